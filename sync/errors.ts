@@ -1,0 +1,61 @@
+/**
+ * Typed errors for the engine.
+ *
+ * Every error the engine raises carries a stable code (`E_…`) and, where it applies, the object
+ * key or the path involved, so that one line tells a user what failed and where:
+ *
+ *   E_CHUNK_HASH_MISMATCH packs/3f/3fa9…: chunk 91c2… does not match its id
+ *
+ * Codes are part of the CLI's contract (tests and scripts match on them); add new ones, never
+ * rename old ones.
+ */
+
+export type ErrorCode =
+  // object store
+  | 'E_NOT_FOUND'
+  | 'E_TRANSIENT'
+  | 'E_PERMANENT'
+  | 'E_AUTH'
+  // everything else is added by the module that raises it
+  | `E_${string}`;
+
+export interface ErrorWhere {
+  /** Object key in the store, relative to the store's prefix. */
+  key?: string;
+  /** A path on the local file system, or inside a layer. */
+  path?: string;
+}
+
+export class StrataError extends Error {
+  readonly code: ErrorCode;
+  readonly key: string | undefined;
+  readonly path: string | undefined;
+
+  constructor(code: ErrorCode, message: string, where: ErrorWhere = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StrataError';
+    this.code = code;
+    this.key = where.key;
+    this.path = where.path;
+  }
+
+  /** The one-line form shown to users: code, where, what. */
+  override toString(): string {
+    const where = this.key ?? this.path;
+    return where === undefined ? `${this.code} ${this.message}` : `${this.code} ${where}: ${this.message}`;
+  }
+}
+
+export function isStrataError(err: unknown, code?: ErrorCode): err is StrataError {
+  return err instanceof StrataError && (code === undefined || err.code === code);
+}
+
+/** The one-line description of any thrown value, for logs and the CLI. */
+export function describeError(err: unknown): string {
+  if (err instanceof StrataError) return err.toString();
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code ? `${code} ${err.message}` : err.message;
+  }
+  return String(err);
+}

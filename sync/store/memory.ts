@@ -1,0 +1,62 @@
+/**
+ * MemoryStore: an ObjectStore in a Map, for fast tests and simulations. It copies bytes in and
+ * out so that callers can never alias its contents.
+ */
+import { Readable } from 'node:stream';
+import { checkKey, clipRange, notFound, readAll, type ByteRange, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
+
+export class MemoryStore implements ObjectStore {
+  readonly location: string;
+  private readonly objects = new Map<string, Uint8Array>();
+
+  constructor(name = 'memory:') {
+    this.location = name;
+  }
+
+  async put(key: string, body: PutBody): Promise<void> {
+    checkKey(key);
+    const bytes = body instanceof Uint8Array ? Uint8Array.from(body) : await readAll(body.open());
+    this.objects.set(key, bytes);
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    checkKey(key);
+    const bytes = this.objects.get(key);
+    if (!bytes) throw notFound(key, this.location);
+    if (!range) return Uint8Array.from(bytes);
+    const r = clipRange(key, bytes.byteLength, range);
+    return bytes.slice(r.offset, r.offset + r.length);
+  }
+
+  async getStream(key: string, range?: ByteRange): Promise<Readable> {
+    return Readable.from([Buffer.from(await this.get(key, range))]);
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    checkKey(key);
+    const bytes = this.objects.get(key);
+    return bytes && { key, size: bytes.byteLength };
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+    for (const key of keys) {
+      const bytes = this.objects.get(key);
+      if (bytes) yield { key, size: bytes.byteLength };
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    checkKey(key);
+    this.objects.delete(key);
+  }
+
+  /** Test helper: replace an object's bytes without going through put (to simulate corruption). */
+  corrupt(key: string, mutate: (bytes: Uint8Array) => Uint8Array | undefined): void {
+    const bytes = this.objects.get(key);
+    if (!bytes) throw notFound(key, this.location);
+    const next = mutate(bytes);
+    if (next === undefined) this.objects.delete(key);
+    else this.objects.set(key, next);
+  }
+}
