@@ -1,0 +1,52 @@
+/**
+ * The desktop shell's security policy (DESIGN §6), as plain data and pure functions so that it
+ * is tested without Electron: every window runs with context isolation and the sandbox on and
+ * Node integration off, under a strict CSP; it may not navigate away from the app nor open
+ * new windows. The main process applies these; it must never loosen them per window.
+ */
+import type { WebPreferences } from 'electron';
+
+export function secureWebPreferences(preloadPath: string): WebPreferences {
+  return {
+    preload: preloadPath,
+    contextIsolation: true,
+    sandbox: true,
+    nodeIntegration: false,
+    nodeIntegrationInWorker: false,
+    nodeIntegrationInSubFrames: false,
+    webSecurity: true,
+    allowRunningInsecureContent: false,
+    webviewTag: false,
+    spellcheck: false,
+  };
+}
+
+/** The Content-Security-Policy header every app page is served with. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * May a window showing `appUrl` navigate to `target`? Only within the app's own origin and
+ * scheme; `file:` pages may not move to another file path (a file URL's origin is opaque).
+ */
+export function isAllowedNavigation(appUrl: string, target: string): boolean {
+  let app: URL;
+  let next: URL;
+  try {
+    app = new URL(appUrl);
+    next = new URL(target);
+  } catch {
+    return false;
+  }
+  if (app.protocol === 'file:') return next.protocol === 'file:' && next.pathname === app.pathname;
+  return next.protocol === app.protocol && next.host === app.host;
+}
