@@ -12,7 +12,8 @@
  * - get returns the whole object, or with a range exactly the bytes [offset, offset+length)
  *   (clipped at the object's end); a range starting at or past the end is an error.
  * - head returns the size of an object, or undefined when there is none.
- * - list yields every key under a prefix exactly once, in lexicographic order, paging internally.
+ * - list yields every key under a prefix exactly once, in lexicographic order, paging internally;
+ *   with startAfter, only the keys after it (a store may ignore it only if callers skip themselves).
  * - delete of a missing key succeeds.
  * - Failures are StrataErrors with a code that says what a caller may do:
  *     E_NOT_FOUND  the key does not exist (never retried);
@@ -46,6 +47,11 @@ export interface StreamBody {
 
 export type PutBody = Uint8Array | StreamBody;
 
+export interface ListOptions {
+  /** Yield only keys strictly after this one; lets a retry resume a long listing. */
+  startAfter?: string;
+}
+
 export interface ObjectStore {
   /** Where this store points, for messages: `s3://bucket/prefix`, `file:///path`, `memory:`. */
   readonly location: string;
@@ -55,7 +61,7 @@ export interface ObjectStore {
   /** Like get, as a stream, for objects too large to buffer. */
   getStream(key: string, range?: ByteRange): Promise<Readable>;
   head(key: string): Promise<ObjectInfo | undefined>;
-  list(prefix: string): AsyncIterable<ObjectInfo>;
+  list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
 }
 

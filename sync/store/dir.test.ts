@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { isStrataError, type ErrorCode } from '../errors.js';
+import { storeConformance } from './conformance.js';
+import { DirStore, TEMP_PREFIX, mapFsError, type FsOp } from './dir.js';
+import type { ObjectStore } from './index.js';
+
+async function tempRoot(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'strata-dir-'));
+}
+
+async function keys(store: ObjectStore, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const info of store.list(prefix)) out.push(info.key);
+  return out;
+}
+
+/** A body that yields `good` bytes and then fails, as a crash or a vanished source would. */
+function failingBody(size: number, good: number): { size: number; open: () => Readable; error: Error } {
+  const error = new Error('source died half-way');
+  return {
+    size,
+    error,
+    open: () =>
+      Readable.from(
+        (async function* () {
+          yield Buffer.alloc(good, 7);
+          throw error;
+        })(),
+      ),
+  };
+}
+
+storeConformance(
+  'DirStore',
+  async () => {
+    const root = await tempRoot();
+    return { store: new DirStore(root), cleanup: () => rm(root, { recursive: true, force: true }) };
+  },
+  { largeSize: 5 * 1024 * 1024 + 3 },
+);
+
+describe('DirStore', () => {
+  let root: string;
+  let store: DirStore;
+  before(async () => {
+    root = await tempRoot();
+    store = new DirStore(root);
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  it('names its location as a file URL of the root', () => {
+    assert.equal(store.location, `file://${root}`);
+  });
+
+  it('keeps the old object when a put fails half-way, and leaves no visible partial object', async () => {
+    const old = Buffer.from('the old bytes');
+    await store.put('crash/obj', old);
+    const body = failingBody(1 << 20, 1 << 16);
+    await assert.rejects(store.put('crash/obj', body), (err) => err === body.error);
+    await assert.rejects(store.put('crash/new', failingBody(1000, 10)), /source died/);
+    assert.deepEqual(Buffer.from(await store.get('crash/obj')), old);
+    assert.equal(await store.head('crash/new'), undefined);
+    assert.deepEqual(await keys(store, 'crash/'), ['crash/obj']);
+    assert.deepEqual((await readdir(join(root, 'crash'))).sort(), ['obj'], 'temp files are removed after a failed put');
+  });
+
+  it('refuses a stream body shorter than its declared size, keeping the old object', async () => {
+    await store.put('short/obj', Buffer.from('v1'));
+    const body = { size: 10, open: () => Readable.from([Buffer.from('abc')]) };
+    await assert.rejects(store.put('short/obj', body), (err) => isStrataError(err, 'E_PERMANENT'));
+    assert.deepEqual(Buffer.from(await store.get('short/obj')), Buffer.from('v1'));
+  });
+
+  it('ignores temp files a crash left behind, and cleanupTemp removes only old ones', async () => {
+    await store.put('tmp/a', Buffer.from('a'));
+    const stale = join(root, 'tmp', `${TEMP_PREFIX}dead`);
+    const fresh = join(root, 'tmp', `${TEMP_PREFIX}live`);
+    await writeFile(stale, 'partial');
+    await writeFile(fresh, 'partial');
+    const now = Date.now();
+    await utimes(stale, new Date(now - 3_600_000), new Date(now - 3_600_000));
+    assert.deepEqual(await keys(store, 'tmp/'), ['tmp/a']);
+    assert.equal(await store.cleanupTemp(60_000, now), 1);
+    assert.deepEqual((await readdir(join(root, 'tmp'))).sort(), [`${TEMP_PREFIX}live`, 'a']);
+  });
+
+  it('lists in lexicographic key order across folder boundaries, for any prefix', async () => {
+    // A folder cannot be an object too, so `ord/a` itself is not among them.
+    const all = ['ord/a-b', 'ord/a/x', 'ord/a/y/z', 'ord/a0', 'ord/b', 'ord/a/y-', 'ord/a.', 'ord/B'];
+    for (const k of all) await store.put(k, Buffer.from(k));
+    const sorted = [...all].sort();
+    assert.deepEqual(await keys(store, 'ord/'), sorted);
+    assert.deepEqual(await keys(store, 'ord/a'), sorted.filter((k) => k.startsWith('ord/a')));
+    assert.deepEqual(await keys(store, 'ord/a/'), ['ord/a/x', 'ord/a/y-', 'ord/a/y/z']);
+    assert.deepEqual(await keys(store, 'ord/a/y'), ['ord/a/y-', 'ord/a/y/z']);
+    assert.deepEqual(await keys(store, 'ord/nothing/'), []);
+    assert.deepEqual(await keys(store, 'or'), sorted);
+  });
+
+  it('lists only keys after startAfter, skipping folders that sort before it', async () => {
+    const all = ['sa/a/1', 'sa/a/2', 'sa/b-', 'sa/b/1', 'sa/b/2', 'sa/c'];
+    for (const k of all) await store.put(k, Buffer.from(k));
+    const after = async (startAfter: string): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const info of store.list('sa/', { startAfter })) out.push(info.key);
+      return out;
+    };
+    assert.deepEqual(await after('sa/a/2'), ['sa/b-', 'sa/b/1', 'sa/b/2', 'sa/c']);
+    assert.deepEqual(await after('sa/b/1'), ['sa/b/2', 'sa/c']);
+    assert.deepEqual(await after('sa/b'), ['sa/b-', 'sa/b/1', 'sa/b/2', 'sa/c']);
+    assert.deepEqual(await after('sa/a/15'), ['sa/a/2', 'sa/b-', 'sa/b/1', 'sa/b/2', 'sa/c']);
+    assert.deepEqual(await after('sa/c'), []);
+    assert.deepEqual(await after('a'), all);
+  });
+
+  it('refuses keys that a folder cannot hold safely', async () => {
+    for (const key of [`${TEMP_PREFIX}x`, `a/${TEMP_PREFIX}x`, 'a\\..\\b']) {
+      await assert.rejects(store.put(key, Buffer.from('x')), (err) => isStrataError(err, 'E_BAD_KEY'), key);
+    }
+  });
+
+  it('treats folders as non-objects and reports key conflicts as permanent', async () => {
+    await store.put('conf/file', Buffer.from('x'));
+    await store.put('conf/dir/inner', Buffer.from('y'));
+    await assert.rejects(store.put('conf/file/below', Buffer.from('z')), (err) => isStrataError(err, 'E_PERMANENT'));
+    await assert.rejects(store.put('conf/dir', Buffer.from('z')), (err) => isStrataError(err, 'E_PERMANENT'));
+    await assert.rejects(store.get('conf/file/below'), (err) => isStrataError(err, 'E_NOT_FOUND'));
+    await assert.rejects(store.get('conf/dir'), (err) => isStrataError(err, 'E_NOT_FOUND'));
+    assert.equal(await store.head('conf/dir'), undefined);
+    await store.delete('conf/dir');
+    assert.deepEqual(await keys(store, 'conf/'), ['conf/dir/inner', 'conf/file']);
+  });
+
+  it('neither lists nor follows symlinks', { skip: process.platform === 'win32' && 'symlinks need privileges' }, async () => {
+    const outside = await tempRoot();
+    await writeFile(join(outside, 'secret'), 'outside the store');
+    await mkdir(join(root, 'link'), { recursive: true });
+    await symlink(join(outside, 'secret'), join(root, 'link', 'file'));
+    await symlink(outside, join(root, 'link', 'dir'));
+    assert.deepEqual(await keys(store, 'link/'), []);
+    assert.equal(await store.head('link/file'), undefined);
+    await assert.rejects(store.get('link/file'), (err) => isStrataError(err, 'E_NOT_FOUND'));
+    await rm(outside, { recursive: true, force: true });
+  });
+
+  it('maps permission errors to E_PERMANENT', { skip: (process.platform === 'win32' || process.getuid?.() === 0) && 'needs POSIX modes and a non-root user' }, async () => {
+    await mkdir(join(root, 'locked'));
+    await chmod(join(root, 'locked'), 0o500);
+    try {
+      await assert.rejects(store.put('locked/x', Buffer.from('x')), (err) => isStrataError(err, 'E_PERMANENT') && /permission/.test(err.message));
+    } finally {
+      await chmod(join(root, 'locked'), 0o700);
+    }
+  });
+});
+
+describe('DirStore with a missing root', () => {
+  it('fails clearly and never creates the root (it may be an unmounted share)', async () => {
+    const parent = await tempRoot();
+    const root = join(parent, 'share');
+    const store = new DirStore(root);
+    const missing = (err: unknown): boolean => isStrataError(err, 'E_PERMANENT') && /missing/.test(err.message);
+    await assert.rejects(store.put('a/b', Buffer.from('x')), missing);
+    await assert.rejects(store.get('a/b'), missing);
+    await assert.rejects(store.head('a/b'), missing);
+    await assert.rejects(keys(store, ''), missing);
+    assert.deepEqual(await readdir(parent), []);
+    await rm(parent, { recursive: true, force: true });
+  });
+});
+
+describe('mapFsError', () => {
+  const errno = (code: string): Error => Object.assign(new Error(`${code}: simulated`), { code });
+  const cases: Array<[string, FsOp, ErrorCode]> = [
+    ['ENOENT', 'get', 'E_NOT_FOUND'],
+    ['ENOTDIR', 'head', 'E_NOT_FOUND'],
+    ['EACCES', 'get', 'E_PERMANENT'],
+    ['EPERM', 'put', 'E_PERMANENT'],
+    ['ENOSPC', 'put', 'E_PERMANENT'],
+    ['EROFS', 'delete', 'E_PERMANENT'],
+    ['ENOENT', 'put', 'E_PERMANENT'],
+    ['EIO', 'get', 'E_TRANSIENT'],
+    ['EAGAIN', 'put', 'E_TRANSIENT'],
+    ['EBUSY', 'delete', 'E_TRANSIENT'],
+    ['ETIMEDOUT', 'list', 'E_TRANSIENT'],
+    ['ESTALE', 'get', 'E_TRANSIENT'],
+  ];
+  for (const [code, op, want] of cases) {
+    it(`maps ${code} during ${op} to ${want}, naming the key`, () => {
+      const err = mapFsError(errno(code), op, 'k/1', 'file:///s');
+      assert.ok(isStrataError(err, want), `${code} gave ${String(err)}`);
+      assert.equal(err.key, 'k/1');
+    });
+  }
+
+  it('says plainly when the disk is full', () => {
+    const err = mapFsError(errno('ENOSPC'), 'put', 'k', 'file:///s');
+    assert.ok(isStrataError(err) && /no space left/.test(err.message));
+  });
+
+  it('passes programming errors and StrataErrors through unchanged', () => {
+    const bug = new TypeError('not an errno error');
+    assert.equal(mapFsError(bug, 'get', 'k', 'file:///s'), bug);
+  });
+});

@@ -1,0 +1,366 @@
+/**
+ * DirStore: an ObjectStore in a plain folder or a mounted share (SMB, NFS).
+ *
+ * Key `a/b/c` is the file `<root>/a/b/c`. What must hold, beyond the ObjectStore contract:
+ *
+ * - A put writes a temp file (`.strata-tmp-…`) in the target's own directory, fsyncs it, renames
+ *   it over the target and fsyncs the directory, so a crash leaves the old object or the new one,
+ *   never a prefix. Rename within one directory is the one atomic step shares reliably offer.
+ * - Temp files are never visible: list skips them, and keys may not contain a component that
+ *   looks like one. A crash leaves them behind; `cleanupTemp` removes old ones.
+ * - Nothing escapes root: keys are validated, symlinks are neither listed nor followed.
+ * - A key cannot be an object and a folder of other keys at once (`a` and `a/b`): that put fails
+ *   with E_PERMANENT. Repository keys never nest that way. On case-insensitive file systems keys
+ *   differing only in case collide, which content-hash keys (lowercase hex) never do.
+ * - The root itself is never created: a missing root most likely means an unmounted share, and
+ *   writing into the bare mount point would put the repository on the local disk.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { StrataError } from '../errors.js';
+import { checkKey, clipRange, notFound, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
+
+export const TEMP_PREFIX = '.strata-tmp-';
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+const STAT_BATCH = 32;
+const WINDOWS = process.platform === 'win32';
+/** On NTFS these would name alternate data streams or devices, not files. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must be refused
+const WINDOWS_BAD = /[<>:"|?*\x00-\x1f]|^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i;
+
+export type FsOp = 'put' | 'get' | 'head' | 'list' | 'delete';
+const READ_OPS = new Set<FsOp>(['get', 'head']);
+/** Errors a retry may cure: flaky disks and shares, lock contention, descriptor exhaustion. */
+const TRANSIENT = new Set(['EIO', 'EAGAIN', 'EBUSY', 'ETIMEDOUT', 'ESTALE', 'EINTR', 'ECONNRESET', 'EMFILE', 'ENFILE', 'EHOSTDOWN']);
+const REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on the device holding the store',
+  EDQUOT: 'disk quota exceeded on the store folder',
+  EROFS: 'the store folder is on a read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'the key conflicts with an existing object (a parent is a file)',
+  EISDIR: 'the key conflicts with an existing folder',
+  ENAMETOOLONG: 'the key is too long for this file system',
+};
+
+export class DirStore implements ObjectStore {
+  readonly location: string;
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.location = pathToFileURL(this.root).href;
+  }
+
+  async put(key: string, body: PutBody): Promise<void> {
+    const path = this.pathOf(key);
+    const dir = this.pathOf(key, -1);
+    const created = await this.ensureDir(key);
+    const tmp = join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
+    try {
+      await this.writeDurably(tmp, key, body);
+      await this.fs('put', key, () => rename(tmp, path));
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    // New directories must reach the disk too, or the renamed file may vanish with them.
+    for (const d of [dir, ...created.reverse()]) await this.fs('put', key, () => fsyncDir(d));
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    const fh = await this.openForRead(key);
+    try {
+      const r = await this.fs('get', key, () => regularSize(fh)).then((size) => span(key, size, range));
+      const out = Buffer.allocUnsafe(r.length);
+      let done = 0;
+      while (done < r.length) {
+        const { bytesRead } = await this.fs('get', key, () => fh.read(out, done, r.length - done, r.offset + done));
+        if (bytesRead === 0) throw new StrataError('E_TRANSIENT', 'object shrank while being read', { key });
+        done += bytesRead;
+      }
+      return out;
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+  }
+
+  async getStream(key: string, range?: ByteRange): Promise<Readable> {
+    const fh = await this.openForRead(key);
+    let r: ByteRange;
+    try {
+      r = span(key, await this.fs('get', key, () => regularSize(fh)), range);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+    if (r.length === 0) {
+      await fh.close().catch(() => undefined);
+      return Readable.from([]);
+    }
+    const raw = fh.createReadStream({ start: r.offset, end: r.offset + r.length - 1, autoClose: true });
+    const mapError = (err: unknown): unknown => this.mapError(err, 'get', key);
+    // Errors half-way through a read must carry a store code like any other failure.
+    return Readable.from(
+      (async function* () {
+        try {
+          for await (const chunk of raw) yield chunk as Buffer;
+        } catch (err) {
+          throw mapError(err);
+        } finally {
+          raw.destroy();
+        }
+      })(),
+    );
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const path = this.pathOf(key);
+    try {
+      const st = await lstat(path);
+      return st.isFile() ? { key, size: st.size } : undefined;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT', 'ENOTDIR')) {
+        await this.checkRoot(key);
+        return undefined;
+      }
+      throw this.mapError(err, 'head', key);
+    }
+  }
+
+  /** `startAfter` skips whole folders that sort before it. */
+  async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    await this.checkRoot(prefix);
+    const cut = prefix.lastIndexOf('/');
+    const base = cut < 0 ? '' : prefix.slice(0, cut);
+    if (base !== '') {
+      try {
+        this.pathOf(base);
+      } catch {
+        return; // no valid key can start with this prefix
+      }
+    }
+    yield* this.walk(base, prefix, opts.startAfter ?? '');
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    try {
+      await unlink(path);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT', 'ENOTDIR')) return;
+      // A directory under that name is not an object, so there is nothing to delete.
+      if (isErrno(err, 'EISDIR', 'EPERM') && (await lstat(path).catch(() => undefined))?.isDirectory()) return;
+      throw this.mapError(err, 'delete', key);
+    }
+  }
+
+  /** Remove temp files left by crashed puts that are older than `olderThanMs`. Returns how many. */
+  async cleanupTemp(olderThanMs: number, now: number = Date.now()): Promise<number> {
+    let removed = 0;
+    const visit = async (dir: string): Promise<void> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        const full = join(dir, e.name);
+        if (e.isDirectory()) await visit(full);
+        else if (e.isFile() && e.name.startsWith(TEMP_PREFIX)) {
+          const st = await lstat(full).catch(() => undefined);
+          if (st && now - st.mtimeMs > olderThanMs && (await unlink(full).then(() => true, () => false))) removed++;
+        }
+      }
+    };
+    await visit(this.root);
+    return removed;
+  }
+
+  private async writeDurably(tmp: string, key: string, body: PutBody): Promise<void> {
+    const fh = await this.fs('put', key, () => open(tmp, 'wx'));
+    try {
+      if (body instanceof Uint8Array) {
+        await this.fs('put', key, () => fh.writeFile(body));
+      } else {
+        let written = 0;
+        // Errors of the caller's stream pass through unmapped: they are not store failures.
+        for await (const chunk of body.open()) {
+          const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+          await this.fs('put', key, () => writeFully(fh, buf, written));
+          written += buf.byteLength;
+        }
+        if (written !== body.size) {
+          throw new StrataError('E_PERMANENT', `stream body gave ${written} bytes, declared ${body.size}`, { key });
+        }
+      }
+      await this.fs('put', key, () => fh.sync());
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+    // Some network file systems report deferred write errors only at close.
+    await this.fs('put', key, () => fh.close());
+  }
+
+  private async *walk(relDir: string, prefix: string, after: string): AsyncGenerator<ObjectInfo> {
+    const dirPath = relDir === '' ? this.root : this.pathOf(relDir);
+    let entries;
+    try {
+      entries = await readdir(dirPath, { withFileTypes: true });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT', 'ENOTDIR')) return;
+      throw this.mapError(err, 'list', prefix);
+    }
+    // Sorting a directory as `name/` makes a depth-first walk yield keys in lexicographic order
+    // (`a-b` < `a/x` because '-' < '/').
+    const items = entries
+      .filter((e) => !e.name.startsWith(TEMP_PREFIX) && (e.isFile() || e.isDirectory()))
+      .map((e) => ({ key: relDir === '' ? e.name : `${relDir}/${e.name}`, dir: e.isDirectory() }))
+      .filter((e) => (e.dir ? overlaps(`${e.key}/`, prefix) && mayFollow(`${e.key}/`, after) : e.key.startsWith(prefix) && e.key > after))
+      .sort((a, b) => compare(a.dir ? `${a.key}/` : a.key, b.dir ? `${b.key}/` : b.key));
+    for (let i = 0; i < items.length; i += STAT_BATCH) {
+      const batch = items.slice(i, i + STAT_BATCH);
+      const sizes = await Promise.all(batch.map((e) => (e.dir ? undefined : this.sizeForList(e.key, prefix))));
+      for (const [j, e] of batch.entries()) {
+        if (e.dir) yield* this.walk(e.key, prefix, after);
+        else if (sizes[j] !== undefined) yield { key: e.key, size: sizes[j] };
+      }
+    }
+  }
+
+  private async sizeForList(key: string, prefix: string): Promise<number | undefined> {
+    try {
+      const st = await lstat(this.pathOf(key));
+      return st.isFile() ? st.size : undefined;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined; // deleted since readdir
+      throw this.mapError(err, 'list', prefix);
+    }
+  }
+
+  private async openForRead(key: string): Promise<FileHandle> {
+    const path = this.pathOf(key);
+    try {
+      return await open(path, READ_FLAGS);
+    } catch (err) {
+      // ELOOP: the key is a symlink, which this store never writes and never follows.
+      if (isErrno(err, 'ENOENT', 'ENOTDIR', 'ELOOP', 'EISDIR')) {
+        await this.checkRoot(key);
+        throw notFound(key, this.location);
+      }
+      throw this.mapError(err, 'get', key);
+    }
+  }
+
+  /** Create the key's parent directories below root; returns the ones created, outermost first. */
+  private async ensureDir(key: string): Promise<string[]> {
+    const parts = key.split('/').slice(0, -1);
+    const created: string[] = [];
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = join(this.root, ...parts.slice(0, i));
+      try {
+        await mkdir(dir);
+        created.push(dir);
+      } catch (err) {
+        if (isErrno(err, 'EEXIST')) continue;
+        if (isErrno(err, 'ENOENT') && i === 1) await this.checkRoot(key);
+        throw this.mapError(err, 'put', key);
+      }
+    }
+    return created;
+  }
+
+  private async checkRoot(key: string): Promise<void> {
+    const st = await lstat(this.root).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      throw new StrataError('E_PERMANENT', `store folder ${this.root} is missing or not a folder (unmounted share?)`, { key });
+    }
+  }
+
+  private pathOf(key: string, drop = 0): string {
+    checkKey(key);
+    const parts = key.split('/');
+    if (parts.some((p) => p.startsWith(TEMP_PREFIX) || p.includes('\\') || (WINDOWS && WINDOWS_BAD.test(p)))) {
+      throw new StrataError('E_BAD_KEY', `invalid object key for a folder store (no '\\', no '${TEMP_PREFIX}' names)`, { key });
+    }
+    return join(this.root, ...parts.slice(0, parts.length + drop));
+  }
+
+  private async fs<T>(op: FsOp, key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.mapError(err, op, key);
+    }
+  }
+
+  private mapError(err: unknown, op: FsOp, key: string): unknown {
+    return mapFsError(err, op, key, this.location);
+  }
+}
+
+/** Errno errors become store codes; anything else (a programming error) passes through as is. */
+export function mapFsError(err: unknown, op: FsOp, key: string, location: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (err instanceof StrataError || typeof code !== 'string') return err;
+  const where = `${op} in ${location}`;
+  if (READ_OPS.has(op) && ['ENOENT', 'ENOTDIR', 'EISDIR'].includes(code)) return notFound(key, location);
+  if (TRANSIENT.has(code)) return new StrataError('E_TRANSIENT', `${code} during ${where}`, { key }, { cause: err });
+  const reason = REASONS[code] ?? `${code} during ${where}`;
+  return new StrataError('E_PERMANENT', `${reason} (${where})`, { key }, { cause: err });
+}
+
+async function writeFully(fh: FileHandle, buf: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.byteLength) {
+    const { bytesWritten } = await fh.write(buf, done, buf.byteLength - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+async function regularSize(fh: FileHandle): Promise<number> {
+  const st = await fh.stat();
+  if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+  return st.size;
+}
+
+function isErrno(err: unknown, ...codes: string[]): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && codes.includes(code);
+}
+
+/**
+ * fsync a directory so a rename or a new entry in it is durable. Windows and some network file
+ * systems cannot fsync a directory at all; there the rename is as durable as the platform allows.
+ */
+async function fsyncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch (err) {
+    if (!isErrno(err, 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EBADF') && !(process.platform === 'win32' && isErrno(err, 'EPERM', 'EACCES'))) throw err;
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+function span(key: string, size: number, range: ByteRange | undefined): ByteRange {
+  return range ? clipRange(key, size, range) : { offset: 0, length: size };
+}
+
+/** Whether some key under directory `dirSlash` (ending in '/') can start with `prefix`. */
+function overlaps(dirSlash: string, prefix: string): boolean {
+  return dirSlash.startsWith(prefix) || prefix.startsWith(dirSlash);
+}
+
+/** Whether some key under directory `dirSlash` can sort after `after` ('' means no bound). */
+function mayFollow(dirSlash: string, after: string): boolean {
+  return dirSlash > after || after.startsWith(dirSlash);
+}
+
+/** Code-unit order, the same order MemoryStore and the conformance suite use. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
