@@ -1,0 +1,171 @@
+/**
+ * check: verifies a repository and reports every problem found, typed, instead of stopping at
+ * the first. Structural checks (cheap, metadata only):
+ * - every index object is valid and every pack it names exists with the size it records;
+ * - every snapshot and head is valid, and every head points at an existing snapshot;
+ * - every tree reachable from a snapshot loads and validates, and every blob a tree references
+ *   is in an index (file sizes agree with their chunks' lengths).
+ * With `readData`, every pack is downloaded: its hash must match its id, every blob its id, and
+ * its trailer must agree with the index.
+ */
+import { StrataError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import { loadIndexes } from './indexfile.js';
+import { checkPackData, type NamedPack } from './check-data.js';
+import { checkTrees, type KnownBlob } from './check-trees.js';
+import * as layers from './layers.js';
+import type { Repository } from './repository.js';
+import { keys, type Snapshot } from './types.js';
+
+export interface CheckOptions {
+  readData: boolean;
+  onProgress?: (p: CheckProgress) => void;
+  /** Requests in flight (default 8; 4 for whole-pack downloads). */
+  concurrency?: number;
+}
+
+export interface CheckProgress {
+  phase: 'packs' | 'indexes' | 'snapshots' | 'trees' | 'data';
+  done: number;
+  total: number;
+}
+
+export interface CheckProblem {
+  code: ErrorCode;
+  /** The object the problem is in (a pack, index, snapshot or head key). */
+  key: string;
+  message: string;
+}
+
+export interface CheckReport {
+  /** Damage: data that cannot be read back as written. */
+  problems: CheckProblem[];
+  /** Harmless leftovers (e.g. packs no index names, from an interrupted writer) and odd keys. */
+  warnings: CheckProblem[];
+  counts: { packs: number; indexes: number; snapshots: number; heads: number; trees: number };
+}
+
+/** Collects problems; a StrataError becomes one problem with its own code and key. */
+export class Problems {
+  readonly problems: CheckProblem[] = [];
+  readonly warnings: CheckProblem[] = [];
+
+  add(code: ErrorCode, key: string, message: string): void {
+    this.problems.push({ code, key, message });
+  }
+
+  warn(code: ErrorCode, key: string, message: string): void {
+    this.warnings.push({ code, key, message });
+  }
+
+  addError(err: unknown, fallbackKey: string): void {
+    if (!(err instanceof StrataError) || ['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'].includes(err.code)) throw err;
+    this.add(err.code, err.key ?? fallbackKey, err.message);
+  }
+}
+
+const PACK_KEY = /^data\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
+const LAYER_KEY = /^layers\/((?:user|org)\/[^/]+)\/(snapshots|heads)\/([^/]+)$/;
+
+async function listPacks(repo: Repository, out: Problems): Promise<Map<string, number>> {
+  const packs = new Map<string, number>();
+  for await (const { key, size } of repo.store.list('data/')) {
+    const m = PACK_KEY.exec(key);
+    if (m && m[2]?.startsWith(m[1] ?? '')) packs.set(m[2], size);
+    else out.warn('E_BAD_OBJECT', key, 'unexpected key under data/');
+  }
+  return packs;
+}
+
+async function checkIndexes(repo: Repository, packs: Map<string, number>, out: Problems, concurrency: number) {
+  const { indexes, errors } = await loadIndexes(repo.store, concurrency);
+  for (const err of errors) out.addError(err, 'index/');
+  const indexed = new Map<string, NamedPack[]>();
+  const blobs = new Map<string, KnownBlob>();
+  for (const idx of indexes) {
+    for (const pack of idx.packs) {
+      const size = packs.get(pack.id);
+      if (size === undefined) {
+        out.add('E_PACK_MISSING', keys.pack(pack.id), `pack named by ${idx.key} does not exist`);
+        continue;
+      }
+      if (size !== pack.size) {
+        out.add('E_PACK_SIZE_MISMATCH', keys.pack(pack.id), `pack is ${size} bytes but ${idx.key} says ${pack.size}`);
+        continue;
+      }
+      indexed.set(pack.id, [...(indexed.get(pack.id) ?? []), { key: idx.key, pack }]);
+      for (const b of pack.blobs) if (!blobs.has(b.id)) blobs.set(b.id, { pack: pack.id, type: b.type, offset: b.offset, length: b.length });
+    }
+  }
+  return { indexed, blobs, count: indexes.length + errors.length };
+}
+
+interface LayerObjects {
+  snapshots: { layer: string; id: string; key: string; snapshot: Snapshot }[];
+  heads: number;
+}
+
+async function checkLayers(repo: Repository, out: Problems): Promise<LayerObjects> {
+  const layerIds = new Set<string>();
+  const snapshotKeys: { layer: string; id: string; key: string }[] = [];
+  for await (const { key } of repo.store.list('layers/')) {
+    const m = LAYER_KEY.exec(key);
+    if (!m) {
+      out.warn('E_BAD_OBJECT', key, 'unexpected key under layers/');
+      continue;
+    }
+    layerIds.add(m[1] as string);
+    if (m[2] === 'snapshots') snapshotKeys.push({ layer: m[1] as string, id: m[3] as string, key });
+  }
+  const result: LayerObjects = { snapshots: [], heads: 0 };
+  for (const s of snapshotKeys) {
+    try {
+      result.snapshots.push({ ...s, snapshot: await layers.loadSnapshot(repo.store, s.layer, s.id) });
+    } catch (err) {
+      out.addError(err, s.key);
+    }
+  }
+  for (const layer of layerIds) {
+    try {
+      const { heads, errors } = await layers.listHeads(repo.store, layer, 8);
+      for (const err of errors) out.addError(err, keys.heads(layer));
+      result.heads += heads.length;
+      for (const h of heads) {
+        if (!result.snapshots.some((s) => s.layer === layer && s.id === h.snapshot)) {
+          out.add('E_SNAPSHOT_NOT_FOUND', keys.head(layer, h.device), `head points at snapshot ${h.snapshot}, which is missing or invalid`);
+        }
+      }
+    } catch (err) {
+      out.addError(err, keys.heads(layer));
+    }
+  }
+  return result;
+}
+
+export async function check(repo: Repository, opts: CheckOptions): Promise<CheckReport> {
+  const out = new Problems();
+  const concurrency = opts.concurrency ?? 8;
+  const progress = (phase: CheckProgress['phase'], done: number, total: number) => opts.onProgress?.({ phase, done, total });
+
+  progress('packs', 0, 1);
+  const packs = await listPacks(repo, out);
+  progress('packs', 1, 1);
+  progress('indexes', 0, 1);
+  const { indexed, blobs, count } = await checkIndexes(repo, packs, out, concurrency);
+  progress('indexes', 1, 1);
+  for (const id of packs.keys()) if (!indexed.has(id)) out.warn('E_PACK_UNINDEXED', keys.pack(id), 'pack is in no index (left by an interrupted writer?)');
+
+  progress('snapshots', 0, 1);
+  const found = await checkLayers(repo, out);
+  progress('snapshots', 1, 1);
+  const trees = await checkTrees(repo.store, blobs, found.snapshots, out, concurrency, (done, total) => progress('trees', done, total));
+
+  if (opts.readData) {
+    await checkPackData(repo.store, packs, indexed, out, Math.min(4, concurrency), (done, total) => progress('data', done, total));
+  }
+  return {
+    problems: out.problems,
+    warnings: out.warnings,
+    counts: { packs: packs.size, indexes: count, snapshots: found.snapshots.length, heads: found.heads, trees },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Per-layer objects in the store: snapshots and device heads. Listing is forgiving where it must
+ * be — one device's corrupt head must not hide the other devices' heads — and strict about each
+ * object: every one returned has been validated, every one refused is reported with its key.
+ */
+import { StrataError, isStrataError } from '../errors.js';
+import type { ObjectStore } from '../store/index.js';
+import { isBlobId } from '../chunker/hash.js';
+import { checkDeviceId, checkLayerId } from './names.js';
+import { MAX_HEAD_BYTES, MAX_SNAPSHOT_BYTES, decodeHead, decodeSnapshot, validateHead } from './snapshot.js';
+import { Invalid, canonicalBytes } from './json.js';
+import { mapLimit } from './pool.js';
+import { keys, type Head, type Snapshot, type SnapshotId } from './types.js';
+
+export interface SnapshotRecord {
+  id: SnapshotId;
+  snapshot: Snapshot;
+}
+
+/** Errors that say something about an object (reported and skipped), not about the store. */
+function isObjectError(err: unknown): err is StrataError {
+  return err instanceof StrataError && !['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'].includes(err.code);
+}
+
+function byKey(errors: StrataError[]): StrataError[] {
+  return errors.sort((a, b) => ((a.key ?? '') < (b.key ?? '') ? -1 : 1));
+}
+
+async function getCapped(store: ObjectStore, key: string, size: number, max: number): Promise<Uint8Array> {
+  if (size > max) throw new StrataError('E_OBJECT_TOO_LARGE', `object is ${size} bytes, over the ${max}-byte limit`, { key });
+  return store.get(key);
+}
+
+export async function loadSnapshot(store: ObjectStore, layer: string, id: SnapshotId): Promise<Snapshot> {
+  checkLayerId(layer);
+  if (!isBlobId(id)) throw new StrataError('E_BAD_OBJECT', `snapshot id ${JSON.stringify(id)} is not an id`, { key: keys.snapshots(layer) });
+  const key = keys.snapshot(layer, id);
+  const info = await store.head(key);
+  if (!info) throw new StrataError('E_SNAPSHOT_NOT_FOUND', `snapshot ${id} does not exist`, { key });
+  return decodeSnapshot(await getCapped(store, key, info.size, MAX_SNAPSHOT_BYTES), key, layer, id);
+}
+
+/** Every valid snapshot of `layer`, oldest first (ties by id); invalid ones are in `errors`. */
+export async function listSnapshots(store: ObjectStore, layer: string, concurrency: number): Promise<{ snapshots: SnapshotRecord[]; errors: StrataError[] }> {
+  const prefix = keys.snapshots(checkLayerId(layer));
+  const listed: { key: string; size: number }[] = [];
+  for await (const info of store.list(prefix)) listed.push(info);
+  const errors: StrataError[] = [];
+  const found = await mapLimit(listed, concurrency, async ({ key, size }) => {
+    const id = key.slice(prefix.length);
+    try {
+      if (!isBlobId(id)) throw new StrataError('E_BAD_OBJECT', 'snapshot key does not end in an id', { key });
+      return { id, snapshot: decodeSnapshot(await getCapped(store, key, size, MAX_SNAPSHOT_BYTES), key, layer, id) };
+    } catch (err) {
+      if (isStrataError(err, 'E_NOT_FOUND')) return undefined;
+      if (!isObjectError(err)) throw err;
+      errors.push(err);
+      return undefined;
+    }
+  });
+  const snapshots = found.filter((s): s is SnapshotRecord => s !== undefined);
+  snapshots.sort((a, b) => Date.parse(a.snapshot.time) - Date.parse(b.snapshot.time) || (a.id < b.id ? -1 : 1));
+  return { snapshots, errors: byKey(errors) };
+}
+
+export async function writeHead(store: ObjectStore, head: Head): Promise<void> {
+  const key = keys.head(checkLayerId(head.layer), checkDeviceId(head.device));
+  const snapKey = keys.snapshot(head.layer, head.snapshot);
+  if (!isBlobId(head.snapshot) || !(await store.head(snapKey))) {
+    throw new StrataError('E_NOT_DURABLE', `head would point at snapshot ${head.snapshot}, which is not in the store`, { key });
+  }
+  validateHead(JSON.parse(JSON.stringify(head)), new Invalid('E_BAD_OBJECT', key, 'head being written'));
+  await store.put(key, canonicalBytes(head));
+}
+
+/** The valid heads of `layer`, by device; a corrupt head is reported in `errors`, not fatal. */
+export async function listHeads(store: ObjectStore, layer: string, concurrency: number): Promise<{ heads: Head[]; errors: StrataError[] }> {
+  const prefix = keys.heads(checkLayerId(layer));
+  const listed: { key: string; size: number }[] = [];
+  for await (const info of store.list(prefix)) listed.push(info);
+  const errors: StrataError[] = [];
+  const found = await mapLimit(listed, concurrency, async ({ key, size }) => {
+    try {
+      const device = checkDeviceId(key.slice(prefix.length), { key });
+      return decodeHead(await getCapped(store, key, size, MAX_HEAD_BYTES), key, layer, device);
+    } catch (err) {
+      // A head deleted between list and get is simply gone.
+      if (isStrataError(err, 'E_NOT_FOUND')) return undefined;
+      if (!isObjectError(err)) throw err;
+      errors.push(err);
+      return undefined;
+    }
+  });
+  return { heads: found.filter((h): h is Head => h !== undefined), errors: byKey(errors) };
+}
+
+/** The newest snapshot any device's head points at; heads whose snapshot fails are skipped. */
+export async function latestSnapshot(store: ObjectStore, layer: string, concurrency: number): Promise<SnapshotRecord | undefined> {
+  const { heads, errors } = await listHeads(store, layer, concurrency);
+  let best: SnapshotRecord | undefined;
+  for (const head of heads) {
+    try {
+      const snapshot = await loadSnapshot(store, layer, head.snapshot);
+      // Times are compared as instants: "…:00Z" and "…:00.000Z" are the same moment.
+      const diff = best ? Date.parse(snapshot.time) - Date.parse(best.snapshot.time) : 1;
+      const newer = !best || diff > 0 || (diff === 0 && head.snapshot > best.id);
+      if (newer) best = { id: head.snapshot, snapshot };
+    } catch (err) {
+      if (!isObjectError(err)) throw err;
+      errors.push(err);
+    }
+  }
+  if (!best && errors.length > 0) throw errors[0] as StrataError;
+  return best;
+}

@@ -1,0 +1,99 @@
+/**
+ * Reading blobs out of packs with as few requests as possible: the blobs wanted from one pack
+ * are sorted by offset and neighbours are merged into one ranged GET when the gap between them
+ * is small and the merged request stays bounded. Every blob is verified against its id before a
+ * caller sees it.
+ */
+import { blobId } from '../chunker/hash.js';
+import { StrataError, isStrataError } from '../errors.js';
+import type { ObjectStore } from '../store/index.js';
+import { short } from './json.js';
+import { forEachLimit } from './pool.js';
+import { keys, type BlobId, type BlobLocation } from './types.js';
+
+export const DEFAULT_MAX_GAP = 256 * 1024;
+export const DEFAULT_MAX_REQUEST = 16 * 1024 * 1024;
+
+export interface WantedBlob {
+  id: BlobId;
+  loc: BlobLocation;
+}
+
+export interface RangeRequest {
+  pack: string;
+  offset: number;
+  length: number;
+  blobs: WantedBlob[];
+}
+
+/** Groups blobs into ranged requests; deterministic for a given input. */
+export function planReads(wanted: readonly WantedBlob[], maxGap: number, maxRequest: number): RangeRequest[] {
+  const byPack = new Map<string, WantedBlob[]>();
+  for (const w of wanted) {
+    const list = byPack.get(w.loc.pack) ?? [];
+    list.push(w);
+    byPack.set(w.loc.pack, list);
+  }
+  const requests: RangeRequest[] = [];
+  for (const [pack, blobs] of [...byPack].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    blobs.sort((a, b) => a.loc.offset - b.loc.offset || a.loc.length - b.loc.length);
+    let req: RangeRequest | undefined;
+    for (const w of blobs) {
+      const end = w.loc.offset + w.loc.length;
+      const reqEnd = req ? req.offset + req.length : 0;
+      if (req && w.loc.offset - reqEnd <= maxGap && Math.max(end, reqEnd) - req.offset <= maxRequest) {
+        req.length = Math.max(end, reqEnd) - req.offset;
+        req.blobs.push(w);
+      } else {
+        req = { pack, offset: w.loc.offset, length: w.loc.length, blobs: [w] };
+        requests.push(req);
+      }
+    }
+  }
+  return requests;
+}
+
+/** Throws E_CHUNK_HASH_MISMATCH naming the pack key and the blob id. */
+export function verifyBlob(data: Uint8Array, id: BlobId, packKey: string): void {
+  if (blobId(data) !== id) {
+    throw new StrataError('E_CHUNK_HASH_MISMATCH', `blob ${id} does not match its id (corrupt pack or index)`, { key: packKey });
+  }
+}
+
+/** One ranged GET; a pack shorter than its index says is E_BAD_PACK, not a crash. */
+export async function fetchRange(store: ObjectStore, pack: string, offset: number, length: number): Promise<Uint8Array> {
+  const key = keys.pack(pack);
+  if (length === 0) return new Uint8Array(0);
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(key, { offset, length });
+  } catch (err) {
+    if (isStrataError(err, 'E_BAD_RANGE')) throw new StrataError('E_BAD_PACK', `pack is shorter than its index says (${offset}+${length})`, { key }, { cause: err });
+    throw err;
+  }
+  if (bytes.byteLength !== length) {
+    throw new StrataError('E_BAD_PACK', `pack is shorter than its index says (wanted ${offset}+${length}, got ${bytes.byteLength} bytes)`, { key });
+  }
+  return bytes;
+}
+
+export async function readPlanned(
+  store: ObjectStore,
+  requests: readonly RangeRequest[],
+  concurrency: number,
+  onBlob: (id: BlobId, data: Uint8Array) => Promise<void> | void,
+): Promise<void> {
+  await forEachLimit(requests, concurrency, async (req) => {
+    const bytes = await fetchRange(store, req.pack, req.offset, req.length);
+    for (const w of req.blobs) {
+      const start = w.loc.offset - req.offset;
+      const data = bytes.slice(start, start + w.loc.length);
+      verifyBlob(data, w.id, keys.pack(req.pack));
+      await onBlob(w.id, data);
+    }
+  });
+}
+
+export function blobNotFound(id: BlobId): StrataError {
+  return new StrataError('E_BLOB_NOT_FOUND', `blob ${short(id)} is in no index of this repository (${id})`);
+}

@@ -1,0 +1,222 @@
+/**
+ * Repository: one open repository. Writes blobs into packs, then indexes, snapshots and heads in
+ * the order DESIGN §2 requires, and reads everything back verified and validated.
+ *
+ * The blob map has two parts: `indexed` (blobs named by an index object in the store, loaded or
+ * written by this instance) and `unindexed` (blobs in packs this session made durable but whose
+ * index is not written yet). Both are readable; only indexed blobs may be referenced by a
+ * snapshot, which `saveSnapshot` enforces for the root tree.
+ */
+import { blobId, isBlobId } from '../chunker/hash.js';
+import { StrataError, type ErrorCode } from '../errors.js';
+import type { ObjectStore } from '../store/index.js';
+import { loadIndexes, type IndexedPack } from './indexfile.js';
+import { short } from './json.js';
+import * as layers from './layers.js';
+import { DEFAULT_MAX_GAP, DEFAULT_MAX_REQUEST, blobNotFound, fetchRange, planReads, readPlanned, verifyBlob, type WantedBlob } from './reader.js';
+import { CountingStore, type RepoStats } from './stats.js';
+import { checkDeviceId, checkLayerId } from './names.js';
+import { encodeSnapshot } from './snapshot.js';
+import { MAX_TREE_BYTES, decodeTree, encodeTree } from './tree.js';
+import { MAX_BLOB_BYTES } from './pack.js';
+import { PackWriter } from './writer.js';
+import { FORMAT_VERSION, keys, type BlobId, type BlobLocation, type BlobType, type FormatObject, type Head, type Snapshot, type SnapshotId, type Tree } from './types.js';
+
+export type { RepoStats };
+export type { SnapshotRecord } from './layers.js';
+
+export interface RepositoryOptions {
+  /** Pack uploads in flight at once (default 4); addBlob waits while this many are pending. */
+  uploadConcurrency?: number;
+  /** GETs in flight at once in readBlobs, loadIndex and listings (default 8). */
+  readConcurrency?: number;
+  /** The clock for head times (default: the system clock). */
+  now?: () => Date;
+}
+
+export interface ReadBlobsOptions {
+  /** Merge neighbouring blobs of one pack into one GET when the gap is at most this (256 KiB). */
+  maxGap?: number;
+  /** Never merge into a GET larger than this (16 MiB). */
+  maxRequest?: number;
+  /** GETs in flight (default: the repository's readConcurrency). */
+  concurrency?: number;
+}
+
+export class Repository {
+  /** The store, wrapped to count requests (see `stats`). */
+  readonly store: CountingStore;
+  readonly format: FormatObject;
+  /** Index objects that failed validation at loadIndex: skipped, and reported here and by check. */
+  indexErrors: StrataError[] = [];
+  private readonly indexed = new Map<BlobId, BlobLocation>();
+  private readonly unindexed = new Map<BlobId, BlobLocation>();
+  private readonly loadedIndexes = new Set<string>();
+  private readonly writer: PackWriter;
+  private readonly readConcurrency: number;
+  private readonly now: () => Date;
+
+  constructor(store: ObjectStore, format: FormatObject, opts: RepositoryOptions = {}) {
+    this.store = new CountingStore(store);
+    this.format = format;
+    this.readConcurrency = opts.readConcurrency ?? 8;
+    this.now = opts.now ?? (() => new Date());
+    this.writer = new PackWriter(this.store, format.packSize, opts.uploadConcurrency ?? 4, (pack) => this.remember(this.unindexed, pack));
+  }
+
+  get stats(): RepoStats {
+    return this.store.stats;
+  }
+
+  // --- index ---
+
+  /** Loads index objects not loaded yet (all of them the first time); call again to see other devices' new packs. */
+  async loadIndex(): Promise<void> {
+    const { indexes, errors } = await loadIndexes(this.store, this.readConcurrency, this.loadedIndexes);
+    for (const idx of indexes) {
+      for (const pack of idx.packs) this.remember(this.indexed, pack);
+      this.loadedIndexes.add(idx.key);
+    }
+    this.indexErrors = errors;
+  }
+
+  /** True if the blob is stored or on its way (added in this session): addBlob would skip it. */
+  hasBlob(id: BlobId): boolean {
+    return this.indexed.has(id) || this.unindexed.has(id) || this.writer.isPending(id);
+  }
+
+  /** Where a durable blob lives; undefined for unknown blobs and blobs whose pack is still uploading. */
+  blobLocation(id: BlobId): BlobLocation | undefined {
+    return this.indexed.get(id) ?? this.unindexed.get(id);
+  }
+
+  /** Number of blobs in the loaded indexes. */
+  get indexedBlobs(): number {
+    return this.indexed.size;
+  }
+
+  private remember(map: Map<BlobId, BlobLocation>, pack: IndexedPack): void {
+    // Duplicates across devices are harmless: the first location seen wins.
+    for (const b of pack.blobs) if (!map.has(b.id)) map.set(b.id, { pack: pack.id, type: b.type, offset: b.offset, length: b.length });
+  }
+
+  // --- write side ---
+
+  /**
+   * Adds a blob unless it is already stored or pending; returns whether it was new. `id` must be
+   * blobId(data). Resolves once there is room for more (backpressure on pack uploads).
+   */
+  async addBlob(type: BlobType, id: BlobId, data: Uint8Array): Promise<boolean> {
+    if (!isBlobId(id)) throw new StrataError('E_BAD_OBJECT', `addBlob: ${JSON.stringify(id)} is not a blob id`);
+    if (data.byteLength > MAX_BLOB_BYTES) throw new StrataError('E_BAD_OBJECT', `addBlob: blob ${short(id)} is ${data.byteLength} bytes, over the ${MAX_BLOB_BYTES}-byte limit`);
+    if (this.hasBlob(id)) return false;
+    await this.writer.add(type, id, data);
+    return true;
+  }
+
+  /** Canonical-encodes and adds a tree; returns its id (unchanged content keeps its id). */
+  async saveTree(tree: Tree): Promise<BlobId> {
+    const bytes = encodeTree(tree);
+    const id = blobId(bytes);
+    await this.addBlob('tree', id, bytes);
+    return id;
+  }
+
+  /** Uploads pending packs and writes their index. Must resolve before a snapshot referencing them is saved. */
+  async flush(): Promise<void> {
+    const { indexKeys, packs } = await this.writer.flush();
+    for (const key of indexKeys) this.loadedIndexes.add(key);
+    for (const pack of packs) {
+      this.remember(this.indexed, pack);
+      for (const b of pack.blobs) this.unindexed.delete(b.id);
+    }
+  }
+
+  /** After a failed addBlob/flush: drops what is not durable and makes the writer usable again. */
+  async abort(): Promise<void> {
+    await this.writer.abort();
+  }
+
+  /** Saves a snapshot; its root tree must already be indexed (flush first), else E_NOT_DURABLE. */
+  async saveSnapshot(s: Snapshot): Promise<SnapshotId> {
+    checkLayerId(s.layer);
+    checkDeviceId(s.device);
+    if (!this.indexed.has(s.root)) {
+      throw new StrataError('E_NOT_DURABLE', `snapshot root tree ${s.root} is not in any index; flush() before saveSnapshot()`);
+    }
+    const { id, bytes } = encodeSnapshot(s);
+    await this.store.put(keys.snapshot(s.layer, id), bytes);
+    return id;
+  }
+
+  /** Points this device's head at a snapshot that must already be in the store. */
+  async writeHead(layer: string, device: string, snapshot: SnapshotId): Promise<Head> {
+    const head: Head = { version: FORMAT_VERSION, layer, device, snapshot, time: this.now().toISOString() };
+    await layers.writeHead(this.store, head);
+    return head;
+  }
+
+  // --- read side ---
+
+  private locate(id: BlobId): BlobLocation {
+    const loc = this.blobLocation(id);
+    if (!loc) throw blobNotFound(id);
+    return loc;
+  }
+
+  /** One blob, fetched with a ranged GET and verified against its id. */
+  async readBlob(id: BlobId): Promise<Uint8Array> {
+    const loc = this.locate(id);
+    const data = await fetchRange(this.store, loc.pack, loc.offset, loc.length);
+    verifyBlob(data, id, keys.pack(loc.pack));
+    return data;
+  }
+
+  /**
+   * Many blobs with few requests: grouped by pack, neighbours coalesced into one ranged GET.
+   * onBlob is called once per distinct id, each blob verified, in no promised order. Unknown ids
+   * fail before anything is fetched.
+   */
+  async readBlobs(ids: Iterable<BlobId>, onBlob: (id: BlobId, data: Uint8Array) => Promise<void> | void, opts: ReadBlobsOptions = {}): Promise<void> {
+    const wanted: WantedBlob[] = [...new Set(ids)].map((id) => ({ id, loc: this.locate(id) }));
+    const plan = planReads(wanted, opts.maxGap ?? DEFAULT_MAX_GAP, opts.maxRequest ?? DEFAULT_MAX_REQUEST);
+    await readPlanned(this.store, plan, opts.concurrency ?? this.readConcurrency, onBlob);
+  }
+
+  private treeLocation(id: BlobId): BlobLocation {
+    const loc = this.locate(id);
+    const fail = (code: ErrorCode, why: string) => new StrataError(code, `tree ${short(id)}: ${why}`, { key: keys.pack(loc.pack) });
+    if (loc.type !== 'tree') throw fail('E_BAD_TREE', `blob ${id} is indexed as ${loc.type}, not a tree`);
+    if (loc.length > MAX_TREE_BYTES) throw fail('E_BAD_TREE', `is ${loc.length} bytes, over the ${MAX_TREE_BYTES}-byte limit`);
+    return loc;
+  }
+
+  /** A tree, verified and fully validated (names, types, ids, order). */
+  async loadTree(id: BlobId): Promise<Tree> {
+    const loc = this.treeLocation(id);
+    return decodeTree(await this.readBlob(id), keys.pack(loc.pack), id);
+  }
+
+  /** Many trees with coalesced reads (restore walks a level of the hierarchy at a time). */
+  async loadTrees(ids: Iterable<BlobId>, onTree: (id: BlobId, tree: Tree) => Promise<void> | void): Promise<void> {
+    const list = [...new Set(ids)];
+    for (const id of list) this.treeLocation(id);
+    await this.readBlobs(list, (id, data) => onTree(id, decodeTree(data, keys.pack(this.locate(id).pack), id)));
+  }
+
+  loadSnapshot(layer: string, id: SnapshotId): Promise<Snapshot> {
+    return layers.loadSnapshot(this.store, layer, id);
+  }
+
+  listSnapshots(layer: string): Promise<{ snapshots: layers.SnapshotRecord[]; errors: StrataError[] }> {
+    return layers.listSnapshots(this.store, layer, this.readConcurrency);
+  }
+
+  listHeads(layer: string): Promise<{ heads: Head[]; errors: StrataError[] }> {
+    return layers.listHeads(this.store, layer, this.readConcurrency);
+  }
+
+  latestSnapshot(layer: string): Promise<layers.SnapshotRecord | undefined> {
+    return layers.latestSnapshot(this.store, layer, this.readConcurrency);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Test helpers for the repository's tests (not used by production code): fresh repositories on
+ * a MemoryStore, deterministic blobs, and store wrappers that record or gate requests.
+ */
+import assert from 'node:assert/strict';
+import { blobId } from '../chunker/hash.js';
+import { StrataError } from '../errors.js';
+import { MemoryStore } from '../store/memory.js';
+import type { ByteRange, ObjectStore, PutBody } from '../store/index.js';
+import { makeRng } from '../testing/random.js';
+import { initRepository, openRepository, type OpenOptions } from './format.js';
+import type { Repository } from './repository.js';
+import type { BlobId, FileEntry } from './types.js';
+
+export const T0 = new Date('2024-05-01T10:00:00.000Z');
+
+export async function newRepo(opts: { packSize?: number; store?: MemoryStore } & OpenOptions = {}): Promise<{ store: MemoryStore; repo: Repository }> {
+  const store = opts.store ?? new MemoryStore();
+  await initRepository(store, { id: 'test-repo', created: T0, packSize: opts.packSize ?? 8 * 1024 * 1024 });
+  return { store, repo: await openRepository(store, { now: () => T0, ...opts }) };
+}
+
+/** `n` deterministic blobs of `size` bytes (or sizes drawn in [1, size] when `vary`). */
+export function makeBlobs(seed: number, n: number, size: number, vary = false): { id: BlobId; data: Uint8Array }[] {
+  const rng = makeRng(seed);
+  return Array.from({ length: n }, () => {
+    const data = rng.bytes(vary ? rng.range(1, size) : size);
+    return { id: blobId(data), data };
+  });
+}
+
+export function file(name: string, chunks: { id: BlobId; data: Uint8Array }[]): FileEntry {
+  const size = chunks.reduce((s, c) => s + c.data.byteLength, 0);
+  return { name, type: 'file', mode: 0o644, mtimeMs: 1_700_000_000_000, size, chunks: chunks.map((c) => c.id) };
+}
+
+export async function rejectsWith(p: Promise<unknown> | (() => unknown), code: string, key?: string | RegExp): Promise<StrataError> {
+  let err: unknown;
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof StrataError, `expected StrataError ${code}, got ${err === undefined ? 'no error' : String(err)}`);
+  assert.equal(err.code, code, `expected ${code}, got ${err.toString()}`);
+  if (typeof key === 'string') assert.equal(err.key, key);
+  else if (key) assert.match(err.key ?? '', key);
+  return err;
+}
+
+/** Records the key of every put, in the order the puts resolved. */
+export class RecordingStore implements ObjectStore {
+  readonly puts: string[] = [];
+  constructor(readonly inner: ObjectStore) {}
+  get location() {
+    return this.inner.location;
+  }
+  async put(key: string, body: PutBody) {
+    await this.inner.put(key, body);
+    this.puts.push(key);
+  }
+  get(key: string, range?: ByteRange) {
+    return this.inner.get(key, range);
+  }
+  getStream(key: string, range?: ByteRange) {
+    return this.inner.getStream(key, range);
+  }
+  head(key: string) {
+    return this.inner.head(key);
+  }
+  list(prefix: string) {
+    return this.inner.list(prefix);
+  }
+  delete(key: string) {
+    return this.inner.delete(key);
+  }
+}
+
+/** Holds every pack put until `release()`; counts puts in flight. */
+export class GatedStore extends RecordingStore {
+  inFlight = 0;
+  maxInFlight = 0;
+  private waiters: (() => void)[] = [];
+  gated = true;
+  failNext: StrataError | undefined;
+
+  override async put(key: string, body: PutBody) {
+    if (key.startsWith('data/') && this.failNext) {
+      const err = this.failNext;
+      this.failNext = undefined;
+      throw err;
+    }
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    if (this.gated && key.startsWith('data/')) await new Promise<void>((r) => this.waiters.push(r));
+    this.inFlight--;
+    await super.put(key, body);
+  }
+
+  release() {
+    this.gated = false;
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+/** Lets pending promise callbacks and I/O callbacks run. */
+export async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+}
+
+export async function keysUnder(store: ObjectStore, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const { key } of store.list(prefix)) out.push(key);
+  return out;
+}

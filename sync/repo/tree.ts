@@ -1,0 +1,94 @@
+/**
+ * Trees: one object per directory. Encoding is canonical (keys sorted, entries sorted by name in
+ * UTF-16 code unit order), so an unchanged directory keeps its id; decoding validates every
+ * field, because a tree's names become paths on disk.
+ */
+import { isBlobId } from '../chunker/hash.js';
+import { entryNameProblem } from './names.js';
+import { Invalid, canonicalBytes, expectObject, expectSafeInt, expectString, parseJson, short } from './json.js';
+import type { Tree, TreeEntry } from './types.js';
+
+/** A tree blob larger than this is refused before it is fetched or parsed. */
+export const MAX_TREE_BYTES = 64 * 1024 * 1024;
+const MAX_MODE = 0o177777;
+const MAX_TARGET_BYTES = 4096;
+
+const FIELDS: Record<TreeEntry['type'], readonly string[]> = {
+  file: ['name', 'type', 'mode', 'mtimeMs', 'size', 'chunks'],
+  dir: ['name', 'type', 'mode', 'mtimeMs', 'subtree'],
+  symlink: ['name', 'type', 'mtimeMs', 'target'],
+  whiteout: ['name', 'type'],
+};
+
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function expectMtime(value: unknown, v: Invalid, where: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw v.fail(`${where}.mtimeMs must be a finite non-negative number`);
+  }
+  return value;
+}
+
+function expectId(value: unknown, v: Invalid, where: string): string {
+  if (!isBlobId(value)) throw v.fail(`${where} is not a blob id: ${JSON.stringify(value)?.slice(0, 80)}`);
+  return value;
+}
+
+function validateEntry(value: unknown, index: number, v: Invalid): TreeEntry {
+  const at = `entry ${index}`;
+  const type = (value as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string' || !Object.hasOwn(FIELDS, type)) {
+    throw v.fail(`${at} has unknown type ${JSON.stringify(type)}`);
+  }
+  const e = expectObject(value, FIELDS[type as TreeEntry['type']], v, at);
+  if (typeof e.name !== 'string') throw v.fail(`${at}.name is not a string`);
+  const problem = entryNameProblem(e.name);
+  if (problem) throw v.fail(`${at}: name ${JSON.stringify(e.name)} ${problem}`, 'E_BAD_PATH');
+  const where = `${at} (${JSON.stringify(e.name)})`;
+  if (type !== 'symlink' && type !== 'whiteout') expectSafeInt(e.mode, v, `${where}.mode`, 0, MAX_MODE);
+  if (type !== 'whiteout') expectMtime(e.mtimeMs, v, where);
+  if (type === 'file') {
+    expectSafeInt(e.size, v, `${where}.size`);
+    if (!Array.isArray(e.chunks)) throw v.fail(`${where}.chunks is not an array`);
+    e.chunks.forEach((c, i) => expectId(c, v, `${where}.chunks[${i}]`));
+  } else if (type === 'dir') {
+    expectId(e.subtree, v, `${where}.subtree`);
+  } else if (type === 'symlink') {
+    const target = expectString(e.target, v, `${where}.target`, MAX_TARGET_BYTES);
+    if (target.includes('\0') || Buffer.byteLength(target) > MAX_TARGET_BYTES) throw v.fail(`${where}.target contains NUL or is too long`);
+  }
+  return e as unknown as TreeEntry;
+}
+
+function validateTree(value: unknown, v: Invalid): Tree {
+  const t = expectObject(value, ['entries'], v, 'tree');
+  if (!Array.isArray(t.entries)) throw v.fail('entries is not an array');
+  const entries = t.entries.map((e, i) => validateEntry(e, i, v));
+  for (let i = 1; i < entries.length; i++) {
+    const order = compareNames((entries[i - 1] as TreeEntry).name, (entries[i] as TreeEntry).name);
+    if (order === 0) throw v.fail(`duplicate entry name ${JSON.stringify((entries[i] as TreeEntry).name)}`);
+    if (order > 0) throw v.fail(`entries are not sorted at ${i} (${JSON.stringify((entries[i] as TreeEntry).name)})`);
+  }
+  return { entries };
+}
+
+/** Canonical bytes of `tree` (entries sorted here); throws E_BAD_TREE / E_BAD_PATH if invalid. */
+export function encodeTree(tree: Tree): Uint8Array {
+  const sorted = { entries: [...tree.entries].sort((a, b) => compareNames(a.name, b.name)) };
+  validateTree(JSON.parse(JSON.stringify(sorted)), new Invalid('E_BAD_TREE', '', 'tree being saved'));
+  const bytes = canonicalBytes(sorted);
+  if (bytes.byteLength > MAX_TREE_BYTES) throw new Invalid('E_BAD_TREE', '', 'tree being saved').fail('is larger than the tree size limit');
+  return bytes;
+}
+
+/**
+ * Validates tree bytes read from the store; `key` is the pack key and `id` the blob id, both
+ * named in every error.
+ */
+export function decodeTree(bytes: Uint8Array, key: string, id: string): Tree {
+  const v = new Invalid('E_BAD_TREE', key, `tree ${short(id)}`);
+  if (bytes.byteLength > MAX_TREE_BYTES) throw v.fail(`is ${bytes.byteLength} bytes, over the ${MAX_TREE_BYTES}-byte limit`);
+  return validateTree(parseJson(bytes, v), v);
+}

@@ -1,0 +1,69 @@
+/**
+ * The state one takeSnapshot run shares between the walker and the file jobs: the repository,
+ * the chunker, the running statistics and the progress reports.
+ */
+import type { Stats } from 'node:fs';
+import { DEFAULT_HASH, type HashAlgorithm } from '../chunker/hash.js';
+import type { Repository } from '../repo/index.js';
+import type { BlobType, ChunkerParams } from '../repo/types.js';
+import type { JobLimit } from './limit.js';
+import type { FileChunker, SnapshotOptions, SnapshotStats } from './types.js';
+
+export interface Context {
+  readonly repo: Repository;
+  readonly root: string;
+  readonly params: ChunkerParams;
+  /** The repository's id hash: every chunk and tree id is computed with it. */
+  readonly hash: HashAlgorithm;
+  readonly chunker: FileChunker;
+  readonly files: JobLimit;
+  readonly exclude: SnapshotOptions['exclude'];
+  readonly onProgress: SnapshotOptions['onProgress'];
+  readonly signal: AbortSignal | undefined;
+  readonly stats: SnapshotStats;
+  readonly progress: { files: number; bytes: number; bytesDone: number };
+}
+
+/**
+ * The hash the repository names blobs with. Repository.addBlob requires `id === blobId(data)`
+ * and verifies reads the same way, with the chunker's DEFAULT_HASH, whatever `format.hash` says;
+ * when the repository honours `format.hash`, this must return it. The one place to change.
+ */
+export function idHash(_repo: Repository): HashAlgorithm {
+  return DEFAULT_HASH;
+}
+
+export function newStats(): SnapshotStats {
+  return { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesRead: 0, bytesAdded: 0, blobsAdded: 0, filesUnchanged: 0, skipped: [] };
+}
+
+export function skip(ctx: Context, path: string, reason: string): void {
+  ctx.stats.skipped.push({ path, reason });
+}
+
+export function report(ctx: Context, currentPath: string): void {
+  ctx.onProgress?.({ ...ctx.progress, currentPath });
+}
+
+/** Adds a blob and counts it when it was new. */
+export async function addBlob(ctx: Context, type: BlobType, id: string, data: Uint8Array): Promise<void> {
+  if (await ctx.repo.addBlob(type, id, data)) {
+    ctx.stats.blobsAdded++;
+    ctx.stats.bytesAdded += data.byteLength;
+  }
+}
+
+/** Permission bits as stored in trees. */
+export function modeOf(st: Stats): number {
+  return st.mode & 0o7777;
+}
+
+/** Trees refuse negative times; a file dated before 1970 is stored at the epoch. */
+export function mtimeOf(st: Stats): number {
+  return Math.max(0, st.mtimeMs);
+}
+
+/** `a/b` joined the way tree paths are written, whatever the platform separator. */
+export function relJoin(dir: string, name: string): string {
+  return dir === '' ? name : `${dir}/${name}`;
+}

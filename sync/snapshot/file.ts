@@ -1,0 +1,97 @@
+/**
+ * One regular file into the repository.
+ *
+ * - Stat cache: when the parent snapshot has a file of the same size and mtime whose chunks are
+ *   all still in the repository, its chunk list is reused and the file is not opened.
+ * - Otherwise the chunker finds the boundaries and ids, and only the chunks the repository lacks
+ *   are read again (positional reads of just those ranges) and added. Each re-read chunk must hash
+ *   to the id the chunker gave it, and the file's size and mtime must be what they were when it
+ *   was listed; if not, the file changed under us and is chunked again, at most MAX_ATTEMPTS
+ *   times, after which it is skipped and reported. A snapshot must never record chunks that do
+ *   not belong together.
+ */
+import type { Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { rereadChunks } from '../chunker/reread.js';
+import { isStrataError } from '../errors.js';
+import type { FileEntry, TreeEntry } from '../repo/types.js';
+import { addBlob, modeOf, mtimeOf, report, type Context } from './context.js';
+import type { ChunkedFile } from './types.js';
+
+export const MAX_ATTEMPTS = 3;
+
+/** What happened to one file: its entry, or why there is none. */
+export type FileOutcome = { entry: FileEntry } | { skipped: string };
+
+function entryFor(name: string, st: Stats, chunks: string[]): FileEntry {
+  return { name, type: 'file', mode: modeOf(st), mtimeMs: mtimeOf(st), size: st.size, chunks };
+}
+
+function cached(ctx: Context, st: Stats, prev: TreeEntry | undefined): string[] | undefined {
+  if (prev?.type !== 'file' || prev.size !== st.size || prev.mtimeMs !== mtimeOf(st)) return undefined;
+  return prev.chunks.every((id) => ctx.repo.hasBlob(id)) ? prev.chunks : undefined;
+}
+
+function coversExactly(chunked: ChunkedFile, size: number): boolean {
+  let at = 0;
+  for (const c of chunked.chunks) {
+    if (c.offset !== at || c.length <= 0) return false;
+    at += c.length;
+  }
+  return at === size && chunked.size === size;
+}
+
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+}
+
+/** Re-reads and adds the chunks the repository lacks; false when the file changed under us. */
+async function addMissing(ctx: Context, abs: string, rel: string, chunked: ChunkedFile, done: { bytes: number }): Promise<boolean> {
+  try {
+    await rereadChunks(abs, chunked, ctx.hash, (id) => !ctx.repo.hasBlob(id), async (c) => {
+      ctx.signal?.throwIfAborted();
+      await addBlob(ctx, 'data', c.id, c.data);
+      done.bytes += c.length;
+      ctx.progress.bytesDone += c.length;
+      report(ctx, rel);
+    });
+    return true;
+  } catch (err) {
+    if (isStrataError(err, 'E_FILE_CHANGED')) return false;
+    throw err;
+  }
+}
+
+/** One pass: chunk, add what is missing; undefined when the file changed while being read. */
+async function chunkOnce(ctx: Context, abs: string, rel: string, st: Stats): Promise<ChunkedFile | undefined> {
+  const chunked = await ctx.chunker.chunkFile(abs, ctx.params, { hash: ctx.hash });
+  ctx.stats.bytesRead += chunked.size;
+  if (!coversExactly(chunked, st.size)) return undefined;
+  const done = { bytes: 0 };
+  const ok = (await addMissing(ctx, abs, rel, chunked, done)) && sameFile(st, await lstat(abs));
+  // A failed pass is redone from the start: its progress must not count twice.
+  ctx.progress.bytesDone += ok ? st.size - done.bytes : -done.bytes;
+  return ok ? chunked : undefined;
+}
+
+/** Snapshot one regular file that was listed with stat `st`; `prev` is the parent's entry of that name. */
+export async function snapshotFile(ctx: Context, abs: string, rel: string, name: string, st: Stats, prev: TreeEntry | undefined): Promise<FileOutcome> {
+  ctx.progress.files++;
+  ctx.progress.bytes += st.size;
+  const reuse = cached(ctx, st, prev);
+  if (reuse) {
+    ctx.stats.filesUnchanged++;
+    ctx.progress.bytesDone += st.size;
+    report(ctx, rel);
+    return { entry: entryFor(name, st, reuse) };
+  }
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const chunked = await chunkOnce(ctx, abs, rel, st);
+    if (chunked) return { entry: entryFor(name, st, chunked.chunks.map((c) => c.id)) };
+    const now = await lstat(abs);
+    if (!now.isFile()) return { skipped: 'changed into something other than a file while being read' };
+    ctx.progress.bytes += now.size - st.size;
+    st = now;
+  }
+  return { skipped: `kept changing while being read (gave up after ${MAX_ATTEMPTS} attempts)` };
+}

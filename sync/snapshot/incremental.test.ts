@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { open, rm, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { newRepo, T0 } from '../repo/testkit.js';
+import { makeRng, testSeed } from '../testing/random.js';
+import { takeSnapshot } from './snapshot.js';
+import { listDisk, listTree, withTmp, writeFiles } from './testkit.js';
+
+const MiB = 1024 * 1024;
+const base = { layer: 'user/alice', device: 'laptop', now: () => T0 };
+
+async function touch(path: string, seconds: number): Promise<void> {
+  const t = new Date(T0.getTime() + seconds * 1000);
+  await utimes(path, t, t);
+}
+
+describe('takeSnapshot: incremental', () => {
+  it('a 1 MiB overwrite in the middle of a 32 MiB file adds only the chunks around it', async () => {
+    const rng = makeRng(testSeed('edit in the middle'));
+    await withTmp(async (root) => {
+      const big = join(root, 'disk.img');
+      await writeFile(big, rng.bytes(32 * MiB));
+      await writeFiles(root, { 'small.txt': 'unchanged' });
+      const { repo } = await newRepo();
+      const first = await takeSnapshot(repo, { ...base, root });
+      assert.ok(first.stats.bytesAdded >= 32 * MiB);
+
+      const fh = await open(big, 'r+');
+      await fh.write(rng.bytes(MiB), 0, MiB, 16 * MiB);
+      await fh.close();
+      await touch(big, 60);
+      const second = await takeSnapshot(repo, { ...base, root });
+      assert.equal(second.stats.bytesRead, 32 * MiB, 'only the edited file is read');
+      assert.equal(second.stats.filesUnchanged, 1);
+      assert.ok(second.stats.bytesAdded >= MiB, `added ${second.stats.bytesAdded} bytes`);
+      assert.ok(second.stats.bytesAdded <= 3 * MiB, `added ${second.stats.bytesAdded} bytes`);
+      assert.deepEqual(await listTree(repo, second.snapshot.root), await listDisk(root));
+    });
+  });
+
+  it('an append adds only the tail, and a deleted file leaves the tree', async () => {
+    const rng = makeRng(testSeed('append'));
+    await withTmp(async (root) => {
+      const log = join(root, 'logs/app.log');
+      await writeFiles(root, { 'logs/app.log': rng.bytes(4 * MiB), 'gone.txt': 'bye', 'stay/x.txt': 'x' });
+      const { repo } = await newRepo();
+      const first = await takeSnapshot(repo, { ...base, root });
+      const fh = await open(log, 'a');
+      await fh.write(rng.bytes(100_000));
+      await fh.close();
+      await touch(log, 60);
+      await rm(join(root, 'gone.txt'));
+      const second = await takeSnapshot(repo, { ...base, root });
+      assert.ok(second.stats.bytesAdded < 1.5 * MiB, `added ${second.stats.bytesAdded} bytes`);
+      const listing = await listTree(repo, second.snapshot.root);
+      assert.deepEqual(listing, await listDisk(root));
+      assert.equal(listing['gone.txt'], undefined);
+      // The unchanged subtree keeps its id.
+      const sub = async (rootId: string) => (await repo.loadTree(rootId)).entries.find((e) => e.name === 'stay');
+      assert.deepEqual(await sub(second.snapshot.root), await sub(first.snapshot.root));
+    });
+  });
+
+  it('an identical file elsewhere (a copy) adds no data blob', async () => {
+    const rng = makeRng(testSeed('copy'));
+    await withTmp(async (root) => {
+      const bytes = rng.bytes(2 * MiB);
+      await writeFiles(root, { 'a/original.bin': bytes });
+      const { repo } = await newRepo();
+      await takeSnapshot(repo, { ...base, root });
+      await writeFiles(root, { 'b/copy.bin': bytes });
+      const second = await takeSnapshot(repo, { ...base, root });
+      assert.equal(second.stats.bytesRead, 2 * MiB);
+      // Only trees are new: the root and b/.
+      assert.equal(second.stats.blobsAdded, 2);
+      assert.ok(second.stats.bytesAdded < 4096);
+    });
+  });
+});

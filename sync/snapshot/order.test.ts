@@ -1,0 +1,113 @@
+// Write order, devices, parents and aborts: what the bucket holds after (or during) a snapshot.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { openRepository } from '../repo/format.js';
+import type { Repository } from '../repo/index.js';
+import { RecordingStore, newRepo, T0 } from '../repo/testkit.js';
+import type { BlobId } from '../repo/types.js';
+import { makeRng, testSeed } from '../testing/random.js';
+import { takeSnapshot } from './snapshot.js';
+import { listDisk, listTree, withTmp, writeFiles } from './testkit.js';
+
+const layer = 'user/alice';
+const at = (minutes: number) => () => new Date(T0.getTime() + minutes * 60_000);
+
+/** Every blob id a tree references, recursively (trees included). */
+async function blobsOf(repo: Repository, tree: BlobId, out = new Set<BlobId>()): Promise<Set<BlobId>> {
+  out.add(tree);
+  for (const e of (await repo.loadTree(tree)).entries) {
+    if (e.type === 'dir') await blobsOf(repo, e.subtree, out);
+    if (e.type === 'file') for (const c of e.chunks) out.add(c);
+  }
+  return out;
+}
+
+describe('takeSnapshot: write order', () => {
+  it('puts packs and indexes, then the snapshot, then the head', async () => {
+    const rng = makeRng(testSeed('write order'));
+    await withTmp(async (root) => {
+      await writeFiles(root, { 'a.bin': rng.bytes(3_000_000), 'b/c.txt': 'c', 'd.bin': rng.bytes(500_000) });
+      const { store } = await newRepo({ packSize: 1024 * 1024 });
+      const recording = new RecordingStore(store);
+      const repo = await openRepository(recording, { now: () => T0 });
+      const { snapshotId } = await takeSnapshot(repo, { root, layer, device: 'laptop' });
+      const kinds = recording.puts.map((k) => (k.startsWith('data/') || k.startsWith('index/') ? 'blobs' : k.includes('/snapshots/') ? 'snapshot' : k.includes('/heads/') ? 'head' : k));
+      const firstSnapshot = kinds.indexOf('snapshot');
+      assert.ok(kinds.filter((k) => k === 'blobs').length >= 4, `several packs and an index: ${recording.puts.join(', ')}`);
+      assert.ok(kinds.slice(0, firstSnapshot).every((k) => k === 'blobs'));
+      assert.deepEqual(kinds.slice(firstSnapshot), ['snapshot', 'head']);
+      assert.ok(recording.puts.indexOf(`layers/${layer}/snapshots/${snapshotId}`) < recording.puts.indexOf(`layers/${layer}/heads/laptop`));
+      assert.ok(recording.puts.some((k) => k.startsWith('index/')));
+    });
+  });
+});
+
+describe('takeSnapshot: devices and parents', () => {
+  it('two devices snapshot one layer at once: both heads valid, every blob readable', async () => {
+    const rng = makeRng(testSeed('two devices'));
+    await withTmp(async (dir) => {
+      const shared = rng.bytes(1_500_000);
+      const rootA = join(dir, 'a');
+      const rootB = join(dir, 'b');
+      await writeFiles(rootA, { 'shared.bin': shared, 'only-a.bin': rng.bytes(700_000), 'docs/x.txt': 'from a' });
+      await writeFiles(rootB, { 'shared.bin': shared, 'only-b.bin': rng.bytes(700_000), 'docs/y.txt': 'from b' });
+      const { store } = await newRepo({ packSize: 512 * 1024 });
+      const [repoA, repoB] = await Promise.all([openRepository(store, { now: at(1) }), openRepository(store, { now: at(1) })]);
+      const [a, b] = await Promise.all([
+        takeSnapshot(repoA, { root: rootA, layer, device: 'desk', now: at(1) }),
+        takeSnapshot(repoB, { root: rootB, layer, device: 'laptop', now: at(1) }),
+      ]);
+      const fresh = await openRepository(store);
+      const { heads, errors } = await fresh.listHeads(layer);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(heads.map((h) => [h.device, h.snapshot]).sort(), [['desk', a.snapshotId], ['laptop', b.snapshotId]]);
+      for (const [snap, root] of [[a, rootA], [b, rootB]] as const) {
+        const loaded = await fresh.loadSnapshot(layer, snap.snapshotId);
+        const ids = await blobsOf(fresh, loaded.root);
+        for (const id of ids) await fresh.readBlob(id);
+        assert.deepEqual(await listTree(fresh, loaded.root), await listDisk(root));
+      }
+    });
+  });
+
+  it("builds on this device's head by default, else on the newest head of any device", async () => {
+    await withTmp(async (root) => {
+      await writeFiles(root, { 'f.txt': 'f' });
+      const { store, repo } = await newRepo();
+      const desk1 = await takeSnapshot(repo, { root, layer, device: 'desk', now: at(1) });
+      const other = await openRepository(store);
+      // A new device starts from the newest snapshot any head names, and so reuses its chunk lists.
+      const laptop1 = await takeSnapshot(other, { root, layer, device: 'laptop', now: at(2) });
+      assert.deepEqual(laptop1.snapshot.parents, [desk1.snapshotId]);
+      assert.equal(laptop1.stats.bytesRead, 0);
+      const laptop2 = await takeSnapshot(other, { root, layer, device: 'laptop', now: at(3) });
+      assert.deepEqual(laptop2.snapshot.parents, [laptop1.snapshotId]);
+      // desk's own head wins over laptop's newer one.
+      const desk2 = await takeSnapshot(repo, { root, layer, device: 'desk', now: at(4) });
+      assert.deepEqual(desk2.snapshot.parents, [desk1.snapshotId]);
+      // An explicit parent is used as given.
+      const explicit = await takeSnapshot(repo, { root, layer, device: 'desk', now: at(5), parent: laptop1.snapshotId });
+      assert.deepEqual(explicit.snapshot.parents, [laptop1.snapshotId]);
+    });
+  });
+
+  it('a snapshot aborted half-way writes no snapshot and no head; the next one succeeds', async () => {
+    const rng = makeRng(testSeed('abort'));
+    await withTmp(async (root) => {
+      for (let i = 0; i < 20; i++) await writeFile(join(root, `f${String(i).padStart(2, '0')}.bin`), rng.bytes(100_000));
+      const { store, repo } = await newRepo({ packSize: 256 * 1024 });
+      const controller = new AbortController();
+      const onProgress = (p: { files: number }) => {
+        if (p.files >= 5) controller.abort();
+      };
+      await assert.rejects(takeSnapshot(repo, { root, layer, device: 'laptop', onProgress, signal: controller.signal }), { name: 'AbortError' });
+      const keys: string[] = [];
+      for await (const { key } of store.list('layers/')) keys.push(key);
+      assert.deepEqual(keys, []);
+      const done = await takeSnapshot(repo, { root, layer, device: 'laptop' });
+      assert.deepEqual(await listTree(repo, done.snapshot.root), await listDisk(root));
+    });
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * takeSnapshot: a folder on disk into a new snapshot of a layer, then this device's head.
+ */
+import { opendir, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { StrataError } from '../errors.js';
+import { checkDeviceId, checkLayerId, type Repository } from '../repo/index.js';
+import { FORMAT_VERSION, type BlobId, type Snapshot } from '../repo/types.js';
+import { InProcessChunker } from './chunker.js';
+import { idHash, newStats, type Context } from './context.js';
+import { JobLimit } from './limit.js';
+import { errnoOf, fsProblem } from './listing.js';
+import { resolveParent } from './parent.js';
+import type { SnapshotOptions, SnapshotResult } from './types.js';
+import { snapshotDir } from './walk.js';
+
+function noRoot(root: string, why: string, cause?: unknown): StrataError {
+  return new StrataError('E_NO_ROOT', `the folder to snapshot ${why}`, { path: root }, { cause });
+}
+
+/** The root must be a readable directory (a symlink to one is accepted: it is what the user named). */
+async function checkRoot(root: string): Promise<void> {
+  let st;
+  try {
+    st = await stat(root);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw noRoot(root, code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${code ?? String(err)})`, err);
+  }
+  if (!st.isDirectory()) throw noRoot(root, 'is not a directory');
+  try {
+    await (await opendir(root)).close();
+  } catch (err) {
+    throw noRoot(root, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
+  }
+}
+
+/**
+ * File system errors that reach the top: the root's own listing failing (errors below it are
+ * reported in `skipped`), or errors no single entry explains (EMFILE, ENOSPC …).
+ */
+function asStrataError(root: string, err: unknown): unknown {
+  const code = errnoOf(err);
+  if (err instanceof StrataError || code === undefined) return err;
+  const path = (err as NodeJS.ErrnoException).path ?? root;
+  if (path === root && fsProblem(err)) return noRoot(root, `could not be read during the snapshot (${code})`, err);
+  return new StrataError('E_SNAPSHOT_READ', `file system error while taking a snapshot (${code})`, { path }, { cause: err });
+}
+
+/** Walks the root and writes every blob; resolves once they are all durable and indexed. */
+async function writeBlobs(ctx: Context, parentRoot: BlobId | undefined): Promise<BlobId> {
+  try {
+    const root = await snapshotDir(ctx, ctx.root, '', parentRoot);
+    await ctx.repo.flush();
+    return root;
+  } catch (err) {
+    // No job may outlive the snapshot, and the writer must be usable again for the next one.
+    await ctx.files.idle();
+    await ctx.repo.abort();
+    throw asStrataError(ctx.root, err);
+  }
+}
+
+/**
+ * Snapshots `opts.root` into layer `opts.layer` as device `opts.device` and points the device's
+ * head at it. Write order (DESIGN §2): packs and indexes (flush resolves), then the snapshot, then
+ * the head — a head never names anything not durable.
+ *
+ * One takeSnapshot at a time per Repository instance: a failure aborts the instance's pending
+ * writes (Repository.abort), which would pull blobs from under a concurrent run.
+ */
+export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Promise<SnapshotResult> {
+  const layer = checkLayerId(opts.layer);
+  const device = checkDeviceId(opts.device);
+  const rootPath = resolve(opts.root);
+  await checkRoot(rootPath);
+  // Other devices' packs since the last call: the parent's trees and the dedup must see them.
+  await repo.loadIndex();
+  const parent = await resolveParent(repo, layer, device, opts.parent);
+  const chunker = opts.chunker ?? new InProcessChunker();
+  const ctx: Context = {
+    repo,
+    root: rootPath,
+    params: repo.format.chunker,
+    hash: idHash(repo),
+    chunker,
+    files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
+    exclude: opts.exclude,
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+    stats: newStats(),
+    progress: { files: 0, bytes: 0, bytesDone: 0 },
+  };
+  const root = await writeBlobs(ctx, parent?.snapshot.root);
+  const { stats } = ctx;
+  const snapshot: Snapshot = {
+    version: FORMAT_VERSION,
+    layer,
+    device,
+    time: (opts.now ?? (() => new Date()))().toISOString(),
+    root,
+    parents: parent ? [parent.id] : [],
+    summary: { files: stats.files, dirs: stats.dirs, bytes: stats.bytes, bytesAdded: stats.bytesAdded },
+  };
+  opts.signal?.throwIfAborted();
+  const snapshotId = await repo.saveSnapshot(snapshot);
+  await repo.writeHead(layer, device, snapshotId);
+  return { snapshotId, snapshot, stats };
+}
