@@ -1,0 +1,124 @@
+/**
+ * Assembly: files being put together in temp files beside their targets.
+ *
+ * What must hold:
+ * - A target path only ever changes by one rename of a complete, fsynced temp file whose mode and
+ *   mtime are already set; a crash leaves the old file or the new one plus a `.strata-tmp-` file.
+ * - Chunks may arrive in any order and are written at their offsets; the temp file is created at
+ *   its final size (sparse), so an empty file is simply finished without a write.
+ * - Open handles are bounded (least recently used idle handles are closed and reopened later).
+ * - Temp files are created exclusively (O_EXCL, no follow): never through a planted link.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { NOFOLLOW, TEMP_PREFIX, replaceWith } from './fsutil.js';
+import type { PlannedFile } from './types.js';
+
+/** setuid/setgid bits from a bucket are never restored: they would be a privilege gift. */
+export const MODE_MASK = 0o1777;
+
+interface Slot {
+  tmp: string;
+  created: boolean;
+  fh: Promise<FileHandle> | undefined;
+  busy: number;
+}
+
+export class Assembly {
+  /** Folders whose entries changed; the caller fsyncs each once at the end. */
+  readonly dirtyDirs = new Set<string>();
+  private readonly slots = new Map<PlannedFile, Slot>();
+  /** Files with an open handle, least recently used first. */
+  private readonly lru = new Set<PlannedFile>();
+
+  constructor(private readonly maxOpen = 64) {}
+
+  async write(file: PlannedFile, offset: number, data: Uint8Array): Promise<void> {
+    const fh = await this.acquire(file);
+    try {
+      let done = 0;
+      while (done < data.byteLength) {
+        const { bytesWritten } = await fh.write(data, done, data.byteLength - done, offset + done);
+        done += bytesWritten;
+      }
+    } finally {
+      this.release(file);
+    }
+  }
+
+  /** fsync, mode, mtime on the temp file, then the rename over the target. */
+  async finish(file: PlannedFile): Promise<void> {
+    const fh = await this.acquire(file);
+    const slot = this.slots.get(file) as Slot;
+    try {
+      await fh.sync();
+      await fh.chmod(file.entry.mode & MODE_MASK);
+      const mtime = file.entry.mtimeMs / 1000;
+      await fh.utimes(mtime, mtime);
+    } finally {
+      this.release(file);
+      await this.close(file);
+    }
+    await replaceWith(slot.tmp, file.path);
+    this.slots.delete(file);
+    this.dirtyDirs.add(dirname(file.path));
+  }
+
+  /** Closes every handle and removes every unfinished temp file (after a failure or an abort). */
+  async discardAll(): Promise<void> {
+    for (const [file, slot] of this.slots) {
+      await this.close(file).catch(() => undefined);
+      if (slot.created) await unlink(slot.tmp).catch(() => undefined);
+    }
+    this.slots.clear();
+  }
+
+  private async acquire(file: PlannedFile): Promise<FileHandle> {
+    let slot = this.slots.get(file);
+    if (!slot) {
+      slot = { tmp: join(dirname(file.path), TEMP_PREFIX + randomBytes(8).toString('hex')), created: false, fh: undefined, busy: 0 };
+      this.slots.set(file, slot);
+    }
+    slot.busy++;
+    this.lru.delete(file);
+    this.lru.add(file);
+    if (!slot.fh) {
+      slot.fh = this.openSlot(slot, file.entry.size);
+      slot.fh.catch(() => undefined);
+      await this.evictIdle();
+    }
+    return slot.fh;
+  }
+
+  private release(file: PlannedFile): void {
+    const slot = this.slots.get(file);
+    if (slot) slot.busy--;
+  }
+
+  private async openSlot(slot: Slot, size: number): Promise<FileHandle> {
+    if (slot.created) return open(slot.tmp, constants.O_RDWR | NOFOLLOW);
+    slot.created = true;
+    const fh = await open(slot.tmp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
+    await fh.truncate(size);
+    return fh;
+  }
+
+  private async close(file: PlannedFile): Promise<void> {
+    const slot = this.slots.get(file);
+    this.lru.delete(file);
+    if (!slot?.fh) return;
+    const fh = slot.fh;
+    slot.fh = undefined;
+    await (await fh).close();
+  }
+
+  private async evictIdle(): Promise<void> {
+    if (this.lru.size <= this.maxOpen) return;
+    for (const file of this.lru) {
+      if (this.lru.size <= this.maxOpen) break;
+      if ((this.slots.get(file)?.busy ?? 0) === 0) await this.close(file);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { lstat, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { blobId } from '../chunker/hash.js';
+import { StrataError } from '../errors.js';
+import { restoreTree } from './index.js';
+import { MTIME, dir, file, link, newRepo, saveLayer, tempDir, type Spec } from './testkit.js';
+
+async function setup(t: Parameters<typeof tempDir>[0]) {
+  const base = await tempDir(t, 'hostile');
+  const target = join(base, 'target');
+  const sentinel = join(base, 'sentinel');
+  await mkdir(target);
+  await mkdir(sentinel);
+  return { target, sentinel };
+}
+
+async function failsWith(p: Promise<unknown>, code: string): Promise<StrataError> {
+  const err = await p.catch((e: unknown) => e);
+  assert.ok(err instanceof StrataError, `expected ${code}, got ${String(err)}`);
+  assert.equal(err.code, code, err.toString());
+  return err;
+}
+
+describe('restore: hostile trees', () => {
+  for (const [name, spec, path] of [
+    ['an absolute symlink', { 'a.txt': file('a'), etc: link('/etc') }, 'etc'],
+    ['a symlink climbing above the root', { 'a.txt': file('a'), sub: dir({ x: link('../../x') }) }, 'sub/x'],
+    ['a Windows drive symlink', { 'a.txt': file('a'), w: link('C:\\Windows') }, 'w'],
+  ] as [string, Spec, string][]) {
+    it(`refuses ${name} with E_BAD_SYMLINK before writing anything`, async (t) => {
+      const { repo } = await newRepo();
+      const root = await saveLayer(repo, spec);
+      const { target, sentinel } = await setup(t);
+      const err = await failsWith(restoreTree(repo, { target, root }), 'E_BAD_SYMLINK');
+      assert.equal(err.path, path);
+      assert.match(err.key ?? '', /^data\//);
+      assert.deepEqual(await readdir(target), []);
+      assert.deepEqual(await readdir(sentinel), []);
+    });
+  }
+
+  it('never writes through a symlinked folder already on disk: it is replaced by a real folder', async (t) => {
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, { evil: dir({ 'payload.txt': file('owned'), inner: dir({ 'deep.txt': file('deep') }) }) });
+    const { target, sentinel } = await setup(t);
+    await symlink(sentinel, join(target, 'evil'));
+    await restoreTree(repo, { target, root });
+    assert.ok((await lstat(join(target, 'evil'))).isDirectory());
+    assert.equal(await readFile(join(target, 'evil/payload.txt'), 'utf8'), 'owned');
+    assert.deepEqual(await readdir(sentinel), []);
+  });
+
+  it('replaces (never follows) a symlink or file where a file, link or folder must go', async (t) => {
+    const { repo } = await newRepo();
+    const spec: Spec = { 'f.txt': file('mine'), l: link('f.txt'), d: dir({ 'in.txt': file('in') }), 'was-dir': file('now a file') };
+    const root = await saveLayer(repo, spec);
+    const { target, sentinel } = await setup(t);
+    await writeFile(join(sentinel, 'victim'), 'keep');
+    await symlink(join(sentinel, 'victim'), join(target, 'f.txt'));
+    await writeFile(join(target, 'l'), 'a plain file');
+    await writeFile(join(target, 'd'), 'a file where a folder goes');
+    await mkdir(join(target, 'was-dir/sub'), { recursive: true });
+    await restoreTree(repo, { target, root });
+    assert.equal(await readFile(join(sentinel, 'victim'), 'utf8'), 'keep');
+    assert.equal(await readFile(join(target, 'f.txt'), 'utf8'), 'mine');
+    assert.ok((await lstat(join(target, 'f.txt'))).isFile());
+    assert.equal(await readlink(join(target, 'l')), 'f.txt');
+    assert.equal(await readFile(join(target, 'd/in.txt'), 'utf8'), 'in');
+    assert.equal(await readFile(join(target, 'was-dir'), 'utf8'), 'now a file');
+  });
+
+  it('never restores setuid/setgid bits', async (t) => {
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, { suid: file('x', 0o6755), d: dir({}, 0o2775) });
+    const { target } = await setup(t);
+    await restoreTree(repo, { target, root });
+    assert.equal((await stat(join(target, 'suid'))).mode & 0o7777, 0o755);
+    assert.equal((await stat(join(target, 'd'))).mode & 0o7777, 0o775);
+  });
+
+  it('refuses a file whose chunks do not add up to its size, before writing', async (t) => {
+    const { repo } = await newRepo();
+    const data = Buffer.from('twelve bytes');
+    await repo.addBlob('data', blobId(data), data);
+    const root = await repo.saveTree({ entries: [{ name: 'f', type: 'file', mode: 0o644, mtimeMs: MTIME, size: 9999, chunks: [blobId(data)] }] });
+    await repo.flush();
+    const { target } = await setup(t);
+    const err = await failsWith(restoreTree(repo, { target, root }), 'E_BAD_TREE');
+    assert.equal(err.path, 'f');
+    assert.deepEqual(await readdir(target), []);
+  });
+
+  it('refuses a file whose chunk is a tree blob', async (t) => {
+    const { repo } = await newRepo();
+    const sub = await repo.saveTree({ entries: [] });
+    const root = await repo.saveTree({ entries: [{ name: 'f', type: 'file', mode: 0o644, mtimeMs: MTIME, size: 14, chunks: [sub] }] });
+    await repo.flush();
+    const { target } = await setup(t);
+    await failsWith(restoreTree(repo, { target, root }), 'E_BAD_TREE');
+  });
+
+  it('refuses a shared-subtree bomb that nests deeper than any real folder', async (t) => {
+    const { repo } = await newRepo();
+    let tree = await repo.saveTree({ entries: [] });
+    for (let i = 0; i < 600; i++) tree = await repo.saveTree({ entries: [{ name: 'd', type: 'dir', mode: 0o755, mtimeMs: MTIME, subtree: tree }] });
+    await repo.flush();
+    const { target } = await setup(t);
+    await failsWith(restoreTree(repo, { target, root: tree }), 'E_BAD_TREE');
+    assert.deepEqual(await readdir(target), []);
+  });
+});

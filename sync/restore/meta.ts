@@ -1,0 +1,77 @@
+/**
+ * Symlinks and metadata: links are restored as links (never followed), and folder modes and
+ * mtimes are set after everything inside them was written, deepest first, or the writes would
+ * bump the mtimes again. Every metadata change goes through a descriptor opened without following
+ * links, so it cannot land on whatever a planted link points to.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import { lstat, lutimes, open, readlink, symlink, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { MODE_MASK } from './assembly.js';
+import { NOFOLLOW, TEMP_PREFIX, fsyncDir, isErrno, replaceWith } from './fsutil.js';
+import type { PlannedDir, PlannedLink } from './types.js';
+
+/** Equal to the millisecond (file systems store finer or, at worst, exactly ms). */
+export function sameMtime(st: Stats, mtimeMs: number): boolean {
+  return Math.abs(st.mtimeMs - mtimeMs) < 1;
+}
+
+export function sameMode(st: Stats, mode: number): boolean {
+  return (st.mode & 0o7777) === (mode & MODE_MASK);
+}
+
+/** Sets mode and mtime of an existing regular file in place (its content is already right). */
+export async function fixFileMeta(path: string, mode: number, mtimeMs: number): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY | NOFOLLOW);
+  try {
+    await fh.chmod(mode & MODE_MASK);
+    await fh.utimes(mtimeMs / 1000, mtimeMs / 1000);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Makes `link.path` a symlink to its target; returns false when it already was exactly that. */
+export async function restoreLink(link: PlannedLink): Promise<boolean> {
+  const st = await lstat(link.path).catch(() => undefined);
+  if (st?.isSymbolicLink() && sameMtime(st, link.entry.mtimeMs) && (await readlink(link.path)) === link.entry.target) return false;
+  const tmp = join(dirname(link.path), TEMP_PREFIX + randomBytes(8).toString('hex'));
+  await symlink(link.entry.target, tmp);
+  try {
+    const mtime = link.entry.mtimeMs / 1000;
+    await lutimes(tmp, mtime, mtime);
+    await replaceWith(tmp, link.path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  return true;
+}
+
+async function finishDir(dir: PlannedDir, dirty: boolean): Promise<void> {
+  if (!dir.entry) {
+    if (dirty) await fsyncDir(dir.path);
+    return;
+  }
+  const fh = await open(dir.path, constants.O_RDONLY | constants.O_DIRECTORY | NOFOLLOW);
+  try {
+    if (dirty) {
+      await fh.sync().catch((err: unknown) => {
+        if (!isErrno(err, 'EINVAL', 'EPERM', 'EISDIR')) throw err;
+      });
+    }
+    await fh.chmod(dir.entry.mode & MODE_MASK);
+    await fh.utimes(dir.entry.mtimeMs / 1000, dir.entry.mtimeMs / 1000);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** fsyncs each changed folder once and sets folder metadata, deepest first. */
+export async function finishDirs(dirs: readonly PlannedDir[], dirty: ReadonlySet<string>): Promise<void> {
+  const order = [...dirs].sort((a, b) => b.depth - a.depth);
+  const planned = new Set(order.map((d) => d.path));
+  for (const path of dirty) if (!planned.has(path)) await fsyncDir(path);
+  for (const dir of order) await finishDir(dir, dirty.has(dir.path));
+}

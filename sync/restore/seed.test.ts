@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { chunkFileHere } from '../chunker/index.js';
+import { makeRng, testSeed } from '../testing/random.js';
+import { restoreTree } from './index.js';
+import { dir, expectedListing, file, listing, newRepo, saveLayer, tempDir, type Spec } from './testkit.js';
+import type { ChunkFileFn } from './types.js';
+
+function layerFiles(seed: number): { name: string; data: Uint8Array }[] {
+  const rng = makeRng(seed);
+  return Array.from({ length: 20 }, (_, i) => ({ name: `file-${i}.bin`, data: rng.bytes(rng.range(30, 70) * 1024) }));
+}
+
+function specOf(files: { name: string; data: Uint8Array }[]): Spec {
+  return { docs: dir(Object.fromEntries(files.slice(0, 10).map((f) => [f.name, file(f.data)]))), media: dir(Object.fromEntries(files.slice(10).map((f) => [f.name, file(f.data)]))) };
+}
+
+describe('restore: seeding', () => {
+  it('copies chunks of seed files (renamed, moved, edited) and downloads only the rest', async (t) => {
+    const seed = testSeed('restore seeding');
+    const rng = makeRng(seed);
+    const files = layerFiles(seed);
+    const spec = specOf(files);
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, spec);
+    const base = await tempDir(t, 'seed');
+    const seedDir = join(base, 'golden');
+    await mkdir(join(seedDir, 'moved/elsewhere'), { recursive: true });
+    // 80% of the files, under other names and folders; one edited in the middle.
+    for (const [i, f] of rng.shuffle(files).slice(0, 16).entries()) {
+      const data = Buffer.from(f.data);
+      if (i === 0) data.fill(0x55, data.length >> 1, (data.length >> 1) + 100);
+      const where = i % 3 === 0 ? join(seedDir, 'moved/elsewhere', `renamed-${i}`) : join(seedDir, i % 3 === 1 ? `copy-${i}.old` : f.name);
+      await writeFile(where, data);
+    }
+    const target = join(base, 'target');
+    const stats = await restoreTree(repo, { target, root, seeds: [seedDir] });
+    assert.deepEqual(await listing(target), expectedListing(spec));
+    assert.equal(stats.bytesSeeded + stats.bytesDownloaded, stats.bytes);
+    assert.ok(stats.bytesDownloaded <= stats.bytes * 0.25, `downloaded ${stats.bytesDownloaded} of ${stats.bytes}`);
+    assert.ok(stats.bytesSeeded >= stats.bytes * 0.7, `seeded ${stats.bytesSeeded} of ${stats.bytes}`);
+  });
+
+  it('verifies every seeded chunk: a seed that lies about its content is downloaded instead', async (t) => {
+    const files = layerFiles(3);
+    const spec = specOf(files);
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, spec);
+    const base = await tempDir(t, 'seed');
+    const seedDir = join(base, 'golden');
+    await mkdir(seedDir);
+    await writeFile(join(seedDir, 'honest'), (files[0] as { data: Uint8Array }).data);
+    await writeFile(join(seedDir, 'liar'), Buffer.alloc((files[1] as { data: Uint8Array }).data.byteLength, 7));
+    const lying: ChunkFileFn = (path, params, hash) =>
+      path.endsWith('liar') ? chunkOf(files[1] as { data: Uint8Array }, base, params, hash) : chunkFileHere(path, params, hash);
+    const target = join(base, 'target');
+    const stats = await restoreTree(repo, { target, root, seeds: [seedDir], chunkFile: lying });
+    assert.deepEqual(await listing(target), expectedListing(spec));
+    assert.equal(stats.bytesSeeded, (files[0] as { data: Uint8Array }).data.byteLength);
+  });
+
+  it('does not follow symlinks in seed folders', async (t) => {
+    const files = layerFiles(5);
+    const spec = specOf(files);
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, spec);
+    const base = await tempDir(t, 'seed');
+    await mkdir(join(base, 'outside'));
+    await mkdir(join(base, 'golden'));
+    await writeFile(join(base, 'outside/secret'), (files[0] as { data: Uint8Array }).data);
+    await symlink(join(base, 'outside/secret'), join(base, 'golden/link-file'));
+    await symlink(join(base, 'outside'), join(base, 'golden/link-dir'));
+    const stats = await restoreTree(repo, { target: join(base, 'target'), root, seeds: [join(base, 'golden')] });
+    assert.equal(stats.bytesSeeded, 0);
+    assert.equal(stats.bytesDownloaded, stats.bytes);
+  });
+});
+
+/** The true chunk list of `f` (written to a scratch file), as a lying chunker would report it. */
+async function chunkOf(f: { data: Uint8Array }, base: string, params: Parameters<ChunkFileFn>[1], hash: Parameters<ChunkFileFn>[2]) {
+  const p = join(base, 'scratch');
+  await writeFile(p, f.data);
+  return chunkFileHere(p, params, hash);
+}

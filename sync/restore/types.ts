@@ -1,0 +1,97 @@
+/**
+ * The restore module's public option and result types, and the plan it builds from the trees.
+ */
+import type { HashAlgorithm } from '../chunker/hash.js';
+import type { BlobId, ChunkerParams, DirEntry, FileEntry, SymlinkEntry } from '../repo/types.js';
+
+export interface RestoreProgress {
+  filesDone: number;
+  files: number;
+  bytesDone: number;
+  bytes: number;
+  bytesSeeded: number;
+  bytesDownloaded: number;
+}
+
+/** Cuts a local file into chunks with the repository's parameters and hash (as ChunkPool.chunkFile). */
+export type ChunkFileFn = (path: string, params: ChunkerParams, hash: HashAlgorithm) => Promise<ChunkedFile>;
+
+export interface ChunkedFile {
+  size: number;
+  chunks: { id: BlobId; offset: number; length: number }[];
+}
+
+export interface RestoreOptions {
+  /** Folder the tree's root is laid onto; created if missing. */
+  target: string;
+  /** Root tree of the layer (a snapshot's `root`). */
+  root: BlobId;
+  /** Folders whose files may hold needed chunks; the target itself is always a seed too. */
+  seeds?: string[];
+  /** Restore only this `/`-separated path relative to the root (a file or a folder). */
+  only?: string;
+  /** Lower runs first; default: the size (small files before large). */
+  priority?: (relPath: string, size: number) => number;
+  /** Files assembled and GETs in flight at once (default 8). */
+  concurrency?: number;
+  onProgress?: (p: RestoreProgress) => void;
+  signal?: AbortSignal;
+  /** How seed and target files are chunked (default: sync/chunker's worker pool). */
+  chunkFile?: ChunkFileFn;
+}
+
+/**
+ * Byte counts are file content: bytes = bytesDownloaded + bytesSeeded + bytesReused, each file
+ * byte counted once for every place it is written.
+ */
+export interface RestoreStats {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  /** Written from chunks fetched from the store. */
+  bytesDownloaded: number;
+  /** Written from chunks copied out of local seed files (the target's old files included). */
+  bytesSeeded: number;
+  /** In files that were already correct on disk and were left in place. */
+  bytesReused: number;
+  /** Store GET requests made by this restore (tree loads included). */
+  gets: number;
+  filesSkippedComplete: number;
+}
+
+/** A chunk at its place in a file. */
+export interface PlacedChunk {
+  id: BlobId;
+  offset: number;
+  length: number;
+}
+
+export interface PlannedFile {
+  rel: string;
+  path: string;
+  entry: FileEntry;
+  chunks: PlacedChunk[];
+}
+
+export interface PlannedDir {
+  rel: string;
+  path: string;
+  /** Undefined for the target root and for the ancestors of `only`: their metadata is not ours. */
+  entry: DirEntry | undefined;
+  depth: number;
+}
+
+export interface PlannedLink {
+  rel: string;
+  path: string;
+  entry: SymlinkEntry;
+}
+
+/** Everything a restore will write, in walk order (a directory always before its contents). */
+export interface Plan {
+  dirs: PlannedDir[];
+  files: PlannedFile[];
+  links: PlannedLink[];
+  bytes: number;
+}
