@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The test command: `npm test`. Runs every *.test.ts under sync/, shared/, renderer/, electron/
-// and e2e/ with Node's test runner (TypeScript through tsx).
+// The test command: `npm test`. Typechecks (tsc -b) and lints, then runs every *.test.ts under
+// sync/, shared/, renderer/, electron/ and e2e/ with Node's test runner (TypeScript through tsx).
 //
 // Suites that need real services get them here:
 // - S3: unless STRATA_TEST_S3_ENDPOINT is already set, a throwaway OpenStack Swift server with its
@@ -8,7 +8,7 @@
 // Without the service installed those suites skip locally, and fail under CI=true: CI must run
 // everything.
 //
-// Usage: node scripts/test.mjs [--no-s3] [file-or-folder-filter ...]
+// Usage: node scripts/test.mjs [--tests-only] [--no-s3] [file-or-folder-filter ...]
 import { spawnSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { join, relative } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const noS3 = args.includes('--no-s3');
+const testsOnly = args.includes('--tests-only');
 const filters = args.filter((a) => !a.startsWith('--'));
 const env = { ...process.env };
 
@@ -38,6 +39,22 @@ const files = ['shared', 'sync', 'renderer', 'electron', 'e2e']
 if (files.length === 0) {
   console.error('test: no test files match');
   process.exit(2);
+}
+
+function run(what, command, commandArgs) {
+  const started = Date.now();
+  const r = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`test: ${what} failed`);
+    process.exit(1);
+  }
+  console.log(`test: ${what} passed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+if (!testsOnly && filters.length === 0) {
+  run('electron type declarations', process.execPath, [join(root, 'scripts/electron-types.mjs')]);
+  run('typecheck', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b']);
+  run('lint', process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
 }
 
 let swiftDir;
