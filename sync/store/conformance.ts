@@ -95,6 +95,11 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
         assert.equal(info.size, info.key.length);
       }
       assert.deepEqual(seen, keys);
+
+      // A listing resumed after a key yields exactly the keys after it (RetryingStore relies on it).
+      const resumed: string[] = [];
+      for await (const info of store.list('list/', { startAfter: keys[1100] })) resumed.push(info.key);
+      assert.deepEqual(resumed, keys.slice(1101));
     });
 
     it('delete removes, and deleting a missing key succeeds', async () => {

@@ -13,7 +13,7 @@
  *   (clipped at the object's end); a range starting at or past the end is an error.
  * - head returns the size of an object, or undefined when there is none.
  * - list yields every key under a prefix exactly once, in lexicographic order, paging internally;
- *   with startAfter, only the keys after it (a store may ignore it only if callers skip themselves).
+ *   with startAfter, only the keys after it.
  * - delete of a missing key succeeds.
  * - Failures are StrataErrors with a code that says what a caller may do:
  *     E_NOT_FOUND  the key does not exist (never retried);

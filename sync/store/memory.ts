@@ -3,7 +3,7 @@
  * out so that callers can never alias its contents.
  */
 import { Readable } from 'node:stream';
-import { checkKey, clipRange, notFound, readAll, type ByteRange, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
+import { checkKey, clipRange, notFound, readAll, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
 
 export class MemoryStore implements ObjectStore {
   readonly location: string;
@@ -38,8 +38,9 @@ export class MemoryStore implements ObjectStore {
     return bytes && { key, size: bytes.byteLength };
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
-    const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+  async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    const after = opts.startAfter;
+    const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix) && (after === undefined || k > after)).sort();
     for (const key of keys) {
       const bytes = this.objects.get(key);
       if (bytes) yield { key, size: bytes.byteLength };

@@ -33,7 +33,7 @@ import {
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import { StrataError, type ErrorCode } from '../errors.js';
-import { checkKey, readAll, type ByteRange, type ObjectInfo, type ObjectStore, type PutBody, type StreamBody } from './index.js';
+import { checkKey, readAll, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody, type StreamBody } from './index.js';
 
 export interface S3StoreOptions {
   /** e.g. `http://127.0.0.1:8080`; omit for AWS itself. */
@@ -125,12 +125,13 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    const startAfter = opts.startAfter === undefined ? undefined : this.prefix + opts.startAfter;
     let token: string | undefined;
     let last: Buffer | undefined;
     do {
       const page = await this.send<ListObjectsV2CommandOutput>(prefix, 'LIST', () =>
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token, StartAfter: token ? undefined : startAfter }),
       );
       for (const obj of page.Contents ?? []) {
         const info = this.listed(prefix, obj.Key, obj.Size);
