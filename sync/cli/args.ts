@@ -1,0 +1,130 @@
+/**
+ * Command-line parsing: one spec per command, parsed strictly with node:util parseArgs. Anything
+ * the spec does not allow (an unknown flag, a missing value, too many arguments) is an E_USAGE
+ * error, which the CLI turns into exit code 2. Global options may appear before or after the
+ * command name.
+ */
+import { parseArgs } from 'node:util';
+import { StrataError } from '../errors.js';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  short?: string;
+  /** Placeholder shown in help: `--layer <id>`. */
+  value?: string;
+  help: string;
+}
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  /** Positional arguments as shown in help: `<dir>`, `[path]`. */
+  args: string;
+  positionals: { min: number; max: number };
+  options: Record<string, OptionSpec>;
+}
+
+export type OptionValues = Record<string, string | boolean | string[] | undefined>;
+
+export interface ParsedArgs {
+  values: OptionValues;
+  positionals: string[];
+}
+
+export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  store: { type: 'string', value: '<url>', help: 'the repository: s3://bucket/prefix?endpoint=…&region=…&pathStyle=true, file:///path or memory: (env STRATA_STORE)' },
+  device: { type: 'string', value: '<id>', help: "this machine's device id (default: derived from the host name)" },
+  json: { type: 'boolean', help: 'print one JSON object on stdout instead of text' },
+  help: { type: 'boolean', short: 'h', help: 'show help for the command' },
+};
+
+export function usageError(message: string, command?: string): StrataError {
+  const hint = command ? `strata ${command} --help` : 'strata --help';
+  return new StrataError('E_USAGE', `${message} (see \`${hint}\`)`);
+}
+
+/** Finds the command name: the first argument that is neither an option nor a global option's value. */
+export function splitCommand(argv: readonly string[]): { command: string | undefined; rest: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') break;
+    if (arg.startsWith('--')) {
+      const name = arg.slice(2).split('=')[0] as string;
+      if (!arg.includes('=') && GLOBAL_OPTIONS[name]?.type === 'string') i++;
+      continue;
+    }
+    if (arg.startsWith('-') && arg !== '-') continue;
+    return { command: arg, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+  }
+  return { command: undefined, rest: [...argv] };
+}
+
+function firstLine(message: string): string {
+  return (message.split('\n')[0] ?? message).replace(/\.?\s*To specify a positional argument.*$/, '');
+}
+
+export function parseCommandArgs(spec: CommandSpec, argv: readonly string[]): ParsedArgs {
+  const options = { ...GLOBAL_OPTIONS, ...spec.options };
+  const config = Object.fromEntries(
+    Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) }]),
+  );
+  let parsed: ParsedArgs;
+  try {
+    parsed = parseArgs({ args: [...argv], options: config, strict: true, allowPositionals: true }) as ParsedArgs;
+  } catch (err) {
+    throw usageError(firstLine(err instanceof Error ? err.message : String(err)), spec.name);
+  }
+  if (parsed.values.help) return parsed;
+  const n = parsed.positionals.length;
+  if (n < spec.positionals.min) throw usageError(`missing argument ${spec.args}`, spec.name);
+  if (n > spec.positionals.max) throw usageError(`unexpected argument ${JSON.stringify(parsed.positionals[spec.positionals.max])}`, spec.name);
+  return parsed;
+}
+
+export function stringOption(args: ParsedArgs, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function requiredOption(args: ParsedArgs, name: string, command: string): string {
+  const v = stringOption(args, name);
+  if (v === undefined || v === '') throw usageError(`missing --${name}`, command);
+  return v;
+}
+
+export function listOption(args: ParsedArgs, name: string): string[] {
+  const v = args.values[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+}
+
+function optionLines(options: Record<string, OptionSpec>): string[] {
+  const rows = Object.entries(options).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}${o.multiple ? ' …' : ''}`;
+    return [flag, o.help];
+  });
+  const width = Math.max(...rows.map(([flag]) => (flag as string).length));
+  return rows.map(([flag, help]) => `  ${(flag as string).padEnd(width)}  ${help}`);
+}
+
+export function commandHelp(spec: CommandSpec): string {
+  const lines = [`usage: strata ${spec.name}${spec.args ? ` ${spec.args}` : ''} [options]`, '', spec.summary, ''];
+  if (Object.keys(spec.options).length > 0) lines.push('options:', ...optionLines(spec.options), '');
+  lines.push('global options:', ...optionLines(GLOBAL_OPTIONS));
+  return lines.join('\n') + '\n';
+}
+
+export function mainHelp(specs: readonly CommandSpec[]): string {
+  const width = Math.max(...specs.map((s) => s.name.length));
+  return [
+    'usage: strata <command> [options]',
+    '',
+    'commands:',
+    ...specs.map((s) => `  ${s.name.padEnd(width)}  ${s.summary}`),
+    '',
+    'global options:',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+    'Exit codes: 0 success, 1 failure, 2 bad usage. STRATA_DEBUG=1 shows stack traces.',
+  ].join('\n') + '\n';
+}

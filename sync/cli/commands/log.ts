@@ -1,0 +1,59 @@
+/**
+ * `strata log --layer <id>`: the snapshots of a layer, newest first, with the devices whose head
+ * points at each. Snapshots or heads that fail validation are reported on stderr and skipped
+ * (`strata check` reports them as problems).
+ */
+import { columns, formatBytes, formatTime, shortId } from '../format.js';
+import { LAYER_OPTION, type Command } from './command.js';
+
+export const logCommand: Command = {
+  name: 'log',
+  summary: 'list the snapshots of a layer, newest first; heads are marked',
+  args: '',
+  positionals: { min: 0, max: 0 },
+  options: { layer: LAYER_OPTION },
+  async run(ctx) {
+    const layer = ctx.layer;
+    const repo = await ctx.openRepository({ loadIndex: false });
+    const [{ snapshots, errors }, heads] = await Promise.all([repo.listSnapshots(layer), repo.listHeads(layer)]);
+    for (const err of [...errors, ...heads.errors]) ctx.warn(err);
+    const headsOf = new Map<string, string[]>();
+    for (const h of heads.heads) headsOf.set(h.snapshot, [...(headsOf.get(h.snapshot) ?? []), h.device].sort());
+    const newestFirst = [...snapshots].reverse();
+    if (ctx.json) {
+      ctx.printJson({
+        layer,
+        snapshots: newestFirst.map(({ id, snapshot: s }) => ({
+          id,
+          time: s.time,
+          device: s.device,
+          files: s.summary?.files ?? null,
+          dirs: s.summary?.dirs ?? null,
+          bytes: s.summary?.bytes ?? null,
+          parents: s.parents,
+          heads: headsOf.get(id) ?? [],
+        })),
+        heads: heads.heads.map((h) => ({ device: h.device, snapshot: h.snapshot, time: h.time })),
+      });
+      return;
+    }
+    if (newestFirst.length === 0) {
+      ctx.print(`layer ${layer} has no snapshots`);
+      return;
+    }
+    const rows = [['ID', 'TIME', 'DEVICE', 'FILES', 'BYTES', 'PARENTS', 'HEADS']];
+    for (const { id, snapshot: s } of newestFirst) {
+      const marks = headsOf.get(id);
+      rows.push([
+        shortId(id),
+        formatTime(s.time),
+        s.device,
+        s.summary ? String(s.summary.files) : '-',
+        s.summary ? formatBytes(s.summary.bytes) : '-',
+        s.parents.length > 0 ? s.parents.map(shortId).join(',') : '-',
+        marks ? `* ${marks.join(',')}` : '',
+      ]);
+    }
+    ctx.print(...columns(rows, new Set([3, 4])).map((line) => line.trimEnd()));
+  },
+};

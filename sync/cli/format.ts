@@ -1,0 +1,64 @@
+/**
+ * Human-readable forms of numbers, times and modes for the CLI's text output. Pure functions:
+ * the JSON output carries the raw values, so nothing here needs to be parseable.
+ */
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/** 1536 → "1.5 KiB"; exact bytes below 1 KiB. */
+export function formatBytes(n: number): string {
+  let value = n;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} B` : `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${UNITS[unit]}`;
+}
+
+/** Seconds as "42s", "3m05s", "2h07m"; "?" when unknown. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** An ISO time without milliseconds, in UTC: stable output whatever the machine's zone. */
+export function formatTime(t: string | number): string {
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? String(t) : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const TYPE_LETTER: Record<string, string> = { file: '-', dir: 'd', symlink: 'l', whiteout: 'w' };
+
+/** `ls -l` style: "-rw-r--r--", "drwxr-xr-x", "lrwxrwxrwx", "w---------" for a whiteout. */
+export function formatMode(type: string, mode: number | undefined): string {
+  const bits = mode ?? (type === 'symlink' ? 0o777 : 0);
+  let out = TYPE_LETTER[type] ?? '?';
+  for (let shift = 6; shift >= 0; shift -= 3) {
+    const b = (bits >> shift) & 7;
+    out += (b & 4 ? 'r' : '-') + (b & 2 ? 'w' : '-') + (b & 1 ? 'x' : '-');
+  }
+  return out;
+}
+
+/** The short form of a content id shown in listings (`strata restore` accepts it back). */
+export function shortId(id: string): string {
+  return id.slice(0, 12);
+}
+
+/** Fixed-width columns: each row's cells padded to the widest cell of their column, last one free. */
+export function columns(rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, i) => {
+        if (i === row.length - 1) return cell;
+        return rightAligned.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0);
+      })
+      .join('  '),
+  );
+}

@@ -1,0 +1,55 @@
+/**
+ * The CLI's driver: picks the command, parses its arguments, runs it, and turns the outcome
+ * into an exit code. What must hold for every command:
+ *
+ * - Exit code 0 on success, 1 on failure, 2 on bad usage (E_USAGE).
+ * - A failure prints exactly one line on stderr: `strata: E_CODE where: message`. A stack trace
+ *   follows only with STRATA_DEBUG=1.
+ * - With --json, stdout carries exactly one JSON object (or nothing, on failure).
+ * - Everything the command opened (store connections, worker threads) is closed before `run`
+ *   resolves, so the process exits as soon as it returns.
+ */
+import { describeError, isStrataError } from '../errors.js';
+import { commandHelp, mainHelp, parseCommandArgs, splitCommand, usageError } from './args.js';
+import { COMMANDS } from './commands/index.js';
+import { Context, type Io } from './context.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+function reportFailure(io: Io, err: unknown): number {
+  io.stderr.write(`strata: ${describeError(err).split('\n')[0]}\n`);
+  if (io.env.STRATA_DEBUG === '1' && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  return isStrataError(err, 'E_USAGE') ? EXIT_USAGE : EXIT_FAILURE;
+}
+
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  const { command: name, rest } = splitCommand(argv);
+  const wantsHelp = rest.includes('--help') || rest.includes('-h');
+  if (name === undefined || name === 'help') {
+    const helpFor = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    if (helpFor) io.stdout(commandHelp(helpFor));
+    else if (wantsHelp || name === 'help') io.stdout(mainHelp(COMMANDS));
+    else return reportFailure(io, usageError('no command given'));
+    return EXIT_OK;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) return reportFailure(io, usageError(`unknown command ${JSON.stringify(name)}`));
+
+  let ctx: Context | undefined;
+  try {
+    const args = parseCommandArgs(command, rest);
+    if (args.values.help) {
+      io.stdout(commandHelp(command));
+      return EXIT_OK;
+    }
+    ctx = new Context(io, command.name, args);
+    const code = (await command.run(ctx)) ?? EXIT_OK;
+    await ctx.close();
+    return code;
+  } catch (err) {
+    await ctx?.close().catch(() => undefined);
+    return reportFailure(io, err);
+  }
+}
