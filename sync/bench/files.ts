@@ -1,0 +1,101 @@
+/**
+ * File-system steps around the timed phases: the "80% present" copy, the 1 MiB edit, and the
+ * check that a restore produced exactly the corpus (a fast wrong restore is not a result).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, open, readdir, stat, utimes } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { makeRng } from '../testing/random.js';
+import { ByteSource } from './content.js';
+import type { Corpus, CorpusFile, FileKind } from './corpus.js';
+
+const MiB = 1024 * 1024;
+export const EDIT_BYTES = 1 * MiB;
+export const PRESENT_FRACTION = 0.8;
+
+/**
+ * Which files the "80% present" restores find on disk: 80% of each kind, chosen by the seed.
+ * The edit-test file is always present, so the missing bytes stay close to the missing files'
+ * share instead of depending on where one 512 MiB file fell.
+ */
+export function presentSubset(corpus: Corpus, seed: number): { present: CorpusFile[]; absent: CorpusFile[] } {
+  const rng = makeRng(seed ^ 0x5eed);
+  const present: CorpusFile[] = [];
+  const absent: CorpusFile[] = [];
+  for (const kind of ['small', 'medium', 'large'] as FileKind[]) {
+    const pinned = corpus.files.filter((f) => f.kind === kind && f.path === corpus.editFile);
+    const others = rng.shuffle(corpus.files.filter((f) => f.kind === kind && f.path !== corpus.editFile));
+    const missing = Math.round((1 - PRESENT_FRACTION) * (others.length + pinned.length));
+    absent.push(...others.slice(0, missing));
+    present.push(...pinned, ...others.slice(missing));
+  }
+  return { present, absent };
+}
+
+/** Copies `files` from one root to another, keeping mtimes (rclone compares size and mtime). */
+export async function copyFiles(from: string, to: string, files: readonly CorpusFile[]): Promise<void> {
+  const queue = [...files];
+  const worker = async (): Promise<void> => {
+    for (let f = queue.pop(); f; f = queue.pop()) {
+      const src = join(from, f.path);
+      const dst = join(to, f.path);
+      await mkdir(dirname(dst), { recursive: true });
+      await copyFile(src, dst);
+      const { atime, mtime } = await stat(src);
+      await utimes(dst, atime, mtime);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+async function fileHash(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function listFiles(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => relative(root, join(e.parentPath, e.name)).split('\\').join('/'));
+}
+
+/** Problems found comparing `root` with the corpus manifest; empty when it matches exactly. */
+export async function verifyTree(root: string, corpus: Corpus, limit = 5): Promise<string[]> {
+  const problems: string[] = [];
+  const expected = new Map(corpus.files.map((f) => [f.path, f]));
+  const found = await listFiles(root);
+  const extra = found.filter((p) => !expected.has(p));
+  if (extra.length > 0) problems.push(`${extra.length} unexpected files, e.g. ${extra[0]}`);
+  const seen = new Set(found);
+  const missing = corpus.files.filter((f) => !seen.has(f.path));
+  if (missing.length > 0) problems.push(`${missing.length} files missing, e.g. ${missing[0]?.path}`);
+  for (const f of corpus.files) {
+    if (problems.length >= limit) break;
+    if (!seen.has(f.path)) continue;
+    const path = join(root, f.path);
+    const { size } = await stat(path);
+    if (size !== f.size) problems.push(`${f.path}: size ${size}, expected ${f.size}`);
+    else if ((await fileHash(path)) !== f.sha256) problems.push(`${f.path}: content differs`);
+  }
+  return problems;
+}
+
+/**
+ * Overwrites 1 MiB in the middle of the edit-test file with new bytes (size unchanged, mtime
+ * now) and updates the manifest. Returns the offset of the edit.
+ */
+export async function editMiddle(corpus: Corpus): Promise<number> {
+  const file = corpus.files.find((f) => f.path === corpus.editFile);
+  if (!file) throw new Error(`edit-test file ${corpus.editFile} is not in the corpus`);
+  const offset = Math.floor((file.size - EDIT_BYTES) / 2 / 4096) * 4096;
+  const path = join(corpus.root, file.path);
+  const handle = await open(path, 'r+');
+  try {
+    await handle.write(new ByteSource(corpus.plan.seed, 'edit').take(EDIT_BYTES), 0, EDIT_BYTES, offset);
+  } finally {
+    await handle.close();
+  }
+  file.sha256 = await fileHash(path);
+  return offset;
+}
