@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { ChunkerParams } from '../repo/types.js';
 import { makeRng, testSeed } from '../testing/random.js';
 import { cutPoints } from './fastcdc.js';
-import { blobId } from './hash.js';
+import { DEFAULT_HASH, blobId } from './hash.js';
 import { DEFAULT_CHUNKER } from './params.js';
 import { fixedData } from './testdata.js';
 
@@ -79,7 +79,7 @@ describe('chunking after an edit', () => {
       const ends = cutPoints(b, DEFAULT_CHUNKER);
       return ends.map((end, i) => {
         const start = i === 0 ? 0 : ends[i - 1]!;
-        return { id: blobId(b.subarray(start, end)), length: end - start };
+        return { id: blobId(b.subarray(start, end), DEFAULT_HASH), length: end - start };
       });
     };
     const known = new Set(chunks(buf).map((c) => c.id));

@@ -21,8 +21,9 @@ describe('content ids', () => {
     });
   }
 
-  it('uses the default algorithm when none is given', () => {
-    assert.equal(blobId(Buffer.from('abc')), ABC[DEFAULT_HASH]);
+  it('defaults new repositories to BLAKE3', () => {
+    assert.equal(DEFAULT_HASH, 'blake3');
+    assert.equal(blobId(Buffer.from('abc'), DEFAULT_HASH), ABC.blake3);
   });
 
   it('recognises ids and algorithms', () => {

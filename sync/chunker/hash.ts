@@ -49,12 +49,12 @@ export function isHashAlgorithm(value: unknown): value is HashAlgorithm {
 }
 
 /** Hex id of `bytes`. */
-export function blobId(bytes: Uint8Array, algorithm: HashAlgorithm = DEFAULT_HASH): string {
+export function blobId(bytes: Uint8Array, algorithm: HashAlgorithm): string {
   if (algorithm === 'blake3') return loadBlake3().blake3(bytes).toString('hex');
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export function createHasher(algorithm: HashAlgorithm = DEFAULT_HASH): Hasher {
+export function createHasher(algorithm: HashAlgorithm): Hasher {
   if (algorithm === 'blake3') {
     const h = new (loadBlake3().Blake3Hasher)();
     return { update: (b) => void h.update(b), digestHex: () => h.digest('hex') };

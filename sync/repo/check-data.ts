@@ -3,7 +3,7 @@
  * id, that its trailer parses, that every blob in it matches its id, and that the trailer and
  * the index list the same blobs at the same places.
  */
-import { blobId } from '../chunker/hash.js';
+import { blobId, type HashAlgorithm } from '../chunker/hash.js';
 import type { ObjectStore } from '../store/index.js';
 import type { Problems } from './check.js';
 import type { IndexedPack } from './indexfile.js';
@@ -37,7 +37,7 @@ function compareWithIndexes(key: string, trailer: readonly PackEntry[], indexes:
   }
 }
 
-async function checkOnePack(store: ObjectStore, id: string, size: number, indexes: readonly NamedPack[], out: Problems): Promise<void> {
+async function checkOnePack(store: ObjectStore, hash: HashAlgorithm, id: string, size: number, indexes: readonly NamedPack[], out: Problems): Promise<void> {
   const key = keys.pack(id);
   if (size > MAX_CHECK_PACK_BYTES) {
     out.add('E_OBJECT_TOO_LARGE', key, `pack is ${size} bytes, over the ${MAX_CHECK_PACK_BYTES}-byte limit`);
@@ -50,7 +50,7 @@ async function checkOnePack(store: ObjectStore, id: string, size: number, indexe
     out.addError(err, key);
     return;
   }
-  if (blobId(bytes) !== id) out.add('E_PACK_HASH_MISMATCH', key, 'pack bytes do not match the id in its key');
+  if (blobId(bytes, hash) !== id) out.add('E_PACK_HASH_MISMATCH', key, 'pack bytes do not match the id in its key');
   let trailer: PackEntry[];
   try {
     trailer = parsePack(bytes, key);
@@ -59,7 +59,7 @@ async function checkOnePack(store: ObjectStore, id: string, size: number, indexe
     return;
   }
   for (const e of trailer) {
-    if (blobId(bytes.subarray(e.offset, e.offset + e.length)) !== e.id) {
+    if (blobId(bytes.subarray(e.offset, e.offset + e.length), hash) !== e.id) {
       out.add('E_CHUNK_HASH_MISMATCH', key, `blob ${e.id} does not match its id`);
     }
   }
@@ -68,6 +68,7 @@ async function checkOnePack(store: ObjectStore, id: string, size: number, indexe
 
 export async function checkPackData(
   store: ObjectStore,
+  hash: HashAlgorithm,
   packs: ReadonlyMap<string, number>,
   indexed: ReadonlyMap<string, readonly NamedPack[]>,
   out: Problems,
@@ -77,7 +78,7 @@ export async function checkPackData(
   const list = [...packs];
   let done = 0;
   await forEachLimit(list, concurrency, async ([id, size]) => {
-    await checkOnePack(store, id, size, indexed.get(id) ?? [], out);
+    await checkOnePack(store, hash, id, size, indexed.get(id) ?? [], out);
     progress(++done, list.length);
   });
 }

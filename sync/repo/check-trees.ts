@@ -3,6 +3,7 @@
  * each against its id, validating it, and checking that every blob it references is indexed
  * with the right type and that file sizes equal the sum of their chunks.
  */
+import type { HashAlgorithm } from '../chunker/hash.js';
 import type { ObjectStore } from '../store/index.js';
 import type { Problems } from './check.js';
 import { short } from './json.js';
@@ -22,6 +23,7 @@ interface Pending {
 
 export async function checkTrees(
   store: ObjectStore,
+  hash: HashAlgorithm,
   blobs: ReadonlyMap<string, KnownBlob>,
   snapshots: readonly { key: string; snapshot: Snapshot }[],
   out: Problems,
@@ -40,7 +42,7 @@ export async function checkTrees(
   while (level.length > 0) {
     const next: Pending[] = [];
     await forEachLimit(level, concurrency, async (p) => {
-      const tree = await loadChecked(store, blobs, p, out);
+      const tree = await loadChecked(store, hash, blobs, p, out);
       done++;
       progress(done, visited.size);
       if (!tree) return;
@@ -59,7 +61,7 @@ export async function checkTrees(
   return visited.size;
 }
 
-async function loadChecked(store: ObjectStore, blobs: ReadonlyMap<string, KnownBlob>, p: Pending, out: Problems) {
+async function loadChecked(store: ObjectStore, hash: HashAlgorithm, blobs: ReadonlyMap<string, KnownBlob>, p: Pending, out: Problems) {
   const loc = blobs.get(p.id);
   if (!loc) {
     out.add('E_BLOB_MISSING', p.from, `${p.what} ${p.id} is in no index (or its pack is missing)`);
@@ -76,7 +78,7 @@ async function loadChecked(store: ObjectStore, blobs: ReadonlyMap<string, KnownB
   }
   try {
     const data = await fetchRange(store, loc.pack, loc.offset, loc.length);
-    verifyBlob(data, p.id, key);
+    verifyBlob(data, p.id, key, hash);
     return decodeTree(data, key, p.id);
   } catch (err) {
     out.addError(err, key);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { blobId } from '../chunker/hash.js';
 import { openRepository } from './format.js';
 import { check, type CheckProgress, type CheckReport } from './check.js';
 import { encodeIndex } from './indexfile.js';
@@ -76,16 +75,16 @@ describe('check', () => {
   it('detects a corrupt index object and an index entry past the end of its pack', async () => {
     const { store, repo, blobs } = await populated();
     const garbage = Buffer.from('{"packs": [ oops');
-    await store.put(keys.index(blobId(garbage)), garbage);
+    await store.put(keys.index(repo.blobId(garbage)), garbage);
     const pack = repo.blobLocation((blobs[0] as { id: string }).id)?.pack as string;
     const size = (await store.head(keys.pack(pack)))?.size as number;
-    const past = encodeIndex([{ id: pack, size, blobs: [{ id: 'b'.repeat(64), type: 'data', offset: size, length: 10 }] }]);
+    const past = encodeIndex([{ id: pack, size, blobs: [{ id: 'b'.repeat(64), type: 'data', offset: size, length: 10 }] }], repo.format.hash);
     await store.put(keys.index(past.id), past.bytes);
     const report = await check(repo, { readData: false });
     assert.deepEqual(
       report.problems.map((p) => [p.code, p.key]).sort(),
       [
-        ['E_BAD_OBJECT', keys.index(blobId(garbage))],
+        ['E_BAD_OBJECT', keys.index(repo.blobId(garbage))],
         ['E_BAD_OBJECT', keys.index(past.id)],
       ].sort(),
     );
@@ -95,9 +94,9 @@ describe('check', () => {
     const { store, repo, blobs } = await populated();
     const pack = repo.blobLocation((blobs[0] as { id: string }).id)?.pack as string;
     const size = (await store.head(keys.pack(pack)))?.size as number;
-    const wrongSize = encodeIndex([{ id: pack, size: size + 1, blobs: [] }]);
+    const wrongSize = encodeIndex([{ id: pack, size: size + 1, blobs: [] }], repo.format.hash);
     await store.put(keys.index(wrongSize.id), wrongSize.bytes);
-    const wrongEntry = encodeIndex([{ id: pack, size, blobs: [{ id: 'c'.repeat(64), type: 'data', offset: 0, length: 1 }] }]);
+    const wrongEntry = encodeIndex([{ id: pack, size, blobs: [{ id: 'c'.repeat(64), type: 'data', offset: 0, length: 1 }] }], repo.format.hash);
     await store.put(keys.index(wrongEntry.id), wrongEntry.bytes);
     const report = await check(repo, { readData: true });
     assert.ok(report.problems.some((p) => p.code === 'E_PACK_SIZE_MISMATCH' && p.key === keys.pack(pack)));
@@ -110,12 +109,12 @@ describe('check', () => {
     const { store, repo } = await populated();
     const builder = new PackBuilder();
     const orphan = Buffer.from('orphan');
-    builder.add('data', blobId(orphan), orphan);
+    builder.add('data', repo.blobId(orphan), orphan);
     const bytes = builder.seal();
-    await store.put(keys.pack(blobId(bytes)), bytes);
+    await store.put(keys.pack(repo.blobId(bytes)), bytes);
     await store.put(keys.head(LAYER, 'ghost'), Buffer.from(JSON.stringify({ version: 1, layer: LAYER, device: 'ghost', snapshot: 'd'.repeat(64), time: T0.toISOString() })));
     const report = await check(repo, { readData: true });
-    assert.deepEqual(report.warnings.map((w) => [w.code, w.key]), [['E_PACK_UNINDEXED', keys.pack(blobId(bytes))]]);
+    assert.deepEqual(report.warnings.map((w) => [w.code, w.key]), [['E_PACK_UNINDEXED', keys.pack(repo.blobId(bytes))]]);
     assert.deepEqual(report.problems.map((p) => [p.code, p.key]), [['E_SNAPSHOT_NOT_FOUND', keys.head(LAYER, 'ghost')]]);
   });
 

@@ -78,7 +78,7 @@ async function listPacks(repo: Repository, out: Problems): Promise<Map<string, n
 }
 
 async function checkIndexes(repo: Repository, packs: Map<string, number>, out: Problems, concurrency: number) {
-  const { indexes, errors } = await loadIndexes(repo.store, concurrency);
+  const { indexes, errors } = await loadIndexes(repo.store, repo.format.hash, concurrency);
   for (const err of errors) out.addError(err, 'index/');
   const indexed = new Map<string, NamedPack[]>();
   const blobs = new Map<string, KnownBlob>();
@@ -120,7 +120,7 @@ async function checkLayers(repo: Repository, out: Problems): Promise<LayerObject
   const result: LayerObjects = { snapshots: [], heads: 0 };
   for (const s of snapshotKeys) {
     try {
-      result.snapshots.push({ ...s, snapshot: await layers.loadSnapshot(repo.store, s.layer, s.id) });
+      result.snapshots.push({ ...s, snapshot: await layers.loadSnapshot(repo.store, repo.format.hash, s.layer, s.id) });
     } catch (err) {
       out.addError(err, s.key);
     }
@@ -158,10 +158,10 @@ export async function check(repo: Repository, opts: CheckOptions): Promise<Check
   progress('snapshots', 0, 1);
   const found = await checkLayers(repo, out);
   progress('snapshots', 1, 1);
-  const trees = await checkTrees(repo.store, blobs, found.snapshots, out, concurrency, (done, total) => progress('trees', done, total));
+  const trees = await checkTrees(repo.store, repo.format.hash, blobs, found.snapshots, out, concurrency, (done, total) => progress('trees', done, total));
 
   if (opts.readData) {
-    await checkPackData(repo.store, packs, indexed, out, Math.min(4, concurrency), (done, total) => progress('data', done, total));
+    await checkPackData(repo.store, repo.format.hash, packs, indexed, out, Math.min(4, concurrency), (done, total) => progress('data', done, total));
   }
   return {
     problems: out.problems,

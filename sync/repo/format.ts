@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { StrataError, isStrataError } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
 import { DEFAULT_CHUNKER, validateChunkerParams } from '../chunker/params.js';
+import { DEFAULT_HASH, isHashAlgorithm, type HashAlgorithm } from '../chunker/hash.js';
 import { Invalid, canonicalBytes, expectObject, expectSafeInt, expectString, expectTime, parseJson } from './json.js';
 import { Repository, type RepositoryOptions } from './repository.js';
 import { FORMAT_VERSION, keys, type ChunkerParams, type FormatObject } from './types.js';
@@ -19,6 +20,8 @@ const MAX_CONFIG_BYTES = 64 * 1024;
 
 export interface InitOptions {
   chunker?: ChunkerParams;
+  /** Id hash (default DEFAULT_HASH); fixed for the repository's whole life. */
+  hash?: HashAlgorithm;
   packSize?: number;
   /** Repository id (default: a random UUID). */
   id?: string;
@@ -47,7 +50,7 @@ export function validateFormat(value: unknown): FormatObject {
   const version = (value as { version?: unknown } | null)?.version;
   if (version !== FORMAT_VERSION) throw unsupported('format version', version);
   const f = expectObject(value, FIELDS, v, 'format object');
-  if (f.hash !== 'sha256') throw unsupported('hash algorithm', f.hash);
+  if (!isHashAlgorithm(f.hash)) throw unsupported('hash algorithm', f.hash);
   if (f.encryption !== 'none') throw unsupported('encryption mode', f.encryption);
   if (f.compression !== 'none') throw unsupported('compression', f.compression);
   expectString(f.id, v, 'id', 128);
@@ -66,7 +69,7 @@ export async function initRepository(store: ObjectStore, opts: InitOptions = {})
     version: FORMAT_VERSION,
     id: opts.id ?? randomUUID(),
     created: (opts.created ?? new Date()).toISOString(),
-    hash: 'sha256',
+    hash: opts.hash ?? DEFAULT_HASH,
     chunker: opts.chunker ?? { ...DEFAULT_CHUNKER },
     encryption: 'none',
     compression: 'none',

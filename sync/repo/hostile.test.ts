@@ -2,7 +2,6 @@
 // writer wrote) and names the error code a reader must refuse them with. None may crash.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { blobId } from '../chunker/hash.js';
 import { MemoryStore } from '../store/memory.js';
 import { openRepository } from './format.js';
 import { decodeIndex, encodeIndex } from './indexfile.js';
@@ -64,7 +63,7 @@ const treeCases: [string, string | Uint8Array, string][] = [
 
 async function plantTree(repo: Repo, raw: string | Uint8Array): Promise<string> {
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
-  const id = blobId(bytes);
+  const id = repo.blobId(bytes);
   await repo.addBlob('tree', id, bytes);
   await repo.flush();
   return id;
@@ -126,7 +125,7 @@ describe('hostile snapshots, heads, indexes and format objects are refused', () 
     it(`a snapshot with ${name} → E_BAD_OBJECT`, async () => {
       const { store, repo, snap } = await repoWithSnapshot();
       const bytes = canonicalBytes({ ...snap, ...(patch as object) });
-      const id = blobId(bytes);
+      const id = repo.blobId(bytes);
       await store.put(keys.snapshot('user/alice', id), bytes);
       await rejectsWith(repo.loadSnapshot('user/alice', id), 'E_BAD_OBJECT', keys.snapshot('user/alice', id));
     });
@@ -178,9 +177,9 @@ describe('hostile snapshots, heads, indexes and format objects are refused', () 
     const loc = repo.blobLocation(b.id);
     assert.ok(loc);
     const size = (await store.head(keys.pack(loc.pack)))?.size as number;
-    const { id, bytes } = encodeIndex([{ id: loc.pack, size, blobs: [{ id: ID, type: 'data', offset: size - 5, length: 100 }] }]);
+    const { id, bytes } = encodeIndex([{ id: loc.pack, size, blobs: [{ id: ID, type: 'data', offset: size - 5, length: 100 }] }], repo.format.hash);
     await store.put(keys.index(id), bytes);
-    assert.throws(() => decodeIndex(keys.index(id), bytes), (e: Error & { code?: string }) => e.code === 'E_BAD_OBJECT');
+    assert.throws(() => decodeIndex(keys.index(id), bytes, repo.format.hash), (e: Error & { code?: string }) => e.code === 'E_BAD_OBJECT');
     const reader = await openRepository(store);
     assert.deepEqual(reader.indexErrors.map((e) => [e.code, e.key]), [['E_BAD_OBJECT', keys.index(id)]]);
     assert.deepEqual(await reader.readBlob(b.id), b.data, 'the good index still works');
@@ -194,7 +193,7 @@ describe('hostile snapshots, heads, indexes and format objects are refused', () 
     await repo.addBlob('data', b.id, b.data);
     await repo.flush();
     const pack = repo.blobLocation(b.id)?.pack as string;
-    const { id, bytes } = encodeIndex([{ id: pack, size: 1e6, blobs: [{ id: ID, type: 'data', offset: 900_000, length: 100 }] }]);
+    const { id, bytes } = encodeIndex([{ id: pack, size: 1e6, blobs: [{ id: ID, type: 'data', offset: 900_000, length: 100 }] }], repo.format.hash);
     await store.put(keys.index(id), bytes);
     const reader = await openRepository(store);
     await rejectsWith(reader.readBlob(ID), 'E_BAD_PACK', keys.pack(pack));
@@ -210,8 +209,8 @@ describe('hostile snapshots, heads, indexes and format objects are refused', () 
   ];
   for (const [name, raw, code] of badIndexes) {
     it(`an index with ${name} → ${code}`, async () => {
-      const { store } = await newRepo();
-      const key = keys.index(blobId(Buffer.from(raw)));
+      const { store, repo } = await newRepo();
+      const key = keys.index(repo.blobId(Buffer.from(raw)));
       await store.put(key, Buffer.from(raw));
       const reader = await openRepository(store);
       assert.deepEqual(reader.indexErrors.map((e) => [e.code, e.key]), [[code, key]]);

@@ -7,7 +7,7 @@
  * The id is the hash of the canonical bytes. Entries must lie inside their pack's data area, so a
  * hostile index cannot make a reader request bytes outside the pack it names.
  */
-import { blobId, isBlobId } from '../chunker/hash.js';
+import { blobId, isBlobId, type HashAlgorithm } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
 import { Invalid, canonicalBytes, expectObject, expectSafeInt, parseJson, short } from './json.js';
@@ -28,9 +28,9 @@ export interface IndexFile {
   packs: IndexedPack[];
 }
 
-export function encodeIndex(packs: readonly IndexedPack[]): { id: string; bytes: Uint8Array } {
+export function encodeIndex(packs: readonly IndexedPack[], hash: HashAlgorithm): { id: string; bytes: Uint8Array } {
   const bytes = canonicalBytes({ version: 1, packs });
-  return { id: blobId(bytes), bytes };
+  return { id: blobId(bytes, hash), bytes };
 }
 
 function validatePack(value: unknown, i: number, v: Invalid): IndexedPack {
@@ -43,10 +43,10 @@ function validatePack(value: unknown, i: number, v: Invalid): IndexedPack {
 }
 
 /** Validates an index object's bytes: hash against the id in its key, then the schema. */
-export function decodeIndex(key: string, bytes: Uint8Array): IndexedPack[] {
+export function decodeIndex(key: string, bytes: Uint8Array, hash: HashAlgorithm): IndexedPack[] {
   const m = INDEX_KEY.exec(key);
   if (!m) throw new StrataError('E_BAD_OBJECT', 'index key is not index/<id>', { key });
-  if (blobId(bytes) !== m[1]) throw new StrataError('E_OBJECT_HASH_MISMATCH', 'index bytes do not match the id in its key', { key });
+  if (blobId(bytes, hash) !== m[1]) throw new StrataError('E_OBJECT_HASH_MISMATCH', 'index bytes do not match the id in its key', { key });
   const v = new Invalid('E_BAD_OBJECT', key, 'index');
   const idx = expectObject(parseJson(bytes, v), ['version', 'packs'], v, 'index');
   if (idx.version !== 1) throw v.fail(`version ${JSON.stringify(idx.version)} is unknown`, 'E_UNSUPPORTED_FORMAT');
@@ -60,6 +60,7 @@ export function decodeIndex(key: string, bytes: Uint8Array): IndexedPack[] {
  */
 export async function loadIndexes(
   store: ObjectStore,
+  hash: HashAlgorithm,
   concurrency: number,
   skip: ReadonlySet<string> = new Set(),
 ): Promise<{ indexes: IndexFile[]; errors: StrataError[] }> {
@@ -69,7 +70,7 @@ export async function loadIndexes(
   const results = await mapLimit(listed, concurrency, async ({ key, size }) => {
     try {
       if (size > MAX_INDEX_BYTES) throw new StrataError('E_OBJECT_TOO_LARGE', `index is ${size} bytes, over the ${MAX_INDEX_BYTES}-byte limit`, { key });
-      return { key, packs: decodeIndex(key, await store.get(key)) };
+      return { key, packs: decodeIndex(key, await store.get(key), hash) };
     } catch (err) {
       if (!(err instanceof StrataError) || ['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'].includes(err.code)) throw err;
       errors.push(err);

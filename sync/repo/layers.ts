@@ -5,7 +5,7 @@
  */
 import { StrataError, isStrataError } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
-import { isBlobId } from '../chunker/hash.js';
+import { isBlobId, type HashAlgorithm } from '../chunker/hash.js';
 import { checkDeviceId, checkLayerId } from './names.js';
 import { MAX_HEAD_BYTES, MAX_SNAPSHOT_BYTES, decodeHead, decodeSnapshot, validateHead } from './snapshot.js';
 import { Invalid, canonicalBytes } from './json.js';
@@ -31,17 +31,17 @@ async function getCapped(store: ObjectStore, key: string, size: number, max: num
   return store.get(key);
 }
 
-export async function loadSnapshot(store: ObjectStore, layer: string, id: SnapshotId): Promise<Snapshot> {
+export async function loadSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: string, id: SnapshotId): Promise<Snapshot> {
   checkLayerId(layer);
   if (!isBlobId(id)) throw new StrataError('E_BAD_OBJECT', `snapshot id ${JSON.stringify(id)} is not an id`, { key: keys.snapshots(layer) });
   const key = keys.snapshot(layer, id);
   const info = await store.head(key);
   if (!info) throw new StrataError('E_SNAPSHOT_NOT_FOUND', `snapshot ${id} does not exist`, { key });
-  return decodeSnapshot(await getCapped(store, key, info.size, MAX_SNAPSHOT_BYTES), key, layer, id);
+  return decodeSnapshot(await getCapped(store, key, info.size, MAX_SNAPSHOT_BYTES), key, layer, id, hash);
 }
 
 /** Every valid snapshot of `layer`, oldest first (ties by id); invalid ones are in `errors`. */
-export async function listSnapshots(store: ObjectStore, layer: string, concurrency: number): Promise<{ snapshots: SnapshotRecord[]; errors: StrataError[] }> {
+export async function listSnapshots(store: ObjectStore, hash: HashAlgorithm, layer: string, concurrency: number): Promise<{ snapshots: SnapshotRecord[]; errors: StrataError[] }> {
   const prefix = keys.snapshots(checkLayerId(layer));
   const listed: { key: string; size: number }[] = [];
   for await (const info of store.list(prefix)) listed.push(info);
@@ -50,7 +50,7 @@ export async function listSnapshots(store: ObjectStore, layer: string, concurren
     const id = key.slice(prefix.length);
     try {
       if (!isBlobId(id)) throw new StrataError('E_BAD_OBJECT', 'snapshot key does not end in an id', { key });
-      return { id, snapshot: decodeSnapshot(await getCapped(store, key, size, MAX_SNAPSHOT_BYTES), key, layer, id) };
+      return { id, snapshot: decodeSnapshot(await getCapped(store, key, size, MAX_SNAPSHOT_BYTES), key, layer, id, hash) };
     } catch (err) {
       if (isStrataError(err, 'E_NOT_FOUND')) return undefined;
       if (!isObjectError(err)) throw err;
@@ -95,12 +95,12 @@ export async function listHeads(store: ObjectStore, layer: string, concurrency: 
 }
 
 /** The newest snapshot any device's head points at; heads whose snapshot fails are skipped. */
-export async function latestSnapshot(store: ObjectStore, layer: string, concurrency: number): Promise<SnapshotRecord | undefined> {
+export async function latestSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: string, concurrency: number): Promise<SnapshotRecord | undefined> {
   const { heads, errors } = await listHeads(store, layer, concurrency);
   let best: SnapshotRecord | undefined;
   for (const head of heads) {
     try {
-      const snapshot = await loadSnapshot(store, layer, head.snapshot);
+      const snapshot = await loadSnapshot(store, hash, layer, head.snapshot);
       // Times are compared as instants: "…:00Z" and "…:00.000Z" are the same moment.
       const diff = best ? Date.parse(snapshot.time) - Date.parse(best.snapshot.time) : 1;
       const newer = !best || diff > 0 || (diff === 0 && head.snapshot > best.id);

@@ -4,7 +4,7 @@
  * is small and the merged request stays bounded. Every blob is verified against its id before a
  * caller sees it.
  */
-import { blobId } from '../chunker/hash.js';
+import { blobId, type HashAlgorithm } from '../chunker/hash.js';
 import { StrataError, isStrataError } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
 import { short } from './json.js';
@@ -54,8 +54,8 @@ export function planReads(wanted: readonly WantedBlob[], maxGap: number, maxRequ
 }
 
 /** Throws E_CHUNK_HASH_MISMATCH naming the pack key and the blob id. */
-export function verifyBlob(data: Uint8Array, id: BlobId, packKey: string): void {
-  if (blobId(data) !== id) {
+export function verifyBlob(data: Uint8Array, id: BlobId, packKey: string, hash: HashAlgorithm): void {
+  if (blobId(data, hash) !== id) {
     throw new StrataError('E_CHUNK_HASH_MISMATCH', `blob ${id} does not match its id (corrupt pack or index)`, { key: packKey });
   }
 }
@@ -79,6 +79,7 @@ export async function fetchRange(store: ObjectStore, pack: string, offset: numbe
 
 export async function readPlanned(
   store: ObjectStore,
+  hash: HashAlgorithm,
   requests: readonly RangeRequest[],
   concurrency: number,
   onBlob: (id: BlobId, data: Uint8Array) => Promise<void> | void,
@@ -88,7 +89,7 @@ export async function readPlanned(
     for (const w of req.blobs) {
       const start = w.loc.offset - req.offset;
       const data = bytes.slice(start, start + w.loc.length);
-      verifyBlob(data, w.id, keys.pack(req.pack));
+      verifyBlob(data, w.id, keys.pack(req.pack), hash);
       await onBlob(w.id, data);
     }
   });

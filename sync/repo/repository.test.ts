@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { blobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import { MemoryStore } from '../store/memory.js';
 import { openRepository } from './format.js';
@@ -114,7 +113,7 @@ describe('repository: dedup and packs', () => {
       const entries = parsePack(bytes, key);
       seen += entries.length;
       assert.ok(bytes.byteLength <= packSize || entries.length === 1, `${key} is ${bytes.byteLength} bytes with ${entries.length} blobs`);
-      assert.equal(key, keys.pack(blobId(bytes)), 'a pack is named by its hash');
+      assert.equal(key, keys.pack(repo.blobId(bytes)), 'a pack is named by its hash');
     }
     assert.equal(seen, blobs.length);
   });

@@ -61,7 +61,12 @@ export class Repository {
     this.format = format;
     this.readConcurrency = opts.readConcurrency ?? 8;
     this.now = opts.now ?? (() => new Date());
-    this.writer = new PackWriter(this.store, format.packSize, opts.uploadConcurrency ?? 4, (pack) => this.remember(this.unindexed, pack));
+    this.writer = new PackWriter(this.store, format.hash, format.packSize, opts.uploadConcurrency ?? 4, (pack) => this.remember(this.unindexed, pack));
+  }
+
+  /** The repository's id function: the hash its format object names, as lowercase hex. */
+  blobId(bytes: Uint8Array): string {
+    return blobId(bytes, this.format.hash);
   }
 
   get stats(): RepoStats {
@@ -72,7 +77,7 @@ export class Repository {
 
   /** Loads index objects not loaded yet (all of them the first time); call again to see other devices' new packs. */
   async loadIndex(): Promise<void> {
-    const { indexes, errors } = await loadIndexes(this.store, this.readConcurrency, this.loadedIndexes);
+    const { indexes, errors } = await loadIndexes(this.store, this.format.hash, this.readConcurrency, this.loadedIndexes);
     for (const idx of indexes) {
       for (const pack of idx.packs) this.remember(this.indexed, pack);
       this.loadedIndexes.add(idx.key);
@@ -104,7 +109,7 @@ export class Repository {
 
   /**
    * Adds a blob unless it is already stored or pending; returns whether it was new. `id` must be
-   * blobId(data). Resolves once there is room for more (backpressure on pack uploads).
+   * this.blobId(data). Resolves once there is room for more (backpressure on pack uploads).
    */
   async addBlob(type: BlobType, id: BlobId, data: Uint8Array): Promise<boolean> {
     if (!isBlobId(id)) throw new StrataError('E_BAD_OBJECT', `addBlob: ${JSON.stringify(id)} is not a blob id`);
@@ -117,7 +122,7 @@ export class Repository {
   /** Canonical-encodes and adds a tree; returns its id (unchanged content keeps its id). */
   async saveTree(tree: Tree): Promise<BlobId> {
     const bytes = encodeTree(tree);
-    const id = blobId(bytes);
+    const id = this.blobId(bytes);
     await this.addBlob('tree', id, bytes);
     return id;
   }
@@ -144,7 +149,7 @@ export class Repository {
     if (!this.indexed.has(s.root)) {
       throw new StrataError('E_NOT_DURABLE', `snapshot root tree ${s.root} is not in any index; flush() before saveSnapshot()`);
     }
-    const { id, bytes } = encodeSnapshot(s);
+    const { id, bytes } = encodeSnapshot(s, this.format.hash);
     await this.store.put(keys.snapshot(s.layer, id), bytes);
     return id;
   }
@@ -168,7 +173,7 @@ export class Repository {
   async readBlob(id: BlobId): Promise<Uint8Array> {
     const loc = this.locate(id);
     const data = await fetchRange(this.store, loc.pack, loc.offset, loc.length);
-    verifyBlob(data, id, keys.pack(loc.pack));
+    verifyBlob(data, id, keys.pack(loc.pack), this.format.hash);
     return data;
   }
 
@@ -180,7 +185,7 @@ export class Repository {
   async readBlobs(ids: Iterable<BlobId>, onBlob: (id: BlobId, data: Uint8Array) => Promise<void> | void, opts: ReadBlobsOptions = {}): Promise<void> {
     const wanted: WantedBlob[] = [...new Set(ids)].map((id) => ({ id, loc: this.locate(id) }));
     const plan = planReads(wanted, opts.maxGap ?? DEFAULT_MAX_GAP, opts.maxRequest ?? DEFAULT_MAX_REQUEST);
-    await readPlanned(this.store, plan, opts.concurrency ?? this.readConcurrency, onBlob);
+    await readPlanned(this.store, this.format.hash, plan, opts.concurrency ?? this.readConcurrency, onBlob);
   }
 
   private treeLocation(id: BlobId): BlobLocation {
@@ -205,11 +210,11 @@ export class Repository {
   }
 
   loadSnapshot(layer: string, id: SnapshotId): Promise<Snapshot> {
-    return layers.loadSnapshot(this.store, layer, id);
+    return layers.loadSnapshot(this.store, this.format.hash, layer, id);
   }
 
   listSnapshots(layer: string): Promise<{ snapshots: layers.SnapshotRecord[]; errors: StrataError[] }> {
-    return layers.listSnapshots(this.store, layer, this.readConcurrency);
+    return layers.listSnapshots(this.store, this.format.hash, layer, this.readConcurrency);
   }
 
   listHeads(layer: string): Promise<{ heads: Head[]; errors: StrataError[] }> {
@@ -217,6 +222,6 @@ export class Repository {
   }
 
   latestSnapshot(layer: string): Promise<layers.SnapshotRecord | undefined> {
-    return layers.latestSnapshot(this.store, layer, this.readConcurrency);
+    return layers.latestSnapshot(this.store, this.format.hash, layer, this.readConcurrency);
   }
 }

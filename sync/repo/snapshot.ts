@@ -3,7 +3,7 @@
  * A snapshot is immutable and named by the hash of its bytes; a head is the one mutable object,
  * written only by its device, so its content (not its name) says what it points to.
  */
-import { blobId, isBlobId } from '../chunker/hash.js';
+import { blobId, isBlobId, type HashAlgorithm } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import { Invalid, canonicalBytes, expectObject, expectSafeInt, expectTime, parseJson, type Json } from './json.js';
 import { isDeviceId, isLayerId } from './names.js';
@@ -52,17 +52,17 @@ export function validateHead(value: unknown, v: Invalid): Head {
 }
 
 /** Canonical bytes and id of a snapshot; throws E_BAD_OBJECT if the caller's snapshot is invalid. */
-export function encodeSnapshot(s: Snapshot): { id: string; bytes: Uint8Array } {
+export function encodeSnapshot(s: Snapshot, hash: HashAlgorithm): { id: string; bytes: Uint8Array } {
   validateSnapshot(JSON.parse(JSON.stringify(s)), new Invalid('E_BAD_OBJECT', '', 'snapshot being saved'));
   const bytes = canonicalBytes(s);
-  return { id: blobId(bytes), bytes };
+  return { id: blobId(bytes, hash), bytes };
 }
 
 /** Validates a snapshot read from `key`: its bytes must hash to `id` and it must belong to `layer`. */
-export function decodeSnapshot(bytes: Uint8Array, key: string, layer: string, id: string): Snapshot {
+export function decodeSnapshot(bytes: Uint8Array, key: string, layer: string, id: string, hash: HashAlgorithm): Snapshot {
   const v = new Invalid('E_BAD_OBJECT', key, 'snapshot');
   if (bytes.byteLength > MAX_SNAPSHOT_BYTES) throw v.fail('is over the snapshot size limit', 'E_OBJECT_TOO_LARGE');
-  if (blobId(bytes) !== id) throw new StrataError('E_OBJECT_HASH_MISMATCH', 'snapshot bytes do not match the id in its key', { key });
+  if (blobId(bytes, hash) !== id) throw new StrataError('E_OBJECT_HASH_MISMATCH', 'snapshot bytes do not match the id in its key', { key });
   const s = validateSnapshot(parseJson(bytes, v), v);
   if (s.layer !== layer) throw v.fail(`belongs to layer ${s.layer}, not ${layer}`);
   return s;

@@ -3,7 +3,7 @@
  * a MemoryStore, deterministic blobs, and store wrappers that record or gate requests.
  */
 import assert from 'node:assert/strict';
-import { blobId } from '../chunker/hash.js';
+import { DEFAULT_HASH, blobId, type HashAlgorithm } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import { MemoryStore } from '../store/memory.js';
 import type { ByteRange, ObjectStore, PutBody } from '../store/index.js';
@@ -14,18 +14,21 @@ import type { BlobId, FileEntry } from './types.js';
 
 export const T0 = new Date('2024-05-01T10:00:00.000Z');
 
-export async function newRepo(opts: { packSize?: number; store?: MemoryStore } & OpenOptions = {}): Promise<{ store: MemoryStore; repo: Repository }> {
+export async function newRepo(opts: { packSize?: number; store?: MemoryStore; hash?: HashAlgorithm } & OpenOptions = {}): Promise<{ store: MemoryStore; repo: Repository }> {
   const store = opts.store ?? new MemoryStore();
-  await initRepository(store, { id: 'test-repo', created: T0, packSize: opts.packSize ?? 8 * 1024 * 1024 });
+  await initRepository(store, { id: 'test-repo', created: T0, packSize: opts.packSize ?? 8 * 1024 * 1024, hash: opts.hash });
   return { store, repo: await openRepository(store, { now: () => T0, ...opts }) };
 }
 
-/** `n` deterministic blobs of `size` bytes (or sizes drawn in [1, size] when `vary`). */
-export function makeBlobs(seed: number, n: number, size: number, vary = false): { id: BlobId; data: Uint8Array }[] {
+/**
+ * `n` deterministic blobs of `size` bytes (or sizes drawn in [1, size] when `vary`), named with
+ * `hash`: pass `repo.format.hash` for a repository not made with the default.
+ */
+export function makeBlobs(seed: number, n: number, size: number, vary = false, hash: HashAlgorithm = DEFAULT_HASH): { id: BlobId; data: Uint8Array }[] {
   const rng = makeRng(seed);
   return Array.from({ length: n }, () => {
     const data = rng.bytes(vary ? rng.range(1, size) : size);
-    return { id: blobId(data), data };
+    return { id: blobId(data, hash), data };
   });
 }
 

@@ -16,6 +16,8 @@
  * <id> is always the hash of the object's bytes. Layer ids are `user/<userId>` or `org/<name>`.
  */
 
+import type { HashAlgorithm } from '../chunker/hash.js';
+
 export type BlobId = string;
 export type SnapshotId = string;
 export type BlobType = 'data' | 'tree';
@@ -34,7 +36,8 @@ export interface FormatObject {
   /** Random repository id, for caches. */
   id: string;
   created: string;
-  hash: 'sha256';
+  /** How every id in this repository is computed; never changes for a repository. */
+  hash: HashAlgorithm;
   chunker: ChunkerParams;
   /** 'aes-256-gcm' with keyed chunk ids is reserved for a later version. */
   encryption: 'none';

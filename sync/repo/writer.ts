@@ -9,7 +9,7 @@
  * durable. A failed upload poisons the writer until `abort()`: a blob that was deduplicated
  * against the lost pack must not be referenced by a snapshot that then looks complete.
  */
-import { blobId } from '../chunker/hash.js';
+import { blobId, type HashAlgorithm } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
 import { encodeIndex, type IndexedPack } from './indexfile.js';
@@ -34,6 +34,7 @@ export class PackWriter {
 
   constructor(
     private readonly store: ObjectStore,
+    private readonly hash: HashAlgorithm,
     private readonly packSize: number,
     private readonly concurrency: number,
     private readonly onDurable: (pack: IndexedPack) => void,
@@ -65,7 +66,7 @@ export class PackWriter {
     const packs: IndexedPack[] = [];
     while (this.durable.length > 0) {
       const batch = takeBatch(this.durable);
-      const { id, bytes } = encodeIndex(batch);
+      const { id, bytes } = encodeIndex(batch, this.hash);
       await this.store.put(keys.index(id), bytes);
       // Packs made durable during the put were appended after the batch; they wait for the next flush.
       this.durable = this.durable.slice(batch.length);
@@ -93,7 +94,7 @@ export class PackWriter {
 
   private seal(): void {
     const bytes = this.current.seal();
-    const pack = { id: blobId(bytes), size: bytes.byteLength, blobs: this.current.entries };
+    const pack = { id: blobId(bytes, this.hash), size: bytes.byteLength, blobs: this.current.entries };
     this.current = new PackBuilder();
     this.queue.push({ pack, bytes });
     this.pump();

@@ -5,7 +5,7 @@
  * them, so both come from sync/chunker: the same FastCDC parameters (the repository's format
  * object) and the same hash the repository names blobs with.
  */
-import { ChunkPool, DEFAULT_HASH, chunkFileHere, isHashAlgorithm, type HashAlgorithm } from '../chunker/index.js';
+import { ChunkPool, chunkFileHere, type HashAlgorithm } from '../chunker/index.js';
 import { isStrataError } from '../errors.js';
 import type { Repository } from '../repo/repository.js';
 import type { ChunkFileFn } from './types.js';
@@ -13,14 +13,9 @@ import type { ChunkFileFn } from './types.js';
 let shared: ChunkPool | undefined;
 let workersBroken = false;
 
-/**
- * The algorithm chunk ids of `repo` are computed with. It must be the one the repository's reader
- * verifies with: today that is blobId's default whatever the format object says, so the format's
- * value is used only once it names something other than the legacy 'sha256' literal.
- */
+/** The algorithm chunk ids of `repo` are computed with: the one its format object names. */
 export function repoHash(repo: Repository): HashAlgorithm {
-  const named = (repo.format as { hash?: unknown }).hash;
-  return isHashAlgorithm(named) && named !== 'sha256' ? named : DEFAULT_HASH;
+  return repo.format.hash;
 }
 
 /**

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { lstat, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { blobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import { restoreTree } from './index.js';
 import { MTIME, dir, file, link, newRepo, saveLayer, tempDir, type Spec } from './testkit.js';
@@ -83,8 +82,8 @@ describe('restore: hostile trees', () => {
   it('refuses a file whose chunks do not add up to its size, before writing', async (t) => {
     const { repo } = await newRepo();
     const data = Buffer.from('twelve bytes');
-    await repo.addBlob('data', blobId(data), data);
-    const root = await repo.saveTree({ entries: [{ name: 'f', type: 'file', mode: 0o644, mtimeMs: MTIME, size: 9999, chunks: [blobId(data)] }] });
+    await repo.addBlob('data', repo.blobId(data), data);
+    const root = await repo.saveTree({ entries: [{ name: 'f', type: 'file', mode: 0o644, mtimeMs: MTIME, size: 9999, chunks: [repo.blobId(data)] }] });
     await repo.flush();
     const { target } = await setup(t);
     const err = await failsWith(restoreTree(repo, { target, root }), 'E_BAD_TREE');

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { blobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import { keys } from '../repo/types.js';
 import { makeRng } from '../testing/random.js';
@@ -129,7 +128,7 @@ describe('restore: round trip', () => {
     const root = await saveLayer(repo, spec);
     const target = await tempDir(t);
     await writeFile(join(target, 'f.txt'), 'old');
-    const loc = repo.blobLocation(blobId(Buffer.from('the new content of f')));
+    const loc = repo.blobLocation(repo.blobId(Buffer.from('the new content of f')));
     assert.ok(loc);
     const pack = Buffer.from(await store.get(keys.pack(loc.pack)));
     pack.writeUInt8(pack.readUInt8(loc.offset) ^ 1, loc.offset);

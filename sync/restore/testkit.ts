@@ -8,7 +8,6 @@ import { lstat, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cutPoints } from '../chunker/fastcdc.js';
-import { blobId } from '../chunker/hash.js';
 import { initRepository, openRepository } from '../repo/format.js';
 import type { Repository } from '../repo/repository.js';
 import type { BlobId, ChunkerParams, Tree, TreeEntry } from '../repo/types.js';
@@ -52,8 +51,9 @@ async function saveSpec(repo: Repository, spec: Spec): Promise<BlobId> {
       let start = 0;
       for (const end of cutPoints(node.data, repo.format.chunker)) {
         const data = node.data.subarray(start, end);
-        chunks.push(blobId(data));
-        await repo.addBlob('data', blobId(data), data);
+        const id = repo.blobId(data);
+        chunks.push(id);
+        await repo.addBlob('data', id, data);
         start = end;
       }
       entries.push({ name, type: 'file', mode: node.mode ?? 0o644, mtimeMs: node.mtimeMs ?? MTIME, size: node.data.byteLength, chunks });

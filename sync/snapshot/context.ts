@@ -3,7 +3,7 @@
  * the chunker, the running statistics and the progress reports.
  */
 import type { Stats } from 'node:fs';
-import { DEFAULT_HASH, type HashAlgorithm } from '../chunker/hash.js';
+import type { HashAlgorithm } from '../chunker/hash.js';
 import type { Repository } from '../repo/index.js';
 import type { BlobType, ChunkerParams } from '../repo/types.js';
 import type { JobLimit } from './limit.js';
@@ -24,13 +24,9 @@ export interface Context {
   readonly progress: { files: number; bytes: number; bytesDone: number };
 }
 
-/**
- * The hash the repository names blobs with. Repository.addBlob requires `id === blobId(data)`
- * and verifies reads the same way, with the chunker's DEFAULT_HASH, whatever `format.hash` says;
- * when the repository honours `format.hash`, this must return it. The one place to change.
- */
-export function idHash(_repo: Repository): HashAlgorithm {
-  return DEFAULT_HASH;
+/** The hash the repository names blobs with (its format object's); every id this run computes uses it. */
+export function idHash(repo: Repository): HashAlgorithm {
+  return repo.format.hash;
 }
 
 export function newStats(): SnapshotStats {
