@@ -1,17 +1,19 @@
 #!/usr/bin/env node
-// The `strata` command. Runs the compiled CLI when `npm run build` has produced it; otherwise
-// the TypeScript sources under `node --import tsx`, so a fresh clone works after `npm install`.
+// The `strata` command. In a source checkout it runs the TypeScript sources under tsx, so that
+// what runs is always what is checked out (a build in dist/ could be stale); where only the
+// compiled CLI ships (dist/, no sources), it runs that.
 // (A child process rather than tsx's register(): worker threads inherit execArgv, not hooks.)
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const built = new URL('../dist/sync/cli/main.js', import.meta.url);
-if (existsSync(built)) {
-  await import(built.href);
-} else {
-  const main = fileURLToPath(new URL('../sync/cli/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', main, ...process.argv.slice(2)], { stdio: 'inherit' });
+const source = new URL('../sync/cli/main.ts', import.meta.url);
+if (existsSync(source)) {
+  // Resolved from this file, not the caller's working directory.
+  const tsx = import.meta.resolve('tsx');
+  const child = spawn(process.execPath, ['--import', tsx, fileURLToPath(source), ...process.argv.slice(2)], { stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+} else {
+  await import(new URL('../dist/sync/cli/main.js', import.meta.url).href);
 }
