@@ -13,15 +13,16 @@
  *   exit path including errors and Ctrl-C; only processes this run started are ever killed.
  *
  * Module map: options (CLI), corpus/content/pages (the data), files (80% copy, edit, check),
- * swift (server), proc (processes, page cache), peer + strata/rclone/restic (tools),
+ * swift (server), proc (processes, page cache), dist (npm run build, the CLI checked),
+ * peer + strata/rclone/restic (tools),
  * scenario (phases), throughput (chunk+hash), report (table), results (JSON, header).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeError } from '../errors.js';
-import { buildStrata } from './build.js';
 import { planCorpus, writeCorpus } from './corpus.js';
+import { buildStrataCli } from './dist.js';
 import { parseOptions, USAGE, type BenchOptions, type Tool } from './options.js';
 import type { Peer, PeerContext } from './peer.js';
 import { abortAll, haveCommand, isAborted, killAll } from './proc.js';
@@ -58,6 +59,13 @@ function makePeers(only: readonly Tool[], ctx: PeerContext): Peer[] {
 
 async function bench(opts: BenchOptions, work: string, state: { server?: S3Server; peers: Peer[] }): Promise<void> {
   const startedAt = new Date();
+  // First, so that a build that does not compile or run stops the bench before minutes of corpus writing.
+  let strataCli = '';
+  if (opts.only.includes('strata')) {
+    log('building Strata (npm run build) …');
+    strataCli = await buildStrataCli(join(work, 'strata-check'));
+    log(`  ${strataCli}`);
+  }
   const plan = planCorpus(opts.sizeMiB, opts.seed);
   log(`generating the corpus (seed ${opts.seed}, ${opts.sizeMiB} MiB) in ${work}/corpus …`);
   if (plan.note) log(`note: ${plan.note}`);
@@ -71,7 +79,6 @@ async function bench(opts: BenchOptions, work: string, state: { server?: S3Serve
   log('starting the S3 server …');
   state.server = await startS3(join(work, 'swift'));
   log(`  ${state.server.env.endpoint}${state.server.owned ? ' (OpenStack Swift, started by this run)' : ' (from STRATA_TEST_S3_*)'}`);
-  const strataCli = opts.only.includes('strata') ? await buildStrata(join(work, 'strata-build')) : '';
   const ctx: PeerContext = { s3: state.server.env, work, rcloneConfig: join(work, 'rclone.conf'), runId: startedAt.getTime().toString(36), strataCli };
   await writeRcloneConfig(ctx.rcloneConfig, ctx.s3);
   state.peers = makePeers(opts.only, ctx);

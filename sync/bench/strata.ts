@@ -1,8 +1,8 @@
 /**
- * Strata as a peer, through its CLI as a child process, like the others: `node <build>/sync/cli/
- * main.js`, from the private build of the current sources (build.ts), which is what
- * bin/strata.js runs once built. Every command runs with --json; its report gives the bytes and
- * request counts the table shows.
+ * Strata as a peer, through its CLI as a child process, like the others: `node dist/sync/cli/
+ * main.js`, as built by `npm run build` at the start of the run (dist.ts), which is what
+ * bin/strata.js runs where only the build ships. Every command runs with --json; its report gives
+ * the bytes and request counts the table shows.
  *
  * The store is `s3://<bucket>/repo?endpoint=…&region=…&pathStyle=true` with credentials in
  * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, as sync/store/url.ts expects.
@@ -85,8 +85,8 @@ export class StrataPeer implements Peer {
 
   async version(): Promise<string> {
     const head = await run('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']).then((r) => r.stdout.trim(), () => 'unknown');
-    const dirty = await run('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--', 'sync', 'bin']).then((r) => (r.stdout.trim() ? '+uncommitted' : ''), () => '');
-    return `strata (git ${head}${dirty}, built by the bench with esbuild), node ${process.version}`;
+    const dirty = await run('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--', 'sync', 'shared', 'bin']).then((r) => (r.stdout.trim() ? '+uncommitted' : ''), () => '');
+    return `strata (git ${head}${dirty}, npm run build → dist/), node ${process.version}`;
   }
 
   async init(): Promise<void> {

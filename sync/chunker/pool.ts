@@ -58,24 +58,19 @@ interface Slot {
 
 /**
  * Starts a worker. From compiled JS (dist/) worker.js sits next to this file and is loaded
- * directly. Under tsx (tests, `npm run bench`) only worker.ts exists, and on Node 20 tsx does not
- * register its loader in worker threads, so a small bootstrap imports worker.ts and, if Node
- * cannot load .ts there, registers tsx in the worker first. `--input-type` is dropped from the
- * inherited flags: Node refuses it in a worker.
+ * directly. Under tsx (tests, `npm run bench`) only worker.ts exists, and tsx does not register
+ * its loader in worker threads on every Node version, so a small bootstrap registers tsx in the
+ * worker and then imports worker.ts. The worker gets none of the parent's flags (`execArgv: []`):
+ * it needs none, and some that a parent may carry (Node 24 under npx, `--input-type`) make the
+ * Worker constructor throw.
  */
 function startWorker(): Worker {
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
   const js = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { execArgv });
-  const ts = new URL('./worker.ts', import.meta.url).href;
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { execArgv: [] });
+  const ts = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  // The retry uses another URL: the failed import stays cached under the first one.
-  const bootstrap = `import(${JSON.stringify(ts)}).catch(async (err) => {
-    if (err?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-    (await import(${tsx})).register();
-    await import(${JSON.stringify(ts + '?tsx')});
-  });`;
-  return new Worker(bootstrap, { eval: true, execArgv });
+  const bootstrap = `import(${tsx}).then((api) => { api.register(); return import(${ts}); });`;
+  return new Worker(bootstrap, { eval: true, execArgv: [] });
 }
 
 export class ChunkPool {

@@ -7,6 +7,7 @@ import type { HashAlgorithm } from '../chunker/hash.js';
 import type { Repository } from '../repo/index.js';
 import type { BlobType, ChunkerParams } from '../repo/types.js';
 import type { JobLimit } from './limit.js';
+import type { ParentTrees } from './prefetch.js';
 import type { FileChunker, SnapshotOptions, SnapshotStats } from './types.js';
 
 export interface Context {
@@ -17,6 +18,8 @@ export interface Context {
   readonly hash: HashAlgorithm;
   readonly chunker: FileChunker;
   readonly files: JobLimit;
+  /** The parent snapshot's trees, read ahead; the walk takes each directory's from here. */
+  readonly parents: ParentTrees;
   readonly exclude: SnapshotOptions['exclude'];
   readonly onProgress: SnapshotOptions['onProgress'];
   readonly signal: AbortSignal | undefined;

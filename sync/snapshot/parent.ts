@@ -8,7 +8,7 @@
  */
 import { StrataError } from '../errors.js';
 import type { Repository, SnapshotRecord } from '../repo/index.js';
-import type { BlobId, SnapshotId, TreeEntry } from '../repo/types.js';
+import type { BlobId, SnapshotId, Tree, TreeEntry } from '../repo/types.js';
 
 /** A parent directory's entries by name; empty when there is no parent for that directory. */
 export type ParentDir = ReadonlyMap<string, TreeEntry>;
@@ -17,7 +17,8 @@ export const NO_PARENT: ParentDir = new Map();
 
 const STORE_ERRORS = ['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'];
 
-function isObjectError(err: unknown): boolean {
+/** True for errors of one object (corrupt, missing, invalid): the parent is then just not used there. */
+export function isObjectError(err: unknown): boolean {
   return err instanceof StrataError && !STORE_ERRORS.includes(err.code);
 }
 
@@ -45,12 +46,15 @@ export async function resolveParent(repo: Repository, layer: string, device: str
   }
 }
 
+export function byName(tree: Tree): ParentDir {
+  return new Map(tree.entries.map((e) => [e.name, e]));
+}
+
 /** The entries of parent tree `id`, or NO_PARENT when there is none or it cannot be read. */
 export async function loadParentDir(repo: Repository, id: BlobId | undefined): Promise<ParentDir> {
   if (id === undefined) return NO_PARENT;
   try {
-    const tree = await repo.loadTree(id);
-    return new Map(tree.entries.map((e) => [e.name, e]));
+    return byName(await repo.loadTree(id));
   } catch (err) {
     if (!isObjectError(err)) throw err;
     return NO_PARENT;

@@ -11,6 +11,7 @@ import { idHash, newStats, type Context } from './context.js';
 import { JobLimit } from './limit.js';
 import { errnoOf, fsProblem } from './listing.js';
 import { resolveParent } from './parent.js';
+import { ParentTrees } from './prefetch.js';
 import type { SnapshotOptions, SnapshotResult } from './types.js';
 import { snapshotDir } from './walk.js';
 
@@ -85,6 +86,7 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
     hash: idHash(repo),
     chunker,
     files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
+    parents: new ParentTrees(repo),
     exclude: opts.exclude,
     onProgress: opts.onProgress,
     signal: opts.signal,

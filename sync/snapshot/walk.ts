@@ -5,7 +5,8 @@
  * Directories are walked depth-first, one at a time; regular files go to background jobs bounded
  * by ctx.files, so the walker waits when enough files are in flight and memory stays bounded by
  * the path being walked plus those files. Symlinks are read with lstat/readlink and never
- * followed.
+ * followed. Each directory's parent tree comes from ctx.parents, which reads the parent snapshot
+ * a level at a time (prefetch.ts) rather than with a round trip per directory.
  *
  * An entry that cannot be read now keeps the parent snapshot's version when it has one (and that
  * version is still fully in the repository): a locked or unreadable file must not look like a
@@ -20,7 +21,7 @@ import type { BlobId, TreeEntry } from '../repo/types.js';
 import { addBlob, modeOf, mtimeOf, relJoin, report, skip, type Context } from './context.js';
 import { snapshotFile } from './file.js';
 import { fsProblem, listNames, readTarget, unsupportedKind } from './listing.js';
-import { loadParentDir, parentSubtree, type ParentDir } from './parent.js';
+import { parentSubtree, type ParentDir } from './parent.js';
 
 /** Where entries of one directory are collected while its file jobs run. */
 interface DirWork {
@@ -114,7 +115,7 @@ async function saveTree(ctx: Context, entries: TreeEntry[]): Promise<BlobId> {
 
 /** Snapshots directory `abs` (layer path `rel`, '' for the root); `parentId` is the parent snapshot's tree for it. */
 export async function snapshotDir(ctx: Context, abs: string, rel: string, parentId: BlobId | undefined): Promise<BlobId> {
-  const w: DirWork = { ctx, abs, rel, prev: await loadParentDir(ctx.repo, parentId), entries: [], jobs: [] };
+  const w: DirWork = { ctx, abs, rel, prev: await ctx.parents.take(parentId), entries: [], jobs: [] };
   report(ctx, rel);
   for (const { name, utf8, problem } of await listNames(abs)) {
     ctx.signal?.throwIfAborted();
