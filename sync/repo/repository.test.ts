@@ -87,6 +87,18 @@ describe('repository: dedup and packs', () => {
     assert.equal((await keysUnder(store, 'index/')).length, 1, 'an empty flush writes no index');
   });
 
+  it('keeps trees and file data in separate packs', async () => {
+    const { store, repo } = await newRepo();
+    const blobs = makeBlobs(3, 5, 2000);
+    for (const b of blobs) await repo.addBlob('data', b.id, b.data);
+    await repo.saveTree({ entries: [file('a', blobs.slice(0, 2)), file('b', blobs.slice(2))] });
+    await repo.flush();
+    const packs = await keysUnder(store, 'data/');
+    assert.equal(packs.length, 2);
+    const types = await Promise.all(packs.map(async (k) => new Set(parsePack(await store.get(k), k).map((e) => e.type))));
+    assert.deepEqual(types.map((t) => [...t].join()).sort(), ['data', 'tree']);
+  });
+
   it('dedups across repository instances after flush and reopen', async () => {
     const { store, repo } = await newRepo();
     const blobs = makeBlobs(3, 10, 300);
@@ -265,9 +277,8 @@ describe('repository: flush racing addBlob', () => {
     const flushing = repo.flush();
     await started;
     const late = await repo.saveTree({ entries: [file('late', makeBlobs(13, 1, 10))] });
-    const [big] = makeBlobs(14, 1, 900);
-    assert.ok(big);
-    await repo.addBlob('data', big.id, big.data); // seals the pack holding the late tree
+    // Trees have packs of their own: a second, larger tree seals the pack holding the late one.
+    await repo.saveTree({ entries: [file('later', makeBlobs(14, 30, 10))] });
     await settle();
     releaseIndex();
     await flushing;

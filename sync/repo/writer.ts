@@ -1,5 +1,7 @@
 /**
- * PackWriter: the write half of the repository. Blobs go into an in-memory pack; a full pack is
+ * PackWriter: the write half of the repository. Blobs go into an in-memory pack, one per blob
+ * type: trees get packs of their own (as restic's do), so that reading a snapshot's trees fetches
+ * tree bytes only, in few coalesced requests, and not the file data between them. A full pack is
  * sealed, named by its hash and uploaded in the background, at most `concurrency` at once.
  * `add` waits while too many sealed packs are pending, so memory stays bounded by about
  * (concurrency + 1) packs whatever the caller's pace.
@@ -25,7 +27,7 @@ interface Sealed {
 }
 
 export class PackWriter {
-  private current = new PackBuilder();
+  private current = newBuilders();
   private readonly pending = new Set<BlobId>();
   private readonly queue: Sealed[] = [];
   private readonly uploading = new Set<Promise<void>>();
@@ -48,10 +50,11 @@ export class PackWriter {
   /** Adds a blob the caller has checked is new. Resolves once there is room for more. */
   async add(type: BlobType, id: BlobId, data: Uint8Array): Promise<void> {
     this.throwIfFailed();
-    if (this.current.count > 0 && this.current.sizeWith(id, type, data.byteLength) > this.packSize) this.seal();
+    const builder = this.current[type];
+    if (builder.count > 0 && builder.sizeWith(id, type, data.byteLength) > this.packSize) this.seal(type);
     this.pending.add(id);
-    this.current.add(type, id, data);
-    if (this.current.sizeWith() >= this.packSize) this.seal();
+    this.current[type].add(type, id, data);
+    if (this.current[type].sizeWith() >= this.packSize) this.seal(type);
     while (this.queue.length + this.uploading.size > this.concurrency) await Promise.race(this.uploading);
     this.throwIfFailed();
   }
@@ -59,7 +62,7 @@ export class PackWriter {
   /** Uploads everything pending, then the index; returns the index keys and the packs they name. */
   async flush(): Promise<{ indexKeys: string[]; packs: IndexedPack[] }> {
     this.throwIfFailed();
-    if (this.current.count > 0) this.seal();
+    for (const type of BLOB_TYPES) if (this.current[type].count > 0) this.seal(type);
     while (this.uploading.size > 0) await Promise.race(this.uploading);
     this.throwIfFailed();
     const indexKeys: string[] = [];
@@ -80,7 +83,7 @@ export class PackWriter {
   async abort(): Promise<void> {
     while (this.uploading.size > 0) await Promise.race(this.uploading);
     this.queue.length = 0;
-    this.current = new PackBuilder();
+    this.current = newBuilders();
     this.pending.clear();
     this.failure = undefined;
   }
@@ -92,10 +95,11 @@ export class PackWriter {
     throw new StrataError(code, `a pack upload failed; abort() and retry the snapshot (${String(cause)})`, {}, { cause });
   }
 
-  private seal(): void {
-    const bytes = this.current.seal();
-    const pack = { id: blobId(bytes, this.hash), size: bytes.byteLength, blobs: this.current.entries };
-    this.current = new PackBuilder();
+  private seal(type: BlobType): void {
+    const builder = this.current[type];
+    const bytes = builder.seal();
+    const pack = { id: blobId(bytes, this.hash), size: bytes.byteLength, blobs: builder.entries };
+    this.current[type] = new PackBuilder();
     this.queue.push({ pack, bytes });
     this.pump();
   }
@@ -122,6 +126,12 @@ export class PackWriter {
       this.uploading.add(upload);
     }
   }
+}
+
+const BLOB_TYPES: readonly BlobType[] = ['data', 'tree'];
+
+function newBuilders(): Record<BlobType, PackBuilder> {
+  return { data: new PackBuilder(), tree: new PackBuilder() };
 }
 
 function takeBatch(packs: readonly IndexedPack[]): IndexedPack[] {
