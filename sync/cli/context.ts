@@ -1,6 +1,6 @@
 /**
  * Context: what every command shares: the parsed options, the store (opened once, wrapped in
- * RetryingStore over a RequestCounter), the repository, the output streams, and the list of
+ * RetryingStore over a CountingStore), the repository, the output streams, and the list of
  * things to close before the process ends. A command must never leave a handle open: the
  * process is expected to exit as soon as the command returns.
  */
@@ -11,7 +11,7 @@ import type { ObjectStore } from '../store/index.js';
 import { RetryingStore } from '../store/retrying.js';
 import { openStore } from '../store/url.js';
 import { requiredOption, stringOption, usageError, type ParsedArgs } from './args.js';
-import { RequestCounter, type RequestCounts } from './counting.js';
+import { CountingStore, noRequests, type RequestCounts } from '../store/counting.js';
 import { defaultDeviceId } from './device.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 
@@ -24,7 +24,7 @@ export interface Io {
 interface OpenedStore {
   /** The store as opened from the URL (S3Store, DirStore, MemoryStore). */
   raw: ObjectStore;
-  counter: RequestCounter;
+  counter: CountingStore;
   store: RetryingStore;
 }
 
@@ -68,7 +68,7 @@ export class Context {
   async openStore(): Promise<OpenedStore> {
     if (!this.opened) {
       const raw = await openStore(this.storeUrl, this.io.env);
-      const counter = new RequestCounter(raw);
+      const counter = new CountingStore(raw);
       this.opened = { raw, counter, store: new RetryingStore(counter) };
       this.onClose(() => closeStore(raw));
     }
@@ -82,7 +82,7 @@ export class Context {
 
   /** Requests sent to the store so far, retries included. */
   get requests(): RequestCounts {
-    return this.opened?.counter.counts ?? { gets: 0, puts: 0, lists: 0, heads: 0, deletes: 0, bytesDownloaded: 0, bytesUploaded: 0 };
+    return this.opened?.counter.counts ?? noRequests();
   }
 
   /** A progress line on stderr, or undefined when stderr is not a terminal. */

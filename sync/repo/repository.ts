@@ -14,7 +14,7 @@ import { loadIndexes, type IndexedPack } from './indexfile.js';
 import { short } from './json.js';
 import * as layers from './layers.js';
 import { DEFAULT_MAX_GAP, DEFAULT_MAX_REQUEST, blobNotFound, fetchRange, planReads, readPlanned, verifyBlob, type WantedBlob } from './reader.js';
-import { CountingStore, type RepoStats } from './stats.js';
+import { CountingStore, type RequestCounts } from '../store/counting.js';
 import { checkDeviceId, checkLayerId } from './names.js';
 import { encodeSnapshot } from './snapshot.js';
 import { MAX_TREE_BYTES, decodeTree, encodeTree } from './tree.js';
@@ -22,7 +22,8 @@ import { MAX_BLOB_BYTES } from './pack.js';
 import { PackWriter } from './writer.js';
 import { FORMAT_VERSION, keys, type BlobId, type BlobLocation, type BlobType, type FormatObject, type Head, type Snapshot, type SnapshotId, type Tree } from './types.js';
 
-export type { RepoStats };
+/** Requests the repository made (logical ones: retries below it are not counted) and their bytes. */
+export type RepoStats = RequestCounts;
 export type { SnapshotRecord } from './layers.js';
 
 export interface RepositoryOptions {
@@ -41,6 +42,13 @@ export interface ReadBlobsOptions {
   maxRequest?: number;
   /** GETs in flight (default: the repository's readConcurrency). */
   concurrency?: number;
+  /** Issue the requests lowest rank first (a request ranks as its lowest blob); default: by pack and offset. */
+  rank?: (id: BlobId) => number;
+  /**
+   * Sees every fetched range's raw bytes (unverified, gaps included) before its blobs are
+   * delivered, e.g. to keep them for later reads; whoever takes a blob out of them must verify it.
+   */
+  onRange?: (pack: string, offset: number, bytes: Uint8Array) => void;
 }
 
 export class Repository {
@@ -70,7 +78,7 @@ export class Repository {
   }
 
   get stats(): RepoStats {
-    return this.store.stats;
+    return this.store.counts;
   }
 
   // --- index ---
@@ -179,13 +187,14 @@ export class Repository {
 
   /**
    * Many blobs with few requests: grouped by pack, neighbours coalesced into one ranged GET.
-   * onBlob is called once per distinct id, each blob verified, in no promised order. Unknown ids
-   * fail before anything is fetched.
+   * onBlob is called once per distinct id, each blob verified, in no promised order (requests in
+   * `rank` order when given). Unknown ids fail before anything is fetched. `data` may be a view
+   * into a larger buffer: copy it to keep it long.
    */
   async readBlobs(ids: Iterable<BlobId>, onBlob: (id: BlobId, data: Uint8Array) => Promise<void> | void, opts: ReadBlobsOptions = {}): Promise<void> {
     const wanted: WantedBlob[] = [...new Set(ids)].map((id) => ({ id, loc: this.locate(id) }));
-    const plan = planReads(wanted, opts.maxGap ?? DEFAULT_MAX_GAP, opts.maxRequest ?? DEFAULT_MAX_REQUEST);
-    await readPlanned(this.store, this.format.hash, plan, opts.concurrency ?? this.readConcurrency, onBlob);
+    const plan = planReads(wanted, opts.maxGap ?? DEFAULT_MAX_GAP, opts.maxRequest ?? DEFAULT_MAX_REQUEST, opts.rank);
+    await readPlanned(this.store, this.format.hash, plan, opts.concurrency ?? this.readConcurrency, onBlob, opts.onRange);
   }
 
   private treeLocation(id: BlobId): BlobLocation {

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { DEFAULT_HASH, blobId, type HashAlgorithm } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import { MemoryStore } from '../store/memory.js';
-import type { ByteRange, ObjectStore, PutBody } from '../store/index.js';
+import { ForwardingStore } from '../store/forwarding.js';
+import type { ObjectStore, PutBody } from '../store/index.js';
 import { makeRng } from '../testing/random.js';
 import { initRepository, openRepository, type OpenOptions } from './format.js';
 import type { Repository } from './repository.js';
@@ -52,30 +53,12 @@ export async function rejectsWith(p: Promise<unknown> | (() => unknown), code: s
 }
 
 /** Records the key of every put, in the order the puts resolved. */
-export class RecordingStore implements ObjectStore {
+export class RecordingStore extends ForwardingStore {
   readonly puts: string[] = [];
-  constructor(readonly inner: ObjectStore) {}
-  get location() {
-    return this.inner.location;
-  }
-  async put(key: string, body: PutBody) {
+
+  override async put(key: string, body: PutBody): Promise<void> {
     await this.inner.put(key, body);
     this.puts.push(key);
-  }
-  get(key: string, range?: ByteRange) {
-    return this.inner.get(key, range);
-  }
-  getStream(key: string, range?: ByteRange) {
-    return this.inner.getStream(key, range);
-  }
-  head(key: string) {
-    return this.inner.head(key);
-  }
-  list(prefix: string) {
-    return this.inner.list(prefix);
-  }
-  delete(key: string) {
-    return this.inner.delete(key);
   }
 }
 

@@ -2,7 +2,7 @@
  * The transfer report shared by `snapshot` and `restore`: byte counts, the requests that really
  * went to the store (retries included), and the time taken, as text lines or JSON fields.
  */
-import type { RequestCounts } from '../counting.js';
+import type { RequestCounts } from '../../store/counting.js';
 import { formatBytes } from '../format.js';
 
 export interface TransferReport {
