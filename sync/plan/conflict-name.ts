@@ -1,0 +1,65 @@
+/**
+ * Conflict copy names, as Syncthing writes them:
+ *
+ *   report.docx  →  report.sync-conflict-20261122-031500-laptop.docx
+ *   Makefile     →  Makefile.sync-conflict-20261122-031500-laptop
+ *   .bashrc      →  .bashrc.sync-conflict-20261122-031500-laptop
+ *
+ * The stamp is the losing version's mtime in UTC and the device is the one that made that
+ * version, so every device computes the same name. When that name is taken, a counter goes after
+ * the device (`…-laptop-2.docx`, `-3`, …), the first free one in that order.
+ */
+
+const MARKER = '.sync-conflict-';
+/** Device ids become part of a file name: anything outside this set is replaced by '_'. */
+const UNSAFE_DEVICE_CHARS = /[^A-Za-z0-9_-]/g;
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+/** `YYYYMMDD-HHMMSS` in UTC; times outside what Date can represent count as the epoch. */
+export function conflictStamp(mtimeMs: number): string {
+  const ms = Number.isFinite(mtimeMs) && Math.abs(mtimeMs) <= 8.64e15 ? mtimeMs : 0;
+  const d = new Date(ms);
+  const date = `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1, 2)}${pad(d.getUTCDate(), 2)}`;
+  return `${date}-${pad(d.getUTCHours(), 2)}${pad(d.getUTCMinutes(), 2)}${pad(d.getUTCSeconds(), 2)}`;
+}
+
+/** Splits `name` into stem and extension; a leading dot is part of the stem (`.bashrc`). */
+export function splitExtension(name: string): [stem: string, ext: string] {
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0 || dot === name.length - 1) return [name, ''];
+  return [name.slice(0, dot), name.slice(dot)];
+}
+
+export function safeDeviceId(device: string): string {
+  const safe = device.replace(UNSAFE_DEVICE_CHARS, '_');
+  return safe === '' ? '_' : safe;
+}
+
+/** The conflict name for one file name (not a path); `n` > 1 adds the counter. */
+export function conflictName(name: string, mtimeMs: number, device: string, n = 1): string {
+  const [stem, ext] = splitExtension(name);
+  const counter = n > 1 ? `-${n}` : '';
+  return `${stem}${MARKER}${conflictStamp(mtimeMs)}-${safeDeviceId(device)}${counter}${ext}`;
+}
+
+/** Whether a file name is a conflict copy (for the UI's conflict list). */
+export function isConflictName(name: string): boolean {
+  return /\.sync-conflict-\d{8}-\d{6}-[A-Za-z0-9_-]+/.test(name);
+}
+
+/**
+ * The first conflict path for `path` that `taken` does not claim. `taken` must be a pure
+ * function of the merge's inputs so that every device picks the same counter.
+ */
+export function freeConflictPath(path: string, mtimeMs: number, device: string, taken: (p: string) => boolean): string {
+  const slash = path.lastIndexOf('/');
+  const dir = path.slice(0, slash + 1);
+  const name = path.slice(slash + 1);
+  for (let n = 1; ; n++) {
+    const candidate = dir + conflictName(name, mtimeMs, device, n);
+    if (!taken(candidate)) return candidate;
+  }
+}

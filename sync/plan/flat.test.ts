@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isStrataError } from '../errors.js';
+import type { Tree } from '../repo/types.js';
+import { contentKey, directories, flatten } from './flat.js';
+
+const id = (c: string) => c.repeat(64);
+
+const trees: Record<string, Tree> = {
+  root: {
+    entries: [
+      { name: 'a.txt', type: 'file', mode: 0o644, mtimeMs: 5, size: 3, chunks: [id('1')] },
+      { name: 'docs', type: 'dir', mode: 0o755, mtimeMs: 6, subtree: 'docs' },
+      { name: 'gone', type: 'whiteout' },
+      { name: 'link', type: 'symlink', mtimeMs: 7, target: 'a.txt' },
+    ],
+  },
+  docs: { entries: [{ name: 'b', type: 'file', mode: 0o600, mtimeMs: 8, size: 6, chunks: [id('1'), id('2')] }] },
+};
+
+describe('flat trees', () => {
+  it('flattens a Merkle tree, skipping whiteouts', () => {
+    const flat = flatten(trees.root as Tree, (sub) => trees[sub] as Tree);
+    assert.deepEqual([...flat.keys()], ['a.txt', 'docs', 'docs/b', 'link']);
+    assert.deepEqual(flat.get('a.txt'), { type: 'file', size: 3, mtimeMs: 5, mode: 0o644, content: contentKey([id('1')]) });
+    assert.deepEqual(flat.get('docs'), { type: 'dir', mode: 0o755 });
+    assert.deepEqual(flat.get('link'), { type: 'symlink', target: 'a.txt', mtimeMs: 7 });
+  });
+
+  it('gives equal chunk lists equal keys, and different lists different keys', () => {
+    assert.equal(contentKey([id('1'), id('2')]), contentKey([id('1'), id('2')]));
+    assert.notEqual(contentKey([id('1'), id('2')]), contentKey([id('2'), id('1')]));
+    assert.notEqual(contentKey([]), contentKey([id('1')]));
+  });
+
+  it('refuses a name that is not one path component', () => {
+    const bad: Tree = { entries: [{ name: '../x', type: 'symlink', mtimeMs: 0, target: 't' }] };
+    assert.throws(() => flatten(bad, () => bad), (e) => isStrataError(e, 'E_BAD_PATH'));
+  });
+
+  it('lists every dir deepest first with sorted entries, for writing trees back', () => {
+    const flat = flatten(trees.root as Tree, (sub) => trees[sub] as Tree);
+    const dirs = directories(flat);
+    assert.deepEqual(dirs.map(([d, entries]) => [d, entries.map(([n]) => n)]), [
+      ['docs', ['b']],
+      ['', ['a.txt', 'docs', 'link']],
+    ]);
+    assert.deepEqual(directories(new Map()), [['', []]]);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * Conversions between the repository's Merkle trees (one Tree object per dir, sync/repo/types.ts)
+ * and the planner's flat trees. Pure: the caller loads the trees; `getTree` must answer from
+ * memory. Whiteout entries are skipped here until org layers (issue 5) give them a node kind.
+ */
+import { createHash } from 'node:crypto';
+import { StrataError } from '../errors.js';
+import type { BlobId, FileEntry, Tree } from '../repo/types.js';
+import { compareStrings, joinPath, parentOf } from './nodes.js';
+import type { FlatTree, Node } from './types.js';
+
+/**
+ * The content key of a file: one hash over its chunk list. The same bytes always chunk the same
+ * way under one repository's chunker parameters, so equal keys ⇔ equal content.
+ */
+export function contentKey(chunks: readonly BlobId[]): string {
+  return createHash('sha256').update(chunks.join('\n')).digest('hex');
+}
+
+function fileNode(e: FileEntry, key: (e: FileEntry) => string): Node {
+  return { type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, content: key(e) };
+}
+
+/**
+ * The flat tree of a loaded Merkle tree. `contentOf` may be replaced (e.g. by a cache); it must
+ * keep "equal content ⇔ equal key". Refuses names that would not be a single path component,
+ * although the repository reader validates them already: a flat path must mean one place.
+ */
+export function flatten(
+  root: Tree,
+  getTree: (id: BlobId) => Tree,
+  contentOf: (e: FileEntry) => string = (e) => contentKey(e.chunks),
+): Map<string, Node> {
+  const out = new Map<string, Node>();
+  const walk = (tree: Tree, dir: string): void => {
+    for (const e of tree.entries) {
+      if (e.name === '' || e.name === '.' || e.name === '..' || e.name.includes('/') || e.name.includes('\0')) {
+        throw new StrataError('E_BAD_PATH', `tree entry name ${JSON.stringify(e.name)} is not one path component`, { path: dir });
+      }
+      const path = joinPath(dir, e.name);
+      if (e.type === 'file') out.set(path, fileNode(e, contentOf));
+      else if (e.type === 'symlink') out.set(path, { type: 'symlink', target: e.target, mtimeMs: e.mtimeMs });
+      else if (e.type === 'dir') {
+        out.set(path, { type: 'dir', mode: e.mode });
+        walk(getTree(e.subtree), path);
+      }
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+/**
+ * The entries of every dir of a flat tree, for writing Merkle trees back: dir path ('' = root) →
+ * [name, node] sorted by name in code-unit order (the order Tree entries use). Dirs come deepest
+ * first, so each subtree can be written (and get its id) before the dir that lists it.
+ */
+export function directories(tree: FlatTree): Array<[dir: string, entries: Array<[name: string, node: Node]>]> {
+  const byDir = new Map<string, Array<[string, Node]>>([['', []]]);
+  for (const [path, node] of tree) {
+    if (node.type === 'dir' && !byDir.has(path)) byDir.set(path, []);
+    const parent = parentOf(path);
+    let list = byDir.get(parent);
+    if (list === undefined) {
+      list = [];
+      byDir.set(parent, list);
+    }
+    list.push([path.slice(parent === '' ? 0 : parent.length + 1), node]);
+  }
+  for (const list of byDir.values()) list.sort(([a], [b]) => compareStrings(a, b));
+  const depth = (p: string) => (p === '' ? 0 : p.split('/').length);
+  return [...byDir].sort(([a], [b]) => depth(b) - depth(a) || compareStrings(a, b));
+}
+
+/** Files and symlinks in a tree: the count a mass-delete check compares deletes against. */
+export function countFiles(tree: FlatTree): number {
+  let n = 0;
+  for (const node of tree.values()) if (node.type !== 'dir') n++;
+  return n;
+}
