@@ -5,31 +5,11 @@ import type { ChunkerParams } from '../repo/types.js';
 import { makeRng, testSeed } from '../testing/random.js';
 import { cutPoints } from './fastcdc.js';
 import { GEAR } from './gear.js';
-import { DEFAULT_CHUNKER, masksFor } from './params.js';
+import { DEFAULT_CHUNKER } from './params.js';
+import { referenceCuts } from './reference.js';
 import { fixedData } from './testdata.js';
 
 const SMALL: ChunkerParams = { algorithm: 'fastcdc', minSize: 256, avgSize: 1024, maxSize: 4096 };
-
-/** The cut rule of fastcdc.ts, one byte at a time and written plainly: the specification. */
-function referenceCuts(buf: Uint8Array, p: ChunkerParams): number[] {
-  const { hard, easy } = masksFor(p);
-  const ends: number[] = [];
-  let start = 0;
-  while (start < buf.length) {
-    let end = Math.min(start + p.maxSize, buf.length);
-    let h = 0;
-    for (let q = p.minSize; start + q < end; q++) {
-      h = ((h << 1) + GEAR[buf[start + q]!]!) | 0;
-      if ((h & (q < p.avgSize ? hard : easy)) === 0) {
-        end = start + q + 1;
-        break;
-      }
-    }
-    ends.push(end);
-    start = end;
-  }
-  return ends;
-}
 
 function lengths(ends: number[]): number[] {
   return ends.map((e, i) => e - (i === 0 ? 0 : ends[i - 1]!));

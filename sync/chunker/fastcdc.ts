@@ -18,83 +18,11 @@
  * Feeding the same bytes in any split gives the same cut points: the only state carried between
  * pieces is (bytes in the current chunk, h).
  *
- * Speed: the scan hashes four bytes per step with tables pre-shifted by 3, 2, 1, 0 bits, which
- * shortens the dependency chain on h. After the first byte of a step the running value is the
- * true hash shifted left by 3, so it is tested against mask << 3, and so on; because the masks
- * leave the top three bits free (params.ts MASK_TOP_BIT) no tested bit is lost, and every byte
- * position is tested exactly as the one-byte rule above says (fastcdc.test.ts checks this against
- * a one-byte reference). The scan works on a plain Uint8Array view: V8 optimizes the loop far
- * less well when it sees Buffers and Uint8Arrays mixed.
+ * The hot loop lives in scan.ts; next() only splits a range into its hard-mask and easy-mask parts.
  */
 import type { ChunkerParams } from '../repo/types.js';
-import { GEAR } from './gear.js';
 import { masksFor, validateChunkerParams } from './params.js';
-
-const G0 = GEAR;
-const G1 = GEAR.map((g) => g << 1);
-const G2 = GEAR.map((g) => g << 2);
-const G3 = GEAR.map((g) => g << 3);
-
-/** The hash after a scan that found no cut (a second return value without an allocation). */
-let scanH = 0;
-
-/**
- * Hashes buf[i, stop) from state h, testing `mask` after every byte. Returns the index just past
- * the first byte whose hash passes, or -1 (then scanH holds the final hash).
- */
-function scan(buf: Uint8Array, i: number, stop: number, h: number, mask: number): number {
-  const stop4 = i + ((stop - i) & ~3);
-  const end = scan4(buf, i, stop4, h, mask);
-  return end >= 0 || stop4 === stop ? end : scan1(buf, stop4, stop, scanH, mask);
-}
-
-/** scan for (stop - i) a multiple of 4: the hot loop. */
-function scan4(buf: Uint8Array, i: number, stop: number, h: number, mask: number): number {
-  const m3 = mask << 3;
-  const m2 = mask << 2;
-  const m1 = mask << 1;
-  for (; i < stop; i += 4) {
-    h = ((h << 4) + G3[buf[i]!]!) | 0;
-    if ((h & m3) === 0) return i + 1;
-    h = (h + G2[buf[i + 1]!]!) | 0;
-    if ((h & m2) === 0) return i + 2;
-    h = (h + G1[buf[i + 2]!]!) | 0;
-    if ((h & m1) === 0) return i + 3;
-    h = (h + G0[buf[i + 3]!]!) | 0;
-    if ((h & mask) === 0) return i + 4;
-  }
-  scanH = h;
-  return -1;
-}
-
-/** scan one byte at a time: the last few bytes of a range. */
-function scan1(buf: Uint8Array, i: number, stop: number, h: number, mask: number): number {
-  for (; i < stop; i++) {
-    h = ((h << 1) + G0[buf[i]!]!) | 0;
-    if ((h & mask) === 0) return i + 1;
-  }
-  scanH = h;
-  return -1;
-}
-
-/**
- * Runs scan over synthetic data with easy masks so that every exit of the loop has been taken
- * before V8 optimizes it. Without this, real data reaches the rare exits (a cut at each of the
- * four positions, the tail loop) only after optimization, and each first visit deoptimizes the
- * loop: measured 500 → 900 MB/s on this machine. The input is fixed, so this is deterministic.
- */
-function primeScan(): void {
-  const w = new Uint8Array(4096);
-  for (let i = 0; i < w.length; i++) w[i] = Math.imul(i, 0x9e3779b1) >>> 24;
-  for (let round = 0; round < 200; round++) {
-    for (let i = 0; i < w.length - 64; ) {
-      const end = scan(w, i, i + 61, round, 0x3 << 20);
-      i = end < 0 ? i + 61 : end;
-    }
-    scan(w, 0, 40, round, 0x1ffffff << 3);
-  }
-}
-primeScan();
+import { lastHash, scan } from './scan.js';
 
 /** The pure cut-point state machine: no data is kept, only positions. */
 export class CutFinder {
@@ -135,19 +63,23 @@ export class CutFinder {
       this.len = to - base;
       return -1;
     }
-    const view = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+    // Plain views: a Buffer's different map would deoptimize the scan (scan.ts).
+    const ab = buf.buffer;
+    const bytes = new Uint8Array(ab, buf.byteOffset, buf.length);
+    const words = new Uint32Array(ab, 0, Math.floor(ab.byteLength / 4));
+    const off = buf.byteOffset;
     let h = this.h;
     const normEnd = base + this.avg;
     if (i < normEnd) {
-      const end = scan(view, i, Math.min(to, normEnd), h, this.hard);
+      const end = scan(bytes, words, off, i, Math.min(to, normEnd), h, this.hard);
       if (end >= 0) return this.cut(end);
-      h = scanH;
+      h = lastHash();
     }
     const maxEnd = base + this.max;
     if (to > normEnd) {
-      const end = scan(view, Math.max(i, normEnd), Math.min(to, maxEnd), h, this.easy);
+      const end = scan(bytes, words, off, Math.max(i, normEnd), Math.min(to, maxEnd), h, this.easy);
       if (end >= 0) return this.cut(end);
-      h = scanH;
+      h = lastHash();
     }
     if (to >= maxEnd) return this.cut(maxEnd);
     this.h = h;

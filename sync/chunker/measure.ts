@@ -4,7 +4,7 @@
  *
  * Input is deterministic pseudo-random data (xorshift32, fixed seed), generated before timing and
  * fed in READ_BUFFER pieces as a file read would be. MB = 10^6 bytes. Each figure is the best of
- * `repeats` runs, since the machine may be shared.
+ * `repeats` runs, since the machine may be shared; the three kinds of run are interleaved.
  */
 import { performance } from 'node:perf_hooks';
 import type { ChunkerParams } from '../repo/types.js';
@@ -67,15 +67,22 @@ function feed(sample: Buffer, bytes: number, fn: (piece: Buffer) => void): void 
   }
 }
 
-function bestRate(bytes: number, repeats: number, run: () => void): Rate {
-  const best = { wall: 0, cpu: 0 };
+/**
+ * Best rate of each run over `repeats` rounds. Rounds go through all runs in turn, so a burst of
+ * load from other processes slows every figure alike rather than whichever one it overlapped.
+ */
+function bestRates(bytes: number, repeats: number, runs: Array<() => void>): Rate[] {
+  const best = runs.map(() => ({ wall: 0, cpu: 0 }));
   for (let r = 0; r < repeats; r++) {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    run();
-    const c = process.cpuUsage(c0);
-    best.wall = Math.max(best.wall, bytes / 1e6 / ((performance.now() - t0) / 1e3));
-    best.cpu = Math.max(best.cpu, bytes / 1e6 / ((c.user + c.system) / 1e6));
+    runs.forEach((run, k) => {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      run();
+      const c = process.cpuUsage(c0);
+      const b = best[k]!;
+      b.wall = Math.max(b.wall, bytes / 1e6 / ((performance.now() - t0) / 1e3));
+      b.cpu = Math.max(b.cpu, bytes / 1e6 / ((c.user + c.system) / 1e6));
+    });
   }
   return best;
 }
@@ -87,31 +94,32 @@ export function measureChunkHash(bytes: number, opts: MeasureOptions = {}): Chun
   const sample = sampleData(bytes);
   const total = sample.length === 0 ? 0 : bytes;
   let chunks = 0;
-  const both = bestRate(total, repeats, () => {
+  const chunkAndHash = () => {
     const hasher = new ChunkHasher(params, hash);
     chunks = 0;
     feed(sample, total, (p) => (chunks += hasher.push(p).length));
     chunks += hasher.end().length;
-  });
-  const chunkOnly = bestRate(total, repeats, () => {
+  };
+  const chunkOnly = () => {
     const finder = new CutFinder(params);
     feed(sample, total, (p) => {
       for (let pos = 0, end = 0; pos < p.length && end >= 0; pos = end) end = finder.next(p, pos, p.length);
     });
-  });
-  const hashOnly = bestRate(total, repeats, () => {
+  };
+  const hashOnly = () => {
     feed(sample, total, (p) => {
       for (let at = 0; at < p.length; at += params.avgSize) blobId(p.subarray(at, at + params.avgSize), hash);
     });
-  });
+  };
+  const [both, chunk, hashed] = bestRates(total, repeats, [chunkAndHash, chunkOnly, hashOnly]) as [Rate, Rate, Rate];
   return {
     bytes: total,
     chunks,
     hash,
     params,
     mbPerSec: both.wall,
-    chunkOnlyMbPerSec: chunkOnly.wall,
-    hashOnlyMbPerSec: hashOnly.wall,
-    cpu: { mbPerSec: both.cpu, chunkOnlyMbPerSec: chunkOnly.cpu, hashOnlyMbPerSec: hashOnly.cpu },
+    chunkOnlyMbPerSec: chunk.wall,
+    hashOnlyMbPerSec: hashed.wall,
+    cpu: { mbPerSec: both.cpu, chunkOnlyMbPerSec: chunk.cpu, hashOnlyMbPerSec: hashed.cpu },
   };
 }

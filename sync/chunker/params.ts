@@ -77,7 +77,7 @@ export function validateChunkerParams(value: unknown, where: ErrorWhere = {}): C
  * Masks are `bits` contiguous bits whose highest is bit MASK_TOP_BIT of the 32-bit gear hash.
  * Bit k of the hash depends on the last k + 1 bytes, so high bits see a wide window; the top three
  * bits are left out so that the scan loop can hash four bytes per step with pre-shifted tables and
- * still test every byte position exactly (see fastcdc.ts). Part of the on-disk format.
+ * still test every byte position exactly (see scan.ts). Part of the on-disk format.
  */
 export const MASK_TOP_BIT = 28;
 
