@@ -1,0 +1,58 @@
+/**
+ * What the watcher compares to decide that a path has stopped changing, and to recognise the
+ * engine's own writes (no echo, DESIGN §3). lstat only: a symlink is an entry, never followed.
+ */
+import { lstat } from 'node:fs/promises';
+
+/** A path's state as the watcher sees it; null when nothing is there. */
+export type Sample = { readonly kind: 'file' | 'dir' | 'symlink' | 'other'; readonly size: number; readonly mtimeMs: number } | null;
+
+/** The stat the engine passes to `suppress`: what it left on disk, or null for a delete. */
+export type WrittenStat = { readonly size: number; readonly mtimeMs: number } | null;
+
+export async function sample(absPath: string): Promise<Sample> {
+  try {
+    const st = await lstat(absPath);
+    const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+    return { kind, size: st.size, mtimeMs: st.mtimeMs };
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw err;
+  }
+}
+
+export function sameSample(a: Sample, b: Sample): boolean {
+  if (a === null || b === null) return a === b;
+  return a.kind === b.kind && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+export function isGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * Stats the engine wrote itself. An entry stays while the path still matches it (one write can
+ * raise several events over several batches) and is dropped at the first sample that differs,
+ * so the user's next edit is reported.
+ */
+export class Suppressions {
+  private readonly byPath = new Map<string, WrittenStat>();
+
+  set(relPath: string, stat: WrittenStat): void {
+    this.byPath.set(relPath, stat === null ? null : { size: stat.size, mtimeMs: stat.mtimeMs });
+  }
+
+  /** True when `now` is the engine's own write, so the event must not be reported. */
+  matches(relPath: string, now: Sample): boolean {
+    if (!this.byPath.has(relPath)) return false;
+    const written = this.byPath.get(relPath) ?? null;
+    const same = written === null ? now === null : now !== null && now.size === written.size && now.mtimeMs === written.mtimeMs;
+    if (!same) this.byPath.delete(relPath);
+    return same;
+  }
+
+  get size(): number {
+    return this.byPath.size;
+  }
+}

@@ -1,0 +1,181 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rename, rm, stat, symlink, writeFile, open } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { makeExcluder } from './exclude.js';
+import { LayerWatcher, type LayerWatcherOptions } from './watcher.js';
+
+const FAST = { debounceMs: 50, stabilityMs: 100, rootCheckMs: 100 };
+const open_: { w: LayerWatcher; dir: string }[] = [];
+
+afterEach(async () => {
+  for (const { w, dir } of open_.splice(0)) {
+    await w.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('waitFor: condition not met before the deadline');
+    await sleep(20);
+  }
+}
+
+async function setup(opts: Partial<LayerWatcherOptions> = {}, prepare?: (root: string) => Promise<void>) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'strata-watch-'));
+  const root = path.join(dir, 'layer');
+  await mkdir(root);
+  await prepare?.(root);
+  const dirty = new Set<string>();
+  const batches: string[][] = [];
+  const events = { rootMissing: 0, rootRestored: 0 };
+  const w = new LayerWatcher(root, {
+    ...FAST,
+    ...opts,
+    onDirty: (paths) => {
+      batches.push(paths);
+      for (const p of paths) dirty.add(p);
+      opts.onDirty?.(paths);
+    },
+    onRootMissing: () => events.rootMissing++,
+    onRootRestored: () => events.rootRestored++,
+  });
+  open_.push({ w, dir });
+  await w.ready;
+  return { w, dir, root, dirty, batches, events, at: (rel: string) => path.join(root, rel) };
+}
+
+describe('LayerWatcher', { timeout: 60_000 }, () => {
+  it('reports creates, modifies and deletes of files and directories', async () => {
+    const t = await setup();
+    await mkdir(t.at('docs'));
+    await writeFile(t.at('docs/a.txt'), 'one');
+    await waitFor(() => t.dirty.has('docs') && t.dirty.has('docs/a.txt'));
+    t.dirty.clear();
+    await writeFile(t.at('docs/a.txt'), 'one two');
+    await waitFor(() => t.dirty.has('docs/a.txt'));
+    t.dirty.clear();
+    await rm(t.at('docs'), { recursive: true });
+    await waitFor(() => t.dirty.has('docs') && t.dirty.has('docs/a.txt'));
+  });
+
+  it('reports the old and the new path of a renamed file and directory', async () => {
+    const t = await setup({}, async (root) => {
+      await mkdir(path.join(root, 'd1'));
+      await writeFile(path.join(root, 'd1/f.txt'), 'x');
+      await writeFile(path.join(root, 'old.txt'), 'y');
+    });
+    await rename(t.at('old.txt'), t.at('new.txt'));
+    await waitFor(() => t.dirty.has('old.txt') && t.dirty.has('new.txt'));
+    await rename(t.at('d1'), t.at('d2'));
+    await waitFor(() => t.dirty.has('d1') && t.dirty.has('d2'));
+  });
+
+  it('does not report what the initial scan found', async () => {
+    const t = await setup({}, async (root) => {
+      await mkdir(path.join(root, 'old'));
+      await writeFile(path.join(root, 'old/x.txt'), 'x');
+    });
+    await writeFile(t.at('fresh.txt'), 'f');
+    await waitFor(() => t.dirty.has('fresh.txt'));
+    assert.deepEqual([...t.dirty], ['fresh.txt']);
+  });
+
+  it('reports a file written in bursts only once it has stopped changing', async () => {
+    const sizesAtReport: number[] = [];
+    const t = await setup({
+      stabilityMs: 1500,
+      onDirty: (paths) => {
+        if (paths.includes('big.bin')) sizesAtReport.push(lstatSync(t.at('big.bin')).size);
+      },
+    });
+    const fh = await open(t.at('big.bin'), 'w');
+    await fh.write(Buffer.alloc(64 * 1024, 1));
+    await fh.sync();
+    await sleep(300);
+    assert.equal(t.dirty.has('big.bin'), false, 'reported mid-write');
+    await fh.write(Buffer.alloc(64 * 1024, 2));
+    await fh.close();
+    await waitFor(() => t.dirty.has('big.bin'));
+    assert.ok(sizesAtReport.length > 0);
+    for (const size of sizesAtReport) assert.equal(size, 128 * 1024);
+  });
+
+  it('never reports excluded paths and does not follow symlinks', async () => {
+    const t = await setup({ exclude: makeExcluder(['private/']) });
+    const outside = path.join(t.dir, 'outside');
+    await mkdir(outside);
+    await symlink(outside, t.at('link'));
+    await waitFor(() => t.dirty.has('link'));
+    await mkdir(t.at('chrome/Default/Cache'), { recursive: true });
+    await writeFile(t.at('chrome/Default/Cache/data_1'), 'c');
+    await writeFile(t.at('setup.tmp'), 't');
+    await writeFile(t.at('~$report.docx'), 'o');
+    await mkdir(t.at('private'));
+    await writeFile(t.at('private/diary.txt'), 'p');
+    await writeFile(path.join(outside, 'through-link.txt'), 'l');
+    await sleep(FAST.debounceMs + 3 * FAST.stabilityMs);
+    await writeFile(t.at('sentinel.txt'), 's');
+    await waitFor(() => t.dirty.has('sentinel.txt'));
+    const unexpected = [...t.dirty].filter((p) => !['link', 'chrome', 'chrome/Default', 'sentinel.txt'].includes(p));
+    assert.deepEqual(unexpected, []);
+  });
+
+  it('does not echo the engine\'s own writes but reports a later user edit', async () => {
+    const t = await setup();
+    await writeFile(t.at('synced.txt'), 'from remote');
+    const st = await stat(t.at('synced.txt'));
+    t.w.suppress('synced.txt', { size: st.size, mtimeMs: st.mtimeMs });
+    await writeFile(t.at('gone.txt'), 'g');
+    await waitFor(() => t.dirty.has('gone.txt'));
+    t.w.suppress('gone.txt', null);
+    await rm(t.at('gone.txt'));
+    await sleep(FAST.debounceMs + 3 * FAST.stabilityMs);
+    await writeFile(t.at('sentinel.txt'), 's');
+    await waitFor(() => t.dirty.has('sentinel.txt'));
+    assert.equal(t.dirty.has('synced.txt'), false);
+    assert.deepEqual(t.batches.flat().filter((p) => p === 'gone.txt').length, 1);
+    await writeFile(t.at('synced.txt'), 'edited by the user');
+    await waitFor(() => t.dirty.has('synced.txt'));
+  });
+
+  it('reports a removed root instead of deletes, and its return', async () => {
+    const t = await setup({}, async (root) => {
+      await mkdir(path.join(root, 'd'));
+      for (let i = 0; i < 20; i++) await writeFile(path.join(root, 'd', `f${i}.txt`), String(i));
+    });
+    await rm(t.root, { recursive: true });
+    await waitFor(() => t.events.rootMissing === 1);
+    await sleep(FAST.debounceMs + 3 * FAST.stabilityMs);
+    assert.deepEqual(t.batches, []);
+    await mkdir(t.root);
+    await waitFor(() => t.events.rootRestored === 1);
+    assert.deepEqual(t.batches, []);
+    assert.equal(t.events.rootMissing, 1);
+  });
+
+  it('reports a root that is missing at start', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'strata-watch-'));
+    let missing = 0;
+    const w = new LayerWatcher(path.join(dir, 'nope'), { ...FAST, onDirty: () => assert.fail('no paths expected'), onRootMissing: () => missing++ });
+    open_.push({ w, dir });
+    await w.ready;
+    assert.equal(missing, 1);
+  });
+
+  it('reports nothing after close()', async () => {
+    const t = await setup();
+    await writeFile(t.at('pending.txt'), 'p');
+    await t.w.close();
+    await writeFile(t.at('after.txt'), 'a');
+    await rm(t.root, { recursive: true });
+    await sleep(FAST.debounceMs + 3 * FAST.stabilityMs + FAST.rootCheckMs);
+    assert.deepEqual(t.batches, []);
+    assert.equal(t.events.rootMissing, 0);
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * LayerWatcher: chokidar on one layer root, turned into batches of dirty relative paths.
+ * The module contract is in index.ts.
+ */
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Stats } from 'node:fs';
+import { watch, type FSWatcher } from 'chokidar';
+import { StrataError } from '../errors.js';
+import type { Excluder } from './exclude.js';
+import { isGone, sample, sameSample, Suppressions, type Sample, type WrittenStat } from './sample.js';
+
+export interface LayerWatcherOptions {
+  /** Excluded paths are never reported; directories matched are not even watched. */
+  exclude?: Excluder;
+  /** Quiet time after the last event before the first stability check. Default 300 ms. */
+  debounceMs?: number;
+  /** A path is settled when two lstat samples this far apart agree. Default 500 ms. */
+  stabilityMs?: number;
+  /** How often the root is checked when no event comes (an unmount raises none). Default 5 s. */
+  rootCheckMs?: number;
+  /** Settled dirty paths, relative POSIX, sorted; old and new path for a rename. */
+  onDirty: (paths: string[]) => void;
+  /** The root vanished or was replaced: pending paths are dropped, nothing more is reported. */
+  onRootMissing?: (root: string) => void;
+  /** The root is back after onRootMissing: open a new watcher and rescan. */
+  onRootRestored?: (root: string) => void;
+  onError?: (err: StrataError) => void;
+}
+
+type RootId = { dev: number; ino: number } | null;
+
+export class LayerWatcher {
+  /** Resolves once the initial scan is done; paths found by it are never reported. */
+  readonly ready: Promise<void>;
+  private readonly root: string;
+  private readonly opts: LayerWatcherOptions;
+  private readonly suppressions = new Suppressions();
+  /** Paths waiting to settle, with their last sample (undefined before the first one). */
+  private readonly pending = new Map<string, { last?: Sample }>();
+  private chokidar: FSWatcher | undefined;
+  private rootId: RootId = null;
+  private rootMissing = false;
+  private closed = false;
+  private settling = false;
+  private timer: NodeJS.Timeout | undefined;
+  private rootTimer: NodeJS.Timeout | undefined;
+
+  constructor(root: string, opts: LayerWatcherOptions) {
+    this.root = path.resolve(root);
+    this.opts = opts;
+    this.ready = this.start();
+  }
+
+  /** The engine wrote `relPath` itself and left it as `stat` (null: it deleted it). */
+  suppress(relPath: string, stat: WrittenStat): void {
+    this.suppressions.set(relPath, stat);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    clearInterval(this.rootTimer);
+    this.pending.clear();
+    await this.stopChokidar();
+  }
+
+  private async start(): Promise<void> {
+    this.rootTimer = setInterval(() => this.checkRootSafely(), this.opts.rootCheckMs ?? 5000);
+    this.rootTimer.unref();
+    this.rootId = await rootIdentity(this.root);
+    if (this.rootId === null) {
+      this.markRootMissing();
+      return;
+    }
+    const exclude = this.opts.exclude;
+    const w = watch(this.root, {
+      ignoreInitial: true,
+      followSymlinks: false,
+      persistent: true,
+      ignored: exclude ? (abs: string, st?: Stats) => this.isExcluded(exclude, abs, st) : [],
+    });
+    this.chokidar = w;
+    w.on('all', (event, abs, st) => this.onEvent(event, abs, st));
+    w.on('error', (err) => this.fail(err));
+    await new Promise<void>((resolve) => w.once('ready', resolve));
+  }
+
+  private isExcluded(exclude: Excluder, abs: string, st?: Stats): boolean {
+    const rel = this.toRel(abs);
+    // Without stats chokidar asks again with them before watching a directory.
+    return rel !== null && exclude(rel, st?.isDirectory() ?? false);
+  }
+
+  private onEvent(event: string, abs: string, st?: Stats): void {
+    if (this.closed || this.rootMissing) return;
+    const rel = this.toRel(abs);
+    if (rel === null) {
+      if (path.resolve(abs) === this.root && event === 'unlinkDir') this.checkRootSafely();
+      return;
+    }
+    const isDir = event === 'addDir' || event === 'unlinkDir' || (st?.isDirectory() ?? false);
+    if (this.opts.exclude?.(rel, isDir)) return;
+    this.pending.set(rel, {});
+    this.schedule(this.opts.debounceMs ?? 300);
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.settle(), ms);
+  }
+
+  /** Samples every pending path; reports those whose sample did not move since the last one. */
+  private async settle(): Promise<void> {
+    if (this.closed || this.rootMissing) return;
+    if (this.settling) return this.schedule(this.opts.stabilityMs ?? 500);
+    this.settling = true;
+    try {
+      if (!(await this.checkRoot())) return;
+      const settled = await this.sampleAll();
+      if (this.closed || this.rootMissing) return;
+      if (settled.length > 0) this.opts.onDirty(settled.sort());
+      if (this.pending.size > 0) this.schedule(this.opts.stabilityMs ?? 500);
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.settling = false;
+    }
+  }
+
+  private async sampleAll(): Promise<string[]> {
+    const settled: string[] = [];
+    for (const [rel, entry] of [...this.pending]) {
+      const now = await sample(path.join(this.root, rel));
+      // A new event while sampling replaced the entry: it starts over.
+      if (this.pending.get(rel) !== entry) continue;
+      if (entry.last === undefined || !sameSample(entry.last, now)) {
+        entry.last = now;
+        continue;
+      }
+      this.pending.delete(rel);
+      if (!this.suppressions.matches(rel, now)) settled.push(rel);
+    }
+    return settled;
+  }
+
+  /** True while the root is the directory the watcher started on. */
+  private async checkRoot(): Promise<boolean> {
+    if (this.closed) return false;
+    const id = await rootIdentity(this.root);
+    if (this.rootMissing) {
+      if (id !== null) this.markRootRestored();
+      return false;
+    }
+    const same = id !== null && this.rootId !== null && id.dev === this.rootId.dev && id.ino === this.rootId.ino;
+    if (!same) this.markRootMissing();
+    return same;
+  }
+
+  private checkRootSafely(): void {
+    this.checkRoot().catch((err: unknown) => this.fail(err));
+  }
+
+  private markRootMissing(): void {
+    if (this.closed || this.rootMissing) return;
+    this.rootMissing = true;
+    this.pending.clear();
+    clearTimeout(this.timer);
+    this.stopChokidar().catch((err: unknown) => this.fail(err));
+    this.opts.onRootMissing?.(this.root);
+  }
+
+  private markRootRestored(): void {
+    this.rootMissing = false;
+    // This watcher stays quiet: its events would be relative to a directory it never scanned.
+    this.closed = true;
+    clearInterval(this.rootTimer);
+    this.opts.onRootRestored?.(this.root);
+  }
+
+  private async stopChokidar(): Promise<void> {
+    const w = this.chokidar;
+    this.chokidar = undefined;
+    await w?.close();
+  }
+
+  private fail(err: unknown): void {
+    if (this.closed) return;
+    const e = err instanceof StrataError ? err : new StrataError('E_WATCH', `watcher failed: ${String(err)}`, { path: this.root }, { cause: err });
+    this.opts.onError?.(e);
+  }
+
+  /** POSIX path relative to the root; null for the root itself and anything outside it. */
+  private toRel(abs: string): string | null {
+    const rel = path.relative(this.root, path.resolve(abs));
+    if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return null;
+    return rel.split(path.sep).join('/');
+  }
+}
+
+async function rootIdentity(root: string): Promise<RootId> {
+  try {
+    const st = await lstat(root);
+    return st.isDirectory() ? { dev: st.dev, ino: st.ino } : null;
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw err;
+  }
+}
