@@ -1,0 +1,143 @@
+/**
+ * One op on the real disk (semantics in sync/plan/ops.ts). Each function re-checks the op's
+ * expected states itself, right before the step that could destroy something, and throws
+ * TargetChanged instead of acting on a disk that moved since the scan.
+ *
+ * Replacing a file is always temp + rename in the same dir, so the target holds the old bytes or
+ * the new ones, never a mix; the temp is fsynced with its final mode and mtime before the rename.
+ */
+import { constants } from 'node:fs';
+import { copyFile, lutimes, mkdir, open, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { StrataError } from '../errors.js';
+import type { ApplyOp, FileNode, Node } from '../plan/index.js';
+import { MODE_MASK } from '../restore/assembly.js';
+import { NOFOLLOW } from '../restore/fsutil.js';
+import { TargetChanged, type ExecContext } from './context.js';
+
+type Op<K extends ApplyOp['op']> = Extract<ApplyOp, { op: K }>;
+
+async function setFileMeta(fh: FileHandle, node: FileNode): Promise<void> {
+  // MODE_MASK drops setuid/setgid: a peer must not be able to plant a setuid file here.
+  await fh.chmod(node.mode & MODE_MASK);
+  await fh.utimes(node.mtimeMs / 1000, node.mtimeMs / 1000);
+  await fh.sync();
+}
+
+/** Re-checks the target, renames the finished temp over it; the temp is removed if that fails. */
+async function commit(ctx: ExecContext, rel: string, expect: Node | null, tmpAbs: string): Promise<void> {
+  try {
+    await ctx.check(rel, expect);
+    if (expect !== null) await ctx.flushDirs();
+    await rename(tmpAbs, ctx.abs(rel));
+  } catch (err) {
+    await rm(tmpAbs, { force: true });
+    throw err;
+  }
+  await ctx.touched(ctx.abs(rel));
+}
+
+/**
+ * Runs `fill` on the temp file (created here unless copyFile made it), removing it on failure.
+ * O_NOFOLLOW: the temp's name must not already be a link to somewhere else.
+ */
+async function withTemp(tmpAbs: string, create: boolean, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    const flags = create ? constants.O_RDWR | constants.O_CREAT | constants.O_EXCL : constants.O_RDWR;
+    fh = await open(tmpAbs, flags | NOFOLLOW, 0o600);
+    await fill(fh);
+    await fh.close();
+  } catch (err) {
+    await fh?.close().catch(() => undefined);
+    await rm(tmpAbs, { force: true });
+    throw err;
+  }
+}
+
+export async function write(ctx: ExecContext, op: Op<'write'>, tmp: string): Promise<void> {
+  await ctx.check(op.path, op.expect);
+  const tmpAbs = ctx.abs(tmp);
+  await withTemp(tmpAbs, true, async (fh) => {
+    await ctx.fetch(op.node, fh, tmpAbs);
+    const { size } = await fh.stat();
+    if (size !== op.node.size) {
+      throw new StrataError('E_EXEC_FETCH_SIZE', `fetched ${size} bytes for content ${op.node.content}, expected ${op.node.size}`, { path: op.path });
+    }
+    await setFileMeta(fh, op.node);
+  });
+  await commit(ctx, op.path, op.expect, tmpAbs);
+}
+
+export async function copy(ctx: ExecContext, op: Op<'copy'>, tmp: string): Promise<void> {
+  await ctx.check(op.from, op.expectFrom);
+  await ctx.check(op.path, op.expect);
+  const tmpAbs = ctx.abs(tmp);
+  await copyFile(ctx.abs(op.from), tmpAbs, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+  await withTemp(tmpAbs, false, async (fh) => {
+    // A source edited during the copy may have given the temp a mix of versions.
+    await ctx.check(op.from, op.expectFrom);
+    if ((await fh.stat()).size !== op.expectFrom.size) throw new TargetChanged(op.from, 'a different size while copying');
+    await setFileMeta(fh, op.node);
+  });
+  await commit(ctx, op.path, op.expect, tmpAbs);
+}
+
+export async function move(ctx: ExecContext, op: Op<'move'>): Promise<void> {
+  const source = await ctx.check(op.from, op.expectFrom);
+  await ctx.check(op.path, op.expect, source);
+  await ctx.flushDirs();
+  await rename(ctx.abs(op.from), ctx.abs(op.path));
+  await ctx.touched(ctx.abs(op.from));
+  await ctx.touched(ctx.abs(op.path));
+  await fixMeta(ctx.abs(op.path), op.node);
+}
+
+/** Sets a file's mode and mtime through a descriptor that cannot follow a planted link. */
+export async function fixMeta(abs: string, node: FileNode): Promise<void> {
+  const fh = await open(abs, constants.O_RDONLY | NOFOLLOW);
+  try {
+    await setFileMeta(fh, node);
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function makeSymlink(ctx: ExecContext, op: Op<'symlink'>, tmp: string): Promise<void> {
+  await ctx.check(op.path, op.expect);
+  const tmpAbs = ctx.abs(tmp);
+  await symlink(op.node.target, tmpAbs);
+  try {
+    if (op.node.mtimeMs !== undefined) await lutimes(tmpAbs, op.node.mtimeMs / 1000, op.node.mtimeMs / 1000);
+  } catch (err) {
+    await rm(tmpAbs, { force: true });
+    throw err;
+  }
+  await commit(ctx, op.path, op.expect, tmpAbs);
+}
+
+export async function makeDir(ctx: ExecContext, op: Op<'mkdir'>): Promise<void> {
+  await ctx.check(op.path, op.expect);
+  await mkdir(ctx.abs(op.path), 0o700);
+  await ctx.setDirMode(op.path, op.node.mode);
+  await ctx.touched(ctx.abs(op.path));
+}
+
+export async function setMeta(ctx: ExecContext, op: Op<'setmeta'>): Promise<void> {
+  await ctx.check(op.path, op.expect);
+  const node = op.node;
+  if (node.type === 'file') await fixMeta(ctx.abs(op.path), node);
+  else if (node.type === 'dir') await ctx.setDirMode(op.path, node.mode);
+  else if (node.mtimeMs !== undefined) await lutimes(ctx.abs(op.path), node.mtimeMs / 1000, node.mtimeMs / 1000);
+}
+
+export async function remove(ctx: ExecContext, op: Op<'delete'>): Promise<void> {
+  await ctx.check(op.path, op.expect);
+  await ctx.flushDirs();
+  if (op.expect.type === 'dir') {
+    await rmdir(ctx.abs(op.path));
+    ctx.forgetDir(op.path);
+  } else {
+    await unlink(ctx.abs(op.path));
+  }
+  await ctx.touched(ctx.abs(op.path));
+}

@@ -1,0 +1,103 @@
+/**
+ * State shared by the ops of one executor run: the root, the caller's hooks,
+ * directories whose entries changed and still need an fsync, and dir modes set at the end.
+ */
+import type { Stats } from 'node:fs';
+import { chmod, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { FileNode, Node } from '../plan/index.js';
+import { MODE_MASK } from '../restore/assembly.js';
+import { fsyncDir } from '../restore/fsutil.js';
+import { absPath, badAncestor, describeStat, lstatOrNull, matches } from './check.js';
+
+/** Writes the bytes of `node` into `dest` (an empty temp file opened for writing) from offset 0. */
+export type FetchFn = (node: FileNode, dest: FileHandle, destPath: string) => Promise<void>;
+
+/** The final stat of a path the executor wrote (null: it removed the path). */
+export type SuppressFn = (relPath: string, stat: { size: number; mtimeMs: number } | null) => void;
+
+/** An op whose target (or source) is not in the expected state: it was not applied. */
+export class TargetChanged extends Error {
+  constructor(
+    readonly path: string,
+    readonly found: string,
+  ) {
+    super(`${path} changed since it was scanned (found ${found})`);
+  }
+}
+
+/** Dirs pending an fsync are flushed at the latest after this many. */
+const DIR_BATCH = 64;
+
+export class ExecContext {
+  private readonly dirtyDirs = new Set<string>();
+  /** dir rel path → mode it must end with (modes that would keep the executor out) */
+  private readonly finalModes = new Map<string, number>();
+
+  constructor(
+    readonly root: string,
+    readonly fetch: FetchFn,
+    private readonly suppressFn: SuppressFn | undefined,
+  ) {}
+
+  abs(rel: string): string {
+    return absPath(this.root, rel);
+  }
+
+  /**
+   * Throws TargetChanged unless `rel` sits under real dirs and is in the `expect` state; `self`
+   * is a move's source stat (see matches).
+   */
+  async check(rel: string, expect: Node | null, self?: Stats | null): Promise<Stats | null> {
+    const bad = await badAncestor(this.root, rel);
+    if (bad !== undefined) throw new TargetChanged(bad, `${describeStat(await lstatOrNull(this.abs(bad)))} where a dir was expected`);
+    const abs = this.abs(rel);
+    const st = await lstatOrNull(abs);
+    if (!(await matches(abs, st, expect, self))) throw new TargetChanged(rel, describeStat(st));
+    return st;
+  }
+
+  /** The entries of the dir holding `abs` changed. */
+  async touched(abs: string): Promise<void> {
+    this.dirtyDirs.add(dirname(abs));
+    if (this.dirtyDirs.size >= DIR_BATCH) await this.flushDirs();
+  }
+
+  /** Makes every rename, create and delete so far durable (before destroying anything). */
+  async flushDirs(): Promise<void> {
+    const dirs = [...this.dirtyDirs];
+    this.dirtyDirs.clear();
+    for (const d of dirs) await fsyncDir(d);
+  }
+
+  /** Sets a dir's mode, keeping it owner-writable until the end of the run when the mode would not be. */
+  async setDirMode(rel: string, mode: number): Promise<void> {
+    const now = (mode & 0o700) === 0o700 ? mode : mode | 0o700;
+    await chmod(this.abs(rel), now & MODE_MASK);
+    if (now !== mode) this.finalModes.set(rel, mode);
+    else this.finalModes.delete(rel);
+  }
+
+  forgetDir(rel: string): void {
+    for (const k of this.finalModes.keys()) if (k === rel || k.startsWith(`${rel}/`)) this.finalModes.delete(k);
+  }
+
+  /** Deferred dir modes, deepest first, then the pending dir fsyncs. */
+  async finish(): Promise<void> {
+    const dirs = [...this.finalModes].sort(([a], [b]) => b.split('/').length - a.split('/').length);
+    for (const [rel, mode] of dirs) {
+      const st = await lstatOrNull(this.abs(rel));
+      if (st?.isDirectory()) await chmod(this.abs(rel), mode & MODE_MASK);
+    }
+    this.finalModes.clear();
+    await this.flushDirs();
+  }
+
+  async suppress(rel: string, gone = false): Promise<void> {
+    if (this.suppressFn === undefined) return;
+    if (gone) return this.suppressFn(rel, null);
+    // Already gone again (the user was quick): the watcher will see that removal, not our write.
+    const st = await lstatOrNull(this.abs(rel));
+    this.suppressFn(rel, st === null ? null : { size: st.size, mtimeMs: st.mtimeMs });
+  }
+}

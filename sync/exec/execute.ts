@@ -1,0 +1,131 @@
+/**
+ * executePlan: carries out planApply's ops in order on a real directory, journaled.
+ *
+ * It stops at the first op whose target (or source) is not in the expected state: that op and
+ * the rest are not applied, and the result names the path, so the engine rescans and re-plans
+ * (a change made since the scan becomes a conflict, never a loss). Later ops may depend on the
+ * skipped one (a rescued file about to be deleted), which is why it does not go on.
+ */
+import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { StrataError } from '../errors.js';
+import type { ApplyOp } from '../plan/index.js';
+import { parentOf, joinPath } from '../plan/nodes.js';
+import { isErrno, TEMP_PREFIX } from '../restore/fsutil.js';
+import { absPath } from './check.js';
+import { copy, makeDir, makeSymlink, move, remove, setMeta, write } from './act.js';
+import { ExecContext, TargetChanged, type FetchFn, type SuppressFn } from './context.js';
+import { Journal } from './journal.js';
+
+export interface ExecuteOptions {
+  fetch: FetchFn;
+  /** The journal file, outside the root (e.g. in the state dir); recover() it before each run. */
+  journalPath: string;
+  /** Called after each op with its result, `changed` included (progress, logs). */
+  onApplied?: (result: OpResult) => void;
+  /** Checked between ops; an aborted run stops cleanly with `aborted: true`. */
+  signal?: AbortSignal;
+  /** Told every path this run created, replaced or removed, with its final stat (watcher echo). */
+  suppress?: SuppressFn;
+}
+
+export type OpResult =
+  | { index: number; op: ApplyOp; status: 'applied' }
+  /** Not applied: `path` (the target, its source, or an ancestor) holds `found` instead. */
+  | { index: number; op: ApplyOp; status: 'changed'; path: string; found: string };
+
+export interface ExecuteResult {
+  /** One per op attempted, in order; only the last can be `changed`. */
+  results: OpResult[];
+  /** Every op applied: the disk now is the merged tree (as far as the plan's expectations held). */
+  complete: boolean;
+  aborted: boolean;
+}
+
+/** Errors during an op that mean the disk moved under it, not that the disk is failing. */
+const RACE_CODES = ['ENOENT', 'EEXIST', 'ENOTEMPTY', 'ENOTDIR', 'EISDIR', 'ELOOP'];
+
+function tempFor(op: ApplyOp): string | undefined {
+  if (op.op !== 'write' && op.op !== 'copy' && op.op !== 'symlink') return undefined;
+  return joinPath(parentOf(op.path), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+}
+
+async function runOp(ctx: ExecContext, op: ApplyOp, tmp: string | undefined): Promise<void> {
+  switch (op.op) {
+    case 'mkdir':
+      return makeDir(ctx, op);
+    case 'write':
+      return write(ctx, op, tmp as string);
+    case 'copy':
+      return copy(ctx, op, tmp as string);
+    case 'move':
+      return move(ctx, op);
+    case 'symlink':
+      return makeSymlink(ctx, op, tmp as string);
+    case 'setmeta':
+      return setMeta(ctx, op);
+    case 'delete':
+      return remove(ctx, op);
+    default:
+      throw new StrataError('E_EXEC_UNKNOWN_OP', `unknown op ${JSON.stringify((op as { op: unknown }).op)}`);
+  }
+}
+
+/** Applies one op; a changed disk comes back as a result, every other failure is thrown. */
+async function attempt(ctx: ExecContext, op: ApplyOp, index: number, tmp: string | undefined): Promise<OpResult> {
+  try {
+    await runOp(ctx, op, tmp);
+  } catch (err) {
+    if (err instanceof TargetChanged) return { index, op, status: 'changed', path: err.path, found: err.found };
+    if (isErrno(err, ...RACE_CODES)) return { index, op, status: 'changed', path: op.path, found: (err as NodeJS.ErrnoException).code ?? 'error' };
+    if (err instanceof StrataError) throw err;
+    throw new StrataError('E_EXEC_IO', `${op.op} failed: ${(err as Error).message}`, { path: op.path }, { cause: err });
+  }
+  if (op.op === 'delete') await ctx.suppress(op.path, true);
+  else await ctx.suppress(op.path);
+  if (op.op === 'move') await ctx.suppress(op.from, true);
+  return { index, op, status: 'applied' };
+}
+
+async function checkRoot(root: string): Promise<void> {
+  const st = await stat(root).catch((err: unknown) => {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw err;
+  });
+  if (!st?.isDirectory()) throw new StrataError('E_EXEC_NO_ROOT', 'the sync root is missing or not a folder', { path: root });
+}
+
+export async function executePlan(root: string, ops: readonly ApplyOp[], options: ExecuteOptions): Promise<ExecuteResult> {
+  await checkRoot(root);
+  // A bad path refuses the whole plan before anything is journaled or touched.
+  for (const op of ops) {
+    absPath(root, op.path);
+    if (op.op === 'copy' || op.op === 'move') absPath(root, op.from);
+  }
+  const journal = await Journal.open(options.journalPath);
+  const ctx = new ExecContext(root, options.fetch, options.suppress);
+  const results: OpResult[] = [];
+  let aborted = false;
+  try {
+    for (const [index, op] of ops.entries()) {
+      if (options.signal?.aborted) {
+        aborted = true;
+        break;
+      }
+      const tmp = tempFor(op);
+      await journal.intent(tmp === undefined ? { i: index, op } : { i: index, tmp, op });
+      const result = await attempt(ctx, op, index, tmp);
+      await journal.done(index);
+      results.push(result);
+      options.onApplied?.(result);
+      if (result.status === 'changed') break;
+    }
+    await ctx.finish();
+  } catch (err) {
+    await journal.close();
+    throw err;
+  }
+  await journal.finish();
+  const complete = results.length === ops.length && results.every((r) => r.status === 'applied');
+  return { results, complete, aborted };
+}

@@ -1,0 +1,27 @@
+/**
+ * The sync executor (DESIGN §3): applies planApply's ops (sync/plan/ops.ts) to a real directory.
+ *
+ *   recover(root, journalPath)            at start-up: finish or roll back what a crash left
+ *   executePlan(root, ops, options)       apply a plan; stops at the first changed target
+ *
+ * What must always hold:
+ * - an op acts only when its target (and a copy's or move's source) is exactly in the state the
+ *   plan expects, re-checked right before the destructive step; otherwise it is reported as
+ *   `changed` and neither it nor any later op is applied, so the engine rescans and re-plans;
+ * - paths never leave the root and never pass through a symlink: before each op every ancestor
+ *   is lstat'ed as a real dir, and files are opened with O_NOFOLLOW;
+ * - a file is replaced only by renaming a complete, fsynced temp (`.strata-tmp-…`) in the same
+ *   dir: after a crash a path holds its old bytes or its new ones, never partial ones;
+ * - before anything is destroyed (delete, move, a replace), the dir entries created so far are
+ *   fsynced, so the content a plan placed elsewhere first survives a power cut;
+ * - every op is journaled (intent fsynced first); recover() removes temps and reports, per
+ *   interrupted op, whether the old or the new state is on disk;
+ * - every path written or removed is passed to `suppress` with its final stat, so the watcher
+ *   does not echo the engine's own writes as local changes.
+ *
+ * Not guarded: a process racing the executor between its lstat and its rename (Node has no
+ * openat/renameat2); the window is one syscall and the next scan sees the result.
+ */
+export { executePlan, type ExecuteOptions, type ExecuteResult, type OpResult } from './execute.js';
+export { recover, type Interrupted, type RecoverReport } from './recover.js';
+export type { FetchFn, SuppressFn } from './context.js';

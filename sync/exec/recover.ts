@@ -1,0 +1,92 @@
+/**
+ * recover(root, journalPath): run at start-up, before any executePlan. For each op the journal
+ * shows as started but not finished it removes the op's temp file and reports which state its
+ * target is in. Renames are atomic, so a file is either the old version or the new one: never
+ * partial bytes. An interrupted move may have renamed without setting mode and mtime yet; that
+ * step is finished here so the moved file does not look like a local edit.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import type { ApplyOp } from '../plan/index.js';
+import { parentOf } from '../plan/nodes.js';
+import { STASH_PREFIX } from '../plan/index.js';
+import { isStrataError } from '../errors.js';
+import { removeTemps, TEMP_PREFIX } from '../restore/fsutil.js';
+import { absPath, badAncestor, lstatOrNull, matches } from './check.js';
+import { clearJournal, readJournal } from './journal.js';
+import { fixMeta } from './act.js';
+
+export interface Interrupted {
+  index: number;
+  op: ApplyOp;
+  /** old: as before the op; new: as after it; other: neither (changed by someone else since). */
+  state: 'old' | 'new' | 'other';
+}
+
+export interface RecoverReport {
+  interrupted: Interrupted[];
+  tempsRemoved: number;
+  /** Stash files at the root: the engine must hand them to the next plan as part of the local tree. */
+  stashes: string[];
+}
+
+async function isState(root: string, rel: string, node: Parameters<typeof matches>[2]): Promise<boolean> {
+  if ((await badAncestor(root, rel)) !== undefined) return node === null;
+  const abs = absPath(root, rel);
+  return matches(abs, await lstatOrNull(abs), node);
+}
+
+async function sameFile(root: string, a: string, b: string): Promise<boolean> {
+  if ((await badAncestor(root, a)) !== undefined || (await badAncestor(root, b)) !== undefined) return false;
+  const [x, y] = [await lstatOrNull(absPath(root, a)), await lstatOrNull(absPath(root, b))];
+  return x !== null && y !== null && x.ino === y.ino && x.dev === y.dev;
+}
+
+async function stateOf(root: string, op: ApplyOp): Promise<Interrupted['state']> {
+  if (op.op === 'move') {
+    if (await sameFile(root, op.from, op.path)) {
+      // A case-only rename on a case-insensitive disk: both names find the one file, intact.
+      return (await isState(root, op.path, op.node)) ? 'new' : 'old';
+    }
+    if ((await isState(root, op.from, op.expectFrom)) && (await isState(root, op.path, op.expect))) return 'old';
+    if (!(await isState(root, op.from, null))) return 'other';
+    if (await isState(root, op.path, op.node)) return 'new';
+    if (!(await isState(root, op.path, op.expectFrom))) return 'other';
+    await fixMeta(absPath(root, op.path), op.node);
+    return 'new';
+  }
+  if (await isState(root, op.path, op.op === 'delete' ? null : op.node)) return 'new';
+  return (await isState(root, op.path, op.expect)) ? 'old' : 'other';
+}
+
+/** Removes an op's temp file if it is there, reached through real dirs only. */
+async function removeTemp(root: string, tmp: string | undefined): Promise<boolean> {
+  if (tmp === undefined || !(tmp.split('/').pop() ?? '').startsWith(TEMP_PREFIX)) return false;
+  if ((await badAncestor(root, tmp)) !== undefined || (await lstatOrNull(absPath(root, tmp))) === null) return false;
+  await rm(absPath(root, tmp), { force: true });
+  return true;
+}
+
+export async function recover(root: string, journalPath: string): Promise<RecoverReport> {
+  const intents = await readJournal(journalPath);
+  const dirs = new Set<string>(['']);
+  let tempsRemoved = 0;
+  const interrupted: Interrupted[] = [];
+  for (const intent of intents) {
+    try {
+      if (await removeTemp(root, intent.tmp)) tempsRemoved++;
+      interrupted.push({ index: intent.i, op: intent.op, state: await stateOf(root, intent.op) });
+      dirs.add(parentOf(intent.op.path));
+    } catch (err) {
+      // A journal line naming a path outside the root cannot be ours: report it, touch nothing.
+      if (!isStrataError(err, 'E_BAD_PATH')) throw err;
+      interrupted.push({ index: intent.i, op: intent.op, state: 'other' });
+    }
+  }
+  for (const d of dirs) {
+    // Only through real dirs: a link planted on the way must not lead the cleanup elsewhere.
+    if (d === '' || ((await badAncestor(root, `${d}/x`)) === undefined)) tempsRemoved += await removeTemps([d === '' ? root : absPath(root, d)]);
+  }
+  const stashes = (await readdir(root)).filter((n) => n.startsWith(STASH_PREFIX)).sort();
+  await clearJournal(journalPath);
+  return { interrupted, tempsRemoved, stashes };
+}
