@@ -2,7 +2,9 @@
  * Reading blobs out of packs with as few requests as possible: the blobs wanted from one pack
  * are sorted by offset and neighbours are merged into one ranged GET when the gap between them
  * is small and the merged request stays bounded. Every blob is verified against its id before a
- * caller sees it.
+ * caller sees it. Each wanted blob is in exactly one request, so one call never fetches a byte
+ * twice; callers that will need more blobs later should ask for them in the same call (and order
+ * the requests with `rank`) rather than in several calls whose gaps overlap.
  */
 import { blobId, type HashAlgorithm } from '../chunker/hash.js';
 import { StrataError, isStrataError } from '../errors.js';
@@ -26,8 +28,12 @@ export interface RangeRequest {
   blobs: WantedBlob[];
 }
 
-/** Groups blobs into ranged requests; deterministic for a given input. */
-export function planReads(wanted: readonly WantedBlob[], maxGap: number, maxRequest: number): RangeRequest[] {
+/**
+ * Groups blobs into ranged requests; deterministic for a given input. With `rank`, requests come
+ * lowest first, a request ranking as its lowest blob (ties: pack, then offset); without it, by
+ * pack and offset.
+ */
+export function planReads(wanted: readonly WantedBlob[], maxGap: number, maxRequest: number, rank?: (id: BlobId) => number): RangeRequest[] {
   const byPack = new Map<string, WantedBlob[]>();
   for (const w of wanted) {
     const list = byPack.get(w.loc.pack) ?? [];
@@ -50,7 +56,14 @@ export function planReads(wanted: readonly WantedBlob[], maxGap: number, maxRequ
       }
     }
   }
-  return requests;
+  return rank ? byRank(requests, rank) : requests;
+}
+
+function byRank(requests: RangeRequest[], rank: (id: BlobId) => number): RangeRequest[] {
+  const ranked = requests.map((req, i) => ({ req, i, r: req.blobs.reduce((min, b) => Math.min(min, rank(b.id)), Infinity) }));
+  // Requests were built in pack and offset order, so the index breaks ties deterministically.
+  ranked.sort((a, b) => a.r - b.r || a.i - b.i);
+  return ranked.map((x) => x.req);
 }
 
 /** Throws E_CHUNK_HASH_MISMATCH naming the pack key and the blob id. */
@@ -83,12 +96,15 @@ export async function readPlanned(
   requests: readonly RangeRequest[],
   concurrency: number,
   onBlob: (id: BlobId, data: Uint8Array) => Promise<void> | void,
+  onRange?: (pack: string, offset: number, bytes: Uint8Array) => void,
 ): Promise<void> {
   await forEachLimit(requests, concurrency, async (req) => {
     const bytes = await fetchRange(store, req.pack, req.offset, req.length);
+    onRange?.(req.pack, req.offset, bytes);
     for (const w of req.blobs) {
       const start = w.loc.offset - req.offset;
-      const data = bytes.slice(start, start + w.loc.length);
+      // A view, not a copy: the range is fetched for these blobs and freed with the last of them.
+      const data = bytes.subarray(start, start + w.loc.length);
       verifyBlob(data, w.id, keys.pack(req.pack), hash);
       await onBlob(w.id, data);
     }

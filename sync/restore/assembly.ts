@@ -4,8 +4,8 @@
  * What must hold:
  * - A target path only ever changes by one rename of a complete, fsynced temp file whose mode and
  *   mtime are already set; a crash leaves the old file or the new one plus a `.strata-tmp-` file.
- * - Chunks may arrive in any order and are written at their offsets; the temp file is created at
- *   its final size (sparse), so an empty file is simply finished without a write.
+ * - Chunks may arrive in any order and are written at their offsets; every place is written before
+ *   `finish`, so the last write sets the final size (an empty file is simply finished unwritten).
  * - Open handles are bounded (least recently used idle handles are closed and reopened later).
  * - Temp files are created exclusively (O_EXCL, no follow): never through a planted link.
  */
@@ -22,6 +22,7 @@ export const MODE_MASK = 0o1777;
 interface Slot {
   tmp: string;
   created: boolean;
+  sealed: boolean;
   fh: Promise<FileHandle> | undefined;
   busy: number;
 }
@@ -32,6 +33,9 @@ export class Assembly {
   private readonly slots = new Map<PlannedFile, Slot>();
   /** Files with an open handle, least recently used first. */
   private readonly lru = new Set<PlannedFile>();
+  /** Temp names are this restore's random prefix and a counter: unique, and cheap to make. */
+  private readonly tempTag = randomBytes(6).toString('hex');
+  private temps = 0;
 
   constructor(private readonly maxOpen = 64) {}
 
@@ -48,19 +52,31 @@ export class Assembly {
     }
   }
 
-  /** fsync, mode, mtime on the temp file, then the rename over the target. */
-  async finish(file: PlannedFile): Promise<void> {
+  /**
+   * Completes a fully written temp file without renaming it: mode and mtime, then fsync (so one
+   * fsync makes all of it durable), then close. The seed phase seals files it completed, so that
+   * their handles are not reopened later only to finish them.
+   */
+  async seal(file: PlannedFile): Promise<void> {
+    if (this.slots.get(file)?.sealed) return;
     const fh = await this.acquire(file);
     const slot = this.slots.get(file) as Slot;
     try {
-      await fh.sync();
       await fh.chmod(file.entry.mode & MODE_MASK);
       const mtime = file.entry.mtimeMs / 1000;
       await fh.utimes(mtime, mtime);
+      await fh.sync();
     } finally {
       this.release(file);
       await this.close(file);
     }
+    slot.sealed = true;
+  }
+
+  /** seal, then the rename over the target. */
+  async finish(file: PlannedFile): Promise<void> {
+    await this.seal(file);
+    const slot = this.slots.get(file) as Slot;
     await replaceWith(slot.tmp, file.path);
     this.slots.delete(file);
     this.dirtyDirs.add(dirname(file.path));
@@ -78,14 +94,14 @@ export class Assembly {
   private async acquire(file: PlannedFile): Promise<FileHandle> {
     let slot = this.slots.get(file);
     if (!slot) {
-      slot = { tmp: join(dirname(file.path), TEMP_PREFIX + randomBytes(8).toString('hex')), created: false, fh: undefined, busy: 0 };
+      slot = { tmp: join(dirname(file.path), `${TEMP_PREFIX}${this.tempTag}-${(this.temps++).toString(36)}`), created: false, sealed: false, fh: undefined, busy: 0 };
       this.slots.set(file, slot);
     }
     slot.busy++;
     this.lru.delete(file);
     this.lru.add(file);
     if (!slot.fh) {
-      slot.fh = this.openSlot(slot, file.entry.size);
+      slot.fh = this.openSlot(slot);
       slot.fh.catch(() => undefined);
       await this.evictIdle();
     }
@@ -97,12 +113,10 @@ export class Assembly {
     if (slot) slot.busy--;
   }
 
-  private async openSlot(slot: Slot, size: number): Promise<FileHandle> {
+  private async openSlot(slot: Slot): Promise<FileHandle> {
     if (slot.created) return open(slot.tmp, constants.O_RDWR | NOFOLLOW);
     slot.created = true;
-    const fh = await open(slot.tmp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
-    await fh.truncate(size);
-    return fh;
+    return open(slot.tmp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
   }
 
   private async close(file: PlannedFile): Promise<void> {

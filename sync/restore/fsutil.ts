@@ -10,6 +10,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, chmod } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { StrataError } from '../errors.js';
+import { forEachLimit } from '../repo/pool.js';
 
 /** Prefix of files being assembled; a crash leaves them behind and the next restore removes them. */
 export const TEMP_PREFIX = '.strata-tmp-';
@@ -32,23 +33,58 @@ export function pathInside(target: string, rel: string): string {
 /**
  * Makes `path` a real directory whose parent is already one: missing → created; a link or a file
  * → removed and created. An existing directory is made owner-writable for the restore (its mode
- * from the snapshot is set at the end; a crashed run may have left it read-only).
+ * from the snapshot is set at the end; a crashed run may have left it read-only). Returns true
+ * when this call created it: a successful mkdir never follows a link and made an empty folder.
  */
-export async function ensureDir(path: string): Promise<void> {
+export async function ensureDir(path: string): Promise<boolean> {
+  if (await tryMkdir(path)) return true;
   const st = await lstat(path).catch((err: unknown) => {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw err;
   });
   if (st?.isDirectory()) {
     if ((st.mode & 0o700) !== 0o700) await chmod(path, (st.mode & 0o7777) | 0o700);
-    return;
+    return false;
   }
   if (st) await rm(path, { force: true });
-  await mkdir(path).catch((err: unknown) => {
-    if (!isErrno(err, 'EEXIST')) throw err;
-  });
-  const made = await lstat(path);
-  if (!made.isDirectory()) throw new StrataError('E_RESTORE_RACE', 'something other than a folder appeared while the restore created it', { path });
+  const made = await tryMkdir(path);
+  if (!made || !(await lstat(path)).isDirectory()) throw new StrataError('E_RESTORE_RACE', 'something other than a folder appeared while the restore created it', { path });
+  return true;
+}
+
+async function tryMkdir(path: string): Promise<boolean> {
+  return mkdir(path).then(
+    () => true,
+    (err: unknown) => {
+      if (isErrno(err, 'EEXIST')) return false;
+      throw err;
+    },
+  );
+}
+
+/**
+ * ensureDir for every folder (the target root excluded), parents before children and the folders
+ * of one depth in parallel; returns the folders this call created.
+ */
+export async function ensureDirs(dirs: readonly { path: string; depth: number; rel: string }[], concurrency: number): Promise<Set<string>> {
+  const created = new Set<string>();
+  for (const level of byDepth(dirs.filter((d) => d.rel !== ''))) {
+    await forEachLimit(level, concurrency, async (d) => {
+      if (await ensureDir(d.path)) created.add(d.path);
+    });
+  }
+  return created;
+}
+
+/** Items grouped by depth, shallowest level first. */
+export function byDepth<T extends { depth: number }>(items: readonly T[]): T[][] {
+  const levels = new Map<number, T[]>();
+  for (const it of items) {
+    const list = levels.get(it.depth) ?? [];
+    list.push(it);
+    levels.set(it.depth, list);
+  }
+  return [...levels.entries()].sort(([a], [b]) => a - b).map(([, list]) => list);
 }
 
 /** Renames `from` over `to`; a directory in the way is removed first (the snapshot wins). */
@@ -65,9 +101,9 @@ export async function replaceWith(from: string, to: string): Promise<void> {
 }
 
 /** Removes leftovers of a crashed restore from the given folders; returns how many. */
-export async function removeTemps(dirs: Iterable<string>): Promise<number> {
+export async function removeTemps(dirs: readonly string[], concurrency = 8): Promise<number> {
   let removed = 0;
-  for (const dir of dirs) {
+  await forEachLimit(dirs, concurrency, async (dir) => {
     const names = await readdir(dir).catch((err: unknown) => {
       if (isErrno(err, 'ENOENT', 'ENOTDIR')) return [] as string[];
       throw err;
@@ -77,7 +113,7 @@ export async function removeTemps(dirs: Iterable<string>): Promise<number> {
       await rm(resolve(dir, name), { recursive: true, force: true });
       removed++;
     }
-  }
+  });
   return removed;
 }
 

@@ -19,7 +19,18 @@
  *   match are left untouched (stats.filesSkippedComplete).
  * - Chunks found in local files (seeds, and the target's own old files) are copied after being
  *   re-verified against their ids; only the rest is downloaded, with coalesced ranged GETs,
- *   higher-priority files first, each chunk fetched once and written to every place it occupies.
+ *   higher-priority files first, each chunk fetched once and written to every place it occupies,
+ *   and no byte of the store fetched twice (one read plan for all missing chunks; ranges fetched
+ *   while walking the trees are kept for it).
+ *
+ * Durability: every file is fsynced before its rename, and every folder that gained an entry is
+ * fsynced before the restore returns. Deferring the file fsyncs (rename first, one sync at the
+ * end) was considered and rejected: after a crash a target path could then hold a torn file that
+ * only the next restore would notice (by re-chunking it), while the watcher, or a user who opened
+ * a high-priority file early, could take it for real content. Node offers no syncfs, so batching
+ * would not lower the number of fsyncs either, and they already run in parallel (one journal
+ * commit serves several). What was cut instead are the other per-file and per-folder calls (see
+ * restore.ts).
  */
 export { restoreTree, restoreSnapshot } from './restore.js';
 export { TEMP_PREFIX } from './fsutil.js';

@@ -9,7 +9,8 @@ import { constants, type Stats } from 'node:fs';
 import { lstat, lutimes, open, readlink, symlink, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { MODE_MASK } from './assembly.js';
-import { NOFOLLOW, TEMP_PREFIX, fsyncDir, isErrno, replaceWith } from './fsutil.js';
+import { forEachLimit } from '../repo/pool.js';
+import { NOFOLLOW, TEMP_PREFIX, byDepth, fsyncDir, isErrno, replaceWith } from './fsutil.js';
 import type { PlannedDir, PlannedLink } from './types.js';
 
 /** Equal to the millisecond (file systems store finer or, at worst, exactly ms). */
@@ -68,10 +69,15 @@ async function finishDir(dir: PlannedDir, dirty: boolean): Promise<void> {
   }
 }
 
-/** fsyncs each changed folder once and sets folder metadata, deepest first. */
-export async function finishDirs(dirs: readonly PlannedDir[], dirty: ReadonlySet<string>): Promise<void> {
-  const order = [...dirs].sort((a, b) => b.depth - a.depth);
-  const planned = new Set(order.map((d) => d.path));
-  for (const path of dirty) if (!planned.has(path)) await fsyncDir(path);
-  for (const dir of order) await finishDir(dir, dirty.has(dir.path));
+/**
+ * fsyncs each changed folder once and sets folder metadata, deepest level first (a parent's mode
+ * may forbid reaching its children), the folders of one level in parallel: metadata of one folder
+ * does not touch its siblings'.
+ */
+export async function finishDirs(dirs: readonly PlannedDir[], dirty: ReadonlySet<string>, concurrency: number): Promise<void> {
+  const planned = new Set(dirs.map((d) => d.path));
+  await forEachLimit([...dirty].filter((path) => !planned.has(path)), concurrency, fsyncDir);
+  for (const level of byDepth(dirs).reverse()) {
+    await forEachLimit(level, concurrency, (dir) => finishDir(dir, dirty.has(dir.path)));
+  }
 }

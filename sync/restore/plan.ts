@@ -14,6 +14,7 @@ import { checkEntryName, symlinkEscapes } from '../repo/names.js';
 import type { Repository } from '../repo/repository.js';
 import { keys, type BlobId, type DirEntry, type FileEntry, type SymlinkEntry, type Tree, type TreeEntry } from '../repo/types.js';
 import { pathInside } from './fsutil.js';
+import { loadTrees, type RangeCache } from './ranges.js';
 import type { PlacedChunk, Plan } from './types.js';
 
 export const MAX_PLAN_ENTRIES = 10_000_000;
@@ -93,14 +94,14 @@ class Planner {
   }
 }
 
-async function walk(repo: Repository, planner: Planner, start: Pending, signal?: AbortSignal): Promise<void> {
+async function walk(repo: Repository, cache: RangeCache, planner: Planner, start: Pending, signal?: AbortSignal): Promise<void> {
   let level: Pending[] = [start];
   while (level.length > 0) {
     signal?.throwIfAborted();
     const trees = new Map<BlobId, Tree>();
     const ids = [...new Set(level.map((p) => p.tree))];
     for (let i = 0; i < ids.length; i += TREES_PER_LOAD) {
-      await repo.loadTrees(ids.slice(i, i + TREES_PER_LOAD), (id, tree) => void trees.set(id, tree));
+      await loadTrees(repo, cache, ids.slice(i, i + TREES_PER_LOAD), (id, tree) => void trees.set(id, tree));
     }
     const next: Pending[] = [];
     for (const p of level) {
@@ -132,17 +133,20 @@ async function descend(repo: Repository, planner: Planner, root: BlobId, only: s
   }
 }
 
-/** Walks the trees (one coalesced load per level) and returns everything to write. */
-export async function buildPlan(repo: Repository, target: string, root: BlobId, only?: string, signal?: AbortSignal): Promise<Plan> {
+/**
+ * Walks the trees (one coalesced load per level) and returns everything to write. The ranges
+ * fetched on the way are kept in `cache` for the downloads that follow.
+ */
+export async function buildPlan(repo: Repository, cache: RangeCache, target: string, root: BlobId, only?: string, signal?: AbortSignal): Promise<Plan> {
   const planner = new Planner(repo, target);
   planner.addDir('', undefined, 0);
   if (only === undefined) {
-    await walk(repo, planner, { tree: root, rel: '', depth: 0 }, signal);
+    await walk(repo, cache, planner, { tree: root, rel: '', depth: 0 }, signal);
     return planner.plan;
   }
   const found = await descend(repo, planner, root, only);
   const depth = found.rel.split('/').length;
   const sub = planner.add(found.tree, found.rel, found.entry, depth);
-  if (sub) await walk(repo, planner, sub, signal);
+  if (sub) await walk(repo, cache, planner, sub, signal);
   return planner.plan;
 }

@@ -1,26 +1,33 @@
 /**
  * restoreTree / restoreSnapshot: plan → folders → seed scan → seed copy → downloads → links →
  * folder metadata. See index.ts for what must hold.
+ *
+ * Per-file costs dominate a restore of many small files, so every file-system step that can runs
+ * `concurrency` at a time (folders level by level), and folders the restore creates itself are
+ * known to be empty: no stat of the files planned in them, no temp-file sweep, no seed walk. A
+ * new file costs create, write(s), fchmod, futimes, fsync, close and rename (no truncate, no
+ * reopen: files completed from seeds are sealed while their handle is still open); a new folder
+ * costs mkdir, then open, fsync, fchmod, futimes, close at the end.
  */
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, realpath } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { StrataError } from '../errors.js';
 import { forEachLimit, mapLimit } from '../repo/pool.js';
 import type { Repository } from '../repo/repository.js';
 import type { BlobId, SnapshotId } from '../repo/types.js';
 import { Assembly } from './assembly.js';
 import { poolChunkFile, repoHash } from './chunk.js';
-import { copySeeded, download, type Counters, type Work } from './fill.js';
-import { ensureDir, isErrno, removeTemps } from './fsutil.js';
+import { download, type Counters, type Work } from './fill.js';
+import { ensureDirs, isErrno, removeTemps } from './fsutil.js';
 import { finishDirs, fixFileMeta, restoreLink, sameMode, sameMtime } from './meta.js';
 import { buildPlan } from './plan.js';
+import { RangeCache } from './ranges.js';
 import { scanSeeds, type SeedIndex } from './seed.js';
+import { copySeeded } from './seedcopy.js';
 import type { Plan, PlannedFile, RestoreOptions, RestoreStats } from './types.js';
 
 const DEFAULT_CONCURRENCY = 8;
-/** Chunking is CPU-bound: one file per core of the small machines this runs on. */
-const CHUNK_CONCURRENCY = 2;
 
 async function prepareTarget(target: string): Promise<string> {
   await mkdir(resolve(target), { recursive: true });
@@ -29,9 +36,12 @@ async function prepareTarget(target: string): Promise<string> {
   return real;
 }
 
-async function statFiles(files: readonly PlannedFile[], concurrency: number): Promise<(Stats | undefined)[]> {
-  return mapLimit(files, concurrency, (f) =>
-    lstat(f.path).then(
+/** What is on disk at each planned file's path (undefined: nothing, or not a regular file). */
+async function statFiles(files: readonly PlannedFile[], created: ReadonlySet<string>, concurrency: number): Promise<(Stats | undefined)[]> {
+  return mapLimit(files, concurrency, async (f) =>
+    created.has(dirname(f.path))
+      ? undefined
+      : lstat(f.path).then(
       (st) => (st.isFile() ? st : undefined),
       (err: unknown) => {
         if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
@@ -49,7 +59,7 @@ class Restore {
   readonly counters: Counters = { bytesSeeded: 0, bytesDownloaded: 0 };
   readonly stats: RestoreStats;
   private filesDone = 0;
-  private readonly concurrency: number;
+  readonly concurrency: number;
 
   constructor(
     private readonly repo: Repository,
@@ -71,8 +81,8 @@ class Restore {
     };
   }
 
-  async seedIndex(target: string): Promise<{ index: SeedIndex; onDisk: (Stats | undefined)[] }> {
-    const onDisk = await statFiles(this.plan.files, this.concurrency);
+  async seedIndex(target: string, created: ReadonlySet<string>): Promise<{ index: SeedIndex; onDisk: (Stats | undefined)[] }> {
+    const onDisk = await statFiles(this.plan.files, created, this.concurrency);
     const candidates = new Map<string, number>();
     this.plan.files.forEach((f, i) => {
       if (onDisk[i]?.size === f.entry.size) candidates.set(f.path, f.entry.size);
@@ -81,7 +91,20 @@ class Restore {
     for (const f of this.plan.files) for (const c of f.chunks) needed.set(c.id, c.length);
     const roots = [target, ...(this.opts.seeds ?? []).map((s) => resolve(s))];
     const chunkFile = this.opts.chunkFile ?? poolChunkFile;
-    const index = await scanSeeds({ roots, needed, candidates, params: this.repo.format.chunker, hash: repoHash(this.repo), chunkFile, concurrency: CHUNK_CONCURRENCY, signal: this.opts.signal });
+    const index = await scanSeeds({
+      roots,
+      needed,
+      candidates,
+      params: this.repo.format.chunker,
+      hash: repoHash(this.repo),
+      chunkFile,
+      // The chunker's pool takes one file per core and queues the rest; more in flight keeps the
+      // pool busy while small files (chunked inline) wait on reads.
+      concurrency: this.concurrency,
+      walkConcurrency: this.concurrency,
+      skip: created,
+      signal: this.opts.signal,
+    });
     return { index, onDisk };
   }
 
@@ -105,9 +128,11 @@ class Restore {
     return works.map((w) => w.work);
   }
 
-  async fill(works: Work[], index: SeedIndex, assembly: Assembly): Promise<void> {
+  async fill(works: Work[], index: SeedIndex, assembly: Assembly, cache: RangeCache): Promise<void> {
     const { signal } = this.opts;
-    const remaining = await copySeeded(works, index.sources, repoHash(this.repo), assembly, this.counters, this.concurrency, signal);
+    const counters = this.counters;
+    const seal = (w: Work) => assembly.seal(w.file);
+    const remaining = await copySeeded({ works, sources: index.sources, hash: repoHash(this.repo), assembly, counters, concurrency: this.concurrency, onComplete: seal, signal });
     const finish = async (w: Work): Promise<void> => {
       signal?.throwIfAborted();
       await assembly.finish(w.file);
@@ -119,7 +144,7 @@ class Restore {
       this.concurrency,
       finish,
     );
-    await download(this.repo, remaining, assembly, this.counters, finish, () => this.emit(), this.concurrency, signal);
+    await download({ repo: this.repo, remaining, cache, assembly, counters, onComplete: finish, onWritten: () => this.emit(), concurrency: this.concurrency, signal });
   }
 
   emit(): void {
@@ -139,21 +164,26 @@ class Restore {
 }
 
 async function run(repo: Repository, opts: RestoreOptions, target: string, gets0: number): Promise<RestoreStats> {
-  const plan = await buildPlan(repo, target, opts.root, opts.only, opts.signal);
-  for (const d of plan.dirs) if (d.rel !== '') await ensureDir(d.path);
-  await removeTemps(plan.dirs.map((d) => d.path));
+  const cache = new RangeCache(repo.format.hash);
+  const plan = await buildPlan(repo, cache, target, opts.root, opts.only, opts.signal);
   const r = new Restore(repo, opts, plan, gets0);
-  const { index, onDisk } = await r.seedIndex(target);
+  const concurrency = r.concurrency;
+  const created = await ensureDirs(plan.dirs, concurrency);
+  await removeTemps(
+    plan.dirs.map((d) => d.path).filter((p) => !created.has(p)),
+    concurrency,
+  );
+  const { index, onDisk } = await r.seedIndex(target, created);
   const works = await r.classify(index, onDisk);
   const assembly = new Assembly();
   try {
-    await r.fill(works, index, assembly);
+    await r.fill(works, index, assembly, cache);
   } catch (err) {
     await assembly.discardAll();
     throw err;
   }
   for (const link of plan.links) if (await restoreLink(link)) assembly.dirtyDirs.add(resolve(link.path, '..'));
-  await finishDirs(plan.dirs, assembly.dirtyDirs);
+  await finishDirs(plan.dirs, assembly.dirtyDirs, concurrency);
   r.emit();
   return r.stats;
 }

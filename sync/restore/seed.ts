@@ -4,21 +4,23 @@
  * as casync and desync do.
  *
  * What must hold: a seeded chunk is re-read and verified against its id at copy time (the file may
- * have changed since it was chunked); a mismatch or a vanished file means "download it", never
- * "write these bytes". Seed folders are walked without following symlinks, each file at most once.
+ * have changed since it was chunked; seedcopy.ts); a mismatch or a vanished file means "download
+ * it", never "write these bytes". Seed folders are walked without following symlinks, each file at
+ * most once, and folders the restore itself just created (empty but for other new folders) are
+ * not walked at all.
  *
  * Cost is bounded by chunking each seed file once, and by skipping files that cannot hold a needed
  * chunk: a file no longer than the chunker's minimum is a single chunk, useful only if its size
  * is the length of a needed chunk.
  */
-import { constants, type Dirent } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { blobId, type HashAlgorithm } from '../chunker/hash.js';
+import type { HashAlgorithm } from '../chunker/hash.js';
 import { isStrataError } from '../errors.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { BlobId, ChunkerParams } from '../repo/types.js';
-import { NOFOLLOW, TEMP_PREFIX, isErrno } from './fsutil.js';
+import { TEMP_PREFIX, isErrno } from './fsutil.js';
 import type { ChunkFileFn } from './types.js';
 
 export interface SeedSource {
@@ -43,7 +45,12 @@ export interface ScanInput {
   params: ChunkerParams;
   hash: HashAlgorithm;
   chunkFile: ChunkFileFn;
+  /** Files chunked at once: enough to keep the chunker's workers busy while small files are read. */
   concurrency: number;
+  /** stat/readdir calls in flight while walking the seeds. */
+  walkConcurrency: number;
+  /** Folders not to walk: those the restore just created hold nothing but other new folders. */
+  skip?: ReadonlySet<string>;
   signal?: AbortSignal;
 }
 
@@ -55,26 +62,31 @@ async function listDir(dir: string): Promise<Dirent[]> {
 }
 
 /** Regular files under the roots with their sizes, each inode once; symlinks are not followed. */
-async function walkSeeds(roots: string[], signal?: AbortSignal): Promise<{ path: string; size: number }[]> {
+async function walkSeeds(roots: string[], skip: ReadonlySet<string>, concurrency: number, signal?: AbortSignal): Promise<{ path: string; size: number }[]> {
   const seen = new Set<string>();
   const files: { path: string; size: number }[] = [];
-  const stack = [...roots];
-  while (stack.length > 0) {
+  // One level at a time, its entries in parallel: a seed tree is mostly small files and folders.
+  let level = roots.filter((r) => !skip.has(r));
+  while (level.length > 0) {
     signal?.throwIfAborted();
-    const path = stack.pop() as string;
-    const st = await lstat(path).catch(() => undefined);
-    if (!st || (!st.isDirectory() && !st.isFile())) continue;
-    const id = `${st.dev}:${st.ino}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    if (st.isFile()) {
-      files.push({ path, size: st.size });
-      continue;
-    }
-    for (const d of await listDir(path)) {
-      if (d.name.startsWith(TEMP_PREFIX) || !(d.isDirectory() || d.isFile())) continue;
-      stack.push(join(path, d.name));
-    }
+    const next: string[] = [];
+    await forEachLimit(level, concurrency, async (path) => {
+      const st = await lstat(path).catch(() => undefined);
+      if (!st || (!st.isDirectory() && !st.isFile())) return;
+      const id = `${st.dev}:${st.ino}`;
+      if (seen.has(id)) return;
+      seen.add(id);
+      if (st.isFile()) {
+        files.push({ path, size: st.size });
+        return;
+      }
+      for (const d of await listDir(path)) {
+        const child = join(path, d.name);
+        if (d.name.startsWith(TEMP_PREFIX) || !(d.isDirectory() || d.isFile()) || skip.has(child)) continue;
+        next.push(child);
+      }
+    });
+    level = next;
   }
   return files;
 }
@@ -88,8 +100,9 @@ function mayHoldNeeded(size: number, input: ScanInput, lengths: Set<number>, min
 export async function scanSeeds(input: ScanInput): Promise<SeedIndex> {
   const index: SeedIndex = { sources: new Map(), chunked: new Map() };
   const lengths = new Set(input.needed.values());
-  const minNeeded = Math.min(...lengths);
-  const files = (await walkSeeds(input.roots, input.signal)).filter(
+  let minNeeded = Infinity;
+  for (const n of lengths) minNeeded = Math.min(minNeeded, n);
+  const files = (await walkSeeds(input.roots, input.skip ?? new Set(), input.walkConcurrency, input.signal)).filter(
     (f) => input.candidates.get(f.path) === f.size || (lengths.size > 0 && mayHoldNeeded(f.size, input, lengths, minNeeded)),
   );
   await forEachLimit(files, input.concurrency, async (f) => {
@@ -106,24 +119,4 @@ export async function scanSeeds(input: ScanInput): Promise<SeedIndex> {
     }
   });
   return index;
-}
-
-/** The chunk's bytes from its seed file, or undefined when they are gone or no longer match. */
-export async function readSeedChunk(src: SeedSource, id: BlobId, hash: HashAlgorithm): Promise<Uint8Array | undefined> {
-  let fh;
-  try {
-    fh = await open(src.path, constants.O_RDONLY | NOFOLLOW);
-    const buf = Buffer.allocUnsafe(src.length);
-    let done = 0;
-    while (done < src.length) {
-      const { bytesRead } = await fh.read(buf, done, src.length - done, src.offset + done);
-      if (bytesRead === 0) return undefined;
-      done += bytesRead;
-    }
-    return blobId(buf, hash) === id ? buf : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    await fh?.close().catch(() => undefined);
-  }
 }
