@@ -215,6 +215,30 @@ describe('repository: reads', () => {
     assert.equal(repo.stats.gets - before, 20);
   });
 
+  it('issues requests in rank order and shows each fetched range to onRange', async () => {
+    const { repo } = await newRepo();
+    const blobs = makeBlobs(12, 30, 200);
+    for (const b of blobs) await repo.addBlob('data', b.id, b.data);
+    await repo.flush();
+    // Three separate requests (every tenth blob, gaps kept); the last blob ranks first.
+    const ids = blobs.filter((_, i) => i % 10 === 0).map((b) => b.id);
+    const rank = new Map(ids.map((id, i) => [id, ids.length - i]));
+    const order: string[] = [];
+    const ranges: { offset: number; length: number }[] = [];
+    await repo.readBlobs(ids, (id) => void order.push(id), {
+      maxGap: 0,
+      concurrency: 1,
+      rank: (id) => rank.get(id) as number,
+      onRange: (_pack, offset, bytes) => void ranges.push({ offset, length: bytes.byteLength }),
+    });
+    assert.deepEqual(order, [...ids].reverse());
+    assert.equal(ranges.length, 3);
+    for (const [i, id] of [...ids].reverse().entries()) {
+      const loc = repo.blobLocation(id);
+      assert.deepEqual(ranges[i], { offset: loc?.offset, length: loc?.length });
+    }
+  });
+
   it('refuses unknown blobs before fetching anything', async () => {
     const { repo } = await newRepo();
     const before = repo.stats.gets;
