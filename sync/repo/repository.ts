@@ -197,7 +197,8 @@ export class Repository {
     await readPlanned(this.store, this.format.hash, plan, opts.concurrency ?? this.readConcurrency, onBlob, opts.onRange);
   }
 
-  private treeLocation(id: BlobId): BlobLocation {
+  /** Where tree `id` lives; refuses an unknown id, a blob that is not a tree, or one over the size cap. */
+  treeLocation(id: BlobId): BlobLocation {
     const loc = this.locate(id);
     const fail = (code: ErrorCode, why: string) => new StrataError(code, `tree ${short(id)}: ${why}`, { key: keys.pack(loc.pack) });
     if (loc.type !== 'tree') throw fail('E_BAD_TREE', `blob ${id} is indexed as ${loc.type}, not a tree`);
@@ -212,10 +213,10 @@ export class Repository {
   }
 
   /** Many trees with coalesced reads (restore walks a level of the hierarchy at a time). */
-  async loadTrees(ids: Iterable<BlobId>, onTree: (id: BlobId, tree: Tree) => Promise<void> | void): Promise<void> {
+  async loadTrees(ids: Iterable<BlobId>, onTree: (id: BlobId, tree: Tree) => Promise<void> | void, opts: ReadBlobsOptions = {}): Promise<void> {
     const list = [...new Set(ids)];
     for (const id of list) this.treeLocation(id);
-    await this.readBlobs(list, (id, data) => onTree(id, decodeTree(data, keys.pack(this.locate(id).pack), id)));
+    await this.readBlobs(list, (id, data) => onTree(id, decodeTree(data, keys.pack(this.locate(id).pack), id)), opts);
   }
 
   loadSnapshot(layer: string, id: SnapshotId): Promise<Snapshot> {

@@ -11,11 +11,9 @@
  * would give. A blob that is not wholly inside one kept range is simply not there.
  */
 import type { HashAlgorithm } from '../chunker/hash.js';
-import { StrataError } from '../errors.js';
-import { short } from '../repo/json.js';
-import { blobNotFound, verifyBlob } from '../repo/reader.js';
+import { verifyBlob } from '../repo/reader.js';
 import type { Repository } from '../repo/repository.js';
-import { MAX_TREE_BYTES, decodeTree } from '../repo/tree.js';
+import { decodeTree } from '../repo/tree.js';
 import { keys, type BlobId, type BlobLocation, type Tree } from '../repo/types.js';
 
 /** Memory the kept ranges may use; ranges beyond it are not kept (and are fetched again if needed). */
@@ -62,27 +60,15 @@ export class RangeCache {
   }
 }
 
-/** Where tree `id` lives, refusing what Repository.loadTree refuses: unknown, not a tree, too large. */
-function treeLocation(repo: Repository, id: BlobId): BlobLocation {
-  const loc = repo.blobLocation(id);
-  if (!loc) throw blobNotFound(id);
-  const fail = (why: string) => new StrataError('E_BAD_TREE', `tree ${short(id)}: ${why}`, { key: keys.pack(loc.pack) });
-  if (loc.type !== 'tree') throw fail(`blob ${id} is indexed as ${loc.type}, not a tree`);
-  if (loc.length > MAX_TREE_BYTES) throw fail(`is ${loc.length} bytes, over the ${MAX_TREE_BYTES}-byte limit`);
-  return loc;
-}
-
 /** As Repository.loadTrees (verified, validated), serving what the cache holds and keeping what is fetched. */
 export async function loadTrees(repo: Repository, cache: RangeCache, ids: readonly BlobId[], onTree: (id: BlobId, tree: Tree) => void): Promise<void> {
   const missing: BlobId[] = [];
-  const where = new Map<BlobId, BlobLocation>();
   for (const id of new Set(ids)) {
-    const loc = treeLocation(repo, id);
-    where.set(id, loc);
+    const loc = repo.treeLocation(id);
     const data = cache.take(id, loc);
     if (data) onTree(id, decodeTree(data, keys.pack(loc.pack), id));
     else missing.push(id);
   }
   if (missing.length === 0) return;
-  await repo.readBlobs(missing, (id, data) => onTree(id, decodeTree(data, keys.pack((where.get(id) as BlobLocation).pack), id)), { onRange: cache.add });
+  await repo.loadTrees(missing, onTree, { onRange: cache.add });
 }
