@@ -11,7 +11,7 @@ import { copyFile, lutimes, mkdir, open, rename, rm, rmdir, symlink, unlink, typ
 import { StrataError } from '../errors.js';
 import type { ApplyOp, FileNode, Node } from '../plan/index.js';
 import { MODE_MASK } from '../restore/assembly.js';
-import { NOFOLLOW } from '../restore/fsutil.js';
+import { NOFOLLOW } from '../fsutil.js';
 import { TargetChanged, type ExecContext } from './context.js';
 
 type Op<K extends ApplyOp['op']> = Extract<ApplyOp, { op: K }>;

@@ -13,7 +13,8 @@ import { StrataError } from '../errors.js';
 import type { Node } from '../plan/index.js';
 import { ancestorsOf } from '../plan/nodes.js';
 import { MODE_MASK } from '../restore/assembly.js';
-import { isErrno, pathInside } from '../restore/fsutil.js';
+import { pathInside } from '../restore/fsutil.js';
+import { isErrno } from '../fsutil.js';
 
 /** `root/<rel>` for a well-formed layer path; anything else is refused before touching the disk. */
 export function absPath(root: string, rel: string): string {

@@ -7,7 +7,7 @@ import { chmod, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileNode, Node } from '../plan/index.js';
 import { MODE_MASK } from '../restore/assembly.js';
-import { fsyncDir } from '../restore/fsutil.js';
+import { fsyncDir } from '../fsutil.js';
 import { absPath, badAncestor, describeStat, lstatOrNull, matches } from './check.js';
 
 /** Writes the bytes of `node` into `dest` (an empty temp file opened for writing) from offset 0. */

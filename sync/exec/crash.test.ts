@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, type TestContext } from 'node:test';
 import { planApply, type ApplyOp, type Node } from '../plan/index.js';
 import { show } from '../plan/testkit.js';
-import { TEMP_PREFIX } from '../restore/fsutil.js';
+import { TEMP_PREFIX } from '../fsutil.js';
 import { makeRng, testSeed, type Rng } from '../testing/random.js';
 import { executePlan, recover } from './index.js';
 import { Blobs, materialize, scan, tempDir, tree } from './testkit.js';

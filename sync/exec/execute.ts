@@ -11,7 +11,7 @@ import { stat } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import type { ApplyOp } from '../plan/index.js';
 import { parentOf, joinPath } from '../plan/nodes.js';
-import { isErrno, TEMP_PREFIX } from '../restore/fsutil.js';
+import { isErrno, TEMP_PREFIX } from '../fsutil.js';
 import { absPath } from './check.js';
 import { copy, makeDir, makeSymlink, move, remove, setMeta, write } from './act.js';
 import { ExecContext, TargetChanged, type FetchFn, type SuppressFn } from './context.js';

@@ -6,7 +6,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { isStrataError } from '../errors.js';
 import { planApply, type ApplyOp } from '../plan/index.js';
 import { show } from '../plan/testkit.js';
-import { TEMP_PREFIX } from '../restore/fsutil.js';
+import { TEMP_PREFIX } from '../fsutil.js';
 import { executePlan, recover } from './index.js';
 import { Blobs, materialize, scan, tempDir, tree, userAppend } from './testkit.js';
 

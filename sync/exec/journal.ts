@@ -12,7 +12,7 @@ import { constants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import type { ApplyOp } from '../plan/index.js';
-import { isErrno } from '../restore/fsutil.js';
+import { isErrno } from '../fsutil.js';
 
 export interface Intent {
   i: number;

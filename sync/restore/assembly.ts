@@ -13,7 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { NOFOLLOW, TEMP_PREFIX, replaceWith } from './fsutil.js';
+import { replaceWith } from './fsutil.js';
+import { NOFOLLOW, TEMP_PREFIX } from '../fsutil.js';
 import type { PlannedFile } from './types.js';
 
 /** setuid/setgid bits from a bucket are never restored: they would be a privilege gift. */

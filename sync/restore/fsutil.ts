@@ -6,19 +6,12 @@
  * path — a symlink (perhaps pointing outside), a file — is removed, never followed: the snapshot
  * wins inside the target. Renames replace a link itself, not what it points to.
  */
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm, chmod } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, chmod } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { StrataError } from '../errors.js';
+import { TEMP_PREFIX, isErrno } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
 
-/** Prefix of files being assembled; a crash leaves them behind and the next restore removes them. */
-export const TEMP_PREFIX = '.strata-tmp-';
-export const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
-
-export function isErrno(err: unknown, ...codes: string[]): boolean {
-  return codes.includes((err as NodeJS.ErrnoException | null)?.code ?? '');
-}
 
 /** `target/<rel>`, refusing any result that is not inside target (rel was validated; this is a second guard). */
 export function pathInside(target: string, rel: string): string {
@@ -117,16 +110,3 @@ export async function removeTemps(dirs: readonly string[], concurrency = 8): Pro
   return removed;
 }
 
-/** Makes a folder's entries (renames, creations) durable. */
-export async function fsyncDir(path: string): Promise<void> {
-  let fh;
-  try {
-    fh = await open(path, constants.O_RDONLY | NOFOLLOW);
-    await fh.sync();
-  } catch (err) {
-    // Some platforms cannot open or sync a directory; the renames are then as durable as it gets.
-    if (!isErrno(err, 'EISDIR', 'EINVAL', 'EPERM', 'EACCES', 'ENOENT', 'ELOOP')) throw err;
-  } finally {
-    await fh?.close().catch(() => undefined);
-  }
-}

@@ -33,5 +33,5 @@
  * restore.ts).
  */
 export { restoreTree, restoreSnapshot } from './restore.js';
-export { TEMP_PREFIX } from './fsutil.js';
+export { TEMP_PREFIX } from '../fsutil.js';
 export type { RestoreOptions, RestoreStats, RestoreProgress, ChunkFileFn, ChunkedFile } from './types.js';

@@ -10,7 +10,8 @@ import { lstat, lutimes, open, readlink, symlink, unlink } from 'node:fs/promise
 import { dirname, join } from 'node:path';
 import { MODE_MASK } from './assembly.js';
 import { forEachLimit } from '../repo/pool.js';
-import { NOFOLLOW, TEMP_PREFIX, byDepth, fsyncDir, isErrno, replaceWith } from './fsutil.js';
+import { byDepth, replaceWith } from './fsutil.js';
+import { NOFOLLOW, TEMP_PREFIX, fsyncDir, isErrno } from '../fsutil.js';
 import type { PlannedDir, PlannedLink } from './types.js';
 
 /** Equal to the millisecond (file systems store finer or, at worst, exactly ms). */

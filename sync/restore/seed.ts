@@ -20,7 +20,7 @@ import type { HashAlgorithm } from '../chunker/hash.js';
 import { isStrataError } from '../errors.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { BlobId, ChunkerParams } from '../repo/types.js';
-import { TEMP_PREFIX, isErrno } from './fsutil.js';
+import { TEMP_PREFIX, isErrno } from '../fsutil.js';
 import type { ChunkFileFn } from './types.js';
 
 export interface SeedSource {

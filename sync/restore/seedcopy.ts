@@ -16,7 +16,7 @@ import { forEachLimit } from '../repo/pool.js';
 import type { BlobId } from '../repo/types.js';
 import type { Assembly } from './assembly.js';
 import type { Counters, Place, Work } from './fill.js';
-import { NOFOLLOW } from './fsutil.js';
+import { NOFOLLOW } from '../fsutil.js';
 import type { SeedSource } from './seed.js';
 
 export const READ_RUN_BYTES = 8 * 1024 * 1024;

@@ -8,18 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { fsyncDir } from '../fsutil.js';
 
-/** fsyncs a directory so that a rename or create inside it survives a crash. */
-export async function fsyncDir(dir: string): Promise<void> {
-  // Windows cannot open a directory as a file; NTFS journals the rename itself.
-  if (process.platform === 'win32') return;
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /**
  * Replaces `file` with `data` so that a crash at any point leaves either the old or the new

@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { isStrataError, type ErrorCode } from '../errors.js';
 import { storeConformance } from './conformance.js';
-import { DirStore, TEMP_PREFIX, mapFsError, type FsOp } from './dir.js';
+import { TEMP_PREFIX } from '../fsutil.js';
+import { DirStore, mapFsError, type FsOp } from './dir.js';
 import type { ObjectStore } from './index.js';
 
 async function tempRoot(): Promise<string> {

@@ -22,9 +22,9 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { StrataError } from '../errors.js';
+import { TEMP_PREFIX, fsyncDir, isErrno } from '../fsutil.js';
 import { checkKey, clipRange, notFound, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
 
-export const TEMP_PREFIX = '.strata-tmp-';
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 const STAT_BATCH = 32;
 const WINDOWS = process.platform === 'win32';
@@ -325,26 +325,7 @@ async function regularSize(fh: FileHandle): Promise<number> {
   return st.size;
 }
 
-function isErrno(err: unknown, ...codes: string[]): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' && codes.includes(code);
-}
 
-/**
- * fsync a directory so a rename or a new entry in it is durable. Windows and some network file
- * systems cannot fsync a directory at all; there the rename is as durable as the platform allows.
- */
-async function fsyncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch (err) {
-    if (!isErrno(err, 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EBADF') && !(process.platform === 'win32' && isErrno(err, 'EPERM', 'EACCES'))) throw err;
-  } finally {
-    await fh?.close().catch(() => undefined);
-  }
-}
 
 function span(key: string, size: number, range: ByteRange | undefined): ByteRange {
   return range ? clipRange(key, size, range) : { offset: 0, length: size };

@@ -1,0 +1,39 @@
+/**
+ * File-system primitives every part of the engine that writes to disk shares: the store's folder
+ * backend, restore, the executor and the local state. One definition each, so that what counts
+ * as a temp file and what "durable" means is the same everywhere.
+ */
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+
+/**
+ * Prefix of temp files written beside their target before an atomic rename. A crash leaves them
+ * behind; whoever owns the folder removes them, scanners and listings never show them.
+ */
+export const TEMP_PREFIX = '.strata-tmp-';
+
+/** `open` flag that refuses to follow a symlink in the last path component (0 where unknown). */
+export const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+export function isErrno(err: unknown, ...codes: string[]): boolean {
+  const code = (err as NodeJS.ErrnoException | null | undefined)?.code;
+  return typeof code === 'string' && codes.includes(code);
+}
+
+/**
+ * fsyncs a directory so that a rename or a new entry in it survives a crash. Windows cannot open a
+ * directory as a file (NTFS journals the rename itself), and some file systems cannot sync one or
+ * refuse to open it; there the rename is as durable as the platform allows, so those errors pass.
+ */
+export async function fsyncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  let fh;
+  try {
+    fh = await open(dir, constants.O_RDONLY | NOFOLLOW);
+    await fh.sync();
+  } catch (err) {
+    if (!isErrno(err, 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EBADF', 'EPERM', 'EACCES', 'ENOENT', 'ELOOP')) throw err;
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
