@@ -57,9 +57,14 @@ export function modeOf(st: Stats): number {
   return st.mode & 0o7777;
 }
 
-/** Trees refuse negative times; a file dated before 1970 is stored at the epoch. */
+/**
+ * Trees refuse negative times; a file dated before 1970 is stored at the epoch. Whole
+ * milliseconds: a time set with utimes reads back with float noise below the microsecond, and a
+ * stored mtime must read back equal after a restore or sync writes it, or every pass would see a
+ * change.
+ */
 export function mtimeOf(st: Stats): number {
-  return Math.max(0, st.mtimeMs);
+  return Math.max(0, Math.round(st.mtimeMs));
 }
 
 /** `a/b` joined the way tree paths are written, whatever the platform separator. */

@@ -1,0 +1,150 @@
+/**
+ * The Agent API: what the tray, the UI and the CLI may ask of a running agent, and what it tells
+ * them. One definition for every transport (the loopback control endpoint, Electron's preload
+ * bridge): each command has an argument and a result type, each event a payload, and
+ * `parseCommand` checks a command from the outside before any handler sees it.
+ *
+ * Must hold:
+ * - commands are idempotent (pausing a paused agent is not an error) and answer with the status
+ *   after the command took effect, so a client never needs a second round trip to see it;
+ * - every status carries everything a tray needs to draw itself; events are the same status
+ *   pushed, never a delta the client must apply in order.
+ */
+
+/** What a folder (or the agent, summed over its folders) is doing. */
+export type SyncState = 'idle' | 'scanning' | 'uploading' | 'downloading' | 'paused' | 'offline' | 'error';
+
+export const SYNC_STATES: readonly SyncState[] = ['idle', 'scanning', 'uploading', 'downloading', 'paused', 'offline', 'error'];
+
+export interface Progress {
+  /** Files (and symlinks) done and to do in the current phase. */
+  files: number;
+  filesTotal: number;
+  bytes: number;
+  bytesTotal: number;
+  /** Bytes per second over the last few seconds; 0 when unknown. */
+  rate: number;
+  /** Seconds left at `rate`; absent when unknown. */
+  etaSeconds?: number;
+}
+
+export interface ConflictInfo {
+  /** Layer-relative path of the version that kept the name. */
+  path: string;
+  /** Layer-relative path of the conflict copy (`name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`). */
+  copy: string;
+  /** Device that made the version in the copy. */
+  device: string;
+}
+
+export interface ApiError {
+  code: string;
+  message: string;
+  path?: string;
+  key?: string;
+}
+
+export interface PendingDeletes {
+  /** Files (and symlinks) the held pass would delete… */
+  files: number;
+  /** …out of this many on disk. */
+  of: number;
+  /** 'local': the deletes were made on this machine and would go to the bucket; 'remote': the other way. */
+  direction: 'local' | 'remote';
+}
+
+export interface FolderStatus {
+  root: string;
+  layer: string;
+  state: SyncState;
+  progress?: Progress;
+  /** ISO 8601 time this folder was last fully in sync. */
+  lastSync?: string;
+  /** Why the folder is in state 'error' or 'offline'. */
+  error?: ApiError;
+  /** Set while a pass that would delete more than half of the files waits for `confirmDeletes`. */
+  pendingDeletes?: PendingDeletes;
+  conflicts: ConflictInfo[];
+  /** Files (and symlinks) in the folder at the last scan. */
+  files: number;
+}
+
+export interface AgentStatus {
+  deviceId: string;
+  /** The user paused sync (persists across restarts). */
+  paused: boolean;
+  /** The most urgent folder state: error, offline, then busy states, then paused, then idle. */
+  state: SyncState;
+  folders: FolderStatus[];
+  /** ISO 8601 time all folders were last in sync. */
+  lastSync?: string;
+}
+
+/** Every command: its argument and its result. */
+export interface AgentCommands {
+  status: { arg: Record<string, never>; result: AgentStatus };
+  pause: { arg: Record<string, never>; result: AgentStatus };
+  resume: { arg: Record<string, never>; result: AgentStatus };
+  syncNow: { arg: Record<string, never>; result: AgentStatus };
+  conflicts: { arg: Record<string, never>; result: ConflictInfo[] };
+  /** Lets the held pass of `root` go ahead with its deletes. */
+  confirmDeletes: { arg: { root: string }; result: AgentStatus };
+}
+
+export type CommandName = keyof AgentCommands;
+export type CommandArg<C extends CommandName> = AgentCommands[C]['arg'];
+export type CommandResult<C extends CommandName> = AgentCommands[C]['result'];
+
+export type AgentEvent = { type: 'status'; status: AgentStatus } | { type: 'conflict'; root: string; conflict: ConflictInfo };
+
+/** What an agent implements and a client calls, whatever carries the calls. */
+export interface AgentApi {
+  call<C extends CommandName>(command: C, arg: CommandArg<C>): Promise<CommandResult<C>>;
+  /** Returns the unsubscribe function. */
+  subscribe(listener: (event: AgentEvent) => void): () => void;
+}
+
+type ArgSchema = Record<string, 'string'>;
+
+const ARG_SCHEMAS: { readonly [C in CommandName]: ArgSchema } = {
+  status: {},
+  pause: {},
+  resume: {},
+  syncNow: {},
+  conflicts: {},
+  confirmDeletes: { root: 'string' },
+};
+
+export const COMMAND_NAMES = Object.keys(ARG_SCHEMAS) as CommandName[];
+
+export function isCommandName(name: unknown): name is CommandName {
+  return typeof name === 'string' && Object.hasOwn(ARG_SCHEMAS, name);
+}
+
+/**
+ * Checks a command that arrived from outside the process: a known name, an object argument with
+ * exactly the fields its schema lists, each of the right type. Throws an Error whose message says
+ * what is wrong; returns the argument, typed.
+ */
+export function parseCommand(name: unknown, arg: unknown): { command: CommandName; arg: CommandArg<CommandName> } {
+  if (!isCommandName(name)) throw new Error(`unknown command ${JSON.stringify(name)}`);
+  const a = arg ?? {};
+  if (typeof a !== 'object' || Array.isArray(a)) throw new Error(`${name}: the argument must be an object`);
+  const schema = ARG_SCHEMAS[name];
+  const given = a as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(schema, key)) throw new Error(`${name}: unexpected field ${JSON.stringify(key)}`);
+  }
+  for (const [key, type] of Object.entries(schema)) {
+    if (typeof given[key] !== type || given[key] === '') throw new Error(`${name}: field ${JSON.stringify(key)} must be a non-empty ${type}`);
+  }
+  return { command: name, arg: given as CommandArg<CommandName> };
+}
+
+const URGENCY: readonly SyncState[] = ['error', 'offline', 'downloading', 'uploading', 'scanning', 'paused', 'idle'];
+
+/** The agent's overall state from its folders' (see AgentStatus.state). */
+export function overallState(states: readonly SyncState[], paused: boolean): SyncState {
+  if (states.length === 0) return paused ? 'paused' : 'idle';
+  return URGENCY.find((s) => states.includes(s)) ?? 'idle';
+}

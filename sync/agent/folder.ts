@@ -1,0 +1,239 @@
+/**
+ * One synced folder: a directory on this machine kept in two-way sync with one layer.
+ * `pass()` is one full reconcile (DESIGN §3):
+ *
+ *   1. rescan what the watcher marked dirty (everything at start-up) and upload changed files;
+ *   2. read the device heads and merge every other device's new head three-way (remote.ts);
+ *   3. apply the merged tree to the disk with the executor (atomic, re-checked, journaled);
+ *   4. write the merged tree, a snapshot whose parents are this device's previous head and the
+ *      heads it merged, then this device's head.
+ *
+ * Must hold:
+ * - write order: chunks and trees are flushed before the snapshot, the snapshot before the head;
+ *   the local tree (stat cache) is committed only after its chunks are durable;
+ * - a pass that changes nothing writes nothing: equal flat trees give equal root ids (trees.ts),
+ *   so devices that agree stop writing snapshots;
+ * - no mass delete without the user: a pass that would delete more than half of the files (and at
+ *   least MASS_DELETE_MIN of them) on the disk, or in the layer, is held until confirmDeletes();
+ * - paths this device cannot see — excluded here, unreadable now — keep their version from this
+ *   device's head and are never touched on disk.
+ */
+import { stat } from 'node:fs/promises';
+import { StrataError } from '../errors.js';
+import { executePlan, recover } from '../exec/index.js';
+import { countFiles, planApply, type Conflict, type Node } from '../plan/index.js';
+import type { Repository } from '../repo/index.js';
+import { FORMAT_VERSION, type Head, type Snapshot, type SnapshotId } from '../repo/types.js';
+import type { FileChunker } from '../snapshot/index.js';
+import type { FileIndex } from '../state/index.js';
+import type { Excluder } from '../watch/index.js';
+import { makeFetcher } from './fetch.js';
+import { SnapshotGraph } from './history.js';
+import { LocalTree, type ScanResult } from './local.js';
+import { recordApplied } from './applied.js';
+import { mergeHeads, snapshotTree } from './remote.js';
+import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
+import { RepoUploader } from './upload.js';
+import { massDelete, type HeldDeletes } from './guard.js';
+
+export interface FolderOptions {
+  repo: Repository;
+  root: string;
+  layer: string;
+  device: string;
+  /** The folder's stat cache (sync/state openFileIndex(dir, 'statcache')). */
+  index: FileIndex;
+  /** The executor's journal file, outside the root. */
+  execJournal: string;
+  exclude: Excluder;
+  chunker?: FileChunker;
+  /** The clock for snapshot times. */
+  now?: () => Date;
+  caseInsensitive?: boolean;
+  /** The watcher's echo suppression. */
+  suppress?: (path: string, stat: { size: number; mtimeMs: number } | null) => void;
+  onPhase?: (phase: PassPhase) => void;
+}
+
+export interface PassPhase {
+  state: 'scanning' | 'uploading' | 'downloading';
+  files: number;
+  filesTotal: number;
+  bytes: number;
+  bytesTotal: number;
+}
+
+export type PassResult =
+  | { status: 'synced'; snapshot?: SnapshotId; conflicts: Conflict[]; scan: ScanResult; uploaded: number; downloaded: number; files: number }
+  /** The disk changed while the plan was applied: run another pass. */
+  | { status: 'retry'; scan: ScanResult }
+  | { status: 'held'; held: HeldDeletes; scan: ScanResult };
+
+export class SyncFolder {
+  readonly local: LocalTree;
+  private readonly graph: SnapshotGraph;
+  private readonly trees: TreeCache;
+  private readonly dirty = new Set<string>();
+  private fullScan = true;
+  private own: SnapshotId | undefined;
+  private considered = new Map<string, SnapshotId>();
+  private knownHeads = '';
+  private approved: HeldDeletes | undefined;
+  /** Bytes of new chunks the last scan uploaded. */
+  private uploaded = 0;
+
+  constructor(private readonly opts: FolderOptions) {
+    this.local = new LocalTree(opts.root, opts.index, opts.exclude);
+    this.graph = new SnapshotGraph((id) => opts.repo.loadSnapshot(opts.layer, id));
+    this.trees = new TreeCache(opts.repo);
+  }
+
+  /** Finishes or rolls back what a crash left of the last apply; call once before the first pass. */
+  async recover(): Promise<void> {
+    if (await isDir(this.opts.root)) await recover(this.opts.root, this.opts.execJournal);
+  }
+
+  markDirty(paths: readonly string[]): void {
+    for (const p of paths) this.dirty.add(p);
+  }
+
+  /** Rescan everything at the next pass (start-up, a restored root). */
+  markAllDirty(): void {
+    this.fullScan = true;
+  }
+
+  /** Lets the held pass go ahead, if the next one holds the same deletes. */
+  approve(held: HeldDeletes): void {
+    this.approved = held;
+  }
+
+  async pass(signal?: AbortSignal): Promise<PassResult> {
+    const { repo, root, layer, device } = this.opts;
+    if (!(await isDir(root))) throw new StrataError('E_NO_ROOT', 'the synced folder is missing; sync is paused and nothing is deleted', { path: root });
+    const { heads, errors } = await repo.listHeads(layer);
+    if (errors.length > 0 && heads.length === 0) throw errors[0]!;
+    const fingerprint = heads.map((h) => `${h.device}:${h.snapshot}`).join(',');
+    if (fingerprint !== this.knownHeads) await repo.loadIndex();
+    const ownHead = heads.find((h) => h.device === device)?.snapshot;
+    this.own ??= ownHead;
+
+    const scan = await this.scan(signal);
+    const chunks: ChunkMap = new Map();
+    this.local.chunksByContent(chunks);
+    const ownTree = await snapshotTree(this.view(chunks), this.own);
+    const hidden = this.hiddenTest(scan);
+    const mine = this.withCarry(ownTree, hidden);
+    const others = heads.filter((h: Head) => h.device !== device);
+    const m = await mergeHeads({ ...this.view(chunks), device, own: this.own, heads: others, considered: this.considered, mine, caseInsensitive: this.opts.caseInsensitive });
+
+    const localFlat = this.local.flat();
+    const target = new Map([...m.merged].filter(([p]) => !hidden(p)));
+    const plan = planApply(localFlat, target);
+    const held = massDelete(plan, countFiles(localFlat), ownTree, mine, hidden);
+    if (held !== undefined && !sameHeld(held, this.approved)) return { status: 'held', held, scan };
+    this.approved = undefined;
+    let downloaded = 0;
+    if (plan.ops.length > 0) {
+      const bytesTotal = plan.summary.fetchBytes;
+      const fetcher = makeFetcher(repo, plan.ops, chunks, (n) => {
+        downloaded += n;
+        this.opts.onPhase?.({ state: 'downloading', files: 0, filesTotal: plan.ops.length, bytes: downloaded, bytesTotal });
+      });
+      const res = await executePlan(root, plan.ops, { fetch: fetcher.fetch, journalPath: this.opts.execJournal, signal, suppress: this.opts.suppress });
+      this.markDirty(await recordApplied(this.local, root, res.results, chunks));
+      await this.local.commit();
+      if (!res.complete) {
+        if (res.aborted) signal?.throwIfAborted();
+        return { status: 'retry', scan };
+      }
+    }
+    const snapshot = await this.commitTree(m.merged, chunks, m.parents);
+    this.considered = m.considered;
+    this.knownHeads = fingerprint;
+    this.trees.prune();
+    return { status: 'synced', snapshot, conflicts: m.conflicts, scan, uploaded: this.uploaded, downloaded, files: countFiles(target) };
+  }
+
+  private view(chunks: ChunkMap) {
+    return { graph: this.graph, trees: this.trees, chunks };
+  }
+
+  private async scan(signal?: AbortSignal): Promise<ScanResult> {
+    const paths = this.fullScan ? [''] : [...this.dirty];
+    this.fullScan = false;
+    this.dirty.clear();
+    this.opts.onPhase?.({ state: 'scanning', files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0 });
+    const uploader = new RepoUploader(this.opts.repo, this.opts.root, {
+      chunker: this.opts.chunker,
+      signal,
+      onProgress: (p) => this.opts.onPhase?.({ state: 'uploading', files: p.files, filesTotal: p.files, bytes: p.bytesDone, bytesTotal: p.bytes }),
+    });
+    try {
+      const result = paths.length === 0 ? { changed: [], skipped: new Map<string, string>() } : await this.local.scan(paths, uploader);
+      await this.opts.repo.flush();
+      await this.local.commit();
+      this.uploaded = uploader.bytesAdded;
+      return result;
+    } catch (err) {
+      // The scan's changes are found again by the next full scan.
+      await this.local.reload();
+      this.fullScan = true;
+      throw err;
+    }
+  }
+
+  /** True for paths this device must not manage this pass: excluded, or at/under an unreadable one. */
+  private hiddenTest(scan: ScanResult): (path: string) => boolean {
+    const skipped = [...scan.skipped.keys()];
+    return (p) => this.local.isExcluded(p, false) || skipped.some((s) => p === s || p.startsWith(`${s}/`));
+  }
+
+  /** The scanned tree plus, for hidden paths, their version in this device's head. */
+  private withCarry(ownTree: Map<string, Node>, hidden: (path: string) => boolean): Map<string, Node> {
+    const mine = this.local.flat();
+    for (const [p, node] of [...ownTree].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (!hidden(p) || mine.has(p)) continue;
+      const parent = p.lastIndexOf('/') < 0 ? '' : p.slice(0, p.lastIndexOf('/'));
+      if (parent === '' || mine.get(parent)?.type === 'dir') mine.set(p, node);
+    }
+    return mine;
+  }
+
+  /** Writes the merged tree and, when it differs from this device's head, a snapshot and the head. */
+  private async commitTree(merged: Map<string, Node>, chunks: ChunkMap, parents: SnapshotId[]): Promise<SnapshotId | undefined> {
+    const { repo, layer, device } = this.opts;
+    const root = await writeFlatTree(repo, merged, chunks);
+    await repo.flush();
+    if (this.own !== undefined && (await this.graph.get(this.own)).root === root) return undefined;
+    const files = countFiles(merged);
+    let bytes = 0;
+    for (const n of merged.values()) if (n.type === 'file') bytes += n.size;
+    const now = (this.opts.now ?? (() => new Date()))();
+    const snapshot: Snapshot = {
+      version: FORMAT_VERSION,
+      layer,
+      device,
+      time: now.toISOString(),
+      root,
+      parents: [...(this.own === undefined ? [] : [this.own]), ...parents],
+      summary: { files, dirs: merged.size - files, bytes, bytesAdded: this.uploaded },
+    };
+    const id = await repo.saveSnapshot(snapshot);
+    await repo.writeHead(layer, device, id);
+    this.graph.add(id, snapshot);
+    this.own = id;
+    return id;
+  }
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function sameHeld(a: HeldDeletes, b: HeldDeletes | undefined): boolean {
+  return b !== undefined && a.direction === b.direction && a.files === b.files && a.of === b.of;
+}

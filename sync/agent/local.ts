@@ -1,0 +1,277 @@
+/**
+ * The local tree: what the disk under one folder holds, as the last scan saw it, with each file's
+ * chunk list. It is the stat cache too: a file whose (size, mtime, mode, inode) did not change is
+ * not read again. Kept in the folder's `statcache` journal (sync/state), so a restart rescans
+ * without re-hashing.
+ *
+ * Must hold:
+ * - an entry's chunks are durable in the repository before the entry is committed (the caller
+ *   commits after repo.flush()), so a reused chunk list never names a chunk the bucket lacks;
+ * - a scan never reports a path it could not read as deleted: such paths are `skipped` and the
+ *   pass keeps their previous version;
+ * - excluded paths and names a tree cannot hold are never entries.
+ */
+import type { Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FileIndex, IndexEntry } from '../state/index.js';
+import { contentKey, type Node } from '../plan/index.js';
+import { fsProblem, listNames, readTarget, unsupportedKind } from '../snapshot/listing.js';
+import { modeOf, mtimeOf } from '../snapshot/context.js';
+import type { Excluder } from '../watch/index.js';
+import type { FileUploader } from './upload.js';
+
+export interface ScanResult {
+  /** Paths whose entry was added, changed or removed. */
+  changed: string[];
+  /** Paths left as they were because they could not be read now, with the reason. */
+  skipped: Map<string, string>;
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+export function sameStat(e: IndexEntry | undefined, st: Stats): boolean {
+  return e !== undefined && e.type === 'file' && e.size === st.size && e.mtimeMs === mtimeOf(st) && e.mode === modeOf(st) && (e.ino === undefined || e.ino === st.ino);
+}
+
+/** The planner's node for an index entry. */
+export function nodeOf(e: IndexEntry): Node {
+  if (e.type === 'dir') return { type: 'dir', mode: e.mode };
+  if (e.type === 'symlink') return { type: 'symlink', target: e.target ?? '', mtimeMs: e.mtimeMs };
+  return { type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, content: e.content ?? contentKey(e.chunks ?? []) };
+}
+
+export class LocalTree {
+  /** path → entry; the live view, ahead of the journal until commit(). */
+  private readonly entries = new Map<string, IndexEntry>();
+  /** dir path → the paths of its children: a shallow rescan must not walk every entry. */
+  private readonly kids = new Map<string, Set<string>>();
+  private readonly dirty = new Set<string>();
+
+  constructor(
+    readonly root: string,
+    private readonly journal: FileIndex,
+    private readonly exclude: Excluder,
+  ) {
+    this.load();
+  }
+
+  private load(): void {
+    for (const [path, e] of this.journal.entries()) this.put(path, e);
+  }
+
+  private put(path: string, e: IndexEntry): void {
+    if (!this.entries.has(path)) {
+      const parent = parentOf(path);
+      let set = this.kids.get(parent);
+      if (set === undefined) this.kids.set(parent, (set = new Set()));
+      set.add(path);
+    }
+    this.entries.set(path, e);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(path: string): IndexEntry | undefined {
+    return this.entries.get(path);
+  }
+
+  /** The local tree as the planner sees it. */
+  flat(): Map<string, Node> {
+    const out = new Map<string, Node>();
+    for (const [path, e] of this.entries) out.set(path, nodeOf(e));
+    return out;
+  }
+
+  /** The chunk list of every file content in the tree. */
+  chunksByContent(into: Map<string, readonly string[]>): void {
+    for (const e of this.entries.values()) if (e.type === 'file' && e.content !== undefined) into.set(e.content, e.chunks ?? []);
+  }
+
+  set(path: string, e: IndexEntry): void {
+    this.put(path, e);
+    this.dirty.add(path);
+  }
+
+  /** Removes `path` and everything under it. */
+  remove(path: string): void {
+    if (!this.entries.delete(path)) return;
+    this.dirty.add(path);
+    this.kids.get(parentOf(path))?.delete(path);
+    const under = this.kids.get(path);
+    this.kids.delete(path);
+    for (const child of under ?? []) this.remove(child);
+  }
+
+  /** Writes the changes since the last commit to the journal (after their chunks are durable). */
+  async commit(): Promise<void> {
+    if (this.dirty.size === 0) return;
+    const tx = this.journal.transaction();
+    for (const p of this.dirty) {
+      const e = this.entries.get(p);
+      if (e) tx.set(p, e);
+      else tx.delete(p);
+    }
+    this.dirty.clear();
+    await tx.commit();
+  }
+
+  /** Forgets changes not yet committed (a failed pass): the next scan finds them again. */
+  async reload(): Promise<void> {
+    this.entries.clear();
+    this.kids.clear();
+    this.dirty.clear();
+    this.load();
+  }
+
+  /**
+   * Rescans `paths` (layer-relative; '' = everything) and uploads changed files through `upload`.
+   * A dir is rescanned one level deep (new children in full); a path that vanished takes its
+   * subtree with it.
+   */
+  async scan(paths: readonly string[], upload: FileUploader): Promise<ScanResult> {
+    const result: ScanResult = { changed: [], skipped: new Map() };
+    const work = new ScanWork(this, upload, result);
+    const sorted = [...new Set(paths)].sort();
+    for (const p of sorted) await work.path(p);
+    await work.finish();
+    return result;
+  }
+
+  /** The paths of the entries directly inside `dir`. */
+  childrenOf(dir: string): string[] {
+    return [...(this.kids.get(dir) ?? [])];
+  }
+
+  isExcluded(rel: string, isDir: boolean): boolean {
+    return this.exclude(rel, isDir);
+  }
+}
+
+/** One scan's walk: stats everything first, hands changed files to the uploader. */
+class ScanWork {
+  private readonly done = new Set<string>();
+
+  constructor(
+    private readonly tree: LocalTree,
+    private readonly upload: FileUploader,
+    private readonly result: ScanResult,
+  ) {}
+
+  private removed(rel: string): void {
+    if (this.tree.get(rel) === undefined) return;
+    this.tree.remove(rel);
+    this.result.changed.push(rel);
+  }
+
+  /** Rescans one dirty path; its ancestors must be dirs we know, or the topmost unknown one is scanned. */
+  async path(rel: string): Promise<void> {
+    if (rel === '') return this.dir('', true);
+    const anc = this.unknownAncestor(rel);
+    if (anc !== undefined) return this.entry(anc, true);
+    return this.entry(rel, false);
+  }
+
+  private unknownAncestor(rel: string): string | undefined {
+    let top: string | undefined;
+    for (let p = parentOf(rel); p !== ''; p = parentOf(p)) if (this.tree.get(p)?.type !== 'dir') top = p;
+    return top;
+  }
+
+  /** `deep`: walk a dir's whole subtree (it is new or its ancestors changed), else one level. */
+  private async entry(rel: string, deep: boolean): Promise<void> {
+    if (this.done.has(rel)) return;
+    this.done.add(rel);
+    let st: Stats;
+    try {
+      st = await lstat(join(this.tree.root, rel));
+    } catch (err) {
+      const problem = fsProblem(err);
+      if (problem === undefined) throw err;
+      if ('vanished' in problem) return this.removed(rel);
+      this.result.skipped.set(rel, problem.unreadable);
+      return;
+    }
+    if (this.tree.isExcluded(rel, st.isDirectory())) return this.removed(rel);
+    const why = unsupportedKind(st);
+    if (why !== undefined) {
+      this.removed(rel);
+      this.result.skipped.set(rel, why);
+      return;
+    }
+    const prev = this.tree.get(rel);
+    if (st.isDirectory()) {
+      if (prev?.type !== 'dir' || prev.mode !== modeOf(st)) {
+        if (prev !== undefined && prev.type !== 'dir') this.tree.remove(rel);
+        this.tree.set(rel, { type: 'dir', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st) });
+        this.result.changed.push(rel);
+      }
+      return this.dir(rel, deep || prev?.type !== 'dir');
+    }
+    if (prev?.type === 'dir') this.tree.remove(rel);
+    if (st.isSymbolicLink()) return this.symlink(rel, st, prev);
+    if (sameStat(prev, st)) return;
+    this.upload.add(rel, st, (e) => {
+      if (e === undefined) return this.removed(rel);
+      if ('skipped' in e) {
+        this.result.skipped.set(rel, e.skipped);
+        return;
+      }
+      const old = this.tree.get(rel);
+      if (old !== undefined && old.content === e.content && old.size === e.size && old.mtimeMs === e.mtimeMs && old.mode === e.mode && old.ino === e.ino) return;
+      this.tree.set(rel, e);
+      this.result.changed.push(rel);
+    });
+  }
+
+  private async symlink(rel: string, st: Stats, prev: IndexEntry | undefined): Promise<void> {
+    const t = await readTarget(join(this.tree.root, rel)).catch((err: unknown) => {
+      const p = fsProblem(err);
+      if (p === undefined) throw err;
+      return 'vanished' in p ? undefined : { problem: p.unreadable };
+    });
+    if (t === undefined) return this.removed(rel);
+    if ('problem' in t) {
+      this.result.skipped.set(rel, t.problem);
+      return;
+    }
+    if (prev?.type === 'symlink' && prev.target === t.target && prev.mtimeMs === mtimeOf(st)) return;
+    this.tree.set(rel, { type: 'symlink', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st), target: t.target });
+    this.result.changed.push(rel);
+  }
+
+  private async dir(rel: string, deep: boolean): Promise<void> {
+    let names;
+    try {
+      names = await listNames(join(this.tree.root, rel));
+    } catch (err) {
+      const problem = fsProblem(err);
+      if (problem === undefined) throw err;
+      if ('vanished' in problem) return this.removed(rel);
+      this.result.skipped.set(rel, problem.unreadable);
+      return;
+    }
+    const seen = new Set<string>();
+    for (const n of names) {
+      const child = rel === '' ? n.name : `${rel}/${n.name}`;
+      if (n.problem !== undefined) {
+        this.result.skipped.set(child, n.problem);
+        continue;
+      }
+      seen.add(child);
+      const known = this.tree.get(child);
+      // One level deep: known children are rescanned only when they are dirty themselves.
+      if (deep || known === undefined) await this.entry(child, deep);
+    }
+    for (const child of this.tree.childrenOf(rel)) if (!seen.has(child) && !this.result.skipped.has(child)) this.removed(child);
+  }
+
+  async finish(): Promise<void> {
+    await this.upload.idle();
+  }
+}

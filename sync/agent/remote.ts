@@ -1,0 +1,71 @@
+/**
+ * The remote half of a pass: merge every other device's head into the local tree, one head at a
+ * time, each against its merge base (the newest common ancestor in the snapshot graph).
+ *
+ * Must hold: a head is only skipped when it is already an ancestor of what this device has merged
+ * (or the very snapshot merged before). `mine` must already hold, for the paths this device cannot
+ * see (excluded here, unreadable now), their version in this device's own head (see carry in
+ * folder.ts), so that they never look deleted on this side.
+ */
+import { merge3, type Conflict, type FlatTree, type Node } from '../plan/index.js';
+import type { Head, SnapshotId } from '../repo/types.js';
+import type { SnapshotGraph } from './history.js';
+import type { ChunkMap, TreeCache } from './trees.js';
+
+export interface MergeInput {
+  device: string;
+  graph: SnapshotGraph;
+  trees: TreeCache;
+  chunks: ChunkMap;
+  /** This device's head, if it has one. */
+  own: SnapshotId | undefined;
+  /** The other devices' heads. */
+  heads: readonly Head[];
+  /** Head per device that an earlier pass merged or found merged already. */
+  considered: ReadonlyMap<string, SnapshotId>;
+  /** The local side: the scanned tree plus what it cannot see. */
+  mine: Map<string, Node>;
+  caseInsensitive?: boolean;
+}
+
+export interface MergeOutput {
+  merged: Map<string, Node>;
+  /** Snapshots merged in (they become parents of the next snapshot). */
+  parents: SnapshotId[];
+  conflicts: Conflict[];
+  /** device → head that is now merged (or was already). */
+  considered: Map<string, SnapshotId>;
+}
+
+const EMPTY: FlatTree = new Map();
+
+/** The flat tree of a snapshot, loaded through the cache. */
+export async function snapshotTree(input: Pick<MergeInput, 'graph' | 'trees' | 'chunks'>, id: SnapshotId | undefined): Promise<Map<string, Node>> {
+  if (id === undefined) return new Map(EMPTY);
+  const root = (await input.graph.get(id)).root;
+  await input.trees.loadAll(root);
+  return input.trees.flat(root, input.chunks);
+}
+
+export async function mergeHeads(input: MergeInput): Promise<MergeOutput> {
+  let merged = input.mine;
+  const mineSet = input.own === undefined ? [] : [input.own];
+  const parents: SnapshotId[] = [];
+  const conflicts: Conflict[] = [];
+  const considered = new Map(input.considered);
+  const heads = [...input.heads].sort((a, b) => (a.device < b.device ? -1 : 1));
+  for (const h of heads) {
+    if (h.device === input.device || considered.get(h.device) === h.snapshot) continue;
+    const baseId = mineSet.length > 0 ? await input.graph.mergeBase(mineSet, h.snapshot) : undefined;
+    considered.set(h.device, h.snapshot);
+    if (baseId === h.snapshot) continue;
+    const base = await snapshotTree(input, baseId);
+    const theirs = await snapshotTree(input, h.snapshot);
+    const r = merge3(base, merged, theirs, { mine: input.device, theirs: h.device, caseInsensitive: input.caseInsensitive });
+    merged = r.merged;
+    conflicts.push(...r.conflicts);
+    mineSet.push(h.snapshot);
+    parents.push(h.snapshot);
+  }
+  return { merged, parents, conflicts, considered };
+}

@@ -1,0 +1,127 @@
+/**
+ * Test helpers for the agent: devices (a folder, a state dir and a Repository of their own) on one
+ * shared store, and a way to run passes until every device agrees.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, lstat, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { initRepository, openRepository } from '../repo/index.js';
+import type { ObjectStore } from '../store/index.js';
+import { openFileIndex, type FileIndex } from '../state/index.js';
+import { makeExcluder } from '../watch/index.js';
+import { SyncFolder, type FolderOptions, type PassResult } from './folder.js';
+
+export const LAYER = 'user/alice';
+
+export async function initStore(store: ObjectStore): Promise<void> {
+  await initRepository(store, { id: 'agent-test', created: new Date('2024-05-01T10:00:00Z'), packSize: 1 << 20 });
+}
+
+export async function tempRoot(t: TestContext, name: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `strata-agent-${name}-`));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** One simulated machine: its own folder, state and repository instance. */
+export class Device {
+  folder!: SyncFolder;
+  private index!: FileIndex;
+
+  constructor(
+    readonly name: string,
+    readonly root: string,
+    readonly state: string,
+    readonly store: ObjectStore,
+    readonly extra: Partial<FolderOptions> = {},
+  ) {}
+
+  static async create(base: string, name: string, store: ObjectStore, extra: Partial<FolderOptions> = {}): Promise<Device> {
+    const d = new Device(name, join(base, name, 'root'), join(base, name, 'state'), store, extra);
+    await mkdir(d.root, { recursive: true });
+    await d.open();
+    return d;
+  }
+
+  /** (Re)opens the agent side, as a restart would. */
+  async open(): Promise<void> {
+    await mkdir(this.state, { recursive: true });
+    this.index = await openFileIndex(this.state, 'statcache');
+    const repo = await openRepository(this.store);
+    this.folder = new SyncFolder({ repo, root: this.root, layer: LAYER, device: this.name, index: this.index, execJournal: join(this.state, 'exec.journal'), exclude: makeExcluder(), ...this.extra });
+    await this.folder.recover();
+  }
+
+  async close(): Promise<void> {
+    await this.index.close();
+  }
+
+  async pass(): Promise<PassResult> {
+    return this.folder.pass();
+  }
+
+  path(rel: string): string {
+    return join(this.root, rel);
+  }
+
+  async write(rel: string, text: string, mtime?: Date): Promise<void> {
+    await mkdir(dirname(this.path(rel)), { recursive: true });
+    await writeFile(this.path(rel), text);
+    if (mtime) {
+      const { utimes } = await import('node:fs/promises');
+      await utimes(this.path(rel), mtime, mtime);
+    }
+    this.folder.markDirty([rel]);
+  }
+
+  async read(rel: string): Promise<string> {
+    return readFile(this.path(rel), 'utf8');
+  }
+
+  async remove(rel: string): Promise<void> {
+    await rm(this.path(rel), { recursive: true, force: true });
+    this.folder.markDirty([rel]);
+  }
+
+  /** path → file text, `->target` for a symlink, `/` for a dir. */
+  async listing(): Promise<Record<string, string>> {
+    return listDir(this.root);
+  }
+}
+
+export async function listDir(root: string, rel = '', out: Record<string, string> = {}): Promise<Record<string, string>> {
+  for (const name of (await readdir(join(root, rel))).sort()) {
+    const r = rel === '' ? name : `${rel}/${name}`;
+    const st = await lstat(join(root, r));
+    if (st.isDirectory()) {
+      out[`${r}/`] = '';
+      await listDir(root, r, out);
+    } else if (st.isSymbolicLink()) out[r] = `->${await readlink(join(root, r))}`;
+    else out[r] = await readFile(join(root, r), 'utf8');
+  }
+  return out;
+}
+
+/** Runs passes on every device, round-robin, until a whole round changes nothing (or gives up). */
+export async function converge(devices: readonly Device[], maxRounds = 8): Promise<PassResult[]> {
+  const all: PassResult[] = [];
+  for (let round = 0; round < maxRounds; round++) {
+    let quiet = true;
+    for (const d of devices) {
+      for (const d2 of devices) d2.folder.markAllDirty();
+      const r = await d.pass();
+      all.push(r);
+      if (r.status !== 'synced' || r.snapshot !== undefined) quiet = false;
+    }
+    if (quiet) return all;
+  }
+  throw new Error(`devices did not converge in ${maxRounds} rounds`);
+}
+
+export async function assertSame(devices: readonly Device[]): Promise<Record<string, string>> {
+  const first = await devices[0]!.listing();
+  for (const d of devices.slice(1)) assert.deepEqual(await d.listing(), first, `${d.name} differs from ${devices[0]!.name}`);
+  return first;
+}

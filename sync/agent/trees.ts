@@ -1,0 +1,92 @@
+/**
+ * Merkle trees of the repository ⇄ the planner's flat trees, for the agent.
+ *
+ * - Reading: a snapshot's trees are fetched a level of the hierarchy at a time (coalesced ranged
+ *   GETs) and kept by id until the next prune, so a new head that changed one file costs the
+ *   requests for the trees on that file's path, not the whole layer's.
+ * - Writing: a flat tree is written back deepest dir first; unchanged dirs encode to the ids they
+ *   had and add nothing. Dirs are written with mtime 0: two devices that reach the same flat tree
+ *   must reach the same root id, or they would write new snapshots at each other forever.
+ */
+import { blobId } from '../chunker/hash.js';
+import { StrataError } from '../errors.js';
+import { contentKey, directories, flatten, type FlatTree, type Node } from '../plan/index.js';
+import { encodeTree, type Repository } from '../repo/index.js';
+import type { BlobId, FileEntry, Tree, TreeEntry } from '../repo/types.js';
+
+/** content key → chunk ids, for every file content a pass has seen. */
+export type ChunkMap = Map<string, readonly string[]>;
+
+export class TreeCache {
+  private trees = new Map<BlobId, Tree>();
+  private used = new Set<BlobId>();
+
+  constructor(private readonly repo: Repository) {}
+
+  /** Loads every tree under `root`; the repository's index must already name them. */
+  async loadAll(root: BlobId): Promise<void> {
+    let level = [root];
+    while (level.length > 0) {
+      const missing = level.filter((id) => !this.trees.has(id));
+      if (missing.length > 0) await this.repo.loadTrees(missing, (id, tree) => void this.trees.set(id, tree));
+      const next: BlobId[] = [];
+      for (const id of level) {
+        this.used.add(id);
+        for (const e of this.trees.get(id)!.entries) if (e.type === 'dir') next.push(e.subtree);
+      }
+      level = next;
+    }
+  }
+
+  /** The flat tree under `root` (loadAll first); records each file's chunks in `chunks`. */
+  flat(root: BlobId, chunks: ChunkMap): Map<string, Node> {
+    const get = (id: BlobId): Tree => {
+      const t = this.trees.get(id);
+      if (t === undefined) throw new StrataError('E_INTERNAL', `tree ${id} was not loaded`);
+      return t;
+    };
+    return flatten(get(root), get, (e: FileEntry) => {
+      const key = contentKey(e.chunks);
+      chunks.set(key, e.chunks);
+      return key;
+    });
+  }
+
+  /** Drops the trees not used since the last prune. */
+  prune(): void {
+    for (const id of this.trees.keys()) if (!this.used.has(id)) this.trees.delete(id);
+    this.used = new Set();
+  }
+}
+
+function entryOf(name: string, node: Node, chunks: ChunkMap, subtree: (name: string) => BlobId): TreeEntry {
+  switch (node.type) {
+    case 'file': {
+      const ids = chunks.get(node.content);
+      if (ids === undefined) throw new StrataError('E_INTERNAL', `no chunk list for the content of ${name}`);
+      return { name, type: 'file', mode: node.mode, mtimeMs: node.mtimeMs, size: node.size, chunks: [...ids] };
+    }
+    case 'symlink':
+      return { name, type: 'symlink', mtimeMs: node.mtimeMs ?? 0, target: node.target };
+    case 'dir':
+      return { name, type: 'dir', mode: node.mode, mtimeMs: 0, subtree: subtree(name) };
+    default:
+      throw new StrataError('E_INTERNAL', `cannot write a node of kind ${(node as { type: string }).type}`);
+  }
+}
+
+/**
+ * Adds the trees of `tree` to the repository (not yet durable: flush after) and returns the root
+ * id. Every file's content must be in `chunks`.
+ */
+export async function writeFlatTree(repo: Repository, tree: FlatTree, chunks: ChunkMap): Promise<BlobId> {
+  const ids = new Map<string, BlobId>();
+  for (const [dir, list] of directories(tree)) {
+    const entries = list.map(([name, node]) => entryOf(name, node, chunks, (n) => ids.get(dir === '' ? n : `${dir}/${n}`)!));
+    const bytes = encodeTree({ entries });
+    const id = blobId(bytes, repo.format.hash);
+    await repo.addBlob('tree', id, bytes);
+    ids.set(dir, id);
+  }
+  return ids.get('')!;
+}

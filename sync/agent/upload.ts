@@ -1,0 +1,95 @@
+/**
+ * Uploads changed files during a scan: chunks each one on the chunker (worker threads when given
+ * the pool), adds the chunks the repository lacks, and answers with the file's index entry. At
+ * most twice the chunker's parallelism of files are in flight; `add` waits for a free slot, so a
+ * scan of a huge folder never queues the whole disk.
+ *
+ * The entries it answers name chunks that are only durable after repo.flush(): callers commit them
+ * to the local tree's journal after that, never before.
+ */
+import type { Stats } from 'node:fs';
+import { join } from 'node:path';
+import type { Repository } from '../repo/index.js';
+import type { IndexEntry } from '../state/index.js';
+import { contentKey } from '../plan/index.js';
+import { idHash, mtimeOf, newStats, type Context } from '../snapshot/context.js';
+import { snapshotFile } from '../snapshot/file.js';
+import { fsProblem } from '../snapshot/listing.js';
+import { JobLimit } from '../snapshot/limit.js';
+import { ParentTrees } from '../snapshot/prefetch.js';
+import type { FileChunker } from '../snapshot/index.js';
+import { InProcessChunker } from '../snapshot/index.js';
+
+export type UploadOutcome = IndexEntry | { skipped: string } | undefined;
+
+export interface UploadProgress {
+  files: number;
+  bytes: number;
+  bytesDone: number;
+}
+
+export interface FileUploader {
+  /** Queues `rel` (listed with `st`); `done` gets its entry, why it was skipped, or undefined if it vanished. */
+  add(rel: string, st: Stats, done: (outcome: UploadOutcome) => void): Promise<void>;
+  /** Resolves when every queued file is done; throws the first failure. */
+  idle(): Promise<void>;
+}
+
+export class RepoUploader implements FileUploader {
+  private readonly ctx: Context;
+
+  constructor(
+    repo: Repository,
+    root: string,
+    opts: { chunker?: FileChunker; signal?: AbortSignal; onProgress?: (p: UploadProgress) => void } = {},
+  ) {
+    const chunker = opts.chunker ?? new InProcessChunker();
+    this.ctx = {
+      repo,
+      root,
+      params: repo.format.chunker,
+      hash: idHash(repo),
+      chunker,
+      files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
+      parents: new ParentTrees(repo),
+      exclude: undefined,
+      onProgress: opts.onProgress,
+      signal: opts.signal,
+      stats: newStats(),
+      progress: { files: 0, bytes: 0, bytesDone: 0 },
+    };
+  }
+
+  /** Bytes of new chunks this uploader added to the repository. */
+  get bytesAdded(): number {
+    return this.ctx.stats.bytesAdded;
+  }
+
+  get bytesRead(): number {
+    return this.ctx.stats.bytesRead;
+  }
+
+  async add(rel: string, st: Stats, done: (outcome: UploadOutcome) => void): Promise<void> {
+    const { ctx } = this;
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    await ctx.files.start(async () => {
+      try {
+        const out = await snapshotFile(ctx, join(ctx.root, rel), rel, name, st, undefined);
+        if ('skipped' in out) return done(out);
+        const e = out.entry;
+        // snapshotFile re-lists a file that changed while being read; its inode is then unknown here.
+        const ino = e.size === st.size && e.mtimeMs === mtimeOf(st) ? st.ino : undefined;
+        done({ type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, ...(ino === undefined ? {} : { ino }), content: contentKey(e.chunks), chunks: e.chunks });
+      } catch (err) {
+        const problem = fsProblem(err);
+        if (problem === undefined) throw err;
+        done('vanished' in problem ? undefined : { skipped: problem.unreadable });
+      }
+    });
+  }
+
+  async idle(): Promise<void> {
+    await this.ctx.files.idle();
+    this.ctx.files.check();
+  }
+}
