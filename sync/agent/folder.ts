@@ -109,7 +109,7 @@ export class SyncFolder {
 
   async pass(signal?: AbortSignal): Promise<PassResult> {
     const { repo, root, layer, device } = this.opts;
-    if (!(await isDir(root))) throw new StrataError('E_NO_ROOT', 'the synced folder is missing; sync is paused and nothing is deleted', { path: root });
+    if (!(await isDir(root))) throw noRoot(root);
     const { heads, errors } = await repo.listHeads(layer);
     if (errors.length > 0 && heads.length === 0) throw errors[0]!;
     const fingerprint = heads.map((h) => `${h.device}:${h.snapshot}`).join(',');
@@ -118,6 +118,7 @@ export class SyncFolder {
     this.own ??= ownHead;
 
     const scan = await this.scan(signal);
+    signal?.throwIfAborted();
     const chunks: ChunkMap = new Map();
     this.local.chunksByContent(chunks);
     const ownTree = await snapshotTree(this.view(chunks), this.own);
@@ -171,6 +172,8 @@ export class SyncFolder {
     try {
       const result = paths.length === 0 ? { changed: [], skipped: new Map<string, string>() } : await this.local.scan(paths, uploader);
       await this.opts.repo.flush();
+      // Vanished paths in a scan that raced the root's removal must not become deletes.
+      if (!(await isDir(this.opts.root))) throw noRoot(this.opts.root);
       await this.local.commit();
       this.uploaded = uploader.bytesAdded;
       return result;
@@ -224,6 +227,10 @@ export class SyncFolder {
     this.own = id;
     return id;
   }
+}
+
+function noRoot(root: string): StrataError {
+  return new StrataError('E_NO_ROOT', 'the synced folder is missing; sync is paused and nothing is deleted', { path: root });
 }
 
 async function isDir(path: string): Promise<boolean> {

@@ -77,6 +77,10 @@ export class LocalTree {
     return this.entries.size;
   }
 
+  paths(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
   get(path: string): IndexEntry | undefined {
     return this.entries.get(path);
   }

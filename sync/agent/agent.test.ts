@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { AgentEvent } from '../../shared/agent-api.js';
+import { CountingStore } from '../store/counting.js';
+import { MemoryStore } from '../store/memory.js';
+import type { ObjectStore } from '../store/index.js';
+import { Agent, type AgentOptions } from './agent.js';
+import { initStore, LAYER, listDir, tempRoot } from './testkit.js';
+
+const FAST = { pollMs: 150, debounceMs: 20, stabilityMs: 30 };
+
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+interface Machine {
+  root: string;
+  stateDir: string;
+  counter: CountingStore;
+  agent: Agent;
+  restart(): Promise<void>;
+}
+
+function requests(m: Machine): number {
+  const c = m.counter.counts;
+  return c.gets + c.puts + c.heads + c.lists + c.deletes;
+}
+
+async function machine(t: TestContext, base: string, name: string, store: ObjectStore, extra: Partial<AgentOptions> = {}): Promise<Machine> {
+  const root = join(base, name, 'root');
+  const stateDir = join(base, name, 'state');
+  await mkdir(root, { recursive: true });
+  const counter = new CountingStore(store);
+  const start = () => Agent.start({ stateDir, folders: [{ root, layer: LAYER }], openStore: () => counter, newDeviceId: () => name, ...FAST, ...extra });
+  const m: Machine = {
+    root,
+    stateDir,
+    counter,
+    agent: await start(),
+    async restart() {
+      await m.agent.stop();
+      m.agent = await start();
+    },
+  };
+  t.after(() => m.agent.stop());
+  return m;
+}
+
+async function setup(t: TestContext, extra: Partial<AgentOptions> = {}) {
+  const base = await tempRoot(t, 'agent');
+  const store = new MemoryStore();
+  await initStore(store);
+  const a = await machine(t, base, 'deva', store, extra);
+  const b = await machine(t, base, 'devb', store, extra);
+  return { a, b, store };
+}
+
+/** The folder's listing, or {} while it changes under the listing. */
+const listing = (m: Machine) => listDir(m.root).catch(() => ({}) as Record<string, string>);
+const has = (m: Machine, rel: string, text: string) => async () => (await listing(m))[rel] === text;
+const count = (m: Machine, n: number) => async () => Object.keys(await listing(m)).length === n;
+
+test('a save on one machine appears on the other, through the watcher and the poll', async (t) => {
+  const { a, b } = await setup(t);
+  await writeFile(join(a.root, 'hello.txt'), 'hi from a');
+  await waitFor('hello.txt on b', has(b, 'hello.txt', 'hi from a'));
+  await mkdir(join(b.root, 'docs'));
+  await writeFile(join(b.root, 'docs', 'r.txt'), 'from b');
+  await waitFor('docs/r.txt on a', has(a, 'docs/r.txt', 'from b'));
+  const st = a.agent.status();
+  assert.equal(st.deviceId, 'deva');
+  assert.equal(st.folders[0]!.root, a.root);
+  await waitFor('a idle with a last sync', () => a.agent.status().folders[0]!.state === 'idle' && a.agent.status().folders[0]!.lastSync !== undefined);
+});
+
+test('paused: no store request at all, even across a restart; after resume the machines converge', async (t) => {
+  const { a, b } = await setup(t);
+  await writeFile(join(a.root, 'one.txt'), '1');
+  await waitFor('one.txt on b', has(b, 'one.txt', '1'));
+  const st = await a.agent.call('pause', {});
+  assert.equal(st.paused, true);
+  assert.equal(st.state, 'paused');
+  const before = requests(a);
+  await writeFile(join(a.root, 'two.txt'), '2');
+  await writeFile(join(b.root, 'three.txt'), '3');
+  await b.agent.passesDone(3);
+  await a.restart();
+  assert.equal(a.agent.status().paused, true, 'the pause survives a restart');
+  await b.agent.passesDone(3);
+  await a.agent.call('syncNow', {});
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(requests(a), before, 'a paused agent sends no request');
+  assert.equal((await listDir(a.root))['three.txt'], undefined);
+  await a.agent.call('resume', {});
+  await waitFor('two.txt on b', has(b, 'two.txt', '2'));
+  await waitFor('three.txt on a', has(a, 'three.txt', '3'));
+});
+
+test('a missing root stops that folder with E_NO_ROOT and deletes nothing anywhere', async (t) => {
+  const { a, b } = await setup(t);
+  for (let i = 0; i < 12; i++) await writeFile(join(a.root, `f${i}.txt`), `file ${i}`);
+  await waitFor('files on b', count(b, 12));
+  // An unmount (or a move away) takes the whole folder at once.
+  await rename(a.root, `${a.root}.gone`);
+  await waitFor('a in error', () => a.agent.status().folders[0]!.error?.code === 'E_NO_ROOT');
+  await b.agent.passesDone(3);
+  assert.equal(Object.keys(await listDir(b.root)).length, 12, 'nothing deleted on b');
+  // The root comes back empty (a wrong mount): the guard holds the mass delete.
+  await mkdir(a.root);
+  await waitFor('a holding deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
+  assert.deepEqual(a.agent.status().folders[0]!.pendingDeletes, { direction: 'local', files: 12, of: 12 });
+  await b.agent.passesDone(3);
+  assert.equal(Object.keys(await listDir(b.root)).length, 12, 'still nothing deleted on b');
+});
+
+test('deletes of more than half of the files wait for confirmation, on the machine that made them and on the others', async (t) => {
+  const { a, b } = await setup(t, { watch: false });
+  const events: AgentEvent[] = [];
+  a.agent.subscribe((e) => events.push(e));
+  for (let i = 0; i < 20; i++) await writeFile(join(b.root, `f${i}.txt`), `file ${i}`);
+  await waitFor('files on a', count(a, 20));
+  await b.agent.call('pause', {});
+  for (let i = 0; i < 15; i++) await rm(join(b.root, `f${i}.txt`));
+  await b.agent.call('resume', {});
+  await waitFor('b holding its deletes', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
+  assert.deepEqual(b.agent.status().folders[0]!.pendingDeletes, { direction: 'local', files: 15, of: 20 });
+  await a.agent.passesDone(2);
+  assert.equal(Object.keys(await listDir(a.root)).length, 20, 'nothing left b before its confirmation');
+  await assert.rejects(b.agent.call('confirmDeletes', { root: '/nowhere' }), /no synced folder/);
+  await b.agent.call('confirmDeletes', { root: b.root });
+  await waitFor('a holding the deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
+  assert.deepEqual(a.agent.status().folders[0]!.pendingDeletes, { direction: 'remote', files: 15, of: 20 });
+  assert.equal(Object.keys(await listDir(a.root)).length, 20, 'nothing deleted on a before its confirmation');
+  await a.agent.call('confirmDeletes', { root: a.root });
+  await waitFor('deletes applied on a', count(a, 5));
+  assert.equal(a.agent.status().folders[0]!.pendingDeletes, undefined);
+  assert.ok(events.some((e) => e.type === 'status' && e.status.folders[0]!.pendingDeletes !== undefined), 'the held pass was announced');
+});
+
+test('a conflict is reported in the status and as an event on both machines', async (t) => {
+  const { a, b } = await setup(t, { watch: false });
+  await writeFile(join(a.root, 'doc.txt'), 'base');
+  await a.agent.call('syncNow', {});
+  await waitFor('doc on b', has(b, 'doc.txt', 'base'));
+  await a.agent.call('pause', {});
+  await b.agent.call('pause', {});
+  await writeFile(join(a.root, 'doc.txt'), 'edit a');
+  await writeFile(join(b.root, 'doc.txt'), 'edit b!');
+  const seen: AgentEvent[] = [];
+  b.agent.subscribe((e) => seen.push(e));
+  await a.agent.call('resume', {});
+  await a.agent.passesDone(1);
+  await b.agent.call('resume', {});
+  await waitFor('conflict on both', () => a.agent.status().folders[0]!.conflicts.length === 1 && b.agent.status().folders[0]!.conflicts.length === 1);
+  const [ca] = await a.agent.call('conflicts', {});
+  const [cb] = await b.agent.call('conflicts', {});
+  assert.deepEqual(ca, cb);
+  assert.equal(ca!.path, 'doc.txt');
+  assert.match(ca!.copy, /^doc\.sync-conflict-\d{8}-\d{6}-dev[ab]\.txt$/);
+  assert.ok(seen.some((e) => e.type === 'conflict' && e.conflict.copy === ca!.copy));
+});

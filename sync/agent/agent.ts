@@ -1,0 +1,328 @@
+/**
+ * The agent service: runs the passes of every synced folder, and answers the Agent API
+ * (shared/agent-api.ts) for the tray, the UI and the CLI.
+ *
+ * When a folder's pass runs: at start-up (a full rescan), when its watcher reports dirty paths,
+ * every poll interval (other devices' heads), on syncNow, and again at once after a pass that
+ * found the disk changed under it. Passes run one at a time.
+ *
+ * Must hold:
+ * - paused means zero store requests: the store is not even opened until the agent is unpaused,
+ *   pause() returns only once the running pass has stopped, and the paused flag is durable
+ *   (sync/state), so a restart stays paused; the watcher keeps recording dirty paths meanwhile;
+ * - a folder whose root is missing runs no pass (status error E_NO_ROOT) until the root is back;
+ * - a store that cannot be reached is 'offline', retried with a backoff, never an error that
+ *   stops the agent; an error in one folder never stops the others.
+ */
+import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo } from '../../shared/agent-api.js';
+import { overallState } from '../../shared/agent-api.js';
+import { StrataError } from '../errors.js';
+import { openRepository, type Repository } from '../repo/index.js';
+import type { FileChunker } from '../snapshot/index.js';
+import type { ObjectStore } from '../store/index.js';
+import { openAgentState, type AgentState } from '../state/index.js';
+import { FolderRuntime, isOffline, type FolderSpec } from './runtime.js';
+
+export interface AgentOptions {
+  stateDir: string;
+  /** Opens the store; called on the first pass, never while paused. */
+  openStore: () => ObjectStore | Promise<ObjectStore>;
+  folders: readonly FolderSpec[];
+  /** How often other devices' heads are polled. Default 10 s. */
+  pollMs?: number;
+  /** Watch the folders for changes (default true); without it only polls and syncNow run passes. */
+  watch?: boolean;
+  debounceMs?: number;
+  stabilityMs?: number;
+  chunker?: FileChunker;
+  now?: () => Date;
+  caseInsensitive?: boolean;
+  /** Device id for a fresh state dir (tests). */
+  newDeviceId?: () => string;
+}
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+/** Passes in a row that found the disk changed under them before waiting for the next poll. */
+const MAX_RETRIES = 5;
+
+export class Agent implements AgentApi {
+  private readonly folders: FolderRuntime[];
+  private readonly listeners = new Set<(e: AgentEvent) => void>();
+  private readonly now: () => Date;
+  private repo: Repository | undefined;
+  private running: { abort: AbortController; done: Promise<void> } | undefined;
+  private wakeUp: (() => void) | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private passes = 0;
+  private passWaiters: Array<{ after: number; resolve: () => void }> = [];
+
+  private constructor(
+    private readonly opts: AgentOptions,
+    private readonly state: AgentState,
+  ) {
+    this.now = opts.now ?? (() => new Date());
+    this.folders = opts.folders.map(
+      (spec) =>
+        new FolderRuntime(spec, {
+          stateDir: opts.stateDir,
+          device: state.deviceId,
+          chunker: opts.chunker,
+          now: this.now,
+          watch: opts.watch ?? true,
+          debounceMs: opts.debounceMs,
+          stabilityMs: opts.stabilityMs,
+          caseInsensitive: opts.caseInsensitive,
+          wake: () => this.wake(),
+          changed: () => this.emitStatus(),
+        }),
+    );
+  }
+
+  static async start(opts: AgentOptions): Promise<Agent> {
+    const state = await openAgentState(opts.stateDir, { newDeviceId: opts.newDeviceId });
+    const agent = new Agent(opts, state);
+    agent.loop = agent.run();
+    return agent;
+  }
+
+  get deviceId(): string {
+    return this.state.deviceId;
+  }
+
+  get paused(): boolean {
+    return this.state.get().paused;
+  }
+
+  /** Completed passes so far (tests wait on it). */
+  get passCount(): number {
+    return this.passes;
+  }
+
+  status(): AgentStatus {
+    const cfg = this.state.get();
+    const folders = this.folders.map((f) => structuredClone(f.status));
+    const out: AgentStatus = { deviceId: this.state.deviceId, paused: cfg.paused, state: overallState(folders.map((f) => f.state), cfg.paused), folders };
+    if (cfg.lastSync !== undefined) out.lastSync = cfg.lastSync;
+    return out;
+  }
+
+  async call<C extends CommandName>(command: C, arg: CommandArg<C>): Promise<CommandResult<C>> {
+    const result = await this.dispatch(command, arg);
+    return result as CommandResult<C>;
+  }
+
+  private async dispatch(command: CommandName, arg: unknown): Promise<unknown> {
+    switch (command) {
+      case 'status':
+        return this.status();
+      case 'pause':
+        return this.pause();
+      case 'resume':
+        return this.resume();
+      case 'syncNow':
+        return this.syncNow();
+      case 'conflicts':
+        return this.folders.flatMap((f) => f.status.conflicts);
+      case 'confirmDeletes':
+        return this.confirmDeletes((arg as { root: string }).root);
+      default:
+        throw new StrataError('E_USAGE', `unknown command ${JSON.stringify(command)}`);
+    }
+  }
+
+  subscribe(listener: (event: AgentEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async pause(): Promise<AgentStatus> {
+    await this.state.update((d) => {
+      d.paused = true;
+    });
+    const r = this.running;
+    r?.abort.abort(new StrataError('E_PAUSED', 'sync was paused'));
+    await r?.done;
+    for (const f of this.folders) f.setState('paused');
+    return this.status();
+  }
+
+  async resume(): Promise<AgentStatus> {
+    await this.state.update((d) => {
+      d.paused = false;
+    });
+    for (const f of this.folders) {
+      f.due = true;
+      if (f.status.state === 'paused') f.setState('idle');
+    }
+    this.wake();
+    return this.status();
+  }
+
+  syncNow(): AgentStatus {
+    for (const f of this.folders) {
+      f.due = true;
+      f.failures = 0;
+    }
+    this.wake();
+    return this.status();
+  }
+
+  confirmDeletes(root: string): AgentStatus {
+    const f = this.folders.find((x) => x.spec.root === root);
+    if (f === undefined) throw new StrataError('E_USAGE', 'no synced folder has this root', { path: root });
+    const held = f.status.pendingDeletes;
+    if (held === undefined) throw new StrataError('E_USAGE', 'no pass of this folder is waiting for a confirmation', { path: root });
+    f.folder.approve(held);
+    f.due = true;
+    this.wake();
+    return this.status();
+  }
+
+  /** Resolves once `n` more passes have completed (or failed). */
+  passesDone(n = 1): Promise<void> {
+    const after = this.passes + n;
+    return new Promise((resolve) => this.passWaiters.push({ after, resolve }));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.running?.abort.abort(new StrataError('E_STOPPED', 'the agent is stopping'));
+    this.wake();
+    await this.loop;
+    for (const f of this.folders) await f.close();
+  }
+
+  private wake(): void {
+    this.wakeUp?.();
+  }
+
+  private emitStatus(): void {
+    this.emit({ type: 'status', status: this.status() });
+  }
+
+  private emit(e: AgentEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // A listener's failure is its own; the agent goes on.
+      }
+    }
+  }
+
+  private async run(): Promise<void> {
+    let opened = false;
+    while (!this.stopped) {
+      if (!this.paused) {
+        if (!opened) opened = await this.openFolders();
+        if (opened) await this.runDue();
+      } else {
+        for (const f of this.folders) if (f.status.state !== 'paused') f.setState('paused');
+      }
+      if (this.stopped) break;
+      await this.sleep(this.paused ? undefined : this.nextDue());
+    }
+  }
+
+  private async openFolders(): Promise<boolean> {
+    try {
+      this.repo ??= await openRepository(await this.opts.openStore());
+      for (const f of this.folders) await f.open(this.repo);
+      return true;
+    } catch (err) {
+      for (const f of this.folders) f.setError(isOffline(err) ? 'offline' : 'error', err);
+      const f = this.folders[0];
+      if (f !== undefined) {
+        f.failures++;
+        for (const g of this.folders) g.nextPoll = this.now().getTime() + this.backoff(f.failures);
+      }
+      return false;
+    }
+  }
+
+  private backoff(failures: number): number {
+    return Math.min(MAX_BACKOFF_MS, (this.opts.pollMs ?? 10_000) * 2 ** Math.min(failures - 1, 10));
+  }
+
+  private nextDue(): number {
+    if (this.folders.some((f) => f.due)) return 0;
+    return Math.max(0, Math.min(...this.folders.map((f) => f.nextPoll)) - this.now().getTime());
+  }
+
+  private sleep(ms: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = undefined;
+        done();
+      };
+    });
+  }
+
+  private async runDue(): Promise<void> {
+    for (const f of this.folders) {
+      if (this.paused || this.stopped) return;
+      const now = this.now().getTime();
+      // A missing root is looked at again each poll (a stat, no store request) and when the watcher sees it back.
+      if (!f.due && now < f.nextPoll) continue;
+      f.due = false;
+      f.nextPoll = now + (this.opts.pollMs ?? 10_000);
+      await this.runPass(f);
+    }
+  }
+
+  private async runPass(f: FolderRuntime): Promise<void> {
+    const abort = new AbortController();
+    let finish!: () => void;
+    this.running = { abort, done: new Promise((r) => (finish = r)) };
+    let fresh: ConflictInfo[] = [];
+    try {
+      f.setState('scanning');
+      // Without a watcher nothing marks paths dirty: every pass rescans (the stat cache keeps it cheap).
+      if (this.opts.watch === false) f.folder.markAllDirty();
+      const r = await f.folder.pass(abort.signal);
+      f.rootMissing = false;
+      fresh = f.record(r);
+      if (r.status === 'retry' && f.failures++ < MAX_RETRIES) f.due = true;
+      if (r.status === 'synced') await this.noteSynced(r.snapshot !== undefined);
+    } catch (err) {
+      if (abort.signal.aborted) f.setState(this.paused ? 'paused' : 'idle');
+      else this.failed(f, err);
+    } finally {
+      this.running = undefined;
+      finish();
+      this.passes++;
+      this.passWaiters = this.passWaiters.filter((w) => (w.after <= this.passes ? (w.resolve(), false) : true));
+    }
+    for (const conflict of fresh) this.emit({ type: 'conflict', root: f.spec.root, conflict });
+  }
+
+  private failed(f: FolderRuntime, err: unknown): void {
+    f.failures++;
+    if (err instanceof StrataError && err.code === 'E_NO_ROOT') {
+      f.rootMissing = true;
+      f.setError('error', err);
+      f.nextPoll = this.now().getTime() + (this.opts.pollMs ?? 10_000);
+      return;
+    }
+    f.setError(isOffline(err) ? 'offline' : 'error', err);
+    f.nextPoll = this.now().getTime() + this.backoff(f.failures);
+  }
+
+  /** Persists the last sync time when something was written, or at most once a minute. */
+  private async noteSynced(wrote: boolean): Promise<void> {
+    const last = this.state.get().lastSync;
+    const now = this.now();
+    if (!wrote && last !== undefined && now.getTime() - Date.parse(last) < 60_000) return;
+    if (this.folders.some((f) => f.status.state !== 'idle' || f.status.pendingDeletes !== undefined)) return;
+    await this.state.update((d) => {
+      d.lastSync = now.toISOString();
+    });
+    this.emitStatus();
+  }
+}

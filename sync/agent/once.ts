@@ -1,0 +1,57 @@
+/**
+ * `strata sync --once`: one full reconcile of one folder, without watcher or control endpoint.
+ * Passes repeat while the disk changes under them (at most MAX_PASSES), so the command ends with
+ * the folder in sync or says why not.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StrataError } from '../errors.js';
+import type { Repository } from '../repo/index.js';
+import type { FileChunker } from '../snapshot/index.js';
+import { openAgentState, openFileIndex } from '../state/index.js';
+import { makeExcluder } from '../watch/index.js';
+import { SyncFolder, type PassPhase, type PassResult } from './folder.js';
+import { folderStateDir, type FolderSpec } from './runtime.js';
+
+const MAX_PASSES = 5;
+
+export interface OnceOptions {
+  stateDir: string;
+  repo: Repository;
+  folder: FolderSpec;
+  chunker?: FileChunker;
+  now?: () => Date;
+  onPhase?: (p: PassPhase) => void;
+}
+
+export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device: string }> {
+  const state = await openAgentState(opts.stateDir);
+  const dir = folderStateDir(opts.stateDir, opts.folder);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const index = await openFileIndex(dir, 'statcache');
+  try {
+    const folder = new SyncFolder({
+      repo: opts.repo,
+      root: opts.folder.root,
+      layer: opts.folder.layer,
+      device: state.deviceId,
+      index,
+      execJournal: join(dir, 'exec.journal'),
+      exclude: makeExcluder([...(opts.folder.exclude ?? [])]),
+      chunker: opts.chunker,
+      now: opts.now,
+      onPhase: opts.onPhase,
+    });
+    await folder.recover();
+    for (let i = 0; i < MAX_PASSES; i++) {
+      const r = await folder.pass();
+      if (r.status !== 'retry') {
+        if (r.status === 'synced') await state.update((d) => void (d.lastSync = (opts.now ?? (() => new Date()))().toISOString()));
+        return { ...r, device: state.deviceId };
+      }
+    }
+    throw new StrataError('E_BUSY', `the folder kept changing during ${MAX_PASSES} passes; try again when it is quiet`, { path: opts.folder.root });
+  } finally {
+    await index.close();
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Rate and ETA for the status: bytes done over a sliding window of recent samples, so one stall
+ * or one burst does not swing the estimate. The clock is injected.
+ */
+import type { Progress } from '../../shared/agent-api.js';
+
+const WINDOW_MS = 5000;
+
+export class ProgressMeter {
+  private samples: Array<{ at: number; bytes: number }> = [];
+
+  constructor(private readonly now: () => number) {}
+
+  reset(): void {
+    this.samples = [];
+  }
+
+  /** Records `bytes` done of `bytesTotal` and returns the progress to show. */
+  update(p: { files: number; filesTotal: number; bytes: number; bytesTotal: number }): Progress {
+    const at = this.now();
+    this.samples.push({ at, bytes: p.bytes });
+    while (this.samples.length > 2 && at - this.samples[0]!.at > WINDOW_MS) this.samples.shift();
+    const first = this.samples[0]!;
+    const seconds = (at - first.at) / 1000;
+    const rate = seconds > 0 ? Math.max(0, (p.bytes - first.bytes) / seconds) : 0;
+    const out: Progress = { ...p, rate: Math.round(rate) };
+    if (rate > 0 && p.bytesTotal >= p.bytes) out.etaSeconds = Math.ceil((p.bytesTotal - p.bytes) / rate);
+    return out;
+  }
+}

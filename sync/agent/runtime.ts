@@ -1,0 +1,183 @@
+/**
+ * One folder inside a running agent: its SyncFolder, its watcher, when its next pass is due, and
+ * the status the tray shows for it. The agent's loop (agent.ts) decides when passes run; this
+ * file turns a pass's outcome into status.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ApiError, ConflictInfo, FolderStatus, SyncState } from '../../shared/agent-api.js';
+import { describeError, isStrataError, StrataError } from '../errors.js';
+import type { Repository } from '../repo/index.js';
+import type { FileChunker } from '../snapshot/index.js';
+import { openFileIndex, type FileIndex } from '../state/index.js';
+import { LayerWatcher, makeExcluder, type Excluder } from '../watch/index.js';
+import { listConflicts } from './conflicts.js';
+import { SyncFolder, type PassPhase, type PassResult } from './folder.js';
+import { ProgressMeter } from './progress.js';
+
+export interface FolderSpec {
+  /** Absolute path of the synced directory. */
+  root: string;
+  layer: string;
+  /** Extra exclusion rules (gitignore syntax) on top of the defaults. */
+  exclude?: readonly string[];
+}
+
+export interface RuntimeOptions {
+  stateDir: string;
+  device: string;
+  chunker?: FileChunker;
+  now: () => Date;
+  watch: boolean;
+  debounceMs?: number;
+  stabilityMs?: number;
+  caseInsensitive?: boolean;
+  /** Something changed that may make a pass due. */
+  wake: () => void;
+  /** The folder's status changed. */
+  changed: () => void;
+}
+
+/** Store errors that mean "cannot reach the bucket now", not "the bucket is wrong". */
+export function isOffline(err: unknown): boolean {
+  if (isStrataError(err, 'E_TRANSIENT')) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code);
+}
+
+function apiError(err: unknown): ApiError {
+  const out: ApiError = { code: err instanceof StrataError ? err.code : 'E_INTERNAL', message: describeError(err).split('\n')[0]! };
+  if (err instanceof StrataError && err.path !== undefined) out.path = err.path;
+  if (err instanceof StrataError && err.key !== undefined) out.key = err.key;
+  return out;
+}
+
+/** `<stateDir>/folders/<hash of layer and root>`: one folder's journals. */
+export function folderStateDir(stateDir: string, spec: FolderSpec): string {
+  const id = createHash('sha256').update(`${spec.layer}\0${spec.root}`).digest('hex').slice(0, 16);
+  return join(stateDir, 'folders', id);
+}
+
+export class FolderRuntime {
+  status: FolderStatus;
+  /** A pass should run as soon as the agent can. */
+  due = true;
+  nextPoll = 0;
+  failures = 0;
+  rootMissing = false;
+  folder!: SyncFolder;
+  private index!: FileIndex;
+  private watcher: LayerWatcher | undefined;
+  private closed = false;
+  private readonly meter: ProgressMeter;
+  readonly exclude: Excluder;
+
+  constructor(
+    readonly spec: FolderSpec,
+    private readonly opts: RuntimeOptions,
+  ) {
+    this.status = { root: spec.root, layer: spec.layer, state: 'idle', conflicts: [], files: 0 };
+    this.meter = new ProgressMeter(() => opts.now().getTime());
+    this.exclude = makeExcluder([...(spec.exclude ?? [])]);
+  }
+
+  async open(repo: Repository): Promise<void> {
+    const dir = folderStateDir(this.opts.stateDir, this.spec);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    this.index = await openFileIndex(dir, 'statcache');
+    this.folder = new SyncFolder({
+      repo,
+      root: this.spec.root,
+      layer: this.spec.layer,
+      device: this.opts.device,
+      index: this.index,
+      execJournal: join(dir, 'exec.journal'),
+      exclude: this.exclude,
+      chunker: this.opts.chunker,
+      now: this.opts.now,
+      caseInsensitive: this.opts.caseInsensitive,
+      suppress: (p, st) => this.watcher?.suppress(p, st),
+      onPhase: (p) => this.phase(p),
+    });
+    await this.folder.recover();
+    this.status.files = this.folder.local.size;
+    this.status.conflicts = listConflicts(this.folder.local.paths());
+    // The start-up rescan must begin after the watcher's initial scan: a file created in between
+    // would be neither reported (initial paths never are) nor scanned.
+    if (this.opts.watch) await this.startWatcher();
+  }
+
+  private startWatcher(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const watcher = new LayerWatcher(this.spec.root, {
+      exclude: this.exclude,
+      debounceMs: this.opts.debounceMs,
+      stabilityMs: this.opts.stabilityMs,
+      onDirty: (paths) => {
+        this.folder.markDirty(paths);
+        this.due = true;
+        this.opts.wake();
+      },
+      onRootMissing: () => {
+        this.rootMissing = true;
+        this.setError('error', new StrataError('E_NO_ROOT', 'the synced folder is missing; sync of it is paused and nothing is deleted', { path: this.spec.root }));
+      },
+      onRootRestored: () => {
+        void watcher.close();
+        void this.startWatcher().then(() => {
+          this.rootMissing = false;
+          this.folder.markAllDirty();
+          this.due = true;
+          this.opts.wake();
+        });
+      },
+    });
+    this.watcher = watcher;
+    return watcher.ready;
+  }
+
+  private phase(p: PassPhase): void {
+    this.status.state = p.state;
+    this.status.progress = this.meter.update(p);
+    this.opts.changed();
+  }
+
+  setState(state: SyncState): void {
+    this.status.state = state;
+    if (state === 'idle' || state === 'paused') delete this.status.progress;
+    this.opts.changed();
+  }
+
+  setError(state: 'error' | 'offline', err: unknown): void {
+    this.status.error = apiError(err);
+    this.setState(state);
+  }
+
+  /** Takes in a pass's outcome; returns the conflicts that are new since the last status. */
+  record(r: PassResult): ConflictInfo[] {
+    this.meter.reset();
+    delete this.status.error;
+    this.failures = 0;
+    if (r.status === 'held') {
+      this.status.pendingDeletes = r.held;
+      this.setState('idle');
+      return [];
+    }
+    delete this.status.pendingDeletes;
+    if (r.status === 'retry') return [];
+    this.status.lastSync = this.opts.now().toISOString();
+    this.status.files = r.files;
+    const before = new Set(this.status.conflicts.map((c) => c.copy));
+    this.status.conflicts = listConflicts(this.folder.local.paths());
+    this.setState('idle');
+    return this.status.conflicts.filter((c) => !before.has(c.copy));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.watcher?.close();
+    this.watcher = undefined;
+    await this.index?.close();
+  }
+}
