@@ -57,6 +57,8 @@ export default tseslint.config(
   },
   {
     files: ['shared/**/*.ts'],
+    // Tests run under Node and may use its built-ins; the contract itself may not.
+    ignores: ['shared/**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -5,6 +5,7 @@ import { test, type TestContext } from 'node:test';
 import type { AgentEvent } from '../../shared/agent-api.js';
 import { CountingStore } from '../store/counting.js';
 import { MemoryStore } from '../store/memory.js';
+import { makeTestS3Store, skipWithoutS3 } from '../testing/s3.js';
 import type { ObjectStore } from '../store/index.js';
 import { Agent, type AgentOptions } from './agent.js';
 import { initStore, LAYER, listDir, tempRoot } from './testkit.js';
@@ -52,9 +53,14 @@ async function machine(t: TestContext, base: string, name: string, store: Object
   return m;
 }
 
-async function setup(t: TestContext, extra: Partial<AgentOptions> = {}) {
+async function setup(t: TestContext, extra: Partial<AgentOptions> = {}, s3 = false) {
   const base = await tempRoot(t, 'agent');
-  const store = new MemoryStore();
+  let store: ObjectStore = new MemoryStore();
+  if (s3) {
+    const fixture = await makeTestS3Store();
+    t.after(fixture.cleanup);
+    store = fixture.store;
+  }
   await initStore(store);
   const a = await machine(t, base, 'deva', store, extra);
   const b = await machine(t, base, 'devb', store, extra);
@@ -79,8 +85,9 @@ test('a save on one machine appears on the other, through the watcher and the po
   await waitFor('a idle with a last sync', () => a.agent.status().folders[0]!.state === 'idle' && a.agent.status().folders[0]!.lastSync !== undefined);
 });
 
-test('paused: no store request at all, even across a restart; after resume the machines converge', async (t) => {
-  const { a, b } = await setup(t);
+for (const s3 of [false, true]) {
+  test(`paused: no store request at all, even across a restart; after resume the machines converge (${s3 ? 'Swift S3' : 'memory store'})`, { skip: s3 && skipWithoutS3 }, async (t) => {
+  const { a, b } = await setup(t, {}, s3);
   await writeFile(join(a.root, 'one.txt'), '1');
   await waitFor('one.txt on b', has(b, 'one.txt', '1'));
   const st = await a.agent.call('pause', {});
@@ -101,6 +108,7 @@ test('paused: no store request at all, even across a restart; after resume the m
   await waitFor('two.txt on b', has(b, 'two.txt', '2'));
   await waitFor('three.txt on a', has(a, 'three.txt', '3'));
 });
+}
 
 test('a missing root stops that folder with E_NO_ROOT and deletes nothing anywhere', async (t) => {
   const { a, b } = await setup(t);

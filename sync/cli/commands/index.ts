@@ -6,7 +6,12 @@ import { logCommand } from './log.js';
 import { lsCommand } from './ls.js';
 import { restoreCommand } from './restore.js';
 import { snapshotCommand } from './snapshot.js';
+import { statusCommand } from './status.js';
+import { pauseCommand } from './pause.js';
+import { resumeCommand } from './resume.js';
+import { syncNowCommand } from './sync-now.js';
+import { syncCommand } from './sync.js';
 
 export type { Command };
 
-export const COMMANDS: readonly Command[] = [initCommand, snapshotCommand, restoreCommand, logCommand, lsCommand, checkCommand];
+export const COMMANDS: readonly Command[] = [initCommand, snapshotCommand, restoreCommand, logCommand, lsCommand, checkCommand, syncCommand, statusCommand, pauseCommand, resumeCommand, syncNowCommand];

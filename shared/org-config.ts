@@ -1,0 +1,235 @@
+/**
+ * The org config: the small JSON file an admin distributes to every machine of an organisation
+ * (DESIGN §4). It says where the organisation's bucket is, which folders under a user's home
+ * make up the layer, and the default policies. It never holds credentials: those live only in
+ * the OS keychain (DESIGN §6), and an endpoint carrying user info is refused.
+ *
+ *   {
+ *     "version": 1,
+ *     "org": "acme",
+ *     "mode": "vdi",                               // optional: "persistent" (default) or "vdi"
+ *     "store": {
+ *       "endpoint": "https://s3.acme.example",      // optional: omit for AWS itself
+ *       "region": "eu-west-1",                      // optional: default us-east-1
+ *       "bucket": "acme-strata",
+ *       "prefix": "layers",                         // optional: default "" (the bucket's root)
+ *       "pathStyle": true                           // optional: default true iff an endpoint is set
+ *     },
+ *     "policies": {                                 // optional, and so is each field
+ *       "firstContact": "layer-wins",               // default: layer-wins for vdi, keep-both otherwise
+ *       "hotPaths": ["Desktop/", ".config/app/"],   // gitignore syntax, relative to home
+ *       "exclude": ["*.iso", "Downloads/"]          // gitignore syntax, relative to home
+ *     },
+ *     "folders": ["Documents", "Desktop", ".config/app", "AppData/Roaming/App"]
+ *   }
+ *
+ * `folders` are relative to home, written with "/" on every OS; omitted, the layer is the whole
+ * home (["."]). They must not overlap, nor name the reserved `.strata` folder.
+ *
+ * What must hold: `parseOrgConfig` accepts exactly this shape and nothing else — an unknown field,
+ * a wrong type or a bad value anywhere is one OrgConfigError naming the source and the field
+ * (`acme.json: store.bucket: …`) — and returns a config with every default filled in, so no
+ * caller re-derives a default. This module is pure (no Node APIs): the engine wraps the error in
+ * a StrataError E_BAD_ORG_CONFIG.
+ */
+
+export const ORG_CONFIG_VERSION = 1;
+
+export type MachineMode = 'vdi' | 'persistent';
+/** What wins on first contact with a machine whose folders already hold files (DESIGN §4). */
+export type FirstContactPolicy = 'layer-wins' | 'keep-both';
+
+export interface OrgStoreConfig {
+  /** `scheme://host[:port]`, no trailing slash; absent for AWS itself. */
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  /** Key prefix inside the bucket without leading or trailing "/"; '' for the bucket's root. */
+  prefix: string;
+  pathStyle: boolean;
+}
+
+export interface OrgPolicies {
+  firstContact: FirstContactPolicy;
+  /** gitignore-syntax patterns, relative to home: restored first at sign-in. */
+  hotPaths: string[];
+  /** gitignore-syntax patterns, relative to home: never synced (on top of the built-in ones). */
+  exclude: string[];
+}
+
+export interface OrgConfig {
+  version: typeof ORG_CONFIG_VERSION;
+  org: string;
+  mode: MachineMode;
+  store: OrgStoreConfig;
+  policies: OrgPolicies;
+  /** Folders under home that belong to the layer; ['.'] is the whole home. */
+  folders: string[];
+}
+
+/** A refused org config: `source` is the file or URL, `field` the JSON path ('' for the whole). */
+export class OrgConfigError extends Error {
+  readonly source: string;
+  readonly field: string;
+
+  constructor(source: string, field: string, problem: string) {
+    super(field === '' ? `${source}: ${problem}` : `${source}: ${field}: ${problem}`);
+    this.name = 'OrgConfigError';
+    this.source = source;
+    this.field = field;
+  }
+}
+
+export function firstContactFor(mode: MachineMode): FirstContactPolicy {
+  return mode === 'vdi' ? 'layer-wins' : 'keep-both';
+}
+
+/** Parses the file's text: JSON, then `parseOrgConfig`. */
+export function parseOrgConfigText(text: string, source: string): OrgConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new OrgConfigError(source, '', `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  return parseOrgConfig(json, source);
+}
+
+const MODES: readonly MachineMode[] = ['vdi', 'persistent'];
+const POLICIES: readonly FirstContactPolicy[] = ['layer-wins', 'keep-both'];
+/** The same rule as layer and device ids: the org name appears in keychain entries and logs. */
+const ORG_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+/** DNS-style bucket names: what every S3-compatible server accepts. */
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const REGION = /^[A-Za-z0-9._-]{1,64}$/;
+const ENDPOINT = /^https?:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?\/?$/;
+const MAX_FOLDERS = 256;
+const MAX_PATTERNS = 1000;
+const MAX_TEXT = 1024;
+
+/** Checks a parsed org config (untrusted JSON) and returns it with every default filled in. */
+export function parseOrgConfig(json: unknown, source: string): OrgConfig {
+  const fail: Fail = (field, problem) => {
+    throw new OrgConfigError(source, field, problem);
+  };
+  const top = object(json, '', ['version', 'org', 'mode', 'store', 'policies', 'folders'], fail);
+  if (top.version !== ORG_CONFIG_VERSION) {
+    if (typeof top.version === 'number') fail('version', `version ${top.version} is not supported: this Strata reads version ${ORG_CONFIG_VERSION} (upgrade Strata)`);
+    fail('version', `must be ${ORG_CONFIG_VERSION}`);
+  }
+  const org = string(top.org, 'org', fail);
+  if (!ORG_NAME.test(org)) fail('org', `${show(org)} is not a valid org name (1–128 of letters, digits, ".", "_", "@", "-"; starting with a letter or digit)`);
+  const mode = top.mode === undefined ? 'persistent' : oneOf(top.mode, 'mode', MODES, fail);
+  const store = parseStore(top.store, fail);
+  const p = top.policies === undefined ? {} : object(top.policies, 'policies', ['firstContact', 'hotPaths', 'exclude'], fail);
+  const policies: OrgPolicies = {
+    firstContact: p.firstContact === undefined ? firstContactFor(mode) : oneOf(p.firstContact, 'policies.firstContact', POLICIES, fail),
+    hotPaths: patterns(p.hotPaths, 'policies.hotPaths', fail),
+    exclude: patterns(p.exclude, 'policies.exclude', fail),
+  };
+  const folders = top.folders === undefined ? ['.'] : parseFolders(top.folders, fail);
+  return { version: ORG_CONFIG_VERSION, org, mode, store, policies, folders };
+}
+
+type Fail = (field: string, problem: string) => never;
+
+function parseStore(value: unknown, fail: Fail): OrgStoreConfig {
+  if (value === undefined) fail('store', 'is missing (the bucket to sync with: { "bucket": … })');
+  const s = object(value, 'store', ['endpoint', 'region', 'bucket', 'prefix', 'pathStyle'], fail);
+  let endpoint: string | undefined;
+  if (s.endpoint !== undefined) {
+    endpoint = string(s.endpoint, 'store.endpoint', fail);
+    if (/^[a-z]+:\/\/[^/]*@/i.test(endpoint)) fail('store.endpoint', 'must not contain credentials (they go in the OS keychain, through strata login)');
+    if (!ENDPOINT.test(endpoint)) fail('store.endpoint', `${show(endpoint)} is not a server address: write http(s)://host[:port], and put a key prefix in store.prefix`);
+    endpoint = endpoint.replace(/\/$/, '');
+  }
+  const region = s.region === undefined ? 'us-east-1' : string(s.region, 'store.region', fail);
+  if (!REGION.test(region)) fail('store.region', `${show(region)} is not a region name (1–64 of letters, digits, ".", "_", "-")`);
+  const bucket = string(s.bucket, 'store.bucket', fail);
+  if (!BUCKET.test(bucket)) fail('store.bucket', `${show(bucket)} is not a valid bucket name (3–63 of a-z, 0-9, ".", "-")`);
+  const prefix = s.prefix === undefined ? '' : string(s.prefix, 'store.prefix', fail, true).replace(/^\/+|\/+$/g, '');
+  if (prefix !== '' && prefix.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+    fail('store.prefix', `${show(prefix)} has an empty, "." or ".." part`);
+  }
+  if (s.pathStyle !== undefined && typeof s.pathStyle !== 'boolean') fail('store.pathStyle', 'must be true or false');
+  // Servers other than AWS rarely do virtual-hosted buckets: path style is their safe default.
+  const pathStyle = typeof s.pathStyle === 'boolean' ? s.pathStyle : endpoint !== undefined;
+  return { ...(endpoint === undefined ? {} : { endpoint }), region, bucket, prefix, pathStyle };
+}
+
+function parseFolders(value: unknown, fail: Fail): string[] {
+  const folders = list(value, 'folders', MAX_FOLDERS, fail).map((item, i) => folder(item, `folders[${i}]`, fail));
+  if (folders.length === 0) fail('folders', 'is empty: list the folders under home that belong to the layer, or omit it for the whole home');
+  if (folders.includes('.') && folders.length > 1) fail('folders', '"." (the whole home) already covers every other folder listed');
+  // Case-insensitively: on Windows and macOS "Documents" and "documents" are one folder.
+  const keys = folders.map((f) => f.toLowerCase());
+  keys.forEach((a, i) => {
+    keys.forEach((b, j) => {
+      if (i !== j && (a === b || b.startsWith(`${a}/`))) fail(`folders[${j}]`, `${show(folders[j] ?? '')} overlaps folders[${i}] ${show(folders[i] ?? '')}`);
+    });
+  });
+  return folders;
+}
+
+function folder(value: unknown, field: string, fail: Fail): string {
+  const f = string(value, field, fail);
+  if (f === '.') return f;
+  if (f.includes('\\')) fail(field, `${show(f)}: separate folder names with "/", also on Windows`);
+  if (f.startsWith('/') || /^[A-Za-z]:/.test(f) || f.startsWith('~')) fail(field, `${show(f)} must be relative to home, not absolute`);
+  const parts = f.split('/');
+  if (parts.some((part) => part === '' || part === '.' || part === '..')) fail(field, `${show(f)} has an empty, "." or ".." part`);
+  if (hasControl(f)) fail(field, `${show(f)} contains a control character`);
+  if (parts[0]?.toLowerCase() === '.strata') fail(field, '.strata is reserved for Strata itself');
+  return f;
+}
+
+function patterns(value: unknown, field: string, fail: Fail): string[] {
+  if (value === undefined) return [];
+  return list(value, field, MAX_PATTERNS, fail).map((item, i) => {
+    const pattern = string(item, `${field}[${i}]`, fail);
+    if (hasControl(pattern)) fail(`${field}[${i}]`, 'a pattern must be one line without control characters');
+    if (pattern.trim() === '') fail(`${field}[${i}]`, 'is blank');
+    if (pattern.startsWith('#')) fail(`${field}[${i}]`, `${show(pattern)} would be a comment in gitignore syntax (write \\# for a literal #)`);
+    return pattern;
+  });
+}
+
+function object(value: unknown, field: string, known: readonly string[], fail: Fail): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, 'must be a JSON object');
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!known.includes(key)) fail(field === '' ? key : `${field}.${key}`, `unknown field (known here: ${known.join(', ')})`);
+  }
+  return record;
+}
+
+function list(value: unknown, field: string, max: number, fail: Fail): unknown[] {
+  if (!Array.isArray(value)) fail(field, 'must be a JSON array');
+  const items = value as unknown[];
+  if (items.length > max) fail(field, `has ${items.length} entries; at most ${max} are allowed`);
+  return items;
+}
+
+function string(value: unknown, field: string, fail: Fail, emptyAllowed = false): string {
+  if (value === undefined) fail(field, 'is missing');
+  if (typeof value !== 'string') fail(field, 'must be a string');
+  const s = value as string;
+  if (s === '' && !emptyAllowed) fail(field, 'must not be empty');
+  if (s.length > MAX_TEXT) fail(field, `is ${s.length} characters long; at most ${MAX_TEXT} are allowed`);
+  return s;
+}
+
+function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[], fail: Fail): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) fail(field, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`);
+  return value as T;
+}
+
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x20 || s.charCodeAt(i) === 0x7f) return true;
+  return false;
+}
+
+/** A value quoted for a message, cut short so that a pasted blob does not flood the line. */
+function show(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}…` : value);
+}

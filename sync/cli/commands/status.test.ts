@@ -1,0 +1,143 @@
+// strata status, pause, resume and sync-now through the CLI's run(), against a real control
+// endpoint on loopback serving a fake agent; and the one-line failure when no agent runs.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import type { AgentStatus } from '../../../shared/agent-api.js';
+import { CONTROL_FILE, serveControl, type ControlServer } from '../../control/index.js';
+import { FakeAgent, folderStatus } from '../../control/testkit.js';
+import { run } from '../run.js';
+import { formatProgress, statusLines } from './status.js';
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function strata(...argv: string[]): Promise<Ran> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(argv, {
+    stdout: (s) => (stdout += s),
+    stderr: { write: (s: string) => (stderr += s), isTTY: false },
+    env: {},
+  });
+  return { code, stdout, stderr };
+}
+
+function failedWith(r: Ran, code: string): void {
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0] as string, new RegExp(`^strata: ${code} `));
+}
+
+const DOCS = folderStatus('/home/alice/Documents', {
+  state: 'uploading',
+  progress: { files: 3, filesTotal: 10, bytes: 1024, bytesTotal: 5120, rate: 2048, etaSeconds: 2 },
+  lastSync: '2024-05-01T10:00:00.123Z',
+  files: 10,
+});
+const WORK = folderStatus('/home/alice/Work', {
+  layer: 'user/alice-work',
+  state: 'error',
+  error: { code: 'E_AUTH', message: 'access denied', key: 'heads/user/alice-work' },
+  pendingDeletes: { files: 40, of: 50, direction: 'local' },
+  conflicts: [{ path: 'a.txt', copy: 'a.sync-conflict-20240501-100000-other.txt', device: 'other' }],
+});
+
+describe('strata status, pause, resume, sync-now', () => {
+  let tmp: string;
+  let stateDir: string;
+  let agent: FakeAgent;
+  let server: ControlServer;
+
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'strata-cli-agent-'));
+  });
+  after(() => rm(tmp, { recursive: true, force: true }));
+  beforeEach(async (t) => {
+    stateDir = join(tmp, t.name.replace(/\W+/g, '-'));
+    agent = new FakeAgent([structuredClone(DOCS), structuredClone(WORK)]);
+    agent.update({ lastSync: '2024-05-01T09:00:00Z' });
+    server = await serveControl(agent, { stateDir });
+  });
+  afterEach(() => server.close());
+
+  it('status prints the overall state and one line per folder', async () => {
+    const r = await strata('status', '--state-dir', stateDir);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.equal(lines[0], 'agent: error, device test-device, last sync 2024-05-01T09:00:00Z');
+    assert.match(lines[1] as string, /^ROOT +LAYER +STATE +PROGRESS +LAST SYNC +CONFLICTS +PENDING DELETES$/);
+    assert.match(lines[2] as string, /^\/home\/alice\/Documents +user\/alice +uploading +3\/10 files, 1\.00 KiB\/5\.00 KiB, 2\.00 KiB\/s, 2s left +2024-05-01T10:00:00Z +0 +-$/);
+    assert.match(lines[3] as string, /^\/home\/alice\/Work +user\/alice-work +error +- +- +1 +40 of 50 files \(local\), waiting$/);
+    assert.equal(lines[4], '/home/alice/Work: E_AUTH heads/user/alice-work: access denied');
+    assert.equal(lines.length, 5);
+    assert.deepEqual(agent.calls, [{ command: 'status', arg: {} }]);
+  });
+
+  it('status --json prints the status the agent answered', async () => {
+    const r = await strata('status', '--json', '--state-dir', stateDir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), agent.status);
+  });
+
+  it('pause and resume change the agent and show the status after', async () => {
+    const paused = await strata('pause', '--state-dir', stateDir);
+    assert.equal(paused.code, 0, paused.stderr);
+    assert.equal(agent.status.paused, true);
+    assert.deepEqual(paused.stdout.split('\n').slice(0, 2), ['sync paused', 'agent: error, paused, device test-device, last sync 2024-05-01T09:00:00Z']);
+    const again = await strata('pause', '--json', '--state-dir', stateDir);
+    assert.equal(again.code, 0, 'pausing a paused agent is no error');
+    assert.equal((JSON.parse(again.stdout) as AgentStatus).paused, true);
+    const resumed = await strata('resume', '--json', '--state-dir', stateDir);
+    assert.equal((JSON.parse(resumed.stdout) as AgentStatus).paused, false);
+    assert.equal(agent.status.paused, false);
+    assert.deepEqual(agent.calls.map((c) => c.command), ['pause', 'pause', 'resume']);
+  });
+
+  it('sync-now asks the agent for a pass', async () => {
+    const r = await strata('sync-now', '--state-dir', stateDir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split('\n')[0], 'sync requested');
+    assert.deepEqual(agent.calls, [{ command: 'syncNow', arg: {} }]);
+  });
+
+  it('an agent error is one line with its code', async () => {
+    agent.failWith = new Error('the agent broke');
+    failedWith(await strata('status', '--state-dir', stateDir), 'E_AGENT_INTERNAL');
+  });
+
+  it('fails with one line and exit 1 when no agent runs, or only a stale control.json is left', async () => {
+    for (const command of ['status', 'pause', 'resume', 'sync-now']) {
+      failedWith(await strata(command, '--state-dir', join(tmp, 'no-agent')), 'E_AGENT_NOT_RUNNING');
+    }
+    const stale = join(tmp, 'stale');
+    await mkdir(stale, { mode: 0o700 });
+    const port = Number(new URL(server.url).port);
+    await server.close();
+    await writeFile(join(stale, CONTROL_FILE), JSON.stringify({ url: `http://127.0.0.1:${port}`, token: 'x', pid: 2 ** 22 + 1 }), { mode: 0o600 });
+    const r = await strata('status', '--state-dir', stale);
+    failedWith(r, 'E_AGENT_NOT_RUNNING');
+    assert.match(r.stderr, /stale/);
+  });
+
+  it('refuses an empty --state-dir as bad usage', async () => {
+    const r = await strata('status', '--state-dir', '');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^strata: E_USAGE /);
+  });
+});
+
+describe('status lines', () => {
+  it('show a paused agent without folders, and progress without rate or eta', () => {
+    assert.deepEqual(statusLines({ deviceId: 'd', paused: true, state: 'paused', folders: [] }), ['agent: paused, device d, last sync never', 'no folders']);
+    assert.equal(formatProgress({ files: 0, filesTotal: 2, bytes: 0, bytesTotal: 100, rate: 0 }), '0/2 files, 0 B/100 B');
+    assert.equal(formatProgress(undefined), '-');
+  });
+});

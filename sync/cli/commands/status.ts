@@ -1,0 +1,73 @@
+/**
+ * `strata status`: what the running agent is doing, one line per folder. The agent is found
+ * through control.json in its state dir (`--state-dir`); when none runs, the command fails with
+ * one line (E_AGENT_NOT_RUNNING). Also here, because every command that talks to the agent shares
+ * them: the status lines, and `agentCommand` for pause, resume, sync-now.
+ */
+import type { AgentStatus, FolderStatus, Progress } from '../../../shared/agent-api.js';
+import { connectControl, type ControlClient } from '../../control/index.js';
+import type { Context } from '../context.js';
+import { columns, formatBytes, formatDuration, formatTime } from '../format.js';
+import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
+
+export function connectAgent(ctx: Context): Promise<ControlClient> {
+  return connectControl(stateDirOf(ctx));
+}
+
+/** "3/10 files, 1.00 KiB/5.00 KiB, 200 KiB/s, 20s left"; "-" without progress. */
+export function formatProgress(p: Progress | undefined): string {
+  if (!p) return '-';
+  const parts = [`${p.files}/${p.filesTotal} files`, `${formatBytes(p.bytes)}/${formatBytes(p.bytesTotal)}`];
+  if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
+  if (p.etaSeconds !== undefined) parts.push(`${formatDuration(p.etaSeconds)} left`);
+  return parts.join(', ');
+}
+
+function folderRow(f: FolderStatus): string[] {
+  const pending = f.pendingDeletes ? `${f.pendingDeletes.files} of ${f.pendingDeletes.of} files (${f.pendingDeletes.direction}), waiting` : '-';
+  return [f.root, f.layer, f.state, formatProgress(f.progress), f.lastSync ? formatTime(f.lastSync) : '-', String(f.conflicts.length), pending];
+}
+
+/** The overall line, one line per folder, then one line per folder error. */
+export function statusLines(s: AgentStatus): string[] {
+  const overall = [`agent: ${s.state}`];
+  if (s.paused && s.state !== 'paused') overall.push('paused');
+  overall.push(`device ${s.deviceId}`, `last sync ${s.lastSync ? formatTime(s.lastSync) : 'never'}`);
+  const lines = [overall.join(', ')];
+  if (s.folders.length === 0) return [...lines, 'no folders'];
+  const rows = [['ROOT', 'LAYER', 'STATE', 'PROGRESS', 'LAST SYNC', 'CONFLICTS', 'PENDING DELETES'], ...s.folders.map(folderRow)];
+  lines.push(...columns(rows, new Set([5])).map((l) => l.trimEnd()));
+  for (const f of s.folders) {
+    if (f.error) lines.push(`${f.root}: ${f.error.code}${f.error.path ?? f.error.key ? ` ${f.error.path ?? f.error.key}:` : ''} ${f.error.message}`);
+  }
+  return lines;
+}
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'show what the running agent is doing, folder by folder',
+  args: '',
+  positionals: { min: 0, max: 0 },
+  options: { 'state-dir': STATE_DIR_OPTION },
+  async run(ctx) {
+    const status = await (await connectAgent(ctx)).call('status', {});
+    if (ctx.json) ctx.printJson(status);
+    else ctx.print(...statusLines(status));
+  },
+};
+
+/** A command that sends one argument-less command to the agent and shows the status it answers with. */
+export function agentCommand(name: string, command: 'pause' | 'resume' | 'syncNow', summary: string, done: string): Command {
+  return {
+    name,
+    summary,
+    args: '',
+    positionals: { min: 0, max: 0 },
+    options: { 'state-dir': STATE_DIR_OPTION },
+    async run(ctx) {
+      const status = await (await connectAgent(ctx)).call(command, {});
+      if (ctx.json) ctx.printJson(status);
+      else ctx.print(done, ...statusLines(status));
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * `strata sync <dir> --layer <id>`: keeps a folder in two-way sync with a layer until stopped
+ * (SIGINT, SIGTERM), serving the control endpoint that `strata status|pause|resume|sync-now`
+ * use. `--once` runs one full reconcile and exits.
+ */
+import { resolve } from 'node:path';
+import { Agent, syncOnce, type PassResult } from '../../agent/index.js';
+import { serveControl } from '../../control/index.js';
+import { StrataError } from '../../errors.js';
+import { openAgentState } from '../../state/index.js';
+import { listOption, stringOption, usageError } from '../args.js';
+import { openChunkPool } from '../chunker.js';
+import type { Context } from '../context.js';
+import { LAYER_OPTION, STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
+
+function pollMs(ctx: Context): number {
+  const raw = stringOption(ctx.args, 'poll') ?? '10';
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s < 0.1 || s > 86_400) throw usageError(`--poll must be a number of seconds between 0.1 and 86400, got ${JSON.stringify(raw)}`, 'sync');
+  return Math.round(s * 1000);
+}
+
+/** The device id this state dir has; --device may name it, but never change it. */
+async function checkDevice(ctx: Context, stateDir: string): Promise<void> {
+  const given = stringOption(ctx.args, 'device');
+  const state = await openAgentState(stateDir, given === undefined ? {} : { newDeviceId: () => ctx.device });
+  if (given !== undefined && state.deviceId !== given) throw usageError(`the state dir belongs to device ${state.deviceId}, not ${given}`, 'sync');
+}
+
+function report(ctx: Context, r: PassResult & { device: string }, root: string): number {
+  if (ctx.json) {
+    ctx.printJson(r.status === 'held' ? { status: r.status, device: r.device, pendingDeletes: r.held } : { status: r.status, device: r.device, snapshot: r.status === 'synced' ? (r.snapshot ?? null) : null, conflicts: r.status === 'synced' ? r.conflicts : [] });
+  } else if (r.status === 'held') {
+    ctx.print(`held: this pass would delete ${r.held.files} of ${r.held.of} files (${r.held.direction}); nothing was changed`, `  run \`strata sync ${root}\` with a running agent and confirm, or restore the files`);
+  } else if (r.status === 'synced') {
+    ctx.print(`in sync: ${root} (device ${r.device})${r.snapshot ? `, new snapshot ${r.snapshot.slice(0, 12)}` : ''}`);
+    for (const c of r.conflicts) ctx.print(`  conflict: ${c.path} → ${c.copy} (from ${c.device})`);
+  }
+  for (const [p, why] of r.scan.skipped) ctx.warn(`skipped ${p}: ${why}`);
+  return r.status === 'held' ? 3 : 0;
+}
+
+export const syncCommand: Command = {
+  name: 'sync',
+  summary: 'keep a folder in two-way sync with a layer (until stopped, or --once)',
+  args: '<dir>',
+  positionals: { min: 1, max: 1 },
+  options: {
+    layer: LAYER_OPTION,
+    once: { type: 'boolean', help: 'run one full reconcile and exit (exit 3 when it waits for a mass-delete confirmation)' },
+    poll: { type: 'string', value: '<seconds>', help: "how often other devices' heads are polled (default 10)" },
+    exclude: { type: 'string', multiple: true, value: '<pattern>', help: 'also exclude paths matching this gitignore pattern' },
+    'state-dir': STATE_DIR_OPTION,
+  },
+  async run(ctx) {
+    const root = resolve(ctx.args.positionals[0] as string);
+    const layer = ctx.layer;
+    const stateDir = stateDirOf(ctx);
+    const folder = { root, layer, exclude: listOption(ctx.args, 'exclude') };
+    await checkDevice(ctx, stateDir);
+    const chunker = openChunkPool(ctx);
+    if (ctx.args.values.once === true) {
+      const repo = await ctx.openRepository();
+      return report(ctx, await syncOnce({ stateDir, repo, folder, chunker }), root);
+    }
+    const agent = await Agent.start({ stateDir, folders: [folder], pollMs: pollMs(ctx), chunker, openStore: async () => (await ctx.openStore()).store });
+    ctx.onClose(() => agent.stop());
+    const control = await serveControl(agent, { stateDir });
+    ctx.onClose(() => control.close());
+    if (!ctx.json) ctx.print(`syncing ${root} with ${layer} as device ${agent.deviceId}; control endpoint ${control.url} (Ctrl-C to stop)`);
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    if (agent.status().state === 'error') throw new StrataError('E_SYNC', agent.status().folders.find((f) => f.error)?.error?.message ?? 'sync failed');
+  },
+};

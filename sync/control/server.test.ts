@@ -1,0 +1,227 @@
+// The control endpoint over real HTTP on loopback, with a fake agent: every guard, every failure
+// status, the event stream, and control.json.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import type { AgentEvent, AgentStatus } from '../../shared/agent-api.js';
+import { StrataError, isStrataError } from '../errors.js';
+import { SseParser } from './events.js';
+import { CONTROL_FILE, MAX_BODY_BYTES, serveControl, type ControlServer } from './index.js';
+import { FakeAgent, folderStatus } from './testkit.js';
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: { error?: { code: string; message: string; path?: string } } & Record<string, unknown>;
+}
+
+interface Send {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Sends the body in pieces without a content-length. */
+  chunked?: boolean;
+}
+
+function send(url: string, { method = 'POST', path, headers = {}, body, chunked = false }: Send): Promise<Reply> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, method, path, headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (s: string) => (text += s));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text === '' ? {} : JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    if (body !== undefined && chunked) {
+      const buf = Buffer.from(body);
+      for (let i = 0; i < buf.length; i += 8192) req.write(buf.subarray(i, i + 8192));
+      req.end();
+    } else req.end(body);
+  });
+}
+
+describe('serveControl', () => {
+  let tmp: string;
+  let stateDir: string;
+  let agent: FakeAgent;
+  let server: ControlServer;
+  const auth = () => ({ authorization: `Bearer ${server.token}` });
+  const json = () => ({ ...auth(), 'content-type': 'application/json' });
+
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'strata-control-'));
+  });
+  after(() => rm(tmp, { recursive: true, force: true }));
+  beforeEach(async (t) => {
+    stateDir = join(tmp, t.name.replace(/\W+/g, '-'), 'state');
+    agent = new FakeAgent([folderStatus('/home/alice/Documents', { files: 3 })]);
+    server = await serveControl(agent, { stateDir });
+  });
+  afterEach(() => server.close());
+
+  it('answers a command with the token, on 127.0.0.1 only', async () => {
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(server.token, /^[A-Za-z0-9_-]{43}$/);
+    const r = await send(server.url, { path: '/api/status', headers: auth() });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, agent.status);
+    assert.equal(r.headers['access-control-allow-origin'], undefined);
+    const paused = await send(server.url, { path: '/api/pause', headers: json(), body: '{}' });
+    assert.equal((paused.body as unknown as AgentStatus).paused, true);
+    assert.deepEqual(agent.calls.map((c) => c.command), ['status', 'pause']);
+  });
+
+  it('requires the token: none or a wrong one is 401 and reaches no agent', async () => {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong' }, { authorization: `Basic ${server.token}` }, { authorization: `Bearer ${server.token}x` }]) {
+      const r = await send(server.url, { path: '/api/pause', headers });
+      assert.equal(r.status, 401, JSON.stringify(headers));
+      assert.equal(r.body.error?.code, 'E_CONTROL_TOKEN');
+    }
+    // ?token= is for the event stream only.
+    const q = await send(server.url, { path: `/api/pause?token=${server.token}` });
+    assert.equal(q.status, 401);
+    assert.deepEqual(agent.calls, []);
+  });
+
+  it('refuses a foreign Host (DNS rebinding) and a foreign Origin, even with the token', async () => {
+    const port = new URL(server.url).port;
+    for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1:${Number(port) + 1}`]) {
+      const r = await send(server.url, { path: '/api/pause', headers: { ...auth(), host } });
+      assert.equal(r.status, 403, host);
+      assert.equal(r.body.error?.code, 'E_CONTROL_HOST');
+    }
+    for (const origin of ['http://evil.example', 'null', `http://evil.example:${port}`]) {
+      const r = await send(server.url, { path: '/api/pause', headers: { ...auth(), origin } });
+      assert.equal(r.status, 403, origin);
+      assert.equal(r.body.error?.code, 'E_CONTROL_ORIGIN');
+    }
+    const crossSite = await send(server.url, { path: '/api/pause', headers: { ...auth(), 'sec-fetch-site': 'cross-site' } });
+    assert.equal(crossSite.status, 403);
+    assert.deepEqual(agent.calls, []);
+    const own = await send(server.url, { path: '/api/status', headers: { ...auth(), host: `localhost:${port}`, origin: `http://localhost:${port}` } });
+    assert.equal(own.status, 200);
+  });
+
+  it('answers 400 for an unknown command or a bad argument, 404 and 405 for wrong routes', async () => {
+    const cases: [Send, number, string][] = [
+      [{ path: '/api/format', headers: json(), body: '{}' }, 400, 'E_CONTROL_BAD_COMMAND'],
+      [{ path: '/api/', headers: auth() }, 400, 'E_CONTROL_BAD_COMMAND'],
+      [{ path: '/api/toString', headers: auth() }, 400, 'E_CONTROL_BAD_COMMAND'],
+      [{ path: '/api/pause', headers: json(), body: '{"force":true}' }, 400, 'E_CONTROL_BAD_ARG'],
+      [{ path: '/api/pause', headers: json(), body: '[]' }, 400, 'E_CONTROL_BAD_ARG'],
+      [{ path: '/api/pause', headers: json(), body: '"x"' }, 400, 'E_CONTROL_BAD_ARG'],
+      [{ path: '/api/confirmDeletes', headers: json(), body: '{}' }, 400, 'E_CONTROL_BAD_ARG'],
+      [{ path: '/api/confirmDeletes', headers: json(), body: '{"root":7}' }, 400, 'E_CONTROL_BAD_ARG'],
+      [{ path: '/api/confirmDeletes', headers: json(), body: '{"root":"/x","__proto__":1}' }, 400, 'E_CONTROL_BAD_ARG'],
+      [{ path: '/api/pause', headers: json(), body: '{"unclosed' }, 400, 'E_CONTROL_BAD_JSON'],
+      [{ path: '/api/pause', headers: { ...auth(), 'content-type': 'text/plain' }, body: '{}' }, 415, 'E_CONTROL_MEDIA_TYPE'],
+      [{ path: '/', headers: auth() }, 404, 'E_CONTROL_NOT_FOUND'],
+      [{ path: '/api/pause/now', headers: auth() }, 404, 'E_CONTROL_NOT_FOUND'],
+      [{ method: 'GET', path: '/api/status', headers: auth() }, 405, 'E_CONTROL_METHOD'],
+      [{ method: 'POST', path: '/api/events', headers: auth() }, 405, 'E_CONTROL_METHOD'],
+    ];
+    for (const [req, status, code] of cases) {
+      const r = await send(server.url, req);
+      assert.equal(r.status, status, `${req.path} ${String(req.body)}`);
+      assert.equal(r.body.error?.code, code, `${req.path} ${String(req.body)}`);
+    }
+    assert.deepEqual(agent.calls, []);
+    const ok = await send(server.url, { path: '/api/pause', headers: json(), body: '{}' });
+    assert.equal(ok.status, 200, 'the connection-level refusals left the server working');
+  });
+
+  it('refuses a body over the cap with 413, by content-length or as it streams', async () => {
+    const big = JSON.stringify({ root: 'x'.repeat(MAX_BODY_BYTES) });
+    for (const chunked of [false, true]) {
+      const r = await send(server.url, { path: '/api/confirmDeletes', headers: json(), body: big, chunked });
+      assert.equal(r.status, 413, `chunked=${chunked}`);
+      assert.equal(r.body.error?.code, 'E_CONTROL_TOO_LARGE');
+    }
+    assert.deepEqual(agent.calls, []);
+    const atCap = JSON.stringify({ root: 'x'.repeat(MAX_BODY_BYTES - 20) });
+    assert.ok(Buffer.byteLength(atCap) <= MAX_BODY_BYTES);
+    const r = await send(server.url, { path: '/api/confirmDeletes', headers: json(), body: atCap });
+    assert.equal(r.status, 500, 'a body at the cap reaches the agent (which knows no such folder)');
+  });
+
+  it("answers 500 with the agent's error code and path", async () => {
+    const r = await send(server.url, { path: '/api/confirmDeletes', headers: json(), body: '{"root":"/nowhere"}' });
+    assert.equal(r.status, 500);
+    assert.deepEqual(r.body.error, { code: 'E_NO_FOLDER', message: 'is not a synced folder', path: '/nowhere' });
+    agent.failWith = new Error('boom');
+    const plain = await send(server.url, { path: '/api/status', headers: auth() });
+    assert.deepEqual(plain.body.error, { code: 'E_AGENT_INTERNAL', message: 'boom' });
+  });
+
+  it('streams events: the current status first, then every event; ?token= works here', async () => {
+    const events: AgentEvent[] = [];
+    const { hostname, port } = new URL(server.url);
+    let wanted = 1;
+    let wake = (): void => undefined;
+    const req = request({ host: hostname, port, path: `/api/events?token=${server.token}`, agent: false });
+    const got = new Promise<void>((resolve, reject) => {
+      req.on('error', reject);
+      req.on('response', (res) => {
+        assert.equal(res.statusCode, 200);
+        assert.match(String(res.headers['content-type']), /^text\/event-stream/);
+        const parser = new SseParser();
+        res.setEncoding('utf8').on('data', (s: string) => {
+          for (const data of parser.push(s)) events.push(JSON.parse(data) as AgentEvent);
+          if (events.length >= wanted) wake();
+        });
+        resolve();
+      });
+    });
+    req.end();
+    await got;
+    const waitFor = (n: number) => new Promise<void>((resolve) => ((wanted = n), (wake = resolve), events.length >= n && resolve()));
+    await waitFor(1);
+    assert.deepEqual(events[0], { type: 'status', status: agent.status });
+    agent.update({ paused: true });
+    const conflict = { path: 'a.txt', copy: 'a.sync-conflict-20240501-100000-other.txt', device: 'other' };
+    agent.emit({ type: 'conflict', root: '/home/alice/Documents', conflict });
+    await waitFor(3);
+    assert.equal(events[1]?.type === 'status' && events[1].status.state, 'paused');
+    assert.deepEqual(events[2], { type: 'conflict', root: '/home/alice/Documents', conflict });
+    req.destroy();
+  });
+
+  it('writes control.json 0600 in a 0700 state dir, and removes it on close', async () => {
+    const file = join(stateDir, CONTROL_FILE);
+    assert.equal((await stat(stateDir)).mode & 0o777, 0o700);
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), { url: server.url, token: server.token, pid: process.pid });
+    await server.close();
+    await assert.rejects(stat(file), { code: 'ENOENT' });
+    await server.close();
+  });
+
+  it('leaves a control.json that is no longer its own', async () => {
+    const file = join(stateDir, CONTROL_FILE);
+    const other = JSON.stringify({ url: 'http://127.0.0.1:1', token: 'someone-else', pid: 1 });
+    await writeFile(file, other, { mode: 0o600 });
+    await server.close();
+    assert.equal(await readFile(file, 'utf8'), other);
+  });
+
+  it('refuses a second endpoint for a state dir whose endpoint still answers', async () => {
+    await assert.rejects(serveControl(new FakeAgent(), { stateDir }), (err) => isStrataError(err, 'E_AGENT_ALREADY_RUNNING'));
+    await server.close();
+    const next = await serveControl(new FakeAgent(), { stateDir });
+    assert.notEqual(next.token, server.token);
+    await next.close();
+  });
+
+  it('refuses a state dir others can write to, and a non-loopback host', async () => {
+    const open = join(tmp, 'open-state');
+    await serveControl(agent, { stateDir: open }).then((s) => s.close());
+    await chmod(open, 0o777);
+    await assert.rejects(serveControl(agent, { stateDir: open }), (err) => isStrataError(err, 'E_CONTROL_UNSAFE'));
+    await assert.rejects(serveControl(agent, { stateDir, host: '0.0.0.0' }), (err) => err instanceof StrataError && err.code === 'E_CONTROL_HOST');
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * A fake agent for tests of the control endpoint and the CLI commands that use it (not used by
+ * the agent): it keeps an AgentStatus in memory, answers commands the way the Agent API says an
+ * agent must (idempotent, answering with the status after the command), and pushes a status
+ * event after every change.
+ */
+import {
+  overallState,
+  type AgentApi,
+  type AgentEvent,
+  type AgentStatus,
+  type CommandArg,
+  type CommandName,
+  type CommandResult,
+  type FolderStatus,
+} from '../../shared/agent-api.js';
+import { StrataError } from '../errors.js';
+
+export function folderStatus(root: string, over: Partial<FolderStatus> = {}): FolderStatus {
+  return { root, layer: 'user/alice', state: 'idle', conflicts: [], files: 0, ...over };
+}
+
+export class FakeAgent implements AgentApi {
+  /** Every command received, in order, with its argument. */
+  readonly calls: { command: CommandName; arg: unknown }[] = [];
+  private readonly listeners = new Set<(event: AgentEvent) => void>();
+  /** When set, every command fails with it. */
+  failWith: unknown;
+  status: AgentStatus;
+
+  constructor(folders: FolderStatus[] = [folderStatus('/home/alice/Documents')], deviceId = 'test-device') {
+    this.status = { deviceId, paused: false, state: 'idle', folders };
+    this.status.state = overallState(folders.map((f) => f.state), false);
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  async call<C extends CommandName>(command: C, arg: CommandArg<C>): Promise<CommandResult<C>> {
+    this.calls.push({ command, arg });
+    if (this.failWith !== undefined) throw this.failWith;
+    return this.answer(command, arg) as CommandResult<C>;
+  }
+
+  private answer(command: CommandName, arg: unknown): unknown {
+    switch (command) {
+      case 'status':
+        return this.status;
+      case 'pause':
+      case 'resume':
+        this.update({ paused: command === 'pause' });
+        return this.status;
+      case 'syncNow':
+        this.update({});
+        return this.status;
+      case 'conflicts':
+        return this.status.folders.flatMap((f) => f.conflicts);
+      case 'confirmDeletes': {
+        const root = (arg as { root: string }).root;
+        const folder = this.status.folders.find((f) => f.root === root);
+        if (!folder) throw new StrataError('E_NO_FOLDER', 'is not a synced folder', { path: root });
+        delete folder.pendingDeletes;
+        this.update({});
+        return this.status;
+      }
+    }
+  }
+
+  /** Changes the status and pushes it, as an agent does after every change. */
+  update(change: Partial<AgentStatus>): void {
+    const next = { ...this.status, ...change };
+    const states = next.folders.map((f) => (next.paused && f.state !== 'error' ? 'paused' : f.state));
+    this.status = { ...next, state: overallState(states, next.paused) };
+    this.emit({ type: 'status', status: this.status });
+  }
+
+  emit(event: AgentEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  subscribe(listener: (event: AgentEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
