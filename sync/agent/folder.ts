@@ -23,7 +23,7 @@ import { StrataError } from '../errors.js';
 import { executePlan, recover } from '../exec/index.js';
 import { countFiles, planApply, type Conflict, type Node } from '../plan/index.js';
 import type { Repository } from '../repo/index.js';
-import { FORMAT_VERSION, type Head, type Snapshot, type SnapshotId } from '../repo/types.js';
+import { FORMAT_VERSION, type BlobId, type Head, type Snapshot, type SnapshotId } from '../repo/types.js';
 import type { FileChunker } from '../snapshot/index.js';
 import type { FileIndex } from '../state/index.js';
 import type { Excluder } from '../watch/index.js';
@@ -35,6 +35,7 @@ import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
 import { RepoUploader } from './upload.js';
 import { massDelete, type HeldDeletes } from './guard.js';
+import { clearPending, loadPending, overlayPending, savePending, type PendingMerge } from './pending.js';
 
 export interface FolderOptions {
   repo: Repository;
@@ -45,6 +46,8 @@ export interface FolderOptions {
   index: FileIndex;
   /** The executor's journal file, outside the root. */
   execJournal: string;
+  /** Where a merge being applied is recorded (pending.ts), outside the root. */
+  pendingFile: string;
   exclude: Excluder;
   chunker?: FileChunker;
   /** The clock for snapshot times. */
@@ -79,6 +82,13 @@ export class SyncFolder {
   private considered = new Map<string, SnapshotId>();
   private knownHeads = '';
   private approved: HeldDeletes | undefined;
+  private pending: PendingMerge | undefined;
+  /** Paths the scans found changed since `pending` was recorded. */
+  private readonly changedSince = new Set<string>();
+  /** The last pass synced and nothing has changed since (the idle poll can stop early). */
+  private settled = false;
+  /** Files and symlinks in the folder after the last synced pass. */
+  private files = 0;
   /** Bytes of new chunks the last scan uploaded. */
   private uploaded = 0;
 
@@ -91,6 +101,18 @@ export class SyncFolder {
   /** Finishes or rolls back what a crash left of the last apply; call once before the first pass. */
   async recover(): Promise<void> {
     if (await isDir(this.opts.root)) await recover(this.opts.root, this.opts.execJournal);
+    this.pending = await loadPending(this.opts.pendingFile);
+    this.changedSince.clear();
+  }
+
+  private async setPending(p: PendingMerge | undefined): Promise<void> {
+    if (p === undefined) {
+      if (this.pending !== undefined) await clearPending(this.opts.pendingFile);
+    } else {
+      await savePending(this.opts.pendingFile, p);
+    }
+    this.pending = p;
+    this.changedSince.clear();
   }
 
   markDirty(paths: readonly string[]): void {
@@ -112,20 +134,32 @@ export class SyncFolder {
     if (!(await isDir(root))) throw noRoot(root);
     const { heads, errors } = await repo.listHeads(layer);
     if (errors.length > 0 && heads.length === 0) throw errors[0]!;
-    const fingerprint = heads.map((h) => `${h.device}:${h.snapshot}`).join(',');
-    if (fingerprint !== this.knownHeads) await repo.loadIndex();
+    // Other devices' heads only: this device's own head moves only when this device writes it.
+    const fingerprint = heads.filter((h) => h.device !== device).map((h) => `${h.device}:${h.snapshot}`).join(',');
+    if (fingerprint !== this.knownHeads || this.own === undefined) await repo.loadIndex();
     const ownHead = heads.find((h) => h.device === device)?.snapshot;
     this.own ??= ownHead;
 
     const scan = await this.scan(signal);
     signal?.throwIfAborted();
+    // The idle poll: nothing changed here or in the bucket since the last synced pass.
+    if (this.settled && fingerprint === this.knownHeads && scan.changed.length === 0 && scan.skipped.size === 0) {
+      return { status: 'synced', conflicts: [], scan, uploaded: 0, downloaded: 0, files: this.files };
+    }
+    this.settled = false;
     const chunks: ChunkMap = new Map();
     this.local.chunksByContent(chunks);
     const ownTree = await snapshotTree(this.view(chunks), this.own);
     const hidden = this.hiddenTest(scan);
-    const mine = this.withCarry(ownTree, hidden);
+    let mine = this.withCarry(ownTree, hidden);
+    const pending = this.pending;
+    if (pending !== undefined) {
+      for (const p of scan.changed) this.changedSince.add(p);
+      mine = overlayPending(mine, await snapshotTree(this.view(chunks), pending.root, true), this.changedSince);
+    }
     const others = heads.filter((h: Head) => h.device !== device);
-    const m = await mergeHeads({ ...this.view(chunks), device, own: this.own, heads: others, considered: this.considered, mine, caseInsensitive: this.opts.caseInsensitive });
+    const m = await mergeHeads({ ...this.view(chunks), device, own: this.own, alsoMerged: pending?.parents ?? [], heads: others, considered: this.considered, mine, caseInsensitive: this.opts.caseInsensitive });
+    const parents = [...new Set([...(pending?.parents ?? []), ...m.parents])];
 
     const localFlat = this.local.flat();
     const target = new Map([...m.merged].filter(([p]) => !hidden(p)));
@@ -133,8 +167,11 @@ export class SyncFolder {
     const held = massDelete(plan, countFiles(localFlat), ownTree, mine, hidden);
     if (held !== undefined && !sameHeld(held, this.approved)) return { status: 'held', held, scan };
     this.approved = undefined;
+    const mergedRoot = await writeFlatTree(repo, m.merged, chunks);
+    await repo.flush();
     let downloaded = 0;
     if (plan.ops.length > 0) {
+      if (parents.length > 0) await this.setPending({ parents, root: mergedRoot });
       const bytesTotal = plan.summary.fetchBytes;
       const fetcher = makeFetcher(repo, plan.ops, chunks, (n) => {
         downloaded += n;
@@ -148,11 +185,14 @@ export class SyncFolder {
         return { status: 'retry', scan };
       }
     }
-    const snapshot = await this.commitTree(m.merged, chunks, m.parents);
+    const snapshot = await this.commitTree(m.merged, mergedRoot, parents);
+    await this.setPending(undefined);
     this.considered = m.considered;
     this.knownHeads = fingerprint;
+    this.settled = true;
+    this.files = countFiles(target);
     this.trees.prune();
-    return { status: 'synced', snapshot, conflicts: m.conflicts, scan, uploaded: this.uploaded, downloaded, files: countFiles(target) };
+    return { status: 'synced', snapshot, conflicts: m.conflicts, scan, uploaded: this.uploaded, downloaded, files: this.files };
   }
 
   private view(chunks: ChunkMap) {
@@ -203,10 +243,8 @@ export class SyncFolder {
   }
 
   /** Writes the merged tree and, when it differs from this device's head, a snapshot and the head. */
-  private async commitTree(merged: Map<string, Node>, chunks: ChunkMap, parents: SnapshotId[]): Promise<SnapshotId | undefined> {
+  private async commitTree(merged: Map<string, Node>, root: BlobId, parents: SnapshotId[]): Promise<SnapshotId | undefined> {
     const { repo, layer, device } = this.opts;
-    const root = await writeFlatTree(repo, merged, chunks);
-    await repo.flush();
     if (this.own !== undefined && (await this.graph.get(this.own)).root === root) return undefined;
     const files = countFiles(merged);
     let bytes = 0;

@@ -37,6 +37,7 @@ export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device
       device: state.deviceId,
       index,
       execJournal: join(dir, 'exec.journal'),
+      pendingFile: join(dir, 'pending.json'),
       exclude: makeExcluder([...(opts.folder.exclude ?? [])]),
       chunker: opts.chunker,
       now: opts.now,

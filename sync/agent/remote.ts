@@ -8,7 +8,7 @@
  * folder.ts), so that they never look deleted on this side.
  */
 import { merge3, type Conflict, type FlatTree, type Node } from '../plan/index.js';
-import type { Head, SnapshotId } from '../repo/types.js';
+import type { BlobId, Head, SnapshotId } from '../repo/types.js';
 import type { SnapshotGraph } from './history.js';
 import type { ChunkMap, TreeCache } from './trees.js';
 
@@ -19,6 +19,8 @@ export interface MergeInput {
   chunks: ChunkMap;
   /** This device's head, if it has one. */
   own: SnapshotId | undefined;
+  /** Snapshots `mine` already holds beyond `own` (a pending merge, pending.ts). */
+  alsoMerged: readonly SnapshotId[];
   /** The other devices' heads. */
   heads: readonly Head[];
   /** Head per device that an earlier pass merged or found merged already. */
@@ -39,17 +41,17 @@ export interface MergeOutput {
 
 const EMPTY: FlatTree = new Map();
 
-/** The flat tree of a snapshot, loaded through the cache. */
-export async function snapshotTree(input: Pick<MergeInput, 'graph' | 'trees' | 'chunks'>, id: SnapshotId | undefined): Promise<Map<string, Node>> {
+/** The flat tree of a snapshot (or, with `isRoot`, of a root tree), loaded through the cache. */
+export async function snapshotTree(input: Pick<MergeInput, 'graph' | 'trees' | 'chunks'>, id: SnapshotId | BlobId | undefined, isRoot = false): Promise<Map<string, Node>> {
   if (id === undefined) return new Map(EMPTY);
-  const root = (await input.graph.get(id)).root;
+  const root = isRoot ? id : (await input.graph.get(id)).root;
   await input.trees.loadAll(root);
   return input.trees.flat(root, input.chunks);
 }
 
 export async function mergeHeads(input: MergeInput): Promise<MergeOutput> {
   let merged = input.mine;
-  const mineSet = input.own === undefined ? [] : [input.own];
+  const mineSet = [...(input.own === undefined ? [] : [input.own]), ...input.alsoMerged];
   const parents: SnapshotId[] = [];
   const conflicts: Conflict[] = [];
   const considered = new Map(input.considered);

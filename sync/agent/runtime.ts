@@ -93,6 +93,7 @@ export class FolderRuntime {
       device: this.opts.device,
       index: this.index,
       execJournal: join(dir, 'exec.journal'),
+      pendingFile: join(dir, 'pending.json'),
       exclude: this.exclude,
       chunker: this.opts.chunker,
       now: this.opts.now,

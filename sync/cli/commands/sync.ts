@@ -68,6 +68,15 @@ export const syncCommand: Command = {
     const control = await serveControl(agent, { stateDir });
     ctx.onClose(() => control.close());
     if (!ctx.json) ctx.print(`syncing ${root} with ${layer} as device ${agent.deviceId}; control endpoint ${control.url} (Ctrl-C to stop)`);
+    // One line each time the folder reaches a new sync: scripts (and the bench) wait for it.
+    let last: string | undefined;
+    agent.subscribe((e) => {
+      const f = e.type === 'status' ? e.status.folders[0] : undefined;
+      if (f?.state !== 'idle' || f.lastSync === undefined || f.lastSync === last || f.pendingDeletes !== undefined) return;
+      last = f.lastSync;
+      if (ctx.json) ctx.io.stdout(`${JSON.stringify({ event: 'in-sync', root, time: f.lastSync, files: f.files, conflicts: f.conflicts.length })}\n`);
+      else ctx.print(`in sync at ${f.lastSync}: ${f.files} files, ${f.conflicts.length} conflicts`);
+    });
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
       process.once('SIGTERM', done);
