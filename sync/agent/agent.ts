@@ -41,6 +41,11 @@ export interface AgentOptions {
   newDeviceId?: () => string;
 }
 
+/** Windows and macOS file systems are case-insensitive unless set up otherwise. */
+export function caseInsensitiveByDefault(platform: NodeJS.Platform = process.platform): boolean {
+  return platform === 'win32' || platform === 'darwin';
+}
+
 const MAX_BACKOFF_MS = 5 * 60_000;
 /** Passes in a row that found the disk changed under them before waiting for the next poll. */
 const MAX_RETRIES = 5;
@@ -72,7 +77,7 @@ export class Agent implements AgentApi {
           watch: opts.watch ?? true,
           debounceMs: opts.debounceMs,
           stabilityMs: opts.stabilityMs,
-          caseInsensitive: opts.caseInsensitive,
+          caseInsensitive: opts.caseInsensitive ?? caseInsensitiveByDefault(),
           wake: () => this.wake(),
           changed: () => this.emitStatus(),
         }),

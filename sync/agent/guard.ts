@@ -25,7 +25,7 @@ function tooMany(deleted: number, of: number): boolean {
 export function massDelete(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string) => boolean): HeldDeletes | undefined {
   if (tooMany(plan.summary.deletedFiles, localFiles)) return { direction: 'remote', files: plan.summary.deletedFiles, of: localFiles };
   let gone = 0;
-  for (const [p, node] of ownTree) if (node.type !== 'dir' && !mine.has(p) && !hidden(p)) gone++;
+  for (const [p, node] of ownTree) if ((node.type === 'file' || node.type === 'symlink') && !mine.has(p) && !hidden(p)) gone++;
   const of = countFiles(ownTree);
   return tooMany(gone, of) ? { direction: 'local', files: gone, of } : undefined;
 }

@@ -12,6 +12,7 @@ import { openAgentState, openFileIndex } from '../state/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { SyncFolder, type PassPhase, type PassResult } from './folder.js';
 import { folderStateDir, type FolderSpec } from './runtime.js';
+import { caseInsensitiveByDefault } from './agent.js';
 
 const MAX_PASSES = 5;
 
@@ -42,6 +43,7 @@ export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device
       chunker: opts.chunker,
       now: opts.now,
       onPhase: opts.onPhase,
+      caseInsensitive: caseInsensitiveByDefault(),
     });
     await folder.recover();
     for (let i = 0; i < MAX_PASSES; i++) {

@@ -70,6 +70,8 @@ function entryOf(name: string, node: Node, chunks: ChunkMap, subtree: (name: str
       return { name, type: 'symlink', mtimeMs: node.mtimeMs ?? 0, target: node.target };
     case 'dir':
       return { name, type: 'dir', mode: node.mode, mtimeMs: 0, subtree: subtree(name) };
+    case 'whiteout':
+      return { name, type: 'whiteout' };
     default:
       throw new StrataError('E_INTERNAL', `cannot write a node of kind ${(node as { type: string }).type}`);
   }

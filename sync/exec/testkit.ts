@@ -70,7 +70,7 @@ export async function materialize(root: string, t: ReadonlyMap<string, Node>, bl
     else if (n.type === 'symlink') {
       await symlink(n.target, abs);
       if (n.mtimeMs !== undefined) await lutimes(abs, n.mtimeMs / 1000, n.mtimeMs / 1000);
-    } else {
+    } else if (n.type === 'file') {
       await writeFile(abs, blobs.get(n.content) as Buffer);
       await chmod(abs, n.mode);
       await utimes(abs, n.mtimeMs / 1000, n.mtimeMs / 1000);

@@ -84,6 +84,23 @@ describe('planApply', () => {
     assert.deepEqual(planApply(t, t).ops, []);
   });
 
+  it('lays a whiteout as nothing: deletes what the disk has there, writes nothing', () => {
+    const local = tree({ 'd/f': 'X', 'd/g': 'G', h: 'H' });
+    const merged = tree({ 'd/f': '~', 'd/g': 'G', h: '~', n: '~' });
+    const p = planApply(local, merged);
+    assert.deepEqual(brief(p.ops), ['delete h', 'delete d/f']);
+    assert.deepEqual(show(interpret(local, p.ops)), show(tree({ 'd/g': 'G' })));
+    assert.deepEqual(planApply(tree({ 'd/g': 'G' }), merged).ops, []);
+  });
+
+  it('refuses a scanned tree holding a whiteout, and lets a whiteout fold like a file on a case-insensitive disk', () => {
+    assert.throws(() => planApply(tree({ w: '~' }), tree({})), (e) => isStrataError(e, 'E_PLAN_BAD_TREE') && e.path === 'w');
+    assert.deepEqual(brief(planApply(tree({}), tree({ A: '~', a: 'X' }), { caseInsensitive: true }).ops), ['write a']);
+    const underWhiteout = new Map(tree({ w: '~' }));
+    underWhiteout.set('w/x', tree({ x: 'X' }).get('x')!);
+    assert.throws(() => planApply(tree({}), underWhiteout), (e) => isStrataError(e, 'E_PLAN_BAD_TREE') && e.path === 'w/x');
+  });
+
   it('refuses a merged tree that is not well-formed or collides on a case-insensitive disk', () => {
     const orphan = new Map(tree({ 'd/f': 'X' }));
     orphan.delete('d');
@@ -100,6 +117,11 @@ describe('needsConfirmation', () => {
     assert.equal(countFiles(local), 4);
     assert.equal(deleteRatio(p, 4), 0.75);
     assert.equal(needsConfirmation(p, countFiles(local)), true);
+  });
+  it('counts no whiteout as a file', () => {
+    const withWhiteouts = tree({ a: 'A', b: 'B', w1: '~', w2: '~', w3: '~' });
+    assert.equal(countFiles(withWhiteouts), 2);
+    assert.equal(needsConfirmation(planApply(tree({ a: 'A', b: 'B' }), tree({ a: 'A', b: '~' })), countFiles(withWhiteouts)), false);
   });
   it('lets exactly half through, and counts moves and replacements as no deletes', () => {
     assert.equal(needsConfirmation(planApply(local, tree({ a: 'A', b: 'B' })), 4), false);

@@ -12,13 +12,18 @@
  *
  * So a file's bytes are never destroyed while the merged tree still needs them and the disk is
  * their only copy, and every stash is consumed by the end.
+ *
+ * Whiteouts: a whiteout in `merged` means "nothing on disk at this path" (its lower layers are
+ * already overlaid by the caller, or there are none), so the plan reaches withoutWhiteouts(merged)
+ * and no op ever carries a whiteout. `local` is a scanned disk and must hold none.
  */
 import { StrataError } from '../errors.js';
 import { foldKey, hasCaseCollisions } from './casefold.js';
 import { SimulatedDisk } from './disk.js';
 import { ancestorsOf, compareStrings, parentOf, sameContent, sameNode } from './nodes.js';
 import { countOp, emptySummary, type ApplyOp, type ApplyPlan } from './ops.js';
-import type { FileNode, FlatTree, Node } from './types.js';
+import { withoutWhiteouts } from './flat.js';
+import type { DiskNode, FileNode, FlatTree } from './types.js';
 
 /** Stash names start with this; the scanner must skip them (they are the engine's own). */
 export const STASH_PREFIX = '.strata-stash-';
@@ -41,14 +46,14 @@ class PlanBuilder {
   private mergedFolds: Set<string> | undefined;
 
   constructor(
-    local: FlatTree,
-    private readonly merged: FlatTree,
+    local: ReadonlyMap<string, DiskNode>,
+    private readonly merged: ReadonlyMap<string, DiskNode>,
     private readonly ci: boolean,
   ) {
     this.disk = new SimulatedDisk(local, ci);
     this.wanted = [...merged.keys()].sort(compareStrings);
     for (const p of this.wanted) {
-      const want = merged.get(p) as Node;
+      const want = merged.get(p) as DiskNode;
       if (want.type !== 'file' || sameContent(local.get(p), want)) continue;
       const list = this.needs.get(want.content) ?? [];
       list.push(p);
@@ -75,7 +80,7 @@ class PlanBuilder {
 
   mkdirFreeDirs(): void {
     for (const p of this.wanted) {
-      const want = this.merged.get(p) as Node;
+      const want = this.merged.get(p) as DiskNode;
       if (want.type === 'dir' && this.disk.isFree(p) && this.parentReady(p)) this.emit({ op: 'mkdir', path: p, node: want, expect: null });
     }
   }
@@ -114,7 +119,7 @@ class PlanBuilder {
   deleteStale(): void {
     const stashed = new Set(this.stash.values());
     for (const p of this.disk.paths().reverse()) {
-      const cur = this.disk.get(p) as Node;
+      const cur = this.disk.get(p) as DiskNode;
       const want = this.merged.get(p);
       if (stashed.has(p) || (want !== undefined && want.type === cur.type)) continue;
       this.emit({ op: 'delete', path: p, expect: cur });
@@ -123,7 +128,7 @@ class PlanBuilder {
 
   create(): void {
     for (const p of this.wanted) {
-      const want = this.merged.get(p) as Node;
+      const want = this.merged.get(p) as DiskNode;
       const cur = this.disk.get(p);
       if (sameNode(cur, want)) continue;
       const expect = cur ?? null;
@@ -134,7 +139,7 @@ class PlanBuilder {
     }
   }
 
-  private emitFile(path: string, node: FileNode, expect: Node | null): void {
+  private emitFile(path: string, node: FileNode, expect: DiskNode | null): void {
     const stashed = this.stash.get(node.content);
     if (stashed !== undefined) {
       // Each target of a stashed content comes through here exactly once: the last one moves it.
@@ -156,16 +161,24 @@ function checkMerged(merged: FlatTree, ci: boolean): void {
     const missing = ancestorsOf(p).find((a) => merged.get(a)?.type !== 'dir');
     if (missing !== undefined) throw new StrataError('E_PLAN_BAD_TREE', `the merged tree has no dir at ${missing}`, { path: p });
   }
-  if (ci && hasCaseCollisions(merged.keys())) {
+  if (ci && hasCaseCollisions([...merged].filter(([, n]) => n.type !== 'whiteout').map(([p]) => p))) {
     throw new StrataError('E_PLAN_BAD_TREE', 'the merged tree has names that collide on a case-insensitive disk');
   }
 }
 
-/** The ordered operations that make `local` equal `merged`. Pure. */
-export function planApply(local: FlatTree, merged: FlatTree, options: ApplyOptions = {}): ApplyPlan {
+function checkLocal(local: FlatTree): ReadonlyMap<string, DiskNode> {
+  for (const [p, n] of local) {
+    if (n.type === 'whiteout') throw new StrataError('E_PLAN_BAD_TREE', 'the scanned tree has a whiteout, which no disk can hold', { path: p });
+  }
+  return local as ReadonlyMap<string, DiskNode>;
+}
+
+/** The ordered operations that make `local` equal `merged` (without its whiteouts). Pure. */
+export function planApply(local: FlatTree, mergedTree: FlatTree, options: ApplyOptions = {}): ApplyPlan {
   const ci = options.caseInsensitive ?? false;
-  checkMerged(merged, ci);
-  const b = new PlanBuilder(local, merged, ci);
+  checkMerged(mergedTree, ci);
+  const merged = withoutWhiteouts(mergedTree);
+  const b = new PlanBuilder(checkLocal(local), merged, ci);
   b.mkdirFreeDirs();
   b.rescue();
   b.deleteStale();

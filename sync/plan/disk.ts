@@ -5,24 +5,24 @@
  */
 import { foldKey } from './casefold.js';
 import { compareStrings } from './nodes.js';
-import type { FlatTree, Node } from './types.js';
+import type { DiskNode } from './types.js';
 
 export class SimulatedDisk {
-  private readonly nodes: Map<string, Node>;
+  private readonly nodes: Map<string, DiskNode>;
   /** fold key → how many paths have it (only counted on case-insensitive targets) */
   private readonly folds = new Map<string, number>();
   /** content key → paths holding a file with it */
   private readonly holders = new Map<string, Set<string>>();
 
   constructor(
-    local: FlatTree,
+    local: ReadonlyMap<string, DiskNode>,
     private readonly caseInsensitive: boolean,
   ) {
     this.nodes = new Map();
     for (const [p, n] of local) this.set(p, n);
   }
 
-  get(path: string): Node | undefined {
+  get(path: string): DiskNode | undefined {
     return this.nodes.get(path);
   }
 
@@ -55,7 +55,7 @@ export class SimulatedDisk {
     return undefined;
   }
 
-  set(path: string, node: Node): void {
+  set(path: string, node: DiskNode): void {
     this.delete(path);
     this.nodes.set(path, node);
     if (this.caseInsensitive) this.folds.set(foldKey(path), (this.folds.get(foldKey(path)) ?? 0) + 1);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isStrataError } from '../errors.js';
 import type { Tree } from '../repo/types.js';
-import { contentKey, directories, flatten } from './flat.js';
+import { contentKey, countFiles, directories, flatten, hasWhiteouts, withoutWhiteouts } from './flat.js';
+import { show, tree, wellFormedProblem } from './testkit.js';
 
 const id = (c: string) => c.repeat(64);
 
@@ -19,9 +20,10 @@ const trees: Record<string, Tree> = {
 };
 
 describe('flat trees', () => {
-  it('flattens a Merkle tree, skipping whiteouts', () => {
+  it('flattens a Merkle tree, whiteouts included', () => {
     const flat = flatten(trees.root as Tree, (sub) => trees[sub] as Tree);
-    assert.deepEqual([...flat.keys()], ['a.txt', 'docs', 'docs/b', 'link']);
+    assert.deepEqual([...flat.keys()], ['a.txt', 'docs', 'docs/b', 'gone', 'link']);
+    assert.deepEqual(flat.get('gone'), { type: 'whiteout' });
     assert.deepEqual(flat.get('a.txt'), { type: 'file', size: 3, mtimeMs: 5, mode: 0o644, content: contentKey([id('1')]) });
     assert.deepEqual(flat.get('docs'), { type: 'dir', mode: 0o755 });
     assert.deepEqual(flat.get('link'), { type: 'symlink', target: 'a.txt', mtimeMs: 7 });
@@ -43,8 +45,22 @@ describe('flat trees', () => {
     const dirs = directories(flat);
     assert.deepEqual(dirs.map(([d, entries]) => [d, entries.map(([n]) => n)]), [
       ['docs', ['b']],
-      ['', ['a.txt', 'docs', 'link']],
+      ['', ['a.txt', 'docs', 'gone', 'link']],
     ]);
+    assert.deepEqual(dirs[1]?.[1][2], ['gone', { type: 'whiteout' }], 'a whiteout is written back as one');
     assert.deepEqual(directories(new Map()), [['', []]]);
+  });
+
+  it('counts files and symlinks but not dirs or whiteouts', () => {
+    assert.equal(countFiles(tree({ 'd/f': 'X', l: '->t', w: '~', 'd/w': '~', 'e/': '' })), 2);
+  });
+
+  it('strips whiteouts, keeping the tree well-formed', () => {
+    const t = tree({ 'd/f': 'X', 'd/w': '~', w: '~' });
+    assert.equal(hasWhiteouts(t), true);
+    const stripped = withoutWhiteouts(t);
+    assert.deepEqual(show(stripped), show(tree({ 'd/f': 'X' })));
+    assert.equal(hasWhiteouts(stripped), false);
+    assert.equal(wellFormedProblem(stripped), undefined);
   });
 });

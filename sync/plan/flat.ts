@@ -1,13 +1,13 @@
 /**
  * Conversions between the repository's Merkle trees (one Tree object per dir, sync/repo/types.ts)
  * and the planner's flat trees. Pure: the caller loads the trees; `getTree` must answer from
- * memory. Whiteout entries are skipped here until org layers (issue 5) give them a node kind.
+ * memory. Whiteout entries become whiteout nodes and back (DESIGN §1), so a layer round-trips.
  */
 import { createHash } from 'node:crypto';
 import { StrataError } from '../errors.js';
 import type { BlobId, FileEntry, Tree } from '../repo/types.js';
 import { compareStrings, joinPath, parentOf } from './nodes.js';
-import type { FlatTree, Node } from './types.js';
+import type { DiskNode, FlatTree, Node } from './types.js';
 
 /**
  * The content key of a file: one hash over its chunk list. The same bytes always chunk the same
@@ -40,6 +40,7 @@ export function flatten(
       const path = joinPath(dir, e.name);
       if (e.type === 'file') out.set(path, fileNode(e, contentOf));
       else if (e.type === 'symlink') out.set(path, { type: 'symlink', target: e.target, mtimeMs: e.mtimeMs });
+      else if (e.type === 'whiteout') out.set(path, { type: 'whiteout' });
       else if (e.type === 'dir') {
         out.set(path, { type: 'dir', mode: e.mode });
         walk(getTree(e.subtree), path);
@@ -53,7 +54,8 @@ export function flatten(
 /**
  * The entries of every dir of a flat tree, for writing Merkle trees back: dir path ('' = root) →
  * [name, node] sorted by name in code-unit order (the order Tree entries use). Dirs come deepest
- * first, so each subtree can be written (and get its id) before the dir that lists it.
+ * first, so each subtree can be written (and get its id) before the dir that lists it. Whiteouts
+ * are listed like files (they become WhiteoutEntry).
  */
 export function directories(tree: FlatTree): Array<[dir: string, entries: Array<[name: string, node: Node]>]> {
   const byDir = new Map<string, Array<[string, Node]>>([['', []]]);
@@ -72,9 +74,28 @@ export function directories(tree: FlatTree): Array<[dir: string, entries: Array<
   return [...byDir].sort(([a], [b]) => depth(b) - depth(a) || compareStrings(a, b));
 }
 
-/** Files and symlinks in a tree: the count a mass-delete check compares deletes against. */
+/**
+ * Files and symlinks in a tree: the count a mass-delete check compares deletes against. Whiteouts
+ * do not count: they are never on a disk.
+ */
 export function countFiles(tree: FlatTree): number {
   let n = 0;
-  for (const node of tree.values()) if (node.type !== 'dir') n++;
+  for (const node of tree.values()) if (node.type === 'file' || node.type === 'symlink') n++;
   return n;
+}
+
+/**
+ * The tree without its whiteouts: what a single layer looks like on a disk with nothing below it.
+ * A well-formed tree stays well-formed (a whiteout never has anything under it).
+ */
+export function withoutWhiteouts(tree: FlatTree): Map<string, DiskNode> {
+  const out = new Map<string, DiskNode>();
+  for (const [p, n] of tree) if (n.type !== 'whiteout') out.set(p, n);
+  return out;
+}
+
+/** Whether a tree holds any whiteout. */
+export function hasWhiteouts(tree: FlatTree): boolean {
+  for (const n of tree.values()) if (n.type === 'whiteout') return true;
+  return false;
 }

@@ -1,12 +1,13 @@
 // Property tests for merge3 over random trees and random edits (seeded; see testkit.forSeeds):
-// no version lost, symmetry, identities, convergence, well-formed output.
+// no version lost, symmetry, identities, convergence, well-formed output. The trees hold
+// whiteouts too: they are no versions, never become conflict copies and are never invented.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hasCaseCollisions, resolveCaseCollisions } from './casefold.js';
 import { merge3 } from './merge.js';
 import { sameContent } from './nodes.js';
 import { contents, edited, forSeeds, freshContents, randomTree, show, versionKey, wellFormedProblem } from './testkit.js';
-import type { FlatTree, MergeContext } from './types.js';
+import type { FlatTree, MergeContext, MergeResult, Node } from './types.js';
 import type { Rng } from '../testing/random.js';
 
 const A = 'alpha';
@@ -22,17 +23,22 @@ function scenario(rng: Rng, ci: boolean) {
   return { base, x: edited(rng, base, fresh), y: edited(rng, base, fresh), fresh };
 }
 
+const isVersion = (n: Node) => n.type === 'file' || n.type === 'symlink';
+
 /** Contents that merge3(base, x, y) must keep: new on a side, or untouched by both sides. */
 function mustKeep(base: FlatTree, x: FlatTree, y: FlatTree): Set<string> {
   const keep = new Set<string>();
   for (const side of [x, y]) {
-    for (const [p, n] of side) if (n.type !== 'dir' && !sameContent(n, base.get(p))) keep.add(versionKey(n));
+    for (const [p, n] of side) if (isVersion(n) && !sameContent(n, base.get(p))) keep.add(versionKey(n));
   }
   for (const [p, n] of base) {
-    if (n.type !== 'dir' && sameContent(x.get(p), n) && sameContent(y.get(p), n)) keep.add(versionKey(n));
+    if (isVersion(n) && sameContent(x.get(p), n) && sameContent(y.get(p), n)) keep.add(versionKey(n));
   }
   return keep;
 }
+
+/** Paths of the tree that a disk would hold (whiteouts never reach one). */
+const diskPaths = (t: FlatTree) => [...t].filter(([, n]) => n.type !== 'whiteout').map(([p]) => p);
 
 function checkKept(base: FlatTree, x: FlatTree, y: FlatTree, merged: FlatTree): void {
   const have = contents(merged);
@@ -41,7 +47,16 @@ function checkKept(base: FlatTree, x: FlatTree, y: FlatTree, merged: FlatTree): 
 
 function checkShape(merged: FlatTree, ci: boolean): void {
   assert.equal(wellFormedProblem(merged), undefined);
-  if (ci) assert.ok(!hasCaseCollisions(merged.keys()), 'names collide case-insensitively');
+  if (ci) assert.ok(!hasCaseCollisions(diskPaths(merged)), 'names collide case-insensitively');
+}
+
+/** No conflict copy of a whiteout, and (case-sensitive) no whiteout where neither side had one. */
+function checkWhiteouts(x: FlatTree, y: FlatTree, r: MergeResult, ci: boolean): void {
+  for (const c of r.conflicts) assert.notEqual(r.merged.get(c.copy)?.type, 'whiteout', `conflict copy ${c.copy} is a whiteout`);
+  if (ci) return; // a whiteout follows its dir when dirs that fold alike are united
+  for (const [p, n] of r.merged) {
+    if (n.type === 'whiteout') assert.ok(x.get(p)?.type === 'whiteout' || y.get(p)?.type === 'whiteout', `whiteout ${p} invented`);
+  }
 }
 
 function ctx(mine: string, theirs: string, ci: boolean): MergeContext {
@@ -49,16 +64,17 @@ function ctx(mine: string, theirs: string, ci: boolean): MergeContext {
 }
 
 const same = (a: FlatTree, b: FlatTree, why: string) => assert.deepEqual(show(a), show(b), why);
-const valid = (t: FlatTree, ci: boolean) => !ci || !hasCaseCollisions(t.keys());
+const valid = (t: FlatTree, ci: boolean) => !ci || !hasCaseCollisions(diskPaths(t));
 
 for (const ci of [false, true]) {
   describe(`merge3 properties (${ci ? 'case-insensitive' : 'case-sensitive'})`, () => {
-    it('keeps every version, and its output is well-formed', () => {
+    it('keeps every version, and its output is well-formed, with no whiteout copied or invented', () => {
       forSeeds(`merge3 keeps versions ci=${ci}`, (rng) => {
         const { base, x, y } = scenario(rng, ci);
-        const { merged } = merge3(base, x, y, ctx(A, B, ci));
-        checkKept(base, x, y, merged);
-        checkShape(merged, ci);
+        const r = merge3(base, x, y, ctx(A, B, ci));
+        checkKept(base, x, y, r.merged);
+        checkShape(r.merged, ci);
+        checkWhiteouts(x, y, r, ci);
       });
     });
 

@@ -8,6 +8,9 @@
  *    dir is revived, a file or symlink standing in the way is moved aside);
  * 3. give each loser its conflict name, then (case-insensitive targets) resolve fold collisions.
  *
+ * Whiteouts (index.ts) are leaves with one fixed content; they lose like a delete and never become
+ * conflict copies.
+ *
  * Every decision is a function of the set {(mine, ctx.mine), (theirs, ctx.theirs)}, never of which
  * side is which, so swapping the sides gives the same tree.
  */
@@ -47,8 +50,21 @@ function changedVsDeleted(base: Node | undefined, kept: Version): Resolution {
   return { keep: kept };
 }
 
+/**
+ * One side whited the path out, the other changed it otherwise: like change vs delete. A whiteout
+ * carries no data, so it never becomes a conflict copy; losing, it just goes.
+ */
+function whiteoutVsChanged(base: Node | undefined, whiteout: Version, changed: Version): Resolution {
+  // A dir that merely survived goes with the whiteout; pass 2 turns the whiteout back into a dir
+  // if anything the other side changed inside it survives.
+  if (changed.node.type === 'dir' && base?.type === 'dir') return { keep: whiteout };
+  return { keep: changed };
+}
+
 /** Both sides changed the path, to different nodes. */
 function bothChanged(base: Node | undefined, x: Version, y: Version): Resolution {
+  if (x.node.type === 'whiteout') return whiteoutVsChanged(base, x, y);
+  if (y.node.type === 'whiteout') return whiteoutVsChanged(base, y, x);
   if (x.node.type === 'dir' && y.node.type === 'dir') return { keep: newer(x, y) };
   if (x.node.type === 'dir') return { keep: x, loser: { version: y, reason: 'type' } };
   if (y.node.type === 'dir') return { keep: y, loser: { version: x, reason: 'type' } };
@@ -101,7 +117,8 @@ class Draft {
       for (const a of ancestorsOf(path)) {
         const held = this.out.get(a);
         if (held?.node.type === 'dir') continue;
-        if (held) this.losers.push({ path: a, version: held, reason: 'parent' });
+        // A whiteout in the way just goes: it carries no data to keep aside.
+        if (held && held.node.type !== 'whiteout') this.losers.push({ path: a, version: held, reason: 'parent' });
         this.out.set(a, this.dirFor(a));
       }
     }
@@ -148,8 +165,16 @@ export function merge3(base: FlatTree, mine: FlatTree, theirs: FlatTree, ctx: Me
   const placed = draft.placeLosers();
   let { tree: merged, conflicts } = placed;
   if (ctx.caseInsensitive) {
+    // Whiteouts never reach the disk, so they take no part in fold collisions; they follow the
+    // dir they are in, and one that lands on a surviving node's path is redundant there.
+    const whiteouts = [...merged].filter(([, n]) => n.type === 'whiteout').map(([p]) => p);
+    for (const p of whiteouts) merged.delete(p);
     const folded = resolveCaseCollisions(merged, (p) => placed.origin.get(p) ?? both);
     merged = folded.tree;
+    for (const p of whiteouts) {
+      const at = folded.relocate(p);
+      if (!merged.has(at)) merged.set(at, { type: 'whiteout' });
+    }
     const moved = conflicts.map((c) => ({ ...c, path: folded.relocate(c.path), copy: folded.relocate(c.copy) }));
     conflicts = moved.concat(folded.conflicts);
   }

@@ -19,6 +19,8 @@ export function nodeKey(n: Node | undefined): string {
       return `d:${n.mode}`;
     case 'symlink':
       return `l:${n.mtimeMs ?? ''}:${n.target}`;
+    case 'whiteout':
+      return 'w';
     default:
       throw new TypeError(`unknown node kind ${JSON.stringify((n as { type: unknown }).type)}`);
   }
@@ -28,16 +30,19 @@ export function sameNode(a: Node | undefined, b: Node | undefined): boolean {
   return nodeKey(a) === nodeKey(b);
 }
 
-/** Same kind and same bytes (or link target); metadata (mode, mtime) may differ. Dirs always match. */
+/**
+ * Same kind and same bytes (or link target); metadata (mode, mtime) may differ. Dirs always match,
+ * and so do whiteouts (a whiteout is like a file with one fixed content).
+ */
 export function sameContent(a: Node | undefined, b: Node | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   if (a.type === 'file' && b.type === 'file') return a.content === b.content;
   if (a.type === 'symlink' && b.type === 'symlink') return a.target === b.target;
-  return a.type === 'dir' && b.type === 'dir';
+  return a.type === b.type && (a.type === 'dir' || a.type === 'whiteout');
 }
 
 export function mtimeOf(n: Node): number {
-  return n.type === 'dir' ? 0 : (n.mtimeMs ?? 0);
+  return n.type === 'file' || n.type === 'symlink' ? (n.mtimeMs ?? 0) : 0;
 }
 
 /** A version of a path: a node and the device that made it. */

@@ -16,17 +16,19 @@
  * - `symlink` create or atomically replace a symlink.
  * - `setmeta` change mode/mtime only; the content is already right.
  * - `delete`  remove a file, a symlink or an empty dir.
+ *
+ * Ops only carry disk nodes: a whiteout never reaches the executor (see apply.ts).
  */
-import type { DirNode, FileNode, Node, SymlinkNode } from './types.js';
+import type { DirNode, DiskNode, FileNode, SymlinkNode } from './types.js';
 
 export type ApplyOp =
   | { op: 'mkdir'; path: string; node: DirNode; expect: null }
-  | { op: 'write'; path: string; node: FileNode; expect: Node | null }
-  | { op: 'copy'; from: string; expectFrom: FileNode; path: string; node: FileNode; expect: Node | null }
-  | { op: 'move'; from: string; expectFrom: FileNode; path: string; node: FileNode; expect: Node | null }
-  | { op: 'symlink'; path: string; node: SymlinkNode; expect: Node | null }
-  | { op: 'setmeta'; path: string; node: Node; expect: Node }
-  | { op: 'delete'; path: string; expect: Node };
+  | { op: 'write'; path: string; node: FileNode; expect: DiskNode | null }
+  | { op: 'copy'; from: string; expectFrom: FileNode; path: string; node: FileNode; expect: DiskNode | null }
+  | { op: 'move'; from: string; expectFrom: FileNode; path: string; node: FileNode; expect: DiskNode | null }
+  | { op: 'symlink'; path: string; node: SymlinkNode; expect: DiskNode | null }
+  | { op: 'setmeta'; path: string; node: DiskNode; expect: DiskNode }
+  | { op: 'delete'; path: string; expect: DiskNode };
 
 export interface ApplySummary {
   mkdirs: number;

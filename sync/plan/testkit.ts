@@ -15,6 +15,7 @@ export const T0 = Date.UTC(2026, 10, 22, 3, 15, 0);
  *   'f': 'X'        a file, content X, mtime T0, mode 644
  *   'f': 'X@5'      mtime T0 + 5 min  'f': 'X@5#600'    and mode 600
  *   'l': '->t'      a symlink to t    'l': '->t@5'      with mtime T0 + 5 min
+ *   'w': '~'        a whiteout
  */
 export function tree(spec: Record<string, string> = {}): Map<string, Node> {
   const out = new Map<string, Node>();
@@ -28,6 +29,7 @@ export function tree(spec: Record<string, string> = {}): Map<string, Node> {
 
 function parseNode(key: string, value: string): Node {
   if (key.endsWith('/')) return { type: 'dir', mode: value === '' || value === 'dir' ? 0o755 : parseInt(value, 8) };
+  if (value === '~') return { type: 'whiteout' };
   const m = /^(->)?([^@#]*)(?:@(-?\d+))?(?:#([0-7]+))?$/.exec(value);
   if (!m) throw new Error(`bad node spec ${JSON.stringify(value)}`);
   const mtimeMs = T0 + Number(m[3] ?? 0) * 60_000;
@@ -45,15 +47,15 @@ export function show(t: FlatTree): Array<[string, string]> {
   return [...t].map(([p, n]): [string, string] => [p, nodeKey(n)]).sort(([a], [b]) => compareStrings(a, b));
 }
 
-/** Content keys (files) and link targets present anywhere in a tree. */
+/** Content keys (files) and link targets present anywhere in a tree (whiteouts hold none). */
 export function contents(t: FlatTree): Set<string> {
   const out = new Set<string>();
-  for (const n of t.values()) if (n.type !== 'dir') out.add(versionKey(n));
+  for (const n of t.values()) if (n.type === 'file' || n.type === 'symlink') out.add(versionKey(n));
   return out;
 }
 
 export function versionKey(n: Node): string {
-  return n.type === 'file' ? `F:${n.content}` : n.type === 'symlink' ? `L:${n.target}` : 'D';
+  return n.type === 'file' ? `F:${n.content}` : n.type === 'symlink' ? `L:${n.target}` : n.type === 'dir' ? 'D' : 'W';
 }
 
 // ---- random trees and edits ------------------------------------------------------------------
@@ -61,11 +63,13 @@ export function versionKey(n: Node): string {
 const NAMES = ['a', 'b', 'A', 'doc.txt', 'Doc.TXT', 'x.tar.gz', '.rc', '\u00e9', 'e\u0301'];
 const POOL = ['c0', 'c1', 'c2', 'c3'];
 
+/** A random node, whiteouts included (strip them with withoutWhiteouts for a disk's tree). */
 function randomNode(rng: Rng, fresh: () => string): Node {
-  const kind = rng.int(10);
+  const kind = rng.int(11);
   const mtimeMs = T0 + rng.int(4) * 60_000;
   if (kind < 2) return { type: 'dir', mode: rng.pick([0o755, 0o700]) };
   if (kind < 3) return { type: 'symlink', target: rng.pick(['t1', 't2', fresh()]), mtimeMs };
+  if (kind < 4) return { type: 'whiteout' };
   const content = rng.chance(0.3) ? rng.pick(POOL) : fresh();
   return { type: 'file', content, size: content.length, mtimeMs, mode: rng.pick([0o644, 0o600]) };
 }
@@ -99,17 +103,20 @@ function addRandom(rng: Rng, t: Map<string, Node>, fresh: () => string): void {
   if (!t.has(path)) t.set(path, randomNode(rng, fresh));
 }
 
-/** One random well-formed edit: add, edit, touch, delete, rename, case-rename or change kind. */
+/**
+ * One random well-formed edit: add, edit, touch, delete, rename, case-rename, change kind or
+ * white out (a subtree replaced by a whiteout).
+ */
 export function randomEdit(rng: Rng, t: Map<string, Node>, fresh: () => string): void {
   const paths = [...t.keys()];
-  const kind = rng.int(8);
+  const kind = rng.int(9);
   if (paths.length === 0 || kind === 0) return addRandom(rng, t, fresh);
   const path = rng.pick(paths);
   const node = t.get(path) as Node;
   if (kind === 1 && node.type === 'file') {
     const content = rng.chance(0.2) ? rng.pick(POOL) : fresh();
     t.set(path, { ...node, content, size: content.length, mtimeMs: node.mtimeMs + rng.int(3) * 60_000 });
-  } else if (kind === 2 && node.type !== 'symlink') {
+  } else if (kind === 2 && (node.type === 'file' || node.type === 'dir')) {
     t.set(path, node.type === 'file' ? { ...node, mtimeMs: node.mtimeMs + 60_000 } : { ...node, mode: 0o750 });
   } else if (kind === 3) {
     removeSubtree(t, path);
@@ -122,6 +129,9 @@ export function randomEdit(rng: Rng, t: Map<string, Node>, fresh: () => string):
   } else if (kind === 6) {
     removeSubtree(t, path);
     t.set(path, randomNode(rng, fresh));
+  } else if (kind === 7) {
+    removeSubtree(t, path);
+    t.set(path, { type: 'whiteout' });
   } else {
     addRandom(rng, t, fresh);
   }

@@ -24,13 +24,26 @@ export interface SymlinkNode {
   mtimeMs?: number;
 }
 
-// Whiteouts (org layers, DESIGN §1) will join this union; code switching on `type` must keep a
-// default branch that refuses unknown kinds rather than treating them as files.
-export type Node = FileNode | DirNode | SymlinkNode;
+/**
+ * Hides this path, and everything under it, in the layers below (DESIGN §1; the repository's
+ * WhiteoutEntry). A whiteout is a leaf: nothing is ever under it in the same tree. It carries no
+ * data and never reaches a disk: planApply lays it as "nothing here".
+ */
+export interface WhiteoutNode {
+  type: 'whiteout';
+}
+
+// Code switching on `type` must keep a default branch that refuses unknown kinds rather than
+// treating them as files.
+export type Node = FileNode | DirNode | SymlinkNode | WhiteoutNode;
+
+/** What a disk can hold: every node but a whiteout. Disk operations (ops.ts) only carry these. */
+export type DiskNode = FileNode | DirNode | SymlinkNode;
 
 /**
  * One layer as a flat map: layer-relative POSIX paths ('a/b/c'; the root '' is implicit and never
- * a key) to nodes. A well-formed tree has a dir node at every proper ancestor of every key.
+ * a key) to nodes. A well-formed tree has a dir node at every proper ancestor of every key (so a
+ * whiteout, like a file, has nothing under it). A disk's tree never holds whiteouts.
  */
 export type FlatTree = ReadonlyMap<string, Node>;
 
