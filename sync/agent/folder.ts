@@ -35,6 +35,7 @@ import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
 import { RepoUploader } from './upload.js';
 import { massDelete, type HeldDeletes } from './guard.js';
+import { overlay, userView } from '../overlay/index.js';
 import { clearPending, loadPending, overlayPending, savePending, type PendingMerge } from './pending.js';
 
 export interface FolderOptions {
@@ -48,6 +49,12 @@ export interface FolderOptions {
   execJournal: string;
   /** Where a merge being applied is recorded (pending.ts), outside the root. */
   pendingFile: string;
+  /**
+   * Root trees of the layers under this one (org layers, lowest first), as laid onto the disk at
+   * sign-in. The folder then shows overlay([...lower, layer]) and syncs only the user layer:
+   * changes to lower files are copied up, deletes of them written as whiteouts (DESIGN §1).
+   */
+  lower?: readonly BlobId[];
   exclude: Excluder;
   chunker?: FileChunker;
   /** The clock for snapshot times. */
@@ -83,6 +90,8 @@ export class SyncFolder {
   private knownHeads = '';
   private approved: HeldDeletes | undefined;
   private pending: PendingMerge | undefined;
+  /** The org layers' effective tree, loaded once (it is fixed for the session). */
+  private lower: { tree: Map<string, Node>; chunks: ChunkMap } | undefined;
   /** Paths the scans found changed since `pending` was recorded. */
   private readonly changedSince = new Set<string>();
   /** The last pass synced and nothing has changed since (the idle poll can stop early). */
@@ -149,22 +158,28 @@ export class SyncFolder {
     this.settled = false;
     const chunks: ChunkMap = new Map();
     this.local.chunksByContent(chunks);
-    const ownTree = await snapshotTree(this.view(chunks), this.own);
+    const lower = await this.lowerTree(chunks);
+    // The user layer as this device last wrote it, and the disk that layer makes over `lower`.
+    const ownLayer = await snapshotTree(this.view(chunks), this.own);
+    const ownTree = lower === undefined ? ownLayer : overlay([lower, ownLayer]);
     const hidden = this.hiddenTest(scan);
-    let mine = this.withCarry(ownTree, hidden);
+    let disk: Map<string, Node> = this.withCarry(ownTree, hidden);
     const pending = this.pending;
     if (pending !== undefined) {
       for (const p of scan.changed) this.changedSince.add(p);
-      mine = overlayPending(mine, await snapshotTree(this.view(chunks), pending.root, true), this.changedSince);
+      const laid = await snapshotTree(this.view(chunks), pending.root, true);
+      disk = overlayPending(disk, lower === undefined ? laid : overlay([lower, laid]), this.changedSince);
     }
+    const mine = lower === undefined ? disk : userView(disk, lower, ownLayer);
     const others = heads.filter((h: Head) => h.device !== device);
     const m = await mergeHeads({ ...this.view(chunks), device, own: this.own, alsoMerged: pending?.parents ?? [], heads: others, considered: this.considered, mine, caseInsensitive: this.opts.caseInsensitive });
     const parents = [...new Set([...(pending?.parents ?? []), ...m.parents])];
 
     const localFlat = this.local.flat();
-    const target = new Map([...m.merged].filter(([p]) => !hidden(p)));
+    const effective = lower === undefined ? m.merged : overlay([lower, m.merged]);
+    const target = new Map([...effective].filter(([p]) => !hidden(p)));
     const plan = planApply(localFlat, target);
-    const held = massDelete(plan, countFiles(localFlat), ownTree, mine, hidden);
+    const held = massDelete(plan, countFiles(localFlat), ownTree, disk, hidden);
     if (held !== undefined && !sameHeld(held, this.approved)) return { status: 'held', held, scan };
     this.approved = undefined;
     const mergedRoot = await writeFlatTree(repo, m.merged, chunks);
@@ -193,6 +208,20 @@ export class SyncFolder {
     this.files = countFiles(target);
     this.trees.prune();
     return { status: 'synced', snapshot, conflicts: m.conflicts, scan, uploaded: this.uploaded, downloaded, files: this.files };
+  }
+
+  /** The effective tree of the layers under this folder's layer (org layers), or undefined without any. */
+  private async lowerTree(chunks: ChunkMap): Promise<Map<string, Node> | undefined> {
+    const roots = this.opts.lower ?? [];
+    if (roots.length === 0) return undefined;
+    if (this.lower === undefined) {
+      const lowerChunks: ChunkMap = new Map();
+      const layers = [];
+      for (const r of roots) layers.push(await snapshotTree(this.view(lowerChunks), r, true));
+      this.lower = { tree: overlay(layers), chunks: lowerChunks };
+    }
+    for (const [k, v] of this.lower.chunks) chunks.set(k, v);
+    return this.lower.tree;
   }
 
   private view(chunks: ChunkMap) {

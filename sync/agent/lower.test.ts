@@ -1,0 +1,65 @@
+/**
+ * A user layer over org layers (DESIGN §1): the folder shows overlay([org…, user]); the agent
+ * writes only the user layer, with copy-ups for edited org files and whiteouts for deleted ones.
+ */
+import assert from 'node:assert/strict';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { flatten } from '../plan/index.js';
+import { openRepository } from '../repo/index.js';
+import { takeSnapshot } from '../snapshot/index.js';
+import { MemoryStore } from '../store/memory.js';
+import { assertSame, converge, Device, initStore, LAYER, listDir, tempRoot } from './testkit.js';
+
+test('org files edited become copy-ups, deleted ones whiteouts, and a second machine shows both', async (t) => {
+  const base = await tempRoot(t, 'lower');
+  const store = new MemoryStore();
+  await initStore(store);
+  const org = join(base, 'org');
+  await mkdir(join(org, 'settings'), { recursive: true });
+  await writeFile(join(org, 'settings', 'app.conf'), 'org default');
+  await writeFile(join(org, 'bookmarks.html'), 'org bookmarks');
+  await writeFile(join(org, 'readme.txt'), 'org readme');
+  const repo = await openRepository(store);
+  const published = await takeSnapshot(repo, { root: org, layer: 'org/finance', device: 'admin' });
+  const lower = [published.snapshot.root];
+
+  // Sign-in laid the org layer onto both machines.
+  const a = await Device.create(base, 'deva', store, { lower });
+  const b = await Device.create(base, 'devb', store, { lower });
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  await cp(org, a.root, { recursive: true, preserveTimestamps: true });
+  await cp(org, b.root, { recursive: true, preserveTimestamps: true });
+  await converge([a, b]);
+  const userTree = async (device: string) => {
+    const head = (await repo.listHeads(LAYER)).heads.find((h) => h.device === device)!;
+    const snap = await repo.loadSnapshot(LAYER, head.snapshot);
+    const trees = new Map();
+    const load = async (id: string): Promise<void> => {
+      const tree = await repo.loadTree(id);
+      trees.set(id, tree);
+      for (const e of tree.entries) if (e.type === 'dir') await load(e.subtree);
+    };
+    await repo.loadIndex();
+    await load(snap.root);
+    return flatten(trees.get(snap.root), (id) => trees.get(id));
+  };
+  assert.deepEqual([...(await userTree('deva')).keys()], [], 'untouched org files are not copied up');
+
+  await a.write('settings/app.conf', 'my settings');
+  await a.remove('bookmarks.html');
+  await a.write('notes.txt', 'mine');
+  await converge([a, b]);
+  const listing = await assertSame([a, b]);
+  assert.deepEqual(listing, { 'notes.txt': 'mine', 'readme.txt': 'org readme', 'settings/': '', 'settings/app.conf': 'my settings' });
+  const user = await userTree('deva');
+  assert.equal(user.get('bookmarks.html')?.type, 'whiteout');
+  assert.equal(user.get('settings/app.conf')?.type, 'file');
+  assert.equal(user.get('notes.txt')?.type, 'file');
+  assert.equal(user.has('readme.txt'), false);
+  assert.deepEqual(await listDir(org), { 'bookmarks.html': 'org bookmarks', 'readme.txt': 'org readme', 'settings/': '', 'settings/app.conf': 'org default' }, 'nothing below is really deleted');
+});

@@ -1,0 +1,45 @@
+/**
+ * The ledger of versions: every file content and symlink target a user step wrote, and which of
+ * them a user later destroyed on a disk that held them. The survival rule (index.ts) is checked
+ * against it.
+ *
+ * A version's key is `f:<text>` for a file and `l:<target>` for a symlink. Texts and targets are
+ * unique per write (identical edits share one on purpose), so a key names exactly one write.
+ */
+
+export interface Version {
+  key: string;
+  /** The step that wrote it, its device and path, for messages. */
+  step: number;
+  device: string;
+  path: string;
+}
+
+export class Ledger {
+  readonly written = new Map<string, Version>();
+  /** key → the step that destroyed it (the first one). */
+  readonly killed = new Map<string, string>();
+
+  write(v: Version): void {
+    if (!this.written.has(v.key)) this.written.set(v.key, v);
+  }
+
+  /** A user step removed `key` from a disk that held it: it may legitimately vanish now. */
+  kill(key: string, why: string): void {
+    if (!this.written.has(key)) throw new Error(`sim: ${why} destroyed ${key}, which no step wrote`);
+    if (!this.killed.has(key)) this.killed.set(key, why);
+  }
+
+  /** The versions that must be in the final tree. */
+  mustSurvive(): Version[] {
+    return [...this.written.values()].filter((v) => !this.killed.has(v.key));
+  }
+}
+
+export function fileKey(text: string): string {
+  return `f:${text}`;
+}
+
+export function linkKey(target: string): string {
+  return `l:${target}`;
+}
