@@ -9,9 +9,8 @@ import { StrataError } from '../errors.js';
 import type { Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { openAgentState, openFileIndex } from '../state/index.js';
-import { makeExcluder } from '../watch/index.js';
 import { SyncFolder, type PassPhase, type PassResult } from './folder.js';
-import { folderStateDir, type FolderSpec } from './runtime.js';
+import { folderExcluder, folderStateDir, type FolderSpec } from './runtime.js';
 import { caseInsensitiveByDefault } from './agent.js';
 
 const MAX_PASSES = 5;
@@ -39,7 +38,8 @@ export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device
       index,
       execJournal: join(dir, 'exec.journal'),
       pendingFile: join(dir, 'pending.json'),
-      exclude: makeExcluder([...(opts.folder.exclude ?? [])]),
+      exclude: folderExcluder(opts.folder),
+      lower: opts.folder.lower,
       chunker: opts.chunker,
       now: opts.now,
       onPhase: opts.onPhase,

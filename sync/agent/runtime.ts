@@ -13,6 +13,8 @@ import type { FileChunker } from '../snapshot/index.js';
 import { openFileIndex, type FileIndex } from '../state/index.js';
 import { LayerWatcher, makeExcluder, type Excluder } from '../watch/index.js';
 import { listConflicts } from './conflicts.js';
+import { includeRules } from './include.js';
+import type { BlobId } from '../repo/types.js';
 import { SyncFolder, type PassPhase, type PassResult } from './folder.js';
 import { ProgressMeter } from './progress.js';
 
@@ -22,6 +24,15 @@ export interface FolderSpec {
   layer: string;
   /** Extra exclusion rules (gitignore syntax) on top of the defaults. */
   exclude?: readonly string[];
+  /** Only these folders under the root belong to the layer (include.ts); default: all of it. */
+  include?: readonly string[];
+  /** Root trees of the org layers laid under this one at sign-in, lowest first (FolderOptions.lower). */
+  lower?: readonly BlobId[];
+}
+
+/** The excluder of a folder: the defaults, its include list, then its own rules. */
+export function folderExcluder(spec: FolderSpec): Excluder {
+  return makeExcluder([...includeRules(spec.include ?? []), ...(spec.exclude ?? [])]);
 }
 
 export interface RuntimeOptions {
@@ -79,7 +90,7 @@ export class FolderRuntime {
   ) {
     this.status = { root: spec.root, layer: spec.layer, state: 'idle', conflicts: [], files: 0 };
     this.meter = new ProgressMeter(() => opts.now().getTime());
-    this.exclude = makeExcluder([...(spec.exclude ?? [])]);
+    this.exclude = folderExcluder(spec);
   }
 
   async open(repo: Repository): Promise<void> {
@@ -95,6 +106,7 @@ export class FolderRuntime {
       execJournal: join(dir, 'exec.journal'),
       pendingFile: join(dir, 'pending.json'),
       exclude: this.exclude,
+      lower: this.spec.lower,
       chunker: this.opts.chunker,
       now: this.opts.now,
       caseInsensitive: this.opts.caseInsensitive,
