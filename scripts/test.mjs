@@ -5,6 +5,9 @@
 // Suites that need real services get them here:
 // - S3: unless STRATA_TEST_S3_ENDPOINT is already set, a throwaway OpenStack Swift server with its
 //   S3 layer is started (scripts/swift/server.sh) and stopped afterwards.
+// - OS keychain (Linux): the tests run inside a throwaway D-Bus session (dbus-run-session) with a
+//   gnome-keyring made for the run in a temporary folder and unlocked, so that they never touch
+//   the keyring of the person running them; STRATA_TEST_KEYCHAIN=1 tells the suites it is there.
 // Without the service installed those suites skip locally, and fail under CI=true: CI must run
 // everything.
 //
@@ -13,6 +16,7 @@ import { spawnSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -89,10 +93,65 @@ if (!noS3 && !env.STRATA_TEST_S3_ENDPOINT) {
   }
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...files], { cwd: root, env, stdio: 'inherit' });
+// Inside dbus-run-session: start gnome-keyring-daemon in the foreground (so that its pid is
+// known: a daemonized one may outlive the session bus), wait until it owns the Secret Service's
+// name on the bus, run the tests, stop it. $1 is the folder for the keyring; the rest is the test command.
+const KEYRING_SESSION = `
+dir=$1; shift
+mkdir -m 700 "$dir/home" "$dir/run"
+printf %s strata-test-keyring > "$dir/password"
+HOME="$dir/home" XDG_DATA_HOME="$dir/home/data" XDG_CACHE_HOME="$dir/home/cache" XDG_RUNTIME_DIR="$dir/run" \
+  gnome-keyring-daemon --foreground --unlock --components=secrets <"$dir/password" >"$dir/keyring.log" 2>&1 &
+keyring=$!
+trap 'kill "$keyring" 2>/dev/null; exit 130' INT TERM
+n=0
+until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \\
+  org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; do
+  if ! kill -0 "$keyring" 2>/dev/null || [ "$n" -ge 400 ]; then
+    echo "test: gnome-keyring-daemon did not start:" >&2; cat "$dir/keyring.log" >&2; kill "$keyring" 2>/dev/null; exit 1
+  fi
+  n=$((n + 1)); sleep 0.05
+done
+"$@"; status=$?
+kill "$keyring" 2>/dev/null
+exit $status
+`;
+
+let keyringDir;
+let command = [process.execPath, '--import', 'tsx', '--test', ...files];
+if (process.platform === 'linux') {
+  const haveKeyring = spawnSync('sh', ['-c', 'command -v dbus-run-session && command -v dbus-send && command -v gnome-keyring-daemon'], { stdio: 'ignore' }).status === 0;
+  if (haveKeyring) {
+    keyringDir = mkdtempSync(join(tmpdir(), 'strata-keyring-'));
+    command = ['dbus-run-session', '--', 'sh', '-c', KEYRING_SESSION, 'keyring-session', keyringDir, ...command];
+    env.STRATA_TEST_KEYCHAIN = '1';
+  } else if (env.CI) {
+    console.error('test: CI=true but dbus-run-session or gnome-keyring-daemon is not installed; .ci/run must install dbus and gnome-keyring');
+    stopSwift();
+    process.exit(1);
+  } else {
+    console.warn('test: dbus-run-session or gnome-keyring-daemon not installed; keychain suites will skip (apt-get install dbus gnome-keyring)');
+  }
+}
+
+const child = spawn(command[0], command.slice(1), { cwd: root, env, stdio: ['inherit', 'inherit', keyringDir ? 'pipe' : 'inherit'] });
+if (child.stderr) {
+  // dbus-daemon run as root in a container warns that it cannot raise its fd limit: harmless.
+  createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
+    if (!/dbus-daemon\[\d+\].*Failed to set fd limit/.test(line)) process.stderr.write(`${line}\n`);
+  });
+}
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => {
-  stopSwift();
-  if (swiftDir) rmSync(swiftDir, { recursive: true, force: true });
-  process.exit(code ?? (signal ? 1 : 0));
+  const finish = () => {
+    stopSwift();
+    if (swiftDir) rmSync(swiftDir, { recursive: true, force: true });
+    if (keyringDir) rmSync(keyringDir, { recursive: true, force: true });
+    process.exit(code ?? (signal ? 1 : 0));
+  };
+  // Let the piped stderr drain, but never wait on a stray process that still holds it open.
+  if (child.stderr && !child.stderr.readableEnded) {
+    child.stderr.once('end', finish);
+    setTimeout(finish, 2000);
+  } else finish();
 });

@@ -80,6 +80,11 @@ export class OrgConfigError extends Error {
   }
 }
 
+/** Org names follow the rule of layer and device ids: they appear in keychain entries and logs. */
+export function isOrgName(name: unknown): name is string {
+  return typeof name === 'string' && ORG_NAME.test(name);
+}
+
 export function firstContactFor(mode: MachineMode): FirstContactPolicy {
   return mode === 'vdi' ? 'layer-wins' : 'keep-both';
 }
@@ -97,7 +102,6 @@ export function parseOrgConfigText(text: string, source: string): OrgConfig {
 
 const MODES: readonly MachineMode[] = ['vdi', 'persistent'];
 const POLICIES: readonly FirstContactPolicy[] = ['layer-wins', 'keep-both'];
-/** The same rule as layer and device ids: the org name appears in keychain entries and logs. */
 const ORG_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 /** DNS-style bucket names: what every S3-compatible server accepts. */
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -118,7 +122,7 @@ export function parseOrgConfig(json: unknown, source: string): OrgConfig {
     fail('version', `must be ${ORG_CONFIG_VERSION}`);
   }
   const org = string(top.org, 'org', fail);
-  if (!ORG_NAME.test(org)) fail('org', `${show(org)} is not a valid org name (1–128 of letters, digits, ".", "_", "@", "-"; starting with a letter or digit)`);
+  if (!isOrgName(org)) fail('org', `${show(org)} is not a valid org name (1–128 of letters, digits, ".", "_", "@", "-"; starting with a letter or digit)`);
   const mode = top.mode === undefined ? 'persistent' : oneOf(top.mode, 'mode', MODES, fail);
   const store = parseStore(top.store, fail);
   const p = top.policies === undefined ? {} : object(top.policies, 'policies', ['firstContact', 'hotPaths', 'exclude'], fail);

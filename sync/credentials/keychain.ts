@@ -1,0 +1,140 @@
+/**
+ * The OS keychain through @napi-rs/keyring: macOS Keychain, Windows Credential Manager, and on
+ * Linux (and the BSDs) the Secret Service of the D-Bus session (GNOME Keyring, KWallet,
+ * KeePassXC).
+ *
+ * Two quirks of the library shape this file:
+ * - On Linux, when no Secret Service answers, it silently falls back to the kernel keyring
+ *   (keyutils): memory that is gone at reboot, not the user's keychain. So every operation on
+ *   Linux first asks the Secret Service itself (`findCredentialsAsync` talks to it directly and
+ *   fails loudly), and a save is read back from the Secret Service; credentials that did not
+ *   land there are removed again and the save fails.
+ * - `getPassword` reports every failure as "no entry". On Linux entries are therefore read
+ *   through the Secret Service search, which tells the two apart.
+ */
+import { AsyncEntry, findCredentialsAsync, type Credential } from '@napi-rs/keyring';
+import { StrataError } from '../errors.js';
+import { decodeCredentials, describeEntry, encodeCredentials, entryName, checkCredentials, type EntryName, type Principal, type S3Credentials } from './secrets.js';
+
+const SECRET_SERVICE = process.platform === 'linux' || process.platform === 'freebsd' || process.platform === 'openbsd';
+
+/** The entry `checkKeychain` writes and removes; `strata:` + an org name can never equal it. */
+const PROBE_SERVICE = 'strata-keychain-probe';
+
+/**
+ * Proves the keychain works before anyone types a secret: reaches it, writes a probe entry,
+ * reads it back and removes it. Throws E_NO_KEYCHAIN saying what to install, start or unlock.
+ */
+export async function checkKeychain(): Promise<void> {
+  const probe: EntryName = { service: PROBE_SERVICE, account: `probe-${process.pid}` };
+  const value = `probe ${process.pid}`;
+  await store(probe, value);
+  try {
+    const back = SECRET_SERVICE ? (await secretServiceEntries(probe)).map((c) => c.password) : [await new AsyncEntry(probe.service, probe.account).getPassword()];
+    if (!back.includes(value)) throw noKeychain('an entry written to it could not be read back');
+  } finally {
+    await new AsyncEntry(probe.service, probe.account).deleteCredential().catch(() => false);
+  }
+}
+
+/** Stores (or replaces) the credentials of `who` in `org`, in the OS keychain and nowhere else. */
+export async function saveCredentials(org: string, who: Principal, creds: S3Credentials): Promise<void> {
+  const name = entryName(org, who);
+  await store(name, encodeCredentials(checkCredentials(creds, describeEntry(name))));
+}
+
+/** The credentials of `who` in `org`. Throws E_NO_CREDENTIALS when there are none. */
+export async function loadCredentials(org: string, who: Principal): Promise<S3Credentials> {
+  const name = entryName(org, who);
+  let secrets: string[];
+  if (SECRET_SERVICE) {
+    secrets = [...new Set((await secretServiceEntries(name)).map((c) => c.password))];
+  } else {
+    const password = await new AsyncEntry(name.service, name.account).getPassword().catch((err: unknown) => {
+      throw noKeychain(reasonOf(err));
+    });
+    secrets = password === undefined || password === null ? [] : [password];
+  }
+  if (secrets.length === 0) {
+    const login = who.kind === 'admin' ? 'strata admin login' : 'strata login';
+    throw new StrataError('E_NO_CREDENTIALS', `no ${describeEntry(name)}: sign in first (${login})`);
+  }
+  if (secrets.length > 1) throw new StrataError('E_BAD_CREDENTIALS', `${describeEntry(name)} exists more than once with different contents; delete them (strata logout) and sign in again`);
+  return decodeCredentials(secrets[0] as string, name);
+}
+
+/** Removes the credentials of `who` in `org`; false when there were none. */
+export async function deleteCredentials(org: string, who: Principal): Promise<boolean> {
+  const name = entryName(org, who);
+  const entry = new AsyncEntry(name.service, name.account);
+  if (!SECRET_SERVICE) {
+    try {
+      return await entry.deleteCredential();
+    } catch (err) {
+      throw noKeychain(reasonOf(err));
+    }
+  }
+  const before = (await secretServiceEntries(name)).length;
+  // Several items can match one entry when another program wrote one too: remove them all.
+  for (let i = 0; i < before; i++) await entry.deleteCredential().catch(() => false);
+  if ((await secretServiceEntries(name)).length > 0) throw noKeychain(`${describeEntry(name)} could not be removed`);
+  return before > 0;
+}
+
+async function store(name: EntryName, secret: string): Promise<void> {
+  // Asked first so that the library never gets a secret while it would fall back to keyutils.
+  if (SECRET_SERVICE) await secretServiceEntries(name);
+  const entry = new AsyncEntry(name.service, name.account);
+  try {
+    await entry.setPassword(secret);
+  } catch (err) {
+    throw noKeychain(reasonOf(err));
+  }
+  if (SECRET_SERVICE && !(await secretServiceEntries(name)).some((c) => c.password === secret)) {
+    await entry.deleteCredential().catch(() => false);
+    throw noKeychain('the keyring library stored the entry somewhere other than the Secret Service');
+  }
+}
+
+/**
+ * The Secret Service's items for one entry, asked of the service itself; E_NO_KEYCHAIN if it
+ * cannot be reached, or if the entry is locked and stays so.
+ */
+async function secretServiceEntries(name: EntryName): Promise<Credential[]> {
+  const find = async (): Promise<Credential[]> => (await findCredentialsAsync(name.service)).filter((c) => c.account === name.account);
+  try {
+    return await find();
+  } catch (err) {
+    if (!/locked/i.test(reasonOf(err))) throw noKeychain(reasonOf(err));
+  }
+  // The search does not unlock; the library's own read asks the Secret Service to (a desktop
+  // prompt, or KeePassXC's). Whatever it answers, the search then says whether that worked.
+  await new AsyncEntry(name.service, name.account).getPassword().catch(() => undefined);
+  try {
+    return await find();
+  } catch (err) {
+    throw noKeychain(reasonOf(err));
+  }
+}
+
+function reasonOf(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  // The library appends a Rust backtrace after the first line.
+  return (message.split('\n')[0] ?? '').replace(/^Couldn't access platform storage: /, '').trim() || 'unknown error';
+}
+
+/** E_NO_KEYCHAIN with what to do about the cause. */
+export function noKeychain(reason: string): StrataError {
+  const never = 'Strata keeps credentials only in the OS keychain, never in a file';
+  if (!SECRET_SERVICE) return new StrataError('E_NO_KEYCHAIN', `the OS keychain refused (${reason}); unlock it and try again. ${never}`);
+  let what: string;
+  if (/locked|prompt was dismissed/i.test(reason)) {
+    what = 'the Secret Service keyring is locked and could not be unlocked: unlock the login keyring (in the desktop session, or with `gnome-keyring-daemon --replace --unlock --components=secrets`, its password on stdin)';
+  } else if (/no result found/i.test(reason)) {
+    what = 'the Secret Service has no default keyring: create one (`gnome-keyring-daemon --unlock --components=secrets`, a new password on stdin, creates "login")';
+  } else {
+    what =
+      'no Secret Service is reachable on the D-Bus session bus: sign in to a desktop session, or on a headless machine install dbus and gnome-keyring (apt-get install dbus gnome-keyring) and run strata inside `dbus-run-session` after `gnome-keyring-daemon --unlock --components=secrets` (the keyring password on stdin)';
+  }
+  return new StrataError('E_NO_KEYCHAIN', `no usable OS keychain (${reason}): ${what}. ${never}`);
+}
