@@ -1,10 +1,22 @@
 /**
- * `strata restore <dir> --layer <id> [--snapshot <id>] [--seed <dir>]…`: lays a snapshot of the
- * layer onto a folder (the latest one by default), copying chunks found in the seed folders and
- * in the folder itself instead of downloading them.
+ * `strata restore <dir> --layer <id> [--snapshot <id>] [--seed <dir>]… [--path <p> [--beside]]`:
+ * lays a snapshot of the layer onto a folder (the latest one by default), copying chunks found in
+ * the seed folders and in the folder itself instead of downloading them.
+ *
+ * Point in time: `--path` restores one file or folder of the snapshot, in place (files the
+ * snapshot has are put back; files added since are left alone — nothing is deleted), or with
+ * `--beside` next to it as `name.restored-YYYYMMDD-HHMMSS.ext` (the snapshot's time), leaving the
+ * current version untouched. Restoring into a synced folder is an ordinary local edit to the
+ * agent, which syncs it like any other.
  */
+import { lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TEMP_PREFIX } from '../../fsutil.js';
+import { conflictStamp, splitExtension } from '../../plan/conflict-name.js';
+import { checkEntryName } from '../../repo/index.js';
 import { restoreSnapshot } from '../../restore/index.js';
-import { listOption } from '../args.js';
+import { listOption, stringOption, usageError } from '../args.js';
+import type { Context } from '../context.js';
 import { openChunkPool, poolChunkFn } from '../chunker.js';
 import { formatBytes, shortId } from '../format.js';
 import { resolveSnapshot, snapshotOption } from '../resolve.js';
@@ -20,6 +32,8 @@ export const restoreCommand: Command = {
     layer: LAYER_OPTION,
     snapshot: SNAPSHOT_OPTION,
     seed: { type: 'string', multiple: true, value: '<dir>', help: 'a folder whose files may hold needed chunks (repeatable)' },
+    path: { type: 'string', value: '<path>', help: 'restore only this file or folder (layer-relative, / separated)' },
+    beside: { type: 'boolean', help: 'with --path: restore next to the current version, as name.restored-<time>.ext' },
   },
   async run(ctx) {
     const target = ctx.args.positionals[0] as string;
@@ -28,22 +42,34 @@ export const restoreCommand: Command = {
     const seeds = listOption(ctx.args, 'seed');
     const start = performance.now();
     const repo = await ctx.openRepository();
-    const { id } = await resolveSnapshot(repo, layer, wanted);
+    const snapshot = await resolveSnapshot(repo, layer, wanted);
+    const { id } = snapshot;
     const pool = openChunkPool(ctx);
     const bar = ctx.progress('restore');
+    const only = pathOption(ctx);
+    const beside = ctx.args.values.beside === true;
+    if (beside && only === undefined) throw usageError('--beside needs --path', ctx.command);
+    const into = beside ? await mkdtemp(join(target, `${TEMP_PREFIX}restore-`)) : target;
     const stats = await restoreSnapshot(repo, layer, id, {
-      target,
-      seeds,
+      target: into,
+      only,
+      seeds: beside ? [...seeds, target] : seeds,
       chunkFile: poolChunkFn(pool),
       onProgress: (p) => bar?.update({ files: p.filesDone, totalFiles: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
     });
     bar?.done();
+    let placed: string | undefined;
+    if (beside && only !== undefined) {
+      placed = await moveBeside(into, target, only, snapshot.snapshot.time);
+    }
     const report = transferReport(stats.files, stats.bytes, stats.bytesSeeded, ctx.requests, secondsSince(start));
     if (ctx.json) {
       ctx.printJson({
         snapshot: id,
         layer,
         target,
+        ...(only === undefined ? {} : { path: only }),
+        ...(placed === undefined ? {} : { restoredAs: placed }),
         ...report,
         dirs: stats.dirs,
         symlinks: stats.symlinks,
@@ -54,9 +80,49 @@ export const restoreCommand: Command = {
       return;
     }
     ctx.print(
-      `restored snapshot ${shortId(id)} of ${layer} to ${target}`,
+      `restored ${only === undefined ? '' : `${only} of `}snapshot ${shortId(id)} of ${layer} to ${placed === undefined ? target : join(target, placed)}`,
       `  ${stats.dirs} dirs, ${stats.symlinks} symlinks; ${stats.filesSkippedComplete} files already complete (${formatBytes(stats.bytesReused)})`,
       ...transferLines(report),
     );
   },
 };
+
+/** --path, checked to be a layer-relative path. */
+function pathOption(ctx: Context): string | undefined {
+  const raw = stringOption(ctx.args, 'path');
+  if (raw === undefined) return undefined;
+  const parts = raw.split('/').filter((p) => p !== '');
+  try {
+    if (parts.length === 0) throw new Error('it is empty');
+    for (const p of parts) checkEntryName(p);
+  } catch (err) {
+    throw usageError(`--path ${JSON.stringify(raw)} is not a path inside the layer (${err instanceof Error ? err.message : String(err)})`, ctx.command);
+  }
+  return parts.join('/');
+}
+
+/** Moves `only` out of the temp restore dir to `name.restored-<stamp>.ext` beside its place; returns that path. */
+async function moveBeside(tmp: string, target: string, only: string, time: string): Promise<string> {
+  try {
+    const slash = only.lastIndexOf('/');
+    const [stem, ext] = splitExtension(only.slice(slash + 1));
+    const dir = only.slice(0, slash + 1);
+    await mkdir(join(target, dir), { recursive: true });
+    // Never over anything: a second restore of the same time gets a counter.
+    for (let n = 1; ; n++) {
+      const name = `${dir}${stem}.restored-${conflictStamp(Date.parse(time))}${n > 1 ? `-${n}` : ''}${ext}`;
+      if (await exists(join(target, name))) continue;
+      await rename(join(tmp, only), join(target, name));
+      return name;
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,63 @@
+// Point in time (issue #5 item 4): list a layer's snapshots, restore one file or folder from any
+// of them, in place or beside the current version.
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { describeRun, strata, writeTree } from './testkit.js';
+
+describe('strata restore --path: one file or folder from any snapshot', () => {
+  let tmp: string;
+  let work: string;
+  let store: string;
+  let first: string;
+  const cli = (...args: string[]) => strata(['--store', store, '--device', 'laptop', ...args]);
+
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'strata-pit-'));
+    work = join(tmp, 'work');
+    store = pathToFileURL(join(tmp, 'store')).href;
+    await writeTree(work, { 'report.txt': 'version 1', docs: { 'a.txt': 'a1', 'b.txt': 'b1' } });
+    assert.equal((await cli('init')).code, 0);
+    const r1 = await cli('snapshot', work, '--layer', 'user/alice', '--json');
+    first = JSON.parse(r1.stdout).snapshot;
+    await writeFile(join(work, 'report.txt'), 'version 2');
+    await rm(join(work, 'docs', 'a.txt'));
+    await writeFile(join(work, 'docs', 'c.txt'), 'added later');
+    assert.equal((await cli('snapshot', work, '--layer', 'user/alice')).code, 0);
+  });
+  after(() => rm(tmp, { recursive: true, force: true }));
+
+  it('log lists both snapshots', async () => {
+    const r = await cli('log', '--layer', 'user/alice', '--json');
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(JSON.parse(r.stdout).snapshots.length, 2);
+  });
+
+  it('--beside puts the old version next to the current one and changes nothing else', async () => {
+    const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first.slice(0, 12), '--path', 'report.txt', '--beside', '--json');
+    assert.equal(r.code, 0, describeRun(r));
+    const out = JSON.parse(r.stdout);
+    assert.match(out.restoredAs, /^report\.restored-\d{8}-\d{6}\.txt$/);
+    assert.equal(await readFile(join(work, out.restoredAs), 'utf8'), 'version 1');
+    assert.equal(await readFile(join(work, 'report.txt'), 'utf8'), 'version 2');
+    assert.ok(!(await readdir(work)).some((n) => n.startsWith('.strata-tmp')), 'no temp dir left');
+    const again = JSON.parse((await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'report.txt', '--beside', '--json')).stdout);
+    assert.notEqual(again.restoredAs, out.restoredAs, 'a second restore never overwrites the first');
+  });
+
+  it('in place restores a folder as it was, keeping what was added since', async () => {
+    const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'docs');
+    assert.equal(r.code, 0, describeRun(r));
+    assert.deepEqual((await readdir(join(work, 'docs'))).sort(), ['a.txt', 'b.txt', 'c.txt']);
+    assert.equal(await readFile(join(work, 'docs', 'a.txt'), 'utf8'), 'a1');
+    assert.equal(await readFile(join(work, 'report.txt'), 'utf8'), 'version 2', 'outside --path nothing changes');
+  });
+
+  it('a bad --path or --beside without --path is a usage error', async () => {
+    assert.equal((await cli('restore', work, '--layer', 'user/alice', '--path', '../etc')).code, 2);
+    assert.equal((await cli('restore', work, '--layer', 'user/alice', '--beside')).code, 2);
+  });
+});
