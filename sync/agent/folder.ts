@@ -177,7 +177,7 @@ export class SyncFolder {
 
     const localFlat = this.local.flat();
     const effective = lower === undefined ? m.merged : overlay([lower, m.merged]);
-    const target = new Map([...effective].filter(([p]) => !hidden(p)));
+    const target = new Map([...effective].filter(([p, n]) => !hidden(p, n)));
     const plan = planApply(localFlat, target);
     const held = massDelete(plan, countFiles(localFlat), ownTree, disk, hidden);
     if (held !== undefined && !sameHeld(held, this.approved)) return { status: 'held', held, scan };
@@ -255,16 +255,16 @@ export class SyncFolder {
   }
 
   /** True for paths this device must not manage this pass: excluded, or at/under an unreadable one. */
-  private hiddenTest(scan: ScanResult): (path: string) => boolean {
+  private hiddenTest(scan: ScanResult): Hidden {
     const skipped = [...scan.skipped.keys()];
-    return (p) => this.local.isExcluded(p, false) || skipped.some((s) => p === s || p.startsWith(`${s}/`));
+    return (p, node) => this.local.isExcluded(p, node.type === 'dir') || skipped.some((s) => p === s || p.startsWith(`${s}/`));
   }
 
   /** The scanned tree plus, for hidden paths, their version in this device's head. */
-  private withCarry(ownTree: Map<string, Node>, hidden: (path: string) => boolean): Map<string, Node> {
+  private withCarry(ownTree: Map<string, Node>, hidden: Hidden): Map<string, Node> {
     const mine = this.local.flat();
     for (const [p, node] of [...ownTree].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (!hidden(p) || mine.has(p)) continue;
+      if (!hidden(p, node) || mine.has(p)) continue;
       const parent = p.lastIndexOf('/') < 0 ? '' : p.slice(0, p.lastIndexOf('/'));
       if (parent === '' || mine.get(parent)?.type === 'dir') mine.set(p, node);
     }
@@ -295,6 +295,9 @@ export class SyncFolder {
     return id;
   }
 }
+
+/** Whether the pass leaves a path alone (see hiddenTest); a dir is matched as a dir. */
+type Hidden = (path: string, node: Node) => boolean;
 
 function noRoot(root: string): StrataError {
   return new StrataError('E_NO_ROOT', 'the synced folder is missing; sync is paused and nothing is deleted', { path: root });

@@ -22,10 +22,10 @@ function tooMany(deleted: number, of: number): boolean {
  * The deletes to hold, if any: `plan` applied to a disk of `localFiles` files, and the files of
  * this device's head (`ownTree`) that the disk (`mine`) no longer has, except hidden ones.
  */
-export function massDelete(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string) => boolean): HeldDeletes | undefined {
+export function massDelete(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string, node: Node) => boolean): HeldDeletes | undefined {
   if (tooMany(plan.summary.deletedFiles, localFiles)) return { direction: 'remote', files: plan.summary.deletedFiles, of: localFiles };
   let gone = 0;
-  for (const [p, node] of ownTree) if ((node.type === 'file' || node.type === 'symlink') && !mine.has(p) && !hidden(p)) gone++;
+  for (const [p, node] of ownTree) if ((node.type === 'file' || node.type === 'symlink') && !mine.has(p) && !hidden(p, node)) gone++;
   const of = countFiles(ownTree);
   return tooMany(gone, of) ? { direction: 'local', files: gone, of } : undefined;
 }

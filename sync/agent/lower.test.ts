@@ -10,6 +10,8 @@ import { flatten } from '../plan/index.js';
 import { openRepository } from '../repo/index.js';
 import { takeSnapshot } from '../snapshot/index.js';
 import { MemoryStore } from '../store/memory.js';
+import { makeExcluder } from '../watch/index.js';
+import { includeRules } from './include.js';
 import { assertSame, converge, Device, initStore, LAYER, listDir, tempRoot } from './testkit.js';
 
 test('org files edited become copy-ups, deleted ones whiteouts, and a second machine shows both', async (t) => {
@@ -62,4 +64,34 @@ test('org files edited become copy-ups, deleted ones whiteouts, and a second mac
   assert.equal(user.get('notes.txt')?.type, 'file');
   assert.equal(user.has('readme.txt'), false);
   assert.deepEqual(await listDir(org), { 'bookmarks.html': 'org bookmarks', 'readme.txt': 'org readme', 'settings/': '', 'settings/app.conf': 'org default' }, 'nothing below is really deleted');
+});
+
+test('with an include list, only the listed folders sync; the rest of the root is never touched', async (t) => {
+  const base = await tempRoot(t, 'include');
+  const store = new MemoryStore();
+  await initStore(store);
+  const exclude = makeExcluder(includeRules(['Documents', '.config/app']));
+  const a = await Device.create(base, 'deva', store, { exclude });
+  const b = await Device.create(base, 'devb', store, { exclude });
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  await a.write('Documents/report.txt', 'doc');
+  await a.write('.config/app/settings.json', '{}');
+  await a.write('.config/other/secret', 'not synced');
+  await a.write('Downloads/big.iso', 'not synced');
+  await b.write('Downloads/mine.txt', 'b only');
+  await converge([a, b]);
+  assert.deepEqual(await b.listing(), {
+    '.config/': '',
+    '.config/app/': '',
+    '.config/app/settings.json': '{}',
+    'Documents/': '',
+    'Documents/report.txt': 'doc',
+    'Downloads/': '',
+    'Downloads/mine.txt': 'b only',
+  });
+  assert.equal((await a.listing())['Downloads/mine.txt'], undefined);
+  assert.equal((await a.listing())['.config/other/secret'], 'not synced');
 });

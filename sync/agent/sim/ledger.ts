@@ -1,6 +1,6 @@
 /**
  * The ledger of versions: every file content and symlink target a user step wrote, and which of
- * them a user later destroyed on a disk that held them. The survival rule (index.ts) is checked
+ * them a user later destroyed on a disk that held them. The survival rule (sim.test.ts) is checked
  * against it.
  *
  * A version's key is `f:<text>` for a file and `l:<target>` for a symlink. Texts and targets are

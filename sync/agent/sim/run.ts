@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkWorld, settle } from './check.js';
+import type { SeedStats } from './report.js';
 import { randomStep } from './steps.js';
 import { SimFailure, World } from './world.js';
 
@@ -21,18 +22,6 @@ export interface SeedOptions {
   keep?: boolean;
 }
 
-export interface SeedStats {
-  devices: number;
-  /** Conflict copies in the final tree. */
-  conflicts: number;
-  /** Passes whose process crashed. */
-  crashes: number;
-  /** Versions written, and of those the ones the rule required in the end. */
-  versions: number;
-  required: number;
-  /** What happened, step by step. */
-  trace: readonly string[];
-}
 
 /** tmpfs when there is one: the simulation is mostly small file writes and fsyncs. */
 export function simBase(): string {
@@ -55,11 +44,12 @@ export async function runSeed(seed: number, opts: SeedOptions): Promise<SeedStat
       crashes: w.trace.filter((l) => l.includes('(crashed')).length,
       versions: w.ledger.written.size,
       required: w.ledger.mustSurvive().length,
+      flags: [...w.flags],
       trace: w.trace,
     };
   } catch (err) {
     if (err instanceof SimFailure) throw err;
-    throw new SimFailure(seed, `threw ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, w?.trace ?? []);
+    throw new SimFailure(seed, 'error', `threw ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, [...(w?.flags ?? [])], w?.trace ?? []);
   } finally {
     for (const d of w?.devices ?? []) await d.close();
     if (ok || !opts.keep) await rm(base, { recursive: true, force: true });

@@ -4,6 +4,8 @@
  * (`a`, `b` as dirs and as files, `x.txt`, `y`) makes different devices touch the same paths and
  * turn files into dirs and back often.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FailMode } from '../../store/faulty.js';
 import { isExpected, type PassOutcome, type SimDevice } from './device.js';
 import { kindAt, makeDir, makeSymlink, move, remove, touch, walk, writeText, type UserContext } from './disk.js';
@@ -85,7 +87,8 @@ function report(w: World, d: SimDevice, r: PassOutcome): void {
     const code = (r.error as { code?: string }).code ?? String(r.error);
     const msg = w.verbose ? `: ${(r.error as Error).message}` : '';
     w.note(`${d.name} pass failed ${code}${r.crashed ? ' (crashed, restarted)' : ''}${msg}`);
-    if (!r.crashed && !isExpected(r.error)) w.fail(`unexpected pass error on ${d.name}: ${(r.error as Error).stack ?? String(r.error)}`);
+    if (/abort\(\) and retry/.test(String((r.error as Error).message))) w.flags.add('poisoned-writer');
+    if (!r.crashed && !isExpected(r.error)) w.fail('error', `unexpected pass error on ${d.name}: ${(r.error as Error).stack ?? String(r.error)}`);
     return;
   }
   if (r.status === 'held') {
@@ -104,6 +107,7 @@ function report(w: World, d: SimDevice, r: PassOutcome): void {
 export async function pass(w: World, d: SimDevice): Promise<PassOutcome> {
   w.tick(3);
   const r = await d.pass();
+  if (existsSync(join(d.state, 'pending.json'))) w.flags.add('pending-merge');
   report(w, d, r);
   return r;
 }

@@ -16,6 +16,7 @@ import { makeRng, type Rng } from '../../testing/random.js';
 import { initStore } from '../testkit.js';
 import { SimDevice } from './device.js';
 import { Ledger } from './ledger.js';
+import type { FailureKind, Flag } from './report.js';
 
 const START = Date.UTC(2024, 5, 1, 9, 0, 0);
 export const DEVICE_NAMES = ['deva', 'devb', 'devc'] as const;
@@ -23,10 +24,12 @@ export const DEVICE_NAMES = ['deva', 'devb', 'devc'] as const;
 export class SimFailure extends Error {
   constructor(
     readonly seed: number,
+    readonly kind: FailureKind,
     what: string,
+    readonly flags: Flag[],
     readonly trace: readonly string[],
   ) {
-    super(`seed ${seed}: ${what}`);
+    super(`seed ${seed}: ${kind}: ${what}`);
     this.name = 'SimFailure';
   }
 }
@@ -37,6 +40,7 @@ export class World {
   readonly ledger = new Ledger();
   readonly devices: SimDevice[] = [];
   readonly trace: string[] = [];
+  readonly flags = new Set<Flag>();
   step = 0;
   private clockMs = START;
   private writes = 0;
@@ -93,7 +97,7 @@ export class World {
     if (this.verbose) console.log(entry);
   }
 
-  fail(what: string): never {
-    throw new SimFailure(this.seed, what, this.trace);
+  fail(kind: FailureKind, what: string): never {
+    throw new SimFailure(this.seed, kind, what, [...this.flags], this.trace);
   }
 }

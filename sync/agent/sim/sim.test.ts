@@ -1,0 +1,137 @@
+/**
+ * The seeded randomized simulation of live sync (issue #4, tests: "a seeded randomized
+ * simulation"). Each seed builds 2–3 devices — real folders and state dirs, each with its own
+ * Repository over one shared MemoryStore, through a FaultyStore of its own — and runs random
+ * steps: users creating, editing, deleting, renaming and retyping files, dirs and symlinks (also
+ * the same path on two devices, also identical edits, also in the middle of a pass), passes on a
+ * random device, store faults (failures before a request, puts whose reply is lost), crashes
+ * (the agent process dies at its n-th store request and restarts) and restarts. Then the store
+ * heals, every device passes until a whole round changes nothing, and the checks run.
+ *
+ * Checks:
+ * 1. Convergence: every device's folder lists the same paths, kinds and bytes; every head names
+ *    one tree, and that tree read back from the store is exactly that listing. A full rescan
+ *    afterwards changes nothing (the watcher-driven scans missed nothing). No file holds bytes
+ *    that no step wrote, and no engine temp file is left.
+ * 2. No version lost. A version is one user write: a file's text or a symlink's target, unique
+ *    per write (`s<seed>.<step>.<device>…`; an identical edit shares one text on purpose).
+ *    THE RULE: every version must be in the final tree — at any path, under its own name or as a
+ *    conflict copy — unless a user step destroyed it: deleted, overwrote or retyped a path at or
+ *    under which that version was on that device's disk at that moment (the ledger reads the
+ *    disk before every destructive step; a rename moves a version, it destroys nothing).
+ *    Why this is sound: the merge may only drop a version when some side deliberately removed
+ *    it from a state that contained it (delete, edit over it); a device whose disk never held a
+ *    version cannot have "seen and removed" it, so its change is concurrent and must leave a
+ *    conflict copy (edit vs edit), or lose to the edit (delete vs edit). Versions never uploaded
+ *    count too: the final convergence scans every disk, and the executor must never overwrite
+ *    what it did not expect. The rule is conservative: once destroyed on one device, a version
+ *    is no longer required anywhere, even where another device renamed it away.
+ *    Why it is meaningful: the last test runs seeds with a merge that drops each conflict's
+ *    losing version (broken-merge.ts, swapped in by module hooks in a child process) and
+ *    requires the check to report lost versions.
+ *
+ * Running: SIM_SEEDS=n seeds (default DEFAULT_SEEDS) from SIM_FROM (default: random, printed),
+ * SIM_STEPS steps each (default 16), SIM_WORKERS child processes (default 2). SEED=n runs one
+ * seed and prints its steps; SIM_KEEP=1 keeps a failed seed's folders. Known agent bugs are
+ * recognised (KNOWN) and reported by todo tests instead of failing the run; any other failure
+ * fails it, with its seed.
+ */
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import { test } from 'node:test';
+import { runSeeds } from './pool.js';
+import type { SeedReport } from './report.js';
+import { simBase } from './run.js';
+
+const DEFAULT_SEEDS = 600;
+const envInt = (name: string, fallback: number): number => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+const single = process.env.SEED !== undefined && process.env.SEED !== '';
+const from = single ? envInt('SEED', 0) : envInt('SIM_FROM', Math.floor(Math.random() * 2 ** 31));
+const count = single ? 1 : envInt('SIM_SEEDS', DEFAULT_SEEDS);
+const seeds = Array.from({ length: count }, (_, i) => from + i);
+const steps = envInt('SIM_STEPS', 16);
+const workers = envInt('SIM_WORKERS', Math.min(2, availableParallelism()));
+
+interface KnownBug {
+  title: string;
+  todo: string;
+  matches: (r: Extract<SeedReport, { ok: false }>) => boolean;
+}
+
+/** Agent bugs the simulation found that are not fixed yet (bugs.test.ts has each one scripted). */
+const KNOWN: KnownBug[] = [
+  {
+    title: 'a failed upload job escapes as an unhandled rejection',
+    todo: 'bug: local.ts ScanWork.entry does not await this.upload.add(); after one upload job fails, the next add() rejects with nobody listening',
+    matches: (r) => r.kind === 'unhandled',
+  },
+  {
+    title: 'a failed pack upload poisons the folder until restart',
+    todo: 'bug: no repo.abort() after a failed pass; every later pass fails with "a pack upload failed; abort() and retry"',
+    matches: (r) => r.kind === 'no-convergence' && r.flags.includes('poisoned-writer'),
+  },
+  {
+    title: 'a pending merge loses an edit',
+    todo: 'bug: changedSince is neither persisted nor updated before the first await after the scan, and a path changed before the executor wrote it drops the merged version (pending.ts / folder.ts)',
+    matches: (r) => r.kind === 'lost' && r.flags.includes('pending-merge'),
+  },
+];
+
+let results: Promise<SeedReport[]> | undefined;
+function run(): Promise<SeedReport[]> {
+  results ??= runSeeds(seeds, { steps, base: simBase(), workers, seedTimeoutMs: 60_000, keep: process.env.SIM_KEEP === '1', verbose: single });
+  return results;
+}
+
+function failures(rs: readonly SeedReport[]): Array<Extract<SeedReport, { ok: false }>> {
+  return rs.filter((r): r is Extract<SeedReport, { ok: false }> => !r.ok);
+}
+
+function describe(r: Extract<SeedReport, { ok: false }>, withTrace: boolean): string {
+  const head = `SEED=${r.seed} ${r.message.split('\n').slice(0, 12).join('\n')}`;
+  return withTrace && r.trace.length > 0 ? `${head}\n  steps:\n    ${r.trace.slice(0, 80).join('\n    ')}` : head;
+}
+
+test(`simulation: ${count} seed(s) converge and lose no version`, { timeout: 600_000 }, async () => {
+  const started = Date.now();
+  console.log(single ? `sim: seed ${from}` : `sim: seeds ${from}..${from + count - 1} (SIM_FROM=${from} SIM_SEEDS=${count} replays this run; SEED=n replays one seed)`);
+  const rs = await run();
+  const secs = (Date.now() - started) / 1000;
+  const ok = rs.flatMap((r) => (r.ok ? [r.stats] : []));
+  const sum = (f: (s: (typeof ok)[number]) => number) => ok.reduce((n, s) => n + f(s), 0);
+  console.log(
+    `sim: ${rs.length} seeds in ${secs.toFixed(1)} s (${(rs.length / secs).toFixed(1)} seeds/s, ${workers} workers, ${steps} steps); ` +
+      `passed ${ok.length}: ${sum((s) => s.conflicts)} conflict copies, ${sum((s) => s.crashes)} crashes, ${sum((s) => s.versions)} versions (${sum((s) => s.required)} required at the end)`,
+  );
+  const unknown = failures(rs).filter((r) => !KNOWN.some((k) => k.matches(r)));
+  for (const r of failures(rs)) if (!unknown.includes(r)) console.log(`sim: known bug: ${describe(r, single)}`);
+  assert.equal(unknown.length, 0, `${unknown.length} seed(s) failed:\n${unknown.map((r, i) => describe(r, i === 0 || single)).join('\n')}`);
+});
+
+for (const bug of KNOWN) {
+  test(`simulation, known bug: ${bug.title}`, { todo: bug.todo }, async () => {
+    const hit = failures(await run()).filter((r) => bug.matches(r));
+    assert.deepEqual(
+      hit.map((r) => r.seed),
+      [],
+      hit.map((r) => describe(r, false)).join('\n'),
+    );
+  });
+}
+
+test('simulation self-test: a merge that drops conflict copies is caught', { skip: single && 'SEED is set', timeout: 120_000 }, async () => {
+  const rs = await runSeeds(
+    Array.from({ length: 30 }, (_, i) => 1 + i),
+    { steps, base: simBase(), workers, seedTimeoutMs: 60_000, brokenMerge: true },
+  );
+  const lost = failures(rs).filter((r) => r.kind === 'lost');
+  console.log(`sim self-test: the broken merge lost versions in ${lost.length} of ${rs.length} seeds; first: ${lost[0] ? describe(lost[0], false) : 'none'}`);
+  assert.ok(lost.length >= 5, `the broken merge should lose versions in many seeds, lost in ${lost.length}`);
+});
