@@ -11,7 +11,8 @@ import { pauseCommand } from './pause.js';
 import { resumeCommand } from './resume.js';
 import { syncNowCommand } from './sync-now.js';
 import { syncCommand } from './sync.js';
+import { adminCommand } from './admin.js';
 
 export type { Command };
 
-export const COMMANDS: readonly Command[] = [initCommand, snapshotCommand, restoreCommand, logCommand, lsCommand, checkCommand, syncCommand, statusCommand, pauseCommand, resumeCommand, syncNowCommand];
+export const COMMANDS: readonly Command[] = [initCommand, snapshotCommand, restoreCommand, logCommand, lsCommand, checkCommand, syncCommand, statusCommand, pauseCommand, resumeCommand, syncNowCommand, adminCommand];

@@ -1,0 +1,59 @@
+/**
+ * What the `strata admin` subcommands share: their shape, the admin's store and device, and the
+ * options every one of them checks the same way.
+ *
+ * Admin credentials are not the users' (DESIGN §6): admins write profiles and other users'
+ * layers. For now the admin store comes from --store / STRATA_STORE with credentials from the
+ * environment, like every other command; keychain-stored admin credentials (sync/credentials)
+ * must be plugged in here, in openAdminRepository, and nowhere else.
+ */
+import { ADMIN_DEVICE, checkUserId } from '../../profile/index.js';
+import type { OpenOptions, Repository } from '../../repo/index.js';
+import { checkDeviceId } from '../../repo/names.js';
+import { stringOption, usageError } from '../args.js';
+import type { Context } from '../context.js';
+
+export interface AdminSub {
+  /** As typed after `strata admin`: "preload", "layer publish". */
+  name: string;
+  /** Positional arguments after the name, as shown in help ("<org/name>"), and how many. */
+  args: string;
+  positionals: number;
+  /** Its usage after `strata admin`, for `strata admin help`. */
+  usage: string;
+  /** The admin options it takes (the global ones are always allowed). */
+  options: readonly string[];
+  summary: string;
+  run(ctx: Context, positionals: string[]): Promise<void>;
+}
+
+/** The one place admin commands open the bucket. */
+export function openAdminRepository(ctx: Context, opts: OpenOptions = {}): Promise<Repository> {
+  return ctx.openRepository(opts);
+}
+
+/** --device when given, else `admin`: the device id of the heads admin writes create. */
+export function adminDevice(ctx: Context): string {
+  const given = stringOption(ctx.args, 'device');
+  try {
+    return checkDeviceId(given ?? ADMIN_DEVICE);
+  } catch (err) {
+    throw usageError(err instanceof Error ? err.message : String(err), ctx.command);
+  }
+}
+
+export function requiredString(ctx: Context, name: string, sub: string): string {
+  const v = stringOption(ctx.args, name);
+  if (v === undefined || v === '') throw usageError(`admin ${sub} needs --${name}`, ctx.command);
+  return v;
+}
+
+/** --user, required and a valid user id (what follows `user/` in a layer id). */
+export function userOption(ctx: Context, sub: string): string {
+  const user = requiredString(ctx, 'user', sub);
+  try {
+    return checkUserId(user);
+  } catch (err) {
+    throw usageError(err instanceof Error ? err.message : String(err), ctx.command);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * `strata admin layer publish <org/name> --from <dir>`: a new version of an org layer (a snapshot
+ * of the folder as the admin device, parent the previous version); prints its snapshot id.
+ * `strata admin layer list`: every org layer with its number of versions and its latest one.
+ */
+import { isOrgLayer, orgLayerReports, publishOrgLayer, type LayerState } from '../../profile/index.js';
+import { usageError } from '../args.js';
+import { openChunkPool } from '../chunker.js';
+import { columns, formatBytes, formatTime, shortId } from '../format.js';
+import { adminDevice, openAdminRepository, requiredString, type AdminSub } from './admin-common.js';
+
+export const layerPublishSub: AdminSub = {
+  name: 'layer publish',
+  usage: 'layer publish <org/name> --from <dir>',
+  args: '<org/name>',
+  positionals: 1,
+  options: ['from'],
+  summary: 'publish the folder --from as a new version of an org layer; prints the snapshot id',
+  async run(ctx, [layer]) {
+    if (!isOrgLayer(layer)) throw usageError(`${JSON.stringify(layer)} is not an org layer id (org/<name>)`, ctx.command);
+    const from = requiredString(ctx, 'from', 'layer publish');
+    const device = adminDevice(ctx);
+    const repo = await openAdminRepository(ctx, { loadIndex: false });
+    const bar = ctx.progress('publish');
+    const { snapshotId, snapshot, stats } = await publishOrgLayer(repo, layer, {
+      from,
+      device,
+      chunker: openChunkPool(ctx),
+      onProgress: (p) => bar?.update({ files: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
+    });
+    bar?.done();
+    for (const s of stats.skipped) ctx.warn(`skipped ${s.path}: ${s.reason}`);
+    if (ctx.json) {
+      ctx.printJson({ layer, snapshot: snapshotId, device, time: snapshot.time, parents: snapshot.parents, files: stats.files, bytes: stats.bytes, bytesAdded: stats.bytesAdded, skipped: stats.skipped });
+      return;
+    }
+    const parent = snapshot.parents[0];
+    ctx.print(
+      `published ${layer}: snapshot ${snapshotId}`,
+      `  ${stats.files} files, ${formatBytes(stats.bytes)}, ${formatBytes(stats.bytesAdded)} new; ${parent ? `previous version ${shortId(parent)}` : 'first version'}`,
+    );
+  },
+};
+
+function latestJson(s: LayerState | null) {
+  return s && { snapshot: s.snapshot, time: s.time, device: s.device, files: s.files, bytes: s.bytes };
+}
+
+export const layerListSub: AdminSub = {
+  name: 'layer list',
+  usage: 'layer list',
+  args: '',
+  positionals: 0,
+  options: [],
+  summary: 'list the org layers: versions, latest version (id, time), files and bytes',
+  async run(ctx) {
+    const repo = await openAdminRepository(ctx, { loadIndex: false });
+    const { layers, errors } = await orgLayerReports(repo);
+    for (const err of [...errors, ...layers.flatMap((l) => l.problems)]) ctx.warn(err);
+    if (ctx.json) {
+      ctx.printJson({
+        layers: layers.map((l) => ({ layer: l.layer, versions: l.versions, latest: latestJson(l.latest), problems: l.problems.map(String) })),
+      });
+      return;
+    }
+    if (layers.length === 0) {
+      ctx.print('no org layers');
+      return;
+    }
+    const rows = [['LAYER', 'VERSIONS', 'LATEST', 'TIME', 'FILES', 'BYTES']];
+    for (const { layer, versions, latest: s } of layers) {
+      rows.push([layer, String(versions), s ? shortId(s.snapshot) : '-', s ? formatTime(s.time) : '-', s?.files != null ? String(s.files) : '-', s?.bytes != null ? formatBytes(s.bytes) : '-']);
+    }
+    ctx.print(...columns(rows, new Set([1, 4])).map((l) => l.trimEnd()));
+  },
+};

@@ -1,0 +1,59 @@
+/**
+ * `strata admin preload --user <id> --from <dir>`: fills a user's layer from a template folder
+ * before their first sign-in, or lays another template over a layer that has content (files the
+ * template lacks stay; the template wins where both have a path).
+ */
+import { preloadUserLayer } from '../../profile/index.js';
+import { openChunkPool } from '../chunker.js';
+import { formatBytes, shortId } from '../format.js';
+import { adminDevice, openAdminRepository, requiredString, userOption, type AdminSub } from './admin-common.js';
+
+export const preloadSub: AdminSub = {
+  name: 'preload',
+  usage: 'preload --user <id> --from <template dir>',
+  args: '',
+  positionals: 0,
+  options: ['user', 'from'],
+  summary: "create or extend user/<id>'s layer from a template folder (--user, --from)",
+  async run(ctx) {
+    const user = userOption(ctx, 'preload');
+    const from = requiredString(ctx, 'from', 'preload');
+    const device = adminDevice(ctx);
+    const repo = await openAdminRepository(ctx, { loadIndex: false });
+    const bar = ctx.progress('preload');
+    const r = await preloadUserLayer(repo, user, {
+      from,
+      device,
+      chunker: openChunkPool(ctx),
+      onProgress: (p) => bar?.update({ files: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
+    });
+    bar?.done();
+    for (const s of r.stats.skipped) ctx.warn(`skipped ${s.path}: ${s.reason}`);
+    const summary = r.snapshot.summary;
+    if (ctx.json) {
+      ctx.printJson({
+        user,
+        layer: r.layer,
+        snapshot: r.snapshotId,
+        changed: r.changed,
+        extended: r.extended ?? null,
+        device: r.changed ? device : r.snapshot.device,
+        time: r.snapshot.time,
+        files: summary?.files ?? null,
+        bytes: summary?.bytes ?? null,
+        template: { files: r.stats.files, bytes: r.stats.bytes, bytesAdded: r.stats.bytesAdded },
+        skipped: r.stats.skipped,
+      });
+      return;
+    }
+    const size = summary ? `${summary.files} files, ${formatBytes(summary.bytes)}` : 'size unknown';
+    if (!r.changed) {
+      ctx.print(`${r.layer} already holds the template: nothing written (snapshot ${shortId(r.snapshotId)}, ${size})`);
+      return;
+    }
+    ctx.print(
+      `${r.extended ? 'extended' : 'created'} ${r.layer}: snapshot ${r.snapshotId} (device ${device})${r.extended ? `, parent ${shortId(r.extended)}` : ''}`,
+      `  layer: ${size}; template: ${r.stats.files} files, ${formatBytes(r.stats.bytes)}, ${formatBytes(r.stats.bytesAdded)} new`,
+    );
+  },
+};

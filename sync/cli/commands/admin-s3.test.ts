@@ -1,0 +1,81 @@
+// `strata admin` on a real S3 server (Swift's s3api under `npm test`), through the CLI's run():
+// preload a new hire, extend it, publish two org layer versions, assign them, let a device sync,
+// and read it all back with `admin users`. Skips locally without a server.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { readProfile } from '../../profile/index.js';
+import { makeTestS3Store, s3TestEnv, skipWithoutS3 } from '../../testing/s3.js';
+import type { S3Store } from '../../store/s3.js';
+import { run } from '../run.js';
+import { writeTree } from '../testkit.js';
+
+describe('strata admin on S3', { skip: skipWithoutS3 }, () => {
+  let tmp: string;
+  let store: S3Store;
+  let cleanup: () => Promise<void>;
+  let json: (...argv: string[]) => Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+  before(async () => {
+    const s3 = s3TestEnv();
+    assert.ok(s3, 'STRATA_TEST_S3_ENDPOINT, _ACCESS_KEY and _SECRET_KEY must be set');
+    ({ store, cleanup } = await makeTestS3Store({ prefix: 'repo' }));
+    tmp = await mkdtemp(join(tmpdir(), 'strata-admin-s3-'));
+    const url = `s3://${store.bucket}/repo?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&pathStyle=true`;
+    const env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+    json = async (...argv) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await run(['--store', url, '--json', ...argv], { stdout: (s) => (stdout += s), stderr: { write: (s: string) => (stderr += s), isTTY: false }, env });
+      assert.equal(code, 0, stderr);
+      return JSON.parse(stdout);
+    };
+    await writeTree(join(tmp, 'tpl1'), { Desktop: { 'welcome.txt': 'welcome' }, Documents: { 'guide.txt': 'guide v1' } });
+    await writeTree(join(tmp, 'tpl2'), { Documents: { 'guide.txt': 'guide v2', 'forms.txt': 'forms' } });
+    await writeTree(join(tmp, 'org1'), { 'bookmarks.html': 'v1' });
+    await writeTree(join(tmp, 'org2'), { 'bookmarks.html': 'v2' });
+    await writeTree(join(tmp, 'pc'), { 'notes.txt': 'from the pc' });
+    await json('init');
+  });
+  after(async () => {
+    await cleanup?.();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('preload, extend, publish v1 and v2, assign, sync a device, and list users', async () => {
+    const p1 = await json('admin', 'preload', '--user', 'newhire', '--from', join(tmp, 'tpl1'));
+    assert.equal(p1.extended, null);
+    const p2 = await json('admin', 'preload', '--user', 'newhire', '--from', join(tmp, 'tpl2'));
+    assert.equal(p2.extended, p1.snapshot);
+    assert.equal(p2.files, 3);
+    const restored = join(tmp, 'restored');
+    await json('restore', restored, '--layer', 'user/newhire');
+    assert.equal(await readFile(join(restored, 'Desktop/welcome.txt'), 'utf8'), 'welcome');
+    assert.equal(await readFile(join(restored, 'Documents/guide.txt'), 'utf8'), 'guide v2');
+    assert.equal(await readFile(join(restored, 'Documents/forms.txt'), 'utf8'), 'forms');
+
+    const v1 = await json('admin', 'layer', 'publish', 'org/dept', '--from', join(tmp, 'org1'));
+    const v2 = await json('admin', 'layer', 'publish', 'org/dept', '--from', join(tmp, 'org2'));
+    assert.deepEqual(v2.parents, [v1.snapshot]);
+    const list = await json('admin', 'layer', 'list');
+    assert.deepEqual(list.layers.map((l: { layer: string; versions: number; latest: { snapshot: string } }) => [l.layer, l.versions, l.latest.snapshot]), [['org/dept', 2, v2.snapshot]]);
+
+    await json('admin', 'assign', '--user', 'newhire', '--layers', 'org/dept', '--display-name', 'New Hire');
+    const profile = await readProfile(store, 'newhire');
+    assert.deepEqual([profile?.displayName, profile?.layers], ['New Hire', ['org/dept']]);
+
+    const synced = await json('snapshot', join(tmp, 'pc'), '--layer', 'user/newhire', '--device', 'pc1');
+    // Users found past others' keys (the listing skips ahead with startAfter): a profile only, a layer only.
+    await json('admin', 'assign', '--user', 'amy', '--layers', '', '--display-name', 'Amy');
+    await json('snapshot', join(tmp, 'pc'), '--layer', 'user/zed', '--device', 'pc9');
+    const { users } = await json('admin', 'users');
+    assert.deepEqual(users.map((x: { user: string }) => x.user), ['amy', 'newhire', 'zed']);
+    const u = users[1];
+    assert.deepEqual([u.user, u.displayName, u.layers, u.snapshots], ['newhire', 'New Hire', ['org/dept'], 3]);
+    assert.deepEqual(u.devices.map((d: { device: string; snapshot: string }) => [d.device, d.snapshot]), [['admin', p2.snapshot], ['pc1', synced.snapshot]]);
+    for (const d of u.devices) assert.ok(Number.isFinite(Date.parse(d.lastSync)), d.lastSync);
+    assert.deepEqual([u.latest.snapshot, u.files, u.bytes], [synced.snapshot, 1, 'from the pc'.length]);
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * `strata admin users [--user <id>]`: for each user (everyone with a user layer or a profile):
+ * display name, assigned org layers, the devices syncing the layer with the time each last wrote
+ * its head, the layer's size (files and bytes of its latest snapshot) and its number of
+ * snapshots. A broken profile or head is a warning on stderr and a `problems` entry; the other
+ * users are still listed.
+ */
+import { userReport, userReports, type UserReport } from '../../profile/index.js';
+import { formatBytes, formatTime, shortId, columns } from '../format.js';
+import { stringOption } from '../args.js';
+import { openAdminRepository, userOption, type AdminSub } from './admin-common.js';
+
+function userJson(r: UserReport) {
+  return {
+    user: r.user,
+    displayName: r.profile?.displayName ?? '',
+    hasProfile: r.profile !== undefined,
+    layers: r.profile?.layers ?? [],
+    profileUpdated: r.profile?.updated ?? null,
+    devices: r.devices,
+    latest: r.latest,
+    files: r.latest?.files ?? null,
+    bytes: r.latest?.bytes ?? null,
+    snapshots: r.snapshots,
+    problems: r.problems.map(String),
+  };
+}
+
+function userLines(r: UserReport): string[] {
+  const name = r.profile?.displayName;
+  const lines = [name ? `${r.user} (${name})` : r.user];
+  const layers = r.profile ? (r.profile.layers.length > 0 ? r.profile.layers.join(', ') : 'none') : 'none (no profile)';
+  lines.push(`  layers     ${layers}`);
+  const s = r.latest;
+  const size = s ? `${s.files ?? '?'} files, ${s.bytes === null ? '? bytes' : formatBytes(s.bytes)} (snapshot ${shortId(s.snapshot)}, ${formatTime(s.time)})` : 'empty (no snapshot yet)';
+  lines.push(`  size       ${size}`, `  snapshots  ${r.snapshots}`);
+  if (r.devices.length === 0) lines.push('  devices    none');
+  else {
+    const rows = r.devices.map((d) => [`  device`, d.device, `last sync ${formatTime(d.lastSync)}`, shortId(d.snapshot)]);
+    lines.push(...columns(rows));
+  }
+  return lines;
+}
+
+export const usersSub: AdminSub = {
+  name: 'users',
+  usage: 'users [--user <id>]',
+  args: '',
+  positionals: 0,
+  options: ['user'],
+  summary: "show each user's name, org layers, devices with last sync, layer size and snapshots (--user: one)",
+  async run(ctx) {
+    const one = stringOption(ctx.args, 'user') === undefined ? undefined : userOption(ctx, 'users');
+    const repo = await openAdminRepository(ctx, { loadIndex: false });
+    const { users, errors } = one === undefined ? await userReports(repo) : { users: [await userReport(repo, one)], errors: [] };
+    for (const err of [...errors, ...users.flatMap((u) => u.problems)]) ctx.warn(err);
+    if (ctx.json) {
+      ctx.printJson({ users: users.map(userJson) });
+      return;
+    }
+    if (users.length === 0) {
+      ctx.print('no users');
+      return;
+    }
+    ctx.print(...users.flatMap((u, i) => (i === 0 ? userLines(u) : ['', ...userLines(u)])));
+  },
+};

@@ -1,0 +1,215 @@
+// `strata admin` through the CLI's run() against a file:// store: preload creates and extends a
+// user layer, org layer versions are published and listed, profiles are assigned, and `users`
+// shows devices, last sync, size and snapshots after a device synced. Hostile profiles in the
+// bucket give one-line typed errors or warnings; misuse gives exit code 2.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { DirStore } from '../../store/dir.js';
+import { run } from '../run.js';
+import { writeTree } from '../testkit.js';
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+function failedWith(r: Ran, exit: number, code: string): string {
+  assert.equal(r.code, exit, r.stderr);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0] as string, new RegExp(`^strata: ${code} `));
+  return lines[0] as string;
+}
+
+describe('strata admin on a file:// store', () => {
+  let tmp: string;
+  let storeDir: string;
+  let cli: (...argv: string[]) => Promise<Ran>;
+  let json: (...argv: string[]) => Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const ids: Record<string, string> = {};
+
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'strata-admin-'));
+    storeDir = join(tmp, 'store');
+    const url = pathToFileURL(storeDir).href;
+    cli = async (...argv) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await run(['--store', url, ...argv], { stdout: (s) => (stdout += s), stderr: { write: (s: string) => (stderr += s), isTTY: false }, env: {} });
+      return { code, stdout, stderr };
+    };
+    json = async (...argv) => {
+      const r = await cli(...argv, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    await writeTree(join(tmp, 'tpl1'), { Desktop: { 'welcome.txt': 'welcome v1' }, '.config': { app: { 'settings.ini': 'a=1' } } });
+    await writeTree(join(tmp, 'tpl2'), { Desktop: { 'welcome.txt': 'welcome v2' }, 'handbook.pdf': 'pdf' });
+    await writeTree(join(tmp, 'org-v1'), { 'bookmarks.html': 'v1', 'policy.txt': 'p' });
+    await writeTree(join(tmp, 'org-v2'), { 'bookmarks.html': 'v2', 'policy.txt': 'p', 'new.txt': 'n' });
+    await writeTree(join(tmp, 'laptop'), { 'notes.txt': 'typed on the laptop' });
+    assert.equal((await cli('init')).code, 0);
+  });
+  after(() => rm(tmp, { recursive: true, force: true }));
+
+  it('preload creates user/alice from a template as device admin', async () => {
+    const out = await json('admin', 'preload', '--user', 'alice', '--from', join(tmp, 'tpl1'));
+    assert.equal(out.layer, 'user/alice');
+    assert.equal(out.changed, true);
+    assert.equal(out.extended, null);
+    assert.equal(out.device, 'admin');
+    assert.equal(out.files, 2);
+    assert.match(out.snapshot, HEX64);
+    ids.preload1 = out.snapshot;
+    const log = await json('log', '--layer', 'user/alice');
+    assert.deepEqual(log.heads.map((h: { device: string; snapshot: string }) => [h.device, h.snapshot]), [['admin', out.snapshot]]);
+  });
+
+  it('preload again with a second template extends the layer: old files kept, shared path updated', async () => {
+    const r = await cli('admin', 'preload', '--user', 'alice', '--from', join(tmp, 'tpl2'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^extended user/alice: snapshot [0-9a-f]{64} \\(device admin\\), parent ${ids.preload1!.slice(0, 12)}\n`));
+    const restored = join(tmp, 'restored');
+    assert.equal((await cli('restore', restored, '--layer', 'user/alice')).code, 0);
+    assert.equal(await readFile(join(restored, 'Desktop/welcome.txt'), 'utf8'), 'welcome v2');
+    assert.equal(await readFile(join(restored, '.config/app/settings.ini'), 'utf8'), 'a=1');
+    assert.equal(await readFile(join(restored, 'handbook.pdf'), 'utf8'), 'pdf');
+    const log = await json('log', '--layer', 'user/alice');
+    assert.equal(log.snapshots.length, 2);
+    assert.deepEqual(log.snapshots[0].parents, [ids.preload1]);
+    ids.preload2 = log.snapshots[0].id;
+  });
+
+  it('layer publish prints the new version; v2 has v1 as parent; layer list shows the latest', async () => {
+    const v1 = await cli('admin', 'layer', 'publish', 'org/base', '--from', join(tmp, 'org-v1'));
+    assert.equal(v1.code, 0, v1.stderr);
+    const m = /^published org\/base: snapshot ([0-9a-f]{64})\n {2}2 files, .*first version\n$/.exec(v1.stdout);
+    assert.ok(m, v1.stdout);
+    const v2 = await json('admin', 'layer', 'publish', 'org/base', '--from', join(tmp, 'org-v2'));
+    assert.deepEqual(v2.parents, [m[1]]);
+    assert.equal(v2.device, 'admin');
+    assert.equal(v2.files, 3);
+    await json('admin', 'layer', 'publish', 'org/apps', '--from', join(tmp, 'org-v1'));
+    const list = await json('admin', 'layer', 'list');
+    assert.deepEqual(
+      list.layers.map((l: any) => [l.layer, l.versions, l.latest.snapshot, l.latest.files]), // eslint-disable-line @typescript-eslint/no-explicit-any
+      [['org/apps', 1, list.layers[0].latest.snapshot, 2], ['org/base', 2, v2.snapshot, 3]],
+    );
+    const text = await cli('admin', 'layer', 'list');
+    const lines = text.stdout.trimEnd().split('\n');
+    assert.match(lines[0] as string, /^LAYER +VERSIONS +LATEST +TIME +FILES +BYTES$/);
+    assert.match(lines[2] as string, new RegExp(`^org/base +2 +${v2.snapshot.slice(0, 12)} +\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z +3 +4 B$`));
+  });
+
+  it('assign refuses a layer never published unless --force, and keeps the display name', async () => {
+    const refused = failedWith(await cli('admin', 'assign', '--user', 'alice', '--layers', 'org/base,org/nope'), 1, 'E_LAYER_NOT_PUBLISHED');
+    assert.match(refused, /layers\/org\/nope\/heads\/: .*--force/);
+    const forced = await cli('admin', 'assign', '--user', 'alice', '--layers', 'org/base,org/nope', '--force');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, /^strata: warning: org layer org\/nope was never published; assigned anyway \(--force\)\n$/);
+    const named = await json('admin', 'assign', '--user', 'alice', '--display-name', 'Alice Smith');
+    assert.deepEqual(named.layers, ['org/base', 'org/nope'], 'layers kept when only the name changes');
+    const final = await json('admin', 'assign', '--user', 'alice', '--layers', 'org/apps, org/base');
+    assert.equal(final.displayName, 'Alice Smith');
+    assert.deepEqual(final.layers, ['org/apps', 'org/base']);
+    assert.equal(final.version, 1);
+    assert.equal(final.user, 'alice');
+    const text = await cli('admin', 'assign', '--user', 'bob', '--layers', '', '--display-name', 'Bob');
+    assert.equal(text.stdout, 'bob (Bob): no org layers\n');
+  });
+
+  it('users shows devices with last sync, layer size and snapshot count after a device synced', async () => {
+    const synced = await json('snapshot', join(tmp, 'laptop'), '--layer', 'user/alice', '--device', 'laptop1');
+    await json('snapshot', join(tmp, 'laptop'), '--layer', 'user/carol', '--device', 'pc');
+    const log = await json('log', '--layer', 'user/alice');
+    const headTime = (d: string) => log.heads.find((h: { device: string }) => h.device === d).time;
+    const out = await json('admin', 'users');
+    assert.deepEqual(out.users.map((u: { user: string }) => u.user), ['alice', 'bob', 'carol']);
+    const [alice, bob, carol] = out.users;
+    assert.equal(alice.displayName, 'Alice Smith');
+    assert.deepEqual(alice.layers, ['org/apps', 'org/base']);
+    assert.deepEqual(alice.devices, [
+      { device: 'admin', lastSync: headTime('admin'), snapshot: ids.preload2 },
+      { device: 'laptop1', lastSync: headTime('laptop1'), snapshot: synced.snapshot },
+    ]);
+    assert.equal(alice.snapshots, 3);
+    // The device's snapshot is the newest: the layer's size is what the laptop holds.
+    assert.equal(alice.latest.snapshot, synced.snapshot);
+    assert.equal(alice.files, 1);
+    assert.equal(alice.bytes, 'typed on the laptop'.length);
+    assert.deepEqual(alice.problems, []);
+    assert.deepEqual([bob.displayName, bob.hasProfile, bob.devices, bob.latest, bob.snapshots], ['Bob', true, [], null, 0]);
+    assert.deepEqual([carol.hasProfile, carol.layers, carol.snapshots, carol.devices.map((d: { device: string }) => d.device)], [false, [], 1, ['pc']]);
+
+    const text = await cli('admin', 'users', '--user', 'alice');
+    assert.equal(text.code, 0, text.stderr);
+    const lines = text.stdout.trimEnd().split('\n');
+    assert.equal(lines[0], 'alice (Alice Smith)');
+    assert.equal(lines[1], '  layers     org/apps, org/base');
+    assert.match(lines[2] as string, new RegExp(`^ {2}size {7}1 files, 19 B \\(snapshot ${synced.snapshot.slice(0, 12)}, .*Z\\)$`));
+    assert.equal(lines[3], '  snapshots  3');
+    assert.match(lines[4] as string, /^ {2}device +admin +last sync \d{4}-.*Z +[0-9a-f]{12}$/);
+    assert.match(lines[5] as string, /^ {2}device +laptop1 +last sync \d{4}-.*Z +[0-9a-f]{12}$/);
+    assert.equal(lines.length, 6);
+  });
+
+  it('hostile profiles: users warns and goes on; assign fails with the key unless --force', async () => {
+    const store = new DirStore(storeDir);
+    await store.put('users/dave/profile', Buffer.from('{"version":1,"user":"dave","displayName":"D","layers":"org/base","updated":"x"}'));
+    await store.put('users/erin/profile', Buffer.from('not json at all'));
+    await store.put('users/frank/profile', Buffer.alloc(70 * 1024, 0x20));
+    const r = await cli('admin', 'users', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const warnings = r.stderr.trimEnd().split('\n');
+    assert.deepEqual(
+      warnings.map((l) => /^strata: warning: (E_\w+) (\S+):/.exec(l)?.slice(1)),
+      [['E_BAD_PROFILE', 'users/dave/profile'], ['E_BAD_PROFILE', 'users/erin/profile'], ['E_OBJECT_TOO_LARGE', 'users/frank/profile']],
+    );
+    const users = JSON.parse(r.stdout).users;
+    const dave = users.find((u: { user: string }) => u.user === 'dave');
+    assert.equal(dave.hasProfile, false);
+    assert.match(dave.problems[0], /^E_BAD_PROFILE users\/dave\/profile: profile: layers is not an array$/);
+    assert.ok(users.some((u: { user: string }) => u.user === 'alice'), 'the other users are still listed');
+
+    const line = failedWith(await cli('admin', 'assign', '--user', 'erin', '--layers', 'org/base'), 1, 'E_BAD_PROFILE');
+    assert.match(line, /users\/erin\/profile: profile: is not valid JSON .*--force/);
+    failedWith(await cli('admin', 'assign', '--user', 'frank', '--layers', 'org/base'), 1, 'E_OBJECT_TOO_LARGE');
+    const forced = await cli('admin', 'assign', '--user', 'erin', '--layers', 'org/base', '--force', '--json');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, /warning: E_BAD_PROFILE users\/erin\/profile: .*overwriting it \(--force\)/);
+    assert.deepEqual((await json('admin', 'users', '--user', 'erin')).users[0].layers, ['org/base']);
+  });
+
+  it('misuse is a usage error (exit 2): no or unknown subcommand, foreign options, bad ids', async () => {
+    const usage = async (...argv: string[]) => failedWith(await cli('admin', ...argv), 2, 'E_USAGE');
+    assert.match(await usage(), /admin needs a subcommand: preload, layer publish, layer list, assign, users/);
+    await usage('frobnicate');
+    await usage('layer');
+    await usage('layer', 'delete', 'org/x');
+    assert.match(await usage('users', '--from', tmp), /--from does not apply to admin users/);
+    await usage('preload', '--user', 'alice');
+    await usage('preload', '--user', 'a/b', '--from', tmp);
+    await usage('preload', '--user', 'alice', '--from', tmp, 'extra');
+    await usage('layer', 'publish', 'user/alice', '--from', tmp);
+    await usage('layer', 'publish', '--from', tmp);
+    await usage('assign', '--user', 'alice');
+    await usage('assign', '--user', 'alice', '--layers', 'org/a,user/b');
+    await usage('assign', '--user', 'alice', '--layers', 'org/a,org/a');
+    await usage('assign', '--user', 'alice', '--display-name', 'bell\u0007');
+    await usage('preload', '--user', 'alice', '--from', tmp, '--device', 'bad/device');
+    const help = await cli('admin', 'help');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /strata admin layer publish <org\/name> --from <dir>\n/);
+    const opts = await cli('admin', '--help');
+    assert.match(opts.stdout, /^usage: strata admin /);
+    failedWith(await cli('admin', 'preload', '--user', 'zed', '--from', join(tmp, 'missing')), 1, 'E_NO_ROOT');
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * `strata admin <subcommand>`: what admins do for users (DESIGN §4), one command whose first
+ * positional argument names the task:
+ *
+ *   preload --user <id> --from <dir>           create or extend a user's layer from a template
+ *   layer publish <org/name> --from <dir>      a new version of an org layer
+ *   layer list                                 the org layers and their latest versions
+ *   assign --user <id> --layers org/a,org/b    the org layers a user gets (their profile)
+ *   users [--user <id>]                        users, devices, last sync, layer size, snapshots
+ *
+ * Each subcommand takes only its own options (anything else is a usage error) besides the global
+ * ones; admin writes use the device id `admin` unless --device names another.
+ */
+import { GLOBAL_OPTIONS, usageError } from '../args.js';
+import type { Context } from '../context.js';
+import { assignSub } from './admin-assign.js';
+import type { AdminSub } from './admin-common.js';
+import { layerListSub, layerPublishSub } from './admin-layer.js';
+import { preloadSub } from './admin-preload.js';
+import { usersSub } from './admin-users.js';
+import type { Command } from './command.js';
+
+export const ADMIN_SUBCOMMANDS: readonly AdminSub[] = [preloadSub, layerPublishSub, layerListSub, assignSub, usersSub];
+
+/** The subcommand list `strata admin help` prints. */
+export function adminHelp(): string {
+  const lines = ['usage:', ...ADMIN_SUBCOMMANDS.flatMap((s) => [`  strata admin ${s.usage}`, `      ${s.summary}`]), '', 'See `strata admin --help` for the options.'];
+  return lines.join('\n') + '\n';
+}
+
+/** The subcommand the positionals name, and the positionals left for it. */
+function pick(ctx: Context): { sub: AdminSub; rest: string[] } {
+  const [first, second] = ctx.args.positionals;
+  const names = ADMIN_SUBCOMMANDS.map((s) => s.name).join(', ');
+  if (first === undefined) throw usageError(`admin needs a subcommand: ${names}`, ctx.command);
+  const words = first === 'layer' ? 2 : 1;
+  const name = ctx.args.positionals.slice(0, words).join(' ');
+  const sub = ADMIN_SUBCOMMANDS.find((s) => s.name === name);
+  if (!sub) {
+    const what = first === 'layer' ? (second === undefined ? 'admin layer needs publish or list' : `unknown subcommand "layer ${second}"`) : `unknown subcommand ${JSON.stringify(first)}`;
+    throw usageError(`${what} (subcommands: ${names})`, ctx.command);
+  }
+  const rest = ctx.args.positionals.slice(words);
+  if (rest.length < sub.positionals) throw usageError(`admin ${sub.name} needs ${sub.args}`, ctx.command);
+  if (rest.length > sub.positionals) throw usageError(`unexpected argument ${JSON.stringify(rest[sub.positionals])} for admin ${sub.name}`, ctx.command);
+  for (const [option, value] of Object.entries(ctx.args.values)) {
+    if (value === undefined || Object.hasOwn(GLOBAL_OPTIONS, option) || sub.options.includes(option)) continue;
+    throw usageError(`--${option} does not apply to admin ${sub.name}`, ctx.command);
+  }
+  return { sub, rest };
+}
+
+export const adminCommand: Command = {
+  name: 'admin',
+  summary: 'admin tasks: preload a user layer, publish/list org layers, assign layers, list users (strata admin help)',
+  args: '<preload | layer publish <org/name> | layer list | assign | users>',
+  positionals: { min: 0, max: 3 },
+  options: {
+    user: { type: 'string', value: '<id>', help: 'the user (preload, assign, users): what follows user/ in the layer id' },
+    from: { type: 'string', value: '<dir>', help: 'the folder to read (preload: the template; layer publish: the new version)' },
+    layers: { type: 'string', value: '<ids>', help: "assign: comma-separated org layers, lowest first ('' for none)" },
+    'display-name': { type: 'string', value: '<name>', help: "assign: the user's display name (kept when left out)" },
+    force: { type: 'boolean', help: 'assign: allow layers never published, and overwrite an unreadable profile' },
+  },
+  async run(ctx) {
+    if (ctx.args.positionals[0] === 'help' && ctx.args.positionals.length === 1) {
+      ctx.io.stdout(adminHelp());
+      return;
+    }
+    const { sub, rest } = pick(ctx);
+    await sub.run(ctx, rest);
+  },
+};

@@ -1,0 +1,78 @@
+/**
+ * Merkle trees laid over one another, for preloading a user layer from a template: the result
+ * holds every path of the upper tree, and every path of the lower tree the upper one does not
+ * have. On the same path the upper entry wins (its kind, metadata and content); two dirs merge
+ * path by path, so a file the template lacks is never dropped from the layer.
+ *
+ * Trees are loaded a level of the hierarchy at a time (coalesced reads) and kept in memory, as the
+ * agent does for a layer; subtrees that are identical on both sides are not descended into.
+ */
+import { blobId } from '../chunker/hash.js';
+import { StrataError } from '../errors.js';
+import { encodeTree, type Repository } from '../repo/index.js';
+import type { BlobId, SnapshotSummary, Tree, TreeEntry } from '../repo/types.js';
+
+export type Trees = Map<BlobId, Tree>;
+
+/** Every tree below `roots` (roots included), added to `trees`; the repository's index must name them. */
+export async function loadAllTrees(repo: Repository, roots: BlobId[], trees: Trees = new Map()): Promise<Trees> {
+  let level = [...new Set(roots)].filter((id) => !trees.has(id));
+  while (level.length > 0) {
+    const next: BlobId[] = [];
+    await repo.loadTrees(level, (id, tree) => {
+      trees.set(id, tree);
+      for (const e of tree.entries) if (e.type === 'dir') next.push(e.subtree);
+    });
+    level = [...new Set(next)].filter((id) => !trees.has(id));
+  }
+  return trees;
+}
+
+function get(trees: Trees, id: BlobId): Tree {
+  const tree = trees.get(id);
+  if (!tree) throw new StrataError('E_INTERNAL', `tree ${id} was not loaded`);
+  return tree;
+}
+
+function byName(a: TreeEntry, b: TreeEntry): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * The id of `upper` laid over `lower` (both loaded in `trees`). New trees go through `save`, which
+ * must add them to the repository (not yet durable: flush after); they are added to `trees` too.
+ */
+export async function overlayTrees(trees: Trees, lower: BlobId | undefined, upper: BlobId, save: (id: BlobId, bytes: Uint8Array) => Promise<void>, hash: Repository['format']['hash']): Promise<BlobId> {
+  if (lower === undefined || lower === upper) return upper;
+  const entries = new Map(get(trees, lower).entries.map((e) => [e.name, e]));
+  for (const e of get(trees, upper).entries) {
+    const under = entries.get(e.name);
+    if (e.type === 'dir' && under?.type === 'dir') {
+      entries.set(e.name, { ...e, subtree: await overlayTrees(trees, under.subtree, e.subtree, save, hash) });
+    } else {
+      entries.set(e.name, e);
+    }
+  }
+  const tree: Tree = { entries: [...entries.values()].sort(byName) };
+  const bytes = encodeTree(tree);
+  const id = blobId(bytes, hash);
+  await save(id, bytes);
+  trees.set(id, tree);
+  return id;
+}
+
+/** Files, dirs (the root included) and file bytes of the tree at `root`, as a snapshot summary counts them. */
+export function countTree(trees: Trees, root: BlobId): Omit<SnapshotSummary, 'bytesAdded'> {
+  const out = { files: 0, dirs: 0, bytes: 0 };
+  const walk = (id: BlobId): void => {
+    out.dirs++;
+    for (const e of get(trees, id).entries) {
+      if (e.type === 'file') {
+        out.files++;
+        out.bytes += e.size;
+      } else if (e.type === 'dir') walk(e.subtree);
+    }
+  };
+  walk(root);
+  return out;
+}

@@ -1,0 +1,166 @@
+// Preload and publish on a MemoryStore: a template becomes a user layer; a second template
+// extends it (files only the layer has stay, the template wins on a shared path, whatever the
+// kinds); a template that adds nothing writes nothing; org layer versions chain by parent.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { check, type Repository } from '../repo/index.js';
+import { T0, newRepo, rejectsWith, keysUnder } from '../repo/testkit.js';
+import type { BlobId } from '../repo/types.js';
+import { takeSnapshot } from '../snapshot/index.js';
+import { fileBytes, writeFiles } from '../snapshot/testkit.js';
+import { ADMIN_DEVICE, preloadUserLayer, publishOrgLayer } from './index.js';
+
+const T1 = new Date('2024-05-02T10:00:00.000Z');
+const T2 = new Date('2024-05-03T10:00:00.000Z');
+
+/** path → 'dir', 'whiteout', 'link -> target' or the file's text. */
+async function contents(repo: Repository, root: BlobId, rel = '', out: Record<string, string> = {}): Promise<Record<string, string>> {
+  for (const e of (await repo.loadTree(root)).entries) {
+    const path = rel === '' ? e.name : `${rel}/${e.name}`;
+    if (e.type === 'dir') {
+      out[path] = 'dir';
+      await contents(repo, e.subtree, path, out);
+    } else if (e.type === 'file') out[path] = (await fileBytes(repo, e.chunks)).toString();
+    else if (e.type === 'symlink') out[path] = `link -> ${e.target}`;
+    else out[path] = 'whiteout';
+  }
+  return out;
+}
+
+async function headOf(repo: Repository, layer: string, device: string) {
+  return (await repo.listHeads(layer)).heads.find((h) => h.device === device);
+}
+
+describe('preloadUserLayer', () => {
+  let tmp: string;
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'strata-preload-'));
+  });
+  after(() => rm(tmp, { recursive: true, force: true }));
+
+  it('creates a user layer from a template: a normal snapshot and the admin head', async () => {
+    const { repo } = await newRepo();
+    const template = join(tmp, 'new-hire');
+    await writeFiles(template, { 'Desktop/welcome.txt': 'welcome', '.config/app/settings.ini': 'a=1', 'README': 'read me' });
+    const r = await preloadUserLayer(repo, 'alice', { from: template, now: () => T1 });
+    assert.equal(r.layer, 'user/alice');
+    assert.equal(r.changed, true);
+    assert.equal(r.extended, undefined);
+    assert.deepEqual(r.snapshot.parents, []);
+    assert.equal(r.snapshot.device, ADMIN_DEVICE);
+    assert.equal(r.snapshot.time, T1.toISOString());
+    assert.deepEqual(r.snapshot.summary, { files: 3, dirs: 4, bytes: 7 + 3 + 7, bytesAdded: r.stats.bytesAdded });
+    assert.equal((await headOf(repo, 'user/alice', 'admin'))?.snapshot, r.snapshotId);
+    assert.deepEqual(await contents(repo, r.snapshot.root), {
+      '.config': 'dir',
+      '.config/app': 'dir',
+      '.config/app/settings.ini': 'a=1',
+      Desktop: 'dir',
+      'Desktop/welcome.txt': 'welcome',
+      README: 'read me',
+    });
+    const report = await check(repo, { readData: true });
+    assert.deepEqual(report.problems, []);
+  });
+
+  it('extends a layer a device has synced: old files stay, the template wins on a shared path', async () => {
+    const { repo } = await newRepo();
+    const laptop = join(tmp, 'laptop');
+    await writeFiles(laptop, { 'notes.txt': 'mine', 'docs/a.txt': 'old a', 'docs/keep.txt': 'keep', 'settings/x.ini': 'x', 'same.txt': 'same' });
+    const synced = await takeSnapshot(repo, { root: laptop, layer: 'user/bob', device: 'laptop1', now: () => T0 });
+    const template = join(tmp, 'tpl2');
+    await writeFiles(template, { 'docs/a.txt': 'new a', 'docs/new.txt': 'new', settings: 'now a file', 'Desktop/hello.txt': 'hi', 'same.txt': 'same' });
+    const r = await preloadUserLayer(repo, 'bob', { from: template, now: () => T1 });
+    assert.equal(r.changed, true);
+    assert.equal(r.extended, synced.snapshotId);
+    assert.deepEqual(r.snapshot.parents, [synced.snapshotId]);
+    assert.deepEqual(await contents(repo, r.snapshot.root), {
+      Desktop: 'dir',
+      'Desktop/hello.txt': 'hi',
+      docs: 'dir',
+      'docs/a.txt': 'new a',
+      'docs/keep.txt': 'keep',
+      'docs/new.txt': 'new',
+      'notes.txt': 'mine',
+      'same.txt': 'same',
+      settings: 'now a file',
+    });
+    assert.equal(r.snapshot.summary?.files, 7);
+    assert.equal(r.snapshot.summary?.bytes, 2 + 5 + 4 + 3 + 4 + 4 + 10);
+    // The device's head is untouched; the admin's is new.
+    assert.equal((await headOf(repo, 'user/bob', 'laptop1'))?.snapshot, synced.snapshotId);
+    assert.equal((await headOf(repo, 'user/bob', 'admin'))?.snapshot, r.snapshotId);
+    assert.deepEqual((await check(repo, { readData: true })).problems, []);
+
+    // A second template over the preloaded layer builds on the admin's snapshot (now the latest).
+    const third = join(tmp, 'tpl3');
+    await writeFiles(third, { 'docs/a.txt': 'newest a' });
+    const r3 = await preloadUserLayer(repo, 'bob', { from: third, now: () => T2 });
+    assert.deepEqual(r3.snapshot.parents, [r.snapshotId]);
+    const after3 = await contents(repo, r3.snapshot.root);
+    assert.equal(after3['docs/a.txt'], 'newest a');
+    assert.equal(after3['notes.txt'], 'mine');
+    assert.equal(after3['settings'], 'now a file');
+  });
+
+  it('a template the layer already holds writes nothing', async () => {
+    const { repo, store } = await newRepo();
+    const template = join(tmp, 'tpl-same');
+    await writeFiles(template, { 'a.txt': 'a', 'd/b.txt': 'b' });
+    const first = await preloadUserLayer(repo, 'carol', { from: template, now: () => T1 });
+    const before = await keysUnder(store, 'layers/');
+    const again = await preloadUserLayer(repo, 'carol', { from: template, now: () => T2 });
+    assert.equal(again.changed, false);
+    assert.equal(again.snapshotId, first.snapshotId);
+    assert.deepEqual(await keysUnder(store, 'layers/'), before);
+  });
+
+  it('replaces a whiteout the template has a file for, and keeps the others', async () => {
+    const { repo } = await newRepo();
+    const wo = await repo.saveTree({ entries: [{ name: 'gone.txt', type: 'whiteout' }, { name: 'hidden.txt', type: 'whiteout' }] });
+    await repo.flush();
+    const id = await repo.saveSnapshot({ version: 1, layer: 'user/dan', device: 'pc', time: T0.toISOString(), root: wo, parents: [] });
+    await repo.writeHead('user/dan', 'pc', id);
+    const template = join(tmp, 'tpl-wo');
+    await writeFiles(template, { 'gone.txt': 'back' });
+    const r = await preloadUserLayer(repo, 'dan', { from: template, now: () => T1 });
+    assert.deepEqual(await contents(repo, r.snapshot.root), { 'gone.txt': 'back', 'hidden.txt': 'whiteout' });
+  });
+
+  it('refuses a missing template, a bad user id, and a layer whose heads cannot be read', async () => {
+    const { repo, store } = await newRepo();
+    await rejectsWith(preloadUserLayer(repo, 'erin', { from: join(tmp, 'nope') }), 'E_NO_ROOT');
+    await rejectsWith(preloadUserLayer(repo, '../erin', { from: tmp }), 'E_BAD_USER');
+    await rejectsWith(preloadUserLayer(repo, 'erin', { from: tmp, device: 'no/slash' }), 'E_BAD_DEVICE');
+    // Extending a layer that cannot be read would drop its files: it must fail, not start afresh.
+    await store.put('layers/user/erin/heads/pc', Buffer.from('{not json'));
+    const template = join(tmp, 'tpl-e');
+    await writeFiles(template, { 'a.txt': 'a' });
+    await rejectsWith(preloadUserLayer(repo, 'erin', { from: template }), 'E_BAD_OBJECT', 'layers/user/erin/heads/pc');
+    assert.deepEqual(await keysUnder(store, 'layers/user/erin/snapshots/'), []);
+  });
+});
+
+describe('publishOrgLayer', () => {
+  it('publishes versions that chain by parent, each replacing the content', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'strata-publish-'));
+    try {
+      const { repo } = await newRepo();
+      await writeFiles(join(tmp, 'v1'), { 'bookmarks.html': 'v1', 'old.txt': 'old' });
+      await writeFiles(join(tmp, 'v2'), { 'bookmarks.html': 'v2' });
+      const v1 = await publishOrgLayer(repo, 'org/finance', { from: join(tmp, 'v1'), now: () => T1 });
+      const v2 = await publishOrgLayer(repo, 'org/finance', { from: join(tmp, 'v2'), now: () => T2 });
+      assert.deepEqual(v1.snapshot.parents, []);
+      assert.deepEqual(v2.snapshot.parents, [v1.snapshotId]);
+      assert.equal(v2.snapshot.device, 'admin');
+      assert.deepEqual(await contents(repo, v2.snapshot.root), { 'bookmarks.html': 'v2' });
+      assert.equal((await repo.latestSnapshot('org/finance'))?.id, v2.snapshotId);
+      await rejectsWith(publishOrgLayer(repo, 'user/alice', { from: join(tmp, 'v1') }), 'E_BAD_LAYER');
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * Preload: an admin fills a user's layer from a template folder before the user's first sign-in,
+ * or adds a template to a layer that already has content.
+ *
+ * What must hold:
+ * - Nothing already in the layer is lost: the new snapshot is the layer's latest snapshot with the
+ *   template laid over it (overlay-trees.ts). The template wins on a path both have; paths only
+ *   the layer has stay. Its parent is that latest snapshot, so every device merges it as a
+ *   descendant of what it already has (additions and updates, never deletions).
+ * - A normal snapshot and head: `layers/user/<id>/heads/<admin device>`, written in the order of
+ *   DESIGN §2 (blobs flushed, then the snapshot, then the head). No intermediate head ever points
+ *   at the template alone, which devices would read as the deletion of everything else.
+ * - The template is read whole, without a stat cache: its files come from another machine than
+ *   the layer's, so an equal size and mtime says nothing about equal content.
+ */
+import { opendir, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { StrataError } from '../errors.js';
+import { checkDeviceId, type Repository } from '../repo/index.js';
+import { FORMAT_VERSION, type Snapshot, type SnapshotId } from '../repo/types.js';
+import { InProcessChunker, type FileChunker, type SnapshotProgress, type SnapshotStats } from '../snapshot/index.js';
+import { addBlob, idHash, newStats, type Context } from '../snapshot/context.js';
+import { JobLimit } from '../snapshot/limit.js';
+import { errnoOf } from '../snapshot/listing.js';
+import { ParentTrees } from '../snapshot/prefetch.js';
+import { snapshotDir } from '../snapshot/walk.js';
+import { countTree, loadAllTrees, overlayTrees } from './overlay-trees.js';
+import { checkUserId } from './profile.js';
+
+/** The device id admin writes use unless another is given: the head is `…/heads/admin`. */
+export const ADMIN_DEVICE = 'admin';
+
+export interface LayerWriteOptions {
+  /** The folder to read. */
+  from: string;
+  /** Default ADMIN_DEVICE. Two admins writing at once should use different ids (one writer per head). */
+  device?: string;
+  chunker?: FileChunker;
+  onProgress?: (p: SnapshotProgress) => void;
+  /** The clock for the snapshot's time (default: the system clock). */
+  now?: () => Date;
+  signal?: AbortSignal;
+}
+
+export interface PreloadResult {
+  layer: string;
+  /** The layer's snapshot after the preload: new, or the latest one when the template added nothing. */
+  snapshotId: SnapshotId;
+  snapshot: Snapshot;
+  /** False when the layer already held exactly the template's content (nothing was written). */
+  changed: boolean;
+  /** The snapshot it extended, if the layer had one. */
+  extended: SnapshotId | undefined;
+  /** The template's walk: its files, and what was skipped (with reasons). */
+  stats: SnapshotStats;
+}
+
+/** The template must be a readable directory (E_NO_ROOT otherwise). */
+export async function checkFolder(path: string): Promise<void> {
+  const fail = (why: string, cause?: unknown) => new StrataError('E_NO_ROOT', `the template folder ${why}`, { path }, { cause });
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    throw fail('does not exist or cannot be read', err);
+  }
+  if (!st.isDirectory()) throw fail('is not a directory');
+  try {
+    await (await opendir(path)).close();
+  } catch (err) {
+    throw fail(`cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
+  }
+}
+
+function walkContext(repo: Repository, root: string, opts: LayerWriteOptions): Context {
+  const chunker = opts.chunker ?? new InProcessChunker();
+  return {
+    repo,
+    root,
+    params: repo.format.chunker,
+    hash: idHash(repo),
+    chunker,
+    files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
+    parents: new ParentTrees(repo),
+    exclude: undefined,
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+    stats: newStats(),
+    progress: { files: 0, bytes: 0, bytesDone: 0 },
+  };
+}
+
+/** Creates or extends layer `user/<user>` with the template folder `opts.from`. */
+export async function preloadUserLayer(repo: Repository, user: string, opts: LayerWriteOptions): Promise<PreloadResult> {
+  const layer = `user/${checkUserId(user)}`;
+  const device = checkDeviceId(opts.device ?? ADMIN_DEVICE);
+  const root = resolve(opts.from);
+  await checkFolder(root);
+  await repo.loadIndex();
+  // Every head unreadable throws here: extending a layer that cannot be read would drop its files.
+  const latest = await repo.latestSnapshot(layer);
+  const ctx = walkContext(repo, root, opts);
+  try {
+    const template = await snapshotDir(ctx, root, '', undefined);
+    await repo.flush();
+    const trees = await loadAllTrees(repo, latest ? [template, latest.snapshot.root] : [template]);
+    const merged = await overlayTrees(trees, latest?.snapshot.root, template, (id, bytes) => addBlob(ctx, 'tree', id, bytes), repo.format.hash);
+    await repo.flush();
+    if (latest && merged === latest.snapshot.root) {
+      return { layer, snapshotId: latest.id, snapshot: latest.snapshot, changed: false, extended: latest.id, stats: ctx.stats };
+    }
+    const snapshot: Snapshot = {
+      version: FORMAT_VERSION,
+      layer,
+      device,
+      time: (opts.now ?? (() => new Date()))().toISOString(),
+      root: merged,
+      parents: latest ? [latest.id] : [],
+      summary: { ...countTree(trees, merged), bytesAdded: ctx.stats.bytesAdded },
+    };
+    opts.signal?.throwIfAborted();
+    const snapshotId = await repo.saveSnapshot(snapshot);
+    await repo.writeHead(layer, device, snapshotId);
+    return { layer, snapshotId, snapshot, changed: true, extended: latest?.id, stats: ctx.stats };
+  } catch (err) {
+    // No chunk job may outlive the call, and the writer must be usable again.
+    await ctx.files.idle();
+    await repo.abort();
+    throw asStrataError(root, err);
+  }
+}
+
+/** A file system error no single template entry explains (EMFILE, ENOSPC …) as a typed error. */
+function asStrataError(root: string, err: unknown): unknown {
+  const code = errnoOf(err);
+  if (err instanceof StrataError || code === undefined) return err;
+  return new StrataError('E_SNAPSHOT_READ', `file system error while reading the template (${code})`, { path: (err as NodeJS.ErrnoException).path ?? root }, { cause: err });
+}

@@ -1,0 +1,23 @@
+/**
+ * Publishing an org layer: each publish is a new version, a plain snapshot of the folder (the
+ * layer is replaced, not extended: a file left out of the new version is gone from it) whose
+ * parent is the previous version, and the admin device's head moved to it.
+ */
+import { StrataError } from '../errors.js';
+import type { Repository } from '../repo/index.js';
+import { takeSnapshot, type SnapshotResult } from '../snapshot/index.js';
+import { ADMIN_DEVICE, type LayerWriteOptions } from './preload.js';
+import { isOrgLayer } from './profile.js';
+
+export async function publishOrgLayer(repo: Repository, layer: string, opts: LayerWriteOptions): Promise<SnapshotResult> {
+  if (!isOrgLayer(layer)) throw new StrataError('E_BAD_LAYER', `${JSON.stringify(layer)} is not an org layer id (org/<name>)`);
+  return takeSnapshot(repo, {
+    root: opts.from,
+    layer,
+    device: opts.device ?? ADMIN_DEVICE,
+    chunker: opts.chunker,
+    onProgress: opts.onProgress,
+    now: opts.now,
+    signal: opts.signal,
+  });
+}

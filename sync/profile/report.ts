@@ -1,0 +1,127 @@
+/**
+ * What admins see: per user, the profile, the devices that sync the user layer (with when each
+ * last wrote its head), the layer's size and its number of snapshots; per org layer, its versions.
+ *
+ * A broken object of one user (a corrupt profile, a corrupt head) is reported in that user's
+ * `problems` and must not hide the other users or the rest of that user's report. Store errors
+ * (transient, auth) stop the report: they say nothing about one user.
+ */
+import { isBlobId } from '../chunker/hash.js';
+import { StrataError } from '../errors.js';
+import { mapLimit } from '../repo/pool.js';
+import { keys, type Head, type SnapshotId } from '../repo/types.js';
+import type { Repository, SnapshotRecord } from '../repo/index.js';
+import type { ObjectStore } from '../store/index.js';
+import { readProfile, type Profile } from './profile.js';
+import { listOrgLayers, listUsers } from './users.js';
+
+const CONCURRENCY = 4;
+
+export interface DeviceSync {
+  device: string;
+  /** When the device last wrote its head: its last upload to this layer. */
+  lastSync: string;
+  snapshot: SnapshotId;
+}
+
+export interface LayerState {
+  snapshot: SnapshotId;
+  time: string;
+  device: string;
+  /** From the snapshot's summary; null for a snapshot written without one. */
+  files: number | null;
+  bytes: number | null;
+}
+
+export interface UserReport {
+  user: string;
+  /** Undefined when no admin wrote a profile (the user then has no org layers). */
+  profile: Profile | undefined;
+  devices: DeviceSync[];
+  /** The newest snapshot a head points at; null when the layer has none. */
+  latest: LayerState | null;
+  snapshots: number;
+  problems: StrataError[];
+}
+
+export interface OrgLayerReport {
+  layer: string;
+  versions: number;
+  latest: LayerState | null;
+  devices: DeviceSync[];
+  problems: StrataError[];
+}
+
+function isObjectError(err: unknown): err is StrataError {
+  return err instanceof StrataError && !['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'].includes(err.code);
+}
+
+/** Runs `fn`; an object error goes to `problems` and gives undefined, anything else is thrown. */
+async function noting<T>(problems: StrataError[], fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!isObjectError(err)) throw err;
+    problems.push(err);
+    return undefined;
+  }
+}
+
+/** Snapshots of a layer, counted from the listing (no GET per snapshot). */
+export async function countSnapshots(store: ObjectStore, layer: string): Promise<number> {
+  const prefix = keys.snapshots(layer);
+  let n = 0;
+  for await (const { key } of store.list(prefix)) if (isBlobId(key.slice(prefix.length))) n++;
+  return n;
+}
+
+function stateOf(r: SnapshotRecord | undefined): LayerState | null {
+  if (!r) return null;
+  const s = r.snapshot;
+  return { snapshot: r.id, time: s.time, device: s.device, files: s.summary?.files ?? null, bytes: s.summary?.bytes ?? null };
+}
+
+function devicesOf(heads: Head[]): DeviceSync[] {
+  return heads.map((h) => ({ device: h.device, lastSync: h.time, snapshot: h.snapshot })).sort((a, b) => (a.device < b.device ? -1 : 1));
+}
+
+async function layerState(repo: Repository, layer: string, problems: StrataError[]) {
+  const heads = await repo.listHeads(layer);
+  problems.push(...heads.errors);
+  const latest = await noting(problems, () => repo.latestSnapshot(layer));
+  return { devices: devicesOf(heads.heads), latest: stateOf(latest), snapshots: await countSnapshots(repo.store, layer) };
+}
+
+export async function userReport(repo: Repository, user: string): Promise<UserReport> {
+  const problems: StrataError[] = [];
+  const profile = await noting(problems, () => readProfile(repo.store, user));
+  return { user, profile, ...(await layerState(repo, `user/${user}`, problems)), problems };
+}
+
+/** Every user's report, by user id; `errors` are keys that name no valid user. */
+export async function userReports(repo: Repository): Promise<{ users: UserReport[]; errors: StrataError[] }> {
+  const { names, errors } = await listUsers(repo.store);
+  return { users: await mapLimit(names, CONCURRENCY, (user) => userReport(repo, user)), errors };
+}
+
+export async function orgLayerReport(repo: Repository, layer: string): Promise<OrgLayerReport> {
+  const problems: StrataError[] = [];
+  const { devices, latest, snapshots } = await layerState(repo, layer, problems);
+  return { layer, versions: snapshots, latest, devices, problems };
+}
+
+/** Every org layer's report, by layer id. */
+export async function orgLayerReports(repo: Repository): Promise<{ layers: OrgLayerReport[]; errors: StrataError[] }> {
+  const { names, errors } = await listOrgLayers(repo.store);
+  return { layers: await mapLimit(names, CONCURRENCY, (layer) => orgLayerReport(repo, layer)), errors };
+}
+
+/** Whether a layer was ever published: some device has a head on it. */
+export async function isPublished(repo: Repository, layer: string): Promise<boolean> {
+  const it = repo.store.list(keys.heads(layer))[Symbol.asyncIterator]();
+  try {
+    return (await it.next()).done !== true;
+  } finally {
+    await it.return?.();
+  }
+}
