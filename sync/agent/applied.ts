@@ -27,7 +27,7 @@ async function lstatOrNull(path: string): Promise<Stats | null> {
 function entryFor(node: Node, st: Stats, chunks: ChunkMap): IndexEntry | undefined {
   switch (node.type) {
     case 'dir':
-      return st.isDirectory() ? { type: 'dir', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st) } : undefined;
+      return st.isDirectory() ? { type: 'dir', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st), ino: st.ino } : undefined;
     case 'symlink':
       return st.isSymbolicLink() ? { type: 'symlink', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st), target: node.target } : undefined;
     case 'file': {

@@ -36,7 +36,7 @@ import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
 import { RepoUploader } from './upload.js';
 import { massDelete, type HeldDeletes } from './guard.js';
 import { overlay, userView } from '../overlay/index.js';
-import { clearPending, loadPending, overlayPending, savePending, type PendingMerge } from './pending.js';
+import { clearPending, loadPending, resolvePending, savePending, type PendingMerge } from './pending.js';
 
 export interface FolderOptions {
   repo: Repository;
@@ -92,8 +92,8 @@ export class SyncFolder {
   private pending: PendingMerge | undefined;
   /** The org layers' effective tree, loaded once (it is fixed for the session). */
   private lower: { tree: Map<string, Node>; chunks: ChunkMap } | undefined;
-  /** Paths the scans found changed since `pending` was recorded. */
-  private readonly changedSince = new Set<string>();
+  /** A pass failed: the executor's journal may be pending, and the local tree may lag the disk. */
+  private failed = false;
   /** The last pass synced and nothing has changed since (the idle poll can stop early). */
   private settled = false;
   /** Files and symlinks in the folder after the last synced pass. */
@@ -111,7 +111,7 @@ export class SyncFolder {
   async recover(): Promise<void> {
     if (await isDir(this.opts.root)) await recover(this.opts.root, this.opts.execJournal);
     this.pending = await loadPending(this.opts.pendingFile);
-    this.changedSince.clear();
+    this.failed = false;
   }
 
   private async setPending(p: PendingMerge | undefined): Promise<void> {
@@ -121,7 +121,6 @@ export class SyncFolder {
       await savePending(this.opts.pendingFile, p);
     }
     this.pending = p;
-    this.changedSince.clear();
   }
 
   markDirty(paths: readonly string[]): void {
@@ -138,7 +137,28 @@ export class SyncFolder {
     this.approved = held;
   }
 
+  /**
+   * One full reconcile. After a failed one (a store fault, an abort) the next starts clean: the
+   * pack writer drops what it did not upload, the executor's journal is recovered, and the whole
+   * folder is rescanned, since applied ops may not have reached the local tree.
+   */
   async pass(signal?: AbortSignal): Promise<PassResult> {
+    if (this.failed && (await isDir(this.opts.root))) {
+      await recover(this.opts.root, this.opts.execJournal);
+      this.failed = false;
+    }
+    try {
+      return await this.reconcile(signal);
+    } catch (err) {
+      this.failed = true;
+      this.fullScan = true;
+      this.settled = false;
+      await this.opts.repo.abort();
+      throw err;
+    }
+  }
+
+  private async reconcile(signal?: AbortSignal): Promise<PassResult> {
     const { repo, root, layer, device } = this.opts;
     if (!(await isDir(root))) throw noRoot(root);
     const { heads, errors } = await repo.listHeads(layer);
@@ -163,17 +183,22 @@ export class SyncFolder {
     const ownLayer = await snapshotTree(this.view(chunks), this.own);
     const ownTree = lower === undefined ? ownLayer : overlay([lower, ownLayer]);
     const hidden = this.hiddenTest(scan);
-    let disk: Map<string, Node> = this.withCarry(ownTree, hidden);
+    const scanned = this.withCarry(ownTree, hidden);
+    let disk = scanned;
     const pending = this.pending;
+    const conflicts: Conflict[] = [];
     if (pending !== undefined) {
-      for (const p of scan.changed) this.changedSince.add(p);
       const laid = await snapshotTree(this.view(chunks), pending.root, true);
-      disk = overlayPending(disk, lower === undefined ? laid : overlay([lower, laid]), this.changedSince);
+      const base = await snapshotTree(this.view(chunks), pending.base, true);
+      const r = resolvePending(base, disk, lower === undefined ? laid : overlay([lower, laid]), device, this.opts.caseInsensitive);
+      disk = r.merged;
+      conflicts.push(...r.conflicts);
     }
     const mine = lower === undefined ? disk : userView(disk, lower, ownLayer);
     const others = heads.filter((h: Head) => h.device !== device);
     const m = await mergeHeads({ ...this.view(chunks), device, own: this.own, alsoMerged: pending?.parents ?? [], heads: others, considered: this.considered, mine, caseInsensitive: this.opts.caseInsensitive });
     const parents = [...new Set([...(pending?.parents ?? []), ...m.parents])];
+    conflicts.push(...m.conflicts);
 
     const localFlat = this.local.flat();
     const effective = lower === undefined ? m.merged : overlay([lower, m.merged]);
@@ -183,10 +208,12 @@ export class SyncFolder {
     if (held !== undefined && !sameHeld(held, this.approved)) return { status: 'held', held, scan };
     this.approved = undefined;
     const mergedRoot = await writeFlatTree(repo, m.merged, chunks);
+    const record = plan.ops.length > 0 && parents.length > 0;
+    const baseRoot = record ? await writeFlatTree(repo, scanned, chunks) : undefined;
     await repo.flush();
     let downloaded = 0;
     if (plan.ops.length > 0) {
-      if (parents.length > 0) await this.setPending({ parents, root: mergedRoot });
+      if (baseRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: baseRoot });
       const bytesTotal = plan.summary.fetchBytes;
       const fetcher = makeFetcher(repo, plan.ops, chunks, (n) => {
         downloaded += n;
@@ -207,7 +234,7 @@ export class SyncFolder {
     this.settled = true;
     this.files = countFiles(target);
     this.trees.prune();
-    return { status: 'synced', snapshot, conflicts: m.conflicts, scan, uploaded: this.uploaded, downloaded, files: this.files };
+    return { status: 'synced', snapshot, conflicts, scan, uploaded: this.uploaded, downloaded, files: this.files };
   }
 
   /** The effective tree of the layers under this folder's layer (org layers), or undefined without any. */

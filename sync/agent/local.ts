@@ -135,14 +135,19 @@ export class LocalTree {
 
   /**
    * Rescans `paths` (layer-relative; '' = everything) and uploads changed files through `upload`.
-   * A dir is rescanned one level deep (new children in full); a path that vanished takes its
-   * subtree with it.
+   * A dir is rescanned one level deep: its known children by stat, new or replaced ones in full; a
+   * path that vanished takes its subtree with it.
    */
   async scan(paths: readonly string[], upload: FileUploader): Promise<ScanResult> {
     const result: ScanResult = { changed: [], skipped: new Map() };
     const work = new ScanWork(this, upload, result);
     const sorted = [...new Set(paths)].sort();
-    for (const p of sorted) await work.path(p);
+    try {
+      for (const p of sorted) await work.path(p);
+    } finally {
+      // No upload job outlives the scan, also when the walk failed (its error wins).
+      await work.finish().catch(() => undefined);
+    }
     await work.finish();
     return result;
   }
@@ -178,7 +183,7 @@ class ScanWork {
     if (rel === '') return this.dir('', true);
     const anc = this.unknownAncestor(rel);
     if (anc !== undefined) return this.entry(anc, true);
-    return this.entry(rel, false);
+    return this.entry(rel, false, true);
   }
 
   private unknownAncestor(rel: string): string | undefined {
@@ -187,8 +192,13 @@ class ScanWork {
     return top;
   }
 
-  /** `deep`: walk a dir's whole subtree (it is new or its ancestors changed), else one level. */
-  private async entry(rel: string, deep: boolean): Promise<void> {
+  /**
+   * `deep`: walk a dir's whole subtree (it is new or its ancestors changed). Otherwise a dir is
+   * listed when it is `dirty` (the watcher named it) or its own stat changed, and its known
+   * children are re-checked by stat, one level; a dir that was replaced (another inode, or not a
+   * dir before) is walked in full, since nothing known about its children holds any more.
+   */
+  private async entry(rel: string, deep: boolean, dirty = false): Promise<void> {
     if (this.done.has(rel)) return;
     this.done.add(rel);
     let st: Stats;
@@ -210,17 +220,22 @@ class ScanWork {
     }
     const prev = this.tree.get(rel);
     if (st.isDirectory()) {
-      if (prev?.type !== 'dir' || prev.mode !== modeOf(st)) {
+      const replaced = prev?.type !== 'dir' || (prev.ino !== undefined && prev.ino !== st.ino);
+      const touched = replaced || prev.mtimeMs !== mtimeOf(st) || prev.ino === undefined;
+      if (touched || prev.mode !== modeOf(st)) {
         if (prev !== undefined && prev.type !== 'dir') this.tree.remove(rel);
-        this.tree.set(rel, { type: 'dir', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st) });
-        this.result.changed.push(rel);
+        this.tree.set(rel, { type: 'dir', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st), ino: st.ino });
+        if (replaced || prev.mode !== modeOf(st)) this.result.changed.push(rel);
       }
-      return this.dir(rel, deep || prev?.type !== 'dir');
+      if (deep || replaced) return this.dir(rel, true);
+      if (dirty || touched) return this.dir(rel, false);
+      return;
     }
     if (prev?.type === 'dir') this.tree.remove(rel);
     if (st.isSymbolicLink()) return this.symlink(rel, st, prev);
     if (sameStat(prev, st)) return;
-    this.upload.add(rel, st, (e) => {
+    // Waits for a free slot (the walk must not queue the whole disk); throws a failed job's error.
+    await this.upload.add(rel, st, (e) => {
       if (e === undefined) return this.removed(rel);
       if ('skipped' in e) {
         this.result.skipped.set(rel, e.skipped);
@@ -268,9 +283,8 @@ class ScanWork {
         continue;
       }
       seen.add(child);
-      const known = this.tree.get(child);
-      // One level deep: known children are rescanned only when they are dirty themselves.
-      if (deep || known === undefined) await this.entry(child, deep);
+      // A known file whose stat is unchanged is not read again; a known dir is listed only if its stat changed.
+      await this.entry(child, deep);
     }
     for (const child of this.tree.childrenOf(rel)) if (!seen.has(child) && !this.result.skipped.has(child)) this.removed(child);
   }

@@ -1,28 +1,52 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Node } from '../plan/index.js';
-import { overlayPending } from './pending.js';
+import { loadPending, resolvePending, savePending } from './pending.js';
+import { tempRoot } from './testkit.js';
 
 const dir: Node = { type: 'dir', mode: 0o755 };
-const file = (content: string): Node => ({ type: 'file', size: content.length, mtimeMs: 1000, mode: 0o644, content });
+const file = (content: string, mtimeMs = 1000): Node => ({ type: 'file', size: content.length, mtimeMs, mode: 0o644, content });
 const tree = (entries: Record<string, Node>) => new Map(Object.entries(entries));
 
-test('unchanged paths take the pending merge, changed ones the disk', () => {
-  const merged = tree({ a: file('theirs'), b: file('theirs-b'), d: dir, 'd/x': file('x'), 'd/y': file('y') });
+test('paths the executor wrote or had yet to write take the pending merge; what the user changed stays', () => {
+  const base = tree({ a: file('old-a'), b: file('old-b'), c: file('old-c') });
+  const merged = tree({ a: file('theirs'), b: file('old-b'), c: file('theirs-c'), d: dir, 'd/x': file('x'), 'd/y': file('y') });
   // The executor wrote `a` and created `d` with `d/x`, then stopped; the user then edited `b`.
-  const disk = tree({ a: file('theirs'), b: file('user'), d: dir, 'd/x': file('x') });
-  const out = overlayPending(disk, merged, new Set(['a', 'b', 'd', 'd/x']));
-  assert.deepEqual(out, tree({ a: file('theirs'), b: file('user'), d: dir, 'd/x': file('x'), 'd/y': file('y') }), 'the unwritten d/y is not a local delete');
+  const disk = tree({ a: file('theirs'), b: file('user'), c: file('old-c'), d: dir, 'd/x': file('x') });
+  const r = resolvePending(base, disk, merged, 'deva');
+  assert.deepEqual(r.merged, tree({ a: file('theirs'), b: file('user'), c: file('theirs-c'), d: dir, 'd/x': file('x'), 'd/y': file('y') }));
+  assert.deepEqual(r.conflicts, []);
 });
 
-test('a changed path the disk lacks takes its subtree with it', () => {
-  const merged = tree({ d: dir, 'd/x': file('x'), 'd/e': dir, 'd/e/z': file('z'), keep: file('k') });
-  const disk = tree({ keep: file('k') });
-  assert.deepEqual(overlayPending(disk, merged, new Set(['d'])), tree({ keep: file('k') }));
+test('a user edit to a path the merge changed and the executor had not reached keeps both versions', () => {
+  const base = tree({ x: file('x0') });
+  const merged = tree({ x: file('x from devb', 2000) });
+  const disk = tree({ x: file('x by the user', 3000) });
+  const r = resolvePending(base, disk, merged, 'deva');
+  const contents = [...r.merged.values()].map((n) => (n.type === 'file' ? n.content : n.type)).sort();
+  assert.deepEqual(contents, ['x by the user', 'x from devb']);
+  assert.equal(r.merged.get('x')?.type === 'file' && (r.merged.get('x') as { content: string }).content, 'x by the user', 'the newer version keeps the name');
+  assert.equal(r.conflicts.length, 1);
 });
 
-test('an ancestor that is no dir in the merged tree follows the disk', () => {
-  const merged = tree({ p: file('was a file') });
-  const disk = tree({ p: dir, 'p/new': file('n') });
-  assert.deepEqual(overlayPending(disk, merged, new Set(['p/new'])), tree({ p: dir, 'p/new': file('n') }));
+test('a file the user made where the merge makes a dir: the dir keeps its files and the file is a conflict copy', () => {
+  const merged = tree({ d: dir, 'd/f': file('f in d') });
+  const disk = tree({ d: file('a file named d') });
+  const r = resolvePending(new Map(), disk, merged, 'deva');
+  assert.equal(r.merged.get('d')?.type, 'dir');
+  assert.equal(r.merged.get('d/f')?.type, 'file');
+  assert.ok([...r.merged.values()].some((n) => n.type === 'file' && n.content === 'a file named d'));
+});
+
+test('the pending record round-trips, and a damaged one is refused with its path', async (t) => {
+  const dirPath = await tempRoot(t, 'pending');
+  const file = join(dirPath, 'pending.json');
+  assert.equal(await loadPending(file), undefined);
+  const p = { parents: ['a'.repeat(64)], root: 'b'.repeat(64), base: 'c'.repeat(64) };
+  await savePending(file, p);
+  assert.deepEqual(await loadPending(file), p);
+  await writeFile(file, JSON.stringify({ parents: p.parents, root: p.root }));
+  await assert.rejects(loadPending(file), (err: Error & { code?: string }) => err.code === 'E_BAD_STATE' && err.message.includes('damaged'));
 });

@@ -1,21 +1,26 @@
 /**
  * A merge being applied. Between "the merged tree is decided" and "this device's head names it",
  * the disk holds a mix: ops applied so far carry the other devices' versions, the rest still the
- * old ones. If the pass stops there (the disk changed under the executor, a crash, a kill), the
- * next pass must not take the applied versions for local edits — against the old merge base they
- * would look like this device's own changes and come back as conflicts with the next version.
+ * old ones, and the user may have changed either since. If the pass stops there (the disk changed
+ * under the executor, a store fault, a crash, a kill), the next pass must not take the applied
+ * versions for local edits — against the old merge base they would look like this device's own
+ * changes and come back as conflicts with the next version — and must not lose a user's edit made
+ * in between either.
  *
  * So before the executor starts, the merge is recorded (pending.json, written atomically in the
- * folder's state dir): the heads it merged and its tree, already durable in the bucket. Until the
- * head is written, passes treat those heads as merged, and take the recorded tree for every path
- * the scans since then did not find changed — the paths where the disk still holds either what
- * the executor left or what it was about to replace. Paths that did change are the user's edits
- * and count as such.
+ * folder's state dir): the heads it merged, its tree, and the tree the disk held when it started
+ * (`base`), both durable in the bucket. Until the head is written, passes take the local side of
+ * the merge to be merge3(base, disk now, merged tree): a path the executor wrote and nobody touched
+ * since is the merged version; one it had not reached yet is too (the executor will write it); one
+ * the user changed is the user's edit, and where the merge had changed it as well, both versions
+ * stay (a conflict copy). No scan result has to be remembered across passes or crashes: the three
+ * trees say it all. The cost is an extra conflict copy in one race — the executor wrote a path and
+ * the user edited it before the pass ended — which loses nothing.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { isBlobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
-import type { Node } from '../plan/index.js';
+import { merge3, type FlatTree, type MergeResult } from '../plan/index.js';
 import type { BlobId, SnapshotId } from '../repo/types.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 
@@ -24,6 +29,8 @@ export interface PendingMerge {
   parents: SnapshotId[];
   /** The merged tree. */
   root: BlobId;
+  /** The disk's tree (as the scan saw it) when the executor started. */
+  base: BlobId;
 }
 
 export async function loadPending(file: string): Promise<PendingMerge | undefined> {
@@ -41,10 +48,10 @@ export async function loadPending(file: string): Promise<PendingMerge | undefine
     v = undefined;
   }
   const p = v as Partial<PendingMerge> | undefined;
-  if (typeof p !== 'object' || p === null || !isBlobId(p.root) || !Array.isArray(p.parents) || !p.parents.every(isBlobId)) {
+  if (typeof p !== 'object' || p === null || !isBlobId(p.root) || !isBlobId(p.base) || !Array.isArray(p.parents) || !p.parents.every(isBlobId)) {
     throw new StrataError('E_BAD_STATE', 'the record of a merge in progress is damaged; move it aside to continue (the next pass may then make extra conflict copies)', { path: file });
   }
-  return { parents: [...p.parents], root: p.root };
+  return { parents: [...p.parents], root: p.root, base: p.base };
 }
 
 export function savePending(file: string, p: PendingMerge): Promise<void> {
@@ -55,37 +62,11 @@ export async function clearPending(file: string): Promise<void> {
   await rm(file, { force: true });
 }
 
-/** True when `path` or one of its ancestors is in `set`. */
-function under(set: ReadonlySet<string>, path: string): boolean {
-  for (let p = path; ; ) {
-    if (set.has(p)) return true;
-    const i = p.lastIndexOf('/');
-    if (i < 0) return false;
-    p = p.slice(0, i);
-  }
-}
-
 /**
- * The local side of a merge while `merged` is pending: the disk's version (`disk`) at every path
- * the scans found changed since, the merged tree's elsewhere. A changed path the disk no longer
- * has takes its whole subtree with it (a deleted dir); one the disk has says nothing about its
- * children (a dir the executor created is "changed" to the scan, its unwritten files are not).
- * An ancestor the merged tree does not have as a dir follows the disk too, so the result stays
- * well-formed.
+ * The local side of a merge while one is pending: the three-way merge of the disk's tree when the
+ * executor started (`base`), the disk's tree now, and the pending merged tree, all in the disk's
+ * terms (lower layers overlaid, no whiteouts).
  */
-export function overlayPending(disk: ReadonlyMap<string, Node>, merged: ReadonlyMap<string, Node>, changedSince: ReadonlySet<string>): Map<string, Node> {
-  const exact = new Set<string>();
-  const gone = new Set<string>();
-  for (const p of changedSince) {
-    (disk.has(p) ? exact : gone).add(p);
-    for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) {
-      const a = p.slice(0, i);
-      if (merged.get(a)?.type !== 'dir') exact.add(a);
-    }
-  }
-  const fromDisk = (p: string) => exact.has(p) || under(gone, p);
-  const out = new Map<string, Node>();
-  for (const [p, n] of merged) if (!fromDisk(p)) out.set(p, n);
-  for (const [p, n] of disk) if (fromDisk(p)) out.set(p, n);
-  return out;
+export function resolvePending(base: FlatTree, disk: FlatTree, merged: FlatTree, device: string, caseInsensitive?: boolean): MergeResult {
+  return merge3(base, disk, merged, { mine: device, theirs: device, caseInsensitive });
 }

@@ -1,16 +1,18 @@
 /**
  * The simulation's findings, each cut down to a scripted case (sim.test.ts has the seeds). A case
- * marked todo is a known bug: it runs and shows, and passes once the agent is fixed.
+ * failed before its fix.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { StrataError } from '../../errors.js';
 import { ForwardingStore } from '../../store/forwarding.js';
-import type { PutBody } from '../../store/index.js';
+import { openRepository } from '../../repo/index.js';
+import { keys, type FileEntry } from '../../repo/types.js';
+import type { ByteRange, PutBody } from '../../store/index.js';
 import { MemoryStore } from '../../store/memory.js';
 import type { FolderOptions } from '../folder.js';
-import { assertSame, converge, Device, initStore, tempRoot } from '../testkit.js';
+import { assertSame, converge, Device, initStore, LAYER, tempRoot } from '../testkit.js';
 
 interface Hooks {
   /** Called after each op the executor applied (the watcher's echo suppression hook). */
@@ -59,7 +61,6 @@ test('a dir the user creates before the executor does keeps the merged files ins
 
 test(
   'an edit the scan found is kept when the pass stops right after the scan, while a merge is pending',
-  { todo: 'bug: folder.ts adds scan.changed to changedSince only after signal.throwIfAborted() and the first store reads, and never persists it; the stat cache has already committed the edit, so the next pass takes the pending tree there and the executor reverts the file (sim seed 1067)' },
   async (t) => {
     const ha: Hooks = {};
     const [a, b] = (await setup(t, ['deva', 'devb'], { deva: ha })) as [Device, Device];
@@ -90,7 +91,6 @@ test(
 
 test(
   "a user edit to a file the pending merge had not written yet keeps the other device's version",
-  { todo: "bug: overlayPending takes the disk's version at a changed path as an edit made on top of the pending merged tree, and mergeHeads then skips the heads in alsoMerged; when the executor had not yet written that path, the other device's version there is dropped instead of becoming a conflict copy" },
   async (t) => {
     const ha: Hooks = {};
     const [a, b] = (await setup(t, ['deva', 'devb'], { deva: ha })) as [Device, Device];
@@ -115,7 +115,6 @@ test(
 
 test(
   'a failed upload during a scan fails the pass instead of escaping as an unhandled rejection',
-  { todo: 'bug: local.ts ScanWork.entry calls this.upload.add(...) without await; once a job has failed, the next add() rejects from JobLimit.start → check() with no handler (an unhandled rejection kills the agent process), and the walk never waits for a free slot (sim seed 1172)' },
   async (t) => {
     const [a] = (await setup(t, ['deva'])) as [Device];
     for (const n of ['f1', 'f2', 'f3', 'f4']) await a.write(n, `text of ${n}`);
@@ -146,7 +145,6 @@ class FailFirstPack extends ForwardingStore {
 
 test(
   'after a failed pack upload the next pass of the same folder goes through',
-  { todo: 'bug: nothing calls repo.abort() after a failed pass, so the PackWriter stays poisoned and every later pass fails with "a pack upload failed; abort() and retry" until the agent restarts (sim seed 1055)' },
   async (t) => {
     const base = await tempRoot(t, 'sim-bug');
     const memory = new MemoryStore();
@@ -158,5 +156,86 @@ test(
     await assert.rejects(a.pass(), /connection reset/);
     a.folder.markAllDirty();
     assert.equal((await a.pass()).status, 'synced');
+  },
+);
+
+test(
+  'a file the user puts where the pending merge was making a dir leaves a tree the planner accepts',
+  async (t) => {
+    const hb: Hooks = {};
+    const [a, b] = (await setup(t, ['deva', 'devb'], { devb: hb })) as [Device, Device];
+    await a.write('c/1', 'c1');
+    await a.write('d/f', 'f in d');
+    await a.pass();
+    // devb applies that head (dirs first); right after `mkdir c`, before `mkdir d`, its user saves a file named d.
+    hb.applied = (p) => {
+      if (p !== 'c') return;
+      hb.applied = undefined;
+      userWrite(b, 'd', 'a file named d');
+    };
+    assert.equal((await b.pass()).status, 'retry');
+    await converge([a, b]);
+    const texts = Object.values(await assertSame([a, b]));
+    assert.ok(texts.includes('a file named d') && texts.includes('f in d'));
+  },
+);
+
+test(
+  'a dir replaced by another dir of the same name between passes is scanned in full',
+  async (t) => {
+    const [a, b] = (await setup(t, ['deva', 'devb'])) as [Device, Device];
+    await a.write('d/x', 'old x');
+    await converge([a, b]);
+    await a.pass(); // converge() left a full rescan due; this pass takes it
+    const { rm, rename } = await import('node:fs/promises');
+    await rm(a.path('d'), { recursive: true });
+    mkdirSync(a.path('other/x'), { recursive: true });
+    writeFileSync(a.path('other/x/y'), 'new y');
+    await rename(a.path('other'), a.path('d'));
+    // What the watcher reports for that: the dir removed, and the rename's old and new path.
+    a.folder.markDirty(['d', 'other']);
+    await a.pass();
+    await b.pass();
+    assert.deepEqual(await b.listing(), { 'd/': '', 'd/x/': '', 'd/x/y': 'new y' });
+  },
+);
+
+/** Fails the first read of one object, as a dropped connection would. */
+class FailFirstGet extends ForwardingStore {
+  key: string | undefined;
+
+  override get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    if (key === this.key) {
+      this.key = undefined;
+      return Promise.reject(new StrataError('E_TRANSIENT', 'connection reset', { key }));
+    }
+    return super.get(key, range);
+  }
+}
+
+test(
+  'after a store fault while the executor fetched a file, the next pass of the same folder goes through',
+  async (t) => {
+    const base = await tempRoot(t, 'sim-bug');
+    const memory = new MemoryStore();
+    await initStore(memory);
+    const a = await Device.create(base, 'deva', memory);
+    await a.write('f', 'text of f');
+    await a.pass();
+    // The pack that holds f's bytes: devb reads it only when its executor writes f.
+    const repo = await openRepository(memory);
+    const { heads } = await repo.listHeads(LAYER);
+    const root = await repo.loadTree((await repo.loadSnapshot(LAYER, heads[0]!.snapshot)).root);
+    const f = root.entries.find((e): e is FileEntry => e.name === 'f' && e.type === 'file')!;
+    const store = new FailFirstGet(memory);
+    store.key = keys.pack(repo.blobLocation(f.chunks[0]!)!.pack);
+    const b = await Device.create(base, 'devb', store);
+    t.after(async () => {
+      await a.close();
+      await b.close();
+    });
+    await assert.rejects(b.pass(), /connection reset/);
+    assert.equal((await b.pass()).status, 'synced');
+    assert.equal(await b.read('f'), 'text of f');
   },
 );

@@ -36,9 +36,15 @@ export function kindAt(d: Disk, rel: string): Kind | undefined {
   return st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
 }
 
-/** Every entry under the root, sorted, with its kind. */
+/** The executor's temp and stash files: no user touches them, and they hold no version. */
+function isEngineFile(name: string): boolean {
+  return name.startsWith('.strata-');
+}
+
+/** Every entry under the root, sorted, with its kind (the engine's own files left out). */
 export function walk(d: Disk, rel = '', out: Array<{ path: string; kind: Kind }> = []): Array<{ path: string; kind: Kind }> {
   for (const name of readdirSync(join(d.root, rel)).sort()) {
+    if (isEngineFile(name)) continue;
     const path = rel === '' ? name : `${rel}/${name}`;
     const kind = kindAt(d, path)!;
     out.push({ path, kind });
@@ -58,7 +64,7 @@ function collect(ctx: UserContext, d: Disk, rel: string): void {
   const abs = join(d.root, rel);
   if (kind === 'file') ctx.ledger.kill(fileKey(readFileSync(abs, 'utf8')), ctx.why);
   else if (kind === 'symlink') ctx.ledger.kill(linkKey(readlinkSync(abs)), ctx.why);
-  else if (kind === 'dir') for (const name of readdirSync(abs)) collect(ctx, d, `${rel}/${name}`);
+  else if (kind === 'dir') for (const name of readdirSync(abs)) if (!isEngineFile(name)) collect(ctx, d, `${rel}/${name}`);
 }
 
 function destroy(ctx: UserContext, d: Disk, rel: string): void {

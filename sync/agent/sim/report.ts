@@ -1,6 +1,6 @@
 /**
  * What a seed reports back to the test, and how a failure is classified: its kind says which
- * check failed, its flags what happened on the way (used to recognise known bugs).
+ * check failed, its flags what happened on the way (printed with the seed, to tell failures apart).
  */
 
 export type FailureKind =

@@ -188,8 +188,17 @@ async function midPass(w: World, d: SimDevice): Promise<void> {
   if (!d.up) return;
   const at = w.rng.range(1, 25);
   w.note(`${d.name} pass with a user write at request ${at}`);
-  d.wire!.actAt(at, () => userWrite(w, d, 'mid', w.rng.chance(0.5)));
+  let failed: unknown;
+  // The user's write must not fail into the agent's store request: that would be a harness bug.
+  d.wire!.actAt(at, () => {
+    try {
+      userWrite(w, d, 'mid', w.rng.chance(0.5));
+    } catch (err) {
+      failed = err;
+    }
+  });
   await pass(w, d);
+  if (failed !== undefined) throw failed;
 }
 
 /** A pass whose process dies at the n-th store request (or right after the pass, if fewer). */
