@@ -24,6 +24,8 @@ export function isErrno(err: unknown, ...codes: string[]): boolean {
  * fsyncs a directory so that a rename or a new entry in it survives a crash. Windows cannot open a
  * directory as a file (NTFS journals the rename itself), and some file systems cannot sync one or
  * refuse to open it; there the rename is as durable as the platform allows, so those errors pass.
+ * A dir that is gone by now (removed, or a user put a file where one of its ancestors was) has
+ * nothing left to make durable.
  */
 export async function fsyncDir(dir: string): Promise<void> {
   if (process.platform === 'win32') return;
@@ -32,7 +34,7 @@ export async function fsyncDir(dir: string): Promise<void> {
     fh = await open(dir, constants.O_RDONLY | NOFOLLOW);
     await fh.sync();
   } catch (err) {
-    if (!isErrno(err, 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EBADF', 'EPERM', 'EACCES', 'ENOENT', 'ELOOP')) throw err;
+    if (!isErrno(err, 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EBADF', 'EPERM', 'EACCES', 'ENOENT', 'ENOTDIR', 'ELOOP')) throw err;
   } finally {
     await fh?.close().catch(() => undefined);
   }

@@ -3,7 +3,7 @@
  * failed before its fix.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { StrataError } from '../../errors.js';
 import { ForwardingStore } from '../../store/forwarding.js';
@@ -239,3 +239,23 @@ test(
     assert.equal(await b.read('f'), 'text of f');
   },
 );
+
+test('a file the user puts where a dir the executor just filled was does not fail the pass', async (t) => {
+  const hb: Hooks = {};
+  const [a, b] = (await setup(t, ['deva', 'devb'], { devb: hb })) as [Device, Device];
+  await a.write('a/b/f', 'f in a/b');
+  await a.write('z', 'z');
+  await a.pass();
+  // devb applies that head; once a/b/f is written (its dir is due an fsync), the user replaces a with a file.
+  hb.applied = (p) => {
+    if (p !== 'a/b/f') return;
+    hb.applied = undefined;
+    rmSync(b.path('a'), { recursive: true });
+    userWrite(b, 'a', 'a file named a');
+  };
+  const r = await b.pass();
+  assert.ok(r.status === 'retry' || r.status === 'synced', r.status);
+  await converge([a, b]);
+  const texts = Object.values(await assertSame([a, b]));
+  assert.ok(texts.includes('a file named a'));
+});
