@@ -4,6 +4,7 @@
  * things to close before the process ends. A command must never leave a handle open: the
  * process is expected to exit as soon as the command returns.
  */
+import type { TerminalInput } from '../credentials/index.js';
 import type { StrataError } from '../errors.js';
 import { checkDeviceId, isLayerId } from '../repo/names.js';
 import { openRepository, type OpenOptions, type Repository } from '../repo/index.js';
@@ -19,6 +20,8 @@ export interface Io {
   stdout: (text: string) => void;
   stderr: ProgressSink & { isTTY: boolean };
   env: NodeJS.ProcessEnv;
+  /** Where `login` reads credentials from (default process.stdin). */
+  stdin?: TerminalInput;
 }
 
 interface OpenedStore {

@@ -3,12 +3,15 @@
  * options every one of them checks the same way.
  *
  * Admin credentials are not the users' (DESIGN §6): admins write profiles and other users'
- * layers. For now the admin store comes from --store / STRATA_STORE with credentials from the
- * environment, like every other command; keychain-stored admin credentials (sync/credentials)
- * must be plugged in here, in openAdminRepository, and nowhere else.
+ * layers. With --org <file|url> the bucket is the org config's and the credentials are the admin's
+ * from the keychain (`strata admin login`); without it the store comes from --store / STRATA_STORE
+ * with credentials from the environment, like every other command. openAdminRepository is the one
+ * place that choice is made.
  */
 import { ADMIN_DEVICE, checkUserId } from '../../profile/index.js';
-import type { OpenOptions, Repository } from '../../repo/index.js';
+import { ADMIN, loadCredentials } from '../../credentials/index.js';
+import { openRepository, type OpenOptions, type Repository } from '../../repo/index.js';
+import { loadOrgConfig, openOrgStore } from '../../signin/index.js';
 import { checkDeviceId } from '../../repo/names.js';
 import { stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
@@ -28,8 +31,14 @@ export interface AdminSub {
 }
 
 /** The one place admin commands open the bucket. */
-export function openAdminRepository(ctx: Context, opts: OpenOptions = {}): Promise<Repository> {
-  return ctx.openRepository(opts);
+export async function openAdminRepository(ctx: Context, opts: OpenOptions = {}): Promise<Repository> {
+  const source = stringOption(ctx.args, 'org');
+  if (source === undefined) return ctx.openRepository(opts);
+  if (stringOption(ctx.args, 'store') !== undefined) throw usageError('give --org or --store, not both', ctx.command);
+  const config = await loadOrgConfig(source);
+  const org = openOrgStore(config, await loadCredentials(config.org, ADMIN));
+  ctx.onClose(() => org.close());
+  return openRepository(org.store, opts);
 }
 
 /** --device when given, else `admin`: the device id of the heads admin writes create. */

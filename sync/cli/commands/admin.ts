@@ -7,20 +7,23 @@
  *   layer list                                 the org layers and their latest versions
  *   assign --user <id> --layers org/a,org/b    the org layers a user gets (their profile)
  *   users [--user <id>]                        users, devices, last sync, layer size, snapshots
+ *   login --org <file|url>                     the admin's credentials into the OS keychain
  *
  * Each subcommand takes only its own options (anything else is a usage error) besides the global
- * ones; admin writes use the device id `admin` unless --device names another.
+ * ones and --org (the org config: the bucket, with the admin's keychain credentials); admin writes
+ * use the device id `admin` unless --device names another.
  */
 import { GLOBAL_OPTIONS, usageError } from '../args.js';
 import type { Context } from '../context.js';
 import { assignSub } from './admin-assign.js';
 import type { AdminSub } from './admin-common.js';
 import { layerListSub, layerPublishSub } from './admin-layer.js';
+import { adminLoginSub } from './admin-login.js';
 import { preloadSub } from './admin-preload.js';
 import { usersSub } from './admin-users.js';
 import type { Command } from './command.js';
 
-export const ADMIN_SUBCOMMANDS: readonly AdminSub[] = [preloadSub, layerPublishSub, layerListSub, assignSub, usersSub];
+export const ADMIN_SUBCOMMANDS: readonly AdminSub[] = [preloadSub, layerPublishSub, layerListSub, assignSub, usersSub, adminLoginSub];
 
 /** The subcommand list `strata admin help` prints. */
 export function adminHelp(): string {
@@ -44,7 +47,7 @@ function pick(ctx: Context): { sub: AdminSub; rest: string[] } {
   if (rest.length < sub.positionals) throw usageError(`admin ${sub.name} needs ${sub.args}`, ctx.command);
   if (rest.length > sub.positionals) throw usageError(`unexpected argument ${JSON.stringify(rest[sub.positionals])} for admin ${sub.name}`, ctx.command);
   for (const [option, value] of Object.entries(ctx.args.values)) {
-    if (value === undefined || Object.hasOwn(GLOBAL_OPTIONS, option) || sub.options.includes(option)) continue;
+    if (value === undefined || Object.hasOwn(GLOBAL_OPTIONS, option) || option === 'org' || sub.options.includes(option)) continue;
     throw usageError(`--${option} does not apply to admin ${sub.name}`, ctx.command);
   }
   return { sub, rest };
@@ -52,8 +55,8 @@ function pick(ctx: Context): { sub: AdminSub; rest: string[] } {
 
 export const adminCommand: Command = {
   name: 'admin',
-  summary: 'admin tasks: preload a user layer, publish/list org layers, assign layers, list users (strata admin help)',
-  args: '<preload | layer publish <org/name> | layer list | assign | users>',
+  summary: 'admin tasks: preload a user layer, publish/list org layers, assign layers, list users, login (strata admin help)',
+  args: '<preload | layer publish <org/name> | layer list | assign | users | login>',
   positionals: { min: 0, max: 3 },
   options: {
     user: { type: 'string', value: '<id>', help: 'the user (preload, assign, users): what follows user/ in the layer id' },
@@ -61,6 +64,8 @@ export const adminCommand: Command = {
     layers: { type: 'string', value: '<ids>', help: "assign: comma-separated org layers, lowest first ('' for none)" },
     'display-name': { type: 'string', value: '<name>', help: "assign: the user's display name (kept when left out)" },
     force: { type: 'boolean', help: 'assign: allow layers never published, and overwrite an unreadable profile' },
+    org: { type: 'string', value: '<file|url>', help: "the org config: its bucket, with the admin's keychain credentials (see admin login); instead of --store" },
+    'secrets-stdin': { type: 'boolean', help: 'login: read the access key id and secret from stdin even at a terminal' },
   },
   async run(ctx) {
     if (ctx.args.positionals[0] === 'help' && ctx.args.positionals.length === 1) {

@@ -12,7 +12,10 @@ import { resumeCommand } from './resume.js';
 import { syncNowCommand } from './sync-now.js';
 import { syncCommand } from './sync.js';
 import { adminCommand } from './admin.js';
+import { loginCommand } from './login.js';
+import { agentServiceCommand } from './agent-command.js';
+import { logoutCommand } from './logout.js';
 
 export type { Command };
 
-export const COMMANDS: readonly Command[] = [initCommand, snapshotCommand, restoreCommand, logCommand, lsCommand, checkCommand, syncCommand, statusCommand, pauseCommand, resumeCommand, syncNowCommand, adminCommand];
+export const COMMANDS: readonly Command[] = [initCommand, snapshotCommand, restoreCommand, logCommand, lsCommand, checkCommand, syncCommand, statusCommand, pauseCommand, resumeCommand, syncNowCommand, loginCommand, agentServiceCommand, logoutCommand, adminCommand];

@@ -1,0 +1,66 @@
+/**
+ * `strata agent [--state-dir <dir>]`: live sync of the signed-in session (home with the user's
+ * layer over the org layers the last sign-in laid), with the credentials from the keychain, until
+ * stopped (SIGINT, SIGTERM — `strata logout` sends the latter). What the tray or an autostart entry
+ * runs after `strata login`; it serves the control endpoint that `strata status|pause|resume|
+ * sync-now` and the UI use, as `strata sync` does.
+ */
+import { serveControl } from '../../control/index.js';
+import { StrataError } from '../../errors.js';
+import { openSessionStore, readSession, startSessionAgent, type OrgStore, type Session } from '../../signin/index.js';
+import { stringOption, usageError } from '../args.js';
+import { openChunkPool } from '../chunker.js';
+import type { Context } from '../context.js';
+import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
+
+export const POLL_OPTION = { type: 'string', value: '<seconds>', help: "how often other devices' heads are polled (default 10)" } as const;
+
+export function pollMs(ctx: Context): number {
+  const raw = stringOption(ctx.args, 'poll') ?? '10';
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s < 0.1 || s > 86_400) throw usageError(`--poll must be a number of seconds between 0.1 and 86400, got ${JSON.stringify(raw)}`, ctx.command);
+  return Math.round(s * 1000);
+}
+
+/**
+ * Runs the session's agent and its control endpoint until SIGINT or SIGTERM. `org` is the open
+ * bucket when the caller has one (login); otherwise it is opened with the keychain's credentials.
+ */
+export async function runSessionAgent(ctx: Context, stateDir: string, session: Session, org?: OrgStore): Promise<void> {
+  const store = org ?? (await openSessionStore(session));
+  ctx.onClose(() => store.close());
+  const agent = await startSessionAgent({ stateDir, session, openStore: () => store.store, chunker: openChunkPool(ctx), pollMs: pollMs(ctx) });
+  ctx.onClose(() => agent.stop());
+  const control = await serveControl(agent, { stateDir });
+  ctx.onClose(() => control.close());
+  const layer = `user/${session.user}`;
+  if (!ctx.json) ctx.print(`syncing ${session.home} with ${layer} as device ${agent.deviceId}; control endpoint ${control.url} (Ctrl-C to stop)`);
+  let last: string | undefined;
+  agent.subscribe((e) => {
+    const f = e.type === 'status' ? e.status.folders[0] : undefined;
+    if (f?.state !== 'idle' || f.lastSync === undefined || f.lastSync === last || f.pendingDeletes !== undefined) return;
+    last = f.lastSync;
+    if (ctx.json) ctx.io.stdout(`${JSON.stringify({ event: 'in-sync', root: session.home, time: f.lastSync, files: f.files, conflicts: f.conflicts.length })}\n`);
+    else ctx.print(`in sync at ${f.lastSync}: ${f.files} files, ${f.conflicts.length} conflicts`);
+  });
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  if (agent.status().state === 'error') throw new StrataError('E_SYNC', agent.status().folders.find((f) => f.error)?.error?.message ?? 'sync failed');
+}
+
+export const agentServiceCommand: Command = {
+  name: 'agent',
+  summary: 'live sync of the signed-in session (after strata login), until stopped',
+  args: '',
+  positionals: { min: 0, max: 0 },
+  options: {
+    poll: POLL_OPTION,
+    'state-dir': STATE_DIR_OPTION,
+  },
+  async run(ctx) {
+    const stateDir = stateDirOf(ctx);
+    await runSessionAgent(ctx, stateDir, await readSession(stateDir));
+  },
+};

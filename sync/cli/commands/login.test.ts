@@ -1,0 +1,132 @@
+// `strata login`, `strata admin login` and admin commands with --org, through the CLI: on Swift
+// with the real keychain, and (in a child process) with no keychain at all.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ADMIN, loadCredentials, userPrincipal } from '../../credentials/index.js';
+import { preloadUserLayer, readProfile } from '../../profile/index.js';
+import { readSession } from '../../signin/index.js';
+import { latestTree, makeMachine, makeTestOrg, signInSkipReason } from '../../signin/testkit.js';
+import { run } from '../run.js';
+import { cleanEnv, writeTree } from '../testkit.js';
+
+const skip = await signInSkipReason();
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzNOKEYCHAINzz';
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function strata(argv: string[], stdin = ''): Promise<Ran> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(argv, { stdout: (s) => (stdout += s), stderr: { write: (s: string) => (stderr += s), isTTY: false }, env: {}, stdin: Readable.from([stdin]) });
+  return { code, stdout, stderr };
+}
+
+describe('strata login without a keychain', { skip: process.platform === 'linux' ? false : 'the Secret Service is Linux only' }, () => {
+  it('refuses with E_NO_KEYCHAIN before reading the secret, and writes no session', { timeout: 60_000 }, async () => {
+    const root = await mkdtemp(join(tmpdir(), 'strata-login-nokc-'));
+    try {
+      const config = join(root, 'org.json');
+      await writeFile(config, JSON.stringify({ version: 1, org: 'acme', store: { endpoint: 'http://127.0.0.1:9', bucket: 'acme-strata' } }));
+      for (const d of ['home', 'tmp']) await mkdir(join(root, d));
+      const env = { PATH: process.env.PATH, HOME: join(root, 'home'), TMPDIR: join(root, 'tmp'), TSX_DISABLE_CACHE: '1', DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(root, 'no-bus')}` };
+      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'login', '--org', config, '--user', 'alice', '--home', join(root, 'home'), '--state-dir', join(root, 'state'), '--secrets-stdin', '--no-sync'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      child.stdin.end(`AKIAIOSFODNN7EXAMPLE\n${SECRET}\n`);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((r) => child.on('close', r));
+      assert.equal(code, 1, out);
+      assert.match(out, /^strata: E_NO_KEYCHAIN .*apt-get install dbus gnome-keyring.*never in a file/m);
+      assert.ok(!out.includes(SECRET));
+      await assert.rejects(readSession(join(root, 'state')), /E_NOT_SIGNED_IN|nobody is signed in/);
+      for (const name of await readdir(root, { recursive: true })) {
+        const bytes = await readFile(join(root, name)).catch(() => Buffer.alloc(0));
+        assert.ok(!bytes.includes(SECRET), `${name} holds the secret`);
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('strata login and admin login on S3', { skip }, () => {
+  it('signs in from stdin with --no-sync, lays the preloaded template, and refuses wrong secrets', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
+    const admin = await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], secrets);
+    assert.equal(admin.code, 0, admin.stderr);
+    assert.deepEqual(await loadCredentials(org.org, ADMIN), org.creds);
+    const tpl = join(org.dir, 'tpl');
+    await writeTree(tpl, { Documents: { 'welcome.txt': 'welcome' } });
+    const preload = await strata(['admin', 'preload', '--org', org.configPath, '--user', 'newhire', '--from', tpl, '--json']);
+    assert.equal(preload.code, 0, preload.stderr);
+    const assign = await strata(['admin', 'assign', '--org', org.configPath, '--user', 'newhire', '--layers', '', '--display-name', 'New Hire']);
+    assert.equal(assign.code, 0, assign.stderr);
+    assert.equal((await readProfile(org.store, 'newhire'))?.displayName, 'New Hire');
+
+    const m = await makeMachine(org, 'pc');
+    const wrong = await strata(['login', '--org', org.configPath, '--user', 'newhire', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], `${org.creds.accessKeyId}\nwrong-secret\n`);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /^strata: E_CREDENTIALS_REFUSED .*nothing was stored/m);
+    await assert.rejects(loadCredentials(org.org, userPrincipal('newhire')), /E_NO_CREDENTIALS|no keychain entry/);
+
+    const ok = await strata(['login', '--org', org.configPath, '--user', 'newhire', '--home', m.home, '--state-dir', m.stateDir, '--no-sync', '--json'], secrets);
+    assert.equal(ok.code, 0, ok.stderr);
+    const summary = JSON.parse(ok.stdout) as { user: string; files: number; layers: { layer: string }[] };
+    assert.deepEqual([summary.user, summary.files, summary.layers.map((l) => l.layer)], ['newhire', 1, ['user/newhire']]);
+    assert.equal(await readFile(join(m.home, 'Documents', 'welcome.txt'), 'utf8'), 'welcome');
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('newhire')), org.creds);
+  });
+
+  it('strata agent syncs the session until strata logout flushes it and stops it', { timeout: 120_000 }, async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const tpl = join(org.dir, 'tpl');
+    await writeTree(tpl, { Documents: { 'plan.txt': 'plan v1' } });
+    await preloadUserLayer(await org.admin(), 'dana', { from: tpl });
+    const m = await makeMachine(org, 'pc');
+    const login = await strata(['login', '--org', org.configPath, '--user', 'dana', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`);
+    assert.equal(login.code, 0, login.stderr);
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'agent', '--state-dir', m.stateDir, '--poll', '3600'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    t.after(() => child.kill('SIGKILL'));
+    let out = '';
+    const inSync = new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/in sync at/.test(out)) resolve();
+      });
+    });
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    await Promise.race([inSync, exited.then(() => assert.fail(`the agent exited: ${out}`))]);
+    assert.match(out, new RegExp(`syncing ${m.home} with user/dana`));
+    await writeFile(join(m.home, 'Documents/plan.txt'), 'plan v2');
+    const logout = await strata(['logout', '--state-dir', m.stateDir]);
+    assert.equal(logout.code, 0, logout.stderr);
+    assert.match(logout.stdout, /signed out dana .*flushed by the running agent, which was stopped/);
+    assert.equal(await exited, 0, out);
+    const plan = (await latestTree(await org.admin(), 'user/dana')).get('Documents/plan.txt');
+    assert.equal(plan?.type === 'file' ? plan.size : -1, 'plan v2'.length);
+    await assert.rejects(loadCredentials(org.org, userPrincipal('dana')), /E_NO_CREDENTIALS|no keychain entry/);
+  });
+
+  it('admin commands with --org need the admin login first, and refuse --store with it', async (t) => {
+    const org = await makeTestOrg(t);
+    const none = await strata(['admin', 'layer', 'list', '--org', org.configPath]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /E_NO_CREDENTIALS .*strata admin login/);
+    const both = await strata(['admin', 'layer', 'list', '--org', org.configPath, '--store', 'memory:']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give --org or --store, not both/);
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * `strata logout [--wipe]`: signs this machine out (DESIGN §4). Flushes pending changes — through
+ * the running agent if there is one (which is then stopped), else with one sync pass here — then
+ * removes the credentials from the keychain and the session. `--wipe` (VDI sessions only) then
+ * removes the layer's folders under home. A flush that fails signs nothing out.
+ */
+import { signOut } from '../../signin/index.js';
+import { openChunkPool } from '../chunker.js';
+import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
+
+export const logoutCommand: Command = {
+  name: 'logout',
+  summary: 'sign out: flush pending changes, stop the agent, forget the credentials (--wipe: and the local copy, VDI only)',
+  args: '',
+  positionals: { min: 0, max: 0 },
+  options: {
+    wipe: { type: 'boolean', help: "after the flush, remove the layer's folders under home (VDI sessions only)" },
+    'state-dir': STATE_DIR_OPTION,
+  },
+  async run(ctx) {
+    const r = await signOut({ stateDir: stateDirOf(ctx), wipe: ctx.args.values.wipe === true, chunker: openChunkPool(ctx) });
+    if (ctx.json) {
+      ctx.printJson(r);
+      return;
+    }
+    const how = r.flushed === 'agent' ? 'flushed by the running agent, which was stopped' : r.flushed === 'pass' ? `flushed${r.snapshot ? ` (snapshot ${r.snapshot.slice(0, 12)})` : ''}` : 'nothing to flush';
+    ctx.print(`signed out ${r.user} (${r.org}): ${how}; credentials ${r.credentialsRemoved ? 'removed from' : 'were not in'} the keychain`);
+    if (r.wiped.length > 0) ctx.print(`  wiped: ${r.wiped.join(', ')}`);
+  },
+};

@@ -1,0 +1,108 @@
+/**
+ * The effective tree a sign-in lays onto home (DESIGN §1, §4): overlay(org layers…, user layer),
+ * restricted to the org config's folders and without excluded paths, then split into what makes
+ * the machine "ready" (hot paths and small files) and the rest, each written as tree objects the
+ * restore can lay.
+ *
+ * What must hold:
+ * - a path is laid only if the folder's excluder (the agent's own: include list, built-in and org
+ *   exclusions) admits it and every dir above it: restore and live sync agree on what the layer is;
+ * - `hidden` lists the topmost paths a whiteout hides that the effective tree does not put back:
+ *   they must not be on the disk after sign-in (a golden image may have them);
+ * - both halves of the split hold every dir, so each is a well-formed tree on its own, and every
+ *   file and symlink is in exactly one of them.
+ */
+import { overlay } from '../overlay/index.js';
+import { directories, type DiskNode } from '../plan/index.js';
+import type { Repository } from '../repo/index.js';
+import type { BlobId, TreeEntry } from '../repo/types.js';
+import type { Excluder } from '../watch/index.js';
+import type { ChunkMap, LayerStack } from './layers.js';
+import { StrataError } from '../errors.js';
+
+export interface Effective {
+  tree: Map<string, DiskNode>;
+  /** Topmost paths hidden by a whiteout and not in `tree`, sorted. */
+  hidden: string[];
+  /** Content keys of every file version the layers and their history have at a path (layers.ts `history`). */
+  known: (path: string) => Set<string>;
+}
+
+function parentOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? '' : p.slice(0, i);
+}
+
+export function effectiveTree(stack: LayerStack, excluded: Excluder): Effective {
+  const layers = [...stack.org, ...(stack.user ? [stack.user] : [])];
+  const tree = new Map<string, DiskNode>();
+  for (const [p, n] of overlay(layers.map((l) => l.tree))) {
+    const parent = parentOf(p);
+    if ((parent === '' || tree.get(parent)?.type === 'dir') && !excluded(p, n.type === 'dir')) tree.set(p, n);
+  }
+  const whiteouts = new Set<string>();
+  for (const l of layers) for (const [p, n] of l.tree) if (n.type === 'whiteout') whiteouts.add(p);
+  const hidden: string[] = [];
+  for (const p of [...whiteouts].sort()) {
+    if (tree.has(p) || excluded(p, false) || excluded(p, true)) continue;
+    if (hidden.some((h) => p.startsWith(`${h}/`))) continue;
+    hidden.push(p);
+  }
+  const all = [...layers.map((l) => l.tree), ...stack.history];
+  const known = (path: string): Set<string> => {
+    const versions = new Set<string>();
+    for (const t of all) {
+      const n = t.get(path);
+      if (n?.type === 'file') versions.add(n.content);
+    }
+    return versions;
+  };
+  return { tree, hidden, known };
+}
+
+/** The "ready" half (every dir and symlink, hot files, files up to `smallBytes`) and the rest (every dir, the other files). */
+export function splitReady(tree: ReadonlyMap<string, DiskNode>, isHot: (path: string) => boolean, smallBytes: number): { ready: Map<string, DiskNode>; rest: Map<string, DiskNode> } {
+  const ready = new Map<string, DiskNode>();
+  const rest = new Map<string, DiskNode>();
+  let restFiles = 0;
+  for (const [p, n] of tree) {
+    if (n.type === 'dir') {
+      ready.set(p, n);
+      rest.set(p, n);
+    } else if (n.type === 'symlink' || n.size <= smallBytes || isHot(p)) {
+      ready.set(p, n);
+    } else {
+      rest.set(p, n);
+      restFiles++;
+    }
+  }
+  return { ready, rest: restFiles === 0 ? new Map() : rest };
+}
+
+/**
+ * Adds the trees of a flat tree to `repo` (deepest dir first; flush after) and returns the root id.
+ * Dirs get `dirMtime(path)`, files their chunk lists from `chunks`.
+ */
+export async function writeTree(repo: Repository, tree: ReadonlyMap<string, DiskNode>, chunks: ChunkMap, dirMtime: (path: string) => number): Promise<BlobId> {
+  const ids = new Map<string, BlobId>();
+  for (const [dir, list] of directories(tree)) {
+    const entries = list.map(([name, node]): TreeEntry => {
+      const path = dir === '' ? name : `${dir}/${name}`;
+      switch (node.type) {
+        case 'file': {
+          const chunkIds = chunks.get(node.content);
+          if (chunkIds === undefined) throw new StrataError('E_INTERNAL', 'no chunk list for a file of the effective tree', { path });
+          return { name, type: 'file', mode: node.mode, mtimeMs: node.mtimeMs, size: node.size, chunks: [...chunkIds] };
+        }
+        case 'symlink':
+          return { name, type: 'symlink', mtimeMs: node.mtimeMs ?? 0, target: node.target };
+        case 'dir':
+          return { name, type: 'dir', mode: node.mode, mtimeMs: dirMtime(path), subtree: ids.get(path) as BlobId };
+        default:
+          throw new StrataError('E_INTERNAL', `cannot lay a ${(node as { type: string }).type}`, { path });
+      }
+    });
+    ids.set(dir, await repo.saveTree({ entries }));
+  }
+  return ids.get('') as BlobId;
+}

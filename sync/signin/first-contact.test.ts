@@ -1,0 +1,114 @@
+// First contact at sign-in (layHome on a memory store): keep-both moves differing local versions
+// aside as conflict copies, layer-wins replaces them; whiteouts remove what the machine had;
+// paths the layer does not know, and equal files, are left alone.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { parseOrgConfig, type FirstContactPolicy } from '../../shared/org-config.js';
+import { writeTree, type Spec } from '../cli/testkit.js';
+import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/index.js';
+import { initRepository, openRepository, type Repository } from '../repo/index.js';
+import { FORMAT_VERSION, type TreeEntry } from '../repo/types.js';
+import { MemoryStore } from '../store/memory.js';
+import { layHome, type LayResult } from './lay.js';
+import { readSession, writeSession, type Session } from './session.js';
+
+const LAYER_FILES: Spec = { Documents: { 'report.txt': 'layer report', 'same.txt': 'same everywhere', thing: 'a file in the layer', 'org.txt': 'org file', 'gone.txt': 'org version' } };
+
+interface Setup {
+  home: string;
+  stateDir: string;
+  store: MemoryStore;
+  repo: Repository;
+  session: Session;
+}
+
+async function setup(t: TestContext, policy: FirstContactPolicy, local: Spec): Promise<Setup> {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-first-contact-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = new MemoryStore();
+  await initRepository(store, { packSize: 1 << 20 });
+  const repo = await openRepository(store);
+  const src = join(dir, 'layer');
+  await writeTree(src, LAYER_FILES);
+  await publishOrgLayer(repo, 'org/base', { from: src });
+  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/base'], updated: new Date().toISOString() });
+  await preloadUserLayer(repo, 'alice', { from: src });
+  // The user deleted org.txt and gone.txt on another machine: whiteouts in the user layer.
+  const latest = await repo.latestSnapshot('user/alice');
+  assert.ok(latest);
+  const rootTree = await repo.loadTree(latest.snapshot.root);
+  const docs = rootTree.entries[0];
+  assert.equal(docs?.type, 'dir');
+  if (docs?.type !== 'dir') return assert.fail();
+  const inner = (await repo.loadTree(docs.subtree)).entries.filter((e) => e.name !== 'org.txt' && e.name !== 'gone.txt');
+  const whiteouts: TreeEntry[] = [{ name: 'gone.txt', type: 'whiteout' }, { name: 'org.txt', type: 'whiteout' }];
+  const sub = await repo.saveTree({ entries: [...inner, ...whiteouts].sort((a, b) => (a.name < b.name ? -1 : 1)) });
+  const root = await repo.saveTree({ entries: [{ ...docs, subtree: sub }] });
+  await repo.flush();
+  const id = await repo.saveSnapshot({ version: FORMAT_VERSION, layer: 'user/alice', device: 'other', time: new Date(Date.now() + 1000).toISOString(), root, parents: [latest.id] });
+  await repo.writeHead('user/alice', 'other', id);
+
+  const home = join(dir, 'home');
+  const stateDir = join(dir, 'state');
+  await writeTree(home, local);
+  const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: policy }, folders: ['Documents'] }, 'test');
+  const session: Session = { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: 'pc1', signedIn: new Date().toISOString() };
+  await writeSession(stateDir, session);
+  return { home, stateDir, store, repo, session };
+}
+
+function lay(s: Setup): Promise<LayResult> {
+  return layHome({ store: s.store, session: s.session, stateDir: s.stateDir });
+}
+
+const LOCAL: Spec = {
+  Documents: { 'report.txt': 'my local report', 'same.txt': 'same everywhere', thing: { 'inside.txt': 'a local folder' }, 'org.txt': 'org file', 'gone.txt': 'my own gone.txt', 'mine.txt': 'only here' },
+  Downloads: { 'report.txt': 'outside the layer' },
+};
+
+describe('first contact', () => {
+  it('keep-both: a differing local version becomes a conflict copy; equal and unknown files stay', async (t) => {
+    const s = await setup(t, 'keep-both', LOCAL);
+    const r = await lay(s);
+    const docs = join(s.home, 'Documents');
+    assert.equal(await readFile(join(docs, 'report.txt'), 'utf8'), 'layer report');
+    assert.equal(await readFile(join(docs, 'thing'), 'utf8'), 'a file in the layer');
+    assert.equal(await readFile(join(docs, 'mine.txt'), 'utf8'), 'only here');
+    assert.equal(await readFile(join(s.home, 'Downloads/report.txt'), 'utf8'), 'outside the layer');
+    const copies = r.conflicts.map((c) => c.path).sort();
+    assert.deepEqual(copies, ['Documents/gone.txt', 'Documents/report.txt', 'Documents/thing']);
+    for (const c of r.conflicts) assert.match(c.copy, /\.sync-conflict-\d{8}-\d{6}-pc1/);
+    const report = r.conflicts.find((c) => c.path === 'Documents/report.txt');
+    assert.equal(await readFile(join(s.home, report?.copy ?? ''), 'utf8'), 'my local report');
+    const thing = r.conflicts.find((c) => c.path === 'Documents/thing');
+    assert.equal(await readFile(join(s.home, thing?.copy ?? '', 'inside.txt'), 'utf8'), 'a local folder');
+    // Hidden by the user's whiteouts: the pristine org copy is removed, a local edit moved aside.
+    assert.deepEqual(r.removed, ['Documents/org.txt']);
+    const names = await readdir(docs);
+    assert.ok(!names.includes('org.txt') && !names.includes('gone.txt'), names.join(' '));
+    assert.equal((await readSession(s.stateDir)).laid?.org[0]?.layer, 'org/base');
+  });
+
+  it('layer-wins: the layer replaces differing local versions, no copies; hidden paths are removed', async (t) => {
+    const s = await setup(t, 'layer-wins', LOCAL);
+    const r = await lay(s);
+    const docs = join(s.home, 'Documents');
+    assert.deepEqual(r.conflicts, []);
+    assert.deepEqual(r.removed.sort(), ['Documents/gone.txt', 'Documents/org.txt', 'Documents/thing']);
+    assert.deepEqual((await readdir(docs)).sort(), ['mine.txt', 'report.txt', 'same.txt', 'thing']);
+    assert.equal(await readFile(join(docs, 'report.txt'), 'utf8'), 'layer report');
+    assert.equal(await readFile(join(docs, 'thing'), 'utf8'), 'a file in the layer');
+    assert.equal(await readFile(join(s.home, 'Downloads/report.txt'), 'utf8'), 'outside the layer');
+    assert.ok(r.bytesSeeded + r.bytesReused > 0, 'local files seed the restore');
+  });
+
+  it('a second sign-in on the same machine makes no conflict copies of what the first one laid', async (t) => {
+    const s = await setup(t, 'keep-both', {});
+    await lay(s);
+    const again = await lay({ ...s, session: await readSession(s.stateDir) });
+    assert.deepEqual([again.conflicts, again.removed, again.bytesDownloaded], [[], [], 0]);
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * First contact (DESIGN §4): before the restore lays the effective tree onto home, decide what
+ * happens to what the machine already has where the layer has something else.
+ *
+ *   layer-wins (VDI: local files are the pristine image)   the layer's version replaces the local
+ *       one. The restore overwrites files and links itself (seeding from them); only a local dir
+ *       where the layer has a file or link is removed here, since a file cannot be renamed over it.
+ *   keep-both (persistent PCs)   a local file, link or dir that differs from the layer's version is
+ *       moved aside to a conflict copy (`name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`, the
+ *       agent's naming), so the restore writes into an empty place and nothing local is lost — unless
+ *       it is a file holding a version this machine got from the layers (`known`: laid at an earlier
+ *       sign-in, or synced), which is no local edit and is simply replaced.
+ *
+ * Either way, paths the layer does not know are left alone (live sync adopts them later), and a
+ * path a whiteout hides must be gone: removed — except under keep-both, where a file is removed
+ * only if it holds a version some layer had there, and anything else is moved aside instead.
+ *
+ * What must hold: nothing outside home, and nothing outside the effective tree or a hidden path,
+ * is touched; nothing is followed through a link (each dir is lstat'ed, top-down, before anything
+ * under it is looked at); equal content (size, then chunk list) is never a conflict.
+ */
+import type { Stats } from 'node:fs';
+import { lstat, readdir, readlink, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FirstContactPolicy } from '../../shared/org-config.js';
+import { isErrno } from '../fsutil.js';
+import { freeConflictPath, type DiskNode } from '../plan/index.js';
+import { forEachLimit } from '../repo/pool.js';
+import type { Effective } from './effective.js';
+
+export interface FirstContactOptions {
+  home: string;
+  effective: Effective;
+  policy: FirstContactPolicy;
+  /** This machine's device id: it names the conflict copies. */
+  device: string;
+  /** The content key (plan contentKey) of a local file. */
+  contentOf: (path: string) => Promise<string>;
+  concurrency?: number;
+}
+
+export interface FirstContactResult {
+  /** Local versions moved aside, layer-relative. */
+  conflicts: { path: string; copy: string }[];
+  /** Paths removed: hidden by a whiteout, or (layer-wins) a dir where the layer has a file. */
+  removed: string[];
+}
+
+type Local = Stats | undefined;
+
+function depthOf(p: string): number {
+  return p.split('/').length;
+}
+
+function parentOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? '' : p.slice(0, i);
+}
+
+async function lstatOrNone(path: string): Promise<Local> {
+  return lstat(path).catch((err: unknown) => {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw err;
+  });
+}
+
+export async function firstContact(opts: FirstContactOptions): Promise<FirstContactResult> {
+  const { home, effective, policy } = opts;
+  const result: FirstContactResult = { conflicts: [], removed: [] };
+  /** Dirs of the effective tree that are real dirs on the disk: only under them is anything looked at. */
+  const present = new Set<string>(['']);
+  const chosen = new Set<string>();
+
+  const aside = async (rel: string, st: NonNullable<Local>): Promise<void> => {
+    const siblings = new Set(await readdir(join(home, parentOf(rel))));
+    const copy = freeConflictPath(rel, st.mtimeMs, opts.device, (c) => effective.tree.has(c) || chosen.has(c) || siblings.has(c.slice(c.lastIndexOf('/') + 1)));
+    chosen.add(copy);
+    await rename(join(home, rel), join(home, copy));
+    result.conflicts.push({ path: rel, copy });
+  };
+  const remove = async (rel: string): Promise<void> => {
+    await rm(join(home, rel), { recursive: true, force: true });
+    result.removed.push(rel);
+  };
+
+  const differs = async (rel: string, node: DiskNode, st: NonNullable<Local>): Promise<boolean> => {
+    if (node.type === 'dir') return !st.isDirectory();
+    if (node.type === 'symlink') return !st.isSymbolicLink() || (await readlink(join(home, rel))) !== node.target;
+    if (!st.isFile()) return true;
+    if (st.size === node.size && st.size === 0) return false;
+    const content = await opts.contentOf(join(home, rel));
+    // A version laid or synced here before is not a local edit: the layer's newer one replaces it.
+    return content !== node.content && !effective.known(rel).has(content);
+  };
+
+  const visit = async (rel: string, node: DiskNode): Promise<void> => {
+    if (!present.has(parentOf(rel))) return;
+    const st = await lstatOrNone(join(home, rel));
+    if (st === undefined) return;
+    if (node.type === 'dir' && st.isDirectory()) {
+      present.add(rel);
+      return;
+    }
+    if (policy === 'keep-both') {
+      if (await differs(rel, node, st)) await aside(rel, st);
+    } else if (node.type !== 'dir' && st.isDirectory()) {
+      await remove(rel);
+    }
+  };
+
+  // Top-down, one depth at a time, each depth in parallel: a dir is known to be real before its children are looked at.
+  const byDepth = new Map<number, [string, DiskNode][]>();
+  for (const entry of effective.tree) {
+    const d = depthOf(entry[0]);
+    const level = byDepth.get(d);
+    if (level) level.push(entry);
+    else byDepth.set(d, [entry]);
+  }
+  for (const d of [...byDepth.keys()].sort((a, b) => a - b)) {
+    await forEachLimit(byDepth.get(d) ?? [], opts.concurrency ?? 8, ([rel, node]) => visit(rel, node));
+  }
+
+  for (const rel of effective.hidden) {
+    if (!(await realDirsUpTo(home, parentOf(rel), present))) continue;
+    const st = await lstatOrNone(join(home, rel));
+    if (st === undefined) continue;
+    const pristine = st.isFile() && effective.known(rel).has(await opts.contentOf(join(home, rel)));
+    if (policy === 'layer-wins' || pristine) await remove(rel);
+    else await aside(rel, st);
+  }
+  return result;
+}
+
+/** Whether every dir from home down to `dir` is a real dir (not a link); `checked` are known to be. */
+async function realDirsUpTo(home: string, dir: string, checked: ReadonlySet<string>): Promise<boolean> {
+  if (checked.has(dir)) return true;
+  const parts = dir.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const st = await lstatOrNone(join(home, ...parts.slice(0, i)));
+    if (!st?.isDirectory()) return false;
+  }
+  return true;
+}

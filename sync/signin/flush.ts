@@ -1,0 +1,83 @@
+/**
+ * Flushing through a running agent before sign-out: ask it for a pass (syncNow) and wait until a
+ * pass that started after the request has completed for every folder.
+ *
+ * How "after the request" is known: passes of a folder run one at a time and each completed one
+ * sets a new `lastSync`. The status syncNow answers with holds each folder's lastSync at that
+ * moment (L0) and whether a pass was running. If none was, the next completion (a lastSync after
+ * L0) is a pass that began after the request; if one was, it is the second. A pass that ends in
+ * error, offline or held for a mass-delete confirmation fails the flush: signing out then would
+ * leave changes only on this machine. A paused agent is resumed first: signing out is the user
+ * asking for the flush.
+ */
+import type { AgentStatus, FolderStatus, SyncState } from '../../shared/agent-api.js';
+import type { ControlClient } from '../control/index.js';
+import { StrataError } from '../errors.js';
+
+const BUSY: readonly SyncState[] = ['scanning', 'uploading', 'downloading'];
+
+interface Wait {
+  root: string;
+  since: string | undefined;
+  need: number;
+  seen: Set<string>;
+  /** A busy state was seen after the request was answered: the next non-busy state is an outcome. */
+  running: boolean;
+}
+
+function outcomeError(f: FolderStatus): StrataError | undefined {
+  if (f.pendingDeletes) {
+    return new StrataError('E_FLUSH_HELD', `a sync pass waits for a confirmation to delete ${f.pendingDeletes.files} of ${f.pendingDeletes.of} files (strata status); nothing was signed out`, { path: f.root });
+  }
+  if (f.state === 'error' || f.state === 'offline') {
+    return new StrataError('E_FLUSH_FAILED', `could not flush pending changes (${f.error?.message ?? f.state}); nothing was signed out — try again when the bucket is reachable`, { path: f.root });
+  }
+  return undefined;
+}
+
+export function flushThroughAgent(client: ControlClient, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let waits: Wait[] | undefined;
+    const early: AgentStatus[] = [];
+    let finished = false;
+    const finish = (err?: unknown): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      unsubscribe();
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const timer = setTimeout(() => finish(new StrataError('E_FLUSH_TIMEOUT', `the agent did not finish a sync pass within ${Math.round(timeoutMs / 1000)} s; nothing was signed out`)), timeoutMs);
+    const onStatus = (status: AgentStatus, live: boolean): void => {
+      for (const w of waits ?? []) {
+        const f = status.folders.find((x) => x.root === w.root);
+        if (f === undefined || w.seen.size >= w.need) continue;
+        if (f.lastSync !== undefined && (w.since === undefined || f.lastSync > w.since)) w.seen.add(f.lastSync);
+        if (BUSY.includes(f.state)) {
+          if (live) w.running = true;
+        } else if (w.running) {
+          w.running = false;
+          const err = outcomeError(f);
+          if (err) return finish(err);
+        }
+      }
+      if (waits?.every((w) => w.seen.size >= w.need)) finish();
+    };
+    const unsubscribe = client.subscribe(
+      (e) => {
+        if (e.type !== 'status') return;
+        if (waits === undefined) early.push(e.status);
+        else onStatus(e.status, true);
+      },
+      (err) => finish(err),
+    );
+    void (async () => {
+      if ((await client.call('status', {})).paused) await client.call('resume', {});
+      const now = await client.call('syncNow', {});
+      waits = now.folders.map((f) => ({ root: f.root, since: f.lastSync, need: BUSY.includes(f.state) ? 2 : 1, seen: new Set(), running: false }));
+      for (const s of early.splice(0)) onStatus(s, false);
+      onStatus(now, false);
+    })().catch(finish);
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * Restore at sign-in (DESIGN §4): lay the user's effective tree onto home, fast, then record what
+ * was laid in the session so that live sync starts from it.
+ *
+ *   1. read the stack: profile, org layers, user layer (layers.ts), at their latest snapshots;
+ *   2. compute the effective tree within the org's folders (effective.ts);
+ *   3. first contact: settle what home already has (first-contact.ts);
+ *   4. restore the "ready" half — hot paths first, then small files, smallest first — and report
+ *      `ready` with the time it took and the bytes downloaded, seeded and reused;
+ *   5. restore the rest (large files, smallest first) and report `done`;
+ *   6. record the laid user snapshot as this device's head (device-head.ts: the merge base of its
+ *      first sync pass), and write the session's `laid`: the agent's lower trees are the org roots
+ *      laid here.
+ *
+ * Hot paths are gitignore patterns relative to home, matched like exclusions (a pattern naming a
+ * dir covers everything under it: `Desktop/`, `.config/app/`, `*.pst`). Both restores seed from
+ * home itself and from `seeds`; a local file is chunked at most once for all of it (chunk-memo.ts).
+ * The effective tree is written into a scratch repository (scratch-store.ts): a sign-in writes no
+ * data to the bucket, only this device's snapshot record and head of step 6.
+ */
+import { poolChunkFile } from '../restore/chunk.js';
+import { contentKey, type DiskNode } from '../plan/index.js';
+import { openRepository } from '../repo/index.js';
+import { restoreTree, type ChunkFileFn, type RestoreProgress, type RestoreStats } from '../restore/index.js';
+import type { ObjectStore } from '../store/index.js';
+import { makeExcluder } from '../watch/index.js';
+import { memoChunkFile } from './chunk-memo.js';
+import { recordLaidHead } from './device-head.js';
+import { effectiveTree, splitReady, writeTree } from './effective.js';
+import { firstContact } from './first-contact.js';
+import { sessionExcluder } from './folder.js';
+import { readLayerStack, type LayerStack } from './layers.js';
+import { ScratchStore } from './scratch-store.js';
+import { writeSession, type LaidLayer, type Session } from './session.js';
+
+/** Files up to this size belong to "ready" even outside the hot paths. */
+export const SMALL_FILE_BYTES = 1024 * 1024;
+/** Hot files sort before every other file whatever their size. */
+const HOT = -(2 ** 52);
+
+export interface Transfer {
+  files: number;
+  bytes: number;
+  bytesDownloaded: number;
+  bytesSeeded: number;
+  bytesReused: number;
+}
+
+export type SignInEvent =
+  | { type: 'layers'; org: LaidLayer[]; user?: LaidLayer; unpublished: string[]; files: number; bytes: number }
+  | ({ type: 'progress'; phase: 'ready' | 'rest' } & RestoreProgress)
+  | ({ type: 'ready'; timeToReadyMs: number } & Transfer)
+  | ({ type: 'done'; totalMs: number; conflicts: number; removed: number } & Transfer);
+
+export interface LayOptions {
+  /** The org's bucket (read only: writes go to a scratch store). */
+  store: ObjectStore;
+  session: Session;
+  /** The state dir whose session.json gets `laid`. */
+  stateDir: string;
+  /** Folders whose files may hold needed chunks, besides home itself (a golden image's copy). */
+  seeds?: string[];
+  chunkFile?: ChunkFileFn;
+  smallFileBytes?: number;
+  concurrency?: number;
+  onEvent?: (e: SignInEvent) => void;
+  /** Milliseconds, for time to ready (default performance.now). */
+  clock?: () => number;
+  now?: () => Date;
+  signal?: AbortSignal;
+}
+
+export interface LayResult extends Transfer {
+  session: Session;
+  timeToReadyMs: number;
+  totalMs: number;
+  conflicts: { path: string; copy: string }[];
+  removed: string[];
+  unpublished: string[];
+}
+
+function transferOf(s: RestoreStats): Transfer {
+  return { files: s.files, bytes: s.bytes, bytesDownloaded: s.bytesDownloaded, bytesSeeded: s.bytesSeeded, bytesReused: s.bytesReused };
+}
+
+function add(a: Transfer, b: Transfer): Transfer {
+  return { files: a.files + b.files, bytes: a.bytes + b.bytes, bytesDownloaded: a.bytesDownloaded + b.bytesDownloaded, bytesSeeded: a.bytesSeeded + b.bytesSeeded, bytesReused: a.bytesReused + b.bytesReused };
+}
+
+function sizeOf(tree: ReadonlyMap<string, DiskNode>): { files: number; bytes: number } {
+  let files = 0;
+  let bytes = 0;
+  for (const n of tree.values()) {
+    if (n.type === 'dir') continue;
+    files++;
+    if (n.type === 'file') bytes += n.size;
+  }
+  return { files, bytes };
+}
+
+export async function layHome(opts: LayOptions): Promise<LayResult> {
+  const clock = opts.clock ?? (() => performance.now());
+  const start = clock();
+  const { session } = opts;
+  const emit = (e: SignInEvent): void => opts.onEvent?.(e);
+  const repo = await openRepository(new ScratchStore(opts.store));
+  const stack = await readLayerStack(repo, session.user, { device: session.device, previous: session.laid?.org ?? [] });
+  const effective = effectiveTree(stack, sessionExcluder(session, opts.stateDir));
+  emit({ type: 'layers', org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), unpublished: stack.unpublished, ...sizeOf(effective.tree) });
+
+  const chunkFile = memoChunkFile(opts.chunkFile ?? poolChunkFile);
+  const params = repo.format.chunker;
+  const contentOf = async (path: string): Promise<string> => contentKey((await chunkFile(path, params, repo.format.hash)).chunks.map((c) => c.id));
+  const settled = await firstContact({ home: session.home, effective, policy: session.org.policies.firstContact, device: session.device, contentOf, concurrency: opts.concurrency });
+
+  const hot = makeExcluder(session.org.policies.hotPaths, { defaults: false });
+  const isHot = (p: string): boolean => hot(p, false);
+  const { ready, rest } = splitReady(effective.tree, isHot, opts.smallFileBytes ?? SMALL_FILE_BYTES);
+  const signInTime = (opts.now ?? (() => new Date()))().getTime();
+  const dirMtime = (p: string): number => stack.dirMtimes.get(p) || signInTime;
+  const readyRoot = await writeTree(repo, ready, stack.chunks, dirMtime);
+  const restRoot = rest.size > 0 ? await writeTree(repo, rest, stack.chunks, dirMtime) : undefined;
+  await repo.flush();
+
+  const restore = (root: string, phase: 'ready' | 'rest', priority?: (rel: string, size: number) => number): Promise<RestoreStats> =>
+    restoreTree(repo, {
+      target: session.home,
+      root,
+      seeds: opts.seeds,
+      chunkFile,
+      ...(priority ? { priority } : {}),
+      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      onProgress: (p) => emit({ type: 'progress', phase, ...p }),
+      signal: opts.signal,
+    });
+  const first = transferOf(await restore(readyRoot, 'ready', (rel, size) => (isHot(rel) ? HOT + size : size)));
+  const timeToReadyMs = clock() - start;
+  emit({ type: 'ready', timeToReadyMs, ...first });
+  const total = restRoot === undefined ? first : add(first, transferOf(await restore(restRoot, 'rest')));
+  const totalMs = clock() - start;
+
+  const now = (opts.now ?? (() => new Date()))();
+  if (stack.user) await recordLaidHead(repo, opts.store, laidOf(stack.user), session.device, now);
+  const laid = { org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), time: now.toISOString() };
+  const updated: Session = { ...session, laid };
+  await writeSession(opts.stateDir, updated);
+  emit({ type: 'done', totalMs, conflicts: settled.conflicts.length, removed: settled.removed.length, ...total });
+  return { session: updated, ...total, timeToReadyMs, totalMs, ...settled, unpublished: stack.unpublished };
+}
+
+function laidOf(l: LayerStack['org'][number]): LaidLayer {
+  return { layer: l.layer, snapshot: l.snapshot, root: l.root };
+}

@@ -1,0 +1,114 @@
+/**
+ * The layers a user signs in to (DESIGN §1): the org layers their profile assigns, lowest first,
+ * then their own layer `user/<id>`, each at its latest snapshot, as flat trees.
+ *
+ * A missing profile means no org layers; an assigned org layer that was never published, and a
+ * user layer nobody has written yet (a new hire without a preload), are simply absent. A past
+ * tree whose index is gone (garbage-collected) is left out of `history`. Trees are
+ * loaded a level at a time with coalesced reads, and each file's chunk list is kept by its
+ * content key so the effective tree can be written back as trees (effective.ts).
+ */
+import { SnapshotGraph } from '../agent/history.js';
+import { StrataError } from '../errors.js';
+import { contentKey, flatten, type Node } from '../plan/index.js';
+import { assignedLayers, readProfile } from '../profile/index.js';
+import { loadAllTrees, type Trees } from '../profile/overlay-trees.js';
+import type { Repository } from '../repo/index.js';
+import type { BlobId, Tree } from '../repo/types.js';
+import type { LaidLayer } from './session.js';
+
+/** content key → chunk ids. */
+export type ChunkMap = Map<string, readonly BlobId[]>;
+
+export interface StackLayer extends LaidLayer {
+  tree: Map<string, Node>;
+}
+
+export interface LayerStack {
+  org: StackLayer[];
+  user: StackLayer | undefined;
+  /** Assigned org layers with no snapshot yet: left out. */
+  unpublished: string[];
+  chunks: ChunkMap;
+  /** Each dir's mtime in the highest layer that dates it (0: none does). */
+  dirMtimes: Map<string, number>;
+  /**
+   * Trees this machine's disk may still show: the org layers the previous sign-in laid and the
+   * user layer as this device last synced it. A local file equal to a version in them, or in the
+   * stack, was laid or synced here — it is not a local edit, and first contact may replace it.
+   */
+  history: Map<string, Node>[];
+}
+
+export interface StackOptions {
+  /** This machine's device id: its own head in the user layer is what it last synced. */
+  device?: string;
+  /** The org layers the previous sign-in on this machine laid. */
+  previous?: readonly LaidLayer[];
+}
+
+/**
+ * Reads the profile, the latest snapshot of each layer and all their trees; with `opts`, also
+ * the trees this machine's disk may hold from before (`history`).
+ */
+export async function readLayerStack(repo: Repository, user: string, opts: StackOptions = {}): Promise<LayerStack> {
+  const profile = await readProfile(repo.store, user);
+  const userLayer = `user/${user}`;
+  const layers = [...assignedLayers(profile), userLayer];
+  const latest = await Promise.all(layers.map((layer) => repo.latestSnapshot(layer)));
+  const laid: LaidLayer[] = [];
+  const unpublished: string[] = [];
+  layers.forEach((layer, i) => {
+    const rec = latest[i];
+    if (rec) laid.push({ layer, snapshot: rec.id, root: rec.snapshot.root });
+    else if (layer.startsWith('org/')) unpublished.push(layer);
+  });
+  const userLaid = laid.at(-1)?.layer === userLayer ? laid.at(-1) : undefined;
+  const historyRoots = await pastRoots(repo, userLaid, opts, new Set(laid.map((l) => l.root)));
+  const trees = await loadAllTrees(repo, [...laid.map((l) => l.root), ...historyRoots]);
+  const chunks: ChunkMap = new Map();
+  const flat = (root: BlobId): Map<string, Node> =>
+    flatten(treeOf(trees, root), (id) => treeOf(trees, id), (e) => {
+      const key = contentKey(e.chunks);
+      chunks.set(key, e.chunks);
+      return key;
+    });
+  const dirMtimes = new Map<string, number>();
+  const stacked = laid.map((l): StackLayer => {
+    collectDirMtimes(trees, l.root, '', dirMtimes);
+    return { ...l, tree: flat(l.root) };
+  });
+  const own = stacked.at(-1)?.layer === userLayer ? stacked.pop() : undefined;
+  return { org: stacked, user: own, unpublished, chunks, dirMtimes, history: historyRoots.map(flat) };
+}
+
+/**
+ * Roots of the trees this machine last laid or synced that the current stack does not hold. The
+ * device's own head counts only when the laid user snapshot descends from it: a head with changes
+ * the laid snapshot lacks holds edits, not history, and first contact must keep those.
+ */
+async function pastRoots(repo: Repository, user: LaidLayer | undefined, opts: StackOptions, current: ReadonlySet<BlobId>): Promise<BlobId[]> {
+  const roots = (opts.previous ?? []).map((l) => l.root);
+  if (opts.device !== undefined && user !== undefined) {
+    const own = (await repo.listHeads(user.layer)).heads.find((h) => h.device === opts.device);
+    const graph = new SnapshotGraph((id) => repo.loadSnapshot(user.layer, id));
+    if (own && (await graph.mergeBase([user.snapshot], own.snapshot)) === own.snapshot) roots.push((await graph.get(own.snapshot)).root);
+  }
+  return [...new Set(roots)].filter((r) => !current.has(r) && repo.blobLocation(r) !== undefined);
+}
+
+function treeOf(trees: Trees, id: BlobId): Tree {
+  const t = trees.get(id);
+  if (t === undefined) throw new StrataError('E_INTERNAL', `tree ${id} was not loaded`);
+  return t;
+}
+
+function collectDirMtimes(trees: Trees, id: BlobId, dir: string, out: Map<string, number>): void {
+  for (const e of treeOf(trees, id).entries) {
+    if (e.type !== 'dir') continue;
+    const path = dir === '' ? e.name : `${dir}/${e.name}`;
+    // Layers the agent writes date no dirs (mtime 0): they must not hide a real date below.
+    if (e.mtimeMs > 0 || !out.has(path)) out.set(path, e.mtimeMs);
+    collectDirMtimes(trees, e.subtree, path, out);
+  }
+}

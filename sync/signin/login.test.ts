@@ -1,0 +1,74 @@
+// signIn against a real S3 server and a real keychain: credentials verified before they are
+// stored, stored only in the keychain, and a session file without secrets.
+import assert from 'node:assert/strict';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ADMIN, loadCredentials, userPrincipal } from '../credentials/index.js';
+import { isStrataError, type ErrorCode } from '../errors.js';
+import { adminSignIn, signIn } from './login.js';
+import { readSession, sessionPath } from './session.js';
+import { makeMachine, makeTestOrg, signInSkipReason } from './testkit.js';
+
+const skip = await signInSkipReason();
+
+function rejectsWith(code: ErrorCode): (err: unknown) => boolean {
+  return (err) => {
+    assert.ok(isStrataError(err, code), String(err));
+    return true;
+  };
+}
+
+describe('signIn', { skip }, () => {
+  it('stores verified credentials in the keychain only, and a session without secrets', async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
+    const m = await makeMachine(org, 'pc');
+    let asked = 0;
+    const { session, org: store } = await signIn({ org: org.configPath, user: 'alice', home: m.home, stateDir: m.stateDir, credentials: async () => (asked++, org.creds) });
+    store.close();
+    assert.equal(asked, 1);
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('alice')), org.creds);
+    assert.deepEqual([session.user, session.home, session.mode, session.source, session.laid], ['alice', m.home, 'vdi', org.configPath, undefined]);
+    assert.deepEqual(await readSession(m.stateDir), session);
+    assert.equal((await stat(sessionPath(m.stateDir))).mode & 0o777, 0o600);
+    for (const name of await readdir(m.stateDir, { recursive: true })) {
+      const path = join(m.stateDir, name);
+      if ((await stat(path)).isFile()) assert.ok(!(await readFile(path, 'utf8')).includes(org.creds.secretAccessKey), `${name} holds the secret`);
+    }
+  });
+
+  it('refuses credentials the bucket refuses, and stores nothing', async (t) => {
+    const org = await makeTestOrg(t);
+    const m = await makeMachine(org, 'pc');
+    const wrong = { accessKeyId: org.creds.accessKeyId, secretAccessKey: 'not-the-secret' };
+    await assert.rejects(signIn({ org: org.configPath, user: 'alice', home: m.home, stateDir: m.stateDir, credentials: async () => wrong }), rejectsWith('E_CREDENTIALS_REFUSED'));
+    await assert.rejects(loadCredentials(org.org, userPrincipal('alice')), rejectsWith('E_NO_CREDENTIALS'));
+    await assert.rejects(readSession(m.stateDir), rejectsWith('E_NOT_SIGNED_IN'));
+  });
+
+  it('refuses a bad org config or user id before asking for credentials', async (t) => {
+    const org = await makeTestOrg(t);
+    const m = await makeMachine(org, 'pc');
+    const bad = join(org.dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ ...org.config, folders: ['/etc'] }));
+    const never = async () => assert.fail('credentials were asked for');
+    await assert.rejects(signIn({ org: bad, user: 'alice', home: m.home, stateDir: m.stateDir, credentials: never }), (err) => {
+      assert.ok(isStrataError(err, 'E_BAD_ORG_CONFIG'), String(err));
+      assert.match(err.message, /bad\.json: folders\[0\]: "\/etc" must be relative to home/);
+      return true;
+    });
+    await assert.rejects(signIn({ org: org.configPath, user: '../bob', home: m.home, stateDir: m.stateDir, credentials: never }), rejectsWith('E_BAD_USER'));
+  });
+
+  it('keeps the admin credentials apart from the users', async (t) => {
+    const org = await makeTestOrg(t);
+    const r = await adminSignIn({ org: org.configPath, credentials: async () => org.creds });
+    assert.equal(r.org.org, org.org);
+    assert.deepEqual(await loadCredentials(org.org, ADMIN), org.creds);
+    await assert.rejects(loadCredentials(org.org, userPrincipal('admin')), rejectsWith('E_NO_CREDENTIALS'));
+    const wrong = { accessKeyId: 'nobody', secretAccessKey: 'nothing' };
+    const other = await makeTestOrg(t);
+    await assert.rejects(adminSignIn({ org: other.configPath, credentials: async () => wrong }), rejectsWith('E_CREDENTIALS_REFUSED'));
+    await assert.rejects(loadCredentials(other.org, ADMIN), rejectsWith('E_NO_CREDENTIALS'));
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * Signing out (DESIGN §4): flush pending changes, stop the agent, forget the credentials and the
+ * session, and in VDI mode optionally wipe the local copy.
+ *
+ *   1. flush: a running agent (control.json answers) is asked for a pass and waited for
+ *      (flush.ts); with none, one full sync pass runs here with the keychain's credentials;
+ *   2. stop the running agent (SIGTERM by default) and wait until its endpoint is gone;
+ *   3. delete the keychain entry and the session file;
+ *   4. --wipe: remove the layer's folders under home (never the state dir).
+ * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped. --wipe
+ * is refused up front unless the session is a VDI one: on a persistent PC the local copy is the
+ * user's working copy.
+ */
+import { lstat, readdir, rm } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { syncOnce } from '../agent/index.js';
+import { ControlClient, probeControl, readControlFile, type ControlInfo } from '../control/index.js';
+import { deleteCredentials, loadCredentials, userPrincipal } from '../credentials/index.js';
+import { StrataError, isStrataError } from '../errors.js';
+import { openRepository } from '../repo/index.js';
+import type { FileChunker } from '../snapshot/index.js';
+import { flushThroughAgent } from './flush.js';
+import { sessionFolder } from './folder.js';
+import { openOrgStore } from './org-store.js';
+import { deleteSession, readSession, type Session } from './session.js';
+
+export interface SignOutOptions {
+  stateDir: string;
+  wipe?: boolean;
+  chunker?: FileChunker;
+  /** Stops the agent `info` names (default: SIGTERM to its pid, then wait for control.json to go). */
+  stopAgent?: (info: ControlInfo) => Promise<void>;
+  /** How long the flush and the stop may take (default 10 min). */
+  timeoutMs?: number;
+}
+
+export interface SignOutResult {
+  org: string;
+  user: string;
+  /** 'agent': the running agent flushed; 'pass': a pass ran here; 'none': no restore ever finished, so there was nothing to flush. */
+  flushed: 'agent' | 'pass' | 'none';
+  snapshot?: string;
+  credentialsRemoved: boolean;
+  /** Home-relative paths removed by --wipe. */
+  wiped: string[];
+}
+
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
+export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
+  const session = await readSession(opts.stateDir);
+  if (opts.wipe && session.mode !== 'vdi') {
+    throw new StrataError('E_USAGE', `--wipe is only for VDI machines; this session is "${session.mode}" (the org config's mode), so the local copy stays`);
+  }
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const info = await readControlFile(opts.stateDir).catch(() => undefined);
+  const running = info !== undefined && (await probeControl(info));
+  let flushed: SignOutResult['flushed'];
+  let snapshot: string | undefined;
+  if (running) {
+    await flushThroughAgent(new ControlClient(info, join(opts.stateDir, 'control.json')), timeoutMs);
+    await (opts.stopAgent ?? ((i) => stopBySignal(opts.stateDir, i, timeoutMs)))(info);
+    flushed = 'agent';
+  } else if (session.laid === undefined) {
+    flushed = 'none';
+  } else {
+    snapshot = await flushHere(session, opts);
+    flushed = 'pass';
+  }
+  const credentialsRemoved = await deleteCredentials(session.org.org, userPrincipal(session.user));
+  await deleteSession(opts.stateDir);
+  const wiped = opts.wipe ? await wipeLayer(session, opts.stateDir) : [];
+  return { org: session.org.org, user: session.user, flushed, ...(snapshot ? { snapshot } : {}), credentialsRemoved, wiped };
+}
+
+/** One full pass of the session's folder; returns the snapshot it wrote, if any. */
+async function flushHere(session: Session, opts: SignOutOptions): Promise<string | undefined> {
+  const org = openOrgStore(session.org, await loadCredentials(session.org.org, userPrincipal(session.user)));
+  try {
+    const repo = await openRepository(org.store);
+    const r = await syncOnce({ stateDir: opts.stateDir, repo, folder: sessionFolder(session, opts.stateDir), chunker: opts.chunker });
+    if (r.status === 'held') {
+      throw new StrataError('E_FLUSH_HELD', `the sync pass would delete ${r.held.files} of ${r.held.of} files and waits for a confirmation (strata sync … then confirm); nothing was signed out`, { path: session.home });
+    }
+    return r.status === 'synced' ? r.snapshot : undefined;
+  } finally {
+    org.close();
+  }
+}
+
+/** SIGTERM to the agent's pid, then wait until its control.json is gone (it removes it on exit). */
+async function stopBySignal(stateDir: string, info: ControlInfo, timeoutMs: number): Promise<void> {
+  try {
+    process.kill(info.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const current = await readControlFile(stateDir).catch((err: unknown) => (isStrataError(err, 'E_AGENT_NOT_RUNNING') ? undefined : info));
+    if (current === undefined || current.token !== info.token) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new StrataError('E_AGENT_STOP', `the agent (pid ${info.pid}) did not stop; the credentials and session were kept`, { path: stateDir });
+}
+
+/** Removes the layer's folders under home; `keep` (the state dir) and the dirs above it survive. */
+async function wipeLayer(session: Session, keep: string): Promise<string[]> {
+  const home = resolve(session.home);
+  const kept = resolve(keep);
+  const removed: string[] = [];
+  const inside = (path: string): boolean => kept === path || kept.startsWith(path + sep);
+  const removeExcept = async (path: string): Promise<void> => {
+    if (kept === path) return;
+    const st = await lstat(path).catch(() => undefined);
+    if (st === undefined) return;
+    if (!inside(path) || !st.isDirectory()) {
+      await rm(path, { recursive: true, force: true });
+      removed.push(relative(home, path).split(sep).join('/'));
+      return;
+    }
+    for (const name of await readdir(path)) await removeExcept(join(path, name));
+  };
+  const folders = session.org.folders.includes('.') ? await readdir(home).catch(() => []) : session.org.folders;
+  for (const f of folders) {
+    const path = join(home, ...f.split('/'));
+    // Never through a link: every dir on the way must be a real one.
+    if (await realDirsBetween(home, path)) await removeExcept(path);
+  }
+  return removed.sort();
+}
+
+async function realDirsBetween(home: string, path: string): Promise<boolean> {
+  const parts = relative(home, path).split(sep).slice(0, -1);
+  for (let i = 1; i <= parts.length; i++) {
+    const st = await lstat(join(home, ...parts.slice(0, i))).catch(() => undefined);
+    if (!st?.isDirectory()) return false;
+  }
+  return true;
+}
