@@ -147,33 +147,4 @@ describe('restore: round trip', () => {
     await restoreTree(repo, { target: join(target, 'new', 'deeper'), root });
     assert.equal(await readFile(join(target, 'new/deeper/x/y'), 'utf8'), 'y');
   });
-
-  it('reports ready once every file below the ready priority is on disk, before the larger ones', async (t) => {
-    const { repo } = await newRepo();
-    const rng = makeRng(11);
-    const spec: Spec = { hot: dir({ 'big.db': file(rng.bytes(200 * 1024)) }), 'a.txt': file('a'), 'b.txt': file('b'), 'large.bin': file(rng.bytes(300 * 1024)) };
-    const root = await saveLayer(repo, spec);
-    const target = await tempDir(t);
-    const calls: number[] = [];
-    const onDisk = async () => (await readdir(target, { recursive: true })).filter((n) => n.includes('.') && !/(^|\/)\.strata-/.test(n)).sort();
-    let readyAt: Promise<string[]> | undefined;
-    // Hot paths rank 0, then small files by size; large files (≥ 100 KiB) come after ready.
-    const priority = (rel: string, size: number) => (rel.startsWith('hot/') ? 0 : size < 100 * 1024 ? 1 + size : Number.MAX_SAFE_INTEGER);
-    const stats = await restoreTree(repo, {
-      target,
-      root,
-      priority,
-      concurrency: 1,
-      ready: {
-        below: Number.MAX_SAFE_INTEGER,
-        onReady: (p) => {
-          calls.push(p.filesDone);
-          readyAt ??= onDisk();
-        },
-      },
-    });
-    assert.deepEqual(calls, [3], 'ready is reported once, with the three early files done');
-    assert.deepEqual(await readyAt, ['a.txt', 'b.txt', 'hot/big.db'].sort());
-    assert.equal(stats.files, 4);
-  });
 });

@@ -60,8 +60,6 @@ class Restore {
   readonly counters: Counters = { bytesSeeded: 0, bytesDownloaded: 0 };
   readonly stats: RestoreStats;
   private filesDone = 0;
-  /** Files below opts.ready.below not complete yet; undefined once ready was reported (or without opts.ready). */
-  private early: Set<PlannedFile> | undefined;
   readonly concurrency: number;
 
   constructor(
@@ -127,8 +125,6 @@ class Restore {
       works.push({ work: { file: f, missing: f.chunks.length }, priority: priority(f.rel, f.entry.size) });
     }
     works.sort((a, b) => a.priority - b.priority || (a.work.file.rel < b.work.file.rel ? -1 : 1));
-    const { ready } = this.opts;
-    if (ready !== undefined) this.early = new Set(works.filter((w) => w.priority < ready.below).map((w) => w.work.file));
     this.emit();
     return works.map((w) => w.work);
   }
@@ -142,7 +138,6 @@ class Restore {
       signal?.throwIfAborted();
       await assembly.finish(w.file);
       this.filesDone++;
-      this.early?.delete(w.file);
       this.emit();
     };
     await forEachLimit(
@@ -158,19 +153,14 @@ class Restore {
     this.stats.bytesDownloaded = this.counters.bytesDownloaded;
     this.stats.gets = this.repo.stats.gets - this.gets0;
     const s = this.stats;
-    const p = {
+    this.opts.onProgress?.({
       filesDone: this.filesDone,
       files: s.files,
       bytesDone: s.bytesReused + s.bytesSeeded + s.bytesDownloaded,
       bytes: s.bytes,
       bytesSeeded: s.bytesSeeded,
       bytesDownloaded: s.bytesDownloaded,
-    };
-    this.opts.onProgress?.(p);
-    if (this.early?.size === 0) {
-      this.early = undefined;
-      this.opts.ready?.onReady(p);
-    }
+    });
   }
 }
 

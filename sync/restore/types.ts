@@ -35,11 +35,6 @@ export interface RestoreOptions {
   /** Files assembled and GETs in flight at once (default 8). */
   concurrency?: number;
   onProgress?: (p: RestoreProgress) => void;
-  /**
-   * Called once, as soon as every file whose priority is below `below` is complete on disk (at
-   * once if there is none): what sign-in reports as "ready" while larger files still arrive.
-   */
-  ready?: { below: number; onReady: (p: RestoreProgress) => void };
   signal?: AbortSignal;
   /** How seed and target files are chunked (default: sync/chunker's worker pool). */
   chunkFile?: ChunkFileFn;
