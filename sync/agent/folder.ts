@@ -36,6 +36,7 @@ import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
 import { RepoUploader } from './upload.js';
 import { massDelete, type HeldDeletes } from './guard.js';
 import { overlay, userView } from '../overlay/index.js';
+import { hiddenTest, withCarry } from './carry.js';
 import { clearPending, loadPending, resolvePending, savePending, type PendingMerge } from './pending.js';
 
 export interface FolderOptions {
@@ -182,8 +183,8 @@ export class SyncFolder {
     // The user layer as this device last wrote it, and the disk that layer makes over `lower`.
     const ownLayer = await snapshotTree(this.view(chunks), this.own);
     const ownTree = lower === undefined ? ownLayer : overlay([lower, ownLayer]);
-    const hidden = this.hiddenTest(scan);
-    const scanned = this.withCarry(ownTree, hidden);
+    const hidden = hiddenTest(this.local, scan);
+    const scanned = withCarry(this.local, ownTree, hidden);
     let disk = scanned;
     const pending = this.pending;
     const conflicts: Conflict[] = [];
@@ -281,23 +282,6 @@ export class SyncFolder {
     }
   }
 
-  /** True for paths this device must not manage this pass: excluded, or at/under an unreadable one. */
-  private hiddenTest(scan: ScanResult): Hidden {
-    const skipped = [...scan.skipped.keys()];
-    return (p, node) => this.local.isExcluded(p, node.type === 'dir') || skipped.some((s) => p === s || p.startsWith(`${s}/`));
-  }
-
-  /** The scanned tree plus, for hidden paths, their version in this device's head. */
-  private withCarry(ownTree: Map<string, Node>, hidden: Hidden): Map<string, Node> {
-    const mine = this.local.flat();
-    for (const [p, node] of [...ownTree].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (!hidden(p, node) || mine.has(p)) continue;
-      const parent = p.lastIndexOf('/') < 0 ? '' : p.slice(0, p.lastIndexOf('/'));
-      if (parent === '' || mine.get(parent)?.type === 'dir') mine.set(p, node);
-    }
-    return mine;
-  }
-
   /** Writes the merged tree and, when it differs from this device's head, a snapshot and the head. */
   private async commitTree(merged: Map<string, Node>, root: BlobId, parents: SnapshotId[]): Promise<SnapshotId | undefined> {
     const { repo, layer, device } = this.opts;
@@ -322,9 +306,6 @@ export class SyncFolder {
     return id;
   }
 }
-
-/** Whether the pass leaves a path alone (see hiddenTest); a dir is matched as a dir. */
-type Hidden = (path: string, node: Node) => boolean;
 
 function noRoot(root: string): StrataError {
   return new StrataError('E_NO_ROOT', 'the synced folder is missing; sync is paused and nothing is deleted', { path: root });
