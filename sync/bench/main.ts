@@ -15,25 +15,32 @@
  * Module map: options (CLI), corpus/content/pages (the data), files (80% copy, edit, check),
  * swift (server), proc (processes, page cache), dist (npm run build, the CLI checked),
  * peer + strata/rclone/restic (tools),
- * scenario (phases), throughput (chunk+hash), report (table), results (JSON, header).
+ * scenario (phases), throughput (chunk+hash), report (table), results (JSON, header);
+ * live* (the sync section: live, live-agent, live-latency, live-tree, live-proc, live-report).
+ *
+ * Sections (--sections): `repo` is the comparison above; `sync` is live two-way sync, Strata alone
+ * (propagation latency between two agents, an idle agent on 100,000 files, its start-up).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeError } from '../errors.js';
-import { planCorpus, writeCorpus } from './corpus.js';
+import { planCorpus, writeCorpus, type Corpus } from './corpus.js';
 import { buildStrataCli } from './dist.js';
+import { runLiveSync } from './live.js';
+import { killAgents } from './live-agent.js';
+import { liveRows } from './live-report.js';
 import { parseOptions, USAGE, type BenchOptions, type Tool } from './options.js';
 import type { Peer, PeerContext } from './peer.js';
 import { abortAll, haveCommand, isAborted, killAll } from './proc.js';
 import { RclonePeer, writeRcloneConfig } from './rclone.js';
-import { buildRows, formatTable } from './report.js';
+import { buildRows, formatTable, type Row } from './report.js';
 import { ResticPeer } from './restic.js';
 import { describeRun, machineInfo, notes, writeResults, type BenchResults } from './results.js';
-import { runScenario } from './scenario.js';
+import { runScenario, type ScenarioResults } from './scenario.js';
 import { StrataPeer } from './strata.js';
 import { startS3, type S3Server } from './swift.js';
-import { measureThroughput } from './throughput.js';
+import { measureThroughput, type Throughput } from './throughput.js';
 
 const MiB = 1024 * 1024;
 const log = (line: string): void => console.log(line);
@@ -59,47 +66,59 @@ function makePeers(only: readonly Tool[], ctx: PeerContext): Peer[] {
 
 async function bench(opts: BenchOptions, work: string, state: { server?: S3Server; peers: Peer[] }): Promise<void> {
   const startedAt = new Date();
+  const repo = opts.sections.includes('repo');
   // First, so that a build that does not compile or run stops the bench before minutes of corpus writing.
   let strataCli = '';
-  if (opts.only.includes('strata')) {
+  if ((repo && opts.only.includes('strata')) || opts.sections.includes('sync')) {
     log('building Strata (npm run build) …');
     strataCli = await buildStrataCli(join(work, 'strata-check'));
     log(`  ${strataCli}`);
   }
   const plan = planCorpus(opts.sizeMiB, opts.seed);
-  log(`generating the corpus (seed ${opts.seed}, ${opts.sizeMiB} MiB) in ${work}/corpus …`);
-  if (plan.note) log(`note: ${plan.note}`);
-  const corpus = await writeCorpus(join(work, 'corpus'), plan);
-  log(`  ${corpus.files.length} files, ${(corpus.bytes / MiB).toFixed(1)} MiB`);
+  let corpus: Corpus | undefined;
+  let throughput: Throughput | undefined;
+  if (repo) {
+    log(`generating the corpus (seed ${opts.seed}, ${opts.sizeMiB} MiB) in ${work}/corpus …`);
+    if (plan.note) log(`note: ${plan.note}`);
+    corpus = await writeCorpus(join(work, 'corpus'), plan);
+    log(`  ${corpus.files.length} files, ${(corpus.bytes / MiB).toFixed(1)} MiB`);
 
-  log('measuring chunk+hash throughput (one thread) …');
-  const throughput = await measureThroughput(128 * MiB);
-  log(`  ${throughput.mbPerSecond === undefined ? `n/a: ${throughput.note}` : `${throughput.mbPerSecond.toFixed(0)} MB/s`}`);
+    log('measuring chunk+hash throughput (one thread) …');
+    throughput = await measureThroughput(128 * MiB);
+    log(`  ${throughput.mbPerSecond === undefined ? `n/a: ${throughput.note}` : `${throughput.mbPerSecond.toFixed(0)} MB/s`}`);
+  }
 
   log('starting the S3 server …');
   state.server = await startS3(join(work, 'swift'));
   log(`  ${state.server.env.endpoint}${state.server.owned ? ' (OpenStack Swift, started by this run)' : ' (from STRATA_TEST_S3_*)'}`);
   const ctx: PeerContext = { s3: state.server.env, work, rcloneConfig: join(work, 'rclone.conf'), runId: startedAt.getTime().toString(36), strataCli };
   await writeRcloneConfig(ctx.rcloneConfig, ctx.s3);
-  state.peers = makePeers(opts.only, ctx);
 
-  const scenario = await runScenario({ corpus, peers: state.peers, ctx, seed: opts.seed, warm: opts.warm, keep: opts.keep, ownedServer: state.server.owned, log });
-  const rows = buildRows({ corpusBytes: corpus.bytes, chunkHashMBps: throughput.mbPerSecond, scenario });
+  let scenario: ScenarioResults | undefined;
+  let repoRows: Row[] = [];
+  if (corpus) {
+    state.peers = makePeers(opts.only, ctx);
+    scenario = await runScenario({ corpus, peers: state.peers, ctx, seed: opts.seed, warm: opts.warm, keep: opts.keep, ownedServer: state.server.owned, log });
+    repoRows = buildRows({ corpusBytes: corpus.bytes, chunkHashMBps: throughput?.mbPerSecond, scenario });
+  }
+  const live = opts.sections.includes('sync') ? await runLiveSync({ ctx, files: opts.syncFiles, seed: opts.seed, keep: opts.keep, ownedServer: state.server.owned, log }) : undefined;
+  const syncRows = live ? liveRows(live) : [];
   const results: BenchResults = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     options: opts,
     machine: machineInfo(),
     server: { endpoint: ctx.s3.endpoint, startedByBench: state.server.owned },
-    corpus: { files: corpus.files.length, bytes: corpus.bytes, plan, editFile: corpus.editFile },
-    throughput,
-    scenario,
-    rows,
+    ...(corpus && scenario && throughput ? { corpus: { files: corpus.files.length, bytes: corpus.bytes, plan, editFile: corpus.editFile }, throughput, scenario } : {}),
+    ...(live ? { live } : {}),
+    rows: [...repoRows, ...syncRows],
   };
   log('');
   log(describeRun(results));
-  log('');
-  log(formatTable(rows));
+  for (const rows of [repoRows, syncRows].filter((r) => r.length > 0)) {
+    log('');
+    log(formatTable(rows));
+  }
   log('');
   log(notes(results));
   const written = await writeResults(results, opts.out);
@@ -108,6 +127,7 @@ async function bench(opts: BenchOptions, work: string, state: { server?: S3Serve
 
 async function cleanup(opts: BenchOptions, work: string | undefined, state: { server?: S3Server; peers: Peer[] }): Promise<void> {
   killAll();
+  killAgents();
   if (state.server && !state.server.owned) for (const p of state.peers) await p.destroy();
   await state.server?.stop();
   if (!work) return;
@@ -139,7 +159,7 @@ async function main(): Promise<number> {
     });
   }
   try {
-    await checkTools(opts.only);
+    if (opts.sections.includes('repo')) await checkTools(opts.only);
     work = await mkdtemp(join(tmpdir(), 'strata-bench-'));
     await bench(opts, work, state);
     return 0;

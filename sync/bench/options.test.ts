@@ -27,7 +27,15 @@ describe('bench options', () => {
     assert.deepEqual([o.seed, o.keep, o.out, o.warm], [7, true, 'r.json', true]);
   });
 
-  for (const bad of [['--size', 'x'], ['--size', '2'], ['--only', 'borg'], ['--only'], ['--out'], ['--frobnicate']]) {
+  it('runs every section by default, and --sections or --only-sync picks some', () => {
+    assert.deepEqual(parseOptions([]).sections, ['repo', 'sync']);
+    assert.deepEqual(parseOptions(['--sections', 'sync,repo']).sections, ['repo', 'sync']);
+    assert.deepEqual(parseOptions(['--only-sync']).sections, ['sync']);
+    assert.equal(parseOptions([]).syncFiles, 100_000);
+    assert.equal(parseOptions(['--sync-files', '2000']).syncFiles, 2000);
+  });
+
+  for (const bad of [['--size', 'x'], ['--size', '2'], ['--only', 'borg'], ['--only'], ['--out'], ['--frobnicate'], ['--sections', 'live'], ['--sections'], ['--sync-files', '10']]) {
     it(`refuses ${bad.join(' ')} with E_BENCH_USAGE`, () => {
       assert.throws(() => parseOptions(bad), (err) => isStrataError(err, 'E_BENCH_USAGE'));
     });

@@ -7,6 +7,10 @@ import { StrataError } from '../errors.js';
 export const TOOLS = ['strata', 'rclone', 'restic'] as const;
 export type Tool = (typeof TOOLS)[number];
 
+/** `repo`: the layer-repository comparison with rclone and restic; `sync`: live two-way sync (Strata alone). */
+export const SECTIONS = ['repo', 'sync'] as const;
+export type Section = (typeof SECTIONS)[number];
+
 export interface BenchOptions {
   /** Corpus size in MiB (all parts scale with it). */
   sizeMiB: number;
@@ -14,6 +18,10 @@ export interface BenchOptions {
   seed: number;
   /** Tools to run, in the order given by TOOLS. */
   only: Tool[];
+  /** Parts of the bench to run, in the order given by SECTIONS. */
+  sections: Section[];
+  /** Files in the live-sync section's idle and start-up folder. */
+  syncFiles: number;
   /** Keep the temp dirs (corpus, restores, Swift state) and print where they are. */
   keep: boolean;
   /** Extra path for the JSON results, besides bench-results/<timestamp>.json and latest.json. */
@@ -25,12 +33,19 @@ export interface BenchOptions {
 
 export const DEFAULT_SIZE_MIB = 1024;
 export const DEFAULT_SEED = 1;
+export const DEFAULT_SYNC_FILES = 100_000;
 
 export const USAGE = `usage: npm run bench -- [options]
 
   --size <MiB>       corpus size (default ${DEFAULT_SIZE_MIB}; env BENCH_SIZE_MB)
   --seed <n>         corpus seed (default ${DEFAULT_SEED}); same seed + size = same bytes
-  --only <tools>     comma-separated subset of ${TOOLS.join(',')} (default all)
+  --only <tools>     comma-separated subset of ${TOOLS.join(',')} (default all; section repo)
+  --sections <list>  comma-separated subset of ${SECTIONS.join(',')} (default all):
+                       repo  upload/restore/edit against rclone and restic (the corpus)
+                       sync  live sync: propagation latency A→B, idle agent, start-up
+  --only-sync        the same as --sections sync
+  --sync-files <n>   files in the sync section's idle/start-up folder (default ${DEFAULT_SYNC_FILES};
+                     100 per directory)
   --keep             keep temp dirs (corpus, restores, Swift state) and print their paths
   --out <file>       also write the JSON results to <file>
   --warm             do not drop the page cache between phases
@@ -51,13 +66,14 @@ function positiveInt(flag: string, raw: string | undefined, min: number): number
   return n;
 }
 
-function parseOnly(raw: string | undefined): Tool[] {
+/** A comma-separated subset of `allowed`, returned in the order of `allowed`. */
+function parseSubset<T extends string>(flag: string, raw: string | undefined, allowed: readonly T[], what: string): T[] {
   const names = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw bad('--only needs a comma-separated list of tools');
+  if (names.length === 0) throw bad(`${flag} needs a comma-separated list of ${what}s`);
   for (const name of names) {
-    if (!(TOOLS as readonly string[]).includes(name)) throw bad(`--only: unknown tool ${JSON.stringify(name)}`);
+    if (!(allowed as readonly string[]).includes(name)) throw bad(`${flag}: unknown ${what} ${JSON.stringify(name)}`);
   }
-  return TOOLS.filter((t) => names.includes(t));
+  return allowed.filter((t) => names.includes(t));
 }
 
 /** Splits `--flag=value` into two arguments so both spellings work. */
@@ -73,6 +89,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = {
     sizeMiB: env.BENCH_SIZE_MB ? positiveInt('BENCH_SIZE_MB', env.BENCH_SIZE_MB, 8) : DEFAULT_SIZE_MIB,
     seed: DEFAULT_SEED,
     only: [...TOOLS],
+    sections: [...SECTIONS],
+    syncFiles: DEFAULT_SYNC_FILES,
     keep: false,
     out: undefined,
     warm: false,
@@ -85,7 +103,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = {
     switch (arg) {
       case '--size': opts.sizeMiB = positiveInt('--size', value(), 8); break;
       case '--seed': opts.seed = positiveInt('--seed', value(), 0); break;
-      case '--only': opts.only = parseOnly(value()); break;
+      case '--only': opts.only = parseSubset('--only', value(), TOOLS, 'tool'); break;
+      case '--sections': opts.sections = parseSubset('--sections', value(), SECTIONS, 'section'); break;
+      case '--only-sync': opts.sections = ['sync']; break;
+      case '--sync-files': opts.syncFiles = positiveInt('--sync-files', value(), 100); break;
       case '--keep': opts.keep = true; break;
       case '--warm': opts.warm = true; break;
       case '--out': {

@@ -59,7 +59,7 @@ function perTool(input: ReportInput, label: string, name: PhaseName, pick: (r: P
   return { label, values, vsRclone: ratio(nums.strata, nums.rclone), vsRestic: ratio(nums.strata, nums.restic) };
 }
 
-function strataOnly(label: string, value: string, target?: string, ok?: boolean): Row {
+export function strataOnly(label: string, value: string, target?: string, ok?: boolean): Row {
   return { label, values: { strata: value }, ...(target ? { target } : {}), ...(ok !== undefined ? { ok } : {}) };
 }
 
@@ -130,9 +130,11 @@ const COLUMNS: { head: string; get: (r: Row) => string }[] = [
   { head: 'ok', get: (r) => (r.ok === undefined ? '' : r.ok ? '✓' : '✗') },
 ];
 
+/** The table; a column no row has a value in is left out (the live-sync rows are Strata's alone). */
 export function formatTable(rows: readonly Row[]): string {
-  const cells = [COLUMNS.map((c) => c.head), ...rows.map((r) => COLUMNS.map((c) => c.get(r)))];
-  const widths = COLUMNS.map((_, i) => Math.max(...cells.map((line) => [...(line[i] as string)].length)));
+  const columns = COLUMNS.filter((c, i) => i === 0 || rows.some((r) => c.get(r) !== ''));
+  const cells = [columns.map((c) => c.head), ...rows.map((r) => columns.map((c) => c.get(r)))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => [...(line[i] as string)].length)));
   const pad = (s: string, w: number): string => s + ' '.repeat(w - [...s].length);
   const lines = cells.map((line) => line.map((c, i) => pad(c, widths[i] as number)).join('  ').trimEnd());
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));

@@ -6,6 +6,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CorpusPlan } from './corpus.js';
+import type { LiveResults } from './live.js';
+import { liveNotes } from './live-report.js';
 import type { BenchOptions } from './options.js';
 import type { Row } from './report.js';
 import type { ScenarioResults } from './scenario.js';
@@ -29,9 +31,13 @@ export interface BenchResults {
   options: BenchOptions;
   machine: MachineInfo;
   server: { endpoint: string; startedByBench: boolean };
-  corpus: { files: number; bytes: number; plan: CorpusPlan; editFile: string };
-  throughput: Throughput;
-  scenario: ScenarioResults;
+  /** The repo section (absent when --sections leaves it out). */
+  corpus?: { files: number; bytes: number; plan: CorpusPlan; editFile: string };
+  throughput?: Throughput;
+  scenario?: ScenarioResults;
+  /** The sync section (absent when --sections leaves it out). */
+  live?: LiveResults;
+  /** Every row of the printed tables, the repo section's first. */
   rows: Row[];
 }
 
@@ -48,25 +54,38 @@ export function machineInfo(): MachineInfo {
 
 const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
 
-export function describeRun(r: BenchResults): string {
-  const m = r.machine;
+function describeRepo(r: BenchResults): string[] {
+  if (!r.corpus || !r.scenario) return [];
   const p = r.corpus.plan;
   const large = p.largeSizes.length + 1;
   const tools = Object.entries(r.scenario.tools).map(([tool, t]) => `  ${tool}: ${t?.version.split('\n')[0]}`);
   return [
-    `Strata benchmark ${r.startedAt} — seed ${r.options.seed}, --size ${r.options.sizeMiB}`,
-    `machine: ${m.nproc} CPUs (${m.cpu}), ${m.memoryGiB} GiB RAM, ${m.os}, node ${m.node}; load average at start ${m.loadAverage.join(' ')}`,
-    `server:  ${r.server.endpoint} (${r.server.startedByBench ? 'OpenStack Swift s3api, started by this run' : 'from STRATA_TEST_S3_*'}); one bucket per tool`,
     `corpus:  ${r.corpus.files} files, ${mib(r.corpus.bytes)}: ${p.smallCount} small config files, ${p.mediumCount} documents, ${large} large page files (edit file ${r.corpus.editFile}, ${mib(p.editFileSize)})`,
     ...(p.note ? [`         ${p.note}`] : []),
     `cache:   ${r.scenario.cache === 'cold' ? 'page cache dropped before every timed phase (cold)' : 'page cache NOT dropped: figures are warm-cache'}`,
     'tools:',
     ...tools,
+  ];
+}
+
+export function describeRun(r: BenchResults): string {
+  const m = r.machine;
+  const o = r.options;
+  return [
+    `Strata benchmark ${r.startedAt} — sections ${o.sections.join(',')}, seed ${o.seed}${o.sections.includes('repo') ? `, --size ${o.sizeMiB}` : ''}${o.sections.includes('sync') ? `, --sync-files ${o.syncFiles}` : ''}`,
+    `machine: ${m.nproc} CPUs (${m.cpu}), ${m.memoryGiB} GiB RAM, ${m.os}, node ${m.node}; load average at start ${m.loadAverage.join(' ')}`,
+    `server:  ${r.server.endpoint} (${r.server.startedByBench ? 'OpenStack Swift s3api, started by this run' : 'from STRATA_TEST_S3_*'}); one bucket per tool`,
+    ...describeRepo(r),
   ].join('\n');
 }
 
 export function notes(r: BenchResults): string {
+  return [repoNotes(r), r.live ? liveNotes(r.live) : ''].filter(Boolean).join('\n\n');
+}
+
+function repoNotes(r: BenchResults): string {
   const s = r.scenario;
+  if (!s || !r.corpus) return '';
   return [
     'How to read it:',
     '- times are wall clock of the tool process(es), start-up included; ratios are Strata ÷ peer (below 1: Strata faster or smaller).',
