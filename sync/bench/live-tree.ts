@@ -37,9 +37,9 @@ export function dirCount(plan: LiveTreePlan): number {
   return plan.dirs.length + new Set(plan.dirs.map((d) => d.split('/')[0])).size + 1;
 }
 
-/** Inotify watches an agent on the tree holds: chokidar watches every file and every dir on Linux. */
+/** Inotify watches an agent on the tree holds: one per directory on Linux (sync/watch/dirwatch.ts). */
 export function watchesNeeded(plan: LiveTreePlan): number {
-  return plan.files.length + dirCount(plan);
+  return dirCount(plan);
 }
 
 /** Writes the tree under `root`; returns its total bytes. */

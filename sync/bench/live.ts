@@ -13,7 +13,7 @@
  * Must hold: every agent started here is stopped before the section returns (and killed by the
  * bench's cleanup on any error or Ctrl-C, live-agent.ts); a figure that could not be measured is
  * recorded with the reason, never as a number. Too low an inotify limit is reported as such
- * before the big folder is written, since chokidar would otherwise fail deep inside the agent.
+ * before the big folder is written, since the watcher would otherwise fail deep inside the agent.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';

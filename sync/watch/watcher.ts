@@ -1,12 +1,11 @@
 /**
- * LayerWatcher: chokidar on one layer root, turned into batches of dirty relative paths.
- * The module contract is in index.ts.
+ * LayerWatcher: directory watches on one layer root (dirwatch.ts), turned into batches of dirty
+ * relative paths. The module contract is in index.ts.
  */
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Stats } from 'node:fs';
-import { watch, type FSWatcher } from 'chokidar';
 import { StrataError } from '../errors.js';
+import { DirWatch } from './dirwatch.js';
 import type { Excluder } from './exclude.js';
 import { isGone, sample, sameSample, Suppressions, type Sample, type WrittenStat } from './sample.js';
 
@@ -38,7 +37,7 @@ export class LayerWatcher {
   private readonly suppressions = new Suppressions();
   /** Paths waiting to settle, with their last sample (undefined before the first one). */
   private readonly pending = new Map<string, { last?: Sample }>();
-  private chokidar: FSWatcher | undefined;
+  private dirs: DirWatch | undefined;
   private rootId: RootId = null;
   private rootMissing = false;
   private closed = false;
@@ -62,7 +61,7 @@ export class LayerWatcher {
     clearTimeout(this.timer);
     clearInterval(this.rootTimer);
     this.pending.clear();
-    await this.stopChokidar();
+    this.stopWatching();
   }
 
   private async start(): Promise<void> {
@@ -74,33 +73,28 @@ export class LayerWatcher {
       return;
     }
     const exclude = this.opts.exclude;
-    const w = watch(this.root, {
-      ignoreInitial: true,
-      followSymlinks: false,
-      persistent: true,
-      ignored: exclude ? (abs: string, st?: Stats) => this.isExcluded(exclude, abs, st) : [],
+    const dirs = new DirWatch(this.root, {
+      skipDir: (abs) => {
+        const rel = this.toRel(abs);
+        return exclude !== undefined && rel !== null && exclude(rel, true);
+      },
+      onChange: (abs) => this.onChange(abs),
+      onError: (err) => this.fail(err),
     });
-    this.chokidar = w;
-    w.on('all', (event, abs, st) => this.onEvent(event, abs, st));
-    w.on('error', (err) => this.fail(err));
-    await new Promise<void>((resolve) => w.once('ready', resolve));
+    this.dirs = dirs;
+    await dirs.start();
   }
 
-  private isExcluded(exclude: Excluder, abs: string, st?: Stats): boolean {
-    const rel = this.toRel(abs);
-    // Without stats chokidar asks again with them before watching a directory.
-    return rel !== null && exclude(rel, st?.isDirectory() ?? false);
-  }
-
-  private onEvent(event: string, abs: string, st?: Stats): void {
+  private onChange(abs: string): void {
     if (this.closed || this.rootMissing) return;
     const rel = this.toRel(abs);
     if (rel === null) {
-      if (path.resolve(abs) === this.root && event === 'unlinkDir') this.checkRootSafely();
+      if (path.resolve(abs) === this.root) this.checkRootSafely();
       return;
     }
-    const isDir = event === 'addDir' || event === 'unlinkDir' || (st?.isDirectory() ?? false);
-    if (this.opts.exclude?.(rel, isDir)) return;
+    // Excluded whatever its kind: dropped now. Excluded as a dir only: decided once sampled.
+    const exclude = this.opts.exclude;
+    if (exclude !== undefined && exclude(rel, false) && exclude(rel, true)) return;
     this.pending.set(rel, {});
     this.schedule(this.opts.debounceMs ?? 300);
   }
@@ -139,6 +133,7 @@ export class LayerWatcher {
         continue;
       }
       this.pending.delete(rel);
+      if (this.opts.exclude?.(rel, now?.kind === 'dir')) continue;
       if (!this.suppressions.matches(rel, now)) settled.push(rel);
     }
     return settled;
@@ -166,7 +161,7 @@ export class LayerWatcher {
     this.rootMissing = true;
     this.pending.clear();
     clearTimeout(this.timer);
-    this.stopChokidar().catch((err: unknown) => this.fail(err));
+    this.stopWatching();
     this.opts.onRootMissing?.(this.root);
   }
 
@@ -178,10 +173,9 @@ export class LayerWatcher {
     this.opts.onRootRestored?.(this.root);
   }
 
-  private async stopChokidar(): Promise<void> {
-    const w = this.chokidar;
-    this.chokidar = undefined;
-    await w?.close();
+  private stopWatching(): void {
+    this.dirs?.close();
+    this.dirs = undefined;
   }
 
   private fail(err: unknown): void {
