@@ -37,11 +37,15 @@ export function sameStat(e: IndexEntry | undefined, st: Stats): boolean {
   return e !== undefined && e.type === 'file' && e.size === st.size && e.mtimeMs === mtimeOf(st) && e.mode === modeOf(st) && (e.ino === undefined || e.ino === st.ino);
 }
 
-/** The planner's node for an index entry. */
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]));
+}
+
+/** The planner's node for an index entry (a file's content key follows from its chunks). */
 export function nodeOf(e: IndexEntry): Node {
   if (e.type === 'dir') return { type: 'dir', mode: e.mode };
   if (e.type === 'symlink') return { type: 'symlink', target: e.target ?? '', mtimeMs: e.mtimeMs };
-  return { type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, content: e.content ?? contentKey(e.chunks ?? []) };
+  return { type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, content: contentKey(e.chunks ?? []) };
 }
 
 export class LocalTree {
@@ -94,7 +98,7 @@ export class LocalTree {
 
   /** The chunk list of every file content in the tree. */
   chunksByContent(into: Map<string, readonly string[]>): void {
-    for (const e of this.entries.values()) if (e.type === 'file' && e.content !== undefined) into.set(e.content, e.chunks ?? []);
+    for (const e of this.entries.values()) if (e.type === 'file' && e.chunks !== undefined) into.set(contentKey(e.chunks), e.chunks);
   }
 
   set(path: string, e: IndexEntry): void {
@@ -242,7 +246,7 @@ class ScanWork {
         return;
       }
       const old = this.tree.get(rel);
-      if (old !== undefined && old.content === e.content && old.size === e.size && old.mtimeMs === e.mtimeMs && old.mode === e.mode && old.ino === e.ino) return;
+      if (old !== undefined && sameList(old.chunks, e.chunks) && old.size === e.size && old.mtimeMs === e.mtimeMs && old.mode === e.mode && old.ino === e.ino) return;
       this.tree.set(rel, e);
       this.result.changed.push(rel);
     });

@@ -11,7 +11,6 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Repository } from '../repo/index.js';
 import type { IndexEntry } from '../state/index.js';
-import { contentKey } from '../plan/index.js';
 import { idHash, mtimeOf, newStats, type Context } from '../snapshot/context.js';
 import { snapshotFile } from '../snapshot/file.js';
 import { fsProblem } from '../snapshot/listing.js';
@@ -79,7 +78,7 @@ export class RepoUploader implements FileUploader {
         const e = out.entry;
         // snapshotFile re-lists a file that changed while being read; its inode is then unknown here.
         const ino = e.size === st.size && e.mtimeMs === mtimeOf(st) ? st.ino : undefined;
-        done({ type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, ...(ino === undefined ? {} : { ino }), content: contentKey(e.chunks), chunks: e.chunks });
+        done({ type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, ...(ino === undefined ? {} : { ino }), chunks: e.chunks });
       } catch (err) {
         const problem = fsProblem(err);
         if (problem === undefined) throw err;

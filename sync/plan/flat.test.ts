@@ -33,6 +33,8 @@ describe('flat trees', () => {
     assert.equal(contentKey([id('1'), id('2')]), contentKey([id('1'), id('2')]));
     assert.notEqual(contentKey([id('1'), id('2')]), contentKey([id('2'), id('1')]));
     assert.notEqual(contentKey([]), contentKey([id('1')]));
+    assert.equal(contentKey([id('1')]), id('1'), 'one chunk: its id');
+    assert.notEqual(contentKey([id('1'), id('2')]), id('1'));
   });
 
   it('refuses a name that is not one path component', () => {

@@ -21,8 +21,6 @@ export interface IndexEntry {
   mode: number;
   /** Inode number from stat, when the platform has a stable one. */
   ino?: number;
-  /** Content key of a file's bytes. */
-  content?: string;
   /** The file's chunk ids, in order. */
   chunks?: readonly string[];
   /** A symlink's target, as stored in the layer. */
@@ -50,10 +48,8 @@ export function checkIndexEntry(value: unknown): IndexEntry {
     if (!isNat(v.ino)) throw new Error('bad ino');
     out.ino = v.ino;
   }
-  if (v.content !== undefined) {
-    if (typeof v.content !== 'string') throw new Error('bad content key');
-    out.content = v.content;
-  }
+  // A file's content key is not kept: it follows from the chunk list (plan contentKey). An
+  // older journal's `content` field is ignored.
   if (v.chunks !== undefined) {
     if (!Array.isArray(v.chunks) || !v.chunks.every((c) => typeof c === 'string')) throw new Error('bad chunk list');
     out.chunks = Object.freeze([...(v.chunks as string[])]);

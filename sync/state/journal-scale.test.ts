@@ -9,7 +9,7 @@ const MiB = 1024 * 1024;
 
 function entry(i: number): IndexEntry {
   const hex = (n: number): string => n.toString(16).padStart(8, '0').repeat(8);
-  return { type: 'file', size: i * 37, mtimeMs: 1_700_000_000_000 + i, mode: 0o644, ino: 1_000_000 + i, content: hex(i), chunks: [hex(i + 1), hex(i + 2)] };
+  return { type: 'file', size: i * 37, mtimeMs: 1_700_000_000_000 + i, mode: 0o644, ino: 1_000_000 + i, chunks: [hex(i), hex(i + 1), hex(i + 2)] };
 }
 
 const path = (i: number): string => `dir${i % 1000}/sub${i % 7}/file-${i}.txt`;

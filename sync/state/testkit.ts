@@ -14,7 +14,7 @@ export async function tempDir(t: TestContext, name: string): Promise<string> {
 }
 
 export function fileEntry(n: number, extra: Partial<IndexEntry> = {}): IndexEntry {
-  return { type: 'file', size: n, mtimeMs: 1_700_000_000_000 + n, mode: 0o644, content: `c${n}`, ...extra };
+  return { type: 'file', size: n, mtimeMs: 1_700_000_000_000 + n, mode: 0o644, chunks: [`c${n}`], ...extra };
 }
 
 export type TxOp = { key: string; entry: IndexEntry | undefined };

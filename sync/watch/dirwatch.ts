@@ -63,12 +63,17 @@ export class DirWatch {
     this.watchers.clear();
   }
 
-  /** Watches `dir`, then lists it and does the same for each directory inside. */
-  private async add(dir: string, ino?: number): Promise<void> {
+  /**
+   * Watches `dir`, then lists it and does the same for each directory inside. With `report`
+   * (a directory that appeared after the start) every entry found is reported too: it may have
+   * been made before the watch was, and then no event names it.
+   */
+  private async add(dir: string, ino?: number, report = false): Promise<void> {
     if (this.closed || this.watchers.has(dir)) return;
     let w: FSWatcher;
     try {
       ino ??= (await lstat(dir)).ino;
+      if (this.closed || this.watchers.has(dir)) return;
       w = watch(dir, { persistent: true }, (_event, name) => this.event(dir, name?.toString()));
     } catch (err) {
       if (isGone(err)) return;
@@ -83,9 +88,11 @@ export class DirWatch {
       if (isGone(err)) return this.drop(dir);
       throw err;
     }
+    if (this.closed) return;
     for (const e of entries) {
       const child = path.join(dir, e.name);
-      if (e.isDirectory() && !this.opts.skipDir(child)) await this.add(child);
+      if (report) this.opts.onChange(child);
+      if (e.isDirectory() && !this.opts.skipDir(child)) await this.add(child, undefined, report);
     }
   }
 
@@ -110,7 +117,7 @@ export class DirWatch {
     const known = this.watchers.get(abs);
     if (known?.ino === st.ino || this.opts.skipDir(abs)) return;
     if (known !== undefined) this.drop(abs);
-    await this.add(abs, st.ino);
+    await this.add(abs, st.ino, true);
   }
 
   /** Releases the watches on `dir` and everything under it. */
