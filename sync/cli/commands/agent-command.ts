@@ -7,6 +7,7 @@
  */
 import { serveControl } from '../../control/index.js';
 import { StrataError } from '../../errors.js';
+import { preferSmallHeap } from '../memory.js';
 import { openSessionStore, readSession, startSessionAgent, type OrgStore, type Session } from '../../signin/index.js';
 import { stringOption, usageError } from '../args.js';
 import { openChunkPool } from '../chunker.js';
@@ -29,6 +30,7 @@ export function pollMs(ctx: Context): number {
 export async function runSessionAgent(ctx: Context, stateDir: string, session: Session, org?: OrgStore): Promise<void> {
   const store = org ?? (await openSessionStore(session));
   ctx.onClose(() => store.close());
+  preferSmallHeap();
   const agent = await startSessionAgent({ stateDir, session, openStore: () => store.store, chunker: openChunkPool(ctx), pollMs: pollMs(ctx) });
   ctx.onClose(() => agent.stop());
   const control = await serveControl(agent, { stateDir });

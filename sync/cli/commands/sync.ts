@@ -10,6 +10,7 @@ import { StrataError } from '../../errors.js';
 import { openAgentState } from '../../state/index.js';
 import { listOption, stringOption, usageError } from '../args.js';
 import { openChunkPool } from '../chunker.js';
+import { preferSmallHeap } from '../memory.js';
 import type { Context } from '../context.js';
 import { LAYER_OPTION, STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
 
@@ -63,6 +64,7 @@ export const syncCommand: Command = {
       const repo = await ctx.openRepository();
       return report(ctx, await syncOnce({ stateDir, repo, folder, chunker }), root);
     }
+    preferSmallHeap();
     const agent = await Agent.start({ stateDir, folders: [folder], pollMs: pollMs(ctx), chunker, openStore: async () => (await ctx.openStore()).store });
     ctx.onClose(() => agent.stop());
     const control = await serveControl(agent, { stateDir });
