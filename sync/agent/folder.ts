@@ -37,6 +37,7 @@ import { RepoUploader } from './upload.js';
 import { massDelete, type HeldDeletes } from './guard.js';
 import { overlay, userView } from '../overlay/index.js';
 import { hiddenTest, withCarry } from './carry.js';
+import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.js';
 import { clearPending, loadPending, resolvePending, savePending, type PendingMerge } from './pending.js';
 
 export interface FolderOptions {
@@ -50,6 +51,8 @@ export interface FolderOptions {
   execJournal: string;
   /** Where a merge being applied is recorded (pending.ts), outside the root. */
   pendingFile: string;
+  /** Where the last synced pass is recorded for the start-up short cut (settled.ts), outside the root. */
+  settledFile: string;
   /**
    * Root trees of the layers under this one (org layers, lowest first), as laid onto the disk at
    * sign-in. The folder then shows overlay([...lower, layer]) and syncs only the user layer:
@@ -97,6 +100,8 @@ export class SyncFolder {
   private failed = false;
   /** The last pass synced and nothing has changed since (the idle poll can stop early). */
   private settled = false;
+  /** What the last synced pass left, as recorded (settled.ts); checked by the first pass after a start. */
+  private record: Settled | undefined;
   /** Files and symlinks in the folder after the last synced pass. */
   private files = 0;
   /** Bytes of new chunks the last scan uploaded. */
@@ -112,6 +117,7 @@ export class SyncFolder {
   async recover(): Promise<void> {
     if (await isDir(this.opts.root)) await recover(this.opts.root, this.opts.execJournal);
     this.pending = await loadPending(this.opts.pendingFile);
+    this.record = await loadSettled(this.opts.settledFile);
     this.failed = false;
   }
 
@@ -172,8 +178,18 @@ export class SyncFolder {
 
     const scan = await this.scan(signal);
     signal?.throwIfAborted();
+    const quiet = scan.changed.length === 0 && scan.skipped.size === 0;
+    // The first pass after a start: nothing changed since the synced pass recorded before it.
+    if (!this.settled && quiet && this.pending === undefined && ownHead !== undefined && ownHead === this.own) {
+      const now = this.settledNow(fingerprint, this.record?.files ?? 0);
+      if (sameSettled(this.record, now)) {
+        this.knownHeads = fingerprint;
+        this.settled = true;
+        this.files = now.files;
+      }
+    }
     // The idle poll: nothing changed here or in the bucket since the last synced pass.
-    if (this.settled && fingerprint === this.knownHeads && scan.changed.length === 0 && scan.skipped.size === 0) {
+    if (this.settled && fingerprint === this.knownHeads && quiet) {
       return { status: 'synced', conflicts: [], scan, uploaded: 0, downloaded: 0, files: this.files };
     }
     this.settled = false;
@@ -235,7 +251,16 @@ export class SyncFolder {
     this.settled = true;
     this.files = countFiles(target);
     this.trees.prune();
+    if (this.own !== undefined) {
+      const now = this.settledNow(fingerprint, this.files);
+      if (!sameSettled(this.record, now)) await saveSettled(this.opts.settledFile, now);
+      this.record = now;
+    }
     return { status: 'synced', snapshot, conflicts, scan, uploaded: this.uploaded, downloaded, files: this.files };
+  }
+
+  private settledNow(heads: string, files: number): Settled {
+    return { own: this.own ?? '', heads, lower: (this.opts.lower ?? []).join(','), sequence: this.opts.index.sequence, files };
   }
 
   /** The effective tree of the layers under this folder's layer (org layers), or undefined without any. */

@@ -38,6 +38,7 @@ export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device
       index,
       execJournal: join(dir, 'exec.journal'),
       pendingFile: join(dir, 'pending.json'),
+      settledFile: join(dir, 'settled.json'),
       exclude: folderExcluder(opts.folder),
       lower: opts.folder.lower,
       chunker: opts.chunker,

@@ -105,6 +105,7 @@ export class FolderRuntime {
       index: this.index,
       execJournal: join(dir, 'exec.journal'),
       pendingFile: join(dir, 'pending.json'),
+      settledFile: join(dir, 'settled.json'),
       exclude: this.exclude,
       lower: this.spec.lower,
       chunker: this.opts.chunker,

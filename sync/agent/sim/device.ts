@@ -78,7 +78,7 @@ export class SimDevice implements Disk {
     const index = await openFileIndex(this.state, 'statcache');
     try {
       const repo = await openRepository(wire);
-      const folder = new SyncFolder({ repo, root: this.root, layer: LAYER, device: this.name, index, execJournal: join(this.state, 'exec.journal'), pendingFile: join(this.state, 'pending.json'), exclude, chunker: smallFiles, now: this.now });
+      const folder = new SyncFolder({ repo, root: this.root, layer: LAYER, device: this.name, index, execJournal: join(this.state, 'exec.journal'), pendingFile: join(this.state, 'pending.json'), settledFile: join(this.state, 'settled.json'), exclude, chunker: smallFiles, now: this.now });
       await folder.recover();
       this.folder = folder;
       this.wire = wire;
