@@ -19,7 +19,9 @@
  * live* (the sync section: live, live-agent, live-latency, live-tree, live-proc, live-report).
  *
  * Sections (--sections): `repo` is the comparison above; `sync` is live two-way sync, Strata alone
- * (propagation latency between two agents, an idle agent on 100,000 files, its start-up).
+ * (propagation latency between two agents, an idle agent on 100,000 files, its start-up);
+ * `signin` is the time to ready at sign-in on an empty and a golden-image machine, against a
+ * full restic restore and rclone copy of the same layer (signin*).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,6 +36,9 @@ import { parseOptions, USAGE, type BenchOptions, type Tool } from './options.js'
 import type { Peer, PeerContext } from './peer.js';
 import { abortAll, haveCommand, isAborted, killAll } from './proc.js';
 import { RclonePeer, writeRcloneConfig } from './rclone.js';
+import { runSignInSection } from './signin.js';
+import { killSignInChildren } from './signin-proc.js';
+import { formatSignInTable } from './signin-report.js';
 import { buildRows, formatTable, type Row } from './report.js';
 import { ResticPeer } from './restic.js';
 import { describeRun, machineInfo, notes, writeResults, type BenchResults } from './results.js';
@@ -69,7 +74,7 @@ async function bench(opts: BenchOptions, work: string, state: { server?: S3Serve
   const repo = opts.sections.includes('repo');
   // First, so that a build that does not compile or run stops the bench before minutes of corpus writing.
   let strataCli = '';
-  if ((repo && opts.only.includes('strata')) || opts.sections.includes('sync')) {
+  if ((repo && opts.only.includes('strata')) || opts.sections.includes('sync') || opts.sections.includes('signin')) {
     log('building Strata (npm run build) …');
     strataCli = await buildStrataCli(join(work, 'strata-check'));
     log(`  ${strataCli}`);
@@ -103,6 +108,9 @@ async function bench(opts: BenchOptions, work: string, state: { server?: S3Serve
   }
   const live = opts.sections.includes('sync') ? await runLiveSync({ ctx, files: opts.syncFiles, seed: opts.seed, keep: opts.keep, ownedServer: state.server.owned, log }) : undefined;
   const syncRows = live ? liveRows(live) : [];
+  const signin = opts.sections.includes('signin')
+    ? await runSignInSection({ s3: ctx.s3, work, strataCli, runId: ctx.runId, sizeMiB: opts.sizeMiB, files: opts.signinFiles, seed: opts.seed, warm: opts.warm, keep: opts.keep, ownedServer: state.server.owned, log })
+    : undefined;
   const results: BenchResults = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -111,6 +119,7 @@ async function bench(opts: BenchOptions, work: string, state: { server?: S3Serve
     server: { endpoint: ctx.s3.endpoint, startedByBench: state.server.owned },
     ...(corpus && scenario && throughput ? { corpus: { files: corpus.files.length, bytes: corpus.bytes, plan, editFile: corpus.editFile }, throughput, scenario } : {}),
     ...(live ? { live } : {}),
+    ...(signin ? { signin } : {}),
     rows: [...repoRows, ...syncRows],
   };
   log('');
@@ -118,6 +127,10 @@ async function bench(opts: BenchOptions, work: string, state: { server?: S3Serve
   for (const rows of [repoRows, syncRows].filter((r) => r.length > 0)) {
     log('');
     log(formatTable(rows));
+  }
+  if (signin) {
+    log('');
+    log(formatSignInTable(signin));
   }
   log('');
   log(notes(results));
@@ -128,6 +141,7 @@ async function bench(opts: BenchOptions, work: string, state: { server?: S3Serve
 async function cleanup(opts: BenchOptions, work: string | undefined, state: { server?: S3Server; peers: Peer[] }): Promise<void> {
   killAll();
   killAgents();
+  killSignInChildren();
   if (state.server && !state.server.owned) for (const p of state.peers) await p.destroy();
   await state.server?.stop();
   if (!work) return;
@@ -160,6 +174,7 @@ async function main(): Promise<number> {
   }
   try {
     if (opts.sections.includes('repo')) await checkTools(opts.only);
+    if (opts.sections.includes('signin')) await checkTools(['rclone', 'restic']);
     work = await mkdtemp(join(tmpdir(), 'strata-bench-'));
     await bench(opts, work, state);
     return 0;

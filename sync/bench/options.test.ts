@@ -28,14 +28,17 @@ describe('bench options', () => {
   });
 
   it('runs every section by default, and --sections or --only-sync picks some', () => {
-    assert.deepEqual(parseOptions([]).sections, ['repo', 'sync']);
-    assert.deepEqual(parseOptions(['--sections', 'sync,repo']).sections, ['repo', 'sync']);
+    assert.deepEqual(parseOptions([]).sections, ['repo', 'sync', 'signin']);
+    assert.deepEqual(parseOptions(['--sections', 'signin,sync,repo']).sections, ['repo', 'sync', 'signin']);
+    assert.deepEqual(parseOptions(['--sections', 'signin']).sections, ['signin']);
     assert.deepEqual(parseOptions(['--only-sync']).sections, ['sync']);
     assert.equal(parseOptions([]).syncFiles, 100_000);
     assert.equal(parseOptions(['--sync-files', '2000']).syncFiles, 2000);
+    assert.equal(parseOptions([]).signinFiles, 20_000);
+    assert.equal(parseOptions(['--signin-files', '500']).signinFiles, 500);
   });
 
-  for (const bad of [['--size', 'x'], ['--size', '2'], ['--only', 'borg'], ['--only'], ['--out'], ['--frobnicate'], ['--sections', 'live'], ['--sections'], ['--sync-files', '10']]) {
+  for (const bad of [['--size', 'x'], ['--size', '2'], ['--only', 'borg'], ['--only'], ['--out'], ['--frobnicate'], ['--sections', 'live'], ['--sections'], ['--sync-files', '10'], ['--signin-files', '0']]) {
     it(`refuses ${bad.join(' ')} with E_BENCH_USAGE`, () => {
       assert.throws(() => parseOptions(bad), (err) => isStrataError(err, 'E_BENCH_USAGE'));
     });

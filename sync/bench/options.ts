@@ -8,7 +8,7 @@ export const TOOLS = ['strata', 'rclone', 'restic'] as const;
 export type Tool = (typeof TOOLS)[number];
 
 /** `repo`: the layer-repository comparison with rclone and restic; `sync`: live two-way sync (Strata alone). */
-export const SECTIONS = ['repo', 'sync'] as const;
+export const SECTIONS = ['repo', 'sync', 'signin'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -22,6 +22,8 @@ export interface BenchOptions {
   sections: Section[];
   /** Files in the live-sync section's idle and start-up folder. */
   syncFiles: number;
+  /** Files in the sign-in section's layer (its size is sizeMiB). */
+  signinFiles: number;
   /** Keep the temp dirs (corpus, restores, Swift state) and print where they are. */
   keep: boolean;
   /** Extra path for the JSON results, besides bench-results/<timestamp>.json and latest.json. */
@@ -34,6 +36,7 @@ export interface BenchOptions {
 export const DEFAULT_SIZE_MIB = 1024;
 export const DEFAULT_SEED = 1;
 export const DEFAULT_SYNC_FILES = 100_000;
+export const DEFAULT_SIGNIN_FILES = 20_000;
 
 export const USAGE = `usage: npm run bench -- [options]
 
@@ -43,9 +46,12 @@ export const USAGE = `usage: npm run bench -- [options]
   --sections <list>  comma-separated subset of ${SECTIONS.join(',')} (default all):
                        repo  upload/restore/edit against rclone and restic (the corpus)
                        sync  live sync: propagation latency A→B, idle agent, start-up
+                       signin  time to ready at sign-in (empty machine, golden image)
+                               against a full restic restore and rclone copy
   --only-sync        the same as --sections sync
   --sync-files <n>   files in the sync section's idle/start-up folder (default ${DEFAULT_SYNC_FILES};
                      100 per directory)
+  --signin-files <n> files in the sign-in section's layer of --size MiB (default ${DEFAULT_SIGNIN_FILES})
   --keep             keep temp dirs (corpus, restores, Swift state) and print their paths
   --out <file>       also write the JSON results to <file>
   --warm             do not drop the page cache between phases
@@ -91,6 +97,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = {
     only: [...TOOLS],
     sections: [...SECTIONS],
     syncFiles: DEFAULT_SYNC_FILES,
+    signinFiles: DEFAULT_SIGNIN_FILES,
     keep: false,
     out: undefined,
     warm: false,
@@ -107,6 +114,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = {
       case '--sections': opts.sections = parseSubset('--sections', value(), SECTIONS, 'section'); break;
       case '--only-sync': opts.sections = ['sync']; break;
       case '--sync-files': opts.syncFiles = positiveInt('--sync-files', value(), 100); break;
+      case '--signin-files': opts.signinFiles = positiveInt('--signin-files', value(), 100); break;
       case '--keep': opts.keep = true; break;
       case '--warm': opts.warm = true; break;
       case '--out': {

@@ -7,6 +7,7 @@ import { availableParallelism, cpus, loadavg, release, totalmem, type } from 'no
 import { join, resolve } from 'node:path';
 import type { CorpusPlan } from './corpus.js';
 import type { LiveResults } from './live.js';
+import type { SignInResults } from './signin-results.js';
 import { liveNotes } from './live-report.js';
 import type { BenchOptions } from './options.js';
 import type { Row } from './report.js';
@@ -37,6 +38,7 @@ export interface BenchResults {
   scenario?: ScenarioResults;
   /** The sync section (absent when --sections leaves it out). */
   live?: LiveResults;
+  signin?: SignInResults;
   /** Every row of the printed tables, the repo section's first. */
   rows: Row[];
 }

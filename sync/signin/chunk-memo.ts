@@ -1,29 +1,57 @@
 /**
  * Chunking a local file once per sign-in. The first-contact check chunks local files to compare
  * them with the layer, and each restore phase chunks the target's files again (to seed, and to
- * find files already complete); this wrapper answers repeats from memory.
+ * find files already complete); this memo answers repeats from memory.
  *
  * A result is reused only while the file keeps its device, inode, size and mtime — the stat-cache
  * rule the agent uses too. A rename keeps the inode, so a file moved aside as a conflict copy is
- * not read again to seed the restore. Seeded bytes are re-verified at copy time whatever this says.
+ * not read again to seed the restore. Seeded bytes are re-verified at copy time whatever this says,
+ * which is why two shortcuts are safe, and why they exist (lay.ts uses them):
+ * - `only(worth)`: a file whose size `worth` rejects is not read at all and offers no chunks —
+ *   before ready, reading a golden image's large files to seed small ones costs seconds for chunks
+ *   they almost never hold;
+ * - `remember`: the chunk list of a file the restore just wrote from the layer is known, so the
+ *   next phase need not read it back to seed from it.
  */
+import type { BigIntStats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
+import type { HashAlgorithm } from '../chunker/hash.js';
 import type { ChunkerParams } from '../repo/types.js';
 import type { ChunkFileFn, ChunkedFile } from '../restore/index.js';
 
-export function memoChunkFile(inner: ChunkFileFn): ChunkFileFn {
-  const done = new Map<string, ChunkedFile>();
-  const keyOf = async (path: string, params: ChunkerParams, hash: string): Promise<string> => {
+function keyOf(st: BigIntStats, params: ChunkerParams, hash: HashAlgorithm): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${params.minSize}:${params.avgSize}:${params.maxSize}:${hash}`;
+}
+
+export class ChunkMemo {
+  private readonly done = new Map<string, ChunkedFile>();
+
+  constructor(private readonly inner: ChunkFileFn) {}
+
+  /** The file's chunks, from memory while it is unchanged. */
+  readonly chunkFile: ChunkFileFn = (path, params, hash) => this.chunk(path, params, hash, () => true);
+
+  /** As chunkFile, except that a file whose size `worth` rejects is not read: it offers no chunks. */
+  only(worth: (size: number) => boolean): ChunkFileFn {
+    return (path, params, hash) => this.chunk(path, params, hash, worth);
+  }
+
+  /** Records `file` as the chunks of `path` as it is now (a file just written with exactly them). */
+  async remember(path: string, params: ChunkerParams, hash: HashAlgorithm, file: ChunkedFile): Promise<void> {
     const st = await lstat(path, { bigint: true });
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${params.minSize}:${params.avgSize}:${params.maxSize}:${hash}`;
-  };
-  return async (path, params, hash) => {
-    const key = await keyOf(path, params, hash);
-    const known = done.get(key);
+    if (st.isFile() && Number(st.size) === file.size) this.done.set(keyOf(st, params, hash), file);
+  }
+
+  private async chunk(path: string, params: ChunkerParams, hash: HashAlgorithm, worth: (size: number) => boolean): Promise<ChunkedFile> {
+    const st = await lstat(path, { bigint: true });
+    const key = keyOf(st, params, hash);
+    const known = this.done.get(key);
     if (known) return known;
-    const result = await inner(path, params, hash);
+    if (!worth(Number(st.size))) return { size: Number(st.size), chunks: [] };
+    const result = await this.inner(path, params, hash);
     // A file that changed while it was read is not remembered.
-    if ((await keyOf(path, params, hash).catch(() => '')) === key) done.set(key, result);
+    const after = await lstat(path, { bigint: true }).catch(() => undefined);
+    if (after && keyOf(after, params, hash) === key) this.done.set(key, result);
     return result;
-  };
+  }
 }

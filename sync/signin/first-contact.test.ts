@@ -2,7 +2,7 @@
 // aside as conflict copies, layer-wins replaces them; whiteouts remove what the machine had;
 // paths the layer does not know, and equal files, are left alone.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -104,6 +104,24 @@ describe('first contact', () => {
     assert.equal(await readFile(join(s.home, 'Downloads/report.txt'), 'utf8'), 'outside the layer');
     assert.ok(r.bytesSeeded + r.bytesReused > 0, 'local files seed the restore');
   });
+
+  for (const policy of ['keep-both', 'layer-wins'] as const) {
+    it(`${policy}: a link where the layer has a folder is never followed`, async (t) => {
+      const s = await setup(t, policy, {});
+      const outside = join(s.home, '..', 'outside');
+      await writeTree(outside, { 'report.txt': 'not in home', thing: { 'inside.txt': 'not in home either' } });
+      await symlink(outside, join(s.home, 'Documents'));
+      const r = await lay(s);
+      assert.deepEqual(await readdir(outside), ['report.txt', 'thing']);
+      assert.equal(await readFile(join(outside, 'report.txt'), 'utf8'), 'not in home');
+      assert.ok((await lstat(join(s.home, 'Documents'))).isDirectory());
+      assert.equal(await readFile(join(s.home, 'Documents/report.txt'), 'utf8'), 'layer report');
+      if (policy === 'keep-both') {
+        assert.deepEqual(r.conflicts.map((c) => c.path), ['Documents']);
+        assert.ok((await lstat(join(s.home, r.conflicts[0]?.copy ?? ''))).isSymbolicLink());
+      } else assert.deepEqual(r.conflicts, []);
+    });
+  }
 
   it('a second sign-in on the same machine makes no conflict copies of what the first one laid', async (t) => {
     const s = await setup(t, 'keep-both', {});

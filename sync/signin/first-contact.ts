@@ -16,10 +16,11 @@
  * only if it holds a version some layer had there, and anything else is moved aside instead.
  *
  * What must hold: nothing outside home, and nothing outside the effective tree or a hidden path,
- * is touched; nothing is followed through a link (each dir is lstat'ed, top-down, before anything
- * under it is looked at); equal content (size, then chunk list) is never a conflict.
+ * is touched; nothing is followed through a link (each dir is known to be a real dir from its
+ * parent's listing, top-down, before anything under it is looked at); equal content (size, then
+ * chunk list) is never a conflict.
  */
-import type { Stats } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir, readlink, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
@@ -93,17 +94,36 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     return content !== node.content && !effective.known(rel).has(content);
   };
 
+  // One readdir per real dir instead of an lstat per path: a dirent's type is the entry's own (a link is a link).
+  const listings = new Map<string, Promise<Map<string, Dirent>>>();
+  const listing = (dir: string): Promise<Map<string, Dirent>> => {
+    let l = listings.get(dir);
+    if (l === undefined) {
+      l = readdir(join(home, dir), { withFileTypes: true }).then(
+        (entries) => new Map(entries.map((e) => [e.name, e])),
+        (err: unknown) => {
+          if (isErrno(err, 'ENOENT', 'ENOTDIR')) return new Map<string, Dirent>();
+          throw err;
+        },
+      );
+      listings.set(dir, l);
+    }
+    return l;
+  };
+
   const visit = async (rel: string, node: DiskNode): Promise<void> => {
-    if (!present.has(parentOf(rel))) return;
-    const st = await lstatOrNone(join(home, rel));
-    if (st === undefined) return;
-    if (node.type === 'dir' && st.isDirectory()) {
+    const parent = parentOf(rel);
+    if (!present.has(parent)) return;
+    const entry = (await listing(parent)).get(parent === '' ? rel : rel.slice(parent.length + 1));
+    if (entry === undefined) return;
+    if (node.type === 'dir' && entry.isDirectory()) {
       present.add(rel);
       return;
     }
     if (policy === 'keep-both') {
-      if (await differs(rel, node, st)) await aside(rel, st);
-    } else if (node.type !== 'dir' && st.isDirectory()) {
+      const st = await lstatOrNone(join(home, rel));
+      if (st !== undefined && (await differs(rel, node, st))) await aside(rel, st);
+    } else if (node.type !== 'dir' && entry.isDirectory()) {
       await remove(rel);
     }
   };

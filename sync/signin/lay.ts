@@ -15,21 +15,27 @@
  * Hot paths are gitignore patterns relative to home, matched like exclusions (a pattern naming a
  * dir covers everything under it: `Desktop/`, `.config/app/`, `*.pst`). Both restores seed from
  * home itself and from `seeds`; a local file is chunked at most once for all of it (chunk-memo.ts).
+ * Before ready, only local files of a ready file's size are read (possible copies of ready files:
+ * a golden image's large or unrelated files would be chunked before ready for chunks they almost
+ * never hold — 2 GiB of them cost 5.7 s of a 19.6 s ready in the sign-in bench), and the files the
+ * ready restore wrote are not read back by the rest's seed scan: their chunks are known.
  * The effective tree is written into a scratch repository (scratch-store.ts): a sign-in writes no
  * data to the bucket, only this device's snapshot record and head of step 6.
  */
+import { join } from 'node:path';
 import { poolChunkFile } from '../restore/chunk.js';
-import { contentKey, type DiskNode } from '../plan/index.js';
-import { openRepository } from '../repo/index.js';
+import { contentKey, type DiskNode, type FileNode } from '../plan/index.js';
+import { openRepository, type Repository } from '../repo/index.js';
+import { forEachLimit } from '../repo/pool.js';
 import { restoreTree, type ChunkFileFn, type RestoreProgress, type RestoreStats } from '../restore/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
-import { memoChunkFile } from './chunk-memo.js';
+import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
 import { effectiveTree, splitReady, writeTree } from './effective.js';
 import { firstContact } from './first-contact.js';
 import { sessionExcluder } from './folder.js';
-import { readLayerStack, type LayerStack } from './layers.js';
+import { readLayerStack, type ChunkMap, type LayerStack } from './layers.js';
 import { ScratchStore } from './scratch-store.js';
 import { writeSession, type LaidLayer, type Session } from './session.js';
 
@@ -108,9 +114,9 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const effective = effectiveTree(stack, sessionExcluder(session, opts.stateDir));
   emit({ type: 'layers', org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), unpublished: stack.unpublished, ...sizeOf(effective.tree) });
 
-  const chunkFile = memoChunkFile(opts.chunkFile ?? poolChunkFile);
+  const memo = new ChunkMemo(opts.chunkFile ?? poolChunkFile);
   const params = repo.format.chunker;
-  const contentOf = async (path: string): Promise<string> => contentKey((await chunkFile(path, params, repo.format.hash)).chunks.map((c) => c.id));
+  const contentOf = async (path: string): Promise<string> => contentKey((await memo.chunkFile(path, params, repo.format.hash)).chunks.map((c) => c.id));
   const settled = await firstContact({ home: session.home, effective, policy: session.org.policies.firstContact, device: session.device, contentOf, concurrency: opts.concurrency });
 
   const hot = makeExcluder(session.org.policies.hotPaths, { defaults: false });
@@ -119,10 +125,9 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const signInTime = (opts.now ?? (() => new Date()))().getTime();
   const dirMtime = (p: string): number => stack.dirMtimes.get(p) || signInTime;
   const readyRoot = await writeTree(repo, ready, stack.chunks, dirMtime);
-  const restRoot = rest.size > 0 ? await writeTree(repo, rest, stack.chunks, dirMtime) : undefined;
   await repo.flush();
 
-  const restore = (root: string, phase: 'ready' | 'rest', priority?: (rel: string, size: number) => number): Promise<RestoreStats> =>
+  const restore = (root: string, phase: 'ready' | 'rest', chunkFile: ChunkFileFn, priority?: (rel: string, size: number) => number): Promise<RestoreStats> =>
     restoreTree(repo, {
       target: session.home,
       root,
@@ -133,10 +138,20 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
       onProgress: (p) => emit({ type: 'progress', phase, ...p }),
       signal: opts.signal,
     });
-  const first = transferOf(await restore(readyRoot, 'ready', (rel, size) => (isHot(rel) ? HOT + size : size)));
+  const readySizes = new Set<number>();
+  for (const n of ready.values()) if (n.type === 'file') readySizes.add(n.size);
+  const readyChunkFile = memo.only((size) => readySizes.has(size));
+  const first = transferOf(await restore(readyRoot, 'ready', readyChunkFile, (rel, size) => (isHot(rel) ? HOT + size : size)));
   const timeToReadyMs = clock() - start;
   emit({ type: 'ready', timeToReadyMs, ...first });
-  const total = restRoot === undefined ? first : add(first, transferOf(await restore(restRoot, 'rest')));
+  let total = first;
+  if (rest.size > 0) {
+    // Written only now: the rest's trees are not needed for ready.
+    const restRoot = await writeTree(repo, rest, stack.chunks, dirMtime);
+    await repo.flush();
+    await rememberLaid(memo, repo, session.home, ready, stack.chunks, opts.concurrency);
+    total = add(first, transferOf(await restore(restRoot, 'rest', memo.chunkFile)));
+  }
   const totalMs = clock() - start;
 
   const now = (opts.now ?? (() => new Date()))();
@@ -146,6 +161,23 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   await writeSession(opts.stateDir, updated);
   emit({ type: 'done', totalMs, conflicts: settled.conflicts.length, removed: settled.removed.length, ...total });
   return { session: updated, ...total, timeToReadyMs, totalMs, ...settled, unpublished: stack.unpublished };
+}
+
+/** The files the ready restore laid hold exactly their chunks: the memo learns those the rest's seed scan would read. */
+async function rememberLaid(memo: ChunkMemo, repo: Repository, home: string, ready: ReadonlyMap<string, DiskNode>, chunks: ChunkMap, concurrency = 8): Promise<void> {
+  const params = repo.format.chunker;
+  const files: [string, FileNode][] = [];
+  for (const [rel, n] of ready) if (n.type === 'file' && n.size > params.minSize) files.push([rel, n]);
+  await forEachLimit(files, concurrency, async ([rel, n]) => {
+    let offset = 0;
+    const list = (chunks.get(n.content) ?? []).map((id) => {
+      const chunk = { id, offset, length: repo.blobLocation(id)?.length ?? Number.NaN };
+      offset += chunk.length;
+      return chunk;
+    });
+    // A file moved or changed since it was laid is simply not remembered.
+    if (offset === n.size) await memo.remember(join(home, rel), params, repo.format.hash, { size: n.size, chunks: list }).catch(() => undefined);
+  });
 }
 
 function laidOf(l: LayerStack['org'][number]): LaidLayer {
