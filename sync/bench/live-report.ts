@@ -2,7 +2,7 @@
  * The live-sync section's table rows and notes, built from its results alone (pure), like
  * report.ts: the printed table and the JSON always agree. Targets are issue #4's.
  */
-import type { IdleRecord, LiveResults, SyncTiming } from './live.js';
+import { IDLE_SETTLE_SECONDS, type IdleRecord, type LiveResults, type SyncTiming } from './live.js';
 import type { LatencyRecord } from './live-latency.js';
 import { strataOnly, type Row } from './report.js';
 
@@ -81,6 +81,8 @@ export function liveNotes(r: LiveResults): string {
     '  RSS is VmRSS and CPU utime+stime of the agent\'s node process (chunker worker threads included),',
     '  sampled every second; "peak so far" is VmHWM. Start-up is spawn → first in-sync line after a SIGTERM stop;',
     '  "load" is the 1-minute load average at spawn and at that line: above the CPU count, other work slowed it.',
+    `- the judged idle window starts ${IDLE_SETTLE_SECONDS} s after start-up's in-sync line (the heap is handed back first, live.ts);`,
+    '  the window right after the first sync starts at once.',
     ...(failed.length > 0 ? ['- not measured:', ...failed] : []),
   ].join('\n');
 }
