@@ -23,10 +23,11 @@ import { StrataError } from '../errors.js';
 import { executePlan, recover } from '../exec/index.js';
 import { countFiles, planApply, type Conflict, type Node } from '../plan/index.js';
 import type { Repository } from '../repo/index.js';
-import { FORMAT_VERSION, type BlobId, type Head, type Snapshot, type SnapshotId } from '../repo/types.js';
+import type { BlobId, Head, SnapshotId } from '../repo/types.js';
 import type { FileChunker } from '../snapshot/index.js';
 import type { FileIndex } from '../state/index.js';
 import type { Excluder } from '../watch/index.js';
+import { commitSnapshot } from './commit.js';
 import { makeFetcher } from './fetch.js';
 import { SnapshotGraph } from './history.js';
 import { LocalTree, type ScanResult } from './local.js';
@@ -244,7 +245,8 @@ export class SyncFolder {
         return { status: 'retry', scan };
       }
     }
-    const snapshot = await this.commitTree(m.merged, mergedRoot, parents);
+    const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged: m.merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))() });
+    if (snapshot !== undefined) this.own = snapshot;
     await this.setPending(undefined);
     this.considered = m.considered;
     this.knownHeads = fingerprint;
@@ -307,29 +309,6 @@ export class SyncFolder {
     }
   }
 
-  /** Writes the merged tree and, when it differs from this device's head, a snapshot and the head. */
-  private async commitTree(merged: Map<string, Node>, root: BlobId, parents: SnapshotId[]): Promise<SnapshotId | undefined> {
-    const { repo, layer, device } = this.opts;
-    if (this.own !== undefined && (await this.graph.get(this.own)).root === root) return undefined;
-    const files = countFiles(merged);
-    let bytes = 0;
-    for (const n of merged.values()) if (n.type === 'file') bytes += n.size;
-    const now = (this.opts.now ?? (() => new Date()))();
-    const snapshot: Snapshot = {
-      version: FORMAT_VERSION,
-      layer,
-      device,
-      time: now.toISOString(),
-      root,
-      parents: [...(this.own === undefined ? [] : [this.own]), ...parents],
-      summary: { files, dirs: merged.size - files, bytes, bytesAdded: this.uploaded },
-    };
-    const id = await repo.saveSnapshot(snapshot);
-    await repo.writeHead(layer, device, id);
-    this.graph.add(id, snapshot);
-    this.own = id;
-    return id;
-  }
 }
 
 function noRoot(root: string): StrataError {

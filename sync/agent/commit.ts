@@ -1,0 +1,48 @@
+/**
+ * The last step of a pass: the merged tree becomes this device's snapshot and head. The order is
+ * DESIGN §2's: the root tree is durable (flushed) before the snapshot, the snapshot before the
+ * head. A pass that changed nothing writes nothing: a root equal to the head's keeps the head.
+ */
+import { countFiles, type Node } from '../plan/index.js';
+import type { Repository } from '../repo/index.js';
+import { FORMAT_VERSION, type BlobId, type Snapshot, type SnapshotId } from '../repo/types.js';
+import type { SnapshotGraph } from './history.js';
+
+export interface CommitInput {
+  repo: Repository;
+  layer: string;
+  device: string;
+  graph: SnapshotGraph;
+  /** This device's head before the pass. */
+  own: SnapshotId | undefined;
+  merged: ReadonlyMap<string, Node>;
+  /** The merged tree's root, already flushed. */
+  root: BlobId;
+  /** The heads the pass merged in. */
+  parents: readonly SnapshotId[];
+  /** Bytes of new chunks the pass uploaded. */
+  bytesAdded: number;
+  now: Date;
+}
+
+/** Writes the snapshot and the head; returns the new snapshot, or undefined when the head already names `root`. */
+export async function commitSnapshot(input: CommitInput): Promise<SnapshotId | undefined> {
+  const { repo, layer, device, graph, own, merged } = input;
+  if (own !== undefined && (await graph.get(own)).root === input.root) return undefined;
+  const files = countFiles(merged);
+  let bytes = 0;
+  for (const n of merged.values()) if (n.type === 'file') bytes += n.size;
+  const snapshot: Snapshot = {
+    version: FORMAT_VERSION,
+    layer,
+    device,
+    time: input.now.toISOString(),
+    root: input.root,
+    parents: [...(own === undefined ? [] : [own]), ...input.parents],
+    summary: { files, dirs: merged.size - files, bytes, bytesAdded: input.bytesAdded },
+  };
+  const id = await repo.saveSnapshot(snapshot);
+  await repo.writeHead(layer, device, id);
+  graph.add(id, snapshot);
+  return id;
+}
