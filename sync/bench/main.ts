@@ -37,7 +37,6 @@ import type { Peer, PeerContext } from './peer.js';
 import { abortAll, haveCommand, isAborted, killAll } from './proc.js';
 import { RclonePeer, writeRcloneConfig } from './rclone.js';
 import { runSignInSection } from './signin.js';
-import { killSignInChildren } from './signin-proc.js';
 import { formatSignInTable } from './signin-report.js';
 import { buildRows, formatTable, type Row } from './report.js';
 import { ResticPeer } from './restic.js';
@@ -141,7 +140,6 @@ async function bench(opts: BenchOptions, work: string, state: { server?: S3Serve
 async function cleanup(opts: BenchOptions, work: string | undefined, state: { server?: S3Server; peers: Peer[] }): Promise<void> {
   killAll();
   killAgents();
-  killSignInChildren();
   if (state.server && !state.server.owned) for (const p of state.peers) await p.destroy();
   await state.server?.stop();
   if (!work) return;

@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { StrataError } from '../errors.js';
 
 export interface RunResult {
@@ -22,6 +23,8 @@ export interface RunOptions {
   timeoutSeconds?: number;
   /** A cleanup step (stopping the server, removing buckets): it runs even after Ctrl-C. */
   cleanup?: boolean;
+  /** Called with each stdout line as it arrives, and the seconds since spawn. */
+  onLine?: (line: string, seconds: number) => void;
 }
 
 const running = new Set<number>();
@@ -72,6 +75,8 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
+    const onLine = opts.onLine;
+    if (onLine) createInterface({ input: child.stdout }).on('line', (line) => onLine(line, Number(process.hrtime.bigint() - started) / 1e9));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     const timer = setTimeout(() => pid !== undefined && killGroup(pid, 'SIGKILL'), (opts.timeoutSeconds ?? 3600) * 1000);
     child.on('error', (e) => {
