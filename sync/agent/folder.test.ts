@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { StrataError } from '../errors.js';
 import { ForwardingStore } from '../store/forwarding.js';
@@ -14,8 +15,16 @@ defineScenarios('memory store', { makeStore: async () => ({ store: new MemorySto
 class BigReadFails extends ForwardingStore {
   armed = false;
   override get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    return this.fails(key, range) ?? super.get(key, range);
+  }
+
+  override getStream(key: string, range?: ByteRange): Promise<Readable> {
+    return this.fails(key, range) ?? super.getStream(key, range);
+  }
+
+  private fails(key: string, range?: ByteRange): Promise<never> | undefined {
     if (this.armed && (range?.length ?? 0) >= 64 << 10) return Promise.reject(new StrataError('E_TRANSIENT', 'injected: connection reset', { key }));
-    return super.get(key, range);
+    return undefined;
   }
 }
 

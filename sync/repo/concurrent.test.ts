@@ -32,6 +32,10 @@ class ShuffledStore extends RecordingStore {
     await this.turn();
     return super.get(key, range);
   }
+  override async getStream(key: string, range?: ByteRange) {
+    await this.turn();
+    return super.getStream(key, range);
+  }
 }
 
 async function device(repo: Repository, name: string, seed: number, shared: { id: BlobId; data: Uint8Array }[]) {

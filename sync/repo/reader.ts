@@ -90,6 +90,95 @@ export async function fetchRange(store: ObjectStore, pack: string, offset: numbe
   return bytes;
 }
 
+/** Times one request's body may break off half-way (a transient error) and be resumed. */
+export const MAX_RESUMES = 5;
+
+/** Bytes [start, end) of consecutive buffers: a view when one buffer holds them, else a copy. */
+function cut(parts: readonly Uint8Array[], start: number, end: number): Uint8Array {
+  let at = 0;
+  for (const [i, p] of parts.entries()) {
+    if (start < at + p.byteLength) {
+      if (end <= at + p.byteLength) return new Uint8Array(p.buffer, p.byteOffset + start - at, end - start);
+      const out = new Uint8Array(end - start);
+      let filled = 0;
+      for (const q of parts.slice(i)) {
+        const piece = q.subarray(Math.max(0, start - at), Math.min(q.byteLength, end - at));
+        out.set(piece, filled);
+        filled += piece.byteLength;
+        at += q.byteLength;
+        if (filled === out.byteLength) break;
+      }
+      return out;
+    }
+    at += p.byteLength;
+  }
+  return new Uint8Array(0);
+}
+
+class ConsumerError {
+  constructor(readonly err: unknown) {}
+}
+
+/**
+ * Delivers one request's blobs as its body streams in, instead of joining the whole range first:
+ * a blob inside one chunk of the body is a view of it, one spanning chunks is copied, and the
+ * first blobs are written while the rest are still on the wire. A body that breaks off with a
+ * transient error is asked for again from the first blob not yet delivered.
+ */
+async function streamRequest(store: ObjectStore, hash: HashAlgorithm, req: RangeRequest, onBlob: (id: BlobId, data: Uint8Array) => Promise<void> | void): Promise<void> {
+  const key = keys.pack(req.pack);
+  const end = req.offset + req.length;
+  if (req.length === 0) {
+    for (const w of req.blobs) {
+      verifyBlob(new Uint8Array(0), w.id, key, hash);
+      await onBlob(w.id, new Uint8Array(0));
+    }
+    return;
+  }
+  let next = 0;
+  for (let resumes = 0; next < req.blobs.length; resumes++) {
+    const from = (req.blobs[next] as WantedBlob).loc.offset;
+    // Opening is retried by the store (RetryingStore); only a body that breaks off is resumed here.
+    let body;
+    try {
+      body = await store.getStream(key, { offset: from, length: end - from });
+    } catch (err) {
+      if (isStrataError(err, 'E_BAD_RANGE')) throw new StrataError('E_BAD_PACK', `pack is shorter than its index says (${from}+${end - from})`, { key }, { cause: err });
+      throw err;
+    }
+    try {
+      const parts: Uint8Array[] = [];
+      let partsStart = from;
+      let partsEnd = from;
+      for await (const chunk of body as AsyncIterable<Uint8Array>) {
+        parts.push(chunk);
+        partsEnd += chunk.byteLength;
+        while (next < req.blobs.length) {
+          const w = req.blobs[next] as WantedBlob;
+          if (w.loc.offset + w.loc.length > partsEnd) break;
+          const data = cut(parts, w.loc.offset - partsStart, w.loc.offset - partsStart + w.loc.length);
+          verifyBlob(data, w.id, key, hash);
+          next++;
+          try {
+            await onBlob(w.id, data);
+          } catch (err) {
+            throw new ConsumerError(err);
+          }
+        }
+        // Drop what lies wholly before the next blob (blobs come in offset order).
+        const keepFrom = next < req.blobs.length ? (req.blobs[next] as WantedBlob).loc.offset : partsEnd;
+        while (parts.length > 0 && partsStart + (parts[0] as Uint8Array).byteLength <= keepFrom) {
+          partsStart += (parts.shift() as Uint8Array).byteLength;
+        }
+      }
+      if (next < req.blobs.length) throw new StrataError('E_BAD_PACK', `pack is shorter than its index says (wanted ${from}+${end - from}, got ${partsEnd - from} bytes)`, { key });
+    } catch (err) {
+      if (err instanceof ConsumerError) throw err.err;
+      if (!isStrataError(err, 'E_TRANSIENT') || resumes >= MAX_RESUMES) throw err;
+    }
+  }
+}
+
 export async function readPlanned(
   store: ObjectStore,
   hash: HashAlgorithm,
@@ -99,6 +188,8 @@ export async function readPlanned(
   onRange?: (pack: string, offset: number, bytes: Uint8Array) => void,
 ): Promise<void> {
   await forEachLimit(requests, concurrency, async (req) => {
+    // Without a range hook nobody needs the range as a whole: its blobs are taken as it streams.
+    if (!onRange) return streamRequest(store, hash, req, onBlob);
     const bytes = await fetchRange(store, req.pack, req.offset, req.length);
     onRange?.(req.pack, req.offset, bytes);
     for (const w of req.blobs) {

@@ -2,15 +2,21 @@
  * Assembly: files being put together in temp files beside their targets.
  *
  * What must hold:
- * - A target path only ever changes by one rename of a complete, fsynced temp file whose mode and
- *   mtime are already set; a crash leaves the old file or the new one plus a `.strata-tmp-` file.
+ * - A target path only ever changes by one rename of a complete temp file whose mode and mtime are
+ *   already set, fsynced first unless the caller syncs the whole file system itself (`syncEach`
+ *   false, see index.ts); a crash leaves the old file or the new one plus a `.strata-tmp-` file.
  * - Chunks may arrive in any order and are written at their offsets; every place is written before
  *   `finish`, so the last write sets the final size (an empty file is simply finished unwritten).
  * - Open handles are bounded (least recently used idle handles are closed and reopened later).
  * - Temp files are created exclusively (O_EXCL, no follow): never through a planted link.
+ *
+ * A file whose whole content arrives at once (one chunk: most small files) is written by
+ * `writeWhole` with synchronous calls — create, write, fchmod, futimes, close, rename, each a few
+ * microseconds — instead of a round trip through the thread pool per call: for 20,000 small files
+ * that is 1 s against 3–4 s here (a blocking slice of the event loop is one file's calls).
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsyncSync, futimesSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { replaceWith } from './fsutil.js';
@@ -37,8 +43,52 @@ export class Assembly {
   /** Temp names are this restore's random prefix and a counter: unique, and cheap to make. */
   private readonly tempTag = randomBytes(6).toString('hex');
   private temps = 0;
+  /** Files writeWhole already put in place: finish has nothing left to do. */
+  private readonly placed = new Set<PlannedFile>();
 
-  constructor(private readonly maxOpen = 64) {}
+  /** `syncEach` false: no per-file fsync; the caller makes the target durable before relying on it. */
+  constructor(
+    private readonly maxOpen = 64,
+    private readonly syncEach = true,
+  ) {}
+
+  /**
+   * Creates, fills, seals and renames a file whose whole content is `data`, synchronously. A rename
+   * that fails (a folder in the way) is left to `finish`, which the caller calls next either way.
+   */
+  writeWhole(file: PlannedFile, data: Uint8Array): void {
+    const slot = this.newSlot(file);
+    let fd: number;
+    try {
+      fd = openSync(slot.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
+    } catch (err) {
+      this.slots.delete(file);
+      throw err;
+    }
+    slot.created = true;
+    try {
+      for (let done = 0; done < data.byteLength; ) done += writeSync(fd, data, done, data.byteLength - done, done);
+      fchmodSync(fd, file.entry.mode & MODE_MASK);
+      const mtime = file.entry.mtimeMs / 1000;
+      futimesSync(fd, mtime, mtime);
+      if (this.syncEach) fsyncSync(fd);
+    } catch (err) {
+      closeSync(fd);
+      unlinkSync(slot.tmp);
+      this.slots.delete(file);
+      throw err;
+    }
+    closeSync(fd);
+    slot.sealed = true;
+    try {
+      renameSync(slot.tmp, file.path);
+    } catch {
+      return;
+    }
+    this.slots.delete(file);
+    this.placed.add(file);
+    this.dirtyDirs.add(dirname(file.path));
+  }
 
   async write(file: PlannedFile, offset: number, data: Uint8Array): Promise<void> {
     const fh = await this.acquire(file);
@@ -66,7 +116,7 @@ export class Assembly {
       await fh.chmod(file.entry.mode & MODE_MASK);
       const mtime = file.entry.mtimeMs / 1000;
       await fh.utimes(mtime, mtime);
-      await fh.sync();
+      if (this.syncEach) await fh.sync();
     } finally {
       this.release(file);
       await this.close(file);
@@ -76,6 +126,7 @@ export class Assembly {
 
   /** seal, then the rename over the target. */
   async finish(file: PlannedFile): Promise<void> {
+    if (this.placed.delete(file)) return;
     await this.seal(file);
     const slot = this.slots.get(file) as Slot;
     await replaceWith(slot.tmp, file.path);
@@ -93,11 +144,7 @@ export class Assembly {
   }
 
   private async acquire(file: PlannedFile): Promise<FileHandle> {
-    let slot = this.slots.get(file);
-    if (!slot) {
-      slot = { tmp: join(dirname(file.path), `${TEMP_PREFIX}${this.tempTag}-${(this.temps++).toString(36)}`), created: false, sealed: false, fh: undefined, busy: 0 };
-      this.slots.set(file, slot);
-    }
+    const slot = this.slots.get(file) ?? this.newSlot(file);
     slot.busy++;
     this.lru.delete(file);
     this.lru.add(file);
@@ -107,6 +154,12 @@ export class Assembly {
       await this.evictIdle();
     }
     return slot.fh;
+  }
+
+  private newSlot(file: PlannedFile): Slot {
+    const slot: Slot = { tmp: join(dirname(file.path), `${TEMP_PREFIX}${this.tempTag}-${(this.temps++).toString(36)}`), created: false, sealed: false, fh: undefined, busy: 0 };
+    this.slots.set(file, slot);
+    return slot;
   }
 
   private release(file: PlannedFile): void {

@@ -67,6 +67,14 @@ export async function download(input: DownloadInput): Promise<void> {
   // Writes and finishes (fsync, rename) run beside the downloads, bounded, instead of one by one.
   const background = new Background(input.concurrency * 4);
   const place = async (p: Place, data: Uint8Array): Promise<void> => {
+    if (p.work.file.chunks.length === 1) {
+      // The whole file is in hand: written and renamed in one synchronous step.
+      assembly.writeWhole(p.work.file, data);
+      counters.bytesDownloaded += p.length;
+      p.work.missing = 0;
+      await input.onComplete(p.work);
+      return;
+    }
     await assembly.write(p.work.file, p.offset, data);
     counters.bytesDownloaded += p.length;
     if (--p.work.missing === 0) await input.onComplete(p.work);

@@ -6,7 +6,8 @@
  * path — a symlink (perhaps pointing outside), a file — is removed, never followed: the snapshot
  * wins inside the target. Renames replace a link itself, not what it points to.
  */
-import { lstat, mkdir, readdir, rename, rm, chmod } from 'node:fs/promises';
+import { chmodSync, lstatSync, mkdirSync, rmSync, type Stats } from 'node:fs';
+import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { StrataError } from '../errors.js';
 import { TEMP_PREFIX, isErrno } from '../fsutil.js';
@@ -29,42 +30,59 @@ export function pathInside(target: string, rel: string): string {
  * from the snapshot is set at the end; a crashed run may have left it read-only). Returns true
  * when this call created it: a successful mkdir never follows a link and made an empty folder.
  */
-export async function ensureDir(path: string): Promise<boolean> {
-  if (await tryMkdir(path)) return true;
-  const st = await lstat(path).catch((err: unknown) => {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err;
-  });
+export function ensureDir(path: string): boolean {
+  if (tryMkdir(path)) return true;
+  const st = lstatNow(path);
   if (st?.isDirectory()) {
-    if ((st.mode & 0o700) !== 0o700) await chmod(path, (st.mode & 0o7777) | 0o700);
+    if ((st.mode & 0o700) !== 0o700) chmodSync(path, (st.mode & 0o7777) | 0o700);
     return false;
   }
-  if (st) await rm(path, { force: true });
-  const made = await tryMkdir(path);
-  if (!made || !(await lstat(path)).isDirectory()) throw new StrataError('E_RESTORE_RACE', 'something other than a folder appeared while the restore created it', { path });
+  if (st) rmSync(path, { force: true });
+  if (!tryMkdir(path) || !lstatNow(path)?.isDirectory()) throw new StrataError('E_RESTORE_RACE', 'something other than a folder appeared while the restore created it', { path });
   return true;
 }
 
-async function tryMkdir(path: string): Promise<boolean> {
-  return mkdir(path).then(
-    () => true,
-    (err: unknown) => {
-      if (isErrno(err, 'EEXIST')) return false;
-      throw err;
-    },
-  );
+function tryMkdir(path: string): boolean {
+  try {
+    mkdirSync(path);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return false;
+    throw err;
+  }
 }
 
 /**
- * ensureDir for every folder (the target root excluded), parents before children and the folders
- * of one depth in parallel; returns the folders this call created.
+ * lstat without the thread pool: a local lstat takes microseconds, a round trip through the pool
+ * costs several times that, and a restore makes one per planned path. Undefined when nothing is
+ * there (or a file is where a folder on the way should be).
  */
-export async function ensureDirs(dirs: readonly { path: string; depth: number; rel: string }[], concurrency: number): Promise<Set<string>> {
+export function lstatNow(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    if (isErrno(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+/** Lets other work (downloads, timers, signals) run between the slices of a long synchronous loop. */
+export async function breathe(i: number): Promise<void> {
+  if (i % 512 === 511) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * ensureDir for every folder (the target root excluded), parents before children, with synchronous
+ * calls (see lstatNow); returns the folders this call created.
+ */
+export async function ensureDirs(dirs: readonly { path: string; depth: number; rel: string }[]): Promise<Set<string>> {
   const created = new Set<string>();
+  let i = 0;
   for (const level of byDepth(dirs.filter((d) => d.rel !== ''))) {
-    await forEachLimit(level, concurrency, async (d) => {
-      if (await ensureDir(d.path)) created.add(d.path);
-    });
+    for (const d of level) {
+      await breathe(i++);
+      if (ensureDir(d.path)) created.add(d.path);
+    }
   }
   return created;
 }

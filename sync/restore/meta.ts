@@ -5,13 +5,14 @@
  * links, so it cannot land on whatever a planted link points to.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, futimesSync, openSync, type Stats } from 'node:fs';
 import { lstat, lutimes, open, readlink, symlink, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { MODE_MASK } from './assembly.js';
 import { forEachLimit } from '../repo/pool.js';
 import { byDepth, replaceWith } from './fsutil.js';
 import { NOFOLLOW, TEMP_PREFIX, fsyncDir, isErrno } from '../fsutil.js';
+import type { DirEntry } from '../repo/types.js';
 import type { PlannedDir, PlannedLink } from './types.js';
 
 /** Equal to the millisecond (file systems store finer or, at worst, exactly ms). */
@@ -51,11 +52,23 @@ export async function restoreLink(link: PlannedLink): Promise<boolean> {
   return true;
 }
 
+/** Mode and mtime of a folder with synchronous calls (four syscalls: a thread-pool round trip each would cost more). */
+function setDirMeta(path: string, entry: DirEntry): void {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | NOFOLLOW);
+  try {
+    fchmodSync(fd, entry.mode & MODE_MASK);
+    futimesSync(fd, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 async function finishDir(dir: PlannedDir, dirty: boolean): Promise<void> {
   if (!dir.entry) {
     if (dirty) await fsyncDir(dir.path);
     return;
   }
+  if (!dirty) return setDirMeta(dir.path, dir.entry);
   const fh = await open(dir.path, constants.O_RDONLY | constants.O_DIRECTORY | NOFOLLOW);
   try {
     if (dirty) {

@@ -13,14 +13,13 @@ import type { Stats } from 'node:fs';
 import { lstat, mkdir, realpath } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { StrataError } from '../errors.js';
-import { forEachLimit, mapLimit } from '../repo/pool.js';
+import { forEachLimit } from '../repo/pool.js';
 import type { Repository } from '../repo/repository.js';
 import type { BlobId, SnapshotId } from '../repo/types.js';
 import { Assembly } from './assembly.js';
 import { poolChunkFile, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
-import { ensureDirs, removeTemps } from './fsutil.js';
-import { isErrno } from '../fsutil.js';
+import { breathe, ensureDirs, lstatNow, removeTemps } from './fsutil.js';
 import { finishDirs, fixFileMeta, restoreLink, sameMode, sameMtime } from './meta.js';
 import { buildPlan } from './plan.js';
 import { RangeCache } from './ranges.js';
@@ -38,18 +37,14 @@ async function prepareTarget(target: string): Promise<string> {
 }
 
 /** What is on disk at each planned file's path (undefined: nothing, or not a regular file). */
-async function statFiles(files: readonly PlannedFile[], created: ReadonlySet<string>, concurrency: number): Promise<(Stats | undefined)[]> {
-  return mapLimit(files, concurrency, async (f) =>
-    created.has(dirname(f.path))
-      ? undefined
-      : lstat(f.path).then(
-      (st) => (st.isFile() ? st : undefined),
-      (err: unknown) => {
-        if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
-        throw err;
-      },
-    ),
-  );
+async function statFiles(files: readonly PlannedFile[], created: ReadonlySet<string>): Promise<(Stats | undefined)[]> {
+  const out: (Stats | undefined)[] = [];
+  for (const [i, f] of files.entries()) {
+    await breathe(i);
+    const st = created.has(dirname(f.path)) ? undefined : lstatNow(f.path);
+    out.push(st?.isFile() ? st : undefined);
+  }
+  return out;
 }
 
 function sameChunks(a: readonly BlobId[] | undefined, b: readonly BlobId[]): boolean {
@@ -82,11 +77,16 @@ class Restore {
     };
   }
 
-  async seedIndex(target: string, created: ReadonlySet<string>): Promise<{ index: SeedIndex; onDisk: (Stats | undefined)[] }> {
-    const onDisk = await statFiles(this.plan.files, created, this.concurrency);
+  async seedIndex(target: string, created: ReadonlySet<string>): Promise<{ index: SeedIndex; onDisk: (Stats | undefined)[]; quick: Set<string> }> {
+    const onDisk = await statFiles(this.plan.files, created);
+    // Files of the right size are complete when their chunks match, or (quick check) their mtime.
     const candidates = new Map<string, number>();
+    const quick = new Set<string>();
     this.plan.files.forEach((f, i) => {
-      if (onDisk[i]?.size === f.entry.size) candidates.set(f.path, f.entry.size);
+      const st = onDisk[i];
+      if (st?.size !== f.entry.size) return;
+      if (this.opts.quickCheck && sameMtime(st, f.entry.mtimeMs)) quick.add(f.path);
+      else candidates.set(f.path, f.entry.size);
     });
     const needed = new Map<BlobId, number>();
     for (const f of this.plan.files) for (const c of f.chunks) needed.set(c.id, c.length);
@@ -103,19 +103,20 @@ class Restore {
       // pool busy while small files (chunked inline) wait on reads.
       concurrency: this.concurrency,
       walkConcurrency: this.concurrency,
-      skip: created,
+      // Files that passed the quick check are not read, not even as seeds.
+      skip: quick.size === 0 ? created : new Set([...created, ...quick]),
       signal: this.opts.signal,
     });
-    return { index, onDisk };
+    return { index, onDisk, quick };
   }
 
   /** Files whose content is already right are left in place (metadata fixed if needed); the rest, by priority. */
-  async classify(index: SeedIndex, onDisk: (Stats | undefined)[]): Promise<Work[]> {
+  async classify(index: SeedIndex, onDisk: (Stats | undefined)[], quick: ReadonlySet<string>): Promise<Work[]> {
     const works: { work: Work; priority: number }[] = [];
     const priority = this.opts.priority ?? ((_rel: string, size: number) => size);
     for (const [i, f] of this.plan.files.entries()) {
       const st = onDisk[i];
-      if (st && sameChunks(index.chunked.get(f.path), f.entry.chunks)) {
+      if (st && (quick.has(f.path) || sameChunks(index.chunked.get(f.path), f.entry.chunks))) {
         if (!sameMtime(st, f.entry.mtimeMs) || !sameMode(st, f.entry.mode)) await fixFileMeta(f.path, f.entry.mode, f.entry.mtimeMs);
         this.stats.bytesReused += f.entry.size;
         this.stats.filesSkippedComplete++;
@@ -169,14 +170,14 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
   const plan = await buildPlan(repo, cache, target, opts.root, opts.only, opts.signal);
   const r = new Restore(repo, opts, plan, gets0);
   const concurrency = r.concurrency;
-  const created = await ensureDirs(plan.dirs, concurrency);
+  const created = await ensureDirs(plan.dirs);
   await removeTemps(
     plan.dirs.map((d) => d.path).filter((p) => !created.has(p)),
     concurrency,
   );
-  const { index, onDisk } = await r.seedIndex(target, created);
-  const works = await r.classify(index, onDisk);
-  const assembly = new Assembly();
+  const { index, onDisk, quick } = await r.seedIndex(target, created);
+  const works = await r.classify(index, onDisk, quick);
+  const assembly = new Assembly(undefined, !opts.deferSync);
   try {
     await r.fill(works, index, assembly, cache);
   } catch (err) {
@@ -184,7 +185,7 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
     throw err;
   }
   for (const link of plan.links) if (await restoreLink(link)) assembly.dirtyDirs.add(resolve(link.path, '..'));
-  await finishDirs(plan.dirs, assembly.dirtyDirs, concurrency);
+  await finishDirs(plan.dirs, opts.deferSync ? new Set() : assembly.dirtyDirs, concurrency);
   r.emit();
   return r.stats;
 }

@@ -25,7 +25,8 @@ class FailAfterStore implements ObjectStore {
     if (++this.gets > this.budget) throw new StrataError('E_TRANSIENT', 'injected failure', { key });
     return this.inner.get(key, range);
   }
-  getStream(key: string, range?: ByteRange) {
+  async getStream(key: string, range?: ByteRange) {
+    if (++this.gets > this.budget) throw new StrataError('E_TRANSIENT', 'injected failure', { key });
     return this.inner.getStream(key, range);
   }
   head(key: string) {

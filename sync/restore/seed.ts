@@ -14,7 +14,8 @@
  * is the length of a needed chunk.
  */
 import type { Dirent } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { lstatNow } from './fsutil.js';
 import { join } from 'node:path';
 import type { HashAlgorithm } from '../chunker/hash.js';
 import { isStrataError } from '../errors.js';
@@ -49,7 +50,7 @@ export interface ScanInput {
   concurrency: number;
   /** stat/readdir calls in flight while walking the seeds. */
   walkConcurrency: number;
-  /** Folders not to walk: those the restore just created hold nothing but other new folders. */
+  /** Paths not to walk: folders the restore just created (they hold nothing but other new folders), files known complete. */
   skip?: ReadonlySet<string>;
   signal?: AbortSignal;
 }
@@ -71,7 +72,13 @@ async function walkSeeds(roots: string[], skip: ReadonlySet<string>, concurrency
     signal?.throwIfAborted();
     const next: string[] = [];
     await forEachLimit(level, concurrency, async (path) => {
-      const st = await lstat(path).catch(() => undefined);
+      // A seed that cannot be looked at is simply not a seed.
+      let st;
+      try {
+        st = lstatNow(path);
+      } catch {
+        return;
+      }
       if (!st || (!st.isDirectory() && !st.isFile())) return;
       const id = `${st.dev}:${st.ino}`;
       if (seen.has(id)) return;

@@ -36,6 +36,17 @@ export interface RestoreOptions {
   concurrency?: number;
   onProgress?: (p: RestoreProgress) => void;
   signal?: AbortSignal;
+  /**
+   * No fsync per file and folder: the caller makes the target durable itself (syncFileSystem)
+   * before it relies on the result, and after a crash before that, reruns the restore without
+   * `quickCheck` (index.ts, Durability). Default false.
+   */
+  deferSync?: boolean;
+  /**
+   * A target file whose size and mtime equal the entry's is taken as complete without reading it
+   * (rsync's quick check; the agent's scan trusts the same). Default false: its chunks are compared.
+   */
+  quickCheck?: boolean;
   /** How seed and target files are chunked (default: sync/chunker's worker pool). */
   chunkFile?: ChunkFileFn;
 }

@@ -1,5 +1,6 @@
 // Reading the parent snapshot's trees ahead: few GETs, same meaning as one tree at a time.
 import assert from 'node:assert/strict';
+import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { StrataError } from '../errors.js';
 import { openRepository, type Repository } from '../repo/index.js';
@@ -32,6 +33,11 @@ class PackOutage extends MemoryStore {
   override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     if (this.failing && key.startsWith('data/')) throw new StrataError('E_TRANSIENT', 'connection reset', { key });
     return super.get(key, range);
+  }
+
+  override async getStream(key: string, range?: ByteRange): Promise<Readable> {
+    if (this.failing && key.startsWith('data/')) throw new StrataError('E_TRANSIENT', 'connection reset', { key });
+    return super.getStream(key, range);
   }
 }
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
+import type { Readable } from 'node:stream';
 import { StrataError } from '../../errors.js';
 import { ForwardingStore } from '../../store/forwarding.js';
 import { openRepository } from '../../repo/index.js';
@@ -205,11 +206,17 @@ class FailFirstGet extends ForwardingStore {
   key: string | undefined;
 
   override get(key: string, range?: ByteRange): Promise<Uint8Array> {
-    if (key === this.key) {
-      this.key = undefined;
-      return Promise.reject(new StrataError('E_TRANSIENT', 'connection reset', { key }));
-    }
-    return super.get(key, range);
+    return this.fails(key) ?? super.get(key, range);
+  }
+
+  override getStream(key: string, range?: ByteRange): Promise<Readable> {
+    return this.fails(key) ?? super.getStream(key, range);
+  }
+
+  private fails(key: string): Promise<never> | undefined {
+    if (key !== this.key) return undefined;
+    this.key = undefined;
+    return Promise.reject(new StrataError('E_TRANSIENT', 'connection reset', { key }));
   }
 }
 
