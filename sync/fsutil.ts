@@ -3,8 +3,10 @@
  * backend, restore, the executor and the local state. One definition each, so that what counts
  * as a temp file and what "durable" means is the same everywhere.
  */
+import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { StrataError } from './errors.js';
 
 /**
  * Prefix of temp files written beside their target before an atomic rename. A crash leaves them
@@ -38,4 +40,23 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await fh?.close().catch(() => undefined);
   }
+}
+
+/**
+ * Whether syncFileSystem works here: Linux, through coreutils' `sync --file-system` (syncfs(2);
+ * Node has no binding for it). Elsewhere a writer must fsync file by file.
+ */
+export function canSyncFileSystem(): boolean {
+  return process.platform === 'linux';
+}
+
+/** Makes everything written to the file system holding `path` durable (syncfs), or fails. */
+export async function syncFileSystem(path: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    execFile('sync', ['--file-system', path], (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      const why = stderr.trim().split('\n')[0] || err.message;
+      reject(new StrataError('E_SYNC_FS', `could not sync the file system: ${why}`, { path }, { cause: err }));
+    });
+  });
 }

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { chunkFileHere } from '../chunker/index.js';
 import { StrataError } from '../errors.js';
 import { keys } from '../repo/types.js';
 import { makeRng } from '../testing/random.js';
 import { MemoryStore } from '../store/memory.js';
-import { restoreSnapshot, restoreTree } from './index.js';
+import { restoreSnapshot, restoreTree, type ChunkFileFn } from './index.js';
 import { MTIME, dir, expectedListing, file, link, listing, newRepo, saveLayer, tempDir, type Spec } from './testkit.js';
 
 function sampleSpec(): Spec {
@@ -51,6 +52,41 @@ describe('restore: round trip', () => {
     assert.equal(stats.filesSkippedComplete, 0);
     assert.equal(progress.at(-1), 13);
     assert.ok(stats.gets > 0);
+  });
+
+  it('deferSync lays the same tree, leaving no temp file behind', async (t) => {
+    const { repo } = await newRepo();
+    const spec = sampleSpec();
+    const root = await saveLayer(repo, spec);
+    const target = await tempDir(t);
+    const stats = await restoreTree(repo, { target, root, deferSync: true });
+    assert.deepEqual(await listing(target), expectedListing(spec));
+    assert.equal(stats.bytesDownloaded, stats.bytes);
+  });
+
+  it('quickCheck takes a file of the right size and mtime as complete without reading it; the default reads and repairs it', async (t) => {
+    const { repo } = await newRepo();
+    const spec = sampleSpec();
+    const root = await saveLayer(repo, spec);
+    const target = await tempDir(t);
+    await restoreTree(repo, { target, root });
+    const path = join(target, 'a.txt');
+    const { mtime } = await stat(path);
+    await writeFile(path, 'HELLO\n');
+    await utimes(path, mtime, mtime);
+    const read: string[] = [];
+    const chunkFile: ChunkFileFn = (p, params, hash) => {
+      read.push(p);
+      return chunkFileHere(p, params, hash);
+    };
+    const quick = await restoreTree(repo, { target, root, quickCheck: true, chunkFile });
+    assert.equal(read.length, 0, `read ${read.join(", ")}`);
+    assert.equal(quick.filesSkippedComplete, quick.files);
+    assert.equal(await readFile(path, 'utf8'), 'HELLO\n');
+    const full = await restoreTree(repo, { target, root, chunkFile });
+    assert.ok(read.includes(path));
+    assert.equal(full.filesSkippedComplete, full.files - 1);
+    assert.deepEqual(await listing(target), expectedListing(spec));
   });
 
   it('a second run changes nothing and downloads nothing', async (t) => {

@@ -5,9 +5,12 @@
  * Per-file costs dominate a restore of many small files, so every file-system step that can runs
  * `concurrency` at a time (folders level by level), and folders the restore creates itself are
  * known to be empty: no stat of the files planned in them, no temp-file sweep, no seed walk. A
- * new file costs create, write(s), fchmod, futimes, fsync, close and rename (no truncate, no
- * reopen: files completed from seeds are sealed while their handle is still open); a new folder
- * costs mkdir, then open, fsync, fchmod, futimes, close at the end.
+ * new file costs create, write(s), fchmod, futimes, fsync (unless deferred), close and rename (no
+ * truncate, no reopen: files completed from seeds are sealed while their handle is still open); a
+ * new folder costs mkdir, then open, fsync, fchmod, futimes, close at the end. Calls that take
+ * microseconds on a local disk (lstat, mkdir, a one-chunk file's whole write, folder metadata) are
+ * made synchronously, in slices that let downloads run between them: a thread-pool round trip per
+ * call cost three times the call itself.
  */
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, realpath } from 'node:fs/promises';

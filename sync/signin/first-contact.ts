@@ -27,6 +27,7 @@ import type { FirstContactPolicy } from '../../shared/org-config.js';
 import { isErrno } from '../fsutil.js';
 import { freeConflictPath, type DiskNode } from '../plan/index.js';
 import { forEachLimit } from '../repo/pool.js';
+import { sameMtime } from '../restore/meta.js';
 import type { Effective } from './effective.js';
 
 export interface FirstContactOptions {
@@ -37,6 +38,8 @@ export interface FirstContactOptions {
   device: string;
   /** The content key (plan contentKey) of a local file. */
   contentOf: (path: string) => Promise<string>;
+  /** A local file with the layer's size and mtime counts as equal without being read (lay.ts). */
+  quickCheck?: boolean;
   concurrency?: number;
 }
 
@@ -88,7 +91,7 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     if (node.type === 'dir') return !st.isDirectory();
     if (node.type === 'symlink') return !st.isSymbolicLink() || (await readlink(join(home, rel))) !== node.target;
     if (!st.isFile()) return true;
-    if (st.size === node.size && st.size === 0) return false;
+    if (st.size === node.size && (st.size === 0 || (opts.quickCheck && sameMtime(st, node.mtimeMs)))) return false;
     const content = await opts.contentOf(join(home, rel));
     // A version laid or synced here before is not a local edit: the layer's newer one replaces it.
     return content !== node.content && !effective.known(rel).has(content);

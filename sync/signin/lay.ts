@@ -21,8 +21,18 @@
  * ready restore wrote are not read back by the rest's seed scan: their chunks are known.
  * The effective tree is written into a scratch repository (scratch-store.ts): a sign-in writes no
  * data to the bucket, only this device's snapshot record and head of step 6.
+ *
+ * Durability and checks, batched (restore/index.ts, Durability): where the file system can be
+ * synced as a whole (Linux), files are not fsynced one by one; one syncfs of home comes before
+ * step 6, so `laid` is only ever recorded over durable files. Files already on disk with the
+ * layer's size and mtime are taken as laid without being read (the quick check). Both hold only
+ * for a lay that starts clean: `<stateDir>/laying` is written (durably) before the first change
+ * to home and removed after step 6, and a lay that finds it — the last one was cut off, and home
+ * may hold files whose metadata reached the disk before their data — reads every file instead.
  */
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { canSyncFileSystem, isErrno, syncFileSystem } from '../fsutil.js';
 import { poolChunkFile } from '../restore/chunk.js';
 import { contentKey, type DiskNode, type FileNode } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
@@ -37,6 +47,7 @@ import { firstContact } from './first-contact.js';
 import { sessionExcluder } from './folder.js';
 import { readLayerStack, type ChunkMap, type LayerStack } from './layers.js';
 import { ScratchStore } from './scratch-store.js';
+import { writeFileAtomic } from '../state/fsutil.js';
 import { writeSession, type LaidLayer, type Session } from './session.js';
 
 /** Files up to this size belong to "ready" even outside the hot paths. */
@@ -114,10 +125,12 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const effective = effectiveTree(stack, sessionExcluder(session, opts.stateDir));
   emit({ type: 'layers', org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), unpublished: stack.unpublished, ...sizeOf(effective.tree) });
 
+  const clean = await startLaying(opts.stateDir);
+  const deferSync = canSyncFileSystem();
   const memo = new ChunkMemo(opts.chunkFile ?? poolChunkFile);
   const params = repo.format.chunker;
   const contentOf = async (path: string): Promise<string> => contentKey((await memo.chunkFile(path, params, repo.format.hash)).chunks.map((c) => c.id));
-  const settled = await firstContact({ home: session.home, effective, policy: session.org.policies.firstContact, device: session.device, contentOf, concurrency: opts.concurrency });
+  const settled = await firstContact({ home: session.home, effective, policy: session.org.policies.firstContact, device: session.device, contentOf, quickCheck: clean, concurrency: opts.concurrency });
 
   const hot = makeExcluder(session.org.policies.hotPaths, { defaults: false });
   const isHot = (p: string): boolean => hot(p, false);
@@ -133,6 +146,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
       root,
       seeds: opts.seeds,
       chunkFile,
+      deferSync,
+      quickCheck: clean,
       ...(priority ? { priority } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       onProgress: (p) => emit({ type: 'progress', phase, ...p }),
@@ -152,6 +167,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
     await rememberLaid(memo, repo, session.home, ready, stack.chunks, opts.concurrency);
     total = add(first, transferOf(await restore(restRoot, 'rest', memo.chunkFile)));
   }
+  if (deferSync) await syncFileSystem(session.home);
   const totalMs = clock() - start;
 
   const now = (opts.now ?? (() => new Date()))();
@@ -159,8 +175,27 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const laid = { org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), time: now.toISOString() };
   const updated: Session = { ...session, laid };
   await writeSession(opts.stateDir, updated);
+  await rm(layingPath(opts.stateDir), { force: true });
   emit({ type: 'done', totalMs, conflicts: settled.conflicts.length, removed: settled.removed.length, ...total });
   return { session: updated, ...total, timeToReadyMs, totalMs, ...settled, unpublished: stack.unpublished };
+}
+
+function layingPath(stateDir: string): string {
+  return join(stateDir, 'laying');
+}
+
+/** Marks a lay in progress; returns whether the last one finished (no marker was left). */
+async function startLaying(stateDir: string): Promise<boolean> {
+  const path = layingPath(stateDir);
+  const clean = await stat(path).then(
+    () => false,
+    (err: unknown) => {
+      if (isErrno(err, 'ENOENT')) return true;
+      throw err;
+    },
+  );
+  if (clean) await writeFileAtomic(path, `${new Date().toISOString()}\n`);
+  return clean;
 }
 
 /** The files the ready restore laid hold exactly their chunks: the memo learns those the rest's seed scan would read. */

@@ -1,0 +1,95 @@
+// The lay's quick check and its guard (lay.ts): on a clean lay, home files with the layer's size
+// and mtime are taken as laid without being read; after a lay that was cut off (its `laying`
+// marker is still in the state dir), every file is read and a wrong one is replaced.
+import assert from 'node:assert/strict';
+import { access, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { parseOrgConfig, type FirstContactPolicy } from '../../shared/org-config.js';
+import { writeTree, type Spec } from '../cli/testkit.js';
+import { preloadUserLayer, writeProfile } from '../profile/index.js';
+import { initRepository, openRepository } from '../repo/index.js';
+import { poolChunkFile } from '../restore/chunk.js';
+import type { ChunkFileFn } from '../restore/index.js';
+import { MemoryStore } from '../store/memory.js';
+import { layHome } from './lay.js';
+import { readSession, writeSession, type Session } from './session.js';
+
+const FILES: Spec = { Documents: { 'a.txt': 'alpha version one', 'b.txt': 'bravo version one', sub: { 'c.txt': 'charlie version one' } } };
+const MTIME = new Date('2026-03-01T10:00:00Z');
+
+async function setup(t: TestContext, policy: FirstContactPolicy) {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-quick-check-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = new MemoryStore();
+  await initRepository(store, { packSize: 1 << 20 });
+  const repo = await openRepository(store);
+  const template = join(dir, 'template');
+  await writeTree(template, FILES);
+  for (const f of ['a.txt', 'b.txt', 'sub/c.txt']) await utimes(join(template, 'Documents', f), MTIME, MTIME);
+  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: [], updated: new Date().toISOString() });
+  await preloadUserLayer(repo, 'alice', { from: template });
+
+  // The machine's copy: b.txt has other bytes of the same size under the layer's mtime (only
+  // reading it can tell), c.txt is missing.
+  const home = join(dir, 'home');
+  await writeTree(home, { Documents: { 'a.txt': 'alpha version one', 'b.txt': 'BRAVO VERSION ONE' } });
+  for (const f of ['a.txt', 'b.txt']) await utimes(join(home, 'Documents', f), MTIME, MTIME);
+  const stateDir = join(dir, 'state');
+  const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: policy }, folders: ['Documents'] }, 'test');
+  const session: Session = { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: 'pc1', signedIn: new Date().toISOString() };
+  await writeSession(stateDir, session);
+  const read: string[] = [];
+  const chunkFile: ChunkFileFn = (path, params, hash) => {
+    read.push(path);
+    return poolChunkFile(path, params, hash);
+  };
+  const lay = () => layHome({ store, session, stateDir, chunkFile });
+  return { home, stateDir, read, lay };
+}
+
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+describe('sign-in quick check', () => {
+  for (const policy of ['layer-wins', 'keep-both'] as const) {
+    it(`${policy}: a clean lay takes files with the layer's size and mtime as laid, reading none of them`, async (t) => {
+      const { home, stateDir, read, lay } = await setup(t, policy);
+      const result = await lay();
+      assert.deepEqual(read.filter((p) => p.startsWith(home)), []);
+      assert.equal(result.conflicts.length, 0);
+      // The trade-off, as rsync's: same size and mtime is trusted to be the same content.
+      assert.equal(await readFile(join(home, 'Documents/b.txt'), 'utf8'), 'BRAVO VERSION ONE');
+      assert.equal(await readFile(join(home, 'Documents/sub/c.txt'), 'utf8'), 'charlie version one');
+      assert.equal(result.bytesReused, 'alpha version one'.length + 'bravo version one'.length);
+      assert.equal(await exists(join(stateDir, 'laying')), false, 'the marker goes once the lay is recorded');
+      assert.ok((await readSession(stateDir)).laid);
+    });
+  }
+
+  it('layer-wins: after a lay that was cut off, every file is read and a wrong one is replaced', async (t) => {
+    const { home, stateDir, read, lay } = await setup(t, 'layer-wins');
+    await writeFile(join(stateDir, 'laying'), 'a lay started here and never finished\n');
+    const result = await lay();
+    assert.ok(read.includes(join(home, 'Documents/b.txt')));
+    assert.equal(await readFile(join(home, 'Documents/b.txt'), 'utf8'), 'bravo version one');
+    assert.equal(await readFile(join(home, 'Documents/a.txt'), 'utf8'), 'alpha version one');
+    assert.equal(result.bytesReused, 'alpha version one'.length);
+    assert.equal((await stat(join(home, 'Documents/b.txt'))).mtimeMs, MTIME.getTime());
+    assert.equal(await exists(join(stateDir, 'laying')), false);
+  });
+
+  it('keep-both: after a lay that was cut off, a differing file is read and kept as a conflict copy', async (t) => {
+    const { home, stateDir, lay } = await setup(t, 'keep-both');
+    await writeFile(join(stateDir, 'laying'), 'a lay started here and never finished\n');
+    const result = await lay();
+    assert.equal(result.conflicts.length, 1);
+    assert.equal(result.conflicts[0]?.path, 'Documents/b.txt');
+    assert.equal(await readFile(join(home, 'Documents/b.txt'), 'utf8'), 'bravo version one');
+    assert.equal(await readFile(join(home, result.conflicts[0]?.copy ?? ''), 'utf8'), 'BRAVO VERSION ONE');
+  });
+});
