@@ -11,20 +11,17 @@
  * - Temp files are created exclusively (O_EXCL, no follow): never through a planted link.
  *
  * A file whose whole content arrives at once (one chunk: most small files) is written by
- * `writeWhole` with synchronous calls — create, write, fchmod, futimes, close, rename, each a few
- * microseconds — instead of a round trip through the thread pool per call: for 20,000 small files
- * that is 1 s against 3–4 s here (a blocking slice of the event loop is one file's calls).
+ * `writeWhole` with synchronous calls (whole.ts) instead of a thread-pool round trip per call.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fsyncSync, futimesSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { replaceWith } from './fsutil.js';
 import { NOFOLLOW, TEMP_PREFIX } from '../fsutil.js';
 import type { PlannedFile } from './types.js';
+import { MODE_MASK, writeWholeNow } from './whole.js';
 
-/** setuid/setgid bits from a bucket are never restored: they would be a privilege gift. */
-export const MODE_MASK = 0o1777;
 
 interface Slot {
   tmp: string;
@@ -53,38 +50,22 @@ export class Assembly {
   ) {}
 
   /**
-   * Creates, fills, seals and renames a file whose whole content is `data`, synchronously. A rename
-   * that fails (a folder in the way) is left to `finish`, which the caller calls next either way.
+   * Creates, fills, seals and renames a file whose whole content is `data`, synchronously
+   * (whole.ts). A rename that fails (a folder in the way) is left to `finish`, which the caller
+   * calls next either way.
    */
   writeWhole(file: PlannedFile, data: Uint8Array): void {
     const slot = this.newSlot(file);
-    let fd: number;
+    let result;
     try {
-      fd = openSync(slot.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
+      result = writeWholeNow({ tmp: slot.tmp, path: file.path, mode: file.entry.mode, mtimeMs: file.entry.mtimeMs, sync: this.syncEach }, data);
     } catch (err) {
       this.slots.delete(file);
       throw err;
     }
     slot.created = true;
-    try {
-      for (let done = 0; done < data.byteLength; ) done += writeSync(fd, data, done, data.byteLength - done, done);
-      fchmodSync(fd, file.entry.mode & MODE_MASK);
-      const mtime = file.entry.mtimeMs / 1000;
-      futimesSync(fd, mtime, mtime);
-      if (this.syncEach) fsyncSync(fd);
-    } catch (err) {
-      closeSync(fd);
-      unlinkSync(slot.tmp);
-      this.slots.delete(file);
-      throw err;
-    }
-    closeSync(fd);
     slot.sealed = true;
-    try {
-      renameSync(slot.tmp, file.path);
-    } catch {
-      return;
-    }
+    if (result === 'sealed') return;
     this.slots.delete(file);
     this.placed.add(file);
     this.dirtyDirs.add(dirname(file.path));

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, futimesSync, openSync, type Stats } from 'node:fs';
 import { lstat, lutimes, open, readlink, symlink, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { MODE_MASK } from './assembly.js';
+import { MODE_MASK } from './whole.js';
 import { forEachLimit } from '../repo/pool.js';
 import { byDepth, replaceWith } from './fsutil.js';
 import { NOFOLLOW, TEMP_PREFIX, fsyncDir, isErrno } from '../fsutil.js';

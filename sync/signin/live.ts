@@ -34,7 +34,7 @@ export interface SessionAgentOptions {
  */
 export function startSessionAgent(opts: SessionAgentOptions): Promise<Agent> {
   if (opts.session.laid === undefined) {
-    throw new StrataError('E_NOT_LAID', 'the sign-in did not finish laying the layer onto home; run strata login again', { path: opts.session.home });
+    throw new StrataError('E_NOT_LAID', 'the sign-in did not finish laying the layer onto home; run strata agent (it finishes the lay) or strata login again', { path: opts.session.home });
   }
   return Agent.start({
     stateDir: opts.stateDir,

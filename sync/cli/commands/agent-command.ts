@@ -4,6 +4,11 @@
  * stopped (SIGINT, SIGTERM — `strata logout` sends the latter). What the tray or an autostart entry
  * runs after `strata login`; it serves the control endpoint that `strata status|pause|resume|
  * sync-now` and the UI use, as `strata sync` does.
+ *
+ * A session without `laid` is a sign-in whose lay was cut off (a crash, a kill): live sync must not
+ * start on it (signin/live.ts, E_NOT_LAID), so the agent lays the layer again first, as login
+ * does. That is the recovery, not a shortcut: a lay is idempotent, and one that finds the last
+ * one's `laying` marker reads every file instead of trusting size and mtime (signin/lay.ts).
  */
 import { serveControl } from '../../control/index.js';
 import { StrataError } from '../../errors.js';
@@ -13,6 +18,7 @@ import { stringOption, usageError } from '../args.js';
 import { openChunkPool } from '../chunker.js';
 import type { Context } from '../context.js';
 import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
+import { layWithOutput, laySummary } from './lay-output.js';
 
 export const POLL_OPTION = { type: 'string', value: '<seconds>', help: "how often other devices' heads are polled (default 10)" } as const;
 
@@ -52,9 +58,18 @@ export async function runSessionAgent(ctx: Context, stateDir: string, session: S
   if (agent.status().state === 'error') throw new StrataError('E_SYNC', agent.status().folders.find((f) => f.error)?.error?.message ?? 'sync failed');
 }
 
+/** Lays the layer of a session whose sign-in was cut off; returns the session with `laid`. */
+async function finishLay(ctx: Context, stateDir: string, session: Session, org: OrgStore): Promise<Session> {
+  if (!ctx.json) ctx.print(`finishing an interrupted sign-in: laying user/${session.user} onto ${session.home} again`);
+  const result = await layWithOutput(ctx, { store: org.store, session, stateDir });
+  if (ctx.json) ctx.io.stdout(`${JSON.stringify({ event: 'laid', ...laySummary(result) })}\n`);
+  else ctx.print(`laid: ${result.files} files in ${session.home}, ${result.conflicts.length} conflict copies`);
+  return result.session;
+}
+
 export const agentServiceCommand: Command = {
   name: 'agent',
-  summary: 'live sync of the signed-in session (after strata login), until stopped',
+  summary: 'live sync of the signed-in session (after strata login; finishes a lay that was cut off first), until stopped',
   args: '',
   positionals: { min: 0, max: 0 },
   options: {
@@ -63,6 +78,16 @@ export const agentServiceCommand: Command = {
   },
   async run(ctx) {
     const stateDir = stateDirOf(ctx);
-    await runSessionAgent(ctx, stateDir, await readSession(stateDir));
+    const session = await readSession(stateDir);
+    if (session.laid !== undefined) return runSessionAgent(ctx, stateDir, session);
+    const org = await openSessionStore(session);
+    let handedOver = false;
+    try {
+      const laid = await finishLay(ctx, stateDir, session, org);
+      handedOver = true;
+      await runSessionAgent(ctx, stateDir, laid, org);
+    } finally {
+      if (!handedOver) org.close();
+    }
   },
 };

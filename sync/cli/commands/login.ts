@@ -6,15 +6,14 @@
  * `strata agent` until stopped — unless --no-sync.
  */
 import { homedir } from 'node:os';
-import { formatBytes } from '../format.js';
 import { promptSecrets, readSecretsFromStream, type S3Credentials } from '../../credentials/index.js';
 import { openAgentState } from '../../state/index.js';
-import { layHome, signIn, type LayResult, type SignInEvent } from '../../signin/index.js';
+import { signIn } from '../../signin/index.js';
 import { listOption, requiredOption, stringOption, usageError } from '../args.js';
-import { openChunkPool, poolChunkFn } from '../chunker.js';
 import type { Context } from '../context.js';
 import { POLL_OPTION, runSessionAgent } from './agent-command.js';
 import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
+import { layWithOutput, laySummary } from './lay-output.js';
 
 export const ORG_OPTION = { type: 'string', value: '<file|url>', help: "the org config the admin distributed: a file, or its https URL" } as const;
 export const SECRETS_STDIN_OPTION = { type: 'boolean', help: 'read the access key id and secret from stdin (two lines, or aws_access_key_id = … lines) even at a terminal' } as const;
@@ -34,38 +33,6 @@ async function checkDevice(ctx: Context, stateDir: string): Promise<(() => strin
   const state = await openAgentState(stateDir, { newDeviceId: () => device });
   if (state.deviceId !== device) throw usageError(`the state dir belongs to device ${state.deviceId}, not ${device}`, ctx.command);
   return () => device;
-}
-
-function describe(ctx: Context, e: SignInEvent): void {
-  if (ctx.json) return;
-  if (e.type === 'layers') {
-    const layers = [...e.org.map((l) => l.layer), ...(e.user ? [e.user.layer] : [])];
-    ctx.io.stderr.write(`layers: ${layers.length > 0 ? layers.join(', ') : '(none yet)'}; ${e.files} files, ${formatBytes(e.bytes)}\n`);
-    for (const l of e.unpublished) ctx.warn(`${l} is assigned but has never been published; it is left out`);
-  } else if (e.type === 'ready') {
-    ctx.io.stderr.write(`ready in ${(e.timeToReadyMs / 1000).toFixed(2)} s (hot paths and small files: downloaded ${formatBytes(e.bytesDownloaded)}, seeded ${formatBytes(e.bytesSeeded)}, reused ${formatBytes(e.bytesReused)})\n`);
-  }
-}
-
-function summary(r: LayResult): Record<string, unknown> {
-  return {
-    org: r.session.org.org,
-    user: r.session.user,
-    home: r.session.home,
-    mode: r.session.mode,
-    device: r.session.device,
-    layers: [...(r.session.laid?.org ?? []), ...(r.session.laid?.user ? [r.session.laid.user] : [])],
-    unpublished: r.unpublished,
-    files: r.files,
-    bytes: r.bytes,
-    bytesDownloaded: r.bytesDownloaded,
-    bytesSeeded: r.bytesSeeded,
-    bytesReused: r.bytesReused,
-    timeToReadyMs: Math.round(r.timeToReadyMs),
-    totalMs: Math.round(r.totalMs),
-    conflicts: r.conflicts,
-    removed: r.removed,
-  };
 }
 
 export const loginCommand: Command = {
@@ -93,20 +60,8 @@ export const loginCommand: Command = {
     const signedIn = await signIn({ org, user, home, stateDir, credentials: () => askSecrets(ctx), ...(newDeviceId ? { newDeviceId } : {}) });
     let handedOver = false;
     try {
-      const bar = ctx.progress('sign-in');
-      const result = await layHome({
-        store: signedIn.org.store,
-        session: signedIn.session,
-        stateDir,
-        seeds: listOption(ctx.args, 'seed'),
-        chunkFile: poolChunkFn(openChunkPool(ctx)),
-        onEvent: (e) => {
-          if (e.type === 'progress') bar?.update({ phase: e.phase, files: e.filesDone, totalFiles: e.files, bytes: e.bytesDone, totalBytes: e.bytes });
-          else describe(ctx, e);
-        },
-      });
-      bar?.done();
-      if (ctx.json) ctx.io.stdout(`${JSON.stringify(summary(result))}\n`);
+      const result = await layWithOutput(ctx, { store: signedIn.org.store, session: signedIn.session, stateDir, seeds: listOption(ctx.args, 'seed') });
+      if (ctx.json) ctx.io.stdout(`${JSON.stringify(laySummary(result))}\n`);
       else ctx.print(`signed in as ${user} (${result.session.org.org}, ${result.session.mode}): ${result.files} files in ${result.session.home}, ${result.conflicts.length} conflict copies`);
       if (ctx.args.values['no-sync'] === true) return;
       handedOver = true;

@@ -1,0 +1,70 @@
+/**
+ * Laying the session's layer onto home from the CLI, as `strata login` does it and `strata agent`
+ * when the last sign-in's lay was cut off: layHome with the command's chunker pool, a progress bar
+ * at a terminal, the layers and `ready` lines on stderr (text mode), and the JSON summary of the
+ * finished lay. One module so that both commands report a lay the same way.
+ */
+import { formatBytes } from '../format.js';
+import { layHome, type LayResult, type Session, type SignInEvent } from '../../signin/index.js';
+import type { ObjectStore } from '../../store/index.js';
+import { openChunkPool, poolChunkFn } from '../chunker.js';
+import type { Context } from '../context.js';
+
+export interface LayRun {
+  /** The org's bucket, opened with the user's credentials. */
+  store: ObjectStore;
+  session: Session;
+  stateDir: string;
+  seeds?: string[];
+}
+
+function describe(ctx: Context, e: SignInEvent): void {
+  if (ctx.json) return;
+  if (e.type === 'layers') {
+    const layers = [...e.org.map((l) => l.layer), ...(e.user ? [e.user.layer] : [])];
+    ctx.io.stderr.write(`layers: ${layers.length > 0 ? layers.join(', ') : '(none yet)'}; ${e.files} files, ${formatBytes(e.bytes)}\n`);
+    for (const l of e.unpublished) ctx.warn(`${l} is assigned but has never been published; it is left out`);
+  } else if (e.type === 'ready') {
+    ctx.io.stderr.write(`ready in ${(e.timeToReadyMs / 1000).toFixed(2)} s (hot paths and small files: downloaded ${formatBytes(e.bytesDownloaded)}, seeded ${formatBytes(e.bytesSeeded)}, reused ${formatBytes(e.bytesReused)})\n`);
+  }
+}
+
+/** layHome with the CLI's output; the result's session has `laid`. */
+export async function layWithOutput(ctx: Context, run: LayRun): Promise<LayResult> {
+  const bar = ctx.progress('sign-in');
+  const result = await layHome({
+    store: run.store,
+    session: run.session,
+    stateDir: run.stateDir,
+    seeds: run.seeds,
+    chunkFile: poolChunkFn(openChunkPool(ctx)),
+    onEvent: (e) => {
+      if (e.type === 'progress') bar?.update({ phase: e.phase, files: e.filesDone, totalFiles: e.files, bytes: e.bytesDone, totalBytes: e.bytes });
+      else describe(ctx, e);
+    },
+  });
+  bar?.done();
+  return result;
+}
+
+/** The finished lay as the JSON object --json prints. */
+export function laySummary(r: LayResult): Record<string, unknown> {
+  return {
+    org: r.session.org.org,
+    user: r.session.user,
+    home: r.session.home,
+    mode: r.session.mode,
+    device: r.session.device,
+    layers: [...(r.session.laid?.org ?? []), ...(r.session.laid?.user ? [r.session.laid.user] : [])],
+    unpublished: r.unpublished,
+    files: r.files,
+    bytes: r.bytes,
+    bytesDownloaded: r.bytesDownloaded,
+    bytesSeeded: r.bytesSeeded,
+    bytesReused: r.bytesReused,
+    timeToReadyMs: Math.round(r.timeToReadyMs),
+    totalMs: Math.round(r.totalMs),
+    conflicts: r.conflicts,
+    removed: r.removed,
+  };
+}
