@@ -6,12 +6,11 @@
  * path — a symlink (perhaps pointing outside), a file — is removed, never followed: the snapshot
  * wins inside the target. Renames replace a link itself, not what it points to.
  */
-import { chmodSync, lstatSync, mkdirSync, rmSync, type Stats } from 'node:fs';
-import { lstat, readdir, rename, rm } from 'node:fs/promises';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, type Stats } from 'node:fs';
+import { lstat, rename, rm } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { StrataError } from '../errors.js';
 import { TEMP_PREFIX, isErrno } from '../fsutil.js';
-import { forEachLimit } from '../repo/pool.js';
 
 
 /** `target/<rel>`, refusing any result that is not inside target (rel was validated; this is a second guard). */
@@ -112,19 +111,25 @@ export async function replaceWith(from: string, to: string): Promise<void> {
 }
 
 /** Removes leftovers of a crashed restore from the given folders; returns how many. */
-export async function removeTemps(dirs: readonly string[], concurrency = 8): Promise<number> {
+export async function removeTemps(dirs: readonly string[]): Promise<number> {
   let removed = 0;
-  await forEachLimit(dirs, concurrency, async (dir) => {
-    const names = await readdir(dir).catch((err: unknown) => {
-      if (isErrno(err, 'ENOENT', 'ENOTDIR')) return [] as string[];
-      throw err;
-    });
-    for (const name of names) {
+  for (const [i, dir] of dirs.entries()) {
+    await breathe(i);
+    for (const name of readdirNow(dir)) {
       if (!name.startsWith(TEMP_PREFIX)) continue;
       await rm(resolve(dir, name), { recursive: true, force: true });
       removed++;
     }
-  });
+  }
   return removed;
 }
 
+/** readdir without the thread pool (see lstatNow); nothing for a folder that is gone. */
+export function readdirNow(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return [];
+    throw err;
+  }
+}

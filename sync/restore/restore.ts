@@ -174,10 +174,7 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
   const r = new Restore(repo, opts, plan, gets0);
   const concurrency = r.concurrency;
   const created = await ensureDirs(plan.dirs);
-  await removeTemps(
-    plan.dirs.map((d) => d.path).filter((p) => !created.has(p)),
-    concurrency,
-  );
+  await removeTemps(plan.dirs.map((d) => d.path).filter((p) => !created.has(p)));
   const { index, onDisk, quick } = await r.seedIndex(target, created);
   const works = await r.classify(index, onDisk, quick);
   const assembly = new Assembly(undefined, !opts.deferSync);

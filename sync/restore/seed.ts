@@ -13,8 +13,7 @@
  * chunk: a file no longer than the chunker's minimum is a single chunk, useful only if its size
  * is the length of a needed chunk.
  */
-import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdirSync, type Dirent } from 'node:fs';
 import { lstatNow } from './fsutil.js';
 import { join } from 'node:path';
 import type { HashAlgorithm } from '../chunker/hash.js';
@@ -55,11 +54,14 @@ export interface ScanInput {
   signal?: AbortSignal;
 }
 
-async function listDir(dir: string): Promise<Dirent[]> {
-  return readdir(dir, { withFileTypes: true }).catch((err: unknown) => {
+/** A seed folder's entries, listed synchronously (as restore/fsutil.ts lstatNow); nothing for one that cannot be read. */
+function listDir(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
     if (isErrno(err, 'ENOENT', 'ENOTDIR', 'EACCES', 'EPERM')) return [];
     throw err;
-  });
+  }
 }
 
 /** Regular files under the roots with their sizes, each inode once; symlinks are not followed. */
@@ -87,7 +89,7 @@ async function walkSeeds(roots: string[], skip: ReadonlySet<string>, concurrency
         files.push({ path, size: st.size });
         return;
       }
-      for (const d of await listDir(path)) {
+      for (const d of listDir(path)) {
         const child = join(path, d.name);
         if (d.name.startsWith(TEMP_PREFIX) || !(d.isDirectory() || d.isFile()) || skip.has(child)) continue;
         next.push(child);
