@@ -33,7 +33,7 @@ function requests(m: Machine): number {
   return c.gets + c.puts + c.heads + c.lists + c.deletes;
 }
 
-async function machine(t: TestContext, base: string, name: string, store: ObjectStore, extra: Partial<AgentOptions> = {}): Promise<Machine> {
+async function machine(base: string, name: string, store: ObjectStore, extra: Partial<AgentOptions> = {}): Promise<Machine> {
   const root = join(base, name, 'root');
   const stateDir = join(base, name, 'state');
   await mkdir(root, { recursive: true });
@@ -49,11 +49,13 @@ async function machine(t: TestContext, base: string, name: string, store: Object
       m.agent = await start();
     },
   };
-  t.after(() => m.agent.stop());
   return m;
 }
 
 async function setup(t: TestContext, extra: Partial<AgentOptions> = {}, s3 = false) {
+  const machines: Machine[] = [];
+  // After-hooks run in the order they were added: the agents stop before their folders and bucket go.
+  t.after(() => Promise.all(machines.map((m) => m.agent.stop())));
   const base = await tempRoot(t, 'agent');
   let store: ObjectStore = new MemoryStore();
   if (s3) {
@@ -62,8 +64,10 @@ async function setup(t: TestContext, extra: Partial<AgentOptions> = {}, s3 = fal
     store = fixture.store;
   }
   await initStore(store);
-  const a = await machine(t, base, 'deva', store, extra);
-  const b = await machine(t, base, 'devb', store, extra);
+  const a = await machine(base, 'deva', store, extra);
+  machines.push(a);
+  const b = await machine(base, 'devb', store, extra);
+  machines.push(b);
   return { a, b, store };
 }
 

@@ -21,7 +21,8 @@ export async function initStore(store: ObjectStore): Promise<void> {
 
 export async function tempRoot(t: TestContext, name: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `strata-agent-${name}-`));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  // Retried: an after-hook added later (closing a device) may still be due when this one runs.
+  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   return dir;
 }
 
