@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { isStrataError, type ErrorCode } from '../errors.js';
 import { storeConformance } from './conformance.js';
 import { TEMP_PREFIX } from '../fsutil.js';
-import { DirStore, mapFsError, type FsOp } from './dir.js';
+import { mapFsError, type FsOp } from './dir-errors.js';
+import { DirStore } from './dir.js';
 import type { ObjectStore } from './index.js';
 
 async function tempRoot(): Promise<string> {

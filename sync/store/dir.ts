@@ -14,6 +14,9 @@
  *   differing only in case collide, which content-hash keys (lowercase hex) never do.
  * - The root itself is never created: a missing root most likely means an unmounted share, and
  *   writing into the bare mount point would put the repository on the local disk.
+ *
+ * Key mapping and listing are in dir-keys.ts, the durable temp-file write in dir-write.ts, error
+ * mapping in dir-errors.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -23,29 +26,12 @@ import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { StrataError } from '../errors.js';
 import { TEMP_PREFIX, fsyncDir, isErrno } from '../fsutil.js';
-import { checkKey, clipRange, notFound, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
+import { clipRange, notFound, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
+import { mapFsError, withFsErrors, type FsOp } from './dir-errors.js';
+import { keyPath, walk } from './dir-keys.js';
+import { writeDurably } from './dir-write.js';
 
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
-const STAT_BATCH = 32;
-const WINDOWS = process.platform === 'win32';
-/** On NTFS these would name alternate data streams or devices, not files. */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what must be refused
-const WINDOWS_BAD = /[<>:"|?*\x00-\x1f]|^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i;
-
-export type FsOp = 'put' | 'get' | 'head' | 'list' | 'delete';
-const READ_OPS = new Set<FsOp>(['get', 'head']);
-/** Errors a retry may cure: flaky disks and shares, lock contention, descriptor exhaustion. */
-const TRANSIENT = new Set(['EIO', 'EAGAIN', 'EBUSY', 'ETIMEDOUT', 'ESTALE', 'EINTR', 'ECONNRESET', 'EMFILE', 'ENFILE', 'EHOSTDOWN']);
-const REASONS: Record<string, string> = {
-  ENOSPC: 'no space left on the device holding the store',
-  EDQUOT: 'disk quota exceeded on the store folder',
-  EROFS: 'the store folder is on a read-only file system',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ENOTDIR: 'the key conflicts with an existing object (a parent is a file)',
-  EISDIR: 'the key conflicts with an existing folder',
-  ENAMETOOLONG: 'the key is too long for this file system',
-};
 
 export class DirStore implements ObjectStore {
   readonly location: string;
@@ -62,7 +48,7 @@ export class DirStore implements ObjectStore {
     const created = await this.ensureDir(key);
     const tmp = join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
     try {
-      await this.writeDurably(tmp, key, body);
+      await writeDurably(tmp, key, body, this.location);
       await this.fs('put', key, () => rename(tmp, path));
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
@@ -144,7 +130,7 @@ export class DirStore implements ObjectStore {
         return; // no valid key can start with this prefix
       }
     }
-    yield* this.walk(base, prefix, opts.startAfter ?? '');
+    yield* walk({ root: this.root, location: this.location, prefix, after: opts.startAfter ?? '' }, base);
   }
 
   async delete(key: string): Promise<void> {
@@ -175,68 +161,6 @@ export class DirStore implements ObjectStore {
     };
     await visit(this.root);
     return removed;
-  }
-
-  private async writeDurably(tmp: string, key: string, body: PutBody): Promise<void> {
-    const fh = await this.fs('put', key, () => open(tmp, 'wx'));
-    try {
-      if (body instanceof Uint8Array) {
-        await this.fs('put', key, () => fh.writeFile(body));
-      } else {
-        let written = 0;
-        // Errors of the caller's stream pass through unmapped: they are not store failures.
-        for await (const chunk of body.open()) {
-          const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
-          await this.fs('put', key, () => writeFully(fh, buf, written));
-          written += buf.byteLength;
-        }
-        if (written !== body.size) {
-          throw new StrataError('E_PERMANENT', `stream body gave ${written} bytes, declared ${body.size}`, { key });
-        }
-      }
-      await this.fs('put', key, () => fh.sync());
-    } catch (err) {
-      await fh.close().catch(() => undefined);
-      throw err;
-    }
-    // Some network file systems report deferred write errors only at close.
-    await this.fs('put', key, () => fh.close());
-  }
-
-  private async *walk(relDir: string, prefix: string, after: string): AsyncGenerator<ObjectInfo> {
-    const dirPath = relDir === '' ? this.root : this.pathOf(relDir);
-    let entries;
-    try {
-      entries = await readdir(dirPath, { withFileTypes: true });
-    } catch (err) {
-      if (isErrno(err, 'ENOENT', 'ENOTDIR')) return;
-      throw this.mapError(err, 'list', prefix);
-    }
-    // Sorting a directory as `name/` makes a depth-first walk yield keys in lexicographic order
-    // (`a-b` < `a/x` because '-' < '/').
-    const items = entries
-      .filter((e) => !e.name.startsWith(TEMP_PREFIX) && (e.isFile() || e.isDirectory()))
-      .map((e) => ({ key: relDir === '' ? e.name : `${relDir}/${e.name}`, dir: e.isDirectory() }))
-      .filter((e) => (e.dir ? overlaps(`${e.key}/`, prefix) && mayFollow(`${e.key}/`, after) : e.key.startsWith(prefix) && e.key > after))
-      .sort((a, b) => compare(a.dir ? `${a.key}/` : a.key, b.dir ? `${b.key}/` : b.key));
-    for (let i = 0; i < items.length; i += STAT_BATCH) {
-      const batch = items.slice(i, i + STAT_BATCH);
-      const sizes = await Promise.all(batch.map((e) => (e.dir ? undefined : this.sizeForList(e.key, prefix))));
-      for (const [j, e] of batch.entries()) {
-        if (e.dir) yield* this.walk(e.key, prefix, after);
-        else if (sizes[j] !== undefined) yield { key: e.key, size: sizes[j] };
-      }
-    }
-  }
-
-  private async sizeForList(key: string, prefix: string): Promise<number | undefined> {
-    try {
-      const st = await lstat(this.pathOf(key));
-      return st.isFile() ? st.size : undefined;
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return undefined; // deleted since readdir
-      throw this.mapError(err, 'list', prefix);
-    }
   }
 
   private async openForRead(key: string): Promise<FileHandle> {
@@ -279,43 +203,15 @@ export class DirStore implements ObjectStore {
   }
 
   private pathOf(key: string, drop = 0): string {
-    checkKey(key);
-    const parts = key.split('/');
-    if (parts.some((p) => p.startsWith(TEMP_PREFIX) || p.includes('\\') || (WINDOWS && WINDOWS_BAD.test(p)))) {
-      throw new StrataError('E_BAD_KEY', `invalid object key for a folder store (no '\\', no '${TEMP_PREFIX}' names)`, { key });
-    }
-    return join(this.root, ...parts.slice(0, parts.length + drop));
+    return keyPath(this.root, key, drop);
   }
 
   private async fs<T>(op: FsOp, key: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw this.mapError(err, op, key);
-    }
+    return withFsErrors(op, key, this.location, fn);
   }
 
   private mapError(err: unknown, op: FsOp, key: string): unknown {
     return mapFsError(err, op, key, this.location);
-  }
-}
-
-/** Errno errors become store codes; anything else (a programming error) passes through as is. */
-export function mapFsError(err: unknown, op: FsOp, key: string, location: string): unknown {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (err instanceof StrataError || typeof code !== 'string') return err;
-  const where = `${op} in ${location}`;
-  if (READ_OPS.has(op) && ['ENOENT', 'ENOTDIR', 'EISDIR'].includes(code)) return notFound(key, location);
-  if (TRANSIENT.has(code)) return new StrataError('E_TRANSIENT', `${code} during ${where}`, { key }, { cause: err });
-  const reason = REASONS[code] ?? `${code} during ${where}`;
-  return new StrataError('E_PERMANENT', `${reason} (${where})`, { key }, { cause: err });
-}
-
-async function writeFully(fh: FileHandle, buf: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < buf.byteLength) {
-    const { bytesWritten } = await fh.write(buf, done, buf.byteLength - done, position + done);
-    done += bytesWritten;
   }
 }
 
@@ -325,23 +221,6 @@ async function regularSize(fh: FileHandle): Promise<number> {
   return st.size;
 }
 
-
-
 function span(key: string, size: number, range: ByteRange | undefined): ByteRange {
   return range ? clipRange(key, size, range) : { offset: 0, length: size };
-}
-
-/** Whether some key under directory `dirSlash` (ending in '/') can start with `prefix`. */
-function overlaps(dirSlash: string, prefix: string): boolean {
-  return dirSlash.startsWith(prefix) || prefix.startsWith(dirSlash);
-}
-
-/** Whether some key under directory `dirSlash` can sort after `after` ('' means no bound). */
-function mayFollow(dirSlash: string, after: string): boolean {
-  return dirSlash > after || after.startsWith(dirSlash);
-}
-
-/** Code-unit order, the same order MemoryStore and the conformance suite use. */
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { describeError, isStrataError } from '../errors.js';
 import { makeTestS3Store, skipWithoutS3, testS3Options } from '../testing/s3.js';
 import { storeConformance } from './conformance.js';
-import { S3Store, errorFor } from './s3.js';
+import { errorFor } from './s3-errors.js';
+import { S3Store } from './s3.js';
 
 const MiB = 1024 * 1024;
 // Low enough that the conformance suite's ~12 MiB object goes multipart (5 MiB is S3's minimum part).

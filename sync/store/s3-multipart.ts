@@ -1,0 +1,110 @@
+/**
+ * S3Store's multipart upload, for bodies larger than its threshold.
+ *
+ * - The body is read one part at a time and at most two parts wait in memory for their upload,
+ *   so memory stays at a few parts whatever the object's size.
+ * - Parts are exactly `partSize` bytes (the last may be shorter), and grow so the body fits in
+ *   MAX_PARTS; a body longer or shorter than its declared size fails the upload.
+ * - A failed upload is aborted, and only after every part has settled, so an abort never races a
+ *   part still uploading.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type CreateMultipartUploadCommandOutput,
+  type UploadPartCommandOutput,
+} from '@aws-sdk/client-s3';
+import { StrataError } from '../errors.js';
+import type { StreamBody } from './index.js';
+
+/** Swift's s3api allows 1000 parts (AWS 10,000): part sizes grow to fit. */
+const MAX_PARTS = 1000;
+
+/** One object's upload, as its store sees it. */
+export interface Upload {
+  bucket: string;
+  location: string;
+  /** The store's key, named in errors. */
+  key: string;
+  /** The object's key in the bucket, the store's prefix included. */
+  Key: string;
+  partSize: number;
+  /** One request through the store's semaphore, failures mapped (s3-errors.ts). */
+  send<T>(op: string, command: () => { input: object }): Promise<T>;
+}
+
+export async function putMultipart(up: Upload, body: StreamBody): Promise<void> {
+  const { bucket: Bucket, Key, key } = up;
+  const created = await up.send<CreateMultipartUploadCommandOutput>('CREATE UPLOAD', () => new CreateMultipartUploadCommand({ Bucket, Key }));
+  const UploadId = created.UploadId;
+  if (!UploadId) throw new StrataError('E_PERMANENT', `multipart upload at ${up.location} returned no upload id`, { key });
+  try {
+    const parts = await uploadParts(up, UploadId, body);
+    await up.send('COMPLETE UPLOAD', () => new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
+  } catch (err) {
+    await up.send('ABORT UPLOAD', () => new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => {});
+    throw err;
+  }
+}
+
+/** Every part has settled before this returns or throws. */
+async function uploadParts(up: Upload, UploadId: string, body: StreamBody): Promise<CompletedPart[]> {
+  const partSize = Math.max(up.partSize, Math.ceil(body.size / MAX_PARTS));
+  const parts: Promise<CompletedPart>[] = [];
+  const inFlight = new Set<Promise<unknown>>();
+  try {
+    for await (const bytes of partsOf(body, partSize, up.key)) {
+      const sent = uploadPart(up, UploadId, parts.length + 1, bytes);
+      parts.push(sent);
+      const tracked = sent.finally(() => inFlight.delete(tracked));
+      tracked.catch(() => {});
+      inFlight.add(tracked);
+      if (inFlight.size >= 2) await Promise.race(inFlight);
+    }
+  } finally {
+    await Promise.allSettled(inFlight);
+  }
+  const settled = await Promise.allSettled(parts);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<CompletedPart>).value);
+}
+
+async function uploadPart(up: Upload, UploadId: string, PartNumber: number, bytes: Uint8Array): Promise<CompletedPart> {
+  const out = await up.send<UploadPartCommandOutput>('UPLOAD PART', () =>
+    new UploadPartCommand({ Bucket: up.bucket, Key: up.Key, UploadId, PartNumber, Body: bytes, ContentLength: bytes.byteLength }),
+  );
+  if (!out.ETag) throw new StrataError('E_PERMANENT', `part ${PartNumber} upload to ${up.location} returned no ETag`, { key: up.key });
+  return { PartNumber, ETag: out.ETag };
+}
+
+/** Cut a stream body into parts of exactly `partSize` bytes (the last may be shorter). */
+async function* partsOf(body: StreamBody, partSize: number, key: string): AsyncGenerator<Uint8Array> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let total = 0;
+  for await (const chunk of body.open()) {
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    total += buf.length;
+    if (total > body.size) break;
+    while (pendingBytes + buf.length >= partSize) {
+      const take = partSize - pendingBytes;
+      pending.push(buf.subarray(0, take));
+      yield Buffer.concat(pending);
+      buf = buf.subarray(take);
+      pending = [];
+      pendingBytes = 0;
+    }
+    if (buf.length > 0) {
+      pending.push(buf);
+      pendingBytes += buf.length;
+    }
+  }
+  if (total !== body.size) {
+    throw new StrataError('E_PERMANENT', `body was ${total > body.size ? 'longer' : 'shorter'} than its declared ${body.size} bytes`, { key });
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending);
+}
