@@ -1,12 +1,16 @@
 /**
  * One synced folder: a directory on this machine kept in two-way sync with one layer.
- * `pass()` is one full reconcile (DESIGN §3):
+ * `pass()` is one full reconcile (DESIGN §3); this module holds its state between passes and the
+ * order of its steps, each step its own module:
  *
- *   1. rescan what the watcher marked dirty (everything at start-up) and upload changed files;
- *   2. read the device heads and merge every other device's new head three-way (remote.ts);
- *   3. apply the merged tree to the disk with the executor (atomic, re-checked, journaled);
+ *   1. rescan what the watcher marked dirty (everything at start-up) and upload changed files
+ *      (rescan.ts);
+ *   2. read the device heads and merge every other device's new head three-way (remote.ts) into
+ *      the local side (mine.ts);
+ *   3. apply the merged tree to the disk with the executor (apply.ts), the merge recorded first
+ *      (pending.ts);
  *   4. write the merged tree, a snapshot whose parents are this device's previous head and the
- *      heads it merged, then this device's head.
+ *      heads it merged, then this device's head (commit.ts).
  *
  * Must hold:
  * - write order: chunks and trees are flushed before the snapshot, the snapshot before the head;
@@ -16,73 +20,26 @@
  * - no mass delete without the user: a pass that would delete more than half of the files (and at
  *   least MASS_DELETE_MIN of them) on the disk, or in the layer, is held until confirmDeletes();
  * - paths this device cannot see — excluded here, unreadable now — keep their version from this
- *   device's head and are never touched on disk.
+ *   device's head (mine.ts) and are never touched on disk.
  */
-import { stat } from 'node:fs/promises';
-import { StrataError } from '../errors.js';
-import { executePlan, recover } from '../exec/index.js';
-import { countFiles, planApply, type Conflict, type Node } from '../plan/index.js';
-import type { Repository } from '../repo/index.js';
-import type { BlobId, Head, SnapshotId } from '../repo/types.js';
-import type { FileChunker } from '../snapshot/index.js';
-import type { FileIndex } from '../state/index.js';
-import type { Excluder } from '../watch/index.js';
+import { recover } from '../exec/index.js';
+import { countFiles, planApply, type Node } from '../plan/index.js';
+import type { Head, SnapshotId } from '../repo/types.js';
 import { commitSnapshot } from './commit.js';
-import { makeFetcher } from './fetch.js';
 import { SnapshotGraph } from './history.js';
 import { LocalTree, type ScanResult } from './local.js';
-import { recordApplied } from './applied.js';
+import { applyPlan } from './apply.js';
 import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
-import { RepoUploader } from './upload.js';
 import { massDelete, type HeldDeletes } from './guard.js';
-import { overlay, userView } from '../overlay/index.js';
-import { hiddenTest, withCarry } from './carry.js';
+import { overlay } from '../overlay/index.js';
 import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.js';
-import { clearPending, loadPending, resolvePending, savePending, type PendingMerge } from './pending.js';
+import { clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
+import type { FolderOptions, PassResult } from './folder-types.js';
+import { localSide } from './mine.js';
+import { isDir, noRoot, rescan } from './rescan.js';
 
-export interface FolderOptions {
-  repo: Repository;
-  root: string;
-  layer: string;
-  device: string;
-  /** The folder's stat cache (sync/state openFileIndex(dir, 'statcache')). */
-  index: FileIndex;
-  /** The executor's journal file, outside the root. */
-  execJournal: string;
-  /** Where a merge being applied is recorded (pending.ts), outside the root. */
-  pendingFile: string;
-  /** Where the last synced pass is recorded for the start-up short cut (settled.ts), outside the root. */
-  settledFile: string;
-  /**
-   * Root trees of the layers under this one (org layers, lowest first), as laid onto the disk at
-   * sign-in. The folder then shows overlay([...lower, layer]) and syncs only the user layer:
-   * changes to lower files are copied up, deletes of them written as whiteouts (DESIGN §1).
-   */
-  lower?: readonly BlobId[];
-  exclude: Excluder;
-  chunker?: FileChunker;
-  /** The clock for snapshot times. */
-  now?: () => Date;
-  caseInsensitive?: boolean;
-  /** The watcher's echo suppression. */
-  suppress?: (path: string, stat: { size: number; mtimeMs: number } | null) => void;
-  onPhase?: (phase: PassPhase) => void;
-}
-
-export interface PassPhase {
-  state: 'scanning' | 'uploading' | 'downloading';
-  files: number;
-  filesTotal: number;
-  bytes: number;
-  bytesTotal: number;
-}
-
-export type PassResult =
-  | { status: 'synced'; snapshot?: SnapshotId; conflicts: Conflict[]; scan: ScanResult; uploaded: number; downloaded: number; files: number }
-  /** The disk changed while the plan was applied: run another pass. */
-  | { status: 'retry'; scan: ScanResult }
-  | { status: 'held'; held: HeldDeletes; scan: ScanResult };
+export type { FolderOptions, PassPhase, PassResult } from './folder-types.js';
 
 export class SyncFolder {
   readonly local: LocalTree;
@@ -197,22 +154,8 @@ export class SyncFolder {
     const chunks: ChunkMap = new Map();
     this.local.chunksByContent(chunks);
     const lower = await this.lowerTree(chunks);
-    // The user layer as this device last wrote it, and the disk that layer makes over `lower`.
-    const ownLayer = await snapshotTree(this.view(chunks), this.own);
-    const ownTree = lower === undefined ? ownLayer : overlay([lower, ownLayer]);
-    const hidden = hiddenTest(this.local, scan);
-    const scanned = withCarry(this.local, ownTree, hidden);
-    let disk = scanned;
     const pending = this.pending;
-    const conflicts: Conflict[] = [];
-    if (pending !== undefined) {
-      const laid = await snapshotTree(this.view(chunks), pending.root, true);
-      const base = await snapshotTree(this.view(chunks), pending.base, true);
-      const r = resolvePending(base, disk, lower === undefined ? laid : overlay([lower, laid]), device, this.opts.caseInsensitive);
-      disk = r.merged;
-      conflicts.push(...r.conflicts);
-    }
-    const mine = lower === undefined ? disk : userView(disk, lower, ownLayer);
+    const { ownTree, hidden, scanned, disk, mine, conflicts } = await localSide({ view: this.view(chunks), local: this.local, scan, own: this.own, pending, lower, device, caseInsensitive: this.opts.caseInsensitive });
     const others = heads.filter((h: Head) => h.device !== device);
     const m = await mergeHeads({ ...this.view(chunks), device, own: this.own, alsoMerged: pending?.parents ?? [], heads: others, considered: this.considered, mine, caseInsensitive: this.opts.caseInsensitive });
     const parents = [...new Set([...(pending?.parents ?? []), ...m.parents])];
@@ -232,13 +175,9 @@ export class SyncFolder {
     let downloaded = 0;
     if (plan.ops.length > 0) {
       if (baseRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: baseRoot });
-      const bytesTotal = plan.summary.fetchBytes;
-      const fetcher = makeFetcher(repo, plan.ops, chunks, (n) => {
-        downloaded += n;
-        this.opts.onPhase?.({ state: 'downloading', files: 0, filesTotal: plan.ops.length, bytes: downloaded, bytesTotal });
-      });
-      const res = await executePlan(root, plan.ops, { fetch: fetcher.fetch, journalPath: this.opts.execJournal, signal, suppress: this.opts.suppress });
-      this.markDirty(await recordApplied(this.local, root, res.results, chunks));
+      const res = await applyPlan(this.local, plan, chunks, this.opts, signal);
+      downloaded = res.downloaded;
+      this.markDirty(res.rescan);
       await this.local.commit();
       if (!res.complete) {
         if (res.aborted) signal?.throwIfAborted();
@@ -287,39 +226,15 @@ export class SyncFolder {
     const paths = this.fullScan ? [''] : [...this.dirty];
     this.fullScan = false;
     this.dirty.clear();
-    this.opts.onPhase?.({ state: 'scanning', files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0 });
-    const uploader = new RepoUploader(this.opts.repo, this.opts.root, {
-      chunker: this.opts.chunker,
-      signal,
-      onProgress: (p) => this.opts.onPhase?.({ state: 'uploading', files: p.files, filesTotal: p.files, bytes: p.bytesDone, bytesTotal: p.bytes }),
-    });
     try {
-      const result = paths.length === 0 ? { changed: [], skipped: new Map<string, string>() } : await this.local.scan(paths, uploader);
-      await this.opts.repo.flush();
-      // Vanished paths in a scan that raced the root's removal must not become deletes.
-      if (!(await isDir(this.opts.root))) throw noRoot(this.opts.root);
-      await this.local.commit();
-      this.uploaded = uploader.bytesAdded;
-      return result;
+      const r = await rescan(this.local, paths, this.opts, signal);
+      this.uploaded = r.uploaded;
+      return r.scan;
     } catch (err) {
-      // The scan's changes are found again by the next full scan.
-      await this.local.reload();
+      // rescan() dropped what it did not commit: the next scan is a full one.
       this.fullScan = true;
       throw err;
     }
-  }
-
-}
-
-function noRoot(root: string): StrataError {
-  return new StrataError('E_NO_ROOT', 'the synced folder is missing; sync is paused and nothing is deleted', { path: root });
-}
-
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
   }
 }
 

@@ -3,7 +3,9 @@
  * and answers the Agent API (shared/agent-api.ts).
  *
  *   folder.ts    SyncFolder.pass(): scan → merge every other device's head → apply → snapshot, head
+ *                (rescan.ts step 1, mine.ts the merge's local side, apply.ts step 3, commit.ts)
  *   local.ts     the local tree and stat cache (the `statcache` journal), incremental rescans
+ *                (walk.ts: the scan itself)
  *   remote.ts    merging heads against their merge base (history.ts: the snapshot graph)
  *   trees.ts     Merkle trees ⇄ flat trees; fetch.ts: file bytes for the executor, read ahead
  *   applied.ts   what the executor wrote, back into the local tree (no re-hash, no echo)

@@ -1,48 +1,24 @@
 /**
  * The local tree: what the disk under one folder holds, as the last scan saw it, with each file's
  * chunk list. It is the stat cache too: a file whose (size, mtime, mode, inode) did not change is
- * not read again. Kept in the folder's `statcache` journal (sync/state), so a restart rescans
- * without re-hashing.
+ * not read again (the scan's walk is walk.ts). Kept in the folder's `statcache` journal
+ * (sync/state), so a restart rescans without re-hashing.
  *
  * Must hold:
  * - an entry's chunks are durable in the repository before the entry is committed (the caller
  *   commits after repo.flush()), so a reused chunk list never names a chunk the bucket lacks;
- * - a scan never reports a path it could not read as deleted: such paths are `skipped` and the
- *   pass keeps their previous version;
- * - excluded paths and names a tree cannot hold are never entries.
+ * - uncommitted changes are only a view ahead of the journal: reload() drops them, and the next
+ *   full scan finds them again;
+ * - what a scan may and may not report (unreadable paths, exclusions) is stated in walk.ts.
  */
-import type { Stats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { FileIndex, IndexEntry } from '../state/index.js';
 import { contentKey, type Node } from '../plan/index.js';
-import { fsProblem, listNames, readTarget, unsupportedKind } from '../snapshot/listing.js';
-import { modeOf, mtimeOf } from '../snapshot/context.js';
+import { parentOf } from '../plan/nodes.js';
 import type { Excluder } from '../watch/index.js';
 import type { FileUploader } from './upload.js';
+import { ScanWork, type ScanResult } from './walk.js';
 
-export interface ScanResult {
-  /** Paths whose entry was added, changed or removed. */
-  changed: string[];
-  /** Paths left as they were because they could not be read now, with the reason. */
-  skipped: Map<string, string>;
-}
-
-/** lstat calls in flight ahead of a dir's walk. */
-const STAT_AHEAD = 64;
-
-function parentOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? '' : path.slice(0, i);
-}
-
-export function sameStat(e: IndexEntry | undefined, st: Stats): boolean {
-  return e !== undefined && e.type === 'file' && e.size === st.size && e.mtimeMs === mtimeOf(st) && e.mode === modeOf(st) && (e.ino === undefined || e.ino === st.ino);
-}
-
-function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  return a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]));
-}
+export { sameStat, type ScanResult } from './walk.js';
 
 /** The planner's node for an index entry (a file's content key follows from its chunks). */
 export function nodeOf(e: IndexEntry): Node {
@@ -166,145 +142,5 @@ export class LocalTree {
 
   isExcluded(rel: string, isDir: boolean): boolean {
     return this.exclude(rel, isDir);
-  }
-}
-
-/** One scan's walk: stats everything first, hands changed files to the uploader. */
-class ScanWork {
-  private readonly done = new Set<string>();
-
-  constructor(
-    private readonly tree: LocalTree,
-    private readonly upload: FileUploader,
-    private readonly result: ScanResult,
-  ) {}
-
-  private removed(rel: string): void {
-    if (this.tree.get(rel) === undefined) return;
-    this.tree.remove(rel);
-    this.result.changed.push(rel);
-  }
-
-  /** Rescans one dirty path; its ancestors must be dirs we know, or the topmost unknown one is scanned. */
-  async path(rel: string): Promise<void> {
-    if (rel === '') return this.dir('', true);
-    const anc = this.unknownAncestor(rel);
-    if (anc !== undefined) return this.entry(anc, true);
-    return this.entry(rel, false, true);
-  }
-
-  private unknownAncestor(rel: string): string | undefined {
-    let top: string | undefined;
-    for (let p = parentOf(rel); p !== ''; p = parentOf(p)) if (this.tree.get(p)?.type !== 'dir') top = p;
-    return top;
-  }
-
-  /**
-   * `deep`: walk a dir's whole subtree (it is new or its ancestors changed). Otherwise a dir is
-   * listed when it is `dirty` (the watcher named it) or its own stat changed, and its known
-   * children are re-checked by stat, one level; a dir that was replaced (another inode, or not a
-   * dir before) is walked in full, since nothing known about its children holds any more.
-   */
-  private async entry(rel: string, deep: boolean, dirty = false, stat?: Promise<Stats>): Promise<void> {
-    if (this.done.has(rel)) return;
-    this.done.add(rel);
-    let st: Stats;
-    try {
-      st = await (stat ?? lstat(join(this.tree.root, rel)));
-    } catch (err) {
-      const problem = fsProblem(err);
-      if (problem === undefined) throw err;
-      if ('vanished' in problem) return this.removed(rel);
-      this.result.skipped.set(rel, problem.unreadable);
-      return;
-    }
-    if (this.tree.isExcluded(rel, st.isDirectory())) return this.removed(rel);
-    const why = unsupportedKind(st);
-    if (why !== undefined) {
-      this.removed(rel);
-      this.result.skipped.set(rel, why);
-      return;
-    }
-    const prev = this.tree.get(rel);
-    if (st.isDirectory()) {
-      const replaced = prev?.type !== 'dir' || (prev.ino !== undefined && prev.ino !== st.ino);
-      const touched = replaced || prev.mtimeMs !== mtimeOf(st) || prev.ino === undefined;
-      if (touched || prev.mode !== modeOf(st)) {
-        if (prev !== undefined && prev.type !== 'dir') this.tree.remove(rel);
-        this.tree.set(rel, { type: 'dir', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st), ino: st.ino });
-        if (replaced || prev.mode !== modeOf(st)) this.result.changed.push(rel);
-      }
-      if (deep || replaced) return this.dir(rel, true);
-      if (dirty || touched) return this.dir(rel, false);
-      return;
-    }
-    if (prev?.type === 'dir') this.tree.remove(rel);
-    if (st.isSymbolicLink()) return this.symlink(rel, st, prev);
-    if (sameStat(prev, st)) return;
-    // Waits for a free slot (the walk must not queue the whole disk); throws a failed job's error.
-    await this.upload.add(rel, st, (e) => {
-      if (e === undefined) return this.removed(rel);
-      if ('skipped' in e) {
-        this.result.skipped.set(rel, e.skipped);
-        return;
-      }
-      const old = this.tree.get(rel);
-      if (old !== undefined && sameList(old.chunks, e.chunks) && old.size === e.size && old.mtimeMs === e.mtimeMs && old.mode === e.mode && old.ino === e.ino) return;
-      this.tree.set(rel, e);
-      this.result.changed.push(rel);
-    });
-  }
-
-  private async symlink(rel: string, st: Stats, prev: IndexEntry | undefined): Promise<void> {
-    const t = await readTarget(join(this.tree.root, rel)).catch((err: unknown) => {
-      const p = fsProblem(err);
-      if (p === undefined) throw err;
-      return 'vanished' in p ? undefined : { problem: p.unreadable };
-    });
-    if (t === undefined) return this.removed(rel);
-    if ('problem' in t) {
-      this.result.skipped.set(rel, t.problem);
-      return;
-    }
-    if (prev?.type === 'symlink' && prev.target === t.target && prev.mtimeMs === mtimeOf(st)) return;
-    this.tree.set(rel, { type: 'symlink', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st), target: t.target });
-    this.result.changed.push(rel);
-  }
-
-  private async dir(rel: string, deep: boolean): Promise<void> {
-    let names;
-    try {
-      names = await listNames(join(this.tree.root, rel));
-    } catch (err) {
-      const problem = fsProblem(err);
-      if (problem === undefined) throw err;
-      if ('vanished' in problem) return this.removed(rel);
-      this.result.skipped.set(rel, problem.unreadable);
-      return;
-    }
-    const seen = new Set<string>();
-    const children: string[] = [];
-    for (const n of names) {
-      const child = rel === '' ? n.name : `${rel}/${n.name}`;
-      if (n.problem !== undefined) this.result.skipped.set(child, n.problem);
-      else children.push(child);
-    }
-    // The children's lstats run STAT_AHEAD at a time ahead of the walk (one at a time, a big folder's
-    // scan waits on the thread pool's round trip 100,000 times); they are handled in order.
-    for (let i = 0; i < children.length; i += STAT_AHEAD) {
-      const batch = children.slice(i, i + STAT_AHEAD);
-      const stats = batch.map((c) => lstat(join(this.tree.root, c)));
-      for (const st of stats) st.catch(() => undefined); // handled, in order, by entry()
-      for (const [j, child] of batch.entries()) {
-        seen.add(child);
-        // A known file whose stat is unchanged is not read again; a known dir is listed only if its stat changed.
-        await this.entry(child, deep, false, stats[j]);
-      }
-    }
-    for (const child of this.tree.childrenOf(rel)) if (!seen.has(child) && !this.result.skipped.has(child)) this.removed(child);
-  }
-
-  async finish(): Promise<void> {
-    await this.upload.idle();
   }
 }

@@ -5,7 +5,7 @@
  * Must hold: a head is only skipped when it is already an ancestor of what this device has merged
  * (or the very snapshot merged before). `mine` must already hold, for the paths this device cannot
  * see (excluded here, unreadable now), their version in this device's own head (see carry in
- * folder.ts), so that they never look deleted on this side.
+ * carry.ts, used by mine.ts), so that they never look deleted on this side.
  */
 import { merge3, type Conflict, type FlatTree, type Node } from '../plan/index.js';
 import type { BlobId, Head, SnapshotId } from '../repo/types.js';

@@ -1,0 +1,58 @@
+/**
+ * What a synced folder (folder.ts) is given, and what one pass reports: its progress as it goes
+ * (PassPhase) and its outcome (PassResult).
+ *
+ * Must hold: the folder's state files — the executor's journal, the pending merge, the settled
+ * record — live outside the root, so that no scan sees them and no sync touches them.
+ */
+import type { Conflict } from '../plan/index.js';
+import type { Repository } from '../repo/index.js';
+import type { BlobId, SnapshotId } from '../repo/types.js';
+import type { FileChunker } from '../snapshot/index.js';
+import type { FileIndex } from '../state/index.js';
+import type { Excluder } from '../watch/index.js';
+import type { HeldDeletes } from './guard.js';
+import type { ScanResult } from './local.js';
+
+export interface FolderOptions {
+  repo: Repository;
+  root: string;
+  layer: string;
+  device: string;
+  /** The folder's stat cache (sync/state openFileIndex(dir, 'statcache')). */
+  index: FileIndex;
+  /** The executor's journal file, outside the root. */
+  execJournal: string;
+  /** Where a merge being applied is recorded (pending.ts), outside the root. */
+  pendingFile: string;
+  /** Where the last synced pass is recorded for the start-up short cut (settled.ts), outside the root. */
+  settledFile: string;
+  /**
+   * Root trees of the layers under this one (org layers, lowest first), as laid onto the disk at
+   * sign-in. The folder then shows overlay([...lower, layer]) and syncs only the user layer:
+   * changes to lower files are copied up, deletes of them written as whiteouts (DESIGN §1).
+   */
+  lower?: readonly BlobId[];
+  exclude: Excluder;
+  chunker?: FileChunker;
+  /** The clock for snapshot times. */
+  now?: () => Date;
+  caseInsensitive?: boolean;
+  /** The watcher's echo suppression. */
+  suppress?: (path: string, stat: { size: number; mtimeMs: number } | null) => void;
+  onPhase?: (phase: PassPhase) => void;
+}
+
+export interface PassPhase {
+  state: 'scanning' | 'uploading' | 'downloading';
+  files: number;
+  filesTotal: number;
+  bytes: number;
+  bytesTotal: number;
+}
+
+export type PassResult =
+  | { status: 'synced'; snapshot?: SnapshotId; conflicts: Conflict[]; scan: ScanResult; uploaded: number; downloaded: number; files: number }
+  /** The disk changed while the plan was applied: run another pass. */
+  | { status: 'retry'; scan: ScanResult }
+  | { status: 'held'; held: HeldDeletes; scan: ScanResult };

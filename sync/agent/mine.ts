@@ -1,0 +1,63 @@
+/**
+ * The local side of a pass's merge — "mine" to remote.ts — built from the local tree:
+ *
+ *   scanned  the local tree, plus, for the paths this device cannot see this pass, their version
+ *            in this device's own head (carry.ts);
+ *   disk     `scanned` resolved against a merge still being applied, if any (pending.ts);
+ *   mine     `disk` in the user layer's terms over the org layers: copy-ups and whiteouts.
+ *
+ * Must hold: paths this device cannot see — excluded here, unreadable now — keep their version
+ * from this device's head, so they never look deleted; `hidden` names them, and the pass must
+ * leave them alone on disk.
+ */
+import { overlay, userView } from '../overlay/index.js';
+import type { Conflict, Node } from '../plan/index.js';
+import type { SnapshotId } from '../repo/types.js';
+import { hiddenTest, withCarry, type Hidden } from './carry.js';
+import type { LocalTree, ScanResult } from './local.js';
+import { resolvePending, type PendingMerge } from './pending.js';
+import { snapshotTree, type MergeInput } from './remote.js';
+
+export interface LocalSideInput {
+  view: Pick<MergeInput, 'graph' | 'trees' | 'chunks'>;
+  local: LocalTree;
+  scan: ScanResult;
+  /** This device's head, if it has one. */
+  own: SnapshotId | undefined;
+  pending: PendingMerge | undefined;
+  /** The org layers' effective tree, or undefined without any. */
+  lower: Map<string, Node> | undefined;
+  device: string;
+  caseInsensitive?: boolean;
+}
+
+export interface LocalSide {
+  /** This device's head as it lays onto the disk (over the org layers). */
+  ownTree: Map<string, Node>;
+  hidden: Hidden;
+  scanned: Map<string, Node>;
+  disk: Map<string, Node>;
+  mine: Map<string, Node>;
+  /** Conflicts from resolving the pending merge. */
+  conflicts: Conflict[];
+}
+
+export async function localSide(input: LocalSideInput): Promise<LocalSide> {
+  const { view, local, lower, pending } = input;
+  // The user layer as this device last wrote it, and the disk that layer makes over `lower`.
+  const ownLayer = await snapshotTree(view, input.own);
+  const ownTree = lower === undefined ? ownLayer : overlay([lower, ownLayer]);
+  const hidden = hiddenTest(local, input.scan);
+  const scanned = withCarry(local, ownTree, hidden);
+  let disk = scanned;
+  const conflicts: Conflict[] = [];
+  if (pending !== undefined) {
+    const laid = await snapshotTree(view, pending.root, true);
+    const base = await snapshotTree(view, pending.base, true);
+    const r = resolvePending(base, disk, lower === undefined ? laid : overlay([lower, laid]), input.device, input.caseInsensitive);
+    disk = r.merged;
+    conflicts.push(...r.conflicts);
+  }
+  const mine = lower === undefined ? disk : userView(disk, lower, ownLayer);
+  return { ownTree, hidden, scanned, disk, mine, conflicts };
+}
