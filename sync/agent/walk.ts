@@ -80,11 +80,7 @@ export class ScanWork {
     try {
       st = await (stat ?? lstat(join(this.tree.root, rel)));
     } catch (err) {
-      const problem = fsProblem(err);
-      if (problem === undefined) throw err;
-      if ('vanished' in problem) return this.removed(rel);
-      this.result.skipped.set(rel, problem.unreadable);
-      return;
+      return this.failed(rel, err);
     }
     if (this.tree.isExcluded(rel, st.isDirectory())) return this.removed(rel);
     const why = unsupportedKind(st);
@@ -123,6 +119,14 @@ export class ScanWork {
     });
   }
 
+  /** A file-system error on `rel`: gone → removed, unreadable → skipped; anything else is thrown. */
+  private failed(rel: string, err: unknown): void {
+    const problem = fsProblem(err);
+    if (problem === undefined) throw err;
+    if ('vanished' in problem) return this.removed(rel);
+    this.result.skipped.set(rel, problem.unreadable);
+  }
+
   private async symlink(rel: string, st: Stats, prev: IndexEntry | undefined): Promise<void> {
     const t = await readTarget(join(this.tree.root, rel)).catch((err: unknown) => {
       const p = fsProblem(err);
@@ -144,11 +148,7 @@ export class ScanWork {
     try {
       names = await listNames(join(this.tree.root, rel));
     } catch (err) {
-      const problem = fsProblem(err);
-      if (problem === undefined) throw err;
-      if ('vanished' in problem) return this.removed(rel);
-      this.result.skipped.set(rel, problem.unreadable);
-      return;
+      return this.failed(rel, err);
     }
     const seen = new Set<string>();
     const children: string[] = [];
