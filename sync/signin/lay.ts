@@ -26,13 +26,13 @@
  * synced as a whole (Linux), files are not fsynced one by one; one syncfs of home comes before
  * step 6, so `laid` is only ever recorded over durable files. Files already on disk with the
  * layer's size and mtime are taken as laid without being read (the quick check). Both hold only
- * for a lay that starts clean: `<stateDir>/laying` is written (durably) before the first change
- * to home and removed after step 6, and a lay that finds it — the last one was cut off, and home
- * may hold files whose metadata reached the disk before their data — reads every file instead.
+ * for a lay that starts clean: `<stateDir>/laying` (laying.ts) is written (durably) before the
+ * first change to home and removed after step 6, and a lay that finds it — the last one was cut
+ * off, and home may hold files whose metadata reached the disk before their data — reads every
+ * file instead.
  */
-import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canSyncFileSystem, isErrno, syncFileSystem } from '../fsutil.js';
+import { canSyncFileSystem, syncFileSystem } from '../fsutil.js';
 import { poolChunkFile } from '../restore/chunk.js';
 import { contentKey, type DiskNode, type FileNode } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
@@ -47,7 +47,7 @@ import { firstContact } from './first-contact.js';
 import { sessionExcluder } from './folder.js';
 import { readLayerStack, type ChunkMap, type LayerStack } from './layers.js';
 import { ScratchStore } from './scratch-store.js';
-import { writeFileAtomic } from '../state/fsutil.js';
+import { endLaying, startLaying } from './laying.js';
 import { writeSession, type LaidLayer, type Session } from './session.js';
 
 /** Files up to this size belong to "ready" even outside the hot paths. */
@@ -175,27 +175,9 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const laid = { org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), time: now.toISOString() };
   const updated: Session = { ...session, laid };
   await writeSession(opts.stateDir, updated);
-  await rm(layingPath(opts.stateDir), { force: true });
+  await endLaying(opts.stateDir);
   emit({ type: 'done', totalMs, conflicts: settled.conflicts.length, removed: settled.removed.length, ...total });
   return { session: updated, ...total, timeToReadyMs, totalMs, ...settled, unpublished: stack.unpublished };
-}
-
-function layingPath(stateDir: string): string {
-  return join(stateDir, 'laying');
-}
-
-/** Marks a lay in progress; returns whether the last one finished (no marker was left). */
-async function startLaying(stateDir: string): Promise<boolean> {
-  const path = layingPath(stateDir);
-  const clean = await stat(path).then(
-    () => false,
-    (err: unknown) => {
-      if (isErrno(err, 'ENOENT')) return true;
-      throw err;
-    },
-  );
-  if (clean) await writeFileAtomic(path, `${new Date().toISOString()}\n`);
-  return clean;
 }
 
 /** The files the ready restore laid hold exactly their chunks: the memo learns those the rest's seed scan would read. */

@@ -1,6 +1,8 @@
 // signOut on a real S3 server with the real keychain: it flushes through a running agent (or with
 // a pass of its own), then forgets the credentials and the session; --wipe only in VDI mode.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -68,5 +70,29 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     assert.deepEqual(await loadCredentials(org.org, userPrincipal('carol')), org.creds);
     assert.equal((await readSession(m.stateDir)).user, 'carol');
     assert.ok((await stat(join(m.home, 'Documents/plan.txt'))).isFile());
+  });
+
+  it('refuses while a lay runs in another process, and signs out once that process is gone', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    await preload(org, 'dan');
+    const m = await makeMachine(org, 'pc');
+    await signInAndLay(org, m, 'dan');
+    // Another process laying: its marker names a live pid.
+    const other = spawn('sleep', ['120']);
+    t.after(() => other.kill());
+    await writeFile(join(m.stateDir, 'laying'), JSON.stringify({ pid: other.pid, started: new Date().toISOString() }));
+    await assert.rejects(signOut({ stateDir: m.stateDir }), (err) => {
+      assert.ok(isStrataError(err, 'E_LAYING'), String(err));
+      assert.match(err.message, new RegExp(`process ${other.pid}`));
+      return true;
+    });
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('dan')), org.creds);
+    assert.equal((await readSession(m.stateDir)).user, 'dan');
+    // The lay was cut off: its marker stays, and signing out goes ahead.
+    other.kill();
+    await once(other, 'exit');
+    const r = await signOut({ stateDir: m.stateDir });
+    assert.equal(r.credentialsRemoved, true);
+    await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
   });
 });

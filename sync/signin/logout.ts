@@ -7,7 +7,8 @@
  *   2. stop the running agent (SIGTERM by default) and wait until its endpoint is gone;
  *   3. delete the keychain entry and the session file;
  *   4. --wipe: remove the layer's folders under home (never the state dir).
- * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped. --wipe
+ * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped. Neither
+ * happens while a lay is still running (laying.ts: E_LAYING): it would write the session back. --wipe
  * is refused up front unless the session is a VDI one: on a persistent PC the local copy is the
  * user's working copy.
  */
@@ -20,6 +21,7 @@ import { StrataError, isStrataError } from '../errors.js';
 import { openRepository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { flushThroughAgent } from './flush.js';
+import { LAYING_FILE, runningLay } from './laying.js';
 import { sessionFolder } from './folder.js';
 import { openOrgStore } from './org-store.js';
 import { deleteSession, readSession, type Session } from './session.js';
@@ -49,6 +51,14 @@ const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
 export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   const session = await readSession(opts.stateDir);
+  const laying = await runningLay(opts.stateDir);
+  if (laying !== undefined) {
+    throw new StrataError(
+      'E_LAYING',
+      `a sign-in (process ${laying}) is still laying the layer onto home: wait for it, or stop it, before signing out (if that process is not Strata, remove ${LAYING_FILE} from the state dir)`,
+      { path: opts.stateDir },
+    );
+  }
   if (opts.wipe && session.mode !== 'vdi') {
     throw new StrataError('E_USAGE', `--wipe is only for VDI machines; this session is "${session.mode}" (the org config's mode), so the local copy stays`);
   }

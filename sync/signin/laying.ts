@@ -1,0 +1,61 @@
+/**
+ * The `laying` marker: `<stateDir>/laying` exists from just before a lay first changes home until
+ * just after it records `laid` (lay.ts). It tells two later readers what they need to know:
+ *
+ * - the next lay: a marker left behind means the last lay was cut off, so home may hold files
+ *   whose metadata reached the disk before their data; that lay must read every file (no quick
+ *   check);
+ * - `strata logout`: a marker whose process is still alive means a lay is running right now;
+ *   signing out under it would forget the credentials and session while the lay goes on writing
+ *   home and then a session with `laid`.
+ *
+ * What must hold: the marker is durable before the first change to home (writeFileAtomic), and it
+ * names the process laying (its pid), rewritten by every lay.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isErrno } from '../fsutil.js';
+import { writeFileAtomic } from '../state/fsutil.js';
+
+export const LAYING_FILE = 'laying';
+
+function layingPath(stateDir: string): string {
+  return join(stateDir, LAYING_FILE);
+}
+
+async function readMarker(stateDir: string): Promise<string | undefined> {
+  return readFile(layingPath(stateDir), 'utf8').catch((err: unknown) => {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  });
+}
+
+/** Marks a lay in progress by this process; returns whether the last lay finished (it left no marker). */
+export async function startLaying(stateDir: string): Promise<boolean> {
+  const clean = (await readMarker(stateDir)) === undefined;
+  await writeFileAtomic(layingPath(stateDir), `${JSON.stringify({ pid: process.pid, started: new Date().toISOString() })}\n`);
+  return clean;
+}
+
+export async function endLaying(stateDir: string): Promise<void> {
+  await rm(layingPath(stateDir), { force: true });
+}
+
+/** The pid of a lay running right now in another process, if any (a marker whose process is gone is a cut-off lay). */
+export async function runningLay(stateDir: string): Promise<number | undefined> {
+  const text = await readMarker(stateDir);
+  if (text === undefined) return undefined;
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(text) as { pid?: unknown }).pid;
+  } catch {
+    return undefined;
+  }
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return isErrno(err, 'EPERM') ? pid : undefined;
+  }
+}
