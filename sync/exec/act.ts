@@ -10,7 +10,7 @@ import { constants } from 'node:fs';
 import { copyFile, lutimes, mkdir, open, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import type { ApplyOp, FileNode, Node } from '../plan/index.js';
-import { MODE_MASK } from '../restore/whole.js';
+import { MODE_MASK } from '../restore/assembly.js';
 import { NOFOLLOW } from '../fsutil.js';
 import { TargetChanged, type ExecContext } from './context.js';
 

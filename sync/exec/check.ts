@@ -12,7 +12,7 @@ import { lstat, readlink } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import type { Node } from '../plan/index.js';
 import { ancestorsOf } from '../plan/nodes.js';
-import { MODE_MASK } from '../restore/whole.js';
+import { MODE_MASK } from '../restore/assembly.js';
 import { pathInside } from '../restore/fsutil.js';
 import { isErrno } from '../fsutil.js';
 

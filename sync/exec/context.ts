@@ -6,7 +6,7 @@ import type { Stats } from 'node:fs';
 import { chmod, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileNode, Node } from '../plan/index.js';
-import { MODE_MASK } from '../restore/whole.js';
+import { MODE_MASK } from '../restore/assembly.js';
 import { fsyncDir } from '../fsutil.js';
 import { absPath, badAncestor, describeStat, lstatOrNull, matches } from './check.js';
 

@@ -73,17 +73,21 @@ export function verifyBlob(data: Uint8Array, id: BlobId, packKey: string, hash: 
   }
 }
 
-/** One ranged GET; a pack shorter than its index says is E_BAD_PACK, not a crash. */
-export async function fetchRange(store: ObjectStore, pack: string, offset: number, length: number): Promise<Uint8Array> {
-  const key = keys.pack(pack);
-  if (length === 0) return new Uint8Array(0);
-  let bytes: Uint8Array;
+/** Runs a ranged request; a range past the pack's end (E_BAD_RANGE) is E_BAD_PACK, not a crash. */
+async function inRange<T>(key: string, offset: number, length: number, request: () => Promise<T>): Promise<T> {
   try {
-    bytes = await store.get(key, { offset, length });
+    return await request();
   } catch (err) {
     if (isStrataError(err, 'E_BAD_RANGE')) throw new StrataError('E_BAD_PACK', `pack is shorter than its index says (${offset}+${length})`, { key }, { cause: err });
     throw err;
   }
+}
+
+/** One ranged GET; a pack shorter than its index says is E_BAD_PACK, not a crash. */
+export async function fetchRange(store: ObjectStore, pack: string, offset: number, length: number): Promise<Uint8Array> {
+  const key = keys.pack(pack);
+  if (length === 0) return new Uint8Array(0);
+  const bytes = await inRange(key, offset, length, () => store.get(key, { offset, length }));
   if (bytes.byteLength !== length) {
     throw new StrataError('E_BAD_PACK', `pack is shorter than its index says (wanted ${offset}+${length}, got ${bytes.byteLength} bytes)`, { key });
   }
@@ -139,13 +143,7 @@ async function streamRequest(store: ObjectStore, hash: HashAlgorithm, req: Range
   for (let resumes = 0; next < req.blobs.length; resumes++) {
     const from = (req.blobs[next] as WantedBlob).loc.offset;
     // Opening is retried by the store (RetryingStore); only a body that breaks off is resumed here.
-    let body;
-    try {
-      body = await store.getStream(key, { offset: from, length: end - from });
-    } catch (err) {
-      if (isStrataError(err, 'E_BAD_RANGE')) throw new StrataError('E_BAD_PACK', `pack is shorter than its index says (${from}+${end - from})`, { key }, { cause: err });
-      throw err;
-    }
+    const body = await inRange(key, from, end - from, () => store.getStream(key, { offset: from, length: end - from }));
     try {
       const parts: Uint8Array[] = [];
       let partsStart = from;
@@ -191,7 +189,7 @@ export async function readPlanned(
     // Without a range hook nobody needs the range as a whole: its blobs are taken as it streams.
     if (!onRange) return streamRequest(store, hash, req, onBlob);
     const bytes = await fetchRange(store, req.pack, req.offset, req.length);
-    onRange?.(req.pack, req.offset, bytes);
+    onRange(req.pack, req.offset, bytes);
     for (const w of req.blobs) {
       const start = w.loc.offset - req.offset;
       // A view, not a copy: the range is fetched for these blobs and freed with the last of them.

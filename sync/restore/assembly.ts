@@ -11,17 +11,18 @@
  * - Temp files are created exclusively (O_EXCL, no follow): never through a planted link.
  *
  * A file whose whole content arrives at once (one chunk: most small files) is written by
- * `writeWhole` with synchronous calls (whole.ts) instead of a thread-pool round trip per call.
+ * `writeWhole` in one synchronous step instead of a thread-pool round trip per call.
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsyncSync, futimesSync, openSync, renameSync, writeSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { replaceWith } from './fsutil.js';
 import { NOFOLLOW, TEMP_PREFIX } from '../fsutil.js';
 import type { PlannedFile } from './types.js';
-import { MODE_MASK, writeWholeNow } from './whole.js';
 
+/** setuid/setgid bits from a bucket are never restored: they would be a privilege gift. */
+export const MODE_MASK = 0o1777;
 
 interface Slot {
   tmp: string;
@@ -50,22 +51,35 @@ export class Assembly {
   ) {}
 
   /**
-   * Creates, fills, seals and renames a file whose whole content is `data`, synchronously
-   * (whole.ts). A rename that fails (a folder in the way) is left to `finish`, which the caller
-   * calls next either way.
+   * Creates, fills, seals and renames a file whose whole content is `data`, with synchronous calls:
+   * each takes microseconds, and a thread-pool round trip per call cost three times as much for
+   * 20,000 small files (a writer thread making the same calls measured no faster). A rename that
+   * fails (a folder in the way) is left to `finish`, which the caller calls next either way.
    */
   writeWhole(file: PlannedFile, data: Uint8Array): void {
     const slot = this.newSlot(file);
-    let result;
+    let fd: number;
     try {
-      result = writeWholeNow({ tmp: slot.tmp, path: file.path, mode: file.entry.mode, mtimeMs: file.entry.mtimeMs, sync: this.syncEach }, data);
+      fd = openSync(slot.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
     } catch (err) {
       this.slots.delete(file);
       throw err;
     }
     slot.created = true;
+    try {
+      for (let done = 0; done < data.byteLength; ) done += writeSync(fd, data, done, data.byteLength - done, done);
+      fchmodSync(fd, file.entry.mode & MODE_MASK);
+      futimesSync(fd, file.entry.mtimeMs / 1000, file.entry.mtimeMs / 1000);
+      if (this.syncEach) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     slot.sealed = true;
-    if (result === 'sealed') return;
+    try {
+      renameSync(slot.tmp, file.path);
+    } catch {
+      return;
+    }
     this.slots.delete(file);
     this.placed.add(file);
     this.dirtyDirs.add(dirname(file.path));

@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, futimesSync, openSync, type Stats } from 'node:fs';
 import { lstat, lutimes, open, readlink, symlink, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { MODE_MASK } from './whole.js';
+import { MODE_MASK } from './assembly.js';
 import { forEachLimit } from '../repo/pool.js';
 import { byDepth, replaceWith } from './fsutil.js';
-import { NOFOLLOW, TEMP_PREFIX, fsyncDir, isErrno } from '../fsutil.js';
+import { NOFOLLOW, TEMP_PREFIX, fsyncDir } from '../fsutil.js';
 import type { DirEntry } from '../repo/types.js';
 import type { PlannedDir, PlannedLink } from './types.js';
 
@@ -52,7 +52,7 @@ export async function restoreLink(link: PlannedLink): Promise<boolean> {
   return true;
 }
 
-/** Mode and mtime of a folder with synchronous calls (four syscalls: a thread-pool round trip each would cost more). */
+/** Mode and mtime of a folder, through a descriptor, with synchronous calls (a thread-pool round trip each would cost more). */
 function setDirMeta(path: string, entry: DirEntry): void {
   const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | NOFOLLOW);
   try {
@@ -64,23 +64,8 @@ function setDirMeta(path: string, entry: DirEntry): void {
 }
 
 async function finishDir(dir: PlannedDir, dirty: boolean): Promise<void> {
-  if (!dir.entry) {
-    if (dirty) await fsyncDir(dir.path);
-    return;
-  }
-  if (!dirty) return setDirMeta(dir.path, dir.entry);
-  const fh = await open(dir.path, constants.O_RDONLY | constants.O_DIRECTORY | NOFOLLOW);
-  try {
-    if (dirty) {
-      await fh.sync().catch((err: unknown) => {
-        if (!isErrno(err, 'EINVAL', 'EPERM', 'EISDIR')) throw err;
-      });
-    }
-    await fh.chmod(dir.entry.mode & MODE_MASK);
-    await fh.utimes(dir.entry.mtimeMs / 1000, dir.entry.mtimeMs / 1000);
-  } finally {
-    await fh.close();
-  }
+  if (dirty) await fsyncDir(dir.path);
+  if (dir.entry) setDirMeta(dir.path, dir.entry);
 }
 
 /**

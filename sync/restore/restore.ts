@@ -2,9 +2,8 @@
  * restoreTree / restoreSnapshot: plan → folders → seed scan → seed copy → downloads → links →
  * folder metadata. See index.ts for what must hold.
  *
- * Per-file costs dominate a restore of many small files, so every file-system step that can runs
- * `concurrency` at a time (folders level by level), and folders the restore creates itself are
- * known to be empty: no stat of the files planned in them, no temp-file sweep, no seed walk. A
+ * Per-file costs dominate a restore of many small files, so chunking, copies and downloads run
+ * `concurrency` at a time, and folders the restore creates itself are known to be empty: no stat of the files planned in them, no temp-file sweep, no seed walk. A
  * new file costs create, write(s), fchmod, futimes, fsync (unless deferred), close and rename (no
  * truncate, no reopen: files completed from seeds are sealed while their handle is still open); a
  * new folder costs mkdir, then open, fsync, fchmod, futimes, close at the end. Calls that take
@@ -105,7 +104,6 @@ class Restore {
       // The chunker's pool takes one file per core and queues the rest; more in flight keeps the
       // pool busy while small files (chunked inline) wait on reads.
       concurrency: this.concurrency,
-      walkConcurrency: this.concurrency,
       // Files that passed the quick check are not read, not even as seeds.
       skip: quick.size === 0 ? created : new Set([...created, ...quick]),
       signal: this.opts.signal,

@@ -14,7 +14,7 @@
  * is the length of a needed chunk.
  */
 import { readdirSync, type Dirent } from 'node:fs';
-import { lstatNow } from './fsutil.js';
+import { breathe, lstatNow } from './fsutil.js';
 import { join } from 'node:path';
 import type { HashAlgorithm } from '../chunker/hash.js';
 import { isStrataError } from '../errors.js';
@@ -47,8 +47,6 @@ export interface ScanInput {
   chunkFile: ChunkFileFn;
   /** Files chunked at once: enough to keep the chunker's workers busy while small files are read. */
   concurrency: number;
-  /** stat/readdir calls in flight while walking the seeds. */
-  walkConcurrency: number;
   /** Paths not to walk: folders the restore just created (they hold nothing but other new folders), files known complete. */
   skip?: ReadonlySet<string>;
   signal?: AbortSignal;
@@ -65,37 +63,34 @@ function listDir(dir: string): Dirent[] {
 }
 
 /** Regular files under the roots with their sizes, each inode once; symlinks are not followed. */
-async function walkSeeds(roots: string[], skip: ReadonlySet<string>, concurrency: number, signal?: AbortSignal): Promise<{ path: string; size: number }[]> {
+async function walkSeeds(roots: string[], skip: ReadonlySet<string>, signal?: AbortSignal): Promise<{ path: string; size: number }[]> {
   const seen = new Set<string>();
   const files: { path: string; size: number }[] = [];
-  // One level at a time, its entries in parallel: a seed tree is mostly small files and folders.
-  let level = roots.filter((r) => !skip.has(r));
-  while (level.length > 0) {
+  const queue = roots.filter((r) => !skip.has(r));
+  for (let i = 0; i < queue.length; i++) {
+    await breathe(i);
     signal?.throwIfAborted();
-    const next: string[] = [];
-    await forEachLimit(level, concurrency, async (path) => {
-      // A seed that cannot be looked at is simply not a seed.
-      let st;
-      try {
-        st = lstatNow(path);
-      } catch {
-        return;
-      }
-      if (!st || (!st.isDirectory() && !st.isFile())) return;
-      const id = `${st.dev}:${st.ino}`;
-      if (seen.has(id)) return;
-      seen.add(id);
-      if (st.isFile()) {
-        files.push({ path, size: st.size });
-        return;
-      }
-      for (const d of listDir(path)) {
-        const child = join(path, d.name);
-        if (d.name.startsWith(TEMP_PREFIX) || !(d.isDirectory() || d.isFile()) || skip.has(child)) continue;
-        next.push(child);
-      }
-    });
-    level = next;
+    const path = queue[i] as string;
+    // A seed that cannot be looked at is simply not a seed.
+    let st;
+    try {
+      st = lstatNow(path);
+    } catch {
+      continue;
+    }
+    if (!st || (!st.isDirectory() && !st.isFile())) continue;
+    const id = `${st.dev}:${st.ino}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (st.isFile()) {
+      files.push({ path, size: st.size });
+      continue;
+    }
+    for (const d of listDir(path)) {
+      const child = join(path, d.name);
+      if (d.name.startsWith(TEMP_PREFIX) || !(d.isDirectory() || d.isFile()) || skip.has(child)) continue;
+      queue.push(child);
+    }
   }
   return files;
 }
@@ -111,7 +106,7 @@ export async function scanSeeds(input: ScanInput): Promise<SeedIndex> {
   const lengths = new Set(input.needed.values());
   let minNeeded = Infinity;
   for (const n of lengths) minNeeded = Math.min(minNeeded, n);
-  const files = (await walkSeeds(input.roots, input.skip ?? new Set(), input.walkConcurrency, input.signal)).filter(
+  const files = (await walkSeeds(input.roots, input.skip ?? new Set(), input.signal)).filter(
     (f) => input.candidates.get(f.path) === f.size || (lengths.size > 0 && mayHoldNeeded(f.size, input, lengths, minNeeded)),
   );
   await forEachLimit(files, input.concurrency, async (f) => {
