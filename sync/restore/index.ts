@@ -37,4 +37,4 @@
  */
 export { restoreTree, restoreSnapshot } from './restore.js';
 export { TEMP_PREFIX } from '../fsutil.js';
-export type { RestoreOptions, RestoreStats, RestoreProgress, ChunkFileFn, ChunkedFile } from './types.js';
+export type { RestoreOptions, RestoreStats, RestoreProgress, ChunkFileFn, ChunkedFile, MemoryTree } from './types.js';

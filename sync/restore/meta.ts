@@ -12,8 +12,7 @@ import { MODE_MASK } from './assembly.js';
 import { forEachLimit } from '../repo/pool.js';
 import { byDepth, replaceWith } from './fsutil.js';
 import { NOFOLLOW, TEMP_PREFIX, fsyncDir } from '../fsutil.js';
-import type { DirEntry } from '../repo/types.js';
-import type { PlannedDir, PlannedLink } from './types.js';
+import type { DirMeta, PlannedDir, PlannedLink } from './types.js';
 
 /** Equal to the millisecond (file systems store finer or, at worst, exactly ms). */
 export function sameMtime(st: Stats, mtimeMs: number): boolean {
@@ -53,7 +52,7 @@ export async function restoreLink(link: PlannedLink): Promise<boolean> {
 }
 
 /** Mode and mtime of a folder, through a descriptor, with synchronous calls (a thread-pool round trip each would cost more). */
-function setDirMeta(path: string, entry: DirEntry): void {
+function setDirMeta(path: string, entry: DirMeta): void {
   const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | NOFOLLOW);
   try {
     fchmodSync(fd, entry.mode & MODE_MASK);

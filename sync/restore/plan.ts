@@ -12,10 +12,10 @@
 import { StrataError } from '../errors.js';
 import { checkEntryName, symlinkEscapes } from '../repo/names.js';
 import type { Repository } from '../repo/repository.js';
-import { keys, type BlobId, type DirEntry, type FileEntry, type SymlinkEntry, type Tree, type TreeEntry } from '../repo/types.js';
+import { keys, type BlobId, type Tree, type TreeEntry } from '../repo/types.js';
 import { pathInside } from './fsutil.js';
 import { loadTrees, type RangeCache } from './ranges.js';
-import type { PlacedChunk, Plan } from './types.js';
+import type { DirMeta, FileMeta, MemoryTree, PlacedChunk, Plan, PlannedLink } from './types.js';
 
 export const MAX_PLAN_ENTRIES = 10_000_000;
 export const MAX_DEPTH = 512;
@@ -27,14 +27,12 @@ interface Pending {
   depth: number;
 }
 
-function treeKey(repo: Repository, id: BlobId): string | undefined {
-  const loc = repo.blobLocation(id);
-  return loc ? keys.pack(loc.pack) : undefined;
-}
-
 function join(rel: string, name: string): string {
   return rel === '' ? name : `${rel}/${name}`;
 }
+
+/** Where an entry came from, for errors: its tree (whose pack is named as the key), if any. */
+type Origin = BlobId | undefined;
 
 class Planner {
   readonly plan: Plan = { dirs: [], files: [], links: [], bytes: 0 };
@@ -45,52 +43,64 @@ class Planner {
     private readonly target: string,
   ) {}
 
-  addDir(rel: string, entry: DirEntry | undefined, depth: number): void {
+  addDir(rel: string, entry: DirMeta | undefined, depth: number): void {
     this.plan.dirs.push({ rel, path: pathInside(this.target, rel), entry, depth });
   }
 
-  /** Adds one entry of tree `treeId`; returns the subtree to walk for a directory. */
-  add(treeId: BlobId, rel: string, entry: TreeEntry, depth: number): Pending | undefined {
-    if (++this.entries > MAX_PLAN_ENTRIES) {
-      throw new StrataError('E_BAD_TREE', `the tree names more than ${MAX_PLAN_ENTRIES} paths`, { key: treeKey(this.repo, treeId), path: rel });
-    }
+  /** Adds one entry of tree `origin`; returns the subtree to walk for a directory. */
+  add(origin: BlobId, rel: string, entry: TreeEntry, depth: number): Pending | undefined {
     if (entry.type === 'dir') {
-      if (depth > MAX_DEPTH) throw new StrataError('E_BAD_TREE', `folders nest deeper than ${MAX_DEPTH} levels`, { key: treeKey(this.repo, treeId), path: rel });
-      this.addDir(rel, entry, depth);
+      this.addDirAt(origin, rel, entry, depth);
       return { tree: entry.subtree, rel, depth };
     }
-    if (entry.type === 'file') this.addFile(treeId, rel, entry);
-    else if (entry.type === 'symlink') this.addLink(treeId, rel, entry);
+    if (entry.type === 'file') this.addFile(origin, rel, entry);
+    else if (entry.type === 'symlink') this.addLink(origin, rel, entry);
     // Whiteouts only matter when layers are stacked; a single-layer restore has nothing to hide.
     return undefined;
   }
 
-  private addFile(treeId: BlobId, rel: string, entry: FileEntry): void {
-    const key = treeKey(this.repo, treeId);
+  addDirAt(origin: Origin, rel: string, entry: DirMeta, depth: number): void {
+    this.count(origin, rel);
+    if (depth > MAX_DEPTH) throw new StrataError('E_BAD_TREE', `folders nest deeper than ${MAX_DEPTH} levels`, { key: this.keyOf(origin), path: rel });
+    this.addDir(rel, entry, depth);
+  }
+
+  addFile(origin: Origin, rel: string, entry: FileMeta): void {
+    this.count(origin, rel);
     const chunks: PlacedChunk[] = [];
     let offset = 0;
     for (const id of entry.chunks) {
       const loc = this.repo.blobLocation(id);
-      if (!loc) throw new StrataError('E_BLOB_NOT_FOUND', `file's chunk ${id} is in no index`, { key, path: rel });
-      if (loc.type !== 'data') throw new StrataError('E_BAD_TREE', `file's chunk ${id} is a ${loc.type} blob`, { key, path: rel });
+      if (!loc) throw new StrataError('E_BLOB_NOT_FOUND', `file's chunk ${id} is in no index`, { key: this.keyOf(origin), path: rel });
+      if (loc.type !== 'data') throw new StrataError('E_BAD_TREE', `file's chunk ${id} is a ${loc.type} blob`, { key: this.keyOf(origin), path: rel });
       chunks.push({ id, offset, length: loc.length });
       offset += loc.length;
     }
     if (offset !== entry.size) {
-      throw new StrataError('E_BAD_TREE', `file's chunks add up to ${offset} bytes, its entry says ${entry.size}`, { key, path: rel });
+      throw new StrataError('E_BAD_TREE', `file's chunks add up to ${offset} bytes, its entry says ${entry.size}`, { key: this.keyOf(origin), path: rel });
     }
     this.plan.files.push({ rel, path: pathInside(this.target, rel), entry, chunks });
     this.plan.bytes += entry.size;
   }
 
-  private addLink(treeId: BlobId, rel: string, entry: SymlinkEntry): void {
+  addLink(origin: Origin, rel: string, entry: PlannedLink['entry']): void {
+    this.count(origin, rel);
     if (symlinkEscapes(rel, entry.target)) {
-      throw new StrataError('E_BAD_SYMLINK', `symlink to ${JSON.stringify(entry.target)} points outside the layer root (tree ${treeId})`, {
-        key: treeKey(this.repo, treeId),
-        path: rel,
-      });
+      const where = origin === undefined ? '' : ` (tree ${origin})`;
+      throw new StrataError('E_BAD_SYMLINK', `symlink to ${JSON.stringify(entry.target)} points outside the layer root${where}`, { key: this.keyOf(origin), path: rel });
     }
     this.plan.links.push({ rel, path: pathInside(this.target, rel), entry });
+  }
+
+  private count(origin: Origin, rel: string): void {
+    if (++this.entries > MAX_PLAN_ENTRIES) {
+      throw new StrataError('E_BAD_TREE', `the tree names more than ${MAX_PLAN_ENTRIES} paths`, { key: this.keyOf(origin), path: rel });
+    }
+  }
+
+  private keyOf(origin: Origin): string | undefined {
+    const loc = origin === undefined ? undefined : this.repo.blobLocation(origin);
+    return loc ? keys.pack(loc.pack) : undefined;
   }
 }
 
@@ -149,4 +159,43 @@ export async function buildPlan(repo: Repository, cache: RangeCache, target: str
   const sub = planner.add(found.tree, found.rel, found.entry, depth);
   if (sub) await walk(repo, cache, planner, sub, signal);
   return planner.plan;
+}
+
+/**
+ * The plan of a tree already in memory: the same checks as a walk of tree objects (chunks known,
+ * data and adding up to the size; symlinks inside the root; depth; count), without the trees.
+ */
+export function planMemoryTree(repo: Repository, target: string, tree: MemoryTree): Plan {
+  const planner = new Planner(repo, target);
+  planner.addDir('', undefined, 0);
+  const dirs = new Set<string>(['']);
+  for (const [rel, node] of tree.nodes) {
+    const slash = rel.lastIndexOf('/');
+    const parent = slash < 0 ? '' : rel.slice(0, slash);
+    if (!dirs.has(parent)) throw new StrataError('E_INTERNAL', 'a path of the tree comes before its folder', { path: rel });
+    switch (node.type) {
+      case 'dir':
+        dirs.add(rel);
+        planner.addDirAt(undefined, rel, { mode: node.mode, mtimeMs: tree.dirMtime(rel) }, depthOf(rel));
+        break;
+      case 'file': {
+        const chunks = tree.chunks.get(node.content);
+        if (chunks === undefined) throw new StrataError('E_INTERNAL', 'no chunk list for a file of the tree', { path: rel });
+        planner.addFile(undefined, rel, { mode: node.mode, mtimeMs: node.mtimeMs, size: node.size, chunks });
+        break;
+      }
+      case 'symlink':
+        planner.addLink(undefined, rel, { mtimeMs: node.mtimeMs ?? 0, target: node.target });
+        break;
+      default:
+        throw new StrataError('E_INTERNAL', `cannot lay a ${(node as { type: string }).type}`, { path: rel });
+    }
+  }
+  return planner.plan;
+}
+
+function depthOf(rel: string): number {
+  let depth = 1;
+  for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) depth++;
+  return depth;
 }

@@ -1,5 +1,5 @@
 /**
- * restoreTree / restoreSnapshot: plan → folders → seed scan → seed copy → downloads → links →
+ * restoreTree / restoreSnapshot: plan (from tree objects, or a tree in memory) → folders → seed scan → seed copy → downloads → links →
  * folder metadata. See index.ts for what must hold.
  *
  * Per-file costs dominate a restore of many small files, so chunking, copies and downloads run
@@ -23,7 +23,7 @@ import { poolChunkFile, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
 import { breathe, ensureDirs, lstatNow, removeTemps } from './fsutil.js';
 import { finishDirs, fixFileMeta, restoreLink, sameMode, sameMtime } from './meta.js';
-import { buildPlan } from './plan.js';
+import { buildPlan, planMemoryTree } from './plan.js';
 import { RangeCache } from './ranges.js';
 import { scanSeeds, type SeedIndex } from './seed.js';
 import { copySeeded } from './seedcopy.js';
@@ -166,9 +166,15 @@ class Restore {
   }
 }
 
+async function planOf(repo: Repository, cache: RangeCache, target: string, opts: RestoreOptions): Promise<Plan> {
+  if (typeof opts.root === 'string') return buildPlan(repo, cache, target, opts.root, opts.only, opts.signal);
+  if (opts.only !== undefined) throw new StrataError('E_USAGE', 'a tree in memory is restored whole: `only` needs a root tree id', { path: opts.only });
+  return planMemoryTree(repo, target, opts.root);
+}
+
 async function run(repo: Repository, opts: RestoreOptions, target: string, gets0: number): Promise<RestoreStats> {
   const cache = new RangeCache(repo.format.hash);
-  const plan = await buildPlan(repo, cache, target, opts.root, opts.only, opts.signal);
+  const plan = await planOf(repo, cache, target, opts);
   const r = new Restore(repo, opts, plan, gets0);
   const concurrency = r.concurrency;
   const created = await ensureDirs(plan.dirs);

@@ -2,7 +2,8 @@
  * The restore module's public option and result types, and the plan it builds from the trees.
  */
 import type { HashAlgorithm } from '../chunker/hash.js';
-import type { BlobId, ChunkerParams, DirEntry, FileEntry, SymlinkEntry } from '../repo/types.js';
+import type { DiskNode } from '../plan/types.js';
+import type { BlobId, ChunkerParams, SymlinkEntry } from '../repo/types.js';
 
 export interface RestoreProgress {
   filesDone: number;
@@ -24,11 +25,11 @@ export interface ChunkedFile {
 export interface RestoreOptions {
   /** Folder the tree's root is laid onto; created if missing. */
   target: string;
-  /** Root tree of the layer (a snapshot's `root`). */
-  root: BlobId;
+  /** Root tree of the layer (a snapshot's `root`), or a tree already in memory (the sign-in's effective tree). */
+  root: BlobId | MemoryTree;
   /** Folders whose files may hold needed chunks; the target itself is always a seed too. */
   seeds?: string[];
-  /** Restore only this `/`-separated path relative to the root (a file or a folder). */
+  /** Restore only this `/`-separated path relative to the root (a file or a folder; a root tree id only). */
   only?: string;
   /** Lower runs first; default: the size (small files before large). */
   priority?: (relPath: string, size: number) => number;
@@ -71,6 +72,33 @@ export interface RestoreStats {
   filesSkippedComplete: number;
 }
 
+/**
+ * A tree to lay that is already in memory, as flat paths: the sign-in's effective tree, whose
+ * nodes come from trees loadTree validated. Planning it directly saves writing it as tree objects
+ * and reading them back. Parents come before their children.
+ */
+export interface MemoryTree {
+  nodes: ReadonlyMap<string, DiskNode>;
+  /** Each file's chunk ids by its content key. */
+  chunks: ReadonlyMap<string, readonly BlobId[]>;
+  /** A folder's mtime (milliseconds). */
+  dirMtime: (path: string) => number;
+}
+
+/** What a planned file is: the fields of its tree entry a restore writes. */
+export interface FileMeta {
+  mode: number;
+  mtimeMs: number;
+  size: number;
+  chunks: readonly BlobId[];
+}
+
+/** What a planned folder's metadata is. */
+export interface DirMeta {
+  mode: number;
+  mtimeMs: number;
+}
+
 /** A chunk at its place in a file. */
 export interface PlacedChunk {
   id: BlobId;
@@ -81,7 +109,7 @@ export interface PlacedChunk {
 export interface PlannedFile {
   rel: string;
   path: string;
-  entry: FileEntry;
+  entry: FileMeta;
   chunks: PlacedChunk[];
 }
 
@@ -89,14 +117,14 @@ export interface PlannedDir {
   rel: string;
   path: string;
   /** Undefined for the target root and for the ancestors of `only`: their metadata is not ours. */
-  entry: DirEntry | undefined;
+  entry: DirMeta | undefined;
   depth: number;
 }
 
 export interface PlannedLink {
   rel: string;
   path: string;
-  entry: SymlinkEntry;
+  entry: Pick<SymlinkEntry, 'mtimeMs' | 'target'>;
 }
 
 /** Everything a restore will write, in walk order (a directory always before its contents). */

@@ -1,8 +1,8 @@
 /**
  * The effective tree a sign-in lays onto home (DESIGN §1, §4): overlay(org layers…, user layer),
  * restricted to the org config's folders and without excluded paths, then split into what makes
- * the machine "ready" (hot paths and small files) and the rest, each written as tree objects the
- * restore can lay.
+ * the machine "ready" (hot paths and small files) and the rest, each laid from memory by the
+ * restore (restore's MemoryTree).
  *
  * What must hold:
  * - a path is laid only if the folder's excluder (the agent's own: include list, built-in and org
@@ -13,12 +13,9 @@
  *   file and symlink is in exactly one of them.
  */
 import { overlay } from '../overlay/index.js';
-import { directories, type DiskNode } from '../plan/index.js';
-import type { Repository } from '../repo/index.js';
-import type { BlobId, TreeEntry } from '../repo/types.js';
+import type { DiskNode } from '../plan/index.js';
 import type { Excluder } from '../watch/index.js';
-import type { ChunkMap, LayerStack } from './layers.js';
-import { StrataError } from '../errors.js';
+import type { LayerStack } from './layers.js';
 
 export interface Effective {
   tree: Map<string, DiskNode>;
@@ -77,32 +74,4 @@ export function splitReady(tree: ReadonlyMap<string, DiskNode>, isHot: (path: st
     }
   }
   return { ready, rest: restFiles === 0 ? new Map() : rest };
-}
-
-/**
- * Adds the trees of a flat tree to `repo` (deepest dir first; flush after) and returns the root id.
- * Dirs get `dirMtime(path)`, files their chunk lists from `chunks`.
- */
-export async function writeTree(repo: Repository, tree: ReadonlyMap<string, DiskNode>, chunks: ChunkMap, dirMtime: (path: string) => number): Promise<BlobId> {
-  const ids = new Map<string, BlobId>();
-  for (const [dir, list] of directories(tree)) {
-    const entries = list.map(([name, node]): TreeEntry => {
-      const path = dir === '' ? name : `${dir}/${name}`;
-      switch (node.type) {
-        case 'file': {
-          const chunkIds = chunks.get(node.content);
-          if (chunkIds === undefined) throw new StrataError('E_INTERNAL', 'no chunk list for a file of the effective tree', { path });
-          return { name, type: 'file', mode: node.mode, mtimeMs: node.mtimeMs, size: node.size, chunks: [...chunkIds] };
-        }
-        case 'symlink':
-          return { name, type: 'symlink', mtimeMs: node.mtimeMs ?? 0, target: node.target };
-        case 'dir':
-          return { name, type: 'dir', mode: node.mode, mtimeMs: dirMtime(path), subtree: ids.get(path) as BlobId };
-        default:
-          throw new StrataError('E_INTERNAL', `cannot lay a ${(node as { type: string }).type}`, { path });
-      }
-    });
-    ids.set(dir, await repo.saveTree({ entries }));
-  }
-  return ids.get('') as BlobId;
 }

@@ -19,8 +19,9 @@
  * a golden image's large or unrelated files would be chunked before ready for chunks they almost
  * never hold — 2 GiB of them cost 5.7 s of a 19.6 s ready in the sign-in bench), and the files the
  * ready restore wrote are not read back by the rest's seed scan: their chunks are known.
- * The effective tree is written into a scratch repository (scratch-store.ts): a sign-in writes no
- * data to the bucket, only this device's snapshot record and head of step 6.
+ * The effective tree is laid from memory (restore's MemoryTree: no tree objects written and read
+ * back). The repository is opened over a scratch store (scratch-store.ts), so a sign-in cannot
+ * write data to the bucket through it: only this device's snapshot record and head of step 6.
  *
  * Durability and checks, batched (restore/index.ts, Durability): where the file system can be
  * synced as a whole (Linux), files are not fsynced one by one; one syncfs of home comes before
@@ -37,12 +38,12 @@ import { poolChunkFile } from '../restore/chunk.js';
 import { contentKey, type DiskNode, type FileNode } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
 import { forEachLimit } from '../repo/pool.js';
-import { restoreTree, type ChunkFileFn, type RestoreProgress, type RestoreStats } from '../restore/index.js';
+import { restoreTree, type ChunkFileFn, type MemoryTree, type RestoreProgress, type RestoreStats } from '../restore/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
-import { effectiveTree, splitReady, writeTree } from './effective.js';
+import { effectiveTree, splitReady } from './effective.js';
 import { firstContact } from './first-contact.js';
 import { sessionExcluder } from './folder.js';
 import { readLayerStack, type ChunkMap, type LayerStack } from './layers.js';
@@ -137,10 +138,9 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const { ready, rest } = splitReady(effective.tree, isHot, opts.smallFileBytes ?? SMALL_FILE_BYTES);
   const signInTime = (opts.now ?? (() => new Date()))().getTime();
   const dirMtime = (p: string): number => stack.dirMtimes.get(p) || signInTime;
-  const readyRoot = await writeTree(repo, ready, stack.chunks, dirMtime);
-  await repo.flush();
+  const treeOf = (nodes: ReadonlyMap<string, DiskNode>): MemoryTree => ({ nodes, chunks: stack.chunks, dirMtime });
 
-  const restore = (root: string, phase: 'ready' | 'rest', chunkFile: ChunkFileFn, priority?: (rel: string, size: number) => number): Promise<RestoreStats> =>
+  const restore = (root: MemoryTree, phase: 'ready' | 'rest', chunkFile: ChunkFileFn, priority?: (rel: string, size: number) => number): Promise<RestoreStats> =>
     restoreTree(repo, {
       target: session.home,
       root,
@@ -156,16 +156,13 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const readySizes = new Set<number>();
   for (const n of ready.values()) if (n.type === 'file') readySizes.add(n.size);
   const readyChunkFile = memo.only((size) => readySizes.has(size));
-  const first = transferOf(await restore(readyRoot, 'ready', readyChunkFile, (rel, size) => (isHot(rel) ? HOT + size : size)));
+  const first = transferOf(await restore(treeOf(ready), 'ready', readyChunkFile, (rel, size) => (isHot(rel) ? HOT + size : size)));
   const timeToReadyMs = clock() - start;
   emit({ type: 'ready', timeToReadyMs, ...first });
   let total = first;
   if (rest.size > 0) {
-    // Written only now: the rest's trees are not needed for ready.
-    const restRoot = await writeTree(repo, rest, stack.chunks, dirMtime);
-    await repo.flush();
     await rememberLaid(memo, repo, session.home, ready, stack.chunks, opts.concurrency);
-    total = add(first, transferOf(await restore(restRoot, 'rest', memo.chunkFile)));
+    total = add(first, transferOf(await restore(treeOf(rest), 'rest', memo.chunkFile)));
   }
   if (deferSync) await syncFileSystem(session.home);
   const totalMs = clock() - start;
