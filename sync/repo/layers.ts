@@ -94,22 +94,25 @@ export async function listHeads(store: ObjectStore, layer: string, concurrency: 
   return { heads: found.filter((h): h is Head => h !== undefined), errors: byKey(errors) };
 }
 
-/** The newest snapshot any device's head points at; heads whose snapshot fails are skipped. */
+/** The newest snapshot any device's head points at; heads whose snapshot fails are skipped. Snapshots load `concurrency` at a time: a layer written from many machines (every VDI session is a device) has many heads. */
 export async function latestSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: string, concurrency: number): Promise<SnapshotRecord | undefined> {
   const { heads, errors } = await listHeads(store, layer, concurrency);
-  let best: SnapshotRecord | undefined;
-  for (const head of heads) {
+  const loaded = await mapLimit(heads, concurrency, async (head): Promise<SnapshotRecord | undefined> => {
     try {
-      const snapshot = await loadSnapshot(store, hash, layer, head.snapshot);
-      // Times are compared as instants: "…:00Z" and "…:00.000Z" are the same moment.
-      const diff = best ? Date.parse(snapshot.time) - Date.parse(best.snapshot.time) : 1;
-      const newer = !best || diff > 0 || (diff === 0 && head.snapshot > best.id);
-      if (newer) best = { id: head.snapshot, snapshot };
+      return { id: head.snapshot, snapshot: await loadSnapshot(store, hash, layer, head.snapshot) };
     } catch (err) {
       if (!isObjectError(err)) throw err;
       errors.push(err);
+      return undefined;
     }
+  });
+  let best: SnapshotRecord | undefined;
+  for (const rec of loaded) {
+    if (rec === undefined) continue;
+    // Times are compared as instants: "…:00Z" and "…:00.000Z" are the same moment.
+    const diff = best ? Date.parse(rec.snapshot.time) - Date.parse(best.snapshot.time) : 1;
+    if (!best || diff > 0 || (diff === 0 && rec.id > best.id)) best = rec;
   }
-  if (!best && errors.length > 0) throw errors[0] as StrataError;
+  if (!best && errors.length > 0) throw byKey(errors)[0] as StrataError;
   return best;
 }

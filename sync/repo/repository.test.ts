@@ -275,6 +275,33 @@ describe('repository: reads', () => {
     assert.equal((await repo.latestSnapshot(LAYER))?.id, late);
     assert.deepEqual((await repo.listSnapshots(LAYER)).snapshots.map((s) => s.id), [early, late]);
   });
+
+  it('loads the snapshots of many heads concurrently (every VDI session is a device) and still picks the newest', async () => {
+    const memory = new MemoryStore();
+    const { repo } = await newRepo({ store: memory });
+    const root = await repo.saveTree({ entries: [] });
+    await repo.flush();
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      // The newest is in the middle: neither list order nor load order may decide.
+      const hour = i === 5 ? 23 : i;
+      ids.push(await repo.saveSnapshot({ ...snapshotOf(root, `vdi-${i}`), time: `2024-05-01T${String(hour).padStart(2, '0')}:00:00Z` }));
+      await repo.writeHead(LAYER, `vdi-${i}`, ids[i] as string);
+    }
+    let inFlight = 0;
+    let peak = 0;
+    const get = memory.get.bind(memory);
+    memory.get = async (key, range) => {
+      if (!key.includes('/snapshots/')) return get(key, range);
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return get(key, range);
+    };
+    const fresh = await openRepository(memory);
+    assert.equal((await fresh.latestSnapshot(LAYER))?.id, ids[5]);
+    assert.ok(peak > 1, `snapshot reads in flight at once: ${peak}`);
+  });
 });
 
 describe('repository: flush racing addBlob', () => {
