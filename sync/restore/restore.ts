@@ -12,7 +12,7 @@
  * call cost three times the call itself.
  */
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, realpath } from 'node:fs/promises';
+import { lstat, mkdir, realpath, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { StrataError } from '../errors.js';
 import { forEachLimit } from '../repo/pool.js';
@@ -21,13 +21,13 @@ import type { BlobId, SnapshotId } from '../repo/types.js';
 import { Assembly } from './assembly.js';
 import { poolChunkFile, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
-import { breathe, ensureDirs, lstatNow, removeTemps } from './fsutil.js';
+import { ensureDirs } from './fsutil.js';
 import { finishDirs, fixFileMeta, restoreLink, sameMode, sameMtime } from './meta.js';
 import { buildPlan, planMemoryTree } from './plan.js';
 import { RangeCache } from './ranges.js';
-import { scanSeeds, type SeedIndex } from './seed.js';
+import { scanSeeds, walkSeeds, type SeedIndex } from './seed.js';
 import { copySeeded } from './seedcopy.js';
-import type { Plan, PlannedFile, RestoreOptions, RestoreStats } from './types.js';
+import type { Plan, RestoreOptions, RestoreStats } from './types.js';
 
 const DEFAULT_CONCURRENCY = 8;
 
@@ -36,17 +36,6 @@ async function prepareTarget(target: string): Promise<string> {
   const real = await realpath(resolve(target));
   if (!(await lstat(real)).isDirectory()) throw new StrataError('E_BAD_TARGET', 'restore target is not a folder', { path: target });
   return real;
-}
-
-/** What is on disk at each planned file's path (undefined: nothing, or not a regular file). */
-async function statFiles(files: readonly PlannedFile[], created: ReadonlySet<string>): Promise<(Stats | undefined)[]> {
-  const out: (Stats | undefined)[] = [];
-  for (const [i, f] of files.entries()) {
-    await breathe(i);
-    const st = created.has(dirname(f.path)) ? undefined : lstatNow(f.path);
-    out.push(st?.isFile() ? st : undefined);
-  }
-  return out;
 }
 
 function sameChunks(a: readonly BlobId[] | undefined, b: readonly BlobId[]): boolean {
@@ -79,8 +68,17 @@ class Restore {
     };
   }
 
+  /**
+   * One walk of the target and the seeds (folders the restore just created are empty but for other
+   * new folders: not walked): temp leftovers in planned folders are removed, what is on disk at each
+   * planned path is known, and the seed files are chunked for the needed chunks.
+   */
   async seedIndex(target: string, created: ReadonlySet<string>): Promise<{ index: SeedIndex; onDisk: (Stats | undefined)[]; quick: Set<string> }> {
-    const onDisk = await statFiles(this.plan.files, created);
+    const roots = [target, ...(this.opts.seeds ?? []).map((s) => resolve(s))];
+    const walk = await walkSeeds(roots, created, this.opts.signal);
+    const planned = new Set(this.plan.dirs.map((d) => d.path));
+    for (const temp of walk.temps) if (planned.has(dirname(temp))) await rm(temp, { recursive: true, force: true });
+    const onDisk = this.plan.files.map((f) => walk.stats.get(f.path));
     // Files of the right size are complete when their chunks match, or (quick check) their mtime.
     const candidates = new Map<string, number>();
     const quick = new Set<string>();
@@ -92,20 +90,17 @@ class Restore {
     });
     const needed = new Map<BlobId, number>();
     for (const f of this.plan.files) for (const c of f.chunks) needed.set(c.id, c.length);
-    const roots = [target, ...(this.opts.seeds ?? []).map((s) => resolve(s))];
-    const chunkFile = this.opts.chunkFile ?? poolChunkFile;
     const index = await scanSeeds({
-      roots,
+      // Files that passed the quick check are not read, not even as seeds.
+      files: quick.size === 0 ? walk.files : walk.files.filter((f) => !quick.has(f.path)),
       needed,
       candidates,
       params: this.repo.format.chunker,
       hash: repoHash(this.repo),
-      chunkFile,
+      chunkFile: this.opts.chunkFile ?? poolChunkFile,
       // The chunker's pool takes one file per core and queues the rest; more in flight keeps the
       // pool busy while small files (chunked inline) wait on reads.
       concurrency: this.concurrency,
-      // Files that passed the quick check are not read, not even as seeds.
-      skip: quick.size === 0 ? created : new Set([...created, ...quick]),
       signal: this.opts.signal,
     });
     return { index, onDisk, quick };
@@ -178,7 +173,6 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
   const r = new Restore(repo, opts, plan, gets0);
   const concurrency = r.concurrency;
   const created = await ensureDirs(plan.dirs);
-  await removeTemps(plan.dirs.map((d) => d.path).filter((p) => !created.has(p)));
   const { index, onDisk, quick } = await r.seedIndex(target, created);
   const works = await r.classify(index, onDisk, quick);
   const assembly = new Assembly(undefined, !opts.deferSync);

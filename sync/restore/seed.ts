@@ -13,7 +13,7 @@
  * chunk: a file no longer than the chunker's minimum is a single chunk, useful only if its size
  * is the length of a needed chunk.
  */
-import { readdirSync, type Dirent } from 'node:fs';
+import { readdirSync, type Dirent, type Stats } from 'node:fs';
 import { breathe, lstatNow } from './fsutil.js';
 import { join } from 'node:path';
 import type { HashAlgorithm } from '../chunker/hash.js';
@@ -37,7 +37,8 @@ export interface SeedIndex {
 }
 
 export interface ScanInput {
-  roots: string[];
+  /** The seed files (walkSeeds), minus those not to read. */
+  files: readonly { path: string; size: number }[];
   /** Needed chunk id → length. */
   needed: Map<BlobId, number>;
   /** Paths whose whole chunk list is wanted, with their expected size. */
@@ -47,8 +48,6 @@ export interface ScanInput {
   chunkFile: ChunkFileFn;
   /** Files chunked at once: enough to keep the chunker's workers busy while small files are read. */
   concurrency: number;
-  /** Paths not to walk: folders the restore just created (they hold nothing but other new folders), files known complete. */
-  skip?: ReadonlySet<string>;
   signal?: AbortSignal;
 }
 
@@ -62,10 +61,24 @@ function listDir(dir: string): Dirent[] {
   }
 }
 
-/** Regular files under the roots with their sizes, each inode once; symlinks are not followed. */
-async function walkSeeds(roots: string[], skip: ReadonlySet<string>, signal?: AbortSignal): Promise<{ path: string; size: number }[]> {
+/** What a walk of the seed folders found. */
+export interface SeedWalk {
+  /** Regular files with their sizes, each inode once. */
+  files: { path: string; size: number }[];
+  /** The lstat of every regular file seen, by path (a hard link under each of its names). */
+  stats: Map<string, Stats>;
+  /** Leftovers of a crashed restore or apply (TEMP_PREFIX), by path: never walked, never seeds. */
+  temps: string[];
+}
+
+/**
+ * Regular files under the roots, symlinks not followed, each folder and inode once. The restore
+ * walks its target this way once, for three things: seeds, what is on disk at each planned path,
+ * and temp leftovers.
+ */
+export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<string>, signal?: AbortSignal): Promise<SeedWalk> {
   const seen = new Set<string>();
-  const files: { path: string; size: number }[] = [];
+  const walk: SeedWalk = { files: [], stats: new Map(), temps: [] };
   const queue = roots.filter((r) => !skip.has(r));
   for (let i = 0; i < queue.length; i++) {
     await breathe(i);
@@ -79,20 +92,21 @@ async function walkSeeds(roots: string[], skip: ReadonlySet<string>, signal?: Ab
       continue;
     }
     if (!st || (!st.isDirectory() && !st.isFile())) continue;
+    if (st.isFile()) walk.stats.set(path, st);
     const id = `${st.dev}:${st.ino}`;
     if (seen.has(id)) continue;
     seen.add(id);
     if (st.isFile()) {
-      files.push({ path, size: st.size });
+      walk.files.push({ path, size: st.size });
       continue;
     }
     for (const d of listDir(path)) {
       const child = join(path, d.name);
-      if (d.name.startsWith(TEMP_PREFIX) || !(d.isDirectory() || d.isFile()) || skip.has(child)) continue;
-      queue.push(child);
+      if (d.name.startsWith(TEMP_PREFIX)) walk.temps.push(child);
+      else if ((d.isDirectory() || d.isFile()) && !skip.has(child)) queue.push(child);
     }
   }
-  return files;
+  return walk;
 }
 
 function mayHoldNeeded(size: number, input: ScanInput, lengths: Set<number>, minNeeded: number): boolean {
@@ -106,7 +120,7 @@ export async function scanSeeds(input: ScanInput): Promise<SeedIndex> {
   const lengths = new Set(input.needed.values());
   let minNeeded = Infinity;
   for (const n of lengths) minNeeded = Math.min(minNeeded, n);
-  const files = (await walkSeeds(input.roots, input.skip ?? new Set(), input.signal)).filter(
+  const files = input.files.filter(
     (f) => input.candidates.get(f.path) === f.size || (lengths.size > 0 && mayHoldNeeded(f.size, input, lengths, minNeeded)),
   );
   await forEachLimit(files, input.concurrency, async (f) => {
