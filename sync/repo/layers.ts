@@ -4,7 +4,7 @@
  * object: every one returned has been validated, every one refused is reported with its key.
  */
 import { StrataError, isStrataError } from '../errors.js';
-import type { ObjectStore } from '../store/index.js';
+import type { ObjectInfo, ObjectStore } from '../store/index.js';
 import { isBlobId, type HashAlgorithm } from '../chunker/hash.js';
 import { checkDeviceId, checkLayerId } from './names.js';
 import { MAX_HEAD_BYTES, MAX_SNAPSHOT_BYTES, decodeHead, decodeSnapshot, validateHead } from './snapshot.js';
@@ -73,16 +73,27 @@ export async function writeHead(store: ObjectStore, head: Head): Promise<void> {
   await store.put(key, canonicalBytes(head));
 }
 
+/**
+ * Heads read before, by key, with the listing version they were read at (ObjectInfo.version). A
+ * poller keeps one: a head whose version is unchanged is not fetched again, so an idle poll of a
+ * layer costs one listing however many devices (VDI sessions) have written it.
+ */
+export type HeadCache = Map<string, { version: string; head: Head }>;
+
 /** The valid heads of `layer`, by device; a corrupt head is reported in `errors`, not fatal. */
-export async function listHeads(store: ObjectStore, layer: string, concurrency: number): Promise<{ heads: Head[]; errors: StrataError[] }> {
+export async function listHeads(store: ObjectStore, layer: string, concurrency: number, cache?: HeadCache): Promise<{ heads: Head[]; errors: StrataError[] }> {
   const prefix = keys.heads(checkLayerId(layer));
-  const listed: { key: string; size: number }[] = [];
+  const listed: ObjectInfo[] = [];
   for await (const info of store.list(prefix)) listed.push(info);
   const errors: StrataError[] = [];
-  const found = await mapLimit(listed, concurrency, async ({ key, size }) => {
+  const found = await mapLimit(listed, concurrency, async ({ key, size, version }) => {
+    const known = version === undefined ? undefined : cache?.get(key);
+    if (known !== undefined && known.version === version) return { ...known.head };
     try {
       const device = checkDeviceId(key.slice(prefix.length), { key });
-      return decodeHead(await getCapped(store, key, size, MAX_HEAD_BYTES), key, layer, device);
+      const head = decodeHead(await getCapped(store, key, size, MAX_HEAD_BYTES), key, layer, device);
+      if (cache && version !== undefined) cache.set(key, { version, head: { ...head } });
+      return head;
     } catch (err) {
       // A head deleted between list and get is simply gone.
       if (isStrataError(err, 'E_NOT_FOUND')) return undefined;
@@ -91,12 +102,16 @@ export async function listHeads(store: ObjectStore, layer: string, concurrency: 
       return undefined;
     }
   });
+  if (cache) {
+    const now = new Set(listed.map((i) => i.key));
+    for (const key of cache.keys()) if (key.startsWith(prefix) && !now.has(key)) cache.delete(key);
+  }
   return { heads: found.filter((h): h is Head => h !== undefined), errors: byKey(errors) };
 }
 
 /** The newest snapshot any device's head points at; heads whose snapshot fails are skipped. Snapshots load `concurrency` at a time: a layer written from many machines (every VDI session is a device) has many heads. */
-export async function latestSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: string, concurrency: number): Promise<SnapshotRecord | undefined> {
-  const { heads, errors } = await listHeads(store, layer, concurrency);
+export async function latestSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: string, concurrency: number, cache?: HeadCache): Promise<SnapshotRecord | undefined> {
+  const { heads, errors } = await listHeads(store, layer, concurrency, cache);
   const loaded = await mapLimit(heads, concurrency, async (head): Promise<SnapshotRecord | undefined> => {
     try {
       return { id: head.snapshot, snapshot: await loadSnapshot(store, hash, layer, head.snapshot) };

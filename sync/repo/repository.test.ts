@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StrataError } from '../errors.js';
+import { CountingStore } from '../store/counting.js';
 import { MemoryStore } from '../store/memory.js';
 import { openRepository } from './format.js';
 import { parsePack } from './pack.js';
@@ -301,6 +302,36 @@ describe('repository: reads', () => {
     const fresh = await openRepository(memory);
     assert.equal((await fresh.latestSnapshot(LAYER))?.id, ids[5]);
     assert.ok(peak > 1, `snapshot reads in flight at once: ${peak}`);
+  });
+
+  it('fetches again only the heads whose listing version changed: an idle poll of many heads is one listing', async () => {
+    const memory = new MemoryStore();
+    const { repo } = await newRepo({ store: memory });
+    const root = await repo.saveTree({ entries: [] });
+    await repo.flush();
+    const snap = (device: string, time: string): Promise<string> => repo.saveSnapshot({ ...snapshotOf(root, device), time });
+    for (let i = 0; i < 20; i++) await repo.writeHead(LAYER, `vdi-${i}`, await snap(`vdi-${i}`, '2024-05-01T10:00:00Z'));
+    const counting = new CountingStore(memory);
+    const poller = await openRepository(counting);
+    const opened = counting.counts.gets;
+    const first = await poller.listHeads(LAYER);
+    assert.equal(first.heads.length, 20);
+    const gets = counting.counts.gets;
+    assert.equal(gets - opened, 20);
+
+    const idle = await poller.listHeads(LAYER);
+    assert.deepEqual(idle, first);
+    assert.equal(counting.counts.gets, gets, 'an idle poll fetches no head');
+
+    const moved = await snap('vdi-3', '2024-05-02T10:00:00Z');
+    await repo.writeHead(LAYER, 'vdi-3', moved);
+    await memory.delete(keys.head(LAYER, 'vdi-7'));
+    const after = await poller.listHeads(LAYER);
+    assert.equal(counting.counts.gets, gets + 1, 'only the moved head is fetched');
+    assert.equal(after.heads.find((h) => h.device === 'vdi-3')?.snapshot, moved);
+    assert.equal(after.heads.length, 19);
+    assert.equal((await poller.latestSnapshot(LAYER))?.id, moved);
+    assert.equal(counting.counts.gets, gets + 1 + 19, 'latestSnapshot reads the snapshots, not the heads again');
   });
 });
 

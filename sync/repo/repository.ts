@@ -60,6 +60,7 @@ export class Repository {
   private readonly indexed = new Map<BlobId, BlobLocation>();
   private readonly unindexed = new Map<BlobId, BlobLocation>();
   private readonly loadedIndexes = new Set<string>();
+  private readonly heads: layers.HeadCache = new Map();
   private readonly writer: PackWriter;
   private readonly readConcurrency: number;
   private readonly now: () => Date;
@@ -227,11 +228,12 @@ export class Repository {
     return layers.listSnapshots(this.store, this.format.hash, layer, this.readConcurrency);
   }
 
+  /** Heads this repository read before are fetched again only when their listing version changed (layers.ts HeadCache). */
   listHeads(layer: string): Promise<{ heads: Head[]; errors: StrataError[] }> {
-    return layers.listHeads(this.store, layer, this.readConcurrency);
+    return layers.listHeads(this.store, layer, this.readConcurrency, this.heads);
   }
 
   latestSnapshot(layer: string): Promise<layers.SnapshotRecord | undefined> {
-    return layers.latestSnapshot(this.store, this.format.hash, layer, this.readConcurrency);
+    return layers.latestSnapshot(this.store, this.format.hash, layer, this.readConcurrency, this.heads);
   }
 }

@@ -102,6 +102,23 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       assert.deepEqual(resumed, keys.slice(1101));
     });
 
+    it("a listing's version changes when an object is written with other bytes, and only then", async () => {
+      const versionOf = async (key: string): Promise<string | undefined> => {
+        for await (const info of store.list(key)) if (info.key === key) return info.version;
+        return undefined;
+      };
+      await store.put('ver/head', Buffer.from('snapshot one'));
+      await store.put('ver/other', Buffer.from('another'));
+      const first = await versionOf('ver/head');
+      assert.ok(first, 'the listing gives a version');
+      assert.equal(await versionOf('ver/head'), first, 'unchanged object, same version');
+      await store.put('ver/other', Buffer.from('another, rewritten'));
+      assert.equal(await versionOf('ver/head'), first, "another object's write leaves it alone");
+      await store.put('ver/head', Buffer.from('snapshot two'));
+      const second = await versionOf('ver/head');
+      assert.ok(second !== undefined && second !== first, `rewritten with other bytes: ${first} → ${second}`);
+    });
+
     it('delete removes, and deleting a missing key succeeds', async () => {
       await store.put('del/me', Buffer.from('x'));
       await store.delete('del/me');

@@ -55,18 +55,19 @@ export async function* walk(w: Walk, relDir: string): AsyncGenerator<ObjectInfo>
     .sort((a, b) => compare(a.dir ? `${a.key}/` : a.key, b.dir ? `${b.key}/` : b.key));
   for (let i = 0; i < items.length; i += STAT_BATCH) {
     const batch = items.slice(i, i + STAT_BATCH);
-    const sizes = await Promise.all(batch.map((e) => (e.dir ? undefined : sizeForList(w, e.key))));
+    const infos = await Promise.all(batch.map((e) => (e.dir ? undefined : infoForList(w, e.key))));
     for (const [j, e] of batch.entries()) {
       if (e.dir) yield* walk(w, e.key);
-      else if (sizes[j] !== undefined) yield { key: e.key, size: sizes[j] };
+      else if (infos[j] !== undefined) yield infos[j];
     }
   }
 }
 
-async function sizeForList(w: Walk, key: string): Promise<number | undefined> {
+/** Puts write a temp file and rename it over the key: every write gives the key a new inode. */
+async function infoForList(w: Walk, key: string): Promise<ObjectInfo | undefined> {
   try {
-    const st = await lstat(keyPath(w.root, key));
-    return st.isFile() ? st.size : undefined;
+    const st = await lstat(keyPath(w.root, key), { bigint: true });
+    return st.isFile() ? { key, size: Number(st.size), version: `${st.ino}:${st.size}:${st.mtimeNs}` } : undefined;
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined; // deleted since readdir
     throw mapFsError(err, 'list', w.prefix, w.location);

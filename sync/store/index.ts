@@ -29,6 +29,12 @@ import { StrataError, isStrataError } from '../errors.js';
 export interface ObjectInfo {
   key: string;
   size: number;
+  /**
+   * Listings only, where the store can tell: a token that changes whenever the object is written
+   * with other bytes (S3: the ETag; a folder: inode, size and mtime; memory: a write counter). The
+   * same token means the bytes a reader fetched before are still the object's.
+   */
+  version?: string;
 }
 
 export interface ByteRange {

@@ -8,6 +8,9 @@ import { checkKey, clipRange, notFound, readAll, type ByteRange, type ListOption
 export class MemoryStore implements ObjectStore {
   readonly location: string;
   private readonly objects = new Map<string, Uint8Array>();
+  /** Each write's number: a listing's `version`. */
+  private readonly versions = new Map<string, number>();
+  private writes = 0;
 
   constructor(name = 'memory:') {
     this.location = name;
@@ -17,6 +20,7 @@ export class MemoryStore implements ObjectStore {
     checkKey(key);
     const bytes = body instanceof Uint8Array ? Uint8Array.from(body) : await readAll(body.open());
     this.objects.set(key, bytes);
+    this.versions.set(key, ++this.writes);
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array> {
@@ -43,7 +47,7 @@ export class MemoryStore implements ObjectStore {
     const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix) && (after === undefined || k > after)).sort();
     for (const key of keys) {
       const bytes = this.objects.get(key);
-      if (bytes) yield { key, size: bytes.byteLength };
+      if (bytes) yield { key, size: bytes.byteLength, version: `w${this.versions.get(key)}` };
     }
   }
 
@@ -58,6 +62,9 @@ export class MemoryStore implements ObjectStore {
     if (!bytes) throw notFound(key, this.location);
     const next = mutate(bytes);
     if (next === undefined) this.objects.delete(key);
-    else this.objects.set(key, next);
+    else {
+      this.objects.set(key, next);
+      this.versions.set(key, ++this.writes);
+    }
   }
 }

@@ -138,7 +138,7 @@ export class S3Store implements ObjectStore {
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token, StartAfter: token ? undefined : startAfter }),
       );
       for (const obj of page.Contents ?? []) {
-        const info = this.listed(prefix, obj.Key, obj.Size);
+        const info = this.listed(prefix, obj.Key, obj.Size, obj.ETag);
         const raw = Buffer.from(info.key);
         if (last && Buffer.compare(last, raw) >= 0) {
           throw new StrataError('E_PERMANENT', `listing of ${this.location} is out of order or repeats a key`, { key: info.key });
@@ -172,7 +172,7 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  private listed(prefix: string, raw: string | undefined, size: number | undefined): ObjectInfo {
+  private listed(prefix: string, raw: string | undefined, size: number | undefined, etag: string | undefined): ObjectInfo {
     if (raw === undefined || !raw.startsWith(this.prefix + prefix)) {
       throw new StrataError('E_PERMANENT', `listing of ${this.location} returned a key outside the prefix`, { key: raw ?? prefix });
     }
@@ -180,7 +180,7 @@ export class S3Store implements ObjectStore {
     if (size === undefined || !Number.isSafeInteger(size) || size < 0) {
       throw new StrataError('E_PERMANENT', `listing of ${this.location} gave no valid size`, { key });
     }
-    return { key, size };
+    return etag ? { key, size, version: etag } : { key, size };
   }
 
   private k(key: string): string {
