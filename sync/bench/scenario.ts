@@ -9,11 +9,10 @@
  * against the manifest. A tool that fails a phase gets the error recorded and skips the phases
  * that need it; the others go on.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, isStrataError } from '../errors.js';
-import type { Corpus } from './corpus.js';
-import { copyFiles, editMiddle, presentSubset, verifyTree } from './files.js';
+import type { Corpus, CorpusFile } from './corpus.js';
+import { RestoreDirs, copyFiles, editMiddle, presentSubset, verifyTree } from './files.js';
 import type { Peer, PeerContext, RestoreResult } from './peer.js';
 import { dropCaches } from './proc.js';
 import { StrataPeer } from './strata.js';
@@ -88,12 +87,29 @@ export async function runScenario(input: ScenarioInput): Promise<ScenarioResults
       log(`  ${peer.tool}: ${phase} FAILED: ${describeError(err)}`);
     }
   };
-  const checked = async (r: RestoreResult): Promise<PhaseRecord> => {
-    const problems = await verifyTree(r.target, corpus);
-    if (!input.keep) await rm(r.target, { recursive: true, force: true });
-    return { ...r, problems };
-  };
-  const scratch = (label: string): Promise<string> => mkdtemp(join(ctx.work, `${label}-`));
+  const checked = async (r: RestoreResult): Promise<PhaseRecord> => ({ ...r, problems: await verifyTree(r.target, corpus) });
+  const dirs = new RestoreDirs(ctx.work, input.keep);
+  try {
+    await phases(input, { attempt, checked, dirs, cool, ok, present, results });
+  } finally {
+    await dirs.removeAll();
+  }
+  return results;
+}
+
+interface PhaseKit {
+  attempt: (peer: Peer, phase: PhaseName, body: () => Promise<PhaseRecord>) => Promise<void>;
+  checked: (r: RestoreResult) => Promise<PhaseRecord>;
+  dirs: RestoreDirs;
+  cool: () => Promise<void>;
+  ok: (tool: Tool, phase: PhaseName) => boolean;
+  present: CorpusFile[];
+  results: ScenarioResults;
+}
+
+async function phases(input: ScenarioInput, kit: PhaseKit): Promise<void> {
+  const { corpus, peers, log } = input;
+  const { attempt, checked, dirs, cool, ok, present, results } = kit;
 
   log('phase 1/5: initial upload');
   for (const peer of peers) {
@@ -107,7 +123,7 @@ export async function runScenario(input: ScenarioInput): Promise<ScenarioResults
   log('phase 2/5: full restore into an empty dir');
   for (const peer of peers.filter((p) => ok(p.tool, 'upload'))) {
     await attempt(peer, 'restore', async () => {
-      const target = await scratch(`restore-${peer.tool}`);
+      const target = await dirs.make(`restore-${peer.tool}`);
       await cool();
       return checked(await peer.restore(target));
     });
@@ -116,17 +132,15 @@ export async function runScenario(input: ScenarioInput): Promise<ScenarioResults
   log(`phase 3/5: restore with ${present.length} of ${corpus.files.length} files present`);
   for (const peer of peers.filter((p) => ok(p.tool, 'upload'))) {
     await attempt(peer, 'restorePresent', async () => {
-      const have = await scratch(`present-${peer.tool}`);
+      const have = await dirs.make(`present-${peer.tool}`);
       await copyFiles(corpus.root, have, present);
-      const empty = await scratch(`seeded-${peer.tool}`);
+      const empty = await dirs.make(`seeded-${peer.tool}`);
       await cool();
-      const r = await peer.restoreWithPresent(have, empty);
-      if (!input.keep) await rm(r.target === have ? empty : have, { recursive: true, force: true });
-      return checked(r);
+      return checked(await peer.restoreWithPresent(have, empty));
     });
   }
 
-  if (peers.some((p) => p.tool === 'strata')) results.strataSmallFiles = await smallFiles(input, cool);
+  if (peers.some((p) => p.tool === 'strata')) results.strataSmallFiles = await smallFiles(input, dirs, cool);
 
   log('phase 5/5: 1 MiB edit in the middle of the large file, then an incremental backup');
   results.edit.offset = await editMiddle(corpus);
@@ -136,11 +150,10 @@ export async function runScenario(input: ScenarioInput): Promise<ScenarioResults
       return peer.incremental(corpus.root);
     });
   }
-  return results;
 }
 
 /** Strata alone: a layer of only the small files, restored into an empty dir, to count GETs. */
-async function smallFiles(input: ScenarioInput, cool: () => Promise<void>): Promise<SmallFilesRecord> {
+async function smallFiles(input: ScenarioInput, dirs: RestoreDirs, cool: () => Promise<void>): Promise<SmallFilesRecord> {
   const { corpus, ctx, log } = input;
   const small = corpus.files.filter((f) => f.kind === 'small');
   const sub: Corpus = { ...corpus, root: join(corpus.root, 'config'), files: small.map((f) => ({ ...f, path: f.path.slice('config/'.length) })) };
@@ -150,12 +163,10 @@ async function smallFiles(input: ScenarioInput, cool: () => Promise<void>): Prom
   try {
     await peer.init();
     await peer.upload(sub.root);
-    const target = join(ctx.work, 'restore-small');
-    await mkdir(target);
+    const target = await dirs.make('restore-small');
     await cool();
     const r = await peer.restore(target);
     const problems = await verifyTree(target, sub);
-    if (!input.keep) await rm(target, { recursive: true, force: true });
     log(`  strata: small files ${r.seconds.toFixed(2)} s, ${r.requests?.gets ?? '?'} GETs`);
     return { ...base, ...r, problems };
   } catch (err) {

@@ -20,7 +20,7 @@ import { describeError, isStrataError, StrataError } from '../errors.js';
 import { SMALL_FILE_BYTES } from '../signin/index.js';
 import type { S3TestEnv } from '../testing/s3.js';
 import type { Corpus } from './corpus.js';
-import { copyFiles, presentSubset, verifyTree } from './files.js';
+import { RestoreDirs, copyFiles, presentSubset, verifyTree } from './files.js';
 import { bucketName, type Peer, type PeerContext } from './peer.js';
 import { dropCaches } from './proc.js';
 import { RclonePeer, writeRcloneConfig } from './rclone.js';
@@ -103,6 +103,7 @@ export async function runSignInSection(opts: SignInSectionOptions): Promise<Sign
   log(`  ${corpus.files.length} files, ${(corpus.bytes / MiB).toFixed(1)} MiB; ready set ${rs.files} files, ${(rs.bytes / MiB).toFixed(1)} MiB`);
 
   const strata = new StrataPeer(ctx);
+  const dirs = new RestoreDirs(work, opts.keep === true);
   const peers: [Peer, 'restic' | 'rclone'][] = [
     [new ResticPeer(ctx), 'restic'],
     [new RclonePeer(ctx), 'rclone'],
@@ -121,17 +122,15 @@ export async function runSignInSection(opts: SignInSectionOptions): Promise<Sign
     }
     for (const [peer, name] of peers) results[name] = await uploadPeer(peer, corpus.root, log);
 
-    const scratch = (label: string): Promise<string> => mkdtemp(join(work, `${label}-`));
     for (const [peer, name] of peers) {
       const rec = results[name] as PeerRecord;
       if (rec.error !== undefined) continue;
       log(`sign-in: ${name} full restore into an empty dir …`);
       try {
-        const target = await scratch(`restore-${name}`);
+        const target = await dirs.make(`restore-${name}`);
         await cool();
         rec.seconds = (await peer.restore(target)).seconds;
         rec.problems = await verifyTree(target, corpus);
-        if (!opts.keep) await rm(target, { recursive: true, force: true });
         log(`  ${name}: ${rec.seconds.toFixed(2)} s${rec.problems.length ? ` — WRONG: ${rec.problems.join('; ')}` : ''}`);
       } catch (err) {
         if (isStrataError(err, 'E_BENCH_ABORTED')) throw err;
@@ -150,16 +149,16 @@ export async function runSignInSection(opts: SignInSectionOptions): Promise<Sign
       ];
       for (const [name, what, prepare] of machines) {
         log(`sign-in: Strata onto ${what} …`);
-        const home = await scratch(`home-${name}`);
+        const home = await dirs.make(`home-${name}`);
         await prepare(home);
         const have = name === 'empty' ? [] : present;
         const rec = await signInCase({ work, orgFile, home, corpus, ctx, cool, present: { files: have.length, bytes: have.reduce((s, f) => s + f.size, 0) } });
         results.cases[name] = rec;
-        if (!opts.keep) await rm(home, { recursive: true, force: true });
         log(rec.error !== undefined ? `  FAILED: ${rec.error}` : `  ready ${rec.readySeconds?.toFixed(2)} s, done ${rec.seconds?.toFixed(2)} s${rec.problems?.length ? ` — WRONG: ${rec.problems.join('; ')}` : ''}`);
       }
     }
   } finally {
+    await dirs.removeAll();
     if (!opts.ownedServer) for (const p of [strata, ...peers.map(([p]) => p)]) await p.destroy();
   }
   return results;
