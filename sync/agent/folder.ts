@@ -26,7 +26,7 @@ import { recover } from '../exec/index.js';
 import { countFiles, planApply, type Node } from '../plan/index.js';
 import type { Head, SnapshotId } from '../repo/types.js';
 import { commitSnapshot } from './commit.js';
-import { SnapshotGraph } from './history.js';
+import { layerGraph, type SnapshotGraph } from './history.js';
 import { LocalTree, type ScanResult } from './local.js';
 import { applyPlan } from './apply.js';
 import { mergeHeads, snapshotTree } from './remote.js';
@@ -67,7 +67,7 @@ export class SyncFolder {
 
   constructor(private readonly opts: FolderOptions) {
     this.local = new LocalTree(opts.root, opts.index, opts.exclude);
-    this.graph = new SnapshotGraph((id) => opts.repo.loadSnapshot(opts.layer, id));
+    this.graph = layerGraph(opts.repo, opts.layer);
     this.trees = new TreeCache(opts.repo);
   }
 

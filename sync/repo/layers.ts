@@ -131,3 +131,52 @@ export async function latestSnapshot(store: ObjectStore, hash: HashAlgorithm, la
   if (!best && errors.length > 0) throw byKey(errors)[0] as StrataError;
   return best;
 }
+
+/** How long a SnapshotBulk trusts its listing of the layer's snapshots before listing again. */
+const BULK_LISTING_MS = 5 * 60_000;
+
+/**
+ * A layer's snapshots read in bulk by write date, for a history walk (SnapshotGraph) that would
+ * otherwise read them one at a time: a machine whose own head is 500 snapshots old spent 5.7 s of
+ * its sign-in (local server; 1,000 requests) on one such walk. The listing's dates are the
+ * server's and only choose what to read; every snapshot read is decoded and verified as ever.
+ */
+export class SnapshotBulk {
+  private listing: { at: number; items: { id: SnapshotId; key: string; size: number; modified: number }[] } | undefined;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly hash: HashAlgorithm,
+    private readonly layer: string,
+    private readonly concurrency: number,
+  ) {}
+
+  /** The valid snapshots listed as written at or after `since` (ms) that `skip` does not name; unreadable ones are left out. */
+  async since(since: number, skip: (id: SnapshotId) => boolean): Promise<SnapshotRecord[]> {
+    const items = (await this.listed()).filter((l) => l.modified >= since && !skip(l.id));
+    const loaded = await mapLimit(items, this.concurrency, async (l): Promise<SnapshotRecord | undefined> => {
+      try {
+        return { id: l.id, snapshot: decodeSnapshot(await getCapped(this.store, l.key, l.size, MAX_SNAPSHOT_BYTES), l.key, this.layer, l.id, this.hash) };
+      } catch (err) {
+        // A bulk read is only a head start: what it cannot read, the walk reads (and reports) itself.
+        if (isStrataError(err, 'E_NOT_FOUND') || isObjectError(err)) return undefined;
+        throw err;
+      }
+    });
+    return loaded.filter((r): r is SnapshotRecord => r !== undefined);
+  }
+
+  private async listed(): Promise<{ id: SnapshotId; key: string; size: number; modified: number }[]> {
+    const now = Date.now();
+    if (this.listing && now - this.listing.at < BULK_LISTING_MS) return this.listing.items;
+    const prefix = keys.snapshots(checkLayerId(this.layer));
+    const items: { id: SnapshotId; key: string; size: number; modified: number }[] = [];
+    // Without a date (a store that gives none), a snapshot is never read in bulk.
+    for await (const info of this.store.list(prefix)) {
+      const id = info.key.slice(prefix.length);
+      if (isBlobId(id) && info.modified !== undefined) items.push({ id, key: info.key, size: info.size, modified: info.modified });
+    }
+    this.listing = { at: now, items };
+    return items;
+  }
+}

@@ -233,6 +233,11 @@ export class Repository {
     return layers.listHeads(this.store, layer, this.readConcurrency, this.heads);
   }
 
+  /** Bulk reads of `layer`'s snapshots by write date, for a SnapshotGraph. */
+  snapshotBulk(layer: string): layers.SnapshotBulk {
+    return new layers.SnapshotBulk(this.store, this.format.hash, layer, this.readConcurrency);
+  }
+
   latestSnapshot(layer: string): Promise<layers.SnapshotRecord | undefined> {
     return layers.latestSnapshot(this.store, this.format.hash, layer, this.readConcurrency, this.heads);
   }

@@ -12,7 +12,7 @@
  * keeps its head: its first pass merges those changes in. Only a snapshot and a head are written,
  * in DESIGN §2's order; the root tree is already durable (it is the laid snapshot's).
  */
-import { SnapshotGraph } from '../agent/history.js';
+import { layerGraph } from '../agent/history.js';
 import type { Repository } from '../repo/index.js';
 import { writeHead } from '../repo/layers.js';
 import { encodeSnapshot } from '../repo/snapshot.js';
@@ -21,10 +21,9 @@ import type { ObjectStore } from '../store/index.js';
 import type { LaidLayer } from './session.js';
 
 /** Returns the snapshot written, or undefined when the device's head was left as it was. */
-export async function recordLaidHead(repo: Repository, store: ObjectStore, laid: LaidLayer, device: string, now: Date): Promise<string | undefined> {
+export async function recordLaidHead(repo: Repository, store: ObjectStore, laid: LaidLayer, device: string, now: Date, graph = layerGraph(repo, laid.layer)): Promise<string | undefined> {
   const own = (await repo.listHeads(laid.layer)).heads.find((h) => h.device === device);
   if (own?.snapshot === laid.snapshot) return undefined;
-  const graph = new SnapshotGraph((id) => repo.loadSnapshot(laid.layer, id));
   if (own && (await graph.mergeBase([laid.snapshot], own.snapshot)) !== own.snapshot) return undefined;
   const from = await graph.get(laid.snapshot);
   const snapshot: Snapshot = {

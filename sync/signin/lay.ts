@@ -41,6 +41,7 @@ import { forEachLimit } from '../repo/pool.js';
 import { restoreTree, type ChunkFileFn, type MemoryTree, type RestoreProgress, type RestoreStats } from '../restore/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
+import { layerGraph } from '../agent/history.js';
 import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
 import { effectiveTree, splitReady } from './effective.js';
@@ -122,7 +123,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const { session } = opts;
   const emit = (e: SignInEvent): void => opts.onEvent?.(e);
   const repo = await openRepository(new ScratchStore(opts.store));
-  const stack = await readLayerStack(repo, session.user, { device: session.device, previous: session.laid?.org ?? [] });
+  const graph = layerGraph(repo, `user/${session.user}`);
+  const stack = await readLayerStack(repo, session.user, { device: session.device, previous: session.laid?.org ?? [], graph });
   const effective = effectiveTree(stack, sessionExcluder(session, opts.stateDir));
   emit({ type: 'layers', org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), unpublished: stack.unpublished, ...sizeOf(effective.tree) });
 
@@ -168,7 +170,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const totalMs = clock() - start;
 
   const now = (opts.now ?? (() => new Date()))();
-  if (stack.user) await recordLaidHead(repo, opts.store, laidOf(stack.user), session.device, now);
+  if (stack.user) await recordLaidHead(repo, opts.store, laidOf(stack.user), session.device, now, graph);
   const laid = { org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), time: now.toISOString() };
   const updated: Session = { ...session, laid };
   await writeSession(opts.stateDir, updated);

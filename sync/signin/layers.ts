@@ -8,7 +8,7 @@
  * loaded a level at a time with coalesced reads, and each file's chunk list is kept by its
  * content key so the effective tree can be written back as trees (effective.ts).
  */
-import { SnapshotGraph } from '../agent/history.js';
+import { layerGraph, type SnapshotGraph } from '../agent/history.js';
 import { StrataError } from '../errors.js';
 import { contentKey, flatten, type Node } from '../plan/index.js';
 import { assignedLayers, readProfile } from '../profile/index.js';
@@ -45,6 +45,8 @@ export interface StackOptions {
   device?: string;
   /** The org layers the previous sign-in on this machine laid. */
   previous?: readonly LaidLayer[];
+  /** The user layer's snapshot graph, to share its reads with later walks (device-head.ts). */
+  graph?: SnapshotGraph;
 }
 
 /**
@@ -91,7 +93,7 @@ async function pastRoots(repo: Repository, user: LaidLayer | undefined, opts: St
   const roots = (opts.previous ?? []).map((l) => l.root);
   if (opts.device !== undefined && user !== undefined) {
     const own = (await repo.listHeads(user.layer)).heads.find((h) => h.device === opts.device);
-    const graph = new SnapshotGraph((id) => repo.loadSnapshot(user.layer, id));
+    const graph = opts.graph ?? layerGraph(repo, user.layer);
     if (own && (await graph.mergeBase([user.snapshot], own.snapshot)) === own.snapshot) roots.push((await graph.get(own.snapshot)).root);
   }
   return [...new Set(roots)].filter((r) => !current.has(r) && repo.blobLocation(r) !== undefined);

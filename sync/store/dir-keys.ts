@@ -67,7 +67,7 @@ export async function* walk(w: Walk, relDir: string): AsyncGenerator<ObjectInfo>
 async function infoForList(w: Walk, key: string): Promise<ObjectInfo | undefined> {
   try {
     const st = await lstat(keyPath(w.root, key), { bigint: true });
-    return st.isFile() ? { key, size: Number(st.size), version: `${st.ino}:${st.size}:${st.mtimeNs}` } : undefined;
+    return st.isFile() ? { key, size: Number(st.size), version: `${st.ino}:${st.size}:${st.mtimeNs}`, modified: Number(st.mtimeMs) } : undefined;
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined; // deleted since readdir
     throw mapFsError(err, 'list', w.prefix, w.location);

@@ -35,6 +35,8 @@ export interface ObjectInfo {
    * same token means the bytes a reader fetched before are still the object's.
    */
   version?: string;
+  /** Listings only, where the store can tell: when the object was last written (ms since the epoch, the server's clock). */
+  modified?: number;
 }
 
 export interface ByteRange {

@@ -8,8 +8,9 @@ import { checkKey, clipRange, notFound, readAll, type ByteRange, type ListOption
 export class MemoryStore implements ObjectStore {
   readonly location: string;
   private readonly objects = new Map<string, Uint8Array>();
-  /** Each write's number: a listing's `version`. */
+  /** Each write's number (a listing's `version`) and time. */
   private readonly versions = new Map<string, number>();
+  private readonly written = new Map<string, number>();
   private writes = 0;
 
   constructor(name = 'memory:') {
@@ -21,6 +22,7 @@ export class MemoryStore implements ObjectStore {
     const bytes = body instanceof Uint8Array ? Uint8Array.from(body) : await readAll(body.open());
     this.objects.set(key, bytes);
     this.versions.set(key, ++this.writes);
+    this.written.set(key, Date.now());
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array> {
@@ -47,7 +49,7 @@ export class MemoryStore implements ObjectStore {
     const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix) && (after === undefined || k > after)).sort();
     for (const key of keys) {
       const bytes = this.objects.get(key);
-      if (bytes) yield { key, size: bytes.byteLength, version: `w${this.versions.get(key)}` };
+      if (bytes) yield { key, size: bytes.byteLength, version: `w${this.versions.get(key)}`, modified: this.written.get(key) ?? 0 };
     }
   }
 

@@ -138,7 +138,7 @@ export class S3Store implements ObjectStore {
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token, StartAfter: token ? undefined : startAfter }),
       );
       for (const obj of page.Contents ?? []) {
-        const info = this.listed(prefix, obj.Key, obj.Size, obj.ETag);
+        const info = this.listed(prefix, obj.Key, obj.Size, obj.ETag, obj.LastModified);
         const raw = Buffer.from(info.key);
         if (last && Buffer.compare(last, raw) >= 0) {
           throw new StrataError('E_PERMANENT', `listing of ${this.location} is out of order or repeats a key`, { key: info.key });
@@ -172,7 +172,7 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  private listed(prefix: string, raw: string | undefined, size: number | undefined, etag: string | undefined): ObjectInfo {
+  private listed(prefix: string, raw: string | undefined, size: number | undefined, etag: string | undefined, modified: Date | undefined): ObjectInfo {
     if (raw === undefined || !raw.startsWith(this.prefix + prefix)) {
       throw new StrataError('E_PERMANENT', `listing of ${this.location} returned a key outside the prefix`, { key: raw ?? prefix });
     }
@@ -180,7 +180,12 @@ export class S3Store implements ObjectStore {
     if (size === undefined || !Number.isSafeInteger(size) || size < 0) {
       throw new StrataError('E_PERMANENT', `listing of ${this.location} gave no valid size`, { key });
     }
-    return etag ? { key, size, version: etag } : { key, size };
+    const info: ObjectInfo = { key, size };
+    if (etag) info.version = etag;
+    // A listing's dates are hints (which snapshots to read first), never trusted for anything else.
+    const ms = modified?.getTime();
+    if (ms !== undefined && Number.isFinite(ms)) info.modified = ms;
+    return info;
   }
 
   private k(key: string): string {

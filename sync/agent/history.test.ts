@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CountingStore } from '../store/counting.js';
+import { openRepository } from '../repo/format.js';
+import type { Repository } from '../repo/repository.js';
+import { newRepo } from '../repo/testkit.js';
+import { FORMAT_VERSION, type SnapshotId } from '../repo/types.js';
+import { makeRng } from '../testing/random.js';
+import { BULK_AFTER, SnapshotGraph, layerGraph } from './history.js';
+
+const LAYER = 'user/alice';
+const T0 = Date.UTC(2026, 0, 1);
+
+/**
+ * A history of `n` snapshots from `devices` devices, a minute apart: each device's snapshot has
+ * its previous one as parent and now and then merges another device's latest. Returns the ids in
+ * order and each device's last one.
+ */
+async function history(repo: Repository, n: number, devices: number, seed: number): Promise<{ ids: SnapshotId[]; last: Map<string, SnapshotId> }> {
+  const rng = makeRng(seed);
+  const root = await repo.saveTree({ entries: [] });
+  await repo.flush();
+  const ids: SnapshotId[] = [];
+  const last = new Map<string, SnapshotId>();
+  for (let i = 0; i < n; i++) {
+    const device = `pc-${rng.int(devices)}`;
+    const parents = new Set<SnapshotId>();
+    const own = last.get(device);
+    if (own) parents.add(own);
+    if (rng.next() < 0.2 && last.size > 0) parents.add(rng.pick([...last.values()]));
+    const id = await repo.saveSnapshot({ version: FORMAT_VERSION, layer: LAYER, device, time: new Date(T0 + i * 60_000).toISOString(), root, parents: [...parents] });
+    ids.push(id);
+    last.set(device, id);
+  }
+  return { ids, last };
+}
+
+describe('SnapshotGraph', () => {
+  it('finds the same merge bases with bulk reads as one read at a time (random histories)', async () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const { repo } = await newRepo();
+      const { ids } = await history(repo, 120, 3, seed);
+      const rng = makeRng(seed * 31);
+      const plain = new SnapshotGraph((id) => repo.loadSnapshot(LAYER, id));
+      const bulk = layerGraph(repo, LAYER);
+      for (let k = 0; k < 20; k++) {
+        const mine = rng.pick(ids);
+        const theirs = rng.pick(ids);
+        assert.equal(await bulk.mergeBase([mine], theirs), await plain.mergeBase([mine], theirs), `seed ${seed}: ${mine} / ${theirs}`);
+      }
+    }
+  });
+
+  it('reads a long walk in bulk: a head 300 snapshots old costs a few single reads, not 300', async () => {
+    const { store, repo } = await newRepo();
+    const { ids } = await history(repo, 300, 1, 7);
+    const counting = new CountingStore(store);
+    const fresh = await openRepository(counting);
+    const graph = layerGraph(fresh, LAYER);
+    const heads0 = counting.counts.heads;
+    // The first snapshot is an ancestor of the last: the walk meets every snapshot between them.
+    assert.equal(await graph.mergeBase([ids.at(-1) as SnapshotId], ids[0] as SnapshotId), ids[0]);
+    // loadSnapshot (a single read) costs a HEAD and a GET; a bulk read only a GET.
+    const singles = counting.counts.heads - heads0;
+    assert.ok(singles <= BULK_AFTER + 8, `single reads: ${singles}`);
+    assert.ok(graph.loaded >= 300);
+  });
+
+  it('still walks one read at a time where the store gives no listing dates', async () => {
+    const { repo } = await newRepo();
+    const { ids } = await history(repo, 60, 1, 9);
+    let bulkCalls = 0;
+    const graph = new SnapshotGraph(
+      (id) => repo.loadSnapshot(LAYER, id),
+      async () => {
+        bulkCalls++;
+        return [];
+      },
+    );
+    assert.equal(await graph.mergeBase([ids.at(-1) as SnapshotId], ids[0] as SnapshotId), ids[0]);
+    assert.ok(bulkCalls > 0);
+    assert.equal(graph.loaded, 60);
+  });
+});
