@@ -40,6 +40,10 @@ describe('sign-in table', () => {
     assert.deepEqual([find(rows, '  ÷ rclone full copy').empty, find(rows, '  ÷ restic full restore', 1).golden], ['0.25×', '0.50×']);
     assert.equal(find(rows, 'in all: downloaded / seeded / reused').empty, '20.0 MiB / 30.0 MiB / 50.0 MiB');
     assert.equal(find(rows, 'Strata result matches the layer').golden, '✓');
+    assert.equal(find(rows, 'ready set written from memory (file-system floor)').empty, 'not run');
+    const floored = signInRows(results({ floor: { seconds: 1.5, files: 95, bytes: 20 * MiB } }));
+    assert.equal(find(floored, 'ready set written from memory (file-system floor)').empty, '1.50 s');
+    assert.equal(find(floored, '  floor ÷ restic full restore').empty, '0.15×');
   });
 
   it('never turns a wrong restore into a ratio: Strata WRONG, or a WRONG baseline', () => {

@@ -27,6 +27,11 @@ function baseline(p: PeerRecord | undefined): number | undefined {
   return p && p.error === undefined && !wrong(p) ? p.seconds : undefined;
 }
 
+function floorCell(f: SignInResults['floor']): string {
+  if (!f) return 'not run';
+  return f.error !== undefined ? 'failed' : secs(f.seconds);
+}
+
 function peerCell(p: PeerRecord | undefined): string {
   if (!p) return 'not run';
   if (p.error !== undefined) return 'failed';
@@ -77,6 +82,8 @@ export function signInRows(results: SignInResults): SignInRow[] {
   return [
     baselineRow('restic restore, full, empty dir (baseline)', peerCell(results.restic)),
     baselineRow('rclone copy, full, empty dir (baseline)', peerCell(results.rclone)),
+    baselineRow('ready set written from memory (file-system floor)', floorCell(results.floor)),
+    baselineRow('  floor ÷ restic full restore', ratioText(results.floor?.seconds, restic)),
     row(results, 'home before sign-in', (r) => (r.present.files === 0 ? 'empty' : `${r.present.files} files, ${mib(r.present.bytes)}`)),
     row(results, 'Strata time to ready (hot + small)', (r) => `${secs(r.readySeconds)}${wrong(r) ? ' WRONG' : ''}`),
     row(results, '  ÷ restic full restore', (r) => ratioText(usable(r), restic, READY_VS_RESTIC_TARGET), `< ${READY_VS_RESTIC_TARGET * 100}%`),

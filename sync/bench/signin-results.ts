@@ -3,6 +3,7 @@
  * child becomes a record: its time to ready and total as the harness measured them, the bytes its
  * `ready` and `done` events report, and where the time went between its lines (pure, tested).
  */
+import type { FloorRecord } from './fs-floor.js';
 import type { Transfer } from '../signin/index.js';
 import type { ChildLine, ChildRun } from './signin-proc.js';
 
@@ -79,6 +80,8 @@ export interface SignInResults {
   cases: Partial<Record<CaseName, CaseRecord>>;
   restic?: PeerRecord;
   rclone?: PeerRecord;
+  /** The ready set written from memory (fs-floor.ts): what creating its files costs here. */
+  floor?: FloorRecord;
 }
 
 function transfer(l: ChildLine | undefined): Transfer | undefined {

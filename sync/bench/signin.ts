@@ -21,6 +21,7 @@ import { SMALL_FILE_BYTES } from '../signin/index.js';
 import type { S3TestEnv } from '../testing/s3.js';
 import type { Corpus } from './corpus.js';
 import { RestoreDirs, copyFiles, presentSubset, verifyTree } from './files.js';
+import { fileSystemFloor } from './fs-floor.js';
 import { bucketName, type Peer, type PeerContext } from './peer.js';
 import { dropCaches } from './proc.js';
 import { RclonePeer, writeRcloneConfig } from './rclone.js';
@@ -54,6 +55,11 @@ export interface SignInSectionOptions {
   log: (line: string) => void;
 }
 
+/** What `ready` covers: hot paths and small files (lay.ts). */
+function inReadySet(f: { path: string; size: number }): boolean {
+  return f.size <= SMALL_FILE_BYTES || SIGNIN_HOT_PATHS.some((h) => f.path.startsWith(h));
+}
+
 function summarize(plan: SignInCorpusPlan): SignInResults['corpus'] {
   const roles: Record<string, { files: number; bytes: number }> = {};
   const readySet = { files: 0, bytes: 0 };
@@ -61,7 +67,7 @@ function summarize(plan: SignInCorpusPlan): SignInResults['corpus'] {
     const r = (roles[f.role] ??= { files: 0, bytes: 0 });
     r.files++;
     r.bytes += f.size;
-    if (f.size <= SMALL_FILE_BYTES || SIGNIN_HOT_PATHS.some((h) => f.path.startsWith(h))) {
+    if (inReadySet(f)) {
       readySet.files++;
       readySet.bytes += f.size;
     }
@@ -137,6 +143,17 @@ export async function runSignInSection(opts: SignInSectionOptions): Promise<Sign
         rec.error = describeError(err);
         log(`  ${name}: FAILED: ${rec.error}`);
       }
+    }
+
+    log('sign-in: the file-system floor — the ready set written from memory into an empty dir …');
+    try {
+      const target = await dirs.make('floor');
+      await cool();
+      results.floor = await fileSystemFloor(corpus.root, corpus.files.filter(inReadySet), target);
+      log(`  ${results.floor.seconds?.toFixed(2)} s for ${results.floor.files} files`);
+    } catch (err) {
+      results.floor = { files: 0, bytes: 0, error: describeError(err) };
+      log(`  FAILED: ${results.floor.error}`);
     }
 
     if (results.strata.error === undefined) {

@@ -1,15 +1,17 @@
 /**
- * restoreTree / restoreSnapshot: plan (from tree objects, or a tree in memory) → folders → seed scan → seed copy → downloads → links →
- * folder metadata. See index.ts for what must hold.
+ * restoreTree / restoreSnapshot: plan (from tree objects, or a tree in memory) → folders → one
+ * walk of the target and seeds → seed copy → downloads → links → folder metadata. See index.ts
+ * for what must hold.
  *
  * Per-file costs dominate a restore of many small files, so chunking, copies and downloads run
- * `concurrency` at a time, and folders the restore creates itself are known to be empty: no stat of the files planned in them, no temp-file sweep, no seed walk. A
- * new file costs create, write(s), fchmod, futimes, fsync (unless deferred), close and rename (no
- * truncate, no reopen: files completed from seeds are sealed while their handle is still open); a
- * new folder costs mkdir, then open, fsync, fchmod, futimes, close at the end. Calls that take
- * microseconds on a local disk (lstat, mkdir, a one-chunk file's whole write, folder metadata) are
- * made synchronously, in slices that let downloads run between them: a thread-pool round trip per
- * call cost three times the call itself.
+ * `concurrency` at a time. The target is walked once, for the seeds, for what is on disk at each
+ * planned path and for temp leftovers; folders the restore creates itself are known to be empty
+ * and are not walked. A new file costs create, write(s), fchmod, futimes, fsync (unless deferred),
+ * close and rename (no truncate, no reopen: files completed from seeds are sealed while their
+ * handle is still open); a new folder costs mkdir, then open, fsync, fchmod, futimes, close at the
+ * end. Calls that take microseconds on a local disk (lstat, mkdir, a one-chunk file's whole write,
+ * folder metadata) are made synchronously, in slices that let downloads run between them: a
+ * thread-pool round trip per call cost three times the call itself.
  */
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, realpath, rm } from 'node:fs/promises';
