@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import { describeError, isStrataError } from '../errors.js';
-import type { Corpus, CorpusFile } from './corpus.js';
+import type { Corpus } from './corpus.js';
 import { RestoreDirs, copyFiles, editMiddle, presentSubset, verifyTree } from './files.js';
 import type { Peer, PeerContext, RestoreResult } from './peer.js';
 import { dropCaches } from './proc.js';
@@ -90,66 +90,49 @@ export async function runScenario(input: ScenarioInput): Promise<ScenarioResults
   const checked = async (r: RestoreResult): Promise<PhaseRecord> => ({ ...r, problems: await verifyTree(r.target, corpus) });
   const dirs = new RestoreDirs(ctx.work, input.keep);
   try {
-    await phases(input, { attempt, checked, dirs, cool, ok, present, results });
+    log('phase 1/5: initial upload');
+    for (const peer of peers) {
+      await attempt(peer, 'upload', async () => {
+        await peer.init();
+        await cool();
+        return peer.upload(corpus.root);
+      });
+    }
+
+    log('phase 2/5: full restore into an empty dir');
+    for (const peer of peers.filter((p) => ok(p.tool, 'upload'))) {
+      await attempt(peer, 'restore', async () => {
+        const target = await dirs.make(`restore-${peer.tool}`);
+        await cool();
+        return checked(await peer.restore(target));
+      });
+    }
+
+    log(`phase 3/5: restore with ${present.length} of ${corpus.files.length} files present`);
+    for (const peer of peers.filter((p) => ok(p.tool, 'upload'))) {
+      await attempt(peer, 'restorePresent', async () => {
+        const have = await dirs.make(`present-${peer.tool}`);
+        await copyFiles(corpus.root, have, present);
+        const empty = await dirs.make(`seeded-${peer.tool}`);
+        await cool();
+        return checked(await peer.restoreWithPresent(have, empty));
+      });
+    }
+
+    if (peers.some((p) => p.tool === 'strata')) results.strataSmallFiles = await smallFiles(input, dirs, cool);
+
+    log('phase 5/5: 1 MiB edit in the middle of the large file, then an incremental backup');
+    results.edit.offset = await editMiddle(corpus);
+    for (const peer of peers.filter((p) => ok(p.tool, 'upload'))) {
+      await attempt(peer, 'incremental', async () => {
+        await cool();
+        return peer.incremental(corpus.root);
+      });
+    }
   } finally {
     await dirs.removeAll();
   }
   return results;
-}
-
-interface PhaseKit {
-  attempt: (peer: Peer, phase: PhaseName, body: () => Promise<PhaseRecord>) => Promise<void>;
-  checked: (r: RestoreResult) => Promise<PhaseRecord>;
-  dirs: RestoreDirs;
-  cool: () => Promise<void>;
-  ok: (tool: Tool, phase: PhaseName) => boolean;
-  present: CorpusFile[];
-  results: ScenarioResults;
-}
-
-async function phases(input: ScenarioInput, kit: PhaseKit): Promise<void> {
-  const { corpus, peers, log } = input;
-  const { attempt, checked, dirs, cool, ok, present, results } = kit;
-
-  log('phase 1/5: initial upload');
-  for (const peer of peers) {
-    await attempt(peer, 'upload', async () => {
-      await peer.init();
-      await cool();
-      return peer.upload(corpus.root);
-    });
-  }
-
-  log('phase 2/5: full restore into an empty dir');
-  for (const peer of peers.filter((p) => ok(p.tool, 'upload'))) {
-    await attempt(peer, 'restore', async () => {
-      const target = await dirs.make(`restore-${peer.tool}`);
-      await cool();
-      return checked(await peer.restore(target));
-    });
-  }
-
-  log(`phase 3/5: restore with ${present.length} of ${corpus.files.length} files present`);
-  for (const peer of peers.filter((p) => ok(p.tool, 'upload'))) {
-    await attempt(peer, 'restorePresent', async () => {
-      const have = await dirs.make(`present-${peer.tool}`);
-      await copyFiles(corpus.root, have, present);
-      const empty = await dirs.make(`seeded-${peer.tool}`);
-      await cool();
-      return checked(await peer.restoreWithPresent(have, empty));
-    });
-  }
-
-  if (peers.some((p) => p.tool === 'strata')) results.strataSmallFiles = await smallFiles(input, dirs, cool);
-
-  log('phase 5/5: 1 MiB edit in the middle of the large file, then an incremental backup');
-  results.edit.offset = await editMiddle(corpus);
-  for (const peer of peers.filter((p) => ok(p.tool, 'upload'))) {
-    await attempt(peer, 'incremental', async () => {
-      await cool();
-      return peer.incremental(corpus.root);
-    });
-  }
 }
 
 /** Strata alone: a layer of only the small files, restored into an empty dir, to count GETs. */
