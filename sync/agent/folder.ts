@@ -22,8 +22,10 @@
  * - paths this device cannot see — excluded here, unreadable now — keep their version from this
  *   device's head (mine.ts) and are never touched on disk.
  */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { recover } from '../exec/index.js';
-import { countFiles, planApply, type Node } from '../plan/index.js';
+import { STASH_PREFIX, countFiles, planApply, type Node } from '../plan/index.js';
 import type { Head, SnapshotId } from '../repo/types.js';
 import { commitSnapshot } from './commit.js';
 import { layerGraph, type SnapshotGraph } from './history.js';
@@ -73,10 +75,27 @@ export class SyncFolder {
 
   /** Finishes or rolls back what a crash left of the last apply; call once before the first pass. */
   async recover(): Promise<void> {
-    if (await isDir(this.opts.root)) await recover(this.opts.root, this.opts.execJournal);
+    if (await isDir(this.opts.root)) await this.recoverApply();
     this.pending = await loadPending(this.opts.pendingFile);
     this.record = await loadSettled(this.opts.settledFile);
     this.failed = false;
+  }
+
+  /** The executor's recovery; then the stashes it found go (removeStashes). */
+  private async recoverApply(): Promise<void> {
+    await this.removeStashes((await recover(this.opts.root, this.opts.execJournal)).stashes);
+  }
+
+  /**
+   * A stash holds bytes an apply that did not finish (a crash, a fault, a user write it had to stop
+   * for) moved aside for a path of the merged tree. The scan never sees stashes (they are the
+   * engine's own), so kept they would sit at the root for good. Removing them loses nothing: the
+   * scan uploads every local file's bytes before a plan is made, and the pending merge still names
+   * the paths that need them, so the next apply fetches them again.
+   */
+  private async removeStashes(names?: readonly string[]): Promise<void> {
+    const found = names ?? (await readdir(this.opts.root)).filter((n) => n.startsWith(STASH_PREFIX));
+    for (const s of found) await rm(join(this.opts.root, s), { recursive: true, force: true });
   }
 
   private async setPending(p: PendingMerge | undefined): Promise<void> {
@@ -109,7 +128,7 @@ export class SyncFolder {
    */
   async pass(signal?: AbortSignal): Promise<PassResult> {
     if (this.failed && (await isDir(this.opts.root))) {
-      await recover(this.opts.root, this.opts.execJournal);
+      await this.recoverApply();
       this.failed = false;
     }
     try {
@@ -180,6 +199,7 @@ export class SyncFolder {
       this.markDirty(res.rescan);
       await this.local.commit();
       if (!res.complete) {
+        await this.removeStashes();
         if (res.aborted) signal?.throwIfAborted();
         return { status: 'retry', scan };
       }

@@ -26,7 +26,11 @@ export interface Interrupted {
 export interface RecoverReport {
   interrupted: Interrupted[];
   tempsRemoved: number;
-  /** Stash files at the root: the engine must hand them to the next plan as part of the local tree. */
+  /**
+   * Stash files at the root, left by a plan that did not finish: the caller hands them to the next
+   * plan as local files, or (the agent, whose scan skips them) removes them once their bytes are
+   * safe elsewhere.
+   */
   stashes: string[];
 }
 

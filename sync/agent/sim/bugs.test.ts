@@ -3,7 +3,7 @@
  * failed before its fix.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import type { Readable } from 'node:stream';
 import { StrataError } from '../../errors.js';
@@ -265,4 +265,46 @@ test('a file the user puts where a dir the executor just filled was does not fai
   await converge([a, b]);
   const texts = Object.values(await assertSame([a, b]));
   assert.ok(texts.includes('a file named a'));
+});
+
+test('a stash that an apply stopped by a user write leaves at the root is removed, and the bytes it held still land', async (t) => {
+  const hooks: Hooks = {};
+  const [a, b] = (await setup(t, ['deva', 'devb'], { devb: hooks })) as [Device, Device];
+  await a.write('x', 'one');
+  await a.write('y', 'two');
+  await a.pass();
+  await b.pass();
+  // deva swaps the contents: devb's plan moves one of them aside (a stash) while it overwrites the other.
+  await a.write('x', 'two');
+  await a.write('y', 'one');
+  await a.pass();
+  let stashed = false;
+  hooks.applied = (p) => {
+    if (!p.startsWith('.strata-stash-')) return;
+    stashed = true;
+    hooks.applied = undefined;
+    userWrite(b, 'z', 'written while devb applied');
+    userWrite(b, 'x', 'the user of devb, mid-apply');
+    userWrite(b, 'y', 'the user of devb, mid-apply too');
+  };
+  const first = await b.pass();
+  assert.ok(stashed, 'the plan used a stash');
+  assert.equal(first.status, 'retry');
+  assert.deepEqual(readdirSync(b.path('')).filter((n) => n.startsWith('.strata-stash-')), [], 'no stash left after the pass');
+  await converge([a, b]);
+  const tree = await assertSame([a, b]);
+  const texts = Object.values(tree);
+  for (const v of ['one', 'two', 'the user of devb, mid-apply', 'the user of devb, mid-apply too', 'written while devb applied']) assert.ok(texts.includes(v), `${v} is somewhere: ${JSON.stringify(tree)}`);
+});
+
+test('the recovery after a crash removes the stashes the crashed apply left at the root', async (t) => {
+  const [a, b] = (await setup(t, ['deva', 'devb'])) as [Device, Device];
+  await a.write('x', 'one');
+  await a.pass();
+  await b.pass();
+  writeFileSync(b.path('.strata-stash-1'), 'one');
+  await b.folder.recover();
+  assert.deepEqual(readdirSync(b.path('')).sort(), ['x']);
+  await converge([a, b]);
+  assert.deepEqual(await assertSame([a, b]), { x: 'one' });
 });
