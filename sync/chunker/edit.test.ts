@@ -56,18 +56,26 @@ describe('chunking after an edit', () => {
   }
 
   it('re-synchronises within 2 chunks after most random edits', () => {
-    const rng = makeRng(testSeed('chunker random edits'));
     const p: ChunkerParams = { algorithm: 'fastcdc', minSize: 256, avgSize: 1024, maxSize: 4096 };
-    const buf = rng.bytes(512 * 1024);
-    const lost: number[] = [];
-    for (let t = 0; t < 300; t++) {
-      const size = () => rng.pick([0, 1, 7, 100, 3000, 9000]);
-      const edit = { at: rng.range(100_000, 400_000), remove: size(), insert: rng.bytes(size()) };
-      const r = compare(buf, edit, p);
-      assert.equal(r.changedBefore, 0, `edit ${JSON.stringify({ ...edit, insert: edit.insert.length })}`);
-      lost.push(r.lost);
-    }
-    // Normalized chunking re-synchronises at once in most cases; measured ~95% within 2 chunks.
+    /** 300 random edits of a random 512 KiB buffer; compare() asserts what must always hold. */
+    const lostAfterEdits = (seed: number): number[] => {
+      const rng = makeRng(seed);
+      const buf = rng.bytes(512 * 1024);
+      const lost: number[] = [];
+      for (let t = 0; t < 300; t++) {
+        const size = () => rng.pick([0, 1, 7, 100, 3000, 9000]);
+        const edit = { at: rng.range(100_000, 400_000), remove: size(), insert: rng.bytes(size()) };
+        const r = compare(buf, edit, p);
+        assert.equal(r.changedBefore, 0, `seed ${seed}, edit ${JSON.stringify({ ...edit, insert: edit.insert.length })}`);
+        lost.push(r.lost);
+      }
+      return lost;
+    };
+    lostAfterEdits(testSeed('chunker random edits'));
+    // How often is statistical, and one buffer's figure varies (a random one measured 88%): the
+    // bound is checked on three fixed buffers, so it cannot flake and still catches a chunker
+    // that re-synchronises worse. Normalized chunking measured ~95% within 2 chunks.
+    const lost = [1, 2, 3].flatMap(lostAfterEdits);
     assert.ok(lost.filter((n) => n <= 2).length >= 0.9 * lost.length, `lost chunks: ${lost.join(',')}`);
     assert.ok(lost.reduce((a, b) => a + b) / lost.length <= 1, `lost chunks: ${lost.join(',')}`);
   });
