@@ -11,8 +11,8 @@
  * A walk reads each snapshot it meets, one at a time: a long one (a machine whose own head is
  * hundreds of snapshots old) would cost a round trip each. With `bulk`, after BULK_AFTER single
  * reads in one walk, the graph reads every snapshot written since a little before the walk's
- * oldest point at once (SnapshotBulk), in windows that double until the walk ends. Only what is read changes, not
- * what the walk concludes.
+ * oldest point at once (SnapshotBulk), in windows that double until the walk ends. Only what is
+ * read changes, not what the walk concludes.
  */
 import type { Repository } from '../repo/index.js';
 import type { Snapshot, SnapshotId } from '../repo/types.js';

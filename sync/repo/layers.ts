@@ -37,7 +37,12 @@ export async function loadSnapshot(store: ObjectStore, hash: HashAlgorithm, laye
   const key = keys.snapshot(layer, id);
   const info = await store.head(key);
   if (!info) throw new StrataError('E_SNAPSHOT_NOT_FOUND', `snapshot ${id} does not exist`, { key });
-  return decodeSnapshot(await getCapped(store, key, info.size, MAX_SNAPSHOT_BYTES), key, layer, id, hash);
+  return readSnapshot(store, hash, layer, { id, key, size: info.size });
+}
+
+/** Reads and verifies the snapshot at `key`, whose size (a listing's or a HEAD's) is known. */
+async function readSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: string, at: { id: SnapshotId; key: string; size: number }): Promise<Snapshot> {
+  return decodeSnapshot(await getCapped(store, at.key, at.size, MAX_SNAPSHOT_BYTES), at.key, layer, at.id, hash);
 }
 
 /** Every valid snapshot of `layer`, oldest first (ties by id); invalid ones are in `errors`. */
@@ -50,7 +55,7 @@ export async function listSnapshots(store: ObjectStore, hash: HashAlgorithm, lay
     const id = key.slice(prefix.length);
     try {
       if (!isBlobId(id)) throw new StrataError('E_BAD_OBJECT', 'snapshot key does not end in an id', { key });
-      return { id, snapshot: decodeSnapshot(await getCapped(store, key, size, MAX_SNAPSHOT_BYTES), key, layer, id, hash) };
+      return { id, snapshot: await readSnapshot(store, hash, layer, { id, key, size }) };
     } catch (err) {
       if (isStrataError(err, 'E_NOT_FOUND')) return undefined;
       if (!isObjectError(err)) throw err;
@@ -141,8 +146,15 @@ const BULK_LISTING_MS = 5 * 60_000;
  * its sign-in (local server; 1,000 requests) on one such walk. The listing's dates are the
  * server's and only choose what to read; every snapshot read is decoded and verified as ever.
  */
+interface DatedSnapshot {
+  id: SnapshotId;
+  key: string;
+  size: number;
+  modified: number;
+}
+
 export class SnapshotBulk {
-  private listing: { at: number; items: { id: SnapshotId; key: string; size: number; modified: number }[] } | undefined;
+  private listing: { at: number; items: DatedSnapshot[] } | undefined;
 
   constructor(
     private readonly store: ObjectStore,
@@ -156,7 +168,7 @@ export class SnapshotBulk {
     const items = (await this.listed()).filter((l) => l.modified >= since && !skip(l.id));
     const loaded = await mapLimit(items, this.concurrency, async (l): Promise<SnapshotRecord | undefined> => {
       try {
-        return { id: l.id, snapshot: decodeSnapshot(await getCapped(this.store, l.key, l.size, MAX_SNAPSHOT_BYTES), l.key, this.layer, l.id, this.hash) };
+        return { id: l.id, snapshot: await readSnapshot(this.store, this.hash, this.layer, l) };
       } catch (err) {
         // A bulk read is only a head start: what it cannot read, the walk reads (and reports) itself.
         if (isStrataError(err, 'E_NOT_FOUND') || isObjectError(err)) return undefined;
@@ -166,11 +178,11 @@ export class SnapshotBulk {
     return loaded.filter((r): r is SnapshotRecord => r !== undefined);
   }
 
-  private async listed(): Promise<{ id: SnapshotId; key: string; size: number; modified: number }[]> {
+  private async listed(): Promise<DatedSnapshot[]> {
     const now = Date.now();
     if (this.listing && now - this.listing.at < BULK_LISTING_MS) return this.listing.items;
     const prefix = keys.snapshots(checkLayerId(this.layer));
-    const items: { id: SnapshotId; key: string; size: number; modified: number }[] = [];
+    const items: DatedSnapshot[] = [];
     // Without a date (a store that gives none), a snapshot is never read in bulk.
     for await (const info of this.store.list(prefix)) {
       const id = info.key.slice(prefix.length);
