@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { planApply, type ApplyOp } from '../plan/index.js';
@@ -31,6 +31,17 @@ describe('recover', () => {
     assert.deepEqual(report.interrupted.map((x) => x.state), ['new']);
     assert.deepEqual(show(await scan(f.root)), show(f.merged));
     assert.equal(await readFile(f.journalPath, 'utf8'), '');
+  });
+
+  it('an interrupted move cut off between its chmod and its utimes is reported new and gets its mtime', async (t) => {
+    const f = await fixture(t, { f: 'X@1#600' }, { g: 'X@4#644' });
+    const move = f.ops.find((o) => o.op === 'move') as ApplyOp;
+    await writeFile(f.journalPath, line({ i: 0, op: move }));
+    await rename(join(f.root, 'f'), join(f.root, 'g'));
+    await chmod(join(f.root, 'g'), 0o644);
+    const report = await recover(f.root, f.journalPath);
+    assert.deepEqual(report.interrupted.map((x) => x.state), ['new']);
+    assert.deepEqual(show(await scan(f.root)), show(f.merged));
   });
 
   it('removes the temp of an interrupted write, reports old, and ignores a torn last line', async (t) => {

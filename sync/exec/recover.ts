@@ -55,7 +55,9 @@ async function stateOf(root: string, op: ApplyOp): Promise<Interrupted['state']>
     if ((await isState(root, op.from, op.expectFrom)) && (await isState(root, op.path, op.expect))) return 'old';
     if (!(await isState(root, op.from, null))) return 'other';
     if (await isState(root, op.path, op.node)) return 'new';
-    if (!(await isState(root, op.path, op.expectFrom))) return 'other';
+    // Renamed, and fixMeta (chmod, then utimes) was cut off before it began or between its steps.
+    const chmodded = { ...op.expectFrom, mode: op.node.mode };
+    if (!(await isState(root, op.path, op.expectFrom)) && !(await isState(root, op.path, chmodded))) return 'other';
     await fixMeta(absPath(root, op.path), op.node);
     return 'new';
   }
