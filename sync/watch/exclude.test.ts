@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeExcluder } from './exclude.js';
+import ignore from 'ignore';
+import { makeRng, testSeed, type Rng } from '../testing/random.js';
+import { DEFAULT_EXCLUDES, literalFilter, makeExcluder } from './exclude.js';
 
 type Row = [path: string, isDir: boolean, excluded: boolean];
 
@@ -86,4 +88,49 @@ describe('makeExcluder', () => {
     assert.equal(ex('Build', true), true);
     assert.equal(ex('build', true), false);
   });
+
+  it('decides every path as the rules alone do (the literal pre-test changes no answer)', () => {
+    const rng = makeRng(testSeed('exclude-literal-filter'));
+    for (let round = 0; round < 300; round++) {
+      const rules = Array.from({ length: rng.range(1, 8) }, () => randomRule(rng));
+      const defaults = rng.chance(0.5);
+      const ex = makeExcluder(rules, { defaults });
+      const ig = ignore({ ignorecase: false }).add([...(defaults ? DEFAULT_EXCLUDES : []), ...rules]);
+      for (let i = 0; i < 200; i++) {
+        const path = Array.from({ length: rng.range(1, 4) }, () => randomName(rng)).join('/');
+        const isDir = rng.chance(0.3);
+        assert.equal(ex(path, isDir), ig.ignores(isDir ? `${path}/` : path), `${JSON.stringify(rules)} defaults=${defaults}: ${path} (dir=${isDir})`);
+      }
+    }
+  });
+
+  it('pre-tests with each excluding rule\'s literal text, and not at all when a rule has none', () => {
+    const filter = literalFilter(['*.log', '**/Cache/', '!keep.log', '# a comment', '/build/out*', 'tmp/[xy]']);
+    assert.ok(filter);
+    for (const path of ['a/debug.log', 'x/Cache/y', 'build/out.bin', 'tmp/x']) assert.equal(filter.test(path), true, path);
+    for (const path of ['a/notes.txt', 'keep.txt', 'Cach/e']) assert.equal(filter.test(path), false, path);
+    assert.equal(literalFilter(['*']), undefined);
+    assert.equal(literalFilter(['*.log', '?/']), undefined);
+    assert.equal(literalFilter(['\\#hash']), undefined);
+    assert.equal(literalFilter(['[ab]c']), undefined);
+  });
 });
+
+const PARTS = ['a', 'b', 'ab', 'Cache', 'cache', 'lock', '.tmp', 'x.log', 'Temp', '#', '!', ' ', 'yarn.lock'];
+
+function randomName(rng: Rng): string {
+  return Array.from({ length: rng.range(1, 3) }, () => rng.pick(PARTS)).join('');
+}
+
+function randomRule(rng: Rng): string {
+  const pieces = ['a', 'b', 'ab', 'Cache', 'lock', '.tmp', 'log', 'Temp', '*', '**', '?', '[ab]', '[!a]', '#', ' '];
+  let rule = Array.from({ length: rng.range(1, 3) }, () => Array.from({ length: rng.range(1, 3) }, () => rng.pick(pieces)).join('')).join('/');
+  if (rng.chance(0.2)) rule = `/${rule}`;
+  if (rng.chance(0.2)) rule = `**/${rule}`;
+  if (rng.chance(0.3)) rule = `${rule}/`;
+  if (rng.chance(0.2)) rule = `!${rule}`;
+  if (rng.chance(0.1)) rule = `${rule}  `;
+  if (rng.chance(0.05)) rule = `# ${rule}`;
+  if (rng.chance(0.05)) rule = ` ${rule}`;
+  return rule;
+}

@@ -73,14 +73,45 @@ export const DEFAULT_EXCLUDES: readonly string[] = [
  * excluded directory stays excluded even if a later rule negates the file (git behaves the same).
  */
 export function makeExcluder(rules: readonly string[] = [], opts: ExcluderOptions = {}): Excluder {
+  const all = [...(opts.defaults ?? true ? DEFAULT_EXCLUDES : []), ...rules];
   const ig = ignore({ ignorecase: false });
-  if (opts.defaults ?? true) ig.add([...DEFAULT_EXCLUDES]);
-  ig.add([...rules]);
+  ig.add(all);
+  const mayMatch = literalFilter(all);
   return (relPath, isDir) => {
     const rel = trimSlashes(relPath);
     if (rel === '' || rel === '.') return false;
+    if (mayMatch && !mayMatch.test(rel)) return false;
     return ig.ignores(isDir ? `${rel}/` : rel);
   };
+}
+
+/**
+ * A quick test that most paths fail: one regular expression of the literal text each excluding
+ * rule cannot match without (its longest run of characters without wildcards or slashes, before any
+ * bracket). A rule matches a path only if the path, or one of its folders, holds that text, and
+ * a folder's path is part of the path's own: so a path holding none of them is not excluded,
+ * and the rules (about 50, each a regular expression) need not be tried on it. Negations are
+ * left out: they only ever re-include. Undefined, so every path takes the full test, when some
+ * excluding rule has no such text (`*`) or uses an escape.
+ */
+export function literalFilter(rules: readonly string[]): RegExp | undefined {
+  const literals: string[] = [];
+  for (const raw of rules.flatMap((r) => r.split(/\r?\n/))) {
+    const rule = raw.trimEnd();
+    if (rule.trim() === '' || rule.startsWith('#') || rule.startsWith('!')) continue;
+    if (rule.includes('\\')) return undefined;
+    const literal = longestLiteral(rule.trim());
+    if (literal === '') return undefined;
+    literals.push(literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  }
+  return new RegExp([...new Set(literals)].join('|') || '(?!)');
+}
+
+/** The longest run of plain characters; after a bracket expression nothing counts (its end is subtle). */
+function longestLiteral(rule: string): string {
+  let best = '';
+  for (const run of (rule.split('[')[0] as string).split(/[*?/]/)) if (run.length > best.length) best = run;
+  return best;
 }
 
 function trimSlashes(p: string): string {
