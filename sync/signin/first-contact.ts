@@ -9,7 +9,8 @@
  *       moved aside to a conflict copy (`name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`, the
  *       agent's naming), so the restore writes into an empty place and nothing local is lost — unless
  *       it is a file holding a version this machine got from the layers (`known`: laid at an earlier
- *       sign-in, or synced), which is no local edit and is simply replaced.
+ *       sign-in, or synced), or a torn write of a lay that was cut off (`cutOff`), which is no local
+ *       edit and is simply replaced.
  *
  * Either way, paths the layer does not know are left alone (live sync adopts them later), and a
  * path a whiteout hides must be gone: removed — except under keep-both, where a file is removed
@@ -40,6 +41,12 @@ export interface FirstContactOptions {
   contentOf: (path: string) => Promise<string>;
   /** A local file with the layer's size and mtime counts as equal without being read (lay.ts). */
   quickCheck?: boolean;
+  /**
+   * The last lay was cut off (lay.ts, its `laying` marker): a file bearing the layer's mtime is
+   * that lay's own write — it set the mtime before the rename, without fsync, so a crash may have
+   * kept the name and mtime and lost the data — and is replaced, never kept as a conflict copy.
+   */
+  cutOff?: boolean;
   concurrency?: number;
 }
 
@@ -92,6 +99,7 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     if (node.type === 'symlink') return !st.isSymbolicLink() || (await readlink(join(home, rel))) !== node.target;
     if (!st.isFile()) return true;
     if (st.size === node.size && (st.size === 0 || (opts.quickCheck && sameMtime(st, node.mtimeMs)))) return false;
+    if (opts.cutOff && sameMtime(st, node.mtimeMs)) return false;
     const content = await opts.contentOf(join(home, rel));
     // A version laid or synced here before is not a local edit: the layer's newer one replaces it.
     return content !== node.content && !effective.known(rel).has(content);

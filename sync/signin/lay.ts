@@ -30,7 +30,8 @@
  * for a lay that starts clean: `<stateDir>/laying` (laying.ts) is written (durably) before the
  * first change to home and removed after step 6, and a lay that finds it — the last one was cut
  * off, and home may hold files whose metadata reached the disk before their data — reads every
- * file instead.
+ * file instead, and its first contact replaces a file bearing the layer's mtime (that lay's torn
+ * write) instead of keeping it as a conflict copy.
  */
 import { join } from 'node:path';
 import { canSyncFileSystem, syncFileSystem } from '../fsutil.js';
@@ -133,7 +134,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const memo = new ChunkMemo(opts.chunkFile ?? poolChunkFile);
   const params = repo.format.chunker;
   const contentOf = async (path: string): Promise<string> => contentKey((await memo.chunkFile(path, params, repo.format.hash)).chunks.map((c) => c.id));
-  const settled = await firstContact({ home: session.home, effective, policy: session.org.policies.firstContact, device: session.device, contentOf, quickCheck: clean, concurrency: opts.concurrency });
+  const settled = await firstContact({ home: session.home, effective, policy: session.org.policies.firstContact, device: session.device, contentOf, quickCheck: clean, cutOff: !clean, concurrency: opts.concurrency });
 
   const hot = makeExcluder(session.org.policies.hotPaths, { defaults: false });
   const isHot = (p: string): boolean => hot(p, false);

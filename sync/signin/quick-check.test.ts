@@ -1,8 +1,9 @@
 // The lay's quick check and its guard (lay.ts): on a clean lay, home files with the layer's size
 // and mtime are taken as laid without being read; after a lay that was cut off (its `laying`
-// marker is still in the state dir), every file is read and a wrong one is replaced.
+// marker is still in the state dir), every file is read and a wrong one is replaced — under
+// keep-both too when it bears the layer's mtime: that is the cut-off lay's own torn write.
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -83,13 +84,29 @@ describe('sign-in quick check', () => {
     assert.equal(await exists(join(stateDir, 'laying')), false);
   });
 
-  it('keep-both: after a lay that was cut off, a differing file is read and kept as a conflict copy', async (t) => {
+  it("keep-both: after a lay that was cut off, a file bearing the layer's mtime is that lay's torn write, replaced; another differing file is kept as a conflict copy", async (t) => {
     const { home, stateDir, lay } = await setup(t, 'keep-both');
     await writeFile(join(stateDir, 'laying'), 'a lay started here and never finished\n');
+    // What a crash after the rename may leave: the name and the mtime, not the data (b.txt, and
+    // a.txt cut to nothing); c.txt was edited here since (its own mtime).
+    await writeFile(join(home, 'Documents/a.txt'), '');
+    await utimes(join(home, 'Documents/a.txt'), MTIME, MTIME);
+    await mkdir(join(home, 'Documents/sub'));
+    await writeFile(join(home, 'Documents/sub/c.txt'), 'charlie, edited here');
     const result = await lay();
-    assert.equal(result.conflicts.length, 1);
-    assert.equal(result.conflicts[0]?.path, 'Documents/b.txt');
+    assert.deepEqual(result.conflicts.map((c) => c.path), ['Documents/sub/c.txt']);
+    assert.equal(await readFile(join(home, 'Documents/a.txt'), 'utf8'), 'alpha version one');
     assert.equal(await readFile(join(home, 'Documents/b.txt'), 'utf8'), 'bravo version one');
-    assert.equal(await readFile(join(home, result.conflicts[0]?.copy ?? ''), 'utf8'), 'BRAVO VERSION ONE');
+    assert.equal(await readFile(join(home, 'Documents/sub/c.txt'), 'utf8'), 'charlie version one');
+    assert.equal(await readFile(join(home, result.conflicts[0]?.copy ?? ''), 'utf8'), 'charlie, edited here');
+  });
+
+  it('keep-both: a clean lay keeps a differing file with its own mtime as a conflict copy', async (t) => {
+    const { home, lay } = await setup(t, 'keep-both');
+    await mkdir(join(home, 'Documents/sub'));
+    await writeFile(join(home, 'Documents/sub/c.txt'), 'charlie, edited here');
+    const result = await lay();
+    assert.deepEqual(result.conflicts.map((c) => c.path), ['Documents/sub/c.txt']);
+    assert.equal(await readFile(join(home, result.conflicts[0]?.copy ?? ''), 'utf8'), 'charlie, edited here');
   });
 });
