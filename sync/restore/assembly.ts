@@ -41,8 +41,6 @@ export class Assembly {
   /** Temp names are this restore's random prefix and a counter: unique, and cheap to make. */
   private readonly tempTag = randomBytes(6).toString('hex');
   private temps = 0;
-  /** Files writeWhole already put in place: finish has nothing left to do. */
-  private readonly placed = new Set<PlannedFile>();
 
   /** `syncEach` false: no per-file fsync; the caller makes the target durable before relying on it. */
   constructor(
@@ -55,10 +53,10 @@ export class Assembly {
    * each takes microseconds, and a thread-pool round trip per call cost three times as much for
    * 20,000 small files. Writer threads making the same calls, batched, measured slower: the sign-in
    * bench's ready files took 2.7 s this way and 3.0–3.6 s with one or two writers (2 cores, shared
-   * with the server; the main thread is not what sets the pace). A rename that fails (a folder in
-   * the way) is left to `finish`, which the caller calls next either way.
+   * with the server; the main thread is not what sets the pace). True when the file is in place;
+   * a rename that fails (a folder in the way) leaves a sealed temp file for `finish`.
    */
-  writeWhole(file: PlannedFile, data: Uint8Array): void {
+  writeWhole(file: PlannedFile, data: Uint8Array): boolean {
     const slot = this.newSlot(file);
     let fd: number;
     try {
@@ -80,11 +78,11 @@ export class Assembly {
     try {
       renameSync(slot.tmp, file.path);
     } catch {
-      return;
+      return false;
     }
     this.slots.delete(file);
-    this.placed.add(file);
     this.dirtyDirs.add(dirname(file.path));
+    return true;
   }
 
   async write(file: PlannedFile, offset: number, data: Uint8Array): Promise<void> {
@@ -123,7 +121,6 @@ export class Assembly {
 
   /** seal, then the rename over the target. */
   async finish(file: PlannedFile): Promise<void> {
-    if (this.placed.delete(file)) return;
     await this.seal(file);
     const slot = this.slots.get(file) as Slot;
     await replaceWith(slot.tmp, file.path);

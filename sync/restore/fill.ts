@@ -56,6 +56,8 @@ export interface DownloadInput {
   counters: Counters;
   /** Finishes a file whose last chunk landed. */
   onComplete: (work: Work) => Promise<void>;
+  /** Counts a file writeWhole already put in place (it needs no finishing). */
+  onPlaced: (work: Work) => void;
   /** Reports progress for other writes. */
   onWritten: () => void;
   concurrency: number;
@@ -68,14 +70,6 @@ export async function download(input: DownloadInput): Promise<void> {
   // Writes and finishes (fsync, rename) run beside the downloads, bounded, instead of one by one.
   const background = new Background(input.concurrency * 4);
   const place = async (p: Place, data: Uint8Array): Promise<void> => {
-    if (p.work.file.chunks.length === 1) {
-      // The whole file is in hand: created, written and renamed in one synchronous step.
-      assembly.writeWhole(p.work.file, data);
-      counters.bytesDownloaded += p.length;
-      p.work.missing = 0;
-      await input.onComplete(p.work);
-      return;
-    }
     await assembly.write(p.work.file, p.offset, data);
     counters.bytesDownloaded += p.length;
     if (--p.work.missing === 0) await input.onComplete(p.work);
@@ -83,7 +77,19 @@ export async function download(input: DownloadInput): Promise<void> {
   };
   const deliver = async (id: BlobId, data: Uint8Array): Promise<void> => {
     signal?.throwIfAborted();
-    for (const p of remaining.get(id) as Place[]) await background.add(() => place(p, data));
+    for (const p of remaining.get(id) as Place[]) {
+      if (p.work.file.chunks.length > 1) {
+        await background.add(() => place(p, data));
+        continue;
+      }
+      // The whole file is in hand: created, written and renamed in one synchronous step, with no
+      // promise on the way (20,000 small files make that a measurable share of a restore).
+      const placed = assembly.writeWhole(p.work.file, data);
+      counters.bytesDownloaded += p.length;
+      p.work.missing = 0;
+      if (placed) input.onPlaced(p.work);
+      else await background.add(() => input.onComplete(p.work));
+    }
   };
   try {
     const rank = new Map<BlobId, number>();

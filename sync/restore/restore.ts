@@ -144,7 +144,11 @@ class Restore {
       this.concurrency,
       finish,
     );
-    await download({ repo: this.repo, remaining, cache, assembly, counters, onComplete: finish, onWritten: () => this.emit(), concurrency: this.concurrency, signal });
+    const placed = (): void => {
+      this.filesDone++;
+      this.emit();
+    };
+    await download({ repo: this.repo, remaining, cache, assembly, counters, onComplete: finish, onPlaced: placed, onWritten: () => this.emit(), concurrency: this.concurrency, signal });
   }
 
   emit(): void {
