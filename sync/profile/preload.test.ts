@@ -2,7 +2,7 @@
 // extends it (files only the layer has stay, the template wins on a shared path, whatever the
 // kinds); a template that adds nothing writes nothing; org layer versions chain by parent.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -145,6 +145,22 @@ describe('preloadUserLayer', () => {
 });
 
 describe('publishOrgLayer', () => {
+  it("reads every file of a new version: one with the last version's name, size and mtime but other bytes is published as it is", async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'strata-publish-'));
+    try {
+      const { repo } = await newRepo();
+      await writeFiles(join(tmp, 'v1'), { 'policy.txt': 'version 1' });
+      await writeFiles(join(tmp, 'v2'), { 'policy.txt': 'VERSION 2' });
+      const mtime = new Date('2024-05-01T08:00:00.000Z');
+      for (const v of ['v1', 'v2']) await utimes(join(tmp, v, 'policy.txt'), mtime, mtime);
+      await publishOrgLayer(repo, 'org/hr', { from: join(tmp, 'v1'), now: () => T1 });
+      const v2 = await publishOrgLayer(repo, 'org/hr', { from: join(tmp, 'v2'), now: () => T2 });
+      assert.deepEqual(await contents(repo, v2.snapshot.root), { 'policy.txt': 'VERSION 2' });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('publishes versions that chain by parent, each replacing the content', async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'strata-publish-'));
     try {

@@ -16,6 +16,10 @@ export async function publishOrgLayer(repo: Repository, layer: string, opts: Lay
     layer,
     device: opts.device ?? ADMIN_DEVICE,
     chunker: opts.chunker,
+    // Each version comes from its own folder: a file of the last version's size and mtime there
+    // (a template copied with its dates) may hold other bytes, so every file is read. Chunks the
+    // bucket has are still not uploaded again.
+    statCache: false,
     onProgress: opts.onProgress,
     now: opts.now,
     signal: opts.signal,

@@ -20,6 +20,8 @@ export interface Context {
   readonly files: JobLimit;
   /** The parent snapshot's trees, read ahead; the walk takes each directory's from here. */
   readonly parents: ParentTrees;
+  /** False: never take a parent's entry for a file without reading it (SnapshotOptions.statCache). */
+  readonly statCache?: boolean;
   readonly exclude: SnapshotOptions['exclude'];
   readonly onProgress: SnapshotOptions['onProgress'];
   readonly signal: AbortSignal | undefined;

@@ -28,7 +28,7 @@ function entryFor(name: string, st: Stats, chunks: string[]): FileEntry {
 }
 
 function cached(ctx: Context, st: Stats, prev: TreeEntry | undefined): string[] | undefined {
-  if (prev?.type !== 'file' || prev.size !== st.size || prev.mtimeMs !== mtimeOf(st)) return undefined;
+  if (ctx.statCache === false || prev?.type !== 'file' || prev.size !== st.size || prev.mtimeMs !== mtimeOf(st)) return undefined;
   return prev.chunks.every((id) => ctx.repo.hasBlob(id)) ? prev.chunks : undefined;
 }
 

@@ -56,6 +56,12 @@ export interface SnapshotOptions {
    * device's head points at, else the newest one any head points at, else none.
    */
   parent?: SnapshotId;
+  /**
+   * Reuse the parent's chunk list for a file of the same size and mtime without reading it
+   * (default true). False when the folder is not the one the parent was taken from: a file
+   * there with another file's size and mtime (a copy that kept its dates) may hold other bytes.
+   */
+  statCache?: boolean;
   /** True to leave out an entry (relPath is `/`-separated, relative to root). Not reported. */
   exclude?: (relPath: string, isDir: boolean) => boolean;
   /** Default: an InProcessChunker. Pass the worker pool to hash on all cores. */
