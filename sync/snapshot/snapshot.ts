@@ -87,7 +87,7 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
     chunker,
     files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
     parents: new ParentTrees(repo),
-    statCache: opts.statCache ?? true,
+    statCache: opts.statCache,
     exclude: opts.exclude,
     onProgress: opts.onProgress,
     signal: opts.signal,
