@@ -14,6 +14,7 @@ import type { Node } from '../plan/index.js';
 import { modeOf, mtimeOf } from '../snapshot/context.js';
 import type { IndexEntry } from '../state/index.js';
 import type { LocalTree } from './local.js';
+import { racyFlag } from './walk.js';
 import type { ChunkMap } from './trees.js';
 
 async function lstatOrNull(path: string): Promise<Stats | null> {
@@ -25,15 +26,16 @@ async function lstatOrNull(path: string): Promise<Stats | null> {
 }
 
 function entryFor(node: Node, st: Stats, chunks: ChunkMap): IndexEntry | undefined {
+  const now = Date.now();
   switch (node.type) {
     case 'dir':
-      return st.isDirectory() ? { type: 'dir', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st), ino: st.ino } : undefined;
+      return st.isDirectory() ? { type: 'dir', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st), ino: st.ino, ...racyFlag(mtimeOf(st), now) } : undefined;
     case 'symlink':
       return st.isSymbolicLink() ? { type: 'symlink', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st), target: node.target } : undefined;
     case 'file': {
       const ids = chunks.get(node.content);
       const same = st.isFile() && st.size === node.size && mtimeOf(st) === node.mtimeMs && modeOf(st) === node.mode;
-      return same && ids !== undefined ? { type: 'file', size: st.size, mtimeMs: node.mtimeMs, mode: node.mode, ino: st.ino, chunks: ids } : undefined;
+      return same && ids !== undefined ? { type: 'file', size: st.size, mtimeMs: node.mtimeMs, mode: node.mode, ino: st.ino, chunks: ids, ...racyFlag(node.mtimeMs, now) } : undefined;
     }
     default:
       return undefined;

@@ -86,3 +86,29 @@ test('a restart trusts the last synced pass only while the stat cache is as that
   await converge([a, b]);
   assert.equal(await b.read('g'), 'g1', 'the committed edit is not taken for settled');
 });
+
+test('a same-size rewrite within the timestamp tick of the scan that hashed the file is still synced', async (t) => {
+  const base = await tempRoot(t, 'racy');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  // Both writes carry the mtime one timestamp tick gives them; the inode stays the same.
+  const tick = new Date();
+  await a.write('f.txt', 'one', tick);
+  await a.write('dir/g.txt', 'old', new Date(Date.now() - 3_600_000));
+  await converge([a, b]);
+  assert.equal(a.folder.local.get('f.txt')?.racy, true, 'hashed within a tick of its mtime');
+  assert.equal(a.folder.local.get('dir/g.txt')?.racy, undefined, 'an hour-old mtime vouches for the content');
+  await a.write('f.txt', 'two', tick);
+  await converge([a, b]);
+  assert.equal(await b.read('f.txt'), 'two');
+  // Read again long after its mtime, the entry vouches again: the next scan trusts its stat.
+  await a.write('f.txt', 'two', new Date(Date.now() - 3_600_000));
+  await a.pass();
+  assert.equal(a.folder.local.get('f.txt')?.racy, undefined);
+});

@@ -18,6 +18,7 @@ import { JobLimit } from '../snapshot/limit.js';
 import { ParentTrees } from '../snapshot/prefetch.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { InProcessChunker } from '../snapshot/index.js';
+import { racyFlag } from './walk.js';
 
 export type UploadOutcome = IndexEntry | { skipped: string } | undefined;
 
@@ -73,12 +74,13 @@ export class RepoUploader implements FileUploader {
     const name = rel.slice(rel.lastIndexOf('/') + 1);
     await ctx.files.start(async () => {
       try {
+        const readAt = Date.now();
         const out = await snapshotFile(ctx, join(ctx.root, rel), rel, name, st, undefined);
         if ('skipped' in out) return done(out);
         const e = out.entry;
         // snapshotFile re-lists a file that changed while being read; its inode is then unknown here.
         const ino = e.size === st.size && e.mtimeMs === mtimeOf(st) ? st.ino : undefined;
-        done({ type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, ...(ino === undefined ? {} : { ino }), chunks: e.chunks });
+        done({ type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, ...(ino === undefined ? {} : { ino }), chunks: e.chunks, ...racyFlag(e.mtimeMs, readAt) });
       } catch (err) {
         const problem = fsProblem(err);
         if (problem === undefined) throw err;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { IndexEntry } from '../state/index.js';
 import { parentOf } from '../plan/nodes.js';
 import { fsProblem, listNames, readTarget, unsupportedKind } from '../snapshot/listing.js';
-import { modeOf, mtimeOf } from '../snapshot/context.js';
+import { modeOf, mtimeOf, RACY_MS } from '../snapshot/context.js';
 import type { LocalTree } from './local.js';
 import type { FileUploader } from './upload.js';
 
@@ -29,8 +29,13 @@ export interface ScanResult {
 /** lstat calls in flight ahead of a dir's walk. */
 const STAT_AHEAD = 64;
 
+/** `{ racy: true }` when an mtime is too close to the time it was read at (Date.now() then) to vouch for the content. */
+export function racyFlag(mtimeMs: number, readAtMs: number): { racy?: true } {
+  return mtimeMs >= readAtMs - RACY_MS ? { racy: true } : {};
+}
+
 export function sameStat(e: IndexEntry | undefined, st: Stats): boolean {
-  return e !== undefined && e.type === 'file' && e.size === st.size && e.mtimeMs === mtimeOf(st) && e.mode === modeOf(st) && (e.ino === undefined || e.ino === st.ino);
+  return e !== undefined && e.type === 'file' && e.racy !== true && e.size === st.size && e.mtimeMs === mtimeOf(st) && e.mode === modeOf(st) && (e.ino === undefined || e.ino === st.ino);
 }
 
 function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
@@ -92,10 +97,11 @@ export class ScanWork {
     const prev = this.tree.get(rel);
     if (st.isDirectory()) {
       const replaced = prev?.type !== 'dir' || (prev.ino !== undefined && prev.ino !== st.ino);
-      const touched = replaced || prev.mtimeMs !== mtimeOf(st) || prev.ino === undefined;
+      const touched = replaced || prev.mtimeMs !== mtimeOf(st) || prev.ino === undefined || prev.racy === true;
       if (touched || prev.mode !== modeOf(st)) {
         if (prev !== undefined && prev.type !== 'dir') this.tree.remove(rel);
-        this.tree.set(rel, { type: 'dir', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st), ino: st.ino });
+        // A dir stays racy (listed by every scan) until a listing comes well after its mtime.
+        this.tree.set(rel, { type: 'dir', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st), ino: st.ino, ...racyFlag(mtimeOf(st), Date.now()) });
         if (replaced || prev.mode !== modeOf(st)) this.result.changed.push(rel);
       }
       if (deep || replaced) return this.dir(rel, true);
@@ -113,9 +119,11 @@ export class ScanWork {
         return;
       }
       const old = this.tree.get(rel);
-      if (old !== undefined && sameList(old.chunks, e.chunks) && old.size === e.size && old.mtimeMs === e.mtimeMs && old.mode === e.mode && old.ino === e.ino) return;
+      const same = old !== undefined && sameList(old.chunks, e.chunks) && old.size === e.size && old.mtimeMs === e.mtimeMs && old.mode === e.mode && old.ino === e.ino;
+      if (same && old.racy === e.racy) return;
       this.tree.set(rel, e);
-      this.result.changed.push(rel);
+      // A racy entry read again and found the same is no change, only a cache that now vouches.
+      if (!same) this.result.changed.push(rel);
     });
   }
 

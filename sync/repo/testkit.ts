@@ -14,6 +14,8 @@ import type { Repository } from './repository.js';
 import type { BlobId, FileEntry } from './types.js';
 
 export const T0 = new Date('2024-05-01T10:00:00.000Z');
+/** An hour before T0: a file dated then is older than any snapshot taken at T0, so the stat cache trusts it (RACY_MS). */
+export const BEFORE_T0 = new Date(T0.getTime() - 3_600_000);
 
 export async function newRepo(opts: { packSize?: number; store?: MemoryStore; hash?: HashAlgorithm } & OpenOptions = {}): Promise<{ store: MemoryStore; repo: Repository }> {
   const store = opts.store ?? new MemoryStore();

@@ -104,6 +104,7 @@ export interface Snapshot {
   version: typeof FORMAT_VERSION;
   layer: string;
   device: string;
+  /** ISO time: when the snapshot started (a folder snapshot's stat cache relies on it, RACY_MS). */
   time: string;
   root: BlobId;
   parents: SnapshotId[];

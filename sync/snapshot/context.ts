@@ -20,14 +20,25 @@ export interface Context {
   readonly files: JobLimit;
   /** The parent snapshot's trees, read ahead; the walk takes each directory's from here. */
   readonly parents: ParentTrees;
-  /** False: never take a parent's entry for a file without reading it (SnapshotOptions.statCache). */
-  readonly statCache?: boolean;
+  /**
+   * A parent's entry for a file of the same size and mtime is taken without reading the file only
+   * when that mtime is before this time (ms): see RACY_MS. Undefined: never (no stat cache).
+   */
+  readonly trustBefore?: number;
   readonly exclude: SnapshotOptions['exclude'];
   readonly onProgress: SnapshotOptions['onProgress'];
   readonly signal: AbortSignal | undefined;
   readonly stats: SnapshotStats;
   readonly progress: { files: number; bytes: number; bytesDone: number };
 }
+
+/**
+ * How long before a read an mtime must lie for a stat cache to vouch for the content. Within one
+ * timestamp tick, a same-size rewrite leaves size and mtime as they were (git calls such entries
+ * racy). A tick is a few ms on local disks and 2 s on FAT, and network file systems stamp with
+ * the server's clock, so the margin is generous: its cost is one more read of a file just written.
+ */
+export const RACY_MS = 3000;
 
 /** The hash the repository names blobs with (its format object's); every id this run computes uses it. */
 export function idHash(repo: Repository): HashAlgorithm {

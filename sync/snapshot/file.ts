@@ -2,7 +2,9 @@
  * One regular file into the repository.
  *
  * - Stat cache: when the parent snapshot has a file of the same size and mtime whose chunks are
- *   all still in the repository, its chunk list is reused and the file is not opened.
+ *   all still in the repository, its chunk list is reused and the file is not opened — unless that
+ *   mtime is within RACY_MS of the parent's start (the parent may have read the file in the same
+ *   timestamp tick as a same-size rewrite).
  * - Otherwise the chunker finds the boundaries and ids, and only the chunks the repository lacks
  *   are read again (positional reads of just those ranges) and added. Each re-read chunk must hash
  *   to the id the chunker gave it, and the file's size and mtime must be what they were when it
@@ -28,7 +30,7 @@ function entryFor(name: string, st: Stats, chunks: string[]): FileEntry {
 }
 
 function cached(ctx: Context, st: Stats, prev: TreeEntry | undefined): string[] | undefined {
-  if (ctx.statCache === false || prev?.type !== 'file' || prev.size !== st.size || prev.mtimeMs !== mtimeOf(st)) return undefined;
+  if (prev?.type !== 'file' || prev.size !== st.size || prev.mtimeMs !== mtimeOf(st) || !(prev.mtimeMs < (ctx.trustBefore ?? Number.NaN))) return undefined;
   return prev.chunks.every((id) => ctx.repo.hasBlob(id)) ? prev.chunks : undefined;
 }
 

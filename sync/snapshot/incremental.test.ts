@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { open, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { newRepo, T0 } from '../repo/testkit.js';
+import { BEFORE_T0, newRepo, T0 } from '../repo/testkit.js';
 import { makeRng, testSeed } from '../testing/random.js';
 import { takeSnapshot } from './snapshot.js';
 import { listDisk, listTree, withTmp, writeFiles } from './testkit.js';
@@ -21,7 +21,7 @@ describe('takeSnapshot: incremental', () => {
     await withTmp(async (root) => {
       const big = join(root, 'disk.img');
       await writeFile(big, rng.bytes(32 * MiB));
-      await writeFiles(root, { 'small.txt': 'unchanged' });
+      await writeFiles(root, { 'small.txt': 'unchanged' }, BEFORE_T0);
       const { repo } = await newRepo();
       const first = await takeSnapshot(repo, { ...base, root });
       assert.ok(first.stats.bytesAdded >= 32 * MiB);
@@ -66,7 +66,7 @@ describe('takeSnapshot: incremental', () => {
     const rng = makeRng(testSeed('copy'));
     await withTmp(async (root) => {
       const bytes = rng.bytes(2 * MiB);
-      await writeFiles(root, { 'a/original.bin': bytes });
+      await writeFiles(root, { 'a/original.bin': bytes }, BEFORE_T0);
       const { repo } = await newRepo();
       await takeSnapshot(repo, { ...base, root });
       await writeFiles(root, { 'b/copy.bin': bytes });

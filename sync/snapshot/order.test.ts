@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openRepository } from '../repo/format.js';
 import type { Repository } from '../repo/index.js';
-import { RecordingStore, newRepo, T0 } from '../repo/testkit.js';
+import { BEFORE_T0, RecordingStore, newRepo, T0 } from '../repo/testkit.js';
 import type { BlobId } from '../repo/types.js';
 import { makeRng, testSeed } from '../testing/random.js';
 import { takeSnapshot } from './snapshot.js';
@@ -74,7 +74,7 @@ describe('takeSnapshot: devices and parents', () => {
 
   it("builds on this device's head by default, else on the newest head of any device", async () => {
     await withTmp(async (root) => {
-      await writeFiles(root, { 'f.txt': 'f' });
+      await writeFiles(root, { 'f.txt': 'f' }, BEFORE_T0);
       const { store, repo } = await newRepo();
       const desk1 = await takeSnapshot(repo, { root, layer, device: 'desk', now: at(1) });
       const other = await openRepository(store);

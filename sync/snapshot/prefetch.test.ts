@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { StrataError } from '../errors.js';
 import { openRepository, type Repository } from '../repo/index.js';
-import { newRepo, T0 } from '../repo/testkit.js';
+import { BEFORE_T0, newRepo, T0 } from '../repo/testkit.js';
 import { keys, type BlobId, type TreeEntry } from '../repo/types.js';
 import type { ByteRange } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
@@ -60,7 +60,7 @@ async function corrupt(store: MemoryStore, repo: Repository, id: BlobId): Promis
 describe('takeSnapshot: reading the parent trees ahead', () => {
   it('an incremental snapshot of 208 folders reads the parent trees in a few GETs', async () => {
     await withTmp(async (root) => {
-      await writeFiles(root, manyDirs());
+      await writeFiles(root, manyDirs(), BEFORE_T0);
       const { store, repo } = await newRepo();
       await takeSnapshot(repo, { ...base, root });
       // A new process: a fresh Repository over the same bucket.
@@ -79,7 +79,7 @@ describe('takeSnapshot: reading the parent trees ahead', () => {
 
   it('a corrupt parent tree only makes its folder be read from disk again', async () => {
     await withTmp(async (root) => {
-      await writeFiles(root, manyDirs());
+      await writeFiles(root, manyDirs(), BEFORE_T0);
       const { store, repo } = await newRepo();
       const first = await takeSnapshot(repo, { ...base, root });
       const t3 = await subtreeOf(repo, first.snapshot.root, 't3');
@@ -97,7 +97,7 @@ describe('takeSnapshot: reading the parent trees ahead', () => {
 
   it('a store error while reading ahead stops the snapshot', async () => {
     await withTmp(async (root) => {
-      await writeFiles(root, manyDirs());
+      await writeFiles(root, manyDirs(), BEFORE_T0);
       const store = new PackOutage();
       const { repo } = await newRepo({ store });
       const first = await takeSnapshot(repo, { ...base, root });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { newRepo, rejectsWith, T0 } from '../repo/testkit.js';
+import { BEFORE_T0, newRepo, rejectsWith, T0 } from '../repo/testkit.js';
 import { takeSnapshot } from './snapshot.js';
 import { listDisk, listTree, withTmp, writeFiles } from './testkit.js';
 import type { SnapshotProgress } from './types.js';
@@ -19,7 +19,7 @@ async function fixture(root: string): Promise<void> {
     ['cafe\u0301-nfd.txt']: 'decomposed',
     'emoji-\u{1F600}/\u{1F4C1}.txt': 'smile',
     '日本語/ファイル.txt': 'japanese',
-  });
+  }, BEFORE_T0);
   await mkdir(join(root, 'empty-dir'));
   await mkdir(join(root, 'docs/empty-nested'), { recursive: true });
   await symlink('docs/notes.txt', join(root, 'link-to-notes'));
@@ -90,6 +90,29 @@ describe('takeSnapshot', () => {
       assert.equal(third.stats.bytesRead, 0);
       assert.equal(third.snapshot.root, second.snapshot.root);
       assert.notEqual(second.snapshot.root, first.snapshot.root);
+    });
+  });
+
+  it('does not trust a file dated within RACY_MS of the parent snapshot\'s start: it may have been rewritten in the same tick', async () => {
+    await withTmp(async (root) => {
+      await writeFiles(root, { 'f.txt': 'aaaa', 'old.txt': 'oooo' }, BEFORE_T0);
+      const f = join(root, 'f.txt');
+      const tick = new Date(T0.getTime() - 1);
+      await utimes(f, tick, tick);
+      const { repo } = await newRepo();
+      const first = await takeSnapshot(repo, { ...base, root });
+      assert.equal(first.snapshot.time, T0.toISOString(), 'the time is the start');
+      // Rewritten at the same size in the tick the first snapshot read it in: size and mtime are as they were.
+      await writeFile(f, 'bbbb');
+      await utimes(f, tick, tick);
+      const second = await takeSnapshot(repo, { ...base, root, now: () => new Date(T0.getTime() + 60_000) });
+      assert.equal(second.stats.bytesRead, 4, 'f.txt is read again, old.txt is not');
+      assert.deepEqual(await listTree(repo, second.snapshot.root), await listDisk(root));
+      // A minute later the same mtime lies well before the parent's start: the stat cache vouches for it.
+      await writeFile(f, 'cccc');
+      await utimes(f, tick, tick);
+      const third = await takeSnapshot(repo, { ...base, root, now: () => new Date(T0.getTime() + 120_000) });
+      assert.equal(third.stats.bytesRead, 0);
     });
   });
 

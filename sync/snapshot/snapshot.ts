@@ -7,7 +7,7 @@ import { StrataError } from '../errors.js';
 import { checkDeviceId, checkLayerId, type Repository } from '../repo/index.js';
 import { FORMAT_VERSION, type BlobId, type Snapshot } from '../repo/types.js';
 import { InProcessChunker } from './chunker.js';
-import { idHash, newStats, type Context } from './context.js';
+import { idHash, newStats, RACY_MS, type Context } from './context.js';
 import { JobLimit } from './limit.js';
 import { errnoOf, fsProblem } from './listing.js';
 import { resolveParent } from './parent.js';
@@ -77,6 +77,8 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
   await checkRoot(rootPath);
   // Other devices' packs since the last call: the parent's trees and the dedup must see them.
   await repo.loadIndex();
+  // A snapshot's time is when it started: every file it reads was read after it (RACY_MS).
+  const time = (opts.now ?? (() => new Date()))().toISOString();
   const parent = await resolveParent(repo, layer, device, opts.parent);
   const chunker = opts.chunker ?? new InProcessChunker();
   const ctx: Context = {
@@ -87,7 +89,7 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
     chunker,
     files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
     parents: new ParentTrees(repo),
-    statCache: opts.statCache,
+    ...(opts.statCache === false || parent === undefined ? {} : { trustBefore: Date.parse(parent.snapshot.time) - RACY_MS }),
     exclude: opts.exclude,
     onProgress: opts.onProgress,
     signal: opts.signal,
@@ -100,7 +102,7 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
     version: FORMAT_VERSION,
     layer,
     device,
-    time: (opts.now ?? (() => new Date()))().toISOString(),
+    time,
     root,
     parents: parent ? [parent.id] : [],
     summary: { files: stats.files, dirs: stats.dirs, bytes: stats.bytes, bytesAdded: stats.bytesAdded },

@@ -3,7 +3,7 @@
  * flat description of a folder on disk and of a snapshot tree, so the two can be compared whole.
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Repository } from '../repo/index.js';
@@ -21,11 +21,16 @@ export async function withTmp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
-/** Writes `files` (relative path → content) under `root`, creating directories. */
-export async function writeFiles(root: string, files: Record<string, string | Uint8Array>): Promise<void> {
+/**
+ * Writes `files` (relative path → content) under `root`, creating directories. With `mtime`, the
+ * files bear it: a snapshot clock set in the past (T0) only trusts its stat cache for files
+ * dated well before the parent snapshot (RACY_MS).
+ */
+export async function writeFiles(root: string, files: Record<string, string | Uint8Array>, mtime?: Date): Promise<void> {
   for (const [rel, content] of Object.entries(files)) {
     await mkdir(dirname(join(root, rel)), { recursive: true });
     await writeFile(join(root, rel), content);
+    if (mtime) await utimes(join(root, rel), mtime, mtime);
   }
 }
 

@@ -58,8 +58,9 @@ export interface SnapshotOptions {
   parent?: SnapshotId;
   /**
    * Reuse the parent's chunk list for a file of the same size and mtime without reading it
-   * (default true). False when the folder is not the one the parent was taken from: a file
-   * there with another file's size and mtime (a copy that kept its dates) may hold other bytes.
+   * (default true; a file dated within RACY_MS of the parent's start is read all the same).
+   * False when the folder is not the one the parent was taken from: a file there with another
+   * file's size and mtime (a copy that kept its dates) may hold other bytes.
    */
   statCache?: boolean;
   /** True to leave out an entry (relPath is `/`-separated, relative to root). Not reported. */
@@ -67,7 +68,7 @@ export interface SnapshotOptions {
   /** Default: an InProcessChunker. Pass the worker pool to hash on all cores. */
   chunker?: FileChunker;
   onProgress?: (p: SnapshotProgress) => void;
-  /** The clock for the snapshot's time (default: the system clock). */
+  /** The clock for the snapshot's time, read when it starts (default: the system clock). */
   now?: () => Date;
   signal?: AbortSignal;
 }

@@ -5,9 +5,10 @@
  * - `synced` — the synced tree (DESIGN §3), the merge base: the last version of each path this
  *   device agreed with. It must only change once the disk and the bucket both hold that version.
  * - `statcache` — what the last scan saw on disk plus the content key it hashed to, so an
- *   unchanged (size, mtime, mode, ino) skips re-reading the file. Losing it costs a re-hash only,
- *   so it may be deleted and rebuilt at any time; keeping it apart means a damaged cache never
- *   endangers the merge base, and cache churn from scans never makes the merge base compact.
+ *   unchanged (size, mtime, mode, ino) skips re-reading the file, unless the entry is `racy`.
+ *   Losing it costs a re-hash only, so it may be deleted and rebuilt at any time; keeping it
+ *   apart means a damaged cache never endangers the merge base, and cache churn from scans never
+ *   makes the merge base compact.
  */
 import { join } from 'node:path';
 import { Journal, type JournalOptions } from './journal.js';
@@ -25,6 +26,12 @@ export interface IndexEntry {
   chunks?: readonly string[];
   /** A symlink's target, as stored in the layer. */
   target?: string;
+  /**
+   * The mtime was too close to when the entry was read to vouch for the content: a same-size
+   * write in the same timestamp tick leaves size and mtime as they were. The next scan that
+   * meets the entry reads the file (or lists the dir) again, however its stat looks.
+   */
+  racy?: true;
 }
 
 export type FileIndex = Journal<IndexEntry>;
@@ -57,6 +64,10 @@ export function checkIndexEntry(value: unknown): IndexEntry {
   if (v.target !== undefined) {
     if (typeof v.target !== 'string') throw new Error('bad symlink target');
     out.target = v.target;
+  }
+  if (v.racy !== undefined) {
+    if (v.racy !== true) throw new Error('bad racy flag');
+    out.racy = true;
   }
   return Object.freeze(out);
 }

@@ -44,14 +44,19 @@ describe('file index journal: basics', () => {
     const index = await openFileIndex(dir, 'statcache');
     assert.throws(() => index.transaction().set('x', { type: 'fifo' } as unknown as IndexEntry));
     assert.throws(() => index.transaction().set('', fileEntry(1)), (e) => isStrataError(e, 'E_STATE_TX'));
+    assert.throws(() => index.transaction().set('r', { ...fileEntry(1), racy: 1 } as unknown as IndexEntry));
     const original = fileEntry(1, { chunks: ['a'] });
-    const tx = index.transaction().set('x', original);
+    const tx = index.transaction().set('x', original).set('r', { ...fileEntry(2), racy: true });
     await tx.commit();
     original.size = 999;
     assert.equal(index.get('x')?.size, 1);
+    assert.equal(index.get('x')?.racy, undefined);
     assert.throws(() => { (index.get('x') as IndexEntry).size = 3; });
     await assert.rejects(tx.commit(), (e) => isStrataError(e, 'E_STATE_TX'));
     await index.close();
+    const again = await openFileIndex(dir, 'statcache');
+    assert.equal(again.get('r')?.racy, true, 'the flag is kept across a restart');
+    await again.close();
   });
 
   it('compaction keeps the content, shrinks the journal and continues the sequence', async (t) => {
