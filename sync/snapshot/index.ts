@@ -15,7 +15,8 @@
  * - Memory is bounded whatever the file sizes: files are never read whole, about twice the
  *   chunker's parallelism are in flight, and the walker waits for a free slot.
  * - Incremental: a file whose parent entry has the same size and mtime reuses its chunk list
- *   without being opened, so an unchanged directory yields the same tree id. The parent's trees
+ *   without being opened, so an unchanged directory yields the same tree id — when the parent is
+ *   this device's own and the mtime is not racy (file.ts). The parent's trees
  *   are read a level of the hierarchy at a time with coalesced GETs (prefetch.ts), never with a
  *   request per directory.
  */

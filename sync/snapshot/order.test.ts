@@ -78,12 +78,15 @@ describe('takeSnapshot: devices and parents', () => {
       const { store, repo } = await newRepo();
       const desk1 = await takeSnapshot(repo, { root, layer, device: 'desk', now: at(1) });
       const other = await openRepository(store);
-      // A new device starts from the newest snapshot any head names, and so reuses its chunk lists.
+      // A new device starts from the newest snapshot any head names, but reads its own folder:
+      // another machine's stat cache says nothing about it. The chunks are known, so none is added.
       const laptop1 = await takeSnapshot(other, { root, layer, device: 'laptop', now: at(2) });
       assert.deepEqual(laptop1.snapshot.parents, [desk1.snapshotId]);
-      assert.equal(laptop1.stats.bytesRead, 0);
+      assert.equal(laptop1.stats.bytesRead, 1);
+      assert.equal(laptop1.stats.blobsAdded, 0, 'the same tree and chunk ids');
       const laptop2 = await takeSnapshot(other, { root, layer, device: 'laptop', now: at(3) });
       assert.deepEqual(laptop2.snapshot.parents, [laptop1.snapshotId]);
+      assert.equal(laptop2.stats.bytesRead, 0, 'its own snapshot vouches for the folder');
       // desk's own head wins over laptop's newer one.
       const desk2 = await takeSnapshot(repo, { root, layer, device: 'desk', now: at(4) });
       assert.deepEqual(desk2.snapshot.parents, [desk1.snapshotId]);

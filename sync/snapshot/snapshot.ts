@@ -89,7 +89,8 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
     chunker,
     files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
     parents: new ParentTrees(repo),
-    ...(opts.statCache === false || parent === undefined ? {} : { trustBefore: Date.parse(parent.snapshot.time) - RACY_MS }),
+    // Only this device's own snapshot vouches for its folder: another machine's file of the same size and mtime may hold other bytes.
+    ...(opts.statCache === false || parent?.snapshot.device !== device ? {} : { trustBefore: Date.parse(parent.snapshot.time) - RACY_MS }),
     exclude: opts.exclude,
     onProgress: opts.onProgress,
     signal: opts.signal,
