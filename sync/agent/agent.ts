@@ -17,6 +17,7 @@
 import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo } from '../../shared/agent-api.js';
 import { overallState } from '../../shared/agent-api.js';
 import { StrataError } from '../errors.js';
+import { caseInsensitiveByDefault } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import type { ObjectStore } from '../store/index.js';
@@ -41,10 +42,6 @@ export interface AgentOptions {
   newDeviceId?: () => string;
 }
 
-/** Windows and macOS file systems are case-insensitive unless set up otherwise. */
-export function caseInsensitiveByDefault(platform: NodeJS.Platform = process.platform): boolean {
-  return platform === 'win32' || platform === 'darwin';
-}
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 /** Passes in a row that found the disk changed under them before waiting for the next poll. */

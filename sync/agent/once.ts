@@ -11,7 +11,7 @@ import type { FileChunker } from '../snapshot/index.js';
 import { openAgentState, openFileIndex } from '../state/index.js';
 import { SyncFolder, type PassPhase, type PassResult } from './folder.js';
 import { folderExcluder, folderStateDir, type FolderSpec } from './runtime.js';
-import { caseInsensitiveByDefault } from './agent.js';
+import { caseInsensitiveByDefault } from '../plan/index.js';
 
 const MAX_PASSES = 5;
 

@@ -15,6 +15,11 @@ import { freeConflictPath } from './conflict-name.js';
 import { baseName, compareStrings, joinPath, mtimeOf, parentOf } from './nodes.js';
 import type { Conflict, Node } from './types.js';
 
+/** Windows and macOS file systems are case-insensitive unless set up otherwise. */
+export function caseInsensitiveByDefault(platform: NodeJS.Platform = process.platform): boolean {
+  return platform === 'win32' || platform === 'darwin';
+}
+
 /**
  * The key under which case-insensitive file systems compare names. Upper- then lower-casing
  * over-folds a little (ß ~ ss) compared with NTFS's table: that can only rename a file that did

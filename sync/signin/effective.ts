@@ -10,10 +10,12 @@
  * - `hidden` lists the topmost paths a whiteout hides that the effective tree does not put back:
  *   they must not be on the disk after sign-in (a golden image may have them);
  * - both halves of the split hold every dir, so each is a well-formed tree on its own, and every
- *   file and symlink is in exactly one of them.
+ *   file and symlink is in exactly one of them;
+ * - on a case-insensitive disk, no two laid paths differ only in case (foldCase).
  */
 import { overlay } from '../overlay/index.js';
-import type { DiskNode } from '../plan/index.js';
+import { compareStrings } from '../plan/nodes.js';
+import { hasCaseCollisions, resolveCaseCollisions, type Conflict, type DiskNode } from '../plan/index.js';
 import type { Excluder } from '../watch/index.js';
 import type { LayerStack } from './layers.js';
 
@@ -55,6 +57,23 @@ export function effectiveTree(stack: LayerStack, excluded: Excluder): Effective 
     return versions;
   };
   return { tree, hidden, known };
+}
+
+/**
+ * The effective tree made layable on a case-insensitive disk (Windows, macOS), where of two paths
+ * that differ only in case the second laid would overwrite the first. A layer synced from a
+ * case-sensitive machine can hold both, and so can an org layer and the user's. They are resolved
+ * as live sync resolves its merges (plan/casefold.ts): dirs are united, and a colliding file is
+ * laid as a conflict copy named after the layer it came from — the same on every machine. The
+ * agent's first pass records the copy in the user layer.
+ */
+export function foldCase(effective: Effective, stack: LayerStack): { effective: Effective; conflicts: Conflict[] } {
+  if (!hasCaseCollisions(effective.tree.keys())) return { effective, conflicts: [] };
+  const topFirst = [...(stack.user ? [stack.user] : []), ...[...stack.org].reverse()];
+  const layerOf = (p: string): string => topFirst.find((l) => l.tree.has(p))?.layer ?? 'layer';
+  const folded = resolveCaseCollisions(effective.tree, layerOf);
+  const tree = new Map([...(folded.tree as Map<string, DiskNode>)].sort(([a], [b]) => compareStrings(a, b)));
+  return { effective: { ...effective, tree }, conflicts: folded.conflicts };
 }
 
 /** The "ready" half (every dir and symlink, hot files, files up to `smallBytes`) and the rest (every dir, the other files). */

@@ -3,7 +3,8 @@
  * was laid in the session so that live sync starts from it.
  *
  *   1. read the stack: profile, org layers, user layer (layers.ts), at their latest snapshots;
- *   2. compute the effective tree within the org's folders (effective.ts);
+ *   2. compute the effective tree within the org's folders (effective.ts); on a case-insensitive
+ *      disk, of two names that differ only in case one is laid as a conflict copy (foldCase);
  *   3. first contact: settle what home already has (first-contact.ts);
  *   4. restore the "ready" half — hot paths first, then small files, smallest first — and report
  *      `ready` with the time it took and the bytes downloaded, seeded and reused;
@@ -36,7 +37,7 @@
 import { join } from 'node:path';
 import { canSyncFileSystem, syncFileSystem } from '../fsutil.js';
 import { poolChunkFile } from '../restore/chunk.js';
-import { contentKey, type DiskNode, type FileNode } from '../plan/index.js';
+import { caseInsensitiveByDefault, contentKey, type DiskNode, type FileNode } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
 import { forEachLimit } from '../repo/pool.js';
 import { restoreTree, type ChunkFileFn, type MemoryTree, type RestoreProgress, type RestoreStats } from '../restore/index.js';
@@ -45,7 +46,7 @@ import { makeExcluder } from '../watch/index.js';
 import { layerGraph } from '../agent/history.js';
 import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
-import { effectiveTree, splitReady } from './effective.js';
+import { effectiveTree, foldCase, splitReady } from './effective.js';
 import { firstContact } from './first-contact.js';
 import { sessionExcluder } from './folder.js';
 import { readLayerStack, type ChunkMap, type LayerStack } from './layers.js';
@@ -83,6 +84,8 @@ export interface LayOptions {
   chunkFile?: ChunkFileFn;
   smallFileBytes?: number;
   concurrency?: number;
+  /** Names differing only in case are one name on home's disk (default: Windows and macOS). */
+  caseInsensitive?: boolean;
   onEvent?: (e: SignInEvent) => void;
   /** Milliseconds, for time to ready (default performance.now). */
   clock?: () => number;
@@ -126,7 +129,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const repo = await openRepository(new ScratchStore(opts.store));
   const graph = layerGraph(repo, `user/${session.user}`);
   const stack = await readLayerStack(repo, session.user, { device: session.device, previous: session.laid?.org ?? [], graph });
-  const effective = effectiveTree(stack, sessionExcluder(session, opts.stateDir));
+  const layable = effectiveTree(stack, sessionExcluder(session, opts.stateDir));
+  const { effective, conflicts: caseConflicts } = (opts.caseInsensitive ?? caseInsensitiveByDefault()) ? foldCase(layable, stack) : { effective: layable, conflicts: [] };
   emit({ type: 'layers', org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), unpublished: stack.unpublished, ...sizeOf(effective.tree) });
 
   const clean = await startLaying(opts.stateDir);
@@ -176,8 +180,9 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const updated: Session = { ...session, laid };
   await writeSession(opts.stateDir, updated);
   await endLaying(opts.stateDir);
-  emit({ type: 'done', totalMs, conflicts: settled.conflicts.length, removed: settled.removed.length, ...total });
-  return { session: updated, ...total, timeToReadyMs, totalMs, ...settled, unpublished: stack.unpublished };
+  const conflicts = [...caseConflicts.map(({ path, copy }) => ({ path, copy })), ...settled.conflicts];
+  emit({ type: 'done', totalMs, conflicts: conflicts.length, removed: settled.removed.length, ...total });
+  return { session: updated, ...total, timeToReadyMs, totalMs, conflicts, removed: settled.removed, unpublished: stack.unpublished };
 }
 
 /** The files the ready restore laid hold exactly their chunks: the memo learns those the rest's seed scan would read. */
