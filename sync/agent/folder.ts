@@ -25,7 +25,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recover } from '../exec/index.js';
-import { STASH_PREFIX, countFiles, planApply, type Node } from '../plan/index.js';
+import { STASH_PREFIX, countFiles, foldForDisk, planApply, type Node } from '../plan/index.js';
 import type { Head, SnapshotId } from '../repo/types.js';
 import { commitSnapshot } from './commit.js';
 import { layerGraph, type SnapshotGraph } from './history.js';
@@ -34,7 +34,7 @@ import { applyPlan } from './apply.js';
 import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
 import { massDelete, type HeldDeletes } from './guard.js';
-import { overlay } from '../overlay/index.js';
+import { overlay, userView } from '../overlay/index.js';
 import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.js';
 import { clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
 import type { FolderOptions, PassResult } from './folder-types.js';
@@ -181,13 +181,25 @@ export class SyncFolder {
     conflicts.push(...m.conflicts);
 
     const localFlat = this.local.flat();
-    const effective = lower === undefined ? m.merged : overlay([lower, m.merged]);
+    let merged = m.merged;
+    let effective = lower === undefined ? merged : overlay([lower, merged]);
+    if (lower !== undefined && this.opts.caseInsensitive) {
+      // Each merge keeps the user layer's names apart on a case-insensitive disk; over the org
+      // layers, this does. The user layer records what the disk gets: the copy, and a whiteout
+      // where an org file was set aside.
+      const folded = foldForDisk(effective, (p) => (m.merged.has(p) ? layer : 'org'));
+      if (folded.conflicts.length > 0) {
+        merged = userView(folded.tree, lower, m.merged);
+        effective = overlay([lower, merged]);
+        conflicts.push(...folded.conflicts);
+      }
+    }
     const target = new Map([...effective].filter(([p, n]) => !hidden(p, n)));
-    const plan = planApply(localFlat, target);
+    const plan = planApply(localFlat, target, { caseInsensitive: this.opts.caseInsensitive });
     const held = massDelete(plan, countFiles(localFlat), ownTree, disk, hidden);
     if (held !== undefined && !sameHeld(held, this.approved)) return { status: 'held', held, scan };
     this.approved = undefined;
-    const mergedRoot = await writeFlatTree(repo, m.merged, chunks);
+    const mergedRoot = await writeFlatTree(repo, merged, chunks);
     const record = plan.ops.length > 0 && parents.length > 0;
     const baseRoot = record ? await writeFlatTree(repo, scanned, chunks) : undefined;
     await repo.flush();
@@ -204,7 +216,7 @@ export class SyncFolder {
         return { status: 'retry', scan };
       }
     }
-    const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged: m.merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))() });
+    const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))() });
     if (snapshot !== undefined) this.own = snapshot;
     await this.setPending(undefined);
     this.considered = m.considered;

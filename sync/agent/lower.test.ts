@@ -95,3 +95,38 @@ test('with an include list, only the listed folders sync; the rest of the root i
   assert.equal((await a.listing())['Downloads/mine.txt'], undefined);
   assert.equal((await a.listing())['.config/other/secret'], 'not synced');
 });
+
+test('on a case-insensitive disk, an org file and a user file whose names differ only in case are both kept', async (t) => {
+  const base = await tempRoot(t, 'lower-case');
+  const store = new MemoryStore();
+  await initStore(store);
+  const org = join(base, 'org');
+  await mkdir(org, { recursive: true });
+  await writeFile(join(org, 'Readme.txt'), 'org readme');
+  const repo = await openRepository(store);
+  const lower = [(await takeSnapshot(repo, { root: org, layer: 'org/finance', device: 'admin' })).snapshot.root];
+  // `linux` keeps names apart by case; `mac` cannot (its disk here is case-sensitive, so the
+  // checks below are what a case-insensitive one would need: no two names that fold together).
+  const linux = await Device.create(base, 'linux', store, { lower, caseInsensitive: false });
+  const mac = await Device.create(base, 'mac', store, { lower, caseInsensitive: true });
+  t.after(async () => {
+    await linux.close();
+    await mac.close();
+  });
+  await cp(org, linux.root, { recursive: true, preserveTimestamps: true });
+  await cp(org, mac.root, { recursive: true, preserveTimestamps: true });
+  await converge([linux, mac]);
+  await linux.write('readme.txt', 'my readme');
+  await converge([linux, mac]);
+  const onMac = await mac.listing();
+  const folds = Object.keys(onMac).map((p) => p.toLowerCase());
+  assert.equal(new Set(folds).size, folds.length, `two names fold together: ${Object.keys(onMac).join(', ')}`);
+  assert.deepEqual(Object.values(onMac).sort(), ['my readme', 'org readme']);
+  assert.equal(onMac['Readme.txt'], 'org readme', 'the name that sorts first stays');
+  // The user's file was laid beside it as a conflict copy, which the user layer now holds.
+  const copy = Object.keys(onMac).find((p) => p.startsWith('readme.sync-conflict-'));
+  assert.ok(copy, Object.keys(onMac).join(', '));
+  const onLinux = await linux.listing();
+  assert.equal(onLinux[copy], 'my readme', 'the copy reached the other machine');
+  assert.equal(onLinux['readme.txt'], undefined, 'where it replaces the name, as a case conflict copy of a merge does');
+});

@@ -13,7 +13,8 @@
  */
 import { freeConflictPath } from './conflict-name.js';
 import { baseName, compareStrings, joinPath, mtimeOf, parentOf } from './nodes.js';
-import type { Conflict, Node } from './types.js';
+import { withoutWhiteouts } from './flat.js';
+import type { Conflict, DiskNode, Node } from './types.js';
 
 /** Windows and macOS file systems are case-insensitive unless set up otherwise. */
 export function caseInsensitiveByDefault(platform: NodeJS.Platform = process.platform): boolean {
@@ -122,4 +123,17 @@ export function resolveCaseCollisions(
     return joinPath(relocate(parentOf(path)), baseName(path));
   };
   return { tree: place.tree, conflicts: place.conflicts, relocate };
+}
+
+/**
+ * `tree` as a case-insensitive disk can hold it: without whiteouts (no disk holds them), and with
+ * its fold collisions resolved (resolveCaseCollisions). For trees that no single merge resolved:
+ * the org layers overlaid by the user layer, whose names each layer keeps apart.
+ */
+export function foldForDisk(tree: ReadonlyMap<string, Node>, deviceOf: (path: string) => string): { tree: Map<string, DiskNode>; conflicts: Conflict[] } {
+  const disk = withoutWhiteouts(tree);
+  if (!hasCaseCollisions(disk.keys())) return { tree: disk, conflicts: [] };
+  const folded = resolveCaseCollisions(disk, deviceOf);
+  const sorted = new Map([...(folded.tree as Map<string, DiskNode>)].sort(([a], [b]) => compareStrings(a, b)));
+  return { tree: sorted, conflicts: folded.conflicts };
 }

@@ -14,8 +14,7 @@
  * - on a case-insensitive disk, no two laid paths differ only in case (foldCase).
  */
 import { overlay } from '../overlay/index.js';
-import { compareStrings } from '../plan/nodes.js';
-import { hasCaseCollisions, resolveCaseCollisions, type Conflict, type DiskNode } from '../plan/index.js';
+import { foldForDisk, type Conflict, type DiskNode } from '../plan/index.js';
 import type { Excluder } from '../watch/index.js';
 import type { LayerStack } from './layers.js';
 
@@ -68,12 +67,10 @@ export function effectiveTree(stack: LayerStack, excluded: Excluder): Effective 
  * agent's first pass records the copy in the user layer.
  */
 export function foldCase(effective: Effective, stack: LayerStack): { effective: Effective; conflicts: Conflict[] } {
-  if (!hasCaseCollisions(effective.tree.keys())) return { effective, conflicts: [] };
   const topFirst = [...(stack.user ? [stack.user] : []), ...[...stack.org].reverse()];
   const layerOf = (p: string): string => topFirst.find((l) => l.tree.has(p))?.layer ?? 'layer';
-  const folded = resolveCaseCollisions(effective.tree, layerOf);
-  const tree = new Map([...(folded.tree as Map<string, DiskNode>)].sort(([a], [b]) => compareStrings(a, b)));
-  return { effective: { ...effective, tree }, conflicts: folded.conflicts };
+  const folded = foldForDisk(effective.tree, layerOf);
+  return { effective: folded.conflicts.length === 0 ? effective : { ...effective, tree: folded.tree }, conflicts: folded.conflicts };
 }
 
 /** The "ready" half (every dir and symlink, hot files, files up to `smallBytes`) and the rest (every dir, the other files). */
