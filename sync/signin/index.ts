@@ -32,3 +32,4 @@ export { layHome, SMALL_FILE_BYTES, type LayOptions, type LayResult, type SignIn
 export { sessionFolder } from './folder.js';
 export { openSessionStore, startSessionAgent, type SessionAgentOptions } from './live.js';
 export { signOut, type SignOutOptions, type SignOutResult } from './logout.js';
+export { changedOrgLayers, flushSession } from './refresh.js';

@@ -54,17 +54,8 @@ export interface StackOptions {
  * the trees this machine's disk may hold from before (`history`).
  */
 export async function readLayerStack(repo: Repository, user: string, opts: StackOptions = {}): Promise<LayerStack> {
-  const profile = await readProfile(repo.store, user);
   const userLayer = `user/${user}`;
-  const layers = [...assignedLayers(profile), userLayer];
-  const latest = await Promise.all(layers.map((layer) => repo.latestSnapshot(layer)));
-  const laid: LaidLayer[] = [];
-  const unpublished: string[] = [];
-  layers.forEach((layer, i) => {
-    const rec = latest[i];
-    if (rec) laid.push({ layer, snapshot: rec.id, root: rec.snapshot.root });
-    else if (layer.startsWith('org/')) unpublished.push(layer);
-  });
+  const { laid, unpublished } = await latestLayers(repo, [...(await assignedOrgLayers(repo, user)), userLayer]);
   const userLaid = laid.at(-1)?.layer === userLayer ? laid.at(-1) : undefined;
   const historyRoots = await pastRoots(repo, userLaid, opts, new Set(laid.map((l) => l.root)));
   const trees = await loadAllTrees(repo, [...laid.map((l) => l.root), ...historyRoots]);
@@ -82,6 +73,24 @@ export async function readLayerStack(repo: Repository, user: string, opts: Stack
   });
   const own = stacked.at(-1)?.layer === userLayer ? stacked.pop() : undefined;
   return { org: stacked, user: own, unpublished, chunks, dirMtimes, history: historyRoots.map(flat) };
+}
+
+/** The org layers the user's profile assigns, lowest first (none without a profile). */
+export async function assignedOrgLayers(repo: Repository, user: string): Promise<string[]> {
+  return assignedLayers(await readProfile(repo.store, user));
+}
+
+/** Each layer at its latest snapshot, in order; `unpublished`: the org layers without one (left out). */
+export async function latestLayers(repo: Repository, layers: readonly string[]): Promise<{ laid: LaidLayer[]; unpublished: string[] }> {
+  const latest = await Promise.all(layers.map((layer) => repo.latestSnapshot(layer)));
+  const laid: LaidLayer[] = [];
+  const unpublished: string[] = [];
+  layers.forEach((layer, i) => {
+    const rec = latest[i];
+    if (rec) laid.push({ layer, snapshot: rec.id, root: rec.snapshot.root });
+    else if (layer.startsWith('org/')) unpublished.push(layer);
+  });
+  return { laid, unpublished };
 }
 
 /**

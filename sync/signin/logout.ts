@@ -14,7 +14,6 @@
  */
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { syncOnce } from '../agent/index.js';
 import { ControlClient, probeControl, readControlFile, type ControlInfo } from '../control/index.js';
 import { deleteCredentials, loadCredentials, userPrincipal } from '../credentials/index.js';
 import { StrataError, isStrataError } from '../errors.js';
@@ -22,7 +21,7 @@ import { openRepository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { flushThroughAgent } from './flush.js';
 import { LAYING_FILE, runningLay } from './laying.js';
-import { sessionFolder } from './folder.js';
+import { flushSession } from './refresh.js';
 import { openOrgStore } from './org-store.js';
 import { deleteSession, readSession, type Session } from './session.js';
 
@@ -87,8 +86,7 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
 async function flushHere(session: Session, opts: SignOutOptions): Promise<string | undefined> {
   const org = openOrgStore(session.org, await loadCredentials(session.org.org, userPrincipal(session.user)));
   try {
-    const repo = await openRepository(org.store);
-    const r = await syncOnce({ stateDir: opts.stateDir, repo, folder: sessionFolder(session, opts.stateDir), chunker: opts.chunker });
+    const r = await flushSession(await openRepository(org.store), session, opts.stateDir, opts.chunker);
     if (r.status === 'held') {
       throw new StrataError('E_FLUSH_HELD', `the sync pass would delete ${r.held.files} of ${r.held.of} files and waits for a confirmation (strata sync … then confirm); nothing was signed out`, { path: session.home });
     }

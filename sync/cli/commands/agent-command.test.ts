@@ -1,15 +1,16 @@
 // `strata agent` after a sign-in whose lay was cut off (session.json without `laid`, the `laying`
 // marker left behind): it lays the layer again — reading every file, so a file whose data never
-// reached the disk is repaired even though its size and mtime look right — then syncs. On Swift
-// with the real keychain, the agent in a child process.
+// reached the disk is repaired even though its size and mtime look right — then syncs. And after
+// an admin published a new version of an org layer: it syncs, lays the new version, then syncs
+// on. On Swift with the real keychain, the agent in a child process.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { preloadUserLayer } from '../../profile/index.js';
+import { preloadUserLayer, publishOrgLayer, writeProfile } from '../../profile/index.js';
 import { readSession, sessionPath, type Laid } from '../../signin/index.js';
 import { latestTree, makeMachine, makeTestOrg, signInSkipReason, type Machine, type TestOrg } from '../../signin/testkit.js';
 import { run } from '../run.js';
@@ -137,3 +138,45 @@ describe('strata agent after an interrupted sign-in', { skip }, () => {
     assert.equal(await agent.stop(), 0, `${agent.out()}${agent.err()}`);
   });
 });
+
+describe('strata agent after an org layer was published', { skip }, () => {
+  it('syncs the changes made here, then lays the new version under them: untouched files update, the user\'s stay', { timeout: 120_000 }, async (t) => {
+    const org = await makeTestOrg(t, { mode: 'persistent', folders: ['Documents'] });
+    const admin = await org.admin();
+    const v1 = join(org.dir, 'v1');
+    await writeTree(v1, { Documents: { 'policy.txt': 'policy v1', 'edit-me.txt': 'edit-me v1', 'delete-me.txt': 'delete-me v1' } });
+    await publishOrgLayer(admin, 'org/dept', { from: v1 });
+    await writeProfile(org.store, { version: 1, user: 'erin', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
+    const m = await makeMachine(org, 'pc');
+    const signedIn = await login(['--org', org.configPath, '--user', 'erin', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`);
+    assert.equal(signedIn.code, 0, signedIn.stderr);
+    // While no agent runs, the user edits one org file and deletes another; then the admin publishes v2.
+    await writeFile(join(m.home, 'Documents/edit-me.txt'), 'edited here');
+    await unlink(join(m.home, 'Documents/delete-me.txt'));
+    const v2 = join(org.dir, 'v2');
+    await writeTree(v2, { Documents: { 'policy.txt': 'policy v2', 'edit-me.txt': 'edit-me v2', 'delete-me.txt': 'delete-me v2', 'new.txt': 'new in v2' } });
+    const published = await publishOrgLayer(admin, 'org/dept', { from: v2 });
+
+    const agent = await agentInSync(t, m);
+    assert.match(agent.out(), /^the org layers changed since the last lay \(now: org\/dept\): syncing this device's changes, then laying the layer again\nlaid: 3 files in .*, 0 conflict copies\n/m);
+    assert.deepEqual(await listing(join(m.home, 'Documents')), { 'edit-me.txt': 'edited here', 'new.txt': 'new in v2', 'policy.txt': 'policy v2' });
+    assert.equal((await readSession(m.stateDir)).laid?.org[0]?.snapshot, published.snapshotId);
+    const user = await latestTree(admin, 'user/erin');
+    assert.equal(user.get('Documents/edit-me.txt')?.type, 'file', 'the edit is a copy-up');
+    assert.equal(user.get('Documents/delete-me.txt')?.type, 'whiteout', 'the deletion is a whiteout');
+    assert.equal(user.has('Documents/policy.txt'), false, 'an untouched org file is not copied up');
+    assert.equal(await agent.stop(), 0, `${agent.out()}${agent.err()}`);
+
+    // The next start finds nothing new and goes straight to syncing.
+    const again = await agentInSync(t, m);
+    assert.match(again.out(), /^syncing /);
+    assert.equal(await again.stop(), 0, `${again.out()}${again.err()}`);
+  });
+});
+
+/** name → text of the files directly in `dir`. */
+async function listing(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of (await readdir(dir)).sort()) out[name] = await readFile(join(dir, name), 'utf8');
+  return out;
+}

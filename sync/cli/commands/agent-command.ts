@@ -9,11 +9,17 @@
  * start on it (signin/live.ts, E_NOT_LAID), so the agent lays the layer again first, as login
  * does. That is the recovery, not a shortcut: a lay is idempotent, and one that finds the last
  * one's `laying` marker reads every file instead of trusting size and mtime (signin/lay.ts).
+ *
+ * A session with `laid` whose org layers changed since (an admin published a version, or assigned
+ * other layers) is brought up to them first: a sync pass over the old ones, then a lay over the
+ * new ones (signin/refresh.ts). Offline, the agent starts over the layers laid.
  */
 import { serveControl } from '../../control/index.js';
-import { StrataError } from '../../errors.js';
+import { describeError, StrataError } from '../../errors.js';
 import { preferSmallHeap } from '../memory.js';
-import { openSessionStore, readSession, startSessionAgent, type OrgStore, type Session } from '../../signin/index.js';
+import { isOffline } from '../../agent/index.js';
+import { openRepository } from '../../repo/index.js';
+import { changedOrgLayers, flushSession, openSessionStore, readSession, startSessionAgent, type LayResult, type OrgStore, type Session } from '../../signin/index.js';
 import { stringOption, usageError } from '../args.js';
 import { openChunkPool } from '../chunker.js';
 import type { Context } from '../context.js';
@@ -58,18 +64,44 @@ export async function runSessionAgent(ctx: Context, stateDir: string, session: S
   if (agent.status().state === 'error') throw new StrataError('E_SYNC', agent.status().folders.find((f) => f.error)?.error?.message ?? 'sync failed');
 }
 
-/** Lays the layer of a session whose sign-in was cut off; returns the session with `laid`. */
-async function finishLay(ctx: Context, stateDir: string, session: Session, org: OrgStore): Promise<Session> {
-  if (!ctx.json) ctx.print(`finishing an interrupted sign-in: laying user/${session.user} onto ${session.home} again`);
-  const result = await layWithOutput(ctx, { store: org.store, session, stateDir });
+/** Brings a laid session up to org layers that changed since its lay; returns the session to run. */
+async function refreshOrgLayers(ctx: Context, stateDir: string, session: Session, org: OrgStore): Promise<Session> {
+  let repo;
+  let changed;
+  try {
+    repo = await openRepository(org.store);
+    changed = await changedOrgLayers(repo, session);
+  } catch (err) {
+    if (!isOffline(err)) throw err;
+    ctx.warn(`could not check the org layers for new versions (${describeError(err).split('\n')[0]}); syncing over the ones laid`);
+    return session;
+  }
+  if (changed === undefined) return session;
+  const names = changed.length > 0 ? changed.map((l) => l.layer).join(', ') : 'none';
+  if (!ctx.json) ctx.print(`the org layers changed since the last lay (now: ${names}): syncing this device's changes, then laying the layer again`);
+  const flush = await flushSession(repo, session, stateDir, openChunkPool(ctx));
+  if (flush.status === 'held') {
+    ctx.warn(`the sync pass would delete ${flush.held.files} of ${flush.held.of} files and waits for a confirmation; the new org layers are laid at a later start`);
+    return session;
+  }
+  return reportLay(ctx, await layWithOutput(ctx, { store: org.store, session, stateDir }), session);
+}
+
+function reportLay(ctx: Context, result: LayResult, session: Session): Session {
   if (ctx.json) ctx.io.stdout(`${JSON.stringify({ event: 'laid', ...laySummary(result) })}\n`);
   else ctx.print(`laid: ${result.files} files in ${session.home}, ${result.conflicts.length} conflict copies`);
   return result.session;
 }
 
+/** Lays the layer of a session whose sign-in was cut off; returns the session with `laid`. */
+async function finishLay(ctx: Context, stateDir: string, session: Session, org: OrgStore): Promise<Session> {
+  if (!ctx.json) ctx.print(`finishing an interrupted sign-in: laying user/${session.user} onto ${session.home} again`);
+  return reportLay(ctx, await layWithOutput(ctx, { store: org.store, session, stateDir }), session);
+}
+
 export const agentServiceCommand: Command = {
   name: 'agent',
-  summary: 'live sync of the signed-in session (after strata login; finishes a lay that was cut off first), until stopped',
+  summary: 'live sync of the signed-in session (after strata login; first finishes a lay that was cut off, or lays new org layer versions), until stopped',
   args: '',
   positionals: { min: 0, max: 0 },
   options: {
@@ -79,11 +111,10 @@ export const agentServiceCommand: Command = {
   async run(ctx) {
     const stateDir = stateDirOf(ctx);
     const session = await readSession(stateDir);
-    if (session.laid !== undefined) return runSessionAgent(ctx, stateDir, session);
     const org = await openSessionStore(session);
     let handedOver = false;
     try {
-      const laid = await finishLay(ctx, stateDir, session, org);
+      const laid = session.laid === undefined ? await finishLay(ctx, stateDir, session, org) : await refreshOrgLayers(ctx, stateDir, session, org);
       handedOver = true;
       await runSessionAgent(ctx, stateDir, laid, org);
     } finally {
