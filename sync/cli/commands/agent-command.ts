@@ -12,7 +12,8 @@
  *
  * A session with `laid` whose org layers changed since (an admin published a version, or assigned
  * other layers) is brought up to them first: a sync pass over the old ones, then a lay over the
- * new ones (signin/refresh.ts). Offline, the agent starts over the layers laid.
+ * new ones (signin/refresh.ts). When the check fails (offline, the bucket refuses), the agent
+ * starts over the layers laid.
  */
 import { serveControl } from '../../control/index.js';
 import { describeError, StrataError } from '../../errors.js';
@@ -72,7 +73,8 @@ async function refreshOrgLayers(ctx: Context, stateDir: string, session: Session
     repo = await openRepository(org.store);
     changed = await changedOrgLayers(repo, session);
   } catch (err) {
-    if (!isOffline(err)) throw err;
+    // Offline, or the bucket refuses: the agent still starts, and its status says what is wrong.
+    if (!isOffline(err) && !(err instanceof StrataError)) throw err;
     ctx.warn(`could not check the org layers for new versions (${describeError(err).split('\n')[0]}); syncing over the ones laid`);
     return session;
   }
