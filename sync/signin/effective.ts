@@ -9,6 +9,9 @@
  *   exclusions) admits it and every dir above it: restore and live sync agree on what the layer is;
  * - `hidden` lists the topmost paths a whiteout hides that the effective tree does not put back:
  *   they must not be on the disk after sign-in (a golden image may have them);
+ * - `retired` lists the paths the trees this machine laid or synced before had (`history`) that
+ *   no layer has now: an org layer dropped them, or another device deleted them. Only paths the
+ *   folder's excluder admits are listed;
  * - both halves of the split hold every dir, so each is a well-formed tree on its own, and every
  *   file and symlink is in exactly one of them;
  * - on a case-insensitive disk, no two laid paths differ only in case (foldCase).
@@ -22,6 +25,8 @@ export interface Effective {
   tree: Map<string, DiskNode>;
   /** Topmost paths hidden by a whiteout and not in `tree`, sorted. */
   hidden: string[];
+  /** Files and dirs of `history` that the layers no longer have and no whiteout hides, deepest first. */
+  retired: { path: string; type: 'file' | 'dir' }[];
   /** Content keys of every file version the layers and their history have at a path (layers.ts `history`). */
   known: (path: string) => Set<string>;
 }
@@ -46,6 +51,22 @@ export function effectiveTree(stack: LayerStack, excluded: Excluder): Effective 
     if (hidden.some((h) => p.startsWith(`${h}/`))) continue;
     hidden.push(p);
   }
+  const hiddenBy = (p: string): boolean => hidden.some((h) => p === h || p.startsWith(`${h}/`));
+  const admitted = new Map<string, boolean>([['', true]]);
+  const admits = (p: string, isDir: boolean): boolean => {
+    const known = admitted.get(p);
+    if (known !== undefined) return known;
+    const ok = admits(parentOf(p), true) && !excluded(p, isDir);
+    admitted.set(p, ok);
+    return ok;
+  };
+  const retired = new Map<string, 'file' | 'dir'>();
+  for (const past of stack.history) {
+    for (const [p, n] of past) {
+      if ((n.type !== 'file' && n.type !== 'dir') || tree.has(p) || retired.has(p) || hiddenBy(p) || !admits(p, n.type === 'dir')) continue;
+      retired.set(p, n.type);
+    }
+  }
   const all = [...layers.map((l) => l.tree), ...stack.history];
   const known = (path: string): Set<string> => {
     const versions = new Set<string>();
@@ -55,7 +76,8 @@ export function effectiveTree(stack: LayerStack, excluded: Excluder): Effective 
     }
     return versions;
   };
-  return { tree, hidden, known };
+  const deepestFirst = [...retired].map(([path, type]) => ({ path, type })).sort((a, b) => b.path.split('/').length - a.path.split('/').length || (a.path < b.path ? -1 : 1));
+  return { tree, hidden, retired: deepestFirst, known };
 }
 
 /**

@@ -14,10 +14,12 @@
  *
  * Either way, paths the layer does not know are left alone (live sync adopts them later), and a
  * path a whiteout hides must be gone: removed — except under keep-both, where a file is removed
- * only if it holds a version some layer had there, and anything else is moved aside instead.
+ * only if it holds a version some layer had there, and anything else is moved aside instead. A
+ * path this machine laid or synced before that no layer has now (`retired`: an org layer dropped
+ * it, another device deleted it) goes only while it holds a version it got from there.
  *
- * What must hold: nothing outside home, and nothing outside the effective tree or a hidden path,
- * is touched; nothing is followed through a link (each dir is known to be a real dir from its
+ * What must hold: nothing outside home, and nothing outside the effective tree, a hidden path or a
+ * retired one, is touched; nothing is followed through a link (each dir is known to be a real dir from its
  * parent's listing, top-down, before anything under it is looked at); equal content (size, then
  * chunk list) is never a conflict.
  */
@@ -53,7 +55,7 @@ export interface FirstContactOptions {
 export interface FirstContactResult {
   /** Local versions moved aside, layer-relative. */
   conflicts: { path: string; copy: string }[];
-  /** Paths removed: hidden by a whiteout, or (layer-wins) a dir where the layer has a file. */
+  /** Paths removed: hidden by a whiteout, retired, or (layer-wins) a dir where the layer has a file. */
   removed: string[];
 }
 
@@ -158,6 +160,19 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     const pristine = st.isFile() && effective.known(rel).has(await opts.contentOf(join(home, rel)));
     if (policy === 'layer-wins' || pristine) await remove(rel);
     else await aside(rel, st);
+  }
+
+  // What this machine laid or synced before and no layer has now: a file still holding a version
+  // it got goes, as a sync takes a deletion of what it did not change; a dir goes once empty.
+  // Anything else there is the user's own and stays (live sync adopts it).
+  for (const { path: rel, type } of effective.retired) {
+    if (!(await realDirsUpTo(home, parentOf(rel), present))) continue;
+    const st = await lstatOrNone(join(home, rel));
+    if (type === 'dir') {
+      if (st?.isDirectory() && (await readdir(join(home, rel))).length === 0) await remove(rel);
+    } else if (st?.isFile() && effective.known(rel).has(await opts.contentOf(join(home, rel)))) {
+      await remove(rel);
+    }
   }
   return result;
 }

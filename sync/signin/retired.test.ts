@@ -1,0 +1,63 @@
+// Signing in again on a machine after an org layer dropped files (first-contact.ts, `retired`):
+// what the last lay put there and nobody changed goes, as the overlay no longer has it; what the
+// user changed or made stays. Under both first-contact policies.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { parseOrgConfig, type FirstContactPolicy } from '../../shared/org-config.js';
+import { writeTree } from '../cli/testkit.js';
+import { publishOrgLayer, writeProfile } from '../profile/index.js';
+import { initRepository, openRepository } from '../repo/index.js';
+import { MemoryStore } from '../store/memory.js';
+import { layHome } from './lay.js';
+import { readSession, writeSession, type Session } from './session.js';
+import { listing } from './testkit.js';
+
+async function signedIn(t: TestContext, policy: FirstContactPolicy) {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-retired-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = new MemoryStore();
+  await initRepository(store, { packSize: 1 << 20 });
+  const repo = await openRepository(store);
+  const publish = async (name: string, spec: Parameters<typeof writeTree>[1]) => {
+    await writeTree(join(dir, name), spec);
+    await publishOrgLayer(repo, 'org/dept', { from: join(dir, name) });
+  };
+  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
+  const home = join(dir, 'home');
+  const stateDir = join(dir, 'state');
+  const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: policy }, folders: ['Documents'] }, 'test');
+  await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: 'pc1', signedIn: new Date().toISOString() } satisfies Session);
+  const lay = async () => layHome({ store, session: await readSession(stateDir), stateDir });
+  return { home, publish, lay };
+}
+
+describe('signing in again after an org layer dropped files', () => {
+  for (const policy of ['layer-wins', 'keep-both'] as const) {
+    it(`${policy}: the files it laid and nobody changed go, the user's stay`, async (t) => {
+      const { home, publish, lay } = await signedIn(t, policy);
+      await publish('v1', { Documents: { 'keep.txt': 'keep', 'drop.txt': 'drop', 'edited.txt': 'org text', OldForms: { 'form.txt': 'form' }, Mixed: { 'old.txt': 'old' } } });
+      await lay();
+      // Local changes a sync never saw: an edit of an org file, and new files of the user's.
+      await writeFile(join(home, 'Documents/edited.txt'), 'the user wrote this');
+      await writeFile(join(home, 'Documents/Mixed/mine.txt'), 'mine');
+      await writeFile(join(home, 'Documents/new.txt'), 'new');
+      await publish('v2', { Documents: { 'keep.txt': 'keep v2' } });
+
+      const r = await lay();
+      const disk = await listing(home);
+      assert.deepEqual(Object.keys(disk).sort(), [
+        'Documents/',
+        'Documents/Mixed/',
+        'Documents/Mixed/mine.txt',
+        'Documents/edited.txt',
+        'Documents/keep.txt',
+        'Documents/new.txt',
+      ]);
+      assert.deepEqual(r.removed.sort(), ['Documents/Mixed/old.txt', 'Documents/OldForms', 'Documents/OldForms/form.txt', 'Documents/drop.txt']);
+      assert.deepEqual(r.conflicts, []);
+    });
+  }
+});
