@@ -140,11 +140,11 @@ describe('strata agent after an interrupted sign-in', { skip }, () => {
 });
 
 describe('strata agent after an org layer was published', { skip }, () => {
-  it('syncs the changes made here, then lays the new version under them: untouched files update, the user\'s stay', { timeout: 120_000 }, async (t) => {
+  it('syncs the changes made here, then lays the new version under them: untouched files update or go, the user\'s stay', { timeout: 120_000 }, async (t) => {
     const org = await makeTestOrg(t, { mode: 'persistent', folders: ['Documents'] });
     const admin = await org.admin();
     const v1 = join(org.dir, 'v1');
-    await writeTree(v1, { Documents: { 'policy.txt': 'policy v1', 'edit-me.txt': 'edit-me v1', 'delete-me.txt': 'delete-me v1' } });
+    await writeTree(v1, { Documents: { 'policy.txt': 'policy v1', 'edit-me.txt': 'edit-me v1', 'delete-me.txt': 'delete-me v1', 'dropped.txt': 'dropped in v2' } });
     await publishOrgLayer(admin, 'org/dept', { from: v1 });
     await writeProfile(org.store, { version: 1, user: 'erin', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
     const m = await makeMachine(org, 'pc');
@@ -165,6 +165,7 @@ describe('strata agent after an org layer was published', { skip }, () => {
     assert.equal(user.get('Documents/edit-me.txt')?.type, 'file', 'the edit is a copy-up');
     assert.equal(user.get('Documents/delete-me.txt')?.type, 'whiteout', 'the deletion is a whiteout');
     assert.equal(user.has('Documents/policy.txt'), false, 'an untouched org file is not copied up');
+    assert.equal(user.has('Documents/dropped.txt'), false, 'a file v2 dropped is gone, not adopted');
     assert.equal(await agent.stop(), 0, `${agent.out()}${agent.err()}`);
 
     // The next start finds nothing new and goes straight to syncing.
