@@ -19,9 +19,9 @@
  * it, another device deleted it) goes only while it holds a version it got from there.
  *
  * What must hold: nothing outside home, and nothing outside the effective tree, a hidden path or a
- * retired one, is touched; nothing is followed through a link (each dir is known to be a real dir from its
- * parent's listing, top-down, before anything under it is looked at); equal content (size, then
- * chunk list) is never a conflict.
+ * retired one, is touched; nothing is followed through a link (each dir is known to be a real dir
+ * from its parent's listing, top-down, before anything under it is looked at); equal content
+ * (size, then chunk list) is never a conflict.
  */
 import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir, readlink, rename, rm } from 'node:fs/promises';
