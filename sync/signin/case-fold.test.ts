@@ -4,8 +4,6 @@
 // case-sensitive, so the test asks for the case-insensitive lay and checks that no two laid names
 // fold together, that every version is on the disk, and that a sync pass afterwards keeps them all.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseOrgConfig } from '../../shared/org-config.js';
@@ -13,20 +11,15 @@ import { syncOnce } from '../agent/index.js';
 import { writeTree } from '../cli/testkit.js';
 import { foldKey } from '../plan/index.js';
 import { publishOrgLayer, preloadUserLayer, writeProfile } from '../profile/index.js';
-import { initRepository, openRepository } from '../repo/index.js';
+import { openRepository } from '../repo/index.js';
 import { openAgentState } from '../state/index.js';
-import { MemoryStore } from '../store/memory.js';
 import { sessionFolder } from './folder.js';
 import { layHome } from './lay.js';
 import { writeSession, type Session } from './session.js';
-import { latestTree, listing } from './testkit.js';
+import { latestTree, listing, memoryBucket } from './testkit.js';
 
 test('a case-insensitive sign-in lays names that differ only in case side by side, losing none', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-case-fold-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const store = new MemoryStore();
-  await initRepository(store, { packSize: 1 << 20 });
-  const repo = await openRepository(store);
+  const { dir, store, repo } = await memoryBucket(t, 'case-fold');
   const org = join(dir, 'org');
   await writeTree(org, { Documents: { 'README.md': 'org readme' } });
   await publishOrgLayer(repo, 'org/base', { from: org });

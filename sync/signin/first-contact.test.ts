@@ -2,18 +2,18 @@
 // aside as conflict copies, layer-wins replaces them; whiteouts remove what the machine had;
 // paths the layer does not know, and equal files, are left alone.
 import assert from 'node:assert/strict';
-import { lstat, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, readFile, readdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig, type FirstContactPolicy } from '../../shared/org-config.js';
 import { writeTree, type Spec } from '../cli/testkit.js';
 import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/index.js';
-import { initRepository, openRepository, type Repository } from '../repo/index.js';
+import type { Repository } from '../repo/index.js';
 import { FORMAT_VERSION, type TreeEntry } from '../repo/types.js';
-import { MemoryStore } from '../store/memory.js';
+import type { MemoryStore } from '../store/memory.js';
 import { layHome, type LayResult } from './lay.js';
 import { readSession, writeSession, type Session } from './session.js';
+import { memoryBucket } from './testkit.js';
 
 const LAYER_FILES: Spec = { Documents: { 'report.txt': 'layer report', 'same.txt': 'same everywhere', thing: 'a file in the layer', 'org.txt': 'org file', 'gone.txt': 'org version' } };
 
@@ -26,11 +26,7 @@ interface Setup {
 }
 
 async function setup(t: TestContext, policy: FirstContactPolicy, local: Spec): Promise<Setup> {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-first-contact-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const store = new MemoryStore();
-  await initRepository(store, { packSize: 1 << 20 });
-  const repo = await openRepository(store);
+  const { dir, store, repo } = await memoryBucket(t, 'first-contact');
   const src = join(dir, 'layer');
   await writeTree(src, LAYER_FILES);
   await publishOrgLayer(repo, 'org/base', { from: src });

@@ -3,29 +3,23 @@
 // marker is still in the state dir), every file is read and a wrong one is replaced — under
 // keep-both too when it bears the layer's mtime: that is the cut-off lay's own torn write.
 import assert from 'node:assert/strict';
-import { access, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig, type FirstContactPolicy } from '../../shared/org-config.js';
 import { writeTree, type Spec } from '../cli/testkit.js';
 import { preloadUserLayer, writeProfile } from '../profile/index.js';
-import { initRepository, openRepository } from '../repo/index.js';
 import { poolChunkFile } from '../restore/chunk.js';
 import type { ChunkFileFn } from '../restore/index.js';
-import { MemoryStore } from '../store/memory.js';
 import { layHome } from './lay.js';
 import { readSession, writeSession, type Session } from './session.js';
+import { memoryBucket } from './testkit.js';
 
 const FILES: Spec = { Documents: { 'a.txt': 'alpha version one', 'b.txt': 'bravo version one', sub: { 'c.txt': 'charlie version one' } } };
 const MTIME = new Date('2026-03-01T10:00:00Z');
 
 async function setup(t: TestContext, policy: FirstContactPolicy) {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-quick-check-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const store = new MemoryStore();
-  await initRepository(store, { packSize: 1 << 20 });
-  const repo = await openRepository(store);
+  const { dir, store, repo } = await memoryBucket(t, 'quick-check');
   const template = join(dir, 'template');
   await writeTree(template, FILES);
   for (const f of ['a.txt', 'b.txt', 'sub/c.txt']) await utimes(join(template, 'Documents', f), MTIME, MTIME);

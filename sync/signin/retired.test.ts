@@ -2,25 +2,18 @@
 // what the last lay put there and nobody changed goes, as the overlay no longer has it; what the
 // user changed or made stays. Under both first-contact policies.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig, type FirstContactPolicy } from '../../shared/org-config.js';
 import { writeTree } from '../cli/testkit.js';
 import { publishOrgLayer, writeProfile } from '../profile/index.js';
-import { initRepository, openRepository } from '../repo/index.js';
-import { MemoryStore } from '../store/memory.js';
 import { layHome } from './lay.js';
 import { readSession, writeSession, type Session } from './session.js';
-import { listing } from './testkit.js';
+import { listing, memoryBucket } from './testkit.js';
 
 async function signedIn(t: TestContext, policy: FirstContactPolicy) {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-retired-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const store = new MemoryStore();
-  await initRepository(store, { packSize: 1 << 20 });
-  const repo = await openRepository(store);
+  const { dir, store, repo } = await memoryBucket(t, 'retired');
   const publish = async (name: string, spec: Parameters<typeof writeTree>[1]) => {
     await writeTree(join(dir, name), spec);
     await publishOrgLayer(repo, 'org/dept', { from: join(dir, name) });

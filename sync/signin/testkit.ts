@@ -12,6 +12,7 @@ import type { TestContext } from 'node:test';
 import type { S3Credentials } from '../credentials/index.js';
 import { keychainSkipReason, removeTestOrg, uniqueTestOrg } from '../credentials/testing.js';
 import { initRepository, openRepository, type Repository } from '../repo/index.js';
+import { MemoryStore } from '../store/memory.js';
 import type { S3Store } from '../store/s3.js';
 import { makeTestS3Store, s3TestEnv, skipWithoutS3 } from '../testing/s3.js';
 import { syncOnce, type PassResult } from '../agent/index.js';
@@ -23,6 +24,15 @@ import { layHome, type LayOptions, type LayResult } from './lay.js';
 import { openSessionStore } from './live.js';
 import { readSession } from './session.js';
 import { signIn, type SignedIn } from './login.js';
+
+/** A temp dir removed after the test, and an in-memory bucket with a repository: for sign-in tests that need no S3 server. */
+export async function memoryBucket(t: TestContext, name: string): Promise<{ dir: string; store: MemoryStore; repo: Repository }> {
+  const dir = await mkdtemp(join(tmpdir(), `strata-${name}-`));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = new MemoryStore();
+  await initRepository(store, { packSize: 1 << 20 });
+  return { dir, store, repo: await openRepository(store) };
+}
 
 /** A `skip` value for suites that need both the S3 server and the keychain. */
 export async function signInSkipReason(): Promise<string | false> {
