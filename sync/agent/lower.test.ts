@@ -5,14 +5,31 @@
 import assert from 'node:assert/strict';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { flatten } from '../plan/index.js';
 import { openRepository } from '../repo/index.js';
 import { takeSnapshot } from '../snapshot/index.js';
+import type { ObjectStore } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
 import { makeExcluder } from '../watch/index.js';
+import type { FolderOptions } from './folder.js';
 import { includeRules } from './include.js';
 import { assertSame, converge, Device, initStore, LAYER, listDir, tempRoot } from './testkit.js';
+
+type MachineSpec = [name: string, opts: Partial<FolderOptions>];
+
+/** Two machines the sign-in laid the org layer (the folder `org`) onto, in sync; closed after the test. */
+async function laidMachines(t: TestContext, base: string, store: ObjectStore, org: string, specs: [MachineSpec, MachineSpec]): Promise<[Device, Device]> {
+  const make = async ([name, opts]: MachineSpec): Promise<Device> => {
+    const d = await Device.create(base, name, store, opts);
+    t.after(() => d.close());
+    await cp(org, d.root, { recursive: true, preserveTimestamps: true });
+    return d;
+  };
+  const pair: [Device, Device] = [await make(specs[0]), await make(specs[1])];
+  await converge(pair);
+  return pair;
+}
 
 test('org files edited become copy-ups, deleted ones whiteouts, and a second machine shows both', async (t) => {
   const base = await tempRoot(t, 'lower');
@@ -27,16 +44,10 @@ test('org files edited become copy-ups, deleted ones whiteouts, and a second mac
   const published = await takeSnapshot(repo, { root: org, layer: 'org/finance', device: 'admin' });
   const lower = [published.snapshot.root];
 
-  // Sign-in laid the org layer onto both machines.
-  const a = await Device.create(base, 'deva', store, { lower });
-  const b = await Device.create(base, 'devb', store, { lower });
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
-  await cp(org, a.root, { recursive: true, preserveTimestamps: true });
-  await cp(org, b.root, { recursive: true, preserveTimestamps: true });
-  await converge([a, b]);
+  const [a, b] = await laidMachines(t, base, store, org, [
+    ['deva', { lower }],
+    ['devb', { lower }],
+  ]);
   const userTree = async (device: string) => {
     const head = (await repo.listHeads(LAYER)).heads.find((h) => h.device === device)!;
     const snap = await repo.loadSnapshot(LAYER, head.snapshot);
@@ -107,15 +118,10 @@ test('on a case-insensitive disk, an org file and a user file whose names differ
   const lower = [(await takeSnapshot(repo, { root: org, layer: 'org/finance', device: 'admin' })).snapshot.root];
   // `linux` keeps names apart by case; `mac` cannot (its disk here is case-sensitive, so the
   // checks below are what a case-insensitive one would need: no two names that fold together).
-  const linux = await Device.create(base, 'linux', store, { lower, caseInsensitive: false });
-  const mac = await Device.create(base, 'mac', store, { lower, caseInsensitive: true });
-  t.after(async () => {
-    await linux.close();
-    await mac.close();
-  });
-  await cp(org, linux.root, { recursive: true, preserveTimestamps: true });
-  await cp(org, mac.root, { recursive: true, preserveTimestamps: true });
-  await converge([linux, mac]);
+  const [linux, mac] = await laidMachines(t, base, store, org, [
+    ['linux', { lower, caseInsensitive: false }],
+    ['mac', { lower, caseInsensitive: true }],
+  ]);
   await linux.write('readme.txt', 'my readme');
   await converge([linux, mac]);
   const onMac = await mac.listing();
