@@ -27,7 +27,8 @@
  *   its parent dir is on the disk): see "base" below.
  * `lower` must be the effective tree below the user layer that the disk was last laid from — not
  * a newer one: against a newly published org layer, every file not yet updated on the disk would
- * look like a user edit and be copied up, pinning the old version.
+ * look like a user edit and be copied up, pinning the old version. While a pass switches the disk
+ * to new org layers, that tree is a mix of both, path by path: laidLower(disk, before, after).
  *
  * Base. The machine's own files (the OS image, a golden VDI image) are simply the lowest layer:
  * the effective tree is overlay([base, ...org, user]) and the user layer is
@@ -55,3 +56,4 @@
  */
 export { overlay, checkWellFormed, checkNoWhiteouts } from './overlay.js';
 export { userView } from './user-view.js';
+export { laidLower } from './switching.js';
