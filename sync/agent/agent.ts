@@ -20,6 +20,7 @@ import { StrataError } from '../errors.js';
 import { caseInsensitiveByDefault } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
+import type { BlobId } from '../repo/types.js';
 import type { ObjectStore } from '../store/index.js';
 import { openAgentState, type AgentState } from '../state/index.js';
 import { FolderRuntime, isOffline, type FolderSpec } from './runtime.js';
@@ -171,14 +172,34 @@ export class Agent implements AgentApi {
   }
 
   confirmDeletes(root: string): AgentStatus {
-    const f = this.folders.find((x) => x.spec.root === root);
-    if (f === undefined) throw new StrataError('E_USAGE', 'no synced folder has this root', { path: root });
+    const f = this.folderAt(root);
     const held = f.status.pendingDeletes;
     if (held === undefined) throw new StrataError('E_USAGE', 'no pass of this folder is waiting for a confirmation', { path: root });
     f.folder.approve(held);
     f.due = true;
     this.wake();
     return this.status();
+  }
+
+  /**
+   * Switches `root`'s org layers to `lower` (FolderSpec.lower); `before` are those its disk was laid
+   * from. The next pass makes the switch (not while paused, nor while deletes wait for a
+   * confirmation); lowerSwitched(root) tells when it has synced.
+   */
+  switchLower(root: string, lower: readonly BlobId[], before: readonly BlobId[]): void {
+    this.folderAt(root).switchLower(lower, before);
+    this.wake();
+  }
+
+  /** Resolves once `root` has no switch of its org layers waiting for a synced pass. */
+  lowerSwitched(root: string): Promise<void> {
+    return this.folderAt(root).lowerSwitched();
+  }
+
+  private folderAt(root: string): FolderRuntime {
+    const f = this.folders.find((x) => x.spec.root === root);
+    if (f === undefined) throw new StrataError('E_USAGE', 'no synced folder has this root', { path: root });
+    return f;
   }
 
   /** Resolves once `n` more passes have completed (or failed). */

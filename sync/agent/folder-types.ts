@@ -33,6 +33,13 @@ export interface FolderOptions {
    * changes to lower files are copied up, deletes of them written as whiteouts (DESIGN §1).
    */
   lower?: readonly BlobId[];
+  /**
+   * Set while the org layers are switched to `lower` (SyncFolder.switchLower): the roots the disk
+   * was laid from. A pass reads the disk against both, path by path (overlay's laidLower: a file
+   * holding either version is not the user's), takes it to `lower`, and records the switch as a
+   * pending merge, so that a pass cut off half-way is finished, not taken for the user's edits.
+   */
+  lowerBefore?: readonly BlobId[];
   exclude: Excluder;
   chunker?: FileChunker;
   /** The clock for snapshot times. */

@@ -20,13 +20,16 @@
  * - no mass delete without the user: a pass that would delete more than half of the files (and at
  *   least MASS_DELETE_MIN of them) on the disk, or in the layer, is held until confirmDeletes();
  * - paths this device cannot see — excluded here, unreadable now — keep their version from this
- *   device's head (mine.ts) and are never touched on disk.
+ *   device's head (mine.ts) and are never touched on disk;
+ * - a switch of the org layers under the user layer (switchLower) reads the disk against the old
+ *   and the new ones until a pass has synced it (mine.ts, overlay's laidLower), and its apply is
+ *   recorded as a pending merge: no org file, old or new, is ever taken for the user's edit.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recover } from '../exec/index.js';
 import { STASH_PREFIX, countFiles, foldForDisk, planApply, type Node } from '../plan/index.js';
-import type { Head, SnapshotId } from '../repo/types.js';
+import type { BlobId, Head, SnapshotId } from '../repo/types.js';
 import { commitSnapshot } from './commit.js';
 import { layerGraph, type SnapshotGraph } from './history.js';
 import { LocalTree, type ScanResult } from './local.js';
@@ -54,8 +57,14 @@ export class SyncFolder {
   private knownHeads = '';
   private approved: HeldDeletes | undefined;
   private pending: PendingMerge | undefined;
-  /** The org layers' effective tree, loaded once (it is fixed for the session). */
-  private lower: { tree: Map<string, Node>; chunks: ChunkMap } | undefined;
+  /** Root trees of the org layers under the user layer, lowest first (FolderOptions.lower). */
+  private lowerRoots: readonly BlobId[];
+  /** The roots the disk was laid from, while a switch to `lowerRoots` has not synced (FolderOptions.lowerBefore). */
+  private beforeRoots: readonly BlobId[] | undefined;
+  /** The next pass loads the index objects written since the last load. */
+  private indexStale = false;
+  /** Effective trees of org layer roots, loaded once per set of roots. */
+  private readonly lowerTrees = new Map<string, { tree: Map<string, Node>; chunks: ChunkMap }>();
   /** A pass failed: the executor's journal may be pending, and the local tree may lag the disk. */
   private failed = false;
   /** The last pass synced and nothing has changed since (the idle poll can stop early). */
@@ -71,6 +80,26 @@ export class SyncFolder {
     this.local = new LocalTree(opts.root, opts.index, opts.exclude);
     this.graph = layerGraph(opts.repo, opts.layer);
     this.trees = new TreeCache(opts.repo);
+    this.lowerRoots = opts.lower ?? [];
+    this.beforeRoots = opts.lowerBefore;
+  }
+
+  /** True while a switch of the org layers (switchLower) has not reached the disk in a synced pass. */
+  get switching(): boolean {
+    return this.beforeRoots !== undefined;
+  }
+
+  /**
+   * Switches the org layers under the user layer to `lower` (an admin published a new version, or
+   * assigned others); `before` are the ones the disk was laid from (FolderOptions.lowerBefore).
+   * The next pass takes the disk there; once one has synced, `switching` is false.
+   */
+  switchLower(lower: readonly BlobId[], before: readonly BlobId[]): void {
+    this.lowerRoots = lower;
+    this.beforeRoots = before;
+    this.settled = false;
+    // The new version's trees are in packs the index loaded so far may not name.
+    this.indexStale = true;
   }
 
   /** Finishes or rolls back what a crash left of the last apply; call once before the first pass. */
@@ -131,8 +160,12 @@ export class SyncFolder {
       await this.recoverApply();
       this.failed = false;
     }
+    const switching = this.beforeRoots;
     try {
-      return await this.reconcile(signal);
+      const r = await this.reconcile(signal);
+      // A synced pass left the disk laid from the new org layers, whatever part of the switch it made.
+      if (r.status === 'synced' && switching !== undefined && this.beforeRoots === switching) this.beforeRoots = undefined;
+      return r;
     } catch (err) {
       this.failed = true;
       this.fullScan = true;
@@ -149,7 +182,10 @@ export class SyncFolder {
     if (errors.length > 0 && heads.length === 0) throw errors[0]!;
     // Other devices' heads only: this device's own head moves only when this device writes it.
     const fingerprint = heads.filter((h) => h.device !== device).map((h) => `${h.device}:${h.snapshot}`).join(',');
-    if (fingerprint !== this.knownHeads || this.own === undefined) await repo.loadIndex();
+    if (fingerprint !== this.knownHeads || this.own === undefined || this.indexStale) {
+      await repo.loadIndex();
+      this.indexStale = false;
+    }
     const ownHead = heads.find((h) => h.device === device)?.snapshot;
     this.own ??= ownHead;
 
@@ -172,9 +208,11 @@ export class SyncFolder {
     this.settled = false;
     const chunks: ChunkMap = new Map();
     this.local.chunksByContent(chunks);
-    const lower = await this.lowerTree(chunks);
+    const lower = this.lowerRoots.length > 0 ? await this.lowerTree(this.lowerRoots, chunks) : undefined;
+    const switching = this.beforeRoots;
+    const lowerBefore = switching === undefined ? undefined : await this.lowerTree(switching, chunks);
     const pending = this.pending;
-    const { ownTree, hidden, scanned, disk, mine, conflicts } = await localSide({ view: this.view(chunks), local: this.local, scan, own: this.own, pending, lower, device, caseInsensitive: this.opts.caseInsensitive });
+    const { ownTree, hidden, scanned, disk, mine, conflicts } = await localSide({ view: this.view(chunks), local: this.local, scan, own: this.own, pending, lower, lowerBefore, device, caseInsensitive: this.opts.caseInsensitive });
     const others = heads.filter((h: Head) => h.device !== device);
     const m = await mergeHeads({ ...this.view(chunks), device, own: this.own, alsoMerged: pending?.parents ?? [], heads: others, considered: this.considered, mine, caseInsensitive: this.opts.caseInsensitive });
     const parents = [...new Set([...(pending?.parents ?? []), ...m.parents])];
@@ -200,7 +238,9 @@ export class SyncFolder {
     if (held !== undefined && !sameHeld(held, this.approved)) return { status: 'held', held, scan };
     this.approved = undefined;
     const mergedRoot = await writeFlatTree(repo, merged, chunks);
-    const record = plan.ops.length > 0 && parents.length > 0;
+    // A switch of the org layers is recorded as a merge too: cut off, its next pass must take the
+    // files it already laid for the new version's, not for the user's edits.
+    const record = plan.ops.length > 0 && (parents.length > 0 || switching !== undefined);
     const baseRoot = record ? await writeFlatTree(repo, scanned, chunks) : undefined;
     await repo.flush();
     let downloaded = 0;
@@ -233,21 +273,24 @@ export class SyncFolder {
   }
 
   private settledNow(heads: string, files: number): Settled {
-    return { own: this.own ?? '', heads, lower: (this.opts.lower ?? []).join(','), sequence: this.opts.index.sequence, files };
+    return { own: this.own ?? '', heads, lower: this.lowerRoots.join(','), sequence: this.opts.index.sequence, files };
   }
 
-  /** The effective tree of the layers under this folder's layer (org layers), or undefined without any. */
-  private async lowerTree(chunks: ChunkMap): Promise<Map<string, Node> | undefined> {
-    const roots = this.opts.lower ?? [];
-    if (roots.length === 0) return undefined;
-    if (this.lower === undefined) {
+  /** The effective tree of org layer roots (empty for none); their chunks are added to `chunks`. */
+  private async lowerTree(roots: readonly BlobId[], chunks: ChunkMap): Promise<Map<string, Node>> {
+    const key = roots.join(',');
+    let loaded = this.lowerTrees.get(key);
+    if (loaded === undefined) {
       const lowerChunks: ChunkMap = new Map();
       const layers = [];
       for (const r of roots) layers.push(await snapshotTree(this.view(lowerChunks), r, true));
-      this.lower = { tree: overlay(layers), chunks: lowerChunks };
+      loaded = { tree: overlay(layers), chunks: lowerChunks };
+      // Only the roots in use are kept: those laid, and those a switch is from.
+      for (const k of this.lowerTrees.keys()) if (k !== this.lowerRoots.join(',') && k !== this.beforeRoots?.join(',')) this.lowerTrees.delete(k);
+      this.lowerTrees.set(key, loaded);
     }
-    for (const [k, v] of this.lower.chunks) chunks.set(k, v);
-    return this.lower.tree;
+    for (const [k, v] of loaded.chunks) chunks.set(k, v);
+    return loaded.tree;
   }
 
   private view(chunks: ChunkMap) {

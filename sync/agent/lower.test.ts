@@ -4,10 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { flatten } from '../plan/index.js';
-import { openRepository } from '../repo/index.js';
+import { flatten, type Node } from '../plan/index.js';
+import { openRepository, type Repository } from '../repo/index.js';
+import type { BlobId, Tree } from '../repo/types.js';
 import { takeSnapshot } from '../snapshot/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
@@ -15,6 +16,21 @@ import { makeExcluder } from '../watch/index.js';
 import type { FolderOptions } from './folder.js';
 import { includeRules } from './include.js';
 import { assertSame, converge, Device, initStore, LAYER, listDir, tempRoot } from './testkit.js';
+
+/** The user layer as `device`'s head has it. */
+async function userTreeOf(repo: Repository, device: string): Promise<Map<string, Node>> {
+  const head = (await repo.listHeads(LAYER)).heads.find((h) => h.device === device)!;
+  const snap = await repo.loadSnapshot(LAYER, head.snapshot);
+  const trees = new Map<string, Tree>();
+  const load = async (id: string): Promise<void> => {
+    const tree = await repo.loadTree(id);
+    trees.set(id, tree);
+    for (const e of tree.entries) if (e.type === 'dir') await load(e.subtree);
+  };
+  await repo.loadIndex();
+  await load(snap.root);
+  return flatten(trees.get(snap.root)!, (id) => trees.get(id)!);
+}
 
 type MachineSpec = [name: string, opts: Partial<FolderOptions>];
 
@@ -48,19 +64,7 @@ test('org files edited become copy-ups, deleted ones whiteouts, and a second mac
     ['deva', { lower }],
     ['devb', { lower }],
   ]);
-  const userTree = async (device: string) => {
-    const head = (await repo.listHeads(LAYER)).heads.find((h) => h.device === device)!;
-    const snap = await repo.loadSnapshot(LAYER, head.snapshot);
-    const trees = new Map();
-    const load = async (id: string): Promise<void> => {
-      const tree = await repo.loadTree(id);
-      trees.set(id, tree);
-      for (const e of tree.entries) if (e.type === 'dir') await load(e.subtree);
-    };
-    await repo.loadIndex();
-    await load(snap.root);
-    return flatten(trees.get(snap.root), (id) => trees.get(id));
-  };
+  const userTree = (device: string) => userTreeOf(repo, device);
   assert.deepEqual([...(await userTree('deva')).keys()], [], 'untouched org files are not copied up');
 
   await a.write('settings/app.conf', 'my settings');
@@ -135,4 +139,84 @@ test('on a case-insensitive disk, an org file and a user file whose names differ
   const onLinux = await linux.listing();
   assert.equal(onLinux[copy], 'my readme', 'the copy reached the other machine');
   assert.equal(onLinux['readme.txt'], undefined, 'where it replaces the name, as a case conflict copy of a merge does');
+});
+
+/** Org v1 laid on two machines, the user's changes to it synced, and v2 published (not laid yet). */
+async function orgV2Published(t: TestContext, name: string) {
+  const base = await tempRoot(t, name);
+  const store = new MemoryStore();
+  await initStore(store);
+  const repo = await openRepository(store);
+  const publish = async (dir: string, files: Record<string, string>): Promise<BlobId> => {
+    for (const [rel, text] of Object.entries(files)) {
+      await mkdir(dirname(join(dir, rel)), { recursive: true });
+      await writeFile(join(dir, rel), text);
+    }
+    return (await takeSnapshot(repo, { root: dir, layer: 'org/finance', device: 'admin' })).snapshot.root;
+  };
+  const org = join(base, 'org');
+  const v1 = await publish(org, { 'settings/app.conf': 'conf v1', 'bookmarks.html': 'bookmarks v1', 'readme.txt': 'readme v1', 'dropped.txt': 'dropped in v2', 'kept-by-me.txt': 'dropped in v2, edited here', 'same.txt': 'same in both', 'renamed.txt': 'renamed in v2' });
+  const [a, b] = await laidMachines(t, base, store, org, [
+    ['deva', { lower: [v1] }],
+    ['devb', { lower: [v1] }],
+  ]);
+  await a.write('settings/app.conf', 'my settings');
+  await a.remove('bookmarks.html');
+  await a.write('kept-by-me.txt', 'mine');
+  await a.write('notes.txt', 'my notes');
+  await converge([a, b]);
+  const v2 = await publish(join(base, 'org-v2'), { 'settings/app.conf': 'conf v2', 'bookmarks.html': 'bookmarks v2', 'readme.txt': 'readme v2', 'new.txt': 'new in v2', 'same.txt': 'same in both', 'renamed-v2.txt': 'renamed in v2', 'renamed.txt': 'replaced in v2' });
+  return { base, store, repo, a, b, v1, v2 };
+}
+
+/** What both machines must show once on v2: the user's changes over v2. */
+const ON_V2 = { 'kept-by-me.txt': 'mine', 'new.txt': 'new in v2', 'notes.txt': 'my notes', 'readme.txt': 'readme v2', 'renamed-v2.txt': 'renamed in v2', 'renamed.txt': 'replaced in v2', 'same.txt': 'same in both', 'settings/': '', 'settings/app.conf': 'my settings' };
+
+/** The user layer holds the user's changes only: no org file, old or new, is copied up. */
+async function assertOnlyUserChanges(repo: Repository, device: string): Promise<void> {
+  const user = await userTreeOf(repo, device);
+  assert.deepEqual(
+    [...user].map(([p, n]) => `${p} ${n.type}`),
+    ['bookmarks.html whiteout', 'kept-by-me.txt file', 'notes.txt file', 'settings dir', 'settings/app.conf file'],
+  );
+}
+
+test('a new org layer version is switched to by a pass: untouched files update or go, the user\'s changes stay on top', async (t) => {
+  const { repo, a, b, v1, v2 } = await orgV2Published(t, 'switch');
+  a.folder.switchLower([v2], [v1]);
+  assert.equal(a.folder.switching, true);
+  const r = await a.pass();
+  assert.equal(r.status, 'synced');
+  assert.equal(a.folder.switching, false, 'a synced pass ends the switch');
+  assert.deepEqual(await a.listing(), ON_V2);
+  await assertOnlyUserChanges(repo, 'deva');
+
+  // The other machine, still on v1, shows the same user layer over v1 until it switches too.
+  await converge([a, b]);
+  assert.equal((await b.listing())['readme.txt'], 'readme v1');
+  b.folder.switchLower([v2], [v1]);
+  await converge([a, b]);
+  assert.deepEqual(await b.listing(), ON_V2);
+  await assertOnlyUserChanges(repo, 'devb');
+});
+
+test('a switch cut off half-way is finished by the next pass, even after a restart, without copying up what it laid', async (t) => {
+  const { repo, a, v1, v2 } = await orgV2Published(t, 'switch-cut');
+  // The pass is aborted as soon as it has fetched its first file of v2.
+  const abort = new AbortController();
+  await a.restart({ onPhase: (p) => p.state === 'downloading' && p.bytes > 0 && abort.abort() });
+  // A pass after the restart: the switch's pass merges no other head (it records a merge on its own).
+  assert.equal((await a.pass()).status, 'synced');
+  a.folder.switchLower([v2], [v1]);
+  await assert.rejects(a.folder.pass(abort.signal));
+  const listing = await a.listing();
+  assert.notDeepEqual(listing, ON_V2, 'the switch was cut off before it finished');
+  assert.ok(Object.values(listing).some((text) => text.endsWith('v2')), `nothing of v2 was laid: ${JSON.stringify(listing)}`);
+
+  // A restart: the switch is still in progress (the caller kept both sets of roots).
+  await a.restart({ lower: [v2], lowerBefore: [v1], onPhase: undefined });
+  assert.equal((await a.pass()).status, 'synced');
+  assert.equal(a.folder.switching, false);
+  assert.deepEqual(await a.listing(), ON_V2);
+  await assertOnlyUserChanges(repo, 'deva');
 });

@@ -10,7 +10,7 @@
  * from this device's head, so they never look deleted; `hidden` names them, and the pass must
  * leave them alone on disk.
  */
-import { overlay, userView } from '../overlay/index.js';
+import { laidLower, overlay, userView } from '../overlay/index.js';
 import type { Conflict, Node } from '../plan/index.js';
 import type { SnapshotId } from '../repo/types.js';
 import { hiddenTest, withCarry, type Hidden } from './carry.js';
@@ -27,6 +27,11 @@ export interface LocalSideInput {
   pending: PendingMerge | undefined;
   /** The org layers' effective tree, or undefined without any. */
   lower: Map<string, Node> | undefined;
+  /**
+   * While the org layers are switched to `lower` (a new version): the effective tree of the ones
+   * the disk was laid from. The disk is read against both, path by path (laidLower).
+   */
+  lowerBefore?: Map<string, Node>;
   device: string;
   caseInsensitive?: boolean;
 }
@@ -43,10 +48,11 @@ export interface LocalSide {
 }
 
 export async function localSide(input: LocalSideInput): Promise<LocalSide> {
-  const { view, local, lower, pending } = input;
-  // The user layer as this device last wrote it, and the disk that layer makes over `lower`.
+  const { view, local, lower, lowerBefore, pending } = input;
+  // The user layer as this device last wrote it, and the disk that layer made over the org layers.
   const ownLayer = await snapshotTree(view, input.own);
-  const ownTree = lower === undefined ? ownLayer : overlay([lower, ownLayer]);
+  const laidFrom = lowerBefore ?? lower;
+  const ownTree = laidFrom === undefined ? ownLayer : overlay([laidFrom, ownLayer]);
   const hidden = hiddenTest(local, input.scan);
   const scanned = withCarry(local, ownTree, hidden);
   let disk = scanned;
@@ -58,6 +64,7 @@ export async function localSide(input: LocalSideInput): Promise<LocalSide> {
     disk = r.merged;
     conflicts.push(...r.conflicts);
   }
-  const mine = lower === undefined ? disk : userView(disk, lower, ownLayer);
+  const under = lowerBefore === undefined ? lower : laidLower(disk, lowerBefore, lower ?? new Map());
+  const mine = under === undefined ? disk : userView(disk, under, ownLayer);
   return { ownTree, hidden, scanned, disk, mine, conflicts };
 }

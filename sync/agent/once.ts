@@ -41,6 +41,7 @@ export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device
       settledFile: join(dir, 'settled.json'),
       exclude: folderExcluder(opts.folder),
       lower: opts.folder.lower,
+      lowerBefore: opts.folder.lowerBefore,
       chunker: opts.chunker,
       now: opts.now,
       onPhase: opts.onPhase,

@@ -28,6 +28,8 @@ export interface FolderSpec {
   include?: readonly string[];
   /** Root trees of the org layers laid under this one at sign-in, lowest first (FolderOptions.lower). */
   lower?: readonly BlobId[];
+  /** The org layers the disk was laid from while a switch to `lower` is in progress (FolderOptions.lowerBefore). */
+  lowerBefore?: readonly BlobId[];
 }
 
 /** The excluder of a folder: the defaults, its include list, then its own rules. */
@@ -83,6 +85,9 @@ export class FolderRuntime {
   private closed = false;
   private readonly meter: ProgressMeter;
   readonly exclude: Excluder;
+  /** The org layers, as given at start or by the last switchLower (the folder takes them when it opens). */
+  private lower: { lower?: readonly BlobId[]; lowerBefore?: readonly BlobId[] };
+  private switchWaiters: Array<() => void> = [];
 
   constructor(
     readonly spec: FolderSpec,
@@ -91,6 +96,24 @@ export class FolderRuntime {
     this.status = { root: spec.root, layer: spec.layer, state: 'idle', conflicts: [], files: 0 };
     this.meter = new ProgressMeter(() => opts.now().getTime());
     this.exclude = folderExcluder(spec);
+    this.lower = { lower: spec.lower, lowerBefore: spec.lowerBefore };
+  }
+
+  /** SyncFolder.switchLower, before or after the folder opened; the next pass makes the switch. */
+  switchLower(lower: readonly BlobId[], before: readonly BlobId[]): void {
+    this.lower = { lower, lowerBefore: before };
+    this.folder?.switchLower(lower, before);
+    this.due = true;
+  }
+
+  /** Resolves once no switch of the org layers is waiting for a synced pass (at once when none is). */
+  lowerSwitched(): Promise<void> {
+    if (!this.switching) return Promise.resolve();
+    return new Promise((resolve) => this.switchWaiters.push(resolve));
+  }
+
+  private get switching(): boolean {
+    return (this.folder as SyncFolder | undefined)?.switching ?? this.lower.lowerBefore !== undefined;
   }
 
   async open(repo: Repository): Promise<void> {
@@ -107,7 +130,7 @@ export class FolderRuntime {
       pendingFile: join(dir, 'pending.json'),
       settledFile: join(dir, 'settled.json'),
       exclude: this.exclude,
-      lower: this.spec.lower,
+      ...this.lower,
       chunker: this.opts.chunker,
       now: this.opts.now,
       caseInsensitive: this.opts.caseInsensitive,
@@ -180,6 +203,10 @@ export class FolderRuntime {
     }
     delete this.status.pendingDeletes;
     if (r.status === 'retry') return [];
+    if (!this.switching) {
+      this.lower.lowerBefore = undefined;
+      for (const resolve of this.switchWaiters.splice(0)) resolve();
+    }
     this.status.lastSync = this.opts.now().toISOString();
     this.status.files = r.files;
     const before = new Set(this.status.conflicts.map((c) => c.copy));

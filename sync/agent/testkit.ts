@@ -59,6 +59,13 @@ export class Device {
     await this.index.close();
   }
 
+  /** A restart (close, then open) with these folder options changed. */
+  async restart(changes: Partial<FolderOptions>): Promise<void> {
+    await this.close();
+    Object.assign(this.extra, changes);
+    await this.open();
+  }
+
   async pass(): Promise<PassResult> {
     return this.folder.pass();
   }
