@@ -1,15 +1,19 @@
 /**
- * The end of a simulation: heal the store, run passes until a whole round changes nothing, then
- * check what sim.test.ts promises — one tree everywhere, equal to the layer's heads, with every
- * version the survival rule protects, no bytes no step wrote, and no engine litter on the disks.
+ * The end of a simulation: heal the store, switch every device to the org layer's latest version
+ * (if the world has one), run passes until a whole round changes nothing, then check what
+ * sim.test.ts promises — one tree everywhere, equal to the layer's heads (over the org layer),
+ * with every version the survival rule protects, no bytes no step wrote, no engine litter on the
+ * disks, and in the user layer no org file a user did not adopt and no whiteout no user made.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { openRepository } from '../../repo/index.js';
 import type { Node } from '../../plan/index.js';
+import { ancestorsOf } from '../../plan/nodes.js';
 import { LAYER, listDir } from '../testkit.js';
 import { TreeCache, type ChunkMap } from '../trees.js';
 import { fileKey, linkKey } from './ledger.js';
-import { pass } from './steps.js';
+import { overlay } from '../../overlay/index.js';
+import { pass, switchOrg } from './steps.js';
 import type { World } from './world.js';
 
 const MAX_ROUNDS = 10;
@@ -19,8 +23,11 @@ export async function settle(w: World): Promise<void> {
   w.step++;
   w.note('heal the store; converge');
   for (const d of w.devices) d.heal();
+  const latest = w.org?.latest;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    let quiet = true;
+    // A device still in a switch gets the next one once a pass has synced it.
+    for (const d of w.devices) switchOrg(w, d);
+    let quiet = !w.devices.some((d) => (latest !== undefined && d.lower[0] !== latest) || d.lowerBefore !== undefined);
     for (const d of w.devices) {
       const r = await pass(w, d);
       if (r.status !== 'synced' || r.snapshot !== undefined) quiet = false;
@@ -48,8 +55,11 @@ function diff(a: Record<string, string>, b: Record<string, string>): string {
     .join('\n');
 }
 
-/** The layer's tree as a listing (listDir's format), read back from the store. */
-async function headListing(w: World): Promise<Record<string, string>> {
+/**
+ * The layer's tree, read back from the store: its listing (listDir's format), over the org layer's
+ * latest version if the world has one, and the user layer itself.
+ */
+async function headListing(w: World): Promise<{ listing: Record<string, string>; user: Map<string, Node> }> {
   const repo = await openRepository(w.store);
   const { heads } = await repo.listHeads(LAYER);
   const roots = new Set<string>();
@@ -60,7 +70,12 @@ async function headListing(w: World): Promise<Record<string, string>> {
   const trees = new TreeCache(repo);
   await trees.loadAll(root);
   const chunks: ChunkMap = new Map();
-  const flat: Map<string, Node> = trees.flat(root, chunks);
+  const user: Map<string, Node> = trees.flat(root, chunks);
+  let flat = user;
+  if (w.org) {
+    await trees.loadAll(w.org.latest);
+    flat = overlay([trees.flat(w.org.latest, chunks), user]);
+  }
   const out: Record<string, string> = {};
   for (const [p, n] of flat) {
     if (n.type === 'dir') out[`${p}/`] = '';
@@ -73,7 +88,29 @@ async function headListing(w: World): Promise<Record<string, string>> {
       out[p] = Buffer.concat(ids.map((id) => parts.get(id)!)).toString('utf8');
     }
   }
-  return out;
+  return { listing: out, user };
+}
+
+/**
+ * Over an org layer, the user layer may hold an org version at a path only where a user adopted it
+ * (moved or touched it: a copy-up), and a whiteout only where a user removed something there or
+ * above: anything else is the sync's own doing — an untouched org file taken for the user's,
+ * pinning its old version, or a new version hidden by a deletion nobody made.
+ */
+function checkUserLayer(w: World, user: ReadonlyMap<string, Node>, listing: Record<string, string>): void {
+  for (const [p, n] of user) {
+    if (n.type === 'whiteout') {
+      // Removing or moving away a dir removes everything under it.
+      if (![p, ...ancestorsOf(p)].some((a) => w.ledger.removedAt.has(a))) w.fail('corrupt', `the user layer has a whiteout at ${p}, where no user step removed anything`);
+    } else if (n.type === 'file' && !p.includes('.sync-conflict-')) {
+      // A user layer file is on top: the listing shows its text at its path. (A conflict copy of
+      // an org version pins nothing: races of a merge make one, as pending.ts says, losing nothing.)
+      const key = fileKey(listing[p] ?? '');
+      if (w.ledger.org.has(key) && !w.ledger.adopted.has(key)) {
+        w.fail('corrupt', `the user layer holds the org version ${JSON.stringify(listing[p])} at ${p}, which no user step moved or touched (a copy-up nobody made)`);
+      }
+    }
+  }
 }
 
 /** Every check on the converged world; fails with the first problem found. */
@@ -83,8 +120,9 @@ export async function checkWorld(w: World): Promise<Record<string, string>> {
   listings.forEach((l, i) => {
     if (!isDeepStrictEqual(l, first)) w.fail('diverged', `${w.devices[i]!.name} differs from ${w.devices[0]!.name}:\n${diff(l, first)}`);
   });
-  const layer = await headListing(w);
-  if (!isDeepStrictEqual(layer, first)) w.fail('diverged', `the disks differ from the layer's tree:\n${diff(first, layer)}`);
+  const { listing: layer, user } = await headListing(w);
+  if (!isDeepStrictEqual(layer, first)) w.fail('diverged', `the disks differ from the layer's tree${w.org ? ' over the org layer' : ''}:\n${diff(first, layer)}`);
+  if (w.org) checkUserLayer(w, user, layer);
   const litter = Object.keys(first).filter((p) => p.split('/').some((s) => s.startsWith('.strata-') || s.endsWith('.~sim')));
   if (litter.length > 0) w.fail('corrupt', `engine temp files left on the disks: ${litter.join(', ')}`);
 

@@ -7,6 +7,10 @@
  * Like the agent service (agent.ts): a pass that fails keeps the same SyncFolder for the next one;
  * only a crash or a restart reopens it. A device whose reopen failed (a fault while reading the
  * repository) stays down and tries again at its next pass.
+ *
+ * With org layers, the device keeps what a session file would (signin/refresh.ts): the org roots
+ * laid, and while a switch is in progress the ones before it, handed to every SyncFolder it opens;
+ * the switch is over once a pass has synced it.
  */
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -14,6 +18,7 @@ import { join } from 'node:path';
 import { fileReadError } from '../../chunker/file.js';
 import { chunkBytes } from '../../chunker/stream.js';
 import { openRepository } from '../../repo/index.js';
+import type { BlobId } from '../../repo/types.js';
 import type { FileChunker } from '../../snapshot/index.js';
 import type { FaultyStore } from '../../store/faulty.js';
 import type { ObjectStore } from '../../store/index.js';
@@ -29,7 +34,7 @@ import { Tripwire } from './tripwire.js';
  * chunker's two 4 MiB read buffers per file, which would otherwise dominate the run. Same
  * boundaries and ids, same error contract (E_FILE_READ with the errno as cause).
  */
-const smallFiles: FileChunker = {
+export const smallFiles: FileChunker = {
   size: 1,
   async chunkFile(path, params, opts = {}) {
     const bytes = await readFile(path).catch((err: unknown) => {
@@ -51,6 +56,9 @@ export class SimDevice implements Disk {
   wire: Tripwire | undefined;
   private index: FileIndex | undefined;
   private healed = false;
+  /** The org layer roots laid (FolderOptions.lower), and those before a switch in progress. */
+  lower: BlobId[] = [];
+  lowerBefore: BlobId[] | undefined;
 
   constructor(
     readonly name: string,
@@ -78,7 +86,8 @@ export class SimDevice implements Disk {
     const index = await openFileIndex(this.state, 'statcache');
     try {
       const repo = await openRepository(wire);
-      const folder = new SyncFolder({ repo, root: this.root, layer: LAYER, device: this.name, index, execJournal: join(this.state, 'exec.journal'), pendingFile: join(this.state, 'pending.json'), settledFile: join(this.state, 'settled.json'), exclude, chunker: smallFiles, now: this.now });
+      const lower = { lower: this.lower, ...(this.lowerBefore ? { lowerBefore: this.lowerBefore } : {}) };
+      const folder = new SyncFolder({ repo, root: this.root, layer: LAYER, device: this.name, index, execJournal: join(this.state, 'exec.journal'), pendingFile: join(this.state, 'pending.json'), settledFile: join(this.state, 'settled.json'), exclude, chunker: smallFiles, now: this.now, ...lower });
       await folder.recover();
       this.folder = folder;
       this.wire = wire;
@@ -111,6 +120,15 @@ export class SimDevice implements Disk {
     this.wire?.heal();
   }
 
+  /** Switches to org roots `lower` (recorded first, as the session is); false while a switch is in progress. */
+  switchLower(lower: BlobId[]): boolean {
+    if (this.lowerBefore !== undefined) return false;
+    this.lowerBefore = this.lower;
+    this.lower = lower;
+    this.folder?.switchLower(lower, this.lowerBefore);
+    return true;
+  }
+
   markDirty(paths: readonly string[]): void {
     this.folder?.markDirty(paths);
   }
@@ -129,6 +147,7 @@ export class SimDevice implements Disk {
       out = { status: 'error', error, crashed: wire.dead };
     }
     wire.disarm();
+    if (out.status === 'synced' && !folder.switching) this.lowerBefore = undefined;
     if (wire.dead) await this.restart();
     return out;
   }

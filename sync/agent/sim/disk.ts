@@ -22,6 +22,8 @@ export interface UserContext {
   ledger: Ledger;
   /** Describes the current step in kill records ("step 7 deva"). */
   why: string;
+  /** The org layer's admin, not a user: what it removes or moves makes no whiteout legitimate. */
+  admin?: boolean;
 }
 
 export function kindAt(d: Disk, rel: string): Kind | undefined {
@@ -67,8 +69,19 @@ function collect(ctx: UserContext, d: Disk, rel: string): void {
   else if (kind === 'dir') for (const name of readdirSync(abs)) if (!isEngineFile(name)) collect(ctx, d, `${rel}/${name}`);
 }
 
+/** The org versions at or under `rel` are the user's now (a move or a touch copies them up). */
+function adopt(ctx: UserContext, d: Disk, rel: string): void {
+  if (ctx.admin) return;
+  const kind = kindAt(d, rel);
+  const abs = join(d.root, rel);
+  if (kind === 'file') ctx.ledger.adopted.add(fileKey(readFileSync(abs, 'utf8')));
+  else if (kind === 'symlink') ctx.ledger.adopted.add(linkKey(readlinkSync(abs)));
+  else if (kind === 'dir') for (const name of readdirSync(abs)) if (!isEngineFile(name)) adopt(ctx, d, `${rel}/${name}`);
+}
+
 function destroy(ctx: UserContext, d: Disk, rel: string): void {
   if (kindAt(d, rel) === undefined) return;
+  if (!ctx.admin) ctx.ledger.removedAt.add(rel);
   collect(ctx, d, rel);
   rmSync(join(d.root, rel), { recursive: true, force: true });
 }
@@ -131,11 +144,14 @@ export function move(ctx: UserContext, d: Disk, from: string, to: string): void 
   if (to === from || to.startsWith(`${from}/`) || kindAt(d, to) !== undefined) throw new Error(`sim: bad move ${from} → ${to}`);
   const touched = ensureParents(ctx, d, to);
   renameSync(join(d.root, from), join(d.root, to));
+  if (!ctx.admin) ctx.ledger.removedAt.add(from);
+  adopt(ctx, d, to);
   d.markDirty([...touched, from, to]);
 }
 
 /** A metadata-only change: same bytes, new mtime. */
-export function touch(d: Disk, rel: string, mtime: Date): void {
+export function touch(ctx: UserContext, d: Disk, rel: string, mtime: Date): void {
+  adopt(ctx, d, rel);
   lutimesSync(join(d.root, rel), mtime, mtime);
   d.markDirty([rel]);
 }

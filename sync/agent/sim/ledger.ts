@@ -5,6 +5,12 @@
  *
  * A version's key is `f:<text>` for a file and `l:<target>` for a symlink. Texts and targets are
  * unique per write (identical edits share one on purpose), so a key names exactly one write.
+ *
+ * With org layers (world.ts), the admin's writes are versions too, but of the org layer: they are
+ * not the user's to keep (an admin's next version replaces them, a user's whiteout hides them),
+ * so the survival rule leaves them out. What the ledger records for them instead is what makes a
+ * user layer entry legitimate: `adopted` org versions (a user moved or touched them, which copies
+ * them up), and the paths a user step removed something at (a whiteout needs one).
  */
 
 export interface Version {
@@ -19,6 +25,12 @@ export class Ledger {
   readonly written = new Map<string, Version>();
   /** key → the step that destroyed it (the first one). */
   readonly killed = new Map<string, string>();
+  /** Versions the org layer's admin wrote. */
+  readonly org = new Set<string>();
+  /** Org versions a user step moved or touched: the user layer may hold them (copy-ups). */
+  readonly adopted = new Set<string>();
+  /** Paths at which a user step removed, moved away or retyped something: the user layer may hold a whiteout there. */
+  readonly removedAt = new Set<string>();
 
   write(v: Version): void {
     if (!this.written.has(v.key)) this.written.set(v.key, v);
@@ -30,9 +42,9 @@ export class Ledger {
     if (!this.killed.has(key)) this.killed.set(key, why);
   }
 
-  /** The versions that must be in the final tree. */
+  /** The versions that must be in the final tree: the users', unless destroyed. */
   mustSurvive(): Version[] {
-    return [...this.written.values()].filter((v) => !this.killed.has(v.key));
+    return [...this.written.values()].filter((v) => !this.killed.has(v.key) && !this.org.has(v.key));
   }
 }
 

@@ -5,16 +5,24 @@
  * steps: users creating, editing, deleting, renaming and retyping files, dirs and symlinks (also
  * the same path on two devices, also identical edits, also in the middle of a pass), passes on a
  * random device, store faults (failures before a request, puts whose reply is lost), crashes
- * (the agent process dies at its n-th store request and restarts) and restarts. Then the store
- * heals, every device passes until a whole round changes nothing, and the checks run.
+ * (the agent process dies at its n-th store request and restarts) and restarts. In half of the
+ * seeds the user layer syncs over an org layer laid on every device, and steps also publish new
+ * versions of it and switch devices to them (live org layer switches). Then the store heals,
+ * every device switches to the org layer's latest version and passes until a whole round changes
+ * nothing, and the checks run.
  *
  * Checks:
  * 1. Convergence: every device's folder lists the same paths, kinds and bytes; every head names
  *    one tree, and that tree read back from the store is exactly that listing. A full rescan
  *    afterwards changes nothing (the watcher-driven scans missed nothing). No file holds bytes
  *    that no step wrote, and no engine temp file is left.
+ * 1b. Over an org layer: the listing is the user layer over the org's latest version, and the
+ *    user layer holds an org version (outside conflict copies) only where a user moved or touched
+ *    it, and a whiteout only where a user removed, moved away or retyped something at or above
+ *    its path: no untouched org file is pinned at an old version, no new one hidden.
  * 2. No version lost. A version is one user write: a file's text or a symlink's target, unique
  *    per write (`s<seed>.<step>.<device>…`; an identical edit shares one text on purpose).
+ *    The admin's writes are versions of the org layer, not the users': the rule leaves them out.
  *    THE RULE: every version must be in the final tree — at any path, under its own name or as a
  *    conflict copy — unless a user step destroyed it: deleted, overwrote or retyped a path at or
  *    under which that version was on that device's disk at that moment (the ledger reads the

@@ -1,6 +1,7 @@
 /**
  * The random steps of a simulation: what users do to the folders (disk.ts), passes, crashes,
- * restarts and store faults, each drawn from the world's Rng. A small namespace of names
+ * restarts and store faults, and — in worlds with an org layer — the admin publishing a new
+ * version and devices switching to it, each drawn from the world's Rng. A small namespace of names
  * (`a`, `b` as dirs and as files, `x.txt`, `y`) makes different devices touch the same paths and
  * turn files into dirs and back often.
  */
@@ -15,7 +16,7 @@ import type { World } from './world.js';
 const DIRS = ['a', 'b'];
 const LEAVES = ['a', 'b', 'x.txt', 'y'];
 
-type StepKind = 'write' | 'modify' | 'remove' | 'move' | 'mkdir' | 'symlink' | 'touch' | 'concurrent' | 'identical' | 'pass' | 'midpass' | 'crash' | 'restart' | 'fault';
+type StepKind = 'write' | 'modify' | 'remove' | 'move' | 'mkdir' | 'symlink' | 'touch' | 'concurrent' | 'identical' | 'pass' | 'midpass' | 'crash' | 'restart' | 'fault' | 'publish' | 'switch';
 
 const WEIGHTS: ReadonlyArray<[StepKind, number]> = [
   ['write', 16],
@@ -32,6 +33,8 @@ const WEIGHTS: ReadonlyArray<[StepKind, number]> = [
   ['crash', 5],
   ['restart', 2],
   ['fault', 4],
+  ['publish', 3],
+  ['switch', 5],
 ];
 const TOTAL = WEIGHTS.reduce((s, [, w]) => s + w, 0);
 
@@ -147,7 +150,7 @@ export async function randomStep(w: World): Promise<void> {
       const p = pickEntry(w, d, ['file', 'symlink']);
       if (p === undefined) return;
       w.note(`${d.name} touch ${p}`);
-      return touch(d, p, w.mtime(d.name));
+      return touch(ctx(w, d), d, p, w.mtime(d.name));
     }
     case 'concurrent':
     case 'identical':
@@ -165,7 +168,19 @@ export async function randomStep(w: World): Promise<void> {
       return;
     case 'fault':
       return fault(w, d);
+    case 'publish':
+      if (w.org) await w.org.publish(w, w.rng.range(1, 4));
+      return;
+    case 'switch':
+      return switchOrg(w, d);
   }
+}
+
+/** The device switches to the org layer's latest version (not while a switch is in progress). */
+export function switchOrg(w: World, d: SimDevice): void {
+  const latest = w.org?.latest;
+  if (latest === undefined || d.lower[0] === latest) return;
+  if (d.switchLower([latest])) w.note(`${d.name} switches to org version ${w.org!.versions.indexOf(latest)}`);
 }
 
 /** Two devices write one path: different texts (a conflict), or the same text (none). */
