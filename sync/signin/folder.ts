@@ -1,7 +1,8 @@
 /**
  * The one synced folder of a session: home, kept in sync with `user/<id>` over the org layers the
- * last sign-in laid (FolderSpec, sync/agent). Restore and live sync both take the layer's extent
- * from here — the org config's folders and exclusions — so they never disagree on what it covers.
+ * last sign-in laid, or those live sync is switching it to (FolderSpec, sync/agent). Restore and
+ * live sync both take the layer's extent from here — the org config's folders and exclusions — so
+ * they never disagree on what it covers.
  *
  * The state dir must never be part of the layer (it holds the control endpoint's token and the
  * agent's journals), and its default place is under home: when it is inside home it is excluded.
@@ -24,6 +25,7 @@ export function sessionFolder(session: Session, stateDir: string): FolderSpec {
     include: folders.includes('.') ? [] : [...folders],
     exclude: [...session.org.policies.exclude, ...own],
     lower: (session.laid?.org ?? []).map((l) => l.root),
+    ...(session.laid?.orgBefore ? { lowerBefore: session.laid.orgBefore.map((l) => l.root) } : {}),
   };
 }
 

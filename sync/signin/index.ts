@@ -32,4 +32,5 @@ export { layHome, SMALL_FILE_BYTES, type LayOptions, type LayResult, type SignIn
 export { sessionFolder } from './folder.js';
 export { openSessionStore, startSessionAgent, type SessionAgentOptions } from './live.js';
 export { signOut, type SignOutOptions, type SignOutResult } from './logout.js';
-export { changedOrgLayers, flushSession } from './refresh.js';
+export { LAYING_FILE, lastLayCutOff, runningLay } from './laying.js';
+export { changedOrgLayers, flushSession, OrgLayerFollower, ORG_CHECK_MS, type FollowEvent, type FollowOptions } from './refresh.js';

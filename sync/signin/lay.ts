@@ -128,7 +128,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const emit = (e: SignInEvent): void => opts.onEvent?.(e);
   const repo = await openRepository(new ScratchStore(opts.store));
   const graph = layerGraph(repo, `user/${session.user}`);
-  const stack = await readLayerStack(repo, session.user, { device: session.device, previous: session.laid?.org ?? [], graph });
+  const previous = [...(session.laid?.org ?? []), ...(session.laid?.orgBefore ?? [])];
+  const stack = await readLayerStack(repo, session.user, { device: session.device, previous, graph });
   const layable = effectiveTree(stack, sessionExcluder(session, opts.stateDir));
   const { effective, conflicts: caseConflicts } = (opts.caseInsensitive ?? caseInsensitiveByDefault()) ? foldCase(layable, stack) : { effective: layable, conflicts: [] };
   emit({ type: 'layers', org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), unpublished: stack.unpublished, ...sizeOf(effective.tree) });

@@ -7,7 +7,10 @@
  *   check);
  * - `strata logout`: a marker whose process is still alive means a lay is running right now;
  *   signing out under it would forget the credentials and session while the lay goes on writing
- *   home and then a session with `laid`.
+ *   home and then a session with `laid`;
+ * - `strata agent`: live sync must not start over a lay cut off (whose files are neither the old
+ *   layers' nor all the new ones'), even when the session still names what an earlier lay laid
+ *   (a second sign-in keeps it): it lays again first.
  *
  * What must hold: the marker is durable before the first change to home (writeFileAtomic), and it
  * names the process laying (its pid), rewritten by every lay.
@@ -39,6 +42,11 @@ export async function startLaying(stateDir: string): Promise<boolean> {
 
 export async function endLaying(stateDir: string): Promise<void> {
   await rm(layingPath(stateDir), { force: true });
+}
+
+/** True when the last lay was cut off: its marker is there, and no process is laying now. */
+export async function lastLayCutOff(stateDir: string): Promise<boolean> {
+  return (await readMarker(stateDir)) !== undefined && (await runningLay(stateDir)) === undefined;
 }
 
 /** The pid of a lay running right now in another process, if any (a marker whose process is gone is a cut-off lay). */

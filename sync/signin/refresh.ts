@@ -1,25 +1,35 @@
 /**
  * Org layers between sign-ins (DESIGN §1, §4). A persistent PC signs in once; afterwards the tray
- * or an autostart entry runs `strata agent` from the stored session, so the org layers its lay put
- * under the user's would never change: an admin's new version, or a new assignment, would wait
- * for a sign-in that never comes. So the agent checks at start (changedOrgLayers), and when they
- * changed it
+ * or an autostart entry runs `strata agent` from the stored session, often for weeks. An admin's
+ * new version of an org layer, or a new assignment, must reach it without a sign-in, and without
+ * taking the org files the user has not touched for the user's own. So while the agent runs, the
+ * follower (OrgLayerFollower) checks at start and every interval (changedOrgLayers: the profile's
+ * org layers at their latest snapshots, against the session's `laid.org`), and when they changed
  *
- *   1. flushes (flushSession): one sync pass over the org layers laid before, as logout's, so that
- *      every change made here is in the user layer — a copy-up or a whiteout — and every file on
- *      the disk is a version the lay knows it laid or synced;
- *   2. lays the layer again over the new org layers (layHome): untouched org files are replaced,
- *      the user's changes stay on top, and nothing turns into a conflict copy.
+ *   1. records the switch in the session, durably, before anything else: `laid.org` the new org
+ *      layers, `laid.orgBefore` the ones home was laid from (a restart, a logout's flush, a later
+ *      sign-in go on from there: sessionFolder hands both to the agent);
+ *   2. hands it to the agent (switchLower): its next pass reads the disk against both versions,
+ *      path by path, and takes it to the new one — untouched org files update or go, new ones
+ *      come, the user's copy-ups and whiteouts stay on top — through the apply's usual checks
+ *      against a user writing at the same moment, recorded like a merge so that a pass cut off
+ *      half-way is finished, not taken for the user's edits (agent/folder.ts);
+ *   3. once a pass has synced it, drops `laid.orgBefore`.
  *
- * A flush that waits for a mass-delete confirmation lays nothing (the caller starts the agent over
- * the old layers; the next start tries again).
+ * No check runs while sync is paused (paused means no store requests) or a switch is still in
+ * progress. A failed check (offline, the bucket refuses) is reported and tried again at the next
+ * interval; the agent syncs on over the layers it has.
  */
-import { syncOnce, type PassResult } from '../agent/index.js';
-import type { Repository } from '../repo/index.js';
+import { syncOnce, type Agent, type PassResult } from '../agent/index.js';
+import { openRepository, type Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
+import type { ObjectStore } from '../store/index.js';
 import { sessionFolder } from './folder.js';
 import { assignedOrgLayers, latestLayers } from './layers.js';
-import type { LaidLayer, Session } from './session.js';
+import { writeSession, type LaidLayer, type Session } from './session.js';
+
+/** Default interval between checks: an admin's new version reaches running agents within this. */
+export const ORG_CHECK_MS = 5 * 60_000;
 
 /** The org layers to lay now, lowest first, when they are not the ones the session laid; else undefined. */
 export async function changedOrgLayers(repo: Repository, session: Session): Promise<LaidLayer[] | undefined> {
@@ -29,7 +39,119 @@ export async function changedOrgLayers(repo: Repository, session: Session): Prom
   return same ? undefined : laid;
 }
 
-/** One full sync pass of the session's folder over the org layers it laid (logout's flush). */
+/** One full sync pass of the session's folder over its org layers (logout's flush). */
 export function flushSession(repo: Repository, session: Session, stateDir: string, chunker?: FileChunker): Promise<PassResult> {
   return syncOnce({ stateDir, repo, folder: sessionFolder(session, stateDir), chunker });
+}
+
+export type FollowEvent =
+  /** The org layers changed: the switch is recorded, and the agent's next pass makes it. */
+  | { type: 'switching'; from: LaidLayer[]; to: LaidLayer[] }
+  /** A pass has synced the switch: home is laid from `org`. */
+  | { type: 'switched'; org: LaidLayer[] }
+  /** A check, or recording its outcome, failed; the next interval tries again. */
+  | { type: 'check-failed'; error: unknown };
+
+export interface FollowOptions {
+  stateDir: string;
+  /** The org's bucket, with the user's credentials. */
+  store: ObjectStore;
+  /** The running agent on the session's folder (startSessionAgent). */
+  agent: Pick<Agent, 'paused' | 'switchLower' | 'lowerSwitched'>;
+  /** The session the agent was started from. */
+  session: Session;
+  /** Milliseconds between checks (default ORG_CHECK_MS); 0: only the check at start. */
+  intervalMs?: number;
+  onEvent?: (e: FollowEvent) => void;
+}
+
+export class OrgLayerFollower {
+  private session: Session;
+  private repo: Repository | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  /** Waiting for the agent to sync a switch. */
+  private awaiting = false;
+  private stopped = false;
+
+  /** Starts following: a switch the session records as in progress is awaited, and the first check runs now. */
+  constructor(private readonly opts: FollowOptions) {
+    this.session = opts.session;
+    const interval = opts.intervalMs ?? ORG_CHECK_MS;
+    if (interval > 0) this.timer = setInterval(() => void this.check(), interval).unref();
+    void this.check();
+  }
+
+  /** The session as the follower last wrote it. */
+  get current(): Session {
+    return this.session;
+  }
+
+  /** Checks the org layers now (joins a check already running); never rejects: failures are events. */
+  check(): Promise<void> {
+    this.checking ??= this.checkOnce().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+
+  private async checkOnce(): Promise<void> {
+    const laid = this.session.laid;
+    if (this.stopped || laid === undefined) return;
+    if (laid.orgBefore !== undefined) {
+      // A switch in progress (from an earlier start, or one whose end could not be recorded).
+      if (!this.awaiting) this.awaitSwitch();
+      return;
+    }
+    if (this.opts.agent.paused) return;
+    try {
+      this.repo ??= await openRepository(this.opts.store, { loadIndex: false });
+      const to = await changedOrgLayers(this.repo, this.session);
+      if (to === undefined || this.stopped) return;
+      const switching: Session = { ...this.session, laid: { ...laid, org: to, orgBefore: laid.org } };
+      await writeSession(this.opts.stateDir, switching);
+      this.session = switching;
+    } catch (error) {
+      this.emit({ type: 'check-failed', error });
+      return;
+    }
+    this.emit({ type: 'switching', from: laid.org, to: this.session.laid?.org ?? [] });
+    this.opts.agent.switchLower(
+      this.session.home,
+      (this.session.laid?.org ?? []).map((l) => l.root),
+      laid.org.map((l) => l.root),
+    );
+    this.awaitSwitch();
+  }
+
+  /** Once the agent has synced the switch, the session forgets the old org layers. */
+  private awaitSwitch(): void {
+    this.awaiting = true;
+    void this.opts.agent.lowerSwitched(this.session.home).then(async () => {
+      if (this.stopped || this.session.laid === undefined) return;
+      const { orgBefore: _, ...done } = this.session.laid;
+      const session: Session = { ...this.session, laid: done };
+      try {
+        await writeSession(this.opts.stateDir, session);
+        this.session = session;
+        this.emit({ type: 'switched', org: done.org });
+      } catch (error) {
+        // The session still says "switching": the next check records the end again.
+        this.emit({ type: 'check-failed', error });
+      } finally {
+        this.awaiting = false;
+      }
+    });
+  }
+
+  private emit(e: FollowEvent): void {
+    try {
+      this.opts.onEvent?.(e);
+    } catch {
+      // A listener's failure is its own.
+    }
+  }
 }

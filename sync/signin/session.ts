@@ -6,9 +6,10 @@
  *
  * `org` is a copy of the validated org config (the agent must not depend on a share or a URL being
  * reachable at every start), `source` where it came from. `laid` records the layers the last
- * restore laid onto home — the org layers' root trees are the agent's `lower` (DESIGN §1: the
- * lower tree must be the one the disk was laid from, not a newer one); it is absent until a
- * restore has finished.
+ * restore laid onto home, or live sync has switched it to since — the org layers' root trees are
+ * the agent's `lower` (DESIGN §1: the lower tree must be the one the disk was laid from, not a
+ * newer one; during a switch, `orgBefore` names the old ones too); it is absent until a restore
+ * has finished.
  *
  * What must hold: the file never holds a secret (credentials live only in the OS keychain); it is
  * written atomically with mode 0600; read back it is validated like anything untrusted, and a
@@ -38,6 +39,11 @@ export interface LaidLayer {
 export interface Laid {
   /** Org layers, lowest first; their roots are the agent's `lower`. */
   org: LaidLayer[];
+  /**
+   * Set while live sync switches home to `org` (new versions, other layers; signin/refresh.ts):
+   * the org layers home was laid from before. Removed once a pass has synced the switch.
+   */
+  orgBefore?: LaidLayer[];
   /** The user layer's snapshot laid, absent for a user whose layer had none yet. */
   user?: LaidLayer;
   /** ISO 8601 time the restore finished. */
@@ -126,9 +132,13 @@ function time(value: unknown, file: string, what: string): string {
 }
 
 function validateLaid(value: unknown, file: string): Laid {
-  const r = record(value, file, 'laid', ['org', 'user', 'time']);
-  if (!Array.isArray(r.org)) throw bad(file, 'laid.org is not an array');
-  const out: Laid = { org: r.org.map((l, i) => laidLayer(l, file, `laid.org[${i}]`, true)), time: time(r.time, file, 'laid.time') };
+  const r = record(value, file, 'laid', ['org', 'orgBefore', 'user', 'time']);
+  const orgList = (v: unknown, what: string): LaidLayer[] => {
+    if (!Array.isArray(v)) throw bad(file, `${what} is not an array`);
+    return v.map((l, i) => laidLayer(l, file, `${what}[${i}]`, true));
+  };
+  const out: Laid = { org: orgList(r.org, 'laid.org'), time: time(r.time, file, 'laid.time') };
+  if (r.orgBefore !== undefined) out.orgBefore = orgList(r.orgBefore, 'laid.orgBefore');
   if (r.user !== undefined) out.user = laidLayer(r.user, file, 'laid.user', false);
   return out;
 }

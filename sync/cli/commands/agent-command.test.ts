@@ -1,8 +1,9 @@
-// `strata agent` after a sign-in whose lay was cut off (session.json without `laid`, the `laying`
-// marker left behind): it lays the layer again — reading every file, so a file whose data never
-// reached the disk is repaired even though its size and mtime look right — then syncs. And after
-// an admin published a new version of an org layer: it syncs, lays the new version, then syncs
-// on. On Swift with the real keychain, the agent in a child process.
+// `strata agent` after a sign-in whose lay was cut off (the `laying` marker left behind, whether
+// or not session.json names what an earlier lay laid): it lays the layer again — reading every
+// file, so a file whose data never reached the disk is repaired even though its size and mtime
+// look right — then syncs. And when an admin publishes a new version of an org layer, before the
+// agent starts or while it runs: it switches home to it, the user's changes on top. On Swift with
+// the real keychain, the agent in a child process.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { access, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
@@ -44,10 +45,11 @@ interface CutOff {
 }
 
 /**
- * `strata login --no-sync`, then the state a lay cut off would leave: no `laid`, the marker still
- * there, and plan.txt's metadata on the disk but not its data (same size and mtime, other bytes).
+ * `strata login --no-sync`, then the state a lay cut off would leave: the marker still there, and
+ * plan.txt's metadata on the disk but not its data (same size and mtime, other bytes). A first
+ * sign-in's lay leaves no `laid`; a second one's (`keepLaid`) leaves the first one's.
  */
-async function cutOffSignIn(t: TestContext, firstContact: 'layer-wins' | 'keep-both'): Promise<CutOff> {
+async function cutOffSignIn(t: TestContext, firstContact: 'layer-wins' | 'keep-both', keepLaid = false): Promise<CutOff> {
   const org = await makeTestOrg(t, { folders: ['Documents'], policies: { firstContact } });
   const tpl = join(org.dir, 'tpl');
   await writeTree(tpl, { Documents: { 'plan.txt': PLAN, 'notes.txt': 'notes' } });
@@ -60,7 +62,7 @@ async function cutOffSignIn(t: TestContext, firstContact: 'layer-wins' | 'keep-b
 
   const { laid, ...cutOff } = await readSession(m.stateDir);
   assert.ok(laid);
-  await writeFile(sessionPath(m.stateDir), `${JSON.stringify(cutOff, null, 2)}\n`);
+  if (!keepLaid) await writeFile(sessionPath(m.stateDir), `${JSON.stringify(cutOff, null, 2)}\n`);
   await writeFile(join(m.stateDir, 'laying'), 'a lay started here and never finished\n');
   const plan = join(m.home, 'Documents/plan.txt');
   const before = await stat(plan);
@@ -72,28 +74,44 @@ async function cutOffSignIn(t: TestContext, firstContact: 'layer-wins' | 'keep-b
 interface RunningAgent {
   out: () => string;
   err: () => string;
+  /** Resolves once the whole output so far matches `pattern`. */
+  waitFor: (pattern: RegExp) => Promise<void>;
   /** SIGTERM, then the exit code. */
   stop: () => Promise<number | null>;
 }
 
-/** `strata agent` in a child process, once it printed its first "in sync" (fails if it exits before). */
-async function agentInSync(t: TestContext, m: Machine, flags: string[] = []): Promise<RunningAgent> {
+/** `strata agent` in a child process, once its output matches `until` (fails if it exits before). */
+async function agentInSync(t: TestContext, m: Machine, flags: string[] = [], until = /(in sync at|"in-sync").*\n/): Promise<RunningAgent> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'agent', '--state-dir', m.stateDir, '--poll', '3600', ...flags], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((r) => child.on('close', r));
   t.after(() => child.kill('SIGKILL'));
   let out = '';
   let err = '';
-  const inSync = new Promise<void>((resolve) => {
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (/(in sync at|"in-sync").*\n/.test(out)) resolve();
-    });
+  let waiting: { until: RegExp; resolve: () => void } | undefined;
+  const check = (): void => {
+    if (waiting && waiting.until.test(out)) {
+      waiting.resolve();
+      waiting = undefined;
+    }
+  };
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    check();
   });
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  await Promise.race([inSync, exited.then(() => assert.fail(`the agent exited:\n${out}${err}`))]);
+  const waitFor = (pattern: RegExp): Promise<void> =>
+    Promise.race([
+      new Promise<void>((resolve) => {
+        waiting = { until: pattern, resolve };
+        check();
+      }),
+      exited.then(() => assert.fail(`the agent exited:\n${out}${err}`)),
+    ]);
+  await waitFor(until);
   return {
     out: () => out,
     err: () => err,
+    waitFor,
     stop: () => {
       child.kill('SIGTERM');
       return exited;
@@ -139,13 +157,29 @@ describe('strata agent after an interrupted sign-in', { skip }, () => {
   });
 });
 
+describe('strata agent after an interrupted second sign-in', { skip }, () => {
+  it('the session still names the first lay: the agent lays again instead of syncing over the torn files', { timeout: 120_000 }, async (t) => {
+    const { org, m, laid, plan, planNode } = await cutOffSignIn(t, 'layer-wins', true);
+    const agent = await agentInSync(t, m);
+    assert.match(agent.out(), /^finishing an interrupted sign-in: laying user\/erin onto .* again\nlaid: 2 files in /m);
+    assert.equal(await readFile(plan, 'utf8'), PLAN);
+    assert.equal(await exists(join(m.stateDir, 'laying')), false);
+    assert.equal((await readSession(m.stateDir)).laid?.user?.root, laid.user?.root);
+    // Without the lay, live sync would have taken the torn bytes for an edit and uploaded them.
+    assert.deepEqual((await latestTree(await org.admin(), 'user/erin')).get('Documents/plan.txt'), planNode);
+    assert.equal(await agent.stop(), 0, `${agent.out()}${agent.err()}`);
+  });
+});
+
 describe('strata agent after an org layer was published', { skip }, () => {
-  it('syncs the changes made here, then lays the new version under them: untouched files update or go, the user\'s stay', { timeout: 120_000 }, async (t) => {
+  it('switches home to each new version, at start and while it runs: untouched files update or go, the user\'s changes stay', { timeout: 120_000 }, async (t) => {
     const org = await makeTestOrg(t, { mode: 'persistent', folders: ['Documents'] });
     const admin = await org.admin();
-    const v1 = join(org.dir, 'v1');
-    await writeTree(v1, { Documents: { 'policy.txt': 'policy v1', 'edit-me.txt': 'edit-me v1', 'delete-me.txt': 'delete-me v1', 'dropped.txt': 'dropped in v2' } });
-    await publishOrgLayer(admin, 'org/dept', { from: v1 });
+    const publish = async (name: string, files: Record<string, string>) => {
+      await writeTree(join(org.dir, name), { Documents: files });
+      return publishOrgLayer(admin, 'org/dept', { from: join(org.dir, name) });
+    };
+    await publish('v1', { 'policy.txt': 'policy v1', 'edit-me.txt': 'edit-me v1', 'delete-me.txt': 'delete-me v1', 'dropped.txt': 'dropped in v2' });
     await writeProfile(org.store, { version: 1, user: 'erin', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
     const m = await makeMachine(org, 'pc');
     const signedIn = await login(['--org', org.configPath, '--user', 'erin', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`);
@@ -153,24 +187,30 @@ describe('strata agent after an org layer was published', { skip }, () => {
     // While no agent runs, the user edits one org file and deletes another; then the admin publishes v2.
     await writeFile(join(m.home, 'Documents/edit-me.txt'), 'edited here');
     await unlink(join(m.home, 'Documents/delete-me.txt'));
-    const v2 = join(org.dir, 'v2');
-    await writeTree(v2, { Documents: { 'policy.txt': 'policy v2', 'edit-me.txt': 'edit-me v2', 'delete-me.txt': 'delete-me v2', 'new.txt': 'new in v2' } });
-    const published = await publishOrgLayer(admin, 'org/dept', { from: v2 });
+    const v2 = await publish('v2', { 'policy.txt': 'policy v2', 'edit-me.txt': 'edit-me v2', 'delete-me.txt': 'delete-me v2', 'new.txt': 'new in v2' });
 
-    const agent = await agentInSync(t, m);
-    assert.match(agent.out(), /^the org layers changed since the last lay \(now: org\/dept\): syncing this device's changes, then laying the layer again\nlaid: 3 files in .*, 0 conflict copies\n/m);
+    const agent = await agentInSync(t, m, ['--org-check', '1'], /^switched to the org layers org\/dept@\w+\n/m);
+    assert.match(agent.out(), /^the org layers changed \(was: org\/dept@\w+; now: org\/dept@\w+\): switching home to them, the user's changes on top\n/m);
     assert.deepEqual(await listing(join(m.home, 'Documents')), { 'edit-me.txt': 'edited here', 'new.txt': 'new in v2', 'policy.txt': 'policy v2' });
-    assert.equal((await readSession(m.stateDir)).laid?.org[0]?.snapshot, published.snapshotId);
+    assert.deepEqual((await readSession(m.stateDir)).laid?.org.map((l) => l.snapshot), [v2.snapshotId]);
+    assert.equal((await readSession(m.stateDir)).laid?.orgBefore, undefined, 'the switch is over');
     const user = await latestTree(admin, 'user/erin');
     assert.equal(user.get('Documents/edit-me.txt')?.type, 'file', 'the edit is a copy-up');
     assert.equal(user.get('Documents/delete-me.txt')?.type, 'whiteout', 'the deletion is a whiteout');
     assert.equal(user.has('Documents/policy.txt'), false, 'an untouched org file is not copied up');
     assert.equal(user.has('Documents/dropped.txt'), false, 'a file v2 dropped is gone, not adopted');
+
+    // While the agent runs, the admin publishes v3: it arrives within the check interval.
+    const v3 = await publish('v3', { 'policy.txt': 'policy v3', 'edit-me.txt': 'edit-me v3', 'delete-me.txt': 'delete-me v3' });
+    await agent.waitFor(new RegExp(`^switched to the org layers org/dept@${v3.snapshotId.slice(0, 8)}\\n`, 'm'));
+    assert.deepEqual(await listing(join(m.home, 'Documents')), { 'edit-me.txt': 'edited here', 'policy.txt': 'policy v3' });
+    assert.deepEqual((await readSession(m.stateDir)).laid?.org.map((l) => l.snapshot), [v3.snapshotId]);
+    assert.equal((await latestTree(admin, 'user/erin')).has('Documents/policy.txt'), false, 'still not copied up');
     assert.equal(await agent.stop(), 0, `${agent.out()}${agent.err()}`);
 
-    // The next start finds nothing new and goes straight to syncing.
+    // The next start finds nothing new: no switch.
     const again = await agentInSync(t, m);
-    assert.match(again.out(), /^syncing /);
+    assert.doesNotMatch(again.out(), /org layers changed/);
     assert.equal(await again.stop(), 0, `${again.out()}${again.err()}`);
   });
 });

@@ -10,17 +10,15 @@
  * does. That is the recovery, not a shortcut: a lay is idempotent, and one that finds the last
  * one's `laying` marker reads every file instead of trusting size and mtime (signin/lay.ts).
  *
- * A session with `laid` whose org layers changed since (an admin published a version, or assigned
- * other layers) is brought up to them first: a sync pass over the old ones, then a lay over the
- * new ones (signin/refresh.ts). When the check fails (offline, the bucket refuses), the agent
- * starts over the layers laid.
+ * While it runs, the agent follows the org layers (signin/refresh.ts): at start and every
+ * --org-check seconds it checks whether an admin published a new version or assigned other
+ * layers, and switches home to them in a sync pass; the user's changes stay on top. A failed check
+ * (offline, the bucket refuses) is a warning; the agent syncs on over the layers it has.
  */
 import { serveControl } from '../../control/index.js';
 import { describeError, StrataError } from '../../errors.js';
 import { preferSmallHeap } from '../memory.js';
-import { isOffline } from '../../agent/index.js';
-import { openRepository } from '../../repo/index.js';
-import { changedOrgLayers, flushSession, openSessionStore, readSession, startSessionAgent, type LayResult, type OrgStore, type Session } from '../../signin/index.js';
+import { LAYING_FILE, lastLayCutOff, OrgLayerFollower, ORG_CHECK_MS, openSessionStore, runningLay, readSession, startSessionAgent, type FollowEvent, type LaidLayer, type LayResult, type OrgStore, type Session } from '../../signin/index.js';
 import { stringOption, usageError } from '../args.js';
 import { openChunkPool } from '../chunker.js';
 import type { Context } from '../context.js';
@@ -29,11 +27,22 @@ import { layWithOutput, laySummary } from './lay-output.js';
 
 export const POLL_OPTION = { type: 'string', value: '<seconds>', help: "how often other devices' heads are polled (default 10)" } as const;
 
-export function pollMs(ctx: Context): number {
-  const raw = stringOption(ctx.args, 'poll') ?? '10';
-  const s = Number(raw);
-  if (!Number.isFinite(s) || s < 0.1 || s > 86_400) throw usageError(`--poll must be a number of seconds between 0.1 and 86400, got ${JSON.stringify(raw)}`, ctx.command);
+export const ORG_CHECK_OPTION = { type: 'string', value: '<seconds>', help: `how often the org layers are checked for new versions (default ${ORG_CHECK_MS / 1000}; 0: only at start)` } as const;
+
+/** A --<name> option in seconds, as milliseconds; `ok` says which values are allowed (`allowed` in words). */
+function millisOption(ctx: Context, name: string, fallback: number, ok: (s: number) => boolean, allowed: string): number {
+  const raw = stringOption(ctx.args, name) ?? String(fallback);
+  const s = raw.trim() === '' ? Number.NaN : Number(raw);
+  if (!ok(s)) throw usageError(`--${name} must be ${allowed}, got ${JSON.stringify(raw)}`, ctx.command);
   return Math.round(s * 1000);
+}
+
+export function pollMs(ctx: Context): number {
+  return millisOption(ctx, 'poll', 10, (s) => s >= 0.1 && s <= 86_400, 'a number of seconds between 0.1 and 86400');
+}
+
+function orgCheckMs(ctx: Context): number {
+  return millisOption(ctx, 'org-check', ORG_CHECK_MS / 1000, (s) => s === 0 || (s >= 1 && s <= 86_400), 'a number of seconds between 1 and 86400, or 0');
 }
 
 /**
@@ -46,6 +55,8 @@ export async function runSessionAgent(ctx: Context, stateDir: string, session: S
   preferSmallHeap();
   const agent = await startSessionAgent({ stateDir, session, openStore: () => store.store, chunker: openChunkPool(ctx), pollMs: pollMs(ctx) });
   ctx.onClose(() => agent.stop());
+  const follower = new OrgLayerFollower({ stateDir, store: store.store, agent, session, intervalMs: orgCheckMs(ctx), onEvent: (e) => reportFollow(ctx, e) });
+  ctx.onClose(() => follower.stop());
   const control = await serveControl(agent, { stateDir });
   ctx.onClose(() => control.close());
   const layer = `user/${session.user}`;
@@ -65,28 +76,18 @@ export async function runSessionAgent(ctx: Context, stateDir: string, session: S
   if (agent.status().state === 'error') throw new StrataError('E_SYNC', agent.status().folders.find((f) => f.error)?.error?.message ?? 'sync failed');
 }
 
-/** Brings a laid session up to org layers that changed since its lay; returns the session to run. */
-async function refreshOrgLayers(ctx: Context, stateDir: string, session: Session, org: OrgStore): Promise<Session> {
-  let repo;
-  let changed;
-  try {
-    repo = await openRepository(org.store);
-    changed = await changedOrgLayers(repo, session);
-  } catch (err) {
-    // Offline, or the bucket refuses: the agent still starts, and its status says what is wrong.
-    if (!isOffline(err) && !(err instanceof StrataError)) throw err;
-    ctx.warn(`could not check the org layers for new versions (${describeError(err).split('\n')[0]}); syncing over the ones laid`);
-    return session;
+const names = (layers: readonly LaidLayer[]): string => (layers.length > 0 ? layers.map((l) => `${l.layer}@${l.snapshot.slice(0, 8)}`).join(', ') : 'none');
+
+function reportFollow(ctx: Context, e: FollowEvent): void {
+  if (e.type === 'check-failed') {
+    ctx.warn(`could not check the org layers for new versions (${describeError(e.error).split('\n')[0]}); syncing on over the ones laid`);
+  } else if (ctx.json) {
+    ctx.io.stdout(`${JSON.stringify(e.type === 'switching' ? { event: 'org-switching', from: e.from, to: e.to } : { event: 'org-switched', org: e.org })}\n`);
+  } else if (e.type === 'switching') {
+    ctx.print(`the org layers changed (was: ${names(e.from)}; now: ${names(e.to)}): switching home to them, the user's changes on top`);
+  } else {
+    ctx.print(`switched to the org layers ${names(e.org)}`);
   }
-  if (changed === undefined) return session;
-  const names = changed.length > 0 ? changed.map((l) => l.layer).join(', ') : 'none';
-  if (!ctx.json) ctx.print(`the org layers changed since the last lay (now: ${names}): syncing this device's changes, then laying the layer again`);
-  const flush = await flushSession(repo, session, stateDir, openChunkPool(ctx));
-  if (flush.status === 'held') {
-    ctx.warn(`the sync pass would delete ${flush.held.files} of ${flush.held.of} files and waits for a confirmation; the new org layers are laid at a later start`);
-    return session;
-  }
-  return reportLay(ctx, await layWithOutput(ctx, { store: org.store, session, stateDir }), session);
 }
 
 function reportLay(ctx: Context, result: LayResult, session: Session): Session {
@@ -103,20 +104,26 @@ async function finishLay(ctx: Context, stateDir: string, session: Session, org: 
 
 export const agentServiceCommand: Command = {
   name: 'agent',
-  summary: 'live sync of the signed-in session (after strata login; first finishes a lay that was cut off, or lays new org layer versions), until stopped',
+  summary: 'live sync of the signed-in session (after strata login; first finishes a lay that was cut off), following new org layer versions, until stopped',
   args: '',
   positionals: { min: 0, max: 0 },
   options: {
     poll: POLL_OPTION,
+    'org-check': ORG_CHECK_OPTION,
     'state-dir': STATE_DIR_OPTION,
   },
   async run(ctx) {
     const stateDir = stateDirOf(ctx);
     const session = await readSession(stateDir);
+    const laying = await runningLay(stateDir);
+    if (laying !== undefined) {
+      throw new StrataError('E_LAYING', `a sign-in (process ${laying}) is laying the layer onto home right now: start the agent once it is done (if that process is not Strata, remove ${LAYING_FILE} from the state dir)`, { path: stateDir });
+    }
     const org = await openSessionStore(session);
     let handedOver = false;
     try {
-      const laid = session.laid === undefined ? await finishLay(ctx, stateDir, session, org) : await refreshOrgLayers(ctx, stateDir, session, org);
+      const unfinished = session.laid === undefined || (await lastLayCutOff(stateDir));
+      const laid = unfinished ? await finishLay(ctx, stateDir, session, org) : session;
       handedOver = true;
       await runSessionAgent(ctx, stateDir, laid, org);
     } finally {

@@ -11,7 +11,7 @@ import { openAgentState } from '../../state/index.js';
 import { signIn } from '../../signin/index.js';
 import { listOption, requiredOption, stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
-import { POLL_OPTION, runSessionAgent } from './agent-command.js';
+import { ORG_CHECK_OPTION, POLL_OPTION, runSessionAgent } from './agent-command.js';
 import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
 import { layWithOutput, laySummary } from './lay-output.js';
 
@@ -48,6 +48,7 @@ export const loginCommand: Command = {
     'no-sync': { type: 'boolean', help: 'sign in and lay the layer, then exit (start live sync later with strata agent)' },
     'secrets-stdin': SECRETS_STDIN_OPTION,
     poll: POLL_OPTION,
+    'org-check': ORG_CHECK_OPTION,
     'state-dir': STATE_DIR_OPTION,
   },
   async run(ctx) {

@@ -1,0 +1,131 @@
+// The org layer follower (refresh.ts) with a real agent on an in-memory bucket: it switches home
+// to a new org layer version and records the switch before and after; it does nothing while sync
+// is paused; a failed check changes nothing; a switch a restart finds recorded is finished.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { parseOrgConfig } from '../../shared/org-config.js';
+import { writeTree } from '../cli/testkit.js';
+import { publishOrgLayer, writeProfile } from '../profile/index.js';
+import type { ObjectStore } from '../store/index.js';
+import { layHome } from './lay.js';
+import { startSessionAgent } from './live.js';
+import { OrgLayerFollower, type FollowEvent } from './refresh.js';
+import { readSession, writeSession, type Session } from './session.js';
+import { memoryBucket } from './testkit.js';
+
+/** alice signed in over org/dept v1; `publish` makes the next version. */
+async function laidOverV1(t: TestContext) {
+  const { dir, store, repo } = await memoryBucket(t, 'follow');
+  const publish = async (name: string, text: string) => {
+    await writeTree(join(dir, name), { Documents: { 'policy.txt': text } });
+    return publishOrgLayer(repo, 'org/dept', { from: join(dir, name) });
+  };
+  await publish('v1', 'policy v1');
+  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
+  const home = join(dir, 'home');
+  const stateDir = join(dir, 'state');
+  const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: {}, folders: ['Documents'] }, 'test');
+  await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: 'persistent', device: 'pc1', signedIn: new Date().toISOString() } satisfies Session);
+  await layHome({ store, session: await readSession(stateDir), stateDir });
+  const policy = () => readFile(join(home, 'Documents/policy.txt'), 'utf8');
+  return { store, home, stateDir, publish, policy };
+}
+
+/** The session's agent and a follower that checks only when asked; both stopped after the test. */
+async function follow(t: TestContext, stateDir: string, store: ObjectStore) {
+  const session = await readSession(stateDir);
+  const agent = await startSessionAgent({ stateDir, session, openStore: () => store, watch: false, pollMs: 3_600_000 });
+  const events: FollowEvent[] = [];
+  let notify: (() => void) | undefined;
+  const follower = new OrgLayerFollower({ stateDir, store, agent, session, intervalMs: 0, onEvent: (e) => (events.push(e), notify?.()) });
+  t.after(async () => {
+    follower.stop();
+    await agent.stop();
+  });
+  /** Resolves at the first event of `type` (at once if there was one). */
+  const event = (type: FollowEvent['type']): Promise<FollowEvent> =>
+    new Promise((resolve) => {
+      const look = () => {
+        const e = events.find((x) => x.type === type);
+        if (e) resolve(e);
+      };
+      notify = look;
+      look();
+    });
+  return { agent, follower, events, event };
+}
+
+describe('OrgLayerFollower', { timeout: 60_000 }, () => {
+  it('switches home to a new version: the session names both layers during the switch, then only the new one', async (t) => {
+    const { store, stateDir, publish, policy } = await laidOverV1(t);
+    const v1 = (await readSession(stateDir)).laid?.org[0];
+    const v2 = await publish('v2', 'policy v2');
+    const { event } = await follow(t, stateDir, store);
+    const switching = await event('switching');
+    assert.deepEqual(switching, { type: 'switching', from: [v1], to: [{ layer: 'org/dept', snapshot: v2.snapshotId, root: v2.snapshot.root }] });
+    await event('switched');
+    assert.equal(await policy(), 'policy v2');
+    const laid = (await readSession(stateDir)).laid;
+    assert.deepEqual(laid?.org.map((l) => l.snapshot), [v2.snapshotId]);
+    assert.equal(laid?.orgBefore, undefined);
+  });
+
+  it('checks nothing while sync is paused; the first check after resuming switches', async (t) => {
+    const { store, stateDir, publish, policy } = await laidOverV1(t);
+    const { agent, follower, events, event } = await follow(t, stateDir, store);
+    await follower.check();
+    await agent.pause();
+    await publish('v2', 'policy v2');
+    await follower.check();
+    assert.deepEqual(events, [], 'paused: no check');
+    assert.equal(await policy(), 'policy v1');
+    await agent.resume();
+    await follower.check();
+    await event('switched');
+    assert.equal(await policy(), 'policy v2');
+  });
+
+  it('a failed check is reported and changes nothing; the next one switches', async (t) => {
+    const { store, stateDir, publish, policy } = await laidOverV1(t);
+    await publish('v2', 'policy v2');
+    let refuse = true;
+    // The bucket refuses the profile read while `refuse` holds.
+    const flaky = new Proxy(store, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== 'get' || typeof v !== 'function') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        return (key: string, ...rest: unknown[]) => {
+          if (refuse && key.endsWith('/profile')) return Promise.reject(new Error('the bucket refused'));
+          return (v as (...a: unknown[]) => unknown).call(target, key, ...rest);
+        };
+      },
+    });
+    const { follower, events, event } = await follow(t, stateDir, flaky);
+    await event('check-failed');
+    assert.match(String((events[0] as { error: unknown }).error), /the bucket refused/);
+    assert.equal((await readSession(stateDir)).laid?.orgBefore, undefined, 'nothing recorded');
+    refuse = false;
+    await follower.check();
+    await event('switched');
+    assert.equal(await policy(), 'policy v2');
+  });
+
+  it('a switch recorded before a restart is finished by the restarted agent', async (t) => {
+    const { store, stateDir, publish, policy } = await laidOverV1(t);
+    const v2 = await publish('v2', 'policy v2');
+    // What the session holds when the agent stopped after recording the switch, before its pass.
+    const session = await readSession(stateDir);
+    const laid = session.laid!;
+    await writeSession(stateDir, { ...session, laid: { ...laid, org: [{ layer: 'org/dept', snapshot: v2.snapshotId, root: v2.snapshot.root }], orgBefore: laid.org } });
+    const { events, event } = await follow(t, stateDir, store);
+    await event('switched');
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['switched'],
+    );
+    assert.equal(await policy(), 'policy v2');
+    assert.equal((await readSession(stateDir)).laid?.orgBefore, undefined);
+  });
+});
