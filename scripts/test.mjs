@@ -117,6 +117,17 @@ kill "$keyring" 2>/dev/null
 exit $status
 `;
 
+/** A failed run shows what the keyring daemon said: its folder goes with the run, and keychain failures (E_NO_KEYCHAIN) are otherwise hard to explain. */
+function showKeyringLog(dir) {
+  let log = '';
+  try {
+    log = readFileSync(join(dir, 'keyring.log'), 'utf8').trim();
+  } catch {
+    return;
+  }
+  if (log !== '') console.error(`test: the run failed; gnome-keyring-daemon's log (last 40 lines):\n${log.split('\n').slice(-40).join('\n')}`);
+}
+
 let keyringDir;
 let command = [process.execPath, '--import', 'tsx', '--test', ...files];
 if (process.platform === 'linux') {
@@ -146,6 +157,7 @@ child.on('exit', (code, signal) => {
   const finish = () => {
     stopSwift();
     if (swiftDir) rmSync(swiftDir, { recursive: true, force: true });
+    if (keyringDir && code !== 0) showKeyringLog(keyringDir);
     if (keyringDir) rmSync(keyringDir, { recursive: true, force: true });
     process.exit(code ?? (signal ? 1 : 0));
   };
