@@ -2,7 +2,7 @@
 // to a new org layer version and records the switch before and after; it does nothing while sync
 // is paused; a failed check changes nothing; a switch a restart finds recorded is finished.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig } from '../../shared/org-config.js';
@@ -13,6 +13,8 @@ import { layHome } from './lay.js';
 import { startSessionAgent } from './live.js';
 import { OrgLayerFollower, type FollowEvent } from './refresh.js';
 import { readSession, writeSession, type Session } from './session.js';
+import { openRepository } from '../repo/index.js';
+import { listDir } from '../agent/testkit.js';
 import { memoryBucket } from './testkit.js';
 
 /** alice signed in over org/dept v1; `publish` makes the next version. */
@@ -70,6 +72,25 @@ describe('OrgLayerFollower', { timeout: 60_000 }, () => {
     const laid = (await readSession(stateDir)).laid;
     assert.deepEqual(laid?.org.map((l) => l.snapshot), [v2.snapshotId]);
     assert.equal(laid?.orgBefore, undefined);
+  });
+
+  it('a layer assigned later is laid under the user\'s files; unassigned, its files go and the user\'s stay', async (t) => {
+    const { store, home, stateDir } = await laidOverV1(t);
+    const profile = (layers: string[]) => writeProfile(store, { version: 1, user: 'alice', displayName: '', layers, updated: new Date().toISOString() });
+    await profile([]);
+    const { follower, events, event } = await follow(t, stateDir, store);
+    await event('switched');
+    assert.deepEqual(await listDir(home), {}, 'unassigned: the org file went, and its dir');
+    await mkdir(join(home, 'Documents'));
+    await writeFile(join(home, 'Documents/mine.txt'), 'the user wrote this');
+    events.length = 0;
+    // The admin assigns a layer that has a file at the user's path, and one the user lacks.
+    await writeTree(join(home, '..', 'v2'), { Documents: { 'mine.txt': 'org text', 'policy.txt': 'policy v2' } });
+    await publishOrgLayer(await openRepository(store), 'org/dept', { from: join(home, '..', 'v2') });
+    await profile(['org/dept']);
+    await follower.check();
+    await event('switched');
+    assert.deepEqual(await listDir(home), { 'Documents/': '', 'Documents/mine.txt': 'the user wrote this', 'Documents/policy.txt': 'policy v2' });
   });
 
   it('checks nothing while sync is paused; the first check after resuming switches', async (t) => {
