@@ -82,11 +82,6 @@ export class OrgLayerFollower {
     void this.check();
   }
 
-  /** The session as the follower last wrote it. */
-  get current(): Session {
-    return this.session;
-  }
-
   /** Checks the org layers now (joins a check already running); never rejects: failures are events. */
   check(): Promise<void> {
     this.checking ??= this.checkOnce().finally(() => (this.checking = undefined));
@@ -107,9 +102,10 @@ export class OrgLayerFollower {
       return;
     }
     if (this.opts.agent.paused) return;
+    let to: LaidLayer[] | undefined;
     try {
       this.repo ??= await openRepository(this.opts.store, { loadIndex: false });
-      const to = await changedOrgLayers(this.repo, this.session);
+      to = await changedOrgLayers(this.repo, this.session);
       if (to === undefined || this.stopped) return;
       const switching: Session = { ...this.session, laid: { ...laid, org: to, orgBefore: laid.org } };
       await writeSession(this.opts.stateDir, switching);
@@ -118,12 +114,9 @@ export class OrgLayerFollower {
       this.emit({ type: 'check-failed', error });
       return;
     }
-    this.emit({ type: 'switching', from: laid.org, to: this.session.laid?.org ?? [] });
-    this.opts.agent.switchLower(
-      this.session.home,
-      (this.session.laid?.org ?? []).map((l) => l.root),
-      laid.org.map((l) => l.root),
-    );
+    this.emit({ type: 'switching', from: laid.org, to });
+    const roots = (layers: readonly LaidLayer[]): string[] => layers.map((l) => l.root);
+    this.opts.agent.switchLower(this.session.home, roots(to), roots(laid.org));
     this.awaitSwitch();
   }
 
