@@ -187,6 +187,9 @@ describe('strata CLI usage errors exit 2 with one line', { concurrency: 2 }, () 
     ['bad store URL', ['--store', 'ftp://example.com/x', 'init']],
     ['s3 store without credentials', ['--store', 's3://bucket-name/p', 'init']],
     ['bad snapshot id', ['--store', store, 'ls', '--layer', LAYER, '--snapshot', 'xyz']],
+    // Before the session is even read (there is none here): a bad timing never comes after a lay.
+    ['agent --org-check below a second', ['agent', '--state-dir', '/nonexistent/strata-state', '--org-check', '0.5']],
+    ['agent --poll not a number', ['agent', '--state-dir', '/nonexistent/strata-state', '--poll', 'soon']],
   ];
   for (const [name, args] of cases) {
     it(name, async () => assertFailure(await strata(args), 2, 'E_USAGE'));

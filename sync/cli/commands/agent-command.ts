@@ -41,21 +41,28 @@ export function pollMs(ctx: Context): number {
   return millisOption(ctx, 'poll', 10, (s) => s >= 0.1 && s <= 86_400, 'a number of seconds between 0.1 and 86400');
 }
 
-function orgCheckMs(ctx: Context): number {
-  return millisOption(ctx, 'org-check', ORG_CHECK_MS / 1000, (s) => s === 0 || (s >= 1 && s <= 86_400), 'a number of seconds between 1 and 86400, or 0');
+/** The agent's --poll and --org-check, read before anything runs (a usage error must not come after a lay). */
+export interface AgentTimings {
+  pollMs: number;
+  orgCheckMs: number;
+}
+
+export function agentTimings(ctx: Context): AgentTimings {
+  const orgCheckMs = millisOption(ctx, 'org-check', ORG_CHECK_MS / 1000, (s) => s === 0 || (s >= 1 && s <= 86_400), 'a number of seconds between 1 and 86400, or 0');
+  return { pollMs: pollMs(ctx), orgCheckMs };
 }
 
 /**
  * Runs the session's agent and its control endpoint until SIGINT or SIGTERM. `org` is the open
  * bucket when the caller has one (login); otherwise it is opened with the keychain's credentials.
  */
-export async function runSessionAgent(ctx: Context, stateDir: string, session: Session, org?: OrgStore): Promise<void> {
+export async function runSessionAgent(ctx: Context, stateDir: string, session: Session, timings: AgentTimings, org?: OrgStore): Promise<void> {
   const store = org ?? (await openSessionStore(session));
   ctx.onClose(() => store.close());
   preferSmallHeap();
-  const agent = await startSessionAgent({ stateDir, session, openStore: () => store.store, chunker: openChunkPool(ctx), pollMs: pollMs(ctx) });
+  const agent = await startSessionAgent({ stateDir, session, openStore: () => store.store, chunker: openChunkPool(ctx), pollMs: timings.pollMs });
   ctx.onClose(() => agent.stop());
-  const follower = new OrgLayerFollower({ stateDir, store: store.store, agent, session, intervalMs: orgCheckMs(ctx), onEvent: (e) => reportFollow(ctx, e) });
+  const follower = new OrgLayerFollower({ stateDir, store: store.store, agent, session, intervalMs: timings.orgCheckMs, onEvent: (e) => reportFollow(ctx, e) });
   ctx.onClose(() => follower.stop());
   const control = await serveControl(agent, { stateDir });
   ctx.onClose(() => control.close());
@@ -113,6 +120,7 @@ export const agentServiceCommand: Command = {
     'state-dir': STATE_DIR_OPTION,
   },
   async run(ctx) {
+    const timings = agentTimings(ctx);
     const stateDir = stateDirOf(ctx);
     const session = await readSession(stateDir);
     const laying = await runningLay(stateDir);
@@ -125,7 +133,7 @@ export const agentServiceCommand: Command = {
       const unfinished = session.laid === undefined || (await lastLayCutOff(stateDir));
       const laid = unfinished ? await finishLay(ctx, stateDir, session, org) : session;
       handedOver = true;
-      await runSessionAgent(ctx, stateDir, laid, org);
+      await runSessionAgent(ctx, stateDir, laid, timings, org);
     } finally {
       if (!handedOver) org.close();
     }

@@ -11,7 +11,7 @@ import { openAgentState } from '../../state/index.js';
 import { signIn } from '../../signin/index.js';
 import { listOption, requiredOption, stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
-import { ORG_CHECK_OPTION, POLL_OPTION, runSessionAgent } from './agent-command.js';
+import { agentTimings, ORG_CHECK_OPTION, POLL_OPTION, runSessionAgent } from './agent-command.js';
 import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
 import { layWithOutput, laySummary } from './lay-output.js';
 
@@ -57,6 +57,7 @@ export const loginCommand: Command = {
     const home = stringOption(ctx.args, 'home') ?? homedir();
     if (home === '') throw usageError('--home must not be empty', ctx.command);
     const stateDir = stateDirOf(ctx);
+    const timings = agentTimings(ctx);
     const newDeviceId = await checkDevice(ctx, stateDir);
     const signedIn = await signIn({ org, user, home, stateDir, credentials: () => askSecrets(ctx), ...(newDeviceId ? { newDeviceId } : {}) });
     let handedOver = false;
@@ -66,7 +67,7 @@ export const loginCommand: Command = {
       else ctx.print(`signed in as ${user} (${result.session.org.org}, ${result.session.mode}): ${result.files} files in ${result.session.home}, ${result.conflicts.length} conflict copies`);
       if (ctx.args.values['no-sync'] === true) return;
       handedOver = true;
-      await runSessionAgent(ctx, stateDir, result.session, signedIn.org);
+      await runSessionAgent(ctx, stateDir, result.session, timings, signedIn.org);
     } finally {
       if (!handedOver) signedIn.org.close();
     }
