@@ -1,8 +1,294 @@
 /**
- * The UI, browser code only. It talks to the agent through the typed Agent API in shared/,
- * via the preload bridge inside Electron or loopback HTTP in a browser; it never imports the
- * engine or Node built-ins (enforced by lint and renderer/tsconfig.json).
+ * The UI, browser code only. It talks to the agent through the typed Agent API in shared/ — over
+ * loopback HTTP when the agent serves it (`strata ui` prints the address, whose fragment carries
+ * the token) — and never imports the engine or Node built-ins (enforced by lint and
+ * renderer/tsconfig.json).
  *
- * The UI itself arrives with the agent service (pause/resume, progress, conflicts).
+ * One page: the agent's state and device, Pause/Resume and Sync now, and per folder its state,
+ * progress, last sync, error, a held mass delete to confirm, and its conflicts, each resolved by
+ * keeping one of its two versions. Every status
+ * the agent pushes (Server-Sent Events) redraws the page; the stream opens with the current
+ * status, and reconnects by itself (EventSource) after a drop.
+ *
+ * What must hold: the token is read from the URL fragment only (a browser never sends it), sent as
+ * a bearer header on commands, and removed from the address bar; nothing from the agent is ever
+ * inserted as HTML (text nodes only); no inline script or style (the page's CSP forbids them).
  */
-export {};
+import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus, Progress, SyncState } from '../shared/agent-api.js';
+
+class Client {
+  constructor(private readonly token: string) {}
+
+  async call<C extends CommandName>(command: C, arg: CommandArg<C>): Promise<CommandResult<C>> {
+    const res = await fetch(`/api/${command}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(arg),
+    });
+    const body = (await res.json().catch(() => undefined)) as { error?: { message?: unknown } } | undefined;
+    if (!res.ok) throw new Error(typeof body?.error?.message === 'string' ? body.error.message : `the agent answered HTTP ${res.status}`);
+    return body as CommandResult<C>;
+  }
+
+  events(onEvent: (e: AgentEvent) => void, onDrop: () => void): EventSource {
+    const source = new EventSource(`/api/events?token=${encodeURIComponent(this.token)}`);
+    source.onmessage = (m: MessageEvent<string>) => onEvent(JSON.parse(m.data) as AgentEvent);
+    source.onerror = onDrop;
+    return source;
+  }
+}
+
+type Child = Node | string | undefined | false;
+
+/** An element with text content only: strings become text nodes, never markup. */
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<'className' | 'title' | 'role', string>> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  Object.assign(el, props);
+  for (const c of children) if (c !== undefined && c !== false) el.append(c);
+  return el;
+}
+
+/**
+ * Makes `target`'s children look like `source`'s, reusing the nodes that keep their kind and place:
+ * statuses arrive many times a second during a pass, and a button replaced between the press and
+ * the release of a click would swallow the click.
+ */
+export function morph(target: Node, source: Node): void {
+  const want = [...source.childNodes];
+  want.forEach((s, i) => {
+    const t = target.childNodes[i];
+    if (t === undefined) target.appendChild(s);
+    else if (!sameKind(t, s)) target.replaceChild(s, t);
+    else if (t instanceof Element && s instanceof Element) {
+      for (const a of [...t.attributes]) if (!s.hasAttribute(a.name)) t.removeAttribute(a.name);
+      for (const a of [...s.attributes]) if (t.getAttribute(a.name) !== a.value) t.setAttribute(a.name, a.value);
+      if (t instanceof HTMLButtonElement && s instanceof HTMLButtonElement) {
+        t.disabled = s.disabled;
+        t.onclick = s.onclick;
+      }
+      morph(t, s);
+    } else if (t.nodeValue !== s.nodeValue) t.nodeValue = s.nodeValue;
+  });
+  while (target.childNodes.length > want.length) target.lastChild?.remove();
+}
+
+function sameKind(a: Node, b: Node): boolean {
+  return a.nodeType === b.nodeType && a.nodeName === b.nodeName;
+}
+
+const STATE_LABELS: Record<SyncState, string> = {
+  idle: 'Idle',
+  scanning: 'Scanning',
+  uploading: 'Uploading',
+  downloading: 'Downloading',
+  paused: 'Paused',
+  offline: 'Offline',
+  error: 'Error',
+};
+
+/** "In sync" for an idle folder or agent that has synced, unless a mass delete waits for the user; the state's name otherwise. */
+export function stateLabel(state: SyncState, lastSync: string | undefined, waiting = false): string {
+  if (state !== 'idle') return STATE_LABELS[state];
+  if (waiting) return 'Waiting for you';
+  return lastSync !== undefined ? 'In sync' : STATE_LABELS.idle;
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+export function formatBytes(n: number): string {
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < UNITS.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${UNITS[i]}`;
+}
+
+/** "12 of 40 files, 3.1 MiB of 8.0 MiB, 1.2 MiB/s, 5 s left". */
+export function formatProgress(p: Progress): string {
+  const parts = [`${p.files} of ${p.filesTotal} files`, `${formatBytes(p.bytes)} of ${formatBytes(p.bytesTotal)}`];
+  if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
+  if (p.etaSeconds !== undefined) parts.push(`${Math.ceil(p.etaSeconds)} s left`);
+  return parts.join(', ');
+}
+
+function time(iso: string): string {
+  return new Date(iso).toLocaleString();
+}
+
+class App {
+  private status: AgentStatus | undefined;
+  private problem: string | undefined;
+  private busy = false;
+  /** Statuses pushed so far: a command's answer older than the last push is not shown. */
+  private pushed = 0;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly client: Client,
+  ) {}
+
+  start(): void {
+    this.client.events(
+      (e) => {
+        if (e.type !== 'status') return;
+        this.pushed++;
+        this.problem = undefined;
+        this.show(e.status);
+      },
+      () => {
+        this.problem = 'Lost the connection to the agent; reconnecting…';
+        this.render();
+      },
+    );
+    // The stream opens with the status too; this answer only counts if it comes first.
+    this.client.call('status', {}).then(
+      (s) => this.pushed === 0 && this.show(s),
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  private show(status: AgentStatus): void {
+    this.status = status;
+    this.render();
+  }
+
+  private fail(err: unknown): void {
+    this.problem = err instanceof Error ? err.message : String(err);
+    this.render();
+  }
+
+  /**
+   * Runs a command and shows its answer, the status after it — unless a status was pushed in the
+   * meantime: the answer may have been overtaken (a pass held its deletes before it arrived).
+   */
+  private act(run: () => Promise<AgentStatus>): void {
+    if (this.busy) return;
+    this.busy = true;
+    this.render();
+    const pushed = this.pushed;
+    run()
+      .then((s) => {
+        this.problem = undefined;
+        if (this.pushed === pushed) this.status = s;
+      })
+      .catch((err: unknown) => (this.problem = err instanceof Error ? err.message : String(err)))
+      .finally(() => {
+        this.busy = false;
+        this.render();
+      });
+  }
+
+  /** `name`: the accessible name, when the label alone would not tell which item it acts on. */
+  private button(label: string, onClick: () => void, name?: string): HTMLButtonElement {
+    const b = h('button', {}, label);
+    b.type = 'button';
+    if (name !== undefined) b.setAttribute('aria-label', name);
+    b.disabled = this.busy;
+    b.onclick = onClick;
+    return b;
+  }
+
+  private render(): void {
+    const s = this.status;
+    const parts: Child[] = [];
+    if (s === undefined) {
+      parts.push(h('p', {}, this.problem ?? 'Connecting to the agent…'));
+    } else {
+      parts.push(
+        h('header', {}, h('h1', {}, 'Strata'), h('p', { className: 'state', role: 'status' }, stateLabel(s.state, s.lastSync, s.folders.some((f) => f.pendingDeletes))), h('p', { className: 'device' }, `Device ${s.deviceId}`)),
+        h(
+          'nav',
+          {},
+          s.paused ? this.button('Resume', () => this.act(() => this.client.call('resume', {}))) : this.button('Pause', () => this.act(() => this.client.call('pause', {}))),
+          this.button('Sync now', () => this.act(() => this.client.call('syncNow', {}))),
+        ),
+        this.problem !== undefined && h('p', { className: 'problem', role: 'alert' }, this.problem),
+        ...s.folders.map((f) => this.folder(f)),
+      );
+      if (s.folders.length === 0) parts.push(h('p', {}, 'No folders are synced.'));
+    }
+    const next = h('div');
+    next.append(...parts.filter((p): p is Node | string => p !== undefined && p !== false));
+    morph(this.root, next);
+  }
+
+  private folder(f: FolderStatus): HTMLElement {
+    const section = h('section', { className: 'folder' }, h('h2', {}, f.root), h('p', { className: 'layer' }, `Layer ${f.layer}, ${f.files} files`));
+    section.append(h('p', { className: 'folder-state' }, `${stateLabel(f.state, f.lastSync, f.pendingDeletes !== undefined)}${f.progress ? `: ${formatProgress(f.progress)}` : ''}`));
+    section.append(h('p', { className: 'last-sync' }, f.lastSync ? `Last in sync ${time(f.lastSync)}` : 'Not in sync yet'));
+    if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, `${f.error.message}${f.error.path ? ` (${f.error.path})` : ''}`));
+    if (f.pendingDeletes) {
+      const d = f.pendingDeletes;
+      const where = d.direction === 'local' ? 'deleted on this machine' : 'deleted on another machine';
+      section.append(
+        h(
+          'div',
+          { className: 'pending', role: 'alert' },
+          h('p', {}, `${d.files} of ${d.of} files were ${where}. Sync waits until you confirm.`),
+          this.button(`Delete ${d.files} files`, () => this.act(() => this.client.call('confirmDeletes', { root: f.root }))),
+        ),
+      );
+    }
+    if (f.conflicts.length > 0) {
+      const list = h('ul', { className: 'conflicts' });
+      for (const c of f.conflicts) {
+        const resolve = (keep: 'name' | 'copy') => () => this.act(() => this.client.call('resolveConflict', { root: f.root, copy: c.copy, keep }));
+        list.append(
+          h(
+            'li',
+            {},
+            h('span', { className: 'path' }, c.path),
+            ' — the other version is ',
+            h('span', { className: 'copy' }, c.copy),
+            ` (from ${c.device}) `,
+            this.button('Keep this', resolve('name'), `Keep ${c.path}`),
+            ' ',
+            this.button('Keep the other', resolve('copy'), `Keep ${c.copy}`),
+          ),
+        );
+      }
+      section.append(h('h3', {}, `Conflicts (${f.conflicts.length})`), list);
+    }
+    return section;
+  }
+}
+
+/** The page's look: a constructed style sheet (the CSP allows no inline style). */
+const CSS = `
+:root { color-scheme: light dark; font-family: system-ui, sans-serif; line-height: 1.4; }
+body { margin: 0 auto; max-width: 46rem; padding: 1rem 1.5rem; }
+header { display: flex; align-items: baseline; gap: 1rem; flex-wrap: wrap; }
+h1 { font-size: 1.4rem; margin: 0.5rem 0; }
+.state { font-weight: 600; padding: 0.1rem 0.6rem; border-radius: 1rem; background: #8884; margin: 0; }
+.device, .layer, .last-sync { color: GrayText; margin: 0.2rem 0; }
+nav { display: flex; gap: 0.5rem; margin: 0.5rem 0 1rem; }
+button { font: inherit; padding: 0.3rem 0.9rem; border-radius: 0.4rem; border: 1px solid #8888; cursor: pointer; }
+button:disabled { opacity: 0.6; cursor: default; }
+.folder { border-top: 1px solid #8886; padding: 0.5rem 0; }
+.folder h2 { font-size: 1.05rem; margin: 0.4rem 0; word-break: break-all; }
+.folder-state { margin: 0.2rem 0; }
+.problem { color: #c0392b; }
+.pending { border: 1px solid #e67e22; border-radius: 0.4rem; padding: 0.2rem 0.8rem 0.8rem; margin: 0.5rem 0; }
+.conflicts .path, .conflicts .copy { font-family: ui-monospace, monospace; word-break: break-all; }
+h3 { font-size: 0.95rem; margin: 0.8rem 0 0.3rem; }
+`;
+
+function main(): void {
+  const root = document.getElementById('app');
+  if (root === null) return;
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(CSS);
+  document.adoptedStyleSheets = [sheet];
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (!token) {
+    root.replaceChildren(h('p', { role: 'alert' }, 'Open this page with the address `strata ui` prints: it carries the key to the agent.'));
+    return;
+  }
+  // The token stays in memory only: not in the address bar, the history or a bookmark.
+  history.replaceState(null, '', location.pathname);
+  new App(root, new Client(token)).start();
+}
+
+if (typeof document !== 'undefined') main();

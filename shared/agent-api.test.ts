@@ -5,9 +5,10 @@ import { COMMAND_NAMES, SYNC_STATES, isCommandName, overallState, parseCommand, 
 describe('parseCommand', () => {
   it('accepts every command with its argument, and a missing argument for those that take none', () => {
     for (const name of COMMAND_NAMES) {
-      const arg = name === 'confirmDeletes' ? { root: '/home/alice/Documents' } : {};
+      const args: Record<string, object> = { confirmDeletes: { root: '/home/alice/Documents' }, resolveConflict: { root: '/home/alice/Documents', copy: 'a.sync-conflict-20260101-000000-pc.txt', keep: 'copy' } };
+      const arg = args[name] ?? {};
       assert.deepEqual(parseCommand(name, arg), { command: name, arg });
-      if (name !== 'confirmDeletes') {
+      if (args[name] === undefined) {
         assert.deepEqual(parseCommand(name, undefined), { command: name, arg: {} });
         assert.deepEqual(parseCommand(name, null), { command: name, arg: {} });
       }

@@ -89,6 +89,12 @@ export interface AgentCommands {
   conflicts: { arg: Record<string, never>; result: ConflictInfo[] };
   /** Lets the held pass of `root` go ahead with its deletes. */
   confirmDeletes: { arg: { root: string }; result: AgentStatus };
+  /**
+   * Ends a conflict of `root` (one of its status's conflicts, named by its copy): `keep` "name"
+   * keeps the version that has the name and deletes the copy; "copy" puts the copy's version in
+   * the name's place. The next pass syncs it; the version let go stays in the layer's history.
+   */
+  resolveConflict: { arg: { root: string; copy: string; keep: string }; result: AgentStatus };
 }
 
 export type CommandName = keyof AgentCommands;
@@ -113,6 +119,7 @@ const ARG_SCHEMAS: { readonly [C in CommandName]: ArgSchema } = {
   syncNow: {},
   conflicts: {},
   confirmDeletes: { root: 'string' },
+  resolveConflict: { root: 'string', copy: 'string', keep: 'string' },
 };
 
 export const COMMAND_NAMES = Object.keys(ARG_SCHEMAS) as CommandName[];

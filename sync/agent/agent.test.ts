@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -150,8 +151,8 @@ test('deletes of more than half of the files wait for confirmation, on the machi
   assert.deepEqual(a.agent.status().folders[0]!.pendingDeletes, { direction: 'remote', files: 15, of: 20 });
   assert.equal(Object.keys(await listDir(a.root)).length, 20, 'nothing deleted on a before its confirmation');
   await a.agent.call('confirmDeletes', { root: a.root });
-  await waitFor('deletes applied on a', count(a, 5));
-  assert.equal(a.agent.status().folders[0]!.pendingDeletes, undefined);
+  // The files go during the pass, the hold once it is recorded: wait for both.
+  await waitFor('deletes applied on a, and its hold gone', async () => (await count(a, 5)()) && a.agent.status().folders[0]!.pendingDeletes === undefined);
   assert.ok(events.some((e) => e.type === 'status' && e.status.folders[0]!.pendingDeletes !== undefined), 'the held pass was announced');
 });
 
@@ -176,4 +177,27 @@ test('a conflict is reported in the status and as an event on both machines', as
   assert.equal(ca!.path, 'doc.txt');
   assert.match(ca!.copy, /^doc\.sync-conflict-\d{8}-\d{6}-dev[ab]\.txt$/);
   assert.ok(seen.some((e) => e.type === 'conflict' && e.conflict.copy === ca!.copy));
+});
+
+test('a conflict resolved by keeping one version: the copy goes, and the other machine follows', async (t) => {
+  const { a, b } = await setup(t, { watch: false });
+  await writeFile(join(a.root, 'doc.txt'), 'base');
+  await a.agent.call('syncNow', {});
+  await waitFor('doc on b', has(b, 'doc.txt', 'base'));
+  await a.agent.call('pause', {});
+  await b.agent.call('pause', {});
+  await writeFile(join(a.root, 'doc.txt'), 'edit a');
+  await writeFile(join(b.root, 'doc.txt'), 'edit b!');
+  await a.agent.call('resume', {});
+  await a.agent.passesDone(1);
+  await b.agent.call('resume', {});
+  await waitFor('conflict on a', () => a.agent.status().folders[0]!.conflicts.length === 1);
+  const [c] = await a.agent.call('conflicts', {});
+  const other = (await listDir(a.root))[c!.copy];
+  await assert.rejects(a.agent.call('resolveConflict', { root: a.root, copy: 'nope.txt', keep: 'copy' }), /no such conflict copy/);
+  await assert.rejects(a.agent.call('resolveConflict', { root: a.root, copy: c!.copy, keep: 'both' }), /keep must be "name" or "copy"/);
+  const after = await a.agent.call('resolveConflict', { root: a.root, copy: c!.copy, keep: 'copy' });
+  assert.deepEqual(after.folders[0]!.conflicts, []);
+  assert.deepEqual(await listDir(a.root), { 'doc.txt': other });
+  await waitFor('b follows', async () => isDeepStrictEqual(await listDir(b.root), { 'doc.txt': other }));
 });

@@ -129,6 +129,10 @@ export class Agent implements AgentApi {
         return this.folders.flatMap((f) => f.status.conflicts);
       case 'confirmDeletes':
         return this.confirmDeletes((arg as { root: string }).root);
+      case 'resolveConflict': {
+        const { root, copy, keep } = arg as CommandArg<'resolveConflict'>;
+        return this.resolveConflict(root, copy, keep);
+      }
       default:
         throw new StrataError('E_USAGE', `unknown command ${JSON.stringify(command)}`);
     }
@@ -177,6 +181,21 @@ export class Agent implements AgentApi {
     if (held === undefined) throw new StrataError('E_USAGE', 'no pass of this folder is waiting for a confirmation', { path: root });
     f.folder.approve(held);
     f.due = true;
+    this.wake();
+    return this.status();
+  }
+
+  /**
+   * Ends a conflict the status of `root` lists (AgentCommands.resolveConflict), on the disk; the
+   * next pass, due at once, syncs it. Not while a pass runs: it waits for it.
+   */
+  async resolveConflict(root: string, copy: string, keep: string): Promise<AgentStatus> {
+    if (keep !== 'name' && keep !== 'copy') throw new StrataError('E_USAGE', `keep must be "name" or "copy", not ${JSON.stringify(keep)}`);
+    const f = this.folderAt(root);
+    const conflict = f.status.conflicts.find((c) => c.copy === copy);
+    if (conflict === undefined) throw new StrataError('E_USAGE', 'this folder lists no such conflict copy', { path: copy });
+    await this.running?.done;
+    await f.resolveConflict(conflict, keep);
     this.wake();
     return this.status();
   }

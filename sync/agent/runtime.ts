@@ -4,7 +4,7 @@
  * file turns a pass's outcome into status.
  */
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApiError, ConflictInfo, FolderStatus, SyncState } from '../../shared/agent-api.js';
 import { describeError, isStrataError, StrataError } from '../errors.js';
@@ -189,6 +189,29 @@ export class FolderRuntime {
   setError(state: 'error' | 'offline', err: unknown): void {
     this.status.error = apiError(err);
     this.setState(state);
+  }
+
+  /**
+   * Keeps one side of a conflict (Agent.resolveConflict): deletes the copy, or renames it over the
+   * name (one atomic rename). Files and symlinks only: a folder's conflict is for the user's file
+   * manager. The paths come from this folder's own scan, and are checked to be plain.
+   */
+  async resolveConflict(c: ConflictInfo, keep: 'name' | 'copy'): Promise<void> {
+    const abs = (rel: string): string => {
+      if (rel.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new StrataError('E_USAGE', 'not a plain layer path', { path: rel });
+      return join(this.spec.root, ...rel.split('/'));
+    };
+    const [name, copy] = [abs(c.path), abs(c.copy)];
+    for (const p of keep === 'copy' ? [name, copy] : [copy]) {
+      const st = await lstat(p).catch(() => undefined);
+      if (st?.isDirectory()) throw new StrataError('E_USAGE', 'a folder conflict is resolved by hand: move or delete one of the folders', { path: p });
+    }
+    if (keep === 'name') await rm(copy, { force: true });
+    else await rename(copy, name);
+    this.folder.markDirty([c.path, c.copy]);
+    this.status.conflicts = this.status.conflicts.filter((x) => x.copy !== c.copy);
+    this.due = true;
+    this.opts.changed();
   }
 
   /** Takes in a pass's outcome; returns the conflicts that are new since the last status. */

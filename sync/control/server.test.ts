@@ -16,6 +16,7 @@ interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: { error?: { code: string; message: string; path?: string } } & Record<string, unknown>;
+  text: string;
 }
 
 interface Send {
@@ -34,7 +35,8 @@ function send(url: string, { method = 'POST', path, headers = {}, body, chunked 
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (s: string) => (text += s));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text === '' ? {} : JSON.parse(text) }));
+      const json = /json/.test(res.headers['content-type'] ?? 'json');
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text === '' || !json ? {} : JSON.parse(text), text }));
     });
     req.on('error', reject);
     if (body !== undefined && chunked) {
@@ -120,7 +122,8 @@ describe('serveControl', () => {
       [{ path: '/api/confirmDeletes', headers: json(), body: '{"root":"/x","__proto__":1}' }, 400, 'E_CONTROL_BAD_ARG'],
       [{ path: '/api/pause', headers: json(), body: '{"unclosed' }, 400, 'E_CONTROL_BAD_JSON'],
       [{ path: '/api/pause', headers: { ...auth(), 'content-type': 'text/plain' }, body: '{}' }, 415, 'E_CONTROL_MEDIA_TYPE'],
-      [{ path: '/', headers: auth() }, 404, 'E_CONTROL_NOT_FOUND'],
+      [{ path: '/', headers: auth() }, 405, 'E_CONTROL_METHOD'],
+      [{ method: 'GET', path: '/nothing', headers: auth() }, 404, 'E_CONTROL_NOT_FOUND'],
       [{ path: '/api/pause/now', headers: auth() }, 404, 'E_CONTROL_NOT_FOUND'],
       [{ method: 'GET', path: '/api/status', headers: auth() }, 405, 'E_CONTROL_METHOD'],
       [{ method: 'POST', path: '/api/events', headers: auth() }, 405, 'E_CONTROL_METHOD'],
@@ -133,6 +136,30 @@ describe('serveControl', () => {
     assert.deepEqual(agent.calls, []);
     const ok = await send(server.url, { path: '/api/pause', headers: json(), body: '{}' });
     assert.equal(ok.status, 200, 'the connection-level refusals left the server working');
+  });
+
+  it('serves the UI without the token: the page and the compiled renderer, under a strict CSP; nothing else', async () => {
+    const get = (path: string, headers: Record<string, string> = {}) => send(server.url, { method: 'GET', path, headers });
+    const page = await get('/', { 'sec-fetch-site': 'none' });
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    assert.match(String(page.headers['content-security-policy']), /default-src 'none'; script-src 'self'/);
+    assert.match(page.text, /<script type="module" src="\/ui\/renderer\/index\.js"><\/script>/);
+    for (const path of ['/ui/renderer/index.js', '/ui/shared/agent-api.js']) {
+      const js = await get(path);
+      assert.equal(js.status, 200, path);
+      assert.match(String(js.headers['content-type']), /^text\/javascript/, path);
+      assert.equal(js.headers['x-content-type-options'], 'nosniff');
+    }
+    assert.equal((await get('/ui/renderer/missing.js')).status, 404);
+    // Anything but those names is the API's, behind the token: no file is served by path.
+    for (const path of ['/ui/renderer/../../sync/control/server.js', '/ui/renderer/%2e%2e/x.js', '/ui/sync/control/server.js', '/ui/renderer/index.ts', '/index.html']) {
+      assert.equal((await get(path)).status, 401, path);
+    }
+    // The UI is behind the Host and Origin checks like the rest.
+    assert.equal((await get('/', { host: 'evil.example' })).status, 403);
+    assert.equal((await get('/', { 'sec-fetch-site': 'cross-site' })).status, 403);
+    assert.deepEqual(agent.calls, []);
   });
 
   it('refuses a body over the cap with 413, by content-length or as it streams', async () => {

@@ -4,6 +4,7 @@
  *
  *   POST /api/<command>  JSON argument → JSON result (200) or {error: {code, message, path?, key?}}
  *   GET  /api/events     Server-Sent Events of AgentEvent; the token may come as ?token=…
+ *   GET  /, /ui/…        the UI (ui.ts): public files, behind the Host and Origin checks only
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -14,6 +15,7 @@ import { streamEvents } from './events.js';
 import { prepareStateDir, readControlFile, removeControlFile, writeControlFile } from './file.js';
 import { bearerToken, checkHost, checkOrigin, checkToken, selfOf, type Refusal, type Self } from './guard.js';
 import { probeControl } from './client.js';
+import { serveUi } from './ui.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -116,6 +118,7 @@ function handler(api: AgentApi, token: string, self: () => Self, streams: Set<Se
     const refusal = checkHost(req.headers.host, self()) ?? checkOrigin(req.headers.origin, header(req, 'sec-fetch-site'), self());
     if (refusal) return refuse(res, refusal);
     const [path = '', query = ''] = (req.url ?? '').split('?', 2);
+    if (serveUi(req.method, path, res)) return;
     const isEvents = path === '/api/events';
     const given = bearerToken(req.headers.authorization) ?? (isEvents ? (new URLSearchParams(query).get('token') ?? undefined) : undefined);
     const denied = checkToken(given, token);

@@ -56,6 +56,14 @@ export class FakeAgent implements AgentApi {
         return this.status;
       case 'conflicts':
         return this.status.folders.flatMap((f) => f.conflicts);
+      case 'resolveConflict': {
+        const { root, copy } = arg as { root: string; copy: string };
+        const folder = this.status.folders.find((f) => f.root === root);
+        if (!folder) throw new StrataError('E_NO_FOLDER', 'is not a synced folder', { path: root });
+        folder.conflicts = folder.conflicts.filter((c) => c.copy !== copy);
+        this.update({});
+        return this.status;
+      }
       case 'confirmDeletes': {
         const root = (arg as { root: string }).root;
         const folder = this.status.folders.find((f) => f.root === root);

@@ -1,4 +1,4 @@
-// strata status, pause, resume and sync-now through the CLI's run(), against a real control
+// strata status, pause, resume, sync-now and ui through the CLI's run(), against a real control
 // endpoint on loopback serving a fake agent; and the one-line failure when no agent runs.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -101,6 +101,15 @@ describe('strata status, pause, resume, sync-now', () => {
     assert.deepEqual(agent.calls.map((c) => c.command), ['pause', 'pause', 'resume']);
   });
 
+  it("ui prints the address of the agent's UI, with the token in its fragment", async () => {
+    const r = await strata('ui', '--state-dir', stateDir);
+    assert.equal(r.code, 0, r.stderr);
+    const url = new URL(r.stdout.trim());
+    assert.equal(url.origin, server.url);
+    assert.equal(url.pathname, '/');
+    assert.equal(new URLSearchParams(url.hash.slice(1)).get('token'), server.token);
+  });
+
   it('sync-now asks the agent for a pass', async () => {
     const r = await strata('sync-now', '--state-dir', stateDir);
     assert.equal(r.code, 0, r.stderr);
@@ -114,7 +123,7 @@ describe('strata status, pause, resume, sync-now', () => {
   });
 
   it('fails with one line and exit 1 when no agent runs, or only a stale control.json is left', async () => {
-    for (const command of ['status', 'pause', 'resume', 'sync-now']) {
+    for (const command of ['status', 'pause', 'resume', 'sync-now', 'ui']) {
       failedWith(await strata(command, '--state-dir', join(tmp, 'no-agent')), 'E_AGENT_NOT_RUNNING');
     }
     const stale = join(tmp, 'stale');

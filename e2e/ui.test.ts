@@ -1,0 +1,106 @@
+// The UI in a real Chromium (Debian's, driven by playwright-core), served by an agent's control
+// endpoint on loopback (sync/control/ui.ts, renderer/): it shows the agent's state and a
+// folder's conflicts, pauses and resumes the agent, resolves a conflict, confirms a held mass delete, keeps the token
+// out of the address bar, and without the token shows how to get one instead of failing.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { chromium, type Page } from 'playwright-core';
+import { Agent } from '../sync/agent/index.js';
+import { initStore } from '../sync/agent/testkit.js';
+import { serveControl } from '../sync/control/index.js';
+import { MemoryStore } from '../sync/store/memory.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+// CI installs Chromium (.ci/run): there, a missing one is a failure, not a skip.
+const skip = !existsSync(CHROMIUM) && !process.env.CI ? `no ${CHROMIUM} (apt-get install chromium)` : false;
+
+/** An agent on one folder over an in-memory bucket, its control endpoint, and a browser page; all closed after the test. */
+async function agentAndPage(t: TestContext) {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-'));
+  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
+  const root = join(dir, 'home');
+  await mkdir(root);
+  // A conflict copy a merge left earlier: the folder's status lists it.
+  await writeFile(join(root, 'notes.txt'), 'mine');
+  await writeFile(join(root, 'notes.sync-conflict-20261201-101500-laptop.txt'), 'theirs');
+  const store = new MemoryStore();
+  await initStore(store);
+  const agent = await Agent.start({ stateDir: join(dir, 'state'), folders: [{ root, layer: 'user/alice' }], openStore: () => store, watch: false, pollMs: 3_600_000 });
+  t.after(() => agent.stop());
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(err.message));
+  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+  return { root, agent, control, page, problems };
+}
+
+/** Waits until the page's overall state reads `label`. */
+async function stateIs(page: Page, label: string): Promise<void> {
+  await page.getByRole('status').filter({ hasText: new RegExp(`^${label}$`) }).waitFor({ timeout: 20_000 });
+}
+
+test('the UI shows the agent and its conflicts, pauses and resumes it, resolves a conflict, and confirms a held mass delete', { skip, timeout: 120_000 }, async (t) => {
+  const { root, agent, control, page, problems } = await agentAndPage(t);
+  /** A wait that timed out fails with what the page and the agent showed. */
+  const explain = async (err: unknown): Promise<never> => assert.fail(`${String(err)}\npage:\n${await page.locator('main').innerText()}\nagent: ${JSON.stringify(agent.status())}`);
+  const page0 = await page.goto(`${control.url}/#token=${control.token}`);
+  assert.match(page0?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
+  await stateIs(page, 'In sync');
+  assert.equal(new URL(page.url()).hash, '', 'the token is gone from the address bar');
+  await page.getByText(`Device ${agent.deviceId}`).waitFor();
+  await page.getByRole('heading', { name: root }).waitFor();
+  // The look comes from a constructed style sheet, which the page's CSP lets through.
+  assert.match(await page.getByRole('status').evaluate((el) => getComputedStyle(el).fontWeight), /^(600|700)$/);
+  await page.getByText('notes.sync-conflict-20261201-101500-laptop.txt').waitFor();
+
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await stateIs(page, 'Paused');
+  assert.equal(agent.paused, true);
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await stateIs(page, 'In sync');
+  assert.equal(agent.paused, false);
+
+  // The conflict, resolved by keeping the other version: it takes the name, the copy goes.
+  await page.getByRole('button', { name: 'Keep notes.sync-conflict-20261201-101500-laptop.txt' }).click();
+  await page.getByText('Conflicts (1)').waitFor({ state: 'detached' });
+  assert.equal(await readFile(join(root, 'notes.txt'), 'utf8'), 'theirs');
+  assert.equal(existsSync(join(root, 'notes.sync-conflict-20261201-101500-laptop.txt')), false);
+  await stateIs(page, 'In sync');
+
+  // Most of the folder deleted at once: the pass waits, the page asks, the click lets it go.
+  for (let i = 0; i < 20; i++) await writeFile(join(root, `f${i}.txt`), `file ${i}`);
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.getByText('Layer user/alice, 21 files').waitFor({ timeout: 20_000 }).catch(explain);
+  for (let i = 0; i < 20; i++) await rm(join(root, `f${i}.txt`));
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  const confirm = page.getByRole('button', { name: 'Delete 20 files' });
+  await confirm.waitFor({ timeout: 20_000 }).catch(explain);
+  await page.getByText('20 of 21 files were deleted on this machine').waitFor();
+  await stateIs(page, 'Waiting for you');
+  await confirm.click();
+  await page
+    .getByRole('button', { name: /^Delete/ })
+    .waitFor({ state: 'detached', timeout: 20_000 })
+    .catch(explain);
+  await stateIs(page, 'In sync');
+  assert.equal(agent.status().folders[0]?.pendingDeletes, undefined);
+  assert.deepEqual(problems, [], 'no script error on the page');
+});
+
+test('without the token the page says how to open it, and the API refuses it', { skip, timeout: 60_000 }, async (t) => {
+  const { control, page, problems } = await agentAndPage(t);
+  await page.goto(control.url);
+  await page.getByRole('alert').filter({ hasText: 'strata ui' }).waitFor();
+  assert.deepEqual(problems, []);
+  const refused = await page.evaluate(async () => (await fetch('/api/status', { method: 'POST' })).status);
+  assert.equal(refused, 401);
+});
