@@ -61,6 +61,10 @@ if (!testsOnly && filters.length === 0) {
   // shared/'s tests use Node's types, which shared/ itself must not see: a project of their own.
   run('typecheck shared tests', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'shared/tsconfig.test.json']);
   run('lint', process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
+} else if (files.some((f) => f.startsWith('e2e/') || f.startsWith('sync/control/'))) {
+  // The agent serves the compiled renderer (sync/control/ui.ts): its UI tests need it built even
+  // when the full typecheck is skipped. One small project; tsc -b skips it when it is up to date.
+  run('build the renderer', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'renderer']);
 }
 
 let swiftDir;
