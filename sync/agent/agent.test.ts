@@ -156,7 +156,11 @@ test('deletes of more than half of the files wait for confirmation, on the machi
   assert.ok(events.some((e) => e.type === 'status' && e.status.folders[0]!.pendingDeletes !== undefined), 'the held pass was announced');
 });
 
-test('a conflict is reported in the status and as an event on both machines', async (t) => {
+/**
+ * Two machines in sync on doc.txt; both paused, each edits it, both resume: one conflict, which
+ * both list before this returns. `beforeResume` sees the machines just before they resume.
+ */
+async function concurrentEdit(t: TestContext, beforeResume?: (a: Machine, b: Machine) => void): Promise<{ a: Machine; b: Machine }> {
   const { a, b } = await setup(t, { watch: false });
   await writeFile(join(a.root, 'doc.txt'), 'base');
   await a.agent.call('syncNow', {});
@@ -165,12 +169,17 @@ test('a conflict is reported in the status and as an event on both machines', as
   await b.agent.call('pause', {});
   await writeFile(join(a.root, 'doc.txt'), 'edit a');
   await writeFile(join(b.root, 'doc.txt'), 'edit b!');
-  const seen: AgentEvent[] = [];
-  b.agent.subscribe((e) => seen.push(e));
+  beforeResume?.(a, b);
   await a.agent.call('resume', {});
   await a.agent.passesDone(1);
   await b.agent.call('resume', {});
   await waitFor('conflict on both', () => a.agent.status().folders[0]!.conflicts.length === 1 && b.agent.status().folders[0]!.conflicts.length === 1);
+  return { a, b };
+}
+
+test('a conflict is reported in the status and as an event on both machines', async (t) => {
+  const seen: AgentEvent[] = [];
+  const { a, b } = await concurrentEdit(t, (_, b) => b.agent.subscribe((e) => seen.push(e)));
   const [ca] = await a.agent.call('conflicts', {});
   const [cb] = await b.agent.call('conflicts', {});
   assert.deepEqual(ca, cb);
@@ -180,18 +189,7 @@ test('a conflict is reported in the status and as an event on both machines', as
 });
 
 test('a conflict resolved by keeping one version: the copy goes, and the other machine follows', async (t) => {
-  const { a, b } = await setup(t, { watch: false });
-  await writeFile(join(a.root, 'doc.txt'), 'base');
-  await a.agent.call('syncNow', {});
-  await waitFor('doc on b', has(b, 'doc.txt', 'base'));
-  await a.agent.call('pause', {});
-  await b.agent.call('pause', {});
-  await writeFile(join(a.root, 'doc.txt'), 'edit a');
-  await writeFile(join(b.root, 'doc.txt'), 'edit b!');
-  await a.agent.call('resume', {});
-  await a.agent.passesDone(1);
-  await b.agent.call('resume', {});
-  await waitFor('conflict on a', () => a.agent.status().folders[0]!.conflicts.length === 1);
+  const { a, b } = await concurrentEdit(t);
   const [c] = await a.agent.call('conflicts', {});
   const other = (await listDir(a.root))[c!.copy];
   await assert.rejects(a.agent.call('resolveConflict', { root: a.root, copy: 'nope.txt', keep: 'copy' }), /no such conflict copy/);
