@@ -1,7 +1,7 @@
 // The UI in a real Chromium (Debian's, driven by playwright-core), served by an agent's control
 // endpoint on loopback (sync/control/ui.ts, renderer/): it shows the agent's state and a
 // folder's conflicts, pauses and resumes the agent, resolves a conflict, confirms a held mass delete, keeps the token
-// out of the address bar, and without the token shows how to get one instead of failing.
+// out of the address bar (a reload still works), and without the token, or with a stale one, says how to get one.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -56,6 +56,8 @@ test('the UI shows the agent and its conflicts, pauses and resumes it, resolves 
   assert.match(page0?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
   await stateIs(page, 'In sync');
   assert.equal(new URL(page.url()).hash, '', 'the token is gone from the address bar');
+  await page.reload();
+  await stateIs(page, 'In sync');
   await page.getByText(`Device ${agent.deviceId}`).waitFor();
   await page.getByRole('heading', { name: root }).waitFor();
   // The look comes from a constructed style sheet, which the page's CSP lets through.
@@ -96,11 +98,15 @@ test('the UI shows the agent and its conflicts, pauses and resumes it, resolves 
   assert.deepEqual(problems, [], 'no script error on the page');
 });
 
-test('without the token the page says how to open it, and the API refuses it', { skip, timeout: 60_000 }, async (t) => {
+test('without the token, or with a stale one, the page says how to open it, and the API refuses it', { skip, timeout: 60_000 }, async (t) => {
   const { control, page, problems } = await agentAndPage(t);
   await page.goto(control.url);
   await page.getByRole('alert').filter({ hasText: 'strata ui' }).waitFor();
   assert.deepEqual(problems, []);
   const refused = await page.evaluate(async () => (await fetch('/api/status', { method: 'POST' })).status);
   assert.equal(refused, 401);
+  // A key the agent no longer takes (it restarted since): the page says so instead of retrying forever.
+  await page.goto(`${control.url}/#token=${'x'.repeat(43)}`);
+  await page.reload(); // a new fragment alone does not load the page again
+  await page.getByText(/no longer accepts this page's key/).waitFor();
 });

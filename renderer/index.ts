@@ -10,11 +10,18 @@
  * the agent pushes (Server-Sent Events) redraws the page; the stream opens with the current
  * status, and reconnects by itself (EventSource) after a drop.
  *
- * What must hold: the token is read from the URL fragment only (a browser never sends it), sent as
- * a bearer header on commands, and removed from the address bar; nothing from the agent is ever
+ * What must hold: the token is read from the URL fragment (a browser never sends it) or this tab's
+ * session storage, sent as a bearer header on commands, and removed from the address bar; nothing from the agent is ever
  * inserted as HTML (text nodes only); no inline script or style (the page's CSP forbids them).
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus, Progress, SyncState } from '../shared/agent-api.js';
+
+/** The agent refused the token: it restarted (a new token) since this tab got it. */
+class Unauthorized extends Error {
+  constructor() {
+    super('The agent no longer accepts this page\'s key (it restarted). Open the page again with the address `strata ui` prints.');
+  }
+}
 
 class Client {
   constructor(private readonly token: string) {}
@@ -26,6 +33,7 @@ class Client {
       body: JSON.stringify(arg),
     });
     const body = (await res.json().catch(() => undefined)) as { error?: { message?: unknown } } | undefined;
+    if (res.status === 401) throw new Unauthorized();
     if (!res.ok) throw new Error(typeof body?.error?.message === 'string' ? body.error.message : `the agent answered HTTP ${res.status}`);
     return body as CommandResult<C>;
   }
@@ -123,6 +131,7 @@ class App {
   private busy = false;
   /** Statuses pushed so far: a command's answer older than the last push is not shown. */
   private pushed = 0;
+  private source: EventSource | undefined;
 
   constructor(
     private readonly root: HTMLElement,
@@ -130,7 +139,7 @@ class App {
   ) {}
 
   start(): void {
-    this.client.events(
+    this.source = this.client.events(
       (e) => {
         if (e.type !== 'status') return;
         this.pushed++;
@@ -155,6 +164,10 @@ class App {
   }
 
   private fail(err: unknown): void {
+    if (err instanceof Unauthorized) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      this.source?.close();
+    }
     this.problem = err instanceof Error ? err.message : String(err);
     this.render();
   }
@@ -173,7 +186,7 @@ class App {
         this.problem = undefined;
         if (this.pushed === pushed) this.status = s;
       })
-      .catch((err: unknown) => (this.problem = err instanceof Error ? err.message : String(err)))
+      .catch((err: unknown) => this.fail(err))
       .finally(() => {
         this.busy = false;
         this.render();
@@ -275,18 +288,22 @@ button:disabled { opacity: 0.6; cursor: default; }
 h3 { font-size: 0.95rem; margin: 0.8rem 0 0.3rem; }
 `;
 
+const TOKEN_KEY = 'strata-token';
+
 function main(): void {
   const root = document.getElementById('app');
   if (root === null) return;
   const sheet = new CSSStyleSheet();
   sheet.replaceSync(CSS);
   document.adoptedStyleSheets = [sheet];
-  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  // The token is kept for this tab only (a reload works; a new tab needs the address again), and
+  // not in the address bar, the history or a bookmark.
+  const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? sessionStorage.getItem(TOKEN_KEY);
   if (!token) {
     root.replaceChildren(h('p', { role: 'alert' }, 'Open this page with the address `strata ui` prints: it carries the key to the agent.'));
     return;
   }
-  // The token stays in memory only: not in the address bar, the history or a bookmark.
+  sessionStorage.setItem(TOKEN_KEY, token);
   history.replaceState(null, '', location.pathname);
   new App(root, new Client(token)).start();
 }
