@@ -1,4 +1,4 @@
-// strata status, pause, resume, sync-now and ui through the CLI's run(), against a real control
+// strata status, pause, resume, sync-now, ui, conflicts and resolve through the CLI's run(), against a real control
 // endpoint on loopback serving a fake agent; and the one-line failure when no agent runs.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -110,6 +110,20 @@ describe('strata status, pause, resume, sync-now', () => {
     assert.equal(new URLSearchParams(url.hash.slice(1)).get('token'), server.token);
   });
 
+  it('conflicts lists each folder\'s conflicts; resolve ends one, found by its copy', async () => {
+    const listed = await strata('conflicts', '--state-dir', stateDir);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(listed.stdout, '/home/alice/Work: a.txt — other version in a.sync-conflict-20240501-100000-other.txt (from other)\n');
+    const usage = await strata('resolve', 'a.sync-conflict-20240501-100000-other.txt', '--keep', 'both', '--state-dir', stateDir);
+    assert.equal(usage.code, 2, usage.stderr);
+    failedWith(await strata('resolve', 'b.sync-conflict-20240501-100000-other.txt', '--keep', 'name', '--state-dir', stateDir), 'E_NO_CONFLICT');
+    const r = await strata('resolve', 'a.sync-conflict-20240501-100000-other.txt', '--keep', 'copy', '--state-dir', stateDir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'kept the version from a.sync-conflict-20240501-100000-other.txt as a.txt\n');
+    assert.deepEqual(agent.calls.at(-1), { command: 'resolveConflict', arg: { root: '/home/alice/Work', copy: 'a.sync-conflict-20240501-100000-other.txt', keep: 'copy' } });
+    assert.equal((await strata('conflicts', '--state-dir', stateDir)).stdout, 'no conflicts\n');
+  });
+
   it('sync-now asks the agent for a pass', async () => {
     const r = await strata('sync-now', '--state-dir', stateDir);
     assert.equal(r.code, 0, r.stderr);
@@ -123,7 +137,7 @@ describe('strata status, pause, resume, sync-now', () => {
   });
 
   it('fails with one line and exit 1 when no agent runs, or only a stale control.json is left', async () => {
-    for (const command of ['status', 'pause', 'resume', 'sync-now', 'ui']) {
+    for (const command of ['status', 'pause', 'resume', 'sync-now', 'ui', 'conflicts']) {
       failedWith(await strata(command, '--state-dir', join(tmp, 'no-agent')), 'E_AGENT_NOT_RUNNING');
     }
     const stale = join(tmp, 'stale');
