@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `strata` command. In a source checkout it runs the TypeScript sources under tsx, so that
 // what runs is always what is checked out (a build in dist/ could be stale); where only the
-// compiled CLI ships (dist/, no sources), it runs that.
+// built CLI ships (dist/, no sources), it runs the bundle (scripts/bundle.mjs), or else tsc's output.
 // (A child process rather than tsx's register(): worker threads inherit execArgv, not hooks.)
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,5 +15,6 @@ if (existsSync(source)) {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
-  await import(new URL('../dist/sync/cli/main.js', import.meta.url).href);
+  const bundle = new URL('../dist/bundle/strata.js', import.meta.url);
+  await import((existsSync(bundle) ? bundle : new URL('../dist/sync/cli/main.js', import.meta.url)).href);
 }

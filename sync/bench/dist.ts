@@ -1,10 +1,11 @@
 /**
- * Strata's CLI as users run it once built: `npm run build` (tsc -b into dist/), then
- * `node dist/sync/cli/main.js …`. No tsx at run time, so no transpiling counts in the timings.
+ * Strata's CLI as users run it once built: `npm run build` (tsc -b into dist/, then the bundle,
+ * scripts/bundle.mjs), then `node dist/bundle/strata.js …`. No tsx at run time, so no transpiling
+ * counts in the timings.
  *
  * The build is checked before any timed phase: the entry point must exist, and a snapshot of a
  * file larger than the chunk pool's inline limit (64 KiB) must succeed, which proves the pool's
- * workers load dist/sync/chunker/worker.js. A broken build fails the run here, with tsc's output,
+ * workers load dist/bundle/worker.js. A broken build fails the run here, with tsc's output,
  * instead of as a tool failure half-way through the scenario.
  */
 import { access, mkdir, writeFile } from 'node:fs/promises';
@@ -15,8 +16,8 @@ import { makeRng } from '../testing/random.js';
 import { run } from './proc.js';
 import { REPO_ROOT } from './swift.js';
 
-export const CLI_ENTRY = join(REPO_ROOT, 'dist/sync/cli/main.js');
-const WORKER_ENTRY = join(REPO_ROOT, 'dist/sync/chunker/worker.js');
+export const CLI_ENTRY = join(REPO_ROOT, 'dist/bundle/strata.js');
+const WORKER_ENTRY = join(REPO_ROOT, 'dist/bundle/worker.js');
 /** Above the pool's inline limit, so the check goes through a worker thread. */
 const CHECK_FILE_BYTES = 256 * 1024;
 

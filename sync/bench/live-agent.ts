@@ -1,5 +1,5 @@
 /**
- * One running `strata sync` for the live-sync bench: `node dist/sync/cli/main.js sync <dir>
+ * One running `strata sync` for the live-sync bench: `node dist/bundle/strata.js sync <dir>
  * --json …` as a child process, with its in-sync lines (`{"event":"in-sync",…}`, one per pass
  * that ends in sync) timestamped as they arrive.
  *

@@ -4,7 +4,7 @@
  * inotify limit. The parsers are pure (text in, numbers out) so they are tested on fixed text.
  *
  * Must hold: the pid sampled is the node process that runs the agent itself (the bench starts
- * `node dist/sync/cli/main.js`, which does not spawn a child), so RSS and CPU are the agent's.
+ * `node dist/bundle/strata.js`, which does not spawn a child), so RSS and CPU are the agent's.
  * CPU time in /proc/<pid>/stat is the sum over all the process's threads (chunker workers too).
  */
 import { readdir, readFile, readlink } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
  * The live-sync section of `npm run bench` (issue #4's figures), Strata alone, on its own bucket
- * of the bench's S3 server, through the built CLI (`node dist/sync/cli/main.js sync … --json`):
+ * of the bench's S3 server, through the built CLI (`node dist/bundle/strata.js sync … --json`):
  *
  *   1. propagation latency: devices A and B (own folders and --state-dir, one layer, --poll 1),
  *      a save on A until the bytes are complete on B (live-latency.ts);

@@ -34,7 +34,7 @@ export interface PeerContext {
   rcloneConfig: string;
   /** Unique per run, so buckets on a shared server never collide. */
   runId: string;
-  /** Strata's CLI entry point: dist/sync/cli/main.js, built by `npm run build` at the start of the run (dist.ts). */
+  /** Strata's CLI entry point: dist/bundle/strata.js, built by `npm run build` at the start of the run (dist.ts). */
   strataCli: string;
 }
 

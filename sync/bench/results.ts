@@ -100,7 +100,7 @@ function repoNotes(r: BenchResults): string {
     `- the edit overwrote ${mib(s.edit.bytes)} at offset ${s.edit.offset} of ${s.edit.file} (${mib(s.edit.fileSize)}).`,
     '- rclone: default 4 transfers / 8 checkers; restic: via `rclone serve restic` (5 connections); Strata: its defaults.',
     `- the machine (${r.machine.nproc} CPUs) is shared with other work, so times vary from run to run; compare ratios, not absolutes.`,
-    '- Strata ran as `node dist/sync/cli/main.js`, built from the current sources by `npm run build` at the start of the run (no tsx at run time).',
+    '- Strata ran as `node dist/bundle/strata.js`, built from the current sources by `npm run build` at the start of the run (no tsx at run time).',
   ].join('\n');
 }
 

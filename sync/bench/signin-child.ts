@@ -1,7 +1,7 @@
 /**
  * The sign-in benchmark's Strata process: what `strata login --no-sync` does, minus the OS
  * keychain, printing what the harness times as JSON lines on stdout. The bench runs it built
- * (`node dist/sync/bench/signin-child.js`), as a child process, like restic and rclone.
+ * (`node dist/bundle/signin-child.js`, bundled like the CLI), as a child process, like restic and rclone.
  *
  *   node signin-child.js --org <org.json> --user <id> --home <dir> --state-dir <dir>
  *   credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY

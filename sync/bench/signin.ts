@@ -32,7 +32,7 @@ import { caseFromRun, type CaseName, type CaseRecord, type PeerRecord, type Sign
 import { LAYER, StrataPeer } from './strata.js';
 import { REPO_ROOT } from './swift.js';
 
-export const CHILD_ENTRY = join(REPO_ROOT, 'dist/sync/bench/signin-child.js');
+export const CHILD_ENTRY = join(REPO_ROOT, 'dist/bundle/signin-child.js');
 const USER = LAYER.slice('user/'.length);
 const MiB = 1024 * 1024;
 
@@ -40,7 +40,7 @@ export interface SignInSectionOptions {
   s3: S3TestEnv;
   /** A temp dir: the section works in `<work>/signin`. */
   work: string;
-  /** dist/sync/cli/main.js, built (dist.ts buildStrataCli): the child runs from the same build. */
+  /** dist/bundle/strata.js, built (dist.ts buildStrataCli): the child runs from the same build. */
   strataCli: string;
   /** Unique per run; the section's buckets add a suffix to it. */
   runId: string;

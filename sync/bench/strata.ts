@@ -1,6 +1,6 @@
 /**
- * Strata as a peer, through its CLI as a child process, like the others: `node dist/sync/cli/
- * main.js`, as built by `npm run build` at the start of the run (dist.ts), which is what
+ * Strata as a peer, through its CLI as a child process, like the others: `node dist/bundle/
+ * strata.js`, as built by `npm run build` at the start of the run (dist.ts), which is what
  * bin/strata.js runs where only the build ships. Every command runs with --json; its report gives
  * the bytes and request counts the table shows.
  *
@@ -86,7 +86,7 @@ export class StrataPeer implements Peer {
   async version(): Promise<string> {
     const head = await run('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']).then((r) => r.stdout.trim(), () => 'unknown');
     const dirty = await run('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--', 'sync', 'shared', 'bin']).then((r) => (r.stdout.trim() ? '+uncommitted' : ''), () => '');
-    return `strata (git ${head}${dirty}, npm run build → dist/), node ${process.version}`;
+    return `strata (git ${head}${dirty}, npm run build → dist/bundle/), node ${process.version}`;
   }
 
   async init(): Promise<void> {

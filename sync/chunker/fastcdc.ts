@@ -22,7 +22,7 @@
  */
 import type { ChunkerParams } from '../repo/types.js';
 import { masksFor, validateChunkerParams } from './params.js';
-import { lastHash, scan } from './scan.js';
+import { lastHash, primeScan, scan } from './scan.js';
 
 /** The pure cut-point state machine: no data is kept, only positions. */
 export class CutFinder {
@@ -43,6 +43,7 @@ export class CutFinder {
     const m = masksFor(p);
     this.hard = m.hard;
     this.easy = m.easy;
+    primeScan();
   }
 
   /** Bytes of the current chunk not yet cut off. */

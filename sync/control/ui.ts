@@ -36,9 +36,12 @@ const PAGE = `<!doctype html>
 /** A compiled module of the renderer or of shared/: one folder, a plain name. */
 const ASSET = /^\/ui\/(renderer|shared)\/([a-z][a-z0-9-]*)\.js$/;
 
-/** Where the compiled renderer lives: beside this module's own build (dist/), or in dist/ when run from source. */
+/**
+ * Where the compiled renderer lives: dist/, seen from this module's own build (dist/sync/control/),
+ * from the bundled CLI (dist/bundle/), or from the sources.
+ */
 function findDist(): string | undefined {
-  for (const rel of ['../../', '../../dist/']) {
+  for (const rel of ['../../', '../', '../../dist/']) {
     const dir = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(`${dir}renderer/index.js`) && existsSync(`${dir}shared/agent-api.js`)) return dir;
   }
