@@ -38,7 +38,8 @@ function validatePack(value: unknown, i: number, v: Invalid): IndexedPack {
   if (!isBlobId(p.id)) throw v.fail(`pack ${i} id is not a pack id`);
   const size = expectSafeInt(p.size, v, `pack ${i} size`, FOOTER_BYTES);
   if (!Array.isArray(p.blobs)) throw v.fail(`pack ${i} blobs is not an array`);
-  const blobs = p.blobs.map((b, j) => validateEntry(b, size - FOOTER_BYTES, v, `pack ${short(p.id as string)} blob ${j}`));
+  const list = `pack ${short(p.id)} blob`;
+  const blobs = p.blobs.map((b, j) => validateEntry(b, size - FOOTER_BYTES, v, list, j));
   return { id: p.id, size, blobs };
 }
 

@@ -75,8 +75,30 @@ export class PackBuilder {
   }
 }
 
-/** Checks one blob entry (from a trailer or an index) against the data area of its pack. */
-export function validateEntry(value: unknown, dataEnd: number, v: Invalid, where: string): PackEntry {
+/**
+ * Checks blob entry `i` of a list (a trailer's or an index's) against the data area of its pack;
+ * `list` names the list in an error ("trailer blob", "pack 1f2e… blob"). An index holds tens of
+ * thousands of entries and a sign-in waits for all of them: a well-formed entry is checked without
+ * building any message, and only one that fails is looked at again for what is wrong with it.
+ */
+export function validateEntry(value: unknown, dataEnd: number, v: Invalid, list: string, i: number): PackEntry {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const { id, type, offset, length } = value as Record<string, unknown>;
+    if (
+      isBlobId(id) &&
+      (type === 'data' || type === 'tree') &&
+      Number.isSafeInteger(offset) &&
+      Number.isSafeInteger(length) &&
+      (offset as number) >= 0 &&
+      (length as number) >= 0 &&
+      (length as number) <= MAX_BLOB_BYTES &&
+      (offset as number) + (length as number) <= dataEnd &&
+      Object.keys(value).length === 4
+    ) {
+      return { id, type, offset: offset as number, length: length as number };
+    }
+  }
+  const where = `${list} ${i}`;
   const e = expectObject(value, ['id', 'type', 'offset', 'length'], v, where);
   if (!isBlobId(e.id)) throw v.fail(`${where}.id is not a blob id`);
   if (e.type !== 'data' && e.type !== 'tree') throw v.fail(`${where}.type ${JSON.stringify(e.type)} is unknown`);
@@ -100,5 +122,5 @@ export function parsePack(bytes: Uint8Array, key: string): PackEntry[] {
   const t = expectObject(parseJson(buf.subarray(dataEnd, dataEnd + trailerLength), v), ['blobs', 'version'], v, 'trailer');
   if (t.version !== 1) throw v.fail(`trailer version ${JSON.stringify(t.version)} is unknown`);
   if (!Array.isArray(t.blobs)) throw v.fail('trailer blobs is not an array');
-  return t.blobs.map((b, i) => validateEntry(b, dataEnd, v, `trailer blob ${i}`));
+  return t.blobs.map((b, i) => validateEntry(b, dataEnd, v, 'trailer blob', i));
 }

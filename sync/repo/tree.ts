@@ -36,7 +36,33 @@ function expectId(value: unknown, v: Invalid, where: string): string {
   return value;
 }
 
+function isMtime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function isMode(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_MODE;
+}
+
+/**
+ * A well-formed file or folder entry, checked without building a message (a sign-in validates tens
+ * of thousands of them before anything else can start); undefined sends any other entry, and a bad
+ * one, to the full check in validateEntry, which says what is wrong.
+ */
+function plainEntry(value: unknown): TreeEntry | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const e = value as Record<string, unknown>;
+  if (typeof e.name !== 'string' || entryNameProblem(e.name) !== undefined || !isMode(e.mode) || !isMtime(e.mtimeMs)) return undefined;
+  const keys = Object.keys(e).length;
+  if (e.type === 'dir') return keys === 5 && isBlobId(e.subtree) ? (e as unknown as TreeEntry) : undefined;
+  if (e.type !== 'file' || keys !== 6 || !Number.isSafeInteger(e.size) || (e.size as number) < 0 || !Array.isArray(e.chunks)) return undefined;
+  for (const c of e.chunks) if (!isBlobId(c)) return undefined;
+  return e as unknown as TreeEntry;
+}
+
 function validateEntry(value: unknown, index: number, v: Invalid): TreeEntry {
+  const plain = plainEntry(value);
+  if (plain) return plain;
   const at = `entry ${index}`;
   const type = (value as { type?: unknown } | null)?.type;
   if (typeof type !== 'string' || !Object.hasOwn(FIELDS, type)) {
