@@ -8,7 +8,9 @@
  * - Chunks may arrive in any order and are written at their offsets; every place is written before
  *   `finish`, so the last write sets the final size (an empty file is simply finished unwritten).
  * - Open handles are bounded (least recently used idle handles are closed and reopened later).
- * - Temp files are created exclusively (O_EXCL, no follow): never through a planted link.
+ * - Temp files are created exclusively (O_EXCL, no follow): never through a planted link. They are
+ *   created with the file's own mode, so that where the umask leaves it whole (0644 under 022: most
+ *   files) no fchmod is needed; where it does not, the mode is set before the rename as always.
  *
  * A file whose whole content arrives at once (one chunk: most small files) is written by
  * `writeWhole` in one synchronous step instead of a thread-pool round trip per call.
@@ -24,8 +26,27 @@ import type { PlannedFile } from './types.js';
 /** setuid/setgid bits from a bucket are never restored: they would be a privilege gift. */
 export const MODE_MASK = 0o1777;
 
+/** The process's umask, read once: open() creates a file with mode & ~umask. */
+let umask: number | undefined;
+
+/**
+ * The mode a temp file is created with — the file's own, owner read-write while it is assembled (it
+ * may be reopened) — and whether creating it so already gives the file its mode.
+ */
+function createMode(entryMode: number): { create: number; final: number; exact: boolean } {
+  umask ??= process.umask();
+  const final = entryMode & MODE_MASK;
+  const create = final | 0o600;
+  // The umask applies to permission bits only; a sticky bit goes through fchmod.
+  return { create, final, exact: final <= 0o777 && (create & ~umask) === final };
+}
+
 interface Slot {
   tmp: string;
+  /** The temp file's mode at creation, the file's own, and whether the first already is the second. */
+  createMode: number;
+  mode: number;
+  modeExact: boolean;
   created: boolean;
   sealed: boolean;
   fh: Promise<FileHandle> | undefined;
@@ -60,7 +81,7 @@ export class Assembly {
     const slot = this.newSlot(file);
     let fd: number;
     try {
-      fd = openSync(slot.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
+      fd = openSync(slot.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, slot.createMode);
     } catch (err) {
       this.slots.delete(file);
       throw err;
@@ -68,7 +89,7 @@ export class Assembly {
     slot.created = true;
     try {
       for (let done = 0; done < data.byteLength; ) done += writeSync(fd, data, done, data.byteLength - done, done);
-      fchmodSync(fd, file.entry.mode & MODE_MASK);
+      if (!slot.modeExact) fchmodSync(fd, slot.mode);
       futimesSync(fd, file.entry.mtimeMs / 1000, file.entry.mtimeMs / 1000);
       if (this.syncEach) fsyncSync(fd);
     } finally {
@@ -108,7 +129,7 @@ export class Assembly {
     const fh = await this.acquire(file);
     const slot = this.slots.get(file) as Slot;
     try {
-      await fh.chmod(file.entry.mode & MODE_MASK);
+      if (!slot.modeExact) await fh.chmod(slot.mode);
       const mtime = file.entry.mtimeMs / 1000;
       await fh.utimes(mtime, mtime);
       if (this.syncEach) await fh.sync();
@@ -151,7 +172,9 @@ export class Assembly {
   }
 
   private newSlot(file: PlannedFile): Slot {
-    const slot: Slot = { tmp: join(dirname(file.path), `${TEMP_PREFIX}${this.tempTag}-${(this.temps++).toString(36)}`), created: false, sealed: false, fh: undefined, busy: 0 };
+    const { create, final, exact } = createMode(file.entry.mode);
+    const tmp = join(dirname(file.path), `${TEMP_PREFIX}${this.tempTag}-${(this.temps++).toString(36)}`);
+    const slot: Slot = { tmp, createMode: create, mode: final, modeExact: exact, created: false, sealed: false, fh: undefined, busy: 0 };
     this.slots.set(file, slot);
     return slot;
   }
@@ -164,7 +187,7 @@ export class Assembly {
   private async openSlot(slot: Slot): Promise<FileHandle> {
     if (slot.created) return open(slot.tmp, constants.O_RDWR | NOFOLLOW);
     slot.created = true;
-    return open(slot.tmp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
+    return open(slot.tmp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, slot.createMode);
   }
 
   private async close(file: PlannedFile): Promise<void> {

@@ -8,42 +8,59 @@
  */
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, type Stats } from 'node:fs';
 import { lstat, rename, rm } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import { StrataError } from '../errors.js';
 import { TEMP_PREFIX, isErrno } from '../fsutil.js';
 
 
-/** `target/<rel>`, refusing any result that is not inside target (rel was validated; this is a second guard). */
+/**
+ * A `/`-separated relative path that could leave its root or name something else than it says: a
+ * `.` or `..` component, an empty one (leading, trailing or doubled `/`), NUL, and on Windows a
+ * backslash or a colon (a drive or a stream).
+ */
+const UNSAFE_REL = sep === '/' ? /(?:^|\/)\.\.?(?:\/|$)|^\/|\/\/|\/$|\0/ : /(?:^|\/)\.\.?(?:\/|$)|^\/|\/\/|\/$|\0|[\\:]/;
+
+/**
+ * `target/<rel>`, refusing a rel that could land anywhere else (rel was validated; this is a second
+ * guard). A check of rel's components rather than path.resolve: a restore joins every path of the
+ * layer, and resolve's normalizing cost a measurable share of the sign-in's planning.
+ */
 export function pathInside(target: string, rel: string): string {
   if (rel === '') return target;
-  const path = resolve(target, ...rel.split('/'));
-  if (!path.startsWith(target.endsWith(sep) ? target : target + sep)) {
-    throw new StrataError('E_BAD_PATH', 'path would land outside the restore target', { path: rel });
-  }
-  return path;
+  if (UNSAFE_REL.test(rel)) throw new StrataError('E_BAD_PATH', 'path would land outside the restore target', { path: rel });
+  const native = sep === '/' ? rel : rel.replaceAll('/', sep);
+  return target.endsWith(sep) ? target + native : target + sep + native;
 }
 
 /**
  * Makes `path` a real directory whose parent is already one: missing → created; a link or a file
  * → removed and created. An existing directory is made owner-writable for the restore (its mode
- * from the snapshot is set at the end; a crashed run may have left it read-only). Returns true
- * when this call created it: a successful mkdir never follows a link and made an empty folder.
+ * from the snapshot is set at the end; a crashed run may have left it read-only). A new one is
+ * created with the snapshot's `mode` plus owner rwx (the umask may narrow it): never more open than
+ * it will be, even before its mode is set. Returns true when this call created it: a successful
+ * mkdir never follows a link and made an empty folder. `parentCreated`: the parent is a folder this
+ * restore just created, so nothing is there yet and mkdir comes first; elsewhere the folder
+ * usually exists (a golden image, a second sign-in), and one lstat settles it.
  */
-export function ensureDir(path: string): boolean {
-  if (tryMkdir(path)) return true;
-  const st = lstatNow(path);
+export function ensureDir(path: string, mode?: number, parentCreated = false): boolean {
+  const createMode = mode === undefined ? 0o777 : (mode & 0o777) | 0o700;
+  let st = parentCreated ? undefined : lstatNow(path);
+  if (st === undefined) {
+    if (tryMkdir(path, createMode)) return true;
+    st = lstatNow(path);
+  }
   if (st?.isDirectory()) {
     if ((st.mode & 0o700) !== 0o700) chmodSync(path, (st.mode & 0o7777) | 0o700);
     return false;
   }
   if (st) rmSync(path, { force: true });
-  if (!tryMkdir(path) || !lstatNow(path)?.isDirectory()) throw new StrataError('E_RESTORE_RACE', 'something other than a folder appeared while the restore created it', { path });
+  if (!tryMkdir(path, createMode) || !lstatNow(path)?.isDirectory()) throw new StrataError('E_RESTORE_RACE', 'something other than a folder appeared while the restore created it', { path });
   return true;
 }
 
-function tryMkdir(path: string): boolean {
+function tryMkdir(path: string, mode: number): boolean {
   try {
-    mkdirSync(path);
+    mkdirSync(path, mode);
     return true;
   } catch (err) {
     if (isErrno(err, 'EEXIST')) return false;
@@ -74,13 +91,13 @@ export async function breathe(i: number): Promise<void> {
  * ensureDir for every folder (the target root excluded), parents before children, with synchronous
  * calls (see lstatNow); returns the folders this call created.
  */
-export async function ensureDirs(dirs: readonly { path: string; depth: number; rel: string }[]): Promise<Set<string>> {
+export async function ensureDirs(dirs: readonly { path: string; depth: number; rel: string; entry?: { mode: number } | undefined }[]): Promise<Set<string>> {
   const created = new Set<string>();
   let i = 0;
   for (const level of byDepth(dirs.filter((d) => d.rel !== ''))) {
     for (const d of level) {
       await breathe(i++);
-      if (ensureDir(d.path)) created.add(d.path);
+      if (ensureDir(d.path, d.entry?.mode, created.has(dirname(d.path)))) created.add(d.path);
     }
   }
   return created;

@@ -68,11 +68,12 @@ async function finishDir(dir: PlannedDir, dirty: boolean): Promise<void> {
 }
 
 /**
- * fsyncs each changed folder once and sets folder metadata, deepest level first (a parent's mode
- * may forbid reaching its children), the folders of one level in parallel: metadata of one folder
- * does not touch its siblings'.
+ * fsyncs each changed folder once and sets folder metadata (unless `meta` is false), deepest level
+ * first (a parent's mode may forbid reaching its children), the folders of one level in parallel:
+ * metadata of one folder does not touch its siblings'.
  */
-export async function finishDirs(dirs: readonly PlannedDir[], dirty: ReadonlySet<string>, concurrency: number): Promise<void> {
+export async function finishDirs(dirs: readonly PlannedDir[], dirty: ReadonlySet<string>, concurrency: number, meta = true): Promise<void> {
+  if (!meta) return forEachLimit([...dirty], concurrency, fsyncDir);
   const planned = new Set(dirs.map((d) => d.path));
   await forEachLimit([...dirty].filter((path) => !planned.has(path)), concurrency, fsyncDir);
   for (const level of byDepth(dirs).reverse()) {

@@ -189,7 +189,7 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
     throw err;
   }
   for (const link of plan.links) if (await restoreLink(link)) assembly.dirtyDirs.add(resolve(link.path, '..'));
-  await finishDirs(plan.dirs, opts.deferSync ? new Set() : assembly.dirtyDirs, concurrency);
+  await finishDirs(plan.dirs, opts.deferSync ? new Set() : assembly.dirtyDirs, concurrency, !opts.folderMetaLater);
   r.emit();
   return r.stats;
 }

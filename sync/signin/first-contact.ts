@@ -23,13 +23,14 @@
  * from its parent's listing, top-down, before anything under it is looked at); equal content
  * (size, then chunk list) is never a conflict.
  */
-import type { Dirent, Stats } from 'node:fs';
+import { readdirSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, readdir, readlink, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
 import { isErrno } from '../fsutil.js';
 import { freeConflictPath, type DiskNode } from '../plan/index.js';
 import { forEachLimit } from '../repo/pool.js';
+import { breathe } from '../restore/fsutil.js';
 import { sameMtime } from '../restore/meta.js';
 import type { Effective } from './effective.js';
 
@@ -70,6 +71,16 @@ function parentOf(p: string): string {
   return i < 0 ? '' : p.slice(0, i);
 }
 
+/** A dir's entries, listed synchronously; none for a path that is gone or not a dir. */
+function listDir(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return [];
+    throw err;
+  }
+}
+
 async function lstatOrNone(path: string): Promise<Local> {
   return lstat(path).catch((err: unknown) => {
     if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
@@ -107,32 +118,34 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     return content !== node.content && !effective.known(rel).has(content);
   };
 
-  // One readdir per real dir instead of an lstat per path: a dirent's type is the entry's own (a link is a link).
-  const listings = new Map<string, Promise<Map<string, Dirent>>>();
-  const listing = (dir: string): Promise<Map<string, Dirent>> => {
+  // One readdir per real dir instead of an lstat per path: a dirent's type is the entry's own (a
+  // link is a link). Synchronous, like the restore's walk (restore/fsutil.ts lstatNow): a golden
+  // image has thousands of folders, and a thread-pool round trip per readdir cost more than the call.
+  const listings = new Map<string, Map<string, Dirent>>();
+  const listing = (dir: string): Map<string, Dirent> => {
     let l = listings.get(dir);
     if (l === undefined) {
-      l = readdir(join(home, dir), { withFileTypes: true }).then(
-        (entries) => new Map(entries.map((e) => [e.name, e])),
-        (err: unknown) => {
-          if (isErrno(err, 'ENOENT', 'ENOTDIR')) return new Map<string, Dirent>();
-          throw err;
-        },
-      );
+      l = new Map(listDir(join(home, dir)).map((e) => [e.name, e]));
       listings.set(dir, l);
     }
     return l;
   };
 
-  const visit = async (rel: string, node: DiskNode): Promise<void> => {
+  /** What is on the disk at `rel`, when its parent is a real dir of the effective tree; a real dir of it is noted. */
+  const local = (rel: string, node: DiskNode): Dirent | undefined => {
     const parent = parentOf(rel);
-    if (!present.has(parent)) return;
-    const entry = (await listing(parent)).get(parent === '' ? rel : rel.slice(parent.length + 1));
-    if (entry === undefined) return;
+    if (!present.has(parent)) return undefined;
+    const entry = listing(parent).get(parent === '' ? rel : rel.slice(parent.length + 1));
+    if (entry === undefined) return undefined;
     if (node.type === 'dir' && entry.isDirectory()) {
       present.add(rel);
-      return;
+      return undefined;
     }
+    return entry;
+  };
+
+  /** A path where the disk has something else than the layer's dir (`entry`: the disk's). */
+  const settle = async (rel: string, node: DiskNode, entry: Dirent): Promise<void> => {
     if (policy === 'keep-both') {
       const st = await lstatOrNone(join(home, rel));
       if (st !== undefined && (await differs(rel, node, st))) await aside(rel, st);
@@ -141,7 +154,8 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     }
   };
 
-  // Top-down, one depth at a time, each depth in parallel: a dir is known to be real before its children are looked at.
+  // Top-down, one depth at a time: a dir is known to be real before its children are looked at.
+  // Each depth is listed first; only the paths where the disk differs are settled, in parallel.
   const byDepth = new Map<number, [string, DiskNode][]>();
   for (const entry of effective.tree) {
     const d = depthOf(entry[0]);
@@ -150,7 +164,14 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     else byDepth.set(d, [entry]);
   }
   for (const d of [...byDepth.keys()].sort((a, b) => a - b)) {
-    await forEachLimit(byDepth.get(d) ?? [], opts.concurrency ?? 8, ([rel, node]) => visit(rel, node));
+    const differing: [string, DiskNode, Dirent][] = [];
+    for (const [i, [rel, node]] of (byDepth.get(d) ?? []).entries()) {
+      await breathe(i);
+      const entry = local(rel, node);
+      // layer-wins settles only a dir where the layer has a file or link; the restore overwrites the rest.
+      if (entry && (policy === 'keep-both' || (node.type !== 'dir' && entry.isDirectory()))) differing.push([rel, node, entry]);
+    }
+    await forEachLimit(differing, opts.concurrency ?? 8, ([rel, node, entry]) => settle(rel, node, entry));
   }
 
   for (const rel of effective.hidden) {

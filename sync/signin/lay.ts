@@ -156,6 +156,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
       chunkFile,
       deferSync,
       quickCheck: clean,
+      // The rest's restore holds every folder too (splitReady) and sets their metadata once, at the end.
+      folderMetaLater: phase === 'ready' && rest.size > 0,
       ...(priority ? { priority } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       onProgress: (p) => emit({ type: 'progress', phase, ...p }),
