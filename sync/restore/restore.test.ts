@@ -19,6 +19,9 @@ function sampleSpec(): Spec {
     empty: file(''),
     'run.sh': file('#!/bin/sh\necho hi\n', 0o755, 1_600_000_000_987),
     'readonly.txt': file('do not touch', 0o444),
+    // Wider than the usual umask (022) lets a new file be: its mode is set after the create.
+    'group-writable.txt': file('team notes', 0o664),
+    'big-shared.bin': file(rng.bytes(200 * 1024), 0o666),
     'big.bin': file(big, 0o600),
     zeros: file(new Uint8Array(100 * 1024)),
     docs: dir({
@@ -45,12 +48,12 @@ describe('restore: round trip', () => {
     const progress: number[] = [];
     const stats = await restoreTree(repo, { target, root, onProgress: (p) => progress.push(p.filesDone) });
     assert.deepEqual(await listing(target), expectedListing(spec));
-    assert.equal(stats.files, 13);
+    assert.equal(stats.files, 15);
     assert.equal(stats.symlinks, 2);
     assert.equal(stats.dirs, 5);
     assert.equal(stats.bytesDownloaded + stats.bytesSeeded + stats.bytesReused, stats.bytes);
     assert.equal(stats.filesSkippedComplete, 0);
-    assert.equal(progress.at(-1), 13);
+    assert.equal(progress.at(-1), 15);
     assert.ok(stats.gets > 0);
   });
 
