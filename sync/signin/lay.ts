@@ -126,10 +126,13 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const start = clock();
   const { session } = opts;
   const emit = (e: SignInEvent): void => opts.onEvent?.(e);
-  const repo = await openRepository(new ScratchStore(opts.store));
+  const repo = await openRepository(new ScratchStore(opts.store), { loadIndex: false });
+  // The indexes (megabytes) load while the profile and the snapshots are read.
+  const indexLoading = repo.loadIndex();
+  indexLoading.catch(() => undefined);
   const graph = layerGraph(repo, `user/${session.user}`);
   const previous = [...(session.laid?.org ?? []), ...(session.laid?.orgBefore ?? [])];
-  const stack = await readLayerStack(repo, session.user, { device: session.device, previous, graph });
+  const stack = await readLayerStack(repo, session.user, { device: session.device, previous, graph, indexLoading });
   const layable = effectiveTree(stack, sessionExcluder(session, opts.stateDir));
   const { effective, conflicts: caseConflicts } = (opts.caseInsensitive ?? caseInsensitiveByDefault()) ? foldCase(layable, stack) : { effective: layable, conflicts: [] };
   emit({ type: 'layers', org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), unpublished: stack.unpublished, ...sizeOf(effective.tree) });

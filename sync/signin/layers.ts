@@ -47,6 +47,11 @@ export interface StackOptions {
   previous?: readonly LaidLayer[];
   /** The user layer's snapshot graph, to share its reads with later walks (device-head.ts). */
   graph?: SnapshotGraph;
+  /**
+   * The repository's indexes, still loading (openRepository with loadIndex false): the profile and
+   * the latest snapshots are read meanwhile, and only the trees wait for it.
+   */
+  indexLoading?: Promise<void>;
 }
 
 /**
@@ -56,6 +61,7 @@ export interface StackOptions {
 export async function readLayerStack(repo: Repository, user: string, opts: StackOptions = {}): Promise<LayerStack> {
   const userLayer = `user/${user}`;
   const { laid, unpublished } = await latestLayers(repo, [...(await assignedOrgLayers(repo, user)), userLayer]);
+  await opts.indexLoading;
   const userLaid = laid.at(-1)?.layer === userLayer ? laid.at(-1) : undefined;
   const historyRoots = await pastRoots(repo, userLaid, opts, new Set(laid.map((l) => l.root)));
   const trees = await loadAllTrees(repo, [...laid.map((l) => l.root), ...historyRoots]);
