@@ -77,7 +77,7 @@ class Restore {
    */
   async seedIndex(target: string, created: ReadonlySet<string>): Promise<{ index: SeedIndex; onDisk: (Stats | undefined)[]; quick: Set<string> }> {
     const roots = [target, ...(this.opts.seeds ?? []).map((s) => resolve(s))];
-    const walk = await walkSeeds(roots, created, this.opts.signal);
+    const walk = await walkSeeds(roots, created, this.opts.signal, this.opts.listed);
     const planned = new Set(this.plan.dirs.map((d) => d.path));
     for (const temp of walk.temps) if (planned.has(dirname(temp))) await rm(temp, { recursive: true, force: true });
     const onDisk = this.plan.files.map((f) => walk.stats.get(f.path));

@@ -74,9 +74,9 @@ export interface SeedWalk {
 /**
  * Regular files under the roots, symlinks not followed, each folder and inode once. The restore
  * walks its target this way once, for three things: seeds, what is on disk at each planned path,
- * and temp leftovers.
+ * and temp leftovers. `listed`: folders whose entries the caller has just read (restore's `listed`).
  */
-export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<string>, signal?: AbortSignal): Promise<SeedWalk> {
+export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<string>, signal?: AbortSignal, listed?: ReadonlyMap<string, readonly Dirent[]>): Promise<SeedWalk> {
   const seen = new Set<string>();
   const walk: SeedWalk = { files: [], stats: new Map(), temps: [] };
   const queue = roots.filter((r) => !skip.has(r));
@@ -100,7 +100,7 @@ export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<stri
       walk.files.push({ path, size: st.size });
       continue;
     }
-    for (const d of listDir(path)) {
+    for (const d of listed?.get(path) ?? listDir(path)) {
       const child = join(path, d.name);
       if (d.name.startsWith(TEMP_PREFIX)) walk.temps.push(child);
       else if ((d.isDirectory() || d.isFile()) && !skip.has(child)) queue.push(child);

@@ -1,6 +1,7 @@
 /**
  * The restore module's public option and result types, and the plan it builds from the trees.
  */
+import type { Dirent } from 'node:fs';
 import type { HashAlgorithm } from '../chunker/hash.js';
 import type { DiskNode } from '../plan/types.js';
 import type { BlobId, ChunkerParams, SymlinkEntry } from '../repo/types.js';
@@ -57,6 +58,12 @@ export interface RestoreOptions {
    * 8,000 folders' open, fchmod, futimes, close for nothing. Default false.
    */
   folderMetaLater?: boolean;
+  /**
+   * Folders of the target the caller listed a moment ago and changed nothing in since, by
+   * absolute path (the sign-in's first contact): the restore's walk takes these listings instead of
+   * reading the folders again. Folders the restore creates are not walked either way.
+   */
+  listed?: ReadonlyMap<string, readonly Dirent[]>;
 }
 
 /**

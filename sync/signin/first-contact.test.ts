@@ -9,8 +9,10 @@ import { parseOrgConfig, type FirstContactPolicy } from '../../shared/org-config
 import { writeTree, type Spec } from '../cli/testkit.js';
 import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/index.js';
 import type { Repository } from '../repo/index.js';
+import type { DiskNode } from '../plan/index.js';
 import { FORMAT_VERSION, type TreeEntry } from '../repo/types.js';
 import type { MemoryStore } from '../store/memory.js';
+import { firstContact } from './first-contact.js';
 import { layHome, type LayResult } from './lay.js';
 import { readSession, writeSession, type Session } from './session.js';
 import { memoryBucket } from './testkit.js';
@@ -124,5 +126,26 @@ describe('first contact', () => {
     await lay(s);
     const again = await lay({ ...s, session: await readSession(s.stateDir) });
     assert.deepEqual([again.conflicts, again.removed, again.bytesDownloaded], [[], [], 0]);
+  });
+});
+
+describe('first contact hands its listings to the restore', () => {
+  it('lists every folder it looked in, except those it changed something in', async (t) => {
+    const { dir } = await memoryBucket(t, 'first-contact-listed');
+    const home = join(dir, 'home');
+    // Local: a folder where the layer has a file (layer-wins removes it), and an untouched folder.
+    await writeTree(home, { Documents: { thing: { 'inside.txt': 'local' }, 'a.txt': 'a' }, Music: { 'x.mp3': 'x' } });
+    const file = (content: string): DiskNode => ({ type: 'file', size: content.length, mtimeMs: 0, mode: 0o644, content });
+    const tree = new Map<string, DiskNode>([
+      ['Documents', { type: 'dir', mode: 0o755 }],
+      ['Documents/a.txt', file('a')],
+      ['Documents/thing', file('layer')],
+      ['Music', { type: 'dir', mode: 0o755 }],
+      ['Music/x.mp3', file('x')],
+    ]);
+    const r = await firstContact({ home, effective: { tree, hidden: [], retired: [], known: () => new Set() }, policy: 'layer-wins', device: 'pc1', contentOf: () => Promise.reject(new Error('not read')) });
+    assert.deepEqual(r.removed, ['Documents/thing']);
+    assert.deepEqual([...r.listed.keys()].sort(), [home, join(home, 'Music')]);
+    assert.deepEqual(r.listed.get(join(home, 'Music'))?.map((d) => d.name), ['x.mp3']);
   });
 });

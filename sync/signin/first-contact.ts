@@ -58,6 +58,11 @@ export interface FirstContactResult {
   conflicts: { path: string; copy: string }[];
   /** Paths removed: hidden by a whiteout, retired, or (layer-wins) a dir where the layer has a file. */
   removed: string[];
+  /**
+   * The folders first contact listed and changed nothing in, by absolute path, with their entries:
+   * the restore's walk takes these instead of reading the folders again (restore's `listed`).
+   */
+  listed: Map<string, Dirent[]>;
 }
 
 type Local = Stats | undefined;
@@ -90,7 +95,9 @@ async function lstatOrNone(path: string): Promise<Local> {
 
 export async function firstContact(opts: FirstContactOptions): Promise<FirstContactResult> {
   const { home, effective, policy } = opts;
-  const result: FirstContactResult = { conflicts: [], removed: [] };
+  const result: FirstContactResult = { conflicts: [], removed: [], listed: new Map() };
+  /** Paths moved aside or removed: their folder's listing, and their own, no longer hold. */
+  const touched = new Set<string>();
   /** Dirs of the effective tree that are real dirs on the disk: only under them is anything looked at. */
   const present = new Set<string>(['']);
   const chosen = new Set<string>();
@@ -99,10 +106,12 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     const siblings = new Set(await readdir(join(home, parentOf(rel))));
     const copy = freeConflictPath(rel, st.mtimeMs, opts.device, (c) => effective.tree.has(c) || chosen.has(c) || siblings.has(c.slice(c.lastIndexOf('/') + 1)));
     chosen.add(copy);
+    touched.add(rel);
     await rename(join(home, rel), join(home, copy));
     result.conflicts.push({ path: rel, copy });
   };
   const remove = async (rel: string): Promise<void> => {
+    touched.add(rel);
     await rm(join(home, rel), { recursive: true, force: true });
     result.removed.push(rel);
   };
@@ -122,10 +131,13 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
   // link is a link). Synchronous, like the restore's walk (restore/fsutil.ts lstatNow): a golden
   // image has thousands of folders, and a thread-pool round trip per readdir cost more than the call.
   const listings = new Map<string, Map<string, Dirent>>();
+  const raw = new Map<string, Dirent[]>();
   const listing = (dir: string): Map<string, Dirent> => {
     let l = listings.get(dir);
     if (l === undefined) {
-      l = new Map(listDir(join(home, dir)).map((e) => [e.name, e]));
+      const entries = listDir(join(home, dir));
+      raw.set(dir, entries);
+      l = new Map(entries.map((e) => [e.name, e]));
       listings.set(dir, l);
     }
     return l;
@@ -195,6 +207,13 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
       await remove(rel);
     }
   }
+  const changed = new Set([...touched].map(parentOf));
+  const untouched = (dir: string): boolean => {
+    if (changed.has(dir)) return false;
+    for (let p = dir; p !== ''; p = parentOf(p)) if (touched.has(p)) return false;
+    return true;
+  };
+  for (const [dir, entries] of raw) if (untouched(dir)) result.listed.set(dir === '' ? home : join(home, dir), entries);
   return result;
 }
 

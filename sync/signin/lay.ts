@@ -161,6 +161,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
       quickCheck: clean,
       // The rest's restore holds every folder too (splitReady) and sets their metadata once, at the end.
       folderMetaLater: phase === 'ready' && rest.size > 0,
+      // First contact just listed home's folders; after the ready half they are stale.
+      ...(phase === 'ready' ? { listed: settled.listed } : {}),
       ...(priority ? { priority } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       onProgress: (p) => emit({ type: 'progress', phase, ...p }),
