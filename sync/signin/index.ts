@@ -10,6 +10,8 @@
  *                   org layers and the user layer (layers.ts), first contact (first-contact.ts),
  *                   hot and small files first, seeding, progress, `ready`, `done`
  *   live.ts         the agent on the session's folder (folder.ts), credentials from the keychain
+ *   host.ts         the session's live sync hosted: agent, org layer follower, control endpoint —
+ *                   what `strata agent` and the desktop app run
  *   logout.ts       signOut: flush (through a running agent: flush.ts), stop it, forget, wipe
  *
  * What must hold:
@@ -31,6 +33,7 @@ export { readSession, writeSession, deleteSession, sessionPath, SESSION_FILE, ty
 export { layHome, SMALL_FILE_BYTES, type LayOptions, type LayResult, type SignInEvent, type Transfer } from './lay.js';
 export { sessionFolder } from './folder.js';
 export { openSessionStore, startSessionAgent, type SessionAgentOptions } from './live.js';
+export { openSignedIn, startSessionHost, type HostableSession, type SessionHost, type SessionHostOptions } from './host.js';
 export { signOut, type SignOutOptions, type SignOutResult } from './logout.js';
 export { LAYING_FILE, lastLayCutOff, runningLay } from './laying.js';
 export { changedOrgLayers, flushSession, OrgLayerFollower, ORG_CHECK_MS, type FollowEvent, type FollowOptions } from './refresh.js';

@@ -15,10 +15,9 @@
  * layers, and switches home to them in a sync pass; the user's changes stay on top. A failed check
  * (offline, the bucket refuses) is a warning; the agent syncs on over the layers it has.
  */
-import { serveControl } from '../../control/index.js';
 import { describeError, StrataError } from '../../errors.js';
 import { preferSmallHeap } from '../memory.js';
-import { LAYING_FILE, lastLayCutOff, OrgLayerFollower, ORG_CHECK_MS, openSessionStore, runningLay, readSession, startSessionAgent, type FollowEvent, type LaidLayer, type LayResult, type OrgStore, type Session } from '../../signin/index.js';
+import { ORG_CHECK_MS, openSessionStore, openSignedIn, startSessionHost, type FollowEvent, type LaidLayer, type LayResult, type OrgStore, type Session } from '../../signin/index.js';
 import { stringOption, usageError } from '../args.js';
 import { openChunkPool } from '../chunker.js';
 import type { Context } from '../context.js';
@@ -58,14 +57,10 @@ export function agentTimings(ctx: Context): AgentTimings {
  */
 export async function runSessionAgent(ctx: Context, stateDir: string, session: Session, timings: AgentTimings, org?: OrgStore): Promise<void> {
   const store = org ?? (await openSessionStore(session));
-  ctx.onClose(() => store.close());
   preferSmallHeap();
-  const agent = await startSessionAgent({ stateDir, session, openStore: () => store.store, chunker: openChunkPool(ctx), pollMs: timings.pollMs });
-  ctx.onClose(() => agent.stop());
-  const follower = new OrgLayerFollower({ stateDir, store: store.store, agent, session, intervalMs: timings.orgCheckMs, onEvent: (e) => reportFollow(ctx, e) });
-  ctx.onClose(() => follower.stop());
-  const control = await serveControl(agent, { stateDir });
-  ctx.onClose(() => control.close());
+  const host = await startSessionHost({ stateDir, session, org: store, chunker: openChunkPool(ctx), pollMs: timings.pollMs, orgCheckMs: timings.orgCheckMs, onFollow: (e) => reportFollow(ctx, e) });
+  ctx.onClose(() => host.stop());
+  const { agent, control } = host;
   const layer = `user/${session.user}`;
   if (!ctx.json) ctx.print(`syncing ${session.home} with ${layer} as device ${agent.deviceId}; control endpoint ${control.url} (Ctrl-C to stop)`);
   let last: string | undefined;
@@ -122,15 +117,9 @@ export const agentServiceCommand: Command = {
   async run(ctx) {
     const timings = agentTimings(ctx);
     const stateDir = stateDirOf(ctx);
-    const session = await readSession(stateDir);
-    const laying = await runningLay(stateDir);
-    if (laying !== undefined) {
-      throw new StrataError('E_LAYING', `a sign-in (process ${laying}) is laying the layer onto home right now: start the agent once it is done (if that process is not Strata, remove ${LAYING_FILE} from the state dir)`, { path: stateDir });
-    }
-    const org = await openSessionStore(session);
+    const { session, org, unfinished } = await openSignedIn(stateDir);
     let handedOver = false;
     try {
-      const unfinished = session.laid === undefined || (await lastLayCutOff(stateDir));
       const laid = unfinished ? await finishLay(ctx, stateDir, session, org) : session;
       handedOver = true;
       await runSessionAgent(ctx, stateDir, laid, timings, org);

@@ -1,0 +1,84 @@
+/**
+ * A signed-in session's live sync, hosted: the agent on home, the org layer follower and the
+ * loopback control endpoint. `strata agent` runs it, and so does the desktop app (DESIGN §5: the
+ * agent runs the same way everywhere; only what shows it differs).
+ *
+ *   1. openSignedIn: the session from the state dir, refused while another process lays it
+ *      (E_LAYING), the bucket opened with the keychain's credentials, and whether the last lay
+ *      was cut off — the caller then lays again first (lay.ts), as live sync must not start over
+ *      a torn lay;
+ *   2. startSessionHost: agent, follower and control endpoint; `stop` ends them in reverse order
+ *      and closes the bucket. A start that fails part-way stops what it had started.
+ */
+import type { Agent } from '../agent/index.js';
+import { serveControl, type ControlServer } from '../control/index.js';
+import type { FileChunker } from '../snapshot/index.js';
+import { StrataError } from '../errors.js';
+import { lastLayCutOff, LAYING_FILE, runningLay } from './laying.js';
+import { openSessionStore, startSessionAgent } from './live.js';
+import type { OrgStore } from './org-store.js';
+import { OrgLayerFollower, type FollowEvent } from './refresh.js';
+import { readSession, type Session } from './session.js';
+
+export interface HostableSession {
+  session: Session;
+  org: OrgStore;
+  /** The last lay did not finish: lay again (layHome) before starting the host. */
+  unfinished: boolean;
+}
+
+/** The state dir's session, ready to host (see the header); the caller owns `org` until it hands it to the host. */
+export async function openSignedIn(stateDir: string): Promise<HostableSession> {
+  const session = await readSession(stateDir);
+  const laying = await runningLay(stateDir);
+  if (laying !== undefined) {
+    throw new StrataError('E_LAYING', `a sign-in (process ${laying}) is laying the layer onto home right now: start the agent once it is done (if that process is not Strata, remove ${LAYING_FILE} from the state dir)`, { path: stateDir });
+  }
+  const org = await openSessionStore(session);
+  try {
+    return { session, org, unfinished: session.laid === undefined || (await lastLayCutOff(stateDir)) };
+  } catch (err) {
+    org.close();
+    throw err;
+  }
+}
+
+export interface SessionHostOptions {
+  stateDir: string;
+  /** A session whose lay finished (session.laid). */
+  session: Session;
+  /** The org's bucket, open; the host closes it when it stops. */
+  org: OrgStore;
+  chunker?: FileChunker;
+  pollMs?: number;
+  /** How often the org layers are checked for new versions (refresh.ts; 0: only at start). */
+  orgCheckMs: number;
+  onFollow?: (e: FollowEvent) => void;
+}
+
+export interface SessionHost {
+  agent: Agent;
+  control: ControlServer;
+  /** Stops the control endpoint, the follower and the agent, then closes the bucket. */
+  stop(): Promise<void>;
+}
+
+export async function startSessionHost(opts: SessionHostOptions): Promise<SessionHost> {
+  const { stateDir, session, org } = opts;
+  const stops: (() => unknown)[] = [() => org.close()];
+  const stop = async (): Promise<void> => {
+    for (const fn of stops.splice(0).reverse()) await fn();
+  };
+  try {
+    const agent = await startSessionAgent({ stateDir, session, openStore: () => org.store, ...(opts.chunker ? { chunker: opts.chunker } : {}), ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) });
+    stops.push(() => agent.stop());
+    const follower = new OrgLayerFollower({ stateDir, store: org.store, agent, session, intervalMs: opts.orgCheckMs, onEvent: (e) => opts.onFollow?.(e) });
+    stops.push(() => follower.stop());
+    const control = await serveControl(agent, { stateDir });
+    stops.push(() => control.close());
+    return { agent, control, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
