@@ -14,7 +14,8 @@
  * session storage, sent as a bearer header on commands, and removed from the address bar; nothing from the agent is ever
  * inserted as HTML (text nodes only); no inline script or style (the page's CSP forbids them).
  */
-import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus, Progress, SyncState } from '../shared/agent-api.js';
+import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus } from '../shared/agent-api.js';
+import { formatProgress, stateLabel } from '../shared/status-text.js';
 
 /** The agent refused the token: it restarted (a new token) since this tab got it. */
 class Unauthorized extends Error {
@@ -82,43 +83,6 @@ export function morph(target: Node, source: Node): void {
 
 function sameKind(a: Node, b: Node): boolean {
   return a.nodeType === b.nodeType && a.nodeName === b.nodeName;
-}
-
-const STATE_LABELS: Record<SyncState, string> = {
-  idle: 'Idle',
-  scanning: 'Scanning',
-  uploading: 'Uploading',
-  downloading: 'Downloading',
-  paused: 'Paused',
-  offline: 'Offline',
-  error: 'Error',
-};
-
-/** "In sync" for an idle folder or agent that has synced, unless a mass delete waits for the user; the state's name otherwise. */
-export function stateLabel(state: SyncState, lastSync: string | undefined, waiting = false): string {
-  if (state !== 'idle') return STATE_LABELS[state];
-  if (waiting) return 'Waiting for you';
-  return lastSync !== undefined ? 'In sync' : STATE_LABELS.idle;
-}
-
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-export function formatBytes(n: number): string {
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < UNITS.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${UNITS[i]}`;
-}
-
-/** "12 of 40 files, 3.1 MiB of 8.0 MiB, 1.2 MiB/s, 5 s left". */
-export function formatProgress(p: Progress): string {
-  const parts = [`${p.files} of ${p.filesTotal} files`, `${formatBytes(p.bytes)} of ${formatBytes(p.bytesTotal)}`];
-  if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
-  if (p.etaSeconds !== undefined) parts.push(`${Math.ceil(p.etaSeconds)} s left`);
-  return parts.join(', ');
 }
 
 function time(iso: string): string {

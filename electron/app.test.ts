@@ -1,0 +1,149 @@
+// The desktop app (app.ts) without Electron: a fake shell stands for Tray, Menu and BrowserWindow;
+// everything behind it is real — a session signed in on Swift with the real keychain, the agent,
+// its loopback endpoint and UI. Also: a machine nobody signed in on says so and quits.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { writeTree } from '../sync/cli/testkit.js';
+import { CONTROL_FILE } from '../sync/control/index.js';
+import { preloadUserLayer } from '../sync/profile/index.js';
+import { makeMachine, makeTestOrg, signInAndLay, signInSkipReason } from '../sync/signin/testkit.js';
+import { StrataApp, type Shell } from './app.js';
+import type { TrayAction, TrayItem } from './tray-menu.js';
+
+const skip = await signInSkipReason();
+
+class FakeShell implements Shell {
+  tooltip = '';
+  items: TrayItem[] = [];
+  errors: string[] = [];
+  windows: { url: string; allowed: (target: string) => boolean; focused: number }[] = [];
+  exited = false;
+  private onAction: ((a: TrayAction) => void) | undefined;
+  private watchers: (() => void)[] = [];
+
+  createTray(): ReturnType<Shell['createTray']> {
+    return {
+      setToolTip: (text) => {
+        this.tooltip = text;
+        this.changed();
+      },
+      setMenu: (items, onAction) => {
+        this.items = items;
+        this.onAction = onAction;
+        this.changed();
+      },
+    };
+  }
+
+  openWindow(url: string, allowed: (target: string) => boolean): ReturnType<Shell['openWindow']> {
+    const w = { url, allowed, focused: 0 };
+    this.windows.push(w);
+    return { isDestroyed: () => false, focus: () => void w.focused++ };
+  }
+
+  showError(title: string, message: string): void {
+    this.errors.push(`${title}: ${message}`);
+  }
+
+  exit(): void {
+    this.exited = true;
+    this.changed();
+  }
+
+  /** Clicks the menu item with this action; it must be there and enabled. */
+  click(action: TrayAction): void {
+    const item = this.items.find((i) => i.type === 'item' && i.action === action);
+    assert.ok(item?.type === 'item' && item.enabled, `${action} is in the menu and enabled: ${JSON.stringify(this.items)}`);
+    this.onAction?.(action);
+  }
+
+  labels(): string[] {
+    return this.items.flatMap((i) => (i.type === 'item' ? [i.label] : []));
+  }
+
+  /** Resolves once `ok` holds after a tray update (or holds already). */
+  until(ok: () => boolean, what: string, ms = 20_000): Promise<void> {
+    if (ok()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; tray: ${this.tooltip} / ${this.labels().join(' | ')}`)), ms);
+      const check = (): void => {
+        if (!ok()) return;
+        clearTimeout(timer);
+        this.watchers = this.watchers.filter((w) => w !== check);
+        resolve();
+      };
+      this.watchers.push(check);
+    });
+  }
+
+  private changed(): void {
+    for (const w of [...this.watchers]) w();
+  }
+}
+
+async function signedInMachine(t: TestContext) {
+  const org = await makeTestOrg(t, { folders: ['Documents'] });
+  const tpl = join(org.dir, 'tpl');
+  await writeTree(tpl, { Documents: { 'welcome.txt': 'welcome aboard' } });
+  await preloadUserLayer(await org.admin(), 'dana', { from: tpl });
+  const m = await makeMachine(org, 'pc');
+  await signInAndLay(org, m, 'dana');
+  return m;
+}
+
+describe('desktop app', { skip }, () => {
+  it('hosts the agent: the tray follows its state, pauses and resumes it, opens the UI on loopback, and quitting stops it', async (t) => {
+    const m = await signedInMachine(t);
+    const shell = new FakeShell();
+    const app = await StrataApp.start({ shell, stateDir: m.stateDir, orgCheckMs: 0 });
+    t.after(() => app.quit());
+    assert.deepEqual(shell.errors, []);
+    await shell.until(() => shell.tooltip === 'Strata — In sync', 'the first pass');
+    assert.ok(existsSync(join(m.stateDir, CONTROL_FILE)), 'the control endpoint is up');
+
+    shell.click('pause');
+    await shell.until(() => shell.labels().includes('Resume sync'), 'Resume in the menu');
+    assert.equal(shell.tooltip, 'Strata — Paused');
+    assert.ok(!shell.labels().includes('Pause sync'));
+    shell.click('resume');
+    await shell.until(() => shell.labels().includes('Pause sync'), 'Pause in the menu again');
+
+    shell.click('open');
+    shell.click('open');
+    assert.equal(shell.windows.length, 1, 'a second Open focuses the window');
+    const w = shell.windows[0];
+    assert.ok(w);
+    assert.equal(w.focused, 1);
+    const control = app.control;
+    assert.ok(control);
+    assert.equal(w.url, `${control.url}/#token=${encodeURIComponent(control.token)}`);
+    const page = await fetch(`${control.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<main id="app">/);
+    assert.equal(w.allowed(`${control.url}/#conflicts`), true);
+    assert.equal(w.allowed('https://example.com/'), false);
+    // The page's own API call, with the token it was given.
+    const status = await fetch(`${control.url}/api/status`, { method: 'POST', headers: { authorization: `Bearer ${control.token}`, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(status.status, 200);
+
+    shell.click('quit');
+    await shell.until(() => shell.exited, 'exit');
+    await app.quit();
+    assert.equal(existsSync(join(m.stateDir, CONTROL_FILE)), false, 'control.json is gone');
+    assert.equal(await readFile(join(m.home, 'Documents/welcome.txt'), 'utf8'), 'welcome aboard');
+  });
+});
+
+it('on a machine nobody signed in on, the app says so and exits', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-app-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const shell = new FakeShell();
+  await StrataApp.start({ shell, stateDir: dir });
+  assert.equal(shell.exited, true);
+  assert.equal(shell.errors.length, 1);
+  assert.match(shell.errors[0] ?? '', /Strata could not start: .*\n\nSign in with `strata login`/s);
+});

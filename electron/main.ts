@@ -1,0 +1,80 @@
+/**
+ * The desktop app's main process (DESIGN §5): Electron's Tray, Menu and BrowserWindow given to
+ * StrataApp (app.ts), which hosts the agent and holds every decision; this file only wires them.
+ * Windows get security.ts's web preferences and refuse new windows; a second launch opens the
+ * window of the first; closing the window keeps the app in the tray; quitting stops the agent
+ * before the process ends.
+ *
+ * Run with `npm run app` where Electron's binary is installed (`npm run build` first). Signing in
+ * is `strata login` (the app has no sign-in screen yet); without a session the app says so and
+ * quits. STRATA_STATE_DIR overrides the state dir.
+ */
+import { homedir } from 'node:os';
+import { app, BrowserWindow, dialog, Menu, nativeImage, Tray } from 'electron';
+import { defaultStateDir } from '../sync/state/index.js';
+import { StrataApp, type Shell } from './app.js';
+import { secureWebPreferences } from './security.js';
+
+/** Three stacked bars, 16×16. */
+const ICON = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAYAAAAf8/9hAAAAHElEQVR42mNgGB5AvqvrPzmYegaMhsFoGAx9AAA++rhpAorPFQAAAABJRU5ErkJggg==';
+
+const stateDir = process.env.STRATA_STATE_DIR ?? defaultStateDir(process.platform, process.env, homedir());
+let exiting = false;
+
+const shell: Shell = {
+  createTray() {
+    const tray = new Tray(nativeImage.createFromDataURL(ICON));
+    return {
+      setToolTip: (text) => tray.setToolTip(text),
+      setMenu: (items, onAction) => {
+        tray.setContextMenu(
+          Menu.buildFromTemplate(
+            items.map((item) =>
+              item.type === 'separator'
+                ? { type: 'separator' as const }
+                : { label: item.label, enabled: item.enabled, ...(item.action ? { click: () => onAction(item.action as NonNullable<typeof item.action>) } : {}) },
+            ),
+          ),
+        );
+      },
+    };
+  },
+  openWindow(url, allowed) {
+    const window = new BrowserWindow({ width: 720, height: 640, title: 'Strata', show: false, webPreferences: secureWebPreferences() });
+    window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    window.webContents.on('will-navigate', (event, target) => {
+      if (!allowed(target)) event.preventDefault();
+    });
+    window.once('ready-to-show', () => window.show());
+    void window.loadURL(url);
+    return {
+      isDestroyed: () => window.isDestroyed(),
+      focus: () => {
+        window.show();
+        window.focus();
+      },
+    };
+  },
+  showError: (title, message) => dialog.showErrorBox(title, message),
+  exit: () => {
+    exiting = true;
+    app.quit();
+  },
+};
+
+async function main(): Promise<void> {
+  if (!app.requestSingleInstanceLock()) return app.quit();
+  // A tray app: closing the window keeps it running.
+  app.on('window-all-closed', () => undefined);
+  await app.whenReady();
+  const strata = await StrataApp.start({ shell, stateDir });
+  app.on('second-instance', () => strata.openWindow());
+  app.on('before-quit', (event) => {
+    if (exiting) return;
+    // The agent stops first; StrataApp then quits for real (shell.exit).
+    event.preventDefault();
+    void strata.quit();
+  });
+}
+
+void main();

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { AgentStatus, FolderStatus } from '../shared/agent-api.js';
+import { statusLines, trayMenu, trayTooltip, type TrayItem } from './tray-menu.js';
+
+function folder(over: Partial<FolderStatus> = {}): FolderStatus {
+  return { root: '/home/alice', layer: 'user/alice', state: 'idle', conflicts: [], files: 10, lastSync: '2026-12-05T10:00:00Z', ...over };
+}
+
+function status(over: Partial<AgentStatus> = {}, folders = [folder()]): AgentStatus {
+  return { deviceId: 'pc1', paused: false, state: 'idle', folders, lastSync: '2026-12-05T10:00:00Z', ...over };
+}
+
+const actions = (items: TrayItem[]): string[] => items.flatMap((i) => (i.type === 'item' && i.action ? [`${i.action}${i.enabled ? '' : ' (disabled)'}`] : []));
+
+describe('tray menu', () => {
+  it('offers Pause and Sync now while syncing, Resume alone while paused', () => {
+    assert.deepEqual(actions(trayMenu(status())), ['open', 'pause', 'syncNow', 'quit']);
+    assert.deepEqual(actions(trayMenu(status({ paused: true, state: 'paused' }, [folder({ state: 'paused' })]))), ['open', 'resume', 'syncNow (disabled)', 'quit']);
+  });
+
+  it('before the agent answers, offers only Open and Quit', () => {
+    assert.deepEqual(actions(trayMenu(undefined)), ['open', 'pause (disabled)', 'syncNow (disabled)', 'quit']);
+    assert.equal(trayTooltip(undefined), 'Strata — Starting…');
+  });
+
+  it('says what waits for the user: a held mass delete, conflicts, an error; and progress while busy', () => {
+    const busy = status({ state: 'uploading' }, [
+      folder({ state: 'uploading', progress: { files: 3, filesTotal: 8, bytes: 1024, bytesTotal: 8192, rate: 0 }, conflicts: [{ path: 'a.txt', copy: 'a.sync-conflict-20261205-100000-pc2.txt', device: 'pc2' }] }),
+      folder({ root: '/home/alice/Music', pendingDeletes: { files: 20, of: 25, direction: 'remote' } }),
+      folder({ root: '/home/alice/Videos', state: 'offline', error: { code: 'E_TRANSIENT', message: 'the bucket did not answer' } }),
+    ]);
+    assert.deepEqual(statusLines(busy), [
+      'Uploading',
+      '3 of 8 files, 1.0 KiB of 8.0 KiB',
+      'Offline: the bucket did not answer',
+      'Waiting for you to confirm deleting 20 files',
+      '1 conflict to resolve',
+    ]);
+    assert.equal(trayTooltip(status()), 'Strata — In sync');
+    const first = trayMenu(busy)[0];
+    assert.ok(first?.type === 'item' && !first.enabled && first.action === undefined, 'status lines are not clickable');
+  });
+});

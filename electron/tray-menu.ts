@@ -1,0 +1,54 @@
+/**
+ * The tray: its menu and tooltip as plain data, from the agent's status, so that what the user
+ * sees is tested without Electron; main.ts turns the items into a Menu and runs the actions.
+ *
+ * What must hold: Pause is offered while syncing and Resume while paused, never both; Sync now
+ * only while not paused; anything that waits for the user (a held mass delete, conflicts, an
+ * error) is said in the menu's first lines and points to the window, where it is resolved.
+ */
+import type { AgentStatus } from '../shared/agent-api.js';
+import { formatProgress, stateLabel } from '../shared/status-text.js';
+
+export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'quit';
+
+export type TrayItem = { type: 'separator' } | { type: 'item'; label: string; action?: TrayAction; enabled: boolean };
+
+const info = (label: string): TrayItem => ({ type: 'item', label, enabled: false });
+const act = (label: string, action: TrayAction, enabled = true): TrayItem => ({ type: 'item', label, action, enabled });
+const SEPARATOR: TrayItem = { type: 'separator' };
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The lines that say where sync stands: the state, then whatever waits for the user. */
+export function statusLines(status: AgentStatus | undefined): string[] {
+  if (status === undefined) return ['Starting…'];
+  const waiting = status.folders.filter((f) => f.pendingDeletes !== undefined);
+  const lines = [stateLabel(status.state, status.lastSync, waiting.length > 0)];
+  const progress = status.folders.find((f) => f.progress !== undefined)?.progress;
+  if (progress && status.state !== 'paused') lines.push(formatProgress(progress));
+  for (const f of status.folders) if (f.error) lines.push(`${f.state === 'offline' ? 'Offline' : 'Error'}: ${f.error.message}`);
+  for (const f of waiting) lines.push(`Waiting for you to confirm deleting ${plural(f.pendingDeletes?.files ?? 0, 'file')}`);
+  const conflicts = status.folders.reduce((n, f) => n + f.conflicts.length, 0);
+  if (conflicts > 0) lines.push(`${plural(conflicts, 'conflict')} to resolve`);
+  return lines;
+}
+
+export function trayMenu(status: AgentStatus | undefined): TrayItem[] {
+  const paused = status?.paused ?? false;
+  return [
+    ...statusLines(status).map(info),
+    SEPARATOR,
+    act('Open Strata', 'open'),
+    paused ? act('Resume sync', 'resume', status !== undefined) : act('Pause sync', 'pause', status !== undefined),
+    act('Sync now', 'syncNow', status !== undefined && !paused),
+    SEPARATOR,
+    act('Quit Strata', 'quit'),
+  ];
+}
+
+/** The tray icon's tooltip: the first status line, one line. */
+export function trayTooltip(status: AgentStatus | undefined): string {
+  return `Strata — ${statusLines(status)[0]}`;
+}

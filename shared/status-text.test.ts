@@ -1,0 +1,14 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { formatBytes, formatProgress, stateLabel } from './status-text.js';
+
+it('says what the agent is doing in words', () => {
+  assert.equal(stateLabel('idle', undefined), 'Idle');
+  assert.equal(stateLabel('idle', '2026-12-05T10:00:00Z'), 'In sync');
+  assert.equal(stateLabel('idle', '2026-12-05T10:00:00Z', true), 'Waiting for you');
+  assert.equal(stateLabel('uploading', '2026-12-05T10:00:00Z', true), 'Uploading');
+  assert.equal(formatBytes(512), '512 B');
+  assert.equal(formatBytes(3 * 1024 * 1024 + 100 * 1024), '3.1 MiB');
+  assert.equal(formatProgress({ files: 12, filesTotal: 40, bytes: 1024, bytesTotal: 4096, rate: 2048, etaSeconds: 1.2 }), '12 of 40 files, 1.0 KiB of 4.0 KiB, 2.0 KiB/s, 2 s left');
+  assert.equal(formatProgress({ files: 0, filesTotal: 3, bytes: 0, bytesTotal: 10, rate: 0 }), '0 of 3 files, 0 B of 10 B');
+});
