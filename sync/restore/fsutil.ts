@@ -6,7 +6,7 @@
  * path — a symlink (perhaps pointing outside), a file — is removed, never followed: the snapshot
  * wins inside the target. Renames replace a link itself, not what it points to.
  */
-import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, type Stats } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, rename, rm } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { StrataError } from '../errors.js';
@@ -139,6 +139,19 @@ export async function removeTemps(dirs: readonly string[]): Promise<number> {
     }
   }
   return removed;
+}
+
+/**
+ * A folder's entries with their types, without the thread pool (see lstatNow); nothing for a folder
+ * that is gone, or that fails with one of `tolerated` (errno codes).
+ */
+export function listDirNow(dir: string, tolerated: readonly string[] = []): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR', ...tolerated)) return [];
+    throw err;
+  }
 }
 
 /** readdir without the thread pool (see lstatNow); nothing for a folder that is gone. */

@@ -13,8 +13,8 @@
  * chunk: a file no longer than the chunker's minimum is a single chunk, useful only if its size
  * is the length of a needed chunk.
  */
-import { readdirSync, type Dirent, type Stats } from 'node:fs';
-import { breathe, lstatNow } from './fsutil.js';
+import type { Dirent, Stats } from 'node:fs';
+import { breathe, listDirNow, lstatNow } from './fsutil.js';
 import { join } from 'node:path';
 import type { HashAlgorithm } from '../chunker/hash.js';
 import { isStrataError } from '../errors.js';
@@ -49,16 +49,6 @@ export interface ScanInput {
   /** Files chunked at once: enough to keep the chunker's workers busy while small files are read. */
   concurrency: number;
   signal?: AbortSignal;
-}
-
-/** A seed folder's entries, listed synchronously (as restore/fsutil.ts lstatNow); nothing for one that cannot be read. */
-function listDir(dir: string): Dirent[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    if (isErrno(err, 'ENOENT', 'ENOTDIR', 'EACCES', 'EPERM')) return [];
-    throw err;
-  }
 }
 
 /** What a walk of the seed folders found. */
@@ -100,7 +90,8 @@ export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<stri
       walk.files.push({ path, size: st.size });
       continue;
     }
-    for (const d of listed?.get(path) ?? listDir(path)) {
+    // A seed folder that cannot be read is simply not walked.
+    for (const d of listed?.get(path) ?? listDirNow(path, ['EACCES', 'EPERM'])) {
       const child = join(path, d.name);
       if (d.name.startsWith(TEMP_PREFIX)) walk.temps.push(child);
       else if ((d.isDirectory() || d.isFile()) && !skip.has(child)) queue.push(child);

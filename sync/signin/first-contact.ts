@@ -23,14 +23,14 @@
  * from its parent's listing, top-down, before anything under it is looked at); equal content
  * (size, then chunk list) is never a conflict.
  */
-import { readdirSync, type Dirent, type Stats } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir, readlink, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
 import { isErrno } from '../fsutil.js';
 import { freeConflictPath, type DiskNode } from '../plan/index.js';
 import { forEachLimit } from '../repo/pool.js';
-import { breathe } from '../restore/fsutil.js';
+import { breathe, listDirNow } from '../restore/fsutil.js';
 import { sameMtime } from '../restore/meta.js';
 import type { Effective } from './effective.js';
 
@@ -74,16 +74,6 @@ function depthOf(p: string): number {
 function parentOf(p: string): string {
   const i = p.lastIndexOf('/');
   return i < 0 ? '' : p.slice(0, i);
-}
-
-/** A dir's entries, listed synchronously; none for a path that is gone or not a dir. */
-function listDir(dir: string): Dirent[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return [];
-    throw err;
-  }
 }
 
 async function lstatOrNone(path: string): Promise<Local> {
@@ -131,13 +121,10 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
   // link is a link). Synchronous, like the restore's walk (restore/fsutil.ts lstatNow): a golden
   // image has thousands of folders, and a thread-pool round trip per readdir cost more than the call.
   const listings = new Map<string, Map<string, Dirent>>();
-  const raw = new Map<string, Dirent[]>();
   const listing = (dir: string): Map<string, Dirent> => {
     let l = listings.get(dir);
     if (l === undefined) {
-      const entries = listDir(join(home, dir));
-      raw.set(dir, entries);
-      l = new Map(entries.map((e) => [e.name, e]));
+      l = new Map(listDirNow(join(home, dir)).map((e) => [e.name, e]));
       listings.set(dir, l);
     }
     return l;
@@ -213,7 +200,7 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     for (let p = dir; p !== ''; p = parentOf(p)) if (touched.has(p)) return false;
     return true;
   };
-  for (const [dir, entries] of raw) if (untouched(dir)) result.listed.set(dir === '' ? home : join(home, dir), entries);
+  for (const [dir, entries] of listings) if (untouched(dir)) result.listed.set(dir === '' ? home : join(home, dir), [...entries.values()]);
   return result;
 }
 
