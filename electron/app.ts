@@ -16,7 +16,7 @@ import type { AgentStatus } from '../shared/agent-api.js';
 import { ChunkPool } from '../sync/chunker/index.js';
 import { describeError } from '../sync/errors.js';
 import type { ChunkFileFn } from '../sync/restore/index.js';
-import { layHome, openSignedIn, ORG_CHECK_MS, startSessionHost, type SessionHost } from '../sync/signin/index.js';
+import { layHome, openSignedIn, ORG_CHECK_MS, startSessionHost, type SessionHost, type SignInEvent } from '../sync/signin/index.js';
 import { isAllowedNavigation } from './security.js';
 import { trayMenu, trayTooltip, type TrayAction, type TrayItem } from './tray-menu.js';
 
@@ -132,7 +132,7 @@ export class StrataApp {
     let laid = session;
     if (unfinished) {
       try {
-        const onEvent = (e: { type: string; filesDone?: number; files?: number }): void => {
+        const onEvent = (e: SignInEvent): void => {
           if (e.type === 'progress') this.tray.setToolTip(`Strata — laying your files: ${e.filesDone} of ${e.files}`);
         };
         laid = (await layHome({ store: org.store, session, stateDir, chunkFile, onEvent })).session;
