@@ -126,22 +126,13 @@ export class StrataApp {
 
   private async startHost(): Promise<SessionHost> {
     const { stateDir } = this.opts;
-    const { session, org, unfinished } = await openSignedIn(stateDir);
     const pool = (this.pool = new ChunkPool());
     const chunkFile: ChunkFileFn = (path, params, hash) => pool.chunkFile(path, params, { hash });
-    let laid = session;
-    if (unfinished) {
-      try {
-        const onEvent = (e: SignInEvent): void => {
-          if (e.type === 'progress') this.tray.setToolTip(`Strata — laying your files: ${e.filesDone} of ${e.files}`);
-        };
-        laid = (await layHome({ store: org.store, session, stateDir, chunkFile, onEvent })).session;
-      } catch (err) {
-        org.close();
-        throw err;
-      }
-    }
+    const onEvent = (e: SignInEvent): void => {
+      if (e.type === 'progress') this.tray.setToolTip(`Strata — laying your files: ${e.filesDone} of ${e.files}`);
+    };
+    const { session, org } = await openSignedIn(stateDir, async (s, o) => (await layHome({ store: o.store, session: s, stateDir, chunkFile, onEvent })).session);
     // The host owns the bucket from here: it closes it when it stops, or when its start fails.
-    return startSessionHost({ stateDir, session: laid, org, chunker: pool, orgCheckMs: this.opts.orgCheckMs ?? ORG_CHECK_MS });
+    return startSessionHost({ stateDir, session, org, chunker: pool, orgCheckMs: this.opts.orgCheckMs ?? ORG_CHECK_MS });
   }
 }

@@ -4,9 +4,9 @@
  * agent runs the same way everywhere; only what shows it differs).
  *
  *   1. openSignedIn: the session from the state dir, refused while another process lays it
- *      (E_LAYING), the bucket opened with the keychain's credentials, and whether the last lay
- *      was cut off — the caller then lays again first (lay.ts), as live sync must not start over
- *      a torn lay;
+ *      (E_LAYING), the bucket opened with the keychain's credentials, and — when the last lay was
+ *      cut off — laid again first (the caller's `relay`, lay.ts underneath), as live sync must not
+ *      start over a torn lay;
  *   2. startSessionHost: agent, follower and control endpoint; `stop` ends them in reverse order
  *      and closes the bucket. A start that fails part-way stops what it had started.
  */
@@ -21,14 +21,19 @@ import { OrgLayerFollower, type FollowEvent } from './refresh.js';
 import { readSession, type Session } from './session.js';
 
 export interface HostableSession {
+  /** A session whose lay finished (session.laid). */
   session: Session;
   org: OrgStore;
-  /** The last lay did not finish: lay again (layHome) before starting the host. */
-  unfinished: boolean;
 }
 
-/** The state dir's session, ready to host (see the header); the caller owns `org` until it hands it to the host. */
-export async function openSignedIn(stateDir: string): Promise<HostableSession> {
+/** Lays a session's layer again (layHome, with whatever progress the caller shows); returns the session with `laid`. */
+export type Relay = (session: Session, org: OrgStore) => Promise<Session>;
+
+/**
+ * The state dir's session, ready to host (see the header); the caller owns `org` until it hands it
+ * to the host. On a failure nothing stays open.
+ */
+export async function openSignedIn(stateDir: string, relay: Relay): Promise<HostableSession> {
   const session = await readSession(stateDir);
   const laying = await runningLay(stateDir);
   if (laying !== undefined) {
@@ -36,7 +41,8 @@ export async function openSignedIn(stateDir: string): Promise<HostableSession> {
   }
   const org = await openSessionStore(session);
   try {
-    return { session, org, unfinished: session.laid === undefined || (await lastLayCutOff(stateDir)) };
+    const unfinished = session.laid === undefined || (await lastLayCutOff(stateDir));
+    return { session: unfinished ? await relay(session, org) : session, org };
   } catch (err) {
     org.close();
     throw err;

@@ -33,7 +33,7 @@ export { readSession, writeSession, deleteSession, sessionPath, SESSION_FILE, ty
 export { layHome, SMALL_FILE_BYTES, type LayOptions, type LayResult, type SignInEvent, type Transfer } from './lay.js';
 export { sessionFolder } from './folder.js';
 export { openSessionStore, startSessionAgent, type SessionAgentOptions } from './live.js';
-export { openSignedIn, startSessionHost, type HostableSession, type SessionHost, type SessionHostOptions } from './host.js';
+export { openSignedIn, startSessionHost, type HostableSession, type Relay, type SessionHost, type SessionHostOptions } from './host.js';
 export { signOut, type SignOutOptions, type SignOutResult } from './logout.js';
 export { LAYING_FILE, lastLayCutOff, runningLay } from './laying.js';
 export { changedOrgLayers, flushSession, OrgLayerFollower, ORG_CHECK_MS, type FollowEvent, type FollowOptions } from './refresh.js';

@@ -117,14 +117,7 @@ export const agentServiceCommand: Command = {
   async run(ctx) {
     const timings = agentTimings(ctx);
     const stateDir = stateDirOf(ctx);
-    const { session, org, unfinished } = await openSignedIn(stateDir);
-    let handedOver = false;
-    try {
-      const laid = unfinished ? await finishLay(ctx, stateDir, session, org) : session;
-      handedOver = true;
-      await runSessionAgent(ctx, stateDir, laid, timings, org);
-    } finally {
-      if (!handedOver) org.close();
-    }
+    const { session, org } = await openSignedIn(stateDir, (s, o) => finishLay(ctx, stateDir, s, o));
+    await runSessionAgent(ctx, stateDir, session, timings, org);
   },
 };
