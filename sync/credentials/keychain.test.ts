@@ -1,10 +1,12 @@
 // The keychain against a real one: under `npm test` a throwaway gnome-keyring on a private D-Bus
 // session (scripts/test.mjs); skipped locally when no keychain answers, never under CI=true.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { AsyncEntry, findCredentialsAsync } from '@napi-rs/keyring';
 import { isStrataError, type ErrorCode } from '../errors.js';
 import { ADMIN, checkKeychain, deleteCredentials, loadCredentials, saveCredentials, userPrincipal, type S3Credentials } from './index.js';
+import { again } from './keychain.js';
 import { keychainSkipReason, removeTestOrg, uniqueTestOrg } from './testing.js';
 
 const skip = await keychainSkipReason();
@@ -18,6 +20,44 @@ function rejectsWith(code: ErrorCode, check?: (message: string) => void): (err: 
     check?.(err.message);
     return true;
   };
+}
+
+describe('a Secret Service call', { skip: process.platform !== 'linux' && 'the Secret Service is Linux only' }, () => {
+  const vanished = new Error("Couldn't access platform storage: zbus error: org.freedesktop.DBus.Error.NoReply: Message recipient disconnected from message bus without replying\n   0: backtrace");
+  const flaky = (failures: Error[], result: string) => {
+    let calls = 0;
+    const call = (): Promise<string> => {
+      const failure = failures[calls++];
+      return failure ? Promise.reject(failure) : Promise.resolve(result);
+    };
+    return { call, calls: () => calls };
+  };
+
+  it('is made once more when the service vanished in the middle of it', async () => {
+    const noSession = new Error('zbus error: org.freedesktop.Secret.Error.NoSession: The session does not exist');
+    for (const failure of [vanished, noSession]) {
+      const f = flaky([failure], 'found');
+      assert.equal(await again(f.call, 1), 'found');
+      assert.equal(f.calls(), 2);
+    }
+  });
+
+  it('is not made again for any other failure, nor a third time', async () => {
+    const locked = flaky([new Error('Secret Service: collection is locked')], 'found');
+    await assert.rejects(again(locked.call, 1), /locked/);
+    assert.equal(locked.calls(), 1);
+    const gone = flaky([vanished, new Error('zbus error: org.freedesktop.DBus.Error.NoReply: again')], 'found');
+    await assert.rejects(again(gone.call, 1), /NoReply: again/);
+    assert.equal(gone.calls(), 2);
+  });
+});
+
+/** The pid of the process that owns the Secret Service's name on this D-Bus session. */
+function secretServicePid(): number {
+  const reply = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.GetConnectionUnixProcessID', 'string:org.freedesktop.secrets'], { encoding: 'utf8' });
+  const pid = Number(/uint32 (\d+)/.exec(reply)?.[1]);
+  assert.ok(pid > 0, reply);
+  return pid;
 }
 
 describe('OS keychain', { skip }, () => {
@@ -122,5 +162,22 @@ describe('OS keychain', { skip }, () => {
     }
     await assert.rejects(saveCredentials(org, ADMIN, { accessKeyId: 'AKIA', secretAccessKey: 'two words' }), rejectsWith('E_USAGE', (m) => assert.ok(!m.includes('two words'), m)));
     assert.deepEqual(await findCredentialsAsync(`strata:${org}`), []);
+  });
+
+  // Only on npm test's throwaway keyring, whose daemon D-Bus starts again on the same keyring
+  // (scripts/test.mjs): never kill the daemon of someone's desktop session.
+  it('loses no call when the Secret Service daemon dies in the middle of calls', { skip: process.env.STRATA_TEST_KEYCHAIN !== '1' && 'needs npm test\'s throwaway keyring' }, async () => {
+    const org = newOrg();
+    await saveCredentials(org, userPrincipal('alice'), ALICE);
+    for (let round = 0; round < 3; round++) {
+      const daemon = secretServicePid();
+      const loads = Array.from({ length: 30 }, () => loadCredentials(org, userPrincipal('alice')));
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      process.kill(daemon, 'SIGKILL');
+      for (const got of await Promise.all(loads)) assert.deepEqual(got, ALICE);
+      assert.notEqual(secretServicePid(), daemon, 'a new daemon serves the keyring');
+    }
+    await saveCredentials(org, ADMIN, ADMIN_KEYS);
+    assert.deepEqual(await loadCredentials(org, ADMIN), ADMIN_KEYS);
   });
 });

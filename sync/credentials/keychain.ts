@@ -12,11 +12,20 @@
  * - `getPassword` reports every failure as "no entry". On Linux entries are therefore read
  *   through the Secret Service search, which tells the two apart.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AsyncEntry, findCredentialsAsync, type Credential } from '@napi-rs/keyring';
 import { StrataError } from '../errors.js';
 import { decodeCredentials, describeEntry, encodeCredentials, entryName, checkCredentials, type EntryName, type Principal, type S3Credentials } from './secrets.js';
 
 const SECRET_SERVICE = process.platform === 'linux' || process.platform === 'freebsd' || process.platform === 'openbsd';
+
+/**
+ * How the library reports a Secret Service that went away in the middle of a call: its daemon
+ * died (gnome-keyring aborts on a client that disconnects while opening a session, a known
+ * upstream bug), or was replaced and no longer knows the session the call was made in.
+ */
+const SERVICE_VANISHED = /Error\.NoReply\b|disconnected from message bus without replying|Secret\.Error\.NoSession\b/;
+const SERVICE_RESTART_PAUSE_MS = 100;
 
 /** The entry `checkKeychain` writes and removes; `strata:` + an org name can never equal it. */
 const PROBE_SERVICE = 'strata-keychain-probe';
@@ -76,7 +85,7 @@ export async function deleteCredentials(org: string, who: Principal): Promise<bo
   }
   const before = (await secretServiceEntries(name)).length;
   // Several items can match one entry when another program wrote one too: remove them all.
-  for (let i = 0; i < before; i++) await entry.deleteCredential().catch(() => false);
+  for (let i = 0; i < before; i++) await again(() => entry.deleteCredential()).catch(() => false);
   if ((await secretServiceEntries(name)).length > 0) throw noKeychain(`${describeEntry(name)} could not be removed`);
   return before > 0;
 }
@@ -86,7 +95,7 @@ async function store(name: EntryName, secret: string): Promise<void> {
   if (SECRET_SERVICE) await secretServiceEntries(name);
   const entry = new AsyncEntry(name.service, name.account);
   try {
-    await entry.setPassword(secret);
+    await again(() => entry.setPassword(secret));
   } catch (err) {
     throw noKeychain(reasonOf(err));
   }
@@ -101,7 +110,7 @@ async function store(name: EntryName, secret: string): Promise<void> {
  * cannot be reached, or if the entry is locked and stays so.
  */
 async function secretServiceEntries(name: EntryName): Promise<Credential[]> {
-  const find = async (): Promise<Credential[]> => (await findCredentialsAsync(name.service)).filter((c) => c.account === name.account);
+  const find = async (): Promise<Credential[]> => (await again(() => findCredentialsAsync(name.service))).filter((c) => c.account === name.account);
   try {
     return await find();
   } catch (err) {
@@ -114,6 +123,21 @@ async function secretServiceEntries(name: EntryName): Promise<Credential[]> {
     return await find();
   } catch (err) {
     throw noKeychain(reasonOf(err));
+  }
+}
+
+/**
+ * A Secret Service call, made once more when the service vanished in the middle of it: D-Bus
+ * activation, or the desktop's session manager, starts the daemon again for the next call. Every
+ * call made through here is idempotent (a search, a store of the same secret, a removal).
+ */
+export async function again<T>(call: () => Promise<T>, pauseMs = SERVICE_RESTART_PAUSE_MS): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!SECRET_SERVICE || !SERVICE_VANISHED.test(reasonOf(err))) throw err;
+    await sleep(pauseMs);
+    return call();
   }
 }
 
