@@ -1,17 +1,21 @@
 // The desktop app (app.ts) without Electron: a fake shell stands for Tray, Menu and BrowserWindow;
 // everything behind it is real — a session signed in on Swift with the real keychain, the agent,
-// its loopback endpoint and UI. Also: a machine nobody signed in on says so and quits.
+// its loopback endpoint and UI. Also: on a machine nobody signed in on, the sign-in screen, and a
+// start that fails.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { writeTree } from '../sync/cli/testkit.js';
 import { CONTROL_FILE } from '../sync/control/index.js';
 import { preloadUserLayer } from '../sync/profile/index.js';
-import { makeMachine, makeTestOrg, signInAndLay, signInSkipReason } from '../sync/signin/testkit.js';
-import { StrataApp, type Shell } from './app.js';
+import type { SignInState } from '../shared/signin-api.js';
+import { findCredentialsAsync } from '@napi-rs/keyring';
+import { readSession, SESSION_FILE } from '../sync/signin/index.js';
+import { makeMachine, makeTestOrg, signInAndLay, signInSkipReason, type Machine } from '../sync/signin/testkit.js';
+import { StrataApp, type AppOptions, type Shell } from './app.js';
 import type { TrayAction, TrayItem } from './tray-menu.js';
 
 const skip = await signInSkipReason();
@@ -20,7 +24,7 @@ class FakeShell implements Shell {
   tooltip = '';
   items: TrayItem[] = [];
   errors: string[] = [];
-  windows: { url: string; allowed: (target: string) => boolean; focused: number }[] = [];
+  windows: { url: string; allowed: (target: string) => boolean; focused: number; closed: boolean }[] = [];
   exited = false;
   private onAction: ((a: TrayAction) => void) | undefined;
   private watchers: (() => void)[] = [];
@@ -40,9 +44,9 @@ class FakeShell implements Shell {
   }
 
   openWindow(url: string, allowed: (target: string) => boolean): ReturnType<Shell['openWindow']> {
-    const w = { url, allowed, focused: 0 };
+    const w = { url, allowed, focused: 0, closed: false };
     this.windows.push(w);
-    return { isDestroyed: () => false, focus: () => void w.focused++ };
+    return { isDestroyed: () => w.closed, focus: () => void w.focused++, close: () => void (w.closed = true) };
   }
 
   showError(title: string, message: string): void {
@@ -85,6 +89,10 @@ class FakeShell implements Shell {
   }
 }
 
+function appOptions(shell: Shell, m: Machine): AppOptions {
+  return { shell, stateDir: m.stateDir, home: m.home, signInDefaults: { org: '', user: 'dana' }, orgCheckMs: 0 };
+}
+
 async function signedInMachine(t: TestContext) {
   const org = await makeTestOrg(t, { folders: ['Documents'] });
   const tpl = join(org.dir, 'tpl');
@@ -99,7 +107,7 @@ describe('desktop app', { skip }, () => {
   it('hosts the agent: the tray follows its state, pauses and resumes it, opens the UI on loopback, and quitting stops it', async (t) => {
     const m = await signedInMachine(t);
     const shell = new FakeShell();
-    const app = await StrataApp.start({ shell, stateDir: m.stateDir, orgCheckMs: 0 });
+    const app = await StrataApp.start(appOptions(shell, m));
     t.after(() => app.quit());
     assert.deepEqual(shell.errors, []);
     await shell.until(() => shell.tooltip === 'Strata — In sync', 'the first pass');
@@ -136,14 +144,75 @@ describe('desktop app', { skip }, () => {
     assert.equal(existsSync(join(m.stateDir, CONTROL_FILE)), false, 'control.json is gone');
     assert.equal(await readFile(join(m.home, 'Documents/welcome.txt'), 'utf8'), 'welcome aboard');
   });
+
+  it('on a machine nobody signed in on, opens the sign-in screen: a wrong secret is refused, and a sign-in lays the layer and starts the agent', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const tpl = join(org.dir, 'tpl');
+    await writeTree(tpl, { Documents: { 'welcome.txt': 'welcome aboard' } });
+    await preloadUserLayer(await org.admin(), 'dana', { from: tpl });
+    const m = await makeMachine(org, 'new-pc');
+    const shell = new FakeShell();
+    const app = await StrataApp.start({ ...appOptions(shell, m), signInDefaults: { org: org.configPath, user: 'dana' } });
+    t.after(() => app.quit());
+    assert.deepEqual(shell.errors, []);
+    assert.equal(shell.exited, false);
+    assert.equal(shell.tooltip, 'Strata — Not signed in');
+    assert.deepEqual(shell.labels(), ['Not signed in', 'Open Strata', 'Quit Strata']);
+    const screen = app.signInScreen;
+    assert.ok(screen);
+    const w = shell.windows[0];
+    assert.equal(w?.url, `${screen.url}/#token=${encodeURIComponent(screen.token)}`, 'the sign-in window opens by itself');
+    assert.match(await (await fetch(`${screen.url}/`)).text(), /src="\/ui\/renderer\/signin\.js"/);
+
+    const api = (body?: unknown) =>
+      fetch(`${screen.url}/api/signin`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${screen.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const state = async (): Promise<SignInState> => (await (await api()).json()) as SignInState;
+    assert.deepEqual(await state(), { step: 'form', defaults: { org: org.configPath, user: 'dana' } });
+    assert.equal((await fetch(`${screen.url}/api/signin`)).status, 401, 'the token is required');
+
+    // A wrong secret: refused by the bucket; back to the form, nothing kept.
+    const wrong = await api({ org: org.configPath, user: 'dana', accessKeyId: org.creds.accessKeyId, secretAccessKey: 'not-the-secret' });
+    assert.equal(wrong.status, 202);
+    let s: SignInState;
+    while ((s = await state()).step !== 'form') await new Promise((r) => setTimeout(r, 50));
+    assert.ok(s.error, JSON.stringify(s));
+    assert.doesNotMatch(JSON.stringify(s), /not-the-secret/);
+    assert.deepEqual(await findCredentialsAsync(`strata:${org.org}`), []);
+    await assert.rejects(readSession(m.stateDir));
+    assert.equal((await api({ org: org.configPath, user: 'dana' })).status, 400, 'a form without keys');
+
+    const good = await api({ org: org.configPath, user: 'dana', ...org.creds });
+    assert.equal(good.status, 202);
+    assert.equal((await api({ org: org.configPath, user: 'dana', ...org.creds })).status, 409, 'one sign-in at a time');
+    await shell.until(() => shell.tooltip === 'Strata — In sync', 'the agent after the sign-in');
+    assert.equal(await readFile(join(m.home, 'Documents/welcome.txt'), 'utf8'), 'welcome aboard');
+    assert.equal((await readSession(m.stateDir)).user, 'dana');
+    assert.equal(w?.closed, true, 'the sign-in window closed');
+    const control = app.control;
+    assert.ok(control);
+    assert.equal(shell.windows.length, 2);
+    assert.equal(shell.windows[1]?.url, `${control.url}/#token=${encodeURIComponent(control.token)}`, "the agent's UI opened in its place");
+    assert.equal(app.signInScreen, undefined);
+    await assert.rejects(fetch(`${screen.url}/api/signin`), 'the sign-in screen is closed');
+    shell.click('quit');
+    await shell.until(() => shell.exited, 'exit');
+  });
 });
 
-it('on a machine nobody signed in on, the app says so and exits', async (t) => {
+it('a start that fails says why and exits', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-app-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
+  const stateDir = join(dir, 'state');
+  await mkdir(stateDir);
+  await writeFile(join(stateDir, SESSION_FILE), '{"version": 1, "user": ');
   const shell = new FakeShell();
-  await StrataApp.start({ shell, stateDir: dir });
+  await StrataApp.start({ shell, stateDir, home: join(dir, 'home'), signInDefaults: { org: '', user: 'dana' } });
   assert.equal(shell.exited, true);
   assert.equal(shell.errors.length, 1);
-  assert.match(shell.errors[0] ?? '', /Strata could not start: .*\n\nSign in with `strata login`/s);
+  assert.match(shell.errors[0] ?? '', /^Strata could not start: .*session/s);
+  assert.equal(shell.windows.length, 0);
 });

@@ -5,6 +5,10 @@
  * menu's actions, and opens the UI window on the agent's loopback endpoint. main.ts gives it a
  * Shell made of Electron's Tray, Menu and BrowserWindow; tests give it a fake one.
  *
+ * On a machine nobody is signed in on, it opens the sign-in screen instead (sync/control's
+ * signin-server.ts over sync/signin's flow.ts): the form, then the lay's progress in the window
+ * and the tray; once laid, the agent starts on the new session and the window moves on to its UI.
+ *
  * What must hold:
  * - the window loads the UI from the loopback endpoint with the token in the URL's fragment (the
  *   page keeps it for the tab and drops it from the address: the same page and API a browser gets
@@ -14,11 +18,13 @@
  */
 import type { AgentStatus } from '../shared/agent-api.js';
 import { ChunkPool } from '../sync/chunker/index.js';
-import { describeError } from '../sync/errors.js';
+import { serveSignIn, type SignInServer } from '../sync/control/index.js';
+import { describeError, isStrataError } from '../sync/errors.js';
 import type { ChunkFileFn } from '../sync/restore/index.js';
-import { layHome, openSignedIn, ORG_CHECK_MS, startSessionHost, type SessionHost, type SignInEvent } from '../sync/signin/index.js';
+import { layHome, openSignedIn, ORG_CHECK_MS, SignInFlow, startSessionHost, type HostableSession, type SessionHost, type SignInEvent } from '../sync/signin/index.js';
+import type { Relay, Session } from '../sync/signin/index.js';
 import { isAllowedNavigation } from './security.js';
-import { trayMenu, trayTooltip, type TrayAction, type TrayItem } from './tray-menu.js';
+import { signInLine, signInMenu, trayMenu, trayTooltip, type TrayAction, type TrayItem } from './tray-menu.js';
 
 export interface TrayHandle {
   setToolTip(text: string): void;
@@ -29,6 +35,7 @@ export interface TrayHandle {
 export interface WindowHandle {
   isDestroyed(): boolean;
   focus(): void;
+  close(): void;
 }
 
 export interface Shell {
@@ -43,12 +50,17 @@ export interface Shell {
 export interface AppOptions {
   shell: Shell;
   stateDir: string;
+  /** Where the layer is laid when someone signs in here (the OS user's home). */
+  home: string;
+  /** What the sign-in form starts with: the machine's org config ('' for none), the OS user's name. */
+  signInDefaults: { org: string; user: string };
   /** How often the org layers are checked for new versions (default as `strata agent`). */
   orgCheckMs?: number;
 }
 
 export class StrataApp {
   private host: SessionHost | undefined;
+  private signIn: { flow: SignInFlow; server: SignInServer } | undefined;
   private pool: ChunkPool | undefined;
   private status: AgentStatus | undefined;
   private window: WindowHandle | undefined;
@@ -60,29 +72,38 @@ export class StrataApp {
     this.refresh();
   }
 
-  /** Shows the tray, then starts the agent; a failure is shown and the app exits. */
+  /**
+   * Shows the tray, then starts the agent — or, when nobody is signed in here, opens the sign-in
+   * screen. A failure to start is shown and the app exits.
+   */
   static async start(opts: AppOptions): Promise<StrataApp> {
     const app = new StrataApp(opts);
     try {
-      app.host = await app.startHost();
+      const session = await openSignedIn(opts.stateDir, (s, o) => app.relay(s, o));
+      app.host = await app.startHost(session);
     } catch (err) {
-      opts.shell.showError('Strata could not start', `${describeError(err)}\n\nSign in with \`strata login\`, then start Strata again.`);
-      await app.quit();
+      try {
+        // Nobody signed in here, or their credentials are gone from the keychain: sign in (again).
+        if (!isStrataError(err, 'E_NOT_SIGNED_IN') && !isStrataError(err, 'E_NO_CREDENTIALS')) throw err;
+        await app.offerSignIn();
+      } catch (failure) {
+        opts.shell.showError('Strata could not start', describeError(failure));
+        await app.quit();
+      }
       return app;
     }
-    app.status = app.host.agent.status();
-    app.host.agent.subscribe((e) => {
-      if (e.type !== 'status') return;
-      app.status = e.status;
-      app.refresh();
-    });
-    app.refresh();
+    app.hosted();
     return app;
   }
 
   /** The agent's loopback endpoint, once started. */
   get control(): SessionHost['control'] | undefined {
     return this.host?.control;
+  }
+
+  /** The sign-in screen's endpoint, while it is open. */
+  get signInScreen(): SignInServer | undefined {
+    return this.signIn?.server;
   }
 
   async run(action: TrayAction): Promise<void> {
@@ -98,18 +119,20 @@ export class StrataApp {
     }
   }
 
+  /** The agent's UI, or the sign-in screen while nobody is signed in; one window, focused if open. */
   openWindow(): void {
-    const control = this.host?.control;
-    if (!control) return;
+    const endpoint = this.host?.control ?? this.signIn?.server;
+    if (!endpoint) return;
     if (this.window && !this.window.isDestroyed()) return this.window.focus();
-    const appUrl = `${control.url}/`;
-    this.window = this.opts.shell.openWindow(`${appUrl}#token=${encodeURIComponent(control.token)}`, (target) => isAllowedNavigation(appUrl, target));
+    const appUrl = `${endpoint.url}/`;
+    this.window = this.opts.shell.openWindow(`${appUrl}#token=${encodeURIComponent(endpoint.token)}`, (target) => isAllowedNavigation(appUrl, target));
   }
 
-  /** Stops the agent and the chunk pool, then exits; every call waits for the same stop. */
+  /** Stops the sign-in screen, the agent and the chunk pool, then exits; every call waits for the same stop. */
   quit(): Promise<void> {
     this.stopping ??= (async () => {
       try {
+        await this.signIn?.server.close();
         await this.host?.stop();
         await this.pool?.close();
       } finally {
@@ -120,19 +143,69 @@ export class StrataApp {
   }
 
   private refresh(): void {
-    this.tray.setToolTip(trayTooltip(this.status));
-    this.tray.setMenu(trayMenu(this.status), (action) => void this.run(action));
+    const signingIn = this.host ? undefined : this.signIn?.flow.state();
+    this.tray.setToolTip(signingIn ? `Strata — ${signInLine(signingIn)}` : trayTooltip(this.status));
+    this.tray.setMenu(signingIn ? signInMenu(signingIn) : trayMenu(this.status), (action) => void this.run(action));
   }
 
-  private async startHost(): Promise<SessionHost> {
-    const { stateDir } = this.opts;
-    const pool = (this.pool = new ChunkPool());
-    const chunkFile: ChunkFileFn = (path, params, hash) => pool.chunkFile(path, params, { hash });
+  private get chunkPool(): ChunkPool {
+    return (this.pool ??= new ChunkPool());
+  }
+
+  private chunkFile: ChunkFileFn = (path, params, hash) => this.chunkPool.chunkFile(path, params, { hash });
+
+  /** Lays an interrupted sign-in's layer again, its progress in the tray. */
+  private async relay(...[session, org]: Parameters<Relay>): Promise<Session> {
     const onEvent = (e: SignInEvent): void => {
       if (e.type === 'progress') this.tray.setToolTip(`Strata — laying your files: ${e.filesDone} of ${e.files}`);
     };
-    const { session, org } = await openSignedIn(stateDir, async (s, o) => (await layHome({ store: o.store, session: s, stateDir, chunkFile, onEvent })).session);
-    // The host owns the bucket from here: it closes it when it stops, or when its start fails.
-    return startSessionHost({ stateDir, session, org, chunker: pool, orgCheckMs: this.opts.orgCheckMs ?? ORG_CHECK_MS });
+    return (await layHome({ store: org.store, session, stateDir: this.opts.stateDir, chunkFile: this.chunkFile, onEvent })).session;
+  }
+
+  /** Starts live sync; the host owns the bucket from here: it closes it when it stops, or when its start fails. */
+  private startHost({ session, org }: HostableSession): Promise<SessionHost> {
+    return startSessionHost({ stateDir: this.opts.stateDir, session, org, chunker: this.chunkPool, orgCheckMs: this.opts.orgCheckMs ?? ORG_CHECK_MS });
+  }
+
+  /** The tray follows the agent from here on. */
+  private hosted(): void {
+    const agent = this.host?.agent;
+    if (!agent) return;
+    this.status = agent.status();
+    agent.subscribe((e) => {
+      if (e.type !== 'status') return;
+      this.status = e.status;
+      this.refresh();
+    });
+    this.refresh();
+  }
+
+  /** The sign-in screen in a window; once signed in, the agent, and its UI in the window. */
+  private async offerSignIn(): Promise<void> {
+    const { stateDir, home, signInDefaults } = this.opts;
+    const flow = new SignInFlow({
+      stateDir,
+      home,
+      defaults: signInDefaults,
+      chunkFile: this.chunkFile,
+      onChange: () => this.refresh(),
+      onSignedIn: async (signedIn) => {
+        if (this.stopping) {
+          signedIn.org.close();
+          return;
+        }
+        this.host = await this.startHost(signedIn);
+        this.hosted();
+        const screen = this.signIn;
+        this.signIn = undefined;
+        this.window?.close();
+        this.window = undefined;
+        this.openWindow();
+        await screen?.server.close();
+      },
+    });
+    this.signIn = { flow, server: await serveSignIn(flow) };
+    this.refresh();
+    this.openWindow();
   }
 }

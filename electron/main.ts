@@ -5,11 +5,12 @@
  * window of the first; closing the window keeps the app in the tray; quitting stops the agent
  * before the process ends.
  *
- * Run with `npm run app` where Electron's binary is installed (`npm run build` first). Signing in
- * is `strata login` (the app has no sign-in screen yet); without a session the app says so and
- * quits. STRATA_STATE_DIR overrides the state dir.
+ * Run with `npm run app` where Electron's binary is installed (`npm run build` first). Without a
+ * session the app opens its sign-in screen (or sign in with `strata login`). STRATA_STATE_DIR
+ * overrides the state dir; STRATA_ORG_CONFIG fills the sign-in form's org config (the file or URL
+ * an admin distributed to the machine).
  */
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { app, BrowserWindow, dialog, Menu, nativeImage, Tray } from 'electron';
 import { defaultStateDir } from '../sync/state/index.js';
 import { StrataApp, type Shell } from './app.js';
@@ -49,6 +50,7 @@ const shell: Shell = {
     void window.loadURL(url);
     return {
       isDestroyed: () => window.isDestroyed(),
+      close: () => window.close(),
       focus: () => {
         window.show();
         window.focus();
@@ -67,7 +69,8 @@ async function main(): Promise<void> {
   // A tray app: closing the window keeps it running.
   app.on('window-all-closed', () => undefined);
   await app.whenReady();
-  const strata = await StrataApp.start({ shell, stateDir });
+  const signInDefaults = { org: process.env.STRATA_ORG_CONFIG ?? '', user: userInfo().username };
+  const strata = await StrataApp.start({ shell, stateDir, home: homedir(), signInDefaults });
   app.on('second-instance', () => strata.openWindow());
   app.on('before-quit', (event) => {
     if (exiting) return;

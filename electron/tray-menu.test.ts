@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AgentStatus, FolderStatus } from '../shared/agent-api.js';
-import { statusLines, trayMenu, trayTooltip, type TrayItem } from './tray-menu.js';
+import { signInMenu, statusLines, trayMenu, trayTooltip, type TrayItem } from './tray-menu.js';
 
 function folder(over: Partial<FolderStatus> = {}): FolderStatus {
   return { root: '/home/alice', layer: 'user/alice', state: 'idle', conflicts: [], files: 10, lastSync: '2026-12-05T10:00:00Z', ...over };
@@ -40,5 +40,15 @@ describe('tray menu', () => {
     assert.equal(trayTooltip(status()), 'Strata — In sync');
     const first = trayMenu(busy)[0];
     assert.ok(first?.type === 'item' && !first.enabled && first.action === undefined, 'status lines are not clickable');
+  });
+
+  it('while nobody is signed in, says where the sign-in stands and offers Open and Quit only', () => {
+    const defaults = { org: '', user: 'dana' };
+    const lines = (items: TrayItem[]): string[] => items.flatMap((i) => (i.type === 'item' && !i.action ? [i.label] : []));
+    assert.deepEqual(actions(signInMenu({ step: 'form', defaults })), ['open', 'quit']);
+    assert.deepEqual(lines(signInMenu({ step: 'form', defaults })), ['Not signed in']);
+    assert.deepEqual(lines(signInMenu({ step: 'checking', defaults })), ['Signing in…']);
+    assert.deepEqual(lines(signInMenu({ step: 'laying', defaults, progress: { filesDone: 3, files: 40, bytesDone: 1, bytes: 2, ready: false } })), ['Laying your files: 3 of 40']);
+    assert.deepEqual(lines(signInMenu({ step: 'starting', defaults })), ['Starting sync…']);
   });
 });

@@ -6,6 +6,7 @@
  * only while not paused; anything that waits for the user (a held mass delete, conflicts, an
  * error) is said in the menu's first lines and points to the window, where it is resolved.
  */
+import type { SignInState } from '../shared/signin-api.js';
 import type { AgentStatus } from '../shared/agent-api.js';
 import { formatProgress, stateLabel } from '../shared/status-text.js';
 
@@ -51,4 +52,24 @@ export function trayMenu(status: AgentStatus | undefined): TrayItem[] {
 /** The tray icon's tooltip: the first status line, one line. */
 export function trayTooltip(status: AgentStatus | undefined): string {
   return `Strata — ${statusLines(status)[0]}`;
+}
+
+/** Where a sign-in from the sign-in screen stands, in a few words. */
+export function signInLine(state: SignInState): string {
+  switch (state.step) {
+    case 'form':
+      return 'Not signed in';
+    case 'checking':
+      return 'Signing in…';
+    case 'laying':
+      return state.progress ? `Laying your files: ${state.progress.filesDone} of ${state.progress.files}` : 'Finding your files…';
+    case 'starting':
+    case 'done':
+      return 'Starting sync…';
+  }
+}
+
+/** The menu while nobody is signed in: where the sign-in stands, Open (the sign-in screen) and Quit. */
+export function signInMenu(state: SignInState): TrayItem[] {
+  return [info(signInLine(state)), SEPARATOR, act('Open Strata', 'open'), SEPARATOR, act('Quit Strata', 'quit')];
 }

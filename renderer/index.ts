@@ -16,6 +16,7 @@
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus } from '../shared/agent-api.js';
 import { formatProgress, stateLabel } from '../shared/status-text.js';
+import { adoptCss, forgetToken, h, takeToken, type Child } from './page.js';
 
 /** The agent refused the token: it restarted (a new token) since this tab got it. */
 class Unauthorized extends Error {
@@ -45,16 +46,6 @@ class Client {
     source.onerror = onDrop;
     return source;
   }
-}
-
-type Child = Node | string | undefined | false;
-
-/** An element with text content only: strings become text nodes, never markup. */
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<'className' | 'title' | 'role', string>> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  Object.assign(el, props);
-  for (const c of children) if (c !== undefined && c !== false) el.append(c);
-  return el;
 }
 
 /**
@@ -129,7 +120,7 @@ class App {
 
   private fail(err: unknown): void {
     if (err instanceof Unauthorized) {
-      sessionStorage.removeItem(TOKEN_KEY);
+      forgetToken();
       this.source?.close();
     }
     this.problem = err instanceof Error ? err.message : String(err);
@@ -252,23 +243,15 @@ button:disabled { opacity: 0.6; cursor: default; }
 h3 { font-size: 0.95rem; margin: 0.8rem 0 0.3rem; }
 `;
 
-const TOKEN_KEY = 'strata-token';
-
 function main(): void {
   const root = document.getElementById('app');
   if (root === null) return;
-  const sheet = new CSSStyleSheet();
-  sheet.replaceSync(CSS);
-  document.adoptedStyleSheets = [sheet];
-  // The token is kept for this tab only (a reload works; a new tab needs the address again), and
-  // not in the address bar, the history or a bookmark.
-  const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? sessionStorage.getItem(TOKEN_KEY);
+  adoptCss(CSS);
+  const token = takeToken();
   if (!token) {
     root.replaceChildren(h('p', { role: 'alert' }, 'Open this page with the address `strata ui` prints: it carries the key to the agent.'));
     return;
   }
-  sessionStorage.setItem(TOKEN_KEY, token);
-  history.replaceState(null, '', location.pathname);
   new App(root, new Client(token)).start();
 }
 

@@ -7,6 +7,9 @@
  *   client.ts  connectControl: an AgentApi for the agent of a state dir
  *   guard.ts   the Host, Origin and token checks      file.ts  control.json
  *   events.ts  the event stream, both ends            testkit.ts  a fake agent for tests
+ *   http.ts    JSON answers, bounded bodies, loopback listening (both endpoints)
+ *   signin-server.ts  serveSignIn: the desktop app's sign-in screen before there is an agent
+ *                     (shared/signin-api.ts), behind the same guards; no control.json
  *
  * Must hold:
  * - the endpoint listens on a loopback address only, and the client sends the token to nothing
@@ -28,6 +31,8 @@
  * - an event stream opens with the current status and then carries every event; a consumer too
  *   slow to keep up is cut off, never buffered without bound.
  */
-export { serveControl, apiError, MAX_BODY_BYTES, type ControlServer, type ServeOptions } from './server.js';
+export { serveControl, type ControlServer, type ServeOptions } from './server.js';
+export { apiError, MAX_BODY_BYTES } from './http.js';
+export { serveSignIn, type SignInServer, type SignInTarget } from './signin-server.js';
 export { connectControl, probeControl, ControlClient, DEFAULT_TIMEOUT_MS, type ClientOptions } from './client.js';
 export { CONTROL_FILE, controlFilePath, readControlFile, type ControlInfo } from './file.js';

@@ -4,7 +4,8 @@
  * hold no secret — so they are served without the token; the token travels in the URL's fragment
  * (`/#token=…`, which a browser never sends), and the page sends it with every API call.
  *
- *   GET /                                   the page: a shell the renderer fills
+ *   GET /                                   the page: a shell the renderer fills (the agent's UI, or
+ *                                           the sign-in screen where signin-server.ts serves it)
  *   GET /ui/renderer/<name>.js, /ui/shared/<name>.js   the renderer's compiled modules
  *   GET /favicon.ico                        nothing (204): browsers ask for it unbidden
  *
@@ -19,13 +20,14 @@ import { fileURLToPath } from 'node:url';
 
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const PAGE = `<!doctype html>
+/** The page, loading `entry`: the agent's UI (index) or the desktop app's sign-in screen (signin). */
+const page = (entry: UiEntry): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Strata</title>
-<script type="module" src="/ui/renderer/index.js"></script>
+<script type="module" src="/ui/renderer/${entry}.js"></script>
 </head>
 <body>
 <main id="app">Loading…</main>
@@ -60,8 +62,10 @@ function headers(type: string): Record<string, string> {
   };
 }
 
-/** True if `path` is the UI's (and it was answered); false for anything else. */
-export function serveUi(method: string | undefined, path: string, res: ServerResponse): boolean {
+export type UiEntry = 'index' | 'signin';
+
+/** True if `path` is the UI's (and it was answered); false for anything else. `/` is the page that loads `entry`. */
+export function serveUi(method: string | undefined, path: string, res: ServerResponse, entry: UiEntry = 'index'): boolean {
   if (path === '/favicon.ico') {
     res.writeHead(204, headers('image/x-icon'));
     res.end();
@@ -76,7 +80,7 @@ export function serveUi(method: string | undefined, path: string, res: ServerRes
   }
   if (!asset) {
     res.writeHead(200, headers('text/html; charset=utf-8'));
-    res.end(method === 'HEAD' ? undefined : PAGE);
+    res.end(method === 'HEAD' ? undefined : page(entry));
     return true;
   }
   if (dist === null) dist = findDist();

@@ -35,5 +35,6 @@ export { sessionFolder } from './folder.js';
 export { openSessionStore, startSessionAgent, type SessionAgentOptions } from './live.js';
 export { openSignedIn, startSessionHost, type HostableSession, type Relay, type SessionHost, type SessionHostOptions } from './host.js';
 export { signOut, type SignOutOptions, type SignOutResult } from './logout.js';
+export { SignInFlow, type SignInFlowOptions } from './flow.js';
 export { LAYING_FILE, lastLayCutOff, runningLay } from './laying.js';
 export { changedOrgLayers, flushSession, OrgLayerFollower, ORG_CHECK_MS, type FollowEvent, type FollowOptions } from './refresh.js';

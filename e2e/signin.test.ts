@@ -1,0 +1,75 @@
+// The desktop app's sign-in screen in a real Chromium (Debian's, driven by playwright-core), over
+// the real sign-in flow (sync/signin/flow.ts) on Swift with the real keychain: the form comes
+// filled with the machine's org config and the user's name; a wrong secret is refused with the
+// reason and nothing kept; the right one lays the user's layer, with progress, and says so.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { findCredentialsAsync } from '@napi-rs/keyring';
+import { chromium } from 'playwright-core';
+import { writeTree } from '../sync/cli/testkit.js';
+import { serveSignIn } from '../sync/control/index.js';
+import { preloadUserLayer } from '../sync/profile/index.js';
+import { readSession, SignInFlow } from '../sync/signin/index.js';
+import { makeMachine, makeTestOrg, signInSkipReason } from '../sync/signin/testkit.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+// CI installs Chromium (.ci/run): there, a missing one is a failure, not a skip.
+const skip = (!existsSync(CHROMIUM) && !process.env.CI ? `no ${CHROMIUM} (apt-get install chromium)` : false) || (await signInSkipReason());
+
+test('the sign-in screen refuses a wrong secret, then signs in and lays the layer', { skip, timeout: 120_000 }, async (t) => {
+  const org = await makeTestOrg(t, { folders: ['Documents'] });
+  const tpl = join(org.dir, 'tpl');
+  await writeTree(tpl, { Documents: { 'welcome.txt': 'welcome aboard', 'plan.md': '# day one' } });
+  await preloadUserLayer(await org.admin(), 'dana', { from: tpl });
+  const m = await makeMachine(org, 'new-pc');
+  const handedOver: string[] = [];
+  const flow = new SignInFlow({
+    stateDir: m.stateDir,
+    home: m.home,
+    defaults: { org: org.configPath, user: 'dana' },
+    onSignedIn: async ({ session, org: bucket }) => {
+      handedOver.push(session.user);
+      bucket.close();
+    },
+  });
+  const screen = await serveSignIn(flow);
+  t.after(() => screen.close());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(err.message));
+
+  await page.goto(`${screen.url}/#token=${screen.token}`);
+  await page.getByRole('heading', { name: 'Sign in to Strata' }).waitFor();
+  assert.equal(new URL(page.url()).hash, '', 'the token is gone from the address bar');
+  const field = (label: string) => page.getByLabel(label, { exact: true });
+  await page.waitForFunction(() => (document.getElementById('user') as HTMLInputElement | null)?.value === 'dana');
+  assert.equal(await field('Org config (a file or an https address)').inputValue(), org.configPath);
+
+  await field('Access key id').fill(org.creds.accessKeyId);
+  await field('Secret access key').fill('not-the-secret');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const alert = page.getByRole('alert');
+  await alert.filter({ hasText: /\S/ }).waitFor({ timeout: 30_000 });
+  assert.match(await alert.innerText(), /credential|signature|access|denied|forbidden|refused/i);
+  assert.equal(await field('Secret access key').inputValue(), '', 'the refused secret is emptied');
+  assert.equal(await page.getByRole('button', { name: 'Sign in' }).isEnabled(), true, 'the form is back');
+  assert.deepEqual(await findCredentialsAsync(`strata:${org.org}`), []);
+
+  await field('Secret access key').fill(org.creds.secretAccessKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('status').filter({ hasText: 'Signed in. Strata keeps your files in sync.' }).waitFor({ timeout: 60_000 });
+  assert.equal(await alert.innerText(), '', 'the earlier error is cleared');
+  assert.deepEqual(handedOver, ['dana']);
+  assert.equal(await readFile(join(m.home, 'Documents/welcome.txt'), 'utf8'), 'welcome aboard');
+  assert.equal(await readFile(join(m.home, 'Documents/plan.md'), 'utf8'), '# day one');
+  assert.equal((await readSession(m.stateDir)).user, 'dana');
+  assert.equal((await findCredentialsAsync(`strata:${org.org}`)).length, 1, 'the credentials are in the keychain');
+  assert.equal(await page.getByRole('button', { name: 'Sign in' }).isDisabled(), true);
+  assert.deepEqual(problems, [], 'no script error on the page');
+});

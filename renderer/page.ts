@@ -1,0 +1,42 @@
+/**
+ * What every page of the UI does the same way: elements built from text only, the page's style
+ * sheet, and the token that the address's fragment carries.
+ */
+
+export type Child = Node | string | undefined | false;
+
+/** An element with text content only: strings become text nodes, never markup. */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<'className' | 'title' | 'role', string>> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  Object.assign(el, props);
+  for (const c of children) if (c !== undefined && c !== false) el.append(c);
+  return el;
+}
+
+/** Gives the page `css` as a constructed style sheet (the CSP allows no inline style). */
+export function adoptCss(css: string): void {
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(css);
+  document.adoptedStyleSheets = [sheet];
+}
+
+const TOKEN_KEY = 'strata-token';
+
+/**
+ * The token from the address's fragment, or the one this tab kept. It is kept for this tab only
+ * (a reload works; a new tab needs the address again), and taken out of the address bar, so that
+ * it is in neither the history nor a bookmark.
+ */
+export function takeToken(): string | null {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? sessionStorage.getItem(TOKEN_KEY);
+  if (token) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    history.replaceState(null, '', location.pathname);
+  }
+  return token;
+}
+
+/** Drops the tab's token: the server no longer accepts it. */
+export function forgetToken(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+}

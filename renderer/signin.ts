@@ -1,0 +1,167 @@
+/**
+ * The desktop app's sign-in screen, browser code only: the org config, the user id, the access
+ * key and the secret, sent to the app's sign-in endpoint (shared/signin-api.ts); then, while the
+ * app checks them and lays the layer onto this machine, what it is doing and how far it got. A
+ * failed attempt shows why and the form again (the secret emptied). Once signed in, the app
+ * moves the window on to the agent's UI.
+ *
+ * What must hold, as for the agent's UI: the token comes in the URL's fragment and goes as a bearer
+ * header; nothing from the server is ever inserted as HTML; no inline script or style.
+ */
+import type { ApiError } from '../shared/agent-api.js';
+import type { SignInForm, SignInState } from '../shared/signin-api.js';
+import { formatBytes } from '../shared/status-text.js';
+import { adoptCss, h, takeToken } from './page.js';
+
+const POLL_MS = 250;
+
+async function request(token: string, init: RequestInit = {}): Promise<SignInState> {
+  const res = await fetch('/api/signin', { ...init, headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
+  const body = (await res.json().catch(() => undefined)) as (SignInState & { error?: ApiError }) | undefined;
+  if (res.status === 401) throw new Error('This window no longer has the key to the sign-in screen: quit Strata and start it again.');
+  if (!res.ok) throw new Error(typeof body?.error?.message === 'string' ? body.error.message : `the app answered HTTP ${res.status}`);
+  if (body === undefined) throw new Error('the app answered with something that is not JSON');
+  return body;
+}
+
+/** What the app is doing, in words. */
+export function stepText(state: SignInState): string {
+  switch (state.step) {
+    case 'form':
+      return '';
+    case 'checking':
+      return 'Checking your credentials…';
+    case 'laying': {
+      const p = state.progress;
+      if (p === undefined) return 'Finding your files…';
+      const what = p.ready ? 'Your files are ready; bringing in the large ones' : 'Bringing your files to this computer';
+      return `${what}: ${p.filesDone} of ${p.files} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytes)}`;
+    }
+    case 'starting':
+      return 'Starting sync…';
+    case 'done':
+      return 'Signed in. Strata keeps your files in sync.';
+  }
+}
+
+class SignInScreen {
+  private readonly fields: Record<keyof SignInForm, HTMLInputElement>;
+  private readonly submit = h('button', {}, 'Sign in');
+  private readonly status = h('p', { role: 'status', className: 'step' });
+  private readonly problem = h('p', { role: 'alert', className: 'problem' });
+  private filled = false;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly token: string,
+  ) {
+    this.fields = {
+      org: input('org', 'text', 'Org config (a file or an https address)'),
+      user: input('user', 'text', 'User id'),
+      accessKeyId: input('access-key', 'text', 'Access key id'),
+      secretAccessKey: input('secret', 'password', 'Secret access key'),
+    };
+    this.fields.accessKeyId.autocomplete = 'username';
+    this.fields.secretAccessKey.autocomplete = 'current-password';
+    this.submit.type = 'submit';
+    const form = h('form', {}, ...Object.values(this.fields).map((el) => field(el)), this.submit);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.send();
+    });
+    this.root.replaceChildren(h('h1', {}, 'Sign in to Strata'), h('p', { className: 'hint' }, 'Your administrator gave you the org config, your user id and your keys.'), form, this.status, this.problem);
+  }
+
+  async start(): Promise<void> {
+    await this.follow(() => request(this.token));
+  }
+
+  private async send(): Promise<void> {
+    const form = Object.fromEntries(Object.entries(this.fields).map(([key, el]) => [key, el.value])) as unknown as SignInForm;
+    this.problem.textContent = '';
+    await this.follow(() => request(this.token, { method: 'POST', body: JSON.stringify(form) }));
+  }
+
+  /** Shows what `first` answers, then polls while the sign-in runs. */
+  private async follow(first: () => Promise<SignInState>): Promise<void> {
+    let next = first;
+    for (;;) {
+      let state: SignInState;
+      try {
+        state = await next();
+      } catch (err) {
+        this.problem.textContent = err instanceof Error ? err.message : String(err);
+        this.setBusy(false);
+        return;
+      }
+      this.show(state);
+      if (state.step === 'form' || state.step === 'done') return;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      next = () => request(this.token);
+    }
+  }
+
+  private show(state: SignInState): void {
+    if (!this.filled) {
+      this.fields.org.value ||= state.defaults.org;
+      this.fields.user.value ||= state.defaults.user;
+      this.filled = true;
+    }
+    this.status.textContent = stepText(state);
+    if (state.error) {
+      this.problem.textContent = state.error.message;
+      this.fields.secretAccessKey.value = '';
+    }
+    this.setBusy(state.step !== 'form');
+  }
+
+  private setBusy(busy: boolean): void {
+    for (const el of Object.values(this.fields)) el.disabled = busy;
+    this.submit.disabled = busy;
+  }
+}
+
+function input(name: string, type: string, label: string): HTMLInputElement {
+  const el = h('input', { title: label });
+  el.name = name;
+  el.id = name;
+  el.type = type;
+  el.required = true;
+  el.spellcheck = false;
+  el.autocapitalize = 'off';
+  return el;
+}
+
+function field(el: HTMLInputElement): HTMLElement {
+  const label = h('label', {}, el.title);
+  label.htmlFor = el.id;
+  return h('div', { className: 'field' }, label, el);
+}
+
+const CSS = `
+:root { color-scheme: light dark; font-family: system-ui, sans-serif; line-height: 1.4; }
+body { margin: 0 auto; max-width: 30rem; padding: 1.5rem; }
+h1 { font-size: 1.4rem; margin: 0.5rem 0; }
+.hint { color: GrayText; margin: 0 0 1rem; }
+.field { display: flex; flex-direction: column; margin: 0 0 0.8rem; }
+label { font-weight: 600; margin-bottom: 0.2rem; }
+input { font: inherit; padding: 0.35rem 0.5rem; border-radius: 0.4rem; border: 1px solid #8888; }
+button { font: inherit; padding: 0.35rem 1.1rem; border-radius: 0.4rem; border: 1px solid #8888; cursor: pointer; }
+button:disabled, input:disabled { opacity: 0.6; cursor: default; }
+.step { margin: 1rem 0 0; }
+.problem { color: #c0392b; }
+`;
+
+function main(): void {
+  const root = document.getElementById('app');
+  if (root === null) return;
+  adoptCss(CSS);
+  const token = takeToken();
+  if (!token) {
+    root.replaceChildren(h('p', { role: 'alert' }, 'Open the sign-in screen from the Strata app: it carries the key to it.'));
+    return;
+  }
+  void new SignInScreen(root, token).start();
+}
+
+if (typeof document !== 'undefined') main();

@@ -1,0 +1,117 @@
+/**
+ * What the loopback endpoints (the agent's control endpoint, server.ts, and the desktop app's
+ * sign-in screen, signin-server.ts) share: JSON answers and errors, a bounded JSON body, listening
+ * on loopback only.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ApiError } from '../../shared/agent-api.js';
+import { StrataError, describeError } from '../errors.js';
+import type { Refusal } from './guard.js';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { ...JSON_HEADERS, 'content-length': String(Buffer.byteLength(body)), ...headers });
+  res.end(body);
+}
+
+export function sendError(res: ServerResponse, status: number, error: ApiError, headers: Record<string, string> = {}): void {
+  sendJson(res, status, { error }, headers);
+}
+
+export function refuse(res: ServerResponse, r: Refusal, headers: Record<string, string> = {}): void {
+  sendError(res, r.status, { code: r.code, message: r.message }, headers);
+}
+
+/** What a failure looks like to a client: its code, message and where, never a stack. */
+export function apiError(err: unknown): ApiError {
+  if (err instanceof StrataError) {
+    return { code: err.code, message: err.message, ...(err.path !== undefined ? { path: err.path } : {}), ...(err.key !== undefined ? { key: err.key } : {}) };
+  }
+  return { code: 'E_AGENT_INTERNAL', message: describeError(err) };
+}
+
+/** The body as text, or undefined once it passed `limit` (the rest is read and dropped). */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      req.resume();
+      resolve(undefined);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        chunks.length = 0;
+        resolve(undefined);
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * The request's JSON body — `{ value: undefined }` when it is empty — or undefined when it was
+ * refused (too large, not application/json, not JSON), in which case the answer has been sent.
+ */
+export async function readJson(req: IncomingMessage, res: ServerResponse): Promise<{ value: unknown } | undefined> {
+  const text = await readBody(req, MAX_BODY_BYTES);
+  if (text === undefined) {
+    sendError(res, 413, { code: 'E_CONTROL_TOO_LARGE', message: `the request body must be at most ${MAX_BODY_BYTES} bytes` }, { connection: 'close' });
+    return undefined;
+  }
+  if (text === '') return { value: undefined };
+  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+    sendError(res, 415, { code: 'E_CONTROL_MEDIA_TYPE', message: 'the request body must be application/json' });
+    return undefined;
+  }
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch (err) {
+    sendError(res, 400, { code: 'E_CONTROL_BAD_JSON', message: describeError(err) });
+    return undefined;
+  }
+}
+
+export function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+/** Loopback only: 127.0.0.1 or ::1. */
+export function checkLoopback(host: string): void {
+  if (host !== '127.0.0.1' && host !== '::1') throw new StrataError('E_CONTROL_HOST', `the control endpoint must listen on loopback (127.0.0.1 or ::1), not ${host}`);
+}
+
+export function urlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * A server on `host` (loopback, checked) that answers with `handle`; a handler that throws answers
+ * 500 with the error (or drops a response already under way). Resolves with its port.
+ */
+export async function listenLoopback(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>, host: string, port: number): Promise<{ server: Server; port: number }> {
+  checkLoopback(host);
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendError(res, 500, apiError(err));
+      else res.destroy();
+    });
+  });
+  const actual = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+  return { server, port: actual };
+}
