@@ -16,6 +16,7 @@ import { findCredentialsAsync } from '@napi-rs/keyring';
 import { readSession, SESSION_FILE } from '../sync/signin/index.js';
 import { makeMachine, makeTestOrg, signInAndLay, signInSkipReason, type Machine } from '../sync/signin/testkit.js';
 import { StrataApp, type AppOptions, type Shell } from './app.js';
+import type { Notice } from './notices.js';
 import type { TrayAction, TrayItem } from './tray-menu.js';
 
 const skip = await signInSkipReason();
@@ -24,6 +25,7 @@ class FakeShell implements Shell {
   tooltip = '';
   items: TrayItem[] = [];
   errors: string[] = [];
+  notices: { notice: Notice; onClick: () => void }[] = [];
   windows: { url: string; allowed: (target: string) => boolean; focused: number; closed: boolean }[] = [];
   exited = false;
   private onAction: ((a: TrayAction) => void) | undefined;
@@ -51,6 +53,10 @@ class FakeShell implements Shell {
 
   showError(title: string, message: string): void {
     this.errors.push(`${title}: ${message}`);
+  }
+
+  notify(notice: Notice, onClick: () => void): void {
+    this.notices.push({ notice, onClick });
   }
 
   exit(): void {
@@ -106,11 +112,18 @@ async function signedInMachine(t: TestContext) {
 describe('desktop app', { skip }, () => {
   it('hosts the agent: the tray follows its state, pauses and resumes it, opens the UI on loopback, and quitting stops it', async (t) => {
     const m = await signedInMachine(t);
+    // A conflict an earlier pass left: the app tells it once.
+    await writeFile(join(m.home, 'Documents/notes.txt'), 'mine');
+    await writeFile(join(m.home, 'Documents/notes.sync-conflict-20261201-101500-laptop.txt'), 'theirs');
     const shell = new FakeShell();
     const app = await StrataApp.start(appOptions(shell, m));
     t.after(() => app.quit());
     assert.deepEqual(shell.errors, []);
     await shell.until(() => shell.tooltip === 'Strata — In sync', 'the first pass');
+    assert.deepEqual(
+      shell.notices.map((n) => n.notice.title),
+      ['Conflict: Documents/notes.txt'],
+    );
     assert.ok(existsSync(join(m.stateDir, CONTROL_FILE)), 'the control endpoint is up');
 
     shell.click('pause');
@@ -126,6 +139,9 @@ describe('desktop app', { skip }, () => {
     const w = shell.windows[0];
     assert.ok(w);
     assert.equal(w.focused, 1);
+    shell.notices[0]?.onClick();
+    assert.equal(w.focused, 2, "the notice's click shows the window");
+    assert.equal(shell.windows.length, 1);
     const control = app.control;
     assert.ok(control);
     assert.equal(w.url, `${control.url}/#token=${encodeURIComponent(control.token)}`);

@@ -13,6 +13,8 @@
  * - the window loads the UI from the loopback endpoint with the token in the URL's fragment (the
  *   page keeps it for the tab and drops it from the address: the same page and API a browser gets
  *   from `strata ui`), and may navigate nowhere else (security.ts);
+ * - what needs the user (a held mass delete, new conflicts, an error) is told once in a
+ *   notification, whose click opens the window;
  * - quitting stops the agent (a pass in flight ends its step; the control endpoint and its
  *   control.json go) before the app exits; a start that fails says why and quits.
  */
@@ -23,6 +25,7 @@ import { describeError, isStrataError } from '../sync/errors.js';
 import type { ChunkFileFn } from '../sync/restore/index.js';
 import { layHome, openSignedIn, ORG_CHECK_MS, SignInFlow, startSessionHost, type HostableSession, type SessionHost, type SignInEvent } from '../sync/signin/index.js';
 import type { Relay, Session } from '../sync/signin/index.js';
+import { notices, type Notice } from './notices.js';
 import { isAllowedNavigation } from './security.js';
 import { signInLine, signInMenu, trayMenu, trayTooltip, type TrayAction, type TrayItem } from './tray-menu.js';
 
@@ -43,6 +46,8 @@ export interface Shell {
   /** A window showing `url`, whose navigation `allowed` decides (new windows are always refused). */
   openWindow(url: string, allowed: (target: string) => boolean): WindowHandle;
   showError(title: string, message: string): void;
+  /** A desktop notification; a click on it runs `onClick`. */
+  notify(notice: Notice, onClick: () => void): void;
   /** Ends the process; the app has stopped everything before it calls this. */
   exit(): void;
 }
@@ -167,17 +172,19 @@ export class StrataApp {
     return startSessionHost({ stateDir: this.opts.stateDir, session, org, chunker: this.chunkPool, orgCheckMs: this.opts.orgCheckMs ?? ORG_CHECK_MS });
   }
 
-  /** The tray follows the agent from here on. */
+  /** The tray follows the agent from here on, and what needs the user is told in a notification (notices.ts). */
   private hosted(): void {
     const agent = this.host?.agent;
     if (!agent) return;
-    this.status = agent.status();
-    agent.subscribe((e) => {
-      if (e.type !== 'status') return;
-      this.status = e.status;
+    const show = (status: AgentStatus): void => {
+      for (const notice of notices(this.status, status)) this.opts.shell.notify(notice, () => this.openWindow());
+      this.status = status;
       this.refresh();
+    };
+    show(agent.status());
+    agent.subscribe((e) => {
+      if (e.type === 'status') show(e.status);
     });
-    this.refresh();
   }
 
   /** The sign-in screen in a window; once signed in, the agent, and its UI in the window. */

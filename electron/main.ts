@@ -11,7 +11,7 @@
  * an admin distributed to the machine).
  */
 import { homedir, userInfo } from 'node:os';
-import { app, BrowserWindow, dialog, Menu, nativeImage, Tray } from 'electron';
+import { app, BrowserWindow, dialog, Menu, nativeImage, Notification, Tray } from 'electron';
 import { defaultStateDir } from '../sync/state/index.js';
 import { StrataApp, type Shell } from './app.js';
 import { secureWebPreferences } from './security.js';
@@ -58,6 +58,12 @@ const shell: Shell = {
     };
   },
   showError: (title, message) => dialog.showErrorBox(title, message),
+  notify: ({ title, body }, onClick) => {
+    if (!Notification.isSupported()) return;
+    const notification = new Notification({ title, body });
+    notification.on('click', onClick);
+    notification.show();
+  },
   exit: () => {
     exiting = true;
     app.quit();

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { AgentStatus, ConflictInfo, FolderStatus } from '../shared/agent-api.js';
+import { notices } from './notices.js';
+
+function folder(over: Partial<FolderStatus> = {}): FolderStatus {
+  return { root: '/home/dana', layer: 'user/dana', state: 'idle', conflicts: [], files: 10, ...over };
+}
+function status(...folders: FolderStatus[]): AgentStatus {
+  return { deviceId: 'pc1', paused: false, state: 'idle', folders };
+}
+const conflict = (n: number): ConflictInfo => ({ path: `notes${n}.txt`, copy: `notes${n}.sync-conflict-20261206-101500-laptop.txt`, device: 'laptop' });
+const titles = (before: AgentStatus | undefined, after: AgentStatus): string[] => notices(before, after).map((n) => n.title);
+
+describe('notices', () => {
+  it('tells a held mass delete once, when it appears', () => {
+    const held = status(folder({ pendingDeletes: { files: 20, of: 25, direction: 'local' } }));
+    const got = notices(status(folder()), held);
+    assert.equal(got.length, 1);
+    assert.equal(got[0]?.title, 'Strata is holding back a deletion');
+    assert.match(got[0]?.body ?? '', /20 of 25 files in \/home\/dana were deleted on this computer/);
+    assert.deepEqual(notices(held, held), []);
+    assert.deepEqual(notices(held, status(folder())), [], 'nothing is told of a state that ended');
+  });
+
+  it('tells a new conflict by name, several at once as one notice, and never one it told before', () => {
+    assert.deepEqual(titles(status(folder()), status(folder({ conflicts: [conflict(1)] }))), ['Conflict: notes1.txt']);
+    assert.match(notices(undefined, status(folder({ conflicts: [conflict(1)] })))[0]?.body ?? '', /on laptop\. Both versions are kept; the other one is notes1\.sync-conflict/);
+    assert.deepEqual(titles(status(folder({ conflicts: [conflict(1)] })), status(folder({ conflicts: [conflict(1), conflict(2), conflict(3)] }))), ['2 conflicts in /home/dana']);
+    assert.deepEqual(titles(status(folder({ conflicts: [conflict(1)] })), status(folder({ conflicts: [conflict(1)] }))), []);
+  });
+
+  it('tells an error when it appears or changes, and never offline', () => {
+    const failed = (message: string) => status(folder({ state: 'error', error: { code: 'E_IO', message } }));
+    assert.deepEqual(titles(status(folder()), failed('disk full')), ['Sync stopped in /home/dana']);
+    assert.deepEqual(titles(failed('disk full'), failed('disk full')), []);
+    assert.deepEqual(titles(failed('disk full'), failed('permission denied')), ['Sync stopped in /home/dana']);
+    assert.deepEqual(titles(status(folder()), status(folder({ state: 'offline', error: { code: 'E_STORE_UNREACHABLE', message: 'no network' } }))), []);
+  });
+
+  it('at start, tells what already waits', () => {
+    const waiting = status(folder({ conflicts: [conflict(1)], pendingDeletes: { files: 9, of: 10, direction: 'remote' } }));
+    assert.deepEqual(titles(undefined, waiting), ['Strata is holding back a deletion', 'Conflict: notes1.txt']);
+    assert.match(notices(undefined, waiting)[0]?.body ?? '', /deleted on another computer/);
+    assert.deepEqual(notices(undefined, status(folder())), []);
+  });
+});

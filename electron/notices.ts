@@ -1,0 +1,46 @@
+/**
+ * Desktop notifications: what, in the agent's status, the user should hear about without looking
+ * at the tray — a mass delete held back for their confirmation, new conflicts (both versions were
+ * kept), a folder whose sync stopped with an error. Pure: `notices` compares two statuses and
+ * says what is new in the second; app.ts shows them through the shell, a click opens the window.
+ *
+ * What must hold: each thing is told once, when it appears (a status pushed many times a second
+ * repeats nothing); several conflicts at once make one notice; offline is not told (it passes by
+ * itself, and the tray says it); nothing is told of a state that ended.
+ */
+import type { AgentStatus, FolderStatus } from '../shared/agent-api.js';
+
+export interface Notice {
+  title: string;
+  body: string;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** What is new in `after` since `before` (undefined: nothing was known, so everything waiting is new). */
+export function notices(before: AgentStatus | undefined, after: AgentStatus): Notice[] {
+  const out: Notice[] = [];
+  const earlier = new Map<string, FolderStatus>((before?.folders ?? []).map((f) => [f.root, f]));
+  for (const f of after.folders) {
+    const was = earlier.get(f.root);
+    if (f.pendingDeletes && !was?.pendingDeletes) {
+      const { files, of, direction } = f.pendingDeletes;
+      const where = direction === 'local' ? 'on this computer' : 'on another computer';
+      out.push({ title: 'Strata is holding back a deletion', body: `${files} of ${of} files in ${f.root} were deleted ${where}. Open Strata to let it go ahead.` });
+    }
+    const seen = new Set((was?.conflicts ?? []).map((c) => c.copy));
+    const fresh = f.conflicts.filter((c) => !seen.has(c.copy));
+    if (fresh.length === 1 && fresh[0]) {
+      const c = fresh[0];
+      out.push({ title: `Conflict: ${c.path}`, body: `It changed here and on ${c.device}. Both versions are kept; the other one is ${c.copy}.` });
+    } else if (fresh.length > 1) {
+      out.push({ title: `${plural(fresh.length, 'conflict')} in ${f.root}`, body: 'Files changed here and on another computer. Both versions of each are kept; open Strata to choose.' });
+    }
+    if (f.state === 'error' && f.error && (was?.state !== 'error' || was.error?.message !== f.error.message)) {
+      out.push({ title: `Sync stopped in ${f.root}`, body: f.error.message });
+    }
+  }
+  return out;
+}
