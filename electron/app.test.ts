@@ -16,6 +16,7 @@ import { findCredentialsAsync } from '@napi-rs/keyring';
 import { readSession, SESSION_FILE } from '../sync/signin/index.js';
 import { makeMachine, makeTestOrg, signInAndLay, signInSkipReason, type Machine } from '../sync/signin/testkit.js';
 import { StrataApp, type AppOptions, type Shell } from './app.js';
+import { AUTOSTART_FILE, xdgAutostart } from './autostart.js';
 import type { Notice } from './notices.js';
 import type { TrayAction, TrayItem } from './tray-menu.js';
 
@@ -96,8 +97,10 @@ class FakeShell implements Shell {
 }
 
 function appOptions(shell: Shell, m: Machine): AppOptions {
-  return { shell, stateDir: m.stateDir, home: m.home, signInDefaults: { org: '', user: 'dana' }, orgCheckMs: 0 };
+  return { shell, stateDir: m.stateDir, home: m.home, signInDefaults: { org: '', user: 'dana' }, orgCheckMs: 0, autostart: xdgAutostart(join(m.home, '.config'), ['/usr/bin/strata-app']) };
 }
+
+const autostartEntry = (m: Machine): string => join(m.home, '.config/autostart', AUTOSTART_FILE);
 
 async function signedInMachine(t: TestContext) {
   const org = await makeTestOrg(t, { folders: ['Documents'] });
@@ -132,6 +135,16 @@ describe('desktop app', { skip }, () => {
     assert.ok(!shell.labels().includes('Pause sync'));
     shell.click('resume');
     await shell.until(() => shell.labels().includes('Pause sync'), 'Pause in the menu again');
+
+    const startAtLogin = (): boolean | undefined => {
+      const item = shell.items.find((i) => i.type === 'item' && i.action === 'autostart');
+      return item?.type === 'item' ? item.checked : undefined;
+    };
+    assert.equal(startAtLogin(), false);
+    shell.click('autostart');
+    await shell.until(() => existsSync(autostartEntry(m)) && startAtLogin() === true, 'Start at login checked');
+    shell.click('autostart');
+    await shell.until(() => !existsSync(autostartEntry(m)) && startAtLogin() === false, 'Start at login unchecked');
 
     shell.click('open');
     shell.click('open');
@@ -208,6 +221,7 @@ describe('desktop app', { skip }, () => {
     assert.equal(await readFile(join(m.home, 'Documents/welcome.txt'), 'utf8'), 'welcome aboard');
     assert.equal((await readSession(m.stateDir)).user, 'dana');
     assert.equal(w?.closed, true, 'the sign-in window closed');
+    assert.ok(existsSync(autostartEntry(m)), 'a sign-in through the app turns Start at login on');
     const control = app.control;
     assert.ok(control);
     assert.equal(shell.windows.length, 2);

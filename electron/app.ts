@@ -13,6 +13,8 @@
  * - the window loads the UI from the loopback endpoint with the token in the URL's fragment (the
  *   page keeps it for the tab and drops it from the address: the same page and API a browser gets
  *   from `strata ui`), and may navigate nowhere else (security.ts);
+ * - "Start at login" in the menu shows and sets whether Strata starts at login; a sign-in
+ *   through the app turns it on;
  * - what needs the user (a held mass delete, new conflicts, an error) is told once in a
  *   notification, whose click opens the window;
  * - quitting stops the agent (a pass in flight ends its step; the control endpoint and its
@@ -25,6 +27,7 @@ import { describeError, isStrataError } from '../sync/errors.js';
 import type { ChunkFileFn } from '../sync/restore/index.js';
 import { layHome, openSignedIn, ORG_CHECK_MS, SignInFlow, startSessionHost, type HostableSession, type SessionHost, type SignInEvent } from '../sync/signin/index.js';
 import type { Relay, Session } from '../sync/signin/index.js';
+import type { Autostart } from './autostart.js';
 import { notices, type Notice } from './notices.js';
 import { isAllowedNavigation } from './security.js';
 import { signInLine, signInMenu, trayMenu, trayTooltip, type TrayAction, type TrayItem } from './tray-menu.js';
@@ -59,6 +62,8 @@ export interface AppOptions {
   home: string;
   /** What the sign-in form starts with: the machine's org config ('' for none), the OS user's name. */
   signInDefaults: { org: string; user: string };
+  /** Starting at login (autostart.ts); without it the menu has no "Start at login". */
+  autostart?: Autostart;
   /** How often the org layers are checked for new versions (default as `strata agent`). */
   orgCheckMs?: number;
 }
@@ -68,6 +73,7 @@ export class StrataApp {
   private signIn: { flow: SignInFlow; server: SignInServer } | undefined;
   private pool: ChunkPool | undefined;
   private status: AgentStatus | undefined;
+  private autostartOn: boolean | undefined;
   private window: WindowHandle | undefined;
   private stopping: Promise<void> | undefined;
   private readonly tray: TrayHandle;
@@ -83,6 +89,7 @@ export class StrataApp {
    */
   static async start(opts: AppOptions): Promise<StrataApp> {
     const app = new StrataApp(opts);
+    app.autostartOn = await opts.autostart?.enabled().catch(() => undefined);
     try {
       const session = await openSignedIn(opts.stateDir, (s, o) => app.relay(s, o));
       app.host = await app.startHost(session);
@@ -115,6 +122,7 @@ export class StrataApp {
     try {
       if (action === 'open') return this.openWindow();
       if (action === 'quit') return await this.quit();
+      if (action === 'autostart') return await this.setAutostart(!this.autostartOn);
       const agent = this.host?.agent;
       if (!agent) return;
       this.status = action === 'pause' ? await agent.pause() : action === 'resume' ? await agent.resume() : await agent.syncNow();
@@ -150,7 +158,18 @@ export class StrataApp {
   private refresh(): void {
     const signingIn = this.host ? undefined : this.signIn?.flow.state();
     this.tray.setToolTip(signingIn ? `Strata — ${signInLine(signingIn)}` : trayTooltip(this.status));
-    this.tray.setMenu(signingIn ? signInMenu(signingIn) : trayMenu(this.status), (action) => void this.run(action));
+    this.tray.setMenu(signingIn ? signInMenu(signingIn) : trayMenu(this.status, this.autostartOn), (action) => void this.run(action));
+  }
+
+  private async setAutostart(on: boolean): Promise<void> {
+    const autostart = this.opts.autostart;
+    if (!autostart) return;
+    try {
+      await autostart.set(on);
+    } finally {
+      this.autostartOn = await autostart.enabled().catch(() => undefined);
+      this.refresh();
+    }
   }
 
   private get chunkPool(): ChunkPool {
@@ -203,6 +222,8 @@ export class StrataApp {
         }
         this.host = await this.startHost(signedIn);
         this.hosted();
+        // Signed in here through the app: from now on Strata starts with the user's session.
+        await this.setAutostart(true).catch((err: unknown) => this.opts.shell.showError('Strata could not add itself to the programs started at login', describeError(err)));
         const screen = this.signIn;
         this.signIn = undefined;
         this.window?.close();

@@ -11,9 +11,11 @@
  * an admin distributed to the machine).
  */
 import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { app, BrowserWindow, dialog, Menu, nativeImage, Notification, Tray } from 'electron';
 import { defaultStateDir } from '../sync/state/index.js';
 import { StrataApp, type Shell } from './app.js';
+import { xdgAutostart, type Autostart } from './autostart.js';
 import { secureWebPreferences } from './security.js';
 
 /** Three stacked bars, 16×16. */
@@ -33,7 +35,12 @@ const shell: Shell = {
             items.map((item) =>
               item.type === 'separator'
                 ? { type: 'separator' as const }
-                : { label: item.label, enabled: item.enabled, ...(item.action ? { click: () => onAction(item.action as NonNullable<typeof item.action>) } : {}) },
+                : {
+                    label: item.label,
+                    enabled: item.enabled,
+                    ...(item.checked !== undefined ? { type: 'checkbox' as const, checked: item.checked } : {}),
+                    ...(item.action ? { click: () => onAction(item.action as NonNullable<typeof item.action>) } : {}),
+                  },
             ),
           ),
         );
@@ -70,13 +77,26 @@ const shell: Shell = {
   },
 };
 
+/** Starting at login: an XDG autostart entry on Linux, the login item elsewhere (autostart.ts). */
+function autostart(): Autostart {
+  if (process.platform === 'linux') {
+    // A packaged app is its own executable; in development Electron runs the app's folder.
+    const command = app.isPackaged ? [process.execPath] : [process.execPath, app.getAppPath()];
+    return xdgAutostart(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), command);
+  }
+  return {
+    enabled: () => Promise.resolve(app.getLoginItemSettings().openAtLogin),
+    set: (on) => Promise.resolve(app.setLoginItemSettings({ openAtLogin: on })),
+  };
+}
+
 async function main(): Promise<void> {
   if (!app.requestSingleInstanceLock()) return app.quit();
   // A tray app: closing the window keeps it running.
   app.on('window-all-closed', () => undefined);
   await app.whenReady();
   const signInDefaults = { org: process.env.STRATA_ORG_CONFIG ?? '', user: userInfo().username };
-  const strata = await StrataApp.start({ shell, stateDir, home: homedir(), signInDefaults });
+  const strata = await StrataApp.start({ shell, stateDir, home: homedir(), signInDefaults, autostart: autostart() });
   app.on('second-instance', () => strata.openWindow());
   app.on('before-quit', (event) => {
     if (exiting) return;

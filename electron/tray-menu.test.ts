@@ -51,4 +51,11 @@ describe('tray menu', () => {
     assert.deepEqual(lines(signInMenu({ step: 'laying', defaults, progress: { filesDone: 3, files: 40, bytesDone: 1, bytes: 2, ready: false } })), ['Laying your files: 3 of 40']);
     assert.deepEqual(lines(signInMenu({ step: 'starting', defaults })), ['Starting sync…']);
   });
+
+  it('offers Start at login as a checkbox when the app can set it', () => {
+    const item = (on: boolean) => trayMenu(status(), on).find((i) => i.type === 'item' && i.action === 'autostart');
+    assert.deepEqual(item(false), { type: 'item', label: 'Start at login', action: 'autostart', enabled: true, checked: false });
+    assert.deepEqual(item(true), { type: 'item', label: 'Start at login', action: 'autostart', enabled: true, checked: true });
+    assert.deepEqual(actions(trayMenu(status(), true)), ['open', 'pause', 'syncNow', 'autostart', 'quit']);
+  });
 });

@@ -10,9 +10,10 @@ import type { SignInState } from '../shared/signin-api.js';
 import type { AgentStatus } from '../shared/agent-api.js';
 import { formatProgress, stateLabel } from '../shared/status-text.js';
 
-export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'quit';
+export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'autostart' | 'quit';
 
-export type TrayItem = { type: 'separator' } | { type: 'item'; label: string; action?: TrayAction; enabled: boolean };
+/** An item with `checked` is a checkbox. */
+export type TrayItem = { type: 'separator' } | { type: 'item'; label: string; action?: TrayAction; enabled: boolean; checked?: boolean };
 
 const info = (label: string): TrayItem => ({ type: 'item', label, enabled: false });
 const act = (label: string, action: TrayAction, enabled = true): TrayItem => ({ type: 'item', label, action, enabled });
@@ -36,7 +37,8 @@ export function statusLines(status: AgentStatus | undefined): string[] {
   return lines;
 }
 
-export function trayMenu(status: AgentStatus | undefined): TrayItem[] {
+/** The menu; `autostart`, when known, is the "Start at login" checkbox's state. */
+export function trayMenu(status: AgentStatus | undefined, autostart?: boolean): TrayItem[] {
   const paused = status?.paused ?? false;
   return [
     ...statusLines(status).map(info),
@@ -45,6 +47,7 @@ export function trayMenu(status: AgentStatus | undefined): TrayItem[] {
     paused ? act('Resume sync', 'resume', status !== undefined) : act('Pause sync', 'pause', status !== undefined),
     act('Sync now', 'syncNow', status !== undefined && !paused),
     SEPARATOR,
+    ...(autostart === undefined ? [] : [{ type: 'item' as const, label: 'Start at login', action: 'autostart' as const, enabled: true, checked: autostart }]),
     act('Quit Strata', 'quit'),
   ];
 }
