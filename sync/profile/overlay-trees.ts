@@ -4,28 +4,75 @@
  * have. On the same path the upper entry wins (its kind, metadata and content); two dirs merge
  * path by path, so a file the template lacks is never dropped from the layer.
  *
- * Trees are loaded a level of the hierarchy at a time (coalesced reads) and kept in memory, as the
- * agent does for a layer; subtrees that are identical on both sides are not descended into.
+ * Trees are loaded a level of the hierarchy at a time (coalesced reads, the rest of each pack's
+ * trees in the same round) and kept in memory, as the agent does for a layer; subtrees that are
+ * identical on both sides are not descended into.
  */
 import { blobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
-import { encodeTree, type Repository } from '../repo/index.js';
+import { encodeTree, MAX_TREE_BYTES, type Repository } from '../repo/index.js';
 import type { BlobId, SnapshotSummary, Tree, TreeEntry } from '../repo/types.js';
 
 export type Trees = Map<BlobId, Tree>;
 
 /** Every tree below `roots` (roots included), added to `trees`; the repository's index must name them. */
 export async function loadAllTrees(repo: Repository, roots: BlobId[], trees: Trees = new Map()): Promise<Trees> {
-  let level = [...new Set(roots)].filter((id) => !trees.has(id));
+  const keep = (id: BlobId, tree: Tree): void => void trees.set(id, tree);
+  const walked = new Set<BlobId>();
+  const packsRead = new Set<string>();
+  let level = [...new Set(roots)];
   while (level.length > 0) {
-    const next: BlobId[] = [];
-    await repo.loadTrees(level, (id, tree) => {
-      trees.set(id, tree);
-      for (const e of tree.entries) if (e.type === 'dir') next.push(e.subtree);
-    });
-    level = [...new Set(next)].filter((id) => !trees.has(id));
+    const missing = level.filter((id) => !trees.has(id));
+    if (missing.length > 0) {
+      const mates = packMates(repo, missing, trees, packsRead);
+      // The mates are a guess: when the reads fail with them, they fail again without them, or
+      // the mates were the trouble and are left for a level that needs them to read and check.
+      if (mates.length === 0) await repo.loadTrees(missing, keep);
+      else await repo.loadTrees([...missing, ...mates], keep).catch(() => repo.loadTrees(missing.filter((id) => !trees.has(id)), keep));
+    }
+    // Down through what is in memory; the first trees that are not are the next level.
+    const next = new Set<BlobId>();
+    const stack = [...level];
+    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+      if (walked.has(id)) continue;
+      const tree = trees.get(id);
+      if (tree === undefined) {
+        next.add(id);
+        continue;
+      }
+      walked.add(id);
+      for (const e of tree.entries) if (e.type === 'dir') stack.push(e.subtree);
+    }
+    level = [...next];
   }
   return trees;
+}
+
+/** Reading a pack's trees whole stops at this many bytes of them. */
+const PACK_TREES_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The other trees of the packs that hold `ids`, in packs not read whole before. A snapshot writes
+ * its new trees together, so these are mostly the levels below: reading them in the same round
+ * saves a round trip per level, at the cost of the few trees of those packs that are not needed.
+ */
+function packMates(repo: Repository, ids: readonly BlobId[], trees: Trees, packsRead: Set<string>): BlobId[] {
+  const wanted = new Set(ids);
+  const mates: BlobId[] = [];
+  for (const id of ids) {
+    const pack = repo.treeLocation(id).pack;
+    if (packsRead.has(pack)) continue;
+    packsRead.add(pack);
+    let bytes = 0;
+    for (const mate of repo.treesInPack(pack)) {
+      const loc = repo.blobLocation(mate);
+      if (trees.has(mate) || wanted.has(mate) || loc === undefined || loc.length > MAX_TREE_BYTES) continue;
+      bytes += loc.length;
+      if (bytes > PACK_TREES_MAX_BYTES) break;
+      mates.push(mate);
+    }
+  }
+  return mates;
 }
 
 function get(trees: Trees, id: BlobId): Tree {

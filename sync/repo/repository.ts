@@ -59,6 +59,8 @@ export class Repository {
   indexErrors: StrataError[] = [];
   private readonly indexed = new Map<BlobId, BlobLocation>();
   private readonly unindexed = new Map<BlobId, BlobLocation>();
+  /** The trees each pack holds (where the pack is the tree's known location). */
+  private readonly packTrees = new Map<string, BlobId[]>();
   private readonly loadedIndexes = new Set<string>();
   private readonly heads: layers.HeadCache = new Map();
   private readonly writer: PackWriter;
@@ -111,7 +113,22 @@ export class Repository {
 
   private remember(map: Map<BlobId, BlobLocation>, pack: IndexedPack): void {
     // Duplicates across devices are harmless: the first location seen wins.
-    for (const b of pack.blobs) if (!map.has(b.id)) map.set(b.id, { pack: pack.id, type: b.type, offset: b.offset, length: b.length });
+    let trees: BlobId[] | undefined;
+    for (const b of pack.blobs) {
+      if (map.has(b.id)) continue;
+      map.set(b.id, { pack: pack.id, type: b.type, offset: b.offset, length: b.length });
+      if (b.type === 'tree') (trees ??= this.packTrees.get(pack.id) ?? []).push(b.id);
+    }
+    if (trees) this.packTrees.set(pack.id, trees);
+  }
+
+  /**
+   * The trees stored in `pack`. One snapshot writes its new trees together, so the rest of a
+   * pack's trees are likely the subtrees of the one asked for: loaders fetch them in the same
+   * round (overlay-trees.ts loadAllTrees).
+   */
+  treesInPack(pack: string): readonly BlobId[] {
+    return this.packTrees.get(pack) ?? [];
   }
 
   // --- write side ---
