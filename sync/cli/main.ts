@@ -13,6 +13,11 @@
  */
 import { run } from './run.js';
 
+// On Node < 22 the AWS SDK's first client warns, in eight lines, that SDK releases after January
+// 2027 will need Node 22: news for whoever upgrades Strata's dependencies, not for someone running
+// a command. The SDK's documented switch keeps it out of every command's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /**
  * Commands close what they open, so the process should end by itself; if a stray handle still
  * holds it, end it shortly after instead of hanging a script. The timer is unref'd: it never

@@ -110,6 +110,7 @@ describe('strata login and admin login on S3', { skip }, () => {
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     await Promise.race([inSync, exited.then(() => assert.fail(`the agent exited: ${out}`))]);
     assert.match(out, new RegExp(`syncing ${m.home} with user/dana`));
+    assert.doesNotMatch(out, /NodeVersionSupportWarning/, "the AWS SDK's notice about its future Node versions is not the user's");
     await writeFile(join(m.home, 'Documents/plan.txt'), 'plan v2');
     const logout = await strata(['logout', '--state-dir', m.stateDir]);
     assert.equal(logout.code, 0, logout.stderr);
