@@ -13,6 +13,7 @@ import { CONTROL_FILE } from '../sync/control/index.js';
 import { preloadUserLayer } from '../sync/profile/index.js';
 import type { SignInState } from '../shared/signin-api.js';
 import { findCredentialsAsync } from '@napi-rs/keyring';
+import { deleteCredentials, userPrincipal } from '../sync/credentials/index.js';
 import { readSession, SESSION_FILE } from '../sync/signin/index.js';
 import { makeMachine, makeTestOrg, signInAndLay, signInSkipReason, type Machine } from '../sync/signin/testkit.js';
 import { StrataApp, type AppOptions, type Shell } from './app.js';
@@ -109,7 +110,7 @@ async function signedInMachine(t: TestContext) {
   await preloadUserLayer(await org.admin(), 'dana', { from: tpl });
   const m = await makeMachine(org, 'pc');
   await signInAndLay(org, m, 'dana');
-  return m;
+  return { ...m, org };
 }
 
 describe('desktop app', { skip }, () => {
@@ -172,6 +173,20 @@ describe('desktop app', { skip }, () => {
     await app.quit();
     assert.equal(existsSync(join(m.stateDir, CONTROL_FILE)), false, 'control.json is gone');
     assert.equal(await readFile(join(m.home, 'Documents/welcome.txt'), 'utf8'), 'welcome aboard');
+  });
+
+  it('when the credentials are gone from the keychain, opens the sign-in screen for the same user and org', async (t) => {
+    const m = await signedInMachine(t);
+    assert.equal(await deleteCredentials(m.org.org, userPrincipal('dana')), true);
+    const shell = new FakeShell();
+    const app = await StrataApp.start({ ...appOptions(shell, m), signInDefaults: { org: '', user: 'someone-else' } });
+    t.after(() => app.quit());
+    assert.deepEqual(shell.errors, []);
+    const screen = app.signInScreen;
+    assert.ok(screen);
+    const state = (await (await fetch(`${screen.url}/api/signin`, { headers: { authorization: `Bearer ${screen.token}` } })).json()) as SignInState;
+    assert.deepEqual(state.defaults, { org: m.org.configPath, user: 'dana' });
+    assert.equal(app.control, undefined, 'no agent without credentials');
   });
 
   it('on a machine nobody signed in on, opens the sign-in screen: a wrong secret is refused, and a sign-in lays the layer and starts the agent', async (t) => {

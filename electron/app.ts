@@ -25,8 +25,7 @@ import { ChunkPool } from '../sync/chunker/index.js';
 import { serveSignIn, type SignInServer } from '../sync/control/index.js';
 import { describeError, isStrataError } from '../sync/errors.js';
 import type { ChunkFileFn } from '../sync/restore/index.js';
-import { layHome, openSignedIn, ORG_CHECK_MS, SignInFlow, startSessionHost, type HostableSession, type SessionHost, type SignInEvent } from '../sync/signin/index.js';
-import type { Relay, Session } from '../sync/signin/index.js';
+import { layHome, openSignedIn, ORG_CHECK_MS, readSession, SignInFlow, startSessionHost, type HostableSession, type Relay, type Session, type SessionHost, type SignInEvent } from '../sync/signin/index.js';
 import type { Autostart } from './autostart.js';
 import { notices, type Notice } from './notices.js';
 import { isAllowedNavigation } from './security.js';
@@ -209,10 +208,12 @@ export class StrataApp {
   /** The sign-in screen in a window; once signed in, the agent, and its UI in the window. */
   private async offerSignIn(): Promise<void> {
     const { stateDir, home, signInDefaults } = this.opts;
+    // Credentials gone from the keychain: the session says who was signed in, and with which org.
+    const before = await readSession(stateDir).catch(() => undefined);
     const flow = new SignInFlow({
       stateDir,
       home,
-      defaults: signInDefaults,
+      defaults: before ? { org: before.source, user: before.user } : signInDefaults,
       chunkFile: this.chunkFile,
       onChange: () => this.refresh(),
       onSignedIn: async (signedIn) => {
