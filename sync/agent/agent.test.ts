@@ -156,6 +156,36 @@ test('deletes of more than half of the files wait for confirmation, on the machi
   assert.ok(events.some((e) => e.type === 'status' && e.status.folders[0]!.pendingDeletes !== undefined), 'the held pass was announced');
 });
 
+test('deletes spread over passes are held once together they make more than half of the files, on both machines', async (t) => {
+  const { a, b } = await setup(t, { watch: false });
+  for (let i = 0; i < 20; i++) await writeFile(join(b.root, `f${i}.txt`), `file ${i}`);
+  await waitFor('files on a', count(a, 20));
+  const removeOnB = async (from: number, to: number): Promise<void> => {
+    await b.agent.call('pause', {});
+    for (let i = from; i < to; i++) await rm(join(b.root, `f${i}.txt`));
+    await b.agent.call('resume', {});
+  };
+  await removeOnB(0, 8);
+  await waitFor('the first 8 deletes on a', count(a, 12));
+  assert.equal(b.agent.status().folders[0]!.pendingDeletes, undefined, '8 of 20 goes through');
+  assert.equal(a.agent.status().folders[0]!.pendingDeletes, undefined);
+  // 4 more: 12 of the 20 files there were within the hour.
+  await removeOnB(8, 12);
+  await waitFor('b holding the deletes', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
+  assert.deepEqual(b.agent.status().folders[0]!.pendingDeletes, { direction: 'local', files: 12, of: 20 });
+  await a.agent.passesDone(2);
+  assert.equal(Object.keys(await listDir(a.root)).length, 12, 'the 4 wait for the confirmation');
+  await b.agent.call('confirmDeletes', { root: b.root });
+  await waitFor('a holding the deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
+  assert.deepEqual(a.agent.status().folders[0]!.pendingDeletes, { direction: 'remote', files: 12, of: 20 });
+  await a.agent.call('confirmDeletes', { root: a.root });
+  await waitFor('deletes applied on a, and its hold gone', async () => (await count(a, 8)()) && a.agent.status().folders[0]!.pendingDeletes === undefined);
+  // A confirmation settles what was deleted so far: one more delete on b goes through.
+  await removeOnB(12, 13);
+  await waitFor('the next delete on a', count(a, 7));
+  assert.equal(b.agent.status().folders[0]!.pendingDeletes, undefined);
+});
+
 /**
  * Two machines in sync on doc.txt; both paused, each edits it, both resume: one conflict, which
  * both list before this returns. `beforeResume` sees the machines just before they resume.

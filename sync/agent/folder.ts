@@ -17,8 +17,9 @@
  *   the local tree (stat cache) is committed only after its chunks are durable;
  * - a pass that changes nothing writes nothing: equal flat trees give equal root ids (trees.ts),
  *   so devices that agree stop writing snapshots;
- * - no mass delete without the user: a pass that would delete more than half of the files (and at
- *   least MASS_DELETE_MIN of them) on the disk, or in the layer, is held until confirmDeletes();
+ * - no mass delete without the user: a pass whose deletes, with those of the last hour, make more
+ *   than half of the files (and at least MASS_DELETE_MIN of them) on the disk, or in the layer, is
+ *   held until confirmDeletes() (guard.ts);
  * - paths this device cannot see — excluded here, unreadable now — keep their version from this
  *   device's head (mine.ts) and are never touched on disk;
  * - a switch of the org layers under the user layer (switchLower) reads the disk against the old
@@ -36,7 +37,7 @@ import { LocalTree, type ScanResult } from './local.js';
 import { applyPlan } from './apply.js';
 import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
-import { massDelete, type HeldDeletes } from './guard.js';
+import { countDeletes, DeleteHistory, massDelete, type HeldDeletes } from './guard.js';
 import { overlay, userView } from '../overlay/index.js';
 import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.js';
 import { clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
@@ -56,6 +57,8 @@ export class SyncFolder {
   private considered = new Map<string, SnapshotId>();
   private knownHeads = '';
   private approved: HeldDeletes | undefined;
+  /** Deletes of recent passes, which count towards the next hold (guard.ts). */
+  private readonly deletes = new DeleteHistory();
   private pending: PendingMerge | undefined;
   /** Root trees of the org layers under the user layer, lowest first (FolderOptions.lower). */
   private lowerRoots: readonly BlobId[];
@@ -234,8 +237,11 @@ export class SyncFolder {
     }
     const target = new Map([...effective].filter(([p, n]) => !hidden(p, n)));
     const plan = planApply(localFlat, target, { caseInsensitive: this.opts.caseInsensitive });
-    const held = massDelete(plan, countFiles(localFlat), ownTree, disk, hidden);
+    const deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, hidden);
+    const now = (this.opts.now ?? (() => new Date()))();
+    const held = massDelete(deletes, this.deletes, now.getTime());
     if (held !== undefined && !sameHeld(held, this.approved)) return { status: 'held', held, scan };
+    const confirmed = held !== undefined ? held.direction : undefined;
     this.approved = undefined;
     const mergedRoot = await writeFlatTree(repo, merged, chunks);
     // A switch of the org layers is recorded as a merge too: cut off, its next pass must take the
@@ -258,6 +264,7 @@ export class SyncFolder {
     }
     const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))() });
     if (snapshot !== undefined) this.own = snapshot;
+    this.deletes.record(deletes, now.getTime(), confirmed);
     await this.setPending(undefined);
     this.considered = m.considered;
     this.knownHeads = fingerprint;

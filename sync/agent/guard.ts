@@ -4,6 +4,11 @@
  * deletes found on this disk going to the layer (a folder emptied by a failing disk or a wrong
  * mount must not empty the layer everywhere).
  *
+ * Deletes are counted over the last hour, not per pass: a folder emptied a little at a time (a
+ * tool deleting folder by folder, a disk failing slowly) is held once the deletes that already
+ * went through and the pass's own make more than half of what was there. A confirmation settles
+ * what its direction deleted so far: counting starts again from it.
+ *
  * Small folders are exempt below MASS_DELETE_MIN deleted files: deleting 3 of 4 files is a user
  * tidying up, not an accident worth a prompt.
  */
@@ -11,21 +16,59 @@ import type { PendingDeletes } from '../../shared/agent-api.js';
 import { countFiles, type ApplyPlan, type Node } from '../plan/index.js';
 
 export const MASS_DELETE_MIN = 10;
+/** How long deletes that went through still count towards a hold. */
+export const MASS_DELETE_WINDOW_MS = 60 * 60 * 1000;
 
 export type HeldDeletes = PendingDeletes;
+type Direction = HeldDeletes['direction'];
+
+/** What one pass would delete, each direction against the files it deletes from. */
+export type DeleteCounts = Record<Direction, { files: number; of: number }>;
 
 function tooMany(deleted: number, of: number): boolean {
   return deleted >= MASS_DELETE_MIN && deleted * 2 > of;
 }
 
 /**
- * The deletes to hold, if any: `plan` applied to a disk of `localFiles` files, and the files of
- * this device's head (`ownTree`) that the disk (`mine`) no longer has, except hidden ones.
+ * The deletes of `plan` applied to a disk of `localFiles` files (remote), and the files of this
+ * device's head (`ownTree`) that the disk (`mine`) no longer has, except hidden ones (local).
  */
-export function massDelete(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string, node: Node) => boolean): HeldDeletes | undefined {
-  if (tooMany(plan.summary.deletedFiles, localFiles)) return { direction: 'remote', files: plan.summary.deletedFiles, of: localFiles };
+export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string, node: Node) => boolean): DeleteCounts {
   let gone = 0;
   for (const [p, node] of ownTree) if ((node.type === 'file' || node.type === 'symlink') && !mine.has(p) && !hidden(p, node)) gone++;
-  const of = countFiles(ownTree);
-  return tooMany(gone, of) ? { direction: 'local', files: gone, of } : undefined;
+  return { remote: { files: plan.summary.deletedFiles, of: localFiles }, local: { files: gone, of: countFiles(ownTree) } };
+}
+
+/** Deletes that went through in recent passes, per direction. */
+export class DeleteHistory {
+  private entries: { at: number; direction: Direction; files: number }[] = [];
+
+  /** Files deleted in `direction` in the window before `now`. */
+  recent(direction: Direction, now: number): number {
+    this.entries = this.entries.filter((e) => now - e.at < MASS_DELETE_WINDOW_MS);
+    return this.entries.reduce((n, e) => (e.direction === direction ? n + e.files : n), 0);
+  }
+
+  /** A pass went through with these deletes; a confirmed direction starts counting again. */
+  record(counts: DeleteCounts, now: number, confirmed?: Direction): void {
+    if (confirmed !== undefined) this.entries = this.entries.filter((e) => e.direction !== confirmed);
+    for (const direction of ['remote', 'local'] as const) {
+      const files = counts[direction].files;
+      if (files > 0 && direction !== confirmed) this.entries.push({ at: now, direction, files });
+    }
+  }
+}
+
+/**
+ * The deletes to hold, if any: the pass's own with those of its direction that went through in
+ * the window (`history`), against the files there were before all of them.
+ */
+export function massDelete(counts: DeleteCounts, history: DeleteHistory, now: number): HeldDeletes | undefined {
+  for (const direction of ['remote', 'local'] as const) {
+    const pass = counts[direction];
+    if (pass.files === 0) continue;
+    const earlier = history.recent(direction, now);
+    if (tooMany(pass.files + earlier, pass.of + earlier)) return { direction, files: pass.files + earlier, of: pass.of + earlier };
+  }
+  return undefined;
 }
