@@ -29,7 +29,7 @@ import { layHome, openSignedIn, ORG_CHECK_MS, readSession, SignInFlow, startSess
 import type { Autostart } from './autostart.js';
 import { notices, type Notice } from './notices.js';
 import { isAllowedNavigation } from './security.js';
-import { signInLine, signInMenu, trayMenu, trayTooltip, type TrayAction, type TrayItem } from './tray-menu.js';
+import { layingLine, signInLine, signInMenu, trayMenu, trayTooltip, type TrayAction, type TrayItem } from './tray-menu.js';
 
 export interface TrayHandle {
   setToolTip(text: string): void;
@@ -180,7 +180,7 @@ export class StrataApp {
   /** Lays an interrupted sign-in's layer again, its progress in the tray. */
   private async relay(...[session, org]: Parameters<Relay>): Promise<Session> {
     const onEvent = (e: SignInEvent): void => {
-      if (e.type === 'progress') this.tray.setToolTip(`Strata — laying your files: ${e.filesDone} of ${e.files}`);
+      if (e.type === 'progress') this.tray.setToolTip(`Strata — ${layingLine(e.filesDone, e.files)}`);
     };
     return (await layHome({ store: org.store, session, stateDir: this.opts.stateDir, chunkFile: this.chunkFile, onEvent })).session;
   }

@@ -9,15 +9,13 @@
  * itself, and the tray says it); nothing is told of a state that ended.
  */
 import type { AgentStatus, FolderStatus } from '../shared/agent-api.js';
+import { plural } from '../shared/status-text.js';
 
 export interface Notice {
   title: string;
   body: string;
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
 
 /** What is new in `after` since `before` (undefined: nothing was known, so everything waiting is new). */
 export function notices(before: AgentStatus | undefined, after: AgentStatus): Notice[] {

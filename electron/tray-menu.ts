@@ -8,7 +8,7 @@
  */
 import type { SignInState } from '../shared/signin-api.js';
 import type { AgentStatus } from '../shared/agent-api.js';
-import { formatProgress, stateLabel } from '../shared/status-text.js';
+import { formatProgress, plural, stateLabel } from '../shared/status-text.js';
 
 export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'autostart' | 'quit';
 
@@ -19,9 +19,6 @@ const info = (label: string): TrayItem => ({ type: 'item', label, enabled: false
 const act = (label: string, action: TrayAction, enabled = true): TrayItem => ({ type: 'item', label, action, enabled });
 const SEPARATOR: TrayItem = { type: 'separator' };
 
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
 
 /** The lines that say where sync stands: the state, then whatever waits for the user. */
 export function statusLines(status: AgentStatus | undefined): string[] {
@@ -57,6 +54,11 @@ export function trayTooltip(status: AgentStatus | undefined): string {
   return `Strata — ${statusLines(status)[0]}`;
 }
 
+/** A lay's progress, in the tray: at a sign-in, or when an interrupted one is laid again. */
+export function layingLine(filesDone: number, files: number): string {
+  return `Laying your files: ${filesDone} of ${files}`;
+}
+
 /** Where a sign-in from the sign-in screen stands, in a few words. */
 export function signInLine(state: SignInState): string {
   switch (state.step) {
@@ -65,7 +67,7 @@ export function signInLine(state: SignInState): string {
     case 'checking':
       return 'Signing in…';
     case 'laying':
-      return state.progress ? `Laying your files: ${state.progress.filesDone} of ${state.progress.files}` : 'Finding your files…';
+      return state.progress ? layingLine(state.progress.filesDone, state.progress.files) : 'Finding your files…';
     case 'starting':
     case 'done':
       return 'Starting sync…';

@@ -33,6 +33,11 @@ export function formatBytes(n: number): string {
   return `${i === 0 ? v : v.toFixed(1)} ${UNITS[i]}`;
 }
 
+/** "1 file", "3 files". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** "12 of 40 files, 3.1 MiB of 8.0 MiB, 1.2 MiB/s, 5 s left". */
 export function formatProgress(p: Progress): string {
   const parts = [`${p.files} of ${p.filesTotal} files`, `${formatBytes(p.bytes)} of ${formatBytes(p.bytesTotal)}`];
