@@ -33,7 +33,6 @@ export interface SignInFlowOptions {
 
 export class SignInFlow {
   private current: SignInState;
-  private attempt: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: SignInFlowOptions) {
     this.current = { step: 'form', defaults: opts.defaults };
@@ -47,13 +46,8 @@ export class SignInFlow {
   start(form: SignInForm): boolean {
     if (this.current.step !== 'form') return false;
     this.set({ step: 'checking', defaults: { org: form.org, user: form.user } });
-    this.attempt = this.run(form).catch((err: unknown) => this.set({ step: 'form', defaults: this.current.defaults, error: apiError(err) }));
+    void this.run(form).catch((err: unknown) => this.set({ step: 'form', defaults: this.current.defaults, error: apiError(err) }));
     return true;
-  }
-
-  /** Resolves when the attempt under way (if any) has ended, either way. */
-  settled(): Promise<void> {
-    return this.attempt;
   }
 
   private async run(form: SignInForm): Promise<void> {
