@@ -27,6 +27,8 @@ export interface FolderOptions {
   pendingFile: string;
   /** Where the last synced pass is recorded for the start-up short cut (settled.ts), outside the root. */
   settledFile: string;
+  /** Where the deletes of the last hour are kept across restarts (guard.ts), outside the root; without it, in memory only. */
+  deletesFile?: string;
   /**
    * Root trees of the layers under this one (org layers, lowest first), as laid onto the disk at
    * sign-in. The folder then shows overlay([...lower, layer]) and syncs only the user layer:

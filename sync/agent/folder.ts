@@ -58,7 +58,7 @@ export class SyncFolder {
   private knownHeads = '';
   private approved: HeldDeletes | undefined;
   /** Deletes of recent passes, which count towards the next hold (guard.ts). */
-  private readonly deletes = new DeleteHistory();
+  private deletes = new DeleteHistory();
   private pending: PendingMerge | undefined;
   /** Root trees of the org layers under the user layer, lowest first (FolderOptions.lower). */
   private lowerRoots: readonly BlobId[];
@@ -110,6 +110,7 @@ export class SyncFolder {
     if (await isDir(this.opts.root)) await this.recoverApply();
     this.pending = await loadPending(this.opts.pendingFile);
     this.record = await loadSettled(this.opts.settledFile);
+    if (this.opts.deletesFile) this.deletes = await DeleteHistory.load(this.opts.deletesFile);
     this.failed = false;
   }
 
@@ -264,7 +265,7 @@ export class SyncFolder {
     }
     const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))() });
     if (snapshot !== undefined) this.own = snapshot;
-    this.deletes.record(deletes, now.getTime(), confirmed);
+    if (this.deletes.record(deletes, now.getTime(), confirmed) && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
     await this.setPending(undefined);
     this.considered = m.considered;
     this.knownHeads = fingerprint;

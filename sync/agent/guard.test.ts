@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DeleteHistory, MASS_DELETE_WINDOW_MS, massDelete, type DeleteCounts } from './guard.js';
 
@@ -32,5 +35,22 @@ describe('the mass-delete guard', () => {
     history.record(local(4, 12), T + 1000, 'local');
     assert.equal(massDelete(local(4, 8), history, T + 2000), undefined, 'the confirmed deletes no longer count');
     assert.deepEqual(massDelete(remote(10, 20), history, T + 2000), { direction: 'remote', files: 13, of: 23 }, 'the other direction still does');
+  });
+
+  it('keeps the hour in a file, and forgets it when the file is missing or damaged', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-guard-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'deletes.json');
+    assert.equal((await DeleteHistory.load(file)).recent('local', T), 0);
+    const history = new DeleteHistory();
+    assert.equal(history.record(local(8, 20), T), true);
+    assert.equal(history.record(local(0, 12), T), false, 'nothing deleted, nothing to save');
+    await history.save(file);
+    const back = await DeleteHistory.load(file);
+    assert.deepEqual(massDelete(local(4, 12), back, T + 60_000), { direction: 'local', files: 12, of: 20 });
+    for (const damaged of ['{"entries": [', '{"entries": [{"at": "soon", "direction": "local", "files": 8}]}', 'null']) {
+      await writeFile(file, damaged);
+      assert.equal((await DeleteHistory.load(file)).recent('local', T), 0, damaged);
+    }
   });
 });

@@ -7,13 +7,17 @@
  * Deletes are counted over the last hour, not per pass: a folder emptied a little at a time (a
  * tool deleting folder by folder, a disk failing slowly) is held once the deletes that already
  * went through and the pass's own make more than half of what was there. A confirmation settles
- * what its direction deleted so far: counting starts again from it.
+ * what its direction deleted so far: counting starts again from it. The hour is kept in the
+ * folder's state dir (deletes.json), so a restart does not forget it; a missing or damaged record
+ * only forgets the hour.
  *
  * Small folders are exempt below MASS_DELETE_MIN deleted files: deleting 3 of 4 files is a user
  * tidying up, not an accident worth a prompt.
  */
+import { readFile } from 'node:fs/promises';
 import type { PendingDeletes } from '../../shared/agent-api.js';
 import { countFiles, type ApplyPlan, type Node } from '../plan/index.js';
+import { writeFileAtomic } from '../state/fsutil.js';
 
 export const MASS_DELETE_MIN = 10;
 /** How long deletes that went through still count towards a hold. */
@@ -39,9 +43,32 @@ export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: Reado
   return { remote: { files: plan.summary.deletedFiles, of: localFiles }, local: { files: gone, of: countFiles(ownTree) } };
 }
 
+interface DeleteEntry {
+  at: number;
+  direction: Direction;
+  files: number;
+}
+
 /** Deletes that went through in recent passes, per direction. */
 export class DeleteHistory {
-  private entries: { at: number; direction: Direction; files: number }[] = [];
+  constructor(private entries: DeleteEntry[] = []) {}
+
+  /** The record in `file`; empty when there is none or it is damaged. */
+  static async load(file: string): Promise<DeleteHistory> {
+    try {
+      const v = JSON.parse(await readFile(file, 'utf8')) as { entries?: unknown } | null;
+      const entries = Array.isArray(v?.entries) ? v.entries : [];
+      const valid = (e: Partial<DeleteEntry> | null): e is DeleteEntry =>
+        e !== null && typeof e === 'object' && Number.isSafeInteger(e.at) && (e.direction === 'local' || e.direction === 'remote') && Number.isSafeInteger(e.files) && (e.files ?? 0) > 0;
+      return new DeleteHistory((entries as (Partial<DeleteEntry> | null)[]).filter(valid));
+    } catch {
+      return new DeleteHistory();
+    }
+  }
+
+  save(file: string): Promise<void> {
+    return writeFileAtomic(file, `${JSON.stringify({ version: 1, entries: this.entries })}\n`);
+  }
 
   /** Files deleted in `direction` in the window before `now`. */
   recent(direction: Direction, now: number): number {
@@ -49,13 +76,19 @@ export class DeleteHistory {
     return this.entries.reduce((n, e) => (e.direction === direction ? n + e.files : n), 0);
   }
 
-  /** A pass went through with these deletes; a confirmed direction starts counting again. */
-  record(counts: DeleteCounts, now: number, confirmed?: Direction): void {
+  /** A pass went through with these deletes; a confirmed direction starts counting again. True if that changed anything. */
+  record(counts: DeleteCounts, now: number, confirmed?: Direction): boolean {
+    const before = this.entries.length;
     if (confirmed !== undefined) this.entries = this.entries.filter((e) => e.direction !== confirmed);
+    let changed = this.entries.length !== before;
     for (const direction of ['remote', 'local'] as const) {
       const files = counts[direction].files;
-      if (files > 0 && direction !== confirmed) this.entries.push({ at: now, direction, files });
+      if (files > 0 && direction !== confirmed) {
+        this.entries.push({ at: now, direction, files });
+        changed = true;
+      }
     }
+    return changed;
   }
 }
 

@@ -39,6 +39,7 @@ export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device
       execJournal: join(dir, 'exec.journal'),
       pendingFile: join(dir, 'pending.json'),
       settledFile: join(dir, 'settled.json'),
+      deletesFile: join(dir, 'deletes.json'),
       exclude: folderExcluder(opts.folder),
       lower: opts.folder.lower,
       lowerBefore: opts.folder.lowerBefore,

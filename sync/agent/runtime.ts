@@ -129,6 +129,7 @@ export class FolderRuntime {
       execJournal: join(dir, 'exec.journal'),
       pendingFile: join(dir, 'pending.json'),
       settledFile: join(dir, 'settled.json'),
+      deletesFile: join(dir, 'deletes.json'),
       exclude: this.exclude,
       ...this.lower,
       chunker: this.opts.chunker,
