@@ -16,7 +16,7 @@
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus } from '../shared/agent-api.js';
 import { formatProgress, stateLabel } from '../shared/status-text.js';
-import { adoptCss, forgetToken, h, takeToken, type Child } from './page.js';
+import { forgetToken, h, startPage, type Child } from './page.js';
 
 /** The agent refused the token: it restarted (a new token) since this tab got it. */
 class Unauthorized extends Error {
@@ -243,16 +243,4 @@ button:disabled { opacity: 0.6; cursor: default; }
 h3 { font-size: 0.95rem; margin: 0.8rem 0 0.3rem; }
 `;
 
-function main(): void {
-  const root = document.getElementById('app');
-  if (root === null) return;
-  adoptCss(CSS);
-  const token = takeToken();
-  if (!token) {
-    root.replaceChildren(h('p', { role: 'alert' }, 'Open this page with the address `strata ui` prints: it carries the key to the agent.'));
-    return;
-  }
-  new App(root, new Client(token)).start();
-}
-
-if (typeof document !== 'undefined') main();
+startPage(CSS, 'Open this page with the address `strata ui` prints: it carries the key to the agent.', (root, token) => new App(root, new Client(token)).start());

@@ -14,7 +14,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<
 }
 
 /** Gives the page `css` as a constructed style sheet (the CSP allows no inline style). */
-export function adoptCss(css: string): void {
+function adoptCss(css: string): void {
   const sheet = new CSSStyleSheet();
   sheet.replaceSync(css);
   document.adoptedStyleSheets = [sheet];
@@ -27,7 +27,7 @@ const TOKEN_KEY = 'strata-token';
  * (a reload works; a new tab needs the address again), and taken out of the address bar, so that
  * it is in neither the history nor a bookmark.
  */
-export function takeToken(): string | null {
+function takeToken(): string | null {
   const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? sessionStorage.getItem(TOKEN_KEY);
   if (token) {
     sessionStorage.setItem(TOKEN_KEY, token);
@@ -39,4 +39,21 @@ export function takeToken(): string | null {
 /** Drops the tab's token: the server no longer accepts it. */
 export function forgetToken(): void {
   sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/**
+ * Starts a page: its style sheet, then `start` with the page's root element and the token, or
+ * `noToken` where the address carried none. Does nothing outside a browser (tests import pages).
+ */
+export function startPage(css: string, noToken: string, start: (root: HTMLElement, token: string) => void): void {
+  if (typeof document === 'undefined') return;
+  const root = document.getElementById('app');
+  if (root === null) return;
+  adoptCss(css);
+  const token = takeToken();
+  if (!token) {
+    root.replaceChildren(h('p', { role: 'alert' }, noToken));
+    return;
+  }
+  start(root, token);
 }

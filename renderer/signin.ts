@@ -11,7 +11,7 @@
 import type { ApiError } from '../shared/agent-api.js';
 import type { SignInForm, SignInState } from '../shared/signin-api.js';
 import { formatBytes } from '../shared/status-text.js';
-import { adoptCss, h, takeToken } from './page.js';
+import { h, startPage } from './page.js';
 
 const POLL_MS = 250;
 
@@ -152,16 +152,4 @@ button:disabled, input:disabled { opacity: 0.6; cursor: default; }
 .problem { color: #c0392b; }
 `;
 
-function main(): void {
-  const root = document.getElementById('app');
-  if (root === null) return;
-  adoptCss(CSS);
-  const token = takeToken();
-  if (!token) {
-    root.replaceChildren(h('p', { role: 'alert' }, 'Open the sign-in screen from the Strata app: it carries the key to it.'));
-    return;
-  }
-  void new SignInScreen(root, token).start();
-}
-
-if (typeof document !== 'undefined') main();
+startPage(CSS, 'Open the sign-in screen from the Strata app: it carries the key to it.', (root, token) => void new SignInScreen(root, token).start());
