@@ -25,7 +25,8 @@ const SECRET_SERVICE = process.platform === 'linux' || process.platform === 'fre
  * upstream bug), or was replaced and no longer knows the session the call was made in.
  */
 const SERVICE_VANISHED = /Error\.NoReply\b|disconnected from message bus without replying|Secret\.Error\.NoSession\b/;
-const SERVICE_RESTART_PAUSE_MS = 100;
+/** The pauses before the calls made again: the daemon takes a moment to start again, longer on a busy machine. */
+const SERVICE_RESTART_PAUSES_MS = [100, 500, 1500];
 
 /** The entry `checkKeychain` writes and removes; `strata:` + an org name can never equal it. */
 const PROBE_SERVICE = 'strata-keychain-probe';
@@ -127,18 +128,21 @@ async function secretServiceEntries(name: EntryName): Promise<Credential[]> {
 }
 
 /**
- * A Secret Service call, made once more when the service vanished in the middle of it: D-Bus
- * activation, or the desktop's session manager, starts the daemon again for the next call. Every
- * call made through here is idempotent (a search, a store of the same secret, a removal).
+ * A Secret Service call, made again (after each of `pausesMs`) while the service vanished in the
+ * middle of it: D-Bus activation, or the desktop's session manager, starts the daemon again for
+ * the next call. Every call made through here is idempotent (a search, a store of the same
+ * secret, a removal).
  */
-export async function again<T>(call: () => Promise<T>, pauseMs = SERVICE_RESTART_PAUSE_MS): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (!SECRET_SERVICE || !SERVICE_VANISHED.test(reasonOf(err))) throw err;
-    await sleep(pauseMs);
-    return call();
+export async function again<T>(call: () => Promise<T>, pausesMs: readonly number[] = SERVICE_RESTART_PAUSES_MS): Promise<T> {
+  for (const pause of pausesMs) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!SECRET_SERVICE || !SERVICE_VANISHED.test(reasonOf(err))) throw err;
+    }
+    await sleep(pause);
   }
+  return call();
 }
 
 function reasonOf(err: unknown): string {
