@@ -3,22 +3,18 @@
 // filled with the machine's org config and the user's name; a wrong secret is refused with the
 // reason and nothing kept; the right one lays the user's layer, with progress, and says so.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { findCredentialsAsync } from '@napi-rs/keyring';
-import { chromium } from 'playwright-core';
 import { writeTree } from '../sync/cli/testkit.js';
 import { serveSignIn } from '../sync/control/index.js';
 import { preloadUserLayer } from '../sync/profile/index.js';
 import { readSession, SignInFlow } from '../sync/signin/index.js';
 import { makeMachine, makeTestOrg, signInSkipReason } from '../sync/signin/testkit.js';
+import { noChromium, openPage } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-// CI installs Chromium (.ci/run): there, a missing one is a failure, not a skip.
-const skip = (!existsSync(CHROMIUM) && !process.env.CI ? `no ${CHROMIUM} (apt-get install chromium)` : false) || (await signInSkipReason());
+const skip = noChromium || (await signInSkipReason());
 
 test('the sign-in screen refuses a wrong secret, then signs in and lays the layer', { skip, timeout: 120_000 }, async (t) => {
   const org = await makeTestOrg(t, { folders: ['Documents'] });
@@ -38,11 +34,7 @@ test('the sign-in screen refuses a wrong secret, then signs in and lays the laye
   });
   const screen = await serveSignIn(flow);
   t.after(() => screen.close());
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
-  t.after(() => browser.close());
-  const page = await browser.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(err.message));
+  const { page, problems } = await openPage(t);
 
   await page.goto(`${screen.url}/#token=${screen.token}`);
   await page.getByRole('heading', { name: 'Sign in to Strata' }).waitFor();

@@ -8,16 +8,14 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { Agent } from '../sync/agent/index.js';
 import { initStore } from '../sync/agent/testkit.js';
 import { serveControl } from '../sync/control/index.js';
 import { MemoryStore } from '../sync/store/memory.js';
+import { noChromium, openPage } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-// CI installs Chromium (.ci/run): there, a missing one is a failure, not a skip.
-const skip = !existsSync(CHROMIUM) && !process.env.CI ? `no ${CHROMIUM} (apt-get install chromium)` : false;
+const skip = noChromium;
 
 /** An agent on one folder over an in-memory bucket, its control endpoint, and a browser page; all closed after the test. */
 async function agentAndPage(t: TestContext) {
@@ -34,12 +32,7 @@ async function agentAndPage(t: TestContext) {
   t.after(() => agent.stop());
   const control = await serveControl(agent, { stateDir: join(dir, 'state') });
   t.after(() => control.close());
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
-  t.after(() => browser.close());
-  const page = await browser.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(err.message));
-  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+  const { page, problems } = await openPage(t);
   return { root, agent, control, page, problems };
 }
 
