@@ -87,7 +87,7 @@ export function header(req: IncomingMessage, name: string): string | undefined {
 
 /** Loopback only: 127.0.0.1 or ::1. */
 export function checkLoopback(host: string): void {
-  if (host !== '127.0.0.1' && host !== '::1') throw new StrataError('E_CONTROL_HOST', `the control endpoint must listen on loopback (127.0.0.1 or ::1), not ${host}`);
+  if (host !== '127.0.0.1' && host !== '::1') throw new StrataError('E_CONTROL_HOST', `a Strata endpoint (the agent's, the sign-in screen's) must listen on loopback (127.0.0.1 or ::1), not ${host}`);
 }
 
 export function urlOf(host: string, port: number): string {
