@@ -1,6 +1,6 @@
 // The UI in a real Chromium (Debian's, driven by playwright-core), served by an agent's control
 // endpoint on loopback (sync/control/ui.ts, renderer/): it shows the agent's state and a
-// folder's conflicts, pauses and resumes the agent, resolves a conflict, confirms a held mass delete, keeps the token
+// folder's conflicts, pauses and resumes the agent, resolves a conflict, restores then confirms a held mass delete, keeps the token
 // out of the address bar (a reload still works), and without the token, or with a stale one, says how to get one.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -41,7 +41,7 @@ async function stateIs(page: Page, label: string): Promise<void> {
   await page.getByRole('status').filter({ hasText: new RegExp(`^${label}$`) }).waitFor({ timeout: 20_000 });
 }
 
-test('the UI shows the agent and its conflicts, pauses and resumes it, resolves a conflict, and confirms a held mass delete', { skip, timeout: 120_000 }, async (t) => {
+test('the UI shows the agent and its conflicts, pauses and resumes it, resolves a conflict, and restores then confirms a held mass delete', { skip, timeout: 120_000 }, async (t) => {
   const { root, agent, control, page, problems } = await agentAndPage(t);
   /** A wait that timed out fails with what the page and the agent showed. */
   const explain = async (err: unknown): Promise<never> => assert.fail(`${String(err)}\npage:\n${await page.locator('main').innerText()}\nagent: ${JSON.stringify(agent.status())}`);
@@ -71,17 +71,30 @@ test('the UI shows the agent and its conflicts, pauses and resumes it, resolves 
   assert.equal(existsSync(join(root, 'notes.sync-conflict-20261201-101500-laptop.txt')), false);
   await stateIs(page, 'In sync');
 
-  // Most of the folder deleted at once: the pass waits, the page asks, the click lets it go.
+  // Most of the folder deleted at once: the pass waits, the page asks; restored, the files come back.
   for (let i = 0; i < 20; i++) await writeFile(join(root, `f${i}.txt`), `file ${i}`);
   await page.getByRole('button', { name: 'Sync now' }).click();
   await page.getByText('Layer user/alice, 21 files').waitFor({ timeout: 20_000 }).catch(explain);
-  for (let i = 0; i < 20; i++) await rm(join(root, `f${i}.txt`));
-  await page.getByRole('button', { name: 'Sync now' }).click();
+  const removeAll = async () => {
+    for (let i = 0; i < 20; i++) await rm(join(root, `f${i}.txt`));
+    await page.getByRole('button', { name: 'Sync now' }).click();
+  };
+  await removeAll();
   // The guard counts the last hour's deletes: the conflict copy that went above is one of them.
-  const confirm = page.getByRole('button', { name: 'Delete 21 files' });
-  await confirm.waitFor({ timeout: 20_000 }).catch(explain);
+  const restore = page.getByRole('button', { name: 'Restore 21 files' });
+  await restore.waitFor({ timeout: 20_000 }).catch(explain);
   await page.getByText('21 of 22 files were deleted on this machine').waitFor();
   await stateIs(page, 'Waiting for you');
+  await restore.click();
+  await page.getByText('Layer user/alice, 22 files').waitFor({ timeout: 20_000 }).catch(explain);
+  await stateIs(page, 'In sync');
+  assert.equal(await readFile(join(root, 'f7.txt'), 'utf8'), 'file 7');
+  assert.equal(await readFile(join(root, 'notes.sync-conflict-20261201-101500-laptop.txt'), 'utf8'), 'theirs');
+  // Deleted again, and this time confirmed: the click lets the deletes go.
+  await removeAll();
+  const confirm = page.getByRole('button', { name: 'Delete 20 files' });
+  await confirm.waitFor({ timeout: 20_000 }).catch(explain);
+  await page.getByText('20 of 22 files were deleted on this machine').waitFor();
   await confirm.click();
   await page
     .getByRole('button', { name: /^Delete/ })

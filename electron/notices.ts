@@ -26,7 +26,7 @@ export function notices(before: AgentStatus | undefined, after: AgentStatus): No
     if (f.pendingDeletes && !was?.pendingDeletes) {
       const { files, of, direction } = f.pendingDeletes;
       const where = direction === 'local' ? 'on this computer' : 'on another computer';
-      out.push({ title: 'Strata is holding back a deletion', body: `${files} of ${of} files in ${f.root} were deleted ${where}. Open Strata to let it go ahead.` });
+      out.push({ title: 'Strata is holding back a deletion', body: `${files} of ${of} files in ${f.root} were deleted ${where}. Open Strata to delete them everywhere or restore them.` });
     }
     const seen = new Set((was?.conflicts ?? []).map((c) => c.copy));
     const fresh = f.conflicts.filter((c) => !seen.has(c.copy));

@@ -34,7 +34,7 @@ describe('tray menu', () => {
       'Uploading',
       '3 of 8 files, 1.0 KiB of 8.0 KiB',
       'Offline: the bucket did not answer',
-      'Waiting for you to confirm deleting 20 files',
+      'Waiting for you: 20 files deleted',
       '1 conflict to resolve',
     ]);
     assert.equal(trayTooltip(status()), 'Strata — In sync');

@@ -28,7 +28,7 @@ export function statusLines(status: AgentStatus | undefined): string[] {
   const progress = status.folders.find((f) => f.progress !== undefined)?.progress;
   if (progress && status.state !== 'paused') lines.push(formatProgress(progress));
   for (const f of status.folders) if (f.error) lines.push(`${f.state === 'offline' ? 'Offline' : 'Error'}: ${f.error.message}`);
-  for (const f of waiting) lines.push(`Waiting for you to confirm deleting ${plural(f.pendingDeletes?.files ?? 0, 'file')}`);
+  for (const f of waiting) lines.push(`Waiting for you: ${plural(f.pendingDeletes?.files ?? 0, 'file')} deleted`);
   const conflicts = status.folders.reduce((n, f) => n + f.conflicts.length, 0);
   if (conflicts > 0) lines.push(`${plural(conflicts, 'conflict')} to resolve`);
   return lines;

@@ -5,7 +5,7 @@
  * renderer/tsconfig.json).
  *
  * One page: the agent's state and device, Pause/Resume and Sync now, and per folder its state,
- * progress, last sync, error, a held mass delete to confirm, and its conflicts, each resolved by
+ * progress, last sync, error, a held mass delete to confirm or restore, and its conflicts, each resolved by
  * keeping one of its two versions. Every status
  * the agent pushes (Server-Sent Events) redraws the page; the stream opens with the current
  * status, and reconnects by itself (EventSource) after a drop.
@@ -194,8 +194,10 @@ class App {
         h(
           'div',
           { className: 'pending', role: 'alert' },
-          h('p', {}, `${d.files} of ${d.of} files were ${where}. Sync waits until you confirm.`),
+          h('p', {}, `${d.files} of ${d.of} files were ${where}. Sync waits until you delete them everywhere or restore them.`),
           this.button(`Delete ${d.files} files`, () => this.act(() => this.client.call('confirmDeletes', { root: f.root }))),
+          ' ',
+          this.button(`Restore ${d.files} files`, () => this.act(() => this.client.call('restoreDeletes', { root: f.root }))),
         ),
       );
     }

@@ -5,7 +5,7 @@ import { COMMAND_NAMES, SYNC_STATES, isCommandName, overallState, parseCommand, 
 describe('parseCommand', () => {
   it('accepts every command with its argument, and a missing argument for those that take none', () => {
     for (const name of COMMAND_NAMES) {
-      const args: Record<string, object> = { confirmDeletes: { root: '/home/alice/Documents' }, resolveConflict: { root: '/home/alice/Documents', copy: 'a.sync-conflict-20260101-000000-pc.txt', keep: 'copy' } };
+      const args: Record<string, object> = { confirmDeletes: { root: '/home/alice/Documents' }, restoreDeletes: { root: '/home/alice/Documents' }, resolveConflict: { root: '/home/alice/Documents', copy: 'a.sync-conflict-20260101-000000-pc.txt', keep: 'copy' } };
       const arg = args[name] ?? {};
       assert.deepEqual(parseCommand(name, arg), { command: name, arg });
       if (args[name] === undefined) {

@@ -62,7 +62,7 @@ export interface FolderStatus {
   lastSync?: string;
   /** Why the folder is in state 'error' or 'offline'. */
   error?: ApiError;
-  /** Set while a pass that would delete more than half of the files waits for `confirmDeletes`. */
+  /** Set while a pass that would delete more than half of the files waits for `confirmDeletes` or `restoreDeletes`. */
   pendingDeletes?: PendingDeletes;
   conflicts: ConflictInfo[];
   /** Files (and symlinks) in the folder at the last scan. */
@@ -89,6 +89,11 @@ export interface AgentCommands {
   conflicts: { arg: Record<string, never>; result: ConflictInfo[] };
   /** Lets the held pass of `root` go ahead with its deletes. */
   confirmDeletes: { arg: { root: string }; result: AgentStatus };
+  /**
+   * The other answer to a held pass of `root`: its deletes, and those of the same direction that
+   * went through in the last hour, are put back — on this disk and in the layer, so on every machine.
+   */
+  restoreDeletes: { arg: { root: string }; result: AgentStatus };
   /**
    * Ends a conflict of `root` (one of its status's conflicts, named by its copy): `keep` "name"
    * keeps the version that has the name and deletes the copy; "copy" puts the copy's version in
@@ -119,6 +124,7 @@ const ARG_SCHEMAS: { readonly [C in CommandName]: ArgSchema } = {
   syncNow: {},
   conflicts: {},
   confirmDeletes: { root: 'string' },
+  restoreDeletes: { root: 'string' },
   resolveConflict: { root: 'string', copy: 'string', keep: 'string' },
 };
 

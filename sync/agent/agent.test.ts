@@ -187,6 +187,54 @@ test('deletes spread over passes, and over a restart, are held once together the
   assert.equal(b.agent.status().folders[0]!.pendingDeletes, undefined);
 });
 
+test('a held mass delete restored: the files deleted here come back, those of the hour too, and the other machine never loses them', async (t) => {
+  const { a, b } = await setup(t, { watch: false });
+  await mkdir(join(b.root, 'docs'));
+  for (let i = 0; i < 20; i++) await writeFile(join(b.root, i < 10 ? `docs/f${i}.txt` : `f${i}.txt`), `file ${i}`);
+  await waitFor('files on a', count(a, 21));
+  const before = await listing(b);
+  const removeOnB = async (from: number, to: number): Promise<void> => {
+    await b.agent.call('pause', {});
+    for (let i = from; i < to; i++) await rm(join(b.root, `f${i}.txt`));
+    await b.agent.call('resume', {});
+  };
+  // 8 of 20 go through; then the whole docs folder and 2 more: 20 of 20 within the hour.
+  await removeOnB(10, 18);
+  await waitFor('the first 8 deletes on a', count(a, 13));
+  await b.agent.call('pause', {});
+  await rm(join(b.root, 'docs'), { recursive: true });
+  await removeOnB(18, 20);
+  await waitFor('b holding the deletes', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
+  assert.deepEqual(b.agent.status().folders[0]!.pendingDeletes, { direction: 'local', files: 20, of: 20 });
+  await assert.rejects(a.agent.call('restoreDeletes', { root: a.root }), /no pass of this folder is waiting/);
+  await b.agent.call('restoreDeletes', { root: b.root });
+  await waitFor('the files back on b, and its hold gone', async () => isDeepStrictEqual(await listing(b), before) && b.agent.status().folders[0]!.pendingDeletes === undefined);
+  await waitFor('the files back on a', async () => isDeepStrictEqual(await listing(a), before));
+  // Restoring settled the hour: a delete now goes through.
+  await rm(join(b.root, 'docs/f0.txt'));
+  await b.agent.call('syncNow', {});
+  await waitFor('the next delete on a', count(a, 20));
+  assert.equal(b.agent.status().folders[0]!.pendingDeletes, undefined);
+});
+
+test('a mass delete from another machine restored here: the files stay, and go back to the layer for every machine', async (t) => {
+  const { a, b } = await setup(t, { watch: false });
+  for (let i = 0; i < 20; i++) await writeFile(join(b.root, `f${i}.txt`), `file ${i}`);
+  await waitFor('files on a', count(a, 20));
+  const before = await listing(a);
+  await b.agent.call('pause', {});
+  for (let i = 0; i < 15; i++) await rm(join(b.root, `f${i}.txt`));
+  await b.agent.call('resume', {});
+  await waitFor('b holding its deletes', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
+  await b.agent.call('confirmDeletes', { root: b.root });
+  await waitFor('a holding the deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
+  assert.deepEqual(a.agent.status().folders[0]!.pendingDeletes, { direction: 'remote', files: 15, of: 20 });
+  await a.agent.call('restoreDeletes', { root: a.root });
+  await waitFor('a synced, its hold gone', () => a.agent.status().folders[0]!.pendingDeletes === undefined && a.agent.status().folders[0]!.state === 'idle');
+  assert.deepEqual(await listing(a), before, 'nothing deleted on a');
+  await waitFor('the files back on b', async () => isDeepStrictEqual(await listing(b), before));
+});
+
 /**
  * Two machines in sync on doc.txt; both paused, each edits it, both resume: one conflict, which
  * both list before this returns. `beforeResume` sees the machines just before they resume.

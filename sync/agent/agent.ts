@@ -14,7 +14,7 @@
  * - a store that cannot be reached is 'offline', retried with a backoff, never an error that
  *   stops the agent; an error in one folder never stops the others.
  */
-import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo } from '../../shared/agent-api.js';
+import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, PendingDeletes } from '../../shared/agent-api.js';
 import { overallState } from '../../shared/agent-api.js';
 import { StrataError } from '../errors.js';
 import { caseInsensitiveByDefault } from '../plan/index.js';
@@ -129,6 +129,8 @@ export class Agent implements AgentApi {
         return this.folders.flatMap((f) => f.status.conflicts);
       case 'confirmDeletes':
         return this.confirmDeletes((arg as { root: string }).root);
+      case 'restoreDeletes':
+        return this.restoreDeletes((arg as { root: string }).root);
       case 'resolveConflict': {
         const { root, copy, keep } = arg as CommandArg<'resolveConflict'>;
         return this.resolveConflict(root, copy, keep);
@@ -176,10 +178,19 @@ export class Agent implements AgentApi {
   }
 
   confirmDeletes(root: string): AgentStatus {
+    return this.answerHeld(root, (f, held) => f.folder.approve(held));
+  }
+
+  /** Puts back the held deletes of `root` and those of the hour in the same direction (AgentCommands.restoreDeletes). */
+  restoreDeletes(root: string): AgentStatus {
+    return this.answerHeld(root, (f, held) => f.folder.restoreHeld(held));
+  }
+
+  private answerHeld(root: string, answer: (f: FolderRuntime, held: PendingDeletes) => void): AgentStatus {
     const f = this.folderAt(root);
     const held = f.status.pendingDeletes;
     if (held === undefined) throw new StrataError('E_USAGE', 'no pass of this folder is waiting for a confirmation', { path: root });
-    f.folder.approve(held);
+    answer(f, held);
     f.due = true;
     this.wake();
     return this.status();

@@ -1,7 +1,8 @@
 /**
  * The last step of a pass: the merged tree becomes this device's snapshot and head. The order is
  * DESIGN §2's: the root tree is durable (flushed) before the snapshot, the snapshot before the
- * head. A pass that changed nothing writes nothing: a root equal to the head's keeps the head.
+ * head. A pass that changed nothing writes nothing: a root equal to the head's keeps the head,
+ * unless the pass overruled the other heads' deletes.
  */
 import { countFiles, type Node } from '../plan/index.js';
 import type { Repository } from '../repo/index.js';
@@ -23,12 +24,18 @@ export interface CommitInput {
   /** Bytes of new chunks the pass uploaded. */
   bytesAdded: number;
   now: Date;
+  /**
+   * The pass overruled deletes of the heads it merged (put-back.ts): their snapshot must name them
+   * as parents even when the root stays this device's, or the others would keep their deletes.
+   */
+  overruled?: boolean;
 }
 
 /** Writes the snapshot and the head; returns the new snapshot, or undefined when the head already names `root`. */
 export async function commitSnapshot(input: CommitInput): Promise<SnapshotId | undefined> {
   const { repo, layer, device, graph, own, merged } = input;
-  if (own !== undefined && (await graph.get(own)).root === input.root) return undefined;
+  const overrules = input.overruled === true && input.parents.length > 0;
+  if (own !== undefined && !overrules && (await graph.get(own)).root === input.root) return undefined;
   const files = countFiles(merged);
   let bytes = 0;
   for (const n of merged.values()) if (n.type === 'file') bytes += n.size;

@@ -38,6 +38,7 @@ import { applyPlan } from './apply.js';
 import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
 import { countDeletes, DeleteHistory, massDelete, type HeldDeletes } from './guard.js';
+import { putBack, type PutBackSource } from './put-back.js';
 import { overlay, userView } from '../overlay/index.js';
 import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.js';
 import { clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
@@ -57,6 +58,7 @@ export class SyncFolder {
   private considered = new Map<string, SnapshotId>();
   private knownHeads = '';
   private approved: HeldDeletes | undefined;
+  private restoring: HeldDeletes | undefined;
   /** Deletes of recent passes, which count towards the next hold (guard.ts). */
   private deletes = new DeleteHistory();
   private pending: PendingMerge | undefined;
@@ -152,6 +154,16 @@ export class SyncFolder {
   /** Lets the held pass go ahead, if the next one holds the same deletes. */
   approve(held: HeldDeletes): void {
     this.approved = held;
+    this.restoring = undefined;
+  }
+
+  /**
+   * Puts back, instead, what the held pass would delete and what that direction's passes deleted
+   * in the hour (put-back.ts), if the next pass holds the same deletes.
+   */
+  restoreHeld(held: HeldDeletes): void {
+    this.restoring = held;
+    this.approved = undefined;
   }
 
   /**
@@ -236,14 +248,36 @@ export class SyncFolder {
         conflicts.push(...folded.conflicts);
       }
     }
-    const target = new Map([...effective].filter(([p, n]) => !hidden(p, n)));
-    const plan = planApply(localFlat, target, { caseInsensitive: this.opts.caseInsensitive });
-    const deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, hidden);
+    let target = new Map([...effective].filter(([p, n]) => !hidden(p, n)));
+    let plan = planApply(localFlat, target, { caseInsensitive: this.opts.caseInsensitive });
+    let deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, hidden);
     const now = (this.opts.now ?? (() => new Date()))();
-    const held = massDelete(deletes, this.deletes, now.getTime());
+    let held = massDelete(deletes, this.deletes, now.getTime());
+    let settled: HeldDeletes['direction'] | undefined;
+    let overruled = false;
+    if (held !== undefined && sameHeld(held, this.restoring)) {
+      settled = held.direction;
+      // Local deletes come back from this device's head; remote ones stay as the disk has them.
+      const sources: PutBackSource[] = [{ tree: settled === 'local' ? ownTree : localFlat, paths: deletes[settled].paths ?? [] }];
+      for (const r of this.deletes.restorable(settled, now.getTime())) {
+        const layerThen = await snapshotTree(this.view(chunks), r.from);
+        sources.push({ tree: lower === undefined ? layerThen : overlay([lower, layerThen]), paths: r.paths });
+      }
+      const back = putBack(effective, sources, { hidden, caseInsensitive: this.opts.caseInsensitive });
+      effective = back.tree;
+      overruled = back.restored > 0;
+      merged = lower === undefined ? effective : userView(effective, lower, merged);
+      target = new Map([...effective].filter(([p, n]) => !hidden(p, n)));
+      plan = planApply(localFlat, target, { caseInsensitive: this.opts.caseInsensitive });
+      deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, hidden);
+      held = massDelete(deletes, this.deletes, now.getTime());
+      if (held?.direction === settled) held = undefined;
+      if (held !== undefined) return { status: 'held', held, scan };
+    }
     if (held !== undefined && !sameHeld(held, this.approved)) return { status: 'held', held, scan };
-    const confirmed = held !== undefined ? held.direction : undefined;
+    if (held !== undefined) settled = held.direction;
     this.approved = undefined;
+    this.restoring = undefined;
     const mergedRoot = await writeFlatTree(repo, merged, chunks);
     // A switch of the org layers is recorded as a merge too: cut off, its next pass must take the
     // files it already laid for the new version's, not for the user's edits.
@@ -263,9 +297,10 @@ export class SyncFolder {
         return { status: 'retry', scan };
       }
     }
-    const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))() });
+    const before = this.own;
+    const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))(), overruled });
     if (snapshot !== undefined) this.own = snapshot;
-    if (this.deletes.record(deletes, now.getTime(), confirmed) && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
+    if (this.deletes.record(deletes, now.getTime(), settled, before) && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
     await this.setPending(undefined);
     this.considered = m.considered;
     this.knownHeads = fingerprint;

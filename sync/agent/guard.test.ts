@@ -37,6 +37,29 @@ describe('the mass-delete guard', () => {
     assert.deepEqual(massDelete(remote(10, 20), history, T + 2000), { direction: 'remote', files: 13, of: 23 }, 'the other direction still does');
   });
 
+  it('keeps what each pass deleted, and from which head, to put back: the direction asked, within the hour, until settled', async (t) => {
+    const history = new DeleteHistory();
+    const gone = (direction: 'local' | 'remote', paths: string[]): DeleteCounts => ({ ...local(0, 100), [direction]: { files: paths.length, of: 20, paths } });
+    history.record(gone('local', ['a.txt', 'b.txt']), T, undefined, 'snap1');
+    history.record(gone('remote', ['c.txt']), T + 1000, undefined, 'snap2');
+    history.record(gone('local', ['d.txt']), T + 2000);
+    assert.deepEqual(history.restorable('local', T + 3000), [{ from: 'snap1', paths: ['a.txt', 'b.txt'] }], 'a pass without its head has nothing to put back');
+    assert.deepEqual(history.restorable('remote', T + 3000), [{ from: 'snap2', paths: ['c.txt'] }]);
+    const dir = await mkdtemp(join(tmpdir(), 'strata-guard-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'deletes.json');
+    await history.save(file);
+    assert.deepEqual((await DeleteHistory.load(file)).restorable('local', T + 3000), [{ from: 'snap1', paths: ['a.txt', 'b.txt'] }]);
+    await writeFile(file, JSON.stringify({ entries: [{ at: T, direction: 'local', files: 2, from: 'snap1', paths: ['a.txt', 7] }] }));
+    const damaged = await DeleteHistory.load(file);
+    assert.deepEqual(damaged.restorable('local', T), [], 'damaged paths are not put back');
+    assert.equal(damaged.recent('local', T), 2, 'but still count');
+    history.record(local(0, 20), T + 4000, 'local');
+    assert.deepEqual(history.restorable('local', T + 5000), [], 'settled');
+    assert.equal(history.restorable('remote', T + 5000).length, 1);
+    assert.deepEqual(history.restorable('remote', T + 1000 + MASS_DELETE_WINDOW_MS), [], 'an hour later');
+  });
+
   it('keeps the hour in a file, and forgets it when the file is missing or damaged', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'strata-guard-'));
     t.after(() => rm(dir, { recursive: true, force: true }));

@@ -11,12 +11,17 @@
  * folder's state dir (deletes.json), so a restart does not forget it; a missing or damaged record
  * only forgets the hour.
  *
+ * The user's other answer to a hold is "restore them": each entry also keeps the paths it deleted
+ * and this device's head before them (whose tree still has them), so that the held deletes and
+ * those of the hour that went through can be put back (FolderSync.restoreHeld).
+ *
  * Small folders are exempt below MASS_DELETE_MIN deleted files: deleting 3 of 4 files is a user
  * tidying up, not an accident worth a prompt.
  */
 import { readFile } from 'node:fs/promises';
 import type { PendingDeletes } from '../../shared/agent-api.js';
 import { countFiles, type ApplyPlan, type Node } from '../plan/index.js';
+import type { SnapshotId } from '../repo/types.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 
 export const MASS_DELETE_MIN = 10;
@@ -26,8 +31,8 @@ export const MASS_DELETE_WINDOW_MS = 60 * 60 * 1000;
 export type HeldDeletes = PendingDeletes;
 type Direction = HeldDeletes['direction'];
 
-/** What one pass would delete, each direction against the files it deletes from. */
-export type DeleteCounts = Record<Direction, { files: number; of: number }>;
+/** What one pass would delete, each direction against the files it deletes from; `paths`: which files. */
+export type DeleteCounts = Record<Direction, { files: number; of: number; paths?: string[] }>;
 
 function tooMany(deleted: number, of: number): boolean {
   return deleted >= MASS_DELETE_MIN && deleted * 2 > of;
@@ -38,15 +43,25 @@ function tooMany(deleted: number, of: number): boolean {
  * device's head (`ownTree`) that the disk (`mine`) no longer has, except hidden ones (local).
  */
 export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string, node: Node) => boolean): DeleteCounts {
-  let gone = 0;
-  for (const [p, node] of ownTree) if ((node.type === 'file' || node.type === 'symlink') && !mine.has(p) && !hidden(p, node)) gone++;
-  return { remote: { files: plan.summary.deletedFiles, of: localFiles }, local: { files: gone, of: countFiles(ownTree) } };
+  const gone: string[] = [];
+  for (const [p, node] of ownTree) if ((node.type === 'file' || node.type === 'symlink') && !mine.has(p) && !hidden(p, node)) gone.push(p);
+  const deleted = plan.ops.flatMap((op) => (op.op === 'delete' && op.expect.type !== 'dir' ? [op.path] : []));
+  return { remote: { files: deleted.length, of: localFiles, paths: deleted }, local: { files: gone.length, of: countFiles(ownTree), paths: gone } };
 }
 
 interface DeleteEntry {
   at: number;
   direction: Direction;
   files: number;
+  /** This device's head before the deletes: its tree has the files. */
+  from?: SnapshotId;
+  paths?: string[];
+}
+
+/** Deletes of the hour that can be put back: the paths, and the snapshot whose tree has them. */
+export interface Restorable {
+  from: SnapshotId;
+  paths: string[];
 }
 
 /** Deletes that went through in recent passes, per direction. */
@@ -60,7 +75,10 @@ export class DeleteHistory {
       const entries = Array.isArray(v?.entries) ? v.entries : [];
       const valid = (e: Partial<DeleteEntry> | null): e is DeleteEntry =>
         e !== null && typeof e === 'object' && Number.isSafeInteger(e.at) && (e.direction === 'local' || e.direction === 'remote') && Number.isSafeInteger(e.files) && (e.files ?? 0) > 0;
-      return new DeleteHistory((entries as (Partial<DeleteEntry> | null)[]).filter(valid));
+      // Paths that do not check out only cost the restore of that entry, not its count.
+      const withPaths = (e: DeleteEntry): DeleteEntry =>
+        typeof e.from === 'string' && Array.isArray(e.paths) && e.paths.every((p) => typeof p === 'string') ? e : { at: e.at, direction: e.direction, files: e.files };
+      return new DeleteHistory((entries as (Partial<DeleteEntry> | null)[]).filter(valid).map(withPaths));
     } catch {
       return new DeleteHistory();
     }
@@ -76,15 +94,24 @@ export class DeleteHistory {
     return this.entries.reduce((n, e) => (e.direction === direction ? n + e.files : n), 0);
   }
 
-  /** A pass went through with these deletes; a confirmed direction starts counting again. True if that changed anything. */
-  record(counts: DeleteCounts, now: number, confirmed?: Direction): boolean {
+  /** What went through in `direction` in the window before `now` and can be put back. */
+  restorable(direction: Direction, now: number): Restorable[] {
+    this.recent(direction, now);
+    return this.entries.flatMap((e) => (e.direction === direction && e.from !== undefined && e.paths !== undefined ? [{ from: e.from, paths: e.paths }] : []));
+  }
+
+  /**
+   * A pass went through with these deletes, made from this device's head `from`; a `settled`
+   * direction — confirmed, or restored — starts counting again. True if that changed anything.
+   */
+  record(counts: DeleteCounts, now: number, settled?: Direction, from?: SnapshotId): boolean {
     const before = this.entries.length;
-    if (confirmed !== undefined) this.entries = this.entries.filter((e) => e.direction !== confirmed);
+    if (settled !== undefined) this.entries = this.entries.filter((e) => e.direction !== settled);
     let changed = this.entries.length !== before;
     for (const direction of ['remote', 'local'] as const) {
-      const files = counts[direction].files;
-      if (files > 0 && direction !== confirmed) {
-        this.entries.push({ at: now, direction, files });
+      const { files, paths } = counts[direction];
+      if (files > 0 && direction !== settled) {
+        this.entries.push({ at: now, direction, files, ...(from !== undefined && paths !== undefined ? { from, paths } : {}) });
         changed = true;
       }
     }

@@ -220,3 +220,37 @@ test('a switch cut off half-way is finished by the next pass, even after a resta
   assert.deepEqual(await a.listing(), ON_V2);
   await assertOnlyUserChanges(repo, 'deva');
 });
+
+test('a held mass delete of org files and the user\'s own, restored: the files come back, and the user layer drops its whiteouts', async (t) => {
+  const base = await tempRoot(t, 'lower');
+  const store = new MemoryStore();
+  await initStore(store);
+  const org = join(base, 'org');
+  await mkdir(join(org, 'forms'), { recursive: true });
+  for (let i = 0; i < 8; i++) await writeFile(join(org, 'forms', `form${i}.txt`), `org form ${i}`);
+  const repo = await openRepository(store);
+  const lower = [(await takeSnapshot(repo, { root: org, layer: 'org/finance', device: 'admin' })).snapshot.root];
+  const [a, b] = await laidMachines(t, base, store, org, [
+    ['deva', { lower }],
+    ['devb', { lower }],
+  ]);
+  for (let i = 0; i < 6; i++) await a.write(`mine${i}.txt`, `mine ${i}`);
+  await a.write('forms/form0.txt', 'my copy-up');
+  await converge([a, b]);
+  const before = await assertSame([a, b]);
+
+  for (let i = 0; i < 8; i++) await a.remove(`forms/form${i}.txt`);
+  for (let i = 0; i < 4; i++) await a.remove(`mine${i}.txt`);
+  const held = await a.pass();
+  assert.equal(held.status, 'held');
+  assert.deepEqual(held.status === 'held' ? held.held : undefined, { direction: 'local', files: 12, of: 14 });
+  a.folder.restoreHeld({ direction: 'local', files: 12, of: 14 });
+  assert.equal((await a.pass()).status, 'synced');
+  assert.deepEqual(await listDir(a.root), before);
+  await converge([a, b]);
+  assert.deepEqual(await assertSame([a, b]), before);
+  const user = await userTreeOf(repo, 'deva');
+  assert.deepEqual([...user].filter(([, n]) => n.type === 'whiteout'), [], 'no whiteout left');
+  assert.equal(user.get('forms/form0.txt')?.type, 'file', 'the copy-up stays');
+  assert.equal(user.has('forms/form1.txt'), false, 'the org files are the org layer\'s again');
+});

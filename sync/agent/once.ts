@@ -1,7 +1,8 @@
 /**
  * `strata sync --once`: one full reconcile of one folder, without watcher or control endpoint.
  * Passes repeat while the disk changes under them (at most MAX_PASSES), so the command ends with
- * the folder in sync or says why not.
+ * the folder in sync or says why not; a pass held for a mass delete is answered as `deletes` says,
+ * once, or reported.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ export interface OnceOptions {
   chunker?: FileChunker;
   now?: () => Date;
   onPhase?: (p: PassPhase) => void;
+  /** A pass held for a mass delete (guard.ts) goes ahead (`confirm`) or puts the files back (`restore`); unset, it is reported. */
+  deletes?: 'confirm' | 'restore';
 }
 
 export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device: string }> {
@@ -49,8 +52,15 @@ export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device
       caseInsensitive: caseInsensitiveByDefault(),
     });
     await folder.recover();
+    let answered = false;
     for (let i = 0; i < MAX_PASSES; i++) {
       const r = await folder.pass();
+      if (r.status === 'held' && opts.deletes !== undefined && !answered) {
+        answered = true;
+        if (opts.deletes === 'confirm') folder.approve(r.held);
+        else folder.restoreHeld(r.held);
+        continue;
+      }
       if (r.status !== 'retry') {
         if (r.status === 'synced') await state.update((d) => void (d.lastSync = (opts.now ?? (() => new Date()))().toISOString()));
         return { ...r, device: state.deviceId };

@@ -64,7 +64,8 @@ export class FakeAgent implements AgentApi {
         this.update({});
         return this.status;
       }
-      case 'confirmDeletes': {
+      case 'confirmDeletes':
+      case 'restoreDeletes': {
         const root = (arg as { root: string }).root;
         const folder = this.status.folders.find((f) => f.root === root);
         if (!folder) throw new StrataError('E_NO_FOLDER', 'is not a synced folder', { path: root });

@@ -9,6 +9,7 @@ import { snapshotCommand } from './snapshot.js';
 import { statusCommand } from './status.js';
 import { uiCommand } from './ui.js';
 import { conflictsCommand, resolveCommand } from './conflicts.js';
+import { deletesCommand } from './deletes.js';
 import { pauseCommand } from './pause.js';
 import { resumeCommand } from './resume.js';
 import { syncNowCommand } from './sync-now.js';
@@ -20,4 +21,4 @@ import { logoutCommand } from './logout.js';
 
 export type { Command };
 
-export const COMMANDS: readonly Command[] = [initCommand, snapshotCommand, restoreCommand, logCommand, lsCommand, checkCommand, syncCommand, statusCommand, uiCommand, conflictsCommand, resolveCommand, pauseCommand, resumeCommand, syncNowCommand, loginCommand, agentServiceCommand, logoutCommand, adminCommand];
+export const COMMANDS: readonly Command[] = [initCommand, snapshotCommand, restoreCommand, logCommand, lsCommand, checkCommand, syncCommand, statusCommand, uiCommand, conflictsCommand, resolveCommand, deletesCommand, pauseCommand, resumeCommand, syncNowCommand, loginCommand, agentServiceCommand, logoutCommand, adminCommand];

@@ -1,4 +1,4 @@
-// strata status, pause, resume, sync-now, ui, conflicts and resolve through the CLI's run(), against a real control
+// strata status, pause, resume, sync-now, ui, conflicts, resolve and deletes through the CLI's run(), against a real control
 // endpoint on loopback serving a fake agent; and the one-line failure when no agent runs.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -122,6 +122,20 @@ describe('strata status, pause, resume, sync-now', () => {
     assert.equal(r.stdout, 'kept the version from a.sync-conflict-20240501-100000-other.txt as a.txt\n');
     assert.deepEqual(agent.calls.at(-1), { command: 'resolveConflict', arg: { root: '/home/alice/Work', copy: 'a.sync-conflict-20240501-100000-other.txt', keep: 'copy' } });
     assert.equal((await strata('conflicts', '--state-dir', stateDir)).stdout, 'no conflicts\n');
+  });
+
+  it('deletes lists the held mass deletes; --restore or --confirm answers one, the folder named or the only one waiting', async () => {
+    const listed = await strata('deletes', '--state-dir', stateDir);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(listed.stdout, '/home/alice/Work: 40 of 50 files deleted on this machine, waiting\n  answer with strata deletes [<folder>] --confirm or --restore\n');
+    assert.equal((await strata('deletes', '--confirm', '--restore', '--state-dir', stateDir)).code, 2);
+    failedWith(await strata('deletes', '/home/alice/Documents', '--restore', '--state-dir', stateDir), 'E_NOT_HELD');
+    const r = await strata('deletes', '--restore', '--state-dir', stateDir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '/home/alice/Work: putting the 40 files back\n');
+    assert.deepEqual(agent.calls.at(-1), { command: 'restoreDeletes', arg: { root: '/home/alice/Work' } });
+    assert.equal((await strata('deletes', '--state-dir', stateDir)).stdout, 'no deletes waiting\n');
+    failedWith(await strata('deletes', '--confirm', '--state-dir', stateDir), 'E_NOT_HELD');
   });
 
   it('sync-now asks the agent for a pass', async () => {

@@ -32,7 +32,7 @@ function report(ctx: Context, r: PassResult & { device: string }, root: string):
   if (ctx.json) {
     ctx.printJson(r.status === 'held' ? { status: r.status, device: r.device, pendingDeletes: r.held } : { status: r.status, device: r.device, snapshot: r.status === 'synced' ? (r.snapshot ?? null) : null, conflicts: r.status === 'synced' ? r.conflicts : [] });
   } else if (r.status === 'held') {
-    ctx.print(`held: this pass would delete ${r.held.files} of ${r.held.of} files (${r.held.direction}); nothing was changed`, `  run \`strata sync ${root}\` with a running agent and confirm, or restore the files`);
+    ctx.print(`held: this pass would delete ${r.held.files} of ${r.held.of} files (${r.held.direction}); nothing was changed`, `  run it again with --deletes confirm to delete them everywhere, or --deletes restore to put them back`);
   } else if (r.status === 'synced') {
     ctx.print(`in sync: ${root} (device ${r.device})${r.snapshot ? `, new snapshot ${r.snapshot.slice(0, 12)}` : ''}`);
     for (const c of r.conflicts) ctx.print(`  conflict: ${c.path} → ${c.copy} (from ${c.device})`);
@@ -49,6 +49,7 @@ export const syncCommand: Command = {
   options: {
     layer: LAYER_OPTION,
     once: { type: 'boolean', help: 'run one full reconcile and exit (exit 3 when it waits for a mass-delete confirmation)' },
+    deletes: { type: 'string', value: 'confirm|restore', help: 'with --once: a pass held for a mass delete deletes the files everywhere, or puts them back' },
     poll: { type: 'string', value: '<seconds>', help: "how often other devices' heads are polled (default 10)" },
     exclude: { type: 'string', multiple: true, value: '<pattern>', help: 'also exclude paths matching this gitignore pattern' },
     'state-dir': STATE_DIR_OPTION,
@@ -58,11 +59,14 @@ export const syncCommand: Command = {
     const layer = ctx.layer;
     const stateDir = stateDirOf(ctx);
     const folder = { root, layer, exclude: listOption(ctx.args, 'exclude') };
+    const deletes = stringOption(ctx.args, 'deletes');
+    if (deletes !== undefined && deletes !== 'confirm' && deletes !== 'restore') throw usageError(`--deletes must be "confirm" or "restore", got ${JSON.stringify(deletes)}`, 'sync');
+    if (deletes !== undefined && ctx.args.values.once !== true) throw usageError('--deletes goes with --once; a running agent is answered with strata deletes', 'sync');
     await checkDevice(ctx, stateDir);
     const chunker = openChunkPool(ctx);
     if (ctx.args.values.once === true) {
       const repo = await ctx.openRepository();
-      return report(ctx, await syncOnce({ stateDir, repo, folder, chunker }), root);
+      return report(ctx, await syncOnce({ stateDir, repo, folder, chunker, deletes }), root);
     }
     preferSmallHeap();
     const agent = await Agent.start({ stateDir, folders: [folder], pollMs: pollMs(ctx), chunker, openStore: async () => (await ctx.openStore()).store });

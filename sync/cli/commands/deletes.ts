@@ -1,0 +1,53 @@
+/**
+ * `strata deletes` lists the running agent's folders whose pass waits because it would delete more
+ * than half of their files (the mass-delete guard); `--confirm` lets it go ahead, `--restore` puts
+ * the files back instead (Agent API confirmDeletes, restoreDeletes), as the UI's buttons do. The
+ * folder may be left out when only one waits.
+ */
+import { resolve } from 'node:path';
+import type { FolderStatus } from '../../../shared/agent-api.js';
+import { StrataError } from '../../errors.js';
+import { usageError } from '../args.js';
+import { connectAgent } from './status.js';
+import { STATE_DIR_OPTION, type Command } from './command.js';
+
+function describeHeld(f: FolderStatus): string {
+  const d = f.pendingDeletes;
+  return d === undefined ? '' : `${f.root}: ${d.files} of ${d.of} files deleted ${d.direction === 'local' ? 'on this machine' : 'on another machine'}, waiting`;
+}
+
+export const deletesCommand: Command = {
+  name: 'deletes',
+  summary: 'list mass deletes waiting for you; --confirm deletes the files everywhere, --restore puts them back',
+  args: '[<folder>]',
+  positionals: { min: 0, max: 1 },
+  options: {
+    confirm: { type: 'boolean', help: 'let the waiting pass delete the files, here and in the layer' },
+    restore: { type: 'boolean', help: "put the files back instead: those the pass would delete and the hour's deletes before them" },
+    'state-dir': STATE_DIR_OPTION,
+  },
+  async run(ctx) {
+    const confirm = ctx.args.values.confirm === true;
+    const restore = ctx.args.values.restore === true;
+    if (confirm && restore) throw usageError('--confirm and --restore exclude each other', ctx.command);
+    const agent = await connectAgent(ctx);
+    const status = await agent.call('status', {});
+    const held = status.folders.filter((f) => f.pendingDeletes !== undefined);
+    if (!confirm && !restore) {
+      if (ctx.json) return ctx.printJson(held.map((f) => ({ root: f.root, pendingDeletes: f.pendingDeletes })));
+      return ctx.print(...(held.length > 0 ? [...held.map(describeHeld), '  answer with strata deletes [<folder>] --confirm or --restore'] : ['no deletes waiting']));
+    }
+    const given = ctx.args.positionals[0];
+    let root: string;
+    if (given !== undefined) root = resolve(given);
+    else if (held.length === 1) root = (held[0] as FolderStatus).root;
+    else if (held.length === 0) throw new StrataError('E_NOT_HELD', 'no folder waits for a mass-delete answer');
+    else throw usageError(`${held.length} folders wait; name one: ${held.map((f) => f.root).join(', ')}`, ctx.command);
+    const folder = status.folders.find((f) => f.root === root);
+    if (folder?.pendingDeletes === undefined) throw new StrataError('E_NOT_HELD', 'no pass of this folder waits for a mass-delete answer', { path: root });
+    const after = await agent.call(confirm ? 'confirmDeletes' : 'restoreDeletes', { root });
+    if (ctx.json) return ctx.printJson(after);
+    const d = folder.pendingDeletes;
+    ctx.print(confirm ? `${root}: deleting the ${d.files} files` : `${root}: putting the ${d.files} files back`);
+  },
+};
