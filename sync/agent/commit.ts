@@ -49,7 +49,7 @@ export async function commitSnapshot(input: CommitInput): Promise<SnapshotId | u
     summary: { files, dirs: merged.size - files, bytes, bytesAdded: input.bytesAdded },
   };
   const id = await repo.saveSnapshot(snapshot);
-  await repo.writeHead(layer, device, id);
+  await repo.writeHead(layer, device, id, snapshot.time);
   graph.add(id, snapshot);
   return id;
 }

@@ -7,7 +7,7 @@ import { ForwardingStore } from '../store/forwarding.js';
 import type { ByteRange } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
 import { defineScenarios } from './scenarios.js';
-import { assertSame, converge, Device, initStore, tempRoot } from './testkit.js';
+import { assertSame, converge, Device, initStore, listDir, tempRoot } from './testkit.js';
 
 defineScenarios('memory store', { makeStore: async () => ({ store: new MemoryStore() }) });
 
@@ -111,4 +111,37 @@ test('a same-size rewrite within the timestamp tick of the scan that hashed the 
   await a.write('f.txt', 'two', new Date(Date.now() - 3_600_000));
   await a.pass();
   assert.equal(a.folder.local.get('f.txt')?.racy, undefined);
+});
+
+test('a new device over a chain of VDI sessions (each a device of its own) merges the newest head only, reading the others\' snapshots together', async (t) => {
+  const base = await tempRoot(t, 'vdi-chain');
+  const store = new MemoryStore();
+  await initStore(store);
+  for (let s = 0; s < 30; s++) {
+    const d = await Device.create(base, `vdi${s}`, store);
+    await d.pass();
+    await d.write(`docs/f${s % 7}.txt`, `edit ${s}`);
+    await d.pass();
+    await d.close();
+  }
+  let inFlight = 0;
+  let peak = 0;
+  const packs: string[] = [];
+  const get = store.get.bind(store);
+  store.get = async (key, range) => {
+    if (key.startsWith('data/')) packs.push(key);
+    if (!key.includes('/snapshots/')) return get(key, range);
+    peak = Math.max(peak, ++inFlight);
+    await new Promise((r) => setTimeout(r, 2));
+    inFlight--;
+    return get(key, range);
+  };
+  const fresh = await Device.create(base, 'fresh', store);
+  t.after(() => fresh.close());
+  assert.equal((await fresh.pass()).status, 'synced');
+  assert.deepEqual(Object.keys(await listDir(fresh.root)).sort(), ['docs/', ...Array.from({ length: 7 }, (_, i) => `docs/f${i}.txt`)].sort());
+  assert.equal(await fresh.read('docs/f1.txt'), 'edit 29');
+  assert.ok(peak > 1, `snapshot reads in flight at once: ${peak}`);
+  // The newest head's trees and the files' chunks; merged one by one, every head's trees were read.
+  assert.ok(packs.length <= 12, `pack reads: ${packs.length}`);
 });

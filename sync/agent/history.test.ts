@@ -51,6 +51,21 @@ describe('SnapshotGraph', () => {
     }
   });
 
+  it('names as ancestors exactly the heads mergeBase finds merged already (random histories), in one walk', async () => {
+    for (const seed of [11, 12, 13]) {
+      const { repo } = await newRepo();
+      const { ids, last } = await history(repo, 150, 6, seed);
+      const rng = makeRng(seed);
+      const graph = layerGraph(repo, LAYER);
+      for (let k = 0; k < 10; k++) {
+        const mine = [rng.pick(ids)];
+        const targets = [...last.values(), rng.pick(ids), rng.pick(ids)];
+        const found = await graph.ancestorsAmong(mine, targets);
+        for (const t of targets) assert.equal(found.has(t), (await graph.mergeBase(mine, t)) === t, `seed ${seed}: ${t} from ${mine[0]}`);
+      }
+    }
+  });
+
   it('reads a long walk in bulk: a head 300 snapshots old costs a few single reads, not 300', async () => {
     const { store, repo } = await newRepo();
     const { ids } = await history(repo, 300, 1, 7);

@@ -49,6 +49,20 @@ export class SnapshotGraph {
     return s;
   }
 
+  /**
+   * Reads those of `ids` not read yet, `concurrency` at a time. A pass about to merge many heads
+   * (every VDI session is a device of its own) reads their snapshots together instead of one round
+   * trip each in turn. A snapshot that fails to read is left for `get` to report.
+   */
+  async prefetch(ids: readonly SnapshotId[], concurrency = 8): Promise<void> {
+    const todo = [...new Set(ids)].filter((id) => !this.cache.has(id));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < todo.length) await this.get(todo[next++] as SnapshotId).catch(() => undefined);
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
+  }
+
   /** A snapshot this device just wrote: no need to read it back. */
   add(id: SnapshotId, s: Snapshot): void {
     this.cache.set(id, s);
@@ -74,23 +88,66 @@ export class SnapshotGraph {
     };
     for (const id of mine) await mark(id, MINE);
     await mark(theirs, THEIRS);
-    const newest = Math.max(...queue.map((q) => q.time));
-    let since = this.singles;
-    let windows = 0;
+    const reading = this.walkReads(Math.max(...queue.map((q) => q.time)));
     while (queue.length > 0) {
-      // Newest first (ties by id), so that a node's flags are complete when it is taken.
-      queue.sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      const { id, time } = queue.pop()!;
+      const { id, time } = popNewest(queue);
       const bits = flags.get(id)!;
       if (bits === BOTH) return id;
-      // After a first bulk read, a single read means its window was too short: the next one doubles.
-      if (this.bulk && windows < MAX_WINDOWS && this.singles - since >= (windows === 0 ? BULK_AFTER : 1)) {
-        await this.readBulk(newest, time, windows++);
-        since = this.singles;
-      }
+      await reading(time);
       for (const parent of (await this.get(id)).parents) await mark(parent, bits);
     }
     return undefined;
+  }
+
+  /**
+   * Which of `targets` are ancestors of (or among) `mine`, in one walk from `mine`, newest first,
+   * that ends once every target is found or the walk is older than the oldest target. Many heads
+   * that one descends from (a chain of VDI sessions, each a device of its own) cost one walk
+   * instead of one each. A target the walk misses (clocks that ran backwards along a parent link,
+   * an unreadable snapshot) is only not known to be an ancestor: mergeBase decides it.
+   */
+  async ancestorsAmong(mine: readonly SnapshotId[], targets: readonly SnapshotId[]): Promise<Set<SnapshotId>> {
+    const wanted = new Map<SnapshotId, number>();
+    for (const t of new Set(targets)) {
+      const time = await this.get(t).then((s) => Date.parse(s.time), () => undefined);
+      if (time !== undefined) wanted.set(t, time);
+    }
+    const found = new Set<SnapshotId>();
+    if (mine.length === 0 || wanted.size === 0) return found;
+    const oldest = Math.min(...wanted.values());
+    const seen = new Set<SnapshotId>();
+    const queue: Array<{ id: SnapshotId; time: number }> = [];
+    const visit = async (id: SnapshotId): Promise<void> => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      queue.push({ id, time: Date.parse((await this.get(id)).time) });
+    };
+    for (const id of mine) await visit(id);
+    const reading = this.walkReads(Math.max(...queue.map((q) => q.time)));
+    while (queue.length > 0 && found.size < wanted.size) {
+      const { id, time } = popNewest(queue);
+      if (time < oldest) break;
+      if (wanted.has(id)) found.add(id);
+      await reading(time);
+      for (const parent of (await this.get(id)).parents) await visit(parent);
+    }
+    return found;
+  }
+
+  /**
+   * A walk's read rule, called before each step at the time it reached: after BULK_AFTER single
+   * reads, read in bulk; after a first bulk read, a single read means its window was too short,
+   * and the next one doubles.
+   */
+  private walkReads(newest: number): (reached: number) => Promise<void> {
+    let since = this.singles;
+    let windows = 0;
+    return async (reached) => {
+      if (this.bulk && windows < MAX_WINDOWS && this.singles - since >= (windows === 0 ? BULK_AFTER : 1)) {
+        await this.readBulk(newest, reached, windows++);
+        since = this.singles;
+      }
+    };
   }
 
   /** Reads at once what the walk will likely meet next: snapshots written since before `reached`, the window doubling each time. */
@@ -98,6 +155,12 @@ export class SnapshotGraph {
     const span = Math.max(newest - reached, HOUR) * 2 ** window;
     for (const { id, snapshot } of await (this.bulk as BulkRead)(reached - span, (id) => this.cache.has(id))) this.cache.set(id, snapshot);
   }
+}
+
+/** Takes the newest entry of a walk's queue (ties by id), so that a node's flags are complete when it is taken. */
+function popNewest(queue: Array<{ id: SnapshotId; time: number }>): { id: SnapshotId; time: number } {
+  queue.sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return queue.pop()!;
 }
 
 /** The graph of `layer` in `repo`, with bulk reads. */

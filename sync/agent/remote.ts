@@ -55,9 +55,26 @@ export async function mergeHeads(input: MergeInput): Promise<MergeOutput> {
   const parents: SnapshotId[] = [];
   const conflicts: Conflict[] = [];
   const considered = new Map(input.considered);
-  const heads = [...input.heads].sort((a, b) => (a.device < b.device ? -1 : 1));
-  for (const h of heads) {
-    if (h.device === input.device || considered.get(h.device) === h.snapshot) continue;
+  // Newest first: a head that descends from the others (a chain of VDI sessions, each a device of
+  // its own) makes them ancestors, skipped at the cost of a walk, not merged one by one in turn.
+  const pending = input.heads.filter((h) => h.device !== input.device && considered.get(h.device) !== h.snapshot);
+  await input.graph.prefetch(pending.map((h) => h.snapshot));
+  const time = new Map<SnapshotId, number>();
+  for (const h of pending) time.set(h.snapshot, await input.graph.get(h.snapshot).then((s) => Date.parse(s.time), () => -Infinity));
+  const newest = (h: Head): number => time.get(h.snapshot) ?? -Infinity;
+  const heads = [...pending].sort((a, b) => newest(b) - newest(a) || (a.device < b.device ? -1 : 1));
+  let known = new Set<SnapshotId>();
+  let knownFor = 0;
+  for (const [i, h] of heads.entries()) {
+    // Which of the heads still to come `mine` holds already: one walk, again only once `mine` grew.
+    if (mineSet.length > knownFor && heads.length - i > 1) {
+      known = await input.graph.ancestorsAmong(mineSet, heads.slice(i).map((x) => x.snapshot));
+      knownFor = mineSet.length;
+    }
+    if (known.has(h.snapshot)) {
+      considered.set(h.device, h.snapshot);
+      continue;
+    }
     const baseId = mineSet.length > 0 ? await input.graph.mergeBase(mineSet, h.snapshot) : undefined;
     considered.set(h.device, h.snapshot);
     if (baseId === h.snapshot) continue;

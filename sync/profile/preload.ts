@@ -120,7 +120,7 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
     };
     opts.signal?.throwIfAborted();
     const snapshotId = await repo.saveSnapshot(snapshot);
-    await repo.writeHead(layer, device, snapshotId);
+    await repo.writeHead(layer, device, snapshotId, snapshot.time);
     return { layer, snapshotId, snapshot, changed: true, extended: latest?.id, stats: ctx.stats };
   } catch (err) {
     // No chunk job may outlive the call, and the writer must be usable again.

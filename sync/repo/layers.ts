@@ -114,24 +114,37 @@ export async function listHeads(store: ObjectStore, layer: string, concurrency: 
   return { heads: found.filter((h): h is Head => h !== undefined), errors: byKey(errors) };
 }
 
-/** The newest snapshot any device's head points at; heads whose snapshot fails are skipped. Snapshots load `concurrency` at a time: a layer written from many machines (every VDI session is a device) has many heads. */
+/** The newest snapshot any device's head points at; heads whose snapshot fails are skipped. Snapshots load `concurrency` at a time, newest heads first. */
 export async function latestSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: string, concurrency: number, cache?: HeadCache): Promise<SnapshotRecord | undefined> {
   const { heads, errors } = await listHeads(store, layer, concurrency, cache);
-  const loaded = await mapLimit(heads, concurrency, async (head): Promise<SnapshotRecord | undefined> => {
-    try {
-      return { id: head.snapshot, snapshot: await loadSnapshot(store, hash, layer, head.snapshot) };
-    } catch (err) {
-      if (!isObjectError(err)) throw err;
-      errors.push(err);
-      return undefined;
-    }
-  });
+  // A head's time is its snapshot's (Repository.writeHead), or, written by older versions, when the
+  // head was written, after the snapshot, by the same clock: either way it bounds the snapshot's. Heads are read newest first, a batch at a time, until the next head is older
+  // than the newest snapshot found: of a layer written by hundreds of devices (every VDI session
+  // is one) only the last few snapshots are read. A head time that does not parse bounds nothing.
+  const bound = (h: Head): number => {
+    const t = Date.parse(h.time);
+    return Number.isNaN(t) ? Infinity : t;
+  };
+  const order = [...heads].sort((a, b) => bound(b) - bound(a) || (a.snapshot < b.snapshot ? 1 : -1));
   let best: SnapshotRecord | undefined;
-  for (const rec of loaded) {
-    if (rec === undefined) continue;
-    // Times are compared as instants: "…:00Z" and "…:00.000Z" are the same moment.
-    const diff = best ? Date.parse(rec.snapshot.time) - Date.parse(best.snapshot.time) : 1;
-    if (!best || diff > 0 || (diff === 0 && rec.id > best.id)) best = rec;
+  for (let i = 0; i < order.length; i += concurrency) {
+    const batch = order.slice(i, i + concurrency);
+    if (best !== undefined && bound(batch[0] as Head) < Date.parse(best.snapshot.time)) break;
+    const loaded = await mapLimit(batch, concurrency, async (head): Promise<SnapshotRecord | undefined> => {
+      try {
+        return { id: head.snapshot, snapshot: await loadSnapshot(store, hash, layer, head.snapshot) };
+      } catch (err) {
+        if (!isObjectError(err)) throw err;
+        errors.push(err);
+        return undefined;
+      }
+    });
+    for (const rec of loaded) {
+      if (rec === undefined) continue;
+      // Times are compared as instants: "…:00Z" and "…:00.000Z" are the same moment.
+      const diff = best ? Date.parse(rec.snapshot.time) - Date.parse(best.snapshot.time) : 1;
+      if (!best || diff > 0 || (diff === 0 && rec.id > best.id)) best = rec;
+    }
   }
   if (!best && errors.length > 0) throw byKey(errors)[0] as StrataError;
   return best;

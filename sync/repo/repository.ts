@@ -180,9 +180,12 @@ export class Repository {
     return id;
   }
 
-  /** Points this device's head at a snapshot that must already be in the store. */
-  async writeHead(layer: string, device: string, snapshot: SnapshotId): Promise<Head> {
-    const head: Head = { version: FORMAT_VERSION, layer, device, snapshot, time: this.now().toISOString() };
+  /**
+   * Points this device's head at a snapshot that must already be in the store. `time` is the
+   * snapshot's: a head's time is never older than its snapshot's (latestSnapshot relies on it).
+   */
+  async writeHead(layer: string, device: string, snapshot: SnapshotId, time = this.now().toISOString()): Promise<Head> {
+    const head: Head = { version: FORMAT_VERSION, layer, device, snapshot, time };
     await layers.writeHead(this.store, head);
     return head;
   }

@@ -110,6 +110,6 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
   };
   opts.signal?.throwIfAborted();
   const snapshotId = await repo.saveSnapshot(snapshot);
-  await repo.writeHead(layer, device, snapshotId);
+  await repo.writeHead(layer, device, snapshotId, snapshot.time);
   return { snapshotId, snapshot, stats };
 }
