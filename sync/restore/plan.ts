@@ -3,7 +3,8 @@
  *
  * Trees come from the bucket and are untrusted. loadTree has validated every name; the plan adds
  * what only a whole walk can see, and refuses before the first write:
- * - a symlink whose target escapes the layer root (E_BAD_SYMLINK, naming the tree and the path);
+ * - a symlink whose target escapes the layer root (E_BAD_SYMLINK, naming the tree and the path),
+ *   read lexically, and also through the other links of the layer (see `climbsThroughLink`);
  * - a file whose chunks are unknown, not data, or do not add up to its size;
  * - a walk that explodes (a small DAG of shared subtrees can name billions of paths) or nests
  *   deeper than any real folder;
@@ -34,9 +35,37 @@ function join(rel: string, name: string): string {
 /** Where an entry came from, for errors: its tree (whose pack is named as the key), if any. */
 type Origin = BlobId | undefined;
 
+/**
+ * Whether a ".." of `target` (a link at `rel`) follows a component that is not a folder the
+ * restore lays. symlinkEscapes reads ".." lexically, but the OS applies it to wherever the
+ * component before it leads: with `b` a link of the layer to `.`, `b/../x` climbs out of the
+ * root although it reads as `x`. Only a real folder of the plan makes the lexical reading true;
+ * the link's own folders always are (ensureDirs makes them so).
+ */
+function climbsThroughLink(rel: string, target: string, dirs: ReadonlySet<string>): boolean {
+  const at = rel.split('/').slice(0, -1);
+  let fromTarget = 0;
+  for (const part of target.split(/[/\\]/)) {
+    if (part === '' || part === '.') continue;
+    if (part !== '..') {
+      at.push(part);
+      fromTarget++;
+      continue;
+    }
+    if (fromTarget > 0) {
+      if (!dirs.has(at.join('/'))) return true;
+      fromTarget--;
+    }
+    at.pop();
+  }
+  return false;
+}
+
 class Planner {
   readonly plan: Plan = { dirs: [], files: [], links: [], bytes: 0 };
   private entries = 0;
+  /** The links with their trees, checked against every folder once all are known (`done`). */
+  private readonly links: { origin: Origin; link: PlannedLink }[] = [];
 
   constructor(
     private readonly repo: Repository,
@@ -89,7 +118,22 @@ class Planner {
       const where = origin === undefined ? '' : ` (tree ${origin})`;
       throw new StrataError('E_BAD_SYMLINK', `symlink to ${JSON.stringify(entry.target)} points outside the layer root${where}`, { key: this.keyOf(origin), path: rel });
     }
-    this.plan.links.push({ rel, path: pathInside(this.target, rel), entry });
+    const link = { rel, path: pathInside(this.target, rel), entry };
+    this.links.push({ origin, link });
+    this.plan.links.push(link);
+  }
+
+  /** The plan, once every link is checked against every folder (climbsThroughLink). */
+  done(): Plan {
+    if (!this.links.some(({ link }) => link.entry.target.includes('..'))) return this.plan;
+    const dirs = new Set(this.plan.dirs.map((d) => d.rel));
+    for (const { origin, link } of this.links) {
+      if (!climbsThroughLink(link.rel, link.entry.target, dirs)) continue;
+      const where = origin === undefined ? '' : ` (tree ${origin})`;
+      const why = `symlink to ${JSON.stringify(link.entry.target)} climbs out of a component that is not a folder of the layer, and may leave the layer root${where}`;
+      throw new StrataError('E_BAD_SYMLINK', why, { key: this.keyOf(origin), path: link.rel });
+    }
+    return this.plan;
   }
 
   private count(origin: Origin, rel: string): void {
@@ -152,13 +196,13 @@ export async function buildPlan(repo: Repository, cache: RangeCache, target: str
   planner.addDir('', undefined, 0);
   if (only === undefined) {
     await walk(repo, cache, planner, { tree: root, rel: '', depth: 0 }, signal);
-    return planner.plan;
+    return planner.done();
   }
   const found = await descend(repo, planner, root, only);
   const depth = found.rel.split('/').length;
   const sub = planner.add(found.tree, found.rel, found.entry, depth);
   if (sub) await walk(repo, cache, planner, sub, signal);
-  return planner.plan;
+  return planner.done();
 }
 
 /**
@@ -191,7 +235,7 @@ export function planMemoryTree(repo: Repository, target: string, tree: MemoryTre
         throw new StrataError('E_INTERNAL', `cannot lay a ${(node as { type: string }).type}`, { path: rel });
     }
   }
-  return planner.plan;
+  return planner.done();
 }
 
 function depthOf(rel: string): number {
