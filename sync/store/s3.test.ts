@@ -190,6 +190,28 @@ describe('S3Store without a server', () => {
     }
     await assert.rejects(store.get('../k'), (e) => isStrataError(e, 'E_BAD_KEY'));
   });
+
+  it('fails a listing whose continuation token never advances, instead of listing forever', async () => {
+    const store = new S3Store({ region: 'us-east-1', bucket: 'b', prefix: 'p', pathStyle: true, endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'a', secretAccessKey: 's' } });
+    let pages = 0;
+    // A server that answers every page with "more to come", no keys, and the same token.
+    store.client.middlewareStack.add(
+      () => async () => {
+        // A real page is a network round trip; end a stuck listing's test rather than the machine.
+        if (++pages > 100) throw new Error(`listed ${pages} pages of nothing`);
+        return { output: { $metadata: {}, IsTruncated: true, NextContinuationToken: 'again', Contents: pages === 1 ? [{ Key: 'p/data/a', Size: 1 }] : [] }, response: {} };
+      },
+      { step: 'initialize', name: 'strataTestStuckListing' },
+    );
+    const listing = collect(store.list('data/')).then(
+      (keys) => ({ keys }),
+      (err: unknown) => ({ err }),
+    );
+    const settled = await listing;
+    assert.ok('err' in settled && isStrataError(settled.err, 'E_PERMANENT'), JSON.stringify(settled));
+    assert.equal(settled.err.key, 'data/');
+    assert.ok(pages <= 3, `${pages} pages`);
+  });
 });
 
 async function collect(it: AsyncIterable<{ key: string }>): Promise<string[]> {

@@ -7,8 +7,9 @@
  *   holds its slot only until the response headers arrive, so unread streams cannot deadlock it.
  * - Bodies up to `multipartThreshold` go in one PutObject; larger ones are read part by part and
  *   sent as a multipart upload, so memory stays at a few parts whatever the object's size.
- * - Nothing from the server is trusted: sizes, ranges, listings and body lengths are checked,
- *   and every failure is a StrataError naming the key (see s3-errors.ts, s3-body.ts).
+ * - Nothing from the server is trusted: sizes, ranges, listings (order, prefix, continuation
+ *   tokens that must advance) and body lengths are checked, and every failure is a StrataError
+ *   naming the key (see s3-errors.ts, s3-body.ts).
  * - A HEAD answer has no body, so a missing bucket looks like a missing object there; every other
  *   request names the missing bucket (E_PERMANENT).
  */
@@ -133,6 +134,9 @@ export class S3Store implements ObjectStore {
     const startAfter = opts.startAfter === undefined ? undefined : this.prefix + opts.startAfter;
     let token: string | undefined;
     let last: Buffer | undefined;
+    // A token names a place in the listing: one given twice would list the same pages forever
+    // (pages may be empty, so the key order check alone cannot see it).
+    const tokens = new Set<string>();
     do {
       const page = await this.send<ListObjectsV2CommandOutput>(prefix, 'LIST', () =>
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token, StartAfter: token ? undefined : startAfter }),
@@ -149,6 +153,10 @@ export class S3Store implements ObjectStore {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
       if (page.IsTruncated && !token) {
         throw new StrataError('E_PERMANENT', `listing of ${this.location} is truncated without a continuation token`, { key: prefix });
+      }
+      if (token !== undefined) {
+        if (tokens.has(token)) throw new StrataError('E_PERMANENT', `listing of ${this.location} does not advance (a continuation token came back)`, { key: prefix });
+        tokens.add(token);
       }
     } while (token);
   }
