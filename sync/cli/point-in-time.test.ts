@@ -56,6 +56,22 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
     assert.equal(await readFile(join(work, 'report.txt'), 'utf8'), 'version 2', 'outside --path nothing changes');
   });
 
+  it('--beside that fails (a path the snapshot lacks) leaves no temp folder behind', async () => {
+    const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'no-such.txt', '--beside');
+    assert.equal(r.code, 1, describeRun(r));
+    assert.match(r.stderr, /^strata: E_NOT_IN_SNAPSHOT no-such\.txt: /);
+    assert.deepEqual((await readdir(work)).filter((n) => n.startsWith('.strata-tmp')), []);
+  });
+
+  it('--beside into a folder that does not exist yet creates it, as a restore does', async () => {
+    const fresh = join(tmp, 'fresh', 'home');
+    const r = await cli('restore', fresh, '--layer', 'user/alice', '--snapshot', first, '--path', 'docs/a.txt', '--beside', '--json');
+    assert.equal(r.code, 0, describeRun(r));
+    const out = JSON.parse(r.stdout);
+    assert.equal(await readFile(join(fresh, out.restoredAs), 'utf8'), 'a1');
+    assert.deepEqual(await readdir(fresh), ['docs']);
+  });
+
   it('a bad --path or --beside without --path is a usage error', async () => {
     assert.equal((await cli('restore', work, '--layer', 'user/alice', '--path', '../etc')).code, 2);
     assert.equal((await cli('restore', work, '--layer', 'user/alice', '--beside')).code, 2);

@@ -49,14 +49,21 @@ export const restoreCommand: Command = {
     const only = pathOption(ctx);
     const beside = ctx.args.values.beside === true;
     if (beside && only === undefined) throw usageError('--beside needs --path', ctx.command);
-    const into = beside ? await mkdtemp(join(target, `${TEMP_PREFIX}restore-`)) : target;
-    const stats = await restoreSnapshot(repo, layer, id, {
-      target: into,
-      only,
-      seeds: beside ? [...seeds, target] : seeds,
-      chunkFile: poolChunkFn(pool),
-      onProgress: (p) => bar?.update({ files: p.filesDone, totalFiles: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
-    });
+    const into = beside ? await besideDir(target) : target;
+    let stats;
+    try {
+      stats = await restoreSnapshot(repo, layer, id, {
+        target: into,
+        only,
+        seeds: beside ? [...seeds, target] : seeds,
+        chunkFile: poolChunkFn(pool),
+        onProgress: (p) => bar?.update({ files: p.filesDone, totalFiles: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
+      });
+    } catch (err) {
+      // A failed --beside (a mistyped --path, most often) must not leave its temp folder behind.
+      if (beside) await rm(into, { recursive: true, force: true });
+      throw err;
+    }
     bar?.done();
     let placed: string | undefined;
     if (beside && only !== undefined) {
@@ -99,6 +106,12 @@ function pathOption(ctx: Context): string | undefined {
     throw usageError(`--path ${JSON.stringify(raw)} is not a path inside the layer (${err instanceof Error ? err.message : String(err)})`, ctx.command);
   }
   return parts.join('/');
+}
+
+/** The temp folder a --beside restore lays into, inside `target` (created if missing, as any restore target is). */
+async function besideDir(target: string): Promise<string> {
+  await mkdir(target, { recursive: true });
+  return mkdtemp(join(target, `${TEMP_PREFIX}restore-`));
 }
 
 /** Moves `only` out of the temp restore dir to `name.restored-<stamp>.ext` beside its place; returns that path. */
