@@ -186,4 +186,17 @@ describe('restore: round trip', () => {
     await restoreTree(repo, { target: join(target, 'new', 'deeper'), root });
     assert.equal(await readFile(join(target, 'new/deeper/x/y'), 'utf8'), 'y');
   });
+
+  it('a target that is a file, or lies below one, is E_BAD_TARGET naming it', async (t) => {
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, { x: file('x') });
+    const base = await tempDir(t);
+    await writeFile(join(base, 'a-file'), 'keep');
+    for (const target of [join(base, 'a-file'), join(base, 'a-file', 'below')]) {
+      const err = await restoreTree(repo, { target, root }).catch((e: unknown) => e);
+      assert.ok(err instanceof StrataError && err.code === 'E_BAD_TARGET', String(err));
+      assert.equal(err.path, target);
+    }
+    assert.equal(await readFile(join(base, 'a-file'), 'utf8'), 'keep');
+  });
 });

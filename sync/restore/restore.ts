@@ -17,6 +17,7 @@ import type { Stats } from 'node:fs';
 import { lstat, mkdir, realpath, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { StrataError } from '../errors.js';
+import { isErrno } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { Repository } from '../repo/repository.js';
 import type { BlobId, SnapshotId } from '../repo/types.js';
@@ -34,9 +35,16 @@ import type { Plan, RestoreOptions, RestoreStats } from './types.js';
 const DEFAULT_CONCURRENCY = 8;
 
 async function prepareTarget(target: string): Promise<string> {
-  await mkdir(resolve(target), { recursive: true });
+  const notFolder = (why: string) => new StrataError('E_BAD_TARGET', why, { path: target });
+  try {
+    await mkdir(resolve(target), { recursive: true });
+  } catch (err) {
+    // A file where the target or one of its parents should be: mkdir says only EEXIST or ENOTDIR.
+    if (isErrno(err, 'EEXIST', 'ENOTDIR')) throw notFolder('restore target is not a folder, or a file stands where one of its parent folders should be');
+    throw err;
+  }
   const real = await realpath(resolve(target));
-  if (!(await lstat(real)).isDirectory()) throw new StrataError('E_BAD_TARGET', 'restore target is not a folder', { path: target });
+  if (!(await lstat(real)).isDirectory()) throw notFolder('restore target is not a folder');
   return real;
 }
 
