@@ -36,5 +36,6 @@
  * does exactly that (signin/lay.ts, its `laying` marker); `strata restore` keeps the default.
  */
 export { restoreTree, restoreSnapshot } from './restore.js';
+export { MAX_DEPTH, MAX_PLAN_ENTRIES } from './plan.js';
 export { TEMP_PREFIX } from '../fsutil.js';
 export type { RestoreOptions, RestoreStats, RestoreProgress, ChunkFileFn, ChunkedFile, MemoryTree } from './types.js';

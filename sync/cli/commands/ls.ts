@@ -1,10 +1,12 @@
 /**
  * `strata ls --layer <id> [--snapshot <id>] [path]`: the entries of a snapshot, recursively, in
- * path order. Trees are fetched a level at a time so that a deep listing costs few requests.
+ * path order. Trees are fetched a level at a time so that a deep listing costs few requests, and
+ * a tree no restore would lay (too deep, or naming too many paths) is refused before listing.
  */
 import { StrataError } from '../../errors.js';
 import type { Repository } from '../../repo/index.js';
-import type { BlobId, Tree, TreeEntry } from '../../repo/types.js';
+import { keys, type BlobId, type Tree, type TreeEntry } from '../../repo/types.js';
+import { MAX_DEPTH, MAX_PLAN_ENTRIES } from '../../restore/index.js';
 import { usageError } from '../args.js';
 import { columns, formatMode, formatTime, shortId } from '../format.js';
 import { resolveSnapshot, snapshotOption } from '../resolve.js';
@@ -15,11 +17,15 @@ interface Listed {
   entry: TreeEntry;
 }
 
-/** Every tree below `roots`, loaded level by level with coalesced reads. */
-async function loadAll(repo: Repository, roots: BlobId[]): Promise<Map<BlobId, Tree>> {
+/**
+ * Every tree below `root`, loaded level by level with coalesced reads. Trees are untrusted: one
+ * nested deeper than a restore would lay (MAX_DEPTH below `depth`, the folder's own) is refused.
+ */
+async function loadAll(repo: Repository, root: BlobId, depth: number): Promise<Map<BlobId, Tree>> {
   const trees = new Map<BlobId, Tree>();
-  let level = roots;
-  while (level.length > 0) {
+  let level = [root];
+  for (let d = depth; level.length > 0; d++) {
+    if (d > MAX_DEPTH) throw badTree(repo, level[0] as BlobId, `folders nest deeper than ${MAX_DEPTH} levels`);
     const next: BlobId[] = [];
     await repo.loadTrees(level, (id, tree) => {
       trees.set(id, tree);
@@ -28,6 +34,26 @@ async function loadAll(repo: Repository, roots: BlobId[]): Promise<Map<BlobId, T
     level = [...new Set(next)].filter((id) => !trees.has(id));
   }
   return trees;
+}
+
+function badTree(repo: Repository, id: BlobId, why: string): StrataError {
+  const loc = repo.blobLocation(id);
+  return new StrataError('E_BAD_TREE', why, loc ? { key: keys.pack(loc.pack) } : {});
+}
+
+/**
+ * How many paths the walk below `id` would list, counted per distinct tree: a few shared subtrees
+ * can name billions of paths, which must be refused (as a restore does) before any is listed.
+ */
+function countPaths(trees: Map<BlobId, Tree>, id: BlobId, memo: Map<BlobId, number>): number {
+  const known = memo.get(id);
+  if (known !== undefined) return known;
+  let n = 0;
+  for (const e of trees.get(id)?.entries ?? []) n += 1 + (e.type === 'dir' ? countPaths(trees, e.subtree, memo) : 0);
+  // Capped, so that the sums stay exact numbers whatever the tree claims.
+  n = Math.min(n, MAX_PLAN_ENTRIES + 1);
+  memo.set(id, n);
+  return n;
 }
 
 function walk(trees: Map<BlobId, Tree>, id: BlobId, prefix: string, out: Listed[]): void {
@@ -97,7 +123,11 @@ export const lsCommand: Command = {
     const base = parts.join('/');
     if (entry) listed.push({ path: base, entry });
     const dirTree = entry === undefined ? snapshot.root : entry.type === 'dir' ? entry.subtree : undefined;
-    if (dirTree) walk(await loadAll(repo, [dirTree]), dirTree, base ? `${base}/` : '', listed);
+    if (dirTree) {
+      const trees = await loadAll(repo, dirTree, parts.length);
+      if (countPaths(trees, dirTree, new Map()) > MAX_PLAN_ENTRIES) throw badTree(repo, dirTree, `the tree names more than ${MAX_PLAN_ENTRIES} paths`);
+      walk(trees, dirTree, base ? `${base}/` : '', listed);
+    }
     if (ctx.json) {
       ctx.printJson({ layer, snapshot: id, path: base, entries: listed.map(jsonEntry) });
       return;
