@@ -210,3 +210,24 @@ describe('mapFsError', () => {
     assert.equal(mapFsError(bug, 'get', 'k', 'file:///s'), bug);
   });
 });
+
+describe('DirStore durability', () => {
+  it('a put that creates folders syncs the folder that holds each new one, up to the root', async () => {
+    const root = await tempRoot();
+    try {
+      const synced: string[] = [];
+      const store = new DirStore(root, { syncDir: async (dir) => void synced.push(dir) });
+      await store.put('data/ab/abcd', Buffer.from('x'));
+      // The new file's entry is in data/ab, data/ab's in data, data's in the root.
+      assert.deepEqual([...new Set(synced)].sort(), [root, join(root, 'data'), join(root, 'data/ab')].sort());
+      synced.length = 0;
+      await store.put('data/cd/cdef', Buffer.from('y'));
+      assert.deepEqual([...new Set(synced)].sort(), [join(root, 'data'), join(root, 'data/cd')].sort());
+      synced.length = 0;
+      await store.put('data/cd/cd01', Buffer.from('z'));
+      assert.deepEqual(synced, [join(root, 'data/cd')]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -21,7 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { StrataError } from '../errors.js';
@@ -33,13 +33,20 @@ import { writeDurably } from './dir-write.js';
 
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 
+export interface DirStoreOptions {
+  /** How a folder is made durable (default fsyncDir); tests record the calls. */
+  syncDir?: (dir: string) => Promise<void>;
+}
+
 export class DirStore implements ObjectStore {
   readonly location: string;
   readonly root: string;
+  private readonly syncDir: (dir: string) => Promise<void>;
 
-  constructor(root: string) {
+  constructor(root: string, opts: DirStoreOptions = {}) {
     this.root = resolve(root);
     this.location = pathToFileURL(this.root).href;
+    this.syncDir = opts.syncDir ?? fsyncDir;
   }
 
   async put(key: string, body: PutBody): Promise<void> {
@@ -54,8 +61,9 @@ export class DirStore implements ObjectStore {
       await unlink(tmp).catch(() => undefined);
       throw err;
     }
-    // New directories must reach the disk too, or the renamed file may vanish with them.
-    for (const d of [dir, ...created.reverse()]) await this.fs('put', key, () => fsyncDir(d));
+    // New directories must reach the disk too, or the renamed file may vanish with them: a
+    // folder's entry lives in its parent, so the parent of each new folder is synced as well.
+    for (const d of new Set([dir, ...created.reverse().map((c) => dirname(c))])) await this.fs('put', key, () => this.syncDir(d));
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array> {
