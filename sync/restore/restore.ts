@@ -190,6 +190,8 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
   const { index, onDisk, quick } = await r.seedIndex(target, created);
   const works = await r.classify(index, onDisk, quick);
   const assembly = new Assembly(undefined, !opts.deferSync);
+  // A new folder's entry is in its parent: that parent gained an entry and must be fsynced too.
+  for (const d of created) assembly.dirtyDirs.add(dirname(d));
   try {
     await r.fill(works, index, assembly, cache);
   } catch (err) {
