@@ -142,6 +142,32 @@ describe('restore: round trip', () => {
     await assert.rejects(restoreSnapshot(repo, 'user/u1', snap, { target, only: '../x' }), { code: 'E_BAD_PATH' });
   });
 
+  it('`only` reads no file of the target outside the path it restores', async (t) => {
+    const { repo } = await newRepo();
+    const rng = makeRng(11);
+    const root = await saveLayer(repo, { 'notes.txt': file('a note'), docs: dir({ 'report.bin': file(rng.bytes(40 * 1024)) }) });
+    const target = await tempDir(t);
+    // The rest of a home folder: large files a one-file restore has no business reading.
+    await mkdir(join(target, 'videos'));
+    for (let i = 0; i < 5; i++) await writeFile(join(target, 'videos', `v${i}.bin`), rng.bytes(64 * 1024));
+    await mkdir(join(target, 'docs'));
+    await writeFile(join(target, 'docs', 'report.bin'), rng.bytes(40 * 1024));
+    const read: string[] = [];
+    const chunkFile: ChunkFileFn = (p, params, hash) => {
+      read.push(p);
+      return chunkFileHere(p, params, hash);
+    };
+    await restoreTree(repo, { target, root, only: 'docs', chunkFile });
+    assert.deepEqual(read, [join(target, 'docs', 'report.bin')]);
+    read.length = 0;
+    // A crashed run of the same one-file restore left its temp file beside the file.
+    await writeFile(join(target, '.strata-tmp-crashed'), 'partial');
+    await restoreTree(repo, { target, root, only: 'notes.txt', chunkFile });
+    assert.deepEqual(read, []);
+    assert.equal(await readFile(join(target, 'notes.txt'), 'utf8'), 'a note');
+    assert.deepEqual((await readdir(target)).filter((n) => n.startsWith('.strata-tmp-')), []);
+  });
+
   it('restores 10,000 small files with at most 100 GETs', async (t) => {
     const { repo } = await newRepo({ packSize: 8 * 1024 * 1024 });
     const rng = makeRng(11);

@@ -24,7 +24,7 @@ import type { BlobId, SnapshotId } from '../repo/types.js';
 import { Assembly } from './assembly.js';
 import { poolChunkFile, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
-import { ensureDirs } from './fsutil.js';
+import { ensureDirs, pathInside, removeTemps } from './fsutil.js';
 import { finishDirs, fixFileMeta, restoreLink, sameMode, sameMtime } from './meta.js';
 import { buildPlan, planMemoryTree } from './plan.js';
 import { RangeCache } from './ranges.js';
@@ -84,7 +84,13 @@ class Restore {
    * planned path is known, and the seed files are chunked for the needed chunks.
    */
   async seedIndex(target: string, created: ReadonlySet<string>): Promise<{ index: SeedIndex; onDisk: (Stats | undefined)[]; quick: Set<string> }> {
-    const roots = [target, ...(this.opts.seeds ?? []).map((s) => resolve(s))];
+    // Restoring one path, the target is walked there only: a one-file restore into a home folder
+    // must not read (chunk) every other file in it. Its folders on the way are not walked, so
+    // their temp leftovers are looked for on their own.
+    const only = this.opts.only?.split('/').filter((p) => p !== '').join('/');
+    const own = only === undefined ? target : pathInside(target, only);
+    if (only !== undefined) await removeTemps(this.plan.dirs.filter((d) => !d.entry).map((d) => d.path));
+    const roots = [own, ...(this.opts.seeds ?? []).map((s) => resolve(s))];
     const walk = await walkSeeds(roots, created, this.opts.signal, this.opts.listed);
     const planned = new Set(this.plan.dirs.map((d) => d.path));
     for (const temp of walk.temps) if (planned.has(dirname(temp))) await rm(temp, { recursive: true, force: true });

@@ -28,7 +28,7 @@ export interface RestoreOptions {
   target: string;
   /** Root tree of the layer (a snapshot's `root`), or a tree already in memory (the sign-in's effective tree). */
   root: BlobId | MemoryTree;
-  /** Folders whose files may hold needed chunks; the target itself is always a seed too. */
+  /** Folders whose files may hold needed chunks; the target itself (with `only`, that path of it) is always a seed too. */
   seeds?: string[];
   /** Restore only this `/`-separated path relative to the root (a file or a folder; a root tree id only). */
   only?: string;

@@ -55,7 +55,8 @@ export const restoreCommand: Command = {
       stats = await restoreSnapshot(repo, layer, id, {
         target: into,
         only,
-        seeds: beside ? [...seeds, target] : seeds,
+        // The current version is the one seed that matters (not the whole folder around it).
+        seeds: beside && only !== undefined ? [...seeds, join(target, only)] : seeds,
         chunkFile: poolChunkFn(pool),
         onProgress: (p) => bar?.update({ files: p.filesDone, totalFiles: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
       });
