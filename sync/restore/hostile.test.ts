@@ -100,6 +100,24 @@ describe('restore: hostile trees', () => {
     await failsWith(restoreTree(repo, { target, root }), 'E_BAD_TREE');
   });
 
+  it('refuses shared subtrees that repeat a file of many chunks into more chunk places than any layer has, before planning them', async (t) => {
+    const { repo } = await newRepo();
+    const one = Buffer.from('x');
+    const id = repo.blobId(one);
+    await repo.addBlob('data', id, one);
+    // 9 trees, a few MB: 256 paths to one file of 100,000 one-byte chunks, 25.6 million places.
+    const n = 100_000;
+    let tree = await repo.saveTree({ entries: [{ name: 'f', type: 'file', mode: 0o644, mtimeMs: MTIME, size: n, chunks: Array<string>(n).fill(id) }] });
+    for (let i = 0; i < 8; i++) tree = await repo.saveTree({ entries: ['a', 'b'].map((name) => ({ name, type: 'dir' as const, mode: 0o755, mtimeMs: MTIME, subtree: tree })) });
+    await repo.flush();
+    const { target } = await setup(t);
+    const before = process.memoryUsage().heapUsed;
+    const err = await failsWith(restoreTree(repo, { target, root: tree }), 'E_BAD_TREE');
+    assert.match(err.message, /chunk places/);
+    assert.ok(process.memoryUsage().heapUsed - before < 512 * 1024 * 1024, 'refused before planning the places');
+    assert.deepEqual(await readdir(target), []);
+  });
+
   it('refuses a shared-subtree bomb that nests deeper than any real folder', async (t) => {
     const { repo } = await newRepo();
     let tree = await repo.saveTree({ entries: [] });

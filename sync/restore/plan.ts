@@ -6,8 +6,8 @@
  * - a symlink whose target escapes the layer root (E_BAD_SYMLINK, naming the tree and the path),
  *   read lexically, and also through the other links of the layer (see `climbsThroughLink`);
  * - a file whose chunks are unknown, not data, or do not add up to its size;
- * - a walk that explodes (a small DAG of shared subtrees can name billions of paths) or nests
- *   deeper than any real folder;
+ * - a walk that explodes (a small DAG of shared subtrees can name billions of paths, or of chunk
+ *   places) or nests deeper than any real folder;
  * - a joined path that would land outside the target (defence in depth).
  */
 import { StrataError } from '../errors.js';
@@ -19,6 +19,12 @@ import { loadTrees, type RangeCache } from './ranges.js';
 import type { DirMeta, FileMeta, MemoryTree, PlacedChunk, Plan, PlannedLink } from './types.js';
 
 export const MAX_PLAN_ENTRIES = 10_000_000;
+/**
+ * Chunk places (a chunk at its offset in one file) a plan may hold: each costs memory, and shared
+ * subtrees can repeat one file of a hundred thousand chunks millions of times. Twice the path
+ * limit: a layer at that limit is mostly one-chunk files.
+ */
+export const MAX_PLAN_CHUNKS = 2 * MAX_PLAN_ENTRIES;
 export const MAX_DEPTH = 512;
 const TREES_PER_LOAD = 2000;
 
@@ -64,6 +70,8 @@ function climbsThroughLink(rel: string, target: string, dirs: ReadonlySet<string
 class Planner {
   readonly plan: Plan = { dirs: [], files: [], links: [], bytes: 0 };
   private entries = 0;
+  /** Chunk places planned so far (MAX_PLAN_CHUNKS). */
+  places = 0;
   /** The links with their trees, checked against every folder once all are known (`done`). */
   private readonly links: { origin: Origin; link: PlannedLink }[] = [];
 
@@ -96,6 +104,8 @@ class Planner {
 
   addFile(origin: Origin, rel: string, entry: FileMeta): void {
     this.count(origin, rel);
+    this.checkPlaces(origin, rel, entry.chunks.length);
+    this.places += entry.chunks.length;
     const chunks: PlacedChunk[] = [];
     let offset = 0;
     for (const id of entry.chunks) {
@@ -136,6 +146,13 @@ class Planner {
     return this.plan;
   }
 
+  /** Refuses `more` chunk places when they would take the plan over MAX_PLAN_CHUNKS. */
+  checkPlaces(origin: Origin, rel: string, more: number): void {
+    if (this.places + more > MAX_PLAN_CHUNKS) {
+      throw new StrataError('E_BAD_TREE', `the tree names more than ${MAX_PLAN_CHUNKS} chunk places`, { key: this.keyOf(origin), path: rel });
+    }
+  }
+
   private count(origin: Origin, rel: string): void {
     if (++this.entries > MAX_PLAN_ENTRIES) {
       throw new StrataError('E_BAD_TREE', `the tree names more than ${MAX_PLAN_ENTRIES} paths`, { key: this.keyOf(origin), path: rel });
@@ -156,6 +173,20 @@ async function walk(repo: Repository, cache: RangeCache, planner: Planner, start
     const ids = [...new Set(level.map((p) => p.tree))];
     for (let i = 0; i < ids.length; i += TREES_PER_LOAD) {
       await loadTrees(repo, cache, ids.slice(i, i + TREES_PER_LOAD), (id, tree) => void trees.set(id, tree));
+    }
+    // The level's chunk places are counted before any is planned: a shared subtree repeats its
+    // files at every path that names it, and must be refused before that costs the memory.
+    const placesOf = new Map<BlobId, number>();
+    let places = 0;
+    for (const p of level) {
+      let n = placesOf.get(p.tree);
+      if (n === undefined) {
+        n = 0;
+        for (const e of (trees.get(p.tree) as Tree).entries) if (e.type === 'file') n += e.chunks.length;
+        placesOf.set(p.tree, n);
+      }
+      places += n;
+      planner.checkPlaces(p.tree, p.rel, places);
     }
     const next: Pending[] = [];
     for (const p of level) {
