@@ -125,6 +125,7 @@ export function mainHelp(specs: readonly CommandSpec[]): string {
     'global options:',
     ...optionLines(GLOBAL_OPTIONS),
     '',
-    'Exit codes: 0 success, 1 failure, 2 bad usage. STRATA_DEBUG=1 shows stack traces.',
+    'Exit codes: 0 success, 1 failure, 2 bad usage, 3 waiting for the user (sync --once held a mass delete).',
+    'STRATA_DEBUG=1 shows stack traces.',
   ].join('\n') + '\n';
 }

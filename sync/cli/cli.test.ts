@@ -203,6 +203,8 @@ describe('strata CLI usage errors exit 2 with one line', { concurrency: 2 }, () 
     const top = await strata(['--help']);
     assertOk(top);
     for (const c of ['init', 'snapshot', 'restore', 'log', 'ls', 'check']) assert.match(top.stdout, new RegExp(`^  ${c} `, 'm'));
+    // Every exit code a command can give is in the help (sync --once gives 3).
+    assert.match(top.stdout, /Exit codes: 0 success, 1 failure, 2 bad usage, 3 waiting for the user/);
     const fromEnv = await strata(['log', '--layer', LAYER], cleanEnv({ STRATA_STORE: 'memory:' }));
     assertFailure(fromEnv, 1, 'E_NO_REPOSITORY');
   });

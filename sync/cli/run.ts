@@ -2,7 +2,8 @@
  * The CLI's driver: picks the command, parses its arguments, runs it, and turns the outcome
  * into an exit code. What must hold for every command:
  *
- * - Exit code 0 on success, 1 on failure, 2 on bad usage (E_USAGE).
+ * - Exit code 0 on success, 1 on failure, 2 on bad usage (E_USAGE); a command may return 3 when
+ *   it waits for the user (`sync --once` holding a mass delete).
  * - A failure prints exactly one line on stderr: `strata: E_CODE where: message`. A stack trace
  *   follows only with STRATA_DEBUG=1.
  * - With --json, stdout carries exactly one JSON object (or nothing, on failure).
