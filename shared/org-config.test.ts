@@ -112,6 +112,8 @@ describe('parseOrgConfig', () => {
     ['a folder with a . part', withField('folders', ['a/./b']), 'folders[0]', /"\." or/],
     ['a folder with a trailing slash', withField('folders', ['Documents/']), 'folders[0]', /empty/],
     ['a folder with a control character', withField('folders', ['Doc\u0007s']), 'folders[0]', /control character/],
+    ['a folder with a bracket', withField('folders', ['Documents', 'Projects [2024]']), 'folders[1]', /one of \* \? \[ \] ! #/],
+    ['a folder with a wildcard', withField('folders', ['Doc*']), 'folders[0]', /one of \* \? \[ \] ! #/],
     ['a folder inside another', withField('folders', ['Documents', 'Desktop', 'Documents/Work']), 'folders[2]', /overlaps folders\[0\] "Documents"/],
     ['a folder twice', withField('folders', ['Desktop', 'Desktop']), 'folders[1]', /overlaps/],
     ['folders that differ only in case', withField('folders', ['Documents', 'documents']), 'folders[1]', /overlaps/],

@@ -183,6 +183,9 @@ function folder(value: unknown, field: string, fail: Fail): string {
   const parts = f.split('/');
   if (parts.some((part) => part === '' || part === '.' || part === '..')) fail(field, `${show(f)} has an empty, "." or ".." part`);
   if (hasControl(f)) fail(field, `${show(f)} contains a control character`);
+  // The engine makes the folders gitignore rules (sync/agent/include.ts) and refuses these there:
+  // accepted here, the config would pass sign-in, credentials and all, and fail the first lay.
+  if (/[*?[\]!#]/.test(f)) fail(field, `${show(f)} contains one of * ? [ ] ! #, which a folder name of the layer must not hold`);
   if (parts[0]?.toLowerCase() === '.strata') fail(field, '.strata is reserved for Strata itself');
   return f;
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isStrataError, type ErrorCode } from '../errors.js';
+import { sessionExcluder } from './folder.js';
 import { loadOrgConfig } from './org-source.js';
 
 const GOOD = { version: 1, org: 'acme', store: { endpoint: 'https://s3.acme.example', bucket: 'acme-strata' }, folders: ['Documents'] };
@@ -56,6 +57,21 @@ describe('loadOrgConfig', () => {
     await assert.rejects(loadOrgConfig(file), rejectsWith('E_BAD_ORG_CONFIG', /bad\.json: store\.bucket: "Not_A_Bucket" is not a valid bucket name/));
     await writeFile(file, '{ not json');
     await assert.rejects(loadOrgConfig(file), rejectsWith('E_BAD_ORG_CONFIG', /bad\.json: not valid JSON/));
+  });
+
+  it('refuses, at sign-in, folder names that the engine would refuse at the first lay', async () => {
+    const file = join(dir, 'folders.json');
+    for (const name of ['Documents', 'My Music', '.config/app', 'Projects [2024]', '#notes', 'Work!', 'Doc?']) {
+      await writeFile(file, JSON.stringify({ ...GOOD, folders: [name] }));
+      const config = await loadOrgConfig(file).catch((err: unknown) => {
+        assert.ok(isStrataError(err, 'E_BAD_ORG_CONFIG'), String(err));
+        return undefined;
+      });
+      if (config === undefined) continue;
+      // What the lay and live sync build from the session: it must take every folder sign-in took.
+      const session = { version: 1, source: file, org: config, user: 'alice', home: join(dir, 'home'), mode: config.mode, device: 'pc1', signedIn: new Date().toISOString() } as const;
+      assert.doesNotThrow(() => sessionExcluder(session, join(dir, 'state')), `folder ${JSON.stringify(name)} passed sign-in`);
+    }
   });
 
   it('says when the file is missing', async () => {
