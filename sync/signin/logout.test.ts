@@ -9,12 +9,14 @@ import { describe, it } from 'node:test';
 import { serveControl } from '../control/index.js';
 import { loadCredentials, userPrincipal } from '../credentials/index.js';
 import { isStrataError } from '../errors.js';
-import { preloadUserLayer } from '../profile/index.js';
+import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/index.js';
 import { writeTree } from '../cli/testkit.js';
+import { layHome } from './lay.js';
 import { openSessionStore, startSessionAgent } from './live.js';
 import { signOut } from './logout.js';
 import { readSession } from './session.js';
 import { latestTree, makeMachine, makeTestOrg, signInAndLay, signInSkipReason, type TestOrg } from './testkit.js';
+import { signIn } from './login.js';
 
 const skip = await signInSkipReason();
 
@@ -72,7 +74,36 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     assert.ok((await stat(join(m.home, 'Documents/plan.txt'))).isFile());
   });
 
-  it('refuses while a lay runs in another process, and signs out once that process is gone', async (t) => {
+  it('refuses to flush over a lay that was cut off: its files would be uploaded as the user\'s edits', async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
+    const admin = await org.admin();
+    const publish = async (name: string, readme: string) => {
+      await writeTree(join(org.dir, name), { Documents: { 'readme.txt': readme, 'big.bin': `${name} `.repeat(2000) } });
+      await publishOrgLayer(admin, 'org/dept', { from: join(org.dir, name) });
+    };
+    await publish('v1', 'org readme v1');
+    await writeProfile(org.store, { version: 1, user: 'erin', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
+    const m = await makeMachine(org, 'vdi');
+    await signInAndLay(org, m, 'erin');
+    // Org v2, and a second sign-in cut off after its "ready" half: readme.txt is v2's, big.bin still v1's.
+    await publish('v2', 'org readme v2');
+    const signedIn = await signIn({ org: org.configPath, user: 'erin', home: m.home, stateDir: m.stateDir, credentials: async () => org.creds });
+    t.after(() => signedIn.org.close());
+    const cut = new AbortController();
+    const lay = layHome({ store: signedIn.org.store, session: signedIn.session, stateDir: m.stateDir, smallFileBytes: 1024, signal: cut.signal, onEvent: (e) => void (e.type === 'ready' && cut.abort()) });
+    await assert.rejects(lay);
+    assert.equal(await readFile(join(m.home, 'Documents/readme.txt'), 'utf8'), 'org readme v2');
+
+    await assert.rejects(signOut({ stateDir: m.stateDir, wipe: true }), (err) => {
+      assert.ok(isStrataError(err, 'E_NOT_LAID'), String(err));
+      return true;
+    });
+    assert.equal((await latestTree(admin, 'user/erin')).has('Documents/readme.txt'), false, 'the half-laid org file is not copied up as an edit');
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('erin')), org.creds, 'nothing was signed out');
+    assert.ok((await stat(join(m.home, 'Documents/readme.txt'))).isFile(), 'nothing was wiped');
+  });
+
+  it('refuses while a lay runs in another process, and signs out once a lay has finished', async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'] });
     await preload(org, 'dan');
     const m = await makeMachine(org, 'pc');
@@ -88,9 +119,16 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     });
     assert.deepEqual(await loadCredentials(org.org, userPrincipal('dan')), org.creds);
     assert.equal((await readSession(m.stateDir)).user, 'dan');
-    // The lay was cut off: its marker stays, and signing out goes ahead.
+    // The lay was cut off: its marker stays, and signing out waits for a lay that finishes.
     other.kill();
     await once(other, 'exit');
+    await assert.rejects(signOut({ stateDir: m.stateDir }), (err) => isStrataError(err, 'E_NOT_LAID'));
+    const store = await openSessionStore(await readSession(m.stateDir));
+    try {
+      await layHome({ store: store.store, session: await readSession(m.stateDir), stateDir: m.stateDir });
+    } finally {
+      store.close();
+    }
     const r = await signOut({ stateDir: m.stateDir });
     assert.equal(r.credentialsRemoved, true);
     await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));

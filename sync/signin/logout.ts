@@ -8,7 +8,8 @@
  *   3. delete the keychain entry and the session file;
  *   4. --wipe: remove the layer's folders under home (never the state dir).
  * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped. Neither
- * happens while a lay is still running (laying.ts: E_LAYING): it would write the session back. --wipe
+ * happens while a lay is still running (laying.ts: E_LAYING): it would write the session back; nor
+ * over a lay that was cut off (E_NOT_LAID): the pass would upload its half-laid files. --wipe
  * is refused up front unless the session is a VDI one: on a persistent PC the local copy is the
  * user's working copy.
  */
@@ -20,7 +21,7 @@ import { StrataError, isStrataError } from '../errors.js';
 import { openRepository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { flushThroughAgent } from './flush.js';
-import { LAYING_FILE, runningLay } from './laying.js';
+import { LAYING_FILE, lastLayCutOff, runningLay } from './laying.js';
 import { flushSession } from './refresh.js';
 import { openOrgStore } from './org-store.js';
 import { deleteSession, readSession, type Session } from './session.js';
@@ -57,6 +58,12 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
       `a sign-in (process ${laying}) is still laying the layer onto home: wait for it, or stop it, before signing out (if that process is not Strata, remove ${LAYING_FILE} from the state dir)`,
       { path: opts.stateDir },
     );
+  }
+  // A lay cut off left home a mix of the layers it was laying and those `laid` names (laying.ts):
+  // a pass over it would take every file it had laid for a user edit of the old ones, copy-ups that
+  // pin them, torn files included. The agent lays again before it syncs; so must a sign-out.
+  if (session.laid !== undefined && (await lastLayCutOff(opts.stateDir))) {
+    throw new StrataError('E_NOT_LAID', 'the last sign-in was cut off while laying the layer onto home: run strata agent (it finishes the lay) or strata login again, then sign out; nothing was signed out', { path: session.home });
   }
   if (opts.wipe && session.mode !== 'vdi') {
     throw new StrataError('E_USAGE', `--wipe is only for VDI machines; this session is "${session.mode}" (the org config's mode), so the local copy stays`);
