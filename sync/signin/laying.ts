@@ -8,6 +8,7 @@
  * - `strata logout`: a marker whose process is still alive means a lay is running right now;
  *   signing out under it would forget the credentials and session while the lay goes on writing
  *   home and then a session with `laid`;
+ * - another lay: it must not start while this one runs (E_LAYING);
  * - `strata agent`: live sync must not start over a lay cut off (whose files are neither the old
  *   layers' nor all the new ones'), even when the session still names what an earlier lay laid
  *   (a second sign-in keeps it): it lays again first.
@@ -17,6 +18,7 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StrataError } from '../errors.js';
 import { isErrno } from '../fsutil.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 
@@ -33,8 +35,16 @@ async function readMarker(stateDir: string): Promise<string | undefined> {
   });
 }
 
-/** Marks a lay in progress by this process; returns whether the last lay finished (it left no marker). */
+/**
+ * Marks a lay in progress by this process; returns whether the last lay finished (it left no
+ * marker). E_LAYING while another process is laying: two lays would race on home, and the first to
+ * end would remove the marker under the other.
+ */
 export async function startLaying(stateDir: string): Promise<boolean> {
+  const other = await runningLay(stateDir);
+  if (other !== undefined) {
+    throw new StrataError('E_LAYING', `a sign-in (process ${other}) is laying the layer onto home right now: wait for it, or stop it (if that process is not Strata, remove ${LAYING_FILE} from the state dir)`, { path: stateDir });
+  }
   const clean = (await readMarker(stateDir)) === undefined;
   await writeFileAtomic(layingPath(stateDir), `${JSON.stringify({ pid: process.pid, started: new Date().toISOString() })}\n`);
   return clean;
