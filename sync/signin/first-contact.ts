@@ -14,7 +14,8 @@
  *
  * Either way, paths the layer does not know are left alone (live sync adopts them later), and a
  * path a whiteout hides must be gone: removed — except under keep-both, where a file is removed
- * only if it holds a version some layer had there, and anything else is moved aside instead. A
+ * only if it holds a version some layer had there, and anything else is moved aside instead (a dir
+ * loses such files first, and is moved aside only if something is left in it). A
  * path this machine laid or synced before that no layer has now (`retired`: an org layer dropped
  * it, another device deleted it) goes only while it holds a version it got from there.
  *
@@ -24,7 +25,7 @@
  * (size, then chunk list) is never a conflict.
  */
 import type { Dirent, Stats } from 'node:fs';
-import { lstat, readdir, readlink, rename, rm } from 'node:fs/promises';
+import { lstat, readdir, readlink, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
 import { isErrno } from '../fsutil.js';
@@ -106,6 +107,39 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     result.removed.push(rel);
   };
 
+  /**
+   * Removes from the real dir `rel` the files holding a version the layers gave them there, and the
+   * dirs that leaves empty; returns whether anything is left (the user's own). A hidden dir is
+   * then gone or moved aside holding only that: moved aside whole, a folder deleted on another
+   * machine would come back under the copy's name, org files and all, and sync to every machine.
+   */
+  const prune = async (rel: string): Promise<boolean> => {
+    touched.add(rel);
+    let left = false;
+    for (const e of await readdir(join(home, rel), { withFileTypes: true })) {
+      const child = `${rel}/${e.name}`;
+      if (e.isDirectory()) {
+        if ((await prune(child)) || !(await removeEmptyDir(child))) left = true;
+      } else if (e.isFile() && effective.known(child).has(await opts.contentOf(join(home, child)))) {
+        await rm(join(home, child), { force: true });
+        result.removed.push(child);
+      } else left = true;
+    }
+    return left;
+  };
+  /** rmdir: false when something appeared in the dir meanwhile. */
+  const removeEmptyDir = async (rel: string): Promise<boolean> => {
+    touched.add(rel);
+    try {
+      await rmdir(join(home, rel));
+    } catch (err) {
+      if (isErrno(err, 'ENOTEMPTY', 'EEXIST')) return false;
+      throw err;
+    }
+    result.removed.push(rel);
+    return true;
+  };
+
   const differs = async (rel: string, node: DiskNode, st: NonNullable<Local>): Promise<boolean> => {
     if (node.type === 'dir') return !st.isDirectory();
     if (node.type === 'symlink') return !st.isSymbolicLink() || (await readlink(join(home, rel))) !== node.target;
@@ -179,6 +213,7 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     if (st === undefined) continue;
     const pristine = st.isFile() && effective.known(rel).has(await opts.contentOf(join(home, rel)));
     if (policy === 'layer-wins' || pristine) await remove(rel);
+    else if (st.isDirectory() && !(await prune(rel))) await removeEmptyDir(rel);
     else await aside(rel, st);
   }
 

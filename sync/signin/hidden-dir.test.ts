@@ -1,0 +1,69 @@
+// Signing in again after another machine deleted an org folder (a whiteout on a dir in the user
+// layer): what this machine got from the layers there is simply removed, as a deleted file is; only
+// what the user made or changed there is kept, as a conflict copy.
+import assert from 'node:assert/strict';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { parseOrgConfig } from '../../shared/org-config.js';
+import { syncOnce } from '../agent/index.js';
+import { writeTree } from '../cli/testkit.js';
+import { publishOrgLayer, writeProfile } from '../profile/index.js';
+import { openRepository } from '../repo/index.js';
+import { openAgentState } from '../state/index.js';
+import { sessionFolder } from './folder.js';
+import { layHome } from './lay.js';
+import { readSession, writeSession, type Session } from './session.js';
+import { latestTree, listing, memoryBucket } from './testkit.js';
+
+/** Machines A and B signed in; B synced and signed out (its copy stays: a persistent PC); on A the user deleted the org's Forms folder. */
+async function formsDeletedElsewhere(t: TestContext) {
+  const { dir, store, repo } = await memoryBucket(t, 'hidden-dir');
+  await writeTree(join(dir, 'org'), { Documents: { 'keep.txt': 'keep', Forms: { 'a.txt': 'form a', 'b.txt': 'form b', Sub: { 'c.txt': 'form c' } } } });
+  await publishOrgLayer(repo, 'org/dept', { from: join(dir, 'org') });
+  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
+  const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: 'keep-both' }, folders: ['Documents'] }, 'test');
+  const machine = async (name: string) => {
+    const home = join(dir, name, 'home');
+    const stateDir = join(dir, name, 'state');
+    const { deviceId } = await openAgentState(stateDir);
+    await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
+    const lay = async () => layHome({ store, session: await readSession(stateDir), stateDir });
+    const pass = async () => {
+      const r = await syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(await readSession(stateDir), stateDir) });
+      assert.equal(r.status, 'synced');
+    };
+    return { home, lay, pass };
+  };
+  const a = await machine('a');
+  const b = await machine('b');
+  await a.lay();
+  await b.lay();
+  await b.pass();
+  await rm(join(a.home, 'Documents/Forms'), { recursive: true });
+  await a.pass();
+  assert.equal((await latestTree(await openRepository(store), 'user/alice')).get('Documents/Forms')?.type, 'whiteout');
+  return b;
+}
+
+describe('signing in again after another machine deleted an org folder (keep-both)', () => {
+  it('the folder goes, without a conflict copy, when it holds only what the layers gave it', async (t) => {
+    const b = await formsDeletedElsewhere(t);
+    const r = await b.lay();
+    assert.deepEqual(Object.keys(await listing(b.home)).sort(), ['Documents/', 'Documents/keep.txt']);
+    assert.deepEqual(r.conflicts, []);
+  });
+
+  it("the user's own files in it are kept aside, and only those", async (t) => {
+    const b = await formsDeletedElsewhere(t);
+    await writeFile(join(b.home, 'Documents/Forms/mine.txt'), 'made on b');
+    await writeFile(join(b.home, 'Documents/Forms/Sub/c.txt'), 'form c, edited on b');
+    const r = await b.lay();
+    const disk = Object.keys(await listing(b.home)).sort();
+    assert.ok(!disk.includes('Documents/Forms/'), `the deleted folder is gone: ${disk.join(', ')}`);
+    const kept = disk.filter((p) => p.includes('.sync-conflict-') && !p.endsWith('/'));
+    assert.deepEqual(kept.map((p) => p.replace(/\.sync-conflict-[^/]*/, '')), ['Documents/Forms/Sub/c.txt', 'Documents/Forms/mine.txt'], disk.join(', '));
+    assert.deepEqual(r.conflicts.map((c) => c.path), ['Documents/Forms']);
+    assert.ok(r.removed.includes('Documents/Forms/a.txt') && r.removed.includes('Documents/Forms/b.txt'), r.removed.join(', '));
+  });
+});
