@@ -10,12 +10,13 @@
  *       agent's naming), so the restore writes into an empty place and nothing local is lost — unless
  *       it is a file holding a version this machine got from the layers (`known`: laid at an earlier
  *       sign-in, or synced), or a torn write of a lay that was cut off (`cutOff`), which is no local
- *       edit and is simply replaced.
+ *       edit and is simply replaced. A local dir where the layer has a file or link first loses the
+ *       files holding such a version, and goes if nothing else is left in it.
  *
  * Either way, paths the layer does not know are left alone (live sync adopts them later), and a
  * path a whiteout hides must be gone: removed — except under keep-both, where a file is removed
  * only if it holds a version some layer had there, and anything else is moved aside instead (a dir
- * loses such files first, and is moved aside only if something is left in it). A
+ * as above: moved aside only with what is left in it). A
  * path this machine laid or synced before that no layer has now (`retired`: an org layer dropped
  * it, another device deleted it) goes only while it holds a version it got from there.
  *
@@ -181,7 +182,10 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
   const settle = async (rel: string, node: DiskNode, entry: Dirent): Promise<void> => {
     if (policy === 'keep-both') {
       const st = await lstatOrNone(join(home, rel));
-      if (st !== undefined && (await differs(rel, node, st))) await aside(rel, st);
+      if (st === undefined || !(await differs(rel, node, st))) return;
+      // A dir where the layer now has a file: what the layers gave it goes, as under a whiteout.
+      if (st.isDirectory() && !(await prune(rel)) && (await removeEmptyDir(rel))) return;
+      await aside(rel, st);
     } else if (node.type !== 'dir' && entry.isDirectory()) {
       await remove(rel);
     }

@@ -67,3 +67,35 @@ describe('signing in again after another machine deleted an org folder (keep-bot
     assert.ok(r.removed.includes('Documents/Forms/a.txt') && r.removed.includes('Documents/Forms/b.txt'), r.removed.join(', '));
   });
 });
+
+describe('signing in again after another machine replaced a folder with a file (keep-both)', () => {
+  it('the folder goes when it holds only what the layers gave it; the new file is laid, no copy', async (t) => {
+    const { dir, store } = await memoryBucket(t, 'replaced-dir');
+    const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: 'keep-both' }, folders: ['Documents'] }, 'test');
+    const machine = async (name: string) => {
+      const home = join(dir, name, 'home');
+      const stateDir = join(dir, name, 'state');
+      const { deviceId } = await openAgentState(stateDir);
+      await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
+      return {
+        home,
+        lay: async () => layHome({ store, session: await readSession(stateDir), stateDir }),
+        pass: async () => assert.equal((await syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(await readSession(stateDir), stateDir) })).status, 'synced'),
+      };
+    };
+    const a = await machine('a');
+    await writeTree(a.home, { Documents: { Notes: { 'a.txt': 'note a', 'b.txt': 'note b' } } });
+    await a.lay();
+    await a.pass();
+    const b = await machine('b');
+    await b.lay();
+    await b.pass();
+    await rm(join(a.home, 'Documents/Notes'), { recursive: true });
+    await writeFile(join(a.home, 'Documents/Notes'), 'one file now');
+    await a.pass();
+
+    const r = await b.lay();
+    assert.deepEqual(Object.keys(await listing(b.home)).sort(), ['Documents/', 'Documents/Notes']);
+    assert.deepEqual(r.conflicts, []);
+  });
+});
