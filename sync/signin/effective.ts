@@ -25,10 +25,15 @@ export interface Effective {
   tree: Map<string, DiskNode>;
   /** Topmost paths hidden by a whiteout and not in `tree`, sorted. */
   hidden: string[];
-  /** Files and dirs of `history` that the layers no longer have and no whiteout hides, deepest first. */
-  retired: { path: string; type: 'file' | 'dir' }[];
-  /** Content keys of every file version the layers and their history have at a path (layers.ts `history`). */
+  /** Files, links and dirs of `history` that the layers no longer have and no whiteout hides, deepest first. */
+  retired: { path: string; type: 'file' | 'symlink' | 'dir' }[];
+  /** Every version the layers and their history have at a path (layers.ts `history`): a file's content key, a link's linkKey. */
   known: (path: string) => Set<string>;
+}
+
+/** How a link's target is named among `known` versions (apart from every content key). */
+export function linkKey(target: string): string {
+  return `symlink:${target}`;
 }
 
 function parentOf(p: string): string {
@@ -60,10 +65,10 @@ export function effectiveTree(stack: LayerStack, excluded: Excluder): Effective 
     admitted.set(p, ok);
     return ok;
   };
-  const retired = new Map<string, 'file' | 'dir'>();
+  const retired = new Map<string, 'file' | 'symlink' | 'dir'>();
   for (const past of stack.history) {
     for (const [p, n] of past) {
-      if ((n.type !== 'file' && n.type !== 'dir') || tree.has(p) || retired.has(p) || hiddenBy(p) || !admits(p, n.type === 'dir')) continue;
+      if (n.type === 'whiteout' || tree.has(p) || retired.has(p) || hiddenBy(p) || !admits(p, n.type === 'dir')) continue;
       retired.set(p, n.type);
     }
   }
@@ -73,6 +78,7 @@ export function effectiveTree(stack: LayerStack, excluded: Excluder): Effective 
     for (const t of all) {
       const n = t.get(path);
       if (n?.type === 'file') versions.add(n.content);
+      else if (n?.type === 'symlink') versions.add(linkKey(n.target));
     }
     return versions;
   };

@@ -18,7 +18,8 @@
  * only if it holds a version some layer had there, and anything else is moved aside instead (a dir
  * as above: moved aside only with what is left in it). A
  * path this machine laid or synced before that no layer has now (`retired`: an org layer dropped
- * it, another device deleted it) goes only while it holds a version it got from there.
+ * it, another device deleted it) goes only while it holds a version it got from there (a link: its
+ * target).
  *
  * What must hold: nothing outside home, and nothing outside the effective tree, a hidden path or a
  * retired one, is touched; nothing is followed through a link (each dir is known to be a real dir
@@ -34,7 +35,7 @@ import { freeConflictPath, type DiskNode } from '../plan/index.js';
 import { forEachLimit } from '../repo/pool.js';
 import { breathe, listDirNow } from '../restore/fsutil.js';
 import { sameMtime } from '../restore/meta.js';
-import type { Effective } from './effective.js';
+import { linkKey, type Effective } from './effective.js';
 
 export interface FirstContactOptions {
   home: string;
@@ -121,7 +122,7 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
       const child = `${rel}/${e.name}`;
       if (e.isDirectory()) {
         if ((await prune(child)) || !(await removeEmptyDir(child))) left = true;
-      } else if (e.isFile() && effective.known(child).has(await opts.contentOf(join(home, child)))) {
+      } else if (await isKnown(child, e)) {
         await rm(join(home, child), { force: true });
         result.removed.push(child);
       } else left = true;
@@ -141,9 +142,20 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     return true;
   };
 
+  /** Whether the local file or link at `rel` holds a version the layers or their history had there. */
+  const isKnown = async (rel: string, st: { isFile(): boolean; isSymbolicLink(): boolean }): Promise<boolean> => {
+    if (st.isFile()) return effective.known(rel).has(await opts.contentOf(join(home, rel)));
+    if (st.isSymbolicLink()) return effective.known(rel).has(linkKey(await readlink(join(home, rel))));
+    return false;
+  };
+
   const differs = async (rel: string, node: DiskNode, st: NonNullable<Local>): Promise<boolean> => {
     if (node.type === 'dir') return !st.isDirectory();
-    if (node.type === 'symlink') return !st.isSymbolicLink() || (await readlink(join(home, rel))) !== node.target;
+    if (node.type === 'symlink') {
+      if (!st.isSymbolicLink()) return true;
+      const target = await readlink(join(home, rel));
+      return target !== node.target && !effective.known(rel).has(linkKey(target));
+    }
     if (!st.isFile()) return true;
     if (st.size === node.size && (st.size === 0 || (opts.quickCheck && sameMtime(st, node.mtimeMs)))) return false;
     if (opts.cutOff && sameMtime(st, node.mtimeMs)) return false;
@@ -215,21 +227,21 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     if (!(await realDirsUpTo(home, parentOf(rel), present))) continue;
     const st = await lstatOrNone(join(home, rel));
     if (st === undefined) continue;
-    const pristine = st.isFile() && effective.known(rel).has(await opts.contentOf(join(home, rel)));
+    const pristine = await isKnown(rel, st);
     if (policy === 'layer-wins' || pristine) await remove(rel);
     else if (st.isDirectory() && !(await prune(rel))) await removeEmptyDir(rel);
     else await aside(rel, st);
   }
 
-  // What this machine laid or synced before and no layer has now: a file still holding a version
-  // it got goes, as a sync takes a deletion of what it did not change; a dir goes once empty.
+  // What this machine laid or synced before and no layer has now: a file or link still holding a
+  // version it got goes, as a sync takes a deletion of what it did not change; a dir goes once empty.
   // Anything else there is the user's own and stays (live sync adopts it).
   for (const { path: rel, type } of effective.retired) {
     if (!(await realDirsUpTo(home, parentOf(rel), present))) continue;
     const st = await lstatOrNone(join(home, rel));
     if (type === 'dir') {
       if (st?.isDirectory() && (await readdir(join(home, rel))).length === 0) await remove(rel);
-    } else if (st?.isFile() && effective.known(rel).has(await opts.contentOf(join(home, rel)))) {
+    } else if (st !== undefined && !st.isDirectory() && (await isKnown(rel, st))) {
       await remove(rel);
     }
   }

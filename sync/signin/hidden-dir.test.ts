@@ -2,7 +2,7 @@
 // layer): what this machine got from the layers there is simply removed, as a deleted file is; only
 // what the user made or changed there is kept, as a conflict copy.
 import assert from 'node:assert/strict';
-import { rm, writeFile } from 'node:fs/promises';
+import { readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig } from '../../shared/org-config.js';
@@ -98,4 +98,47 @@ describe('signing in again after another machine replaced a folder with a file (
     assert.deepEqual(Object.keys(await listing(b.home)).sort(), ['Documents/', 'Documents/Notes']);
     assert.deepEqual(r.conflicts, []);
   });
+});
+
+describe('signing in again after another machine changed, then deleted a symlink', () => {
+  for (const policy of ['keep-both', 'layer-wins'] as const) {
+    it(`${policy}: the link this machine synced follows, as a file would`, async (t) => {
+      const { dir, store } = await memoryBucket(t, 'deleted-link');
+      const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: policy }, folders: ['Documents'] }, 'test');
+      const machine = async (name: string) => {
+        const home = join(dir, name, 'home');
+        const stateDir = join(dir, name, 'state');
+        const { deviceId } = await openAgentState(stateDir);
+        await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
+        return {
+          home,
+          lay: async () => layHome({ store, session: await readSession(stateDir), stateDir }),
+          pass: async () => assert.equal((await syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(await readSession(stateDir), stateDir) })).status, 'synced'),
+        };
+      };
+      const a = await machine('a');
+      await writeTree(a.home, { Documents: { 'plan.txt': 'plan' } });
+      await symlink('plan.txt', join(a.home, 'Documents/latest'));
+      await a.lay();
+      await a.pass();
+      const b = await machine('b');
+      await b.lay();
+      await b.pass();
+      assert.equal(await readlink(join(b.home, 'Documents/latest')), 'plan.txt');
+      // First the link is pointed elsewhere: the old target is no local edit of B's.
+      await rm(join(a.home, 'Documents/latest'));
+      await symlink('other.txt', join(a.home, 'Documents/latest'));
+      await a.pass();
+      const moved = await b.lay();
+      assert.equal(await readlink(join(b.home, 'Documents/latest')), 'other.txt');
+      assert.deepEqual(moved.conflicts, []);
+      await b.pass();
+      // Then it is deleted.
+      await rm(join(a.home, 'Documents/latest'));
+      await a.pass();
+      const r = await b.lay();
+      assert.deepEqual(Object.keys(await listing(b.home)).sort(), ['Documents/', 'Documents/plan.txt']);
+      assert.deepEqual(r.conflicts, []);
+    });
+  }
 });
