@@ -6,12 +6,14 @@ import { once } from 'node:events';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Agent } from '../agent/index.js';
 import { serveControl } from '../control/index.js';
 import { loadCredentials, userPrincipal } from '../credentials/index.js';
 import { isStrataError } from '../errors.js';
 import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/index.js';
 import { writeTree } from '../cli/testkit.js';
 import { layHome } from './lay.js';
+import { sessionFolder } from './folder.js';
 import { openSessionStore, startSessionAgent } from './live.js';
 import { signOut } from './logout.js';
 import { readSession } from './session.js';
@@ -57,6 +59,34 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     await assert.rejects(loadCredentials(org.org, userPrincipal('bob')), (err) => isStrataError(err, 'E_NO_CREDENTIALS'));
     await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
     assert.equal(await readFile(join(m.home, 'Documents/plan.txt'), 'utf8'), 'plan v2, before signing out', 'without --wipe the local copy stays');
+  });
+
+  it("uploads a file saved just before signing out, which the running agent's watcher had not reported yet", async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
+    await preload(org, 'fay');
+    const m = await makeMachine(org, 'vdi');
+    await signInAndLay(org, m, 'fay');
+    const session = await readSession(m.stateDir);
+    const store = await openSessionStore(session);
+    t.after(() => store.close());
+    // The watcher reports a path once it has been quiet a moment (300 ms and two samples by default):
+    // an app writing its file as the session ends is still inside that moment. A long one here.
+    const agent = await Agent.start({ stateDir: m.stateDir, folders: [sessionFolder(session, m.stateDir)], openStore: () => store.store, pollMs: 3_600_000, debounceMs: 60_000 });
+    const control = await serveControl(agent, { stateDir: m.stateDir });
+    let stopped = false;
+    const stop = async (): Promise<void> => {
+      if (stopped) return;
+      stopped = true;
+      await control.close();
+      await agent.stop();
+    };
+    t.after(stop);
+    await agent.passesDone(1);
+    await writeFile(join(m.home, 'Documents/saved-at-exit.txt'), 'written as the session ended');
+    const r = await signOut({ stateDir: m.stateDir, stopAgent: stop, wipe: true });
+    assert.deepEqual(r.wiped, ['Documents']);
+    const tree = await latestTree(await org.admin(), 'user/fay');
+    assert.equal(tree.get('Documents/saved-at-exit.txt')?.type, 'file', 'the file reached the layer before the wipe');
   });
 
   it('refuses --wipe outside VDI mode, before touching anything', async (t) => {

@@ -4,7 +4,8 @@
  *
  *   1. flush: a running agent (control.json answers) is asked for a pass and waited for
  *      (flush.ts); with none, one full sync pass runs here with the keychain's credentials;
- *   2. stop the running agent (SIGTERM by default) and wait until its endpoint is gone;
+ *   2. stop the running agent (SIGTERM by default) and wait until its endpoint is gone, then run
+ *      one full pass here: what its watcher had not reported yet;
  *   3. delete the keychain entry and the session file;
  *   4. --wipe: remove the layer's folders under home (never the state dir).
  * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped. Neither
@@ -39,7 +40,7 @@ export interface SignOutOptions {
 export interface SignOutResult {
   org: string;
   user: string;
-  /** 'agent': the running agent flushed; 'pass': a pass ran here; 'none': no restore ever finished, so there was nothing to flush. */
+  /** 'agent': the running agent flushed (then a pass here took what its watcher had not reported); 'pass': a pass ran here; 'none': no restore ever finished, so there was nothing to flush. */
   flushed: 'agent' | 'pass' | 'none';
   snapshot?: string;
   credentialsRemoved: boolean;
@@ -76,6 +77,10 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   if (running) {
     await flushThroughAgent(new ControlClient(info, join(opts.stateDir, 'control.json')), timeoutMs);
     await (opts.stopAgent ?? ((i) => stopBySignal(opts.stateDir, i, timeoutMs)))(info);
+    // The agent's passes scan what its watcher reported, and the watcher reports a file only once it
+    // has been quiet a moment: one saved as the session ends was not in that flush. With the agent
+    // stopped, a full pass here takes what is left, over the org layers the agent last recorded.
+    snapshot = await flushHere(await readSession(opts.stateDir), opts);
     flushed = 'agent';
   } else if (session.laid === undefined) {
     flushed = 'none';
