@@ -117,15 +117,30 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
    */
   const prune = async (rel: string): Promise<boolean> => {
     touched.add(rel);
+    // What cannot be read or removed here is kept: it goes aside with the rest, as it did whole.
+    const kept = (err: unknown): boolean => {
+      if (isErrno(err, 'EACCES', 'EPERM')) return true;
+      throw err;
+    };
+    let entries: Dirent[];
+    try {
+      entries = await readdir(join(home, rel), { withFileTypes: true });
+    } catch (err) {
+      return kept(err);
+    }
     let left = false;
-    for (const e of await readdir(join(home, rel), { withFileTypes: true })) {
+    for (const e of entries) {
       const child = `${rel}/${e.name}`;
-      if (e.isDirectory()) {
-        if ((await prune(child)) || !(await removeEmptyDir(child))) left = true;
-      } else if (await isKnown(child, e)) {
-        await rm(join(home, child), { force: true });
-        result.removed.push(child);
-      } else left = true;
+      try {
+        if (e.isDirectory()) {
+          if ((await prune(child)) || !(await removeEmptyDir(child))) left = true;
+        } else if (await isKnown(child, e)) {
+          await rm(join(home, child), { force: true });
+          result.removed.push(child);
+        } else left = true;
+      } catch (err) {
+        left = kept(err);
+      }
     }
     return left;
   };
