@@ -144,7 +144,14 @@ function parseStore(value: unknown, fail: Fail): OrgStoreConfig {
   if (s.endpoint !== undefined) {
     endpoint = string(s.endpoint, 'store.endpoint', fail);
     if (/^[a-z]+:\/\/[^/]*@/i.test(endpoint)) fail('store.endpoint', 'must not contain credentials (they go in the OS keychain, through strata login)');
-    if (!ENDPOINT.test(endpoint)) fail('store.endpoint', `${show(endpoint)} is not a server address: write http(s)://host[:port], and put a key prefix in store.prefix`);
+    const m = ENDPOINT.exec(endpoint);
+    if (!m) fail('store.endpoint', `${show(endpoint)} is not a server address: write http(s)://host[:port], and put a key prefix in store.prefix`);
+    // The pattern lets through what no client can connect to: found here, not after the credentials are asked.
+    const [, host = '', port] = m as RegExpExecArray;
+    if (!host.startsWith('[') && host.split('.').some((label) => label === '' || label.startsWith('-') || label.endsWith('-') || label.length > 63)) {
+      fail('store.endpoint', `${show(endpoint)}: ${show(host)} is not a host name`);
+    }
+    if (port !== undefined && (Number(port.slice(1)) < 1 || Number(port.slice(1)) > 65535)) fail('store.endpoint', `${show(endpoint)}: the port must be 1–65535`);
     endpoint = endpoint.replace(/\/$/, '');
   }
   const region = s.region === undefined ? 'us-east-1' : string(s.region, 'store.region', fail);
