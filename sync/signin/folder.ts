@@ -7,7 +7,7 @@
  * The state dir must never be part of the layer (it holds the control endpoint's token and the
  * agent's journals), and its default place is under home: when it is inside home it is excluded.
  */
-import { relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { folderExcluder, type FolderSpec } from '../agent/index.js';
 import type { Excluder } from '../watch/index.js';
 import type { Session } from './session.js';
@@ -15,7 +15,8 @@ import type { Session } from './session.js';
 export function sessionFolder(session: Session, stateDir: string): FolderSpec {
   const folders = session.org.folders;
   const rel = relative(resolve(session.home), resolve(stateDir));
-  const inside = rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) && !/^[A-Za-z]:/.test(rel);
+  // `..` as a whole first name, not any name starting with two dots (`..strata` is inside home).
+  const inside = rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
   // A literal path: gitignore's special characters in folder names are escaped.
   const own = inside ? [`/${rel.split(sep).map((p) => p.replace(/[\\*?[\]!#]/g, '\\$&')).join('/')}/`] : [];
   return {

@@ -86,6 +86,8 @@ describe('sessionFolder', () => {
     const inside = sessionFolder(s, '/home/alice/.local/state/strata');
     assert.deepEqual(inside, { root: '/home/alice', layer: 'user/alice', include: [], exclude: ['*.iso', '/.local/state/strata/'], lower: [ROOT] });
     assert.deepEqual(sessionFolder(s, '/var/lib/strata').exclude, ['*.iso']);
+    // A name that only starts with two dots is inside home all the same.
+    assert.deepEqual(sessionFolder(s, '/home/alice/..strata').exclude, ['*.iso', '/..strata/']);
     const docs = { ...s, org: parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, folders: ['Documents', '.config/app'] }, 'test') };
     assert.deepEqual(sessionFolder(docs, '/tmp/x').include, ['Documents', '.config/app']);
   });
