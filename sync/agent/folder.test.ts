@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { rename } from 'node:fs/promises';
 import { test } from 'node:test';
 import { StrataError } from '../errors.js';
 import { ForwardingStore } from '../store/forwarding.js';
@@ -144,4 +145,42 @@ test('a new device over a chain of VDI sessions (each a device of its own) merge
   assert.ok(peak > 1, `snapshot reads in flight at once: ${peak}`);
   // The newest head's trees and the files' chunks; merged one by one, every head's trees were read.
   assert.ok(packs.length <= 12, `pack reads: ${packs.length}`);
+
+test('renaming a folder that holds most of the files is not held as a mass delete: its files are all still there', async (t) => {
+  const base = await tempRoot(t, 'rename-guard');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  for (let i = 0; i < 12; i++) await a.write(`docs/f${i}.txt`, `file ${i}`);
+  await a.write('notes.txt', 'notes');
+  await converge([a, b]);
+  await rename(a.path('docs'), a.path('papers'));
+  a.folder.markDirty(['docs', 'papers']);
+  const r = await a.pass();
+  assert.equal(r.status, 'synced', 'a rename deletes nothing');
+  await converge([a, b]);
+  const listing = await assertSame([a, b]);
+  assert.equal(listing['papers/f3.txt'], 'file 3');
+  assert.equal(listing['docs/'], undefined);
+});
+
+test('deleting most of the files is still held when the same bytes survive under fewer names', async (t) => {
+  const base = await tempRoot(t, 'dup-guard');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const a = await Device.create(base, 'deva', mem);
+  t.after(() => a.close());
+  // Twelve copies of one template, and one other file: deleting eleven copies is a mass delete.
+  for (let i = 0; i < 12; i++) await a.write(`copies/c${i}.txt`, 'same bytes');
+  await a.write('other.txt', 'other');
+  await a.pass();
+  for (let i = 1; i < 12; i++) await a.remove(`copies/c${i}.txt`);
+  const r = await a.pass();
+  assert.equal(r.status, 'held');
+  assert.deepEqual(r.status === 'held' && r.held, { direction: 'local', files: 11, of: 13 });
 });

@@ -38,13 +38,35 @@ function tooMany(deleted: number, of: number): boolean {
   return deleted >= MASS_DELETE_MIN && deleted * 2 > of;
 }
 
+/** A file's bytes or a symlink's target: what a delete would lose; undefined for other nodes. */
+function keptKey(node: Node | undefined): string | undefined {
+  if (node?.type === 'file') return `f:${node.content}`;
+  if (node?.type === 'symlink') return `l:${node.target}`;
+  return undefined;
+}
+
 /**
  * The deletes of `plan` applied to a disk of `localFiles` files (remote), and the files of this
  * device's head (`ownTree`) that the disk (`mine`) no longer has, except hidden ones (local).
+ *
+ * A local file that went while a new path of the disk holds its very bytes was moved, not deleted:
+ * it counts as a delete no more than a move coming from another device does (the plan moves those).
+ * Each new path vouches for one file only, so deleting ten copies of one content still counts ten.
  */
 export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string, node: Node) => boolean): DeleteCounts {
+  const moved = new Map<string, number>();
+  for (const [p, node] of mine) {
+    const key = keptKey(node);
+    if (key !== undefined && keptKey(ownTree.get(p)) === undefined) moved.set(key, (moved.get(key) ?? 0) + 1);
+  }
   const gone: string[] = [];
-  for (const [p, node] of ownTree) if ((node.type === 'file' || node.type === 'symlink') && !mine.has(p) && !hidden(p, node)) gone.push(p);
+  for (const [p, node] of ownTree) {
+    const key = keptKey(node);
+    if (key === undefined || mine.has(p) || hidden(p, node)) continue;
+    const left = moved.get(key) ?? 0;
+    if (left > 0) moved.set(key, left - 1);
+    else gone.push(p);
+  }
   const deleted = plan.ops.flatMap((op) => (op.op === 'delete' && op.expect.type !== 'dir' ? [op.path] : []));
   return { remote: { files: deleted.length, of: localFiles, paths: deleted }, local: { files: gone.length, of: countFiles(ownTree), paths: gone } };
 }
