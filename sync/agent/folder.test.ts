@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { rename } from 'node:fs/promises';
+import fsp, { rename } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
+import { sep } from 'node:path';
 import { test } from 'node:test';
 import { StrataError } from '../errors.js';
 import { ForwardingStore } from '../store/forwarding.js';
@@ -145,6 +147,7 @@ test('a new device over a chain of VDI sessions (each a device of its own) merge
   assert.ok(peak > 1, `snapshot reads in flight at once: ${peak}`);
   // The newest head's trees and the files' chunks; merged one by one, every head's trees were read.
   assert.ok(packs.length <= 12, `pack reads: ${packs.length}`);
+});
 
 test('renaming a folder that holds most of the files is not held as a mass delete: its files are all still there', async (t) => {
   const base = await tempRoot(t, 'rename-guard');
@@ -183,4 +186,54 @@ test('deleting most of the files is still held when the same bytes survive under
   const r = await a.pass();
   assert.equal(r.status, 'held');
   assert.deepEqual(r.status === 'held' && r.held, { direction: 'local', files: 11, of: 13 });
+});
+
+
+/**
+ * Makes listing the dirs whose path ends with `suffix` fail with `code` (a failing disk, a share
+ * that stops answering) until the returned function is called. The scan's listNames imports
+ * readdir from node:fs/promises: syncBuiltinESMExports carries the replacement to that binding.
+ */
+function failListing(suffix: string, code: string): () => void {
+  const original = fsp.readdir;
+  const failing = (async (path: Parameters<typeof fsp.readdir>[0], ...rest: unknown[]) => {
+    if (String(path).endsWith(suffix)) throw Object.assign(new Error(`${code}: i/o error, scandir '${String(path)}'`), { code });
+    return (original as (...a: unknown[]) => Promise<unknown>)(path, ...rest);
+  }) as typeof fsp.readdir;
+  fsp.readdir = failing;
+  syncBuiltinESMExports();
+  return () => {
+    fsp.readdir = original;
+    syncBuiltinESMExports();
+  };
+}
+
+test('a folder that cannot be listed keeps its files on the disk and in the layer', async (t) => {
+  const base = await tempRoot(t, 'unlisted');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  await a.write('private/s1.txt', 'secret 1');
+  await a.write('private/deep/s2.txt', 'secret 2');
+  await a.write('public.txt', 'public');
+  await converge([a, b]);
+  const heal = failListing(`${sep}private`, 'EIO');
+  try {
+    a.folder.markAllDirty();
+    const r = await a.pass();
+    assert.deepEqual(r.scan.skipped.get('private'), 'cannot be read (EIO)');
+  } finally {
+    heal();
+  }
+  assert.equal(await a.read('private/s1.txt'), 'secret 1', 'the pass left what it could not see alone');
+  assert.equal(await a.read('private/deep/s2.txt'), 'secret 2');
+  await converge([a, b]);
+  const listing = await assertSame([a, b]);
+  assert.equal(listing['private/s1.txt'], 'secret 1');
+  assert.equal(listing['private/deep/s2.txt'], 'secret 2');
 });

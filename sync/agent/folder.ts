@@ -249,7 +249,11 @@ export class SyncFolder {
       }
     }
     let target = new Map([...effective].filter(([p, n]) => !hidden(p, n)));
-    let plan = planApply(localFlat, target, { caseInsensitive: this.opts.caseInsensitive });
+    // Hidden paths stay out of both sides of the plan: the local tree still holds what the scan
+    // could not read now (a dir it could not list keeps its children's entries), and planned
+    // against a target without them, those would be deleted from the disk.
+    const visible = new Map([...localFlat].filter(([p, n]) => !hidden(p, n)));
+    let plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
     let deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, hidden);
     const now = (this.opts.now ?? (() => new Date()))();
     let held = massDelete(deletes, this.deletes, now.getTime());
@@ -268,7 +272,7 @@ export class SyncFolder {
       overruled = back.restored > 0;
       merged = lower === undefined ? effective : userView(effective, lower, merged);
       target = new Map([...effective].filter(([p, n]) => !hidden(p, n)));
-      plan = planApply(localFlat, target, { caseInsensitive: this.opts.caseInsensitive });
+      plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
       deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, hidden);
       held = massDelete(deletes, this.deletes, now.getTime());
       if (held?.direction === settled) held = undefined;
