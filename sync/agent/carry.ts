@@ -4,16 +4,72 @@
  * must not look deleted: the local side carries its version from this device's own head, and the
  * pass never touches it on disk.
  */
-import type { Node } from '../plan/index.js';
+import { sameNode, type FlatTree, type Node } from '../plan/index.js';
+import { ancestorsOf, compareStrings, parentOf } from '../plan/nodes.js';
 import type { LocalTree, ScanResult } from './local.js';
 
 /** Whether the pass leaves a path alone; a dir is matched as a dir. */
 export type Hidden = (path: string, node: Node) => boolean;
 
+/** True for paths at or under one the scan could not read this pass. */
+export function unreadTest(scan: ScanResult): (path: string) => boolean {
+  const skipped = [...scan.skipped.keys()];
+  return (p) => skipped.some((s) => p === s || p.startsWith(`${s}/`));
+}
+
 /** True for paths this device must not manage this pass: excluded, or at/under an unreadable one. */
 export function hiddenTest(local: LocalTree, scan: ScanResult): Hidden {
-  const skipped = [...scan.skipped.keys()];
-  return (p, node) => local.isExcluded(p, node.type === 'dir') || skipped.some((s) => p === s || p.startsWith(`${s}/`));
+  const unread = unreadTest(scan);
+  return (p, node) => local.isExcluded(p, node.type === 'dir') || unread(p);
+}
+
+/**
+ * The two sides of the pass's plan without what the pass leaves alone. Hidden paths are in
+ * neither: the local tree still holds what the scan could not read now (a dir it could not list
+ * keeps its children's entries), and planned against a target without them, those would be
+ * deleted from the disk. A dir holding a hidden path stays a dir even where the merged tree lost
+ * it: what is inside is not the pass's to remove.
+ */
+export function planSides(local: FlatTree, effective: FlatTree, hidden: Hidden): { local: Map<string, Node>; target: Map<string, Node> } {
+  const target = new Map([...effective].filter(([p, n]) => !hidden(p, n)));
+  const visible = new Map<string, Node>();
+  for (const [p, n] of local) {
+    if (!hidden(p, n)) {
+      visible.set(p, n);
+      continue;
+    }
+    for (const a of ancestorsOf(p)) {
+      const have = target.get(a);
+      if (have?.type === 'dir') continue;
+      const dir = local.get(a);
+      if (have !== undefined || dir?.type !== 'dir' || hidden(a, dir)) break;
+      target.set(a, dir);
+    }
+  }
+  return { local: visible, target };
+}
+
+/**
+ * What the disk holds once the plan reached `target`: that, and the hidden paths as the local
+ * side has them (under dirs it has). Where a path the scan could not read differs from the
+ * merged tree there, the disk lags it (see folder.ts).
+ */
+export function diskAfter(target: FlatTree, scanned: FlatTree, hidden: Hidden): Map<string, Node> {
+  const out = new Map(target);
+  for (const [p, n] of [...scanned].sort(([a], [b]) => compareStrings(a, b))) {
+    if (!hidden(p, n) || out.has(p)) continue;
+    const parent = parentOf(p);
+    if (parent === '' || out.get(parent)?.type === 'dir') out.set(p, n);
+  }
+  return out;
+}
+
+/** Whether `after` differs from `effective` (whiteouts read as nothing) at some path `unread` names. */
+export function lagsAt(after: FlatTree, effective: FlatTree, unread: (path: string) => boolean): boolean {
+  const disk = (n: Node | undefined) => (n?.type === 'whiteout' ? undefined : n);
+  for (const [p, n] of after) if (unread(p) && !sameNode(n, disk(effective.get(p)))) return true;
+  for (const [p, n] of effective) if (unread(p) && disk(n) !== undefined && !after.has(p)) return true;
+  return false;
 }
 
 /** The scanned tree plus, for hidden paths, their version in this device's head (under dirs the scan has). */

@@ -237,3 +237,98 @@ test('a folder that cannot be listed keeps its files on the disk and in the laye
   assert.equal(listing['private/s1.txt'], 'secret 1');
   assert.equal(listing['private/deep/s2.txt'], 'secret 2');
 });
+
+test('an edit from another device to a file in a folder that could not be listed reaches the disk once it can be, and stays', async (t) => {
+  const base = await tempRoot(t, 'unlisted-edit');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  await a.write('private/s1.txt', 'v1', new Date('2026-01-01T10:00:00Z'));
+  await a.write('public.txt', 'public');
+  await converge([a, b]);
+  await a.write('private/s1.txt', 'v2 from a', new Date('2026-01-02T10:00:00Z'));
+  await a.pass();
+  const heal = failListing(`${sep}private`, 'EIO');
+  try {
+    b.folder.markAllDirty();
+    await b.pass();
+  } finally {
+    heal();
+  }
+  assert.equal(await b.read('private/s1.txt'), 'v1', 'left alone while it could not be listed');
+  // b never changed the file: a's edit is the only one. It must reach b, and survive b's next changes.
+  await converge([a, b]);
+  assert.equal(await b.read('private/s1.txt'), 'v2 from a');
+  await b.write('public.txt', 'public 2');
+  await converge([a, b]);
+  const listing = await assertSame([a, b]);
+  assert.equal(listing['private/s1.txt'], 'v2 from a');
+});
+
+test('a file edited on this device while its folder could not be listed, and on another device meanwhile, keeps both versions', async (t) => {
+  const base = await tempRoot(t, 'unlisted-both');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  await a.write('private/s1.txt', 'v1', new Date('2026-01-01T10:00:00Z'));
+  await a.write('gone/g.txt', 'g');
+  await converge([a, b]);
+  await a.write('private/s1.txt', 'v2 from a', new Date('2026-01-02T10:00:00Z'));
+  await a.remove('gone');
+  await a.pass();
+  const heal = failListing(`${sep}private`, 'EIO');
+  try {
+    b.folder.markAllDirty();
+    assert.equal((await b.pass()).status, 'synced');
+    // b's user edits the file it cannot list, twice over two passes.
+    await b.write('private/s1.txt', 'v2 from b', new Date('2026-01-03T10:00:00Z'));
+    b.folder.markAllDirty();
+    assert.equal((await b.pass()).status, 'synced');
+  } finally {
+    heal();
+  }
+  await converge([a, b]);
+  const listing = await assertSame([a, b]);
+  const texts = Object.entries(listing).filter(([p]) => p.startsWith('private/s1')).map(([, v]) => v).sort();
+  assert.deepEqual(texts, ['v2 from a', 'v2 from b']);
+  assert.equal(listing['private/s1.txt'], 'v2 from b', 'the newer edit keeps the name');
+  assert.equal(listing['gone/'], undefined);
+});
+
+test('a folder deleted on another device while a folder inside it cannot be listed here goes once it can be', async (t) => {
+  const base = await tempRoot(t, 'unlisted-parent');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  await a.write('docs/private/s1.txt', 's1');
+  await a.write('docs/d.txt', 'd');
+  await a.write('keep.txt', 'k');
+  await converge([a, b]);
+  await a.remove('docs');
+  await a.pass();
+  const heal = failListing(`${sep}private`, 'EIO');
+  try {
+    b.folder.markAllDirty();
+    assert.equal((await b.pass()).status, 'synced', 'what it cannot list holds the pass up no more than it is deleted');
+    assert.equal(await b.read('docs/private/s1.txt'), 's1');
+  } finally {
+    heal();
+  }
+  await converge([a, b]);
+  assert.deepEqual(await assertSame([a, b]), { 'keep.txt': 'k' });
+});

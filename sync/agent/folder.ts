@@ -21,7 +21,8 @@
  *   than half of the files (and at least MASS_DELETE_MIN of them) on the disk, or in the layer, is
  *   held until confirmDeletes() (guard.ts);
  * - paths this device cannot see — excluded here, unreadable now — keep their version from this
- *   device's head (mine.ts) and are never touched on disk;
+ *   device's head (mine.ts) and are never touched on disk; where the merge changed an unreadable
+ *   one, the disk lags the head, and a pending merge says so until a pass lays it (pending.ts);
  * - a switch of the org layers under the user layer (switchLower) reads the disk against the old
  *   and the new ones until a pass has synced it (mine.ts, overlay's laidLower), and its apply is
  *   recorded as a pending merge: no org file, old or new, is ever taken for the user's edit.
@@ -45,6 +46,7 @@ import { clearPending, loadPending, savePending, type PendingMerge } from './pen
 import type { FolderOptions, PassResult } from './folder-types.js';
 import { localSide } from './mine.js';
 import { isDir, noRoot, rescan } from './rescan.js';
+import { diskAfter, lagsAt, planSides, unreadTest } from './carry.js';
 
 export type { FolderOptions, PassPhase, PassResult } from './folder-types.js';
 
@@ -248,11 +250,7 @@ export class SyncFolder {
         conflicts.push(...folded.conflicts);
       }
     }
-    let target = new Map([...effective].filter(([p, n]) => !hidden(p, n)));
-    // Hidden paths stay out of both sides of the plan: the local tree still holds what the scan
-    // could not read now (a dir it could not list keeps its children's entries), and planned
-    // against a target without them, those would be deleted from the disk.
-    const visible = new Map([...localFlat].filter(([p, n]) => !hidden(p, n)));
+    let { local: visible, target } = planSides(localFlat, effective, hidden);
     let plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
     let deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, hidden);
     const now = (this.opts.now ?? (() => new Date()))();
@@ -271,7 +269,7 @@ export class SyncFolder {
       effective = back.tree;
       overruled = back.restored > 0;
       merged = lower === undefined ? effective : userView(effective, lower, merged);
-      target = new Map([...effective].filter(([p, n]) => !hidden(p, n)));
+      ({ local: visible, target } = planSides(localFlat, effective, hidden));
       plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
       deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, hidden);
       held = massDelete(deletes, this.deletes, now.getTime());
@@ -287,6 +285,13 @@ export class SyncFolder {
     // files it already laid for the new version's, not for the user's edits.
     const record = plan.ops.length > 0 && (parents.length > 0 || switching !== undefined);
     const baseRoot = record ? await writeFlatTree(repo, scanned, chunks) : undefined;
+    // A path the scan could not read keeps its bytes on the disk, while the merged tree may take
+    // another device's version of it. Taken from the disk as it is once readable, those old bytes
+    // would read as this device's edit and undo the other one everywhere. So the disk as this pass
+    // leaves it is recorded against the merged tree as a pending merge (pending.ts), until a pass
+    // has laid the merged version there or found it edited (then both versions stay).
+    const after = diskAfter(target, scanned, hidden);
+    const lagRoot = lagsAt(after, effective, unreadTest(scan)) ? await writeFlatTree(repo, after, chunks) : undefined;
     await repo.flush();
     let downloaded = 0;
     if (plan.ops.length > 0) {
@@ -305,10 +310,11 @@ export class SyncFolder {
     const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))(), overruled });
     if (snapshot !== undefined) this.own = snapshot;
     if (this.deletes.record(deletes, now.getTime(), settled, before) && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
-    await this.setPending(undefined);
+    await this.setPending(lagRoot === undefined ? undefined : { parents: [], root: mergedRoot, base: lagRoot });
     this.considered = m.considered;
     this.knownHeads = fingerprint;
-    this.settled = true;
+    // A disk that lags the merged tree is not settled: the next pass must lay what it can.
+    this.settled = lagRoot === undefined;
     this.files = countFiles(target);
     this.trees.prune();
     if (this.own !== undefined) {

@@ -16,6 +16,11 @@
  * stay (a conflict copy). No scan result has to be remembered across passes or crashes: the three
  * trees say it all. The cost is an extra conflict copy in one race — the executor wrote a path and
  * the user edited it before the pass ended — which loses nothing.
+ *
+ * The same record, with no parents, stands for a disk that lags its head after a synced pass: the
+ * merged tree took another device's version of a path the scan could not read, and the disk there
+ * still holds the old bytes (`base` is the disk as that pass left it). Read as they are once
+ * readable, those bytes would be taken for this device's edit and undo the other device's.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { isBlobId } from '../chunker/hash.js';
