@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { AgentEvent } from '../../shared/agent-api.js';
 import { CountingStore } from '../store/counting.js';
+import { ForwardingStore } from '../store/forwarding.js';
 import { MemoryStore } from '../store/memory.js';
 import { makeTestS3Store, skipWithoutS3 } from '../testing/s3.js';
-import type { ObjectStore } from '../store/index.js';
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from '../store/index.js';
 import { Agent, type AgentOptions } from './agent.js';
 import { initStore, LAYER, listDir, tempRoot } from './testkit.js';
 
@@ -279,4 +280,35 @@ test('a conflict resolved by keeping one version: the copy goes, and the other m
   const only = (m: Machine) => async () => isDeepStrictEqual(await listDir(m.root).catch(() => undefined), { 'doc.txt': other });
   await waitFor('a keeps the other version under the name', only(a));
   await waitFor('b follows', only(b));
+});
+
+/** Answers every request a little late, as a bucket far away does. */
+class SlowStore extends ForwardingStore {
+  override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    await new Promise((r) => setTimeout(r, 150));
+    return super.get(key, range);
+  }
+
+  override async *list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectInfo> {
+    await new Promise((r) => setTimeout(r, 150));
+    yield* super.list(prefix, opts);
+  }
+}
+
+test('a pause while the agent opens the bucket at start-up stops its requests before it returns', async (t) => {
+  const base = await tempRoot(t, 'agent-open');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const root = join(base, 'root');
+  await mkdir(root, { recursive: true });
+  const counter = new CountingStore(new SlowStore(mem));
+  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => counter, newDeviceId: () => 'deva', ...FAST });
+  t.after(() => agent.stop());
+  await new Promise((r) => setTimeout(r, 20));
+  assert.ok(counter.counts.gets + counter.counts.lists > 0, 'the agent is opening the bucket');
+  await agent.call('pause', {});
+  const c = counter.counts;
+  const at = c.gets + c.lists + c.heads + c.puts;
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(c.gets + c.lists + c.heads + c.puts, at, 'no request after pause() returned');
 });

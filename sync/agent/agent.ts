@@ -268,7 +268,7 @@ export class Agent implements AgentApi {
     let opened = false;
     while (!this.stopped) {
       if (!this.paused) {
-        if (!opened) opened = await this.openFolders();
+        if (!opened) opened = await this.opening();
         if (opened) await this.runDue();
       } else {
         for (const f of this.folders) if (f.status.state !== 'paused') f.setState('paused');
@@ -278,9 +278,23 @@ export class Agent implements AgentApi {
     }
   }
 
+  /** openFolders, as the running step: a pause meanwhile waits for its requests to end. */
+  private async opening(): Promise<boolean> {
+    let finish!: () => void;
+    this.running = { abort: new AbortController(), done: new Promise((r) => (finish = r)) };
+    try {
+      return await this.openFolders();
+    } finally {
+      this.running = undefined;
+      finish();
+    }
+  }
+
   private async openFolders(): Promise<boolean> {
     try {
-      this.repo ??= await openRepository(await this.opts.openStore());
+      // The index is loaded by the first pass (which loads it anyway), so a pause during the
+      // start-up waits for one request, not for the whole index.
+      this.repo ??= await openRepository(await this.opts.openStore(), { loadIndex: false });
       for (const f of this.folders) await f.open(this.repo);
       return true;
     } catch (err) {
