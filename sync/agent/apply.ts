@@ -25,6 +25,8 @@ export interface Applied {
   downloaded: number;
   /** Paths the next scan must look at. */
   rescan: string[];
+  /** Paths that could not be written now (a lock, permissions), with the reason. */
+  blocked: Map<string, string>;
 }
 
 export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: ChunkMap, opts: Pick<FolderOptions, 'repo' | 'root' | 'execJournal' | 'suppress' | 'onPhase'>, signal?: AbortSignal): Promise<Applied> {
@@ -37,5 +39,11 @@ export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: Chunk
   });
   const res = await executePlan(root, plan.ops, { fetch: fetcher.fetch, journalPath: opts.execJournal, signal, suppress: opts.suppress });
   const rescan = await recordApplied(local, root, res.results, chunks);
-  return { complete: res.complete, aborted: res.aborted, downloaded, rescan };
+  const blocked = new Map<string, string>();
+  for (const r of res.results) {
+    if (r.status !== 'changed' || r.blocked !== true) continue;
+    // Which of a copy's or a move's two paths refused is not known: both are left alone.
+    for (const p of r.op.op === 'copy' || r.op.op === 'move' ? [r.op.path, r.op.from] : [r.op.path]) blocked.set(p, r.found);
+  }
+  return { complete: res.complete, aborted: res.aborted, downloaded, rescan, blocked };
 }

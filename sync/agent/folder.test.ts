@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import fsp, { rename } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { ForwardingStore } from '../store/forwarding.js';
 import type { ByteRange } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
 import { defineScenarios } from './scenarios.js';
+import { BLOCKED_MS } from './folder.js';
 import { assertSame, converge, Device, initStore, listDir, tempRoot } from './testkit.js';
 
 defineScenarios('memory store', { makeStore: async () => ({ store: new MemoryStore() }) });
@@ -331,4 +333,37 @@ test('a folder deleted on another device while a folder inside it cannot be list
   }
   await converge([a, b]);
   assert.deepEqual(await assertSame([a, b]), { 'keep.txt': 'k' });
+});
+
+test('a file the executor cannot replace (locked, immutable) holds up only itself: the rest syncs both ways', { skip: process.platform !== 'linux' && 'uses chattr +i' }, async (t) => {
+  const base = await tempRoot(t, 'locked-target');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  let later = 0;
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', mem, { now: () => new Date(Date.now() + later) });
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  await a.write('doc.txt', 'v1', new Date('2026-01-01T10:00:00Z'));
+  await converge([a, b]);
+  // The file is held on b the way an open Office document or an immutable flag holds it: it cannot be replaced.
+  const lock = spawnSync('chattr', ['+i', b.path('doc.txt')]);
+  if (lock.status !== 0) return t.skip('chattr +i is not supported here');
+  t.after(() => spawnSync('chattr', ['-i', b.path('doc.txt')]));
+  await a.write('doc.txt', 'v2 from a', new Date('2026-01-02T10:00:00Z'));
+  await a.write('new-from-a.txt', 'a');
+  await a.pass();
+  await b.write('new-from-b.txt', 'b');
+  for (let i = 0; i < 3; i++) await b.pass();
+  await a.pass();
+  assert.equal(await b.read('new-from-a.txt'), 'a', 'b got the rest of a\'s changes');
+  assert.equal(await a.read('new-from-b.txt'), 'b', 'a got b\'s change');
+  assert.equal(await b.read('doc.txt'), 'v1');
+  // Released, the file takes a's version once b tries it again.
+  spawnSync('chattr', ['-i', b.path('doc.txt')]);
+  later = BLOCKED_MS;
+  await converge([a, b]);
+  assert.equal((await assertSame([a, b]))['doc.txt'], 'v2 from a');
 });

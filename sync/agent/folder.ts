@@ -50,6 +50,9 @@ import { diskAfter, lagsAt, planSides, unreadTest } from './carry.js';
 
 export type { FolderOptions, PassPhase, PassResult } from './folder-types.js';
 
+/** How long passes leave alone a path the executor could not write. */
+export const BLOCKED_MS = 60_000;
+
 export class SyncFolder {
   readonly local: LocalTree;
   private readonly graph: SnapshotGraph;
@@ -82,6 +85,8 @@ export class SyncFolder {
   private files = 0;
   /** Bytes of new chunks the last scan uploaded. */
   private uploaded = 0;
+  /** Paths the executor could not write (a lock, permissions): until when passes leave them alone, and why. */
+  private readonly blocked = new Map<string, { until: number; why: string }>();
 
   constructor(private readonly opts: FolderOptions) {
     this.local = new LocalTree(opts.root, opts.index, opts.exclude);
@@ -209,6 +214,7 @@ export class SyncFolder {
 
     const scan = await this.scan(signal);
     signal?.throwIfAborted();
+    this.skipBlocked(scan);
     const quiet = scan.changed.length === 0 && scan.skipped.size === 0;
     // The first pass after a start: nothing changed since the synced pass recorded before it.
     if (!this.settled && quiet && this.pending === undefined && ownHead !== undefined && ownHead === this.own) {
@@ -299,6 +305,8 @@ export class SyncFolder {
       const res = await applyPlan(this.local, plan, chunks, this.opts, signal);
       downloaded = res.downloaded;
       this.markDirty(res.rescan);
+      const until = this.clock().getTime() + BLOCKED_MS;
+      for (const [p, why] of res.blocked) this.blocked.set(p, { until, why });
       await this.local.commit();
       if (!res.complete) {
         await this.removeStashes();
@@ -323,6 +331,23 @@ export class SyncFolder {
       this.record = now;
     }
     return { status: 'synced', snapshot, conflicts, scan, uploaded: this.uploaded, downloaded, files: this.files };
+  }
+
+  private clock(): Date {
+    return (this.opts.now ?? (() => new Date()))();
+  }
+
+  /**
+   * A path the executor could not write is, for BLOCKED_MS, like one the scan could not read: the
+   * pass leaves it alone and the rest of the folder syncs, both ways (carry.ts); the disk lags the
+   * head there meanwhile, recorded as such (see reconcile). Then a pass tries it again.
+   */
+  private skipBlocked(scan: ScanResult): void {
+    const now = this.clock().getTime();
+    for (const [p, b] of this.blocked) {
+      if (b.until <= now) this.blocked.delete(p);
+      else if (!scan.skipped.has(p)) scan.skipped.set(p, `${b.why}; tried again after a while`);
+    }
   }
 
   private settledNow(heads: string, files: number): Settled {

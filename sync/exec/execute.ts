@@ -31,8 +31,11 @@ export interface ExecuteOptions {
 
 export type OpResult =
   | { index: number; op: ApplyOp; status: 'applied' }
-  /** Not applied: `path` (the target, its source, or an ancestor) holds `found` instead. */
-  | { index: number; op: ApplyOp; status: 'changed'; path: string; found: string };
+  /**
+   * Not applied: `path` (the target, its source, or an ancestor) holds `found` instead. With
+   * `blocked`, the op's paths are as they were but cannot be written now (a lock, permissions).
+   */
+  | { index: number; op: ApplyOp; status: 'changed'; path: string; found: string; blocked?: true };
 
 export interface ExecuteResult {
   /** One per op attempted, in order; only the last can be `changed`. */
@@ -44,6 +47,12 @@ export interface ExecuteResult {
 
 /** Errors during an op that mean the disk moved under it, not that the disk is failing. */
 const RACE_CODES = ['ENOENT', 'EEXIST', 'ENOTEMPTY', 'ENOTDIR', 'EISDIR', 'ELOOP'];
+/**
+ * Errors that mean one path cannot be written now — a file open in another program (Windows
+ * sharing violations), read-only or immutable, a dir without write permission — not that the disk
+ * is failing: the caller leaves that path alone for a while instead of failing every run on it.
+ */
+const BLOCKED_CODES = ['EACCES', 'EPERM', 'EBUSY', 'ETXTBSY'];
 
 function tempFor(op: ApplyOp): string | undefined {
   if (op.op !== 'write' && op.op !== 'copy' && op.op !== 'symlink') return undefined;
@@ -78,6 +87,7 @@ async function attempt(ctx: ExecContext, op: ApplyOp, index: number, tmp: string
   } catch (err) {
     if (err instanceof TargetChanged) return { index, op, status: 'changed', path: err.path, found: err.found };
     if (isErrno(err, ...RACE_CODES)) return { index, op, status: 'changed', path: op.path, found: (err as NodeJS.ErrnoException).code ?? 'error' };
+    if (isErrno(err, ...BLOCKED_CODES)) return { index, op, status: 'changed', path: op.path, found: `cannot be written (${(err as NodeJS.ErrnoException).code})`, blocked: true };
     if (err instanceof StrataError) throw err;
     throw new StrataError('E_EXEC_IO', `${op.op} failed: ${(err as Error).message}`, { path: op.path }, { cause: err });
   }

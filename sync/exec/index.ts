@@ -8,6 +8,7 @@
  * - an op acts only when its target (and a copy's or move's source) is exactly in the state the
  *   plan expects, re-checked right before the destructive step; otherwise it is reported as
  *   `changed` and neither it nor any later op is applied, so the engine rescans and re-plans;
+ *   a path that refuses the write (a lock, permissions) is `changed` too, marked `blocked`;
  * - paths never leave the root and never pass through a symlink: before each op every ancestor
  *   is lstat'ed as a real dir, and files are opened with O_NOFOLLOW;
  * - a file is replaced only by renaming a complete, fsynced temp (`.strata-tmp-…`) in the same
