@@ -13,6 +13,7 @@ import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IndexEntry } from '../state/index.js';
+import { foldKey } from '../plan/index.js';
 import { parentOf } from '../plan/nodes.js';
 import { fsProblem, listNames, readTarget, unsupportedKind } from '../snapshot/listing.js';
 import { modeOf, mtimeOf, RACY_MS } from '../snapshot/context.js';
@@ -45,6 +46,8 @@ function sameList(a: readonly string[] | undefined, b: readonly string[] | undef
 /** One scan's walk: stats everything first, hands changed files to the uploader. */
 export class ScanWork {
   private readonly done = new Set<string>();
+  /** dir → fold keys of the entries the tree knew in it when first asked (foldsOntoKnown). */
+  private readonly folds = new Map<string, Set<string>>();
 
   constructor(
     private readonly tree: LocalTree,
@@ -63,7 +66,22 @@ export class ScanWork {
     if (rel === '') return this.dir('', true);
     const anc = this.unknownAncestor(rel);
     if (anc !== undefined) return this.entry(anc, true);
+    // On a case-insensitive disk (NTFS, APFS) lstat finds an entry under any spelling of its name,
+    // so after a rename that changed only case the old name still stats as the file. Only the
+    // dir's listing tells which name is there: a new name that folds onto a known one lists it.
+    if (this.tree.get(rel) === undefined && this.foldsOntoKnown(rel)) return this.dir(parentOf(rel), false);
     return this.entry(rel, false, true);
+  }
+
+  /** Whether the dir of `rel` holds a known entry whose name differs from rel's only in case. */
+  private foldsOntoKnown(rel: string): boolean {
+    const parent = parentOf(rel);
+    let folds = this.folds.get(parent);
+    if (folds === undefined) {
+      folds = new Set(this.tree.childrenOf(parent).map(foldKey));
+      this.folds.set(parent, folds);
+    }
+    return folds.has(foldKey(rel));
   }
 
   private unknownAncestor(rel: string): string | undefined {
