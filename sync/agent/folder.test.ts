@@ -427,6 +427,11 @@ test('on a case-insensitive disk, a rename that changes only the case of a name 
     assert.equal(r.status, 'synced');
     assert.deepEqual(r.status === 'synced' && r.conflicts, [], 'no conflict copy of the file with itself');
   }
+  // A folder renamed the same way, the watcher naming only what is inside it.
+  await rename(a.path('docs'), a.path('Docs'));
+  a.folder.markDirty(['Docs/REPORT.txt']);
+  const r = await a.pass();
+  assert.deepEqual(r.status === 'synced' && r.conflicts, [], 'no conflict copy of the folder with itself');
   await converge([a, b]);
-  assert.deepEqual(await assertSame([a, b]), { 'docs/': '', 'docs/REPORT.txt': 'the report', 'other.txt': 'from b' });
+  assert.deepEqual(await assertSame([a, b]), { 'Docs/': '', 'Docs/REPORT.txt': 'the report', 'other.txt': 'from b' });
 });

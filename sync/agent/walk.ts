@@ -65,11 +65,12 @@ export class ScanWork {
   async path(rel: string): Promise<void> {
     if (rel === '') return this.dir('', true);
     const anc = this.unknownAncestor(rel);
-    if (anc !== undefined) return this.entry(anc, true);
     // On a case-insensitive disk (NTFS, APFS) lstat finds an entry under any spelling of its name,
     // so after a rename that changed only case the old name still stats as the file. Only the
     // dir's listing tells which name is there: a new name that folds onto a known one lists it.
-    if (this.tree.get(rel) === undefined && this.foldsOntoKnown(rel)) return this.dir(parentOf(rel), false);
+    const top = anc ?? rel;
+    if (this.tree.get(top) === undefined && this.foldsOntoKnown(top)) return this.dir(parentOf(top), false);
+    if (anc !== undefined) return this.entry(anc, true);
     return this.entry(rel, false, true);
   }
 
