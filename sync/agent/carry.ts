@@ -11,10 +11,20 @@ import type { LocalTree, ScanResult } from './local.js';
 /** Whether the pass leaves a path alone; a dir is matched as a dir. */
 export type Hidden = (path: string, node: Node) => boolean;
 
-/** True for paths at or under one the scan could not read this pass. */
+/**
+ * True for paths at or under one the scan could not read this pass. Asked about every path of the
+ * layer several times a pass, so it looks up the path and its ancestors (as many as its depth),
+ * not every skipped path: a folder may hold thousands of entries that cannot be read.
+ */
 export function unreadTest(scan: ScanResult): (path: string) => boolean {
-  const skipped = [...scan.skipped.keys()];
-  return (p) => skipped.some((s) => p === s || p.startsWith(`${s}/`));
+  const skipped = scan.skipped;
+  return (p) => {
+    if (skipped.size === 0) return false;
+    for (let at = p; ; at = at.slice(0, at.lastIndexOf('/'))) {
+      if (skipped.has(at)) return true;
+      if (!at.includes('/')) return false;
+    }
+  };
 }
 
 /** True for paths this device must not manage this pass: excluded, or at/under an unreadable one. */
