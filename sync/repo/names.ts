@@ -43,27 +43,6 @@ export function checkEntryName(name: unknown, where: ErrorWhere = {}): string {
   return name;
 }
 
-/**
- * True when a symlink at `linkPathInLayer` (`/`-separated, relative to the layer root) pointing to
- * `target` would resolve outside the layer root: the target is absolute (POSIX, drive or UNC) or
- * climbs above the root. Backslashes count as separators because Windows reads them so.
- */
-export function symlinkEscapes(linkPathInLayer: string, target: string): boolean {
-  if (target === '' || target.includes('\0')) return true;
-  if (target.startsWith('/') || target.startsWith('\\') || DRIVE_PREFIX.test(target)) return true;
-  const dirParts = linkPathInLayer.split(/[/\\]/).filter((p) => p !== '' && p !== '.');
-  dirParts.pop();
-  let depth = 0;
-  for (const part of dirParts) depth += part === '..' ? -1 : 1;
-  if (depth < 0) return true;
-  for (const part of target.split(/[/\\]/)) {
-    if (part === '' || part === '.') continue;
-    depth += part === '..' ? -1 : 1;
-    if (depth < 0) return true;
-  }
-  return false;
-}
-
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
 
 function idProblem(id: string): string | undefined {

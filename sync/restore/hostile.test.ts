@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { lstat, mkdir, readFile, readdir, readlink, realpath, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { StrataError } from '../errors.js';
@@ -23,22 +23,18 @@ async function failsWith(p: Promise<unknown>, code: string): Promise<StrataError
 }
 
 describe('restore: hostile trees', () => {
-  for (const [name, spec, path] of [
-    ['an absolute symlink', { 'a.txt': file('a'), etc: link('/etc') }, 'etc'],
-    ['a symlink climbing above the root', { 'a.txt': file('a'), sub: dir({ x: link('../../x') }) }, 'sub/x'],
-    ['a Windows drive symlink', { 'a.txt': file('a'), w: link('C:\\Windows') }, 'w'],
-  ] as [string, Spec, string][]) {
-    it(`refuses ${name} with E_BAD_SYMLINK before writing anything`, async (t) => {
-      const { repo } = await newRepo();
-      const root = await saveLayer(repo, spec);
-      const { target, sentinel } = await setup(t);
-      const err = await failsWith(restoreTree(repo, { target, root }), 'E_BAD_SYMLINK');
-      assert.equal(err.path, path);
-      assert.match(err.key ?? '', /^data\//);
-      assert.deepEqual(await readdir(target), []);
-      assert.deepEqual(await readdir(sentinel), []);
-    });
-  }
+  it('lays links as links whatever they point at (absolute, above the root, a drive), following none', async (t) => {
+    const { repo } = await newRepo();
+    const spec: Spec = { 'a.txt': file('a'), etc: link('/etc'), sub: dir({ x: link('../../sentinel/planted') }), w: link('C:\\Windows'), b: link('.'), l: link('b/../sentinel/planted') };
+    const root = await saveLayer(repo, spec);
+    const { target, sentinel } = await setup(t);
+    await restoreTree(repo, { target, root });
+    assert.equal(await readlink(join(target, 'etc')), '/etc');
+    assert.equal(await readlink(join(target, 'sub/x')), '../../sentinel/planted');
+    assert.equal(await readlink(join(target, 'w')), 'C:\\Windows');
+    assert.equal(await readlink(join(target, 'l')), 'b/../sentinel/planted');
+    assert.deepEqual(await readdir(sentinel), [], 'nothing written where a link points');
+  });
 
   it('never writes through a symlinked folder already on disk: it is replaced by a real folder', async (t) => {
     const { repo } = await newRepo();
@@ -126,46 +122,5 @@ describe('restore: hostile trees', () => {
     const { target } = await setup(t);
     await failsWith(restoreTree(repo, { target, root: tree }), 'E_BAD_TREE');
     assert.deepEqual(await readdir(target), []);
-  });
-});
-
-describe('restore: symlink chains', () => {
-  it('refuses a link whose ".." follows another link of the layer (b -> ., l -> b/../x escapes the root)', async (t) => {
-    const { repo } = await newRepo();
-    const root = await saveLayer(repo, { b: link('.'), l: link('b/../sentinel/planted') });
-    const { target, sentinel } = await setup(t);
-    await writeFile(join(sentinel, 'planted'), 'outside');
-    const err = await restoreTree(repo, { target, root }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    // Before the fix the link was laid and led out of the target:
-    if (err === undefined) assert.fail(`restored a link that resolves to ${await realpath(join(target, 'l'))}`);
-    assert.ok(err instanceof StrataError && err.code === 'E_BAD_SYMLINK', String(err));
-    assert.equal(err.path, 'l');
-    assert.deepEqual(await readdir(target), []);
-  });
-
-  it('still lays links whose ".." follows a real folder of the layer', async (t) => {
-    const { repo } = await newRepo();
-    const spec: Spec = { d: dir({ e: dir({}), 'f.txt': file('f') }), l: link('d/e/../f.txt'), sub: dir({ m: link('../d/./e/../../d/f.txt') }) };
-    const root = await saveLayer(repo, spec);
-    const { target } = await setup(t);
-    await restoreTree(repo, { target, root });
-    assert.equal(await readFile(join(target, 'l'), 'utf8'), 'f');
-    assert.equal(await readFile(join(target, 'sub/m'), 'utf8'), 'f');
-  });
-
-  it('refuses a ".." after a link deeper in the tree, or after a name that is not a folder', async (t) => {
-    for (const spec of [
-      { a: dir({ up: link('..') }), l: link('a/up/../x') },
-      { f: file('not a folder'), l: link('f/../x') },
-      { l: link('missing/../x') },
-    ] as Spec[]) {
-      const { repo } = await newRepo();
-      const root = await saveLayer(repo, spec);
-      const { target } = await setup(t);
-      await failsWith(restoreTree(repo, { target, root }), 'E_BAD_SYMLINK');
-    }
   });
 });

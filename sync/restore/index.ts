@@ -8,8 +8,9 @@
  *   way are checked or created by the restore, and anything else found there (a symlink, a file)
  *   is removed, never followed. Inside the target the snapshot wins; paths it does not mention
  *   are left alone.
- * - A symlink whose target escapes the layer root fails the whole restore (E_BAD_SYMLINK) before
- *   the first write. Links are restored as links.
+ * - Links are restored as links, whatever they point at (absolute, or above the root): a link is
+ *   data, as on the machine it came from, and the restore never follows one. Only a target no link
+ *   can hold (empty, or with a NUL) fails the whole restore (E_BAD_SYMLINK) before the first write.
  * - A target file changes only by one rename of a complete, verified, fsynced temp file
  *   (`.strata-tmp-…`, in the same folder) whose mode and mtime are already set; bytes that fail
  *   verification (E_CHUNK_HASH_MISMATCH from the repository) never reach a target path.

@@ -83,7 +83,7 @@ describe('restore: a tree in memory', () => {
     const cases: [string, (nodes: Map<string, DiskNode>, chunks: Map<string, readonly BlobId[]>) => void, string, string][] = [
       ['unknown chunk', (n, c) => c.set(note.content, [repo.blobId(Buffer.from('not stored'))]), 'E_BLOB_NOT_FOUND', 'notes.txt'],
       ['wrong size', (n) => n.set('notes.txt', { ...note, size: note.size + 1 }), 'E_BAD_TREE', 'notes.txt'],
-      ['escaping symlink', (n) => n.set('docs/latest', { type: 'symlink', target: '../../etc/passwd' }), 'E_BAD_SYMLINK', 'docs/latest'],
+      ['empty symlink target', (n) => n.set('docs/latest', { type: 'symlink', target: '' }), 'E_BAD_SYMLINK', 'docs/latest'],
       ['file before its folder', (n) => n.set('nowhere/x.txt', note), 'E_INTERNAL', 'nowhere/x.txt'],
     ];
     for (const [name, spoil, code, path] of cases) {

@@ -3,15 +3,17 @@
  *
  * Trees come from the bucket and are untrusted. loadTree has validated every name; the plan adds
  * what only a whole walk can see, and refuses before the first write:
- * - a symlink whose target escapes the layer root (E_BAD_SYMLINK, naming the tree and the path),
- *   read lexically, and also through the other links of the layer (see `climbsThroughLink`);
+ * - a symlink whose target is empty or holds a NUL: no link can hold it (E_BAD_SYMLINK, naming
+ *   the tree and the path). Any other target is laid as it is — absolute, or climbing above the
+ *   root — as live sync lays it and as the user's machine had it: a link is data, never followed
+ *   by Strata (index.ts), so where it points cannot make a restore write anywhere else;
  * - a file whose chunks are unknown, not data, or do not add up to its size;
  * - a walk that explodes (a small DAG of shared subtrees can name billions of paths, or of chunk
  *   places) or nests deeper than any real folder;
  * - a joined path that would land outside the target (defence in depth).
  */
 import { StrataError } from '../errors.js';
-import { checkEntryName, symlinkEscapes } from '../repo/names.js';
+import { checkEntryName } from '../repo/names.js';
 import type { Repository } from '../repo/repository.js';
 import { keys, type BlobId, type Tree, type TreeEntry } from '../repo/types.js';
 import { pathInside } from './fsutil.js';
@@ -41,39 +43,11 @@ function join(rel: string, name: string): string {
 /** Where an entry came from, for errors: its tree (whose pack is named as the key), if any. */
 type Origin = BlobId | undefined;
 
-/**
- * Whether a ".." of `target` (a link at `rel`) follows a component that is not a folder the
- * restore lays. symlinkEscapes reads ".." lexically, but the OS applies it to wherever the
- * component before it leads: with `b` a link of the layer to `.`, `b/../x` climbs out of the
- * root although it reads as `x`. Only a real folder of the plan makes the lexical reading true;
- * the link's own folders always are (ensureDirs makes them so).
- */
-function climbsThroughLink(rel: string, target: string, dirs: ReadonlySet<string>): boolean {
-  const at = rel.split('/').slice(0, -1);
-  let fromTarget = 0;
-  for (const part of target.split(/[/\\]/)) {
-    if (part === '' || part === '.') continue;
-    if (part !== '..') {
-      at.push(part);
-      fromTarget++;
-      continue;
-    }
-    if (fromTarget > 0) {
-      if (!dirs.has(at.join('/'))) return true;
-      fromTarget--;
-    }
-    at.pop();
-  }
-  return false;
-}
-
 class Planner {
   readonly plan: Plan = { dirs: [], files: [], links: [], bytes: 0 };
   private entries = 0;
   /** Chunk places planned so far (MAX_PLAN_CHUNKS). */
   places = 0;
-  /** The links with their trees, checked against every folder once all are known (`done`). */
-  private readonly links: { origin: Origin; link: PlannedLink }[] = [];
 
   constructor(
     private readonly repo: Repository,
@@ -124,26 +98,11 @@ class Planner {
 
   addLink(origin: Origin, rel: string, entry: PlannedLink['entry']): void {
     this.count(origin, rel);
-    if (symlinkEscapes(rel, entry.target)) {
+    if (entry.target === '' || entry.target.includes('\0')) {
       const where = origin === undefined ? '' : ` (tree ${origin})`;
-      throw new StrataError('E_BAD_SYMLINK', `symlink to ${JSON.stringify(entry.target)} points outside the layer root${where}`, { key: this.keyOf(origin), path: rel });
+      throw new StrataError('E_BAD_SYMLINK', `symlink target ${JSON.stringify(entry.target)} is empty or holds a NUL: no link can hold it${where}`, { key: this.keyOf(origin), path: rel });
     }
-    const link = { rel, path: pathInside(this.target, rel), entry };
-    this.links.push({ origin, link });
-    this.plan.links.push(link);
-  }
-
-  /** The plan, once every link is checked against every folder (climbsThroughLink). */
-  done(): Plan {
-    if (!this.links.some(({ link }) => link.entry.target.includes('..'))) return this.plan;
-    const dirs = new Set(this.plan.dirs.map((d) => d.rel));
-    for (const { origin, link } of this.links) {
-      if (!climbsThroughLink(link.rel, link.entry.target, dirs)) continue;
-      const where = origin === undefined ? '' : ` (tree ${origin})`;
-      const why = `symlink to ${JSON.stringify(link.entry.target)} climbs out of a component that is not a folder of the layer, and may leave the layer root${where}`;
-      throw new StrataError('E_BAD_SYMLINK', why, { key: this.keyOf(origin), path: link.rel });
-    }
-    return this.plan;
+    this.plan.links.push({ rel, path: pathInside(this.target, rel), entry });
   }
 
   /** Refuses `more` chunk places when they would take the plan over MAX_PLAN_CHUNKS. */
@@ -227,18 +186,18 @@ export async function buildPlan(repo: Repository, cache: RangeCache, target: str
   planner.addDir('', undefined, 0);
   if (only === undefined) {
     await walk(repo, cache, planner, { tree: root, rel: '', depth: 0 }, signal);
-    return planner.done();
+    return planner.plan;
   }
   const found = await descend(repo, planner, root, only);
   const depth = found.rel.split('/').length;
   const sub = planner.add(found.tree, found.rel, found.entry, depth);
   if (sub) await walk(repo, cache, planner, sub, signal);
-  return planner.done();
+  return planner.plan;
 }
 
 /**
  * The plan of a tree already in memory: the same checks as a walk of tree objects (chunks known,
- * data and adding up to the size; symlinks inside the root; depth; count), without the trees.
+ * data and adding up to the size; symlink targets a link can hold; depth; count), without the trees.
  */
 export function planMemoryTree(repo: Repository, target: string, tree: MemoryTree): Plan {
   const planner = new Planner(repo, target);
@@ -266,7 +225,7 @@ export function planMemoryTree(repo: Repository, target: string, tree: MemoryTre
         throw new StrataError('E_INTERNAL', `cannot lay a ${(node as { type: string }).type}`, { path: rel });
     }
   }
-  return planner.done();
+  return planner.plan;
 }
 
 function depthOf(rel: string): number {
