@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isStrataError } from '../errors.js';
 import type { Tree } from '../repo/types.js';
-import { contentKey, countFiles, directories, flatten, hasWhiteouts, withoutWhiteouts } from './flat.js';
+import { MAX_FLAT_DEPTH, contentKey, countFiles, directories, flatten, hasWhiteouts, withoutWhiteouts } from './flat.js';
 import { show, tree, wellFormedProblem } from './testkit.js';
 
 const id = (c: string) => c.repeat(64);
@@ -40,6 +40,19 @@ describe('flat trees', () => {
   it('refuses a name that is not one path component', () => {
     const bad: Tree = { entries: [{ name: '../x', type: 'symlink', mtimeMs: 0, target: 't' }] };
     assert.throws(() => flatten(bad, () => bad), (e) => isStrataError(e, 'E_BAD_PATH'));
+  });
+
+  it('refuses, before expanding them, shared subtrees naming billions of paths, and folders nested too deep', () => {
+    // Level i holds two entries, both level i+1: 40 small trees naming 2^40 paths.
+    const levels: Record<string, Tree> = { t40: { entries: [{ name: 'f', type: 'symlink', mtimeMs: 0, target: 'x' }] } };
+    for (let i = 39; i >= 0; i--) levels[`t${i}`] = { entries: ['a', 'b'].map((name) => ({ name, type: 'dir' as const, mode: 0o755, mtimeMs: 0, subtree: `t${i + 1}` })) };
+    assert.throws(() => flatten(levels.t0 as Tree, (id) => levels[id] as Tree), (e) => isStrataError(e, 'E_BAD_TREE') && /paths/.test(e.message));
+    const deep: Record<string, Tree> = {};
+    for (let i = 0; i <= MAX_FLAT_DEPTH + 1; i++) deep[`d${i}`] = { entries: i === MAX_FLAT_DEPTH + 1 ? [] : [{ name: 'n', type: 'dir', mode: 0o755, mtimeMs: 0, subtree: `d${i + 1}` }] };
+    assert.throws(() => flatten(deep.d0 as Tree, (id) => deep[id] as Tree), (e) => isStrataError(e, 'E_BAD_TREE') && /deeper/.test(e.message));
+    const ok: Record<string, Tree> = {};
+    for (let i = 0; i < MAX_FLAT_DEPTH; i++) ok[`d${i}`] = { entries: i === MAX_FLAT_DEPTH - 1 ? [] : [{ name: 'n', type: 'dir', mode: 0o755, mtimeMs: 0, subtree: `d${i + 1}` }] };
+    assert.equal(flatten(ok.d0 as Tree, (id) => ok[id] as Tree).size, MAX_FLAT_DEPTH - 1, 'as deep as allowed');
   });
 
   it('lists every dir deepest first with sorted entries, for writing trees back', () => {

@@ -25,16 +25,52 @@ function fileNode(e: FileEntry, key: (e: FileEntry) => string): Node {
   return { type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, content: key(e) };
 }
 
+/** Paths a flat tree may name: each costs memory, and a few shared subtrees can name billions. */
+export const MAX_FLAT_ENTRIES = 10_000_000;
+/** Folders nested deeper than any real file system allows are a hostile tree. */
+export const MAX_FLAT_DEPTH = 512;
+
+/**
+ * Refuses a tree that would flatten to more than MAX_FLAT_ENTRIES paths or nest deeper than
+ * MAX_FLAT_DEPTH, counting each distinct subtree once, before anything is expanded: trees come
+ * from the bucket, and a small DAG of shared subtrees names paths by the billion.
+ */
+function checkSize(root: Tree, getTree: (id: BlobId) => Tree): void {
+  const sizes = new Map<BlobId, { count: number; height: number }>();
+  const tooDeep = (): StrataError => new StrataError('E_BAD_TREE', `tree nests folders deeper than ${MAX_FLAT_DEPTH} levels`, {});
+  const measure = (tree: Tree, depth: number): { count: number; height: number } => {
+    if (depth > MAX_FLAT_DEPTH) throw tooDeep();
+    let count = 0;
+    let height = 0;
+    for (const e of tree.entries) {
+      count++;
+      if (e.type !== 'dir') continue;
+      let size = sizes.get(e.subtree);
+      if (size === undefined) {
+        size = measure(getTree(e.subtree), depth + 1);
+        sizes.set(e.subtree, size);
+      } else if (depth + 1 + size.height > MAX_FLAT_DEPTH) throw tooDeep();
+      count += size.count;
+      height = Math.max(height, size.height + 1);
+      if (count > MAX_FLAT_ENTRIES) throw new StrataError('E_BAD_TREE', `tree names more than ${MAX_FLAT_ENTRIES} paths (shared subtrees)`, {});
+    }
+    return { count, height };
+  };
+  measure(root, 0);
+}
+
 /**
  * The flat tree of a loaded Merkle tree. `contentOf` may be replaced (e.g. by a cache); it must
  * keep "equal content ⇔ equal key". Refuses names that would not be a single path component,
- * although the repository reader validates them already: a flat path must mean one place.
+ * although the repository reader validates them already: a flat path must mean one place; and
+ * trees that name too many paths or nest too deep (checkSize).
  */
 export function flatten(
   root: Tree,
   getTree: (id: BlobId) => Tree,
   contentOf: (e: FileEntry) => string = (e) => contentKey(e.chunks),
 ): Map<string, Node> {
+  checkSize(root, getTree);
   const out = new Map<string, Node>();
   const walk = (tree: Tree, dir: string): void => {
     for (const e of tree.entries) {
