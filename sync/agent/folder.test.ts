@@ -12,7 +12,7 @@ import type { ByteRange } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
 import { defineScenarios } from './scenarios.js';
 import { BLOCKED_MS } from './folder.js';
-import { assertSame, converge, Device, initStore, listDir, tempRoot } from './testkit.js';
+import { assertSame, converge, Device, initStore, listDir, tempRoot, twoDevices } from './testkit.js';
 
 defineScenarios('memory store', { makeStore: async () => ({ store: new MemoryStore() }) });
 
@@ -93,15 +93,7 @@ test('a restart trusts the last synced pass only while the stat cache is as that
 });
 
 test('a same-size rewrite within the timestamp tick of the scan that hashed the file is still synced', async (t) => {
-  const base = await tempRoot(t, 'racy');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  const a = await Device.create(base, 'deva', mem);
-  const b = await Device.create(base, 'devb', mem);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const { a, b } = await twoDevices(t, 'racy');
   // Both writes carry the mtime one timestamp tick gives them; the inode stays the same.
   const tick = new Date();
   await a.write('f.txt', 'one', tick);
@@ -152,15 +144,7 @@ test('a new device over a chain of VDI sessions (each a device of its own) merge
 });
 
 test('renaming a folder that holds most of the files is not held as a mass delete: its files are all still there', async (t) => {
-  const base = await tempRoot(t, 'rename-guard');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  const a = await Device.create(base, 'deva', mem);
-  const b = await Device.create(base, 'devb', mem);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const { a, b } = await twoDevices(t, 'rename-guard');
   for (let i = 0; i < 12; i++) await a.write(`docs/f${i}.txt`, `file ${i}`);
   await a.write('notes.txt', 'notes');
   await converge([a, b]);
@@ -211,15 +195,7 @@ function failListing(suffix: string, code: string): () => void {
 }
 
 test('a folder that cannot be listed keeps its files on the disk and in the layer', async (t) => {
-  const base = await tempRoot(t, 'unlisted');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  const a = await Device.create(base, 'deva', mem);
-  const b = await Device.create(base, 'devb', mem);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const { a, b } = await twoDevices(t, 'unlisted');
   await a.write('private/s1.txt', 'secret 1');
   await a.write('private/deep/s2.txt', 'secret 2');
   await a.write('public.txt', 'public');
@@ -241,15 +217,7 @@ test('a folder that cannot be listed keeps its files on the disk and in the laye
 });
 
 test('an edit from another device to a file in a folder that could not be listed reaches the disk once it can be, and stays', async (t) => {
-  const base = await tempRoot(t, 'unlisted-edit');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  const a = await Device.create(base, 'deva', mem);
-  const b = await Device.create(base, 'devb', mem);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const { a, b } = await twoDevices(t, 'unlisted-edit');
   await a.write('private/s1.txt', 'v1', new Date('2026-01-01T10:00:00Z'));
   await a.write('public.txt', 'public');
   await converge([a, b]);
@@ -273,15 +241,7 @@ test('an edit from another device to a file in a folder that could not be listed
 });
 
 test('a file edited on this device while its folder could not be listed, and on another device meanwhile, keeps both versions', async (t) => {
-  const base = await tempRoot(t, 'unlisted-both');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  const a = await Device.create(base, 'deva', mem);
-  const b = await Device.create(base, 'devb', mem);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const { a, b } = await twoDevices(t, 'unlisted-both');
   await a.write('private/s1.txt', 'v1', new Date('2026-01-01T10:00:00Z'));
   await a.write('gone/g.txt', 'g');
   await converge([a, b]);
@@ -308,15 +268,7 @@ test('a file edited on this device while its folder could not be listed, and on 
 });
 
 test('a folder deleted on another device while a folder inside it cannot be listed here goes once it can be', async (t) => {
-  const base = await tempRoot(t, 'unlisted-parent');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  const a = await Device.create(base, 'deva', mem);
-  const b = await Device.create(base, 'devb', mem);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const { a, b } = await twoDevices(t, 'unlisted-parent');
   await a.write('docs/private/s1.txt', 's1');
   await a.write('docs/d.txt', 'd');
   await a.write('keep.txt', 'k');

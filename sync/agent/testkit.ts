@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { initRepository, openRepository } from '../repo/index.js';
 import type { ObjectStore } from '../store/index.js';
+import { MemoryStore } from '../store/memory.js';
 import { openFileIndex, type FileIndex } from '../state/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { SyncFolder, type FolderOptions, type PassResult } from './folder.js';
@@ -24,6 +25,20 @@ export async function tempRoot(t: TestContext, name: string): Promise<string> {
   // Retried: an after-hook added later (closing a device) may still be due when this one runs.
   t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   return dir;
+}
+
+/** Two devices, deva and devb, over one fresh in-memory bucket; closed after the test. */
+export async function twoDevices(t: TestContext, name: string): Promise<{ base: string; mem: MemoryStore; a: Device; b: Device }> {
+  const base = await tempRoot(t, name);
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  return { base, mem, a, b };
 }
 
 /** One simulated machine: its own folder, state and repository instance. */

@@ -5,16 +5,31 @@ import assert from 'node:assert/strict';
 import { readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { parseOrgConfig } from '../../shared/org-config.js';
+import { parseOrgConfig, type OrgConfig } from '../../shared/org-config.js';
 import { syncOnce } from '../agent/index.js';
 import { writeTree } from '../cli/testkit.js';
 import { publishOrgLayer, writeProfile } from '../profile/index.js';
 import { openRepository } from '../repo/index.js';
 import { openAgentState } from '../state/index.js';
+import type { MemoryStore } from '../store/memory.js';
 import { sessionFolder } from './folder.js';
 import { layHome } from './lay.js';
 import { readSession, writeSession, type Session } from './session.js';
 import { latestTree, listing, memoryBucket } from './testkit.js';
+
+/** A machine where alice signed in under `org` (its session written), with its lay and one sync pass. */
+async function signedInMachine(dir: string, store: MemoryStore, org: OrgConfig, name: string) {
+  const home = join(dir, name, 'home');
+  const stateDir = join(dir, name, 'state');
+  const { deviceId } = await openAgentState(stateDir);
+  await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
+  const lay = async () => layHome({ store, session: await readSession(stateDir), stateDir });
+  const pass = async () => {
+    const r = await syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(await readSession(stateDir), stateDir) });
+    assert.equal(r.status, 'synced');
+  };
+  return { home, lay, pass };
+}
 
 /** Machines A and B signed in; B synced and signed out (its copy stays: a persistent PC); on A the user deleted the org's Forms folder. */
 async function formsDeletedElsewhere(t: TestContext) {
@@ -23,18 +38,7 @@ async function formsDeletedElsewhere(t: TestContext) {
   await publishOrgLayer(repo, 'org/dept', { from: join(dir, 'org') });
   await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
   const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: 'keep-both' }, folders: ['Documents'] }, 'test');
-  const machine = async (name: string) => {
-    const home = join(dir, name, 'home');
-    const stateDir = join(dir, name, 'state');
-    const { deviceId } = await openAgentState(stateDir);
-    await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
-    const lay = async () => layHome({ store, session: await readSession(stateDir), stateDir });
-    const pass = async () => {
-      const r = await syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(await readSession(stateDir), stateDir) });
-      assert.equal(r.status, 'synced');
-    };
-    return { home, lay, pass };
-  };
+  const machine = (name: string) => signedInMachine(dir, store, org, name);
   const a = await machine('a');
   const b = await machine('b');
   await a.lay();
@@ -72,17 +76,7 @@ describe('signing in again after another machine replaced a folder with a file (
   it('the folder goes when it holds only what the layers gave it; the new file is laid, no copy', async (t) => {
     const { dir, store } = await memoryBucket(t, 'replaced-dir');
     const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: 'keep-both' }, folders: ['Documents'] }, 'test');
-    const machine = async (name: string) => {
-      const home = join(dir, name, 'home');
-      const stateDir = join(dir, name, 'state');
-      const { deviceId } = await openAgentState(stateDir);
-      await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
-      return {
-        home,
-        lay: async () => layHome({ store, session: await readSession(stateDir), stateDir }),
-        pass: async () => assert.equal((await syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(await readSession(stateDir), stateDir) })).status, 'synced'),
-      };
-    };
+    const machine = (name: string) => signedInMachine(dir, store, org, name);
     const a = await machine('a');
     await writeTree(a.home, { Documents: { Notes: { 'a.txt': 'note a', 'b.txt': 'note b' } } });
     await a.lay();
@@ -105,17 +99,7 @@ describe('signing in again after another machine changed, then deleted a symlink
     it(`${policy}: the link this machine synced follows, as a file would`, async (t) => {
       const { dir, store } = await memoryBucket(t, 'deleted-link');
       const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: policy }, folders: ['Documents'] }, 'test');
-      const machine = async (name: string) => {
-        const home = join(dir, name, 'home');
-        const stateDir = join(dir, name, 'state');
-        const { deviceId } = await openAgentState(stateDir);
-        await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
-        return {
-          home,
-          lay: async () => layHome({ store, session: await readSession(stateDir), stateDir }),
-          pass: async () => assert.equal((await syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(await readSession(stateDir), stateDir) })).status, 'synced'),
-        };
-      };
+      const machine = (name: string) => signedInMachine(dir, store, org, name);
       const a = await machine('a');
       await writeTree(a.home, { Documents: { 'plan.txt': 'plan' } });
       await symlink('plan.txt', join(a.home, 'Documents/latest'));

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { Agent } from '../agent/index.js';
 import { serveControl } from '../control/index.js';
 import { loadCredentials, userPrincipal } from '../credentials/index.js';
@@ -28,6 +28,20 @@ async function preload(org: TestOrg, user: string): Promise<void> {
   await preloadUserLayer(await org.admin(), user, { from: tpl });
 }
 
+/** Serves `agent`'s control endpoint; `stop` (run after the test too) closes both, once. */
+async function served(t: TestContext, agent: { stop(): Promise<void> } & Parameters<typeof serveControl>[0], stateDir: string): Promise<{ stop: () => Promise<void>; stopped: () => boolean }> {
+  const control = await serveControl(agent, { stateDir });
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await control.close();
+    await agent.stop();
+  };
+  t.after(stop);
+  return { stop, stopped: () => stopped };
+}
+
 describe('signOut', { skip, timeout: 120_000 }, () => {
   it('asks a running agent for a pass, waits for it, stops it, then forgets the credentials', async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'] });
@@ -39,20 +53,12 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     t.after(() => store.close());
     // No watcher and a long poll: only the flush's syncNow can run the pass that uploads the edit.
     const agent = await startSessionAgent({ stateDir: m.stateDir, session, openStore: () => store.store, watch: false, pollMs: 3_600_000 });
-    const control = await serveControl(agent, { stateDir: m.stateDir });
-    let stopped = false;
-    const stop = async (): Promise<void> => {
-      if (stopped) return;
-      stopped = true;
-      await control.close();
-      await agent.stop();
-    };
-    t.after(stop);
+    const { stop, stopped } = await served(t, agent, m.stateDir);
     await agent.passesDone(1);
     await writeFile(join(m.home, 'Documents/plan.txt'), 'plan v2, before signing out');
     const r = await signOut({ stateDir: m.stateDir, stopAgent: stop });
     assert.deepEqual([r.flushed, r.credentialsRemoved, r.wiped], ['agent', true, []]);
-    assert.ok(stopped, 'the agent was stopped');
+    assert.ok(stopped(), 'the agent was stopped');
     const tree = await latestTree(await org.admin(), 'user/bob');
     const plan = tree.get('Documents/plan.txt');
     assert.equal(plan?.type === 'file' ? plan.size : -1, 'plan v2, before signing out'.length);
@@ -72,15 +78,7 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     // The watcher reports a path once it has been quiet a moment (300 ms and two samples by default):
     // an app writing its file as the session ends is still inside that moment. A long one here.
     const agent = await Agent.start({ stateDir: m.stateDir, folders: [sessionFolder(session, m.stateDir)], openStore: () => store.store, pollMs: 3_600_000, debounceMs: 60_000 });
-    const control = await serveControl(agent, { stateDir: m.stateDir });
-    let stopped = false;
-    const stop = async (): Promise<void> => {
-      if (stopped) return;
-      stopped = true;
-      await control.close();
-      await agent.stop();
-    };
-    t.after(stop);
+    const { stop } = await served(t, agent, m.stateDir);
     await agent.passesDone(1);
     await writeFile(join(m.home, 'Documents/saved-at-exit.txt'), 'written as the session ended');
     const r = await signOut({ stateDir: m.stateDir, stopAgent: stop, wipe: true });
