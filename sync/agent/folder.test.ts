@@ -174,6 +174,31 @@ test('deleting most of the files is still held when the same bytes survive under
   assert.deepEqual(r.status === 'held' && r.held, { direction: 'local', files: 11, of: 13 });
 });
 
+test('a held mass delete restored puts back the last version of a path deleted twice in the hour, not the first', async (t) => {
+  const base = await tempRoot(t, 'restore-twice');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const a = await Device.create(base, 'deva', mem);
+  t.after(() => a.close());
+  for (let i = 0; i < 20; i++) await a.write(`f${i}.txt`, `file ${i}`);
+  await a.write('plan.txt', 'first draft');
+  assert.equal((await a.pass()).status, 'synced');
+  // Deleted, written again, deleted again: each pass goes through on its own.
+  await a.remove('plan.txt');
+  assert.equal((await a.pass()).status, 'synced');
+  await a.write('plan.txt', 'final plan');
+  assert.equal((await a.pass()).status, 'synced');
+  await a.remove('plan.txt');
+  assert.equal((await a.pass()).status, 'synced');
+  for (let i = 0; i < 15; i++) await a.remove(`f${i}.txt`);
+  const r = await a.pass();
+  assert.equal(r.status, 'held');
+  a.folder.restoreHeld(r.status === 'held' ? r.held : assert.fail('not held'));
+  assert.equal((await a.pass()).status, 'synced');
+  assert.equal(await a.read('f3.txt'), 'file 3');
+  assert.equal(await a.read('plan.txt'), 'final plan', 'the version deleted last comes back');
+});
+
 
 /**
  * Makes listing the dirs whose path ends with `suffix` fail with `code` (a failing disk, a share

@@ -267,7 +267,9 @@ export class SyncFolder {
       settled = held.direction;
       // Local deletes come back from this device's head; remote ones stay as the disk has them.
       const sources: PutBackSource[] = [{ tree: settled === 'local' ? ownTree : localFlat, paths: deletes[settled].paths ?? [] }];
-      for (const r of this.deletes.restorable(settled, now.getTime())) {
+      // Newest first: putBack keeps the first version it meets of a path, and a path deleted,
+      // written again and deleted again in the hour must come back as it was last.
+      for (const r of this.deletes.restorable(settled, now.getTime()).reverse()) {
         const layerThen = await snapshotTree(this.view(chunks), r.from);
         sources.push({ tree: lower === undefined ? layerThen : overlay([lower, layerThen]), paths: r.paths });
       }
