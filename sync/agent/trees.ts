@@ -25,6 +25,10 @@ export class TreeCache {
 
   /** Loads every tree under `root`; the repository's index must already name them. */
   async loadAll(root: BlobId): Promise<void> {
+    // Each distinct tree once: trees from the bucket may share subtrees, and a few small ones
+    // naming each other twice per level would make a list of every path's tree (2^levels ids)
+    // before flatten could refuse the tree.
+    const seen = new Set<BlobId>([root]);
     let level = [root];
     while (level.length > 0) {
       const missing = level.filter((id) => !this.trees.has(id));
@@ -32,7 +36,11 @@ export class TreeCache {
       const next: BlobId[] = [];
       for (const id of level) {
         this.used.add(id);
-        for (const e of this.trees.get(id)!.entries) if (e.type === 'dir') next.push(e.subtree);
+        for (const e of this.trees.get(id)!.entries) {
+          if (e.type !== 'dir' || seen.has(e.subtree)) continue;
+          seen.add(e.subtree);
+          next.push(e.subtree);
+        }
       }
       level = next;
     }
