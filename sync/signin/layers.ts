@@ -74,8 +74,11 @@ export async function readLayerStack(repo: Repository, user: string, opts: Stack
     });
   const dirMtimes = new Map<string, number>();
   const stacked = laid.map((l): StackLayer => {
+    // flatten first: it refuses a tree of shared subtrees naming billions of paths, or nesting
+    // too deep, before anything walks it path by path.
+    const tree = flat(l.root);
     collectDirMtimes(trees, l.root, '', dirMtimes);
-    return { ...l, tree: flat(l.root) };
+    return { ...l, tree };
   });
   const own = stacked.at(-1)?.layer === userLayer ? stacked.pop() : undefined;
   return { org: stacked, user: own, unpublished, chunks, dirMtimes, history: historyRoots.map(flat) };
