@@ -110,16 +110,26 @@ export async function overlayTrees(trees: Trees, lower: BlobId | undefined, uppe
 
 /** Files, dirs (the root included) and file bytes of the tree at `root`, as a snapshot summary counts them. */
 export function countTree(trees: Trees, root: BlobId): Omit<SnapshotSummary, 'bytesAdded'> {
-  const out = { files: 0, dirs: 0, bytes: 0 };
-  const walk = (id: BlobId): void => {
-    out.dirs++;
+  // Each distinct subtree counted once: the layer's trees come from the bucket, and a few small
+  // ones naming each other twice per level name billions of paths.
+  const counted = new Map<BlobId, Omit<SnapshotSummary, 'bytesAdded'>>();
+  const walk = (id: BlobId): Omit<SnapshotSummary, 'bytesAdded'> => {
+    const known = counted.get(id);
+    if (known !== undefined) return known;
+    const out = { files: 0, dirs: 1, bytes: 0 };
     for (const e of get(trees, id).entries) {
       if (e.type === 'file') {
         out.files++;
         out.bytes += e.size;
-      } else if (e.type === 'dir') walk(e.subtree);
+      } else if (e.type === 'dir') {
+        const sub = walk(e.subtree);
+        out.files += sub.files;
+        out.dirs += sub.dirs;
+        out.bytes += sub.bytes;
+      }
     }
+    counted.set(id, out);
+    return out;
   };
-  walk(root);
-  return out;
+  return walk(root);
 }
