@@ -1,10 +1,10 @@
 // signIn against a real S3 server and a real keychain: credentials verified before they are
 // stored, stored only in the keychain, and a session file without secrets.
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ADMIN, loadCredentials, userPrincipal } from '../credentials/index.js';
+import { ADMIN, loadCredentials, saveCredentials, userPrincipal } from '../credentials/index.js';
 import { isStrataError, type ErrorCode } from '../errors.js';
 import { adminSignIn, signIn } from './login.js';
 import { readSession, sessionPath } from './session.js';
@@ -44,6 +44,19 @@ describe('signIn', { skip }, () => {
     await assert.rejects(signIn({ org: org.configPath, user: 'alice', home: m.home, stateDir: m.stateDir, credentials: async () => wrong }), rejectsWith('E_CREDENTIALS_REFUSED'));
     await assert.rejects(loadCredentials(org.org, userPrincipal('alice')), rejectsWith('E_NO_CREDENTIALS'));
     await assert.rejects(readSession(m.stateDir), rejectsWith('E_NOT_SIGNED_IN'));
+  });
+
+  it('leaves no credentials behind when the session cannot be written, and gives an earlier session its own back', async (t) => {
+    const org = await makeTestOrg(t);
+    const m = await makeMachine(org, 'pc');
+    await mkdir(sessionPath(m.stateDir), { recursive: true }); // a folder where the session file goes
+    const attempt = () => signIn({ org: org.configPath, user: 'alice', home: m.home, stateDir: m.stateDir, credentials: async () => org.creds });
+    await assert.rejects(attempt(), /EISDIR/);
+    await assert.rejects(loadCredentials(org.org, userPrincipal('alice')), rejectsWith('E_NO_CREDENTIALS'));
+    const earlier = { accessKeyId: 'EARLIER', secretAccessKey: 'earlier-secret' };
+    await saveCredentials(org.org, userPrincipal('alice'), earlier);
+    await assert.rejects(attempt(), /EISDIR/);
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('alice')), earlier);
   });
 
   it('refuses a bad org config or user id before asking for credentials', async (t) => {

@@ -10,13 +10,14 @@
  *   3. the credentials are asked for and verified with a signed read of the repository;
  *   4. only then are they saved, in the keychain and nowhere else;
  *   5. the session file (no secrets) is written.
- * A failure at any step leaves no credentials behind.
+ * A failure at any step leaves no credentials behind: a session that cannot be written puts back
+ * what the keychain held before for this user.
  */
 import { resolve } from 'node:path';
 import type { OrgConfig } from '../../shared/org-config.js';
-import { ADMIN, checkKeychain, saveCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
+import { ADMIN, checkKeychain, deleteCredentials, loadCredentials, saveCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
 import { probeControl, readControlFile } from '../control/index.js';
-import { StrataError } from '../errors.js';
+import { StrataError, isStrataError } from '../errors.js';
 import { checkUserId } from '../profile/index.js';
 import type { Repository } from '../repo/index.js';
 import { openAgentState } from '../state/index.js';
@@ -57,7 +58,6 @@ export async function signIn(opts: SignInOptions): Promise<SignedIn> {
   const user = checkUserId(opts.user);
   const { org, repo, creds } = await verifiedCredentials(config, opts.credentials);
   try {
-    await saveCredentials(config.org, userPrincipal(user), creds);
     const state = await openAgentState(opts.stateDir, opts.newDeviceId ? { newDeviceId: opts.newDeviceId } : {});
     const home = resolve(opts.home);
     // What an earlier sign-in of the same user laid onto the same home stays known until the new restore replaces it.
@@ -74,10 +74,30 @@ export async function signIn(opts: SignInOptions): Promise<SignedIn> {
       signedIn: (opts.now ?? (() => new Date()))().toISOString(),
       ...(laid ? { laid } : {}),
     };
-    await writeSession(opts.stateDir, session);
+    await keepCredentials(config.org, user, creds, () => writeSession(opts.stateDir, session));
     return { session, org, repo };
   } catch (err) {
     org.close();
+    throw err;
+  }
+}
+
+/**
+ * Steps 4–5: saves the credentials, then runs `write` (the session). When that fails, the keychain
+ * gets back what it held before for this user — a failed sign-in leaves no credentials behind, and
+ * does not sign out an earlier session either.
+ */
+async function keepCredentials(org: string, user: string, creds: S3Credentials, write: () => Promise<void>): Promise<void> {
+  const who = userPrincipal(user);
+  const before = await loadCredentials(org, who).catch((err: unknown) => {
+    if (isStrataError(err, 'E_NO_CREDENTIALS')) return undefined;
+    throw err;
+  });
+  await saveCredentials(org, who, creds);
+  try {
+    await write();
+  } catch (err) {
+    await (before === undefined ? deleteCredentials(org, who) : saveCredentials(org, who, before)).catch(() => undefined);
     throw err;
   }
 }
