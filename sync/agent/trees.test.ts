@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isStrataError } from '../errors.js';
-import { newRepo } from '../repo/testkit.js';
-import type { BlobId, TreeEntry } from '../repo/types.js';
+import { newRepo, saveTreeBomb } from '../repo/testkit.js';
 import { TreeCache } from './trees.js';
 
-/** `levels` small trees, each naming the next twice: 2^levels paths from a few hundred bytes. */
+/** A tree bomb of `levels` (saveTreeBomb), with a count of the trees its loading asks for. */
 async function bomb(levels: number) {
   const { repo } = await newRepo();
-  const dir = (name: string, subtree: BlobId): TreeEntry => ({ name, type: 'dir', mode: 0o755, mtimeMs: 0, subtree });
-  let id = await repo.saveTree({ entries: [{ name: 'f', type: 'symlink', mtimeMs: 0, target: 'x' }] });
-  for (let i = 0; i < levels; i++) id = await repo.saveTree({ entries: [dir('a', id), dir('b', id)] });
-  await repo.flush();
+  const id = await saveTreeBomb(repo, levels);
   let asked = 0;
   const load = repo.loadTrees.bind(repo);
   repo.loadTrees = (ids, onTree, opts) => {

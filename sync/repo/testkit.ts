@@ -11,7 +11,7 @@ import type { ObjectStore, PutBody } from '../store/index.js';
 import { makeRng } from '../testing/random.js';
 import { initRepository, openRepository, type OpenOptions } from './format.js';
 import type { Repository } from './repository.js';
-import type { BlobId, FileEntry } from './types.js';
+import { FORMAT_VERSION, type BlobId, type FileEntry, type TreeEntry } from './types.js';
 
 export const T0 = new Date('2024-05-01T10:00:00.000Z');
 /** An hour before T0: a file dated then is older than any snapshot taken at T0, so the stat cache trusts it (RACY_MS). */
@@ -100,4 +100,43 @@ export async function keysUnder(store: ObjectStore, prefix: string): Promise<str
   const out: string[] = [];
   for await (const { key } of store.list(prefix)) out.push(key);
   return out;
+}
+
+/**
+ * A hostile bucket's tree bomb: `levels` small trees, each naming the next twice, so 2^levels paths
+ * from a few hundred bytes. Saved and flushed; returns the top tree. Folders dated `mtimeMs`.
+ */
+export async function saveTreeBomb(repo: Repository, levels: number, mtimeMs = 0): Promise<BlobId> {
+  const dir = (name: string, subtree: BlobId): TreeEntry => ({ name, type: 'dir', mode: 0o755, mtimeMs, subtree });
+  let root = await repo.saveTree({ entries: [{ name: 'f', type: 'symlink', mtimeMs: 0, target: 'x' }] });
+  for (let i = 0; i < levels; i++) root = await repo.saveTree({ entries: [dir('a', root), dir('b', root)] });
+  await repo.flush();
+  return root;
+}
+
+/** `layer`'s only snapshot and head: a tree bomb of `levels`, written by device "hostile". */
+export async function saveBombLayer(repo: Repository, layer: string, levels: number, mtimeMs = 0): Promise<void> {
+  const root = await saveTreeBomb(repo, levels, mtimeMs);
+  const time = '2024-05-01T10:00:00.000Z';
+  const id = await repo.saveSnapshot({ version: FORMAT_VERSION, layer, device: 'hostile', time, root, parents: [] });
+  await repo.writeHead(layer, 'hostile', id, time);
+}
+
+/**
+ * Runs `fn` failing it once it makes more than a million Map look-ups: each path a tree walk
+ * visits is one look-up in the tree map, so a walk that expands a tree bomb path by path fails
+ * early instead of running out of memory.
+ */
+export async function withoutPathWalk<T>(fn: () => Promise<T>): Promise<T> {
+  const get = Map.prototype.get;
+  let calls = 0;
+  Map.prototype.get = function (this: Map<unknown, unknown>, key: unknown) {
+    if (++calls > 1_000_000) throw new Error('the tree was expanded path by path');
+    return get.call(this, key);
+  };
+  try {
+    return await fn();
+  } finally {
+    Map.prototype.get = get;
+  }
 }
