@@ -4,7 +4,7 @@
  * must not look deleted: the local side carries its version from this device's own head, and the
  * pass never touches it on disk.
  */
-import { sameNode, type FlatTree, type Node } from '../plan/index.js';
+import { STASH_PREFIX, sameNode, type FlatTree, type Node } from '../plan/index.js';
 import { ancestorsOf, compareStrings, parentOf } from '../plan/nodes.js';
 import type { LocalTree, ScanResult } from './local.js';
 
@@ -44,7 +44,9 @@ export function planSides(local: FlatTree, effective: FlatTree, hidden: Hidden):
   const target = new Map([...effective].filter(([p, n]) => !hidden(p, n)));
   const visible = new Map<string, Node>();
   for (const [p, n] of local) {
-    if (!hidden(p, n)) {
+    // A stash an apply left at the root (plan/apply.ts) is the engine's own leftover, excluded from
+    // sync but not from the plan: it stays on the local side, so the plan removes it.
+    if (!hidden(p, n) || p.startsWith(STASH_PREFIX)) {
       visible.set(p, n);
       continue;
     }
