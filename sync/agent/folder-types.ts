@@ -30,6 +30,11 @@ export interface FolderOptions {
   /** Where the deletes of the last hour are kept across restarts (guard.ts), outside the root; without it, in memory only. */
   deletesFile?: string;
   /**
+   * The paths the machine's own image had when the sign-in laid the layer (base.ts), outside the
+   * root; deleting one writes a whiteout. Without it, or while it is missing, the base is empty.
+   */
+  baseFile?: string;
+  /**
    * Root trees of the layers under this one (org layers, lowest first), as laid onto the disk at
    * sign-in. The folder then shows overlay([...lower, layer]) and syncs only the user layer:
    * changes to lower files are copied up, deletes of them written as whiteouts (DESIGN §1).

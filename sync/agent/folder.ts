@@ -45,6 +45,7 @@ import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.j
 import { clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
 import type { FolderOptions, PassResult } from './folder-types.js';
 import { localSide } from './mine.js';
+import { readBase, type Base } from './base.js';
 import { isDir, noRoot, rescan } from './rescan.js';
 import { diskAfter, lagsAt, planSides, unreadTest } from './carry.js';
 
@@ -66,6 +67,8 @@ export class SyncFolder {
   private restoring: HeldDeletes | undefined;
   /** Deletes of recent passes, which count towards the next hold (guard.ts). */
   private deletes = new DeleteHistory();
+  /** The machine's own files under the layer (FolderOptions.baseFile). */
+  private base: Base = new Map();
   private pending: PendingMerge | undefined;
   /** Root trees of the org layers under the user layer, lowest first (FolderOptions.lower). */
   private lowerRoots: readonly BlobId[];
@@ -120,6 +123,7 @@ export class SyncFolder {
     this.pending = await loadPending(this.opts.pendingFile);
     this.record = await loadSettled(this.opts.settledFile);
     if (this.opts.deletesFile) this.deletes = await DeleteHistory.load(this.opts.deletesFile);
+    if (this.opts.baseFile) this.base = await readBase(this.opts.baseFile);
     this.failed = false;
   }
 
@@ -236,7 +240,7 @@ export class SyncFolder {
     const switching = this.beforeRoots;
     const lowerBefore = switching === undefined ? undefined : await this.lowerTree(switching, chunks);
     const pending = this.pending;
-    const { ownTree, hidden, scanned, disk, mine, conflicts } = await localSide({ view: this.view(chunks), local: this.local, scan, own: this.own, pending, lower, lowerBefore, device, caseInsensitive: this.opts.caseInsensitive });
+    const { ownTree, hidden, scanned, disk, mine, conflicts } = await localSide({ view: this.view(chunks), local: this.local, scan, own: this.own, pending, lower, lowerBefore, base: this.base, device, caseInsensitive: this.opts.caseInsensitive });
     const others = heads.filter((h: Head) => h.device !== device);
     const m = await mergeHeads({ ...this.view(chunks), device, own: this.own, alsoMerged: pending?.parents ?? [], heads: others, considered: this.considered, mine, caseInsensitive: this.opts.caseInsensitive });
     const parents = [...new Set([...(pending?.parents ?? []), ...m.parents])];

@@ -4,7 +4,8 @@
  *   scanned  the local tree, plus, for the paths this device cannot see this pass, their version
  *            in this device's own head (carry.ts);
  *   disk     `scanned` resolved against a merge still being applied, if any (pending.ts);
- *   mine     `disk` in the user layer's terms over the org layers: copy-ups and whiteouts.
+ *   mine     `disk` in the user layer's terms over the org layers: copy-ups and whiteouts, and
+ *            whiteouts for the machine's own files that are gone (base.ts).
  *
  * Must hold: paths this device cannot see — excluded here, unreadable now — keep their version
  * from this device's head, so they never look deleted; `hidden` names them, and the pass must
@@ -13,6 +14,7 @@
 import { laidLower, overlay, userView } from '../overlay/index.js';
 import type { Conflict, Node } from '../plan/index.js';
 import type { SnapshotId } from '../repo/types.js';
+import type { Base } from './base.js';
 import { hiddenTest, withCarry, type Hidden } from './carry.js';
 import type { LocalTree, ScanResult } from './local.js';
 import { resolvePending, type PendingMerge } from './pending.js';
@@ -32,6 +34,8 @@ export interface LocalSideInput {
    * the disk was laid from. The disk is read against both, path by path (laidLower).
    */
   lowerBefore?: Map<string, Node>;
+  /** The machine's own files under the layer (base.ts); a hidden one is left alone, as the disk's. */
+  base?: Base;
   device: string;
   caseInsensitive?: boolean;
 }
@@ -46,6 +50,10 @@ export interface LocalSide {
   /** Conflicts from resolving the pending merge. */
   conflicts: Conflict[];
 }
+
+/** Stand-ins for a base path's node when asking whether it is hidden (only dir or not matters). */
+const AS_DIR: Node = { type: 'dir', mode: 0o755 };
+const AS_LEAF: Node = { type: 'whiteout' };
 
 export async function localSide(input: LocalSideInput): Promise<LocalSide> {
   const { view, local, lower, lowerBefore, pending } = input;
@@ -65,6 +73,7 @@ export async function localSide(input: LocalSideInput): Promise<LocalSide> {
     conflicts.push(...r.conflicts);
   }
   const under = lowerBefore === undefined ? lower : laidLower(disk, lowerBefore, lower ?? new Map());
-  const mine = under === undefined ? disk : userView(disk, under, ownLayer);
+  const base = [...(input.base ?? [])].filter(([p, kind]) => !hidden(p, kind === 'dir' ? AS_DIR : AS_LEAF)).map(([p]) => p);
+  const mine = under === undefined && base.length === 0 ? disk : userView(disk, under ?? new Map(), ownLayer, base);
   return { ownTree, hidden, scanned, disk, mine, conflicts };
 }

@@ -5,13 +5,12 @@
  * once, or reported.
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { StrataError } from '../errors.js';
 import type { Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { openAgentState, openFileIndex } from '../state/index.js';
 import { SyncFolder, type PassPhase, type PassResult } from './folder.js';
-import { folderExcluder, folderStateDir, type FolderSpec } from './runtime.js';
+import { folderExcluder, folderFiles, folderStateDir, type FolderSpec } from './runtime.js';
 import { caseInsensitiveByDefault } from '../plan/index.js';
 
 const MAX_PASSES = 5;
@@ -39,10 +38,7 @@ export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device
       layer: opts.folder.layer,
       device: state.deviceId,
       index,
-      execJournal: join(dir, 'exec.journal'),
-      pendingFile: join(dir, 'pending.json'),
-      settledFile: join(dir, 'settled.json'),
-      deletesFile: join(dir, 'deletes.json'),
+      ...folderFiles(dir),
       exclude: folderExcluder(opts.folder),
       lower: opts.folder.lower,
       lowerBefore: opts.folder.lowerBefore,

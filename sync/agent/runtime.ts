@@ -15,7 +15,8 @@ import { LayerWatcher, makeExcluder, type Excluder } from '../watch/index.js';
 import { listConflicts } from './conflicts.js';
 import { includeRules } from './include.js';
 import type { BlobId } from '../repo/types.js';
-import { SyncFolder, type PassPhase, type PassResult } from './folder.js';
+import { SyncFolder, type FolderOptions, type PassPhase, type PassResult } from './folder.js';
+import { BASE_FILE } from './base.js';
 import { ProgressMeter } from './progress.js';
 
 export interface FolderSpec {
@@ -72,6 +73,17 @@ export function folderStateDir(stateDir: string, spec: FolderSpec): string {
   return join(stateDir, 'folders', id);
 }
 
+/** A folder's state files (FolderOptions), in its state dir (folderStateDir). */
+export function folderFiles(dir: string): Required<Pick<FolderOptions, 'execJournal' | 'pendingFile' | 'settledFile' | 'deletesFile' | 'baseFile'>> {
+  return {
+    execJournal: join(dir, 'exec.journal'),
+    pendingFile: join(dir, 'pending.json'),
+    settledFile: join(dir, 'settled.json'),
+    deletesFile: join(dir, 'deletes.json'),
+    baseFile: join(dir, BASE_FILE),
+  };
+}
+
 export class FolderRuntime {
   status: FolderStatus;
   /** A pass should run as soon as the agent can. */
@@ -126,10 +138,7 @@ export class FolderRuntime {
       layer: this.spec.layer,
       device: this.opts.device,
       index: this.index,
-      execJournal: join(dir, 'exec.journal'),
-      pendingFile: join(dir, 'pending.json'),
-      settledFile: join(dir, 'settled.json'),
-      deletesFile: join(dir, 'deletes.json'),
+      ...folderFiles(dir),
       exclude: this.exclude,
       ...this.lower,
       chunker: this.opts.chunker,

@@ -30,13 +30,12 @@
  * look like a user edit and be copied up, pinning the old version. While a pass switches the disk
  * to new org layers, that tree is a mix of both, path by path: laidLower(disk, before, after).
  *
- * Base. The machine's own files (the OS image, a golden VDI image) are simply the lowest layer:
- * the effective tree is overlay([base, ...org, user]) and the user layer is
- * userView(disk, overlay([base, ...org]), previousUser). So deleting a base file writes a
- * whiteout (and the next session on a reset VDI machine hides it again), and an untouched base
- * file is not copied up. No function of its own is needed for this: base is a layer like the
- * others, one that lives on the machine instead of in the bucket. Adopting a machine's own files
- * into the layer (first contact on a persistent PC) is userView with base left out of `lower`.
+ * Base. The machine's own files (the OS image, a golden VDI image) are the lowest layer, but one
+ * whose content is not in the bucket: nothing can lay it, so it is never part of `lower`. First
+ * contact leaves them in place and live sync adopts them into the user layer (DESIGN §4). On a
+ * VDI machine, reset to its image at every logoff, the paths the image had when the layer was
+ * laid are userView's `base`: deleting one writes a whiteout, as deleting an org file does, so
+ * the next session's first contact removes the image's copy again instead of adopting it back.
  * Because the base differs from machine to machine, a user layer can hold entries that mean
  * nothing on this machine: a whiteout of a file only another machine's base has, a copy-up equal
  * to what this machine's base has anyway. `previous` keeps those, so a pass on one machine does not
@@ -51,7 +50,7 @@
  * - userView(overlay([lower, U]), lower, U) MUST equal U for every well-formed user layer U:
  *   re-deriving the layer from a disk laid from it changes nothing;
  * - without `previous`, userView MUST be minimal: no file, symlink or unneeded dir equal to
- *   `lower`'s, and every whiteout hides a path of `lower` whose parent is a dir on the disk;
+ *   `lower`'s, and every whiteout hides a path of `lower` or `base` whose parent is a dir on the disk;
  * - no I/O, no clock, no randomness. Malformed input fails with E_OVERLAY_BAD_LAYER naming the path.
  */
 export { overlay, checkWellFormed, checkNoWhiteouts } from './overlay.js';

@@ -48,11 +48,11 @@ function lowerAndDisk(rng: Rng) {
 const same = (a: FlatTree, b: FlatTree, why: string) => assert.deepEqual(show(a), show(b), why);
 
 /** No entry of a previous-less userView is there without a reason. */
-function checkMinimal(user: FlatTree, lower: FlatTree, disk: FlatTree): void {
+function checkMinimal(user: FlatTree, lower: FlatTree, disk: FlatTree, base: ReadonlySet<string> = new Set()): void {
   const keys = [...user.keys()];
   for (const [p, n] of user) {
     if (n.type === 'whiteout') {
-      assert.ok(lower.has(p) && !disk.has(p), `whiteout ${p} hides nothing missing`);
+      assert.ok((lower.has(p) || base.has(p)) && !disk.has(p), `whiteout ${p} hides nothing missing`);
       const parent = parentOf(p);
       assert.ok(parent === '' || disk.get(parent)?.type === 'dir', `whiteout ${p} is not the topmost missing path`);
     } else if (n.type === 'dir') {
@@ -85,6 +85,22 @@ describe('userView properties', () => {
       same(overlay([lower, user]), disk, 'overlay([lower, userView(disk, lower)]) != disk');
       assert.equal(wellFormedProblem(user), undefined);
       checkMinimal(user, lower, disk);
+    });
+  });
+
+  it('with a base (the machine\'s own paths), also whites out the missing ones, and only those', () => {
+    forSeeds('userView with base', (rng) => {
+      const { lower, disk, fresh } = lowerAndDisk(rng);
+      // The machine had some of the disk's paths and some that are gone now.
+      const base = new Set([...randomTree(rng, fresh).keys(), ...[...disk.keys()].filter(() => rng.chance(0.3))]);
+      const user = userView(disk, lower, new Map(), base);
+      same(overlay([lower, user]), disk, 'overlay([lower, userView(disk, lower, ∅, base)]) != disk');
+      assert.equal(wellFormedProblem(user), undefined);
+      checkMinimal(user, lower, disk, base);
+      for (const p of base) {
+        const parent = parentOf(p);
+        if (!disk.has(p) && (parent === '' || disk.get(parent)?.type === 'dir')) assert.equal(user.get(p)?.type, 'whiteout', `base path ${p} is gone without a whiteout`);
+      }
     });
   });
 

@@ -125,14 +125,16 @@ describe('userView scenarios', () => {
   }
 
   it('deleting a base file under org layers writes a whiteout that hides it again on a reset machine', () => {
-    const base = tree({ 'Desktop/base.lnk': 'BASE', 'Desktop/old.lnk': 'OLD' });
+    const image = tree({ 'Desktop/base.lnk': 'BASE', 'Desktop/old.lnk': 'OLD', 'Apps/x/a': 'A', 'Apps/x/b': 'B' });
     const org = tree({ 'Desktop/org.lnk': 'ORG' });
-    const lower = overlay([base, org]);
-    const disk = tree({ 'Desktop/base.lnk': 'BASE', 'Desktop/org.lnk': 'ORG' });
-    const user = userView(disk, lower);
-    assert.deepEqual(show(user), show(tree({ 'Desktop/old.lnk': '~' })));
-    // The VDI machine is reset to its image: the same base again, and the same effective tree.
-    assert.deepEqual(show(overlay([base, org, user])), show(disk));
+    // The image's files were adopted into the layer; the user deleted one file and one folder.
+    const previous = tree({ 'Desktop/base.lnk': 'BASE', 'Desktop/old.lnk': 'OLD', 'Apps/x/a': 'A', 'Apps/x/b': 'B' });
+    const disk = tree({ 'Desktop/base.lnk': 'BASE', 'Desktop/org.lnk': 'ORG', 'Apps/': '' });
+    const user = userView(disk, org, previous, image.keys());
+    assert.deepEqual(show(user), show(tree({ 'Desktop/base.lnk': 'BASE', 'Desktop/old.lnk': '~', 'Apps/x': '~' })));
+    assert.deepEqual(show(overlay([org, user])), show(disk));
+    // The VDI machine is reset to its image: the layer over it gives the same disk again.
+    assert.deepEqual(show(overlay([image, org, user])), show(disk));
   });
 
   it('refuses whiteouts on the disk or in lower, and trees that are not well-formed', () => {

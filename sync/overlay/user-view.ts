@@ -9,6 +9,8 @@
  *    subtree by itself) nothing is needed;
  * 3. a whiteout of `previous` at a path that neither `lower` nor the disk has stays, under the
  *    same parent condition: it hides something on another machine, and must not be lost here;
+ *    so does a path of `base` missing on the disk: the machine had it under the layer (a VDI
+ *    golden image's file, adopted into the layer), and the next reset machine will have it again;
  * 4. every ancestor of what is in comes in as the disk's dir, so the layer is well-formed.
  */
 import { ancestorsOf, compareStrings, parentOf, sameNode } from '../plan/nodes.js';
@@ -20,9 +22,10 @@ const WHITEOUT: Node = { type: 'whiteout' };
 /**
  * The user layer for `disk` over `lower`. `disk` and `lower` must be well-formed and hold no
  * whiteouts; `previous` (the user layer the disk was last laid from; empty by default) must be
- * well-formed. E_OVERLAY_BAD_LAYER otherwise.
+ * well-formed. E_OVERLAY_BAD_LAYER otherwise. `base`: paths the machine had before the layer was
+ * laid, which are not in `lower` because their files are adopted, not shown from below (index.ts).
  */
-export function userView(disk: FlatTree, lower: FlatTree, previous: FlatTree = new Map()): Map<string, Node> {
+export function userView(disk: FlatTree, lower: FlatTree, previous: FlatTree = new Map(), base: Iterable<string> = []): Map<string, Node> {
   checkWellFormed(disk, 'the disk tree');
   checkNoWhiteouts(disk, 'the disk tree');
   checkWellFormed(lower, 'the lower tree');
@@ -42,6 +45,9 @@ export function userView(disk: FlatTree, lower: FlatTree, previous: FlatTree = n
   }
   for (const [p, n] of previous) {
     if (n.type === 'whiteout' && !disk.has(p) && !lower.has(p) && parentOnDisk(p)) out.set(p, WHITEOUT);
+  }
+  for (const p of base) {
+    if (!disk.has(p) && !lower.has(p) && parentOnDisk(p)) out.set(p, WHITEOUT);
   }
   for (const p of [...out.keys()]) {
     for (const a of ancestorsOf(p)) if (!out.has(a)) out.set(a, disk.get(a) as Node);

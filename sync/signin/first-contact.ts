@@ -30,11 +30,13 @@ import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir, readlink, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
+import type { BaseKind } from '../agent/index.js';
 import { isErrno } from '../fsutil.js';
 import { freeConflictPath, type DiskNode } from '../plan/index.js';
 import { forEachLimit } from '../repo/pool.js';
 import { breathe, listDirNow } from '../restore/fsutil.js';
 import { sameMtime } from '../restore/meta.js';
+import { baseKind } from './base.js';
 import { linkKey, type Effective } from './effective.js';
 
 export interface FirstContactOptions {
@@ -66,6 +68,11 @@ export interface FirstContactResult {
    * the restore's walk takes these instead of reading the folders again (restore's `listed`).
    */
   listed: Map<string, Dirent[]>;
+  /**
+   * The paths of the effective tree (and those a whiteout hides) where the disk had something
+   * before first contact, with what it was: on a VDI machine, the image's own files (base.ts).
+   */
+  found: [string, BaseKind][];
 }
 
 type Local = Stats | undefined;
@@ -88,7 +95,7 @@ async function lstatOrNone(path: string): Promise<Local> {
 
 export async function firstContact(opts: FirstContactOptions): Promise<FirstContactResult> {
   const { home, effective, policy } = opts;
-  const result: FirstContactResult = { conflicts: [], removed: [], listed: new Map() };
+  const result: FirstContactResult = { conflicts: [], removed: [], listed: new Map(), found: [] };
   /** Paths moved aside or removed: their folder's listing, and their own, no longer hold. */
   const touched = new Set<string>();
   /** Dirs of the effective tree that are real dirs on the disk: only under them is anything looked at. */
@@ -198,6 +205,8 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     if (!present.has(parent)) return undefined;
     const entry = listing(parent).get(parent === '' ? rel : rel.slice(parent.length + 1));
     if (entry === undefined) return undefined;
+    const kind = baseKind(entry);
+    if (kind !== undefined) result.found.push([rel, kind]);
     if (node.type === 'dir' && entry.isDirectory()) {
       present.add(rel);
       return undefined;
@@ -242,6 +251,8 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     if (!(await realDirsUpTo(home, parentOf(rel), present))) continue;
     const st = await lstatOrNone(join(home, rel));
     if (st === undefined) continue;
+    const kind = baseKind(st);
+    if (kind !== undefined) result.found.push([rel, kind]);
     const pristine = await isKnown(rel, st);
     if (policy === 'layer-wins' || pristine) await remove(rel);
     else if (st.isDirectory() && !(await prune(rel))) await removeEmptyDir(rel);

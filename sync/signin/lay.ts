@@ -44,11 +44,13 @@ import { restoreTree, type ChunkFileFn, type MemoryTree, type RestoreProgress, t
 import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { layerGraph } from '../agent/history.js';
+import { folderFiles, folderStateDir, removeBase, writeBase } from '../agent/index.js';
 import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
 import { effectiveTree, foldCase, splitReady } from './effective.js';
 import { firstContact } from './first-contact.js';
-import { sessionExcluder } from './folder.js';
+import { sessionExcluder, sessionFolder } from './folder.js';
+import { findBase } from './base.js';
 import { readLayerStack, type ChunkMap, type LayerStack } from './layers.js';
 import { ScratchStore } from './scratch-store.js';
 import { endLaying, startLaying } from './laying.js';
@@ -133,7 +135,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const graph = layerGraph(repo, `user/${session.user}`);
   const previous = [...(session.laid?.org ?? []), ...(session.laid?.orgBefore ?? [])];
   const stack = await readLayerStack(repo, session.user, { device: session.device, previous, graph, indexLoading });
-  const layable = effectiveTree(stack, sessionExcluder(session, opts.stateDir));
+  const excluder = sessionExcluder(session, opts.stateDir);
+  const layable = effectiveTree(stack, excluder);
   const { effective, conflicts: caseConflicts } = (opts.caseInsensitive ?? caseInsensitiveByDefault()) ? foldCase(layable, stack) : { effective: layable, conflicts: [] };
   emit({ type: 'layers', org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), unpublished: stack.unpublished, ...sizeOf(effective.tree) });
 
@@ -179,6 +182,9 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
     await rememberLaid(memo, repo, session.home, ready, stack.chunks, opts.concurrency);
     total = add(first, transferOf(await restore(treeOf(rest), 'rest', memo.chunkFile)));
   }
+  const conflicts = [...caseConflicts.map(({ path, copy }) => ({ path, copy })), ...settled.conflicts];
+  // A VDI machine's own files: deleting one must hide it from the next session (base.ts).
+  const base = session.mode === 'vdi' ? findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)) }) : undefined;
   if (deferSync) await syncFileSystem(session.home);
   const totalMs = clock() - start;
 
@@ -186,9 +192,11 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   if (stack.user) await recordLaidHead(repo, opts.store, laidOf(stack.user), session.device, now, graph);
   const laid = { org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), time: now.toISOString() };
   const updated: Session = { ...session, laid };
+  const { baseFile } = folderFiles(folderStateDir(opts.stateDir, sessionFolder(session, opts.stateDir)));
+  if (base === undefined) await removeBase(baseFile);
+  else await writeBase(baseFile, base);
   await writeSession(opts.stateDir, updated);
   await endLaying(opts.stateDir);
-  const conflicts = [...caseConflicts.map(({ path, copy }) => ({ path, copy })), ...settled.conflicts];
   emit({ type: 'done', totalMs, conflicts: conflicts.length, removed: settled.removed.length, ...total });
   return { session: updated, ...total, timeToReadyMs, totalMs, conflicts, removed: settled.removed, unpublished: stack.unpublished };
 }

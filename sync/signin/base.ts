@@ -1,0 +1,55 @@
+/**
+ * The machine's base at sign-in (DESIGN §1, sync/agent/base.ts): on a VDI machine, what its image
+ * had in the layer's folders before the layer was laid. Two parts, so that finding it adds nothing
+ * before ready:
+ *
+ *   found    paths of the effective tree (or hidden by a whiteout) that the disk already had: first
+ *            contact sees them in the listings it makes anyway (first-contact.ts `found`);
+ *   unknown  paths the layer does not know at all: the lay never touches them, so they are read
+ *            after it, in one walk of home that enters only folders (the layer's, or unknown ones).
+ *
+ * What must hold: excluded paths (the session's folders and exclusions, as live sync reads them)
+ * and first contact's conflict copies are never part of the base; nothing is followed through a
+ * link; a folder that cannot be read is left out, not an error (its files are then only adopted).
+ */
+import type { Dirent, Stats } from 'node:fs';
+import { join } from 'node:path';
+import type { BaseKind } from '../agent/index.js';
+import type { DiskNode } from '../plan/index.js';
+import { listDirNow } from '../restore/fsutil.js';
+import type { Excluder } from '../watch/index.js';
+
+export function baseKind(entry: Dirent | Stats): BaseKind | undefined {
+  if (entry.isDirectory()) return 'dir';
+  if (entry.isSymbolicLink()) return 'symlink';
+  return entry.isFile() ? 'file' : undefined;
+}
+
+export interface FindBaseOptions {
+  home: string;
+  /** The effective tree laid. */
+  tree: ReadonlyMap<string, DiskNode>;
+  /** What first contact found where the layer has something (FirstContactResult.found). */
+  found: Iterable<[string, BaseKind]>;
+  exclude: Excluder;
+  /** Paths first contact made (its conflict copies): the lay's, not the image's. */
+  made: ReadonlySet<string>;
+}
+
+export function findBase(opts: FindBaseOptions): Map<string, BaseKind> {
+  const base = new Map<string, BaseKind>();
+  for (const [p, kind] of opts.found) if (!opts.exclude(p, kind === 'dir')) base.set(p, kind);
+  const dirs = [''];
+  for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
+    for (const e of listDirNow(join(opts.home, dir), ['EACCES', 'EPERM'])) {
+      const rel = dir === '' ? e.name : `${dir}/${e.name}`;
+      const kind = baseKind(e);
+      if (kind === undefined || opts.exclude(rel, kind === 'dir') || opts.made.has(rel)) continue;
+      const laid = opts.tree.get(rel);
+      if (laid === undefined) base.set(rel, kind);
+      // A laid file or link was found (or not) by first contact; under a laid or unknown folder, look.
+      if (kind === 'dir' && (laid === undefined || laid.type === 'dir')) dirs.push(rel);
+    }
+  }
+  return base;
+}
