@@ -8,11 +8,12 @@ import { basename, dirname, join, sep } from 'node:path';
 import { test } from 'node:test';
 import { StrataError } from '../errors.js';
 import { ForwardingStore } from '../store/forwarding.js';
-import type { ByteRange } from '../store/index.js';
+import type { ByteRange, PutBody } from '../store/index.js';
+import { keys } from '../repo/types.js';
 import { MemoryStore } from '../store/memory.js';
 import { defineScenarios } from './scenarios.js';
 import { BLOCKED_MS } from './folder.js';
-import { assertSame, converge, Device, initStore, listDir, tempRoot, twoDevices } from './testkit.js';
+import { assertSame, converge, Device, initStore, LAYER, listDir, tempRoot, twoDevices } from './testkit.js';
 
 defineScenarios('memory store', { makeStore: async () => ({ store: new MemoryStore() }) });
 
@@ -263,6 +264,51 @@ test('an edit from another device to a file in a folder that could not be listed
   await converge([a, b]);
   const listing = await assertSame([a, b]);
   assert.equal(listing['private/s1.txt'], 'v2 from a');
+});
+
+/** Lets the next head write land, then fails as a process dying before the reply would: what follows the head in the pass never runs. */
+class CrashAfterHead extends ForwardingStore {
+  armed = false;
+
+  override async put(key: string, body: PutBody): Promise<void> {
+    await super.put(key, body);
+    if (this.armed && key.startsWith(keys.heads(LAYER))) {
+      this.armed = false;
+      throw new StrataError('E_TRANSIENT', 'injected: crashed after the head write', { key });
+    }
+  }
+}
+
+test('an edit from another device to a file in a folder that could not be listed survives a crash right after the head write', async (t) => {
+  const base = await tempRoot(t, 'unlisted-crash');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const crashing = new CrashAfterHead(mem);
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', crashing);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  await a.write('private/s1.txt', 'v1', new Date('2026-01-01T10:00:00Z'));
+  await a.write('public.txt', 'public');
+  await converge([a, b]);
+  await a.write('private/s1.txt', 'v2 from a', new Date('2026-01-02T10:00:00Z'));
+  await a.pass();
+  const heal = failListing(`${sep}private`, 'EIO');
+  try {
+    b.folder.markAllDirty();
+    crashing.armed = true;
+    await assert.rejects(b.pass(), /crashed after the head write/);
+  } finally {
+    heal();
+  }
+  // b's head names a's edit; its disk still has v1 there. b starts again.
+  await b.close();
+  await b.open();
+  await converge([a, b]);
+  const listing = await assertSame([a, b]);
+  assert.equal(listing['private/s1.txt'], 'v2 from a', "b's old bytes did not undo a's edit");
 });
 
 test('a file edited on this device while its folder could not be listed, and on another device meanwhile, keeps both versions', async (t) => {

@@ -321,6 +321,10 @@ export class SyncFolder {
       }
     }
     const before = this.own;
+    // The lag record is saved before the head: a crash between the two must not leave a head that
+    // names the other device's version with nothing saying the disk lags it. Until the head is
+    // written, the record still names the heads merged, as the one saved before the apply does.
+    if (lagRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: lagRoot });
     const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))(), overruled });
     if (snapshot !== undefined) this.own = snapshot;
     if (this.deletes.record(deletes, now.getTime(), settled, before) && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
