@@ -266,15 +266,17 @@ test('an edit from another device to a file in a folder that could not be listed
   assert.equal(listing['private/s1.txt'], 'v2 from a');
 });
 
-/** Lets the next head write land, then fails as a process dying before the reply would: what follows the head in the pass never runs. */
-class CrashAfterHead extends ForwardingStore {
+/** Crashes the process at the next head write, which lands or not: what follows it in the pass never runs. */
+class CrashAtHead extends ForwardingStore {
   armed = false;
+  lands = true;
 
   override async put(key: string, body: PutBody): Promise<void> {
-    await super.put(key, body);
-    if (this.armed && key.startsWith(keys.heads(LAYER))) {
+    const crash = this.armed && key.startsWith(keys.heads(LAYER));
+    if (!crash || this.lands) await super.put(key, body);
+    if (crash) {
       this.armed = false;
-      throw new StrataError('E_TRANSIENT', 'injected: crashed after the head write', { key });
+      throw new StrataError('E_TRANSIENT', `injected: crashed at the head write${this.lands ? ', which landed' : ''}`, { key });
     }
   }
 }
@@ -283,7 +285,7 @@ test('an edit from another device to a file in a folder that could not be listed
   const base = await tempRoot(t, 'unlisted-crash');
   const mem = new MemoryStore();
   await initStore(mem);
-  const crashing = new CrashAfterHead(mem);
+  const crashing = new CrashAtHead(mem);
   const a = await Device.create(base, 'deva', mem);
   const b = await Device.create(base, 'devb', crashing);
   t.after(async () => {
@@ -299,7 +301,7 @@ test('an edit from another device to a file in a folder that could not be listed
   try {
     b.folder.markAllDirty();
     crashing.armed = true;
-    await assert.rejects(b.pass(), /crashed after the head write/);
+    await assert.rejects(b.pass(), /crashed at the head write, which landed/);
   } finally {
     heal();
   }
@@ -309,6 +311,50 @@ test('an edit from another device to a file in a folder that could not be listed
   await converge([a, b]);
   const listing = await assertSame([a, b]);
   assert.equal(listing['private/s1.txt'], 'v2 from a', "b's old bytes did not undo a's edit");
+});
+
+test('a delete from another device held and restored here comes back everywhere, though the restore crashed before its head', async (t) => {
+  const base = await tempRoot(t, 'restore-crash');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const crashing = new CrashAtHead(mem);
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', crashing);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  for (let i = 0; i < 20; i++) await a.write(`f${i}.txt`, `file ${i}`);
+  await a.write('private/s1.txt', 'v1', new Date('2026-01-01T10:00:00Z'));
+  await converge([a, b]);
+  // b's disk lags its head where it could not read: the restore has that edit to lay, while the
+  // tree it writes is its head's.
+  await a.write('private/s1.txt', 'v2 from a', new Date('2026-01-02T10:00:00Z'));
+  await a.pass();
+  const heal = failListing(`${sep}private`, 'EIO');
+  try {
+    b.folder.markAllDirty();
+    assert.equal((await b.pass()).status, 'synced');
+  } finally {
+    heal();
+  }
+  for (let i = 0; i < 15; i++) await a.remove(`f${i}.txt`);
+  const onA = await a.pass();
+  a.folder.approve(onA.status === 'held' ? onA.held : assert.fail('not held on a'));
+  assert.equal((await a.pass()).status, 'synced');
+  b.folder.markAllDirty();
+  const onB = await b.pass();
+  b.folder.restoreHeld(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
+  crashing.armed = true;
+  crashing.lands = false;
+  await assert.rejects(b.pass(), /crashed at the head write/);
+  assert.equal(await b.read('private/s1.txt'), 'v2 from a', 'the restore had laid its edit');
+  await b.close();
+  await b.open();
+  await converge([a, b]);
+  const listing = await assertSame([a, b]);
+  assert.equal(listing['f3.txt'], 'file 3', 'the restored files are back on the device that deleted them');
+  assert.equal(listing['private/s1.txt'], 'v2 from a');
 });
 
 test('a file edited on this device while its folder could not be listed, and on another device meanwhile, keeps both versions', async (t) => {

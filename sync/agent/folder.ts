@@ -266,7 +266,8 @@ export class SyncFolder {
     const now = (this.opts.now ?? (() => new Date()))();
     let held = massDelete(deletes, this.deletes, now.getTime());
     let settled: HeldDeletes['direction'] | undefined;
-    let overruled = false;
+    // A restore that a crash cut off after its apply still overrules the heads it merged.
+    let overruled = pending?.overruled === true;
     if (held !== undefined && sameHeld(held, this.restoring)) {
       settled = held.direction;
       // Local deletes come back from this device's head; remote ones stay as the disk has them.
@@ -279,7 +280,7 @@ export class SyncFolder {
       }
       const back = putBack(effective, sources, { hidden, caseInsensitive: this.opts.caseInsensitive });
       effective = back.tree;
-      overruled = back.restored > 0;
+      overruled ||= back.restored > 0;
       merged = lower === undefined ? effective : userView(effective, lower, merged);
       ({ local: visible, target } = planSides(localFlat, effective, hidden));
       plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
@@ -307,7 +308,7 @@ export class SyncFolder {
     await repo.flush();
     let downloaded = 0;
     if (plan.ops.length > 0) {
-      if (baseRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: baseRoot });
+      if (baseRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: baseRoot, ...(overruled ? { overruled } : {}) });
       const res = await applyPlan(this.local, plan, chunks, this.opts, signal);
       downloaded = res.downloaded;
       this.markDirty(res.rescan);
@@ -324,7 +325,7 @@ export class SyncFolder {
     // The lag record is saved before the head: a crash between the two must not leave a head that
     // names the other device's version with nothing saying the disk lags it. Until the head is
     // written, the record still names the heads merged, as the one saved before the apply does.
-    if (lagRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: lagRoot });
+    if (lagRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: lagRoot, ...(overruled ? { overruled } : {}) });
     const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))(), overruled });
     if (snapshot !== undefined) this.own = snapshot;
     if (this.deletes.record(deletes, now.getTime(), settled, before) && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);

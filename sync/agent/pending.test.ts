@@ -47,6 +47,9 @@ test('the pending record round-trips, and a damaged one is refused with its path
   const p = { parents: ['a'.repeat(64)], root: 'b'.repeat(64), base: 'c'.repeat(64) };
   await savePending(file, p);
   assert.deepEqual(await loadPending(file), p);
+  const overruling = { ...p, overruled: true as const };
+  await savePending(file, overruling);
+  assert.deepEqual(await loadPending(file), overruling);
   await writeFile(file, JSON.stringify({ parents: p.parents, root: p.root }));
   await assert.rejects(loadPending(file), (err: Error & { code?: string }) => err.code === 'E_BAD_STATE' && err.message.includes('damaged'));
 });

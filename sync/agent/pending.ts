@@ -36,6 +36,12 @@ export interface PendingMerge {
   root: BlobId;
   /** The disk's tree (as the scan saw it) when the executor started. */
   base: BlobId;
+  /**
+   * The merge put back deletes of the heads it took in (a held mass delete restored, put-back.ts):
+   * its snapshot must name them even where its root is this device's head's (commit.ts). Kept
+   * here, a pass after a crash still writes that snapshot, or the other devices keep their deletes.
+   */
+  overruled?: true;
 }
 
 export async function loadPending(file: string): Promise<PendingMerge | undefined> {
@@ -53,10 +59,10 @@ export async function loadPending(file: string): Promise<PendingMerge | undefine
     v = undefined;
   }
   const p = v as Partial<PendingMerge> | undefined;
-  if (typeof p !== 'object' || p === null || !isBlobId(p.root) || !isBlobId(p.base) || !Array.isArray(p.parents) || !p.parents.every(isBlobId)) {
+  if (typeof p !== 'object' || p === null || !isBlobId(p.root) || !isBlobId(p.base) || !Array.isArray(p.parents) || !p.parents.every(isBlobId) || (p.overruled !== undefined && p.overruled !== true)) {
     throw new StrataError('E_BAD_STATE', 'the record of a merge in progress is damaged; move it aside to continue (the next pass may then make extra conflict copies)', { path: file });
   }
-  return { parents: [...p.parents], root: p.root, base: p.base };
+  return { parents: [...p.parents], root: p.root, base: p.base, ...(p.overruled === true ? { overruled: true as const } : {}) };
 }
 
 export function savePending(file: string, p: PendingMerge): Promise<void> {
