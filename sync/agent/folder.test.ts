@@ -404,6 +404,34 @@ test('a folder deleted on another device while a folder inside it cannot be list
   assert.deepEqual(await assertSame([a, b]), { 'keep.txt': 'k' });
 });
 
+test("a snapshot missing from the bucket behind an old head this device merged long ago does not stop its passes", async (t) => {
+  const base = await tempRoot(t, 'lost-snapshot');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', mem);
+  const c = await Device.create(base, 'devc', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+    await c.close();
+  });
+  await c.write('z', 'z1');
+  const first = await c.pass();
+  const lost = first.status === 'synced' && first.snapshot !== undefined ? first.snapshot : assert.fail('no snapshot');
+  await c.write('z', 'z2');
+  await c.pass();
+  // devc goes away; deva merges its head, devb deva's; then devb writes on.
+  await converge([a, b]);
+  await b.write('y', 'from b');
+  await b.pass();
+  await mem.delete(keys.snapshot(LAYER, lost));
+  await a.close();
+  await a.open();
+  assert.equal((await a.pass()).status, 'synced');
+  assert.equal(await a.read('y'), 'from b');
+});
+
 test('a file the executor cannot replace (locked, immutable) holds up only itself: the rest syncs both ways', { skip: process.platform !== 'linux' && 'uses chattr +i' }, async (t) => {
   const base = await tempRoot(t, 'locked-target');
   const mem = new MemoryStore();

@@ -4,7 +4,8 @@ import { CountingStore } from '../store/counting.js';
 import { openRepository } from '../repo/format.js';
 import type { Repository } from '../repo/repository.js';
 import { newRepo } from '../repo/testkit.js';
-import { FORMAT_VERSION, type SnapshotId } from '../repo/types.js';
+import { FORMAT_VERSION, keys, type SnapshotId } from '../repo/types.js';
+import { isStrataError } from '../errors.js';
 import { makeRng } from '../testing/random.js';
 import { BULK_AFTER, SnapshotGraph, layerGraph } from './history.js';
 
@@ -95,5 +96,29 @@ describe('SnapshotGraph', () => {
     assert.equal(await graph.mergeBase([ids.at(-1) as SnapshotId], ids[0] as SnapshotId), ids[0]);
     assert.ok(bulkCalls > 0);
     assert.equal(graph.loaded, 60);
+  });
+
+  it('a snapshot it cannot read ends only its branch of ancestorsAmong; mergeBase reports it where a merge needs it', async () => {
+    const { store, repo } = await newRepo();
+    const root = await repo.saveTree({ entries: [] });
+    await repo.flush();
+    const at = (minute: number, device: string, parents: SnapshotId[]) => repo.saveSnapshot({ version: FORMAT_VERSION, layer: LAYER, device, time: new Date(T0 + minute * 60_000).toISOString(), root, parents });
+    // pc-c wrote `lost`, then its head; this device merged that head; pc-b then merged this device's.
+    const lost = await at(0, 'pc-c', []);
+    const headC = await at(1, 'pc-c', [lost]);
+    const mine = await at(2, 'pc-a', [headC]);
+    const headB = await at(3, 'pc-b', [mine]);
+    const other = await at(4, 'pc-d', [lost]);
+    await store.delete(keys.snapshot(LAYER, lost));
+    const graph = layerGraph(repo, LAYER);
+    assert.deepEqual(await graph.ancestorsAmong([mine], [headB, headC]), new Set([headC]));
+    assert.equal(await graph.mergeBase([mine], headB), mine);
+    // pc-d shares only the lost snapshot with this device: the merge cannot go on without it.
+    await assert.rejects(graph.mergeBase([mine], other), (err: unknown) => {
+      assert.ok(isStrataError(err, 'E_SNAPSHOT_NOT_FOUND'));
+      assert.equal(err.key, keys.snapshot(LAYER, lost));
+      assert.doesNotMatch(err.toString(), /\n/);
+      return true;
+    });
   });
 });

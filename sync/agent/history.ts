@@ -104,7 +104,10 @@ export class SnapshotGraph {
    * that ends once every target is found or the walk is older than the oldest target. Many heads
    * that one descends from (a chain of VDI sessions, each a device of its own) cost one walk
    * instead of one each. A target the walk misses (clocks that ran backwards along a parent link,
-   * an unreadable snapshot) is only not known to be an ancestor: mergeBase decides it.
+   * an unreadable snapshot) is only not known to be an ancestor: mergeBase decides it. So a
+   * snapshot the walk cannot read (missing, damaged) ends its branch instead of the pass: the walk
+   * reads beyond what a merge needs (the parents of the oldest target), and where a merge does need
+   * it, mergeBase reads it again and fails with its error, naming it.
    */
   async ancestorsAmong(mine: readonly SnapshotId[], targets: readonly SnapshotId[]): Promise<Set<SnapshotId>> {
     const wanted = new Map<SnapshotId, number>();
@@ -120,7 +123,8 @@ export class SnapshotGraph {
     const visit = async (id: SnapshotId): Promise<void> => {
       if (seen.has(id)) return;
       seen.add(id);
-      queue.push({ id, time: Date.parse((await this.get(id)).time) });
+      const time = await this.get(id).then((s) => Date.parse(s.time), () => undefined);
+      if (time !== undefined) queue.push({ id, time });
     };
     for (const id of mine) await visit(id);
     const reading = this.walkReads(Math.max(...queue.map((q) => q.time)));
