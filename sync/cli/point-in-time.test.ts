@@ -56,6 +56,31 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
     assert.equal(await readFile(join(work, 'report.txt'), 'utf8'), 'version 2', 'outside --path nothing changes');
   });
 
+  it('in place keeps a folder the user made where the snapshot has a file, as a conflict copy', async () => {
+    await rm(join(work, 'docs', 'b.txt'));
+    await writeTree(join(work, 'docs', 'b.txt'), { 'mine.txt': 'made after the snapshot' });
+    const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'docs', '--json');
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(await readFile(join(work, 'docs', 'b.txt'), 'utf8'), 'b1');
+    const copies = (await readdir(join(work, 'docs'))).filter((n) => n.startsWith('b.sync-conflict-'));
+    assert.equal(copies.length, 1, 'the folder is moved aside');
+    assert.match(copies[0] as string, /^b\.sync-conflict-\d{8}-\d{6}-laptop\.txt$/);
+    assert.equal(await readFile(join(work, 'docs', copies[0] as string, 'mine.txt'), 'utf8'), 'made after the snapshot');
+    assert.deepEqual(JSON.parse(r.stdout).movedAside, [{ path: 'docs/b.txt', copy: `docs/${copies[0]}` }]);
+  });
+
+  it('in place keeps a file the user made where the snapshot has a folder, as a conflict copy', async () => {
+    await rm(join(work, 'docs'), { recursive: true });
+    await writeFile(join(work, 'docs'), 'a file now');
+    const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'docs/a.txt');
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(await readFile(join(work, 'docs', 'a.txt'), 'utf8'), 'a1');
+    const copies = (await readdir(work)).filter((n) => n.startsWith('docs.sync-conflict-'));
+    assert.equal(copies.length, 1, 'the file is moved aside');
+    assert.equal(await readFile(join(work, copies[0] as string), 'utf8'), 'a file now');
+    assert.match(r.stdout, /moved aside/);
+  });
+
   it('--beside that fails (a path the snapshot lacks) leaves no temp folder behind', async () => {
     const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'no-such.txt', '--beside');
     assert.equal(r.code, 1, describeRun(r));

@@ -66,6 +66,20 @@ describe('restore: hostile trees', () => {
     assert.equal(await readFile(join(target, 'was-dir'), 'utf8'), 'now a file');
   });
 
+  it('with `aside`, moves a link where a folder goes aside itself, never looking through it', async (t) => {
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, { evil: dir({ 'x.txt': file('x') }) });
+    const { target, sentinel } = await setup(t);
+    await mkdir(join(sentinel, 'x.txt'));
+    await symlink(sentinel, join(target, 'evil'));
+    const stats = await restoreTree(repo, { target, root, aside: { device: 'pc' } });
+    assert.deepEqual(await readdir(sentinel), ['x.txt']);
+    assert.ok((await lstat(join(sentinel, 'x.txt'))).isDirectory(), 'nothing moved where the link points');
+    assert.equal(await readFile(join(target, 'evil/x.txt'), 'utf8'), 'x');
+    assert.equal(stats.movedAside.length, 1);
+    assert.equal(await readlink(join(target, stats.movedAside[0]?.copy as string)), sentinel);
+  });
+
   it('never restores setuid/setgid bits', async (t) => {
     const { repo } = await newRepo();
     const root = await saveLayer(repo, { suid: file('x', 0o6755), d: dir({}, 0o2775) });

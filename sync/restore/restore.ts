@@ -1,7 +1,7 @@
 /**
- * restoreTree / restoreSnapshot: plan (from tree objects, or a tree in memory) → folders → one
- * walk of the target and seeds → seed copy → downloads → links → folder metadata. See index.ts
- * for what must hold.
+ * restoreTree / restoreSnapshot: plan (from tree objects, or a tree in memory) → entries of
+ * another kind moved aside (`aside`) → folders → one walk of the target and seeds → seed copy →
+ * downloads → links → folder metadata. See index.ts for what must hold.
  *
  * Per-file costs dominate a restore of many small files, so chunking, copies and downloads run
  * `concurrency` at a time. The target is walked once, for the seeds, for what is on disk at each
@@ -21,6 +21,7 @@ import { isErrno } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { Repository } from '../repo/repository.js';
 import type { BlobId, SnapshotId } from '../repo/types.js';
+import { moveAsideOtherKinds } from './aside.js';
 import { Assembly } from './assembly.js';
 import { poolChunkFile, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
@@ -75,6 +76,7 @@ class Restore {
       bytesReused: 0,
       gets: 0,
       filesSkippedComplete: 0,
+      movedAside: [],
     };
   }
 
@@ -192,6 +194,7 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
   const plan = await planOf(repo, cache, target, opts);
   const r = new Restore(repo, opts, plan, gets0);
   const concurrency = r.concurrency;
+  if (opts.aside) r.stats.movedAside = await moveAsideOtherKinds(plan, target, opts.aside.device);
   const created = await ensureDirs(plan.dirs);
   const { index, onDisk, quick } = await r.seedIndex(target, created);
   const works = await r.classify(index, onDisk, quick);

@@ -64,6 +64,12 @@ export interface RestoreOptions {
    * reading the folders again. Folders the restore creates are not walked either way.
    */
   listed?: ReadonlyMap<string, readonly Dirent[]>;
+  /**
+   * Keep what the target has where the tree has another kind of entry (a folder where it has a
+   * file or link, a file or link where it has a folder): moved aside to a conflict copy named for
+   * this device (aside.ts) rather than removed. Default: removed, the snapshot wins.
+   */
+  aside?: { device: string };
 }
 
 /**
@@ -84,6 +90,8 @@ export interface RestoreStats {
   /** Store GET requests made by this restore (tree loads included). */
   gets: number;
   filesSkippedComplete: number;
+  /** Entries of the target moved aside (`aside`), target-relative. */
+  movedAside: { path: string; copy: string }[];
 }
 
 /**

@@ -4,7 +4,9 @@
  * the seed folders and in the folder itself instead of downloading them.
  *
  * Point in time: `--path` restores one file or folder of the snapshot, in place (files the
- * snapshot has are put back; files added since are left alone — nothing is deleted), or with
+ * snapshot has are put back; files added since are left alone — nothing is deleted: a folder
+ * where the snapshot has a file, or a file where it has a folder, is moved aside as
+ * `name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`, the sync engine's conflict copy), or with
  * `--beside` next to it as `name.restored-YYYYMMDD-HHMMSS.ext` (the snapshot's time), leaving the
  * current version untouched. Restoring into a synced folder is an ordinary local edit to the
  * agent, which syncs it like any other.
@@ -57,6 +59,9 @@ export const restoreCommand: Command = {
         only,
         // The current version is the one seed that matters (not the whole folder around it).
         seeds: beside && only !== undefined ? [...seeds, join(target, only)] : seeds,
+        // In place, nothing of the user's is lost: a folder where the snapshot has a file (or the
+        // other way round) holds work done since, and is kept beside as a conflict copy.
+        ...(only !== undefined && !beside ? { aside: { device: ctx.device } } : {}),
         chunkFile: poolChunkFn(pool),
         onProgress: (p) => bar?.update({ files: p.filesDone, totalFiles: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
       });
@@ -84,6 +89,7 @@ export const restoreCommand: Command = {
         bytesFetched: stats.bytesDownloaded,
         bytesReused: stats.bytesReused,
         filesSkippedComplete: stats.filesSkippedComplete,
+        ...(only === undefined || beside ? {} : { movedAside: stats.movedAside }),
       });
       return;
     }
@@ -91,6 +97,7 @@ export const restoreCommand: Command = {
       `restored ${only === undefined ? '' : `${only} of `}snapshot ${shortId(id)} of ${layer} to ${placed === undefined ? target : join(target, placed)}`,
       `  ${stats.dirs} dirs, ${stats.symlinks} symlinks; ${stats.filesSkippedComplete} files already complete (${formatBytes(stats.bytesReused)})`,
       ...transferLines(report),
+      ...stats.movedAside.map((m) => `  moved aside: ${m.path} → ${m.copy} (it was in the way)`),
     );
   },
 };
