@@ -5,7 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { StrataError } from './errors.js';
 
 /**
@@ -20,6 +21,28 @@ export const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 export function isErrno(err: unknown, ...codes: string[]): boolean {
   const code = (err as NodeJS.ErrnoException | null | undefined)?.code;
   return typeof code === 'string' && codes.includes(code);
+}
+
+/**
+ * `mkdir -p` without Node's `recursive: true`, which never returns where a parent exists but
+ * refuses new entries with ENOENT (anywhere under /proc on Linux: it makes the parent, gets EEXIST,
+ * and retries the child forever). Each missing folder is tried once, parents first, and a failure
+ * is mkdir's own error (ENOENT, EACCES, ENOTDIR…); an existing folder, or a link to one, is fine,
+ * and anything else there fails with EEXIST.
+ */
+export async function makeDirs(path: string, mode?: number): Promise<void> {
+  try {
+    await mkdir(path, mode);
+    return;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) {
+      if ((await stat(path).catch(() => undefined))?.isDirectory()) return;
+      throw err;
+    }
+    if (!isErrno(err, 'ENOENT') || dirname(path) === path) throw err;
+  }
+  await makeDirs(dirname(path), mode);
+  await mkdir(path, mode);
 }
 
 /**

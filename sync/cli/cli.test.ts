@@ -115,6 +115,17 @@ describe('strata CLI on a file:// store', () => {
     assert.deepEqual(await readTree(target), await readTree(src));
   });
 
+  it('restore to a folder that cannot be made (under /proc) fails with one line instead of spinning', { skip: process.platform !== 'linux' && '/proc is Linux only' }, async () => {
+    // Node's own mkdir -p retries forever where a parent exists but refuses new entries; the
+    // guard kills such a run, which then fails here.
+    const target = '/proc/strata-no-such/restored';
+    const inPlace = await strata(['--store', store, '--device', DEVICE, 'restore', target, '--layer', LAYER], cleanEnv(), 60_000);
+    assertFailure(inPlace, 1, 'E_BAD_TARGET');
+    assert.match(inPlace.stderr, /\/proc\/strata-no-such\/restored: .*cannot be created/);
+    const beside = await strata(['--store', store, '--device', DEVICE, 'restore', target, '--layer', LAYER, '--path', 'notes.txt', '--beside'], cleanEnv(), 60_000);
+    assertFailure(beside, 1, 'E_BAD_TARGET');
+  });
+
   it('a second snapshot records its parent; log lists newest first and moves the head', async () => {
     await writeFile(join(src, 'notes.txt'), 'changed\n');
     const r = await cli('snapshot', src, '--layer', LAYER);

@@ -25,13 +25,14 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-export function strata(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<RunResult> {
-  return spawnNode(['--import', 'tsx', MAIN, ...args], env);
+/** `killAfterMs`: a guard for a run that might never end (it is killed, and its code is null). */
+export function strata(args: string[], env: NodeJS.ProcessEnv = cleanEnv(), killAfterMs?: number): Promise<RunResult> {
+  return spawnNode(['--import', 'tsx', MAIN, ...args], env, killAfterMs);
 }
 
-export function spawnNode(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<RunResult> {
+export function spawnNode(args: string[], env: NodeJS.ProcessEnv = cleanEnv(), killAfterMs?: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], ...(killAfterMs === undefined ? {} : { timeout: killAfterMs, killSignal: 'SIGKILL' }) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));

@@ -37,7 +37,7 @@
  * a good one — and must not let anything else take the target for laid until then. The sign-in
  * does exactly that (signin/lay.ts, its `laying` marker); `strata restore` keeps the default.
  */
-export { restoreTree, restoreSnapshot } from './restore.js';
+export { prepareTarget, restoreTree, restoreSnapshot } from './restore.js';
 export { MAX_DEPTH, MAX_PLAN_ENTRIES } from './plan.js';
 export { TEMP_PREFIX } from '../fsutil.js';
 export type { RestoreOptions, RestoreStats, RestoreProgress, ChunkFileFn, ChunkedFile, MemoryTree } from './types.js';

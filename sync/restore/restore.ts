@@ -14,10 +14,10 @@
  * thread-pool round trip per call cost three times the call itself.
  */
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, realpath, rm } from 'node:fs/promises';
+import { lstat, realpath, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { StrataError } from '../errors.js';
-import { isErrno } from '../fsutil.js';
+import { isErrno, makeDirs } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { Repository } from '../repo/repository.js';
 import type { BlobId, SnapshotId } from '../repo/types.js';
@@ -35,13 +35,19 @@ import type { Plan, RestoreOptions, RestoreStats } from './types.js';
 
 const DEFAULT_CONCURRENCY = 8;
 
-async function prepareTarget(target: string): Promise<string> {
+/**
+ * Makes the restore target folder, and any missing parent, and returns its real path; E_BAD_TARGET
+ * naming it when that is not a folder or cannot be made there (never an endless mkdir: makeDirs).
+ */
+export async function prepareTarget(target: string): Promise<string> {
   const notFolder = (why: string) => new StrataError('E_BAD_TARGET', why, { path: target });
   try {
-    await mkdir(resolve(target), { recursive: true });
+    await makeDirs(resolve(target));
   } catch (err) {
     // A file where the target or one of its parents should be: mkdir says only EEXIST or ENOTDIR.
     if (isErrno(err, 'EEXIST', 'ENOTDIR')) throw notFolder('restore target is not a folder, or a file stands where one of its parent folders should be');
+    // A parent that exists but takes no new folder (/proc, a read-only or special file system).
+    if (isErrno(err, 'ENOENT', 'EACCES', 'EPERM', 'EROFS')) throw notFolder(`restore target folder cannot be created there (${(err as NodeJS.ErrnoException).code})`);
     throw err;
   }
   const real = await realpath(resolve(target));

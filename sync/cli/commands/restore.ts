@@ -11,12 +11,12 @@
  * current version untouched. Restoring into a synced folder is an ordinary local edit to the
  * agent, which syncs it like any other.
  */
-import { lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TEMP_PREFIX } from '../../fsutil.js';
+import { TEMP_PREFIX, makeDirs } from '../../fsutil.js';
 import { conflictStamp, splitExtension } from '../../plan/conflict-name.js';
 import { checkEntryName } from '../../repo/index.js';
-import { restoreSnapshot } from '../../restore/index.js';
+import { prepareTarget, restoreSnapshot } from '../../restore/index.js';
 import { listOption, stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
 import { openChunkPool, poolChunkFn } from '../chunker.js';
@@ -118,7 +118,7 @@ function pathOption(ctx: Context): string | undefined {
 
 /** The temp folder a --beside restore lays into, inside `target` (created if missing, as any restore target is). */
 async function besideDir(target: string): Promise<string> {
-  await mkdir(target, { recursive: true });
+  await prepareTarget(target);
   return mkdtemp(join(target, `${TEMP_PREFIX}restore-`));
 }
 
@@ -128,7 +128,7 @@ async function moveBeside(tmp: string, target: string, only: string, time: strin
     const slash = only.lastIndexOf('/');
     const [stem, ext] = splitExtension(only.slice(slash + 1));
     const dir = only.slice(0, slash + 1);
-    await mkdir(join(target, dir), { recursive: true });
+    await makeDirs(join(target, dir));
     // Never over anything: a second restore of the same time gets a counter.
     for (let n = 1; ; n++) {
       const name = `${dir}${stem}.restored-${conflictStamp(Date.parse(time))}${n > 1 ? `-${n}` : ''}${ext}`;
