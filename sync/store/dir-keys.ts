@@ -5,8 +5,10 @@
  *   Windows) name devices or alternate data streams, so no key escapes root or hides a temp file.
  * - A listing must yield keys in code-unit order, the order MemoryStore and the conformance suite
  *   use, skipping temp files, symlinks and whole folders outside the prefix or before `after`.
+ * - A symlink to a folder within a listing's reach fails it (linkedFolder): it is never followed,
+ *   and skipping it would hide objects from the listing that reads and writes could reach.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
 import { TEMP_PREFIX, isErrno } from '../fsutil.js';
@@ -29,6 +31,11 @@ export function keyPath(root: string, key: string, drop = 0): string {
   return join(root, ...parts.slice(0, parts.length + drop));
 }
 
+/** The error for a folder of the store's layout that is a symlink, met on the way to `key`. */
+export function linkedFolder(path: string, key: string): StrataError {
+  return new StrataError('E_PERMANENT', `store folder ${path} is a symlink, which a folder store never follows (put the folder itself there)`, { key });
+}
+
 /** One listing: keys starting with `prefix` that sort after `after` ('' means no bound). */
 export interface Walk {
   root: string;
@@ -48,9 +55,15 @@ export async function* walk(w: Walk, relDir: string): AsyncGenerator<ObjectInfo>
   }
   // Sorting a directory as `name/` makes a depth-first walk yield keys in lexicographic order
   // (`a-b` < `a/x` because '-' < '/').
+  const keyOf = (name: string) => (relDir === '' ? name : `${relDir}/${name}`);
+  for (const e of entries) {
+    if (!e.isSymbolicLink() || e.name.startsWith(TEMP_PREFIX) || !overlaps(`${keyOf(e.name)}/`, w.prefix)) continue;
+    const path = join(dirPath, e.name);
+    if ((await stat(path).catch(() => undefined))?.isDirectory()) throw linkedFolder(path, w.prefix);
+  }
   const items = entries
     .filter((e) => !e.name.startsWith(TEMP_PREFIX) && (e.isFile() || e.isDirectory()))
-    .map((e) => ({ key: relDir === '' ? e.name : `${relDir}/${e.name}`, dir: e.isDirectory() }))
+    .map((e) => ({ key: keyOf(e.name), dir: e.isDirectory() }))
     .filter((e) => (e.dir ? overlaps(`${e.key}/`, w.prefix) && mayFollow(`${e.key}/`, w.after) : e.key.startsWith(w.prefix) && e.key > w.after))
     .sort((a, b) => compare(a.dir ? `${a.key}/` : a.key, b.dir ? `${b.key}/` : b.key));
   for (let i = 0; i < items.length; i += STAT_BATCH) {

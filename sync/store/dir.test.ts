@@ -138,16 +138,38 @@ describe('DirStore', () => {
     assert.deepEqual(await keys(store, 'conf/'), ['conf/dir/inner', 'conf/file']);
   });
 
-  it('neither lists nor follows symlinks', { skip: process.platform === 'win32' && 'symlinks need privileges' }, async () => {
+  it('neither lists nor follows a symlink where an object would be', { skip: process.platform === 'win32' && 'symlinks need privileges' }, async () => {
     const outside = await tempRoot();
     await writeFile(join(outside, 'secret'), 'outside the store');
     await mkdir(join(root, 'link'), { recursive: true });
     await symlink(join(outside, 'secret'), join(root, 'link', 'file'));
-    await symlink(outside, join(root, 'link', 'dir'));
     assert.deepEqual(await keys(store, 'link/'), []);
     assert.equal(await store.head('link/file'), undefined);
     await assert.rejects(store.get('link/file'), (err) => isStrataError(err, 'E_NOT_FOUND'));
     await rm(outside, { recursive: true, force: true });
+  });
+
+  it('refuses a folder of its layout that is a symlink, for puts, reads and listings alike', { skip: process.platform === 'win32' && 'symlinks need privileges' }, async (t) => {
+    const own = await tempRoot();
+    const outside = await tempRoot();
+    t.after(() => Promise.all([own, outside].map((d) => rm(d, { recursive: true, force: true }))));
+    const linked = new DirStore(own);
+    await mkdir(join(outside, 'ab'));
+    await writeFile(join(outside, 'ab', 'old'), 'outside the store');
+    await mkdir(join(own, 'repo'));
+    await symlink(outside, join(own, 'repo', 'data'));
+    await linked.put('repo/config', Buffer.from('a real object'));
+    const refused = (err: unknown): boolean => isStrataError(err, 'E_PERMANENT') && err.message.includes(join(own, 'repo', 'data')) && /symlink/.test(err.message);
+    await assert.rejects(linked.put('repo/data/ab/new', Buffer.from('x')), refused);
+    assert.deepEqual(await readdir(join(outside, 'ab')), ['old'], 'nothing is written through the link');
+    await assert.rejects(linked.get('repo/data/ab/old'), refused);
+    await assert.rejects(linked.getStream('repo/data/ab/old'), refused);
+    await assert.rejects(linked.head('repo/data/ab/old'), refused);
+    await assert.rejects(linked.delete('repo/data/ab/old'), refused);
+    assert.deepEqual(await readdir(join(outside, 'ab')), ['old'], 'nothing is deleted through the link');
+    await assert.rejects(keys(linked, 'repo/data/'), refused);
+    await assert.rejects(keys(linked, 'repo/'), refused);
+    await assert.rejects(keys(linked, ''), refused);
   });
 
   it('maps permission errors to E_PERMANENT', { skip: (process.platform === 'win32' || process.getuid?.() === 0) && 'needs POSIX modes and a non-root user' }, async () => {

@@ -8,7 +8,10 @@
  *   never a prefix. Rename within one directory is the one atomic step shares reliably offer.
  * - Temp files are never visible: list skips them, and keys may not contain a component that
  *   looks like one. A crash leaves them behind; `cleanupTemp` removes old ones.
- * - Nothing escapes root: keys are validated, symlinks are neither listed nor followed.
+ * - Nothing escapes root: keys are validated, symlinks are neither listed nor followed. A folder
+ *   of the layout that is a symlink (a `data/` moved to another disk) fails every operation that
+ *   would pass it with E_PERMANENT naming it, listings included: writes, reads and listings must
+ *   agree on what the store holds, and a link may lead anywhere.
  * - A key cannot be an object and a folder of other keys at once (`a` and `a/b`): that put fails
  *   with E_PERMANENT. Repository keys never nest that way. On case-insensitive file systems keys
  *   differing only in case collide, which content-hash keys (lowercase hex) never do.
@@ -28,7 +31,7 @@ import { StrataError } from '../errors.js';
 import { TEMP_PREFIX, fsyncDir, isErrno } from '../fsutil.js';
 import { clipRange, notFound, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
 import { mapFsError, withFsErrors, type FsOp } from './dir-errors.js';
-import { keyPath, walk } from './dir-keys.js';
+import { keyPath, linkedFolder, walk } from './dir-keys.js';
 import { writeDurably } from './dir-write.js';
 
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
@@ -42,6 +45,8 @@ export class DirStore implements ObjectStore {
   readonly location: string;
   readonly root: string;
   private readonly syncDir: (dir: string) => Promise<void>;
+  /** Folders below root found to be real folders (not symlinks), remembered for the store's life. */
+  private readonly realDirs = new Set<string>();
 
   constructor(root: string, opts: DirStoreOptions = {}) {
     this.root = resolve(root);
@@ -52,6 +57,7 @@ export class DirStore implements ObjectStore {
   async put(key: string, body: PutBody): Promise<void> {
     const path = this.pathOf(key);
     const dir = this.pathOf(key, -1);
+    await this.checkWay(key);
     const created = await this.ensureDir(key);
     const tmp = join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
     try {
@@ -114,6 +120,7 @@ export class DirStore implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     const path = this.pathOf(key);
+    await this.checkWay(key);
     try {
       const st = await lstat(path);
       return st.isFile() ? { key, size: st.size } : undefined;
@@ -137,12 +144,14 @@ export class DirStore implements ObjectStore {
       } catch {
         return; // no valid key can start with this prefix
       }
+      await this.checkFolders(base.split('/'), prefix);
     }
     yield* walk({ root: this.root, location: this.location, prefix, after: opts.startAfter ?? '' }, base);
   }
 
   async delete(key: string): Promise<void> {
     const path = this.pathOf(key);
+    await this.checkWay(key);
     try {
       await unlink(path);
     } catch (err) {
@@ -173,6 +182,7 @@ export class DirStore implements ObjectStore {
 
   private async openForRead(key: string): Promise<FileHandle> {
     const path = this.pathOf(key);
+    await this.checkWay(key);
     try {
       return await open(path, READ_FLAGS);
     } catch (err) {
@@ -194,6 +204,7 @@ export class DirStore implements ObjectStore {
       try {
         await mkdir(dir);
         created.push(dir);
+        this.realDirs.add(dir);
       } catch (err) {
         if (isErrno(err, 'EEXIST')) continue;
         if (isErrno(err, 'ENOENT') && i === 1) await this.checkRoot(key);
@@ -201,6 +212,27 @@ export class DirStore implements ObjectStore {
       }
     }
     return created;
+  }
+
+  /** checkFolders for the folders on the way to `key`. */
+  private async checkWay(key: string): Promise<void> {
+    await this.checkFolders(key.split('/').slice(0, -1), key);
+  }
+
+  /**
+   * Refuses the folder `parts` (relative to root, outermost first) if one of its folders is a
+   * symlink; what is missing or not a folder is left for the operation itself to report.
+   */
+  private async checkFolders(parts: readonly string[], key: string): Promise<void> {
+    let dir = this.root;
+    for (const part of parts) {
+      dir = join(dir, part);
+      if (this.realDirs.has(dir)) continue;
+      const st = await lstat(dir).catch(() => undefined);
+      if (st?.isSymbolicLink()) throw linkedFolder(dir, key);
+      if (!st?.isDirectory()) return;
+      this.realDirs.add(dir);
+    }
   }
 
   private async checkRoot(key: string): Promise<void> {
