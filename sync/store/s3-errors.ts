@@ -4,7 +4,9 @@
  * - Every failure must name the key and say where it happened (op and store location), so one
  *   line tells the user what went wrong.
  * - Codes decide what RetryingStore does: E_AUTH must never be retried, E_TRANSIENT (5xx, 408, 429,
- *   throttling, dropped connections) may be, anything unrecognised is E_PERMANENT.
+ *   throttling, dropped connections) may be, anything unrecognised is E_PERMANENT. 501 Not
+ *   Implemented and 505 are the 5xx answers no retry can change (Swift answers 501 to a
+ *   conditional PUT): E_PERMANENT, at once.
  */
 import { StrataError, type ErrorCode } from '../errors.js';
 
@@ -44,6 +46,9 @@ export function errorFor(err: unknown, where: Where): StrataError {
   if (status === 401 || status === 403 || AUTH.has(name)) return make('E_AUTH', `credentials refused by ${where.location}: ${name}`);
   if (status === 404 || name === 'NoSuchKey' || name === 'NotFound') return make('E_NOT_FOUND', `no such object in ${where.location}`);
   if (status === 416 || name === 'InvalidRange') return make('E_BAD_RANGE', `range not satisfiable (${where.op} at ${where.location})`);
+  if (status === 501 || status === 505 || name === 'NotImplemented') {
+    return make('E_PERMANENT', `${where.op} at ${where.location} failed: the server does not implement this request (${detail})`);
+  }
   const transient =
     (status !== undefined && (status >= 500 || status === 408 || status === 429)) || TRANSIENT.has(name) || NETWORK.has(e.code ?? '');
   return make(transient ? 'E_TRANSIENT' : 'E_PERMANENT', `${where.op} at ${where.location} failed: ${detail}`);

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { describeError, isStrataError } from '../errors.js';
 import { makeTestS3Store, skipWithoutS3, testS3Options } from '../testing/s3.js';
 import { storeConformance } from './conformance.js';
+import { RetryingStore } from './retrying.js';
 import { errorFor } from './s3-errors.js';
 import { S3Store } from './s3.js';
 
@@ -166,6 +168,9 @@ describe('S3Store error mapping', () => {
     [sdk('TimeoutError'), 'E_TRANSIENT'],
     [sdk('Error', undefined, 'ECONNRESET'), 'E_TRANSIENT'],
     [sdk('Error', undefined, 'EPIPE'), 'E_TRANSIENT'],
+    [sdk('NotImplemented', 501), 'E_PERMANENT'],
+    [sdk('Error', 501), 'E_PERMANENT'],
+    [sdk('HttpVersionNotSupported', 505), 'E_PERMANENT'],
     [sdk('InvalidArgument', 400), 'E_PERMANENT'],
     [sdk('EntityTooSmall', 400), 'E_PERMANENT'],
     [new Error('something odd'), 'E_PERMANENT'],
@@ -179,6 +184,30 @@ describe('S3Store error mapping', () => {
       assert.doesNotMatch(mapped.toString(), /\n/);
     });
   }
+});
+
+describe('S3Store against a server that does not implement a request', () => {
+  it('fails at once on 501 Not Implemented (Swift on a conditional PUT), never retrying it', async (t) => {
+    let requests = 0;
+    const server = createHttpServer((req, res) => {
+      requests++;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(501, { 'content-type': 'application/xml' });
+        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented.</Message></Error>');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const address = server.address();
+    assert.ok(address && typeof address === 'object');
+    const s3 = new S3Store({ region: 'us-east-1', bucket: 'b', prefix: 'p', pathStyle: true, endpoint: `http://127.0.0.1:${address.port}`, credentials: { accessKeyId: 'a', secretAccessKey: 's' } });
+    const retries: unknown[] = [];
+    const store = new RetryingStore(s3, { sleep: async () => undefined, onRetry: (err) => retries.push(err) });
+    await assert.rejects(store.put('k', Buffer.from('x')), (e) => isStrataError(e, 'E_PERMANENT') && e.key === 'k' && /501/.test(e.message) && /not implement/i.test(e.message));
+    assert.deepEqual(retries, []);
+    assert.equal(requests, 1);
+  });
 });
 
 describe('S3Store without a server', () => {
