@@ -2,8 +2,10 @@
  * `strata deletes` lists the running agent's folders whose pass waits because it would delete more
  * than half of their files (the mass-delete guard); `--confirm` lets it go ahead, `--restore` puts
  * the files back instead (Agent API confirmDeletes, restoreDeletes), as the UI's buttons do. The
- * folder may be left out when only one waits.
+ * folder may be left out when only one waits. A folder named is the agent's folder with the same
+ * real path (either may be reached through a symlink), and the agent is asked with its own path.
  */
+import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { FolderStatus } from '../../../shared/agent-api.js';
 import { StrataError } from '../../errors.js';
@@ -14,6 +16,20 @@ import { STATE_DIR_OPTION, type Command } from './command.js';
 function describeHeld(f: FolderStatus): string {
   const d = f.pendingDeletes;
   return d === undefined ? '' : `${f.root}: ${d.files} of ${d.of} files deleted ${d.direction === 'local' ? 'on this machine' : 'on another machine'}, waiting`;
+}
+
+/** The real path of a folder; its resolved path where it cannot be resolved (gone, unreadable). */
+function realOrResolved(path: string): Promise<string> {
+  return realpath(resolve(path)).catch(() => resolve(path));
+}
+
+/** The agent's folder that `given` names: the same path, or failing that, the same real path. */
+async function folderNamed(folders: readonly FolderStatus[], given: string): Promise<FolderStatus | undefined> {
+  const exact = folders.find((f) => f.root === resolve(given));
+  if (exact) return exact;
+  const real = await realOrResolved(given);
+  for (const f of folders) if ((await realOrResolved(f.root)) === real) return f;
+  return undefined;
 }
 
 export const deletesCommand: Command = {
@@ -38,13 +54,13 @@ export const deletesCommand: Command = {
       return ctx.print(...(held.length > 0 ? [...held.map(describeHeld), '  answer with strata deletes [<folder>] --confirm or --restore'] : ['no deletes waiting']));
     }
     const given = ctx.args.positionals[0];
-    let root: string;
-    if (given !== undefined) root = resolve(given);
-    else if (held.length === 1) root = (held[0] as FolderStatus).root;
+    let folder: FolderStatus | undefined;
+    if (given !== undefined) folder = await folderNamed(status.folders, given);
+    else if (held.length === 1) folder = held[0];
     else if (held.length === 0) throw new StrataError('E_NOT_HELD', 'no folder waits for a mass-delete answer');
     else throw usageError(`${held.length} folders wait; name one: ${held.map((f) => f.root).join(', ')}`, ctx.command);
-    const folder = status.folders.find((f) => f.root === root);
-    if (folder?.pendingDeletes === undefined) throw new StrataError('E_NOT_HELD', 'no pass of this folder waits for a mass-delete answer', { path: root });
+    if (folder?.pendingDeletes === undefined) throw new StrataError('E_NOT_HELD', 'no pass of this folder waits for a mass-delete answer', { path: folder?.root ?? resolve(given ?? '.') });
+    const root = folder.root;
     const after = await agent.call(confirm ? 'confirmDeletes' : 'restoreDeletes', { root });
     if (ctx.json) return ctx.printJson(after);
     const d = folder.pendingDeletes;

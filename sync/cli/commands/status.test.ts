@@ -1,7 +1,7 @@
 // strata status, pause, resume, sync-now, ui, conflicts, resolve and deletes through the CLI's run(), against a real control
 // endpoint on loopback serving a fake agent; and the one-line failure when no agent runs.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
@@ -136,6 +136,22 @@ describe('strata status, pause, resume, sync-now', () => {
     assert.deepEqual(agent.calls.at(-1), { command: 'restoreDeletes', arg: { root: '/home/alice/Work' } });
     assert.equal((await strata('deletes', '--state-dir', stateDir)).stdout, 'no deletes waiting\n');
     failedWith(await strata('deletes', '--confirm', '--state-dir', stateDir), 'E_NOT_HELD');
+  });
+
+  it('deletes finds the folder named through a symlink, and a folder the agent knows through one', async () => {
+    const real = join(tmp, 'real-work');
+    const link = join(tmp, 'link-work');
+    await mkdir(real, { recursive: true });
+    await symlink(real, link);
+    const held = { files: 40, of: 50, direction: 'local' as const };
+    agent.update({ folders: [folderStatus(real, { pendingDeletes: held })] });
+    const r = await strata('deletes', link, '--restore', '--state-dir', stateDir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(agent.calls.at(-1), { command: 'restoreDeletes', arg: { root: real } }, "the agent is asked with its own folder's path");
+    agent.update({ folders: [folderStatus(link, { pendingDeletes: held })] });
+    const c = await strata('deletes', real, '--confirm', '--state-dir', stateDir);
+    assert.equal(c.code, 0, c.stderr);
+    assert.deepEqual(agent.calls.at(-1), { command: 'confirmDeletes', arg: { root: link } });
   });
 
   it('sync-now asks the agent for a pass', async () => {
