@@ -81,6 +81,18 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
     assert.match(r.stdout, /moved aside/);
   });
 
+  it('a whole snapshot laid onto a folder keeps what the user made in the way, as a conflict copy', async () => {
+    const target = join(tmp, 'whole');
+    await writeTree(target, { 'report.txt': { 'draft.txt': 'a folder where the snapshot has a file' }, 'own.txt': 'not in the snapshot' });
+    const r = await cli('restore', target, '--layer', 'user/alice', '--snapshot', first, '--json');
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(await readFile(join(target, 'report.txt'), 'utf8'), 'version 1');
+    assert.equal(await readFile(join(target, 'own.txt'), 'utf8'), 'not in the snapshot');
+    const [copy] = JSON.parse(r.stdout).movedAside.map((m: { copy: string }) => m.copy);
+    assert.match(copy, /^report\.sync-conflict-\d{8}-\d{6}-laptop\.txt$/);
+    assert.equal(await readFile(join(target, copy, 'draft.txt'), 'utf8'), 'a folder where the snapshot has a file');
+  });
+
   it('--beside that fails (a path the snapshot lacks) leaves no temp folder behind', async () => {
     const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'no-such.txt', '--beside');
     assert.equal(r.code, 1, describeRun(r));

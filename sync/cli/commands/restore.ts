@@ -1,7 +1,10 @@
 /**
  * `strata restore <dir> --layer <id> [--snapshot <id>] [--seed <dir>]… [--path <p> [--beside]]`:
  * lays a snapshot of the layer onto a folder (the latest one by default), copying chunks found in
- * the seed folders and in the folder itself instead of downloading them.
+ * the seed folders and in the folder itself instead of downloading them. Onto a folder that already
+ * holds things, the snapshot's files replace those at their paths, the rest is left alone, and an
+ * entry of another kind in the way (a folder where the snapshot has a file) is moved aside as a
+ * conflict copy, as below.
  *
  * Point in time: `--path` restores one file or folder of the snapshot, in place (files the
  * snapshot has are put back; files added since are left alone — nothing is deleted: a folder
@@ -60,8 +63,9 @@ export const restoreCommand: Command = {
         // The current version is the one seed that matters (not the whole folder around it).
         seeds: beside && only !== undefined ? [...seeds, join(target, only)] : seeds,
         // In place, nothing of the user's is lost: a folder where the snapshot has a file (or the
-        // other way round) holds work done since, and is kept beside as a conflict copy.
-        ...(only !== undefined && !beside ? { aside: { device: ctx.device } } : {}),
+        // other way round) holds work done since, and is kept beside as a conflict copy. The same
+        // for a whole snapshot laid onto a folder that already holds things.
+        ...(!beside ? { aside: { device: ctx.device } } : {}),
         chunkFile: poolChunkFn(pool),
         onProgress: (p) => bar?.update({ files: p.filesDone, totalFiles: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
       });
@@ -89,7 +93,7 @@ export const restoreCommand: Command = {
         bytesFetched: stats.bytesDownloaded,
         bytesReused: stats.bytesReused,
         filesSkippedComplete: stats.filesSkippedComplete,
-        ...(only === undefined || beside ? {} : { movedAside: stats.movedAside }),
+        ...(beside ? {} : { movedAside: stats.movedAside }),
       });
       return;
     }
