@@ -213,8 +213,15 @@ export class SyncFolder {
       await repo.loadIndex();
       this.indexStale = false;
     }
-    const ownHead = heads.find((h) => h.device === device)?.snapshot;
+    const listed = heads.find((h) => h.device === device);
+    const ownHead = listed?.snapshot;
     this.own ??= ownHead;
+    // This device is signed in, yet its head is gone or marked final: a sign-out that failed after
+    // marking it, and a sign-in elsewhere that then dropped it (signin/device-head.ts). Nothing is
+    // lost (that sign-in's head descends from it), but this device's next edits need it back.
+    if (this.own !== undefined && (listed === undefined || (listed.final === true && listed.snapshot === this.own))) {
+      await repo.writeHead(layer, device, this.own, (await this.graph.get(this.own)).time);
+    }
 
     const scan = await this.scan(signal);
     signal?.throwIfAborted();

@@ -147,6 +147,20 @@ describe('hostile snapshots, heads, indexes and format objects are refused', () 
     assert.ok(await repo.latestSnapshot('user/alice'));
   });
 
+  it('a head marked final lists as final; any other value of final is refused', async () => {
+    const { store, repo } = await repoWithSnapshot();
+    const head = (device: string, final: unknown) => Buffer.from(JSON.stringify({ version: 1, layer: 'user/alice', device, snapshot: ID, time: T0.toISOString(), final }));
+    await store.put(keys.head('user/alice', 'pc2'), head('pc2', true));
+    await store.put(keys.head('user/alice', 'pc3'), head('pc3', false));
+    await store.put(keys.head('user/alice', 'pc4'), head('pc4', 'yes'));
+    const { heads, errors } = await repo.listHeads('user/alice');
+    assert.deepEqual(heads.map((h) => [h.device, h.final ?? false]), [['pc1', false], ['pc2', true]]);
+    assert.deepEqual(errors.map((e) => [e.code, e.key]), [
+      ['E_BAD_OBJECT', keys.head('user/alice', 'pc3')],
+      ['E_BAD_OBJECT', keys.head('user/alice', 'pc4')],
+    ]);
+  });
+
   it('bad layer and device ids → E_BAD_LAYER / E_BAD_DEVICE', async () => {
     const { repo } = await repoWithSnapshot();
     for (const layer of ['', 'user', 'user/', 'user/a/b', 'team/x', 'user/..', 'user/.x', '../user/x']) {

@@ -43,11 +43,12 @@ export function validateSnapshot(value: unknown, v: Invalid): Snapshot {
 }
 
 export function validateHead(value: unknown, v: Invalid): Head {
-  const h = expectObject(value, ['version', 'layer', 'device', 'snapshot', 'time'], v, 'head');
+  const h = expectObject(value, ['version', 'layer', 'device', 'snapshot', 'time'], v, 'head', ['final']);
   expectVersion(h, v);
   expectLayerDevice(h, v);
   expectTime(h.time, v, 'time');
   if (!isBlobId(h.snapshot)) throw v.fail(`snapshot ${JSON.stringify(h.snapshot)?.slice(0, 80)} is not a snapshot id`);
+  if (h.final !== undefined && h.final !== true) throw v.fail(`final must be true when present, got ${JSON.stringify(h.final)?.slice(0, 80)}`);
   return h as unknown as Head;
 }
 

@@ -117,6 +117,12 @@ export interface Head {
   device: string;
   snapshot: SnapshotId;
   time: string;
+  /**
+   * The device signed out after this snapshot (a VDI session's end): once another device's head
+   * descends from it, that device may delete this head (sync/signin/device-head.ts). Absent while
+   * the device is signed in.
+   */
+  final?: true;
 }
 
 export const keys = {

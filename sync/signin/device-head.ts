@@ -11,20 +11,38 @@
  * written is in what was laid). A device whose own head holds changes the laid snapshot lacks
  * keeps its head: its first pass merges those changes in. Only a snapshot and a head are written,
  * in DESIGN §2's order; the root tree is already durable (it is the laid snapshot's).
+ *
+ * Final heads (DESIGN §2). Every VDI session is a device of its own, with a head of its own: left
+ * alone, a user's heads would grow by one per session, and every sign-in and first pass pay for
+ * each. So a device that signs out marks its head final (markHeadFinal: logout.ts, after its last
+ * pass), and a sign-in, once this device's head is recorded, deletes the final heads of other
+ * devices that this device's head descends from (or points at). What must hold: only a head marked
+ * final is deleted (its device has stopped writing), only when its snapshot is known to be an
+ * ancestor of a head already written (the walk's hint: a head it cannot place stays), so no
+ * snapshot ever stops being reachable from some head. A device signing in again makes its own head
+ * non-final; a device that finds its head gone while signed in writes it again (folder.ts).
  */
-import { layerGraph } from '../agent/history.js';
+import { layerGraph, type SnapshotGraph } from '../agent/history.js';
 import type { Repository } from '../repo/index.js';
 import { writeHead } from '../repo/layers.js';
+import { forEachLimit } from '../repo/pool.js';
 import { encodeSnapshot } from '../repo/snapshot.js';
-import { FORMAT_VERSION, keys, type Snapshot } from '../repo/types.js';
+import { FORMAT_VERSION, keys, type Head, type Snapshot, type SnapshotId } from '../repo/types.js';
 import type { ObjectStore } from '../store/index.js';
 import type { LaidLayer } from './session.js';
 
-/** Returns the snapshot written, or undefined when the device's head was left as it was. */
+/**
+ * Returns the snapshot written, or undefined when the device's head was left at its snapshot (made
+ * non-final if it was final); then drops the final heads it descends from.
+ */
 export async function recordLaidHead(repo: Repository, store: ObjectStore, laid: LaidLayer, device: string, now: Date, graph = layerGraph(repo, laid.layer)): Promise<string | undefined> {
-  const own = (await repo.listHeads(laid.layer)).heads.find((h) => h.device === device);
-  if (own?.snapshot === laid.snapshot) return undefined;
-  if (own && (await graph.mergeBase([laid.snapshot], own.snapshot)) !== own.snapshot) return undefined;
+  const heads = (await repo.listHeads(laid.layer)).heads;
+  const own = heads.find((h) => h.device === device);
+  if (own && (own.snapshot === laid.snapshot || (await graph.mergeBase([laid.snapshot], own.snapshot)) !== own.snapshot)) {
+    if (own.final) await writeHead(store, signedIn(own));
+    await dropFinalHeads(repo, store, graph, heads, device, own.snapshot);
+    return undefined;
+  }
   const from = await graph.get(laid.snapshot);
   const snapshot: Snapshot = {
     version: FORMAT_VERSION,
@@ -38,5 +56,34 @@ export async function recordLaidHead(repo: Repository, store: ObjectStore, laid:
   const { id, bytes } = encodeSnapshot(snapshot, repo.format.hash);
   await store.put(keys.snapshot(laid.layer, id), bytes);
   await writeHead(store, { version: FORMAT_VERSION, layer: laid.layer, device, snapshot: id, time: now.toISOString() });
+  await dropFinalHeads(repo, store, graph, heads, device, id);
   return id;
+}
+
+function signedIn(head: Head): Head {
+  const { final: _final, ...rest } = head;
+  return rest;
+}
+
+/** Marks `device`'s head final (it signs out); false when it has none. */
+export async function markHeadFinal(repo: Repository, layer: string, device: string): Promise<boolean> {
+  const own = (await repo.listHeads(layer)).heads.find((h) => h.device === device);
+  if (own === undefined) return false;
+  if (!own.final) await writeHead(repo.store, { ...own, final: true });
+  return true;
+}
+
+/**
+ * Deletes the final heads of other devices that `mine` (this device's head, written) descends from;
+ * returns their devices. Each head is read again just before its delete: one its device wrote
+ * since the listing (it signed in again) is no longer final, and stays.
+ */
+export async function dropFinalHeads(repo: Repository, store: ObjectStore, graph: SnapshotGraph, heads: readonly Head[], device: string, mine: SnapshotId): Promise<string[]> {
+  const finals = heads.filter((h) => h.final === true && h.device !== device);
+  if (finals.length === 0) return [];
+  const covered = await graph.ancestorsAmong([mine], finals.map((h) => h.snapshot));
+  const still = new Map((await repo.listHeads(finals[0]!.layer)).heads.map((h) => [h.device, h]));
+  const dropped = finals.filter((h) => covered.has(h.snapshot) && still.get(h.device)?.final === true && still.get(h.device)?.snapshot === h.snapshot);
+  await forEachLimit(dropped, 8, (h) => store.delete(keys.head(h.layer, h.device)));
+  return dropped.map((h) => h.device);
 }

@@ -5,7 +5,8 @@
  *   1. flush: a running agent (control.json answers) is asked for a pass and waited for
  *      (flush.ts); with none, one full sync pass runs here with the keychain's credentials;
  *   2. stop the running agent (SIGTERM by default) and wait until its endpoint is gone, then run
- *      one full pass here: what its watcher had not reported yet;
+ *      one full pass here: what its watcher had not reported yet; then mark this device's head
+ *      final, its last write (device-head.ts: the next sign-in anywhere may drop it);
  *   3. delete the keychain entry and the session file;
  *   4. --wipe: remove the layer's folders under home (never the state dir).
  * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped. Neither
@@ -23,6 +24,7 @@ import { openRepository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { flushThroughAgent } from './flush.js';
 import { LAYING_FILE, lastLayCutOff, runningLay } from './laying.js';
+import { markHeadFinal } from './device-head.js';
 import { flushSession } from './refresh.js';
 import { openOrgStore } from './org-store.js';
 import { deleteSession, readSession, type Session } from './session.js';
@@ -98,10 +100,13 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
 async function flushHere(session: Session, opts: SignOutOptions): Promise<string | undefined> {
   const org = openOrgStore(session.org, await loadCredentials(session.org.org, userPrincipal(session.user)));
   try {
-    const r = await flushSession(await openRepository(org.store), session, opts.stateDir, opts.chunker);
+    const repo = await openRepository(org.store);
+    const r = await flushSession(repo, session, opts.stateDir, opts.chunker);
     if (r.status === 'held') {
       throw new StrataError('E_FLUSH_HELD', `the sync pass would delete ${r.held.files} of ${r.held.of} files and waits for a confirmation (strata sync … then confirm); nothing was signed out`, { path: session.home });
     }
+    // Only a synced pass leaves nothing behind: after a retry the head is not this device's last word.
+    if (r.status === 'synced') await markHeadFinal(repo, `user/${session.user}`, session.device);
     return r.status === 'synced' ? r.snapshot : undefined;
   } finally {
     org.close();

@@ -1,0 +1,142 @@
+// Final heads (DESIGN §2, device-head.ts): every VDI session is a device with a head of its own.
+// A sign-out marks its head final; the next sign-in whose head descends from it deletes it, so a
+// user's heads stop growing by one per session. Only final heads go, and only once another head is
+// known to hold everything they point at; a signed-in device whose head went writes it again.
+import assert from 'node:assert/strict';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { parseOrgConfig } from '../../shared/org-config.js';
+import { syncOnce } from '../agent/index.js';
+import { writeTree } from '../cli/testkit.js';
+import { openRepository, type Repository } from '../repo/index.js';
+import { writeHead } from '../repo/layers.js';
+import { FORMAT_VERSION, keys } from '../repo/types.js';
+import { openAgentState } from '../state/index.js';
+import type { ObjectStore } from '../store/index.js';
+import { markHeadFinal } from './device-head.js';
+import { sessionFolder } from './folder.js';
+import { layHome } from './lay.js';
+import { signOut } from './logout.js';
+import { readSession, writeSession, type Session } from './session.js';
+import { latestTree, makeMachine, makeTestOrg, memoryBucket, signInAndLay, signInSkipReason, syncPass } from './testkit.js';
+
+const LAYER = 'user/alice';
+
+async function heads(repo: Repository): Promise<string[]> {
+  return (await repo.listHeads(LAYER)).heads.map((h) => `${h.device}${h.final ? ' (final)' : ''}`).sort();
+}
+
+/** A VDI machine freshly reset, signed in as alice over `store`. */
+async function session(t: TestContext, dir: string, store: ObjectStore, name: string) {
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const home = join(dir, name, 'home');
+  const stateDir = join(dir, name, 'state');
+  await writeTree(home, { Documents: {} });
+  const { deviceId } = await openAgentState(stateDir);
+  await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: 'vdi', device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
+  await layHome({ store, session: await readSession(stateDir), stateDir });
+  const pass = async () => {
+    const r = await syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(await readSession(stateDir), stateDir) });
+    assert.equal(r.status, 'synced');
+  };
+  const signOutHere = async () => {
+    await pass();
+    assert.ok(await markHeadFinal(await openRepository(store), LAYER, deviceId));
+  };
+  return { home, device: deviceId, pass, signOut: signOutHere };
+}
+
+describe('final heads', () => {
+  it('a chain of VDI sessions keeps one head: each sign-in drops the one before, and nothing is lost', async (t) => {
+    const { dir, store, repo } = await memoryBucket(t, 'final-chain');
+    for (let i = 1; i <= 5; i++) {
+      const s = await session(t, dir, store, `s${i}`);
+      assert.deepEqual(await heads(repo), i === 1 ? [] : [s.device], `session ${i} signed in: the last one's final head is gone`);
+      for (let j = 1; j < i; j++) assert.equal(await readFile(join(s.home, `Documents/note-${j}.txt`), 'utf8'), `from session ${j}`);
+      await writeFile(join(s.home, `Documents/note-${i}.txt`), `from session ${i}`);
+      await s.signOut();
+      assert.deepEqual(await heads(repo), [`${s.device} (final)`]);
+    }
+  });
+
+  it('keeps a head still signed in, and a final one nothing descends from until a pass has merged it', async (t) => {
+    const { dir, store, repo } = await memoryBucket(t, 'final-concurrent');
+    const a = await session(t, dir, store, 'a');
+    await writeFile(join(a.home, 'Documents/a.txt'), 'a');
+    await a.pass();
+    // b and c run side by side from a's layer; c signs out first, then b, which never saw c's edit.
+    const b = await session(t, dir, store, 'b');
+    const c = await session(t, dir, store, 'c');
+    assert.ok((await heads(repo)).includes(a.device), "a is still signed in: its head stays");
+    await a.signOut();
+    await writeFile(join(c.home, 'Documents/c.txt'), 'c');
+    await c.signOut();
+    await rm(join(b.home, 'Documents/a.txt'));
+    await writeFile(join(b.home, 'Documents/b.txt'), 'b');
+    const bRepo = await openRepository(store);
+    await syncOnce({ stateDir: join(dir, 'b', 'state'), repo: bRepo, folder: sessionFolder(await readSession(join(dir, 'b', 'state')), join(dir, 'b', 'state')) });
+    await b.signOut();
+    // d lays the newest head, b's, which merged c's: both go, and a's, which both descend from.
+    const d = await session(t, dir, store, 'd');
+    assert.deepEqual(await heads(repo), [d.device]);
+    const tree = await latestTree(repo, LAYER);
+    assert.deepEqual([...tree.keys()].filter((p) => p.startsWith('Documents/')).sort(), ['Documents/b.txt', 'Documents/c.txt']);
+  });
+
+  it('a final head the laid snapshot does not descend from stays until a pass has merged it', async (t) => {
+    const { dir, store, repo } = await memoryBucket(t, 'final-diverged');
+    const a = await session(t, dir, store, 'a');
+    await writeFile(join(a.home, 'Documents/a.txt'), 'a');
+    await a.signOut();
+    // A session that signed out without ever seeing a's: its snapshot shares no history with it.
+    const data = Buffer.from('ghost');
+    const chunk = repo.blobId(data);
+    await repo.addBlob('data', chunk, data);
+    const docs = await repo.saveTree({ entries: [{ name: 'ghost.txt', type: 'file', mode: 0o644, mtimeMs: Date.UTC(2026, 0, 1), size: data.byteLength, chunks: [chunk] }] });
+    const root = await repo.saveTree({ entries: [{ name: 'Documents', type: 'dir', mode: 0o755, mtimeMs: 0, subtree: docs }] });
+    await repo.flush();
+    const time = new Date(Date.UTC(2026, 0, 1)).toISOString();
+    const ghost = await repo.saveSnapshot({ version: FORMAT_VERSION, layer: LAYER, device: 'ghost', time, root, parents: [] });
+    await writeHead(store, { version: FORMAT_VERSION, layer: LAYER, device: 'ghost', snapshot: ghost, time, final: true });
+
+    const d = await session(t, dir, store, 'd');
+    assert.deepEqual(await heads(repo), [d.device, 'ghost (final)'].sort(), "a's goes; the ghost's, which d's head does not hold, stays");
+    await d.signOut();
+    const e = await session(t, dir, store, 'e');
+    assert.deepEqual(await heads(repo), [e.device], "once a pass merged it, it goes too");
+    assert.equal(await readFile(join(e.home, 'Documents/a.txt'), 'utf8'), 'a');
+    assert.equal(await readFile(join(e.home, 'Documents/ghost.txt'), 'utf8'), 'ghost');
+  });
+
+  it('a signed-in device whose head was dropped, or is still marked final, writes it again', async (t) => {
+    const { dir, store, repo } = await memoryBucket(t, 'final-heal');
+    const a = await session(t, dir, store, 'a');
+    await writeFile(join(a.home, 'Documents/a.txt'), 'a');
+    await a.pass();
+    await store.delete(keys.head(LAYER, a.device));
+    await a.pass();
+    assert.deepEqual(await heads(repo), [a.device]);
+    await markHeadFinal(repo, LAYER, a.device);
+    await a.pass();
+    assert.deepEqual(await heads(repo), [a.device], 'not final while signed in');
+  });
+});
+
+describe('signOut marks the head final', { skip: await signInSkipReason(), timeout: 120_000 }, () => {
+  it('on Swift with the keychain: the next VDI session drops it', async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
+    const one = await makeMachine(org, 'one');
+    await signInAndLay(org, one, 'alice');
+    await writeTree(one.home, { Documents: { 'plan.txt': 'plan' } });
+    assert.equal((await syncPass(one)).status, 'synced');
+    const device = (await readSession(one.stateDir)).device;
+    await signOut({ stateDir: one.stateDir, wipe: true });
+    const admin = await org.admin();
+    assert.deepEqual(await heads(admin), [`${device} (final)`]);
+    const two = await makeMachine(org, 'two');
+    await signInAndLay(org, two, 'alice');
+    assert.deepEqual(await heads(admin), [(await readSession(two.stateDir)).device]);
+    assert.equal(await readFile(join(two.home, 'Documents/plan.txt'), 'utf8'), 'plan');
+  });
+});
