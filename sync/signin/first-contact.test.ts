@@ -12,7 +12,8 @@ import type { Repository } from '../repo/index.js';
 import type { DiskNode } from '../plan/index.js';
 import { FORMAT_VERSION, type TreeEntry } from '../repo/types.js';
 import type { MemoryStore } from '../store/memory.js';
-import { firstContact } from './first-contact.js';
+import { caseInsensitiveDir } from '../testing/case-insensitive-disk.js';
+import { firstContact, type FirstContactResult } from './first-contact.js';
 import { layHome, type LayResult } from './lay.js';
 import { readSession, writeSession, type Session } from './session.js';
 import { memoryBucket } from './testkit.js';
@@ -27,7 +28,7 @@ interface Setup {
   session: Session;
 }
 
-async function setup(t: TestContext, policy: FirstContactPolicy, local: Spec): Promise<Setup> {
+async function setup(t: TestContext, policy: FirstContactPolicy, local: Spec, home?: string): Promise<Setup> {
   const { dir, store, repo } = await memoryBucket(t, 'first-contact');
   const src = join(dir, 'layer');
   await writeTree(src, LAYER_FILES);
@@ -49,7 +50,7 @@ async function setup(t: TestContext, policy: FirstContactPolicy, local: Spec): P
   const id = await repo.saveSnapshot({ version: FORMAT_VERSION, layer: 'user/alice', device: 'other', time: new Date(Date.now() + 1000).toISOString(), root, parents: [latest.id] });
   await repo.writeHead('user/alice', 'other', id);
 
-  const home = join(dir, 'home');
+  home ??= join(dir, 'home');
   const stateDir = join(dir, 'state');
   await writeTree(home, local);
   const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: policy }, folders: ['Documents'] }, 'test');
@@ -58,8 +59,8 @@ async function setup(t: TestContext, policy: FirstContactPolicy, local: Spec): P
   return { home, stateDir, store, repo, session };
 }
 
-function lay(s: Setup): Promise<LayResult> {
-  return layHome({ store: s.store, session: s.session, stateDir: s.stateDir });
+function lay(s: Setup, caseInsensitive?: boolean): Promise<LayResult> {
+  return layHome({ store: s.store, session: s.session, stateDir: s.stateDir, ...(caseInsensitive === undefined ? {} : { caseInsensitive }) });
 }
 
 const LOCAL: Spec = {
@@ -126,6 +127,73 @@ describe('first contact', () => {
     await lay(s);
     const again = await lay({ ...s, session: await readSession(s.stateDir) });
     assert.deepEqual([again.conflicts, again.removed, again.bytesDownloaded], [[], [], 0]);
+  });
+});
+
+// Local names that differ from the layer's only in case are the layer's paths on a case-insensitive
+// disk (Windows, macOS): what differs goes aside like any other local version, what is equal stays.
+const LOCAL_OTHER_CASE: Spec = {
+  documents: { 'REPORT.txt': 'my local report', 'Same.txt': 'same everywhere', THING: { 'inside.txt': 'a local folder' }, 'Mine.txt': 'only here' },
+};
+
+describe('first contact on a case-insensitive disk', () => {
+  // On an ordinary disk, told it is case-insensitive: what matters is that first contact looks the
+  // layer's names up folded and acts on the disk's own names.
+  const file = (content: string): DiskNode => ({ type: 'file', size: content.length, mtimeMs: 0, mode: 0o644, content });
+  const tree = new Map<string, DiskNode>([
+    ['Documents', { type: 'dir', mode: 0o755 }],
+    ['Documents/report.txt', file('layer report')],
+    ['Documents/same.txt', file('same everywhere')],
+    ['Documents/thing', file('a file in the layer')],
+  ]);
+  const contact = async (t: TestContext, policy: FirstContactPolicy, caseInsensitive: boolean): Promise<{ home: string; r: FirstContactResult }> => {
+    const { dir } = await memoryBucket(t, 'first-contact-case');
+    const home = join(dir, 'home');
+    await writeTree(home, LOCAL_OTHER_CASE);
+    const contentOf = (path: string): Promise<string> => readFile(path, 'utf8');
+    const r = await firstContact({ home, effective: { tree, hidden: [], retired: [], known: () => new Set() }, policy, device: 'pc1', contentOf, caseInsensitive });
+    return { home, r };
+  };
+
+  it('keep-both: a differing local version under a name differing only in case goes aside; an equal one stays', async (t) => {
+    const { home, r } = await contact(t, 'keep-both', true);
+    assert.deepEqual(r.conflicts.map((c) => c.path).sort(), ['documents/REPORT.txt', 'documents/THING']);
+    for (const c of r.conflicts) assert.match(c.copy, /^documents\/(REPORT|THING)\.sync-conflict-\d{8}-\d{6}-pc1/);
+    const copy = (p: string): string => join(home, r.conflicts.find((c) => c.path === p)?.copy ?? '');
+    assert.equal(await readFile(copy('documents/REPORT.txt'), 'utf8'), 'my local report');
+    assert.equal(await readFile(join(copy('documents/THING'), 'inside.txt'), 'utf8'), 'a local folder');
+    assert.deepEqual((await readdir(join(home, 'documents'))).filter((n) => !n.includes('.sync-conflict-')).sort(), ['Mine.txt', 'Same.txt']);
+    assert.deepEqual(r.removed, []);
+  });
+
+  it('layer-wins: a local folder where the layer has a file under a name differing only in case is removed', async (t) => {
+    const { home, r } = await contact(t, 'layer-wins', true);
+    assert.deepEqual([r.conflicts, r.removed], [[], ['documents/THING']]);
+    assert.deepEqual((await readdir(join(home, 'documents'))).sort(), ['Mine.txt', 'REPORT.txt', 'Same.txt']);
+  });
+
+  it('on a case-sensitive disk, names differing in case are other paths: nothing is touched', async (t) => {
+    for (const policy of ['keep-both', 'layer-wins'] as const) {
+      const { home, r } = await contact(t, policy, false);
+      assert.deepEqual([r.conflicts, r.removed], [[], []]);
+      assert.deepEqual((await readdir(join(home, 'documents'))).sort(), ['Mine.txt', 'REPORT.txt', 'Same.txt', 'THING']);
+    }
+  });
+
+  it('keep-both, on a real one: a local version under a name differing only in case becomes a conflict copy', async (t) => {
+    const home = await caseInsensitiveDir(t);
+    if (home === undefined) return;
+    const s = await setup(t, 'keep-both', LOCAL_OTHER_CASE, home);
+    const r = await lay(s, true);
+    const docs = join(home, 'Documents');
+    assert.equal(await readFile(join(docs, 'report.txt'), 'utf8'), 'layer report');
+    assert.equal(await readFile(join(docs, 'thing'), 'utf8'), 'a file in the layer');
+    assert.equal(await readFile(join(docs, 'mine.txt'), 'utf8'), 'only here');
+    // Named as the disk names them.
+    assert.deepEqual(r.conflicts.map((c) => c.path).sort(), ['documents/REPORT.txt', 'documents/THING']);
+    const copy = (p: string): string => join(home, r.conflicts.find((c) => c.path === p)?.copy ?? '');
+    assert.equal(await readFile(copy('documents/REPORT.txt'), 'utf8'), 'my local report');
+    assert.equal(await readFile(join(copy('documents/THING'), 'inside.txt'), 'utf8'), 'a local folder');
   });
 });
 

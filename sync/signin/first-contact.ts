@@ -21,6 +21,9 @@
  * it, another device deleted it) goes only while it holds a version it got from there (a link: its
  * target).
  *
+ * On a case-insensitive disk (`caseInsensitive`), a local entry whose name folds to the layer's is
+ * at the layer's path, and is compared, moved aside or removed as such, under its own name.
+ *
  * What must hold: nothing outside home, and nothing outside the effective tree, a hidden path or a
  * retired one, is touched; nothing is followed through a link (each dir is known to be a real dir
  * from its parent's listing, top-down, before anything under it is looked at); equal content
@@ -32,7 +35,7 @@ import { join } from 'node:path';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
 import type { BaseKind } from '../agent/index.js';
 import { isErrno } from '../fsutil.js';
-import { freeConflictPath, type DiskNode } from '../plan/index.js';
+import { foldKey, freeConflictPath, type DiskNode } from '../plan/index.js';
 import { forEachLimit } from '../repo/pool.js';
 import { breathe, listDirNow } from '../restore/fsutil.js';
 import { sameMtime } from '../restore/meta.js';
@@ -55,6 +58,11 @@ export interface FirstContactOptions {
    * kept the name and mtime and lost the data — and is replaced, never kept as a conflict copy.
    */
   cutOff?: boolean;
+  /**
+   * Names differing only in case are one name on home's disk (lay.ts): a local entry whose name
+   * folds (plan foldKey) to the layer's is at the layer's path, and is acted on under its own name.
+   */
+  caseInsensitive?: boolean;
   concurrency?: number;
 }
 
@@ -175,20 +183,27 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     if (node.type === 'dir') return !st.isDirectory();
     if (node.type === 'symlink') {
       if (!st.isSymbolicLink()) return true;
-      const target = await readlink(join(home, rel));
+      const target = await readlink(join(home, at(rel)));
       return target !== node.target && !effective.known(rel).has(linkKey(target));
     }
     if (!st.isFile()) return true;
     if (st.size === node.size && (st.size === 0 || (opts.quickCheck && sameMtime(st, node.mtimeMs)))) return false;
     if (opts.cutOff && sameMtime(st, node.mtimeMs)) return false;
-    const content = await opts.contentOf(join(home, rel));
+    const content = await opts.contentOf(join(home, at(rel)));
     // A version laid or synced here before is not a local edit: the layer's newer one replaces it.
     return content !== node.content && !effective.known(rel).has(content);
   };
 
+  // Case-insensitive: the path on the disk of each effective-tree path whose disk name (or a
+  // parent's) differs in case from the layer's. Case-sensitive, every path is its own.
+  const fold = opts.caseInsensitive === true;
+  const onDisk = new Map<string, string>();
+  const at = (rel: string): string => (fold ? (onDisk.get(rel) ?? rel) : rel);
+
   // One readdir per real dir instead of an lstat per path: a dirent's type is the entry's own (a
   // link is a link). Synchronous, like the restore's walk (restore/fsutil.ts lstatNow): a golden
   // image has thousands of folders, and a thread-pool round trip per readdir cost more than the call.
+  // Keyed by the dir's path on the disk.
   const listings = new Map<string, Map<string, Dirent>>();
   const listing = (dir: string): Map<string, Dirent> => {
     let l = listings.get(dir);
@@ -198,12 +213,26 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     }
     return l;
   };
+  const foldedListings = new Map<string, Map<string, Dirent>>();
+  /** Case-insensitive: the entry of the effective-tree dir `parent` whose name folds to `name`'s; where it is on the disk is noted. */
+  const foldedEntry = (rel: string, parent: string, name: string): Dirent | undefined => {
+    const dir = at(parent);
+    let folded = foldedListings.get(dir);
+    if (folded === undefined) {
+      folded = new Map([...listing(dir).values()].map((e) => [foldKey(e.name), e]));
+      foldedListings.set(dir, folded);
+    }
+    const entry = listing(dir).get(name) ?? folded.get(foldKey(name));
+    if (entry !== undefined && (entry.name !== name || dir !== parent)) onDisk.set(rel, dir === '' ? entry.name : `${dir}/${entry.name}`);
+    return entry;
+  };
 
   /** What is on the disk at `rel`, when its parent is a real dir of the effective tree; a real dir of it is noted. */
   const local = (rel: string, node: DiskNode): Dirent | undefined => {
     const parent = parentOf(rel);
     if (!present.has(parent)) return undefined;
-    const entry = listing(parent).get(parent === '' ? rel : rel.slice(parent.length + 1));
+    const name = parent === '' ? rel : rel.slice(parent.length + 1);
+    const entry = fold ? foldedEntry(rel, parent, name) : listing(parent).get(name);
     if (entry === undefined) return undefined;
     const kind = baseKind(entry);
     if (kind !== undefined) result.found.push([rel, kind]);
@@ -216,14 +245,15 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
 
   /** A path where the disk has something else than the layer's dir (`entry`: the disk's). */
   const settle = async (rel: string, node: DiskNode, entry: Dirent): Promise<void> => {
+    const path = at(rel);
     if (policy === 'keep-both') {
-      const st = await lstatOrNone(join(home, rel));
+      const st = await lstatOrNone(join(home, path));
       if (st === undefined || !(await differs(rel, node, st))) return;
       // A dir where the layer now has a file: what the layers gave it goes, as under a whiteout.
-      if (st.isDirectory() && !(await prune(rel)) && (await removeEmptyDir(rel))) return;
-      await aside(rel, st);
+      if (st.isDirectory() && !(await prune(path)) && (await removeEmptyDir(path))) return;
+      await aside(path, st);
     } else if (node.type !== 'dir' && entry.isDirectory()) {
-      await remove(rel);
+      await remove(path);
     }
   };
 

@@ -137,7 +137,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const stack = await readLayerStack(repo, session.user, { device: session.device, previous, graph, indexLoading });
   const excluder = sessionExcluder(session, opts.stateDir);
   const layable = effectiveTree(stack, excluder);
-  const { effective, conflicts: caseConflicts } = (opts.caseInsensitive ?? caseInsensitiveByDefault()) ? foldCase(layable, stack) : { effective: layable, conflicts: [] };
+  const caseInsensitive = opts.caseInsensitive ?? caseInsensitiveByDefault();
+  const { effective, conflicts: caseConflicts } = caseInsensitive ? foldCase(layable, stack) : { effective: layable, conflicts: [] };
   emit({ type: 'layers', org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), unpublished: stack.unpublished, ...sizeOf(effective.tree) });
 
   const clean = await startLaying(opts.stateDir);
@@ -145,7 +146,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const memo = new ChunkMemo(opts.chunkFile ?? poolChunkFile);
   const params = repo.format.chunker;
   const contentOf = async (path: string): Promise<string> => contentKey((await memo.chunkFile(path, params, repo.format.hash)).chunks.map((c) => c.id));
-  const settled = await firstContact({ home: session.home, effective, policy: session.org.policies.firstContact, device: session.device, contentOf, quickCheck: clean, cutOff: !clean, concurrency: opts.concurrency });
+  const settled = await firstContact({ home: session.home, effective, policy: session.org.policies.firstContact, device: session.device, contentOf, quickCheck: clean, cutOff: !clean, caseInsensitive, concurrency: opts.concurrency });
 
   const hot = makeExcluder(session.org.policies.hotPaths, { defaults: false });
   const isHot = (p: string): boolean => hot(p, false);
