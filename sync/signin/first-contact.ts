@@ -235,7 +235,7 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     const entry = fold ? foldedEntry(rel, parent, name) : listing(parent).get(name);
     if (entry === undefined) return undefined;
     const kind = baseKind(entry);
-    if (kind !== undefined) result.found.push([rel, kind]);
+    if (kind !== undefined) result.found.push([at(rel), kind]);
     if (node.type === 'dir' && entry.isDirectory()) {
       present.add(rel);
       return undefined;
