@@ -12,10 +12,10 @@
  * error naming it, never a base made of whatever could be read (each path in it can become a
  * whiteout in the user's layer, on every machine).
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StrataError } from '../errors.js';
-import { isErrno } from '../fsutil.js';
+import { isErrno, makeDirs } from '../fsutil.js';
 import { isValidEntryName } from '../repo/names.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 
@@ -59,7 +59,7 @@ export async function readBase(file: string): Promise<Base> {
 }
 
 export async function writeBase(file: string, base: Base): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await makeDirs(dirname(file), 0o700);
   await writeFileAtomic(file, `${JSON.stringify({ version: VERSION, paths: [...base] })}\n`);
 }
 

@@ -4,7 +4,6 @@
  * the folder in sync or says why not; a pass held for a mass delete is answered as `deletes` says,
  * once, or reported.
  */
-import { mkdir } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import type { Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
@@ -12,6 +11,7 @@ import { openAgentState, openFileIndex } from '../state/index.js';
 import { SyncFolder, type PassPhase, type PassResult } from './folder.js';
 import { folderExcluder, folderFiles, folderStateDir, type FolderSpec } from './runtime.js';
 import { caseInsensitiveByDefault } from '../plan/index.js';
+import { makeDirs } from '../fsutil.js';
 
 const MAX_PASSES = 5;
 
@@ -29,7 +29,7 @@ export interface OnceOptions {
 export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device: string }> {
   const state = await openAgentState(opts.stateDir);
   const dir = folderStateDir(opts.stateDir, opts.folder);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirs(dir, 0o700);
   const index = await openFileIndex(dir, 'statcache');
   try {
     const folder = new SyncFolder({

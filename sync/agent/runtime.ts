@@ -4,7 +4,7 @@
  * file turns a pass's outcome into status.
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { lstat, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApiError, ConflictInfo, FolderStatus, SyncState } from '../../shared/agent-api.js';
 import { describeError, isStrataError, StrataError } from '../errors.js';
@@ -18,6 +18,7 @@ import type { BlobId } from '../repo/types.js';
 import { SyncFolder, type FolderOptions, type PassPhase, type PassResult } from './folder.js';
 import { BASE_FILE } from './base.js';
 import { ProgressMeter } from './progress.js';
+import { makeDirs } from '../fsutil.js';
 
 export interface FolderSpec {
   /** Absolute path of the synced directory. */
@@ -130,7 +131,7 @@ export class FolderRuntime {
 
   async open(repo: Repository): Promise<void> {
     const dir = folderStateDir(this.opts.stateDir, this.spec);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirs(dir, 0o700);
     this.index = await openFileIndex(dir, 'statcache');
     this.folder = new SyncFolder({
       repo,

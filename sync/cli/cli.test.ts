@@ -126,6 +126,14 @@ describe('strata CLI on a file:// store', () => {
     assertFailure(beside, 1, 'E_BAD_TARGET');
   });
 
+  it('a state dir or a folder store that cannot be made (under /proc) fails at once, not spinning', { skip: process.platform !== 'linux' && '/proc is Linux only' }, async () => {
+    const sync = await strata(['--store', store, 'sync', src, '--once', '--layer', LAYER, '--state-dir', '/proc/strata-no-such/state'], cleanEnv(), 60_000);
+    assertFailure(sync, 1, 'ENOENT');
+    assert.match(sync.stderr, /mkdir '\/proc\/strata-no-such'/);
+    const init = await strata(['--store', 'file:///proc/strata-no-such/repo', 'init'], cleanEnv(), 60_000);
+    assertFailure(init, 1, 'ENOENT');
+  });
+
   it('a second snapshot records its parent; log lists newest first and moves the head', async () => {
     await writeFile(join(src, 'notes.txt'), 'changed\n');
     const r = await cli('snapshot', src, '--layer', LAYER);

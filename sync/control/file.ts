@@ -4,10 +4,10 @@
  * its owner only, in a state dir no one else can write to, because whoever reads the token may
  * command the agent.
  */
-import { lstat, mkdir, readFile, unlink } from 'node:fs/promises';
+import { lstat, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
-import { isErrno } from '../fsutil.js';
+import { isErrno, makeDirs } from '../fsutil.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 
 export const CONTROL_FILE = 'control.json';
@@ -42,7 +42,7 @@ const ownUid = (): number | undefined => process.getuid?.();
  * write to: they could swap control.json for one of their own.
  */
 export async function prepareStateDir(stateDir: string): Promise<void> {
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await makeDirs(stateDir, 0o700);
   const st = await lstat(stateDir);
   if (!st.isDirectory()) throw new StrataError('E_CONTROL_UNSAFE', 'the state dir is not a directory', { path: stateDir });
   if (process.platform === 'win32') return;

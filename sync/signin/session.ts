@@ -15,12 +15,12 @@
  * written atomically with mode 0600; read back it is validated like anything untrusted, and a
  * bad file is E_BAD_SESSION naming it, a missing one E_NOT_SIGNED_IN.
  */
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { OrgConfigError, parseOrgConfig, type MachineMode, type OrgConfig } from '../../shared/org-config.js';
 import { isBlobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
-import { isErrno } from '../fsutil.js';
+import { isErrno, makeDirs } from '../fsutil.js';
 import { isOrgLayer, isUserId } from '../profile/index.js';
 import { isDeviceId } from '../repo/names.js';
 import { writeFileAtomic } from '../state/fsutil.js';
@@ -72,7 +72,7 @@ export function sessionPath(stateDir: string): string {
 export async function writeSession(stateDir: string, session: Session): Promise<void> {
   const file = sessionPath(stateDir);
   validateSession(JSON.parse(JSON.stringify(session)), file);
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await makeDirs(stateDir, 0o700);
   await writeFileAtomic(file, `${JSON.stringify(session, null, 2)}\n`);
 }
 

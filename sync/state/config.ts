@@ -10,12 +10,13 @@
  *   NODE_ENV=test, so this module gives `Low` its own adapter instead.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low, type Adapter } from 'lowdb';
 import { StrataError } from '../errors.js';
 import { isDeviceId, isLayerId } from '../repo/names.js';
 import { writeFileAtomic } from './fsutil.js';
+import { makeDirs } from '../fsutil.js';
 
 export const STATE_FILE = 'agent.json';
 
@@ -122,7 +123,7 @@ export interface OpenAgentStateOptions {
 
 /** Opens (creating on first use) the agent state in `stateDir`. */
 export async function openAgentState(stateDir: string, options: OpenAgentStateOptions = {}): Promise<AgentState> {
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await makeDirs(stateDir, 0o700);
   const file = join(stateDir, STATE_FILE);
   const adapter = new DurableConfigFile(file);
   const existing = await adapter.read();

@@ -3,16 +3,16 @@
  * (the S3 bucket, or the folder of a file:// store), because a fresh setup has neither; an
  * existing repository is never touched (E_REPO_EXISTS).
  */
-import { mkdir } from 'node:fs/promises';
 import { initRepository } from '../../repo/index.js';
 import type { ObjectStore } from '../../store/index.js';
 import { DirStore } from '../../store/dir.js';
 import { S3Store } from '../../store/s3.js';
 import type { Command } from './command.js';
+import { makeDirs } from '../../fsutil.js';
 
 async function createContainer(raw: ObjectStore): Promise<void> {
   if (raw instanceof S3Store) await raw.createBucket();
-  else if (raw instanceof DirStore) await mkdir(raw.root, { recursive: true });
+  else if (raw instanceof DirStore) await makeDirs(raw.root);
 }
 
 export const initCommand: Command = {
