@@ -12,7 +12,7 @@
  * leave them alone on disk.
  */
 import { laidLower, overlay, userView } from '../overlay/index.js';
-import { foldKey, type Conflict, type Node } from '../plan/index.js';
+import { foldKey, hasWhiteouts, type Conflict, type Node } from '../plan/index.js';
 import type { SnapshotId } from '../repo/types.js';
 import type { Base } from './base.js';
 import { hiddenTest, withCarry, type Hidden } from './carry.js';
@@ -76,6 +76,9 @@ export async function localSide(input: LocalSideInput): Promise<LocalSide> {
   // On a case-insensitive disk a base path is still there under a name differing only in case.
   const onDisk = input.caseInsensitive ? new Set([...disk.keys()].map(foldKey)) : undefined;
   const base = [...(input.base ?? [])].filter(([p, kind]) => !hidden(p, kind === 'dir' ? AS_DIR : AS_LEAF) && !onDisk?.has(foldKey(p))).map(([p]) => p);
-  const mine = under === undefined && base.length === 0 ? disk : userView(disk, under ?? new Map(), ownLayer, base);
+  // With nothing below and no whiteout to keep, the layer is the disk; a whiteout of the layer (one
+  // a VDI machine wrote for its image) is kept like any other, or this pass would take it out.
+  const plain = under === undefined && base.length === 0 && !hasWhiteouts(ownLayer);
+  const mine = plain ? disk : userView(disk, under ?? new Map(), ownLayer, base);
   return { ownTree, hidden, scanned, disk, mine, conflicts };
 }

@@ -25,21 +25,23 @@ const GOLDEN = {
 };
 
 /** A machine freshly reset to the golden image that signs the user in; `pass` is one sync pass. */
-function machines(t: TestContext, dir: string, store: ObjectStore, org: OrgConfig) {
+function machines(t: TestContext, dir: string, store: ObjectStore, org: OrgConfig, image: Parameters<typeof writeTree>[1] = GOLDEN) {
   return async (name: string) => {
     const home = join(dir, name, 'home');
     const stateDir = join(dir, name, 'state');
-    await writeTree(home, GOLDEN);
+    await writeTree(home, image);
     const { deviceId } = await openAgentState(stateDir);
     await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
     await layHome({ store, session: await readSession(stateDir), stateDir });
     const session = await readSession(stateDir);
+    /** One sync pass, with a held mass delete's answer if any. */
+    const run = async (deletes?: 'confirm' | 'restore') => syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(session, stateDir), ...(deletes ? { deletes } : {}) });
     const pass = async () => {
-      const r = await syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(session, stateDir) });
+      const r = await run();
       assert.equal(r.status, 'synced');
     };
     const baseFile = folderFiles(folderStateDir(stateDir, sessionFolder(session, stateDir))).baseFile;
-    return { home, stateDir, pass, baseFile };
+    return { home, stateDir, pass, run, baseFile };
   };
 }
 
@@ -130,4 +132,29 @@ it('persistent PC: a delete of a file the machine had is a plain delete, and no 
   await unlink(join(a.home, 'Documents/image.txt'));
   await a.pass();
   assert.equal(kind(await layer(store), 'Documents/image.txt'), 'none');
+});
+
+/** The heads of the user layer, as one string: unchanged means no device wrote a snapshot. */
+const heads = async (store: ObjectStore) => JSON.stringify((await (await openRepository(store)).listHeads('user/alice')).heads.map((h) => [h.device, h.snapshot]));
+
+it('a whiteout a VDI machine wrote for its image stays, and no device writes again, once a PC without org layers syncs the layer', async (t) => {
+  const { dir, store } = await memoryBucket(t, 'base-delete-pc');
+  const vdi = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const pc = parseOrgConfig({ ...vdi, mode: 'persistent' }, 'test');
+  const a = await machines(t, dir, store, vdi)('a');
+  await a.pass();
+  const b = await machines(t, dir, store, pc, { Documents: {} })('b');
+  await b.pass();
+  await unlink(join(a.home, 'Documents/image.txt'));
+  await a.pass();
+  for (let i = 0; i < 2; i++) {
+    await b.pass();
+    await a.pass();
+  }
+  const settled = await heads(store);
+  await b.pass();
+  await a.pass();
+  assert.equal(await heads(store), settled, 'the devices agree: no more snapshots');
+  assert.equal(kind(await layer(store), 'Documents/image.txt'), 'whiteout', 'the PC kept the whiteout');
+  assert.ok(!(await names(b.home)).includes('Documents/image.txt'));
 });
