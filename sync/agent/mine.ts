@@ -60,7 +60,8 @@ export async function localSide(input: LocalSideInput): Promise<LocalSide> {
   // The user layer as this device last wrote it, and the disk that layer made over the org layers.
   const ownLayer = await snapshotTree(view, input.own);
   const laidFrom = lowerBefore ?? lower;
-  const ownTree = laidFrom === undefined ? ownLayer : overlay([laidFrom, ownLayer]);
+  // Whiteouts never reach a disk, with org layers below or without (a VDI machine's base writes them).
+  const ownTree = overlay(laidFrom === undefined ? [ownLayer] : [laidFrom, ownLayer]);
   const hidden = hiddenTest(local, input.scan);
   const scanned = withCarry(local, ownTree, hidden);
   let disk = scanned;
@@ -68,7 +69,7 @@ export async function localSide(input: LocalSideInput): Promise<LocalSide> {
   if (pending !== undefined) {
     const laid = await snapshotTree(view, pending.root, true);
     const base = await snapshotTree(view, pending.base, true);
-    const r = resolvePending(base, disk, lower === undefined ? laid : overlay([lower, laid]), input.device, input.caseInsensitive);
+    const r = resolvePending(base, disk, overlay(lower === undefined ? [laid] : [lower, laid]), input.device, input.caseInsensitive);
     disk = r.merged;
     conflicts.push(...r.conflicts);
   }

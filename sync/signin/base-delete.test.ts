@@ -5,8 +5,9 @@
 // writes a whiteout, so the next reset machine's first contact removes the image's copy instead of
 // adopting it back. On a persistent PC nothing is reset, and a delete is a plain delete.
 import assert from 'node:assert/strict';
-import { access, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import fsp, { access, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
+import { join, sep } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig, type OrgConfig } from '../../shared/org-config.js';
 import { folderFiles, folderStateDir, readBase, syncOnce } from '../agent/index.js';
@@ -157,4 +158,63 @@ it('a whiteout a VDI machine wrote for its image stays, and no device writes aga
   assert.equal(await heads(store), settled, 'the devices agree: no more snapshots');
   assert.equal(kind(await layer(store), 'Documents/image.txt'), 'whiteout', 'the PC kept the whiteout');
   assert.ok(!(await names(b.home)).includes('Documents/image.txt'));
+});
+
+/** Makes listing the dirs whose path ends with `suffix` fail with EIO until the returned function is called (as folder.test.ts). */
+function failListing(suffix: string): () => void {
+  const original = fsp.readdir;
+  fsp.readdir = (async (path: Parameters<typeof fsp.readdir>[0], ...rest: unknown[]) => {
+    if (String(path).endsWith(suffix)) throw Object.assign(new Error(`EIO: i/o error, scandir '${String(path)}'`), { code: 'EIO' });
+    return (original as (...a: unknown[]) => Promise<unknown>)(path, ...rest);
+  }) as typeof fsp.readdir;
+  syncBuiltinESMExports();
+  return () => {
+    fsp.readdir = original;
+    syncBuiltinESMExports();
+  };
+}
+
+it('without org layers, a folder that cannot be listed, holding a whited-out image file, is left alone and the pass goes on', async (t) => {
+  const { dir, store } = await memoryBucket(t, 'base-delete-unlisted');
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const a = await machines(t, dir, store, org)('a');
+  await a.pass();
+  await unlink(join(a.home, 'Documents/Templates/a.dotx'));
+  await a.pass();
+  await writeFile(join(a.home, 'Documents/new.txt'), 'new');
+  const heal = failListing(`${sep}Templates`);
+  try {
+    const r = await a.run();
+    assert.equal(r.status, 'synced');
+    assert.equal(r.scan.skipped.get('Documents/Templates'), 'cannot be read (EIO)');
+  } finally {
+    heal();
+  }
+  const after = await layer(store);
+  assert.equal(kind(after, 'Documents/Templates/a.dotx'), 'whiteout');
+  assert.equal(kind(after, 'Documents/Templates/b.dotx'), 'file');
+  assert.equal(kind(after, 'Documents/new.txt'), 'file');
+});
+
+it('without org layers, an image file another machine deleted while a folder here could not be listed goes once it can be', async (t) => {
+  const { dir, store } = await memoryBucket(t, 'base-delete-lag');
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const machine = machines(t, dir, store, org);
+  const a = await machine('a');
+  await a.pass();
+  const b = await machine('b');
+  await b.pass();
+  await a.pass();
+  await unlink(join(b.home, 'Documents/Templates/b.dotx'));
+  await b.pass();
+  const heal = failListing(`${sep}Templates`);
+  try {
+    assert.equal((await a.run()).status, 'synced');
+  } finally {
+    heal();
+  }
+  assert.equal(await readFile(join(a.home, 'Documents/Templates/b.dotx'), 'utf8'), 'B', 'left alone while it could not be listed');
+  await a.pass();
+  assert.ok(!(await names(a.home)).includes('Documents/Templates/b.dotx'), 'then the delete reaches the disk');
+  assert.equal(kind(await layer(store), 'Documents/Templates/b.dotx'), 'whiteout');
 });
