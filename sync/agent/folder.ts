@@ -255,7 +255,9 @@ export class SyncFolder {
 
     const localFlat = this.local.flat();
     let merged = m.merged;
-    let effective = lower === undefined ? merged : overlay([lower, merged]);
+    // What the disk must hold: the user layer over the org layers, or over nothing (its whiteouts,
+    // which a VDI machine's base writes too, never reach the disk).
+    let effective: Map<string, Node> = overlay(lower === undefined ? [merged] : [lower, merged]);
     if (lower !== undefined && this.opts.caseInsensitive) {
       // Each merge keeps the user layer's names apart on a case-insensitive disk; over the org
       // layers, this does. The user layer records what the disk gets: the copy, and a whiteout
@@ -283,12 +285,12 @@ export class SyncFolder {
       // written again and deleted again in the hour must come back as it was last.
       for (const r of this.deletes.restorable(settled, now.getTime()).reverse()) {
         const layerThen = await snapshotTree(this.view(chunks), r.from);
-        sources.push({ tree: lower === undefined ? layerThen : overlay([lower, layerThen]), paths: r.paths });
+        sources.push({ tree: overlay(lower === undefined ? [layerThen] : [lower, layerThen]), paths: r.paths });
       }
       const back = putBack(effective, sources, { hidden, caseInsensitive: this.opts.caseInsensitive });
       effective = back.tree;
       overruled ||= back.restored > 0;
-      merged = lower === undefined ? effective : userView(effective, lower, merged);
+      merged = userView(effective, lower ?? new Map(), merged);
       ({ local: visible, target } = planSides(localFlat, effective, hidden));
       plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
       deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, hidden);

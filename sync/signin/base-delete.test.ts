@@ -218,3 +218,19 @@ it('without org layers, an image file another machine deleted while a folder her
   assert.ok(!(await names(a.home)).includes('Documents/Templates/b.dotx'), 'then the delete reaches the disk');
   assert.equal(kind(await layer(store), 'Documents/Templates/b.dotx'), 'whiteout');
 });
+
+it('without org layers, an image folder deleted as a held mass delete comes back when the user restores it, and its whiteout goes', async (t) => {
+  const { dir, store } = await memoryBucket(t, 'base-delete-held');
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const forms = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`form${i}.dotx`, `form ${i}`]));
+  const a = await machines(t, dir, store, org, { Documents: { 'image.txt': 'from the image', Forms: forms } })('a');
+  await a.pass();
+  await rm(join(a.home, 'Documents/Forms'), { recursive: true });
+  const held = await a.run();
+  assert.equal(held.status, 'held');
+  assert.equal((await a.run('restore')).status, 'synced');
+  assert.equal(await readFile(join(a.home, 'Documents/Forms/form3.dotx'), 'utf8'), 'form 3', 'the folder is back on the disk');
+  const after = await layer(store);
+  assert.equal(kind(after, 'Documents/Forms'), 'dir', 'and in the layer, without a whiteout');
+  assert.equal(kind(after, 'Documents/Forms/form3.dotx'), 'file');
+});
