@@ -12,6 +12,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig, type OrgConfig } from '../../shared/org-config.js';
 import { folderFiles, folderStateDir, readBase, syncOnce } from '../agent/index.js';
 import { writeTree } from '../cli/testkit.js';
+import { publishOrgLayer, writeProfile } from '../profile/index.js';
 import { openRepository } from '../repo/index.js';
 import { openAgentState } from '../state/index.js';
 import type { ObjectStore } from '../store/index.js';
@@ -36,7 +37,7 @@ function machines(t: TestContext, dir: string, store: ObjectStore, org: OrgConfi
     await layHome({ store, session: await readSession(stateDir), stateDir });
     const session = await readSession(stateDir);
     /** One sync pass, with a held mass delete's answer if any. */
-    const run = async (deletes?: 'confirm' | 'restore') => syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(session, stateDir), ...(deletes ? { deletes } : {}) });
+    const run = async (deletes?: 'confirm' | 'restore') => syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(await readSession(stateDir), stateDir), ...(deletes ? { deletes } : {}) });
     const pass = async () => {
       const r = await run();
       assert.equal(r.status, 'synced');
@@ -233,4 +234,33 @@ it('without org layers, an image folder deleted as a held mass delete comes back
   const after = await layer(store);
   assert.equal(kind(after, 'Documents/Forms'), 'dir', 'and in the layer, without a whiteout');
   assert.equal(kind(after, 'Documents/Forms/form3.dotx'), 'file');
+});
+
+it('an org layer that covered an image file and drops it writes no whiteout: the next session shows the image\'s file', async (t) => {
+  const { dir, store, repo } = await memoryBucket(t, 'base-delete-org-drop');
+  const publish = async (name: string, spec: Parameters<typeof writeTree>[1]) => {
+    await writeTree(join(dir, name), spec);
+    const v = await publishOrgLayer(repo, 'org/dept', { from: join(dir, name) });
+    return { layer: 'org/dept', snapshot: v.snapshotId, root: v.snapshot.root };
+  };
+  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
+  await publish('v1', { Documents: { 'image.txt': 'the org\'s version', 'org.txt': 'org' } });
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const machine = machines(t, dir, store, org);
+  const a = await machine('a');
+  assert.equal(await readFile(join(a.home, 'Documents/image.txt'), 'utf8'), 'the org\'s version');
+  await a.pass();
+  // The agent switches home to v2, which no longer has the file (refresh.ts records it so).
+  const v2 = await publish('v2', { Documents: { 'org.txt': 'org' } });
+  const session = await readSession(a.stateDir);
+  await writeSession(a.stateDir, { ...session, laid: { ...session.laid!, org: [v2], orgBefore: session.laid!.org } });
+  await a.pass();
+  const switched = await readSession(a.stateDir);
+  await writeSession(a.stateDir, { ...switched, laid: { ...switched.laid!, orgBefore: undefined } });
+  await a.pass();
+  assert.ok(!(await names(a.home)).includes('Documents/image.txt'), 'the org\'s copy went with v2');
+  assert.equal(kind(await layer(store), 'Documents/image.txt'), 'none', 'the user deleted nothing');
+
+  const b = await machine('b');
+  assert.equal(await readFile(join(b.home, 'Documents/image.txt'), 'utf8'), 'from the golden image', 'the image\'s file shows again');
 });

@@ -11,6 +11,9 @@
  * What must hold: excluded paths (the session's folders and exclusions, as live sync reads them)
  * and first contact's conflict copies are never part of the base; nothing is followed through a
  * link; a folder that cannot be read is left out, not an error (its files are then only adopted).
+ * Nor is a path the org layers decide and the user layer does not (`org`): the image's copy there
+ * was covered, never shown nor adopted, and once an org layer drops the path the image's shows
+ * again (DESIGN §1); live sync removing the org's copy then is no delete of the user's to record.
  */
 import type { Dirent, Stats } from 'node:fs';
 import { join } from 'node:path';
@@ -34,11 +37,13 @@ export interface FindBaseOptions {
   exclude: Excluder;
   /** Paths first contact made (its conflict copies): the lay's, not the image's. */
   made: ReadonlySet<string>;
+  /** Whether the org layers have an entry at a path (a node or a whiteout) and the user layer none. */
+  org?: (path: string) => boolean;
 }
 
 export function findBase(opts: FindBaseOptions): Map<string, BaseKind> {
   const base = new Map<string, BaseKind>();
-  for (const [p, kind] of opts.found) if (!opts.exclude(p, kind === 'dir')) base.set(p, kind);
+  for (const [p, kind] of opts.found) if (!opts.exclude(p, kind === 'dir') && opts.org?.(p) !== true) base.set(p, kind);
   const dirs = [''];
   for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
     for (const e of listDirNow(join(opts.home, dir), ['EACCES', 'EPERM'])) {

@@ -185,7 +185,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   }
   const conflicts = [...caseConflicts.map(({ path, copy }) => ({ path, copy })), ...settled.conflicts];
   // A VDI machine's own files: deleting one must hide it from the next session (base.ts).
-  const base = session.mode === 'vdi' ? findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)) }) : undefined;
+  const org = (p: string): boolean => stack.user?.tree.has(p) !== true && stack.org.some((l) => l.tree.has(p));
+  const base = session.mode === 'vdi' ? findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org }) : undefined;
   if (deferSync) await syncFileSystem(session.home);
   const totalMs = clock() - start;
 
