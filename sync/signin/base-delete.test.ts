@@ -125,6 +125,22 @@ describe('VDI: the golden image under the layer', () => {
   });
 });
 
+it('VDI: signing in again on a machine that was not reset keeps its image as the base, not what the last lay left', async (t) => {
+  const { dir, store } = await memoryBucket(t, 'base-relay');
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents', '.config'] }, 'test');
+  const a = await machines(t, dir, store, org)('a');
+  await writeFile(join(a.home, 'Documents/mine.txt'), 'the user made this');
+  await a.pass();
+  // The same machine and state dir, not reset: the user signs in again.
+  await layHome({ store, session: await readSession(a.stateDir), stateDir: a.stateDir });
+  const base = await readBase(a.baseFile);
+  assert.equal(base.get('Documents/image.txt'), 'file');
+  assert.equal(base.has('Documents/mine.txt'), false, 'a file of the layer is not the image');
+  await unlink(join(a.home, 'Documents/mine.txt'));
+  await a.pass();
+  assert.equal(kind(await layer(store), 'Documents/mine.txt'), 'none', 'its delete is a plain one');
+});
+
 it('persistent PC: a delete of a file the machine had is a plain delete, and no base is kept', async (t) => {
   const { dir, store } = await memoryBucket(t, 'base-delete-persistent');
   const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'persistent', store: { bucket: 'acme-strata' }, folders: ['Documents', '.config'] }, 'test');

@@ -30,7 +30,7 @@ describe('findBase', () => {
     });
     const laid = withoutWhiteouts(tree({ 'Documents/laid.txt': 'L', 'Apps/': '' }));
     const exclude = makeExcluder(['/*', '!/Documents/', '!/Apps/', '!/link', '*.log']);
-    const base = findBase({
+    const base = await findBase({
       home,
       tree: laid,
       found: [['Documents/laid.txt', 'file'], ['Documents', 'dir'], ['Apps', 'dir'], ['Documents/old.log', 'file']],

@@ -10,7 +10,8 @@
  *
  * What must hold: excluded paths (the session's folders and exclusions, as live sync reads them)
  * and first contact's conflict copies are never part of the base; nothing is followed through a
- * link; a folder that cannot be read is left out, not an error (its files are then only adopted).
+ * link; a folder that cannot be read is left out, not an error (its files are then only adopted);
+ * the walk yields to the event loop as it goes.
  * Nor is a path the org layers decide and the user layer does not (`org`): the image's copy there
  * was covered, never shown nor adopted, and once an org layer drops the path the image's shows
  * again (DESIGN §1); live sync removing the org's copy then is no delete of the user's to record.
@@ -19,7 +20,7 @@ import type { Dirent, Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { BaseKind } from '../agent/index.js';
 import type { DiskNode } from '../plan/index.js';
-import { listDirNow } from '../restore/fsutil.js';
+import { breathe, listDirNow } from '../restore/fsutil.js';
 import type { Excluder } from '../watch/index.js';
 
 export function baseKind(entry: Dirent | Stats): BaseKind | undefined {
@@ -41,12 +42,22 @@ export interface FindBaseOptions {
   org?: (path: string) => boolean;
 }
 
-export function findBase(opts: FindBaseOptions): Map<string, BaseKind> {
+export async function findBase(opts: FindBaseOptions): Promise<Map<string, BaseKind>> {
   const base = new Map<string, BaseKind>();
   for (const [p, kind] of opts.found) if (!opts.exclude(p, kind === 'dir') && opts.org?.(p) !== true) base.set(p, kind);
   const dirs = [''];
+  let listed = 0;
   for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
-    for (const e of listDirNow(join(opts.home, dir), ['EACCES', 'EPERM'])) {
+    // Synchronous listings, as the restore's walk; the event loop (the app's, during a sign-in) breathes between them.
+    await breathe(listed++);
+    let entries: Dirent[];
+    try {
+      entries = listDirNow(join(opts.home, dir));
+    } catch {
+      // The base only decides whether a later delete is a whiteout: a folder it cannot read is left out.
+      continue;
+    }
+    for (const e of entries) {
       const rel = dir === '' ? e.name : `${dir}/${e.name}`;
       const kind = baseKind(e);
       if (kind === undefined || opts.exclude(rel, kind === 'dir') || opts.made.has(rel)) continue;

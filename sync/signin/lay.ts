@@ -44,7 +44,7 @@ import { restoreTree, type ChunkFileFn, type MemoryTree, type RestoreProgress, t
 import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { layerGraph } from '../agent/history.js';
-import { folderFiles, folderStateDir, removeBase, writeBase } from '../agent/index.js';
+import { folderFiles, folderStateDir, readBase, removeBase, writeBase } from '../agent/index.js';
 import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
 import { effectiveTree, foldCase, splitReady } from './effective.js';
@@ -186,7 +186,14 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const conflicts = [...caseConflicts.map(({ path, copy }) => ({ path, copy })), ...settled.conflicts];
   // A VDI machine's own files: deleting one must hide it from the next session (base.ts).
   const org = (p: string): boolean => stack.user?.tree.has(p) !== true && stack.org.some((l) => l.tree.has(p));
-  const base = session.mode === 'vdi' ? findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org }) : undefined;
+  const { baseFile } = folderFiles(folderStateDir(opts.stateDir, sessionFolder(session, opts.stateDir)));
+  // Laid before from this state dir, the machine was not reset: its image is what it had at that
+  // lay, not what that lay left (the user's files would all become whiteouts when deleted).
+  const earlier = session.mode === 'vdi' && session.laid !== undefined ? await readBase(baseFile).catch(() => undefined) : undefined;
+  const base =
+    session.mode !== 'vdi' ? undefined
+    : earlier !== undefined && earlier.size > 0 ? earlier
+    : await findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org });
   if (deferSync) await syncFileSystem(session.home);
   const totalMs = clock() - start;
 
@@ -194,9 +201,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   if (stack.user) await recordLaidHead(repo, opts.store, laidOf(stack.user), session.device, now, graph);
   const laid = { org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), time: now.toISOString() };
   const updated: Session = { ...session, laid };
-  const { baseFile } = folderFiles(folderStateDir(opts.stateDir, sessionFolder(session, opts.stateDir)));
   if (base === undefined) await removeBase(baseFile);
-  else await writeBase(baseFile, base);
+  else if (base !== earlier) await writeBase(baseFile, base);
   await writeSession(opts.stateDir, updated);
   await endLaying(opts.stateDir);
   emit({ type: 'done', totalMs, conflicts: conflicts.length, removed: settled.removed.length, ...total });
