@@ -40,7 +40,11 @@ export async function layWithOutput(ctx: Context, run: LayRun): Promise<LayResul
     chunkFile: poolChunkFn(openChunkPool(ctx)),
     onEvent: (e) => {
       if (e.type === 'progress') bar?.update({ phase: e.phase, files: e.filesDone, totalFiles: e.files, bytes: e.bytesDone, totalBytes: e.bytes });
-      else describe(ctx, e);
+      else {
+        // A line written after the drawn progress line would trail it; the next update redraws it.
+        bar?.done();
+        describe(ctx, e);
+      }
     },
   });
   bar?.done();

@@ -25,11 +25,16 @@ interface Ran {
   stderr: string;
 }
 
-async function strata(argv: string[], stdin = ''): Promise<Ran> {
+async function strata(argv: string[], stdin = '', stderrIsTTY = false): Promise<Ran> {
   let stdout = '';
   let stderr = '';
-  const code = await run(argv, { stdout: (s) => (stdout += s), stderr: { write: (s: string) => (stderr += s), isTTY: false }, env: {}, stdin: Readable.from([stdin]) });
+  const code = await run(argv, { stdout: (s) => (stdout += s), stderr: { write: (s: string) => (stderr += s), isTTY: stderrIsTTY }, env: {}, stdin: Readable.from([stdin]) });
   return { code, stdout, stderr };
+}
+
+/** What a terminal shows of each line: the text after its last carriage return, without erase-line codes. */
+function shownLines(text: string): string[] {
+  return text.split('\n').map((line) => (line.split('\r').pop() ?? '').replaceAll('\x1b[2K', ''));
 }
 
 describe('strata login without a keychain', { skip: process.platform === 'linux' ? false : 'the Secret Service is Linux only' }, () => {
@@ -87,6 +92,18 @@ describe('strata login and admin login on S3', { skip }, () => {
     assert.deepEqual([summary.user, summary.files, summary.layers.map((l) => l.layer)], ['newhire', 1, ['user/newhire']]);
     assert.equal(await readFile(join(m.home, 'Documents', 'welcome.txt'), 'utf8'), 'welcome');
     assert.deepEqual(await loadCredentials(org.org, userPrincipal('newhire')), org.creds);
+  });
+
+  it('at a terminal, the ready line starts a line of its own instead of trailing the progress line', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const tpl = join(org.dir, 'tpl');
+    await writeTree(tpl, { Documents: { 'a.txt': 'a', 'b.txt': 'b' } });
+    await preloadUserLayer(await org.admin(), 'erin', { from: tpl });
+    const m = await makeMachine(org, 'pc');
+    const login = await strata(['login', '--org', org.configPath, '--user', 'erin', '--home', m.home, '--state-dir', m.stateDir, '--no-sync', '--secrets-stdin'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`, true);
+    assert.equal(login.code, 0, login.stderr);
+    assert.match(login.stderr, /sign-in/, 'the progress line was drawn');
+    assert.ok(shownLines(login.stderr).some((l) => l.startsWith('ready in ')), JSON.stringify(login.stderr));
   });
 
   it('strata agent syncs the session until strata logout flushes it and stops it', { timeout: 120_000 }, async (t) => {
