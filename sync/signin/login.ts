@@ -56,7 +56,7 @@ export async function signIn(opts: SignInOptions): Promise<SignedIn> {
   }
   const config = await loadOrgConfig(opts.org, opts.fetch);
   const user = checkUserId(opts.user);
-  const { org, repo, creds } = await verifiedCredentials(config, opts.credentials);
+  const { org, repo, creds } = await verifiedCredentials(config, opts.org, opts.credentials);
   try {
     const state = await openAgentState(opts.stateDir, opts.newDeviceId ? { newDeviceId: opts.newDeviceId } : {});
     const home = resolve(opts.home);
@@ -103,12 +103,12 @@ async function keepCredentials(org: string, user: string, creds: S3Credentials, 
 }
 
 /** Steps 2–3: the keychain works, then the credentials open the repository. The store stays open. */
-async function verifiedCredentials(config: OrgConfig, ask: () => Promise<S3Credentials>): Promise<{ org: OrgStore; repo: Repository; creds: S3Credentials }> {
+async function verifiedCredentials(config: OrgConfig, source: string, ask: () => Promise<S3Credentials>): Promise<{ org: OrgStore; repo: Repository; creds: S3Credentials }> {
   await checkKeychain();
   const creds = await ask();
   const org = openOrgStore(config, creds);
   try {
-    return { org, repo: await openVerified(org), creds };
+    return { org, repo: await openVerified(org, false, source), creds };
   } catch (err) {
     org.close();
     throw err;
@@ -118,7 +118,7 @@ async function verifiedCredentials(config: OrgConfig, ask: () => Promise<S3Crede
 /** `strata admin login`: the admin's credentials, verified, into the keychain under ADMIN. */
 export async function adminSignIn(opts: { org: string; credentials: () => Promise<S3Credentials>; fetch?: FetchFn }): Promise<{ org: OrgConfig; location: string }> {
   const config = await loadOrgConfig(opts.org, opts.fetch);
-  const { org, creds } = await verifiedCredentials(config, opts.credentials);
+  const { org, creds } = await verifiedCredentials(config, opts.org, opts.credentials);
   try {
     await saveCredentials(config.org, ADMIN, creds);
     return { org: config, location: org.location };

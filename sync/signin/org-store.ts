@@ -18,7 +18,19 @@ export interface OrgStore {
   /** The bucket under the org's prefix, with retries. */
   store: ObjectStore;
   location: string;
+  /** The same bucket and prefix as a store URL (`strata init --store` takes it). */
+  url: string;
   close(): void;
+}
+
+/** The org's bucket as a store URL: s3://bucket/prefix?endpoint=…&region=…&pathStyle=…. */
+export function orgStoreUrl(org: OrgConfig): string {
+  const s = org.store;
+  // The prefix is percent-encoded (quotes too: the URL is shown in single quotes); parseOrgConfig
+  // allows nothing in the endpoint or region that a query would need escaped.
+  const prefix = s.prefix.split('/').map((part) => encodeURIComponent(part).replaceAll("'", '%27')).join('/');
+  const query = [...(s.endpoint === undefined ? [] : [`endpoint=${s.endpoint}`]), `region=${s.region}`, `pathStyle=${s.pathStyle}`];
+  return `s3://${s.bucket}${prefix === '' ? '' : `/${prefix}`}?${query.join('&')}`;
 }
 
 export function openOrgStore(org: OrgConfig, creds: S3Credentials): OrgStore {
@@ -31,20 +43,26 @@ export function openOrgStore(org: OrgConfig, creds: S3Credentials): OrgStore {
     pathStyle: s.pathStyle,
     credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
   });
-  return { store: new RetryingStore(raw), location: raw.location, close: () => raw.client.destroy() };
+  return { store: new RetryingStore(raw), location: raw.location, url: orgStoreUrl(org), close: () => raw.client.destroy() };
 }
 
 /**
  * Opens the org's repository, which reads its format object with signed requests: the cheapest
  * proof that the bucket accepts the credentials. A refusal is E_CREDENTIALS_REFUSED; a bucket
- * with no repository yet is E_NO_REPOSITORY (the admin has to run `strata init` first).
+ * with no repository yet is E_NO_REPOSITORY, naming the org config (`source`, when given) and
+ * the `strata init` that the admin runs to create it.
  */
-export async function openVerified(org: OrgStore, loadIndex = false): Promise<Repository> {
+export async function openVerified(org: OrgStore, loadIndex = false, source?: string): Promise<Repository> {
   try {
     return await openRepository(org.store, { loadIndex });
   } catch (err) {
     if (isStrataError(err, 'E_AUTH')) {
       throw new StrataError('E_CREDENTIALS_REFUSED', `${org.location} refused these credentials (wrong access key or secret, or no access to the bucket); nothing was stored`, {}, { cause: err });
+    }
+    if (isStrataError(err, 'E_NO_REPOSITORY')) {
+      const config = source === undefined ? 'the org config' : `the org config ${source}`;
+      const message = `no repository at ${org.location}: check store.bucket and store.prefix in ${config}, or have the admin create it (strata init --store '${org.url}')`;
+      throw new StrataError('E_NO_REPOSITORY', message, { key: err.key }, { cause: err });
     }
     throw err;
   }

@@ -106,6 +106,20 @@ describe('strata login and admin login on S3', { skip }, () => {
     assert.ok(shownLines(login.stderr).some((l) => l.startsWith('ready in ')), JSON.stringify(login.stderr));
   });
 
+  it('an org config naming a bucket with no repository says so, pointing at the org config and the admin rather than at strata init alone', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const config = join(org.dir, 'nobucket.json');
+    await writeFile(config, JSON.stringify({ ...org.config, store: { ...(org.config.store as object), bucket: `${(org.config.store as { bucket: string }).bucket}-none` } }));
+    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
+    const m = await makeMachine(org, 'pc');
+    for (const argv of [['login', '--org', config, '--user', 'erin', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], ['admin', 'login', '--org', config]]) {
+      const r = await strata([...argv, '--secrets-stdin'], secrets);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^strata: E_NO_REPOSITORY [^\n]*-none\/layers[^\n]*nobucket\.json[^\n]*strata init --store 's3:\/\/[^\n]*-none\/layers\?endpoint=/m);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    }
+  });
+
   it('strata agent syncs the session until strata logout flushes it and stops it', { timeout: 120_000 }, async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'] });
     const tpl = join(org.dir, 'tpl');
