@@ -32,6 +32,11 @@ export interface Where {
   bucket: string;
 }
 
+/** The error's name, or its HTTP status when the SDK has no name for it: the answer to a HEAD has no body ("Unknown"). */
+function named(name: string, status: number | undefined): string {
+  return status !== undefined && (name === 'Unknown' || name === 'Error' || /^\d+$/.test(name)) ? `HTTP ${status}` : name;
+}
+
 /** Map an SDK or network failure to the store's error codes (index.ts), naming the key. */
 export function errorFor(err: unknown, where: Where): StrataError {
   if (err instanceof StrataError) return err;
@@ -43,7 +48,7 @@ export function errorFor(err: unknown, where: Where): StrataError {
   if (name === 'NoSuchBucket') {
     return make('E_PERMANENT', `bucket "${where.bucket}" does not exist (${where.op} at ${where.location})`);
   }
-  if (status === 401 || status === 403 || AUTH.has(name)) return make('E_AUTH', `credentials refused by ${where.location}: ${name}`);
+  if (status === 401 || status === 403 || AUTH.has(name)) return make('E_AUTH', `credentials refused by ${where.location}: ${named(name, status)}`);
   if (status === 404 || name === 'NoSuchKey' || name === 'NotFound') return make('E_NOT_FOUND', `no such object in ${where.location}`);
   if (status === 416 || name === 'InvalidRange') return make('E_BAD_RANGE', `range not satisfiable (${where.op} at ${where.location})`);
   if (status === 501 || status === 505 || name === 'NotImplemented') {
