@@ -12,7 +12,11 @@ if (existsSync(source)) {
   // Resolved from this file, not the caller's working directory.
   const tsx = import.meta.resolve('tsx');
   const child = spawn(process.execPath, ['--import', tsx, fileURLToPath(source), ...process.argv.slice(2)], { stdio: 'inherit' });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  // A terminal's Ctrl-C (SIGINT) and hang-up (SIGHUP) go to the whole process group, the child
+  // included: passed on as well, the child would get two, and a second Ctrl-C means "quit now".
+  // Only SIGTERM, which is sent to one process, is passed on.
+  for (const sig of ['SIGINT', 'SIGHUP']) process.on(sig, () => {});
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
   const bundle = new URL('../dist/bundle/strata.js', import.meta.url);
