@@ -9,6 +9,7 @@ import { userReport, userReports, type UserReport } from '../../profile/index.js
 import { formatBytes, formatTime, shortId, columns } from '../format.js';
 import { stringOption } from '../args.js';
 import { openAdminRepository, userOption, type AdminSub } from './admin-common.js';
+import { plural } from '../../../shared/status-text.js';
 
 function userJson(r: UserReport) {
   return {
@@ -32,7 +33,7 @@ function userLines(r: UserReport): string[] {
   const layers = r.profile ? (r.profile.layers.length > 0 ? r.profile.layers.join(', ') : 'none') : 'none (no profile)';
   lines.push(`  layers     ${layers}`);
   const s = r.latest;
-  const size = s ? `${s.files ?? '?'} files, ${s.bytes === null ? '? bytes' : formatBytes(s.bytes)} (snapshot ${shortId(s.snapshot)}, ${formatTime(s.time)})` : 'empty (no snapshot yet)';
+  const size = s ? `${typeof s.files === 'number' ? plural(s.files, 'file') : '? files'}, ${s.bytes === null ? '? bytes' : formatBytes(s.bytes)} (snapshot ${shortId(s.snapshot)}, ${formatTime(s.time)})` : 'empty (no snapshot yet)';
   lines.push(`  size       ${size}`, `  snapshots  ${r.snapshots}`);
   if (r.devices.length === 0) lines.push('  devices    none');
   else {

@@ -23,6 +23,7 @@ import { openChunkPool } from '../chunker.js';
 import type { Context } from '../context.js';
 import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
 import { layWithOutput, laySummary } from './lay-output.js';
+import { plural } from '../../../shared/status-text.js';
 
 export const POLL_OPTION = { type: 'string', value: '<seconds>', help: "how often other devices' heads are polled (default 10)" } as const;
 
@@ -69,7 +70,7 @@ export async function runSessionAgent(ctx: Context, stateDir: string, session: S
     if (f?.state !== 'idle' || f.lastSync === undefined || f.lastSync === last || f.pendingDeletes !== undefined) return;
     last = f.lastSync;
     if (ctx.json) ctx.io.stdout(`${JSON.stringify({ event: 'in-sync', root: session.home, time: f.lastSync, files: f.files, conflicts: f.conflicts.length })}\n`);
-    else ctx.print(`in sync at ${f.lastSync}: ${f.files} files, ${f.conflicts.length} conflicts`);
+    else ctx.print(`in sync at ${f.lastSync}: ${plural(f.files, 'file')}, ${plural(f.conflicts.length, 'conflict')}`);
   });
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
@@ -94,7 +95,7 @@ function reportFollow(ctx: Context, e: FollowEvent): void {
 
 function reportLay(ctx: Context, result: LayResult, session: Session): Session {
   if (ctx.json) ctx.io.stdout(`${JSON.stringify({ event: 'laid', ...laySummary(result) })}\n`);
-  else ctx.print(`laid: ${result.files} files in ${session.home}, ${result.conflicts.length} conflict copies`);
+  else ctx.print(`laid: ${plural(result.files, 'file')} in ${session.home}, ${plural(result.conflicts.length, 'conflict copy', 'conflict copies')}`);
   return result.session;
 }
 

@@ -14,6 +14,7 @@ import type { Context } from '../context.js';
 import { agentTimings, ORG_CHECK_OPTION, POLL_OPTION, runSessionAgent } from './agent-command.js';
 import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
 import { layWithOutput, laySummary } from './lay-output.js';
+import { plural } from '../../../shared/status-text.js';
 
 export const ORG_OPTION = { type: 'string', value: '<file|url>', help: "the org config the admin distributed: a file, or its https URL" } as const;
 export const SECRETS_STDIN_OPTION = { type: 'boolean', help: 'read the access key id and secret from stdin (two lines, or aws_access_key_id = … lines) even at a terminal' } as const;
@@ -64,7 +65,7 @@ export const loginCommand: Command = {
     try {
       const result = await layWithOutput(ctx, { store: signedIn.org.store, session: signedIn.session, stateDir, seeds: listOption(ctx.args, 'seed') });
       if (ctx.json) ctx.io.stdout(`${JSON.stringify(laySummary(result))}\n`);
-      else ctx.print(`signed in as ${user} (${result.session.org.org}, ${result.session.mode}): ${result.files} files in ${result.session.home}, ${result.conflicts.length} conflict copies`);
+      else ctx.print(`signed in as ${user} (${result.session.org.org}, ${result.session.mode}): ${plural(result.files, 'file')} in ${result.session.home}, ${plural(result.conflicts.length, 'conflict copy', 'conflict copies')}`);
       if (ctx.args.values['no-sync'] === true) return;
       handedOver = true;
       await runSessionAgent(ctx, stateDir, result.session, timings, signedIn.org);

@@ -27,6 +27,7 @@ import { formatBytes, shortId } from '../format.js';
 import { resolveSnapshot, snapshotOption } from '../resolve.js';
 import { LAYER_OPTION, SNAPSHOT_OPTION, secondsSince, type Command } from './command.js';
 import { transferLines, transferReport } from './report.js';
+import { plural } from '../../../shared/status-text.js';
 
 export const restoreCommand: Command = {
   name: 'restore',
@@ -99,7 +100,7 @@ export const restoreCommand: Command = {
     }
     ctx.print(
       `restored ${only === undefined ? '' : `${only} of `}snapshot ${shortId(id)} of ${layer} to ${placed === undefined ? target : join(target, placed)}`,
-      `  ${stats.dirs} dirs, ${stats.symlinks} symlinks; ${stats.filesSkippedComplete} files already complete (${formatBytes(stats.bytesReused)})`,
+      `  ${plural(stats.dirs, 'dir')}, ${plural(stats.symlinks, 'symlink')}; ${plural(stats.filesSkippedComplete, 'file')} already complete (${formatBytes(stats.bytesReused)})`,
       ...transferLines(report),
       ...stats.movedAside.map((m) => `  moved aside: ${m.path} → ${m.copy} (it was in the way)`),
     );

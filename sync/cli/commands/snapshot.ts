@@ -7,6 +7,7 @@ import { openChunkPool } from '../chunker.js';
 import { shortId, formatBytes } from '../format.js';
 import { LAYER_OPTION, secondsSince, type Command } from './command.js';
 import { transferLines, transferReport } from './report.js';
+import { plural } from '../../../shared/status-text.js';
 
 export const snapshotCommand: Command = {
   name: 'snapshot',
@@ -51,7 +52,7 @@ export const snapshotCommand: Command = {
     }
     ctx.print(
       `snapshot ${shortId(snapshotId)} of ${layer} (device ${device})`,
-      `  ${stats.dirs} dirs, ${stats.symlinks} symlinks; ${stats.filesUnchanged} files unchanged; ${formatBytes(stats.bytesAdded)} new in ${stats.blobsAdded} blobs`,
+      `  ${plural(stats.dirs, 'dir')}, ${plural(stats.symlinks, 'symlink')}; ${plural(stats.filesUnchanged, 'file')} unchanged; ${formatBytes(stats.bytesAdded)} new in ${plural(stats.blobsAdded, 'blob')}`,
       ...transferLines(report),
     );
   },

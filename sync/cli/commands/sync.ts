@@ -13,6 +13,7 @@ import { openChunkPool } from '../chunker.js';
 import { preferSmallHeap } from '../memory.js';
 import type { Context } from '../context.js';
 import { LAYER_OPTION, STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
+import { plural } from '../../../shared/status-text.js';
 
 function pollMs(ctx: Context): number {
   const raw = stringOption(ctx.args, 'poll') ?? '10';
@@ -81,7 +82,7 @@ export const syncCommand: Command = {
       if (f?.state !== 'idle' || f.lastSync === undefined || f.lastSync === last || f.pendingDeletes !== undefined) return;
       last = f.lastSync;
       if (ctx.json) ctx.io.stdout(`${JSON.stringify({ event: 'in-sync', root, time: f.lastSync, files: f.files, conflicts: f.conflicts.length })}\n`);
-      else ctx.print(`in sync at ${f.lastSync}: ${f.files} files, ${f.conflicts.length} conflicts`);
+      else ctx.print(`in sync at ${f.lastSync}: ${plural(f.files, 'file')}, ${plural(f.conflicts.length, 'conflict')}`);
     });
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
