@@ -14,8 +14,8 @@
  *
  * Final heads (DESIGN §2). Every VDI session is a device of its own, with a head of its own: left
  * alone, a user's heads would grow by one per session, and every sign-in and first pass pay for
- * each. So a device that signs out marks its head final (markHeadFinal: logout.ts, after its last
- * pass), and a sign-in, once this device's head is recorded, deletes the final heads of other
+ * each. So a VDI session that signs out marks its head final (markHeadFinal: logout.ts, after its
+ * last pass; a persistent PC keeps its head, which its next sign-in reads), and a sign-in, once this device's head is recorded, deletes the final heads of other
  * devices that this device's head descends from (or points at). What must hold: only a head marked
  * final is deleted (its device has stopped writing), only when its snapshot is known to be an
  * ancestor of a head already written (the walk's hint: a head it cannot place stays), so no

@@ -3,7 +3,7 @@
 // user's heads stop growing by one per session. Only final heads go, and only once another head is
 // known to hold everything they point at; a signed-in device whose head went writes it again.
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig } from '../../shared/org-config.js';
@@ -138,5 +138,28 @@ describe('signOut marks the head final', { skip: await signInSkipReason(), timeo
     await signInAndLay(org, two, 'alice');
     assert.deepEqual(await heads(admin), [(await readSession(two.stateDir)).device]);
     assert.equal(await readFile(join(two.home, 'Documents/plan.txt'), 'utf8'), 'plan');
+  });
+});
+
+describe('a persistent PC signing in again', { skip: await signInSkipReason(), timeout: 120_000 }, () => {
+  it('on Swift with the keychain: files deleted or edited elsewhere since it signed out are taken from the layer, not kept as its own', async (t) => {
+    const org = await makeTestOrg(t, { mode: 'persistent', folders: ['Documents'] });
+    const pc = await makeMachine(org, 'pc');
+    await signInAndLay(org, pc, 'alice');
+    await writeTree(pc.home, { Documents: { 'keep.txt': 'keep', 'gone.txt': 'gone', 'edited.txt': 'v1' } });
+    assert.equal((await syncPass(pc)).status, 'synced');
+    await signOut({ stateDir: pc.stateDir });
+    // The user goes on elsewhere: deletes one file, edits another, signs out.
+    const laptop = await makeMachine(org, 'laptop');
+    await signInAndLay(org, laptop, 'alice');
+    await rm(join(laptop.home, 'Documents/gone.txt'));
+    await writeFile(join(laptop.home, 'Documents/edited.txt'), 'v2');
+    assert.equal((await syncPass(laptop)).status, 'synced');
+    await signOut({ stateDir: laptop.stateDir });
+    // Back at the PC, whose folders still hold what it synced: the layer's versions win.
+    const again = await signInAndLay(org, pc, 'alice');
+    assert.deepEqual(again.conflicts, []);
+    assert.deepEqual((await readdir(join(pc.home, 'Documents'))).sort(), ['edited.txt', 'keep.txt']);
+    assert.equal(await readFile(join(pc.home, 'Documents/edited.txt'), 'utf8'), 'v2');
   });
 });

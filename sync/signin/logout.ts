@@ -5,8 +5,8 @@
  *   1. flush: a running agent (control.json answers) is asked for a pass and waited for
  *      (flush.ts); with none, one full sync pass runs here with the keychain's credentials;
  *   2. stop the running agent (SIGTERM by default) and wait until its endpoint is gone, then run
- *      one full pass here: what its watcher had not reported yet; then mark this device's head
- *      final, its last write (device-head.ts: the next sign-in anywhere may drop it);
+ *      one full pass here: what its watcher had not reported yet; then, in VDI mode, mark this
+ *      device's head final, its last write (device-head.ts: the next sign-in anywhere may drop it);
  *   3. delete the keychain entry and the session file;
  *   4. --wipe: remove the layer's folders under home (never the state dir).
  * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped. Neither
@@ -106,7 +106,10 @@ async function flushHere(session: Session, opts: SignOutOptions): Promise<string
       throw new StrataError('E_FLUSH_HELD', `the sync pass would delete ${r.held.files} of ${r.held.of} files and waits for a confirmation (strata sync … then confirm); nothing was signed out`, { path: session.home });
     }
     // Only a synced pass leaves nothing behind: after a retry the head is not this device's last word.
-    if (r.status === 'synced') await markHeadFinal(repo, `user/${session.user}`, session.device);
+    // Only a VDI session's head: its machine is reset, and its device never signs in again. A
+    // persistent PC's head is what its next sign-in takes its own files by (signin/layers.ts
+    // pastRoots): dropped, files deleted or edited elsewhere meanwhile would come back as its own.
+    if (r.status === 'synced' && session.mode === 'vdi') await markHeadFinal(repo, `user/${session.user}`, session.device);
     return r.status === 'synced' ? r.snapshot : undefined;
   } finally {
     org.close();
