@@ -45,6 +45,7 @@ import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.j
 import { clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
 import type { FolderOptions, PassResult } from './folder-types.js';
 import { localSide } from './mine.js';
+import { isObjectError } from '../snapshot/parent.js';
 import { readBase, type Base } from './base.js';
 import { isDir, noRoot, rescan } from './rescan.js';
 import { diskAfter, lagsAt, planSides, unreadTest } from './carry.js';
@@ -215,10 +216,11 @@ export class SyncFolder {
     }
     const listed = heads.find((h) => h.device === device);
     const ownHead = listed?.snapshot;
-    this.own ??= ownHead;
+    this.own ??= ownHead ?? (await this.recordedOwn());
     // This device is signed in, yet its head is gone or marked final: a sign-out that failed after
     // marking it, and a sign-in elsewhere that then dropped it (signin/device-head.ts). Nothing is
-    // lost (that sign-in's head descends from it), but this device's next edits need it back.
+    // lost (that sign-in's head descends from it), but this device's next edits need it back; so
+    // does a start (recordedOwn), or the disk would meet every change made since as a clash.
     if (this.own !== undefined && (listed === undefined || (listed.final === true && listed.snapshot === this.own))) {
       await repo.writeHead(layer, device, this.own, (await this.graph.get(this.own)).time);
     }
@@ -368,6 +370,22 @@ export class SyncFolder {
       if (b.until <= now) this.blocked.delete(p);
       else if (!scan.skipped.has(p)) scan.skipped.set(p, `${b.why}; tried again after a while`);
     }
+  }
+
+  /**
+   * The head the last synced pass recorded (settled.ts), at a start that finds none: the merge base
+   * the disk was synced to. A snapshot that cannot be read is no base; a store that fails, fails.
+   */
+  private async recordedOwn(): Promise<SnapshotId | undefined> {
+    const own = this.record?.own;
+    if (!own) return undefined;
+    return this.graph.get(own).then(
+      () => own,
+      (err: unknown) => {
+        if (isObjectError(err)) return undefined;
+        throw err;
+      },
+    );
   }
 
   private settledNow(heads: string, files: number): Settled {

@@ -10,6 +10,8 @@
  * named by its journal sequence. Every change to the stat cache (a scan that found a change, an
  * apply) moves the sequence, so a pass that committed a change and then crashed before its
  * snapshot can never be taken for settled. A missing or damaged record only costs a full pass.
+ * A start that finds this device's head gone (dropped: signin/device-head.ts) merges from the
+ * record's `own`, so a sign-in's lay, which changes the disk, removes the record (signin/lay.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../state/fsutil.js';

@@ -121,6 +121,49 @@ describe('final heads', () => {
     await a.pass();
     assert.deepEqual(await heads(repo), [a.device], 'not final while signed in');
   });
+  it("a device whose new head vanished before its first pass does not take its last session's head for the disk's", async (t) => {
+    const { dir, store, repo } = await memoryBucket(t, 'final-relay');
+    const a = await session(t, dir, store, 'a');
+    await writeFile(join(a.home, 'Documents/p.txt'), 'v0');
+    await a.pass();
+    const a0 = (await repo.listHeads(LAYER)).heads[0]!.snapshot;
+    await writeFile(join(a.home, 'Documents/p.txt'), 'v1');
+    await a.signOut();
+    await session(t, dir, store, 'j');
+    // A device that forked from v0 and wrote last: the next sign-in lays its v0.
+    const time = new Date(Date.now() + 3_600_000).toISOString();
+    const fork = await (await openRepository(store)).saveSnapshot({ version: FORMAT_VERSION, layer: LAYER, device: 'fork', time, root: (await repo.loadSnapshot(LAYER, a0)).root, parents: [a0] });
+    await writeHead(store, { version: FORMAT_VERSION, layer: LAYER, device: 'fork', snapshot: fork, time });
+    // The same machine signs in again, not reset; the head its lay wrote goes before its first pass.
+    const again = await session(t, dir, store, 'a');
+    assert.equal(again.device, a.device);
+    assert.equal(await readFile(join(a.home, 'Documents/p.txt'), 'utf8'), 'v0');
+    await store.delete(keys.head(LAYER, a.device));
+    await again.pass();
+    const docs = await readdir(join(a.home, 'Documents'));
+    const texts = await Promise.all(docs.map((n) => readFile(join(a.home, 'Documents', n), 'utf8')));
+    assert.ok(texts.includes('v1'), `v1 was reverted without a trace: ${JSON.stringify(docs)} hold ${JSON.stringify(texts)}`);
+  });
+
+  it('a signed-in device that starts with its head dropped takes what others did since as theirs, not as a clash with its disk', async (t) => {
+    // A sign-out that failed after marking the head final (its session stays), and a sign-in
+    // elsewhere that dropped the head before this device's agent started again.
+    const { dir, store, repo } = await memoryBucket(t, 'final-restart');
+    const a = await session(t, dir, store, 'a');
+    await writeTree(join(a.home, 'Documents'), { 'keep.txt': 'keep', 'gone.txt': 'gone', 'edited.txt': 'v1' });
+    await a.signOut();
+    const b = await session(t, dir, store, 'b');
+    assert.deepEqual(await heads(repo), [b.device]);
+    await rm(join(b.home, 'Documents/gone.txt'));
+    await writeFile(join(b.home, 'Documents/edited.txt'), 'v2');
+    await b.pass();
+    const r = await syncOnce({ stateDir: join(dir, 'a', 'state'), repo: await openRepository(store), folder: sessionFolder(await readSession(join(dir, 'a', 'state')), join(dir, 'a', 'state')) });
+    assert.equal(r.status, 'synced');
+    assert.deepEqual(r.conflicts, []);
+    assert.deepEqual((await readdir(join(a.home, 'Documents'))).sort(), ['edited.txt', 'keep.txt']);
+    assert.equal(await readFile(join(a.home, 'Documents/edited.txt'), 'utf8'), 'v2');
+    assert.deepEqual(await heads(repo), [a.device, b.device].sort());
+  });
 });
 
 describe('signOut marks the head final', { skip: await signInSkipReason(), timeout: 120_000 }, () => {

@@ -34,6 +34,7 @@
  * file instead, and its first contact replaces a file bearing the layer's mtime (that lay's torn
  * write) instead of keeping it as a conflict copy.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canSyncFileSystem, syncFileSystem } from '../fsutil.js';
 import { poolChunkFile } from '../restore/chunk.js';
@@ -186,7 +187,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const conflicts = [...caseConflicts.map(({ path, copy }) => ({ path, copy })), ...settled.conflicts];
   // A VDI machine's own files: deleting one must hide it from the next session (base.ts).
   const org = (p: string): boolean => stack.user?.tree.has(p) !== true && stack.org.some((l) => l.tree.has(p));
-  const { baseFile } = folderFiles(folderStateDir(opts.stateDir, sessionFolder(session, opts.stateDir)));
+  const { baseFile, settledFile } = folderFiles(folderStateDir(opts.stateDir, sessionFolder(session, opts.stateDir)));
   // Laid before from this state dir, the machine was not reset: its image is what it had at that
   // lay, not what that lay left (the user's files would all become whiteouts when deleted).
   const earlier = session.mode === 'vdi' && session.laid !== undefined ? await readBase(baseFile).catch(() => undefined) : undefined;
@@ -198,6 +199,9 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const totalMs = clock() - start;
 
   const now = (opts.now ?? (() => new Date()))();
+  // The last synced pass's record names the disk as that pass left it; a start whose head is gone
+  // merges from its head (agent/folder.ts), which is no longer what the disk holds.
+  await rm(settledFile, { force: true });
   if (stack.user) await recordLaidHead(repo, opts.store, laidOf(stack.user), session.device, now, graph);
   const laid = { org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), time: now.toISOString() };
   const updated: Session = { ...session, laid };
