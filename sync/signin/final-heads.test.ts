@@ -121,6 +121,19 @@ describe('final heads', () => {
     await a.pass();
     assert.deepEqual(await heads(repo), [a.device], 'not final while signed in');
   });
+  it('a VDI machine signing in again without a reset, its head dropped meanwhile, takes a file deleted elsewhere away', async (t) => {
+    const { dir, store, repo } = await memoryBucket(t, 'final-not-reset');
+    const a = await session(t, dir, store, 'a');
+    await writeTree(join(a.home, 'Documents'), { 'keep.txt': 'keep', 'gone.txt': 'gone' });
+    await a.signOut();
+    const b = await session(t, dir, store, 'b');
+    assert.deepEqual(await heads(repo), [b.device]);
+    await rm(join(b.home, 'Documents/gone.txt'));
+    await b.signOut();
+    await session(t, dir, store, 'a');
+    assert.deepEqual((await readdir(join(a.home, 'Documents'))).sort(), ['keep.txt']);
+  });
+
   it("a device whose new head vanished before its first pass does not take its last session's head for the disk's", async (t) => {
     const { dir, store, repo } = await memoryBucket(t, 'final-relay');
     const a = await session(t, dir, store, 'a');

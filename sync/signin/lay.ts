@@ -46,6 +46,7 @@ import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { layerGraph } from '../agent/history.js';
 import { folderFiles, folderStateDir, readBase, removeBase, writeBase } from '../agent/index.js';
+import { loadSettled } from '../agent/settled.js';
 import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
 import { effectiveTree, foldCase, splitReady } from './effective.js';
@@ -135,7 +136,9 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   indexLoading.catch(() => undefined);
   const graph = layerGraph(repo, `user/${session.user}`);
   const previous = [...(session.laid?.org ?? []), ...(session.laid?.orgBefore ?? [])];
-  const stack = await readLayerStack(repo, session.user, { device: session.device, previous, graph, indexLoading });
+  const { baseFile, settledFile } = folderFiles(folderStateDir(opts.stateDir, sessionFolder(session, opts.stateDir)));
+  const synced = (await loadSettled(settledFile))?.own || undefined;
+  const stack = await readLayerStack(repo, session.user, { device: session.device, ...(synced ? { synced } : {}), previous, graph, indexLoading });
   const excluder = sessionExcluder(session, opts.stateDir);
   const layable = effectiveTree(stack, excluder);
   const caseInsensitive = opts.caseInsensitive ?? caseInsensitiveByDefault();
@@ -187,7 +190,6 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const conflicts = [...caseConflicts.map(({ path, copy }) => ({ path, copy })), ...settled.conflicts];
   // A VDI machine's own files: deleting one must hide it from the next session (base.ts).
   const org = (p: string): boolean => stack.user?.tree.has(p) !== true && stack.org.some((l) => l.tree.has(p));
-  const { baseFile, settledFile } = folderFiles(folderStateDir(opts.stateDir, sessionFolder(session, opts.stateDir)));
   // Laid before from this state dir, the machine was not reset: its image is what it had at that
   // lay, not what that lay left (the user's files would all become whiteouts when deleted).
   const earlier = session.mode === 'vdi' && session.laid !== undefined ? await readBase(baseFile).catch(() => undefined) : undefined;

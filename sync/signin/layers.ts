@@ -14,7 +14,8 @@ import { contentKey, flatten, type Node } from '../plan/index.js';
 import { assignedLayers, readProfile } from '../profile/index.js';
 import { loadAllTrees, type Trees } from '../profile/overlay-trees.js';
 import type { Repository } from '../repo/index.js';
-import type { BlobId, Tree } from '../repo/types.js';
+import type { BlobId, SnapshotId, Tree } from '../repo/types.js';
+import { isObjectError } from '../snapshot/parent.js';
 import type { LaidLayer } from './session.js';
 
 /** content key → chunk ids. */
@@ -43,6 +44,11 @@ export interface LayerStack {
 export interface StackOptions {
   /** This machine's device id: its own head in the user layer is what it last synced. */
   device?: string;
+  /**
+   * The user snapshot this machine's last synced pass recorded (agent/settled.ts): what it last
+   * synced when its head is gone (a VDI session's final head, dropped: device-head.ts).
+   */
+  synced?: SnapshotId;
   /** The org layers the previous sign-in on this machine laid. */
   previous?: readonly LaidLayer[];
   /** The user layer's snapshot graph, to share its reads with later walks (device-head.ts). */
@@ -104,17 +110,30 @@ export async function latestLayers(repo: Repository, layers: readonly string[]):
 
 /**
  * Roots of the trees this machine last laid or synced that the current stack does not hold. The
- * device's own head counts only when the laid user snapshot descends from it: a head with changes
- * the laid snapshot lacks holds edits, not history, and first contact must keep those.
+ * device's own head (or, gone, the snapshot its last synced pass recorded) counts only when the
+ * laid user snapshot descends from it: a head with changes the laid snapshot lacks holds edits,
+ * not history, and first contact must keep those.
  */
 async function pastRoots(repo: Repository, user: LaidLayer | undefined, opts: StackOptions, current: ReadonlySet<BlobId>): Promise<BlobId[]> {
   const roots = (opts.previous ?? []).map((l) => l.root);
   if (opts.device !== undefined && user !== undefined) {
-    const own = (await repo.listHeads(user.layer)).heads.find((h) => h.device === opts.device);
     const graph = opts.graph ?? layerGraph(repo, user.layer);
-    if (own && (await graph.mergeBase([user.snapshot], own.snapshot)) === own.snapshot) roots.push((await graph.get(own.snapshot)).root);
+    const own = (await repo.listHeads(user.layer)).heads.find((h) => h.device === opts.device)?.snapshot ?? (await readable(graph, opts.synced));
+    if (own && (await graph.mergeBase([user.snapshot], own)) === own) roots.push((await graph.get(own)).root);
   }
   return [...new Set(roots)].filter((r) => !current.has(r) && repo.blobLocation(r) !== undefined);
+}
+
+/** `id` if it names a snapshot of the graph's layer that reads; a store that fails, fails. */
+async function readable(graph: SnapshotGraph, id: SnapshotId | undefined): Promise<SnapshotId | undefined> {
+  if (id === undefined) return undefined;
+  return graph.get(id).then(
+    () => id,
+    (err: unknown) => {
+      if (isObjectError(err)) return undefined;
+      throw err;
+    },
+  );
 }
 
 function treeOf(trees: Trees, id: BlobId): Tree {
