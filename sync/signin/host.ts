@@ -7,8 +7,11 @@
  *      (E_LAYING), the bucket opened with the keychain's credentials, and — when the last lay was
  *      cut off — laid again first (the caller's `relay`, lay.ts underneath), as live sync must not
  *      start over a torn lay;
- *   2. startSessionHost: agent, follower and control endpoint; `stop` ends them in reverse order
- *      and closes the bucket. A start that fails part-way stops what it had started.
+ *   2. startSessionHost: agent, follower and control endpoint; `stop` ends the follower, then the
+ *      agent (its pass in flight done), then the endpoint, and closes the bucket. The endpoint goes
+ *      last: its file gone is how a sign-out knows this process writes no more (logout.ts), so a
+ *      pass still running here cannot move the head after the sign-out's own last pass. A start
+ *      that fails part-way stops what it had started.
  */
 import type { Agent } from '../agent/index.js';
 import { serveControl, type ControlServer } from '../control/index.js';
@@ -81,7 +84,8 @@ export async function startSessionHost(opts: SessionHostOptions): Promise<Sessio
     const follower = new OrgLayerFollower({ stateDir, store: org.store, agent, session, intervalMs: opts.orgCheckMs, onEvent: (e) => opts.onFollow?.(e) });
     stops.push(() => follower.stop());
     const control = await serveControl(agent, { stateDir });
-    stops.push(() => control.close());
+    // Stopped after the agent (see the header): stops run last-in first-out.
+    stops.splice(1, 0, () => control.close());
     return { agent, control, stop };
   } catch (err) {
     await stop();

@@ -1,0 +1,33 @@
+// startSessionHost's stop order: the control endpoint (its control.json) goes only after the agent
+// has stopped, pass in flight included. A sign-out waits for that file to go and then runs its own
+// last pass and marks the head final (logout.ts): an agent pass still running then could move the
+// head back past it, leaving a file saved at exit out of every head.
+import assert from 'node:assert/strict';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { startSessionHost } from './host.js';
+import { openSessionStore } from './live.js';
+import { readSession } from './session.js';
+import { makeMachine, makeTestOrg, signInAndLay, signInSkipReason } from './testkit.js';
+
+describe('startSessionHost', { skip: await signInSkipReason(), timeout: 120_000 }, () => {
+  it('stops the agent before its control endpoint, whose file is there until the agent is done', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const m = await makeMachine(org, 'pc');
+    await signInAndLay(org, m, 'alice');
+    const host = await startSessionHost({ stateDir: m.stateDir, session: await readSession(m.stateDir), org: await openSessionStore(await readSession(m.stateDir)), orgCheckMs: 0, pollMs: 3_600_000 });
+    t.after(() => host.stop());
+    const control = join(m.stateDir, 'control.json');
+    await access(control);
+    const agentStop = host.agent.stop.bind(host.agent);
+    let fileWhileAgentStopped: boolean | undefined;
+    host.agent.stop = async () => {
+      await agentStop();
+      fileWhileAgentStopped = await access(control).then(() => true, () => false);
+    };
+    await host.stop();
+    assert.equal(fileWhileAgentStopped, true, 'control.json outlives the agent');
+    await assert.rejects(access(control), { code: 'ENOENT' }, 'and goes with the endpoint');
+  });
+});
