@@ -2,6 +2,7 @@
 // endpoint on loopback (sync/control/ui.ts, renderer/): it shows the agent's state and a
 // folder's conflicts, pauses and resumes the agent, resolves a conflict, restores then confirms a held mass delete, keeps the token
 // out of the address bar (a reload still works), and without the token, or with a stale one, says how to get one.
+// It is usable from the keyboard alone.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -116,4 +117,28 @@ test('without the token, or with a stale one, the page says how to open it, and 
   await page.goto(`${control.url}/#token=${'x'.repeat(43)}`);
   await page.reload(); // a new fragment alone does not load the page again
   await page.getByText(/no longer accepts this page's key/).waitFor();
+});
+
+test('from the keyboard alone: Tab reaches every button, and a button pressed keeps the focus, so Enter again undoes it', { skip, timeout: 60_000 }, async (t) => {
+  const { control, page, problems } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent);
+  const names: Array<string | null | undefined> = [];
+  for (let i = 0; i < 4; i++) {
+    await page.keyboard.press('Tab');
+    names.push(await focused());
+  }
+  assert.deepEqual(names, ['Pause', 'Sync now', 'Keep notes.txt', 'Keep notes.sync-conflict-20261201-101500-laptop.txt']);
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await focused(), 'Pause');
+  await page.keyboard.press('Enter');
+  await stateIs(page, 'Paused');
+  await page.getByRole('button', { name: 'Resume' }).and(page.locator(':focus')).waitFor();
+  await page.keyboard.press('Enter');
+  await stateIs(page, 'In sync');
+  await page.getByRole('button', { name: 'Pause' }).and(page.locator(':focus')).waitFor();
+  assert.deepEqual(problems, []);
 });

@@ -148,12 +148,16 @@ class App {
       });
   }
 
-  /** `name`: the accessible name, when the label alone would not tell which item it acts on. */
+  /**
+   * `name`: the accessible name, when the label alone would not tell which item it acts on. While a
+   * command runs the buttons are only marked unavailable (act() ignores them): a disabled button
+   * loses the focus, and a keyboard user would be sent back to the top of the page.
+   */
   private button(label: string, onClick: () => void, name?: string): HTMLButtonElement {
     const b = h('button', {}, label);
     b.type = 'button';
     if (name !== undefined) b.setAttribute('aria-label', name);
-    b.disabled = this.busy;
+    if (this.busy) b.setAttribute('aria-disabled', 'true');
     b.onclick = onClick;
     return b;
   }
@@ -235,7 +239,7 @@ h1 { font-size: 1.4rem; margin: 0.5rem 0; }
 .device, .layer, .last-sync { color: GrayText; margin: 0.2rem 0; }
 nav { display: flex; gap: 0.5rem; margin: 0.5rem 0 1rem; }
 button { font: inherit; padding: 0.3rem 0.9rem; border-radius: 0.4rem; border: 1px solid #8888; cursor: pointer; }
-button:disabled { opacity: 0.6; cursor: default; }
+button:disabled, button[aria-disabled='true'] { opacity: 0.6; cursor: default; }
 .folder { border-top: 1px solid #8886; padding: 0.5rem 0; }
 .folder h2 { font-size: 1.05rem; margin: 0.4rem 0; word-break: break-all; }
 .folder-state { margin: 0.2rem 0; }
