@@ -142,3 +142,18 @@ test('from the keyboard alone: Tab reaches every button, and a button pressed ke
   await page.getByRole('button', { name: 'Pause' }).and(page.locator(':focus')).waitFor();
   assert.deepEqual(problems, []);
 });
+
+test('while the agent is paused Sync now is not offered, as in the tray: it would do nothing until Resume', { skip, timeout: 60_000 }, async (t) => {
+  const { control, page, problems } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  const syncNow = page.getByRole('button', { name: 'Sync now' });
+  assert.equal(await syncNow.isEnabled(), true);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await stateIs(page, 'Paused');
+  assert.equal(await syncNow.isDisabled(), true);
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await stateIs(page, 'In sync');
+  assert.equal(await syncNow.isEnabled(), true);
+  assert.deepEqual(problems, []);
+});

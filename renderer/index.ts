@@ -149,14 +149,16 @@ class App {
   }
 
   /**
-   * `name`: the accessible name, when the label alone would not tell which item it acts on. While a
+   * `name`: the accessible name, when the label alone would not tell which item it acts on;
+   * `available`: false disables the button while the agent's state makes it pointless. While a
    * command runs the buttons are only marked unavailable (act() ignores them): a disabled button
    * loses the focus, and a keyboard user would be sent back to the top of the page.
    */
-  private button(label: string, onClick: () => void, name?: string): HTMLButtonElement {
+  private button(label: string, onClick: () => void, name?: string, available = true): HTMLButtonElement {
     const b = h('button', {}, label);
     b.type = 'button';
     if (name !== undefined) b.setAttribute('aria-label', name);
+    b.disabled = !available;
     if (this.busy) b.setAttribute('aria-disabled', 'true');
     b.onclick = onClick;
     return b;
@@ -174,7 +176,8 @@ class App {
           'nav',
           {},
           s.paused ? this.button('Resume', () => this.act(() => this.client.call('resume', {}))) : this.button('Pause', () => this.act(() => this.client.call('pause', {}))),
-          this.button('Sync now', () => this.act(() => this.client.call('syncNow', {}))),
+          // As in the tray: while paused, a pass asked for would only run at Resume.
+          this.button('Sync now', () => this.act(() => this.client.call('syncNow', {})), undefined, !s.paused),
         ),
         this.problem !== undefined && h('p', { className: 'problem', role: 'alert' }, this.problem),
         ...s.folders.map((f) => this.folder(f)),
