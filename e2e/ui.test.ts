@@ -157,3 +157,57 @@ test('while the agent is paused Sync now is not offered, as in the tray: it woul
   assert.equal(await syncNow.isEnabled(), true);
   assert.deepEqual(problems, []);
 });
+
+/**
+ * The texts on the page whose contrast with what is behind them is below 4.5:1 (WCAG AA for
+ * normal text), each as "text: ratio". Backgrounds are composed from the element up to the canvas.
+ */
+async function lowContrast(page: Page): Promise<string[]> {
+  // tsx compiles this file keeping function names: its named functions call a __name helper that
+  // the page lacks.
+  await page.evaluate('globalThis.__name = (f) => f');
+  return page.evaluate(() => {
+    type Rgba = [number, number, number, number];
+    const parse = (c: string): Rgba => {
+      const [r = 0, g = 0, b = 0, a = 1] = (c.match(/[\d.]+/g) ?? []).map(Number);
+      return [r, g, b, a];
+    };
+    const over = (top: Rgba, below: Rgba): Rgba => [0, 1, 2].map((i) => top[i]! * top[3] + below[i]! * (1 - top[3])).concat(1) as Rgba;
+    const luminance = (c: Rgba) => {
+      const [r, g, b] = c.slice(0, 3).map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
+      return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+    };
+    const probe = document.createElement('div');
+    probe.style.background = 'Canvas'; // allowed: CSSOM, not an inline style attribute
+    document.body.append(probe);
+    const canvas = parse(getComputedStyle(probe).backgroundColor);
+    probe.remove();
+    const backdrop = (el: Element | null): Rgba => (el === null ? canvas : over(parse(getComputedStyle(el).backgroundColor), backdrop(el.parentElement)));
+    const out: string[] = [];
+    for (const el of document.querySelectorAll('main *')) {
+      // WCAG asks nothing of a control that cannot be used.
+      if (el.closest(':disabled, [aria-disabled="true"]')) continue;
+      const text = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent ?? '').join('').trim();
+      if (text === '') continue;
+      const style = getComputedStyle(el);
+      const bg = backdrop(el);
+      const fg = over(parse(style.color), bg);
+      const [hi, lo] = [luminance(fg), luminance(bg)].sort((a, b) => b - a);
+      const ratio = (hi! + 0.05) / (lo! + 0.05);
+      if (ratio < 4.5) out.push(`${text}: ${ratio.toFixed(2)}`);
+    }
+    return out;
+  });
+}
+
+test('every text on the page, an error included, stands out from its background in light and dark mode (WCAG AA, 4.5:1)', { skip, timeout: 60_000 }, async (t) => {
+  const { control, page } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  await control.close();
+  await page.getByRole('alert').filter({ hasText: 'Lost the connection' }).waitFor();
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    assert.deepEqual(await lowContrast(page), [], `${colorScheme} mode`);
+  }
+});

@@ -239,7 +239,7 @@ body { margin: 0 auto; max-width: 46rem; padding: 1rem 1.5rem; }
 header { display: flex; align-items: baseline; gap: 1rem; flex-wrap: wrap; }
 h1 { font-size: 1.4rem; margin: 0.5rem 0; }
 .state { font-weight: 600; padding: 0.1rem 0.6rem; border-radius: 1rem; background: #8884; margin: 0; }
-.device, .layer, .last-sync { color: GrayText; margin: 0.2rem 0; }
+.device, .layer, .last-sync { color: #666; margin: 0.2rem 0; }
 nav { display: flex; gap: 0.5rem; margin: 0.5rem 0 1rem; }
 button { font: inherit; padding: 0.3rem 0.9rem; border-radius: 0.4rem; border: 1px solid #8888; cursor: pointer; }
 button:disabled, button[aria-disabled='true'] { opacity: 0.6; cursor: default; }
@@ -250,6 +250,11 @@ button:disabled, button[aria-disabled='true'] { opacity: 0.6; cursor: default; }
 .pending { border: 1px solid #e67e22; border-radius: 0.4rem; padding: 0.2rem 0.8rem 0.8rem; margin: 0.5rem 0; }
 .conflicts .path, .conflicts .copy { font-family: ui-monospace, monospace; word-break: break-all; }
 h3 { font-size: 0.95rem; margin: 0.8rem 0 0.3rem; }
+/* Both greys and both reds keep 4.5:1 against their background (WCAG AA). */
+@media (prefers-color-scheme: dark) {
+  .device, .layer, .last-sync { color: #aaa; }
+  .problem { color: #ff7b6b; }
+}
 `;
 
 startPage(CSS, 'Open this page with the address `strata ui` prints: it carries the key to the agent.', (root, token) => new App(root, new Client(token)).start());
