@@ -2,7 +2,7 @@
 // endpoint on loopback (sync/control/ui.ts, renderer/): it shows the agent's state and a
 // folder's conflicts, pauses and resumes the agent, resolves a conflict, restores then confirms a held mass delete, keeps the token
 // out of the address bar (a reload still works), and without the token, or with a stale one, says how to get one.
-// It is usable from the keyboard alone.
+// It is usable from the keyboard alone, readable in light and dark mode, and says what to do when the agent goes away.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -210,4 +210,17 @@ test('every text on the page, an error included, stands out from its background 
     await page.emulateMedia({ colorScheme });
     assert.deepEqual(await lowContrast(page), [], `${colorScheme} mode`);
   }
+});
+
+test('when the agent goes away the page says so and what to do, also when a button is pressed then', { skip, timeout: 60_000 }, async (t) => {
+  const { control, page } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  await control.close(); // what an agent that stops does first
+  const alert = page.getByRole('alert');
+  await alert.filter({ hasText: 'Lost the connection to the agent' }).waitFor();
+  assert.match(await alert.innerText(), /strata ui/);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await alert.filter({ hasText: 'Could not reach the agent' }).waitFor();
+  assert.match(await alert.innerText(), /strata ui/);
 });

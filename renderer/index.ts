@@ -25,6 +25,12 @@ class Unauthorized extends Error {
   }
 }
 
+/**
+ * What to do when the agent is gone: it answers at a new address, with a new key, each time it
+ * starts, so this page cannot find it again by itself.
+ */
+const IF_STOPPED = 'If it stopped, start it again and open this page with the address `strata ui` prints.';
+
 class Client {
   constructor(private readonly token: string) {}
 
@@ -33,6 +39,9 @@ class Client {
       method: 'POST',
       headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
       body: JSON.stringify(arg),
+    }).catch(() => {
+      // fetch says only "Failed to fetch": nothing answered.
+      throw new Error(`Could not reach the agent. ${IF_STOPPED}`);
     });
     const body = (await res.json().catch(() => undefined)) as { error?: { message?: unknown } } | undefined;
     if (res.status === 401) throw new Unauthorized();
@@ -102,7 +111,7 @@ class App {
         this.show(e.status);
       },
       () => {
-        this.problem = 'Lost the connection to the agent; reconnecting…';
+        this.problem = `Lost the connection to the agent; trying again. ${IF_STOPPED}`;
         this.render();
       },
     );
