@@ -224,3 +224,12 @@ test('when the agent goes away the page says so and what to do, also when a butt
   await alert.filter({ hasText: 'Could not reach the agent' }).waitFor();
   assert.match(await alert.innerText(), /strata ui/);
 });
+
+test('a folder of one file says "1 file"', { skip, timeout: 60_000 }, async (t) => {
+  const { root, control, page, problems } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await page.getByText('Layer user/alice, 2 files').waitFor();
+  await page.getByRole('button', { name: 'Keep notes.txt' }).click();
+  await page.getByRole('heading', { name: root }).locator('..').getByText(/^Layer user\/alice, 1 file$/).waitFor();
+  assert.deepEqual(problems, []);
+});

@@ -15,7 +15,7 @@
  * inserted as HTML (text nodes only); no inline script or style (the page's CSP forbids them).
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus } from '../shared/agent-api.js';
-import { formatProgress, stateLabel } from '../shared/status-text.js';
+import { formatProgress, plural, stateLabel } from '../shared/status-text.js';
 import { forgetToken, h, startPage, type Child } from './page.js';
 
 /** The agent refused the token: it restarted (a new token) since this tab got it. */
@@ -199,7 +199,7 @@ class App {
   }
 
   private folder(f: FolderStatus): HTMLElement {
-    const section = h('section', { className: 'folder' }, h('h2', {}, f.root), h('p', { className: 'layer' }, `Layer ${f.layer}, ${f.files} files`));
+    const section = h('section', { className: 'folder' }, h('h2', {}, f.root), h('p', { className: 'layer' }, `Layer ${f.layer}, ${plural(f.files, 'file')}`));
     section.append(h('p', { className: 'folder-state' }, `${stateLabel(f.state, f.lastSync, f.pendingDeletes !== undefined)}${f.progress ? `: ${formatProgress(f.progress)}` : ''}`));
     section.append(h('p', { className: 'last-sync' }, f.lastSync ? `Last in sync ${time(f.lastSync)}` : 'Not in sync yet'));
     if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, `${f.error.message}${f.error.path ? ` (${f.error.path})` : ''}`));
@@ -211,9 +211,9 @@ class App {
           'div',
           { className: 'pending', role: 'alert' },
           h('p', {}, `${d.files} of ${d.of} files were ${where}. Sync waits until you delete them everywhere or restore them.`),
-          this.button(`Delete ${d.files} files`, () => this.act(() => this.client.call('confirmDeletes', { root: f.root }))),
+          this.button(`Delete ${plural(d.files, 'file')}`, () => this.act(() => this.client.call('confirmDeletes', { root: f.root }))),
           ' ',
-          this.button(`Restore ${d.files} files`, () => this.act(() => this.client.call('restoreDeletes', { root: f.root }))),
+          this.button(`Restore ${plural(d.files, 'file')}`, () => this.act(() => this.client.call('restoreDeletes', { root: f.root }))),
         ),
       );
     }

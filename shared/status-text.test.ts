@@ -12,3 +12,7 @@ it('says what the agent is doing in words', () => {
   assert.equal(formatProgress({ files: 12, filesTotal: 40, bytes: 1024, bytesTotal: 4096, rate: 2048, etaSeconds: 1.2 }), '12 of 40 files, 1.0 KiB of 4.0 KiB, 2.0 KiB/s, 2 s left');
   assert.equal(formatProgress({ files: 0, filesTotal: 3, bytes: 0, bytesTotal: 10, rate: 0 }), '0 of 3 files, 0 B of 10 B');
 });
+
+it('says "1 file", not "1 files"', () => {
+  assert.equal(formatProgress({ files: 0, filesTotal: 1, bytes: 0, bytesTotal: 10, rate: 0 }), '0 of 1 file, 0 B of 10 B');
+});

@@ -40,7 +40,7 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 
 /** "12 of 40 files, 3.1 MiB of 8.0 MiB, 1.2 MiB/s, 5 s left". */
 export function formatProgress(p: Progress): string {
-  const parts = [`${p.files} of ${p.filesTotal} files`, `${formatBytes(p.bytes)} of ${formatBytes(p.bytesTotal)}`];
+  const parts = [`${p.files} of ${plural(p.filesTotal, 'file')}`, `${formatBytes(p.bytes)} of ${formatBytes(p.bytesTotal)}`];
   if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
   if (p.etaSeconds !== undefined) parts.push(`${Math.ceil(p.etaSeconds)} s left`);
   return parts.join(', ');
