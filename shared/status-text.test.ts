@@ -16,3 +16,12 @@ it('says what the agent is doing in words', () => {
 it('says "1 file", not "1 files"', () => {
   assert.equal(formatProgress({ files: 0, filesTotal: 1, bytes: 0, bytesTotal: 10, rate: 0 }), '0 of 1 file, 0 B of 10 B');
 });
+
+it('says the time left in the unit that reads best: seconds, minutes, hours', () => {
+  const left = (etaSeconds: number) => formatProgress({ files: 1, filesTotal: 2, bytes: 1, bytesTotal: 2, rate: 1, etaSeconds }).replace(/.*, /, '');
+  assert.equal(left(59), '59 s left');
+  assert.equal(left(61), '2 min left');
+  assert.equal(left(3600), '60 min left');
+  assert.equal(left(8400), '2 h 20 min left');
+  assert.equal(left(7200), '2 h left');
+});

@@ -38,10 +38,20 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+/** "45 s", "3 min" (up to an hour), "2 h 20 min": rounded up, as a time left should be. */
+function formatDuration(seconds: number): string {
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s} s`;
+  const min = Math.ceil(s / 60);
+  if (min <= 60) return `${min} min`;
+  const rest = min % 60;
+  return `${Math.floor(min / 60)} h${rest > 0 ? ` ${rest} min` : ''}`;
+}
+
 /** "12 of 40 files, 3.1 MiB of 8.0 MiB, 1.2 MiB/s, 5 s left". */
 export function formatProgress(p: Progress): string {
   const parts = [`${p.files} of ${plural(p.filesTotal, 'file')}`, `${formatBytes(p.bytes)} of ${formatBytes(p.bytesTotal)}`];
   if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
-  if (p.etaSeconds !== undefined) parts.push(`${Math.ceil(p.etaSeconds)} s left`);
+  if (p.etaSeconds !== undefined) parts.push(`${formatDuration(p.etaSeconds)} left`);
   return parts.join(', ');
 }
