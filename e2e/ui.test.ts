@@ -233,3 +233,24 @@ test('a folder of one file says "1 file"', { skip, timeout: 60_000 }, async (t) 
   await page.getByRole('heading', { name: root }).locator('..').getByText(/^Layer user\/alice, 1 file$/).waitFor();
   assert.deepEqual(problems, []);
 });
+
+test('on a phone-wide window the buttons of a held mass delete and of a conflict stand apart, so that a tap on Restore cannot hit Delete', { skip, timeout: 60_000 }, async (t) => {
+  const { root, control, page, problems } = await agentAndPage(t);
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.goto(`${control.url}/#token=${control.token}`);
+  for (let i = 0; i < 20; i++) await writeFile(join(root, `f${i}.txt`), `file ${i}`);
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.getByText('Layer user/alice, 22 files').waitFor({ timeout: 20_000 });
+  for (let i = 0; i < 20; i++) await rm(join(root, `f${i}.txt`));
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.getByRole('button', { name: 'Delete 20 files' }).waitFor({ timeout: 20_000 });
+  /** The space between two buttons' boxes, across or down, whichever they are laid out along. */
+  const apart = async (a: string, b: string) => {
+    const [x, y] = await Promise.all([a, b].map(async (name) => (await page.getByRole('button', { name }).boundingBox())!));
+    const [first, second] = x!.y + x!.height <= y!.y || x!.x + x!.width <= y!.x ? [x!, y!] : [y!, x!];
+    return Math.max(second.x - (first.x + first.width), second.y - (first.y + first.height));
+  };
+  assert.ok((await apart('Delete 20 files', 'Restore 20 files')) >= 8, 'Delete and Restore');
+  assert.ok((await apart('Keep notes.txt', 'Keep notes.sync-conflict-20261201-101500-laptop.txt')) >= 8, 'the two versions of a conflict');
+  assert.deepEqual(problems, []);
+});

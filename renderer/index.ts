@@ -211,9 +211,12 @@ class App {
           'div',
           { className: 'pending', role: 'alert' },
           h('p', {}, `${d.files} of ${d.of} files were ${where}. Sync waits until you delete them everywhere or restore them.`),
-          this.button(`Delete ${plural(d.files, 'file')}`, () => this.act(() => this.client.call('confirmDeletes', { root: f.root }))),
-          ' ',
-          this.button(`Restore ${plural(d.files, 'file')}`, () => this.act(() => this.client.call('restoreDeletes', { root: f.root }))),
+          h(
+            'div',
+            { className: 'actions' },
+            this.button(`Delete ${plural(d.files, 'file')}`, () => this.act(() => this.client.call('confirmDeletes', { root: f.root }))),
+            this.button(`Restore ${plural(d.files, 'file')}`, () => this.act(() => this.client.call('restoreDeletes', { root: f.root }))),
+          ),
         ),
       );
     }
@@ -229,9 +232,7 @@ class App {
             ' — the other version is ',
             h('span', { className: 'copy' }, c.copy),
             ` (from ${c.device}) `,
-            this.button('Keep this', resolve('name'), `Keep ${c.path}`),
-            ' ',
-            this.button('Keep the other', resolve('copy'), `Keep ${c.copy}`),
+            h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep ${c.path}`), this.button('Keep the other', resolve('copy'), `Keep ${c.copy}`)),
           ),
         );
       }
@@ -257,6 +258,9 @@ button:disabled, button[aria-disabled='true'] { opacity: 0.6; cursor: default; }
 .folder-state { margin: 0.2rem 0; }
 .problem { color: #c0392b; }
 .pending { border: 1px solid #e67e22; border-radius: 0.4rem; padding: 0.2rem 0.8rem 0.8rem; margin: 0.5rem 0; }
+/* Buttons side by side, or one under the other on a narrow window, never touching. */
+.actions { display: inline-flex; flex-wrap: wrap; gap: 0.5rem; }
+.conflicts li { margin: 0.4rem 0; }
 .conflicts .path, .conflicts .copy { font-family: ui-monospace, monospace; word-break: break-all; }
 h3 { font-size: 0.95rem; margin: 0.8rem 0 0.3rem; }
 /* Both greys and both reds keep 4.5:1 against their background (WCAG AA). */
