@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import fsp, { rename } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
+import { failListing } from '../testing/fail-listing.js';
 import { basename, dirname, join, sep } from 'node:path';
 import { test } from 'node:test';
 import { StrataError } from '../errors.js';
@@ -200,25 +201,6 @@ test('a held mass delete restored puts back the last version of a path deleted t
   assert.equal(await a.read('plan.txt'), 'final plan', 'the version deleted last comes back');
 });
 
-
-/**
- * Makes listing the dirs whose path ends with `suffix` fail with `code` (a failing disk, a share
- * that stops answering) until the returned function is called. The scan's listNames imports
- * readdir from node:fs/promises: syncBuiltinESMExports carries the replacement to that binding.
- */
-function failListing(suffix: string, code: string): () => void {
-  const original = fsp.readdir;
-  const failing = (async (path: Parameters<typeof fsp.readdir>[0], ...rest: unknown[]) => {
-    if (String(path).endsWith(suffix)) throw Object.assign(new Error(`${code}: i/o error, scandir '${String(path)}'`), { code });
-    return (original as (...a: unknown[]) => Promise<unknown>)(path, ...rest);
-  }) as typeof fsp.readdir;
-  fsp.readdir = failing;
-  syncBuiltinESMExports();
-  return () => {
-    fsp.readdir = original;
-    syncBuiltinESMExports();
-  };
-}
 
 test('a folder that cannot be listed keeps its files on the disk and in the layer', async (t) => {
   const { a, b } = await twoDevices(t, 'unlisted');

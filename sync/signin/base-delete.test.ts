@@ -5,8 +5,8 @@
 // writes a whiteout, so the next reset machine's first contact removes the image's copy instead of
 // adopting it back. On a persistent PC nothing is reset, and a delete is a plain delete.
 import assert from 'node:assert/strict';
-import fsp, { access, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { syncBuiltinESMExports } from 'node:module';
+import { access, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { failListing } from '../testing/fail-listing.js';
 import { join, sep } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig, type OrgConfig } from '../../shared/org-config.js';
@@ -176,20 +176,6 @@ it('a whiteout a VDI machine wrote for its image stays, and no device writes aga
   assert.equal(kind(await layer(store), 'Documents/image.txt'), 'whiteout', 'the PC kept the whiteout');
   assert.ok(!(await names(b.home)).includes('Documents/image.txt'));
 });
-
-/** Makes listing the dirs whose path ends with `suffix` fail with EIO until the returned function is called (as folder.test.ts). */
-function failListing(suffix: string): () => void {
-  const original = fsp.readdir;
-  fsp.readdir = (async (path: Parameters<typeof fsp.readdir>[0], ...rest: unknown[]) => {
-    if (String(path).endsWith(suffix)) throw Object.assign(new Error(`EIO: i/o error, scandir '${String(path)}'`), { code: 'EIO' });
-    return (original as (...a: unknown[]) => Promise<unknown>)(path, ...rest);
-  }) as typeof fsp.readdir;
-  syncBuiltinESMExports();
-  return () => {
-    fsp.readdir = original;
-    syncBuiltinESMExports();
-  };
-}
 
 it('without org layers, a folder that cannot be listed, holding a whited-out image file, is left alone and the pass goes on', async (t) => {
   const { dir, store } = await memoryBucket(t, 'base-delete-unlisted');
