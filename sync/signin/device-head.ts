@@ -15,8 +15,9 @@
  * Final heads (DESIGN §2). Every VDI session is a device of its own, with a head of its own: left
  * alone, a user's heads would grow by one per session, and every sign-in and first pass pay for
  * each. So a VDI session that signs out marks its head final (markHeadFinal: logout.ts, after its
- * last pass; a persistent PC keeps its head, which its next sign-in reads), and a sign-in, once this device's head is recorded, deletes the final heads of other
- * devices that this device's head descends from (or points at). What must hold: only a head marked
+ * last pass; a persistent PC keeps its head, which its next sign-in reads), and a sign-in, once
+ * this device's head is recorded, deletes the final heads of other devices that this device's
+ * head descends from (or points at). What must hold: only a head marked
  * final is deleted (its device has stopped writing), only when its snapshot is known to be an
  * ancestor of a head already written (the walk's hint: a head it cannot place stays), so no
  * snapshot ever stops being reachable from some head. A device signing in again makes its own head
@@ -75,8 +76,8 @@ export async function markHeadFinal(repo: Repository, layer: string, device: str
 
 /**
  * Deletes the final heads of other devices that `mine` (this device's head, written) descends from;
- * returns their devices. Each head is read again just before its delete: one its device wrote
- * since the listing (it signed in again) is no longer final, and stays.
+ * returns their devices. The heads are listed again after the walk, just before the deletes: one
+ * its device wrote since the first listing (it signed in again) is no longer final, and stays.
  */
 export async function dropFinalHeads(repo: Repository, store: ObjectStore, graph: SnapshotGraph, heads: readonly Head[], device: string, mine: SnapshotId): Promise<string[]> {
   const finals = heads.filter((h) => h.final === true && h.device !== device);
