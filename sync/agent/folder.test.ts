@@ -202,20 +202,27 @@ test('a held mass delete restored puts back the last version of a path deleted t
 });
 
 
+/** Runs `run` with `device`'s folder `private` failing to list (EIO), after marking the whole folder dirty. */
+async function whileUnlisted(device: Device, run: () => Promise<void>): Promise<void> {
+  const heal = failListing(`${sep}private`, 'EIO');
+  try {
+    device.folder.markAllDirty();
+    await run();
+  } finally {
+    heal();
+  }
+}
+
 test('a folder that cannot be listed keeps its files on the disk and in the layer', async (t) => {
   const { a, b } = await twoDevices(t, 'unlisted');
   await a.write('private/s1.txt', 'secret 1');
   await a.write('private/deep/s2.txt', 'secret 2');
   await a.write('public.txt', 'public');
   await converge([a, b]);
-  const heal = failListing(`${sep}private`, 'EIO');
-  try {
-    a.folder.markAllDirty();
+  await whileUnlisted(a, async () => {
     const r = await a.pass();
     assert.deepEqual(r.scan.skipped.get('private'), 'cannot be read (EIO)');
-  } finally {
-    heal();
-  }
+  });
   assert.equal(await a.read('private/s1.txt'), 'secret 1', 'the pass left what it could not see alone');
   assert.equal(await a.read('private/deep/s2.txt'), 'secret 2');
   await converge([a, b]);
@@ -231,13 +238,9 @@ test('an edit from another device to a file in a folder that could not be listed
   await converge([a, b]);
   await a.write('private/s1.txt', 'v2 from a', new Date('2026-01-02T10:00:00Z'));
   await a.pass();
-  const heal = failListing(`${sep}private`, 'EIO');
-  try {
-    b.folder.markAllDirty();
+  await whileUnlisted(b, async () => {
     await b.pass();
-  } finally {
-    heal();
-  }
+  });
   assert.equal(await b.read('private/s1.txt'), 'v1', 'left alone while it could not be listed');
   // b never changed the file: a's edit is the only one. It must reach b, and survive b's next changes.
   await converge([a, b]);
@@ -279,14 +282,10 @@ test('an edit from another device to a file in a folder that could not be listed
   await converge([a, b]);
   await a.write('private/s1.txt', 'v2 from a', new Date('2026-01-02T10:00:00Z'));
   await a.pass();
-  const heal = failListing(`${sep}private`, 'EIO');
-  try {
-    b.folder.markAllDirty();
+  await whileUnlisted(b, async () => {
     crashing.armed = true;
     await assert.rejects(b.pass(), /crashed at the head write, which landed/);
-  } finally {
-    heal();
-  }
+  });
   // b's head names a's edit; its disk still has v1 there. b starts again.
   await b.close();
   await b.open();
@@ -313,13 +312,9 @@ test('a delete from another device held and restored here comes back everywhere,
   // tree it writes is its head's.
   await a.write('private/s1.txt', 'v2 from a', new Date('2026-01-02T10:00:00Z'));
   await a.pass();
-  const heal = failListing(`${sep}private`, 'EIO');
-  try {
-    b.folder.markAllDirty();
+  await whileUnlisted(b, async () => {
     assert.equal((await b.pass()).status, 'synced');
-  } finally {
-    heal();
-  }
+  });
   for (let i = 0; i < 15; i++) await a.remove(`f${i}.txt`);
   const onA = await a.pass();
   a.folder.approve(onA.status === 'held' ? onA.held : assert.fail('not held on a'));
@@ -347,17 +342,13 @@ test('a file edited on this device while its folder could not be listed, and on 
   await a.write('private/s1.txt', 'v2 from a', new Date('2026-01-02T10:00:00Z'));
   await a.remove('gone');
   await a.pass();
-  const heal = failListing(`${sep}private`, 'EIO');
-  try {
-    b.folder.markAllDirty();
+  await whileUnlisted(b, async () => {
     assert.equal((await b.pass()).status, 'synced');
     // b's user edits the file it cannot list, twice over two passes.
     await b.write('private/s1.txt', 'v2 from b', new Date('2026-01-03T10:00:00Z'));
     b.folder.markAllDirty();
     assert.equal((await b.pass()).status, 'synced');
-  } finally {
-    heal();
-  }
+  });
   await converge([a, b]);
   const listing = await assertSame([a, b]);
   const texts = Object.entries(listing).filter(([p]) => p.startsWith('private/s1')).map(([, v]) => v).sort();
@@ -374,14 +365,10 @@ test('a folder deleted on another device while a folder inside it cannot be list
   await converge([a, b]);
   await a.remove('docs');
   await a.pass();
-  const heal = failListing(`${sep}private`, 'EIO');
-  try {
-    b.folder.markAllDirty();
+  await whileUnlisted(b, async () => {
     assert.equal((await b.pass()).status, 'synced', 'what it cannot list holds the pass up no more than it is deleted');
     assert.equal(await b.read('docs/private/s1.txt'), 's1');
-  } finally {
-    heal();
-  }
+  });
   await converge([a, b]);
   assert.deepEqual(await assertSame([a, b]), { 'keep.txt': 'k' });
 });
