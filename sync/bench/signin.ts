@@ -176,7 +176,7 @@ export async function runSignInSection(opts: SignInSectionOptions): Promise<Sign
     }
   } finally {
     await dirs.removeAll();
-    if (!opts.ownedServer) for (const p of [strata, ...peers.map(([p]) => p)]) await p.destroy();
+    if (!opts.ownedServer && opts.keep !== true) for (const p of [strata, ...peers.map(([p]) => p)]) await p.destroy();
   }
   return results;
 }
