@@ -1,0 +1,223 @@
+// Random lives of one user's layer (DESIGN §1, §4), checked against a model of what the user
+// expects: sessions on VDI machines reset to a golden image, and on a persistent PC signed out and
+// in again, one after the other; the user writes, edits and deletes files of every origin (the
+// image's, the org layer's, their own); an admin publishes org versions in between.
+//
+// What must hold at every sign-in: home holds exactly the files the user left at the last sign-out,
+// except that org files the user never touched follow the org's latest version (new ones come,
+// dropped ones go); no conflict copy appears (nobody edits at the same time). In particular, a file
+// the user deleted stays deleted whatever it came from, and an edit stays whatever machine made it.
+//
+// The model: `user` holds the user's own word on a path (a content, or null for a delete that
+// hides a file below: the org's, or the image's on a VDI machine; a delete of the user's own file
+// leaves no word, so a file the org adds there later shows); the
+// golden image's files become the user's at the first pass of the first VDI session (the adoption,
+// DESIGN §4); every other path shows the org's latest version. Image and org paths are disjoint.
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, rm, unlink, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { it, type TestContext } from 'node:test';
+import { parseOrgConfig, type OrgConfig } from '../../shared/org-config.js';
+import { syncOnce } from '../agent/index.js';
+import { publishOrgLayer, writeProfile } from '../profile/index.js';
+import { openRepository, type Repository } from '../repo/index.js';
+import { openAgentState } from '../state/index.js';
+import type { ObjectStore } from '../store/index.js';
+import { makeRng, testSeed, type Rng } from '../testing/random.js';
+import { markHeadFinal } from './device-head.js';
+import { sessionFolder } from './folder.js';
+import { layHome } from './lay.js';
+import { deleteSession, readSession, writeSession, type Session } from './session.js';
+import { latestTree, memoryBucket } from './testkit.js';
+
+const USER = 'alice';
+const IMAGE: Record<string, string> = {
+  'Documents/img/i1.txt': 'image one',
+  'Documents/img/i2.txt': 'image two',
+  'Documents/img/deep/i3.txt': 'image three',
+  '.config/app/settings.ini': 'image settings',
+};
+const ORG_PATHS = ['Documents/Policies/p1.txt', 'Documents/Policies/p2.txt', 'Documents/Policies/sub/p3.txt', '.config/app/org.ini'];
+const OWN_PATHS = ['Documents/u1.txt', 'Documents/u2.txt', 'Documents/img/u3.txt', 'Documents/Policies/u4.txt', '.config/app/u5.ini', 'Documents/new/u6.txt'];
+const SESSIONS = 8;
+const SEEDS = 6;
+
+/** Every file under `home` (relative path → content); folders only by the files they hold. */
+async function files(home: string, rel = '', out = new Map<string, string>()): Promise<Map<string, string>> {
+  for (const e of await readdir(join(home, rel), { withFileTypes: true }).catch(() => [])) {
+    const r = rel === '' ? e.name : `${rel}/${e.name}`;
+    if (e.isDirectory()) await files(home, r, out);
+    else out.set(r, await readFile(join(home, r), 'utf8'));
+  }
+  return out;
+}
+
+async function put(home: string, rel: string, text: string, mtimeMs: number): Promise<void> {
+  const path = join(home, rel);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, text);
+  await utimes(path, mtimeMs / 1000, mtimeMs / 1000);
+}
+
+class Life {
+  /** The user's own word per path: a content, or null for a delete. */
+  readonly user = new Map<string, string | null>();
+  /** The org layer's latest version. */
+  org = new Map<string, string>();
+  adopted = false;
+  readonly trace: string[] = [];
+  private texts = 0;
+  private clock = Date.UTC(2026, 0, 5, 9);
+  private versions = 0;
+  private pc: { home: string; stateDir: string } | undefined;
+
+  constructor(
+    private readonly rng: Rng,
+    private readonly dir: string,
+    private readonly store: ObjectStore,
+    private readonly repo: Repository,
+    private readonly configs: Record<'vdi' | 'persistent', OrgConfig>,
+  ) {}
+
+  /** What home must hold right after a sign-in; a VDI machine also shows the image's files the layer does not know yet. */
+  expected(vdi: boolean): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [p, text] of this.org) if (!this.user.has(p)) out.set(p, text);
+    if (vdi) for (const [p, text] of Object.entries(IMAGE)) if (!this.user.has(p)) out.set(p, text);
+    for (const [p, text] of this.user) if (text !== null) out.set(p, text);
+    return out;
+  }
+
+  text(tag: string): string {
+    return `${tag} #${++this.texts}`;
+  }
+
+  tick(): number {
+    return (this.clock += 60_000);
+  }
+
+  async publish(): Promise<void> {
+    const next = new Map(this.org);
+    for (const p of ORG_PATHS) {
+      const r = this.rng.next();
+      if (r < 0.3) next.set(p, this.text(`org v${this.versions + 1} ${p}`));
+      else if (r < 0.45) next.delete(p);
+    }
+    const from = join(this.dir, `org-v${++this.versions}`);
+    await mkdir(from, { recursive: true });
+    for (const [p, text] of next) await put(from, p, text, this.tick());
+    await publishOrgLayer(this.repo, 'org/dept', { from });
+    this.org = next;
+    this.trace.push(`publish v${this.versions}: ${[...next.keys()].join(', ') || 'empty'}`);
+  }
+
+  async session(n: number, kind: 'vdi' | 'persistent'): Promise<void> {
+    const vdi = kind === 'vdi';
+    let machine = vdi ? undefined : this.pc;
+    if (machine === undefined) {
+      machine = { home: join(this.dir, `m${n}`, 'home'), stateDir: join(this.dir, `m${n}`, 'state') };
+      await mkdir(machine.home, { recursive: true });
+      if (vdi) for (const [p, text] of Object.entries(IMAGE)) await put(machine.home, p, text, Date.UTC(2025, 6, 1));
+      else this.pc = machine;
+    }
+    const { home, stateDir } = machine;
+    this.trace.push(`session ${n}: sign-in on ${vdi ? 'a reset VDI machine' : 'the PC'}`);
+    const { deviceId } = await openAgentState(stateDir);
+    await writeSession(stateDir, { version: 1, source: 'test', org: this.configs[kind], user: USER, home, mode: kind, device: deviceId, signedIn: new Date(this.tick()).toISOString() } satisfies Session);
+    const lay = await layHome({ store: this.store, session: await readSession(stateDir), stateDir, now: () => new Date(this.tick()) });
+    assert.deepEqual(lay.conflicts, [], `session ${n}: no conflict copies`);
+    this.same(await files(home), this.expected(vdi), `session ${n}: home right after the sign-in`);
+
+    const pass = async (what: string): Promise<void> => {
+      const r = await syncOnce({ stateDir, repo: await openRepository(this.store), folder: sessionFolder(await readSession(stateDir), stateDir) });
+      assert.equal(r.status, 'synced', `session ${n}: ${what}`);
+    };
+    await pass('the first pass');
+    if (vdi && !this.adopted) {
+      for (const [p, text] of Object.entries(IMAGE)) if (!this.user.has(p)) this.user.set(p, text);
+      this.adopted = true;
+    }
+    for (let k = this.rng.range(1, 4); k > 0; k--) await this.edit(home, n, vdi);
+    this.same(await files(home), this.expected(false), `session ${n}: the model follows the edits`);
+    await pass('the sign-out pass');
+    if (vdi) await markHeadFinal(await openRepository(this.store), `user/${USER}`, deviceId);
+    await deleteSession(stateDir);
+  }
+
+  private async edit(home: string, n: number, vdi: boolean): Promise<void> {
+    // A PC deleting a file the image brought is a known gap (base-delete.test.ts, the todo).
+    const present = [...(await files(home)).keys()].filter((p) => vdi || !(p in IMAGE)).sort();
+    const r = this.rng.next();
+    if (r < 0.4 && present.length > 0) {
+      const p = this.rng.pick(present);
+      this.trace.push(`  delete ${p}`);
+      await unlink(join(home, p));
+      // A whiteout where something lies below (the org's file, the image's); else a plain delete.
+      if (this.org.has(p) || (vdi && p in IMAGE)) this.user.set(p, null);
+      else this.user.delete(p);
+    } else {
+      const p = r < 0.7 && present.length > 0 ? this.rng.pick(present) : this.rng.pick([...OWN_PATHS, ...ORG_PATHS, ...Object.keys(IMAGE)]);
+      const text = this.text(`s${n} ${p}`);
+      this.trace.push(`  write ${p} = ${text}`);
+      await put(home, p, text, this.tick());
+      this.user.set(p, text);
+    }
+  }
+
+  private same(actual: Map<string, string>, expected: Map<string, string>, what: string): void {
+    const sorted = (m: Map<string, string>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
+    assert.deepEqual(sorted(actual), sorted(expected), `${what}\n${this.trace.join('\n')}`);
+  }
+}
+
+async function life(t: TestContext, seed: number): Promise<void> {
+  const rng = makeRng(seed);
+  const { dir, store, repo } = await memoryBucket(t, `sessions-${seed}`);
+  const vdi = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents', '.config'] }, 'test');
+  const configs = { vdi, persistent: parseOrgConfig({ ...vdi, mode: 'persistent' }, 'test') };
+  await writeProfile(store, { version: 1, user: USER, displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
+  const l = new Life(rng, dir, store, repo, configs);
+  await l.publish();
+  for (let n = 1; n <= SESSIONS; n++) {
+    if (n > 1 && rng.chance(0.4)) await l.publish();
+    await l.session(n, rng.chance(0.6) ? 'vdi' : 'persistent');
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+it('random sessions on reset VDI machines and a PC: every sign-in shows what the user left, over the org\'s latest version', async (t) => {
+  const seed = testSeed('sign-in sessions');
+  for (let k = 0; k < SEEDS; k++) await life(t, seed + k);
+});
+
+it('a PC signed out and in again removes an org file the org dropped meanwhile, instead of adopting it as the user\'s', async (t) => {
+  const { dir, store, repo } = await memoryBucket(t, 'sessions-org-drop');
+  const pc = parseOrgConfig({ version: 1, org: 'acme', mode: 'persistent', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  await writeProfile(store, { version: 1, user: USER, displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
+  const publish = async (name: string, files: Record<string, string>) => {
+    for (const [p, text] of Object.entries(files)) await put(join(dir, name), p, text, Date.UTC(2026, 0, 1));
+    await publishOrgLayer(repo, 'org/dept', { from: join(dir, name) });
+  };
+  await publish('v1', { 'Documents/policy.txt': 'policy', 'Documents/old.txt': 'to be dropped' });
+  const home = join(dir, 'pc', 'home');
+  const stateDir = join(dir, 'pc', 'state');
+  await mkdir(home, { recursive: true });
+  const signIn = async () => {
+    const { deviceId } = await openAgentState(stateDir);
+    await writeSession(stateDir, { version: 1, source: 'test', org: pc, user: USER, home, mode: 'persistent', device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
+    await layHome({ store, session: await readSession(stateDir), stateDir });
+  };
+  const signOut = async () => {
+    const r = await syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(await readSession(stateDir), stateDir) });
+    assert.equal(r.status, 'synced');
+    await deleteSession(stateDir);
+  };
+  await signIn();
+  assert.equal((await files(home)).get('Documents/old.txt'), 'to be dropped');
+  await signOut();
+  await publish('v2', { 'Documents/policy.txt': 'policy' });
+  await signIn();
+  assert.deepEqual([...(await files(home)).keys()], ['Documents/policy.txt'], 'the dropped org file is gone');
+  await signOut();
+  assert.equal((await latestTree(await openRepository(store), `user/${USER}`)).has('Documents/old.txt'), false, 'and the user layer never took it');
+});
