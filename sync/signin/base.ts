@@ -11,7 +11,9 @@
  * What must hold: excluded paths (the session's folders and exclusions, as live sync reads them)
  * and first contact's conflict copies are never part of the base; nothing is followed through a
  * link; a folder that cannot be read is left out, not an error (its files are then only adopted);
- * the walk yields to the event loop as it goes.
+ * the walk yields to the event loop as it goes. On a case-insensitive disk a folder whose name
+ * differs from the layer's only in case is the layer's (the lay wrote into it): only what the layer
+ * does not know under it is the image's; paths are recorded as the disk names them.
  * Nor is a path the org layers decide and the user layer does not (`org`): the image's copy there
  * was covered, never shown nor adopted, and once an org layer drops the path the image's shows
  * again (DESIGN §1); live sync removing the org's copy then is no delete of the user's to record.
@@ -19,7 +21,7 @@
 import type { Dirent, Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { BaseKind } from '../agent/index.js';
-import type { DiskNode } from '../plan/index.js';
+import { foldKey, type DiskNode } from '../plan/index.js';
 import { breathe, listDirNow } from '../restore/fsutil.js';
 import type { Excluder } from '../watch/index.js';
 
@@ -38,13 +40,19 @@ export interface FindBaseOptions {
   exclude: Excluder;
   /** Paths first contact made (its conflict copies): the lay's, not the image's. */
   made: ReadonlySet<string>;
-  /** Whether the org layers have an entry at a path (a node or a whiteout) and the user layer none. */
+  /** Whether the org layers have an entry at a path (a node or a whiteout) and the user layer none; asked with the layer's names. */
   org?: (path: string) => boolean;
+  /** Names differing only in case are one name on home's disk (lay.ts). */
+  caseInsensitive?: boolean;
 }
 
 export async function findBase(opts: FindBaseOptions): Promise<Map<string, BaseKind>> {
+  // Case-insensitive: the laid path and node at a disk path, whatever the case of its names.
+  const folded = opts.caseInsensitive ? new Map([...opts.tree].map(([p, n]) => [foldKey(p), [p, n] as const])) : undefined;
+  const laidAt = (rel: string): DiskNode | undefined => opts.tree.get(rel) ?? folded?.get(foldKey(rel))?.[1];
+  const layerPath = (rel: string): string => (opts.tree.has(rel) ? rel : (folded?.get(foldKey(rel))?.[0] ?? rel));
   const base = new Map<string, BaseKind>();
-  for (const [p, kind] of opts.found) if (!opts.exclude(p, kind === 'dir') && opts.org?.(p) !== true) base.set(p, kind);
+  for (const [p, kind] of opts.found) if (!opts.exclude(p, kind === 'dir') && opts.org?.(layerPath(p)) !== true) base.set(p, kind);
   const dirs = [''];
   let listed = 0;
   for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
@@ -61,7 +69,7 @@ export async function findBase(opts: FindBaseOptions): Promise<Map<string, BaseK
       const rel = dir === '' ? e.name : `${dir}/${e.name}`;
       const kind = baseKind(e);
       if (kind === undefined || opts.exclude(rel, kind === 'dir') || opts.made.has(rel)) continue;
-      const laid = opts.tree.get(rel);
+      const laid = laidAt(rel);
       if (laid === undefined) base.set(rel, kind);
       // A laid file or link was found (or not) by first contact; under a laid or unknown folder, look.
       if (kind === 'dir' && (laid === undefined || laid.type === 'dir')) dirs.push(rel);

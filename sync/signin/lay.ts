@@ -200,7 +200,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const base =
     session.mode !== 'vdi' ? undefined
     : earlier !== undefined && earlier.size > 0 ? earlier
-    : await findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org });
+    : await findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org, caseInsensitive });
   if (deferSync) await syncFileSystem(session.home);
   const totalMs = clock() - start;
 
