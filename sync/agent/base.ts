@@ -5,7 +5,14 @@
  * dropping it (overlay's userView `base`), so that the next session on the reset machine removes
  * the image's copy again instead of adopting it back.
  *
- *   <folder state dir>/base.json   { "version": 1, "paths": [[path, kind], …] }   kind: file | dir | symlink
+ *   <folder state dir>/base.json   { "version": 1, "paths": [[path, kind], …], "covered": [[path, kind], …] }
+ *                                  kind: file | dir | symlink
+ *
+ * `covered`: the image's paths that an org layer decided at that lay and the user layer did not.
+ * The image's copy there was never shown; once the org drops the path it shows again, so live sync
+ * removing the org's copy is no delete of the user's. Such a path counts as the base only while the
+ * user layer holds a version of its own there (a copy-up): deleting that one must hide the image's
+ * copy too (mine.ts). A record without `covered` (an older agent's) covers nothing.
  *
  * Must hold: written atomically and replaced at every sign-in; a missing file is an empty base.
  * It is this agent's own state, read as untrusted all the same: a damaged file is an E_BAD_STATE
@@ -24,7 +31,19 @@ const VERSION = 1;
 
 export type BaseKind = 'file' | 'dir' | 'symlink';
 /** Layer-relative path → what the machine had there. */
-export type Base = ReadonlyMap<string, BaseKind>;
+export type BasePaths = ReadonlyMap<string, BaseKind>;
+
+export interface Base {
+  paths: BasePaths;
+  /** Paths the org layers covered at the lay (above). */
+  covered: BasePaths;
+}
+
+export const EMPTY_BASE: Base = { paths: new Map(), covered: new Map() };
+
+export function isEmptyBase(base: Base): boolean {
+  return base.paths.size === 0 && base.covered.size === 0;
+}
 
 const KINDS: ReadonlySet<unknown> = new Set<BaseKind>(['file', 'dir', 'symlink']);
 
@@ -37,12 +56,12 @@ export async function readBase(file: string): Promise<Base> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return new Map();
+    if (isErrno(err, 'ENOENT')) return EMPTY_BASE;
     throw err;
   }
   const damaged = (reason: string): StrataError =>
     new StrataError('E_BAD_STATE', `the record of the machine's own files is damaged (${reason}); move it aside to continue (deleting one of them then no longer hides it from the next session)`, { path: file });
-  let v: { version?: unknown; paths?: unknown };
+  let v: { version?: unknown; paths?: unknown; covered?: unknown };
   try {
     v = JSON.parse(text) as typeof v;
   } catch {
@@ -50,17 +69,21 @@ export async function readBase(file: string): Promise<Base> {
   }
   if (v === null || typeof v !== 'object' || v.version !== VERSION) throw damaged(`not version ${VERSION}`);
   if (!Array.isArray(v.paths)) throw damaged('no list of paths');
-  const base = new Map<string, BaseKind>();
-  for (const e of v.paths as unknown[]) {
-    if (!Array.isArray(e) || e.length !== 2 || !isLayerPath(e[0]) || !KINDS.has(e[1])) throw damaged(`bad entry ${JSON.stringify(e)?.slice(0, 80)}`);
-    base.set(e[0], e[1] as BaseKind);
-  }
-  return base;
+  if (v.covered !== undefined && !Array.isArray(v.covered)) throw damaged('a list of covered paths that is not one');
+  const entries = (list: unknown[]): Map<string, BaseKind> => {
+    const paths = new Map<string, BaseKind>();
+    for (const e of list) {
+      if (!Array.isArray(e) || e.length !== 2 || !isLayerPath(e[0]) || !KINDS.has(e[1])) throw damaged(`bad entry ${JSON.stringify(e)?.slice(0, 80)}`);
+      paths.set(e[0], e[1] as BaseKind);
+    }
+    return paths;
+  };
+  return { paths: entries(v.paths as unknown[]), covered: entries((v.covered ?? []) as unknown[]) };
 }
 
 export async function writeBase(file: string, base: Base): Promise<void> {
   await makeDirs(dirname(file), 0o700);
-  await writeFileAtomic(file, `${JSON.stringify({ version: VERSION, paths: [...base] })}\n`);
+  await writeFileAtomic(file, `${JSON.stringify({ version: VERSION, paths: [...base.paths], covered: [...base.covered] })}\n`);
 }
 
 export async function removeBase(file: string): Promise<void> {

@@ -46,7 +46,7 @@ import { clearPending, loadPending, savePending, type PendingMerge } from './pen
 import type { FolderOptions, PassResult } from './folder-types.js';
 import { localSide } from './mine.js';
 import { isObjectError } from '../snapshot/parent.js';
-import { readBase, type Base } from './base.js';
+import { EMPTY_BASE, readBase, type Base } from './base.js';
 import { isDir, noRoot, rescan } from './rescan.js';
 import { diskAfter, lagsAt, planSides, unreadTest } from './carry.js';
 
@@ -69,7 +69,7 @@ export class SyncFolder {
   /** Deletes of recent passes, which count towards the next hold (guard.ts). */
   private deletes = new DeleteHistory();
   /** The machine's own files under the layer (FolderOptions.baseFile). */
-  private base: Base = new Map();
+  private base: Base = EMPTY_BASE;
   private pending: PendingMerge | undefined;
   /** Root trees of the org layers under the user layer, lowest first (FolderOptions.lower). */
   private lowerRoots: readonly BlobId[];

@@ -5,7 +5,8 @@
  *            in this device's own head (carry.ts);
  *   disk     `scanned` resolved against a merge still being applied, if any (pending.ts);
  *   mine     `disk` in the user layer's terms over the org layers: copy-ups and whiteouts, and
- *            whiteouts for the machine's own files that are gone (base.ts).
+ *            whiteouts for the machine's own files that are gone (base.ts): its `paths`, and those
+ *            it `covered` where this device's user layer holds a version of its own.
  *
  * Must hold: paths this device cannot see — excluded here, unreadable now — keep their version
  * from this device's head, so they never look deleted; `hidden` names them, and the pass must
@@ -75,8 +76,12 @@ export async function localSide(input: LocalSideInput): Promise<LocalSide> {
   }
   const under = lowerBefore === undefined ? lower : laidLower(disk, lowerBefore, lower ?? new Map());
   // On a case-insensitive disk a base path is still there under a name differing only in case.
+  const key = (p: string): string => (input.caseInsensitive ? foldKey(p) : p);
   const onDisk = input.caseInsensitive ? new Set([...disk.keys()].map(foldKey)) : undefined;
-  const base = [...(input.base ?? [])].filter(([p, kind]) => !hidden(p, kind === 'dir' ? AS_DIR : AS_LEAF) && !onDisk?.has(foldKey(p))).map(([p]) => p);
+  // A path the org layers covered is the base once the user layer holds its own version there.
+  const ownHeld = new Set([...ownLayer].filter(([, n]) => n.type !== 'whiteout').map(([p]) => key(p)));
+  const covered = [...(input.base?.covered ?? [])].filter(([p]) => ownHeld.has(key(p)));
+  const base = [...(input.base?.paths ?? []), ...covered].filter(([p, kind]) => !hidden(p, kind === 'dir' ? AS_DIR : AS_LEAF) && !onDisk?.has(foldKey(p))).map(([p]) => p);
   // With nothing below and no whiteout to keep, the layer is the disk; a whiteout of the layer (one
   // a VDI machine wrote for its image) is kept like any other, or this pass would take it out.
   const plain = under === undefined && base.length === 0 && !hasWhiteouts(ownLayer);

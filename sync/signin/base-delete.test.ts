@@ -104,8 +104,8 @@ describe('VDI: the golden image under the layer', () => {
     await writeFile(join(a.home, 'Documents/debug.log'), 'excluded, yet in the image');
     await a.pass();
     const base = await readBase(a.baseFile);
-    assert.equal(base.get('Documents/image.txt'), 'file');
-    assert.equal(base.get('Documents/Templates'), 'dir');
+    assert.equal(base.paths.get('Documents/image.txt'), 'file');
+    assert.equal(base.paths.get('Documents/Templates'), 'dir');
     await writeFile(join(a.home, 'Documents/mine.txt'), 'the user made this');
     await a.pass();
     await unlink(join(a.home, 'Documents/mine.txt'));
@@ -134,8 +134,8 @@ it('VDI: signing in again on a machine that was not reset keeps its image as the
   // The same machine and state dir, not reset: the user signs in again.
   await layHome({ store, session: await readSession(a.stateDir), stateDir: a.stateDir });
   const base = await readBase(a.baseFile);
-  assert.equal(base.get('Documents/image.txt'), 'file');
-  assert.equal(base.has('Documents/mine.txt'), false, 'a file of the layer is not the image');
+  assert.equal(base.paths.get('Documents/image.txt'), 'file');
+  assert.equal(base.paths.has('Documents/mine.txt'), false, 'a file of the layer is not the image');
   await unlink(join(a.home, 'Documents/mine.txt'));
   await a.pass();
   assert.equal(kind(await layer(store), 'Documents/mine.txt'), 'none', 'its delete is a plain one');
@@ -284,4 +284,40 @@ it('a golden-image file deleted on a persistent PC stays deleted on the next res
   await b.pass();
   const c = await machines(t, dir, store, vdi)('c');
   assert.ok(!(await names(c.home)).includes('Documents/image.txt'), 'the file the user deleted on the PC stays deleted');
+});
+it('an org file the image has too, edited by the user and then dropped by the org, stays deleted once the user deletes it: the next session does not show the image\'s copy', async (t) => {
+  const { dir, store, repo } = await memoryBucket(t, 'base-delete-org-copy-up');
+  const publish = async (name: string, spec: Parameters<typeof writeTree>[1]) => {
+    await writeTree(join(dir, name), spec);
+    const v = await publishOrgLayer(repo, 'org/dept', { from: join(dir, name) });
+    return { layer: 'org/dept', snapshot: v.snapshotId, root: v.snapshot.root };
+  };
+  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
+  await publish('v1', { Documents: { 'image.txt': 'the org\'s version', 'org.txt': 'org' } });
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const machine = machines(t, dir, store, org);
+  const a = await machine('a');
+  await a.pass();
+  // The user edits the org's file: a copy-up into the user layer.
+  await writeFile(join(a.home, 'Documents/image.txt'), 'the user\'s edit');
+  await a.pass();
+  assert.equal(kind(await layer(store), 'Documents/image.txt'), 'file', 'copied up');
+  // The org's next version drops the file; the user's copy stays.
+  const v2 = await publish('v2', { Documents: { 'org.txt': 'org' } });
+  const session = await readSession(a.stateDir);
+  await writeSession(a.stateDir, { ...session, laid: { ...session.laid!, org: [v2], orgBefore: session.laid!.org } });
+  await a.pass();
+  const switched = await readSession(a.stateDir);
+  await writeSession(a.stateDir, { ...switched, laid: { ...switched.laid!, orgBefore: undefined } });
+  await a.pass();
+  assert.equal(await readFile(join(a.home, 'Documents/image.txt'), 'utf8'), 'the user\'s edit');
+  // Then the user deletes it.
+  await unlink(join(a.home, 'Documents/image.txt'));
+  await a.pass();
+  assert.equal(kind(await layer(store), 'Documents/image.txt'), 'whiteout', 'the delete hides the image\'s copy');
+
+  const b = await machine('b');
+  assert.ok(!(await names(b.home)).includes('Documents/image.txt'), 'the next session does not show the image\'s copy');
+  await b.pass();
+  assert.equal(kind(await layer(store), 'Documents/image.txt'), 'whiteout', 'and the layer keeps it deleted');
 });

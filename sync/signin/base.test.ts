@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { folderFiles, folderStateDir, readBase, syncOnce, writeBase } from '../agent/index.js';
+import { folderFiles, folderStateDir, isEmptyBase, readBase, syncOnce, writeBase } from '../agent/index.js';
 import { writeTree } from '../cli/testkit.js';
 import { isStrataError } from '../errors.js';
 import { withoutWhiteouts } from '../plan/index.js';
@@ -46,7 +46,7 @@ describe('findBase', () => {
       exclude,
       made: new Set(['Documents/a.sync-conflict-20260101-000000-dev.txt']),
     });
-    assert.deepEqual(Object.fromEntries([...base].sort(([a], [b]) => (a < b ? -1 : 1))), {
+    assert.deepEqual(Object.fromEntries([...base.paths].sort(([a], [b]) => (a < b ? -1 : 1))), {
       Apps: 'dir',
       'Apps/tool.cfg': 'file',
       Documents: 'dir',
@@ -65,7 +65,7 @@ describe('findBase', () => {
     await writeTree(home, { documents: { 'laid.txt': 'the layer', 'image.txt': 'the image', Sub: { 'deep.txt': 'the layer', 'old.txt': 'the image' } } });
     const laid = withoutWhiteouts(tree({ 'Documents/laid.txt': 'L', 'Documents/sub/deep.txt': 'D' }));
     const base = await findBase({ home, tree: laid, found: [['documents', 'dir'], ['documents/Sub', 'dir']], exclude: makeExcluder([]), made: new Set(), caseInsensitive: true });
-    assert.deepEqual(Object.fromEntries([...base].sort(([a], [b]) => (a < b ? -1 : 1))), {
+    assert.deepEqual(Object.fromEntries([...base.paths].sort(([a], [b]) => (a < b ? -1 : 1))), {
       documents: 'dir',
       'documents/Sub': 'dir',
       'documents/Sub/old.txt': 'file',
@@ -101,7 +101,8 @@ describe('findBase', () => {
     await layHome({ store, session: await session(b, home), stateDir: b, caseInsensitive: true });
     assert.equal(await readFile(join(home, 'documents', 'mine.txt'), 'utf8'), 'the user made this');
     const base = await readBase(folderFiles(folderStateDir(b, sessionFolder(await readSession(b), b))).baseFile);
-    assert.deepEqual([...base].sort(), [['documents', 'dir'], ['documents/image.txt', 'file']]);
+    assert.deepEqual([...base.paths].sort(), [['documents', 'dir'], ['documents/image.txt', 'file']]);
+    assert.deepEqual([...base.covered], [['documents/ORG.txt', 'file']]);
   });
 });
 
@@ -109,16 +110,20 @@ describe('the base record', () => {
   it('round-trips, and a missing one is an empty base', async (t) => {
     const dir = await tempDir(t);
     const file = join(dir, 'folders', 'f', 'base.json');
-    assert.equal((await readBase(file)).size, 0);
-    const base = new Map([['Documents', 'dir'], ['Documents/a b.txt', 'file'], ['l', 'symlink']] as const);
+    assert.ok(isEmptyBase(await readBase(file)));
+    const base = { paths: new Map([['Documents', 'dir'], ['Documents/a b.txt', 'file'], ['l', 'symlink']] as const), covered: new Map([['Documents/org.txt', 'file']] as const) };
     await writeBase(file, base);
-    assert.deepEqual([...(await readBase(file))], [...base]);
+    const back = await readBase(file);
+    assert.deepEqual([[...back.paths], [...back.covered]], [[...base.paths], [...base.covered]]);
+    // An older agent's record has no covered paths.
+    await writeFile(file, '{"version":1,"paths":[["Documents","dir"]]}');
+    assert.deepEqual([[...(await readBase(file)).paths], (await readBase(file)).covered.size], [[['Documents', 'dir']], 0]);
   });
 
   it('refuses a damaged record, naming it, rather than whiting out what it made up', async (t) => {
     const dir = await tempDir(t);
     const file = join(dir, 'base.json');
-    for (const text of ['{', '{"version":2,"paths":[]}', '{"version":1}', '{"version":1,"paths":[["../etc","file"]]}', '{"version":1,"paths":[["a//b","file"]]}', '{"version":1,"paths":[["a","fifo"]]}', '{"version":1,"paths":[["/a","file"]]}']) {
+    for (const text of ['{', '{"version":2,"paths":[]}', '{"version":1}', '{"version":1,"paths":[["../etc","file"]]}', '{"version":1,"paths":[["a//b","file"]]}', '{"version":1,"paths":[["a","fifo"]]}', '{"version":1,"paths":[["/a","file"]]}', '{"version":1,"paths":[],"covered":{}}', '{"version":1,"paths":[],"covered":[["../a","file"]]}']) {
       await writeFile(file, text);
       await assert.rejects(readBase(file), (e) => isStrataError(e, 'E_BAD_STATE') && e.path === file && /own files is damaged/.test(e.message), text);
     }

@@ -14,13 +14,14 @@
  * the walk yields to the event loop as it goes. On a case-insensitive disk a folder whose name
  * differs from the layer's only in case is the layer's (the lay wrote into it): only what the layer
  * does not know under it is the image's; paths are recorded as the disk names them.
- * Nor is a path the org layers decide and the user layer does not (`org`): the image's copy there
- * was covered, never shown nor adopted, and once an org layer drops the path the image's shows
- * again (DESIGN §1); live sync removing the org's copy then is no delete of the user's to record.
+ * A path the org layers decide and the user layer does not (`org`) is `covered`, not one of `paths`:
+ * the image's copy there was never shown nor adopted, and once an org layer drops the path the
+ * image's shows again (DESIGN §1); live sync removing the org's copy then is no delete of the
+ * user's to record, unless the user layer holds a copy of its own there by then (agent/base.ts).
  */
 import type { Dirent, Stats } from 'node:fs';
 import { join } from 'node:path';
-import type { BaseKind } from '../agent/index.js';
+import type { Base, BaseKind } from '../agent/index.js';
 import { foldKey, type DiskNode } from '../plan/index.js';
 import { breathe, listDirNow } from '../restore/fsutil.js';
 import type { Excluder } from '../watch/index.js';
@@ -46,13 +47,16 @@ export interface FindBaseOptions {
   caseInsensitive?: boolean;
 }
 
-export async function findBase(opts: FindBaseOptions): Promise<Map<string, BaseKind>> {
+export async function findBase(opts: FindBaseOptions): Promise<Base> {
   // Case-insensitive: the laid path and node at a disk path, whatever the case of its names.
   const folded = opts.caseInsensitive ? new Map([...opts.tree].map(([p, n]) => [foldKey(p), [p, n] as const])) : undefined;
   const laidAt = (rel: string): DiskNode | undefined => opts.tree.get(rel) ?? folded?.get(foldKey(rel))?.[1];
   const layerPath = (rel: string): string => (opts.tree.has(rel) ? rel : (folded?.get(foldKey(rel))?.[0] ?? rel));
   const base = new Map<string, BaseKind>();
-  for (const [p, kind] of opts.found) if (!opts.exclude(p, kind === 'dir') && opts.org?.(layerPath(p)) !== true) base.set(p, kind);
+  const covered = new Map<string, BaseKind>();
+  for (const [p, kind] of opts.found) {
+    if (!opts.exclude(p, kind === 'dir')) (opts.org?.(layerPath(p)) === true ? covered : base).set(p, kind);
+  }
   const dirs = [''];
   let listed = 0;
   for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
@@ -75,5 +79,5 @@ export async function findBase(opts: FindBaseOptions): Promise<Map<string, BaseK
       if (kind === 'dir' && (laid === undefined || laid.type === 'dir')) dirs.push(rel);
     }
   }
-  return base;
+  return { paths: base, covered };
 }

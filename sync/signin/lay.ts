@@ -45,7 +45,7 @@ import { restoreTree, type ChunkFileFn, type MemoryTree, type RestoreProgress, t
 import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { layerGraph } from '../agent/history.js';
-import { folderFiles, folderStateDir, readBase, removeBase, writeBase } from '../agent/index.js';
+import { folderFiles, folderStateDir, isEmptyBase, readBase, removeBase, writeBase } from '../agent/index.js';
 import { loadSettled } from '../agent/settled.js';
 import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
@@ -199,7 +199,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const earlier = session.mode === 'vdi' && session.laid !== undefined ? await readBase(baseFile).catch(() => undefined) : undefined;
   const base =
     session.mode !== 'vdi' ? undefined
-    : earlier !== undefined && earlier.size > 0 ? earlier
+    : earlier !== undefined && !isEmptyBase(earlier) ? earlier
     : await findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org, caseInsensitive });
   if (deferSync) await syncFileSystem(session.home);
   const totalMs = clock() - start;
