@@ -41,9 +41,6 @@ export interface Base {
 
 export const EMPTY_BASE: Base = { paths: new Map(), covered: new Map() };
 
-export function isEmptyBase(base: Base): boolean {
-  return base.paths.size === 0 && base.covered.size === 0;
-}
 
 const KINDS: ReadonlySet<unknown> = new Set<BaseKind>(['file', 'dir', 'symlink']);
 
@@ -52,11 +49,16 @@ function isLayerPath(p: unknown): p is string {
 }
 
 export async function readBase(file: string): Promise<Base> {
+  return (await readRecordedBase(file)) ?? EMPTY_BASE;
+}
+
+/** The base as recorded, or undefined when none is: an empty record is a base too (an image with nothing in the folders). */
+export async function readRecordedBase(file: string): Promise<Base | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return EMPTY_BASE;
+    if (isErrno(err, 'ENOENT')) return undefined;
     throw err;
   }
   const damaged = (reason: string): StrataError =>

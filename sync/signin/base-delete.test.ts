@@ -321,3 +321,18 @@ it('an org file the image has too, edited by the user and then dropped by the or
   await b.pass();
   assert.equal(kind(await layer(store), 'Documents/image.txt'), 'whiteout', 'and the layer keeps it deleted');
 });
+
+it('VDI: signing in again on a machine that was not reset, whose image had nothing in the folders, keeps its empty base', async (t) => {
+  const { dir, store } = await memoryBucket(t, 'base-relay-empty');
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const a = await machines(t, dir, store, org, {})('a');
+  assert.equal((await readBase(a.baseFile)).paths.size, 0, 'the image had nothing');
+  await writeTree(join(a.home, 'Documents'), { 'mine.txt': 'the user made this' });
+  await a.pass();
+  // The same machine and state dir, not reset: the user signs in again.
+  await layHome({ store, session: await readSession(a.stateDir), stateDir: a.stateDir });
+  assert.deepEqual([...(await readBase(a.baseFile)).paths], [], 'the files the last lay left are not the image\'s');
+  await unlink(join(a.home, 'Documents/mine.txt'));
+  await a.pass();
+  assert.equal(kind(await layer(store), 'Documents/mine.txt'), 'none', 'its delete is a plain one');
+});

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { folderFiles, folderStateDir, isEmptyBase, readBase, syncOnce, writeBase } from '../agent/index.js';
+import { folderFiles, folderStateDir, readBase, readRecordedBase, syncOnce, writeBase } from '../agent/index.js';
 import { writeTree } from '../cli/testkit.js';
 import { isStrataError } from '../errors.js';
 import { withoutWhiteouts } from '../plan/index.js';
@@ -110,7 +110,8 @@ describe('the base record', () => {
   it('round-trips, and a missing one is an empty base', async (t) => {
     const dir = await tempDir(t);
     const file = join(dir, 'folders', 'f', 'base.json');
-    assert.ok(isEmptyBase(await readBase(file)));
+    assert.equal(await readRecordedBase(file), undefined);
+    assert.deepEqual([(await readBase(file)).paths.size, (await readBase(file)).covered.size], [0, 0]);
     const base = { paths: new Map([['Documents', 'dir'], ['Documents/a b.txt', 'file'], ['l', 'symlink']] as const), covered: new Map([['Documents/org.txt', 'file']] as const) };
     await writeBase(file, base);
     const back = await readBase(file);

@@ -45,7 +45,7 @@ import { restoreTree, type ChunkFileFn, type MemoryTree, type RestoreProgress, t
 import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { layerGraph } from '../agent/history.js';
-import { folderFiles, folderStateDir, isEmptyBase, readBase, removeBase, writeBase } from '../agent/index.js';
+import { folderFiles, folderStateDir, readRecordedBase, removeBase, writeBase } from '../agent/index.js';
 import { loadSettled } from '../agent/settled.js';
 import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
@@ -196,10 +196,11 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const org = (p: string): boolean => stack.user?.tree.has(p) !== true && stack.org.some((l) => l.tree.has(p));
   // Laid before from this state dir, the machine was not reset: its image is what it had at that
   // lay, not what that lay left (the user's files would all become whiteouts when deleted).
-  const earlier = session.mode === 'vdi' && session.laid !== undefined ? await readBase(baseFile).catch(() => undefined) : undefined;
+  // Its record, even an empty one (an image with nothing in the folders), is that image.
+  const earlier = session.mode === 'vdi' && session.laid !== undefined ? await readRecordedBase(baseFile).catch(() => undefined) : undefined;
   const base =
     session.mode !== 'vdi' ? undefined
-    : earlier !== undefined && !isEmptyBase(earlier) ? earlier
+    : earlier !== undefined ? earlier
     : await findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org, caseInsensitive });
   if (deferSync) await syncFileSystem(session.home);
   const totalMs = clock() - start;
