@@ -116,6 +116,26 @@ for (const s3 of [false, true]) {
 });
 }
 
+test('after a restart while paused, the status shows what the state dir knows: the files, the last sync, the conflicts, with no request', async (t) => {
+  const { a } = await setup(t, { watch: false });
+  await mkdir(join(a.root, 'docs'));
+  for (const name of ['one.txt', 'docs/two.txt', 'notes.sync-conflict-20261201-101500-laptop.txt']) await writeFile(join(a.root, name), name);
+  await a.agent.call('syncNow', {});
+  await waitFor('a synced the 3 files', () => a.agent.status().folders[0]!.files === 3 && a.agent.status().folders[0]!.state === 'idle');
+  await a.agent.call('pause', {});
+  const before = a.agent.status().folders[0]!;
+  assert.ok(before.lastSync !== undefined);
+  const sent = requests(a);
+  await a.restart();
+  const after = a.agent.status();
+  assert.equal(after.state, 'paused');
+  assert.deepEqual(
+    { files: after.folders[0]!.files, lastSync: after.folders[0]!.lastSync, conflicts: after.folders[0]!.conflicts.map((c) => c.copy) },
+    { files: 3, lastSync: before.lastSync, conflicts: ['notes.sync-conflict-20261201-101500-laptop.txt'] },
+  );
+  assert.equal(requests(a), sent, 'nothing asked of the bucket');
+});
+
 test('a missing root stops that folder with E_NO_ROOT and deletes nothing anywhere', async (t) => {
   const { a, b } = await setup(t);
   for (let i = 0; i < 12; i++) await writeFile(join(a.root, `f${i}.txt`), `file ${i}`);

@@ -10,6 +10,8 @@
  * - paused means zero store requests: the store is not even opened until the agent is unpaused,
  *   pause() returns only once the running pass has stopped, and the paused flag is durable
  *   (sync/state), so a restart stays paused; the watcher keeps recording dirty paths meanwhile;
+ * - before the store is opened (paused, offline) each folder's status shows what its state dir
+ *   knows: its files, conflicts and last sync (known.ts), never an empty folder;
  * - a folder whose root is missing runs no pass (status error E_NO_ROOT) until the root is back;
  * - a store that cannot be reached is 'offline', retried with a backoff, never an error that
  *   stops the agent; an error in one folder never stops the others.
@@ -85,6 +87,8 @@ export class Agent implements AgentApi {
   static async start(opts: AgentOptions): Promise<Agent> {
     const state = await openAgentState(opts.stateDir, { newDeviceId: opts.newDeviceId });
     const agent = new Agent(opts, state);
+    // What the state dir knows is shown before the store is opened (paused: not until resume).
+    for (const f of agent.folders) await f.load();
     agent.loop = agent.run();
     return agent;
   }
@@ -152,7 +156,10 @@ export class Agent implements AgentApi {
     const r = this.running;
     r?.abort.abort(new StrataError('E_PAUSED', 'sync was paused'));
     await r?.done;
-    for (const f of this.folders) f.setState('paused');
+    for (const f of this.folders) {
+      f.setState('paused');
+      await f.saveLastSync(true);
+    }
     return this.status();
   }
 
@@ -243,7 +250,10 @@ export class Agent implements AgentApi {
     this.running?.abort.abort(new StrataError('E_STOPPED', 'the agent is stopping'));
     this.wake();
     await this.loop;
-    for (const f of this.folders) await f.close();
+    for (const f of this.folders) {
+      await f.saveLastSync(true).catch(() => undefined);
+      await f.close();
+    }
   }
 
   private wake(): void {
@@ -356,7 +366,10 @@ export class Agent implements AgentApi {
       f.rootMissing = false;
       fresh = f.record(r);
       if (r.status === 'retry' && f.failures++ < MAX_RETRIES) f.due = true;
-      if (r.status === 'synced') await this.noteSynced(r.snapshot !== undefined);
+      if (r.status === 'synced') {
+        await f.saveLastSync(r.snapshot !== undefined);
+        await this.noteSynced(r.snapshot !== undefined);
+      }
     } catch (err) {
       if (abort.signal.aborted) f.setState(this.paused ? 'paused' : 'idle');
       else this.failed(f, err);

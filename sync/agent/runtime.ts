@@ -18,6 +18,7 @@ import type { BlobId } from '../repo/types.js';
 import { SyncFolder, type FolderOptions, type PassPhase, type PassResult } from './folder.js';
 import { BASE_FILE } from './base.js';
 import { ProgressMeter } from './progress.js';
+import { filesIn, LAST_SYNC_EVERY_MS, readLastSync, writeLastSync } from './known.js';
 import { makeDirs } from '../fsutil.js';
 
 export interface FolderSpec {
@@ -93,7 +94,9 @@ export class FolderRuntime {
   failures = 0;
   rootMissing = false;
   folder!: SyncFolder;
-  private index!: FileIndex;
+  private index: FileIndex | undefined;
+  /** The last sync time as saved in the state dir (known.ts). */
+  private savedSync: string | undefined;
   private watcher: LayerWatcher | undefined;
   private closed = false;
   private readonly meter: ProgressMeter;
@@ -129,17 +132,55 @@ export class FolderRuntime {
     return (this.folder as SyncFolder | undefined)?.switching ?? this.lower.lowerBefore !== undefined;
   }
 
+  private get dir(): string {
+    return folderStateDir(this.opts.stateDir, this.spec);
+  }
+
+  private async openIndex(): Promise<FileIndex> {
+    if (this.index === undefined) {
+      await makeDirs(this.dir, 0o700);
+      this.index = await openFileIndex(this.dir, 'statcache');
+    }
+    return this.index;
+  }
+
+  /**
+   * Shows what the state dir knows (known.ts), before the store is opened: a paused or offline
+   * start shows the folder as it was last synced, not as empty. A failure here is open()'s to meet.
+   */
+  async load(): Promise<void> {
+    try {
+      const index = await this.openIndex();
+      this.status.files = filesIn(index);
+      this.status.conflicts = listConflicts([...index.entries()].map(([p]) => p));
+      this.savedSync = await readLastSync(this.dir);
+      if (this.savedSync !== undefined) this.status.lastSync = this.savedSync;
+    } catch {
+      // open() opens the stat cache again and reports what fails.
+    }
+  }
+
+  /**
+   * Saves the last sync time for the next start (load): when `now` (a pass wrote something, a
+   * pause, a stop), otherwise at most every LAST_SYNC_EVERY_MS.
+   */
+  async saveLastSync(now: boolean): Promise<void> {
+    const at = this.status.lastSync;
+    if (at === undefined || at === this.savedSync) return;
+    if (!now && this.savedSync !== undefined && Date.parse(at) - Date.parse(this.savedSync) < LAST_SYNC_EVERY_MS) return;
+    await writeLastSync(this.dir, at);
+    this.savedSync = at;
+  }
+
   async open(repo: Repository): Promise<void> {
-    const dir = folderStateDir(this.opts.stateDir, this.spec);
-    await makeDirs(dir, 0o700);
-    this.index = await openFileIndex(dir, 'statcache');
+    const index = await this.openIndex();
     this.folder = new SyncFolder({
       repo,
       root: this.spec.root,
       layer: this.spec.layer,
       device: this.opts.device,
-      index: this.index,
-      ...folderFiles(dir),
+      index,
+      ...folderFiles(this.dir),
       exclude: this.exclude,
       ...this.lower,
       chunker: this.opts.chunker,
@@ -149,7 +190,7 @@ export class FolderRuntime {
       onPhase: (p) => this.phase(p),
     });
     await this.folder.recover();
-    this.status.files = this.folder.local.size;
+    this.status.files = filesIn(index);
     this.status.conflicts = listConflicts(this.folder.local.paths());
     // The start-up rescan must begin after the watcher's initial scan: a file created in between
     // would be neither reported (initial paths never are) nor scanned.
@@ -254,5 +295,6 @@ export class FolderRuntime {
     await this.watcher?.close();
     this.watcher = undefined;
     await this.index?.close();
+    this.index = undefined;
   }
 }
