@@ -22,6 +22,11 @@ export interface Progress {
   filesTotal: number;
   bytes: number;
   bytesTotal: number;
+  /**
+   * True while the totals are still being counted (a scan is still finding changed files): they
+   * are what was found so far and may grow. Absent or false: the totals are final.
+   */
+  counting?: boolean;
   /** Bytes per second over the last few seconds; 0 when unknown. */
   rate: number;
   /** Seconds left at `rate`; absent when unknown. */

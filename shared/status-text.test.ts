@@ -13,6 +13,13 @@ it('says what the agent is doing in words', () => {
   assert.equal(formatProgress({ files: 0, filesTotal: 3, bytes: 0, bytesTotal: 10, rate: 0 }), '0 of 3 files, 0 B of 10 B');
 });
 
+it('marks totals that are still being counted, and gives no time left for them', () => {
+  assert.equal(formatProgress({ files: 12, filesTotal: 40, bytes: 1024, bytesTotal: 4096, rate: 2048, counting: true }), '12 of 40+ files, 1.0 KiB of 4.0 KiB+, 2.0 KiB/s, still counting');
+  assert.equal(formatProgress({ files: 0, filesTotal: 1, bytes: 0, bytesTotal: 10, rate: 0, counting: true }), '0 of 1+ files, 0 B of 10 B+, still counting');
+  assert.equal(formatProgress({ files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0, rate: 0, counting: true }), 'looking for changes');
+  assert.equal(formatProgress({ files: 1, filesTotal: 2, bytes: 0, bytesTotal: 10, rate: 0, counting: false }), '1 of 2 files, 0 B of 10 B');
+});
+
 it('says "1 file", not "1 files"', () => {
   assert.equal(formatProgress({ files: 0, filesTotal: 1, bytes: 0, bytesTotal: 10, rate: 0 }), '0 of 1 file, 0 B of 10 B');
 });

@@ -48,8 +48,18 @@ function formatDuration(seconds: number): string {
   return `${Math.floor(min / 60)} h${rest > 0 ? ` ${rest} min` : ''}`;
 }
 
-/** "12 of 40 files, 3.1 MiB of 8.0 MiB, 1.2 MiB/s, 5 s left". */
+/**
+ * "12 of 40 files, 3.1 MiB of 8.0 MiB, 1.2 MiB/s, 5 s left"; while the totals are still counted,
+ * "12 of 40+ files, 3.1 MiB of 8.0+ MiB, 1.2 MiB/s, still counting" (no time left: it would only
+ * grow), and "looking for changes" before the scan found any.
+ */
 export function formatProgress(p: Progress): string {
+  if (p.counting === true) {
+    if (p.filesTotal === 0) return 'looking for changes';
+    const parts = [`${p.files} of ${p.filesTotal}+ files`, `${formatBytes(p.bytes)} of ${formatBytes(p.bytesTotal)}+`];
+    if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
+    return [...parts, 'still counting'].join(', ');
+  }
   const parts = [`${p.files} of ${plural(p.filesTotal, 'file')}`, `${formatBytes(p.bytes)} of ${formatBytes(p.bytesTotal)}`];
   if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
   if (p.etaSeconds !== undefined) parts.push(`${formatDuration(p.etaSeconds)} left`);

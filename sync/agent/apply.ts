@@ -1,15 +1,15 @@
 /**
  * The third step of a pass: the plan applied to the disk by the executor (atomic, re-checked
  * against what the scan saw, journaled), file bytes fetched from the bucket as it asks for them
- * (fetch.ts), with 'downloading' progress.
+ * (fetch.ts), with 'downloading' progress (LayProgress).
  *
  * Must hold: the local tree learns what the executor wrote (applied.ts) before anything else reads
  * it, so the next scan neither re-hashes nor echoes the agent's own writes; the paths it could not
  * confirm are returned for the next scan. The caller commits the local tree afterwards, and runs
  * another pass when the run was not complete (the disk changed under the executor).
  */
-import { executePlan } from '../exec/index.js';
-import type { ApplyPlan } from '../plan/index.js';
+import { executePlan, type OpResult } from '../exec/index.js';
+import type { ApplyOp, ApplyPlan } from '../plan/index.js';
 import { recordApplied } from './applied.js';
 import { makeFetcher } from './fetch.js';
 import type { FolderOptions } from './folder-types.js';
@@ -32,12 +32,12 @@ export interface Applied {
 export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: ChunkMap, opts: Pick<FolderOptions, 'repo' | 'root' | 'execJournal' | 'suppress' | 'onPhase'>, signal?: AbortSignal): Promise<Applied> {
   const { repo, root } = opts;
   let downloaded = 0;
-  const bytesTotal = plan.summary.fetchBytes;
+  const progress = new LayProgress(plan.ops, (p) => opts.onPhase?.({ state: 'downloading', ...p, counting: false }));
   const fetcher = makeFetcher(repo, plan.ops, chunks, (n) => {
     downloaded += n;
-    opts.onPhase?.({ state: 'downloading', files: 0, filesTotal: plan.ops.length, bytes: downloaded, bytesTotal });
+    progress.fetched(n);
   });
-  const res = await executePlan(root, plan.ops, { fetch: fetcher.fetch, journalPath: opts.execJournal, signal, suppress: opts.suppress });
+  const res = await executePlan(root, plan.ops, { fetch: fetcher.fetch, journalPath: opts.execJournal, signal, suppress: opts.suppress, onApplied: (r) => progress.applied(r) });
   const rescan = await recordApplied(local, root, res.results, chunks);
   const blocked = new Map<string, string>();
   for (const r of res.results) {
@@ -46,4 +46,57 @@ export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: Chunk
     for (const p of r.op.op === 'copy' || r.op.op === 'move' ? [r.op.path, r.op.from] : [r.op.path]) blocked.set(p, r.found);
   }
   return { complete: res.complete, aborted: res.aborted, downloaded, rescan, blocked };
+}
+
+/** The ops that put a file or a symlink on the disk: the files the progress counts. */
+function lays(op: ApplyOp): boolean {
+  return op.op === 'write' || op.op === 'copy' || op.op === 'move' || op.op === 'symlink';
+}
+
+/**
+ * The 'downloading' progress of one apply. Its totals are known before the first op: the files
+ * the plan lays, and the bytes its writes fetch. A write's bytes count once it is applied; the
+ * bytes fetched meanwhile count only up to the size of the write being applied, since the
+ * fetcher reads ahead the small files of later writes (fetch.ts), and a chunk two files share is
+ * fetched once.
+ */
+class LayProgress {
+  private readonly filesTotal: number;
+  private readonly bytesTotal: number;
+  private files = 0;
+  /** Bytes of the writes applied so far. */
+  private bytes = 0;
+  /** Bytes fetched since the last op was applied. */
+  private fetching = 0;
+  /** Ops attempted so far: the next one is running. */
+  private next = 0;
+
+  constructor(
+    private readonly ops: readonly ApplyOp[],
+    private readonly report: (p: { files: number; filesTotal: number; bytes: number; bytesTotal: number }) => void,
+  ) {
+    this.filesTotal = ops.filter(lays).length;
+    this.bytesTotal = ops.reduce((n, op) => n + (op.op === 'write' ? op.node.size : 0), 0);
+    this.emit();
+  }
+
+  fetched(n: number): void {
+    this.fetching += n;
+    this.emit();
+  }
+
+  applied(r: OpResult): void {
+    this.next = r.index + 1;
+    this.fetching = 0;
+    if (r.status !== 'applied') return;
+    if (r.op.op === 'write') this.bytes += r.op.node.size;
+    if (lays(r.op)) this.files++;
+    this.emit();
+  }
+
+  private emit(): void {
+    const op = this.ops[this.next];
+    const partial = op?.op === 'write' ? Math.min(this.fetching, op.node.size) : 0;
+    this.report({ files: this.files, filesTotal: this.filesTotal, bytes: this.bytes + partial, bytesTotal: this.bytesTotal });
+  }
 }

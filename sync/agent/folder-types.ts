@@ -57,12 +57,15 @@ export interface FolderOptions {
   onPhase?: (phase: PassPhase) => void;
 }
 
+/** Progress of one step of a pass (shared/agent-api.ts Progress, without the rate). */
 export interface PassPhase {
   state: 'scanning' | 'uploading' | 'downloading';
   files: number;
   filesTotal: number;
   bytes: number;
   bytesTotal: number;
+  /** The totals are what the scan found so far, and may grow. */
+  counting: boolean;
 }
 
 export type PassResult =

@@ -127,6 +127,7 @@ export class LocalTree {
     const sorted = [...new Set(paths)].sort();
     try {
       for (const p of sorted) await work.path(p);
+      upload.walked();
     } finally {
       // No upload job outlives the scan, also when the walk failed (its error wins).
       await work.finish().catch(() => undefined);

@@ -1,6 +1,7 @@
 /**
  * Rate and ETA for the status: bytes done over a sliding window of recent samples, so one stall
- * or one burst does not swing the estimate. The clock is injected.
+ * or one burst does not swing the estimate. The clock is injected. No ETA while the total is
+ * still being counted: it would only grow.
  */
 import type { Progress } from '../../shared/agent-api.js';
 
@@ -16,15 +17,16 @@ export class ProgressMeter {
   }
 
   /** Records `bytes` done of `bytesTotal` and returns the progress to show. */
-  update(p: { files: number; filesTotal: number; bytes: number; bytesTotal: number }): Progress {
+  update(p: { files: number; filesTotal: number; bytes: number; bytesTotal: number; counting?: boolean }): Progress {
     const at = this.now();
     this.samples.push({ at, bytes: p.bytes });
     while (this.samples.length > 2 && at - this.samples[0]!.at > WINDOW_MS) this.samples.shift();
     const first = this.samples[0]!;
     const seconds = (at - first.at) / 1000;
     const rate = seconds > 0 ? Math.max(0, (p.bytes - first.bytes) / seconds) : 0;
-    const out: Progress = { ...p, rate: Math.round(rate) };
-    if (rate > 0 && p.bytesTotal >= p.bytes) out.etaSeconds = Math.ceil((p.bytesTotal - p.bytes) / rate);
+    const out: Progress = { files: p.files, filesTotal: p.filesTotal, bytes: p.bytes, bytesTotal: p.bytesTotal, rate: Math.round(rate) };
+    if (p.counting === true) out.counting = true;
+    if (rate > 0 && p.counting !== true && p.bytesTotal >= p.bytes) out.etaSeconds = Math.ceil((p.bytesTotal - p.bytes) / rate);
     return out;
   }
 }

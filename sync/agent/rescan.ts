@@ -1,6 +1,7 @@
 /**
  * The first step of a pass: rescan what the watcher marked dirty (everything at start-up and
- * after a failed pass) and upload the files that changed, reporting 'scanning', then 'uploading'.
+ * after a failed pass) and upload the files that changed, reporting 'scanning', then 'uploading'
+ * (its totals marked as counting until the walk has found every changed file: upload.ts).
  * Also the folder's root check: a missing root pauses sync, it never reads as an empty folder.
  *
  * Must hold:
@@ -24,12 +25,8 @@ export interface Rescanned {
 
 /** Rescans `paths` ('' = everything, none = nothing) through `local`, uploading changed files. */
 export async function rescan(local: LocalTree, paths: readonly string[], opts: Pick<FolderOptions, 'repo' | 'root' | 'chunker' | 'onPhase'>, signal?: AbortSignal): Promise<Rescanned> {
-  opts.onPhase?.({ state: 'scanning', files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0 });
-  const uploader = new RepoUploader(opts.repo, opts.root, {
-    chunker: opts.chunker,
-    signal,
-    onProgress: (p) => opts.onPhase?.({ state: 'uploading', files: p.files, filesTotal: p.files, bytes: p.bytesDone, bytesTotal: p.bytes }),
-  });
+  opts.onPhase?.({ state: 'scanning', files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0, counting: true });
+  const uploader = new RepoUploader(opts.repo, opts.root, { chunker: opts.chunker, signal, onProgress: (p) => opts.onPhase?.({ state: 'uploading', ...p }) });
   try {
     const result = paths.length === 0 ? { changed: [], skipped: new Map<string, string>() } : await local.scan(paths, uploader);
     await opts.repo.flush();

@@ -227,6 +227,8 @@ export class FolderRuntime {
   }
 
   private phase(p: PassPhase): void {
+    // Each step counts its own bytes from 0: the last step's samples would read as a stall.
+    if (p.state !== this.status.state) this.meter.reset();
     this.status.state = p.state;
     this.status.progress = this.meter.update(p);
     this.opts.changed();

@@ -22,21 +22,35 @@ import { racyFlag } from './walk.js';
 
 export type UploadOutcome = IndexEntry | { skipped: string } | undefined;
 
+/**
+ * Files done of those handed to add(), bytes read of theirs. Until walked(), the totals are what
+ * the walk found so far (`counting`): the walk hands files over as it finds them.
+ */
 export interface UploadProgress {
   files: number;
+  filesTotal: number;
   bytes: number;
-  bytesDone: number;
+  bytesTotal: number;
+  counting: boolean;
 }
 
 export interface FileUploader {
   /** Queues `rel` (listed with `st`); `done` gets its entry, why it was skipped, or undefined if it vanished. */
   add(rel: string, st: Stats, done: (outcome: UploadOutcome) => void): Promise<void>;
+  /** The walk is over: no more add() calls, the totals are final. */
+  walked(): void;
   /** Resolves when every queued file is done; throws the first failure. */
   idle(): Promise<void>;
 }
 
 export class RepoUploader implements FileUploader {
   private readonly ctx: Context;
+  private readonly onProgress: ((p: UploadProgress) => void) | undefined;
+  private added = 0;
+  private finished = 0;
+  /** Bytes of the files added and not yet started (a started file's are in ctx.progress.bytes). */
+  private waiting = 0;
+  private counting = true;
 
   constructor(
     repo: Repository,
@@ -44,6 +58,7 @@ export class RepoUploader implements FileUploader {
     opts: { chunker?: FileChunker; signal?: AbortSignal; onProgress?: (p: UploadProgress) => void } = {},
   ) {
     const chunker = opts.chunker ?? new InProcessChunker();
+    this.onProgress = opts.onProgress;
     this.ctx = {
       repo,
       root,
@@ -53,7 +68,7 @@ export class RepoUploader implements FileUploader {
       files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
       parents: new ParentTrees(repo),
       exclude: undefined,
-      onProgress: opts.onProgress,
+      onProgress: opts.onProgress && (() => this.report()),
       signal: opts.signal,
       stats: newStats(),
       progress: { files: 0, bytes: 0, bytesDone: 0 },
@@ -72,7 +87,11 @@ export class RepoUploader implements FileUploader {
   async add(rel: string, st: Stats, done: (outcome: UploadOutcome) => void): Promise<void> {
     const { ctx } = this;
     const name = rel.slice(rel.lastIndexOf('/') + 1);
+    this.added++;
+    this.waiting += st.size;
+    this.report();
     await ctx.files.start(async () => {
+      this.waiting -= st.size;
       try {
         const readAt = Date.now();
         const out = await snapshotFile(ctx, join(ctx.root, rel), rel, name, st, undefined);
@@ -85,8 +104,21 @@ export class RepoUploader implements FileUploader {
         const problem = fsProblem(err);
         if (problem === undefined) throw err;
         done('vanished' in problem ? undefined : { skipped: problem.unreadable });
+      } finally {
+        this.finished++;
+        this.report();
       }
     });
+  }
+
+  walked(): void {
+    this.counting = false;
+    if (this.added > 0) this.report();
+  }
+
+  private report(): void {
+    const p = this.ctx.progress;
+    this.onProgress?.({ files: this.finished, filesTotal: this.added, bytes: p.bytesDone, bytesTotal: p.bytes + this.waiting, counting: this.counting });
   }
 
   async idle(): Promise<void> {

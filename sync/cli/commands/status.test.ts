@@ -192,5 +192,6 @@ describe('status lines', () => {
     assert.deepEqual(statusLines({ deviceId: 'd', paused: true, state: 'paused', folders: [] }), ['agent: paused, device d, last sync never', 'no folders']);
     assert.equal(formatProgress({ files: 0, filesTotal: 2, bytes: 0, bytesTotal: 100, rate: 0 }), '0/2 files, 0 B/100 B');
     assert.equal(formatProgress(undefined), '-');
+    assert.equal(formatProgress({ files: 3, filesTotal: 10, bytes: 0, bytesTotal: 100, rate: 0, counting: true }), '3/10+ files, 0 B/100 B+, counting');
   });
 });

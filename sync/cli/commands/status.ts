@@ -14,12 +14,17 @@ export function connectAgent(ctx: Context): Promise<ControlClient> {
   return connectControl(stateDirOf(ctx));
 }
 
-/** "3/10 files, 1.00 KiB/5.00 KiB, 200 KiB/s, 20s left"; "-" without progress. */
+/**
+ * "3/10 files, 1.00 KiB/5.00 KiB, 200 KiB/s, 20s left"; "3/10+ files, 1.00 KiB/5.00 KiB+, counting"
+ * while the totals are still counted (Progress.counting); "-" without progress.
+ */
 export function formatProgress(p: Progress | undefined): string {
   if (!p) return '-';
-  const parts = [`${p.files}/${p.filesTotal} files`, `${formatBytes(p.bytes)}/${formatBytes(p.bytesTotal)}`];
+  const more = p.counting === true ? '+' : '';
+  const parts = [`${p.files}/${p.filesTotal}${more} files`, `${formatBytes(p.bytes)}/${formatBytes(p.bytesTotal)}${more}`];
   if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
   if (p.etaSeconds !== undefined) parts.push(`${formatDuration(p.etaSeconds)} left`);
+  if (p.counting === true) parts.push('counting');
   return parts.join(', ');
 }
 
