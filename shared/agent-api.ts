@@ -8,7 +8,9 @@
  * - commands are idempotent (pausing a paused agent is not an error) and answer with the status
  *   after the command took effect, so a client never needs a second round trip to see it;
  * - every status carries everything a tray needs to draw itself; events are the same status
- *   pushed, never a delta the client must apply in order.
+ *   pushed, never a delta the client must apply in order. So a transport may hand a reader that
+ *   falls behind only the newest of statuses that differ in nothing but progress figures; every
+ *   other event reaches it, in order (sync/control/events.ts).
  */
 
 /** What a folder (or the agent, summed over its folders) is doing. */

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeRng, testSeed } from '../testing/random.js';
-import { SseParser } from './events.js';
+import type { AgentEvent, FolderStatus } from '../../shared/agent-api.js';
+import { EventQueue, SseParser } from './events.js';
+import { folderStatus } from './testkit.js';
 
 describe('SseParser', () => {
   it('yields each event once, however the stream is cut into chunks', () => {
@@ -20,5 +22,41 @@ describe('SseParser', () => {
       }
       assert.deepEqual(got, expected, `round ${round}`);
     }
+  });
+});
+
+describe('EventQueue', () => {
+  const status = (over: Partial<FolderStatus>): AgentEvent => ({ type: 'status', status: { deviceId: 'd', paused: false, state: over.state ?? 'idle', folders: [folderStatus('/r', over)] } });
+  const up = (files: number) => status({ state: 'uploading', progress: { files, filesTotal: 9, bytes: files, bytesTotal: 9, rate: 0 } });
+  const drain = (q: EventQueue): unknown[] => {
+    const out: unknown[] = [];
+    for (let t = q.peek(); t !== undefined; t = q.peek()) {
+      q.shift();
+      const e = JSON.parse(t.replace(/^data: /, '')) as AgentEvent;
+      out.push(e.type === 'conflict' ? 'conflict' : `${e.status.state}${e.status.folders[0]?.progress ? ` ${e.status.folders[0].progress.files}` : ''}`);
+    }
+    return out;
+  };
+
+  it('keeps the newest of statuses that differ only in progress, and every other event in order', () => {
+    const q = new EventQueue();
+    for (const e of [up(1), up(2), up(3)]) q.push(e);
+    q.push({ type: 'conflict', root: '/r', conflict: { path: 'a', copy: 'a.sync-conflict-20240501-100000-x', device: 'x' } });
+    for (const e of [up(4), up(5), status({ state: 'downloading', progress: { files: 0, filesTotal: 2, bytes: 0, bytesTotal: 2, rate: 0 } }), status({ lastSync: '2024-05-01T10:00:00.000Z' }), status({ lastSync: '2024-05-01T10:00:00.000Z' })]) q.push(e);
+    assert.deepEqual(drain(q), ['uploading 3', 'conflict', 'uploading 5', 'downloading 0', 'idle']);
+    assert.equal(q.bytes, 0);
+  });
+
+  it('never replaces a status already taken off the queue, and counts the bytes it holds', () => {
+    const q = new EventQueue();
+    q.push(up(1));
+    const first = q.peek()!;
+    q.shift();
+    q.push(up(2));
+    assert.notEqual(q.peek(), first);
+    assert.equal(q.bytes, q.peek()!.length);
+    q.push(up(3));
+    assert.equal(q.bytes, q.peek()!.length);
+    assert.deepEqual(drain(q), ['uploading 3']);
   });
 });

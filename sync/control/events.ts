@@ -2,11 +2,18 @@
  * Agent events as Server-Sent Events: one `data:` line of JSON per event (JSON.stringify never
  * emits a raw newline, so one line always suffices), comment lines as heartbeats. Both ends are
  * here: the server's stream and the client's parser.
+ *
+ * Must hold: a reader that falls behind gets fewer, newer statuses, not a cut stream. What it has
+ * not taken yet waits in its own queue (EventQueue), where a status that changed only progress
+ * figures replaces the one before it; every other event keeps its place and its order.
  */
 import type { ServerResponse } from 'node:http';
-import type { AgentApi, AgentEvent } from '../../shared/agent-api.js';
+import type { AgentApi, AgentEvent, AgentStatus } from '../../shared/agent-api.js';
 
-/** A consumer that lets this much pile up unread is cut off; it reconnects and gets the current status. */
+/**
+ * A consumer that lets this much pile up unread, once progress statuses are coalesced, is cut
+ * off; it reconnects and gets the current status.
+ */
 export const MAX_BUFFERED_BYTES = 1 << 20;
 /** Keeps idle connections from being dropped by anything in between, and finds dead consumers. */
 export const HEARTBEAT_MS = 15_000;
@@ -26,20 +33,30 @@ export function streamEvents(api: AgentApi, res: ServerResponse): void {
   res.write(': strata agent events\n\n');
   let open = true;
   let sawStatus = false;
-  const write = (text: string): void => {
+  const queue = new EventQueue();
+  // Writes what is queued while the socket takes it; the rest waits for 'drain'.
+  const pump = (): void => {
+    for (let text = queue.peek(); open && text !== undefined && !res.writableNeedDrain; text = queue.peek()) {
+      queue.shift();
+      res.write(text);
+    }
+  };
+  const send = (event: AgentEvent): void => {
     if (!open) return;
-    if (res.writableLength > MAX_BUFFERED_BYTES) {
+    if (event.type === 'status') sawStatus = true;
+    queue.push(event);
+    if (queue.bytes + res.writableLength > MAX_BUFFERED_BYTES) {
       res.destroy();
       return;
     }
-    res.write(text);
-  };
-  const send = (event: AgentEvent): void => {
-    if (event.type === 'status') sawStatus = true;
-    write(`data: ${JSON.stringify(event)}\n\n`);
+    pump();
   };
   const unsubscribe = api.subscribe(send);
-  const heartbeat = setInterval(() => write(': \n\n'), HEARTBEAT_MS);
+  const heartbeat = setInterval(() => {
+    // A stream that is sending, or waiting to, needs no heartbeat.
+    if (open && queue.peek() === undefined && !res.writableNeedDrain) res.write(': \n\n');
+  }, HEARTBEAT_MS);
+  res.on('drain', pump);
   res.on('close', () => {
     open = false;
     clearInterval(heartbeat);
@@ -53,6 +70,55 @@ export function streamEvents(api: AgentApi, res: ServerResponse): void {
     // status is still a working stream.
     () => undefined,
   );
+}
+
+/** A status as the UI reads it apart from progress figures: two statuses with the same key differ only in those. */
+function statusKey(status: AgentStatus): string {
+  return JSON.stringify({ ...status, folders: status.folders.map(({ progress: _, ...rest }) => rest) });
+}
+
+/**
+ * The events one stream has yet to write, as SSE text. A status whose key (statusKey) is that of
+ * the status queued last, with nothing queued after it, replaces it: the newer figures win, and
+ * the statuses are full ones (shared/agent-api.ts), so none is lost by skipping one. Every other
+ * event is appended: a change of state, an error, a held delete, a conflict keep their order.
+ */
+export class EventQueue {
+  private readonly items: Array<{ text: string; size: number; key?: string }> = [];
+  private head = 0;
+  /** Bytes of SSE text queued. */
+  bytes = 0;
+
+  push(event: AgentEvent): void {
+    const text = `data: ${JSON.stringify(event)}\n\n`;
+    const size = Buffer.byteLength(text);
+    const key = event.type === 'status' ? statusKey(event.status) : undefined;
+    const last = this.items.length > this.head ? this.items[this.items.length - 1] : undefined;
+    if (key !== undefined && last?.key === key) {
+      this.bytes += size - last.size;
+      last.text = text;
+      last.size = size;
+      return;
+    }
+    this.items.push({ text, size, key });
+    this.bytes += size;
+  }
+
+  /** The next text to write, left queued. */
+  peek(): string | undefined {
+    return this.items[this.head]?.text;
+  }
+
+  shift(): void {
+    const item = this.items[this.head];
+    if (item === undefined) return;
+    this.bytes -= item.size;
+    this.head++;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    }
+  }
 }
 
 /** Splits an SSE byte stream (as text) into the payloads of its events. */

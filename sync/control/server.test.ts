@@ -1,7 +1,7 @@
 // The control endpoint over real HTTP on loopback, with a fake agent: every guard, every failure
 // status, the event stream, and control.json.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import type { AgentEvent, AgentStatus } from '../../shared/agent-api.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { SseParser } from './events.js';
 import { CONTROL_FILE, MAX_BODY_BYTES, serveControl, type ControlServer } from './index.js';
+import { MAX_BUFFERED_BYTES } from './events.js';
 import { FakeAgent, folderStatus } from './testkit.js';
 
 interface Reply {
@@ -215,6 +216,64 @@ describe('serveControl', () => {
     await waitFor(3);
     assert.equal(events[1]?.type === 'status' && events[1].status.state, 'paused');
     assert.deepEqual(events[2], { type: 'conflict', root: '/home/alice/Documents', conflict });
+    req.destroy();
+  });
+
+  it('a reader that falls behind is not cut off: progress statuses coalesce to the newest, other events keep their order', async () => {
+    const root = '/home/alice/Documents';
+    // A folder with many conflicts makes each status a few KiB, as a big first restore's do.
+    const conflicts = Array.from({ length: 40 }, (_, i) => ({ path: `docs/report-${i}.txt`, copy: `docs/report-${i}.sync-conflict-20240501-100000-laptop.txt`, device: 'laptop' }));
+    const progress = (files: number) => ({ files, filesTotal: 2300, bytes: files * 1000, bytesTotal: 2_300_000, rate: 0 });
+    const downloading = (files: number) => agent.update({ folders: [folderStatus(root, { state: 'downloading', conflicts, progress: progress(files) })] });
+    const { hostname, port } = new URL(server.url);
+    const events: AgentEvent[] = [];
+    let closed = false;
+    let more = (): void => undefined;
+    const req = request({ host: hostname, port, path: `/api/events?token=${server.token}`, agent: false });
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      req.on('error', reject);
+      req.on('response', resolve);
+      req.end();
+    });
+    const parser = new SseParser();
+    res.setEncoding('utf8').on('data', (s: string) => {
+      for (const data of parser.push(s)) events.push(JSON.parse(data) as AgentEvent);
+      more();
+    });
+    res.on('close', () => ((closed = true), more()));
+    const until = (what: string, cond: () => boolean) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; ${events.length} events`)), 20_000);
+        more = () => void ((cond() || closed) && (clearTimeout(timer), resolve()));
+        more();
+      });
+    await until('the first status', () => events.length >= 1);
+    // The reader stops reading while the agent pushes far more than the cut-off.
+    res.pause();
+    const conflict = { path: 'a.txt', copy: 'a.sync-conflict-20240501-100000-other.txt', device: 'other' };
+    const N = 2300;
+    let pushed = 0;
+    for (let i = 1; i <= N; i++) {
+      downloading(i);
+      pushed += JSON.stringify(agent.status).length;
+      if (i === 1000) agent.emit({ type: 'conflict', root, conflict });
+      // Lets the socket fill up as it would for a reader that is slow, not gone.
+      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+    }
+    agent.update({ folders: [folderStatus(root, { state: 'idle', conflicts, lastSync: '2024-05-01T10:00:00.000Z' })] });
+    assert.ok(pushed > 4 * MAX_BUFFERED_BYTES, `the agent pushed ${pushed} bytes`);
+    res.resume();
+    const last = (e: AgentEvent) => e.type === 'status' && e.status.folders[0]!.lastSync !== undefined;
+    await until('the last status', () => events.some(last));
+    assert.equal(closed, false, `the stream was not cut (${events.length} events)`);
+    const seen = events.slice(1).map((e) => (e.type === 'conflict' ? 'conflict' : last(e) ? 'idle' : e.status.folders[0]!.progress!.files));
+    assert.ok(seen.length < N / 2, `fewer, newer updates: ${seen.length} events for ${N} statuses`);
+    assert.deepEqual(seen.slice(-1), ['idle'], 'the newest status comes last');
+    // The conflict keeps its place: after the status pushed before it, before those pushed after.
+    const at = seen.indexOf('conflict');
+    assert.deepEqual([seen[at - 1], seen.indexOf('conflict', at + 1)], [1000, -1]);
+    const counts = seen.filter((x): x is number => typeof x === 'number');
+    assert.deepEqual(counts, [...counts].sort((a, b) => a - b), 'statuses in the order pushed');
     req.destroy();
   });
 
