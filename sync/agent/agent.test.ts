@@ -332,3 +332,14 @@ test('a pause while the agent opens the bucket at start-up stops its requests be
   await new Promise((r) => setTimeout(r, 600));
   assert.equal(c.gets + c.lists + c.heads + c.puts, at, 'no request after pause() returned');
 });
+
+test('stop() is idempotent: a second call, during the first or after it, resolves once the agent has stopped', async (t) => {
+  const { a, b } = await setup(t);
+  await writeFile(join(a.root, 'hello.txt'), 'hi');
+  await waitFor('hello.txt on b', has(b, 'hello.txt', 'hi'));
+  const both = await Promise.allSettled([a.agent.stop(), a.agent.stop()]);
+  assert.deepEqual(both.map((s) => s.status), ['fulfilled', 'fulfilled']);
+  await a.agent.stop();
+  await b.agent.stop();
+  await b.agent.stop();
+});

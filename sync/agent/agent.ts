@@ -58,6 +58,7 @@ export class Agent implements AgentApi {
   private running: { abort: AbortController; done: Promise<void> } | undefined;
   private wakeUp: (() => void) | undefined;
   private stopped = false;
+  private stopping: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private passes = 0;
   private passWaiters: Array<{ after: number; resolve: () => void }> = [];
@@ -245,7 +246,13 @@ export class Agent implements AgentApi {
     return new Promise((resolve) => this.passWaiters.push({ after, resolve }));
   }
 
-  async stop(): Promise<void> {
+  /** Stops the passes and closes the folders. Idempotent: a later call waits for the first one's stop. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.stopped = true;
     this.running?.abort.abort(new StrataError('E_STOPPED', 'the agent is stopping'));
     this.wake();
