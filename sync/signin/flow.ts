@@ -59,6 +59,7 @@ export class SignInFlow {
       const defaults = this.current.defaults;
       let ready = false;
       this.set({ step: 'laying', defaults });
+      // A lay that fails signs nobody in: the state dir and the keychain go back to what they were.
       const laid = await layHome({
         store: signedIn.org.store,
         session: signedIn.session,
@@ -68,6 +69,10 @@ export class SignInFlow {
           if (e.type === 'ready') ready = true;
           if (e.type === 'progress') this.set({ step: 'laying', defaults, progress: { filesDone: e.filesDone, files: e.files, bytesDone: e.bytesDone, bytes: e.bytes, ready } });
         },
+      }).catch(async (err: unknown) => {
+        // The lay's error is what the form shows; an undo that fails too adds nothing the user can act on.
+        await signedIn.undo().catch(() => undefined);
+        throw err;
       });
       this.set({ step: 'starting', defaults });
       handedOver = true;

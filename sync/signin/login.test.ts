@@ -1,11 +1,16 @@
 // signIn against a real S3 server and a real keychain: credentials verified before they are
 // stored, stored only in the keychain, and a session file without secrets.
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { ADMIN, loadCredentials, saveCredentials, userPrincipal } from '../credentials/index.js';
-import { isStrataError, type ErrorCode } from '../errors.js';
+import { isStrataError, StrataError, type ErrorCode } from '../errors.js';
+import { preloadUserLayer } from '../profile/index.js';
+import { ForwardingStore } from '../store/forwarding.js';
+import type { ByteRange, ObjectStore } from '../store/index.js';
+import { layHome } from './lay.js';
 import { adminSignIn, signIn } from './login.js';
 import { readSession, sessionPath } from './session.js';
 import { makeMachine, makeTestOrg, signInSkipReason } from './testkit.js';
@@ -56,6 +61,63 @@ describe('signIn', { skip }, () => {
     const earlier = { accessKeyId: 'EARLIER', secretAccessKey: 'earlier-secret' };
     await saveCredentials(org.org, userPrincipal('alice'), earlier);
     await assert.rejects(attempt(), /EISDIR/);
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('alice')), earlier);
+  });
+
+  it('a lay that fails puts the state dir and the keychain back as they were before the sign-in (undo)', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const tpl = join(org.dir, 'tpl');
+    await mkdir(join(tpl, 'Documents'), { recursive: true });
+    await writeFile(join(tpl, 'Documents', 'a.txt'), 'a'.repeat(5000));
+    await preloadUserLayer(await org.admin(), 'alice', { from: tpl });
+    await writeFile(join(tpl, 'Documents', 'a.txt'), 'b'.repeat(5000));
+    await preloadUserLayer(await org.admin(), 'bob', { from: tpl });
+    const m = await makeMachine(org, 'pc');
+    /** The bucket, refusing every pack read once the layers are read: the lay fails after it has started on home. */
+    const failing = (store: ObjectStore, started: () => boolean) =>
+      new (class extends ForwardingStore {
+        override get(key: string, range?: ByteRange): Promise<Uint8Array> {
+          if (started()) return Promise.reject(new StrataError('E_PERMANENT', 'refused by the test', { key }));
+          return super.get(key, range);
+        }
+
+        override getStream(key: string, range?: ByteRange): Promise<Readable> {
+          if (started()) return Promise.reject(new StrataError('E_PERMANENT', 'refused by the test', { key }));
+          return super.getStream(key, range);
+        }
+      })(store);
+    const failedLay = async (user: string) => {
+      const signedIn = await signIn({ org: org.configPath, user, home: m.home, stateDir: m.stateDir, credentials: async () => org.creds });
+      let started = false;
+      try {
+        const lay = layHome({ store: failing(signedIn.org.store, () => started), session: signedIn.session, stateDir: m.stateDir, onEvent: (e) => (started ||= e.type === 'layers') });
+        await assert.rejects(lay, /refused by the test/);
+        assert.ok(started);
+        await signedIn.undo();
+      } finally {
+        signedIn.org.close();
+      }
+    };
+    const files = async () => Object.fromEntries(await Promise.all((await readdir(m.stateDir, { recursive: true })).sort().map(async (n) => [n, await readFile(join(m.stateDir, n)).catch(() => 'dir')])));
+
+    await failedLay('alice');
+    await assert.rejects(stat(m.stateDir), /ENOENT/, 'a state dir the sign-in made goes');
+    await assert.rejects(loadCredentials(org.org, userPrincipal('alice')), rejectsWith('E_NO_CREDENTIALS'));
+
+    const signedIn = await signIn({ org: org.configPath, user: 'alice', home: m.home, stateDir: m.stateDir, credentials: async () => org.creds });
+    await layHome({ store: signedIn.org.store, session: signedIn.session, stateDir: m.stateDir }).finally(() => signedIn.org.close());
+    const earlier = { accessKeyId: 'EARLIER', secretAccessKey: 'earlier-secret' };
+    await saveCredentials(org.org, userPrincipal('alice'), earlier);
+    const before = await files();
+    await failedLay('bob');
+    await rm(join(m.stateDir, 'laying'));
+    assert.deepEqual(await files(), before, "another user's failed sign-in signs nobody out");
+    await rm(join(m.home, 'Documents'), { recursive: true });
+    await failedLay('alice');
+    assert.ok((await readdir(m.stateDir)).includes('laying'), 'the marker stays over a half-laid home: the agent lays again first');
+    await rm(join(m.stateDir, 'laying'));
+    assert.deepEqual(await files(), before, "the same user's failed sign-in keeps the earlier session");
+    await assert.rejects(loadCredentials(org.org, userPrincipal('bob')), rejectsWith('E_NO_CREDENTIALS'));
     assert.deepEqual(await loadCredentials(org.org, userPrincipal('alice')), earlier);
   });
 

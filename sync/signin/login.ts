@@ -5,25 +5,32 @@
  *
  * Order matters, and each step only starts when the one before succeeded:
  *   0. no agent is running for the state dir (its files are about to be laid over);
- *   1. the org config and the user id are valid (nothing asked yet);
+ *   1. the org config, the user id and home are valid (nothing asked yet; home is a folder, or
+ *      can be made where no file stands in the way);
  *   2. the keychain works (checkKeychain) — before anyone types a secret;
  *   3. the credentials are asked for and verified with a signed read of the repository;
  *   4. only then are they saved, in the keychain and nowhere else;
  *   5. the session file (no secrets) is written.
- * A failure at any step leaves no credentials behind: a session that cannot be written puts back
- * what the keychain held before for this user.
+ * A failure at any step, or a lay after it that fails (the caller runs `undo`), leaves the state
+ * dir and the keychain as they were: the keychain gets back what it held before for this user, the
+ * session file its old bytes (or goes), and a state dir this sign-in made goes. One thing stays: a
+ * `laying` marker the lay wrote (laying.ts), since home may no longer be as it was.
  */
-import { resolve } from 'node:path';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { OrgConfig } from '../../shared/org-config.js';
 import { ADMIN, checkKeychain, deleteCredentials, loadCredentials, saveCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
 import { probeControl, readControlFile } from '../control/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { checkUserId } from '../profile/index.js';
 import type { Repository } from '../repo/index.js';
+import { canSyncFileSystem, isErrno, syncFileSystem } from '../fsutil.js';
 import { openAgentState } from '../state/index.js';
+import { writeFileAtomic } from '../state/fsutil.js';
 import { canonicalSource, loadOrgConfig, type FetchFn } from './org-source.js';
 import { openOrgStore, openVerified, type OrgStore } from './org-store.js';
-import { SESSION_VERSION, readSession, writeSession, type Session } from './session.js';
+import { LAYING_FILE } from './laying.js';
+import { SESSION_VERSION, readSession, sessionPath, writeSession, type Session } from './session.js';
 
 export interface SignInOptions {
   /** The org config: a file path or an http(s) URL. */
@@ -45,6 +52,8 @@ export interface SignedIn {
   /** The org's bucket, open: the caller closes it. */
   org: OrgStore;
   repo: Repository;
+  /** Puts the state dir and the keychain back as they were before this sign-in (a lay that failed). */
+  undo(): Promise<void>;
 }
 
 /** Steps 1–5 above. */
@@ -56,10 +65,13 @@ export async function signIn(opts: SignInOptions): Promise<SignedIn> {
   }
   const config = await loadOrgConfig(opts.org, opts.fetch);
   const user = checkUserId(opts.user);
+  const home = resolve(opts.home);
+  await checkHome(home);
   const { org, repo, creds } = await verifiedCredentials(config, opts.org, opts.credentials);
+  let undo: (() => Promise<void>) | undefined;
   try {
+    undo = await undoer(config.org, user, opts.stateDir, home);
     const state = await openAgentState(opts.stateDir, opts.newDeviceId ? { newDeviceId: opts.newDeviceId } : {});
-    const home = resolve(opts.home);
     // What an earlier sign-in of the same user laid onto the same home stays known until the new restore replaces it.
     const before = await readSession(opts.stateDir).catch(() => undefined);
     const laid = before?.org.org === config.org && before.user === user && before.home === home ? before.laid : undefined;
@@ -74,32 +86,72 @@ export async function signIn(opts: SignInOptions): Promise<SignedIn> {
       signedIn: (opts.now ?? (() => new Date()))().toISOString(),
       ...(laid ? { laid } : {}),
     };
-    await keepCredentials(config.org, user, creds, () => writeSession(opts.stateDir, session));
-    return { session, org, repo };
+    await saveCredentials(config.org, userPrincipal(user), creds);
+    await writeSession(opts.stateDir, session);
+    return { session, org, repo, undo };
   } catch (err) {
     org.close();
+    await undo?.().catch(() => undefined);
     throw err;
   }
 }
 
+/** Home must be a folder, or a path where one can be made: a file there (or in a parent's place) is refused before anything is written. */
+async function checkHome(home: string): Promise<void> {
+  const found = await stat(home).catch((err: unknown) => {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    if (isErrno(err, 'ENOTDIR')) return null;
+    throw err;
+  });
+  if (found === null || (found !== undefined && !found.isDirectory())) {
+    throw new StrataError('E_BAD_TARGET', 'home is not a folder, or a file stands where one of its parent folders should be', { path: home });
+  }
+}
+
 /**
- * Steps 4–5: saves the credentials, then runs `write` (the session). When that fails, the keychain
- * gets back what it held before for this user — a failed sign-in leaves no credentials behind, and
- * does not sign out an earlier session either.
+ * Records what the keychain holds for `user` and what the state dir holds, and returns what puts
+ * them back as they were: the keychain entry (or none), the session file's bytes (or none), a
+ * state dir that did not exist removed. A `laying` marker the failed lay wrote stays only where a
+ * session is back: its agent must lay again before it syncs over a home half laid (laying.ts).
+ * Without one, the marker's other reader, the next lay, need not read every file once what the
+ * failed lay wrote is durable (one syncfs of home on Linux; elsewhere the lay fsyncs each file).
  */
-async function keepCredentials(org: string, user: string, creds: S3Credentials, write: () => Promise<void>): Promise<void> {
+async function undoer(org: string, user: string, stateDir: string, home: string): Promise<() => Promise<void>> {
   const who = userPrincipal(user);
-  const before = await loadCredentials(org, who).catch((err: unknown) => {
+  const file = sessionPath(stateDir);
+  const marker = join(stateDir, LAYING_FILE);
+  const creds = await loadCredentials(org, who).catch((err: unknown) => {
     if (isStrataError(err, 'E_NO_CREDENTIALS')) return undefined;
     throw err;
   });
-  await saveCredentials(org, who, creds);
-  try {
-    await write();
-  } catch (err) {
-    await (before === undefined ? deleteCredentials(org, who) : saveCredentials(org, who, before)).catch(() => undefined);
+  const dirExisted = await exists(stateDir);
+  const markerExisted = await exists(marker);
+  const sessionWas = await stat(file).catch((err: unknown) => {
+    if (isErrno(err, 'ENOENT')) return undefined;
     throw err;
-  }
+  });
+  // Anything but a file there (writeSession fails on it) is left alone.
+  const session = sessionWas?.isFile() ? await readFile(file) : undefined;
+  return async () => {
+    await (creds === undefined ? deleteCredentials(org, who) : saveCredentials(org, who, creds)).catch(() => undefined);
+    if (sessionWas === undefined) await rm(file, { force: true });
+    else if (session !== undefined) await writeFileAtomic(file, session);
+    if (sessionWas === undefined && !markerExisted && (await exists(marker))) {
+      if (canSyncFileSystem() && (await exists(home))) await syncFileSystem(home);
+      await rm(marker, { force: true });
+    }
+    if (!dirExisted) await rm(stateDir, { recursive: true, force: true });
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    (err: unknown) => {
+      if (isErrno(err, 'ENOENT')) return false;
+      throw err;
+    },
+  );
 }
 
 /** Steps 2–3: the keychain works, then the credentials open the repository. The store stays open. */

@@ -121,6 +121,11 @@ export interface OpenAgentStateOptions {
   newDeviceId?: () => string;
 }
 
+/** The device id of `stateDir`'s agent state, read without creating anything; undefined when it has none yet. */
+export async function readDeviceId(stateDir: string): Promise<string | undefined> {
+  return (await new DurableConfigFile(join(stateDir, STATE_FILE)).read())?.deviceId;
+}
+
 /** Opens (creating on first use) the agent state in `stateDir`. */
 export async function openAgentState(stateDir: string, options: OpenAgentStateOptions = {}): Promise<AgentState> {
   await makeDirs(stateDir, 0o700);

@@ -21,6 +21,6 @@
  * - one agent process per state dir (nothing here locks it).
  */
 export { defaultStateDir } from './paths.js';
-export { openAgentState, newDeviceId, parseAgentConfig, STATE_FILE, type AgentConfig, type AgentState, type FolderConfig } from './config.js';
+export { openAgentState, readDeviceId, newDeviceId, parseAgentConfig, STATE_FILE, type AgentConfig, type AgentState, type FolderConfig } from './config.js';
 export { Journal, Transaction, type JournalOptions } from './journal.js';
 export { openFileIndex, checkIndexEntry, type FileIndex, type FileIndexName, type IndexEntry, type IndexEntryType } from './file-index.js';

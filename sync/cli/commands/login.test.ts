@@ -120,6 +120,39 @@ describe('strata login and admin login on S3', { skip }, () => {
     }
   });
 
+  it('a login that fails (--home names a file) leaves the state dir and the keychain as they were', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const tpl = join(org.dir, 'tpl');
+    await writeTree(tpl, { Documents: { 'a.txt': 'a' } });
+    await preloadUserLayer(await org.admin(), 'erin', { from: tpl });
+    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
+    const m = await makeMachine(org, 'pc');
+    const file = join(org.dir, 'not-a-folder');
+    await writeFile(file, 'a file');
+    const login = (user: string, home: string) => strata(['login', '--org', org.configPath, '--user', user, '--home', home, '--state-dir', m.stateDir, '--no-sync', '--secrets-stdin'], secrets);
+
+    // A first sign-in, on a fresh state dir.
+    const fresh = await login('erin', file);
+    assert.equal(fresh.code, 1, fresh.stderr);
+    assert.match(fresh.stderr, /^strata: E_\w+ [^\n]*not-a-folder/m);
+    assert.equal(fresh.stderr.trimEnd().split('\n').length, 1, fresh.stderr);
+    await assert.rejects(readdir(m.stateDir), /ENOENT/, 'the state dir is not made');
+    await assert.rejects(loadCredentials(org.org, userPrincipal('erin')), /E_NO_CREDENTIALS|no keychain entry/);
+
+    // Over a session: another user's sign-in failing, then the same user's, sign out nobody.
+    assert.equal((await login('erin', m.home)).code, 0);
+    const files = async () => Object.fromEntries(await Promise.all((await readdir(m.stateDir)).sort().map(async (n) => [n, await readFile(join(m.stateDir, n)).catch(() => 'dir')])));
+    const before = await files();
+    for (const user of ['frank', 'erin']) {
+      const failed = await login(user, file);
+      assert.equal(failed.code, 1, failed.stderr);
+      assert.deepEqual(await files(), before, `${user}'s failed login left the state dir as it was`);
+    }
+    await assert.rejects(loadCredentials(org.org, userPrincipal('frank')), /E_NO_CREDENTIALS|no keychain entry/);
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('erin')), org.creds);
+    assert.equal((await readSession(m.stateDir)).home, m.home);
+  });
+
   it('strata agent syncs the session until strata logout flushes it and stops it', { timeout: 120_000 }, async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'] });
     const tpl = join(org.dir, 'tpl');

@@ -6,8 +6,9 @@
  * `strata agent` until stopped — unless --no-sync.
  */
 import { homedir } from 'node:os';
+import { describeError } from '../../errors.js';
 import { promptSecrets, readSecretsFromStream, type S3Credentials } from '../../credentials/index.js';
-import { openAgentState } from '../../state/index.js';
+import { readDeviceId } from '../../state/index.js';
 import { signIn } from '../../signin/index.js';
 import { listOption, requiredOption, stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
@@ -26,13 +27,13 @@ export function askSecrets(ctx: Context): Promise<S3Credentials> {
   return promptSecrets(input, process.stderr);
 }
 
-/** The state dir's device id must be the one --device names, if it names one. */
+/** The state dir's device id must be the one --device names, if it names one (checked without writing: the sign-in may yet fail). */
 async function checkDevice(ctx: Context, stateDir: string): Promise<(() => string) | undefined> {
   const given = stringOption(ctx.args, 'device');
   if (given === undefined) return undefined;
   const device = ctx.device;
-  const state = await openAgentState(stateDir, { newDeviceId: () => device });
-  if (state.deviceId !== device) throw usageError(`the state dir belongs to device ${state.deviceId}, not ${device}`, ctx.command);
+  const existing = await readDeviceId(stateDir);
+  if (existing !== undefined && existing !== device) throw usageError(`the state dir belongs to device ${existing}, not ${device}`, ctx.command);
   return () => device;
 }
 
@@ -63,7 +64,11 @@ export const loginCommand: Command = {
     const signedIn = await signIn({ org, user, home, stateDir, credentials: () => askSecrets(ctx), ...(newDeviceId ? { newDeviceId } : {}) });
     let handedOver = false;
     try {
-      const result = await layWithOutput(ctx, { store: signedIn.org.store, session: signedIn.session, stateDir, seeds: listOption(ctx.args, 'seed') });
+      // A lay that fails signs nobody in: the state dir and the keychain go back to what they were.
+      const result = await layWithOutput(ctx, { store: signedIn.org.store, session: signedIn.session, stateDir, seeds: listOption(ctx.args, 'seed') }).catch(async (err: unknown) => {
+        await signedIn.undo().catch((e: unknown) => ctx.warn(`the failed sign-in could not be undone: ${describeError(e)}`));
+        throw err;
+      });
       if (ctx.json) ctx.io.stdout(`${JSON.stringify(laySummary(result))}\n`);
       else ctx.print(`signed in as ${user} (${result.session.org.org}, ${result.session.mode}): ${plural(result.files, 'file')} in ${result.session.home}, ${plural(result.conflicts.length, 'conflict copy', 'conflict copies')}`);
       if (ctx.args.values['no-sync'] === true) return;
