@@ -5,22 +5,17 @@
  * folder may be left out when only one waits. A folder named is the agent's folder with the same
  * real path (either may be reached through a symlink), and the agent is asked with its own path.
  */
-import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { FolderStatus } from '../../../shared/agent-api.js';
 import { StrataError } from '../../errors.js';
 import { usageError } from '../args.js';
+import { realOrResolved } from './folder-path.js';
 import { connectAgent } from './status.js';
 import { STATE_DIR_OPTION, type Command } from './command.js';
 
 function describeHeld(f: FolderStatus): string {
   const d = f.pendingDeletes;
   return d === undefined ? '' : `${f.root}: ${d.files} of ${d.of} files deleted ${d.direction === 'local' ? 'on this machine' : 'on another machine'}, waiting`;
-}
-
-/** The real path of a folder; its resolved path where it cannot be resolved (gone, unreadable). */
-function realOrResolved(path: string): Promise<string> {
-  return realpath(resolve(path)).catch(() => resolve(path));
 }
 
 /** The agent's folder that `given` names: the same path, or failing that, the same real path. */

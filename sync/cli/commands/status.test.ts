@@ -116,12 +116,49 @@ describe('strata status, pause, resume, sync-now', () => {
     assert.equal(listed.stdout, '/home/alice/Work: a.txt — other version in a.sync-conflict-20240501-100000-other.txt (from other)\n');
     const usage = await strata('resolve', 'a.sync-conflict-20240501-100000-other.txt', '--keep', 'both', '--state-dir', stateDir);
     assert.equal(usage.code, 2, usage.stderr);
-    failedWith(await strata('resolve', 'b.sync-conflict-20240501-100000-other.txt', '--keep', 'name', '--state-dir', stateDir), 'E_NO_CONFLICT');
+    const none = await strata('resolve', 'b.sync-conflict-20240501-100000-other.txt', '--keep', 'name', '--state-dir', stateDir);
+    assert.equal(none.code, 2, 'a path here, outside the folders, listed by none of them');
+    assert.match(none.stderr, /^strata: E_USAGE .*b\.sync-conflict-20240501-100000-other\.txt is outside every folder/);
     const r = await strata('resolve', 'a.sync-conflict-20240501-100000-other.txt', '--keep', 'copy', '--state-dir', stateDir);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'kept the version from a.sync-conflict-20240501-100000-other.txt as a.txt\n');
     assert.deepEqual(agent.calls.at(-1), { command: 'resolveConflict', arg: { root: '/home/alice/Work', copy: 'a.sync-conflict-20240501-100000-other.txt', keep: 'copy' } });
     assert.equal((await strata('conflicts', '--state-dir', stateDir)).stdout, 'no conflicts\n');
+  });
+
+  it('resolve takes the copy by an absolute path or one relative to the working directory, through symlinks, and refuses one outside the folders', async () => {
+    const real = join(tmp, 'real-docs');
+    const link = join(tmp, 'link-docs');
+    await mkdir(join(real, 'notes'), { recursive: true });
+    await symlink(real, link);
+    const copy = 'notes/r.sync-conflict-20240501-100000-other.txt';
+    await writeFile(join(real, copy), 'other');
+    const conflict = { path: 'notes/r.txt', copy, device: 'other' };
+    const resolved = { command: 'resolveConflict', arg: { root: link, copy, keep: 'name' } };
+    const cwd = process.cwd();
+    try {
+      for (const [root, given, where] of [
+        [link, join(real, copy), real],
+        [real, join(link, copy), cwd],
+        [link, copy, real],
+        [link, 'r.sync-conflict-20240501-100000-other.txt', join(link, 'notes')],
+        [real, join('..', '..', 'link-docs', copy), join(real, 'notes')],
+      ] as const) {
+        agent.update({ folders: [folderStatus(root, { conflicts: [conflict] })] });
+        process.chdir(where);
+        const r = await strata('resolve', given, '--keep', 'name', '--state-dir', stateDir);
+        assert.equal(r.code, 0, `${given} from ${where}: ${r.stderr}`);
+        assert.deepEqual(agent.calls.at(-1), { ...resolved, arg: { ...resolved.arg, root } }, `${given} from ${where}`);
+      }
+      failedWith(await strata('resolve', join(real, 'notes', 'r.txt'), '--keep', 'name', '--state-dir', stateDir), 'E_NO_CONFLICT');
+      process.chdir(tmp);
+      const outside = await strata('resolve', join(tmp, 'r.sync-conflict-20240501-100000-other.txt'), '--keep', 'name', '--state-dir', stateDir);
+      assert.equal(outside.code, 2, outside.stderr);
+      assert.match(outside.stderr, /^strata: E_USAGE [^\n]*r\.sync-conflict-20240501-100000-other\.txt[^\n]* outside [^\n]*real-docs/);
+      assert.equal(outside.stderr.trimEnd().split('\n').length, 1, outside.stderr);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('deletes lists the held mass deletes; --restore or --confirm answers one, the folder named or the only one waiting', async () => {
