@@ -2,7 +2,9 @@
  * Command-line parsing: one spec per command, parsed strictly with node:util parseArgs. Anything
  * the spec does not allow (an unknown flag, a missing value, too many arguments) is an E_USAGE
  * error, which the CLI turns into exit code 2. Global options may appear before or after the
- * command name.
+ * command name; --json and --help apply to every command, --store and --device only to those whose
+ * spec names them in `globals`, and a command's help lists only those. Elsewhere they are accepted
+ * and ignored: a script may pass the same global options to every command.
  */
 import { parseArgs } from 'node:util';
 import { StrataError } from '../errors.js';
@@ -23,7 +25,11 @@ export interface CommandSpec {
   args: string;
   positionals: { min: number; max: number };
   options: Record<string, OptionSpec>;
+  /** The global options besides --json and --help that the command honours (its help lists only these). */
+  globals?: readonly GlobalName[];
 }
+
+export type GlobalName = 'store' | 'device';
 
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
 
@@ -38,6 +44,12 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   json: { type: 'boolean', help: 'print one JSON object on stdout instead of text' },
   help: { type: 'boolean', short: 'h', help: 'show help for the command' },
 };
+
+/** The global options `spec` honours, in GLOBAL_OPTIONS' order. */
+function globalsOf(spec: CommandSpec): Record<string, OptionSpec> {
+  const honoured = new Set<string>(['json', 'help', ...(spec.globals ?? [])]);
+  return Object.fromEntries(Object.entries(GLOBAL_OPTIONS).filter(([name]) => honoured.has(name)));
+}
 
 export function usageError(message: string, command?: string): StrataError {
   const hint = command ? `strata ${command} --help` : 'strata --help';
@@ -110,7 +122,7 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
 export function commandHelp(spec: CommandSpec): string {
   const lines = [`usage: strata ${spec.name}${spec.args ? ` ${spec.args}` : ''} [options]`, '', spec.summary, ''];
   if (Object.keys(spec.options).length > 0) lines.push('options:', ...optionLines(spec.options), '');
-  lines.push('global options:', ...optionLines(GLOBAL_OPTIONS));
+  lines.push('global options:', ...optionLines(globalsOf(spec)));
   return lines.join('\n') + '\n';
 }
 
@@ -122,7 +134,7 @@ export function mainHelp(specs: readonly CommandSpec[]): string {
     'commands:',
     ...specs.map((s) => `  ${s.name.padEnd(width)}  ${s.summary}`),
     '',
-    'global options:',
+    'global options (--store and --device for the commands whose help lists them):',
     ...optionLines(GLOBAL_OPTIONS),
     '',
     'Exit codes: 0 success, 1 failure, 2 bad usage, 3 waiting for the user (sync --once held a mass delete).',

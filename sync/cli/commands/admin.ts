@@ -58,6 +58,7 @@ export const adminCommand: Command = {
   summary: 'admin tasks: preload a user layer, publish/list org layers, assign layers, list users, login (strata admin help)',
   args: '<preload | layer publish <org/name> | layer list | assign | users | login>',
   positionals: { min: 0, max: 3 },
+  globals: ['store', 'device'],
   options: {
     user: { type: 'string', value: '<id>', help: 'the user (preload, assign, users): what follows user/ in the layer id' },
     from: { type: 'string', value: '<dir>', help: 'the folder to read (preload: the template; layer publish: the new version)' },

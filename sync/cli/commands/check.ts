@@ -16,6 +16,7 @@ export const checkCommand: Command = {
   summary: 'verify the repository: structure, and with --read-data every byte of every pack',
   args: '',
   positionals: { min: 0, max: 0 },
+  globals: ['store'],
   options: { 'read-data': { type: 'boolean', help: 'download every pack and verify every blob against its id' } },
   async run(ctx) {
     const readData = ctx.args.values['read-data'] === true;

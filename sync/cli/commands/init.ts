@@ -20,6 +20,7 @@ export const initCommand: Command = {
   summary: 'create a repository in the store (creating the S3 bucket or the folder when missing)',
   args: '',
   positionals: { min: 0, max: 0 },
+  globals: ['store'],
   options: {},
   async run(ctx) {
     const { raw, store } = await ctx.openStore();

@@ -11,6 +11,7 @@ export const logCommand: Command = {
   summary: 'list the snapshots of a layer, newest first; heads are marked',
   args: '',
   positionals: { min: 0, max: 0 },
+  globals: ['store'],
   options: { layer: LAYER_OPTION },
   async run(ctx) {
     const layer = ctx.layer;

@@ -42,6 +42,7 @@ export const loginCommand: Command = {
   summary: 'sign in: keep the credentials in the OS keychain, lay the layer onto home, then sync (unless --no-sync)',
   args: '',
   positionals: { min: 0, max: 0 },
+  globals: ['device'],
   options: {
     org: ORG_OPTION,
     user: { type: 'string', value: '<id>', help: 'your user id: what follows user/ in your layer id' },

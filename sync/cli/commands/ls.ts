@@ -111,6 +111,7 @@ export const lsCommand: Command = {
   summary: 'list the files of a snapshot recursively (type, mode, size, mtime, path)',
   args: '[path]',
   positionals: { min: 0, max: 1 },
+  globals: ['store'],
   options: { layer: LAYER_OPTION, snapshot: SNAPSHOT_OPTION },
   async run(ctx) {
     const layer = ctx.layer;

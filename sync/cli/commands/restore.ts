@@ -34,6 +34,7 @@ export const restoreCommand: Command = {
   summary: 'lay a snapshot of a layer onto a folder (default: the latest snapshot)',
   args: '<dir>',
   positionals: { min: 1, max: 1 },
+  globals: ['store', 'device'],
   options: {
     layer: LAYER_OPTION,
     snapshot: SNAPSHOT_OPTION,

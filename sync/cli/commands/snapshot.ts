@@ -14,6 +14,7 @@ export const snapshotCommand: Command = {
   summary: "record a folder as a new snapshot of a layer and point this device's head at it",
   args: '<dir>',
   positionals: { min: 1, max: 1 },
+  globals: ['store', 'device'],
   options: { layer: LAYER_OPTION },
   async run(ctx) {
     const root = ctx.args.positionals[0] as string;

@@ -47,6 +47,7 @@ export const syncCommand: Command = {
   summary: 'keep a folder in two-way sync with a layer (until stopped, or --once)',
   args: '<dir>',
   positionals: { min: 1, max: 1 },
+  globals: ['store', 'device'],
   options: {
     layer: LAYER_OPTION,
     once: { type: 'boolean', help: 'run one full reconcile and exit (exit 3 when it waits for a mass-delete confirmation)' },

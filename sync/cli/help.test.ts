@@ -1,0 +1,36 @@
+// Each command's --help lists only the options the command honours, global ones included.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { COMMANDS } from './commands/index.js';
+import { run } from './run.js';
+
+async function strata(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(argv, { stdout: (s) => (stdout += s), stderr: { write: (s: string) => (stderr += s), isTTY: false }, env: {} });
+  return { code, stdout, stderr };
+}
+
+/** The commands that read --store (the bucket) and --device (this machine's id). */
+const TAKES = {
+  store: ['init', 'snapshot', 'restore', 'log', 'ls', 'check', 'sync', 'admin'],
+  device: ['snapshot', 'restore', 'sync', 'login', 'admin'],
+};
+
+describe('command help', () => {
+  for (const command of COMMANDS) {
+    it(`strata ${command.name} --help lists --store and --device only if it takes them`, async () => {
+      const help = await strata(command.name, '--help');
+      assert.equal(help.code, 0, help.stderr);
+      for (const [option, commands] of Object.entries(TAKES)) {
+        assert.equal(new RegExp(`^ +--${option} `, 'm').test(help.stdout), commands.includes(command.name), `--${option} in:\n${help.stdout}`);
+      }
+      assert.match(help.stdout, /^ +--json /m);
+    });
+  }
+
+  it('a global option the command ignores is still accepted: a script may pass the same ones to every command', async () => {
+    const r = await strata('--store', 'memory:', '--device', 'pc', 'status', '--state-dir', '/nonexistent/strata-state');
+    assert.match(r.stderr, /^strata: E_AGENT_NOT_RUNNING /);
+  });
+});
