@@ -33,4 +33,14 @@ describe('command help', () => {
     const r = await strata('--store', 'memory:', '--device', 'pc', 'status', '--state-dir', '/nonexistent/strata-state');
     assert.match(r.stderr, /^strata: E_AGENT_NOT_RUNNING /);
   });
+
+  it('strata help <command> prints its help; an unknown command there is bad usage, as everywhere', async () => {
+    const help = await strata('help', 'status');
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^usage: strata status /);
+    const bogus = await strata('help', 'bogus');
+    assert.equal(bogus.code, 2, bogus.stdout);
+    assert.equal(bogus.stdout, '');
+    assert.match(bogus.stderr, /^strata: E_USAGE unknown command "bogus" \(see `strata --help`\)\n$/);
+  });
 });

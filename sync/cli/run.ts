@@ -29,7 +29,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   const { command: name, rest } = splitCommand(argv);
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
   if (name === undefined || name === 'help') {
-    const helpFor = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    const topic = name === 'help' ? splitCommand(rest).command : undefined;
+    const helpFor = topic === undefined ? undefined : COMMANDS.find((c) => c.name === topic);
+    if (topic !== undefined && !helpFor) return reportFailure(io, usageError(`unknown command ${JSON.stringify(topic)}`));
     if (helpFor) io.stdout(commandHelp(helpFor));
     else if (wantsHelp || name === 'help') io.stdout(mainHelp(COMMANDS));
     else return reportFailure(io, usageError('no command given'));
