@@ -50,6 +50,9 @@ describe('parseCommandArgs', () => {
     assert.match(usage(() => parseCommandArgs(spec, [])), /missing argument <dir>/);
     assert.match(usage(() => parseCommandArgs(spec, ['a', 'b'])), /unexpected argument "b"/);
     assert.match(usage(() => parseCommandArgs(spec, ['out', '--json=yes'])), /json/);
+    // The value left out before another option: node:util says only that the argument is "ambiguous".
+    assert.match(usage(() => parseCommandArgs(spec, ['out', '--layer', '--json'])), /^--layer needs a value \(one starting with a dash goes as --layer=-…\)/);
+    assert.match(usage(() => parseCommandArgs(spec, ['out', '--layer'])), /^--layer needs a value/);
   });
 
   it('--help needs no arguments', () => {

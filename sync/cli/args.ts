@@ -72,7 +72,10 @@ export function splitCommand(argv: readonly string[]): { command: string | undef
   return { command: undefined, rest: [...argv] };
 }
 
+/** node:util's parse error as one line; an option left without its value says so (node:util calls it "ambiguous" when another option follows). */
 function firstLine(message: string): string {
+  const noValue = /^Option '(--[^' ]+)(?: <value>)?' argument (?:missing|is ambiguous)/.exec(message);
+  if (noValue) return `${noValue[1]} needs a value (one starting with a dash goes as ${noValue[1]}=-…)`;
   return (message.split('\n')[0] ?? message).replace(/\.?\s*To specify a positional argument.*$/, '');
 }
 
