@@ -8,6 +8,7 @@ import { usageError } from '../args.js';
 import { openChunkPool } from '../chunker.js';
 import { columns, formatBytes, formatTime, shortId } from '../format.js';
 import { adminDevice, openAdminRepository, requiredString, type AdminSub } from './admin-common.js';
+import { plural } from '../../../shared/status-text.js';
 
 export const layerPublishSub: AdminSub = {
   name: 'layer publish',
@@ -37,7 +38,7 @@ export const layerPublishSub: AdminSub = {
     const parent = snapshot.parents[0];
     ctx.print(
       `published ${layer}: snapshot ${snapshotId}`,
-      `  ${stats.files} files, ${formatBytes(stats.bytes)}, ${formatBytes(stats.bytesAdded)} new; ${parent ? `previous version ${shortId(parent)}` : 'first version'}`,
+      `  ${plural(stats.files, 'file')}, ${formatBytes(stats.bytes)}, ${formatBytes(stats.bytesAdded)} new; ${parent ? `previous version ${shortId(parent)}` : 'first version'}`,
     );
   },
 };

@@ -7,6 +7,7 @@ import { preloadUserLayer } from '../../profile/index.js';
 import { openChunkPool } from '../chunker.js';
 import { formatBytes, shortId } from '../format.js';
 import { adminDevice, openAdminRepository, requiredString, userOption, type AdminSub } from './admin-common.js';
+import { plural } from '../../../shared/status-text.js';
 
 export const preloadSub: AdminSub = {
   name: 'preload',
@@ -46,14 +47,14 @@ export const preloadSub: AdminSub = {
       });
       return;
     }
-    const size = summary ? `${summary.files} files, ${formatBytes(summary.bytes)}` : 'size unknown';
+    const size = summary ? `${plural(summary.files, 'file')}, ${formatBytes(summary.bytes)}` : 'size unknown';
     if (!r.changed) {
       ctx.print(`${r.layer} already holds the template: nothing written (snapshot ${shortId(r.snapshotId)}, ${size})`);
       return;
     }
     ctx.print(
       `${r.extended ? 'extended' : 'created'} ${r.layer}: snapshot ${r.snapshotId} (device ${device})${r.extended ? `, parent ${shortId(r.extended)}` : ''}`,
-      `  layer: ${size}; template: ${r.stats.files} files, ${formatBytes(r.stats.bytes)}, ${formatBytes(r.stats.bytesAdded)} new`,
+      `  layer: ${size}; template: ${plural(r.stats.files, 'file')}, ${formatBytes(r.stats.bytes)}, ${formatBytes(r.stats.bytesAdded)} new`,
     );
   },
 };

@@ -9,6 +9,7 @@ import { layHome, type LayResult, type Session, type SignInEvent } from '../../s
 import type { ObjectStore } from '../../store/index.js';
 import { openChunkPool, poolChunkFn } from '../chunker.js';
 import type { Context } from '../context.js';
+import { plural } from '../../../shared/status-text.js';
 
 export interface LayRun {
   /** The org's bucket, opened with the user's credentials. */
@@ -18,11 +19,16 @@ export interface LayRun {
   seeds?: string[];
 }
 
+/** "layers: org/base, user/alice; 1 file, 3 B": what a lay lays. */
+export function layersLine(e: Extract<SignInEvent, { type: 'layers' }>): string {
+  const layers = [...e.org.map((l) => l.layer), ...(e.user ? [e.user.layer] : [])];
+  return `layers: ${layers.length > 0 ? layers.join(', ') : '(none yet)'}; ${plural(e.files, 'file')}, ${formatBytes(e.bytes)}`;
+}
+
 function describe(ctx: Context, e: SignInEvent): void {
   if (ctx.json) return;
   if (e.type === 'layers') {
-    const layers = [...e.org.map((l) => l.layer), ...(e.user ? [e.user.layer] : [])];
-    ctx.io.stderr.write(`layers: ${layers.length > 0 ? layers.join(', ') : '(none yet)'}; ${e.files} files, ${formatBytes(e.bytes)}\n`);
+    ctx.io.stderr.write(`${layersLine(e)}\n`);
     for (const l of e.unpublished) ctx.warn(`${l} is assigned but has never been published; it is left out`);
   } else if (e.type === 'ready') {
     ctx.io.stderr.write(`ready in ${(e.timeToReadyMs / 1000).toFixed(2)} s (hot paths and small files: downloaded ${formatBytes(e.bytesDownloaded)}, seeded ${formatBytes(e.bytesSeeded)}, reused ${formatBytes(e.bytesReused)})\n`);

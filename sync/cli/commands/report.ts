@@ -4,6 +4,7 @@
  */
 import type { RequestCounts } from '../../store/counting.js';
 import { formatBytes } from '../format.js';
+import { plural } from '../../../shared/status-text.js';
 
 export interface TransferReport {
   files: number;
@@ -31,7 +32,7 @@ export function transferLines(r: TransferReport): string[] {
   const q = r.requests;
   const rate = r.seconds > 0 ? ` (${formatBytes(Math.round(r.bytes / r.seconds))}/s)` : '';
   return [
-    `  ${r.files} files, ${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)}s${rate}`,
+    `  ${plural(r.files, 'file')}, ${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)}s${rate}`,
     `  uploaded ${formatBytes(r.bytesUploaded)}, downloaded ${formatBytes(r.bytesDownloaded)}, seeded ${formatBytes(r.bytesSeeded)}`,
     `  requests: ${q.gets} GET, ${q.puts} PUT, ${q.lists} LIST, ${q.heads} HEAD`,
   ];
