@@ -18,7 +18,7 @@ import { openAgentState } from '../state/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { sessionFolder } from './folder.js';
 import { layHome } from './lay.js';
-import { readSession, writeSession, type Session } from './session.js';
+import { deleteSession, readSession, writeSession, type Session } from './session.js';
 import { latestTree, listing, memoryBucket } from './testkit.js';
 
 const GOLDEN = {
@@ -335,4 +335,27 @@ it('VDI: signing in again on a machine that was not reset, whose image had nothi
   await unlink(join(a.home, 'Documents/mine.txt'));
   await a.pass();
   assert.equal(kind(await layer(store), 'Documents/mine.txt'), 'none', 'its delete is a plain one');
+});
+
+it('VDI: signed out and in again on a machine that was not reset, the user\'s own file is not the image\'s: deleting it is a plain delete', async (t) => {
+  const { dir, store, repo } = await memoryBucket(t, 'base-relogin');
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents', '.config'] }, 'test');
+  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
+  await writeTree(join(dir, 'v1'), { Documents: { 'policy.txt': 'policy' } });
+  await publishOrgLayer(repo, 'org/dept', { from: join(dir, 'v1') });
+  const a = await machines(t, dir, store, org)('a');
+  await a.pass();
+  await writeFile(join(a.home, 'Documents/mine.txt'), 'the user made this');
+  await a.pass();
+  // Signed out (the session goes), then in again on the same machine, not reset.
+  await deleteSession(a.stateDir);
+  const { deviceId } = await openAgentState(a.stateDir);
+  await writeSession(a.stateDir, { version: 1, source: 'test', org, user: 'alice', home: a.home, mode: 'vdi', device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
+  await layHome({ store, session: await readSession(a.stateDir), stateDir: a.stateDir });
+  const base = await readBase(a.baseFile);
+  assert.equal(base.paths.get('Documents/image.txt'), 'file', 'the image is still the base');
+  assert.equal(base.paths.has('Documents/mine.txt'), false, 'the user\'s own file is not the image\'s');
+  await unlink(join(a.home, 'Documents/mine.txt'));
+  await a.pass();
+  assert.equal(kind(await layer(store), 'Documents/mine.txt'), 'none', 'a plain delete');
 });

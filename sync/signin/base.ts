@@ -45,6 +45,13 @@ export interface FindBaseOptions {
   org?: (path: string) => boolean;
   /** Names differing only in case are one name on home's disk (lay.ts). */
   caseInsensitive?: boolean;
+  /**
+   * The base an earlier lay from this state dir recorded: the machine was signed in before and may
+   * not have been reset since. Of the paths the layer has, only those it names are the image's (the
+   * others are files that lay, or the user since, put there); paths the layer does not know are the
+   * image's all the same (it gained them, or nobody synced them).
+   */
+  earlier?: Base;
 }
 
 export async function findBase(opts: FindBaseOptions): Promise<Base> {
@@ -54,8 +61,11 @@ export async function findBase(opts: FindBaseOptions): Promise<Base> {
   const layerPath = (rel: string): string => (opts.tree.has(rel) ? rel : (folded?.get(foldKey(rel))?.[0] ?? rel));
   const base = new Map<string, BaseKind>();
   const covered = new Map<string, BaseKind>();
+  const key = (p: string): string => (opts.caseInsensitive ? foldKey(p) : p);
+  const before = opts.earlier && new Set([...opts.earlier.paths.keys(), ...opts.earlier.covered.keys()].map(key));
   for (const [p, kind] of opts.found) {
-    if (!opts.exclude(p, kind === 'dir')) (opts.org?.(layerPath(p)) === true ? covered : base).set(p, kind);
+    if (opts.exclude(p, kind === 'dir') || before?.has(key(p)) === false) continue;
+    (opts.org?.(layerPath(p)) === true ? covered : base).set(p, kind);
   }
   const dirs = [''];
   let listed = 0;

@@ -194,14 +194,14 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const conflicts = [...caseConflicts.map(({ path, copy }) => ({ path, copy })), ...settled.conflicts];
   // A VDI machine's own files: deleting one must hide it from the next session (base.ts).
   const org = (p: string): boolean => stack.user?.tree.has(p) !== true && stack.org.some((l) => l.tree.has(p));
-  // Laid before from this state dir, the machine was not reset: its image is what it had at that
-  // lay, not what that lay left (the user's files would all become whiteouts when deleted).
-  // Its record, even an empty one (an image with nothing in the folders), is that image.
-  const earlier = session.mode === 'vdi' && session.laid !== undefined ? await readRecordedBase(baseFile).catch(() => undefined) : undefined;
+  // Laid before from this state dir (signed in again, or out and in), the machine may not have been
+  // reset: its image is what that lay recorded, not what it left (the user's files would all become
+  // whiteouts when deleted); its record, even an empty one (an image with nothing in the folders),
+  // names the image. What the disk no longer has (a wipe) is not the image any more.
+  const earlier = session.mode === 'vdi' ? await readRecordedBase(baseFile).catch(() => undefined) : undefined;
   const base =
     session.mode !== 'vdi' ? undefined
-    : earlier !== undefined ? earlier
-    : await findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org, caseInsensitive });
+    : await findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org, caseInsensitive, ...(earlier ? { earlier } : {}) });
   if (deferSync) await syncFileSystem(session.home);
   const totalMs = clock() - start;
 
@@ -213,7 +213,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const laid = { org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), time: now.toISOString() };
   const updated: Session = { ...session, laid };
   if (base === undefined) await removeBase(baseFile);
-  else if (base !== earlier) await writeBase(baseFile, base);
+  else await writeBase(baseFile, base);
   await writeSession(opts.stateDir, updated);
   await endLaying(opts.stateDir);
   emit({ type: 'done', totalMs, conflicts: conflicts.length, removed: settled.removed.length, ...total });

@@ -27,6 +27,7 @@ import { makeRng, testSeed, type Rng } from '../testing/random.js';
 import { markHeadFinal } from './device-head.js';
 import { sessionFolder } from './folder.js';
 import { layHome } from './lay.js';
+import { changedOrgLayers } from './refresh.js';
 import { deleteSession, readSession, writeSession, type Session } from './session.js';
 import { latestTree, memoryBucket } from './testkit.js';
 
@@ -59,6 +60,12 @@ async function put(home: string, rel: string, text: string, mtimeMs: number): Pr
   await utimes(path, mtimeMs / 1000, mtimeMs / 1000);
 }
 
+interface Machine {
+  home: string;
+  stateDir: string;
+  signedIn: boolean;
+}
+
 class Life {
   /** The user's own word per path: a content, or null for a delete. */
   readonly user = new Map<string, string | null>();
@@ -69,7 +76,8 @@ class Life {
   private texts = 0;
   private clock = Date.UTC(2026, 0, 5, 9);
   private versions = 0;
-  private pc: { home: string; stateDir: string } | undefined;
+  private pc: Machine | undefined;
+  private lastVdi: Machine | undefined;
 
   constructor(
     private readonly rng: Rng,
@@ -111,37 +119,80 @@ class Life {
     this.trace.push(`publish v${this.versions}: ${[...next.keys()].join(', ') || 'empty'}`);
   }
 
-  async session(n: number, kind: 'vdi' | 'persistent'): Promise<void> {
-    const vdi = kind === 'vdi';
-    let machine = vdi ? undefined : this.pc;
+  /**
+   * One session: `vdi` on a machine reset to the image, `vdi-again` on the last VDI machine as it
+   * was left (not reset), `pc` on the persistent PC, which may have stayed signed in since its last
+   * session (its agent then follows the org layers and syncs, as refresh.ts and agent.ts do).
+   */
+  async session(n: number, drawn: 'vdi' | 'vdi-again' | 'pc'): Promise<void> {
+    const kind = drawn === 'vdi-again' && this.lastVdi === undefined ? 'vdi' : drawn;
+    const vdi = kind !== 'pc';
+    let machine = kind === 'pc' ? this.pc : kind === 'vdi-again' ? this.lastVdi : undefined;
     if (machine === undefined) {
-      machine = { home: join(this.dir, `m${n}`, 'home'), stateDir: join(this.dir, `m${n}`, 'state') };
+      machine = { home: join(this.dir, `m${n}`, 'home'), stateDir: join(this.dir, `m${n}`, 'state'), signedIn: false };
       await mkdir(machine.home, { recursive: true });
       if (vdi) for (const [p, text] of Object.entries(IMAGE)) await put(machine.home, p, text, Date.UTC(2025, 6, 1));
-      else this.pc = machine;
     }
+    if (vdi) this.lastVdi = machine;
+    else this.pc = machine;
     const { home, stateDir } = machine;
-    this.trace.push(`session ${n}: sign-in on ${vdi ? 'a reset VDI machine' : 'the PC'}`);
-    const { deviceId } = await openAgentState(stateDir);
-    await writeSession(stateDir, { version: 1, source: 'test', org: this.configs[kind], user: USER, home, mode: kind, device: deviceId, signedIn: new Date(this.tick()).toISOString() } satisfies Session);
-    const lay = await layHome({ store: this.store, session: await readSession(stateDir), stateDir, now: () => new Date(this.tick()) });
-    assert.deepEqual(lay.conflicts, [], `session ${n}: no conflict copies`);
-    this.same(await files(home), this.expected(vdi), `session ${n}: home right after the sign-in`);
-
     const pass = async (what: string): Promise<void> => {
       const r = await syncOnce({ stateDir, repo: await openRepository(this.store), folder: sessionFolder(await readSession(stateDir), stateDir) });
-      assert.equal(r.status, 'synced', `session ${n}: ${what}`);
+      assert.equal(r.status, 'synced', `session ${n}: ${what}\n${this.trace.join('\n')}`);
     };
-    await pass('the first pass');
+    if (machine.signedIn) {
+      this.trace.push(`session ${n}: the PC, still signed in`);
+      await this.followOrg(stateDir, pass);
+      await pass('the pass that brings the other sessions\' work');
+      this.same(await files(home), this.expected(false), `session ${n}: home after the PC's pass`);
+    } else {
+      this.trace.push(`session ${n}: sign-in on ${kind === 'vdi' ? 'a reset VDI machine' : kind === 'vdi-again' ? 'the last VDI machine, not reset' : 'the PC'}`);
+      await this.signIn(n, stateDir, home, vdi ? 'vdi' : 'persistent');
+      this.same(await files(home), this.expected(vdi), `session ${n}: home right after the sign-in`);
+      machine.signedIn = true;
+      await pass('the first pass');
+    }
     if (vdi && !this.adopted) {
       for (const [p, text] of Object.entries(IMAGE)) if (!this.user.has(p)) this.user.set(p, text);
       this.adopted = true;
     }
     for (let k = this.rng.range(1, 4); k > 0; k--) await this.edit(home, n, vdi);
     this.same(await files(home), this.expected(false), `session ${n}: the model follows the edits`);
-    await pass('the sign-out pass');
-    if (vdi) await markHeadFinal(await openRepository(this.store), `user/${USER}`, deviceId);
+    await pass('the pass after the edits');
+    if (!vdi && this.rng.chance(0.5)) return; // the PC stays signed in
+    this.trace.push(`  sign-out`);
+    if (vdi) await markHeadFinal(await openRepository(this.store), `user/${USER}`, (await openAgentState(stateDir)).deviceId);
     await deleteSession(stateDir);
+    machine.signedIn = false;
+  }
+
+  /** A sign-in's lay; one in four is cut off first (a crash, a kill) and laid again, as `strata agent` does on finding the laying marker. */
+  private async signIn(n: number, stateDir: string, home: string, mode: 'vdi' | 'persistent'): Promise<void> {
+    const { deviceId } = await openAgentState(stateDir);
+    await writeSession(stateDir, { version: 1, source: 'test', org: this.configs[mode], user: USER, home, mode, device: deviceId, signedIn: new Date(this.tick()).toISOString() } satisfies Session);
+    if (this.rng.chance(0.25)) {
+      const cut = new AbortController();
+      let events = this.rng.range(0, 3);
+      this.trace.push(`  the lay is cut off after ${events} progress events`);
+      await layHome({ store: this.store, session: await readSession(stateDir), stateDir, now: () => new Date(this.tick()), signal: cut.signal, onEvent: (e) => void (e.type === 'progress' && events-- <= 0 && cut.abort()) }).catch((err: unknown) => {
+        assert.ok(cut.signal.aborted, `session ${n}: the lay failed on its own: ${String(err)}`);
+      });
+    }
+    const laid = await layHome({ store: this.store, session: await readSession(stateDir), stateDir, now: () => new Date(this.tick()) });
+    assert.deepEqual(laid.conflicts, [], `session ${n}: no conflict copies\n${this.trace.join('\n')}`);
+  }
+
+  /** What the agent's follower does when the org published: records the switch, a pass makes it, the record goes. */
+  private async followOrg(stateDir: string, pass: (what: string) => Promise<void>): Promise<void> {
+    const session = await readSession(stateDir);
+    const to = await changedOrgLayers(await openRepository(this.store), session);
+    if (to === undefined || session.laid === undefined) return;
+    this.trace.push(`  the PC switches to the org's latest version`);
+    await writeSession(stateDir, { ...session, laid: { ...session.laid, org: to, orgBefore: session.laid.org } });
+    await pass('the switch to the new org version');
+    const switched = await readSession(stateDir);
+    const { orgBefore: _, ...laid } = switched.laid!;
+    await writeSession(stateDir, { ...switched, laid });
   }
 
   private async edit(home: string, n: number, vdi: boolean): Promise<void> {
@@ -180,8 +231,9 @@ async function life(t: TestContext, seed: number): Promise<void> {
   await l.publish();
   for (let n = 1; n <= SESSIONS; n++) {
     if (n > 1 && rng.chance(0.4)) await l.publish();
-    await l.session(n, rng.chance(0.6) ? 'vdi' : 'persistent');
+    await l.session(n, rng.pick(['vdi', 'vdi', 'vdi-again', 'pc', 'pc']));
   }
+  if (process.env.TRACE_LIFE) console.log(l.trace.join('\n'));
   await rm(dir, { recursive: true, force: true });
 }
 
