@@ -8,7 +8,8 @@ import { CountingStore } from '../store/counting.js';
 import { ForwardingStore } from '../store/forwarding.js';
 import { MemoryStore } from '../store/memory.js';
 import { makeTestS3Store, skipWithoutS3 } from '../testing/s3.js';
-import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from '../store/index.js';
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutBody } from '../store/index.js';
+import { StrataError } from '../errors.js';
 import { Agent, type AgentOptions } from './agent.js';
 import { initStore, LAYER, listDir, tempRoot } from './testkit.js';
 
@@ -342,4 +343,38 @@ test('stop() is idempotent: a second call, during the first or after it, resolve
   await a.agent.stop();
   await b.agent.stop();
   await b.agent.stop();
+});
+
+/** Refuses every put while `down` is set, as a bucket that went away mid-pass does. */
+class FlakyPuts extends ForwardingStore {
+  down = false;
+
+  override put(key: string, body: PutBody): Promise<void> {
+    if (this.down) return Promise.reject(new StrataError('E_TRANSIENT', 'injected: the bucket went away', { key }));
+    return super.put(key, body);
+  }
+}
+
+test("a pass that fails leaves no progress figures standing: an offline folder does not show the failed upload's", async (t) => {
+  const base = await tempRoot(t, 'agent-failed-progress');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const root = join(base, 'root');
+  await mkdir(root, { recursive: true });
+  const flaky = new FlakyPuts(mem);
+  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => flaky, newDeviceId: () => 'deva', ...FAST, watch: false, pollMs: 60_000 });
+  t.after(() => agent.stop());
+  await waitFor('the first pass', () => agent.status().folders[0]!.state === 'idle' && agent.passCount > 0);
+  for (let i = 0; i < 5; i++) await writeFile(join(root, `f${i}.txt`), `file ${i} `.repeat(500));
+  const events: AgentEvent[] = [];
+  agent.subscribe((e) => events.push(e));
+  flaky.down = true;
+  const failed = agent.passesDone();
+  await agent.call('syncNow', {});
+  await failed;
+  const uploading = events.filter((e) => e.type === 'status' && e.status.folders[0]!.state === 'uploading');
+  assert.ok(uploading.length > 0, 'the pass reported its upload before it failed');
+  const f = agent.status().folders[0]!;
+  assert.equal(f.state, 'offline');
+  assert.equal(f.progress, undefined, JSON.stringify(f.progress));
 });

@@ -234,9 +234,14 @@ export class FolderRuntime {
     this.opts.changed();
   }
 
+  /**
+   * Progress figures belong to the step that reports them (phase): any other state shows none, so
+   * a failed pass's figures never stand under 'offline' or 'error', nor under the next 'scanning'.
+   */
   setState(state: SyncState): void {
     this.status.state = state;
-    if (state === 'idle' || state === 'paused') delete this.status.progress;
+    delete this.status.progress;
+    this.meter.reset();
     this.opts.changed();
   }
 
