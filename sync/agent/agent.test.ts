@@ -11,6 +11,7 @@ import { makeTestS3Store, skipWithoutS3 } from '../testing/s3.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutBody } from '../store/index.js';
 import { StrataError } from '../errors.js';
 import { Agent, type AgentOptions } from './agent.js';
+import { SyncFolder, type PassResult } from './folder.js';
 import { initStore, LAYER, listDir, tempRoot } from './testkit.js';
 
 const FAST = { pollMs: 150, debounceMs: 20, stabilityMs: 30 };
@@ -377,4 +378,22 @@ test("a pass that fails leaves no progress figures standing: an offline folder d
   const f = agent.status().folders[0]!;
   assert.equal(f.state, 'offline');
   assert.equal(f.progress, undefined, JSON.stringify(f.progress));
+});
+
+test('a pass that keeps finding the disk changing under it is run again at once only a few times, then waits for the next poll', async (t) => {
+  // A file an app rewrites without pause (a log, a VM disk) makes every pass end in 'retry'.
+  let passes = 0;
+  t.mock.method(SyncFolder.prototype, 'pass', async () => {
+    passes++;
+    return { status: 'retry', scan: { changed: [], skipped: new Map() } } satisfies PassResult;
+  });
+  const base = await tempRoot(t, 'agent-retry');
+  const store = new MemoryStore();
+  await initStore(store);
+  const m = await machine(base, 'deva', store, { pollMs: 60_000 });
+  t.after(() => m.agent.stop());
+  await waitFor('the immediate retries', () => passes >= 6);
+  // Give an endless loop of retries room to show itself; the next poll is a minute away.
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(passes, 6, 'the first pass and five immediate retries, then nothing until the poll');
 });

@@ -91,6 +91,7 @@ export class FolderRuntime {
   /** A pass should run as soon as the agent can. */
   due = true;
   nextPoll = 0;
+  /** Passes in a row that failed or ended in 'retry' (the disk changed under them). */
   failures = 0;
   rootMissing = false;
   folder!: SyncFolder;
@@ -277,7 +278,8 @@ export class FolderRuntime {
   record(r: PassResult): ConflictInfo[] {
     this.meter.reset();
     delete this.status.error;
-    this.failures = 0;
+    // A retry is no success: the agent runs one again at once only a few times in a row (agent.ts).
+    if (r.status !== 'retry') this.failures = 0;
     if (r.status === 'held') {
       this.status.pendingDeletes = r.held;
       this.setState('idle');
