@@ -9,11 +9,12 @@ import { ADMIN, loadCredentials, saveCredentials, userPrincipal } from '../crede
 import { isStrataError, StrataError, type ErrorCode } from '../errors.js';
 import { preloadUserLayer } from '../profile/index.js';
 import { ForwardingStore } from '../store/forwarding.js';
-import type { ByteRange, ObjectStore } from '../store/index.js';
+import type { ByteRange, ObjectStore, PutBody } from '../store/index.js';
 import { layHome } from './lay.js';
 import { adminSignIn, signIn } from './login.js';
 import { readSession, sessionPath } from './session.js';
-import { makeMachine, makeTestOrg, signInSkipReason } from './testkit.js';
+import { readDeviceId } from '../state/index.js';
+import { makeMachine, makeTestOrg, signInSkipReason, type Machine, type TestOrg } from './testkit.js';
 
 const skip = await signInSkipReason();
 
@@ -22,6 +23,43 @@ function rejectsWith(code: ErrorCode): (err: unknown) => boolean {
     assert.ok(isStrataError(err, code), String(err));
     return true;
   };
+}
+
+/** The bucket, refusing every read once `started`, and every write where `writes` says so. */
+function failing(store: ObjectStore, started: () => boolean, writes = false): ObjectStore {
+  const refuse = (key: string) => Promise.reject(new StrataError('E_PERMANENT', 'refused by the test', { key }));
+  return new (class extends ForwardingStore {
+    override get(key: string, range?: ByteRange): Promise<Uint8Array> {
+      return started() ? refuse(key) : super.get(key, range);
+    }
+
+    override getStream(key: string, range?: ByteRange): Promise<Readable> {
+      return started() ? refuse(key) : super.getStream(key, range);
+    }
+
+    override put(key: string, body: PutBody): Promise<void> {
+      return writes ? refuse(key) : super.put(key, body);
+    }
+  })(store);
+}
+
+/**
+ * signIn, then a lay that fails once it has started on home (the bucket refuses the pack reads),
+ * or with `at: 'head'` once it has laid everything (the bucket refuses the device head's write);
+ * then the caller's undo, as `strata login` runs it.
+ */
+async function failLay(org: TestOrg, m: Machine, user: string, at: 'packs' | 'head' = 'packs'): Promise<void> {
+  const signedIn = await signIn({ org: org.configPath, user, home: m.home, stateDir: m.stateDir, credentials: async () => org.creds });
+  let started = false;
+  try {
+    const store = at === 'packs' ? failing(signedIn.org.store, () => started) : failing(signedIn.org.store, () => false, true);
+    const lay = layHome({ store, session: signedIn.session, stateDir: m.stateDir, onEvent: (e) => (started ||= e.type === 'layers') });
+    await assert.rejects(lay, /refused by the test/);
+    assert.ok(started);
+    await signedIn.undo();
+  } finally {
+    signedIn.org.close();
+  }
 }
 
 describe('signIn', { skip }, () => {
@@ -73,31 +111,7 @@ describe('signIn', { skip }, () => {
     await writeFile(join(tpl, 'Documents', 'a.txt'), 'b'.repeat(5000));
     await preloadUserLayer(await org.admin(), 'bob', { from: tpl });
     const m = await makeMachine(org, 'pc');
-    /** The bucket, refusing every pack read once the layers are read: the lay fails after it has started on home. */
-    const failing = (store: ObjectStore, started: () => boolean) =>
-      new (class extends ForwardingStore {
-        override get(key: string, range?: ByteRange): Promise<Uint8Array> {
-          if (started()) return Promise.reject(new StrataError('E_PERMANENT', 'refused by the test', { key }));
-          return super.get(key, range);
-        }
-
-        override getStream(key: string, range?: ByteRange): Promise<Readable> {
-          if (started()) return Promise.reject(new StrataError('E_PERMANENT', 'refused by the test', { key }));
-          return super.getStream(key, range);
-        }
-      })(store);
-    const failedLay = async (user: string) => {
-      const signedIn = await signIn({ org: org.configPath, user, home: m.home, stateDir: m.stateDir, credentials: async () => org.creds });
-      let started = false;
-      try {
-        const lay = layHome({ store: failing(signedIn.org.store, () => started), session: signedIn.session, stateDir: m.stateDir, onEvent: (e) => (started ||= e.type === 'layers') });
-        await assert.rejects(lay, /refused by the test/);
-        assert.ok(started);
-        await signedIn.undo();
-      } finally {
-        signedIn.org.close();
-      }
-    };
+    const failedLay = (user: string) => failLay(org, m, user);
     const files = async () => Object.fromEntries(await Promise.all((await readdir(m.stateDir, { recursive: true })).sort().map(async (n) => [n, await readFile(join(m.stateDir, n)).catch(() => 'dir')])));
 
     await failedLay('alice');
@@ -119,6 +133,19 @@ describe('signIn', { skip }, () => {
     assert.deepEqual(await files(), before, "the same user's failed sign-in keeps the earlier session");
     await assert.rejects(loadCredentials(org.org, userPrincipal('bob')), rejectsWith('E_NO_CREDENTIALS'));
     assert.deepEqual(await loadCredentials(org.org, userPrincipal('alice')), earlier);
+  });
+
+  it('a failed sign-in into a state dir that was there, empty, leaves it empty: no device id stays to refuse the next --device', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const tpl = join(org.dir, 'tpl');
+    await mkdir(join(tpl, 'Documents'), { recursive: true });
+    await writeFile(join(tpl, 'Documents', 'a.txt'), 'a'.repeat(5000));
+    await preloadUserLayer(await org.admin(), 'alice', { from: tpl });
+    const m = await makeMachine(org, 'pc');
+    await mkdir(m.stateDir);
+    await failLay(org, m, 'alice');
+    assert.deepEqual(await readdir(m.stateDir), []);
+    assert.equal(await readDeviceId(m.stateDir), undefined);
   });
 
   it('refuses a bad org config or user id before asking for credentials', async (t) => {

@@ -25,7 +25,7 @@ import { StrataError, isStrataError } from '../errors.js';
 import { checkUserId } from '../profile/index.js';
 import type { Repository } from '../repo/index.js';
 import { canSyncFileSystem, isErrno, syncFileSystem } from '../fsutil.js';
-import { openAgentState } from '../state/index.js';
+import { openAgentState, STATE_FILE } from '../state/index.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 import { canonicalSource, loadOrgConfig, type FetchFn } from './org-source.js';
 import { openOrgStore, openVerified, type OrgStore } from './org-store.js';
@@ -111,7 +111,7 @@ async function checkHome(home: string): Promise<void> {
 /**
  * Records what the keychain holds for `user` and what the state dir holds, and returns what puts
  * them back as they were: the keychain entry (or none), the session file's bytes (or none), a
- * state dir that did not exist removed. A `laying` marker the failed lay wrote stays only where a
+ * state dir that did not exist removed, and in one that did, a device id (agent.json) it lacked. A `laying` marker the failed lay wrote stays only where a
  * session is back: its agent must lay again before it syncs over a home half laid (laying.ts).
  * Without one, the marker's other reader, the next lay, need not read every file once what the
  * failed lay wrote is durable (one syncfs of home on Linux; elsewhere the lay fsyncs each file).
@@ -120,11 +120,13 @@ async function undoer(org: string, user: string, stateDir: string, home: string)
   const who = userPrincipal(user);
   const file = sessionPath(stateDir);
   const marker = join(stateDir, LAYING_FILE);
+  const stateFile = join(stateDir, STATE_FILE);
   const creds = await loadCredentials(org, who).catch((err: unknown) => {
     if (isStrataError(err, 'E_NO_CREDENTIALS')) return undefined;
     throw err;
   });
   const dirExisted = await exists(stateDir);
+  const stateExisted = await exists(stateFile);
   const markerExisted = await exists(marker);
   const sessionWas = await stat(file).catch((err: unknown) => {
     if (isErrno(err, 'ENOENT')) return undefined;
@@ -141,6 +143,8 @@ async function undoer(org: string, user: string, stateDir: string, home: string)
       await rm(marker, { force: true });
     }
     if (!dirExisted) await rm(stateDir, { recursive: true, force: true });
+    // The device id this sign-in gave the state dir goes too: a later --device must not be refused for it.
+    else if (!stateExisted) await rm(stateFile, { force: true });
   };
 }
 
