@@ -1,7 +1,7 @@
 // signIn against a real S3 server and a real keychain: credentials verified before they are
 // stored, stored only in the keychain, and a session file without secrets.
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -146,6 +146,15 @@ describe('signIn', { skip }, () => {
     await failLay(org, m, 'alice');
     assert.deepEqual(await readdir(m.stateDir), []);
     assert.equal(await readDeviceId(m.stateDir), undefined);
+  });
+
+  it('a failed sign-in never removes a state dir path that was there: a symlink to a folder not made yet stays', async (t) => {
+    const org = await makeTestOrg(t);
+    const m = await makeMachine(org, 'pc');
+    await symlink(join(org.dir, 'volume-not-mounted', 'state'), m.stateDir);
+    await assert.rejects(signIn({ org: org.configPath, user: 'alice', home: m.home, stateDir: m.stateDir, credentials: async () => org.creds }));
+    assert.ok((await lstat(m.stateDir)).isSymbolicLink(), 'the symlink is still there');
+    await assert.rejects(loadCredentials(org.org, userPrincipal('alice')), rejectsWith('E_NO_CREDENTIALS'));
   });
 
   it('refuses a bad org config or user id before asking for credentials', async (t) => {

@@ -16,7 +16,7 @@
  * session file its old bytes (or goes), and a state dir this sign-in made goes. One thing stays: a
  * `laying` marker the lay wrote (laying.ts), since home may no longer be as it was.
  */
-import { readFile, rm, stat } from 'node:fs/promises';
+import { lstat, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { OrgConfig } from '../../shared/org-config.js';
 import { ADMIN, checkKeychain, deleteCredentials, loadCredentials, saveCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
@@ -125,7 +125,8 @@ async function undoer(org: string, user: string, stateDir: string, home: string)
     if (isStrataError(err, 'E_NO_CREDENTIALS')) return undefined;
     throw err;
   });
-  const dirExisted = await exists(stateDir);
+  // Anything at the path counts, a symlink to a folder not made yet too: the undo never removes what was there.
+  const dirExisted = await exists(stateDir, lstat);
   const stateExisted = await exists(stateFile);
   const markerExisted = await exists(marker);
   const sessionWas = await stat(file).catch((err: unknown) => {
@@ -148,8 +149,8 @@ async function undoer(org: string, user: string, stateDir: string, home: string)
   };
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
+async function exists(path: string, how = stat): Promise<boolean> {
+  return how(path).then(
     () => true,
     (err: unknown) => {
       if (isErrno(err, 'ENOENT')) return false;
