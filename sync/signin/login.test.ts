@@ -14,7 +14,8 @@ import { layHome } from './lay.js';
 import { adminSignIn, signIn } from './login.js';
 import { readSession, sessionPath } from './session.js';
 import { readDeviceId } from '../state/index.js';
-import { makeMachine, makeTestOrg, signInSkipReason, type Machine, type TestOrg } from './testkit.js';
+import { makeMachine, makeTestOrg, signInAndLay, signInSkipReason, type Machine, type TestOrg } from './testkit.js';
+import { signOut } from './logout.js';
 
 const skip = await signInSkipReason();
 
@@ -146,6 +147,25 @@ describe('signIn', { skip }, () => {
     await failLay(org, m, 'alice');
     assert.deepEqual(await readdir(m.stateDir), []);
     assert.equal(await readDeviceId(m.stateDir), undefined);
+  });
+
+  it("a sign-in failing once it has laid home (the device head's write refused) leaves a signed-out state dir as it was, its last pass's record too", async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
+    const tpl = join(org.dir, 'tpl');
+    await mkdir(join(tpl, 'Documents'), { recursive: true });
+    await writeFile(join(tpl, 'Documents', 'a.txt'), 'a'.repeat(5000));
+    await preloadUserLayer(await org.admin(), 'alice', { from: tpl });
+    const m = await makeMachine(org, 'pc');
+    await signInAndLay(org, m, 'alice');
+    await writeFile(join(m.home, 'Documents', 'b.txt'), 'b');
+    // Signing out runs a pass (it records what it left: settled.json) and marks the head final, which the next lay writes again.
+    await signOut({ stateDir: m.stateDir });
+    const files = async () => Object.fromEntries(await Promise.all((await readdir(m.stateDir, { recursive: true })).sort().map(async (n) => [n, await readFile(join(m.stateDir, n)).catch(() => 'dir')])));
+    const before = await files();
+    assert.ok(Object.keys(before).some((n) => n.endsWith('settled.json')), JSON.stringify(Object.keys(before)));
+    await failLay(org, m, 'alice', 'head');
+    assert.deepEqual(await files(), before);
+    await assert.rejects(loadCredentials(org.org, userPrincipal('alice')), rejectsWith('E_NO_CREDENTIALS'));
   });
 
   it('a failed sign-in never removes a state dir path that was there: a symlink to a folder not made yet stays', async (t) => {

@@ -13,12 +13,14 @@
  *   5. the session file (no secrets) is written.
  * A failure at any step, or a lay after it that fails (the caller runs `undo`), leaves the state
  * dir and the keychain as they were: the keychain gets back what it held before for this user, the
- * session file its old bytes (or goes), and a state dir this sign-in made goes. One thing stays: a
- * `laying` marker the lay wrote (laying.ts), since home may no longer be as it was.
+ * session file and the folder's settled.json and base.json their old bytes (or go), and a state dir
+ * this sign-in made goes. One thing stays: a `laying` marker the lay wrote (laying.ts), since home
+ * may no longer be as it was.
  */
 import { lstat, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { OrgConfig } from '../../shared/org-config.js';
+import { folderFiles, folderStateDir } from '../agent/index.js';
 import { ADMIN, checkKeychain, deleteCredentials, loadCredentials, saveCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
 import { probeControl, readControlFile } from '../control/index.js';
 import { StrataError, isStrataError } from '../errors.js';
@@ -111,10 +113,12 @@ async function checkHome(home: string): Promise<void> {
 /**
  * Records what the keychain holds for `user` and what the state dir holds, and returns what puts
  * them back as they were: the keychain entry (or none), the session file's bytes (or none), a
- * state dir that did not exist removed, and in one that did, a device id (agent.json) it lacked. A `laying` marker the failed lay wrote stays only where a
- * session is back: its agent must lay again before it syncs over a home half laid (laying.ts).
- * Without one, the marker's other reader, the next lay, need not read every file once what the
- * failed lay wrote is durable (one syncfs of home on Linux; elsewhere the lay fsyncs each file).
+ * state dir that did not exist removed, and in one that did, a device id (agent.json) it lacked
+ * and the folder's settled.json and base.json as they were. A `laying` marker the failed lay wrote
+ * stays only where a session is back: its agent must lay again before it syncs over a home half
+ * laid (laying.ts). Without one, the marker's other reader, the next lay, need not read every file
+ * once what the failed lay wrote is durable (one syncfs of home on Linux; elsewhere the lay fsyncs
+ * each file).
  */
 async function undoer(org: string, user: string, stateDir: string, home: string): Promise<() => Promise<void>> {
   const who = userPrincipal(user);
@@ -135,10 +139,15 @@ async function undoer(org: string, user: string, stateDir: string, home: string)
   });
   // Anything but a file there (writeSession fails on it) is left alone.
   const session = sessionWas?.isFile() ? await readFile(file) : undefined;
+  // The lay removes the last pass's record (settled.json: a signed-out machine's next lay reads what
+  // it had synced there) and writes the folder's base; the folder is the one its session names (sessionFolder).
+  const { settledFile, baseFile } = folderFiles(folderStateDir(stateDir, { root: home, layer: `user/${user}` }));
+  const putBack = await Promise.all([settledFile, baseFile].map(fileAsItIs));
   return async () => {
     await (creds === undefined ? deleteCredentials(org, who) : saveCredentials(org, who, creds)).catch(() => undefined);
     if (sessionWas === undefined) await rm(file, { force: true });
     else if (session !== undefined) await writeFileAtomic(file, session);
+    for (const put of putBack) await put();
     if (sessionWas === undefined && !markerExisted && (await exists(marker))) {
       if (canSyncFileSystem() && (await exists(home))) await syncFileSystem(home);
       await rm(marker, { force: true });
@@ -147,6 +156,18 @@ async function undoer(org: string, user: string, stateDir: string, home: string)
     // The device id this sign-in gave the state dir goes too: a later --device must not be refused for it.
     else if (!stateExisted) await rm(stateFile, { force: true });
   };
+}
+
+/** What puts `file` back as it is now: its bytes, or no file; anything but a file there is left alone. */
+async function fileAsItIs(file: string): Promise<() => Promise<void>> {
+  const was = await stat(file).catch((err: unknown) => {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw err;
+  });
+  if (was === undefined) return () => rm(file, { force: true });
+  if (!was.isFile()) return () => Promise.resolve();
+  const bytes = await readFile(file);
+  return () => writeFileAtomic(file, bytes);
 }
 
 async function exists(path: string, how = stat): Promise<boolean> {
