@@ -17,6 +17,8 @@ export interface LayRun {
   session: Session;
   stateDir: string;
   seeds?: string[];
+  /** Stops the lay (layHome's signal). */
+  signal?: AbortSignal;
 }
 
 /** "layers: org/base, user/alice; 1 file, 3 B": what a lay lays. */
@@ -43,6 +45,7 @@ export async function layWithOutput(ctx: Context, run: LayRun): Promise<LayResul
     session: run.session,
     stateDir: run.stateDir,
     seeds: run.seeds,
+    ...(run.signal ? { signal: run.signal } : {}),
     chunkFile: poolChunkFn(openChunkPool(ctx)),
     onEvent: (e) => {
       if (e.type === 'progress') bar?.update({ phase: e.phase, files: e.filesDone, totalFiles: e.files, bytes: e.bytesDone, totalBytes: e.bytes });

@@ -153,6 +153,36 @@ describe('strata login and admin login on S3', { skip }, () => {
     assert.equal((await readSession(m.stateDir)).home, m.home);
   });
 
+  it('Ctrl-C while the layer is laid cancels the sign-in: the state dir and the keychain as they were', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const tpl = join(org.dir, 'tpl');
+    await writeTree(tpl, { Documents: { 'a.txt': 'a' } });
+    await preloadUserLayer(await org.admin(), 'erin', { from: tpl });
+    await preloadUserLayer(await org.admin(), 'frank', { from: tpl });
+    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
+    const m = await makeMachine(org, 'pc');
+    const args = (user: string) => ['login', '--org', org.configPath, '--user', user, '--home', m.home, '--state-dir', m.stateDir, '--no-sync', '--secrets-stdin'];
+    assert.equal((await strata(args('erin'), secrets)).code, 0);
+    const files = async () => Object.fromEntries(await Promise.all((await readdir(m.stateDir)).sort().map(async (n) => [n, await readFile(join(m.stateDir, n)).catch(() => 'dir')])));
+    const before = await files();
+
+    // Ctrl-C once the lay has begun (its layers line), as a terminal sends it.
+    let stderr = '';
+    const write = (s: string) => {
+      stderr += s;
+      if (s.startsWith('layers:')) process.emit('SIGINT');
+    };
+    const code = await run(args('frank'), { stdout: () => undefined, stderr: { write, isTTY: false }, env: {}, stdin: Readable.from([secrets]) });
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /^strata: E_INTERRUPTED /m);
+    assert.equal(process.listenerCount('SIGINT'), 0, 'the Ctrl-C handler is gone with the lay');
+    assert.ok((await readdir(m.stateDir)).includes('laying'), 'the marker stays over a half-laid home: the agent lays again first');
+    await rm(join(m.stateDir, 'laying'));
+    assert.deepEqual(await files(), before, "erin's session is back");
+    await assert.rejects(loadCredentials(org.org, userPrincipal('frank')), /E_NO_CREDENTIALS|no keychain entry/);
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('erin')), org.creds);
+  });
+
   it('strata agent syncs the session until strata logout flushes it and stops it', { timeout: 120_000 }, async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'] });
     const tpl = join(org.dir, 'tpl');
