@@ -5,7 +5,7 @@
 // writes a whiteout, so the next reset machine's first contact removes the image's copy instead of
 // adopting it back. On a persistent PC nothing is reset, and a delete is a plain delete.
 import assert from 'node:assert/strict';
-import { access, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { failListing } from '../testing/fail-listing.js';
 import { join, sep } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -358,4 +358,25 @@ it('VDI: signed out and in again on a machine that was not reset, the user\'s ow
   await unlink(join(a.home, 'Documents/mine.txt'));
   await a.pass();
   assert.equal(kind(await layer(store), 'Documents/mine.txt'), 'none', 'a plain delete');
+});
+
+it('VDI: an image folder the user deleted stays hidden but for what the user puts back in it, on the next reset machines', async (t) => {
+  const { dir, store } = await memoryBucket(t, 'base-delete-folder-again');
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents', '.config'] }, 'test');
+  const machine = machines(t, dir, store, org);
+  const a = await machine('a');
+  await a.pass();
+  await rm(join(a.home, 'Documents/Templates'), { recursive: true });
+  await a.pass();
+  // The next session's first contact removes the image's folder; the user makes one file in it again.
+  const b = await machine('b');
+  assert.ok(!(await names(b.home)).includes('Documents/Templates/'));
+  await b.pass();
+  await mkdir(join(b.home, 'Documents/Templates'));
+  await writeFile(join(b.home, 'Documents/Templates/mine.dotx'), 'the user\'s');
+  await b.pass();
+  const c = await machine('c');
+  const seen = await names(c.home);
+  assert.ok(seen.includes('Documents/Templates/mine.dotx'), 'the user\'s file is there');
+  assert.ok(!seen.includes('Documents/Templates/a.dotx') && !seen.includes('Documents/Templates/b.dotx'), 'the image\'s files in it stay hidden');
 });

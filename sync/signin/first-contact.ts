@@ -77,8 +77,9 @@ export interface FirstContactResult {
    */
   listed: Map<string, Dirent[]>;
   /**
-   * The paths of the effective tree (and those a whiteout hides) where the disk had something
-   * before first contact, with what it was: on a VDI machine, the image's own files (base.ts).
+   * The paths of the effective tree (and those a whiteout hides, with all under them) where the
+   * disk had something before first contact, with what it was: on a VDI machine, the image's own
+   * files (base.ts).
    */
   found: [string, BaseKind][];
 }
@@ -283,6 +284,9 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     if (st === undefined) continue;
     const kind = baseKind(st);
     if (kind !== undefined) result.found.push([rel, kind]);
+    // The image's folder under a whiteout: what it holds is the image's too, should the user make
+    // the folder again (only the whiteout's paths below it would hide those files then).
+    if (kind === 'dir') for (const e of walkDir(home, rel)) result.found.push(e);
     const pristine = await isKnown(rel, st);
     if (policy === 'layer-wins' || pristine) await remove(rel);
     else if (st.isDirectory() && !(await prune(rel))) await removeEmptyDir(rel);
@@ -309,6 +313,27 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
   };
   for (const [dir, entries] of listings) if (untouched(dir)) result.listed.set(dir === '' ? home : join(home, dir), [...entries.values()]);
   return result;
+}
+
+/** Everything under the real dir `rel` with its kind, links not followed; what cannot be listed is left out. */
+function walkDir(home: string, rel: string): [string, BaseKind][] {
+  const out: [string, BaseKind][] = [];
+  const dirs = [rel];
+  for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
+    let entries: Dirent[];
+    try {
+      entries = listDirNow(join(home, dir));
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const kind = baseKind(e);
+      if (kind === undefined) continue;
+      out.push([`${dir}/${e.name}`, kind]);
+      if (kind === 'dir') dirs.push(`${dir}/${e.name}`);
+    }
+  }
+  return out;
 }
 
 /** Whether every dir from home down to `dir` is a real dir (not a link); `checked` are known to be. */
