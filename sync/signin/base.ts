@@ -47,9 +47,10 @@ export interface FindBaseOptions {
   caseInsensitive?: boolean;
   /**
    * The base an earlier lay from this state dir recorded: the machine was signed in before and may
-   * not have been reset since. Of the paths the layer has, only those it names are the image's (the
-   * others are files that lay, or the user since, put there); paths the layer does not know are the
-   * image's all the same (it gained them, or nobody synced them).
+   * not have been reset since. It stays the base, gone from the disk or not (the user deleted an
+   * image file: its delete must still hide it); of the paths the layer has, no others are the
+   * image's (they are files that lay, or the user since, put there); paths the layer does not know
+   * are added (the image gained them, or nobody synced them yet).
    */
   earlier?: Base;
 }
@@ -59,13 +60,11 @@ export async function findBase(opts: FindBaseOptions): Promise<Base> {
   const folded = opts.caseInsensitive ? new Map([...opts.tree].map(([p, n]) => [foldKey(p), [p, n] as const])) : undefined;
   const laidAt = (rel: string): DiskNode | undefined => opts.tree.get(rel) ?? folded?.get(foldKey(rel))?.[1];
   const layerPath = (rel: string): string => (opts.tree.has(rel) ? rel : (folded?.get(foldKey(rel))?.[0] ?? rel));
-  const base = new Map<string, BaseKind>();
-  const covered = new Map<string, BaseKind>();
-  const key = (p: string): string => (opts.caseInsensitive ? foldKey(p) : p);
-  const before = opts.earlier && new Set([...opts.earlier.paths.keys(), ...opts.earlier.covered.keys()].map(key));
-  for (const [p, kind] of opts.found) {
-    if (opts.exclude(p, kind === 'dir') || before?.has(key(p)) === false) continue;
-    (opts.org?.(layerPath(p)) === true ? covered : base).set(p, kind);
+  const kept = (paths: Iterable<[string, BaseKind]>): Map<string, BaseKind> => new Map([...paths].filter(([p, kind]) => !opts.exclude(p, kind === 'dir')));
+  const base = kept(opts.earlier?.paths ?? []);
+  const covered = kept(opts.earlier?.covered ?? []);
+  if (opts.earlier === undefined) {
+    for (const [p, kind] of kept(opts.found)) (opts.org?.(layerPath(p)) === true ? covered : base).set(p, kind);
   }
   const dirs = [''];
   let listed = 0;

@@ -197,7 +197,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   // Laid before from this state dir (signed in again, or out and in), the machine may not have been
   // reset: its image is what that lay recorded, not what it left (the user's files would all become
   // whiteouts when deleted); its record, even an empty one (an image with nothing in the folders),
-  // names the image. What the disk no longer has (a wipe) is not the image any more.
+  // names the image, and only paths the layer does not know are added to it (base.ts).
   const earlier = session.mode === 'vdi' ? await readRecordedBase(baseFile).catch(() => undefined) : undefined;
   const base =
     session.mode !== 'vdi' ? undefined

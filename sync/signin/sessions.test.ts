@@ -14,7 +14,7 @@
 // golden image's files become the user's at the first pass of the first VDI session (the adoption,
 // DESIGN §4); every other path shows the org's latest version. Image and org paths are disjoint.
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rm, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { it, type TestContext } from 'node:test';
 import { parseOrgConfig, type OrgConfig } from '../../shared/org-config.js';
@@ -53,6 +53,12 @@ async function files(home: string, rel = '', out = new Map<string, string>()): P
   return out;
 }
 
+/** The folders above a path, nearest last: 'a/b/c' → ['a', 'a/b']. */
+function ancestors(p: string): string[] {
+  const parts = p.split('/');
+  return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
 async function put(home: string, rel: string, text: string, mtimeMs: number): Promise<void> {
   const path = join(home, rel);
   await mkdir(dirname(path), { recursive: true });
@@ -69,6 +75,8 @@ interface Machine {
 class Life {
   /** The user's own word per path: a content, or null for a delete. */
   readonly user = new Map<string, string | null>();
+  /** Folders the user deleted where something lay below: one whiteout hides all under them. */
+  readonly hidden = new Set<string>();
   /** The org layer's latest version. */
   org = new Map<string, string>();
   adopted = false;
@@ -90,8 +98,9 @@ class Life {
   /** What home must hold right after a sign-in; a VDI machine also shows the image's files the layer does not know yet. */
   expected(vdi: boolean): Map<string, string> {
     const out = new Map<string, string>();
-    for (const [p, text] of this.org) if (!this.user.has(p)) out.set(p, text);
-    if (vdi) for (const [p, text] of Object.entries(IMAGE)) if (!this.user.has(p)) out.set(p, text);
+    const shows = (p: string): boolean => !this.user.has(p) && !this.underHidden(p);
+    for (const [p, text] of this.org) if (shows(p)) out.set(p, text);
+    if (vdi) for (const [p, text] of Object.entries(IMAGE)) if (shows(p)) out.set(p, text);
     for (const [p, text] of this.user) if (text !== null) out.set(p, text);
     return out;
   }
@@ -166,11 +175,16 @@ class Life {
     machine.signedIn = false;
   }
 
-  /** A sign-in's lay; one in four is cut off first (a crash, a kill) and laid again, as `strata agent` does on finding the laying marker. */
+  /**
+   * A sign-in's lay; on the PC one in three is cut off first (a crash, a kill) and laid again, as
+   * `strata agent` does on finding the laying marker. Not on a VDI machine: a lay cut off there
+   * records its base from the disk the first attempt left (a known imprecision: the files it laid
+   * count as the image's, and an image folder a whiteout removed no longer shows what it held).
+   */
   private async signIn(n: number, stateDir: string, home: string, mode: 'vdi' | 'persistent'): Promise<void> {
     const { deviceId } = await openAgentState(stateDir);
     await writeSession(stateDir, { version: 1, source: 'test', org: this.configs[mode], user: USER, home, mode, device: deviceId, signedIn: new Date(this.tick()).toISOString() } satisfies Session);
-    if (this.rng.chance(0.25)) {
+    if (mode === 'persistent' && this.rng.chance(0.35)) {
       const cut = new AbortController();
       let events = this.rng.range(0, 3);
       this.trace.push(`  the lay is cut off after ${events} progress events`);
@@ -195,24 +209,91 @@ class Life {
     await writeSession(stateDir, { ...switched, laid });
   }
 
+  private underHidden(p: string): boolean {
+    return ancestors(p).some((a) => this.hidden.has(a));
+  }
+
+  /** Whether something lies below `dir` on this machine: an org file, or the image's (only a VDI machine has the image as its base). */
+  private below(dir: string, vdi: boolean): boolean {
+    const under = (p: string): boolean => p.startsWith(`${dir}/`);
+    return [...this.org.keys()].some(under) || (vdi && Object.keys(IMAGE).some(under));
+  }
+
   private async edit(home: string, n: number, vdi: boolean): Promise<void> {
-    // A PC deleting a file the image brought is a known gap (base-delete.test.ts, the todo).
-    const present = [...(await files(home)).keys()].filter((p) => vdi || !(p in IMAGE)).sort();
+    // A PC deleting a file the image brought, or one whose folder the image has, is a known gap
+    // (base-delete.test.ts, the todo): a PC has no base, so the image's copy comes back on VDI.
+    const imageUnder = (p: string): boolean => p in IMAGE || Object.keys(IMAGE).some((q) => q.startsWith(`${p}/`));
+    const disk = await files(home);
+    const onDisk = [...disk.keys()].sort();
+    const present = onDisk.filter((p) => vdi || !imageUnder(p));
+    const folders = [...new Set(present.flatMap(ancestors))].filter((d) => d.includes('/') && (vdi || !imageUnder(d))).sort();
+    // Where a write lands under a hidden folder, the folder shows again, with whiteouts for what lies below it; a PC knows no image to hide.
+    const writable = (p: string): boolean => vdi || !ancestors(p).some((a) => this.hidden.has(a) && imageUnder(a));
     const r = this.rng.next();
-    if (r < 0.4 && present.length > 0) {
+    if (r < 0.25 && present.length > 0) {
       const p = this.rng.pick(present);
       this.trace.push(`  delete ${p}`);
       await unlink(join(home, p));
-      // A whiteout where something lies below (the org's file, the image's); else a plain delete.
-      if (this.org.has(p) || (vdi && p in IMAGE)) this.user.set(p, null);
-      else this.user.delete(p);
+      this.deleted(p, vdi);
+    } else if (r < 0.35 && folders.length > 0) {
+      const d = this.rng.pick(folders);
+      this.trace.push(`  delete the folder ${d}`);
+      await rm(join(home, d), { recursive: true });
+      this.deletedFolder(d, vdi);
+    } else if (r < 0.5 && present.length > 0) {
+      // A rename of a file or a folder: a delete there, the same contents here.
+      const from = this.rng.pick([...present, ...folders]);
+      const isFolder = !present.includes(from);
+      const to = `${this.rng.pick(['Documents', 'Documents/new', '.config/app', 'Documents/img', 'Documents/Policies'])}/m${++this.texts}${isFolder ? '' : '.txt'}`;
+      const moved = isFolder ? onDisk.filter((p) => p.startsWith(`${from}/`)).map((p) => [p, `${to}${p.slice(from.length)}`]) : [[from, to]];
+      if (to.startsWith(`${from}/`) || !moved.every(([, q]) => writable(q!))) return;
+      this.trace.push(`  rename ${from} to ${to}`);
+      const texts = new Map(moved.map(([p]) => [p!, disk.get(p!)!]));
+      await mkdir(dirname(join(home, to)), { recursive: true });
+      await rename(join(home, from), join(home, to));
+      if (isFolder) this.deletedFolder(from, vdi);
+      else this.deleted(from, vdi);
+      for (const [p, q] of moved) this.wrote(q!, texts.get(p!)!, vdi);
     } else {
       const p = r < 0.7 && present.length > 0 ? this.rng.pick(present) : this.rng.pick([...OWN_PATHS, ...ORG_PATHS, ...Object.keys(IMAGE)]);
+      if (!writable(p) || (!vdi && p in IMAGE)) return;
       const text = this.text(`s${n} ${p}`);
       this.trace.push(`  write ${p} = ${text}`);
       await put(home, p, text, this.tick());
-      this.user.set(p, text);
+      this.wrote(p, text, vdi);
     }
+  }
+
+  /** A file deleted: a whiteout where something lies below (the org's file, the image's); else a plain delete. */
+  private deleted(p: string, vdi: boolean): void {
+    if (this.org.has(p) || (vdi && p in IMAGE)) this.user.set(p, null);
+    else this.user.delete(p);
+  }
+
+  /** A folder deleted with all it held (`onDisk`): one whiteout where something lies below it, else nothing is left of it. */
+  private deletedFolder(d: string, vdi: boolean): void {
+    const under = (p: string): boolean => p.startsWith(`${d}/`);
+    for (const p of [...this.user.keys()]) if (under(p)) this.user.delete(p);
+    for (const h of [...this.hidden]) if (under(h)) this.hidden.delete(h);
+    if (this.below(d, vdi)) this.hidden.add(d);
+  }
+
+  /**
+   * A file written: the user's word. A hidden folder above it shows again; what lies below it stays
+   * hidden, each at its highest path not on the disk (a file's own word, or a folder hidden whole).
+   */
+  private wrote(p: string, text: string, vdi: boolean): void {
+    const onPath = new Set(ancestors(p));
+    for (const a of ancestors(p)) {
+      if (!this.hidden.delete(a)) continue;
+      const lying = [...this.org.keys(), ...(vdi ? Object.keys(IMAGE) : [])].filter((q) => q.startsWith(`${a}/`) && !this.user.has(q));
+      for (const q of lying) {
+        const top = [...ancestors(q), q].find((c) => c.startsWith(`${a}/`) && !onPath.has(c)) as string;
+        if (top === q) this.user.set(q, null);
+        else this.hidden.add(top);
+      }
+    }
+    this.user.set(p, text);
   }
 
   private same(actual: Map<string, string>, expected: Map<string, string>, what: string): void {
