@@ -5,42 +5,14 @@
 // It is usable from the keyboard alone, readable in light and dark mode, and says what to do when the agent goes away.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { Agent } from '../sync/agent/index.js';
-import { initStore } from '../sync/agent/testkit.js';
-import { serveControl } from '../sync/control/index.js';
-import { MemoryStore } from '../sync/store/memory.js';
-import { noChromium, openPage } from './browser.js';
+import { agentAndPage, stateIs } from './agent-page.js';
+import { noChromium } from './browser.js';
 
 const skip = noChromium;
-
-/** An agent on one folder over an in-memory bucket, its control endpoint, and a browser page; all closed after the test. */
-async function agentAndPage(t: TestContext) {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-'));
-  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
-  const root = join(dir, 'home');
-  await mkdir(root);
-  // A conflict copy a merge left earlier: the folder's status lists it.
-  await writeFile(join(root, 'notes.txt'), 'mine');
-  await writeFile(join(root, 'notes.sync-conflict-20261201-101500-laptop.txt'), 'theirs');
-  const store = new MemoryStore();
-  await initStore(store);
-  const agent = await Agent.start({ stateDir: join(dir, 'state'), folders: [{ root, layer: 'user/alice' }], openStore: () => store, watch: false, pollMs: 3_600_000 });
-  t.after(() => agent.stop());
-  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
-  t.after(() => control.close());
-  const { page, problems } = await openPage(t);
-  return { root, agent, control, page, problems };
-}
-
-/** Waits until the page's overall state reads `label`. */
-async function stateIs(page: Page, label: string): Promise<void> {
-  await page.getByRole('status').filter({ hasText: new RegExp(`^${label}$`) }).waitFor({ timeout: 20_000 });
-}
 
 test('the UI shows the agent and its conflicts, pauses and resumes it, resolves a conflict, and restores then confirms a held mass delete', { skip, timeout: 120_000 }, async (t) => {
   const { root, agent, control, page, problems } = await agentAndPage(t);

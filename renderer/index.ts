@@ -16,6 +16,7 @@
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus } from '../shared/agent-api.js';
 import { formatProgress, plural, stateLabel } from '../shared/status-text.js';
+import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
 import { forgetToken, h, startPage, type Child } from './page.js';
 
 /** The agent refused the token: it restarted (a new token) since this tab got it. */
@@ -85,6 +86,10 @@ function sameKind(a: Node, b: Node): boolean {
   return a.nodeType === b.nodeType && a.nodeName === b.nodeName;
 }
 
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 function time(iso: string): string {
   return new Date(iso).toLocaleString();
 }
@@ -96,6 +101,7 @@ class App {
   /** Statuses pushed so far: a command's answer older than the last push is not shown. */
   private pushed = 0;
   private source: EventSource | undefined;
+  private readonly held = new HeldAnswers();
 
   constructor(
     private readonly root: HTMLElement,
@@ -124,6 +130,7 @@ class App {
 
   private show(status: AgentStatus): void {
     this.status = status;
+    this.held.seen(status);
     this.render();
   }
 
@@ -132,15 +139,16 @@ class App {
       forgetToken();
       this.source?.close();
     }
-    this.problem = err instanceof Error ? err.message : String(err);
+    this.problem = message(err);
     this.render();
   }
 
   /**
    * Runs a command and shows its answer, the status after it — unless a status was pushed in the
    * meantime: the answer may have been overtaken (a pass held its deletes before it arrived).
+   * `failed` takes the command's failure where the page should say it elsewhere than at the top.
    */
-  private act(run: () => Promise<AgentStatus>): void {
+  private act(run: () => Promise<AgentStatus>, failed?: (why: string) => void): void {
     if (this.busy) return;
     this.busy = true;
     this.render();
@@ -148,13 +156,27 @@ class App {
     run()
       .then((s) => {
         this.problem = undefined;
-        if (this.pushed === pushed) this.status = s;
+        if (this.pushed === pushed) {
+          this.status = s;
+          this.held.seen(s);
+        }
       })
-      .catch((err: unknown) => this.fail(err))
+      .catch((err: unknown) => (failed === undefined || err instanceof Unauthorized ? this.fail(err) : failed(message(err))))
       .finally(() => {
         this.busy = false;
         this.render();
       });
+  }
+
+  /** Sends the user's answer to the held pass of `root`; the box shows it taken from now on. */
+  private answer(root: string, answer: Answer): void {
+    if (this.busy) return;
+    this.held.sent(root, answer);
+    const command = answer === 'confirm' ? 'confirmDeletes' : 'restoreDeletes';
+    this.act(
+      () => this.client.call(command, { root }).finally(() => this.held.replied(root)),
+      (why) => this.held.failed(root, why),
+    );
   }
 
   /**
@@ -180,7 +202,7 @@ class App {
       parts.push(h('p', {}, this.problem ?? 'Connecting to the agent…'));
     } else {
       parts.push(
-        h('header', {}, h('h1', {}, 'Strata'), h('p', { className: 'state', role: 'status' }, stateLabel(s.state, s.lastSync, s.folders.some((f) => f.pendingDeletes))), h('p', { className: 'device' }, `Device ${s.deviceId}`)),
+        h('header', {}, h('h1', {}, 'Strata'), h('p', { className: 'state', role: 'status' }, stateLabel(s.state, s.lastSync, s.folders.some(waitsForAnswer))), h('p', { className: 'device' }, `Device ${s.deviceId}`)),
         h(
           'nav',
           {},
@@ -189,7 +211,7 @@ class App {
           this.button('Sync now', () => this.act(() => this.client.call('syncNow', {})), undefined, !s.paused),
         ),
         this.problem !== undefined && h('p', { className: 'problem', role: 'alert' }, this.problem),
-        ...s.folders.map((f) => this.folder(f)),
+        ...s.folders.map((f) => this.folder(f, s.paused)),
       );
       if (s.folders.length === 0) parts.push(h('p', {}, 'No folders are synced.'));
     }
@@ -198,27 +220,16 @@ class App {
     morph(this.root, next);
   }
 
-  private folder(f: FolderStatus): HTMLElement {
+  private folder(f: FolderStatus, paused: boolean): HTMLElement {
     const section = h('section', { className: 'folder' }, h('h2', {}, f.root), h('p', { className: 'layer' }, `Layer ${f.layer}, ${plural(f.files, 'file')}`));
-    section.append(h('p', { className: 'folder-state' }, `${stateLabel(f.state, f.lastSync, f.pendingDeletes !== undefined)}${f.progress ? `: ${formatProgress(f.progress)}` : ''}`));
+    section.append(h('p', { className: 'folder-state' }, `${stateLabel(f.state, f.lastSync, waitsForAnswer(f))}${f.progress ? `: ${formatProgress(f.progress)}` : ''}`));
     section.append(h('p', { className: 'last-sync' }, f.lastSync ? `Last in sync ${time(f.lastSync)}` : 'Not in sync yet'));
     if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, `${f.error.message}${f.error.path ? ` (${f.error.path})` : ''}`));
+    const result = this.held.result(f.root);
+    if (result !== undefined && !f.pendingDeletes) section.append(h('p', { className: 'result', role: 'status' }, result));
     if (f.pendingDeletes) {
-      const d = f.pendingDeletes;
-      const where = d.direction === 'local' ? 'deleted on this machine' : 'deleted on another machine';
-      section.append(
-        h(
-          'div',
-          { className: 'pending', role: 'alert' },
-          h('p', {}, `${d.files} of ${d.of} files were ${where}. Sync waits until you delete them everywhere or restore them.`),
-          h(
-            'div',
-            { className: 'actions' },
-            this.button(`Delete ${plural(d.files, 'file')}`, () => this.act(() => this.client.call('confirmDeletes', { root: f.root }))),
-            this.button(`Restore ${plural(d.files, 'file')}`, () => this.act(() => this.client.call('restoreDeletes', { root: f.root }))),
-          ),
-        ),
-      );
+      const button = (label: string, onClick: () => void) => this.button(label, onClick);
+      section.append(this.held.box(f, f.pendingDeletes, paused, button, (a) => this.answer(f.root, a)));
     }
     if (f.conflicts.length > 0) {
       const list = h('ul', { className: 'conflicts' });
@@ -257,6 +268,7 @@ button:disabled, button[aria-disabled='true'] { opacity: 0.6; cursor: default; }
 .folder h2 { font-size: 1.05rem; margin: 0.4rem 0; word-break: break-all; }
 .folder-state { margin: 0.2rem 0; }
 .problem { color: #c0392b; }
+.taken { font-weight: 600; }
 .pending { border: 1px solid #e67e22; border-radius: 0.4rem; padding: 0.2rem 0.8rem 0.8rem; margin: 0.5rem 0; }
 /* Buttons side by side, or one under the other on a narrow window, never touching. */
 .actions { display: inline-flex; flex-wrap: wrap; gap: 0.5rem; }

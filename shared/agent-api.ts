@@ -58,6 +58,12 @@ export interface PendingDeletes {
   of: number;
   /** 'local': the deletes were made on this machine and would go to the bucket; 'remote': the other way. */
   direction: 'local' | 'remote';
+  /**
+   * The user's answer, once confirmDeletes or restoreDeletes took it: the pass that acts on it is
+   * due or running (on a paused agent, at Resume). Absent while the pass waits for one; a pass
+   * that then holds other deletes asks again.
+   */
+  answer?: 'confirm' | 'restore';
 }
 
 export interface FolderStatus {

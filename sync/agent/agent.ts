@@ -16,7 +16,7 @@
  * - a store that cannot be reached is 'offline', retried with a backoff, never an error that
  *   stops the agent; an error in one folder never stops the others.
  */
-import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, PendingDeletes } from '../../shared/agent-api.js';
+import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo } from '../../shared/agent-api.js';
 import { overallState } from '../../shared/agent-api.js';
 import { StrataError } from '../errors.js';
 import { caseInsensitiveByDefault } from '../plan/index.js';
@@ -186,20 +186,19 @@ export class Agent implements AgentApi {
   }
 
   confirmDeletes(root: string): AgentStatus {
-    return this.answerHeld(root, (f, held) => f.folder.approve(held));
+    return this.answerHeld(root, 'confirm');
   }
 
   /** Puts back the held deletes of `root` and those of the hour in the same direction (AgentCommands.restoreDeletes). */
   restoreDeletes(root: string): AgentStatus {
-    return this.answerHeld(root, (f, held) => f.folder.restoreHeld(held));
+    return this.answerHeld(root, 'restore');
   }
 
-  private answerHeld(root: string, answer: (f: FolderRuntime, held: PendingDeletes) => void): AgentStatus {
+  private answerHeld(root: string, answer: 'confirm' | 'restore'): AgentStatus {
     const f = this.folderAt(root);
     const held = f.status.pendingDeletes;
     if (held === undefined) throw new StrataError('E_USAGE', 'no pass of this folder is waiting for a confirmation', { path: root });
-    answer(f, held);
-    f.due = true;
+    f.answerHeld(held, answer);
     this.wake();
     return this.status();
   }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApiError, ConflictInfo, FolderStatus, SyncState } from '../../shared/agent-api.js';
+import type { ApiError, ConflictInfo, FolderStatus, PendingDeletes, SyncState } from '../../shared/agent-api.js';
 import { describeError, isStrataError, StrataError } from '../errors.js';
 import type { Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
@@ -270,6 +270,20 @@ export class FolderRuntime {
     else await rename(copy, name);
     this.folder.markDirty([c.path, c.copy]);
     this.status.conflicts = this.status.conflicts.filter((x) => x.copy !== c.copy);
+    this.due = true;
+    this.opts.changed();
+  }
+
+  /**
+   * Gives the held pass the user's answer (Agent.confirmDeletes, restoreDeletes) and says so in
+   * the status at once; the pass that acts on it is due, and its outcome (record) ends the hold.
+   */
+  answerHeld(pending: PendingDeletes, answer: 'confirm' | 'restore'): void {
+    const { direction, files, of } = pending;
+    const held = { direction, files, of };
+    if (answer === 'confirm') this.folder.approve(held);
+    else this.folder.restoreHeld(held);
+    this.status.pendingDeletes = { ...held, answer };
     this.due = true;
     this.opts.changed();
   }

@@ -1,0 +1,100 @@
+// A held mass delete in the UI (renderer/, in Debian's Chromium over a real agent): an answer shows
+// at once that it was taken, for every page and after a reload, until the pass that acts on it
+// ends with its result; a failed answer says why in the box, however many statuses the agent
+// pushes meanwhile, and can be given again.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { agentAndPage, stateIs } from './agent-page.js';
+import { noChromium } from './browser.js';
+
+const skip = noChromium;
+
+/** 20 files synced, then deleted: the pass holds, and the page offers "Delete 20 files". */
+async function holdDeletes(page: Page, root: string): Promise<void> {
+  for (let i = 0; i < 20; i++) await writeFile(join(root, `f${i}.txt`), `file ${i}`);
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.getByText('Layer user/alice, 22 files').waitFor({ timeout: 20_000 });
+  for (let i = 0; i < 20; i++) await rm(join(root, `f${i}.txt`));
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.getByRole('button', { name: 'Delete 20 files' }).waitFor({ timeout: 20_000 });
+}
+
+/** The requests that answer a held pass, counted from now. */
+function answersSent(page: Page): () => number {
+  let n = 0;
+  page.on('request', (r) => {
+    if (/\/api\/(confirm|restore)Deletes$/.test(new URL(r.url()).pathname)) n++;
+  });
+  return () => n;
+}
+
+test('an answer to a held mass delete shows at once that it was taken, on a reload too, and the box gives way to the result when the pass ends', { skip, timeout: 90_000 }, async (t) => {
+  const { root, agent, control, page, problems, store } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  await holdDeletes(page, root);
+  const box = page.locator('.pending');
+  // The pass that acts on the answer waits at its first request until the test lets it go.
+  store.close();
+  await page.getByRole('button', { name: 'Delete 20 files' }).click();
+  await box.getByText('Deleting 20 files…').waitFor();
+  const sent = answersSent(page);
+  for (const name of ['Delete 20 files', 'Restore 20 files']) {
+    const button = page.getByRole('button', { name });
+    assert.equal(await button.getAttribute('aria-disabled'), 'true', `${name} is unavailable`);
+    await button.click({ force: true });
+  }
+  assert.equal(agent.status().folders[0]?.pendingDeletes?.answer, 'confirm', 'the agent holds the answer');
+  await page.reload();
+  await box.getByText('Deleting 20 files…').waitFor();
+  assert.equal(sent(), 0, 'a second answer was not sent');
+  store.open();
+  await box.waitFor({ state: 'detached', timeout: 20_000 });
+  await page.getByRole('status').filter({ hasText: 'Deleted 20 files.' }).waitFor();
+  await stateIs(page, 'In sync');
+  assert.equal(existsSync(join(root, 'f7.txt')), false);
+  assert.deepEqual(problems, []);
+});
+
+test('an answer given while the agent is paused says it waits for Resume', { skip, timeout: 90_000 }, async (t) => {
+  const { root, control, page, problems } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  await holdDeletes(page, root);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await stateIs(page, 'Paused');
+  await page.getByRole('button', { name: 'Restore 20 files' }).click();
+  await page.locator('.pending').getByText('Restoring 20 files when sync resumes…').waitFor();
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await page.getByRole('status').filter({ hasText: 'Restored 20 files.' }).waitFor({ timeout: 20_000 });
+  assert.equal(existsSync(join(root, 'f7.txt')), true);
+  assert.deepEqual(problems, []);
+});
+
+test('a failed answer says why in the box, also after the agent pushed statuses, and can be given again', { skip, timeout: 90_000 }, async (t) => {
+  const { root, agent, control, page, problems, store } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  await holdDeletes(page, root);
+  const box = page.locator('.pending');
+  await page.route('**/api/restoreDeletes', (r) => r.abort(), { times: 1 });
+  await page.getByRole('button', { name: 'Restore 20 files' }).click();
+  await box.getByText(/^The answer failed: Could not reach the agent/).waitFor();
+  // A pass runs (a poll, Sync now): its statuses reach the page while the message stays.
+  store.close();
+  agent.syncNow();
+  await page.getByRole('heading', { name: root }).locator('..').getByText(/^Scanning/).waitFor();
+  await box.getByText(/^The answer failed: Could not reach the agent/).waitFor();
+  store.open();
+  const restore = page.getByRole('button', { name: 'Restore 20 files' });
+  assert.notEqual(await restore.getAttribute('aria-disabled'), 'true');
+  await restore.click();
+  await page.getByRole('status').filter({ hasText: 'Restored 20 files.' }).waitFor({ timeout: 20_000 });
+  assert.equal(existsSync(join(root, 'f7.txt')), true);
+  // The aborted request is the one console error the page may show.
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+});

@@ -1,0 +1,94 @@
+/**
+ * A held mass delete on the agent's page: the box that asks Delete or Restore, and what it shows
+ * of the answer.
+ *
+ * What must hold: an answer shows at once that it was taken — from the click, then from the
+ * agent's status (PendingDeletes.answer), so on every page and after a reload — and its buttons
+ * then do nothing; when the pass that acts on it ends, the box gives way to what it did. A failed
+ * answer says why inside the box, whatever statuses arrive meanwhile, until the user answers again
+ * or the hold is gone.
+ */
+import type { AgentStatus, FolderStatus, PendingDeletes } from '../shared/agent-api.js';
+import { plural } from '../shared/status-text.js';
+import { h } from './page.js';
+
+export type Answer = NonNullable<PendingDeletes['answer']>;
+
+/** A folder whose pass waits for the user: held, and not answered yet. */
+export function waitsForAnswer(f: FolderStatus): boolean {
+  return f.pendingDeletes !== undefined && f.pendingDeletes.answer === undefined;
+}
+
+export class HeldAnswers {
+  /** Answers sent, by root, whose reply has not come. */
+  private readonly sending = new Map<string, Answer>();
+  /** The answers the agent's status says it took, by root, with the files they are about. */
+  private readonly taken = new Map<string, { answer: Answer; files: number }>();
+  /** Why the last answer failed, or that the hold changed after it, by root. */
+  private readonly notes = new Map<string, string>();
+  /** What an answered pass did, by root, until the folder's next hold. */
+  private readonly results = new Map<string, string>();
+
+  /** Takes in a status the page shows: the answers the agent took, the holds that ended. */
+  seen(status: AgentStatus): void {
+    for (const f of status.folders) {
+      const d = f.pendingDeletes;
+      const was = this.taken.get(f.root);
+      if (d?.answer !== undefined) {
+        this.taken.set(f.root, { answer: d.answer, files: d.files });
+        this.notes.delete(f.root);
+        this.results.delete(f.root);
+        continue;
+      }
+      this.taken.delete(f.root);
+      if (d === undefined) {
+        this.notes.delete(f.root);
+        if (was !== undefined) this.results.set(f.root, `${was.answer === 'confirm' ? 'Deleted' : 'Restored'} ${plural(was.files, 'file')}.`);
+      } else {
+        this.results.delete(f.root);
+        if (was !== undefined) this.notes.set(f.root, 'Files changed after the answer, so sync asks again.');
+      }
+    }
+  }
+
+  sent(root: string, answer: Answer): void {
+    this.sending.set(root, answer);
+    this.notes.delete(root);
+  }
+
+  replied(root: string): void {
+    this.sending.delete(root);
+  }
+
+  failed(root: string, why: string): void {
+    this.notes.set(root, `The answer failed: ${why}`);
+  }
+
+  /** What a folder's result line says, if an answered pass of it ended. */
+  result(root: string): string | undefined {
+    return this.results.get(root);
+  }
+
+  /**
+   * The box of a held folder. `button` makes a button as the page does; `answer` sends one. Once
+   * an answer is taken its buttons stay in place (a keyboard user keeps the focus) but do nothing.
+   */
+  box(f: FolderStatus, d: PendingDeletes, paused: boolean, button: (label: string, onClick: () => void) => HTMLButtonElement, answer: (a: Answer) => void): HTMLElement {
+    const where = d.direction === 'local' ? 'deleted on this machine' : 'deleted on another machine';
+    const taken = this.sending.get(f.root) ?? d.answer;
+    const note = this.notes.get(f.root);
+    const offer = (label: string, a: Answer): HTMLButtonElement => {
+      const b = button(`${label} ${plural(d.files, 'file')}`, taken === undefined ? () => answer(a) : () => undefined);
+      if (taken !== undefined) b.setAttribute('aria-disabled', 'true');
+      return b;
+    };
+    return h(
+      'div',
+      { className: 'pending', role: 'alert' },
+      h('p', {}, `${d.files} of ${d.of} files were ${where}.${taken === undefined ? ' Sync waits until you delete them everywhere or restore them.' : ''}`),
+      taken !== undefined && h('p', { className: 'taken' }, `${taken === 'confirm' ? 'Deleting' : 'Restoring'} ${plural(d.files, 'file')}${paused ? ' when sync resumes' : ''}…`),
+      note !== undefined && h('p', { className: 'problem' }, note),
+      h('div', { className: 'actions' }, offer('Delete', 'confirm'), offer('Restore', 'restore')),
+    );
+  }
+}
