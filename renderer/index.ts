@@ -6,7 +6,8 @@
  *
  * One page: the agent's state and device, Pause/Resume and Sync now, and per folder its state,
  * progress, last sync, error, a held mass delete to confirm or restore, and its conflicts, each resolved by
- * keeping one of its two versions. Every status
+ * keeping one of its two versions (conflicts.ts shows when each was modified, its size and its
+ * device; held.ts the held delete's box). Every status
  * the agent pushes (Server-Sent Events) redraws the page; the stream opens with the current
  * status, and reconnects by itself (EventSource) after a drop.
  *
@@ -16,6 +17,7 @@
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus } from '../shared/agent-api.js';
 import { formatProgress, plural, stateLabel } from '../shared/status-text.js';
+import { versionsTable } from './conflicts.js';
 import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
 import { forgetToken, h, startPage, type Child } from './page.js';
 
@@ -211,7 +213,7 @@ class App {
           this.button('Sync now', () => this.act(() => this.client.call('syncNow', {})), undefined, !s.paused),
         ),
         this.problem !== undefined && h('p', { className: 'problem', role: 'alert' }, this.problem),
-        ...s.folders.map((f) => this.folder(f, s.paused)),
+        ...s.folders.map((f) => this.folder(f, s)),
       );
       if (s.folders.length === 0) parts.push(h('p', {}, 'No folders are synced.'));
     }
@@ -220,7 +222,7 @@ class App {
     morph(this.root, next);
   }
 
-  private folder(f: FolderStatus, paused: boolean): HTMLElement {
+  private folder(f: FolderStatus, s: AgentStatus): HTMLElement {
     const section = h('section', { className: 'folder' }, h('h2', {}, f.root), h('p', { className: 'layer' }, `Layer ${f.layer}, ${plural(f.files, 'file')}`));
     section.append(h('p', { className: 'folder-state' }, `${stateLabel(f.state, f.lastSync, waitsForAnswer(f))}${f.progress ? `: ${formatProgress(f.progress)}` : ''}`));
     section.append(h('p', { className: 'last-sync' }, f.lastSync ? `Last in sync ${time(f.lastSync)}` : 'Not in sync yet'));
@@ -229,7 +231,7 @@ class App {
     if (result !== undefined && !f.pendingDeletes) section.append(h('p', { className: 'result', role: 'status' }, result));
     if (f.pendingDeletes) {
       const button = (label: string, onClick: () => void) => this.button(label, onClick);
-      section.append(this.held.box(f, f.pendingDeletes, paused, button, (a) => this.answer(f.root, a)));
+      section.append(this.held.box(f, f.pendingDeletes, s.paused, button, (a) => this.answer(f.root, a)));
     }
     if (f.conflicts.length > 0) {
       const list = h('ul', { className: 'conflicts' });
@@ -242,7 +244,7 @@ class App {
             h('span', { className: 'path' }, c.path),
             ' — the other version is ',
             h('span', { className: 'copy' }, c.copy),
-            ` (from ${c.device}) `,
+            versionsTable(c, s.deviceId),
             h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep ${c.path}`), this.button('Keep the other', resolve('copy'), `Keep ${c.copy}`)),
           ),
         );
@@ -274,6 +276,9 @@ button:disabled, button[aria-disabled='true'] { opacity: 0.6; cursor: default; }
 .actions { display: inline-flex; flex-wrap: wrap; gap: 0.5rem; }
 .conflicts li { margin: 0.4rem 0; }
 .conflicts .path, .conflicts .copy { font-family: ui-monospace, monospace; word-break: break-all; }
+.versions { border-collapse: collapse; margin: 0.3rem 0 0.5rem; }
+.versions th, .versions td { text-align: left; padding: 0.1rem 0.8rem 0.1rem 0; vertical-align: top; overflow-wrap: break-word; }
+.versions th[scope='row'] { font-weight: normal; font-style: italic; }
 h3 { font-size: 0.95rem; margin: 0.8rem 0 0.3rem; }
 /* Both greys and both reds keep 4.5:1 against their background (WCAG AA). */
 @media (prefers-color-scheme: dark) {

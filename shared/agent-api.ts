@@ -35,13 +35,24 @@ export interface Progress {
   etaSeconds?: number;
 }
 
+/** One version of a conflict, as the agent's last scan saw it on this disk. */
+export interface VersionInfo {
+  kind: 'file' | 'dir' | 'symlink';
+  /** Bytes, of a file. */
+  size?: number;
+  /** ISO 8601 modification time; absent when the disk gave one no date can hold. */
+  mtime?: string;
+}
+
 export interface ConflictInfo {
   /** Layer-relative path of the version that kept the name. */
   path: string;
   /** Layer-relative path of the conflict copy (`name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`). */
   copy: string;
-  /** Device that made the version in the copy. */
+  /** Device that made the version in the copy. (Which device made the name's version is not recorded.) */
   device: string;
+  /** The name's version and the copy's; a side is absent where the last scan found nothing (deleted by hand). */
+  versions?: { name?: VersionInfo; copy?: VersionInfo };
 }
 
 export interface ApiError {

@@ -3,7 +3,7 @@
  * (plan/conflict-name.ts writes `stem.sync-conflict-YYYYMMDD-HHMMSS-<device>[-n].ext`). The
  * files themselves are the record, so the list survives restarts and is the same on every device.
  */
-import type { ConflictInfo } from '../../shared/agent-api.js';
+import type { ConflictInfo, VersionInfo } from '../../shared/agent-api.js';
 
 const MARKER = '.sync-conflict-';
 const REST = /^\d{8}-\d{6}-([A-Za-z0-9_-]+?)(?:-(\d+))?(\.[^/]*)?$/;
@@ -20,13 +20,18 @@ export function parseConflictPath(path: string): ConflictInfo | undefined {
   return { path: original, copy: path, device: m[1]! };
 }
 
-/** The conflict copies among `paths`, sorted by copy path. */
-export function listConflicts(paths: Iterable<string>): ConflictInfo[] {
+/** The conflict copies among `paths`, sorted by copy path; `versionOf` describes both sides of each. */
+export function listConflicts(paths: Iterable<string>, versionOf?: (path: string) => VersionInfo | undefined): ConflictInfo[] {
   const out: ConflictInfo[] = [];
   for (const p of paths) {
     if (!p.includes(MARKER)) continue;
     const c = parseConflictPath(p);
-    if (c !== undefined) out.push(c);
+    if (c === undefined) continue;
+    if (versionOf !== undefined) {
+      const [name, copy] = [versionOf(c.path), versionOf(c.copy)];
+      c.versions = { ...(name && { name }), ...(copy && { copy }) };
+    }
+    out.push(c);
   }
   return out.sort((a, b) => (a.copy < b.copy ? -1 : a.copy > b.copy ? 1 : 0));
 }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApiError, ConflictInfo, FolderStatus, PendingDeletes, SyncState } from '../../shared/agent-api.js';
+import type { ApiError, ConflictInfo, FolderStatus, PendingDeletes, SyncState, VersionInfo } from '../../shared/agent-api.js';
 import { describeError, isStrataError, StrataError } from '../errors.js';
 import type { Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
@@ -192,7 +192,7 @@ export class FolderRuntime {
     });
     await this.folder.recover();
     this.status.files = filesIn(index);
-    this.status.conflicts = listConflicts(this.folder.local.paths());
+    this.status.conflicts = this.conflicts();
     // The start-up rescan must begin after the watcher's initial scan: a file created in between
     // would be neither reported (initial paths never are) nor scanned.
     if (this.opts.watch) await this.startWatcher();
@@ -288,6 +288,18 @@ export class FolderRuntime {
     this.opts.changed();
   }
 
+  /** The folder's conflicts, each version as the last scan saw it. */
+  private conflicts(): ConflictInfo[] {
+    return listConflicts(this.folder.local.paths(), (p) => {
+      const e = this.folder.local.get(p);
+      if (e === undefined) return undefined;
+      const v: VersionInfo = { kind: e.type };
+      if (Math.abs(e.mtimeMs) <= 8.64e15) v.mtime = new Date(e.mtimeMs).toISOString();
+      if (e.type === 'file') v.size = e.size;
+      return v;
+    });
+  }
+
   /** Takes in a pass's outcome; returns the conflicts that are new since the last status. */
   record(r: PassResult): ConflictInfo[] {
     this.meter.reset();
@@ -308,7 +320,7 @@ export class FolderRuntime {
     this.status.lastSync = this.opts.now().toISOString();
     this.status.files = r.files;
     const before = new Set(this.status.conflicts.map((c) => c.copy));
-    this.status.conflicts = listConflicts(this.folder.local.paths());
+    this.status.conflicts = this.conflicts();
     this.setState('idle');
     return this.status.conflicts.filter((c) => !before.has(c.copy));
   }

@@ -1,0 +1,29 @@
+// The conflicts in the UI (renderer/, in Debian's Chromium over a real agent): each shows its two
+// versions side by side — when each was modified (local time), its size, and the device it came
+// from where the copy's name tells — in a table whose headers a screen reader reads out.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { agentAndPage, COPY, stateIs } from './agent-page.js';
+import { noChromium } from './browser.js';
+
+const skip = noChromium;
+
+test('a conflict shows, for each of its versions, when it was modified, its size and the device it came from', { skip, timeout: 60_000 }, async (t) => {
+  const { agent, control, page, problems } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  const table = page.getByRole('table', { name: 'The two versions of notes.txt' });
+  for (const name of ['Modified', 'Size', 'From']) await table.getByRole('columnheader', { name }).waitFor();
+  const cells = async (row: string) => (await table.getByRole('row', { name: new RegExp(`^${row}`) }).getByRole('cell').allInnerTexts()).map((s) => s.trim());
+  const copyTime = '2026-12-01T10:15:00.000Z';
+  const local = await page.evaluate((iso) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }), copyTime);
+  assert.deepEqual(await cells('The other version'), [local, '6 B', 'laptop']);
+  await table.locator(`time[datetime="${copyTime}"]`).waitFor();
+  const mine = await cells('This version');
+  assert.deepEqual(mine.slice(1), ['4 B', 'not recorded']);
+  const nameTime = agent.status().folders[0]?.conflicts[0]?.versions?.name?.mtime;
+  assert.ok(nameTime !== undefined, 'the agent gives the name its time');
+  assert.equal(mine[0], await page.evaluate((iso) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }), nameTime));
+  assert.equal(await page.getByText(COPY).count(), 1, 'the copy is named once');
+  assert.deepEqual(problems, []);
+});
