@@ -1,7 +1,10 @@
 // The conflicts in the UI (renderer/, in Debian's Chromium over a real agent): each shows its two
 // versions side by side — when each was modified (local time), its size, and the device it came
-// from where the copy's name tells — in a table whose headers a screen reader reads out.
+// from where the copy's name tells — in a table whose headers a screen reader reads out; keeping
+// a version gone from the disk since the last scan changes nothing and says so.
 import assert from 'node:assert/strict';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { agentAndPage, COPY, stateIs } from './agent-page.js';
 import { noChromium } from './browser.js';
@@ -26,4 +29,28 @@ test('a conflict shows, for each of its versions, when it was modified, its size
   assert.equal(mine[0], await page.evaluate((iso) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }), nameTime));
   assert.equal(await page.getByText(COPY).count(), 1, 'the copy is named once');
   assert.deepEqual(problems, []);
+});
+
+test('keeping the other version of a conflict whose copy was deleted by hand says so plainly, and the conflict leaves the list', { skip, timeout: 60_000 }, async (t) => {
+  const { root, agent, control, page, problems } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  await rm(join(root, COPY));
+  await page.getByRole('button', { name: `Keep ${COPY}` }).click();
+  await page.getByRole('alert').filter({ hasText: /^the conflict copy is no longer on the disk/ }).waitFor();
+  await page.getByText('Conflicts (1)').waitFor({ state: 'detached', timeout: 20_000 });
+  assert.equal(await readFile(join(root, 'notes.txt'), 'utf8'), 'mine', 'nothing was changed');
+  assert.deepEqual(agent.status().folders[0]?.conflicts, []);
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+});
+
+test('keeping the version with the name after the file was deleted by hand keeps the copy, rather than leaving neither', { skip, timeout: 60_000 }, async (t) => {
+  const { root, control, page, problems } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  await rm(join(root, 'notes.txt'));
+  await page.getByRole('button', { name: 'Keep notes.txt' }).click();
+  await page.getByRole('alert').filter({ hasText: /^the file is no longer on the disk/ }).waitFor();
+  assert.equal(await readFile(join(root, COPY), 'utf8'), 'theirs');
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
 });

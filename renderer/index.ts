@@ -98,7 +98,10 @@ function time(iso: string): string {
 
 class App {
   private status: AgentStatus | undefined;
+  /** Why the last command failed, until the next one succeeds: statuses pushed meanwhile keep it. */
   private problem: string | undefined;
+  /** The stream of statuses dropped, until a status arrives again. */
+  private dropped: string | undefined;
   private busy = false;
   /** Statuses pushed so far: a command's answer older than the last push is not shown. */
   private pushed = 0;
@@ -115,11 +118,11 @@ class App {
       (e) => {
         if (e.type !== 'status') return;
         this.pushed++;
-        this.problem = undefined;
+        this.dropped = undefined;
         this.show(e.status);
       },
       () => {
-        this.problem = `Lost the connection to the agent; trying again. ${IF_STOPPED}`;
+        this.dropped = `Lost the connection to the agent; trying again. ${IF_STOPPED}`;
         this.render();
       },
     );
@@ -201,7 +204,7 @@ class App {
     const s = this.status;
     const parts: Child[] = [];
     if (s === undefined) {
-      parts.push(h('p', {}, this.problem ?? 'Connecting to the agent…'));
+      parts.push(h('p', {}, this.problem ?? this.dropped ?? 'Connecting to the agent…'));
     } else {
       parts.push(
         h('header', {}, h('h1', {}, 'Strata'), h('p', { className: 'state', role: 'status' }, stateLabel(s.state, s.lastSync, s.folders.some(waitsForAnswer))), h('p', { className: 'device' }, `Device ${s.deviceId}`)),
@@ -212,7 +215,8 @@ class App {
           // As in the tray: while paused, a pass asked for would only run at Resume.
           this.button('Sync now', () => this.act(() => this.client.call('syncNow', {})), undefined, !s.paused),
         ),
-        this.problem !== undefined && h('p', { className: 'problem', role: 'alert' }, this.problem),
+        // One line: a command that failed while the stream was down says the same and more.
+        (this.problem ?? this.dropped) !== undefined && h('p', { className: 'problem', role: 'alert' }, this.problem ?? this.dropped),
         ...s.folders.map((f) => this.folder(f, s)),
       );
       if (s.folders.length === 0) parts.push(h('p', {}, 'No folders are synced.'));

@@ -213,8 +213,11 @@ export class Agent implements AgentApi {
     const conflict = f.status.conflicts.find((c) => c.copy === copy);
     if (conflict === undefined) throw new StrataError('E_USAGE', 'this folder lists no such conflict copy', { path: copy });
     await this.running?.done;
-    await f.resolveConflict(conflict, keep);
-    this.wake();
+    try {
+      await f.resolveConflict(conflict, keep);
+    } finally {
+      this.wake();
+    }
     return this.status();
   }
 

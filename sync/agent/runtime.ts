@@ -254,7 +254,9 @@ export class FolderRuntime {
   /**
    * Keeps one side of a conflict (Agent.resolveConflict): deletes the copy, or renames it over the
    * name (one atomic rename). Files and symlinks only: a folder's conflict is for the user's file
-   * manager. The paths come from this folder's own scan, and are checked to be plain.
+   * manager. The paths come from this folder's own scan, and are checked to be plain. The version
+   * kept must still be on the disk (a scan may not have seen it deleted or moved by hand yet):
+   * otherwise nothing changes, and the next pass, due at once, updates the list.
    */
   async resolveConflict(c: ConflictInfo, keep: 'name' | 'copy'): Promise<void> {
     const abs = (rel: string): string => {
@@ -265,6 +267,14 @@ export class FolderRuntime {
     for (const p of keep === 'copy' ? [name, copy] : [copy]) {
       const st = await lstat(p).catch(() => undefined);
       if (st?.isDirectory()) throw new StrataError('E_USAGE', 'a folder conflict is resolved by hand: move or delete one of the folders', { path: p });
+    }
+    if ((await lstat(keep === 'copy' ? copy : name).catch(() => undefined)) === undefined) {
+      this.folder.markDirty([c.path, c.copy]);
+      if (keep === 'copy') this.status.conflicts = this.status.conflicts.filter((x) => x.copy !== c.copy);
+      this.due = true;
+      this.opts.changed();
+      const what = keep === 'copy' ? 'the conflict copy' : 'the file';
+      throw new StrataError('E_CONFLICT_GONE', `${what} is no longer on the disk (deleted or moved since the last scan); nothing was changed`, { path: keep === 'copy' ? c.copy : c.path });
     }
     if (keep === 'name') await rm(copy, { force: true });
     else await rename(copy, name);
