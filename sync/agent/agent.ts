@@ -205,14 +205,17 @@ export class Agent implements AgentApi {
 
   /**
    * Ends a conflict the status of `root` lists (AgentCommands.resolveConflict), on the disk; the
-   * next pass, due at once, syncs it. Not while a pass runs: it waits for it.
+   * next pass, due at once, syncs it. Not while a pass runs: it waits for it, then looks again, since
+   * that pass may have ended the conflict (resolved on another device, or by hand).
    */
   async resolveConflict(root: string, copy: string, keep: string): Promise<AgentStatus> {
     if (keep !== 'name' && keep !== 'copy') throw new StrataError('E_USAGE', `keep must be "name" or "copy", not ${JSON.stringify(keep)}`);
     const f = this.folderAt(root);
-    const conflict = f.status.conflicts.find((c) => c.copy === copy);
-    if (conflict === undefined) throw new StrataError('E_USAGE', 'this folder lists no such conflict copy', { path: copy });
+    const listed = () => f.status.conflicts.find((c) => c.copy === copy);
+    if (listed() === undefined) throw new StrataError('E_USAGE', 'this folder lists no such conflict copy', { path: copy });
     await this.running?.done;
+    const conflict = listed();
+    if (conflict === undefined) throw new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed: a sync pass found it resolved (on another device, or by hand); nothing was changed', { path: copy });
     try {
       await f.resolveConflict(conflict, keep);
     } finally {
