@@ -121,4 +121,68 @@ describe('SnapshotGraph', () => {
       return true;
     });
   });
+
+  it('finds the best merge base when a device\'s clock ran behind (a snapshot older than its parent)', async () => {
+    const { repo } = await newRepo();
+    const root = await repo.saveTree({ entries: [] });
+    await repo.flush();
+    const at = (minute: number, device: string, parents: SnapshotId[]) => repo.saveSnapshot({ version: FORMAT_VERSION, layer: LAYER, device, time: new Date(T0 + minute * 60_000).toISOString(), root, parents });
+    // A PC's snapshot, an admin's on top, then a VDI machine whose clock is an hour behind, then right again.
+    const pc = await at(60, 'pc', []);
+    const admin = await at(70, 'admin', [pc]);
+    const behind = await at(10, 'vdi', [admin]);
+    const vdi = await at(80, 'vdi', [behind]);
+    const graph = layerGraph(repo, LAYER);
+    // The admin's snapshot is an ancestor of the VDI machine's, which the PC merged: it is merged already.
+    assert.equal(await graph.mergeBase([pc, vdi], admin), admin);
+    assert.equal(await graph.mergeBase([vdi], pc), pc);
+  });
+
+  it('finds a best common ancestor whatever the devices\' clocks say (random histories, skewed clocks)', async () => {
+    for (const seed of [21, 22, 23, 24, 25, 26]) {
+      const rng = makeRng(seed);
+      const { repo } = await newRepo();
+      const root = await repo.saveTree({ entries: [] });
+      await repo.flush();
+      const skew = new Map<string, number>();
+      const parentsOf = new Map<SnapshotId, SnapshotId[]>();
+      const ids: SnapshotId[] = [];
+      const last = new Map<string, SnapshotId>();
+      for (let i = 0; i < 60; i++) {
+        const device = `pc-${rng.int(4)}`;
+        if (!skew.has(device)) skew.set(device, rng.chance(0.5) ? 0 : rng.range(-120, 120));
+        const parents = new Set<SnapshotId>();
+        const own = last.get(device);
+        if (own) parents.add(own);
+        if (rng.chance(0.3) && last.size > 0) parents.add(rng.pick([...last.values()]));
+        const time = new Date(T0 + (i + (skew.get(device) as number)) * 60_000).toISOString();
+        const id = await repo.saveSnapshot({ version: FORMAT_VERSION, layer: LAYER, device, time, root, parents: [...parents] });
+        ids.push(id);
+        parentsOf.set(id, [...parents]);
+        last.set(device, id);
+      }
+      const ancestors = (id: SnapshotId): Set<SnapshotId> => {
+        const out = new Set<SnapshotId>();
+        const todo = [id];
+        for (let x = todo.pop(); x !== undefined; x = todo.pop()) {
+          if (out.has(x)) continue;
+          out.add(x);
+          todo.push(...(parentsOf.get(x) ?? []));
+        }
+        return out;
+      };
+      const graph = layerGraph(repo, LAYER);
+      for (let k = 0; k < 25; k++) {
+        const mine = [rng.pick(ids), rng.pick(ids)];
+        const theirs = rng.pick(ids);
+        const ofMine = new Set([...ancestors(mine[0]!), ...ancestors(mine[1]!)]);
+        const common = [...ancestors(theirs)].filter((a) => ofMine.has(a));
+        // The best: common ancestors that no other common ancestor descends from.
+        const best = common.filter((c) => !common.some((o) => o !== c && ancestors(o).has(c)));
+        const got = await graph.mergeBase(mine, theirs);
+        if (best.length === 0) assert.equal(got, undefined, `seed ${seed}`);
+        else assert.ok(got !== undefined && best.includes(got), `seed ${seed}: ${got} is not one of the best merge bases ${best.join(', ')}`);
+      }
+    }
+  });
 });

@@ -5,8 +5,8 @@
  *
  * Must hold: mergeBase returns a true common ancestor or none, never a snapshot that only one side
  * descends from — a base that is too new would turn the other side's changes into silent reverts.
- * A base that is older than the best one only costs extra conflict copies, never data; with clocks
- * that run forward along parent links the result is the newest common ancestor.
+ * A base older than the best one brings back what the newer one's side deleted: so the result is
+ * a best common ancestor (none descends from it) whatever the devices' clocks say.
  *
  * A walk reads each snapshot it meets, one at a time: a long one (a machine whose own head is
  * hundreds of snapshots old) would cost a round trip each. With `bulk`, after BULK_AFTER single
@@ -20,6 +20,10 @@ import type { Snapshot, SnapshotId } from '../repo/types.js';
 const MINE = 1;
 const THEIRS = 2;
 const BOTH = MINE | THEIRS;
+/** Below a common ancestor found: no better one is there. */
+const STALE = 4;
+/** Steps mergeBase walks on only to tell which of two common ancestors is below the other. */
+const EXTRA_STEPS = 256;
 /** Single reads before a bulk read. */
 export const BULK_AFTER = 16;
 const HOUR = 3_600_000;
@@ -74,13 +78,27 @@ export class SnapshotGraph {
   }
 
   /**
-   * The newest snapshot that is an ancestor (or equal) of one of `mine` and of `theirs`. When it
-   * is `theirs` itself, everything `theirs` holds is merged already.
+   * The newest snapshot that is an ancestor (or equal) of one of `mine` and of `theirs`, and that
+   * no other common ancestor descends from. When it is `theirs` itself, everything `theirs` holds
+   * is merged already.
+   *
+   * The walk takes the newest snapshot first, but does not trust the clocks for the answer: a
+   * device whose clock ran behind writes snapshots older than their parents, and a walk stopping
+   * at the first common ancestor it meets would then return one that is older than the best (the
+   * merge would take a delete and a re-add on the two sides for a conflict, and bring a deleted
+   * file back). So, as git's merge-base does, a common ancestor found marks everything below it
+   * stale; the walk goes on while anything not stale is left (and, with two common ancestors found,
+   * EXTRA_STEPS further), a snapshot whose marks grow is taken again, and a common ancestor that
+   * another one's walk reached is dropped.
    */
   async mergeBase(mine: readonly SnapshotId[], theirs: SnapshotId): Promise<SnapshotId | undefined> {
     const flags = new Map<SnapshotId, number>();
     const queue: Array<{ id: SnapshotId; time: number }> = [];
+    /** Common ancestors in the order found, and the snapshots below one. */
+    const found: SnapshotId[] = [];
+    const below = new Set<SnapshotId>();
     const mark = async (id: SnapshotId, bits: number): Promise<void> => {
+      if (bits & STALE) below.add(id);
       const had = flags.get(id) ?? 0;
       if ((had | bits) === had) return;
       flags.set(id, had | bits);
@@ -89,14 +107,23 @@ export class SnapshotGraph {
     for (const id of mine) await mark(id, MINE);
     await mark(theirs, THEIRS);
     const reading = this.walkReads(Math.max(...queue.map((q) => q.time)));
-    while (queue.length > 0) {
+    const live = (): boolean => queue.some((q) => ((flags.get(q.id) as number) & STALE) === 0);
+    // Two common ancestors, the first found maybe below the second (a clock behind between them):
+    // their staleness is followed a little further, enough for a skew near the heads.
+    let extra = EXTRA_STEPS;
+    const unsettled = (): boolean => found.filter((id) => !below.has(id)).length > 1 && queue.length > 0 && extra-- > 0;
+    while (live() || unsettled()) {
       const { id, time } = popNewest(queue);
-      const bits = flags.get(id)!;
-      if (bits === BOTH) return id;
+      let bits = flags.get(id) as number;
+      if ((bits & (BOTH | STALE)) === BOTH) {
+        found.push(id);
+        bits |= STALE;
+        flags.set(id, bits);
+      }
       await reading(time);
       for (const parent of (await this.get(id)).parents) await mark(parent, bits);
     }
-    return undefined;
+    return found.find((id) => !below.has(id));
   }
 
   /**
