@@ -12,10 +12,11 @@ import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig, type OrgConfig } from '../../shared/org-config.js';
 import { folderFiles, folderStateDir, readBase, syncOnce } from '../agent/index.js';
 import { writeTree } from '../cli/testkit.js';
-import { publishOrgLayer, writeProfile } from '../profile/index.js';
+import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/index.js';
 import { openRepository } from '../repo/index.js';
 import { openAgentState } from '../state/index.js';
 import type { ObjectStore } from '../store/index.js';
+import { markHeadFinal } from './device-head.js';
 import { sessionFolder } from './folder.js';
 import { layHome } from './lay.js';
 import { deleteSession, readSession, writeSession, type Session } from './session.js';
@@ -379,4 +380,26 @@ it('VDI: an image folder the user deleted stays hidden but for what the user put
   const seen = await names(c.home);
   assert.ok(seen.includes('Documents/Templates/mine.dotx'), 'the user\'s file is there');
   assert.ok(!seen.includes('Documents/Templates/a.dotx') && !seen.includes('Documents/Templates/b.dotx'), 'the image\'s files in it stay hidden');
+});
+
+it('a file the admin preloaded over an image file, deleted on a VDI machine, goes from a PC that is signed in', async (t) => {
+  const { dir, store, repo } = await memoryBucket(t, 'base-delete-preloaded');
+  const vdi = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const pc = await machines(t, dir, store, parseOrgConfig({ ...vdi, mode: 'persistent' }, 'test'), { Documents: { Templates: { 'mine.txt': 'mine' } } })('pc');
+  await pc.pass();
+  await writeTree(join(dir, 'template'), { Documents: { 'image.txt': 'from the template', Templates: { 'mine.txt': 'template', 'a.dotx': 'template A' } } });
+  await preloadUserLayer(repo, 'alice', { from: join(dir, 'template') });
+  const a = await machines(t, dir, store, vdi)('a');
+  assert.equal(await readFile(join(a.home, 'Documents/image.txt'), 'utf8'), 'from the template');
+  await a.pass();
+  await unlink(join(a.home, 'Documents/image.txt'));
+  await unlink(join(a.home, 'Documents/Templates/a.dotx'));
+  await a.pass();
+  assert.equal(kind(await layer(store), 'Documents/image.txt'), 'whiteout');
+  assert.equal(kind(await layer(store), 'Documents/Templates/a.dotx'), 'whiteout');
+  // The VDI session signs out: its head is final.
+  await markHeadFinal(await openRepository(store), 'user/alice', (await readSession(a.stateDir)).device);
+  await pc.pass();
+  assert.ok(!(await names(pc.home)).includes('Documents/image.txt'), 'the PC does not keep the deleted file');
+  assert.ok(!(await names(pc.home)).includes('Documents/Templates/a.dotx'), 'nor the one in a folder');
 });

@@ -24,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { it, type TestContext } from 'node:test';
 import { parseOrgConfig, type OrgConfig } from '../../shared/org-config.js';
 import { syncOnce } from '../agent/index.js';
-import { publishOrgLayer, writeProfile } from '../profile/index.js';
+import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
 import { openAgentState } from '../state/index.js';
 import type { ObjectStore } from '../store/index.js';
@@ -140,6 +140,23 @@ class Life {
     await publishOrgLayer(this.repo, layer, { from });
     this.orgLayers.set(layer, next);
     this.trace.push(`publish ${layer} v${this.versions}: ${[...next.keys()].join(', ') || 'empty'}`);
+  }
+
+  /**
+   * The admin preloads a template into the user's layer (strata admin preload): its files win over
+   * the layer's. Not into a folder the user deleted: the template's folder would replace the
+   * folder's whiteout, and what lay below it would show again (known, left alone).
+   */
+  async preload(): Promise<void> {
+    const paths = this.rng.shuffle([...OWN_PATHS, ...ORG_PATHS, ...Object.keys(IMAGE)]).slice(0, this.rng.range(1, 3)).filter((p) => !this.underHidden(p));
+    if (paths.length === 0) return;
+    const from = join(this.dir, `template-${++this.versions}`);
+    await mkdir(from, { recursive: true });
+    const texts = paths.map((p) => [p, this.text(`template ${p}`)] as const);
+    for (const [p, text] of texts) await put(from, p, text, this.tick());
+    await preloadUserLayer(this.repo, USER, { from });
+    for (const [p, text] of texts) this.user.set(p, text);
+    this.trace.push(`preload ${texts.map(([p, text]) => `${p} = ${text}`).join(', ')}`);
   }
 
   /** The admin assigns other org layers (strata admin assign): none, one, or both in either order. */
@@ -335,6 +352,7 @@ async function life(t: TestContext, seed: number): Promise<void> {
   for (let n = 1; n <= SESSIONS; n++) {
     if (n > 1 && rng.chance(0.4)) await l.publish();
     if (n > 1 && rng.chance(0.2)) await l.assign();
+    if (n > 1 && rng.chance(0.15)) await l.preload();
     await l.session(n, rng.pick(['vdi', 'vdi', 'vdi-again', 'pc', 'pc']));
   }
   if (process.env.TRACE_LIFE) console.log(l.trace.join('\n'));
