@@ -71,7 +71,7 @@ export class SignInFlow {
         },
       }).catch(async (err: unknown) => {
         // The lay's error is what the form shows; an undo that fails too adds nothing the user can act on.
-        await signedIn.undo().catch(() => undefined);
+        await signedIn.undo(err).catch(() => undefined);
         throw err;
       });
       this.set({ step: 'starting', defaults });

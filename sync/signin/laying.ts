@@ -41,13 +41,18 @@ async function readMarker(stateDir: string): Promise<string | undefined> {
  * end would remove the marker under the other.
  */
 export async function startLaying(stateDir: string): Promise<boolean> {
+  await refuseWhileLaying(stateDir);
+  const clean = (await readMarker(stateDir)) === undefined;
+  await writeFileAtomic(layingPath(stateDir), `${JSON.stringify({ pid: process.pid, started: new Date().toISOString() })}\n`);
+  return clean;
+}
+
+/** E_LAYING while another process is laying onto the state dir: a sign-in must not start over it. */
+export async function refuseWhileLaying(stateDir: string): Promise<void> {
   const other = await runningLay(stateDir);
   if (other !== undefined) {
     throw new StrataError('E_LAYING', `a sign-in (process ${other}) is laying the layer onto home right now: wait for it, or stop it (if that process is not Strata, remove ${LAYING_FILE} from the state dir)`, { path: stateDir });
   }
-  const clean = (await readMarker(stateDir)) === undefined;
-  await writeFileAtomic(layingPath(stateDir), `${JSON.stringify({ pid: process.pid, started: new Date().toISOString() })}\n`);
-  return clean;
 }
 
 export async function endLaying(stateDir: string): Promise<void> {

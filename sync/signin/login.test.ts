@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { ADMIN, loadCredentials, saveCredentials, userPrincipal } from '../credentials/index.js';
@@ -134,6 +136,45 @@ describe('signIn', { skip }, () => {
     assert.deepEqual(await files(), before, "the same user's failed sign-in keeps the earlier session");
     await assert.rejects(loadCredentials(org.org, userPrincipal('bob')), rejectsWith('E_NO_CREDENTIALS'));
     assert.deepEqual(await loadCredentials(org.org, userPrincipal('alice')), earlier);
+  });
+
+  it("a sign-in whose lay finds another sign-in laying (E_LAYING) undoes nothing of that other sign-in's", async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const tpl = join(org.dir, 'tpl');
+    await mkdir(join(tpl, 'Documents'), { recursive: true });
+    await writeFile(join(tpl, 'Documents', 'a.txt'), 'a');
+    await preloadUserLayer(await org.admin(), 'alice', { from: tpl });
+    const m = await makeMachine(org, 'pc');
+    const signInAt = (time: string) => signIn({ org: org.configPath, user: 'alice', home: m.home, stateDir: m.stateDir, credentials: async () => org.creds, now: () => new Date(time) });
+    // Two logins at almost the same moment: this one signs in first; the other then signs in too and starts laying (a live process holds the marker).
+    const second = await signInAt('2024-01-01T00:00:00Z');
+    t.after(() => second.org.close());
+    const first = await signInAt('2024-01-01T00:00:01Z');
+    first.org.close();
+    const other = spawn('sleep', ['120']);
+    t.after(() => other.kill());
+    const marker = `${JSON.stringify({ pid: other.pid, started: new Date().toISOString() })}\n`;
+    await writeFile(join(m.stateDir, 'laying'), marker);
+
+    const failure = await layHome({ store: second.org.store, session: second.session, stateDir: m.stateDir }).then(
+      () => assert.fail('the lay went ahead under another one'),
+      (err: unknown) => err,
+    );
+    assert.ok(isStrataError(failure, 'E_LAYING'), String(failure));
+    await second.undo();
+    assert.deepEqual(await readSession(m.stateDir), first.session, "the other sign-in's session stays");
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('alice')), org.creds, "the other sign-in's credentials stay");
+    assert.equal(await readFile(join(m.stateDir, 'laying'), 'utf8'), marker, "the other lay's marker stays");
+    // A login starting while the other lays is refused before it writes anything.
+    let asked = 0;
+    await assert.rejects(signIn({ org: org.configPath, user: 'bob', home: m.home, stateDir: m.stateDir, credentials: async () => (asked++, org.creds) }), rejectsWith('E_LAYING'));
+    assert.equal(asked, 0, 'refused before the secrets are asked for');
+    // The other lay may end before this undo runs: a lay refused for it still undoes nothing.
+    other.kill();
+    await once(other, 'exit');
+    await second.undo(failure);
+    assert.deepEqual(await readSession(m.stateDir), first.session);
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('alice')), org.creds);
   });
 
   it('a failed sign-in into a state dir that was there, empty, leaves it empty: no device id stays to refuse the next --device', async (t) => {

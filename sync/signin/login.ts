@@ -4,7 +4,8 @@
  * restore.ts; the CLI runs one after the other.
  *
  * Order matters, and each step only starts when the one before succeeded:
- *   0. no agent is running for the state dir (its files are about to be laid over);
+ *   0. no agent is running for the state dir (its files are about to be laid over), and no other
+ *      sign-in is laying onto it (E_LAYING; checked again once the credentials are in);
  *   1. the org config, the user id and home are valid (nothing asked yet; home is a folder, or
  *      can be made where no file stands in the way);
  *   2. the keychain works (checkKeychain) — before anyone types a secret;
@@ -15,7 +16,11 @@
  * dir and the keychain as they were: the keychain gets back what it held before for this user, the
  * session file and the folder's settled.json and base.json their old bytes (or go), and a state dir
  * this sign-in made goes. One thing stays: a `laying` marker the lay wrote (laying.ts), since home
- * may no longer be as it was.
+ * may no longer be as it was. A failure that means another sign-in is laying onto the state dir
+ * (the lay's E_LAYING, or any failure while that other process's marker stands) undoes nothing:
+ * two logins started at almost the same moment both pass the checks of step 0, and what the state
+ * dir and the keychain hold by then is the other sign-in's, which an undo would sign out under its
+ * running lay.
  */
 import { lstat, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -31,7 +36,7 @@ import { openAgentState, STATE_FILE } from '../state/index.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 import { canonicalSource, loadOrgConfig, type FetchFn } from './org-source.js';
 import { openOrgStore, openVerified, type OrgStore } from './org-store.js';
-import { LAYING_FILE } from './laying.js';
+import { LAYING_FILE, refuseWhileLaying, runningLay } from './laying.js';
 import { SESSION_VERSION, readSession, sessionPath, writeSession, type Session } from './session.js';
 
 export interface SignInOptions {
@@ -54,8 +59,11 @@ export interface SignedIn {
   /** The org's bucket, open: the caller closes it. */
   org: OrgStore;
   repo: Repository;
-  /** Puts the state dir and the keychain back as they were before this sign-in (a lay that failed). */
-  undo(): Promise<void>;
+  /**
+   * Puts the state dir and the keychain back as they were before this sign-in (a lay that failed
+   * with `failure`); nothing while another sign-in is laying, or when `failure` is E_LAYING.
+   */
+  undo(failure?: unknown): Promise<void>;
 }
 
 /** Steps 1–5 above. */
@@ -65,13 +73,16 @@ export async function signIn(opts: SignInOptions): Promise<SignedIn> {
   if (running && (await probeControl(running))) {
     throw new StrataError('E_AGENT_ALREADY_RUNNING', `an agent (pid ${running.pid}) is running for this state dir: sign out first (strata logout)`, { path: opts.stateDir });
   }
+  await refuseWhileLaying(opts.stateDir);
   const config = await loadOrgConfig(opts.org, opts.fetch);
   const user = checkUserId(opts.user);
   const home = resolve(opts.home);
   await checkHome(home);
   const { org, repo, creds } = await verifiedCredentials(config, opts.org, opts.credentials);
-  let undo: (() => Promise<void>) | undefined;
+  let undo: SignedIn['undo'] | undefined;
   try {
+    // The prompt may have taken a while: another sign-in may have started laying meanwhile.
+    await refuseWhileLaying(opts.stateDir);
     undo = await undoer(config.org, user, opts.stateDir, home);
     const state = await openAgentState(opts.stateDir, opts.newDeviceId ? { newDeviceId: opts.newDeviceId } : {});
     // What an earlier sign-in of the same user laid onto the same home stays known until the new restore replaces it.
@@ -93,7 +104,7 @@ export async function signIn(opts: SignInOptions): Promise<SignedIn> {
     return { session, org, repo, undo };
   } catch (err) {
     org.close();
-    await undo?.().catch(() => undefined);
+    await undo?.(err).catch(() => undefined);
     throw err;
   }
 }
@@ -120,7 +131,7 @@ async function checkHome(home: string): Promise<void> {
  * once what the failed lay wrote is durable (one syncfs of home on Linux; elsewhere the lay fsyncs
  * each file).
  */
-async function undoer(org: string, user: string, stateDir: string, home: string): Promise<() => Promise<void>> {
+async function undoer(org: string, user: string, stateDir: string, home: string): Promise<SignedIn['undo']> {
   const who = userPrincipal(user);
   const file = sessionPath(stateDir);
   const marker = join(stateDir, LAYING_FILE);
@@ -143,7 +154,8 @@ async function undoer(org: string, user: string, stateDir: string, home: string)
   // it had synced there) and writes the folder's base; the folder is the one its session names (sessionFolder).
   const { settledFile, baseFile } = folderFiles(folderStateDir(stateDir, { root: home, layer: `user/${user}` }));
   const putBack = await Promise.all([settledFile, baseFile].map(fileAsItIs));
-  return async () => {
+  return async (failure) => {
+    if (isStrataError(failure, 'E_LAYING') || (await runningLay(stateDir)) !== undefined) return;
     await (creds === undefined ? deleteCredentials(org, who) : saveCredentials(org, who, creds)).catch(() => undefined);
     if (sessionWas === undefined) await rm(file, { force: true });
     else if (session !== undefined) await writeFileAtomic(file, session);

@@ -89,7 +89,7 @@ export const loginCommand: Command = {
       // A lay that fails, or that Ctrl-C stops, signs nobody in: the state dir and the keychain go back to what they were.
       const result = await layWithOutput(ctx, { store: signedIn.org.store, session: signedIn.session, stateDir, seeds: listOption(ctx.args, 'seed'), signal: cancel.signal })
         .catch(async (err: unknown) => {
-          await signedIn.undo().catch((e: unknown) => ctx.warn(`the failed sign-in could not be undone: ${describeError(e)}`));
+          await signedIn.undo(err).catch((e: unknown) => ctx.warn(`the failed sign-in could not be undone: ${describeError(e)}`));
           throw err;
         })
         .finally(() => cancel.dispose());
