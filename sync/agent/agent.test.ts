@@ -12,6 +12,8 @@ import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutBody } from '.
 import { StrataError } from '../errors.js';
 import { Agent, type AgentOptions } from './agent.js';
 import { SyncFolder, type PassResult } from './folder.js';
+import { syncOnce } from './once.js';
+import { openRepository } from '../repo/index.js';
 import { initStore, LAYER, listDir, tempRoot } from './testkit.js';
 
 const FAST = { pollMs: 150, debounceMs: 20, stabilityMs: 30 };
@@ -136,6 +138,24 @@ test('after a restart while paused, the status shows what the state dir knows: t
     { files: 3, lastSync: before.lastSync, conflicts: ['notes.sync-conflict-20261201-101500-laptop.txt'] },
   );
   assert.equal(requests(a), sent, 'nothing asked of the bucket');
+});
+
+test('a sync --once run while the agent is stopped is the last sync its next paused start shows', async (t) => {
+  const { a, store } = await setup(t, { watch: false });
+  await writeFile(join(a.root, 'one.txt'), 'one');
+  await a.agent.call('syncNow', {});
+  await waitFor('a synced one.txt', () => a.agent.status().folders[0]!.files === 1 && a.agent.status().folders[0]!.state === 'idle');
+  await a.agent.call('pause', {});
+  const before = a.agent.status().folders[0]!.lastSync!;
+  await a.agent.stop();
+  await writeFile(join(a.root, 'two.txt'), 'two');
+  const at = new Date(Date.parse(before) + 3_600_000);
+  const r = await syncOnce({ stateDir: a.stateDir, repo: await openRepository(store), folder: { root: a.root, layer: LAYER }, now: () => at });
+  assert.equal(r.status, 'synced');
+  await a.restart();
+  const after = a.agent.status();
+  assert.equal(after.state, 'paused');
+  assert.deepEqual({ lastSync: after.lastSync, folder: after.folders[0]!.lastSync, files: after.folders[0]!.files }, { lastSync: at.toISOString(), folder: at.toISOString(), files: 2 });
 });
 
 test('a missing root stops that folder with E_NO_ROOT and deletes nothing anywhere', async (t) => {

@@ -1,7 +1,7 @@
 /**
  * What a folder's status can show before its bucket is reached (a paused or offline start): read
  * from its state dir alone. The files and the conflicts come from the stat cache, the last sync
- * from `last-sync.json`, which the agent keeps (runtime.ts).
+ * from `last-sync.json`, which the agent keeps (runtime.ts), and so does `sync --once` (once.ts).
  *
  * Must hold: nothing here reads the bucket; a missing or damaged last-sync file only means the time
  * is unknown ("not in sync yet" until the next synced pass), never a failed start.

@@ -2,13 +2,15 @@
  * `strata sync --once`: one full reconcile of one folder, without watcher or control endpoint.
  * Passes repeat while the disk changes under them (at most MAX_PASSES), so the command ends with
  * the folder in sync or says why not; a pass held for a mass delete is answered as `deletes` says,
- * once, or reported.
+ * once, or reported. A synced pass is the last sync, in the folder's state dir and the agent's, as
+ * the agent records its own (logout's flush pass is one of these).
  */
 import { StrataError } from '../errors.js';
 import type { Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { openAgentState, openFileIndex } from '../state/index.js';
 import { SyncFolder, type PassPhase, type PassResult } from './folder.js';
+import { writeLastSync } from './known.js';
 import { folderExcluder, folderFiles, folderStateDir, type FolderSpec } from './runtime.js';
 import { caseInsensitiveByDefault } from '../plan/index.js';
 import { makeDirs } from '../fsutil.js';
@@ -58,7 +60,12 @@ export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device
         continue;
       }
       if (r.status !== 'retry') {
-        if (r.status === 'synced') await state.update((d) => void (d.lastSync = (opts.now ?? (() => new Date()))().toISOString()));
+        if (r.status === 'synced') {
+          // Both records the agent keeps: a paused start shows the folder's (known.ts), the status the agent's.
+          const at = (opts.now ?? (() => new Date()))().toISOString();
+          await writeLastSync(dir, at);
+          await state.update((d) => void (d.lastSync = at));
+        }
         return { ...r, device: state.deviceId };
       }
     }
