@@ -140,6 +140,26 @@ test('after a restart while paused, the status shows what the state dir knows: t
   assert.equal(requests(a), sent, 'nothing asked of the bucket');
 });
 
+test('a pause saves the agent-wide last sync as it does each folder\'s: a restart shows the last synced pass, not the last one that wrote', async (t) => {
+  let clock = Date.parse('2026-03-02T10:00:00Z');
+  const { a } = await setup(t, { watch: false, now: () => new Date(clock) });
+  await writeFile(join(a.root, 'one.txt'), 'one');
+  await a.agent.call('syncNow', {});
+  await waitFor('a synced one.txt', () => a.agent.status().folders[0]!.files === 1 && a.agent.status().folders[0]!.state === 'idle');
+  assert.equal(a.agent.status().lastSync, new Date(clock).toISOString());
+  // A pass that writes nothing, within the minute: the agent-wide time is saved later, or at the pause.
+  clock += 10_000;
+  const passed = a.agent.passesDone();
+  await a.agent.call('syncNow', {});
+  await passed;
+  await a.agent.call('pause', {});
+  const synced = new Date(clock).toISOString();
+  assert.equal(a.agent.status().folders[0]!.lastSync, synced);
+  await a.restart();
+  const after = a.agent.status();
+  assert.deepEqual({ state: after.state, lastSync: after.lastSync, folder: after.folders[0]!.lastSync }, { state: 'paused', lastSync: synced, folder: synced });
+});
+
 test('a sync --once run while the agent is stopped is the last sync its next paused start shows', async (t) => {
   const { a, store } = await setup(t, { watch: false });
   await writeFile(join(a.root, 'one.txt'), 'one');

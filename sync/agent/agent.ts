@@ -61,6 +61,8 @@ export class Agent implements AgentApi {
   private stopping: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private passes = 0;
+  /** The agent-wide last sync, when noteSynced did not save it yet (at most once a minute): a pause or a stop saves it. */
+  private unsavedSync: string | undefined;
   private passWaiters: Array<{ after: number; resolve: () => void }> = [];
 
   private constructor(
@@ -161,6 +163,7 @@ export class Agent implements AgentApi {
       f.setState('paused');
       await f.saveLastSync(true);
     }
+    await this.saveLastSync();
     return this.status();
   }
 
@@ -266,6 +269,7 @@ export class Agent implements AgentApi {
       await f.saveLastSync(true).catch(() => undefined);
       await f.close();
     }
+    await this.saveLastSync().catch(() => undefined);
   }
 
   private wake(): void {
@@ -406,15 +410,23 @@ export class Agent implements AgentApi {
     f.nextPoll = this.now().getTime() + this.backoff(f.failures);
   }
 
-  /** Persists the last sync time when something was written, or at most once a minute. */
+  /** Persists the last sync time when something was written, or at most once a minute (else a pause or a stop saves it). */
   private async noteSynced(wrote: boolean): Promise<void> {
+    if (this.folders.some((f) => f.status.state !== 'idle' || f.status.pendingDeletes !== undefined)) return;
     const last = this.state.get().lastSync;
     const now = this.now();
+    this.unsavedSync = now.toISOString();
     if (!wrote && last !== undefined && now.getTime() - Date.parse(last) < 60_000) return;
-    if (this.folders.some((f) => f.status.state !== 'idle' || f.status.pendingDeletes !== undefined)) return;
+    await this.saveLastSync();
+  }
+
+  private async saveLastSync(): Promise<void> {
+    const at = this.unsavedSync;
+    if (at === undefined) return;
     await this.state.update((d) => {
-      d.lastSync = now.toISOString();
+      d.lastSync = at;
     });
+    this.unsavedSync = undefined;
     this.emitStatus();
   }
 }
