@@ -59,4 +59,19 @@ describe('EventQueue', () => {
     assert.equal(q.bytes, q.peek()!.length);
     assert.deepEqual(drain(q), ['uploading 3']);
   });
+
+  it('holds in memory only what is queued, for a reader that stays behind and never lets the queue empty', () => {
+    const q = new EventQueue();
+    const conflict = (i: number): AgentEvent => ({ type: 'conflict', root: '/r', conflict: { path: `f${i}`, copy: `f${i}.sync-conflict-20240501-100000-x`, device: 'x' } });
+    q.push(conflict(0));
+    for (let i = 1; i <= 10_000; i++) {
+      q.push(conflict(i));
+      q.shift();
+    }
+    // What the queue keeps in memory, written or not (its array: a test may look at it).
+    const held = (q as unknown as { items: { size: number }[] }).items;
+    assert.ok(held.length <= 2, `${held.length} events held for 1 queued`);
+    assert.equal(q.bytes, Buffer.byteLength(q.peek()!));
+    assert.deepEqual(drain(q), ['conflict']);
+  });
 });

@@ -114,8 +114,11 @@ export class EventQueue {
     if (item === undefined) return;
     this.bytes -= item.size;
     this.head++;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
+    // What was written goes once it is half the array (each event moved at most once per event
+    // taken): a reader that stays a little behind, the queue never empty, must not hold the rest
+    // of the stream in memory, which MAX_BUFFERED_BYTES does not count.
+    if (this.head * 2 >= this.items.length) {
+      this.items.splice(0, this.head);
       this.head = 0;
     }
   }
