@@ -4,7 +4,7 @@ import type { AgentStatus, ConflictInfo, FolderStatus } from '../shared/agent-ap
 import { notices } from './notices.js';
 
 function folder(over: Partial<FolderStatus> = {}): FolderStatus {
-  return { root: '/home/dana', layer: 'user/dana', state: 'idle', conflicts: [], files: 10, ...over };
+  return { root: '/home/dana', layer: 'user/dana', state: 'idle', conflicts: [], files: 10, syncedPasses: 0, ...over };
 }
 function status(...folders: FolderStatus[]): AgentStatus {
   return { deviceId: 'pc1', paused: false, state: 'idle', folders };

@@ -4,7 +4,7 @@ import type { AgentStatus, FolderStatus } from '../shared/agent-api.js';
 import { signInMenu, statusLines, trayMenu, trayTooltip, type TrayItem } from './tray-menu.js';
 
 function folder(over: Partial<FolderStatus> = {}): FolderStatus {
-  return { root: '/home/alice', layer: 'user/alice', state: 'idle', conflicts: [], files: 10, lastSync: '2026-12-05T10:00:00Z', ...over };
+  return { root: '/home/alice', layer: 'user/alice', state: 'idle', conflicts: [], files: 10, syncedPasses: 1, lastSync: '2026-12-05T10:00:00Z', ...over };
 }
 
 function status(over: Partial<AgentStatus> = {}, folders = [folder()]): AgentStatus {

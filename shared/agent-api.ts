@@ -91,6 +91,11 @@ export interface FolderStatus {
   conflicts: ConflictInfo[];
   /** Files (and symlinks) in the folder at the last scan. */
   files: number;
+  /**
+   * Passes of this folder that ended in sync since the agent started: a higher count is a pass that
+   * has run, whatever the clock says (lastSync may go back with it). A sign-out's flush waits on it.
+   */
+  syncedPasses: number;
 }
 
 export interface AgentStatus {

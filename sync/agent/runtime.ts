@@ -110,7 +110,7 @@ export class FolderRuntime {
     readonly spec: FolderSpec,
     private readonly opts: RuntimeOptions,
   ) {
-    this.status = { root: spec.root, layer: spec.layer, state: 'idle', conflicts: [], files: 0 };
+    this.status = { root: spec.root, layer: spec.layer, state: 'idle', conflicts: [], files: 0, syncedPasses: 0 };
     this.meter = new ProgressMeter(() => opts.now().getTime());
     this.exclude = folderExcluder(spec);
     this.lower = { lower: spec.lower, lowerBefore: spec.lowerBefore };
@@ -328,6 +328,7 @@ export class FolderRuntime {
       for (const resolve of this.switchWaiters.splice(0)) resolve();
     }
     this.status.lastSync = this.opts.now().toISOString();
+    this.status.syncedPasses++;
     this.status.files = r.files;
     const before = new Set(this.status.conflicts.map((c) => c.copy));
     this.status.conflicts = this.conflicts();

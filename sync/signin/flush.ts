@@ -2,13 +2,14 @@
  * Flushing through a running agent before sign-out: ask it for a pass (syncNow) and wait until a
  * pass that started after the request has completed for every folder.
  *
- * How "after the request" is known: passes of a folder run one at a time and each completed one
- * sets a new `lastSync`. The status syncNow answers with holds each folder's lastSync at that
- * moment (L0) and whether a pass was running. If none was, the next completion (a lastSync after
- * L0) is a pass that began after the request; if one was, it is the second. A pass that ends in
- * error, offline or held for a mass-delete confirmation fails the flush: signing out then would
- * leave changes only on this machine. A paused agent is resumed first: signing out is the user
- * asking for the flush.
+ * How "after the request" is known: passes of a folder run one at a time and each one that ends in
+ * sync counts (`syncedPasses`). The status syncNow answers with holds each folder's count at that
+ * moment (N0) and whether a pass was running. If none was, the next one (N0 + 1) is a pass that
+ * began after the request; if one was, it is the second. The count, not `lastSync`: a time is the
+ * clock's, and one saved before the clock went back would be newer than every pass to come. A
+ * pass that ends in error, offline or held for a mass-delete confirmation fails the flush: signing
+ * out then would leave changes only on this machine. A paused agent is resumed first: signing out
+ * is the user asking for the flush.
  */
 import type { AgentStatus, FolderStatus, SyncState } from '../../shared/agent-api.js';
 import type { ControlClient } from '../control/index.js';
@@ -18,11 +19,18 @@ const BUSY: readonly SyncState[] = ['scanning', 'uploading', 'downloading'];
 
 interface Wait {
   root: string;
-  since: string | undefined;
+  /** syncedPasses once the answer is ready: the flush is done at since + need. */
+  since: number;
   need: number;
-  seen: Set<string>;
+  /** A status showed since + need: it stays so whatever older status is read after it (the answer to syncNow). */
+  reached: boolean;
   /** A busy state was seen after the request was answered: the next non-busy state is an outcome. */
   running: boolean;
+}
+
+function done(w: Wait, f: FolderStatus | undefined): boolean {
+  if (f !== undefined && f.syncedPasses >= w.since + w.need) w.reached = true;
+  return w.reached;
 }
 
 function outcomeError(f: FolderStatus): StrataError | undefined {
@@ -52,8 +60,7 @@ export function flushThroughAgent(client: ControlClient, timeoutMs: number): Pro
     const onStatus = (status: AgentStatus, live: boolean): void => {
       for (const w of waits ?? []) {
         const f = status.folders.find((x) => x.root === w.root);
-        if (f === undefined || w.seen.size >= w.need) continue;
-        if (f.lastSync !== undefined && (w.since === undefined || f.lastSync > w.since)) w.seen.add(f.lastSync);
+        if (f === undefined || done(w, f)) continue;
         if (BUSY.includes(f.state)) {
           if (live) w.running = true;
         } else if (w.running) {
@@ -62,7 +69,7 @@ export function flushThroughAgent(client: ControlClient, timeoutMs: number): Pro
           if (err) return finish(err);
         }
       }
-      if (waits?.every((w) => w.seen.size >= w.need)) finish();
+      if (waits?.every((w) => done(w, status.folders.find((x) => x.root === w.root)))) finish();
     };
     const unsubscribe = client.subscribe(
       (e) => {
@@ -75,7 +82,7 @@ export function flushThroughAgent(client: ControlClient, timeoutMs: number): Pro
     void (async () => {
       if ((await client.call('status', {})).paused) await client.call('resume', {});
       const now = await client.call('syncNow', {});
-      waits = now.folders.map((f) => ({ root: f.root, since: f.lastSync, need: BUSY.includes(f.state) ? 2 : 1, seen: new Set(), running: false }));
+      waits = now.folders.map((f) => ({ root: f.root, since: f.syncedPasses, need: BUSY.includes(f.state) ? 2 : 1, reached: false, running: false }));
       for (const s of early.splice(0)) onStatus(s, false);
       onStatus(now, false);
     })().catch(finish);
