@@ -7,7 +7,7 @@
 import { countFiles, type Node } from '../plan/index.js';
 import type { Repository } from '../repo/index.js';
 import { FORMAT_VERSION, type BlobId, type Snapshot, type SnapshotId } from '../repo/types.js';
-import type { SnapshotGraph } from './history.js';
+import { snapshotTime, type SnapshotGraph } from './history.js';
 
 export interface CommitInput {
   repo: Repository;
@@ -39,13 +39,14 @@ export async function commitSnapshot(input: CommitInput): Promise<SnapshotId | u
   const files = countFiles(merged);
   let bytes = 0;
   for (const n of merged.values()) if (n.type === 'file') bytes += n.size;
+  const parents = [...(own === undefined ? [] : [own]), ...input.parents];
   const snapshot: Snapshot = {
     version: FORMAT_VERSION,
     layer,
     device,
-    time: input.now.toISOString(),
+    time: await snapshotTime(input.now, parents, graph),
     root: input.root,
-    parents: [...(own === undefined ? [] : [own]), ...input.parents],
+    parents,
     summary: { files, dirs: merged.size - files, bytes, bytesAdded: input.bytesAdded },
   };
   const id = await repo.saveSnapshot(snapshot);

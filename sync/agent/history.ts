@@ -194,6 +194,18 @@ function popNewest(queue: Array<{ id: SnapshotId; time: number }>): { id: Snapsh
   return queue.pop()!;
 }
 
+/**
+ * A new snapshot's time: `now`, but never older than a parent's (a millisecond after the newest).
+ * A device whose clock runs behind (a VDI machine booted from an image with a stale clock) would
+ * otherwise write a snapshot older than what it descends from; walks take the newest first, and a
+ * layer's latest snapshot is its newest.
+ */
+export async function snapshotTime(now: Date, parents: readonly SnapshotId[], graph: SnapshotGraph): Promise<string> {
+  let time = now.getTime();
+  for (const p of parents) time = Math.max(time, Date.parse((await graph.get(p)).time) + 1);
+  return new Date(time).toISOString();
+}
+
 /** The graph of `layer` in `repo`, with bulk reads. */
 export function layerGraph(repo: Repository, layer: string): SnapshotGraph {
   const bulk = repo.snapshotBulk(layer);

@@ -23,7 +23,7 @@
  * snapshot ever stops being reachable from some head. A device signing in again makes its own head
  * non-final; a device that finds its head gone while signed in writes it again (folder.ts).
  */
-import { layerGraph, type SnapshotGraph } from '../agent/history.js';
+import { layerGraph, snapshotTime, type SnapshotGraph } from '../agent/history.js';
 import type { Repository } from '../repo/index.js';
 import { writeHead } from '../repo/layers.js';
 import { forEachLimit } from '../repo/pool.js';
@@ -49,14 +49,14 @@ export async function recordLaidHead(repo: Repository, store: ObjectStore, laid:
     version: FORMAT_VERSION,
     layer: laid.layer,
     device,
-    time: now.toISOString(),
+    time: await snapshotTime(now, [laid.snapshot], graph),
     root: laid.root,
     parents: [laid.snapshot],
     ...(from.summary ? { summary: { ...from.summary, bytesAdded: 0 } } : {}),
   };
   const { id, bytes } = encodeSnapshot(snapshot, repo.format.hash);
   await store.put(keys.snapshot(laid.layer, id), bytes);
-  await writeHead(store, { version: FORMAT_VERSION, layer: laid.layer, device, snapshot: id, time: now.toISOString() });
+  await writeHead(store, { version: FORMAT_VERSION, layer: laid.layer, device, snapshot: id, time: snapshot.time });
   await dropFinalHeads(repo, store, graph, heads, device, id);
   return id;
 }
