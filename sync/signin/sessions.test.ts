@@ -1,6 +1,7 @@
 // Random lives of one user's layer (DESIGN §1, §4), checked against a model of what the user
-// expects: sessions on VDI machines reset to a golden image (or signed in again without a reset),
-// and on a persistent PC that signs out and in again or stays signed in, one after the other. The
+// expects: sessions on VDI machines reset to a golden image (or signed in again without a reset,
+// after a sign-out that wiped the layer's folders or not, or reset with their state dir kept), and
+// on a persistent PC that signs out and in again or stays signed in, one after the other. The
 // user writes, edits, renames and deletes files and folders of every origin (the image's, the org
 // layers', their own); between sessions an admin publishes versions of two org layers and assigns
 // them (none, one, both, in either order); one PC lay in three is cut off and laid again.
@@ -16,8 +17,11 @@
 // file leaves no word, so a file an org layer adds there later shows), and `hidden` the folders the
 // user deleted where something lay below. The image's files become the user's at the first pass of
 // the first VDI session (the adoption, DESIGN §4); every other path shows the org layers. Image and
-// org paths are disjoint. Left out: a PC deleting what the image brought (the known gap in
-// base-delete.test.ts), and lays cut off on VDI machines (signIn below).
+// org paths are disjoint. A pass sees only the disk as it finds it: a whiteout the last pass left
+// stays where the user wrote and deleted again, or deleted a folder and made it again, in between
+// (keptWhiteouts). Left out: a PC deleting what the image brought (the known gap in
+// base-delete.test.ts), lays cut off on VDI machines (signIn below), and a new image (a machine
+// reset to it with its state dir kept takes its files at the layer's paths for the lay's).
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -49,12 +53,14 @@ const OWN_PATHS = ['Documents/u1.txt', 'Documents/u2.txt', 'Documents/img/u3.txt
 const SESSIONS = 8;
 const SEEDS = 6;
 
-/** Every file under `home` (relative path → content); folders only by the files they hold. */
-async function files(home: string, rel = '', out = new Map<string, string>()): Promise<Map<string, string>> {
+/** Every file under `home` (relative path → content), or with `dirs` every file and folder (→ its kind). */
+async function files(home: string, rel = '', out = new Map<string, string>(), dirs = false): Promise<Map<string, string>> {
   for (const e of await readdir(join(home, rel), { withFileTypes: true }).catch(() => [])) {
     const r = rel === '' ? e.name : `${rel}/${e.name}`;
-    if (e.isDirectory()) await files(home, r, out);
-    else out.set(r, await readFile(join(home, r), 'utf8'));
+    if (e.isDirectory()) {
+      if (dirs) out.set(r, 'dir');
+      await files(home, r, out, dirs);
+    } else out.set(r, dirs ? 'file' : await readFile(join(home, r), 'utf8'));
   }
   return out;
 }
@@ -72,6 +78,8 @@ async function put(home: string, rel: string, text: string, mtimeMs: number): Pr
   await utimes(path, mtimeMs / 1000, mtimeMs / 1000);
 }
 
+type Kind = 'vdi' | 'vdi-again' | 'vdi-wiped' | 'vdi-kept' | 'pc';
+
 interface Machine {
   home: string;
   stateDir: string;
@@ -83,6 +91,8 @@ class Life {
   readonly user = new Map<string, string | null>();
   /** Folders the user deleted where something lay below: one whiteout hides all under them. */
   readonly hidden = new Set<string>();
+  /** `user` and `hidden` as the last pass left them: what the user layer holds. */
+  private synced = { user: new Map<string, string | null>(), hidden: new Set<string>() };
   /** Each org layer's latest version, and the layers the profile assigns (lowest first). */
   private readonly orgLayers = new Map<string, Map<string, string>>(ORG_LAYERS.map((l) => [l, new Map()]));
   private assigned: string[] = ['org/dept'];
@@ -168,24 +178,37 @@ class Life {
 
   /**
    * One session: `vdi` on a machine reset to the image, `vdi-again` on the last VDI machine as it
-   * was left (not reset), `pc` on the persistent PC, which may have stayed signed in since its last
+   * was left (not reset), `vdi-wiped` on it after a sign-out that wiped the layer's folders
+   * (logout --wipe), `vdi-kept` on it reset to the image with its state dir kept, `pc` on the persistent PC, which may have stayed signed in since its last
    * session (its agent then follows the org layers and syncs, as refresh.ts and agent.ts do).
    */
-  async session(n: number, drawn: 'vdi' | 'vdi-again' | 'pc'): Promise<void> {
-    const kind = drawn === 'vdi-again' && this.lastVdi === undefined ? 'vdi' : drawn;
+  async session(n: number, drawn: Kind): Promise<void> {
+    const again = drawn === 'vdi-again' || drawn === 'vdi-wiped' || drawn === 'vdi-kept';
+    const kind = again && this.lastVdi === undefined ? 'vdi' : drawn;
     const vdi = kind !== 'pc';
-    let machine = kind === 'pc' ? this.pc : kind === 'vdi-again' ? this.lastVdi : undefined;
+    let machine = kind === 'pc' ? this.pc : kind === 'vdi' ? undefined : this.lastVdi;
     if (machine === undefined) {
       machine = { home: join(this.dir, `m${n}`, 'home'), stateDir: join(this.dir, `m${n}`, 'state'), signedIn: false };
       await mkdir(machine.home, { recursive: true });
       if (vdi) for (const [p, text] of Object.entries(IMAGE)) await put(machine.home, p, text, Date.UTC(2025, 6, 1));
+    } else if (kind === 'vdi-kept') {
+      // Reset to the image, its state dir kept (on a volume the reset leaves alone).
+      await rm(machine.home, { recursive: true });
+      await mkdir(machine.home, { recursive: true });
+      for (const [p, text] of Object.entries(IMAGE)) await put(machine.home, p, text, Date.UTC(2025, 6, 1));
+    } else if (kind === 'vdi-wiped') {
+      // Its last sign-out wiped the layer's folders (logout --wipe); not reset since.
+      for (const f of ['Documents', '.config']) await rm(join(machine.home, f), { recursive: true, force: true });
     }
     if (vdi) this.lastVdi = machine;
     else this.pc = machine;
     const { home, stateDir } = machine;
     const pass = async (what: string): Promise<void> => {
-      const r = await syncOnce({ stateDir, repo: await openRepository(this.store), folder: sessionFolder(await readSession(stateDir), stateDir) });
+      await this.keptWhiteouts(home);
+      // The user confirms a pass that deletes most of the files (deleting a folder can).
+      const r = await syncOnce({ stateDir, repo: await openRepository(this.store), folder: sessionFolder(await readSession(stateDir), stateDir), deletes: 'confirm' });
       assert.equal(r.status, 'synced', `session ${n}: ${what}\n${this.trace.join('\n')}`);
+      this.synced = { user: new Map(this.user), hidden: new Set(this.hidden) };
     };
     if (machine.signedIn) {
       this.trace.push(`session ${n}: the PC, still signed in`);
@@ -193,9 +216,10 @@ class Life {
       await pass('the pass that brings the other sessions\' work');
       this.same(await files(home), this.expected(false), `session ${n}: home after the PC's pass`);
     } else {
-      this.trace.push(`session ${n}: sign-in on ${kind === 'vdi' ? 'a reset VDI machine' : kind === 'vdi-again' ? 'the last VDI machine, not reset' : 'the PC'}`);
+      const story = { vdi: 'a reset VDI machine', 'vdi-again': 'the last VDI machine, not reset', 'vdi-wiped': 'the last VDI machine, wiped at sign-out', 'vdi-kept': 'the last VDI machine, reset with its state dir kept', pc: 'the PC' };
+      this.trace.push(`session ${n}: sign-in on ${story[kind]}`);
       await this.signIn(n, stateDir, home, vdi ? 'vdi' : 'persistent');
-      this.same(await files(home), this.expected(vdi), `session ${n}: home right after the sign-in`);
+      this.same(await files(home), this.expected(vdi && kind !== 'vdi-wiped'), `session ${n}: home right after the sign-in`);
       machine.signedIn = true;
       await pass('the first pass');
     }
@@ -317,6 +341,18 @@ class Life {
   }
 
   /**
+   * What a pass keeps of the whiteouts the last one left, whatever happened between the two: one
+   * at a path the disk does not have, in a folder it has, stays (the user wrote there and deleted
+   * it again, or deleted the folder and made it again: the pass sees neither).
+   */
+  private async keptWhiteouts(home: string): Promise<void> {
+    const disk = await files(home, '', new Map(), true);
+    const stays = (p: string): boolean => !disk.has(p) && !this.underHidden(p) && (!p.includes('/') || disk.get(dirname(p)) === 'dir');
+    for (const [p, word] of this.synced.user) if (word === null && !this.user.has(p) && stays(p)) this.user.set(p, null);
+    for (const d of this.synced.hidden) if (!this.hidden.has(d) && stays(d)) this.hidden.add(d);
+  }
+
+  /**
    * A file written: the user's word. A hidden folder above it shows again; what lies below it stays
    * hidden, each at its highest path not on the disk (a file's own word, or a folder hidden whole).
    */
@@ -353,7 +389,7 @@ async function life(t: TestContext, seed: number): Promise<void> {
     if (n > 1 && rng.chance(0.4)) await l.publish();
     if (n > 1 && rng.chance(0.2)) await l.assign();
     if (n > 1 && rng.chance(0.15)) await l.preload();
-    await l.session(n, rng.pick(['vdi', 'vdi', 'vdi-again', 'pc', 'pc']));
+    await l.session(n, rng.pick<Kind>(['vdi', 'vdi', 'vdi-again', 'vdi-wiped', 'vdi-kept', 'pc', 'pc']));
   }
   if (process.env.TRACE_LIFE) console.log(l.trace.join('\n'));
   await rm(dir, { recursive: true, force: true });
