@@ -142,6 +142,19 @@ describe('preloadUserLayer', () => {
     await rejectsWith(preloadUserLayer(repo, 'erin', { from: template }), 'E_BAD_OBJECT', 'layers/user/erin/heads/pc');
     assert.deepEqual(await keysUnder(store, 'layers/user/erin/snapshots/'), []);
   });
+  it('dates its snapshot no older than the one it extends, whatever the admin\'s clock says', async () => {
+    const { repo } = await newRepo();
+    const first = join(tmp, 'clock-first');
+    const second = join(tmp, 'clock-second');
+    await writeFiles(first, { 'a.txt': 'a' });
+    await writeFiles(second, { 'b.txt': 'b' });
+    const r1 = await preloadUserLayer(repo, 'carol', { from: first, now: () => T2 });
+    // The admin's clock runs a day behind the snapshot it extends.
+    const r2 = await preloadUserLayer(repo, 'carol', { from: second, now: () => T1 });
+    assert.deepEqual(r2.snapshot.parents, [r1.snapshotId]);
+    assert.ok(Date.parse(r2.snapshot.time) > Date.parse(r1.snapshot.time), `${r2.snapshot.time} after ${r1.snapshot.time}`);
+    assert.equal((await repo.latestSnapshot('user/carol'))?.id, r2.snapshotId, 'the extended layer is the latest');
+  });
 });
 
 describe('publishOrgLayer', () => {

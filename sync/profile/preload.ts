@@ -109,11 +109,14 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
     if (latest && merged === latest.snapshot.root) {
       return { layer, snapshotId: latest.id, snapshot: latest.snapshot, changed: false, extended: latest.id, stats: ctx.stats };
     }
+    // Never older than its parent, whatever the admin's clock says: walks take the newest snapshot
+    // first, and a layer's latest is its newest (agent/history.ts snapshotTime).
+    const now = (opts.now ?? (() => new Date()))().getTime();
     const snapshot: Snapshot = {
       version: FORMAT_VERSION,
       layer,
       device,
-      time: (opts.now ?? (() => new Date()))().toISOString(),
+      time: new Date(latest ? Math.max(now, Date.parse(latest.snapshot.time) + 1) : now).toISOString(),
       root: merged,
       parents: latest ? [latest.id] : [],
       summary: { ...countTree(trees, merged), bytesAdded: ctx.stats.bytesAdded },
