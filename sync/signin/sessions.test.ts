@@ -19,7 +19,8 @@
 // the first VDI session (the adoption, DESIGN §4); every other path shows the org layers. Image and
 // org paths are disjoint. A pass sees only the disk as it finds it: a whiteout the last pass left
 // stays where the user wrote and deleted again, or deleted a folder and made it again, in between
-// (keptWhiteouts). Left out: a PC deleting what the image brought (the known gap in
+// (keptWhiteouts). The machines' clocks disagree: each machine's passes run on time, an hour
+// behind or ahead, or a year behind, and the lays' clock is months behind. Left out: a PC deleting what the image brought (the known gap in
 // base-delete.test.ts), lays cut off on VDI machines (signIn below), and a new image (a machine
 // reset to it with its state dir kept takes its files at the layer's paths for the lay's).
 import assert from 'node:assert/strict';
@@ -84,6 +85,8 @@ interface Machine {
   home: string;
   stateDir: string;
   signedIn: boolean;
+  /** How far the machine's clock is off, in ms: its passes date their snapshots by it. */
+  skew: number;
 }
 
 class Life {
@@ -188,7 +191,8 @@ class Life {
     const vdi = kind !== 'pc';
     let machine = kind === 'pc' ? this.pc : kind === 'vdi' ? undefined : this.lastVdi;
     if (machine === undefined) {
-      machine = { home: join(this.dir, `m${n}`, 'home'), stateDir: join(this.dir, `m${n}`, 'state'), signedIn: false };
+      const skew = this.rng.pick([0, 0, -3_600_000, 3_600_000, -365 * 86_400_000]);
+      machine = { home: join(this.dir, `m${n}`, 'home'), stateDir: join(this.dir, `m${n}`, 'state'), signedIn: false, skew };
       await mkdir(machine.home, { recursive: true });
       if (vdi) for (const [p, text] of Object.entries(IMAGE)) await put(machine.home, p, text, Date.UTC(2025, 6, 1));
     } else if (kind === 'vdi-kept') {
@@ -202,11 +206,11 @@ class Life {
     }
     if (vdi) this.lastVdi = machine;
     else this.pc = machine;
-    const { home, stateDir } = machine;
+    const { home, stateDir, skew } = machine;
     const pass = async (what: string): Promise<void> => {
       await this.keptWhiteouts(home);
       // The user confirms a pass that deletes most of the files (deleting a folder can).
-      const r = await syncOnce({ stateDir, repo: await openRepository(this.store), folder: sessionFolder(await readSession(stateDir), stateDir), deletes: 'confirm' });
+      const r = await syncOnce({ stateDir, repo: await openRepository(this.store), folder: sessionFolder(await readSession(stateDir), stateDir), deletes: 'confirm', now: () => new Date(Date.now() + skew) });
       assert.equal(r.status, 'synced', `session ${n}: ${what}\n${this.trace.join('\n')}`);
       this.synced = { user: new Map(this.user), hidden: new Set(this.hidden) };
     };
