@@ -158,6 +158,22 @@ describe('preloadUserLayer', () => {
 });
 
 describe('publishOrgLayer', () => {
+  it('dates a new version no older than the last one, whatever the admin\'s clock says: it is the latest', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'strata-publish-clock-'));
+    try {
+      const { repo } = await newRepo();
+      await writeFiles(join(tmp, 'v1'), { 'a.txt': 'v1' });
+      await writeFiles(join(tmp, 'v2'), { 'a.txt': 'v2' });
+      const v1 = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v1'), now: () => T2 });
+      // Published from a machine whose clock runs a day behind.
+      const v2 = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v2'), now: () => T1 });
+      assert.ok(Date.parse(v2.snapshot.time) > Date.parse(v1.snapshot.time), `${v2.snapshot.time} after ${v1.snapshot.time}`);
+      assert.equal((await repo.latestSnapshot('org/base'))?.id, v2.snapshotId, 'the new version is the latest');
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
   it("reads every file of a new version: one with the last version's name, size and mtime but other bytes is published as it is", async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'strata-publish-'));
     try {

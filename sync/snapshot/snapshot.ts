@@ -78,8 +78,14 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
   // Other devices' packs since the last call: the parent's trees and the dedup must see them.
   await repo.loadIndex();
   // A snapshot's time is when it started: every file it reads was read after it (RACY_MS).
-  const time = (opts.now ?? (() => new Date()))().toISOString();
+  const started = (opts.now ?? (() => new Date()))().getTime();
   const parent = await resolveParent(repo, layer, device, opts.parent);
+  // Only this device's own snapshot vouches for its folder: another machine's file of the same size and mtime may hold other bytes.
+  const trusted = opts.statCache !== false && parent?.snapshot.device === device;
+  // Where the parent vouches for nothing here (an org layer's versions, another device's snapshot),
+  // the snapshot is never dated before it, whatever this clock says: walks take the newest first,
+  // and a layer's latest snapshot is its newest (agent/history.ts snapshotTime).
+  const time = new Date(parent && !trusted ? Math.max(started, Date.parse(parent.snapshot.time) + 1) : started).toISOString();
   const chunker = opts.chunker ?? new InProcessChunker();
   const ctx: Context = {
     repo,
@@ -89,8 +95,7 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
     chunker,
     files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
     parents: new ParentTrees(repo),
-    // Only this device's own snapshot vouches for its folder: another machine's file of the same size and mtime may hold other bytes.
-    ...(opts.statCache === false || parent?.snapshot.device !== device ? {} : { trustBefore: Date.parse(parent.snapshot.time) - RACY_MS }),
+    ...(trusted ? { trustBefore: Date.parse(parent.snapshot.time) - RACY_MS } : {}),
     exclude: opts.exclude,
     onProgress: opts.onProgress,
     signal: opts.signal,
