@@ -135,14 +135,14 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const indexLoading = repo.loadIndex();
   indexLoading.catch(() => undefined);
   const graph = layerGraph(repo, `user/${session.user}`);
-  const previous = [...(session.laid?.org ?? []), ...(session.laid?.orgBefore ?? [])];
   const { baseFile, settledFile } = folderFiles(folderStateDir(opts.stateDir, sessionFolder(session, opts.stateDir)));
   const settledRecord = await loadSettled(settledFile);
   const synced = settledRecord?.own || undefined;
-  // Signed out and in again, the session no longer names the org layers home was laid from; the
-  // last synced pass recorded them, so a file of theirs an org dropped since is not taken for the user's.
-  const previousRoots = settledRecord?.lower.split(',').filter((r) => r !== '') ?? [];
-  const stack = await readLayerStack(repo, session.user, { device: session.device, ...(synced ? { synced } : {}), previous, previousRoots, graph, indexLoading });
+  // The org layers home was laid from: the session's; signed out and in again, it names none, and
+  // the last synced pass's record does (so a file of theirs an org dropped since is not the user's).
+  const previousOrg = [...(session.laid?.org ?? []), ...(session.laid?.orgBefore ?? [])].map((l) => l.root);
+  previousOrg.push(...(settledRecord?.lower.split(',').filter((r) => r !== '') ?? []));
+  const stack = await readLayerStack(repo, session.user, { device: session.device, ...(synced ? { synced } : {}), previousOrg, graph, indexLoading });
   const excluder = sessionExcluder(session, opts.stateDir);
   const layable = effectiveTree(stack, excluder);
   const caseInsensitive = opts.caseInsensitive ?? caseInsensitiveByDefault();

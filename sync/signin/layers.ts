@@ -49,10 +49,8 @@ export interface StackOptions {
    * synced when its head is gone (a VDI session's final head, dropped: device-head.ts).
    */
   synced?: SnapshotId;
-  /** The org layers the previous sign-in on this machine laid. */
-  previous?: readonly LaidLayer[];
-  /** Org roots this machine's last synced pass had under the disk (agent/settled.ts `lower`). */
-  previousRoots?: readonly BlobId[];
+  /** Org roots this machine's disk may still show: those the previous sign-in laid, and those its last synced pass had under it. */
+  previousOrg?: readonly BlobId[];
   /** The user layer's snapshot graph, to share its reads with later walks (device-head.ts). */
   graph?: SnapshotGraph;
   /**
@@ -117,7 +115,7 @@ export async function latestLayers(repo: Repository, layers: readonly string[]):
  * not history, and first contact must keep those.
  */
 async function pastRoots(repo: Repository, user: LaidLayer | undefined, opts: StackOptions, current: ReadonlySet<BlobId>): Promise<BlobId[]> {
-  const roots = [...(opts.previous ?? []).map((l) => l.root), ...(opts.previousRoots ?? [])];
+  const roots = [...(opts.previousOrg ?? [])];
   if (opts.device !== undefined && user !== undefined) {
     const graph = opts.graph ?? layerGraph(repo, user.layer);
     const own = (await repo.listHeads(user.layer)).heads.find((h) => h.device === opts.device)?.snapshot ?? (await readable(graph, opts.synced));
