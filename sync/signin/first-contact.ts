@@ -286,7 +286,7 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     if (kind !== undefined) result.found.push([rel, kind]);
     // The image's folder under a whiteout: what it holds is the image's too, should the user make
     // the folder again (only the whiteout's paths below it would hide those files then).
-    if (kind === 'dir') for (const e of walkDir(home, rel)) result.found.push(e);
+    if (kind === 'dir') result.found.push(...(await walkDir(home, rel)));
     const pristine = await isKnown(rel, st);
     if (policy === 'layer-wins' || pristine) await remove(rel);
     else if (st.isDirectory() && !(await prune(rel))) await removeEmptyDir(rel);
@@ -315,11 +315,13 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
   return result;
 }
 
-/** Everything under the real dir `rel` with its kind, links not followed; what cannot be listed is left out. */
-function walkDir(home: string, rel: string): [string, BaseKind][] {
+/** Everything under the real dir `rel` with its kind, links not followed; what cannot be listed is left out. The event loop breathes between listings. */
+async function walkDir(home: string, rel: string): Promise<[string, BaseKind][]> {
   const out: [string, BaseKind][] = [];
   const dirs = [rel];
+  let listed = 0;
   for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
+    await breathe(listed++);
     let entries: Dirent[];
     try {
       entries = listDirNow(join(home, dir));
