@@ -14,7 +14,7 @@
  * oldest point at once (SnapshotBulk), in windows that double until the walk ends. Only what is
  * read changes, not what the walk concludes.
  */
-import type { Repository } from '../repo/index.js';
+import { timeAfterParents, type Repository } from '../repo/index.js';
 import type { Snapshot, SnapshotId } from '../repo/types.js';
 
 const MINE = 1;
@@ -194,16 +194,11 @@ function popNewest(queue: Array<{ id: SnapshotId; time: number }>): { id: Snapsh
   return queue.pop()!;
 }
 
-/**
- * A new snapshot's time: `now`, but never older than a parent's (a millisecond after the newest).
- * A device whose clock runs behind (a VDI machine booted from an image with a stale clock) would
- * otherwise write a snapshot older than what it descends from; walks take the newest first, and a
- * layer's latest snapshot is its newest.
- */
+/** A new snapshot's time: `now`, but after each of its parents' (repo timeAfterParents). */
 export async function snapshotTime(now: Date, parents: readonly SnapshotId[], graph: SnapshotGraph): Promise<string> {
-  let time = now.getTime();
-  for (const p of parents) time = Math.max(time, Date.parse((await graph.get(p)).time) + 1);
-  return new Date(time).toISOString();
+  const times: string[] = [];
+  for (const p of parents) times.push((await graph.get(p)).time);
+  return timeAfterParents(now.getTime(), times);
 }
 
 /** The graph of `layer` in `repo`, with bulk reads. */

@@ -16,7 +16,7 @@
 import { opendir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StrataError } from '../errors.js';
-import { checkDeviceId, type Repository } from '../repo/index.js';
+import { checkDeviceId, timeAfterParents, type Repository } from '../repo/index.js';
 import { FORMAT_VERSION, type Snapshot, type SnapshotId } from '../repo/types.js';
 import { InProcessChunker, type FileChunker, type SnapshotProgress, type SnapshotStats } from '../snapshot/index.js';
 import { addBlob, idHash, newStats, type Context } from '../snapshot/context.js';
@@ -109,14 +109,12 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
     if (latest && merged === latest.snapshot.root) {
       return { layer, snapshotId: latest.id, snapshot: latest.snapshot, changed: false, extended: latest.id, stats: ctx.stats };
     }
-    // Never older than its parent, whatever the admin's clock says: walks take the newest snapshot
-    // first, and a layer's latest is its newest (agent/history.ts snapshotTime).
-    const now = (opts.now ?? (() => new Date()))().getTime();
     const snapshot: Snapshot = {
       version: FORMAT_VERSION,
       layer,
       device,
-      time: new Date(latest ? Math.max(now, Date.parse(latest.snapshot.time) + 1) : now).toISOString(),
+      // Never before the snapshot it extends, whatever the admin's clock says.
+      time: timeAfterParents((opts.now ?? (() => new Date()))().getTime(), latest ? [latest.snapshot.time] : []),
       root: merged,
       parents: latest ? [latest.id] : [],
       summary: { ...countTree(trees, merged), bytesAdded: ctx.stats.bytesAdded },

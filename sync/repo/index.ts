@@ -19,6 +19,7 @@
 export { Repository, type RepositoryOptions, type RepoStats, type SnapshotRecord, type ReadBlobsOptions } from './repository.js';
 export { initRepository, openRepository, readFormat, validateFormat, DEFAULT_CHUNKER, DEFAULT_PACK_SIZE, type InitOptions, type OpenOptions } from './format.js';
 export { encodeTree, decodeTree, MAX_TREE_BYTES } from './tree.js';
+export { timeAfterParents } from './snapshot.js';
 export { entryNameProblem, checkEntryName, isValidEntryName, checkLayerId, checkDeviceId, isLayerId, isDeviceId } from './names.js';
 export { check, type CheckOptions, type CheckProblem, type CheckReport, type CheckProgress } from './check.js';
 export * from './types.js';

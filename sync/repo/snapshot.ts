@@ -53,6 +53,17 @@ export function validateHead(value: unknown, v: Invalid): Head {
 }
 
 /** Canonical bytes and id of a snapshot; throws E_BAD_OBJECT if the caller's snapshot is invalid. */
+/**
+ * A new snapshot's time: `nowMs`, but a millisecond after its newest parent's when the clock says
+ * otherwise (a device whose clock runs behind, a VDI machine booted with a stale one). Walks of the
+ * history take the newest snapshot first, and a layer's latest snapshot is its newest.
+ */
+export function timeAfterParents(nowMs: number, parentTimes: readonly string[]): string {
+  let time = nowMs;
+  for (const t of parentTimes) time = Math.max(time, Date.parse(t) + 1);
+  return new Date(time).toISOString();
+}
+
 export function encodeSnapshot(s: Snapshot, hash: HashAlgorithm): { id: string; bytes: Uint8Array } {
   validateSnapshot(JSON.parse(JSON.stringify(s)), new Invalid('E_BAD_OBJECT', '', 'snapshot being saved'));
   const bytes = canonicalBytes(s);

@@ -4,7 +4,7 @@
 import { opendir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StrataError } from '../errors.js';
-import { checkDeviceId, checkLayerId, type Repository } from '../repo/index.js';
+import { checkDeviceId, checkLayerId, timeAfterParents, type Repository } from '../repo/index.js';
 import { FORMAT_VERSION, type BlobId, type Snapshot } from '../repo/types.js';
 import { InProcessChunker } from './chunker.js';
 import { idHash, newStats, RACY_MS, type Context } from './context.js';
@@ -83,9 +83,8 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
   // Only this device's own snapshot vouches for its folder: another machine's file of the same size and mtime may hold other bytes.
   const trusted = opts.statCache !== false && parent?.snapshot.device === device;
   // Where the parent vouches for nothing here (an org layer's versions, another device's snapshot),
-  // the snapshot is never dated before it, whatever this clock says: walks take the newest first,
-  // and a layer's latest snapshot is its newest (agent/history.ts snapshotTime).
-  const time = new Date(parent && !trusted ? Math.max(started, Date.parse(parent.snapshot.time) + 1) : started).toISOString();
+  // the snapshot is never dated before it, whatever this clock says (timeAfterParents).
+  const time = timeAfterParents(started, parent && !trusted ? [parent.snapshot.time] : []);
   const chunker = opts.chunker ?? new InProcessChunker();
   const ctx: Context = {
     repo,
