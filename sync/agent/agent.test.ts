@@ -437,3 +437,42 @@ test('a pass that keeps finding the disk changing under it is run again at once 
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(passes, 6, 'the first pass and five immediate retries, then nothing until the poll');
 });
+
+test('an answer to a held mass delete given while a pass runs stays taken when that pass, which began before it, holds the same deletes', async (t) => {
+  const original = SyncFolder.prototype.pass;
+  let gate: Promise<void> | undefined;
+  let reached = false;
+  t.mock.method(SyncFolder.prototype, 'pass', async function (this: SyncFolder, signal?: AbortSignal) {
+    const r = await original.call(this, signal);
+    if (gate !== undefined) {
+      reached = true;
+      await gate;
+    }
+    return r;
+  });
+  const base = await tempRoot(t, 'agent-answer-mid-pass');
+  const store = new MemoryStore();
+  await initStore(store);
+  const m = await machine(base, 'deva', store, { watch: false, pollMs: 60_000 });
+  t.after(() => m.agent.stop());
+  for (let i = 0; i < 20; i++) await writeFile(join(m.root, `f${i}.txt`), `file ${i}`);
+  await m.agent.call('syncNow', {});
+  await waitFor('the files synced', () => m.agent.status().folders[0]!.files === 20);
+  for (let i = 0; i < 15; i++) await rm(join(m.root, `f${i}.txt`));
+  await m.agent.call('syncNow', {});
+  await waitFor('the deletes held', () => m.agent.status().folders[0]!.pendingDeletes !== undefined);
+  // A pass begins (a poll, a save elsewhere in the folder) and is still running when the user answers.
+  let open!: () => void;
+  gate = new Promise((r) => (open = r));
+  await m.agent.call('syncNow', {});
+  await waitFor('a pass running', () => reached);
+  const answered = await m.agent.call('confirmDeletes', { root: m.root });
+  assert.equal(answered.folders[0]!.pendingDeletes?.answer, 'confirm');
+  const seen: AgentEvent[] = [];
+  m.agent.subscribe((e) => seen.push(e));
+  gate = undefined;
+  open();
+  await waitFor('the deletes made and the hold gone', async () => (await count(m, 5)()) && m.agent.status().folders[0]!.pendingDeletes === undefined);
+  const asked = seen.filter((e) => e.type === 'status' && e.status.folders[0]!.pendingDeletes !== undefined && e.status.folders[0]!.pendingDeletes.answer === undefined);
+  assert.deepEqual(asked, [], 'the answer taken was never shown as awaited again');
+});

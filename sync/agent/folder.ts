@@ -169,6 +169,13 @@ export class SyncFolder {
     this.restoring = undefined;
   }
 
+  /** The answer the next pass acts on if it holds `held` again: one given while a pass ran stays for the next. */
+  answerFor(held: HeldDeletes): 'confirm' | 'restore' | undefined {
+    if (sameHeld(held, this.approved)) return 'confirm';
+    if (sameHeld(held, this.restoring)) return 'restore';
+    return undefined;
+  }
+
   /**
    * Puts back, instead, what the held pass would delete and what that direction's passes deleted
    * in the hour (put-back.ts), if the next pass holds the same deletes.

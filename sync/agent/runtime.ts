@@ -317,7 +317,9 @@ export class FolderRuntime {
     // A retry is no success: the agent runs one again at once only a few times in a row (agent.ts).
     if (r.status !== 'retry') this.failures = 0;
     if (r.status === 'held') {
-      this.status.pendingDeletes = r.held;
+      // A pass that began before the answer holds what it answered: the next one acts on it.
+      const answer = this.folder.answerFor(r.held);
+      this.status.pendingDeletes = answer === undefined ? r.held : { ...r.held, answer };
       this.setState('idle');
       return [];
     }
