@@ -88,6 +88,12 @@ export interface FolderStatus {
   error?: ApiError;
   /** Set while a pass that would delete more than half of the files waits for `confirmDeletes` or `restoreDeletes`. */
   pendingDeletes?: PendingDeletes;
+  /**
+   * The answer to a held mass delete that the folder's last pass carried out. Absent when it
+   * carried out none: an answered hold that ends without it was not needed (the files changed
+   * after the answer, and no longer made a mass delete).
+   */
+  answered?: 'confirm' | 'restore';
   conflicts: ConflictInfo[];
   /** Files (and symlinks) in the folder at the last scan. */
   files: number;

@@ -284,10 +284,12 @@ export class SyncFolder {
     const now = (this.opts.now ?? (() => new Date()))();
     let held = massDelete(deletes, this.deletes, now.getTime());
     let settled: HeldDeletes['direction'] | undefined;
+    let answered: 'confirm' | 'restore' | undefined;
     // A restore that a crash cut off after its apply still overrules the heads it merged.
     let overruled = pending?.overruled === true;
     if (held !== undefined && sameHeld(held, this.restoring)) {
       settled = held.direction;
+      answered = 'restore';
       // Local deletes come back from this device's head; remote ones stay as the disk has them.
       const sources: PutBackSource[] = [{ tree: settled === 'local' ? ownTree : localFlat, paths: deletes[settled].paths ?? [] }];
       // Newest first: putBack keeps the first version it meets of a path, and a path deleted,
@@ -308,7 +310,10 @@ export class SyncFolder {
       if (held !== undefined) return { status: 'held', held, scan };
     }
     if (held !== undefined && !sameHeld(held, this.approved)) return { status: 'held', held, scan };
-    if (held !== undefined) settled = held.direction;
+    if (held !== undefined) {
+      settled = held.direction;
+      answered = 'confirm';
+    }
     this.approved = undefined;
     this.restoring = undefined;
     const mergedRoot = await writeFlatTree(repo, merged, chunks);
@@ -336,7 +341,7 @@ export class SyncFolder {
       if (!res.complete) {
         await this.removeStashes();
         if (res.aborted) signal?.throwIfAborted();
-        return { status: 'retry', scan };
+        return { status: 'retry', scan, ...(answered && { answered }) };
       }
     }
     const before = this.own;
@@ -359,7 +364,7 @@ export class SyncFolder {
       if (!sameSettled(this.record, now)) await saveSettled(this.opts.settledFile, now);
       this.record = now;
     }
-    return { status: 'synced', snapshot, conflicts, scan, uploaded: this.uploaded, downloaded, files: this.files };
+    return { status: 'synced', snapshot, conflicts, scan, uploaded: this.uploaded, downloaded, files: this.files, ...(answered && { answered }) };
   }
 
   private clock(): Date {

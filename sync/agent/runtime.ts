@@ -316,6 +316,7 @@ export class FolderRuntime {
     delete this.status.error;
     // A retry is no success: the agent runs one again at once only a few times in a row (agent.ts).
     if (r.status !== 'retry') this.failures = 0;
+    delete this.status.answered;
     if (r.status === 'held') {
       // A pass that began before the answer holds what it answered: the next one acts on it.
       const answer = this.folder.answerFor(r.held);
@@ -324,6 +325,7 @@ export class FolderRuntime {
       return [];
     }
     delete this.status.pendingDeletes;
+    if (r.answered !== undefined) this.status.answered = r.answered;
     if (r.status === 'retry') return [];
     if (!this.switching) {
       this.lower.lowerBefore = undefined;
