@@ -19,7 +19,7 @@ import type { ObjectStore } from '../store/index.js';
 import { markHeadFinal } from './device-head.js';
 import { sessionFolder } from './folder.js';
 import { layHome } from './lay.js';
-import { deleteSession, readSession, writeSession, type Session } from './session.js';
+import { deleteSession, readSession, writeSession, type LaidLayer, type Session } from './session.js';
 import { latestTree, listing, memoryBucket } from './testkit.js';
 
 const GOLDEN = {
@@ -46,6 +46,33 @@ function machines(t: TestContext, dir: string, store: ObjectStore, org: OrgConfi
     const baseFile = folderFiles(folderStateDir(stateDir, sessionFolder(session, stateDir))).baseFile;
     return { home, stateDir, pass, run, baseFile };
   };
+}
+
+/**
+ * A bucket whose user has the org layer org/dept assigned, its first version holding the image's
+ * Documents/image.txt too, and VDI machines reset to the golden image; `publish` adds a version.
+ */
+async function withOrgDept(t: TestContext, name: string) {
+  const { dir, store, repo } = await memoryBucket(t, name);
+  const publish = async (version: string, spec: Parameters<typeof writeTree>[1]) => {
+    await writeTree(join(dir, version), spec);
+    const v = await publishOrgLayer(repo, 'org/dept', { from: join(dir, version) });
+    return { layer: 'org/dept', snapshot: v.snapshotId, root: v.snapshot.root };
+  };
+  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
+  await publish('v1', { Documents: { 'image.txt': 'the org\'s version', 'org.txt': 'org' } });
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  return { store, publish, machine: machines(t, dir, store, org) };
+}
+
+/** What the agent does when the org publishes (refresh.ts): the switch recorded, a pass makes it, the record goes, a pass. */
+async function switchOrg(m: { stateDir: string; pass: () => Promise<void> }, to: LaidLayer): Promise<void> {
+  const session = await readSession(m.stateDir);
+  await writeSession(m.stateDir, { ...session, laid: { ...session.laid!, org: [to], orgBefore: session.laid!.org } });
+  await m.pass();
+  const switched = await readSession(m.stateDir);
+  await writeSession(m.stateDir, { ...switched, laid: { ...switched.laid!, orgBefore: undefined } });
+  await m.pass();
 }
 
 const layer = async (store: ObjectStore) => latestTree(await openRepository(store), 'user/alice');
@@ -240,27 +267,13 @@ it('without org layers, an image folder deleted as a held mass delete comes back
 });
 
 it('an org layer that covered an image file and drops it writes no whiteout: the next session shows the image\'s file', async (t) => {
-  const { dir, store, repo } = await memoryBucket(t, 'base-delete-org-drop');
-  const publish = async (name: string, spec: Parameters<typeof writeTree>[1]) => {
-    await writeTree(join(dir, name), spec);
-    const v = await publishOrgLayer(repo, 'org/dept', { from: join(dir, name) });
-    return { layer: 'org/dept', snapshot: v.snapshotId, root: v.snapshot.root };
-  };
-  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
-  await publish('v1', { Documents: { 'image.txt': 'the org\'s version', 'org.txt': 'org' } });
-  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
-  const machine = machines(t, dir, store, org);
+  const { store, publish, machine } = await withOrgDept(t, 'base-delete-org-drop');
   const a = await machine('a');
   assert.equal(await readFile(join(a.home, 'Documents/image.txt'), 'utf8'), 'the org\'s version');
   await a.pass();
   // The agent switches home to v2, which no longer has the file (refresh.ts records it so).
   const v2 = await publish('v2', { Documents: { 'org.txt': 'org' } });
-  const session = await readSession(a.stateDir);
-  await writeSession(a.stateDir, { ...session, laid: { ...session.laid!, org: [v2], orgBefore: session.laid!.org } });
-  await a.pass();
-  const switched = await readSession(a.stateDir);
-  await writeSession(a.stateDir, { ...switched, laid: { ...switched.laid!, orgBefore: undefined } });
-  await a.pass();
+  await switchOrg(a, v2);
   assert.ok(!(await names(a.home)).includes('Documents/image.txt'), 'the org\'s copy went with v2');
   assert.equal(kind(await layer(store), 'Documents/image.txt'), 'none', 'the user deleted nothing');
 
@@ -286,17 +299,9 @@ it('a golden-image file deleted on a persistent PC stays deleted on the next res
   const c = await machines(t, dir, store, vdi)('c');
   assert.ok(!(await names(c.home)).includes('Documents/image.txt'), 'the file the user deleted on the PC stays deleted');
 });
+
 it('an org file the image has too, edited by the user and then dropped by the org, stays deleted once the user deletes it: the next session does not show the image\'s copy', async (t) => {
-  const { dir, store, repo } = await memoryBucket(t, 'base-delete-org-copy-up');
-  const publish = async (name: string, spec: Parameters<typeof writeTree>[1]) => {
-    await writeTree(join(dir, name), spec);
-    const v = await publishOrgLayer(repo, 'org/dept', { from: join(dir, name) });
-    return { layer: 'org/dept', snapshot: v.snapshotId, root: v.snapshot.root };
-  };
-  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
-  await publish('v1', { Documents: { 'image.txt': 'the org\'s version', 'org.txt': 'org' } });
-  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
-  const machine = machines(t, dir, store, org);
+  const { store, publish, machine } = await withOrgDept(t, 'base-delete-org-copy-up');
   const a = await machine('a');
   await a.pass();
   // The user edits the org's file: a copy-up into the user layer.
@@ -305,12 +310,7 @@ it('an org file the image has too, edited by the user and then dropped by the or
   assert.equal(kind(await layer(store), 'Documents/image.txt'), 'file', 'copied up');
   // The org's next version drops the file; the user's copy stays.
   const v2 = await publish('v2', { Documents: { 'org.txt': 'org' } });
-  const session = await readSession(a.stateDir);
-  await writeSession(a.stateDir, { ...session, laid: { ...session.laid!, org: [v2], orgBefore: session.laid!.org } });
-  await a.pass();
-  const switched = await readSession(a.stateDir);
-  await writeSession(a.stateDir, { ...switched, laid: { ...switched.laid!, orgBefore: undefined } });
-  await a.pass();
+  await switchOrg(a, v2);
   assert.equal(await readFile(join(a.home, 'Documents/image.txt'), 'utf8'), 'the user\'s edit');
   // Then the user deletes it.
   await unlink(join(a.home, 'Documents/image.txt'));
