@@ -64,3 +64,13 @@ export async function agentAndPage(t: TestContext) {
 export async function stateIs(page: Page, label: string): Promise<void> {
   await page.getByRole('status').filter({ hasText: new RegExp(`^${label}$`) }).waitFor({ timeout: 20_000 });
 }
+
+/** 20 files synced, then deleted: the pass holds, and the page offers "Delete 20 files". */
+export async function holdDeletes(page: Page, root: string): Promise<void> {
+  for (let i = 0; i < 20; i++) await writeFile(join(root, `f${i}.txt`), `file ${i}`);
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.getByText('Layer user/alice, 22 files').waitFor({ timeout: 20_000 });
+  for (let i = 0; i < 20; i++) await rm(join(root, `f${i}.txt`));
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.getByRole('button', { name: 'Delete 20 files' }).waitFor({ timeout: 20_000 });
+}

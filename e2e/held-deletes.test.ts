@@ -4,24 +4,15 @@
 // pushes meanwhile, and can be given again.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { agentAndPage, stateIs } from './agent-page.js';
+import { agentAndPage, holdDeletes, stateIs } from './agent-page.js';
 import { noChromium } from './browser.js';
 
 const skip = noChromium;
 
-/** 20 files synced, then deleted: the pass holds, and the page offers "Delete 20 files". */
-async function holdDeletes(page: Page, root: string): Promise<void> {
-  for (let i = 0; i < 20; i++) await writeFile(join(root, `f${i}.txt`), `file ${i}`);
-  await page.getByRole('button', { name: 'Sync now' }).click();
-  await page.getByText('Layer user/alice, 22 files').waitFor({ timeout: 20_000 });
-  for (let i = 0; i < 20; i++) await rm(join(root, `f${i}.txt`));
-  await page.getByRole('button', { name: 'Sync now' }).click();
-  await page.getByRole('button', { name: 'Delete 20 files' }).waitFor({ timeout: 20_000 });
-}
 
 /** The requests that answer a held pass, counted from now. */
 function answersSent(page: Page): () => number {

@@ -9,7 +9,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { agentAndPage, stateIs } from './agent-page.js';
+import { agentAndPage, holdDeletes, stateIs } from './agent-page.js';
 import { noChromium } from './browser.js';
 
 const skip = noChromium;
@@ -210,12 +210,7 @@ test('on a phone-wide window the buttons of a held mass delete and of a conflict
   const { root, control, page, problems } = await agentAndPage(t);
   await page.setViewportSize({ width: 360, height: 740 });
   await page.goto(`${control.url}/#token=${control.token}`);
-  for (let i = 0; i < 20; i++) await writeFile(join(root, `f${i}.txt`), `file ${i}`);
-  await page.getByRole('button', { name: 'Sync now' }).click();
-  await page.getByText('Layer user/alice, 22 files').waitFor({ timeout: 20_000 });
-  for (let i = 0; i < 20; i++) await rm(join(root, `f${i}.txt`));
-  await page.getByRole('button', { name: 'Sync now' }).click();
-  await page.getByRole('button', { name: 'Delete 20 files' }).waitFor({ timeout: 20_000 });
+  await holdDeletes(page, root);
   /** The space between two buttons' boxes, across or down, whichever they are laid out along. */
   const apart = async (a: string, b: string) => {
     const [x, y] = await Promise.all([a, b].map(async (name) => (await page.getByRole('button', { name }).boundingBox())!));
