@@ -180,17 +180,23 @@ it('persistent PC: a delete of a file the machine had is a plain delete, and no 
   assert.equal(kind(await layer(store), 'Documents/image.txt'), 'none');
 });
 
+/** A VDI machine `a` reset to the golden image, then a PC `b` with an empty Documents, each after one pass; `vdi` makes more reset machines. */
+async function vdiThenPc(t: TestContext, name: string) {
+  const { dir, store } = await memoryBucket(t, name);
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const vdi = machines(t, dir, store, org);
+  const a = await vdi('a');
+  await a.pass();
+  const b = await machines(t, dir, store, parseOrgConfig({ ...org, mode: 'persistent' }, 'test'), { Documents: {} })('b');
+  await b.pass();
+  return { store, a, b, vdi };
+}
+
 /** The heads of the user layer, as one string: unchanged means no device wrote a snapshot. */
 const heads = async (store: ObjectStore) => JSON.stringify((await (await openRepository(store)).listHeads('user/alice')).heads.map((h) => [h.device, h.snapshot]));
 
 it('a whiteout a VDI machine wrote for its image stays, and no device writes again, once a PC without org layers syncs the layer', async (t) => {
-  const { dir, store } = await memoryBucket(t, 'base-delete-pc');
-  const vdi = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
-  const pc = parseOrgConfig({ ...vdi, mode: 'persistent' }, 'test');
-  const a = await machines(t, dir, store, vdi)('a');
-  await a.pass();
-  const b = await machines(t, dir, store, pc, { Documents: {} })('b');
-  await b.pass();
+  const { store, a, b } = await vdiThenPc(t, 'base-delete-pc');
   await unlink(join(a.home, 'Documents/image.txt'));
   await a.pass();
   for (let i = 0; i < 2; i++) {
@@ -287,16 +293,10 @@ it('an org layer that covered an image file and drops it writes no whiteout: the
 // layer to carry the origin (a tree-entry flag: a bucket format change, DESIGN §2) or a first contact
 // that walks the layer's history for every image path it does not know.
 it('a golden-image file deleted on a persistent PC stays deleted on the next reset VDI machine', { todo: 'the layer does not record which files came from an image' }, async (t) => {
-  const { dir, store } = await memoryBucket(t, 'base-delete-on-pc');
-  const vdi = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
-  const pc = parseOrgConfig({ ...vdi, mode: 'persistent' }, 'test');
-  const a = await machines(t, dir, store, vdi)('a');
-  await a.pass();
-  const b = await machines(t, dir, store, pc, { Documents: {} })('b');
-  await b.pass();
+  const { b, vdi } = await vdiThenPc(t, 'base-delete-on-pc');
   await unlink(join(b.home, 'Documents/image.txt'));
   await b.pass();
-  const c = await machines(t, dir, store, vdi)('c');
+  const c = await vdi('c');
   assert.ok(!(await names(c.home)).includes('Documents/image.txt'), 'the file the user deleted on the PC stays deleted');
 });
 
