@@ -6,13 +6,12 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
 import { agentAndPage, holdDeletes, stateIs } from './agent-page.js';
 import { noChromium } from './browser.js';
 
 const skip = noChromium;
-
 
 /** The requests that answer a held pass, counted from now. */
 function answersSent(page: Page): () => number {
@@ -21,6 +20,17 @@ function answersSent(page: Page): () => number {
     if (/\/api\/(confirm|restore)Deletes$/.test(new URL(r.url()).pathname)) n++;
   });
   return () => n;
+}
+
+/** An agent and its page, with a mass delete held and sync then paused. */
+async function heldWhilePaused(t: TestContext) {
+  const { root, control, page, problems } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  await holdDeletes(page, root);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await stateIs(page, 'Paused');
+  return { root, page, problems };
 }
 
 test('an answer to a held mass delete shows at once that it was taken, on a reload too, and the box gives way to the result when the pass ends', { skip, timeout: 90_000 }, async (t) => {
@@ -52,12 +62,7 @@ test('an answer to a held mass delete shows at once that it was taken, on a relo
 });
 
 test('an answer given while the agent is paused says it waits for Resume', { skip, timeout: 90_000 }, async (t) => {
-  const { root, control, page, problems } = await agentAndPage(t);
-  await page.goto(`${control.url}/#token=${control.token}`);
-  await stateIs(page, 'In sync');
-  await holdDeletes(page, root);
-  await page.getByRole('button', { name: 'Pause' }).click();
-  await stateIs(page, 'Paused');
+  const { root, page, problems } = await heldWhilePaused(t);
   await page.getByRole('button', { name: 'Restore 20 files' }).click();
   await page.locator('.pending').getByText('Restoring 20 files when sync resumes…').waitFor();
   await page.getByRole('button', { name: 'Resume' }).click();
@@ -91,12 +96,7 @@ test('a failed answer says why in the box, also after the agent pushed statuses,
 });
 
 test('an answer the pass did not need (the files came back before it ran) is not reported as carried out', { skip, timeout: 90_000 }, async (t) => {
-  const { root, control, page, problems } = await agentAndPage(t);
-  await page.goto(`${control.url}/#token=${control.token}`);
-  await stateIs(page, 'In sync');
-  await holdDeletes(page, root);
-  await page.getByRole('button', { name: 'Pause' }).click();
-  await stateIs(page, 'Paused');
+  const { root, page, problems } = await heldWhilePaused(t);
   await page.getByRole('button', { name: 'Delete 20 files' }).click();
   await page.locator('.pending').getByText('Deleting 20 files when sync resumes…').waitFor();
   // Meanwhile the user puts the files back (from the trash): nothing is left to delete.
