@@ -33,6 +33,7 @@ describe('parseOrgConfig', () => {
       store: { region: 'us-east-1', bucket: 'acme-strata', prefix: '', pathStyle: false },
       policies: { firstContact: 'keep-both', hotPaths: [], exclude: [] },
       folders: ['.'],
+      settings: { dconf: [] },
     };
     assert.deepEqual(parseOrgConfig(minimal(), SOURCE), expected);
   });
@@ -45,6 +46,7 @@ describe('parseOrgConfig', () => {
       store: { endpoint: 'https://s3.acme.example:8443/', region: 'eu-west-1', bucket: 'acme-strata', prefix: '/layers/prod/', pathStyle: false },
       policies: { firstContact: 'keep-both', hotPaths: ['Desktop/', '.config/app/**'], exclude: ['*.iso', '!keep.iso'] },
       folders: ['Documents', 'Desktop', '.config/app', 'AppData/Roaming/App'],
+      settings: { dconf: ['/org/gnome/desktop/interface/', '/org/gnome/gedit/'] },
     };
     assert.deepEqual(parseOrgConfig(json, SOURCE), {
       ...json,
@@ -109,6 +111,15 @@ describe('parseOrgConfig', () => {
     ['an exclusion that is a number', withField('policies.exclude', [7]), 'policies.exclude[0]', /must be a string/],
     ['1001 exclusions', withField('policies.exclude', Array(1001).fill('*.tmp')), 'policies.exclude', /at most 1000/],
     ['no folders', withField('folders', []), 'folders', /is empty/],
+    ['an unknown settings adapter', withField('settings.registry', []), 'settings.registry', /unknown field/],
+    ['dconf dirs that are not a list', withField('settings.dconf', '/org/'), 'settings.dconf', /must be a JSON array/],
+    ['a relative dconf dir', withField('settings.dconf', ['org/gnome/']), 'settings.dconf[0]', /absolute, ending in "\/"/],
+    ['a dconf key instead of a dir', withField('settings.dconf', ['/org/gnome/theme']), 'settings.dconf[0]', /absolute, ending in "\/"/],
+    ['all of dconf', withField('settings.dconf', ['/']), 'settings.dconf[0]', /all of dconf/],
+    ['a dconf dir with ..', withField('settings.dconf', ['/org/../etc/']), 'settings.dconf[0]', /each name/],
+    ['a dconf dir with an empty name', withField('settings.dconf', ['/org//gnome/']), 'settings.dconf[0]', /each name/],
+    ['overlapping dconf dirs', withField('settings.dconf', ['/org/gnome/', '/org/gnome/desktop/']), 'settings.dconf[1]', /overlaps settings.dconf\[0\]/],
+    ['a dconf dir listed twice', withField('settings.dconf', ['/org/a/', '/org/a/']), 'settings.dconf[1]', /overlaps/],
     ['an absolute folder', withField('folders', ['/home/alice']), 'folders[0]', /relative to home/],
     ['a Windows drive folder', withField('folders', ['C:/Users/alice']), 'folders[0]', /relative to home/],
     ['a ~ folder', withField('folders', ['~/Documents']), 'folders[0]', /relative to home/],

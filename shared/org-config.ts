@@ -20,11 +20,17 @@
  *       "hotPaths": ["Desktop/", ".config/app/"],   // gitignore syntax, relative to home
  *       "exclude": ["*.iso", "Downloads/"]          // gitignore syntax, relative to home
  *     },
- *     "folders": ["Documents", "Desktop", ".config/app", "AppData/Roaming/App"]
+ *     "folders": ["Documents", "Desktop", ".config/app", "AppData/Roaming/App"],
+ *     "settings": {                                 // optional: settings that are part of the layer
+ *       "dconf": ["/org/gnome/desktop/interface/"]  // dconf dirs (Linux), synced per key
+ *     }
  *   }
  *
  * `folders` are relative to home, written with "/" on every OS; omitted, the layer is the whole
  * home (["."]). They must not overlap, nor name the reserved `.strata` folder.
+ *
+ * `settings.dconf` are dconf dirs (absolute, ending in "/"): their keys are part of the layer, as
+ * one file per key under `.strata/settings/dconf/` (sync/settings/). They must not overlap either.
  *
  * What must hold: `parseOrgConfig` accepts exactly this shape and nothing else — an unknown field,
  * a wrong type or a bad value anywhere is one OrgConfigError naming the source and the field
@@ -57,6 +63,12 @@ export interface OrgPolicies {
   exclude: string[];
 }
 
+/** Settings that are part of the layer (DESIGN §1), by adapter. */
+export interface OrgSettings {
+  /** dconf dirs, e.g. "/org/gnome/desktop/interface/": absolute, ending in "/". */
+  dconf: string[];
+}
+
 export interface OrgConfig {
   version: typeof ORG_CONFIG_VERSION;
   org: string;
@@ -65,6 +77,7 @@ export interface OrgConfig {
   policies: OrgPolicies;
   /** Folders under home that belong to the layer; ['.'] is the whole home. */
   folders: string[];
+  settings: OrgSettings;
 }
 
 /** A refused org config: `source` is the file or URL, `field` the JSON path ('' for the whole). */
@@ -116,7 +129,7 @@ export function parseOrgConfig(json: unknown, source: string): OrgConfig {
   const fail: Fail = (field, problem) => {
     throw new OrgConfigError(source, field, problem);
   };
-  const top = object(json, '', ['version', 'org', 'mode', 'store', 'policies', 'folders'], fail);
+  const top = object(json, '', ['version', 'org', 'mode', 'store', 'policies', 'folders', 'settings'], fail);
   if (top.version !== ORG_CONFIG_VERSION) {
     if (typeof top.version === 'number') fail('version', `version ${top.version} is not supported: this Strata reads version ${ORG_CONFIG_VERSION} (upgrade Strata)`);
     fail('version', `must be ${ORG_CONFIG_VERSION}`);
@@ -132,7 +145,31 @@ export function parseOrgConfig(json: unknown, source: string): OrgConfig {
     exclude: patterns(p.exclude, 'policies.exclude', fail),
   };
   const folders = top.folders === undefined ? ['.'] : parseFolders(top.folders, fail);
-  return { version: ORG_CONFIG_VERSION, org, mode, store, policies, folders };
+  const settings = top.settings === undefined ? { dconf: [] } : parseSettings(top.settings, fail);
+  return { version: ORG_CONFIG_VERSION, org, mode, store, policies, folders, settings };
+}
+
+/** A dconf dir or key name part the layer can hold as a file name on every OS. */
+export const SETTINGS_NAME = /^[A-Za-z0-9_+-][A-Za-z0-9_.+-]*$/;
+const MAX_SETTINGS_DIRS = 256;
+
+function parseSettings(value: unknown, fail: Fail): OrgSettings {
+  const s = object(value, 'settings', ['dconf'], fail);
+  if (s.dconf === undefined) return { dconf: [] };
+  const dirs = list(s.dconf, 'settings.dconf', MAX_SETTINGS_DIRS, fail).map((item, i) => {
+    const field = `settings.dconf[${i}]`;
+    const dir = string(item, field, fail);
+    if (!dir.startsWith('/') || !dir.endsWith('/')) fail(field, `${show(dir)} is not a dconf dir: write it absolute, ending in "/" (e.g. "/org/gnome/desktop/interface/")`);
+    const parts = dir.slice(1, -1).split('/');
+    if (dir === '/' || parts.some((p) => !SETTINGS_NAME.test(p))) fail(field, `${show(dir)}: each name must be letters, digits, ".", "_", "+", "-" (not starting with "."), and "/" alone is all of dconf`);
+    return dir;
+  });
+  dirs.forEach((a, i) => {
+    dirs.forEach((b, j) => {
+      if (i !== j && b.startsWith(a) && (a !== b || i < j)) fail(`settings.dconf[${j}]`, `${show(b)} overlaps settings.dconf[${i}] ${show(a)}`);
+    });
+  });
+  return { dconf: dirs };
 }
 
 type Fail = (field: string, problem: string) => never;

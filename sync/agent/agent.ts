@@ -43,6 +43,13 @@ export interface AgentOptions {
   caseInsensitive?: boolean;
   /** Device id for a fresh state dir (tests). */
   newDeviceId?: () => string;
+  /**
+   * Runs before each pass of a folder and after each synced one (a settings mirror:
+   * signin/settings.ts). It returns the paths it changed under the folder's root (relative, "/"),
+   * which the pass rescans — or, after a pass, the next one, due at once. It reports its own
+   * failures: a rejection is taken as no change.
+   */
+  beside?: (root: string) => Promise<readonly string[]>;
 }
 
 
@@ -376,6 +383,7 @@ export class Agent implements AgentApi {
     let fresh: ConflictInfo[] = [];
     try {
       f.setState('scanning');
+      await this.runBeside(f);
       // Without a watcher nothing marks paths dirty: every pass rescans (the stat cache keeps it cheap).
       if (this.opts.watch === false) f.folder.markAllDirty();
       const r = await f.folder.pass(abort.signal);
@@ -385,6 +393,7 @@ export class Agent implements AgentApi {
       if (r.status === 'synced') {
         await f.saveLastSync(r.snapshot !== undefined);
         await this.noteSynced(r.snapshot !== undefined);
+        if ((await this.runBeside(f)) > 0) f.due = true;
       }
     } catch (err) {
       if (abort.signal.aborted) f.setState(this.paused ? 'paused' : 'idle');
@@ -396,6 +405,14 @@ export class Agent implements AgentApi {
       this.passWaiters = this.passWaiters.filter((w) => (w.after <= this.passes ? (w.resolve(), false) : true));
     }
     for (const conflict of fresh) this.emit({ type: 'conflict', root: f.spec.root, conflict });
+  }
+
+  /** AgentOptions.beside for `f`: marks what it changed dirty, and says how many paths that was. */
+  private async runBeside(f: FolderRuntime): Promise<number> {
+    if (this.opts.beside === undefined) return 0;
+    const changed = await this.opts.beside(f.spec.root).catch(() => []);
+    f.folder.markDirty(changed);
+    return changed.length;
   }
 
   private failed(f: FolderRuntime, err: unknown): void {

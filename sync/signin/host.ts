@@ -7,7 +7,7 @@
  *      (E_LAYING), the bucket opened with the keychain's credentials, and — when the last lay was
  *      cut off — laid again first (the caller's `relay`, lay.ts underneath), as live sync must not
  *      start over a torn lay;
- *   2. startSessionHost: agent, follower and control endpoint; `stop` ends the follower, then the
+ *   2. startSessionHost: agent (with the settings mirror around its passes), follower and control endpoint; `stop` ends the follower, then the
  *      agent (its pass in flight done), then the endpoint, and closes the bucket. The endpoint goes
  *      last: its file gone is how a sign-out knows this process writes no more (logout.ts), so a
  *      pass still running here cannot move the head after the sign-out's own last pass. A start
@@ -22,6 +22,8 @@ import { openSessionStore, startSessionAgent } from './live.js';
 import type { OrgStore } from './org-store.js';
 import { OrgLayerFollower, type FollowEvent } from './refresh.js';
 import { readSession, type Session } from './session.js';
+import { sessionSettings, settingsRunner, type SettingsEvent } from './settings.js';
+import type { SettingsStore } from '../settings/settings.js';
 
 export interface HostableSession {
   /** A session whose lay finished (session.laid). */
@@ -63,6 +65,9 @@ export interface SessionHostOptions {
   /** How often the org layers are checked for new versions (refresh.ts; 0: only at start). */
   orgCheckMs: number;
   onFollow?: (e: FollowEvent) => void;
+  /** The settings store the org's settings are mirrored from (default: dconf; settings.ts). */
+  settingsStore?: SettingsStore;
+  onSettings?: (e: SettingsEvent) => void;
 }
 
 export interface SessionHost {
@@ -79,7 +84,9 @@ export async function startSessionHost(opts: SessionHostOptions): Promise<Sessio
     for (const fn of stops.splice(0).reverse()) await fn();
   };
   try {
-    const agent = await startSessionAgent({ stateDir, session, openStore: () => org.store, ...(opts.chunker ? { chunker: opts.chunker } : {}), ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) });
+    const mirror = sessionSettings(session, stateDir, opts.settingsStore);
+    const beside = mirror && settingsRunner(mirror, (e) => opts.onSettings?.(e));
+    const agent = await startSessionAgent({ stateDir, session, openStore: () => org.store, ...(opts.chunker ? { chunker: opts.chunker } : {}), ...(opts.pollMs ? { pollMs: opts.pollMs } : {}), ...(beside ? { beside } : {}) });
     stops.push(() => agent.stop());
     const follower = new OrgLayerFollower({ stateDir, store: org.store, agent, session, intervalMs: opts.orgCheckMs, onEvent: (e) => opts.onFollow?.(e) });
     stops.push(() => follower.stop());

@@ -38,3 +38,4 @@ export { signOut, type SignOutOptions, type SignOutResult } from './logout.js';
 export { SignInFlow, type SignInFlowOptions } from './flow.js';
 export { LAYING_FILE, lastLayCutOff, runningLay } from './laying.js';
 export { changedOrgLayers, flushSession, OrgLayerFollower, ORG_CHECK_MS, type FollowEvent, type FollowOptions } from './refresh.js';
+export { sessionSettings, settingsRunner, type SettingsEvent } from './settings.js';

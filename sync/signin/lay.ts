@@ -11,7 +11,9 @@
  *   5. restore the rest (large files, smallest first) and report `done`;
  *   6. record the laid user snapshot as this device's head (device-head.ts: the merge base of its
  *      first sync pass), and write the session's `laid`: the agent's lower trees are the org roots
- *      laid here.
+ *      laid here;
+ *   7. apply the layer's settings (settings.ts): their files are laid, the mirror takes them into
+ *      the machine's settings store; a failure there is reported and does not fail the lay.
  *
  * Hot paths are gitignore patterns relative to home, matched like exclusions (a pattern naming a
  * dir covers everything under it: `Desktop/`, `.config/app/`, `*.pst`). Both restores seed from
@@ -57,6 +59,8 @@ import { readLayerStack, type ChunkMap, type LayerStack } from './layers.js';
 import { ScratchStore } from './scratch-store.js';
 import { endLaying, startLaying } from './laying.js';
 import { writeSession, type LaidLayer, type Session } from './session.js';
+import { sessionSettings, settingsRunner, type SettingsEvent } from './settings.js';
+import type { SettingsStore } from '../settings/settings.js';
 
 /** Files up to this size belong to "ready" even outside the hot paths. */
 export const SMALL_FILE_BYTES = 1024 * 1024;
@@ -75,7 +79,8 @@ export type SignInEvent =
   | { type: 'layers'; org: LaidLayer[]; user?: LaidLayer; unpublished: string[]; files: number; bytes: number }
   | ({ type: 'progress'; phase: 'ready' | 'rest' } & RestoreProgress)
   | ({ type: 'ready'; timeToReadyMs: number } & Transfer)
-  | ({ type: 'done'; totalMs: number; conflicts: number; removed: number } & Transfer);
+  | ({ type: 'done'; totalMs: number; conflicts: number; removed: number } & Transfer)
+  | SettingsEvent;
 
 export interface LayOptions {
   /** The org's bucket (read only: writes go to a scratch store). */
@@ -91,6 +96,8 @@ export interface LayOptions {
   /** Names differing only in case are one name on home's disk (default: Windows and macOS). */
   caseInsensitive?: boolean;
   onEvent?: (e: SignInEvent) => void;
+  /** Where the org's settings are applied (default: dconf; settings.ts). */
+  settingsStore?: SettingsStore;
   /** Milliseconds, for time to ready (default performance.now). */
   clock?: () => number;
   now?: () => Date;
@@ -216,6 +223,9 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   else await writeBase(baseFile, base);
   await writeSession(opts.stateDir, updated);
   await endLaying(opts.stateDir);
+  // The layer's settings into the machine's store, now that their files are laid (7).
+  const mirror = sessionSettings(updated, opts.stateDir, opts.settingsStore);
+  if (mirror) await settingsRunner(mirror, emit)();
   emit({ type: 'done', totalMs, conflicts: conflicts.length, removed: settled.removed.length, ...total });
   return { session: updated, ...total, timeToReadyMs, totalMs, conflicts, removed: settled.removed, unpublished: stack.unpublished };
 }

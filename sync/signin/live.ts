@@ -25,6 +25,8 @@ export interface SessionAgentOptions {
   chunker?: FileChunker;
   pollMs?: number;
   watch?: boolean;
+  /** Runs around each pass: the session's settings mirror (settings.ts). */
+  beside?: () => Promise<readonly string[]>;
 }
 
 /**
@@ -43,5 +45,6 @@ export function startSessionAgent(opts: SessionAgentOptions): Promise<Agent> {
     ...(opts.chunker ? { chunker: opts.chunker } : {}),
     ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
     ...(opts.watch === undefined ? {} : { watch: opts.watch }),
+    ...(opts.beside ? { beside: opts.beside } : {}),
   });
 }

@@ -19,6 +19,7 @@ import { signOut } from './logout.js';
 import { readSession } from './session.js';
 import { latestTree, makeMachine, makeTestOrg, signInAndLay, signInSkipReason, type TestOrg } from './testkit.js';
 import { signIn } from './login.js';
+import { MemorySettings } from '../settings/testkit.js';
 
 const skip = await signInSkipReason();
 
@@ -43,6 +44,22 @@ async function served(t: TestContext, agent: { stop(): Promise<void> } & Paramet
 }
 
 describe('signOut', { skip, timeout: 120_000 }, () => {
+  it('takes the settings changed since the last pass into its flush, and --wipe removes their folder too', async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'], settings: { dconf: ['/org/test/'] } });
+    const m = await makeMachine(org, 'vdi');
+    const settings = new MemorySettings();
+    settings.values.set('/org/test/theme', "'dark'");
+    await signInAndLay(org, m, 'carol', { settingsStore: settings });
+    // Set after the lay, with no agent running: only the sign-out's own run of the mirror sees it.
+    settings.values.set('/org/test/font', "'Mono 10'");
+    const r = await signOut({ stateDir: m.stateDir, settingsStore: settings, wipe: true });
+    assert.equal(r.flushed, 'pass');
+    const tree = await latestTree(await org.admin(), 'user/carol');
+    assert.equal(tree.get('.strata/settings/dconf/org/test/font')?.type, 'file');
+    assert.equal(tree.get('.strata/settings/dconf/org/test/theme')?.type, 'file');
+    assert.ok(r.wiped.includes('.strata/settings'), `wiped: ${r.wiped.join(', ')}`);
+  });
+
   it('asks a running agent for a pass, waits for it, stops it, then forgets the credentials', async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'] });
     await preload(org, 'bob');

@@ -28,6 +28,9 @@ import { markHeadFinal } from './device-head.js';
 import { flushSession } from './refresh.js';
 import { openOrgStore } from './org-store.js';
 import { deleteSession, readSession, type Session } from './session.js';
+import { sessionSettings, settingsRunner, type SettingsEvent } from './settings.js';
+import { layerFolders } from './folder.js';
+import type { SettingsStore } from '../settings/settings.js';
 
 export interface SignOutOptions {
   stateDir: string;
@@ -37,6 +40,9 @@ export interface SignOutOptions {
   stopAgent?: (info: ControlInfo) => Promise<void>;
   /** How long the flush and the stop may take (default 10 min). */
   timeoutMs?: number;
+  /** Where the org's settings are read from before the last pass (default: dconf; settings.ts). */
+  settingsStore?: SettingsStore;
+  onSettings?: (e: SettingsEvent) => void;
 }
 
 export interface SignOutResult {
@@ -100,6 +106,9 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
 async function flushHere(session: Session, opts: SignOutOptions): Promise<string | undefined> {
   const org = openOrgStore(session.org, await loadCredentials(session.org.org, userPrincipal(session.user)));
   try {
+    // The settings changed since the agent's last pass (or while none ran) into their files first.
+    const mirror = sessionSettings(session, opts.stateDir, opts.settingsStore);
+    if (mirror) await settingsRunner(mirror, (e) => opts.onSettings?.(e))();
     const repo = await openRepository(org.store);
     const r = await flushSession(repo, session, opts.stateDir, opts.chunker);
     if (r.status === 'held') {
@@ -149,7 +158,7 @@ async function wipeLayer(session: Session, keep: string): Promise<string[]> {
     }
     for (const name of await readdir(path)) await removeExcept(join(path, name));
   };
-  const folders = session.org.folders.includes('.') ? await readdir(home).catch(() => []) : session.org.folders;
+  const folders = session.org.folders.includes('.') ? await readdir(home).catch(() => []) : layerFolders(session.org);
   for (const f of folders) {
     const path = join(home, ...f.split('/'));
     // Never through a link: every dir on the way must be a real one.

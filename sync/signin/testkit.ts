@@ -28,7 +28,9 @@ import { signIn, type SignedIn } from './login.js';
 /** A temp dir removed after the test, and an in-memory bucket with a repository: for sign-in tests that need no S3 server. */
 export async function memoryBucket(t: TestContext, name: string): Promise<{ dir: string; store: MemoryStore; repo: Repository }> {
   const dir = await mkdtemp(join(tmpdir(), `strata-${name}-`));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  // Hooks run in the order they were added: an agent a test starts later is stopped after this one,
+  // and a pass it still ran may add a file while the dir goes (ENOTEMPTY): rm tries again.
+  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   const store = new MemoryStore();
   await initRepository(store, { packSize: 1 << 20 });
   return { dir, store, repo: await openRepository(store) };
@@ -56,6 +58,7 @@ export interface TestOrgOptions {
   mode?: 'vdi' | 'persistent';
   folders?: string[];
   policies?: Record<string, unknown>;
+  settings?: Record<string, unknown>;
 }
 
 export async function makeTestOrg(t: TestContext, opts: TestOrgOptions = {}): Promise<TestOrg> {
@@ -77,6 +80,7 @@ export async function makeTestOrg(t: TestContext, opts: TestOrgOptions = {}): Pr
     store: { endpoint: env.endpoint, region: env.region, bucket: store.bucket, prefix: 'layers', pathStyle: true },
     ...(opts.policies ? { policies: opts.policies } : {}),
     ...(opts.folders ? { folders: opts.folders } : {}),
+    ...(opts.settings ? { settings: opts.settings } : {}),
   };
   const configPath = join(dir, 'org.json');
   await writeFile(configPath, JSON.stringify(config));

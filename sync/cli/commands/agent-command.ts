@@ -22,7 +22,7 @@ import { stringOption, usageError } from '../args.js';
 import { openChunkPool } from '../chunker.js';
 import type { Context } from '../context.js';
 import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
-import { layWithOutput, laySummary } from './lay-output.js';
+import { layWithOutput, laySummary, reportSettings } from './lay-output.js';
 import { plural } from '../../../shared/status-text.js';
 
 export const POLL_OPTION = { type: 'string', value: '<seconds>', help: "how often other devices' heads are polled (default 10)" } as const;
@@ -59,7 +59,7 @@ export function agentTimings(ctx: Context): AgentTimings {
 export async function runSessionAgent(ctx: Context, stateDir: string, session: Session, timings: AgentTimings, org?: OrgStore): Promise<void> {
   const store = org ?? (await openSessionStore(session));
   preferSmallHeap();
-  const host = await startSessionHost({ stateDir, session, org: store, chunker: openChunkPool(ctx), pollMs: timings.pollMs, orgCheckMs: timings.orgCheckMs, onFollow: (e) => reportFollow(ctx, e) });
+  const host = await startSessionHost({ stateDir, session, org: store, chunker: openChunkPool(ctx), pollMs: timings.pollMs, orgCheckMs: timings.orgCheckMs, onFollow: (e) => reportFollow(ctx, e), onSettings: (e) => reportSettings(ctx, e) });
   ctx.onClose(() => host.stop());
   const { agent, control } = host;
   const layer = `user/${session.user}`;

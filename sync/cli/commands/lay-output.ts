@@ -5,7 +5,8 @@
  * finished lay. One module so that both commands report a lay the same way.
  */
 import { formatBytes } from '../format.js';
-import { layHome, type LayResult, type Session, type SignInEvent } from '../../signin/index.js';
+import { describeError } from '../../errors.js';
+import { layHome, type LayResult, type Session, type SettingsEvent, type SignInEvent } from '../../signin/index.js';
 import type { ObjectStore } from '../../store/index.js';
 import { openChunkPool, poolChunkFn } from '../chunker.js';
 import type { Context } from '../context.js';
@@ -27,7 +28,20 @@ export function layersLine(e: Extract<SignInEvent, { type: 'layers' }>): string 
   return `layers: ${layers.length > 0 ? layers.join(', ') : '(none yet)'}; ${plural(e.files, 'file')}, ${formatBytes(e.bytes)}`;
 }
 
+/** The settings mirror's news (signin/settings.ts), for a lay and for live sync alike: problems are warnings. */
+export function reportSettings(ctx: Context, e: SettingsEvent): void {
+  if (e.type === 'settings-problem') ctx.warn(`setting ${e.problem.key} is not synced: ${e.problem.message}`);
+  else if (e.type === 'settings-failed') ctx.warn(`settings are not synced (${describeError(e.error).split('\n')[0]}); files sync on`);
+  else if (ctx.json) ctx.io.stdout(`${JSON.stringify({ event: 'settings', applied: e.result.applied, changed: e.result.changed, conflicts: e.result.conflicts })}\n`);
+  else {
+    const { applied, changed, conflicts } = e.result;
+    const parts = [applied.length > 0 && `${plural(applied.length, 'key')} applied here`, changed.length > 0 && `${plural(changed.length, 'key')} changed here`, conflicts.length > 0 && plural(conflicts.length, 'conflict copy', 'conflict copies')];
+    ctx.io.stderr.write(`settings: ${parts.filter(Boolean).join(', ')}\n`);
+  }
+}
+
 function describe(ctx: Context, e: SignInEvent): void {
+  if (e.type === 'settings-synced' || e.type === 'settings-problem' || e.type === 'settings-failed') return reportSettings(ctx, e);
   if (ctx.json) return;
   if (e.type === 'layers') {
     ctx.io.stderr.write(`${layersLine(e)}\n`);

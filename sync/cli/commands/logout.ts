@@ -4,6 +4,7 @@
  * removes the credentials from the keychain and the session. `--wipe` (VDI sessions only) then
  * removes the layer's folders under home. A flush that fails signs nothing out.
  */
+import { reportSettings } from './lay-output.js';
 import { signOut } from '../../signin/index.js';
 import { openChunkPool } from '../chunker.js';
 import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
@@ -18,7 +19,7 @@ export const logoutCommand: Command = {
     'state-dir': STATE_DIR_OPTION,
   },
   async run(ctx) {
-    const r = await signOut({ stateDir: stateDirOf(ctx), wipe: ctx.args.values.wipe === true, chunker: openChunkPool(ctx) });
+    const r = await signOut({ stateDir: stateDirOf(ctx), wipe: ctx.args.values.wipe === true, chunker: openChunkPool(ctx), onSettings: (e) => reportSettings(ctx, e) });
     if (ctx.json) {
       ctx.printJson(r);
       return;

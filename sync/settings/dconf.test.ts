@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { StrataError } from '../errors.js';
+import { Dconf, keyFile, parseDump } from './dconf.js';
+import { needsDconf, startDconf } from './testkit.js';
+
+describe('dconf dump and key files', () => {
+  it('reads a dump by full key path, sections relative to the dir dumped', () => {
+    const text = "[/]\ntheme='dark'\nsize=uint32 12\n\n[sub/deeper]\nlist=['a', 'b=c']\n";
+    const { values, skipped } = parseDump('/org/app/', text);
+    assert.deepEqual(Object.fromEntries(values), { '/org/app/theme': "'dark'", '/org/app/size': 'uint32 12', '/org/app/sub/deeper/list': "['a', 'b=c']" });
+    assert.deepEqual(skipped, []);
+  });
+
+  it('skips keys whose names the layer cannot hold, and says which', () => {
+    const { values, skipped } = parseDump('/org/app/', "[/]\nwe ird=1\nok=2\n[.hidden]\nx=3\n");
+    assert.deepEqual([...values.keys()], ['/org/app/ok']);
+    assert.deepEqual(skipped, ['/org/app/we ird', '/org/app/.hidden/x']);
+  });
+
+  it('writes one key file section per dir', () => {
+    assert.equal(keyFile([{ key: '/org/a/x', value: '1' }, { key: '/org/a/y', value: "'s'" }, { key: '/top', value: 'true' }]), "[org/a]\nx=1\ny='s'\n\n[/]\ntop=true\n");
+  });
+});
+
+describe('dconf, real (a database and a session bus of its own)', { skip: needsDconf }, () => {
+  it('writes values, reads them back, and resets keys', async (t) => {
+    const { dconf } = await startDconf(t);
+    assert.deepEqual(await dconf.write([
+      { key: '/org/test/app/theme', value: "'dark'" },
+      { key: '/org/test/app/sub/list', value: "['a', 'b\\nc', \"it's\"]" },
+      { key: '/org/test/other/x', value: 'uint32 7' },
+    ]), []);
+    assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/app/')).values), { '/org/test/app/theme': "'dark'", '/org/test/app/sub/list': "['a', 'b\\nc', \"it's\"]" });
+    assert.deepEqual(await dconf.write([{ key: '/org/test/app/theme', value: undefined }]), []);
+    assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/app/')).values), { '/org/test/app/sub/list': "['a', 'b\\nc', \"it's\"]" });
+    assert.deepEqual([...(await dconf.read('/org/none/')).values], []);
+  });
+
+  it('names the key whose value is not GVariant, and still writes the others', async (t) => {
+    const { dconf } = await startDconf(t);
+    const problems = await dconf.write([
+      { key: '/org/test/good', value: '1' },
+      { key: '/org/test/bad', value: 'not a value' },
+    ]);
+    assert.deepEqual(problems.map((p) => p.key), ['/org/test/bad']);
+    assert.match(problems[0]?.message ?? '', /not a GVariant value/);
+    assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/')).values), { '/org/test/good': '1' });
+  });
+
+  it('fails with E_SETTINGS, one line, when dconf cannot reach its service', async (t) => {
+    const { env } = await startDconf(t);
+    const cut = new Dconf({ env: { ...env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' } });
+    await assert.rejects(cut.write([{ key: '/org/test/a', value: '1' }]), (err: unknown) => err instanceof StrataError && err.code === 'E_SETTINGS' && !err.message.includes('\n'));
+  });
+
+  it('fails with E_SETTINGS saying what to install when dconf is missing', async () => {
+    const missing = new Dconf({ command: 'strata-no-such-dconf' });
+    await assert.rejects(missing.read('/org/'), (err: unknown) => err instanceof StrataError && err.code === 'E_SETTINGS' && /apt install dconf-cli/.test(err.message));
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * dconf, the settings store of GNOME and most Linux desktops, through its command-line tool
+ * (Debian: dconf-cli). Reads are `dconf dump <dir>` (a key file: `[section]` lines naming dirs
+ * under the one dumped, `key=value` lines with the value in GVariant text form — one line, since
+ * that form escapes newlines); writes are one `dconf load /` of every value set (one change, so a
+ * desktop watching the keys sees them together) and `dconf reset <key>` per key removed. Writes go
+ * through the session's dconf service on D-Bus; reads need no bus.
+ *
+ * What must hold: nothing from the layer reaches dconf unchecked. A key must sit under one of the
+ * org's dirs, and its names and value must fit one line of a key file (settings.ts checks both
+ * before a write): a value holding a newline would otherwise add keys of its own choosing. A value
+ * dconf refuses (not GVariant) fails that key alone, named; a dconf that cannot be reached (not
+ * installed, no session bus) is one E_SETTINGS error. Arguments go to dconf as argv, never a shell.
+ */
+import { spawn } from 'node:child_process';
+import { StrataError } from '../errors.js';
+import { isSettingsPath, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
+
+/** How long one dconf command may take: it talks to a local service. */
+const TIMEOUT_MS = 30_000;
+const MAX_OUTPUT = 64 * 1024 * 1024;
+
+export interface DconfOptions {
+  /** The dconf binary (default `dconf` on PATH). */
+  command?: string;
+  /** Its environment (default this process's): XDG_CONFIG_HOME and DBUS_SESSION_BUS_ADDRESS pick the database. */
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class Dconf implements SettingsStore {
+  readonly name = 'dconf';
+  private readonly command: string;
+  private readonly env: NodeJS.ProcessEnv | undefined;
+
+  constructor(opts: DconfOptions = {}) {
+    this.command = opts.command ?? 'dconf';
+    this.env = opts.env;
+  }
+
+  async read(dir: string): Promise<{ values: Map<string, string>; skipped: string[] }> {
+    const r = await this.run(['dump', dir]);
+    if (r.code !== 0) throw this.failed(`dump ${dir}`, r);
+    return parseDump(dir, r.stdout);
+  }
+
+  async write(changes: readonly SettingsChange[]): Promise<SettingsProblem[]> {
+    const sets = changes.filter((c): c is SettingsChange & { value: string } => c.value !== undefined);
+    const problems: SettingsProblem[] = [];
+    if (sets.length > 0) {
+      const r = await this.run(['load', '/'], keyFile(sets));
+      // One refused value fails the whole load: then each key on its own, to name the bad ones.
+      if (r.code !== 0) problems.push(...(await this.eachKey(sets)));
+    }
+    for (const c of changes) {
+      if (c.value !== undefined) continue;
+      const r = await this.run(['reset', c.key]);
+      if (r.code !== 0) throw this.failed(`reset ${c.key}`, r);
+    }
+    return problems;
+  }
+
+  /** Writes the keys one by one: a value dconf refuses is that key's problem; any other failure is dconf's. */
+  private async eachKey(sets: readonly (SettingsChange & { value: string })[]): Promise<SettingsProblem[]> {
+    const problems: SettingsProblem[] = [];
+    for (const c of sets) {
+      const r = await this.run(['write', c.key, c.value]);
+      if (r.code === 0) continue;
+      // dconf names a value it cannot parse by the characters at fault: "0-3:unknown keyword".
+      if (/^\d+(-\d+)?:/.test(oneLine(r.stderr))) problems.push({ key: c.key, message: `not a GVariant value: ${oneLine(r.stderr)}` });
+      else throw this.failed(`write ${c.key}`, r);
+    }
+    return problems;
+  }
+
+  private failed(what: string, r: Run): StrataError {
+    return new StrataError('E_SETTINGS', `dconf ${what} failed: ${oneLine(r.stderr) || `exit code ${r.code}`}`);
+  }
+
+  private run(args: string[], input?: string): Promise<Run> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.command, args, { env: this.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], timeout: TIMEOUT_MS });
+      let stdout = '';
+      let stderr = '';
+      let size = 0;
+      child.stdout.setEncoding('utf8');
+      child.stderr.setEncoding('utf8');
+      child.stdout.on('data', (d: string) => {
+        size += d.length;
+        if (size > MAX_OUTPUT) child.kill();
+        else stdout += d;
+      });
+      child.stderr.on('data', (d: string) => {
+        if (stderr.length < 64 * 1024) stderr += d;
+      });
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') reject(new StrataError('E_SETTINGS', `${this.command} is not installed: settings cannot be synced (Debian, Ubuntu: apt install dconf-cli)`));
+        else reject(new StrataError('E_SETTINGS', `${this.command} ${args[0] ?? ''} could not run: ${err.message}`));
+      });
+      // A write to a dconf that exited early (EPIPE) shows in its exit code and stderr.
+      child.stdin.on('error', () => undefined);
+      child.on('close', (code, signal) => {
+        if (size > MAX_OUTPUT) reject(new StrataError('E_SETTINGS', `${this.command} ${args.join(' ')} printed more than ${MAX_OUTPUT} bytes`));
+        else resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr: signal ? `${stderr}(stopped by ${signal})` : stderr });
+      });
+      child.stdin.end(input ?? '');
+    });
+  }
+}
+
+/**
+ * The values of `dconf dump <dir>`, by full key path. Keys and dirs whose names the layer cannot
+ * hold (isSettingsPath) are listed in `skipped` instead.
+ */
+export function parseDump(dir: string, text: string): { values: Map<string, string>; skipped: string[] } {
+  const values = new Map<string, string>();
+  const skipped: string[] = [];
+  let section: string | undefined;
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.startsWith('[') && line.endsWith(']')) {
+      const name = line.slice(1, -1);
+      section = name === '/' ? dir : `${dir}${name}/`;
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (section === undefined || eq <= 0) continue;
+    const key = `${section}${line.slice(0, eq)}`;
+    if (isSettingsPath(key)) values.set(key, line.slice(eq + 1));
+    else skipped.push(key);
+  }
+  return { values, skipped };
+}
+
+/** A key file for `dconf load /`: a section per dir, relative to the root. */
+export function keyFile(sets: readonly { key: string; value: string }[]): string {
+  const byDir = new Map<string, string[]>();
+  for (const { key, value } of sets) {
+    const slash = key.lastIndexOf('/');
+    const dir = key.slice(1, slash);
+    const lines = byDir.get(dir) ?? [];
+    lines.push(`${key.slice(slash + 1)}=${value}`);
+    byDir.set(dir, lines);
+  }
+  return [...byDir].map(([dir, lines]) => `[${dir === '' ? '/' : dir}]\n${lines.join('\n')}\n`).join('\n');
+}
+
+function oneLine(s: string): string {
+  return s.trim().split('\n').filter((l) => l.trim() !== '')[0]?.replace(/^error:\s*/, '') ?? '';
+}

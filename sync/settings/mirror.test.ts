@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { FirstContactPolicy } from '../../shared/org-config.js';
+import { StrataError } from '../errors.js';
+import { SettingsMirror } from './mirror.js';
+import { MemorySettings, needsDconf, startDconf } from './testkit.js';
+import type { SettingsStore } from './settings.js';
+
+const DIRS = ['/org/app/', '/org/desk/'];
+const FOLDER = '.strata/settings/dconf';
+
+async function machine(t: { after: (fn: () => unknown) => void }, opts: { policy?: FirstContactPolicy; store?: SettingsStore; device?: string } = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-mirror-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = join(dir, 'home');
+  await mkdir(root);
+  const store = opts.store ?? new MemorySettings();
+  const mirror = new SettingsMirror({ root, store, dirs: DIRS, stateFile: join(dir, 'state', 'settings.json'), device: opts.device ?? 'pc', policy: opts.policy ?? 'keep-both', now: () => new Date(Date.UTC(2026, 11, 6, 12, 0, 0)) });
+  const fileOf = (key: string) => join(root, FOLDER, key);
+  return {
+    root,
+    dir,
+    store,
+    mirror,
+    stateFile: join(dir, 'state', 'settings.json'),
+    fileOf,
+    /** The mirror's files: relative path → content. */
+    async files(): Promise<Record<string, string>> {
+      const out: Record<string, string> = {};
+      const walk = async (rel: string): Promise<void> => {
+        for (const e of await readdir(join(root, rel), { withFileTypes: true }).catch(() => [])) {
+          const p = `${rel}/${e.name}`;
+          if (e.isDirectory()) await walk(p);
+          else out[p.slice(FOLDER.length + 1)] = await readFile(join(root, p), 'utf8');
+        }
+      };
+      await walk(FOLDER);
+      return out;
+    },
+    async setFile(key: string, value: string | undefined): Promise<void> {
+      if (value === undefined) return rm(fileOf(key), { force: true });
+      await mkdir(dirname(fileOf(key)), { recursive: true });
+      await writeFile(fileOf(key), `${value}\n`);
+    },
+  };
+}
+
+function memory(m: { store: SettingsStore }): MemorySettings {
+  return m.store as MemorySettings;
+}
+
+describe('settings mirror', () => {
+  it('first run: the machine\'s keys become files, one per key, under the org\'s dirs only', async (t) => {
+    const m = await machine(t);
+    memory(m).values.set('/org/app/theme', "'dark'");
+    memory(m).values.set('/org/desk/panel/size', 'uint32 24');
+    memory(m).values.set('/org/elsewhere/x', '1');
+    const r = await m.mirror.sync();
+    assert.deepEqual(await m.files(), { 'org/app/theme': "'dark'\n", 'org/desk/panel/size': 'uint32 24\n' });
+    assert.deepEqual(r.changed.sort(), [`${FOLDER}/org/app/theme`, `${FOLDER}/org/desk/panel/size`]);
+    assert.deepEqual(r.applied, []);
+    // Nothing changed: the next run does nothing.
+    assert.deepEqual(await m.mirror.sync(), { changed: [], applied: [], conflicts: [], problems: [] });
+  });
+
+  it('carries a change of either side to the other: set, edit, reset', async (t) => {
+    const m = await machine(t);
+    memory(m).values.set('/org/app/theme', "'dark'");
+    await m.mirror.sync();
+    // The user changes a setting here: the file follows.
+    memory(m).values.set('/org/app/theme', "'light'");
+    memory(m).values.set('/org/app/font', "'Sans 11'");
+    await m.mirror.sync();
+    assert.deepEqual(await m.files(), { 'org/app/theme': "'light'\n", 'org/app/font': "'Sans 11'\n" });
+    // Another machine's change syncs down into the files: the store follows.
+    await m.setFile('/org/app/theme', "'contrast'");
+    await m.setFile('/org/app/font', undefined);
+    await m.setFile('/org/desk/new', 'true');
+    const r = await m.mirror.sync();
+    assert.deepEqual(Object.fromEntries(memory(m).values), { '/org/app/theme': "'contrast'", '/org/desk/new': 'true' });
+    assert.deepEqual(r.applied.sort(), ['/org/app/font', '/org/app/theme', '/org/desk/new']);
+    // The user resets a key: its file goes, and the folders that held only it.
+    memory(m).values.delete('/org/desk/new');
+    await m.mirror.sync();
+    assert.deepEqual(await m.files(), { 'org/app/theme': "'contrast'\n" });
+    assert.deepEqual(await readdir(join(m.root, FOLDER, 'org')), ['app']);
+  });
+
+  it('both changed: the machine\'s value keeps the name, the file\'s goes to a conflict copy; an edit beats a reset', async (t) => {
+    const m = await machine(t);
+    memory(m).values.set('/org/app/a', '1');
+    memory(m).values.set('/org/app/b', '1');
+    memory(m).values.set('/org/app/c', '1');
+    await m.mirror.sync();
+    memory(m).values.set('/org/app/a', '2');
+    await m.setFile('/org/app/a', '3');
+    memory(m).values.delete('/org/app/b');
+    await m.setFile('/org/app/b', '4');
+    memory(m).values.set('/org/app/c', '5');
+    await m.setFile('/org/app/c', undefined);
+    const r = await m.mirror.sync();
+    assert.deepEqual(Object.fromEntries(memory(m).values), { '/org/app/a': '2', '/org/app/b': '4', '/org/app/c': '5' });
+    assert.deepEqual(await m.files(), { 'org/app/a': '2\n', 'org/app/a.sync-conflict-20261206-120000-pc': '3\n', 'org/app/b': '4\n', 'org/app/c': '5\n' });
+    assert.deepEqual(r.conflicts, [`${FOLDER}/org/app/a.sync-conflict-20261206-120000-pc`]);
+    // The conflict copy is not a key: it is left for the user (the UI lists it), not read back.
+    assert.deepEqual((await m.mirror.sync()).changed, []);
+  });
+
+  for (const policy of ['layer-wins', 'keep-both'] as const) {
+    it(`first contact (${policy}): the layer's values win, and the machine's keys the layer does not have are kept${policy === 'keep-both' ? '; the machine\'s differing values stay as conflict copies' : ''}`, async (t) => {
+      const m = await machine(t, { policy });
+      memory(m).values.set('/org/app/theme', "'image'");
+      memory(m).values.set('/org/app/same', '1');
+      memory(m).values.set('/org/app/local', '2');
+      await m.setFile('/org/app/theme', "'user'");
+      await m.setFile('/org/app/same', '1');
+      await m.setFile('/org/app/laid', '3');
+      await m.mirror.sync();
+      assert.deepEqual(Object.fromEntries(memory(m).values), { '/org/app/theme': "'user'", '/org/app/same': '1', '/org/app/local': '2', '/org/app/laid': '3' });
+      const copies = Object.keys(await m.files()).filter((p) => p.includes('sync-conflict'));
+      assert.deepEqual(copies, policy === 'keep-both' ? ['org/app/theme.sync-conflict-20261206-120000-pc'] : []);
+    });
+  }
+
+  it('takes nothing unchecked from the files: a value of two lines, a key outside the org\'s dirs, a name the store could not hold', async (t) => {
+    const m = await machine(t);
+    await m.mirror.sync();
+    await mkdir(join(m.root, FOLDER, 'org/app'), { recursive: true });
+    await writeFile(m.fileOf('/org/app/inject'), "'x'\n[/]\nevil=1\n");
+    await writeFile(m.fileOf('/org/app/empty'), '\n');
+    await m.setFile('/org/other/x', '1');
+    await mkdir(join(m.root, FOLDER, 'org/app/.hidden'), { recursive: true });
+    await writeFile(join(m.root, FOLDER, 'org/app/.hidden/x'), '1\n');
+    const r = await m.mirror.sync();
+    assert.deepEqual(Object.fromEntries(memory(m).values), {});
+    assert.deepEqual(r.problems.map((p) => p.key).sort(), ['/org/app/empty', '/org/app/inject']);
+    assert.match(r.problems.find((p) => p.key === '/org/app/inject')?.message ?? '', /not one line/);
+    // The refused files stay as they are: nothing is lost, nothing is reset.
+    assert.equal(await readFile(m.fileOf('/org/app/inject'), 'utf8'), "'x'\n[/]\nevil=1\n");
+  });
+
+  it('a value the store refuses is reported, and the file then gets the machine\'s value back', async (t) => {
+    const m = await machine(t);
+    memory(m).values.set('/org/app/theme', "'dark'");
+    await m.mirror.sync();
+    memory(m).refuse = (v) => v === 'garbage';
+    await m.setFile('/org/app/theme', 'garbage');
+    const r = await m.mirror.sync();
+    assert.deepEqual(r.problems.map((p) => p.key), ['/org/app/theme']);
+    assert.equal(memory(m).values.get('/org/app/theme'), "'dark'");
+    const again = await m.mirror.sync();
+    assert.deepEqual(again.problems, []);
+    assert.equal(await readFile(m.fileOf('/org/app/theme'), 'utf8'), "'dark'\n");
+  });
+
+  it('never writes through a symlink in its folders', async (t) => {
+    const m = await machine(t);
+    const outside = join(m.dir, 'outside');
+    await mkdir(outside);
+    await mkdir(join(m.root, '.strata/settings'), { recursive: true });
+    await symlink(outside, join(m.root, FOLDER));
+    memory(m).values.set('/org/app/theme', "'dark'");
+    await assert.rejects(m.mirror.sync(), (err: unknown) => err instanceof StrataError && err.code === 'E_SETTINGS');
+    assert.deepEqual(await readdir(outside), []);
+  });
+
+  it('refuses a damaged record of the agreed values with E_BAD_STATE, naming it', async (t) => {
+    const m = await machine(t);
+    await mkdir(dirname(m.stateFile), { recursive: true });
+    await writeFile(m.stateFile, '{"version":1,"agreed":{"/org/app/x":7}}');
+    await assert.rejects(m.mirror.sync(), (err: unknown) => err instanceof StrataError && err.code === 'E_BAD_STATE' && err.path === m.stateFile);
+  });
+
+  it('randomized: after every run the store, the files and the record agree, and no value is lost', async (t) => {
+    const seed = Number(process.env.SEED ?? Date.now() % 100_000);
+    let s = seed;
+    const rand = (n: number): number => {
+      s = (s * 1103515245 + 12345) % 2 ** 31;
+      return s % n;
+    };
+    const m = await machine(t);
+    const keys = ['/org/app/a', '/org/app/b', '/org/app/sub/c', '/org/desk/d'];
+    let n = 0;
+    for (let step = 0; step < 60; step++) {
+      // What each side holds before the run: every one of these values must survive somewhere.
+      for (let k = rand(3); k > 0; k--) {
+        const key = keys[rand(keys.length)] as string;
+        if (rand(4) === 0) memory(m).values.delete(key);
+        else memory(m).values.set(key, `${++n}`);
+      }
+      for (let k = rand(3); k > 0; k--) {
+        const key = keys[rand(keys.length)] as string;
+        await m.setFile(key, rand(4) === 0 ? undefined : `${++n}`);
+      }
+      // Values either side changed since the last run (what the two last agreed on is in the layer's history).
+      const was = step === 0 ? {} : (JSON.parse(await readFile(m.stateFile, 'utf8')) as { agreed: Record<string, string> }).agreed;
+      const changedHere = [...memory(m).values].filter(([k, v]) => was[k] !== v).map(([, v]) => v);
+      const changedThere = Object.entries(await m.files()).filter(([p, v]) => !p.includes('sync-conflict') && was[`/${p}`] !== v.trim()).map(([, v]) => v.trim());
+      const before = new Set([...changedHere, ...changedThere]);
+      await m.mirror.sync();
+      const files = await m.files();
+      const live = Object.fromEntries(memory(m).values);
+      const named = Object.fromEntries(Object.entries(files).filter(([p]) => !p.includes('sync-conflict')).map(([p, v]) => [`/${p}`, v.trim()]));
+      assert.deepEqual(named, live, `seed ${seed}, step ${step}: the files hold the store's values`);
+      const agreed = (JSON.parse(await readFile(m.stateFile, 'utf8')) as { agreed: Record<string, string> }).agreed;
+      assert.deepEqual(agreed, live, `seed ${seed}, step ${step}: the record is what both hold`);
+      const after = new Set(Object.values(files).map((v) => v.trim()));
+      for (const v of before) assert.ok(after.has(v), `seed ${seed}, step ${step}: value ${v} was lost`);
+    }
+  });
+});
+
+describe('settings mirror on a real dconf', { skip: needsDconf }, () => {
+  it('two machines: a setting changed on one reaches the other through the files', async (t) => {
+    const a = await startDconf(t);
+    const b = await startDconf(t);
+    const ma = await machine(t, { store: a.dconf, device: 'a' });
+    const mb = await machine(t, { store: b.dconf, device: 'b' });
+    await a.dconf.write([{ key: '/org/app/theme', value: "'dark'" }, { key: '/org/app/sub/list', value: "['x', 'y']" }]);
+    await ma.mirror.sync();
+    // What sync would do: B's folder gets A's files.
+    for (const [p, v] of Object.entries(await ma.files())) await mb.setFile(`/${p}`, v.trim());
+    await mb.mirror.sync();
+    assert.deepEqual(Object.fromEntries((await b.dconf.read('/org/app/')).values), { '/org/app/theme': "'dark'", '/org/app/sub/list': "['x', 'y']" });
+    // A key reset on B goes from B's files.
+    await b.dconf.write([{ key: '/org/app/theme', value: undefined }]);
+    await mb.mirror.sync();
+    assert.deepEqual(Object.keys(await mb.files()), ['org/app/sub/list']);
+  });
+});

@@ -1,0 +1,303 @@
+/**
+ * The settings mirror: a settings store's keys (dconf's, under the org's dirs) kept as one file per
+ * key in a folder of the layer, `.strata/settings/dconf/<key path>`, each holding the key's value
+ * and a newline (DESIGN §1). Once they are files, the sync engine does the rest as for any file:
+ * uploads, three-way merges — per key, since a key is a file —, whiteouts for keys the user reset
+ * over an org layer's default, conflict copies, history. The mirror only carries values between the
+ * store and those files.
+ *
+ * It does so three-way, like the engine: against the values both sides last agreed on (a state
+ * file in the state dir), for each key
+ *   - the store's value and the file's agree: nothing to do (they are the agreed value now);
+ *   - only the store changed (the user changed a setting here): the file is written or removed;
+ *   - only the file changed (another machine's change synced down, a sign-in laid it, an org
+ *     default arrived): the store is written or the key reset;
+ *   - both changed: an edit beats a removal on either side; between two values the store's wins
+ *     (the user set it here since the file last changed) and the file's goes to a conflict copy
+ *     beside it, which the UI lists like any conflict. With no agreed values yet (first contact
+ *     with this machine), the policy says: `layer-wins` takes the file's, `keep-both` takes the
+ *     file's too and keeps the machine's in a conflict copy — as first contact does for files.
+ *
+ * What must hold: a run never loses a value (each one it replaces is in the layer's history or in a
+ * conflict copy); it writes files atomically (temp name, fsync, rename) through real folders only,
+ * never a symlink; nothing from the files reaches the store unchecked (the key under the org's
+ * dirs, names and value as settings.ts allows); a value the store refuses is reported once and
+ * then replaced in the file by the machine's own (the refused one stays in the history); the agreed
+ * values are saved after the changes, so a run cut off half-way is finished by the next one, which
+ * finds both sides agreeing or one changed.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { FirstContactPolicy } from '../../shared/org-config.js';
+import { StrataError } from '../errors.js';
+import { fsyncDir, isErrno, makeDirs, NOFOLLOW, TEMP_PREFIX } from '../fsutil.js';
+import { freeConflictPath, isConflictName } from '../plan/conflict-name.js';
+import { writeFileAtomic } from '../state/fsutil.js';
+import { badValue, isSettingsPath, MAX_VALUE_BYTES, underDirs, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
+
+export const SETTINGS_FOLDER = '.strata/settings';
+const STATE_VERSION = 1;
+
+export interface MirrorOptions {
+  /** The synced folder (home). */
+  root: string;
+  store: SettingsStore;
+  /** The store's dirs that are part of the layer (absolute, ending in "/"). */
+  dirs: readonly string[];
+  /** The agreed values: a file in the state dir. */
+  stateFile: string;
+  /** Names conflict copies. */
+  device: string;
+  /** With no agreed values yet (first contact). */
+  policy: FirstContactPolicy;
+  now?: () => Date;
+}
+
+export interface MirrorResult {
+  /** Files written or removed, relative to `root`. */
+  changed: string[];
+  /** Keys set or reset in the store. */
+  applied: string[];
+  /** Conflict copies made, relative to `root`. */
+  conflicts: string[];
+  /** Keys skipped or refused, with why. */
+  problems: SettingsProblem[];
+}
+
+/** The folder of `store`'s files, relative to the synced folder. */
+export function mirrorFolder(store: SettingsStore): string {
+  return `${SETTINGS_FOLDER}/${store.name}`;
+}
+
+export class SettingsMirror {
+  private readonly folder: string;
+  private running: Promise<MirrorResult> | undefined;
+
+  constructor(private readonly opts: MirrorOptions) {
+    this.folder = mirrorFolder(opts.store);
+  }
+
+  /** One run (see the header); runs asked for while one runs wait for it and run after it. */
+  async sync(): Promise<MirrorResult> {
+    const before = this.running;
+    const run = (async () => {
+      await before?.catch(() => undefined);
+      return this.syncOnce();
+    })();
+    this.running = run;
+    return run;
+  }
+
+  private async syncOnce(): Promise<MirrorResult> {
+    const { dirs, store } = this.opts;
+    const result: MirrorResult = { changed: [], applied: [], conflicts: [], problems: [] };
+    const saved = await this.loadAgreed();
+    const agreed = new Map([...(saved ?? new Map<string, string>())].filter(([k]) => underDirs(k, dirs)));
+    const live = new Map<string, string>();
+    for (const dir of dirs) {
+      const { values, skipped } = await store.read(dir);
+      for (const [k, v] of values) {
+        const bad = badValue(v);
+        if (bad === undefined) live.set(k, v);
+        else result.problems.push({ key: k, message: `not synced: ${bad}` });
+      }
+      for (const k of skipped) result.problems.push({ key: k, message: `not synced: a name in it is not one the layer can hold (letters, digits, ".", "_", "+", "-")` });
+    }
+    const files = await this.readFiles(result.problems);
+    const refusedHere = new Set(result.problems.map((p) => p.key));
+
+    const toStore: SettingsChange[] = [];
+    const toFile: SettingsChange[] = [];
+    const copies: { key: string; value: string }[] = [];
+    const keys = new Set([...live.keys(), ...files.values.keys(), ...agreed.keys()]);
+    for (const key of [...keys].sort()) {
+      if (refusedHere.has(key)) continue;
+      const l = live.get(key);
+      const f = files.values.get(key);
+      const a = agreed.get(key);
+      let value: string | undefined;
+      if (l === f) value = l;
+      else if (f === a) toFile.push({ key, value: (value = l) });
+      else if (l === a || l === undefined) toStore.push({ key, value: (value = f) });
+      else if (f === undefined) toFile.push({ key, value: (value = l) });
+      else if (saved === undefined) {
+        toStore.push({ key, value: (value = f) });
+        if (this.opts.policy === 'keep-both') copies.push({ key, value: l });
+      } else {
+        toFile.push({ key, value: (value = l) });
+        copies.push({ key, value: f });
+      }
+      if (value === undefined) agreed.delete(key);
+      else agreed.set(key, value);
+    }
+
+    const now = (this.opts.now ?? (() => new Date()))().getTime();
+    for (const { key, value } of copies) {
+      const rel = this.fileOf(key);
+      const copy = freeConflictPath(rel, now, this.opts.device, (p) => files.present.has(p));
+      files.present.add(copy);
+      await this.writeValue(copy, value);
+      result.conflicts.push(copy);
+    }
+    for (const { key, value } of toFile) {
+      const rel = this.fileOf(key);
+      if (value === undefined) await this.removeValue(rel);
+      else await this.writeValue(rel, value);
+      result.changed.push(rel);
+    }
+    if (toStore.length > 0) {
+      const refused = await store.write(toStore);
+      result.problems.push(...refused.map((p) => ({ key: p.key, message: `${store.name} refused the layer's value (${p.message}); the file gets this machine's value back` })));
+      result.applied.push(...toStore.map((c) => c.key).filter((k) => !refused.some((p) => p.key === k)));
+    }
+    if (saved === undefined || result.changed.length > 0 || result.applied.length > 0 || !sameMap(saved, agreed)) await this.saveAgreed(agreed);
+    return result;
+  }
+
+  private fileOf(key: string): string {
+    return `${this.folder}${key}`;
+  }
+
+  /** The values of the mirror's files under the org's dirs, and every name present (for conflict copy names). */
+  private async readFiles(problems: SettingsProblem[]): Promise<{ values: Map<string, string>; present: Set<string> }> {
+    const values = new Map<string, string>();
+    const present = new Set<string>();
+    const walk = async (rel: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(join(this.opts.root, rel), { withFileTypes: true });
+      } catch (err) {
+        if (isErrno(err, 'ENOENT', 'ENOTDIR')) return;
+        throw err;
+      }
+      for (const e of entries) {
+        const path = `${rel}/${e.name}`;
+        present.add(path);
+        if (e.name.startsWith(TEMP_PREFIX) || isConflictName(e.name)) continue;
+        const key = path.slice(this.folder.length);
+        if (e.isDirectory()) {
+          if (isSettingsPath(key)) await walk(path);
+          continue;
+        }
+        if (!e.isFile() || !isSettingsPath(key) || !underDirs(key, this.opts.dirs)) continue;
+        const value = await this.readValue(path);
+        if (typeof value === 'string') values.set(key, value);
+        else problems.push({ key, message: `${path}: ${value.problem}` });
+      }
+    };
+    if (await this.realDirs(this.folder)) await walk(this.folder);
+    return { values, present };
+  }
+
+  private async readValue(rel: string): Promise<string | { problem: string }> {
+    let fh;
+    try {
+      fh = await open(join(this.opts.root, rel), constants.O_RDONLY | NOFOLLOW);
+      // One line and a newline (\r\n where an editor wrote it): more than that is not a value.
+      if ((await fh.stat()).size > MAX_VALUE_BYTES + 2) return { problem: `the value is over ${MAX_VALUE_BYTES} bytes` };
+      const buf = await fh.readFile();
+      const text = buf.toString('utf8').replace(/\r?\n$/, '');
+      const bad = badValue(text);
+      return bad === undefined ? text : { problem: bad };
+    } catch (err) {
+      return { problem: `cannot read it (${(err as Error).message})` };
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  /** Whether every folder of `rel` under the root is a real folder (false: one is missing); a symlink or a file there is an error. */
+  private async realDirs(rel: string, make = false): Promise<boolean> {
+    let path = this.opts.root;
+    for (const name of rel.split('/')) {
+      path = join(path, name);
+      const st = await lstat(path).catch((err: unknown) => {
+        if (isErrno(err, 'ENOENT')) return undefined;
+        throw err;
+      });
+      if (st === undefined) {
+        if (!make) return false;
+        await mkdir(path).catch((err: unknown) => {
+          if (!isErrno(err, 'EEXIST')) throw err;
+        });
+        continue;
+      }
+      if (!st.isDirectory()) throw new StrataError('E_SETTINGS', 'is not a folder (a symlink or a file): settings are not synced through it', { path });
+    }
+    return true;
+  }
+
+  private async writeValue(rel: string, value: string): Promise<void> {
+    const slash = rel.lastIndexOf('/');
+    await this.realDirs(rel.slice(0, slash), true);
+    const dir = join(this.opts.root, rel.slice(0, slash));
+    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    try {
+      const fh = await open(temp, 'wx', 0o644);
+      try {
+        await fh.writeFile(`${value}\n`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(temp, join(this.opts.root, rel));
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+    await fsyncDir(dir);
+  }
+
+  /** Removes a key's file, and the folders that removal empties (up to the mirror's own). */
+  private async removeValue(rel: string): Promise<void> {
+    if (!(await this.realDirs(rel.slice(0, rel.lastIndexOf('/'))))) return;
+    const path = join(this.opts.root, rel);
+    const st = await lstat(path).catch(() => undefined);
+    if (st?.isFile() !== true) return;
+    await unlink(path);
+    let dir = rel.slice(0, rel.lastIndexOf('/'));
+    while (dir.length > this.folder.length) {
+      try {
+        await rmdir(join(this.opts.root, dir));
+      } catch {
+        break;
+      }
+      dir = dir.slice(0, dir.lastIndexOf('/'));
+    }
+    await fsyncDir(join(this.opts.root, dir));
+  }
+
+  private async loadAgreed(): Promise<Map<string, string> | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.opts.stateFile, 'utf8');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+    let r: { version?: unknown; agreed?: unknown } | undefined;
+    try {
+      r = JSON.parse(text) as typeof r;
+    } catch {
+      r = undefined;
+    }
+    const agreed = r?.agreed as Record<string, unknown> | undefined;
+    if (r?.version !== STATE_VERSION || typeof agreed !== 'object' || agreed === null || Array.isArray(agreed) || Object.entries(agreed).some(([k, v]) => !isSettingsPath(k) || typeof v !== 'string')) {
+      throw new StrataError('E_BAD_STATE', 'the record of the settings last synced is damaged; move it aside to continue (the next run then treats this machine as new: policy of first contact)', { path: this.opts.stateFile });
+    }
+    return new Map(Object.entries(agreed as Record<string, string>));
+  }
+
+  private async saveAgreed(agreed: ReadonlyMap<string, string>): Promise<void> {
+    const sorted = Object.fromEntries([...agreed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    // At a sign-in the folder's state dir may not be there yet (the agent makes it).
+    await makeDirs(dirname(this.opts.stateFile), 0o700);
+    return writeFileAtomic(this.opts.stateFile, `${JSON.stringify({ version: STATE_VERSION, agreed: sorted })}\n`);
+  }
+}
+
+function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+}

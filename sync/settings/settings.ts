@@ -1,0 +1,57 @@
+/**
+ * Settings as part of the layer (DESIGN §1): a settings store (dconf now; the Windows registry's
+ * HKCU would be another) seen as a map from key paths to values, each value one line of text in
+ * the store's own notation (GVariant text for dconf).
+ *
+ * Key paths are absolute and "/"-separated (`/org/gnome/desktop/interface/gtk-theme`). Each name
+ * in one becomes a file or folder name in the layer, so only names every OS can hold are synced
+ * (letters, digits, ".", "_", "+", "-", not starting with "."); a store's other keys are skipped
+ * and reported, never mangled into another key.
+ */
+import { SETTINGS_NAME } from '../../shared/org-config.js';
+
+/** One key to set (`value`) or remove (`value` undefined). */
+export interface SettingsChange {
+  key: string;
+  value: string | undefined;
+}
+
+export interface SettingsProblem {
+  key: string;
+  message: string;
+}
+
+export interface SettingsStore {
+  /** For messages: "dconf". */
+  readonly name: string;
+  /** The values under `dir` (absolute, ending in "/"), by full key path; keys isSettingsPath refuses are `skipped`. */
+  read(dir: string): Promise<{ values: Map<string, string>; skipped: string[] }>;
+  /** Applies `changes` (keys and values already checked); a value the store refuses is a problem, the rest still apply. */
+  write(changes: readonly SettingsChange[]): Promise<SettingsProblem[]>;
+}
+
+/** Values longer than this are not synced (dconf's own are rarely over a few KiB). */
+export const MAX_VALUE_BYTES = 1024 * 1024;
+
+/** Whether `key` is an absolute key path whose every name the layer can hold. */
+export function isSettingsPath(key: string): boolean {
+  if (!key.startsWith('/') || key.endsWith('/')) return false;
+  const names = key.slice(1).split('/');
+  return names.length >= 1 && names.every((n) => SETTINGS_NAME.test(n) && !n.includes('.sync-conflict-'));
+}
+
+/** Why `value` cannot be a setting's value (one line, no control characters, not too long), or undefined. */
+export function badValue(value: string): string | undefined {
+  if (value.trim() === '') return 'the value is empty';
+  if (Buffer.byteLength(value) > MAX_VALUE_BYTES) return `the value is over ${MAX_VALUE_BYTES} bytes`;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return 'the value is not one line of text (it holds a control character)';
+  }
+  return undefined;
+}
+
+/** Whether `key` lies under one of `dirs` (each absolute, ending in "/"). */
+export function underDirs(key: string, dirs: readonly string[]): boolean {
+  return dirs.some((d) => key.startsWith(d));
+}

@@ -1,0 +1,73 @@
+/**
+ * Settings stores for tests: an in-memory one (fast, for the randomized tests), and a real dconf
+ * with a database and a D-Bus session bus of its own (dbus-daemon, the dconf service activated on
+ * it), so that a test never touches the dconf of the person running it.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Dconf } from './dconf.js';
+import { isSettingsPath, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
+
+export class MemorySettings implements SettingsStore {
+  readonly name = 'dconf';
+  readonly values = new Map<string, string>();
+  /** Values this store refuses to take, as dconf refuses what is not GVariant. */
+  refuse: (value: string) => boolean = () => false;
+
+  async read(dir: string): Promise<{ values: Map<string, string>; skipped: string[] }> {
+    const values = new Map<string, string>();
+    const skipped: string[] = [];
+    for (const [k, v] of this.values) {
+      if (!k.startsWith(dir)) continue;
+      if (isSettingsPath(k)) values.set(k, v);
+      else skipped.push(k);
+    }
+    return { values, skipped };
+  }
+
+  async write(changes: readonly SettingsChange[]): Promise<SettingsProblem[]> {
+    const problems: SettingsProblem[] = [];
+    for (const c of changes) {
+      if (c.value === undefined) this.values.delete(c.key);
+      else if (this.refuse(c.value)) problems.push({ key: c.key, message: 'refused' });
+      else this.values.set(c.key, c.value);
+    }
+    return problems;
+  }
+}
+
+export const hasDconf = spawnSync('dconf', ['help'], { stdio: 'ignore' }).error === undefined && spawnSync('dbus-daemon', ['--version'], { stdio: 'ignore' }).error === undefined;
+/** Skips a test that needs dconf where it is not installed, except in CI (which installs it: .ci/run). */
+export const needsDconf = !hasDconf && process.env.CI === undefined ? 'needs dconf-cli and dbus (apt install dconf-cli dbus)' : false;
+
+export interface TestDconf {
+  dconf: Dconf;
+  env: NodeJS.ProcessEnv;
+  /** The database's folder (XDG_CONFIG_HOME). */
+  config: string;
+}
+
+/** A dconf of its own for the test: stopped (bus and folders gone) when the test ends. */
+export async function startDconf(t: { after: (fn: () => unknown) => void }): Promise<TestDconf> {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-'));
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), XDG_RUNTIME_DIR: dir, XDG_CACHE_HOME: join(dir, 'cache') };
+  const bus = spawn('dbus-daemon', ['--session', '--nofork', '--nopidfile', '--print-address=1'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  t.after(async () => {
+    bus.kill();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    bus.stdout.setEncoding('utf8');
+    bus.stdout.on('data', (d: string) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.split('\n')[0] ?? '');
+    });
+    bus.on('error', reject);
+    bus.on('exit', (code) => reject(new Error(`dbus-daemon exited (${code}) before it printed its address`)));
+  });
+  const busEnv = { ...env, DBUS_SESSION_BUS_ADDRESS: address };
+  return { dconf: new Dconf({ env: busEnv }), env: busEnv, config: env.XDG_CONFIG_HOME as string };
+}

@@ -1,0 +1,60 @@
+/**
+ * A session's settings (DESIGN §1): the dconf dirs the org config lists, mirrored as files in
+ * home's `.strata/settings/dconf/` (settings/mirror.ts), which the session's folder includes. The
+ * lay runs the mirror once after laying (the layer's values into dconf: first contact by the
+ * org's policy), and live sync runs it before each pass (the user's changes into the files the pass
+ * then scans) and after each synced one (other machines' changes into dconf).
+ *
+ * Settings never stop the files from syncing: a failure (dconf missing, no session bus) is
+ * reported, once until it changes, and the next run tries again.
+ */
+import { join } from 'node:path';
+import { folderStateDir } from '../agent/index.js';
+import { describeError } from '../errors.js';
+import { Dconf } from '../settings/dconf.js';
+import { SettingsMirror, type MirrorResult } from '../settings/mirror.js';
+import type { SettingsProblem, SettingsStore } from '../settings/settings.js';
+import { sessionFolder } from './folder.js';
+import type { Session } from './session.js';
+
+export type SettingsEvent = { type: 'settings-synced'; result: MirrorResult } | { type: 'settings-problem'; problem: SettingsProblem } | { type: 'settings-failed'; error: unknown };
+
+/** The session's settings mirror, or undefined when the org config lists no settings. */
+export function sessionSettings(session: Session, stateDir: string, store: SettingsStore = new Dconf()): SettingsMirror | undefined {
+  const dirs = session.org.settings.dconf;
+  if (dirs.length === 0) return undefined;
+  return new SettingsMirror({
+    root: session.home,
+    store,
+    dirs,
+    stateFile: join(folderStateDir(stateDir, sessionFolder(session, stateDir)), `settings-${store.name}.json`),
+    device: session.device,
+    policy: session.org.policies.firstContact,
+  });
+}
+
+/**
+ * Runs `mirror` and reports through `report`: problems and failures once each until they change
+ * (a pass every few seconds must not repeat them). Returns the files it changed (relative to home).
+ */
+export function settingsRunner(mirror: SettingsMirror, report: (e: SettingsEvent) => void): () => Promise<readonly string[]> {
+  let told = new Set<string>();
+  return async () => {
+    const now = new Set<string>();
+    const tell = (id: string, e: SettingsEvent): void => {
+      now.add(id);
+      if (!told.has(id)) report(e);
+    };
+    try {
+      const result = await mirror.sync();
+      for (const problem of result.problems) tell(`${problem.key}\0${problem.message}`, { type: 'settings-problem', problem });
+      if (result.changed.length + result.applied.length + result.conflicts.length > 0) report({ type: 'settings-synced', result });
+      return result.changed.concat(result.conflicts);
+    } catch (error) {
+      tell(`\0${describeError(error)}`, { type: 'settings-failed', error });
+      return [];
+    } finally {
+      told = now;
+    }
+  };
+}
