@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { parseOrgConfig } from '../../shared/org-config.js';
@@ -14,7 +15,7 @@ import { isStrataError } from '../errors.js';
 import { preloadUserLayer, writeProfile } from '../profile/index.js';
 import { layHome } from './lay.js';
 import { readSession, writeSession, type Session } from './session.js';
-import { memoryBucket } from './testkit.js';
+import { layingProcess, memoryBucket } from './testkit.js';
 
 it('a lay refuses while another process is laying the same state dir, and goes ahead once it is gone', async (t) => {
   const { dir, store, repo } = await memoryBucket(t, 'laying');
@@ -43,4 +44,22 @@ it('a lay refuses while another process is laying the same state dir, and goes a
   await once(other, 'exit');
   await layHome({ store, session: await readSession(stateDir), stateDir });
   assert.equal(await readFile(join(home, 'Documents/plan.txt'), 'utf8'), 'the plan');
+});
+
+it('of two processes starting a lay on one state dir at the same moment, exactly one lays; the same when they take over a cut-off lay', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-laying-race-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const racers = await Promise.all([layingProcess(t), layingProcess(t)]);
+  const gone = spawn('true');
+  await once(gone, 'exit');
+  for (let round = 0; round < 12; round++) {
+    const stateDir = join(dir, `state-${round}`);
+    await mkdir(stateDir);
+    // Odd rounds: the last lay was cut off (its process is gone), and both race to take over.
+    const cutOff = round % 2 === 1;
+    if (cutOff) await writeFile(join(stateDir, 'laying'), `${JSON.stringify({ pid: gone.pid, started: new Date().toISOString() })}\n`);
+    for (const r of racers) r.go(stateDir);
+    const answers = (await Promise.all(racers.map((r) => r.answer()))).sort();
+    assert.deepEqual(answers, ['E_LAYING', `won ${!cutOff}`], `round ${round}`);
+  }
 });

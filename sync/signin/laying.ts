@@ -13,14 +13,25 @@
  *   layers' nor all the new ones'), even when the session still names what an earlier lay laid
  *   (a second sign-in keeps it): it lays again first.
  *
- * What must hold: the marker is durable before the first change to home (writeFileAtomic), and it
- * names the process laying (its pid), rewritten by every lay.
+ * A sign-in holds the marker from before it writes the credentials and the session (login.ts) until
+ * its lay takes it over: another sign-in must not slip its writes in under a running lay, nor a lay
+ * under those writes. Such a hold says `untouched`: home is not changed yet, so a hold left behind
+ * by a process gone is no cut-off lay.
+ *
+ * What must hold: the marker is an exclusive lock — of processes starting a lay or a sign-in on one
+ * state dir at the same moment, exactly one gets it, the others E_LAYING. It is created only where
+ * none is, whole (linked into place, never seen half written), and durable before the first change
+ * to home; it names the process holding it (its pid). A marker whose process is gone (or this one)
+ * is taken over, and of the processes taking over one marker exactly one wins: they race for a
+ * claim named after its content, created only where none is, and the winner replaces the marker
+ * only while it still holds what was found.
  */
+import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
 import { isErrno } from '../fsutil.js';
-import { writeFileAtomic } from '../state/fsutil.js';
+import { writeFileAtomic, writeFileExclusive } from '../state/fsutil.js';
 
 export const LAYING_FILE = 'laying';
 
@@ -28,52 +39,34 @@ function layingPath(stateDir: string): string {
   return join(stateDir, LAYING_FILE);
 }
 
-async function readMarker(stateDir: string): Promise<string | undefined> {
-  return readFile(layingPath(stateDir), 'utf8').catch((err: unknown) => {
+async function readText(path: string): Promise<string | undefined> {
+  return readFile(path, 'utf8').catch((err: unknown) => {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw err;
   });
 }
 
-/**
- * Marks a lay in progress by this process; returns whether the last lay finished (it left no
- * marker). E_LAYING while another process is laying: two lays would race on home, and the first to
- * end would remove the marker under the other.
- */
-export async function startLaying(stateDir: string): Promise<boolean> {
-  await refuseWhileLaying(stateDir);
-  const clean = (await readMarker(stateDir)) === undefined;
-  await writeFileAtomic(layingPath(stateDir), `${JSON.stringify({ pid: process.pid, started: new Date().toISOString() })}\n`);
-  return clean;
-}
-
-/** E_LAYING while another process is laying onto the state dir: a sign-in must not start over it. */
-export async function refuseWhileLaying(stateDir: string): Promise<void> {
-  const other = await runningLay(stateDir);
-  if (other !== undefined) {
-    throw new StrataError('E_LAYING', `a sign-in (process ${other}) is laying the layer onto home right now: wait for it, or stop it (if that process is not Strata, remove ${LAYING_FILE} from the state dir)`, { path: stateDir });
-  }
-}
-
-export async function endLaying(stateDir: string): Promise<void> {
-  await rm(layingPath(stateDir), { force: true });
-}
-
-/** True when the last lay was cut off: its marker is there, and no process is laying now. */
-export async function lastLayCutOff(stateDir: string): Promise<boolean> {
-  return (await readMarker(stateDir)) !== undefined && (await runningLay(stateDir)) === undefined;
-}
-
-/** The pid of a lay running right now in another process, if any (a marker whose process is gone is a cut-off lay). */
-export async function runningLay(stateDir: string): Promise<number | undefined> {
-  const text = await readMarker(stateDir);
-  if (text === undefined) return undefined;
-  let pid: unknown;
+function parse(text: string): { pid?: unknown; untouched?: unknown } {
   try {
-    pid = (JSON.parse(text) as { pid?: unknown }).pid;
+    const v = JSON.parse(text) as unknown;
+    return v !== null && typeof v === 'object' ? v : {};
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+function markerText(untouched: boolean): string {
+  return `${JSON.stringify({ pid: process.pid, started: new Date().toISOString(), ...(untouched ? { untouched } : {}) })}\n`;
+}
+
+/** Whether a lay may start as after a finished one: no marker, or a sign-in's hold that never changed home. */
+function leftClean(text: string | undefined): boolean {
+  return text === undefined || parse(text).untouched === true;
+}
+
+/** The pid a marker (or claim) names when it is another process, still running. */
+function runningOwner(text: string): number | undefined {
+  const pid = parse(text).pid;
   if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
   try {
     process.kill(pid, 0);
@@ -81,4 +74,92 @@ export async function runningLay(stateDir: string): Promise<number | undefined> 
   } catch (err) {
     return isErrno(err, 'EPERM') ? pid : undefined;
   }
+}
+
+function layingError(stateDir: string, pid: number): StrataError {
+  return new StrataError('E_LAYING', `a sign-in (process ${pid}) is laying the layer onto home right now: wait for it, or stop it (if that process is not Strata, remove ${LAYING_FILE} from the state dir)`, { path: stateDir });
+}
+
+/**
+ * Marks a lay in progress by this process; returns whether the last lay finished (it left no
+ * marker, or an untouched hold). E_LAYING while another process is laying: two lays would race on
+ * home, and the first to end would remove the marker under the other.
+ */
+export function startLaying(stateDir: string): Promise<boolean> {
+  return takeMarker(stateDir, false);
+}
+
+/**
+ * A sign-in's hold on the state dir before its writes (see the header); its lay then takes the
+ * marker over. Returns whether the last lay finished, as startLaying. E_LAYING as startLaying.
+ */
+export function holdLaying(stateDir: string): Promise<boolean> {
+  return takeMarker(stateDir, true);
+}
+
+/** Removes this process's hold if its lay never started: home is as it was. */
+export async function releaseHold(stateDir: string): Promise<void> {
+  const text = await readText(layingPath(stateDir));
+  if (text !== undefined && parse(text).pid === process.pid && parse(text).untouched === true) await rm(layingPath(stateDir), { force: true });
+}
+
+async function takeMarker(stateDir: string, hold: boolean): Promise<boolean> {
+  const path = layingPath(stateDir);
+  for (;;) {
+    if (await writeFileExclusive(path, markerText(hold))) return true;
+    const found = await readText(path);
+    // Gone meanwhile (its lay ended), or taken over by another process: look again.
+    if (found === undefined) continue;
+    const owner = runningOwner(found);
+    if (owner !== undefined) throw layingError(stateDir, owner);
+    const clean = leftClean(found);
+    if (await takeOver(stateDir, path, found, markerText(hold && clean))) return clean;
+  }
+}
+
+/**
+ * Replaces `path`, found holding `stale` (its process gone), with `text`: true when this process
+ * won it, false when another did or `path` changed meanwhile. E_LAYING when a running process holds
+ * the claim: it is taking the marker over.
+ */
+async function takeOver(stateDir: string, path: string, stale: string, text: string): Promise<boolean> {
+  const claim = `${path}.claim-${createHash('sha256').update(stale).digest('hex').slice(0, 16)}`;
+  const mine = markerText(false);
+  if (!(await writeFileExclusive(claim, mine))) {
+    const other = await readText(claim);
+    if (other === undefined) return false;
+    const owner = runningOwner(other);
+    if (owner !== undefined) throw layingError(stateDir, owner);
+    // Its taker died holding it: the claim is taken over the same way.
+    if (!(await takeOver(stateDir, claim, other, mine))) return false;
+  }
+  try {
+    if ((await readText(path)) !== stale) return false;
+    await writeFileAtomic(path, text);
+    return true;
+  } finally {
+    await rm(claim, { force: true });
+  }
+}
+
+/** E_LAYING while another process is laying onto the state dir: a sign-in must not start over it. */
+export async function refuseWhileLaying(stateDir: string): Promise<void> {
+  const other = await runningLay(stateDir);
+  if (other !== undefined) throw layingError(stateDir, other);
+}
+
+export async function endLaying(stateDir: string): Promise<void> {
+  await rm(layingPath(stateDir), { force: true });
+}
+
+/** True when the last lay was cut off: its marker is there (not an untouched hold), and no process is laying now. */
+export async function lastLayCutOff(stateDir: string): Promise<boolean> {
+  const text = await readText(layingPath(stateDir));
+  return !leftClean(text) && (await runningLay(stateDir)) === undefined;
+}
+
+/** The pid of a lay (or a sign-in's hold) running right now in another process, if any (a marker whose process is gone is a cut-off lay). */
+export async function runningLay(stateDir: string): Promise<number | undefined> {
+  const text = await readText(layingPath(stateDir));
+  return text === undefined ? undefined : runningOwner(text);
 }

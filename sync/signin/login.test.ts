@@ -1,6 +1,7 @@
 // signIn against a real S3 server and a real keychain: credentials verified before they are
 // stored, stored only in the keychain, and a session file without secrets.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -16,7 +17,7 @@ import { layHome } from './lay.js';
 import { adminSignIn, signIn } from './login.js';
 import { readSession, sessionPath } from './session.js';
 import { readDeviceId } from '../state/index.js';
-import { makeMachine, makeTestOrg, signInAndLay, signInSkipReason, type Machine, type TestOrg } from './testkit.js';
+import { layingProcess, makeMachine, makeTestOrg, signInAndLay, signInSkipReason, type Machine, type TestOrg } from './testkit.js';
 import { signOut } from './logout.js';
 
 const skip = await signInSkipReason();
@@ -175,6 +176,29 @@ describe('signIn', { skip }, () => {
     await second.undo(failure);
     assert.deepEqual(await readSession(m.stateDir), first.session);
     assert.deepEqual(await loadCredentials(org.org, userPrincipal('alice')), org.creds);
+  });
+
+  it('a lay another process starts while a sign-in writes its credentials and session is refused: the sign-in holds the state dir until its own lay', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const m = await makeMachine(org, 'pc');
+    const other = await layingProcess(t);
+    const answered = `${m.stateDir}.answer`;
+    // The device id is made after the last check for a running lay and before the writes: the other process starts its lay right there.
+    const newDeviceId = (): string => {
+      other.go(m.stateDir);
+      const waited = new Int32Array(new SharedArrayBuffer(4));
+      for (let i = 0; i < 3000 && !existsSync(answered); i++) Atomics.wait(waited, 0, 0, 10);
+      return 'pc1';
+    };
+    const signedIn = await signIn({ org: org.configPath, user: 'alice', home: m.home, stateDir: m.stateDir, credentials: async () => org.creds, newDeviceId });
+    t.after(() => signedIn.org.close());
+    assert.equal(await readFile(answered, 'utf8'), 'E_LAYING', 'the other lay is refused');
+    const marker = JSON.parse(await readFile(join(m.stateDir, 'laying'), 'utf8')) as { pid: number };
+    assert.equal(marker.pid, process.pid, 'the sign-in holds the state dir');
+    // Its lay takes the hold over as a clean start, and ends it.
+    const laid = await layHome({ store: signedIn.org.store, session: signedIn.session, stateDir: m.stateDir });
+    assert.ok(laid.session.laid);
+    await assert.rejects(stat(join(m.stateDir, 'laying')), /ENOENT/);
   });
 
   it('a failed sign-in into a state dir that was there, empty, leaves it empty: no device id stays to refuse the next --device', async (t) => {

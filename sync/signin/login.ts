@@ -5,24 +5,27 @@
  *
  * Order matters, and each step only starts when the one before succeeded:
  *   0. no agent is running for the state dir (its files are about to be laid over), and no other
- *      sign-in is laying onto it (E_LAYING; checked again once the credentials are in);
+ *      sign-in is laying onto it (E_LAYING);
  *   1. the org config, the user id and home are valid (nothing asked yet; home is a folder, or
  *      can be made where no file stands in the way);
  *   2. the keychain works (checkKeychain) — before anyone types a secret;
  *   3. the credentials are asked for and verified with a signed read of the repository;
- *   4. only then are they saved, in the keychain and nowhere else;
- *   5. the session file (no secrets) is written.
+ *   4. the state dir is held (laying.ts holdLaying): of sign-ins and lays starting on it at once
+ *      exactly one goes on, the others fail E_LAYING before they write anything; the hold lasts
+ *      until this sign-in's lay takes it over and ends, so no other lay runs under the writes below
+ *      and no other sign-in's writes land under this lay;
+ *   5. only then are the credentials saved, in the keychain and nowhere else;
+ *   6. the session file (no secrets) is written.
  * A failure at any step, or a lay after it that fails (the caller runs `undo`), leaves the state
  * dir and the keychain as they were: the keychain gets back what it held before for this user, the
- * session file and the folder's settled.json and base.json their old bytes (or go), and a state dir
- * this sign-in made goes. One thing stays: a `laying` marker the lay wrote (laying.ts), since home
- * may no longer be as it was. A failure that means another sign-in is laying onto the state dir
- * (the lay's E_LAYING, or any failure while that other process's marker stands) undoes nothing:
- * two logins started at almost the same moment both pass the checks of step 0, and what the state
- * dir and the keychain hold by then is the other sign-in's, which an undo would sign out under its
- * running lay.
+ * session file and the folder's settled.json and base.json their old bytes (or go), the hold goes
+ * while home is untouched, and a state dir this sign-in made goes. One thing stays: a `laying`
+ * marker the lay wrote (laying.ts), since home may no longer be as it was. A failure that means
+ * another sign-in is laying onto the state dir (E_LAYING, or any failure while that other process's
+ * marker stands) undoes nothing: what the state dir and the keychain hold then is the other
+ * sign-in's, which an undo would sign out under its running lay.
  */
-import { lstat, readFile, rm, stat } from 'node:fs/promises';
+import { lstat, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { OrgConfig } from '../../shared/org-config.js';
 import { folderFiles, folderStateDir } from '../agent/index.js';
@@ -31,12 +34,12 @@ import { probeControl, readControlFile } from '../control/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { checkUserId } from '../profile/index.js';
 import type { Repository } from '../repo/index.js';
-import { canSyncFileSystem, isErrno, syncFileSystem } from '../fsutil.js';
+import { canSyncFileSystem, isErrno, makeDirs, syncFileSystem } from '../fsutil.js';
 import { openAgentState, STATE_FILE } from '../state/index.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 import { canonicalSource, loadOrgConfig, type FetchFn } from './org-source.js';
 import { openOrgStore, openVerified, type OrgStore } from './org-store.js';
-import { LAYING_FILE, refuseWhileLaying, runningLay } from './laying.js';
+import { holdLaying, LAYING_FILE, refuseWhileLaying, releaseHold, runningLay } from './laying.js';
 import { SESSION_VERSION, readSession, sessionPath, writeSession, type Session } from './session.js';
 
 export interface SignInOptions {
@@ -66,7 +69,7 @@ export interface SignedIn {
   undo(failure?: unknown): Promise<void>;
 }
 
-/** Steps 1–5 above. */
+/** Steps 0–6 above. */
 export async function signIn(opts: SignInOptions): Promise<SignedIn> {
   // Laying files under a running agent would race it; one session per state dir.
   const running = await readControlFile(opts.stateDir).catch(() => undefined);
@@ -81,9 +84,17 @@ export async function signIn(opts: SignInOptions): Promise<SignedIn> {
   const { org, repo, creds } = await verifiedCredentials(config, opts.org, opts.credentials);
   let undo: SignedIn['undo'] | undefined;
   try {
-    // The prompt may have taken a while: another sign-in may have started laying meanwhile.
-    await refuseWhileLaying(opts.stateDir);
-    undo = await undoer(config.org, user, opts.stateDir, home);
+    // The prompt may have taken a while: another sign-in may have started laying meanwhile. From
+    // here on this one holds the state dir (laying.ts), so that none can start until its lay ends.
+    // Anything at the path counts, a symlink to a folder not made yet too: the undo never removes what was there.
+    const dirExisted = await exists(opts.stateDir, lstat);
+    await makeDirs(opts.stateDir, 0o700);
+    const clean = await holdLaying(opts.stateDir).catch(async (err: unknown) => {
+      // Only while empty: another sign-in may have made it its own meanwhile.
+      if (!dirExisted) await rmdir(opts.stateDir).catch(() => undefined);
+      throw err;
+    });
+    undo = await undoer(config.org, user, opts.stateDir, home, { dirExisted, markerExisted: !clean });
     const state = await openAgentState(opts.stateDir, opts.newDeviceId ? { newDeviceId: opts.newDeviceId } : {});
     // What an earlier sign-in of the same user laid onto the same home stays known until the new restore replaces it.
     const before = await readSession(opts.stateDir).catch(() => undefined);
@@ -131,7 +142,7 @@ async function checkHome(home: string): Promise<void> {
  * once what the failed lay wrote is durable (one syncfs of home on Linux; elsewhere the lay fsyncs
  * each file).
  */
-async function undoer(org: string, user: string, stateDir: string, home: string): Promise<SignedIn['undo']> {
+async function undoer(org: string, user: string, stateDir: string, home: string, was: { dirExisted: boolean; markerExisted: boolean }): Promise<SignedIn['undo']> {
   const who = userPrincipal(user);
   const file = sessionPath(stateDir);
   const marker = join(stateDir, LAYING_FILE);
@@ -140,10 +151,8 @@ async function undoer(org: string, user: string, stateDir: string, home: string)
     if (isStrataError(err, 'E_NO_CREDENTIALS')) return undefined;
     throw err;
   });
-  // Anything at the path counts, a symlink to a folder not made yet too: the undo never removes what was there.
-  const dirExisted = await exists(stateDir, lstat);
+  const { dirExisted, markerExisted } = was;
   const stateExisted = await exists(stateFile);
-  const markerExisted = await exists(marker);
   const sessionWas = await stat(file).catch((err: unknown) => {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw err;
@@ -160,6 +169,8 @@ async function undoer(org: string, user: string, stateDir: string, home: string)
     if (sessionWas === undefined) await rm(file, { force: true });
     else if (session !== undefined) await writeFileAtomic(file, session);
     for (const put of putBack) await put();
+    // A lay that never started left home as it was: the hold goes, whatever the session.
+    await releaseHold(stateDir);
     if (sessionWas === undefined && !markerExisted && (await exists(marker))) {
       if (canSyncFileSystem() && (await exists(home))) await syncFileSystem(home);
       await rm(marker, { force: true });

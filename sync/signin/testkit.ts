@@ -4,10 +4,12 @@
  * home and a state dir of their own). Suites need S3 and a keychain: see sync/testing/s3.ts and
  * sync/credentials/testing.ts for how they get them, and why they never skip under CI.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { TestContext } from 'node:test';
 import type { S3Credentials } from '../credentials/index.js';
 import { keychainSkipReason, removeTestOrg, uniqueTestOrg } from '../credentials/testing.js';
@@ -34,6 +36,37 @@ export async function memoryBucket(t: TestContext, name: string): Promise<{ dir:
   const store = new MemoryStore();
   await initRepository(store, { packSize: 1 << 20 });
   return { dir, store, repo: await openRepository(store) };
+}
+
+const TSX = import.meta.resolve('tsx');
+const LAYING_TS = new URL('./laying.ts', import.meta.url).href;
+
+/**
+ * A process that starts a lay on each state dir it is sent ("go <dir>"), all at the moment they
+ * get the line, and answers with what startLaying did: "won <clean>" or "E_LAYING" — on stdout,
+ * and in `<dir>.answer` for a caller that cannot wait for a promise. It stays alive until the test
+ * ends, so the markers it won stand for a lay that is running.
+ */
+export async function layingProcess(t: TestContext): Promise<{ go: (dir: string) => void; answer: () => Promise<string> }> {
+  const script = `
+    import { writeFileSync } from 'node:fs';
+    import { createInterface } from 'node:readline';
+    const { startLaying } = await import(${JSON.stringify(LAYING_TS)});
+    const lines = createInterface({ input: process.stdin });
+    console.log('ready');
+    for await (const line of lines) {
+      const dir = line.slice(3);
+      const answer = await startLaying(dir).then((clean) => 'won ' + clean, (err) => err.code ?? String(err));
+      writeFileSync(dir + '.answer', answer);
+      console.log(answer);
+    }`;
+  const child = spawn(process.execPath, ['--import', TSX, '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(() => child.kill());
+  const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const answer = async (): Promise<string> => String((await answers.next()).value);
+  const first = await answer();
+  if (first !== 'ready') throw new Error(`the laying process did not start: ${first}`);
+  return { go: (dir) => child.stdin.write(`go ${dir}\n`), answer };
 }
 
 /** A `skip` value for suites that need both the S3 server and the keychain. */

@@ -6,16 +6,47 @@
  * instead.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { link, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { fsyncDir } from '../fsutil.js';
+import { fsyncDir, isErrno } from '../fsutil.js';
 
 
 /**
  * Replaces `file` with `data` so that a crash at any point leaves either the old or the new
- * content, never a mix or an empty file. The temp name is unique, so two writers never share it.
+ * content, never a mix or an empty file.
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const temp = await writeTemp(file, data);
+  try {
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dirname(file));
+}
+
+/**
+ * Creates `file` holding `data` only if nothing is at its name; false when something is. As
+ * durable as writeFileAtomic, and as atomic: the file is written aside, then linked into place (a
+ * link, unlike a rename, fails on an existing name), so no reader ever sees it partly written.
+ */
+export async function writeFileExclusive(file: string, data: string | Uint8Array): Promise<boolean> {
+  const temp = await writeTemp(file, data);
+  try {
+    await link(temp, file);
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return false;
+    throw err;
+  } finally {
+    await rm(temp, { force: true });
+  }
+  await fsyncDir(dirname(file));
+  return true;
+}
+
+/** `data` in a new temp file beside `file`, fsynced; the name is unique, so two writers never share it. */
+async function writeTemp(file: string, data: string | Uint8Array): Promise<string> {
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const fh = await open(temp, 'wx', 0o600);
@@ -25,10 +56,9 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     } finally {
       await fh.close();
     }
-    await rename(temp, file);
   } catch (err) {
     await rm(temp, { force: true });
     throw err;
   }
-  await fsyncDir(dirname(file));
+  return temp;
 }
