@@ -17,7 +17,8 @@
  * Must hold: written atomically and replaced at every sign-in; a missing file is an empty base.
  * It is this agent's own state, read as untrusted all the same: a damaged file is an E_BAD_STATE
  * error naming it, never a base made of whatever could be read (each path in it can become a
- * whiteout in the user's layer, on every machine).
+ * whiteout in the user's layer, on every machine). A sign-in, which replaces the record, takes a
+ * damaged one as naming none of the layer's paths, and says so (signin/lay.ts earlierBase).
  */
 import { readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';

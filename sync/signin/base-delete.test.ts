@@ -169,6 +169,24 @@ it('VDI: signing in again on a machine that was not reset keeps its image as the
   assert.equal(kind(await layer(store), 'Documents/mine.txt'), 'none', 'its delete is a plain one');
 });
 
+it('VDI: signing in again over a damaged record of the image does not take the files the last lay left for the image\'s, and says so', async (t) => {
+  const { dir, store } = await memoryBucket(t, 'base-relay-damaged');
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents', '.config'] }, 'test');
+  const a = await machines(t, dir, store, org)('a');
+  await writeFile(join(a.home, 'Documents/mine.txt'), 'the user made this');
+  await a.pass();
+  await writeFile(a.baseFile, '{"version":1,"paths":[["Documents/ima');
+  // The same machine and state dir, not reset: the user signs in again.
+  const again = await layHome({ store, session: await readSession(a.stateDir), stateDir: a.stateDir });
+  const base = await readBase(a.baseFile);
+  assert.equal(base.paths.has('Documents/mine.txt'), false, 'a file of the layer is not the image');
+  assert.equal(base.paths.has('Documents/image.txt'), false, 'nor is any other: the record that said which were is gone');
+  assert.deepEqual(again.warnings.map((w) => w.includes(a.baseFile) && /damaged/.test(w)), [true], 'the damage is told, naming the record');
+  await unlink(join(a.home, 'Documents/mine.txt'));
+  await a.pass();
+  assert.equal(kind(await layer(store), 'Documents/mine.txt'), 'none', 'its delete is a plain one');
+});
+
 it('persistent PC: a delete of a file the machine had is a plain delete, and no base is kept', async (t) => {
   const { dir, store } = await memoryBucket(t, 'base-delete-persistent');
   const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'persistent', store: { bucket: 'acme-strata' }, folders: ['Documents', '.config'] }, 'test');

@@ -47,7 +47,8 @@ import { restoreTree, type ChunkFileFn, type MemoryTree, type RestoreProgress, t
 import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { layerGraph } from '../agent/history.js';
-import { folderFiles, folderStateDir, readRecordedBase, removeBase, writeBase } from '../agent/index.js';
+import { EMPTY_BASE, folderFiles, folderStateDir, readRecordedBase, removeBase, writeBase, type Base } from '../agent/index.js';
+import { isStrataError } from '../errors.js';
 import { loadSettled } from '../agent/settled.js';
 import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
@@ -111,6 +112,8 @@ export interface LayResult extends Transfer {
   conflicts: { path: string; copy: string }[];
   removed: string[];
   unpublished: string[];
+  /** What the user should know about this lay (a damaged record it made anew), one line each. */
+  warnings: string[];
 }
 
 function transferOf(s: RestoreStats): Transfer {
@@ -155,6 +158,14 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const caseInsensitive = opts.caseInsensitive ?? caseInsensitiveByDefault();
   const { effective, conflicts: caseConflicts } = caseInsensitive ? foldCase(layable, stack) : { effective: layable, conflicts: [] };
   emit({ type: 'layers', org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), unpublished: stack.unpublished, ...sizeOf(effective.tree) });
+
+  const warnings: string[] = [];
+  // Laid before from this state dir (signed in again, or out and in), the machine may not have been
+  // reset: its image is what that lay recorded, not what it left (the user's files would all become
+  // whiteouts when deleted); its record, even an empty one (an image with nothing in the folders),
+  // names the image, and only paths the layer does not know are added to it (base.ts). Read before
+  // home changes: a record that cannot be read stops the lay before it starts.
+  const earlier = session.mode === 'vdi' ? await earlierBase(baseFile, (w) => warnings.push(w)) : undefined;
 
   const clean = await startLaying(opts.stateDir);
   const deferSync = canSyncFileSystem();
@@ -201,11 +212,6 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const conflicts = [...caseConflicts.map(({ path, copy }) => ({ path, copy })), ...settled.conflicts];
   // A VDI machine's own files: deleting one must hide it from the next session (base.ts).
   const org = (p: string): boolean => stack.user?.tree.has(p) !== true && stack.org.some((l) => l.tree.has(p));
-  // Laid before from this state dir (signed in again, or out and in), the machine may not have been
-  // reset: its image is what that lay recorded, not what it left (the user's files would all become
-  // whiteouts when deleted); its record, even an empty one (an image with nothing in the folders),
-  // names the image, and only paths the layer does not know are added to it (base.ts).
-  const earlier = session.mode === 'vdi' ? await readRecordedBase(baseFile).catch(() => undefined) : undefined;
   const base =
     session.mode !== 'vdi' ? undefined
     : await findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org, caseInsensitive, ...(earlier ? { earlier } : {}) });
@@ -227,7 +233,28 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const mirror = sessionSettings(updated, opts.stateDir, opts.settingsStore);
   if (mirror) await settingsRunner(mirror, emit)();
   emit({ type: 'done', totalMs, conflicts: conflicts.length, removed: settled.removed.length, ...total });
-  return { session: updated, ...total, timeToReadyMs, totalMs, conflicts, removed: settled.removed, unpublished: stack.unpublished };
+  return { session: updated, ...total, timeToReadyMs, totalMs, conflicts, removed: settled.removed, unpublished: stack.unpublished, warnings };
+}
+
+/**
+ * The base an earlier lay from this state dir recorded (undefined: none). A damaged record is taken
+ * as one naming none of the paths the layer has, and said so (`warn`): refusing would leave the user
+ * nothing safe to do — a record moved aside makes the next lay find the base anew from the disk,
+ * where the files the last lay and the user left then all count as the image's (deleting one would
+ * write a whiteout that can hide an org file on every machine). Taken as empty, no file is ever
+ * mislabelled: only paths the layer does not know are added, as at every lay over a record; the
+ * cost is that the image's files the layer has lose their whiteout on delete (a deleted one may
+ * come back on a reset machine: shown, never hidden) — what the agent's own advice for the same
+ * damage, moving the record aside, gives it.
+ */
+async function earlierBase(file: string, warn: (message: string) => void): Promise<Base | undefined> {
+  try {
+    return await readRecordedBase(file);
+  } catch (err) {
+    if (!isStrataError(err, 'E_BAD_STATE')) throw err;
+    warn(`${file}: the record of the machine's own files was damaged; it is made anew without the files the layer has (deleting one of those no longer hides the image's copy from the next session)`);
+    return EMPTY_BASE;
+  }
 }
 
 /** The files the ready restore laid hold exactly their chunks: the memo learns those the rest's seed scan would read. */

@@ -1,7 +1,7 @@
 /**
  * Laying the session's layer onto home from the CLI, as `strata login` does it and `strata agent`
  * when the last sign-in's lay was cut off: layHome with the command's chunker pool, a progress bar
- * at a terminal, the layers and `ready` lines on stderr (text mode), and the JSON summary of the
+ * at a terminal, the layers, `ready` and warning lines on stderr (text mode), and the JSON summary of the
  * finished lay. One module so that both commands report a lay the same way.
  */
 import { formatBytes } from '../format.js';
@@ -71,6 +71,7 @@ export async function layWithOutput(ctx: Context, run: LayRun): Promise<LayResul
     },
   });
   bar?.done();
+  if (!ctx.json) for (const w of result.warnings) ctx.warn(w);
   return result;
 }
 
@@ -93,5 +94,6 @@ export function laySummary(r: LayResult): Record<string, unknown> {
     totalMs: Math.round(r.totalMs),
     conflicts: r.conflicts,
     removed: r.removed,
+    warnings: r.warnings,
   };
 }
