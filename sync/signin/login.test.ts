@@ -127,9 +127,6 @@ describe('signIn', { skip }, () => {
     const earlier = { accessKeyId: 'EARLIER', secretAccessKey: 'earlier-secret' };
     await saveCredentials(org.org, userPrincipal('alice'), earlier);
     const before = await files();
-    await failedLay('bob');
-    await rm(join(m.stateDir, 'laying'));
-    assert.deepEqual(await files(), before, "another user's failed sign-in signs nobody out");
     await rm(join(m.home, 'Documents'), { recursive: true });
     await failedLay('alice');
     assert.ok((await readdir(m.stateDir)).includes('laying'), 'the marker stays over a half-laid home: the agent lays again first');
@@ -199,6 +196,28 @@ describe('signIn', { skip }, () => {
     const laid = await layHome({ store: signedIn.org.store, session: signedIn.session, stateDir: m.stateDir });
     assert.ok(laid.session.laid);
     await assert.rejects(stat(join(m.stateDir, 'laying')), /ENOENT/);
+  });
+
+  it("refuses another user's sign-in over a session nobody signed out, before asking for anything: that user's changes and credentials would stay behind", async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const m = await makeMachine(org, 'pc');
+    await signInAndLay(org, m, 'alice');
+    const session = await readSession(m.stateDir);
+    let asked = 0;
+    await assert.rejects(signIn({ org: org.configPath, user: 'bob', home: m.home, stateDir: m.stateDir, credentials: async () => (asked++, org.creds) }), (err) => {
+      assert.ok(isStrataError(err, 'E_SIGNED_IN'), String(err));
+      assert.match(err.message, /alice .*strata logout/);
+      return true;
+    });
+    assert.equal(asked, 0, 'refused before the secrets are asked for');
+    assert.deepEqual(await readSession(m.stateDir), session);
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('alice')), org.creds);
+    await assert.rejects(loadCredentials(org.org, userPrincipal('bob')), rejectsWith('E_NO_CREDENTIALS'));
+    // Signed out, the machine is bob's to sign in on; alice signing in again is fine all along.
+    await signInAndLay(org, m, 'alice');
+    await signOut({ stateDir: m.stateDir });
+    await signInAndLay(org, m, 'bob');
+    assert.equal((await readSession(m.stateDir)).user, 'bob');
   });
 
   it('a failed sign-in into a state dir that was there, empty, leaves it empty: no device id stays to refuse the next --device', async (t) => {

@@ -7,7 +7,8 @@
  *   0. no agent is running for the state dir (its files are about to be laid over), and no other
  *      sign-in is laying onto it (E_LAYING);
  *   1. the org config, the user id and home are valid (nothing asked yet; home is a folder, or
- *      can be made where no file stands in the way);
+ *      can be made where no file stands in the way), and no other user or org is signed in on the
+ *      state dir (E_SIGNED_IN; checked again under the hold of step 4);
  *   2. the keychain works (checkKeychain) — before anyone types a secret;
  *   3. the credentials are asked for and verified with a signed read of the repository;
  *   4. the state dir is held (laying.ts holdLaying): of sign-ins and lays starting on it at once
@@ -81,6 +82,7 @@ export async function signIn(opts: SignInOptions): Promise<SignedIn> {
   const user = checkUserId(opts.user);
   const home = resolve(opts.home);
   await checkHome(home);
+  await refuseOtherSession(opts.stateDir, config.org, user);
   const { org, repo, creds } = await verifiedCredentials(config, opts.org, opts.credentials);
   let undo: SignedIn['undo'] | undefined;
   try {
@@ -96,6 +98,8 @@ export async function signIn(opts: SignInOptions): Promise<SignedIn> {
     });
     undo = await undoer(config.org, user, opts.stateDir, home, { dirExisted, markerExisted: !clean });
     const state = await openAgentState(opts.stateDir, opts.newDeviceId ? { newDeviceId: opts.newDeviceId } : {});
+    // Another sign-in may have ended while the secrets were asked for.
+    await refuseOtherSession(opts.stateDir, config.org, user);
     // What an earlier sign-in of the same user laid onto the same home stays known until the new restore replaces it.
     const before = await readSession(opts.stateDir).catch(() => undefined);
     const laid = before?.org.org === config.org && before.user === user && before.home === home ? before.laid : undefined;
@@ -117,6 +121,20 @@ export async function signIn(opts: SignInOptions): Promise<SignedIn> {
     org.close();
     await undo?.(err).catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * E_SIGNED_IN while the state dir holds the session of another user or org: it was never signed
+ * out, so its changes may not be flushed, and its credentials would stay in the keychain with no
+ * session left to sign them out (and its files in home would be adopted into this user's layer).
+ * The same user signing in again is fine: the session is theirs. A session that cannot be read
+ * names nobody.
+ */
+async function refuseOtherSession(stateDir: string, org: string, user: string): Promise<void> {
+  const current = await readSession(stateDir).catch(() => undefined);
+  if (current !== undefined && (current.org.org !== org || current.user !== user)) {
+    throw new StrataError('E_SIGNED_IN', `${current.user} (${current.org.org}) is signed in on this state dir: sign them out first (strata logout), which syncs their changes and forgets their credentials`, { path: stateDir });
   }
 }
 
