@@ -4,6 +4,13 @@
  * have. On the same path the upper entry wins (its kind, metadata and content); two dirs merge
  * path by path, so a file the template lacks is never dropped from the layer.
  *
+ * A user layer also hides what the layers below it show: a whiteout hides a path and all under it,
+ * a file or symlink hides a dir below. Where the upper tree puts a dir over such an entry, the dir
+ * must go on hiding what it hid, or the folder the user deleted comes back whole at the next
+ * sign-in: the new dir holds a whiteout for each entry the layers below show there that the upper
+ * dir does not have (the form the sync engine gives a folder the user deleted and made again:
+ * sync/overlay userView).
+ *
  * Trees are loaded a level of the hierarchy at a time (coalesced reads, the rest of each pack's
  * trees in the same round) and kept in memory, as the agent does for a layer; subtrees that are
  * identical on both sides are not descended into.
@@ -75,7 +82,8 @@ function packMates(repo: Repository, ids: readonly BlobId[], trees: Trees, packs
   return mates;
 }
 
-function get(trees: Trees, id: BlobId): Tree {
+/** The loaded tree `id` (E_INTERNAL when it was not loaded). */
+export function treeOf(trees: Trees, id: BlobId): Tree {
   const tree = trees.get(id);
   if (!tree) throw new StrataError('E_INTERNAL', `tree ${id} was not loaded`);
   return tree;
@@ -86,21 +94,60 @@ function byName(a: TreeEntry, b: TreeEntry): number {
 }
 
 /**
+ * What the layers below a user layer show in dir `dir` ('' is the root): each name, and whether
+ * it is a dir there; undefined where they show no dir.
+ */
+export type BelowDirs = (dir: string) => Promise<ReadonlyMap<string, boolean> | undefined>;
+
+type Save = (id: BlobId, bytes: Uint8Array) => Promise<void>;
+
+/**
  * The id of `upper` laid over `lower` (both loaded in `trees`). New trees go through `save`, which
  * must add them to the repository (not yet durable: flush after); they are added to `trees` too.
+ * `below`, when `lower` is a user layer: what its lower layers show, which a dir of `upper` laid
+ * over a whiteout, file or symlink of `lower` must keep hiding.
  */
-export async function overlayTrees(trees: Trees, lower: BlobId | undefined, upper: BlobId, save: (id: BlobId, bytes: Uint8Array) => Promise<void>, hash: Repository['format']['hash']): Promise<BlobId> {
+export async function overlayTrees(trees: Trees, lower: BlobId | undefined, upper: BlobId, save: Save, hash: Repository['format']['hash'], below?: BelowDirs, dir = ''): Promise<BlobId> {
   if (lower === undefined || lower === upper) return upper;
-  const entries = new Map(get(trees, lower).entries.map((e) => [e.name, e]));
-  for (const e of get(trees, upper).entries) {
+  const entries = new Map(treeOf(trees, lower).entries.map((e) => [e.name, e]));
+  for (const e of treeOf(trees, upper).entries) {
     const under = entries.get(e.name);
+    const path = dir === '' ? e.name : `${dir}/${e.name}`;
     if (e.type === 'dir' && under?.type === 'dir') {
-      entries.set(e.name, { ...e, subtree: await overlayTrees(trees, under.subtree, e.subtree, save, hash) });
+      entries.set(e.name, { ...e, subtree: await overlayTrees(trees, under.subtree, e.subtree, save, hash, below, path) });
+    } else if (e.type === 'dir' && under !== undefined && below !== undefined) {
+      entries.set(e.name, { ...e, subtree: await keepHiding(trees, e.subtree, path, below, save, hash) });
     } else {
       entries.set(e.name, e);
     }
   }
-  const tree: Tree = { entries: [...entries.values()].sort(byName) };
+  return saveTree(trees, [...entries.values()], save, hash);
+}
+
+/** `upper`, the tree of dir `dir`, with a whiteout for each entry `below` shows there that it lacks, at every level. */
+async function keepHiding(trees: Trees, upper: BlobId, dir: string, below: BelowDirs, save: Save, hash: Repository['format']['hash']): Promise<BlobId> {
+  const shown = await below(dir);
+  if (shown === undefined) return upper;
+  const entries = new Map(treeOf(trees, upper).entries.map((e) => [e.name, e]));
+  let changed = false;
+  for (const [name, isDir] of shown) {
+    const e = entries.get(name);
+    if (e === undefined) {
+      entries.set(name, { name, type: 'whiteout' });
+      changed = true;
+    } else if (e.type === 'dir' && isDir) {
+      const subtree = await keepHiding(trees, e.subtree, `${dir === '' ? '' : `${dir}/`}${name}`, below, save, hash);
+      if (subtree !== e.subtree) {
+        entries.set(name, { ...e, subtree });
+        changed = true;
+      }
+    }
+  }
+  return changed ? saveTree(trees, [...entries.values()], save, hash) : upper;
+}
+
+async function saveTree(trees: Trees, entries: TreeEntry[], save: Save, hash: Repository['format']['hash']): Promise<BlobId> {
+  const tree: Tree = { entries: entries.sort(byName) };
   const bytes = encodeTree(tree);
   const id = blobId(bytes, hash);
   await save(id, bytes);
@@ -117,7 +164,7 @@ export function countTree(trees: Trees, root: BlobId): Omit<SnapshotSummary, 'by
     const known = counted.get(id);
     if (known !== undefined) return known;
     const out = { files: 0, dirs: 1, bytes: 0 };
-    for (const e of get(trees, id).entries) {
+    for (const e of treeOf(trees, id).entries) {
       if (e.type === 'file') {
         out.files++;
         out.bytes += e.size;

@@ -11,7 +11,9 @@ import { T0, newRepo, rejectsWith, keysUnder } from '../repo/testkit.js';
 import type { BlobId } from '../repo/types.js';
 import { takeSnapshot } from '../snapshot/index.js';
 import { fileBytes, writeFiles } from '../snapshot/testkit.js';
-import { ADMIN_DEVICE, preloadUserLayer, publishOrgLayer } from './index.js';
+import { overlay } from '../overlay/index.js';
+import type { Node } from '../plan/index.js';
+import { ADMIN_DEVICE, preloadUserLayer, publishOrgLayer, writeProfile } from './index.js';
 
 const T1 = new Date('2024-05-02T10:00:00.000Z');
 const T2 = new Date('2024-05-03T10:00:00.000Z');
@@ -28,6 +30,13 @@ async function contents(repo: Repository, root: BlobId, rel = '', out: Record<st
     else out[path] = 'whiteout';
   }
   return out;
+}
+
+/** A `contents` listing as a flat tree whose file contents are their texts. */
+function flatOf(listing: Record<string, string>): Map<string, Node> {
+  const node = (text: string): Node =>
+    text === 'dir' ? { type: 'dir', mode: 0o755 } : text === 'whiteout' ? { type: 'whiteout' } : { type: 'file', size: text.length, mtimeMs: 0, mode: 0o644, content: text };
+  return new Map(Object.entries(listing).map(([p, text]) => [p, node(text)]));
 }
 
 async function headOf(repo: Repository, layer: string, device: string) {
@@ -128,6 +137,49 @@ describe('preloadUserLayer', () => {
     await writeFiles(template, { 'gone.txt': 'back' });
     const r = await preloadUserLayer(repo, 'dan', { from: template, now: () => T1 });
     assert.deepEqual(await contents(repo, r.snapshot.root), { 'gone.txt': 'back', 'hidden.txt': 'whiteout' });
+  });
+
+  it("adds the template's files to a folder the user deleted without bringing back what the org layers had there", async () => {
+    const { repo, store } = await newRepo();
+    const org = join(tmp, 'org-dept');
+    await writeFiles(org, {
+      'Documents/Policies/p1.txt': 'p1',
+      'Documents/Policies/keep/k.txt': 'k',
+      'Documents/Policies/sub/p3.txt': 'p3',
+      'Documents/notes/n.txt': 'n',
+      'Documents/shared/o.txt': 'o',
+      'Documents/other.txt': 'other',
+    });
+    const published = await publishOrgLayer(repo, 'org/dept', { from: org, now: () => T0 });
+    await writeProfile(store, { version: 1, user: 'fay', displayName: '', layers: ['org/dept'], updated: T0.toISOString() });
+    // The user deleted the folder Documents/Policies and put a file where the folder notes was.
+    const mtimeMs = T0.getTime();
+    const docs = await repo.saveTree({
+      entries: [
+        { name: 'Policies', type: 'whiteout' },
+        { name: 'notes', type: 'file', mode: 0o644, mtimeMs, size: 0, chunks: [] },
+      ],
+    });
+    const root = await repo.saveTree({ entries: [{ name: 'Documents', type: 'dir', mode: 0o755, mtimeMs, subtree: docs }] });
+    await repo.flush();
+    const id = await repo.saveSnapshot({ version: 1, layer: 'user/fay', device: 'pc', time: T0.toISOString(), root, parents: [] });
+    await repo.writeHead('user/fay', 'pc', id);
+
+    const template = join(tmp, 'tpl-deleted');
+    await writeFiles(template, { 'Documents/Policies/welcome.txt': 'welcome', 'Documents/Policies/sub/new.txt': 'new', 'Documents/notes/t.txt': 't', 'Documents/shared/t.txt': 't' });
+    const r = await preloadUserLayer(repo, 'fay', { from: template, now: () => T1 });
+    const user = await contents(repo, r.snapshot.root);
+    const seen = await contents(repo, published.snapshot.root);
+    // What a sign-in shows: the org layer, then the user layer over it.
+    const shown = overlay([flatOf(seen), flatOf(user)]);
+    assert.deepEqual(Object.fromEntries([...shown].filter(([, n]) => n.type === 'file').map(([p, n]) => [p, n.type === 'file' ? n.content : ''])), {
+      'Documents/Policies/welcome.txt': 'welcome',
+      'Documents/Policies/sub/new.txt': 'new',
+      'Documents/notes/t.txt': 't',
+      'Documents/shared/o.txt': 'o',
+      'Documents/shared/t.txt': 't',
+      'Documents/other.txt': 'other',
+    });
   });
 
   it('refuses a missing template, a bad user id, and a layer whose heads cannot be read', async () => {

@@ -10,22 +10,28 @@
  * - A normal snapshot and head: `layers/user/<id>/heads/<admin device>`, written in the order of
  *   DESIGN §2 (blobs flushed, then the snapshot, then the head). No intermediate head ever points
  *   at the template alone, which devices would read as the deletion of everything else.
+ * - Nothing the layer hides comes back: a template folder where the user deleted one (or made a
+ *   file of it) keeps hiding what the org layers the profile assigns show there, at their latest
+ *   versions (overlay-trees.ts). A machine's own files (a VDI image's) are in no layer, so a
+ *   template folder over a deleted one of the image's does not hide them.
  * - The template is read whole, without a stat cache: its files come from another machine than
  *   the layer's, so an equal size and mtime says nothing about equal content.
  */
 import { opendir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StrataError } from '../errors.js';
+import { overlay } from '../overlay/index.js';
+import { directories, flatten } from '../plan/index.js';
 import { checkDeviceId, timeAfterParents, type Repository } from '../repo/index.js';
-import { FORMAT_VERSION, type Snapshot, type SnapshotId } from '../repo/types.js';
+import { FORMAT_VERSION, type BlobId, type Snapshot, type SnapshotId } from '../repo/types.js';
 import { InProcessChunker, type FileChunker, type SnapshotProgress, type SnapshotStats } from '../snapshot/index.js';
 import { addBlob, idHash, newStats, type Context } from '../snapshot/context.js';
 import { JobLimit } from '../snapshot/limit.js';
 import { errnoOf } from '../snapshot/listing.js';
 import { ParentTrees } from '../snapshot/prefetch.js';
 import { snapshotDir } from '../snapshot/walk.js';
-import { countTree, loadAllTrees, overlayTrees } from './overlay-trees.js';
-import { checkUserId } from './profile.js';
+import { countTree, loadAllTrees, overlayTrees, treeOf, type BelowDirs } from './overlay-trees.js';
+import { assignedLayers, checkUserId, readProfile } from './profile.js';
 
 /** The device id admin writes use unless another is given: the head is `…/heads/admin`. */
 export const ADMIN_DEVICE = 'admin';
@@ -104,7 +110,8 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
     const template = await snapshotDir(ctx, root, '', undefined);
     await repo.flush();
     const trees = await loadAllTrees(repo, latest ? [template, latest.snapshot.root] : [template]);
-    const merged = await overlayTrees(trees, latest?.snapshot.root, template, (id, bytes) => addBlob(ctx, 'tree', id, bytes), repo.format.hash);
+    const save = (id: BlobId, bytes: Uint8Array) => addBlob(ctx, 'tree', id, bytes);
+    const merged = await overlayTrees(trees, latest?.snapshot.root, template, save, repo.format.hash, orgDirs(repo, user));
     await repo.flush();
     if (latest && merged === latest.snapshot.root) {
       return { layer, snapshotId: latest.id, snapshot: latest.snapshot, changed: false, extended: latest.id, stats: ctx.stats };
@@ -129,6 +136,19 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
     await repo.abort();
     throw asStrataError(root, err);
   }
+}
+
+/** The dirs the org layers assigned to `user` show at their latest versions, read when first asked. */
+function orgDirs(repo: Repository, user: string): BelowDirs {
+  let dirs: Promise<Map<string, Map<string, boolean>>> | undefined;
+  const read = async (): Promise<Map<string, Map<string, boolean>>> => {
+    const latest = await Promise.all(assignedLayers(await readProfile(repo.store, user)).map((layer) => repo.latestSnapshot(layer)));
+    const roots = latest.flatMap((l) => (l ? [l.snapshot.root] : []));
+    const trees = await loadAllTrees(repo, roots);
+    const shown = overlay(roots.map((root) => flatten(treeOf(trees, root), (id) => treeOf(trees, id))));
+    return new Map(directories(shown).map(([dir, entries]) => [dir, new Map(entries.map(([name, node]) => [name, node.type === 'dir']))]));
+  };
+  return async (dir) => (await (dirs ??= read())).get(dir);
 }
 
 /** A file system error no single template entry explains (EMFILE, ENOSPC …) as a typed error. */

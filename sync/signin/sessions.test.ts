@@ -157,18 +157,20 @@ class Life {
 
   /**
    * The admin preloads a template into the user's layer (strata admin preload): its files win over
-   * the layer's. Not into a folder the user deleted: the template's folder would replace the
-   * folder's whiteout, and what lay below it would show again (known, left alone).
+   * the layer's. Into a folder the user deleted, as a write there: the folder shows again, what the
+   * org layers have below it stays hidden. Not into one the image has files under: the image is in
+   * no layer, so the preload cannot hide its files (known, left alone).
    */
   async preload(): Promise<void> {
-    const paths = this.rng.shuffle([...OWN_PATHS, ...ORG_PATHS, ...Object.keys(IMAGE)]).slice(0, this.rng.range(1, 3)).filter((p) => !this.underHidden(p));
+    const imageUnder = (d: string): boolean => Object.keys(IMAGE).some((q) => q.startsWith(`${d}/`));
+    const paths = this.rng.shuffle([...OWN_PATHS, ...ORG_PATHS, ...Object.keys(IMAGE)]).slice(0, this.rng.range(1, 3)).filter((p) => !ancestors(p).some((a) => this.hidden.has(a) && imageUnder(a)));
     if (paths.length === 0) return;
     const from = join(this.dir, `template-${++this.versions}`);
     await mkdir(from, { recursive: true });
     const texts = paths.map((p) => [p, this.text(`template ${p}`)] as const);
     for (const [p, text] of texts) await put(from, p, text, this.tick());
     await preloadUserLayer(this.repo, USER, { from });
-    for (const [p, text] of texts) this.user.set(p, text);
+    for (const [p, text] of texts) this.wrote(p, text, false);
     this.trace.push(`preload ${texts.map(([p, text]) => `${p} = ${text}`).join(', ')}`);
   }
 
@@ -353,7 +355,9 @@ class Life {
     const disk = await files(home, '', new Map(), true);
     const stays = (p: string): boolean => !disk.has(p) && !this.underHidden(p) && (!p.includes('/') || disk.get(dirname(p)) === 'dir');
     for (const [p, word] of this.synced.user) if (word === null && !this.user.has(p) && stays(p)) this.user.set(p, null);
-    for (const d of this.synced.hidden) if (!this.hidden.has(d) && stays(d)) this.hidden.add(d);
+    // A folder a preload put files in since is no longer hidden, though the disk does not have it yet.
+    const written = (d: string): boolean => [...this.user].some(([p, word]) => word !== null && p.startsWith(`${d}/`));
+    for (const d of this.synced.hidden) if (!this.hidden.has(d) && stays(d) && !written(d)) this.hidden.add(d);
   }
 
   /**
