@@ -226,6 +226,23 @@ describe('publishOrgLayer', () => {
     }
   });
 
+  it('builds a new version on the latest one, whichever admin device published it: dated after it, it is the latest', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'strata-publish-admins-'));
+    try {
+      const { repo } = await newRepo();
+      for (const v of ['v1', 'v2', 'v3']) await writeFiles(join(tmp, v), { 'a.txt': v });
+      const v1 = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v1'), now: () => T1 });
+      // A second admin publishes with their own device id, from a machine a day ahead.
+      const v2 = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v2'), device: 'ops', now: () => T2 });
+      const v3 = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v3'), now: () => T1 });
+      assert.deepEqual(v2.snapshot.parents, [v1.snapshotId]);
+      assert.deepEqual(v3.snapshot.parents, [v2.snapshotId]);
+      assert.equal((await repo.latestSnapshot('org/base'))?.id, v3.snapshotId, 'the newest publish is the latest version');
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
   it("reads every file of a new version: one with the last version's name, size and mtime but other bytes is published as it is", async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'strata-publish-'));
     try {

@@ -2,9 +2,14 @@
  * Publishing an org layer: each publish is a new version, a plain snapshot of the folder (the
  * layer is replaced, not extended: a file left out of the new version is gone from it) whose
  * parent is the previous version, and the admin device's head moved to it.
+ *
+ * The previous version is the layer's latest, whichever admin device published it: builds on this
+ * device's own last version instead, a version published after another admin's could be dated
+ * before it by a clock that runs behind, and would never be laid.
  */
 import { StrataError } from '../errors.js';
-import type { Repository } from '../repo/index.js';
+import type { Repository, SnapshotRecord } from '../repo/index.js';
+import { isObjectError } from '../snapshot/parent.js';
 import { takeSnapshot, type SnapshotResult } from '../snapshot/index.js';
 import { ADMIN_DEVICE, type LayerWriteOptions } from './preload.js';
 import { isOrgLayer } from './profile.js';
@@ -13,6 +18,7 @@ export async function publishOrgLayer(repo: Repository, layer: string, opts: Lay
   if (!isOrgLayer(layer)) throw new StrataError('E_BAD_LAYER', `${JSON.stringify(layer)} is not an org layer id (org/<name>)`);
   return takeSnapshot(repo, {
     root: opts.from,
+    parent: (await latestVersion(repo, layer))?.id,
     layer,
     device: opts.device ?? ADMIN_DEVICE,
     chunker: opts.chunker,
@@ -24,4 +30,14 @@ export async function publishOrgLayer(repo: Repository, layer: string, opts: Lay
     now: opts.now,
     signal: opts.signal,
   });
+}
+
+/** The layer's latest version; undefined when it has none, or none whose head reads (nothing to build on). */
+async function latestVersion(repo: Repository, layer: string): Promise<SnapshotRecord | undefined> {
+  try {
+    return await repo.latestSnapshot(layer);
+  } catch (err) {
+    if (!isObjectError(err)) throw err;
+    return undefined;
+  }
 }
