@@ -19,7 +19,11 @@ const CONCURRENCY = 4;
 
 export interface DeviceSync {
   device: string;
-  /** When the device last wrote its head: its last upload to this layer. */
+  /**
+   * When the device last wrote its head (its last upload to this layer, sign-in or sign-out), by
+   * the bucket's clock: a device's own clock may be far off. The head's own time where the store
+   * does not tell.
+   */
   lastSync: string;
   snapshot: SnapshotId;
 }
@@ -81,15 +85,26 @@ function stateOf(r: SnapshotRecord | undefined): LayerState | null {
   return { snapshot: r.id, time: s.time, device: s.device, files: s.summary?.files ?? null, bytes: s.summary?.bytes ?? null };
 }
 
-function devicesOf(heads: Head[]): DeviceSync[] {
-  return heads.map((h) => ({ device: h.device, lastSync: h.time, snapshot: h.snapshot })).sort((a, b) => (a.device < b.device ? -1 : 1));
+/** When the bucket last got each head of `layer` (key → ms), as far as its listing tells. */
+async function headsWritten(store: ObjectStore, layer: string): Promise<Map<string, number>> {
+  const written = new Map<string, number>();
+  for await (const { key, modified } of store.list(keys.heads(layer))) if (modified !== undefined) written.set(key, modified);
+  return written;
+}
+
+function devicesOf(layer: string, heads: Head[], written: ReadonlyMap<string, number>): DeviceSync[] {
+  const lastSync = (h: Head): string => {
+    const ms = written.get(keys.head(layer, h.device));
+    return ms === undefined ? h.time : new Date(ms).toISOString();
+  };
+  return heads.map((h) => ({ device: h.device, lastSync: lastSync(h), snapshot: h.snapshot })).sort((a, b) => (a.device < b.device ? -1 : 1));
 }
 
 async function layerState(repo: Repository, layer: string, problems: StrataError[]) {
-  const heads = await repo.listHeads(layer);
+  const [heads, written] = await Promise.all([repo.listHeads(layer), headsWritten(repo.store, layer)]);
   problems.push(...heads.errors);
   const latest = await noting(problems, () => repo.latestSnapshot(layer));
-  return { devices: devicesOf(heads.heads), latest: stateOf(latest), snapshots: await countSnapshots(repo.store, layer) };
+  return { devices: devicesOf(layer, heads.heads, written), latest: stateOf(latest), snapshots: await countSnapshots(repo.store, layer) };
 }
 
 export async function userReport(repo: Repository, user: string): Promise<UserReport> {

@@ -1,7 +1,7 @@
 /**
  * `strata admin users [--user <id>]`: for each user (everyone with a user layer or a profile):
  * display name, assigned org layers, the devices syncing the layer with the time each last wrote
- * its head, the layer's size (files and bytes of its latest snapshot) and its number of
+ * its head (by the bucket's clock, not the device's), the layer's size (files and bytes of its latest snapshot) and its number of
  * snapshots. A broken profile or head is a warning on stderr and a `problems` entry; the other
  * users are still listed.
  */

@@ -129,8 +129,10 @@ describe('strata admin on a file:// store', () => {
   it('users shows devices with last sync, layer size and snapshot count after a device synced', async () => {
     const synced = await json('snapshot', join(tmp, 'laptop'), '--layer', 'user/alice', '--device', 'laptop1');
     await json('snapshot', join(tmp, 'laptop'), '--layer', 'user/carol', '--device', 'pc');
-    const log = await json('log', '--layer', 'user/alice');
-    const headTime = (d: string) => log.heads.find((h: { device: string }) => h.device === d).time;
+    // Last sync: when the bucket got the head (here the head file's mtime), not the device's clock.
+    const written = new Map<string, string>();
+    for await (const { key, modified } of new DirStore(storeDir).list('layers/user/alice/heads/')) written.set(key, new Date(modified!).toISOString());
+    const headTime = (d: string) => written.get(`layers/user/alice/heads/${d}`);
     const out = await json('admin', 'users');
     assert.deepEqual(out.users.map((u: { user: string }) => u.user), ['alice', 'bob', 'carol']);
     const [alice, bob, carol] = out.users;
