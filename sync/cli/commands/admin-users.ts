@@ -5,7 +5,9 @@
  * snapshots. A broken profile or head is a warning on stderr and a `problems` entry; the other
  * users are still listed.
  */
+import { StrataError } from '../../errors.js';
 import { userReport, userReports, type UserReport } from '../../profile/index.js';
+import type { Repository } from '../../repo/index.js';
 import { formatBytes, formatTime, shortId, columns } from '../format.js';
 import { stringOption } from '../args.js';
 import { openAdminRepository, userOption, type AdminSub } from './admin-common.js';
@@ -43,6 +45,15 @@ function userLines(r: UserReport): string[] {
   return lines;
 }
 
+/** The report of `user`; E_NO_USER when the bucket has nothing of theirs (a mistyped id must not look like a user who never signed in). */
+async function knownUser(repo: Repository, user: string): Promise<UserReport> {
+  const r = await userReport(repo, user);
+  if (r.profile === undefined && r.devices.length === 0 && r.snapshots === 0 && r.problems.length === 0) {
+    throw new StrataError('E_NO_USER', `no user ${user}: neither a profile nor a user layer (admin assign or admin preload makes them)`, { key: `layers/user/${user}/` });
+  }
+  return r;
+}
+
 export const usersSub: AdminSub = {
   name: 'users',
   usage: 'users [--user <id>]',
@@ -53,7 +64,7 @@ export const usersSub: AdminSub = {
   async run(ctx) {
     const one = stringOption(ctx.args, 'user') === undefined ? undefined : userOption(ctx, 'users');
     const repo = await openAdminRepository(ctx, { loadIndex: false });
-    const { users, errors } = one === undefined ? await userReports(repo) : { users: [await userReport(repo, one)], errors: [] };
+    const { users, errors } = one === undefined ? await userReports(repo) : { users: [await knownUser(repo, one)], errors: [] };
     for (const err of [...errors, ...users.flatMap((u) => u.problems)]) ctx.warn(err);
     if (ctx.json) {
       ctx.printJson({ users: users.map(userJson) });

@@ -163,6 +163,11 @@ describe('strata admin on a file:// store', () => {
     assert.equal(lines.length, 6);
   });
 
+  it('users --user for a user the bucket knows nothing of fails, naming the user', async () => {
+    const line = failedWith(await cli('admin', 'users', '--user', 'alcie'), 1, 'E_NO_USER');
+    assert.match(line, /layers\/user\/alcie\/.*alcie/);
+  });
+
   it('hostile profiles: users warns and goes on; assign fails with the key unless --force', async () => {
     const store = new DirStore(storeDir);
     await store.put('users/dave/profile', Buffer.from('{"version":1,"user":"dave","displayName":"D","layers":"org/base","updated":"x"}'));
