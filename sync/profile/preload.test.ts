@@ -243,6 +243,23 @@ describe('publishOrgLayer', () => {
     }
   });
 
+  it('publishing what the latest version already holds writes nothing: no version that every machine would switch to for nothing', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'strata-publish-same-'));
+    try {
+      const { repo, store } = await newRepo();
+      await writeFiles(join(tmp, 'v1'), { 'a.txt': 'a', 'd/b.txt': 'b' });
+      const v1 = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v1'), now: () => T1 });
+      assert.equal(v1.changed, true);
+      const before = await keysUnder(store, 'layers/');
+      const again = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v1'), device: 'ops', now: () => T2 });
+      assert.equal(again.changed, false);
+      assert.equal(again.snapshotId, v1.snapshotId);
+      assert.deepEqual(await keysUnder(store, 'layers/'), before);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
   it("reads every file of a new version: one with the last version's name, size and mtime but other bytes is published as it is", async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'strata-publish-'));
     try {

@@ -61,9 +61,9 @@ export interface PreloadResult {
   stats: SnapshotStats;
 }
 
-/** The template must be a readable directory (E_NO_ROOT otherwise). */
-export async function checkFolder(path: string): Promise<void> {
-  const fail = (why: string, cause?: unknown) => new StrataError('E_NO_ROOT', `the template folder ${why}`, { path }, { cause });
+/** The folder to read must be a readable directory (E_NO_ROOT otherwise); `what` names it in errors. */
+export async function checkFolder(path: string, what = 'the template folder'): Promise<void> {
+  const fail = (why: string, cause?: unknown) => new StrataError('E_NO_ROOT', `${what} ${why}`, { path }, { cause });
   let st;
   try {
     st = await stat(path);
@@ -78,7 +78,7 @@ export async function checkFolder(path: string): Promise<void> {
   }
 }
 
-function walkContext(repo: Repository, root: string, opts: LayerWriteOptions): Context {
+export function walkContext(repo: Repository, root: string, opts: LayerWriteOptions): Context {
   const chunker = opts.chunker ?? new InProcessChunker();
   return {
     repo,
@@ -151,9 +151,9 @@ function orgDirs(repo: Repository, user: string): BelowDirs {
   return async (dir) => (await (dirs ??= read())).get(dir);
 }
 
-/** A file system error no single template entry explains (EMFILE, ENOSPC …) as a typed error. */
-function asStrataError(root: string, err: unknown): unknown {
+/** A file system error no single entry of the folder explains (EMFILE, ENOSPC …) as a typed error. */
+export function asStrataError(root: string, err: unknown, what = 'the template'): unknown {
   const code = errnoOf(err);
   if (err instanceof StrataError || code === undefined) return err;
-  return new StrataError('E_SNAPSHOT_READ', `file system error while reading the template (${code})`, { path: (err as NodeJS.ErrnoException).path ?? root }, { cause: err });
+  return new StrataError('E_SNAPSHOT_READ', `file system error while reading ${what} (${code})`, { path: (err as NodeJS.ErrnoException).path ?? root }, { cause: err });
 }

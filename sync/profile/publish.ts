@@ -1,35 +1,72 @@
 /**
  * Publishing an org layer: each publish is a new version, a plain snapshot of the folder (the
  * layer is replaced, not extended: a file left out of the new version is gone from it) whose
- * parent is the previous version, and the admin device's head moved to it.
+ * parent is the previous version, and the admin device's head moved to it. A folder that holds
+ * exactly the latest version's content writes nothing.
  *
  * The previous version is the layer's latest, whichever admin device published it: builds on this
  * device's own last version instead, a version published after another admin's could be dated
  * before it by a clock that runs behind, and would never be laid.
  */
+import { resolve } from 'node:path';
 import { StrataError } from '../errors.js';
-import type { Repository, SnapshotRecord } from '../repo/index.js';
+import { checkDeviceId, timeAfterParents, type Repository, type SnapshotRecord } from '../repo/index.js';
+import { FORMAT_VERSION, type Snapshot, type SnapshotId } from '../repo/types.js';
+import type { SnapshotStats } from '../snapshot/index.js';
 import { isObjectError } from '../snapshot/parent.js';
-import { takeSnapshot, type SnapshotResult } from '../snapshot/index.js';
-import { ADMIN_DEVICE, type LayerWriteOptions } from './preload.js';
+import { snapshotDir } from '../snapshot/walk.js';
+import { ADMIN_DEVICE, asStrataError, checkFolder, walkContext, type LayerWriteOptions } from './preload.js';
 import { isOrgLayer } from './profile.js';
 
-export async function publishOrgLayer(repo: Repository, layer: string, opts: LayerWriteOptions): Promise<SnapshotResult> {
+export interface PublishResult {
+  /** The layer's latest version after the publish: new, or the latest one when it held the folder already. */
+  snapshotId: SnapshotId;
+  snapshot: Snapshot;
+  /** False when the latest version held exactly the folder's content (nothing was written). */
+  changed: boolean;
+  /** The folder's walk: its files, and what was skipped (with reasons). */
+  stats: SnapshotStats;
+}
+
+export async function publishOrgLayer(repo: Repository, layer: string, opts: LayerWriteOptions): Promise<PublishResult> {
   if (!isOrgLayer(layer)) throw new StrataError('E_BAD_LAYER', `${JSON.stringify(layer)} is not an org layer id (org/<name>)`);
-  return takeSnapshot(repo, {
-    root: opts.from,
-    parent: (await latestVersion(repo, layer))?.id,
-    layer,
-    device: opts.device ?? ADMIN_DEVICE,
-    chunker: opts.chunker,
-    // Each version comes from its own folder: a file of the last version's size and mtime there
-    // (a template copied with its dates) may hold other bytes, so every file is read. Chunks the
-    // bucket has are still not uploaded again.
-    statCache: false,
-    onProgress: opts.onProgress,
-    now: opts.now,
-    signal: opts.signal,
-  });
+  const device = checkDeviceId(opts.device ?? ADMIN_DEVICE);
+  const root = resolve(opts.from);
+  await checkFolder(root, 'the folder to publish');
+  // A snapshot's time is when it started: every file it reads was read after it.
+  const started = (opts.now ?? (() => new Date()))().getTime();
+  await repo.loadIndex();
+  const previous = await latestVersion(repo, layer);
+  // Each version comes from its own folder: a file of the last version's size and mtime there (a
+  // template copied with its dates) may hold other bytes, so every file is read (walkContext
+  // trusts no parent). Chunks the bucket has are still not uploaded again; an entry that cannot
+  // be read keeps the previous version's copy.
+  const ctx = walkContext(repo, root, opts);
+  try {
+    const tree = await snapshotDir(ctx, root, '', previous?.snapshot.root);
+    await repo.flush();
+    // The same content again is no new version: every machine would switch to it for nothing.
+    if (previous && tree === previous.snapshot.root) return { snapshotId: previous.id, snapshot: previous.snapshot, changed: false, stats: ctx.stats };
+    const { stats } = ctx;
+    const snapshot: Snapshot = {
+      version: FORMAT_VERSION,
+      layer,
+      device,
+      time: timeAfterParents(started, previous ? [previous.snapshot.time] : []),
+      root: tree,
+      parents: previous ? [previous.id] : [],
+      summary: { files: stats.files, dirs: stats.dirs, bytes: stats.bytes, bytesAdded: stats.bytesAdded },
+    };
+    opts.signal?.throwIfAborted();
+    const snapshotId = await repo.saveSnapshot(snapshot);
+    await repo.writeHead(layer, device, snapshotId, snapshot.time);
+    return { snapshotId, snapshot, changed: true, stats };
+  } catch (err) {
+    // No chunk job may outlive the call, and the writer must be usable again.
+    await ctx.files.idle();
+    await repo.abort();
+    throw asStrataError(root, err, 'the folder to publish');
+  }
 }
 
 /** The layer's latest version; undefined when it has none, or none whose head reads (nothing to build on). */

@@ -1,6 +1,7 @@
 /**
  * `strata admin layer publish <org/name> --from <dir>`: a new version of an org layer (a snapshot
- * of the folder as the admin device, parent the previous version); prints its snapshot id.
+ * of the folder as the admin device, parent the previous version); prints its snapshot id, or
+ * says that nothing was published when the latest version holds the folder already.
  * `strata admin layer list`: every org layer with its number of versions and its latest one.
  */
 import { isOrgLayer, orgLayerReports, publishOrgLayer, type LayerState } from '../../profile/index.js';
@@ -23,7 +24,7 @@ export const layerPublishSub: AdminSub = {
     const device = adminDevice(ctx);
     const repo = await openAdminRepository(ctx, { loadIndex: false });
     const bar = ctx.progress('publish');
-    const { snapshotId, snapshot, stats } = await publishOrgLayer(repo, layer, {
+    const { snapshotId, snapshot, changed, stats } = await publishOrgLayer(repo, layer, {
       from,
       device,
       chunker: openChunkPool(ctx),
@@ -32,7 +33,11 @@ export const layerPublishSub: AdminSub = {
     bar?.done();
     for (const s of stats.skipped) ctx.warn(`skipped ${s.path}: ${s.reason}`);
     if (ctx.json) {
-      ctx.printJson({ layer, snapshot: snapshotId, device, time: snapshot.time, parents: snapshot.parents, files: stats.files, bytes: stats.bytes, bytesAdded: stats.bytesAdded, skipped: stats.skipped });
+      ctx.printJson({ layer, snapshot: snapshotId, changed, device: snapshot.device, time: snapshot.time, parents: snapshot.parents, files: stats.files, bytes: stats.bytes, bytesAdded: stats.bytesAdded, skipped: stats.skipped });
+      return;
+    }
+    if (!changed) {
+      ctx.print(`${layer}'s latest version already holds the folder: nothing published (snapshot ${shortId(snapshotId)}, ${plural(stats.files, 'file')}, ${formatBytes(stats.bytes)})`);
       return;
     }
     const parent = snapshot.parents[0];
