@@ -37,5 +37,5 @@ export {
 } from './profile.js';
 export { listUsers, listOrgLayers, USER_LAYERS_PREFIX, ORG_LAYERS_PREFIX, type Listed } from './users.js';
 export { ADMIN_DEVICE, preloadUserLayer, type LayerWriteOptions, type PreloadResult } from './preload.js';
-export { publishOrgLayer, type PublishResult } from './publish.js';
+export { publishOrgLayer, type PublishOptions, type PublishResult } from './publish.js';
 export { countSnapshots, isPublished, orgLayerReport, orgLayerReports, userReport, userReports, type DeviceSync, type LayerState, type OrgLayerReport, type UserReport } from './report.js';

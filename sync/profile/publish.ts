@@ -28,7 +28,16 @@ export interface PublishResult {
   stats: SnapshotStats;
 }
 
-export async function publishOrgLayer(repo: Repository, layer: string, opts: LayerWriteOptions): Promise<PublishResult> {
+export interface PublishOptions extends LayerWriteOptions {
+  /**
+   * Refuse (E_EMPTY_VERSION) a folder without a file when the latest version has files: it would
+   * take every file of the layer from every machine, and is most often a share that is not
+   * mounted or a wrong path. The admin's CLI refuses unless told --force.
+   */
+  refuseEmpty?: boolean;
+}
+
+export async function publishOrgLayer(repo: Repository, layer: string, opts: PublishOptions): Promise<PublishResult> {
   if (!isOrgLayer(layer)) throw new StrataError('E_BAD_LAYER', `${JSON.stringify(layer)} is not an org layer id (org/<name>)`);
   const device = checkDeviceId(opts.device ?? ADMIN_DEVICE);
   const root = resolve(opts.from);
@@ -48,6 +57,10 @@ export async function publishOrgLayer(repo: Repository, layer: string, opts: Lay
     // The same content again is no new version: every machine would switch to it for nothing.
     if (previous && tree === previous.snapshot.root) return { snapshotId: previous.id, snapshot: previous.snapshot, changed: false, stats: ctx.stats };
     const { stats } = ctx;
+    const had = previous?.snapshot.summary?.files ?? 0;
+    if (opts.refuseEmpty && stats.files === 0 && had > 0) {
+      throw new StrataError('E_EMPTY_VERSION', `the folder holds no file: published, it would take all ${had} files of ${layer} from every machine (pass --force to publish it)`, { path: root });
+    }
     const snapshot: Snapshot = {
       version: FORMAT_VERSION,
       layer,

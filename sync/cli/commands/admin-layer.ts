@@ -1,7 +1,8 @@
 /**
  * `strata admin layer publish <org/name> --from <dir>`: a new version of an org layer (a snapshot
  * of the folder as the admin device, parent the previous version); prints its snapshot id, or
- * says that nothing was published when the latest version holds the folder already.
+ * says that nothing was published when the latest version holds the folder already. A folder
+ * without a file over a version with files is refused unless --force (an unmounted share).
  * `strata admin layer list`: every org layer with its number of versions and its latest one.
  */
 import { isOrgLayer, orgLayerReports, publishOrgLayer, type LayerState } from '../../profile/index.js';
@@ -16,8 +17,8 @@ export const layerPublishSub: AdminSub = {
   usage: 'layer publish <org/name> --from <dir>',
   args: '<org/name>',
   positionals: 1,
-  options: ['from'],
-  summary: 'publish the folder --from as a new version of an org layer; prints the snapshot id',
+  options: ['from', 'force'],
+  summary: 'publish the folder --from as a new version of an org layer; prints the snapshot id (--force: even a folder without files)',
   async run(ctx, [layer]) {
     if (!isOrgLayer(layer)) throw usageError(`${JSON.stringify(layer)} is not an org layer id (org/<name>)`, ctx.command);
     const from = requiredString(ctx, 'from', 'layer publish');
@@ -27,6 +28,7 @@ export const layerPublishSub: AdminSub = {
     const { snapshotId, snapshot, changed, stats } = await publishOrgLayer(repo, layer, {
       from,
       device,
+      refuseEmpty: ctx.args.values.force !== true,
       chunker: openChunkPool(ctx),
       onProgress: (p) => bar?.update({ files: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
     });

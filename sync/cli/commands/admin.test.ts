@@ -3,7 +3,7 @@
 // shows devices, last sync, size and snapshots after a device synced. Hostile profiles in the
 // bucket give one-line typed errors or warnings; misuse gives exit code 2.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -107,6 +107,21 @@ describe('strata admin on a file:// store', () => {
     const lines = text.stdout.trimEnd().split('\n');
     assert.match(lines[0] as string, /^LAYER +VERSIONS +LATEST +TIME +FILES +BYTES$/);
     assert.match(lines[2] as string, new RegExp(`^org/base +2 +${v2.snapshot.slice(0, 12)} +\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z +3 +4 B$`));
+  });
+
+  it('layer publish refuses a folder without files over a version with files (an unmounted share) unless --force', async () => {
+    const empty = join(tmp, 'unmounted');
+    await mkdir(join(empty, 'sub'), { recursive: true });
+    const before = await json('admin', 'layer', 'list');
+    const refused = failedWith(await cli('admin', 'layer', 'publish', 'org/apps', '--from', empty), 1, 'E_EMPTY_VERSION');
+    assert.ok(refused.includes(empty), refused);
+    assert.match(refused, /org\/apps.*--force/);
+    assert.deepEqual(await json('admin', 'layer', 'list'), before);
+    const forced = await json('admin', 'layer', 'publish', 'org/apps', '--from', empty, '--force');
+    assert.equal(forced.files, 0);
+    assert.equal(forced.changed, true);
+    // An empty first version takes nothing from anyone.
+    assert.equal((await json('admin', 'layer', 'publish', 'org/empty', '--from', empty)).files, 0);
   });
 
   it('assign refuses a layer never published unless --force, and keeps the display name', async () => {

@@ -64,7 +64,7 @@ export const adminCommand: Command = {
     from: { type: 'string', value: '<dir>', help: 'the folder to read (preload: the template; layer publish: the new version)' },
     layers: { type: 'string', value: '<ids>', help: "assign: comma-separated org layers, lowest first ('' for none)" },
     'display-name': { type: 'string', value: '<name>', help: "assign: the user's display name (kept when left out)" },
-    force: { type: 'boolean', help: 'assign: allow layers never published, and overwrite an unreadable profile' },
+    force: { type: 'boolean', help: 'assign: allow layers never published, and overwrite an unreadable profile; layer publish: publish a folder without files' },
     org: { type: 'string', value: '<file|url>', help: "the org config: its bucket, with the admin's keychain credentials (see admin login); instead of --store" },
     'secrets-stdin': { type: 'boolean', help: 'login: read the access key id and secret from stdin even at a terminal' },
   },
