@@ -9,7 +9,7 @@ import { ForwardingStore } from '../store/forwarding.js';
 import { MemoryStore } from '../store/memory.js';
 import { makeTestS3Store, skipWithoutS3 } from '../testing/s3.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutBody } from '../store/index.js';
-import { StrataError } from '../errors.js';
+import { StrataError, isStrataError } from '../errors.js';
 import { Agent, type AgentOptions } from './agent.js';
 import { SyncFolder, type PassResult } from './folder.js';
 import { syncOnce } from './once.js';
@@ -341,6 +341,23 @@ test('a conflict resolved by keeping one version: the copy goes, and the other m
   const only = (m: Machine) => async () => isDeepStrictEqual(await listDir(m.root).catch(() => undefined), { 'doc.txt': other });
   await waitFor('a keeps the other version under the name', only(a));
   await waitFor('b follows', only(b));
+});
+
+test('a command naming what the agent does not have says so by its code: E_NO_FOLDER, E_NO_CONFLICT, E_NOT_HELD; a keep that is neither side is E_USAGE', async (t) => {
+  const base = await tempRoot(t, 'agent-refusals');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const m = await machine(base, 'deva', mem, { watch: false });
+  t.after(() => m.agent.stop());
+  const fails = (p: Promise<unknown>, code: string, message: RegExp) =>
+    assert.rejects(p, (err) => {
+      assert.ok(isStrataError(err, code as `E_${string}`) && message.test(err.message), String(err));
+      return true;
+    });
+  await fails(m.agent.call('confirmDeletes', { root: '/nowhere' }), 'E_NO_FOLDER', /no synced folder has this root/);
+  await fails(m.agent.call('restoreDeletes', { root: m.root }), 'E_NOT_HELD', /no pass of this folder is waiting for a confirmation/);
+  await fails(m.agent.call('resolveConflict', { root: m.root, copy: 'nope.txt', keep: 'copy' }), 'E_NO_CONFLICT', /this folder lists no such conflict copy/);
+  await fails(m.agent.call('resolveConflict', { root: m.root, copy: 'nope.txt', keep: 'both' }), 'E_USAGE', /keep must be "name" or "copy"/);
 });
 
 /** Answers every request a little late, as a bucket far away does. */

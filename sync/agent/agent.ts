@@ -207,7 +207,7 @@ export class Agent implements AgentApi {
   private answerHeld(root: string, answer: 'confirm' | 'restore'): AgentStatus {
     const f = this.folderAt(root);
     const held = f.status.pendingDeletes;
-    if (held === undefined) throw new StrataError('E_USAGE', 'no pass of this folder is waiting for a confirmation', { path: root });
+    if (held === undefined) throw new StrataError('E_NOT_HELD', 'no pass of this folder is waiting for a confirmation', { path: root });
     f.answerHeld(held, answer);
     this.wake();
     return this.status();
@@ -222,7 +222,7 @@ export class Agent implements AgentApi {
     if (keep !== 'name' && keep !== 'copy') throw new StrataError('E_USAGE', `keep must be "name" or "copy", not ${JSON.stringify(keep)}`);
     const f = this.folderAt(root);
     const listed = () => f.status.conflicts.find((c) => c.copy === copy);
-    if (listed() === undefined) throw new StrataError('E_USAGE', 'this folder lists no such conflict copy', { path: copy });
+    if (listed() === undefined) throw new StrataError('E_NO_CONFLICT', 'this folder lists no such conflict copy', { path: copy });
     await this.running?.done;
     const conflict = listed();
     if (conflict === undefined) throw new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed: a sync pass found it resolved (on another device, or by hand); nothing was changed', { path: copy });
@@ -251,7 +251,7 @@ export class Agent implements AgentApi {
 
   private folderAt(root: string): FolderRuntime {
     const f = this.folders.find((x) => x.spec.root === root);
-    if (f === undefined) throw new StrataError('E_USAGE', 'no synced folder has this root', { path: root });
+    if (f === undefined) throw new StrataError('E_NO_FOLDER', 'no synced folder has this root', { path: root });
     return f;
   }
 

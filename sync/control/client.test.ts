@@ -91,6 +91,33 @@ describe('connectControl', () => {
     }
   });
 
+  it("turns an agent's failure back into the same StrataError, whatever status it came with", async () => {
+    const stateDir = join(tmp, 'failures');
+    const agent = new FakeAgent();
+    const server = await serveControl(agent, { stateDir });
+    try {
+      const client = await connectControl(stateDir);
+      for (const err of [
+        new StrataError('E_USAGE', 'keep must be "name" or "copy", not "both"'),
+        new StrataError('E_NO_FOLDER', 'no synced folder has this root', { path: '/elsewhere' }),
+        new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed', { path: 'a.sync-conflict-20240501-100000-other.txt' }),
+        new StrataError('E_NOT_HELD', 'no pass of this folder is waiting for a confirmation', { path: '/data' }),
+        new StrataError('E_AUTH', 'access denied', { key: 'heads/user/alice' }),
+      ]) {
+        agent.failWith = err;
+        await assert.rejects(client.call('resolveConflict', { root: '/data', copy: 'a.txt', keep: 'name' }), (got) => {
+          assert.ok(got instanceof StrataError, String(got));
+          assert.deepEqual([got.code, got.toString()], [err.code, err.toString()]);
+          return true;
+        });
+      }
+      agent.failWith = new Error('boom');
+      await assert.rejects(client.call('status', {}), rejectsWith('E_AGENT_INTERNAL', /^boom$/));
+    } finally {
+      await server.close();
+    }
+  });
+
   it('says no agent runs when there is no control.json', async () => {
     await assert.rejects(connectControl(join(tmp, 'nothing-here')), rejectsWith('E_AGENT_NOT_RUNNING', /no agent is running/));
   });

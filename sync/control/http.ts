@@ -35,6 +35,23 @@ export function apiError(err: unknown): ApiError {
   return { code: 'E_AGENT_INTERNAL', message: describeError(err) };
 }
 
+/**
+ * The status a failure answers with, by its code: the request was wrong (400), named something the
+ * agent does not have (404), or no longer fits what the agent has (409). Any other code, and
+ * anything thrown that is not a StrataError, is the agent's own failure (500).
+ */
+const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map([
+  ['E_USAGE', 400],
+  ['E_NO_FOLDER', 404],
+  ['E_NO_CONFLICT', 404],
+  ['E_CONFLICT_GONE', 409],
+  ['E_NOT_HELD', 409],
+]);
+
+export function errorStatus(err: unknown): number {
+  return (err instanceof StrataError && STATUS_BY_CODE.get(err.code)) || 500;
+}
+
 /** The body as text, or undefined once it passed `limit` (the rest is read and dropped). */
 function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
   return new Promise((resolve, reject) => {

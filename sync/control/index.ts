@@ -24,8 +24,10 @@
  * - every command is checked with parseCommand before the agent sees it, and a body is at most
  *   MAX_BODY_BYTES;
  * - failures answer {error: {code, message, path?, key?}}: 400 bad command or argument, 401 token,
- *   403 Host or Origin, 404 path, 405 method, 413 body too big, 415 not JSON, 500 the agent
- *   failed (with its StrataError code); the client turns them back into StrataErrors;
+ *   403 Host or Origin, 404 path, 405 method, 413 body too big, 415 not JSON; an agent's failure
+ *   with its StrataError code, and by that code 400 bad usage (E_USAGE), 404 no such folder or
+ *   conflict, 409 no longer so (a conflict gone, no held pass), 500 anything else: a real failure
+ *   of the agent is never a 4xx. The client turns them back into the same StrataErrors;
  * - control.json exists while the endpoint serves; close() removes it only if it still names this
  *   endpoint, and serveControl refuses to replace one whose endpoint still answers;
  * - an event stream opens with the current status and then carries every event; a consumer too

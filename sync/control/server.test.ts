@@ -174,15 +174,30 @@ describe('serveControl', () => {
     const atCap = JSON.stringify({ root: 'x'.repeat(MAX_BODY_BYTES - 20) });
     assert.ok(Buffer.byteLength(atCap) <= MAX_BODY_BYTES);
     const r = await send(server.url, { path: '/api/confirmDeletes', headers: json(), body: atCap });
-    assert.equal(r.status, 500, 'a body at the cap reaches the agent (which knows no such folder)');
+    assert.equal(r.status, 404, 'a body at the cap reaches the agent (which knows no such folder)');
   });
 
-  it("answers 500 with the agent's error code and path", async () => {
+  it("answers an agent's failure with its code, message and path, and a status by its code: 400 bad usage, 404 unknown, 409 no longer so, 500 anything else", async () => {
     const r = await send(server.url, { path: '/api/confirmDeletes', headers: json(), body: '{"root":"/nowhere"}' });
-    assert.equal(r.status, 500);
+    assert.equal(r.status, 404);
     assert.deepEqual(r.body.error, { code: 'E_NO_FOLDER', message: 'is not a synced folder', path: '/nowhere' });
+    const cases: [StrataError, number][] = [
+      [new StrataError('E_USAGE', 'keep must be "name" or "copy", not "both"'), 400],
+      [new StrataError('E_NO_CONFLICT', 'this folder lists no such conflict copy', { path: 'a.txt' }), 404],
+      [new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed', { path: 'a.sync-conflict-20240501-100000-other.txt' }), 409],
+      [new StrataError('E_NOT_HELD', 'no pass of this folder is waiting for a confirmation', { path: '/home/alice/Documents' }), 409],
+      [new StrataError('E_BAD_STATE', 'the record is damaged', { path: '/state/pending.json' }), 500],
+      [new StrataError('E_AUTH', 'access denied', { key: 'heads/user/alice' }), 500],
+    ];
+    for (const [err, status] of cases) {
+      agent.failWith = err;
+      const failed = await send(server.url, { path: '/api/resolveConflict', headers: json(), body: '{"root":"/home/alice/Documents","copy":"a.txt","keep":"name"}' });
+      assert.equal(failed.status, status, err.code);
+      assert.deepEqual(failed.body.error, { code: err.code, message: err.message, ...(err.path !== undefined && { path: err.path }), ...(err.key !== undefined && { key: err.key }) });
+    }
     agent.failWith = new Error('boom');
     const plain = await send(server.url, { path: '/api/status', headers: auth() });
+    assert.equal(plain.status, 500, 'a bug in the agent stays a server error');
     assert.deepEqual(plain.body.error, { code: 'E_AGENT_INTERNAL', message: 'boom' });
   });
 

@@ -2,7 +2,8 @@
  * The control endpoint: the Agent API over HTTP on loopback, guarded by Host, Origin and token
  * (guard.ts), announced to same-user clients through control.json (file.ts).
  *
- *   POST /api/<command>  JSON argument → JSON result (200) or {error: {code, message, path?, key?}}
+ *   POST /api/<command>  JSON argument → JSON result (200) or {error: {code, message, path?, key?}},
+ *                        with a status by the code (errorStatus)
  *   GET  /api/events     Server-Sent Events of AgentEvent; the token may come as ?token=…
  *   GET  /, /ui/…        the UI (ui.ts): public files, behind the Host and Origin checks only
  */
@@ -13,7 +14,7 @@ import { StrataError, describeError } from '../errors.js';
 import { streamEvents } from './events.js';
 import { prepareStateDir, readControlFile, removeControlFile, writeControlFile } from './file.js';
 import { bearerToken, checkHost, checkOrigin, checkToken, selfOf, type Self } from './guard.js';
-import { apiError, checkLoopback, header, listenLoopback, readJson, refuse, sendError, sendJson, urlOf } from './http.js';
+import { apiError, checkLoopback, errorStatus, header, listenLoopback, readJson, refuse, sendError, sendJson, urlOf } from './http.js';
 import { probeControl } from './client.js';
 import { serveUi } from './ui.js';
 
@@ -46,7 +47,7 @@ async function handleCommand(api: AgentApi, name: string, req: IncomingMessage, 
   try {
     result = await api.call(parsed.command, parsed.arg as never);
   } catch (err) {
-    return sendError(res, 500, apiError(err));
+    return sendError(res, errorStatus(err), apiError(err));
   }
   sendJson(res, 200, result ?? null);
 }

@@ -24,8 +24,9 @@ export class FakeAgent implements AgentApi {
   /** Every command received, in order, with its argument. */
   readonly calls: { command: CommandName; arg: unknown }[] = [];
   private readonly listeners = new Set<(event: AgentEvent) => void>();
-  /** When set, every command fails with it. */
+  /** When set, every command fails with it (only `failCommand`, when that is set). */
   failWith: unknown;
+  failCommand?: CommandName;
   status: AgentStatus;
 
   constructor(folders: FolderStatus[] = [folderStatus('/home/alice/Documents')], deviceId = 'test-device') {
@@ -39,7 +40,7 @@ export class FakeAgent implements AgentApi {
 
   async call<C extends CommandName>(command: C, arg: CommandArg<C>): Promise<CommandResult<C>> {
     this.calls.push({ command, arg });
-    if (this.failWith !== undefined) throw this.failWith;
+    if (this.failWith !== undefined && (this.failCommand ?? command) === command) throw this.failWith;
     return this.answer(command, arg) as CommandResult<C>;
   }
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { AgentStatus } from '../../../shared/agent-api.js';
+import { StrataError } from '../../errors.js';
 import { CONTROL_FILE, serveControl, type ControlServer } from '../../control/index.js';
 import { FakeAgent, folderStatus } from '../../control/testkit.js';
 import { run } from '../run.js';
@@ -201,6 +202,17 @@ describe('strata status, pause, resume, sync-now', () => {
   it('an agent error is one line with its code', async () => {
     agent.failWith = new Error('the agent broke');
     failedWith(await strata('status', '--state-dir', stateDir), 'E_AGENT_INTERNAL');
+  });
+
+  it("an agent's refusal is its own one line; bad usage exits 2, a conflict gone or anything else 1", async () => {
+    const copy = 'a.sync-conflict-20240501-100000-other.txt';
+    agent.failCommand = 'resolveConflict';
+    agent.failWith = new StrataError('E_USAGE', 'a folder conflict is resolved by hand: move or delete one of the folders', { path: '/home/alice/Work/a.txt' });
+    const usage = await strata('resolve', copy, '--keep', 'copy', '--state-dir', stateDir);
+    assert.deepEqual([usage.code, usage.stdout, usage.stderr], [2, '', 'strata: E_USAGE /home/alice/Work/a.txt: a folder conflict is resolved by hand: move or delete one of the folders\n']);
+    agent.failWith = new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed; nothing was changed', { path: copy });
+    const gone = await strata('resolve', copy, '--keep', 'copy', '--state-dir', stateDir);
+    assert.deepEqual([gone.code, gone.stdout, gone.stderr], [1, '', `strata: E_CONFLICT_GONE ${copy}: this conflict is no longer listed; nothing was changed\n`]);
   });
 
   it('fails with one line and exit 1 when no agent runs, or only a stale control.json is left', async () => {
