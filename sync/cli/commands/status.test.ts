@@ -114,7 +114,7 @@ describe('strata status, pause, resume, sync-now', () => {
   it('conflicts lists each folder\'s conflicts; resolve ends one, found by its copy', async () => {
     const listed = await strata('conflicts', '--state-dir', stateDir);
     assert.equal(listed.code, 0, listed.stderr);
-    assert.equal(listed.stdout, '/home/alice/Work: a.txt — other version in a.sync-conflict-20240501-100000-other.txt (from other)\n');
+    assert.match(listed.stdout, /^\/home\/alice\/Work: a\.txt\n(?:.*\n){2} {2}copy +a\.sync-conflict-20240501-100000-other\.txt +not scanned yet +- +other\n/);
     const usage = await strata('resolve', 'a.sync-conflict-20240501-100000-other.txt', '--keep', 'both', '--state-dir', stateDir);
     assert.equal(usage.code, 2, usage.stderr);
     const none = await strata('resolve', 'b.sync-conflict-20240501-100000-other.txt', '--keep', 'name', '--state-dir', stateDir);
@@ -125,6 +125,56 @@ describe('strata status, pause, resume, sync-now', () => {
     assert.equal(r.stdout, 'kept the version from a.sync-conflict-20240501-100000-other.txt as a.txt\n');
     assert.deepEqual(agent.calls.at(-1), { command: 'resolveConflict', arg: { root: '/home/alice/Work', copy: 'a.sync-conflict-20240501-100000-other.txt', keep: 'copy' } });
     assert.equal((await strata('conflicts', '--state-dir', stateDir)).stdout, 'no conflicts\n');
+  });
+
+  it('conflicts shows both versions of each conflict as the UI does: when each was modified, its size, the device it came from; --json carries them', async () => {
+    const copy = 'a.sync-conflict-20240501-100000-other.txt';
+    const mine = 'notes/b.sync-conflict-20240502-080000-test-device.md';
+    agent.update({
+      folders: [
+        folderStatus('/home/alice/Work', {
+          conflicts: [
+            { path: 'a.txt', copy, device: 'other', versions: { name: { kind: 'file', size: 1536, mtime: '2024-05-01T09:58:12.345Z' }, copy: { kind: 'file', size: 20, mtime: '2024-05-01T10:00:00.000Z' } } },
+            { path: 'notes/b.md', copy: mine, device: 'test-device', versions: { name: { kind: 'symlink' }, copy: { kind: 'file', size: 0 } } },
+            { path: 'c', copy: 'c.sync-conflict-20240503-090000-other', device: 'other', versions: { copy: { kind: 'dir', mtime: '2024-05-03T09:00:00.000Z' } } },
+          ],
+        }),
+        folderStatus('/home/alice/Documents', { conflicts: [{ path: 'd.txt', copy: 'd.sync-conflict-20240504-100000-other.txt', device: 'other' }] }),
+      ],
+    });
+    const r = await strata('conflicts', '--state-dir', stateDir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      [
+        '/home/alice/Work: a.txt',
+        '  KEEP  FILE                                       MODIFIED              SIZE      FROM',
+        `  name  a.txt                                      2024-05-01T09:58:12Z  1.50 KiB  not recorded`,
+        `  copy  ${copy}  2024-05-01T10:00:00Z  20 B      other`,
+        '',
+        '/home/alice/Work: notes/b.md',
+        '  KEEP  FILE                                                  MODIFIED  SIZE  FROM',
+        '  name  notes/b.md                                            unknown   link  not recorded',
+        `  copy  ${mine}  unknown   0 B   test-device (this device)`,
+        '',
+        '/home/alice/Work: c',
+        '  KEEP  FILE                                   MODIFIED              SIZE    FROM',
+        '  name  c                                      not on the disk       -       not recorded',
+        '  copy  c.sync-conflict-20240503-090000-other  2024-05-03T09:00:00Z  folder  other',
+        '',
+        '/home/alice/Documents: d.txt',
+        '  KEEP  FILE                                       MODIFIED         SIZE  FROM',
+        '  name  d.txt                                      not scanned yet  -     not recorded',
+        '  copy  d.sync-conflict-20240504-100000-other.txt  not scanned yet  -     other',
+        '',
+        'keep one version with strata resolve <copy> --keep name|copy',
+        '',
+      ].join('\n'),
+    );
+    const json = await strata('conflicts', '--json', '--state-dir', stateDir);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), agent.status.folders.map((f) => ({ root: f.root, conflicts: f.conflicts })));
+    assert.deepEqual((JSON.parse(json.stdout) as { conflicts: { versions: unknown }[] }[])[0]!.conflicts[0]!.versions, agent.status.folders[0]!.conflicts[0]!.versions);
   });
 
   it('resolve takes the copy by an absolute path or one relative to the working directory, through symlinks, and refuses one outside the folders', async () => {
