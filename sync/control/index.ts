@@ -29,11 +29,12 @@
  *   conflict, 409 no longer so (a conflict gone, no held pass), 500 anything else: a real failure
  *   of the agent is never a 4xx. The client turns them back into the same StrataErrors;
  * - control.json exists while the endpoint serves; close() removes it only if it still names this
- *   endpoint, and serveControl refuses to replace one whose endpoint still answers;
+ *   endpoint, and serveControl refuses to replace one whose endpoint still answers; a command that
+ *   would sync a state dir asks refuseRunningAgent before it touches anything;
  * - an event stream opens with the current status and then carries every event; a consumer too
  *   slow to keep up is cut off, never buffered without bound.
  */
-export { serveControl, type ControlServer, type ServeOptions } from './server.js';
+export { refuseRunningAgent, serveControl, type ControlServer, type ServeOptions } from './server.js';
 export { apiError, MAX_BODY_BYTES } from './http.js';
 export { serveSignIn, type SignInServer, type SignInTarget } from './signin-server.js';
 export { connectControl, probeControl, ControlClient, DEFAULT_TIMEOUT_MS, type ClientOptions } from './client.js';

@@ -77,17 +77,23 @@ function handler(api: AgentApi, token: string, self: () => Self, streams: Set<Se
 }
 
 /**
- * Serves `api` on loopback and writes control.json. Refuses (E_AGENT_ALREADY_RUNNING) when the
- * state dir's control.json names an endpoint that still answers: one agent per state dir.
+ * Refuses (E_AGENT_ALREADY_RUNNING) when the state dir's control.json names an endpoint that still
+ * answers: one agent per state dir. A command that syncs a state dir must ask this before it
+ * touches the state dir, the folder or the bucket; serveControl asking again at the end is too late.
  */
+export async function refuseRunningAgent(stateDir: string): Promise<void> {
+  const existing = await readControlFile(stateDir).catch(() => undefined);
+  if (existing && (await probeControl(existing))) {
+    throw new StrataError('E_AGENT_ALREADY_RUNNING', `an agent (pid ${existing.pid}) already serves this state dir at ${existing.url}; stop it first, or ask it for a pass (strata sync-now)`, { path: stateDir });
+  }
+}
+
+/** Serves `api` on loopback and writes control.json; refuses a state dir another agent serves (refuseRunningAgent). */
 export async function serveControl(api: AgentApi, options: ServeOptions): Promise<ControlServer> {
   const { stateDir, host = '127.0.0.1', port = 0 } = options;
   checkLoopback(host);
   await prepareStateDir(stateDir);
-  const existing = await readControlFile(stateDir).catch(() => undefined);
-  if (existing && (await probeControl(existing))) {
-    throw new StrataError('E_AGENT_ALREADY_RUNNING', `an agent (pid ${existing.pid}) already serves this state dir at ${existing.url}`, { path: stateDir });
-  }
+  await refuseRunningAgent(stateDir);
   const token = randomBytes(32).toString('base64url');
   const streams = new Set<ServerResponse>();
   let self: Self = selfOf(host, port);

@@ -15,6 +15,7 @@
  * layers, and switches home to them in a sync pass; the user's changes stay on top. A failed check
  * (offline, the bucket refuses) is a warning; the agent syncs on over the layers it has.
  */
+import { refuseRunningAgent } from '../../control/index.js';
 import { describeError, StrataError } from '../../errors.js';
 import { preferSmallHeap } from '../memory.js';
 import { ORG_CHECK_MS, openSessionStore, openSignedIn, startSessionHost, type FollowEvent, type LaidLayer, type LayResult, type OrgStore, type Session } from '../../signin/index.js';
@@ -118,6 +119,9 @@ export const agentServiceCommand: Command = {
   async run(ctx) {
     const timings = agentTimings(ctx);
     const stateDir = stateDirOf(ctx);
+    // Before the session is read: finishing a cut-off lay, or a first pass, under a running agent would
+    // interleave with its passes (login asks the same).
+    await refuseRunningAgent(stateDir);
     const { session, org } = await openSignedIn(stateDir, (s, o) => finishLay(ctx, stateDir, s, o));
     await runSessionAgent(ctx, stateDir, session, timings, org);
   },

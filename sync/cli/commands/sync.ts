@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { Agent, syncOnce, type PassResult } from '../../agent/index.js';
-import { serveControl } from '../../control/index.js';
+import { refuseRunningAgent, serveControl } from '../../control/index.js';
 import { StrataError } from '../../errors.js';
 import { openAgentState } from '../../state/index.js';
 import { listOption, stringOption, usageError } from '../args.js';
@@ -64,6 +64,8 @@ export const syncCommand: Command = {
     const deletes = stringOption(ctx.args, 'deletes');
     if (deletes !== undefined && deletes !== 'confirm' && deletes !== 'restore') throw usageError(`--deletes must be "confirm" or "restore", got ${JSON.stringify(deletes)}`, 'sync');
     if (deletes !== undefined && ctx.args.values.once !== true) throw usageError('--deletes goes with --once; a running agent is answered with strata deletes', 'sync');
+    // Before anything touches the state dir: a second agent's passes would interleave with the first's.
+    await refuseRunningAgent(stateDir);
     await checkDevice(ctx, stateDir);
     const chunker = openChunkPool(ctx);
     if (ctx.args.values.once === true) {
