@@ -5,14 +5,16 @@ import { bearerToken, checkHost, checkOrigin, checkToken, selfOf, tokenMatches }
 describe('control guard', () => {
   const self = selfOf('127.0.0.1', 4711);
 
-  it('accepts only its own Host, by IP or as localhost, with its port', () => {
-    assert.equal(checkHost('127.0.0.1:4711', self), undefined);
-    assert.equal(checkHost('localhost:4711', self), undefined);
-    assert.equal(checkHost('LOCALHOST:4711', self), undefined);
+  it('accepts only its own Host, by IP or as localhost, with its port, and only one', () => {
+    assert.equal(checkHost(['127.0.0.1:4711'], self), undefined);
+    assert.equal(checkHost(['localhost:4711'], self), undefined);
+    assert.equal(checkHost(['LOCALHOST:4711'], self), undefined);
     for (const bad of [undefined, '', 'evil.example', 'evil.example:4711', '127.0.0.1', '127.0.0.1:80', 'localhost:47110', '[::1]:4711']) {
-      assert.equal(checkHost(bad, self)?.status, 403, String(bad));
+      assert.equal(checkHost(bad === undefined ? undefined : [bad], self)?.status, 403, String(bad));
     }
-    assert.equal(checkHost('[::1]:4711', selfOf('::1', 4711)), undefined);
+    assert.equal(checkHost(['[::1]:4711'], selfOf('::1', 4711)), undefined);
+    assert.equal(checkHost([], self)?.status, 403);
+    assert.match(checkHost(['127.0.0.1:4711', '127.0.0.1:4711'], self)?.message ?? '', /2 Host headers/);
   });
 
   it('accepts no Origin or its own; refuses foreign, null and cross-site requests', () => {

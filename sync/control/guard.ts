@@ -25,7 +25,13 @@ export function selfOf(host: string, port: number): Self {
   return { hosts, origins: hosts.map((h) => `http://${h}`) };
 }
 
-export function checkHost(host: string | undefined, self: Self): Refusal | undefined {
+/**
+ * `hosts` are every Host header of the request (IncomingMessage.headersDistinct): exactly one, and
+ * this endpoint's. Node's `headers.host` keeps only the first of several, which must not decide.
+ */
+export function checkHost(hosts: readonly string[] | undefined, self: Self): Refusal | undefined {
+  if (hosts !== undefined && hosts.length > 1) return { status: 403, code: 'E_CONTROL_HOST', message: `${hosts.length} Host headers; a request must have one` };
+  const host = hosts?.[0];
   if (host !== undefined && self.hosts.includes(host.toLowerCase())) return undefined;
   return { status: 403, code: 'E_CONTROL_HOST', message: `Host ${JSON.stringify(host ?? '')} is not this endpoint` };
 }

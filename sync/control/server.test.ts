@@ -2,6 +2,7 @@
 // status, the event stream, and control.json.
 import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,18 @@ function send(url: string, { method = 'POST', path, headers = {}, body, chunked 
       for (let i = 0; i < buf.length; i += 8192) req.write(buf.subarray(i, i + 8192));
       req.end();
     } else req.end(body);
+  });
+}
+
+/** Writes `text` as it is (what http.request would not send) and reads the answer until the server closes. */
+function sendRaw(url: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = connect(Number(port), hostname, () => socket.end(text));
+    socket.setEncoding('utf8').on('data', (s: string) => (answer += s));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
   });
 }
 
@@ -102,6 +115,12 @@ describe('serveControl', () => {
       const r = await send(server.url, { path: '/api/pause', headers: { ...auth(), origin } });
       assert.equal(r.status, 403, origin);
       assert.equal(r.body.error?.code, 'E_CONTROL_ORIGIN');
+    }
+    // Node keeps the first of several Host headers; a request with more than one is refused whole.
+    for (const hosts of [[`127.0.0.1:${port}`, 'evil.example'], ['evil.example', `127.0.0.1:${port}`]]) {
+      const head = [...hosts.map((h) => `Host: ${h}`), `Authorization: Bearer ${server.token}`, 'Content-Length: 0', 'Connection: close'];
+      const answer = await sendRaw(server.url, `POST /api/pause HTTP/1.1\r\n${head.join('\r\n')}\r\n\r\n`);
+      assert.match(answer, /^HTTP\/1\.1 403 [^]*"code":"E_CONTROL_HOST"/, hosts.join(' + '));
     }
     const crossSite = await send(server.url, { path: '/api/pause', headers: { ...auth(), 'sec-fetch-site': 'cross-site' } });
     assert.equal(crossSite.status, 403);

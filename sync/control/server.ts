@@ -55,7 +55,7 @@ async function handleCommand(api: AgentApi, name: string, req: IncomingMessage, 
 /** Every check, then the route. Nothing is read from the body before the token has been checked. */
 function handler(api: AgentApi, token: string, self: () => Self, streams: Set<ServerResponse>) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const refusal = checkHost(req.headers.host, self()) ?? checkOrigin(req.headers.origin, header(req, 'sec-fetch-site'), self());
+    const refusal = checkHost(req.headersDistinct.host, self()) ?? checkOrigin(req.headers.origin, header(req, 'sec-fetch-site'), self());
     if (refusal) return refuse(res, refusal);
     const [path = '', query = ''] = (req.url ?? '').split('?', 2);
     if (serveUi(req.method, path, res)) return;

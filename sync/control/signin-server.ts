@@ -34,7 +34,7 @@ export interface SignInServer {
 
 function handler(flow: SignInTarget, token: string, self: () => Self) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const refusal = checkHost(req.headers.host, self()) ?? checkOrigin(req.headers.origin, header(req, 'sec-fetch-site'), self());
+    const refusal = checkHost(req.headersDistinct.host, self()) ?? checkOrigin(req.headers.origin, header(req, 'sec-fetch-site'), self());
     if (refusal) return refuse(res, refusal);
     const path = (req.url ?? '').split('?', 1)[0] ?? '';
     if (serveUi(req.method, path, res, 'signin')) return;
