@@ -1,12 +1,19 @@
 // Point in time (issue #5 item 4): list a layer's snapshots, restore one file or folder from any
 // of them, in place or beside the current version.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { constants } from 'node:fs';
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
-import { describeRun, strata, writeTree } from './testkit.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cleanEnv, describeRun, listFiles, strata, writeTree } from './testkit.js';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('strata restore --path: one file or folder from any snapshot', () => {
   let tmp: string;
@@ -113,4 +120,59 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
     assert.equal((await cli('restore', work, '--layer', 'user/alice', '--path', '../etc')).code, 2);
     assert.equal((await cli('restore', work, '--layer', 'user/alice', '--beside')).code, 2);
   });
+});
+
+describe('strata restore cut off by Ctrl-C', { skip: process.platform === 'win32' && 'FIFOs and SIGINT are POSIX' }, () => {
+  let tmp: string;
+  let work: string;
+  let storeDir: string;
+  let stuck: string;
+
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'strata-pit-int-'));
+    work = join(tmp, 'work');
+    storeDir = join(tmp, 'store');
+    const store = pathToFileURL(storeDir).href;
+    // One file over several 8 MiB packs: its temp file is open while its chunks arrive.
+    await writeTree(work, { big: { 'data.bin': randomBytes(40 * 1024 * 1024) } });
+    assert.equal((await strata(['--store', store, 'init'])).code, 0);
+    const r = await strata(['--store', store, '--device', 'laptop', 'snapshot', work, '--layer', 'user/alice']);
+    assert.equal(r.code, 0, describeRun(r));
+    // One data pack becomes a FIFO: a read of it waits until the test lets it go, so the restore
+    // is surely half-way when Ctrl-C comes.
+    const packs = (await listFiles(join(storeDir, 'data'))).map((p) => join(storeDir, 'data', p));
+    const sizes = await Promise.all(packs.map(async (p) => (await stat(p)).size));
+    stuck = packs[sizes.indexOf(Math.max(...sizes))] as string;
+    await rm(stuck);
+    execFileSync('mkfifo', [stuck]);
+  });
+  after(() => rm(tmp, { recursive: true, force: true }));
+
+  for (const beside of [false, true]) {
+    it(`${beside ? '--beside' : 'in place'}: stops, and leaves no temp file behind`, { timeout: 60_000 }, async () => {
+      await rm(join(work, 'big'), { recursive: true, force: true });
+      const args = ['--store', pathToFileURL(storeDir).href, 'restore', work, '--layer', 'user/alice', '--path', 'big', ...(beside ? ['--beside'] : [])];
+      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+      const exited = once(child, 'close');
+      const temps = async () => (await readdir(work, { recursive: true })).filter((p) => p.includes('.strata-tmp'));
+      // Half-way: a temp file is being filled, and the stuck pack holds the rest.
+      while (!(await temps()).some((p) => /\.strata-tmp-[0-9a-f]+-\d+$/.test(p))) {
+        assert.equal(child.exitCode, null, stderr);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      child.kill('SIGINT');
+      // Then the stuck read is let go (it fails: the pack is no file), as a slow GET would end.
+      while (child.exitCode === null && child.signalCode === null) {
+        await new Promise((r) => setTimeout(r, 100));
+        const writer = await open(stuck, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined);
+        await writer?.close();
+      }
+      const [code] = (await exited) as [number | null];
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, /^strata: E_INTERRUPTED /);
+      assert.deepEqual(await temps(), []);
+    });
+  }
 });

@@ -23,6 +23,7 @@ import { prepareTarget, restoreSnapshot } from '../../restore/index.js';
 import { listOption, stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
 import { openChunkPool, poolChunkFn } from '../chunker.js';
+import { cancelOnInterrupt } from '../interrupt.js';
 import { formatBytes, shortId } from '../format.js';
 import { resolveSnapshot, snapshotOption } from '../resolve.js';
 import { LAYER_OPTION, SNAPSHOT_OPTION, secondsSince, type Command } from './command.js';
@@ -57,11 +58,14 @@ export const restoreCommand: Command = {
     const beside = ctx.args.values.beside === true;
     if (beside && only === undefined) throw usageError('--beside needs --path', ctx.command);
     const into = beside ? await besideDir(target) : target;
+    // Ctrl-C stops the restore cleanly: its temp files (and a --beside temp folder) go.
+    const interrupt = cancelOnInterrupt(`restore of ${only ?? 'the snapshot'} cancelled; what was not restored yet is as it was (run it again to finish)`);
     let stats;
     try {
       stats = await restoreSnapshot(repo, layer, id, {
         target: into,
         only,
+        signal: interrupt.signal,
         // The current version is the one seed that matters (not the whole folder around it).
         seeds: beside && only !== undefined ? [...seeds, join(target, only)] : seeds,
         // In place, nothing of the user's is lost: a folder where the snapshot has a file (or the
@@ -75,6 +79,8 @@ export const restoreCommand: Command = {
       // A failed --beside (a mistyped --path, most often) must not leave its temp folder behind.
       if (beside) await rm(into, { recursive: true, force: true });
       throw err;
+    } finally {
+      interrupt.dispose();
     }
     bar?.done();
     let placed: string | undefined;
