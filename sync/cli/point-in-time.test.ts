@@ -122,6 +122,51 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
   });
 });
 
+describe('strata restore --path in place over versions made since', () => {
+  let tmp: string;
+  let work: string;
+  let first: string;
+  let cli: (...args: string[]) => ReturnType<typeof strata>;
+  const copiesIn = async (dir: string) => (await readdir(dir)).filter((n) => n.includes('.sync-conflict-')).sort();
+
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'strata-pit-kept-'));
+    work = join(tmp, 'work');
+    const store = pathToFileURL(join(tmp, 'store')).href;
+    cli = (...args: string[]) => strata(['--store', store, '--device', 'laptop', ...args]);
+    await writeTree(work, { 'report.txt': 'version 1', docs: { 'a.txt': 'a1', 'b.txt': 'b1' } });
+    assert.equal((await cli('init')).code, 0);
+    first = JSON.parse((await cli('snapshot', work, '--layer', 'user/alice', '--json')).stdout).snapshot;
+    await writeTree(work, { 'report.txt': 'version 2', docs: { 'a.txt': 'a2', 'b.txt': 'b2' } });
+    assert.equal((await cli('snapshot', work, '--layer', 'user/alice')).code, 0);
+  });
+  after(() => rm(tmp, { recursive: true, force: true }));
+
+  it('a folder: a file changed since the last snapshot is kept as a conflict copy, one the layer has is replaced', async () => {
+    await writeFile(join(work, 'docs', 'b.txt'), 'b3, in no snapshot');
+    const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'docs', '--json');
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(await readFile(join(work, 'docs', 'a.txt'), 'utf8'), 'a1');
+    assert.equal(await readFile(join(work, 'docs', 'b.txt'), 'utf8'), 'b1');
+    const copies = await copiesIn(join(work, 'docs'));
+    assert.equal(copies.length, 1, `only b.txt's unsaved version is kept: ${copies.join(', ')}`);
+    assert.match(copies[0] as string, /^b\.sync-conflict-\d{8}-\d{6}-laptop\.txt$/);
+    assert.equal(await readFile(join(work, 'docs', copies[0] as string), 'utf8'), 'b3, in no snapshot');
+    assert.deepEqual(JSON.parse(r.stdout).movedAside, [{ path: 'docs/b.txt', copy: `docs/${copies[0]}`, changed: true }]);
+  });
+
+  it('a file: the version edited since the last snapshot is kept as a conflict copy', async () => {
+    await writeFile(join(work, 'report.txt'), 'version 3, in no snapshot');
+    const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'report.txt');
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(await readFile(join(work, 'report.txt'), 'utf8'), 'version 1');
+    const copies = await copiesIn(work);
+    assert.equal(copies.length, 1);
+    assert.equal(await readFile(join(work, copies[0] as string), 'utf8'), 'version 3, in no snapshot');
+    assert.match(r.stdout, /moved aside: report\.txt → report\.sync-conflict-.*changed since/);
+  });
+});
+
 describe('strata restore cut off by Ctrl-C', { skip: process.platform === 'win32' && 'FIFOs and SIGINT are POSIX' }, () => {
   let tmp: string;
   let work: string;

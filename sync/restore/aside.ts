@@ -6,19 +6,43 @@
  * them (`name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`, from the entry's own mtime), so the
  * restore writes into an empty place and nothing of the user's is lost.
  *
+ * Files and links the restore replaces are kept too (keepChanged), unless the layer keeps their
+ * version: restoring an old version over one the user made since, and never synced, must not
+ * lose it. A file is kept by a hard link (a copy where the file system has none) rather than a
+ * rename, so that it stays readable as a seed until the restore replaces it.
+ *
  * What must hold: only real folders are looked into, top-down, so nothing is followed through a
  * link (a link where the tree has a folder is itself moved aside); a copy's name is free on the
- * disk and is no path the restore writes.
+ * disk and is no path the restore writes. A restore that fails after keeping copies removes
+ * those whose original it never replaced (undoKept): they would be the same version twice.
  */
-import { rename } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { constants } from 'node:fs';
+import { copyFile, link, readlink, rename, unlink, utimes } from 'node:fs/promises';
+import { isStrataError } from '../errors.js';
+import { isErrno } from '../fsutil.js';
 import { freeConflictPath } from '../plan/conflict-name.js';
+import type { Repository } from '../repo/repository.js';
+import type { BlobId } from '../repo/types.js';
 import { breathe, lstatNow, pathInside } from './fsutil.js';
-import type { Plan } from './types.js';
+import { sameMtime } from './meta.js';
+import { buildPlan } from './plan.js';
+import { RangeCache } from './ranges.js';
+import type { Plan, PlannedFile, PlannedLink } from './types.js';
 
 export interface MovedAside {
   /** Relative to the target, `/` separated. */
   path: string;
   copy: string;
+  /** A file or link the restore replaces, kept because the layer does not keep its version. */
+  changed?: true;
+}
+
+/** A copy keepChanged made of a file, and the file's inode then (undoKept). */
+export interface Kept {
+  path: string;
+  copy: string;
+  ino: number;
 }
 
 function parentOf(rel: string): string {
@@ -54,4 +78,86 @@ export async function moveAsideOtherKinds(plan: Plan, target: string, device: st
     moved.push({ path: rel, copy });
   }
   return moved;
+}
+
+/** What the layer's latest snapshot has at each path below `only` (or everywhere): size and mtime of a file, a link's target. */
+async function savedEntries(repo: Repository, target: string, latest: BlobId, only: string | undefined): Promise<Map<string, { size: number; mtimeMs: number } | { target: string }>> {
+  const saved = new Map<string, { size: number; mtimeMs: number } | { target: string }>();
+  let plan: Plan;
+  try {
+    plan = await buildPlan(repo, new RangeCache(repo.format.hash), target, latest, only);
+  } catch (err) {
+    // Not in the latest snapshot: deleted since, so nothing there is a version it keeps.
+    if (isStrataError(err, 'E_NOT_IN_SNAPSHOT')) return saved;
+    throw err;
+  }
+  for (const f of plan.files) saved.set(f.rel, f.entry);
+  for (const l of plan.links) saved.set(l.rel, l.entry);
+  return saved;
+}
+
+async function isSaved(saved: Map<string, { size: number; mtimeMs: number } | { target: string }>, rel: string, path: string, st: Stats): Promise<boolean> {
+  const e = saved.get(rel);
+  if (e === undefined) return false;
+  if ('target' in e) return st.isSymbolicLink() && (await readlink(path)) === e.target;
+  return st.isFile() && st.size === e.size && sameMtime(st, e.mtimeMs);
+}
+
+/** A second name for the file at `path` (its mtime and mode kept): a hard link, or a copy where the file system has none. */
+async function keepFile(path: string, copy: string, st: Stats): Promise<void> {
+  try {
+    await link(path, copy);
+  } catch (err) {
+    if (!isErrno(err, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'EXDEV')) throw err;
+    await copyFile(path, copy, constants.COPYFILE_EXCL);
+    await utimes(copy, st.atime, st.mtime);
+  }
+}
+
+/**
+ * Keeps, as conflict copies, the files and links in `replaced` (those the restore is about to
+ * write over) whose version the layer's latest snapshot (`latest`) does not have; returns them.
+ */
+export async function keepChanged(
+  repo: Repository,
+  plan: Plan,
+  replaced: readonly (PlannedFile | PlannedLink)[],
+  target: string,
+  opts: { device: string; latest?: BlobId | undefined; only?: string | undefined },
+): Promise<{ moved: MovedAside[]; kept: Kept[] }> {
+  const present: { item: PlannedFile | PlannedLink; st: Stats }[] = [];
+  for (const [i, item] of replaced.entries()) {
+    await breathe(i);
+    const st = lstatNow(item.path);
+    if (st === undefined || st.isDirectory()) continue;
+    // A link the restore leaves as it is (restoreLink) replaces nothing.
+    if ('target' in item.entry && st.isSymbolicLink() && (await readlink(item.path)) === item.entry.target) continue;
+    present.push({ item, st });
+  }
+  const moved: MovedAside[] = [];
+  const kept: Kept[] = [];
+  if (present.length === 0) return { moved, kept };
+  const saved = opts.latest === undefined ? new Map() : await savedEntries(repo, target, opts.latest, opts.only);
+  const planned = new Set<string>([...plan.dirs, ...plan.files, ...plan.links].map((e) => e.rel));
+  const taken = (c: string) => planned.has(c) || lstatNow(pathInside(target, c)) !== undefined;
+  for (const { item, st } of present) {
+    if (await isSaved(saved, item.rel, item.path, st)) continue;
+    const copy = freeConflictPath(item.rel, st.mtimeMs, opts.device, taken);
+    if (st.isFile()) {
+      await keepFile(item.path, pathInside(target, copy), st);
+      kept.push({ path: item.path, copy: pathInside(target, copy), ino: st.ino });
+    } else {
+      // Anything else (a link, a socket) is not read by the restore: it moves.
+      await rename(item.path, pathInside(target, copy));
+    }
+    moved.push({ path: item.rel, copy, changed: true });
+  }
+  return { moved, kept };
+}
+
+/** After a failed restore: removes the copies whose original is still in place (see keepChanged). */
+export async function undoKept(kept: readonly Kept[]): Promise<void> {
+  for (const k of kept) {
+    if (lstatNow(k.path)?.ino === k.ino) await unlink(k.copy).catch(() => undefined);
+  }
 }

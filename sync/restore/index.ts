@@ -8,7 +8,9 @@
  *   way are checked or created by the restore, and anything else found there (a symlink, a file)
  *   is removed, never followed. Inside the target the snapshot wins; paths it does not mention
  *   are left alone. With `aside`, an entry of another kind where the snapshot has one (a folder
- *   where it has a file) is moved aside to a conflict copy instead of removed (aside.ts).
+ *   where it has a file) is moved aside to a conflict copy instead of removed, and a file or link
+ *   the restore replaces is kept as one too unless the layer's latest snapshot has its version
+ *   (aside.ts).
  * - Links are restored as links, whatever they point at (absolute, or above the root): a link is
  *   data, as on the machine it came from, and the restore never follows one. Only a target no link
  *   can hold (empty, or with a NUL) fails the whole restore (E_BAD_SYMLINK) before the first write.

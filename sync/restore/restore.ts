@@ -1,6 +1,7 @@
 /**
  * restoreTree / restoreSnapshot: plan (from tree objects, or a tree in memory) → entries of
- * another kind moved aside (`aside`) → folders → one walk of the target and seeds → seed copy →
+ * another kind moved aside (`aside`) → folders → one walk of the target and seeds → files and
+ * links to replace whose version the layer lacks kept as copies (`aside`) → seed copy →
  * downloads → links → folder metadata. See index.ts for what must hold.
  *
  * Per-file costs dominate a restore of many small files, so chunking, copies and downloads run
@@ -21,7 +22,7 @@ import { isErrno, makeDirs } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { Repository } from '../repo/repository.js';
 import type { BlobId, SnapshotId } from '../repo/types.js';
-import { moveAsideOtherKinds } from './aside.js';
+import { keepChanged, moveAsideOtherKinds, undoKept, type Kept } from './aside.js';
 import { Assembly } from './assembly.js';
 import { poolChunkFile, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
@@ -204,16 +205,24 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
   const created = await ensureDirs(plan.dirs);
   const { index, onDisk, quick } = await r.seedIndex(target, created);
   const works = await r.classify(index, onDisk, quick);
+  let kept: Kept[] = [];
+  if (opts.aside) {
+    const replaced = [...works.map((w) => w.file), ...plan.links];
+    const changed = await keepChanged(repo, plan, replaced, target, { ...opts.aside, only: opts.only });
+    r.stats.movedAside.push(...changed.moved);
+    kept = changed.kept;
+  }
   const assembly = new Assembly(undefined, !opts.deferSync);
   // A new folder's entry is in its parent: that parent gained an entry and must be fsynced too.
   for (const d of created) assembly.dirtyDirs.add(dirname(d));
   try {
     await r.fill(works, index, assembly, cache);
+    for (const link of plan.links) if (await restoreLink(link)) assembly.dirtyDirs.add(resolve(link.path, '..'));
   } catch (err) {
     await assembly.discardAll();
+    await undoKept(kept);
     throw err;
   }
-  for (const link of plan.links) if (await restoreLink(link)) assembly.dirtyDirs.add(resolve(link.path, '..'));
   await finishDirs(plan.dirs, opts.deferSync ? new Set() : assembly.dirtyDirs, concurrency, !opts.folderMetaLater);
   r.emit();
   return r.stats;

@@ -68,8 +68,13 @@ export interface RestoreOptions {
    * Keep what the target has where the tree has another kind of entry (a folder where it has a
    * file or link, a file or link where it has a folder): moved aside to a conflict copy named for
    * this device (aside.ts) rather than removed. Default: removed, the snapshot wins.
+   *
+   * With `aside`, a file or link the restore replaces is kept the same way unless the layer keeps
+   * its version: `latest`, the root tree of the layer's latest snapshot, has there a file of the
+   * same size and mtime (the sync engine's quick check) or a link to the same target. Without
+   * `latest`, every file or link the restore replaces is kept.
    */
-  aside?: { device: string };
+  aside?: { device: string; latest?: BlobId };
 }
 
 /**
@@ -90,8 +95,11 @@ export interface RestoreStats {
   /** Store GET requests made by this restore (tree loads included). */
   gets: number;
   filesSkippedComplete: number;
-  /** Entries of the target moved aside (`aside`), target-relative. */
-  movedAside: { path: string; copy: string }[];
+  /**
+   * Entries of the target moved aside (`aside`), target-relative; `changed`: a file or link the
+   * restore replaced, whose version the layer did not keep (kept as a copy, the original replaced).
+   */
+  movedAside: { path: string; copy: string; changed?: true }[];
 }
 
 /**

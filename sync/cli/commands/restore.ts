@@ -7,9 +7,10 @@
  * conflict copy, as below.
  *
  * Point in time: `--path` restores one file or folder of the snapshot, in place (files the
- * snapshot has are put back; files added since are left alone — nothing is deleted: a folder
+ * snapshot has are put back; files added since are left alone — nothing is lost: a folder
  * where the snapshot has a file, or a file where it has a folder, is moved aside as
- * `name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`, the sync engine's conflict copy), or with
+ * `name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`, the sync engine's conflict copy, and so is
+ * a file it replaces that was changed since the layer's latest snapshot), or with
  * `--beside` next to it as `name.restored-YYYYMMDD-HHMMSS.ext` (the snapshot's time), leaving the
  * current version untouched. Restoring into a synced folder is an ordinary local edit to the
  * agent, which syncs it like any other.
@@ -18,7 +19,8 @@ import { lstat, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TEMP_PREFIX, makeDirs } from '../../fsutil.js';
 import { conflictStamp, splitExtension } from '../../plan/conflict-name.js';
-import { checkEntryName } from '../../repo/index.js';
+import { checkEntryName, type Repository } from '../../repo/index.js';
+import type { BlobId } from '../../repo/types.js';
 import { prepareTarget, restoreSnapshot } from '../../restore/index.js';
 import { listOption, stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
@@ -69,9 +71,10 @@ export const restoreCommand: Command = {
         // The current version is the one seed that matters (not the whole folder around it).
         seeds: beside && only !== undefined ? [...seeds, join(target, only)] : seeds,
         // In place, nothing of the user's is lost: a folder where the snapshot has a file (or the
-        // other way round) holds work done since, and is kept beside as a conflict copy. The same
-        // for a whole snapshot laid onto a folder that already holds things.
-        ...(!beside ? { aside: { device: ctx.device } } : {}),
+        // other way round) holds work done since, and is kept beside as a conflict copy, as is a
+        // file replaced whose version is not in the layer's latest snapshot (edited since). The
+        // same for a whole snapshot laid onto a folder that already holds things.
+        ...(!beside ? { aside: { device: ctx.device, latest: await latestRoot(repo, layer, wanted, snapshot.snapshot.root) } } : {}),
         chunkFile: poolChunkFn(pool),
         onProgress: (p) => bar?.update({ files: p.filesDone, totalFiles: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
       });
@@ -109,10 +112,15 @@ export const restoreCommand: Command = {
       `restored ${only === undefined ? '' : `${only} of `}snapshot ${shortId(id)} of ${layer} to ${placed === undefined ? target : join(target, placed)}`,
       `  ${plural(stats.dirs, 'dir')}, ${plural(stats.symlinks, 'symlink')}; ${plural(stats.filesSkippedComplete, 'file')} already complete (${formatBytes(stats.bytesReused)})`,
       ...transferLines(report),
-      ...stats.movedAside.map((m) => `  moved aside: ${m.path} → ${m.copy} (it was in the way)`),
+      ...stats.movedAside.map((m) => `  moved aside: ${m.path} → ${m.copy} (${m.changed ? "changed since the layer's latest snapshot" : 'it was in the way'})`),
     );
   },
 };
+
+/** The root tree of the layer's latest snapshot: `restored`'s when that is the one restored. */
+async function latestRoot(repo: Repository, layer: string, wanted: string | undefined, restored: BlobId): Promise<BlobId | undefined> {
+  return wanted === undefined ? restored : (await repo.latestSnapshot(layer))?.snapshot.root;
+}
 
 /** --path, checked to be a layer-relative path. */
 function pathOption(ctx: Context): string | undefined {

@@ -1,0 +1,46 @@
+// `aside` keeping the files and links a restore replaces (aside.ts keepChanged, undoKept).
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FaultyStore } from '../store/faulty.js';
+import { MemoryStore } from '../store/memory.js';
+import { restoreTree } from './index.js';
+import { MTIME, file, link, newRepo, saveLayer, tempDir } from './testkit.js';
+
+describe('restore with aside: replaced files and links whose version the layer lacks', () => {
+  it('keeps those as conflict copies and replaces those the latest snapshot has', async (t) => {
+    const { repo } = await newRepo();
+    const old = await saveLayer(repo, { 'saved.txt': file('old'), 'edited.txt': file('old'), ln: link('old-target') });
+    const latest = await saveLayer(repo, { 'saved.txt': file('latest', 0o644, MTIME + 5000), 'edited.txt': file('latest', 0o644, MTIME + 5000), ln: link('latest-target') });
+    const target = join(await tempDir(t, 'aside'), 'target');
+    await mkdir(target);
+    await writeFile(join(target, 'saved.txt'), 'latest');
+    await utimes(join(target, 'saved.txt'), (MTIME + 5000) / 1000, (MTIME + 5000) / 1000);
+    await writeFile(join(target, 'edited.txt'), 'edited since');
+    await symlink('made-since', join(target, 'ln'));
+    const stats = await restoreTree(repo, { target, root: old, aside: { device: 'pc', latest } });
+    assert.equal(await readFile(join(target, 'saved.txt'), 'utf8'), 'old');
+    assert.equal(await readFile(join(target, 'edited.txt'), 'utf8'), 'old');
+    assert.equal(await readlink(join(target, 'ln')), 'old-target');
+    const copies = stats.movedAside.map((m) => m.path).sort();
+    assert.deepEqual(copies, ['edited.txt', 'ln'], 'the version the latest snapshot has is not copied');
+    const byPath = new Map(stats.movedAside.map((m) => [m.path, m.copy]));
+    assert.equal(await readFile(join(target, byPath.get('edited.txt') as string), 'utf8'), 'edited since');
+    assert.equal(await readlink(join(target, byPath.get('ln') as string)), 'made-since');
+  });
+
+  it('a restore that fails leaves no copy of a file it did not replace', async (t) => {
+    const store = new FaultyStore(new MemoryStore(), { seed: 1, failRate: 0 });
+    const { repo } = await newRepo({ store });
+    const root = await saveLayer(repo, { 'a.txt': file('from the snapshot') });
+    const target = join(await tempDir(t, 'aside'), 'target');
+    await mkdir(target);
+    await writeFile(join(target, 'a.txt'), 'mine, in no snapshot');
+    // Without `latest` every replaced file is kept; then the store goes down, and downloads fail.
+    const failing = restoreTree(repo, { target, root, aside: { device: 'pc' }, onProgress: () => void (store.failRate = 1) });
+    await assert.rejects(failing);
+    assert.deepEqual(await readdir(target), ['a.txt']);
+    assert.equal(await readFile(join(target, 'a.txt'), 'utf8'), 'mine, in no snapshot');
+  });
+});
