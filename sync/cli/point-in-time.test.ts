@@ -116,6 +116,19 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
     assert.deepEqual(await readdir(fresh), ['docs']);
   });
 
+  it('--path may be given as ./p, p/ or an absolute path inside the folder; one outside it is a usage error', async () => {
+    for (const path of ['./docs/a.txt', 'docs/a.txt/', join(work, 'docs', 'a.txt')]) {
+      await rm(join(work, 'docs', 'a.txt'), { recursive: true, force: true });
+      const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', path, '--json');
+      assert.equal(r.code, 0, `${path}: ${describeRun(r)}`);
+      assert.equal(JSON.parse(r.stdout).path, 'docs/a.txt');
+      assert.equal(await readFile(join(work, 'docs', 'a.txt'), 'utf8'), 'a1');
+    }
+    const outside = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', join(tmp, 'elsewhere', 'a.txt'));
+    assert.equal(outside.code, 2, describeRun(outside));
+    assert.match(outside.stderr, /^strata: E_USAGE --path ".*elsewhere\/a\.txt" is not inside .*work/);
+  });
+
   it('a bad --path or --beside without --path is a usage error', async () => {
     assert.equal((await cli('restore', work, '--layer', 'user/alice', '--path', '../etc')).code, 2);
     assert.equal((await cli('restore', work, '--layer', 'user/alice', '--beside')).code, 2);

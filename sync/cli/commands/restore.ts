@@ -16,7 +16,7 @@
  * agent, which syncs it like any other.
  */
 import { lstat, mkdtemp, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { TEMP_PREFIX, makeDirs } from '../../fsutil.js';
 import { conflictStamp, splitExtension } from '../../plan/conflict-name.js';
 import { checkEntryName, type Repository } from '../../repo/index.js';
@@ -42,7 +42,7 @@ export const restoreCommand: Command = {
     layer: LAYER_OPTION,
     snapshot: SNAPSHOT_OPTION,
     seed: { type: 'string', multiple: true, value: '<dir>', help: 'a folder whose files may hold needed chunks (repeatable)' },
-    path: { type: 'string', value: '<path>', help: 'restore only this file or folder (layer-relative, / separated)' },
+    path: { type: 'string', value: '<path>', help: 'restore only this file or folder (layer-relative, / separated; or an absolute path inside <dir>)' },
     beside: { type: 'boolean', help: 'with --path: restore next to the current version, as name.restored-<time>.ext' },
   },
   async run(ctx) {
@@ -50,15 +50,15 @@ export const restoreCommand: Command = {
     const layer = ctx.layer;
     const wanted = snapshotOption(ctx.args, ctx.command);
     const seeds = listOption(ctx.args, 'seed');
+    const only = pathOption(ctx, target);
+    const beside = ctx.args.values.beside === true;
+    if (beside && only === undefined) throw usageError('--beside needs --path', ctx.command);
     const start = performance.now();
     const repo = await ctx.openRepository();
     const snapshot = await resolveSnapshot(repo, layer, wanted);
     const { id } = snapshot;
     const pool = openChunkPool(ctx);
     const bar = ctx.progress('restore');
-    const only = pathOption(ctx);
-    const beside = ctx.args.values.beside === true;
-    if (beside && only === undefined) throw usageError('--beside needs --path', ctx.command);
     const into = beside ? await besideDir(target) : target;
     // Ctrl-C stops the restore cleanly: its temp files (and a --beside temp folder) go.
     const interrupt = cancelOnInterrupt(`restore of ${only ?? 'the snapshot'} cancelled; what was not restored yet is as it was (run it again to finish)`);
@@ -122,11 +122,22 @@ async function latestRoot(repo: Repository, layer: string, wanted: string | unde
   return wanted === undefined ? restored : (await repo.latestSnapshot(layer))?.snapshot.root;
 }
 
-/** --path, checked to be a layer-relative path. */
-function pathOption(ctx: Context): string | undefined {
+/**
+ * --path, as a layer-relative path: `/` separated, `.` parts and a trailing `/` dropped; an
+ * absolute path (what a shell's completion gives) must lie inside the folder restored into, and
+ * is taken relative to it.
+ */
+function pathOption(ctx: Context, target: string): string | undefined {
   const raw = stringOption(ctx.args, 'path');
   if (raw === undefined) return undefined;
-  const parts = raw.split('/').filter((p) => p !== '');
+  let rel = raw;
+  if (isAbsolute(raw)) {
+    rel = relative(resolve(target), resolve(raw)).split(sep).join('/');
+    if (rel === '..' || rel.startsWith('../') || isAbsolute(rel)) {
+      throw usageError(`--path ${JSON.stringify(raw)} is not inside ${resolve(target)}, the folder restored into`, ctx.command);
+    }
+  }
+  const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
   try {
     if (parts.length === 0) throw new Error('it is empty');
     for (const p of parts) checkEntryName(p);
