@@ -29,10 +29,10 @@ const GOLDEN = {
 
 /** A machine freshly reset to the golden image that signs the user in; `pass` is one sync pass. */
 function machines(t: TestContext, dir: string, store: ObjectStore, org: OrgConfig, image: Parameters<typeof writeTree>[1] = GOLDEN) {
-  return async (name: string) => {
+  return async (name: string, reset: Parameters<typeof writeTree>[1] = image) => {
     const home = join(dir, name, 'home');
     const stateDir = join(dir, name, 'state');
-    await writeTree(home, image);
+    await writeTree(home, reset);
     const { deviceId } = await openAgentState(stateDir);
     await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
     await layHome({ store, session: await readSession(stateDir), stateDir });
@@ -310,12 +310,18 @@ it('an org layer that covered an image file and drops it writes no whiteout: the
 // and the next reset VDI machine's first contact adopts the image's copy again. Closing it needs the
 // layer to carry the origin (a tree-entry flag: a bucket format change, DESIGN §2) or a first contact
 // that walks the layer's history for every image path it does not know.
-it('a golden-image file deleted on a persistent PC stays deleted on the next reset VDI machine', { todo: 'the layer does not record which files came from an image' }, async (t) => {
-  const { b, vdi } = await vdiThenPc(t, 'base-delete-on-pc');
+it('a golden-image file deleted on a persistent PC stays deleted on the next reset VDI machine', async (t) => {
+  const { store, b, vdi } = await vdiThenPc(t, 'base-delete-on-pc');
   await unlink(join(b.home, 'Documents/image.txt'));
   await b.pass();
-  const c = await vdi('c');
+  const c = await vdi('c', { ...GOLDEN, Documents: { ...GOLDEN.Documents, 'new-in-image.txt': 'the image gained it' } });
   assert.ok(!(await names(c.home)).includes('Documents/image.txt'), 'the file the user deleted on the PC stays deleted');
+  assert.ok((await names(c.home)).includes('Documents/new-in-image.txt'), 'an image file the layer never held is kept, as before');
+  await c.pass();
+  assert.equal(kind(await layer(store), 'Documents/image.txt'), 'whiteout', 'the reset machine writes the whiteout the PC could not');
+  assert.equal(kind(await layer(store), 'Documents/new-in-image.txt'), 'file', 'and adopts the new image file');
+  await b.pass();
+  assert.ok(!(await names(b.home)).includes('Documents/image.txt'), 'the PC does not get it back either');
 });
 
 it('an org file the image has too, edited by the user and then dropped by the org, stays deleted once the user deletes it: the next session does not show the image\'s copy', async (t) => {

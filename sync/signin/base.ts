@@ -55,7 +55,12 @@ export interface FindBaseOptions {
   earlier?: Base;
 }
 
-export async function findBase(opts: FindBaseOptions): Promise<Base> {
+/** The base, and of its paths the files and links on the disk that the layer does not know. */
+export interface FoundBase extends Base {
+  unknown: string[];
+}
+
+export async function findBase(opts: FindBaseOptions): Promise<FoundBase> {
   // Case-insensitive: the laid path and node at a disk path, whatever the case of its names.
   const folded = opts.caseInsensitive ? new Map([...opts.tree].map(([p, n]) => [foldKey(p), [p, n] as const])) : undefined;
   const laidAt = (rel: string): DiskNode | undefined => opts.tree.get(rel) ?? folded?.get(foldKey(rel))?.[1];
@@ -66,6 +71,7 @@ export async function findBase(opts: FindBaseOptions): Promise<Base> {
   if (opts.earlier === undefined) {
     for (const [p, kind] of kept(opts.found)) (opts.org?.(layerPath(p)) === true ? covered : base).set(p, kind);
   }
+  const unknown: string[] = [];
   const dirs = [''];
   let listed = 0;
   for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
@@ -83,10 +89,13 @@ export async function findBase(opts: FindBaseOptions): Promise<Base> {
       const kind = baseKind(e);
       if (kind === undefined || opts.exclude(rel, kind === 'dir') || opts.made.has(rel)) continue;
       const laid = laidAt(rel);
-      if (laid === undefined) base.set(rel, kind);
+      if (laid === undefined) {
+        if (kind !== 'dir') unknown.push(rel);
+        base.set(rel, kind);
+      }
       // A laid file or link was found (or not) by first contact; under a laid or unknown folder, look.
       if (kind === 'dir' && (laid === undefined || laid.type === 'dir')) dirs.push(rel);
     }
   }
-  return { paths: base, covered };
+  return { paths: base, covered, unknown };
 }

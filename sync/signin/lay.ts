@@ -36,7 +36,7 @@
  * file instead, and its first contact replaces a file bearing the layer's mtime (that lay's torn
  * write) instead of keeping it as a conflict copy.
  */
-import { rm } from 'node:fs/promises';
+import { lstat, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canSyncFileSystem, syncFileSystem } from '../fsutil.js';
 import { poolChunkFile } from '../restore/chunk.js';
@@ -56,6 +56,7 @@ import { effectiveTree, foldCase, splitReady } from './effective.js';
 import { firstContact } from './first-contact.js';
 import { sessionExcluder, sessionFolder } from './folder.js';
 import { findBase } from './base.js';
+import { pathsInHistory } from './history-paths.js';
 import { readLayerStack, type ChunkMap, type LayerStack } from './layers.js';
 import { ScratchStore } from './scratch-store.js';
 import { endLaying, startLaying } from './laying.js';
@@ -215,6 +216,12 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const base =
     session.mode !== 'vdi' ? undefined
     : await findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org, caseInsensitive, ...(earlier ? { earlier } : {}) });
+  // The image's files the layer does not know but once held with these bytes: the user deleted
+  // them (on a machine without this image, so with no whiteout). Hidden again — their bytes are in
+  // the history —; the base keeps them, so live sync writes their whiteouts (history-paths.ts).
+  if (base !== undefined && base.unknown.length > 0 && stack.user) {
+    for (const [p, versions] of await pathsInHistory(repo, `user/${session.user}`, base.unknown)) await removeIfHeld(session.home, p, versions, contentOf);
+  }
   if (deferSync) await syncFileSystem(session.home);
   const totalMs = clock() - start;
 
@@ -255,6 +262,14 @@ async function earlierBase(file: string, warn: (message: string) => void): Promi
     warn(`${file}: the record of the machine's own files was damaged; it is made anew without the files the layer has (deleting one of those no longer hides the image's copy from the next session)`);
     return EMPTY_BASE;
   }
+}
+
+/** Removes the file or link at `rel` (found by findBase's walk, which follows no link) if it holds one of `versions` (history-paths.ts). */
+async function removeIfHeld(home: string, rel: string, versions: ReadonlySet<string>, contentOf: (path: string) => Promise<string>): Promise<void> {
+  const path = join(home, ...rel.split('/'));
+  const st = await lstat(path).catch(() => undefined);
+  const version = st?.isFile() ? await contentOf(path).catch(() => undefined) : st?.isSymbolicLink() ? `->${await readlink(path).catch(() => '')}` : undefined;
+  if (version !== undefined && versions.has(version)) await rm(path, { force: true });
 }
 
 /** The files the ready restore laid hold exactly their chunks: the memo learns those the rest's seed scan would read. */

@@ -20,8 +20,8 @@
 // org paths are disjoint. A pass sees only the disk as it finds it: a whiteout the last pass left
 // stays where the user wrote and deleted again, or deleted a folder and made it again, in between
 // (keptWhiteouts). The machines' clocks disagree: each machine's passes run on time, an hour
-// behind or ahead, or a year behind, and the lays' clock is months behind. Left out: a PC deleting what the image brought (the known gap in
-// base-delete.test.ts), lays cut off on VDI machines (signIn below), and a new image (a machine
+// behind or ahead, or a year behind, and the lays' clock is months behind. Left out: a PC deleting a
+// folder the image has, lays cut off on VDI machines (signIn below), and a new image (a machine
 // reset to it with its state dir kept takes its files at the layer's paths for the lay's).
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
@@ -100,6 +100,8 @@ class Life {
   private readonly orgLayers = new Map<string, Map<string, string>>(ORG_LAYERS.map((l) => [l, new Map()]));
   private assigned: string[] = ['org/dept'];
   adopted = false;
+  /** Image paths whose image bytes the user layer held (adopted): its history keeps them. */
+  private readonly imageHeld = new Set<string>();
   readonly trace: string[] = [];
   private texts = 0;
   private clock = Date.UTC(2026, 0, 5, 9);
@@ -230,7 +232,11 @@ class Life {
       await pass('the first pass');
     }
     if (vdi && !this.adopted) {
-      for (const [p, text] of Object.entries(IMAGE)) if (!this.user.has(p)) this.user.set(p, text);
+      for (const [p, text] of Object.entries(IMAGE)) {
+        if (this.user.has(p)) continue;
+        this.user.set(p, text);
+        this.imageHeld.add(p);
+      }
       this.adopted = true;
     }
     for (let k = this.rng.range(1, 4); k > 0; k--) await this.edit(home, n, vdi);
@@ -288,12 +294,13 @@ class Life {
   }
 
   private async edit(home: string, n: number, vdi: boolean): Promise<void> {
-    // A PC deleting a file the image brought, or one whose folder the image has, is a known gap
-    // (base-delete.test.ts, the todo): a PC has no base, so the image's copy comes back on VDI.
+    // A PC deleting a folder the image has is left out: a PC has no base, and the image's folder
+    // comes back on VDI with what the history cannot vouch for (lay.ts).
     const imageUnder = (p: string): boolean => p in IMAGE || Object.keys(IMAGE).some((q) => q.startsWith(`${p}/`));
     const disk = await files(home);
     const onDisk = [...disk.keys()].sort();
-    const present = onDisk.filter((p) => vdi || !imageUnder(p));
+    // A PC deletes the image's files too (the next VDI sign-in finds them in the layer's history).
+    const present = onDisk;
     const folders = [...new Set(present.flatMap(ancestors))].filter((d) => d.includes('/') && (vdi || !imageUnder(d))).sort();
     // Where a write lands under a hidden folder, the folder shows again, with whiteouts for what lies below it; a PC knows no image to hide.
     const writable = (p: string): boolean => vdi || !ancestors(p).some((a) => this.hidden.has(a) && imageUnder(a));
@@ -334,7 +341,10 @@ class Life {
 
   /** A file deleted: a whiteout where something lies below (the org's file, the image's); else a plain delete. */
   private deleted(p: string, vdi: boolean): void {
-    if (this.org.has(p) || (vdi && p in IMAGE)) this.user.set(p, null);
+    // Deleted on a PC, an image file stays hidden from the next VDI session if the layer's history
+    // holds the image's bytes there (lay.ts, history-paths.ts); one only ever held with other bytes
+    // (a preload's, over the image's) comes back from the image.
+    if (this.org.has(p) || (p in IMAGE && (vdi || this.imageHeld.has(p)))) this.user.set(p, null);
     else this.user.delete(p);
   }
 

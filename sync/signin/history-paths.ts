@@ -1,0 +1,70 @@
+/**
+ * Which of some paths a layer's history ever held: used at a VDI sign-in for the image's files the
+ * layer does not know (base.ts `unknown`). An image file is adopted into the user layer as a
+ * plain file, and a machine without that image (a persistent PC) deletes it as a plain file, with
+ * no whiteout; the next reset VDI machine would then find the image's copy unknown to the layer and
+ * adopt it back, undoing the user's delete. The layer's history tells the cases apart: a file the
+ * user layer once held with these very bytes, and holds no more, was deleted by the user, and the
+ * sign-in hides the image's copy (base.json keeps the path, so live sync writes the whiteout); its
+ * bytes are in the history, so removing it loses nothing. A path the layer never held, or a file
+ * with other bytes (the user's own, made while signed out; a new image version), is kept and
+ * adopted, as before.
+ *
+ * Cost: one listing of the layer's snapshots, then per snapshot only the trees on the way to the
+ * asked paths, each tree read once (unchanged subtrees share ids). The walk goes newest first;
+ * `maxSnapshots` bounds it (a layer with a very long history is read back that far only: a file
+ * deleted before then is adopted back, as without this check).
+ */
+import type { Repository } from '../repo/index.js';
+import { contentKey } from '../plan/index.js';
+import type { BlobId, Tree } from '../repo/types.js';
+
+export interface HistoryPathsOptions {
+  /** At most this many snapshots are read, newest first (default 2,000). */
+  maxSnapshots?: number;
+}
+
+/**
+ * The versions some snapshot of `layer` held at each of `paths` (layer-relative, "/"): a file's
+ * content key (plan's contentKey of its chunk ids), a link's `->target`. Paths never held as a file
+ * or link are absent.
+ */
+export async function pathsInHistory(repo: Repository, layer: string, paths: Iterable<string>, opts: HistoryPathsOptions = {}): Promise<Map<string, Set<string>>> {
+  const want = new Set(paths);
+  const found = new Map<string, Set<string>>();
+  if (want.size === 0) return found;
+  const { snapshots } = await repo.listSnapshots(layer);
+  snapshots.sort((a, b) => (a.snapshot.time < b.snapshot.time ? 1 : a.snapshot.time > b.snapshot.time ? -1 : 0));
+  const trees = new Map<BlobId, Promise<Tree>>();
+  const tree = (id: BlobId): Promise<Tree> => {
+    let t = trees.get(id);
+    if (t === undefined) {
+      t = repo.loadTree(id);
+      trees.set(id, t);
+    }
+    return t;
+  };
+  // The entry at `path` under `root`, if any: the trees on the way are read once for all paths.
+  const entryAt = async (root: BlobId, path: string) => {
+    const names = path.split('/');
+    let at = await tree(root);
+    for (let i = 0; i < names.length; i++) {
+      const e = at.entries.find((x) => x.name === names[i]);
+      if (e === undefined || i === names.length - 1) return e;
+      if (e.type !== 'dir') return undefined;
+      at = await tree(e.subtree);
+    }
+    return undefined;
+  };
+  for (const record of snapshots.slice(0, opts.maxSnapshots ?? 2000)) {
+    for (const p of want) {
+      const e = await entryAt(record.snapshot.root, p);
+      const version = e?.type === 'file' ? contentKey(e.chunks) : e?.type === 'symlink' ? `->${e.target}` : undefined;
+      if (version === undefined) continue;
+      const versions = found.get(p) ?? new Set<string>();
+      versions.add(version);
+      found.set(p, versions);
+    }
+  }
+  return found;
+}
