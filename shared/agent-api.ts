@@ -70,6 +70,11 @@ export interface PendingDeletes {
   /** 'local': the deletes were made on this machine and would go to the bucket; 'remote': the other way. */
   direction: 'local' | 'remote';
   /**
+   * Which hold this is: a digest of its direction and the paths it deletes. Another hold with the
+   * same counts has another id; an answer is for the hold with its id only.
+   */
+  id?: string;
+  /**
    * The user's answer, once confirmDeletes or restoreDeletes took it: the pass that acts on it is
    * due or running (on a paused agent, at Resume). Absent while the pass waits for one; a pass
    * that then holds other deletes asks again.

@@ -81,6 +81,11 @@ async function setup(t: TestContext, extra: Partial<AgentOptions> = {}, s3 = fal
 const listing = (m: Machine) => listDir(m.root).catch(() => ({}) as Record<string, string>);
 const has = (m: Machine, rel: string, text: string) => async () => (await listing(m))[rel] === text;
 const count = (m: Machine, n: number) => async () => Object.keys(await listing(m)).length === n;
+/** The folder's held deletes, without their id. */
+function heldCounts(m: Machine): object | undefined {
+  const d = m.agent.status().folders[0]!.pendingDeletes;
+  return d && { direction: d.direction, files: d.files, of: d.of };
+}
 
 test('a save on one machine appears on the other, through the watcher and the poll', async (t) => {
   const { a, b } = await setup(t);
@@ -189,7 +194,7 @@ test('a missing root stops that folder with E_NO_ROOT and deletes nothing anywhe
   // The root comes back empty (a wrong mount): the guard holds the mass delete.
   await mkdir(a.root);
   await waitFor('a holding deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(a.agent.status().folders[0]!.pendingDeletes, { direction: 'local', files: 12, of: 12 });
+  assert.deepEqual(heldCounts(a), { direction: 'local', files: 12, of: 12 });
   await b.agent.passesDone(3);
   assert.equal(Object.keys(await listDir(b.root)).length, 12, 'still nothing deleted on b');
 });
@@ -204,13 +209,13 @@ test('deletes of more than half of the files wait for confirmation, on the machi
   for (let i = 0; i < 15; i++) await rm(join(b.root, `f${i}.txt`));
   await b.agent.call('resume', {});
   await waitFor('b holding its deletes', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(b.agent.status().folders[0]!.pendingDeletes, { direction: 'local', files: 15, of: 20 });
+  assert.deepEqual(heldCounts(b), { direction: 'local', files: 15, of: 20 });
   await a.agent.passesDone(2);
   assert.equal(Object.keys(await listDir(a.root)).length, 20, 'nothing left b before its confirmation');
   await assert.rejects(b.agent.call('confirmDeletes', { root: '/nowhere' }), /no synced folder/);
   await b.agent.call('confirmDeletes', { root: b.root });
   await waitFor('a holding the deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(a.agent.status().folders[0]!.pendingDeletes, { direction: 'remote', files: 15, of: 20 });
+  assert.deepEqual(heldCounts(a), { direction: 'remote', files: 15, of: 20 });
   assert.equal(Object.keys(await listDir(a.root)).length, 20, 'nothing deleted on a before its confirmation');
   await a.agent.call('confirmDeletes', { root: a.root });
   // The files go during the pass, the hold once it is recorded: wait for both.
@@ -235,12 +240,12 @@ test('deletes spread over passes, and over a restart, are held once together the
   // 4 more: 12 of the 20 files there were within the hour.
   await removeOnB(8, 12);
   await waitFor('b holding the deletes', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(b.agent.status().folders[0]!.pendingDeletes, { direction: 'local', files: 12, of: 20 });
+  assert.deepEqual(heldCounts(b), { direction: 'local', files: 12, of: 20 });
   await a.agent.passesDone(2);
   assert.equal(Object.keys(await listDir(a.root)).length, 12, 'the 4 wait for the confirmation');
   await b.agent.call('confirmDeletes', { root: b.root });
   await waitFor('a holding the deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(a.agent.status().folders[0]!.pendingDeletes, { direction: 'remote', files: 12, of: 20 });
+  assert.deepEqual(heldCounts(a), { direction: 'remote', files: 12, of: 20 });
   await a.agent.call('confirmDeletes', { root: a.root });
   await waitFor('deletes applied on a, and its hold gone', async () => (await count(a, 8)()) && a.agent.status().folders[0]!.pendingDeletes === undefined);
   // A confirmation settles what was deleted so far: one more delete on b goes through.
@@ -267,7 +272,7 @@ test('a held mass delete restored: the files deleted here come back, those of th
   await rm(join(b.root, 'docs'), { recursive: true });
   await removeOnB(18, 20);
   await waitFor('b holding the deletes', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(b.agent.status().folders[0]!.pendingDeletes, { direction: 'local', files: 20, of: 20 });
+  assert.deepEqual(heldCounts(b), { direction: 'local', files: 20, of: 20 });
   await assert.rejects(a.agent.call('restoreDeletes', { root: a.root }), /no pass of this folder is waiting/);
   await b.agent.call('restoreDeletes', { root: b.root });
   await waitFor('the files back on b, and its hold gone', async () => isDeepStrictEqual(await listing(b), before) && b.agent.status().folders[0]!.pendingDeletes === undefined);
@@ -290,11 +295,31 @@ test('a mass delete from another machine restored here: the files stay, and go b
   await waitFor('b holding its deletes', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
   await b.agent.call('confirmDeletes', { root: b.root });
   await waitFor('a holding the deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(a.agent.status().folders[0]!.pendingDeletes, { direction: 'remote', files: 15, of: 20 });
+  assert.deepEqual(heldCounts(a), { direction: 'remote', files: 15, of: 20 });
   await a.agent.call('restoreDeletes', { root: a.root });
   await waitFor('a synced, its hold gone', () => a.agent.status().folders[0]!.pendingDeletes === undefined && a.agent.status().folders[0]!.state === 'idle');
   assert.deepEqual(await listing(a), before, 'nothing deleted on a');
   await waitFor('the files back on b', async () => isDeepStrictEqual(await listing(b), before));
+});
+
+test('an answer given while paused is carried out after a restart, without asking again', async (t) => {
+  const { a, b } = await setup(t, { watch: false });
+  for (let i = 0; i < 20; i++) await writeFile(join(a.root, `f${i}.txt`), `file ${i}`);
+  await waitFor('files on b', count(b, 20));
+  for (let i = 0; i < 15; i++) await rm(join(a.root, `f${i}.txt`));
+  await a.agent.call('syncNow', {});
+  await waitFor('a holding its deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
+  await a.agent.call('pause', {});
+  assert.equal((await a.agent.call('confirmDeletes', { root: a.root })).folders[0]!.pendingDeletes?.answer, 'confirm');
+  // The user quits the app before resuming; it starts again paused.
+  await a.restart();
+  const events: AgentEvent[] = [];
+  a.agent.subscribe((e) => events.push(e));
+  await a.agent.call('resume', {});
+  await waitFor('the answer carried out on a', () => a.agent.status().folders[0]!.answered === 'confirm');
+  await waitFor('b holding the deletes a made', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
+  assert.deepEqual(heldCounts(b), { direction: 'remote', files: 15, of: 20 });
+  assert.deepEqual(events.filter((e) => e.type === 'status' && e.status.folders[0]!.pendingDeletes !== undefined), [], 'the user was not asked again');
 });
 
 /**

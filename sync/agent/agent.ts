@@ -195,21 +195,25 @@ export class Agent implements AgentApi {
     return this.status();
   }
 
-  confirmDeletes(root: string): AgentStatus {
+  confirmDeletes(root: string): Promise<AgentStatus> {
     return this.answerHeld(root, 'confirm');
   }
 
   /** Puts back the held deletes of `root` and those of the hour in the same direction (AgentCommands.restoreDeletes). */
-  restoreDeletes(root: string): AgentStatus {
+  restoreDeletes(root: string): Promise<AgentStatus> {
     return this.answerHeld(root, 'restore');
   }
 
-  private answerHeld(root: string, answer: 'confirm' | 'restore'): AgentStatus {
+  /** The answer is taken at once; it returns once it is kept for a restart too (answer.ts). */
+  private async answerHeld(root: string, answer: 'confirm' | 'restore'): Promise<AgentStatus> {
     const f = this.folderAt(root);
     const held = f.status.pendingDeletes;
-    if (held === undefined) throw new StrataError('E_NOT_HELD', 'no pass of this folder is waiting for a confirmation', { path: root });
-    f.answerHeld(held, answer);
-    this.wake();
+    if (held?.id === undefined) throw new StrataError('E_NOT_HELD', 'no pass of this folder is waiting for a confirmation', { path: root });
+    try {
+      await f.answerHeld({ ...held, id: held.id }, answer);
+    } finally {
+      this.wake();
+    }
     return this.status();
   }
 

@@ -29,6 +29,8 @@ export interface FolderOptions {
   settledFile: string;
   /** Where the deletes of the last hour are kept across restarts (guard.ts), outside the root; without it, in memory only. */
   deletesFile?: string;
+  /** Where the user's answer to a held mass delete is kept until a pass carries it out (answer.ts), outside the root; without it, in memory only. */
+  answerFile?: string;
   /**
    * The paths the machine's own image had when the sign-in laid the layer (base.ts), outside the
    * root; deleting one writes a whiteout. Without it, or while it is missing, the base is empty.

@@ -40,12 +40,14 @@ import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
 import { countDeletes, DeleteHistory, massDelete, type HeldDeletes } from './guard.js';
 import { putBack, type PutBackSource } from './put-back.js';
+import { loadAnswer, saveAnswer, type Answer, type HeldAnswer } from './answer.js';
 import { overlay, userView } from '../overlay/index.js';
 import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.js';
 import { clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
 import type { FolderOptions, PassResult } from './folder-types.js';
 import { localSide } from './mine.js';
 import { isObjectError } from '../snapshot/parent.js';
+import { describeError, StrataError } from '../errors.js';
 import { EMPTY_BASE, readBase, type Base } from './base.js';
 import { isDir, noRoot, rescan } from './rescan.js';
 import { diskAfter, lagsAt, planSides, unreadTest } from './carry.js';
@@ -64,8 +66,10 @@ export class SyncFolder {
   private own: SnapshotId | undefined;
   private considered = new Map<string, SnapshotId>();
   private knownHeads = '';
-  private approved: HeldDeletes | undefined;
-  private restoring: HeldDeletes | undefined;
+  /** The user's answer to a hold, until a pass carries it out (answer.ts). */
+  private answer: HeldAnswer | undefined;
+  /** The last save of `answer`: saves run one after another. */
+  private answerSaved: Promise<void> = Promise.resolve();
   /** Deletes of recent passes, which count towards the next hold (guard.ts). */
   private deletes = new DeleteHistory();
   /** The machine's own files under the layer (FolderOptions.baseFile). */
@@ -125,6 +129,7 @@ export class SyncFolder {
     this.record = await loadSettled(this.opts.settledFile);
     if (this.opts.deletesFile) this.deletes = await DeleteHistory.load(this.opts.deletesFile);
     if (this.opts.baseFile) this.base = await readBase(this.opts.baseFile);
+    if (this.opts.answerFile) this.answer = await loadAnswer(this.opts.answerFile);
     this.failed = false;
   }
 
@@ -164,25 +169,38 @@ export class SyncFolder {
   }
 
   /** Lets the held pass go ahead, if the next one holds the same deletes. */
-  approve(held: HeldDeletes): void {
-    this.approved = held;
-    this.restoring = undefined;
-  }
-
-  /** The answer the next pass acts on if it holds `held` again: one given while a pass ran stays for the next. */
-  answerFor(held: HeldDeletes): 'confirm' | 'restore' | undefined {
-    if (sameHeld(held, this.approved)) return 'confirm';
-    if (sameHeld(held, this.restoring)) return 'restore';
-    return undefined;
+  approve(held: HeldDeletes): Promise<void> {
+    return this.setAnswer({ id: held.id, answer: 'confirm' });
   }
 
   /**
    * Puts back, instead, what the held pass would delete and what that direction's passes deleted
    * in the hour (put-back.ts), if the next pass holds the same deletes.
    */
-  restoreHeld(held: HeldDeletes): void {
-    this.restoring = held;
-    this.approved = undefined;
+  restoreHeld(held: HeldDeletes): Promise<void> {
+    return this.setAnswer({ id: held.id, answer: 'restore' });
+  }
+
+  /** The answer the next pass acts on if it holds `held` again: one given while a pass ran stays for the next. */
+  answerFor(held: HeldDeletes): Answer | undefined {
+    return this.answer?.id === held.id ? this.answer.answer : undefined;
+  }
+
+  /**
+   * Takes `a` as the answer, at once, and keeps it in the state dir (FolderOptions.answerFile).
+   * Each save writes the answer as it is when the save runs, so the last one leaves the record
+   * as the folder has it, whatever order the callers meet.
+   */
+  private setAnswer(a: HeldAnswer | undefined): Promise<void> {
+    if (a === undefined && this.answer === undefined) return this.answerSaved;
+    this.answer = a;
+    const file = this.opts.answerFile;
+    if (file === undefined) return Promise.resolve();
+    const saved = this.answerSaved.then(() => saveAnswer(file, this.answer));
+    this.answerSaved = saved.catch(() => undefined);
+    return saved.catch((err: unknown) => {
+      throw new StrataError('E_ANSWER_NOT_KEPT', `could not record the answer to the held deletes (a restart would not know it): ${describeError(err)}`, { path: file }, { cause: err });
+    });
   }
 
   /**
@@ -284,10 +302,13 @@ export class SyncFolder {
     const now = (this.opts.now ?? (() => new Date()))();
     let held = massDelete(deletes, this.deletes, now.getTime());
     let settled: HeldDeletes['direction'] | undefined;
-    let answered: 'confirm' | 'restore' | undefined;
+    let answered: Answer | undefined;
     // A restore that a crash cut off after its apply still overrules the heads it merged.
     let overruled = pending?.overruled === true;
-    if (held !== undefined && sameHeld(held, this.restoring)) {
+    const answer = held === undefined ? undefined : this.answerFor(held);
+    // An answer to another hold is none to this one: the user is asked about what this pass holds.
+    if (held !== undefined && answer === undefined) await this.setAnswer(undefined);
+    if (held !== undefined && answer === 'restore') {
       settled = held.direction;
       answered = 'restore';
       // Local deletes come back from this device's head; remote ones stay as the disk has them.
@@ -309,13 +330,12 @@ export class SyncFolder {
       if (held?.direction === settled) held = undefined;
       if (held !== undefined) return { status: 'held', held, scan };
     }
-    if (held !== undefined && !sameHeld(held, this.approved)) return { status: 'held', held, scan };
+    if (held !== undefined && answer !== 'confirm') return { status: 'held', held, scan };
     if (held !== undefined) {
       settled = held.direction;
       answered = 'confirm';
     }
-    this.approved = undefined;
-    this.restoring = undefined;
+    await this.setAnswer(undefined);
     const mergedRoot = await writeFlatTree(repo, merged, chunks);
     // A switch of the org layers is recorded as a merge too: cut off, its next pass must take the
     // files it already laid for the new version's, not for the user's edits.
@@ -439,8 +459,4 @@ export class SyncFolder {
       throw err;
     }
   }
-}
-
-function sameHeld(a: HeldDeletes, b: HeldDeletes | undefined): boolean {
-  return b !== undefined && a.direction === b.direction && a.files === b.files && a.of === b.of;
 }

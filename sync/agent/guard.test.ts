@@ -3,19 +3,21 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DeleteHistory, MASS_DELETE_WINDOW_MS, massDelete, type DeleteCounts } from './guard.js';
+import { DeleteHistory, holdId, MASS_DELETE_WINDOW_MS, massDelete, type DeleteCounts, type HeldDeletes } from './guard.js';
 
 const local = (files: number, of: number): DeleteCounts => ({ remote: { files: 0, of: 100 }, local: { files, of } });
 const remote = (files: number, of: number): DeleteCounts => ({ remote: { files, of }, local: { files: 0, of: 100 } });
 const T = 1_700_000_000_000;
+/** A hold without its id. */
+const counts = (h: HeldDeletes | undefined) => h && { direction: h.direction, files: h.files, of: h.of };
 
 describe('the mass-delete guard', () => {
   it('holds more than half of the files, at least MASS_DELETE_MIN of them, in one pass', () => {
     const none = new DeleteHistory();
-    assert.deepEqual(massDelete(local(11, 20), none, T), { direction: 'local', files: 11, of: 20 });
+    assert.deepEqual(counts(massDelete(local(11, 20), none, T)), { direction: 'local', files: 11, of: 20 });
     assert.equal(massDelete(local(10, 20), none, T), undefined, 'half is not more than half');
     assert.equal(massDelete(local(9, 10), none, T), undefined, 'a small folder tidied up');
-    assert.deepEqual(massDelete(remote(15, 20), none, T), { direction: 'remote', files: 15, of: 20 });
+    assert.deepEqual(counts(massDelete(remote(15, 20), none, T)), { direction: 'remote', files: 15, of: 20 });
   });
 
   it('counts what went through in the last hour with the pass, per direction', () => {
@@ -23,7 +25,7 @@ describe('the mass-delete guard', () => {
     assert.equal(massDelete(local(8, 20), history, T), undefined);
     history.record(local(8, 20), T);
     // 4 more of the 12 left: 12 of the 20 there were.
-    assert.deepEqual(massDelete(local(4, 12), history, T + 60_000), { direction: 'local', files: 12, of: 20 });
+    assert.deepEqual(counts(massDelete(local(4, 12), history, T + 60_000)), { direction: 'local', files: 12, of: 20 });
     assert.equal(massDelete(remote(4, 12), history, T + 60_000), undefined, 'the other direction counts apart');
     assert.equal(massDelete(local(4, 12), history, T + MASS_DELETE_WINDOW_MS), undefined, 'an hour later the first 8 no longer count');
   });
@@ -34,7 +36,7 @@ describe('the mass-delete guard', () => {
     history.record(remote(3, 40), T);
     history.record(local(4, 12), T + 1000, 'local');
     assert.equal(massDelete(local(4, 8), history, T + 2000), undefined, 'the confirmed deletes no longer count');
-    assert.deepEqual(massDelete(remote(10, 20), history, T + 2000), { direction: 'remote', files: 13, of: 23 }, 'the other direction still does');
+    assert.deepEqual(counts(massDelete(remote(10, 20), history, T + 2000)), { direction: 'remote', files: 13, of: 23 }, 'the other direction still does');
   });
 
   it('keeps what each pass deleted, and from which head, to put back: the direction asked, within the hour, until settled', async (t) => {
@@ -70,10 +72,20 @@ describe('the mass-delete guard', () => {
     assert.equal(history.record(local(0, 12), T), false, 'nothing deleted, nothing to save');
     await history.save(file);
     const back = await DeleteHistory.load(file);
-    assert.deepEqual(massDelete(local(4, 12), back, T + 60_000), { direction: 'local', files: 12, of: 20 });
+    assert.deepEqual(counts(massDelete(local(4, 12), back, T + 60_000)), { direction: 'local', files: 12, of: 20 });
     for (const damaged of ['{"entries": [', '{"entries": [{"at": "soon", "direction": "local", "files": 8}]}', 'null']) {
       await writeFile(file, damaged);
       assert.equal((await DeleteHistory.load(file)).recent('local', T), 0, damaged);
     }
+  });
+
+  it('names a hold by its direction and the paths its pass deletes, in any order', () => {
+    const history = new DeleteHistory();
+    const held = (direction: 'local' | 'remote', paths: string[]) => massDelete({ ...local(0, 100), [direction]: { files: paths.length, of: 20, paths } }, history, T);
+    const twelve = Array.from({ length: 12 }, (_, i) => `f${i}.txt`);
+    assert.equal(held('local', twelve)?.id, holdId('local', [...twelve].reverse()));
+    assert.notEqual(held('local', twelve)?.id, held('remote', twelve)?.id, 'the other direction is another hold');
+    assert.notEqual(held('local', twelve)?.id, held('local', [...twelve.slice(1), 'g.txt'])?.id, 'other files in the same numbers are another hold');
+    assert.notEqual(held('local', twelve)?.id, held('local', [...twelve, 'g.txt'])?.id, 'a hold that grew is another hold');
   });
 });

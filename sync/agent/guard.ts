@@ -18,6 +18,7 @@
  * Small folders are exempt below MASS_DELETE_MIN deleted files: deleting 3 of 4 files is a user
  * tidying up, not an accident worth a prompt.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { PendingDeletes } from '../../shared/agent-api.js';
 import { countFiles, type ApplyPlan, type Node } from '../plan/index.js';
@@ -28,7 +29,8 @@ export const MASS_DELETE_MIN = 10;
 /** How long deletes that went through still count towards a hold. */
 export const MASS_DELETE_WINDOW_MS = 60 * 60 * 1000;
 
-export type HeldDeletes = PendingDeletes;
+/** A hold as a pass finds it: always with its id. */
+export type HeldDeletes = Omit<PendingDeletes, 'answer'> & { id: string };
 type Direction = HeldDeletes['direction'];
 
 /** What one pass would delete, each direction against the files it deletes from; `paths`: which files. */
@@ -150,7 +152,17 @@ export function massDelete(counts: DeleteCounts, history: DeleteHistory, now: nu
     const pass = counts[direction];
     if (pass.files === 0) continue;
     const earlier = history.recent(direction, now);
-    if (tooMany(pass.files + earlier, pass.of + earlier)) return { direction, files: pass.files + earlier, of: pass.of + earlier };
+    if (tooMany(pass.files + earlier, pass.of + earlier)) return { direction, files: pass.files + earlier, of: pass.of + earlier, id: holdId(direction, pass.paths ?? []) };
   }
   return undefined;
+}
+
+/**
+ * A hold's identity (PendingDeletes.id): its direction and the paths its pass deletes, in any
+ * order. The same files deleted again are the same hold; other files, or more of them, are not.
+ */
+export function holdId(direction: Direction, paths: readonly string[]): string {
+  const h = createHash('sha256').update(direction);
+  for (const p of [...paths].sort()) h.update(`\0${p}`);
+  return h.digest('hex').slice(0, 32);
 }

@@ -55,8 +55,8 @@ export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device
       const r = await folder.pass();
       if (r.status === 'held' && opts.deletes !== undefined && !answered) {
         answered = true;
-        if (opts.deletes === 'confirm') folder.approve(r.held);
-        else folder.restoreHeld(r.held);
+        if (opts.deletes === 'confirm') await folder.approve(r.held);
+        else await folder.restoreHeld(r.held);
         continue;
       }
       if (r.status !== 'retry') {

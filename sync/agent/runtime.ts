@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { lstat, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApiError, ConflictInfo, FolderStatus, PendingDeletes, SyncState, VersionInfo } from '../../shared/agent-api.js';
+import type { ApiError, ConflictInfo, FolderStatus, SyncState, VersionInfo } from '../../shared/agent-api.js';
+import type { HeldDeletes } from './guard.js';
 import { describeError, isStrataError, StrataError } from '../errors.js';
 import type { Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
@@ -76,12 +77,13 @@ export function folderStateDir(stateDir: string, spec: FolderSpec): string {
 }
 
 /** A folder's state files (FolderOptions), in its state dir (folderStateDir). */
-export function folderFiles(dir: string): Required<Pick<FolderOptions, 'execJournal' | 'pendingFile' | 'settledFile' | 'deletesFile' | 'baseFile'>> {
+export function folderFiles(dir: string): Required<Pick<FolderOptions, 'execJournal' | 'pendingFile' | 'settledFile' | 'deletesFile' | 'answerFile' | 'baseFile'>> {
   return {
     execJournal: join(dir, 'exec.journal'),
     pendingFile: join(dir, 'pending.json'),
     settledFile: join(dir, 'settled.json'),
     deletesFile: join(dir, 'deletes.json'),
+    answerFile: join(dir, 'held-answer.json'),
     baseFile: join(dir, BASE_FILE),
   };
 }
@@ -288,14 +290,14 @@ export class FolderRuntime {
    * Gives the held pass the user's answer (Agent.confirmDeletes, restoreDeletes) and says so in
    * the status at once; the pass that acts on it is due, and its outcome (record) ends the hold.
    */
-  answerHeld(pending: PendingDeletes, answer: 'confirm' | 'restore'): void {
-    const { direction, files, of } = pending;
-    const held = { direction, files, of };
-    if (answer === 'confirm') this.folder.approve(held);
-    else this.folder.restoreHeld(held);
+  async answerHeld(pending: HeldDeletes, answer: 'confirm' | 'restore'): Promise<void> {
+    const { direction, files, of, id } = pending;
+    const held = { direction, files, of, id };
+    const saved = answer === 'confirm' ? this.folder.approve(held) : this.folder.restoreHeld(held);
     this.status.pendingDeletes = { ...held, answer };
     this.due = true;
     this.opts.changed();
+    await saved;
   }
 
   /** The folder's conflicts, each version as the last scan saw it. */

@@ -85,7 +85,7 @@ function userMove(w: World, d: SimDevice): void {
   }
 }
 
-function report(w: World, d: SimDevice, r: PassOutcome): void {
+async function report(w: World, d: SimDevice, r: PassOutcome): Promise<void> {
   if (r.status === 'error') {
     const code = (r.error as { code?: string }).code ?? String(r.error);
     const msg = w.verbose ? `: ${(r.error as Error).message}` : '';
@@ -96,7 +96,7 @@ function report(w: World, d: SimDevice, r: PassOutcome): void {
   }
   if (r.status === 'held') {
     w.note(`${d.name} pass held ${r.held.files} deletes: the user confirms`);
-    d.folder?.approve(r.held);
+    await d.folder?.approve(r.held);
     return;
   }
   const extra = r.status === 'synced' ? ` ${r.snapshot === undefined ? 'no snapshot' : 'snapshot'} ${r.conflicts.length} conflicts` : '';
@@ -111,7 +111,7 @@ export async function pass(w: World, d: SimDevice): Promise<PassOutcome> {
   w.tick(3);
   const r = await d.pass();
   if (existsSync(join(d.state, 'pending.json'))) w.flags.add('pending-merge');
-  report(w, d, r);
+  await report(w, d, r);
   return r;
 }
 

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { MemoryStore } from '../store/memory.js';
+import { Device, initStore, tempRoot } from './testkit.js';
+
+/** One device whose folder keeps its deletes and its answer to a hold in its state dir, with 20 files synced. */
+async function twentyFiles(t: TestContext, name: string): Promise<Device> {
+  const base = await tempRoot(t, name);
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const state = join(base, 'deva', 'state');
+  const a = await Device.create(base, 'deva', mem, { deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') });
+  t.after(() => a.close());
+  for (let i = 0; i < 20; i++) await a.write(`f${i}.txt`, `file ${i}`);
+  assert.equal((await a.pass()).status, 'synced');
+  return a;
+}
+
+const present = async (a: Device): Promise<string[]> => Object.keys(await a.listing()).sort();
+const names = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `f${from + i}.txt`).sort();
+
+test('an answer to a held mass delete goes only to that hold: other files deleted in the same numbers are held again', async (t) => {
+  const a = await twentyFiles(t, 'held-identity');
+  for (let i = 0; i < 15; i++) await a.remove(`f${i}.txt`);
+  const first = await a.pass();
+  assert.equal(first.status, 'held');
+  await a.folder.approve(first.status === 'held' ? first.held : assert.fail('not held'));
+  // Before the pass acts on it, the user puts those files back and deletes others: 15 of 20 again.
+  for (let i = 0; i < 15; i++) await a.write(`f${i}.txt`, `file ${i}`);
+  for (let i = 5; i < 20; i++) await a.remove(`f${i}.txt`);
+  const second = await a.pass();
+  assert.equal(second.status, 'held', 'the confirmation was for other files');
+  assert.deepEqual(second.status === 'held' && { files: second.held.files, of: second.held.of }, { files: 15, of: 20 });
+  assert.notEqual(second.status === 'held' && second.held.id, first.held.id);
+});
+
+test('an answer to a held mass delete outlives a restart, and the next start acts on it when it holds the same deletes', async (t) => {
+  const a = await twentyFiles(t, 'held-restart');
+  for (let i = 0; i < 15; i++) await a.remove(`f${i}.txt`);
+  const held = await a.pass();
+  assert.equal(held.status, 'held');
+  await a.folder.approve(held.status === 'held' ? held.held : assert.fail('not held'));
+  await a.restart({});
+  const r = await a.pass();
+  assert.equal(r.status, 'synced', 'the user is not asked again');
+  assert.equal(r.status === 'synced' && r.answered, 'confirm');
+  assert.deepEqual(await present(a), names(15, 20));
+});
+
+test('an answer kept over a restart is not taken for a different hold found at the start', async (t) => {
+  const a = await twentyFiles(t, 'held-restart-other');
+  for (let i = 0; i < 15; i++) await a.remove(`f${i}.txt`);
+  const held = await a.pass();
+  assert.equal(held.status, 'held');
+  await a.folder.restoreHeld(held.status === 'held' ? held.held : assert.fail('not held'));
+  await a.close();
+  // While the agent is down, the user deletes more: a hold of 17 files, not the 15 answered.
+  for (const p of ['f15.txt', 'f16.txt']) await a.remove(p);
+  await a.open();
+  a.folder.markAllDirty();
+  const r = await a.pass();
+  assert.equal(r.status, 'held');
+  assert.equal(r.status === 'held' && r.held.files, 17);
+  assert.deepEqual(await present(a), names(17, 20), 'nothing was put back');
+});
+
+test('a damaged answer record is no answer: the hold is asked again', async (t) => {
+  const a = await twentyFiles(t, 'held-damaged');
+  for (let i = 0; i < 15; i++) await a.remove(`f${i}.txt`);
+  const held = await a.pass();
+  await a.folder.approve(held.status === 'held' ? held.held : assert.fail('not held'));
+  await a.close();
+  await writeFile(join(a.state, 'held-answer.json'), '{"id": 7, "answer": "confirm"}');
+  await a.open();
+  assert.equal((await a.pass()).status, 'held');
+  assert.deepEqual(await present(a), names(15, 20));
+});
