@@ -517,3 +517,40 @@ test('an answer to a held mass delete given while a pass runs stays taken when t
   const asked = seen.filter((e) => e.type === 'status' && e.status.folders[0]!.pendingDeletes !== undefined && e.status.folders[0]!.pendingDeletes.answer === undefined);
   assert.deepEqual(asked, [], 'the answer taken was never shown as awaited again');
 });
+
+test('a held mass delete stays in the status, with its answer, while the pass that acts on it ends in retry', async (t) => {
+  const original = SyncFolder.prototype.pass;
+  let cutShort = false;
+  t.mock.method(SyncFolder.prototype, 'pass', async function (this: SyncFolder, signal?: AbortSignal) {
+    if (cutShort) {
+      // The user's saves meet the apply: it stops, and the agent runs the pass again.
+      cutShort = false;
+      return { status: 'retry', scan: { changed: [], skipped: new Map() } } satisfies PassResult;
+    }
+    return original.call(this, signal);
+  });
+  const base = await tempRoot(t, 'agent-held-retry');
+  const store = new MemoryStore();
+  await initStore(store);
+  const m = await machine(base, 'deva', store, { watch: false, pollMs: 60_000 });
+  t.after(() => m.agent.stop());
+  for (let i = 0; i < 20; i++) await writeFile(join(m.root, `f${i}.txt`), `file ${i}`);
+  await m.agent.call('syncNow', {});
+  await waitFor('the files synced', () => m.agent.status().folders[0]!.files === 20);
+  for (let i = 0; i < 15; i++) await rm(join(m.root, `f${i}.txt`));
+  await m.agent.call('syncNow', {});
+  await waitFor('the deletes held', () => m.agent.status().folders[0]!.pendingDeletes !== undefined);
+  const seen: AgentEvent[] = [];
+  m.agent.subscribe((e) => seen.push(e));
+  cutShort = true;
+  const cut = m.agent.passesDone();
+  await m.agent.call('confirmDeletes', { root: m.root });
+  await cut;
+  const after = m.agent.status().folders[0]!;
+  assert.equal(after.pendingDeletes?.answer, 'confirm', 'the answer stands after the retry');
+  assert.equal(after.answered, undefined, 'the retry did not carry it out');
+  await waitFor('the deletes made', () => m.agent.status().folders[0]!.files === 5);
+  assert.equal(m.agent.status().folders[0]!.answered, 'confirm');
+  const statuses = seen.flatMap((e) => (e.type === 'status' ? [e.status.folders[0]!] : []));
+  assert.deepEqual(statuses.filter((f) => f.files === 20 && f.pendingDeletes?.answer !== 'confirm'), [], 'no status before the deletes dropped the answer');
+});

@@ -40,7 +40,7 @@ import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
 import { countDeletes, DeleteHistory, massDelete, type HeldDeletes } from './guard.js';
 import { putBack, type PutBackSource } from './put-back.js';
-import { loadAnswer, saveAnswer, type Answer, type HeldAnswer } from './answer.js';
+import { answers, loadAnswer, saveAnswer, type Answer, type HeldAnswer } from './answer.js';
 import { overlay, userView } from '../overlay/index.js';
 import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.js';
 import { clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
@@ -70,6 +70,8 @@ export class SyncFolder {
   private answer: HeldAnswer | undefined;
   /** The last save of `answer`: saves run one after another. */
   private answerSaved: Promise<void> = Promise.resolve();
+  /** The last hold a pass returned, and the paths its pass deletes: what an answer to it covers. */
+  private lastHold: { id: string; paths: readonly string[] } | undefined;
   /** Deletes of recent passes, which count towards the next hold (guard.ts). */
   private deletes = new DeleteHistory();
   /** The machine's own files under the layer (FolderOptions.baseFile). */
@@ -170,7 +172,7 @@ export class SyncFolder {
 
   /** Lets the held pass go ahead, if the next one holds the same deletes. */
   approve(held: HeldDeletes): Promise<void> {
-    return this.setAnswer({ id: held.id, answer: 'confirm' });
+    return this.setAnswer({ id: held.id, answer: 'confirm', paths: this.pathsOf(held) });
   }
 
   /**
@@ -178,12 +180,16 @@ export class SyncFolder {
    * in the hour (put-back.ts), if the next pass holds the same deletes.
    */
   restoreHeld(held: HeldDeletes): Promise<void> {
-    return this.setAnswer({ id: held.id, answer: 'restore' });
+    return this.setAnswer({ id: held.id, answer: 'restore', paths: this.pathsOf(held) });
   }
 
   /** The answer the next pass acts on if it holds `held` again: one given while a pass ran stays for the next. */
-  answerFor(held: HeldDeletes): Answer | undefined {
-    return this.answer?.id === held.id ? this.answer.answer : undefined;
+  answerFor(held: HeldDeletes, paths = this.pathsOf(held)): Answer | undefined {
+    return this.answer !== undefined && answers(this.answer, held.id, paths) ? this.answer.answer : undefined;
+  }
+
+  private pathsOf(held: HeldDeletes): readonly string[] {
+    return this.lastHold?.id === held.id ? this.lastHold.paths : [];
   }
 
   /**
@@ -305,7 +311,11 @@ export class SyncFolder {
     let answered: Answer | undefined;
     // A restore that a crash cut off after its apply still overrules the heads it merged.
     let overruled = pending?.overruled === true;
-    const answer = held === undefined ? undefined : this.answerFor(held);
+    const answer = held === undefined ? undefined : this.answerFor(held, deletes[held.direction].paths ?? []);
+    const hold = (h: HeldDeletes): PassResult => {
+      this.lastHold = { id: h.id, paths: deletes[h.direction].paths ?? [] };
+      return { status: 'held', held: h, scan };
+    };
     // An answer to another hold is none to this one: the user is asked about what this pass holds.
     if (held !== undefined && answer === undefined) await this.setAnswer(undefined);
     if (held !== undefined && answer === 'restore') {
@@ -328,14 +338,13 @@ export class SyncFolder {
       deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, hidden);
       held = massDelete(deletes, this.deletes, now.getTime());
       if (held?.direction === settled) held = undefined;
-      if (held !== undefined) return { status: 'held', held, scan };
+      if (held !== undefined) return hold(held);
     }
-    if (held !== undefined && answer !== 'confirm') return { status: 'held', held, scan };
+    if (held !== undefined && answer !== 'confirm') return hold(held);
     if (held !== undefined) {
       settled = held.direction;
       answered = 'confirm';
     }
-    await this.setAnswer(undefined);
     const mergedRoot = await writeFlatTree(repo, merged, chunks);
     // A switch of the org layers is recorded as a merge too: cut off, its next pass must take the
     // files it already laid for the new version's, not for the user's edits.
@@ -361,9 +370,11 @@ export class SyncFolder {
       if (!res.complete) {
         await this.removeStashes();
         if (res.aborted) signal?.throwIfAborted();
-        return { status: 'retry', scan, ...(answered && { answered }) };
+        // The answer stands for what is left of its hold: the next pass finishes what this one began.
+        return { status: 'retry', scan };
       }
     }
+    await this.setAnswer(undefined);
     const before = this.own;
     // The lag record is saved before the head: a crash between the two must not leave a head that
     // names the other device's version with nothing saying the disk lags it. Until the head is

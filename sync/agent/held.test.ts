@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -76,4 +77,41 @@ test('a damaged answer record is no answer: the hold is asked again', async (t) 
   await a.open();
   assert.equal((await a.pass()).status, 'held');
   assert.deepEqual(await present(a), names(15, 20));
+});
+
+test('a confirmed mass delete whose apply the user cut short is finished by the next pass, without asking again', async (t) => {
+  const base = await tempRoot(t, 'held-retry');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  let beforeWrite: ((path: string) => void) | undefined;
+  const a = await Device.create(base, 'deva', mem, { suppress: (p) => beforeWrite?.(p) });
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  for (let i = 0; i < 20; i++) await b.write(`f${i}.txt`, `file ${i}`);
+  await b.pass();
+  await a.pass();
+  for (let i = 0; i < 15; i++) await b.remove(`f${i}.txt`);
+  const onB = await b.pass();
+  await b.folder.approve(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
+  assert.equal((await b.pass()).status, 'synced');
+  const onA = await a.pass();
+  await a.folder.approve(onA.status === 'held' ? onA.held : assert.fail('not held on a'));
+  // While the pass deletes, the user saves one of the files it is about to delete: an edit wins over a delete.
+  beforeWrite = (p) => {
+    beforeWrite = undefined;
+    writeFileSync(join(a.root, p === 'f3.txt' ? 'f4.txt' : 'f3.txt'), 'edited on a');
+  };
+  const cut = await a.pass();
+  assert.equal(cut.status, 'retry');
+  const stillThere = Object.keys(await a.listing()).find((p) => /^f([0-9]|1[0-4])\.txt$/.test(p) && p !== 'f3.txt' && p !== 'f4.txt');
+  assert.ok(stillThere !== undefined, 'the apply was cut short: some files the answer deletes are still there');
+  const next = await a.pass();
+  assert.equal(next.status, 'synced', 'the user is not asked again');
+  assert.equal(next.status === 'synced' && next.answered, 'confirm');
+  const left = await a.listing();
+  assert.deepEqual(Object.keys(left).filter((p) => !/^f(1[5-9])\.txt$/.test(p)).length, 1, 'only the edited file stays');
+  assert.ok(Object.values(left).includes('edited on a'));
 });

@@ -318,6 +318,9 @@ export class FolderRuntime {
     delete this.status.error;
     // A retry is no success: the agent runs one again at once only a few times in a row (agent.ts).
     if (r.status !== 'retry') this.failures = 0;
+    // Nor is it an outcome: a hold, answered or not, stands until a pass that ends holds it again
+    // or ends it, and what the last pass carried out stays said.
+    if (r.status === 'retry') return [];
     delete this.status.answered;
     if (r.status === 'held') {
       // A pass that began before the answer holds what it answered: the next one acts on it.
@@ -328,7 +331,6 @@ export class FolderRuntime {
     }
     delete this.status.pendingDeletes;
     if (r.answered !== undefined) this.status.answered = r.answered;
-    if (r.status === 'retry') return [];
     if (!this.switching) {
       this.lower.lowerBefore = undefined;
       for (const resolve of this.switchWaiters.splice(0)) resolve();
