@@ -42,6 +42,14 @@ describe('tray menu', () => {
     assert.ok(first?.type === 'item' && !first.enabled && first.action === undefined, 'status lines are not clickable');
   });
 
+  it('says an answer the user gave to a held mass delete, which no pass has carried out yet, instead of waiting for one', () => {
+    const held = (answer: 'confirm' | 'restore', paused = false) =>
+      status(paused ? { paused, state: 'paused' } : {}, [folder({ state: paused ? 'paused' : 'idle', pendingDeletes: { files: 20, of: 25, direction: 'local', answer } })]);
+    assert.deepEqual(statusLines(held('confirm')), ['In sync', 'Confirmed: deleting 20 files on the next pass']);
+    assert.deepEqual(statusLines(held('restore')), ['In sync', 'Restore chosen: putting 20 files back on the next pass']);
+    assert.deepEqual(statusLines(held('confirm', true)), ['Paused', 'Confirmed: deleting 20 files when sync resumes']);
+  });
+
   it('while nobody is signed in, says where the sign-in stands and offers Open and Quit only', () => {
     const defaults = { org: '', user: 'dana' };
     const lines = (items: TrayItem[]): string[] => items.flatMap((i) => (i.type === 'item' && !i.action ? [i.label] : []));

@@ -8,7 +8,7 @@
  */
 import type { SignInState } from '../shared/signin-api.js';
 import type { AgentStatus } from '../shared/agent-api.js';
-import { formatProgress, plural, stateLabel } from '../shared/status-text.js';
+import { formatProgress, heldLine, plural, stateLabel } from '../shared/status-text.js';
 
 export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'autostart' | 'quit';
 
@@ -23,12 +23,14 @@ const SEPARATOR: TrayItem = { type: 'separator' };
 /** The lines that say where sync stands: the state, then whatever waits for the user. */
 export function statusLines(status: AgentStatus | undefined): string[] {
   if (status === undefined) return ['Starting…'];
-  const waiting = status.folders.filter((f) => f.pendingDeletes !== undefined);
-  const lines = [stateLabel(status.state, status.lastSync, waiting.length > 0)];
+  const held = status.folders.filter((f) => f.pendingDeletes !== undefined);
+  // A hold the user answered waits for the next pass, not for the user.
+  const waiting = held.some((f) => f.pendingDeletes?.answer === undefined);
+  const lines = [stateLabel(status.state, status.lastSync, waiting)];
   const progress = status.folders.find((f) => f.progress !== undefined)?.progress;
   if (progress && status.state !== 'paused') lines.push(formatProgress(progress));
   for (const f of status.folders) if (f.error) lines.push(`${f.state === 'offline' ? 'Offline' : 'Error'}: ${f.error.message}`);
-  for (const f of waiting) lines.push(`Waiting for you: ${plural(f.pendingDeletes?.files ?? 0, 'file')} deleted`);
+  for (const f of held) if (f.pendingDeletes) lines.push(heldLine(f.pendingDeletes, status.paused));
   const conflicts = status.folders.reduce((n, f) => n + f.conflicts.length, 0);
   if (conflicts > 0) lines.push(`${plural(conflicts, 'conflict')} to resolve`);
   return lines;

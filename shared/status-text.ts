@@ -2,7 +2,7 @@
  * The agent's state in words, for every place that shows it: the UI (renderer/) and the tray
  * (electron/). Pure functions over the Agent API's types.
  */
-import type { Progress, SyncState } from './agent-api.js';
+import type { PendingDeletes, Progress, SyncState } from './agent-api.js';
 
 export const STATE_LABELS: Record<SyncState, string> = {
   idle: 'Idle',
@@ -64,4 +64,22 @@ export function formatProgress(p: Progress): string {
   if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
   if (p.etaSeconds !== undefined) parts.push(`${formatDuration(p.etaSeconds)} left`);
   return parts.join(', ');
+}
+
+/**
+ * What a held mass delete waits for, in a line: the user's answer, or — once given — what the
+ * next pass does with it (PendingDeletes.answer), since the hold stands until that pass ends.
+ */
+export function heldLine(d: PendingDeletes, paused: boolean): string {
+  const files = plural(d.files, 'file');
+  const when = paused ? 'when sync resumes' : 'on the next pass';
+  if (d.answer === 'confirm') return `Confirmed: deleting ${files} ${when}`;
+  if (d.answer === 'restore') return `Restore chosen: putting ${files} back ${when}`;
+  return `Waiting for you: ${files} deleted`;
+}
+
+/** An answer given to a held mass delete that a pass has yet to carry out, in a few words: "confirmed: deleting them on the next pass". */
+export function answerWords(answer: NonNullable<PendingDeletes['answer']>, paused: boolean): string {
+  const when = paused ? 'when sync resumes' : 'on the next pass';
+  return answer === 'confirm' ? `confirmed: deleting them ${when}` : `restore chosen: putting them back ${when}`;
 }

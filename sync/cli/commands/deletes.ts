@@ -7,15 +7,18 @@
  */
 import { resolve } from 'node:path';
 import type { FolderStatus } from '../../../shared/agent-api.js';
+import { answerWords } from '../../../shared/status-text.js';
 import { StrataError } from '../../errors.js';
 import { usageError } from '../args.js';
 import { realOrResolved } from './folder-path.js';
 import { connectAgent } from './status.js';
 import { STATE_DIR_OPTION, type Command } from './command.js';
 
-function describeHeld(f: FolderStatus): string {
+/** A held folder in a line: the deletes, and the user's answer if one waits for its pass. */
+function describeHeld(f: FolderStatus, paused: boolean): string {
   const d = f.pendingDeletes;
-  return d === undefined ? '' : `${f.root}: ${d.files} of ${d.of} files deleted ${d.direction === 'local' ? 'on this machine' : 'on another machine'}, waiting`;
+  if (d === undefined) return '';
+  return `${f.root}: ${d.files} of ${d.of} files deleted ${d.direction === 'local' ? 'on this machine' : 'on another machine'}, ${d.answer === undefined ? 'waiting' : answerWords(d.answer, paused)}`;
 }
 
 /** The agent's folder that `given` names: the same path, or failing that, the same real path. */
@@ -46,7 +49,9 @@ export const deletesCommand: Command = {
     const held = status.folders.filter((f) => f.pendingDeletes !== undefined);
     if (!confirm && !restore) {
       if (ctx.json) return ctx.printJson(held.map((f) => ({ root: f.root, pendingDeletes: f.pendingDeletes })));
-      return ctx.print(...(held.length > 0 ? [...held.map(describeHeld), '  answer with strata deletes [<folder>] --confirm or --restore'] : ['no deletes waiting']));
+      if (held.length === 0) return ctx.print('no deletes waiting');
+      const asking = held.some((f) => f.pendingDeletes?.answer === undefined);
+      return ctx.print(...held.map((f) => describeHeld(f, status.paused)), ...(asking ? ['  answer with strata deletes [<folder>] --confirm or --restore'] : []));
     }
     const given = ctx.args.positionals[0];
     let folder: FolderStatus | undefined;

@@ -226,6 +226,22 @@ describe('strata status, pause, resume, sync-now', () => {
     failedWith(await strata('deletes', '--confirm', '--state-dir', stateDir), 'E_NOT_HELD');
   });
 
+  it('deletes and status say an answer given that no pass has carried out yet, and ask for none', async () => {
+    agent.update({ folders: [folderStatus('/home/alice/Work', { pendingDeletes: { files: 40, of: 50, direction: 'local', answer: 'confirm' } }), folderStatus('/home/alice/Music', { pendingDeletes: { files: 12, of: 20, direction: 'remote', answer: 'restore' } })] });
+    const listed = await strata('deletes', '--state-dir', stateDir);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(
+      listed.stdout,
+      '/home/alice/Work: 40 of 50 files deleted on this machine, confirmed: deleting them on the next pass\n/home/alice/Music: 12 of 20 files deleted on another machine, restore chosen: putting them back on the next pass\n',
+    );
+    const json = JSON.parse((await strata('deletes', '--json', '--state-dir', stateDir)).stdout) as { pendingDeletes: { answer?: string } }[];
+    assert.deepEqual(json.map((f) => f.pendingDeletes.answer), ['confirm', 'restore']);
+    agent.update({ paused: true });
+    assert.match((await strata('deletes', '--state-dir', stateDir)).stdout, /^\/home\/alice\/Work: .*, confirmed: deleting them when sync resumes$/m);
+    const status = (await strata('status', '--state-dir', stateDir)).stdout;
+    assert.match(status, /40 of 50 files \(local\), confirmed: deleting them when sync resumes$/m);
+  });
+
   it('deletes finds the folder named through a symlink, and a folder the agent knows through one', async () => {
     const real = join(tmp, 'real-work');
     const link = join(tmp, 'link-work');

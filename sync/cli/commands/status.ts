@@ -5,6 +5,7 @@
  * them: the status lines, and `agentCommand` for pause, resume, sync-now.
  */
 import type { AgentStatus, FolderStatus, Progress } from '../../../shared/agent-api.js';
+import { answerWords } from '../../../shared/status-text.js';
 import { connectControl, type ControlClient } from '../../control/index.js';
 import type { Context } from '../context.js';
 import { columns, formatBytes, formatDuration, formatTime } from '../format.js';
@@ -28,8 +29,9 @@ export function formatProgress(p: Progress | undefined): string {
   return parts.join(', ');
 }
 
-function folderRow(f: FolderStatus): string[] {
-  const pending = f.pendingDeletes ? `${f.pendingDeletes.files} of ${f.pendingDeletes.of} files (${f.pendingDeletes.direction}), waiting` : '-';
+function folderRow(f: FolderStatus, paused: boolean): string[] {
+  const d = f.pendingDeletes;
+  const pending = d ? `${d.files} of ${d.of} files (${d.direction}), ${d.answer === undefined ? 'waiting' : answerWords(d.answer, paused)}` : '-';
   return [f.root, f.layer, f.state, formatProgress(f.progress), f.lastSync ? formatTime(f.lastSync) : '-', String(f.conflicts.length), pending];
 }
 
@@ -40,7 +42,7 @@ export function statusLines(s: AgentStatus): string[] {
   overall.push(`device ${s.deviceId}`, `last sync ${s.lastSync ? formatTime(s.lastSync) : 'never'}`);
   const lines = [overall.join(', ')];
   if (s.folders.length === 0) return [...lines, 'no folders'];
-  const rows = [['ROOT', 'LAYER', 'STATE', 'PROGRESS', 'LAST SYNC', 'CONFLICTS', 'PENDING DELETES'], ...s.folders.map(folderRow)];
+  const rows = [['ROOT', 'LAYER', 'STATE', 'PROGRESS', 'LAST SYNC', 'CONFLICTS', 'PENDING DELETES'], ...s.folders.map((f) => folderRow(f, s.paused))];
   lines.push(...columns(rows, new Set([5])).map((l) => l.trimEnd()));
   for (const f of s.folders) {
     if (f.error) lines.push(`${f.root}: ${f.error.code}${f.error.path ?? f.error.key ? ` ${f.error.path ?? f.error.key}:` : ''} ${f.error.message}`);
