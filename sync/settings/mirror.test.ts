@@ -231,3 +231,20 @@ describe('settings mirror on a real dconf', { skip: needsDconf }, () => {
     assert.deepEqual(Object.keys(await mb.files()), ['org/app/sub/list']);
   });
 });
+
+describe('settings mirror: one key\'s trouble', { skip: needsDconf }, () => {
+  it('a dconf key and a dconf dir of the same name: the others still sync, the clash is reported', async (t) => {
+    const d = await startDconf(t);
+    const m = await machine(t, { store: d.dconf });
+    // dconf holds /org/app/x and /org/app/x/y at once; a folder cannot be a file as well.
+    await d.dconf.write([{ key: '/org/app/x', value: '2' }, { key: '/org/app/x/y', value: '1' }, { key: '/org/desk/theme', value: "'dark'" }]);
+    const r = await m.mirror.sync();
+    assert.equal((await m.files())['org/desk/theme'], "'dark'\n");
+    assert.deepEqual(r.problems.map((p) => p.key), ['/org/app/x/y']);
+    assert.match(r.problems[0]?.message ?? '', /not synced: its file cannot be written/);
+    // The layer's changes still reach dconf.
+    await m.setFile('/org/desk/theme', "'light'");
+    await m.mirror.sync();
+    assert.equal((await d.dconf.read('/org/desk/')).values.get('/org/desk/theme'), "'light'");
+  });
+});

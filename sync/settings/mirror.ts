@@ -31,7 +31,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
-import { StrataError } from '../errors.js';
+import { describeError, StrataError } from '../errors.js';
 import { fsyncDir, isErrno, makeDirs, NOFOLLOW, TEMP_PREFIX } from '../fsutil.js';
 import { freeConflictPath, isConflictName } from '../plan/conflict-name.js';
 import { writeFileAtomic } from '../state/fsutil.js';
@@ -111,6 +111,7 @@ export class SettingsMirror {
     const toStore: SettingsChange[] = [];
     const toFile: SettingsChange[] = [];
     const copies: { key: string; value: string }[] = [];
+    const agreedBefore = new Map(agreed);
     const keys = new Set([...live.keys(), ...files.values.keys(), ...agreed.keys()]);
     for (const key of [...keys].sort()) {
       if (refusedHere.has(key)) continue;
@@ -133,24 +134,42 @@ export class SettingsMirror {
       else agreed.set(key, value);
     }
 
+    // A key whose file cannot be written where it belongs (a folder of that name: dconf holds a key
+    // and a dir of one name at once; a file or symlink on the way) is reported and left as it was,
+    // its agreed value too, so the next run tries again; the other keys go on. Its store change is
+    // dropped with it: it would replace the value its conflict copy was to keep.
+    const failed = new Set<string>();
+    const attempt = async (key: string, write: () => Promise<void>): Promise<boolean> => {
+      if (failed.has(key)) return false;
+      try {
+        await write();
+        return true;
+      } catch (err) {
+        if (!isKeyPlaceError(err)) throw err;
+        failed.add(key);
+        result.problems.push({ key, message: `not synced: its file cannot be written (${describeError(err)})` });
+        const was = agreedBefore.get(key);
+        if (was === undefined) agreed.delete(key);
+        else agreed.set(key, was);
+        return false;
+      }
+    };
     const now = (this.opts.now ?? (() => new Date()))().getTime();
     for (const { key, value } of copies) {
       const rel = this.fileOf(key);
       const copy = freeConflictPath(rel, now, this.opts.device, (p) => files.present.has(p));
       files.present.add(copy);
-      await this.writeValue(copy, value);
-      result.conflicts.push(copy);
+      if (await attempt(key, () => this.writeValue(copy, value))) result.conflicts.push(copy);
     }
     for (const { key, value } of toFile) {
       const rel = this.fileOf(key);
-      if (value === undefined) await this.removeValue(rel);
-      else await this.writeValue(rel, value);
-      result.changed.push(rel);
+      if (await attempt(key, () => (value === undefined ? this.removeValue(rel) : this.writeValue(rel, value)))) result.changed.push(rel);
     }
-    if (toStore.length > 0) {
-      const refused = await store.write(toStore);
+    const sets = toStore.filter((c) => !failed.has(c.key));
+    if (sets.length > 0) {
+      const refused = await store.write(sets);
       result.problems.push(...refused.map((p) => ({ key: p.key, message: `${store.name} refused the layer's value (${p.message}); the file gets this machine's value back` })));
-      result.applied.push(...toStore.map((c) => c.key).filter((k) => !refused.some((p) => p.key === k)));
+      result.applied.push(...sets.map((c) => c.key).filter((k) => !refused.some((p) => p.key === k)));
     }
     if (saved === undefined || result.changed.length > 0 || result.applied.length > 0 || !sameMap(saved, agreed)) await this.saveAgreed(agreed);
     return result;
@@ -296,6 +315,12 @@ export class SettingsMirror {
     await makeDirs(dirname(this.opts.stateFile), 0o700);
     return writeFileAtomic(this.opts.stateFile, `${JSON.stringify({ version: STATE_VERSION, agreed: sorted })}\n`);
   }
+}
+
+/** Whether `err` is about where one key's file goes (see syncOnce), not the whole folder or disk. */
+function isKeyPlaceError(err: unknown): boolean {
+  if (err instanceof StrataError) return err.code === 'E_SETTINGS' && err.path !== undefined;
+  return isErrno(err, 'EISDIR', 'ENOTDIR', 'ENOTEMPTY', 'EEXIST');
 }
 
 function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
