@@ -248,3 +248,28 @@ describe('settings mirror: one key\'s trouble', { skip: needsDconf }, () => {
     assert.equal((await d.dconf.read('/org/desk/')).values.get('/org/desk/theme'), "'light'");
   });
 });
+
+describe('settings mirror: the machine changes a setting while a run is under way', () => {
+  it('a value set between the run\'s read and its write is not overwritten by the layer\'s: it wins as a change made here, the layer\'s goes to a conflict copy', async (t) => {
+    const m = await machine(t);
+    memory(m).values.set('/org/app/theme', "'dark'");
+    await m.mirror.sync();
+    // Another machine's value synced down into the file...
+    await m.setFile('/org/app/theme', "'contrast'");
+    // ... and the user sets one here just after the run has read dconf.
+    const read = memory(m).read.bind(memory(m));
+    let once = true;
+    memory(m).read = async (dir) => {
+      const r = await read(dir);
+      if (once && dir === '/org/app/') {
+        once = false;
+        memory(m).values.set('/org/app/theme', "'user'");
+      }
+      return r;
+    };
+    await m.mirror.sync();
+    await m.mirror.sync();
+    assert.equal(memory(m).values.get('/org/app/theme'), "'user'");
+    assert.deepEqual(await m.files(), { 'org/app/theme': "'user'\n", 'org/app/theme.sync-conflict-20261206-120000-pc': "'contrast'\n" });
+  });
+});

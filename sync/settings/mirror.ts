@@ -139,6 +139,11 @@ export class SettingsMirror {
     // its agreed value too, so the next run tries again; the other keys go on. Its store change is
     // dropped with it: it would replace the value its conflict copy was to keep.
     const failed = new Set<string>();
+    const agreeAsBefore = (key: string): void => {
+      const was = agreedBefore.get(key);
+      if (was === undefined) agreed.delete(key);
+      else agreed.set(key, was);
+    };
     const attempt = async (key: string, write: () => Promise<void>): Promise<boolean> => {
       if (failed.has(key)) return false;
       try {
@@ -148,9 +153,7 @@ export class SettingsMirror {
         if (!isKeyPlaceError(err)) throw err;
         failed.add(key);
         result.problems.push({ key, message: `not synced: its file cannot be written (${describeError(err)})` });
-        const was = agreedBefore.get(key);
-        if (was === undefined) agreed.delete(key);
-        else agreed.set(key, was);
+        agreeAsBefore(key);
         return false;
       }
     };
@@ -165,7 +168,7 @@ export class SettingsMirror {
       const rel = this.fileOf(key);
       if (await attempt(key, () => (value === undefined ? this.removeValue(rel) : this.writeValue(rel, value)))) result.changed.push(rel);
     }
-    const sets = toStore.filter((c) => !failed.has(c.key));
+    const sets = await this.unchangedSince(live, toStore.filter((c) => !failed.has(c.key)), agreeAsBefore);
     if (sets.length > 0) {
       const refused = await store.write(sets);
       result.problems.push(...refused.map((p) => ({ key: p.key, message: `${store.name} refused the layer's value (${p.message}); the file gets this machine's value back` })));
@@ -173,6 +176,27 @@ export class SettingsMirror {
     }
     if (saved === undefined || result.changed.length > 0 || result.applied.length > 0 || !sameMap(saved, agreed)) await this.saveAgreed(agreed);
     return result;
+  }
+
+  /**
+   * The changes of `changes` whose keys still hold in the store what the run read (`live`). The user
+   * may set a key between the read and the write (the files' reads and writes come between): that
+   * value must not be overwritten unseen. Each key dropped goes to `drop` (the next run sees it
+   * changed on both sides). dconf has no compare-and-set: this leaves only the moment between this
+   * read and the write.
+   */
+  private async unchangedSince(live: ReadonlyMap<string, string>, changes: SettingsChange[], drop: (key: string) => void): Promise<SettingsChange[]> {
+    if (changes.length === 0) return changes;
+    const now = new Map<string, string>();
+    for (const dir of this.opts.dirs) {
+      if (!changes.some((c) => c.key.startsWith(dir))) continue;
+      for (const [k, v] of (await this.opts.store.read(dir)).values) now.set(k, v);
+    }
+    return changes.filter((c) => {
+      if (now.get(c.key) === live.get(c.key)) return true;
+      drop(c.key);
+      return false;
+    });
   }
 
   private fileOf(key: string): string {
