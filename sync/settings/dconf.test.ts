@@ -48,6 +48,16 @@ describe('dconf, real (a database and a session bus of its own)', { skip: needsD
     assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/')).values), { '/org/test/good': '1' });
   });
 
+  it('names a key an administrator locked, and still writes the others', async (t) => {
+    const { dconf } = await startDconf(t, { system: { values: "[org/test]\nlocked='admin'\n", locks: ['/org/test/locked'] } });
+    const problems = await dconf.write([
+      { key: '/org/test/good', value: '1' },
+      { key: '/org/test/locked', value: "'mine'" },
+    ]);
+    assert.deepEqual(problems.map((p) => [p.key, p.locked]), [['/org/test/locked', true]]);
+    assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/')).values), { '/org/test/good': '1', '/org/test/locked': "'admin'" });
+  });
+
   it('fails with E_SETTINGS, one line, when dconf cannot reach its service', async (t) => {
     const { env } = await startDconf(t);
     const cut = new Dconf({ env: { ...env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' } });

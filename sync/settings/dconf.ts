@@ -9,8 +9,9 @@
  * What must hold: nothing from the layer reaches dconf unchecked. A key must sit under one of the
  * org's dirs, and its names and value must fit one line of a key file (settings.ts checks both
  * before a write): a value holding a newline would otherwise add keys of its own choosing. A value
- * dconf refuses (not GVariant) fails that key alone, named; a dconf that cannot be reached (not
- * installed, no session bus) is one E_SETTINGS error. Arguments go to dconf as argv, never a shell.
+ * dconf refuses (not GVariant), or a key an administrator locked, fails that key alone, named; a
+ * dconf that cannot be reached (not installed, no session bus) is one E_SETTINGS error. Arguments
+ * go to dconf as argv, never a shell.
  */
 import { spawn } from 'node:child_process';
 import { StrataError } from '../errors.js';
@@ -73,6 +74,8 @@ export class Dconf implements SettingsStore {
       if (r.code === 0) continue;
       // dconf names a value it cannot parse by the characters at fault: "0-3:unknown keyword".
       if (/^\d+(-\d+)?:/.test(oneLine(r.stderr))) problems.push({ key: c.key, message: `not a GVariant value: ${oneLine(r.stderr)}` });
+      // A key an administrator locked (a system database's locks/): this machine keeps its value.
+      else if (oneLine(r.stderr).includes('non-writable keys')) problems.push({ key: c.key, message: 'locked on this machine by its administrator', locked: true });
       else throw this.failed(`write ${c.key}`, r);
     }
     return problems;

@@ -273,3 +273,25 @@ describe('settings mirror: the machine changes a setting while a run is under wa
     assert.deepEqual(await m.files(), { 'org/app/theme': "'user'\n", 'org/app/theme.sync-conflict-20261206-120000-pc': "'contrast'\n" });
   });
 });
+
+describe('settings mirror on a managed desktop (a system database with locks)', { skip: needsDconf }, () => {
+  it('a key the administrator locked: reported, the layer keeps the user\'s value, and the other keys still reach dconf', async (t) => {
+    const d = await startDconf(t, { system: { values: "[org/app]\nlocked='admin'\n", locks: ['/org/app/locked'] } });
+    const m = await machine(t, { store: d.dconf, policy: 'layer-wins' });
+    await m.setFile('/org/app/locked', "'mine'");
+    await m.setFile('/org/app/theme', "'dark'");
+    const r = await m.mirror.sync();
+    assert.deepEqual(r.problems.map((p) => p.key), ['/org/app/locked']);
+    assert.match(r.problems[0]?.message ?? '', /locked/);
+    assert.equal((await d.dconf.read('/org/app/')).values.get('/org/app/theme'), "'dark'");
+    // Runs after it leave the user's value in the layer: the lock is this machine's, not the user's.
+    await m.mirror.sync();
+    await m.mirror.sync();
+    assert.equal(await readFile(m.fileOf('/org/app/locked'), 'utf8'), "'mine'\n");
+    assert.deepEqual(Object.keys(await m.files()).sort(), ['org/app/locked', 'org/app/theme']);
+    // A value the user sets here still goes to the layer.
+    await d.dconf.write([{ key: '/org/app/theme', value: "'light'" }]);
+    await m.mirror.sync();
+    assert.equal(await readFile(m.fileOf('/org/app/theme'), 'utf8'), "'light'\n");
+  });
+});

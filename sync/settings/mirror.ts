@@ -171,7 +171,19 @@ export class SettingsMirror {
     const sets = await this.unchangedSince(live, toStore.filter((c) => !failed.has(c.key)), agreeAsBefore);
     if (sets.length > 0) {
       const refused = await store.write(sets);
-      result.problems.push(...refused.map((p) => ({ key: p.key, message: `${store.name} refused the layer's value (${p.message}); the file gets this machine's value back` })));
+      for (const p of refused) {
+        if (p.locked !== true) {
+          result.problems.push({ key: p.key, message: `${store.name} refused the layer's value (${p.message}); the file gets this machine's value back` });
+          continue;
+        }
+        // A lock is the machine's, not the user's: the file keeps the layer's value for the user's
+        // other machines, and this machine's value counts as agreed so that it is not taken for a
+        // change made here (the next run tries the layer's value again: a lock may be lifted).
+        result.problems.push({ key: p.key, message: `not applied: ${p.message}; the layer keeps its value for the user's other machines` });
+        const here = live.get(p.key);
+        if (here === undefined) agreed.delete(p.key);
+        else agreed.set(p.key, here);
+      }
       result.applied.push(...sets.map((c) => c.key).filter((k) => !refused.some((p) => p.key === k)));
     }
     if (saved === undefined || result.changed.length > 0 || result.applied.length > 0 || !sameMap(saved, agreed)) await this.saveAgreed(agreed);

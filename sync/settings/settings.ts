@@ -19,6 +19,8 @@ export interface SettingsChange {
 export interface SettingsProblem {
   key: string;
   message: string;
+  /** From a write: the key is locked on this machine (an administrator's), whatever the value. */
+  locked?: true;
 }
 
 export interface SettingsStore {
@@ -26,7 +28,7 @@ export interface SettingsStore {
   readonly name: string;
   /** The values under `dir` (absolute, ending in "/"), by full key path; keys isSettingsPath refuses are `skipped`. */
   read(dir: string): Promise<{ values: Map<string, string>; skipped: string[] }>;
-  /** Applies `changes` (keys and values already checked); a value the store refuses is a problem, the rest still apply. */
+  /** Applies `changes` (keys and values already checked); a value the store refuses, or a key locked here, is a problem, the rest still apply. */
   write(changes: readonly SettingsChange[]): Promise<SettingsProblem[]>;
 }
 

@@ -4,7 +4,7 @@
  * it), so that a test never touches the dconf of the person running it.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Dconf } from './dconf.js';
@@ -49,10 +49,29 @@ export interface TestDconf {
   config: string;
 }
 
-/** A dconf of its own for the test: stopped (bus and folders gone) when the test ends. */
-export async function startDconf(t: { after: (fn: () => unknown) => void }): Promise<TestDconf> {
+export interface SystemDb {
+  /** The administrator's values: a key file, as in /etc/dconf/db/local.d/. */
+  values: string;
+  /** Keys locked to those values, as in /etc/dconf/db/local.d/locks/. */
+  locks?: string[];
+}
+
+/**
+ * A dconf of its own for the test: stopped (bus and folders gone) when the test ends. With
+ * `system`, its profile has a system database under the user's, as a managed desktop's has.
+ */
+export async function startDconf(t: { after: (fn: () => unknown) => void }, opts: { system?: SystemDb } = {}): Promise<TestDconf> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-'));
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), XDG_RUNTIME_DIR: dir, XDG_CACHE_HOME: join(dir, 'cache') };
+  if (opts.system) {
+    await mkdir(join(dir, 'db', 'local.d', 'locks'), { recursive: true });
+    await writeFile(join(dir, 'db', 'local.d', '00-test'), opts.system.values);
+    await writeFile(join(dir, 'db', 'local.d', 'locks', '00-test'), (opts.system.locks ?? []).map((k) => `${k}\n`).join(''));
+    const compiled = spawnSync('dconf', ['compile', join(dir, 'db', 'local'), join(dir, 'db', 'local.d')], { encoding: 'utf8' });
+    if (compiled.status !== 0) throw new Error(`dconf compile failed: ${compiled.stderr}`);
+    await writeFile(join(dir, 'profile'), `user-db:user\nfile-db:${join(dir, 'db', 'local')}\n`);
+    env.DCONF_PROFILE = join(dir, 'profile');
+  }
   const bus = spawn('dbus-daemon', ['--session', '--nofork', '--nopidfile', '--print-address=1'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
   t.after(async () => {
     bus.kill();
