@@ -295,3 +295,18 @@ describe('settings mirror on a managed desktop (a system database with locks)', 
     assert.equal(await readFile(m.fileOf('/org/app/theme'), 'utf8'), "'light'\n");
   });
 });
+
+describe('settings mirror: the org config lists more dirs at a later sign-in', () => {
+  it('the keys of a dir new to this machine meet the layer as at first contact (layer-wins: the layer\'s value)', async (t) => {
+    const m = await machine(t, { policy: 'layer-wins' });
+    memory(m).values.set('/org/app/theme', "'dark'");
+    const before = new SettingsMirror({ root: m.root, store: m.store, dirs: ['/org/app/'], stateFile: m.stateFile, device: 'pc', policy: 'layer-wins' });
+    await before.sync();
+    // Another machine, which had the new dir already, synced its value; this machine has its own.
+    memory(m).values.set('/org/desk/font', "'machine'");
+    await m.setFile('/org/desk/font', "'user'");
+    await m.mirror.sync();
+    assert.equal(memory(m).values.get('/org/desk/font'), "'user'");
+    assert.deepEqual(await m.files(), { 'org/app/theme': "'dark'\n", 'org/desk/font': "'user'\n" });
+  });
+});

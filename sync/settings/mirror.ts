@@ -15,7 +15,8 @@
  *   - both changed: an edit beats a removal on either side; between two values the store's wins
  *     (the user set it here since the file last changed) and the file's goes to a conflict copy
  *     beside it, which the UI lists like any conflict. With no agreed values yet (first contact
- *     with this machine), the policy says: `layer-wins` takes the file's, `keep-both` takes the
+ *     with this machine, or with a dir the org config has listed since the last run: the state
+ *     file names the dirs), the policy says: `layer-wins` takes the file's, `keep-both` takes the
  *     file's too and keeps the machine's in a conflict copy — as first contact does for files.
  *
  * What must hold: a run never loses a value (each one it replaces is in the layer's history or in a
@@ -50,7 +51,7 @@ export interface MirrorOptions {
   stateFile: string;
   /** Names conflict copies. */
   device: string;
-  /** With no agreed values yet (first contact). */
+  /** With no agreed values yet (first contact, with the machine or with a dir). */
   policy: FirstContactPolicy;
   now?: () => Date;
 }
@@ -94,7 +95,9 @@ export class SettingsMirror {
     const { dirs, store } = this.opts;
     const result: MirrorResult = { changed: [], applied: [], conflicts: [], problems: [] };
     const saved = await this.loadAgreed();
-    const agreed = new Map([...(saved ?? new Map<string, string>())].filter(([k]) => underDirs(k, dirs)));
+    const agreed = new Map([...(saved?.agreed ?? new Map<string, string>())].filter(([k]) => underDirs(k, dirs)));
+    // Dirs this machine has agreed on before; a dir the org config lists since is met as at first contact.
+    const known = saved?.dirs ?? [];
     const live = new Map<string, string>();
     for (const dir of dirs) {
       const { values, skipped } = await store.read(dir);
@@ -123,7 +126,7 @@ export class SettingsMirror {
       else if (f === a) toFile.push({ key, value: (value = l) });
       else if (l === a || l === undefined) toStore.push({ key, value: (value = f) });
       else if (f === undefined) toFile.push({ key, value: (value = l) });
-      else if (saved === undefined) {
+      else if (!underDirs(key, known)) {
         toStore.push({ key, value: (value = f) });
         if (this.opts.policy === 'keep-both') copies.push({ key, value: l });
       } else {
@@ -186,7 +189,8 @@ export class SettingsMirror {
       }
       result.applied.push(...sets.map((c) => c.key).filter((k) => !refused.some((p) => p.key === k)));
     }
-    if (saved === undefined || result.changed.length > 0 || result.applied.length > 0 || !sameMap(saved, agreed)) await this.saveAgreed(agreed);
+    const sameDirs = saved !== undefined && saved.dirs.length === dirs.length && dirs.every((d) => saved.dirs.includes(d));
+    if (!sameDirs || result.changed.length > 0 || result.applied.length > 0 || !sameMap(saved.agreed, agreed)) await this.saveAgreed(agreed);
     return result;
   }
 
@@ -324,7 +328,8 @@ export class SettingsMirror {
     await fsyncDir(join(this.opts.root, dir));
   }
 
-  private async loadAgreed(): Promise<Map<string, string> | undefined> {
+  /** The agreed values and the dirs they were agreed for (a record without dirs is from before they were kept: the org's dirs now). */
+  private async loadAgreed(): Promise<{ agreed: Map<string, string>; dirs: readonly string[] } | undefined> {
     let text: string;
     try {
       text = await readFile(this.opts.stateFile, 'utf8');
@@ -332,24 +337,26 @@ export class SettingsMirror {
       if (isErrno(err, 'ENOENT')) return undefined;
       throw err;
     }
-    let r: { version?: unknown; agreed?: unknown } | undefined;
+    let r: { version?: unknown; agreed?: unknown; dirs?: unknown } | undefined;
     try {
       r = JSON.parse(text) as typeof r;
     } catch {
       r = undefined;
     }
     const agreed = r?.agreed as Record<string, unknown> | undefined;
-    if (r?.version !== STATE_VERSION || typeof agreed !== 'object' || agreed === null || Array.isArray(agreed) || Object.entries(agreed).some(([k, v]) => !isSettingsPath(k) || typeof v !== 'string')) {
+    const dirs = r?.dirs ?? this.opts.dirs;
+    const badDirs = !Array.isArray(dirs) || dirs.some((d) => typeof d !== 'string');
+    if (r?.version !== STATE_VERSION || badDirs || typeof agreed !== 'object' || agreed === null || Array.isArray(agreed) || Object.entries(agreed).some(([k, v]) => !isSettingsPath(k) || typeof v !== 'string')) {
       throw new StrataError('E_BAD_STATE', 'the record of the settings last synced is damaged; move it aside to continue (the next run then treats this machine as new: policy of first contact)', { path: this.opts.stateFile });
     }
-    return new Map(Object.entries(agreed as Record<string, string>));
+    return { agreed: new Map(Object.entries(agreed as Record<string, string>)), dirs: dirs as string[] };
   }
 
   private async saveAgreed(agreed: ReadonlyMap<string, string>): Promise<void> {
     const sorted = Object.fromEntries([...agreed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     // At a sign-in the folder's state dir may not be there yet (the agent makes it).
     await makeDirs(dirname(this.opts.stateFile), 0o700);
-    return writeFileAtomic(this.opts.stateFile, `${JSON.stringify({ version: STATE_VERSION, agreed: sorted })}\n`);
+    return writeFileAtomic(this.opts.stateFile, `${JSON.stringify({ version: STATE_VERSION, dirs: this.opts.dirs, agreed: sorted })}\n`);
   }
 }
 
