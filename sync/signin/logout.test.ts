@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { Agent } from '../agent/index.js';
 import { serveControl } from '../control/index.js';
-import { loadCredentials, userPrincipal } from '../credentials/index.js';
+import { deleteCredentials, loadCredentials, userPrincipal } from '../credentials/index.js';
 import { isStrataError } from '../errors.js';
 import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/index.js';
 import { writeTree } from '../cli/testkit.js';
@@ -102,6 +102,50 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     assert.deepEqual(r.wiped, ['Documents']);
     const tree = await latestTree(await org.admin(), 'user/fay');
     assert.equal(tree.get('Documents/saved-at-exit.txt')?.type, 'file', 'the file reached the layer before the wipe');
+  });
+
+  it('finishes a sign-out cut off after it removed the credentials: the session goes, unsynced edits stay on disk', async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
+    await preload(org, 'gus');
+    const m = await makeMachine(org, 'vdi');
+    await signInAndLay(org, m, 'gus');
+    await writeFile(join(m.home, 'Documents/plan.txt'), 'plan v2, never synced');
+    // A logout cut off between its two deletes: the keychain entry is gone, the session is not.
+    assert.equal(await deleteCredentials(org.org, userPrincipal('gus')), true);
+    // --wipe would lose the edit the last flush cannot upload: refused, nothing changes.
+    await assert.rejects(signOut({ stateDir: m.stateDir, wipe: true }), (err) => {
+      assert.ok(isStrataError(err, 'E_NO_CREDENTIALS'), String(err));
+      assert.match(err.message, /without --wipe/);
+      return true;
+    });
+    assert.equal((await readSession(m.stateDir)).user, 'gus');
+    const r = await signOut({ stateDir: m.stateDir });
+    assert.deepEqual([r.flushed, r.unflushed, r.credentialsRemoved], ['none', 'no-credentials', false]);
+    await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
+    assert.equal(await readFile(join(m.home, 'Documents/plan.txt'), 'utf8'), 'plan v2, never synced', 'the unsynced edit stays on disk');
+    const plan = (await latestTree(await org.admin(), 'user/gus')).get('Documents/plan.txt');
+    assert.equal(plan?.type === 'file' ? plan.size : -1, 'plan v1'.length, 'nothing was uploaded without credentials');
+  });
+
+  it('finishes a sign-out whose credentials went while the agent ran: the agent flushes, the pass here is skipped', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    await preload(org, 'hal');
+    const m = await makeMachine(org, 'pc');
+    await signInAndLay(org, m, 'hal');
+    const session = await readSession(m.stateDir);
+    const store = await openSessionStore(session);
+    t.after(() => store.close());
+    const agent = await startSessionAgent({ stateDir: m.stateDir, session, openStore: () => store.store, watch: false, pollMs: 3_600_000 });
+    const { stop, stopped } = await served(t, agent, m.stateDir);
+    await agent.passesDone(1);
+    await writeFile(join(m.home, 'Documents/plan.txt'), 'plan v2, flushed by the agent');
+    await deleteCredentials(org.org, userPrincipal('hal'));
+    const r = await signOut({ stateDir: m.stateDir, stopAgent: stop });
+    assert.deepEqual([r.flushed, r.unflushed, r.credentialsRemoved], ['agent', 'no-credentials', false]);
+    assert.ok(stopped(), 'the agent was stopped');
+    await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
+    const plan = (await latestTree(await org.admin(), 'user/hal')).get('Documents/plan.txt');
+    assert.equal(plan?.type === 'file' ? plan.size : -1, 'plan v2, flushed by the agent'.length);
   });
 
   it('refuses --wipe outside VDI mode, before touching anything', async (t) => {

@@ -9,6 +9,11 @@
  *      device's head final, its last write (device-head.ts: the next sign-in anywhere may drop it);
  *   3. delete the keychain entry and the session file;
  *   4. --wipe: remove the layer's folders under home (never the state dir).
+ * A session whose credentials are already gone from the keychain (a sign-out cut off between
+ * steps 3's two deletes, or an entry removed by hand) is still signed out: no pass can run here,
+ * so what it would have uploaded stays on disk, unsynced (`unflushed`), and a running agent —
+ * which holds the credentials it started with — still flushes first. Left in place, such a session
+ * could only be ended by signing in again. --wipe is refused then: it would delete those changes.
  * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped. Neither
  * happens while a lay is still running (laying.ts: E_LAYING): it would write the session back; nor
  * over a lay that was cut off (E_NOT_LAID): the pass would upload its half-laid files. --wipe
@@ -18,7 +23,7 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { ControlClient, probeControl, readControlFile, type ControlInfo } from '../control/index.js';
-import { deleteCredentials, loadCredentials, userPrincipal } from '../credentials/index.js';
+import { deleteCredentials, loadCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { openRepository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
@@ -52,6 +57,11 @@ export interface SignOutResult {
   flushed: 'agent' | 'pass' | 'none';
   snapshot?: string;
   credentialsRemoved: boolean;
+  /**
+   * 'no-credentials': the keychain no longer had the credentials, so the full pass (flushed 'pass',
+   * or the one after the agent's flush) could not run; changes it would have uploaded stay on disk.
+   */
+  unflushed?: 'no-credentials';
   /** Home-relative paths removed by --wipe. */
   wiped: string[];
 }
@@ -77,6 +87,14 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   if (opts.wipe && session.mode !== 'vdi') {
     throw new StrataError('E_USAGE', `--wipe is only for VDI machines; this session is "${session.mode}" (the org config's mode), so the local copy stays`);
   }
+  const creds = await credentialsIfAny(session);
+  if (creds === undefined && opts.wipe && session.laid !== undefined) {
+    throw new StrataError(
+      'E_NO_CREDENTIALS',
+      `the credentials of ${session.user} are no longer in the keychain, so the last flush cannot run and --wipe would delete what it did not upload: run strata logout without --wipe (the local copy stays), or strata login again first; nothing was signed out`,
+      { path: session.home },
+    );
+  }
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const info = await readControlFile(opts.stateDir).catch(() => undefined);
   const running = info !== undefined && (await probeControl(info));
@@ -88,23 +106,42 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
     // The agent's passes scan what its watcher reported, and the watcher reports a file only once it
     // has been quiet a moment: one saved as the session ends was not in that flush. With the agent
     // stopped, a full pass here takes what is left, over the org layers the agent last recorded.
-    snapshot = await flushHere(await readSession(opts.stateDir), opts);
+    if (creds) snapshot = await flushHere(await readSession(opts.stateDir), creds, opts);
     flushed = 'agent';
   } else if (session.laid === undefined) {
     flushed = 'none';
-  } else {
-    snapshot = await flushHere(session, opts);
+  } else if (creds) {
+    snapshot = await flushHere(session, creds, opts);
     flushed = 'pass';
+  } else {
+    flushed = 'none';
   }
-  const credentialsRemoved = await deleteCredentials(session.org.org, userPrincipal(session.user));
+  const unflushed = creds === undefined && (running || session.laid !== undefined);
+  const credentialsRemoved = creds !== undefined && (await deleteCredentials(session.org.org, userPrincipal(session.user)));
   await deleteSession(opts.stateDir);
   const wiped = opts.wipe ? await wipeLayer(session, opts.stateDir) : [];
-  return { org: session.org.org, user: session.user, flushed, ...(snapshot ? { snapshot } : {}), credentialsRemoved, wiped };
+  return {
+    org: session.org.org,
+    user: session.user,
+    flushed,
+    ...(snapshot ? { snapshot } : {}),
+    credentialsRemoved,
+    ...(unflushed ? { unflushed: 'no-credentials' as const } : {}),
+    wiped,
+  };
+}
+
+/** The session user's credentials, or undefined when the keychain has none (a keychain that fails, fails). */
+async function credentialsIfAny(session: Session): Promise<S3Credentials | undefined> {
+  return loadCredentials(session.org.org, userPrincipal(session.user)).catch((err: unknown) => {
+    if (isStrataError(err, 'E_NO_CREDENTIALS')) return undefined;
+    throw err;
+  });
 }
 
 /** One full pass of the session's folder; returns the snapshot it wrote, if any. */
-async function flushHere(session: Session, opts: SignOutOptions): Promise<string | undefined> {
-  const org = openOrgStore(session.org, await loadCredentials(session.org.org, userPrincipal(session.user)));
+async function flushHere(session: Session, creds: S3Credentials, opts: SignOutOptions): Promise<string | undefined> {
+  const org = openOrgStore(session.org, creds);
   try {
     // The settings changed since the agent's last pass (or while none ran) into their files first.
     const mirror = sessionSettings(session, opts.stateDir, opts.settingsStore);

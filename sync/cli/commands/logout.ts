@@ -2,7 +2,9 @@
  * `strata logout [--wipe]`: signs this machine out (DESIGN §4). Flushes pending changes — through
  * the running agent if there is one (which is then stopped), else with one sync pass here — then
  * removes the credentials from the keychain and the session. `--wipe` (VDI sessions only) then
- * removes the layer's folders under home. A flush that fails signs nothing out.
+ * removes the layer's folders under home. A flush that fails signs nothing out; one that cannot
+ * run because the credentials are already gone (an earlier logout cut off) is said, and the
+ * sign-out finishes, leaving the changes on disk.
  */
 import { reportSettings } from './lay-output.js';
 import { signOut } from '../../signin/index.js';
@@ -26,6 +28,9 @@ export const logoutCommand: Command = {
     }
     const how = r.flushed === 'agent' ? 'flushed by the running agent, which was stopped' : r.flushed === 'pass' ? `flushed${r.snapshot ? ` (snapshot ${r.snapshot.slice(0, 12)})` : ''}` : 'nothing to flush';
     ctx.print(`signed out ${r.user} (${r.org}): ${how}; credentials ${r.credentialsRemoved ? 'removed from' : 'were not in'} the keychain`);
+    if (r.unflushed === 'no-credentials') {
+      ctx.print('  the last flush could not run (the credentials were no longer in the keychain): changes not synced yet stay on disk, not uploaded');
+    }
     if (r.wiped.length > 0) ctx.print(`  wiped: ${r.wiped.join(', ')}`);
   },
 };
