@@ -202,7 +202,8 @@ describe('strata CLI usage errors exit 2 with one line', { concurrency: 2 }, () 
     ['flag without its value', ['--store', store, 'log', '--layer']],
     ['invalid layer', ['--store', store, 'log', '--layer', 'alice']],
     ['invalid device', ['--store', store, '--device', '-x', 'log', '--layer', LAYER]],
-    ['no store', ['log', '--layer', LAYER]],
+    // Nobody signed in with this state dir either (without --store, log reads the signed-in session).
+    ['no store', ['log', '--layer', LAYER, '--state-dir', '/nonexistent/strata-state']],
     ['bad store URL', ['--store', 'ftp://example.com/x', 'init']],
     ['s3 store without credentials', ['--store', 's3://bucket-name/p', 'init']],
     ['bad snapshot id', ['--store', store, 'ls', '--layer', LAYER, '--snapshot', 'xyz']],
@@ -217,7 +218,7 @@ describe('strata CLI usage errors exit 2 with one line', { concurrency: 2 }, () 
   it('--help prints the command help and exits 0; STRATA_STORE is read from the environment', async () => {
     const help = await strata(['restore', '--help']);
     assertOk(help);
-    assert.match(help.stdout, /^usage: strata restore <dir> \[options\]/);
+    assert.match(help.stdout, /^usage: strata restore <dir>\|<path> \[options\]/);
     assert.match(help.stdout, /--seed <dir>/);
     const top = await strata(['--help']);
     assertOk(top);

@@ -34,6 +34,7 @@ interface OpenedStore {
 export class Context {
   readonly json: boolean;
   private opened: OpenedStore | undefined;
+  private given: ObjectStore | undefined;
   private readonly closers: (() => Promise<void> | void)[] = [];
 
   constructor(
@@ -62,6 +63,17 @@ export class Context {
     return layer;
   }
 
+  /** Whether a store was named: --store or STRATA_STORE. */
+  get hasStoreUrl(): boolean {
+    return (stringOption(this.args, 'store') ?? this.io.env.STRATA_STORE ?? '') !== '';
+  }
+
+  /** Makes openStore open `raw` rather than --store's: the signed-in session's bucket (signed-in.ts). */
+  useStore(raw: ObjectStore): void {
+    if (this.opened) throw new Error('the store is open already');
+    this.given = raw;
+  }
+
   get storeUrl(): string {
     const url = stringOption(this.args, 'store') ?? this.io.env.STRATA_STORE;
     if (!url) throw usageError('no store: pass --store <url> or set STRATA_STORE', this.command);
@@ -70,7 +82,7 @@ export class Context {
 
   async openStore(): Promise<OpenedStore> {
     if (!this.opened) {
-      const raw = await openStore(this.storeUrl, this.io.env);
+      const raw = this.given ?? (await openStore(this.storeUrl, this.io.env));
       const counter = new CountingStore(raw);
       this.opened = { raw, counter, store: new RetryingStore(counter) };
       this.onClose(() => closeStore(raw));

@@ -27,7 +27,7 @@
  *   state dir.
  */
 export { loadOrgConfig, canonicalSource, isUrlSource, MAX_ORG_CONFIG_BYTES, type FetchFn } from './org-source.js';
-export { openOrgStore, openVerified, type OrgStore } from './org-store.js';
+export { openOrgStore, openVerified, orgS3Store, type OrgStore } from './org-store.js';
 export { signIn, adminSignIn, type SignInOptions, type SignedIn } from './login.js';
 export { readSession, writeSession, deleteSession, sessionPath, SESSION_FILE, type Session, type Laid, type LaidLayer } from './session.js';
 export { layHome, SMALL_FILE_BYTES, type LayOptions, type LayResult, type SignInEvent, type Transfer } from './lay.js';

@@ -34,8 +34,14 @@ export function orgStoreUrl(org: OrgConfig): string {
 }
 
 export function openOrgStore(org: OrgConfig, creds: S3Credentials): OrgStore {
+  const raw = orgS3Store(org, creds);
+  return { store: new RetryingStore(raw), location: raw.location, url: orgStoreUrl(org), close: () => raw.client.destroy() };
+}
+
+/** The org's bucket without retries, for a caller that wraps it itself (the CLI's counting store); its owner destroys its client. */
+export function orgS3Store(org: OrgConfig, creds: S3Credentials): S3Store {
   const s = org.store;
-  const raw = new S3Store({
+  return new S3Store({
     ...(s.endpoint === undefined ? {} : { endpoint: s.endpoint }),
     region: s.region,
     bucket: s.bucket,
@@ -43,7 +49,6 @@ export function openOrgStore(org: OrgConfig, creds: S3Credentials): OrgStore {
     pathStyle: s.pathStyle,
     credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
   });
-  return { store: new RetryingStore(raw), location: raw.location, url: orgStoreUrl(org), close: () => raw.client.destroy() };
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * `strata log --layer <id>`: the snapshots of a layer, newest first, with the devices whose head
  * points at each. Snapshots or heads that fail validation are reported on stderr and skipped
- * (`strata check` reports them as problems).
+ * (`strata check` reports them as problems). Without --store, the signed-in user's layer
+ * (signed-in.ts).
  */
 import { columns, formatBytes, formatTime, shortId } from '../format.js';
-import { LAYER_OPTION, type Command } from './command.js';
+import { PIT_LAYER_OPTION, PIT_STATE_DIR_OPTION, openSource, signedInSession } from '../signed-in.js';
+import type { Command } from './command.js';
 
 export const logCommand: Command = {
   name: 'log',
@@ -12,9 +14,9 @@ export const logCommand: Command = {
   args: '',
   positionals: { min: 0, max: 0 },
   globals: ['store'],
-  options: { layer: LAYER_OPTION },
+  options: { layer: PIT_LAYER_OPTION, 'state-dir': PIT_STATE_DIR_OPTION },
   async run(ctx) {
-    const layer = ctx.layer;
+    const { layer } = await openSource(ctx, await signedInSession(ctx));
     const repo = await ctx.openRepository({ loadIndex: false });
     const [{ snapshots, errors }, heads] = await Promise.all([repo.listSnapshots(layer), repo.listHeads(layer)]);
     for (const err of [...errors, ...heads.errors]) ctx.warn(err);

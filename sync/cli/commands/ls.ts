@@ -2,6 +2,7 @@
  * `strata ls --layer <id> [--snapshot <id>] [path]`: the entries of a snapshot, recursively, in
  * path order. Trees are fetched a level at a time so that a deep listing costs few requests, and
  * a tree no restore would lay (too deep, or naming too many paths) is refused before listing.
+ * Without --store, the signed-in user's layer, the path under home (signed-in.ts).
  */
 import { StrataError } from '../../errors.js';
 import type { Repository } from '../../repo/index.js';
@@ -10,7 +11,8 @@ import { MAX_DEPTH, MAX_PLAN_ENTRIES } from '../../restore/index.js';
 import { usageError } from '../args.js';
 import { columns, formatMode, formatTime, shortId } from '../format.js';
 import { resolveSnapshot, snapshotOption } from '../resolve.js';
-import { LAYER_OPTION, SNAPSHOT_OPTION, type Command } from './command.js';
+import { PIT_LAYER_OPTION, PIT_STATE_DIR_OPTION, homePath, openSource, signedInSession } from '../signed-in.js';
+import { SNAPSHOT_OPTION, type Command } from './command.js';
 
 interface Listed {
   path: string;
@@ -112,11 +114,13 @@ export const lsCommand: Command = {
   args: '[path]',
   positionals: { min: 0, max: 1 },
   globals: ['store'],
-  options: { layer: LAYER_OPTION, snapshot: SNAPSHOT_OPTION },
+  options: { layer: PIT_LAYER_OPTION, snapshot: SNAPSHOT_OPTION, 'state-dir': PIT_STATE_DIR_OPTION },
   async run(ctx) {
-    const layer = ctx.layer;
+    const signed = await signedInSession(ctx);
     const wanted = snapshotOption(ctx.args, ctx.command);
-    const parts = pathParts(ctx.args.positionals[0] ?? '');
+    const raw = ctx.args.positionals[0] ?? '';
+    const parts = pathParts(signed ? homePath(signed.session, raw, ctx.command) : raw);
+    const { layer } = await openSource(ctx, signed);
     const repo = await ctx.openRepository();
     const { id, snapshot } = await resolveSnapshot(repo, layer, wanted);
     const listed: Listed[] = [];

@@ -14,6 +14,14 @@
  * `--beside` next to it as `name.restored-YYYYMMDD-HHMMSS.ext` (the snapshot's time), leaving the
  * current version untouched. Restoring into a synced folder is an ordinary local edit to the
  * agent, which syncs it like any other.
+ *
+ * Signed in (no --store: signed-in.ts), `strata restore <path> [--snapshot <id>] [--beside]`
+ * restores one file or folder under the session's home from the user's layer (or --layer), with
+ * the keychain's credentials; conflict copies are named for the session's device. It reads that
+ * one layer: an org file the user never changed is in its org layer, not in theirs (the error says
+ * which), and the effective tree of a past time cannot be rebuilt, since a user snapshot does not
+ * record the org versions it was made over (the session knows only those laid now, and a profile
+ * has no history). Refused while a sign-in is laying home (E_LAYING).
  */
 import { lstat, mkdtemp, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -28,31 +36,41 @@ import { openChunkPool, poolChunkFn } from '../chunker.js';
 import { cancelOnInterrupt } from '../interrupt.js';
 import { formatBytes, shortId } from '../format.js';
 import { resolveSnapshot, snapshotOption } from '../resolve.js';
-import { LAYER_OPTION, SNAPSHOT_OPTION, secondsSince, type Command } from './command.js';
+import { PIT_LAYER_OPTION, PIT_STATE_DIR_OPTION, homePath, notInUserLayer, openSource, signedInSession } from '../signed-in.js';
+import { runningLay } from '../../signin/index.js';
+import { StrataError } from '../../errors.js';
+import { SNAPSHOT_OPTION, secondsSince, type Command } from './command.js';
 import { transferLines, transferReport } from './report.js';
 import { plural } from '../../../shared/status-text.js';
 
 export const restoreCommand: Command = {
   name: 'restore',
-  summary: 'lay a snapshot of a layer onto a folder (default: the latest snapshot)',
-  args: '<dir>',
+  summary: 'lay a snapshot of a layer onto a folder (default: the latest snapshot); signed in, without --store: one file or folder under home',
+  args: '<dir>|<path>',
   positionals: { min: 1, max: 1 },
   globals: ['store', 'device'],
   options: {
-    layer: LAYER_OPTION,
+    layer: PIT_LAYER_OPTION,
     snapshot: SNAPSHOT_OPTION,
     seed: { type: 'string', multiple: true, value: '<dir>', help: 'a folder whose files may hold needed chunks (repeatable)' },
     path: { type: 'string', value: '<path>', help: 'restore only this file or folder (layer-relative, / separated; or an absolute path inside <dir>)' },
-    beside: { type: 'boolean', help: 'with --path: restore next to the current version, as name.restored-<time>.ext' },
+    beside: { type: 'boolean', help: 'with --path (or signed in): restore next to the current version, as name.restored-<time>.ext' },
+    'state-dir': PIT_STATE_DIR_OPTION,
   },
   async run(ctx) {
-    const target = ctx.args.positionals[0] as string;
-    const layer = ctx.layer;
+    const signed = await signedInSession(ctx);
+    const arg = ctx.args.positionals[0] as string;
+    const target = signed ? signed.session.home : arg;
     const wanted = snapshotOption(ctx.args, ctx.command);
     const seeds = listOption(ctx.args, 'seed');
-    const only = pathOption(ctx, target);
+    const only = signed ? signedInPath(ctx, signed.session.home, arg, homePath(signed.session, arg, ctx.command)) : pathOption(ctx, target);
     const beside = ctx.args.values.beside === true;
     if (beside && only === undefined) throw usageError('--beside needs --path', ctx.command);
+    const device = signed && stringOption(ctx.args, 'device') === undefined ? signed.session.device : ctx.device;
+    const source = await openSource(ctx, signed);
+    const { layer } = source;
+    const laying = signed ? await runningLay(signed.stateDir) : undefined;
+    if (laying !== undefined) throw new StrataError('E_LAYING', `a sign-in (process ${laying}) is laying the layer onto home: restore once it has finished`, { path: target });
     const start = performance.now();
     const repo = await ctx.openRepository();
     const snapshot = await resolveSnapshot(repo, layer, wanted);
@@ -74,14 +92,14 @@ export const restoreCommand: Command = {
         // other way round) holds work done since, and is kept beside as a conflict copy, as is a
         // file replaced whose version is not in the layer's latest snapshot (edited since). The
         // same for a whole snapshot laid onto a folder that already holds things.
-        ...(!beside ? { aside: { device: ctx.device, latest: await latestRoot(repo, layer, wanted, snapshot.snapshot.root) } } : {}),
+        ...(!beside ? { aside: { device, latest: await latestRoot(repo, layer, wanted, snapshot.snapshot.root) } } : {}),
         chunkFile: poolChunkFn(pool),
         onProgress: (p) => bar?.update({ files: p.filesDone, totalFiles: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
       });
     } catch (err) {
       // A failed --beside (a mistyped --path, most often) must not leave its temp folder behind.
       if (beside) await rm(into, { recursive: true, force: true });
-      throw err;
+      throw notInUserLayer(err, source);
     } finally {
       interrupt.dispose();
     }
@@ -137,12 +155,25 @@ function pathOption(ctx: Context, target: string): string | undefined {
       throw usageError(`--path ${JSON.stringify(raw)} is not inside ${resolve(target)}, the folder restored into`, ctx.command);
     }
   }
+  return checkedPath(rel, `--path ${JSON.stringify(raw)}`, ctx.command);
+}
+
+/** Signed in, the argument: the file or folder under home to restore (`rel`, home-relative); --path has no place here. */
+function signedInPath(ctx: Context, home: string, raw: string, rel: string): string {
+  if (stringOption(ctx.args, 'path') !== undefined) {
+    throw usageError('signed in, the argument is the file or folder to restore (under home); --path goes with restore <dir> --store <url>', ctx.command);
+  }
+  if (rel === '') throw usageError(`${JSON.stringify(raw)} is ${home} itself: name a file or folder under it`, ctx.command);
+  return checkedPath(rel, JSON.stringify(raw), ctx.command);
+}
+
+function checkedPath(rel: string, what: string, command: string): string {
   const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
   try {
     if (parts.length === 0) throw new Error('it is empty');
     for (const p of parts) checkEntryName(p);
   } catch (err) {
-    throw usageError(`--path ${JSON.stringify(raw)} is not a path inside the layer (${err instanceof Error ? err.message : String(err)})`, ctx.command);
+    throw usageError(`${what} is not a path inside the layer (${err instanceof Error ? err.message : String(err)})`, command);
   }
   return parts.join('/');
 }
