@@ -14,9 +14,15 @@ import { openAdminRepository, userOption, type AdminSub } from './admin-common.j
 
 const STORE_ERRORS = ['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'];
 
-/** --layers as a list: comma-separated org layer ids, no duplicates; '' is none. */
+/**
+ * --layers as a list: comma-separated org layer ids, no duplicates; '' is none. An empty item
+ * (`org/a,,org/b`, a stray comma at either end) is refused: it is most often a layer name lost
+ * from a script's variable, and assigning what is left would silently take that layer away.
+ */
 export function parseLayers(ctx: Context, value: string): string[] {
-  const layers = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (value.trim() === '') return [];
+  const layers = value.split(',').map((s) => s.trim());
+  if (layers.includes('')) throw usageError(`--layers: ${JSON.stringify(value)} has an empty item (a stray comma); give org/<name> ids separated by single commas, or '' for none`, ctx.command);
   const seen = new Set<string>();
   for (const layer of layers) {
     if (!isOrgLayer(layer)) throw usageError(`--layers: ${JSON.stringify(layer)} is not an org layer id (org/<name>)`, ctx.command);

@@ -210,6 +210,18 @@ describe('strata admin on a file:// store', () => {
     assert.deepEqual((await json('admin', 'users', '--user', 'erin')).users[0].layers, ['org/base']);
   });
 
+  it('assign refuses --layers with an empty item (org/a,, or a stray comma) as a usage error naming it', async () => {
+    for (const given of ['org/base,,', 'org/base,', ',org/base', 'org/base,,org/apps', 'org/base, ,org/apps']) {
+      const line = failedWith(await cli('admin', 'assign', '--user', 'gina', '--layers', given), 2, 'E_USAGE');
+      assert.match(line, /--layers: .*empty/, line);
+      assert.ok(line.includes(JSON.stringify(given)), line);
+    }
+    // Nothing was written: gina is still unknown.
+    failedWith(await cli('admin', 'users', '--user', 'gina'), 1, 'E_NO_USER');
+    // '' (and only blanks) still assigns none.
+    assert.deepEqual((await json('admin', 'assign', '--user', 'gina', '--layers', ' ')).layers, []);
+  });
+
   it('misuse is a usage error (exit 2): no or unknown subcommand, foreign options, bad ids', async () => {
     const usage = async (...argv: string[]) => failedWith(await cli('admin', ...argv), 2, 'E_USAGE');
     assert.match(await usage(), /admin needs a subcommand: preload, layer publish, layer list, assign, users/);
