@@ -5,6 +5,7 @@
  *   users/<userId>/profile   the profile: { version: 1, user, displayName, layers, updated }
  *                            (profile.ts); `layers` are the assigned org layers, lowest first
  *   layers/user/<userId>/…   the user layer (sync/repo); preload writes it as device `admin`
+ *                            (or `admin-<name>`: no signed-in device has such an id)
  *   layers/org/<name>/…      org layers; each publish is a new snapshot (version) by `admin`
  *
  * What must hold:
@@ -36,6 +37,6 @@ export {
   type Profile,
 } from './profile.js';
 export { listUsers, listOrgLayers, USER_LAYERS_PREFIX, ORG_LAYERS_PREFIX, type Listed } from './users.js';
-export { ADMIN_DEVICE, preloadUserLayer, type LayerWriteOptions, type PreloadResult } from './preload.js';
+export { ADMIN_DEVICE, checkAdminDevice, isAdminDevice, preloadUserLayer, type LayerWriteOptions, type PreloadResult } from './preload.js';
 export { publishOrgLayer, type PublishOptions, type PublishResult } from './publish.js';
-export { countSnapshots, isPublished, orgLayerReport, orgLayerReports, userReport, userReports, type DeviceSync, type LayerState, type OrgLayerReport, type UserReport } from './report.js';
+export { countSnapshots, isPublished, orgLayerReport, orgLayerReports, userReport, userReports, type AdminWrite, type DeviceSync, type LayerState, type OrgLayerReport, type UserReport } from './report.js';

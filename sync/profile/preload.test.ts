@@ -187,6 +187,8 @@ describe('preloadUserLayer', () => {
     await rejectsWith(preloadUserLayer(repo, 'erin', { from: join(tmp, 'nope') }), 'E_NO_ROOT');
     await rejectsWith(preloadUserLayer(repo, '../erin', { from: tmp }), 'E_BAD_USER');
     await rejectsWith(preloadUserLayer(repo, 'erin', { from: tmp, device: 'no/slash' }), 'E_BAD_DEVICE');
+    // Not an admin device id: the preload's head would read as one of the user's devices.
+    await rejectsWith(preloadUserLayer(repo, 'erin', { from: tmp, device: 'pc' }), 'E_BAD_DEVICE');
     // Extending a layer that cannot be read would drop its files: it must fail, not start afresh.
     await store.put('layers/user/erin/heads/pc', Buffer.from('{not json'));
     const template = join(tmp, 'tpl-e');
@@ -233,7 +235,7 @@ describe('publishOrgLayer', () => {
       for (const v of ['v1', 'v2', 'v3']) await writeFiles(join(tmp, v), { 'a.txt': v });
       const v1 = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v1'), now: () => T1 });
       // A second admin publishes with their own device id, from a machine a day ahead.
-      const v2 = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v2'), device: 'ops', now: () => T2 });
+      const v2 = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v2'), device: 'admin-ops', now: () => T2 });
       const v3 = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v3'), now: () => T1 });
       assert.deepEqual(v2.snapshot.parents, [v1.snapshotId]);
       assert.deepEqual(v3.snapshot.parents, [v2.snapshotId]);
@@ -251,7 +253,7 @@ describe('publishOrgLayer', () => {
       const v1 = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v1'), now: () => T1 });
       assert.equal(v1.changed, true);
       const before = await keysUnder(store, 'layers/');
-      const again = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v1'), device: 'ops', now: () => T2 });
+      const again = await publishOrgLayer(repo, 'org/base', { from: join(tmp, 'v1'), device: 'admin-ops', now: () => T2 });
       assert.equal(again.changed, false);
       assert.equal(again.snapshotId, v1.snapshotId);
       assert.deepEqual(await keysUnder(store, 'layers/'), before);

@@ -36,10 +36,25 @@ import { assignedLayers, checkUserId, readProfile } from './profile.js';
 /** The device id admin writes use unless another is given: the head is `…/heads/admin`. */
 export const ADMIN_DEVICE = 'admin';
 
+/**
+ * Admin writes use `admin` or `admin-<name>` as their device id, and no signed-in device has such
+ * an id (an agent's is 16 base32 characters), so a report can tell a preload's head from a device's.
+ */
+export function isAdminDevice(device: string): boolean {
+  return device === ADMIN_DEVICE || device.startsWith(`${ADMIN_DEVICE}-`);
+}
+
+/** The device id of an admin write: `opts.device` or ADMIN_DEVICE; E_BAD_DEVICE unless isAdminDevice. */
+export function checkAdminDevice(device: string | undefined): string {
+  const id = checkDeviceId(device ?? ADMIN_DEVICE);
+  if (!isAdminDevice(id)) throw new StrataError('E_BAD_DEVICE', `admin writes must use device id ${ADMIN_DEVICE} or ${ADMIN_DEVICE}-<name>, not ${JSON.stringify(id)}: admin users tells them from users' devices by it`);
+  return id;
+}
+
 export interface LayerWriteOptions {
   /** The folder to read. */
   from: string;
-  /** Default ADMIN_DEVICE. Two admins writing at once should use different ids (one writer per head). */
+  /** Default ADMIN_DEVICE; else `admin-<name>` (isAdminDevice). Two admins writing at once should use different ids (one writer per head). */
   device?: string;
   chunker?: FileChunker;
   onProgress?: (p: SnapshotProgress) => void;
@@ -99,7 +114,7 @@ export function walkContext(repo: Repository, root: string, opts: LayerWriteOpti
 /** Creates or extends layer `user/<user>` with the template folder `opts.from`. */
 export async function preloadUserLayer(repo: Repository, user: string, opts: LayerWriteOptions): Promise<PreloadResult> {
   const layer = `user/${checkUserId(user)}`;
-  const device = checkDeviceId(opts.device ?? ADMIN_DEVICE);
+  const device = checkAdminDevice(opts.device);
   const root = resolve(opts.from);
   await checkFolder(root);
   await repo.loadIndex();

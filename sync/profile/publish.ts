@@ -10,12 +10,12 @@
  */
 import { resolve } from 'node:path';
 import { StrataError } from '../errors.js';
-import { checkDeviceId, timeAfterParents, type Repository, type SnapshotRecord } from '../repo/index.js';
+import { timeAfterParents, type Repository, type SnapshotRecord } from '../repo/index.js';
 import { FORMAT_VERSION, type Snapshot, type SnapshotId } from '../repo/types.js';
 import type { SnapshotStats } from '../snapshot/index.js';
 import { isObjectError } from '../snapshot/parent.js';
 import { snapshotDir } from '../snapshot/walk.js';
-import { ADMIN_DEVICE, asStrataError, checkFolder, walkContext, type LayerWriteOptions } from './preload.js';
+import { asStrataError, checkAdminDevice, checkFolder, walkContext, type LayerWriteOptions } from './preload.js';
 import { isOrgLayer } from './profile.js';
 
 export interface PublishResult {
@@ -39,7 +39,7 @@ export interface PublishOptions extends LayerWriteOptions {
 
 export async function publishOrgLayer(repo: Repository, layer: string, opts: PublishOptions): Promise<PublishResult> {
   if (!isOrgLayer(layer)) throw new StrataError('E_BAD_LAYER', `${JSON.stringify(layer)} is not an org layer id (org/<name>)`);
-  const device = checkDeviceId(opts.device ?? ADMIN_DEVICE);
+  const device = checkAdminDevice(opts.device);
   const root = resolve(opts.from);
   await checkFolder(root, 'the folder to publish');
   // A snapshot's time is when it started: every file it reads was read after it.

@@ -1,6 +1,7 @@
 /**
  * What admins see: per user, the profile, the devices that sync the user layer (with when each
- * last wrote its head), the layer's size and its number of snapshots; per org layer, its versions.
+ * last wrote its head) apart from the admins' preloads, the layer's size and its number of
+ * snapshots; per org layer, its versions.
  *
  * A broken object of one user (a corrupt profile, a corrupt head) is reported in that user's
  * `problems` and must not hide the other users or the rest of that user's report. Store errors
@@ -12,6 +13,7 @@ import { mapLimit } from '../repo/pool.js';
 import { keys, type Head, type SnapshotId } from '../repo/types.js';
 import type { Repository, SnapshotRecord } from '../repo/index.js';
 import type { ObjectStore } from '../store/index.js';
+import { isAdminDevice } from './preload.js';
 import { readProfile, type Profile } from './profile.js';
 import { listOrgLayers, listUsers } from './users.js';
 
@@ -28,6 +30,15 @@ export interface DeviceSync {
   snapshot: SnapshotId;
 }
 
+/** An admin's write into a user layer (a preload): its head, apart from the user's devices. */
+export interface AdminWrite {
+  /** The admin device id (`admin`, `admin-<name>`). */
+  device: string;
+  /** When the bucket got the head (its clock); the head's own time where the store does not tell. */
+  at: string;
+  snapshot: SnapshotId;
+}
+
 export interface LayerState {
   snapshot: SnapshotId;
   time: string;
@@ -41,7 +52,10 @@ export interface UserReport {
   user: string;
   /** Undefined when no admin wrote a profile (the user then has no org layers). */
   profile: Profile | undefined;
+  /** The user's devices: every head but the admins' (an empty list: never signed in, or every head gone). */
   devices: DeviceSync[];
+  /** The admins' heads (preloads), never counted as devices. */
+  preloads: AdminWrite[];
   /** The newest snapshot a head points at; null when the layer has none. */
   latest: LayerState | null;
   snapshots: number;
@@ -110,7 +124,10 @@ async function layerState(repo: Repository, layer: string, problems: StrataError
 export async function userReport(repo: Repository, user: string): Promise<UserReport> {
   const problems: StrataError[] = [];
   const profile = await noting(problems, () => readProfile(repo.store, user));
-  return { user, profile, ...(await layerState(repo, `user/${user}`, problems)), problems };
+  const { devices: heads, ...state } = await layerState(repo, `user/${user}`, problems);
+  const devices = heads.filter((d) => !isAdminDevice(d.device));
+  const preloads = heads.filter((d) => isAdminDevice(d.device)).map((d) => ({ device: d.device, at: d.lastSync, snapshot: d.snapshot }));
+  return { user, profile, devices, preloads, ...state, problems };
 }
 
 /** Every user's report, by user id; `errors` are keys that name no valid user. */

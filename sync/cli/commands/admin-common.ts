@@ -8,11 +8,10 @@
  * with credentials from the environment, like every other command. openAdminRepository is the one
  * place that choice is made.
  */
-import { ADMIN_DEVICE, checkUserId } from '../../profile/index.js';
+import { checkAdminDevice, checkUserId } from '../../profile/index.js';
 import { ADMIN, loadCredentials } from '../../credentials/index.js';
 import { openRepository, type OpenOptions, type Repository } from '../../repo/index.js';
 import { loadOrgConfig, openOrgStore } from '../../signin/index.js';
-import { checkDeviceId } from '../../repo/names.js';
 import { stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
 
@@ -41,11 +40,11 @@ export async function openAdminRepository(ctx: Context, opts: OpenOptions = {}):
   return openRepository(org.store, opts);
 }
 
-/** --device when given, else `admin`: the device id of the heads admin writes create. */
+/** --device when given (`admin-<name>`), else `admin`: the device id of the heads admin writes create. */
 export function adminDevice(ctx: Context): string {
   const given = stringOption(ctx.args, 'device');
   try {
-    return checkDeviceId(given ?? ADMIN_DEVICE);
+    return checkAdminDevice(given);
   } catch (err) {
     throw usageError(err instanceof Error ? err.message : String(err), ctx.command);
   }

@@ -74,8 +74,10 @@ describe('strata admin on S3', { skip: skipWithoutS3 }, () => {
     assert.deepEqual(users.map((x: { user: string }) => x.user), ['amy', 'newhire', 'zed']);
     const u = users[1];
     assert.deepEqual([u.user, u.displayName, u.layers, u.snapshots], ['newhire', 'New Hire', ['org/dept'], 3]);
-    assert.deepEqual(u.devices.map((d: { device: string; snapshot: string }) => [d.device, d.snapshot]), [['admin', p2.snapshot], ['pc1', synced.snapshot]]);
+    assert.deepEqual(u.devices.map((d: { device: string; snapshot: string }) => [d.device, d.snapshot]), [['pc1', synced.snapshot]]);
+    assert.deepEqual(u.preloads.map((d: { device: string; snapshot: string }) => [d.device, d.snapshot]), [['admin', p2.snapshot]]);
     for (const d of u.devices) assert.ok(Number.isFinite(Date.parse(d.lastSync)), d.lastSync);
+    assert.ok(Number.isFinite(Date.parse(u.preloads[0].at)), u.preloads[0].at);
     assert.deepEqual([u.latest.snapshot, u.files, u.bytes], [synced.snapshot, 1, 'from the pc'.length]);
   });
 });

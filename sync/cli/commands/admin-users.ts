@@ -1,7 +1,8 @@
 /**
  * `strata admin users [--user <id>]`: for each user (everyone with a user layer or a profile):
  * display name, assigned org layers, the devices syncing the layer with the time each last wrote
- * its head (by the bucket's clock, not the device's), the layer's size (files and bytes of its latest snapshot) and its number of
+ * its head (by the bucket's clock, not the device's) and, apart from them, when an admin preloaded
+ * it (an admin device's head is no device: a new hire with only that has not signed in yet), the layer's size (files and bytes of its latest snapshot) and its number of
  * snapshots. A broken profile or head is a warning on stderr and a `problems` entry; the other
  * users are still listed.
  */
@@ -21,6 +22,7 @@ function userJson(r: UserReport) {
     layers: r.profile?.layers ?? [],
     profileUpdated: r.profile?.updated ?? null,
     devices: r.devices,
+    preloads: r.preloads,
     latest: r.latest,
     files: r.latest?.files ?? null,
     bytes: r.latest?.bytes ?? null,
@@ -37,7 +39,8 @@ function userLines(r: UserReport): string[] {
   const s = r.latest;
   const size = s ? `${typeof s.files === 'number' ? plural(s.files, 'file') : '? files'}, ${s.bytes === null ? '? bytes' : formatBytes(s.bytes)} (snapshot ${shortId(s.snapshot)}, ${formatTime(s.time)})` : 'empty (no snapshot yet)';
   lines.push(`  size       ${size}`, `  snapshots  ${r.snapshots}`);
-  if (r.devices.length === 0) lines.push('  devices    none');
+  if (r.preloads.length > 0) lines.push(...columns(r.preloads.map((p) => ['  preloaded', `${formatTime(p.at)} by ${p.device}`, shortId(p.snapshot)])));
+  if (r.devices.length === 0) lines.push(r.preloads.length > 0 ? '  devices    none: not signed in yet' : '  devices    none');
   else {
     const rows = r.devices.map((d) => [`  device`, d.device, `last sync ${formatTime(d.lastSync)}`, shortId(d.snapshot)]);
     lines.push(...columns(rows));
@@ -48,7 +51,7 @@ function userLines(r: UserReport): string[] {
 /** The report of `user`; E_NO_USER when the bucket has nothing of theirs (a mistyped id must not look like a user who never signed in). */
 async function knownUser(repo: Repository, user: string): Promise<UserReport> {
   const r = await userReport(repo, user);
-  if (r.profile === undefined && r.devices.length === 0 && r.snapshots === 0 && r.problems.length === 0) {
+  if (r.profile === undefined && r.devices.length === 0 && r.preloads.length === 0 && r.snapshots === 0 && r.problems.length === 0) {
     throw new StrataError('E_NO_USER', `no user ${user}: neither a profile nor a user layer (admin assign or admin preload makes them)`, { key: `layers/user/${user}/` });
   }
   return r;
@@ -60,7 +63,7 @@ export const usersSub: AdminSub = {
   args: '',
   positionals: 0,
   options: ['user'],
-  summary: "show each user's name, org layers, devices with last sync, layer size and snapshots (--user: one)",
+  summary: "show each user's name, org layers, preloads, devices with last sync, layer size and snapshots (--user: one)",
   async run(ctx) {
     const one = stringOption(ctx.args, 'user') === undefined ? undefined : userOption(ctx, 'users');
     const repo = await openAdminRepository(ctx, { loadIndex: false });

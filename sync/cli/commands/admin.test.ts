@@ -153,10 +153,8 @@ describe('strata admin on a file:// store', () => {
     const [alice, bob, carol] = out.users;
     assert.equal(alice.displayName, 'Alice Smith');
     assert.deepEqual(alice.layers, ['org/apps', 'org/base']);
-    assert.deepEqual(alice.devices, [
-      { device: 'admin', lastSync: headTime('admin'), snapshot: ids.preload2 },
-      { device: 'laptop1', lastSync: headTime('laptop1'), snapshot: synced.snapshot },
-    ]);
+    assert.deepEqual(alice.devices, [{ device: 'laptop1', lastSync: headTime('laptop1'), snapshot: synced.snapshot }]);
+    assert.deepEqual(alice.preloads, [{ device: 'admin', at: headTime('admin'), snapshot: ids.preload2 }]);
     assert.equal(alice.snapshots, 3);
     // The device's snapshot is the newest: the layer's size is what the laptop holds.
     assert.equal(alice.latest.snapshot, synced.snapshot);
@@ -173,9 +171,25 @@ describe('strata admin on a file:// store', () => {
     assert.equal(lines[1], '  layers     org/apps, org/base');
     assert.match(lines[2] as string, new RegExp(`^ {2}size {7}1 file, 19 B \\(snapshot ${synced.snapshot.slice(0, 12)}, .*Z\\)$`));
     assert.equal(lines[3], '  snapshots  3');
-    assert.match(lines[4] as string, /^ {2}device +admin +last sync \d{4}-.*Z +[0-9a-f]{12}$/);
+    assert.match(lines[4] as string, new RegExp(`^ {2}preloaded +\\d{4}-.*Z by admin +${ids.preload2!.slice(0, 12)}$`));
     assert.match(lines[5] as string, /^ {2}device +laptop1 +last sync \d{4}-.*Z +[0-9a-f]{12}$/);
     assert.equal(lines.length, 6);
+  });
+
+  it('users tells a preload from a device: a new hire preloaded but never signed in has no device', async () => {
+    const pre = await json('admin', 'preload', '--user', 'hank', '--from', join(tmp, 'tpl1'));
+    const head = 'layers/user/hank/heads/admin';
+    let at: string | undefined;
+    for await (const { key, modified } of new DirStore(storeDir).list(head)) if (key === head) at = new Date(modified!).toISOString();
+    const [hank] = (await json('admin', 'users', '--user', 'hank')).users;
+    assert.deepEqual(hank.devices, []);
+    assert.deepEqual(hank.preloads, [{ device: 'admin', at, snapshot: pre.snapshot }]);
+    const text = await cli('admin', 'users', '--user', 'hank');
+    assert.equal(text.code, 0, text.stderr);
+    const lines = text.stdout.trimEnd().split('\n');
+    assert.ok(lines.some((l) => /^ {2}devices +none: not signed in yet$/.test(l)), text.stdout);
+    assert.ok(lines.some((l) => new RegExp(`^ {2}preloaded +\\d{4}-.*Z by admin +${pre.snapshot.slice(0, 12)}$`).test(l)), text.stdout);
+    assert.ok(!lines.some((l) => /^ {2}device /.test(l)), text.stdout);
   });
 
   it('users --user for a user the bucket knows nothing of fails, naming the user', async () => {
@@ -239,6 +253,9 @@ describe('strata admin on a file:// store', () => {
     await usage('assign', '--user', 'alice', '--layers', 'org/a,org/a');
     await usage('assign', '--user', 'alice', '--display-name', 'bell\u0007');
     await usage('preload', '--user', 'alice', '--from', tmp, '--device', 'bad/device');
+    // Admin heads must read as admin writes, never as a user's device.
+    assert.match(await usage('preload', '--user', 'alice', '--from', tmp, '--device', 'laptop1'), /admin-<name>/);
+    await usage('layer', 'publish', 'org/base', '--from', tmp, '--device', 'ops');
     const help = await cli('admin', 'help');
     assert.equal(help.code, 0);
     assert.match(help.stdout, /strata admin layer publish <org\/name> --from <dir>\n/);

@@ -6,12 +6,13 @@
  *   layer publish <org/name> --from <dir>      a new version of an org layer
  *   layer list                                 the org layers and their latest versions
  *   assign --user <id> --layers org/a,org/b    the org layers a user gets (their profile)
- *   users [--user <id>]                        users, devices, last sync, layer size, snapshots
+ *   users [--user <id>]                        users, preloads, devices, last sync, layer size, snapshots
  *   login --org <file|url>                     the admin's credentials into the OS keychain
  *
  * Each subcommand takes only its own options (anything else is a usage error) besides the global
  * ones and --org (the org config: the bucket, with the admin's keychain credentials); admin writes
- * use the device id `admin` unless --device names another.
+ * use the device id `admin` unless --device names another, `admin-<name>` (`admin users` tells an
+ * admin's head from a user's device by it).
  */
 import { GLOBAL_OPTIONS, usageError } from '../args.js';
 import type { Context } from '../context.js';
