@@ -30,6 +30,7 @@ import { JobLimit } from '../snapshot/limit.js';
 import { errnoOf } from '../snapshot/listing.js';
 import { ParentTrees } from '../snapshot/prefetch.js';
 import { snapshotDir } from '../snapshot/walk.js';
+import { makeExcluder } from '../watch/index.js';
 import { countTree, loadAllTrees, overlayTrees, treeOf, type BelowDirs } from './overlay-trees.js';
 import { assignedLayers, checkUserId, readProfile } from './profile.js';
 
@@ -61,6 +62,11 @@ export interface LayerWriteOptions {
   /** The clock for the snapshot's time (default: the system clock). */
   now?: () => Date;
   signal?: AbortSignal;
+  /**
+   * Exclusion rules (gitignore syntax, relative to the layer root, as the org config's
+   * policies.exclude) on top of the built-in defaults (DEFAULT_EXCLUDES), which always apply.
+   */
+  exclude?: readonly string[];
 }
 
 export interface PreloadResult {
@@ -74,6 +80,8 @@ export interface PreloadResult {
   extended: SnapshotId | undefined;
   /** The template's walk: its files, and what was skipped (with reasons). */
   stats: SnapshotStats;
+  /** What the exclusion rules left out of the template, sorted (a folder ends in "/"). */
+  excluded: string[];
 }
 
 /** The folder to read must be a readable directory (E_NO_ROOT otherwise); `what` names it in errors. */
@@ -93,8 +101,19 @@ export async function checkFolder(path: string, what = 'the template folder'): P
   }
 }
 
-export function walkContext(repo: Repository, root: string, opts: LayerWriteOptions): Context {
+/**
+ * The walk of a folder into a layer, leaving out what the exclusion rules name (a folder with all
+ * it holds) and noting it in `excluded`: what a device would never sync must not reach the layer
+ * from a template either (an Office lock file, .DS_Store, a browser cache).
+ */
+export function walkContext(repo: Repository, root: string, opts: LayerWriteOptions, excluded: string[]): Context {
   const chunker = opts.chunker ?? new InProcessChunker();
+  const rules = makeExcluder(opts.exclude ?? []);
+  const exclude = (rel: string, isDir: boolean): boolean => {
+    if (!rules(rel, isDir)) return false;
+    excluded.push(isDir ? `${rel}/` : rel);
+    return true;
+  };
   return {
     repo,
     root,
@@ -103,7 +122,7 @@ export function walkContext(repo: Repository, root: string, opts: LayerWriteOpti
     chunker,
     files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
     parents: new ParentTrees(repo),
-    exclude: undefined,
+    exclude,
     onProgress: opts.onProgress,
     signal: opts.signal,
     stats: newStats(),
@@ -120,7 +139,8 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
   await repo.loadIndex();
   // Every head unreadable throws here: extending a layer that cannot be read would drop its files.
   const latest = await repo.latestSnapshot(layer);
-  const ctx = walkContext(repo, root, opts);
+  const excluded: string[] = [];
+  const ctx = walkContext(repo, root, opts, excluded);
   try {
     const template = await snapshotDir(ctx, root, '', undefined);
     await repo.flush();
@@ -129,7 +149,7 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
     const merged = await overlayTrees(trees, latest?.snapshot.root, template, save, repo.format.hash, orgDirs(repo, user));
     await repo.flush();
     if (latest && merged === latest.snapshot.root) {
-      return { layer, snapshotId: latest.id, snapshot: latest.snapshot, changed: false, extended: latest.id, stats: ctx.stats };
+      return { layer, snapshotId: latest.id, snapshot: latest.snapshot, changed: false, extended: latest.id, stats: ctx.stats, excluded: excluded.sort() };
     }
     const snapshot: Snapshot = {
       version: FORMAT_VERSION,
@@ -144,7 +164,7 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
     opts.signal?.throwIfAborted();
     const snapshotId = await repo.saveSnapshot(snapshot);
     await repo.writeHead(layer, device, snapshotId, snapshot.time);
-    return { layer, snapshotId, snapshot, changed: true, extended: latest?.id, stats: ctx.stats };
+    return { layer, snapshotId, snapshot, changed: true, extended: latest?.id, stats: ctx.stats, excluded: excluded.sort() };
   } catch (err) {
     // No chunk job may outlive the call, and the writer must be usable again.
     await ctx.files.idle();

@@ -1,7 +1,8 @@
 /**
  * Publishing an org layer: each publish is a new version, a plain snapshot of the folder (the
  * layer is replaced, not extended: a file left out of the new version is gone from it) whose
- * parent is the previous version, and the admin device's head moved to it. A folder that holds
+ * parent is the previous version, and the admin device's head moved to it. What the exclusion
+ * rules name is left out, as from a user's folder (walkContext). A folder that holds
  * exactly the latest version's content writes nothing.
  *
  * The previous version is the layer's latest, whichever admin device published it: builds on this
@@ -26,6 +27,8 @@ export interface PublishResult {
   changed: boolean;
   /** The folder's walk: its files, and what was skipped (with reasons). */
   stats: SnapshotStats;
+  /** What the exclusion rules left out of the folder, sorted (a folder ends in "/"). */
+  excluded: string[];
 }
 
 export interface PublishOptions extends LayerWriteOptions {
@@ -50,12 +53,13 @@ export async function publishOrgLayer(repo: Repository, layer: string, opts: Pub
   // template copied with its dates) may hold other bytes, so every file is read (walkContext
   // trusts no parent). Chunks the bucket has are still not uploaded again; an entry that cannot
   // be read keeps the previous version's copy.
-  const ctx = walkContext(repo, root, opts);
+  const excluded: string[] = [];
+  const ctx = walkContext(repo, root, opts, excluded);
   try {
     const tree = await snapshotDir(ctx, root, '', previous?.snapshot.root);
     await repo.flush();
     // The same content again is no new version: every machine would switch to it for nothing.
-    if (previous && tree === previous.snapshot.root) return { snapshotId: previous.id, snapshot: previous.snapshot, changed: false, stats: ctx.stats };
+    if (previous && tree === previous.snapshot.root) return { snapshotId: previous.id, snapshot: previous.snapshot, changed: false, stats: ctx.stats, excluded: excluded.sort() };
     const { stats } = ctx;
     const had = previous?.snapshot.summary?.files ?? 0;
     if (opts.refuseEmpty && stats.files === 0 && had > 0) {
@@ -73,7 +77,7 @@ export async function publishOrgLayer(repo: Repository, layer: string, opts: Pub
     opts.signal?.throwIfAborted();
     const snapshotId = await repo.saveSnapshot(snapshot);
     await repo.writeHead(layer, device, snapshotId, snapshot.time);
-    return { snapshotId, snapshot, changed: true, stats };
+    return { snapshotId, snapshot, changed: true, stats, excluded: excluded.sort() };
   } catch (err) {
     // No chunk job may outlive the call, and the writer must be usable again.
     await ctx.files.idle();

@@ -14,6 +14,8 @@ import { openRepository, type OpenOptions, type Repository } from '../../repo/in
 import { loadOrgConfig, openOrgStore } from '../../signin/index.js';
 import { stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
+import type { OrgConfig } from '../../../shared/org-config.js';
+import { plural } from '../../../shared/status-text.js';
 
 export interface AdminSub {
   /** As typed after `strata admin`: "preload", "layer publish". */
@@ -29,16 +31,33 @@ export interface AdminSub {
   run(ctx: Context, positionals: string[]): Promise<void>;
 }
 
-/** The one place admin commands open the bucket. */
-export async function openAdminRepository(ctx: Context, opts: OpenOptions = {}): Promise<Repository> {
+/** The one place admin commands open the bucket; `org` is the org config when given (--org). */
+export async function openAdmin(ctx: Context, opts: OpenOptions = {}): Promise<{ repo: Repository; org: OrgConfig | undefined }> {
   const source = stringOption(ctx.args, 'org');
-  if (source === undefined) return ctx.openRepository(opts);
+  if (source === undefined) return { repo: await ctx.openRepository(opts), org: undefined };
   if (stringOption(ctx.args, 'store') !== undefined) throw usageError('give --org or --store, not both', ctx.command);
   const config = await loadOrgConfig(source);
   const org = openOrgStore(config, await loadCredentials(config.org, ADMIN));
   ctx.onClose(() => org.close());
-  return openRepository(org.store, opts);
+  return { repo: await openRepository(org.store, opts), org: config };
 }
+
+export async function openAdminRepository(ctx: Context, opts: OpenOptions = {}): Promise<Repository> {
+  return (await openAdmin(ctx, opts)).repo;
+}
+
+/**
+ * What a preload or publish leaves out, and says so: the built-in exclusions, plus the org's
+ * (policies.exclude) when --org gave its config, as a signed-in device would never sync them.
+ */
+export function printExcluded(ctx: Context, excluded: readonly string[]): void {
+  if (excluded.length === 0) return;
+  const shown = excluded.slice(0, MAX_SHOWN_EXCLUDED).join(', ');
+  const more = excluded.length > MAX_SHOWN_EXCLUDED ? `, and ${excluded.length - MAX_SHOWN_EXCLUDED} more (--json lists them)` : '';
+  ctx.print(`  left out by the exclusion rules: ${plural(excluded.length, 'path')}: ${shown}${more}`);
+}
+
+const MAX_SHOWN_EXCLUDED = 10;
 
 /** --device when given (`admin-<name>`), else `admin`: the device id of the heads admin writes create. */
 export function adminDevice(ctx: Context): string {

@@ -1,7 +1,8 @@
 /**
  * `strata admin layer publish <org/name> --from <dir>`: a new version of an org layer (a snapshot
  * of the folder as the admin device, parent the previous version); prints its snapshot id, or
- * says that nothing was published when the latest version holds the folder already. A folder
+ * says that nothing was published when the latest version holds the folder already. What the
+ * exclusion rules name (built-in, and the org config's with --org) is left out, and listed. A folder
  * without a file over a version with files is refused unless --force (an unmounted share).
  * `strata admin layer list`: every org layer with its number of versions and its latest one.
  */
@@ -9,7 +10,7 @@ import { isOrgLayer, orgLayerReports, publishOrgLayer, type LayerState } from '.
 import { usageError } from '../args.js';
 import { openChunkPool } from '../chunker.js';
 import { columns, formatBytes, formatTime, shortId } from '../format.js';
-import { adminDevice, openAdminRepository, requiredString, type AdminSub } from './admin-common.js';
+import { adminDevice, openAdmin, openAdminRepository, printExcluded, requiredString, type AdminSub } from './admin-common.js';
 import { plural } from '../../../shared/status-text.js';
 
 export const layerPublishSub: AdminSub = {
@@ -23,11 +24,12 @@ export const layerPublishSub: AdminSub = {
     if (!isOrgLayer(layer)) throw usageError(`${JSON.stringify(layer)} is not an org layer id (org/<name>)`, ctx.command);
     const from = requiredString(ctx, 'from', 'layer publish');
     const device = adminDevice(ctx);
-    const repo = await openAdminRepository(ctx, { loadIndex: false });
+    const { repo, org } = await openAdmin(ctx, { loadIndex: false });
     const bar = ctx.progress('publish');
-    const { snapshotId, snapshot, changed, stats } = await publishOrgLayer(repo, layer, {
+    const { snapshotId, snapshot, changed, stats, excluded } = await publishOrgLayer(repo, layer, {
       from,
       device,
+      exclude: org?.policies.exclude ?? [],
       refuseEmpty: ctx.args.values.force !== true,
       chunker: openChunkPool(ctx),
       onProgress: (p) => bar?.update({ files: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
@@ -35,18 +37,18 @@ export const layerPublishSub: AdminSub = {
     bar?.done();
     for (const s of stats.skipped) ctx.warn(`skipped ${s.path}: ${s.reason}`);
     if (ctx.json) {
-      ctx.printJson({ layer, snapshot: snapshotId, changed, device: snapshot.device, time: snapshot.time, parents: snapshot.parents, files: stats.files, bytes: stats.bytes, bytesAdded: stats.bytesAdded, skipped: stats.skipped });
+      ctx.printJson({ layer, snapshot: snapshotId, changed, device: snapshot.device, time: snapshot.time, parents: snapshot.parents, files: stats.files, bytes: stats.bytes, bytesAdded: stats.bytesAdded, skipped: stats.skipped, excluded });
       return;
     }
-    if (!changed) {
-      ctx.print(`${layer}'s latest version already holds the folder: nothing published (snapshot ${shortId(snapshotId)}, ${plural(stats.files, 'file')}, ${formatBytes(stats.bytes)})`);
-      return;
+    if (!changed) ctx.print(`${layer}'s latest version already holds the folder: nothing published (snapshot ${shortId(snapshotId)}, ${plural(stats.files, 'file')}, ${formatBytes(stats.bytes)})`);
+    else {
+      const parent = snapshot.parents[0];
+      ctx.print(
+        `published ${layer}: snapshot ${snapshotId}`,
+        `  ${plural(stats.files, 'file')}, ${formatBytes(stats.bytes)}, ${formatBytes(stats.bytesAdded)} new; ${parent ? `previous version ${shortId(parent)}` : 'first version'}`,
+      );
     }
-    const parent = snapshot.parents[0];
-    ctx.print(
-      `published ${layer}: snapshot ${snapshotId}`,
-      `  ${plural(stats.files, 'file')}, ${formatBytes(stats.bytes)}, ${formatBytes(stats.bytesAdded)} new; ${parent ? `previous version ${shortId(parent)}` : 'first version'}`,
-    );
+    printExcluded(ctx, excluded);
   },
 };
 

@@ -1,12 +1,13 @@
 /**
  * `strata admin preload --user <id> --from <dir>`: fills a user's layer from a template folder
  * before their first sign-in, or lays another template over a layer that has content (files the
- * template lacks stay; the template wins where both have a path).
+ * template lacks stay; the template wins where both have a path). What the exclusion rules name
+ * (built-in, and the org config's with --org) is left out, and listed.
  */
 import { preloadUserLayer } from '../../profile/index.js';
 import { openChunkPool } from '../chunker.js';
 import { formatBytes, shortId } from '../format.js';
-import { adminDevice, openAdminRepository, requiredString, userOption, type AdminSub } from './admin-common.js';
+import { adminDevice, openAdmin, printExcluded, requiredString, userOption, type AdminSub } from './admin-common.js';
 import { plural } from '../../../shared/status-text.js';
 
 export const preloadSub: AdminSub = {
@@ -20,11 +21,12 @@ export const preloadSub: AdminSub = {
     const user = userOption(ctx, 'preload');
     const from = requiredString(ctx, 'from', 'preload');
     const device = adminDevice(ctx);
-    const repo = await openAdminRepository(ctx, { loadIndex: false });
+    const { repo, org } = await openAdmin(ctx, { loadIndex: false });
     const bar = ctx.progress('preload');
     const r = await preloadUserLayer(repo, user, {
       from,
       device,
+      exclude: org?.policies.exclude ?? [],
       chunker: openChunkPool(ctx),
       onProgress: (p) => bar?.update({ files: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
     });
@@ -44,17 +46,18 @@ export const preloadSub: AdminSub = {
         bytes: summary?.bytes ?? null,
         template: { files: r.stats.files, bytes: r.stats.bytes, bytesAdded: r.stats.bytesAdded },
         skipped: r.stats.skipped,
+        excluded: r.excluded,
       });
       return;
     }
     const size = summary ? `${plural(summary.files, 'file')}, ${formatBytes(summary.bytes)}` : 'size unknown';
-    if (!r.changed) {
-      ctx.print(`${r.layer} already holds the template: nothing written (snapshot ${shortId(r.snapshotId)}, ${size})`);
-      return;
+    if (!r.changed) ctx.print(`${r.layer} already holds the template: nothing written (snapshot ${shortId(r.snapshotId)}, ${size})`);
+    else {
+      ctx.print(
+        `${r.extended ? 'extended' : 'created'} ${r.layer}: snapshot ${r.snapshotId} (device ${device})${r.extended ? `, parent ${shortId(r.extended)}` : ''}`,
+        `  layer: ${size}; template: ${plural(r.stats.files, 'file')}, ${formatBytes(r.stats.bytes)}, ${formatBytes(r.stats.bytesAdded)} new`,
+      );
     }
-    ctx.print(
-      `${r.extended ? 'extended' : 'created'} ${r.layer}: snapshot ${r.snapshotId} (device ${device})${r.extended ? `, parent ${shortId(r.extended)}` : ''}`,
-      `  layer: ${size}; template: ${plural(r.stats.files, 'file')}, ${formatBytes(r.stats.bytes)}, ${formatBytes(r.stats.bytesAdded)} new`,
-    );
+    printExcluded(ctx, r.excluded);
   },
 };

@@ -3,7 +3,7 @@
 // shows devices, last sync, size and snapshots after a device synced. Hostile profiles in the
 // bucket give one-line typed errors or warnings; misuse gives exit code 2.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -234,6 +234,25 @@ describe('strata admin on a file:// store', () => {
     failedWith(await cli('admin', 'users', '--user', 'gina'), 1, 'E_NO_USER');
     // '' (and only blanks) still assigns none.
     assert.deepEqual((await json('admin', 'assign', '--user', 'gina', '--layers', ' ')).layers, []);
+  });
+
+  it('preload and layer publish leave out what the built-in exclusions name (.DS_Store, Thumbs.db, *.tmp, ~$*, caches) and say so', async () => {
+    const junk = { '.DS_Store': 'x', Desktop: { 'welcome.txt': 'hi', 'Thumbs.db': 'x' }, Documents: { 'report.docx': 'r', '~$report.docx': 'lock', 'draft.tmp': 't' }, '.cache': { app: { blob: 'c' } } };
+    const left = ['.DS_Store', '.cache/', 'Desktop/Thumbs.db', 'Documents/draft.tmp', 'Documents/~$report.docx'];
+    await writeTree(join(tmp, 'tpl-junk'), junk);
+    const pre = await json('admin', 'preload', '--user', 'ivy', '--from', join(tmp, 'tpl-junk'));
+    assert.deepEqual([pre.files, pre.excluded], [2, left]);
+    const pub = await json('admin', 'layer', 'publish', 'org/junk', '--from', join(tmp, 'tpl-junk'));
+    assert.deepEqual([pub.files, pub.excluded], [2, left]);
+    for (const layer of ['user/ivy', 'org/junk']) {
+      const restored = join(tmp, `restored-${layer.replace('/', '-')}`);
+      assert.equal((await cli('restore', restored, '--layer', layer)).code, 0);
+      assert.deepEqual((await readdir(restored, { recursive: true })).sort(), ['Desktop', 'Desktop/welcome.txt', 'Documents', 'Documents/report.docx']);
+    }
+    await writeTree(join(tmp, 'tpl-junk'), { Documents: { 'report.docx': 'r2' } });
+    const text = await cli('admin', 'layer', 'publish', 'org/junk', '--from', join(tmp, 'tpl-junk'));
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /\n {2}left out by the exclusion rules: 5 paths: \.DS_Store, \.cache\/, Desktop\/Thumbs\.db, Documents\/draft\.tmp, Documents\/~\$report\.docx\n$/);
   });
 
   it('misuse is a usage error (exit 2): no or unknown subcommand, foreign options, bad ids', async () => {

@@ -94,6 +94,22 @@ describe('strata login and admin login on S3', { skip }, () => {
     assert.deepEqual(await loadCredentials(org.org, userPrincipal('newhire')), org.creds);
   });
 
+  it("admin preload and layer publish with --org leave out the org config's exclusions too, and say so", async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'], policies: { exclude: ['*.iso', 'Documents/scratch/'] } });
+    const admin = await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`);
+    assert.equal(admin.code, 0, admin.stderr);
+    const tpl = join(org.dir, 'tpl');
+    await writeTree(tpl, { Documents: { 'welcome.txt': 'welcome', 'disk.iso': 'iso', 'Thumbs.db': 't', scratch: { 'a.txt': 'a' } } });
+    const left = ['Documents/Thumbs.db', 'Documents/disk.iso', 'Documents/scratch/'];
+    for (const argv of [['admin', 'preload', '--user', 'newhire'], ['admin', 'layer', 'publish', 'org/dept']]) {
+      const r = await strata([...argv, '--org', org.configPath, '--from', tpl, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as { files: number; excluded: string[] };
+      assert.deepEqual([out.files, out.excluded], [1, left], argv.join(' '));
+    }
+    for (const layer of ['user/newhire', 'org/dept']) assert.deepEqual([...(await latestTree(await org.admin(), layer)).keys()].sort(), ['Documents', 'Documents/welcome.txt'], layer);
+  });
+
   it('at a terminal, the ready line starts a line of its own instead of trailing the progress line', async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'] });
     const tpl = join(org.dir, 'tpl');
