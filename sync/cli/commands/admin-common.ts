@@ -5,11 +5,14 @@
  * Admin credentials are not the users' (DESIGN §6): admins write profiles and other users'
  * layers. With --org <file|url> the bucket is the org config's and the credentials are the admin's
  * from the keychain (`strata admin login`); without it the store comes from --store / STRATA_STORE
- * with credentials from the environment, like every other command. openAdminRepository is the one
- * place that choice is made.
+ * with credentials from the environment, like every other command. openAdmin is the one place that
+ * choice is made; with --org its errors say what the admin should do (admin login again, check the
+ * org config's bucket), never just `strata init`, which on a mistyped bucket would make a second
+ * repository.
  */
 import { checkAdminDevice, checkUserId } from '../../profile/index.js';
 import { ADMIN, loadCredentials } from '../../credentials/index.js';
+import { isStrataError, StrataError } from '../../errors.js';
 import { openRepository, type OpenOptions, type Repository } from '../../repo/index.js';
 import { loadOrgConfig, openOrgStore } from '../../signin/index.js';
 import { stringOption, usageError } from '../args.js';
@@ -37,9 +40,25 @@ export async function openAdmin(ctx: Context, opts: OpenOptions = {}): Promise<{
   if (source === undefined) return { repo: await ctx.openRepository(opts), org: undefined };
   if (stringOption(ctx.args, 'store') !== undefined) throw usageError('give --org or --store, not both', ctx.command);
   const config = await loadOrgConfig(source);
-  const org = openOrgStore(config, await loadCredentials(config.org, ADMIN));
+  const login = `strata admin login --org ${source}`;
+  const creds = await loadCredentials(config.org, ADMIN).catch((err: unknown) => {
+    if (!isStrataError(err, 'E_NO_CREDENTIALS')) throw err;
+    throw new StrataError('E_NO_CREDENTIALS', `no admin credentials for org ${config.org} in the keychain: run ${login} first`, {}, { cause: err });
+  });
+  const org = openOrgStore(config, creds);
   ctx.onClose(() => org.close());
-  return { repo: await openRepository(org.store, opts), org: config };
+  try {
+    return { repo: await openRepository(org.store, opts), org: config };
+  } catch (err) {
+    // Said as an admin must act on it: new keys, or the org config's bucket (never an init where a typo points).
+    if (isStrataError(err, 'E_AUTH')) {
+      throw new StrataError('E_CREDENTIALS_REFUSED', `${org.location} refused the admin credentials in the keychain (a wrong or revoked key, or no access to the bucket): ${login} stores new ones`, {}, { cause: err });
+    }
+    if (isStrataError(err, 'E_NO_REPOSITORY')) {
+      throw new StrataError('E_NO_REPOSITORY', `no repository at ${org.location}: check store.bucket and store.prefix in the org config ${source}, or create it (strata init --store '${org.url}')`, { key: err.key }, { cause: err });
+    }
+    throw err;
+  }
 }
 
 export async function openAdminRepository(ctx: Context, opts: OpenOptions = {}): Promise<Repository> {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ADMIN, loadCredentials, userPrincipal } from '../../credentials/index.js';
+import { ADMIN, loadCredentials, saveCredentials, userPrincipal } from '../../credentials/index.js';
 import { preloadUserLayer, readProfile } from '../../profile/index.js';
 import { readSession } from '../../signin/index.js';
 import { latestTree, makeMachine, makeTestOrg, signInSkipReason } from '../../signin/testkit.js';
@@ -134,6 +134,32 @@ describe('strata login and admin login on S3', { skip }, () => {
       assert.match(r.stderr, /^strata: E_NO_REPOSITORY [^\n]*-none\/layers[^\n]*nobucket\.json[^\n]*strata init --store 's3:\/\/[^\n]*-none\/layers\?endpoint=/m);
       assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
     }
+  });
+
+  it('admin commands with --org: a missing keychain entry, an org config naming no repository, keys the bucket refuses: one line saying what to do', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const once = (r: Ran, code: string): string => {
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stdout, '');
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, new RegExp(`^strata: ${code} `));
+      return lines[0]!;
+    };
+    const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const missing = once(await strata(['admin', 'users', '--org', org.configPath]), 'E_NO_CREDENTIALS');
+    assert.match(missing, new RegExp(`strata admin login --org ${esc(org.configPath)}`));
+
+    await saveCredentials(org.org, ADMIN, org.creds);
+    const config = join(org.dir, 'nobucket.json');
+    await writeFile(config, JSON.stringify({ ...org.config, store: { ...(org.config.store as object), bucket: `${(org.config.store as { bucket: string }).bucket}-none` } }));
+    const none = once(await strata(['admin', 'users', '--org', config]), 'E_NO_REPOSITORY');
+    assert.match(none, /-none\/layers.*nobucket\.json.*strata init --store 's3:/);
+
+    await saveCredentials(org.org, ADMIN, { ...org.creds, secretAccessKey: 'wrong-secret' });
+    const refused = once(await strata(['admin', 'users', '--org', org.configPath]), 'E_CREDENTIALS_REFUSED');
+    assert.match(refused, new RegExp(`admin credentials.*strata admin login --org ${esc(org.configPath)}`));
+    assert.ok(!refused.includes('nothing was stored'), refused);
   });
 
   it('a login that fails (--home names a file) leaves the state dir and the keychain as they were', async (t) => {
