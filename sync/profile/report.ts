@@ -28,6 +28,11 @@ export interface DeviceSync {
    */
   lastSync: string;
   snapshot: SnapshotId;
+  /**
+   * Its head is final: the device signed out (a VDI session's end) and lastSync is when. A VDI
+   * user's sessions are devices of their own, so most of a long list is signed out.
+   */
+  signedOut: boolean;
 }
 
 /** An admin's write into a user layer (a preload): its head, apart from the user's devices. */
@@ -111,7 +116,9 @@ function devicesOf(layer: string, heads: Head[], written: ReadonlyMap<string, nu
     const ms = written.get(keys.head(layer, h.device));
     return ms === undefined ? h.time : new Date(ms).toISOString();
   };
-  return heads.map((h) => ({ device: h.device, lastSync: lastSync(h), snapshot: h.snapshot })).sort((a, b) => (a.device < b.device ? -1 : 1));
+  // Newest first: device ids say nothing (an agent's is random), when each last synced does.
+  const devices = heads.map((h) => ({ device: h.device, lastSync: lastSync(h), snapshot: h.snapshot, signedOut: h.final === true }));
+  return devices.sort((a, b) => Date.parse(b.lastSync) - Date.parse(a.lastSync) || (a.device < b.device ? -1 : 1));
 }
 
 async function layerState(repo: Repository, layer: string, problems: StrataError[]) {

@@ -2,12 +2,13 @@
  * `strata admin users [--user <id>]`: for each user (everyone with a user layer or a profile):
  * display name, assigned org layers, the devices syncing the layer with the time each last wrote
  * its head (by the bucket's clock, not the device's) and, apart from them, when an admin preloaded
- * it (an admin device's head is no device: a new hire with only that has not signed in yet), the layer's size (files and bytes of its latest snapshot) and its number of
+ * it (an admin device's head is no device: a new hire with only that has not signed in yet),
+ * devices newest first with those signed out (VDI sessions) marked and, past a few, summed up, the layer's size (files and bytes of its latest snapshot) and its number of
  * snapshots. A broken profile or head is a warning on stderr and a `problems` entry; the other
  * users are still listed.
  */
 import { StrataError } from '../../errors.js';
-import { userReport, userReports, type UserReport } from '../../profile/index.js';
+import { userReport, userReports, type DeviceSync, type UserReport } from '../../profile/index.js';
 import type { Repository } from '../../repo/index.js';
 import { formatBytes, formatTime, shortId, columns } from '../format.js';
 import { stringOption } from '../args.js';
@@ -41,11 +42,22 @@ function userLines(r: UserReport): string[] {
   lines.push(`  size       ${size}`, `  snapshots  ${r.snapshots}`);
   if (r.preloads.length > 0) lines.push(...columns(r.preloads.map((p) => ['  preloaded', `${formatTime(p.at)} by ${p.device}`, shortId(p.snapshot)])));
   if (r.devices.length === 0) lines.push(r.preloads.length > 0 ? '  devices    none: not signed in yet' : '  devices    none');
-  else {
-    const rows = r.devices.map((d) => [`  device`, d.device, `last sync ${formatTime(d.lastSync)}`, shortId(d.snapshot)]);
-    lines.push(...columns(rows));
-  }
+  else lines.push(...deviceLines(r.devices));
   return lines;
+}
+
+/** Signed-out devices shown before the rest are summed up: a VDI user's sessions are each a device. */
+const SHOWN_SIGNED_OUT = 5;
+
+/** Every signed-in device, then the newest signed-out ones, newest first (as the report orders them). */
+function deviceLines(devices: readonly DeviceSync[]): string[] {
+  const out = devices.filter((d) => d.signedOut);
+  const shown = devices.filter((d) => !d.signedOut || out.indexOf(d) < SHOWN_SIGNED_OUT);
+  const rows = shown.map((d) => ['  device', d.device, `${d.signedOut ? 'signed out' : 'last sync'} ${formatTime(d.lastSync)}`, shortId(d.snapshot)]);
+  const hidden = out.slice(SHOWN_SIGNED_OUT);
+  const oldest = hidden.at(-1);
+  const more = oldest ? [`  …          ${hidden.length} more signed out, the oldest ${formatTime(oldest.lastSync)} (--json lists them all)`] : [];
+  return [...columns(rows), ...more];
 }
 
 /** The report of `user`; E_NO_USER when the bucket has nothing of theirs (a mistyped id must not look like a user who never signed in). */

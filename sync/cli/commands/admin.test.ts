@@ -3,7 +3,7 @@
 // shows devices, last sync, size and snapshots after a device synced. Hostile profiles in the
 // bucket give one-line typed errors or warnings; misuse gives exit code 2.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -153,7 +153,7 @@ describe('strata admin on a file:// store', () => {
     const [alice, bob, carol] = out.users;
     assert.equal(alice.displayName, 'Alice Smith');
     assert.deepEqual(alice.layers, ['org/apps', 'org/base']);
-    assert.deepEqual(alice.devices, [{ device: 'laptop1', lastSync: headTime('laptop1'), snapshot: synced.snapshot }]);
+    assert.deepEqual(alice.devices, [{ device: 'laptop1', lastSync: headTime('laptop1'), snapshot: synced.snapshot, signedOut: false }]);
     assert.deepEqual(alice.preloads, [{ device: 'admin', at: headTime('admin'), snapshot: ids.preload2 }]);
     assert.equal(alice.snapshots, 3);
     // The device's snapshot is the newest: the layer's size is what the laptop holds.
@@ -190,6 +190,29 @@ describe('strata admin on a file:// store', () => {
     assert.ok(lines.some((l) => /^ {2}devices +none: not signed in yet$/.test(l)), text.stdout);
     assert.ok(lines.some((l) => new RegExp(`^ {2}preloaded +\\d{4}-.*Z by admin +${pre.snapshot.slice(0, 12)}$`).test(l)), text.stdout);
     assert.ok(!lines.some((l) => /^ {2}device /.test(l)), text.stdout);
+  });
+
+  it("users shows a VDI user's many sessions newest first, signed-out ones marked and the oldest summed up", async () => {
+    const store = new DirStore(storeDir);
+    const sessions = Array.from({ length: 9 }, (_, i) => `s${String(i + 1).padStart(2, '0')}${'qzkx'[i % 4]}`);
+    for (const device of sessions) await json('snapshot', join(tmp, 'laptop'), '--layer', 'user/vic', '--device', device);
+    // Every session but the last signed out (its head marked final), one minute apart by the bucket's clock.
+    const t0 = Date.parse('2030-01-01T08:00:00Z');
+    for (const [i, device] of sessions.entries()) {
+      const key = `layers/user/vic/heads/${device}`;
+      const head = JSON.parse(Buffer.from(await store.get(key)).toString());
+      if (i < sessions.length - 1) await writeFile(join(storeDir, key), JSON.stringify({ ...head, final: true }));
+      await utimes(join(storeDir, key), new Date(t0 + i * 60_000), new Date(t0 + i * 60_000));
+    }
+    const [vic] = (await json('admin', 'users', '--user', 'vic')).users;
+    assert.deepEqual(vic.devices.map((d: { device: string; signedOut: boolean }) => [d.device, d.signedOut]), [...sessions].reverse().map((d, i) => [d, i > 0]));
+    const text = await cli('admin', 'users', '--user', 'vic');
+    const lines = text.stdout.trimEnd().split('\n').slice(4);
+    assert.equal(lines.length, 7, text.stdout);
+    assert.match(lines[0]!, new RegExp(`^ {2}device +${sessions[8]} +last sync 2030-01-01T08:08:00Z +[0-9a-f]{12}$`));
+    assert.match(lines[1]!, new RegExp(`^ {2}device +${sessions[7]} +signed out 2030-01-01T08:07:00Z +[0-9a-f]{12}$`));
+    assert.match(lines[5]!, new RegExp(`^ {2}device +${sessions[3]} +signed out 2030-01-01T08:03:00Z +[0-9a-f]{12}$`));
+    assert.equal(lines[6], '  …          3 more signed out, the oldest 2030-01-01T08:00:00Z (--json lists them all)');
   });
 
   it('users --user for a user the bucket knows nothing of fails, naming the user', async () => {
