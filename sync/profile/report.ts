@@ -46,7 +46,13 @@ export interface AdminWrite {
 
 export interface LayerState {
   snapshot: SnapshotId;
+  /** The snapshot's own time: the clock of the machine that wrote it, which may be far off. */
   time: string;
+  /**
+   * When the bucket got the first head that points at it, by the bucket's clock (the head's own
+   * time where the store does not tell): when it was synced or published.
+   */
+  written: string;
   device: string;
   /** From the snapshot's summary; null for a snapshot written without one. */
   files: number | null;
@@ -98,10 +104,11 @@ export async function countSnapshots(store: ObjectStore, layer: string): Promise
   return n;
 }
 
-function stateOf(r: SnapshotRecord | undefined): LayerState | null {
+function stateOf(r: SnapshotRecord | undefined, heads: readonly DeviceSync[]): LayerState | null {
   if (!r) return null;
   const s = r.snapshot;
-  return { snapshot: r.id, time: s.time, device: s.device, files: s.summary?.files ?? null, bytes: s.summary?.bytes ?? null };
+  const written = heads.filter((h) => h.snapshot === r.id).map((h) => h.lastSync).sort()[0] ?? s.time;
+  return { snapshot: r.id, time: s.time, written, device: s.device, files: s.summary?.files ?? null, bytes: s.summary?.bytes ?? null };
 }
 
 /** When the bucket last got each head of `layer` (key → ms), as far as its listing tells. */
@@ -125,7 +132,8 @@ async function layerState(repo: Repository, layer: string, problems: StrataError
   const [heads, written] = await Promise.all([repo.listHeads(layer), headsWritten(repo.store, layer)]);
   problems.push(...heads.errors);
   const latest = await noting(problems, () => repo.latestSnapshot(layer));
-  return { devices: devicesOf(layer, heads.heads, written), latest: stateOf(latest), snapshots: await countSnapshots(repo.store, layer) };
+  const devices = devicesOf(layer, heads.heads, written);
+  return { devices, latest: stateOf(latest, devices), snapshots: await countSnapshots(repo.store, layer) };
 }
 
 export async function userReport(repo: Repository, user: string): Promise<UserReport> {

@@ -4,7 +4,8 @@
  * says that nothing was published when the latest version holds the folder already. What the
  * exclusion rules name (built-in, and the org config's with --org) is left out, and listed. A folder
  * without a file over a version with files is refused unless --force (an unmounted share).
- * `strata admin layer list`: every org layer with its number of versions and its latest one.
+ * `strata admin layer list`: every org layer with its number of versions and its latest one, dated
+ * by when the bucket got it (the admin's clock may be off; --json also gives the snapshot's time).
  */
 import { isOrgLayer, orgLayerReports, publishOrgLayer, type LayerState } from '../../profile/index.js';
 import { usageError } from '../args.js';
@@ -53,7 +54,7 @@ export const layerPublishSub: AdminSub = {
 };
 
 function latestJson(s: LayerState | null) {
-  return s && { snapshot: s.snapshot, time: s.time, device: s.device, files: s.files, bytes: s.bytes };
+  return s && { snapshot: s.snapshot, time: s.time, written: s.written, device: s.device, files: s.files, bytes: s.bytes };
 }
 
 export const layerListSub: AdminSub = {
@@ -62,7 +63,7 @@ export const layerListSub: AdminSub = {
   args: '',
   positionals: 0,
   options: [],
-  summary: 'list the org layers: versions, latest version (id, time), files and bytes',
+  summary: "list the org layers: versions, latest version (id, when published by the bucket's clock), files and bytes",
   async run(ctx) {
     const repo = await openAdminRepository(ctx, { loadIndex: false });
     const { layers, errors } = await orgLayerReports(repo);
@@ -77,9 +78,10 @@ export const layerListSub: AdminSub = {
       ctx.print('no org layers');
       return;
     }
-    const rows = [['LAYER', 'VERSIONS', 'LATEST', 'TIME', 'FILES', 'BYTES']];
+    // Published: when the bucket got the version, not what the publishing admin's clock said.
+    const rows = [['LAYER', 'VERSIONS', 'LATEST', 'PUBLISHED', 'FILES', 'BYTES']];
     for (const { layer, versions, latest: s } of layers) {
-      rows.push([layer, String(versions), s ? shortId(s.snapshot) : '-', s ? formatTime(s.time) : '-', s?.files != null ? String(s.files) : '-', s?.bytes != null ? formatBytes(s.bytes) : '-']);
+      rows.push([layer, String(versions), s ? shortId(s.snapshot) : '-', s ? formatTime(s.written) : '-', s?.files != null ? String(s.files) : '-', s?.bytes != null ? formatBytes(s.bytes) : '-']);
     }
     ctx.print(...columns(rows, new Set([1, 4])).map((l) => l.trimEnd()));
   },

@@ -105,7 +105,7 @@ describe('strata admin on a file:// store', () => {
     );
     const text = await cli('admin', 'layer', 'list');
     const lines = text.stdout.trimEnd().split('\n');
-    assert.match(lines[0] as string, /^LAYER +VERSIONS +LATEST +TIME +FILES +BYTES$/);
+    assert.match(lines[0] as string, /^LAYER +VERSIONS +LATEST +PUBLISHED +FILES +BYTES$/);
     assert.match(lines[2] as string, new RegExp(`^org/base +2 +${v2.snapshot.slice(0, 12)} +\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z +3 +4 B$`));
   });
 
