@@ -39,6 +39,8 @@ const treeCases: [string, string | Uint8Array, string][] = [
   ['huge size', tree(file('a', { size: 1e300 })), 'E_BAD_TREE'],
   ['negative size', tree(file('a', { size: -1 })), 'E_BAD_TREE'],
   ['negative mtime', tree(file('a', { mtimeMs: -5 })), 'E_BAD_TREE'],
+  ['mtime past what a Date holds', tree(file('a', { mtimeMs: 8.64e15 + 1 })), 'E_BAD_TREE'],
+  ['symlink mtime past what a Date holds', tree({ name: 'l', type: 'symlink', mtimeMs: 1e300, target: 'x' }), 'E_BAD_TREE'],
   ['chunks not an array', tree(file('a', { chunks: ID })), 'E_BAD_TREE'],
   ['chunk id not hex', tree(file('a', { chunks: ['z'.repeat(64)] })), 'E_BAD_TREE'],
   ['chunk id upper-case', tree(file('a', { chunks: [ID.toUpperCase()] })), 'E_BAD_TREE'],

@@ -12,6 +12,11 @@ import type { Tree, TreeEntry } from './types.js';
 export const MAX_TREE_BYTES = 64 * 1024 * 1024;
 const MAX_MODE = 0o177777;
 const MAX_TARGET_BYTES = 4096;
+/**
+ * The latest time a Date can hold (ms): a later mtime could be neither shown (`ls` prints it as a
+ * date) nor laid on a disk (utimes refuses the largest numbers).
+ */
+const MAX_MTIME_MS = 8.64e15;
 
 const FIELDS: Record<TreeEntry['type'], readonly string[]> = {
   file: ['name', 'type', 'mode', 'mtimeMs', 'size', 'chunks'],
@@ -25,9 +30,7 @@ function compareNames(a: string, b: string): number {
 }
 
 function expectMtime(value: unknown, v: Invalid, where: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw v.fail(`${where}.mtimeMs must be a finite non-negative number`);
-  }
+  if (!isMtime(value)) throw v.fail(`${where}.mtimeMs must be a number in 0…${MAX_MTIME_MS}`);
   return value;
 }
 
@@ -37,7 +40,7 @@ function expectId(value: unknown, v: Invalid, where: string): string {
 }
 
 function isMtime(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  return typeof value === 'number' && value >= 0 && value <= MAX_MTIME_MS;
 }
 
 function isMode(value: unknown): value is number {
