@@ -27,7 +27,7 @@ export interface Fetcher {
 }
 
 export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: ChunkMap, onBytes?: (n: number) => void): Fetcher {
-  const writes = ops.flatMap((op) => (op.op === 'write' ? [op.node] : []));
+  const writes = ops.flatMap((op) => (op.op === 'write' ? [{ path: op.path, node: op.node }] : []));
   // The executor fetches in plan order: the cursor is the write being fetched now.
   let cursor = 0;
   const cache = new Map<string, Uint8Array>();
@@ -44,9 +44,10 @@ export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: C
     let size = 0;
     let files = 0;
     for (let i = from; i < writes.length && size < READ_AHEAD_BYTES && files < READ_AHEAD_FILES; i++) {
-      const n = writes[i]!;
+      const n = writes[i]!.node;
       if (n.size > SMALL_FILE) continue;
-      for (const id of chunksOf(n)) if (!cache.has(id)) want.add(id);
+      // A chunk in no index is left to the fetch of its own file, which names the file.
+      for (const id of chunksOf(n)) if (!cache.has(id) && repo.blobLocation(id) !== undefined) want.add(id);
       size += n.size;
       files++;
     }
@@ -61,21 +62,23 @@ export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: C
     const ids = chunksOf(node);
     const small = node.size <= SMALL_FILE;
     for (let i = cursor; i < writes.length; i++) {
-      if (writes[i]!.content === node.content) {
+      if (writes[i]!.node.content === node.content) {
         cursor = i;
         break;
       }
     }
-    if (small && ids.some((id) => !cache.has(id))) await readAhead(cursor);
+    // The layer's entry is at fault, not the disk: the error names the file it describes.
+    const path = writes[cursor]?.node.content === node.content ? writes[cursor]!.path : undefined;
     const offsets = new Map<string, number[]>();
     let at = 0;
     for (const id of ids) {
       const length = repo.blobLocation(id)?.length;
-      if (length === undefined) throw new StrataError('E_BLOB_NOT_FOUND', `chunk ${id} of a file to write is in no index`);
+      if (length === undefined) throw new StrataError('E_BLOB_NOT_FOUND', `chunk ${id} of a file to write is in no index`, { path });
       offsets.set(id, [...(offsets.get(id) ?? []), at]);
       at += length;
     }
-    if (at !== node.size) throw new StrataError('E_BAD_TREE', `a file's chunks add up to ${at} bytes, its entry says ${node.size}`);
+    if (at !== node.size) throw new StrataError('E_BAD_TREE', `a file's chunks add up to ${at} bytes, its entry says ${node.size}`, { path });
+    if (small && ids.some((id) => !cache.has(id))) await readAhead(cursor);
     const put = async (id: string, data: Uint8Array): Promise<void> => {
       for (const offset of offsets.get(id)!) await dest.write(data, 0, data.byteLength, offset);
     };
