@@ -69,15 +69,22 @@ export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: C
     }
     // The layer's entry is at fault, not the disk: the error names the file it describes.
     const path = writes[cursor]?.node.content === node.content ? writes[cursor]!.path : undefined;
+    // Linear in the chunks, however often one repeats (a file of zeros is one chunk many times over).
     const offsets = new Map<string, number[]>();
     let at = 0;
     for (const id of ids) {
       const length = repo.blobLocation(id)?.length;
       if (length === undefined) throw new StrataError('E_BLOB_NOT_FOUND', `chunk ${id} of a file to write is in no index`, { path });
-      offsets.set(id, [...(offsets.get(id) ?? []), at]);
+      const list = offsets.get(id);
+      if (list) list.push(at);
+      else offsets.set(id, [at]);
       at += length;
+      if (at > node.size) break;
     }
-    if (at !== node.size) throw new StrataError('E_BAD_TREE', `a file's chunks add up to ${at} bytes, its entry says ${node.size}`, { path });
+    if (at !== node.size) {
+      const sum = at > node.size ? `more than ${node.size}` : String(at);
+      throw new StrataError('E_BAD_TREE', `a file's chunks add up to ${sum} bytes, its entry says ${node.size}`, { path });
+    }
     if (small && ids.some((id) => !cache.has(id))) await readAhead(cursor);
     const put = async (id: string, data: Uint8Array): Promise<void> => {
       for (const offset of offsets.get(id)!) await dest.write(data, 0, data.byteLength, offset);
