@@ -48,6 +48,12 @@ describe('dconf, real (a database and a session bus of its own)', { skip: needsD
     assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/')).values), { '/org/test/good': '1' });
   });
 
+  it('reads the user\'s own values, not the defaults of a system database under them', async (t) => {
+    const { dconf } = await startDconf(t, { system: { values: "[org/test]\nclock='admin default'\ntheme='admin theme'\n" } });
+    assert.deepEqual(await dconf.write([{ key: '/org/test/theme', value: "'mine'" }]), []);
+    assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/')).values), { '/org/test/theme': "'mine'" });
+  });
+
   it('names a key an administrator locked, and still writes the others', async (t) => {
     const { dconf } = await startDconf(t, { system: { values: "[org/test]\nlocked='admin'\n", locks: ['/org/test/locked'] } });
     const problems = await dconf.write([
@@ -55,7 +61,8 @@ describe('dconf, real (a database and a session bus of its own)', { skip: needsD
       { key: '/org/test/locked', value: "'mine'" },
     ]);
     assert.deepEqual(problems.map((p) => [p.key, p.locked]), [['/org/test/locked', true]]);
-    assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/')).values), { '/org/test/good': '1', '/org/test/locked': "'admin'" });
+    // Reads show the user's own values only: the administrator's locked default is not the user's to sync.
+    assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/')).values), { '/org/test/good': '1' });
   });
 
   it('fails with E_SETTINGS, one line, when dconf cannot reach its service', async (t) => {

@@ -4,7 +4,8 @@
  * under the one dumped, `key=value` lines with the value in GVariant text form — one line, since
  * that form escapes newlines); writes are one `dconf load /` of every value set (one change, so a
  * desktop watching the keys sees them together) and `dconf reset <key>` per key removed. Writes go
- * through the session's dconf service on D-Bus; reads need no bus.
+ * through the session's dconf service on D-Bus; reads need no bus, and see the user's own database
+ * only (userOnlyProfile: not the administrator's defaults).
  *
  * What must hold: nothing from the layer reaches dconf unchecked. A key must sit under one of the
  * org's dirs, and its names and value must fit one line of a key file (settings.ts checks both
@@ -14,6 +15,9 @@
  * go to dconf as argv, never a shell.
  */
 import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { StrataError } from '../errors.js';
 import { isSettingsPath, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
 
@@ -38,6 +42,7 @@ export class Dconf implements SettingsStore {
   readonly name = 'dconf';
   private readonly command: string;
   private readonly env: NodeJS.ProcessEnv | undefined;
+  private userOnly: Promise<string | undefined> | undefined;
 
   constructor(opts: DconfOptions = {}) {
     this.command = opts.command ?? 'dconf';
@@ -45,7 +50,9 @@ export class Dconf implements SettingsStore {
   }
 
   async read(dir: string): Promise<{ values: Map<string, string>; skipped: string[] }> {
-    const r = await this.run(['dump', dir]);
+    this.userOnly ??= userOnlyProfile(this.env ?? process.env);
+    const profile = await this.userOnly;
+    const r = await this.run(['dump', dir], undefined, profile === undefined ? undefined : { DCONF_PROFILE: profile });
     if (r.code !== 0) throw this.failed(`dump ${dir}`, r);
     return parseDump(dir, r.stdout);
   }
@@ -85,9 +92,9 @@ export class Dconf implements SettingsStore {
     return new StrataError('E_SETTINGS', `dconf ${what} failed: ${oneLine(r.stderr) || `exit code ${r.code}`}`);
   }
 
-  private run(args: string[], input?: string): Promise<Run> {
+  private run(args: string[], input?: string, extraEnv?: NodeJS.ProcessEnv): Promise<Run> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.command, args, { env: this.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], timeout: TIMEOUT_MS });
+      const child = spawn(this.command, args, { env: { ...(this.env ?? process.env), ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'], timeout: TIMEOUT_MS });
       let stdout = '';
       let stderr = '';
       let size = 0;
@@ -114,6 +121,32 @@ export class Dconf implements SettingsStore {
       child.stdin.end(input ?? '');
     });
   }
+}
+
+/**
+ * A profile for reads that holds only the user's database of the active profile (DCONF_PROFILE, by
+ * name or path, else `user`): `dconf dump` shows what the system databases under it hold too — an
+ * administrator's defaults, which are not the user's to sync (adopted into the layer, they would
+ * override other machines' defaults). Undefined when the active profile is the default one (the
+ * user's database alone) or names no user database. Writes keep the active profile, locks and all.
+ */
+export async function userOnlyProfile(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const name = env.DCONF_PROFILE ?? 'user';
+  const dataDirs = (env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':').filter((d) => d !== '');
+  const candidates = isAbsolute(name) ? [name] : name.includes('/') ? [] : ['/etc/dconf/profile', ...dataDirs.map((d) => join(d, 'dconf/profile'))].map((d) => join(d, name));
+  let text: string | undefined;
+  for (const file of candidates) {
+    text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text !== undefined) break;
+  }
+  if (text === undefined) return undefined;
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const user = lines.find((l) => l.startsWith('user-db:'));
+  if (user === undefined || lines.length === 1) return undefined;
+  const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-profile-'));
+  const file = join(dir, 'user-only');
+  await writeFile(file, `${user}\n`);
+  return file;
 }
 
 /**
