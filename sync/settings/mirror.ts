@@ -237,7 +237,9 @@ export class SettingsMirror {
         if (e.name.startsWith(TEMP_PREFIX) || isConflictName(e.name)) continue;
         const key = path.slice(this.folder.length);
         if (e.isDirectory()) {
-          if (isSettingsPath(key)) await walk(path);
+          // Only on the way to or under a listed dir: a layer's other folders here are not read at every run.
+          const dir = `${key}/`;
+          if (isSettingsPath(key) && this.opts.dirs.some((d) => d.startsWith(dir) || dir.startsWith(d))) await walk(path);
           continue;
         }
         if (!e.isFile() || !isSettingsPath(key) || !underDirs(key, this.opts.dirs)) continue;
