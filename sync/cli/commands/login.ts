@@ -6,7 +6,8 @@
  * `strata agent` until stopped — unless --no-sync.
  */
 import { homedir } from 'node:os';
-import { StrataError, describeError } from '../../errors.js';
+import { describeError } from '../../errors.js';
+import { cancelOnInterrupt } from '../interrupt.js';
 import { promptSecrets, readSecretsFromStream, type S3Credentials } from '../../credentials/index.js';
 import { readDeviceId } from '../../state/index.js';
 import { signIn } from '../../signin/index.js';
@@ -37,26 +38,6 @@ async function checkDevice(ctx: Context, stateDir: string): Promise<(() => strin
   return () => device;
 }
 
-/**
- * Ctrl-C (or SIGTERM) while the layer is laid cancels the sign-in, as it does at the prompt: the
- * lay stops and the caller undoes the sign-in. Without this the process would die half signed in
- * (credentials kept, an earlier session's file replaced). A second Ctrl-C ends it at once.
- */
-function cancelOnInterrupt(): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const cancel = (): void => {
-    dispose();
-    controller.abort(new StrataError('E_INTERRUPTED', 'sign-in cancelled while laying the layer onto home; nobody was signed in'));
-  };
-  const dispose = (): void => {
-    process.off('SIGINT', cancel);
-    process.off('SIGTERM', cancel);
-  };
-  process.once('SIGINT', cancel);
-  process.once('SIGTERM', cancel);
-  return { signal: controller.signal, dispose };
-}
-
 export const loginCommand: Command = {
   name: 'login',
   summary: 'sign in: keep the credentials in the OS keychain, lay the layer onto home, then sync (unless --no-sync)',
@@ -84,7 +65,7 @@ export const loginCommand: Command = {
     const newDeviceId = await checkDevice(ctx, stateDir);
     const signedIn = await signIn({ org, user, home, stateDir, credentials: () => askSecrets(ctx), ...(newDeviceId ? { newDeviceId } : {}) });
     let handedOver = false;
-    const cancel = cancelOnInterrupt();
+    const cancel = cancelOnInterrupt('sign-in cancelled while laying the layer onto home; nobody was signed in');
     try {
       // A lay that fails, or that Ctrl-C stops, signs nobody in: the state dir and the keychain go back to what they were.
       const result = await layWithOutput(ctx, { store: signedIn.org.store, session: signedIn.session, stateDir, seeds: listOption(ctx.args, 'seed'), signal: cancel.signal })
