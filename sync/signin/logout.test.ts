@@ -43,6 +43,24 @@ async function served(t: TestContext, agent: { stop(): Promise<void> } & Paramet
   return { stop, stopped: () => stopped };
 }
 
+/**
+ * A PC with `user` signed in over a preload and its agent serving the state dir, after its first
+ * pass. No watcher and a long poll: only a flush's syncNow runs the pass that uploads an edit.
+ */
+async function pcWithAgent(t: TestContext, user: string) {
+  const org = await makeTestOrg(t, { folders: ['Documents'] });
+  await preload(org, user);
+  const m = await makeMachine(org, 'pc');
+  await signInAndLay(org, m, user);
+  const session = await readSession(m.stateDir);
+  const store = await openSessionStore(session);
+  t.after(() => store.close());
+  const agent = await startSessionAgent({ stateDir: m.stateDir, session, openStore: () => store.store, watch: false, pollMs: 3_600_000 });
+  const { stop, stopped } = await served(t, agent, m.stateDir);
+  await agent.passesDone(1);
+  return { org, m, stop, stopped };
+}
+
 describe('signOut', { skip, timeout: 120_000 }, () => {
   it('takes the settings changed since the last pass into its flush, and --wipe removes their folder too', async (t) => {
     const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'], settings: { dconf: ['/org/test/'] } });
@@ -61,17 +79,7 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
   });
 
   it('asks a running agent for a pass, waits for it, stops it, then forgets the credentials', async (t) => {
-    const org = await makeTestOrg(t, { folders: ['Documents'] });
-    await preload(org, 'bob');
-    const m = await makeMachine(org, 'pc');
-    await signInAndLay(org, m, 'bob');
-    const session = await readSession(m.stateDir);
-    const store = await openSessionStore(session);
-    t.after(() => store.close());
-    // No watcher and a long poll: only the flush's syncNow can run the pass that uploads the edit.
-    const agent = await startSessionAgent({ stateDir: m.stateDir, session, openStore: () => store.store, watch: false, pollMs: 3_600_000 });
-    const { stop, stopped } = await served(t, agent, m.stateDir);
-    await agent.passesDone(1);
+    const { org, m, stop, stopped } = await pcWithAgent(t, 'bob');
     await writeFile(join(m.home, 'Documents/plan.txt'), 'plan v2, before signing out');
     const r = await signOut({ stateDir: m.stateDir, stopAgent: stop });
     assert.deepEqual([r.flushed, r.credentialsRemoved, r.wiped], ['agent', true, []]);
@@ -128,16 +136,7 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
   });
 
   it('finishes a sign-out whose credentials went while the agent ran: the agent flushes, the pass here is skipped', async (t) => {
-    const org = await makeTestOrg(t, { folders: ['Documents'] });
-    await preload(org, 'hal');
-    const m = await makeMachine(org, 'pc');
-    await signInAndLay(org, m, 'hal');
-    const session = await readSession(m.stateDir);
-    const store = await openSessionStore(session);
-    t.after(() => store.close());
-    const agent = await startSessionAgent({ stateDir: m.stateDir, session, openStore: () => store.store, watch: false, pollMs: 3_600_000 });
-    const { stop, stopped } = await served(t, agent, m.stateDir);
-    await agent.passesDone(1);
+    const { org, m, stop, stopped } = await pcWithAgent(t, 'hal');
     await writeFile(join(m.home, 'Documents/plan.txt'), 'plan v2, flushed by the agent');
     await deleteCredentials(org.org, userPrincipal('hal'));
     const r = await signOut({ stateDir: m.stateDir, stopAgent: stop });
