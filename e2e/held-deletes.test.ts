@@ -41,7 +41,10 @@ test('an answer to a held mass delete shows at once that it was taken, on a relo
   const box = page.locator('.pending');
   // The pass that acts on the answer waits at its first request until the test lets it go.
   store.close();
+  const shown = agent.status().folders[0]?.pendingDeletes?.id;
+  const request = page.waitForRequest((r) => new URL(r.url()).pathname === '/api/confirmDeletes');
   await page.getByRole('button', { name: 'Delete 20 files' }).click();
+  assert.deepEqual((await request).postDataJSON(), { root, id: shown }, 'the answer names the hold the box showed');
   await box.getByText('Deleting 20 files…').waitFor();
   const sent = answersSent(page);
   for (const name of ['Delete 20 files', 'Restore 20 files']) {

@@ -173,13 +173,16 @@ class App {
       });
   }
 
-  /** Sends the user's answer to the held pass of `root`; the box shows it taken from now on. */
-  private answer(root: string, answer: Answer): void {
+  /**
+   * Sends the user's answer to the held pass of `root`, for the hold `id` the box showed (the agent
+   * refuses it if a pass replaced that hold since); the box shows it taken from now on.
+   */
+  private answer(root: string, id: string | undefined, answer: Answer): void {
     if (this.busy) return;
     this.held.sent(root, answer);
     const command = answer === 'confirm' ? 'confirmDeletes' : 'restoreDeletes';
     this.act(
-      () => this.client.call(command, { root }).finally(() => this.held.replied(root)),
+      () => this.client.call(command, id === undefined ? { root } : { root, id }).finally(() => this.held.replied(root)),
       (why) => this.held.failed(root, why),
     );
   }
@@ -233,9 +236,10 @@ class App {
     if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, `${f.error.message}${f.error.path ? ` (${f.error.path})` : ''}`));
     const result = this.held.result(f.root);
     if (result !== undefined && !f.pendingDeletes) section.append(h('p', { className: 'result', role: 'status' }, result));
-    if (f.pendingDeletes) {
+    const shown = f.pendingDeletes;
+    if (shown) {
       const button = (label: string, onClick: () => void) => this.button(label, onClick);
-      section.append(this.held.box(f, f.pendingDeletes, s.paused, button, (a) => this.answer(f.root, a)));
+      section.append(this.held.box(f, shown, s.paused, button, (a) => this.answer(f.root, shown.id, a)));
     }
     if (f.conflicts.length > 0) {
       const list = h('ul', { className: 'conflicts' });

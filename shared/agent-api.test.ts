@@ -40,6 +40,16 @@ describe('parseCommand', () => {
     assert.throws(() => parseCommand('confirmDeletes', JSON.parse('{"root":"/x","__proto__":{"polluted":1}}')), /unexpected field "__proto__"/);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
+
+  it('takes an optional field when given or left out, and refuses it empty or of another type', () => {
+    for (const name of ['confirmDeletes', 'restoreDeletes']) {
+      assert.deepEqual(parseCommand(name, { root: '/x', id: 'abc' }), { command: name, arg: { root: '/x', id: 'abc' } });
+      assert.deepEqual(parseCommand(name, { root: '/x' }), { command: name, arg: { root: '/x' } });
+      assert.throws(() => parseCommand(name, { root: '/x', id: '' }), new RegExp(`${name}: field "id" must be a non-empty string`));
+      assert.throws(() => parseCommand(name, { root: '/x', id: 7 }), /field "id" must be a non-empty string/);
+      assert.throws(() => parseCommand(name, { id: 'abc' }), /field "root" must be a non-empty string/);
+    }
+  });
 });
 
 describe('overallState', () => {

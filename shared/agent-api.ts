@@ -127,13 +127,18 @@ export interface AgentCommands {
   resume: { arg: Record<string, never>; result: AgentStatus };
   syncNow: { arg: Record<string, never>; result: AgentStatus };
   conflicts: { arg: Record<string, never>; result: ConflictInfo[] };
-  /** Lets the held pass of `root` go ahead with its deletes. */
-  confirmDeletes: { arg: { root: string }; result: AgentStatus };
+  /**
+   * Lets the held pass of `root` go ahead with its deletes. `id`: the hold the user was shown
+   * (PendingDeletes.id); if the folder now holds another, the answer is refused (E_HOLD_CHANGED)
+   * and the user must look again. Without it, the answer goes to the hold the folder has now.
+   */
+  confirmDeletes: { arg: { root: string; id?: string }; result: AgentStatus };
   /**
    * The other answer to a held pass of `root`: its deletes, and those of the same direction that
-   * went through in the last hour, are put back — on this disk and in the layer, so on every machine.
+   * went through in the last hour, are put back — on this disk and in the layer, so on every
+   * machine. `id` as for confirmDeletes.
    */
-  restoreDeletes: { arg: { root: string }; result: AgentStatus };
+  restoreDeletes: { arg: { root: string; id?: string }; result: AgentStatus };
   /**
    * Ends a conflict of `root` (one of its status's conflicts, named by its copy): `keep` "name"
    * keeps the version that has the name and deletes the copy; "copy" puts the copy's version in
@@ -155,7 +160,8 @@ export interface AgentApi {
   subscribe(listener: (event: AgentEvent) => void): () => void;
 }
 
-type ArgSchema = Record<string, 'string'>;
+/** Each field's type; 'string?' may be left out, but if given is a non-empty string too. */
+type ArgSchema = Record<string, 'string' | 'string?'>;
 
 const ARG_SCHEMAS: { readonly [C in CommandName]: ArgSchema } = {
   status: {},
@@ -163,8 +169,8 @@ const ARG_SCHEMAS: { readonly [C in CommandName]: ArgSchema } = {
   resume: {},
   syncNow: {},
   conflicts: {},
-  confirmDeletes: { root: 'string' },
-  restoreDeletes: { root: 'string' },
+  confirmDeletes: { root: 'string', id: 'string?' },
+  restoreDeletes: { root: 'string', id: 'string?' },
   resolveConflict: { root: 'string', copy: 'string', keep: 'string' },
 };
 
@@ -176,7 +182,7 @@ export function isCommandName(name: unknown): name is CommandName {
 
 /**
  * Checks a command that arrived from outside the process: a known name, an object argument with
- * exactly the fields its schema lists, each of the right type. Throws an Error whose message says
+ * the fields its schema lists and no other, each of the right type (an optional one may be absent). Throws an Error whose message says
  * what is wrong; returns the argument, typed.
  */
 export function parseCommand(name: unknown, arg: unknown): { command: CommandName; arg: CommandArg<CommandName> } {
@@ -188,7 +194,10 @@ export function parseCommand(name: unknown, arg: unknown): { command: CommandNam
   for (const key of Object.keys(given)) {
     if (!Object.hasOwn(schema, key)) throw new Error(`${name}: unexpected field ${JSON.stringify(key)}`);
   }
-  for (const [key, type] of Object.entries(schema)) {
+  for (const [key, spec] of Object.entries(schema)) {
+    const optional = spec.endsWith('?');
+    const type = optional ? spec.slice(0, -1) : spec;
+    if (optional && given[key] === undefined) continue;
     if (typeof given[key] !== type || given[key] === '') throw new Error(`${name}: field ${JSON.stringify(key)} must be a non-empty ${type}`);
   }
   return { command: name, arg: given as CommandArg<CommandName> };

@@ -368,6 +368,36 @@ test('a conflict resolved by keeping one version: the copy goes, and the other m
   await waitFor('b follows', only(b));
 });
 
+test('an answer names the hold the user saw: once a pass holds other deletes, it is refused (E_HOLD_CHANGED) and the new hold waits for its own', async (t) => {
+  const base = await tempRoot(t, 'agent-hold-changed');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const m = await machine(base, 'deva', mem, { watch: false });
+  t.after(() => m.agent.stop());
+  for (let i = 0; i < 20; i++) await writeFile(join(m.root, `f${i}.txt`), `file ${i}`);
+  await m.agent.call('syncNow', {});
+  await waitFor('20 files synced', () => m.agent.status().folders[0]!.syncedPasses > 0 && m.agent.status().folders[0]!.files === 20);
+  for (let i = 0; i < 15; i++) await rm(join(m.root, `f${i}.txt`));
+  await m.agent.call('syncNow', {});
+  await waitFor('a hold of 15', () => m.agent.status().folders[0]!.pendingDeletes?.files === 15);
+  const seen = m.agent.status().folders[0]!.pendingDeletes!;
+  // While the user reads it, two more files go and a pass replaces the hold.
+  for (const p of ['f15.txt', 'f16.txt']) await rm(join(m.root, p));
+  await m.agent.call('syncNow', {});
+  await waitFor('a hold of 17', () => m.agent.status().folders[0]!.pendingDeletes?.files === 17);
+  for (const command of ['confirmDeletes', 'restoreDeletes'] as const) {
+    await assert.rejects(m.agent.call(command, { root: m.root, id: seen.id! }), (err) => {
+      assert.ok(isStrataError(err, 'E_HOLD_CHANGED') && /changed since/.test(err.message) && err.path === m.root, String(err));
+      return true;
+    });
+  }
+  const now = m.agent.status().folders[0]!.pendingDeletes!;
+  assert.equal(now.answer, undefined, 'the new hold still waits for the user');
+  assert.deepEqual(Object.keys(await listDir(m.root)).sort(), ['f17.txt', 'f18.txt', 'f19.txt']);
+  await m.agent.call('restoreDeletes', { root: m.root, id: now.id! });
+  await waitFor('all 20 back', count(m, 20));
+});
+
 test('a command naming what the agent does not have says so by its code: E_NO_FOLDER, E_NO_CONFLICT, E_NOT_HELD; a keep that is neither side is E_USAGE', async (t) => {
   const base = await tempRoot(t, 'agent-refusals');
   const mem = new MemoryStore();

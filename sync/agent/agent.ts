@@ -142,9 +142,10 @@ export class Agent implements AgentApi {
       case 'conflicts':
         return this.folders.flatMap((f) => f.status.conflicts);
       case 'confirmDeletes':
-        return this.confirmDeletes((arg as { root: string }).root);
-      case 'restoreDeletes':
-        return this.restoreDeletes((arg as { root: string }).root);
+      case 'restoreDeletes': {
+        const { root, id } = arg as CommandArg<'confirmDeletes'>;
+        return command === 'confirmDeletes' ? this.confirmDeletes(root, id) : this.restoreDeletes(root, id);
+      }
       case 'resolveConflict': {
         const { root, copy, keep } = arg as CommandArg<'resolveConflict'>;
         return this.resolveConflict(root, copy, keep);
@@ -195,20 +196,24 @@ export class Agent implements AgentApi {
     return this.status();
   }
 
-  confirmDeletes(root: string): Promise<AgentStatus> {
-    return this.answerHeld(root, 'confirm');
+  confirmDeletes(root: string, id?: string): Promise<AgentStatus> {
+    return this.answerHeld(root, 'confirm', id);
   }
 
   /** Puts back the held deletes of `root` and those of the hour in the same direction (AgentCommands.restoreDeletes). */
-  restoreDeletes(root: string): Promise<AgentStatus> {
-    return this.answerHeld(root, 'restore');
+  restoreDeletes(root: string, id?: string): Promise<AgentStatus> {
+    return this.answerHeld(root, 'restore', id);
   }
 
-  /** The answer is taken at once; it returns once it is kept for a restart too (answer.ts). */
-  private async answerHeld(root: string, answer: 'confirm' | 'restore'): Promise<AgentStatus> {
+  /**
+   * The answer is taken at once; it returns once it is kept for a restart too (answer.ts). With
+   * `id`, it is for that hold only: a pass may have replaced the one the user read since.
+   */
+  private async answerHeld(root: string, answer: 'confirm' | 'restore', id?: string): Promise<AgentStatus> {
     const f = this.folderAt(root);
     const held = f.status.pendingDeletes;
     if (held?.id === undefined) throw new StrataError('E_NOT_HELD', 'no pass of this folder is waiting for a confirmation', { path: root });
+    if (id !== undefined && id !== held.id) throw new StrataError('E_HOLD_CHANGED', 'the held deletes changed since they were shown (a pass found other files deleted): look at them again before answering', { path: root });
     try {
       await f.answerHeld({ ...held, id: held.id }, answer);
     } finally {

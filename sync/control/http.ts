@@ -46,6 +46,7 @@ const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map([
   ['E_NO_CONFLICT', 404],
   ['E_CONFLICT_GONE', 409],
   ['E_NOT_HELD', 409],
+  ['E_HOLD_CHANGED', 409],
 ]);
 
 export function errorStatus(err: unknown): number {

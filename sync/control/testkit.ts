@@ -67,9 +67,10 @@ export class FakeAgent implements AgentApi {
       }
       case 'confirmDeletes':
       case 'restoreDeletes': {
-        const root = (arg as { root: string }).root;
+        const { root, id } = arg as CommandArg<'confirmDeletes'>;
         const folder = this.status.folders.find((f) => f.root === root);
         if (!folder) throw new StrataError('E_NO_FOLDER', 'is not a synced folder', { path: root });
+        if (id !== undefined && id !== folder.pendingDeletes?.id) throw new StrataError('E_HOLD_CHANGED', 'the held deletes changed since they were shown', { path: root });
         delete folder.pendingDeletes;
         this.update({});
         return this.status;

@@ -61,7 +61,9 @@ export const deletesCommand: Command = {
     else throw usageError(`${held.length} folders wait; name one: ${held.map((f) => f.root).join(', ')}`, ctx.command);
     if (folder?.pendingDeletes === undefined) throw new StrataError('E_NOT_HELD', 'no pass of this folder waits for a mass-delete answer', { path: folder?.root ?? resolve(given ?? '.') });
     const root = folder.root;
-    const after = await agent.call(confirm ? 'confirmDeletes' : 'restoreDeletes', { root });
+    // The answer is for the hold just read: the agent refuses it if a pass has replaced that one since.
+    const id = folder.pendingDeletes.id;
+    const after = await agent.call(confirm ? 'confirmDeletes' : 'restoreDeletes', id === undefined ? { root } : { root, id });
     if (ctx.json) return ctx.printJson(after);
     const d = folder.pendingDeletes;
     ctx.print(confirm ? `${root}: deleting the ${d.files} files` : `${root}: putting the ${d.files} files back`);

@@ -258,6 +258,24 @@ describe('strata status, pause, resume, sync-now', () => {
     assert.deepEqual(agent.calls.at(-1), { command: 'confirmDeletes', arg: { root: link } });
   });
 
+  it('deletes --confirm and --restore name the hold they read, and say so when the agent holds another by then', async () => {
+    const held = { files: 40, of: 50, direction: 'local' as const, id: 'hold-a' };
+    agent.update({ folders: [folderStatus('/home/alice/Work', { pendingDeletes: held })] });
+    const r = await strata('deletes', '--confirm', '--state-dir', stateDir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(agent.calls.at(-1), { command: 'confirmDeletes', arg: { root: '/home/alice/Work', id: 'hold-a' } });
+    agent.update({ folders: [folderStatus('/home/alice/Work', { pendingDeletes: held })] });
+    agent.failCommand = 'restoreDeletes';
+    agent.failWith = new StrataError('E_HOLD_CHANGED', 'the held deletes changed since they were shown', { path: '/home/alice/Work' });
+    try {
+      failedWith(await strata('deletes', '--restore', '--state-dir', stateDir), 'E_HOLD_CHANGED');
+      assert.deepEqual(agent.calls.at(-1), { command: 'restoreDeletes', arg: { root: '/home/alice/Work', id: 'hold-a' } });
+    } finally {
+      agent.failWith = undefined;
+      agent.failCommand = undefined;
+    }
+  });
+
   it('sync-now asks the agent for a pass', async () => {
     const r = await strata('sync-now', '--state-dir', stateDir);
     assert.equal(r.code, 0, r.stderr);
