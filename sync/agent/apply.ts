@@ -27,6 +27,8 @@ export interface Applied {
   rescan: string[];
   /** Paths that could not be written now (a lock, permissions), with the reason. */
   blocked: Map<string, string>;
+  /** The files and symlinks the run deleted (guard.ts counts them, however the run ended). */
+  deleted: string[];
 }
 
 export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: ChunkMap, opts: Pick<FolderOptions, 'repo' | 'root' | 'execJournal' | 'suppress' | 'onPhase'>, signal?: AbortSignal): Promise<Applied> {
@@ -45,7 +47,8 @@ export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: Chunk
     // Which of a copy's or a move's two paths refused is not known: both are left alone.
     for (const p of r.op.op === 'copy' || r.op.op === 'move' ? [r.op.path, r.op.from] : [r.op.path]) blocked.set(p, r.found);
   }
-  return { complete: res.complete, aborted: res.aborted, downloaded, rescan, blocked };
+  const deleted = res.results.flatMap((r) => (r.status === 'applied' && r.op.op === 'delete' && r.op.expect.type !== 'dir' ? [r.op.path] : []));
+  return { complete: res.complete, aborted: res.aborted, downloaded, rescan, blocked, deleted };
 }
 
 /** The ops that put a file or a symlink on the disk: the files the progress counts. */

@@ -68,6 +68,8 @@ export class SyncFolder {
   private knownHeads = '';
   /** The user's answer to a hold, until a pass carries it out (answer.ts). */
   private answer: HeldAnswer | undefined;
+  /** The answer a pass cut short began to carry out, while it is still the answer (setAnswer). */
+  private begun: Answer | undefined;
   /** The last save of `answer`: saves run one after another. */
   private answerSaved: Promise<void> = Promise.resolve();
   /** The last hold a pass returned, and the paths its pass deletes: what an answer to it covers. */
@@ -200,6 +202,7 @@ export class SyncFolder {
   private setAnswer(a: HeldAnswer | undefined): Promise<void> {
     if (a === undefined && this.answer === undefined) return this.answerSaved;
     this.answer = a;
+    this.begun = undefined;
     const file = this.opts.answerFile;
     if (file === undefined) return Promise.resolve();
     const saved = this.answerSaved.then(() => saveAnswer(file, this.answer));
@@ -280,7 +283,7 @@ export class SyncFolder {
     const switching = this.beforeRoots;
     const lowerBefore = switching === undefined ? undefined : await this.lowerTree(switching, chunks);
     const pending = this.pending;
-    const { ownTree, hidden, scanned, disk, mine, conflicts } = await localSide({ view: this.view(chunks), local: this.local, scan, own: this.own, pending, lower, lowerBefore, base: this.base, device, caseInsensitive: this.opts.caseInsensitive });
+    const { ownTree, hidden, scanned, disk, mine, conflicts, merging } = await localSide({ view: this.view(chunks), local: this.local, scan, own: this.own, pending, lower, lowerBefore, base: this.base, device, caseInsensitive: this.opts.caseInsensitive });
     const others = heads.filter((h: Head) => h.device !== device);
     const m = await mergeHeads({ ...this.view(chunks), device, own: this.own, alsoMerged: pending?.parents ?? [], heads: others, considered: this.considered, mine, caseInsensitive: this.opts.caseInsensitive });
     const parents = [...new Set([...(pending?.parents ?? []), ...m.parents])];
@@ -304,7 +307,9 @@ export class SyncFolder {
     }
     let { local: visible, target } = planSides(localFlat, effective, hidden);
     let plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
-    let deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, hidden);
+    // Another device's deletes that a merge cut short took off the disk are that device's.
+    const notMine = (p: string, node: Node): boolean => hidden(p, node) || merging.has(p);
+    let deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine);
     const now = (this.opts.now ?? (() => new Date()))();
     let held = massDelete(deletes, this.deletes, now.getTime());
     let settled: HeldDeletes['direction'] | undefined;
@@ -335,7 +340,7 @@ export class SyncFolder {
       merged = userView(effective, lower ?? new Map(), merged);
       ({ local: visible, target } = planSides(localFlat, effective, hidden));
       plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
-      deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, hidden);
+      deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine);
       held = massDelete(deletes, this.deletes, now.getTime());
       if (held?.direction === settled) held = undefined;
       if (held !== undefined) return hold(held);
@@ -369,11 +374,20 @@ export class SyncFolder {
       await this.local.commit();
       if (!res.complete) {
         await this.removeStashes();
+        // The files it deleted are deleted, however the pass ends: the next one no longer plans
+        // them, so they count towards its hold, and a restore puts them back, only from here. A
+        // confirmation settles them as it would have at the end of the pass.
+        const applied = { files: res.deleted.length, of: deletes.remote.of, paths: res.deleted };
+        await this.recordDeletes({ remote: applied, local: { files: 0, of: deletes.local.of } }, now.getTime(), answered === 'confirm' ? settled : undefined, this.own);
+        if (answered !== undefined) this.begun = answered;
         if (res.aborted) signal?.throwIfAborted();
         // The answer stands for what is left of its hold: the next pass finishes what this one began.
         return { status: 'retry', scan };
       }
     }
+    // An answer a pass cut short began to carry out is carried out, whether or not what it left
+    // still makes a hold.
+    if (answered === undefined && this.answer !== undefined) answered = this.begun;
     await this.setAnswer(undefined);
     const before = this.own;
     // The lag record is saved before the head: a crash between the two must not leave a head that
@@ -382,7 +396,7 @@ export class SyncFolder {
     if (lagRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: lagRoot, ...(overruled ? { overruled } : {}) });
     const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))(), overruled });
     if (snapshot !== undefined) this.own = snapshot;
-    if (this.deletes.record(deletes, now.getTime(), settled, before) && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
+    await this.recordDeletes(deletes, now.getTime(), settled, before);
     await this.setPending(lagRoot === undefined ? undefined : { parents: [], root: mergedRoot, base: lagRoot });
     this.considered = m.considered;
     this.knownHeads = fingerprint;
@@ -396,6 +410,11 @@ export class SyncFolder {
       this.record = now;
     }
     return { status: 'synced', snapshot, conflicts, scan, uploaded: this.uploaded, downloaded, files: this.files, ...(answered && { answered }) };
+  }
+
+  /** Adds a pass's deletes to the hour's (DeleteHistory.record), kept in the state dir. */
+  private async recordDeletes(...args: Parameters<DeleteHistory['record']>): Promise<void> {
+    if (this.deletes.record(...args) && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
   }
 
   private clock(): Date {

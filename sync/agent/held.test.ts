@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -114,4 +114,89 @@ test('a confirmed mass delete whose apply the user cut short is finished by the 
   const left = await a.listing();
   assert.deepEqual(Object.keys(left).filter((p) => !/^f(1[5-9])\.txt$/.test(p)).length, 1, 'only the edited file stays');
   assert.ok(Object.values(left).includes('edited on a'));
+});
+
+/**
+ * Two devices with `n` files synced; a's executor is cut short (a file it is about to delete is
+ * edited) once `cutAt()` says so, counted in paths it has told the watcher about.
+ */
+async function cutShort(t: TestContext, name: string, n: number): Promise<{ a: Device; b: Device; cutAt: (calls: number) => void }> {
+  const base = await tempRoot(t, name);
+  const mem = new MemoryStore();
+  await initStore(mem);
+  let left = Infinity;
+  const cut = (p: string): void => {
+    if (--left !== 0) return;
+    const other = names(0, n).find((q) => q !== p && existsSync(join(a.root, q)) && !existsSync(join(b.root, q)));
+    if (other !== undefined) writeFileSync(join(a.root, other), 'edited on a');
+  };
+  const state = join(base, 'deva', 'state');
+  const a = await Device.create(base, 'deva', mem, { suppress: (p) => cut(p), deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') });
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  for (let i = 0; i < n; i++) await b.write(`f${i}.txt`, `file ${i}`);
+  await b.pass();
+  await a.pass();
+  return { a, b, cutAt: (calls) => (left = calls) };
+}
+
+test("another device's deletes that a pass applied before it was cut short are not taken for deletes made on this machine", async (t) => {
+  const { a, b, cutAt } = await cutShort(t, 'held-retry-local', 40);
+  for (let i = 0; i < 15; i++) await b.remove(`f${i}.txt`);
+  assert.equal((await b.pass()).status, 'synced', '15 of 40 go through');
+  cutAt(12);
+  assert.equal((await a.pass()).status, 'retry');
+  assert.equal((await a.pass()).status, 'synced');
+  // 10 of the 26 files left deleted here: no mass delete, unless b's deletes are counted as a's.
+  for (let i = 15; i < 25; i++) await a.remove(`f${i}.txt`);
+  const r = await a.pass();
+  assert.equal(r.status, 'synced', `not held: ${JSON.stringify(r.status === 'held' && r.held)}`);
+  assert.equal((await b.pass()).status, 'synced', 'nor on b');
+});
+
+test('deletes a pass made before it was cut short count towards the next hold, and a restore puts them back', async (t) => {
+  const { a, b, cutAt } = await cutShort(t, 'held-retry-hour', 40);
+  const before = await a.listing();
+  for (let i = 0; i < 15; i++) await b.remove(`f${i}.txt`);
+  assert.equal((await b.pass()).status, 'synced', '15 of 40 go through');
+  cutAt(12);
+  assert.equal((await a.pass()).status, 'retry');
+  assert.equal((await a.pass()).status, 'synced');
+  // The edited file came back to b as a's edit: b deletes 10 of the others, held there and confirmed.
+  assert.equal((await b.pass()).status, 'synced');
+  for (let i = 15; i < 25; i++) await b.remove(`f${i}.txt`);
+  const onB = await b.pass();
+  await b.folder.approve(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
+  assert.equal((await b.pass()).status, 'synced');
+  const onA = await a.pass();
+  assert.equal(onA.status, 'held', 'the 14 deleted within the hour, with these 10, make more than half of the files');
+  assert.deepEqual(onA.status === 'held' && [onA.held.direction, onA.held.files, onA.held.of], ['remote', 24, 40]);
+  await a.folder.restoreHeld(onA.status === 'held' ? onA.held : assert.fail('not held'));
+  assert.equal((await a.pass()).status, 'synced');
+  const after = await a.listing();
+  for (const p of Object.keys(before)) assert.ok(after[p] !== undefined, `${p} is back`);
+});
+
+test('a confirmed mass delete cut short after most of its deletes is finished as that answer, and settles them all', async (t) => {
+  const { a, b, cutAt } = await cutShort(t, 'held-retry-confirmed', 40);
+  for (let i = 0; i < 30; i++) await b.remove(`f${i}.txt`);
+  const onB = await b.pass();
+  await b.folder.approve(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
+  assert.equal((await b.pass()).status, 'synced');
+  const onA = await a.pass();
+  await a.folder.approve(onA.status === 'held' ? onA.held : assert.fail('not held on a'));
+  cutAt(25);
+  assert.equal((await a.pass()).status, 'retry');
+  const next = await a.pass();
+  assert.equal(next.status, 'synced', `not asked again: ${JSON.stringify(next.status === 'held' && next.held)}`);
+  assert.equal(next.status === 'synced' && next.answered, 'confirm', 'the pass says it carried out the answer');
+  assert.ok(Object.values(await a.listing()).includes('edited on a'));
+  // The confirmation settled the deletes: the next one from b goes through.
+  assert.equal((await b.pass()).status, 'synced');
+  await b.remove('f30.txt');
+  assert.equal((await b.pass()).status, 'synced');
+  assert.equal((await a.pass()).status, 'synced');
 });

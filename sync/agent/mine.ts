@@ -50,6 +50,12 @@ export interface LocalSide {
   mine: Map<string, Node>;
   /** Conflicts from resolving the pending merge. */
   conflicts: Conflict[];
+  /**
+   * Files the pending merge deletes from the disk it began on: other devices' deletes, on the disk
+   * already or still to be applied. Gone from `disk` but still in `ownTree` until this device's
+   * head names the merge, they must not be taken for deletes made on this machine.
+   */
+  merging: Set<string>;
 }
 
 /** Stand-ins for a base path's node when asking whether it is hidden (only dir or not matters). */
@@ -67,12 +73,15 @@ export async function localSide(input: LocalSideInput): Promise<LocalSide> {
   const scanned = withCarry(local, ownTree, hidden);
   let disk = scanned;
   const conflicts: Conflict[] = [];
+  const merging = new Set<string>();
   if (pending !== undefined) {
-    const laid = await snapshotTree(view, pending.root, true);
+    const laidLayer = await snapshotTree(view, pending.root, true);
+    const laid = overlay(lower === undefined ? [laidLayer] : [lower, laidLayer]);
     const base = await snapshotTree(view, pending.base, true);
-    const r = resolvePending(base, disk, overlay(lower === undefined ? [laid] : [lower, laid]), input.device, input.caseInsensitive);
+    const r = resolvePending(base, disk, laid, input.device, input.caseInsensitive);
     disk = r.merged;
     conflicts.push(...r.conflicts);
+    for (const [p, n] of base) if (n.type !== 'dir' && !laid.has(p)) merging.add(p);
   }
   const under = lowerBefore === undefined ? lower : laidLower(disk, lowerBefore, lower ?? new Map());
   // On a case-insensitive disk a base path is still there under a name differing only in case.
@@ -86,5 +95,5 @@ export async function localSide(input: LocalSideInput): Promise<LocalSide> {
   // a VDI machine wrote for its image) is kept like any other, or this pass would take it out.
   const plain = under === undefined && base.length === 0 && !hasWhiteouts(ownLayer);
   const mine = plain ? disk : userView(disk, under ?? new Map(), ownLayer, base);
-  return { ownTree, hidden, scanned, disk, mine, conflicts };
+  return { ownTree, hidden, scanned, disk, mine, conflicts, merging };
 }
