@@ -45,9 +45,19 @@ describe('tray menu', () => {
   it('says an answer the user gave to a held mass delete, which no pass has carried out yet, instead of waiting for one', () => {
     const held = (answer: 'confirm' | 'restore', paused = false) =>
       status(paused ? { paused, state: 'paused' } : {}, [folder({ state: paused ? 'paused' : 'idle', pendingDeletes: { files: 20, of: 25, direction: 'local', answer } })]);
-    assert.deepEqual(statusLines(held('confirm')), ['In sync', 'Confirmed: deleting 20 files on the next pass']);
-    assert.deepEqual(statusLines(held('restore')), ['In sync', 'Restore chosen: putting 20 files back on the next pass']);
+    assert.deepEqual(statusLines(held('confirm')), ['About to delete 20 files', 'Confirmed: deleting 20 files on the next pass']);
+    assert.deepEqual(statusLines(held('restore')), ['About to put 20 files back', 'Restore chosen: putting 20 files back on the next pass']);
+    assert.equal(trayTooltip(held('confirm')), 'Strata — About to delete 20 files');
     assert.deepEqual(statusLines(held('confirm', true)), ['Paused', 'Confirmed: deleting 20 files when sync resumes']);
+  });
+
+  it('says first what waits for the user, then a pass that works, then the answers given', () => {
+    const confirmed = folder({ pendingDeletes: { files: 20, of: 25, direction: 'local', answer: 'confirm' } });
+    const waiting = folder({ root: '/home/alice/Music', pendingDeletes: { files: 12, of: 20, direction: 'remote' } });
+    assert.equal(statusLines(status({}, [confirmed, waiting]))[0], 'Waiting for you');
+    assert.equal(statusLines(status({ state: 'downloading' }, [folder({ ...confirmed, state: 'downloading' })]))[0], 'Downloading');
+    const restored = folder({ root: '/home/alice/Music', pendingDeletes: { files: 12, of: 20, direction: 'remote', answer: 'restore' } });
+    assert.equal(statusLines(status({}, [restored, confirmed]))[0], 'About to delete 20 files', 'deletes are said before files put back');
   });
 
   it('while nobody is signed in, says where the sign-in stands and offers Open and Quit only', () => {

@@ -4,10 +4,12 @@
  *
  * What must hold: Pause is offered while syncing and Resume while paused, never both; Sync now
  * only while not paused; anything that waits for the user (a held mass delete, conflicts, an
- * error) is said in the menu's first lines and points to the window, where it is resolved.
+ * error) is said in the menu's first lines and points to the window, where it is resolved; while
+ * an answered mass delete waits for its pass, the first line says what is about to happen, never
+ * "In sync".
  */
 import type { SignInState } from '../shared/signin-api.js';
-import type { AgentStatus } from '../shared/agent-api.js';
+import type { AgentStatus, PendingDeletes } from '../shared/agent-api.js';
 import { formatProgress, heldLine, plural, stateLabel } from '../shared/status-text.js';
 
 export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'autostart' | 'quit';
@@ -20,13 +22,26 @@ const act = (label: string, action: TrayAction, enabled = true): TrayItem => ({ 
 const SEPARATOR: TrayItem = { type: 'separator' };
 
 
+/**
+ * What answered holds are about to do, for an idle agent: "In sync" would be wrong, since their
+ * pass is due. Deletes are said first; undefined when no hold is answered.
+ */
+function aboutTo(holds: readonly PendingDeletes[]): string | undefined {
+  const files = (answer: PendingDeletes['answer']): number => holds.reduce((n, d) => (d.answer === answer ? n + d.files : n), 0);
+  const deleting = files('confirm');
+  if (deleting > 0) return `About to delete ${plural(deleting, 'file')}`;
+  const restoring = files('restore');
+  return restoring > 0 ? `About to put ${plural(restoring, 'file')} back` : undefined;
+}
+
 /** The lines that say where sync stands: the state, then whatever waits for the user. */
 export function statusLines(status: AgentStatus | undefined): string[] {
   if (status === undefined) return ['Starting…'];
   const held = status.folders.filter((f) => f.pendingDeletes !== undefined);
   // A hold the user answered waits for the next pass, not for the user.
   const waiting = held.some((f) => f.pendingDeletes?.answer === undefined);
-  const lines = [stateLabel(status.state, status.lastSync, waiting)];
+  const answered = held.flatMap((f) => (f.pendingDeletes?.answer !== undefined ? [f.pendingDeletes] : []));
+  const lines = [(!waiting && status.state === 'idle' ? aboutTo(answered) : undefined) ?? stateLabel(status.state, status.lastSync, waiting)];
   const progress = status.folders.find((f) => f.progress !== undefined)?.progress;
   if (progress && status.state !== 'paused') lines.push(formatProgress(progress));
   for (const f of status.folders) if (f.error) lines.push(`${f.state === 'offline' ? 'Offline' : 'Error'}: ${f.error.message}`);
