@@ -44,7 +44,7 @@ export interface AgentOptions {
   /** Device id for a fresh state dir (tests). */
   newDeviceId?: () => string;
   /**
-   * Runs before each pass of a folder and after each synced one (a settings mirror:
+   * Runs before each pass of a folder and after each synced one that changed the disk (a settings mirror:
    * signin/settings.ts). It returns the paths it changed under the folder's root (relative, "/"),
    * which the pass rescans — or, after a pass, the next one, due at once. It reports its own
    * failures: a rejection is taken as no change.
@@ -402,7 +402,9 @@ export class Agent implements AgentApi {
       if (r.status === 'synced') {
         await f.saveLastSync(r.snapshot !== undefined);
         await this.noteSynced(r.snapshot !== undefined);
-        if ((await this.runBeside(f)) > 0) f.due = true;
+        // Only a pass that changed the disk can have brought something for beside (other machines'
+        // settings); what changed on the machine meanwhile, the next pass's run before it catches.
+        if (r.wrote > 0 && (await this.runBeside(f)) > 0) f.due = true;
       }
     } catch (err) {
       if (abort.signal.aborted) f.setState(this.paused ? 'paused' : 'idle');

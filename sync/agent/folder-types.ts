@@ -71,8 +71,11 @@ export interface PassPhase {
 }
 
 export type PassResult =
-  /** `answered`: the user's answer to a hold (confirm, restore) that the pass carried out. */
-  | { status: 'synced'; snapshot?: SnapshotId; conflicts: Conflict[]; scan: ScanResult; uploaded: number; downloaded: number; files: number; answered?: 'confirm' | 'restore' }
+  /**
+   * `answered`: the user's answer to a hold (confirm, restore) that the pass carried out. `wrote`:
+   * how many operations the pass applied to the disk (files written, removed, moved; 0: it left the disk as it found it).
+   */
+  | { status: 'synced'; snapshot?: SnapshotId; conflicts: Conflict[]; scan: ScanResult; uploaded: number; downloaded: number; wrote: number; files: number; answered?: 'confirm' | 'restore' }
   /** The disk changed while the plan was applied: run another pass (an answer it acted on stands for it). */
   | { status: 'retry'; scan: ScanResult }
   | { status: 'held'; held: HeldDeletes; scan: ScanResult };

@@ -274,7 +274,7 @@ export class SyncFolder {
     }
     // The idle poll: nothing changed here or in the bucket since the last synced pass.
     if (this.settled && fingerprint === this.knownHeads && quiet) {
-      return { status: 'synced', conflicts: [], scan, uploaded: 0, downloaded: 0, files: this.files };
+      return { status: 'synced', conflicts: [], scan, uploaded: 0, downloaded: 0, wrote: 0, files: this.files };
     }
     this.settled = false;
     const chunks: ChunkMap = new Map();
@@ -409,7 +409,7 @@ export class SyncFolder {
       if (!sameSettled(this.record, now)) await saveSettled(this.opts.settledFile, now);
       this.record = now;
     }
-    return { status: 'synced', snapshot, conflicts, scan, uploaded: this.uploaded, downloaded, files: this.files, ...(answered && { answered }) };
+    return { status: 'synced', snapshot, conflicts, scan, uploaded: this.uploaded, downloaded, wrote: plan.ops.length, files: this.files, ...(answered && { answered }) };
   }
 
   /** Adds a pass's deletes to the hour's (DeleteHistory.record), kept in the state dir. */

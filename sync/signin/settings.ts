@@ -3,7 +3,7 @@
  * home's `.strata/settings/dconf/` (settings/mirror.ts), which the session's folder includes. The
  * lay runs the mirror once after laying (the layer's values into dconf: first contact by the
  * org's policy), and live sync runs it before each pass (the user's changes into the files the pass
- * then scans) and after each synced one (other machines' changes into dconf).
+ * then scans) and after each synced one that changed the disk (other machines' changes into dconf).
  *
  * Settings never stop the files from syncing: a failure (dconf missing, no session bus) is
  * reported, once until it changes, and the next run tries again.
