@@ -2,9 +2,9 @@
  * The agent service: runs the passes of every synced folder, and answers the Agent API
  * (shared/agent-api.ts) for the tray, the UI and the CLI.
  *
- * When a folder's pass runs: at start-up (a full rescan), when its watcher reports dirty paths,
- * every poll interval (other devices' heads), on syncNow, and again at once after a pass that
- * found the disk changed under it. Passes run one at a time.
+ * When a folder's pass runs: at start-up (a full rescan), when its watcher reports dirty paths or
+ * watchBeside a change beside the files (a setting), every poll interval (other devices' heads), on
+ * syncNow, and again at once after a pass that found the disk changed under it. Passes run one at a time.
  *
  * Must hold:
  * - paused means zero store requests: the store is not even opened until the agent is unpaused,
@@ -50,6 +50,12 @@ export interface AgentOptions {
    * failures: a rejection is taken as no change.
    */
   beside?: (root: string) => Promise<readonly string[]>;
+  /**
+   * Watches what `beside` carries for changes made on the machine (dconf watch): started for each
+   * folder with the agent, it calls `changed` soon after one, and the folder's pass is then due at
+   * once instead of at the next poll. The function it returns stops it; the agent calls it when it stops.
+   */
+  watchBeside?: (root: string, changed: () => void) => () => Promise<void>;
 }
 
 
@@ -71,6 +77,8 @@ export class Agent implements AgentApi {
   /** The agent-wide last sync, when noteSynced did not save it yet (at most once a minute): a pause or a stop saves it. */
   private unsavedSync: string | undefined;
   private passWaiters: Array<{ after: number; resolve: () => void }> = [];
+  /** Stop the watches of watchBeside. */
+  private readonly unwatch: (() => Promise<void>)[] = [];
 
   private constructor(
     private readonly opts: AgentOptions,
@@ -100,6 +108,7 @@ export class Agent implements AgentApi {
     // What the state dir knows is shown before the store is opened (paused: not until resume).
     for (const f of agent.folders) await f.load();
     agent.loop = agent.run();
+    for (const f of agent.folders) agent.watchBeside(f);
     return agent;
   }
 
@@ -281,6 +290,7 @@ export class Agent implements AgentApi {
     this.running?.abort.abort(new StrataError('E_STOPPED', 'the agent is stopping'));
     this.wake();
     await this.loop;
+    for (const stop of this.unwatch.splice(0)) await stop().catch(() => undefined);
     for (const f of this.folders) {
       await f.saveLastSync(true).catch(() => undefined);
       await f.close();
@@ -424,6 +434,18 @@ export class Agent implements AgentApi {
     const changed = await this.opts.beside(f.spec.root).catch(() => []);
     f.folder.markDirty(changed);
     return changed.length;
+  }
+
+  /** AgentOptions.watchBeside for `f`: a change makes its pass due at once. */
+  private watchBeside(f: FolderRuntime): void {
+    if (this.opts.watchBeside === undefined) return;
+    this.unwatch.push(
+      this.opts.watchBeside(f.spec.root, () => {
+        if (this.stopped) return;
+        f.due = true;
+        this.wake();
+      }),
+    );
   }
 
   private failed(f: FolderRuntime, err: unknown): void {

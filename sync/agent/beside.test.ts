@@ -1,5 +1,5 @@
 // The agent's hooks for what syncs beside the files (a settings mirror: signin/settings.ts): when
-// `beside` runs around a pass.
+// `beside` runs around a pass, and how `watchBeside` wakes a pass without waiting for the poll.
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -46,4 +46,30 @@ test('beside runs before every pass, and after one only when the pass changed th
   a.agent.syncNow();
   await passes(a.agent, 2, 'a\'s second pass');
   assert.equal(runs, 3, 'a pass that wrote theirs.txt: beside before it and after it');
+});
+
+test('watchBeside wakes a pass soon after a change, without waiting for the poll; the agent stops the watch when it stops', async (t) => {
+  const base = await tempRoot(t, 'beside-watch');
+  const store = new MemoryStore();
+  await initStore(store);
+  let changed: (() => void) | undefined;
+  let stopped = 0;
+  let runs = 0;
+  const a = await agentOn(t, base, 'deva', store, {
+    beside: async () => (runs++, []),
+    watchBeside: (root, onChange) => {
+      assert.equal(root, join(base, 'deva', 'root'));
+      changed = onChange;
+      return async () => {
+        stopped++;
+      };
+    },
+  });
+  await passes(a.agent, 1, 'the first pass');
+  assert.ok(changed, 'the watch was started with the agent');
+  changed();
+  await passes(a.agent, 2, 'a pass woken by the watch');
+  assert.equal(runs, 2, 'the woken pass ran beside first');
+  await a.agent.stop();
+  assert.equal(stopped, 1);
 });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { StrataError } from '../errors.js';
 import { Dconf, keyFile, parseDump } from './dconf.js';
@@ -69,6 +72,41 @@ describe('dconf, real (a database and a session bus of its own)', { skip: needsD
     const { env } = await startDconf(t);
     const cut = new Dconf({ env: { ...env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' } });
     await assert.rejects(cut.write([{ key: '/org/test/a', value: '1' }]), (err: unknown) => err instanceof StrataError && err.code === 'E_SETTINGS' && !err.message.includes('\n'));
+  });
+
+  it('watch: a change made by another dconf client is told soon, without a read; stopping ends the watch', async (t) => {
+    const { dconf, env } = await startDconf(t);
+    let told = 0;
+    const stop = dconf.watch('/org/test/', () => told++);
+    t.after(stop);
+    const other = new Dconf({ env });
+    // The child subscribes on the bus some time after it starts: a change before that is not seen (the poll finds it).
+    for (let i = 0; told === 0 && i < 100; i++) {
+      await other.write([{ key: '/org/test/theme', value: `'v${i}'` }]);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(told > 0, 'the watch told of a change');
+    await stop();
+    told = 0;
+    await other.write([{ key: '/org/test/theme', value: "'after'" }]);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(told, 0, 'nothing is told once stopped');
+  });
+
+  it('watch: a dconf watch that ends is started again; a dconf that is not installed is not watched, and stops cleanly', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-watch-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    // A dconf whose watch prints one change and ends at once.
+    const fake = join(dir, 'dconf');
+    await writeFile(fake, '#!/bin/sh\necho "$2"\n', { mode: 0o755 });
+    let told = 0;
+    const stop = new Dconf({ command: fake }).watch('/org/test/', () => told++);
+    t.after(stop);
+    for (let i = 0; told < 2 && i < 100; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(told >= 2, `started again after it ended (told ${told} times)`);
+    await stop();
+
+    await new Dconf({ command: join(dir, 'no-such-dconf') }).watch('/org/test/', () => assert.fail('a missing dconf tells nothing'))();
   });
 
   it('fails with E_SETTINGS saying what to install when dconf is missing', async () => {

@@ -13,8 +13,11 @@
  * dconf refuses (not GVariant), or a key an administrator locked, fails that key alone, named; a
  * dconf that cannot be reached (not installed, no session bus) is one E_SETTINGS error. Arguments
  * go to dconf as argv, never a shell.
+ *
+ * Changes made on the machine are watched with `dconf watch <dir>`: one long-running child per dir,
+ * started again when it ends, stopped with the watch.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -24,6 +27,10 @@ import { isSettingsPath, type SettingsChange, type SettingsProblem, type Setting
 /** How long one dconf command may take: it talks to a local service. */
 const TIMEOUT_MS = 30_000;
 const MAX_OUTPUT = 64 * 1024 * 1024;
+/** A `dconf watch` that ended is started again after this, doubled while it keeps ending within WATCH_STEADY_MS, up to the max. */
+const WATCH_RESTART_MS = 1_000;
+const WATCH_STEADY_MS = 60_000;
+const WATCH_RESTART_MAX_MS = 5 * 60_000;
 
 export interface DconfOptions {
   /** The dconf binary (default `dconf` on PATH). */
@@ -86,6 +93,49 @@ export class Dconf implements SettingsStore {
       else throw this.failed(`write ${c.key}`, r);
     }
     return problems;
+  }
+
+  /**
+   * `dconf watch <dir>`, a child that prints each change the dconf service signals. A child that
+   * ends is started again, after a wait that grows while it keeps ending at once; a dconf that
+   * cannot be started at all (not installed) is not watched: its changes wait for the next poll.
+   */
+  watch(dir: string, changed: () => void): () => Promise<void> {
+    let child: ChildProcess | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    let wait = WATCH_RESTART_MS;
+    const start = (): void => {
+      timer = undefined;
+      if (stopped) return;
+      const started = Date.now();
+      const c = spawn(this.command, ['watch', dir], { env: this.env ?? process.env, stdio: ['ignore', 'pipe', 'ignore'] });
+      child = c;
+      c.stdout.on('data', () => {
+        if (!stopped) changed();
+      });
+      let missing = false;
+      c.on('error', (err: NodeJS.ErrnoException) => {
+        missing = err.code === 'ENOENT';
+      });
+      c.on('close', () => {
+        if (child === c) child = undefined;
+        if (stopped || missing) return;
+        wait = Date.now() - started > WATCH_STEADY_MS ? WATCH_RESTART_MS : Math.min(wait * 2, WATCH_RESTART_MAX_MS);
+        timer = setTimeout(start, wait);
+        timer.unref();
+      });
+    };
+    start();
+    return async () => {
+      stopped = true;
+      clearTimeout(timer);
+      const c = child;
+      if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
+      const closed = new Promise((resolve) => c.once('close', resolve));
+      c.kill();
+      await closed;
+    };
   }
 
   private failed(what: string, r: Run): StrataError {

@@ -91,6 +91,18 @@ export class SettingsMirror {
     return run;
   }
 
+  /**
+   * Watches the store's keys under the org's dirs (SettingsStore.watch): `changed` soon after the
+   * machine changes one, so that a run is not left to the next poll. The function returned stops it.
+   */
+  watch(changed: () => void): () => Promise<void> {
+    const { store } = this.opts;
+    const stops = store.watch === undefined ? [] : this.opts.dirs.map((dir) => store.watch!(dir, changed));
+    return async () => {
+      await Promise.all(stops.map((stop) => stop()));
+    };
+  }
+
   private async syncOnce(): Promise<MirrorResult> {
     const { dirs, store } = this.opts;
     const result: MirrorResult = { changed: [], applied: [], conflicts: [], problems: [] };

@@ -30,6 +30,12 @@ export interface SettingsStore {
   read(dir: string): Promise<{ values: Map<string, string>; skipped: string[] }>;
   /** Applies `changes` (keys and values already checked); a value the store refuses, or a key locked here, is a problem, the rest still apply. */
   write(changes: readonly SettingsChange[]): Promise<SettingsProblem[]>;
+  /**
+   * Calls `changed` soon after a key under `dir` changes, until the function it returns is called
+   * (which resolves once the watch has stopped). Best effort: a store that cannot watch says nothing,
+   * and its changes are found at the next poll. Absent: the store cannot watch at all.
+   */
+  watch?(dir: string, changed: () => void): () => Promise<void>;
 }
 
 /** Values longer than this are not synced (dconf's own are rarely over a few KiB). */

@@ -86,7 +86,7 @@ export async function startSessionHost(opts: SessionHostOptions): Promise<Sessio
   try {
     const mirror = sessionSettings(session, stateDir, opts.settingsStore);
     const beside = mirror && settingsRunner(mirror, (e) => opts.onSettings?.(e));
-    const agent = await startSessionAgent({ stateDir, session, openStore: () => org.store, ...(opts.chunker ? { chunker: opts.chunker } : {}), ...(opts.pollMs ? { pollMs: opts.pollMs } : {}), ...(beside ? { beside } : {}) });
+    const agent = await startSessionAgent({ stateDir, session, openStore: () => org.store, ...(opts.chunker ? { chunker: opts.chunker } : {}), ...(opts.pollMs ? { pollMs: opts.pollMs } : {}), ...(beside ? { beside, watchBeside: (changed: () => void) => mirror.watch(changed) } : {}) });
     stops.push(() => agent.stop());
     const follower = new OrgLayerFollower({ stateDir, store: org.store, agent, session, intervalMs: opts.orgCheckMs, onEvent: (e) => opts.onFollow?.(e) });
     stops.push(() => follower.stop());

@@ -27,6 +27,8 @@ export interface SessionAgentOptions {
   watch?: boolean;
   /** Runs around each pass: the session's settings mirror (settings.ts). */
   beside?: () => Promise<readonly string[]>;
+  /** Watches what `beside` carries, calling `changed` soon after the machine changes it (the mirror's watch). */
+  watchBeside?: (changed: () => void) => () => Promise<void>;
 }
 
 /**
@@ -46,5 +48,6 @@ export function startSessionAgent(opts: SessionAgentOptions): Promise<Agent> {
     ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
     ...(opts.watch === undefined ? {} : { watch: opts.watch }),
     ...(opts.beside ? { beside: opts.beside } : {}),
+    ...(opts.watchBeside ? { watchBeside: (_root: string, changed: () => void) => opts.watchBeside!(changed) } : {}),
   });
 }

@@ -42,8 +42,8 @@ function machines(t: TestContext, dir: string, store: ObjectStore, org: OrgConfi
       lay,
       events,
       /** Starts live sync (the agent with the settings mirror around its passes). */
-      async live(): Promise<SessionHost> {
-        host = await startSessionHost({ stateDir, session: await readSession(stateDir), org: { store, location: 'test', url: 'test', close: () => undefined }, orgCheckMs: 0, pollMs: 100, settingsStore: settings, onSettings: (e) => events.push(e) });
+      async live(pollMs = 100): Promise<SessionHost> {
+        host = await startSessionHost({ stateDir, session: await readSession(stateDir), org: { store, location: 'test', url: 'test', close: () => undefined }, orgCheckMs: 0, pollMs, settingsStore: settings, onSettings: (e) => events.push(e) });
         return host;
       },
     };
@@ -155,5 +155,29 @@ describe('settings in the layer, on real dconf', { skip: needsDconf }, () => {
     const hb = await b.live();
     await db.dconf.write([{ key: `${APP}theme`, value: "'HighContrast'" }]);
     await until(hb, async () => (await readFile(join(b.home, FILE, 'theme'), 'utf8')) === "'HighContrast'\n", 'B\'s change reaches its file');
+  });
+
+  it('a change in dconf wakes a pass that carries it into the layer, without waiting for the poll (dconf watch)', async (t) => {
+    const { dir, store } = await memoryBucket(t, 'settings-watch');
+    const machine = machines(t, dir, store, orgConfig('persistent'));
+    const da = await startDconf(t);
+    const a = await machine('a', da.dconf);
+    // No poll within the test: only the start-up and a watch run passes.
+    const ha = await a.live(3_600_000);
+    while (ha.agent.passCount < 1) await ha.agent.passesDone(1);
+    // The watch subscribes on the bus a moment after the start: a change before that waits for the
+    // poll. So a new value is set until one wakes a pass (none ever does without the watch).
+    let last = '';
+    let woken = false;
+    for (let i = 0; !woken && i < 100; i++) {
+      const before = ha.agent.passCount;
+      last = `'v${i}'`;
+      await da.dconf.write([{ key: `${APP}theme`, value: last }]);
+      await Promise.race([ha.agent.passesDone(1), new Promise((r) => setTimeout(r, 300))]);
+      woken = ha.agent.passCount > before;
+    }
+    assert.ok(woken, 'a change in dconf woke a pass');
+    await until(ha, async () => (await readFile(join(a.home, FILE, 'theme'), 'utf8').catch(() => '')) === `${last}\n`, 'the change reaches its file', 5);
+    await until(ha, async () => (await latestTree(await openRepository(store), 'user/alice')).has(`${FILE}/theme`), 'the change goes up', 5);
   });
 });
