@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -38,6 +39,29 @@ describe('dconf, real (a database and a session bus of its own)', { skip: needsD
     assert.deepEqual(await dconf.write([{ key: '/org/test/app/theme', value: undefined }]), []);
     assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/app/')).values), { '/org/test/app/sub/list': "['a', 'b\\nc', \"it's\"]" });
     assert.deepEqual([...(await dconf.read('/org/none/')).values], []);
+  });
+
+  it('resets a dir whose every key goes with one dconf reset -f, and only the keys that go elsewhere (a key dump cannot show stays)', async (t) => {
+    const { env } = await startDconf(t);
+    const keys = (dir: string, n: number) => Array.from({ length: n }, (_, i) => `${dir}k${i}`);
+    const gone = [...keys('/org/test/gone/', 30), ...keys('/org/test/gone/sub/', 10)];
+    const part = keys('/org/test/part/', 10);
+    const hidden = keys('/org/test/hidden/', 5);
+    const plain = new Dconf({ env });
+    assert.deepEqual(await plain.write([...gone, ...part, ...hidden, '/org/test/part/keep'].map((key) => ({ key, value: '1' }))), []);
+    // A name dconf's dump leaves out: only a list shows it.
+    assert.equal(spawnSync('dconf', ['write', '/org/test/hidden/x=y', '2'], { env }).status, 0);
+
+    const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-log-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const logged = join(dir, 'dconf');
+    await writeFile(logged, `#!/bin/sh\necho "$*" >> ${join(dir, 'log')}\nexec dconf "$@"\n`, { mode: 0o755 });
+    assert.deepEqual(await new Dconf({ command: logged, env }).write([...gone, ...part, ...hidden].map((key) => ({ key, value: undefined }))), []);
+
+    assert.deepEqual(Object.fromEntries((await plain.read('/org/test/')).values), { '/org/test/part/keep': '1' });
+    assert.equal(spawnSync('dconf', ['read', '/org/test/hidden/x=y'], { env, encoding: 'utf8' }).stdout.trim(), '2');
+    const resets = (await readFile(join(dir, 'log'), 'utf8')).split('\n').filter((l) => l.startsWith('reset'));
+    assert.deepEqual(resets.sort(), ['reset -f /org/test/gone/', ...[...part, ...hidden].map((k) => `reset ${k}`)].sort());
   });
 
   it('names the key whose value is not GVariant, and still writes the others', async (t) => {

@@ -3,7 +3,8 @@
  * (Debian: dconf-cli). Reads are `dconf dump <dir>` (a key file: `[section]` lines naming dirs
  * under the one dumped, `key=value` lines with the value in GVariant text form — one line, since
  * that form escapes newlines); writes are one `dconf load /` of every value set (one change, so a
- * desktop watching the keys sees them together) and `dconf reset <key>` per key removed. Writes go
+ * desktop watching the keys sees them together) and `dconf reset <key>` per key removed, or one
+ * `dconf reset -f <dir>` for a dir where every key goes. Writes go
  * through the session's dconf service on D-Bus; reads need no bus, and see the user's own database
  * only (userOnlyProfile: not the administrator's defaults).
  *
@@ -57,9 +58,7 @@ export class Dconf implements SettingsStore {
   }
 
   async read(dir: string): Promise<{ values: Map<string, string>; skipped: string[] }> {
-    this.userOnly ??= userOnlyProfile(this.env ?? process.env);
-    const profile = await this.userOnly;
-    const r = await this.run(['dump', dir], undefined, profile === undefined ? undefined : { DCONF_PROFILE: profile });
+    const r = await this.run(['dump', dir], undefined, await this.readEnv());
     if (r.code !== 0) throw this.failed(`dump ${dir}`, r);
     return parseDump(dir, r.stdout);
   }
@@ -72,12 +71,53 @@ export class Dconf implements SettingsStore {
       // One refused value fails the whole load: then each key on its own, to name the bad ones.
       if (r.code !== 0) problems.push(...(await this.eachKey(sets)));
     }
-    for (const c of changes) {
-      if (c.value !== undefined) continue;
-      const r = await this.run(['reset', c.key]);
-      if (r.code !== 0) throw this.failed(`reset ${c.key}`, r);
+    const resets = changes.filter((c) => c.value === undefined).map((c) => c.key);
+    for (const path of resets.length > 1 ? await this.resetPaths(resets) : resets) {
+      const r = await this.run(path.endsWith('/') ? ['reset', '-f', path] : ['reset', path]);
+      if (r.code !== 0) throw this.failed(`reset ${path}`, r);
     }
     return problems;
+  }
+
+  /** The environment of a read: the user-only profile (userOnlyProfile), where there is one. */
+  private async readEnv(): Promise<NodeJS.ProcessEnv | undefined> {
+    this.userOnly ??= userOnlyProfile(this.env ?? process.env);
+    const profile = await this.userOnly;
+    return profile === undefined ? undefined : { DCONF_PROFILE: profile };
+  }
+
+  /**
+   * What to reset for `keys`: a dir (ending in "/", for `reset -f`) where the user's database holds
+   * nothing else under it, else the keys one by one — one process per key is minutes for thousands.
+   * The database is listed (`dconf list`, which shows every name, even those a dump leaves out),
+   * from the keys' common dir down the dirs that hold one of them. dconf has no compare-and-set: a
+   * key set under such a dir between its listing and the reset goes with it, as a value set between
+   * the mirror's read and its write is overwritten (mirror.ts unchangedSince keeps that short).
+   */
+  private async resetPaths(keys: readonly string[]): Promise<string[]> {
+    const gone = new Set(keys);
+    const holding = new Set<string>();
+    for (const k of keys) for (let i = k.indexOf('/', 1); i >= 0; i = k.indexOf('/', i + 1)) holding.add(k.slice(0, i + 1));
+    const env = await this.readEnv();
+    const paths: string[] = [];
+    // Whether all under `dir` goes; if not, what does is in `paths`.
+    const whole = async (dir: string): Promise<boolean> => {
+      const r = await this.run(['list', dir], undefined, env);
+      if (r.code !== 0) throw this.failed(`list ${dir}`, r);
+      const parts: string[] = [];
+      let all = true;
+      for (const name of r.stdout.split('\n')) {
+        if (name === '') continue;
+        const path = `${dir}${name}`;
+        if (name.endsWith('/') ? holding.has(path) && (await whole(path)) : gone.has(path)) parts.push(path);
+        else all = false;
+      }
+      if (!all) paths.push(...parts);
+      return all;
+    };
+    const top = keys.reduce((common, k) => (k.startsWith(common) ? common : commonDir(common, k)), keys[0]!.slice(0, keys[0]!.lastIndexOf('/') + 1));
+    if (await whole(top)) paths.push(top);
+    return paths;
   }
 
   /** Writes the keys one by one: a value dconf refuses is that key's problem; any other failure is dconf's. */
@@ -234,6 +274,13 @@ export function keyFile(sets: readonly { key: string; value: string }[]): string
     byDir.set(dir, lines);
   }
   return [...byDir].map(([dir, lines]) => `[${dir === '' ? '/' : dir}]\n${lines.join('\n')}\n`).join('\n');
+}
+
+/** The longest dir (ending in "/") that holds both `dir` and `key`. */
+function commonDir(dir: string, key: string): string {
+  let i = 0;
+  while (i < dir.length && dir[i] === key[i]) i++;
+  return dir.slice(0, dir.lastIndexOf('/', i - 1) + 1);
 }
 
 function oneLine(s: string): string {
