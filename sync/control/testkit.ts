@@ -27,6 +27,9 @@ export class FakeAgent implements AgentApi {
   /** When set, every command fails with it (only `failCommand`, when that is set). */
   failWith: unknown;
   failCommand?: CommandName;
+  /** When set, `holdCommand` makes its change, then answers only once this settles (a pause waiting for a slow pass). */
+  hold?: Promise<void>;
+  holdCommand?: CommandName;
   status: AgentStatus;
 
   constructor(folders: FolderStatus[] = [folderStatus('/home/alice/Documents')], deviceId = 'test-device') {
@@ -41,7 +44,9 @@ export class FakeAgent implements AgentApi {
   async call<C extends CommandName>(command: C, arg: CommandArg<C>): Promise<CommandResult<C>> {
     this.calls.push({ command, arg });
     if (this.failWith !== undefined && (this.failCommand ?? command) === command) throw this.failWith;
-    return this.answer(command, arg) as CommandResult<C>;
+    const answer = this.answer(command, arg) as CommandResult<C>;
+    if (this.hold !== undefined && this.holdCommand === command) await this.hold;
+    return answer;
   }
 
   private answer(command: CommandName, arg: unknown): unknown {

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { AgentStatus } from '../../../shared/agent-api.js';
 import { StrataError } from '../../errors.js';
-import { CONTROL_FILE, serveControl, type ControlServer } from '../../control/index.js';
+import { CONTROL_FILE, connectControl, serveControl, type ControlServer } from '../../control/index.js';
 import { FakeAgent, folderStatus } from '../../control/testkit.js';
 import { run } from '../run.js';
+import { pauseAgent } from './pause.js';
 import { formatProgress, statusLines } from './status.js';
 
 interface Ran {
@@ -100,6 +101,20 @@ describe('strata status, pause, resume, sync-now', () => {
     assert.equal((JSON.parse(resumed.stdout) as AgentStatus).paused, false);
     assert.equal(agent.status.paused, false);
     assert.deepEqual(agent.calls.map((c) => c.command), ['pause', 'pause', 'resume']);
+  });
+
+  it('a pause whose running pass is slow to stop answers paused, the pass stopping, not E_AGENT_TIMEOUT', async () => {
+    let release = (): void => undefined;
+    agent.hold = new Promise<void>((resolve) => (release = resolve));
+    agent.holdCommand = 'pause';
+    try {
+      const r = await pauseAgent(await connectControl(stateDir, { timeoutMs: 200 }));
+      assert.equal(r.status.paused, true);
+      assert.equal(r.stopping, true);
+      assert.equal(agent.status.paused, true);
+    } finally {
+      release();
+    }
   });
 
   it("ui prints the address of the agent's UI, with the token in its fragment", async () => {

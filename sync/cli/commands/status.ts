@@ -2,7 +2,7 @@
  * `strata status`: what the running agent is doing, one line per folder. The agent is found
  * through control.json in its state dir (`--state-dir`); when none runs, the command fails with
  * one line (E_AGENT_NOT_RUNNING). Also here, because every command that talks to the agent shares
- * them: the status lines, and `agentCommand` for pause, resume, sync-now.
+ * them: the status lines, `connectAgent`, and `agentCommand` for resume and sync-now.
  */
 import type { AgentStatus, FolderStatus, Progress } from '../../../shared/agent-api.js';
 import { answerWords } from '../../../shared/status-text.js';
@@ -64,7 +64,7 @@ export const statusCommand: Command = {
 };
 
 /** A command that sends one argument-less command to the agent and shows the status it answers with. */
-export function agentCommand(name: string, command: 'pause' | 'resume' | 'syncNow', summary: string, done: string): Command {
+export function agentCommand(name: string, command: 'resume' | 'syncNow', summary: string, done: string): Command {
   return {
     name,
     summary,
