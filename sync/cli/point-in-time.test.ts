@@ -55,6 +55,21 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
     assert.notEqual(again.restoredAs, out.restoredAs, 'a second restore never overwrites the first');
   });
 
+  it('--beside of a folder keeps its whole name, dots and all; a file keeps its extension last', async () => {
+    const src = join(tmp, 'dotted');
+    await writeTree(src, { 'my.photos': { 'a.jpg': 'photo' }, 'notes.v2.txt': 'notes' });
+    const snap = JSON.parse((await cli('snapshot', src, '--layer', 'user/dotted', '--json')).stdout).snapshot;
+    const folder = await cli('restore', src, '--layer', 'user/dotted', '--snapshot', snap, '--path', 'my.photos', '--beside', '--json');
+    assert.equal(folder.code, 0, describeRun(folder));
+    const dir = JSON.parse(folder.stdout).restoredAs;
+    assert.match(dir, /^my\.photos\.restored-\d{8}-\d{6}$/);
+    assert.equal(await readFile(join(src, dir, 'a.jpg'), 'utf8'), 'photo');
+    const again = JSON.parse((await cli('restore', src, '--layer', 'user/dotted', '--snapshot', snap, '--path', 'my.photos', '--beside', '--json')).stdout).restoredAs;
+    assert.equal(again, `${dir}-2`);
+    const file = JSON.parse((await cli('restore', src, '--layer', 'user/dotted', '--snapshot', snap, '--path', 'notes.v2.txt', '--beside', '--json')).stdout).restoredAs;
+    assert.match(file, /^notes\.v2\.restored-\d{8}-\d{6}\.txt$/);
+  });
+
   it('in place restores a folder as it was, keeping what was added since', async () => {
     const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'docs');
     assert.equal(r.code, 0, describeRun(r));

@@ -11,8 +11,8 @@
  * where the snapshot has a file, or a file where it has a folder, is moved aside as
  * `name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`, the sync engine's conflict copy, and so is
  * a file it replaces that was changed since the layer's latest snapshot), or with
- * `--beside` next to it as `name.restored-YYYYMMDD-HHMMSS.ext` (the snapshot's time), leaving the
- * current version untouched. Restoring into a synced folder is an ordinary local edit to the
+ * `--beside` next to it as `name.restored-YYYYMMDD-HHMMSS.ext` (the snapshot's time; a folder
+ * keeps its whole name: `my.photos.restored-…`), leaving the current version untouched. Restoring into a synced folder is an ordinary local edit to the
  * agent, which syncs it like any other.
  *
  * Signed in (no --store: signed-in.ts), `strata restore <path> [--snapshot <id>] [--beside]`
@@ -54,7 +54,7 @@ export const restoreCommand: Command = {
     snapshot: SNAPSHOT_OPTION,
     seed: { type: 'string', multiple: true, value: '<dir>', help: 'a folder whose files may hold needed chunks (repeatable)' },
     path: { type: 'string', value: '<path>', help: 'restore only this file or folder (layer-relative, / separated; or an absolute path inside <dir>)' },
-    beside: { type: 'boolean', help: 'with --path (or signed in): restore next to the current version, as name.restored-<time>.ext' },
+    beside: { type: 'boolean', help: 'with --path (or signed in): restore next to the current version, as name.restored-<time>.ext (a folder: name.restored-<time>)' },
     'state-dir': PIT_STATE_DIR_OPTION,
   },
   async run(ctx) {
@@ -184,11 +184,16 @@ async function besideDir(target: string): Promise<string> {
   return mkdtemp(join(target, `${TEMP_PREFIX}restore-`));
 }
 
-/** Moves `only` out of the temp restore dir to `name.restored-<stamp>.ext` beside its place; returns that path. */
+/**
+ * Moves `only` out of the temp restore dir beside its place, returns that path: a file to
+ * `name.restored-<stamp>.ext`, a folder to `name.restored-<stamp>` (a folder's name has no
+ * extension: `my.photos` is not a `.photos` file).
+ */
 async function moveBeside(tmp: string, target: string, only: string, time: string): Promise<string> {
   try {
     const slash = only.lastIndexOf('/');
-    const [stem, ext] = splitExtension(only.slice(slash + 1));
+    const name = only.slice(slash + 1);
+    const [stem, ext] = (await lstat(join(tmp, only))).isDirectory() ? [name, ''] : splitExtension(name);
     const dir = only.slice(0, slash + 1);
     await makeDirs(join(target, dir));
     // Never over anything: a second restore of the same time gets a counter.
