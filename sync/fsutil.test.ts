@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isStrataError } from './errors.js';
-import { canSyncFileSystem, isErrno, makeDirs, syncFileSystem } from './fsutil.js';
+import { canSyncFileSystem, isErrno, makeDirs, renameNoReplace, syncFileSystem } from './fsutil.js';
 
 describe('syncFileSystem', { skip: !canSyncFileSystem() && 'syncfs is Linux only' }, () => {
   it('syncs the file system holding a folder, and names the path it could not sync', async (t) => {
@@ -30,5 +30,33 @@ describe('makeDirs', () => {
     await writeFile(join(dir, 'f'), 'a file');
     await assert.rejects(makeDirs(join(dir, 'f')), (err) => isErrno(err, 'EEXIST'));
     await assert.rejects(makeDirs(join(dir, 'f/g/h')), (err) => isErrno(err, 'ENOTDIR'));
+  });
+});
+
+describe('renameNoReplace', () => {
+  it('moves a folder, a file or a link to a free name, and never over what is there, not even an empty folder', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-noreplace-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await mkdir(join(dir, 'photos'));
+    await writeFile(join(dir, 'photos', 'a.jpg'), 'photo');
+    await writeFile(join(dir, 'f.txt'), 'mine');
+    await symlink('f.txt', join(dir, 'link'));
+    await mkdir(join(dir, 'empty'));
+    await writeFile(join(dir, 'other.txt'), 'theirs');
+
+    assert.equal(await renameNoReplace(join(dir, 'photos'), join(dir, 'empty')), false, 'a folder made meanwhile, empty, is not replaced');
+    assert.equal(await renameNoReplace(join(dir, 'f.txt'), join(dir, 'other.txt')), false);
+    assert.equal(await renameNoReplace(join(dir, 'link'), join(dir, 'empty')), false);
+    assert.deepEqual((await readdir(join(dir, 'empty'))).length, 0);
+    assert.equal(await readFile(join(dir, 'other.txt'), 'utf8'), 'theirs');
+    assert.equal(await readFile(join(dir, 'photos', 'a.jpg'), 'utf8'), 'photo');
+
+    assert.equal(await renameNoReplace(join(dir, 'photos'), join(dir, 'photos2')), true);
+    assert.equal(await readFile(join(dir, 'photos2', 'a.jpg'), 'utf8'), 'photo');
+    assert.equal(await renameNoReplace(join(dir, 'f.txt'), join(dir, 'g.txt')), true);
+    assert.equal(await readFile(join(dir, 'g.txt'), 'utf8'), 'mine');
+    assert.equal(await renameNoReplace(join(dir, 'link'), join(dir, 'link2')), true);
+    assert.equal(await readlink(join(dir, 'link2')), 'f.txt');
+    assert.deepEqual((await readdir(dir)).sort(), ['empty', 'g.txt', 'link2', 'other.txt', 'photos2']);
   });
 });

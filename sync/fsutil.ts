@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { mkdir, open, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StrataError } from './errors.js';
 
@@ -82,4 +82,29 @@ export async function syncFileSystem(path: string): Promise<void> {
       reject(new StrataError('E_SYNC_FS', `could not sync the file system: ${why}`, { path }, { cause: err }));
     });
   });
+}
+
+/**
+ * Renames `from` to `to` unless something is at `to` (then false, and nothing moved). A plain
+ * rename replaces a file there, and a folder replaces an empty folder there, so checking the name
+ * first leaves a window in which whatever appears there is lost. Node has no renameat2 NOREPLACE:
+ * the name is claimed instead by creating it exclusively (a folder for a folder, an empty file for
+ * anything else: the kinds rename may replace), and the rename then replaces only that claim.
+ */
+export async function renameNoReplace(from: string, to: string): Promise<boolean> {
+  const dir = (await lstat(from)).isDirectory();
+  try {
+    if (dir) await mkdir(to);
+    else await (await open(to, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | NOFOLLOW)).close();
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return false;
+    throw err;
+  }
+  try {
+    await rename(from, to);
+  } catch (err) {
+    await (dir ? rmdir(to) : unlink(to)).catch(() => undefined);
+    throw err;
+  }
+  return true;
 }

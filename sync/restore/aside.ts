@@ -13,14 +13,15 @@
  *
  * What must hold: only real folders are looked into, top-down, so nothing is followed through a
  * link (a link where the tree has a folder is itself moved aside); a copy's name is free on the
- * disk and is no path the restore writes. A restore that fails after keeping copies removes
+ * disk and is no path the restore writes, and nothing is ever moved or linked over an entry that
+ * appeared there meanwhile (renameNoReplace, link). A restore that fails after keeping copies removes
  * those whose original it never replaced (undoKept): they would be the same version twice.
  */
 import type { Stats } from 'node:fs';
 import { constants } from 'node:fs';
-import { copyFile, link, readlink, rename, unlink, utimes } from 'node:fs/promises';
+import { copyFile, link, readlink, unlink, utimes } from 'node:fs/promises';
 import { isStrataError } from '../errors.js';
-import { isErrno } from '../fsutil.js';
+import { isErrno, renameNoReplace } from '../fsutil.js';
 import { freeConflictPath } from '../plan/conflict-name.js';
 import type { Repository } from '../repo/repository.js';
 import type { BlobId } from '../repo/types.js';
@@ -50,6 +51,20 @@ function parentOf(rel: string): string {
   return i < 0 ? '' : rel.slice(0, i);
 }
 
+/**
+ * Moves the entry at `path` (`rel` in the target) to its first free conflict copy name, never
+ * over anything: a name that `taken` passed but that is found taken when moving (made meanwhile)
+ * is skipped for the next one. Returns the copy, relative to the target.
+ */
+async function moveToCopy(target: string, path: string, rel: string, mtimeMs: number, device: string, taken: (c: string) => boolean): Promise<string> {
+  const refused = new Set<string>();
+  for (;;) {
+    const copy = freeConflictPath(rel, mtimeMs, device, (c) => refused.has(c) || taken(c));
+    if (await renameNoReplace(path, pathInside(target, copy))) return copy;
+    refused.add(copy);
+  }
+}
+
 /** Moves aside every entry of the target whose kind (folder or not) differs from the plan's there. */
 export async function moveAsideOtherKinds(plan: Plan, target: string, device: string): Promise<MovedAside[]> {
   const wantsDir = new Map<string, boolean>();
@@ -73,9 +88,7 @@ export async function moveAsideOtherKinds(plan: Plan, target: string, device: st
     if (dir) absent.add(rel);
     if (st === undefined) continue;
     const taken = (c: string) => wantsDir.has(c) || lstatNow(pathInside(target, c)) !== undefined;
-    const copy = freeConflictPath(rel, st.mtimeMs, device, taken);
-    await rename(path, pathInside(target, copy));
-    moved.push({ path: rel, copy });
+    moved.push({ path: rel, copy: await moveToCopy(target, path, rel, st.mtimeMs, device, taken) });
   }
   return moved;
 }
@@ -142,13 +155,14 @@ export async function keepChanged(
   const taken = (c: string) => planned.has(c) || lstatNow(pathInside(target, c)) !== undefined;
   for (const { item, st } of present) {
     if (await isSaved(saved, item.rel, item.path, st)) continue;
-    const copy = freeConflictPath(item.rel, st.mtimeMs, opts.device, taken);
+    let copy: string;
     if (st.isFile()) {
+      copy = freeConflictPath(item.rel, st.mtimeMs, opts.device, taken);
       await keepFile(item.path, pathInside(target, copy), st);
       kept.push({ path: item.path, copy: pathInside(target, copy), ino: st.ino });
     } else {
       // Anything else (a link, a socket) is not read by the restore: it moves.
-      await rename(item.path, pathInside(target, copy));
+      copy = await moveToCopy(target, item.path, item.rel, st.mtimeMs, opts.device, taken);
     }
     moved.push({ path: item.rel, copy, changed: true });
   }

@@ -23,9 +23,9 @@
  * record the org versions it was made over (the session knows only those laid now, and a profile
  * has no history). Refused while a sign-in is laying home (E_LAYING).
  */
-import { lstat, mkdtemp, rename, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { TEMP_PREFIX, makeDirs } from '../../fsutil.js';
+import { TEMP_PREFIX, makeDirs, renameNoReplace } from '../../fsutil.js';
 import { conflictStamp, splitExtension } from '../../plan/conflict-name.js';
 import { checkEntryName, type Repository } from '../../repo/index.js';
 import type { BlobId } from '../../repo/types.js';
@@ -196,21 +196,12 @@ async function moveBeside(tmp: string, target: string, only: string, time: strin
     const [stem, ext] = (await lstat(join(tmp, only))).isDirectory() ? [name, ''] : splitExtension(name);
     const dir = only.slice(0, slash + 1);
     await makeDirs(join(target, dir));
-    // Never over anything: a second restore of the same time gets a counter.
+    // Never over anything, not even what appears meanwhile: a second restore of the same time gets a counter.
     for (let n = 1; ; n++) {
       const name = `${dir}${stem}.restored-${conflictStamp(Date.parse(time))}${n > 1 ? `-${n}` : ''}${ext}`;
-      if (await exists(join(target, name))) continue;
-      await rename(join(tmp, only), join(target, name));
-      return name;
+      if (await renameNoReplace(join(tmp, only), join(target, name))) return name;
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
-    () => true,
-    () => false,
-  );
 }
