@@ -27,6 +27,8 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** The global options besides --json and --help that the command honours (its help lists only these). */
   globals?: readonly GlobalName[];
+  /** What a global option means for this command, where the general help is not true of it (--device's default). */
+  globalHelp?: Partial<Record<GlobalName, string>>;
 }
 
 export type GlobalName = 'store' | 'device';
@@ -38,9 +40,12 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
+/** A command's --device help when its default is the one `ctx.device` takes. */
+export const HOST_DEVICE_HELP = "this machine's device id (default: derived from the host name)";
+
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   store: { type: 'string', value: '<url>', help: 'the repository: s3://bucket/prefix?endpoint=…&region=…&pathStyle=true, file:///path or memory: (env STRATA_STORE)' },
-  device: { type: 'string', value: '<id>', help: "this machine's device id (default: derived from the host name)" },
+  device: { type: 'string', value: '<id>', help: "this machine's device id (its default: see the command's help)" },
   json: { type: 'boolean', help: 'print one JSON object on stdout instead of text' },
   help: { type: 'boolean', short: 'h', help: 'show help for the command' },
 };
@@ -48,7 +53,12 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 /** The global options `spec` honours, in GLOBAL_OPTIONS' order. */
 function globalsOf(spec: CommandSpec): Record<string, OptionSpec> {
   const honoured = new Set<string>(['json', 'help', ...(spec.globals ?? [])]);
-  return Object.fromEntries(Object.entries(GLOBAL_OPTIONS).filter(([name]) => honoured.has(name)));
+  const own = (spec.globalHelp ?? {}) as Record<string, string | undefined>;
+  return Object.fromEntries(
+    Object.entries(GLOBAL_OPTIONS)
+      .filter(([name]) => honoured.has(name))
+      .map(([name, o]) => [name, own[name] === undefined ? o : { ...o, help: own[name] }]),
+  );
 }
 
 export function usageError(message: string, command?: string): StrataError {

@@ -29,6 +29,20 @@ describe('command help', () => {
     });
   }
 
+  it("each command's --device help names the default that command takes", async () => {
+    const expected: Record<string, RegExp> = {
+      snapshot: /default: derived from the host name/,
+      restore: /default: the signed-in session's device; with --store, derived from the host name/,
+      sync: /default: the state dir's device id, a new random one for a new state dir/,
+      login: /default: the state dir's device id, a new random one for a new state dir/,
+      admin: /admin-<name>.*default: admin\b/,
+    };
+    for (const command of TAKES.device) {
+      const line = (await strata(command, '--help')).stdout.split('\n').find((l) => /^ +--device /.test(l)) ?? '';
+      assert.match(line, expected[command] as RegExp, `strata ${command} --help`);
+    }
+  });
+
   it('a global option the command ignores is still accepted: a script may pass the same ones to every command', async () => {
     const r = await strata('--store', 'memory:', '--device', 'pc', 'status', '--state-dir', '/nonexistent/strata-state');
     assert.match(r.stderr, /^strata: E_AGENT_NOT_RUNNING /);

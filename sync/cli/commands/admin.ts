@@ -60,6 +60,7 @@ export const adminCommand: Command = {
   args: '<preload | layer publish <org/name> | layer list | assign | users | login>',
   positionals: { min: 0, max: 3 },
   globals: ['store', 'device'],
+  globalHelp: { device: 'the device id of the heads admin writes create: admin-<name> (default: admin)' },
   options: {
     user: { type: 'string', value: '<id>', help: 'the user (preload, assign, users): what follows user/ in the layer id' },
     from: { type: 'string', value: '<dir>', help: 'the folder to read (preload: the template; layer publish: the new version)' },

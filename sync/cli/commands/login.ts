@@ -44,6 +44,7 @@ export const loginCommand: Command = {
   args: '',
   positionals: { min: 0, max: 0 },
   globals: ['device'],
+  globalHelp: { device: "this machine's device id (default: the state dir's device id, a new random one for a new state dir; another id than the state dir's is refused)" },
   options: {
     org: ORG_OPTION,
     user: { type: 'string', value: '<id>', help: 'your user id: what follows user/ in your layer id' },

@@ -49,6 +49,7 @@ export const restoreCommand: Command = {
   args: '<dir>|<path>',
   positionals: { min: 1, max: 1 },
   globals: ['store', 'device'],
+  globalHelp: { device: "the device named in conflict copies of what is moved aside (default: the signed-in session's device; with --store, derived from the host name)" },
   options: {
     layer: PIT_LAYER_OPTION,
     snapshot: SNAPSHOT_OPTION,

@@ -5,6 +5,7 @@
 import { takeSnapshot } from '../../snapshot/index.js';
 import { openChunkPool } from '../chunker.js';
 import { shortId, formatBytes } from '../format.js';
+import { HOST_DEVICE_HELP } from '../args.js';
 import { LAYER_OPTION, secondsSince, type Command } from './command.js';
 import { transferLines, transferReport } from './report.js';
 import { plural } from '../../../shared/status-text.js';
@@ -15,6 +16,7 @@ export const snapshotCommand: Command = {
   args: '<dir>',
   positionals: { min: 1, max: 1 },
   globals: ['store', 'device'],
+  globalHelp: { device: HOST_DEVICE_HELP },
   options: { layer: LAYER_OPTION },
   async run(ctx) {
     const root = ctx.args.positionals[0] as string;

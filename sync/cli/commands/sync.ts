@@ -48,6 +48,7 @@ export const syncCommand: Command = {
   args: '<dir>',
   positionals: { min: 1, max: 1 },
   globals: ['store', 'device'],
+  globalHelp: { device: "this machine's device id (default: the state dir's device id, a new random one for a new state dir; another id than the state dir's is refused)" },
   options: {
     layer: LAYER_OPTION,
     once: { type: 'boolean', help: 'run one full reconcile and exit (exit 3 when it waits for a mass-delete confirmation)' },
