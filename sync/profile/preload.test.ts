@@ -182,6 +182,22 @@ describe('preloadUserLayer', () => {
     });
   });
 
+  it("leaves out, and lists, what lies outside the org config's folders: no machine ever lays it", async () => {
+    const { repo } = await newRepo();
+    const template = join(tmp, 'outside-folders');
+    await writeFiles(template, { 'Desktop/welcome.txt': 'hi', 'Documents/r.txt': 'r', '.config/app/s.ini': 's', '.config/other/x': 'x', README: 'read me' });
+    const folders = ['Documents', '.config/app'];
+    const expected = { '.config': 'dir', '.config/app': 'dir', '.config/app/s.ini': 's', Documents: 'dir', 'Documents/r.txt': 'r' };
+    const pre = await preloadUserLayer(repo, 'olive', { from: template, folders });
+    assert.deepEqual(await contents(repo, pre.snapshot.root), expected);
+    assert.deepEqual(pre.excluded, ['.config/other/', 'Desktop/', 'README']);
+    const pub = await publishOrgLayer(repo, 'org/olive', { from: template, folders });
+    assert.deepEqual(await contents(repo, pub.snapshot.root), expected);
+    assert.deepEqual(pub.excluded, ['.config/other/', 'Desktop/', 'README']);
+    const whole = await preloadUserLayer(repo, 'oscar', { from: template, folders: ['.'] });
+    assert.deepEqual(whole.excluded, []);
+  });
+
   it('refuses a missing template, a bad user id, and a layer whose heads cannot be read', async () => {
     const { repo, store } = await newRepo();
     await rejectsWith(preloadUserLayer(repo, 'erin', { from: join(tmp, 'nope') }), 'E_NO_ROOT');

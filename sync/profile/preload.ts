@@ -67,6 +67,11 @@ export interface LayerWriteOptions {
    * policies.exclude) on top of the built-in defaults (DEFAULT_EXCLUDES), which always apply.
    */
   exclude?: readonly string[];
+  /**
+   * The folders under home that make up a layer (the org config's, signin/folder.ts layerFolders),
+   * `/` separated; absent or ['.'], the whole folder read.
+   */
+  folders?: readonly string[];
 }
 
 export interface PreloadResult {
@@ -103,14 +108,18 @@ export async function checkFolder(path: string, what = 'the template folder'): P
 
 /**
  * The walk of a folder into a layer, leaving out what the exclusion rules name (a folder with all
- * it holds) and noting it in `excluded`: what a device would never sync must not reach the layer
- * from a template either (an Office lock file, .DS_Store, a browser cache).
+ * it holds) and what lies outside the layer's folders, and noting it in `excluded`: what a device
+ * would never sync or lay must not reach the layer from a template either (an Office lock file,
+ * .DS_Store, a browser cache, a folder the org config does not list).
  */
 export function walkContext(repo: Repository, root: string, opts: LayerWriteOptions, excluded: string[]): Context {
   const chunker = opts.chunker ?? new InProcessChunker();
   const rules = makeExcluder(opts.exclude ?? []);
+  const folders = opts.folders === undefined || opts.folders.includes('.') ? undefined : opts.folders;
+  // Inside a folder, or a folder on the way to one (its other entries are outside).
+  const within = (rel: string, isDir: boolean): boolean => folders === undefined || folders.some((f) => rel === f || rel.startsWith(`${f}/`) || (isDir && f.startsWith(`${rel}/`)));
   const exclude = (rel: string, isDir: boolean): boolean => {
-    if (!rules(rel, isDir)) return false;
+    if (within(rel, isDir) && !rules(rel, isDir)) return false;
     excluded.push(isDir ? `${rel}/` : rel);
     return true;
   };

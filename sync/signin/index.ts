@@ -31,7 +31,7 @@ export { openOrgStore, openVerified, orgS3Store, type OrgStore } from './org-sto
 export { signIn, adminSignIn, type SignInOptions, type SignedIn } from './login.js';
 export { readSession, writeSession, deleteSession, sessionPath, SESSION_FILE, type Session, type Laid, type LaidLayer } from './session.js';
 export { layHome, SMALL_FILE_BYTES, type LayOptions, type LayResult, type SignInEvent, type Transfer } from './lay.js';
-export { sessionFolder } from './folder.js';
+export { layerFolders, sessionFolder } from './folder.js';
 export { openSessionStore, startSessionAgent, type SessionAgentOptions } from './live.js';
 export { openSignedIn, startSessionHost, type HostableSession, type Relay, type SessionHost, type SessionHostOptions } from './host.js';
 export { signOut, type SignOutOptions, type SignOutResult } from './logout.js';

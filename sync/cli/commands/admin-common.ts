@@ -66,14 +66,16 @@ export async function openAdminRepository(ctx: Context, opts: OpenOptions = {}):
 }
 
 /**
- * What a preload or publish leaves out, and says so: the built-in exclusions, plus the org's
- * (policies.exclude) when --org gave its config, as a signed-in device would never sync them.
+ * What a preload or publish leaves out, and says so: the built-in exclusions, plus, when --org
+ * gave its config (`withOrg`), the org's (policies.exclude) and whatever lies outside its
+ * folders, as a signed-in device would never sync or lay them.
  */
-export function printExcluded(ctx: Context, excluded: readonly string[]): void {
+export function printExcluded(ctx: Context, excluded: readonly string[], withOrg: boolean): void {
   if (excluded.length === 0) return;
   const shown = excluded.slice(0, MAX_SHOWN_EXCLUDED).join(', ');
   const more = excluded.length > MAX_SHOWN_EXCLUDED ? `, and ${excluded.length - MAX_SHOWN_EXCLUDED} more (--json lists them)` : '';
-  ctx.print(`  left out by the exclusion rules: ${plural(excluded.length, 'path')}: ${shown}${more}`);
+  const by = withOrg ? "the exclusion rules or outside the org config's folders" : 'the exclusion rules';
+  ctx.print(`  left out by ${by}: ${plural(excluded.length, 'path')}: ${shown}${more}`);
 }
 
 const MAX_SHOWN_EXCLUDED = 10;

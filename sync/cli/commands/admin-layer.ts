@@ -11,6 +11,7 @@ import { isOrgLayer, orgLayerReports, publishOrgLayer, type LayerState } from '.
 import { usageError } from '../args.js';
 import { openChunkPool } from '../chunker.js';
 import { columns, formatBytes, formatTime, shortId } from '../format.js';
+import { layerFolders } from '../../signin/index.js';
 import { adminDevice, openAdmin, openAdminRepository, printExcluded, requiredString, type AdminSub } from './admin-common.js';
 import { plural } from '../../../shared/status-text.js';
 
@@ -31,6 +32,7 @@ export const layerPublishSub: AdminSub = {
       from,
       device,
       exclude: org?.policies.exclude ?? [],
+      ...(org ? { folders: layerFolders(org) } : {}),
       refuseEmpty: ctx.args.values.force !== true,
       chunker: openChunkPool(ctx),
       onProgress: (p) => bar?.update({ files: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
@@ -49,7 +51,7 @@ export const layerPublishSub: AdminSub = {
         `  ${plural(stats.files, 'file')}, ${formatBytes(stats.bytes)}, ${formatBytes(stats.bytesAdded)} new; ${parent ? `previous version ${shortId(parent)}` : 'first version'}`,
       );
     }
-    printExcluded(ctx, excluded);
+    printExcluded(ctx, excluded, org !== undefined);
   },
 };
 

@@ -2,11 +2,13 @@
  * `strata admin preload --user <id> --from <dir>`: fills a user's layer from a template folder
  * before their first sign-in, or lays another template over a layer that has content (files the
  * template lacks stay; the template wins where both have a path). What the exclusion rules name
- * (built-in, and the org config's with --org) is left out, and listed.
+ * (built-in, and the org config's with --org) is left out, and listed, as is (with --org) what lies
+ * outside the org config's folders.
  */
 import { preloadUserLayer } from '../../profile/index.js';
 import { openChunkPool } from '../chunker.js';
 import { formatBytes, shortId } from '../format.js';
+import { layerFolders } from '../../signin/index.js';
 import { adminDevice, openAdmin, printExcluded, requiredString, userOption, type AdminSub } from './admin-common.js';
 import { plural } from '../../../shared/status-text.js';
 
@@ -27,6 +29,7 @@ export const preloadSub: AdminSub = {
       from,
       device,
       exclude: org?.policies.exclude ?? [],
+      ...(org ? { folders: layerFolders(org) } : {}),
       chunker: openChunkPool(ctx),
       onProgress: (p) => bar?.update({ files: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
     });
@@ -58,6 +61,6 @@ export const preloadSub: AdminSub = {
         `  layer: ${size}; template: ${plural(r.stats.files, 'file')}, ${formatBytes(r.stats.bytes)}, ${formatBytes(r.stats.bytesAdded)} new`,
       );
     }
-    printExcluded(ctx, r.excluded);
+    printExcluded(ctx, r.excluded, org !== undefined);
   },
 };
