@@ -14,6 +14,7 @@ import { openStore } from '../store/url.js';
 import { requiredOption, stringOption, usageError, type ParsedArgs } from './args.js';
 import { CountingStore, noRequests, type RequestCounts } from '../store/counting.js';
 import { defaultDeviceId } from './device.js';
+import { printable } from './format.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 
 export interface Io {
@@ -125,9 +126,9 @@ export class Context {
     if (first !== undefined) throw first;
   }
 
-  /** Text output: one line per element. */
+  /** Text output: one line per element, made printable (a name in it cannot break the line). */
   print(...lines: string[]): void {
-    if (lines.length > 0) this.io.stdout(lines.join('\n') + '\n');
+    if (lines.length > 0) this.io.stdout(lines.map(printable).join('\n') + '\n');
   }
 
   /** The one JSON object a --json run prints. */
@@ -136,7 +137,7 @@ export class Context {
   }
 
   warn(err: StrataError | string): void {
-    this.io.stderr.write(`strata: warning: ${typeof err === 'string' ? err : err.toString()}\n`);
+    this.io.stderr.write(`strata: warning: ${printable(typeof err === 'string' ? err : err.toString())}\n`);
   }
 }
 

@@ -3,6 +3,24 @@
  * the JSON output carries the raw values, so nothing here needs to be parseable.
  */
 
+// C0 and C1 controls and DEL (escape sequences, line breaks, the bell), the Unicode line breaks,
+// and the bidi embeddings, overrides and isolates, which reorder what follows them on screen.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const SHORT_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text safe to write to a terminal: every character a terminal would act on shown as its escape
+ * (`\x1b`, `\n`, `\u202e`), as a string literal writes it. Names reach the text output from the
+ * disk, the bucket and the agent, none of them trusted; --json output carries them unchanged.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return SHORT_ESCAPES[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
 /** 1536 → "1.5 KiB"; exact bytes below 1 KiB. */
@@ -49,8 +67,9 @@ export function shortId(id: string): string {
   return id.slice(0, 12);
 }
 
-/** Fixed-width columns: each row's cells padded to the widest cell of their column, last one free. */
-export function columns(rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string[] {
+/** Fixed-width columns: each row's cells (made printable) padded to the widest cell of their column, last one free. */
+export function columns(cells: string[][], rightAligned: ReadonlySet<number> = new Set()): string[] {
+  const rows = cells.map((row) => row.map(printable));
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map((row) =>

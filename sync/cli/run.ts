@@ -10,17 +10,23 @@
  * - Everything the command opened (store connections, worker threads) is closed before `run`
  *   resolves, so the process exits as soon as it returns.
  */
-import { describeError, isStrataError } from '../errors.js';
+import { StrataError, describeError, isStrataError } from '../errors.js';
 import { commandHelp, mainHelp, parseCommandArgs, splitCommand, usageError } from './args.js';
 import { COMMANDS } from './commands/index.js';
 import { Context, type Io } from './context.js';
+import { printable } from './format.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/**
+ * A StrataError's line is one line by construction: a line break in it comes from a name, and is
+ * shown escaped with the rest. Other errors' messages may run on; their first line is kept.
+ */
 function reportFailure(io: Io, err: unknown): number {
-  io.stderr.write(`strata: ${describeError(err).split('\n')[0]}\n`);
+  const line = err instanceof StrataError ? err.toString() : describeError(err).split('\n')[0];
+  io.stderr.write(`strata: ${printable(line ?? '')}\n`);
   if (io.env.STRATA_DEBUG === '1' && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   return isStrataError(err, 'E_USAGE') ? EXIT_USAGE : EXIT_FAILURE;
 }
