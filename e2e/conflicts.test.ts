@@ -1,11 +1,14 @@
 // The conflicts in the UI (renderer/, in Debian's Chromium over a real agent): each shows its two
 // versions side by side — when each was modified (local time), its size, and the device it came
 // from where the copy's name tells — in a table whose headers a screen reader reads out; keeping
-// a version gone from the disk since the last scan changes nothing and says so.
+// a version gone from the disk since the last scan changes nothing and says so; before the
+// agent's first scan (started paused) the versions say they are not scanned yet.
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { Agent } from '../sync/agent/index.js';
+import { serveControl } from '../sync/control/index.js';
 import { agentAndPage, COPY, stateIs } from './agent-page.js';
 import { noChromium } from './browser.js';
 
@@ -28,6 +31,35 @@ test('a conflict shows, for each of its versions, when it was modified, its size
   assert.ok(nameTime !== undefined, 'the agent gives the name its time');
   assert.equal(mine[0], await page.evaluate((iso) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }), nameTime));
   assert.equal(await page.getByText(COPY).count(), 1, 'the copy is named once');
+  assert.deepEqual(problems, []);
+});
+
+test('an agent started paused lists its conflicts from the state dir, and their versions say they are not scanned yet, not gone', { skip, timeout: 60_000 }, async (t) => {
+  const { root, agent, control, page, problems } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  await agent.pause();
+  await control.close();
+  await agent.stop();
+  const stateDir = join(dirname(root), 'state');
+  const again = await Agent.start({
+    stateDir,
+    folders: [{ root, layer: 'user/alice' }],
+    openStore: () => assert.fail('a paused agent must not open the store'),
+    watch: false,
+    pollMs: 3_600_000,
+  });
+  t.after(() => again.stop());
+  const served = await serveControl(again, { stateDir });
+  t.after(() => served.close());
+  await page.goto(`${served.url}/#token=${served.token}`);
+  await stateIs(page, 'Paused');
+  const table = page.getByRole('table', { name: 'The two versions of notes.txt' });
+  for (const row of ['This version', 'The other version']) {
+    const cells = await table.getByRole('row', { name: new RegExp(`^${row}`) }).getByRole('cell').allInnerTexts();
+    assert.deepEqual(cells.map((s) => s.trim()), ['Not scanned yet (the agent has not looked at the disk since it started)'], row);
+  }
+  assert.equal(await page.getByText(/Not on the disk/).count(), 0);
   assert.deepEqual(problems, []);
 });
 

@@ -4,7 +4,9 @@
  * name carries it; which device made the name's version is not recorded).
  *
  * What must hold: every value has its header in words (a table with column and row headers, which
- * a screen reader reads out with each cell), never colour alone; a version gone from the disk says so.
+ * a screen reader reads out with each cell), never colour alone; a version gone from the disk says so,
+ * and a conflict listed before the agent's first scan (started paused or offline, from what its
+ * state dir knows) says its versions are not scanned yet rather than gone.
  */
 import type { ConflictInfo, VersionInfo } from '../shared/agent-api.js';
 import { formatBytes } from '../shared/status-text.js';
@@ -29,11 +31,12 @@ function size(v: VersionInfo): string {
   return v.size === undefined ? 'unknown' : formatBytes(v.size);
 }
 
-function row(label: string, v: VersionInfo | undefined, from: string): HTMLTableRowElement {
+function row(label: string, c: ConflictInfo, v: VersionInfo | undefined, from: string): HTMLTableRowElement {
   if (v === undefined) {
-    const gone = h('td', {}, 'Not on the disk (deleted or moved since the last scan)');
-    gone.setAttribute('colspan', '3');
-    return h('tr', {}, th('row', label), gone);
+    const why = c.versions === undefined ? 'Not scanned yet (the agent has not looked at the disk since it started)' : 'Not on the disk (deleted or moved since the last scan)';
+    const cell = h('td', {}, why);
+    cell.setAttribute('colspan', '3');
+    return h('tr', {}, th('row', label), cell);
   }
   return h('tr', {}, th('row', label), h('td', {}, modified(v)), h('td', {}, size(v)), h('td', {}, from));
 }
@@ -44,7 +47,7 @@ export function versionsTable(c: ConflictInfo, deviceId: string): HTMLTableEleme
     'table',
     { className: 'versions' },
     h('thead', {}, h('tr', {}, h('td'), th('col', 'Modified'), th('col', 'Size'), th('col', 'From'))),
-    h('tbody', {}, row('This version', c.versions?.name, 'not recorded'), row('The other version', c.versions?.copy, c.device === deviceId ? 'this device' : c.device)),
+    h('tbody', {}, row('This version', c, c.versions?.name, 'not recorded'), row('The other version', c, c.versions?.copy, c.device === deviceId ? 'this device' : c.device)),
   );
   table.setAttribute('aria-label', `The two versions of ${c.path}`);
   return table;
