@@ -4,12 +4,13 @@
 // start that fails.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { writeTree } from '../sync/cli/testkit.js';
-import { CONTROL_FILE } from '../sync/control/index.js';
+import { CONTROL_FILE, serveControl } from '../sync/control/index.js';
+import { FakeAgent } from '../sync/control/testkit.js';
 import { preloadUserLayer } from '../sync/profile/index.js';
 import type { SignInState } from '../shared/signin-api.js';
 import { findCredentialsAsync } from '@napi-rs/keyring';
@@ -103,6 +104,15 @@ function appOptions(shell: Shell, m: Machine): AppOptions {
 
 const autostartEntry = (m: Machine): string => join(m.home, '.config/autostart', AUTOSTART_FILE);
 
+/** Every entry under `dir` with its size and mtime: what a start that touches nothing leaves the same. */
+async function stateOf(dir: string): Promise<string[]> {
+  const names = (await readdir(dir, { recursive: true })).sort();
+  return Promise.all(names.map(async (n) => {
+    const st = await lstat(join(dir, n));
+    return `${n} ${st.size} ${st.mtimeMs}`;
+  }));
+}
+
 async function signedInMachine(t: TestContext) {
   const org = await makeTestOrg(t, { folders: ['Documents'] });
   const tpl = join(org.dir, 'tpl');
@@ -173,6 +183,21 @@ describe('desktop app', { skip }, () => {
     await app.quit();
     assert.equal(existsSync(join(m.stateDir, CONTROL_FILE)), false, 'control.json is gone');
     assert.equal(await readFile(join(m.home, 'Documents/welcome.txt'), 'utf8'), 'welcome aboard');
+  });
+
+  it('refuses to start while an agent (strata agent) serves the state dir, before it starts its own, and says so', async (t) => {
+    const m = await signedInMachine(t);
+    const other = await serveControl(new FakeAgent(), { stateDir: m.stateDir });
+    t.after(() => other.close());
+    const [stateBefore, homeBefore] = [await stateOf(m.stateDir), await stateOf(m.home)];
+    const shell = new FakeShell();
+    await StrataApp.start(appOptions(shell, m));
+    assert.equal(shell.exited, true);
+    assert.deepEqual(await stateOf(m.stateDir), stateBefore, 'the state dir is untouched');
+    assert.deepEqual(await stateOf(m.home), homeBefore, 'home is untouched');
+    assert.deepEqual(shell.windows, []);
+    assert.equal(shell.errors.length, 1, shell.errors.join('\n'));
+    assert.match(shell.errors[0] ?? '', new RegExp(`^Strata is already running: E_AGENT_ALREADY_RUNNING ${m.stateDir}: an agent \\(pid ${process.pid}\\) already serves this state dir`));
   });
 
   it('when the credentials are gone from the keychain, opens the sign-in screen for the same user and org', async (t) => {
@@ -260,4 +285,21 @@ it('a start that fails says why and exits', async (t) => {
   assert.equal(shell.errors.length, 1);
   assert.match(shell.errors[0] ?? '', /^Strata could not start: .*session/s);
   assert.equal(shell.windows.length, 0);
+});
+
+it('refuses to start while an agent serves the state dir, rather than offering a sign-in over it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-app-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const stateDir = join(dir, 'state');
+  const other = await serveControl(new FakeAgent(), { stateDir });
+  t.after(() => other.close());
+  const before = await stateOf(stateDir);
+  const shell = new FakeShell();
+  const app = await StrataApp.start({ shell, stateDir, home: join(dir, 'home'), signInDefaults: { org: '', user: 'dana' } });
+  t.after(() => app.quit());
+  assert.equal(app.signInScreen, undefined);
+  assert.deepEqual(shell.windows, []);
+  assert.equal(shell.exited, true);
+  assert.match(shell.errors.join('\n'), /^Strata is already running: E_AGENT_ALREADY_RUNNING /);
+  assert.deepEqual(await stateOf(stateDir), before);
 });

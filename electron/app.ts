@@ -18,11 +18,14 @@
  * - what needs the user (a held mass delete, new conflicts, an error) is told once in a
  *   notification, whose click opens the window;
  * - quitting stops the agent (a pass in flight ends its step; the control endpoint and its
- *   control.json go) before the app exits; a start that fails says why and quits.
+ *   control.json go) before the app exits; a start that fails says why and quits;
+ * - one agent per state dir, as `strata agent` and `strata sync` keep it: while another agent
+ *   (the CLI's, or another copy of the app) serves the state dir, the app says Strata is already
+ *   running and quits before it reads the session, lays anything or starts an agent of its own.
  */
 import type { AgentStatus } from '../shared/agent-api.js';
 import { ChunkPool } from '../sync/chunker/index.js';
-import { serveSignIn, type SignInServer } from '../sync/control/index.js';
+import { refuseRunningAgent, serveSignIn, type SignInServer } from '../sync/control/index.js';
 import { describeError, isStrataError } from '../sync/errors.js';
 import type { ChunkFileFn } from '../sync/restore/index.js';
 import { layHome, openSignedIn, ORG_CHECK_MS, readSession, SignInFlow, startSessionHost, type HostableSession, type Relay, type Session, type SessionHost, type SignInEvent } from '../sync/signin/index.js';
@@ -90,6 +93,7 @@ export class StrataApp {
     const app = new StrataApp(opts);
     app.autostartOn = await opts.autostart?.enabled().catch(() => undefined);
     try {
+      await refuseRunningAgent(opts.stateDir);
       const session = await openSignedIn(opts.stateDir, (s, o) => app.relay(s, o));
       app.host = await app.startHost(session);
     } catch (err) {
@@ -98,7 +102,7 @@ export class StrataApp {
         if (!isStrataError(err, 'E_NOT_SIGNED_IN') && !isStrataError(err, 'E_NO_CREDENTIALS')) throw err;
         await app.offerSignIn();
       } catch (failure) {
-        opts.shell.showError('Strata could not start', describeError(failure));
+        opts.shell.showError(isStrataError(failure, 'E_AGENT_ALREADY_RUNNING') ? 'Strata is already running' : 'Strata could not start', describeError(failure));
         await app.quit();
       }
       return app;
