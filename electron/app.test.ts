@@ -11,6 +11,8 @@ import { describe, it, type TestContext } from 'node:test';
 import { writeTree } from '../sync/cli/testkit.js';
 import { CONTROL_FILE, serveControl } from '../sync/control/index.js';
 import { FakeAgent } from '../sync/control/testkit.js';
+import { MemorySettings } from '../sync/settings/testkit.js';
+import type { AgentStatus } from '../shared/agent-api.js';
 import { preloadUserLayer } from '../sync/profile/index.js';
 import type { SignInState } from '../shared/signin-api.js';
 import { findCredentialsAsync } from '@napi-rs/keyring';
@@ -60,6 +62,7 @@ class FakeShell implements Shell {
 
   notify(notice: Notice, onClick: () => void): void {
     this.notices.push({ notice, onClick });
+    this.changed();
   }
 
   exit(): void {
@@ -111,6 +114,20 @@ async function stateOf(dir: string): Promise<string[]> {
     const st = await lstat(join(dir, n));
     return `${n} ${st.size} ${st.mtimeMs}`;
   }));
+}
+
+/** Asks the app's agent for `n` passes, through its endpoint as the UI does, each waited for. */
+async function passes(app: StrataApp, n: number): Promise<void> {
+  const control = app.control;
+  assert.ok(control);
+  const call = async (command: string): Promise<AgentStatus> =>
+    (await (await fetch(`${control.url}/api/${command}`, { method: 'POST', headers: { authorization: `Bearer ${control.token}`, 'content-type': 'application/json' }, body: '{}' })).json()) as AgentStatus;
+  const done = async (): Promise<number> => (await call('status')).folders.reduce((sum, f) => sum + f.syncedPasses, 0);
+  for (let i = 0; i < n; i++) {
+    const before = await done();
+    await call('syncNow');
+    while ((await done()) <= before) await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function signedInMachine(t: TestContext) {
@@ -183,6 +200,28 @@ describe('desktop app', { skip }, () => {
     await app.quit();
     assert.equal(existsSync(join(m.stateDir, CONTROL_FILE)), false, 'control.json is gone');
     assert.equal(await readFile(join(m.home, 'Documents/welcome.txt'), 'utf8'), 'welcome aboard');
+  });
+
+  it("tells a setting that is not synced in a notice, once until it changes, as strata agent warns of it", async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'], settings: { dconf: ['/org/test/app/'] } });
+    const m = await makeMachine(org, 'pc');
+    const settings = new MemorySettings();
+    settings.values.set('/org/test/app/theme', "'dark'");
+    await signInAndLay(org, m, 'dana', { settingsStore: settings });
+    settings.values.set('/org/test/app/bad name', "'x'");
+    const shell = new FakeShell();
+    const app = await StrataApp.start({ ...appOptions(shell, m), settingsStore: settings });
+    t.after(() => app.quit());
+    const told = (): string[] => shell.notices.filter((n) => n.notice.title === 'A setting is not synced').map((n) => n.notice.body);
+    await shell.until(() => told().length === 1, 'the notice of the setting');
+    assert.match(told()[0] ?? '', /^\/org\/test\/app\/bad name: not synced: /);
+    await passes(app, 2);
+    assert.equal(told().length, 1, 'a problem that stays is told once');
+    settings.values.set('/org/test/app/also bad', "'y'");
+    await shell.until(() => told().length === 2, 'the notice of the new problem');
+    assert.match(told()[1] ?? '', /^\/org\/test\/app\/also bad: /);
+    shell.notices.at(-1)?.onClick();
+    assert.equal(shell.windows.length, 1, "the notice's click opens the window");
   });
 
   it('refuses to start while an agent (strata agent) serves the state dir, before it starts its own, and says so', async (t) => {

@@ -15,8 +15,8 @@
  *   from `strata ui`), and may navigate nowhere else (security.ts);
  * - "Start at login" in the menu shows and sets whether Strata starts at login; a sign-in
  *   through the app turns it on;
- * - what needs the user (a held mass delete, new conflicts, an error) is told once in a
- *   notification, whose click opens the window;
+ * - what needs the user (a held mass delete, new conflicts, an error, a setting not synced) is
+ *   told once in a notification, whose click opens the window;
  * - quitting stops the agent (a pass in flight ends its step; the control endpoint and its
  *   control.json go) before the app exits; a start that fails says why and quits;
  * - one agent per state dir, as `strata agent` and `strata sync` keep it: while another agent
@@ -28,9 +28,10 @@ import { ChunkPool } from '../sync/chunker/index.js';
 import { refuseRunningAgent, serveSignIn, type SignInServer } from '../sync/control/index.js';
 import { describeError, isStrataError } from '../sync/errors.js';
 import type { ChunkFileFn } from '../sync/restore/index.js';
+import type { SettingsStore } from '../sync/settings/settings.js';
 import { layHome, openSignedIn, ORG_CHECK_MS, readSession, SignInFlow, startSessionHost, type HostableSession, type Relay, type Session, type SessionHost, type SignInEvent } from '../sync/signin/index.js';
 import type { Autostart } from './autostart.js';
-import { notices, type Notice } from './notices.js';
+import { notices, settingsNotice, type Notice } from './notices.js';
 import { isAllowedNavigation } from './security.js';
 import { layingLine, signInLine, signInMenu, trayMenu, trayTooltip, type TrayAction, type TrayItem } from './tray-menu.js';
 
@@ -68,6 +69,8 @@ export interface AppOptions {
   autostart?: Autostart;
   /** How often the org layers are checked for new versions (default as `strata agent`). */
   orgCheckMs?: number;
+  /** The settings store the org's settings are mirrored from (default: dconf, as `strata agent`). */
+  settingsStore?: SettingsStore;
 }
 
 export class StrataApp {
@@ -191,7 +194,19 @@ export class StrataApp {
 
   /** Starts live sync; the host owns the bucket from here: it closes it when it stops, or when its start fails. */
   private startHost({ session, org }: HostableSession): Promise<SessionHost> {
-    return startSessionHost({ stateDir: this.opts.stateDir, session, org, chunker: this.chunkPool, orgCheckMs: this.opts.orgCheckMs ?? ORG_CHECK_MS });
+    const { stateDir, orgCheckMs = ORG_CHECK_MS, settingsStore } = this.opts;
+    return startSessionHost({
+      stateDir,
+      session,
+      org,
+      chunker: this.chunkPool,
+      orgCheckMs,
+      ...(settingsStore ? { settingsStore } : {}),
+      onSettings: (e) => {
+        const notice = settingsNotice(e);
+        if (notice) this.opts.shell.notify(notice, () => this.openWindow());
+      },
+    });
   }
 
   /** The tray follows the agent from here on, and what needs the user is told in a notification (notices.ts). */

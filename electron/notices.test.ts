@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AgentStatus, ConflictInfo, FolderStatus } from '../shared/agent-api.js';
-import { notices } from './notices.js';
+import { StrataError } from '../sync/errors.js';
+import { notices, settingsNotice } from './notices.js';
 
 function folder(over: Partial<FolderStatus> = {}): FolderStatus {
   return { root: '/home/dana', layer: 'user/dana', state: 'idle', conflicts: [], files: 10, syncedPasses: 0, ...over };
@@ -43,5 +44,17 @@ describe('notices', () => {
     assert.deepEqual(titles(undefined, waiting), ['Strata is holding back a deletion', 'Conflict: notes1.txt']);
     assert.match(notices(undefined, waiting)[0]?.body ?? '', /deleted on another computer/);
     assert.deepEqual(notices(undefined, status(folder())), []);
+  });
+
+  it('tells a setting that is not synced, and settings that cannot sync, by what failed and where; not a settings run that went well', () => {
+    assert.deepEqual(settingsNotice({ type: 'settings-problem', problem: { key: '/org/gnome/x/bad name', message: 'not synced: a name in it is not one the layer can hold' } }), {
+      title: 'A setting is not synced',
+      body: '/org/gnome/x/bad name: not synced: a name in it is not one the layer can hold',
+    });
+    assert.deepEqual(settingsNotice({ type: 'settings-failed', error: new StrataError('E_DCONF', 'dconf is not installed', { path: '/usr/bin/dconf' }) }), {
+      title: 'Settings are not synced',
+      body: 'E_DCONF /usr/bin/dconf: dconf is not installed. Files sync on.',
+    });
+    assert.equal(settingsNotice({ type: 'settings-synced', result: { changed: ['/a'], applied: ['/b'], conflicts: [], problems: [] } }), undefined);
   });
 });

@@ -4,18 +4,30 @@
  * kept), a folder whose sync stopped with an error. Pure: `notices` compares two statuses and
  * says what is new in the second; app.ts shows them through the shell, a click opens the window.
  *
+ * Also a setting the settings mirror could not sync, or settings that cannot sync at all
+ * (sync/signin/settings.ts): `settingsNotice` words the news the mirror's runner reports, which
+ * tells each problem once until it changes, as `strata agent` warns of it.
+ *
  * What must hold: each thing is told once, when it appears (a status pushed many times a second
  * repeats nothing); several conflicts at once make one notice; offline is not told (it passes by
  * itself, and the tray says it); nothing is told of a state that ended.
  */
 import type { AgentStatus, FolderStatus } from '../shared/agent-api.js';
 import { plural } from '../shared/status-text.js';
+import { describeError } from '../sync/errors.js';
+import type { SettingsEvent } from '../sync/signin/index.js';
 
 export interface Notice {
   title: string;
   body: string;
 }
 
+/** The notice of a settings problem or failure; undefined for a settings run that went well. */
+export function settingsNotice(e: SettingsEvent): Notice | undefined {
+  if (e.type === 'settings-problem') return { title: 'A setting is not synced', body: `${e.problem.key}: ${e.problem.message}` };
+  if (e.type === 'settings-failed') return { title: 'Settings are not synced', body: `${describeError(e.error).split('\n')[0]}. Files sync on.` };
+  return undefined;
+}
 
 /** What is new in `after` since `before` (undefined: nothing was known, so everything waiting is new). */
 export function notices(before: AgentStatus | undefined, after: AgentStatus): Notice[] {
