@@ -5,12 +5,15 @@
 // It is usable from the keyboard alone, readable in light and dark mode, and says what to do when the agent goes away.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { serveControl } from '../sync/control/index.js';
+import { FakeAgent, folderStatus } from '../sync/control/testkit.js';
 import { agentAndPage, holdDeletes, stateIs } from './agent-page.js';
-import { noChromium } from './browser.js';
+import { noChromium, openPage } from './browser.js';
 
 const skip = noChromium;
 
@@ -195,6 +198,23 @@ test('when the agent goes away the page says so and what to do, also when a butt
   await page.getByRole('button', { name: 'Pause' }).click();
   await alert.filter({ hasText: 'Could not reach the agent' }).waitFor();
   assert.match(await alert.innerText(), /strata ui/);
+});
+
+test("a folder's error says where: the file, or the object in the bucket", { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-error-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const agent = new FakeAgent([
+    folderStatus('/home/alice/Work', { state: 'error', error: { code: 'E_AUTH', message: 'access denied', key: 'heads/user/alice/pc1' } }),
+    folderStatus('/home/alice/Music', { state: 'error', error: { code: 'E_IO', message: 'permission denied', path: 'song.ogg' } }),
+  ]);
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'Error');
+  const alerts = (await page.getByRole('alert').allInnerTexts()).map((s) => s.trim());
+  assert.deepEqual(alerts, ['access denied (heads/user/alice/pc1)', 'permission denied (song.ogg)']);
+  assert.deepEqual(problems, []);
 });
 
 test('a folder of one file says "1 file"', { skip, timeout: 60_000 }, async (t) => {

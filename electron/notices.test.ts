@@ -39,6 +39,13 @@ describe('notices', () => {
     assert.deepEqual(titles(status(folder()), status(folder({ state: 'offline', error: { code: 'E_STORE_UNREACHABLE', message: 'no network' } }))), []);
   });
 
+  it('says where an error is, the file or the object in the bucket, and tells the same error at a new place again', () => {
+    const failed = (where: { path?: string; key?: string }) => status(folder({ state: 'error', error: { code: 'E_IO', message: 'permission denied', ...where } }));
+    assert.deepEqual(notices(status(folder()), failed({ path: 'Documents/locked.txt' })), [{ title: 'Sync stopped in /home/dana', body: 'permission denied (Documents/locked.txt)' }]);
+    assert.deepEqual(notices(status(folder()), failed({ key: 'heads/user/dana/pc1' })), [{ title: 'Sync stopped in /home/dana', body: 'permission denied (heads/user/dana/pc1)' }]);
+    assert.deepEqual(titles(failed({ path: 'Documents/locked.txt' }), failed({ path: 'Documents/other.txt' })), ['Sync stopped in /home/dana']);
+  });
+
   it('at start, tells what already waits', () => {
     const waiting = status(folder({ conflicts: [conflict(1)], pendingDeletes: { files: 9, of: 10, direction: 'remote' } }));
     assert.deepEqual(titles(undefined, waiting), ['Strata is holding back a deletion', 'Conflict: notes1.txt']);

@@ -1,7 +1,7 @@
 /**
  * Desktop notifications: what, in the agent's status, the user should hear about without looking
  * at the tray — a mass delete held back for their confirmation, new conflicts (both versions were
- * kept), a folder whose sync stopped with an error. Pure: `notices` compares two statuses and
+ * kept), a folder whose sync stopped with an error (what failed and where). Pure: `notices` compares two statuses and
  * says what is new in the second; app.ts shows them through the shell, a click opens the window.
  *
  * Also a setting the settings mirror could not sync, or settings that cannot sync at all
@@ -13,7 +13,7 @@
  * itself, and the tray says it); nothing is told of a state that ended.
  */
 import type { AgentStatus, FolderStatus } from '../shared/agent-api.js';
-import { plural } from '../shared/status-text.js';
+import { errorText, plural } from '../shared/status-text.js';
 import { describeError } from '../sync/errors.js';
 import type { SettingsEvent } from '../sync/signin/index.js';
 
@@ -48,8 +48,8 @@ export function notices(before: AgentStatus | undefined, after: AgentStatus): No
     } else if (fresh.length > 1) {
       out.push({ title: `${plural(fresh.length, 'conflict')} in ${f.root}`, body: 'Files changed here and on another computer. Both versions of each are kept; open Strata to choose.' });
     }
-    if (f.state === 'error' && f.error && (was?.state !== 'error' || was.error?.message !== f.error.message)) {
-      out.push({ title: `Sync stopped in ${f.root}`, body: f.error.message });
+    if (f.state === 'error' && f.error && (was?.state !== 'error' || was.error === undefined || errorText(was.error) !== errorText(f.error))) {
+      out.push({ title: `Sync stopped in ${f.root}`, body: errorText(f.error) });
     }
   }
   return out;

@@ -60,6 +60,15 @@ describe('tray menu', () => {
     assert.equal(statusLines(status({}, [restored, confirmed]))[0], 'About to delete 20 files', 'deletes are said before files put back');
   });
 
+  it("says where an error is: the folder, and the file or the bucket's object", () => {
+    const failed = status({ state: 'error' }, [
+      folder(),
+      folder({ root: '/home/alice/Work', state: 'error', error: { code: 'E_AUTH', message: 'access denied', key: 'heads/user/alice/pc1' } }),
+      folder({ root: '/home/alice/Music', state: 'error', error: { code: 'E_IO', message: 'permission denied', path: 'song.ogg' } }),
+    ]);
+    assert.deepEqual(statusLines(failed).slice(1), ['Error in /home/alice/Work: access denied (heads/user/alice/pc1)', 'Error in /home/alice/Music: permission denied (song.ogg)']);
+  });
+
   it('while nobody is signed in, says where the sign-in stands and offers Open and Quit only', () => {
     const defaults = { org: '', user: 'dana' };
     const lines = (items: TrayItem[]): string[] => items.flatMap((i) => (i.type === 'item' && !i.action ? [i.label] : []));

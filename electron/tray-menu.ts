@@ -10,7 +10,7 @@
  */
 import type { SignInState } from '../shared/signin-api.js';
 import type { AgentStatus, PendingDeletes } from '../shared/agent-api.js';
-import { formatProgress, heldLine, plural, stateLabel } from '../shared/status-text.js';
+import { errorText, formatProgress, heldLine, plural, stateLabel } from '../shared/status-text.js';
 
 export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'autostart' | 'quit';
 
@@ -44,7 +44,7 @@ export function statusLines(status: AgentStatus | undefined): string[] {
   const lines = [(!waiting && status.state === 'idle' ? aboutTo(answered) : undefined) ?? stateLabel(status.state, status.lastSync, waiting)];
   const progress = status.folders.find((f) => f.progress !== undefined)?.progress;
   if (progress && status.state !== 'paused') lines.push(formatProgress(progress));
-  for (const f of status.folders) if (f.error) lines.push(`${f.state === 'offline' ? 'Offline' : 'Error'}: ${f.error.message}`);
+  for (const f of status.folders) if (f.error) lines.push(`${f.state === 'offline' ? 'Offline' : `Error in ${f.root}`}: ${errorText(f.error)}`);
   for (const f of held) if (f.pendingDeletes) lines.push(heldLine(f.pendingDeletes, status.paused));
   const conflicts = status.folders.reduce((n, f) => n + f.conflicts.length, 0);
   if (conflicts > 0) lines.push(`${plural(conflicts, 'conflict')} to resolve`);

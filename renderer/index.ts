@@ -16,7 +16,7 @@
  * inserted as HTML (text nodes only); no inline script or style (the page's CSP forbids them).
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus } from '../shared/agent-api.js';
-import { formatProgress, plural, stateLabel } from '../shared/status-text.js';
+import { errorText, formatProgress, plural, stateLabel } from '../shared/status-text.js';
 import { versionsTable } from './conflicts.js';
 import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
 import { forgetToken, h, startPage, type Child } from './page.js';
@@ -233,7 +233,7 @@ class App {
     const section = h('section', { className: 'folder' }, h('h2', {}, f.root), h('p', { className: 'layer' }, `Layer ${f.layer}, ${plural(f.files, 'file')}`));
     section.append(h('p', { className: 'folder-state' }, `${stateLabel(f.state, f.lastSync, waitsForAnswer(f))}${f.progress ? `: ${formatProgress(f.progress)}` : ''}`));
     section.append(h('p', { className: 'last-sync' }, f.lastSync ? `Last in sync ${time(f.lastSync)}` : 'Not in sync yet'));
-    if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, `${f.error.message}${f.error.path ? ` (${f.error.path})` : ''}`));
+    if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, errorText(f.error)));
     const result = this.held.result(f.root);
     if (result !== undefined && !f.pendingDeletes) section.append(h('p', { className: 'result', role: 'status' }, result));
     const shown = f.pendingDeletes;

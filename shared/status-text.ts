@@ -2,7 +2,7 @@
  * The agent's state in words, for every place that shows it: the UI (renderer/) and the tray
  * (electron/). Pure functions over the Agent API's types.
  */
-import type { PendingDeletes, Progress, SyncState } from './agent-api.js';
+import type { ApiError, PendingDeletes, Progress, SyncState } from './agent-api.js';
 
 export const STATE_LABELS: Record<SyncState, string> = {
   idle: 'Idle',
@@ -19,6 +19,12 @@ export function stateLabel(state: SyncState, lastSync: string | undefined, waiti
   if (state !== 'idle') return STATE_LABELS[state];
   if (waiting) return 'Waiting for you';
   return lastSync !== undefined ? 'In sync' : STATE_LABELS.idle;
+}
+
+/** An error as the user reads it: what failed, then where — "access denied (heads/user/alice/pc1)". */
+export function errorText(e: ApiError): string {
+  const where = e.path ?? e.key;
+  return where === undefined ? e.message : `${e.message} (${where})`;
 }
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
