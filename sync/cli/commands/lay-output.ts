@@ -30,7 +30,8 @@ export function layersLine(e: Extract<SignInEvent, { type: 'layers' }>): string 
 
 /** The settings mirror's news (signin/settings.ts), for a lay and for live sync alike: problems are warnings. */
 export function reportSettings(ctx: Context, e: SettingsEvent): void {
-  if (e.type === 'settings-problem') ctx.warn(`setting ${e.problem.key} is not synced: ${e.problem.message}`);
+  // The mirror's message says what became of the key ("not synced: …", "dconf refused the layer's value …").
+  if (e.type === 'settings-problem') ctx.warn(`setting ${e.problem.key}: ${e.problem.message}`);
   else if (e.type === 'settings-failed') ctx.warn(`settings are not synced (${describeError(e.error).split('\n')[0]}); files sync on`);
   else if (ctx.json) ctx.io.stdout(`${JSON.stringify({ event: 'settings', applied: e.result.applied, changed: e.result.changed, conflicts: e.result.conflicts })}\n`);
   else {
