@@ -55,7 +55,18 @@ export function describeError(err: unknown): string {
   if (err instanceof StrataError) return err.toString();
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code ? `${code} ${err.message}` : err.message;
+    return code ? describeCoded(err as NodeJS.ErrnoException, code) : err.message;
   }
   return String(err);
+}
+
+/**
+ * Node's "ENOTDIR: not a directory, mkdir '/a/b'" in the same form as a StrataError, the code said
+ * once: "ENOTDIR /a/b: not a directory (mkdir)". A message of another shape keeps its words.
+ */
+function describeCoded(err: NodeJS.ErrnoException, code: string): string {
+  const text = err.message.startsWith(`${code}: `) ? err.message.slice(code.length + 2) : err.message;
+  const call = typeof err.path === 'string' && err.syscall !== undefined ? `, ${err.syscall} '${err.path}'` : undefined;
+  if (call !== undefined && text.endsWith(call)) return `${code} ${err.path}: ${text.slice(0, -call.length)} (${err.syscall})`;
+  return `${code} ${text}`;
 }

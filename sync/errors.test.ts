@@ -1,0 +1,27 @@
+// The one-line description of errors (describeError), as the CLI, the UI and the logs show them:
+// what failed and where, each said once.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { StrataError, describeError } from './errors.js';
+
+describe('describeError', () => {
+  it('names a file system error by its code, then the path, then what and which call, the code said once', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-errors-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'file'), 'x');
+    const notDir = await mkdir(join(dir, 'file', 'repo')).catch((e: unknown) => e);
+    assert.equal(describeError(notDir), `ENOTDIR ${join(dir, 'file', 'repo')}: not a directory (mkdir)`);
+    const missing = await open(join(dir, 'missing.txt')).catch((e: unknown) => e);
+    assert.equal(describeError(missing), `ENOENT ${join(dir, 'missing.txt')}: no such file or directory (open)`);
+  });
+
+  it('keeps a StrataError, and an error without a code, as they are', () => {
+    assert.equal(describeError(new StrataError('E_BAD_TREE', 'folders nest too deep', { key: 'data/ab/abcd' })), 'E_BAD_TREE data/ab/abcd: folders nest too deep');
+    assert.equal(describeError(new Error('something broke')), 'something broke');
+    const coded = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    assert.equal(describeError(coded), 'ECONNREFUSED connect ECONNREFUSED 127.0.0.1:9');
+  });
+});
