@@ -302,6 +302,22 @@ test('a mass delete from another machine restored here: the files stay, and go b
   await waitFor('the files back on b', async () => isDeepStrictEqual(await listing(b), before));
 });
 
+/** An agent (no watcher, a long poll) whose folder synced 20 files, then holds the deletes of 15 of them. */
+async function heldDeletes(t: TestContext, name: string) {
+  const base = await tempRoot(t, name);
+  const store = new MemoryStore();
+  await initStore(store);
+  const m = await machine(base, 'deva', store, { watch: false, pollMs: 60_000 });
+  t.after(() => m.agent.stop());
+  for (let i = 0; i < 20; i++) await writeFile(join(m.root, `f${i}.txt`), `file ${i}`);
+  await m.agent.call('syncNow', {});
+  await waitFor('the files synced', () => m.agent.status().folders[0]!.files === 20);
+  for (let i = 0; i < 15; i++) await rm(join(m.root, `f${i}.txt`));
+  await m.agent.call('syncNow', {});
+  await waitFor('the deletes held', () => m.agent.status().folders[0]!.pendingDeletes !== undefined);
+  return m;
+}
+
 test('an answer given while paused is carried out after a restart, without asking again', async (t) => {
   const { a, b } = await setup(t, { watch: false });
   for (let i = 0; i < 20; i++) await writeFile(join(a.root, `f${i}.txt`), `file ${i}`);
@@ -521,17 +537,7 @@ test('an answer to a held mass delete given while a pass runs stays taken when t
     }
     return r;
   });
-  const base = await tempRoot(t, 'agent-answer-mid-pass');
-  const store = new MemoryStore();
-  await initStore(store);
-  const m = await machine(base, 'deva', store, { watch: false, pollMs: 60_000 });
-  t.after(() => m.agent.stop());
-  for (let i = 0; i < 20; i++) await writeFile(join(m.root, `f${i}.txt`), `file ${i}`);
-  await m.agent.call('syncNow', {});
-  await waitFor('the files synced', () => m.agent.status().folders[0]!.files === 20);
-  for (let i = 0; i < 15; i++) await rm(join(m.root, `f${i}.txt`));
-  await m.agent.call('syncNow', {});
-  await waitFor('the deletes held', () => m.agent.status().folders[0]!.pendingDeletes !== undefined);
+  const m = await heldDeletes(t, 'agent-answer-mid-pass');
   // A pass begins (a poll, a save elsewhere in the folder) and is still running when the user answers.
   let open!: () => void;
   gate = new Promise((r) => (open = r));
@@ -559,17 +565,7 @@ test('a held mass delete stays in the status, with its answer, while the pass th
     }
     return original.call(this, signal);
   });
-  const base = await tempRoot(t, 'agent-held-retry');
-  const store = new MemoryStore();
-  await initStore(store);
-  const m = await machine(base, 'deva', store, { watch: false, pollMs: 60_000 });
-  t.after(() => m.agent.stop());
-  for (let i = 0; i < 20; i++) await writeFile(join(m.root, `f${i}.txt`), `file ${i}`);
-  await m.agent.call('syncNow', {});
-  await waitFor('the files synced', () => m.agent.status().folders[0]!.files === 20);
-  for (let i = 0; i < 15; i++) await rm(join(m.root, `f${i}.txt`));
-  await m.agent.call('syncNow', {});
-  await waitFor('the deletes held', () => m.agent.status().folders[0]!.pendingDeletes !== undefined);
+  const m = await heldDeletes(t, 'agent-held-retry');
   const seen: AgentEvent[] = [];
   m.agent.subscribe((e) => seen.push(e));
   cutShort = true;
