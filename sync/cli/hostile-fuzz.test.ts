@@ -66,7 +66,9 @@ async function cli(store: ObjectStore, name: string, argv: string[], printed: st
   const command = COMMANDS.find((c) => c.name === name);
   assert.ok(command, name);
   let stdout = '';
-  const io = { stdout: (s: string) => void ((stdout += s), printed.push(s)), stderr: { write: () => true, isTTY: false }, env: {} };
+  // A store URL, so that the command does not look for a signed-in session: FuzzContext opens `store`.
+  const env = { STRATA_STORE: 'fuzz://store' };
+  const io = { stdout: (s: string) => void ((stdout += s), printed.push(s)), stderr: { write: () => true, isTTY: false }, env };
   const ctx = new FuzzContext(store, io, name, parseCommandArgs(command, argv));
   try {
     await command.run(ctx);
