@@ -15,7 +15,7 @@
  * read changes, not what the walk concludes.
  */
 import { timeAfterParents, type Repository } from '../repo/index.js';
-import type { Snapshot, SnapshotId } from '../repo/types.js';
+import { keys, type Snapshot, type SnapshotId } from '../repo/types.js';
 
 const MINE = 1;
 const THEIRS = 2;
@@ -41,6 +41,8 @@ export class SnapshotGraph {
   constructor(
     private readonly load: (id: SnapshotId) => Promise<Snapshot>,
     private readonly bulk?: BulkRead,
+    /** The key of snapshot `id`, for errors about what it names. */
+    readonly keyOf?: (id: SnapshotId) => string,
   ) {}
 
   async get(id: SnapshotId): Promise<Snapshot> {
@@ -204,5 +206,5 @@ export async function snapshotTime(now: Date, parents: readonly SnapshotId[], gr
 /** The graph of `layer` in `repo`, with bulk reads. */
 export function layerGraph(repo: Repository, layer: string): SnapshotGraph {
   const bulk = repo.snapshotBulk(layer);
-  return new SnapshotGraph((id) => repo.loadSnapshot(layer, id), (since, skip) => bulk.since(since, skip));
+  return new SnapshotGraph((id) => repo.loadSnapshot(layer, id), (since, skip) => bulk.since(since, skip), (id) => keys.snapshot(layer, id));
 }

@@ -45,7 +45,8 @@ const EMPTY: FlatTree = new Map();
 export async function snapshotTree(input: Pick<MergeInput, 'graph' | 'trees' | 'chunks'>, id: SnapshotId | BlobId | undefined, isRoot = false): Promise<Map<string, Node>> {
   if (id === undefined) return new Map(EMPTY);
   const root = isRoot ? id : (await input.graph.get(id)).root;
-  await input.trees.loadAll(root);
+  const key = isRoot ? undefined : input.graph.keyOf?.(id);
+  await input.trees.loadAll(root, { path: '', ...(key === undefined ? {} : { key }) });
   return input.trees.flat(root, input.chunks);
 }
 

@@ -11,7 +11,7 @@
 import { blobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import { contentKey, directories, flatten, type FlatTree, type Node } from '../plan/index.js';
-import { encodeTree, type Repository } from '../repo/index.js';
+import { encodeTree, refIn, type Repository, type TreeRef } from '../repo/index.js';
 import type { BlobId, FileEntry, Tree, TreeEntry } from '../repo/types.js';
 
 /** content key → chunk ids, for every file content a pass has seen. */
@@ -23,8 +23,9 @@ export class TreeCache {
 
   constructor(private readonly repo: Repository) {}
 
-  /** Loads every tree under `root`; the repository's index must already name them. */
-  async loadAll(root: BlobId): Promise<void> {
+  /** Loads every tree under `root` (named by `ref`); the repository's index must already name them. */
+  async loadAll(root: BlobId, ref: TreeRef = { path: '' }): Promise<void> {
+    const refOf = (id: BlobId) => refIn(this.trees, [[root, ref]], id);
     // Each distinct tree once: trees from the bucket may share subtrees, and a few small ones
     // naming each other twice per level would make a list of every path's tree (2^levels ids)
     // before flatten could refuse the tree.
@@ -32,7 +33,7 @@ export class TreeCache {
     let level = [root];
     while (level.length > 0) {
       const missing = level.filter((id) => !this.trees.has(id));
-      if (missing.length > 0) await this.repo.loadTrees(missing, (id, tree) => void this.trees.set(id, tree));
+      if (missing.length > 0) await this.repo.loadTrees(missing, (id, tree) => void this.trees.set(id, tree), { refOf });
       const next: BlobId[] = [];
       for (const id of level) {
         this.used.add(id);

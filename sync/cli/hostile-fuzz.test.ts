@@ -5,9 +5,10 @@
 // files (then its first sync pass), and a sync pass of a folder holding files of its own.
 //
 // What must hold, whatever the bucket holds: a path either works or fails with a StrataError whose
-// code is E_… and which names an object key or a path; nothing is written outside the folder it
-// was given; the user's files are all still there, at their place or in a conflict copy; no promise
-// rejection goes unhandled; every path ends (each is bounded); memory stays bounded (a size of 1e15
+// code is E_… and which names an object key or a path (for a blob in no index, what referenced
+// it: its id alone is not enough); nothing is written outside the folder it was given; the user's
+// files are all still there, at their place or in a conflict copy; no promise rejection goes
+// unhandled; every path ends (each is bounded); memory stays bounded (a size of 1e15
 // must not be allocated). And when a restore or `ls` fails on the bucket, `check --read-data` must
 // report a problem.
 //
@@ -224,8 +225,8 @@ async function runPath(name: string, mutation: Mutation, rng: Rng, bucket: Bucke
     if (err instanceof assert.AssertionError) throw err;
     assert.ok(err instanceof StrataError, `not a StrataError: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     assert.match(err.code, /^E_[A-Z0-9_]+$/, err.toString());
-    // A blob in no index has no key of its own: the error names its id.
-    const named = err.key !== undefined || err.path !== undefined || (err.code === 'E_BLOB_NOT_FOUND' && /[0-9a-f]{64}/.test(err.message));
+    // A blob in no index has no key of its own: its error names what referenced it, never its id alone.
+    const named = err.key !== undefined || (err.path !== undefined && err.path !== '');
     assert.ok(named, `names no key or path: ${err.toString()}`);
     error = err;
   } finally {

@@ -17,20 +17,31 @@
  */
 import { blobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
-import { encodeTree, MAX_TREE_BYTES, type Repository } from '../repo/index.js';
+import { encodeTree, MAX_TREE_BYTES, refIn, type Repository, type TreeRef } from '../repo/index.js';
 import type { BlobId, SnapshotSummary, Tree, TreeEntry } from '../repo/types.js';
 
 export type Trees = Map<BlobId, Tree>;
 
-/** Every tree below `roots` (roots included), added to `trees`; the repository's index must name them. */
-export async function loadAllTrees(repo: Repository, roots: BlobId[], trees: Trees = new Map()): Promise<Trees> {
+/**
+ * Every tree below `roots` (roots included), added to `trees`; the repository's index must name
+ * them. `rootKeys`: the snapshot naming each root, for the error when a tree is in no index.
+ */
+export async function loadAllTrees(repo: Repository, roots: BlobId[], trees: Trees = new Map(), rootKeys: ReadonlyMap<BlobId, string> = new Map()): Promise<Trees> {
   const keep = (id: BlobId, tree: Tree): void => void trees.set(id, tree);
+  const refOf = (id: BlobId): TreeRef | undefined => {
+    const named = roots.map((r): [BlobId, TreeRef] => {
+      const key = rootKeys.get(r);
+      return [r, { path: '', ...(key === undefined ? {} : { key }) }];
+    });
+    return refIn(trees, named, id);
+  };
   const walked = new Set<BlobId>();
   const packsRead = new Set<string>();
   let level = [...new Set(roots)];
   while (level.length > 0) {
     const missing = level.filter((id) => !trees.has(id));
     if (missing.length > 0) {
+      for (const id of missing) repo.treeLocation(id, () => refOf(id));
       const mates = packMates(repo, missing, trees, packsRead);
       // The mates are a guess: when the reads fail with them, they fail again without them, or
       // the mates were the trouble and are left for a level that needs them to read and check.

@@ -23,7 +23,7 @@ import { StrataError } from '../errors.js';
 import { overlay } from '../overlay/index.js';
 import { directories, flatten } from '../plan/index.js';
 import { checkDeviceId, timeAfterParents, type Repository } from '../repo/index.js';
-import { FORMAT_VERSION, type BlobId, type Snapshot, type SnapshotId } from '../repo/types.js';
+import { FORMAT_VERSION, keys, type BlobId, type Snapshot, type SnapshotId } from '../repo/types.js';
 import { InProcessChunker, type FileChunker, type SnapshotProgress, type SnapshotStats } from '../snapshot/index.js';
 import { addBlob, idHash, newStats, type Context } from '../snapshot/context.js';
 import { JobLimit } from '../snapshot/limit.js';
@@ -153,7 +153,7 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
   try {
     const template = await snapshotDir(ctx, root, '', undefined);
     await repo.flush();
-    const trees = await loadAllTrees(repo, latest ? [template, latest.snapshot.root] : [template]);
+    const trees = await loadAllTrees(repo, latest ? [template, latest.snapshot.root] : [template], new Map(), new Map(latest ? [[latest.snapshot.root, keys.snapshot(layer, latest.id)]] : []));
     const save = (id: BlobId, bytes: Uint8Array) => addBlob(ctx, 'tree', id, bytes);
     const merged = await overlayTrees(trees, latest?.snapshot.root, template, save, repo.format.hash, orgDirs(repo, user));
     await repo.flush();
@@ -186,9 +186,11 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
 function orgDirs(repo: Repository, user: string): BelowDirs {
   let dirs: Promise<Map<string, Map<string, boolean>>> | undefined;
   const read = async (): Promise<Map<string, Map<string, boolean>>> => {
-    const latest = await Promise.all(assignedLayers(await readProfile(repo.store, user)).map((layer) => repo.latestSnapshot(layer)));
+    const layers = assignedLayers(await readProfile(repo.store, user));
+    const latest = await Promise.all(layers.map((layer) => repo.latestSnapshot(layer)));
+    const named = new Map(latest.flatMap((l, i) => (l ? [[l.snapshot.root, keys.snapshot(layers[i] as string, l.id)] as const] : [])));
     const roots = latest.flatMap((l) => (l ? [l.snapshot.root] : []));
-    const trees = await loadAllTrees(repo, roots);
+    const trees = await loadAllTrees(repo, roots, new Map(), named);
     const shown = overlay(roots.map((root) => flatten(treeOf(trees, root), (id) => treeOf(trees, id))));
     return new Map(directories(shown).map(([dir, entries]) => [dir, new Map(entries.map(([name, node]) => [name, node.type === 'dir']))]));
   };

@@ -18,6 +18,8 @@
  */
 export { Repository, type RepositoryOptions, type RepoStats, type SnapshotRecord, type ReadBlobsOptions } from './repository.js';
 export { initRepository, openRepository, readFormat, validateFormat, DEFAULT_CHUNKER, DEFAULT_PACK_SIZE, type InitOptions, type OpenOptions } from './format.js';
+export { treeNotFound, refIn, type TreeRef } from './treeref.js';
+export { type LoadTreesOptions } from './repository.js';
 export { encodeTree, decodeTree, MAX_TREE_BYTES } from './tree.js';
 export { timeAfterParents } from './snapshot.js';
 export { entryNameProblem, checkEntryName, isValidEntryName, checkLayerId, checkDeviceId, isLayerId, isDeviceId } from './names.js';

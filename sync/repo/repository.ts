@@ -19,6 +19,7 @@ import { checkDeviceId, checkLayerId } from './names.js';
 import { encodeSnapshot } from './snapshot.js';
 import { MAX_TREE_BYTES, decodeTree, encodeTree } from './tree.js';
 import { MAX_BLOB_BYTES } from './pack.js';
+import { treeNotFound, type TreeRef } from './treeref.js';
 import { PackWriter } from './writer.js';
 import { FORMAT_VERSION, keys, type BlobId, type BlobLocation, type BlobType, type FormatObject, type Head, type Snapshot, type SnapshotId, type Tree } from './types.js';
 
@@ -49,6 +50,11 @@ export interface ReadBlobsOptions {
    * delivered, e.g. to keep them for later reads; whoever takes a blob out of them must verify it.
    */
   onRange?: (pack: string, offset: number, bytes: Uint8Array) => void;
+}
+
+export interface LoadTreesOptions extends ReadBlobsOptions {
+  /** What names tree `id`, for the error when no index holds it; asked only then. */
+  refOf?: (id: BlobId) => TreeRef | undefined;
 }
 
 export class Repository {
@@ -218,9 +224,13 @@ export class Repository {
     await readPlanned(this.store, this.format.hash, plan, opts.concurrency ?? this.readConcurrency, onBlob, opts.onRange);
   }
 
-  /** Where tree `id` lives; refuses an unknown id, a blob that is not a tree, or one over the size cap. */
-  treeLocation(id: BlobId): BlobLocation {
-    const loc = this.locate(id);
+  /**
+   * Where tree `id` lives; refuses an unknown id (naming what `ref` says named it: a function is
+   * called only then), a blob that is not a tree, or one over the size cap.
+   */
+  treeLocation(id: BlobId, ref?: TreeRef | (() => TreeRef | undefined)): BlobLocation {
+    const loc = this.blobLocation(id);
+    if (!loc) throw treeNotFound(id, typeof ref === 'function' ? ref() : ref, (t) => this.blobLocation(t));
     const fail = (code: ErrorCode, why: string) => new StrataError(code, `tree ${short(id)}: ${why}`, { key: keys.pack(loc.pack) });
     if (loc.type !== 'tree') throw fail('E_BAD_TREE', `blob ${id} is indexed as ${loc.type}, not a tree`);
     if (loc.length > MAX_TREE_BYTES) throw fail('E_BAD_TREE', `is ${loc.length} bytes, over the ${MAX_TREE_BYTES}-byte limit`);
@@ -228,15 +238,15 @@ export class Repository {
   }
 
   /** A tree, verified and fully validated (names, types, ids, order). */
-  async loadTree(id: BlobId): Promise<Tree> {
-    const loc = this.treeLocation(id);
+  async loadTree(id: BlobId, ref?: TreeRef): Promise<Tree> {
+    const loc = this.treeLocation(id, ref);
     return decodeTree(await this.readBlob(id), keys.pack(loc.pack), id);
   }
 
   /** Many trees with coalesced reads (restore walks a level of the hierarchy at a time). */
-  async loadTrees(ids: Iterable<BlobId>, onTree: (id: BlobId, tree: Tree) => Promise<void> | void, opts: ReadBlobsOptions = {}): Promise<void> {
+  async loadTrees(ids: Iterable<BlobId>, onTree: (id: BlobId, tree: Tree) => Promise<void> | void, opts: LoadTreesOptions = {}): Promise<void> {
     const list = [...new Set(ids)];
-    for (const id of list) this.treeLocation(id);
+    for (const id of list) this.treeLocation(id, opts.refOf && (() => opts.refOf?.(id)));
     await this.readBlobs(list, (id, data) => onTree(id, decodeTree(data, keys.pack(this.locate(id).pack), id)), opts);
   }
 

@@ -98,7 +98,7 @@ async function savedEntries(repo: Repository, target: string, latest: BlobId, on
   const saved = new Map<string, { size: number; mtimeMs: number } | { target: string }>();
   let plan: Plan;
   try {
-    plan = await buildPlan(repo, new RangeCache(repo.format.hash), target, latest, only);
+    plan = await buildPlan(repo, new RangeCache(repo.format.hash), target, latest, { only });
   } catch (err) {
     // Not in the latest snapshot: deleted since, so nothing there is a version it keeps.
     if (isStrataError(err, 'E_NOT_IN_SNAPSHOT')) return saved;

@@ -15,6 +15,7 @@
 import { StrataError } from '../errors.js';
 import { checkEntryName } from '../repo/names.js';
 import type { Repository } from '../repo/repository.js';
+import type { TreeRef } from '../repo/treeref.js';
 import { keys, type BlobId, type Tree, type TreeEntry } from '../repo/types.js';
 import { pathInside } from './fsutil.js';
 import { loadTrees, type RangeCache } from './ranges.js';
@@ -34,6 +35,8 @@ interface Pending {
   tree: BlobId;
   rel: string;
   depth: number;
+  /** What names `tree`: the tree holding its entry, or the snapshot's key for the root. */
+  ref: TreeRef;
 }
 
 function join(rel: string, name: string): string {
@@ -62,7 +65,7 @@ class Planner {
   add(origin: BlobId, rel: string, entry: TreeEntry, depth: number): Pending | undefined {
     if (entry.type === 'dir') {
       this.addDirAt(origin, rel, entry, depth);
-      return { tree: entry.subtree, rel, depth };
+      return { tree: entry.subtree, rel, depth, ref: { path: rel, parent: origin } };
     }
     if (entry.type === 'file') this.addFile(origin, rel, entry);
     else if (entry.type === 'symlink') this.addLink(origin, rel, entry);
@@ -130,8 +133,9 @@ async function walk(repo: Repository, cache: RangeCache, planner: Planner, start
     signal?.throwIfAborted();
     const trees = new Map<BlobId, Tree>();
     const ids = [...new Set(level.map((p) => p.tree))];
+    const refOf = (id: BlobId) => level.find((p) => p.tree === id)?.ref;
     for (let i = 0; i < ids.length; i += TREES_PER_LOAD) {
-      await loadTrees(repo, cache, ids.slice(i, i + TREES_PER_LOAD), (id, tree) => void trees.set(id, tree));
+      await loadTrees(repo, cache, ids.slice(i, i + TREES_PER_LOAD), (id, tree) => void trees.set(id, tree), refOf);
     }
     // The level's chunk places are counted before any is planned: a shared subtree repeats its
     // files at every path that names it, and must be refused before that costs the memory.
@@ -159,36 +163,48 @@ async function walk(repo: Repository, cache: RangeCache, planner: Planner, start
 }
 
 /** Finds `only` below the root; its ancestors are planned as folders whose metadata is left alone. */
-async function descend(repo: Repository, planner: Planner, root: BlobId, only: string): Promise<{ tree: BlobId; entry: TreeEntry; rel: string }> {
+async function descend(repo: Repository, planner: Planner, root: Pending, only: string): Promise<{ tree: BlobId; entry: TreeEntry; rel: string }> {
   const parts = only.split('/').filter((p) => p !== '');
   if (parts.length === 0) throw new StrataError('E_BAD_PATH', 'the path to restore is empty', { path: only });
   parts.forEach((p) => checkEntryName(p, { path: only }));
-  let tree = root;
+  let tree = root.tree;
+  let ref = root.ref;
   let rel = '';
   for (let i = 0; ; i++) {
     const name = parts[i] as string;
-    const entry = (await repo.loadTree(tree)).entries.find((e) => e.name === name);
+    const entry = (await repo.loadTree(tree, ref)).entries.find((e) => e.name === name);
     if (!entry || entry.type === 'whiteout') throw new StrataError('E_NOT_IN_SNAPSHOT', 'no such path in the snapshot', { path: join(rel, name) });
     if (i === parts.length - 1) return { tree, entry, rel: join(rel, name) };
     if (entry.type !== 'dir') throw new StrataError('E_NOT_IN_SNAPSHOT', `${entry.type} where a folder was expected`, { path: join(rel, name) });
     rel = join(rel, name);
     planner.addDir(rel, undefined, i + 1);
+    ref = { path: rel, parent: tree };
     tree = entry.subtree;
   }
+}
+
+export interface PlanOptions {
+  /** Plan only this path below the root. */
+  only?: string | undefined;
+  signal?: AbortSignal | undefined;
+  /** The object naming the root (its snapshot's key), for the error when no index holds it. */
+  rootKey?: string | undefined;
 }
 
 /**
  * Walks the trees (one coalesced load per level) and returns everything to write. The ranges
  * fetched on the way are kept in `cache` for the downloads that follow.
  */
-export async function buildPlan(repo: Repository, cache: RangeCache, target: string, root: BlobId, only?: string, signal?: AbortSignal): Promise<Plan> {
+export async function buildPlan(repo: Repository, cache: RangeCache, target: string, root: BlobId, opts: PlanOptions = {}): Promise<Plan> {
+  const { only, signal } = opts;
   const planner = new Planner(repo, target);
   planner.addDir('', undefined, 0);
+  const start: Pending = { tree: root, rel: '', depth: 0, ref: { path: '', ...(opts.rootKey === undefined ? {} : { key: opts.rootKey }) } };
   if (only === undefined) {
-    await walk(repo, cache, planner, { tree: root, rel: '', depth: 0 }, signal);
+    await walk(repo, cache, planner, start, signal);
     return planner.plan;
   }
-  const found = await descend(repo, planner, root, only);
+  const found = await descend(repo, planner, start, only);
   const depth = found.rel.split('/').length;
   const sub = planner.add(found.tree, found.rel, found.entry, depth);
   if (sub) await walk(repo, cache, planner, sub, signal);

@@ -14,6 +14,7 @@ import type { HashAlgorithm } from '../chunker/hash.js';
 import { verifyBlob } from '../repo/reader.js';
 import type { Repository } from '../repo/repository.js';
 import { decodeTree } from '../repo/tree.js';
+import type { TreeRef } from '../repo/treeref.js';
 import { keys, type BlobId, type BlobLocation, type Tree } from '../repo/types.js';
 
 /** Memory the kept ranges may use; ranges beyond it are not kept (and are fetched again if needed). */
@@ -61,14 +62,14 @@ export class RangeCache {
 }
 
 /** As Repository.loadTrees (verified, validated), serving what the cache holds and keeping what is fetched. */
-export async function loadTrees(repo: Repository, cache: RangeCache, ids: readonly BlobId[], onTree: (id: BlobId, tree: Tree) => void): Promise<void> {
+export async function loadTrees(repo: Repository, cache: RangeCache, ids: readonly BlobId[], onTree: (id: BlobId, tree: Tree) => void, refOf?: (id: BlobId) => TreeRef | undefined): Promise<void> {
   const missing: BlobId[] = [];
   for (const id of new Set(ids)) {
-    const loc = repo.treeLocation(id);
+    const loc = repo.treeLocation(id, refOf && (() => refOf(id)));
     const data = cache.take(id, loc);
     if (data) onTree(id, decodeTree(data, keys.pack(loc.pack), id));
     else missing.push(id);
   }
   if (missing.length === 0) return;
-  await repo.loadTrees(missing, onTree, { onRange: cache.add });
+  await repo.loadTrees(missing, onTree, { onRange: cache.add, ...(refOf ? { refOf } : {}) });
 }

@@ -21,7 +21,7 @@ import { StrataError } from '../errors.js';
 import { isErrno, makeDirs } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { Repository } from '../repo/repository.js';
-import type { BlobId, SnapshotId } from '../repo/types.js';
+import { keys, type BlobId, type SnapshotId } from '../repo/types.js';
 import { keepChanged, moveAsideOtherKinds, undoKept, type Kept } from './aside.js';
 import { Assembly } from './assembly.js';
 import { poolChunkFile, repoHash } from './chunk.js';
@@ -191,7 +191,7 @@ class Restore {
 }
 
 async function planOf(repo: Repository, cache: RangeCache, target: string, opts: RestoreOptions): Promise<Plan> {
-  if (typeof opts.root === 'string') return buildPlan(repo, cache, target, opts.root, opts.only, opts.signal);
+  if (typeof opts.root === 'string') return buildPlan(repo, cache, target, opts.root, { only: opts.only, signal: opts.signal, rootKey: opts.rootKey });
   if (opts.only !== undefined) throw new StrataError('E_USAGE', 'a tree in memory is restored whole: `only` needs a root tree id', { path: opts.only });
   return planMemoryTree(repo, target, opts.root);
 }
@@ -245,5 +245,5 @@ export async function restoreTree(repo: Repository, opts: RestoreOptions): Promi
 /** Restores one snapshot of `layer` (its root tree) onto `opts.target`. */
 export async function restoreSnapshot(repo: Repository, layer: string, snapshotId: SnapshotId, opts: Omit<RestoreOptions, 'root'>): Promise<RestoreStats> {
   const snapshot = await repo.loadSnapshot(layer, snapshotId);
-  return restoreTree(repo, { ...opts, root: snapshot.root });
+  return restoreTree(repo, { ...opts, root: snapshot.root, rootKey: keys.snapshot(layer, snapshotId) });
 }

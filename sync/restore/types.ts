@@ -28,6 +28,8 @@ export interface RestoreOptions {
   target: string;
   /** Root tree of the layer (a snapshot's `root`), or a tree already in memory (the sign-in's effective tree). */
   root: BlobId | MemoryTree;
+  /** The object naming `root` (its snapshot's key), for the error when no index holds it. */
+  rootKey?: string;
   /** Folders whose files may hold needed chunks; the target itself (with `only`, that path of it) is always a seed too. */
   seeds?: string[];
   /** Restore only this `/`-separated path relative to the root (a file or a folder; a root tree id only). */

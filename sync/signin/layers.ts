@@ -14,7 +14,7 @@ import { contentKey, flatten, type Node } from '../plan/index.js';
 import { assignedLayers, readProfile } from '../profile/index.js';
 import { loadAllTrees, type Trees } from '../profile/overlay-trees.js';
 import type { Repository } from '../repo/index.js';
-import type { BlobId, SnapshotId, Tree } from '../repo/types.js';
+import { keys, type BlobId, type SnapshotId, type Tree } from '../repo/types.js';
 import { isObjectError } from '../snapshot/parent.js';
 import type { LaidLayer } from './session.js';
 
@@ -70,7 +70,8 @@ export async function readLayerStack(repo: Repository, user: string, opts: Stack
   await opts.indexLoading;
   const userLaid = laid.at(-1)?.layer === userLayer ? laid.at(-1) : undefined;
   const historyRoots = await pastRoots(repo, userLaid, opts, new Set(laid.map((l) => l.root)));
-  const trees = await loadAllTrees(repo, [...laid.map((l) => l.root), ...historyRoots]);
+  const named = new Map(laid.map((l) => [l.root, keys.snapshot(l.layer, l.snapshot)]));
+  const trees = await loadAllTrees(repo, [...laid.map((l) => l.root), ...historyRoots], new Map(), named);
   const chunks: ChunkMap = new Map();
   const flat = (root: BlobId): Map<string, Node> =>
     flatten(treeOf(trees, root), (id) => treeOf(trees, id), (e) => {

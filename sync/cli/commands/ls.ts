@@ -5,7 +5,7 @@
  * Without --store, the signed-in user's layer, the path under home (signed-in.ts).
  */
 import { StrataError } from '../../errors.js';
-import type { Repository } from '../../repo/index.js';
+import { refIn, type Repository, type TreeRef } from '../../repo/index.js';
 import { keys, type BlobId, type Tree, type TreeEntry } from '../../repo/types.js';
 import { MAX_DEPTH, MAX_PLAN_ENTRIES } from '../../restore/index.js';
 import { usageError } from '../args.js';
@@ -23,8 +23,9 @@ interface Listed {
  * Every tree below `root`, loaded level by level with coalesced reads. Trees are untrusted: one
  * nested deeper than a restore would lay (MAX_DEPTH below `depth`, the folder's own) is refused.
  */
-async function loadAll(repo: Repository, root: BlobId, depth: number): Promise<Map<BlobId, Tree>> {
+async function loadAll(repo: Repository, root: BlobId, ref: TreeRef, depth: number): Promise<Map<BlobId, Tree>> {
   const trees = new Map<BlobId, Tree>();
+  const refOf = (id: BlobId) => refIn(trees, [[root, ref]], id);
   let level = [root];
   for (let d = depth; level.length > 0; d++) {
     if (d > MAX_DEPTH) throw badTree(repo, level[0] as BlobId, `folders nest deeper than ${MAX_DEPTH} levels`);
@@ -32,7 +33,7 @@ async function loadAll(repo: Repository, root: BlobId, depth: number): Promise<M
     await repo.loadTrees(level, (id, tree) => {
       trees.set(id, tree);
       for (const e of tree.entries) if (e.type === 'dir' && !trees.has(e.subtree)) next.push(e.subtree);
-    });
+    }, { refOf });
     level = [...new Set(next)].filter((id) => !trees.has(id));
   }
   return trees;
@@ -73,20 +74,27 @@ function pathParts(path: string): string[] {
   return parts;
 }
 
-/** Follows `parts` from the root tree: the entry they name, or undefined for the root itself. */
-async function find(repo: Repository, root: BlobId, parts: string[]): Promise<TreeEntry | undefined> {
-  let tree = await repo.loadTree(root);
+/**
+ * Follows `parts` from the root tree (named by `rootRef`): the entry they name, or undefined for
+ * the root itself, and what names the entry's subtree (for a dir).
+ */
+async function find(repo: Repository, root: BlobId, rootRef: TreeRef, parts: string[]): Promise<{ entry: TreeEntry | undefined; ref: TreeRef }> {
+  let at = root;
+  let tree = await repo.loadTree(root, rootRef);
   let entry: TreeEntry | undefined;
+  let ref = rootRef;
   for (const [i, name] of parts.entries()) {
     const path = parts.slice(0, i + 1).join('/');
     entry = tree.entries.find((e) => e.name === name);
     if (!entry) throw new StrataError('E_PATH_NOT_FOUND', 'no such path in the snapshot', { path });
+    ref = { path, parent: at };
     if (i < parts.length - 1) {
       if (entry.type !== 'dir') throw new StrataError('E_PATH_NOT_FOUND', 'not a directory in the snapshot', { path });
-      tree = await repo.loadTree(entry.subtree);
+      at = entry.subtree;
+      tree = await repo.loadTree(at, ref);
     }
   }
-  return entry;
+  return { entry, ref };
 }
 
 function jsonEntry({ path, entry: e }: Listed) {
@@ -124,12 +132,12 @@ export const lsCommand: Command = {
     const repo = await ctx.openRepository();
     const { id, snapshot } = await resolveSnapshot(repo, layer, wanted);
     const listed: Listed[] = [];
-    const entry = await find(repo, snapshot.root, parts);
+    const { entry, ref } = await find(repo, snapshot.root, { path: '', key: keys.snapshot(layer, id) }, parts);
     const base = parts.join('/');
     if (entry) listed.push({ path: base, entry });
     const dirTree = entry === undefined ? snapshot.root : entry.type === 'dir' ? entry.subtree : undefined;
     if (dirTree) {
-      const trees = await loadAll(repo, dirTree, parts.length);
+      const trees = await loadAll(repo, dirTree, ref, parts.length);
       if (countPaths(trees, dirTree, new Map()) > MAX_PLAN_ENTRIES) throw badTree(repo, dirTree, `the tree names more than ${MAX_PLAN_ENTRIES} paths`);
       walk(trees, dirTree, base ? `${base}/` : '', listed);
     }
