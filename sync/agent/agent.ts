@@ -257,8 +257,8 @@ export class Agent implements AgentApi {
    * from. The next pass makes the switch (not while paused, nor while deletes wait for a
    * confirmation); lowerSwitched(root) tells when it has synced.
    */
-  switchLower(root: string, lower: readonly BlobId[], before: readonly BlobId[]): void {
-    this.folderAt(root).switchLower(lower, before);
+  switchLower(root: string, lower: readonly BlobId[], before: readonly BlobId[], rootKeys?: ReadonlyMap<BlobId, string>): void {
+    this.folderAt(root).switchLower(lower, before, rootKeys);
     this.wake();
   }
 

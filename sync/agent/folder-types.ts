@@ -49,6 +49,11 @@ export interface FolderOptions {
    * pending merge, so that a pass cut off half-way is finished, not taken for the user's edits.
    */
   lowerBefore?: readonly BlobId[];
+  /**
+   * The key of the snapshot each root of `lower` and `lowerBefore` was laid from, for the error
+   * when no index holds one of those trees.
+   */
+  rootKeys?: ReadonlyMap<BlobId, string>;
   exclude: Excluder;
   chunker?: FileChunker;
   /** The clock for snapshot times. */

@@ -81,6 +81,8 @@ export class SyncFolder {
   private pending: PendingMerge | undefined;
   /** Root trees of the org layers under the user layer, lowest first (FolderOptions.lower). */
   private lowerRoots: readonly BlobId[];
+  /** The snapshot keys of the lower roots (FolderOptions.rootKeys). */
+  private readonly rootKeys: Map<BlobId, string>;
   /** The roots the disk was laid from, while a switch to `lowerRoots` has not synced (FolderOptions.lowerBefore). */
   private beforeRoots: readonly BlobId[] | undefined;
   /** The next pass loads the index objects written since the last load. */
@@ -106,6 +108,7 @@ export class SyncFolder {
     this.trees = new TreeCache(opts.repo);
     this.lowerRoots = opts.lower ?? [];
     this.beforeRoots = opts.lowerBefore;
+    this.rootKeys = new Map(opts.rootKeys);
   }
 
   /** True while a switch of the org layers (switchLower) has not reached the disk in a synced pass. */
@@ -118,7 +121,8 @@ export class SyncFolder {
    * assigned others); `before` are the ones the disk was laid from (FolderOptions.lowerBefore).
    * The next pass takes the disk there; once one has synced, `switching` is false.
    */
-  switchLower(lower: readonly BlobId[], before: readonly BlobId[]): void {
+  switchLower(lower: readonly BlobId[], before: readonly BlobId[], rootKeys: ReadonlyMap<BlobId, string> = new Map()): void {
+    for (const [root, key] of rootKeys) this.rootKeys.set(root, key);
     this.lowerRoots = lower;
     this.beforeRoots = before;
     this.settled = false;
@@ -461,7 +465,7 @@ export class SyncFolder {
     if (loaded === undefined) {
       const lowerChunks: ChunkMap = new Map();
       const layers = [];
-      for (const r of roots) layers.push(await snapshotTree(this.view(lowerChunks), r, true));
+      for (const r of roots) layers.push(await snapshotTree(this.view(lowerChunks), r, true, this.rootKeys.get(r)));
       loaded = { tree: overlay(layers), chunks: lowerChunks };
       // Only the roots in use are kept: those laid, and those a switch is from.
       for (const k of this.lowerTrees.keys()) if (k !== this.lowerRoots.join(',') && k !== this.beforeRoots?.join(',')) this.lowerTrees.delete(k);

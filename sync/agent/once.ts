@@ -44,6 +44,7 @@ export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device
       exclude: folderExcluder(opts.folder),
       lower: opts.folder.lower,
       lowerBefore: opts.folder.lowerBefore,
+      ...(opts.folder.rootKeys ? { rootKeys: opts.folder.rootKeys } : {}),
       chunker: opts.chunker,
       now: opts.now,
       onPhase: opts.onPhase,

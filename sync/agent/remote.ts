@@ -41,11 +41,14 @@ export interface MergeOutput {
 
 const EMPTY: FlatTree = new Map();
 
-/** The flat tree of a snapshot (or, with `isRoot`, of a root tree), loaded through the cache. */
-export async function snapshotTree(input: Pick<MergeInput, 'graph' | 'trees' | 'chunks'>, id: SnapshotId | BlobId | undefined, isRoot = false): Promise<Map<string, Node>> {
+/**
+ * The flat tree of a snapshot (or, with `isRoot`, of a root tree, which `rootKey` names when known),
+ * loaded through the cache.
+ */
+export async function snapshotTree(input: Pick<MergeInput, 'graph' | 'trees' | 'chunks'>, id: SnapshotId | BlobId | undefined, isRoot = false, rootKey?: string): Promise<Map<string, Node>> {
   if (id === undefined) return new Map(EMPTY);
   const root = isRoot ? id : (await input.graph.get(id)).root;
-  const key = isRoot ? undefined : input.graph.keyOf?.(id);
+  const key = isRoot ? rootKey : input.graph.keyOf?.(id);
   await input.trees.loadAll(root, { path: '', ...(key === undefined ? {} : { key }) });
   return input.trees.flat(root, input.chunks);
 }

@@ -34,6 +34,8 @@ export interface FolderSpec {
   lower?: readonly BlobId[];
   /** The org layers the disk was laid from while a switch to `lower` is in progress (FolderOptions.lowerBefore). */
   lowerBefore?: readonly BlobId[];
+  /** The snapshot keys of those roots (FolderOptions.rootKeys). */
+  rootKeys?: ReadonlyMap<BlobId, string>;
 }
 
 /** The excluder of a folder: the defaults, its include list, then its own rules. */
@@ -105,7 +107,7 @@ export class FolderRuntime {
   private readonly meter: ProgressMeter;
   readonly exclude: Excluder;
   /** The org layers, as given at start or by the last switchLower (the folder takes them when it opens). */
-  private lower: { lower?: readonly BlobId[]; lowerBefore?: readonly BlobId[] };
+  private lower: { lower?: readonly BlobId[]; lowerBefore?: readonly BlobId[]; rootKeys?: ReadonlyMap<BlobId, string> };
   private switchWaiters: Array<() => void> = [];
 
   constructor(
@@ -115,13 +117,13 @@ export class FolderRuntime {
     this.status = { root: spec.root, layer: spec.layer, state: 'idle', conflicts: [], files: 0, syncedPasses: 0 };
     this.meter = new ProgressMeter(() => opts.now().getTime());
     this.exclude = folderExcluder(spec);
-    this.lower = { lower: spec.lower, lowerBefore: spec.lowerBefore };
+    this.lower = { lower: spec.lower, lowerBefore: spec.lowerBefore, ...(spec.rootKeys ? { rootKeys: spec.rootKeys } : {}) };
   }
 
   /** SyncFolder.switchLower, before or after the folder opened; the next pass makes the switch. */
-  switchLower(lower: readonly BlobId[], before: readonly BlobId[]): void {
-    this.lower = { lower, lowerBefore: before };
-    this.folder?.switchLower(lower, before);
+  switchLower(lower: readonly BlobId[], before: readonly BlobId[], rootKeys: ReadonlyMap<BlobId, string> = new Map()): void {
+    this.lower = { lower, lowerBefore: before, rootKeys: new Map([...(this.lower.rootKeys ?? []), ...rootKeys]) };
+    this.folder?.switchLower(lower, before, rootKeys);
     this.due = true;
   }
 

@@ -14,6 +14,7 @@ import { openRepository, type Repository } from '../repo/index.js';
 import { decodeIndex, encodeIndex } from '../repo/indexfile.js';
 import { keys, type BlobId } from '../repo/types.js';
 import { restoreSnapshot } from '../restore/index.js';
+import { sessionFolder } from '../signin/folder.js';
 import { layHome } from '../signin/lay.js';
 import { readSession, writeSession } from '../signin/session.js';
 import { openAgentState } from '../state/index.js';
@@ -81,7 +82,7 @@ const PATHS: Record<string, (store: MemoryStore, base: string, layer: string, sn
   'sync pass': async (store, base) => syncPass(await openRepository(store), base),
 };
 
-async function failure(p: Promise<void>): Promise<StrataError> {
+async function failure(p: Promise<unknown>): Promise<StrataError> {
   const err = await p.then(
     () => undefined,
     (e: unknown) => e,
@@ -117,4 +118,18 @@ describe('a tree in no index is named by what referenced it', async () => {
       assert.match(err.message, new RegExp(id));
     });
   }
+});
+
+it("a sync pass after a sign-in: an org layer's root tree in no index names the snapshot it was laid from", async (t) => {
+  const bucket = await buildBucket();
+  const base = await mkdtemp(join(tmpdir(), 'strata-dangling-'));
+  t.after(() => rm(base, { recursive: true, force: true }));
+  await signIn(await storeOf(bucket.objects), base);
+  const { snapshot, id } = latestTree(bucket, ORG_LAYER, []);
+  const store = await withoutTree(bucket, id);
+  const stateDir = join(base, 'state');
+  const folder = sessionFolder(await readSession(stateDir), stateDir);
+  const err = await failure(syncOnce({ stateDir, repo: await openRepository(store), folder, now: () => T }));
+  assert.equal(err.key, keys.snapshot(ORG_LAYER, snapshot), err.toString());
+  assert.match(err.message, new RegExp(id));
 });

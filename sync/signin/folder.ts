@@ -11,6 +11,7 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { folderExcluder, type FolderSpec } from '../agent/index.js';
 import { SETTINGS_FOLDER } from '../settings/mirror.js';
+import { keys } from '../repo/types.js';
 import type { Excluder } from '../watch/index.js';
 import type { OrgConfig } from '../../shared/org-config.js';
 import type { Session } from './session.js';
@@ -36,6 +37,7 @@ export function sessionFolder(session: Session, stateDir: string): FolderSpec {
     exclude: [...session.org.policies.exclude, ...own],
     lower: (session.laid?.org ?? []).map((l) => l.root),
     ...(session.laid?.orgBefore ? { lowerBefore: session.laid.orgBefore.map((l) => l.root) } : {}),
+    rootKeys: new Map([...(session.laid?.org ?? []), ...(session.laid?.orgBefore ?? [])].map((l) => [l.root, keys.snapshot(l.layer, l.snapshot)])),
   };
 }
 

@@ -21,7 +21,7 @@
  * interval; the agent syncs on over the layers it has.
  */
 import { syncOnce, type Agent, type PassResult } from '../agent/index.js';
-import { openRepository, type Repository } from '../repo/index.js';
+import { keys, openRepository, type Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { sessionFolder } from './folder.js';
@@ -116,7 +116,8 @@ export class OrgLayerFollower {
     }
     this.emit({ type: 'switching', from: laid.org, to });
     const roots = (layers: readonly LaidLayer[]): string[] => layers.map((l) => l.root);
-    this.opts.agent.switchLower(this.session.home, roots(to), roots(laid.org));
+    const rootKeys = new Map([...to, ...laid.org].map((l) => [l.root, keys.snapshot(l.layer, l.snapshot)]));
+    this.opts.agent.switchLower(this.session.home, roots(to), roots(laid.org), rootKeys);
     this.awaitSwitch();
   }
 

@@ -84,7 +84,7 @@ describe('sessionFolder', () => {
   it('covers the org folders of home, over the laid org roots, never the state dir', () => {
     const s = { ...session('/home/alice'), org: parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { exclude: ['*.iso'] } }, 'test') };
     const inside = sessionFolder(s, '/home/alice/.local/state/strata');
-    assert.deepEqual(inside, { root: '/home/alice', layer: 'user/alice', include: [], exclude: ['*.iso', '/.local/state/strata/'], lower: [ROOT] });
+    assert.deepEqual(inside, { root: '/home/alice', layer: 'user/alice', include: [], exclude: ['*.iso', '/.local/state/strata/'], lower: [ROOT], rootKeys: new Map([[ROOT, `layers/org/base/snapshots/${ROOT}`]]) });
     assert.deepEqual(sessionFolder(s, '/var/lib/strata').exclude, ['*.iso']);
     // A name that only starts with two dots is inside home all the same.
     assert.deepEqual(sessionFolder(s, '/home/alice/..strata').exclude, ['*.iso', '/..strata/']);
