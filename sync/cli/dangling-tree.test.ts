@@ -2,7 +2,7 @@
 // its own: every read path must fail naming what referenced it — the parent tree's pack and the
 // folder's path, or the snapshot whose root it is (DESIGN §2).
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -61,11 +61,11 @@ async function ls(store: MemoryStore, layer: string): Promise<void> {
   }
 }
 
-async function signIn(store: MemoryStore, base: string): Promise<void> {
+async function signIn(store: MemoryStore, base: string, mode: 'persistent' | 'vdi' = 'persistent'): Promise<void> {
   const stateDir = join(base, 'state');
   const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'persistent', store: { bucket: 'acme' }, folders: ['Documents', '.config'] }, 'test');
   const { deviceId } = await openAgentState(stateDir);
-  await writeSession(stateDir, { version: 1, source: 'test', org, user: USER, home: join(base, 'home'), mode: 'persistent', device: deviceId, signedIn: T.toISOString() });
+  await writeSession(stateDir, { version: 1, source: 'test', org, user: USER, home: join(base, 'home'), mode, device: deviceId, signedIn: T.toISOString() });
   await layHome({ store, session: await readSession(stateDir), stateDir, chunkFile: chunkFileHere, now: () => T });
 }
 
@@ -132,4 +132,19 @@ it("a sync pass after a sign-in: an org layer's root tree in no index names the 
   const err = await failure(syncOnce({ stateDir, repo: await openRepository(store), folder, now: () => T }));
   assert.equal(err.key, keys.snapshot(ORG_LAYER, snapshot), err.toString());
   assert.match(err.message, new RegExp(id));
+});
+
+it("a VDI sign-in over an image's files: an older snapshot's tree in no index names its parent tree's pack and the folder's path", async (t) => {
+  const bucket = await buildBucket();
+  const base = await mkdtemp(join(tmpdir(), 'strata-dangling-'));
+  t.after(() => rm(base, { recursive: true, force: true }));
+  const [old] = [...bucket.snapshots].find(([, s]) => s.snapshot.layer === USER_LAYER && s.snapshot.device === 'pc2') as [string, unknown];
+  const at = (p: string) => bucket.trees.find((tr) => tr.snapshot === old && tr.path.join('/') === p)?.id as BlobId;
+  const store = await withoutTree(bucket, at('Documents'));
+  const parentPack = (await openRepository(store)).blobLocation(at(''))?.pack as string;
+  await mkdir(join(base, 'home', 'Documents'), { recursive: true });
+  await writeFile(join(base, 'home', 'Documents', 'image.txt'), 'a file of the image the layer does not know');
+  const err = await failure(signIn(store, base, 'vdi'));
+  assert.equal(err.key, keys.pack(parentPack), err.toString());
+  assert.equal(err.path, 'Documents', err.toString());
 });

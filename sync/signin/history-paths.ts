@@ -15,9 +15,9 @@
  * `maxSnapshots` bounds it (a layer with a very long history is read back that far only: a file
  * deleted before then is adopted back, as without this check).
  */
-import type { Repository } from '../repo/index.js';
+import type { Repository, TreeRef } from '../repo/index.js';
 import { contentKey } from '../plan/index.js';
-import type { BlobId, Tree } from '../repo/types.js';
+import { keys, type BlobId, type Tree } from '../repo/types.js';
 
 export interface HistoryPathsOptions {
   /** At most this many snapshots are read, newest first (default 2,000). */
@@ -36,29 +36,32 @@ export async function pathsInHistory(repo: Repository, layer: string, paths: Ite
   const { snapshots } = await repo.listSnapshots(layer);
   snapshots.sort((a, b) => (a.snapshot.time < b.snapshot.time ? 1 : a.snapshot.time > b.snapshot.time ? -1 : 0));
   const trees = new Map<BlobId, Promise<Tree>>();
-  const tree = (id: BlobId): Promise<Tree> => {
+  // `ref`: what names the tree, for the error when no index holds it (the first one asked names it).
+  const tree = (id: BlobId, ref: TreeRef): Promise<Tree> => {
     let t = trees.get(id);
     if (t === undefined) {
-      t = repo.loadTree(id);
+      t = repo.loadTree(id, ref);
       trees.set(id, t);
     }
     return t;
   };
   // The entry at `path` under `root`, if any: the trees on the way are read once for all paths.
-  const entryAt = async (root: BlobId, path: string) => {
+  const entryAt = async (root: BlobId, rootKey: string, path: string) => {
     const names = path.split('/');
-    let at = await tree(root);
+    let id = root;
+    let at = await tree(root, { path: '', key: rootKey });
     for (let i = 0; i < names.length; i++) {
       const e = at.entries.find((x) => x.name === names[i]);
       if (e === undefined || i === names.length - 1) return e;
       if (e.type !== 'dir') return undefined;
-      at = await tree(e.subtree);
+      at = await tree(e.subtree, { path: names.slice(0, i + 1).join('/'), parent: id });
+      id = e.subtree;
     }
     return undefined;
   };
   for (const record of snapshots.slice(0, opts.maxSnapshots ?? 2000)) {
     for (const p of want) {
-      const e = await entryAt(record.snapshot.root, p);
+      const e = await entryAt(record.snapshot.root, keys.snapshot(layer, record.id), p);
       const version = e?.type === 'file' ? contentKey(e.chunks) : e?.type === 'symlink' ? `->${e.target}` : undefined;
       if (version === undefined) continue;
       const versions = found.get(p) ?? new Set<string>();
