@@ -1,8 +1,9 @@
 // A seeded fuzzer of everything that reads the bucket (DESIGN §2: anything read from the bucket is
 // untrusted). A small real bucket (sync/testing/hostile-bucket.ts) has one object, or one blob,
 // changed at random (hostile-mutations.ts), then every read path runs on it: a restore into an
-// empty folder, `ls`, `log`, `check --read-data`, a sign-in lay onto a home holding the user's
-// files (then its first sync pass), and a sync pass of a folder holding files of its own.
+// empty folder, `ls`, `log`, `check --read-data`, a sign-in lay (persistent or VDI) onto a home
+// holding the user's files (then its first sync pass), and a sync pass of a folder holding files
+// of its own.
 //
 // What must hold, whatever the bucket holds: a path either works or fails with a StrataError whose
 // code is E_… and which names an object key or a path (for a blob in no index, what referenced
@@ -127,6 +128,7 @@ const HOME_FILES = {
   '.config/app/user.ini': 'local=1\n',
   'Music/song.txt': 'outside the folders of the layer',
 };
+const VDI_KEPT = { 'Documents/mine.txt': HOME_FILES['Documents/mine.txt'], 'Music/song.txt': HOME_FILES['Music/song.txt'] };
 const FOLDER_FILES = { 'Documents/notes.txt': 'local notes', 'Documents/mine.txt': 'mine', 'local.txt': 'local only' };
 
 interface Outcome {
@@ -164,19 +166,23 @@ const PATHS: Record<string, (store: MemoryStore, base: string, rng: Rng, bucket:
       throw new StrataError(err.code, err.message, { key: 'check' });
     }
   },
-  async signin(mutated, base) {
+  async signin(mutated, base, rng) {
     const store = await clone(mutated);
+    // A VDI sign-in also reads the user layer's older snapshots (the image's files it once held).
+    const mode = rng.pick(['persistent', 'vdi'] as const);
     const home = join(base, 'home');
     const stateDir = join(base, 'state');
-    const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'persistent', store: { bucket: 'acme' }, folders: ['Documents', '.config'] }, 'test');
+    const org = parseOrgConfig({ version: 1, org: 'acme', mode, store: { bucket: 'acme' }, folders: ['Documents', '.config'] }, 'test');
     const { deviceId } = await openAgentState(stateDir);
-    await writeSession(stateDir, { version: 1, source: 'test', org, user: USER, home, mode: 'persistent', device: deviceId, signedIn: T.toISOString() });
+    await writeSession(stateDir, { version: 1, source: 'test', org, user: USER, home, mode, device: deviceId, signedIn: T.toISOString() });
     try {
       await layHome({ store, session: await readSession(stateDir), stateDir, chunkFile: chunkFileHere, now: () => T });
       const session = await readSession(stateDir);
       await syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(session, stateDir), now: () => T });
     } finally {
-      const lost = await keptFiles(home, HOME_FILES);
+      // On a VDI image the layer's version of a path wins (DESIGN §4): only the files at paths
+      // no layer has are the user's.
+      const lost = await keptFiles(home, mode === 'vdi' ? VDI_KEPT : HOME_FILES);
       assert.deepEqual(lost, [], "the user's files are kept");
     }
   },
