@@ -16,12 +16,19 @@
  * deleted before then is adopted back, as without this check).
  */
 import type { Repository, TreeRef } from '../repo/index.js';
+import { StrataError } from '../errors.js';
 import { contentKey } from '../plan/index.js';
 import { keys, type BlobId, type Tree } from '../repo/types.js';
 
 export interface HistoryPathsOptions {
   /** At most this many snapshots are read, newest first (default 2,000). */
   maxSnapshots?: number;
+  /**
+   * A snapshot whose trees cannot be read (damaged, or gone from the index) is passed over and
+   * told here: the lookup only spares the user a file they deleted coming back, and one damaged
+   * old snapshot must not stop a sign-in.
+   */
+  onSkip?: (err: StrataError) => void;
 }
 
 /**
@@ -60,10 +67,19 @@ export async function pathsInHistory(repo: Repository, layer: string, paths: Ite
     return undefined;
   };
   for (const record of snapshots.slice(0, opts.maxSnapshots ?? 2000)) {
-    for (const p of want) {
-      const e = await entryAt(record.snapshot.root, keys.snapshot(layer, record.id), p);
-      const version = e?.type === 'file' ? contentKey(e.chunks) : e?.type === 'symlink' ? `->${e.target}` : undefined;
-      if (version === undefined) continue;
+    const held: [string, string][] = [];
+    try {
+      for (const p of want) {
+        const e = await entryAt(record.snapshot.root, keys.snapshot(layer, record.id), p);
+        const version = e?.type === 'file' ? contentKey(e.chunks) : e?.type === 'symlink' ? `->${e.target}` : undefined;
+        if (version !== undefined) held.push([p, version]);
+      }
+    } catch (err) {
+      if (!(err instanceof StrataError)) throw err;
+      opts.onSkip?.(err);
+      continue;
+    }
+    for (const [p, version] of held) {
       const versions = found.get(p) ?? new Set<string>();
       versions.add(version);
       found.set(p, versions);

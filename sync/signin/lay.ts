@@ -48,7 +48,7 @@ import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { layerGraph } from '../agent/history.js';
 import { EMPTY_BASE, folderFiles, folderStateDir, readRecordedBase, removeBase, writeBase, type Base } from '../agent/index.js';
-import { isStrataError } from '../errors.js';
+import { describeError, isStrataError, type StrataError } from '../errors.js';
 import { loadSettled } from '../agent/settled.js';
 import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
@@ -220,7 +220,10 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   // them (on a machine without this image, so with no whiteout). Hidden again — their bytes are in
   // the history —; the base keeps them, so live sync writes their whiteouts (history-paths.ts).
   if (base !== undefined && base.unknown.length > 0 && stack.user) {
-    for (const [p, versions] of await pathsInHistory(repo, `user/${session.user}`, base.unknown)) await removeIfHeld(session.home, p, versions, contentOf);
+    let skipped: StrataError | undefined;
+    const held = await pathsInHistory(repo, `user/${session.user}`, base.unknown, { onSkip: (err) => (skipped ??= err) });
+    if (skipped) warnings.push(`the layer's history could not be read in full (${describeError(skipped).split('\n')[0]}): a file deleted on another machine may come back from this machine's image`);
+    for (const [p, versions] of held) await removeIfHeld(session.home, p, versions, contentOf);
   }
   if (deferSync) await syncFileSystem(session.home);
   const totalMs = clock() - start;
