@@ -31,8 +31,9 @@
  * - control.json exists while the endpoint serves; close() removes it only if it still names this
  *   endpoint, and serveControl refuses to replace one whose endpoint still answers; a command that
  *   would sync a state dir asks refuseRunningAgent before it touches anything;
- * - an event stream opens with the current status and then carries every event; a consumer too
- *   slow to keep up is cut off, never buffered without bound.
+ * - an event stream opens with the current status and then carries every event; a consumer that
+ *   falls behind gets fewer, newer statuses (coalesced, events.ts), and one that lets more than
+ *   MAX_BUFFERED_BYTES pile up even so is cut off: never buffered without bound.
  */
 export { refuseRunningAgent, serveControl, type ControlServer, type ServeOptions } from './server.js';
 export { apiError, MAX_BODY_BYTES } from './http.js';

@@ -40,7 +40,7 @@ export class MemorySettings implements SettingsStore {
 
 export const hasDconf = spawnSync('dconf', ['help'], { stdio: 'ignore' }).error === undefined && spawnSync('dbus-daemon', ['--version'], { stdio: 'ignore' }).error === undefined;
 /** Skips a test that needs dconf where it is not installed, except in CI (which installs it: .ci/run). */
-export const needsDconf = !hasDconf && process.env.CI === undefined ? 'needs dconf-cli and dbus (apt install dconf-cli dbus)' : false;
+export const needsDconf = !hasDconf && process.env.CI === undefined ? 'needs dconf (apt install dconf-cli dconf-service dbus)' : false;
 
 export interface TestDconf {
   dconf: Dconf;
