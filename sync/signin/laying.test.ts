@@ -8,12 +8,14 @@ import { once } from 'node:events';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { it } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import { parseOrgConfig } from '../../shared/org-config.js';
 import { writeTree } from '../cli/testkit.js';
 import { isStrataError } from '../errors.js';
 import { preloadUserLayer, writeProfile } from '../profile/index.js';
+import { exfatDir } from '../testing/case-insensitive-disk.js';
 import { layHome } from './lay.js';
+import { endLaying, holdLaying, lastLayCutOff, runningLay, startLaying } from './laying.js';
 import { readSession, writeSession, type Session } from './session.js';
 import { layingProcess, memoryBucket } from './testkit.js';
 
@@ -49,6 +51,51 @@ it('a lay refuses while another process is laying the same state dir, and goes a
 it('of two processes starting a lay on one state dir at the same moment, exactly one lays; the same when they take over a cut-off lay', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-laying-race-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
+  await race(t, dir);
+});
+
+// FAT and exFAT disks (a USB stick) and some network shares refuse hard links (EPERM): the marker
+// is then created with O_EXCL and written after, so a reader may find it empty or partly written.
+it('on a disk without hard links (exFAT) a lay marks, ends and takes over as on any other, and of two processes racing exactly one lays', async (t) => {
+  const dir = await exfatDir(t);
+  if (dir === undefined) return;
+  const stateDir = join(dir, 'state');
+  await mkdir(stateDir);
+  assert.equal(await startLaying(stateDir), true);
+  assert.equal(JSON.parse(await readFile(join(stateDir, 'laying'), 'utf8')).pid, process.pid);
+  await endLaying(stateDir);
+  assert.equal(await holdLaying(stateDir), true);
+  assert.equal(await startLaying(stateDir), true, "this process's own untouched hold is taken over");
+  await endLaying(stateDir);
+  await race(t, dir);
+});
+
+it('a marker still being written (empty or partial, where links are refused) names its creator while it lives, and is a cut-off lay once it is gone', async (t) => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'strata-laying-partial-'));
+  t.after(() => rm(stateDir, { recursive: true, force: true }));
+  const creator = spawn('sleep', ['120']);
+  t.after(() => creator.kill());
+  // writeFileExclusive keeps the whole content in its temp file beside the marker until the marker is written.
+  const pending = join(stateDir, '.laying.0123456789ab.tmp');
+  await writeFile(pending, `${JSON.stringify({ pid: creator.pid, started: new Date().toISOString() })}\n`);
+  for (const partial of ['', '{"pid":']) {
+    await writeFile(join(stateDir, 'laying'), partial);
+    await assert.rejects(startLaying(stateDir), (err) => {
+      assert.ok(isStrataError(err, 'E_LAYING'), String(err));
+      assert.match(String(err), new RegExp(`^E_LAYING ${stateDir}: .*process ${creator.pid}[^\n]*$`));
+      return true;
+    });
+    assert.equal(await runningLay(stateDir), creator.pid);
+  }
+  creator.kill();
+  await once(creator, 'exit');
+  assert.equal(await runningLay(stateDir), undefined);
+  assert.equal(await lastLayCutOff(stateDir), true, 'a marker never written whole may hide a cut-off lay');
+  assert.equal(await startLaying(stateDir), false);
+  assert.equal(JSON.parse(await readFile(join(stateDir, 'laying'), 'utf8')).pid, process.pid);
+});
+
+async function race(t: TestContext, dir: string): Promise<void> {
   const racers = await Promise.all([layingProcess(t), layingProcess(t)]);
   const gone = spawn('true');
   await once(gone, 'exit');
@@ -62,4 +109,4 @@ it('of two processes starting a lay on one state dir at the same moment, exactly
     const answers = (await Promise.all(racers.map((r) => r.answer()))).sort();
     assert.deepEqual(answers, ['E_LAYING', `won ${!cutOff}`], `round ${round}`);
   }
-});
+}

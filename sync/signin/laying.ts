@@ -20,8 +20,11 @@
  *
  * What must hold: the marker is an exclusive lock — of processes starting a lay or a sign-in on one
  * state dir at the same moment, exactly one gets it, the others E_LAYING. It is created only where
- * none is, whole (linked into place, never seen half written), and durable before the first change
- * to home; it names the process holding it (its pid). A marker whose process is gone (or this one)
+ * none is (writeFileExclusive), whole where the file system has hard links, and durable before the
+ * first change to home; it names the process holding it (its pid). Where links are refused (FAT,
+ * exFAT, some network shares) it is seen empty or partial while being created: its creator is then
+ * the running process its write in progress names, and when none does, the write was cut off and
+ * the marker is taken over as a cut-off lay's (it may have replaced nothing, but cannot tell). A marker whose process is gone (or this one)
  * is taken over, and of the processes taking over one marker exactly one wins: they race for a
  * claim named after its content, created only where none is, and the winner replaces the marker
  * only while it still holds what was found.
@@ -31,7 +34,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
 import { isErrno } from '../fsutil.js';
-import { writeFileAtomic, writeFileExclusive } from '../state/fsutil.js';
+import { writeFileAtomic, writeFileExclusive, writesInProgress } from '../state/fsutil.js';
 
 export const LAYING_FILE = 'laying';
 
@@ -52,6 +55,35 @@ function parse(text: string): { pid?: unknown; untouched?: unknown } {
     return v !== null && typeof v === 'object' ? v : {};
   } catch {
     return {};
+  }
+}
+
+/** Whether a marker (or claim) was read whole: one still being written where links are refused is not. */
+function whole(text: string): boolean {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v !== null && typeof v === 'object';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What `path` (the marker or a claim) holds, and the running process holding it (none when its
+ * process is gone, or is this one); undefined when nothing is there. Read while still being written
+ * (see the header), it is held by the running creator its write in progress names.
+ */
+async function readMarker(path: string): Promise<{ text: string; owner: number | undefined } | undefined> {
+  for (;;) {
+    const text = await readText(path);
+    if (text === undefined) return undefined;
+    if (whole(text)) return { text, owner: runningOwner(text) };
+    for (const pending of await writesInProgress(path)) {
+      const owner = runningOwner(pending);
+      if (owner !== undefined) return { text, owner };
+    }
+    // Unchanged after the look for its creator (whose write in progress goes only once it is written): cut off.
+    if ((await readText(path)) === text) return { text, owner: undefined };
   }
 }
 
@@ -100,18 +132,18 @@ export function holdLaying(stateDir: string): Promise<boolean> {
 /** Removes this process's hold if its lay never started: home is as it was. */
 export async function releaseHold(stateDir: string): Promise<void> {
   const text = await readText(layingPath(stateDir));
-  if (text !== undefined && parse(text).pid === process.pid && parse(text).untouched === true) await rm(layingPath(stateDir), { force: true });
+  if (text !== undefined && whole(text) && parse(text).pid === process.pid && parse(text).untouched === true) await rm(layingPath(stateDir), { force: true });
 }
 
 async function takeMarker(stateDir: string, hold: boolean): Promise<boolean> {
   const path = layingPath(stateDir);
   for (;;) {
     if (await writeFileExclusive(path, markerText(hold))) return true;
-    const found = await readText(path);
+    const marker = await readMarker(path);
     // Gone meanwhile (its lay ended), or taken over by another process: look again.
-    if (found === undefined) continue;
-    const owner = runningOwner(found);
-    if (owner !== undefined) throw layingError(stateDir, owner);
+    if (marker === undefined) continue;
+    if (marker.owner !== undefined) throw layingError(stateDir, marker.owner);
+    const found = marker.text;
     const clean = leftClean(found);
     if (await takeOver(stateDir, path, found, markerText(hold && clean))) return clean;
   }
@@ -126,15 +158,15 @@ async function takeOver(stateDir: string, path: string, stale: string, text: str
   const claim = `${path}.claim-${createHash('sha256').update(stale).digest('hex').slice(0, 16)}`;
   const mine = markerText(false);
   if (!(await writeFileExclusive(claim, mine))) {
-    const other = await readText(claim);
+    const other = await readMarker(claim);
     if (other === undefined) return false;
-    const owner = runningOwner(other);
-    if (owner !== undefined) throw layingError(stateDir, owner);
+    if (other.owner !== undefined) throw layingError(stateDir, other.owner);
     // Its taker died holding it: the claim is taken over the same way.
-    if (!(await takeOver(stateDir, claim, other, mine))) return false;
+    if (!(await takeOver(stateDir, claim, other.text, mine))) return false;
   }
   try {
-    if ((await readText(path)) !== stale) return false;
+    const now = await readMarker(path);
+    if (now?.text !== stale || now.owner !== undefined) return false;
     await writeFileAtomic(path, text);
     return true;
   } finally {
@@ -154,12 +186,11 @@ export async function endLaying(stateDir: string): Promise<void> {
 
 /** True when the last lay was cut off: its marker is there (not an untouched hold), and no process is laying now. */
 export async function lastLayCutOff(stateDir: string): Promise<boolean> {
-  const text = await readText(layingPath(stateDir));
-  return !leftClean(text) && (await runningLay(stateDir)) === undefined;
+  const marker = await readMarker(layingPath(stateDir));
+  return marker !== undefined && marker.owner === undefined && !leftClean(marker.text);
 }
 
 /** The pid of a lay (or a sign-in's hold) running right now in another process, if any (a marker whose process is gone is a cut-off lay). */
 export async function runningLay(stateDir: string): Promise<number | undefined> {
-  const text = await readText(layingPath(stateDir));
-  return text === undefined ? undefined : runningOwner(text);
+  return (await readMarker(layingPath(stateDir)))?.owner;
 }

@@ -9,6 +9,9 @@
  *   and ignores chmod: tests on it should use neither.
  *
  * (lowntfs-3g's `ignore_case` is no substitute: it lists every name in lower case.)
+ *
+ * exfatDir gives the exFAT folder alone, for tests of a disk that refuses hard links (as FAT and
+ * exFAT disks and some network shares do).
  * Without either (not root, no loop device or FUSE, no tools) the test is skipped with the reason:
  * suites that use this must also cover the logic on an ordinary disk. The mount, its loop device
  * and its image are removed after the test.
@@ -32,18 +35,28 @@ function onPath(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
-function kind(): 'ext4' | 'exfat' | { skip: string } {
-  if (process.platform !== 'linux') return { skip: 'case-insensitive test disks are made on Linux only' };
-  if (process.getuid?.() !== 0) return { skip: 'mounting a case-insensitive test disk needs root' };
-  if (!existsSync('/dev/loop-control')) return { skip: 'no loop devices for a case-insensitive test disk' };
-  if (existsSync('/sys/fs/ext4/features/casefold') && onPath('mkfs.ext4') && onPath('chattr')) return 'ext4';
+function kind(exfatOnly: boolean): 'ext4' | 'exfat' | { skip: string } {
+  if (process.platform !== 'linux') return { skip: 'test disks are made on Linux only' };
+  if (process.getuid?.() !== 0) return { skip: 'mounting a test disk needs root' };
+  if (!existsSync('/dev/loop-control')) return { skip: 'no loop devices for a test disk' };
+  if (!exfatOnly && existsSync('/sys/fs/ext4/features/casefold') && onPath('mkfs.ext4') && onPath('chattr')) return 'ext4';
   if (onPath('mkfs.exfat') && onPath('mount.exfat-fuse') && existsSync('/dev/fuse')) return 'exfat';
+  if (exfatOnly) return { skip: 'no exFAT test disk: exfatprogs with exfat-fuse are not installed' };
   return { skip: 'no case-insensitive test disk: the kernel has no ext4 casefold (CONFIG_UNICODE), and exfatprogs with exfat-fuse are not installed' };
 }
 
 /** An empty case-insensitive folder, or undefined after skipping `t` with the reason. */
-export async function caseInsensitiveDir(t: TestContext): Promise<string | undefined> {
-  const k = kind();
+export function caseInsensitiveDir(t: TestContext): Promise<string | undefined> {
+  return testDisk(t, false);
+}
+
+/** An empty folder on an exFAT disk (case-insensitive, no hard links, no symlinks), or undefined after skipping `t` with the reason. */
+export function exfatDir(t: TestContext): Promise<string | undefined> {
+  return testDisk(t, true);
+}
+
+async function testDisk(t: TestContext, exfatOnly: boolean): Promise<string | undefined> {
+  const k = kind(exfatOnly);
   if (typeof k === 'object') {
     t.skip(k.skip);
     return undefined;
