@@ -4,8 +4,9 @@
 // home for a laid one.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it, type TestContext } from 'node:test';
@@ -110,3 +111,19 @@ async function race(t: TestContext, dir: string): Promise<void> {
     assert.deepEqual(answers, ['E_LAYING', `won ${!cutOff}`], `round ${round}`);
   }
 }
+
+it('claims left by processes that died taking a marker over are removed by the next takeover', async (t) => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'strata-laying-claims-'));
+  t.after(() => rm(stateDir, { recursive: true, force: true }));
+  const gone = spawn('true');
+  await once(gone, 'exit');
+  const dead = (started: string): string => `${JSON.stringify({ pid: gone.pid, started })}\n`;
+  const stale = dead('2024-01-01T00:00:00.000Z');
+  await writeFile(join(stateDir, 'laying'), stale);
+  // One died holding the claim on this marker; one on a marker it had replaced already (its own, now gone).
+  const hash = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
+  await writeFile(join(stateDir, `laying.claim-${hash(stale)}`), dead('2024-01-01T00:00:01.000Z'));
+  await writeFile(join(stateDir, `laying.claim-${hash(dead('2023-12-31T00:00:00.000Z'))}`), dead('2023-12-31T00:00:01.000Z'));
+  assert.equal(await startLaying(stateDir), false);
+  assert.deepEqual((await readdir(stateDir)).sort(), ['laying']);
+});

@@ -27,10 +27,10 @@
  * the marker is taken over as a cut-off lay's (it may have replaced nothing, but cannot tell). A marker whose process is gone (or this one)
  * is taken over, and of the processes taking over one marker exactly one wins: they race for a
  * claim named after its content, created only where none is, and the winner replaces the marker
- * only while it still holds what was found.
+ * only while it still holds what was found, then removes every claim left (by takers that died).
  */
 import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
 import { isErrno } from '../fsutil.js';
@@ -145,8 +145,20 @@ async function takeMarker(stateDir: string, hold: boolean): Promise<boolean> {
     if (marker.owner !== undefined) throw layingError(stateDir, marker.owner);
     const found = marker.text;
     const clean = leftClean(found);
-    if (await takeOver(stateDir, path, found, markerText(hold && clean))) return clean;
+    if (!(await takeOver(stateDir, path, found, markerText(hold && clean)))) continue;
+    await removeOldClaims(stateDir);
+    return clean;
   }
+}
+
+/**
+ * Removes the claims left by processes that died taking a marker over after they had replaced it
+ * (a claim on the marker found is removed by whoever wins it). Run once this process's marker
+ * stands: a claim names the content of a marker since replaced, so no one can win anything by it.
+ */
+async function removeOldClaims(stateDir: string): Promise<void> {
+  const claims = (await readdir(stateDir)).filter((name) => name.startsWith(`${LAYING_FILE}.claim-`));
+  await Promise.all(claims.map((name) => rm(join(stateDir, name), { force: true })));
 }
 
 /**
