@@ -4,9 +4,10 @@
  * as a temp file and what "durable" means is the same everywhere.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, rename, rmdir, stat, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { StrataError } from './errors.js';
 
 /**
@@ -14,6 +15,11 @@ import { StrataError } from './errors.js';
  * behind; whoever owns the folder removes them, scanners and listings never show them.
  */
 export const TEMP_PREFIX = '.strata-tmp-';
+
+/** A fresh temp file name in `dir` (TEMP_PREFIX and 16 random hex digits), for a write renamed into place. */
+export function tempPathIn(dir: string): string {
+  return join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+}
 
 /** `open` flag that refuses to follow a symlink in the last path component (0 where unknown). */
 export const NOFOLLOW = constants.O_NOFOLLOW ?? 0;

@@ -4,14 +4,13 @@
  * bump the mtimes again. Every metadata change goes through a descriptor opened without following
  * links, so it cannot land on whatever a planted link points to.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, futimesSync, openSync, type Stats } from 'node:fs';
 import { lstat, lutimes, open, readlink, symlink, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { MODE_MASK } from './assembly.js';
 import { forEachLimit } from '../repo/pool.js';
 import { byDepth, replaceWith } from './fsutil.js';
-import { NOFOLLOW, TEMP_PREFIX, fsyncDir } from '../fsutil.js';
+import { NOFOLLOW, fsyncDir, tempPathIn } from '../fsutil.js';
 import type { DirMeta, PlannedDir, PlannedLink } from './types.js';
 
 /** Equal to the millisecond (file systems store finer or, at worst, exactly ms). */
@@ -38,7 +37,7 @@ export async function fixFileMeta(path: string, mode: number, mtimeMs: number): 
 export async function restoreLink(link: PlannedLink): Promise<boolean> {
   const st = await lstat(link.path).catch(() => undefined);
   if (st?.isSymbolicLink() && sameMtime(st, link.entry.mtimeMs) && (await readlink(link.path)) === link.entry.target) return false;
-  const tmp = join(dirname(link.path), TEMP_PREFIX + randomBytes(8).toString('hex'));
+  const tmp = tempPathIn(dirname(link.path));
   await symlink(link.entry.target, tmp);
   try {
     const mtime = link.entry.mtimeMs / 1000;

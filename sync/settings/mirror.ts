@@ -27,13 +27,12 @@
  * values are saved after the changes, so a run cut off half-way is finished by the next one, which
  * finds both sides agreeing or one changed.
  */
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
 import { describeError, StrataError } from '../errors.js';
-import { fsyncDir, isErrno, makeDirs, NOFOLLOW, TEMP_PREFIX } from '../fsutil.js';
+import { fsyncDir, isErrno, makeDirs, NOFOLLOW, TEMP_PREFIX, tempPathIn } from '../fsutil.js';
 import { freeConflictPath, isConflictName } from '../plan/conflict-name.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 import { badValue, isSettingsPath, MAX_VALUE_BYTES, underDirs, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
@@ -127,6 +126,11 @@ export class SettingsMirror {
     const toFile: SettingsChange[] = [];
     const copies: { key: string; value: string }[] = [];
     const agreedBefore = new Map(agreed);
+    /** Records `value` as what both sides agree on for `key` (undefined: neither has it). */
+    const agree = (key: string, value: string | undefined): void => {
+      if (value === undefined) agreed.delete(key);
+      else agreed.set(key, value);
+    };
     const keys = new Set([...live.keys(), ...files.values.keys(), ...agreed.keys()]);
     for (const key of [...keys].sort()) {
       if (refusedHere.has(key)) continue;
@@ -145,8 +149,7 @@ export class SettingsMirror {
         toFile.push({ key, value: (value = l) });
         copies.push({ key, value: f });
       }
-      if (value === undefined) agreed.delete(key);
-      else agreed.set(key, value);
+      agree(key, value);
     }
 
     // A key whose file cannot be written where it belongs (a folder of that name: dconf holds a key
@@ -155,9 +158,7 @@ export class SettingsMirror {
     // dropped with it: it would replace the value its conflict copy was to keep.
     const failed = new Set<string>();
     const agreeAsBefore = (key: string): void => {
-      const was = agreedBefore.get(key);
-      if (was === undefined) agreed.delete(key);
-      else agreed.set(key, was);
+      agree(key, agreedBefore.get(key));
     };
     const attempt = async (key: string, write: () => Promise<void>): Promise<boolean> => {
       if (failed.has(key)) return false;
@@ -195,9 +196,7 @@ export class SettingsMirror {
         // other machines, and this machine's value counts as agreed so that it is not taken for a
         // change made here (the next run tries the layer's value again: a lock may be lifted).
         result.problems.push({ key: p.key, message: `not applied: ${p.message}; the layer keeps its value for the user's other machines` });
-        const here = live.get(p.key);
-        if (here === undefined) agreed.delete(p.key);
-        else agreed.set(p.key, here);
+        agree(p.key, live.get(p.key));
       }
       result.applied.push(...sets.map((c) => c.key).filter((k) => !refused.some((p) => p.key === k)));
     }
@@ -306,7 +305,7 @@ export class SettingsMirror {
     const slash = rel.lastIndexOf('/');
     await this.realDirs(rel.slice(0, slash), true);
     const dir = join(this.opts.root, rel.slice(0, slash));
-    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const temp = tempPathIn(dir);
     try {
       const fh = await open(temp, 'wx', 0o644);
       try {

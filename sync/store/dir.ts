@@ -21,14 +21,13 @@
  * Key mapping and listing are in dir-keys.ts, the durable temp-file write in dir-write.ts, error
  * mapping in dir-errors.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { StrataError } from '../errors.js';
-import { TEMP_PREFIX, fsyncDir, isErrno } from '../fsutil.js';
+import { TEMP_PREFIX, fsyncDir, isErrno, tempPathIn } from '../fsutil.js';
 import { clipRange, notFound, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
 import { mapFsError, withFsErrors, type FsOp } from './dir-errors.js';
 import { keyPath, linkedFolder, walk } from './dir-keys.js';
@@ -59,7 +58,7 @@ export class DirStore implements ObjectStore {
     const dir = this.pathOf(key, -1);
     await this.checkWay(key);
     const created = await this.ensureDir(key);
-    const tmp = join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
+    const tmp = tempPathIn(dir);
     try {
       await writeDurably(tmp, key, body, this.location);
       await this.fs('put', key, () => rename(tmp, path));
