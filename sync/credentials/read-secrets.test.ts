@@ -141,6 +141,11 @@ process.exit(0);
     assert.ok(!screen.includes('SECRET'), 'the secret was shown on the terminal');
   });
 
+  it('takes a CRLF for one line end, as a paste from Windows sends it', { timeout: 30_000 }, async () => {
+    const { result } = await session([['Access key ID: ', `${KEY}\r\n${SECRET}\r\n`]]);
+    assert.deepEqual(result, { accessKeyId: KEY, secretMatches: true });
+  });
+
   it('gives E_INTERRUPTED on Ctrl-C', { timeout: 30_000 }, async () => {
     const { result } = await session([
       ['Access key ID: ', `${KEY}\r`],

@@ -101,11 +101,16 @@ interface Waiting {
 function rawLines(input: TerminalInput, output: NodeJS.WritableStream): { line(echo: boolean): Promise<string>; close(): void } {
   let buffered = '';
   let waiting: Waiting | undefined;
+  // A CRLF (a paste on Windows) ends one line, not two: the LF after a CR is dropped.
+  let afterCr = false;
   const pump = (): void => {
     while (waiting && buffered.length > 0) {
       const ch = buffered[0] as string;
       buffered = buffered.slice(1);
       const w: Waiting = waiting;
+      const lf = ch === '\n' && afterCr;
+      afterCr = ch === '\r';
+      if (lf) continue;
       if (ch === '\r' || ch === '\n') {
         waiting = undefined;
         output.write('\n');
