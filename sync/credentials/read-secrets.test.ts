@@ -146,6 +146,14 @@ process.exit(0);
     assert.deepEqual(result, { accessKeyId: KEY, secretMatches: true });
   });
 
+  it('keeps the escape sequences of arrow and editing keys out of the key and the secret', { timeout: 30_000 }, async () => {
+    const { result } = await session([
+      ['Access key ID: ', `${KEY}\u001b[D\u001b[C\r`],
+      ['Secret access key (not shown): ', `${SECRET}\u001b[3~\u001bOH\u001b[1;5D\r`],
+    ]);
+    assert.deepEqual(result, { accessKeyId: KEY, secretMatches: true });
+  });
+
   it('gives E_INTERRUPTED on Ctrl-C', { timeout: 30_000 }, async () => {
     const { result } = await session([
       ['Access key ID: ', `${KEY}\r`],

@@ -14,7 +14,8 @@
  * does is still read right in the two-line form. Anything else is E_USAGE naming the source and
  * the line, and a message never contains the secret.
  *
- * At a terminal the secret is read with echo off; elsewhere the input is read as text.
+ * At a terminal the secret is read with echo off, and what keys such as the arrows send is no part
+ * of it; elsewhere the input is read as text.
  */
 import { StrataError } from '../errors.js';
 import { checkCredentials, type S3Credentials } from './secrets.js';
@@ -97,6 +98,10 @@ interface Waiting {
   reject: (err: StrataError) => void;
 }
 
+/** What follows ESC in the sequence a key sends: CSI parameters and final byte, SS3 and its letter, or one key (Alt). */
+// eslint-disable-next-line no-control-regex
+const ESCAPE_REST = /^(\[[0-?]*[ -/]*[@-~]|O.|[^\u0000-\u001f])?/;
+
 /** Lines from a terminal in raw mode, typed-ahead text kept for the next line; Ctrl-C or Ctrl-D is E_INTERRUPTED. */
 function rawLines(input: TerminalInput, output: NodeJS.WritableStream): { line(echo: boolean): Promise<string>; close(): void } {
   let buffered = '';
@@ -111,6 +116,11 @@ function rawLines(input: TerminalInput, output: NodeJS.WritableStream): { line(e
       const lf = ch === '\n' && afterCr;
       afterCr = ch === '\r';
       if (lf) continue;
+      if (ch === '\u001b') {
+        // An arrow, Home, Delete … key (CSI or SS3), or Alt with a key: none of it is typed text.
+        buffered = buffered.replace(ESCAPE_REST, '');
+        continue;
+      }
       if (ch === '\r' || ch === '\n') {
         waiting = undefined;
         output.write('\n');
