@@ -18,11 +18,14 @@ export interface Autostart {
   set(on: boolean): Promise<void>;
 }
 
-/** One argument of an Exec line: quoted when it must be, `%` doubled (field codes). */
+/**
+ * One argument of an Exec line: quoted when it must be, `%` doubled (field codes). The quoting's
+ * backslashes are then doubled too: the line is a string value first, in which `\\` is one.
+ */
 export function execArg(arg: string): string {
   const escaped = arg.replace(/%/g, '%%');
   if (escaped !== '' && !/[\s"'\\`$<>~|&;*?#()]/.test(escaped)) return escaped;
-  return `"${escaped.replace(/(["`$\\])/g, '\\$1')}"`;
+  return `"${escaped.replace(/(["`$\\])/g, '\\$1').replace(/\\/g, '\\\\')}"`;
 }
 
 /** The autostart entry that runs `command` (the program, then its arguments). */
