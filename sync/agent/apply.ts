@@ -6,7 +6,10 @@
  * Must hold: the local tree learns what the executor wrote (applied.ts) before anything else reads
  * it, so the next scan neither re-hashes nor echoes the agent's own writes; the paths it could not
  * confirm are returned for the next scan. The caller commits the local tree afterwards, and runs
- * another pass when the run was not complete (the disk changed under the executor).
+ * another pass when the run was not complete (the disk changed under the executor). An executor
+ * that fails half-way (a store fault, a disk error) still reports the ops it applied, with the
+ * error (`failed`): the files it deleted are deleted, and the caller must count them before it
+ * throws.
  */
 import { executePlan, type OpResult } from '../exec/index.js';
 import type { ApplyOp, ApplyPlan } from '../plan/index.js';
@@ -29,6 +32,8 @@ export interface Applied {
   blocked: Map<string, string>;
   /** The files and symlinks the run deleted (guard.ts counts them, however the run ended). */
   deleted: string[];
+  /** The error the run stopped at, after the ops in it were applied (not complete then). */
+  failed?: unknown;
 }
 
 export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: ChunkMap, opts: Pick<FolderOptions, 'repo' | 'root' | 'execJournal' | 'suppress' | 'onPhase'>, signal?: AbortSignal): Promise<Applied> {
@@ -39,7 +44,14 @@ export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: Chunk
     downloaded += n;
     progress.fetched(n);
   });
-  const res = await executePlan(root, plan.ops, { fetch: fetcher.fetch, journalPath: opts.execJournal, signal, suppress: opts.suppress, onApplied: (r) => progress.applied(r) });
+  const results: OpResult[] = [];
+  const onApplied = (r: OpResult): void => {
+    results.push(r);
+    progress.applied(r);
+  };
+  const res = await executePlan(root, plan.ops, { fetch: fetcher.fetch, journalPath: opts.execJournal, signal, suppress: opts.suppress, onApplied }).catch(
+    (err: unknown) => ({ results, complete: false, aborted: false, failed: err }),
+  );
   const rescan = await recordApplied(local, root, res.results, chunks);
   const blocked = new Map<string, string>();
   for (const r of res.results) {
@@ -48,7 +60,7 @@ export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: Chunk
     for (const p of r.op.op === 'copy' || r.op.op === 'move' ? [r.op.path, r.op.from] : [r.op.path]) blocked.set(p, r.found);
   }
   const deleted = res.results.flatMap((r) => (r.status === 'applied' && r.op.op === 'delete' && r.op.expect.type !== 'dir' ? [r.op.path] : []));
-  return { complete: res.complete, aborted: res.aborted, downloaded, rescan, blocked, deleted };
+  return { complete: res.complete, aborted: res.aborted, downloaded, rescan, blocked, deleted, ...('failed' in res && { failed: res.failed }) };
 }
 
 /** The ops that put a file or a symlink on the disk: the files the progress counts. */

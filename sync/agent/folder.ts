@@ -384,6 +384,7 @@ export class SyncFolder {
         const applied = { files: res.deleted.length, of: deletes.remote.of, paths: res.deleted };
         await this.recordDeletes({ remote: applied, local: { files: 0, of: deletes.local.of } }, now.getTime(), answered === 'confirm' ? settled : undefined, this.own);
         if (answered !== undefined) this.begun = answered;
+        if (res.failed !== undefined) throw res.failed;
         if (res.aborted) signal?.throwIfAborted();
         // The answer stands for what is left of its hold: the next pass finishes what this one began.
         return { status: 'retry', scan };

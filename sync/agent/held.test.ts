@@ -3,6 +3,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import type { Readable } from 'node:stream';
+import { StrataError } from '../errors.js';
+import { ForwardingStore } from '../store/forwarding.js';
+import type { ByteRange } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
 import { Device, initStore, tempRoot } from './testkit.js';
 
@@ -199,4 +203,57 @@ test('a confirmed mass delete cut short after most of its deletes is finished as
   await b.remove('f30.txt');
   assert.equal((await b.pass()).status, 'synced');
   assert.equal((await a.pass()).status, 'synced');
+});
+
+/** Fails every read of a pack while armed: the bucket goes away half-way through an apply. */
+class PacksGone extends ForwardingStore {
+  armed = false;
+
+  private refuse(key: string): boolean {
+    return this.armed && key.startsWith('data/');
+  }
+
+  override get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    return this.refuse(key) ? Promise.reject(new StrataError('E_PERMANENT', 'the bucket is gone', { key })) : super.get(key, range);
+  }
+
+  override getStream(key: string, range?: ByteRange): Promise<Readable> {
+    return this.refuse(key) ? Promise.reject(new StrataError('E_PERMANENT', 'the bucket is gone', { key })) : super.getStream(key, range);
+  }
+}
+
+test('deletes a pass made before a store fault stopped its apply count towards the next hold', async (t) => {
+  const base = await tempRoot(t, 'held-fault');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const store = new PacksGone(mem);
+  const state = join(base, 'deva', 'state');
+  // The bucket goes once a's executor has deleted a file: the fetches after it fail.
+  const a = await Device.create(base, 'deva', store, { suppress: (_p, st) => void (st === null && (store.armed = true)), deletesFile: join(state, 'deletes.json') });
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  for (let i = 0; i < 40; i++) await b.write(`f${i}.txt`, `file ${i}`);
+  await b.pass();
+  await a.pass();
+  // Deletes come before writes in a plan: a's apply deletes these 15, then fetches new.txt.
+  for (let i = 0; i < 15; i++) await b.remove(`f${i}.txt`);
+  await b.write('new.txt', 'new on b');
+  assert.equal((await b.pass()).status, 'synced', '15 of 40 go through');
+  await assert.rejects(a.pass(), /the bucket is gone/);
+  assert.equal(Object.keys(await a.listing()).filter((p) => /^f([0-9]|1[0-4])\.txt$/.test(p)).length, 0, 'the deletes were made');
+  store.armed = false;
+  a.folder.markAllDirty();
+  assert.equal((await a.pass()).status, 'synced');
+  assert.equal(await a.read('new.txt'), 'new on b');
+  for (let i = 15; i < 25; i++) await b.remove(`f${i}.txt`);
+  const onB = await b.pass();
+  await b.folder.approve(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
+  assert.equal((await b.pass()).status, 'synced');
+  // 10 of the 26 files left: no hold, unless the 15 deleted before the fault count.
+  const onA = await a.pass();
+  assert.equal(onA.status, 'held', 'the 15 deleted before the fault, with these 10, make more than half of the files');
+  assert.deepEqual(onA.status === 'held' && [onA.held.direction, onA.held.files], ['remote', 25]);
 });
