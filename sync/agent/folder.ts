@@ -371,6 +371,12 @@ export class SyncFolder {
     if (plan.ops.length > 0) {
       if (baseRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: baseRoot, ...(overruled ? { overruled } : {}) });
       const res = await applyPlan(this.local, plan, chunks, this.opts, signal);
+      // The files it deleted are deleted, however the pass ends (cut short, or failing at the store
+      // before its head): the next one no longer plans them, so they count towards its hold, and a
+      // restore puts them back, only from here. A confirmation of them settles them as it would
+      // have at the end of the pass; one of local deletes settles once the head names them.
+      const applied = { files: res.deleted.length, of: deletes.remote.of, paths: res.deleted };
+      await this.recordDeletes({ remote: applied, local: { files: 0, of: deletes.local.of } }, now.getTime(), answered === 'confirm' && settled === 'remote' ? settled : undefined, this.own);
       downloaded = res.downloaded;
       this.markDirty(res.rescan);
       const until = this.clock().getTime() + BLOCKED_MS;
@@ -378,11 +384,6 @@ export class SyncFolder {
       await this.local.commit();
       if (!res.complete) {
         await this.removeStashes();
-        // The files it deleted are deleted, however the pass ends: the next one no longer plans
-        // them, so they count towards its hold, and a restore puts them back, only from here. A
-        // confirmation settles them as it would have at the end of the pass.
-        const applied = { files: res.deleted.length, of: deletes.remote.of, paths: res.deleted };
-        await this.recordDeletes({ remote: applied, local: { files: 0, of: deletes.local.of } }, now.getTime(), answered === 'confirm' ? settled : undefined, this.own);
         if (answered !== undefined) this.begun = answered;
         if (res.failed !== undefined) throw res.failed;
         if (res.aborted) signal?.throwIfAborted();
@@ -401,7 +402,8 @@ export class SyncFolder {
     if (lagRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: lagRoot, ...(overruled ? { overruled } : {}) });
     const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))(), overruled });
     if (snapshot !== undefined) this.own = snapshot;
-    await this.recordDeletes(deletes, now.getTime(), settled, before);
+    // The remote deletes were recorded as the apply made them.
+    await this.recordDeletes({ remote: { files: 0, of: deletes.remote.of }, local: deletes.local }, now.getTime(), settled, before);
     await this.setPending(lagRoot === undefined ? undefined : { parents: [], root: mergedRoot, base: lagRoot });
     this.considered = m.considered;
     this.knownHeads = fingerprint;

@@ -6,7 +6,7 @@ import { test, type TestContext } from 'node:test';
 import type { Readable } from 'node:stream';
 import { StrataError } from '../errors.js';
 import { ForwardingStore } from '../store/forwarding.js';
-import type { ByteRange } from '../store/index.js';
+import type { ByteRange, PutBody } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
 import { Device, initStore, tempRoot } from './testkit.js';
 
@@ -205,31 +205,39 @@ test('a confirmed mass delete cut short after most of its deletes is finished as
   assert.equal((await a.pass()).status, 'synced');
 });
 
-/** Fails every read of a pack while armed: the bucket goes away half-way through an apply. */
-class PacksGone extends ForwardingStore {
-  armed = false;
+/** Fails the requests `refuse` names, as a bucket gone away would. */
+class Outage extends ForwardingStore {
+  refuse: ((key: string, put: boolean) => boolean) | undefined;
 
-  private refuse(key: string): boolean {
-    return this.armed && key.startsWith('data/');
+  private gone(key: string): Promise<never> {
+    return Promise.reject(new StrataError('E_PERMANENT', 'the bucket is gone', { key }));
   }
 
   override get(key: string, range?: ByteRange): Promise<Uint8Array> {
-    return this.refuse(key) ? Promise.reject(new StrataError('E_PERMANENT', 'the bucket is gone', { key })) : super.get(key, range);
+    return this.refuse?.(key, false) === true ? this.gone(key) : super.get(key, range);
   }
 
   override getStream(key: string, range?: ByteRange): Promise<Readable> {
-    return this.refuse(key) ? Promise.reject(new StrataError('E_PERMANENT', 'the bucket is gone', { key })) : super.getStream(key, range);
+    return this.refuse?.(key, false) === true ? this.gone(key) : super.getStream(key, range);
+  }
+
+  override put(key: string, body: PutBody): Promise<void> {
+    return this.refuse?.(key, true) === true ? this.gone(key) : super.put(key, body);
   }
 }
 
-test('deletes a pass made before a store fault stopped its apply count towards the next hold', async (t) => {
-  const base = await tempRoot(t, 'held-fault');
+/**
+ * Device a with 26 of b's 40 files after a pass of a took b's delete of 15 and failed at the
+ * store while it refused the requests `refuse` names; then a pass of b deleting 10 more, confirmed there.
+ */
+async function deletesThenOutage(t: TestContext, name: string, refuse: NonNullable<Outage['refuse']>): Promise<Device> {
+  const base = await tempRoot(t, name);
   const mem = new MemoryStore();
   await initStore(mem);
-  const store = new PacksGone(mem);
+  const store = new Outage(mem);
   const state = join(base, 'deva', 'state');
-  // The bucket goes once a's executor has deleted a file: the fetches after it fail.
-  const a = await Device.create(base, 'deva', store, { suppress: (_p, st) => void (st === null && (store.armed = true)), deletesFile: join(state, 'deletes.json') });
+  let applying: (() => void) | undefined;
+  const a = await Device.create(base, 'deva', store, { suppress: () => applying?.(), deletesFile: join(state, 'deletes.json') });
   const b = await Device.create(base, 'devb', mem);
   t.after(async () => {
     await a.close();
@@ -242,9 +250,11 @@ test('deletes a pass made before a store fault stopped its apply count towards t
   for (let i = 0; i < 15; i++) await b.remove(`f${i}.txt`);
   await b.write('new.txt', 'new on b');
   assert.equal((await b.pass()).status, 'synced', '15 of 40 go through');
+  applying = () => (store.refuse = refuse);
   await assert.rejects(a.pass(), /the bucket is gone/);
+  applying = undefined;
   assert.equal(Object.keys(await a.listing()).filter((p) => /^f([0-9]|1[0-4])\.txt$/.test(p)).length, 0, 'the deletes were made');
-  store.armed = false;
+  store.refuse = undefined;
   a.folder.markAllDirty();
   assert.equal((await a.pass()).status, 'synced');
   assert.equal(await a.read('new.txt'), 'new on b');
@@ -252,7 +262,19 @@ test('deletes a pass made before a store fault stopped its apply count towards t
   const onB = await b.pass();
   await b.folder.approve(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
   assert.equal((await b.pass()).status, 'synced');
+  return a;
+}
+
+test('deletes a pass made before a store fault stopped its apply count towards the next hold', async (t) => {
+  const a = await deletesThenOutage(t, 'held-fault-apply', (key) => key.startsWith('data/'));
   // 10 of the 26 files left: no hold, unless the 15 deleted before the fault count.
+  const onA = await a.pass();
+  assert.equal(onA.status, 'held', 'the 15 deleted before the fault, with these 10, make more than half of the files');
+  assert.deepEqual(onA.status === 'held' && [onA.held.direction, onA.held.files], ['remote', 25]);
+});
+
+test('deletes a pass applied before a store fault stopped its snapshot count towards the next hold', async (t) => {
+  const a = await deletesThenOutage(t, 'held-fault-head', (key, put) => put && key.includes('/snapshots/'));
   const onA = await a.pass();
   assert.equal(onA.status, 'held', 'the 15 deleted before the fault, with these 10, make more than half of the files');
   assert.deepEqual(onA.status === 'held' && [onA.held.direction, onA.held.files], ['remote', 25]);
