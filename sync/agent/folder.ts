@@ -394,7 +394,10 @@ export class SyncFolder {
     // An answer a pass cut short began to carry out is carried out, whether or not what it left
     // still makes a hold.
     if (answered === undefined && this.answer !== undefined) answered = this.begun;
-    await this.setAnswer(undefined);
+    // The answer is carried out once the head names what it settled: a store fault or a crash
+    // before that leaves it for the next pass, which holds the same deletes, or the user would be
+    // asked again. One given while this pass ran stays for the next.
+    const carried = this.answer;
     const before = this.own;
     // The lag record is saved before the head: a crash between the two must not leave a head that
     // names the other device's version with nothing saying the disk lags it. Until the head is
@@ -402,6 +405,7 @@ export class SyncFolder {
     if (lagRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: lagRoot, ...(overruled ? { overruled } : {}) });
     const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))(), overruled });
     if (snapshot !== undefined) this.own = snapshot;
+    if (this.answer === carried) await this.setAnswer(undefined);
     // The remote deletes were recorded as the apply made them.
     await this.recordDeletes({ remote: { files: 0, of: deletes.remote.of }, local: deletes.local }, now.getTime(), settled, before);
     await this.setPending(lagRoot === undefined ? undefined : { parents: [], root: mergedRoot, base: lagRoot });

@@ -279,3 +279,24 @@ test('deletes a pass applied before a store fault stopped its snapshot count tow
   assert.equal(onA.status, 'held', 'the 15 deleted before the fault, with these 10, make more than half of the files');
   assert.deepEqual(onA.status === 'held' && [onA.held.direction, onA.held.files], ['remote', 25]);
 });
+
+test('a confirmed mass delete whose snapshot the store refused is not asked about again', async (t) => {
+  const base = await tempRoot(t, 'held-fault-answer');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const store = new Outage(mem);
+  const state = join(base, 'deva', 'state');
+  const a = await Device.create(base, 'deva', store, { deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') });
+  t.after(() => a.close());
+  for (let i = 0; i < 20; i++) await a.write(`f${i}.txt`, `file ${i}`);
+  assert.equal((await a.pass()).status, 'synced');
+  for (let i = 0; i < 15; i++) await a.remove(`f${i}.txt`);
+  const held = await a.pass();
+  await a.folder.approve(held.status === 'held' ? held.held : assert.fail('not held'));
+  store.refuse = (key, put) => put && key.includes('/snapshots/');
+  await assert.rejects(a.pass(), /the bucket is gone/);
+  store.refuse = undefined;
+  const r = await a.pass();
+  assert.equal(r.status, 'synced', 'the user is not asked again');
+  assert.equal(r.status === 'synced' && r.answered, 'confirm');
+});
