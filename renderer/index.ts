@@ -7,7 +7,7 @@
  * One page: the agent's state and device, Pause/Resume and Sync now, and per folder its state,
  * progress, last sync, error, a held mass delete to confirm or restore, and its conflicts, each resolved by
  * keeping one of its two versions (conflicts.ts shows when each was modified, its size and its
- * device; held.ts the held delete's box). Every status
+ * device; held.ts the held delete's box); and the settings the mirror did not sync. Every status
  * the agent pushes (Server-Sent Events) redraws the page; the stream opens with the current
  * status, and reconnects by itself (EventSource) after a drop.
  *
@@ -15,7 +15,7 @@
  * session storage, sent as a bearer header on commands, and removed from the address bar; nothing from the agent is ever
  * inserted as HTML (text nodes only); no inline script or style (the page's CSP forbids them).
  */
-import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus } from '../shared/agent-api.js';
+import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus, SettingsProblemInfo, SettingsStatus } from '../shared/agent-api.js';
 import { errorText, formatProgress, plural, stateLabel } from '../shared/status-text.js';
 import { versionsTable } from './conflicts.js';
 import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
@@ -223,6 +223,7 @@ class App {
         ...s.folders.map((f) => this.folder(f, s)),
       );
       if (s.folders.length === 0) parts.push(h('p', {}, 'No folders are synced.'));
+      if (s.settings) parts.push(settingsSection(s.settings));
     }
     const next = h('div');
     next.append(...parts.filter((p): p is Node | string => p !== undefined && p !== false));
@@ -263,6 +264,26 @@ class App {
   }
 }
 
+/**
+ * The settings mirror's problems, as a folder's error is shown: what stands now as alerts (why
+ * settings cannot sync at all; each key not synced, by its path), then what earlier runs told.
+ */
+function settingsSection(st: SettingsStatus): HTMLElement | false {
+  if (st.error === undefined && st.problems.length === 0) return false;
+  const line = (p: SettingsProblemInfo): string => `${p.key}: ${p.message}`;
+  const standing = st.problems.filter((p) => p.standing);
+  const earlier = st.problems.filter((p) => !p.standing);
+  return h(
+    'section',
+    { className: 'settings' },
+    h('h2', {}, 'Settings'),
+    st.error !== undefined && h('p', { className: 'problem', role: 'alert' }, `Settings are not synced: ${errorText(st.error)}. Files sync on; ${st.store} is tried again at each pass.`),
+    ...standing.map((p) => h('p', { className: 'problem', role: 'alert' }, line(p))),
+    earlier.length > 0 && h('h3', {}, 'Earlier, since the agent started'),
+    earlier.length > 0 && h('ul', { className: 'earlier' }, ...earlier.map((p) => h('li', {}, line(p)))),
+  );
+}
+
 /** The page's look: a constructed style sheet (the CSP allows no inline style). */
 const CSS = `
 :root { color-scheme: light dark; font-family: system-ui, sans-serif; line-height: 1.4; }
@@ -274,8 +295,8 @@ h1 { font-size: 1.4rem; margin: 0.5rem 0; }
 nav { display: flex; gap: 0.5rem; margin: 0.5rem 0 1rem; }
 button { font: inherit; padding: 0.3rem 0.9rem; border-radius: 0.4rem; border: 1px solid #8888; cursor: pointer; }
 button:disabled, button[aria-disabled='true'] { opacity: 0.6; cursor: default; }
-.folder { border-top: 1px solid #8886; padding: 0.5rem 0; }
-.folder h2 { font-size: 1.05rem; margin: 0.4rem 0; word-break: break-all; }
+.folder, .settings { border-top: 1px solid #8886; padding: 0.5rem 0; }
+.folder h2, .settings h2 { font-size: 1.05rem; margin: 0.4rem 0; word-break: break-all; }
 .folder-state { margin: 0.2rem 0; }
 .problem { color: #c0392b; }
 .taken { font-weight: 600; }

@@ -109,6 +109,30 @@ export interface FolderStatus {
   syncedPasses: number;
 }
 
+/** A setting the settings mirror did not sync, and why (its message says what became of the key). */
+export interface SettingsProblemInfo {
+  /** The key path: `/org/gnome/desktop/interface/gtk-theme`. */
+  key: string;
+  message: string;
+  /** The key is locked on this machine (an administrator's), whatever the value. */
+  locked?: true;
+  /**
+   * Whether the mirror's last run still had it. False: an earlier run's, news rather than a state
+   * (a value the store refused, which that run replaced in the layer by this machine's).
+   */
+  standing: boolean;
+}
+
+/** The settings mirror's standing (DESIGN §1): absent where the org config lists no settings. */
+export interface SettingsStatus {
+  /** The settings store: "dconf". */
+  store: string;
+  /** Why the mirror's last run failed as a whole (dconf not installed, not running); files sync on. */
+  error?: ApiError;
+  /** Standing ones first, then earlier ones since the agent started, the newest first. */
+  problems: SettingsProblemInfo[];
+}
+
 export interface AgentStatus {
   deviceId: string;
   /** The user paused sync (persists across restarts). */
@@ -118,6 +142,7 @@ export interface AgentStatus {
   folders: FolderStatus[];
   /** ISO 8601 time all folders were last in sync. */
   lastSync?: string;
+  settings?: SettingsStatus;
 }
 
 /** Every command: its argument and its result. */

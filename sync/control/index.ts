@@ -8,6 +8,7 @@
  *   guard.ts   the Host, Origin and token checks      file.ts  control.json
  *   events.ts  the event stream, both ends            testkit.ts  a fake agent for tests
  *   http.ts    JSON answers, bounded bodies, loopback listening (both endpoints)
+ *   settings-report.ts  the settings mirror's problems in every status the endpoint gives
  *   signin-server.ts  serveSignIn: the desktop app's sign-in screen before there is an agent
  *                     (shared/signin-api.ts), behind the same guards; no control.json
  *
@@ -37,6 +38,7 @@
  */
 export { refuseRunningAgent, serveControl, type ControlServer, type ServeOptions } from './server.js';
 export { apiError, MAX_BODY_BYTES } from './http.js';
+export { SettingsReport, type SettingsRun } from './settings-report.js';
 export { serveSignIn, type SignInServer, type SignInTarget } from './signin-server.js';
 export { connectControl, probeControl, ControlClient, DEFAULT_TIMEOUT_MS, type ClientOptions } from './client.js';
 export { CONTROL_FILE, controlFilePath, readControlFile, type ControlInfo } from './file.js';

@@ -7,14 +7,15 @@
  *      (E_LAYING), the bucket opened with the keychain's credentials, and — when the last lay was
  *      cut off — laid again first (the caller's `relay`, lay.ts underneath), as live sync must not
  *      start over a torn lay;
- *   2. startSessionHost: agent (with the settings mirror around its passes), follower and control endpoint; `stop` ends the follower, then the
+ *   2. startSessionHost: agent (with the settings mirror around its passes), follower and control
+ *      endpoint, whose statuses carry what the mirror's last runs left (SettingsReport); `stop` ends the follower, then the
  *      agent (its pass in flight done), then the endpoint, and closes the bucket. The endpoint goes
  *      last: its file gone is how a sign-out knows this process writes no more (logout.ts), so a
  *      pass still running here cannot move the head after the sign-out's own last pass. A start
  *      that fails part-way stops what it had started.
  */
 import type { Agent } from '../agent/index.js';
-import { serveControl, type ControlServer } from '../control/index.js';
+import { serveControl, SettingsReport, type ControlServer } from '../control/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { StrataError } from '../errors.js';
 import { lastLayCutOff, LAYING_FILE, runningLay } from './laying.js';
@@ -23,6 +24,7 @@ import type { OrgStore } from './org-store.js';
 import { OrgLayerFollower, type FollowEvent } from './refresh.js';
 import { readSession, type Session } from './session.js';
 import { sessionSettings, settingsRunner, type SettingsEvent } from './settings.js';
+import { Dconf } from '../settings/dconf.js';
 import type { SettingsStore } from '../settings/settings.js';
 
 export interface HostableSession {
@@ -84,13 +86,15 @@ export async function startSessionHost(opts: SessionHostOptions): Promise<Sessio
     for (const fn of stops.splice(0).reverse()) await fn();
   };
   try {
-    const mirror = sessionSettings(session, stateDir, opts.settingsStore);
-    const beside = mirror && settingsRunner(mirror, (e) => opts.onSettings?.(e));
+    const settingsStore = opts.settingsStore ?? new Dconf();
+    const mirror = sessionSettings(session, stateDir, settingsStore);
+    const report = mirror && new SettingsReport(settingsStore.name);
+    const beside = mirror && settingsRunner(mirror, (e) => opts.onSettings?.(e), (run) => report?.ran(run));
     const agent = await startSessionAgent({ stateDir, session, openStore: () => org.store, ...(opts.chunker ? { chunker: opts.chunker } : {}), ...(opts.pollMs ? { pollMs: opts.pollMs } : {}), ...(beside ? { beside, watchBeside: (changed: () => void) => mirror.watch(changed) } : {}) });
     stops.push(() => agent.stop());
     const follower = new OrgLayerFollower({ stateDir, store: org.store, agent, session, intervalMs: opts.orgCheckMs, onEvent: (e) => opts.onFollow?.(e) });
     stops.push(() => follower.stop());
-    const control = await serveControl(agent, { stateDir });
+    const control = await serveControl(report ? report.around(agent) : agent, { stateDir });
     // Stopped after the agent (see the header): stops run last-in first-out.
     stops.splice(1, 0, () => control.close());
     return { agent, control, stop };

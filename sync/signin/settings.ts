@@ -10,6 +10,7 @@
  */
 import { join } from 'node:path';
 import { folderStateDir } from '../agent/index.js';
+import type { SettingsRun } from '../control/settings-report.js';
 import { describeError } from '../errors.js';
 import { Dconf } from '../settings/dconf.js';
 import { SettingsMirror, type MirrorResult } from '../settings/mirror.js';
@@ -35,9 +36,10 @@ export function sessionSettings(session: Session, stateDir: string, store: Setti
 
 /**
  * Runs `mirror` and reports through `report`: problems and failures once each until they change
- * (a pass every few seconds must not repeat them). Returns the files it changed (relative to home).
+ * (a pass every few seconds must not repeat them); `ran` hears every run's, for a status that
+ * shows what stands (sync/control's SettingsReport). Returns the files it changed (relative to home).
  */
-export function settingsRunner(mirror: SettingsMirror, report: (e: SettingsEvent) => void): () => Promise<readonly string[]> {
+export function settingsRunner(mirror: SettingsMirror, report: (e: SettingsEvent) => void, ran?: (run: SettingsRun) => void): () => Promise<readonly string[]> {
   let told = new Set<string>();
   return async () => {
     const now = new Set<string>();
@@ -49,9 +51,11 @@ export function settingsRunner(mirror: SettingsMirror, report: (e: SettingsEvent
       const result = await mirror.sync();
       for (const problem of result.problems) tell(`${problem.key}\0${problem.message}`, { type: 'settings-problem', problem });
       if (result.changed.length + result.applied.length + result.conflicts.length > 0) report({ type: 'settings-synced', result });
+      ran?.({ problems: result.problems });
       return result.changed.concat(result.conflicts);
     } catch (error) {
       tell(`\0${describeError(error)}`, { type: 'settings-failed', error });
+      ran?.({ error });
       return [];
     } finally {
       told = now;
