@@ -200,6 +200,18 @@ test('when the agent goes away the page says so and what to do, also when a butt
   assert.match(await alert.innerText(), /strata ui/);
 });
 
+test('once the agent is gone the page no longer says it is in sync: its last status is shown as not current', { skip, timeout: 60_000 }, async (t) => {
+  const { root, control, page, problems } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  await control.close();
+  await page.getByRole('alert').filter({ hasText: 'Lost the connection' }).waitFor();
+  await stateIs(page, 'Not connected');
+  const folder = page.getByRole('heading', { name: root }).locator('..');
+  assert.equal(await folder.locator('.folder-state').innerText(), 'Not connected (last known: In sync)');
+  assert.deepEqual(problems.filter((p) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(p)), []);
+});
+
 test("a folder's error says where: the file, or the object in the bucket", { skip, timeout: 60_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-ui-error-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

@@ -13,7 +13,9 @@
  *
  * What must hold: the token is read from the URL fragment (a browser never sends it) or this tab's
  * session storage, sent as a bearer header on commands, and removed from the address bar; nothing from the agent is ever
- * inserted as HTML (text nodes only); no inline script or style (the page's CSP forbids them).
+ * inserted as HTML (text nodes only); no inline script or style (the page's CSP forbids them);
+ * while the stream is down the page says it is not connected, never the last status's state as if
+ * it were current.
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus, SettingsProblemInfo, SettingsStatus } from '../shared/agent-api.js';
 import { errorText, formatProgress, plural, stateLabel } from '../shared/status-text.js';
@@ -33,6 +35,9 @@ class Unauthorized extends Error {
  * starts, so this page cannot find it again by itself.
  */
 const IF_STOPPED = 'If it stopped, start it again and open this page with the address `strata ui` prints.';
+
+/** The state shown while the stream of statuses is down, for the page's state and each folder's. */
+const NOT_CONNECTED = 'Not connected';
 
 class Client {
   constructor(private readonly token: string) {}
@@ -210,7 +215,7 @@ class App {
       parts.push(h('p', {}, this.problem ?? this.dropped ?? 'Connecting to the agent…'));
     } else {
       parts.push(
-        h('header', {}, h('h1', {}, 'Strata'), h('p', { className: 'state', role: 'status' }, stateLabel(s.state, s.lastSync, s.folders.some(waitsForAnswer))), h('p', { className: 'device' }, `Device ${s.deviceId}`)),
+        h('header', {}, h('h1', {}, 'Strata'), h('p', { className: 'state', role: 'status' }, this.dropped === undefined ? stateLabel(s.state, s.lastSync, s.folders.some(waitsForAnswer)) : NOT_CONNECTED), h('p', { className: 'device' }, `Device ${s.deviceId}`)),
         h(
           'nav',
           {},
@@ -232,7 +237,10 @@ class App {
 
   private folder(f: FolderStatus, s: AgentStatus): HTMLElement {
     const section = h('section', { className: 'folder' }, h('h2', {}, f.root), h('p', { className: 'layer' }, `Layer ${f.layer}, ${plural(f.files, 'file')}`));
-    section.append(h('p', { className: 'folder-state' }, `${stateLabel(f.state, f.lastSync, waitsForAnswer(f))}${f.progress ? `: ${formatProgress(f.progress)}` : ''}`));
+    const state = stateLabel(f.state, f.lastSync, waitsForAnswer(f));
+    // Without the stream the status is the last one pushed: it may be long out of date.
+    const now = this.dropped === undefined ? `${state}${f.progress ? `: ${formatProgress(f.progress)}` : ''}` : `${NOT_CONNECTED} (last known: ${state})`;
+    section.append(h('p', { className: 'folder-state' }, now));
     section.append(h('p', { className: 'last-sync' }, f.lastSync ? `Last in sync ${time(f.lastSync)}` : 'Not in sync yet'));
     if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, errorText(f.error)));
     const result = this.held.result(f.root);
