@@ -68,7 +68,8 @@ class Client {
 /**
  * Makes `target`'s children look like `source`'s, reusing the nodes that keep their kind and place:
  * statuses arrive many times a second during a pass, and a button replaced between the press and
- * the release of a click would swallow the click.
+ * the release of a click would swallow the click. An element that stands for one item of a list
+ * (`data-key`) is reused for that item only: a focused button must never come to act on another.
  */
 export function morph(target: Node, source: Node): void {
   const want = [...source.childNodes];
@@ -90,7 +91,26 @@ export function morph(target: Node, source: Node): void {
 }
 
 function sameKind(a: Node, b: Node): boolean {
-  return a.nodeType === b.nodeType && a.nodeName === b.nodeName;
+  if (a.nodeType !== b.nodeType || a.nodeName !== b.nodeName) return false;
+  return !(a instanceof Element && b instanceof Element) || a.getAttribute('data-key') === b.getAttribute('data-key');
+}
+
+/** A heading the focus can be put on (not reached by Tab). */
+function heading<K extends 'h2' | 'h3'>(tag: K, text: string): HTMLElementTagNameMap[K] {
+  const el = h(tag, {}, text);
+  el.tabIndex = -1;
+  return el;
+}
+
+/**
+ * Where the focus goes when what had it left the page (a conflict resolved, a held delete's box
+ * gone): the heading of the list it was in, or of its folder, so that the next Tab goes on from
+ * there and a key pressed again acts on nothing.
+ */
+function focusAfter(had: Element, section: Element | null, inConflicts: boolean): void {
+  if (had.isConnected || section === null || !section.isConnected) return;
+  const target = (inConflicts ? section.querySelector<HTMLElement>(':scope > h3') : null) ?? section.querySelector<HTMLElement>(':scope > h2');
+  target?.focus();
 }
 
 function message(err: unknown): string {
@@ -232,14 +252,19 @@ class App {
     }
     const next = h('div');
     next.append(...parts.filter((p): p is Node | string => p !== undefined && p !== false));
+    const had = document.activeElement;
+    const section = had?.closest('section') ?? null;
+    const inConflicts = had?.closest('.conflicts') != null;
     morph(this.root, next);
+    if (had !== null && had !== document.body) focusAfter(had, section, inConflicts);
   }
 
   private folder(f: FolderStatus, s: AgentStatus): HTMLElement {
-    const section = h('section', { className: 'folder' }, h('h2', {}, f.root), h('p', { className: 'layer' }, `Layer ${f.layer}, ${plural(f.files, 'file')}`));
+    const section = h('section', { className: 'folder' }, heading('h2', f.root), h('p', { className: 'layer' }, `Layer ${f.layer}, ${plural(f.files, 'file')}`));
     const state = stateLabel(f.state, f.lastSync, waitsForAnswer(f));
     // Without the stream the status is the last one pushed: it may be long out of date.
     const now = this.dropped === undefined ? `${state}${f.progress ? `: ${formatProgress(f.progress)}` : ''}` : `${NOT_CONNECTED} (last known: ${state})`;
+    section.dataset.key = f.root;
     section.append(h('p', { className: 'folder-state' }, now));
     section.append(h('p', { className: 'last-sync' }, f.lastSync ? `Last in sync ${time(f.lastSync)}` : 'Not in sync yet'));
     if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, errorText(f.error)));
@@ -254,19 +279,19 @@ class App {
       const list = h('ul', { className: 'conflicts' });
       for (const c of f.conflicts) {
         const resolve = (keep: 'name' | 'copy') => () => this.act(() => this.client.call('resolveConflict', { root: f.root, copy: c.copy, keep }));
-        list.append(
-          h(
-            'li',
-            {},
-            h('span', { className: 'path' }, c.path),
-            ' — the other version is ',
-            h('span', { className: 'copy' }, c.copy),
-            versionsTable(c, s.deviceId),
-            h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep ${c.path}`), this.button('Keep the other', resolve('copy'), `Keep ${c.copy}`)),
-          ),
+        const item = h(
+          'li',
+          {},
+          h('span', { className: 'path' }, c.path),
+          ' — the other version is ',
+          h('span', { className: 'copy' }, c.copy),
+          versionsTable(c, s.deviceId),
+          h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep ${c.path}`), this.button('Keep the other', resolve('copy'), `Keep ${c.copy}`)),
         );
+        item.dataset.key = c.copy;
+        list.append(item);
       }
-      section.append(h('h3', {}, `Conflicts (${f.conflicts.length})`), list);
+      section.append(heading('h3', `Conflicts (${f.conflicts.length})`), list);
     }
     return section;
   }
