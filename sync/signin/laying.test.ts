@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it, type TestContext } from 'node:test';
@@ -126,4 +126,39 @@ it('claims left by processes that died taking a marker over are removed by the n
   await writeFile(join(stateDir, `laying.claim-${hash(dead('2023-12-31T00:00:00.000Z'))}`), dead('2023-12-31T00:00:01.000Z'));
   assert.equal(await startLaying(stateDir), false);
   assert.deepEqual((await readdir(stateDir)).sort(), ['laying']);
+});
+
+// A process that dies between writing a marker's (or a claim's) temp file and linking or removing
+// it leaves the temp beside the marker. The next process to take the marker removes those of
+// processes gone, and leaves those still in use: a whole one naming a running process, and one
+// still being written (empty or partial) unless it was left long ago.
+it('temp files left by processes that died writing a marker or a claim are removed by the next one to take it, and those in use stay', async (t) => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'strata-laying-temps-'));
+  t.after(() => rm(stateDir, { recursive: true, force: true }));
+  const gone = spawn('true');
+  await once(gone, 'exit');
+  const running = spawn('sleep', ['120']);
+  t.after(() => running.kill());
+  const of = (pid: number | undefined): string => `${JSON.stringify({ pid, started: '2024-01-01T00:00:00.000Z' })}\n`;
+  const claimTemp = `.laying.claim-${'0'.repeat(16)}.00000000000b.tmp`;
+  await writeFile(join(stateDir, '.laying.00000000000a.tmp'), of(gone.pid));
+  await writeFile(join(stateDir, claimTemp), of(gone.pid));
+  await writeFile(join(stateDir, '.laying.00000000000c.tmp'), '');
+  const longAgo = new Date(Date.now() - 2 * 3600_000);
+  await utimes(join(stateDir, '.laying.00000000000c.tmp'), longAgo, longAgo);
+  const inUse = ['.laying.0000000000f1.tmp', '.laying.0000000000f2.tmp', `.laying.claim-${'0'.repeat(16)}.0000000000f3.tmp`];
+  await writeFile(join(stateDir, inUse[0]!), of(running.pid));
+  await writeFile(join(stateDir, inUse[1]!), '{"pid":');
+  await writeFile(join(stateDir, inUse[2]!), of(running.pid));
+  await writeFile(join(stateDir, 'unrelated.00000000000d.tmp'), of(gone.pid));
+
+  assert.equal(await startLaying(stateDir), true);
+  assert.deepEqual((await readdir(stateDir)).sort(), [...inUse, 'laying', 'unrelated.00000000000d.tmp'].sort());
+  await endLaying(stateDir);
+
+  // The same after taking over a marker left by a process gone.
+  await writeFile(join(stateDir, 'laying'), of(gone.pid));
+  await writeFile(join(stateDir, '.laying.00000000000a.tmp'), of(gone.pid));
+  assert.equal(await startLaying(stateDir), false);
+  assert.deepEqual((await readdir(stateDir)).sort(), [...inUse, 'laying', 'unrelated.00000000000d.tmp'].sort());
 });

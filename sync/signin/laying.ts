@@ -28,9 +28,11 @@
  * is taken over, and of the processes taking over one marker exactly one wins: they race for a
  * claim named after its content, created only where none is, and the winner replaces the marker
  * only while it still holds what was found, then removes every claim left (by takers that died).
+ * Whoever gets the marker removes the temp files of the marker and its claims that processes left
+ * when they died writing them, and never one still in use (see removeDeadTemps).
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
 import { isErrno } from '../fsutil.js';
@@ -138,7 +140,10 @@ export async function releaseHold(stateDir: string): Promise<void> {
 async function takeMarker(stateDir: string, hold: boolean): Promise<boolean> {
   const path = layingPath(stateDir);
   for (;;) {
-    if (await writeFileExclusive(path, markerText(hold))) return true;
+    if (await writeFileExclusive(path, markerText(hold))) {
+      await removeDeadTemps(stateDir);
+      return true;
+    }
     const marker = await readMarker(path);
     // Gone meanwhile (its lay ended), or taken over by another process: look again.
     if (marker === undefined) continue;
@@ -147,6 +152,7 @@ async function takeMarker(stateDir: string, hold: boolean): Promise<boolean> {
     const clean = leftClean(found);
     if (!(await takeOver(stateDir, path, found, markerText(hold && clean)))) continue;
     await removeOldClaims(stateDir);
+    await removeDeadTemps(stateDir);
     return clean;
   }
 }
@@ -159,6 +165,38 @@ async function takeMarker(stateDir: string, hold: boolean): Promise<boolean> {
 async function removeOldClaims(stateDir: string): Promise<void> {
   const claims = (await readdir(stateDir)).filter((name) => name.startsWith(`${LAYING_FILE}.claim-`));
   await Promise.all(claims.map((name) => rm(join(stateDir, name), { force: true })));
+}
+
+/** A temp file of the marker or a claim: what writeFileExclusive and writeFileAtomic write aside first (state/fsutil.ts). */
+const TEMP = new RegExp(`^\\.${LAYING_FILE}\\.(claim-[0-9a-f]{16}\\.)?[0-9a-f]{12}\\.tmp$`);
+
+/** How long a temp not yet written whole may still be being written: its writer writes its few bytes right after creating it. */
+const UNWRITTEN_TEMP_MS = 3_600_000;
+
+/**
+ * Removes the temp files of the marker and its claims left by processes that died between writing
+ * one and linking it into place or removing it. Each temp names its writer (markerText), so one
+ * whole and naming a running process (or this one) is in use and must stay: another process is
+ * creating or taking over a marker with it, and a reader takes its pid for the marker's creator
+ * (readMarker). One not written whole may be being written right now: it stays unless left long ago.
+ */
+async function removeDeadTemps(stateDir: string): Promise<void> {
+  const names = (await readdir(stateDir)).filter((name) => TEMP.test(name));
+  await Promise.all(names.map(async (name) => {
+    const temp = join(stateDir, name);
+    const text = await readText(temp);
+    if (text === undefined) return;
+    const dead = whole(text) ? parse(text).pid !== process.pid && runningOwner(text) === undefined : await leftLongAgo(temp);
+    if (dead) await rm(temp, { force: true });
+  }));
+}
+
+async function leftLongAgo(path: string): Promise<boolean> {
+  const s = await stat(path).catch((err: unknown) => {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  });
+  return s !== undefined && Date.now() - s.mtimeMs > UNWRITTEN_TEMP_MS;
 }
 
 /**
