@@ -43,7 +43,7 @@ import { putBack, type PutBackSource } from './put-back.js';
 import { answers, loadAnswer, saveAnswer, type Answer, type HeldAnswer } from './answer.js';
 import { overlay, userView } from '../overlay/index.js';
 import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.js';
-import { clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
+import { checkPendingTrees, clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
 import type { FolderOptions, PassResult } from './folder-types.js';
 import { localSide } from './mine.js';
 import { isObjectError } from '../snapshot/parent.js';
@@ -287,6 +287,7 @@ export class SyncFolder {
     const switching = this.beforeRoots;
     const lowerBefore = switching === undefined ? undefined : await this.lowerTree(switching, chunks);
     const pending = this.pending;
+    if (pending !== undefined) checkPendingTrees(pending, this.opts.pendingFile, root, (id) => repo.blobLocation(id) !== undefined);
     const { ownTree, hidden, scanned, disk, mine, conflicts, merging } = await localSide({ view: this.view(chunks), local: this.local, scan, own: this.own, pending, lower, lowerBefore, base: this.base, device, caseInsensitive: this.opts.caseInsensitive });
     const others = heads.filter((h: Head) => h.device !== device);
     const m = await mergeHeads({ ...this.view(chunks), device, own: this.own, alsoMerged: pending?.parents ?? [], heads: others, considered: this.considered, mine, caseInsensitive: this.opts.caseInsensitive });

@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { isStrataError } from '../errors.js';
 import type { Node } from '../plan/index.js';
+import { openRepository } from '../repo/index.js';
+import { MemoryStore } from '../store/memory.js';
 import { loadPending, resolvePending, savePending } from './pending.js';
-import { tempRoot } from './testkit.js';
+import { Device, initStore, LAYER, tempRoot } from './testkit.js';
 
 const dir: Node = { type: 'dir', mode: 0o755 };
 const file = (content: string, mtimeMs = 1000): Node => ({ type: 'file', size: content.length, mtimeMs, mode: 0o644, content });
@@ -52,4 +55,35 @@ test('the pending record round-trips, and a damaged one is refused with its path
   assert.deepEqual(await loadPending(file), overruling);
   await writeFile(file, JSON.stringify({ parents: p.parents, root: p.root }));
   await assert.rejects(loadPending(file), (err: Error & { code?: string }) => err.code === 'E_BAD_STATE' && err.message.includes('damaged'));
+});
+
+// A pending record naming a tree no index holds (an index deleted or refused, a record from another
+// bucket): the one line must say which record and which folder, or nobody knows what to move aside.
+test('a pending merge whose tree is in no index fails naming the record and the folder', async (t) => {
+  const base = await tempRoot(t, 'pending-missing');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const a = await Device.create(base, 'deva', mem);
+  t.after(() => a.close());
+  await a.write('doc.txt', 'hello');
+  await a.pass();
+  const pendingFile = join(a.state, 'pending.json');
+  const repo = await openRepository(mem);
+  const head = (await repo.listHeads(LAYER)).heads[0]!;
+  const laid = (await repo.loadSnapshot(LAYER, head.snapshot)).root;
+  const missing = 'f'.repeat(64);
+  for (const [p, which] of [[{ root: missing, base: laid }, 'merged tree'], [{ root: laid, base: missing }, 'tree of the disk it began on']] as const) {
+    await savePending(pendingFile, { parents: [], ...p });
+    await a.close();
+    await a.open();
+    await assert.rejects(a.pass(), (err) => {
+      assert.ok(isStrataError(err, 'E_BLOB_NOT_FOUND'), String(err));
+      const line = String(err);
+      assert.ok(line.startsWith(`E_BLOB_NOT_FOUND ${pendingFile}: `), line);
+      assert.ok(line.includes(`${which} ${missing.slice(0, 12)}`), line);
+      assert.ok(line.includes(a.root), line);
+      assert.ok(!line.includes('\n'), line);
+      return true;
+    });
+  }
 });

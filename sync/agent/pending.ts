@@ -26,6 +26,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { isBlobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import { merge3, type FlatTree, type MergeResult } from '../plan/index.js';
+import { short } from '../repo/json.js';
 import type { BlobId, SnapshotId } from '../repo/types.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 
@@ -63,6 +64,19 @@ export async function loadPending(file: string): Promise<PendingMerge | undefine
     throw new StrataError('E_BAD_STATE', 'the record of a merge in progress is damaged; move it aside to continue (the next pass may then make extra conflict copies)', { path: file });
   }
   return { parents: [...p.parents], root: p.root, base: p.base, ...(p.overruled === true ? { overruled: true as const } : {}) };
+}
+
+/**
+ * E_BLOB_NOT_FOUND unless the index holds (`indexed`) both trees the record at `file` names, for
+ * folder `folder`. Its trees are in the bucket before it is written, so one missing means an index
+ * deleted or refused since, and the pass cannot go on from it; the one line must name the record,
+ * which only its folder's user can move aside.
+ */
+export function checkPendingTrees(p: PendingMerge, file: string, folder: string, indexed: (id: BlobId) => boolean): void {
+  for (const [which, id] of [['merged tree', p.root], ['tree of the disk it began on', p.base]] as const) {
+    if (indexed(id)) continue;
+    throw new StrataError('E_BLOB_NOT_FOUND', `the record of a merge in progress in ${folder} names its ${which} ${short(id)}, which is in no index of this repository (${id}); move the record aside to continue (the next pass may then make extra conflict copies)`, { path: file });
+  }
 }
 
 export function savePending(file: string, p: PendingMerge): Promise<void> {
