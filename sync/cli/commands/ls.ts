@@ -76,22 +76,21 @@ function pathParts(path: string): string[] {
 
 /**
  * Follows `parts` from the root tree (named by `rootRef`): the entry they name, or undefined for
- * the root itself, and what names the entry's subtree (for a dir).
+ * the root itself, and what names the entry's subtree (for a dir). It loads only the trees it looks
+ * a name up in, not the one it ends at: the listing loads that one (the root, without a path).
  */
 async function find(repo: Repository, root: BlobId, rootRef: TreeRef, parts: string[]): Promise<{ entry: TreeEntry | undefined; ref: TreeRef }> {
   let at = root;
-  let tree = await repo.loadTree(root, rootRef);
   let entry: TreeEntry | undefined;
   let ref = rootRef;
   for (const [i, name] of parts.entries()) {
     const path = parts.slice(0, i + 1).join('/');
-    entry = tree.entries.find((e) => e.name === name);
+    entry = (await repo.loadTree(at, ref)).entries.find((e) => e.name === name);
     if (!entry) throw new StrataError('E_PATH_NOT_FOUND', 'no such path in the snapshot', { path });
     ref = { path, parent: at };
     if (i < parts.length - 1) {
       if (entry.type !== 'dir') throw new StrataError('E_PATH_NOT_FOUND', 'not a directory in the snapshot', { path });
       at = entry.subtree;
-      tree = await repo.loadTree(at, ref);
     }
   }
   return { entry, ref };
