@@ -4,9 +4,9 @@
  * head. A pass that changed nothing writes nothing: a root equal to the head's keeps the head,
  * unless the pass overruled the other heads' deletes.
  */
-import { countFiles, type Node } from '../plan/index.js';
+import type { Node } from '../plan/index.js';
 import type { Repository } from '../repo/index.js';
-import { FORMAT_VERSION, type BlobId, type Snapshot, type SnapshotId } from '../repo/types.js';
+import { FORMAT_VERSION, type BlobId, type Snapshot, type SnapshotId, type SnapshotSummary } from '../repo/types.js';
 import { snapshotTime, type SnapshotGraph } from './history.js';
 
 export interface CommitInput {
@@ -31,14 +31,27 @@ export interface CommitInput {
   overruled?: boolean;
 }
 
+/**
+ * The summary's counts as every other write of a snapshot makes them (a snapshot's walk, a preload's
+ * countTree), or `admin users` would count one layer's files differently after each kind of write:
+ * regular files only (no symlinks, no whiteouts), their bytes, and dirs with the root.
+ */
+function summaryOf(merged: ReadonlyMap<string, Node>): Omit<SnapshotSummary, 'bytesAdded'> {
+  const out = { files: 0, dirs: 1, bytes: 0 };
+  for (const n of merged.values()) {
+    if (n.type === 'file') {
+      out.files++;
+      out.bytes += n.size;
+    } else if (n.type === 'dir') out.dirs++;
+  }
+  return out;
+}
+
 /** Writes the snapshot and the head; returns the new snapshot, or undefined when the head already names `root`. */
 export async function commitSnapshot(input: CommitInput): Promise<SnapshotId | undefined> {
   const { repo, layer, device, graph, own, merged } = input;
   const overrules = input.overruled === true && input.parents.length > 0;
   if (own !== undefined && !overrules && (await graph.get(own)).root === input.root) return undefined;
-  const files = countFiles(merged);
-  let bytes = 0;
-  for (const n of merged.values()) if (n.type === 'file') bytes += n.size;
   const parents = [...(own === undefined ? [] : [own]), ...input.parents];
   const snapshot: Snapshot = {
     version: FORMAT_VERSION,
@@ -47,7 +60,7 @@ export async function commitSnapshot(input: CommitInput): Promise<SnapshotId | u
     time: await snapshotTime(input.now, parents, graph),
     root: input.root,
     parents,
-    summary: { files, dirs: merged.size - files, bytes, bytesAdded: input.bytesAdded },
+    summary: { ...summaryOf(merged), bytesAdded: input.bytesAdded },
   };
   const id = await repo.saveSnapshot(snapshot);
   await repo.writeHead(layer, device, id, snapshot.time);

@@ -1,15 +1,17 @@
 // The admin's report of a user: a device's last sync is when the bucket got its head (the
 // server's clock), whatever the device's own clock said.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Device, LAYER } from '../agent/testkit.js';
+import { openRepository } from '../repo/index.js';
 import { newRepo } from '../repo/testkit.js';
 import { keys } from '../repo/types.js';
 import { takeSnapshot } from '../snapshot/index.js';
 import { writeFiles } from '../snapshot/testkit.js';
-import { orgLayerReport, publishOrgLayer, userReport } from './index.js';
+import { orgLayerReport, preloadUserLayer, publishOrgLayer, userReport } from './index.js';
 
 describe('userReport', () => {
   it("gives each device's last sync by the bucket's clock, not by the device's", async () => {
@@ -43,6 +45,46 @@ describe('userReport', () => {
       for await (const info of store.list(keys.heads('org/dept'))) modified = info.modified;
       const report = await orgLayerReport(repo, 'org/dept');
       assert.deepEqual([report.latest?.snapshot, report.latest?.time, report.latest?.written], [v1.snapshotId, yearAgo.toISOString(), new Date(modified!).toISOString()]);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
+  // The latest snapshot's summary gives the counts, and each kind of write makes its own: a sync
+  // pass (agent), a preload, a snapshot. One layer's files must not change number with the next.
+  it('counts the files of a layer the same whichever kind of write made its latest snapshot: regular files, not symlinks', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'strata-report-'));
+    try {
+      const { repo, store } = await newRepo();
+      const fill = async (dir: string): Promise<void> => {
+        await writeFiles(dir, { 'a.txt': 'aa', 'sub/b.txt': 'bbb' });
+        await mkdir(join(dir, 'empty'));
+        await symlink('a.txt', join(dir, 'link'));
+        await symlink('../a.txt', join(dir, 'sub/link'));
+      };
+      const synced = await Device.create(tmp, 'pc1', store);
+      try {
+        await fill(synced.root);
+        await synced.pass();
+      } finally {
+        await synced.close();
+      }
+      const template = join(tmp, 'template');
+      await fill(template);
+      await preloadUserLayer(repo, 'ann', { from: template });
+      await takeSnapshot(repo, { root: template, layer: 'user/cat', device: 'pc2' });
+      const reader = await openRepository(store);
+      const counts = [];
+      for (const user of [LAYER.slice('user/'.length), 'ann', 'cat']) {
+        const latest = (await userReport(reader, user)).latest!;
+        const summary = (await reader.loadSnapshot(`user/${user}`, latest.snapshot)).summary;
+        counts.push({ user, files: latest.files, bytes: latest.bytes, dirs: summary?.dirs });
+      }
+      assert.deepEqual(counts, [
+        { user: 'alice', files: 2, bytes: 5, dirs: 3 },
+        { user: 'ann', files: 2, bytes: 5, dirs: 3 },
+        { user: 'cat', files: 2, bytes: 5, dirs: 3 },
+      ]);
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }

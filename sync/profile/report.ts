@@ -54,7 +54,7 @@ export interface LayerState {
    */
   written: string;
   device: string;
-  /** From the snapshot's summary; null for a snapshot written without one. */
+  /** From the snapshot's summary: regular files, not symlinks (SnapshotSummary); null for a snapshot written without one. */
   files: number | null;
   bytes: number | null;
 }

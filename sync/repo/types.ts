@@ -92,9 +92,13 @@ export interface Tree {
   entries: TreeEntry[];
 }
 
+/** What a snapshot's tree holds, counted the same by every kind of write (a sync pass, a snapshot, a preload, a publish). */
 export interface SnapshotSummary {
+  /** Regular files: no symlinks, no whiteouts. */
   files: number;
+  /** Folders, the root included. */
   dirs: number;
+  /** The regular files' bytes. */
   bytes: number;
   /** Bytes of new blobs this snapshot uploaded. */
   bytesAdded: number;

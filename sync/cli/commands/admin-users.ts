@@ -3,10 +3,10 @@
  * display name, assigned org layers, when an admin preloaded the layer (an admin device's head is
  * no device: a new hire with only that has not signed in yet), the devices syncing it, newest
  * first, with the time each last wrote its head (those signed out, as VDI sessions end, marked,
- * and past a few summed up), the layer's size (files and bytes of its latest snapshot) and its
- * number of snapshots. Every time shown is the bucket's clock, not a device's or an admin's. A
- * broken profile or head is a warning on stderr and a `problems` entry; the other users are still
- * listed.
+ * and past a few summed up), the layer's size (its latest snapshot's regular files, not symlinks,
+ * and their bytes, which every kind of write counts alike) and its number of snapshots. Every time
+ * shown is the bucket's clock, not a device's or an admin's. A broken profile or head is a warning
+ * on stderr and a `problems` entry; the other users are still listed.
  */
 import { StrataError } from '../../errors.js';
 import { userReport, userReports, type DeviceSync, type UserReport } from '../../profile/index.js';
@@ -39,7 +39,7 @@ function userLines(r: UserReport): string[] {
   const layers = r.profile ? (r.profile.layers.length > 0 ? r.profile.layers.join(', ') : 'none') : 'none (no profile)';
   lines.push(`  layers     ${layers}`);
   const s = r.latest;
-  const size = s ? `${typeof s.files === 'number' ? plural(s.files, 'file') : '? files'}, ${s.bytes === null ? '? bytes' : formatBytes(s.bytes)} (snapshot ${shortId(s.snapshot)}, ${formatTime(s.written)})` : 'empty (no snapshot yet)';
+  const size = s ? `${typeof s.files === 'number' ? plural(s.files, 'file') : '? files'} (not counting symlinks), ${s.bytes === null ? '? bytes' : formatBytes(s.bytes)} (snapshot ${shortId(s.snapshot)}, ${formatTime(s.written)})` : 'empty (no snapshot yet)';
   lines.push(`  size       ${size}`, `  snapshots  ${r.snapshots}`);
   if (r.preloads.length > 0) lines.push(...columns(r.preloads.map((p) => ['  preloaded', `${formatTime(p.at)} by ${p.device}`, shortId(p.snapshot)])));
   if (r.devices.length === 0) lines.push(r.preloads.length > 0 ? '  devices    none: not signed in yet' : '  devices    none');

@@ -169,7 +169,7 @@ describe('strata admin on a file:// store', () => {
     const lines = text.stdout.trimEnd().split('\n');
     assert.equal(lines[0], 'alice (Alice Smith)');
     assert.equal(lines[1], '  layers     org/apps, org/base');
-    assert.match(lines[2] as string, new RegExp(`^ {2}size {7}1 file, 19 B \\(snapshot ${synced.snapshot.slice(0, 12)}, .*Z\\)$`));
+    assert.match(lines[2] as string, new RegExp(`^ {2}size {7}1 file \\(not counting symlinks\\), 19 B \\(snapshot ${synced.snapshot.slice(0, 12)}, .*Z\\)$`));
     assert.equal(lines[3], '  snapshots  3');
     assert.match(lines[4] as string, new RegExp(`^ {2}preloaded +\\d{4}-.*Z by admin +${ids.preload2!.slice(0, 12)}$`));
     assert.match(lines[5] as string, /^ {2}device +laptop1 +last sync \d{4}-.*Z +[0-9a-f]{12}$/);
