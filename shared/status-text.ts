@@ -27,6 +27,12 @@ export function errorText(e: ApiError): string {
   return where === undefined ? e.message : `${e.message} (${where})`;
 }
 
+/** An error in one line as the CLI prints a StrataError: `E_CODE where: what` (`E_CODE what` without a where). */
+export function errorLine(e: ApiError): string {
+  const where = e.path ?? e.key;
+  return where === undefined ? `${e.code} ${e.message}` : `${e.code} ${where}: ${e.message}`;
+}
+
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
 export function formatBytes(n: number): string {

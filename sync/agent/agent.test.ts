@@ -189,6 +189,8 @@ test('a missing root stops that folder with E_NO_ROOT and deletes nothing anywhe
   // An unmount (or a move away) takes the whole folder at once.
   await rename(a.root, `${a.root}.gone`);
   await waitFor('a in error', () => a.agent.status().folders[0]!.error?.code === 'E_NO_ROOT');
+  // Its parts apart, as the control endpoint answers an error: `strata status` and the UI join them, each part once.
+  assert.deepEqual(a.agent.status().folders[0]!.error, { code: 'E_NO_ROOT', message: 'the synced folder is missing; sync of it is paused and nothing is deleted', path: a.root });
   await b.agent.passesDone(3);
   assert.equal(Object.keys(await listDir(b.root)).length, 12, 'nothing deleted on b');
   // The root comes back empty (a wrong mount): the guard holds the mass delete.

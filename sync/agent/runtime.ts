@@ -65,8 +65,9 @@ export function isOffline(err: unknown): boolean {
   return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code);
 }
 
+/** A folder's failure for its status: the code, what and where apart (as the control endpoint answers one), each said once where shown. */
 function apiError(err: unknown): ApiError {
-  const out: ApiError = { code: err instanceof StrataError ? err.code : 'E_INTERNAL', message: describeError(err).split('\n')[0]! };
+  const out: ApiError = { code: err instanceof StrataError ? err.code : 'E_INTERNAL', message: (err instanceof StrataError ? err.message : describeError(err)).split('\n')[0]! };
   if (err instanceof StrataError && err.path !== undefined) out.path = err.path;
   if (err instanceof StrataError && err.key !== undefined) out.key = err.key;
   return out;

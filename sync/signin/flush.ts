@@ -12,6 +12,7 @@
  * is the user asking for the flush.
  */
 import type { AgentStatus, FolderStatus, SyncState } from '../../shared/agent-api.js';
+import { errorLine } from '../../shared/status-text.js';
 import type { ControlClient } from '../control/index.js';
 import { StrataError } from '../errors.js';
 
@@ -38,7 +39,7 @@ function outcomeError(f: FolderStatus): StrataError | undefined {
     return new StrataError('E_FLUSH_HELD', `a sync pass waits for a confirmation to delete ${f.pendingDeletes.files} of ${f.pendingDeletes.of} files (strata status); nothing was signed out`, { path: f.root });
   }
   if (f.state === 'error' || f.state === 'offline') {
-    return new StrataError('E_FLUSH_FAILED', `could not flush pending changes (${f.error?.message ?? f.state}); nothing was signed out — try again when the bucket is reachable`, { path: f.root });
+    return new StrataError('E_FLUSH_FAILED', `could not flush pending changes (${f.error ? errorLine(f.error) : f.state}); nothing was signed out — try again when the bucket is reachable`, { path: f.root });
   }
   return undefined;
 }

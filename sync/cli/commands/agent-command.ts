@@ -16,7 +16,7 @@
  * (offline, the bucket refuses) is a warning; the agent syncs on over the layers it has.
  */
 import { refuseRunningAgent } from '../../control/index.js';
-import { describeError, StrataError } from '../../errors.js';
+import { describeError } from '../../errors.js';
 import { preferSmallHeap } from '../memory.js';
 import { ORG_CHECK_MS, openSessionStore, openSignedIn, startSessionHost, type FollowEvent, type LaidLayer, type LayResult, type OrgStore, type Session } from '../../signin/index.js';
 import { stringOption, usageError } from '../args.js';
@@ -24,6 +24,7 @@ import { openChunkPool } from '../chunker.js';
 import type { Context } from '../context.js';
 import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
 import { layWithOutput, laySummary, reportSettings } from './lay-output.js';
+import { syncFailed } from './status.js';
 import { plural } from '../../../shared/status-text.js';
 
 export const POLL_OPTION = { type: 'string', value: '<seconds>', help: "how often other devices' heads are polled (default 10)" } as const;
@@ -77,7 +78,7 @@ export async function runSessionAgent(ctx: Context, stateDir: string, session: S
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
-  if (agent.status().state === 'error') throw new StrataError('E_SYNC', agent.status().folders.find((f) => f.error)?.error?.message ?? 'sync failed');
+  if (agent.status().state === 'error') throw syncFailed(agent.status());
 }
 
 const names = (layers: readonly LaidLayer[]): string => (layers.length > 0 ? layers.map((l) => `${l.layer}@${l.snapshot.slice(0, 8)}`).join(', ') : 'none');

@@ -11,7 +11,7 @@ import { CONTROL_FILE, connectControl, serveControl, type ControlServer } from '
 import { FakeAgent, folderStatus } from '../../control/testkit.js';
 import { run } from '../run.js';
 import { pauseAgent } from './pause.js';
-import { formatProgress, statusLines } from './status.js';
+import { formatProgress, statusLines, syncFailed } from './status.js';
 
 interface Ran {
   code: number;
@@ -342,4 +342,12 @@ describe('status lines', () => {
     assert.equal(formatProgress(undefined), '-');
     assert.equal(formatProgress({ files: 3, filesTotal: 10, bytes: 0, bytesTotal: 100, rate: 0, counting: true }), '3/10+ files, 0 B/100 B+, counting');
   });
+});
+
+// `strata sync` and `strata agent` ending on a folder in error fail with E_SYNC: the folder, then
+// the folder's own error whole (its code, where, what), each said once.
+it('a live sync that ended in error fails naming the folder and its error', () => {
+  const status = new FakeAgent([structuredClone(DOCS), structuredClone(WORK)]).status;
+  assert.equal(String(syncFailed(status)), 'E_SYNC /home/alice/Work: sync of this folder stopped: E_AUTH heads/user/alice-work: access denied');
+  assert.equal(statusLines(status).at(-1), '/home/alice/Work: E_AUTH heads/user/alice-work: access denied');
 });

@@ -5,8 +5,9 @@
  * them: the status lines, `connectAgent`, and `agentCommand` for resume and sync-now.
  */
 import type { AgentStatus, FolderStatus, Progress } from '../../../shared/agent-api.js';
-import { answerWords } from '../../../shared/status-text.js';
+import { answerWords, errorLine } from '../../../shared/status-text.js';
 import { connectControl, type ControlClient } from '../../control/index.js';
+import { StrataError } from '../../errors.js';
 import type { Context } from '../context.js';
 import { columns, formatBytes, formatDuration, formatTime } from '../format.js';
 import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
@@ -35,6 +36,12 @@ function folderRow(f: FolderStatus, paused: boolean): string[] {
   return [f.root, f.layer, f.state, formatProgress(f.progress), f.lastSync ? formatTime(f.lastSync) : '-', String(f.conflicts.length), pending];
 }
 
+/** E_SYNC naming the folder that stopped and why: how a live sync that ended in error fails. */
+export function syncFailed(s: AgentStatus): StrataError {
+  const f = s.folders.find((x) => x.error !== undefined);
+  return f?.error === undefined ? new StrataError('E_SYNC', 'sync failed') : new StrataError('E_SYNC', `sync of this folder stopped: ${errorLine(f.error)}`, { path: f.root });
+}
+
 /** The overall line, one line per folder, then one line per folder error. */
 export function statusLines(s: AgentStatus): string[] {
   const overall = [`agent: ${s.state}`];
@@ -45,7 +52,7 @@ export function statusLines(s: AgentStatus): string[] {
   const rows = [['ROOT', 'LAYER', 'STATE', 'PROGRESS', 'LAST SYNC', 'CONFLICTS', 'PENDING DELETES'], ...s.folders.map((f) => folderRow(f, s.paused))];
   lines.push(...columns(rows, new Set([5])).map((l) => l.trimEnd()));
   for (const f of s.folders) {
-    if (f.error) lines.push(`${f.root}: ${f.error.code}${f.error.path ?? f.error.key ? ` ${f.error.path ?? f.error.key}:` : ''} ${f.error.message}`);
+    if (f.error) lines.push(`${f.root}: ${errorLine(f.error)}`);
   }
   return lines;
 }

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { Agent, syncOnce, type PassResult } from '../../agent/index.js';
 import { refuseRunningAgent, serveControl } from '../../control/index.js';
-import { StrataError } from '../../errors.js';
+import { syncFailed } from './status.js';
 import { openAgentState } from '../../state/index.js';
 import { listOption, stringOption, usageError } from '../args.js';
 import { openChunkPool } from '../chunker.js';
@@ -92,6 +92,6 @@ export const syncCommand: Command = {
       process.once('SIGINT', done);
       process.once('SIGTERM', done);
     });
-    if (agent.status().state === 'error') throw new StrataError('E_SYNC', agent.status().folders.find((f) => f.error)?.error?.message ?? 'sync failed');
+    if (agent.status().state === 'error') throw syncFailed(agent.status());
   },
 };
