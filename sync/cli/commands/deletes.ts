@@ -55,11 +55,13 @@ export const deletesCommand: Command = {
     }
     const given = ctx.args.positionals[0];
     let folder: FolderStatus | undefined;
-    if (given !== undefined) folder = await folderNamed(status.folders, given);
-    else if (held.length === 1) folder = held[0];
+    if (given !== undefined) {
+      folder = await folderNamed(status.folders, given);
+      if (folder === undefined) throw usageError(`${resolve(given)} is not a folder the agent syncs (${status.folders.map((f) => f.root).join(', ') || 'none'})`, ctx.command);
+    } else if (held.length === 1) folder = held[0];
     else if (held.length === 0) throw new StrataError('E_NOT_HELD', 'no folder waits for a mass-delete answer');
     else throw usageError(`${held.length} folders wait; name one: ${held.map((f) => f.root).join(', ')}`, ctx.command);
-    if (folder?.pendingDeletes === undefined) throw new StrataError('E_NOT_HELD', 'no pass of this folder waits for a mass-delete answer', { path: folder?.root ?? resolve(given ?? '.') });
+    if (folder?.pendingDeletes === undefined) throw new StrataError('E_NOT_HELD', 'no pass of this folder waits for a mass-delete answer', { path: folder?.root ?? resolve('.') });
     const root = folder.root;
     // The answer is for the hold just read: the agent refuses it if a pass has replaced that one since.
     const id = folder.pendingDeletes.id;

@@ -233,6 +233,10 @@ describe('strata status, pause, resume, sync-now', () => {
     assert.equal(listed.stdout, '/home/alice/Work: 40 of 50 files deleted on this machine, waiting\n  answer with strata deletes [<folder>] --confirm or --restore\n');
     assert.equal((await strata('deletes', '--confirm', '--restore', '--state-dir', stateDir)).code, 2);
     failedWith(await strata('deletes', '/home/alice/Documents', '--restore', '--state-dir', stateDir), 'E_NOT_HELD');
+    const unsynced = await strata('deletes', '/home/alice/Music', '--confirm', '--state-dir', stateDir);
+    assert.equal(unsynced.code, 2, unsynced.stderr);
+    assert.match(unsynced.stderr, /^strata: E_USAGE [^\n]*\/home\/alice\/Music is not a folder the agent syncs \([^\n]*\/home\/alice\/Work/);
+    assert.equal(unsynced.stderr.trimEnd().split('\n').length, 1, unsynced.stderr);
     const r = await strata('deletes', '--restore', '--state-dir', stateDir);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '/home/alice/Work: putting the 40 files back\n');
