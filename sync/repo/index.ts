@@ -24,4 +24,5 @@ export { encodeTree, decodeTree, MAX_TREE_BYTES } from './tree.js';
 export { timeAfterParents } from './snapshot.js';
 export { entryNameProblem, checkEntryName, isValidEntryName, checkLayerId, checkDeviceId, isLayerId, isDeviceId } from './names.js';
 export { check, type CheckOptions, type CheckProblem, type CheckReport, type CheckProgress } from './check.js';
+export { collectGarbage, packIdOfKey, type GcOptions, type GcPack, type GcReport } from './gc.js';
 export * from './types.js';

@@ -78,7 +78,14 @@ export class Repository {
     this.format = format;
     this.readConcurrency = opts.readConcurrency ?? 8;
     this.now = opts.now ?? (() => new Date());
-    this.writer = new PackWriter(this.store, format.hash, format.packSize, opts.uploadConcurrency ?? 4, (pack) => this.remember(this.unindexed, pack));
+    this.writer = new PackWriter(
+      this.store,
+      format.hash,
+      format.packSize,
+      opts.uploadConcurrency ?? 4,
+      (pack) => this.remember(this.unindexed, pack),
+      (pack) => this.forget(pack),
+    );
   }
 
   /** The repository's id function: the hash its format object names, as lowercase hex. */
@@ -126,6 +133,12 @@ export class Repository {
       if (b.type === 'tree') (trees ??= this.packTrees.get(pack.id) ?? []).push(b.id);
     }
     if (trees) this.packTrees.set(pack.id, trees);
+  }
+
+  /** Drops the blobs of an unindexed pack found gone (writer.ts): they must be uploaded again. */
+  private forget(pack: IndexedPack): void {
+    for (const b of pack.blobs) if (this.unindexed.get(b.id)?.pack === pack.id) this.unindexed.delete(b.id);
+    this.packTrees.delete(pack.id);
   }
 
   /**

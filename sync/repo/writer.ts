@@ -10,12 +10,26 @@
  * for the packs made durable since the last flush: an index never names a pack that is not
  * durable. A failed upload poisons the writer until `abort()`: a blob that was deduplicated
  * against the lost pack must not be referenced by a snapshot that then looks complete.
+ *
+ * Until its index is written a pack is in no index, and garbage collection (gc.ts) may delete it
+ * once it is older than the grace period: a writer suspended that long between a pack's upload
+ * and its index (a laptop closed mid-snapshot, a flush that failed and is retried a day later)
+ * finds it gone. So `flush` must see every pack of a batch still stored, with its size, just
+ * before it writes the index that names them; a pack that is gone poisons the writer like a
+ * failed upload, and its blobs are forgotten (`onLost`), so that the retried snapshot uploads
+ * them again instead of deduplicating against a pack that no longer exists.
+ *
+ * A writer stopped between that check and its index write could still index a pack gc deleted
+ * meanwhile; so it looks again once the index is written, and withdraws (deletes) the index when
+ * a pack is gone. gc looks at the indexes after it deletes (gc.ts): whatever the interleaving, one
+ * of the two sees the other's write.
  */
 import { blobId, type HashAlgorithm } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
 import { encodeIndex, type IndexedPack } from './indexfile.js';
 import { PackBuilder } from './pack.js';
+import { mapLimit } from './pool.js';
 import { keys, type BlobId, type BlobType } from './types.js';
 
 /** Blob entries per index object, so that no index nears the readers' size limit. */
@@ -40,6 +54,7 @@ export class PackWriter {
     private readonly packSize: number,
     private readonly concurrency: number,
     private readonly onDurable: (pack: IndexedPack) => void,
+    private readonly onLost: (pack: IndexedPack) => void,
   ) {}
 
   /** True while `id` was added in this session but its pack is not yet durable. */
@@ -69,8 +84,10 @@ export class PackWriter {
     const packs: IndexedPack[] = [];
     while (this.durable.length > 0) {
       const batch = takeBatch(this.durable);
+      await this.checkStillStored(batch);
       const { id, bytes } = encodeIndex(batch, this.hash);
       await this.store.put(keys.index(id), bytes);
+      await this.checkStillStored(batch, keys.index(id));
       // Packs made durable during the put were appended after the batch; they wait for the next flush.
       this.durable = this.durable.slice(batch.length);
       indexKeys.push(keys.index(id));
@@ -88,11 +105,37 @@ export class PackWriter {
     this.failure = undefined;
   }
 
+  /**
+   * Fails, forgetting the packs, when one of `batch` is gone from the store (see the header);
+   * `written` is the index naming them, when it was already written: it is withdrawn first.
+   */
+  private async checkStillStored(batch: readonly IndexedPack[], written?: string): Promise<void> {
+    const sizes = await mapLimit(batch, this.concurrency, async (p) => (await this.store.head(keys.pack(p.id)))?.size);
+    const lost = batch.filter((p, i) => sizes[i] !== p.size);
+    const first = lost[0];
+    if (!first) return;
+    const stuck = written !== undefined && !(await this.store.delete(written).then(() => true, () => false));
+    // The rest of the batch stays durable: the next flush indexes it.
+    this.durable = this.durable.filter((p) => !lost.includes(p));
+    for (const p of lost) this.onLost(p);
+    const packs = lost.length === 1 ? 'a pack' : `${lost.length} packs`;
+    const err = new StrataError(
+      'E_PACK_MISSING',
+      `${packs} this writer uploaded went from the store before its index was written (garbage-collected while the writer was stopped?)` +
+        (stuck ? `; ${written} names it and could not be withdrawn (strata check reports it)` : ''),
+      { key: keys.pack(first.id) },
+    );
+    this.failure ??= { err };
+    this.throwIfFailed();
+  }
+
   private throwIfFailed(): void {
     if (!this.failure) return;
     const cause = this.failure.err;
     const code = cause instanceof StrataError ? cause.code : 'E_PACK_UPLOAD';
-    throw new StrataError(code, `a pack upload failed; abort() and retry the snapshot (${String(cause)})`, {}, { cause });
+    const missing = code === 'E_PACK_MISSING' && cause instanceof StrataError;
+    const what = missing ? 'a pack is not stored' : 'a pack upload failed';
+    throw new StrataError(code, `${what}; abort() and retry the snapshot (${String(cause)})`, missing ? { key: cause.key } : {}, { cause });
   }
 
   private seal(type: BlobType): void {

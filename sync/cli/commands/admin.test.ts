@@ -3,6 +3,7 @@
 // shows devices, last sync, size and snapshots after a device synced. Hostile profiles in the
 // bucket give one-line typed errors or warnings; misuse gives exit code 2.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -304,5 +305,38 @@ describe('strata admin on a file:// store', () => {
     const opts = await cli('admin', '--help');
     assert.match(opts.stdout, /^usage: strata admin /);
     failedWith(await cli('admin', 'preload', '--user', 'zed', '--from', join(tmp, 'missing')), 1, 'E_NO_ROOT');
+  });
+  it('gc removes packs in no index past the grace period (the bucket\'s time), keeps young ones, and a dry run removes nothing', async () => {
+    const leftover = async (seed: string, ageMs: number) => {
+      const id = createHash('sha256').update(seed).digest('hex');
+      const path = join(storeDir, 'data', id.slice(0, 2), id);
+      await mkdir(join(storeDir, 'data', id.slice(0, 2)), { recursive: true });
+      await writeFile(path, 'x'.repeat(100));
+      const t = new Date(Date.now() - ageMs);
+      await utimes(path, t, t);
+      return `data/${id.slice(0, 2)}/${id}`;
+    };
+    const old = [await leftover('old-1', 2 * 86_400_000), await leftover('old-2', 25 * 3_600_000)];
+    const young = await leftover('young', 3_600_000);
+    const packs = async () => (await readdir(join(storeDir, 'data'), { recursive: true })).filter((p) => HEX64.test(p.split('/').at(-1) ?? '')).length;
+    const before = await packs();
+
+    const dry = await json('admin', 'gc', '--dry-run');
+    assert.equal(dry.dryRun, true);
+    assert.deepEqual(dry.removed, { count: 2, bytes: 200, packs: [...old].sort() });
+    assert.equal(dry.kept.young, 1);
+    assert.equal(await packs(), before);
+
+    const text = await cli('admin', 'gc');
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^removed 2 unindexed packs \(200 B\), in no index for at least 24h\n/);
+    assert.equal(await packs(), before - 2);
+    assert.equal((await cli('check')).code, 0);
+
+    const shorter = await json('admin', 'gc', '--grace', '30m');
+    assert.deepEqual(shorter.removed.packs, [young]);
+    assert.equal(shorter.kept.indexed, before - 3);
+    failedWith(await cli('admin', 'gc', '--grace', '24'), 2, 'E_USAGE');
+    failedWith(await cli('admin', 'gc', '--grace', '-1h'), 2, 'E_USAGE');
   });
 });

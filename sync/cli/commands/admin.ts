@@ -8,6 +8,7 @@
  *   assign --user <id> --layers org/a,org/b    the org layers a user gets (their profile)
  *   users [--user <id>]                        users, preloads, devices, last sync, layer size, snapshots
  *   login --org <file|url>                     the admin's credentials into the OS keychain
+ *   gc [--grace <duration>] [--dry-run]        delete packs in no index, past the grace period
  *
  * Each subcommand takes only its own options (anything else is a usage error) besides the global
  * ones and --org (the org config: the bucket, with the admin's keychain credentials); admin writes
@@ -17,6 +18,7 @@
 import { GLOBAL_OPTIONS, usageError } from '../args.js';
 import type { Context } from '../context.js';
 import { assignSub } from './admin-assign.js';
+import { gcSub } from './admin-gc.js';
 import type { AdminSub } from './admin-common.js';
 import { layerListSub, layerPublishSub } from './admin-layer.js';
 import { adminLoginSub } from './admin-login.js';
@@ -24,7 +26,7 @@ import { preloadSub } from './admin-preload.js';
 import { usersSub } from './admin-users.js';
 import type { Command } from './command.js';
 
-export const ADMIN_SUBCOMMANDS: readonly AdminSub[] = [preloadSub, layerPublishSub, layerListSub, assignSub, usersSub, adminLoginSub];
+export const ADMIN_SUBCOMMANDS: readonly AdminSub[] = [preloadSub, layerPublishSub, layerListSub, assignSub, usersSub, adminLoginSub, gcSub];
 
 /** The subcommand list `strata admin help` prints. */
 export function adminHelp(): string {
@@ -56,8 +58,8 @@ function pick(ctx: Context): { sub: AdminSub; rest: string[] } {
 
 export const adminCommand: Command = {
   name: 'admin',
-  summary: 'admin tasks: preload a user layer, publish/list org layers, assign layers, list users, login (strata admin help)',
-  args: '<preload | layer publish <org/name> | layer list | assign | users | login>',
+  summary: 'admin tasks: preload a user layer, publish/list org layers, assign layers, list users, login, gc (strata admin help)',
+  args: '<preload | layer publish <org/name> | layer list | assign | users | login | gc>',
   positionals: { min: 0, max: 3 },
   globals: ['store', 'device'],
   globalHelp: { device: 'the device id of the heads admin writes create: admin-<name> (default: admin)' },
@@ -69,6 +71,12 @@ export const adminCommand: Command = {
     force: { type: 'boolean', help: 'assign: allow layers never published, and overwrite an unreadable profile; layer publish: publish a folder without files' },
     org: { type: 'string', value: '<file|url>', help: "the org config: its bucket, with the admin's keychain credentials (see admin login); instead of --store" },
     'secrets-stdin': { type: 'boolean', help: 'login: read the access key id and secret from stdin even at a terminal' },
+    grace: {
+      type: 'string',
+      value: '<duration>',
+      help: 'gc: delete a pack in no index only once the bucket got it this long ago (24h, 90m, 2d; default 24h): longer than any snapshot upload takes. Packs an index names are never deleted, even if no snapshot uses them (that needs a mark-and-sweep gc, not done yet)',
+    },
+    'dry-run': { type: 'boolean', help: 'gc: report what would be removed; delete nothing' },
   },
   async run(ctx) {
     if (ctx.args.positionals[0] === 'help' && ctx.args.positionals.length === 1) {

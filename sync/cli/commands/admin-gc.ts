@@ -1,0 +1,65 @@
+/**
+ * `strata admin gc [--grace <duration>] [--dry-run]`: deletes the packs that no index names and
+ * that the bucket got at least the grace period ago (default 24h): what writers that stopped
+ * between uploading a pack and indexing it leave (sync/repo/gc.ts says why that is safe without a
+ * lock). Packs some index names are never deleted, even when no snapshot uses them any more.
+ *
+ * Prints what it removed (with --dry-run: would remove), as a count and bytes, and what it kept;
+ * exit code 0 when it did what it says, 1 when it stopped (an unreadable index: E_GC_UNSAFE; a
+ * request that failed: the message says how many packs were removed before), 2 for a bad --grace.
+ */
+import { collectGarbage, type GcReport } from '../../repo/index.js';
+import { stringOption, usageError } from '../args.js';
+import type { Context } from '../context.js';
+import { formatBytes } from '../format.js';
+import { plural } from '../../../shared/status-text.js';
+import { openAdminRepository, type AdminSub } from './admin-common.js';
+
+export const DEFAULT_GRACE = '24h';
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "24h", "90m", "2d", "0s" → ms; anything else (a number without a unit too) is a usage error. */
+export function parseGrace(text: string, command: string): number {
+  const m = /^(\d{1,9})(s|m|h|d)$/.exec(text);
+  if (!m) throw usageError(`--grace ${JSON.stringify(text)} is not a duration such as 24h, 90m, 2d or 0s`, command);
+  return Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+}
+
+const bytesOf = (packs: readonly { size: number }[]) => packs.reduce((s, p) => s + p.size, 0);
+
+function printReport(ctx: Context, r: GcReport, grace: string): void {
+  const removed = `${plural(r.removed.length, 'unindexed pack')} (${formatBytes(bytesOf(r.removed))})`;
+  ctx.print(r.dryRun ? `would remove ${removed}, in no index for at least ${grace}` : `removed ${removed}, in no index for at least ${grace}`);
+  if (r.dryRun) for (const p of r.removed) ctx.print(`  ${p.key}  ${formatBytes(p.size)}`);
+  const kept = [`${plural(r.indexed, 'indexed pack')}`];
+  if (r.young.length > 0) kept.push(`${plural(r.young.length, 'unindexed pack')} (${formatBytes(bytesOf(r.young))}) younger than ${grace}`);
+  if (r.unsure.length > 0) kept.push(`${plural(r.unsure.length, 'unindexed pack')} of unknown age or size`);
+  if (r.restored.length > 0) kept.push(`${plural(r.restored.length, 'pack')} put back: a writer indexed ${r.restored.length === 1 ? 'it' : 'them'} as gc removed ${r.restored.length === 1 ? 'it' : 'them'}`);
+  ctx.print(`kept ${kept.join(', ')}`);
+  for (const key of r.ignored) ctx.warn(`not a pack key, left alone: ${key}`);
+}
+
+export const gcSub: AdminSub = {
+  name: 'gc',
+  args: '',
+  positionals: 0,
+  usage: 'gc [--grace <duration>] [--dry-run]',
+  options: ['grace', 'dry-run'],
+  summary: 'delete packs in no index (left by interrupted writers) older than the grace period; packs an index names stay',
+  async run(ctx) {
+    const grace = stringOption(ctx.args, 'grace') ?? DEFAULT_GRACE;
+    const graceMs = parseGrace(grace, ctx.command);
+    const dryRun = ctx.args.values['dry-run'] === true;
+    const repo = await openAdminRepository(ctx, { loadIndex: false });
+    const r = await collectGarbage(repo, { graceMs, dryRun });
+    if (ctx.json) {
+      ctx.printJson({
+        dryRun,
+        graceMs,
+        removed: { count: r.removed.length, bytes: bytesOf(r.removed), packs: r.removed.map((p) => p.key) },
+        kept: { indexed: r.indexed, young: r.young.length, youngBytes: bytesOf(r.young), unsure: r.unsure, restored: r.restored.map((p) => p.key) },
+        ignored: r.ignored,
+      });
+    } else printReport(ctx, r, grace);
+  },
+};

@@ -1,0 +1,234 @@
+// gc of unindexed packs (gc.ts) and the writer's checks that make it safe without a lock
+// (writer.ts), against the memory store and a real S3 server (Swift's s3api; skipped without one).
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { StrataError } from '../errors.js';
+import { ForwardingStore } from '../store/forwarding.js';
+import type { ByteRange, ObjectStore, PutBody } from '../store/index.js';
+import { MemoryStore } from '../store/memory.js';
+import { makeTestS3Store, skipWithoutS3 } from '../testing/s3.js';
+import { check } from './check.js';
+import { initRepository, openRepository } from './format.js';
+import { collectGarbage, type GcReport } from './gc.js';
+import type { Repository } from './repository.js';
+import { T0, file, keysUnder, makeBlobs, rejectsWith } from './testkit.js';
+import { keys } from './types.js';
+
+const DAY = 86_400_000;
+const LAYER = 'user/alice';
+
+/** A store whose index puts fail while `failIndex` (a writer that stops before its index), or wait for `gate`. */
+class WriterStore extends ForwardingStore {
+  failIndex = false;
+  gate: Promise<void> | undefined;
+  onIndexPut: (() => void) | undefined;
+  override async put(key: string, body: PutBody): Promise<void> {
+    if (key.startsWith('index/')) {
+      if (this.failIndex) throw new StrataError('E_TRANSIENT', 'the writer stopped here', { key });
+      this.onIndexPut?.();
+      await this.gate;
+    }
+    return super.put(key, body);
+  }
+}
+
+/** Runs hooks before gc's n-th listing of index/ and before each GET of a pack (which gc makes just before deleting it). */
+class GcStore extends ForwardingStore {
+  private indexLists = 0;
+  onIndexList: ((n: number) => Promise<void>) | undefined;
+  onPackGet: (() => Promise<void>) | undefined;
+  override async *list(prefix: string, opts?: { startAfter?: string }) {
+    if (prefix === 'index/') await this.onIndexList?.(++this.indexLists);
+    yield* this.inner.list(prefix, opts);
+  }
+  override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    if (key.startsWith('data/')) await this.onPackGet?.();
+    return super.get(key, range);
+  }
+}
+
+const chunks = makeBlobs(7, 12, 1500);
+
+/** Uploads `chunks` as a one-file snapshot's blobs; with the store failing index puts, stops there. */
+async function writeBlobs(repo: Repository) {
+  for (const c of chunks) await repo.addBlob('data', c.id, c.data);
+  return repo.saveTree({ entries: [file('f.bin', chunks)] });
+}
+
+async function finishSnapshot(repo: Repository, root: string) {
+  await repo.flush();
+  const id = await repo.saveSnapshot({ version: 1, layer: LAYER, device: 'pc', time: T0.toISOString(), root, parents: [] });
+  await repo.writeHead(LAYER, 'pc', id);
+}
+
+/** No index names a missing pack, and every blob of the snapshot reads back. */
+async function assertSound(store: ObjectStore) {
+  const reader = await openRepository(store);
+  const report = await check(reader, { readData: true });
+  assert.deepEqual(report.problems, []);
+}
+
+const packsIn = (store: ObjectStore) => keysUnder(store, 'data/');
+
+for (const backend of ['memory', 's3'] as const) {
+  describe(`gc of unindexed packs (${backend})`, { skip: backend === 's3' && skipWithoutS3 }, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    after(async () => {
+      for (const c of cleanups) await c();
+    });
+
+    async function newStore(): Promise<ObjectStore> {
+      if (backend === 'memory') return new MemoryStore();
+      const { store, cleanup } = await makeTestS3Store({ prefix: 'gc' });
+      cleanups.push(cleanup);
+      return store;
+    }
+
+    /** A fresh repository, with a snapshot, and the packs of a writer that stopped before its index. */
+    async function setup() {
+      const store = await newStore();
+      await initRepository(store, { packSize: 4096, created: T0 });
+      const good = await openRepository(store);
+      const other = makeBlobs(8, 4, 1500);
+      for (const c of other) await good.addBlob('data', c.id, c.data);
+      await finishSnapshot(good, await good.saveTree({ entries: [file('g.bin', other)] }));
+      const indexedPacks = await packsIn(store);
+      const writerStore = new WriterStore(store);
+      const writer = await openRepository(writerStore);
+      writerStore.failIndex = true;
+      const root = await writeBlobs(writer);
+      await rejectsWith(writer.flush(), 'E_TRANSIENT');
+      await writer.abort();
+      writerStore.failIndex = false;
+      const leftovers = (await packsIn(store)).filter((k) => !indexedPacks.includes(k));
+      assert.ok(leftovers.length >= 2, 'the stopped writer left packs');
+      const gcStore = new GcStore(store);
+      return { store, writer, writerStore, root, indexedPacks, leftovers, gcStore, gcRepo: await openRepository(gcStore, { loadIndex: false }) };
+    }
+
+    const gc = (repo: Repository, later: number, dryRun = false): Promise<GcReport> => collectGarbage(repo, { graceMs: DAY, dryRun, now: () => Date.now() + later });
+
+    it('keeps leftover packs within the grace period and removes them after it; indexed packs stay', async () => {
+      const s = await setup();
+      const young = await gc(s.gcRepo, 0);
+      assert.deepEqual(young.removed, []);
+      assert.deepEqual(young.young.map((p) => p.key).sort(), s.leftovers.sort());
+      assert.equal(young.indexed, s.indexedPacks.length);
+      assert.deepEqual((await packsIn(s.store)).sort(), [...s.indexedPacks, ...s.leftovers].sort());
+
+      const old = await gc(s.gcRepo, DAY + 60_000);
+      assert.deepEqual(old.removed.map((p) => p.key).sort(), s.leftovers.sort());
+      assert.ok(old.removed.every((p) => p.size > 0));
+      assert.deepEqual((await packsIn(s.store)).sort(), [...s.indexedPacks].sort());
+      await assertSound(s.store);
+      assert.deepEqual((await check(await openRepository(s.store), { readData: false })).warnings, []);
+    });
+
+    it('dry run reports the same packs and deletes nothing', async () => {
+      const s = await setup();
+      const dry = await gc(s.gcRepo, 2 * DAY, true);
+      assert.equal(dry.dryRun, true);
+      assert.deepEqual(dry.removed.map((p) => p.key).sort(), s.leftovers.sort());
+      assert.deepEqual((await packsIn(s.store)).sort(), [...s.indexedPacks, ...s.leftovers].sort());
+    });
+
+    it('never removes a pack an index names, even with no snapshot using it', async () => {
+      const s = await setup();
+      // The stopped writer comes back: its index names the leftovers, but it never saves a snapshot.
+      await s.writer.flush();
+      const r = await gc(s.gcRepo, 30 * DAY);
+      assert.deepEqual(r.removed, []);
+      assert.equal(r.indexed, s.indexedPacks.length + s.leftovers.length);
+      assert.equal((await packsIn(s.store)).length, s.indexedPacks.length + s.leftovers.length);
+    });
+
+    it('a writer stopped past the grace period finds its packs gone, indexes nothing, and its retry uploads them again', async () => {
+      const s = await setup();
+      await gc(s.gcRepo, DAY + 60_000);
+      const err = await rejectsWith(finishSnapshot(s.writer, s.root), 'E_PACK_MISSING');
+      assert.ok(s.leftovers.includes(err.key ?? ''), err.toString());
+      await assertSound(s.store);
+      await s.writer.abort();
+      await finishSnapshot(s.writer, await writeBlobs(s.writer));
+      await assertSound(s.store);
+      const reader = await openRepository(s.store);
+      let bytes = 0;
+      await reader.readBlobs(chunks.map((c) => c.id), (_id, d) => void (bytes += d.byteLength));
+      assert.equal(bytes, chunks.length * 1500);
+    });
+
+    it('an index written while gc looks at the packs saves them', async () => {
+      const s = await setup();
+      s.gcStore.onIndexList = async (n) => {
+        if (n === 2) await s.writer.flush();
+      };
+      const r = await gc(s.gcRepo, DAY + 60_000);
+      assert.deepEqual(r.removed, []);
+      assert.equal((await packsIn(s.store)).length, s.indexedPacks.length + s.leftovers.length);
+      await finishSnapshot(s.writer, s.root);
+      await assertSound(s.store);
+    });
+
+    it('a writer that checked its packs before gc deleted them withdraws the index it writes after', async () => {
+      const s = await setup();
+      let release!: () => void;
+      s.writerStore.gate = new Promise((r) => (release = r));
+      const atIndex = new Promise<void>((r) => (s.writerStore.onIndexPut = r));
+      const flushing = s.writer.flush().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await atIndex; // checked: every pack is there; its index put is on its way
+      s.gcStore.onIndexList = async (n) => {
+        // After gc's deletes, before its look at the indexes: the index lands, the writer looks again.
+        if (n === 3) {
+          release();
+          assert.ok(isCode(await flushing, 'E_PACK_MISSING'));
+        }
+      };
+      const r = await gc(s.gcRepo, DAY + 60_000);
+      assert.deepEqual(r.removed.map((p) => p.key).sort(), s.leftovers.sort());
+      assert.deepEqual(await keysUnder(s.store, 'index/').then((k) => k.length), 1);
+      await assertSound(s.store);
+      await s.writer.abort();
+      await finishSnapshot(s.writer, await writeBlobs(s.writer));
+      await assertSound(s.store);
+    });
+
+    it('packs an index names by the time gc deleted them are put back', async () => {
+      const s = await setup();
+      // After gc's last look before deleting, and before any delete: the writer checks, writes its
+      // index and checks again, all while every pack is there.
+      let writing: Promise<void> | undefined;
+      s.gcStore.onPackGet = () => (writing ??= s.writer.flush());
+      const r = await gc(s.gcRepo, DAY + 60_000);
+      assert.ok(r.restored.length >= 1, JSON.stringify(r));
+      assert.deepEqual(r.removed, []);
+      await finishSnapshot(s.writer, s.root);
+      await assertSound(s.store);
+    });
+
+    it('leaves alone every key under data/ that is not exactly a pack key', async () => {
+      const s = await setup();
+      const id = s.leftovers[0]?.split('/')[2] as string;
+      const odd = [`data/${id.slice(0, 2)}/${id}.tmp`, `data/zz/${id}`, `data/${id.slice(0, 2)}/${id.toUpperCase()}`, `data/${id.slice(0, 2)}/x/${id}`, `data/${id}`];
+      for (const k of odd) await s.store.put(k, new Uint8Array([1]));
+      const r = await gc(s.gcRepo, 30 * DAY);
+      assert.deepEqual(r.ignored.sort(), odd.sort());
+      const left = await packsIn(s.store);
+      for (const k of odd) assert.ok(left.includes(k), k);
+    });
+
+    it('an index it cannot read makes gc delete nothing', async () => {
+      const s = await setup();
+      const bad = keys.index('0'.repeat(64));
+      await s.store.put(bad, new TextEncoder().encode('{"version":1,"packs":[]}'));
+      await rejectsWith(gc(s.gcRepo, 30 * DAY), 'E_GC_UNSAFE', bad);
+      assert.equal((await packsIn(s.store)).length, s.indexedPacks.length + s.leftovers.length);
+    });
+  });
+}
+
+function isCode(err: unknown, code: string): boolean {
+  return err instanceof StrataError && err.code === code;
+}
