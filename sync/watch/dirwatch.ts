@@ -13,12 +13,15 @@
  * - every directory under the root is watched, except those `skipDir` refuses (excluded folders
  *   cost no handle) and symlinks (never followed); a directory that appears is watched at once and
  *   a directory that goes (or becomes something else) releases its watches;
- * - a change reports the entry's path; when the OS does not name the entry, the directory's own.
+ * - a change reports the entry's path; when the OS does not name the entry, the directory's own;
+ * - a directory the user may not read is left unwatched, never an error (the scan cannot read it
+ *   either, and reports it skipped): the change of mode that opens it raises an event in its
+ *   parent, and it is watched from then on.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { isGone } from './sample.js';
+import { isGone, isRefused } from './sample.js';
 
 export interface DirWatchOptions {
   /** True for directories that must not be watched (nor anything under them). */
@@ -76,7 +79,7 @@ export class DirWatch {
       if (this.closed || this.watchers.has(dir)) return;
       w = watch(dir, { persistent: true }, (_event, name) => this.event(dir, name?.toString()));
     } catch (err) {
-      if (isGone(err)) return;
+      if (isGone(err) || isRefused(err)) return;
       throw err;
     }
     w.on('error', (err) => (isGone(err) ? this.drop(dir) : this.opts.onError(err)));
@@ -86,6 +89,7 @@ export class DirWatch {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (err) {
       if (isGone(err)) return this.drop(dir);
+      if (isRefused(err)) return;
       throw err;
     }
     if (this.closed) return;

@@ -31,6 +31,12 @@ export function isGone(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
+/** The user may not read the path (its permissions, or the OS's). */
+export function isRefused(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
 /**
  * Stats the engine wrote itself. An entry stays while the path still matches it (one write can
  * raise several events over several batches) and is dropped at the first sample that differs,

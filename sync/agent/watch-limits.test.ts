@@ -1,0 +1,82 @@
+/**
+ * The watcher meets what an ordinary user's disk holds: a folder it may not read, and more
+ * folders than the inotify watch limit allows. A running `strata sync` (in a user namespace:
+ * sync/testing/userns.ts) must keep syncing everything it can read; the machine that checks it is
+ * a `sync --once` of another device, outside the namespace.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test, type TestContext } from 'node:test';
+import { inUserNamespace, UNMAPPED_UID } from '../testing/userns.js';
+import { listDir, tempRoot } from './testkit.js';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const MAIN = join(REPO, 'sync/cli/main.ts');
+const TSX = import.meta.resolve('tsx');
+
+function cli(args: string[], prefix: string[] = []): ChildProcess {
+  const argv = [...prefix, process.execPath, '--import', TSX, MAIN, ...args];
+  return spawn(argv[0]!, argv.slice(1), { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+async function runCli(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = cli(args);
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, stderr };
+}
+
+/** A store, device a's folder synced by a running agent started in `ns`, and device b checking it with `sync --once`. */
+async function agentIn(t: TestContext, name: string, ns: string[], prepare: (a: string) => Promise<void>) {
+  const base = await tempRoot(t, name);
+  const store = `file://${join(base, 'store')}`;
+  const a = join(base, 'a');
+  const b = join(base, 'b');
+  await mkdir(a);
+  await mkdir(b);
+  await prepare(a);
+  assert.equal((await runCli(['init', '--store', store])).code, 0);
+  const agent = cli(['sync', a, '--layer', 'user/w', '--store', store, '--state-dir', join(base, 'state-a'), '--poll', '0.2'], ns);
+  let stderr = '';
+  agent.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise((r) => agent.once('exit', r));
+  t.after(async () => {
+    agent.kill('SIGKILL');
+    await exited;
+  });
+  /** Waits until device b, syncing once at a time, holds `rel` with `text`. */
+  const reaches = async (rel: string, text: string): Promise<void> => {
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const r = await runCli(['sync', b, '--once', '--layer', 'user/w', '--store', store, '--state-dir', join(base, 'state-b')]);
+      assert.equal(r.code, 0, r.stderr);
+      if ((await listDir(b))[rel] === text) return;
+      if (Date.now() > until) assert.fail(`${rel} never reached the other device; the agent said: ${stderr.trim() || '(nothing)'}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  };
+  return { a, reaches };
+}
+
+test('a folder the user may not read does not stop the watcher: the rest syncs, and the folder too once it can be read', { timeout: 180_000 }, async (t) => {
+  const ns = inUserNamespace();
+  if (!Array.isArray(ns)) return t.skip(ns.skip);
+  const { a, reaches } = await agentIn(t, 'unreadable', ns, async (a) => {
+    await writeFile(join(a, 'first.txt'), 'first');
+    await mkdir(join(a, 'locked/inner'), { recursive: true });
+    await writeFile(join(a, 'locked/inner/secret.txt'), 'secret');
+    await chown(join(a, 'locked'), UNMAPPED_UID, UNMAPPED_UID);
+    await chmod(join(a, 'locked'), 0o700);
+  });
+  await reaches('first.txt', 'first');
+  await writeFile(join(a, 'later.txt'), 'later');
+  await reaches('later.txt', 'later');
+  await chmod(join(a, 'locked'), 0o755);
+  await reaches('locked/inner/secret.txt', 'secret');
+  await writeFile(join(a, 'locked/inner/new.txt'), 'new');
+  await reaches('locked/inner/new.txt', 'new');
+});
