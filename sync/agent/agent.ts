@@ -403,8 +403,9 @@ export class Agent implements AgentApi {
     try {
       f.setState('scanning');
       await this.runBeside(f);
-      // Without a watcher nothing marks paths dirty: every pass rescans (the stat cache keeps it cheap).
-      if (this.opts.watch === false) f.folder.markAllDirty();
+      // Without a watcher, or one a system limit kept from some folders, nothing marks (all) paths
+      // dirty: every pass rescans (the stat cache keeps it cheap).
+      if (this.opts.watch === false || f.watchIncomplete) f.folder.markAllDirty();
       const r = await f.folder.pass(abort.signal);
       f.rootMissing = false;
       fresh = f.record(r);

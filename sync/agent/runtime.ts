@@ -99,6 +99,8 @@ export class FolderRuntime {
   /** Passes in a row that failed or ended in 'retry' (the disk changed under them). */
   failures = 0;
   rootMissing = false;
+  /** The watcher cannot see every folder (a system limit): each pass rescans the whole root. */
+  watchIncomplete = false;
   folder!: SyncFolder;
   private index: FileIndex | undefined;
   /** The last sync time as saved in the state dir (known.ts). */
@@ -205,6 +207,7 @@ export class FolderRuntime {
 
   private startWatcher(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    this.watchIncomplete = false;
     const watcher = new LayerWatcher(this.spec.root, {
       exclude: this.exclude,
       debounceMs: this.opts.debounceMs,
@@ -213,6 +216,9 @@ export class FolderRuntime {
         this.folder.markDirty(paths);
         this.due = true;
         this.opts.wake();
+      },
+      onIncomplete: () => {
+        this.watchIncomplete = true;
       },
       onRootMissing: () => {
         this.rootMissing = true;

@@ -80,3 +80,20 @@ test('a folder the user may not read does not stop the watcher: the rest syncs, 
   await writeFile(join(a, 'locked/inner/new.txt'), 'new');
   await reaches('locked/inner/new.txt', 'new');
 });
+
+test('more folders than the inotify watch limit allows: the agent still starts, and a change in a folder it could not watch syncs by a rescan', { timeout: 180_000 }, async (t) => {
+  const ns = inUserNamespace({ maxWatches: 8 });
+  if (!Array.isArray(ns)) return t.skip(ns.skip);
+  const { a, reaches } = await agentIn(t, 'watch-limit', ns, async (a) => {
+    for (let i = 0; i < 20; i++) {
+      await mkdir(join(a, `d${String(i).padStart(2, '0')}`));
+      await writeFile(join(a, `d${String(i).padStart(2, '0')}`, 'f.txt'), `f${i}`);
+    }
+  });
+  await reaches('d19/f.txt', 'f19');
+  await writeFile(join(a, 'd19/later.txt'), 'later');
+  await reaches('d19/later.txt', 'later');
+  await mkdir(join(a, 'd20'));
+  await writeFile(join(a, 'd20/new.txt'), 'new');
+  await reaches('d20/new.txt', 'new');
+});

@@ -16,12 +16,14 @@
  * - a change reports the entry's path; when the OS does not name the entry, the directory's own;
  * - a directory the user may not read is left unwatched, never an error (the scan cannot read it
  *   either, and reports it skipped): the change of mode that opens it raises an event in its
- *   parent, and it is watched from then on.
+ *   parent, and it is watched from then on;
+ * - a directory a system limit leaves unwatched (inotify's watches per user: ENOSPC) is never an
+ *   error either: `onLimit` says so, and the caller must find changes in it some other way.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { isGone, isRefused } from './sample.js';
+import { isGone, isLimit, isRefused } from './sample.js';
 
 export interface DirWatchOptions {
   /** True for directories that must not be watched (nor anything under them). */
@@ -29,6 +31,8 @@ export interface DirWatchOptions {
   /** Something at `abs` was created, changed, removed or renamed: a hint, never a fact. */
   onChange: (abs: string) => void;
   onError: (err: unknown) => void;
+  /** A directory (and what is under it) is not watched: a system limit refused its watch. */
+  onLimit: (dir: string, err: unknown) => void;
 }
 
 /** Platforms whose fs.watch covers a whole tree with one native handle. */
@@ -80,6 +84,7 @@ export class DirWatch {
       w = watch(dir, { persistent: true }, (_event, name) => this.event(dir, name?.toString()));
     } catch (err) {
       if (isGone(err) || isRefused(err)) return;
+      if (isLimit(err)) return this.opts.onLimit(dir, err);
       throw err;
     }
     w.on('error', (err) => (isGone(err) ? this.drop(dir) : this.opts.onError(err)));

@@ -14,6 +14,8 @@
  * - A missing or replaced root is never turned into deletes: pending paths are dropped and
  *   `onRootMissing` fires instead. The watcher reports nothing more; `onRootRestored` tells the
  *   engine to open a new one and rescan.
+ * - A directory a system limit keeps from being watched (inotify's watches per user) never stops
+ *   the watcher: `onIncomplete` says so once, and the engine must rescan the whole root instead.
  * - Start-up paths are not reported (the engine runs its own start-up rescan), symlinks are never
  *   followed, and after close() no callback fires.
  */

@@ -31,6 +31,12 @@ export function isGone(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
+/** A system limit stopped a watch: inotify's watches per user (ENOSPC), open files, memory. */
+export function isLimit(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM';
+}
+
 /** The user may not read the path (its permissions, or the OS's). */
 export function isRefused(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | null)?.code;

@@ -25,6 +25,12 @@ export interface LayerWatcherOptions {
   /** The root is back after onRootMissing: open a new watcher and rescan. */
   onRootRestored?: (root: string) => void;
   onError?: (err: StrataError) => void;
+  /**
+   * Some directories are not watched: a system limit (inotify's watches per user) refused them.
+   * Their changes are never reported, so the engine must rescan the whole root for them. Called
+   * once per watcher.
+   */
+  onIncomplete?: (err: StrataError) => void;
 }
 
 type RootId = { dev: number; ino: number } | null;
@@ -41,6 +47,7 @@ export class LayerWatcher {
   private rootId: RootId = null;
   private rootMissing = false;
   private closed = false;
+  private incomplete = false;
   private settling = false;
   private timer: NodeJS.Timeout | undefined;
   private rootTimer: NodeJS.Timeout | undefined;
@@ -80,6 +87,7 @@ export class LayerWatcher {
       },
       onChange: (abs) => this.onChange(abs),
       onError: (err) => this.fail(err),
+      onLimit: (dir, err) => this.limited(dir, err),
     });
     this.dirs = dirs;
     await dirs.start();
@@ -176,6 +184,13 @@ export class LayerWatcher {
   private stopWatching(): void {
     this.dirs?.close();
     this.dirs = undefined;
+  }
+
+  private limited(dir: string, err: unknown): void {
+    if (this.closed || this.incomplete) return;
+    this.incomplete = true;
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+    this.opts.onIncomplete?.(new StrataError('E_WATCH_LIMIT', `a folder could not be watched (${code}: the system's limit of file watches is reached); changes are found by rescanning`, { path: dir }, { cause: err }));
   }
 
   private fail(err: unknown): void {
