@@ -5,6 +5,8 @@
  * When a folder's pass runs: at start-up (a full rescan), when its watcher reports dirty paths or
  * watchBeside a change beside the files (a setting), every poll interval (other devices' heads), on
  * syncNow, and again at once after a pass that found the disk changed under it. Passes run one at a time.
+ * A pass rescans what the watcher reported, and the whole folder every `rescanMs`: a watcher can
+ * lose events without knowing it (inotify's queue overflows), and they must not be lost for good.
  *
  * Must hold:
  * - paused means zero store requests: the store is not even opened until the agent is unpaused,
@@ -36,6 +38,11 @@ export interface AgentOptions {
   pollMs?: number;
   /** Watch the folders for changes (default true); without it only polls and syncNow run passes. */
   watch?: boolean;
+  /**
+   * How often a watched folder is rescanned whole all the same (default 1 hour): inotify drops
+   * events when its queue overflows and Node never says so. The stat cache keeps it cheap.
+   */
+  rescanMs?: number;
   debounceMs?: number;
   stabilityMs?: number;
   chunker?: FileChunker;
@@ -404,8 +411,13 @@ export class Agent implements AgentApi {
       f.setState('scanning');
       await this.runBeside(f);
       // Without a watcher, or one a system limit kept from some folders, nothing marks (all) paths
-      // dirty: every pass rescans (the stat cache keeps it cheap).
-      if (this.opts.watch === false || f.watchIncomplete) f.folder.markAllDirty();
+      // dirty: every pass rescans (the stat cache keeps it cheap). A watcher may also have missed
+      // changes unawares (an overflow), so a full rescan comes round anyway.
+      const now = this.now().getTime();
+      if (this.opts.watch === false || f.watchIncomplete || now >= f.nextRescan) {
+        f.folder.markAllDirty();
+        f.nextRescan = now + (this.opts.rescanMs ?? 3_600_000);
+      }
       const r = await f.folder.pass(abort.signal);
       f.rootMissing = false;
       fresh = f.record(r);

@@ -96,6 +96,8 @@ export class FolderRuntime {
   /** A pass should run as soon as the agent can. */
   due = true;
   nextPoll = 0;
+  /** When the next pass rescans the whole folder, though the watcher reported nothing there. */
+  nextRescan = 0;
   /** Passes in a row that failed or ended in 'retry' (the disk changed under them). */
   failures = 0;
   rootMissing = false;

@@ -1,17 +1,21 @@
 /**
- * The watcher meets what an ordinary user's disk holds: a folder it may not read, and more
- * folders than the inotify watch limit allows. A running `strata sync` (in a user namespace:
- * sync/testing/userns.ts) must keep syncing everything it can read; the machine that checks it is
- * a `sync --once` of another device, outside the namespace.
+ * The watcher meets what an ordinary user's disk holds: a folder it may not read, more folders
+ * than the inotify watch limit allows, a burst of changes larger than inotify's event queue. A
+ * running `strata sync` (in a user namespace: sync/testing/userns.ts) must keep syncing everything
+ * it can read; the machine that checks it is a `sync --once` of another device, outside the
+ * namespace.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { inUserNamespace, UNMAPPED_UID } from '../testing/userns.js';
-import { listDir, tempRoot } from './testkit.js';
+import { MemoryStore } from '../store/memory.js';
+import { Agent } from './agent.js';
+import { initStore, LAYER, listDir, tempRoot } from './testkit.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(REPO, 'sync/cli/main.ts');
@@ -96,4 +100,25 @@ test('more folders than the inotify watch limit allows: the agent still starts, 
   await mkdir(join(a, 'd20'));
   await writeFile(join(a, 'd20/new.txt'), 'new');
   await reaches('d20/new.txt', 'new');
+});
+
+test("changes lost to an overflow of inotify's event queue are found by the periodic full rescan", { timeout: 180_000 }, async (t) => {
+  const base = await tempRoot(t, 'overflow');
+  const root = join(base, 'root');
+  await mkdir(root);
+  const store = new MemoryStore();
+  await initStore(store);
+  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => store, pollMs: 150, debounceMs: 20, stabilityMs: 30, rescanMs: 2000 });
+  t.after(() => agent.stop());
+  const files = () => agent.status().folders[0]!.files;
+  while (agent.status().folders[0]!.syncedPasses === 0) await new Promise((r) => setTimeout(r, 50));
+  // The queue holds 16,384 events (max_queued_events); two a file, written while the event loop
+  // cannot read any, overflow it. The kernel then drops the rest, and Node never says so.
+  const n = process.platform === 'linux' ? 9000 : 100;
+  for (let i = 0; i < n; i++) writeFileSync(join(root, `f${i}.txt`), `file ${i}`);
+  const until = Date.now() + 120_000;
+  while (files() !== n) {
+    if (Date.now() > until) assert.fail(`the agent knows ${files()} of the ${n} files`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 });
