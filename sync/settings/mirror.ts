@@ -21,20 +21,21 @@
  *
  * What must hold: a run never loses a value (each one it replaces is in the layer's history or in a
  * conflict copy); it writes files atomically (temp name, fsync, rename) through real folders only,
- * never a symlink; nothing from the files reaches the store unchecked (the key under the org's
+ * never a symlink, all of a run's at once (files.ts); nothing from the files reaches the store unchecked (the key under the org's
  * dirs, names and value as settings.ts allows); a value the store refuses is reported once and
  * then replaced in the file by the machine's own (the refused one stays in the history); the agreed
  * values are saved after the changes, so a run cut off half-way is finished by the next one, which
  * finds both sides agreeing or one changed.
  */
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
 import { describeError, StrataError } from '../errors.js';
-import { fsyncDir, isErrno, makeDirs, NOFOLLOW, TEMP_PREFIX, tempPathIn } from '../fsutil.js';
+import { isErrno, makeDirs, NOFOLLOW, TEMP_PREFIX } from '../fsutil.js';
 import { freeConflictPath, isConflictName } from '../plan/conflict-name.js';
 import { writeFileAtomic } from '../state/fsutil.js';
+import { realDirs, writeKeyFiles, type KeyFileWrite } from './files.js';
 import { badValue, isSettingsPath, MAX_VALUE_BYTES, underDirs, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
 
 export const SETTINGS_FOLDER = '.strata/settings';
@@ -155,34 +156,27 @@ export class SettingsMirror {
     // A key whose file cannot be written where it belongs (a folder of that name: dconf holds a key
     // and a dir of one name at once; a file or symlink on the way) is reported and left as it was,
     // its agreed value too, so the next run tries again; the other keys go on. Its store change is
-    // dropped with it: it would replace the value its conflict copy was to keep.
-    const failed = new Set<string>();
+    // dropped with it: it would replace the value its conflict copy was to keep. The files are
+    // durable before the store changes and before the agreed values are saved (files.ts).
     const agreeAsBefore = (key: string): void => {
       agree(key, agreedBefore.get(key));
     };
-    const attempt = async (key: string, write: () => Promise<void>): Promise<boolean> => {
-      if (failed.has(key)) return false;
-      try {
-        await write();
-        return true;
-      } catch (err) {
-        if (!isKeyPlaceError(err)) throw err;
-        failed.add(key);
-        result.problems.push({ key, message: `not synced: its file cannot be written (${describeError(err)})` });
-        agreeAsBefore(key);
-        return false;
-      }
-    };
     const now = (this.opts.now ?? (() => new Date()))().getTime();
+    const writes: KeyFileWrite[] = [];
+    const copied = new Set<KeyFileWrite>();
     for (const { key, value } of copies) {
-      const rel = this.fileOf(key);
-      const copy = freeConflictPath(rel, now, this.opts.device, (p) => files.present.has(p));
+      const copy = freeConflictPath(this.fileOf(key), now, this.opts.device, (p) => files.present.has(p));
       files.present.add(copy);
-      if (await attempt(key, () => this.writeValue(copy, value))) result.conflicts.push(copy);
+      const w = { key, rel: copy, value };
+      copied.add(w);
+      writes.push(w);
     }
-    for (const { key, value } of toFile) {
-      const rel = this.fileOf(key);
-      if (await attempt(key, () => (value === undefined ? this.removeValue(rel) : this.writeValue(rel, value)))) result.changed.push(rel);
+    for (const { key, value } of toFile) writes.push({ key, rel: this.fileOf(key), value });
+    const { done, failed } = await writeKeyFiles(this.opts.root, this.folder, writes);
+    for (const w of done) (copied.has(w) ? result.conflicts : result.changed).push(w.rel);
+    for (const [key, err] of failed) {
+      result.problems.push({ key, message: `not synced: its file cannot be written (${describeError(err)})` });
+      agreeAsBefore(key);
     }
     const sets = await this.unchangedSince(live, toStore.filter((c) => !failed.has(c.key)), agreeAsBefore);
     if (sets.length > 0) {
@@ -259,7 +253,7 @@ export class SettingsMirror {
         else problems.push({ key, message: `${path}: ${value.problem}` });
       }
     };
-    if (await this.realDirs(this.folder)) await walk(this.folder);
+    if ((await realDirs(this.opts.root, this.folder)) !== undefined) await walk(this.folder);
     return { values, present };
   }
 
@@ -278,67 +272,6 @@ export class SettingsMirror {
     } finally {
       await fh?.close();
     }
-  }
-
-  /** Whether every folder of `rel` under the root is a real folder (false: one is missing); a symlink or a file there is an error. */
-  private async realDirs(rel: string, make = false): Promise<boolean> {
-    let path = this.opts.root;
-    for (const name of rel.split('/')) {
-      path = join(path, name);
-      const st = await lstat(path).catch((err: unknown) => {
-        if (isErrno(err, 'ENOENT')) return undefined;
-        throw err;
-      });
-      if (st === undefined) {
-        if (!make) return false;
-        await mkdir(path).catch((err: unknown) => {
-          if (!isErrno(err, 'EEXIST')) throw err;
-        });
-        continue;
-      }
-      if (!st.isDirectory()) throw new StrataError('E_SETTINGS', 'is not a folder (a symlink or a file): settings are not synced through it', { path });
-    }
-    return true;
-  }
-
-  private async writeValue(rel: string, value: string): Promise<void> {
-    const slash = rel.lastIndexOf('/');
-    await this.realDirs(rel.slice(0, slash), true);
-    const dir = join(this.opts.root, rel.slice(0, slash));
-    const temp = tempPathIn(dir);
-    try {
-      const fh = await open(temp, 'wx', 0o644);
-      try {
-        await fh.writeFile(`${value}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(temp, join(this.opts.root, rel));
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
-    await fsyncDir(dir);
-  }
-
-  /** Removes a key's file, and the folders that removal empties (up to the mirror's own). */
-  private async removeValue(rel: string): Promise<void> {
-    if (!(await this.realDirs(rel.slice(0, rel.lastIndexOf('/'))))) return;
-    const path = join(this.opts.root, rel);
-    const st = await lstat(path).catch(() => undefined);
-    if (st?.isFile() !== true) return;
-    await unlink(path);
-    let dir = rel.slice(0, rel.lastIndexOf('/'));
-    while (dir.length > this.folder.length) {
-      try {
-        await rmdir(join(this.opts.root, dir));
-      } catch {
-        break;
-      }
-      dir = dir.slice(0, dir.lastIndexOf('/'));
-    }
-    await fsyncDir(join(this.opts.root, dir));
   }
 
   /** The agreed values and the dirs they were agreed for (a record without dirs is from before they were kept: the org's dirs now). */
@@ -371,12 +304,6 @@ export class SettingsMirror {
     await makeDirs(dirname(this.opts.stateFile), 0o700);
     return writeFileAtomic(this.opts.stateFile, `${JSON.stringify({ version: STATE_VERSION, dirs: this.opts.dirs, agreed: sorted })}\n`);
   }
-}
-
-/** Whether `err` is about where one key's file goes (see syncOnce), not the whole folder or disk. */
-function isKeyPlaceError(err: unknown): boolean {
-  if (err instanceof StrataError) return err.code === 'E_SETTINGS' && err.path !== undefined;
-  return isErrno(err, 'EISDIR', 'ENOTDIR', 'ENOTEMPTY', 'EEXIST');
 }
 
 function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {

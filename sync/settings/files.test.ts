@@ -1,0 +1,108 @@
+// What a mirror run makes durable, and in which order, seen from outside: the child run
+// (mirror-child.ts) runs under strace, which names the file behind every fsync and every rename.
+// Linux with strace only; elsewhere the suite skips.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { TEMP_PREFIX } from '../fsutil.js';
+import { SYNCFS_FROM } from './files.js';
+import { childValues, CHILD_DIRS } from './mirror-child.js';
+import { SettingsMirror } from './mirror.js';
+import { MemorySettings } from './testkit.js';
+
+const CHILD = fileURLToPath(new URL('./mirror-child.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const FOLDER = '.strata/settings/dconf';
+const hasStrace = process.platform === 'linux' && spawnSync('strace', ['-V']).status === 0;
+
+async function home(t: { after: (fn: () => unknown) => void }) {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-mirror-files-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'home'));
+  return { dir, root: join(dir, 'home'), stateFile: join(dir, 'state', 'settings.json') };
+}
+
+/** The child's syncs and renames, in order: [call, path, second path]. */
+async function traceRun(h: { dir: string; root: string; stateFile: string }, count: number): Promise<string[][]> {
+  const trace = join(h.dir, 'trace');
+  const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2', '-o', trace, process.execPath, '--import', 'tsx', CHILD, h.root, h.stateFile, `${count}`], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const calls: string[][] = [];
+  for (const line of (await readFile(trace, 'utf8')).split('\n')) {
+    const sync = /\b(fsync|fdatasync|syncfs)\(\d+<([^>]*)>/.exec(line);
+    if (sync) calls.push([sync[1] === 'syncfs' ? 'syncfs' : 'fsync', sync[2]!]);
+    const moved = /\brename(?:at2?)?\((?:[^,]*, )?"([^"]*)", (?:[^,]*, )?"([^"]*)"/.exec(line);
+    if (moved) calls.push(['rename', moved[1]!, moved[2]!]);
+  }
+  // Only what the run did in the test's folders (not tsx's cache, say).
+  return calls.filter((c) => c[1]!.startsWith(h.dir));
+}
+
+describe('settings mirror: durability of its files', { skip: !hasStrace && process.env.CI !== 'true' && 'needs strace (Linux)' }, () => {
+  it('a few files: each fsynced before its rename, each folder that gained a file fsynced once, after the renames and before the record of agreed values', async (t) => {
+    const h = await home(t);
+    const calls = await traceRun(h, 3);
+    const mirror = join(h.root, FOLDER);
+    const keyDirs = [...new Set([...childValues(3).keys()].map((k) => join(mirror, k.slice(0, k.lastIndexOf('/')))))];
+    const renames = calls.filter((c) => c[0] === 'rename' && c[2]!.startsWith(mirror));
+    assert.equal(renames.length, 3);
+    for (const [, temp] of renames) {
+      const synced = calls.findIndex((c) => c[0] === 'fsync' && c[1] === temp);
+      assert.ok(synced >= 0 && synced < calls.findIndex((c) => c[0] === 'rename' && c[1] === temp), `${temp} was not fsynced before its rename`);
+    }
+    const lastRename = calls.indexOf(renames.at(-1)!);
+    const record = calls.findIndex((c) => c[0] === 'rename' && c[2] === h.stateFile);
+    assert.ok(record > lastRename, 'the record is written after the files');
+    for (const d of [...keyDirs, mirror]) {
+      const syncs = calls.map((c, i) => (c[0] === 'fsync' && c[1] === d ? i : -1)).filter((i) => i >= 0);
+      assert.equal(syncs.length, 1, `${d} fsynced ${syncs.length} times`);
+      assert.ok(syncs[0]! > lastRename && syncs[0]! < record, `${d} fsynced out of order`);
+    }
+    assert.equal(calls.filter((c) => c[0] === 'syncfs').length, 0);
+  });
+
+  it(`many files (${SYNCFS_FROM} or more): no fsync per file, one syncfs before the renames and one after, then the record`, async (t) => {
+    const h = await home(t);
+    const count = SYNCFS_FROM * 3;
+    const calls = await traceRun(h, count);
+    const mirror = join(h.root, FOLDER);
+    assert.deepEqual(calls.filter((c) => c[0] === 'fsync' && c[1]!.startsWith(mirror)), []);
+    const syncfs = calls.map((c, i) => (c[0] === 'syncfs' ? i : -1)).filter((i) => i >= 0);
+    assert.equal(syncfs.length, 2);
+    const renames = calls.map((c, i) => (c[0] === 'rename' && c[2]!.startsWith(mirror) ? i : -1)).filter((i) => i >= 0);
+    assert.equal(renames.length, count);
+    assert.ok(renames.every((i) => i > syncfs[0]! && i < syncfs[1]!), 'every file is renamed between the two syncs');
+    assert.ok(calls.findIndex((c) => c[0] === 'rename' && c[2] === h.stateFile) > syncfs[1]!, 'the record is written after the second sync');
+  });
+});
+
+describe('settings mirror: a run killed half-way', () => {
+  it('the record never names a value its file does not hold, and the next run finishes the work, leaving no temp file', async (t) => {
+    const h = await home(t);
+    const count = 3000;
+    const mirror = join(h.root, FOLDER);
+    // Killed once its first files are in place: the renames have begun.
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, h.root, h.stateFile, `${count}`], { cwd: ROOT, stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    let ended = false;
+    void exited.then(() => (ended = true));
+    while (!ended && !(await readdir(join(mirror, 'org/app/d6')).catch(() => [])).some((n) => n.startsWith('k'))) await new Promise((r) => setTimeout(r, 2));
+    child.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL', 'the run was killed before it ended');
+    const record = await readFile(h.stateFile, 'utf8').then((s) => (JSON.parse(s) as { agreed: Record<string, string> }).agreed, () => ({}));
+    for (const [key, value] of Object.entries(record)) assert.equal(await readFile(join(mirror, key), 'utf8'), `${value}\n`, `the record names ${key}`);
+
+    const store = new MemorySettings();
+    for (const [k, v] of childValues(count)) store.values.set(k, v);
+    const r = await new SettingsMirror({ root: h.root, store, dirs: CHILD_DIRS, stateFile: h.stateFile, device: 'pc', policy: 'keep-both' }).sync();
+    assert.deepEqual(r.conflicts, []);
+    const agreed = (JSON.parse(await readFile(h.stateFile, 'utf8')) as { agreed: Record<string, string> }).agreed;
+    assert.deepEqual(agreed, Object.fromEntries(store.values));
+    for (const [key, value] of store.values) assert.equal(await readFile(join(mirror, key), 'utf8'), `${value}\n`);
+    assert.deepEqual((await readdir(mirror)).filter((n) => n.startsWith(TEMP_PREFIX)), []);
+  });
+});
