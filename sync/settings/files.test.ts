@@ -43,7 +43,7 @@ async function traceRun(h: { dir: string; root: string; stateFile: string }, cou
 }
 
 describe('settings mirror: durability of its files', { skip: !hasStrace && process.env.CI !== 'true' && 'needs strace (Linux)' }, () => {
-  it('a few files: each fsynced before its rename, each folder that gained a file fsynced once, after the renames and before the record of agreed values', async (t) => {
+  it('a few files: each fsynced before its rename, each folder that changed fsynced once, after the renames and before the record of agreed values', async (t) => {
     const h = await home(t);
     const calls = await traceRun(h, 3);
     const mirror = join(h.root, FOLDER);
@@ -57,7 +57,8 @@ describe('settings mirror: durability of its files', { skip: !hasStrace && proce
     const lastRename = calls.indexOf(renames.at(-1)!);
     const record = calls.findIndex((c) => c[0] === 'rename' && c[2] === h.stateFile);
     assert.ok(record > lastRename, 'the record is written after the files');
-    for (const d of [...keyDirs, mirror]) {
+    // Every folder that gained an entry, the folders made on the way to the keys' included.
+    for (const d of [...keyDirs, join(mirror, 'org/app'), join(mirror, 'org'), mirror, join(h.root, '.strata/settings'), join(h.root, '.strata'), h.root]) {
       const syncs = calls.map((c, i) => (c[0] === 'fsync' && c[1] === d ? i : -1)).filter((i) => i >= 0);
       assert.equal(syncs.length, 1, `${d} fsynced ${syncs.length} times`);
       assert.ok(syncs[0]! > lastRename && syncs[0]! < record, `${d} fsynced out of order`);

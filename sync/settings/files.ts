@@ -4,7 +4,7 @@
  *
  * What must hold: each file is replaced atomically (a temp beside it, renamed over it) through real
  * folders only, never a symlink; and when writeKeyFiles returns, every file it wrote or removed is
- * durable — each file's content before its rename, the renames and removals after —,
+ * durable — each file's content before its rename, the renames, removals and new folders after —,
  * since the mirror then records those values as agreed: a record that named a value the disk could
  * still lose would take the loss for a change (a key reset in the store, a value pushed back).
  *
@@ -56,7 +56,7 @@ export async function writeKeyFiles(root: string, folder: string, writes: readon
   const done: KeyFileWrite[] = [];
   try {
     if (sets.length > 0) {
-      await realDirs(root, folder, true);
+      for (const made of (await realDirs(root, folder, true)) ?? []) touched.add(dirname(made));
       await removeTemps(tempDir);
     }
     await forEachLimit(sets, PARALLEL, async (w) => {
@@ -73,7 +73,7 @@ export async function writeKeyFiles(root: string, folder: string, writes: readon
           const left = await removeKeyFile(root, folder, w.rel);
           if (left !== undefined) touched.add(left);
         } else {
-          await realDirs(root, dirname(w.rel), true);
+          for (const made of (await realDirs(root, dirname(w.rel), true)) ?? []) touched.add(dirname(made));
           await rename(temps.get(w)!, path);
           temps.delete(w);
           touched.add(dirname(path));
@@ -93,8 +93,8 @@ export async function writeKeyFiles(root: string, folder: string, writes: readon
 
 /**
  * Removes the temp files a run cut off (killed, a crash) left in `dir`, the mirror's own folder:
- * runs of the mirror never overlap (SettingsMirror.sync), and nothing else writes there (no key
- * sits directly under "/").
+ * the runs of a mirror never overlap (SettingsMirror.sync), and the sync engine writes no file
+ * there (no key sits directly under "/").
  */
 async function removeTemps(dir: string): Promise<void> {
   for (const e of await readdir(dir, { withFileTypes: true })) if (e.isFile() && e.name.startsWith(TEMP_PREFIX)) await rm(join(dir, e.name), { force: true });
