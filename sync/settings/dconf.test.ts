@@ -22,6 +22,13 @@ describe('dconf dump and key files', () => {
     assert.deepEqual(skipped, ['/org/app/we ird', '/org/app/.hidden/x']);
   });
 
+  it('a key name holding a newline spans lines of the dump: skipped whole, never read as the key its last line names', () => {
+    const text = "[/]\nx\ntheme='evil'\nok=1\ny\n\n[b]=['v']\n#z=2\n[sub]\nk=3\n";
+    const { values, skipped } = parseDump('/org/app/', text);
+    assert.deepEqual(Object.fromEntries(values), { '/org/app/ok': '1', '/org/app/sub/k': '3' });
+    assert.deepEqual(skipped, ['/org/app/x\ntheme', '/org/app/y\n\n[b]', '/org/app/#z']);
+  });
+
   it('writes one key file section per dir', () => {
     assert.equal(keyFile([{ key: '/org/a/x', value: '1' }, { key: '/org/a/y', value: "'s'" }, { key: '/top', value: 'true' }]), "[org/a]\nx=1\ny='s'\n\n[/]\ntop=true\n");
   });
@@ -62,6 +69,15 @@ describe('dconf, real (a database and a session bus of its own)', { skip: needsD
     assert.equal(spawnSync('dconf', ['read', '/org/test/hidden/x=y'], { env, encoding: 'utf8' }).stdout.trim(), '2');
     const resets = (await readFile(join(dir, 'log'), 'utf8')).split('\n').filter((l) => l.startsWith('reset'));
     assert.deepEqual(resets.sort(), ['reset -f /org/test/gone/', ...[...part, ...hidden].map((k) => `reset ${k}`)].sort());
+  });
+
+  it('a key whose name holds a newline is skipped, not read as another key', async (t) => {
+    const { dconf, env } = await startDconf(t);
+    assert.equal(spawnSync('dconf', ['write', '/org/test/x\ntheme', "'evil'"], { env }).status, 0);
+    assert.deepEqual(await dconf.write([{ key: '/org/test/ok', value: '1' }]), []);
+    const { values, skipped } = await dconf.read('/org/test/');
+    assert.deepEqual(Object.fromEntries(values), { '/org/test/ok': '1' });
+    assert.deepEqual(skipped, ['/org/test/x\ntheme']);
   });
 
   it('names the key whose value is not GVariant, and still writes the others', async (t) => {

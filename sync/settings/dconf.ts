@@ -242,21 +242,35 @@ export async function userOnlyProfile(env: NodeJS.ProcessEnv): Promise<string | 
 /**
  * The values of `dconf dump <dir>`, by full key path. Keys and dirs whose names the layer cannot
  * hold (isSettingsPath) are listed in `skipped` instead.
+ *
+ * dconf writes no comments, a value never spans lines (GVariant text escapes a newline) and a
+ * section's name holds no "[" or "]" (a dir so named is left out of a dump); but a key's name may
+ * hold a newline, and is then written over several lines: a line that is neither a section nor
+ * holds "=" starts such a name, which runs to the next line that holds one. Read as lines of their
+ * own, its parts would be keys it is not (`x\ntheme` read as `theme`).
  */
 export function parseDump(dir: string, text: string): { values: Map<string, string>; skipped: string[] } {
   const values = new Map<string, string>();
   const skipped: string[] = [];
   let section: string | undefined;
+  let cut: string[] | undefined;
   for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    if (line.startsWith('[') && line.endsWith(']')) {
-      const name = line.slice(1, -1);
-      section = name === '/' ? dir : `${dir}${name}/`;
-      continue;
+    if (cut === undefined) {
+      if (line === '') continue;
+      if (/^\[[^[\]]*\]$/.test(line)) {
+        const name = line.slice(1, -1);
+        section = name === '/' ? dir : `${dir}${name}/`;
+        continue;
+      }
     }
     const eq = line.indexOf('=');
-    if (section === undefined || eq <= 0) continue;
-    const key = `${section}${line.slice(0, eq)}`;
+    if (eq < 0) {
+      (cut ??= []).push(line);
+      continue;
+    }
+    const key = `${section ?? dir}${[...(cut ?? []), line.slice(0, eq)].join('\n')}`;
+    cut = undefined;
+    if (section === undefined) continue;
     if (isSettingsPath(key)) values.set(key, line.slice(eq + 1));
     else skipped.push(key);
   }
