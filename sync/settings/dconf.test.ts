@@ -80,6 +80,19 @@ describe('dconf, real (a database and a session bus of its own)', { skip: needsD
     assert.deepEqual(skipped, ['/org/test/x\ntheme']);
   });
 
+  it('skips the names a dump cannot show ("=", "[", "]", a space at either end; a dir with "[" or "]"), found by dconf list', async (t) => {
+    const { dconf, env } = await startDconf(t);
+    const unseen = ['/org/test/a=b', '/org/test/c[d', '/org/test/e]f', '/org/test/ lead', '/org/test/sub/[sec]/y', '/org/test/only/k=v'];
+    for (const key of unseen) assert.equal(spawnSync('dconf', ['write', key, '1'], { env }).status, 0);
+    assert.equal(spawnSync('dconf', ['write', '/org/test/x\ntheme', '2'], { env }).status, 0);
+    assert.deepEqual(await dconf.write([{ key: '/org/test/ok', value: '1' }, { key: '/org/test/sub/k', value: '1' }]), []);
+    const { values, skipped } = await dconf.read('/org/test/');
+    assert.deepEqual(Object.fromEntries(values), { '/org/test/ok': '1', '/org/test/sub/k': '1' });
+    assert.deepEqual(skipped.sort(), [...unseen, '/org/test/x\ntheme'].sort());
+    // Read again with nothing changed: the same, without listing again.
+    assert.deepEqual((await dconf.read('/org/test/')).skipped.sort(), skipped);
+  });
+
   it('names the key whose value is not GVariant, and still writes the others', async (t) => {
     const { dconf } = await startDconf(t);
     const problems = await dconf.write([

@@ -2,7 +2,7 @@
  * dconf, the settings store of GNOME and most Linux desktops, through its command-line tool
  * (Debian: dconf-cli). Reads are `dconf dump <dir>` (a key file: `[section]` lines naming dirs
  * under the one dumped, `key=value` lines with the value in GVariant text form — one line, since
- * that form escapes newlines); writes are one `dconf load /` of every value set (one change, so a
+ * that form escapes newlines), with `dconf list` for the names a key file cannot hold (read); writes are one `dconf load /` of every value set (one change, so a
  * desktop watching the keys sees them together) and `dconf reset <key>` per key removed, or one
  * `dconf reset -f <dir>` for a dir where every key goes. Writes go
  * through the session's dconf service on D-Bus; reads need no bus, and see the user's own database
@@ -51,16 +51,58 @@ export class Dconf implements SettingsStore {
   private readonly command: string;
   private readonly env: NodeJS.ProcessEnv | undefined;
   private userOnly: Promise<string | undefined> | undefined;
+  /** By dir: the last dump read, and the names it could not show (see unseen). */
+  private readonly unseenAt = new Map<string, { dump: string; names: string[] }>();
 
   constructor(opts: DconfOptions = {}) {
     this.command = opts.command ?? 'dconf';
     this.env = opts.env;
   }
 
+  /**
+   * A dump, and the names it cannot show (unseen): those are skipped too, as names the layer cannot
+   * hold, so that they are reported rather than lost without a word.
+   */
   async read(dir: string): Promise<{ values: Map<string, string>; skipped: string[] }> {
-    const r = await this.run(['dump', dir], undefined, await this.readEnv());
+    const env = await this.readEnv();
+    const r = await this.run(['dump', dir], undefined, env);
     if (r.code !== 0) throw this.failed(`dump ${dir}`, r);
-    return parseDump(dir, r.stdout);
+    const { values, skipped } = parseDump(dir, r.stdout);
+    let last = this.unseenAt.get(dir);
+    if (last?.dump !== r.stdout) {
+      last = { dump: r.stdout, names: await this.unseen(dir, [...values.keys(), ...skipped], env) };
+      this.unseenAt.set(dir, last);
+    }
+    return { values, skipped: [...skipped, ...last.names] };
+  }
+
+  /**
+   * The keys under `dir` a dump leaves out: a key file cannot hold a key named with "=", "[" or "]"
+   * (but for a trailing "[locale]") or with a space at either end, nor a section named with "[" or
+   * "]", and GLib drops them from the dump. Only `dconf list` shows them, one process per dir: so
+   * they are looked for again only when the dump of `dir` has changed (a name of that kind set
+   * while nothing else there changes is found at the next change, or the next session). `shown`
+   * are the keys the dump showed.
+   */
+  private async unseen(dir: string, shown: readonly string[], env: NodeJS.ProcessEnv | undefined): Promise<string[]> {
+    // `dconf list` prints a key name holding a newline as several names: its parts were shown.
+    const seen = new Set<string>();
+    for (const k of shown) {
+      const at = k.slice(0, k.lastIndexOf('/') + 1);
+      for (const part of k.slice(at.length).split('\n')) seen.add(`${at}${part}`);
+    }
+    const names: string[] = [];
+    const walk = async (d: string): Promise<void> => {
+      const r = await this.run(['list', d], undefined, env);
+      if (r.code !== 0) throw this.failed(`list ${d}`, r);
+      for (const name of r.stdout.split('\n')) {
+        if (name === '') continue;
+        if (name.endsWith('/')) await walk(`${d}${name}`);
+        else if (!seen.has(`${d}${name}`)) names.push(`${d}${name}`);
+      }
+    };
+    await walk(dir);
+    return names;
   }
 
   async write(changes: readonly SettingsChange[]): Promise<SettingsProblem[]> {
