@@ -427,3 +427,23 @@ it('a file the admin preloaded over an image file, deleted on a VDI machine, goe
   assert.ok(!(await names(pc.home)).includes('Documents/image.txt'), 'the PC does not keep the deleted file');
   assert.ok(!(await names(pc.home)).includes('Documents/Templates/a.dotx'), 'nor the one in a folder');
 });
+
+it('a golden-image folder deleted on a persistent PC stays deleted on the next reset VDI machine; image folders the user never had, or with other files in them, stay', async (t) => {
+  const { store, b, vdi } = await vdiThenPc(t, 'base-delete-folder-on-pc');
+  await rm(join(b.home, 'Documents/Templates'), { recursive: true });
+  await b.pass();
+  assert.equal(kind(await layer(store), 'Documents/Templates'), 'none', 'a plain delete on the PC');
+  // A folder the user deleted that a newer image fills with another file too is still the image's.
+  const c = await vdi('c', { Documents: { ...GOLDEN.Documents, Templates: { 'a.dotx': 'A', 'c.dotx': 'a new template' } } });
+  const filled = await names(c.home);
+  assert.ok(!filled.includes('Documents/Templates/a.dotx'), 'the deleted file stays hidden');
+  assert.ok(filled.includes('Documents/Templates/c.dotx'), 'the image\'s new file in it shows, and so its folder');
+
+  const d = await vdi('d', { Documents: { ...GOLDEN.Documents, Forms: { 'f.dotx': 'F' }, Empty: {} } });
+  const seen = await names(d.home);
+  assert.ok(!seen.includes('Documents/Templates/'), 'the folder the user deleted on the PC stays deleted');
+  assert.ok(seen.includes('Documents/Forms/f.dotx') && seen.includes('Documents/Empty/'), 'image folders the layer never held are kept');
+  await d.pass();
+  assert.equal(kind(await layer(store), 'Documents/Templates'), 'whiteout', 'the reset machine writes the whiteout the PC could not');
+  assert.equal(kind(await layer(store), 'Documents/Empty'), 'dir', 'and adopts the image\'s new folder');
+});

@@ -55,8 +55,9 @@ export interface FindBaseOptions {
   earlier?: Base;
 }
 
-/** The base, and of its paths the files and links on the disk that the layer does not know. */
+/** The base, and of its paths those on the disk that the layer does not know. */
 export interface FoundBase extends Base {
+  /** Files, links and folders, each folder before what is in it. */
   unknown: string[];
 }
 
@@ -90,7 +91,7 @@ export async function findBase(opts: FindBaseOptions): Promise<FoundBase> {
       if (kind === undefined || opts.exclude(rel, kind === 'dir') || opts.made.has(rel)) continue;
       const laid = laidAt(rel);
       if (laid === undefined) {
-        if (kind !== 'dir') unknown.push(rel);
+        unknown.push(rel);
         base.set(rel, kind);
       }
       // A laid file or link was found (or not) by first contact; under a laid or unknown folder, look.

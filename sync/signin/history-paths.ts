@@ -6,9 +6,11 @@
  * adopt it back, undoing the user's delete. The layer's history tells the cases apart: a file the
  * user layer once held with these very bytes, and holds no more, was deleted by the user, and the
  * sign-in hides the image's copy (base.json keeps the path, so live sync writes the whiteout); its
- * bytes are in the history, so removing it loses nothing. A path the layer never held, or a file
- * with other bytes (the user's own, made while signed out; a new image version), is kept and
- * adopted, as before.
+ * bytes are in the history, so removing it loses nothing. A folder the layer once held is the
+ * user's delete too (a PC deletes a folder as a plain delete as well): once those files are gone it
+ * goes if nothing is left in it, and stays, as the image's, if anything is. A path the layer never
+ * held, or a file with other bytes (the user's own, made while signed out; a new image version), is
+ * kept and adopted, as before.
  *
  * Cost: one listing of the layer's snapshots, then per snapshot only the trees on the way to the
  * asked paths, each tree read once (unchanged subtrees share ids). The walk goes newest first;
@@ -31,10 +33,13 @@ export interface HistoryPathsOptions {
   onSkip?: (err: StrataError) => void;
 }
 
+/** The version of a folder: no file's content key nor link's `->target` is this. */
+export const HELD_DIR = '/';
+
 /**
  * The versions some snapshot of `layer` held at each of `paths` (layer-relative, "/"): a file's
- * content key (plan's contentKey of its chunk ids), a link's `->target`. Paths never held as a file
- * or link are absent.
+ * content key (plan's contentKey of its chunk ids), a link's `->target`, a folder's HELD_DIR.
+ * Paths never held are absent.
  */
 export async function pathsInHistory(repo: Repository, layer: string, paths: Iterable<string>, opts: HistoryPathsOptions = {}): Promise<Map<string, Set<string>>> {
   const want = new Set(paths);
@@ -71,7 +76,7 @@ export async function pathsInHistory(repo: Repository, layer: string, paths: Ite
     try {
       for (const p of want) {
         const e = await entryAt(record.snapshot.root, keys.snapshot(layer, record.id), p);
-        const version = e?.type === 'file' ? contentKey(e.chunks) : e?.type === 'symlink' ? `->${e.target}` : undefined;
+        const version = e?.type === 'file' ? contentKey(e.chunks) : e?.type === 'symlink' ? `->${e.target}` : e?.type === 'dir' ? HELD_DIR : undefined;
         if (version !== undefined) held.push([p, version]);
       }
     } catch (err) {

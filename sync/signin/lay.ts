@@ -36,9 +36,9 @@
  * file instead, and its first contact replaces a file bearing the layer's mtime (that lay's torn
  * write) instead of keeping it as a conflict copy.
  */
-import { lstat, readlink, rm } from 'node:fs/promises';
+import { lstat, readlink, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canSyncFileSystem, syncFileSystem } from '../fsutil.js';
+import { canSyncFileSystem, isErrno, syncFileSystem } from '../fsutil.js';
 import { poolChunkFile } from '../restore/chunk.js';
 import { caseInsensitiveByDefault, contentKey, type DiskNode, type FileNode } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
@@ -56,7 +56,7 @@ import { effectiveTree, foldCase, splitReady } from './effective.js';
 import { firstContact } from './first-contact.js';
 import { sessionExcluder, sessionFolder } from './folder.js';
 import { findBase } from './base.js';
-import { pathsInHistory } from './history-paths.js';
+import { HELD_DIR, pathsInHistory } from './history-paths.js';
 import { readLayerStack, type ChunkMap, type LayerStack } from './layers.js';
 import { ScratchStore } from './scratch-store.js';
 import { endLaying, startLaying } from './laying.js';
@@ -216,14 +216,18 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const base =
     session.mode !== 'vdi' ? undefined
     : await findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org, caseInsensitive, ...(earlier ? { earlier } : {}) });
-  // The image's files the layer does not know but once held with these bytes: the user deleted
-  // them (on a machine without this image, so with no whiteout). Hidden again — their bytes are in
-  // the history —; the base keeps them, so live sync writes their whiteouts (history-paths.ts).
+  // The image's files the layer does not know but once held with these bytes, and its folders the
+  // layer once held that are left empty: the user deleted them (on a machine without this image, so
+  // with no whiteout). Hidden again — their bytes are in the history —; the base keeps them, so live
+  // sync writes their whiteouts (history-paths.ts). What is in a folder goes before the folder.
   if (base !== undefined && base.unknown.length > 0 && stack.user) {
     let skipped: StrataError | undefined;
     const held = await pathsInHistory(repo, `user/${session.user}`, base.unknown, { onSkip: (err) => (skipped ??= err) });
     if (skipped) warnings.push(`the layer's history could not be read in full (${describeError(skipped).split('\n')[0]}): a file deleted on another machine may come back from this machine's image`);
-    for (const [p, versions] of held) await removeIfHeld(session.home, p, versions, contentOf);
+    for (const p of [...base.unknown].reverse()) {
+      const versions = held.get(p);
+      if (versions !== undefined) await removeIfHeld(session.home, p, versions, contentOf);
+    }
   }
   if (deferSync) await syncFileSystem(session.home);
   const totalMs = clock() - start;
@@ -267,10 +271,20 @@ async function earlierBase(file: string, warn: (message: string) => void): Promi
   }
 }
 
-/** Removes the file or link at `rel` (found by findBase's walk, which follows no link) if it holds one of `versions` (history-paths.ts). */
+/**
+ * Removes the file or link at `rel` (found by findBase's walk, which follows no link) if it holds one
+ * of `versions` (history-paths.ts); the folder there, if the history held one and it is empty.
+ */
 async function removeIfHeld(home: string, rel: string, versions: ReadonlySet<string>, contentOf: (path: string) => Promise<string>): Promise<void> {
   const path = join(home, ...rel.split('/'));
   const st = await lstat(path).catch(() => undefined);
+  if (st?.isDirectory()) {
+    if (versions.has(HELD_DIR)) await rmdir(path).catch((err: unknown) => {
+      // Something is left in it (not the user's deleted files): it is the image's, and stays.
+      if (!isErrno(err, 'ENOTEMPTY', 'EEXIST', 'ENOENT')) throw err;
+    });
+    return;
+  }
   const version = st?.isFile() ? await contentOf(path).catch(() => undefined) : st?.isSymbolicLink() ? `->${await readlink(path).catch(() => '')}` : undefined;
   if (version !== undefined && versions.has(version)) await rm(path, { force: true });
 }
