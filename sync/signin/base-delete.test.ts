@@ -305,11 +305,9 @@ it('an org layer that covered an image file and drops it writes no whiteout: the
   assert.equal(await readFile(join(b.home, 'Documents/image.txt'), 'utf8'), 'from the golden image', 'the image\'s file shows again');
 });
 
-// Known gap. The image's files are adopted into the user layer as plain files: nothing in the layer
-// says they came from an image. A persistent PC has no base, so its delete of one is a plain delete,
-// and the next reset VDI machine's first contact adopts the image's copy again. Closing it needs the
-// layer to carry the origin (a tree-entry flag: a bucket format change, DESIGN §2) or a first contact
-// that walks the layer's history for every image path it does not know.
+// The image's files are adopted into the user layer as plain files: nothing in the layer says they
+// came from an image. A persistent PC has no base, so its delete of one is a plain delete; the next
+// reset VDI machine finds the path in the layer's history instead (history-paths.ts).
 it('a golden-image file deleted on a persistent PC stays deleted on the next reset VDI machine', async (t) => {
   const { store, b, vdi } = await vdiThenPc(t, 'base-delete-on-pc');
   await unlink(join(b.home, 'Documents/image.txt'));
@@ -446,4 +444,32 @@ it('a golden-image folder deleted on a persistent PC stays deleted on the next r
   await d.pass();
   assert.equal(kind(await layer(store), 'Documents/Templates'), 'whiteout', 'the reset machine writes the whiteout the PC could not');
   assert.equal(kind(await layer(store), 'Documents/Empty'), 'dir', 'and adopts the image\'s new folder');
+});
+
+it('an image file a preload covered, deleted on a persistent PC, stays deleted on the next reset VDI machine; an image file at a path the layer never held shows, and a file made while signed out stays', async (t) => {
+  const { dir, store, repo } = await memoryBucket(t, 'base-delete-preloaded-on-pc');
+  const vdiOrg = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  await writeTree(join(dir, 'template'), { Documents: { 'image.txt': 'from the template' } });
+  await preloadUserLayer(repo, 'alice', { from: join(dir, 'template') });
+  const vdi = machines(t, dir, store, vdiOrg);
+  const a = await vdi('a');
+  assert.equal(await readFile(join(a.home, 'Documents/image.txt'), 'utf8'), 'from the template', 'the preload covers the image\'s file');
+  await a.pass();
+  const b = await machines(t, dir, store, parseOrgConfig({ ...vdiOrg, mode: 'persistent' }, 'test'), { Documents: {} })('b');
+  await b.pass();
+  await unlink(join(b.home, 'Documents/image.txt'));
+  await b.pass();
+  assert.equal(kind(await layer(store), 'Documents/image.txt'), 'none', 'a plain delete on the PC');
+
+  // The machine a, not reset: what the user wrote there while signed out is theirs, not the image's.
+  await writeFile(join(a.home, 'Documents/image.txt'), 'written while signed out');
+  await layHome({ store, session: await readSession(a.stateDir), stateDir: a.stateDir });
+  assert.equal(await readFile(join(a.home, 'Documents/image.txt'), 'utf8'), 'written while signed out', 'a file with bytes the layer never held is kept where it may be the user\'s');
+
+  const c = await vdi('c', { Documents: { ...GOLDEN.Documents, 'new-in-image.txt': 'the image gained it' } });
+  const seen = await names(c.home);
+  assert.ok(!seen.includes('Documents/image.txt'), 'the image\'s file the preload covered stays deleted');
+  assert.ok(seen.includes('Documents/new-in-image.txt') && seen.includes('Documents/other.txt'), 'image files at paths the layer never held show');
+  await c.pass();
+  assert.equal(kind(await layer(store), 'Documents/image.txt'), 'whiteout', 'the reset machine writes the whiteout the PC could not');
 });

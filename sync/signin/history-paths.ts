@@ -3,14 +3,15 @@
  * layer does not know (base.ts `unknown`). An image file is adopted into the user layer as a
  * plain file, and a machine without that image (a persistent PC) deletes it as a plain file, with
  * no whiteout; the next reset VDI machine would then find the image's copy unknown to the layer and
- * adopt it back, undoing the user's delete. The layer's history tells the cases apart: a file the
- * user layer once held with these very bytes, and holds no more, was deleted by the user, and the
- * sign-in hides the image's copy (base.json keeps the path, so live sync writes the whiteout); its
- * bytes are in the history, so removing it loses nothing. A folder the layer once held is the
- * user's delete too (a PC deletes a folder as a plain delete as well): once those files are gone it
- * goes if nothing is left in it, and stays, as the image's, if anything is. A path the layer never
- * held, or a file with other bytes (the user's own, made while signed out; a new image version), is
- * kept and adopted, as before.
+ * adopt it back, undoing the user's delete. The layer's history tells the cases apart: a path the
+ * user layer once held, and holds no more, was deleted by the user, and the sign-in hides the
+ * image's copy (base.json keeps the path, so live sync writes the whiteout), as a whiteout would
+ * hide it — whatever its bytes where the layer's own version covered the image's (a preload's over
+ * it). That loses nothing only where the file is surely the image's, still in the image: on a
+ * machine fresh from it (lay.ts). Signed in before from this state dir, a file there may be the
+ * user's own, made while signed out, and only one with bytes the history holds goes. A folder the
+ * layer once held goes once those files are gone if nothing is left in it, and stays, as the
+ * image's, if anything is. A path the layer never held is kept and adopted, as before.
  *
  * Cost: one listing of the layer's snapshots, then per snapshot only the trees on the way to the
  * asked paths, each tree read once (unchanged subtrees share ids). The walk goes newest first;

@@ -216,17 +216,20 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const base =
     session.mode !== 'vdi' ? undefined
     : await findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org, caseInsensitive, ...(earlier ? { earlier } : {}) });
-  // The image's files the layer does not know but once held with these bytes, and its folders the
-  // layer once held that are left empty: the user deleted them (on a machine without this image, so
-  // with no whiteout). Hidden again — their bytes are in the history —; the base keeps them, so live
-  // sync writes their whiteouts (history-paths.ts). What is in a folder goes before the folder.
+  // The image's files at paths the layer does not know but once held, and its folders the layer
+  // once held that are left empty: the user deleted them (on a machine without this image, so with
+  // no whiteout). Hidden again; the base keeps them, so live sync writes their whiteouts
+  // (history-paths.ts). What is in a folder goes before the folder. A file goes whatever its bytes
+  // only on a machine fresh from its image (no earlier record): there every file the layer does not
+  // know is the image's, still in the image; signed in before from this state dir, one may be the
+  // user's own, written while signed out, and goes only if the history holds its very bytes.
   if (base !== undefined && base.unknown.length > 0 && stack.user) {
     let skipped: StrataError | undefined;
     const held = await pathsInHistory(repo, `user/${session.user}`, base.unknown, { onSkip: (err) => (skipped ??= err) });
     if (skipped) warnings.push(`the layer's history could not be read in full (${describeError(skipped).split('\n')[0]}): a file deleted on another machine may come back from this machine's image`);
     for (const p of [...base.unknown].reverse()) {
       const versions = held.get(p);
-      if (versions !== undefined) await removeIfHeld(session.home, p, versions, contentOf);
+      if (versions !== undefined) await removeIfHeld(session.home, p, earlier === undefined ? 'any' : versions, contentOf);
     }
   }
   if (deferSync) await syncFileSystem(session.home);
@@ -272,21 +275,23 @@ async function earlierBase(file: string, warn: (message: string) => void): Promi
 }
 
 /**
- * Removes the file or link at `rel` (found by findBase's walk, which follows no link) if it holds one
- * of `versions` (history-paths.ts); the folder there, if the history held one and it is empty.
+ * At `rel`, a path the history held (found by findBase's walk, which follows no link): removes the
+ * file or link there if it holds one of `versions` (history-paths.ts), or whatever it holds
+ * (`any`); the folder there, if the history held one and it is empty.
  */
-async function removeIfHeld(home: string, rel: string, versions: ReadonlySet<string>, contentOf: (path: string) => Promise<string>): Promise<void> {
+async function removeIfHeld(home: string, rel: string, versions: ReadonlySet<string> | 'any', contentOf: (path: string) => Promise<string>): Promise<void> {
   const path = join(home, ...rel.split('/'));
   const st = await lstat(path).catch(() => undefined);
   if (st?.isDirectory()) {
-    if (versions.has(HELD_DIR)) await rmdir(path).catch((err: unknown) => {
+    if (versions === 'any' || versions.has(HELD_DIR)) await rmdir(path).catch((err: unknown) => {
       // Something is left in it (not the user's deleted files): it is the image's, and stays.
       if (!isErrno(err, 'ENOTEMPTY', 'EEXIST', 'ENOENT')) throw err;
     });
     return;
   }
-  const version = st?.isFile() ? await contentOf(path).catch(() => undefined) : st?.isSymbolicLink() ? `->${await readlink(path).catch(() => '')}` : undefined;
-  if (version !== undefined && versions.has(version)) await rm(path, { force: true });
+  if (!st?.isFile() && !st?.isSymbolicLink()) return;
+  const version = versions === 'any' ? undefined : st.isFile() ? await contentOf(path).catch(() => undefined) : `->${await readlink(path).catch(() => '')}`;
+  if (versions === 'any' || (version !== undefined && versions.has(version))) await rm(path, { force: true });
 }
 
 /** The files the ready restore laid hold exactly their chunks: the memo learns those the rest's seed scan would read. */

@@ -102,6 +102,8 @@ class Life {
   adopted = false;
   /** Image paths whose image bytes the user layer held (adopted): its history keeps them. */
   private readonly imageHeld = new Set<string>();
+  /** Image paths only ever held with other bytes (a preload's), deleted on the PC, that no VDI pass has whited out yet. */
+  private readonly coveredGone = new Set<string>();
   readonly trace: string[] = [];
   private texts = 0;
   private clock = Date.UTC(2026, 0, 5, 9);
@@ -226,10 +228,19 @@ class Life {
     } else {
       const story = { vdi: 'a reset VDI machine', 'vdi-again': 'the last VDI machine, not reset', 'vdi-wiped': 'the last VDI machine, wiped at sign-out', 'vdi-kept': 'the last VDI machine, reset with its state dir kept', pc: 'the PC' };
       this.trace.push(`session ${n}: sign-in on ${story[kind]}`);
+      // Reset with its state dir kept, the machine may hold the user's own files there: the image's
+      // bytes the layer never held show, and the first pass adopts them (lay.ts).
+      if (kind === 'vdi-kept') {
+        for (const p of this.coveredGone) {
+          this.user.set(p, IMAGE[p]!);
+          this.imageHeld.add(p);
+        }
+      }
       await this.signIn(n, stateDir, home, vdi ? 'vdi' : 'persistent');
       this.same(await files(home), this.expected(vdi && kind !== 'vdi-wiped'), `session ${n}: home right after the sign-in`);
       machine.signedIn = true;
       await pass('the first pass');
+      if (vdi) this.coveredGone.clear();
     }
     if (vdi && !this.adopted) {
       for (const [p, text] of Object.entries(IMAGE)) {
@@ -341,10 +352,13 @@ class Life {
 
   /** A file deleted: a whiteout where something lies below (the org's file, the image's); else a plain delete. */
   private deleted(p: string, vdi: boolean): void {
-    // Deleted on a PC, an image file stays hidden from the next VDI session if the layer's history
-    // holds the image's bytes there (lay.ts, history-paths.ts); one only ever held with other bytes
-    // (a preload's, over the image's) comes back from the image.
-    if (this.org.has(p) || (p in IMAGE && (vdi || this.imageHeld.has(p)))) this.user.set(p, null);
+    // Deleted on a PC, an image file stays hidden from the next VDI session: the layer's history
+    // holds the path (lay.ts, history-paths.ts). One only ever held with other bytes (a preload's,
+    // over the image's) comes back on a machine reset with its state dir kept, until a VDI pass
+    // writes its whiteout.
+    this.coveredGone.delete(p);
+    if (p in IMAGE && !vdi && !this.imageHeld.has(p)) this.coveredGone.add(p);
+    if (this.org.has(p) || p in IMAGE) this.user.set(p, null);
     else this.user.delete(p);
   }
 
@@ -386,6 +400,7 @@ class Life {
       }
     }
     this.user.set(p, text);
+    this.coveredGone.delete(p);
   }
 
   private same(actual: Map<string, string>, expected: Map<string, string>, what: string): void {
