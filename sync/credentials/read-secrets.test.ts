@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -95,11 +95,18 @@ describe('promptSecrets at a terminal', { skip: haveScript ? false : 'needs util
     const module = new URL('./read-secrets.ts', import.meta.url).href;
     await writeFile(
       childFile,
-      `const { promptSecrets } = await import(${JSON.stringify(module)});
+      `import { writeFileSync } from 'node:fs';
+const { promptSecrets } = await import(${JSON.stringify(module)});
+// Where the result goes when the terminal may be gone by then.
+const file = process.env.RESULT_FILE;
+if (file) writeFileSync(file + '.pid', String(process.pid));
+let result;
 try {
   const c = await promptSecrets(process.stdin, process.stdout);
-  console.log('RESULT ' + JSON.stringify({ accessKeyId: c.accessKeyId, secretMatches: c.secretAccessKey === process.env.EXPECTED_SECRET }));
-} catch (err) { console.log('RESULT ' + JSON.stringify({ code: err.code })); }
+  result = { accessKeyId: c.accessKeyId, secretMatches: c.secretAccessKey === process.env.EXPECTED_SECRET };
+} catch (err) { result = { code: err.code, message: err.message }; }
+if (file) writeFileSync(file, JSON.stringify(result));
+else console.log('RESULT ' + JSON.stringify({ code: result.code, accessKeyId: result.accessKeyId, secretMatches: result.secretMatches }));
 process.exit(0);
 `,
     );
@@ -108,9 +115,11 @@ process.exit(0);
     await rm(dir, { recursive: true, force: true });
   });
 
+  const childCommand = (): string => [process.execPath, '--import', import.meta.resolve('tsx'), childFile].map((a) => `'${a}'`).join(' ');
+
   /** Types each reply once the output shows its cue; returns what the terminal showed. */
   async function session(replies: [cue: string, typed: string][]): Promise<{ screen: string; result: Record<string, unknown> }> {
-    const command = [process.execPath, '--import', import.meta.resolve('tsx'), childFile].map((a) => `'${a}'`).join(' ');
+    const command = childCommand();
     const child = spawn('script', ['-qefc', command, '/dev/null'], { env: { ...process.env, EXPECTED_SECRET: SECRET }, stdio: ['pipe', 'pipe', 'inherit'] });
     let screen = '';
     let next = 0;
@@ -161,4 +170,41 @@ process.exit(0);
     ]);
     assert.deepEqual(result, { code: 'E_INTERRUPTED' });
   });
+
+  /**
+   * Hangs the terminal up at the first prompt: `script` is killed, so its pseudo-terminal's master
+   * closes. The prompt's process gets SIGHUP where the terminal is its controlling one, and only
+   * the end of its input where it is not (`setsid`). Returns what the prompt gave, once that
+   * process has ended; it writes that to a file, since the terminal is gone.
+   */
+  async function hangUp(how: 'SIGHUP' | 'EOF'): Promise<Record<string, unknown> | undefined> {
+    const file = join(dir, `hangup-${how}.json`);
+    const command = `${how === 'EOF' ? 'exec setsid -w ' : 'exec '}${childCommand()}`;
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { env: { ...process.env, RESULT_FILE: file }, stdio: ['pipe', 'pipe', 'inherit'] });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => {
+      screen += d.toString();
+      if (screen.includes('Access key ID: ')) child.kill('SIGKILL');
+    });
+    await new Promise((resolve) => child.on('close', resolve));
+    const pid = Number(await readFile(`${file}.pid`, 'utf8'));
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // Polled, not timed: a prompt that waits forever fails by the test's timeout.
+    while (alive()) await new Promise((resolve) => setTimeout(resolve, 20));
+    return readFile(file, 'utf8').then((text) => JSON.parse(text) as Record<string, unknown>, () => undefined);
+  }
+
+  for (const how of ['SIGHUP', 'EOF'] as const) {
+    it(`fails with E_INTERRUPTED when the terminal hangs up at the prompt (${how})`, { timeout: 30_000 }, async () => {
+      const result = await hangUp(how);
+      assert.deepEqual(result, { code: 'E_INTERRUPTED', message: 'sign-in cancelled: the terminal closed at the prompt' });
+    });
+  }
 });

@@ -15,7 +15,8 @@
  * the line, and a message never contains the secret.
  *
  * At a terminal the secret is read with echo off, and what keys such as the arrows send is no part
- * of it; elsewhere the input is read as text.
+ * of it; elsewhere the input is read as text. A terminal that hangs up at the prompt (SIGHUP, or
+ * the end of its input) fails the prompt with E_INTERRUPTED rather than leaving it waiting.
  */
 import { StrataError } from '../errors.js';
 import { checkCredentials, type S3Credentials } from './secrets.js';
@@ -87,7 +88,20 @@ export async function promptSecrets(input: TerminalInput, output: NodeJS.Writabl
     return checkCredentials({ accessKeyId: accessKeyId.trim(), secretAccessKey: secretAccessKey.trim() }, 'the prompt');
   } finally {
     terminal.close();
-    input.setRawMode(false);
+    restoreMode(input);
+  }
+}
+
+/** Echo and line editing back on; a terminal that hung up has no mode to restore (node:tty emits EIO). */
+function restoreMode(input: TerminalInput): void {
+  const ignore = (): void => undefined;
+  input.on('error', ignore);
+  try {
+    input.setRawMode?.(false);
+  } catch {
+    // Nothing to restore on a terminal that is gone.
+  } finally {
+    input.removeListener('error', ignore);
   }
 }
 
@@ -102,10 +116,17 @@ interface Waiting {
 // eslint-disable-next-line no-control-regex
 const ESCAPE_REST = /^(\[[0-?]*[ -/]*[@-~]|O.|[^\u0000-\u001f])?/;
 
-/** Lines from a terminal in raw mode, typed-ahead text kept for the next line; Ctrl-C or Ctrl-D is E_INTERRUPTED. */
+const HUNG_UP = 'sign-in cancelled: the terminal closed at the prompt';
+
+/**
+ * Lines from a terminal in raw mode, typed-ahead text kept for the next line; Ctrl-C or Ctrl-D is
+ * E_INTERRUPTED, and so is a hang-up: SIGHUP, which would otherwise end the process without a
+ * word, or the end of the input (a terminal that is not the controlling one gets no SIGHUP).
+ */
 function rawLines(input: TerminalInput, output: NodeJS.WritableStream): { line(echo: boolean): Promise<string>; close(): void } {
   let buffered = '';
   let waiting: Waiting | undefined;
+  let hungUp = false;
   // A CRLF (a paste on Windows) ends one line, not two: the LF after a CR is dropped.
   let afterCr = false;
   const pump = (): void => {
@@ -142,16 +163,31 @@ function rawLines(input: TerminalInput, output: NodeJS.WritableStream): { line(e
     buffered += data.toString();
     pump();
   };
+  const onHangUp = (): void => {
+    hungUp = true;
+    const w = waiting;
+    waiting = undefined;
+    w?.reject(new StrataError('E_INTERRUPTED', HUNG_UP));
+  };
   input.on('data', onData);
+  input.on('end', onHangUp);
+  input.on('close', onHangUp);
+  input.on('error', onHangUp);
+  process.on('SIGHUP', onHangUp);
   input.resume();
   return {
     line: (echo) =>
       new Promise((resolve, reject) => {
+        if (hungUp) return reject(new StrataError('E_INTERRUPTED', HUNG_UP));
         waiting = { echo, text: '', resolve, reject };
         pump();
       }),
     close: () => {
       input.removeListener('data', onData);
+      input.removeListener('end', onHangUp);
+      input.removeListener('close', onHangUp);
+      input.removeListener('error', onHangUp);
+      process.removeListener('SIGHUP', onHangUp);
       input.pause();
     },
   };
