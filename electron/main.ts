@@ -1,9 +1,9 @@
 /**
  * The desktop app's main process (DESIGN §5): Electron's Tray, Menu and BrowserWindow given to
  * StrataApp (app.ts), which hosts the agent and holds every decision; this file only wires them.
- * Windows get security.ts's web preferences and refuse new windows; a second launch opens the
- * window of the first; closing the window keeps the app in the tray; quitting stops the agent
- * before the process ends.
+ * Windows get security.ts's web preferences and refuse new windows; every session refuses every
+ * permission (denyPermissions); a second launch opens the window of the first; closing the window
+ * keeps the app in the tray; quitting stops the agent before the process ends.
  *
  * Run with `npm run app` where Electron's binary is installed (`npm run build` first). Without a
  * session the app opens its sign-in screen (or sign in with `strata login`). STRATA_STATE_DIR
@@ -12,11 +12,11 @@
  */
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { app, BrowserWindow, dialog, Menu, nativeImage, Notification, Tray } from 'electron';
+import { app, BrowserWindow, dialog, Menu, nativeImage, Notification, session, Tray } from 'electron';
 import { defaultStateDir } from '../sync/state/index.js';
 import { StrataApp, type Shell } from './app.js';
 import { xdgAutostart, type Autostart } from './autostart.js';
-import { secureWebPreferences } from './security.js';
+import { denyPermissions, secureWebPreferences } from './security.js';
 
 /** Three stacked bars, 16×16. */
 const ICON = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAYAAAAf8/9hAAAAHElEQVR42mNgGB5AvqvrPzmYegaMhsFoGAx9AAA++rhpAorPFQAAAABJRU5ErkJggg==';
@@ -94,7 +94,9 @@ async function main(): Promise<void> {
   if (!app.requestSingleInstanceLock()) return app.quit();
   // A tray app: closing the window keeps it running.
   app.on('window-all-closed', () => undefined);
+  app.on('session-created', denyPermissions);
   await app.whenReady();
+  denyPermissions(session.defaultSession);
   const signInDefaults = { org: process.env.STRATA_ORG_CONFIG ?? '', user: userInfo().username };
   const strata = await StrataApp.start({ shell, stateDir, home: homedir(), signInDefaults, autostart: autostart() });
   app.on('second-instance', () => strata.openWindow());
