@@ -1,7 +1,8 @@
 /**
  * The desktop shell's security policy (DESIGN §6), as plain data and pure functions so that it
  * is tested without Electron: every window runs with context isolation and the sandbox on and
- * Node integration off, under a strict CSP; it may not navigate away from the app nor open
+ * Node integration off, under a strict CSP (the one sync/control/ui.ts serves with every page of
+ * the app, which the windows load from loopback); it may not navigate away from the app nor open
  * new windows; it is granted no permission (camera, microphone, location, notifications, devices
  * …), which Electron would otherwise grant to any page that asks. The main process applies these;
  * it must never loosen them per window or per session.
@@ -22,19 +23,6 @@ export function secureWebPreferences(preloadPath?: string): WebPreferences {
     spellcheck: false,
   };
 }
-
-/** The Content-Security-Policy header every app page is served with. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 /** What `denyPermissions` sets on a session: Electron's Session, narrowed so that a test can stand in for it. */
 export type PermissionHandlers = Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'setDevicePermissionHandler'>;

@@ -11,8 +11,9 @@
  *
  * What must hold: only those files are served (names checked against a strict pattern, never a
  * path from the request); a strict Content-Security-Policy (scripts, styles and connections from
- * this origin only; no inline script or style, no frames); no caching. A build without the
- * renderer answers 404 with a clear message, never a crash.
+ * this origin only; no inline script or style, no frames): the one policy of the app's pages, the
+ * desktop app's windows included, which load them from here (e2e/csp.test.ts has Chromium enforce
+ * it); no caching. A build without the renderer answers 404 with a clear message, never a crash.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
