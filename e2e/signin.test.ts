@@ -2,19 +2,61 @@
 // the real sign-in flow (sync/signin/flow.ts) on Swift with the real keychain: the form comes
 // filled with the machine's org config and the user's name; a wrong secret is refused with the
 // reason and nothing kept; the right one lays the user's layer, with progress, and says so.
+// Without a usable keychain, the screen says so, and what to do, before it asks for any secret.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { findCredentialsAsync } from '@napi-rs/keyring';
 import { writeTree } from '../sync/cli/testkit.js';
 import { serveSignIn } from '../sync/control/index.js';
+import { StrataError } from '../sync/errors.js';
 import { preloadUserLayer } from '../sync/profile/index.js';
 import { readSession, SignInFlow } from '../sync/signin/index.js';
 import { makeMachine, makeTestOrg, signInSkipReason } from '../sync/signin/testkit.js';
 import { noChromium, openPage } from './browser.js';
 
 const skip = noChromium || (await signInSkipReason());
+
+test('without a usable keychain, the sign-in screen says what to do before it asks for the secret, and checks again when told', { skip: noChromium, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-signin-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  // The keychain as sync/credentials finds it on a desktop without one, until the user starts one.
+  let keychain = false;
+  let checks = 0;
+  const flow = new SignInFlow({
+    stateDir: join(dir, 'state'),
+    home: join(dir, 'home'),
+    defaults: { org: '/etc/strata/acme.json', user: 'dana' },
+    onSignedIn: () => Promise.reject(new Error('nobody signs in here')),
+    checkKeychain: () => {
+      checks++;
+      return keychain ? Promise.resolve() : Promise.reject(new StrataError('E_NO_KEYCHAIN', 'no usable OS keychain (no D-Bus session): install and start gnome-keyring, then try again'));
+    },
+  });
+  const screen = await serveSignIn(flow);
+  t.after(() => screen.close());
+  const { page, problems } = await openPage(t);
+
+  await page.goto(`${screen.url}/#token=${screen.token}`);
+  const alert = page.getByRole('alert');
+  await alert.filter({ hasText: 'install and start gnome-keyring' }).waitFor({ timeout: 20_000 });
+  const secret = page.getByLabel('Secret access key', { exact: true });
+  assert.equal(await secret.isVisible(), false, 'no secret is asked for');
+  assert.equal(await page.getByRole('button', { name: 'Sign in' }).isVisible(), false);
+  assert.equal(checks, 1);
+
+  keychain = true;
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await secret.waitFor({ state: 'visible', timeout: 20_000 });
+  assert.equal(await secret.isEditable(), true);
+  assert.equal(await alert.innerText(), '', 'the error is gone');
+  assert.equal(await page.getByRole('button', { name: 'Try again' }).isVisible(), false);
+  assert.equal(await page.getByLabel('User id', { exact: true }).inputValue(), 'dana');
+  assert.equal(checks, 2);
+  assert.deepEqual(problems, [], 'no script error on the page');
+});
 
 test('the sign-in screen refuses a wrong secret, then signs in and lays the layer', { skip, timeout: 120_000 }, async (t) => {
   const org = await makeTestOrg(t, { folders: ['Documents'] });

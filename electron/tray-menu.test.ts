@@ -74,6 +74,7 @@ describe('tray menu', () => {
     const lines = (items: TrayItem[]): string[] => items.flatMap((i) => (i.type === 'item' && !i.action ? [i.label] : []));
     assert.deepEqual(actions(signInMenu({ step: 'form', defaults })), ['open', 'quit']);
     assert.deepEqual(lines(signInMenu({ step: 'form', defaults })), ['Not signed in']);
+    assert.deepEqual(lines(signInMenu({ step: 'keychain', defaults })), ['Not signed in: no keychain']);
     assert.deepEqual(lines(signInMenu({ step: 'checking', defaults })), ['Signing in…']);
     assert.deepEqual(lines(signInMenu({ step: 'laying', defaults, progress: { filesDone: 3, files: 40, bytesDone: 1, bytes: 2, ready: false } })), ['Laying your files: 3 of 40']);
     assert.deepEqual(lines(signInMenu({ step: 'starting', defaults })), ['Starting sync…']);

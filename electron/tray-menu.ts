@@ -81,6 +81,8 @@ export function signInLine(state: SignInState): string {
   switch (state.step) {
     case 'form':
       return 'Not signed in';
+    case 'keychain':
+      return 'Not signed in: no keychain';
     case 'checking':
       return 'Signing in…';
     case 'laying':

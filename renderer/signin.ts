@@ -1,9 +1,10 @@
 /**
- * The desktop app's sign-in screen, browser code only: the org config, the user id, the access
- * key and the secret, sent to the app's sign-in endpoint (shared/signin-api.ts); then, while the
- * app checks them and lays the layer onto this machine, what it is doing and how far it got. A
- * failed attempt shows why and the form again (the secret emptied). Once signed in, the app
- * moves the window on to the agent's UI.
+ * The desktop app's sign-in screen, browser code only: first the app checks the OS keychain, and
+ * without one the screen says what to do (and checks again when told) instead of asking for a
+ * secret it could not keep; then the org config, the user id, the access key and the secret, sent
+ * to the app's sign-in endpoint (shared/signin-api.ts); then, while the app checks them and lays
+ * the layer onto this machine, what it is doing and how far it got. A failed attempt shows why and
+ * the form again (the secret emptied). Once signed in, the app moves the window on to the agent's UI.
  *
  * What must hold, as for the agent's UI: the token comes in the URL's fragment and goes as a bearer
  * header; nothing from the server is ever inserted as HTML; no inline script or style.
@@ -15,8 +16,8 @@ import { h, startPage } from './page.js';
 
 const POLL_MS = 250;
 
-async function request(token: string, init: RequestInit = {}): Promise<SignInState> {
-  const res = await fetch('/api/signin', { ...init, headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
+async function request(token: string, init: RequestInit = {}, path = '/api/signin'): Promise<SignInState> {
+  const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
   const body = (await res.json().catch(() => undefined)) as (SignInState & { error?: ApiError }) | undefined;
   if (res.status === 401) throw new Error('This window no longer has the key to the sign-in screen: quit Strata and start it again.');
   if (!res.ok) throw new Error(typeof body?.error?.message === 'string' ? body.error.message : `the app answered HTTP ${res.status}`);
@@ -27,6 +28,7 @@ async function request(token: string, init: RequestInit = {}): Promise<SignInSta
 /** What the app is doing, in words. */
 export function stepText(state: SignInState): string {
   switch (state.step) {
+    case 'keychain':
     case 'form':
       return '';
     case 'checking':
@@ -47,6 +49,8 @@ export function stepText(state: SignInState): string {
 class SignInScreen {
   private readonly fields: Record<keyof SignInForm, HTMLInputElement>;
   private readonly submit = h('button', {}, 'Sign in');
+  private readonly form: HTMLFormElement;
+  private readonly retry = h('button', {}, 'Try again');
   private readonly status = h('p', { role: 'status', className: 'step' });
   private readonly problem = h('p', { role: 'alert', className: 'problem' });
   private filled = false;
@@ -64,16 +68,27 @@ class SignInScreen {
     this.fields.accessKeyId.autocomplete = 'username';
     this.fields.secretAccessKey.autocomplete = 'current-password';
     this.submit.type = 'submit';
-    const form = h('form', {}, ...Object.values(this.fields).map((el) => field(el)), this.submit);
+    const form = (this.form = h('form', {}, ...Object.values(this.fields).map((el) => field(el)), this.submit));
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       void this.send();
     });
-    this.root.replaceChildren(h('h1', {}, 'Sign in to Strata'), h('p', { className: 'hint' }, 'Your administrator gave you the org config, your user id and your keys.'), form, this.status, this.problem);
+    // Neither the form nor the retry until the keychain is checked.
+    form.hidden = true;
+    this.retry.hidden = true;
+    this.retry.addEventListener('click', () => void this.checkKeychain());
+    this.root.replaceChildren(h('h1', {}, 'Sign in to Strata'), h('p', { className: 'hint' }, 'Your administrator gave you the org config, your user id and your keys.'), form, this.status, this.problem, this.retry);
   }
 
   async start(): Promise<void> {
-    await this.follow(() => request(this.token));
+    await this.checkKeychain();
+  }
+
+  private async checkKeychain(): Promise<void> {
+    this.retry.disabled = true;
+    this.problem.textContent = '';
+    await this.follow(() => request(this.token, { method: 'POST' }, '/api/signin/keychain'));
+    this.retry.disabled = false;
   }
 
   private async send(): Promise<void> {
@@ -95,7 +110,7 @@ class SignInScreen {
         return;
       }
       this.show(state);
-      if (state.step === 'form' || state.step === 'done') return;
+      if (state.step === 'keychain' || state.step === 'form' || state.step === 'done') return;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       next = () => request(this.token);
     }
@@ -108,11 +123,13 @@ class SignInScreen {
       this.filled = true;
     }
     this.status.textContent = stepText(state);
+    this.form.hidden = state.step === 'keychain';
+    this.retry.hidden = state.step !== 'keychain';
     if (state.error) {
       this.problem.textContent = state.error.message;
       this.fields.secretAccessKey.value = '';
     }
-    this.setBusy(state.step !== 'form');
+    this.setBusy(state.step !== 'form' && state.step !== 'keychain');
   }
 
   private setBusy(busy: boolean): void {

@@ -2,11 +2,14 @@
  * The sign-in screen's API: what the desktop app's sign-in window (renderer/signin.ts) sends to
  * the app, and what it is told back while the sign-in runs (sync/control/signin-server.ts).
  *
- *   GET  /api/signin   → SignInState
- *   POST /api/signin   SignInForm → SignInState (202: started; 409: one is already running or done)
+ *   GET  /api/signin            → SignInState
+ *   POST /api/signin/keychain   → SignInState: checks the OS keychain (`form`, or `keychain` with
+ *                                 what to do); the screen asks it before it shows the form
+ *   POST /api/signin            SignInForm → SignInState (202: started; 409: one is already running or done)
  *
  * Must hold: the form is checked here before anything uses it (`parseSignInForm`), and no state
- * ever carries the secret back; a failed sign-in says why and can be tried again.
+ * ever carries the secret back; a failed sign-in says why and can be tried again; no secret is
+ * asked for while the keychain that would keep it is known not to work.
  */
 import type { ApiError } from './agent-api.js';
 
@@ -20,13 +23,15 @@ export interface SignInForm {
 }
 
 /**
+ * - `keychain`: no usable OS keychain; `error` says what to install, start or unlock, and the form
+ *   waits for a check that finds one;
  * - `form`: waiting for the user (again, with `error`, after a failure);
  * - `checking`: the org config, the keychain and the credentials are being checked;
  * - `laying`: the layer is being laid onto home (`progress`);
  * - `starting`: laid; live sync is starting;
  * - `done`: signed in and syncing; the window moves on to the agent's UI.
  */
-export type SignInStep = 'form' | 'checking' | 'laying' | 'starting' | 'done';
+export type SignInStep = 'keychain' | 'form' | 'checking' | 'laying' | 'starting' | 'done';
 
 export interface SignInState {
   step: SignInStep;

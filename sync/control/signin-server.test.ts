@@ -9,9 +9,14 @@ import { serveSignIn, type SignInServer } from './signin-server.js';
 
 class FakeFlow {
   forms: SignInForm[] = [];
+  keychainChecks = 0;
   current: SignInState = { step: 'form', defaults: { org: '/etc/strata/acme.json', user: 'dana' } };
   state(): SignInState {
     return this.current;
+  }
+  checkKeychain(): Promise<SignInState> {
+    this.keychainChecks++;
+    return Promise.resolve(this.current);
   }
   start(form: SignInForm): boolean {
     if (this.current.step !== 'form') return false;
@@ -78,6 +83,17 @@ describe('sign-in endpoint', () => {
     assert.equal((await call({ method: 'PUT' })).status, 405);
     assert.equal((await fetch(`${server.url}/api/status`, { headers: { authorization: `Bearer ${server.token}` } })).status, 404);
     assert.deepEqual(flow.forms, []);
+  });
+
+  it('checks the keychain when asked (POST /api/signin/keychain, behind the token) and answers the state after it', async () => {
+    const keychain = (init: RequestInit = {}, token = server.token): Promise<Response> => fetch(`${server.url}/api/signin/keychain`, { method: 'POST', ...init, headers: { authorization: `Bearer ${token}` } });
+    assert.equal((await keychain({}, 'x'.repeat(43))).status, 401);
+    assert.equal((await keychain({ method: 'GET' })).status, 405);
+    assert.equal(flow.keychainChecks, 0);
+    const checked = await keychain();
+    assert.equal(checked.status, 200);
+    assert.deepEqual(await checked.json(), flow.state());
+    assert.equal(flow.keychainChecks, 1);
   });
 
   it('starts the flow with the form (202), one attempt at a time (409), and never answers the secret', async () => {

@@ -5,6 +5,7 @@
  *
  *   GET  /, /ui/…        the sign-in page and its modules (ui.ts), behind the Host and Origin checks
  *   GET  /api/signin     the flow's state
+ *   POST /api/signin/keychain   checks the keychain (the flow's checkKeychain): the state after it
  *   POST /api/signin     the form: 202 and the state when it started, 409 when an attempt runs
  *                        or one succeeded, 400 for a form that is not one
  *
@@ -23,6 +24,7 @@ import { serveUi } from './ui.js';
 /** What the server needs of a sign-in flow (SignInFlow). */
 export interface SignInTarget {
   state(): SignInState;
+  checkKeychain(): Promise<SignInState>;
   start(form: SignInForm): boolean;
 }
 
@@ -40,6 +42,10 @@ function handler(flow: SignInTarget, token: string, self: () => Self) {
     if (serveUi(req.method, path, res, 'signin')) return;
     const denied = checkToken(bearerToken(req.headers.authorization), token);
     if (denied) return refuse(res, denied, { 'www-authenticate': 'Bearer' });
+    if (path === '/api/signin/keychain') {
+      if (req.method !== 'POST') return sendError(res, 405, { code: 'E_CONTROL_METHOD', message: 'use POST for /api/signin/keychain' }, { allow: 'POST' });
+      return sendJson(res, 200, await flow.checkKeychain());
+    }
     if (path !== '/api/signin') return sendError(res, 404, { code: 'E_CONTROL_NOT_FOUND', message: `no such endpoint ${JSON.stringify(path)}` });
     if (req.method === 'GET') return sendJson(res, 200, flow.state());
     if (req.method !== 'POST') return sendError(res, 405, { code: 'E_CONTROL_METHOD', message: 'use GET or POST for /api/signin' }, { allow: 'GET, POST' });

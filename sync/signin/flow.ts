@@ -5,12 +5,17 @@
  * session written), layHome with its progress, and the caller's `onSignedIn`, which takes the
  * laid session and its open bucket and starts live sync. `state` says at any time where it is.
  *
+ * `checkKeychain` is what the screen asks before it shows the form, as `strata login` checks before
+ * its prompt: without a usable keychain the state says so, and what to do, before anyone types a
+ * secret that could not be kept.
+ *
  * What must hold: one attempt at a time; a failed attempt goes back to the form with the error
  * (signIn leaves no credentials behind when the check fails) and can be tried again; the secret
  * is never kept in the state.
  */
 import type { SignInForm, SignInState } from '../../shared/signin-api.js';
 import { apiError } from '../control/index.js';
+import { checkKeychain } from '../credentials/index.js';
 import type { ChunkFileFn } from '../restore/index.js';
 import type { HostableSession } from './host.js';
 import { layHome } from './lay.js';
@@ -29,6 +34,8 @@ export interface SignInFlowOptions {
   /** Called on every change of state. */
   onChange?: (state: SignInState) => void;
   fetch?: FetchFn;
+  /** Proves the OS keychain works (sync/credentials' checkKeychain); tests stand in for it. */
+  checkKeychain?: () => Promise<void>;
 }
 
 export class SignInFlow {
@@ -42,9 +49,27 @@ export class SignInFlow {
     return this.current;
   }
 
+  /**
+   * Checks the keychain while the form waits: `form` if it works, else `keychain` with the error.
+   * Changes nothing while an attempt runs or after one succeeded.
+   */
+  async checkKeychain(): Promise<SignInState> {
+    const before = this.current;
+    if (!this.waiting()) return before;
+    const error = await (this.opts.checkKeychain ?? checkKeychain)().then(
+      () => undefined,
+      (err: unknown) => apiError(err),
+    );
+    // A sign-in that started meanwhile owns the state; a form that waits keeps the last attempt's error.
+    if (this.current !== before) return this.current;
+    if (error) this.set({ step: 'keychain', defaults: before.defaults, error });
+    else if (before.step === 'keychain') this.set({ step: 'form', defaults: before.defaults });
+    return this.current;
+  }
+
   /** Starts signing in with `form`; false (nothing started) while an attempt runs or after one succeeded. */
   start(form: SignInForm): boolean {
-    if (this.current.step !== 'form') return false;
+    if (!this.waiting()) return false;
     this.set({ step: 'checking', defaults: { org: form.org, user: form.user } });
     void this.run(form).catch((err: unknown) => this.set({ step: 'form', defaults: this.current.defaults, error: apiError(err) }));
     return true;
@@ -81,6 +106,11 @@ export class SignInFlow {
     } finally {
       if (!handedOver) signedIn.org.close();
     }
+  }
+
+  /** Waiting for the user: no attempt runs, none succeeded. */
+  private waiting(): boolean {
+    return this.current.step === 'form' || this.current.step === 'keychain';
   }
 
   private set(state: SignInState): void {
