@@ -9,9 +9,11 @@
  * another pass when the run was not complete (the disk changed under the executor). An executor
  * that fails half-way (a store fault, a disk error) still reports the ops it applied, with the
  * error (`failed`): the files it deleted are deleted, and the caller must count them before it
- * throws.
+ * throws. The executor's journal, labelled `run`, is kept when the apply returns: it is the only
+ * record of those deletes should the process die before the caller has counted them (the
+ * folder's recovery counts them then), so the caller clears it (clearJournal) once it has.
  */
-import { executePlan, type OpResult } from '../exec/index.js';
+import { executePlan, type OpResult, type RunLabel } from '../exec/index.js';
 import type { ApplyOp, ApplyPlan } from '../plan/index.js';
 import { recordApplied } from './applied.js';
 import { makeFetcher } from './fetch.js';
@@ -36,7 +38,7 @@ export interface Applied {
   failed?: unknown;
 }
 
-export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: ChunkMap, opts: Pick<FolderOptions, 'repo' | 'root' | 'execJournal' | 'suppress' | 'onPhase'>, signal?: AbortSignal): Promise<Applied> {
+export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: ChunkMap, run: RunLabel, opts: Pick<FolderOptions, 'repo' | 'root' | 'execJournal' | 'suppress' | 'onPhase'>, signal?: AbortSignal): Promise<Applied> {
   const { repo, root } = opts;
   let downloaded = 0;
   const progress = new LayProgress(plan.ops, (p) => opts.onPhase?.({ state: 'downloading', ...p, counting: false }));
@@ -49,7 +51,7 @@ export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: Chunk
     results.push(r);
     progress.applied(r);
   };
-  const res = await executePlan(root, plan.ops, { fetch: fetcher.fetch, journalPath: opts.execJournal, signal, suppress: opts.suppress, onApplied }).catch(
+  const res = await executePlan(root, plan.ops, { fetch: fetcher.fetch, journalPath: opts.execJournal, signal, suppress: opts.suppress, onApplied, run, keepJournal: true }).catch(
     (err: unknown) => ({ results, complete: false, aborted: false, failed: err }),
   );
   const rescan = await recordApplied(local, root, res.results, chunks);
@@ -59,8 +61,13 @@ export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: Chunk
     // Which of a copy's or a move's two paths refused is not known: both are left alone.
     for (const p of r.op.op === 'copy' || r.op.op === 'move' ? [r.op.path, r.op.from] : [r.op.path]) blocked.set(p, r.found);
   }
-  const deleted = res.results.flatMap((r) => (r.status === 'applied' && r.op.op === 'delete' && r.op.expect.type !== 'dir' ? [r.op.path] : []));
+  const deleted = deletedBy(res.results.flatMap((r) => (r.status === 'applied' ? [r.op] : [])));
   return { complete: res.complete, aborted: res.aborted, downloaded, rescan, blocked, deleted, ...('failed' in res && { failed: res.failed }) };
+}
+
+/** The files and symlinks that applied `ops` deleted: what the mass-delete guard counts. */
+export function deletedBy(ops: readonly ApplyOp[]): string[] {
+  return ops.flatMap((op) => (op.op === 'delete' && op.expect.type !== 'dir' ? [op.path] : []));
 }
 
 /** The ops that put a file or a symlink on the disk: the files the progress counts. */

@@ -27,18 +27,19 @@
  *   and the new ones until a pass has synced it (mine.ts, overlay's laidLower), and its apply is
  *   recorded as a pending merge: no org file, old or new, is ever taken for the user's edit.
  */
+import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { recover } from '../exec/index.js';
+import { clearJournal, recover } from '../exec/index.js';
 import { STASH_PREFIX, countFiles, foldForDisk, planApply, type Node } from '../plan/index.js';
 import type { BlobId, Head, SnapshotId } from '../repo/types.js';
 import { commitSnapshot } from './commit.js';
 import { layerGraph, type SnapshotGraph } from './history.js';
 import { LocalTree, type ScanResult } from './local.js';
-import { applyPlan } from './apply.js';
+import { applyPlan, deletedBy } from './apply.js';
 import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
-import { countDeletes, DeleteHistory, massDelete, type HeldDeletes } from './guard.js';
+import { countDeletes, DeleteHistory, massDelete, type DeleteRun, type HeldDeletes } from './guard.js';
 import { putBack, type PutBackSource } from './put-back.js';
 import { answers, loadAnswer, saveAnswer, type Answer, type HeldAnswer } from './answer.js';
 import { overlay, userView } from '../overlay/index.js';
@@ -132,18 +133,27 @@ export class SyncFolder {
 
   /** Finishes or rolls back what a crash left of the last apply; call once before the first pass. */
   async recover(): Promise<void> {
+    // The deletes first: the recovery of the apply records there what the journal holds.
+    if (this.opts.deletesFile) this.deletes = await DeleteHistory.load(this.opts.deletesFile);
     if (await isDir(this.opts.root)) await this.recoverApply();
     this.pending = await loadPending(this.opts.pendingFile);
     this.record = await loadSettled(this.opts.settledFile);
-    if (this.opts.deletesFile) this.deletes = await DeleteHistory.load(this.opts.deletesFile);
     if (this.opts.baseFile) this.base = await readBase(this.opts.baseFile);
     if (this.opts.answerFile) this.answer = await loadAnswer(this.opts.answerFile);
     this.failed = false;
   }
 
-  /** The executor's recovery; then the stashes it found go (removeStashes). */
+  /**
+   * The executor's recovery. The deletes of the runs its journal holds are recorded (guard.ts)
+   * before the journal is cleared; then the stashes it found go (removeStashes).
+   */
   private async recoverApply(): Promise<void> {
-    await this.removeStashes((await recover(this.opts.root, this.opts.execJournal)).stashes);
+    const { runs, stashes } = await recover(this.opts.root, this.opts.execJournal, { keepJournal: true });
+    let changed = false;
+    for (const r of runs) changed = this.deletes.recordRun(r.label, deletedBy(r.applied)) || changed;
+    if (changed && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
+    await clearJournal(this.opts.execJournal);
+    await this.removeStashes(stashes);
   }
 
   /**
@@ -371,13 +381,19 @@ export class SyncFolder {
     let downloaded = 0;
     if (plan.ops.length > 0) {
       if (baseRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: baseRoot, ...(overruled ? { overruled } : {}) });
-      const res = await applyPlan(this.local, plan, chunks, this.opts, signal);
-      // The files it deleted are deleted, however the pass ends (cut short, or failing at the store
-      // before its head): the next one no longer plans them, so they count towards its hold, and a
-      // restore puts them back, only from here. A confirmation of them settles them as it would
-      // have at the end of the pass; one of local deletes settles once the head names them.
+      // The files it deletes are deleted, however the pass ends (cut short, failing at the store
+      // before its head, or the process killed): the next one no longer plans them, so they count
+      // towards its hold, and a restore puts them back, only from here. A confirmation of them
+      // settles them as it would have at the end of the pass; one of local deletes settles once
+      // the head names them. The executor's journal, labelled with what recording them needs, is
+      // kept until they are: a recovery records them if the process dies before (guard.ts).
+      const settles = answered === 'confirm' && settled === 'remote' ? settled : undefined;
+      const run: DeleteRun = { id: randomBytes(8).toString('hex'), at: now.getTime(), ...(this.own !== undefined && { from: this.own }), ...(settles && { settled: settles }) };
+      const res = await applyPlan(this.local, plan, chunks, run, this.opts, signal);
       const applied = { files: res.deleted.length, of: deletes.remote.of, paths: res.deleted };
-      await this.recordDeletes({ remote: applied, local: { files: 0, of: deletes.local.of } }, now.getTime(), answered === 'confirm' && settled === 'remote' ? settled : undefined, this.own);
+      await this.recordDeletes({ remote: applied, local: { files: 0, of: deletes.local.of } }, run.at, settles, this.own, run.id);
+      // A run that threw may have left an op half-done: its journal goes at the recovery.
+      if (res.failed === undefined) await clearJournal(this.opts.execJournal);
       downloaded = res.downloaded;
       this.markDirty(res.rescan);
       const until = this.clock().getTime() + BLOCKED_MS;

@@ -15,6 +15,12 @@
  * and this device's head before them (whose tree still has them), so that the held deletes and
  * those of the hour that went through can be put back (FolderSync.restoreHeld).
  *
+ * Deletes must count once, whenever the process dies:
+ * - the executor's deletes (remote) are recorded as its apply returns. Until then the executor's
+ *   journal is their only record, so it is kept, labelled with the run (DeleteRun), until they
+ *   are saved; the folder's recovery records the runs a journal still holds, and the record names
+ *   the last run it holds (`run`), so a run recorded before the process died is not counted twice;
+ *
  * Small folders are exempt below MASS_DELETE_MIN deleted files: deleting 3 of 4 files is a user
  * tidying up, not an accident worth a prompt.
  */
@@ -82,6 +88,34 @@ interface DeleteEntry {
   paths?: string[];
 }
 
+/** How the folder labels an executor run in its journal (ExecuteOptions.run): what recording its deletes needs. */
+export interface DeleteRun {
+  id: string;
+  /** The pass's time: its deletes count from then. */
+  at: number;
+  /** This device's head before the pass. */
+  from?: SnapshotId;
+  /** The pass carried out a confirmation of this direction's deletes. */
+  settled?: Direction;
+}
+
+function validEntry(e: Partial<DeleteEntry> | null): e is DeleteEntry {
+  return e !== null && typeof e === 'object' && Number.isSafeInteger(e.at) && (e.direction === 'local' || e.direction === 'remote') && Number.isSafeInteger(e.files) && (e.files ?? 0) > 0;
+}
+
+/** Valid entries of a stored list; paths that do not check out only cost the restore of that entry, not its count. */
+function validEntries(list: unknown): DeleteEntry[] {
+  const withPaths = (e: DeleteEntry): DeleteEntry =>
+    typeof e.from === 'string' && Array.isArray(e.paths) && e.paths.every((p) => typeof p === 'string') ? e : { at: e.at, direction: e.direction, files: e.files };
+  return Array.isArray(list) ? (list as (Partial<DeleteEntry> | null)[]).filter(validEntry).map(withPaths) : [];
+}
+
+function validRun(v: unknown): DeleteRun | undefined {
+  const r = v as Partial<DeleteRun> | undefined;
+  const ok = typeof r?.id === 'string' && Number.isSafeInteger(r.at) && (r.from === undefined || typeof r.from === 'string') && (r.settled === undefined || r.settled === 'local' || r.settled === 'remote');
+  return ok ? (r as DeleteRun) : undefined;
+}
+
 /** Deletes of the hour that can be put back: the paths, and the snapshot whose tree has them. */
 export interface Restorable {
   from: SnapshotId;
@@ -90,26 +124,24 @@ export interface Restorable {
 
 /** Deletes that went through in recent passes, per direction. */
 export class DeleteHistory {
-  constructor(private entries: DeleteEntry[] = []) {}
+  constructor(
+    private entries: DeleteEntry[] = [],
+    /** The last executor run whose deletes are recorded (DeleteRun.id). */
+    private run?: string,
+  ) {}
 
   /** The record in `file`; empty when there is none or it is damaged. */
   static async load(file: string): Promise<DeleteHistory> {
     try {
-      const v = JSON.parse(await readFile(file, 'utf8')) as { entries?: unknown } | null;
-      const entries = Array.isArray(v?.entries) ? v.entries : [];
-      const valid = (e: Partial<DeleteEntry> | null): e is DeleteEntry =>
-        e !== null && typeof e === 'object' && Number.isSafeInteger(e.at) && (e.direction === 'local' || e.direction === 'remote') && Number.isSafeInteger(e.files) && (e.files ?? 0) > 0;
-      // Paths that do not check out only cost the restore of that entry, not its count.
-      const withPaths = (e: DeleteEntry): DeleteEntry =>
-        typeof e.from === 'string' && Array.isArray(e.paths) && e.paths.every((p) => typeof p === 'string') ? e : { at: e.at, direction: e.direction, files: e.files };
-      return new DeleteHistory((entries as (Partial<DeleteEntry> | null)[]).filter(valid).map(withPaths));
+      const v = JSON.parse(await readFile(file, 'utf8')) as { entries?: unknown; run?: unknown } | null;
+      return new DeleteHistory(validEntries(v?.entries), typeof v?.run === 'string' ? v.run : undefined);
     } catch {
       return new DeleteHistory();
     }
   }
 
   save(file: string): Promise<void> {
-    return writeFileAtomic(file, `${JSON.stringify({ version: 1, entries: this.entries })}\n`);
+    return writeFileAtomic(file, `${JSON.stringify({ version: 1, entries: this.entries, run: this.run })}\n`);
   }
 
   /** Files deleted in `direction` in the window before `now`. */
@@ -128,7 +160,7 @@ export class DeleteHistory {
    * A pass went through with these deletes, made from this device's head `from`; a `settled`
    * direction — confirmed, or restored — starts counting again. True if that changed anything.
    */
-  record(counts: DeleteCounts, now: number, settled?: Direction, from?: SnapshotId): boolean {
+  record(counts: DeleteCounts, now: number, settled?: Direction, from?: SnapshotId, run?: string): boolean {
     const before = this.entries.length;
     if (settled !== undefined) this.entries = this.entries.filter((e) => e.direction !== settled);
     let changed = this.entries.length !== before;
@@ -139,7 +171,18 @@ export class DeleteHistory {
         changed = true;
       }
     }
+    if (changed && run !== undefined) this.run = run;
     return changed;
+  }
+
+  /**
+   * Records the deletes of a run the executor's journal still held (`label`, as the folder wrote
+   * it), unless it is the run recorded last. True if that changed anything.
+   */
+  recordRun(label: unknown, deleted: string[]): boolean {
+    const run = validRun(label);
+    if (run === undefined || run.id === this.run) return false;
+    return this.record({ remote: { files: deleted.length, of: 0, paths: deleted }, local: { files: 0, of: 0 } }, run.at, run.settled, run.from, run.id);
   }
 }
 

@@ -15,7 +15,7 @@ import { isErrno, TEMP_PREFIX } from '../fsutil.js';
 import { absPath } from './check.js';
 import { copy, makeDir, makeSymlink, move, remove, setMeta, write } from './act.js';
 import { ExecContext, TargetChanged, type FetchFn, type SuppressFn } from './context.js';
-import { Journal } from './journal.js';
+import { Journal, type RunLabel } from './journal.js';
 
 export interface ExecuteOptions {
   fetch: FetchFn;
@@ -27,6 +27,13 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Told every path this run created, replaced or removed, with its final stat (watcher echo). */
   suppress?: SuppressFn;
+  /** The caller's label of this run, journaled before its first op; recover() hands it back with the ops the run applied. */
+  run?: RunLabel;
+  /**
+   * The journal is not truncated when the run stops: the caller clears it (clearJournal) once it
+   * has kept what it needs of the run, so that a crash before then leaves it to recover().
+   */
+  keepJournal?: boolean;
 }
 
 export type OpResult =
@@ -112,7 +119,7 @@ export async function executePlan(root: string, ops: readonly ApplyOp[], options
     absPath(root, op.path);
     if (op.op === 'copy' || op.op === 'move') absPath(root, op.from);
   }
-  const journal = await Journal.open(options.journalPath);
+  const journal = await Journal.open(options.journalPath, options.run);
   const ctx = new ExecContext(root, options.fetch, options.suppress);
   const results: OpResult[] = [];
   let aborted = false;
@@ -125,7 +132,7 @@ export async function executePlan(root: string, ops: readonly ApplyOp[], options
       const tmp = tempFor(op);
       await journal.intent(tmp === undefined ? { i: index, op } : { i: index, tmp, op });
       const result = await attempt(ctx, op, index, tmp);
-      await journal.done(index);
+      await journal.done(index, result.status === 'applied');
       results.push(result);
       options.onApplied?.(result);
       if (result.status === 'changed') break;
@@ -135,7 +142,8 @@ export async function executePlan(root: string, ops: readonly ApplyOp[], options
     await journal.close();
     throw err;
   }
-  await journal.finish();
+  if (options.keepJournal === true) await journal.close();
+  else await journal.finish();
   const complete = results.length === ops.length && results.every((r) => r.status === 'applied');
   return { results, complete, aborted };
 }

@@ -16,7 +16,7 @@
  * - before anything is destroyed (delete, move, a replace), the dir entries created so far are
  *   fsynced, so the content a plan placed elsewhere first survives a power cut;
  * - every op is journaled (intent fsynced first); recover() removes temps and reports, per
- *   interrupted op, whether the old or the new state is on disk;
+ *   interrupted op, whether the old or the new state is on disk, and per run the ops it applied;
  * - every path written or removed is passed to `suppress` with its final stat, so the watcher
  *   does not echo the engine's own writes as local changes.
  *
@@ -24,5 +24,6 @@
  * openat/renameat2); the window is one syscall and the next scan sees the result.
  */
 export { executePlan, type ExecuteOptions, type ExecuteResult, type OpResult } from './execute.js';
-export { recover, type Interrupted, type RecoverReport } from './recover.js';
+export { recover, type Interrupted, type RecoverReport, type RecoveredRun } from './recover.js';
+export { clearJournal, type RunLabel } from './journal.js';
 export type { FetchFn, SuppressFn } from './context.js';

@@ -1,12 +1,17 @@
 /**
  * The executor's journal: append-only JSON lines next to the layer's state.
  *
+ *   {"run":{…}}                                  the caller's label of the run (ExecuteOptions.run),
+ *                                                first, when it gave one
  *   {"i":3,"tmp":"a/.strata-tmp-…","op":{…}}   intent, fsynced before the op touches the disk
- *   {"done":3}                                   the op finished (not fsynced: recovery re-checks
- *                                                the disk for any op without one)
+ *   {"done":3}                                   the op was applied (not fsynced: recovery
+ *                                                re-checks the disk for any op without one)
+ *   {"done":3,"changed":true}                    the op found its target changed: not applied
  *
- * An empty or missing journal means no plan is in progress. It is truncated once a plan stops.
- * A torn last line (crash while appending) is ignored: its op had not started.
+ * An empty or missing journal means no plan is in progress. It is truncated once a plan stops,
+ * or, when the caller keeps it (ExecuteOptions.keepJournal), once the caller has kept what it
+ * needs of the run; until then it may hold one finished run after another. A torn last line
+ * (crash while appending) is ignored: its op had not started.
  */
 import { constants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
@@ -21,15 +26,32 @@ export interface Intent {
   op: ApplyOp;
 }
 
+/** What the caller names a run by (ExecuteOptions.run): any JSON object, handed back by recover(). */
+export type RunLabel = object;
+
+/** One run as its journal lines tell it. */
+export interface JournalRun {
+  label?: RunLabel;
+  /** The ops it applied (done lines), in order. */
+  applied: ApplyOp[];
+  /** Intents without a done line: ops that may have started and not finished, in order. */
+  open: Intent[];
+}
+
 export class Journal {
   private constructor(private readonly fh: FileHandle) {}
 
-  /** Opens the journal for a new plan; refuses one that still holds an unrecovered plan. */
-  static async open(path: string): Promise<Journal> {
+  /**
+   * Opens the journal for a new plan, labelled `label`; refuses one that still holds an
+   * unrecovered plan. The label is made durable with the first intent.
+   */
+  static async open(path: string, label?: RunLabel): Promise<Journal> {
     if ((await readJournal(path)).length > 0) {
       throw new StrataError('E_EXEC_JOURNAL_PENDING', 'a previous apply did not finish: run recover first', { path });
     }
-    return new Journal(await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600));
+    const journal = new Journal(await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600));
+    if (label !== undefined) await journal.fh.write(`${JSON.stringify({ run: label })}\n`);
+    return journal;
   }
 
   async intent(entry: Intent): Promise<void> {
@@ -37,8 +59,8 @@ export class Journal {
     await this.fh.sync();
   }
 
-  async done(i: number): Promise<void> {
-    await this.fh.write(`${JSON.stringify({ done: i })}\n`);
+  async done(i: number, applied: boolean): Promise<void> {
+    await this.fh.write(`${JSON.stringify(applied ? { done: i } : { done: i, changed: true })}\n`);
   }
 
   /** The plan stopped with no op in flight: nothing is left to recover. */
@@ -55,6 +77,11 @@ export class Journal {
 
 /** Intents without a matching done line, in order. */
 export async function readJournal(path: string): Promise<Intent[]> {
+  return (await readRuns(path)).flatMap((r) => r.open);
+}
+
+/** The runs the journal holds, oldest first; a journal without labels holds one, unlabelled. */
+export async function readRuns(path: string): Promise<JournalRun[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -62,17 +89,32 @@ export async function readJournal(path: string): Promise<Intent[]> {
     if (isErrno(err, 'ENOENT')) return [];
     throw err;
   }
-  const open = new Map<number, Intent>();
+  const runs: Array<{ label?: RunLabel; intents: Map<number, Intent>; done: Map<number, boolean> }> = [];
   for (const line of text.split('\n')) {
     const entry = parseLine(line);
     if (entry === undefined) continue;
-    if ('done' in entry) open.delete(entry.done);
-    else open.set(entry.i, entry);
+    if ('run' in entry || runs.length === 0) runs.push({ ...('run' in entry && { label: entry.run }), intents: new Map(), done: new Map() });
+    const run = runs[runs.length - 1]!;
+    if ('done' in entry) run.done.set(entry.done, entry.changed !== true);
+    else if ('i' in entry) {
+      // An index met again is a later unlabelled run's op: it is open until its own done line.
+      run.intents.set(entry.i, entry);
+      run.done.delete(entry.i);
+    }
   }
-  return [...open.values()].sort((a, b) => a.i - b.i);
+  return runs.map(({ label, intents, done }) => {
+    const sorted = [...intents.values()].sort((a, b) => a.i - b.i);
+    return {
+      ...(label !== undefined && { label }),
+      applied: sorted.flatMap((x) => (done.get(x.i) === true ? [x.op] : [])),
+      open: sorted.filter((x) => !done.has(x.i)),
+    };
+  });
 }
 
-function parseLine(line: string): Intent | { done: number } | undefined {
+type Line = Intent | { done: number; changed?: boolean } | { run: RunLabel };
+
+function parseLine(line: string): Line | undefined {
   if (line.trim() === '') return undefined;
   let v: unknown;
   try {
@@ -81,8 +123,10 @@ function parseLine(line: string): Intent | { done: number } | undefined {
     return undefined; // a torn append
   }
   if (typeof v === 'object' && v !== null) {
-    if (typeof (v as { done?: unknown }).done === 'number') return v as { done: number };
+    if (typeof (v as { done?: unknown }).done === 'number') return v as { done: number; changed?: boolean };
     if (typeof (v as Intent).i === 'number' && typeof (v as Intent).op === 'object') return v as Intent;
+    const run = (v as { run?: unknown }).run;
+    if (typeof run === 'object' && run !== null && !Array.isArray(run)) return { run: run as RunLabel };
   }
   return undefined;
 }

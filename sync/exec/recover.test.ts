@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { planApply, type ApplyOp } from '../plan/index.js';
@@ -69,5 +69,20 @@ describe('recover', () => {
     await writeFile(f.journalPath, line({ i: 0, tmp: '../.strata-tmp-x', op: evil }));
     const report = await recover(f.root, f.journalPath);
     assert.deepEqual([report.stashes, report.interrupted.map((x) => x.state)], [['.strata-stash-1'], ['other']]);
+  });
+
+  it('reports per labelled run the ops it applied: done, and interrupted in their new state; a kept journal stays', async (t) => {
+    const f = await fixture(t, { a: 'A', b: 'B', c: 'C', d: 'D' }, {});
+    const del = (p: string) => f.ops.find((o) => o.op === 'delete' && o.path === p) as ApplyOp;
+    await rm(join(f.root, 'a'));
+    await rm(join(f.root, 'c'));
+    const text = [
+      line({ run: { id: 'r1' } }), line({ i: 0, op: del('a') }), line({ done: 0 }), line({ i: 1, op: del('b') }), line({ done: 1, changed: true }),
+      line({ run: { id: 'r2' } }), line({ i: 0, op: del('c') }), line({ i: 1, op: del('d') }), line({ done: 1, changed: true }),
+    ].join('');
+    await writeFile(f.journalPath, text);
+    const report = await recover(f.root, f.journalPath, { keepJournal: true });
+    assert.deepEqual(report.runs.map((r) => [r.label, r.applied.map((o) => o.path)]), [[{ id: 'r1' }, ['a']], [{ id: 'r2' }, ['c']]]);
+    assert.equal(await readFile(f.journalPath, 'utf8'), text);
   });
 });

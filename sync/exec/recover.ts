@@ -4,6 +4,11 @@
  * target is in. Renames are atomic, so a file is either the old version or the new one: never
  * partial bytes. An interrupted move may have renamed without setting mode and mtime yet; that
  * step is finished here so the moved file does not look like a local edit.
+ *
+ * It also reports, per run the journal holds, the ops that run applied: those with a done line
+ * and the interrupted ones found in their new state. Those are the only record of what a run
+ * killed half-way did, so a caller that must know (the agent counts deletes, guard.ts) keeps the
+ * journal (keepJournal) and clears it once it has kept what it needs.
  */
 import { readdir, rm } from 'node:fs/promises';
 import type { ApplyOp } from '../plan/index.js';
@@ -13,7 +18,7 @@ import { isStrataError } from '../errors.js';
 import { removeTemps } from '../restore/fsutil.js';
 import { TEMP_PREFIX } from '../fsutil.js';
 import { absPath, badAncestor, lstatOrNull, matches } from './check.js';
-import { clearJournal, readJournal } from './journal.js';
+import { clearJournal, readRuns, type RunLabel } from './journal.js';
 import { fixMeta } from './act.js';
 
 export interface Interrupted {
@@ -23,8 +28,15 @@ export interface Interrupted {
   state: 'old' | 'new' | 'other';
 }
 
+/** A run the journal held: its label (ExecuteOptions.run), and the ops it applied, in order. */
+export interface RecoveredRun {
+  label?: RunLabel;
+  applied: ApplyOp[];
+}
+
 export interface RecoverReport {
   interrupted: Interrupted[];
+  runs: RecoveredRun[];
   tempsRemoved: number;
   /**
    * Stash files at the root, left by a plan that did not finish: the caller hands them to the next
@@ -73,27 +85,34 @@ async function removeTemp(root: string, tmp: string | undefined): Promise<boolea
   return true;
 }
 
-export async function recover(root: string, journalPath: string): Promise<RecoverReport> {
-  const intents = await readJournal(journalPath);
+/** With `keepJournal`, the journal is left for the caller to clear (clearJournal). */
+export async function recover(root: string, journalPath: string, opts: { keepJournal?: boolean } = {}): Promise<RecoverReport> {
   const dirs = new Set<string>(['']);
   let tempsRemoved = 0;
   const interrupted: Interrupted[] = [];
-  for (const intent of intents) {
-    try {
-      if (await removeTemp(root, intent.tmp)) tempsRemoved++;
-      interrupted.push({ index: intent.i, op: intent.op, state: await stateOf(root, intent.op) });
-      dirs.add(parentOf(intent.op.path));
-    } catch (err) {
-      // A journal line naming a path outside the root cannot be ours: report it, touch nothing.
-      if (!isStrataError(err, 'E_BAD_PATH')) throw err;
-      interrupted.push({ index: intent.i, op: intent.op, state: 'other' });
+  const runs: RecoveredRun[] = [];
+  for (const run of await readRuns(journalPath)) {
+    const applied = [...run.applied];
+    for (const intent of run.open) {
+      try {
+        if (await removeTemp(root, intent.tmp)) tempsRemoved++;
+        const state = await stateOf(root, intent.op);
+        interrupted.push({ index: intent.i, op: intent.op, state });
+        if (state === 'new') applied.push(intent.op);
+        dirs.add(parentOf(intent.op.path));
+      } catch (err) {
+        // A journal line naming a path outside the root cannot be ours: report it, touch nothing.
+        if (!isStrataError(err, 'E_BAD_PATH')) throw err;
+        interrupted.push({ index: intent.i, op: intent.op, state: 'other' });
+      }
     }
+    runs.push({ ...(run.label !== undefined && { label: run.label }), applied });
   }
   for (const d of dirs) {
     // Only through real dirs: a link planted on the way must not lead the cleanup elsewhere.
     if (d === '' || ((await badAncestor(root, `${d}/x`)) === undefined)) tempsRemoved += await removeTemps([d === '' ? root : absPath(root, d)]);
   }
   const stashes = (await readdir(root)).filter((n) => n.startsWith(STASH_PREFIX)).sort();
-  await clearJournal(journalPath);
-  return { interrupted, tempsRemoved, stashes };
+  if (opts.keepJournal !== true) await clearJournal(journalPath);
+  return { interrupted, runs, tempsRemoved, stashes };
 }

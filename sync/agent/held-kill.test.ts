@@ -1,0 +1,85 @@
+/**
+ * The mass-delete guard's hour (guard.ts) over a process killed in the middle of a pass: the
+ * deletes the pass made count once, whatever point it died at (kill-pass-child.ts runs the pass).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test, type TestContext } from 'node:test';
+import { DirStore } from '../store/dir.js';
+import type { PassResult } from './folder.js';
+import { Device, initStore, tempRoot } from './testkit.js';
+
+const CHILD = fileURLToPath(new URL('./kill-pass-child.ts', import.meta.url));
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Device a (its deletes and answers kept in its state dir) and device b over one store in a folder. */
+async function devices(t: TestContext, name: string): Promise<{ a: Device; b: Device; killedPass: (point: string) => Promise<void> }> {
+  const base = await tempRoot(t, name);
+  const storeDir = join(base, 'store');
+  await mkdir(storeDir);
+  const store = new DirStore(storeDir);
+  await initStore(store);
+  const state = join(base, 'deva', 'state');
+  const a = await Device.create(base, 'deva', store, { deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') });
+  const b = await Device.create(base, 'devb', store);
+  let aOpen = true;
+  t.after(async () => {
+    if (aOpen) await a.close();
+    await b.close();
+  });
+  /** a's next pass runs in a child killed at `point`; then a starts again. */
+  const killedPass = async (point: string): Promise<void> => {
+    await a.close();
+    aOpen = false;
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, base, storeDir, point], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('exit', (c, s) => resolve([c, s]));
+    });
+    assert.equal(signal, 'SIGKILL', `the pass was killed at ${point} (exit code ${code})`);
+    await a.open();
+    aOpen = true;
+  };
+  return { a, b, killedPass };
+}
+
+const range = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `f${from + i}.txt`);
+const heldAs = (r: PassResult): unknown => (r.status === 'held' ? [r.held.direction, r.held.files, r.held.of] : r.status);
+
+/** b's 40 files synced to a; b deletes 15 of them (not a mass delete), and a's pass taking them is killed at `point`. */
+async function remoteDeletesKilled(t: TestContext, name: string, point: string): Promise<{ a: Device; b: Device }> {
+  const { a, b, killedPass } = await devices(t, name);
+  for (const p of range(0, 40)) await b.write(p, p);
+  assert.equal((await b.pass()).status, 'synced');
+  assert.equal((await a.pass()).status, 'synced');
+  for (const p of range(0, 15)) await b.remove(p);
+  assert.equal((await b.pass()).status, 'synced', '15 of 40 go through');
+  await killedPass(point);
+  assert.equal((await a.pass()).status, 'synced');
+  assert.deepEqual(Object.keys(await a.listing()).sort(), range(15, 40).sort());
+  // b deletes 10 more, held there and confirmed: with the 15 of the hour, a holds 25 of 40.
+  for (const p of range(15, 25)) await b.remove(p);
+  const onB = await b.pass();
+  await b.folder.approve(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
+  assert.equal((await b.pass()).status, 'synced');
+  return { a, b };
+}
+
+test("another device's deletes applied by a pass killed mid-apply count towards the next hold", async (t) => {
+  // Killed once 12 of the 15 deletes were made, the last of them before its done line.
+  const { a } = await remoteDeletesKilled(t, 'kill-mid-apply', 'op:12');
+  assert.deepEqual(heldAs(await a.pass()), ['remote', 25, 40]);
+});
+
+test("another device's deletes applied by a pass killed before it recorded them count towards the next hold", async (t) => {
+  const { a } = await remoteDeletesKilled(t, 'kill-before-record', 'save');
+  assert.deepEqual(heldAs(await a.pass()), ['remote', 25, 40]);
+});
+
+test("another device's deletes recorded by a pass killed right after count once", async (t) => {
+  const { a } = await remoteDeletesKilled(t, 'kill-after-record', 'saved');
+  assert.deepEqual(heldAs(await a.pass()), ['remote', 25, 40]);
+});

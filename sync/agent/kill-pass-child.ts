@@ -1,0 +1,44 @@
+/**
+ * Child process for held-kill.test.ts: starts device `deva` of the test's folder over a store in a
+ * folder, as a restart would, and runs one pass, SIGKILLing itself at a chosen point of it:
+ *
+ *   op:N   once the executor has applied its Nth op, before the op's done line is journaled
+ *   save   as the pass is about to put its first deletes record (deletes.json) into place
+ *   saved  once it has put it into place
+ *
+ * It exits 3 if the pass ends without reaching the point.
+ *
+ * Usage: node --import tsx kill-pass-child.ts <base> <store dir> <point>
+ */
+import fsp from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
+import { basename, join } from 'node:path';
+import { DirStore } from '../store/dir.js';
+import { Device } from './testkit.js';
+
+const [base, storeDir, point] = process.argv.slice(2) as [string, string, string];
+const die = (): never => {
+  process.kill(process.pid, 'SIGKILL');
+  throw new Error('not killed');
+};
+
+if (point === 'save' || point === 'saved') {
+  const rename = fsp.rename;
+  fsp.rename = async (from, to) => {
+    const deletes = basename(String(to)) === 'deletes.json';
+    if (deletes && point === 'save') die();
+    await rename(from, to);
+    if (deletes) die();
+  };
+  syncBuiltinESMExports();
+}
+let applied = 0;
+const killAt = point.startsWith('op:') ? Number(point.slice(3)) : 0;
+const state = join(base, 'deva', 'state');
+const a = await Device.create(base, 'deva', new DirStore(storeDir), {
+  suppress: () => (++applied === killAt ? die() : undefined),
+  deletesFile: join(state, 'deletes.json'),
+  answerFile: join(state, 'held-answer.json'),
+});
+await a.pass();
+process.exit(3);
