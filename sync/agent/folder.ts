@@ -264,6 +264,8 @@ export class SyncFolder {
     }
     const listed = heads.find((h) => h.device === device);
     const ownHead = listed?.snapshot;
+    // Deletes saved ahead of a head write count only if it happened (guard.ts).
+    if (errors.length === 0 && this.deletes.headFound(ownHead) && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
     this.own ??= ownHead ?? (await this.recordedOwn());
     // This device is signed in, yet its head is gone or marked final: a sign-out that failed after
     // marking it, and a sign-in elsewhere that then dropped it (signin/device-head.ts). Nothing is
@@ -420,11 +422,15 @@ export class SyncFolder {
     // names the other device's version with nothing saying the disk lags it. Until the head is
     // written, the record still names the heads merged, as the one saved before the apply does.
     if (lagRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: lagRoot, ...(overruled ? { overruled } : {}) });
+    // The local deletes, and what the answer settled, are saved before the head that names them,
+    // to be taken back if it is never written (guard.ts); the remote deletes were recorded as the
+    // apply made them.
+    const local = { remote: { files: 0, of: deletes.remote.of }, local: deletes.local };
+    if (this.deletes.recordBeforeHead(local, now.getTime(), settled, before) && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
     const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))(), overruled });
     if (snapshot !== undefined) this.own = snapshot;
     if (this.answer === carried) await this.setAnswer(undefined);
-    // The remote deletes were recorded as the apply made them.
-    await this.recordDeletes({ remote: { files: 0, of: deletes.remote.of }, local: deletes.local }, now.getTime(), settled, before);
+    if (this.deletes.headWritten() && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
     await this.setPending(lagRoot === undefined ? undefined : { parents: [], root: mergedRoot, base: lagRoot });
     this.considered = m.considered;
     this.knownHeads = fingerprint;

@@ -20,6 +20,11 @@
  *   journal is their only record, so it is kept, labelled with the run (DeleteRun), until they
  *   are saved; the folder's recovery records the runs a journal still holds, and the record names
  *   the last run it holds (`run`), so a run recorded before the process died is not counted twice;
+ * - the deletes found on this disk (local) count once this device's head no longer has them. So
+ *   they are saved before the head is written, with the record as it was before them and the head
+ *   they were made from (`undo`): a pass that finds its head still that one takes the record back
+ *   (the head was never written; the pass meets those deletes again); one that finds another
+ *   keeps it. A confirmation settles its direction the same way.
  *
  * Small folders are exempt below MASS_DELETE_MIN deleted files: deleting 3 of 4 files is a user
  * tidying up, not an accident worth a prompt.
@@ -99,6 +104,12 @@ export interface DeleteRun {
   settled?: Direction;
 }
 
+/** The record before deletes saved ahead of the head write, and the head they were made from (null: none). */
+interface Undo {
+  head: SnapshotId | null;
+  entries: DeleteEntry[];
+}
+
 function validEntry(e: Partial<DeleteEntry> | null): e is DeleteEntry {
   return e !== null && typeof e === 'object' && Number.isSafeInteger(e.at) && (e.direction === 'local' || e.direction === 'remote') && Number.isSafeInteger(e.files) && (e.files ?? 0) > 0;
 }
@@ -128,20 +139,24 @@ export class DeleteHistory {
     private entries: DeleteEntry[] = [],
     /** The last executor run whose deletes are recorded (DeleteRun.id). */
     private run?: string,
+    private undo?: Undo,
   ) {}
 
   /** The record in `file`; empty when there is none or it is damaged. */
   static async load(file: string): Promise<DeleteHistory> {
     try {
-      const v = JSON.parse(await readFile(file, 'utf8')) as { entries?: unknown; run?: unknown } | null;
-      return new DeleteHistory(validEntries(v?.entries), typeof v?.run === 'string' ? v.run : undefined);
+      const v = JSON.parse(await readFile(file, 'utf8')) as { entries?: unknown; run?: unknown; undo?: Partial<Undo> } | null;
+      const run = typeof v?.run === 'string' ? v.run : undefined;
+      const head = v?.undo?.head;
+      const undo = typeof head === 'string' || head === null ? { head, entries: validEntries(v?.undo?.entries) } : undefined;
+      return new DeleteHistory(validEntries(v?.entries), run, undo);
     } catch {
       return new DeleteHistory();
     }
   }
 
   save(file: string): Promise<void> {
-    return writeFileAtomic(file, `${JSON.stringify({ version: 1, entries: this.entries, run: this.run })}\n`);
+    return writeFileAtomic(file, `${JSON.stringify({ version: 1, entries: this.entries, run: this.run, undo: this.undo })}\n`);
   }
 
   /** Files deleted in `direction` in the window before `now`. */
@@ -183,6 +198,35 @@ export class DeleteHistory {
     const run = validRun(label);
     if (run === undefined || run.id === this.run) return false;
     return this.record({ remote: { files: deleted.length, of: 0, paths: deleted }, local: { files: 0, of: 0 } }, run.at, run.settled, run.from, run.id);
+  }
+
+  /**
+   * record() ahead of the head write that makes these deletes count, made from this device's head
+   * `head`: a pass that finds `head` still there takes it back (headFound).
+   */
+  recordBeforeHead(counts: DeleteCounts, now: number, settled: Direction | undefined, head: SnapshotId | undefined): boolean {
+    const before = [...this.entries];
+    if (!this.record(counts, now, settled, head)) return false;
+    this.undo = { head: head ?? null, entries: before };
+    return true;
+  }
+
+  /** The head was written: what was recorded before it stands. True if that changed anything. */
+  headWritten(): boolean {
+    const had = this.undo !== undefined;
+    this.undo = undefined;
+    return had;
+  }
+
+  /**
+   * This device's head is `head` at the start of a pass: deletes recorded before a head write that
+   * never happened (the head is still theirs) are taken back. True if that changed anything.
+   */
+  headFound(head: SnapshotId | undefined): boolean {
+    if (this.undo === undefined) return false;
+    if (this.undo.head === (head ?? null)) this.entries = this.undo.entries;
+    this.undo = undefined;
+    return true;
   }
 }
 

@@ -83,3 +83,43 @@ test("another device's deletes recorded by a pass killed right after count once"
   const { a } = await remoteDeletesKilled(t, 'kill-after-record', 'saved');
   assert.deepEqual(heldAs(await a.pass()), ['remote', 25, 40]);
 });
+
+/** a with `n` files synced; the user deletes `deleted` of them, and a's pass is killed at `point`. */
+async function localDeletesKilled(t: TestContext, name: string, n: number, deleted: number, point: string): Promise<Device> {
+  const { a, killedPass } = await devices(t, name);
+  for (const p of range(0, n)) await a.write(p, p);
+  assert.equal((await a.pass()).status, 'synced');
+  for (const p of range(0, deleted)) await a.remove(p);
+  await killedPass(point);
+  assert.equal((await a.pass()).status, 'synced');
+  return a;
+}
+
+test('deletes made on this disk by a pass killed after its head was written count towards the next hold', async (t) => {
+  const a = await localDeletesKilled(t, 'kill-local-head', 20, 8, 'head');
+  for (const p of range(8, 11)) await a.remove(p);
+  assert.deepEqual(heldAs(await a.pass()), ['local', 11, 20]);
+});
+
+test('deletes made on this disk by a pass killed before its head was written count once', async (t) => {
+  const a = await localDeletesKilled(t, 'kill-local-snapshot', 20, 8, 'snapshot');
+  for (const p of range(8, 11)) await a.remove(p);
+  assert.deepEqual(heldAs(await a.pass()), ['local', 11, 20]);
+});
+
+test('a confirmed mass delete whose pass was killed after its head was written settles the deletes of the hour', async (t) => {
+  const { a, killedPass } = await devices(t, 'kill-local-confirmed');
+  for (const p of range(0, 40)) await a.write(p, p);
+  assert.equal((await a.pass()).status, 'synced');
+  for (const p of range(0, 15)) await a.remove(p);
+  assert.equal((await a.pass()).status, 'synced', '15 of 40 go through');
+  for (const p of range(15, 25)) await a.remove(p);
+  const held = await a.pass();
+  assert.deepEqual(heldAs(held), ['local', 25, 40]);
+  await a.folder.approve(held.status === 'held' ? held.held : assert.fail('not held'));
+  await killedPass('head');
+  assert.equal((await a.pass()).status, 'synced');
+  // 5 of the 15 left: no hold, unless the 15 deleted before the confirmation still count.
+  for (const p of range(25, 30)) await a.remove(p);
+  assert.equal(heldAs(await a.pass()), 'synced');
+});

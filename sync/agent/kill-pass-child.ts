@@ -5,6 +5,8 @@
  *   op:N   once the executor has applied its Nth op, before the op's done line is journaled
  *   save   as the pass is about to put its first deletes record (deletes.json) into place
  *   saved  once it has put it into place
+ *   snapshot  as it is about to write its snapshot
+ *   head   once this device's head is written
  *
  * It exits 3 if the pass ends without reaching the point.
  *
@@ -14,6 +16,8 @@ import fsp from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { basename, join } from 'node:path';
 import { DirStore } from '../store/dir.js';
+import { ForwardingStore } from '../store/forwarding.js';
+import type { PutBody } from '../store/index.js';
 import { Device } from './testkit.js';
 
 const [base, storeDir, point] = process.argv.slice(2) as [string, string, string];
@@ -21,6 +25,14 @@ const die = (): never => {
   process.kill(process.pid, 'SIGKILL');
   throw new Error('not killed');
 };
+
+class KillAtHead extends ForwardingStore {
+  override async put(key: string, body: PutBody): Promise<void> {
+    if (point === 'snapshot' && key.includes('/snapshots/')) die();
+    await super.put(key, body);
+    if (point === 'head' && key.includes('/heads/deva')) die();
+  }
+}
 
 if (point === 'save' || point === 'saved') {
   const rename = fsp.rename;
@@ -35,7 +47,7 @@ if (point === 'save' || point === 'saved') {
 let applied = 0;
 const killAt = point.startsWith('op:') ? Number(point.slice(3)) : 0;
 const state = join(base, 'deva', 'state');
-const a = await Device.create(base, 'deva', new DirStore(storeDir), {
+const a = await Device.create(base, 'deva', new KillAtHead(new DirStore(storeDir)), {
   suppress: () => (++applied === killAt ? die() : undefined),
   deletesFile: join(state, 'deletes.json'),
   answerFile: join(state, 'held-answer.json'),
