@@ -89,6 +89,32 @@ describe('strata status, pause, resume, sync-now', () => {
     assert.deepEqual(JSON.parse(r.stdout), agent.status);
   });
 
+  it("status prints the settings mirror's problems, one line each, escaped as a folder's error is; --json carries them", async () => {
+    const settings = {
+      store: 'dconf',
+      error: { code: 'E_SETTINGS', message: 'dconf load / failed: no bus' },
+      problems: [
+        { key: '/org/app/locked', message: 'locked on this machine by its administrator', locked: true as const, standing: true },
+        { key: '/org/app/\x1b[2Jevil\nkey', message: 'not synced: a\nb', standing: true },
+        { key: '/org/app/size', message: "dconf refused the layer's value (bad); the file gets this machine's value back", standing: false },
+      ],
+    };
+    agent.update({ settings });
+    const r = await strata('status', '--state-dir', stateDir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trimEnd().split('\n').slice(5), [
+      'settings (dconf): E_SETTINGS dconf load / failed: no bus; files sync on',
+      'setting /org/app/locked: locked on this machine by its administrator',
+      'setting /org/app/\\x1b[2Jevil\\nkey: not synced: a\\nb',
+      "earlier, setting /org/app/size: dconf refused the layer's value (bad); the file gets this machine's value back",
+    ]);
+    assert.deepEqual((JSON.parse((await strata('status', '--json', '--state-dir', stateDir)).stdout) as AgentStatus).settings, settings);
+    agent.update({ folders: [], settings: { store: 'dconf', problems: [] } });
+    assert.deepEqual((await strata('status', '--state-dir', stateDir)).stdout.trimEnd().split('\n').slice(1), ['no folders'], 'no settings line while settings sync');
+    agent.update({ settings: { store: 'dconf', problems: settings.problems } });
+    assert.equal((await strata('status', '--state-dir', stateDir)).stdout.trimEnd().split('\n').length, 5, 'settings problems are shown without folders too');
+  });
+
   it('pause and resume change the agent and show the status after', async () => {
     const paused = await strata('pause', '--state-dir', stateDir);
     assert.equal(paused.code, 0, paused.stderr);

@@ -1,10 +1,11 @@
 /**
- * `strata status`: what the running agent is doing, one line per folder. The agent is found
+ * `strata status`: what the running agent is doing, one line per folder, and the settings the
+ * mirror did not sync (AgentStatus.settings), one line each. The agent is found
  * through control.json in its state dir (`--state-dir`); when none runs, the command fails with
  * one line (E_AGENT_NOT_RUNNING). Also here, because every command that talks to the agent shares
  * them: the status lines, `connectAgent`, and `agentCommand` for resume and sync-now.
  */
-import type { AgentStatus, FolderStatus, Progress } from '../../../shared/agent-api.js';
+import type { AgentStatus, FolderStatus, Progress, SettingsStatus } from '../../../shared/agent-api.js';
 import { answerWords, errorLine } from '../../../shared/status-text.js';
 import { connectControl, type ControlClient } from '../../control/index.js';
 import { StrataError } from '../../errors.js';
@@ -42,19 +43,33 @@ export function syncFailed(s: AgentStatus): StrataError {
   return f?.error === undefined ? new StrataError('E_SYNC', 'sync failed') : new StrataError('E_SYNC', `sync of this folder stopped: ${errorLine(f.error)}`, { path: f.root });
 }
 
-/** The overall line, one line per folder, then one line per folder error. */
+/**
+ * The settings mirror's standing (AgentStatus.settings): why settings cannot sync at all, then
+ * each key not synced, then what earlier runs told; nothing while settings sync.
+ */
+function settingsLines(st: SettingsStatus | undefined): string[] {
+  if (!st) return [];
+  const lines = st.error ? [`settings (${st.store}): ${errorLine(st.error)}; files sync on`] : [];
+  for (const p of st.problems) lines.push(`${p.standing ? '' : 'earlier, '}setting ${p.key}: ${p.message}`);
+  return lines;
+}
+
+/**
+ * The overall line, one line per folder, then one line per folder error, then one line per
+ * settings problem.
+ */
 export function statusLines(s: AgentStatus): string[] {
   const overall = [`agent: ${s.state}`];
   if (s.paused && s.state !== 'paused') overall.push('paused');
   overall.push(`device ${s.deviceId}`, `last sync ${s.lastSync ? formatTime(s.lastSync) : 'never'}`);
   const lines = [overall.join(', ')];
-  if (s.folders.length === 0) return [...lines, 'no folders'];
-  const rows = [['ROOT', 'LAYER', 'STATE', 'PROGRESS', 'LAST SYNC', 'CONFLICTS', 'PENDING DELETES'], ...s.folders.map((f) => folderRow(f, s.paused))];
-  lines.push(...columns(rows, new Set([5])).map((l) => l.trimEnd()));
-  for (const f of s.folders) {
-    if (f.error) lines.push(`${f.root}: ${errorLine(f.error)}`);
+  if (s.folders.length === 0) lines.push('no folders');
+  else {
+    const rows = [['ROOT', 'LAYER', 'STATE', 'PROGRESS', 'LAST SYNC', 'CONFLICTS', 'PENDING DELETES'], ...s.folders.map((f) => folderRow(f, s.paused))];
+    lines.push(...columns(rows, new Set([5])).map((l) => l.trimEnd()));
+    for (const f of s.folders) if (f.error) lines.push(`${f.root}: ${errorLine(f.error)}`);
   }
-  return lines;
+  return [...lines, ...settingsLines(s.settings)];
 }
 
 export const statusCommand: Command = {
