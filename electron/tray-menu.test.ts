@@ -69,6 +69,24 @@ describe('tray menu', () => {
     assert.deepEqual(statusLines(failed).slice(1), ['Error in /home/alice/Work: access denied (heads/user/alice/pc1)', 'Error in /home/alice/Music: permission denied (song.ogg)']);
   });
 
+  it('says settings that are not synced in the menu and the tooltip: why none sync, or how many keys; not those that no longer stand', () => {
+    const locked = { key: '/org/app/locked', message: 'locked on this machine by its administrator', locked: true as const, standing: true };
+    const refused = { key: '/org/app/size', message: 'not applied: bad value', standing: true };
+    const earlier = { key: '/org/app/old', message: "dconf refused the layer's value (x); the file gets this machine's value back", standing: false };
+    const keys = status({ settings: { store: 'dconf', problems: [locked, refused, earlier] } });
+    assert.deepEqual(statusLines(keys), ['In sync', '2 settings not synced']);
+    assert.equal(trayTooltip(keys), 'Strata — In sync; 2 settings not synced');
+    const one = status({ settings: { store: 'dconf', problems: [locked, earlier] } });
+    assert.deepEqual(statusLines(one), ['In sync', '1 setting not synced']);
+    const down = status({ settings: { store: 'dconf', error: { code: 'E_SETTINGS', message: 'dconf is not running' }, problems: [locked] } });
+    assert.deepEqual(statusLines(down), ['In sync', 'Settings not synced: dconf is not running']);
+    assert.equal(trayTooltip(down), 'Strata — In sync; settings not synced');
+    const news = status({ settings: { store: 'dconf', problems: [earlier] } });
+    assert.deepEqual(statusLines(news), ['In sync']);
+    assert.equal(trayTooltip(news), 'Strata — In sync');
+    assert.deepEqual(trayMenu(keys)[1], { type: 'item', label: '2 settings not synced', enabled: false });
+  });
+
   it('while nobody is signed in, says where the sign-in stands and offers Open and Quit only', () => {
     const defaults = { org: '', user: 'dana' };
     const lines = (items: TrayItem[]): string[] => items.flatMap((i) => (i.type === 'item' && !i.action ? [i.label] : []));

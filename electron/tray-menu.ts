@@ -6,10 +6,11 @@
  * only while not paused; anything that waits for the user (a held mass delete, conflicts, an
  * error) is said in the menu's first lines and points to the window, where it is resolved; while
  * an answered mass delete waits for its pass, the first line says what is about to happen, never
- * "In sync".
+ * "In sync"; settings that are not synced (AgentStatus.settings) are said in the menu and the
+ * tooltip as long as they stand.
  */
 import type { SignInState } from '../shared/signin-api.js';
-import type { AgentStatus, PendingDeletes } from '../shared/agent-api.js';
+import type { AgentStatus, PendingDeletes, SettingsStatus } from '../shared/agent-api.js';
 import { errorText, formatProgress, heldLine, plural, stateLabel } from '../shared/status-text.js';
 
 export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'autostart' | 'quit';
@@ -48,7 +49,22 @@ export function statusLines(status: AgentStatus | undefined): string[] {
   for (const f of held) if (f.pendingDeletes) lines.push(heldLine(f.pendingDeletes, status.paused));
   const conflicts = status.folders.reduce((n, f) => n + f.conflicts.length, 0);
   if (conflicts > 0) lines.push(`${plural(conflicts, 'conflict')} to resolve`);
+  const settings = settingsTrouble(status.settings);
+  if (settings) lines.push(settings.line);
   return lines;
+}
+
+/**
+ * What stands of the settings mirror's problems (AgentStatus.settings): why no setting syncs, or
+ * how many keys do not; undefined while they sync. Problems that no longer stand were news, told
+ * once in a notice, and are left to the window.
+ */
+function settingsTrouble(st: SettingsStatus | undefined): { line: string; short: string } | undefined {
+  if (st?.error) return { line: `Settings not synced: ${errorText(st.error)}`, short: 'settings not synced' };
+  const standing = st?.problems.filter((p) => p.standing).length ?? 0;
+  if (standing === 0) return undefined;
+  const line = `${plural(standing, 'setting')} not synced`;
+  return { line, short: line };
 }
 
 /** The menu; `autostart`, when known, is the "Start at login" checkbox's state. */
@@ -66,9 +82,10 @@ export function trayMenu(status: AgentStatus | undefined, autostart?: boolean): 
   ];
 }
 
-/** The tray icon's tooltip: the first status line, one line. */
+/** The tray icon's tooltip, one line: the first status line, and settings that are not synced. */
 export function trayTooltip(status: AgentStatus | undefined): string {
-  return `Strata — ${statusLines(status)[0]}`;
+  const settings = settingsTrouble(status?.settings);
+  return `Strata — ${statusLines(status)[0]}${settings ? `; ${settings.short}` : ''}`;
 }
 
 /** A lay's progress, in the tray: at a sign-in, or when an interrupted one is laid again. */
