@@ -164,6 +164,25 @@ test('a pause saves the agent-wide last sync as it does each folder\'s: a restar
   assert.deepEqual({ state: after.state, lastSync: after.lastSync, folder: after.folders[0]!.lastSync }, { state: 'paused', lastSync: synced, folder: synced });
 });
 
+test('the status says when all folders were last in sync, an idle pass included, not only the last one the state dir recorded', async (t) => {
+  const base = await tempRoot(t, 'agent-last-sync');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const root = join(base, 'root');
+  await mkdir(root, { recursive: true });
+  let now = Date.parse('2026-12-01T10:00:00Z');
+  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => mem, newDeviceId: () => 'deva', ...FAST, watch: false, pollMs: 60_000, now: () => new Date(now) });
+  t.after(() => agent.stop());
+  await waitFor('the first pass', () => agent.status().lastSync !== undefined);
+  now += 20_000;
+  const idle = agent.passesDone();
+  await agent.call('syncNow', {});
+  await idle;
+  const s = agent.status();
+  assert.equal(s.folders[0]!.lastSync, '2026-12-01T10:00:20.000Z');
+  assert.equal(s.lastSync, s.folders[0]!.lastSync);
+});
+
 test('a sync --once run while the agent is stopped is the last sync its next paused start shows', async (t) => {
   const { a, store } = await setup(t, { watch: false });
   await writeFile(join(a.root, 'one.txt'), 'one');

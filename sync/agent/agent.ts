@@ -136,7 +136,9 @@ export class Agent implements AgentApi {
     const cfg = this.state.get();
     const folders = this.folders.map((f) => structuredClone(f.status));
     const out: AgentStatus = { deviceId: this.state.deviceId, paused: cfg.paused, state: overallState(folders.map((f) => f.state), cfg.paused), folders };
-    if (cfg.lastSync !== undefined) out.lastSync = cfg.lastSync;
+    // A sync not saved yet (noteSynced saves at most once a minute) is the last one all the same.
+    const lastSync = this.unsavedSync ?? cfg.lastSync;
+    if (lastSync !== undefined) out.lastSync = lastSync;
     return out;
   }
 
@@ -479,7 +481,7 @@ export class Agent implements AgentApi {
     const last = this.state.get().lastSync;
     const now = this.now();
     this.unsavedSync = now.toISOString();
-    if (!wrote && last !== undefined && now.getTime() - Date.parse(last) < 60_000) return;
+    if (!wrote && last !== undefined && now.getTime() - Date.parse(last) < 60_000) return this.emitStatus();
     await this.saveLastSync();
   }
 
