@@ -202,7 +202,7 @@ describe('desktop app', { skip }, () => {
     assert.equal(await readFile(join(m.home, 'Documents/welcome.txt'), 'utf8'), 'welcome aboard');
   });
 
-  it("tells a setting that is not synced in a notice, once until it changes, as strata agent warns of it", async (t) => {
+  it("tells a setting that is not synced in a notice, once until it changes, as strata agent warns of it, and in the tray's menu and tooltip while it stands", async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'], settings: { dconf: ['/org/test/app/'] } });
     const m = await makeMachine(org, 'pc');
     const settings = new MemorySettings();
@@ -215,6 +215,8 @@ describe('desktop app', { skip }, () => {
     const told = (): string[] => shell.notices.filter((n) => n.notice.title === 'A setting is not synced').map((n) => n.notice.body);
     await shell.until(() => told().length === 1, 'the notice of the setting');
     assert.match(told()[0] ?? '', /^\/org\/test\/app\/bad name: not synced: /);
+    await shell.until(() => shell.tooltip === 'Strata — In sync; 1 setting not synced', 'the tray saying the setting');
+    assert.ok(shell.labels().includes('1 setting not synced'), shell.labels().join(' | '));
     await passes(app, 2);
     assert.equal(told().length, 1, 'a problem that stays is told once');
     settings.values.set('/org/test/app/also bad', "'y'");

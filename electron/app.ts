@@ -129,9 +129,9 @@ export class StrataApp {
       if (action === 'open') return this.openWindow();
       if (action === 'quit') return await this.quit();
       if (action === 'autostart') return await this.setAutostart(!this.autostartOn);
-      const agent = this.host?.agent;
-      if (!agent) return;
-      this.status = action === 'pause' ? await agent.pause() : action === 'resume' ? await agent.resume() : await agent.syncNow();
+      const api = this.host?.api;
+      if (!api) return;
+      this.status = await api.call(action === 'pause' ? 'pause' : action === 'resume' ? 'resume' : 'syncNow', {});
       this.refresh();
     } catch (err) {
       this.opts.shell.showError('Strata', describeError(err));
@@ -211,15 +211,16 @@ export class StrataApp {
 
   /** The tray follows the agent from here on, and what needs the user is told in a notification (notices.ts). */
   private hosted(): void {
-    const agent = this.host?.agent;
-    if (!agent) return;
+    const host = this.host;
+    if (!host) return;
     const show = (status: AgentStatus): void => {
       for (const notice of notices(this.status, status)) this.opts.shell.notify(notice, () => this.openWindow());
       this.status = status;
       this.refresh();
     };
-    show(agent.status());
-    agent.subscribe((e) => {
+    // The statuses the UI gets (host.api): they carry the settings mirror's standing too.
+    show(host.agent.status());
+    host.api.subscribe((e) => {
       if (e.type === 'status') show(e.status);
     });
   }

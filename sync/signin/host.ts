@@ -15,6 +15,7 @@
  *      that fails part-way stops what it had started.
  */
 import type { Agent } from '../agent/index.js';
+import type { AgentApi } from '../../shared/agent-api.js';
 import { serveControl, SettingsReport, type ControlServer } from '../control/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { StrataError } from '../errors.js';
@@ -74,6 +75,8 @@ export interface SessionHostOptions {
 
 export interface SessionHost {
   agent: Agent;
+  /** The agent as its UI sees it (what the control endpoint serves): statuses carry the settings mirror's standing. */
+  api: AgentApi;
   control: ControlServer;
   /** Stops the control endpoint, the follower and the agent, then closes the bucket. */
   stop(): Promise<void>;
@@ -94,10 +97,11 @@ export async function startSessionHost(opts: SessionHostOptions): Promise<Sessio
     stops.push(() => agent.stop());
     const follower = new OrgLayerFollower({ stateDir, store: org.store, agent, session, intervalMs: opts.orgCheckMs, onEvent: (e) => opts.onFollow?.(e) });
     stops.push(() => follower.stop());
-    const control = await serveControl(report ? report.around(agent) : agent, { stateDir });
+    const api = report ? report.around(agent) : agent;
+    const control = await serveControl(api, { stateDir });
     // Stopped after the agent (see the header): stops run last-in first-out.
     stops.splice(1, 0, () => control.close());
-    return { agent, control, stop };
+    return { agent, api, control, stop };
   } catch (err) {
     await stop();
     throw err;
