@@ -37,6 +37,8 @@ class GcStore extends ForwardingStore {
   private indexLists = 0;
   onIndexList: ((n: number) => Promise<void>) | undefined;
   onPackGet: (() => Promise<void>) | undefined;
+  /** Runs instead of a pack's delete (`del` deletes it). */
+  onPackDelete: ((key: string, del: () => Promise<void>) => Promise<void>) | undefined;
   override async *list(prefix: string, opts?: { startAfter?: string }) {
     if (prefix === 'index/') await this.onIndexList?.(++this.indexLists);
     yield* this.inner.list(prefix, opts);
@@ -44,6 +46,10 @@ class GcStore extends ForwardingStore {
   override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     if (key.startsWith('data/')) await this.onPackGet?.();
     return super.get(key, range);
+  }
+  override async delete(key: string): Promise<void> {
+    if (key.startsWith('data/') && this.onPackDelete) return this.onPackDelete(key, () => super.delete(key));
+    return super.delete(key);
   }
 }
 
@@ -204,6 +210,21 @@ for (const backend of ['memory', 's3'] as const) {
       const r = await gc(s.gcRepo, DAY + 60_000);
       assert.ok(r.restored.length >= 1, JSON.stringify(r));
       assert.deepEqual(r.removed, []);
+      await finishSnapshot(s.writer, s.root);
+      await assertSound(s.store);
+    });
+
+    it('a delete that failed after the store deleted the pack puts it back when an index names it', async () => {
+      const s = await setup();
+      let writing: Promise<void> | undefined;
+      s.gcStore.onPackGet = () => (writing ??= s.writer.flush());
+      // The store deletes the pack, but its answer is lost (a reset, a timeout): gc sees a failure.
+      s.gcStore.onPackDelete = async (key, del) => {
+        await del();
+        throw new StrataError('E_TRANSIENT', 'the answer to the delete was lost', { key });
+      };
+      await rejectsWith(gc(s.gcRepo, DAY + 60_000), 'E_TRANSIENT');
+      assert.equal((await packsIn(s.store)).length, s.indexedPacks.length + s.leftovers.length);
       await finishSnapshot(s.writer, s.root);
       await assertSound(s.store);
     });

@@ -29,7 +29,8 @@
  * - If any index cannot be read or validated, nothing is deleted: what it names is unknown.
  * - The time is taken before anything is listed, and indexes are listed after packs, again just
  *   before the deletes (an index written meanwhile saves its packs) and once more after each
- *   batch of deletes, whose packs are put back if an index names them or gc fails before it looked.
+ *   batch of deletes, whose packs (a delete that failed included: it may have happened) are put back
+ *   if an index names them or gc fails before it looked.
  * - A dry run deletes nothing and reports exactly what a real run would delete then.
  */
 import { StrataError, isStrataError } from '../errors.js';
@@ -157,8 +158,9 @@ async function removeHeld(repo: Repository, indexed: IndexedPacks, batch: readon
         throw err;
       });
       if (!bytes) return;
-      await repo.store.delete(p.key);
+      // Held before the delete: one that fails may still have deleted the pack.
       held.set(p, bytes);
+      await repo.store.delete(p.key);
     });
     await indexed.more();
   } catch (err) {
