@@ -39,6 +39,8 @@ class GcStore extends ForwardingStore {
   onPackGet: (() => Promise<void>) | undefined;
   /** Runs instead of a pack's delete (`del` deletes it). */
   onPackDelete: ((key: string, del: () => Promise<void>) => Promise<void>) | undefined;
+  /** Runs before each put of a pack (gc's put-backs). */
+  onPackPut: ((key: string) => Promise<void>) | undefined;
   override async *list(prefix: string, opts?: { startAfter?: string }) {
     if (prefix === 'index/') await this.onIndexList?.(++this.indexLists);
     yield* this.inner.list(prefix, opts);
@@ -46,6 +48,10 @@ class GcStore extends ForwardingStore {
   override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     if (key.startsWith('data/')) await this.onPackGet?.();
     return super.get(key, range);
+  }
+  override async put(key: string, body: PutBody): Promise<void> {
+    if (key.startsWith('data/')) await this.onPackPut?.(key);
+    return super.put(key, body);
   }
   override async delete(key: string): Promise<void> {
     if (key.startsWith('data/') && this.onPackDelete) return this.onPackDelete(key, () => super.delete(key));
@@ -227,6 +233,27 @@ for (const backend of ['memory', 's3'] as const) {
       assert.equal((await packsIn(s.store)).length, s.indexedPacks.length + s.leftovers.length);
       await finishSnapshot(s.writer, s.root);
       await assertSound(s.store);
+    });
+
+    it('a pack it cannot put back does not keep gc from putting back the others', async () => {
+      const s = await setup();
+      let writing: Promise<void> | undefined;
+      s.gcStore.onPackGet = () => (writing ??= s.writer.flush());
+      // The look after the deletes fails, so every pack deleted goes back; the first put-back fails.
+      s.gcStore.onIndexList = async (n) => {
+        if (n === 3) throw new StrataError('E_TRANSIENT', 'the listing failed', { key: 'index/' });
+      };
+      let failed: string | undefined;
+      s.gcStore.onPackPut = async (key) => {
+        if (failed !== undefined) return;
+        failed = key;
+        throw new StrataError('E_PERMANENT', 'the put failed', { key });
+      };
+      const err = await rejectsWith(gc(s.gcRepo, DAY + 60_000), 'E_PERMANENT');
+      const left = await packsIn(s.store);
+      assert.deepEqual(s.leftovers.filter((k) => !left.includes(k)), [failed]);
+      assert.equal(err.key, failed);
+      assert.match(err.message, /could not put back 1 pack/);
     });
 
     it('leaves alone every key under data/ that is not exactly a pack key', async () => {

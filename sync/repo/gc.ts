@@ -166,20 +166,34 @@ async function removeHeld(repo: Repository, indexed: IndexedPacks, batch: readon
   } catch (err) {
     failure = { err };
   }
+  // Every put-back is tried, whatever one of them meets: each may be a pack an index names.
+  const notBack: { key: string; err: unknown }[] = [];
   for (const [p, bytes] of held) {
     if (failure === undefined && !indexed.packs.has(packIdOfKey(p.key) as string)) {
       report.removed.push(p);
       continue;
     }
-    await repo.store.put(p.key, bytes);
+    try {
+      await repo.store.put(p.key, bytes);
+    } catch (err) {
+      notBack.push({ key: p.key, err });
+      continue;
+    }
     if (failure === undefined) report.restored.push(p);
+  }
+  const lost = notBack[0];
+  if (lost) {
+    const packs = notBack.length === 1 ? '1 pack' : `${notBack.length} packs`;
+    const err = new StrataError(codeOf(lost.err), `could not put back ${packs} it deleted, which an index may name (strata check reports it): ${String(lost.err)}`, { key: lost.key }, { cause: lost.err });
+    throw incomplete(report, err);
   }
   if (failure) throw incomplete(report, failure.err);
 }
 
+const codeOf = (err: unknown) => (err instanceof StrataError ? err.code : 'E_PERMANENT');
+
 function incomplete(report: GcReport, err: unknown): StrataError {
   const bytes = report.removed.reduce((s, p) => s + p.size, 0);
-  const code = err instanceof StrataError ? err.code : 'E_PERMANENT';
   const key = err instanceof StrataError ? err.key : undefined;
-  return new StrataError(code, `gc stopped after removing ${report.removed.length} unindexed packs (${bytes} bytes): ${String(err)}`, { key }, { cause: err });
+  return new StrataError(codeOf(err), `gc stopped after removing ${report.removed.length} unindexed packs (${bytes} bytes): ${String(err)}`, { key }, { cause: err });
 }
