@@ -22,6 +22,9 @@ class WriterStore extends ForwardingStore {
   failIndex = false;
   gate: Promise<void> | undefined;
   onIndexPut: (() => void) | undefined;
+  /** While set, HEADs of packs fail (the writer's network is gone), and so do deletes of indexes when `failIndexDelete`. */
+  failHead = false;
+  failIndexDelete = false;
   override async put(key: string, body: PutBody): Promise<void> {
     if (key.startsWith('index/')) {
       if (this.failIndex) throw new StrataError('E_TRANSIENT', 'the writer stopped here', { key });
@@ -29,6 +32,14 @@ class WriterStore extends ForwardingStore {
       await this.gate;
     }
     return super.put(key, body);
+  }
+  override async head(key: string) {
+    if (this.failHead && key.startsWith('data/')) throw new StrataError('E_TRANSIENT', 'the network went', { key });
+    return super.head(key);
+  }
+  override async delete(key: string): Promise<void> {
+    if (this.failIndexDelete && key.startsWith('index/')) throw new StrataError('E_TRANSIENT', 'the network went', { key });
+    return super.delete(key);
   }
 }
 
@@ -206,6 +217,45 @@ for (const backend of ['memory', 's3'] as const) {
       await finishSnapshot(s.writer, await writeBlobs(s.writer));
       await assertSound(s.store);
     });
+
+    for (const withdrawn of ['at once', 'at the next flush'] as const) {
+      it(`a writer whose look after its index write fails withdraws the index ${withdrawn} when gc deleted a pack before it`, async () => {
+        const s = await setup();
+        let release!: () => void;
+        s.writerStore.gate = new Promise((r) => (release = r));
+        const atIndex = new Promise<void>((r) => (s.writerStore.onIndexPut = r));
+        const flushing = s.writer.flush().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        await atIndex; // checked: every pack is there; its index put is on its way
+        // gc deletes the packs and looks at the indexes before the index lands.
+        const r = await gc(s.gcRepo, DAY + 60_000);
+        assert.deepEqual(r.removed.map((p) => p.key).sort(), s.leftovers.sort());
+        // The index lands; the writer's network goes before it could look again.
+        s.writerStore.failHead = true;
+        s.writerStore.failIndexDelete = withdrawn === 'at the next flush';
+        release();
+        assert.ok(isCode(await flushing, 'E_TRANSIENT'), String(await flushing));
+        s.writerStore.failHead = false;
+        s.writerStore.failIndexDelete = false;
+        s.writerStore.gate = undefined;
+        if (withdrawn === 'at the next flush') {
+          await s.writer.abort();
+          await rejectsWith(s.writer.flush(), 'E_PACK_MISSING');
+        }
+        assert.deepEqual(await keysUnder(s.store, 'index/').then((k) => k.length), 1);
+        await assertSound(s.store);
+        await s.writer.abort();
+        for (;;) {
+          const err = await finishSnapshot(s.writer, await writeBlobs(s.writer)).then(() => undefined, (e: unknown) => e);
+          if (err === undefined) break;
+          assert.ok(isCode(err, 'E_PACK_MISSING'), String(err));
+          await s.writer.abort();
+        }
+        await assertSound(s.store);
+      });
+    }
 
     it('packs an index names by the time gc deleted them are put back', async () => {
       const s = await setup();

@@ -22,7 +22,9 @@
  * A writer stopped between that check and its index write could still index a pack gc deleted
  * meanwhile; so it looks again once the index is written, and withdraws (deletes) the index when
  * a pack is gone. gc looks at the indexes after it deletes (gc.ts): whatever the interleaving, one
- * of the two sees the other's write.
+ * of the two sees the other's write. A look that fails (the network gone) leaves it unknown whether
+ * a pack is gone, so that index is withdrawn too; one that cannot be withdrawn is looked at again
+ * (or withdrawn) by each flush until that is done, before anything else is indexed.
  */
 import { blobId, type HashAlgorithm } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
@@ -47,6 +49,10 @@ export class PackWriter {
   private readonly uploading = new Set<Promise<void>>();
   private durable: IndexedPack[] = [];
   private failure: { err: unknown } | undefined;
+  /** Indexes written whose packs could not be looked at after, with those packs; not withdrawn yet. */
+  private readonly unsure = new Map<string, readonly IndexedPack[]>();
+  /** Indexes written that name a pack found gone, and that could not be withdrawn yet. */
+  private readonly stuck = new Set<string>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -82,6 +88,8 @@ export class PackWriter {
     this.throwIfFailed();
     const indexKeys: string[] = [];
     const packs: IndexedPack[] = [];
+    for (const key of [...this.stuck]) await this.withdraw(key);
+    for (const [key, batch] of [...this.unsure]) await this.checkStillStored(batch, key);
     while (this.durable.length > 0) {
       const batch = takeBatch(this.durable);
       await this.checkStillStored(batch);
@@ -110,11 +118,20 @@ export class PackWriter {
    * `written` is the index naming them, when it was already written: it is withdrawn first.
    */
   private async checkStillStored(batch: readonly IndexedPack[], written?: string): Promise<void> {
-    const sizes = await mapLimit(batch, this.concurrency, async (p) => (await this.store.head(keys.pack(p.id)))?.size);
+    let sizes: (number | undefined)[];
+    try {
+      sizes = await mapLimit(batch, this.concurrency, async (p) => (await this.store.head(keys.pack(p.id)))?.size);
+    } catch (err) {
+      // Whether a pack is gone is unknown: the index must not stay until a look sees them all.
+      if (written !== undefined && !(await this.withdraw(written))) this.unsure.set(written, batch);
+      throw err;
+    }
     const lost = batch.filter((p, i) => sizes[i] !== p.size);
     const first = lost[0];
+    if (written !== undefined) this.unsure.delete(written);
     if (!first) return;
-    const stuck = written !== undefined && !(await this.store.delete(written).then(() => true, () => false));
+    const stuck = written !== undefined && !(await this.withdraw(written));
+    if (stuck) this.stuck.add(written);
     // The rest of the batch stays durable: the next flush indexes it.
     this.durable = this.durable.filter((p) => !lost.includes(p));
     for (const p of lost) this.onLost(p);
@@ -122,11 +139,21 @@ export class PackWriter {
     const err = new StrataError(
       'E_PACK_MISSING',
       `${packs} this writer uploaded went from the store before its index was written (garbage-collected while the writer was stopped?)` +
-        (stuck ? `; ${written} names it and could not be withdrawn (strata check reports it)` : ''),
+        (stuck ? `; ${written} names it and could not be withdrawn yet (the next flush tries again; strata check reports it)` : ''),
       { key: keys.pack(first.id) },
     );
     this.failure ??= { err };
     this.throwIfFailed();
+  }
+
+  /** Deletes index `key` this writer wrote; false when that failed. */
+  private async withdraw(key: string): Promise<boolean> {
+    const done = await this.store.delete(key).then(() => true, () => false);
+    if (done) {
+      this.unsure.delete(key);
+      this.stuck.delete(key);
+    }
+    return done;
   }
 
   private throwIfFailed(): void {
