@@ -170,6 +170,9 @@ for (const backend of ['memory', 's3'] as const) {
       await gc(s.gcRepo, DAY + 60_000);
       const err = await rejectsWith(finishSnapshot(s.writer, s.root), 'E_PACK_MISSING');
       assert.ok(s.leftovers.includes(err.key ?? ''), err.toString());
+      // One line a user can read: the code and the pack once, what happened, no developer's advice.
+      assert.match(err.toString(), /^E_PACK_MISSING data\/[0-9a-f]{2}\/[0-9a-f]{64}: a pack is not stored: (a pack|\d+ packs) this writer uploaded went from the store/);
+      assert.equal(err.toString().split('E_PACK_MISSING').length, 2, err.toString());
       await assertSound(s.store);
       await s.writer.abort();
       await finishSnapshot(s.writer, await writeBlobs(s.writer));

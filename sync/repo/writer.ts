@@ -27,7 +27,7 @@
  * (or withdrawn) by each flush until that is done, before anything else is indexed.
  */
 import { blobId, type HashAlgorithm } from '../chunker/hash.js';
-import { StrataError } from '../errors.js';
+import { StrataError, describeError } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
 import { encodeIndex, type IndexedPack } from './indexfile.js';
 import { PackBuilder } from './pack.js';
@@ -158,11 +158,13 @@ export class PackWriter {
 
   private throwIfFailed(): void {
     if (!this.failure) return;
+    // The cause's code and where, said once; the caller aborts and retries the snapshot.
     const cause = this.failure.err;
-    const code = cause instanceof StrataError ? cause.code : 'E_PACK_UPLOAD';
-    const missing = code === 'E_PACK_MISSING' && cause instanceof StrataError;
-    const what = missing ? 'a pack is not stored' : 'a pack upload failed';
-    throw new StrataError(code, `${what}; abort() and retry the snapshot (${String(cause)})`, missing ? { key: cause.key } : {}, { cause });
+    if (cause instanceof StrataError) {
+      const what = cause.code === 'E_PACK_MISSING' ? 'a pack is not stored' : 'a pack upload failed';
+      throw new StrataError(cause.code, `${what}: ${cause.message}`, { key: cause.key, path: cause.path }, { cause });
+    }
+    throw new StrataError('E_PACK_UPLOAD', `a pack upload failed: ${describeError(cause)}`, {}, { cause });
   }
 
   private seal(type: BlobType): void {

@@ -21,7 +21,7 @@ export type FailureKind =
 
 /** Things a seed ran into, for telling known bugs apart. */
 export type Flag =
-  /** A pass failed with the PackWriter's "abort() and retry" error. */
+  /** A pass failed with the PackWriter's error after a failed upload ("a pack upload failed: …"). */
   | 'poisoned-writer'
   /** A pass left a pending merge (pending.json) behind. */
   | 'pending-merge';

@@ -90,7 +90,7 @@ async function report(w: World, d: SimDevice, r: PassOutcome): Promise<void> {
     const code = (r.error as { code?: string }).code ?? String(r.error);
     const msg = w.verbose ? `: ${(r.error as Error).message}` : '';
     w.note(`${d.name} pass failed ${code}${r.crashed ? ' (crashed, restarted)' : ''}${msg}`);
-    if (/abort\(\) and retry/.test(String((r.error as Error).message))) w.flags.add('poisoned-writer');
+    if (/^a pack (?:upload failed|is not stored): /.test(String((r.error as Error).message))) w.flags.add('poisoned-writer');
     if (!r.crashed && !isExpected(r.error)) w.fail('error', `unexpected pass error on ${d.name}: ${(r.error as Error).stack ?? String(r.error)}`);
     return;
   }
