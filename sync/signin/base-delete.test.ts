@@ -20,7 +20,7 @@ import { markHeadFinal } from './device-head.js';
 import { sessionFolder } from './folder.js';
 import { layHome } from './lay.js';
 import { deleteSession, readSession, writeSession, type LaidLayer, type Session } from './session.js';
-import { latestTree, listing, memoryBucket } from './testkit.js';
+import { bootNow, latestTree, listing, memoryBucket } from './testkit.js';
 
 const GOLDEN = {
   Documents: { 'image.txt': 'from the golden image', 'other.txt': 'also from the image', Templates: { 'a.dotx': 'A', 'b.dotx': 'B' } },
@@ -33,9 +33,10 @@ function machines(t: TestContext, dir: string, store: ObjectStore, org: OrgConfi
     const home = join(dir, name, 'home');
     const stateDir = join(dir, name, 'state');
     await writeTree(home, reset);
+    const bootTime = await bootNow(join(dir, name));
     const { deviceId } = await openAgentState(stateDir);
     await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
-    await layHome({ store, session: await readSession(stateDir), stateDir });
+    await layHome({ store, session: await readSession(stateDir), stateDir, bootTime });
     const session = await readSession(stateDir);
     /** One sync pass, with a held mass delete's answer if any. */
     const run = async (deletes?: 'confirm' | 'restore') => syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(await readSession(stateDir), stateDir), ...(deletes ? { deletes } : {}) });
@@ -472,4 +473,36 @@ it('an image file a preload covered, deleted on a persistent PC, stays deleted o
   assert.ok(seen.includes('Documents/new-in-image.txt') && seen.includes('Documents/other.txt'), 'image files at paths the layer never held show');
   await c.pass();
   assert.equal(kind(await layer(store), 'Documents/image.txt'), 'whiteout', 'the reset machine writes the whiteout the PC could not');
+});
+
+it('VDI, no record of the machine: a file of the user\'s own at a path the layer once held, written before the sign-in on a reset machine or on one whose state dir was lost, stays', async (t) => {
+  const { dir, store } = await memoryBucket(t, 'base-delete-own-before-signin');
+  const vdiOrg = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const vdi = machines(t, dir, store, vdiOrg);
+  const a = await vdi('a');
+  await writeFile(join(a.home, 'Documents/report.txt'), 'the report the user deleted');
+  await a.pass();
+  await unlink(join(a.home, 'Documents/report.txt'));
+  await a.pass();
+  assert.equal(kind(await layer(store), 'Documents/report.txt'), 'none', 'a plain delete: the layer held it, and holds it no more');
+  const signIn = async (home: string, stateDir: string, bootTime?: number) => {
+    const { deviceId } = await openAgentState(stateDir);
+    await writeSession(stateDir, { version: 1, source: 'test', org: vdiOrg, user: 'alice', home, mode: 'vdi', device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
+    await layHome({ store, session: await readSession(stateDir), stateDir, ...(bootTime ? { bootTime } : {}) });
+  };
+
+  // A machine fresh from its image, where the user saved a new report before signing in to Strata.
+  const home = join(dir, 'c', 'home');
+  await writeTree(home, GOLDEN);
+  const bootTime = await bootNow(join(dir, 'c'));
+  await writeFile(join(home, 'Documents/report.txt'), 'a new report, written before signing in');
+  await signIn(home, join(dir, 'c', 'state'), bootTime);
+  assert.equal(await readFile(join(home, 'Documents/report.txt'), 'utf8').catch(() => 'gone'), 'a new report, written before signing in', 'the user\'s file, in no layer, is kept');
+
+  // The machine a, signed out, its state dir lost (the home kept); since it started, the user wrote a report.
+  await deleteSession(a.stateDir);
+  await writeFile(join(a.home, 'Documents/report.txt'), 'written while signed out');
+  await rm(a.stateDir, { recursive: true });
+  await signIn(a.home, a.stateDir);
+  assert.equal(await readFile(join(a.home, 'Documents/report.txt'), 'utf8').catch(() => 'gone'), 'written while signed out', 'the user\'s file, in no layer, is kept');
 });

@@ -8,8 +8,9 @@
  * image's copy (base.json keeps the path, so live sync writes the whiteout), as a whiteout would
  * hide it — whatever its bytes where the layer's own version covered the image's (a preload's over
  * it). That loses nothing only where the file is surely the image's, still in the image: on a
- * machine fresh from it (lay.ts). Signed in before from this state dir, a file there may be the
- * user's own, made while signed out, and only one with bytes the history holds goes. A folder the
+ * machine with no record of a sign-in from this state dir, one it had before it started (lay.ts).
+ * Any other may be the user's own (saved before signing in, or while signed out), and only one with
+ * bytes the history holds goes. A folder the
  * layer once held goes once those files are gone if nothing is left in it, and stays, as the
  * image's, if anything is. A path the layer never held is kept and adopted, as before.
  *

@@ -37,6 +37,7 @@
  * write) instead of keeping it as a conflict copy.
  */
 import { lstat, readlink, rm, rmdir } from 'node:fs/promises';
+import { uptime } from 'node:os';
 import { join } from 'node:path';
 import { canSyncFileSystem, isErrno, syncFileSystem } from '../fsutil.js';
 import { poolChunkFile } from '../restore/chunk.js';
@@ -100,6 +101,12 @@ export interface LayOptions {
   onEvent?: (e: SignInEvent) => void;
   /** Where the org's settings are applied (default: dconf; settings.ts). */
   settingsStore?: SettingsStore;
+  /**
+   * When this machine started, in ms since the epoch (default: now less the OS's uptime). With no
+   * record of the machine, a file changed (ctime) before then is taken for its image's; one changed
+   * since may be the user's own, written before this sign-in (lay.ts, the history's paths).
+   */
+  bootTime?: number;
   /** Milliseconds, for time to ready (default performance.now). */
   clock?: () => number;
   now?: () => Date;
@@ -220,16 +227,20 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   // once held that are left empty: the user deleted them (on a machine without this image, so with
   // no whiteout). Hidden again; the base keeps them, so live sync writes their whiteouts
   // (history-paths.ts). What is in a folder goes before the folder. A file goes whatever its bytes
-  // only on a machine fresh from its image (no earlier record): there every file the layer does not
-  // know is the image's, still in the image; signed in before from this state dir, one may be the
-  // user's own, written while signed out, and goes only if the history holds its very bytes.
+  // only where it is surely the image's, still in the image: on a machine with no earlier record (so
+  // not signed in from this state dir since its image was laid down), one the machine had before it
+  // started — the user may have saved one of their own since, before signing in, or on a machine
+  // whose state dir was lost (there a file saved before the machine last started is taken for the
+  // image's, as layer-wins first contact takes it). Any other goes only if the history holds its very bytes:
+  // signed in before from this state dir, a file may be the user's own, written while signed out.
   if (base !== undefined && base.unknown.length > 0 && stack.user) {
+    const imageBefore = earlier === undefined ? (opts.bootTime ?? Date.now() - uptime() * 1000) : undefined;
     let skipped: StrataError | undefined;
     const held = await pathsInHistory(repo, `user/${session.user}`, base.unknown, { onSkip: (err) => (skipped ??= err) });
     if (skipped) warnings.push(`the layer's history could not be read in full (${describeError(skipped).split('\n')[0]}): a file deleted on another machine may come back from this machine's image`);
     for (const p of [...base.unknown].reverse()) {
       const versions = held.get(p);
-      if (versions !== undefined) await removeIfHeld(session.home, p, earlier === undefined ? 'any' : versions, contentOf);
+      if (versions !== undefined) await removeIfHeld(session.home, p, versions, contentOf, imageBefore);
     }
   }
   if (deferSync) await syncFileSystem(session.home);
@@ -276,22 +287,26 @@ async function earlierBase(file: string, warn: (message: string) => void): Promi
 
 /**
  * At `rel`, a path the history held (found by findBase's walk, which follows no link): removes the
- * file or link there if it holds one of `versions` (history-paths.ts), or whatever it holds
- * (`any`); the folder there, if the history held one and it is empty.
+ * file or link there if it holds one of `versions` (history-paths.ts), or whatever it holds if it
+ * was last changed before `imageBefore` (the image's); the folder there if it is empty, and the
+ * history held one there or the machine has no record (`imageBefore` given).
  */
-async function removeIfHeld(home: string, rel: string, versions: ReadonlySet<string> | 'any', contentOf: (path: string) => Promise<string>): Promise<void> {
+async function removeIfHeld(home: string, rel: string, versions: ReadonlySet<string>, contentOf: (path: string) => Promise<string>, imageBefore?: number): Promise<void> {
   const path = join(home, ...rel.split('/'));
   const st = await lstat(path).catch(() => undefined);
-  if (st?.isDirectory()) {
-    if (versions === 'any' || versions.has(HELD_DIR)) await rmdir(path).catch((err: unknown) => {
+  if (st === undefined) return;
+  if (st.isDirectory()) {
+    // An empty folder holds nothing to lose (its ctime changed as what was in it went).
+    if (imageBefore !== undefined || versions.has(HELD_DIR)) await rmdir(path).catch((err: unknown) => {
       // Something is left in it (not the user's deleted files): it is the image's, and stays.
       if (!isErrno(err, 'ENOTEMPTY', 'EEXIST', 'ENOENT')) throw err;
     });
     return;
   }
-  if (!st?.isFile() && !st?.isSymbolicLink()) return;
-  const version = versions === 'any' ? undefined : st.isFile() ? await contentOf(path).catch(() => undefined) : `->${await readlink(path).catch(() => '')}`;
-  if (versions === 'any' || (version !== undefined && versions.has(version))) await rm(path, { force: true });
+  if (!st.isFile() && !st.isSymbolicLink()) return;
+  const image = imageBefore !== undefined && st.ctimeMs < imageBefore;
+  const version = image ? undefined : st.isFile() ? await contentOf(path).catch(() => undefined) : `->${await readlink(path).catch(() => '')}`;
+  if (image || (version !== undefined && versions.has(version))) await rm(path, { force: true });
 }
 
 /** The files the ready restore laid hold exactly their chunks: the memo learns those the rest's seed scan would read. */

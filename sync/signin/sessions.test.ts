@@ -39,7 +39,7 @@ import { sessionFolder } from './folder.js';
 import { layHome } from './lay.js';
 import { changedOrgLayers } from './refresh.js';
 import { deleteSession, readSession, writeSession, type Session } from './session.js';
-import { latestTree, memoryBucket } from './testkit.js';
+import { bootNow, latestTree, memoryBucket } from './testkit.js';
 
 const USER = 'alice';
 const IMAGE: Record<string, string> = {
@@ -87,6 +87,8 @@ interface Machine {
   signedIn: boolean;
   /** How far the machine's clock is off, in ms: its passes date their snapshots by it. */
   skew: number;
+  /** When it started, just after its image was written (a lay with no record takes older files for the image's). */
+  bootTime?: number;
 }
 
 class Life {
@@ -201,11 +203,13 @@ class Life {
       machine = { home: join(this.dir, `m${n}`, 'home'), stateDir: join(this.dir, `m${n}`, 'state'), signedIn: false, skew };
       await mkdir(machine.home, { recursive: true });
       if (vdi) for (const [p, text] of Object.entries(IMAGE)) await put(machine.home, p, text, Date.UTC(2025, 6, 1));
+      if (vdi) machine.bootTime = await bootNow(join(this.dir, `m${n}`));
     } else if (kind === 'vdi-kept') {
       // Reset to the image, its state dir kept (on a volume the reset leaves alone).
       await rm(machine.home, { recursive: true });
       await mkdir(machine.home, { recursive: true });
       for (const [p, text] of Object.entries(IMAGE)) await put(machine.home, p, text, Date.UTC(2025, 6, 1));
+      machine.bootTime = await bootNow(dirname(machine.home));
     } else if (kind === 'vdi-wiped') {
       // Its last sign-out wiped the layer's folders (logout --wipe); not reset since.
       for (const f of ['Documents', '.config']) await rm(join(machine.home, f), { recursive: true, force: true });
@@ -236,7 +240,7 @@ class Life {
           this.imageHeld.add(p);
         }
       }
-      await this.signIn(n, stateDir, home, vdi ? 'vdi' : 'persistent');
+      await this.signIn(n, machine, vdi ? 'vdi' : 'persistent');
       this.same(await files(home), this.expected(vdi && kind !== 'vdi-wiped'), `session ${n}: home right after the sign-in`);
       machine.signedIn = true;
       await pass('the first pass');
@@ -266,7 +270,7 @@ class Life {
    * records its base from the disk the first attempt left (a known imprecision: the files it laid
    * count as the image's, and an image folder a whiteout removed no longer shows what it held).
    */
-  private async signIn(n: number, stateDir: string, home: string, mode: 'vdi' | 'persistent'): Promise<void> {
+  private async signIn(n: number, { stateDir, home, bootTime }: Machine, mode: 'vdi' | 'persistent'): Promise<void> {
     const { deviceId } = await openAgentState(stateDir);
     await writeSession(stateDir, { version: 1, source: 'test', org: this.configs[mode], user: USER, home, mode, device: deviceId, signedIn: new Date(this.tick()).toISOString() } satisfies Session);
     if (mode === 'persistent' && this.rng.chance(0.35)) {
@@ -277,7 +281,7 @@ class Life {
         assert.ok(cut.signal.aborted, `session ${n}: the lay failed on its own: ${String(err)}`);
       });
     }
-    const laid = await layHome({ store: this.store, session: await readSession(stateDir), stateDir, now: () => new Date(this.tick()) });
+    const laid = await layHome({ store: this.store, session: await readSession(stateDir), stateDir, now: () => new Date(this.tick()), ...(bootTime ? { bootTime } : {}) });
     assert.deepEqual(laid.conflicts, [], `session ${n}: no conflict copies\n${this.trace.join('\n')}`);
   }
 

@@ -6,7 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, utimes, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,6 +27,26 @@ import { layHome, type LayOptions, type LayResult } from './lay.js';
 import { openSessionStore } from './live.js';
 import { readSession } from './session.js';
 import { signIn, type SignedIn } from './login.js';
+
+/**
+ * A machine's start for a lay (LayOptions.bootTime), by the clock that dates files: later than the
+ * ctime of every file written in `dir` so far, and no later than that of any written next.
+ */
+export async function bootNow(dir: string): Promise<number> {
+  const probe = join(dir, '.boot-probe');
+  await writeFile(probe, '');
+  const before = (await lstat(probe)).ctimeMs;
+  for (;;) {
+    // Changing the times sets the ctime to now.
+    await utimes(probe, 0, 0);
+    const at = (await lstat(probe)).ctimeMs;
+    if (at > before) {
+      await rm(probe);
+      return at;
+    }
+    await sleep(1);
+  }
+}
 
 /** A temp dir removed after the test, and an in-memory bucket with a repository: for sign-in tests that need no S3 server. */
 export async function memoryBucket(t: TestContext, name: string): Promise<{ dir: string; store: MemoryStore; repo: Repository }> {
