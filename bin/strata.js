@@ -4,7 +4,8 @@
 // built CLI ships (dist/, no sources), it runs the bundle (scripts/bundle.mjs), or else tsc's output.
 // (A child process rather than tsx's register(): worker threads inherit execArgv, not hooks.)
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { fileURLToPath } from 'node:url';
 
 const source = new URL('../sync/cli/main.ts', import.meta.url);
@@ -17,6 +18,12 @@ if (existsSync(source)) {
   // Only SIGTERM, which is sent to one process, is passed on.
   for (const sig of ['SIGINT', 'SIGHUP']) process.on(sig, () => {});
   process.on('SIGTERM', () => child.kill('SIGTERM'));
+  // As sync/cli/hung-up.ts does for the CLI: Node 20 aborts at exit where it puts back the mode of
+  // a terminal that has hung up since, unless the descriptor is closed by then.
+  const terminals = [0, 1, 2].filter((fd) => isatty(fd));
+  process.once('exit', () => {
+    for (const fd of terminals) if (!isatty(fd)) closeSync(fd);
+  });
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
   const bundle = new URL('../dist/bundle/strata.js', import.meta.url);

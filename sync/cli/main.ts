@@ -11,6 +11,7 @@
  * Global options: --store <url> (or STRATA_STORE), --device <id>, --json, --help. The contract
  * every command keeps (exit codes, one-line errors, one JSON object) is in run.ts.
  */
+import { closeHungUpTerminalsAtExit } from './hung-up.js';
 import { run } from './run.js';
 
 // On Node < 22 the AWS SDK's first client warns, in eight lines, that SDK releases after January
@@ -24,6 +25,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
  * delays a process that is free to exit.
  */
 const LINGER_MS = 2000;
+
+closeHungUpTerminalsAtExit();
 
 const code = await run(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
