@@ -3,13 +3,13 @@
 // Linux with strace only; elsewhere the suite skips.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { TEMP_PREFIX } from '../fsutil.js';
-import { SYNCFS_FROM } from './files.js';
+import { SYNCFS_FROM, writeKeyFiles } from './files.js';
 import { childValues, CHILD_DIRS } from './mirror-child.js';
 import { SettingsMirror } from './mirror.js';
 import { MemorySettings } from './testkit.js';
@@ -105,5 +105,29 @@ describe('settings mirror: a run killed half-way', () => {
     assert.deepEqual(agreed, Object.fromEntries(store.values));
     for (const [key, value] of store.values) assert.equal(await readFile(join(mirror, key), 'utf8'), `${value}\n`);
     assert.deepEqual((await readdir(mirror)).filter((n) => n.startsWith(TEMP_PREFIX)), []);
+  });
+});
+
+describe('settings mirror: runs in other processes on the same home', () => {
+  // The sign-in, the agent and the sign-out each run a mirror: one's start must not take another's temps.
+  it('a run leaves alone the temp files of a run in flight in another process', async (t) => {
+    const h = await home(t);
+    const count = 3000;
+    const mirror = join(h.root, FOLDER);
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, h.root, h.stateFile, `${count}`], { cwd: ROOT, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    t.after(() => child.kill('SIGKILL'));
+    // Stopped while it has temps written and none renamed yet.
+    while (!(await readdir(mirror).catch(() => [])).some((n) => n.startsWith(TEMP_PREFIX))) await new Promise((r) => setTimeout(r, 2));
+    child.kill('SIGSTOP');
+    const temps = (await readdir(mirror)).filter((n) => n.startsWith(TEMP_PREFIX));
+    assert.ok(temps.length > 0);
+    const r = await writeKeyFiles(h.root, FOLDER, [{ key: '/org/app/other', rel: `${FOLDER}/org/app/other`, value: "'here'" }]);
+    assert.deepEqual(r.failed, new Map());
+    for (const name of temps) await access(join(mirror, name));
+    child.kill('SIGCONT');
+    assert.equal(await exited, 0, 'the other run finished');
+    const agreed = (JSON.parse(await readFile(h.stateFile, 'utf8')) as { agreed: Record<string, string> }).agreed;
+    assert.deepEqual(agreed, Object.fromEntries(childValues(count)));
   });
 });

@@ -13,16 +13,19 @@
  * after the other. syncfs is kept for big batches because it also waits for every other program's
  * writes to that disk.
  */
+import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StrataError } from '../errors.js';
-import { canSyncFileSystem, fsyncDir, isErrno, syncFileSystem, TEMP_PREFIX, tempPathIn } from '../fsutil.js';
+import { canSyncFileSystem, fsyncDir, isErrno, syncFileSystem, TEMP_PREFIX } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
 
 /** A batch with at least this many files to write is made durable by syncfs where there is one. */
 export const SYNCFS_FROM = 64;
 /** Temp files written (and fsynced) at once. */
 const PARALLEL = 8;
+/** A mirror's temp file names the process that writes it (see removeTemps): this, its pid, "-", random hex. */
+const TEMP_NAME = `${TEMP_PREFIX}settings-`;
 
 /** One file of a key (or a conflict copy of it): `value` written into it, or the file removed (undefined). */
 export interface KeyFileWrite {
@@ -60,7 +63,7 @@ export async function writeKeyFiles(root: string, folder: string, writes: readon
       await removeTemps(tempDir);
     }
     await forEachLimit(sets, PARALLEL, async (w) => {
-      const temp = tempPathIn(tempDir);
+      const temp = join(tempDir, `${TEMP_NAME}${process.pid}-${randomBytes(8).toString('hex')}`);
       temps.set(w, temp);
       await writeTemp(temp, `${w.value}\n`, !whole);
     });
@@ -93,11 +96,24 @@ export async function writeKeyFiles(root: string, folder: string, writes: readon
 
 /**
  * Removes the temp files a run cut off (killed, a crash) left in `dir`, the mirror's own folder:
- * the runs of a mirror never overlap (SettingsMirror.sync), and the sync engine writes no file
- * there (no key sits directly under "/").
+ * those of a process that has ended. Another process's are left alone: the sign-in, the agent and
+ * the sign-out each run a mirror on the same home, and one's temps may be in flight (the runs of
+ * one mirror never overlap: SettingsMirror.sync); so are temps that are not a mirror's.
  */
 async function removeTemps(dir: string): Promise<void> {
-  for (const e of await readdir(dir, { withFileTypes: true })) if (e.isFile() && e.name.startsWith(TEMP_PREFIX)) await rm(join(dir, e.name), { force: true });
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const pid = e.name.startsWith(TEMP_NAME) ? /^(\d+)-/.exec(e.name.slice(TEMP_NAME.length))?.[1] : undefined;
+    if (e.isFile() && pid !== undefined && Number(pid) !== process.pid && !isRunning(Number(pid))) await rm(join(dir, e.name), { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return !isErrno(err, 'ESRCH');
+  }
 }
 
 /** Creates `temp` (which must not exist) holding `text`, fsynced if `sync`. */
