@@ -3,7 +3,7 @@
 // Linux with strace only; elsewhere the suite skips.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { access, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,9 +27,9 @@ async function home(t: { after: (fn: () => unknown) => void }) {
 }
 
 /** The child's syncs and renames, in order: [call, path, second path]. */
-async function traceRun(h: { dir: string; root: string; stateFile: string }, count: number): Promise<string[][]> {
+async function traceRun(h: { dir: string; root: string; stateFile: string }, count: number, env: NodeJS.ProcessEnv = process.env): Promise<string[][]> {
   const trace = join(h.dir, 'trace');
-  const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2', '-o', trace, process.execPath, '--import', 'tsx', CHILD, h.root, h.stateFile, `${count}`], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2', '-o', trace, process.execPath, '--import', 'tsx', CHILD, h.root, h.stateFile, `${count}`], { cwd: ROOT, encoding: 'utf8', env });
   assert.equal(r.status, 0, r.stderr);
   const calls: string[][] = [];
   for (const line of (await readFile(trace, 'utf8')).split('\n')) {
@@ -78,6 +78,28 @@ describe('settings mirror: durability of its files', { skip: !hasStrace && proce
     assert.equal(renames.length, count);
     assert.ok(renames.every((i) => i > syncfs[0]! && i < syncfs[1]!), 'every file is renamed between the two syncs');
     assert.ok(calls.findIndex((c) => c[0] === 'rename' && c[2] === h.stateFile) > syncfs[1]!, 'the record is written after the second sync');
+  });
+
+  it(`many files where syncfs fails (no such call, or no sync(1) that makes it): each file fsynced before its rename, each folder after, then the record`, async (t) => {
+    const h = await home(t);
+    const bin = join(h.dir, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'sync'), `#!/bin/sh\necho "sync: error syncing '$2': Function not implemented" >&2\nexit 1\n`, { mode: 0o755 });
+    const count = SYNCFS_FROM * 2;
+    const calls = await traceRun(h, count, { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` });
+    const mirror = join(h.root, FOLDER);
+    const renames = calls.filter((c) => c[0] === 'rename' && c[2]!.startsWith(mirror));
+    assert.equal(renames.length, count);
+    for (const [, temp] of renames) {
+      const synced = calls.findIndex((c) => c[0] === 'fsync' && c[1] === temp);
+      assert.ok(synced >= 0 && synced < calls.findIndex((c) => c[0] === 'rename' && c[1] === temp), `${temp} was not fsynced before its rename`);
+    }
+    const lastRename = calls.indexOf(renames.at(-1)!);
+    const record = calls.findIndex((c) => c[0] === 'rename' && c[2] === h.stateFile);
+    for (const d of [...new Set([...childValues(count).keys()].map((k) => join(mirror, k.slice(0, k.lastIndexOf('/'))))), mirror]) {
+      const synced = calls.findIndex((c, i) => i > lastRename && c[0] === 'fsync' && c[1] === d);
+      assert.ok(synced >= 0 && synced < record, `${d} was not fsynced between the renames and the record`);
+    }
   });
 });
 

@@ -11,13 +11,15 @@
  * Durability costs two syncs of the whole file system (syncfs, Linux) for a big batch, and for a
  * small one an fsync per file, side by side, and one per folder touched: never two per file one
  * after the other. syncfs is kept for big batches because it also waits for every other program's
- * writes to that disk.
+ * writes to that disk; where syncfs fails (not there, or a disk error), the batch is made durable
+ * file by file after all.
  */
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { StrataError } from '../errors.js';
-import { canSyncFileSystem, fsyncDir, isErrno, syncFileSystem, TEMP_PREFIX } from '../fsutil.js';
+import { isStrataError, StrataError } from '../errors.js';
+import { canSyncFileSystem, fsyncDir, isErrno, NOFOLLOW, syncFileSystem, TEMP_PREFIX } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
 
 /** A batch with at least this many files to write is made durable by syncfs where there is one. */
@@ -48,7 +50,7 @@ export async function writeKeyFiles(root: string, folder: string, writes: readon
     if (!failed.has(w.key)) failed.set(w.key, err);
   };
   const sets = writes.filter((w) => w.value !== undefined);
-  const whole = canSyncFileSystem() && sets.length >= SYNCFS_FROM;
+  let whole = canSyncFileSystem() && sets.length >= SYNCFS_FROM;
   // The temps are written in the mirror's own folder, all at once, and each renamed to its key's
   // folder in the order of `writes`, that folder made then: as if each file were written on its own
   // (a key's file is there before a later key needs a folder of that name, and fails it).
@@ -67,7 +69,10 @@ export async function writeKeyFiles(root: string, folder: string, writes: readon
       temps.set(w, temp);
       await writeTemp(temp, `${w.value}\n`, !whole);
     });
-    if (whole) await syncFileSystem(root);
+    if (whole && !(await trySyncFileSystem(root))) {
+      whole = false;
+      await forEachLimit([...temps.values()], PARALLEL, fsyncFile);
+    }
     for (const w of writes) {
       if (failed.has(w.key)) continue;
       try {
@@ -86,8 +91,7 @@ export async function writeKeyFiles(root: string, folder: string, writes: readon
         fail(w, err);
       }
     }
-    if (whole) await syncFileSystem(root);
-    else await forEachLimit([...touched], PARALLEL, fsyncDir);
+    if (!whole || !(await trySyncFileSystem(root))) await forEachLimit([...touched], PARALLEL, fsyncDir);
   } finally {
     await Promise.all([...temps.values()].map((t) => rm(t, { force: true })));
   }
@@ -113,6 +117,30 @@ function isRunning(pid: number): boolean {
     return true;
   } catch (err) {
     return !isErrno(err, 'ESRCH');
+  }
+}
+
+/**
+ * syncfs, or false where it fails: the call missing (ENOSYS), a sync(1) without --file-system
+ * (coreutils before 8.24) or none, an error of the disk. The writer then fsyncs its own files and folders one by one,
+ * whose errors are about them alone.
+ */
+async function trySyncFileSystem(root: string): Promise<boolean> {
+  try {
+    await syncFileSystem(root);
+    return true;
+  } catch (err) {
+    if (isStrataError(err, 'E_SYNC_FS')) return false;
+    throw err;
+  }
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY | NOFOLLOW);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 
