@@ -5,6 +5,9 @@
  *
  * Replacing a file is always temp + rename in the same dir, so the target holds the old bytes or
  * the new ones, never a mix; the temp is fsynced with its final mode and mtime before the rename.
+ * A write is three steps (fillWrite, sealTemp, commitWrite) so that the executor can fill the
+ * temps of many small files side by side, fsync them side by side, then rename each in plan order
+ * (execute.ts).
  */
 import { constants } from 'node:fs';
 import { copyFile, lutimes, mkdir, open, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
@@ -12,6 +15,7 @@ import { StrataError } from '../errors.js';
 import type { ApplyOp, FileNode, Node } from '../plan/index.js';
 import { MODE_MASK } from '../restore/assembly.js';
 import { NOFOLLOW } from '../fsutil.js';
+import { badAncestor } from './check.js';
 import { TargetChanged, type ExecContext } from './context.js';
 
 type Op<K extends ApplyOp['op']> = Extract<ApplyOp, { op: K }>;
@@ -20,7 +24,6 @@ async function setFileMeta(fh: FileHandle, node: FileNode): Promise<void> {
   // MODE_MASK drops setuid/setgid: a peer must not be able to plant a setuid file here.
   await fh.chmod(node.mode & MODE_MASK);
   await fh.utimes(node.mtimeMs / 1000, node.mtimeMs / 1000);
-  await fh.sync();
 }
 
 /** Re-checks the target, renames the finished temp over it; the temp is removed if that fails. */
@@ -37,16 +40,17 @@ async function commit(ctx: ExecContext, rel: string, expect: Node | null, tmpAbs
 }
 
 /**
- * Runs `fill` on the temp file (created here unless copyFile made it), removing it on failure.
+ * Runs `fill` on the temp file (created here unless copyFile made it) and returns it still open,
+ * not yet fsynced (sealTemp does that); the temp is removed on failure.
  * O_NOFOLLOW: the temp's name must not already be a link to somewhere else.
  */
-async function withTemp(tmpAbs: string, create: boolean, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
+async function fillTemp(tmpAbs: string, create: boolean, fill: (fh: FileHandle) => Promise<void>): Promise<FileHandle> {
   let fh: FileHandle | undefined;
   try {
     const flags = create ? constants.O_RDWR | constants.O_CREAT | constants.O_EXCL : constants.O_RDWR;
     fh = await open(tmpAbs, flags | NOFOLLOW, 0o600);
     await fill(fh);
-    await fh.close();
+    return fh;
   } catch (err) {
     await fh?.close().catch(() => undefined);
     await rm(tmpAbs, { force: true });
@@ -54,18 +58,44 @@ async function withTemp(tmpAbs: string, create: boolean, fill: (fh: FileHandle) 
   }
 }
 
-export async function write(ctx: ExecContext, op: Op<'write'>, tmp: string): Promise<void> {
+/** Makes a filled temp durable (bytes, mode, mtime) and closes it; removes it if that fails. */
+export async function sealTemp(fh: FileHandle, tmpAbs: string): Promise<void> {
+  try {
+    await fh.sync();
+    await fh.close();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await rm(tmpAbs, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * A write's first step: the target re-checked, its temp filled with mode and mtime set, left open.
+ * `inTurn` runs the fetch when the writes before this one have fetched (the fetcher reads ahead in
+ * plan order).
+ */
+export async function fillWrite(ctx: ExecContext, op: Op<'write'>, tmp: string, inTurn: (fetch: () => Promise<void>) => Promise<void>): Promise<FileHandle> {
   await ctx.check(op.path, op.expect);
   const tmpAbs = ctx.abs(tmp);
-  await withTemp(tmpAbs, true, async (fh) => {
-    await ctx.fetch(op.node, fh, tmpAbs);
+  return fillTemp(tmpAbs, true, async (fh) => {
+    await inTurn(() => ctx.fetch(op.node, fh, tmpAbs));
     const { size } = await fh.stat();
     if (size !== op.node.size) {
       throw new StrataError('E_EXEC_FETCH_SIZE', `fetched ${size} bytes for content ${op.node.content}, expected ${op.node.size}`, { path: op.path });
     }
     await setFileMeta(fh, op.node);
   });
-  await commit(ctx, op.path, op.expect, tmpAbs);
+}
+
+/** Removes a temp the run will not rename, reached through real dirs only (a dir may have been swapped for a link). */
+export async function discardTemp(ctx: ExecContext, tmp: string): Promise<void> {
+  if ((await badAncestor(ctx.root, tmp)) === undefined) await rm(ctx.abs(tmp), { force: true });
+}
+
+/** A write's last step, once its temp is sealed: the target re-checked, the temp renamed over it. */
+export async function commitWrite(ctx: ExecContext, op: Op<'write'>, tmp: string): Promise<void> {
+  await commit(ctx, op.path, op.expect, ctx.abs(tmp));
 }
 
 export async function copy(ctx: ExecContext, op: Op<'copy'>, tmp: string): Promise<void> {
@@ -73,12 +103,13 @@ export async function copy(ctx: ExecContext, op: Op<'copy'>, tmp: string): Promi
   await ctx.check(op.path, op.expect);
   const tmpAbs = ctx.abs(tmp);
   await copyFile(ctx.abs(op.from), tmpAbs, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-  await withTemp(tmpAbs, false, async (fh) => {
+  const fh = await fillTemp(tmpAbs, false, async (fh) => {
     // A source edited during the copy may have given the temp a mix of versions.
     await ctx.check(op.from, op.expectFrom);
     if ((await fh.stat()).size !== op.expectFrom.size) throw new TargetChanged(op.from, 'a different size while copying');
     await setFileMeta(fh, op.node);
   });
+  await sealTemp(fh, tmpAbs);
   await commit(ctx, op.path, op.expect, tmpAbs);
 }
 
@@ -97,6 +128,7 @@ export async function fixMeta(abs: string, node: FileNode): Promise<void> {
   const fh = await open(abs, constants.O_RDONLY | NOFOLLOW);
   try {
     await setFileMeta(fh, node);
+    await fh.sync();
   } finally {
     await fh.close();
   }

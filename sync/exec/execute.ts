@@ -13,8 +13,10 @@ import type { ApplyOp } from '../plan/index.js';
 import { parentOf, joinPath } from '../plan/nodes.js';
 import { isErrno, TEMP_PREFIX } from '../fsutil.js';
 import { absPath } from './check.js';
-import { copy, makeDir, makeSymlink, move, remove, setMeta, write } from './act.js';
-import { ExecContext, TargetChanged, type FetchFn, type SuppressFn } from './context.js';
+import { copy, makeDir, makeSymlink, move, remove, setMeta } from './act.js';
+import { attempt, type OpResult, type Report } from './outcome.js';
+import { applyWrites, writeBatchEnd, type WriteIntent } from './writes.js';
+import { ExecContext, type FetchFn, type SuppressFn } from './context.js';
 import { Journal, type RunLabel } from './journal.js';
 
 export interface ExecuteOptions {
@@ -36,13 +38,7 @@ export interface ExecuteOptions {
   keepJournal?: boolean;
 }
 
-export type OpResult =
-  | { index: number; op: ApplyOp; status: 'applied' }
-  /**
-   * Not applied: `path` (the target, its source, or an ancestor) holds `found` instead. With
-   * `blocked`, the op's paths are as they were but cannot be written now (a lock, permissions).
-   */
-  | { index: number; op: ApplyOp; status: 'changed'; path: string; found: string; blocked?: true };
+export type { OpResult } from './outcome.js';
 
 export interface ExecuteResult {
   /** One per op attempted, in order; only the last can be `changed`. */
@@ -51,15 +47,6 @@ export interface ExecuteResult {
   complete: boolean;
   aborted: boolean;
 }
-
-/** Errors during an op that mean the disk moved under it, not that the disk is failing. */
-const RACE_CODES = ['ENOENT', 'EEXIST', 'ENOTEMPTY', 'ENOTDIR', 'EISDIR', 'ELOOP'];
-/**
- * Errors that mean one path cannot be written now — a file open in another program (Windows
- * sharing violations), read-only or immutable, a dir without write permission — not that the disk
- * is failing: the caller leaves that path alone for a while instead of failing every run on it.
- */
-const BLOCKED_CODES = ['EACCES', 'EPERM', 'EBUSY', 'ETXTBSY'];
 
 function tempFor(op: ApplyOp): string | undefined {
   if (op.op !== 'write' && op.op !== 'copy' && op.op !== 'symlink') return undefined;
@@ -71,7 +58,8 @@ async function runOp(ctx: ExecContext, op: ApplyOp, tmp: string | undefined): Pr
     case 'mkdir':
       return makeDir(ctx, op);
     case 'write':
-      return write(ctx, op, tmp as string);
+      // Writes run in batches (applyWrites).
+      throw new StrataError('E_INTERNAL', 'a write outside a batch');
     case 'copy':
       return copy(ctx, op, tmp as string);
     case 'move':
@@ -85,23 +73,6 @@ async function runOp(ctx: ExecContext, op: ApplyOp, tmp: string | undefined): Pr
     default:
       throw new StrataError('E_EXEC_UNKNOWN_OP', `unknown op ${JSON.stringify((op as { op: unknown }).op)}`);
   }
-}
-
-/** Applies one op; a changed disk comes back as a result, every other failure is thrown. */
-async function attempt(ctx: ExecContext, op: ApplyOp, index: number, tmp: string | undefined): Promise<OpResult> {
-  try {
-    await runOp(ctx, op, tmp);
-  } catch (err) {
-    if (err instanceof TargetChanged) return { index, op, status: 'changed', path: err.path, found: err.found };
-    if (isErrno(err, ...RACE_CODES)) return { index, op, status: 'changed', path: op.path, found: (err as NodeJS.ErrnoException).code ?? 'error' };
-    if (isErrno(err, ...BLOCKED_CODES)) return { index, op, status: 'changed', path: op.path, found: `cannot be written (${(err as NodeJS.ErrnoException).code})`, blocked: true };
-    if (err instanceof StrataError) throw err;
-    throw new StrataError('E_EXEC_IO', `${op.op} failed: ${(err as Error).message}`, { path: op.path }, { cause: err });
-  }
-  if (op.op === 'delete') await ctx.suppress(op.path, true);
-  else await ctx.suppress(op.path);
-  if (op.op === 'move') await ctx.suppress(op.from, true);
-  return { index, op, status: 'applied' };
 }
 
 async function checkRoot(root: string): Promise<void> {
@@ -122,20 +93,34 @@ export async function executePlan(root: string, ops: readonly ApplyOp[], options
   const journal = await Journal.open(options.journalPath, options.run);
   const ctx = new ExecContext(root, options.fetch, options.suppress);
   const results: OpResult[] = [];
+  const report: Report = (result) => {
+    results.push(result);
+    options.onApplied?.(result);
+    return result.status === 'changed';
+  };
   let aborted = false;
   try {
-    for (const [index, op] of ops.entries()) {
+    for (let index = 0; index < ops.length; ) {
       if (options.signal?.aborted) {
         aborted = true;
         break;
       }
+      const end = writeBatchEnd(ops, index);
+      if (end > index) {
+        const batch = ops.slice(index, end).map((op, k) => ({ i: index + k, tmp: tempFor(op) as string, op }) as WriteIntent);
+        const next = await applyWrites(ctx, journal, batch, options.signal, report);
+        aborted = next === 'aborted';
+        if (next !== 'next') break;
+        index = end;
+        continue;
+      }
+      const op = ops[index] as ApplyOp;
       const tmp = tempFor(op);
-      await journal.intent(tmp === undefined ? { i: index, op } : { i: index, tmp, op });
-      const result = await attempt(ctx, op, index, tmp);
-      await journal.done(index, result.status === 'applied');
-      results.push(result);
-      options.onApplied?.(result);
-      if (result.status === 'changed') break;
+      await journal.intents([tmp === undefined ? { i: index, op } : { i: index, tmp, op }]);
+      const result = await attempt(ctx, op, index, () => runOp(ctx, op, tmp));
+      await journal.done(result);
+      if (report(result)) break;
+      index++;
     }
     await ctx.finish();
   } catch (err) {

@@ -8,6 +8,11 @@
  *                                                re-checks the disk for any op without one)
  *   {"done":3,"changed":true}                    the op found its target changed: not applied
  *
+ * The intents of a batch of writes are appended and fsynced together, before the first of them
+ * starts: recovery then finds some that never started, whose targets are still in their old
+ * state. That holds only for ops none of which changes what another one expects (writes of
+ * distinct paths, execute.ts), so nothing else is journaled ahead.
+ *
  * An empty or missing journal means no plan is in progress. It is truncated once a plan stops,
  * or, when the caller keeps it (ExecuteOptions.keepJournal), once the caller has kept what it
  * needs of the run; until then it may hold one finished run after another. A torn last line
@@ -18,6 +23,7 @@ import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import type { ApplyOp } from '../plan/index.js';
 import { isErrno } from '../fsutil.js';
+import type { OpResult } from './outcome.js';
 
 export interface Intent {
   i: number;
@@ -54,13 +60,16 @@ export class Journal {
     return journal;
   }
 
-  async intent(entry: Intent): Promise<void> {
-    await this.fh.write(`${JSON.stringify(entry)}\n`);
+  /** Appends the intents, durable when this resolves (one fsync however many). */
+  async intents(entries: readonly Intent[]): Promise<void> {
+    await this.fh.write(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
     await this.fh.sync();
   }
 
-  async done(i: number, applied: boolean): Promise<void> {
-    await this.fh.write(`${JSON.stringify(applied ? { done: i } : { done: i, changed: true })}\n`);
+  /** The ops' done lines, in one write (not fsynced: see the header); one not applied says so. */
+  async done(...results: readonly Pick<OpResult, 'index' | 'status'>[]): Promise<void> {
+    if (results.length === 0) return;
+    await this.fh.write(results.map((r) => `${JSON.stringify(r.status === 'applied' ? { done: r.index } : { done: r.index, changed: true })}\n`).join(''));
   }
 
   /** The plan stopped with no op in flight: nothing is left to recover. */

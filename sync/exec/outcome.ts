@@ -1,0 +1,50 @@
+/**
+ * An op's outcome: applied, or `changed` when the disk moved under it or refused the path. Every
+ * other failure is an error of the run (E_EXEC_IO), thrown.
+ */
+import { StrataError } from '../errors.js';
+import type { ApplyOp } from '../plan/index.js';
+import { isErrno } from '../fsutil.js';
+import { TargetChanged, type ExecContext } from './context.js';
+
+export type OpResult =
+  | { index: number; op: ApplyOp; status: 'applied' }
+  /**
+   * Not applied: `path` (the target, its source, or an ancestor) holds `found` instead. With
+   * `blocked`, the op's paths are as they were but cannot be written now (a lock, permissions).
+   */
+  | { index: number; op: ApplyOp; status: 'changed'; path: string; found: string; blocked?: true };
+
+/** Reports an op's result; true when the run must stop there. */
+export type Report = (result: OpResult) => boolean;
+
+/** Errors during an op that mean the disk moved under it, not that the disk is failing. */
+const RACE_CODES = ['ENOENT', 'EEXIST', 'ENOTEMPTY', 'ENOTDIR', 'EISDIR', 'ELOOP'];
+/**
+ * Errors that mean one path cannot be written now — a file open in another program (Windows
+ * sharing violations), read-only or immutable, a dir without write permission — not that the disk
+ * is failing: the caller leaves that path alone for a while instead of failing every run on it.
+ */
+const BLOCKED_CODES = ['EACCES', 'EPERM', 'EBUSY', 'ETXTBSY'];
+
+/** An op's failure as a `changed` result when the disk moved or refused the path; any other is thrown. */
+export function changedOrThrow(op: ApplyOp, index: number, err: unknown): OpResult {
+  if (err instanceof TargetChanged) return { index, op, status: 'changed', path: err.path, found: err.found };
+  if (isErrno(err, ...RACE_CODES)) return { index, op, status: 'changed', path: op.path, found: (err as NodeJS.ErrnoException).code ?? 'error' };
+  if (isErrno(err, ...BLOCKED_CODES)) return { index, op, status: 'changed', path: op.path, found: `cannot be written (${(err as NodeJS.ErrnoException).code})`, blocked: true };
+  if (err instanceof StrataError) throw err;
+  throw new StrataError('E_EXEC_IO', `${op.op} failed: ${(err as Error).message}`, { path: op.path }, { cause: err });
+}
+
+/** Runs an op's (last) step; a changed disk comes back as a result, every other failure is thrown. */
+export async function attempt(ctx: ExecContext, op: ApplyOp, index: number, step: () => Promise<void>): Promise<OpResult> {
+  try {
+    await step();
+  } catch (err) {
+    return changedOrThrow(op, index, err);
+  }
+  if (op.op === 'delete') await ctx.suppress(op.path, true);
+  else await ctx.suppress(op.path);
+  if (op.op === 'move') await ctx.suppress(op.from, true);
+  return { index, op, status: 'applied' };
+}
