@@ -9,7 +9,7 @@
  * content key so the effective tree can be written back as trees (effective.ts).
  */
 import { layerGraph, type SnapshotGraph } from '../agent/history.js';
-import { StrataError } from '../errors.js';
+import { describeError, isStrataError, StrataError } from '../errors.js';
 import { contentKey, flatten, type Node } from '../plan/index.js';
 import { assignedLayers, readProfile } from '../profile/index.js';
 import { loadAllTrees, type Trees } from '../profile/overlay-trees.js';
@@ -107,6 +107,33 @@ export async function latestLayers(repo: Repository, layers: readonly string[]):
     else if (layer.startsWith('org/')) unpublished.push(layer);
   });
   return { laid, unpublished };
+}
+
+/**
+ * Refuses org layer versions that cannot be laid whole, before a running agent switches to them
+ * (refresh.ts): every tree must be in an index and verify, name plain paths and not too many
+ * (flatten), and every file's chunks must be in an index. Switched to, such a version would fail
+ * every pass of the agent — the user's edits unsynced — after the pass may have removed files of
+ * the version laid now. Fails with E_ORG_VERSION_REFUSED naming the snapshot and the reason; a
+ * store that cannot be reached fails as it does. `repo`'s index must be loaded.
+ */
+export async function checkLayable(repo: Repository, laid: readonly LaidLayer[]): Promise<void> {
+  for (const l of laid) {
+    const key = keys.snapshot(l.layer, l.snapshot);
+    const refuse = (why: string, cause?: unknown): StrataError =>
+      new StrataError('E_ORG_VERSION_REFUSED', `${l.layer} version ${l.snapshot} cannot be laid (the layers laid now are kept): ${why}`, { key }, { cause });
+    try {
+      const trees = await loadAllTrees(repo, [l.root], new Map(), new Map([[l.root, key]]));
+      flatten(treeOf(trees, l.root), (id) => treeOf(trees, id), (e) => {
+        const missing = e.chunks.find((c) => repo.blobLocation(c) === undefined);
+        if (missing !== undefined) throw refuse(`a chunk of a file named ${e.name} is in no index (${missing})`);
+        return contentKey(e.chunks);
+      });
+    } catch (err) {
+      if (isStrataError(err, 'E_ORG_VERSION_REFUSED') || !isStrataError(err) || err.code === 'E_TRANSIENT' || err.code === 'E_AUTH') throw err;
+      throw refuse(describeError(err), err);
+    }
+  }
 }
 
 /**

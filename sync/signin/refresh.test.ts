@@ -6,6 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig } from '../../shared/org-config.js';
+import { isStrataError } from '../errors.js';
 import { writeTree } from '../cli/testkit.js';
 import { publishOrgLayer, writeProfile } from '../profile/index.js';
 import type { ObjectStore } from '../store/index.js';
@@ -132,6 +133,37 @@ describe('OrgLayerFollower', { timeout: 60_000 }, () => {
     await event('switched');
     assert.equal(await policy(), 'policy v2');
   });
+
+  for (const damage of ['a folder whose tree is in no object', 'a file whose chunk is in no object'] as const) {
+    it(`a version with ${damage} is refused: the check fails naming it, nothing is switched or removed, and sync goes on over the old one`, async (t) => {
+      const { store, home, stateDir, policy } = await laidOverV1(t);
+      const repo = await openRepository(store);
+      const missing = 'e'.repeat(64);
+      const documents =
+        damage === 'a folder whose tree is in no object'
+          ? missing
+          : await repo.saveTree({ entries: [{ name: 'policy.txt', type: 'file', mode: 0o644, mtimeMs: 1, size: 9, chunks: [missing] }] });
+      const root = await repo.saveTree({ entries: [{ name: 'Documents', type: 'dir', mode: 0o755, mtimeMs: 1, subtree: documents }] });
+      await repo.flush();
+      const v1 = (await repo.listHeads('org/dept')).heads[0]!;
+      const time = new Date(Date.parse(v1.time) + 1000).toISOString();
+      const v2 = await repo.saveSnapshot({ version: 1, layer: 'org/dept', device: v1.device, time, root, parents: [v1.snapshot] });
+      await repo.writeHead('org/dept', v1.device, v2, time);
+      const { agent, events, follower } = await follow(t, stateDir, store);
+      await follower.check();
+      assert.deepEqual(events.map((e) => e.type), ['check-failed'], 'no switch begins');
+      const error = (events[0] as { error: unknown }).error;
+      assert.ok(isStrataError(error, 'E_ORG_VERSION_REFUSED') && error.message.includes(`org/dept version ${v2}`) && error.message.includes(missing), String(error));
+      assert.equal((await readSession(stateDir)).laid?.orgBefore, undefined, 'nothing recorded');
+      // The agent syncs on over v1: a pass after the user's edit syncs, and the org file is still there.
+      await writeFile(join(home, 'Documents/mine.txt'), 'the user wrote this');
+      const passes = agent.passCount;
+      agent.syncNow();
+      while (agent.passCount === passes) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(agent.status().folders[0]?.error, undefined, JSON.stringify(agent.status().folders[0]?.error));
+      assert.equal(await policy(), 'policy v1');
+    });
+  }
 
   it('a switch recorded before a restart is finished by the restarted agent', async (t) => {
     const { store, stateDir, publish, policy } = await laidOverV1(t);

@@ -16,8 +16,10 @@
  *      half-way is finished, not taken for the user's edits (agent/folder.ts);
  *   3. once a pass has synced it, drops `laid.orgBefore`.
  *
- * No check runs while sync is paused (paused means no store requests) or a switch is still in
- * progress. A failed check (offline, the bucket refuses) is reported and tried again at the next
+ * A version this machine has not laid is read whole before step 1 (checkLayable): one that is
+ * damaged or hostile is refused with a check-failed naming it, nothing recorded or removed, and
+ * the agent syncs on over the layers it has. No check runs while sync is paused (paused means no
+ * store requests) or a switch is still in progress. A failed check (offline, the bucket refuses) is reported and tried again at the next
  * interval; the agent syncs on over the layers it has.
  */
 import { syncOnce, type Agent, type PassResult } from '../agent/index.js';
@@ -25,7 +27,7 @@ import { keys, openRepository, type Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { sessionFolder } from './folder.js';
-import { assignedOrgLayers, latestLayers } from './layers.js';
+import { assignedOrgLayers, checkLayable, latestLayers } from './layers.js';
 import { writeSession, type LaidLayer, type Session } from './session.js';
 
 /** Default interval between checks: an admin's new version reaches running agents within this. */
@@ -107,6 +109,11 @@ export class OrgLayerFollower {
       this.repo ??= await openRepository(this.opts.store, { loadIndex: false });
       to = await changedOrgLayers(this.repo, this.session);
       if (to === undefined || this.stopped) return;
+      // A version this machine has not laid is read whole first: a damaged one is refused here.
+      const laidNow = new Set(laid.org.map((l) => l.snapshot));
+      const fresh = to.filter((l) => !laidNow.has(l.snapshot));
+      if (fresh.length > 0) await checkLayable(await openRepository(this.opts.store), fresh);
+      if (this.stopped) return;
       const switching: Session = { ...this.session, laid: { ...laid, org: to, orgBefore: laid.org } };
       await writeSession(this.opts.stateDir, switching);
       this.session = switching;
