@@ -165,6 +165,19 @@ describe('OrgLayerFollower', { timeout: 60_000 }, () => {
     });
   }
 
+  it('an assigned layer laid here whose versions the bucket no longer shows is refused, not taken as unassigned: its files stay', async (t) => {
+    const { store, stateDir, policy } = await laidOverV1(t);
+    // The layer's heads are gone (a lifecycle rule, a bad cleanup, a listing that misses them); it is still assigned.
+    for await (const o of store.list('layers/org/dept/heads/')) await store.delete(o.key);
+    const { events, follower } = await follow(t, stateDir, store);
+    await follower.check();
+    assert.deepEqual(events.map((e) => e.type), ['check-failed'], 'no switch begins');
+    const error = (events[0] as { error: unknown }).error;
+    assert.ok(isStrataError(error, 'E_ORG_LAYER_GONE') && error.message.includes('org/dept'), String(error));
+    assert.equal((await readSession(stateDir)).laid?.orgBefore, undefined, 'nothing recorded');
+    assert.equal(await policy(), 'policy v1');
+  });
+
   it('a switch recorded before a restart is finished by the restarted agent', async (t) => {
     const { store, stateDir, publish, policy } = await laidOverV1(t);
     const v2 = await publish('v2', 'policy v2');

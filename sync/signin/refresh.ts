@@ -23,6 +23,7 @@
  * interval; the agent syncs on over the layers it has.
  */
 import { syncOnce, type Agent, type PassResult } from '../agent/index.js';
+import { StrataError } from '../errors.js';
 import { keys, openRepository, type Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import type { ObjectStore } from '../store/index.js';
@@ -33,10 +34,19 @@ import { writeSession, type LaidLayer, type Session } from './session.js';
 /** Default interval between checks: an admin's new version reaches running agents within this. */
 export const ORG_CHECK_MS = 5 * 60_000;
 
-/** The org layers to lay now, lowest first, when they are not the ones the session laid; else undefined. */
+/**
+ * The org layers to lay now, lowest first, when they are not the ones the session laid; else
+ * undefined. A layer still assigned that this machine laid, yet with no version in the bucket now,
+ * is no unassignment: versions are never unpublished, so its heads are lost or unreadable, and
+ * leaving it out would remove its files from the disk. That fails with E_ORG_LAYER_GONE.
+ */
 export async function changedOrgLayers(repo: Repository, session: Session): Promise<LaidLayer[] | undefined> {
-  const { laid } = await latestLayers(repo, await assignedOrgLayers(repo, session.user));
+  const { laid, unpublished } = await latestLayers(repo, await assignedOrgLayers(repo, session.user));
   const before = session.laid?.org ?? [];
+  const gone = unpublished.find((layer) => before.some((l) => l.layer === layer));
+  if (gone !== undefined) {
+    throw new StrataError('E_ORG_LAYER_GONE', `${gone} is assigned and laid here, but the bucket shows no version of it now; the layers laid now are kept`, { key: keys.heads(gone) });
+  }
   const same = laid.length === before.length && laid.every((l, i) => l.layer === before[i]?.layer && l.snapshot === before[i]?.snapshot);
   return same ? undefined : laid;
 }
