@@ -36,13 +36,13 @@ async function laidOverV1(t: TestContext) {
   return { store, home, stateDir, publish, policy };
 }
 
-/** The session's agent and a follower that checks only when asked; both stopped after the test. */
-async function follow(t: TestContext, stateDir: string, store: ObjectStore) {
+/** The session's agent and a follower (on `followerStore`) that checks only when asked; both stopped after the test. */
+async function follow(t: TestContext, stateDir: string, store: ObjectStore, followerStore = store) {
   const session = await readSession(stateDir);
   const agent = await startSessionAgent({ stateDir, session, openStore: () => store, watch: false, pollMs: 3_600_000 });
   const events: FollowEvent[] = [];
   let notify: (() => void) | undefined;
-  const follower = new OrgLayerFollower({ stateDir, store, agent, session, intervalMs: 0, onEvent: (e) => (events.push(e), notify?.()) });
+  const follower = new OrgLayerFollower({ stateDir, store: followerStore, agent, session, intervalMs: 0, onEvent: (e) => (events.push(e), notify?.()) });
   t.after(async () => {
     follower.stop();
     await agent.stop();
@@ -149,11 +149,28 @@ describe('OrgLayerFollower', { timeout: 60_000 }, () => {
       const time = new Date(Date.parse(v1.time) + 1000).toISOString();
       const v2 = await repo.saveSnapshot({ version: 1, layer: 'org/dept', device: v1.device, time, root, parents: [v1.snapshot] });
       await repo.writeHead('org/dept', v1.device, v2, time);
-      const { agent, events, follower } = await follow(t, stateDir, store);
+      let indexReads = 0;
+      const counting = new Proxy(store, {
+        get(target, prop, receiver) {
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          if (typeof v !== 'function') return v;
+          return (key: string, ...rest: unknown[]) => {
+            if (prop === 'get' && key.startsWith('index/')) indexReads++;
+            return (v as (...a: unknown[]) => unknown).call(target, key, ...rest);
+          };
+        },
+      });
+      const { agent, events, follower } = await follow(t, stateDir, store, counting);
       await follower.check();
       assert.deepEqual(events.map((e) => e.type), ['check-failed'], 'no switch begins');
       const error = (events[0] as { error: unknown }).error;
       assert.ok(isStrataError(error, 'E_ORG_VERSION_REFUSED') && error.message.includes(`org/dept version ${v2}`) && error.message.includes(missing), String(error));
+      // Checked again, the version is refused again without reading the bucket's indexes anew.
+      const reads = indexReads;
+      await follower.check();
+      assert.deepEqual(events.map((e) => e.type), ['check-failed', 'check-failed']);
+      assert.equal((events[1] as { error: unknown }).error, error);
+      assert.equal(indexReads, reads, 'the refused version was read again');
       assert.equal((await readSession(stateDir)).laid?.orgBefore, undefined, 'nothing recorded');
       // The agent syncs on over v1: a pass after the user's edit syncs, and the org file is still there.
       await writeFile(join(home, 'Documents/mine.txt'), 'the user wrote this');

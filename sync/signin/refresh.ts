@@ -18,12 +18,14 @@
  *
  * A version this machine has not laid is read whole before step 1 (checkLayable): one that is
  * damaged or hostile is refused with a check-failed naming it, nothing recorded or removed, and
- * the agent syncs on over the layers it has. No check runs while sync is paused (paused means no
- * store requests) or a switch is still in progress. A failed check (offline, the bucket refuses) is reported and tried again at the next
- * interval; the agent syncs on over the layers it has.
+ * the agent syncs on over the layers it has; later checks refuse it again without reading it
+ * (versions are immutable), until a newer one is published. No check runs while sync is paused
+ * (paused means no store requests) or a switch is still in progress. A failed check (offline, the
+ * bucket refuses) is reported and tried again at the next interval; the agent syncs on over the
+ * layers it has.
  */
 import { syncOnce, type Agent, type PassResult } from '../agent/index.js';
-import { StrataError } from '../errors.js';
+import { isStrataError, StrataError } from '../errors.js';
 import { keys, openRepository, type Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import type { ObjectStore } from '../store/index.js';
@@ -85,6 +87,8 @@ export class OrgLayerFollower {
   /** Waiting for the agent to sync a switch. */
   private awaiting = false;
   private stopped = false;
+  /** Versions checkLayable refused, by snapshot id. */
+  private readonly refused = new Map<string, StrataError>();
 
   /** Starts following: a switch the session records as in progress is awaited, and the first check runs now. */
   constructor(private readonly opts: FollowOptions) {
@@ -122,7 +126,7 @@ export class OrgLayerFollower {
       // A version this machine has not laid is read whole first: a damaged one is refused here.
       const laidNow = new Set(laid.org.map((l) => l.snapshot));
       const fresh = to.filter((l) => !laidNow.has(l.snapshot));
-      if (fresh.length > 0) await checkLayable(await openRepository(this.opts.store), fresh);
+      if (fresh.length > 0) await this.checkVersions(fresh);
       if (this.stopped) return;
       const switching: Session = { ...this.session, laid: { ...laid, org: to, orgBefore: laid.org } };
       await writeSession(this.opts.stateDir, switching);
@@ -136,6 +140,19 @@ export class OrgLayerFollower {
     const rootKeys = new Map([...to, ...laid.org].map((l) => [l.root, keys.snapshot(l.layer, l.snapshot)]));
     this.opts.agent.switchLower(this.session.home, roots(to), roots(laid.org), rootKeys);
     this.awaitSwitch();
+  }
+
+  /** checkLayable, remembering the versions it refuses: reading a version means reading every index of the bucket. */
+  private async checkVersions(fresh: readonly LaidLayer[]): Promise<void> {
+    const known = fresh.map((l) => this.refused.get(l.snapshot)).find((e) => e !== undefined);
+    if (known !== undefined) throw known;
+    const repo = await openRepository(this.opts.store);
+    for (const l of fresh) {
+      await checkLayable(repo, [l]).catch((err: unknown) => {
+        if (isStrataError(err, 'E_ORG_VERSION_REFUSED')) this.refused.set(l.snapshot, err);
+        throw err;
+      });
+    }
   }
 
   /** Once the agent has synced the switch, the session forgets the old org layers. */
