@@ -255,3 +255,63 @@ test('a held mass delete of org files and the user\'s own, restored: the files c
   assert.equal(user.get('forms/form0.txt')?.type, 'file', 'the copy-up stays');
   assert.equal(user.has('forms/form1.txt'), false, 'the org files are the org layer\'s again');
 });
+
+test('edits of org files the agent has not scanned yet when a new version comes are the user\'s: none is overwritten or dropped', async (t) => {
+  const { repo, a, v1, v2 } = await orgV2Published(t, 'switch-unscanned');
+  // Written behind the watcher's back (its debounce not over yet): no pass has seen them.
+  const { rm } = await import('node:fs/promises');
+  await writeFile(a.path('readme.txt'), 'my readme, not scanned');
+  await writeFile(a.path('dropped.txt'), 'my dropped, not scanned');
+  await rm(a.path('same.txt'));
+  a.folder.switchLower([v2], [v1]);
+  for (let i = 0; i < 5 && a.folder.switching; i++) await a.pass();
+  assert.equal(a.folder.switching, false);
+  const listing = await a.listing();
+  assert.equal(listing['readme.txt'], 'my readme, not scanned');
+  assert.equal(listing['dropped.txt'], 'my dropped, not scanned');
+  assert.equal(listing['same.txt'], undefined, 'the user\'s delete stands');
+  assert.equal(listing['new.txt'], 'new in v2');
+  const user = await userTreeOf(repo, 'deva');
+  assert.equal(user.get('readme.txt')?.type, 'file');
+  assert.equal(user.get('dropped.txt')?.type, 'file');
+  assert.equal(user.get('same.txt')?.type, 'whiteout');
+});
+
+test('org layers reordered, then one unassigned: the new top wins, and only the untouched files of the one gone go', async (t) => {
+  const base = await tempRoot(t, 'reorder');
+  const store = new MemoryStore();
+  await initStore(store);
+  const repo = await openRepository(store);
+  const publish = async (name: string, files: Record<string, string>): Promise<BlobId> => {
+    const dir = join(base, name);
+    for (const [rel, text] of Object.entries(files)) {
+      await mkdir(dirname(join(dir, rel)), { recursive: true });
+      await writeFile(join(dir, rel), text);
+    }
+    return (await takeSnapshot(repo, { root: dir, layer: `org/${name}`, device: 'admin' })).snapshot.root;
+  };
+  const A = await publish('a', { 'shared.txt': 'from a', 'a/only.txt': 'a only', 'a/edited.txt': 'a edited' });
+  const B = await publish('b', { 'shared.txt': 'from b', 'b.txt': 'b' });
+  const laid = join(base, 'laid');
+  await cp(join(base, 'a'), laid, { recursive: true, preserveTimestamps: true });
+  await cp(join(base, 'b'), laid, { recursive: true, preserveTimestamps: true, force: true });
+  const [d] = await laidMachines(t, base, store, laid, [
+    ['deva', { lower: [A, B] }],
+    ['devb', { lower: [A, B] }],
+  ]);
+  assert.equal(await d.read('shared.txt'), 'from b');
+  await d.write('a/edited.txt', 'mine');
+  await d.write('a/mine.txt', 'my own');
+  assert.equal((await d.pass()).status, 'synced');
+
+  d.folder.switchLower([B, A], [A, B]);
+  for (let i = 0; i < 5 && d.folder.switching; i++) await d.pass();
+  assert.equal(d.folder.switching, false);
+  assert.deepEqual(await d.listing(), { 'a/': '', 'a/edited.txt': 'mine', 'a/mine.txt': 'my own', 'a/only.txt': 'a only', 'b.txt': 'b', 'shared.txt': 'from a' });
+
+  d.folder.switchLower([B], [B, A]);
+  for (let i = 0; i < 5 && d.folder.switching; i++) await d.pass();
+  assert.equal(d.folder.switching, false);
+  assert.deepEqual(await d.listing(), { 'a/': '', 'a/edited.txt': 'mine', 'a/mine.txt': 'my own', 'b.txt': 'b', 'shared.txt': 'from b' });
+  assert.deepEqual([...(await userTreeOf(repo, 'deva'))].map(([p, n]) => `${p} ${n.type}`), ['a dir', 'a/edited.txt file', 'a/mine.txt file']);
+});
