@@ -127,4 +127,13 @@ describe('check', () => {
     const report = await check(repo, { readData: false });
     assert.deepEqual(codes(report), ['E_BAD_TREE']);
   });
+
+  it('reports a truncated pack as damaged, not also as a pack in no index', async () => {
+    const { store, repo, blobs } = await populated();
+    const pack = repo.blobLocation((blobs[0] as { id: string }).id)?.pack as string;
+    store.corrupt(keys.pack(pack), (b) => b.subarray(0, b.length - 10));
+    const report = await check(repo, { readData: false });
+    assert.ok(report.problems.some((p) => p.code === 'E_PACK_SIZE_MISMATCH' && p.key === keys.pack(pack)), JSON.stringify(report.problems));
+    assert.deepEqual(report.warnings, []);
+  });
 });

@@ -81,9 +81,12 @@ async function checkIndexes(repo: Repository, packs: Map<string, number>, out: P
   const { indexes, errors } = await loadIndexes(repo.store, repo.format.hash, concurrency);
   for (const err of errors) out.addError(err, 'index/');
   const indexed = new Map<string, NamedPack[]>();
+  /** Every pack an index names, whether it is stored as named or not. */
+  const named = new Set<string>();
   const blobs = new Map<string, KnownBlob>();
   for (const idx of indexes) {
     for (const pack of idx.packs) {
+      named.add(pack.id);
       const size = packs.get(pack.id);
       if (size === undefined) {
         out.add('E_PACK_MISSING', keys.pack(pack.id), `pack named by ${idx.key} does not exist`);
@@ -97,7 +100,7 @@ async function checkIndexes(repo: Repository, packs: Map<string, number>, out: P
       for (const b of pack.blobs) if (!blobs.has(b.id)) blobs.set(b.id, { pack: pack.id, type: b.type, offset: b.offset, length: b.length });
     }
   }
-  return { indexed, blobs, count: indexes.length + errors.length };
+  return { indexed, named, blobs, count: indexes.length + errors.length };
 }
 
 interface LayerObjects {
@@ -151,9 +154,9 @@ export async function check(repo: Repository, opts: CheckOptions): Promise<Check
   const packs = await listPacks(repo, out);
   progress('packs', 1, 1);
   progress('indexes', 0, 1);
-  const { indexed, blobs, count } = await checkIndexes(repo, packs, out, concurrency);
+  const { indexed, named, blobs, count } = await checkIndexes(repo, packs, out, concurrency);
   progress('indexes', 1, 1);
-  for (const id of packs.keys()) if (!indexed.has(id)) out.warn('E_PACK_UNINDEXED', keys.pack(id), 'pack is in no index (left by an interrupted writer?)');
+  for (const id of packs.keys()) if (!named.has(id)) out.warn('E_PACK_UNINDEXED', keys.pack(id), 'pack is in no index (left by an interrupted writer?)');
 
   progress('snapshots', 0, 1);
   const found = await checkLayers(repo, out);
