@@ -136,4 +136,21 @@ describe('check', () => {
     assert.ok(report.problems.some((p) => p.code === 'E_PACK_SIZE_MISMATCH' && p.key === keys.pack(pack)), JSON.stringify(report.problems));
     assert.deepEqual(report.warnings, []);
   });
+
+  it('says of a pack in no index that admin gc removes it, unless an index cannot be read', async () => {
+    const { store, repo } = await populated();
+    const builder = new PackBuilder();
+    const orphan = Buffer.from('orphan');
+    builder.add('data', repo.blobId(orphan), orphan);
+    const bytes = builder.seal();
+    await store.put(keys.pack(repo.blobId(bytes)), bytes);
+    const first = await check(repo, { readData: false });
+    assert.equal(first.warnings.length, 1);
+    assert.match(first.warnings[0]?.message ?? '', /strata admin gc removes it/);
+    const garbage = Buffer.from('not an index');
+    await store.put(keys.index(repo.blobId(garbage)), garbage);
+    const second = await check(repo, { readData: false });
+    assert.deepEqual(second.warnings.map((w) => w.code), ['E_PACK_UNINDEXED']);
+    assert.match(second.warnings[0]?.message ?? '', /strata admin gc removes nothing while an index cannot be read/);
+  });
 });

@@ -100,7 +100,7 @@ async function checkIndexes(repo: Repository, packs: Map<string, number>, out: P
       for (const b of pack.blobs) if (!blobs.has(b.id)) blobs.set(b.id, { pack: pack.id, type: b.type, offset: b.offset, length: b.length });
     }
   }
-  return { indexed, named, blobs, count: indexes.length + errors.length };
+  return { indexed, named, blobs, count: indexes.length + errors.length, indexErrors: errors.length };
 }
 
 interface LayerObjects {
@@ -154,9 +154,14 @@ export async function check(repo: Repository, opts: CheckOptions): Promise<Check
   const packs = await listPacks(repo, out);
   progress('packs', 1, 1);
   progress('indexes', 0, 1);
-  const { indexed, named, blobs, count } = await checkIndexes(repo, packs, out, concurrency);
+  const { indexed, named, blobs, count, indexErrors } = await checkIndexes(repo, packs, out, concurrency);
   progress('indexes', 1, 1);
-  for (const id of packs.keys()) if (!named.has(id)) out.warn('E_PACK_UNINDEXED', keys.pack(id), 'pack is in no index (left by an interrupted writer?)');
+  // Not damage: a writer stopped between its packs and their index, or one still uploading.
+  const unindexed =
+    indexErrors > 0
+      ? 'pack is in no index that could be read (strata admin gc removes nothing while an index cannot be read)'
+      : 'pack is in no index (left by an interrupted writer, or one still uploading): strata admin gc removes it once older than its grace period';
+  for (const id of packs.keys()) if (!named.has(id)) out.warn('E_PACK_UNINDEXED', keys.pack(id), unindexed);
 
   progress('snapshots', 0, 1);
   const found = await checkLayers(repo, out);
