@@ -153,4 +153,18 @@ describe('check', () => {
     assert.deepEqual(second.warnings.map((w) => w.code), ['E_PACK_UNINDEXED']);
     assert.match(second.warnings[0]?.message ?? '', /strata admin gc removes nothing while an index cannot be read/);
   });
+
+  it('reports a missing pack once, naming every index that names it', async () => {
+    const { store, repo, blobs } = await populated();
+    const pack = repo.blobLocation((blobs[0] as { id: string }).id)?.pack as string;
+    const size = (await store.head(keys.pack(pack)))?.size as number;
+    const again = encodeIndex([{ id: pack, size, blobs: [] }], repo.format.hash);
+    await store.put(keys.index(again.id), again.bytes);
+    await store.delete(keys.pack(pack));
+    const report = await check(await openRepository(store), { readData: false });
+    const missing = report.problems.filter((p) => p.code === 'E_PACK_MISSING');
+    assert.equal(missing.length, 1, JSON.stringify(missing));
+    assert.equal(missing[0]?.key, keys.pack(pack));
+    assert.match(missing[0]?.message ?? '', new RegExp(keys.index(again.id)));
+  });
 });

@@ -83,13 +83,15 @@ async function checkIndexes(repo: Repository, packs: Map<string, number>, out: P
   const indexed = new Map<string, NamedPack[]>();
   /** Every pack an index names, whether it is stored as named or not. */
   const named = new Set<string>();
+  /** Packs that do not exist → the indexes that name them: one problem each, however many name it. */
+  const missing = new Map<string, string[]>();
   const blobs = new Map<string, KnownBlob>();
   for (const idx of indexes) {
     for (const pack of idx.packs) {
       named.add(pack.id);
       const size = packs.get(pack.id);
       if (size === undefined) {
-        out.add('E_PACK_MISSING', keys.pack(pack.id), `pack named by ${idx.key} does not exist`);
+        missing.set(pack.id, [...(missing.get(pack.id) ?? []), idx.key]);
         continue;
       }
       if (size !== pack.size) {
@@ -99,6 +101,10 @@ async function checkIndexes(repo: Repository, packs: Map<string, number>, out: P
       indexed.set(pack.id, [...(indexed.get(pack.id) ?? []), { key: idx.key, pack }]);
       for (const b of pack.blobs) if (!blobs.has(b.id)) blobs.set(b.id, { pack: pack.id, type: b.type, offset: b.offset, length: b.length });
     }
+  }
+  for (const [id, by] of missing) {
+    const more = by.length > 3 ? ` and ${by.length - 3} more indexes` : '';
+    out.add('E_PACK_MISSING', keys.pack(id), `pack named by ${by.slice(0, 3).join(', ')}${more} does not exist`);
   }
   return { indexed, named, blobs, count: indexes.length + errors.length, indexErrors: errors.length };
 }
