@@ -14,6 +14,14 @@ import { keys, type BlobLocation, type FileEntry, type Snapshot } from './types.
 
 export type KnownBlob = BlobLocation;
 
+export interface BlobMap {
+  blobs: ReadonlyMap<string, KnownBlob>;
+  /** Blobs that only a missing or damaged pack holds → why (`is in data/…, which does not exist`). */
+  lost: ReadonlyMap<string, string>;
+}
+
+const NO_INDEX = 'is in no index';
+
 interface Pending {
   id: string;
   /** The object that references this tree, for messages. */
@@ -24,7 +32,7 @@ interface Pending {
 export async function checkTrees(
   store: ObjectStore,
   hash: HashAlgorithm,
-  blobs: ReadonlyMap<string, KnownBlob>,
+  known: BlobMap,
   snapshots: readonly { key: string; snapshot: Snapshot }[],
   out: Problems,
   concurrency: number,
@@ -42,17 +50,17 @@ export async function checkTrees(
   while (level.length > 0) {
     const next: Pending[] = [];
     await forEachLimit(level, concurrency, async (p) => {
-      const tree = await loadChecked(store, hash, blobs, p, out);
+      const tree = await loadChecked(store, hash, known, p, out);
       done++;
       progress(done, visited.size);
       if (!tree) return;
-      const key = keys.pack((blobs.get(p.id) as KnownBlob).pack);
+      const key = keys.pack((known.blobs.get(p.id) as KnownBlob).pack);
       for (const e of tree.entries) {
         if (e.type === 'dir' && !visited.has(e.subtree)) {
           visited.add(e.subtree);
           next.push({ id: e.subtree, from: key, what: `subtree of ${JSON.stringify(e.name)} in tree ${short(p.id)}` });
         } else if (e.type === 'file') {
-          checkFile(e, p.id, key, blobs, reportedChunks, out);
+          checkFile(e, p.id, key, known, reportedChunks, out);
         }
       }
     });
@@ -61,10 +69,10 @@ export async function checkTrees(
   return visited.size;
 }
 
-async function loadChecked(store: ObjectStore, hash: HashAlgorithm, blobs: ReadonlyMap<string, KnownBlob>, p: Pending, out: Problems) {
-  const loc = blobs.get(p.id);
+async function loadChecked(store: ObjectStore, hash: HashAlgorithm, known: BlobMap, p: Pending, out: Problems) {
+  const loc = known.blobs.get(p.id);
   if (!loc) {
-    out.add('E_BLOB_MISSING', p.from, `${p.what} ${p.id} is in no index (or its pack is missing)`);
+    out.add('E_BLOB_MISSING', p.from, `${p.what} ${p.id} ${known.lost.get(p.id) ?? NO_INDEX}`);
     return undefined;
   }
   const key = keys.pack(loc.pack);
@@ -86,16 +94,16 @@ async function loadChecked(store: ObjectStore, hash: HashAlgorithm, blobs: Reado
   }
 }
 
-function checkFile(e: FileEntry, treeId: string, key: string, blobs: ReadonlyMap<string, KnownBlob>, reported: Set<string>, out: Problems): void {
+function checkFile(e: FileEntry, treeId: string, key: string, known: BlobMap, reported: Set<string>, out: Problems): void {
   let total = 0;
   let complete = true;
   for (const c of e.chunks) {
-    const loc = blobs.get(c);
+    const loc = known.blobs.get(c);
     if (!loc || loc.type !== 'data') {
       complete = false;
       if (reported.has(c)) continue;
       reported.add(c);
-      const why = loc ? `is indexed as ${loc.type}` : 'is in no index (or its pack is missing)';
+      const why = loc ? `is indexed as ${loc.type}` : (known.lost.get(c) ?? NO_INDEX);
       out.add('E_BLOB_MISSING', key, `chunk ${c} of ${JSON.stringify(e.name)} in tree ${short(treeId)} ${why}`);
       continue;
     }

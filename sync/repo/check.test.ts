@@ -44,6 +44,8 @@ describe('check', () => {
     const report = await check(repo, { readData: false });
     assert.ok(report.problems.some((p) => p.code === 'E_PACK_MISSING' && p.key === keys.pack(pack)), JSON.stringify(report.problems));
     assert.ok(report.problems.some((p) => p.code === 'E_BLOB_MISSING'), 'the file that used the pack is reported too');
+    const lost = report.problems.filter((p) => p.code === 'E_BLOB_MISSING');
+    for (const p of lost) assert.match(p.message, new RegExp(`is in ${keys.pack(pack)}, which does not exist$`));
   });
 
   it('detects a flipped byte in a data pack only with readData', async () => {
@@ -135,6 +137,9 @@ describe('check', () => {
     const report = await check(repo, { readData: false });
     assert.ok(report.problems.some((p) => p.code === 'E_PACK_SIZE_MISMATCH' && p.key === keys.pack(pack)), JSON.stringify(report.problems));
     assert.deepEqual(report.warnings, []);
+    const lost = report.problems.filter((p) => p.code === 'E_BLOB_MISSING');
+    assert.ok(lost.length > 0);
+    for (const p of lost) assert.match(p.message, new RegExp(`is in ${keys.pack(pack)}, whose size disagrees with its index$`));
   });
 
   it('says of a pack in no index that admin gc removes it, unless an index cannot be read', async () => {

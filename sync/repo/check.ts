@@ -85,6 +85,8 @@ async function checkIndexes(repo: Repository, packs: Map<string, number>, out: P
   const named = new Set<string>();
   /** Packs that do not exist → the indexes that name them: one problem each, however many name it. */
   const missing = new Map<string, string[]>();
+  /** Blobs only in packs that are missing or of the wrong size → why they cannot be read. */
+  const lost = new Map<string, string>();
   const blobs = new Map<string, KnownBlob>();
   for (const idx of indexes) {
     for (const pack of idx.packs) {
@@ -92,21 +94,24 @@ async function checkIndexes(repo: Repository, packs: Map<string, number>, out: P
       const size = packs.get(pack.id);
       if (size === undefined) {
         missing.set(pack.id, [...(missing.get(pack.id) ?? []), idx.key]);
+        for (const b of pack.blobs) lost.set(b.id, `is in ${keys.pack(pack.id)}, which does not exist`);
         continue;
       }
       if (size !== pack.size) {
         out.add('E_PACK_SIZE_MISMATCH', keys.pack(pack.id), `pack is ${size} bytes but ${idx.key} says ${pack.size}`);
+        for (const b of pack.blobs) lost.set(b.id, `is in ${keys.pack(pack.id)}, whose size disagrees with its index`);
         continue;
       }
       indexed.set(pack.id, [...(indexed.get(pack.id) ?? []), { key: idx.key, pack }]);
       for (const b of pack.blobs) if (!blobs.has(b.id)) blobs.set(b.id, { pack: pack.id, type: b.type, offset: b.offset, length: b.length });
     }
   }
+  for (const id of blobs.keys()) lost.delete(id);
   for (const [id, by] of missing) {
     const more = by.length > 3 ? ` and ${by.length - 3} more indexes` : '';
     out.add('E_PACK_MISSING', keys.pack(id), `pack named by ${by.slice(0, 3).join(', ')}${more} does not exist`);
   }
-  return { indexed, named, blobs, count: indexes.length + errors.length, indexErrors: errors.length };
+  return { indexed, named, blobs, lost, count: indexes.length + errors.length, indexErrors: errors.length };
 }
 
 interface LayerObjects {
@@ -160,7 +165,7 @@ export async function check(repo: Repository, opts: CheckOptions): Promise<Check
   const packs = await listPacks(repo, out);
   progress('packs', 1, 1);
   progress('indexes', 0, 1);
-  const { indexed, named, blobs, count, indexErrors } = await checkIndexes(repo, packs, out, concurrency);
+  const { indexed, named, blobs, lost, count, indexErrors } = await checkIndexes(repo, packs, out, concurrency);
   progress('indexes', 1, 1);
   // Not damage: a writer stopped between its packs and their index, or one still uploading.
   const unindexed =
@@ -172,7 +177,7 @@ export async function check(repo: Repository, opts: CheckOptions): Promise<Check
   progress('snapshots', 0, 1);
   const found = await checkLayers(repo, out);
   progress('snapshots', 1, 1);
-  const trees = await checkTrees(repo.store, repo.format.hash, blobs, found.snapshots, out, concurrency, (done, total) => progress('trees', done, total));
+  const trees = await checkTrees(repo.store, repo.format.hash, { blobs, lost }, found.snapshots, out, concurrency, (done, total) => progress('trees', done, total));
 
   if (opts.readData) {
     await checkPackData(repo.store, repo.format.hash, packs, indexed, out, Math.min(4, concurrency), (done, total) => progress('data', done, total));
