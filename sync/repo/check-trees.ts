@@ -4,6 +4,7 @@
  * with the right type and that file sizes equal the sum of their chunks.
  */
 import type { HashAlgorithm } from '../chunker/hash.js';
+import { isStrataError } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
 import type { Problems } from './check.js';
 import { short } from './json.js';
@@ -89,6 +90,7 @@ async function loadChecked(store: ObjectStore, hash: HashAlgorithm, known: BlobM
     verifyBlob(data, p.id, key, hash);
     return decodeTree(data, key, p.id);
   } catch (err) {
+    if (isStrataError(err, 'E_CHUNK_HASH_MISMATCH')) out.badBlobs.add(`${key} ${p.id}`);
     out.addError(err, key);
     return undefined;
   }

@@ -72,6 +72,8 @@ describe('check', () => {
     });
     const report = await check(repo, { readData: false });
     assert.deepEqual(codes(report), ['E_CHUNK_HASH_MISMATCH']);
+    // Reading the data finds the pack's hash wrong too, but the tree only once.
+    assert.deepEqual(codes(await check(repo, { readData: true })), ['E_CHUNK_HASH_MISMATCH', 'E_PACK_HASH_MISMATCH']);
   });
 
   it('detects a corrupt index object and an index entry past the end of its pack', async () => {

@@ -49,6 +49,8 @@ export interface CheckReport {
 export class Problems {
   readonly problems: CheckProblem[] = [];
   readonly warnings: CheckProblem[] = [];
+  /** Blobs (`<pack key> <id>`) the tree phase found not matching their id: the data phase must not report them again. */
+  readonly badBlobs = new Set<string>();
 
   add(code: ErrorCode, key: string, message: string): void {
     this.problems.push({ code, key, message });
