@@ -174,4 +174,23 @@ describe('check', () => {
     assert.equal(missing[0]?.key, keys.pack(pack));
     assert.match(missing[0]?.message ?? '', new RegExp(keys.index(again.id)));
   });
+
+  it('reports a snapshot whose parent is missing (a sync merging from it needs the parent), once', async () => {
+    const { store, repo, root, snap } = await populated();
+    const gone = 'e'.repeat(64);
+    const child = await repo.saveSnapshot({ version: 1, layer: LAYER, device: 'admin', time: T0.toISOString(), root, parents: [snap, gone] });
+    // A parent that is there but invalid is reported as itself, not again as its child's.
+    const bad = 'f'.repeat(64);
+    await store.put(keys.snapshot(LAYER, bad), Buffer.from('{}'));
+    await repo.saveSnapshot({ version: 1, layer: LAYER, device: 'admin', time: T0.toISOString(), root, parents: [bad] });
+    const report = await check(repo, { readData: false });
+    assert.deepEqual(
+      report.problems.map((p) => [p.code, p.key]).sort(),
+      [
+        ['E_OBJECT_HASH_MISMATCH', keys.snapshot(LAYER, bad)],
+        ['E_SNAPSHOT_NOT_FOUND', keys.snapshot(LAYER, child)],
+      ],
+    );
+    assert.match(report.problems.find((p) => p.code === 'E_SNAPSHOT_NOT_FOUND')?.message ?? '', new RegExp(`parent snapshot ${gone} does not exist`));
+  });
 });

@@ -2,7 +2,8 @@
  * check: verifies a repository and reports every problem found, typed, instead of stopping at
  * the first. Structural checks (cheap, metadata only):
  * - every index object is valid and every pack it names exists with the size it records;
- * - every snapshot and head is valid, and every head points at an existing snapshot;
+ * - every snapshot and head is valid, every head points at an existing snapshot, and every parent
+ *   a snapshot names exists (nothing deletes snapshots);
  * - every tree reachable from a snapshot loads and validates, and every blob a tree references
  *   is in an index (file sizes agree with their chunks' lengths).
  * With `readData`, every pack is downloaded: its hash must match its id, every blob its id, and
@@ -141,13 +142,21 @@ async function checkLayers(repo: Repository, out: Problems): Promise<LayerObject
       out.addError(err, s.key);
     }
   }
+  // Nothing deletes a snapshot: a sync's merge walks parents, and fails at one that is gone.
+  const listed = new Set(snapshotKeys.map((s) => s.key));
+  for (const s of result.snapshots) {
+    for (const parent of s.snapshot.parents) {
+      if (!listed.has(keys.snapshot(s.layer, parent))) out.add('E_SNAPSHOT_NOT_FOUND', s.key, `parent snapshot ${parent} does not exist`);
+    }
+  }
+  const valid = new Set(result.snapshots.map((s) => s.key));
   for (const layer of layerIds) {
     try {
       const { heads, errors } = await layers.listHeads(repo.store, layer, 8);
       for (const err of errors) out.addError(err, keys.heads(layer));
       result.heads += heads.length;
       for (const h of heads) {
-        if (!result.snapshots.some((s) => s.layer === layer && s.id === h.snapshot)) {
+        if (!valid.has(keys.snapshot(layer, h.snapshot))) {
           out.add('E_SNAPSHOT_NOT_FOUND', keys.head(layer, h.device), `head points at snapshot ${h.snapshot}, which is missing or invalid`);
         }
       }
