@@ -163,6 +163,21 @@ describe('strata CLI on a file:// store', () => {
     assert.match(r.stdout, /no problems/);
   });
 
+  it('check fails on a damaged user profile and warns of an assigned org layer never published', async () => {
+    const users = join(tmp, 'store', 'repo', 'users');
+    await writeTree(users, {
+      eve: { profile: '{"version":1' },
+      bob: { profile: JSON.stringify({ displayName: '', layers: ['org/later'], updated: '2024-05-01T10:00:00.000Z', user: 'bob', version: 1 }) },
+    });
+    const r = await cli('check', '--json');
+    assert.equal(r.code, 1, describeRun(r));
+    const report = JSON.parse(r.stdout);
+    assert.deepEqual(report.problems.map((p: { code: string; key: string }) => [p.code, p.key]), [['E_BAD_PROFILE', 'users/eve/profile']]);
+    assert.deepEqual(report.warnings.map((p: { code: string; key: string }) => [p.code, p.key]), [['E_LAYER_NOT_PUBLISHED', 'users/bob/profile']]);
+    assert.equal(report.counts.profiles, 2);
+    await rm(users, { recursive: true });
+  });
+
   it('check --read-data finds a flipped byte and names the pack; a deleted pack fails check', async () => {
     const repoDir = join(tmp, 'store', 'repo');
     const packs = (await listFiles(join(repoDir, 'data'))).map((p) => `data/${p}`);

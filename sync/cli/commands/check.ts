@@ -1,9 +1,11 @@
 /**
- * `strata check [--read-data]`: verifies the repository and prints every problem found, one per
- * line (`E_CODE key: message`), on stdout. Any problem makes the command fail; warnings
- * (leftovers of interrupted writers) are shown on stderr and do not.
+ * `strata check [--read-data]`: verifies the repository and the users' profiles, and prints every
+ * problem found, one per line (`E_CODE key: message`), on stdout. Any problem makes the command
+ * fail; warnings (leftovers of interrupted writers, layers assigned before they were published,
+ * keys that belong to nothing) are shown on stderr and do not.
  */
 import { StrataError } from '../../errors.js';
+import { checkProfiles } from '../../profile/check.js';
 import { check, type CheckProblem } from '../../repo/index.js';
 import type { Command } from './command.js';
 
@@ -26,15 +28,18 @@ export const checkCommand: Command = {
       readData,
       onProgress: (p) => bar?.update({ phase: p.phase, files: p.done, totalFiles: p.total, unit: p.phase }),
     });
+    const users = await checkProfiles(repo.store);
     bar?.done();
-    const { problems, warnings, counts } = report;
+    const problems = [...report.problems, ...users.problems];
+    const warnings = [...report.warnings, ...users.warnings];
+    const counts = { ...report.counts, profiles: users.profiles };
     if (ctx.json) {
       ctx.printJson({ ok: problems.length === 0, readData, counts, problems, warnings });
     } else {
       for (const w of warnings) ctx.warn(line(w));
       ctx.print(...problems.map(line));
       ctx.print(
-        `checked ${counts.packs} packs, ${counts.indexes} indexes, ${counts.snapshots} snapshots, ${counts.heads} heads, ${counts.trees} trees` +
+        `checked ${counts.packs} packs, ${counts.indexes} indexes, ${counts.snapshots} snapshots, ${counts.heads} heads, ${counts.trees} trees, ${counts.profiles} profiles` +
           `${readData ? ' (data read)' : ''}: ${problems.length === 0 ? 'no problems' : `${problems.length} problem${problems.length === 1 ? '' : 's'}`}`,
       );
     }
