@@ -178,6 +178,15 @@ describe('strata CLI on a file:// store', () => {
     await rm(users, { recursive: true });
   });
 
+  it('check warns of a key that belongs to nothing, and still passes', async () => {
+    const junk = join(tmp, 'store', 'repo', 'notes-from-admin.txt');
+    await writeFile(junk, 'hello');
+    const r = await cli('check', '--json');
+    assertOk(r);
+    assert.deepEqual(JSON.parse(r.stdout).warnings.map((p: { code: string; key: string }) => [p.code, p.key]), [['E_BAD_OBJECT', 'notes-from-admin.txt']]);
+    await unlink(junk);
+  });
+
   it('check --read-data finds a flipped byte and names the pack; a deleted pack fails check', async () => {
     const repoDir = join(tmp, 'store', 'repo');
     const packs = (await listFiles(join(repoDir, 'data'))).map((p) => `data/${p}`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { T0, newRepo } from '../repo/testkit.js';
-import { checkProfiles } from './check.js';
+import { checkProfiles, strayKeys } from './check.js';
 import { writeProfile } from './profile.js';
 
 const profile = (user: string, layers: string[]) => ({ version: 1 as const, user, displayName: '', layers, updated: T0.toISOString() });
@@ -29,5 +29,21 @@ describe('checkProfiles', () => {
       ['E_LAYER_NOT_PUBLISHED', 'users/bob/profile'],
     ]);
     assert.match(r.warnings[1]?.message ?? '', /org\/later/);
+  });
+
+  it('warns of keys outside config, data/, index/, layers/ and users/, without listing what is inside them', async () => {
+    const { store } = await newRepo();
+    for (let i = 0; i < 20; i++) await store.put(`data/0${i % 10}/${i}`, Buffer.from([i]));
+    await store.put('aaa', Buffer.from('x'));
+    await store.put('data', Buffer.from('x'));
+    await store.put('layersx/y', Buffer.from('x'));
+    await store.put('zzz/1', Buffer.from('x'));
+    let listed = 0;
+    const counting = Object.create(store, {
+      list: { value: (prefix: string, opts?: { startAfter?: string }) => (listed++, store.list(prefix, opts)) },
+    }) as typeof store;
+    const r = await strayKeys(counting);
+    assert.deepEqual(r.map((p) => [p.code, p.key]), [['E_BAD_OBJECT', 'aaa'], ['E_BAD_OBJECT', 'data'], ['E_BAD_OBJECT', 'layersx/y'], ['E_BAD_OBJECT', 'zzz/1']]);
+    assert.ok(listed <= 6, `${listed} listings`);
   });
 });

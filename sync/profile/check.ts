@@ -2,7 +2,9 @@
  * check, for what admins keep beside the repository: every `users/<id>/profile` must read back
  * valid, since that user's sign-in fails on it (a problem). A profile that assigns an org layer
  * with no version published yet (`admin assign --force`) is a warning: the user gets nothing from
- * that layer until it is published. Other keys under `users/` belong to nothing (a warning).
+ * that layer until it is published. Other keys under `users/` belong to nothing (a warning), and so
+ * does any key outside `config`, `data/`, `index/`, `layers/` and `users/` (found without paging
+ * through the packs: the listing skips each known prefix).
  */
 import { StrataError } from '../errors.js';
 import type { CheckProblem } from '../repo/index.js';
@@ -55,4 +57,27 @@ export async function checkProfiles(store: ObjectStore): Promise<ProfilesReport>
 async function hasHead(store: ObjectStore, layer: string): Promise<boolean> {
   for await (const _ of store.list(keys.heads(layer))) return true;
   return false;
+}
+
+const KNOWN = ['config', 'data/', 'index/', 'layers/', USERS_PREFIX];
+
+/** Keys under the store's prefix that belong to none of KNOWN, as warnings. */
+export async function strayKeys(store: ObjectStore): Promise<CheckProblem[]> {
+  const stray: CheckProblem[] = [];
+  let startAfter: string | undefined;
+  for (;;) {
+    let next: string | undefined;
+    for await (const { key } of store.list('', startAfter === undefined ? {} : { startAfter })) {
+      const known = KNOWN.find((k) => (k.endsWith('/') ? key.startsWith(k) : key === k));
+      if (known === undefined) {
+        stray.push({ code: 'E_BAD_OBJECT', key, message: 'unexpected key: not part of a Strata repository' });
+        continue;
+      }
+      // '/' + 1: sorts after every key under `known`.
+      next = known.endsWith('/') ? `${known.slice(0, -1)}0` : known;
+      break;
+    }
+    if (next === undefined) return stray;
+    startAfter = next;
+  }
 }

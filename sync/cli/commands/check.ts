@@ -5,7 +5,7 @@
  * keys that belong to nothing) are shown on stderr and do not.
  */
 import { StrataError } from '../../errors.js';
-import { checkProfiles } from '../../profile/check.js';
+import { checkProfiles, strayKeys } from '../../profile/check.js';
 import { check, type CheckProblem } from '../../repo/index.js';
 import type { Command } from './command.js';
 
@@ -29,9 +29,10 @@ export const checkCommand: Command = {
       onProgress: (p) => bar?.update({ phase: p.phase, files: p.done, totalFiles: p.total, unit: p.phase }),
     });
     const users = await checkProfiles(repo.store);
+    const stray = await strayKeys(repo.store);
     bar?.done();
     const problems = [...report.problems, ...users.problems];
-    const warnings = [...report.warnings, ...users.warnings];
+    const warnings = [...report.warnings, ...users.warnings, ...stray];
     const counts = { ...report.counts, profiles: users.profiles };
     if (ctx.json) {
       ctx.printJson({ ok: problems.length === 0, readData, counts, problems, warnings });
