@@ -11,7 +11,7 @@
  */
 import type { SignInState } from '../shared/signin-api.js';
 import type { AgentStatus, PendingDeletes, SettingsStatus } from '../shared/agent-api.js';
-import { errorText, formatProgress, heldLine, plural, stateLabel } from '../shared/status-text.js';
+import { errorText, formatProgress, heldLine, plural, stateLabel, waitsForAnswer } from '../shared/status-text.js';
 
 export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'autostart' | 'quit';
 
@@ -40,7 +40,7 @@ export function statusLines(status: AgentStatus | undefined): string[] {
   if (status === undefined) return ['Starting…'];
   const held = status.folders.filter((f) => f.pendingDeletes !== undefined);
   // A hold the user answered waits for the next pass, not for the user.
-  const waiting = held.some((f) => f.pendingDeletes?.answer === undefined);
+  const waiting = held.some(waitsForAnswer);
   const answered = held.flatMap((f) => (f.pendingDeletes?.answer !== undefined ? [f.pendingDeletes] : []));
   const lines = [(!waiting && status.state === 'idle' ? aboutTo(answered) : undefined) ?? stateLabel(status.state, status.lastSync, waiting)];
   const progress = status.folders.find((f) => f.progress !== undefined)?.progress;

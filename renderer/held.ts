@@ -10,15 +10,12 @@
  * or the hold is gone.
  */
 import type { AgentStatus, FolderStatus, PendingDeletes } from '../shared/agent-api.js';
-import { plural } from '../shared/status-text.js';
+import { plural, waitsForAnswer } from '../shared/status-text.js';
 import { h } from './page.js';
 
 export type Answer = NonNullable<PendingDeletes['answer']>;
 
-/** A folder whose pass waits for the user: held, and not answered yet. */
-export function waitsForAnswer(f: FolderStatus): boolean {
-  return f.pendingDeletes !== undefined && f.pendingDeletes.answer === undefined;
-}
+export { waitsForAnswer };
 
 export class HeldAnswers {
   /** Answers sent, by root, whose reply has not come. */

@@ -2,7 +2,7 @@
  * The agent's state in words, for every place that shows it: the UI (renderer/) and the tray
  * (electron/). Pure functions over the Agent API's types.
  */
-import type { ApiError, PendingDeletes, Progress, SyncState } from './agent-api.js';
+import type { ApiError, FolderStatus, PendingDeletes, Progress, SyncState } from './agent-api.js';
 
 export const STATE_LABELS: Record<SyncState, string> = {
   idle: 'Idle',
@@ -13,6 +13,11 @@ export const STATE_LABELS: Record<SyncState, string> = {
   offline: 'Offline',
   error: 'Error',
 };
+
+/** A folder whose pass waits for the user: a mass delete held, and not answered yet (an answered one waits for its pass). */
+export function waitsForAnswer(f: FolderStatus): boolean {
+  return f.pendingDeletes !== undefined && f.pendingDeletes.answer === undefined;
+}
 
 /** "In sync" for an idle folder or agent that has synced, unless a mass delete waits for the user; the state's name otherwise. */
 export function stateLabel(state: SyncState, lastSync: string | undefined, waiting = false): string {

@@ -74,7 +74,7 @@ describe('strata status, pause, resume, sync-now', () => {
     const r = await strata('status', '--state-dir', stateDir);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
-    assert.equal(lines[0], 'agent: error, device test-device, last sync 2024-05-01T09:00:00Z');
+    assert.equal(lines[0], 'agent: error, deletes waiting (strata deletes), device test-device, last sync 2024-05-01T09:00:00Z');
     assert.match(lines[1] as string, /^ROOT +LAYER +STATE +PROGRESS +LAST SYNC +CONFLICTS +PENDING DELETES$/);
     assert.match(lines[2] as string, /^\/home\/alice\/Documents +user\/alice +uploading +3\/10 files, 1\.00 KiB\/5\.00 KiB, 2\.00 KiB\/s, 2s left +2024-05-01T10:00:00Z +0 +-$/);
     assert.match(lines[3] as string, /^\/home\/alice\/Work +user\/alice-work +error +- +- +1 +40 of 50 files \(local\), waiting$/);
@@ -119,7 +119,7 @@ describe('strata status, pause, resume, sync-now', () => {
     const paused = await strata('pause', '--state-dir', stateDir);
     assert.equal(paused.code, 0, paused.stderr);
     assert.equal(agent.status.paused, true);
-    assert.deepEqual(paused.stdout.split('\n').slice(0, 2), ['sync paused', 'agent: error, paused, device test-device, last sync 2024-05-01T09:00:00Z']);
+    assert.deepEqual(paused.stdout.split('\n').slice(0, 2), ['sync paused', 'agent: error, paused, deletes waiting (strata deletes), device test-device, last sync 2024-05-01T09:00:00Z']);
     const again = await strata('pause', '--json', '--state-dir', stateDir);
     assert.equal(again.code, 0, 'pausing a paused agent is no error');
     assert.equal((JSON.parse(again.stdout) as AgentStatus).paused, true);
@@ -371,6 +371,14 @@ describe('status lines', () => {
     assert.equal(formatProgress({ files: 0, filesTotal: 2, bytes: 0, bytesTotal: 100, rate: 0 }), '0/2 files, 0 B/100 B');
     assert.equal(formatProgress(undefined), '-');
     assert.equal(formatProgress({ files: 3, filesTotal: 10, bytes: 0, bytesTotal: 100, rate: 0, counting: true }), '3/10+ files, 0 B/100 B+, counting');
+  });
+
+  it('say on the overall line that a held mass delete waits for the user, as the tray and the UI do, and not once it is answered', () => {
+    const held = (answer?: 'confirm') => folderStatus('/home/alice/Work', { pendingDeletes: { files: 40, of: 50, direction: 'local', ...(answer ? { answer } : {}) } });
+    const idle = { deviceId: 'd', paused: false, state: 'idle' as const, lastSync: '2024-05-01T09:00:00Z' };
+    assert.equal(statusLines({ ...idle, folders: [held()] })[0], 'agent: idle, deletes waiting (strata deletes), device d, last sync 2024-05-01T09:00:00Z');
+    assert.equal(statusLines({ ...idle, state: 'uploading', folders: [folderStatus('/home/alice/Documents', { state: 'uploading' }), held()] })[0], 'agent: uploading, deletes waiting (strata deletes), device d, last sync 2024-05-01T09:00:00Z');
+    assert.equal(statusLines({ ...idle, folders: [held('confirm')] })[0], 'agent: idle, device d, last sync 2024-05-01T09:00:00Z');
   });
 });
 

@@ -6,7 +6,7 @@
  * them: the status lines, `connectAgent`, and `agentCommand` for resume and sync-now.
  */
 import type { AgentStatus, FolderStatus, Progress, SettingsStatus } from '../../../shared/agent-api.js';
-import { answerWords, errorLine } from '../../../shared/status-text.js';
+import { answerWords, errorLine, waitsForAnswer } from '../../../shared/status-text.js';
 import { connectControl, type ControlClient } from '../../control/index.js';
 import { StrataError } from '../../errors.js';
 import type { Context } from '../context.js';
@@ -55,12 +55,14 @@ function settingsLines(st: SettingsStatus | undefined): string[] {
 }
 
 /**
- * The overall line, one line per folder, then one line per folder error, then one line per
+ * The overall line (with deletes waiting for the user's answer, whatever the state), one line per folder, then one line per folder error, then one line per
  * settings problem.
  */
 export function statusLines(s: AgentStatus): string[] {
   const overall = [`agent: ${s.state}`];
   if (s.paused && s.state !== 'paused') overall.push('paused');
+  // Whatever the folders do, as the tray and the UI say "Waiting for you".
+  if (s.folders.some(waitsForAnswer)) overall.push('deletes waiting (strata deletes)');
   overall.push(`device ${s.deviceId}`, `last sync ${s.lastSync ? formatTime(s.lastSync) : 'never'}`);
   const lines = [overall.join(', ')];
   if (s.folders.length === 0) lines.push('no folders');
