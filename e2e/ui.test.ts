@@ -249,6 +249,21 @@ test("a folder's error says where: the file, or the object in the bucket", { ski
   assert.deepEqual(problems, []);
 });
 
+test("a paused folder's error, which its last pass left, is said as the last pass failing", { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-paused-error-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const agent = new FakeAgent([folderStatus('/home/alice/Work', { state: 'paused', error: { code: 'E_AUTH', message: 'access denied', key: 'heads/user/alice/pc1' } })]);
+  agent.update({ paused: true });
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'Paused');
+  const alerts = (await page.getByRole('alert').allInnerTexts()).map((s) => s.trim());
+  assert.deepEqual(alerts, ['Last pass failed: access denied (heads/user/alice/pc1)']);
+  assert.deepEqual(problems, []);
+});
+
 test('a folder of one file says "1 file"', { skip, timeout: 60_000 }, async (t) => {
   const { root, control, page, problems } = await agentAndPage(t);
   await page.goto(`${control.url}/#token=${control.token}`);

@@ -69,6 +69,14 @@ describe('tray menu', () => {
     assert.deepEqual(statusLines(failed).slice(1), ['Error in /home/alice/Work: access denied (heads/user/alice/pc1)', 'Error in /home/alice/Music: permission denied (song.ogg)']);
   });
 
+  it('says an error that stands from the last pass, while paused or while a pass runs again, as the last pass failing, not as the state', () => {
+    const error = { code: 'E_AUTH', message: 'access denied', key: 'heads/user/alice/pc1' };
+    const paused = status({ paused: true, state: 'paused' }, [folder({ root: '/home/alice/Work', state: 'paused', error })]);
+    assert.deepEqual(statusLines(paused), ['Paused', 'Last pass failed in /home/alice/Work: access denied (heads/user/alice/pc1)']);
+    const again = status({ state: 'scanning' }, [folder({ root: '/home/alice/Work', state: 'scanning', error: { code: 'E_TRANSIENT', message: 'the bucket did not answer' } })]);
+    assert.deepEqual(statusLines(again), ['Scanning', 'Last pass failed in /home/alice/Work: the bucket did not answer']);
+  });
+
   it('says settings that are not synced in the menu and the tooltip: why none sync, or how many keys; not those that no longer stand', () => {
     const locked = { key: '/org/app/locked', message: 'locked on this machine by its administrator', locked: true as const, standing: true };
     const refused = { key: '/org/app/size', message: 'not applied: bad value', standing: true };

@@ -10,8 +10,8 @@
  * tooltip as long as they stand.
  */
 import type { SignInState } from '../shared/signin-api.js';
-import type { AgentStatus, PendingDeletes, SettingsStatus } from '../shared/agent-api.js';
-import { errorText, formatProgress, heldLine, plural, stateLabel, waitsForAnswer } from '../shared/status-text.js';
+import type { AgentStatus, FolderStatus, PendingDeletes, SettingsStatus } from '../shared/agent-api.js';
+import { errorText, formatProgress, heldLine, lastPassFailed, plural, stateLabel, waitsForAnswer } from '../shared/status-text.js';
 
 export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'autostart' | 'quit';
 
@@ -35,6 +35,12 @@ function aboutTo(holds: readonly PendingDeletes[]): string | undefined {
   return restoring > 0 ? `About to put ${plural(restoring, 'file')} back` : undefined;
 }
 
+/** What a folder's error line begins with: offline, an error, or (paused, a pass running again) the last pass's. */
+function errorWhere(f: FolderStatus): string {
+  if (lastPassFailed(f)) return `Last pass failed in ${f.root}`;
+  return f.state === 'offline' ? 'Offline' : `Error in ${f.root}`;
+}
+
 /** The lines that say where sync stands: the state, then whatever waits for the user. */
 export function statusLines(status: AgentStatus | undefined): string[] {
   if (status === undefined) return ['Starting…'];
@@ -45,7 +51,7 @@ export function statusLines(status: AgentStatus | undefined): string[] {
   const lines = [(!waiting && status.state === 'idle' ? aboutTo(answered) : undefined) ?? stateLabel(status.state, status.lastSync, waiting)];
   const progress = status.folders.find((f) => f.progress !== undefined)?.progress;
   if (progress && status.state !== 'paused') lines.push(formatProgress(progress));
-  for (const f of status.folders) if (f.error) lines.push(`${f.state === 'offline' ? 'Offline' : `Error in ${f.root}`}: ${errorText(f.error)}`);
+  for (const f of status.folders) if (f.error) lines.push(`${errorWhere(f)}: ${errorText(f.error)}`);
   for (const f of held) if (f.pendingDeletes) lines.push(heldLine(f.pendingDeletes, status.paused));
   const conflicts = status.folders.reduce((n, f) => n + f.conflicts.length, 0);
   if (conflicts > 0) lines.push(`${plural(conflicts, 'conflict')} to resolve`);

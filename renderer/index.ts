@@ -18,7 +18,7 @@
  * it were current.
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus, SettingsProblemInfo, SettingsStatus } from '../shared/agent-api.js';
-import { errorText, formatProgress, plural, stateLabel } from '../shared/status-text.js';
+import { errorText, formatProgress, lastPassFailed, plural, stateLabel } from '../shared/status-text.js';
 import { versionsTable } from './conflicts.js';
 import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
 import { forgetToken, h, startPage, type Child } from './page.js';
@@ -267,7 +267,7 @@ class App {
     section.dataset.key = f.root;
     section.append(h('p', { className: 'folder-state' }, now));
     section.append(h('p', { className: 'last-sync' }, f.lastSync ? `Last in sync ${time(f.lastSync)}` : 'Not in sync yet'));
-    if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, errorText(f.error)));
+    if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, `${lastPassFailed(f) ? 'Last pass failed: ' : ''}${errorText(f.error)}`));
     const result = this.held.result(f.root);
     if (result !== undefined && !f.pendingDeletes) section.append(h('p', { className: 'result', role: 'status' }, result));
     const shown = f.pendingDeletes;

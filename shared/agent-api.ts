@@ -89,7 +89,10 @@ export interface FolderStatus {
   progress?: Progress;
   /** ISO 8601 time this folder was last fully in sync. */
   lastSync?: string;
-  /** Why the folder is in state 'error' or 'offline'. */
+  /**
+   * Why the folder is in state 'error' or 'offline'. It stands until a pass ends: under 'paused', or
+   * while a pass runs again, it is why the last pass failed.
+   */
   error?: ApiError;
   /** Set while a pass that would delete more than half of the files waits for `confirmDeletes` or `restoreDeletes`. */
   pendingDeletes?: PendingDeletes;

@@ -19,6 +19,15 @@ export function waitsForAnswer(f: FolderStatus): boolean {
   return f.pendingDeletes !== undefined && f.pendingDeletes.answer === undefined;
 }
 
+/**
+ * Whether a folder's error is its last pass's rather than why it is in its state: an error stands
+ * until a pass ends, so while the folder is paused or a pass runs again it says the last pass
+ * failed; in state 'error' or 'offline' it is why.
+ */
+export function lastPassFailed(f: FolderStatus): boolean {
+  return f.error !== undefined && f.state !== 'error' && f.state !== 'offline';
+}
+
 /** "In sync" for an idle folder or agent that has synced, unless a mass delete waits for the user; the state's name otherwise. */
 export function stateLabel(state: SyncState, lastSync: string | undefined, waiting = false): string {
   if (state !== 'idle') return STATE_LABELS[state];

@@ -528,6 +528,41 @@ test("a pass that fails leaves no progress figures standing: an offline folder d
   assert.equal(f.progress, undefined, JSON.stringify(f.progress));
 });
 
+test('a pause keeps the error of the last pass, which no pass has ended; a resume never shows the folder in sync with it, but as the error left it', async (t) => {
+  const base = await tempRoot(t, 'agent-paused-error');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const root = join(base, 'root');
+  await mkdir(root, { recursive: true });
+  const flaky = new FlakyPuts(mem);
+  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => flaky, newDeviceId: () => 'deva', ...FAST, watch: false, pollMs: 60_000 });
+  t.after(() => agent.stop());
+  await waitFor('the first pass', () => agent.status().folders[0]!.state === 'idle' && agent.passCount > 0);
+  await writeFile(join(root, 'a.txt'), 'a');
+  flaky.down = true;
+  const failed = agent.passesDone();
+  await agent.call('syncNow', {});
+  await failed;
+  assert.equal(agent.status().folders[0]!.state, 'offline');
+  const paused = (await agent.call('pause', {})).folders[0]!;
+  assert.equal(paused.state, 'paused');
+  assert.equal(paused.error?.code, 'E_TRANSIENT', 'the last pass failed, and none ran since');
+  const events: AgentEvent[] = [];
+  agent.subscribe((e) => events.push(e));
+  const again = agent.passesDone();
+  const resumed = (await agent.call('resume', {})).folders[0]!;
+  await again;
+  assert.notEqual(resumed.state, 'idle', JSON.stringify(resumed));
+  const idleWithError = events.filter((e) => e.type === 'status' && e.status.folders[0]!.state === 'idle' && e.status.folders[0]!.error !== undefined);
+  assert.deepEqual(idleWithError, [], 'no status said the folder idle (in sync) with its error');
+  assert.equal(agent.status().folders[0]!.state, 'offline');
+  flaky.down = false;
+  const synced = agent.passesDone();
+  await agent.call('syncNow', {});
+  await synced;
+  assert.equal(agent.status().folders[0]!.error, undefined, 'a pass that ends takes the error away');
+});
+
 test('a pass that keeps finding the disk changing under it is run again at once only a few times, then waits for the next poll', async (t) => {
   // A file an app rewrites without pause (a log, a VM disk) makes every pass end in 'retry'.
   let passes = 0;

@@ -199,7 +199,7 @@ export class Agent implements AgentApi {
     });
     for (const f of this.folders) {
       f.due = true;
-      if (f.status.state === 'paused') f.setState('idle');
+      f.unpause();
     }
     this.wake();
     return this.status();

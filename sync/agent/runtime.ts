@@ -101,6 +101,8 @@ export class FolderRuntime {
   /** Passes in a row that failed or ended in 'retry' (the disk changed under them). */
   failures = 0;
   rootMissing = false;
+  /** The state of the failure that status.error says. */
+  private failedAs: 'error' | 'offline' = 'error';
   /** The watcher cannot see every folder (a system limit): each pass rescans the whole root. */
   watchIncomplete = false;
   folder!: SyncFolder;
@@ -261,7 +263,13 @@ export class FolderRuntime {
 
   setError(state: 'error' | 'offline', err: unknown): void {
     this.status.error = apiError(err);
+    this.failedAs = state;
     this.setState(state);
+  }
+
+  /** Out of a pause: the state the last pass's failure left while its error stands (until a pass ends), else idle. */
+  unpause(): void {
+    if (this.status.state === 'paused') this.setState(this.status.error === undefined ? 'idle' : this.failedAs);
   }
 
   /**

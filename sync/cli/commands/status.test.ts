@@ -373,6 +373,14 @@ describe('status lines', () => {
     assert.equal(formatProgress({ files: 3, filesTotal: 10, bytes: 0, bytesTotal: 100, rate: 0, counting: true }), '3/10+ files, 0 B/100 B+, counting');
   });
 
+  it("say a folder's error that stands from its last pass, while paused or while a pass runs again, as the last pass failing", () => {
+    const error = { code: 'E_AUTH', message: 'access denied', key: 'heads/user/alice-work' };
+    const lines = statusLines({ deviceId: 'd', paused: true, state: 'paused', folders: [folderStatus('/home/alice/Work', { state: 'paused', error })] });
+    assert.equal(lines.at(-1), '/home/alice/Work: last pass failed: E_AUTH heads/user/alice-work: access denied');
+    const failing = statusLines({ deviceId: 'd', paused: false, state: 'error', folders: [folderStatus('/home/alice/Work', { state: 'error', error })] });
+    assert.equal(failing.at(-1), '/home/alice/Work: E_AUTH heads/user/alice-work: access denied');
+  });
+
   it('say on the overall line that a held mass delete waits for the user, as the tray and the UI do, and not once it is answered', () => {
     const held = (answer?: 'confirm') => folderStatus('/home/alice/Work', { pendingDeletes: { files: 40, of: 50, direction: 'local', ...(answer ? { answer } : {}) } });
     const idle = { deviceId: 'd', paused: false, state: 'idle' as const, lastSync: '2024-05-01T09:00:00Z' };

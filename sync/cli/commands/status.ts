@@ -6,7 +6,7 @@
  * them: the status lines, `connectAgent`, and `agentCommand` for resume and sync-now.
  */
 import type { AgentStatus, FolderStatus, Progress, SettingsStatus } from '../../../shared/agent-api.js';
-import { answerWords, errorLine, waitsForAnswer } from '../../../shared/status-text.js';
+import { answerWords, errorLine, lastPassFailed, waitsForAnswer } from '../../../shared/status-text.js';
 import { connectControl, type ControlClient } from '../../control/index.js';
 import { StrataError } from '../../errors.js';
 import type { Context } from '../context.js';
@@ -69,7 +69,7 @@ export function statusLines(s: AgentStatus): string[] {
   else {
     const rows = [['ROOT', 'LAYER', 'STATE', 'PROGRESS', 'LAST SYNC', 'CONFLICTS', 'PENDING DELETES'], ...s.folders.map((f) => folderRow(f, s.paused))];
     lines.push(...columns(rows, new Set([5])).map((l) => l.trimEnd()));
-    for (const f of s.folders) if (f.error) lines.push(`${f.root}: ${errorLine(f.error)}`);
+    for (const f of s.folders) if (f.error) lines.push(`${f.root}: ${lastPassFailed(f) ? 'last pass failed: ' : ''}${errorLine(f.error)}`);
   }
   return [...lines, ...settingsLines(s.settings)];
 }
