@@ -39,6 +39,16 @@ describe('notices', () => {
     assert.deepEqual(titles(status(folder()), status(folder({ state: 'offline', error: { code: 'E_STORE_UNREACHABLE', message: 'no network' } }))), []);
   });
 
+  it('tells an error once while it stands: not again when the pass that retries it, or a resume, ends in it once more', () => {
+    const error = { code: 'E_AUTH', message: 'access denied', key: 'heads/user/dana/pc1' };
+    const failed = status(folder({ state: 'error', error }));
+    const retrying = status(folder({ state: 'scanning', error }));
+    assert.deepEqual(titles(failed, retrying), []);
+    assert.deepEqual(titles(retrying, failed), [], 'the retry failed as the pass before it: nothing new');
+    assert.deepEqual(titles(status(folder({ state: 'paused', error })), failed), [], 'a resume gives back the error it had');
+    assert.deepEqual(titles(status(folder({ state: 'scanning' })), failed), ['Sync stopped in /home/dana'], 'after a pass that ended, the error is new');
+  });
+
   it('says where an error is, the file or the object in the bucket, and tells the same error at a new place again', () => {
     const failed = (where: { path?: string; key?: string }) => status(folder({ state: 'error', error: { code: 'E_IO', message: 'permission denied', ...where } }));
     assert.deepEqual(notices(status(folder()), failed({ path: 'Documents/locked.txt' })), [{ title: 'Sync stopped in /home/dana', body: 'permission denied (Documents/locked.txt)' }]);

@@ -48,7 +48,8 @@ export function notices(before: AgentStatus | undefined, after: AgentStatus): No
     } else if (fresh.length > 1) {
       out.push({ title: `${plural(fresh.length, 'conflict')} in ${f.root}`, body: 'Files changed here and on another computer. Both versions of each are kept; open Strata to choose.' });
     }
-    if (f.state === 'error' && f.error && (was?.state !== 'error' || was.error === undefined || errorText(was.error) !== errorText(f.error))) {
+    // An error stands until a pass ends (FolderStatus.error): a retry, or a resume, that ends in it again is nothing new.
+    if (f.state === 'error' && f.error && (was?.error === undefined || errorText(was.error) !== errorText(f.error))) {
       out.push({ title: `Sync stopped in ${f.root}`, body: errorText(f.error) });
     }
   }
