@@ -220,6 +220,25 @@ test('a missing root stops that folder with E_NO_ROOT and deletes nothing anywhe
   assert.equal(Object.keys(await listDir(b.root)).length, 12, 'still nothing deleted on b');
 });
 
+test('a root that goes and comes back while paused: the status says it missing, then no longer, with no pass run', async (t) => {
+  const base = await tempRoot(t, 'agent-root-back-paused');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const root = join(base, 'root');
+  await mkdir(root, { recursive: true });
+  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => mem, newDeviceId: () => 'deva', ...FAST });
+  t.after(() => agent.stop());
+  await waitFor('the first pass', () => agent.status().folders[0]!.state === 'idle' && agent.passCount > 0);
+  await agent.call('pause', {});
+  const passes = agent.passCount;
+  await rename(root, `${root}.gone`);
+  await waitFor('the root seen missing', () => agent.status().folders[0]!.error?.code === 'E_NO_ROOT');
+  await rename(`${root}.gone`, root);
+  await waitFor('the root seen back', () => agent.status().folders[0]!.error === undefined);
+  assert.deepEqual({ state: agent.status().state, folder: agent.status().folders[0]!.state }, { state: 'paused', folder: 'paused' });
+  assert.equal(agent.passCount, passes, 'no pass ran while paused');
+});
+
 test('deletes of more than half of the files wait for confirmation, on the machine that made them and on the others', async (t) => {
   const { a, b } = await setup(t, { watch: false });
   const events: AgentEvent[] = [];

@@ -104,6 +104,7 @@ export class Agent implements AgentApi {
           stabilityMs: opts.stabilityMs,
           caseInsensitive: opts.caseInsensitive ?? caseInsensitiveByDefault(),
           wake: () => this.wake(),
+          paused: () => this.paused,
           changed: () => this.emitStatus(),
         }),
     );

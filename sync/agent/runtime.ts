@@ -54,6 +54,8 @@ export interface RuntimeOptions {
   caseInsensitive?: boolean;
   /** Something changed that may make a pass due. */
   wake: () => void;
+  /** The user paused sync (the agent's state). */
+  paused: () => boolean;
   /** The folder's status changed. */
   changed: () => void;
 }
@@ -232,6 +234,11 @@ export class FolderRuntime {
         void watcher.close();
         void this.startWatcher().then(() => {
           this.rootMissing = false;
+          // Missing no longer: while paused, nothing else would say so until a pass ends.
+          if (this.status.error?.code === 'E_NO_ROOT') {
+            delete this.status.error;
+            this.setState(this.opts.paused() ? 'paused' : 'idle');
+          }
           this.folder.markAllDirty();
           this.due = true;
           this.opts.wake();
