@@ -264,6 +264,19 @@ test("a paused folder's error, which its last pass left, is said as the last pas
   assert.deepEqual(problems, []);
 });
 
+test('an answered mass delete whose pass is due is said as the tray says it, never "In sync"', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-about-to-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const agent = new FakeAgent([folderStatus('/home/alice/Work', { lastSync: '2026-12-01T10:00:00Z', pendingDeletes: { files: 20, of: 25, direction: 'local', answer: 'confirm' } })]);
+  agent.update({ lastSync: '2026-12-01T10:00:00Z' });
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'About to delete 20 files');
+  assert.deepEqual(problems, []);
+});
+
 test('a folder of one file says "1 file"', { skip, timeout: 60_000 }, async (t) => {
   const { root, control, page, problems } = await agentAndPage(t);
   await page.goto(`${control.url}/#token=${control.token}`);

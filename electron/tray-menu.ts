@@ -10,8 +10,8 @@
  * tooltip as long as they stand.
  */
 import type { SignInState } from '../shared/signin-api.js';
-import type { AgentStatus, FolderStatus, PendingDeletes, SettingsStatus } from '../shared/agent-api.js';
-import { errorText, formatProgress, heldLine, lastPassFailed, plural, stateLabel, waitsForAnswer } from '../shared/status-text.js';
+import type { AgentStatus, FolderStatus, SettingsStatus } from '../shared/agent-api.js';
+import { agentLabel, errorText, formatProgress, heldLine, lastPassFailed, plural } from '../shared/status-text.js';
 
 export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'autostart' | 'quit';
 
@@ -23,18 +23,6 @@ const act = (label: string, action: TrayAction, enabled = true): TrayItem => ({ 
 const SEPARATOR: TrayItem = { type: 'separator' };
 
 
-/**
- * What answered holds are about to do, for an idle agent: "In sync" would be wrong, since their
- * pass is due. Deletes are said first; undefined when no hold is answered.
- */
-function aboutTo(holds: readonly PendingDeletes[]): string | undefined {
-  const files = (answer: PendingDeletes['answer']): number => holds.reduce((n, d) => (d.answer === answer ? n + d.files : n), 0);
-  const deleting = files('confirm');
-  if (deleting > 0) return `About to delete ${plural(deleting, 'file')}`;
-  const restoring = files('restore');
-  return restoring > 0 ? `About to put ${plural(restoring, 'file')} back` : undefined;
-}
-
 /** What a folder's error line begins with: offline, an error, or (paused, a pass running again) the last pass's. */
 function errorWhere(f: FolderStatus): string {
   if (lastPassFailed(f)) return `Last pass failed in ${f.root}`;
@@ -45,10 +33,7 @@ function errorWhere(f: FolderStatus): string {
 export function statusLines(status: AgentStatus | undefined): string[] {
   if (status === undefined) return ['Starting…'];
   const held = status.folders.filter((f) => f.pendingDeletes !== undefined);
-  // A hold the user answered waits for the next pass, not for the user.
-  const waiting = held.some(waitsForAnswer);
-  const answered = held.flatMap((f) => (f.pendingDeletes?.answer !== undefined ? [f.pendingDeletes] : []));
-  const lines = [(!waiting && status.state === 'idle' ? aboutTo(answered) : undefined) ?? stateLabel(status.state, status.lastSync, waiting)];
+  const lines = [agentLabel(status)];
   const progress = status.folders.find((f) => f.progress !== undefined)?.progress;
   if (progress && status.state !== 'paused') lines.push(formatProgress(progress));
   for (const f of status.folders) if (f.error) lines.push(`${errorWhere(f)}: ${errorText(f.error)}`);

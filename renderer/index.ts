@@ -18,7 +18,7 @@
  * it were current.
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus, SettingsProblemInfo, SettingsStatus } from '../shared/agent-api.js';
-import { errorText, formatProgress, lastPassFailed, plural, stateLabel } from '../shared/status-text.js';
+import { agentLabel, errorText, formatProgress, lastPassFailed, plural, stateLabel } from '../shared/status-text.js';
 import { versionsTable } from './conflicts.js';
 import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
 import { forgetToken, h, startPage, type Child } from './page.js';
@@ -235,7 +235,7 @@ class App {
       parts.push(h('p', {}, this.problem ?? this.dropped ?? 'Connecting to the agent…'));
     } else {
       parts.push(
-        h('header', {}, h('h1', {}, 'Strata'), h('p', { className: 'state', role: 'status' }, this.dropped === undefined ? stateLabel(s.state, s.lastSync, s.folders.some(waitsForAnswer)) : NOT_CONNECTED), h('p', { className: 'device' }, `Device ${s.deviceId}`)),
+        h('header', {}, h('h1', {}, 'Strata'), h('p', { className: 'state', role: 'status' }, this.dropped === undefined ? agentLabel(s) : NOT_CONNECTED), h('p', { className: 'device' }, `Device ${s.deviceId}`)),
         h(
           'nav',
           {},

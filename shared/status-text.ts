@@ -2,7 +2,7 @@
  * The agent's state in words, for every place that shows it: the UI (renderer/) and the tray
  * (electron/). Pure functions over the Agent API's types.
  */
-import type { ApiError, FolderStatus, PendingDeletes, Progress, SyncState } from './agent-api.js';
+import type { AgentStatus, ApiError, FolderStatus, PendingDeletes, Progress, SyncState } from './agent-api.js';
 
 export const STATE_LABELS: Record<SyncState, string> = {
   idle: 'Idle',
@@ -33,6 +33,28 @@ export function stateLabel(state: SyncState, lastSync: string | undefined, waiti
   if (state !== 'idle') return STATE_LABELS[state];
   if (waiting) return 'Waiting for you';
   return lastSync !== undefined ? 'In sync' : STATE_LABELS.idle;
+}
+
+/**
+ * What answered holds are about to do, for an idle agent: "In sync" would be wrong, since their
+ * pass is due. Deletes are said first; undefined when no hold is answered.
+ */
+function aboutTo(folders: readonly FolderStatus[]): string | undefined {
+  const holds = folders.flatMap((f) => (f.pendingDeletes ? [f.pendingDeletes] : []));
+  const files = (answer: PendingDeletes['answer']): number => holds.reduce((n, d) => (d.answer === answer ? n + d.files : n), 0);
+  const deleting = files('confirm');
+  if (deleting > 0) return `About to delete ${plural(deleting, 'file')}`;
+  const restoring = files('restore');
+  return restoring > 0 ? `About to put ${plural(restoring, 'file')} back` : undefined;
+}
+
+/**
+ * The agent's state in a few words, as the tray's first line and the UI's header say it: what
+ * waits for the user first, then what a pass does, then the answers given whose pass is due.
+ */
+export function agentLabel(s: AgentStatus): string {
+  const waiting = s.folders.some(waitsForAnswer);
+  return (!waiting && s.state === 'idle' ? aboutTo(s.folders) : undefined) ?? stateLabel(s.state, s.lastSync, waiting);
 }
 
 /** An error as the user reads it: what failed, then where — "access denied (heads/user/alice/pc1)". */
