@@ -27,9 +27,10 @@ async function home(t: { after: (fn: () => unknown) => void }) {
 }
 
 /** The child's syncs and renames, in order: [call, path, second path]. */
-async function traceRun(h: { dir: string; root: string; stateFile: string }, count: number, env: NodeJS.ProcessEnv = process.env): Promise<string[][]> {
+async function traceRun(h: { dir: string; root: string; stateFile: string }, count: number, env: NodeJS.ProcessEnv = process.env, store?: Map<string, string>): Promise<string[][]> {
   const trace = join(h.dir, 'trace');
-  const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2', '-o', trace, process.execPath, '--import', 'tsx', CHILD, h.root, h.stateFile, `${count}`], { cwd: ROOT, encoding: 'utf8', env });
+  const args = [h.root, h.stateFile, `${count}`, ...(store === undefined ? [] : [JSON.stringify(Object.fromEntries(store))])];
+  const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2', '-o', trace, process.execPath, '--import', 'tsx', CHILD, ...args], { cwd: ROOT, encoding: 'utf8', env });
   assert.equal(r.status, 0, r.stderr);
   const calls: string[][] = [];
   for (const line of (await readFile(trace, 'utf8')).split('\n')) {
@@ -99,6 +100,61 @@ describe('settings mirror: durability of its files', { skip: !hasStrace && proce
     for (const d of [...new Set([...childValues(count).keys()].map((k) => join(mirror, k.slice(0, k.lastIndexOf('/'))))), mirror]) {
       const synced = calls.findIndex((c, i) => i > lastRename && c[0] === 'fsync' && c[1] === d);
       assert.ok(synced >= 0 && synced < record, `${d} was not fsynced between the renames and the record`);
+    }
+  });
+  // A run killed after its renames, before its sync, leaves files in place that the disk may still
+  // lose; so does another writer that does not fsync. The next run that finds such a file agreeing
+  // with the store (or takes its value into the store) must make it durable before the record names
+  // its value: after a power loss the file would hold the old value again, which the run after
+  // would take for a change of the file's and write into the store over the user's setting.
+  it('files whose values become agreed without the run writing them: each fsynced with its folders before the record; nothing changed: no sync at all', async (t) => {
+    const h = await home(t);
+    await traceRun(h, 3);
+    const mirror = join(h.root, FOLDER);
+    const store = childValues(3);
+    // k0: file and store agree on a new value; k1: only the file changed; k2: both removed it.
+    await writeFile(join(mirror, 'org/app/d0/k0'), "'new 0'\n");
+    store.set('/org/app/d0/k0', "'new 0'");
+    await writeFile(join(mirror, 'org/app/d1/k1'), "'new 1'\n");
+    await rm(join(mirror, 'org/app/d2/k2'));
+    store.delete('/org/app/d2/k2');
+    const calls = await traceRun(h, 3, process.env, store);
+    const record = calls.findIndex((c) => c[0] === 'rename' && c[2] === h.stateFile);
+    assert.ok(record >= 0, 'the record is saved');
+    const agreed = (JSON.parse(await readFile(h.stateFile, 'utf8')) as { agreed: Record<string, string> }).agreed;
+    assert.deepEqual(agreed, { '/org/app/d0/k0': "'new 0'", '/org/app/d1/k1': "'new 1'" });
+    const synced = (path: string) => calls.some((c, i) => i < record && ((c[0] === 'fsync' && c[1] === path) || c[0] === 'syncfs'));
+    for (const f of ['org/app/d0/k0', 'org/app/d1/k1']) assert.ok(synced(join(mirror, f)), `${f} was not fsynced before the record`);
+    for (const d of ['org/app/d0', 'org/app/d1', 'org/app/d2', 'org/app', 'org', '']) assert.ok(synced(join(mirror, d)), `${join(mirror, d)} was not fsynced before the record`);
+
+    const again = await traceRun(h, 3, process.env, new Map([...store, ['/org/app/d1/k1', "'new 1'"]]));
+    assert.deepEqual(again, [], 'a run with nothing to do syncs and saves nothing');
+  });
+
+  it(`many files (${SYNCFS_FROM} or more) whose values become agreed without the run writing them: one syncfs before the record, no fsync per file`, async (t) => {
+    const h = await home(t);
+    const count = SYNCFS_FROM * 2;
+    await traceRun(h, count);
+    const mirror = join(h.root, FOLDER);
+    const store = new Map([...childValues(count)].map(([k, v]) => [k, v.replace('value', 'new')]));
+    for (const [k, v] of store) await writeFile(join(mirror, k), `${v}\n`);
+    const calls = await traceRun(h, count, process.env, store);
+    const record = calls.findIndex((c) => c[0] === 'rename' && c[2] === h.stateFile);
+    assert.ok(record >= 0, 'the record is saved');
+    assert.deepEqual(calls.filter((c) => c[0] === 'fsync' && c[1]!.startsWith(mirror)), []);
+    assert.equal(calls.slice(0, record).filter((c) => c[0] === 'syncfs').length, 1);
+
+    // Where syncfs fails: each file fsynced, and its folder.
+    const bin = join(h.dir, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'sync'), `#!/bin/sh\necho "sync: error syncing '$2': Function not implemented" >&2\nexit 1\n`, { mode: 0o755 });
+    for (const [k, v] of store) store.set(k, v.replace('new', 'newer'));
+    for (const [k, v] of store) await writeFile(join(mirror, k), `${v}\n`);
+    const fallback = await traceRun(h, count, { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` }, store);
+    const saved = fallback.findIndex((c) => c[0] === 'rename' && c[2] === h.stateFile);
+    for (const path of [...[...store.keys()].map((k) => join(mirror, k)), ...[...new Set([...store.keys()].map((k) => join(mirror, k.slice(0, k.lastIndexOf('/')))))]]) {
+      const synced = fallback.findIndex((c) => c[0] === 'fsync' && c[1] === path);
+      assert.ok(synced >= 0 && synced < saved, `${path} was not fsynced before the record`);
     }
   });
 });

@@ -13,6 +13,9 @@
  * after the other. syncfs is kept for big batches because it also waits for every other program's
  * writes to that disk; where syncfs fails (not there, or a disk error), the batch is made durable
  * file by file after all.
+ *
+ * For the same reason a key file the mirror did not write but whose value it records as agreed
+ * (another writer's, or a run's cut off before its sync) must be made durable first: makeDurable.
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -96,6 +99,29 @@ export async function writeKeyFiles(root: string, folder: string, writes: readon
     await Promise.all([...temps.values()].map((t) => rm(t, { force: true })));
   }
   return { done, failed };
+}
+
+/**
+ * Makes durable, as they are now, the files at `rels` (relative to `root`) that this process did not
+ * write: each one present, and the folders from its own up to `root` (a removal, and a folder made
+ * on the way, are entries of those). One syncfs for SYNCFS_FROM or more files where it works; else
+ * an fsync per file and per folder, side by side. Nothing for none.
+ */
+export async function makeDurable(root: string, rels: readonly string[]): Promise<void> {
+  if (rels.length === 0) return;
+  if (canSyncFileSystem() && rels.length >= SYNCFS_FROM && (await trySyncFileSystem(root))) return;
+  const dirs = new Set<string>();
+  for (const rel of rels) for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) dirs.add(join(root, rel.slice(0, i)));
+  dirs.add(root);
+  await forEachLimit(rels, PARALLEL, async (rel) => {
+    try {
+      await fsyncFile(join(root, rel));
+    } catch (err) {
+      // Gone (a removal, or removed since it was read): its folder holds what is durable of it.
+      if (!isErrno(err, 'ENOENT', 'ENOTDIR', 'ELOOP')) throw err;
+    }
+  });
+  await forEachLimit([...dirs], PARALLEL, fsyncDir);
 }
 
 /**

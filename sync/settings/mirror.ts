@@ -25,7 +25,8 @@
  * dirs, names and value as settings.ts allows); a value the store refuses is reported once and
  * then replaced in the file by the machine's own (the refused one stays in the history); the agreed
  * values are saved after the changes, so a run cut off half-way is finished by the next one, which
- * finds both sides agreeing or one changed.
+ * finds both sides agreeing or one changed; and only once each file whose value they newly name is
+ * durable, the run's writes and those it found (files.ts makeDurable).
  */
 import { constants } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
@@ -35,7 +36,7 @@ import { describeError, StrataError } from '../errors.js';
 import { isErrno, makeDirs, NOFOLLOW, TEMP_PREFIX } from '../fsutil.js';
 import { freeConflictPath, isConflictName } from '../plan/conflict-name.js';
 import { writeFileAtomic } from '../state/fsutil.js';
-import { realDirs, writeKeyFiles, type KeyFileWrite } from './files.js';
+import { makeDurable, realDirs, writeKeyFiles, type KeyFileWrite } from './files.js';
 import { badValue, isSettingsPath, MAX_VALUE_BYTES, underDirs, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
 
 export const SETTINGS_FOLDER = '.strata/settings';
@@ -194,6 +195,12 @@ export class SettingsMirror {
       }
       result.applied.push(...sets.map((c) => c.key).filter((k) => !refused.some((p) => p.key === k)));
     }
+    // A value agreed on whose file this run did not write (another writer's, or a run's cut off
+    // before its sync) must be durable before the record names it: after a power loss the old file
+    // would be back, taken for a change of the file's, and written into the store over the user's.
+    const written = new Set(done.filter((w) => !copied.has(w)).map((w) => w.key));
+    const unwritten = [...new Set([...agreedBefore.keys(), ...agreed.keys()])].filter((k) => agreed.get(k) !== agreedBefore.get(k) && !written.has(k));
+    await makeDurable(this.opts.root, unwritten.map((k) => this.fileOf(k)));
     const sameDirs = saved !== undefined && saved.dirs.length === dirs.length && dirs.every((d) => saved.dirs.includes(d));
     if (!sameDirs || result.changed.length > 0 || result.applied.length > 0 || !sameMap(saved.agreed, agreed)) await this.saveAgreed(agreed);
     return result;
