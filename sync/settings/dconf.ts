@@ -15,14 +15,24 @@
  * dconf that cannot be reached (not installed, no session bus) is one E_SETTINGS error. Arguments
  * go to dconf as argv, never a shell.
  *
+ * A write returns once its values are durable: the mirror then records them as agreed, and a value
+ * the database lost at a power loss would be taken for the machine's own change and pushed over the
+ * layer's. dconf's service replies once its database file is renamed in place, fsynced only where
+ * one was there before (GLib's g_file_set_contents; on btrfs not at all): so the user's database,
+ * where the dconf client reads it ($XDG_CONFIG_HOME/dconf/<the profile's user-db>), and its folders
+ * are fsynced after every write. A profile whose user database is a service-db (a key file the
+ * service writes later) gets no such guarantee.
+ *
  * Changes made on the machine are watched with `dconf watch <dir>`: one long-running child per dir,
  * started again when it ends, stopped with the watch.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { constants } from 'node:fs';
+import { mkdtemp, open, readFile, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
 import { StrataError } from '../errors.js';
+import { fsyncDir, isErrno, NOFOLLOW } from '../fsutil.js';
 import { isSettingsPath, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
 
 /** How long one dconf command may take: it talks to a local service. */
@@ -118,7 +128,27 @@ export class Dconf implements SettingsStore {
       const r = await this.run(path.endsWith('/') ? ['reset', '-f', path] : ['reset', path]);
       if (r.code !== 0) throw this.failed(`reset ${path}`, r);
     }
+    if (changes.length > 0) await this.syncDatabase();
     return problems;
+  }
+
+  /** Makes the user's database durable as it is now (see the header). */
+  private async syncDatabase(): Promise<void> {
+    const db = await userDatabase(this.env ?? process.env);
+    if (db === undefined) return;
+    let fh;
+    try {
+      fh = await open(db, constants.O_RDONLY | NOFOLLOW);
+      await fh.sync();
+    } catch (err) {
+      // None (every key reset before one was written): nothing to make durable.
+      if (!isErrno(err, 'ENOENT')) throw new StrataError('E_SETTINGS', `the dconf database could not be made durable: ${(err as Error).message}`, { path: db }, { cause: err });
+    } finally {
+      await fh?.close();
+    }
+    // The service makes the database's folder at its first write.
+    await fsyncDir(dirname(db));
+    await fsyncDir(dirname(dirname(db)));
   }
 
   /** The environment of a read: the user-only profile (userOnlyProfile), where there is one. */
@@ -263,22 +293,35 @@ export class Dconf implements SettingsStore {
  * user's database alone) or names no user database. Writes keep the active profile, locks and all.
  */
 export async function userOnlyProfile(env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const name = env.DCONF_PROFILE ?? 'user';
-  const dataDirs = (env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':').filter((d) => d !== '');
-  const candidates = isAbsolute(name) ? [name] : name.includes('/') ? [] : ['/etc/dconf/profile', ...dataDirs.map((d) => join(d, 'dconf/profile'))].map((d) => join(d, name));
-  let text: string | undefined;
-  for (const file of candidates) {
-    text = await readFile(file, 'utf8').catch(() => undefined);
-    if (text !== undefined) break;
-  }
-  if (text === undefined) return undefined;
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = await profileLines(env);
+  if (lines === undefined) return undefined;
   const user = lines.find((l) => l.startsWith('user-db:'));
   if (user === undefined || lines.length === 1) return undefined;
   const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-profile-'));
   const file = join(dir, 'user-only');
   await writeFile(file, `${user}\n`);
   return file;
+}
+
+/** The lines of the active profile (DCONF_PROFILE, by name or path, else `user`), or undefined where there is none (dconf's default: the user's database `user`). */
+async function profileLines(env: NodeJS.ProcessEnv): Promise<string[] | undefined> {
+  const name = env.DCONF_PROFILE ?? 'user';
+  const dataDirs = (env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':').filter((d) => d !== '');
+  const candidates = isAbsolute(name) ? [name] : name.includes('/') ? [] : ['/etc/dconf/profile', ...dataDirs.map((d) => join(d, 'dconf/profile'))].map((d) => join(d, name));
+  for (const file of candidates) {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text !== undefined) return text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  }
+  return undefined;
+}
+
+/** The user's database file of the active profile, where the dconf client reads it; undefined where the profile names none. */
+async function userDatabase(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const lines = await profileLines(env);
+  const name = lines === undefined ? 'user' : lines.find((l) => l.startsWith('user-db:'))?.slice('user-db:'.length);
+  if (name === undefined || name === '' || name.includes('/')) return undefined;
+  const config = env.XDG_CONFIG_HOME !== undefined && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(env.HOME ?? homedir(), '.config');
+  return join(config, 'dconf', name);
 }
 
 /**
