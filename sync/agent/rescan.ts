@@ -41,8 +41,9 @@ export async function rescan(local: LocalTree, paths: readonly string[], opts: P
   }
 }
 
+/** The one error of a synced folder gone (an unmount, a move), whether a pass or the watcher finds it. */
 export function noRoot(root: string): StrataError {
-  return new StrataError('E_NO_ROOT', 'the synced folder is missing; sync is paused and nothing is deleted', { path: root });
+  return new StrataError('E_NO_ROOT', 'the synced folder is missing; sync of it is paused and nothing is deleted', { path: root });
 }
 
 export async function isDir(path: string): Promise<boolean> {

@@ -18,6 +18,7 @@ import { includeRules } from './include.js';
 import type { BlobId } from '../repo/types.js';
 import { SyncFolder, type FolderOptions, type PassPhase, type PassResult } from './folder.js';
 import { BASE_FILE } from './base.js';
+import { noRoot } from './rescan.js';
 import { ProgressMeter } from './progress.js';
 import { filesIn, LAST_SYNC_EVERY_MS, readLastSync, writeLastSync } from './known.js';
 import { makeDirs } from '../fsutil.js';
@@ -228,7 +229,7 @@ export class FolderRuntime {
       },
       onRootMissing: () => {
         this.rootMissing = true;
-        this.setError('error', new StrataError('E_NO_ROOT', 'the synced folder is missing; sync of it is paused and nothing is deleted', { path: this.spec.root }));
+        this.setError('error', noRoot(this.spec.root));
       },
       onRootRestored: () => {
         void watcher.close();
