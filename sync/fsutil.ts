@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { StrataError } from './errors.js';
+import { isStrataError, StrataError } from './errors.js';
 
 /**
  * Prefix of temp files written beside their target before an atomic rename. A crash leaves them
@@ -88,6 +88,21 @@ export async function syncFileSystem(path: string): Promise<void> {
       reject(new StrataError('E_SYNC_FS', `could not sync the file system: ${why}`, { path }, { cause: err }));
     });
   });
+}
+
+/**
+ * syncFileSystem, or false where it fails: the call missing (ENOSYS), a sync(1) without
+ * --file-system (coreutils before 8.24) or none, an error of the disk. The writer then fsyncs its
+ * own files and folders one by one, whose errors are about them alone.
+ */
+export async function trySyncFileSystem(path: string): Promise<boolean> {
+  try {
+    await syncFileSystem(path);
+    return true;
+  } catch (err) {
+    if (isStrataError(err, 'E_SYNC_FS')) return false;
+    throw err;
+  }
 }
 
 /**

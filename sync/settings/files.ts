@@ -21,8 +21,8 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isStrataError, StrataError } from '../errors.js';
-import { canSyncFileSystem, fsyncDir, isErrno, NOFOLLOW, syncFileSystem, TEMP_PREFIX } from '../fsutil.js';
+import { StrataError } from '../errors.js';
+import { canSyncFileSystem, fsyncDir, isErrno, NOFOLLOW, TEMP_PREFIX, trySyncFileSystem } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
 
 /** A batch with at least this many files to write is made durable by syncfs where there is one. */
@@ -143,21 +143,6 @@ function isRunning(pid: number): boolean {
     return true;
   } catch (err) {
     return !isErrno(err, 'ESRCH');
-  }
-}
-
-/**
- * syncfs, or false where it fails: the call missing (ENOSYS), a sync(1) without --file-system
- * (coreutils before 8.24) or none, an error of the disk. The writer then fsyncs its own files and folders one by one,
- * whose errors are about them alone.
- */
-async function trySyncFileSystem(root: string): Promise<boolean> {
-  try {
-    await syncFileSystem(root);
-    return true;
-  } catch (err) {
-    if (isStrataError(err, 'E_SYNC_FS')) return false;
-    throw err;
   }
 }
 

@@ -27,19 +27,22 @@
  * write data to the bucket through it: only this device's snapshot record and head of step 6.
  *
  * Durability and checks, batched (restore/index.ts, Durability): where the file system can be
- * synced as a whole (Linux), files are not fsynced one by one; one syncfs of home comes before
- * step 6, so `laid` is only ever recorded over durable files. Files already on disk with the
- * layer's size and mtime are taken as laid without being read (the quick check). Both hold only
- * for a lay that starts clean: `<stateDir>/laying` (laying.ts) is written (durably) before the
- * first change to home and removed after step 6, and a lay that finds it — the last one was cut
- * off, and home may hold files whose metadata reached the disk before their data — reads every
- * file instead, and its first contact replaces a file bearing the layer's mtime (that lay's torn
- * write) instead of keeping it as a conflict copy.
+ * synced as a whole (Linux, where a syncfs of home works as the lay starts), files are not fsynced
+ * one by one; one syncfs of home comes before step 6, so `laid` is only ever recorded over durable
+ * files, and a failing one fails the lay. Where syncfs fails from the start (no sync(1) with
+ * --file-system, the call missing or refused) each file is fsynced before its rename and each
+ * folder that changed after, as on other systems; the marker says which (laying.ts). Files already
+ * on disk with the layer's size and mtime are taken as laid without being read (the quick check).
+ * Both hold only for a lay that starts clean: `<stateDir>/laying` (laying.ts) is written
+ * (durably) before the first change to home and removed after step 6, and a lay that finds it —
+ * the last one was cut off, and home may hold files whose metadata reached the disk before their
+ * data — reads every file instead, and its first contact replaces a file bearing the layer's mtime
+ * (that lay's torn write) instead of keeping it as a conflict copy.
  */
 import { lstat, readlink, rm, rmdir } from 'node:fs/promises';
 import { uptime } from 'node:os';
-import { join } from 'node:path';
-import { canSyncFileSystem, isErrno, syncFileSystem } from '../fsutil.js';
+import { dirname, join } from 'node:path';
+import { canSyncFileSystem, isErrno, syncFileSystem, trySyncFileSystem } from '../fsutil.js';
 import { poolChunkFile } from '../restore/chunk.js';
 import { caseInsensitiveByDefault, contentKey, type DiskNode, type FileNode } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
@@ -152,6 +155,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   // The indexes (megabytes) load while the profile and the snapshots are read.
   const indexLoading = repo.loadIndex();
   indexLoading.catch(() => undefined);
+  const syncingWhole = canSyncWhole(session.home);
+  syncingWhole.catch(() => undefined);
   const graph = layerGraph(repo, `user/${session.user}`);
   const { baseFile, settledFile } = folderFiles(folderStateDir(opts.stateDir, sessionFolder(session, opts.stateDir)));
   const settledRecord = await loadSettled(settledFile);
@@ -175,8 +180,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   // home changes: a record that cannot be read stops the lay before it starts.
   const earlier = session.mode === 'vdi' ? await earlierBase(baseFile, (w) => warnings.push(w)) : undefined;
 
-  const clean = await startLaying(opts.stateDir);
-  const deferSync = canSyncFileSystem();
+  const deferSync = await syncingWhole;
+  const clean = await startLaying(opts.stateDir, !deferSync);
   const memo = new ChunkMemo(opts.chunkFile ?? poolChunkFile);
   const params = repo.format.chunker;
   const contentOf = async (path: string): Promise<string> => contentKey((await memo.chunkFile(path, params, repo.format.hash)).chunks.map((c) => c.id));
@@ -262,6 +267,17 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   if (mirror) await settingsRunner(mirror, emit)();
   emit({ type: 'done', totalMs, conflicts: conflicts.length, removed: settled.removed.length, ...total });
   return { session: updated, ...total, timeToReadyMs, totalMs, conflicts, removed: settled.removed, unpublished: stack.unpublished, warnings };
+}
+
+/**
+ * Whether a syncfs of home's file system works here: tried once (Linux), alongside the reading of
+ * the layers. Home may not be made yet: then the nearest folder above it that is.
+ */
+async function canSyncWhole(home: string): Promise<boolean> {
+  if (!canSyncFileSystem()) return false;
+  let path = home;
+  while (!(await lstat(path).then(() => true, () => false)) && dirname(path) !== path) path = dirname(path);
+  return trySyncFileSystem(path);
 }
 
 /**

@@ -51,7 +51,7 @@ async function readText(path: string): Promise<string | undefined> {
   });
 }
 
-function parse(text: string): { pid?: unknown; untouched?: unknown } {
+function parse(text: string): { pid?: unknown; untouched?: unknown; fsyncedEach?: unknown } {
   try {
     const v = JSON.parse(text) as unknown;
     return v !== null && typeof v === 'object' ? v : {};
@@ -89,8 +89,9 @@ async function readMarker(path: string): Promise<{ text: string; owner: number |
   }
 }
 
-function markerText(untouched: boolean): string {
-  return `${JSON.stringify({ pid: process.pid, started: new Date().toISOString(), ...(untouched ? { untouched } : {}) })}\n`;
+/** `fsyncedEach`: the lay fsyncs each file it writes, before its rename (see startLaying). */
+function markerText(untouched: boolean, fsyncedEach = false): string {
+  return `${JSON.stringify({ pid: process.pid, started: new Date().toISOString(), ...(untouched ? { untouched } : {}), ...(fsyncedEach ? { fsyncedEach } : {}) })}\n`;
 }
 
 /** Whether a lay may start as after a finished one: no marker, or a sign-in's hold that never changed home. */
@@ -117,10 +118,13 @@ function layingError(stateDir: string, pid: number): StrataError {
 /**
  * Marks a lay in progress by this process; returns whether the last lay finished (it left no
  * marker, or an untouched hold). E_LAYING while another process is laying: two lays would race on
- * home, and the first to end would remove the marker under the other.
+ * home, and the first to end would remove the marker under the other. `fsyncedEach`: the lay
+ * fsyncs each file before its rename, so a file it laid holds its data once its name is on the
+ * disk; otherwise (restore's deferSync) only a syncfs of home makes what it laid durable, and its
+ * marker may go before it ends only after one (login.ts, the undo: layFsyncedEach).
  */
-export function startLaying(stateDir: string): Promise<boolean> {
-  return takeMarker(stateDir, false);
+export function startLaying(stateDir: string, fsyncedEach = false): Promise<boolean> {
+  return takeMarker(stateDir, false, fsyncedEach);
 }
 
 /**
@@ -137,10 +141,10 @@ export async function releaseHold(stateDir: string): Promise<void> {
   if (text !== undefined && whole(text) && parse(text).pid === process.pid && parse(text).untouched === true) await rm(layingPath(stateDir), { force: true });
 }
 
-async function takeMarker(stateDir: string, hold: boolean): Promise<boolean> {
+async function takeMarker(stateDir: string, hold: boolean, fsyncedEach = false): Promise<boolean> {
   const path = layingPath(stateDir);
   for (;;) {
-    if (await writeFileExclusive(path, markerText(hold))) {
+    if (await writeFileExclusive(path, markerText(hold, fsyncedEach))) {
       await removeDeadTemps(stateDir);
       return true;
     }
@@ -150,7 +154,7 @@ async function takeMarker(stateDir: string, hold: boolean): Promise<boolean> {
     if (marker.owner !== undefined) throw layingError(stateDir, marker.owner);
     const found = marker.text;
     const clean = leftClean(found);
-    if (!(await takeOver(stateDir, path, found, markerText(hold && clean)))) continue;
+    if (!(await takeOver(stateDir, path, found, markerText(hold && clean, fsyncedEach)))) continue;
     await removeOldClaims(stateDir);
     await removeDeadTemps(stateDir);
     return clean;
@@ -228,6 +232,12 @@ async function takeOver(stateDir: string, path: string, stale: string, text: str
 export async function refuseWhileLaying(stateDir: string): Promise<void> {
   const other = await runningLay(stateDir);
   if (other !== undefined) throw layingError(stateDir, other);
+}
+
+/** Whether the marker names a lay that fsynced each file it laid (startLaying): none there, or an older one, says no. */
+export async function layFsyncedEach(stateDir: string): Promise<boolean> {
+  const text = await readText(layingPath(stateDir));
+  return text !== undefined && parse(text).fsyncedEach === true;
 }
 
 export async function endLaying(stateDir: string): Promise<void> {

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { ADMIN, loadCredentials, saveCredentials, userPrincipal } from '../credentials/index.js';
 import { isStrataError, StrataError, type ErrorCode } from '../errors.js';
 import { preloadUserLayer } from '../profile/index.js';
@@ -64,6 +64,26 @@ async function failLay(org: TestOrg, m: Machine, user: string, at: 'packs' | 'he
   } finally {
     signedIn.org.close();
   }
+}
+
+/** A folder holding a sync(1) that runs the real one `works` times, then fails: as where syncfs does not work, or the disk fails. */
+async function failingSync(dir: string, why = 'Function not implemented', works = 0): Promise<string> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin, { recursive: true });
+  const real = spawnSync('sh', ['-c', 'command -v sync'], { encoding: 'utf8' }).stdout.trim();
+  const runs = join(bin, 'runs');
+  await writeFile(runs, '');
+  await writeFile(join(bin, 'sync'), `#!/bin/sh\necho x >> '${runs}'\nif [ $(wc -l < '${runs}') -le ${works} ]; then exec '${real}' "$@"; fi\necho "sync: error syncing '$2': ${why}" >&2\nexit 1\n`, { mode: 0o755 });
+  return bin;
+}
+
+/** `bin` first on this process's PATH until the test ends. */
+function withPath(t: TestContext, bin: string): void {
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path ?? ''}`;
+  t.after(() => {
+    process.env.PATH = path;
+  });
 }
 
 describe('signIn', { skip }, () => {
@@ -231,6 +251,40 @@ describe('signIn', { skip }, () => {
     await failLay(org, m, 'alice');
     assert.deepEqual(await readdir(m.stateDir), []);
     assert.equal(await readDeviceId(m.stateDir), undefined);
+  });
+
+  it('a failed sign-in where syncfs fails (no sync(1) with --file-system, the call missing) is undone all the same: its lay fsynced each file', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const tpl = join(org.dir, 'tpl');
+    await mkdir(join(tpl, 'Documents'), { recursive: true });
+    await writeFile(join(tpl, 'Documents', 'a.txt'), 'a'.repeat(5000));
+    await preloadUserLayer(await org.admin(), 'alice', { from: tpl });
+    const m = await makeMachine(org, 'pc');
+    await mkdir(m.stateDir);
+    withPath(t, await failingSync(org.dir));
+    await failLay(org, m, 'alice');
+    assert.deepEqual(await readdir(m.stateDir), [], 'the marker went with the rest');
+  });
+
+  it("a failed sign-in whose lay left the sync to its end, where that syncfs then fails (a disk's error), fails its undo and keeps the marker: the next lay reads every file", async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const tpl = join(org.dir, 'tpl');
+    await mkdir(join(tpl, 'Documents'), { recursive: true });
+    await writeFile(join(tpl, 'Documents', 'a.txt'), 'a'.repeat(5000));
+    await preloadUserLayer(await org.admin(), 'alice', { from: tpl });
+    const m = await makeMachine(org, 'pc');
+    await mkdir(m.stateDir);
+    // The lay's syncfs as it starts works; the undo's fails.
+    withPath(t, await failingSync(org.dir, 'Input/output error', 1));
+    const signedIn = await signIn({ org: org.configPath, user: 'alice', home: m.home, stateDir: m.stateDir, credentials: async () => org.creds });
+    let started = false;
+    try {
+      await assert.rejects(layHome({ store: failing(signedIn.org.store, () => started), session: signedIn.session, stateDir: m.stateDir, onEvent: (e) => (started ||= e.type === 'layers') }), /refused by the test/);
+      await assert.rejects(signedIn.undo(), (err) => isStrataError(err, 'E_SYNC_FS') && /Input\/output error/.test(err.message));
+    } finally {
+      signedIn.org.close();
+    }
+    assert.ok((await readdir(m.stateDir)).includes('laying'));
   });
 
   it("a sign-in failing once it has laid home (the device head's write refused) leaves a signed-out state dir as it was, its last pass's record too", async (t) => {

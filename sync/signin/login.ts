@@ -40,7 +40,7 @@ import { openAgentState, STATE_FILE } from '../state/index.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 import { canonicalSource, loadOrgConfig, type FetchFn } from './org-source.js';
 import { openOrgStore, openVerified, type OrgStore } from './org-store.js';
-import { holdLaying, LAYING_FILE, refuseWhileLaying, releaseHold, runningLay } from './laying.js';
+import { holdLaying, layFsyncedEach, LAYING_FILE, refuseWhileLaying, releaseHold, runningLay } from './laying.js';
 import { SESSION_VERSION, readSession, sessionPath, writeSession, type Session } from './session.js';
 
 export interface SignInOptions {
@@ -157,8 +157,9 @@ async function checkHome(home: string): Promise<void> {
  * and the folder's settled.json and base.json as they were. A `laying` marker the failed lay wrote
  * stays only where a session is back: its agent must lay again before it syncs over a home half
  * laid (laying.ts). Without one, the marker's other reader, the next lay, need not read every file
- * once what the failed lay wrote is durable (one syncfs of home on Linux; elsewhere the lay fsyncs
- * each file).
+ * once what the failed lay wrote is durable: one syncfs of home where the lay left that to the end
+ * (Linux); none where it fsynced each file (elsewhere, or where syncfs fails: the marker says so).
+ * A syncfs that fails then, a disk's error, fails the undo and the marker stays.
  */
 async function undoer(org: string, user: string, stateDir: string, home: string, was: { dirExisted: boolean; markerExisted: boolean }): Promise<SignedIn['undo']> {
   const who = userPrincipal(user);
@@ -190,7 +191,7 @@ async function undoer(org: string, user: string, stateDir: string, home: string,
     // A lay that never started left home as it was: the hold goes, whatever the session.
     await releaseHold(stateDir);
     if (sessionWas === undefined && !markerExisted && (await exists(marker))) {
-      if (canSyncFileSystem() && (await exists(home))) await syncFileSystem(home);
+      if (!(await layFsyncedEach(stateDir)) && canSyncFileSystem() && (await exists(home))) await syncFileSystem(home);
       await rm(marker, { force: true });
     }
     if (!dirExisted) await rm(stateDir, { recursive: true, force: true });

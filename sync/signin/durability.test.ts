@@ -1,0 +1,105 @@
+// What a lay makes durable where a syncfs of home fails (no sync(1) with --file-system, the call
+// missing or refused): seen from outside, the child lay (lay-child.ts) runs under strace, which
+// names the file behind every fsync and every rename, with a sync(1) on its PATH that fails.
+// Linux with strace only; elsewhere the suite skips. The same sync(1) in this process: a syncfs
+// that works as the lay starts and fails at its end (a disk's error) fails the lay.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it, type TestContext } from 'node:test';
+import { parseOrgConfig } from '../../shared/org-config.js';
+import { writeTree } from '../cli/testkit.js';
+import { isStrataError } from '../errors.js';
+import { preloadUserLayer, writeProfile } from '../profile/index.js';
+import { initRepository, openRepository } from '../repo/index.js';
+import { DirStore } from '../store/dir.js';
+import { layHome } from './lay.js';
+import { readSession, writeSession, type Session } from './session.js';
+import { memoryBucket } from './testkit.js';
+
+const CHILD = fileURLToPath(new URL('./lay-child.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const hasStrace = process.platform === 'linux' && spawnSync('strace', ['-V']).status === 0;
+const FILES = { Documents: { 'a.txt': 'alpha', 'c.txt': 'charlie', sub: { 'b.txt': 'bravo' } } };
+const LAID = ['Documents/a.txt', 'Documents/c.txt', 'Documents/sub/b.txt'];
+
+/** A user layer holding FILES, and a signed-in machine with an empty home. */
+async function machine(t: TestContext, name: string) {
+  const { dir } = await memoryBucket(t, name);
+  const storeDir = join(dir, 'bucket');
+  await mkdir(storeDir);
+  const store = new DirStore(storeDir);
+  await initRepository(store, { packSize: 1 << 20 });
+  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: [], updated: new Date().toISOString() });
+  await writeTree(join(dir, 'tpl'), FILES);
+  await preloadUserLayer(await openRepository(store), 'alice', { from: join(dir, 'tpl') });
+  const home = join(dir, 'home');
+  await mkdir(home);
+  const stateDir = join(dir, 'state');
+  const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: 'pc1', signedIn: new Date().toISOString() } satisfies Session);
+  return { dir, store, storeDir, home, stateDir };
+}
+
+/** A folder holding a sync(1) that runs the real one `works` times, then fails as a disk's error would. */
+async function failingSync(dir: string, works: number, why = 'Function not implemented'): Promise<string> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin);
+  const real = spawnSync('sh', ['-c', 'command -v sync'], { encoding: 'utf8' }).stdout.trim();
+  const count = join(bin, 'runs');
+  await writeFile(count, '');
+  await writeFile(join(bin, 'sync'), `#!/bin/sh\necho x >> '${count}'\nif [ $(wc -l < '${count}') -le ${works} ]; then exec '${real}' "$@"; fi\necho "sync: error syncing '$2': ${why}" >&2\nexit 1\n`, { mode: 0o755 });
+  return bin;
+}
+
+describe('sign-in lay where syncfs fails', { skip: !hasStrace && process.env.CI !== 'true' && 'needs strace (Linux)' }, () => {
+  it('lays all the same: each file fsynced before its rename, each folder that changed after the renames, all before the session records laid', async (t) => {
+    const m = await machine(t, 'lay-no-syncfs');
+    const bin = await failingSync(m.dir, 0);
+    const trace = join(m.dir, 'trace');
+    const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2', '-o', trace, process.execPath, '--import', 'tsx', CHILD, m.storeDir, m.stateDir], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok((await readSession(m.stateDir)).laid?.user, 'the session records what was laid');
+    const calls: string[][] = [];
+    for (const line of (await readFile(trace, 'utf8')).split('\n')) {
+      const sync = /\b(fsync|fdatasync|syncfs)\(\d+<([^>]*)>/.exec(line);
+      if (sync) calls.push([sync[1] === 'syncfs' ? 'syncfs' : 'fsync', sync[2]!]);
+      const moved = /\brename(?:at2?)?\((?:[^,]*, )?"([^"]*)", (?:[^,]*, )?"([^"]*)"/.exec(line);
+      if (moved) calls.push(['rename', moved[1]!, moved[2]!]);
+    }
+    const renames = calls.filter((c) => c[0] === 'rename' && c[2]!.startsWith(m.home));
+    assert.deepEqual(renames.map((c) => c[2]).sort(), LAID.map((p) => join(m.home, p)));
+    for (const [, temp] of renames) {
+      const synced = calls.findIndex((c) => c[0] === 'fsync' && c[1] === temp);
+      assert.ok(synced >= 0 && synced < calls.findIndex((c) => c[0] === 'rename' && c[1] === temp), `${temp} was not fsynced before its rename`);
+    }
+    const lastRename = calls.indexOf(renames.at(-1)!);
+    const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));
+    for (const d of [m.home, join(m.home, 'Documents'), join(m.home, 'Documents/sub')]) {
+      const synced = calls.findIndex((c, i) => i > lastRename && c[0] === 'fsync' && c[1] === d);
+      assert.ok(synced >= 0 && synced < session, `${d} was not fsynced between the renames and the session's record`);
+    }
+    await assert.rejects(access(join(m.stateDir, 'laying')), /ENOENT/, 'the lay ended');
+  });
+});
+
+describe('sign-in lay where syncfs fails at its end', { skip: process.platform !== 'linux' && 'syncfs is Linux only' }, () => {
+  it("fails (E_SYNC_FS) without recording laid, and its marker stays: the next lay reads every file", async (t) => {
+    const m = await machine(t, 'lay-syncfs-eio');
+    const bin = await failingSync(m.dir, 1, 'Input/output error');
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path ?? ''}`;
+    t.after(() => {
+      process.env.PATH = path;
+    });
+    await assert.rejects(layHome({ store: m.store, session: await readSession(m.stateDir), stateDir: m.stateDir }), (err) => isStrataError(err, 'E_SYNC_FS') && /Input\/output error/.test(err.message));
+    assert.equal((await readSession(m.stateDir)).laid, undefined);
+    await access(join(m.stateDir, 'laying'));
+  });
+});
