@@ -14,6 +14,7 @@ import { folderFiles, folderStateDir, readBase, syncOnce } from '../agent/index.
 import { writeTree } from '../cli/testkit.js';
 import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/index.js';
 import { openRepository } from '../repo/index.js';
+import { keys } from '../repo/types.js';
 import { openAgentState } from '../state/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { markHeadFinal } from './device-head.js';
@@ -36,7 +37,7 @@ function machines(t: TestContext, dir: string, store: ObjectStore, org: OrgConfi
     const bootTime = await bootNow(join(dir, name));
     const { deviceId } = await openAgentState(stateDir);
     await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
-    await layHome({ store, session: await readSession(stateDir), stateDir, bootTime });
+    const laid = await layHome({ store, session: await readSession(stateDir), stateDir, bootTime });
     const session = await readSession(stateDir);
     /** One sync pass, with a held mass delete's answer if any. */
     const run = async (deletes?: 'confirm' | 'restore') => syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(await readSession(stateDir), stateDir), ...(deletes ? { deletes } : {}) });
@@ -45,7 +46,7 @@ function machines(t: TestContext, dir: string, store: ObjectStore, org: OrgConfi
       assert.equal(r.status, 'synced');
     };
     const baseFile = folderFiles(folderStateDir(stateDir, sessionFolder(session, stateDir))).baseFile;
-    return { home, stateDir, pass, run, baseFile };
+    return { home, stateDir, pass, run, baseFile, warnings: laid.warnings };
   };
 }
 
@@ -321,6 +322,20 @@ it('a golden-image file deleted on a persistent PC stays deleted on the next res
   assert.equal(kind(await layer(store), 'Documents/new-in-image.txt'), 'file', 'and adopts the new image file');
   await b.pass();
   assert.ok(!(await names(b.home)).includes('Documents/image.txt'), 'the PC does not get it back either');
+});
+
+it('a damaged snapshot object in the layer\'s history is passed over with one warning naming it; the rest of the history still hides what the user deleted', async (t) => {
+  const { store, b, vdi } = await vdiThenPc(t, 'base-delete-damaged-snapshot');
+  await unlink(join(b.home, 'Documents/image.txt'));
+  await b.pass();
+  const repo = await openRepository(store);
+  const { snapshots } = await repo.listSnapshots('user/alice');
+  const oldest = snapshots.reduce((x, y) => (y.snapshot.time < x.snapshot.time ? y : x));
+  const key = keys.snapshot('user/alice', oldest.id);
+  await store.put(key, Buffer.from('{"damaged": true}'));
+  const c = await vdi('c');
+  assert.ok(!(await names(c.home)).includes('Documents/image.txt'), 'the file the user deleted on the PC stays deleted');
+  assert.deepEqual(c.warnings.map((w) => w.includes(key) && /history could not be read in full/.test(w)), [true], JSON.stringify(c.warnings));
 });
 
 it('an org file the image has too, edited by the user and then dropped by the org, stays deleted once the user deletes it: the next session does not show the image\'s copy', async (t) => {

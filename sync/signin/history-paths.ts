@@ -28,9 +28,9 @@ export interface HistoryPathsOptions {
   /** At most this many snapshots are read, newest first (default 2,000). */
   maxSnapshots?: number;
   /**
-   * A snapshot whose trees cannot be read (damaged, or gone from the index) is passed over and
-   * told here: the lookup only spares the user a file they deleted coming back, and one damaged
-   * old snapshot must not stop a sign-in.
+   * A snapshot whose object or trees cannot be read (damaged, or gone from the index) is passed
+   * over and told here: the lookup only spares the user a file they deleted coming back, and one
+   * damaged old snapshot must not stop a sign-in.
    */
   onSkip?: (err: StrataError) => void;
 }
@@ -47,7 +47,8 @@ export async function pathsInHistory(repo: Repository, layer: string, paths: Ite
   const want = new Set(paths);
   const found = new Map<string, Set<string>>();
   if (want.size === 0) return found;
-  const { snapshots } = await repo.listSnapshots(layer);
+  const { snapshots, errors } = await repo.listSnapshots(layer);
+  for (const err of errors) opts.onSkip?.(err);
   snapshots.sort((a, b) => (a.snapshot.time < b.snapshot.time ? 1 : a.snapshot.time > b.snapshot.time ? -1 : 0));
   const trees = new Map<BlobId, Promise<Tree>>();
   // `ref`: what names the tree, for the error when no index holds it (the first one asked names it).
