@@ -19,7 +19,7 @@ import { openAgentState } from '../state/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { markHeadFinal } from './device-head.js';
 import { sessionFolder } from './folder.js';
-import { layHome } from './lay.js';
+import { layHome, type LayOptions } from './lay.js';
 import { deleteSession, readSession, writeSession, type LaidLayer, type Session } from './session.js';
 import { bootNow, latestTree, listing, memoryBucket } from './testkit.js';
 
@@ -29,7 +29,7 @@ const GOLDEN = {
 };
 
 /** A machine freshly reset to the golden image that signs the user in; `pass` is one sync pass. */
-function machines(t: TestContext, dir: string, store: ObjectStore, org: OrgConfig, image: Parameters<typeof writeTree>[1] = GOLDEN) {
+function machines(t: TestContext, dir: string, store: ObjectStore, org: OrgConfig, image: Parameters<typeof writeTree>[1] = GOLDEN, lay: Partial<LayOptions> = {}) {
   return async (name: string, reset: Parameters<typeof writeTree>[1] = image) => {
     const home = join(dir, name, 'home');
     const stateDir = join(dir, name, 'state');
@@ -37,7 +37,7 @@ function machines(t: TestContext, dir: string, store: ObjectStore, org: OrgConfi
     const bootTime = await bootNow(join(dir, name));
     const { deviceId } = await openAgentState(stateDir);
     await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
-    const laid = await layHome({ store, session: await readSession(stateDir), stateDir, bootTime });
+    const laid = await layHome({ store, session: await readSession(stateDir), stateDir, bootTime, ...lay });
     const session = await readSession(stateDir);
     /** One sync pass, with a held mass delete's answer if any. */
     const run = async (deletes?: 'confirm' | 'restore') => syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(await readSession(stateDir), stateDir), ...(deletes ? { deletes } : {}) });
@@ -209,7 +209,7 @@ async function vdiThenPc(t: TestContext, name: string) {
   await a.pass();
   const b = await machines(t, dir, store, parseOrgConfig({ ...org, mode: 'persistent' }, 'test'), { Documents: {} })('b');
   await b.pass();
-  return { store, a, b, vdi };
+  return { dir, org, store, a, b, vdi };
 }
 
 /** The heads of the user layer, as one string: unchanged means no device wrote a snapshot. */
@@ -322,6 +322,16 @@ it('a golden-image file deleted on a persistent PC stays deleted on the next res
   assert.equal(kind(await layer(store), 'Documents/new-in-image.txt'), 'file', 'and adopts the new image file');
   await b.pass();
   assert.ok(!(await names(b.home)).includes('Documents/image.txt'), 'the PC does not get it back either');
+});
+
+it('on a case-insensitive disk, an image file the layer held under other case, deleted on a persistent PC, stays deleted on the next reset VDI machine', async (t) => {
+  const { dir, org, store, b } = await vdiThenPc(t, 'base-delete-case');
+  await unlink(join(b.home, 'Documents/image.txt'));
+  await b.pass();
+  const { 'image.txt': image, ...rest } = GOLDEN.Documents;
+  const c = await machines(t, dir, store, org, GOLDEN, { caseInsensitive: true })('c', { ...GOLDEN, Documents: { ...rest, 'Image.TXT': image } });
+  assert.ok(!(await names(c.home)).includes('Documents/Image.TXT'), 'the file the user deleted on the PC stays deleted, whatever the case of its name in the image');
+  assert.ok((await names(c.home)).includes('Documents/other.txt'));
 });
 
 it('a damaged snapshot object in the layer\'s history is passed over with one warning naming it; the rest of the history still hides what the user deleted', async (t) => {

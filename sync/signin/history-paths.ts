@@ -21,8 +21,8 @@
  */
 import type { Repository, TreeRef } from '../repo/index.js';
 import { StrataError } from '../errors.js';
-import { contentKey } from '../plan/index.js';
-import { keys, type BlobId, type Tree } from '../repo/types.js';
+import { contentKey, foldKey } from '../plan/index.js';
+import { keys, type BlobId, type Tree, type TreeEntry } from '../repo/types.js';
 
 export interface HistoryPathsOptions {
   /** At most this many snapshots are read, newest first (default 2,000). */
@@ -33,6 +33,11 @@ export interface HistoryPathsOptions {
    * damaged old snapshot must not stop a sign-in.
    */
   onSkip?: (err: StrataError) => void;
+  /**
+   * Names differing only in case are one name on the disk the paths were found on: a snapshot
+   * holds a path under any case of its names (each such entry, where it holds several).
+   */
+  caseInsensitive?: boolean;
 }
 
 /** The version of a folder: no file's content key nor link's `->target` is this. */
@@ -41,7 +46,8 @@ export const HELD_DIR = '/';
 /**
  * The versions some snapshot of `layer` held at each of `paths` (layer-relative, "/"): a file's
  * content key (plan's contentKey of its chunk ids), a link's `->target`, a folder's HELD_DIR.
- * Paths never held are absent.
+ * Paths never held are absent. Case-insensitive, the versions at a path are those of every entry
+ * whose names fold as its.
  */
 export async function pathsInHistory(repo: Repository, layer: string, paths: Iterable<string>, opts: HistoryPathsOptions = {}): Promise<Map<string, Set<string>>> {
   const want = new Set(paths);
@@ -60,27 +66,48 @@ export async function pathsInHistory(repo: Repository, layer: string, paths: Ite
     }
     return t;
   };
-  // The entry at `path` under `root`, if any: the trees on the way are read once for all paths.
-  const entryAt = async (root: BlobId, rootKey: string, path: string) => {
-    const names = path.split('/');
-    let id = root;
-    let at = await tree(root, { path: '', key: rootKey });
-    for (let i = 0; i < names.length; i++) {
-      const e = at.entries.find((x) => x.name === names[i]);
-      if (e === undefined || i === names.length - 1) return e;
-      if (e.type !== 'dir') return undefined;
-      at = await tree(e.subtree, { path: names.slice(0, i + 1).join('/'), parent: id });
-      id = e.subtree;
+  // A tree's entries by name, folded where the disk is case-insensitive.
+  const named = new WeakMap<Tree, Map<string, TreeEntry[]>>();
+  const key = (name: string): string => (opts.caseInsensitive ? foldKey(name) : name);
+  const entriesNamed = (at: Tree, name: string): TreeEntry[] => {
+    let byName = named.get(at);
+    if (byName === undefined) {
+      byName = new Map();
+      for (const e of at.entries) {
+        const k = key(e.name);
+        const same = byName.get(k);
+        if (same === undefined) byName.set(k, [e]);
+        else same.push(e);
+      }
+      named.set(at, byName);
     }
-    return undefined;
+    return byName.get(key(name)) ?? [];
+  };
+  // The entries at `path` under `root` (one at most where case counts): the trees on the way are read once for all paths.
+  const entriesAt = async (root: BlobId, rootKey: string, path: string): Promise<TreeEntry[]> => {
+    const names = path.split('/');
+    let level = [{ at: await tree(root, { path: '', key: rootKey }), id: root, path: '' }];
+    for (let i = 0; level.length > 0; i++) {
+      const matched = level.flatMap((l) => entriesNamed(l.at, names[i]!).map((e) => ({ e, l })));
+      if (i === names.length - 1) return matched.map((m) => m.e);
+      const next: typeof level = [];
+      for (const { e, l } of matched) {
+        if (e.type !== 'dir') continue;
+        const sub = l.path === '' ? e.name : `${l.path}/${e.name}`;
+        next.push({ at: await tree(e.subtree, { path: sub, parent: l.id }), id: e.subtree, path: sub });
+      }
+      level = next;
+    }
+    return [];
   };
   for (const record of snapshots.slice(0, opts.maxSnapshots ?? 2000)) {
     const held: [string, string][] = [];
     try {
       for (const p of want) {
-        const e = await entryAt(record.snapshot.root, keys.snapshot(layer, record.id), p);
-        const version = e?.type === 'file' ? contentKey(e.chunks) : e?.type === 'symlink' ? `->${e.target}` : e?.type === 'dir' ? HELD_DIR : undefined;
-        if (version !== undefined) held.push([p, version]);
+        for (const e of await entriesAt(record.snapshot.root, keys.snapshot(layer, record.id), p)) {
+          const version = e.type === 'file' ? contentKey(e.chunks) : e.type === 'symlink' ? `->${e.target}` : e.type === 'dir' ? HELD_DIR : undefined;
+          if (version !== undefined) held.push([p, version]);
+        }
       }
     } catch (err) {
       if (!(err instanceof StrataError)) throw err;

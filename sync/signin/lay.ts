@@ -241,7 +241,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   if (base !== undefined && base.unknown.length > 0 && stack.user) {
     const imageBefore = earlier === undefined ? (opts.bootTime ?? Date.now() - uptime() * 1000) : undefined;
     let skipped: StrataError | undefined;
-    const held = await pathsInHistory(repo, `user/${session.user}`, base.unknown, { onSkip: (err) => (skipped ??= err) });
+    const held = await pathsInHistory(repo, `user/${session.user}`, base.unknown, { caseInsensitive, onSkip: (err) => (skipped ??= err) });
     if (skipped) warnings.push(`the layer's history could not be read in full (${describeError(skipped).split('\n')[0]}): a file deleted on another machine may come back from this machine's image`);
     for (const p of [...base.unknown].reverse()) {
       const versions = held.get(p);
