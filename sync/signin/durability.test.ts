@@ -89,6 +89,29 @@ describe('sign-in lay where syncfs fails', { skip: !hasStrace && process.env.CI 
   });
 });
 
+describe('sign-in lay where syncfs works', { skip: !hasStrace && process.env.CI !== 'true' && 'needs strace (Linux)' }, () => {
+  it("waits on no other writes of home's file system before its first file: the syncfs it tries as it starts is on /proc; one of home's comes after the last file, before the session records laid", async (t) => {
+    const m = await machine(t, 'lay-syncfs');
+    const trace = join(m.dir, 'trace');
+    const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2', '-o', trace, process.execPath, '--import', 'tsx', CHILD, m.storeDir, m.stateDir], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const calls: string[][] = [];
+    for (const line of (await readFile(trace, 'utf8')).split('\n')) {
+      const sync = /\b(fsync|fdatasync|syncfs)\(\d+<([^>]*)>/.exec(line);
+      if (sync) calls.push([sync[1]!, sync[2]!]);
+      const moved = /\brename(?:at2?)?\((?:[^,]*, )?"([^"]*)", (?:[^,]*, )?"([^"]*)"/.exec(line);
+      if (moved) calls.push(['rename', moved[1]!, moved[2]!]);
+    }
+    const firstFile = calls.findIndex((c) => c[0] === 'rename' && c[2]!.startsWith(m.home));
+    const lastFile = calls.length - 1 - [...calls].reverse().findIndex((c) => c[0] === 'rename' && c[2]!.startsWith(m.home));
+    const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));
+    assert.ok(firstFile >= 0 && session > lastFile, JSON.stringify(calls));
+    const before = calls.slice(0, firstFile).filter((c) => c[0] === 'syncfs');
+    assert.ok(before.length > 0 && before.every((c) => c[1]!.startsWith('/proc/')), `syncfs before the first file: ${JSON.stringify(before)}`);
+    assert.ok(calls.slice(lastFile, session).some((c) => c[0] === 'syncfs' && c[1]!.startsWith(m.dir)), `no syncfs of home between the last file and the record: ${JSON.stringify(calls.slice(lastFile, session))}`);
+  });
+});
+
 describe('sign-in lay where syncfs fails at its end', { skip: process.platform !== 'linux' && 'syncfs is Linux only' }, () => {
   it("fails (E_SYNC_FS) without recording laid, and its marker stays: the next lay reads every file", async (t) => {
     const m = await machine(t, 'lay-syncfs-eio');

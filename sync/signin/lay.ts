@@ -41,7 +41,7 @@
  */
 import { lstat, readlink, rm, rmdir } from 'node:fs/promises';
 import { uptime } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { canSyncFileSystem, isErrno, syncFileSystem, trySyncFileSystem } from '../fsutil.js';
 import { poolChunkFile } from '../restore/chunk.js';
 import { caseInsensitiveByDefault, contentKey, type DiskNode, type FileNode } from '../plan/index.js';
@@ -155,7 +155,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   // The indexes (megabytes) load while the profile and the snapshots are read.
   const indexLoading = repo.loadIndex();
   indexLoading.catch(() => undefined);
-  const syncingWhole = canSyncWhole(session.home);
+  const syncingWhole = canSyncWhole();
   syncingWhole.catch(() => undefined);
   const graph = layerGraph(repo, `user/${session.user}`);
   const { baseFile, settledFile } = folderFiles(folderStateDir(opts.stateDir, sessionFolder(session, opts.stateDir)));
@@ -270,14 +270,14 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
 }
 
 /**
- * Whether a syncfs of home's file system works here: tried once (Linux), alongside the reading of
- * the layers. Home may not be made yet: then the nearest folder above it that is.
+ * Whether syncfs works here: tried once (Linux), alongside the reading of the layers, on /proc,
+ * which has nothing to write. A syncfs of home's own file system would wait for whatever the
+ * machine has not written yet (a golden image just deployed: hundreds of megabytes) before the
+ * first file is laid; what this tells — sync(1) there with --file-system, the call there — is
+ * the same. A file system that refuses it at the end fails the lay (E_SYNC_FS).
  */
-async function canSyncWhole(home: string): Promise<boolean> {
-  if (!canSyncFileSystem()) return false;
-  let path = home;
-  while (!(await lstat(path).then(() => true, () => false)) && dirname(path) !== path) path = dirname(path);
-  return trySyncFileSystem(path);
+async function canSyncWhole(): Promise<boolean> {
+  return canSyncFileSystem() && trySyncFileSystem('/proc/self');
 }
 
 /**
