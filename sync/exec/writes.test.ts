@@ -98,6 +98,29 @@ describe('executePlan: batches of writes', () => {
     assert.deepEqual((await recover(s.root, s.journalPath)).interrupted, []);
   });
 
+  it("a write whose target changed before its turn does not let the next one fetch beside the fetch still in its turn", async (t) => {
+    const s = await newFiles(t, 40);
+    const writes = s.ops.filter((o): o is Extract<ApplyOp, { op: 'write' }> => o.op === 'write');
+    await writeFile(join(s.root, writes[20]!.path), 'user');
+    const inner = s.blobs.fetch();
+    let inFlight = 0;
+    let most = 0;
+    const fetch: FetchFn = async (node, fh, path) => {
+      most = Math.max(most, ++inFlight);
+      // The fetch before the changed target is slow: the changed one fails its check meanwhile.
+      if (node.content === writes[19]!.node.content) await new Promise((resolve) => setTimeout(resolve, 50));
+      try {
+        await inner(node, fh, path);
+      } finally {
+        inFlight--;
+      }
+    };
+    const r = await executePlan(s.root, s.ops, { fetch, journalPath: s.journalPath });
+    assert.deepEqual([r.results.at(-1)!.status, r.results.at(-1)!.op.path], ['changed', writes[20]!.path]);
+    assert.equal(most, 1, "fetches ran side by side (the agent's fetcher reads ahead in plan order and frees what it wrote)");
+    await noTemps(s.root);
+  });
+
   it('a fetch that fails mid-batch: the writes before it are applied; recover finds the rest journaled, old, and no temps', async (t) => {
     const s = await newFiles(t, 30);
     const writes = s.ops.filter((o): o is Extract<ApplyOp, { op: 'write' }> => o.op === 'write');

@@ -64,9 +64,12 @@ class Turns {
     }
   }
 
-  /** Step k is done, or will not run. */
+  /**
+   * Step k is done, or will not run: k + 1's turn comes once k's has (a step that fails before its
+   * turn must not let the next one run beside the step still in its turn before it).
+   */
   pass(k: number): void {
-    this.opens[k + 1]?.();
+    void this.gates[k]?.then(() => this.opens[k + 1]?.());
   }
 }
 
