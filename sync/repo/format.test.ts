@@ -6,6 +6,8 @@ import { DEFAULT_HASH, type HashAlgorithm } from '../chunker/hash.js';
 import { MemoryStore } from '../store/memory.js';
 import { check } from './check.js';
 import { DEFAULT_CHUNKER, DEFAULT_PACK_SIZE, initRepository, openRepository } from './format.js';
+import { canonicalJson } from './json.js';
+import { entryJson } from './pack.js';
 import { encodeTree } from './tree.js';
 import { T0, file, keysUnder, makeBlobs, newRepo, rejectsWith } from './testkit.js';
 import { FORMAT_VERSION, keys, type Snapshot, type Tree } from './types.js';
@@ -125,5 +127,15 @@ describe('format object: the hash it names is the one every id uses', () => {
     const store = new MemoryStore();
     await rejectsWith(initRepository(store, { hash: 'md5' as HashAlgorithm }), 'E_UNSUPPORTED_FORMAT', 'config');
     assert.equal(await store.head(keys.config), undefined);
+  });
+});
+
+describe('pack trailer', () => {
+  it('is canonical JSON of the pack entries, as the generic encoder writes it', () => {
+    const entries = [
+      { id: 'a'.repeat(64), type: 'data' as const, offset: 0, length: 17 },
+      { id: 'b'.repeat(64), type: 'tree' as const, offset: 17, length: 123_456_789 },
+    ];
+    for (const e of entries) assert.equal(entryJson(e), canonicalJson(e));
   });
 });

@@ -9,7 +9,7 @@
  * rebuilt from the packs alone. A pack's id is the hash of all its bytes.
  */
 import { isBlobId } from '../chunker/hash.js';
-import { Invalid, canonicalJson, expectObject, expectSafeInt, parseJson } from './json.js';
+import { Invalid, expectObject, expectSafeInt, parseJson } from './json.js';
 import type { BlobId, BlobType } from './types.js';
 
 export interface PackEntry {
@@ -30,8 +30,13 @@ export const FOOTER_BYTES = 4 + PACK_MAGIC.length;
 const TRAILER_OPEN = '{"blobs":[';
 const TRAILER_CLOSE = '],"version":1}';
 
-function entryJson(e: PackEntry): string {
-  return canonicalJson({ id: e.id, type: e.type, offset: e.offset, length: e.length });
+/**
+ * canonicalJson({ id, type, offset, length }) written out, keys in sorted order: it runs three
+ * times for every blob a writer adds, and the generic encoder's sorting was a large part of the
+ * cost of uploading many small files.
+ */
+export function entryJson(e: PackEntry): string {
+  return `{"id":${JSON.stringify(e.id)},"length":${e.length},"offset":${e.offset},"type":${JSON.stringify(e.type)}}`;
 }
 
 /** Collects blobs for one pack and knows the exact size the sealed pack will have. */
