@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { StrataError } from '../errors.js';
 import { Dconf, keyFile, parseDump } from './dconf.js';
 import { needsDconf, startDconf } from './testkit.js';
+import { NEEDS_STRACE, traceSyncs } from '../testing/strace.js';
 
 describe('dconf dump and key files', () => {
   it('reads a dump by full key path, sections relative to the dir dumped', () => {
@@ -35,7 +36,6 @@ describe('dconf dump and key files', () => {
   });
 });
 
-const hasStrace = process.platform === 'linux' && spawnSync('strace', ['-V']).status === 0;
 
 describe('dconf, real (a database and a session bus of its own)', { skip: needsDconf }, () => {
   // The mirror records a value written into dconf as agreed once the write returns: were the
@@ -43,23 +43,13 @@ describe('dconf, real (a database and a session bus of its own)', { skip: needsD
   // made here and push it over the layer's. dconf's service replies once its database is renamed
   // in place, fsynced only where a database was there before (GLib's g_file_set_contents; not on
   // btrfs at all): the first write to a new database is not durable when it returns.
-  it('a write returns once the database is durable: its content and its folder fsynced after its last rename, the first write to a new database too', { skip: !hasStrace && process.env.CI !== 'true' && 'needs strace (Linux)' }, async (t) => {
+  it('a write returns once the database is durable: its content and its folder fsynced after its last rename, the first write to a new database too', { skip: NEEDS_STRACE }, async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-trace-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const marker = join(dir, 'written');
-    const child = fileURLToPath(new URL('./dconf-child.ts', import.meta.url));
-    const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2', '-o', join(dir, 'trace'), process.execPath, '--import', 'tsx', child, marker], { cwd: fileURLToPath(new URL('../..', import.meta.url)), encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const config = r.stdout.trim();
+    const { calls, stdout } = await traceSyncs(dir, fileURLToPath(new URL('./dconf-child.ts', import.meta.url)), [marker]);
+    const config = stdout.trim();
     const db = join(config, 'dconf', 'user');
-    // [call, path, second path], as files.test.ts reads its trace.
-    const calls: string[][] = [];
-    for (const line of (await readFile(join(dir, 'trace'), 'utf8')).split('\n')) {
-      const sync = /\b(fsync|fdatasync|syncfs)\(\d+<([^>]*)>/.exec(line);
-      if (sync) calls.push([sync[1] === 'syncfs' ? 'syncfs' : 'fsync', sync[2]!]);
-      const moved = /\brename(?:at2?)?\((?:[^,]*, )?"([^"]*)", (?:[^,]*, )?"([^"]*)"/.exec(line);
-      if (moved) calls.push(['rename', moved[1]!, moved[2]!]);
-    }
     const written = calls.findIndex((c) => c[0] === 'rename' && c[1] === marker);
     assert.ok(written >= 0);
     const renamed = calls.slice(0, written).map((c) => c[0] === 'rename' && c[2] === db).lastIndexOf(true);

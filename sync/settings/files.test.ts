@@ -2,7 +2,7 @@
 // (mirror-child.ts) runs under strace, which names the file behind every fsync and every rename.
 // Linux with strace only; elsewhere the suite skips.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +12,12 @@ import { TEMP_PREFIX } from '../fsutil.js';
 import { SYNCFS_FROM, writeKeyFiles } from './files.js';
 import { childValues, CHILD_DIRS } from './mirror-child.js';
 import { SettingsMirror } from './mirror.js';
+import { NEEDS_STRACE, traceSyncs } from '../testing/strace.js';
 import { MemorySettings } from './testkit.js';
 
 const CHILD = fileURLToPath(new URL('./mirror-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FOLDER = '.strata/settings/dconf';
-const hasStrace = process.platform === 'linux' && spawnSync('strace', ['-V']).status === 0;
 
 async function home(t: { after: (fn: () => unknown) => void }) {
   const dir = await mkdtemp(join(tmpdir(), 'strata-mirror-files-'));
@@ -28,22 +28,13 @@ async function home(t: { after: (fn: () => unknown) => void }) {
 
 /** The child's syncs and renames, in order: [call, path, second path]. */
 async function traceRun(h: { dir: string; root: string; stateFile: string }, count: number, env: NodeJS.ProcessEnv = process.env, store?: Map<string, string>): Promise<string[][]> {
-  const trace = join(h.dir, 'trace');
   const args = [h.root, h.stateFile, `${count}`, ...(store === undefined ? [] : [JSON.stringify(Object.fromEntries(store))])];
-  const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2', '-o', trace, process.execPath, '--import', 'tsx', CHILD, ...args], { cwd: ROOT, encoding: 'utf8', env });
-  assert.equal(r.status, 0, r.stderr);
-  const calls: string[][] = [];
-  for (const line of (await readFile(trace, 'utf8')).split('\n')) {
-    const sync = /\b(fsync|fdatasync|syncfs)\(\d+<([^>]*)>/.exec(line);
-    if (sync) calls.push([sync[1] === 'syncfs' ? 'syncfs' : 'fsync', sync[2]!]);
-    const moved = /\brename(?:at2?)?\((?:[^,]*, )?"([^"]*)", (?:[^,]*, )?"([^"]*)"/.exec(line);
-    if (moved) calls.push(['rename', moved[1]!, moved[2]!]);
-  }
+  const { calls } = await traceSyncs(h.dir, CHILD, args, env);
   // Only what the run did in the test's folders (not tsx's cache, say).
   return calls.filter((c) => c[1]!.startsWith(h.dir));
 }
 
-describe('settings mirror: durability of its files', { skip: !hasStrace && process.env.CI !== 'true' && 'needs strace (Linux)' }, () => {
+describe('settings mirror: durability of its files', { skip: NEEDS_STRACE }, () => {
   it('a few files: each fsynced before its rename, each folder that changed fsynced once, after the renames and before the record of agreed values', async (t) => {
     const h = await home(t);
     const calls = await traceRun(h, 3);

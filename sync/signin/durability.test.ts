@@ -5,7 +5,7 @@
 // that works as the lay starts and fails at its end (a disk's error) fails the lay.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it, type TestContext } from 'node:test';
@@ -17,11 +17,10 @@ import { initRepository, openRepository } from '../repo/index.js';
 import { DirStore } from '../store/dir.js';
 import { layHome } from './lay.js';
 import { readSession, writeSession, type Session } from './session.js';
+import { NEEDS_STRACE, traceSyncs } from '../testing/strace.js';
 import { memoryBucket } from './testkit.js';
 
 const CHILD = fileURLToPath(new URL('./lay-child.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const hasStrace = process.platform === 'linux' && spawnSync('strace', ['-V']).status === 0;
 const FILES = { Documents: { 'a.txt': 'alpha', 'c.txt': 'charlie', sub: { 'b.txt': 'bravo' } } };
 const LAID = ['Documents/a.txt', 'Documents/c.txt', 'Documents/sub/b.txt'];
 
@@ -54,25 +53,12 @@ async function failingSync(dir: string, works: number, why = 'Function not imple
   return bin;
 }
 
-describe('sign-in lay where syncfs fails', { skip: !hasStrace && process.env.CI !== 'true' && 'needs strace (Linux)' }, () => {
+describe('sign-in lay where syncfs fails', { skip: NEEDS_STRACE }, () => {
   it('lays all the same: each file fsynced before its rename, each folder that changed after the renames, all before the session records laid', async (t) => {
     const m = await machine(t, 'lay-no-syncfs');
     const bin = await failingSync(m.dir, 0);
-    const trace = join(m.dir, 'trace');
-    const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2', '-o', trace, process.execPath, '--import', 'tsx', CHILD, m.storeDir, m.stateDir], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
-    });
-    assert.equal(r.status, 0, r.stderr);
+    const { calls } = await traceSyncs(m.dir, CHILD, [m.storeDir, m.stateDir], { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` });
     assert.ok((await readSession(m.stateDir)).laid?.user, 'the session records what was laid');
-    const calls: string[][] = [];
-    for (const line of (await readFile(trace, 'utf8')).split('\n')) {
-      const sync = /\b(fsync|fdatasync|syncfs)\(\d+<([^>]*)>/.exec(line);
-      if (sync) calls.push([sync[1] === 'syncfs' ? 'syncfs' : 'fsync', sync[2]!]);
-      const moved = /\brename(?:at2?)?\((?:[^,]*, )?"([^"]*)", (?:[^,]*, )?"([^"]*)"/.exec(line);
-      if (moved) calls.push(['rename', moved[1]!, moved[2]!]);
-    }
     const renames = calls.filter((c) => c[0] === 'rename' && c[2]!.startsWith(m.home));
     assert.deepEqual(renames.map((c) => c[2]).sort(), LAID.map((p) => join(m.home, p)));
     for (const [, temp] of renames) {
@@ -89,19 +75,10 @@ describe('sign-in lay where syncfs fails', { skip: !hasStrace && process.env.CI 
   });
 });
 
-describe('sign-in lay where syncfs works', { skip: !hasStrace && process.env.CI !== 'true' && 'needs strace (Linux)' }, () => {
+describe('sign-in lay where syncfs works', { skip: NEEDS_STRACE }, () => {
   it("waits on no other writes of home's file system before its first file: the syncfs it tries as it starts is on /proc; one of home's comes after the last file, before the session records laid", async (t) => {
     const m = await machine(t, 'lay-syncfs');
-    const trace = join(m.dir, 'trace');
-    const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2', '-o', trace, process.execPath, '--import', 'tsx', CHILD, m.storeDir, m.stateDir], { cwd: ROOT, encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const calls: string[][] = [];
-    for (const line of (await readFile(trace, 'utf8')).split('\n')) {
-      const sync = /\b(fsync|fdatasync|syncfs)\(\d+<([^>]*)>/.exec(line);
-      if (sync) calls.push([sync[1]!, sync[2]!]);
-      const moved = /\brename(?:at2?)?\((?:[^,]*, )?"([^"]*)", (?:[^,]*, )?"([^"]*)"/.exec(line);
-      if (moved) calls.push(['rename', moved[1]!, moved[2]!]);
-    }
+    const { calls } = await traceSyncs(m.dir, CHILD, [m.storeDir, m.stateDir]);
     const firstFile = calls.findIndex((c) => c[0] === 'rename' && c[2]!.startsWith(m.home));
     const lastFile = calls.length - 1 - [...calls].reverse().findIndex((c) => c[0] === 'rename' && c[2]!.startsWith(m.home));
     const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));

@@ -1,0 +1,37 @@
+/**
+ * What a child process (and its children) makes durable, seen from outside: strace names the file
+ * behind every fsync and every rename. Tests of durability read the order of these calls — a temp
+ * fsynced before its rename, a folder after it, a record last — which no in-process probe sees
+ * (sync(1), dconf's service and other processes included). Linux with strace only.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The skip of a suite that needs strace (never skipped in CI, where strace is installed). */
+export const NEEDS_STRACE = !(process.platform === 'linux' && spawnSync('strace', ['-V']).status === 0) && process.env.CI !== 'true' && 'needs strace (Linux)';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface Traced {
+  /** In order: ['fsync' (fdatasync too) | 'syncfs', path] and ['rename', from, to]. */
+  calls: string[][];
+  stdout: string;
+}
+
+/** Runs the TypeScript file `script` with `args` under strace (writing its trace in `dir`); it must exit 0. */
+export async function traceSyncs(dir: string, script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Traced> {
+  const trace = join(dir, 'trace');
+  const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2', '-o', trace, process.execPath, '--import', 'tsx', script, ...args], { cwd: ROOT, encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  const calls: string[][] = [];
+  for (const line of (await readFile(trace, 'utf8')).split('\n')) {
+    const sync = /\b(fsync|fdatasync|syncfs)\(\d+<([^>]*)>/.exec(line);
+    if (sync) calls.push([sync[1] === 'syncfs' ? 'syncfs' : 'fsync', sync[2]!]);
+    const moved = /\brename(?:at2?)?\((?:[^,]*, )?"([^"]*)", (?:[^,]*, )?"([^"]*)"/.exec(line);
+    if (moved) calls.push(['rename', moved[1]!, moved[2]!]);
+  }
+  return { calls, stdout: r.stdout };
+}
