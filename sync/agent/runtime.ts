@@ -214,6 +214,8 @@ export class FolderRuntime {
 
   private startWatcher(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    // open() runs again after a failed start (this folder's or another's): one watcher, never two.
+    void this.watcher?.close();
     this.watchIncomplete = false;
     const watcher = new LayerWatcher(this.spec.root, {
       exclude: this.exclude,

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
@@ -122,4 +123,60 @@ test("changes lost to an overflow of inotify's event queue are found by the peri
     if (Date.now() > until) assert.fail(`the agent knows ${files()} of the ${n} files`);
     await new Promise((r) => setTimeout(r, 200));
   }
+});
+
+/**
+ * A folder holding `d/d/…` deeper than PATH_MAX (4,096 bytes): renamed the deepest first, so that
+ * each call names a short path, and back the other way before it is removed (rm cannot reach it).
+ */
+async function deeperThanPathMax(t: TestContext): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'strata-agent-deep-'));
+  const depth = 20;
+  const long = 'n'.repeat(250);
+  const at = (i: number, name: string): string => join(root, ...Array<string>(i).fill(name));
+  await mkdir(at(depth, 'd'), { recursive: true });
+  for (let i = depth; i >= 1; i--) await rename(join(at(i - 1, 'd'), 'd'), join(at(i - 1, 'd'), long));
+  t.after(async () => {
+    for (let i = 1; i <= depth; i++) await rename(join(at(i - 1, 'd'), long), join(at(i - 1, 'd'), 'd'));
+    await rm(root, { recursive: true, force: true });
+  });
+  return root;
+}
+
+/** fs.watch handles open in this process (closed ones leave the list once their close has run). */
+async function openWatches(): Promise<number> {
+  await new Promise((r) => setTimeout(r, 50));
+  return process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
+}
+
+test("a watcher that fails to start is closed, and each retry of the agent's start opens no more watches", { skip: process.platform !== 'linux' && 'one watch per folder is Linux only' }, async (t) => {
+  const base = await tempRoot(t, 'watch-leak');
+  const fine = join(base, 'fine');
+  await mkdir(join(fine, 'sub'), { recursive: true });
+  const deep = await deeperThanPathMax(t);
+  const store = new MemoryStore();
+  await initStore(store);
+  const before = await openWatches();
+  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root: fine, layer: LAYER }, { root: deep, layer: 'user/deep' }], openStore: () => store, pollMs: 100, debounceMs: 20, stabilityMs: 30 });
+  t.after(() => agent.stop());
+  let failures = 0;
+  let last = '';
+  agent.subscribe((e) => {
+    if (e.type !== 'status') return;
+    const state = e.status.folders[1]!.state;
+    if (state === 'error' && last !== 'error') failures++;
+    last = state;
+  });
+  /** Lets the agent's start fail once more, then pauses it (no try under way) and counts the watches left. */
+  const failOnce = async (): Promise<number> => {
+    const n = failures;
+    await agent.resume();
+    while (failures === n) await new Promise((r) => setTimeout(r, 10));
+    await agent.pause();
+    return openWatches();
+  };
+  const first = await failOnce();
+  assert.match(agent.status().folders[1]!.error?.message ?? '', /ENAMETOOLONG/, 'the watcher fails on the path past PATH_MAX');
+  for (let i = 0; i < 3; i++) assert.equal(await failOnce(), first, 'the watches of the tries before are all closed');
+  assert.equal(first - before, 2, 'the fine folder alone is watched (itself and sub)');
 });

@@ -17,7 +17,8 @@
  * - A directory a system limit keeps from being watched (inotify's watches per user) never stops
  *   the watcher: `onIncomplete` says so once, and the engine must rescan the whole root instead.
  * - Start-up paths are not reported (the engine runs its own start-up rescan), symlinks are never
- *   followed, and after close() no callback fires.
+ *   followed, and after close() no callback fires. A watcher whose start fails (`ready` rejects)
+ *   has closed itself: it holds no watch.
  */
 export { DEFAULT_EXCLUDES, makeExcluder } from './exclude.js';
 export type { Excluder, ExcluderOptions } from './exclude.js';

@@ -55,7 +55,11 @@ export class LayerWatcher {
   constructor(root: string, opts: LayerWatcherOptions) {
     this.root = path.resolve(root);
     this.opts = opts;
-    this.ready = this.start();
+    // A start that fails must not leave the watches it opened so far: whoever retries opens new ones.
+    this.ready = this.start().catch(async (err: unknown) => {
+      await this.close();
+      throw err;
+    });
   }
 
   /** The engine wrote `relPath` itself and left it as `stat` (null: it deleted it). */
