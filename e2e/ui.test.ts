@@ -277,6 +277,23 @@ test('an answered mass delete whose pass is due is said as the tray says it, nev
   assert.deepEqual(problems, []);
 });
 
+test("a folder's warning is said beside it, and the folder stays in sync: it syncs on", { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-warning-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const warning = { code: 'E_WATCH_LIMIT', message: 'not watched; raise fs.inotify.max_user_watches', path: '/home/alice/Work/src' };
+  const agent = new FakeAgent([folderStatus('/home/alice/Work', { lastSync: '2026-12-05T10:00:00Z', warning })]);
+  agent.update({ lastSync: '2026-12-05T10:00:00Z' });
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  const folder = page.getByRole('heading', { name: '/home/alice/Work' }).locator('..');
+  await folder.getByText('Warning: not watched; raise fs.inotify.max_user_watches (/home/alice/Work/src)').waitFor();
+  assert.deepEqual(await page.getByRole('alert').allInnerTexts(), [], 'a warning is no alert: nothing failed');
+  assert.deepEqual(problems, []);
+});
+
 test('a folder of one file says "1 file"', { skip, timeout: 60_000 }, async (t) => {
   const { root, control, page, problems } = await agentAndPage(t);
   await page.goto(`${control.url}/#token=${control.token}`);

@@ -42,6 +42,13 @@ describe('tray menu', () => {
     assert.ok(first?.type === 'item' && !first.enabled && first.action === undefined, 'status lines are not clickable');
   });
 
+  it('says a warning under a state that stays in sync: the folder syncs on', () => {
+    const warning = { code: 'E_WATCH_LIMIT', message: 'not watched; raise fs.inotify.max_user_watches', path: '/home/alice/src' };
+    const warned = status({}, [folder({ warning })]);
+    assert.deepEqual(statusLines(warned), ['In sync', 'Warning in /home/alice: not watched; raise fs.inotify.max_user_watches (/home/alice/src)']);
+    assert.equal(trayTooltip(warned), 'Strata — In sync');
+  });
+
   it('says an answer the user gave to a held mass delete, which no pass has carried out yet, instead of waiting for one', () => {
     const held = (answer: 'confirm' | 'restore', paused = false) =>
       status(paused ? { paused, state: 'paused' } : {}, [folder({ state: paused ? 'paused' : 'idle', pendingDeletes: { files: 20, of: 25, direction: 'local', answer } })]);

@@ -5,7 +5,7 @@
  * renderer/tsconfig.json).
  *
  * One page: the agent's state and device, Pause/Resume and Sync now, and per folder its state,
- * progress, last sync, error, a held mass delete to confirm or restore, and its conflicts, each resolved by
+ * progress, last sync, error or warning, a held mass delete to confirm or restore, and its conflicts, each resolved by
  * keeping one of its two versions (conflicts.ts shows when each was modified, its size and its
  * device; held.ts the held delete's box); and the settings the mirror did not sync. Every status
  * the agent pushes (Server-Sent Events) redraws the page; the stream opens with the current
@@ -268,6 +268,8 @@ class App {
     section.append(h('p', { className: 'folder-state' }, now));
     section.append(h('p', { className: 'last-sync' }, f.lastSync ? `Last in sync ${time(f.lastSync)}` : 'Not in sync yet'));
     if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, `${lastPassFailed(f) ? 'Last pass failed: ' : ''}${errorText(f.error)}`));
+    // No alert: the folder syncs on; this is for the user to fix when they can.
+    if (f.warning) section.append(h('p', { className: 'warning' }, `Warning: ${errorText(f.warning)}`));
     const result = this.held.result(f.root);
     if (result !== undefined && !f.pendingDeletes) section.append(h('p', { className: 'result', role: 'status' }, result));
     const shown = f.pendingDeletes;
@@ -332,6 +334,7 @@ button:disabled, button[aria-disabled='true'] { opacity: 0.6; cursor: default; }
 .folder h2, .settings h2 { font-size: 1.05rem; margin: 0.4rem 0; word-break: break-all; }
 .folder-state { margin: 0.2rem 0; }
 .problem { color: #c0392b; }
+.warning { color: #a04000; }
 .taken { font-weight: 600; }
 .pending { border: 1px solid #e67e22; border-radius: 0.4rem; padding: 0.2rem 0.8rem 0.8rem; margin: 0.5rem 0; }
 /* Buttons side by side, or one under the other on a narrow window, never touching. */
@@ -342,10 +345,11 @@ button:disabled, button[aria-disabled='true'] { opacity: 0.6; cursor: default; }
 .versions th, .versions td { text-align: left; padding: 0.1rem 0.8rem 0.1rem 0; vertical-align: top; overflow-wrap: break-word; }
 .versions th[scope='row'] { font-weight: normal; font-style: italic; }
 h3 { font-size: 0.95rem; margin: 0.8rem 0 0.3rem; }
-/* Both greys and both reds keep 4.5:1 against their background (WCAG AA). */
+/* Both greys, both reds and both oranges keep 4.5:1 against their background (WCAG AA). */
 @media (prefers-color-scheme: dark) {
   .device, .layer, .last-sync { color: #aaa; }
   .problem { color: #ff7b6b; }
+  .warning { color: #f0a050; }
 }
 `;
 

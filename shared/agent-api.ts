@@ -94,6 +94,12 @@ export interface FolderStatus {
    * while a pass runs again, it is why the last pass failed.
    */
   error?: ApiError;
+  /**
+   * What keeps the folder from syncing as it should, though it syncs on (any state): its message
+   * says what to do. E_WATCH_LIMIT: a system limit left folders unwatched, so changes are found by
+   * rescanning the whole folder at each poll instead of as they happen.
+   */
+  warning?: ApiError;
   /** Set while a pass that would delete more than half of the files waits for `confirmDeletes` or `restoreDeletes`. */
   pendingDeletes?: PendingDeletes;
   /**

@@ -217,6 +217,7 @@ export class FolderRuntime {
     // open() runs again after a failed start (this folder's or another's): one watcher, never two.
     void this.watcher?.close();
     this.watchIncomplete = false;
+    delete this.status.warning;
     const watcher = new LayerWatcher(this.spec.root, {
       exclude: this.exclude,
       debounceMs: this.opts.debounceMs,
@@ -226,8 +227,10 @@ export class FolderRuntime {
         this.due = true;
         this.opts.wake();
       },
-      onIncomplete: () => {
+      onIncomplete: (err) => {
         this.watchIncomplete = true;
+        this.status.warning = apiError(err);
+        this.opts.changed();
       },
       onRootMissing: () => {
         this.rootMissing = true;

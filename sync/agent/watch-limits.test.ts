@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import type { AgentStatus } from '../../shared/agent-api.js';
 import { inUserNamespace, UNMAPPED_UID } from '../testing/userns.js';
 import { MemoryStore } from '../store/memory.js';
 import { Agent } from './agent.js';
@@ -24,15 +25,17 @@ const TSX = import.meta.resolve('tsx');
 
 function cli(args: string[], prefix: string[] = []): ChildProcess {
   const argv = [...prefix, process.execPath, '--import', TSX, MAIN, ...args];
-  return spawn(argv[0]!, argv.slice(1), { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn(argv[0]!, argv.slice(1), { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-async function runCli(args: string[]): Promise<{ code: number | null; stderr: string }> {
+async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = cli(args);
+  let stdout = '';
   let stderr = '';
+  child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { code, stderr };
+  return { code, stdout, stderr };
 }
 
 /** A store, device a's folder synced by a running agent started in `ns`, and device b checking it with `sync --once`. */
@@ -47,6 +50,7 @@ async function agentIn(t: TestContext, name: string, ns: string[], prepare: (a: 
   assert.equal((await runCli(['init', '--store', store])).code, 0);
   const agent = cli(['sync', a, '--layer', 'user/w', '--store', store, '--state-dir', join(base, 'state-a'), '--poll', '0.2'], ns);
   let stderr = '';
+  agent.stdout?.resume();
   agent.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise((r) => agent.once('exit', r));
   t.after(async () => {
@@ -64,7 +68,9 @@ async function agentIn(t: TestContext, name: string, ns: string[], prepare: (a: 
       await new Promise((r) => setTimeout(r, 300));
     }
   };
-  return { a, reaches };
+  /** `strata status` of the running agent, and what the agent said on stderr so far. */
+  const status = (...opts: string[]) => runCli(['status', '--state-dir', join(base, 'state-a'), ...opts]);
+  return { a, reaches, status, said: () => stderr };
 }
 
 test('a folder the user may not read does not stop the watcher: the rest syncs, and the folder too once it can be read', { timeout: 180_000 }, async (t) => {
@@ -89,13 +95,24 @@ test('a folder the user may not read does not stop the watcher: the rest syncs, 
 test('more folders than the inotify watch limit allows: the agent still starts, and a change in a folder it could not watch syncs by a rescan', { timeout: 180_000 }, async (t) => {
   const ns = inUserNamespace({ maxWatches: 8 });
   if (!Array.isArray(ns)) return t.skip(ns.skip);
-  const { a, reaches } = await agentIn(t, 'watch-limit', ns, async (a) => {
+  const { a, reaches, status, said } = await agentIn(t, 'watch-limit', ns, async (a) => {
     for (let i = 0; i < 20; i++) {
       await mkdir(join(a, `d${String(i).padStart(2, '0')}`));
       await writeFile(join(a, `d${String(i).padStart(2, '0')}`, 'f.txt'), `f${i}`);
     }
   });
   await reaches('d19/f.txt', 'f19');
+  // Said as a warning, not an error (sync goes on), with what to do about it.
+  const json = await status('--json');
+  assert.equal(json.code, 0, json.stderr);
+  const f = (JSON.parse(json.stdout) as AgentStatus).folders[0]!;
+  assert.equal(f.warning?.code, 'E_WATCH_LIMIT', json.stdout);
+  assert.notEqual(f.state, 'error');
+  assert.equal(f.error, undefined);
+  const text = await status();
+  assert.doesNotMatch(text.stdout, /^agent: error/);
+  assert.match(text.stdout, new RegExp(`^${a}: warning: E_WATCH_LIMIT .*fs\\.inotify\\.max_user_watches`, 'm'));
+  assert.match(said(), /^strata: warning: E_WATCH_LIMIT .*fs\.inotify\.max_user_watches/m);
   await writeFile(join(a, 'd19/later.txt'), 'later');
   await reaches('d19/later.txt', 'later');
   await mkdir(join(a, 'd20'));

@@ -193,8 +193,7 @@ export class LayerWatcher {
   private limited(dir: string, err: unknown): void {
     if (this.closed || this.incomplete) return;
     this.incomplete = true;
-    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
-    this.opts.onIncomplete?.(new StrataError('E_WATCH_LIMIT', `a folder could not be watched (${code}: the system's limit of file watches is reached); changes are found by rescanning`, { path: dir }, { cause: err }));
+    this.opts.onIncomplete?.(new StrataError('E_WATCH_LIMIT', `this folder and those after it are not watched (${limitAdvice(err)}); their changes are found by rescanning the whole folder at each poll`, { path: dir }, { cause: err }));
   }
 
   private fail(err: unknown): void {
@@ -208,6 +207,19 @@ export class LayerWatcher {
     const rel = path.relative(this.root, path.resolve(abs));
     if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return null;
     return rel.split(path.sep).join('/');
+  }
+}
+
+/** Which limit refused a watch (sample.ts isLimit), and how the user raises it. */
+function limitAdvice(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOSPC':
+      return "ENOSPC: the user's limit of inotify watches is reached; raise it: sysctl fs.inotify.max_user_watches=524288, and in /etc/sysctl.d to keep it";
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'too many open files; raise the limit of open files (ulimit -n, LimitNOFILE)';
+    default:
+      return 'the system is out of memory for watches';
   }
 }
 

@@ -388,6 +388,13 @@ describe('status lines', () => {
     assert.equal(statusLines({ ...idle, state: 'uploading', folders: [folderStatus('/home/alice/Documents', { state: 'uploading' }), held()] })[0], 'agent: uploading, deletes waiting (strata deletes), device d, last sync 2024-05-01T09:00:00Z');
     assert.equal(statusLines({ ...idle, folders: [held('confirm')] })[0], 'agent: idle, device d, last sync 2024-05-01T09:00:00Z');
   });
+
+  it("say a folder's warning under the folders, while the agent syncs on", () => {
+    const warning = { code: 'E_WATCH_LIMIT', message: 'not watched (raise fs.inotify.max_user_watches)', path: '/home/alice/Documents/src' };
+    const lines = statusLines(new FakeAgent([folderStatus('/home/alice/Documents', { warning })]).status);
+    assert.equal(lines[0], 'agent: idle, device test-device, last sync never');
+    assert.equal(lines.at(-1), '/home/alice/Documents: warning: E_WATCH_LIMIT /home/alice/Documents/src: not watched (raise fs.inotify.max_user_watches)');
+  });
 });
 
 // `strata sync` and `strata agent` ending on a folder in error fail with E_SYNC: the folder, then

@@ -55,8 +55,8 @@ function settingsLines(st: SettingsStatus | undefined): string[] {
 }
 
 /**
- * The overall line (with deletes waiting for the user's answer, whatever the state), one line per folder, then one line per folder error, then one line per
- * settings problem.
+ * The overall line (with deletes waiting for the user's answer, whatever the state), one line per folder, then one line per folder error and warning, then one
+ * line per settings problem.
  */
 export function statusLines(s: AgentStatus): string[] {
   const overall = [`agent: ${s.state}`];
@@ -69,7 +69,10 @@ export function statusLines(s: AgentStatus): string[] {
   else {
     const rows = [['ROOT', 'LAYER', 'STATE', 'PROGRESS', 'LAST SYNC', 'CONFLICTS', 'PENDING DELETES'], ...s.folders.map((f) => folderRow(f, s.paused))];
     lines.push(...columns(rows, new Set([5])).map((l) => l.trimEnd()));
-    for (const f of s.folders) if (f.error) lines.push(`${f.root}: ${lastPassFailed(f) ? 'last pass failed: ' : ''}${errorLine(f.error)}`);
+    for (const f of s.folders) {
+      if (f.error) lines.push(`${f.root}: ${lastPassFailed(f) ? 'last pass failed: ' : ''}${errorLine(f.error)}`);
+      if (f.warning) lines.push(`${f.root}: warning: ${errorLine(f.warning)}`);
+    }
   }
   return [...lines, ...settingsLines(s.settings)];
 }

@@ -13,7 +13,7 @@ import { openChunkPool } from '../chunker.js';
 import { preferSmallHeap } from '../memory.js';
 import type { Context } from '../context.js';
 import { LAYER_OPTION, STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
-import { plural } from '../../../shared/status-text.js';
+import { errorLine, plural } from '../../../shared/status-text.js';
 
 function pollMs(ctx: Context): number {
   const raw = stringOption(ctx.args, 'poll') ?? '10';
@@ -81,8 +81,15 @@ export const syncCommand: Command = {
     if (!ctx.json) ctx.print(`syncing ${root} with ${layer} as device ${agent.deviceId}; control endpoint ${control.url} (Ctrl-C to stop)`);
     // One line each time the folder reaches a new sync: scripts (and the bench) wait for it.
     let last: string | undefined;
+    // A warning (E_WATCH_LIMIT) once each time it comes: sync goes on, but the user has something to fix.
+    let warned: string | undefined;
     agent.subscribe((e) => {
       const f = e.type === 'status' ? e.status.folders[0] : undefined;
+      if (f !== undefined) {
+        const warning = f.warning === undefined ? undefined : errorLine(f.warning);
+        if (warning !== undefined && warning !== warned) ctx.warn(warning);
+        warned = warning;
+      }
       if (f?.state !== 'idle' || f.lastSync === undefined || f.lastSync === last || f.pendingDeletes !== undefined) return;
       last = f.lastSync;
       if (ctx.json) ctx.io.stdout(`${JSON.stringify({ event: 'in-sync', root, time: f.lastSync, files: f.files, conflicts: f.conflicts.length })}\n`);
