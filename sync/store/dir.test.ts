@@ -9,6 +9,7 @@ import { storeConformance } from './conformance.js';
 import { TEMP_PREFIX } from '../fsutil.js';
 import { mapFsError, type FsOp } from './dir-errors.js';
 import { DirStore } from './dir.js';
+import { rerunAsOrdinaryUser } from '../testing/userns.js';
 import type { ObjectStore } from './index.js';
 
 async function tempRoot(): Promise<string> {
@@ -172,7 +173,8 @@ describe('DirStore', () => {
     await assert.rejects(keys(linked, ''), refused);
   });
 
-  it('maps permission errors to E_PERMANENT', { skip: (process.platform === 'win32' || process.getuid?.() === 0) && 'needs POSIX modes and a non-root user' }, async () => {
+  it('maps permission errors to E_PERMANENT', { skip: process.platform === 'win32' && 'needs POSIX modes' }, async (t) => {
+    if (await rerunAsOrdinaryUser(t, import.meta.url)) return;
     await mkdir(join(root, 'locked'));
     await chmod(join(root, 'locked'), 0o500);
     try {
