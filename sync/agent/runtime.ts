@@ -238,7 +238,7 @@ export class FolderRuntime {
       },
       onRootRestored: () => {
         void watcher.close();
-        void this.startWatcher().then(() => {
+        const back = (): void => {
           this.rootMissing = false;
           // Missing no longer: while paused, nothing else would say so until a pass ends.
           if (this.status.error?.code === 'E_NO_ROOT') {
@@ -248,6 +248,13 @@ export class FolderRuntime {
           this.folder.markAllDirty();
           this.due = true;
           this.opts.wake();
+        };
+        void this.startWatcher().then(back, (err: unknown) => {
+          // Back, but no watcher can take it (a folder past PATH_MAX, say): each poll rescans it
+          // whole, as past the watch limit, and its status says why.
+          this.watchIncomplete = true;
+          this.status.warning = apiError(err);
+          back();
         });
       },
     });

@@ -146,8 +146,8 @@ test("changes lost to an overflow of inotify's event queue are found by the peri
  * A folder holding `d/d/…` deeper than PATH_MAX (4,096 bytes): renamed the deepest first, so that
  * each call names a short path, and back the other way before it is removed (rm cannot reach it).
  */
-async function deeperThanPathMax(t: TestContext): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'strata-agent-deep-'));
+async function deeperThanPathMax(t: TestContext, under?: string): Promise<string> {
+  const root = under ?? (await mkdtemp(join(tmpdir(), 'strata-agent-deep-')));
   const depth = 20;
   const long = 'n'.repeat(250);
   const at = (i: number, name: string): string => join(root, ...Array<string>(i).fill(name));
@@ -155,7 +155,7 @@ async function deeperThanPathMax(t: TestContext): Promise<string> {
   for (let i = depth; i >= 1; i--) await rename(join(at(i - 1, 'd'), 'd'), join(at(i - 1, 'd'), long));
   t.after(async () => {
     for (let i = 1; i <= depth; i++) await rename(join(at(i - 1, 'd'), long), join(at(i - 1, 'd'), 'd'));
-    await rm(root, { recursive: true, force: true });
+    if (under === undefined) await rm(root, { recursive: true, force: true });
   });
   return root;
 }
@@ -196,4 +196,34 @@ test("a watcher that fails to start is closed, and each retry of the agent's sta
   assert.match(agent.status().folders[1]!.error?.message ?? '', /ENAMETOOLONG/, 'the watcher fails on the path past PATH_MAX');
   for (let i = 0; i < 3; i++) assert.equal(await failOnce(), first, 'the watches of the tries before are all closed');
   assert.equal(first - before, 2, 'the fine folder alone is watched (itself and sub)');
+});
+
+test('a root that comes back with a folder no watcher can take (past PATH_MAX) is rescanned at each poll and says why, and the agent lives on', { skip: process.platform !== 'linux' && 'one watch per folder is Linux only' }, async (t) => {
+  // Removed after the deep folder's names are made short again (t.after runs in order).
+  const base = await mkdtemp(join(tmpdir(), 'strata-agent-root-back-'));
+  const root = join(base, 'root');
+  await mkdir(root);
+  await writeFile(join(root, 'a.txt'), 'a');
+  const store = new MemoryStore();
+  await initStore(store);
+  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => store, pollMs: 100, debounceMs: 20, stabilityMs: 30 });
+  t.after(() => agent.stop());
+  const folder = () => agent.status().folders[0]!;
+  const until = async (what: string, ok: () => boolean): Promise<void> => {
+    const end = Date.now() + 30_000;
+    while (!ok()) {
+      if (Date.now() > end) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(folder())}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await until('the first pass', () => folder().files === 1);
+  await rename(root, `${root}.gone`);
+  await until('the root seen missing', () => folder().error?.code === 'E_NO_ROOT');
+  // Made where it is now, and undone there (t.after runs in order): the agent stopped, root moved back.
+  t.after(() => rename(root, `${root}.gone`));
+  await deeperThanPathMax(t, `${root}.gone`);
+  t.after(() => rm(base, { recursive: true, force: true }));
+  await rename(`${root}.gone`, root);
+  await until('the root seen back, unwatched', () => folder().error?.code !== 'E_NO_ROOT' && folder().warning !== undefined);
+  assert.match(folder().warning!.message, /ENAMETOOLONG/);
 });
