@@ -7,9 +7,9 @@
  * the new ones, never a mix; the temp is fsynced with its final mode and mtime before the rename.
  * A write is three steps (fillWrite, sealTemp, commitWrite) so that the executor can fill the
  * temps of many small files side by side, fsync them side by side, then rename each in plan order
- * (execute.ts).
+ * (writes.ts).
  */
-import { constants } from 'node:fs';
+import { constants, renameSync, rmSync } from 'node:fs';
 import { copyFile, lutimes, mkdir, open, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import type { ApplyOp, FileNode, Node } from '../plan/index.js';
@@ -93,9 +93,22 @@ export async function discardTemp(ctx: ExecContext, tmp: string): Promise<void> 
   if ((await badAncestor(ctx.root, tmp)) === undefined) await rm(ctx.abs(tmp), { force: true });
 }
 
-/** A write's last step, once its temp is sealed: the target re-checked, the temp renamed over it. */
+/**
+ * A write's last step, once its temp is sealed: the target re-checked, the temp renamed over it
+ * (removed if that fails). From the check to the rename the calls are synchronous (checkNow): a
+ * batch commits its writes one after the other, each a few local calls.
+ */
 export async function commitWrite(ctx: ExecContext, op: Op<'write'>, tmp: string): Promise<void> {
-  await commit(ctx, op.path, op.expect, ctx.abs(tmp));
+  const tmpAbs = ctx.abs(tmp);
+  try {
+    if (op.expect !== null) await ctx.flushDirs();
+    ctx.checkNow(op.path, op.expect);
+    renameSync(tmpAbs, ctx.abs(op.path));
+  } catch (err) {
+    rmSync(tmpAbs, { force: true });
+    throw err;
+  }
+  await ctx.touched(ctx.abs(op.path));
 }
 
 export async function copy(ctx: ExecContext, op: Op<'copy'>, tmp: string): Promise<void> {

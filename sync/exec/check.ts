@@ -7,13 +7,13 @@
  * A regular file is compared by size, mtime (to the ms) and mode, the same stat the scanner keyed
  * its stat cache on; reading bytes back would not be cheaper than the scan that produced `expect`.
  */
-import type { Stats } from 'node:fs';
-import { lstat, readlink } from 'node:fs/promises';
+import { readlinkSync, type Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import type { Node } from '../plan/index.js';
 import { ancestorsOf } from '../plan/nodes.js';
 import { MODE_MASK } from '../restore/assembly.js';
-import { pathInside } from '../restore/fsutil.js';
+import { lstatNow, pathInside } from '../restore/fsutil.js';
 import { isErrno } from '../fsutil.js';
 
 /** `root/<rel>` for a well-formed layer path; anything else is refused before touching the disk. */
@@ -35,6 +35,14 @@ export async function lstatOrNull(path: string): Promise<Stats | null> {
 }
 
 /**
+ * lstatOrNull without the thread pool (restore/fsutil.ts lstatNow): for the commit of a batch's
+ * writes, where a round trip through the pool costs several times the local lstat itself.
+ */
+export function lstatOrNullNow(path: string): Stats | null {
+  return lstatNow(path) ?? null;
+}
+
+/**
  * The first ancestor of `rel` that is not a real directory (a link, a file, nothing), or
  * undefined when all are. Checked afresh for every op, never cached: the user may swap a dir for
  * a link between two ops of one run.
@@ -43,6 +51,14 @@ export async function badAncestor(root: string, rel: string): Promise<string | u
   for (const a of ancestorsOf(rel)) {
     const st = await lstatOrNull(absPath(root, a));
     if (!st?.isDirectory()) return a;
+  }
+  return undefined;
+}
+
+/** badAncestor with synchronous calls (lstatOrNullNow). */
+export function badAncestorNow(root: string, rel: string): string | undefined {
+  for (const a of ancestorsOf(rel)) {
+    if (!lstatOrNullNow(absPath(root, a))?.isDirectory()) return a;
   }
   return undefined;
 }
@@ -65,9 +81,10 @@ function sameMtime(a: number, b: number): boolean {
  * Whether `st` (an lstat of `abs`, null = nothing) is the expected node. A dir's owner bits are
  * not compared: the executor keeps dirs owner-writable while it fills them. `self` is the stat of
  * a move's source: on a case-insensitive disk a name that differs only in case finds the source
- * itself, and the target then counts as free (ops.ts); any other entry never does.
+ * itself, and the target then counts as free (ops.ts); any other entry never does. A link's target
+ * is read synchronously, as its lstat was just made: one local call.
  */
-export async function matches(abs: string, st: Stats | null, expect: Node | null, self?: Stats | null): Promise<boolean> {
+export function matches(abs: string, st: Stats | null, expect: Node | null, self?: Stats | null): boolean {
   if (expect === null) return st === null || (self != null && st.ino === self.ino && st.dev === self.dev);
   if (st === null) return false;
   switch (expect.type) {
@@ -77,7 +94,7 @@ export async function matches(abs: string, st: Stats | null, expect: Node | null
       return st.isDirectory() && ((st.mode | 0o700) & MODE_MASK) === ((expect.mode | 0o700) & MODE_MASK);
     case 'symlink':
       if (!st.isSymbolicLink() || (expect.mtimeMs !== undefined && !sameMtime(st.mtimeMs, expect.mtimeMs))) return false;
-      return (await readlink(abs)) === expect.target;
+      return readlinkSync(abs) === expect.target;
     default:
       throw new StrataError('E_EXEC_UNKNOWN_NODE', `unknown node kind ${JSON.stringify((expect as { type: unknown }).type)}`, { path: abs });
   }

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { FileNode, Node } from '../plan/index.js';
 import { MODE_MASK } from '../restore/assembly.js';
 import { fsyncDir } from '../fsutil.js';
-import { absPath, badAncestor, describeStat, lstatOrNull, matches } from './check.js';
+import { absPath, badAncestor, badAncestorNow, describeStat, lstatOrNull, lstatOrNullNow, matches } from './check.js';
 
 /** Writes the bytes of `node` into `dest` (an empty temp file opened for writing) from offset 0. */
 export type FetchFn = (node: FileNode, dest: FileHandle, destPath: string) => Promise<void>;
@@ -53,8 +53,22 @@ export class ExecContext {
     if (bad !== undefined) throw new TargetChanged(bad, `${describeStat(await lstatOrNull(this.abs(bad)))} where a dir was expected`);
     const abs = this.abs(rel);
     const st = await lstatOrNull(abs);
-    if (!(await matches(abs, st, expect, self))) throw new TargetChanged(rel, describeStat(st));
+    if (!matches(abs, st, expect, self)) throw new TargetChanged(rel, describeStat(st));
     return st;
+  }
+
+  /**
+   * check with synchronous calls, for the commit of a batch's writes: there each op is an lstat
+   * per ancestor, one of the target, a rename and the lstat for suppress, all local calls that a
+   * round trip through the thread pool each would make several times slower (more on a busy
+   * machine). Nothing is cached: every ancestor is lstat'ed again for every op.
+   */
+  checkNow(rel: string, expect: Node | null): void {
+    const bad = badAncestorNow(this.root, rel);
+    if (bad !== undefined) throw new TargetChanged(bad, `${describeStat(lstatOrNullNow(this.abs(bad)))} where a dir was expected`);
+    const abs = this.abs(rel);
+    const st = lstatOrNullNow(abs);
+    if (!matches(abs, st, expect)) throw new TargetChanged(rel, describeStat(st));
   }
 
   /** The entries of the dir holding `abs` changed. */
@@ -93,11 +107,12 @@ export class ExecContext {
     await this.flushDirs();
   }
 
-  async suppress(rel: string, gone = false): Promise<void> {
+  /** Tells suppress the final stat of `rel` (a synchronous lstat, as in checkNow). */
+  suppress(rel: string, gone = false): void {
     if (this.suppressFn === undefined) return;
     if (gone) return this.suppressFn(rel, null);
     // Already gone again (the user was quick): the watcher will see that removal, not our write.
-    const st = await lstatOrNull(this.abs(rel));
+    const st = lstatOrNullNow(this.abs(rel));
     this.suppressFn(rel, st === null ? null : { size: st.size, mtimeMs: st.mtimeMs });
   }
 }

@@ -43,8 +43,8 @@ export async function attempt(ctx: ExecContext, op: ApplyOp, index: number, step
   } catch (err) {
     return changedOrThrow(op, index, err);
   }
-  if (op.op === 'delete') await ctx.suppress(op.path, true);
-  else await ctx.suppress(op.path);
-  if (op.op === 'move') await ctx.suppress(op.from, true);
+  if (op.op === 'delete') ctx.suppress(op.path, true);
+  else ctx.suppress(op.path);
+  if (op.op === 'move') ctx.suppress(op.from, true);
   return { index, op, status: 'applied' };
 }

@@ -5,7 +5,13 @@
  * machine. A batch of consecutive writes costs one journal fsync; its temps are filled side by
  * side (the fetches still in plan order: the fetcher reads ahead in that order), fsynced side by
  * side (the file system commits them together), then each target is re-checked and its temp
- * renamed over it, in plan order.
+ * renamed over it, in plan order, with synchronous calls (act.ts commitWrite): a few local calls
+ * each, where a round trip through the thread pool per call took a third of the apply time.
+ *
+ * The temps keep one fsync each. fdatasync measured no cheaper here (a new file's size and blocks
+ * must be committed either way) and would leave its mode and mtime undurable; one syncfs for the
+ * batch is cheaper alone but waits for every other program's unsynced writes on the file system
+ * too (64 temps: 16 ms of fsyncs, 205 ms of syncfs beside 256 MiB another program wrote).
  *
  * Must hold, as for ops run one by one (index.ts): an intent is durable before its op touches the
  * disk; a temp is fsynced before its rename; a target is re-checked right before its rename; the

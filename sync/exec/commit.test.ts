@@ -1,0 +1,85 @@
+// The commit of a batch of writes, seen from outside: the executor runs in a child
+// (crash-child.ts) under strace, which names the thread behind every lstat and rename. The commit
+// step makes its calls on the main thread, synchronously: each one through the thread pool cost
+// several times the call itself (more on a busy machine), a third of the apply time.
+// Linux with strace only; elsewhere the suite skips.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { planApply, type ApplyOp } from '../plan/index.js';
+import { show } from '../plan/testkit.js';
+import { TEMP_PREFIX } from '../fsutil.js';
+import { Blobs, materialize, scan, tempDir, tree } from './testkit.js';
+
+const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const hasStrace = process.platform === 'linux' && spawnSync('strace', ['-V']).status === 0;
+
+/**
+ * The child's lstats, stats and renames of paths under `root`, by thread: `lstat a/b`, `stat a/b`
+ * (one that follows links), `rename a/b/TEMP a/b/f`.
+ */
+function callsByThread(text: string, root: string): Map<string, string[]> {
+  const rel = (p: string): string => {
+    const r = p.slice(root.length + 1);
+    const name = r.split('/').pop() as string;
+    return name.startsWith(TEMP_PREFIX) ? `${r.slice(0, r.length - name.length)}TEMP` : r;
+  };
+  const out = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
+    const m = /^(\d+) +(\w+)\((.*)$/.exec(line);
+    if (!m) continue;
+    const [, tid, call, rest] = m as unknown as [string, string, string, string];
+    const paths = [...rest.matchAll(/"([^"]*)"/g)].map((p) => p[1] as string);
+    if (!paths[0]?.startsWith(`${root}/`)) continue;
+    let entry: string;
+    if (call.startsWith('rename')) entry = `rename ${rel(paths[0])} ${rel(paths[1] as string)}`;
+    else entry = `${call === 'lstat' || rest.includes('AT_SYMLINK_NOFOLLOW') ? 'lstat' : 'stat'} ${rel(paths[0])}`;
+    out.set(tid, [...(out.get(tid) ?? []), entry]);
+  }
+  return out;
+}
+
+describe('executePlan: the commit of a batch of writes', { skip: !hasStrace && process.env.CI !== 'true' && 'needs strace (Linux)' }, () => {
+  it('each target in plan order: its folders and itself lstat-ed, the temp renamed over it, its final lstat for suppress; all on the main thread, nothing cached', async (t) => {
+    const base = await tempDir(t, 'commit');
+    const root = join(base, 'root');
+    await mkdir(root);
+    const blobs = new Blobs();
+    const local = { 'a/': '755', 'a/b/': '755', 'a/b/old': 'old bytes' };
+    const merged: Record<string, string> = { ...local, 'a/b/old': 'new bytes' };
+    for (let i = 0; i < 12; i++) merged[`a/b/f${String(i).padStart(2, '0')}`] = `file ${i}`;
+    await materialize(root, tree(blobs, local), blobs);
+    const ops = planApply(await scan(root), tree(blobs, merged)).ops;
+    const writes = ops.filter((o): o is Extract<ApplyOp, { op: 'write' }> => o.op === 'write');
+    assert.equal(writes.length, ops.length);
+    assert.equal(writes.filter((w) => w.expect !== null).length, 1, 'one of the writes replaces a file');
+
+    const jobPath = join(base, 'job.json');
+    const contents = Object.entries(merged).filter(([p]) => !p.endsWith('/')).map(([, c]) => c);
+    await writeFile(jobPath, JSON.stringify({ root, journalPath: join(base, 'journal'), ops, contents, suppress: true }));
+    const trace = join(base, 'trace');
+    const calls = 'trace=lstat,newfstatat,statx,rename,renameat,renameat2';
+    const r = spawnSync('strace', ['-f', '-y', '-e', calls, '-o', trace, process.execPath, '--import', 'tsx', CHILD, jobPath], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const out = r.stdout.trim().split('\n');
+    assert.equal(out.at(-1), 'complete');
+    assert.deepEqual(out.filter((l) => l.startsWith('told ')).sort(), writes.map((w) => `told ${w.path} ${w.node.size}`).sort());
+    assert.deepEqual(show(await scan(root)), show(tree(blobs, merged)));
+
+    const main = /^start (\d+)$/.exec(out[0] as string)?.[1] as string;
+    const byThread = callsByThread(await readFile(trace, 'utf8'), root);
+    assert.deepEqual(
+      byThread.get(main) ?? [],
+      writes.flatMap((w) => ['lstat a', 'lstat a/b', `lstat ${w.path}`, `rename a/b/TEMP ${w.path}`, `lstat ${w.path}`]),
+    );
+    // The other threads (filling the temps) rename nothing, and no call anywhere follows a link.
+    for (const [tid, list] of byThread) {
+      if (tid !== main) assert.deepEqual(list.filter((c) => c.startsWith('rename ')), [], `thread ${tid}`);
+      assert.deepEqual(list.filter((c) => c.startsWith('stat ')), [], `thread ${tid}`);
+    }
+  });
+});
