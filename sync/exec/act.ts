@@ -96,12 +96,14 @@ export async function discardTemp(ctx: ExecContext, tmp: string): Promise<void> 
 /**
  * A write's last step, once its temp is sealed: the target re-checked, the temp renamed over it
  * (removed if that fails). From the check to the rename the calls are synchronous (checkNow): a
- * batch commits its writes one after the other, each a few local calls.
+ * batch commits its writes one after the other, each a few local calls. `flush`: the dir entries
+ * created so far are made durable first, as before anything is destroyed (the batch asks it for
+ * its first replace, writes.ts).
  */
-export async function commitWrite(ctx: ExecContext, op: Op<'write'>, tmp: string): Promise<void> {
+export async function commitWrite(ctx: ExecContext, op: Op<'write'>, tmp: string, flush: boolean): Promise<void> {
   const tmpAbs = ctx.abs(tmp);
   try {
-    if (op.expect !== null) await ctx.flushDirs();
+    if (flush) await ctx.flushDirs();
     ctx.checkNow(op.path, op.expect);
     renameSync(tmpAbs, ctx.abs(op.path));
   } catch (err) {

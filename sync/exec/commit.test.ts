@@ -19,8 +19,8 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const hasStrace = process.platform === 'linux' && spawnSync('strace', ['-V']).status === 0;
 
 /**
- * The child's lstats, stats and renames of paths under `root`, by thread: `lstat a/b`, `stat a/b`
- * (one that follows links), `rename a/b/TEMP a/b/f`.
+ * The child's lstats, stats, renames and fsyncs of paths under `root`, by thread, in order:
+ * `lstat a/b`, `stat a/b` (one that follows links), `rename a/b/TEMP a/b/f`, `fsync a/b`.
  */
 function callsByThread(text: string, root: string): Map<string, string[]> {
   const rel = (p: string): string => {
@@ -33,14 +33,32 @@ function callsByThread(text: string, root: string): Map<string, string[]> {
     const m = /^(\d+) +(\w+)\((.*)$/.exec(line);
     if (!m) continue;
     const [, tid, call, rest] = m as unknown as [string, string, string, string];
-    const paths = [...rest.matchAll(/"([^"]*)"/g)].map((p) => p[1] as string);
+    const synced = call === 'fsync' || call === 'fdatasync';
+    // An fsync names its file by descriptor (strace -y), the others by path.
+    const paths = synced ? [/^\d+<([^>]*)>/.exec(rest)?.[1]] : [...rest.matchAll(/"([^"]*)"/g)].map((p) => p[1]);
     if (!paths[0]?.startsWith(`${root}/`)) continue;
     let entry: string;
     if (call.startsWith('rename')) entry = `rename ${rel(paths[0])} ${rel(paths[1] as string)}`;
+    else if (synced) entry = `fsync ${rel(paths[0])}`;
     else entry = `${call === 'lstat' || rest.includes('AT_SYMLINK_NOFOLLOW') ? 'lstat' : 'stat'} ${rel(paths[0])}`;
     out.set(tid, [...(out.get(tid) ?? []), entry]);
   }
   return out;
+}
+
+/** Runs `ops` in a child under strace; its output lines, its pid, and its calls by thread (callsByThread). */
+async function traceRun(base: string, root: string, ops: ApplyOp[], contents: string[], calls: string): Promise<{ out: string[]; main: string; byThread: Map<string, string[]>; all: string[] }> {
+  const jobPath = join(base, 'job.json');
+  await writeFile(jobPath, JSON.stringify({ root, journalPath: join(base, 'journal'), ops, contents, suppress: true }));
+  const trace = join(base, 'trace');
+  const r = spawnSync('strace', ['-f', '-y', '-e', `trace=${calls}`, '-o', trace, process.execPath, '--import', 'tsx', CHILD, jobPath], { cwd: REPO, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = r.stdout.trim().split('\n');
+  assert.equal(out.at(-1), 'complete');
+  const text = await readFile(trace, 'utf8');
+  // One thread's calls in the order of the whole trace: every call of the run, as strace saw them start.
+  const all = [...callsByThread(text.replace(/^\d+ /gm, '0 '), root).values()].flat();
+  return { out, main: /^start (\d+)$/.exec(out[0] as string)?.[1] as string, byThread: callsByThread(text, root), all };
 }
 
 describe('executePlan: the commit of a batch of writes', { skip: !hasStrace && process.env.CI !== 'true' && 'needs strace (Linux)' }, () => {
@@ -58,20 +76,11 @@ describe('executePlan: the commit of a batch of writes', { skip: !hasStrace && p
     assert.equal(writes.length, ops.length);
     assert.equal(writes.filter((w) => w.expect !== null).length, 1, 'one of the writes replaces a file');
 
-    const jobPath = join(base, 'job.json');
     const contents = Object.entries(merged).filter(([p]) => !p.endsWith('/')).map(([, c]) => c);
-    await writeFile(jobPath, JSON.stringify({ root, journalPath: join(base, 'journal'), ops, contents, suppress: true }));
-    const trace = join(base, 'trace');
-    const calls = 'trace=lstat,newfstatat,statx,rename,renameat,renameat2';
-    const r = spawnSync('strace', ['-f', '-y', '-e', calls, '-o', trace, process.execPath, '--import', 'tsx', CHILD, jobPath], { cwd: REPO, encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const out = r.stdout.trim().split('\n');
-    assert.equal(out.at(-1), 'complete');
+    const { out, main, byThread } = await traceRun(base, root, ops, contents, 'lstat,newfstatat,statx,rename,renameat,renameat2');
     assert.deepEqual(out.filter((l) => l.startsWith('told ')).sort(), writes.map((w) => `told ${w.path} ${w.node.size}`).sort());
     assert.deepEqual(show(await scan(root)), show(tree(blobs, merged)));
 
-    const main = /^start (\d+)$/.exec(out[0] as string)?.[1] as string;
-    const byThread = callsByThread(await readFile(trace, 'utf8'), root);
     assert.deepEqual(
       byThread.get(main) ?? [],
       writes.flatMap((w) => ['lstat a', 'lstat a/b', `lstat ${w.path}`, `rename a/b/TEMP ${w.path}`, `lstat ${w.path}`]),
@@ -81,5 +90,30 @@ describe('executePlan: the commit of a batch of writes', { skip: !hasStrace && p
       if (tid !== main) assert.deepEqual(list.filter((c) => c.startsWith('rename ')), [], `thread ${tid}`);
       assert.deepEqual(list.filter((c) => c.startsWith('stat ')), [], `thread ${tid}`);
     }
+  });
+
+  it('before the first replace the folders of the ops before are fsynced, and no folder between the renames after it', async (t) => {
+    const base = await tempDir(t, 'commit-flush');
+    const root = join(base, 'root');
+    await mkdir(root);
+    const blobs = new Blobs();
+    const local = { 'a/': '755', 'b/': '755', 'a/x': 'moved', 'a/w1': 'old 1', 'a/w2': 'old 2', 'a/w3': 'old 3' };
+    const merged = { 'a/': '755', 'b/': '755', 'b/y': 'moved', 'a/x': 'new x', 'a/w1': 'new 1', 'a/w2': 'new 2', 'a/w3': 'new 3' };
+    await materialize(root, tree(blobs, local), blobs);
+    const ops = planApply(await scan(root), tree(blobs, merged)).ops;
+    assert.deepEqual(ops.map((o) => `${o.op} ${o.path}`), ['move b/y', 'write a/w1', 'write a/w2', 'write a/w3', 'write a/x']);
+    const { all } = await traceRun(base, root, ops, Object.values(merged), 'fsync,fdatasync,rename,renameat,renameat2');
+    assert.deepEqual(show(await scan(root)), show(tree(blobs, merged)));
+    assert.deepEqual(all, [
+      'rename a/x b/y',
+      'fsync b/y', // the moved file's mode and mtime
+      ...['fsync a/TEMP', 'fsync a/TEMP', 'fsync a/TEMP', 'fsync a/TEMP'],
+      // The move's folders, before the old bytes of a/w1 are destroyed.
+      'fsync a',
+      'fsync b',
+      ...['rename a/TEMP a/w1', 'rename a/TEMP a/w2', 'rename a/TEMP a/w3', 'rename a/TEMP a/x'],
+      // The batch's folder, once, at the end of the run.
+      'fsync a',
+    ]);
   });
 });

@@ -14,7 +14,8 @@
  * - a file is replaced only by renaming a complete, fsynced temp (`.strata-tmp-…`) in the same
  *   dir: after a crash a path holds its old bytes or its new ones, never partial ones;
  * - before anything is destroyed (delete, move, a replace), the dir entries created so far are
- *   fsynced, so the content a plan placed elsewhere first survives a power cut;
+ *   fsynced, so the content a plan placed elsewhere first survives a power cut (within a batch of
+ *   writes, whose entries hold bytes the store has, before its first replace: writes.ts);
  * - every op is journaled (intent fsynced first); recover() removes temps and reports, per
  *   interrupted op, whether the old or the new state is on disk, and per run the ops it applied;
  * - every path written or removed is passed to `suppress` with its final stat, so the watcher

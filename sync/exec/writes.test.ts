@@ -17,16 +17,18 @@ interface Setup {
   merged: ReturnType<typeof tree>;
 }
 
-/** `n` new small files in two dirs the disk already has: a plan of writes only. */
-async function newFiles(t: TestContext, n: number): Promise<Setup> {
+/** `n` new small files in two dirs the disk already has (or, with `replace`, new versions of `n` files it has): a plan of writes only. */
+async function newFiles(t: TestContext, n: number, replace = false): Promise<Setup> {
   const base = await tempDir(t, 'writes');
   const root = join(base, 'root');
   await mkdir(root);
   const blobs = new Blobs();
   const dirs = { 'd0/': '755', 'd1/': '755' };
   const spec: Record<string, string> = { ...dirs };
+  const local: Record<string, string> = { ...dirs };
   for (let i = 0; i < n; i++) spec[`d${i % 2}/f${String(i).padStart(3, '0')}`] = `file ${i}`;
-  await materialize(root, tree(blobs, dirs), blobs);
+  if (replace) for (let i = 0; i < n; i++) local[`d${i % 2}/f${String(i).padStart(3, '0')}`] = `old ${i}`;
+  await materialize(root, tree(blobs, local), blobs);
   const merged = tree(blobs, spec);
   return { root, journalPath: join(base, 'journal'), blobs, ops: planApply(await scan(root), merged).ops, merged };
 }
@@ -67,6 +69,20 @@ describe('executePlan: batches of writes', () => {
     // 200 temps; the rest (the journal's batches of intents, its truncation, 2 dirs) is a handful.
     // One by one, each write fsynced its intent as well: over 400.
     assert.ok(syncs >= 200 && syncs <= 200 + 12, `${syncs} fsyncs for 200 new files`);
+  });
+
+  it('replaced files cost one fsync each (their temps), not also one of their folder per file', async (t) => {
+    const s = await newFiles(t, 100, true);
+    assert.ok(s.ops.every((o) => o.op === 'write' && o.expect !== null));
+    let complete = false;
+    const syncs = await countSyncs(async () => {
+      complete = (await executePlan(s.root, s.ops, { fetch: s.blobs.fetch(), journalPath: s.journalPath })).complete;
+    });
+    assert.equal(complete, true);
+    assert.deepEqual(show(await scan(s.root)), show(s.merged));
+    // 100 temps, the journal's batches and truncation, 2 dirs before each batch's first replace and at the end.
+    // Each replace flushing the dir the write before it renamed into: over 200.
+    assert.ok(syncs >= 100 && syncs <= 100 + 12, `${syncs} fsyncs for 100 replaced files`);
   });
 
   it('fetches in plan order, however long each one takes', async (t) => {

@@ -19,6 +19,13 @@
  * its temp is filled ends the batch there, after the writes before it are applied; temps of writes
  * not applied are removed. Journaling a batch ahead is sound only because no write of it changes
  * what another one expects: a plan names a path once, and a write creates no dir.
+ *
+ * Before anything is destroyed the dir entries created so far are durable (index.ts): the batch
+ * flushes them before its first replace only. The entries its own renames make after that need
+ * not be durable before a later replace of the batch: they hold bytes the store has, where no
+ * other op of the plan put them, so a power cut that loses one loses nothing the next run does
+ * not fetch again (recover reports that write as old). One by one, every replace cost the fsync
+ * of the dir the write before it had renamed into.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
@@ -130,10 +137,13 @@ export async function applyWrites(ctx: ExecContext, journal: Journal, batch: rea
       const cause = (sealed[failed] as PromiseRejectedResult).reason as Error;
       throw new StrataError('E_EXEC_IO', `${op.op} failed: ${cause.message}`, { path: op.path }, { cause });
     }
+    let flushed = false;
     for (const entry of batch.slice(0, filled.length)) {
       if (signal?.aborted) return 'aborted';
       pending++;
-      const result = await attempt(ctx, entry.op, entry.i, () => commitWrite(ctx, entry.op, entry.tmp));
+      const flush: boolean = !flushed && entry.op.expect !== null;
+      flushed ||= flush;
+      const result = await attempt(ctx, entry.op, entry.i, () => commitWrite(ctx, entry.op, entry.tmp, flush));
       done.push(result);
       if (report(result)) return 'stop';
     }
