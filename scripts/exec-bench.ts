@@ -1,9 +1,9 @@
 // Standalone measurement of the executor bringing in a peer's new files (sync/exec/writes.ts):
 // N small files (default 3,000) in folders 3 deep, fetched from memory (no store latency), with a
-// watcher's suppress hook, on the real disk. Each run lays out a fresh root; the figure is the
+// watcher's suppress hook, on the real disk; with `replace`, new versions of N files the disk has. Each run lays out a fresh root; the figure is the
 // median and the best of the runs. The machine may be shared: compare figures taken side by side.
 //
-// Usage: node --import tsx scripts/exec-bench.ts [files] [runs]
+// Usage: node --import tsx scripts/exec-bench.ts [files] [runs] [new|replace]
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { Blobs, materialize, scan, tree } from '../sync/exec/testkit.js';
 
 const files = Number(process.argv[2] ?? 3000);
 const runs = Number(process.argv[3] ?? 5);
+const replace = process.argv[4] === 'replace';
 
 async function once(): Promise<number> {
   const base = await mkdtemp(join(tmpdir(), 'strata-exec-bench-'));
@@ -29,8 +30,12 @@ async function once(): Promise<number> {
       dirs[`${parts[0]}/${parts[1]}/`] = '755';
     }
     const spec: Record<string, string> = { ...dirs };
-    for (let i = 0; i < files; i++) spec[`p${i % 3}/q${i % 10}/r${i % 30}/f${i}.txt`] = `file ${i} `.repeat(1 + (i % 40));
-    await materialize(root, tree(blobs, dirs), blobs);
+    const local: Record<string, string> = { ...dirs };
+    for (let i = 0; i < files; i++) {
+      spec[`p${i % 3}/q${i % 10}/r${i % 30}/f${i}.txt`] = `file ${i} `.repeat(1 + (i % 40));
+      if (replace) local[`p${i % 3}/q${i % 10}/r${i % 30}/f${i}.txt`] = `old ${i}`;
+    }
+    await materialize(root, tree(blobs, local), blobs);
     const ops = planApply(await scan(root), tree(blobs, spec)).ops;
     let told = 0;
     const t0 = performance.now();
@@ -47,4 +52,4 @@ const times: number[] = [];
 for (let r = 0; r < runs; r++) times.push(await once());
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)] as number;
-console.log(`${files} new files: median ${(median / 1000).toFixed(2)} s (${(files / (median / 1000)).toFixed(0)} files/s), best ${((times[0] as number) / 1000).toFixed(2)} s; runs ${times.map((t) => (t / 1000).toFixed(2)).join(' ')}`);
+console.log(`${files} ${replace ? 'replaced' : 'new'} files: median ${(median / 1000).toFixed(2)} s (${(files / (median / 1000)).toFixed(0)} files/s), best ${((times[0] as number) / 1000).toFixed(2)} s; runs ${times.map((t) => (t / 1000).toFixed(2)).join(' ')}`);
