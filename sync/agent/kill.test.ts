@@ -6,30 +6,12 @@
  * the last content written to it.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { TEMP_PREFIX } from '../fsutil.js';
 import { makeRng, testSeed } from '../testing/random.js';
-import { listDir, tempRoot } from './testkit.js';
-
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = join(REPO, 'sync/cli/main.ts');
-const TSX = import.meta.resolve('tsx');
-
-function cli(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-async function runCli(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = cli(args);
-  let stderr = '';
-  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { code, stderr };
-}
+import { listDir, runStrata, strataChild, tempRoot } from './testkit.js';
 
 async function temps(root: string): Promise<string[]> {
   const found: string[] = [];
@@ -51,8 +33,12 @@ test('SIGKILLed agents restart without corruption and converge', { timeout: 240_
   const dirs = { a: join(base, 'a'), b: join(base, 'b') };
   await mkdir(dirs.a);
   await mkdir(dirs.b);
-  assert.equal((await runCli(['init', '--store', store])).code, 0);
-  const start = (d: 'a' | 'b') => cli(['sync', dirs[d], '--layer', 'user/kill', '--store', store, '--state-dir', join(base, `state-${d}`), '--poll', '0.2']);
+  assert.equal((await runStrata(['init', '--store', store])).code, 0);
+  const start = (d: 'a' | 'b') => {
+    const p = strataChild(['sync', dirs[d], '--layer', 'user/kill', '--store', store, '--state-dir', join(base, `state-${d}`), '--poll', '0.2']);
+    p.stdout?.resume();
+    return p;
+  };
   const procs = { a: start('a'), b: start('b') };
   t.after(() => Object.values(procs).forEach((p) => p.kill('SIGKILL')));
 
@@ -79,12 +65,12 @@ test('SIGKILLed agents restart without corruption and converge', { timeout: 240_
     await new Promise((r) => p.once('exit', r));
   }
 
-  const once = (d: 'a' | 'b') => runCli(['sync', dirs[d], '--once', '--layer', 'user/kill', '--store', store, '--state-dir', join(base, `state-${d}`)]);
+  const once = (d: 'a' | 'b') => runStrata(['sync', dirs[d], '--once', '--layer', 'user/kill', '--store', store, '--state-dir', join(base, `state-${d}`)]);
   for (const d of ['a', 'b', 'a', 'b'] as const) {
     const r = await once(d);
     assert.equal(r.code, 0, `sync --once on ${d}: ${r.stderr}`);
   }
-  const checked = await runCli(['check', '--read-data', '--store', store]);
+  const checked = await runStrata(['check', '--read-data', '--store', store]);
   assert.equal(checked.code, 0, `check: ${checked.stderr}`);
   assert.deepEqual(await temps(dirs.a), []);
   assert.deepEqual(await temps(dirs.b), []);

@@ -3,9 +3,11 @@
  * shared store, and a way to run passes until every device agrees.
  */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, lstat, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { initRepository, openRepository } from '../repo/index.js';
 import type { ObjectStore } from '../store/index.js';
@@ -15,6 +17,27 @@ import { makeExcluder } from '../watch/index.js';
 import { SyncFolder, type FolderOptions, type PassResult } from './folder.js';
 
 export const LAYER = 'user/alice';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const MAIN = join(REPO, 'sync/cli/main.ts');
+const TSX = import.meta.resolve('tsx');
+
+/** `strata <args>` from the source tree as a child process (through `prefix`, unshare say, if given); stdout and stderr are pipes. */
+export function strataChild(args: string[], prefix: string[] = []): ChildProcess {
+  const argv = [...prefix, process.execPath, '--import', TSX, MAIN, ...args];
+  return spawn(argv[0]!, argv.slice(1), { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** strataChild to its end: its exit code and what it wrote. */
+export async function runStrata(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = strataChild(args);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, stdout, stderr };
+}
 
 export async function initStore(store: ObjectStore): Promise<void> {
   await initRepository(store, { id: 'agent-test', created: new Date('2024-05-01T10:00:00Z'), packSize: 1 << 20 });

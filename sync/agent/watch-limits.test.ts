@@ -6,37 +6,16 @@
  * namespace.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import type { AgentStatus } from '../../shared/agent-api.js';
 import { inUserNamespace, UNMAPPED_UID } from '../testing/userns.js';
 import { MemoryStore } from '../store/memory.js';
 import { Agent } from './agent.js';
-import { initStore, LAYER, listDir, tempRoot } from './testkit.js';
-
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = join(REPO, 'sync/cli/main.ts');
-const TSX = import.meta.resolve('tsx');
-
-function cli(args: string[], prefix: string[] = []): ChildProcess {
-  const argv = [...prefix, process.execPath, '--import', TSX, MAIN, ...args];
-  return spawn(argv[0]!, argv.slice(1), { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = cli(args);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { code, stdout, stderr };
-}
+import { initStore, LAYER, listDir, runStrata, strataChild, tempRoot } from './testkit.js';
 
 /** A store, device a's folder synced by a running agent started in `ns`, and device b checking it with `sync --once`. */
 async function agentIn(t: TestContext, name: string, ns: string[], prepare: (a: string) => Promise<void>) {
@@ -47,8 +26,8 @@ async function agentIn(t: TestContext, name: string, ns: string[], prepare: (a: 
   await mkdir(a);
   await mkdir(b);
   await prepare(a);
-  assert.equal((await runCli(['init', '--store', store])).code, 0);
-  const agent = cli(['sync', a, '--layer', 'user/w', '--store', store, '--state-dir', join(base, 'state-a'), '--poll', '0.2'], ns);
+  assert.equal((await runStrata(['init', '--store', store])).code, 0);
+  const agent = strataChild(['sync', a, '--layer', 'user/w', '--store', store, '--state-dir', join(base, 'state-a'), '--poll', '0.2'], ns);
   let stderr = '';
   agent.stdout?.resume();
   agent.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -61,7 +40,7 @@ async function agentIn(t: TestContext, name: string, ns: string[], prepare: (a: 
   const reaches = async (rel: string, text: string): Promise<void> => {
     const until = Date.now() + 30_000;
     for (;;) {
-      const r = await runCli(['sync', b, '--once', '--layer', 'user/w', '--store', store, '--state-dir', join(base, 'state-b')]);
+      const r = await runStrata(['sync', b, '--once', '--layer', 'user/w', '--store', store, '--state-dir', join(base, 'state-b')]);
       assert.equal(r.code, 0, r.stderr);
       if ((await listDir(b))[rel] === text) return;
       if (Date.now() > until) assert.fail(`${rel} never reached the other device; the agent said: ${stderr.trim() || '(nothing)'}`);
@@ -69,7 +48,7 @@ async function agentIn(t: TestContext, name: string, ns: string[], prepare: (a: 
     }
   };
   /** `strata status` of the running agent, and what the agent said on stderr so far. */
-  const status = (...opts: string[]) => runCli(['status', '--state-dir', join(base, 'state-a'), ...opts]);
+  const status = (...opts: string[]) => runStrata(['status', '--state-dir', join(base, 'state-a'), ...opts]);
   return { a, reaches, status, said: () => stderr };
 }
 
