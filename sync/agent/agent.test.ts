@@ -1,91 +1,21 @@
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { AgentEvent } from '../../shared/agent-api.js';
 import { CountingStore } from '../store/counting.js';
 import { ForwardingStore } from '../store/forwarding.js';
 import { MemoryStore } from '../store/memory.js';
-import { makeTestS3Store, skipWithoutS3 } from '../testing/s3.js';
-import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutBody } from '../store/index.js';
+import { skipWithoutS3 } from '../testing/s3.js';
+import type { ByteRange, ListOptions, ObjectInfo, PutBody } from '../store/index.js';
 import { StrataError, isStrataError } from '../errors.js';
-import { Agent, type AgentOptions } from './agent.js';
+import { Agent } from './agent.js';
 import { SyncFolder, type PassResult } from './folder.js';
 import { syncOnce } from './once.js';
 import { openRepository } from '../repo/index.js';
 import { initStore, LAYER, listDir, tempRoot } from './testkit.js';
-
-const FAST = { pollMs: 150, debounceMs: 20, stabilityMs: 30 };
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-interface Machine {
-  root: string;
-  stateDir: string;
-  counter: CountingStore;
-  agent: Agent;
-  restart(): Promise<void>;
-}
-
-function requests(m: Machine): number {
-  const c = m.counter.counts;
-  return c.gets + c.puts + c.heads + c.lists + c.deletes;
-}
-
-async function machine(base: string, name: string, store: ObjectStore, extra: Partial<AgentOptions> = {}): Promise<Machine> {
-  const root = join(base, name, 'root');
-  const stateDir = join(base, name, 'state');
-  await mkdir(root, { recursive: true });
-  const counter = new CountingStore(store);
-  const start = () => Agent.start({ stateDir, folders: [{ root, layer: LAYER }], openStore: () => counter, newDeviceId: () => name, ...FAST, ...extra });
-  const m: Machine = {
-    root,
-    stateDir,
-    counter,
-    agent: await start(),
-    async restart() {
-      await m.agent.stop();
-      m.agent = await start();
-    },
-  };
-  return m;
-}
-
-async function setup(t: TestContext, extra: Partial<AgentOptions> = {}, s3 = false) {
-  const machines: Machine[] = [];
-  // After-hooks run in the order they were added: the agents stop before their folders and bucket go.
-  t.after(() => Promise.all(machines.map((m) => m.agent.stop())));
-  const base = await tempRoot(t, 'agent');
-  let store: ObjectStore = new MemoryStore();
-  if (s3) {
-    const fixture = await makeTestS3Store();
-    t.after(fixture.cleanup);
-    store = fixture.store;
-  }
-  await initStore(store);
-  const a = await machine(base, 'deva', store, extra);
-  machines.push(a);
-  const b = await machine(base, 'devb', store, extra);
-  machines.push(b);
-  return { a, b, store };
-}
-
-/** The folder's listing, or {} while it changes under the listing. */
-const listing = (m: Machine) => listDir(m.root).catch(() => ({}) as Record<string, string>);
-const has = (m: Machine, rel: string, text: string) => async () => (await listing(m))[rel] === text;
-const count = (m: Machine, n: number) => async () => Object.keys(await listing(m)).length === n;
-/** The folder's held deletes, without their id. */
-function heldCounts(m: Machine): object | undefined {
-  const d = m.agent.status().folders[0]!.pendingDeletes;
-  return d && { direction: d.direction, files: d.files, of: d.of };
-}
+import { count, FAST, has, heldCounts, machine, requests, setup, waitFor, type Machine } from './live-testkit.js';
 
 test('a save on one machine appears on the other, through the watcher and the poll', async (t) => {
   const { a, b } = await setup(t);
@@ -238,145 +168,6 @@ test('a root that goes and comes back while paused: the status says it missing, 
   assert.equal(agent.passCount, passes, 'no pass ran while paused');
 });
 
-test('deletes of more than half of the files wait for confirmation, on the machine that made them and on the others', async (t) => {
-  const { a, b } = await setup(t, { watch: false });
-  const events: AgentEvent[] = [];
-  a.agent.subscribe((e) => events.push(e));
-  for (let i = 0; i < 20; i++) await writeFile(join(b.root, `f${i}.txt`), `file ${i}`);
-  await waitFor('files on a', count(a, 20));
-  await b.agent.call('pause', {});
-  for (let i = 0; i < 15; i++) await rm(join(b.root, `f${i}.txt`));
-  await b.agent.call('resume', {});
-  await waitFor('b holding its deletes', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(heldCounts(b), { direction: 'local', files: 15, of: 20 });
-  await a.agent.passesDone(2);
-  assert.equal(Object.keys(await listDir(a.root)).length, 20, 'nothing left b before its confirmation');
-  await assert.rejects(b.agent.call('confirmDeletes', { root: '/nowhere' }), /no synced folder/);
-  await b.agent.call('confirmDeletes', { root: b.root });
-  await waitFor('a holding the deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(heldCounts(a), { direction: 'remote', files: 15, of: 20 });
-  assert.equal(Object.keys(await listDir(a.root)).length, 20, 'nothing deleted on a before its confirmation');
-  await a.agent.call('confirmDeletes', { root: a.root });
-  // The files go during the pass, the hold once it is recorded: wait for both.
-  await waitFor('deletes applied on a, and its hold gone', async () => (await count(a, 5)()) && a.agent.status().folders[0]!.pendingDeletes === undefined);
-  assert.ok(events.some((e) => e.type === 'status' && e.status.folders[0]!.pendingDeletes !== undefined), 'the held pass was announced');
-});
-
-test('deletes spread over passes, and over a restart, are held once together they make more than half of the files, on both machines', async (t) => {
-  const { a, b } = await setup(t, { watch: false });
-  for (let i = 0; i < 20; i++) await writeFile(join(b.root, `f${i}.txt`), `file ${i}`);
-  await waitFor('files on a', count(a, 20));
-  const removeOnB = async (from: number, to: number): Promise<void> => {
-    await b.agent.call('pause', {});
-    for (let i = from; i < to; i++) await rm(join(b.root, `f${i}.txt`));
-    await b.agent.call('resume', {});
-  };
-  await removeOnB(0, 8);
-  await waitFor('the first 8 deletes on a', count(a, 12));
-  assert.equal(b.agent.status().folders[0]!.pendingDeletes, undefined, '8 of 20 goes through');
-  assert.equal(a.agent.status().folders[0]!.pendingDeletes, undefined);
-  await b.restart(); // the hour is kept in the state dir
-  // 4 more: 12 of the 20 files there were within the hour.
-  await removeOnB(8, 12);
-  await waitFor('b holding the deletes', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(heldCounts(b), { direction: 'local', files: 12, of: 20 });
-  await a.agent.passesDone(2);
-  assert.equal(Object.keys(await listDir(a.root)).length, 12, 'the 4 wait for the confirmation');
-  await b.agent.call('confirmDeletes', { root: b.root });
-  await waitFor('a holding the deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(heldCounts(a), { direction: 'remote', files: 12, of: 20 });
-  await a.agent.call('confirmDeletes', { root: a.root });
-  await waitFor('deletes applied on a, and its hold gone', async () => (await count(a, 8)()) && a.agent.status().folders[0]!.pendingDeletes === undefined);
-  // A confirmation settles what was deleted so far: one more delete on b goes through.
-  await removeOnB(12, 13);
-  await waitFor('the next delete on a', count(a, 7));
-  assert.equal(b.agent.status().folders[0]!.pendingDeletes, undefined);
-});
-
-test('a held mass delete restored: the files deleted here come back, those of the hour too, and the other machine never loses them', async (t) => {
-  const { a, b } = await setup(t, { watch: false });
-  await mkdir(join(b.root, 'docs'));
-  for (let i = 0; i < 20; i++) await writeFile(join(b.root, i < 10 ? `docs/f${i}.txt` : `f${i}.txt`), `file ${i}`);
-  await waitFor('files on a', count(a, 21));
-  const before = await listing(b);
-  const removeOnB = async (from: number, to: number): Promise<void> => {
-    await b.agent.call('pause', {});
-    for (let i = from; i < to; i++) await rm(join(b.root, `f${i}.txt`));
-    await b.agent.call('resume', {});
-  };
-  // 8 of 20 go through; then the whole docs folder and 2 more: 20 of 20 within the hour.
-  await removeOnB(10, 18);
-  await waitFor('the first 8 deletes on a', count(a, 13));
-  await b.agent.call('pause', {});
-  await rm(join(b.root, 'docs'), { recursive: true });
-  await removeOnB(18, 20);
-  await waitFor('b holding the deletes', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(heldCounts(b), { direction: 'local', files: 20, of: 20 });
-  await assert.rejects(a.agent.call('restoreDeletes', { root: a.root }), /no pass of this folder is waiting/);
-  await b.agent.call('restoreDeletes', { root: b.root });
-  await waitFor('the files back on b, and its hold gone', async () => isDeepStrictEqual(await listing(b), before) && b.agent.status().folders[0]!.pendingDeletes === undefined);
-  await waitFor('the files back on a', async () => isDeepStrictEqual(await listing(a), before));
-  // Restoring settled the hour: a delete now goes through.
-  await rm(join(b.root, 'docs/f0.txt'));
-  await b.agent.call('syncNow', {});
-  await waitFor('the next delete on a', count(a, 20));
-  assert.equal(b.agent.status().folders[0]!.pendingDeletes, undefined);
-});
-
-test('a mass delete from another machine restored here: the files stay, and go back to the layer for every machine', async (t) => {
-  const { a, b } = await setup(t, { watch: false });
-  for (let i = 0; i < 20; i++) await writeFile(join(b.root, `f${i}.txt`), `file ${i}`);
-  await waitFor('files on a', count(a, 20));
-  const before = await listing(a);
-  await b.agent.call('pause', {});
-  for (let i = 0; i < 15; i++) await rm(join(b.root, `f${i}.txt`));
-  await b.agent.call('resume', {});
-  await waitFor('b holding its deletes', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
-  await b.agent.call('confirmDeletes', { root: b.root });
-  await waitFor('a holding the deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(heldCounts(a), { direction: 'remote', files: 15, of: 20 });
-  await a.agent.call('restoreDeletes', { root: a.root });
-  await waitFor('a synced, its hold gone', () => a.agent.status().folders[0]!.pendingDeletes === undefined && a.agent.status().folders[0]!.state === 'idle');
-  assert.deepEqual(await listing(a), before, 'nothing deleted on a');
-  await waitFor('the files back on b', async () => isDeepStrictEqual(await listing(b), before));
-});
-
-/** An agent (no watcher, a long poll) whose folder synced 20 files, then holds the deletes of 15 of them. */
-async function heldDeletes(t: TestContext, name: string) {
-  const base = await tempRoot(t, name);
-  const store = new MemoryStore();
-  await initStore(store);
-  const m = await machine(base, 'deva', store, { watch: false, pollMs: 60_000 });
-  t.after(() => m.agent.stop());
-  for (let i = 0; i < 20; i++) await writeFile(join(m.root, `f${i}.txt`), `file ${i}`);
-  await m.agent.call('syncNow', {});
-  await waitFor('the files synced', () => m.agent.status().folders[0]!.files === 20);
-  for (let i = 0; i < 15; i++) await rm(join(m.root, `f${i}.txt`));
-  await m.agent.call('syncNow', {});
-  await waitFor('the deletes held', () => m.agent.status().folders[0]!.pendingDeletes !== undefined);
-  return m;
-}
-
-test('an answer given while paused is carried out after a restart, without asking again', async (t) => {
-  const { a, b } = await setup(t, { watch: false });
-  for (let i = 0; i < 20; i++) await writeFile(join(a.root, `f${i}.txt`), `file ${i}`);
-  await waitFor('files on b', count(b, 20));
-  for (let i = 0; i < 15; i++) await rm(join(a.root, `f${i}.txt`));
-  await a.agent.call('syncNow', {});
-  await waitFor('a holding its deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
-  await a.agent.call('pause', {});
-  assert.equal((await a.agent.call('confirmDeletes', { root: a.root })).folders[0]!.pendingDeletes?.answer, 'confirm');
-  // The user quits the app before resuming; it starts again paused.
-  await a.restart();
-  const events: AgentEvent[] = [];
-  a.agent.subscribe((e) => events.push(e));
-  await a.agent.call('resume', {});
-  await waitFor('the answer carried out on a', () => a.agent.status().folders[0]!.answered === 'confirm');
-  await waitFor('b holding the deletes a made', () => b.agent.status().folders[0]!.pendingDeletes !== undefined);
-  assert.deepEqual(heldCounts(b), { direction: 'remote', files: 15, of: 20 });
-  assert.deepEqual(events.filter((e) => e.type === 'status' && e.status.folders[0]!.pendingDeletes !== undefined), [], 'the user was not asked again');
-});
-
 /**
  * Two machines in sync on doc.txt; both paused, each edits it, both resume: one conflict, which
  * both list before this returns. `beforeResume` sees the machines just before they resume.
@@ -421,36 +212,6 @@ test('a conflict resolved by keeping one version: the copy goes, and the other m
   const only = (m: Machine) => async () => isDeepStrictEqual(await listDir(m.root).catch(() => undefined), { 'doc.txt': other });
   await waitFor('a keeps the other version under the name', only(a));
   await waitFor('b follows', only(b));
-});
-
-test('an answer names the hold the user saw: once a pass holds other deletes, it is refused (E_HOLD_CHANGED) and the new hold waits for its own', async (t) => {
-  const base = await tempRoot(t, 'agent-hold-changed');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  const m = await machine(base, 'deva', mem, { watch: false });
-  t.after(() => m.agent.stop());
-  for (let i = 0; i < 20; i++) await writeFile(join(m.root, `f${i}.txt`), `file ${i}`);
-  await m.agent.call('syncNow', {});
-  await waitFor('20 files synced', () => m.agent.status().folders[0]!.syncedPasses > 0 && m.agent.status().folders[0]!.files === 20);
-  for (let i = 0; i < 15; i++) await rm(join(m.root, `f${i}.txt`));
-  await m.agent.call('syncNow', {});
-  await waitFor('a hold of 15', () => m.agent.status().folders[0]!.pendingDeletes?.files === 15);
-  const seen = m.agent.status().folders[0]!.pendingDeletes!;
-  // While the user reads it, two more files go and a pass replaces the hold.
-  for (const p of ['f15.txt', 'f16.txt']) await rm(join(m.root, p));
-  await m.agent.call('syncNow', {});
-  await waitFor('a hold of 17', () => m.agent.status().folders[0]!.pendingDeletes?.files === 17);
-  for (const command of ['confirmDeletes', 'restoreDeletes'] as const) {
-    await assert.rejects(m.agent.call(command, { root: m.root, id: seen.id! }), (err) => {
-      assert.ok(isStrataError(err, 'E_HOLD_CHANGED') && /changed since/.test(err.message) && err.path === m.root, String(err));
-      return true;
-    });
-  }
-  const now = m.agent.status().folders[0]!.pendingDeletes!;
-  assert.equal(now.answer, undefined, 'the new hold still waits for the user');
-  assert.deepEqual(Object.keys(await listDir(m.root)).sort(), ['f17.txt', 'f18.txt', 'f19.txt']);
-  await m.agent.call('restoreDeletes', { root: m.root, id: now.id! });
-  await waitFor('all 20 back', count(m, 20));
 });
 
 test('a command naming what the agent does not have says so by its code: E_NO_FOLDER, E_NO_CONFLICT, E_NOT_HELD; a keep that is neither side is E_USAGE', async (t) => {
@@ -597,60 +358,4 @@ test('a pass that keeps finding the disk changing under it is run again at once 
   // Give an endless loop of retries room to show itself; the next poll is a minute away.
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(passes, 6, 'the first pass and five immediate retries, then nothing until the poll');
-});
-
-test('an answer to a held mass delete given while a pass runs stays taken when that pass, which began before it, holds the same deletes', async (t) => {
-  const original = SyncFolder.prototype.pass;
-  let gate: Promise<void> | undefined;
-  let reached = false;
-  t.mock.method(SyncFolder.prototype, 'pass', async function (this: SyncFolder, signal?: AbortSignal) {
-    const r = await original.call(this, signal);
-    if (gate !== undefined) {
-      reached = true;
-      await gate;
-    }
-    return r;
-  });
-  const m = await heldDeletes(t, 'agent-answer-mid-pass');
-  // A pass begins (a poll, a save elsewhere in the folder) and is still running when the user answers.
-  let open!: () => void;
-  gate = new Promise((r) => (open = r));
-  await m.agent.call('syncNow', {});
-  await waitFor('a pass running', () => reached);
-  const answered = await m.agent.call('confirmDeletes', { root: m.root });
-  assert.equal(answered.folders[0]!.pendingDeletes?.answer, 'confirm');
-  const seen: AgentEvent[] = [];
-  m.agent.subscribe((e) => seen.push(e));
-  gate = undefined;
-  open();
-  await waitFor('the deletes made and the hold gone', async () => (await count(m, 5)()) && m.agent.status().folders[0]!.pendingDeletes === undefined);
-  const asked = seen.filter((e) => e.type === 'status' && e.status.folders[0]!.pendingDeletes !== undefined && e.status.folders[0]!.pendingDeletes.answer === undefined);
-  assert.deepEqual(asked, [], 'the answer taken was never shown as awaited again');
-});
-
-test('a held mass delete stays in the status, with its answer, while the pass that acts on it ends in retry', async (t) => {
-  const original = SyncFolder.prototype.pass;
-  let cutShort = false;
-  t.mock.method(SyncFolder.prototype, 'pass', async function (this: SyncFolder, signal?: AbortSignal) {
-    if (cutShort) {
-      // The user's saves meet the apply: it stops, and the agent runs the pass again.
-      cutShort = false;
-      return { status: 'retry', scan: { changed: [], skipped: new Map() } } satisfies PassResult;
-    }
-    return original.call(this, signal);
-  });
-  const m = await heldDeletes(t, 'agent-held-retry');
-  const seen: AgentEvent[] = [];
-  m.agent.subscribe((e) => seen.push(e));
-  cutShort = true;
-  const cut = m.agent.passesDone();
-  await m.agent.call('confirmDeletes', { root: m.root });
-  await cut;
-  const after = m.agent.status().folders[0]!;
-  assert.equal(after.pendingDeletes?.answer, 'confirm', 'the answer stands after the retry');
-  assert.equal(after.answered, undefined, 'the retry did not carry it out');
-  await waitFor('the deletes made', () => m.agent.status().folders[0]!.files === 5);
-  assert.equal(m.agent.status().folders[0]!.answered, 'confirm');
-  const statuses = seen.flatMap((e) => (e.type === 'status' ? [e.status.folders[0]!] : []));
-  assert.deepEqual(statuses.filter((f) => f.files === 20 && f.pendingDeletes?.answer !== 'confirm'), [], 'no status before the deletes dropped the answer');
 });
