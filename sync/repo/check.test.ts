@@ -6,8 +6,20 @@ import { encodeIndex } from './indexfile.js';
 import { PackBuilder } from './pack.js';
 import { T0, file, makeBlobs, newRepo } from './testkit.js';
 import { keys, type Tree } from './types.js';
+import type { ObjectStore } from '../store/index.js';
+import type { Repository } from './repository.js';
 
 const LAYER = 'org/finance';
+
+/** A pack of one chunk stored with no index naming it (what an interrupted writer leaves); its bytes. */
+async function putUnindexedPack(store: ObjectStore, repo: Repository): Promise<Uint8Array> {
+  const builder = new PackBuilder();
+  const orphan = Buffer.from('orphan');
+  builder.add('data', repo.blobId(orphan), orphan);
+  const bytes = builder.seal();
+  await store.put(keys.pack(repo.blobId(bytes)), bytes);
+  return bytes;
+}
 
 async function populated() {
   const { store, repo } = await newRepo({ packSize: 4096 });
@@ -111,11 +123,7 @@ describe('check', () => {
 
   it('warns about a pack no index names, and reports a head pointing at a missing snapshot', async () => {
     const { store, repo } = await populated();
-    const builder = new PackBuilder();
-    const orphan = Buffer.from('orphan');
-    builder.add('data', repo.blobId(orphan), orphan);
-    const bytes = builder.seal();
-    await store.put(keys.pack(repo.blobId(bytes)), bytes);
+    const bytes = await putUnindexedPack(store, repo);
     await store.put(keys.head(LAYER, 'ghost'), Buffer.from(JSON.stringify({ version: 1, layer: LAYER, device: 'ghost', snapshot: 'd'.repeat(64), time: T0.toISOString() })));
     const report = await check(repo, { readData: true });
     assert.deepEqual(report.warnings.map((w) => [w.code, w.key]), [['E_PACK_UNINDEXED', keys.pack(repo.blobId(bytes))]]);
@@ -146,11 +154,7 @@ describe('check', () => {
 
   it('says of a pack in no index that admin gc removes it, unless an index cannot be read', async () => {
     const { store, repo } = await populated();
-    const builder = new PackBuilder();
-    const orphan = Buffer.from('orphan');
-    builder.add('data', repo.blobId(orphan), orphan);
-    const bytes = builder.seal();
-    await store.put(keys.pack(repo.blobId(bytes)), bytes);
+    await putUnindexedPack(store, repo);
     const first = await check(repo, { readData: false });
     assert.equal(first.warnings.length, 1);
     assert.match(first.warnings[0]?.message ?? '', /strata admin gc removes it/);

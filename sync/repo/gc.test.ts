@@ -131,6 +131,22 @@ for (const backend of ['memory', 's3'] as const) {
 
     const gc = (repo: Repository, later: number, dryRun = false): Promise<GcReport> => collectGarbage(repo, { graceMs: DAY, dryRun, now: () => Date.now() + later });
 
+
+    /**
+     * Starts the writer's flush and returns once it has checked its packs (all there) and sent the
+     * index put, which lands only at `release`; `flushing` is the flush's error, if any.
+     */
+    async function flushUpToIndex(s: Awaited<ReturnType<typeof setup>>): Promise<{ release: () => void; flushing: Promise<unknown> }> {
+      let release!: () => void;
+      s.writerStore.gate = new Promise((r) => (release = r));
+      const atIndex = new Promise<void>((r) => (s.writerStore.onIndexPut = r));
+      const flushing = s.writer.flush().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await atIndex;
+      return { release, flushing };
+    }
     it('keeps leftover packs within the grace period and removes them after it; indexed packs stay', async () => {
       const s = await setup();
       const young = await gc(s.gcRepo, 0);
@@ -197,14 +213,7 @@ for (const backend of ['memory', 's3'] as const) {
 
     it('a writer that checked its packs before gc deleted them withdraws the index it writes after', async () => {
       const s = await setup();
-      let release!: () => void;
-      s.writerStore.gate = new Promise((r) => (release = r));
-      const atIndex = new Promise<void>((r) => (s.writerStore.onIndexPut = r));
-      const flushing = s.writer.flush().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      await atIndex; // checked: every pack is there; its index put is on its way
+      const { release, flushing } = await flushUpToIndex(s);
       s.gcStore.onIndexList = async (n) => {
         // After gc's deletes, before its look at the indexes: the index lands, the writer looks again.
         if (n === 3) {
@@ -224,14 +233,7 @@ for (const backend of ['memory', 's3'] as const) {
     for (const withdrawn of ['at once', 'at the next flush'] as const) {
       it(`a writer whose look after its index write fails withdraws the index ${withdrawn} when gc deleted a pack before it`, async () => {
         const s = await setup();
-        let release!: () => void;
-        s.writerStore.gate = new Promise((r) => (release = r));
-        const atIndex = new Promise<void>((r) => (s.writerStore.onIndexPut = r));
-        const flushing = s.writer.flush().then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        await atIndex; // checked: every pack is there; its index put is on its way
+        const { release, flushing } = await flushUpToIndex(s);
         // gc deletes the packs and looks at the indexes before the index lands.
         const r = await gc(s.gcRepo, DAY + 60_000);
         assert.deepEqual(r.removed.map((p) => p.key).sort(), s.leftovers.sort());

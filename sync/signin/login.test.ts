@@ -78,6 +78,16 @@ async function failingSync(dir: string, why = 'Function not implemented', works 
 }
 
 /** `bin` first on this process's PATH until the test ends. */
+/** An org whose user alice has a preloaded layer: Documents/a.txt (5,000 bytes). */
+async function preloadedOrg(t: TestContext): Promise<TestOrg> {
+  const org = await makeTestOrg(t, { folders: ['Documents'] });
+  const tpl = join(org.dir, 'tpl');
+  await mkdir(join(tpl, 'Documents'), { recursive: true });
+  await writeFile(join(tpl, 'Documents', 'a.txt'), 'a'.repeat(5000));
+  await preloadUserLayer(await org.admin(), 'alice', { from: tpl });
+  return org;
+}
+
 function withPath(t: TestContext, bin: string): void {
   const path = process.env.PATH;
   process.env.PATH = `${bin}:${path ?? ''}`;
@@ -127,11 +137,8 @@ describe('signIn', { skip }, () => {
   });
 
   it('a lay that fails puts the state dir and the keychain back as they were before the sign-in (undo)', async (t) => {
-    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const org = await preloadedOrg(t);
     const tpl = join(org.dir, 'tpl');
-    await mkdir(join(tpl, 'Documents'), { recursive: true });
-    await writeFile(join(tpl, 'Documents', 'a.txt'), 'a'.repeat(5000));
-    await preloadUserLayer(await org.admin(), 'alice', { from: tpl });
     await writeFile(join(tpl, 'Documents', 'a.txt'), 'b'.repeat(5000));
     await preloadUserLayer(await org.admin(), 'bob', { from: tpl });
     const m = await makeMachine(org, 'pc');
@@ -241,11 +248,7 @@ describe('signIn', { skip }, () => {
   });
 
   it('a failed sign-in into a state dir that was there, empty, leaves it empty: no device id stays to refuse the next --device', async (t) => {
-    const org = await makeTestOrg(t, { folders: ['Documents'] });
-    const tpl = join(org.dir, 'tpl');
-    await mkdir(join(tpl, 'Documents'), { recursive: true });
-    await writeFile(join(tpl, 'Documents', 'a.txt'), 'a'.repeat(5000));
-    await preloadUserLayer(await org.admin(), 'alice', { from: tpl });
+    const org = await preloadedOrg(t);
     const m = await makeMachine(org, 'pc');
     await mkdir(m.stateDir);
     await failLay(org, m, 'alice');
@@ -254,11 +257,7 @@ describe('signIn', { skip }, () => {
   });
 
   it('a failed sign-in where syncfs fails (no sync(1) with --file-system, the call missing) is undone all the same: its lay fsynced each file', async (t) => {
-    const org = await makeTestOrg(t, { folders: ['Documents'] });
-    const tpl = join(org.dir, 'tpl');
-    await mkdir(join(tpl, 'Documents'), { recursive: true });
-    await writeFile(join(tpl, 'Documents', 'a.txt'), 'a'.repeat(5000));
-    await preloadUserLayer(await org.admin(), 'alice', { from: tpl });
+    const org = await preloadedOrg(t);
     const m = await makeMachine(org, 'pc');
     await mkdir(m.stateDir);
     withPath(t, await failingSync(org.dir));
@@ -267,11 +266,7 @@ describe('signIn', { skip }, () => {
   });
 
   it("a failed sign-in whose lay left the sync to its end, where that syncfs then fails (a disk's error), fails its undo and keeps the marker: the next lay reads every file", async (t) => {
-    const org = await makeTestOrg(t, { folders: ['Documents'] });
-    const tpl = join(org.dir, 'tpl');
-    await mkdir(join(tpl, 'Documents'), { recursive: true });
-    await writeFile(join(tpl, 'Documents', 'a.txt'), 'a'.repeat(5000));
-    await preloadUserLayer(await org.admin(), 'alice', { from: tpl });
+    const org = await preloadedOrg(t);
     const m = await makeMachine(org, 'pc');
     await mkdir(m.stateDir);
     // The lay's syncfs as it starts works; the undo's fails.
