@@ -75,7 +75,7 @@ export async function startDconf(t: { after: (fn: () => unknown) => void }, opts
   const bus = spawn('dbus-daemon', ['--session', '--nofork', '--nopidfile', '--print-address=1'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
   t.after(async () => {
     bus.kill();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }); // dconf may still write as it goes
   });
   const address = await new Promise<string>((resolve, reject) => {
     let out = '';
