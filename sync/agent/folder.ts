@@ -86,6 +86,12 @@ export class SyncFolder {
   private readonly rootKeys: Map<BlobId, string>;
   /** The roots the disk was laid from, while a switch to `lowerRoots` has not synced (FolderOptions.lowerBefore). */
   private beforeRoots: readonly BlobId[] | undefined;
+  /**
+   * Counts switchLower calls. A pass that read the org layers before a switch came must not call
+   * the folder settled at its end, or the next pass would take the idle shortcut and end the
+   * switch without making it.
+   */
+  private switches = 0;
   /** The next pass loads the index objects written since the last load. */
   private indexStale = false;
   /** Effective trees of org layer roots, loaded once per set of roots. */
@@ -126,6 +132,7 @@ export class SyncFolder {
     for (const [root, key] of rootKeys) this.rootKeys.set(root, key);
     this.lowerRoots = lower;
     this.beforeRoots = before;
+    this.switches++;
     this.settled = false;
     // The new version's trees are in packs the index loaded so far may not name.
     this.indexStale = true;
@@ -258,9 +265,14 @@ export class SyncFolder {
     if (errors.length > 0 && heads.length === 0) throw errors[0]!;
     // Other devices' heads only: this device's own head moves only when this device writes it.
     const fingerprint = heads.filter((h) => h.device !== device).map((h) => `${h.device}:${h.snapshot}`).join(',');
+    const switches = this.switches;
     if (fingerprint !== this.knownHeads || this.own === undefined || this.indexStale) {
-      await repo.loadIndex();
+      // Cleared before the load: a switch during it may need index objects the load missed.
       this.indexStale = false;
+      await repo.loadIndex().catch((err: unknown) => {
+        this.indexStale = true;
+        throw err;
+      });
     }
     const listed = heads.find((h) => h.device === device);
     const ownHead = listed?.snapshot;
@@ -281,7 +293,7 @@ export class SyncFolder {
     const quiet = scan.changed.length === 0 && scan.skipped.size === 0;
     // The first pass after a start: nothing changed since the synced pass recorded before it.
     if (!this.settled && quiet && this.pending === undefined && ownHead !== undefined && ownHead === this.own) {
-      const now = this.settledNow(fingerprint, this.record?.files ?? 0);
+      const now = this.settledNow(fingerprint, this.record?.files ?? 0, this.lowerRoots);
       if (sameSettled(this.record, now)) {
         this.knownHeads = fingerprint;
         this.settled = true;
@@ -295,8 +307,10 @@ export class SyncFolder {
     this.settled = false;
     const chunks: ChunkMap = new Map();
     this.local.chunksByContent(chunks);
-    const lower = this.lowerRoots.length > 0 ? await this.lowerTree(this.lowerRoots, chunks) : undefined;
+    // Read together: a switch may come while the trees load.
+    const lowerRoots = this.lowerRoots;
     const switching = this.beforeRoots;
+    const lower = lowerRoots.length > 0 ? await this.lowerTree(lowerRoots, chunks) : undefined;
     const lowerBefore = switching === undefined ? undefined : await this.lowerTree(switching, chunks);
     const pending = this.pending;
     if (pending !== undefined) checkPendingTrees(pending, this.opts.pendingFile, root, (id) => repo.blobLocation(id) !== undefined);
@@ -434,12 +448,13 @@ export class SyncFolder {
     await this.setPending(lagRoot === undefined ? undefined : { parents: [], root: mergedRoot, base: lagRoot });
     this.considered = m.considered;
     this.knownHeads = fingerprint;
-    // A disk that lags the merged tree is not settled: the next pass must lay what it can.
-    this.settled = lagRoot === undefined;
+    // A disk that lags the merged tree is not settled: the next pass must lay what it can; nor is
+    // one laid from org layers a switch has replaced since this pass read them.
+    this.settled = lagRoot === undefined && this.switches === switches;
     this.files = countFiles(target);
     this.trees.prune();
     if (this.own !== undefined) {
-      const now = this.settledNow(fingerprint, this.files);
+      const now = this.settledNow(fingerprint, this.files, lowerRoots);
       if (!sameSettled(this.record, now)) await saveSettled(this.opts.settledFile, now);
       this.record = now;
     }
@@ -484,8 +499,9 @@ export class SyncFolder {
     );
   }
 
-  private settledNow(heads: string, files: number): Settled {
-    return { own: this.own ?? '', heads, lower: this.lowerRoots.join(','), sequence: this.opts.index.sequence, files };
+  /** The settled record of a pass that laid the disk from the org layers `lower`. */
+  private settledNow(heads: string, files: number, lower: readonly BlobId[]): Settled {
+    return { own: this.own ?? '', heads, lower: lower.join(','), sequence: this.opts.index.sequence, files };
   }
 
   /** The effective tree of org layer roots (empty for none); their chunks are added to `chunks`. */

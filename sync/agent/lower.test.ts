@@ -221,6 +221,30 @@ test('a switch cut off half-way is finished by the next pass, even after a resta
   await assertOnlyUserChanges(repo, 'deva');
 });
 
+test('a switch that arrives while a pass runs is made by the next pass of the same run', async (t) => {
+  const { repo, a, b, v1, v2 } = await orgV2Published(t, 'switch-in-flight');
+  // The pass in flight began on v1: the follower's switch comes while it fetches the other
+  // machine's new file. Its end must not call the folder settled, nor record v2 as laid.
+  let switched = false;
+  await a.restart({
+    onPhase: (p) => {
+      if (switched || p.state !== 'downloading') return;
+      switched = true;
+      a.folder.switchLower([v2], [v1]);
+    },
+  });
+  await b.write('later.txt', 'written before the switch');
+  assert.equal((await b.pass()).status, 'synced');
+  assert.equal((await a.pass()).status, 'synced');
+  assert.equal(switched, true, 'the switch came while the pass ran');
+  assert.equal(a.folder.switching, true, 'the pass in flight did not make the switch');
+  assert.equal((await a.listing())['readme.txt'], 'readme v1');
+  assert.equal((await a.pass()).status, 'synced');
+  assert.equal(a.folder.switching, false);
+  assert.deepEqual(await a.listing(), { ...ON_V2, 'later.txt': 'written before the switch' });
+  assert.equal((await userTreeOf(repo, 'deva')).has('readme.txt'), false, 'an untouched org file is not copied up');
+});
+
 test('a held mass delete of org files and the user\'s own, restored: the files come back, and the user layer drops its whiteouts', async (t) => {
   const base = await tempRoot(t, 'lower');
   const store = new MemoryStore();

@@ -191,7 +191,7 @@ describe('strata agent after an org layer was published', { skip }, () => {
 
     const agent = await agentInSync(t, m, ['--org-check', '1'], /^switched to the org layers org\/dept@\w+\n/m);
     assert.match(agent.out(), /^the org layers changed \(was: org\/dept@\w+; now: org\/dept@\w+\): switching home to them, the user's changes on top\n/m);
-    assert.deepEqual(await listing(join(m.home, 'Documents')), { 'edit-me.txt': 'edited here', 'new.txt': 'new in v2', 'policy.txt': 'policy v2' });
+    assert.deepEqual(await listing(join(m.home, 'Documents')), { 'edit-me.txt': 'edited here', 'new.txt': 'new in v2', 'policy.txt': 'policy v2' }, `${agent.out()}${agent.err()}`);
     assert.deepEqual((await readSession(m.stateDir)).laid?.org.map((l) => l.snapshot), [v2.snapshotId]);
     assert.equal((await readSession(m.stateDir)).laid?.orgBefore, undefined, 'the switch is over');
     const user = await latestTree(admin, 'user/erin');
