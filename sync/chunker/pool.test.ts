@@ -40,6 +40,19 @@ describe('chunk pool', () => {
     }
   });
 
+  it('chunks a batch of files in memory as chunkFile chunks them, inline below inlineBelow and in a worker above', async () => {
+    // Views into one larger buffer, as a caller's may be: only their own bytes are chunked.
+    const backing = Buffer.concat([Buffer.from('xx'), ...files.values()]);
+    let at = 2;
+    const views = [...files.values()].map((f) => backing.subarray(at, (at += f.length)));
+    for (const hash of ['blake3', 'sha256'] as const) {
+      const want = [...files.values()].map((data) => chunkBytes(data, p, hash).file);
+      assert.deepEqual(await pool.chunkBuffers(views, p, { hash }), want);
+      assert.deepEqual(await pool.chunkBuffers([views[1]!], p, { hash }), [want[1]], 'a batch below inlineBelow');
+    }
+    assert.equal(backing.subarray(2, 2 + files.get('empty')!.length + files.get('small')!.length).equals(Buffer.concat([files.get('empty')!, files.get('small')!])), true, 'the caller keeps its bytes');
+  });
+
   it('hands back the bytes of the wanted chunks only, verified and in order', async () => {
     const data = files.get('large')!;
     const all = chunkBytes(data, p).file.chunks;

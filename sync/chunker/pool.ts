@@ -6,6 +6,9 @@
  *   (streaming) and replying with boundaries and ids only.
  * - Files below `inlineBelow` bytes are chunked on the calling thread: for them a worker round
  *   trip costs more than the hashing.
+ * - chunkBuffers: many small files the caller has read, chunked in one request (their bytes
+ *   copied to the worker once, back to back), so that a folder of small files is hashed on every
+ *   core without a message per file; a batch below `inlineBelow` bytes in all is chunked inline.
  * - chunkFileWithData: the worker chunks, then the caller re-reads only the chunks it wants
  *   (reread.ts). That beats shipping every chunk's bytes back, because in an incremental backup
  *   most chunks are already stored, and it needs no cross-thread backpressure.
@@ -47,7 +50,10 @@ export interface ChunkFileWithDataOptions extends ChunkFileOptions {
 
 interface Task {
   req: ChunkRequest;
-  resolve: (r: FileChunks) => void;
+  /** Buffers of `req` moved to the worker, not copied. */
+  transfer: ArrayBuffer[];
+  /** The reply's result: one file's chunks, or a batch's. */
+  resolve: (r: FileChunks | FileChunks[]) => void;
   reject: (e: Error) => void;
 }
 
@@ -112,6 +118,23 @@ export class ChunkPool {
     return file;
   }
 
+  /** The chunks of each of `files` (bytes in memory), in order. */
+  async chunkBuffers(files: readonly Uint8Array[], params: ChunkerParams, opts: { hash?: HashAlgorithm } = {}): Promise<FileChunks[]> {
+    const hash = opts.hash ?? DEFAULT_HASH;
+    validateChunkerParams(params);
+    const lengths = files.map((f) => f.byteLength);
+    const total = lengths.reduce((a, b) => a + b, 0);
+    if (total < this.inlineBelow) return files.map((f) => chunkBytes(f, params, hash).file);
+    // One buffer of their own, moved to the worker: a file's bytes may be a view of a larger buffer.
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const f of files) {
+      bytes.set(f, at);
+      at += f.byteLength;
+    }
+    return (await this.post({ id: this.nextId++, bytes: bytes.buffer, lengths, params, hash }, [bytes.buffer])) as FileChunks[];
+  }
+
   /** Ends all workers; queued and running requests fail with E_POOL_CLOSED. */
   async close(): Promise<void> {
     this.closed = true;
@@ -141,10 +164,14 @@ export class ChunkPool {
     return chunkBytes(bytes, params, hash);
   }
 
-  private submit(path: string, params: ChunkerParams, hash: HashAlgorithm): Promise<FileChunks> {
-    if (this.closed) return Promise.reject(new StrataError('E_POOL_CLOSED', 'chunk pool closed', { path }));
+  private async submit(path: string, params: ChunkerParams, hash: HashAlgorithm): Promise<FileChunks> {
+    return (await this.post({ id: this.nextId++, path, params, hash })) as FileChunks;
+  }
+
+  private post(req: ChunkRequest, transfer: ArrayBuffer[] = []): Promise<FileChunks | FileChunks[]> {
+    if (this.closed) return Promise.reject(new StrataError('E_POOL_CLOSED', 'chunk pool closed', 'path' in req ? { path: req.path } : {}));
     return new Promise((resolve, reject) => {
-      this.queue.push({ req: { id: this.nextId++, path, params, hash }, resolve, reject });
+      this.queue.push({ req, transfer, resolve, reject });
       this.dispatch();
     });
   }
@@ -156,7 +183,7 @@ export class ChunkPool {
       const task = this.queue.shift()!;
       slot.task = task;
       slot.worker.ref();
-      slot.worker.postMessage(task.req);
+      slot.worker.postMessage(task.req, task.transfer);
     }
   }
 
@@ -173,7 +200,7 @@ export class ChunkPool {
     const task = slot.task;
     slot.task = undefined;
     if (task && task.req.id === reply.id) {
-      if (reply.ok) task.resolve(reply.result);
+      if (reply.ok) task.resolve('results' in reply ? reply.results : reply.result);
       else task.reject(fromWire(reply.error));
     }
     if (this.queue.length > 0) this.dispatch();
@@ -184,7 +211,8 @@ export class ChunkPool {
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
     this.slots.splice(i, 1);
-    const path = slot.task?.req.path;
+    const req = slot.task?.req;
+    const path = req !== undefined && 'path' in req ? req.path : undefined;
     slot.task?.reject(new StrataError('E_CHUNK_WORKER', `chunk worker failed: ${err.message}`, { path }, { cause: err }));
     void slot.worker.terminate();
     this.dispatch();

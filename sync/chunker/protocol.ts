@@ -7,12 +7,10 @@ import type { ChunkerParams } from '../repo/types.js';
 import type { FileChunks } from './file.js';
 import type { HashAlgorithm } from './hash.js';
 
-export interface ChunkRequest {
-  id: number;
-  path: string;
-  params: ChunkerParams;
-  hash: HashAlgorithm;
-}
+/** One file to read and chunk, or (`lengths`) many small files' bytes back to back in `bytes`. */
+export type ChunkRequest =
+  | { id: number; path: string; params: ChunkerParams; hash: HashAlgorithm }
+  | { id: number; bytes: ArrayBuffer; lengths: number[]; params: ChunkerParams; hash: HashAlgorithm };
 
 export interface WireError {
   code: string;
@@ -23,7 +21,10 @@ export interface WireError {
   errno?: string;
 }
 
-export type ChunkReply = { id: number; ok: true; result: FileChunks } | { id: number; ok: false; error: WireError };
+export type ChunkReply =
+  | { id: number; ok: true; result: FileChunks }
+  | { id: number; ok: true; results: FileChunks[] }
+  | { id: number; ok: false; error: WireError };
 
 export function toWire(err: unknown): WireError {
   if (err instanceof StrataError) {
@@ -36,4 +37,10 @@ export function toWire(err: unknown): WireError {
 export function fromWire(e: WireError): StrataError {
   const cause = e.errno ? Object.assign(new Error(e.errno), { code: e.errno }) : undefined;
   return new StrataError(e.code as `E_${string}`, e.message, { path: e.path, key: e.key }, { cause });
+}
+
+/** The pieces of `bytes`, `lengths` long, back to back. */
+export function splitBytes(bytes: Uint8Array, lengths: readonly number[]): Uint8Array[] {
+  let at = 0;
+  return lengths.map((n) => bytes.subarray(at, (at += n)));
 }

@@ -5,6 +5,7 @@
  * where every core may be used.
  */
 import { chunkFileHere } from '../chunker/file.js';
+import { chunkBytes } from '../chunker/stream.js';
 import type { ChunkerParams } from '../repo/types.js';
 import type { ChunkedFile, ChunkFileOptions, FileChunker } from './types.js';
 
@@ -13,5 +14,9 @@ export class InProcessChunker implements FileChunker {
 
   chunkFile(path: string, params: ChunkerParams, opts: ChunkFileOptions = {}): Promise<ChunkedFile> {
     return chunkFileHere(path, params, opts.hash);
+  }
+
+  chunkBuffers(files: readonly Uint8Array[], params: ChunkerParams, opts: ChunkFileOptions = {}): Promise<ChunkedFile[]> {
+    return Promise.resolve(files.map((f) => chunkBytes(f, params, opts.hash).file));
   }
 }

@@ -31,6 +31,11 @@ export interface ChunkFileOptions {
  */
 export interface FileChunker {
   chunkFile(path: string, params: ChunkerParams, opts?: ChunkFileOptions): Promise<ChunkedFile>;
+  /**
+   * The chunks of each of `files`, small files' bytes the caller has read whole, in order: one
+   * call for many files. Without it, the caller chunks each file by path.
+   */
+  chunkBuffers?(files: readonly Uint8Array[], params: ChunkerParams, opts?: ChunkFileOptions): Promise<ChunkedFile[]>;
   /** How many files it works on at once (worker threads); takeSnapshot keeps about twice this in flight. */
   readonly size?: number;
 }
