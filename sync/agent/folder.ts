@@ -265,7 +265,11 @@ export class SyncFolder {
     if (errors.length > 0 && heads.length === 0) throw errors[0]!;
     // Other devices' heads only: this device's own head moves only when this device writes it.
     const fingerprint = heads.filter((h) => h.device !== device).map((h) => `${h.device}:${h.snapshot}`).join(',');
+    // The org layers this pass lays from, read before the index is loaded for them: a switch that
+    // comes later is the next pass's, as its trees may be in index objects this load missed.
     const switches = this.switches;
+    const lowerRoots = this.lowerRoots;
+    const switching = this.beforeRoots;
     if (fingerprint !== this.knownHeads || this.own === undefined || this.indexStale) {
       // Cleared before the load: a switch during it may need index objects the load missed.
       this.indexStale = false;
@@ -291,9 +295,10 @@ export class SyncFolder {
     signal?.throwIfAborted();
     this.skipBlocked(scan);
     const quiet = scan.changed.length === 0 && scan.skipped.size === 0;
-    // The first pass after a start: nothing changed since the synced pass recorded before it.
-    if (!this.settled && quiet && this.pending === undefined && ownHead !== undefined && ownHead === this.own) {
-      const now = this.settledNow(fingerprint, this.record?.files ?? 0, this.lowerRoots);
+    // The first pass after a start: nothing changed since the synced pass recorded before it (nor
+    // did a switch come since this pass read the layers: its record would match the old ones).
+    if (!this.settled && quiet && this.pending === undefined && ownHead !== undefined && ownHead === this.own && this.switches === switches) {
+      const now = this.settledNow(fingerprint, this.record?.files ?? 0, lowerRoots);
       if (sameSettled(this.record, now)) {
         this.knownHeads = fingerprint;
         this.settled = true;
@@ -307,9 +312,6 @@ export class SyncFolder {
     this.settled = false;
     const chunks: ChunkMap = new Map();
     this.local.chunksByContent(chunks);
-    // Read together: a switch may come while the trees load.
-    const lowerRoots = this.lowerRoots;
-    const switching = this.beforeRoots;
     const lower = lowerRoots.length > 0 ? await this.lowerTree(lowerRoots, chunks) : undefined;
     const lowerBefore = switching === undefined ? undefined : await this.lowerTree(switching, chunks);
     const pending = this.pending;

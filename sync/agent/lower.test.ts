@@ -245,6 +245,36 @@ test('a switch that arrives while a pass runs is made by the next pass of the sa
   assert.equal((await userTreeOf(repo, 'deva')).has('readme.txt'), false, 'an untouched org file is not copied up');
 });
 
+test('a switch that arrives before the pass in flight reads the org layers waits for the next pass, whose index names the new version', async (t) => {
+  const { base, repo, a, v1 } = await orgV2Published(t, 'switch-before-read');
+  let switchTo: BlobId | undefined;
+  await a.restart({
+    onPhase: (p) => {
+      if (switchTo === undefined || p.state !== 'scanning') return;
+      a.folder.switchLower([switchTo], [v1]);
+      switchTo = undefined;
+    },
+  });
+  assert.equal((await a.pass()).status, 'synced');
+  // Published after this machine last loaded the index: only a load made after the switch names it.
+  const dir = join(base, 'org-v3');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'readme.txt'), 'readme v3');
+  const v3 = (await takeSnapshot(repo, { root: dir, layer: 'org/finance', device: 'admin' })).snapshot.root;
+  // The switch comes as the pass scans the user's edit, after the pass chose not to load the index.
+  switchTo = v3;
+  await a.write('notes.txt', 'my notes, edited');
+  assert.equal((await a.pass()).status, 'synced');
+  assert.equal(switchTo, undefined, 'the switch came while the pass ran');
+  assert.equal(a.folder.switching, true, 'the pass in flight did not make the switch');
+  assert.equal(await a.read('readme.txt'), 'readme v1');
+  assert.equal((await a.pass()).status, 'synced');
+  assert.equal(a.folder.switching, false);
+  assert.equal(await a.read('readme.txt'), 'readme v3');
+  assert.equal(await a.read('notes.txt'), 'my notes, edited');
+  assert.equal((await userTreeOf(repo, 'deva')).has('readme.txt'), false, 'an untouched org file is not copied up');
+});
+
 test('a held mass delete of org files and the user\'s own, restored: the files come back, and the user layer drops its whiteouts', async (t) => {
   const base = await tempRoot(t, 'lower');
   const store = new MemoryStore();
