@@ -130,7 +130,8 @@ export async function checkLayable(repo: Repository, laid: readonly LaidLayer[])
         return contentKey(e.chunks);
       });
     } catch (err) {
-      if (isStrataError(err, 'E_ORG_VERSION_REFUSED') || !isStrataError(err) || err.code === 'E_TRANSIENT' || err.code === 'E_AUTH') throw err;
+      // Not the version's fault: the bucket out of reach, refused, or a pause (refresh.ts).
+      if (isStrataError(err, 'E_ORG_VERSION_REFUSED') || !isStrataError(err) || err.code === 'E_TRANSIENT' || err.code === 'E_AUTH' || err.code === 'E_PAUSED') throw err;
       throw refuse(describeError(err), err);
     }
   }

@@ -6,11 +6,14 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig } from '../../shared/org-config.js';
-import { isStrataError } from '../errors.js';
+import { isStrataError, StrataError } from '../errors.js';
 import { writeTree } from '../cli/testkit.js';
 import { publishOrgLayer, writeProfile } from '../profile/index.js';
-import type { ObjectStore } from '../store/index.js';
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from '../store/index.js';
+import { ForwardingStore } from '../store/forwarding.js';
+import type { Readable } from 'node:stream';
 import { layHome } from './lay.js';
+import { checkLayable } from './layers.js';
 import { startSessionAgent } from './live.js';
 import { OrgLayerFollower, type FollowEvent } from './refresh.js';
 import { readSession, writeSession, type Session } from './session.js';
@@ -107,6 +110,77 @@ describe('OrgLayerFollower', { timeout: 60_000 }, () => {
     await follower.check();
     await event('switched');
     assert.equal(await policy(), 'policy v2');
+  });
+
+  for (const [what, at] of [['the profile', '/profile'], ['the new version', 'data/']] as const) {
+    it(`a pause that comes while a check reads ${what} ends the check: no request after the pause, nothing recorded or refused; the first check after resuming switches`, async (t) => {
+      const { store, stateDir, publish, policy } = await laidOverV1(t);
+      await publish('v2', 'policy v2');
+      // The follower's bucket holds its first read under `at` until released, and counts what is asked of it after the pause.
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let reach!: () => void;
+      const reached = new Promise<void>((r) => (reach = r));
+      let hold = true;
+      let paused = false;
+      const after: string[] = [];
+      const asked = async (what: string, key: string): Promise<void> => {
+        if (paused) after.push(`${what} ${key}`);
+        if (!hold || !key.includes(at)) return;
+        hold = false;
+        reach();
+        await released;
+      };
+      class Gated extends ForwardingStore {
+        override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+          await asked('get', key);
+          return super.get(key, range);
+        }
+        override async getStream(key: string, range?: ByteRange): Promise<Readable> {
+          await asked('getStream', key);
+          return super.getStream(key, range);
+        }
+        override async head(key: string): Promise<ObjectInfo | undefined> {
+          await asked('head', key);
+          return super.head(key);
+        }
+        override list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectInfo> {
+          if (paused) after.push(`list ${prefix}`);
+          return super.list(prefix, opts);
+        }
+      }
+      const { agent, follower, events, event } = await follow(t, stateDir, store, new Gated(store));
+      await reached;
+      await agent.pause();
+      paused = true;
+      release();
+      await follower.check();
+      assert.deepEqual(after, [], 'requests after the pause');
+      assert.deepEqual(events, [], 'paused: no switch, no failure');
+      assert.equal((await readSession(stateDir)).laid?.orgBefore, undefined, 'nothing recorded');
+      paused = false;
+      await agent.resume();
+      await follower.check();
+      await event('switched');
+      assert.equal(await policy(), 'policy v2');
+    });
+  }
+
+  it('a version whose read a pause cut short is not refused: the pause is the error', async (t) => {
+    const { store, publish } = await laidOverV1(t);
+    const v2 = await publish('v2', 'policy v2');
+    class PausedAtData extends ForwardingStore {
+      override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+        if (key.startsWith('data/')) throw new StrataError('E_PAUSED', 'sync was paused');
+        return super.get(key, range);
+      }
+      override async getStream(key: string, range?: ByteRange): Promise<Readable> {
+        if (key.startsWith('data/')) throw new StrataError('E_PAUSED', 'sync was paused');
+        return super.getStream(key, range);
+      }
+    }
+    const repo = await openRepository(new PausedAtData(store));
+    await assert.rejects(checkLayable(repo, [{ layer: 'org/dept', snapshot: v2.snapshotId, root: v2.snapshot.root }]), (err) => isStrataError(err, 'E_PAUSED'));
   });
 
   it('a failed check is reported and changes nothing; the next one switches', async (t) => {

@@ -20,7 +20,8 @@
  * damaged or hostile is refused with a check-failed naming it, nothing recorded or removed, and
  * the agent syncs on over the layers it has; later checks refuse it again without reading it
  * (versions are immutable), until a newer one is published. No check runs while sync is paused
- * (paused means no store requests) or a switch is still in progress. A failed check (offline, the
+ * (paused means no store requests: a pause that comes while one reads the bucket ends it, its
+ * next request refused, nothing recorded) or a switch is still in progress. A failed check (offline, the
  * bucket refuses) is reported and tried again at the next interval; the agent syncs on over the
  * layers it has.
  */
@@ -28,7 +29,9 @@ import { syncOnce, type Agent, type PassResult } from '../agent/index.js';
 import { isStrataError, StrataError } from '../errors.js';
 import { keys, openRepository, type Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
-import type { ObjectStore } from '../store/index.js';
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutBody } from '../store/index.js';
+import { ForwardingStore } from '../store/forwarding.js';
+import type { Readable } from 'node:stream';
 import { sessionFolder } from './folder.js';
 import { assignedOrgLayers, checkLayable, latestLayers } from './layers.js';
 import { writeSession, type LaidLayer, type Session } from './session.js';
@@ -79,8 +82,58 @@ export interface FollowOptions {
   onEvent?: (e: FollowEvent) => void;
 }
 
+/** The follower's bucket: each request is refused (E_PAUSED) while sync is paused. */
+class UnlessPaused extends ForwardingStore {
+  constructor(
+    inner: ObjectStore,
+    private readonly paused: () => boolean,
+  ) {
+    super(inner);
+  }
+
+  private check(): void {
+    if (this.paused()) throw new StrataError('E_PAUSED', 'sync was paused');
+  }
+
+  override async put(key: string, body: PutBody): Promise<void> {
+    this.check();
+    return super.put(key, body);
+  }
+
+  override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    this.check();
+    return super.get(key, range);
+  }
+
+  override async getStream(key: string, range?: ByteRange): Promise<Readable> {
+    this.check();
+    return super.getStream(key, range);
+  }
+
+  override async head(key: string): Promise<ObjectInfo | undefined> {
+    this.check();
+    return super.head(key);
+  }
+
+  override async *list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectInfo> {
+    this.check();
+    // A listing of many pages asks for each as it goes: one after a pause is refused too.
+    for await (const o of super.list(prefix, opts)) {
+      this.check();
+      yield o;
+    }
+  }
+
+  override async delete(key: string): Promise<void> {
+    this.check();
+    return super.delete(key);
+  }
+}
+
 export class OrgLayerFollower {
   private session: Session;
+  /** opts.store, refusing requests while sync is paused. */
+  private readonly store: ObjectStore;
   private repo: Repository | undefined;
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
@@ -93,6 +146,7 @@ export class OrgLayerFollower {
   /** Starts following: a switch the session records as in progress is awaited, and the first check runs now. */
   constructor(private readonly opts: FollowOptions) {
     this.session = opts.session;
+    this.store = new UnlessPaused(opts.store, () => opts.agent.paused);
     const interval = opts.intervalMs ?? ORG_CHECK_MS;
     if (interval > 0) this.timer = setInterval(() => void this.check(), interval).unref();
     void this.check();
@@ -120,19 +174,21 @@ export class OrgLayerFollower {
     if (this.opts.agent.paused) return;
     let to: LaidLayer[] | undefined;
     try {
-      this.repo ??= await openRepository(this.opts.store, { loadIndex: false });
+      this.repo ??= await openRepository(this.store, { loadIndex: false });
       to = await changedOrgLayers(this.repo, this.session);
       if (to === undefined || this.stopped) return;
       // A version this machine has not laid is read whole first: a damaged one is refused here.
       const laidNow = new Set(laid.org.map((l) => l.snapshot));
       const fresh = to.filter((l) => !laidNow.has(l.snapshot));
       if (fresh.length > 0) await this.checkVersions(fresh);
-      if (this.stopped) return;
+      // Paused meanwhile: nothing is recorded; the first check after resuming starts again.
+      if (this.stopped || this.opts.agent.paused) return;
       const switching: Session = { ...this.session, laid: { ...laid, org: to, orgBefore: laid.org } };
       await writeSession(this.opts.stateDir, switching);
       this.session = switching;
     } catch (error) {
-      this.emit({ type: 'check-failed', error });
+      // Paused: no failure; the first check after resuming starts again.
+      if (!isStrataError(error, 'E_PAUSED')) this.emit({ type: 'check-failed', error });
       return;
     }
     this.emit({ type: 'switching', from: laid.org, to });
@@ -146,7 +202,7 @@ export class OrgLayerFollower {
   private async checkVersions(fresh: readonly LaidLayer[]): Promise<void> {
     const known = fresh.map((l) => this.refused.get(l.snapshot)).find((e) => e !== undefined);
     if (known !== undefined) throw known;
-    const repo = await openRepository(this.opts.store);
+    const repo = await openRepository(this.store);
     for (const l of fresh) {
       await checkLayable(repo, [l]).catch((err: unknown) => {
         if (isStrataError(err, 'E_ORG_VERSION_REFUSED')) this.refused.set(l.snapshot, err);
