@@ -2,8 +2,9 @@
  * The layers a user signs in to (DESIGN §1): the org layers their profile assigns, lowest first,
  * then their own layer `user/<id>`, each at its latest snapshot, as flat trees.
  *
- * A missing profile means no org layers; an assigned org layer that was never published, and a
- * user layer nobody has written yet (a new hire without a preload), are simply absent. A past
+ * A missing profile means no org layers on a machine that laid none (a first sign-in); on one that
+ * did, it fails (assignedOrgLayers). An assigned org layer that was never published, and a user
+ * layer nobody has written yet (a new hire without a preload), are simply absent. A past
  * tree whose index is gone (garbage-collected) is left out of `history`. Trees are
  * loaded a level at a time with coalesced reads, and each file's chunk list is kept by its
  * content key so the effective tree can be written back as trees (effective.ts).
@@ -11,7 +12,7 @@
 import { layerGraph, type SnapshotGraph } from '../agent/history.js';
 import { describeError, isStrataError, StrataError } from '../errors.js';
 import { contentKey, flatten, type Node } from '../plan/index.js';
-import { assignedLayers, readProfile } from '../profile/index.js';
+import { assignedLayers, profileKey, readProfile } from '../profile/index.js';
 import { loadAllTrees, type Trees } from '../profile/overlay-trees.js';
 import type { Repository } from '../repo/index.js';
 import { keys, type BlobId, type SnapshotId, type Tree } from '../repo/types.js';
@@ -66,7 +67,8 @@ export interface StackOptions {
  */
 export async function readLayerStack(repo: Repository, user: string, opts: StackOptions = {}): Promise<LayerStack> {
   const userLayer = `user/${user}`;
-  const { laid, unpublished } = await latestLayers(repo, [...(await assignedOrgLayers(repo, user)), userLayer]);
+  const org = await assignedOrgLayers(repo, user, (opts.previousOrg?.length ?? 0) > 0);
+  const { laid, unpublished } = await latestLayers(repo, [...org, userLayer]);
   await opts.indexLoading;
   const userLaid = laid.at(-1)?.layer === userLayer ? laid.at(-1) : undefined;
   const historyRoots = await pastRoots(repo, userLaid, opts, new Set(laid.map((l) => l.root)));
@@ -91,9 +93,19 @@ export async function readLayerStack(repo: Repository, user: string, opts: Stack
   return { org: stacked, user: own, unpublished, chunks, dirMtimes, history: historyRoots.map(flat) };
 }
 
-/** The org layers the user's profile assigns, lowest first (none without a profile). */
-export async function assignedOrgLayers(repo: Repository, user: string): Promise<string[]> {
-  return assignedLayers(await readProfile(repo.store, user));
+/**
+ * The org layers the user's profile assigns, lowest first. Without a profile, none — on a machine
+ * where no org layers were laid (`laidHere` false: a first sign-in, DESIGN §4). Where some were, a
+ * missing profile is no unassignment (an admin unassigns with a profile of no layers) but one
+ * deleted by mistake, or missed by the bucket's answer: taken for none, it would remove every org
+ * file from home. That fails with E_PROFILE_MISSING naming the profile's key.
+ */
+export async function assignedOrgLayers(repo: Repository, user: string, laidHere = false): Promise<string[]> {
+  const profile = await readProfile(repo.store, user);
+  if (profile === undefined && laidHere) {
+    throw new StrataError('E_PROFILE_MISSING', `${user}'s profile is missing, yet org layers were laid here from it: not taken for an unassignment, home keeps them (an admin writes it again, or unassigns them with strata admin assign --user ${user} --layers '')`, { key: profileKey(user) });
+  }
+  return assignedLayers(profile);
 }
 
 /** Each layer at its latest snapshot, in order; `unpublished`: the org layers without one (left out). */

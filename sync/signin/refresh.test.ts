@@ -8,7 +8,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig } from '../../shared/org-config.js';
 import { isStrataError, StrataError } from '../errors.js';
 import { writeTree } from '../cli/testkit.js';
-import { publishOrgLayer, writeProfile } from '../profile/index.js';
+import { profileKey, publishOrgLayer, writeProfile } from '../profile/index.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from '../store/index.js';
 import { ForwardingStore } from '../store/forwarding.js';
 import type { Readable } from 'node:stream';
@@ -266,6 +266,27 @@ describe('OrgLayerFollower', { timeout: 60_000 }, () => {
     const error = (events[0] as { error: unknown }).error;
     assert.ok(isStrataError(error, 'E_ORG_LAYER_GONE') && error.message.includes('org/dept'), String(error));
     assert.equal((await readSession(stateDir)).laid?.orgBefore, undefined, 'nothing recorded');
+    assert.equal(await policy(), 'policy v1');
+  });
+
+  it('a profile gone missing on a machine that laid org layers is reported, not taken for an unassignment: the layers laid stay', async (t) => {
+    const { store, stateDir, policy } = await laidOverV1(t);
+    const laid = (await readSession(stateDir)).laid;
+    // Deleted by mistake, or missed by the bucket's answer; an admin unassigns with a profile of no layers.
+    await store.delete(profileKey('alice'));
+    const { events, follower } = await follow(t, stateDir, store);
+    await follower.check();
+    assert.deepEqual(events.map((e) => e.type), ['check-failed'], 'no switch begins');
+    const error = (events[0] as { error: unknown }).error;
+    assert.ok(isStrataError(error, 'E_PROFILE_MISSING') && error.key === profileKey('alice'), String(error));
+    assert.deepEqual((await readSession(stateDir)).laid, laid, 'nothing recorded');
+    assert.equal(await policy(), 'policy v1');
+  });
+
+  it('a sign-in again over org layers laid here, with the profile gone missing, is refused before home changes', async (t) => {
+    const { store, stateDir, policy } = await laidOverV1(t);
+    await store.delete(profileKey('alice'));
+    await assert.rejects(layHome({ store, session: await readSession(stateDir), stateDir }), (err) => isStrataError(err, 'E_PROFILE_MISSING') && err.key === profileKey('alice'));
     assert.equal(await policy(), 'policy v1');
   });
 

@@ -23,7 +23,8 @@
  * (paused means no store requests: a pause that comes while one reads the bucket ends it, its
  * next request refused, nothing recorded) or a switch is still in progress. A failed check (offline, the
  * bucket refuses) is reported and tried again at the next interval; the agent syncs on over the
- * layers it has.
+ * layers it has. So is a profile missing while org layers are laid: an admin unassigns them with
+ * a profile of no layers, never by its absence (a mistaken delete, a read that misses it).
  */
 import { syncOnce, type Agent, type PassResult } from '../agent/index.js';
 import { isStrataError, StrataError } from '../errors.js';
@@ -43,11 +44,12 @@ export const ORG_CHECK_MS = 5 * 60_000;
  * The org layers to lay now, lowest first, when they are not the ones the session laid; else
  * undefined. A layer still assigned that this machine laid, yet with no version in the bucket now,
  * is no unassignment: versions are never unpublished, so its heads are lost or unreadable, and
- * leaving it out would remove its files from the disk. That fails with E_ORG_LAYER_GONE.
+ * leaving it out would remove its files from the disk. That fails with E_ORG_LAYER_GONE; a profile
+ * gone missing while org layers are laid, with E_PROFILE_MISSING (assignedOrgLayers).
  */
 export async function changedOrgLayers(repo: Repository, session: Session): Promise<LaidLayer[] | undefined> {
-  const { laid, unpublished } = await latestLayers(repo, await assignedOrgLayers(repo, session.user));
   const before = session.laid?.org ?? [];
+  const { laid, unpublished } = await latestLayers(repo, await assignedOrgLayers(repo, session.user, before.length > 0));
   const gone = unpublished.find((layer) => before.some((l) => l.layer === layer));
   if (gone !== undefined) {
     throw new StrataError('E_ORG_LAYER_GONE', `${gone} is assigned and laid here, but the bucket shows no version of it now; the layers laid now are kept`, { key: keys.heads(gone) });
