@@ -19,7 +19,8 @@
  *   so devices that agree stop writing snapshots;
  * - no mass delete without the user: a pass whose deletes, with those of the last hour, make more
  *   than half of the files (and at least MASS_DELETE_MIN of them) on the disk, or in the layer, is
- *   held until confirmDeletes() (guard.ts);
+ *   held until confirmDeletes() (guard.ts); the untouched org files a switch of the org layers
+ *   drops are not counted (the admin's, kept in the bucket in the old version);
  * - paths this device cannot see — excluded here, unreadable now — keep their version from this
  *   device's head (mine.ts) and are never touched on disk; where the merge changed an unreadable
  *   one, the disk lags the head, and a pending merge says so until a pass lays it (pending.ts);
@@ -39,7 +40,7 @@ import { LocalTree, type ScanResult } from './local.js';
 import { applyPlan, deletedBy } from './apply.js';
 import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
-import { countDeletes, DeleteHistory, massDelete, type DeleteRun, type HeldDeletes } from './guard.js';
+import { countDeletes, DeleteHistory, droppedBySwitch, massDelete, type DeleteRun, type HeldDeletes } from './guard.js';
 import { putBack, type PutBackSource } from './put-back.js';
 import { answers, loadAnswer, saveAnswer, type Answer, type HeldAnswer } from './answer.js';
 import { overlay, userView } from '../overlay/index.js';
@@ -342,7 +343,9 @@ export class SyncFolder {
     let plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
     // Another device's deletes that a merge cut short took off the disk are that device's.
     const notMine = (p: string, node: Node): boolean => hidden(p, node) || merging.has(p);
-    let deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine);
+    // The untouched org files a switch drops are no part of a mass delete (guard.ts).
+    let dropped = lowerBefore === undefined ? new Set<string>() : droppedBySwitch(plan, lowerBefore, lower);
+    let deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine, dropped);
     const now = (this.opts.now ?? (() => new Date()))();
     let held = massDelete(deletes, this.deletes, now.getTime());
     let settled: HeldDeletes['direction'] | undefined;
@@ -373,7 +376,8 @@ export class SyncFolder {
       merged = userView(effective, lower ?? new Map(), merged);
       ({ local: visible, target } = planSides(localFlat, effective, hidden));
       plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
-      deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine);
+      dropped = lowerBefore === undefined ? new Set<string>() : droppedBySwitch(plan, lowerBefore, lower);
+      deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine, dropped);
       held = massDelete(deletes, this.deletes, now.getTime());
       if (held?.direction === settled) held = undefined;
       if (held !== undefined) return hold(held);
@@ -406,9 +410,10 @@ export class SyncFolder {
       // the head names them. The executor's journal, labelled with what recording them needs, is
       // kept until they are: a recovery records them if the process dies before (guard.ts).
       const settles = answered === 'confirm' && settled === 'remote' ? settled : undefined;
-      const run: DeleteRun = { id: randomBytes(8).toString('hex'), at: now.getTime(), ...(this.own !== undefined && { from: this.own }), ...(settles && { settled: settles }) };
+      const run: DeleteRun = { id: randomBytes(8).toString('hex'), at: now.getTime(), ...(this.own !== undefined && { from: this.own }), ...(settles && { settled: settles }), ...(dropped.size > 0 && { dropped: [...dropped] }) };
       const res = await applyPlan(this.local, plan, chunks, run, this.opts, signal);
-      const applied = { files: res.deleted.length, of: deletes.remote.of, paths: res.deleted };
+      const counted = res.deleted.filter((p) => !dropped.has(p));
+      const applied = { files: counted.length, of: deletes.remote.of, paths: counted };
       await this.recordDeletes({ remote: applied, local: { files: 0, of: deletes.local.of } }, run.at, settles, this.own, run.id);
       // A run that threw may have left an op half-done: its journal goes at the recovery.
       if (res.failed === undefined) await clearJournal(this.opts.execJournal);

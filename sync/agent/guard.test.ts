@@ -79,6 +79,16 @@ describe('the mass-delete guard', () => {
     }
   });
 
+  it('records a run its journal still held without the deletes of a switch of the org layers, and only once', () => {
+    const history = new DeleteHistory();
+    const run = { id: 'run1', at: T, from: 'snap1', dropped: ['org1.txt', 'org2.txt'] };
+    assert.equal(history.recordRun(run, ['org1.txt', 'mine.txt', 'org2.txt']), true);
+    assert.equal(history.recent('remote', T), 1);
+    assert.deepEqual(history.restorable('remote', T), [{ from: 'snap1', paths: ['mine.txt'] }]);
+    assert.equal(history.recordRun(run, ['org1.txt', 'mine.txt', 'org2.txt']), false, 'recorded already');
+    assert.equal(history.recordRun({ ...run, id: 'run2', dropped: ['ok', 3] }, ['x.txt']), false, 'a damaged label records nothing');
+  });
+
   it('names a hold by its direction and the paths its pass deletes, in any order', () => {
     const history = new DeleteHistory();
     const held = (direction: 'local' | 'remote', paths: string[]) => massDelete({ ...local(0, 100), [direction]: { files: paths.length, of: 20, paths } }, history, T);

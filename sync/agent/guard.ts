@@ -28,6 +28,14 @@
  *
  * Small folders are exempt below MASS_DELETE_MIN deleted files: deleting 3 of 4 files is a user
  * tidying up, not an accident worth a prompt.
+ *
+ * A switch of the org layers (an admin's new version, another assignment) deletes the untouched
+ * files of the old layers that the new ones dropped (droppedBySwitch). Those are no part of a mass
+ * delete, neither counted nor among the files there were: they are the admin's, not the user's,
+ * and the old version keeps their bytes in the bucket. Held, the switch would wait on the user
+ * with the user's own edits unsynced, and "restore them" would copy them up into the user layer,
+ * the user's for good. The user's files are not at stake: a switch never deletes a copy-up or a
+ * file of the user layer, and any other delete of the same pass counts as ever.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -59,14 +67,30 @@ function keptKey(node: Node | undefined): string | undefined {
 }
 
 /**
- * The deletes of `plan` applied to a disk of `localFiles` files (remote), and the files of this
- * device's head (`ownTree`) that the disk (`mine`) no longer has, except hidden ones (local).
+ * The deletes of `plan` that a switch of the org layers makes of their untouched files: the disk
+ * holds the version the layers it was laid from (`before`) have there, and the new ones (`after`,
+ * undefined for none) have nothing there.
+ */
+export function droppedBySwitch(plan: ApplyPlan, before: ReadonlyMap<string, Node>, after: ReadonlyMap<string, Node> | undefined): Set<string> {
+  const dropped = new Set<string>();
+  for (const op of plan.ops) {
+    if (op.op !== 'delete' || after?.has(op.path) === true) continue;
+    const laid = keptKey(before.get(op.path));
+    if (laid !== undefined && laid === keptKey(op.expect)) dropped.add(op.path);
+  }
+  return dropped;
+}
+
+/**
+ * The deletes of `plan` applied to a disk of `localFiles` files (remote), but for those of a switch
+ * (`dropped`: droppedBySwitch), and the files of this device's head (`ownTree`) that the disk
+ * (`mine`) no longer has, except hidden ones (local).
  *
  * A local file that went while a new path of the disk holds its very bytes was moved, not deleted:
  * it counts as a delete no more than a move coming from another device does (the plan moves those).
  * Each new path vouches for one file only, so deleting ten copies of one content still counts ten.
  */
-export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string, node: Node) => boolean): DeleteCounts {
+export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string, node: Node) => boolean, dropped: ReadonlySet<string> = new Set()): DeleteCounts {
   const moved = new Map<string, number>();
   for (const [p, node] of mine) {
     const key = keptKey(node);
@@ -80,8 +104,8 @@ export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: Reado
     if (left > 0) moved.set(key, left - 1);
     else gone.push(p);
   }
-  const deleted = plan.ops.flatMap((op) => (op.op === 'delete' && op.expect.type !== 'dir' ? [op.path] : []));
-  return { remote: { files: deleted.length, of: localFiles, paths: deleted }, local: { files: gone.length, of: countFiles(ownTree), paths: gone } };
+  const deleted = plan.ops.flatMap((op) => (op.op === 'delete' && op.expect.type !== 'dir' && !dropped.has(op.path) ? [op.path] : []));
+  return { remote: { files: deleted.length, of: localFiles - dropped.size, paths: deleted }, local: { files: gone.length, of: countFiles(ownTree), paths: gone } };
 }
 
 interface DeleteEntry {
@@ -102,6 +126,8 @@ export interface DeleteRun {
   from?: SnapshotId;
   /** The pass carried out a confirmation of this direction's deletes. */
   settled?: Direction;
+  /** Deletes of the run that a switch of the org layers made (droppedBySwitch): they do not count. */
+  dropped?: string[];
 }
 
 /** The record before deletes saved ahead of the head write, and the head they were made from (null: none). */
@@ -123,7 +149,12 @@ function validEntries(list: unknown): DeleteEntry[] {
 
 function validRun(v: unknown): DeleteRun | undefined {
   const r = v as Partial<DeleteRun> | undefined;
-  const ok = typeof r?.id === 'string' && Number.isSafeInteger(r.at) && (r.from === undefined || typeof r.from === 'string') && (r.settled === undefined || r.settled === 'local' || r.settled === 'remote');
+  const ok =
+    typeof r?.id === 'string' &&
+    Number.isSafeInteger(r.at) &&
+    (r.from === undefined || typeof r.from === 'string') &&
+    (r.settled === undefined || r.settled === 'local' || r.settled === 'remote') &&
+    (r.dropped === undefined || (Array.isArray(r.dropped) && r.dropped.every((p) => typeof p === 'string')));
   return ok ? (r as DeleteRun) : undefined;
 }
 
@@ -197,7 +228,9 @@ export class DeleteHistory {
   recordRun(label: unknown, deleted: string[]): boolean {
     const run = validRun(label);
     if (run === undefined || run.id === this.run) return false;
-    return this.record({ remote: { files: deleted.length, of: 0, paths: deleted }, local: { files: 0, of: 0 } }, run.at, run.settled, run.from, run.id);
+    const dropped = new Set(run.dropped);
+    const counted = deleted.filter((p) => !dropped.has(p));
+    return this.record({ remote: { files: counted.length, of: 0, paths: counted }, local: { files: 0, of: 0 } }, run.at, run.settled, run.from, run.id);
   }
 
   /**

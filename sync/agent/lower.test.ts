@@ -369,3 +369,71 @@ test('org layers reordered, then one unassigned: the new top wins, and only the 
   assert.deepEqual(await d.listing(), { 'a/': '', 'a/edited.txt': 'mine', 'a/mine.txt': 'my own', 'b.txt': 'b', 'shared.txt': 'from b' });
   assert.deepEqual([...(await userTreeOf(repo, 'deva'))].map(([p, n]) => `${p} ${n.type}`), ['a dir', 'a/edited.txt file', 'a/mine.txt file']);
 });
+
+/** Org v1 (`forms/form0..10.txt` and a readme) laid on two machines, the user's ten files and a copy-up synced, and v2 published without the forms. */
+async function formsDroppedInV2(t: TestContext, name: string) {
+  const base = await tempRoot(t, name);
+  const store = new MemoryStore();
+  await initStore(store);
+  const repo = await openRepository(store);
+  const publish = async (dir: string, files: Record<string, string>): Promise<BlobId> => {
+    for (const [rel, text] of Object.entries(files)) {
+      await mkdir(dirname(join(dir, rel)), { recursive: true });
+      await writeFile(join(dir, rel), text);
+    }
+    return (await takeSnapshot(repo, { root: dir, layer: 'org/finance', device: 'admin' })).snapshot.root;
+  };
+  const forms = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`forms/form${i}.txt`, `org form ${i}`]));
+  const org = join(base, 'org');
+  const v1 = await publish(org, { ...forms, 'readme.txt': 'readme v1' });
+  const [a, b] = await laidMachines(t, base, store, org, [
+    ['deva', { lower: [v1] }],
+    ['devb', { lower: [v1] }],
+  ]);
+  for (let i = 0; i < 10; i++) await a.write(`mine${i}.txt`, `mine ${i}`);
+  await a.write('forms/form0.txt', 'my copy-up');
+  await converge([a, b]);
+  const v2 = await publish(join(base, 'org-v2'), { 'readme.txt': 'readme v2' });
+  const mine = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`mine${i}.txt`, `mine ${i}`]));
+  return { repo, a, b, v1, v2, mine };
+}
+
+/** The user layer's paths and kinds, as `device`'s head has it. */
+async function userPaths(repo: Repository, device: string): Promise<string[]> {
+  return [...(await userTreeOf(repo, device))].map(([p, n]) => `${p} ${n.type}`).sort();
+}
+
+const USER_FILES = ['forms dir', 'forms/form0.txt file', ...Array.from({ length: 10 }, (_, i) => `mine${i}.txt file`)].sort();
+
+test('a new org version that drops most of the files is switched to without a hold: its untouched files go, uncounted, and none is copied up', async (t) => {
+  const { repo, a, b, v1, v2, mine } = await formsDroppedInV2(t, 'switch-drops');
+  a.folder.switchLower([v2], [v1]);
+  const r = await a.pass();
+  assert.equal(r.status, 'synced', JSON.stringify(r.status === 'held' ? r.held : r.status));
+  assert.equal(a.folder.switching, false);
+  assert.deepEqual(await a.listing(), { ...mine, 'forms/': '', 'forms/form0.txt': 'my copy-up', 'readme.txt': 'readme v2' });
+  assert.deepEqual(await userPaths(repo, 'deva'), USER_FILES);
+  // The switch's deletes do not count towards the hour's: another device deleting six of the
+  // user's ten files is no mass delete (six alone are under the minimum).
+  for (let i = 0; i < 6; i++) await b.remove(`mine${i}.txt`);
+  assert.equal((await b.pass()).status, 'synced');
+  const after = await a.pass();
+  assert.equal(after.status, 'synced', JSON.stringify(after.status === 'held' ? after.held : after.status));
+  assert.equal((await a.listing())['mine0.txt'], undefined);
+});
+
+test('a hold of the user\'s files deleted elsewhere while a switch drops org files, restored: the user\'s files come back, the dropped org files do not become the user\'s', async (t) => {
+  const { repo, a, b, v1, v2, mine } = await formsDroppedInV2(t, 'switch-drops-held');
+  for (let i = 0; i < 10; i++) await b.remove(`mine${i}.txt`);
+  assert.equal((await b.pass()).status, 'synced');
+  a.folder.switchLower([v2], [v1]);
+  const held = await a.pass();
+  assert.equal(held.status, 'held');
+  const { id, ...counts } = held.status === 'held' ? held.held : assert.fail('not held');
+  assert.deepEqual(counts, { direction: 'remote', files: 10, of: 12 }, 'the switch\'s deletes are not counted');
+  await a.folder.restoreHeld({ ...counts, id });
+  assert.equal((await a.pass()).status, 'synced');
+  assert.equal(a.folder.switching, false);
+  assert.deepEqual(await a.listing(), { ...mine, 'forms/': '', 'forms/form0.txt': 'my copy-up', 'readme.txt': 'readme v2' });
+  assert.deepEqual(await userPaths(repo, 'deva'), USER_FILES);
+});
