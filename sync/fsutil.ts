@@ -71,6 +71,16 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** fsyncs the file at `path` (a link there is not followed: ELOOP). */
+export async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY | NOFOLLOW);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Whether syncFileSystem works here: Linux, through coreutils' `sync --file-system` (syncfs(2);
  * Node has no binding for it). Elsewhere a writer must fsync file by file.

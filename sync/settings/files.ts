@@ -18,11 +18,10 @@
  * (another writer's, or a run's cut off before its sync) must be made durable first: makeDurable.
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StrataError } from '../errors.js';
-import { canSyncFileSystem, fsyncDir, isErrno, NOFOLLOW, TEMP_PREFIX, trySyncFileSystem } from '../fsutil.js';
+import { canSyncFileSystem, fsyncDir, fsyncFile, isErrno, TEMP_PREFIX, trySyncFileSystem } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
 
 /** A batch with at least this many files to write is made durable by syncfs where there is one. */
@@ -143,15 +142,6 @@ function isRunning(pid: number): boolean {
     return true;
   } catch (err) {
     return !isErrno(err, 'ESRCH');
-  }
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, constants.O_RDONLY | NOFOLLOW);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

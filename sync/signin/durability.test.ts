@@ -9,11 +9,12 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it, type TestContext } from 'node:test';
-import { parseOrgConfig } from '../../shared/org-config.js';
+import { parseOrgConfig, type FirstContactPolicy } from '../../shared/org-config.js';
 import { writeTree } from '../cli/testkit.js';
 import { isStrataError } from '../errors.js';
 import { preloadUserLayer, writeProfile } from '../profile/index.js';
 import { initRepository, openRepository } from '../repo/index.js';
+import { FORMAT_VERSION } from '../repo/types.js';
 import { DirStore } from '../store/dir.js';
 import { layHome } from './lay.js';
 import { readSession, writeSession, type Session } from './session.js';
@@ -25,7 +26,7 @@ const FILES = { Documents: { 'a.txt': 'alpha', 'c.txt': 'charlie', sub: { 'b.txt
 const LAID = ['Documents/a.txt', 'Documents/c.txt', 'Documents/sub/b.txt'];
 
 /** A user layer holding FILES, and a signed-in machine with an empty home. */
-async function machine(t: TestContext, name: string) {
+async function machine(t: TestContext, name: string, policy: FirstContactPolicy = 'layer-wins') {
   const { dir } = await memoryBucket(t, name);
   const storeDir = join(dir, 'bucket');
   await mkdir(storeDir);
@@ -37,7 +38,7 @@ async function machine(t: TestContext, name: string) {
   const home = join(dir, 'home');
   await mkdir(home);
   const stateDir = join(dir, 'state');
-  const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: policy }, folders: ['Documents'] }, 'test');
   await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: 'pc1', signedIn: new Date().toISOString() } satisfies Session);
   return { dir, store, storeDir, home, stateDir };
 }
@@ -72,6 +73,47 @@ describe('sign-in lay where syncfs fails', { skip: NEEDS_STRACE }, () => {
       assert.ok(synced >= 0 && synced < session, `${d} was not fsynced between the renames and the session's record`);
     }
     await assert.rejects(access(join(m.stateDir, 'laying')), /ENOENT/, 'the lay ended');
+  });
+});
+
+/** The user layer's latest snapshot gains Documents/old, a folder holding only a whiteout of gone.txt (deleted on another machine). */
+async function whiteoutInOwnFolder(store: DirStore): Promise<void> {
+  const repo = await openRepository(store);
+  const latest = await repo.latestSnapshot('user/alice');
+  assert.ok(latest);
+  const root = await repo.loadTree(latest.snapshot.root);
+  const docs = root.entries[0];
+  if (docs?.type !== 'dir') return assert.fail('no Documents in the layer');
+  const old = await repo.saveTree({ entries: [{ name: 'gone.txt', type: 'whiteout' }] });
+  const inner = [...(await repo.loadTree(docs.subtree)).entries, { name: 'old', type: 'dir' as const, mode: 0o755, mtimeMs: docs.mtimeMs, subtree: old }];
+  const sub = await repo.saveTree({ entries: inner.sort((a, b) => (a.name < b.name ? -1 : 1)) });
+  const top = await repo.saveTree({ entries: [{ ...docs, subtree: sub }] });
+  await repo.flush();
+  const id = await repo.saveSnapshot({ version: FORMAT_VERSION, layer: 'user/alice', device: 'other', time: new Date(Date.now() + 1000).toISOString(), root: top, parents: [latest.id] });
+  await repo.writeHead('user/alice', 'other', id);
+}
+
+describe('sign-in first contact where syncfs fails', { skip: NEEDS_STRACE }, () => {
+  it('makes each conflict copy durable, and each folder whose entries it changed, before the session records laid', async (t) => {
+    const m = await machine(t, 'contact-no-syncfs', 'keep-both');
+    await whiteoutInOwnFolder(m.store);
+    // a.txt differs from the layer's; old/gone.txt, which a whiteout hides, is the user's own: both are moved aside.
+    await writeTree(m.home, { Documents: { 'a.txt': 'my own alpha', old: { 'gone.txt': 'my own gone' } } });
+    const bin = await failingSync(m.dir, 0);
+    const { calls } = await traceSyncs(m.dir, CHILD, [m.storeDir, m.stateDir], { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` });
+    const { laid } = await readSession(m.stateDir);
+    assert.ok(laid?.user, 'the session records what was laid');
+    const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));
+    const asides = calls.filter((c) => c[0] === 'rename' && (c[1] === join(m.home, 'Documents/a.txt') || c[1] === join(m.home, 'Documents/old/gone.txt')));
+    assert.equal(asides.length, 2, JSON.stringify(calls));
+    for (const [, from, copy] of asides) {
+      const renamed = calls.findIndex((c) => c[0] === 'rename' && c[1] === from);
+      const synced = calls.findIndex((c, i) => i > renamed && c[0] === 'fsync' && c[1] === copy);
+      assert.ok(synced > 0 && synced < session, `the conflict copy ${copy} was not fsynced before the session's record`);
+      const folder = join(copy!, '..');
+      const folderSynced = calls.findIndex((c, i) => i > renamed && c[0] === 'fsync' && c[1] === folder);
+      assert.ok(folderSynced > 0 && folderSynced < session, `${folder} was not fsynced between the move aside of ${from} and the session's record`);
+    }
   });
 });
 

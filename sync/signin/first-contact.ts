@@ -24,6 +24,11 @@
  * On a case-insensitive disk (`caseInsensitive`), a local entry whose name folds to the layer's is
  * at the layer's path, and is compared, moved aside or removed as such, under its own name.
  *
+ * Durability: with `syncEach` (the caller will not sync home's file system as a whole: lay.ts),
+ * each conflict copy that is a file and each folder that gained or lost an entry here are fsynced,
+ * one fsync per folder, before firstContact returns, so that none of it can be lost once the lay
+ * is recorded (a folder the restore writes into afterwards is fsynced again by it, which is cheap).
+ *
  * What must hold: nothing outside home, and nothing outside the effective tree, a hidden path or a
  * retired one, is touched; nothing is followed through a link (each dir is known to be a real dir
  * from its parent's listing, top-down, before anything under it is looked at); equal content
@@ -34,7 +39,7 @@ import { lstat, readdir, readlink, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
 import type { BaseKind } from '../agent/index.js';
-import { isErrno } from '../fsutil.js';
+import { fsyncDir, fsyncFile, isErrno } from '../fsutil.js';
 import { foldKey, freeConflictPath, type DiskNode } from '../plan/index.js';
 import { forEachLimit } from '../repo/pool.js';
 import { breathe, listDirNow } from '../restore/fsutil.js';
@@ -64,6 +69,8 @@ export interface FirstContactOptions {
    */
   caseInsensitive?: boolean;
   concurrency?: number;
+  /** fsync what first contact changed before returning (see the header); default false: the caller syncs the file system. */
+  syncEach?: boolean;
 }
 
 export interface FirstContactResult {
@@ -312,7 +319,22 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     return true;
   };
   for (const [dir, entries] of listings) if (untouched(dir)) result.listed.set(dir === '' ? home : join(home, dir), [...entries.values()]);
+  if (opts.syncEach) await makeDurable(home, result, opts.concurrency ?? 8);
   return result;
+}
+
+/** fsyncs each conflict copy that is a file, then each folder a copy, a removal or a move aside changed. */
+async function makeDurable(home: string, result: FirstContactResult, concurrency: number): Promise<void> {
+  await forEachLimit(result.conflicts, concurrency, async ({ copy }) => {
+    try {
+      await fsyncFile(join(home, copy));
+    } catch (err) {
+      // A link moved aside holds nothing of its own to sync (its folder does); a copy gone since has nothing left.
+      if (!isErrno(err, 'ELOOP', 'ENOENT', 'ENOTDIR')) throw err;
+    }
+  });
+  const dirs = new Set([...result.conflicts.map((c) => c.path), ...result.removed].map((rel) => join(home, parentOf(rel))));
+  await forEachLimit([...dirs], concurrency, fsyncDir);
 }
 
 /** Everything under the real dir `rel` with its kind, links not followed; what cannot be listed is left out. The event loop breathes between listings. */

@@ -31,7 +31,8 @@
  * one by one; one syncfs of home comes before step 6, so `laid` is only ever recorded over durable
  * files, and a failing one fails the lay. Where syncfs fails from the start (no sync(1) with
  * --file-system, the call missing or refused) each file is fsynced before its rename and each
- * folder that changed after, as on other systems; the marker says which (laying.ts). Files already
+ * folder that changed after, as on other systems, and first contact fsyncs its conflict copies and
+ * the folders it changed; the marker says which (laying.ts). Files already
  * on disk with the layer's size and mtime are taken as laid without being read (the quick check).
  * Both hold only for a lay that starts clean: `<stateDir>/laying` (laying.ts) is written
  * (durably) before the first change to home and removed after step 6, and a lay that finds it —
@@ -185,7 +186,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const memo = new ChunkMemo(opts.chunkFile ?? poolChunkFile);
   const params = repo.format.chunker;
   const contentOf = async (path: string): Promise<string> => contentKey((await memo.chunkFile(path, params, repo.format.hash)).chunks.map((c) => c.id));
-  const settled = await firstContact({ home: session.home, effective, policy: session.org.policies.firstContact, device: session.device, contentOf, quickCheck: clean, cutOff: !clean, caseInsensitive, concurrency: opts.concurrency });
+  const settled = await firstContact({ home: session.home, effective, policy: session.org.policies.firstContact, device: session.device, contentOf, quickCheck: clean, cutOff: !clean, caseInsensitive, concurrency: opts.concurrency, syncEach: !deferSync });
 
   const hot = makeExcluder(session.org.policies.hotPaths, { defaults: false });
   const isHot = (p: string): boolean => hot(p, false);
