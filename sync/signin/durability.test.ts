@@ -12,10 +12,13 @@ import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig, type FirstContactPolicy } from '../../shared/org-config.js';
 import { writeTree } from '../cli/testkit.js';
 import { isStrataError } from '../errors.js';
+import { folderFiles, folderStateDir } from '../agent/index.js';
+import { saveSettled } from '../agent/settled.js';
 import { preloadUserLayer, writeProfile } from '../profile/index.js';
 import { initRepository, openRepository } from '../repo/index.js';
 import { FORMAT_VERSION } from '../repo/types.js';
 import { DirStore } from '../store/dir.js';
+import { sessionFolder } from './folder.js';
 import { layHome } from './lay.js';
 import { readSession, writeSession, type Session } from './session.js';
 import { NEEDS_STRACE, traceSyncs } from '../testing/strace.js';
@@ -114,6 +117,22 @@ describe('sign-in first contact where syncfs fails', { skip: NEEDS_STRACE }, () 
       const folderSynced = calls.findIndex((c, i) => i > renamed && c[0] === 'fsync' && c[1] === folder);
       assert.ok(folderSynced > 0 && folderSynced < session, `${folder} was not fsynced between the move aside of ${from} and the session's record`);
     }
+  });
+});
+
+describe('sign-in lay over a folder a sync pass had settled', { skip: NEEDS_STRACE }, () => {
+  it("makes the settled record's removal durable before the session records laid: it names the disk as the lay found it", async (t) => {
+    const m = await machine(t, 'lay-settled');
+    const folderDir = folderStateDir(m.stateDir, sessionFolder(await readSession(m.stateDir), m.stateDir));
+    const { settledFile } = folderFiles(folderDir);
+    await mkdir(folderDir, { recursive: true });
+    await saveSettled(settledFile, { own: '', heads: '', lower: '', sequence: 0, files: 0 });
+    const { calls } = await traceSyncs(m.dir, CHILD, [m.storeDir, m.stateDir]);
+    await assert.rejects(access(settledFile), /ENOENT/);
+    const removed = calls.findIndex((c) => c[0] === 'unlink' && c[1] === settledFile);
+    const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));
+    assert.ok(removed >= 0 && session > removed, JSON.stringify(calls));
+    assert.ok(calls.slice(removed, session).some((c) => c[0] === 'fsync' && c[1] === folderDir), `${folderDir} was not fsynced between the settled record's removal and the session's record`);
   });
 });
 

@@ -42,8 +42,8 @@
  */
 import { lstat, readlink, rm, rmdir } from 'node:fs/promises';
 import { uptime } from 'node:os';
-import { join } from 'node:path';
-import { canSyncFileSystem, isErrno, syncFileSystem, trySyncFileSystem } from '../fsutil.js';
+import { dirname, join } from 'node:path';
+import { canSyncFileSystem, fsyncDir, isErrno, syncFileSystem, trySyncFileSystem } from '../fsutil.js';
 import { poolChunkFile } from '../restore/chunk.js';
 import { caseInsensitiveByDefault, contentKey, type DiskNode, type FileNode } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
@@ -261,6 +261,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const updated: Session = { ...session, laid };
   if (base === undefined) await removeBase(baseFile);
   else await writeBase(baseFile, base);
+  // Both removals durable before `laid` is: a settled record back after a crash would name the old disk.
+  await fsyncDir(dirname(settledFile));
   await writeSession(opts.stateDir, updated);
   await endLaying(opts.stateDir);
   // The layer's settings into the machine's store, now that their files are laid (7).

@@ -1,6 +1,6 @@
 /**
  * What a child process (and its children) makes durable, seen from outside: strace names the file
- * behind every fsync and every rename. Tests of durability read the order of these calls — a temp
+ * behind every fsync, every rename and every file removed. Tests of durability read the order of these calls — a temp
  * fsynced before its rename, a folder after it, a record last — which no in-process probe sees
  * (sync(1), dconf's service and other processes included). Linux with strace only.
  */
@@ -16,7 +16,7 @@ export const NEEDS_STRACE = !(process.platform === 'linux' && spawnSync('strace'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface Traced {
-  /** In order: ['fsync' (fdatasync too) | 'syncfs', path] and ['rename', from, to]. */
+  /** In order: ['fsync' (fdatasync too) | 'syncfs', path], ['rename', from, to] and ['unlink', path] (a file's removal). */
   calls: string[][];
   stdout: string;
 }
@@ -24,7 +24,7 @@ export interface Traced {
 /** Runs the TypeScript file `script` with `args` under strace (writing its trace in `dir`); it must exit 0. */
 export async function traceSyncs(dir: string, script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Traced> {
   const trace = join(dir, 'trace');
-  const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2', '-o', trace, process.execPath, '--import', 'tsx', script, ...args], { cwd: ROOT, encoding: 'utf8', env });
+  const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2,unlink,unlinkat', '-o', trace, process.execPath, '--import', 'tsx', script, ...args], { cwd: ROOT, encoding: 'utf8', env });
   assert.equal(r.status, 0, r.stderr);
   const calls: string[][] = [];
   for (const line of (await readFile(trace, 'utf8')).split('\n')) {
@@ -32,6 +32,9 @@ export async function traceSyncs(dir: string, script: string, args: readonly str
     if (sync) calls.push([sync[1] === 'syncfs' ? 'syncfs' : 'fsync', sync[2]!]);
     const moved = /\brename(?:at2?)?\((?:[^,]*, )?"([^"]*)", (?:[^,]*, )?"([^"]*)"/.exec(line);
     if (moved) calls.push(['rename', moved[1]!, moved[2]!]);
+    // unlinkat with AT_REMOVEDIR removes a folder: not a file's removal.
+    const removed = /\bunlink(?:at)?\((?:[^,]*, )?"([^"]*)"(?:, 0)?\) = 0/.exec(line);
+    if (removed && !line.includes('AT_REMOVEDIR')) calls.push(['unlink', removed[1]!]);
   }
   return { calls, stdout: r.stdout };
 }
