@@ -22,12 +22,13 @@ export function sameMode(st: Stats, mode: number): boolean {
   return (st.mode & 0o7777) === (mode & MODE_MASK);
 }
 
-/** Sets mode and mtime of an existing regular file in place (its content is already right). */
-export async function fixFileMeta(path: string, mode: number, mtimeMs: number): Promise<void> {
+/** Sets mode and mtime of an existing regular file in place (its content is already right), fsynced after unless `sync` is false (deferSync). */
+export async function fixFileMeta(path: string, mode: number, mtimeMs: number, sync = true): Promise<void> {
   const fh = await open(path, constants.O_RDONLY | NOFOLLOW);
   try {
     await fh.chmod(mode & MODE_MASK);
     await fh.utimes(mtimeMs / 1000, mtimeMs / 1000);
+    if (sync) await fh.sync();
   } finally {
     await fh.close();
   }

@@ -138,7 +138,7 @@ class Restore {
     for (const [i, f] of this.plan.files.entries()) {
       const st = onDisk[i];
       if (st && (quick.has(f.path) || sameChunks(index.chunked.get(f.path), f.entry.chunks))) {
-        if (!sameMtime(st, f.entry.mtimeMs) || !sameMode(st, f.entry.mode)) await fixFileMeta(f.path, f.entry.mode, f.entry.mtimeMs);
+        if (!sameMtime(st, f.entry.mtimeMs) || !sameMode(st, f.entry.mode)) await fixFileMeta(f.path, f.entry.mode, f.entry.mtimeMs, !this.opts.deferSync);
         this.stats.bytesReused += f.entry.size;
         this.stats.filesSkippedComplete++;
         this.filesDone++;

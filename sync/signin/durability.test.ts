@@ -5,7 +5,7 @@
 // that works as the lay starts and fails at its end (a disk's error) fails the lay.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it, type TestContext } from 'node:test';
@@ -133,6 +133,24 @@ describe('sign-in lay over a folder a sync pass had settled', { skip: NEEDS_STRA
     const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));
     assert.ok(removed >= 0 && session > removed, JSON.stringify(calls));
     assert.ok(calls.slice(removed, session).some((c) => c[0] === 'fsync' && c[1] === folderDir), `${folderDir} was not fsynced between the settled record's removal and the session's record`);
+  });
+});
+
+describe('sign-in lay where syncfs fails: metadata', { skip: NEEDS_STRACE }, () => {
+  it("makes a local file's mode and mtime durable after fixing them, where its content was already right", async (t) => {
+    const m = await machine(t, 'lay-meta-no-syncfs');
+    // The layer's content, another mtime: the restore only fixes its metadata.
+    await writeTree(m.home, { Documents: { 'a.txt': 'alpha' } });
+    await utimes(join(m.home, 'Documents/a.txt'), 1e9, 1e9);
+    const bin = await failingSync(m.dir, 0);
+    const { calls } = await traceSyncs(m.dir, CHILD, [m.storeDir, m.stateDir], { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` });
+    const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));
+    assert.ok(session >= 0, JSON.stringify(calls));
+    for (const path of [join(m.home, 'Documents/a.txt')]) {
+      const timed = calls.reduce((last, c, i) => (i < session && c[0] === 'utime' && c[1] === path ? i : last), -1);
+      assert.ok(timed >= 0, `${path}'s times were never set: ${JSON.stringify(calls)}`);
+      assert.ok(calls.slice(timed, session).some((c) => c[0] === 'fsync' && c[1] === path), `${path} was not fsynced after its times were set, before the session's record`);
+    }
   });
 });
 
