@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isStrataError, StrataError } from './errors.js';
 
@@ -65,10 +65,24 @@ export async function fsyncDir(dir: string): Promise<void> {
     fh = await open(dir, constants.O_RDONLY | NOFOLLOW);
     await fh.sync();
   } catch (err) {
-    if (!isErrno(err, 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EBADF', 'EPERM', 'EACCES', 'ENOENT', 'ENOTDIR', 'ELOOP')) throw err;
+    if (!unsyncableDir(err)) throw err;
   } finally {
     await fh?.close().catch(() => undefined);
   }
+}
+
+/** fsyncDir through a descriptor already open on the folder: the same errors pass. */
+export async function syncDirHandle(fh: FileHandle): Promise<void> {
+  if (process.platform === 'win32') return;
+  try {
+    await fh.sync();
+  } catch (err) {
+    if (!unsyncableDir(err)) throw err;
+  }
+}
+
+function unsyncableDir(err: unknown): boolean {
+  return isErrno(err, 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EBADF', 'EPERM', 'EACCES', 'ENOENT', 'ENOTDIR', 'ELOOP');
 }
 
 /** fsyncs the file at `path` (a link there is not followed: ELOOP). */

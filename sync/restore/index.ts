@@ -29,8 +29,8 @@
  *   while walking the trees are kept for it).
  *
  * Durability: by default every file is fsynced before its rename (a file left in place whose mode
- * or mtime the restore fixed, after that), and every folder that gained an entry is fsynced before
- * the restore returns. With `deferSync` the restore makes no fsync at
+ * or mtime the restore fixed, after that), and every folder that gained an entry or whose metadata
+ * changed is fsynced, after its metadata is set, before the restore returns. With `deferSync` the restore makes no fsync at
  * all, and the caller syncs the whole file system once (fsutil.ts syncFileSystem: syncfs, Linux)
  * before it records the restore as done; per-file fsyncs cost more than every other step of a
  * small-file restore together (5.6 s against 2.7 s for 20,000 files here). The price is what a

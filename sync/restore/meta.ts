@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { MODE_MASK } from './assembly.js';
 import { forEachLimit } from '../repo/pool.js';
 import { byDepth, replaceWith } from './fsutil.js';
-import { NOFOLLOW, fsyncDir, tempPathIn } from '../fsutil.js';
+import { NOFOLLOW, fsyncDir, syncDirHandle, tempPathIn } from '../fsutil.js';
 import type { DirMeta, PlannedDir, PlannedLink } from './types.js';
 
 /** Equal to the millisecond (file systems store finer or, at worst, exactly ms). */
@@ -62,21 +62,46 @@ function setDirMeta(path: string, entry: DirMeta): void {
   }
 }
 
-async function finishDir(dir: PlannedDir, dirty: boolean): Promise<void> {
-  if (dirty) await fsyncDir(dir.path);
-  if (dir.entry) setDirMeta(dir.path, dir.entry);
+/**
+ * setDirMeta, then an fsync when the folder's entries (`dirty`) or its metadata changed: through
+ * the same descriptor, opened before the folder's mode is set (the mode may forbid opening it).
+ */
+async function setDirMetaDurably(path: string, entry: DirMeta, dirty: boolean): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | NOFOLLOW);
+  try {
+    const st = await fh.stat();
+    const changed = !sameMode(st, entry.mode) || !sameMtime(st, entry.mtimeMs);
+    await fh.chmod(entry.mode & MODE_MASK);
+    await fh.utimes(entry.mtimeMs / 1000, entry.mtimeMs / 1000);
+    if (dirty || changed) await syncDirHandle(fh);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function finishDir(dir: PlannedDir, dirty: boolean, syncEach: boolean): Promise<void> {
+  if (!dir.entry) {
+    if (dirty) await fsyncDir(dir.path);
+  } else if (syncEach && process.platform !== 'win32') {
+    await setDirMetaDurably(dir.path, dir.entry, dirty);
+  } else {
+    if (dirty) await fsyncDir(dir.path);
+    setDirMeta(dir.path, dir.entry);
+  }
 }
 
 /**
  * fsyncs each changed folder once and sets folder metadata (unless `meta` is false), deepest level
  * first (a parent's mode may forbid reaching its children), the folders of one level in parallel:
- * metadata of one folder does not touch its siblings'.
+ * metadata of one folder does not touch its siblings'. With `syncEach` (the caller does not sync
+ * the file system as a whole), a folder's fsync comes after its metadata is set, and a folder whose
+ * metadata changed is fsynced even if its entries did not.
  */
-export async function finishDirs(dirs: readonly PlannedDir[], dirty: ReadonlySet<string>, concurrency: number, meta = true): Promise<void> {
+export async function finishDirs(dirs: readonly PlannedDir[], dirty: ReadonlySet<string>, concurrency: number, meta = true, syncEach = false): Promise<void> {
   if (!meta) return forEachLimit([...dirty], concurrency, fsyncDir);
   const planned = new Set(dirs.map((d) => d.path));
   await forEachLimit([...dirty].filter((path) => !planned.has(path)), concurrency, fsyncDir);
   for (const level of byDepth(dirs).reverse()) {
-    await forEachLimit(level, concurrency, (dir) => finishDir(dir, dirty.has(dir.path)));
+    await forEachLimit(level, concurrency, (dir) => finishDir(dir, dirty.has(dir.path), syncEach));
   }
 }

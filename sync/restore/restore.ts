@@ -223,7 +223,7 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
     await undoKept(kept);
     throw err;
   }
-  await finishDirs(plan.dirs, opts.deferSync ? new Set() : assembly.dirtyDirs, concurrency, !opts.folderMetaLater);
+  await finishDirs(plan.dirs, opts.deferSync ? new Set() : assembly.dirtyDirs, concurrency, !opts.folderMetaLater, !opts.deferSync);
   r.emit();
   return r.stats;
 }

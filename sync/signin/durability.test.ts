@@ -137,7 +137,7 @@ describe('sign-in lay over a folder a sync pass had settled', { skip: NEEDS_STRA
 });
 
 describe('sign-in lay where syncfs fails: metadata', { skip: NEEDS_STRACE }, () => {
-  it("makes a local file's mode and mtime durable after fixing them, where its content was already right", async (t) => {
+  it("makes each folder's mode and mtime durable after setting them, and a local file's whose content was already right", async (t) => {
     const m = await machine(t, 'lay-meta-no-syncfs');
     // The layer's content, another mtime: the restore only fixes its metadata.
     await writeTree(m.home, { Documents: { 'a.txt': 'alpha' } });
@@ -146,7 +146,7 @@ describe('sign-in lay where syncfs fails: metadata', { skip: NEEDS_STRACE }, () 
     const { calls } = await traceSyncs(m.dir, CHILD, [m.storeDir, m.stateDir], { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` });
     const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));
     assert.ok(session >= 0, JSON.stringify(calls));
-    for (const path of [join(m.home, 'Documents/a.txt')]) {
+    for (const path of [join(m.home, 'Documents/a.txt'), join(m.home, 'Documents'), join(m.home, 'Documents/sub')]) {
       const timed = calls.reduce((last, c, i) => (i < session && c[0] === 'utime' && c[1] === path ? i : last), -1);
       assert.ok(timed >= 0, `${path}'s times were never set: ${JSON.stringify(calls)}`);
       assert.ok(calls.slice(timed, session).some((c) => c[0] === 'fsync' && c[1] === path), `${path} was not fsynced after its times were set, before the session's record`);
