@@ -52,6 +52,17 @@ export async function makeDirs(path: string, mode?: number): Promise<void> {
 }
 
 /**
+ * makeDirs, and each folder it made fsynced into its parent: a file made durable in a new folder
+ * (writeFileAtomic fsyncs only the folder it is in) is lost with the folder's own entry otherwise.
+ */
+export async function makeDirsDurably(path: string, mode?: number): Promise<void> {
+  const missing: string[] = [];
+  for (let p = path; dirname(p) !== p && (await lstat(p).catch(() => undefined)) === undefined; p = dirname(p)) missing.push(p);
+  await makeDirs(path, mode);
+  for (const p of missing) await fsyncDir(dirname(p));
+}
+
+/**
  * fsyncs a directory so that a rename or a new entry in it survives a crash. Windows cannot open a
  * directory as a file (NTFS journals the rename itself), and some file systems cannot sync one or
  * refuse to open it; there the rename is as durable as the platform allows, so those errors pass.

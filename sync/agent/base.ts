@@ -23,7 +23,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StrataError } from '../errors.js';
-import { isErrno, makeDirs } from '../fsutil.js';
+import { isErrno, makeDirsDurably } from '../fsutil.js';
 import { isValidEntryName } from '../repo/names.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 
@@ -85,7 +85,7 @@ export async function readRecordedBase(file: string): Promise<Base | undefined> 
 }
 
 export async function writeBase(file: string, base: Base): Promise<void> {
-  await makeDirs(dirname(file), 0o700);
+  await makeDirsDurably(dirname(file), 0o700);
   await writeFileAtomic(file, `${JSON.stringify({ version: VERSION, paths: [...base.paths], covered: [...base.covered] })}\n`);
 }
 

@@ -29,7 +29,7 @@ const FILES = { Documents: { 'a.txt': 'alpha', 'c.txt': 'charlie', sub: { 'b.txt
 const LAID = ['Documents/a.txt', 'Documents/c.txt', 'Documents/sub/b.txt'];
 
 /** A user layer holding FILES, and a signed-in machine with an empty home. */
-async function machine(t: TestContext, name: string, policy: FirstContactPolicy = 'layer-wins') {
+async function machine(t: TestContext, name: string, policy: FirstContactPolicy = 'layer-wins', mode: 'vdi' | 'persistent' = 'persistent') {
   const { dir } = await memoryBucket(t, name);
   const storeDir = join(dir, 'bucket');
   await mkdir(storeDir);
@@ -41,7 +41,7 @@ async function machine(t: TestContext, name: string, policy: FirstContactPolicy 
   const home = join(dir, 'home');
   await mkdir(home);
   const stateDir = join(dir, 'state');
-  const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: policy }, folders: ['Documents'] }, 'test');
+  const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, mode, policies: { firstContact: policy }, folders: ['Documents'] }, 'test');
   await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: 'pc1', signedIn: new Date().toISOString() } satisfies Session);
   return { dir, store, storeDir, home, stateDir };
 }
@@ -150,6 +150,24 @@ describe('sign-in lay where syncfs fails: metadata', { skip: NEEDS_STRACE }, () 
       const timed = calls.reduce((last, c, i) => (i < session && c[0] === 'utime' && c[1] === path ? i : last), -1);
       assert.ok(timed >= 0, `${path}'s times were never set: ${JSON.stringify(calls)}`);
       assert.ok(calls.slice(timed, session).some((c) => c[0] === 'fsync' && c[1] === path), `${path} was not fsynced after its times were set, before the session's record`);
+    }
+  });
+});
+
+describe('sign-in lay on a VDI machine, first from its state dir', { skip: NEEDS_STRACE }, () => {
+  it("makes the record of the machine's own files durable, the folders it made for it included, before the session records laid", async (t) => {
+    const m = await machine(t, 'lay-vdi-base', 'layer-wins', 'vdi');
+    const folderDir = folderStateDir(m.stateDir, sessionFolder(await readSession(m.stateDir), m.stateDir));
+    const { baseFile } = folderFiles(folderDir);
+    const { calls } = await traceSyncs(m.dir, CHILD, [m.storeDir, m.stateDir]);
+    await access(baseFile);
+    const written = calls.findIndex((c) => c[0] === 'rename' && c[2] === baseFile);
+    const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));
+    assert.ok(written >= 0 && session > written, JSON.stringify(calls));
+    assert.ok(calls.slice(written, session).some((c) => c[0] === 'fsync' && c[1] === folderDir), `${folderDir} was not fsynced between the record's write and the session's`);
+    // The folders made for the record (the state dir itself is fsynced with the session): each one's entry in its parent.
+    for (const d of [folderDir, join(folderDir, '..')]) {
+      assert.ok(calls.slice(0, session).some((c) => c[0] === 'fsync' && c[1] === join(d, '..')), `${join(d, '..')} was not fsynced before the session's record: the new folder ${d} may be lost with the record in it`);
     }
   });
 });
