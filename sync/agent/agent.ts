@@ -327,11 +327,9 @@ export class Agent implements AgentApi {
   }
 
   private async run(): Promise<void> {
-    let opened = false;
     while (!this.stopped) {
       if (!this.paused) {
-        if (!opened) opened = await this.opening();
-        if (opened) await this.runDue();
+        if (await this.opening()) await this.runDue();
       } else {
         for (const f of this.folders) if (f.status.state !== 'paused') f.setState('paused');
       }
@@ -352,22 +350,37 @@ export class Agent implements AgentApi {
     }
   }
 
+  /**
+   * Opens the store, then each folder not open yet whose turn has come. A store that cannot be
+   * opened stops every folder (false); a folder that cannot be opened (its state dir, its watcher)
+   * stops only itself, and is tried again after a backoff.
+   */
   private async openFolders(): Promise<boolean> {
-    try {
-      // The index is loaded by the first pass (which loads it anyway), so a pause during the
-      // start-up waits for one request, not for the whole index.
-      this.repo ??= await openRepository(await this.opts.openStore(), { loadIndex: false });
-      for (const f of this.folders) await f.open(this.repo);
-      return true;
-    } catch (err) {
-      for (const f of this.folders) f.setError(isOffline(err) ? 'offline' : 'error', err);
-      const f = this.folders[0];
-      if (f !== undefined) {
-        f.failures++;
-        for (const g of this.folders) g.nextPoll = this.now().getTime() + this.backoff(f.failures);
+    if (this.repo === undefined) {
+      try {
+        // The index is loaded by the first pass (which loads it anyway), so a pause during the
+        // start-up waits for one request, not for the whole index.
+        this.repo = await openRepository(await this.opts.openStore(), { loadIndex: false });
+      } catch (err) {
+        for (const f of this.folders) f.setError(isOffline(err) ? 'offline' : 'error', err);
+        const f = this.folders[0];
+        if (f !== undefined) {
+          f.failures++;
+          for (const g of this.folders) g.nextPoll = this.now().getTime() + this.backoff(f.failures);
+        }
+        return false;
       }
-      return false;
     }
+    for (const f of this.folders) {
+      if (f.opened || this.paused || this.stopped || (!f.due && this.now().getTime() < f.nextPoll)) continue;
+      try {
+        await f.open(this.repo);
+      } catch (err) {
+        f.due = false;
+        this.failed(f, err);
+      }
+    }
+    return true;
   }
 
   private backoff(failures: number): number {
@@ -398,7 +411,7 @@ export class Agent implements AgentApi {
       if (this.paused || this.stopped) return;
       const now = this.now().getTime();
       // A missing root is looked at again each poll (a stat, no store request) and when the watcher sees it back.
-      if (!f.due && now < f.nextPoll) continue;
+      if (!f.opened || (!f.due && now < f.nextPoll)) continue;
       f.due = false;
       f.nextPoll = now + (this.opts.pollMs ?? 10_000);
       await this.runPass(f);
@@ -414,10 +427,11 @@ export class Agent implements AgentApi {
       f.setState('scanning');
       await this.runBeside(f);
       // Without a watcher, or one a system limit kept from some folders, nothing marks (all) paths
-      // dirty: every pass rescans (the stat cache keeps it cheap). A watcher may also have missed
+      // dirty: every pass rescans (the stat cache keeps it cheap); so does one whose path too long
+      // to read stands in its status, so that the pass that no longer finds it ends the warning. A watcher may also have missed
       // changes unawares (an overflow), so a full rescan comes round anyway.
       const now = this.now().getTime();
-      if (this.opts.watch === false || f.watchIncomplete || now >= f.nextRescan) {
+      if (this.opts.watch === false || f.rescanAll || now >= f.nextRescan) {
         f.folder.markAllDirty();
         f.nextRescan = now + (this.opts.rescanMs ?? 3_600_000);
       }

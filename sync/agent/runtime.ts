@@ -22,6 +22,8 @@ import { noRoot } from './rescan.js';
 import { ProgressMeter } from './progress.js';
 import { filesIn, LAST_SYNC_EVERY_MS, readLastSync, writeLastSync } from './known.js';
 import { makeDirs } from '../fsutil.js';
+import { TOO_LONG } from '../snapshot/listing.js';
+import type { ScanResult } from './local.js';
 
 export interface FolderSpec {
   /** Absolute path of the synced directory. */
@@ -108,6 +110,10 @@ export class FolderRuntime {
   private failedAs: 'error' | 'offline' = 'error';
   /** The watcher cannot see every folder (a system limit): each pass rescans the whole root. */
   watchIncomplete = false;
+  /** open() succeeded: passes may run. */
+  opened = false;
+  /** A path under the root too long to read (ENAMETOOLONG), as the last pass found; its status warning says so. */
+  private tooLong: string | undefined;
   folder!: SyncFolder;
   private index: FileIndex | undefined;
   /** The last sync time as saved in the state dir (known.ts). */
@@ -210,6 +216,25 @@ export class FolderRuntime {
     // The start-up rescan must begin after the watcher's initial scan: a file created in between
     // would be neither reported (initial paths never are) nor scanned.
     if (this.opts.watch) await this.startWatcher();
+    this.opened = true;
+  }
+
+  /** Each pass must rescan the whole root: a watcher short of some folders, or a path too long that a rescan must find gone. */
+  get rescanAll(): boolean {
+    return this.watchIncomplete || this.tooLong !== undefined;
+  }
+
+  /**
+   * Says in the status (E_PATH_TOO_LONG) the first path a pass's scan found too long to read, and
+   * ends that once a pass finds none (each pass rescans everything meanwhile: rescanAll). A
+   * warning of the watcher's comes first: it stands until the watcher restarts.
+   */
+  private notePathTooLong(scan: ScanResult): void {
+    const rel = [...scan.skipped].find(([, why]) => why === TOO_LONG)?.[0];
+    this.tooLong = rel === undefined ? undefined : join(this.spec.root, ...rel.split('/'));
+    if (this.status.warning !== undefined && this.status.warning.code !== 'E_PATH_TOO_LONG') return;
+    if (this.tooLong === undefined) delete this.status.warning;
+    else this.status.warning = apiError(new StrataError('E_PATH_TOO_LONG', TOO_LONG, { path: this.tooLong }));
   }
 
   private startWatcher(): Promise<void> {
@@ -354,6 +379,7 @@ export class FolderRuntime {
   /** Takes in a pass's outcome; returns the conflicts that are new since the last status. */
   record(r: PassResult): ConflictInfo[] {
     this.meter.reset();
+    this.notePathTooLong(r.scan);
     delete this.status.error;
     // A retry is no success: the agent runs one again at once only a few times in a row (agent.ts).
     if (r.status !== 'retry') this.failures = 0;

@@ -19,6 +19,12 @@ const VANISHED = new Set(['ENOENT', 'ENOTDIR']);
 /** The entry is there but cannot be read now (permissions, locks on Windows, I/O). */
 const UNREADABLE = new Set(['EACCES', 'EPERM', 'EBUSY', 'EIO', 'ENXIO', 'ETXTBSY', 'ELOOP', 'EAGAIN', 'EINVAL', 'EISDIR']);
 
+/**
+ * Why an entry is skipped whose path is longer than the OS lets a program name (ENAMETOOLONG:
+ * past PATH_MAX, 4,096 bytes on Linux). It is there, so it must not read as deleted.
+ */
+export const TOO_LONG = 'its path is longer than the system allows (ENAMETOOLONG): neither it nor what is under it can be read, so they are not synced (nor deleted); shorten the names above it or move it higher up';
+
 export type FsProblem = { vanished: true } | { unreadable: string };
 
 /** The errno code of a file system error, also when a chunker wrapped it in a StrataError (as its cause). */
@@ -34,6 +40,7 @@ export function fsProblem(err: unknown): FsProblem | undefined {
   if (code === undefined) return undefined;
   if (VANISHED.has(code)) return { vanished: true };
   if (UNREADABLE.has(code)) return { unreadable: `cannot be read (${code})` };
+  if (code === 'ENAMETOOLONG') return { unreadable: TOO_LONG };
   return undefined;
 }
 

@@ -16,14 +16,16 @@
  * - a change reports the entry's path; when the OS does not name the entry, the directory's own;
  * - a directory the user may not read is left unwatched, never an error (the scan cannot read it
  *   either, and reports it skipped): the change of mode that opens it raises an event in its
- *   parent, and it is watched from then on;
+ *   parent, and it is watched from then on. The same holds for a directory whose path is past
+ *   PATH_MAX (ENAMETOOLONG), which nothing can open by its path: a rename that shortens its path
+ *   raises an event in a watched directory above it;
  * - a directory a system limit leaves unwatched (inotify's watches per user: ENOSPC) is never an
  *   error either: `onLimit` says so, and the caller must find changes in it some other way.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { isGone, isLimit, isRefused } from './sample.js';
+import { isGone, isLimit, isRefused, isTooLong } from './sample.js';
 
 export interface DirWatchOptions {
   /** True for directories that must not be watched (nor anything under them). */
@@ -83,7 +85,7 @@ export class DirWatch {
       if (this.closed || this.watchers.has(dir)) return;
       w = watch(dir, { persistent: true }, (_event, name) => this.event(dir, name?.toString()));
     } catch (err) {
-      if (isGone(err) || isRefused(err)) return;
+      if (isGone(err) || isRefused(err) || isTooLong(err)) return;
       if (isLimit(err)) return this.opts.onLimit(dir, err);
       throw err;
     }
@@ -119,6 +121,7 @@ export class DirWatch {
     try {
       st = await lstat(abs);
     } catch (err) {
+      if (isTooLong(err)) return;
       if (!isGone(err)) throw err;
     }
     if (this.closed) return;

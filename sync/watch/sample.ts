@@ -17,9 +17,13 @@ export async function sample(absPath: string): Promise<Sample> {
     return { kind, size: st.size, mtimeMs: st.mtimeMs };
   } catch (err) {
     if (isGone(err)) return null;
+    // Something is there that no path can reach: reported as it is (the scan says why it skips it).
+    if (isTooLong(err)) return TOO_LONG;
     throw err;
   }
 }
+
+const TOO_LONG: Sample = { kind: 'other', size: 0, mtimeMs: 0 };
 
 export function sameSample(a: Sample, b: Sample): boolean {
   if (a === null || b === null) return a === b;
@@ -35,6 +39,11 @@ export function isGone(err: unknown): boolean {
 export function isLimit(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   return code === 'ENOSPC' || code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM';
+}
+
+/** The path is longer than the OS takes (past PATH_MAX): nothing at it or under it can be named. */
+export function isTooLong(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENAMETOOLONG';
 }
 
 /** The user may not read the path (its permissions, or the OS's). */

@@ -1,0 +1,158 @@
+/**
+ * A synced folder holding a tree nested past PATH_MAX (4,096 bytes): what lies past it cannot be
+ * opened by its path, so it is neither synced nor taken for deleted; the rest of that folder
+ * syncs, its status names the path, and the other folders never notice.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { FolderStatus } from '../../shared/agent-api.js';
+import { MemoryStore } from '../store/memory.js';
+import { LONG, pastPathMax, type DeepTree } from '../testing/deep-tree.js';
+import { Agent } from './agent.js';
+import { Device, initStore, LAYER } from './testkit.js';
+
+const PATH_MAX = 4096;
+const linuxOnly = { skip: process.platform !== 'linux' && 'PATH_MAX of 4,096 bytes is Linux' };
+
+/** The first dir of `tree` (under `top`) whose path the OS refuses. */
+function firstTooLong(top: string, tree: DeepTree): string {
+  for (let level = 1; ; level++) if (Buffer.byteLength(join(top, tree.dir(level))) >= PATH_MAX) return join(top, tree.dir(level));
+}
+
+async function until(what: string, ok: () => boolean, show: () => unknown): Promise<void> {
+  const end = Date.now() + 30_000;
+  while (!ok()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(show())}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A fresh dir; each test removes it after the deep tree's names are short again (t.after runs in order). */
+function base(name: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `strata-agent-${name}-`));
+}
+
+test('a folder holding a tree past PATH_MAX at the start stops no other folder: it syncs what it can read, and its status names the path too deep', linuxOnly, async (t) => {
+  const dir = await base('deep-start');
+  const [fine, deep] = [join(dir, 'fine'), join(dir, 'deep')];
+  await mkdir(fine);
+  await mkdir(deep);
+  await writeFile(join(fine, 'a.txt'), 'a');
+  await writeFile(join(deep, 'top.txt'), 'top');
+  const tree = await pastPathMax(join(deep, 'tree'));
+  const store = new MemoryStore();
+  await initStore(store);
+  // The deep folder first: the folders are opened in order.
+  const agent = await Agent.start({ stateDir: join(dir, 'state'), folders: [{ root: deep, layer: 'user/deep' }, { root: fine, layer: LAYER }], openStore: () => store, pollMs: 100, debounceMs: 20, stabilityMs: 30 });
+  t.after(() => agent.stop());
+  t.after(() => tree.undo());
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const [deepNow, fineNow] = [(): FolderStatus => agent.status().folders[0]!, (): FolderStatus => agent.status().folders[1]!];
+  const show = () => agent.status().folders;
+
+  await until('both folders synced', () => fineNow().syncedPasses > 0 && deepNow().syncedPasses > 0, show);
+  assert.equal(fineNow().error, undefined);
+  assert.equal(fineNow().files, 1);
+  assert.equal(deepNow().error, undefined);
+  assert.equal(deepNow().files, 2, 'top.txt and near.txt: all it can read');
+  const warning = deepNow().warning;
+  assert.equal(warning?.code, 'E_PATH_TOO_LONG', JSON.stringify(warning));
+  assert.equal(warning.path, firstTooLong(join(deep, 'tree'), tree));
+  assert.doesNotMatch(warning.message, /\n/);
+
+  // Both watchers run: a change in each folder syncs.
+  await writeFile(join(fine, 'b.txt'), 'b');
+  await writeFile(join(deep, 'top2.txt'), 'top2');
+  await until('the changes synced', () => fineNow().files === 2 && deepNow().files === 3, show);
+
+  // Another machine gets what could be read.
+  const b = await Device.create(dir, 'devb', store, { layer: 'user/deep' });
+  t.after(() => b.close());
+  await b.pass();
+  const got = await b.listing();
+  assert.equal(got['top.txt'], 'top');
+  assert.equal(got[`tree/${tree.dir(1)}/near.txt`], 'near');
+});
+
+test('an entry made past PATH_MAX while the agent runs jams no watcher: later changes still sync, and the status names it', linuxOnly, async (t) => {
+  const dir = await base('deep-event');
+  const root = join(dir, 'a');
+  await mkdir(root);
+  // Deep, but every dir of it short enough to be watched, and room for one name past PATH_MAX.
+  const depth = Math.floor((PATH_MAX - 2 - Buffer.byteLength(join(root, 'tree'))) / (LONG.length + 1));
+  const tree = await pastPathMax(join(root, 'tree'), depth);
+  const store = new MemoryStore();
+  await initStore(store);
+  const agent = await Agent.start({ stateDir: join(dir, 'state'), folders: [{ root, layer: LAYER }], openStore: () => store, pollMs: 100, debounceMs: 20, stabilityMs: 30 });
+  t.after(() => agent.stop());
+  t.after(() => tree.undo());
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const now = (): FolderStatus => agent.status().folders[0]!;
+  const show = () => agent.status().folders;
+  await until('the first pass', () => now().syncedPasses > 0, show);
+  assert.equal(now().files, 2);
+  assert.equal(now().warning, undefined);
+
+  // Made by a name relative to the deepest dir: its path is past PATH_MAX.
+  const deepest = join(root, 'tree', tree.dir(depth));
+  const name = 'y'.repeat(PATH_MAX - Buffer.byteLength(deepest));
+  assert.ok(name.length <= 255, 'a name the OS takes');
+  const cwd = process.cwd();
+  process.chdir(deepest);
+  try {
+    await writeFile(name, 'too deep');
+  } finally {
+    process.chdir(cwd);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  await writeFile(join(root, 'later.txt'), 'later');
+  await until('the later change synced', () => now().files === 3, show);
+  await until('the warning', () => now().warning !== undefined, show);
+  assert.equal(now().warning?.code, 'E_PATH_TOO_LONG');
+  assert.equal(now().warning?.path, join(deepest, name));
+});
+
+test('files past PATH_MAX that the layer holds are never taken for deleted: the folder, moved deeper, syncs on and the other machine keeps them', linuxOnly, async (t) => {
+  const dir = await base('deep-moved');
+  const near = join(dir, 'a');
+  const far = join(dir, 'x'.repeat(250), 'x'.repeat(250), 'x'.repeat(250), 'a');
+  await mkdir(near);
+  await writeFile(join(near, 'top.txt'), 'top');
+  const tree = await pastPathMax(join(near, 't'), 14);
+  const end = `t/${tree.dir(14)}/end.txt`;
+  assert.ok(Buffer.byteLength(join(near, end)) < PATH_MAX && Buffer.byteLength(join(far, end)) >= PATH_MAX, 'end.txt is readable here, not there');
+  const store = new MemoryStore();
+  await initStore(store);
+  const opts = { stateDir: join(dir, 'state'), openStore: () => store, pollMs: 100, debounceMs: 20, stabilityMs: 30 };
+  const first = await Agent.start({ ...opts, folders: [{ root: near, layer: LAYER }] });
+  await until('the first sync', () => first.status().folders[0]!.files === 3, () => first.status().folders);
+  await first.stop();
+
+  await mkdir(join(far, '..'), { recursive: true });
+  await rename(near, far);
+  const agent = await Agent.start({ ...opts, folders: [{ root: far, layer: LAYER }] });
+  t.after(() => agent.stop());
+  t.after(() => rename(far, near));
+  t.after(() => tree.undo());
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const now = (): FolderStatus => agent.status().folders[0]!;
+  await until('a pass at the new place', () => now().syncedPasses > 0, () => agent.status().folders);
+  await writeFile(join(far, 'new.txt'), 'new');
+
+  const b = await Device.create(dir, 'devb', store);
+  t.after(() => b.close());
+  const end2 = Date.now() + 30_000;
+  while ((await b.listing())['new.txt'] === undefined) {
+    if (Date.now() > end2) assert.fail(`new.txt never reached the other machine: ${JSON.stringify(agent.status().folders)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    b.folder.markAllDirty();
+    await b.pass();
+  }
+  const got = await b.listing();
+  assert.equal(got[end], 'end', 'the file past PATH_MAX is still in the layer');
+  assert.equal(got[`t/${tree.dir(1)}/near.txt`], 'near');
+  assert.equal(now().warning?.code, 'E_PATH_TOO_LONG');
+});
