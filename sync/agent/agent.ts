@@ -435,8 +435,9 @@ export class Agent implements AgentApi {
         f.folder.markAllDirty();
         f.nextRescan = now + (this.opts.rescanMs ?? 3_600_000);
       }
-      const r = await f.folder.pass(abort.signal);
+      // The pass looks at the root again: only seen missing from now on is it missing at its end.
       f.rootMissing = false;
+      const r = await f.folder.pass(abort.signal);
       fresh = f.record(r);
       if (r.status === 'retry' && f.failures++ < MAX_RETRIES) f.due = true;
       if (r.status === 'synced') {

@@ -105,6 +105,10 @@ export class FolderRuntime {
   nextRescan = 0;
   /** Passes in a row that failed or ended in 'retry' (the disk changed under them). */
   failures = 0;
+  /**
+   * The root was seen missing since the pass in flight began (the watcher, or that pass): a pass
+   * that began before, and ends in sync, ends with the folder in error all the same (record).
+   */
   rootMissing = false;
   /** The state of the failure that status.error says. */
   private failedAs: 'error' | 'offline' = 'error';
@@ -380,7 +384,7 @@ export class FolderRuntime {
   record(r: PassResult): ConflictInfo[] {
     this.meter.reset();
     this.notePathTooLong(r.scan);
-    delete this.status.error;
+    if (!this.rootMissing) delete this.status.error;
     // A retry is no success: the agent runs one again at once only a few times in a row (agent.ts).
     if (r.status !== 'retry') this.failures = 0;
     // Nor is it an outcome: a hold, answered or not, stands until a pass that ends holds it again
@@ -391,7 +395,7 @@ export class FolderRuntime {
       // A pass that began before the answer holds what it answered: the next one acts on it.
       const answer = this.folder.answerFor(r.held);
       this.status.pendingDeletes = answer === undefined ? r.held : { ...r.held, answer };
-      this.setState('idle');
+      this.ended();
       return [];
     }
     delete this.status.pendingDeletes;
@@ -405,8 +409,13 @@ export class FolderRuntime {
     this.status.files = r.files;
     const before = new Set(this.status.conflicts.map((c) => c.copy));
     this.status.conflicts = this.conflicts();
-    this.setState('idle');
+    this.ended();
     return this.status.conflicts.filter((c) => !before.has(c.copy));
+  }
+
+  /** The state a pass leaves as it ends: idle, or in error while its root is missing. */
+  ended(): void {
+    this.setState(this.rootMissing ? 'error' : 'idle');
   }
 
   async close(): Promise<void> {
