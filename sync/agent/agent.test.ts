@@ -11,7 +11,7 @@ import { skipWithoutS3 } from '../testing/s3.js';
 import type { ByteRange, ListOptions, ObjectInfo, PutBody } from '../store/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { Agent } from './agent.js';
-import { SyncFolder, type PassResult } from './folder.js';
+import { SyncFolder, type FolderOptions, type PassResult } from './folder.js';
 import { syncOnce } from './once.js';
 import { openRepository } from '../repo/index.js';
 import { initStore, LAYER, listDir, tempRoot } from './testkit.js';
@@ -358,4 +358,23 @@ test('a pass that keeps finding the disk changing under it is run again at once 
   // Give an endless loop of retries room to show itself; the next poll is a minute away.
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(passes, 6, 'the first pass and five immediate retries, then nothing until the poll');
+});
+
+test('a folder whose passes keep ending in retry shows no step or progress of the last one while it waits for the next poll', async (t) => {
+  let passes = 0;
+  t.mock.method(SyncFolder.prototype, 'pass', async function (this: SyncFolder) {
+    passes++;
+    // Each pass gets as far as laying files before the disk changes under it.
+    (this as unknown as { opts: FolderOptions }).opts.onPhase?.({ state: 'downloading', files: 1, filesTotal: 3, bytes: 100, bytesTotal: 300, counting: false });
+    return { status: 'retry', scan: { changed: [], skipped: new Map() } } satisfies PassResult;
+  });
+  const base = await tempRoot(t, 'agent-retry-state');
+  const store = new MemoryStore();
+  await initStore(store);
+  const m = await machine(base, 'deva', store, { pollMs: 60_000 });
+  t.after(() => m.agent.stop());
+  await waitFor('the first pass and five immediate retries', () => m.agent.passCount >= 6);
+  assert.equal(passes, 6);
+  const f = m.agent.status().folders[0]!;
+  assert.deepEqual({ state: f.state, progress: f.progress }, { state: 'idle', progress: undefined });
 });

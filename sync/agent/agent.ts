@@ -439,7 +439,11 @@ export class Agent implements AgentApi {
       f.rootMissing = false;
       const r = await f.folder.pass(abort.signal);
       fresh = f.record(r);
-      if (r.status === 'retry' && f.failures++ < MAX_RETRIES) f.due = true;
+      if (r.status === 'retry') {
+        if (f.failures++ < MAX_RETRIES) f.due = true;
+        // Left for the next poll: no step of it runs meanwhile, and its figures are no one's.
+        else f.ended();
+      }
       if (r.status === 'synced') {
         await f.saveLastSync(r.snapshot !== undefined);
         await this.noteSynced(r.snapshot !== undefined);
