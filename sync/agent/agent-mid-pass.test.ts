@@ -75,3 +75,24 @@ test('a root that goes missing while a pass runs is still shown missing when tha
   const inSync = events.slice(seen).filter((e) => e.type === 'status' && e.status.folders[0]!.error === undefined);
   assert.deepEqual(inSync, [], 'no status said the missing folder in sync');
 });
+
+test('a resume that comes while a pause waits for the pass in flight leaves the agent running, its folders not shown paused', async (t) => {
+  const gate = gatePasses(t);
+  const { agent, events } = await agentOf(t, 'mid-pass-pause-resume');
+  const held = gate.hold();
+  await agent.call('syncNow', {});
+  await held;
+  const pausing = agent.call('pause', {});
+  await waitFor('the pause recorded', () => agent.paused);
+  await agent.call('resume', {});
+  const seen = events.length;
+  gate.release();
+  await pausing;
+  assert.equal(agent.paused, false);
+  const pausedFolders = events.slice(seen).filter((e) => e.type === 'status' && !e.status.paused && e.status.folders[0]!.state === 'paused');
+  assert.deepEqual(pausedFolders, [], 'no status said a folder paused while the agent ran');
+  const ran = agent.passesDone();
+  await agent.call('syncNow', {});
+  await ran;
+  assert.equal(agent.status().state, 'idle');
+});

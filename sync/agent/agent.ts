@@ -186,6 +186,8 @@ export class Agent implements AgentApi {
     const r = this.running;
     r?.abort.abort(new StrataError('E_PAUSED', 'sync was paused'));
     await r?.done;
+    // A resume that came meanwhile has the last word: the agent runs on, its folders with it.
+    if (!this.paused) return this.status();
     for (const f of this.folders) {
       f.setState('paused');
       await f.saveLastSync(true);
