@@ -84,6 +84,8 @@ export class Agent implements AgentApi {
   /** The agent-wide last sync, when noteSynced did not save it yet (at most once a minute): a pause or a stop saves it. */
   private unsavedSync: string | undefined;
   private passWaiters: Array<{ after: number; resolve: () => void }> = [];
+  /** The last of the changes to the disk that no pass may overlap (resolveConflict): the loop starts no pass before it ends. */
+  private outside: Promise<void> = Promise.resolve();
   /** Stop the watches of watchBeside. */
   private readonly unwatch: (() => Promise<void>)[] = [];
 
@@ -245,23 +247,37 @@ export class Agent implements AgentApi {
 
   /**
    * Ends a conflict the status of `root` lists (AgentCommands.resolveConflict), on the disk; the
-   * next pass, due at once, syncs it. Not while a pass runs: it waits for it, then looks again, since
-   * that pass may have ended the conflict (resolved on another device, or by hand).
+   * next pass, due at once, syncs it. Not while a pass runs: it waits for the one running, then
+   * looks again, since that pass may have ended the conflict (resolved on another device, or by
+   * hand); and no pass starts until it is done, or one that scanned the copy before it went would
+   * list the conflict again (and announce it as new) as it ended.
    */
   async resolveConflict(root: string, copy: string, keep: string): Promise<AgentStatus> {
     if (keep !== 'name' && keep !== 'copy') throw new StrataError('E_USAGE', `keep must be "name" or "copy", not ${JSON.stringify(keep)}`);
     const f = this.folderAt(root);
     const listed = () => f.status.conflicts.find((c) => c.copy === copy);
     if (listed() === undefined) throw new StrataError('E_NO_CONFLICT', 'this folder lists no such conflict copy', { path: copy });
-    await this.running?.done;
-    const conflict = listed();
-    if (conflict === undefined) throw new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed: a sync pass found it resolved (on another device, or by hand); nothing was changed', { path: copy });
-    try {
+    const resolved = this.outside.then(async () => {
+      await this.running?.done;
+      const conflict = listed();
+      if (conflict === undefined) throw new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed: a sync pass found it resolved (on another device, or by hand); nothing was changed', { path: copy });
       await f.resolveConflict(conflict, keep);
+    });
+    this.outside = resolved.catch(() => undefined);
+    try {
+      await resolved;
     } finally {
       this.wake();
     }
     return this.status();
+  }
+
+  /** Resolves once no change to the disk that no pass may overlap is under way or waiting (outside). */
+  private async noneOutside(): Promise<void> {
+    for (let last = this.outside; ; last = this.outside) {
+      await last;
+      if (last === this.outside) return;
+    }
   }
 
   /**
@@ -410,6 +426,8 @@ export class Agent implements AgentApi {
 
   private async runDue(): Promise<void> {
     for (const f of this.folders) {
+      // Nothing awaited between here and runPass, which marks itself running at once.
+      await this.noneOutside();
       if (this.paused || this.stopped) return;
       const now = this.now().getTime();
       // A missing root is looked at again each poll (a stat, no store request) and when the watcher sees it back.
