@@ -6,6 +6,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { AgentEvent } from '../../shared/agent-api.js';
+import { ForwardingStore } from '../store/forwarding.js';
+import type { PutBody } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
 import { isStrataError } from '../errors.js';
 import { SyncFolder, type PassResult } from './folder.js';
@@ -235,4 +237,51 @@ test('a held mass delete stays in the status, with its answer, while the pass th
   assert.equal(m.agent.status().folders[0]!.answered, 'confirm');
   const statuses = seen.flatMap((e) => (e.type === 'status' ? [e.status.folders[0]!] : []));
   assert.deepEqual(statuses.filter((f) => f.files === 20 && f.pendingDeletes?.answer !== 'confirm'), [], 'no status before the deletes dropped the answer');
+});
+
+/** Holds every put while `gate` is set, until it is opened; `reached` resolves at the first one held. */
+class GatedPuts extends ForwardingStore {
+  gate: Promise<void> | undefined;
+  private arrived: (() => void) | undefined;
+
+  arm(): { reached: Promise<void>; open: () => void } {
+    let open!: () => void;
+    this.gate = new Promise((r) => (open = r));
+    const reached = new Promise<void>((r) => (this.arrived = r));
+    return { reached, open: () => ((this.gate = undefined), open()) };
+  }
+
+  override async put(key: string, body: PutBody): Promise<void> {
+    const gate = this.gate;
+    if (gate !== undefined) {
+      this.arrived?.();
+      await gate;
+    }
+    return super.put(key, body);
+  }
+}
+
+test('an answer changed from confirm to restore while the pass carrying out the confirmation writes to the bucket is carried out: the files come back', async (t) => {
+  const base = await tempRoot(t, 'agent-answer-changed');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const gated = new GatedPuts(mem);
+  const m = await machine(base, 'deva', gated, { watch: false, pollMs: 60_000 });
+  t.after(() => m.agent.stop());
+  for (let i = 0; i < 20; i++) await writeFile(join(m.root, `f${i}.txt`), `file ${i}`);
+  await m.agent.call('syncNow', {});
+  await waitFor('the files synced', () => m.agent.status().folders[0]!.files === 20);
+  const before = await listing(m);
+  for (let i = 0; i < 15; i++) await rm(join(m.root, `f${i}.txt`));
+  await m.agent.call('syncNow', {});
+  await waitFor('the deletes held', () => m.agent.status().folders[0]!.pendingDeletes !== undefined);
+  // The confirmation's pass writes the layer without the files; the user changes their mind as it does.
+  const { reached, open } = gated.arm();
+  await m.agent.call('confirmDeletes', { root: m.root });
+  await reached;
+  assert.equal((await m.agent.call('restoreDeletes', { root: m.root })).folders[0]!.pendingDeletes?.answer, 'restore');
+  open();
+  await waitFor('the hold ended', () => m.agent.status().folders[0]!.pendingDeletes === undefined);
+  await waitFor('the files back', async () => isDeepStrictEqual(await listing(m), before));
+  assert.equal(m.agent.status().folders[0]!.answered, 'restore');
 });

@@ -352,6 +352,8 @@ export class SyncFolder {
     let answered: Answer | undefined;
     // A restore that a crash cut off after its apply still overrules the heads it merged.
     let overruled = pending?.overruled === true;
+    // The answer this pass acts on, as it read it: one given later is not this pass's to carry out or drop.
+    const carried = this.answer;
     const answer = held === undefined ? undefined : this.answerFor(held, deletes[held.direction].paths ?? []);
     const hold = (h: HeldDeletes): PassResult => {
       this.lastHold = { id: h.id, paths: deletes[h.direction].paths ?? [] };
@@ -400,6 +402,9 @@ export class SyncFolder {
     const after = diskAfter(target, scanned, hidden);
     const lagRoot = lagsAt(after, effective, unreadTest(scan)) ? await writeFlatTree(repo, after, chunks) : undefined;
     await repo.flush();
+    // The user changed their answer while this pass wrote the layer: nothing is deleted or settled
+    // yet, so the next pass, at once, holds the same deletes and carries out the new one.
+    if (answered !== undefined && this.answer !== carried) return { status: 'retry', scan };
     let downloaded = 0;
     if (plan.ops.length > 0) {
       if (baseRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: baseRoot, ...(overruled ? { overruled } : {}) });
@@ -437,7 +442,6 @@ export class SyncFolder {
     // The answer is carried out once the head names what it settled: a store fault or a crash
     // before that leaves it for the next pass, which holds the same deletes, or the user would be
     // asked again. One given while this pass ran stays for the next.
-    const carried = this.answer;
     const before = this.own;
     // The lag record is saved before the head: a crash between the two must not leave a head that
     // names the other device's version with nothing saying the disk lags it. Until the head is
