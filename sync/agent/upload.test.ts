@@ -11,7 +11,8 @@ import { newRepo } from '../repo/testkit.js';
 import type { ChunkedFile, ChunkFileOptions, FileChunker } from '../snapshot/index.js';
 import type { IndexEntry } from '../state/index.js';
 import { makeRng, testSeed } from '../testing/random.js';
-import { BATCH_FILES, RepoUploader, type UploadOutcome } from './upload.js';
+import { BATCH_FILES } from '../chunker/small.js';
+import { RepoUploader, type UploadOutcome } from './upload.js';
 
 /** The worker pool, counting what it is asked: one call of chunkBuffers is one message to a worker. */
 class CountingPool implements FileChunker {

@@ -4,11 +4,10 @@
  * most twice the chunker's parallelism of jobs are in flight; `add` waits for a free slot, so a
  * scan of a huge folder never queues the whole disk.
  *
- * A small file is read whole as the walk hands it over (small.ts) and waits in a batch: one job
- * chunks a batch in one call (one message to a worker), its bytes in memory, so they are neither
- * read nor hashed twice. A job is one large file or one batch of at most BATCH_FILES files and
- * BATCH_BYTES bytes, so memory stays bounded. A small file that changed while it was read, or
- * could not be read so, goes the large files' way (snapshot/file.ts), which reads it again.
+ * A small file is read whole as the walk hands it over and chunked in a batch with others
+ * (snapshot/batch.ts), so it is neither read nor hashed twice. A small file that changed while it
+ * was read, or could not be read so, goes the large files' way (snapshot/file.ts), which reads it
+ * again.
  *
  * The entries it answers name chunks that are only durable after repo.flush(): callers commit them
  * to the local tree's journal after that, never before.
@@ -17,28 +16,15 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Repository } from '../repo/index.js';
 import type { IndexEntry } from '../state/index.js';
-import { addBlob, idHash, modeOf, mtimeOf, newStats, type Context } from '../snapshot/context.js';
+import { SmallBatch } from '../snapshot/batch.js';
+import { idHash, modeOf, mtimeOf, newStats, type Context } from '../snapshot/context.js';
 import { snapshotFile } from '../snapshot/file.js';
 import { fsProblem } from '../snapshot/listing.js';
 import { JobLimit } from '../snapshot/limit.js';
 import { ParentTrees } from '../snapshot/prefetch.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { InProcessChunker } from '../snapshot/index.js';
-import { readSmall, SMALL_FILE } from './small.js';
 import { racyFlag } from './walk.js';
-
-/** A batch of small files is chunked once it holds this many files, or this many bytes. */
-export const BATCH_FILES = 64;
-export const BATCH_BYTES = 1024 * 1024;
-
-interface ReadFile {
-  rel: string;
-  st: Stats;
-  bytes: Buffer;
-  /** Date.now() just before the read. */
-  readAt: number;
-  done: (outcome: UploadOutcome) => void;
-}
 
 export type UploadOutcome = IndexEntry | { skipped: string } | undefined;
 
@@ -71,9 +57,6 @@ export class RepoUploader implements FileUploader {
   /** Bytes of the files added and not yet started (a started file's are in ctx.progress.bytes). */
   private waiting = 0;
   private counting = true;
-  /** Small files read whole, waiting to be chunked together. */
-  private batch: ReadFile[] = [];
-  private batchBytes = 0;
 
   constructor(
     repo: Repository,
@@ -89,6 +72,7 @@ export class RepoUploader implements FileUploader {
       hash: idHash(repo),
       chunker,
       files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
+      small: new SmallBatch(),
       parents: new ParentTrees(repo),
       exclude: undefined,
       onProgress: opts.onProgress && (() => this.report()),
@@ -113,16 +97,17 @@ export class RepoUploader implements FileUploader {
     this.added++;
     this.waiting += st.size;
     this.report();
-    if (st.size < SMALL_FILE && ctx.chunker.chunkBuffers !== undefined) {
-      const readAt = Date.now();
-      const bytes = readSmall(join(ctx.root, rel), st);
-      if (bytes !== undefined) {
-        this.batch.push({ rel, st, bytes, readAt, done });
-        this.batchBytes += bytes.byteLength;
-        if (this.batch.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES) await this.sendBatch();
-        return;
-      }
-    }
+    const batched = await ctx.small.add(ctx, {
+      rel,
+      st,
+      started: () => (this.waiting -= st.size),
+      done: (chunks, readAt) => {
+        this.finished++;
+        const mtimeMs = mtimeOf(st);
+        done({ type: 'file', size: st.size, mtimeMs, mode: modeOf(st), ino: st.ino, chunks, ...racyFlag(mtimeMs, readAt) });
+      },
+    });
+    if (batched) return;
     await ctx.files.start(async () => {
       this.waiting -= st.size;
       try {
@@ -144,45 +129,6 @@ export class RepoUploader implements FileUploader {
     });
   }
 
-  /** Starts the job that chunks the files read so far and adds their new chunks. */
-  private async sendBatch(): Promise<void> {
-    const files = this.batch;
-    if (files.length === 0) return;
-    this.batch = [];
-    this.batchBytes = 0;
-    const { ctx } = this;
-    const chunkBuffers = ctx.chunker.chunkBuffers?.bind(ctx.chunker);
-    if (chunkBuffers === undefined) throw new Error('chunker has no chunkBuffers');
-    await ctx.files.start(async () => {
-      ctx.signal?.throwIfAborted();
-      for (const f of files) {
-        this.waiting -= f.st.size;
-        ctx.progress.files++;
-        ctx.progress.bytes += f.st.size;
-      }
-      const chunked = await chunkBuffers(files.map((f) => f.bytes), ctx.params, { hash: ctx.hash });
-      for (const [i, f] of files.entries()) await this.store(f, chunked[i]!.chunks);
-    });
-  }
-
-  /** Adds the new chunks of a file read whole and answers with its entry. */
-  private async store(f: ReadFile, chunks: readonly { id: string; offset: number; length: number }[]): Promise<void> {
-    const { ctx } = this;
-    ctx.stats.bytesRead += f.bytes.byteLength;
-    for (const c of chunks) {
-      if (ctx.repo.hasBlob(c.id)) continue;
-      ctx.signal?.throwIfAborted();
-      // A piece of the file's buffer is copied: kept in a pack, it must not keep the rest alive.
-      const data = c.length === f.bytes.byteLength ? f.bytes : Buffer.from(f.bytes.subarray(c.offset, c.offset + c.length));
-      await addBlob(ctx, 'data', c.id, data);
-    }
-    ctx.progress.bytesDone += f.st.size;
-    this.finished++;
-    const mtimeMs = mtimeOf(f.st);
-    f.done({ type: 'file', size: f.st.size, mtimeMs, mode: modeOf(f.st), ino: f.st.ino, chunks: chunks.map((c) => c.id), ...racyFlag(mtimeMs, f.readAt) });
-    this.report();
-  }
-
   walked(): void {
     this.counting = false;
     if (this.added > 0) this.report();
@@ -195,7 +141,7 @@ export class RepoUploader implements FileUploader {
 
   async idle(): Promise<void> {
     try {
-      await this.sendBatch();
+      await this.ctx.small.send(this.ctx);
     } finally {
       // No job outlives the scan, also when the last batch could not start.
       await this.ctx.files.idle();

@@ -26,6 +26,7 @@ import { checkDeviceId, timeAfterParents, type Repository } from '../repo/index.
 import { FORMAT_VERSION, keys, type BlobId, type Snapshot, type SnapshotId } from '../repo/types.js';
 import { InProcessChunker, type FileChunker, type SnapshotProgress, type SnapshotStats } from '../snapshot/index.js';
 import { addBlob, idHash, newStats, type Context } from '../snapshot/context.js';
+import { SmallBatch } from '../snapshot/batch.js';
 import { JobLimit } from '../snapshot/limit.js';
 import { errnoOf } from '../snapshot/listing.js';
 import { ParentTrees } from '../snapshot/prefetch.js';
@@ -130,6 +131,7 @@ export function walkContext(repo: Repository, root: string, opts: LayerWriteOpti
     hash: idHash(repo),
     chunker,
     files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
+    small: new SmallBatch(),
     parents: new ParentTrees(repo),
     exclude,
     onProgress: opts.onProgress,

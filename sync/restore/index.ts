@@ -43,4 +43,4 @@
 export { prepareTarget, restoreTree, restoreSnapshot } from './restore.js';
 export { MAX_DEPTH, MAX_PLAN_ENTRIES } from './plan.js';
 export { TEMP_PREFIX } from '../fsutil.js';
-export type { RestoreOptions, RestoreStats, RestoreProgress, ChunkFileFn, ChunkedFile, MemoryTree } from './types.js';
+export type { RestoreOptions, RestoreStats, RestoreProgress, ChunkFileFn, ChunkFilesFn, ChunkedFile, MemoryTree } from './types.js';

@@ -24,7 +24,7 @@ import type { Repository } from '../repo/repository.js';
 import { keys, type BlobId, type SnapshotId } from '../repo/types.js';
 import { keepChanged, moveAsideOtherKinds, undoKept, type Kept } from './aside.js';
 import { Assembly } from './assembly.js';
-import { poolChunkFile, repoHash } from './chunk.js';
+import { poolChunkFile, poolChunkFiles, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
 import { ensureDirs, pathInside, removeTemps } from './fsutil.js';
 import { finishDirs, fixFileMeta, restoreLink, sameMode, sameMtime } from './meta.js';
@@ -123,6 +123,7 @@ class Restore {
       params: this.repo.format.chunker,
       hash: repoHash(this.repo),
       chunkFile: this.opts.chunkFile ?? poolChunkFile,
+      chunkFiles: this.opts.chunkFiles ?? (this.opts.chunkFile ? undefined : poolChunkFiles),
       // The chunker's pool takes one file per core and queues the rest; more in flight keeps the
       // pool busy while small files (chunked inline) wait on reads.
       concurrency: this.concurrency,

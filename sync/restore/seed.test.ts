@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -6,7 +7,8 @@ import { chunkFileHere } from '../chunker/index.js';
 import { makeRng, testSeed } from '../testing/random.js';
 import { restoreTree } from './index.js';
 import { dir, expectedListing, file, listing, newRepo, saveLayer, tempDir, TEST_CHUNKER, type Spec } from './testkit.js';
-import type { ChunkFileFn } from './types.js';
+import { poolChunkFile, poolChunkFiles } from './chunk.js';
+import type { ChunkFileFn, ChunkFilesFn } from './types.js';
 
 function layerFiles(seed: number): { name: string; data: Uint8Array }[] {
   const rng = makeRng(seed);
@@ -18,6 +20,32 @@ function specOf(files: { name: string; data: Uint8Array }[]): Spec {
 }
 
 describe('restore: seeding', () => {
+  it('chunks small seed files in batches, and one that changed after the walk listed it by path', async (t) => {
+    const rng = makeRng(testSeed('restore seeding small files'));
+    const files = Array.from({ length: 100 }, (_, i) => ({ name: `s${i}.txt`, data: rng.bytes(1 + ((i * 613) % 9000)) }));
+    const spec: Spec = { small: dir(Object.fromEntries(files.map((f) => [f.name, file(f.data)]))) };
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, spec);
+    const base = await tempDir(t, 'seed');
+    const seedDir = join(base, 'golden');
+    await mkdir(seedDir);
+    for (const f of files) await writeFile(join(seedDir, f.name), f.data);
+    const byPath: string[] = [];
+    const batches: number[] = [];
+    const chunkFile: ChunkFileFn = (path, params, hash) => (byPath.push(path), poolChunkFile(path, params, hash));
+    const chunkFiles: ChunkFilesFn = (batch, params, hash) => {
+      // s0.txt changes after the walk listed it: it must not be taken from the batch.
+      if (batches.length === 0) writeFileSync(join(seedDir, 's0.txt'), 'changed, and longer than it was');
+      batches.push(batch.length);
+      return poolChunkFiles(batch, params, hash);
+    };
+    const stats = await restoreTree(repo, { target: join(base, 'target'), root, seeds: [seedDir], chunkFile, chunkFiles });
+    assert.deepEqual(await listing(join(base, 'target')), expectedListing(spec));
+    assert.deepEqual(byPath, [join(seedDir, 's0.txt')], 'only the changed file chunked by path');
+    assert.deepEqual([...batches].sort(), [36, 64]);
+    assert.equal(stats.bytesDownloaded, files[0]!.data.byteLength, 's0.txt downloaded, every other file seeded');
+  });
+
   it('copies chunks of seed files (renamed, moved, edited) and downloads only the rest', async (t) => {
     const seed = testSeed('restore seeding');
     const rng = makeRng(seed);

@@ -11,7 +11,9 @@
  *
  * Cost is bounded by chunking each seed file once, and by skipping files that cannot hold a needed
  * chunk: a file no longer than the chunker's minimum is a single chunk, useful only if its size
- * is the length of a needed chunk.
+ * is the length of a needed chunk. Small files are read whole and chunked many at a time
+ * (chunkFiles, chunker/small.ts): one message to a worker for a batch, not one hashing on the
+ * calling thread each.
  */
 import type { Dirent, Stats } from 'node:fs';
 import { breathe, listDirNow, lstatNow } from './fsutil.js';
@@ -21,7 +23,15 @@ import { isStrataError } from '../errors.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { BlobId, ChunkerParams } from '../repo/types.js';
 import { TEMP_PREFIX, isErrno } from '../fsutil.js';
-import type { ChunkFileFn } from './types.js';
+import { batchesOf, SMALL_FILE } from '../chunker/small.js';
+import type { ChunkedFile, ChunkFileFn, ChunkFilesFn } from './types.js';
+
+/** A regular file as the walk listed it. */
+export interface SeedFile {
+  path: string;
+  size: number;
+  st: Stats;
+}
 
 export interface SeedSource {
   path: string;
@@ -38,7 +48,7 @@ export interface SeedIndex {
 
 export interface ScanInput {
   /** The seed files (walkSeeds), minus those not to read. */
-  files: readonly { path: string; size: number }[];
+  files: readonly SeedFile[];
   /** Needed chunk id → length. */
   needed: Map<BlobId, number>;
   /** Paths whose whole chunk list is wanted, with their expected size. */
@@ -46,6 +56,8 @@ export interface ScanInput {
   params: ChunkerParams;
   hash: HashAlgorithm;
   chunkFile: ChunkFileFn;
+  /** Small files, many at a time (batches of chunker/small.ts); without it, each goes by chunkFile. */
+  chunkFiles?: ChunkFilesFn;
   /** Files chunked at once: enough to keep the chunker's workers busy while small files are read. */
   concurrency: number;
   signal?: AbortSignal;
@@ -54,7 +66,7 @@ export interface ScanInput {
 /** What a walk of the seed folders found. */
 export interface SeedWalk {
   /** Regular files with their sizes, each inode once. */
-  files: { path: string; size: number }[];
+  files: SeedFile[];
   /** The lstat of every regular file seen, by path (a hard link under each of its names). */
   stats: Map<string, Stats>;
   /** Leftovers of a crashed restore or apply (TEMP_PREFIX), by path: never walked, never seeds. */
@@ -87,7 +99,7 @@ export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<stri
     if (seen.has(id)) continue;
     seen.add(id);
     if (st.isFile()) {
-      walk.files.push({ path, size: st.size });
+      walk.files.push({ path, size: st.size, st });
       continue;
     }
     // A seed folder that cannot be read is simply not walked.
@@ -114,18 +126,35 @@ export async function scanSeeds(input: ScanInput): Promise<SeedIndex> {
   const files = input.files.filter(
     (f) => input.candidates.get(f.path) === f.size || (lengths.size > 0 && mayHoldNeeded(f.size, input, lengths, minNeeded)),
   );
-  await forEachLimit(files, input.concurrency, async (f) => {
-    input.signal?.throwIfAborted();
-    const result = await input.chunkFile(f.path, input.params, input.hash).catch((err: unknown) => {
-      // A seed that vanished or cannot be read is simply not a seed.
-      if (isStrataError(err, 'E_FILE_READ') || isErrno(err, 'ENOENT', 'EACCES', 'EPERM', 'ELOOP', 'EISDIR', 'EIO')) return undefined;
-      throw err;
-    });
+  const record = (f: SeedFile, result: ChunkedFile | undefined): void => {
     if (!result) return;
     if (input.candidates.has(f.path)) index.chunked.set(f.path, result.chunks.map((c) => c.id));
     for (const c of result.chunks) {
       if (input.needed.get(c.id) === c.length && !index.sources.has(c.id)) index.sources.set(c.id, { path: f.path, offset: c.offset, length: c.length });
     }
+  };
+  const chunkFiles = input.chunkFiles;
+  const small = chunkFiles ? files.filter((f) => f.size < SMALL_FILE) : [];
+  const large = chunkFiles ? files.filter((f) => f.size >= SMALL_FILE) : files;
+  const jobs = [
+    ...batchesOf(small, (f) => f.size).map((batch) => async () => {
+      const results = await chunkFiles!(batch, input.params, input.hash);
+      for (const [i, f] of batch.entries()) record(f, results[i] ?? (await chunkOne(input, f)));
+    }),
+    ...large.map((f) => async () => record(f, await chunkOne(input, f))),
+  ];
+  await forEachLimit(jobs, input.concurrency, async (job) => {
+    input.signal?.throwIfAborted();
+    await job();
   });
   return index;
+}
+
+/** One file's chunks by path, or undefined when it is no seed after all (vanished, unreadable). */
+function chunkOne(input: ScanInput, f: SeedFile): Promise<ChunkedFile | undefined> {
+  return input.chunkFile(f.path, input.params, input.hash).catch((err: unknown) => {
+    // A seed that vanished or cannot be read is simply not a seed.
+    if (isStrataError(err, 'E_FILE_READ') || isErrno(err, 'ENOENT', 'EACCES', 'EPERM', 'ELOOP', 'EISDIR', 'EIO')) return undefined;
+    throw err;
+  });
 }

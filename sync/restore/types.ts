@@ -1,7 +1,7 @@
 /**
  * The restore module's public option and result types, and the plan it builds from the trees.
  */
-import type { Dirent } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import type { HashAlgorithm } from '../chunker/hash.js';
 import type { DiskNode } from '../plan/types.js';
 import type { BlobId, ChunkerParams, SymlinkEntry } from '../repo/types.js';
@@ -17,6 +17,13 @@ export interface RestoreProgress {
 
 /** Cuts a local file into chunks with the repository's parameters and hash (as ChunkPool.chunkFile). */
 export type ChunkFileFn = (path: string, params: ChunkerParams, hash: HashAlgorithm) => Promise<ChunkedFile>;
+
+/**
+ * Chunks many small local files (each below chunker/small.ts's SMALL_FILE, listed with `st`) in
+ * one call, each read whole (as chunker/small.ts's chunkSmall); undefined for a file that changed
+ * or could not be read so, which the caller then chunks by path.
+ */
+export type ChunkFilesFn = (files: readonly { path: string; st: Stats }[], params: ChunkerParams, hash: HashAlgorithm) => Promise<(ChunkedFile | undefined)[]>;
 
 export interface ChunkedFile {
   size: number;
@@ -53,6 +60,8 @@ export interface RestoreOptions {
   quickCheck?: boolean;
   /** How seed and target files are chunked (default: sync/chunker's worker pool). */
   chunkFile?: ChunkFileFn;
+  /** How small seed and target files are chunked, many at once (default: with the default chunkFile, the worker pool's batches; with another chunkFile, none). */
+  chunkFiles?: ChunkFilesFn;
   /**
    * Folders are left with the mode they were created with (the snapshot's plus owner rwx, as the
    * umask allows) and their mtimes unset: the caller restores the same folders again right after

@@ -74,13 +74,15 @@ describe('takeSnapshot: files that change while being read', () => {
   });
 });
 
-/** Fails every file named `name` the way the chunker module reports an unreadable file. */
-class LockedChunker extends InProcessChunker {
-  constructor(private readonly name: string) {
-    super();
-  }
-  override async chunkFile(path: string, params: ChunkerParams, opts?: ChunkFileOptions): Promise<ChunkedFile> {
-    if (basename(path) !== this.name) return super.chunkFile(path, params, opts);
+/**
+ * Fails every file named `name` the way the chunker module reports an unreadable file. It chunks
+ * by path only (no chunkBuffers), as a file that cannot be opened is chunked: batch.ts leaves it.
+ */
+class LockedChunker implements FileChunker {
+  private readonly inner = new InProcessChunker();
+  constructor(private readonly name: string) {}
+  async chunkFile(path: string, params: ChunkerParams, opts?: ChunkFileOptions): Promise<ChunkedFile> {
+    if (basename(path) !== this.name) return this.inner.chunkFile(path, params, opts);
     const cause = Object.assign(new Error('resource busy or locked'), { code: 'EBUSY' });
     throw new StrataError('E_FILE_READ', 'cannot read file (EBUSY)', { path }, { cause });
   }

@@ -6,6 +6,7 @@ import type { Stats } from 'node:fs';
 import type { HashAlgorithm } from '../chunker/hash.js';
 import type { Repository } from '../repo/index.js';
 import type { BlobType, ChunkerParams } from '../repo/types.js';
+import type { SmallBatch } from './batch.js';
 import type { JobLimit } from './limit.js';
 import type { ParentTrees } from './prefetch.js';
 import type { FileChunker, SnapshotOptions, SnapshotStats } from './types.js';
@@ -18,6 +19,8 @@ export interface Context {
   readonly hash: HashAlgorithm;
   readonly chunker: FileChunker;
   readonly files: JobLimit;
+  /** Small changed files read whole, waiting to be chunked together (batch.ts). */
+  readonly small: SmallBatch;
   /** The parent snapshot's trees, read ahead; the walk takes each directory's from here. */
   readonly parents: ParentTrees;
   /**

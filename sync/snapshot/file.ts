@@ -25,11 +25,12 @@ export const MAX_ATTEMPTS = 3;
 /** What happened to one file: its entry, or why there is none. */
 export type FileOutcome = { entry: FileEntry } | { skipped: string };
 
-function entryFor(name: string, st: Stats, chunks: string[]): FileEntry {
+export function entryFor(name: string, st: Stats, chunks: string[]): FileEntry {
   return { name, type: 'file', mode: modeOf(st), mtimeMs: mtimeOf(st), size: st.size, chunks };
 }
 
-function cached(ctx: Context, st: Stats, prev: TreeEntry | undefined): string[] | undefined {
+/** The parent's chunk list for a file it vouches for unchanged (stat cache), else undefined. */
+export function cached(ctx: Context, st: Stats, prev: TreeEntry | undefined): string[] | undefined {
   if (prev?.type !== 'file' || prev.size !== st.size || prev.mtimeMs !== mtimeOf(st) || !(prev.mtimeMs < (ctx.trustBefore ?? Number.NaN))) return undefined;
   return prev.chunks.every((id) => ctx.repo.hasBlob(id)) ? prev.chunks : undefined;
 }

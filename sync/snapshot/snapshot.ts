@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { StrataError } from '../errors.js';
 import { checkDeviceId, checkLayerId, timeAfterParents, type Repository } from '../repo/index.js';
 import { FORMAT_VERSION, type BlobId, type Snapshot } from '../repo/types.js';
+import { SmallBatch } from './batch.js';
 import { InProcessChunker } from './chunker.js';
 import { idHash, newStats, RACY_MS, type Context } from './context.js';
 import { JobLimit } from './limit.js';
@@ -93,6 +94,7 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
     hash: idHash(repo),
     chunker,
     files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
+    small: new SmallBatch(),
     parents: new ParentTrees(repo),
     ...(trusted ? { trustBefore: Date.parse(parent.snapshot.time) - RACY_MS } : {}),
     exclude: opts.exclude,

@@ -3,8 +3,8 @@
  * tree names its subtrees by id).
  *
  * Directories are walked depth-first, one at a time; regular files go to background jobs bounded
- * by ctx.files, so the walker waits when enough files are in flight and memory stays bounded by
- * the path being walked plus those files. Symlinks are read with lstat/readlink and never
+ * by ctx.files (changed small files in batches, batch.ts), so the walker waits when enough files
+ * are in flight and memory stays bounded by the path being walked plus those files. Symlinks are read with lstat/readlink and never
  * followed. Each directory's parent tree comes from ctx.parents, which reads the parent snapshot
  * a level at a time (prefetch.ts) rather than with a round trip per directory.
  *
@@ -19,7 +19,7 @@ import { blobId } from '../chunker/hash.js';
 import { encodeTree } from '../repo/index.js';
 import type { BlobId, TreeEntry } from '../repo/types.js';
 import { addBlob, modeOf, mtimeOf, relJoin, report, skip, type Context } from './context.js';
-import { snapshotFile } from './file.js';
+import { cached, entryFor, snapshotFile } from './file.js';
 import { fsProblem, listNames, readTarget, unsupportedKind } from './listing.js';
 import { parentSubtree, type ParentDir } from './parent.js';
 
@@ -61,9 +61,25 @@ function onReadError(w: DirWork, name: string, err: unknown): boolean {
   return true;
 }
 
+/** A changed small file into the open batch (batch.ts); false when it goes the ordinary way. */
+function addSmall(w: DirWork, name: string, rel: string, st: Stats): Promise<boolean> {
+  const { ctx } = w;
+  if (cached(ctx, st, w.prev.get(name))) return Promise.resolve(false);
+  return ctx.small.add(ctx, {
+    rel,
+    st,
+    done: (chunks) => {
+      w.entries.push(entryFor(name, st, chunks));
+      ctx.stats.files++;
+      ctx.stats.bytes += st.size;
+    },
+  });
+}
+
 async function addFile(w: DirWork, name: string, st: Stats): Promise<void> {
   const { ctx } = w;
   const rel = relJoin(w.rel, name);
+  if (await addSmall(w, name, rel, st)) return;
   const started = await ctx.files.start(async () => {
     try {
       const out = await snapshotFile(ctx, join(w.abs, name), rel, name, st, w.prev.get(name));
@@ -131,6 +147,8 @@ export async function snapshotDir(ctx: Context, abs: string, rel: string, parent
       if (!onReadError(w, name, err)) throw err;
     }
   }
+  // Batches open or running hold files of this directory only: each subdirectory drained them at its end.
+  await ctx.small.drain(ctx);
   await Promise.all(w.jobs);
   ctx.files.check();
   ctx.stats.dirs++;
