@@ -9,7 +9,7 @@
  * temps of many small files side by side, fsync them side by side, then rename each in plan order
  * (writes.ts).
  */
-import { constants, renameSync, rmSync } from 'node:fs';
+import { constants, fchmodSync, fstatSync, futimesSync, renameSync, rmSync } from 'node:fs';
 import { copyFile, lutimes, mkdir, open, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import type { ApplyOp, FileNode, Node } from '../plan/index.js';
@@ -20,10 +20,21 @@ import { TargetChanged, type ExecContext } from './context.js';
 
 type Op<K extends ApplyOp['op']> = Extract<ApplyOp, { op: K }>;
 
-async function setFileMeta(fh: FileHandle, node: FileNode): Promise<void> {
+/**
+ * Gives an open file the node's mode (unless `mode`, its mode now, is that already) and mtime.
+ * Synchronous calls on the descriptor: each only changes the inode in memory (the fsync after
+ * makes it durable), where a round trip through the thread pool costs several times more.
+ */
+function setFileMeta(fh: FileHandle, node: FileNode, mode?: number): void {
   // MODE_MASK drops setuid/setgid: a peer must not be able to plant a setuid file here.
-  await fh.chmod(node.mode & MODE_MASK);
-  await fh.utimes(node.mtimeMs / 1000, node.mtimeMs / 1000);
+  if (mode !== (node.mode & MODE_MASK)) fchmodSync(fh.fd, node.mode & MODE_MASK);
+  futimesSync(fh.fd, node.mtimeMs / 1000, node.mtimeMs / 1000);
+}
+
+/** A file's size and permission bits, through its descriptor (a local call: see setFileMeta). */
+function statOf(fh: FileHandle): { size: number; mode: number } {
+  const st = fstatSync(fh.fd);
+  return { size: st.size, mode: st.mode & 0o7777 };
 }
 
 /** Re-checks the target, renames the finished temp over it; the temp is removed if that fails. */
@@ -40,15 +51,16 @@ async function commit(ctx: ExecContext, rel: string, expect: Node | null, tmpAbs
 }
 
 /**
- * Runs `fill` on the temp file (created here unless copyFile made it) and returns it still open,
- * not yet fsynced (sealTemp does that); the temp is removed on failure.
+ * Runs `fill` on the temp file (created here with mode `create`, less the umask, unless copyFile
+ * made it) and returns it still open, not yet fsynced (sealTemp does that); the temp is removed on
+ * failure.
  * O_NOFOLLOW: the temp's name must not already be a link to somewhere else.
  */
-async function fillTemp(tmpAbs: string, create: boolean, fill: (fh: FileHandle) => Promise<void>): Promise<FileHandle> {
+async function fillTemp(tmpAbs: string, create: number | undefined, fill: (fh: FileHandle) => Promise<void>): Promise<FileHandle> {
   let fh: FileHandle | undefined;
   try {
-    const flags = create ? constants.O_RDWR | constants.O_CREAT | constants.O_EXCL : constants.O_RDWR;
-    fh = await open(tmpAbs, flags | NOFOLLOW, 0o600);
+    const flags = create !== undefined ? constants.O_RDWR | constants.O_CREAT | constants.O_EXCL : constants.O_RDWR;
+    fh = await open(tmpAbs, flags | NOFOLLOW, create);
     await fill(fh);
     return fh;
   } catch (err) {
@@ -76,15 +88,17 @@ export async function sealTemp(fh: FileHandle, tmpAbs: string): Promise<void> {
  * plan order).
  */
 export async function fillWrite(ctx: ExecContext, op: Op<'write'>, tmp: string, inTurn: (fetch: () => Promise<void>) => Promise<void>): Promise<FileHandle> {
-  await ctx.check(op.path, op.expect);
+  ctx.checkNow(op.path, op.expect);
   const tmpAbs = ctx.abs(tmp);
-  return fillTemp(tmpAbs, true, async (fh) => {
+  // Created with its final mode, but writable by its owner only while it is filled: the chmod is
+  // needed only where that or the umask took bits away.
+  return fillTemp(tmpAbs, op.node.mode & MODE_MASK & ~0o022, async (fh) => {
     await inTurn(() => ctx.fetch(op.node, fh, tmpAbs));
-    const { size } = await fh.stat();
+    const { size, mode } = statOf(fh);
     if (size !== op.node.size) {
       throw new StrataError('E_EXEC_FETCH_SIZE', `fetched ${size} bytes for content ${op.node.content}, expected ${op.node.size}`, { path: op.path });
     }
-    await setFileMeta(fh, op.node);
+    setFileMeta(fh, op.node, mode);
   });
 }
 
@@ -118,11 +132,12 @@ export async function copy(ctx: ExecContext, op: Op<'copy'>, tmp: string): Promi
   await ctx.check(op.path, op.expect);
   const tmpAbs = ctx.abs(tmp);
   await copyFile(ctx.abs(op.from), tmpAbs, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-  const fh = await fillTemp(tmpAbs, false, async (fh) => {
+  const fh = await fillTemp(tmpAbs, undefined, async (fh) => {
     // A source edited during the copy may have given the temp a mix of versions.
     await ctx.check(op.from, op.expectFrom);
-    if ((await fh.stat()).size !== op.expectFrom.size) throw new TargetChanged(op.from, 'a different size while copying');
-    await setFileMeta(fh, op.node);
+    const { size, mode } = statOf(fh);
+    if (size !== op.expectFrom.size) throw new TargetChanged(op.from, 'a different size while copying');
+    setFileMeta(fh, op.node, mode);
   });
   await sealTemp(fh, tmpAbs);
   await commit(ctx, op.path, op.expect, tmpAbs);
@@ -142,7 +157,7 @@ export async function move(ctx: ExecContext, op: Op<'move'>): Promise<void> {
 export async function fixMeta(abs: string, node: FileNode): Promise<void> {
   const fh = await open(abs, constants.O_RDONLY | NOFOLLOW);
   try {
-    await setFileMeta(fh, node);
+    setFileMeta(fh, node);
     await fh.sync();
   } finally {
     await fh.close();

@@ -1,7 +1,8 @@
 // The commit of a batch of writes, seen from outside: the executor runs in a child
-// (crash-child.ts) under strace, which names the thread behind every lstat and rename. The commit
-// step makes its calls on the main thread, synchronously: each one through the thread pool cost
-// several times the call itself (more on a busy machine), a third of the apply time.
+// (crash-child.ts) under strace, which names the thread behind every lstat and rename. The checks
+// before the temps are filled and the commit step make their calls on the main thread,
+// synchronously: each one through the thread pool cost several times the call itself (more on a
+// busy machine).
 // Linux with strace only; elsewhere the suite skips.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -62,7 +63,7 @@ async function traceRun(base: string, root: string, ops: ApplyOp[], contents: st
 }
 
 describe('executePlan: the commit of a batch of writes', { skip: !hasStrace && process.env.CI !== 'true' && 'needs strace (Linux)' }, () => {
-  it('each target in plan order: its folders and itself lstat-ed, the temp renamed over it, its final lstat for suppress; all on the main thread, nothing cached', async (t) => {
+  it('each target in plan order: its folders and itself lstat-ed before its temp is filled and again before the temp is renamed over it, its final lstat for suppress; all on the main thread, nothing cached', async (t) => {
     const base = await tempDir(t, 'commit');
     const root = join(base, 'root');
     await mkdir(root);
@@ -81,10 +82,13 @@ describe('executePlan: the commit of a batch of writes', { skip: !hasStrace && p
     assert.deepEqual(out.filter((l) => l.startsWith('told ')).sort(), writes.map((w) => `told ${w.path} ${w.node.size}`).sort());
     assert.deepEqual(show(await scan(root)), show(tree(blobs, merged)));
 
-    assert.deepEqual(
-      byThread.get(main) ?? [],
-      writes.flatMap((w) => ['lstat a', 'lstat a/b', `lstat ${w.path}`, `rename a/b/TEMP ${w.path}`, `lstat ${w.path}`]),
-    );
+    const check = (w: (typeof writes)[number]): string[] => ['lstat a', 'lstat a/b', `lstat ${w.path}`];
+    assert.deepEqual(byThread.get(main) ?? [], [
+      // Before its temp is filled (one batch: all of them first)…
+      ...writes.flatMap(check),
+      // …and again right before its rename.
+      ...writes.flatMap((w) => [...check(w), `rename a/b/TEMP ${w.path}`, `lstat ${w.path}`]),
+    ]);
     // The other threads (filling the temps) rename nothing, and no call anywhere follows a link.
     for (const [tid, list] of byThread) {
       if (tid !== main) assert.deepEqual(list.filter((c) => c.startsWith('rename ')), [], `thread ${tid}`);

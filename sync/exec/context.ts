@@ -58,10 +58,11 @@ export class ExecContext {
   }
 
   /**
-   * check with synchronous calls, for the commit of a batch's writes: there each op is an lstat
-   * per ancestor, one of the target, a rename and the lstat for suppress, all local calls that a
-   * round trip through the thread pool each would make several times slower (more on a busy
-   * machine). Nothing is cached: every ancestor is lstat'ed again for every op.
+   * check with synchronous calls, for a batch's writes (before each temp is filled, and in the
+   * commit: there each op is an lstat per ancestor, one of the target, a rename and the lstat for
+   * suppress): local calls that a round trip through the thread pool each would make several times
+   * slower (more on a busy machine). Nothing is cached: every ancestor is lstat'ed again for every
+   * check.
    */
   checkNow(rel: string, expect: Node | null): void {
     const bad = badAncestorNow(this.root, rel);

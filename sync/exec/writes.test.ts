@@ -85,6 +85,28 @@ describe('executePlan: batches of writes', () => {
     assert.ok(syncs >= 100 && syncs <= 100 + 12, `${syncs} fsyncs for 100 replaced files`);
   });
 
+  it('new files get their own modes, whatever the umask takes away, and never a setuid or setgid bit', async (t) => {
+    const base = await tempDir(t, 'modes');
+    const root = join(base, 'root');
+    await mkdir(root);
+    const blobs = new Blobs();
+    const modes = ['644', '755', '600', '400', '000', '666', '777', '664', '1755', '4755', '2750'];
+    const merged = tree(blobs, Object.fromEntries(modes.map((m) => [`m${m}`, `mode ${m}#${m}`])));
+    const ops = planApply(await scan(root), merged).ops;
+    // Wider than the usual 022 takes away from most of them: their mode is set after the create.
+    const old = process.umask(0o077);
+    try {
+      assert.equal((await executePlan(root, ops, { fetch: blobs.fetch(), journalPath: join(base, 'journal') })).complete, true);
+    } finally {
+      process.umask(old);
+    }
+    const on = await scan(root);
+    assert.deepEqual(
+      modes.map((m) => (on.get(`m${m}`) as FileNode).mode.toString(8)),
+      modes.map((m) => (parseInt(m, 8) & 0o1777).toString(8)),
+    );
+  });
+
   it('fetches in plan order, however long each one takes', async (t) => {
     const s = await newFiles(t, 100);
     const order: string[] = [];

@@ -7,6 +7,9 @@
  * side (the file system commits them together), then each target is re-checked and its temp
  * renamed over it, in plan order, with synchronous calls (act.ts commitWrite): a few local calls
  * each, where a round trip through the thread pool per call took a third of the apply time.
+ * Filling a temp likewise waits on the pool only for its open, the fetch's writes, the fsync and
+ * the close; the target's check, the fstat, futimes and (where the umask took bits from the mode
+ * it was created with) fchmod are synchronous: 4 round trips a file instead of 11.
  *
  * The temps keep one fsync each. fdatasync measured no cheaper here (a new file's size and blocks
  * must be committed either way) and would leave its mode and mtime undurable; one syncfs for the
