@@ -96,6 +96,18 @@ function unsyncableDir(err: unknown): boolean {
   return isErrno(err, 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EBADF', 'EPERM', 'EACCES', 'ENOENT', 'ENOTDIR', 'ELOOP');
 }
 
+/**
+ * Writes all of `data` at `position`: a write may take fewer bytes than asked (POSIX allows it),
+ * and the rest would be left a gap of zeros.
+ */
+export async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.byteLength) {
+    const { bytesWritten } = await fh.write(data, done, data.byteLength - done, position + done);
+    done += bytesWritten;
+  }
+}
+
 /** fsyncs the file at `path` (a link there is not followed: ELOOP). */
 export async function fsyncFile(path: string): Promise<void> {
   const fh = await open(path, constants.O_RDONLY | NOFOLLOW);

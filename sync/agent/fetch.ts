@@ -9,6 +9,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
+import { writeAll } from '../fsutil.js';
 import type { FileNode } from '../plan/index.js';
 import type { ApplyOp } from '../plan/index.js';
 import type { Repository } from '../repo/index.js';
@@ -87,7 +88,7 @@ export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: C
     }
     if (small && ids.some((id) => !cache.has(id))) await readAhead(cursor);
     const put = async (id: string, data: Uint8Array): Promise<void> => {
-      for (const offset of offsets.get(id)!) await dest.write(data, 0, data.byteLength, offset);
+      for (const offset of offsets.get(id)!) await writeAll(dest, data, offset);
     };
     if (small) {
       for (const id of offsets.keys()) await put(id, cache.get(id)!);

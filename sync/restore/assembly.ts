@@ -20,7 +20,7 @@ import { closeSync, constants, fchmodSync, fsyncSync, futimesSync, openSync, ren
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { replaceWith } from './fsutil.js';
-import { NOFOLLOW, TEMP_PREFIX } from '../fsutil.js';
+import { NOFOLLOW, TEMP_PREFIX, writeAll } from '../fsutil.js';
 import type { PlannedFile } from './types.js';
 
 /** setuid/setgid bits from a bucket are never restored: they would be a privilege gift. */
@@ -109,11 +109,7 @@ export class Assembly {
   async write(file: PlannedFile, offset: number, data: Uint8Array): Promise<void> {
     const fh = await this.acquire(file);
     try {
-      let done = 0;
-      while (done < data.byteLength) {
-        const { bytesWritten } = await fh.write(data, done, data.byteLength - done, offset + done);
-        done += bytesWritten;
-      }
+      await writeAll(fh, data, offset);
     } finally {
       this.release(file);
     }
