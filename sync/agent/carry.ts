@@ -17,11 +17,15 @@ export type Hidden = (path: string, node: Node) => boolean;
  * not every skipped path: a folder may hold thousands of entries that cannot be read.
  */
 export function unreadTest(scan: ScanResult): (path: string) => boolean {
-  const skipped = scan.skipped;
+  return atOrUnder(scan.skipped);
+}
+
+/** True for paths at or under one of `paths`: the path and its ancestors are looked up. */
+function atOrUnder(paths: { has(path: string): boolean; readonly size: number }): (path: string) => boolean {
   return (p) => {
-    if (skipped.size === 0) return false;
+    if (paths.size === 0) return false;
     for (let at = p; ; at = at.slice(0, at.lastIndexOf('/'))) {
-      if (skipped.has(at)) return true;
+      if (paths.has(at)) return true;
       if (!at.includes('/')) return false;
     }
   };
@@ -84,11 +88,16 @@ export function lagsAt(after: FlatTree, effective: FlatTree, unread: (path: stri
   return false;
 }
 
-/** The scanned tree plus, for hidden paths, their version in this device's head (under dirs the scan has). */
-export function withCarry(local: LocalTree, ownTree: Map<string, Node>, hidden: Hidden): Map<string, Node> {
+/**
+ * The scanned tree plus, for hidden paths, their version in this device's head (under dirs the
+ * scan has). Not at or under a path the executor could not write: what the head names there may
+ * never have been laid, and carried, it would read as deleted once the path is tried again.
+ */
+export function withCarry(local: LocalTree, ownTree: Map<string, Node>, hidden: Hidden, scan: ScanResult): Map<string, Node> {
   const mine = local.flat();
+  const unwritten = atOrUnder(scan.unwritten ?? new Set());
   for (const [p, node] of [...ownTree].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (!hidden(p, node) || mine.has(p)) continue;
+    if (!hidden(p, node) || mine.has(p) || unwritten(p)) continue;
     const parent = p.lastIndexOf('/') < 0 ? '' : p.slice(0, p.lastIndexOf('/'));
     if (parent === '' || mine.get(parent)?.type === 'dir') mine.set(p, node);
   }

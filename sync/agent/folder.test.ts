@@ -434,6 +434,40 @@ test('a file the executor cannot replace (locked, immutable) holds up only itsel
   assert.equal((await assertSame([a, b]))['doc.txt'], 'v2 from a');
 });
 
+test('a file another device adds in a folder this one cannot write to (immutable) is never taken for deleted, however often it is tried again', { skip: process.platform !== 'linux' && 'uses chattr +i' }, async (t) => {
+  const base = await tempRoot(t, 'locked-dir');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  let later = 0;
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', mem, { now: () => new Date(Date.now() + later) });
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  await a.write('ro/one.txt', 'one');
+  await a.write('other.txt', 'other');
+  await converge([a, b]);
+  const lock = spawnSync('chattr', ['+i', b.path('ro')]);
+  if (lock.status !== 0) return t.skip('chattr +i is not supported here');
+  t.after(() => spawnSync('chattr', ['-i', b.path('ro')]));
+  await a.write('ro/two.txt', 'two');
+  await a.pass();
+  for (let i = 0; i < 3; i++) await b.pass();
+  // Tried again (and refused again) after the wait, with a change of b's to send.
+  later = BLOCKED_MS;
+  await b.write('from-b.txt', 'b');
+  for (let i = 0; i < 3; i++) await b.pass();
+  await a.pass();
+  assert.equal(await a.read('from-b.txt'), 'b');
+  assert.equal(await a.read('ro/two.txt'), 'two', 'a keeps the file b could not lay');
+  // Released, b lays it.
+  spawnSync('chattr', ['-i', b.path('ro')]);
+  later = 2 * BLOCKED_MS;
+  await converge([a, b]);
+  assert.equal((await assertSame([a, b]))['ro/two.txt'], 'two');
+});
+
 /**
  * Makes lstat under `root` answer as a case-insensitive disk does (NTFS, APFS): a name that is
  * not there finds the entry whose name differs from it only in case, until the returned function

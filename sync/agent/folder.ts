@@ -492,6 +492,7 @@ export class SyncFolder {
       if (b.until <= now) this.blocked.delete(p);
       else if (!scan.skipped.has(p)) scan.skipped.set(p, `${b.why}; tried again after a while`);
     }
+    if (this.blocked.size > 0) scan.unwritten = new Set(this.blocked.keys());
   }
 
   /**

@@ -70,7 +70,7 @@ export async function localSide(input: LocalSideInput): Promise<LocalSide> {
   // Whiteouts never reach a disk, with org layers below or without (a VDI machine's base writes them).
   const ownTree = overlay(laidFrom === undefined ? [ownLayer] : [laidFrom, ownLayer]);
   const hidden = hiddenTest(local, input.scan);
-  const scanned = withCarry(local, ownTree, hidden);
+  const scanned = withCarry(local, ownTree, hidden, input.scan);
   let disk = scanned;
   const conflicts: Conflict[] = [];
   const merging = new Set<string>();

@@ -25,6 +25,12 @@ export interface ScanResult {
   changed: string[];
   /** Paths left as they were because they could not be read now, with the reason. */
   skipped: Map<string, string>;
+  /**
+   * Paths the executor could not write lately (a lock, permissions: folder.ts), skipped too. The
+   * disk holds there what the local tree has, also where that is nothing: this device's head may
+   * name what the executor never laid.
+   */
+  unwritten?: ReadonlySet<string>;
 }
 
 /** lstat calls in flight ahead of a dir's walk. */
