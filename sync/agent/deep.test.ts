@@ -4,6 +4,7 @@
  * syncs, its status names the path, and the other folders never notice.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,8 @@ import type { FolderStatus } from '../../shared/agent-api.js';
 import { MemoryStore } from '../store/memory.js';
 import { LONG, pastPathMax, type DeepTree } from '../testing/deep-tree.js';
 import { Agent } from './agent.js';
-import { Device, initStore, LAYER } from './testkit.js';
+import { BLOCKED_MS } from './folder.js';
+import { Device, initStore, LAYER, listDir } from './testkit.js';
 
 const PATH_MAX = 4096;
 const linuxOnly = { skip: process.platform !== 'linux' && 'PATH_MAX of 4,096 bytes is Linux' };
@@ -154,5 +156,56 @@ test('files past PATH_MAX that the layer holds are never taken for deleted: the 
   const got = await b.listing();
   assert.equal(got[end], 'end', 'the file past PATH_MAX is still in the layer');
   assert.equal(got[`t/${tree.dir(1)}/near.txt`], 'near');
+  assert.equal(now().warning?.code, 'E_PATH_TOO_LONG');
+});
+
+test('a path another machine synced that is past PATH_MAX under this one\'s deeper root is left alone: the rest syncs, the status names it, and it is never taken for deleted', linuxOnly, async (t) => {
+  const dir = await base('deep-arrives');
+  const store = new MemoryStore();
+  await initStore(store);
+  const a = await Device.create(dir, 'deva', store);
+  const tree = await pastPathMax(a.path('t'), 14);
+  const end = `t/${tree.dir(14)}/end.txt`;
+  await a.write('top.txt', 'top');
+  a.folder.markAllDirty();
+  await a.pass();
+  const far = join(dir, 'x'.repeat(250), 'x'.repeat(250), 'x'.repeat(250), 'b');
+  assert.ok(Buffer.byteLength(a.path(end)) < PATH_MAX && Buffer.byteLength(join(far, end)) >= PATH_MAX, 'end.txt fits on a, not on b');
+  await mkdir(far, { recursive: true });
+  let later = 0;
+  const agent = await Agent.start({ stateDir: join(dir, 'bstate'), folders: [{ root: far, layer: LAYER }], openStore: () => store, now: () => new Date(Date.now() + later), pollMs: 100, debounceMs: 20, stabilityMs: 30 });
+  t.after(() => agent.stop());
+  t.after(() => a.close());
+  t.after(() => tree.undo());
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const now = (): FolderStatus => agent.status().folders[0]!;
+  const show = () => agent.status().folders;
+
+  await until('b synced', () => now().syncedPasses > 0, show);
+  const got = await listDir(far);
+  assert.equal(got['top.txt'], 'top');
+  assert.equal(got[`t/${tree.dir(1)}/near.txt`], 'near');
+  assert.equal(now().error, undefined);
+  await until('the warning', () => now().warning !== undefined, show);
+  const warning = now().warning!;
+  assert.equal(warning.code, 'E_PATH_TOO_LONG', JSON.stringify(warning));
+  assert.equal(warning.path, firstTooLong(join(far, 't'), tree));
+  assert.doesNotMatch(warning.message, /\n/);
+
+  // Changes both ways sync on, also once b tries the path again.
+  await a.write('z-from-a.txt', 'a');
+  await a.pass();
+  await until('a\'s change on b', () => existsSync(join(far, 'z-from-a.txt')), show);
+  later = BLOCKED_MS + 1000;
+  await writeFile(join(far, 'z-from-b.txt'), 'b');
+  const until2 = Date.now() + 30_000;
+  while ((await a.listing())['z-from-b.txt'] === undefined) {
+    if (Date.now() > until2) assert.fail(`b's change never reached a: ${JSON.stringify(show())}`);
+    await new Promise((r) => setTimeout(r, 100));
+    await a.pass();
+  }
+  await a.pass();
+  assert.equal((await a.listing())[end], 'end', 'a keeps the file b cannot lay');
+  assert.equal(now().error, undefined);
   assert.equal(now().warning?.code, 'E_PATH_TOO_LONG');
 });

@@ -23,6 +23,7 @@ import { ProgressMeter } from './progress.js';
 import { filesIn, LAST_SYNC_EVERY_MS, readLastSync, writeLastSync } from './known.js';
 import { makeDirs } from '../fsutil.js';
 import { TOO_LONG } from '../snapshot/listing.js';
+import { TOO_LONG_HERE } from '../exec/index.js';
 import type { ScanResult } from './local.js';
 
 export interface FolderSpec {
@@ -229,16 +230,20 @@ export class FolderRuntime {
   }
 
   /**
-   * Says in the status (E_PATH_TOO_LONG) the first path a pass's scan found too long to read, and
-   * ends that once a pass finds none (each pass rescans everything meanwhile: rescanAll). A
+   * Says in the status (E_PATH_TOO_LONG) the first path a pass's scan found too long to read, or
+   * left alone as too long to write (TOO_LONG_HERE: another machine synced it from a higher root),
+   * and ends that once a pass finds none (each pass rescans everything meanwhile for one too long
+   * to read: rescanAll). A
    * warning of the watcher's comes first: it stands until the watcher restarts.
    */
   private notePathTooLong(scan: ScanResult): void {
-    const rel = [...scan.skipped].find(([, why]) => why === TOO_LONG)?.[0];
-    this.tooLong = rel === undefined ? undefined : join(this.spec.root, ...rel.split('/'));
+    const read = [...scan.skipped].find(([, why]) => why === TOO_LONG);
+    const found = read ?? [...scan.skipped].find(([, why]) => why.startsWith(TOO_LONG_HERE));
+    // Only what is there to read needs the rescans: a path not laid is tried again by the pass.
+    this.tooLong = read === undefined ? undefined : join(this.spec.root, ...read[0].split('/'));
     if (this.status.warning !== undefined && this.status.warning.code !== 'E_PATH_TOO_LONG') return;
-    if (this.tooLong === undefined) delete this.status.warning;
-    else this.status.warning = apiError(new StrataError('E_PATH_TOO_LONG', TOO_LONG, { path: this.tooLong }));
+    if (found === undefined) delete this.status.warning;
+    else this.status.warning = apiError(new StrataError('E_PATH_TOO_LONG', found[1], { path: join(this.spec.root, ...found[0].split('/')) }));
   }
 
   private startWatcher(): Promise<void> {

@@ -27,4 +27,5 @@
 export { executePlan, type ExecuteOptions, type ExecuteResult, type OpResult } from './execute.js';
 export { recover, type Interrupted, type RecoverReport, type RecoveredRun } from './recover.js';
 export { clearJournal, type RunLabel } from './journal.js';
+export { TOO_LONG_HERE } from './outcome.js';
 export type { FetchFn, SuppressFn } from './context.js';

@@ -26,11 +26,18 @@ const RACE_CODES = ['ENOENT', 'EEXIST', 'ENOTEMPTY', 'ENOTDIR', 'EISDIR', 'ELOOP
  * is failing: the caller leaves that path alone for a while instead of failing every run on it.
  */
 const BLOCKED_CODES = ['EACCES', 'EPERM', 'EBUSY', 'ETXTBSY'];
+/**
+ * Why a path cannot be laid whose full name is longer than the OS lets a program name
+ * (ENAMETOOLONG: past PATH_MAX, 4,096 bytes on Linux): another machine, whose root is higher up,
+ * synced it. It is left alone like a path that refuses the write, and never taken for deleted.
+ */
+export const TOO_LONG_HERE = 'its path is longer than this system allows (ENAMETOOLONG): it is not laid here (nor deleted from the layer); shorten the names above it or sync the folder from higher up';
 
 /** An op's failure as a `changed` result when the disk moved or refused the path; any other is thrown. */
 export function changedOrThrow(op: ApplyOp, index: number, err: unknown): OpResult {
   if (err instanceof TargetChanged) return { index, op, status: 'changed', path: err.path, found: err.found };
   if (isErrno(err, ...RACE_CODES)) return { index, op, status: 'changed', path: op.path, found: (err as NodeJS.ErrnoException).code ?? 'error' };
+  if (isErrno(err, 'ENAMETOOLONG')) return { index, op, status: 'changed', path: op.path, found: TOO_LONG_HERE, blocked: true };
   if (isErrno(err, ...BLOCKED_CODES)) return { index, op, status: 'changed', path: op.path, found: `cannot be written (${(err as NodeJS.ErrnoException).code})`, blocked: true };
   if (err instanceof StrataError) throw err;
   throw new StrataError('E_EXEC_IO', `${op.op} failed: ${(err as Error).message}`, { path: op.path }, { cause: err });
