@@ -3,8 +3,9 @@
  * requests) on one store, and ways to wait for what they do.
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { TEMP_PREFIX } from '../fsutil.js';
 import { CountingStore } from '../store/counting.js';
 import { MemoryStore } from '../store/memory.js';
 import { makeTestS3Store } from '../testing/s3.js';
@@ -76,7 +77,14 @@ export async function setup(t: TestContext, extra: Partial<AgentOptions> = {}, s
 /** The folder's listing, or {} while it changes under the listing. */
 export const listing = (m: Machine) => listDir(m.root).catch(() => ({}) as Record<string, string>);
 export const has = (m: Machine, rel: string, text: string) => async () => (await listing(m))[rel] === text;
-export const count = (m: Machine, n: number) => async () => Object.keys(await listing(m)).length === n;
+/**
+ * The folder holds exactly `n` entries, none of them an apply's temp file: counted in the middle of
+ * an apply, n - 1 files and a temp would pass for n.
+ */
+export const count = (m: Machine, n: number) => async () => {
+  const names = Object.keys(await listing(m));
+  return names.length === n && !names.some((p) => basename(p).startsWith(TEMP_PREFIX));
+};
 /** The folder's held deletes, without their id. */
 export function heldCounts(m: Machine): object | undefined {
   const d = m.agent.status().folders[0]!.pendingDeletes;
