@@ -6,7 +6,7 @@ import fsp, { rename } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { failListing } from '../testing/fail-listing.js';
 import { basename, dirname, join, sep } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { StrataError } from '../errors.js';
 import { ForwardingStore } from '../store/forwarding.js';
 import type { ByteRange, PutBody } from '../store/index.js';
@@ -402,16 +402,7 @@ test("a snapshot missing from the bucket behind an old head this device merged l
 });
 
 test('a file the executor cannot replace (locked, immutable) holds up only itself: the rest syncs both ways', { skip: process.platform !== 'linux' && 'uses chattr +i' }, async (t) => {
-  const base = await tempRoot(t, 'locked-target');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  let later = 0;
-  const a = await Device.create(base, 'deva', mem);
-  const b = await Device.create(base, 'devb', mem, { now: () => new Date(Date.now() + later) });
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const { a, b, clock } = await pairWithClockOnB(t, 'locked-target');
   await a.write('doc.txt', 'v1', new Date('2026-01-01T10:00:00Z'));
   await converge([a, b]);
   // The file is held on b the way an open Office document or an immutable flag holds it: it cannot be replaced.
@@ -429,22 +420,13 @@ test('a file the executor cannot replace (locked, immutable) holds up only itsel
   assert.equal(await b.read('doc.txt'), 'v1');
   // Released, the file takes a's version once b tries it again.
   spawnSync('chattr', ['-i', b.path('doc.txt')]);
-  later = BLOCKED_MS;
+  clock.later = BLOCKED_MS;
   await converge([a, b]);
   assert.equal((await assertSame([a, b]))['doc.txt'], 'v2 from a');
 });
 
 test('a file another device adds in a folder this one cannot write to (immutable) is never taken for deleted, however often it is tried again', { skip: process.platform !== 'linux' && 'uses chattr +i' }, async (t) => {
-  const base = await tempRoot(t, 'locked-dir');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  let later = 0;
-  const a = await Device.create(base, 'deva', mem);
-  const b = await Device.create(base, 'devb', mem, { now: () => new Date(Date.now() + later) });
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const { a, b, clock } = await pairWithClockOnB(t, 'locked-dir');
   await a.write('ro/one.txt', 'one');
   await a.write('other.txt', 'other');
   await converge([a, b]);
@@ -455,7 +437,7 @@ test('a file another device adds in a folder this one cannot write to (immutable
   await a.pass();
   for (let i = 0; i < 3; i++) await b.pass();
   // Tried again (and refused again) after the wait, with a change of b's to send.
-  later = BLOCKED_MS;
+  clock.later = BLOCKED_MS;
   await b.write('from-b.txt', 'b');
   for (let i = 0; i < 3; i++) await b.pass();
   await a.pass();
@@ -463,7 +445,7 @@ test('a file another device adds in a folder this one cannot write to (immutable
   assert.equal(await a.read('ro/two.txt'), 'two', 'a keeps the file b could not lay');
   // Released, b lays it.
   spawnSync('chattr', ['-i', b.path('ro')]);
-  later = 2 * BLOCKED_MS;
+  clock.later = 2 * BLOCKED_MS;
   await converge([a, b]);
   assert.equal((await assertSame([a, b]))['ro/two.txt'], 'two');
 });
@@ -535,3 +517,18 @@ test('on a case-insensitive disk, a rename that changes only the case of a name 
   await converge([a, b]);
   assert.deepEqual(await assertSame([a, b]), { 'Docs/': '', 'Docs/REPORT.txt': 'the report', 'other.txt': 'from b' });
 });
+
+/** Two devices on one memory store; b's clock runs `clock.later` ms ahead of the real one. */
+async function pairWithClockOnB(t: TestContext, name: string): Promise<{ a: Device; b: Device; clock: { later: number } }> {
+  const base = await tempRoot(t, name);
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const clock = { later: 0 };
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', mem, { now: () => new Date(Date.now() + clock.later) });
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  return { a, b, clock };
+}

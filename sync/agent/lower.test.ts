@@ -141,19 +141,24 @@ test('on a case-insensitive disk, an org file and a user file whose names differ
   assert.equal(onLinux['readme.txt'], undefined, 'where it replaces the name, as a case conflict copy of a merge does');
 });
 
-/** Org v1 laid on two machines, the user's changes to it synced, and v2 published (not laid yet). */
-async function orgV2Published(t: TestContext, name: string) {
-  const base = await tempRoot(t, name);
-  const store = new MemoryStore();
-  await initStore(store);
-  const repo = await openRepository(store);
-  const publish = async (dir: string, files: Record<string, string>): Promise<BlobId> => {
+/** Publishes `files` written into `dir` as a version of org/finance; answers its root tree. */
+function publisher(repo: Repository): (dir: string, files: Record<string, string>) => Promise<BlobId> {
+  return async (dir, files) => {
     for (const [rel, text] of Object.entries(files)) {
       await mkdir(dirname(join(dir, rel)), { recursive: true });
       await writeFile(join(dir, rel), text);
     }
     return (await takeSnapshot(repo, { root: dir, layer: 'org/finance', device: 'admin' })).snapshot.root;
   };
+}
+
+/** Org v1 laid on two machines, the user's changes to it synced, and v2 published (not laid yet). */
+async function orgV2Published(t: TestContext, name: string) {
+  const base = await tempRoot(t, name);
+  const store = new MemoryStore();
+  await initStore(store);
+  const repo = await openRepository(store);
+  const publish = publisher(repo);
   const org = join(base, 'org');
   const v1 = await publish(org, { 'settings/app.conf': 'conf v1', 'bookmarks.html': 'bookmarks v1', 'readme.txt': 'readme v1', 'dropped.txt': 'dropped in v2', 'kept-by-me.txt': 'dropped in v2, edited here', 'same.txt': 'same in both', 'renamed.txt': 'renamed in v2' });
   const [a, b] = await laidMachines(t, base, store, org, [
@@ -376,13 +381,7 @@ async function formsDroppedInV2(t: TestContext, name: string) {
   const store = new MemoryStore();
   await initStore(store);
   const repo = await openRepository(store);
-  const publish = async (dir: string, files: Record<string, string>): Promise<BlobId> => {
-    for (const [rel, text] of Object.entries(files)) {
-      await mkdir(dirname(join(dir, rel)), { recursive: true });
-      await writeFile(join(dir, rel), text);
-    }
-    return (await takeSnapshot(repo, { root: dir, layer: 'org/finance', device: 'admin' })).snapshot.root;
-  };
+  const publish = publisher(repo);
   const forms = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`forms/form${i}.txt`, `org form ${i}`]));
   const org = join(base, 'org');
   const v1 = await publish(org, { ...forms, 'readme.txt': 'readme v1' });
