@@ -172,6 +172,41 @@ describe('sign-in lay on a VDI machine, first from its state dir', { skip: NEEDS
   });
 });
 
+/** The user layer's latest snapshot without the entries `names` of Documents (deleted on another machine): its history holds them. */
+async function dropFromDocuments(store: DirStore, names: readonly string[]): Promise<void> {
+  const repo = await openRepository(store);
+  const latest = await repo.latestSnapshot('user/alice');
+  assert.ok(latest);
+  const docs = (await repo.loadTree(latest.snapshot.root)).entries[0];
+  if (docs?.type !== 'dir') return assert.fail('no Documents in the layer');
+  const sub = await repo.saveTree({ entries: (await repo.loadTree(docs.subtree)).entries.filter((e) => !names.includes(e.name)) });
+  const top = await repo.saveTree({ entries: [{ ...docs, subtree: sub }] });
+  await repo.flush();
+  const id = await repo.saveSnapshot({ version: FORMAT_VERSION, layer: 'user/alice', device: 'other', time: new Date(Date.now() + 1000).toISOString(), root: top, parents: [latest.id] });
+  await repo.writeHead('user/alice', 'other', id);
+}
+
+describe('sign-in lay on a VDI machine where syncfs fails: what the history held', { skip: NEEDS_STRACE }, () => {
+  it('makes the removal of a file and a folder the layer once held durable before the session records laid', async (t) => {
+    const m = await machine(t, 'lay-vdi-held', 'layer-wins', 'vdi');
+    await writeTree(join(m.dir, 'tpl2'), { Documents: { 'gone.txt': 'deleted on another machine', Old: { 'x.txt': 'x' } } });
+    await preloadUserLayer(await openRepository(m.store), 'alice', { from: join(m.dir, 'tpl2') });
+    await dropFromDocuments(m.store, ['gone.txt', 'Old']);
+    // This machine still has both (an image's copies): the file with the bytes the history held, the folder emptied.
+    await writeTree(m.home, { Documents: { 'gone.txt': 'deleted on another machine', Old: {} } });
+    const bin = await failingSync(m.dir, 0);
+    const { calls } = await traceSyncs(m.dir, CHILD, [m.storeDir, m.stateDir], { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` });
+    const docs = join(m.home, 'Documents');
+    await assert.rejects(access(join(docs, 'gone.txt')), /ENOENT/);
+    await assert.rejects(access(join(docs, 'Old')), /ENOENT/);
+    const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));
+    const removed = Math.max(calls.findIndex((c) => c[0] === 'unlink' && c[1] === join(docs, 'gone.txt')), calls.findIndex((c) => c[0] === 'rmdir' && c[1] === join(docs, 'Old')));
+    assert.ok(calls.some((c) => c[0] === 'unlink' && c[1] === join(docs, 'gone.txt')) && calls.some((c) => c[0] === 'rmdir' && c[1] === join(docs, 'Old')), JSON.stringify(calls));
+    assert.ok(session > removed, JSON.stringify(calls));
+    assert.ok(calls.slice(removed, session).some((c) => c[0] === 'fsync' && c[1] === docs), `${docs} was not fsynced between the removals and the session's record`);
+  });
+});
+
 describe('sign-in lay where syncfs works', { skip: NEEDS_STRACE }, () => {
   it("waits on no other writes of home's file system before its first file: the syncfs it tries as it starts is on /proc; one of home's comes after the last file, before the session records laid", async (t) => {
     const m = await machine(t, 'lay-syncfs');

@@ -32,8 +32,8 @@
  * files, and a failing one fails the lay. Where syncfs fails from the start (no sync(1) with
  * --file-system, the call missing or refused) each file is fsynced before its rename and each
  * folder that changed after, as on other systems, and first contact fsyncs its conflict copies and
- * the folders it changed; the marker says which (laying.ts). Files already
- * on disk with the layer's size and mtime are taken as laid without being read (the quick check).
+ * the folders it changed, as does the removal of a VDI image's files the history held (the
+ * folders it removed them from); the marker says which (laying.ts). Files already on disk with the layer's size and mtime are taken as laid without being read (the quick check).
  * Both hold only for a lay that starts clean: `<stateDir>/laying` (laying.ts) is written
  * (durably) before the first change to home and removed after step 6, and a lay that finds it —
  * the last one was cut off, and home may hold files whose metadata reached the disk before their
@@ -244,10 +244,13 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
     let skipped: StrataError | undefined;
     const held = await pathsInHistory(repo, `user/${session.user}`, base.unknown, { caseInsensitive, onSkip: (err) => (skipped ??= err) });
     if (skipped) warnings.push(`the layer's history could not be read in full (${describeError(skipped).split('\n')[0]}): a file deleted on another machine may come back from this machine's image`);
+    const changed = new Set<string>();
     for (const p of [...base.unknown].reverse()) {
       const versions = held.get(p);
-      if (versions !== undefined) await removeIfHeld(session.home, p, versions, contentOf, imageBefore);
+      if (versions !== undefined && (await removeIfHeld(session.home, p, versions, contentOf, imageBefore))) changed.add(dirname(join(session.home, ...p.split('/'))));
     }
+    // Durable before `laid` is (syncfs below otherwise): a removal lost in a crash brings the file back as the image's, its whiteout never written.
+    if (!deferSync) for (const d of changed) await fsyncDir(d);
   }
   if (deferSync) await syncFileSystem(session.home);
   const totalMs = clock() - start;
@@ -308,24 +311,31 @@ async function earlierBase(file: string, warn: (message: string) => void): Promi
  * At `rel`, a path the history held (found by findBase's walk, which follows no link): removes the
  * file or link there if it holds one of `versions` (history-paths.ts), or whatever it holds if it
  * was last changed before `imageBefore` (the image's); the folder there if it is empty, and the
- * history held one there or the machine has no record (`imageBefore` given).
+ * history held one there or the machine has no record (`imageBefore` given). True if it removed
+ * something: its folder's entries changed.
  */
-async function removeIfHeld(home: string, rel: string, versions: ReadonlySet<string>, contentOf: (path: string) => Promise<string>, imageBefore?: number): Promise<void> {
+async function removeIfHeld(home: string, rel: string, versions: ReadonlySet<string>, contentOf: (path: string) => Promise<string>, imageBefore?: number): Promise<boolean> {
   const path = join(home, ...rel.split('/'));
   const st = await lstat(path).catch(() => undefined);
-  if (st === undefined) return;
+  if (st === undefined) return false;
   if (st.isDirectory()) {
     // An empty folder holds nothing to lose (its ctime changed as what was in it went).
-    if (imageBefore !== undefined || versions.has(HELD_DIR)) await rmdir(path).catch((err: unknown) => {
-      // Something is left in it (not the user's deleted files): it is the image's, and stays.
-      if (!isErrno(err, 'ENOTEMPTY', 'EEXIST', 'ENOENT')) throw err;
-    });
-    return;
+    if (imageBefore === undefined && !versions.has(HELD_DIR)) return false;
+    return rmdir(path).then(
+      () => true,
+      (err: unknown) => {
+        // Something is left in it (not the user's deleted files): it is the image's, and stays.
+        if (!isErrno(err, 'ENOTEMPTY', 'EEXIST', 'ENOENT')) throw err;
+        return false;
+      },
+    );
   }
-  if (!st.isFile() && !st.isSymbolicLink()) return;
+  if (!st.isFile() && !st.isSymbolicLink()) return false;
   const image = imageBefore !== undefined && st.ctimeMs < imageBefore;
   const version = image ? undefined : st.isFile() ? await contentOf(path).catch(() => undefined) : `->${await readlink(path).catch(() => '')}`;
-  if (image || (version !== undefined && versions.has(version))) await rm(path, { force: true });
+  if (!image && (version === undefined || !versions.has(version))) return false;
+  await rm(path, { force: true });
+  return true;
 }
 
 /** The files the ready restore laid hold exactly their chunks: the memo learns those the rest's seed scan would read. */

@@ -1,6 +1,6 @@
 /**
  * What a child process (and its children) makes durable, seen from outside: strace names the file
- * behind every fsync, every rename, every file removed and every change of times. Tests of durability read the order of these calls — a temp
+ * behind every fsync, every rename, every file or folder removed and every change of times. Tests of durability read the order of these calls — a temp
  * fsynced before its rename, a folder after it, a record last — which no in-process probe sees
  * (sync(1), dconf's service and other processes included). Linux with strace only.
  */
@@ -16,7 +16,7 @@ export const NEEDS_STRACE = !(process.platform === 'linux' && spawnSync('strace'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface Traced {
-  /** In order: ['fsync' (fdatasync too) | 'syncfs', path], ['rename', from, to], ['unlink', path] (a file's removal) and ['utime', path] (its times set). */
+  /** In order: ['fsync' (fdatasync too) | 'syncfs', path], ['rename', from, to], ['unlink', path] (a file's removal), ['rmdir', path] (a folder's) and ['utime', path] (its times set). */
   calls: string[][];
   stdout: string;
 }
@@ -24,7 +24,7 @@ export interface Traced {
 /** Runs the TypeScript file `script` with `args` under strace (writing its trace in `dir`); it must exit 0. */
 export async function traceSyncs(dir: string, script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Traced> {
   const trace = join(dir, 'trace');
-  const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2,unlink,unlinkat,utimensat', '-o', trace, process.execPath, '--import', 'tsx', script, ...args], { cwd: ROOT, encoding: 'utf8', env });
+  const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2,unlink,unlinkat,rmdir,utimensat', '-o', trace, process.execPath, '--import', 'tsx', script, ...args], { cwd: ROOT, encoding: 'utf8', env });
   assert.equal(r.status, 0, r.stderr);
   const calls: string[][] = [];
   for (const line of (await readFile(trace, 'utf8')).split('\n')) {
@@ -35,6 +35,8 @@ export async function traceSyncs(dir: string, script: string, args: readonly str
     // unlinkat with AT_REMOVEDIR removes a folder: not a file's removal.
     const removed = /\bunlink(?:at)?\((?:[^,]*, )?"([^"]*)"(?:, 0)?\) = 0/.exec(line);
     if (removed && !line.includes('AT_REMOVEDIR')) calls.push(['unlink', removed[1]!]);
+    const rmdir = /\b(?:rmdir\("([^"]*)"|unlinkat\([^,]*, "([^"]*)", AT_REMOVEDIR)\) = 0/.exec(line);
+    if (rmdir) calls.push(['rmdir', (rmdir[1] ?? rmdir[2])!]);
     // Through a descriptor (futimes: NULL for the path), or by path.
     const timed = /\butimensat\((?:\d+<([^>]*)>, NULL|[^,]*, "([^"]*)")/.exec(line);
     if (timed && line.includes(') = 0')) calls.push(['utime', (timed[1] ?? timed[2])!]);
