@@ -14,14 +14,18 @@
  * What must hold: only real folders are looked into, top-down, so nothing is followed through a
  * link (a link where the tree has a folder is itself moved aside); a copy's name is free on the
  * disk and is no path the restore writes, and nothing is ever moved or linked over an entry that
- * appeared there meanwhile (renameNoReplace, link). A restore that fails after keeping copies removes
- * those whose original it never replaced (undoKept): they would be the same version twice.
+ * appeared there meanwhile (renameNoReplace, link). Unless the caller syncs the file system at the
+ * end, the copies of what the restore replaces are durable (a copied file fsynced, each folder
+ * holding one fsynced) before the restore replaces anything: a crash must never leave an original
+ * replaced and its copy lost. A restore that fails after keeping copies removes those whose
+ * original it never replaced (undoKept): they would be the same version twice.
  */
 import type { Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { constants } from 'node:fs';
 import { copyFile, link, readlink, unlink, utimes } from 'node:fs/promises';
 import { isStrataError } from '../errors.js';
-import { isErrno, renameNoReplace } from '../fsutil.js';
+import { fsyncDir, fsyncFile, isErrno, renameNoReplace } from '../fsutil.js';
 import { freeConflictPath } from '../plan/conflict-name.js';
 import type { Repository } from '../repo/repository.js';
 import type { BlobId } from '../repo/types.js';
@@ -116,27 +120,32 @@ async function isSaved(saved: Map<string, { size: number; mtimeMs: number } | { 
   return st.isFile() && st.size === e.size && sameMtime(st, e.mtimeMs);
 }
 
-/** A second name for the file at `path` (its mtime and mode kept): a hard link, or a copy where the file system has none. */
-async function keepFile(path: string, copy: string, st: Stats): Promise<void> {
+/**
+ * A second name for the file at `path` (its mtime and mode kept): a hard link, or a copy where the
+ * file system has none (fsynced if `sync`: its bytes are new).
+ */
+async function keepFile(path: string, copy: string, st: Stats, sync: boolean): Promise<void> {
   try {
     await link(path, copy);
   } catch (err) {
     if (!isErrno(err, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'EXDEV')) throw err;
     await copyFile(path, copy, constants.COPYFILE_EXCL);
     await utimes(copy, st.atime, st.mtime);
+    if (sync) await fsyncFile(copy);
   }
 }
 
 /**
  * Keeps, as conflict copies, the files and links in `replaced` (those the restore is about to
- * write over) whose version the layer's latest snapshot (`latest`) does not have; returns them.
+ * write over) whose version the layer's latest snapshot (`latest`) does not have; returns them,
+ * made durable if `sync` (the caller does not sync the file system at the end).
  */
 export async function keepChanged(
   repo: Repository,
   plan: Plan,
   replaced: readonly (PlannedFile | PlannedLink)[],
   target: string,
-  opts: { device: string; latest?: BlobId | undefined; only?: string | undefined },
+  opts: { device: string; latest?: BlobId | undefined; only?: string | undefined; sync: boolean },
 ): Promise<{ moved: MovedAside[]; kept: Kept[] }> {
   const present: { item: PlannedFile | PlannedLink; st: Stats }[] = [];
   for (const [i, item] of replaced.entries()) {
@@ -158,7 +167,7 @@ export async function keepChanged(
     let copy: string;
     if (st.isFile()) {
       copy = freeConflictPath(item.rel, st.mtimeMs, opts.device, taken);
-      await keepFile(item.path, pathInside(target, copy), st);
+      await keepFile(item.path, pathInside(target, copy), st, opts.sync);
       kept.push({ path: item.path, copy: pathInside(target, copy), ino: st.ino });
     } else {
       // Anything else (a link, a socket) is not read by the restore: it moves.
@@ -166,6 +175,7 @@ export async function keepChanged(
     }
     moved.push({ path: item.rel, copy, changed: true });
   }
+  if (opts.sync) for (const d of new Set(moved.map((m) => dirname(pathInside(target, m.copy))))) await fsyncDir(d);
   return { moved, kept };
 }
 

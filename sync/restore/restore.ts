@@ -209,7 +209,7 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
   let kept: Kept[] = [];
   if (opts.aside) {
     const replaced = [...works.map((w) => w.file), ...plan.links];
-    const changed = await keepChanged(repo, plan, replaced, target, { ...opts.aside, only: opts.only });
+    const changed = await keepChanged(repo, plan, replaced, target, { ...opts.aside, only: opts.only, sync: !opts.deferSync });
     r.stats.movedAside.push(...changed.moved);
     kept = changed.kept;
   }

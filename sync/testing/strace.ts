@@ -21,10 +21,17 @@ export interface Traced {
   stdout: string;
 }
 
-/** Runs the TypeScript file `script` with `args` under strace (writing its trace in `dir`); it must exit 0. */
-export async function traceSyncs(dir: string, script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Traced> {
+/**
+ * Runs the TypeScript file `script` with `args` under strace (writing its trace in `dir`); it must
+ * exit 0. `fail` makes every call of those syscalls fail with that errno (a file system without
+ * hard links: `{ syscalls: ['link', 'linkat'], errno: 'EPERM' }`).
+ */
+export async function traceSyncs(dir: string, script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, fail?: { syscalls: string[]; errno: string }): Promise<Traced> {
   const trace = join(dir, 'trace');
-  const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2,unlink,unlinkat,rmdir,utimensat', '-o', trace, process.execPath, '--import', 'tsx', script, ...args], { cwd: ROOT, encoding: 'utf8', env });
+  // strace tampers only with calls it traces.
+  const traced = ['fsync', 'fdatasync', 'syncfs', 'rename', 'renameat', 'renameat2', 'unlink', 'unlinkat', 'rmdir', 'utimensat', ...(fail?.syscalls ?? [])];
+  const inject = fail ? ['-e', `inject=${fail.syscalls.join(',')}:error=${fail.errno}`] : [];
+  const r = spawnSync('strace', ['-f', '-y', '-e', `trace=${traced.join(',')}`, ...inject, '-o', trace, process.execPath, '--import', 'tsx', script, ...args], { cwd: ROOT, encoding: 'utf8', env });
   assert.equal(r.status, 0, r.stderr);
   const calls: string[][] = [];
   for (const line of (await readFile(trace, 'utf8')).split('\n')) {
