@@ -13,7 +13,7 @@ import { SyncFolder, type PassPhase, type PassResult } from './folder.js';
 import { writeLastSync } from './known.js';
 import { folderExcluder, folderFiles, folderStateDir, type FolderSpec } from './runtime.js';
 import { caseInsensitiveByDefault } from '../plan/index.js';
-import { makeDirs } from '../fsutil.js';
+import { makeDirsDurably } from '../fsutil.js';
 
 const MAX_PASSES = 5;
 
@@ -31,7 +31,7 @@ export interface OnceOptions {
 export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device: string }> {
   const state = await openAgentState(opts.stateDir);
   const dir = folderStateDir(opts.stateDir, opts.folder);
-  await makeDirs(dir, 0o700);
+  await makeDirsDurably(dir, 0o700);
   const index = await openFileIndex(dir, 'statcache');
   try {
     const folder = new SyncFolder({

@@ -21,7 +21,7 @@ import { BASE_FILE } from './base.js';
 import { noRoot } from './rescan.js';
 import { ProgressMeter } from './progress.js';
 import { filesIn, LAST_SYNC_EVERY_MS, readLastSync, writeLastSync } from './known.js';
-import { makeDirs } from '../fsutil.js';
+import { makeDirsDurably } from '../fsutil.js';
 import { TOO_LONG } from '../snapshot/listing.js';
 import { TOO_LONG_HERE } from '../exec/index.js';
 import type { ScanResult } from './local.js';
@@ -164,7 +164,7 @@ export class FolderRuntime {
 
   private async openIndex(): Promise<FileIndex> {
     if (this.index === undefined) {
-      await makeDirs(this.dir, 0o700);
+      await makeDirsDurably(this.dir, 0o700);
       this.index = await openFileIndex(this.dir, 'statcache');
     }
     return this.index;

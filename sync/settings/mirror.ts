@@ -33,7 +33,7 @@ import { open, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
 import { describeError, StrataError } from '../errors.js';
-import { isErrno, makeDirs, NOFOLLOW, TEMP_PREFIX } from '../fsutil.js';
+import { isErrno, makeDirsDurably, NOFOLLOW, TEMP_PREFIX } from '../fsutil.js';
 import { freeConflictPath, isConflictName } from '../plan/conflict-name.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 import { makeDurable, realDirs, writeKeyFiles, type KeyFileWrite } from './files.js';
@@ -308,7 +308,7 @@ export class SettingsMirror {
   private async saveAgreed(agreed: ReadonlyMap<string, string>): Promise<void> {
     const sorted = Object.fromEntries([...agreed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     // At a sign-in the folder's state dir may not be there yet (the agent makes it).
-    await makeDirs(dirname(this.opts.stateFile), 0o700);
+    await makeDirsDurably(dirname(this.opts.stateFile), 0o700);
     return writeFileAtomic(this.opts.stateFile, `${JSON.stringify({ version: STATE_VERSION, dirs: this.opts.dirs, agreed: sorted })}\n`);
   }
 }

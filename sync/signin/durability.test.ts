@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { access, mkdir, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig, type FirstContactPolicy } from '../../shared/org-config.js';
@@ -25,6 +25,7 @@ import { NEEDS_STRACE, traceSyncs } from '../testing/strace.js';
 import { memoryBucket } from './testkit.js';
 
 const CHILD = fileURLToPath(new URL('./lay-child.ts', import.meta.url));
+const FIRST_START = fileURLToPath(new URL('./first-start-child.ts', import.meta.url));
 const FILES = { Documents: { 'a.txt': 'alpha', 'c.txt': 'charlie', sub: { 'b.txt': 'bravo' } } };
 const LAID = ['Documents/a.txt', 'Documents/c.txt', 'Documents/sub/b.txt'];
 
@@ -204,6 +205,31 @@ describe('sign-in lay on a VDI machine where syncfs fails: what the history held
     assert.ok(calls.some((c) => c[0] === 'unlink' && c[1] === join(docs, 'gone.txt')) && calls.some((c) => c[0] === 'rmdir' && c[1] === join(docs, 'Old')), JSON.stringify(calls));
     assert.ok(session > removed, JSON.stringify(calls));
     assert.ok(calls.slice(removed, session).some((c) => c[0] === 'fsync' && c[1] === docs), `${docs} was not fsynced between the removals and the session's record`);
+  });
+});
+
+describe('a first start in a state dir that is not there yet', { skip: NEEDS_STRACE }, () => {
+  /** Each folder made under `under`, and whether an fsync of its parent came after it: a record made durable in a folder whose own entry is not is lost with it. */
+  const unsynced = (calls: string[][], under: string): string[] =>
+    calls.flatMap((c, i) => (c[0] === 'mkdir' && c[1]!.startsWith(under) && !calls.slice(i).some((s) => s[0] === 'fsync' && s[1] === dirname(c[1]!)) ? [c[1]!] : []));
+
+  it('makes each folder it makes durable in its parent: the session, its folder\'s records and the agent\'s state', async (t) => {
+    const m = await machine(t, 'first-start');
+    await writeTree(m.home, { Documents: { 'mine.txt': 'mine' } });
+    const stateDir = join(m.dir, 'new', 'state');
+    const { calls, stdout } = await traceSyncs(m.dir, FIRST_START, [m.storeDir, stateDir, 'session', m.home]);
+    assert.match(stdout, /^synced$/m);
+    const made = calls.filter((c) => c[0] === 'mkdir' && c[1]!.startsWith(join(m.dir, 'new'))).map((c) => c[1]);
+    assert.ok(made.includes(stateDir) && made.includes(join(stateDir, 'folders')), JSON.stringify(made));
+    assert.deepEqual(unsynced(calls, join(m.dir, 'new')), [], JSON.stringify(calls));
+  });
+
+  it('makes the state dir the agent state opens first durable in its parent', async (t) => {
+    const m = await machine(t, 'first-start-state');
+    const stateDir = join(m.dir, 'new', 'state');
+    const { calls } = await traceSyncs(m.dir, FIRST_START, [m.storeDir, stateDir, 'state']);
+    assert.ok(calls.some((c) => c[0] === 'mkdir' && c[1] === stateDir), JSON.stringify(calls));
+    assert.deepEqual(unsynced(calls, join(m.dir, 'new')), [], JSON.stringify(calls));
   });
 });
 

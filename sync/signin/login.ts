@@ -35,7 +35,7 @@ import { probeControl, readControlFile } from '../control/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { checkUserId } from '../profile/index.js';
 import type { Repository } from '../repo/index.js';
-import { canSyncFileSystem, isErrno, makeDirs, syncFileSystem } from '../fsutil.js';
+import { canSyncFileSystem, isErrno, makeDirsDurably, syncFileSystem } from '../fsutil.js';
 import { openAgentState, STATE_FILE } from '../state/index.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 import { canonicalSource, loadOrgConfig, type FetchFn } from './org-source.js';
@@ -90,7 +90,7 @@ export async function signIn(opts: SignInOptions): Promise<SignedIn> {
     // here on this one holds the state dir (laying.ts), so that none can start until its lay ends.
     // Anything at the path counts, a symlink to a folder not made yet too: the undo never removes what was there.
     const dirExisted = await exists(opts.stateDir, lstat);
-    await makeDirs(opts.stateDir, 0o700);
+    await makeDirsDurably(opts.stateDir, 0o700);
     const clean = await holdLaying(opts.stateDir).catch(async (err: unknown) => {
       // Only while empty: another sign-in may have made it its own meanwhile.
       if (!dirExisted) await rmdir(opts.stateDir).catch(() => undefined);

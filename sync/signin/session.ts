@@ -20,7 +20,7 @@ import { isAbsolute, join } from 'node:path';
 import { OrgConfigError, parseOrgConfig, type MachineMode, type OrgConfig } from '../../shared/org-config.js';
 import { isBlobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
-import { isErrno, makeDirs } from '../fsutil.js';
+import { isErrno, makeDirsDurably } from '../fsutil.js';
 import { isOrgLayer, isUserId } from '../profile/index.js';
 import { isDeviceId } from '../repo/names.js';
 import { writeFileAtomic } from '../state/fsutil.js';
@@ -72,7 +72,7 @@ export function sessionPath(stateDir: string): string {
 export async function writeSession(stateDir: string, session: Session): Promise<void> {
   const file = sessionPath(stateDir);
   validateSession(JSON.parse(JSON.stringify(session)), file);
-  await makeDirs(stateDir, 0o700);
+  await makeDirsDurably(stateDir, 0o700);
   await writeFileAtomic(file, `${JSON.stringify(session, null, 2)}\n`);
 }
 

@@ -16,7 +16,7 @@ import { Low, type Adapter } from 'lowdb';
 import { StrataError } from '../errors.js';
 import { isDeviceId, isLayerId } from '../repo/names.js';
 import { writeFileAtomic } from './fsutil.js';
-import { makeDirs } from '../fsutil.js';
+import { makeDirsDurably } from '../fsutil.js';
 
 export const STATE_FILE = 'agent.json';
 
@@ -128,7 +128,7 @@ export async function readDeviceId(stateDir: string): Promise<string | undefined
 
 /** Opens (creating on first use) the agent state in `stateDir`. */
 export async function openAgentState(stateDir: string, options: OpenAgentStateOptions = {}): Promise<AgentState> {
-  await makeDirs(stateDir, 0o700);
+  await makeDirsDurably(stateDir, 0o700);
   const file = join(stateDir, STATE_FILE);
   const adapter = new DurableConfigFile(file);
   const existing = await adapter.read();

@@ -1,6 +1,6 @@
 /**
  * What a child process (and its children) makes durable, seen from outside: strace names the file
- * behind every fsync, every rename, every file or folder removed and every change of times. Tests of durability read the order of these calls — a temp
+ * behind every fsync, every rename, every folder made, every file or folder removed and every change of times. Tests of durability read the order of these calls — a temp
  * fsynced before its rename, a folder after it, a record last — which no in-process probe sees
  * (sync(1), dconf's service and other processes included). Linux with strace only.
  */
@@ -16,7 +16,7 @@ export const NEEDS_STRACE = !(process.platform === 'linux' && spawnSync('strace'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface Traced {
-  /** In order: ['fsync' (fdatasync too) | 'syncfs', path], ['rename', from, to], ['unlink', path] (a file's removal), ['rmdir', path] (a folder's) and ['utime', path] (its times set). */
+  /** In order: ['fsync' (fdatasync too) | 'syncfs', path], ['rename', from, to], ['unlink', path] (a file's removal), ['rmdir', path] (a folder's), ['mkdir', path] (a folder made) and ['utime', path] (its times set). */
   calls: string[][];
   stdout: string;
 }
@@ -29,7 +29,7 @@ export interface Traced {
 export async function traceSyncs(dir: string, script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, fail?: { syscalls: string[]; errno: string }): Promise<Traced> {
   const trace = join(dir, 'trace');
   // strace tampers only with calls it traces.
-  const traced = ['fsync', 'fdatasync', 'syncfs', 'rename', 'renameat', 'renameat2', 'unlink', 'unlinkat', 'rmdir', 'utimensat', ...(fail?.syscalls ?? [])];
+  const traced = ['fsync', 'fdatasync', 'syncfs', 'rename', 'renameat', 'renameat2', 'unlink', 'unlinkat', 'rmdir', 'mkdir', 'mkdirat', 'utimensat', ...(fail?.syscalls ?? [])];
   const inject = fail ? ['-e', `inject=${fail.syscalls.join(',')}:error=${fail.errno}`] : [];
   const r = spawnSync('strace', ['-f', '-y', '-e', `trace=${traced.join(',')}`, ...inject, '-o', trace, process.execPath, '--import', 'tsx', script, ...args], { cwd: ROOT, encoding: 'utf8', env });
   assert.equal(r.status, 0, r.stderr);
@@ -44,6 +44,8 @@ export async function traceSyncs(dir: string, script: string, args: readonly str
     if (removed && !line.includes('AT_REMOVEDIR')) calls.push(['unlink', removed[1]!]);
     const rmdir = /\b(?:rmdir\("([^"]*)"|unlinkat\([^,]*, "([^"]*)", AT_REMOVEDIR)\) = 0/.exec(line);
     if (rmdir) calls.push(['rmdir', (rmdir[1] ?? rmdir[2])!]);
+    const made = /\bmkdir(?:at)?\((?:[^,]*, )?"([^"]*)", [^)]*\) = 0/.exec(line);
+    if (made) calls.push(['mkdir', made[1]!]);
     // Through a descriptor (futimes: NULL for the path), or by path.
     const timed = /\butimensat\((?:\d+<([^>]*)>, NULL|[^,]*, "([^"]*)")/.exec(line);
     if (timed && line.includes(') = 0')) calls.push(['utime', (timed[1] ?? timed[2])!]);
