@@ -75,6 +75,23 @@ test('after a restart while paused, the status shows what the state dir knows: t
   assert.equal(requests(a), sent, 'nothing asked of the bucket');
 });
 
+test('a conflict the status lists before the store is opened (a paused start) is resolved on the disk, with no request; the next pass syncs it', async (t) => {
+  const { a, b } = await setup(t, { watch: false });
+  const copy = 'notes.sync-conflict-20261201-101500-laptop.txt';
+  for (const name of ['notes.txt', copy]) await writeFile(join(a.root, name), name);
+  await a.agent.call('syncNow', {});
+  await waitFor('b has the copy', has(b, copy, copy));
+  await a.agent.call('pause', {});
+  await a.restart();
+  const sent = requests(a);
+  const after = await a.agent.call('resolveConflict', { root: a.root, copy, keep: 'copy' });
+  assert.deepEqual(after.folders[0]!.conflicts, []);
+  assert.deepEqual(await listDir(a.root), { 'notes.txt': copy });
+  assert.equal(requests(a), sent, 'nothing asked of the bucket');
+  await a.agent.call('resume', {});
+  await waitFor('b follows', async () => isDeepStrictEqual(await listDir(b.root).catch(() => undefined), { 'notes.txt': copy }));
+});
+
 test('a pause saves the agent-wide last sync as it does each folder\'s: a restart shows the last synced pass, not the last one that wrote', async (t) => {
   let clock = Date.parse('2026-03-02T10:00:00Z');
   const { a } = await setup(t, { watch: false, now: () => new Date(clock) });

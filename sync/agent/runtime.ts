@@ -344,7 +344,7 @@ export class FolderRuntime {
       if (st?.isDirectory()) throw new StrataError('E_USAGE', 'a folder conflict is resolved by hand: move or delete one of the folders', { path: p });
     }
     if ((await lstat(keep === 'copy' ? copy : name).catch(() => undefined)) === undefined) {
-      this.folder.markDirty([c.path, c.copy]);
+      this.markDirty([c.path, c.copy]);
       if (keep === 'copy') this.status.conflicts = this.status.conflicts.filter((x) => x.copy !== c.copy);
       this.due = true;
       this.opts.changed();
@@ -353,10 +353,19 @@ export class FolderRuntime {
     }
     if (keep === 'name') await rm(copy, { force: true });
     else await rename(copy, name);
-    this.folder.markDirty([c.path, c.copy]);
+    this.markDirty([c.path, c.copy]);
     this.status.conflicts = this.status.conflicts.filter((x) => x.copy !== c.copy);
     this.due = true;
     this.opts.changed();
+  }
+
+  /**
+   * The next pass must rescan `paths`. Before the folder is open (a paused start, an open that
+   * failed and waits to be tried again) there is no SyncFolder yet, and none is needed: a folder's
+   * first pass scans it whole.
+   */
+  private markDirty(paths: readonly string[]): void {
+    (this.folder as SyncFolder | undefined)?.markDirty(paths);
   }
 
   /**
