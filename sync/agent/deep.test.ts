@@ -209,3 +209,32 @@ test('a path another machine synced that is past PATH_MAX under this one\'s deep
   assert.equal(now().error, undefined);
   assert.equal(now().warning?.code, 'E_PATH_TOO_LONG');
 });
+
+test('the warning of a path too long to lay here stays while it is: the pass that tries the path again does not drop it', linuxOnly, async (t) => {
+  const dir = await base('deep-stays');
+  const store = new MemoryStore();
+  await initStore(store);
+  const a = await Device.create(dir, 'deva', store);
+  const tree = await pastPathMax(a.path('t'), 14);
+  a.folder.markAllDirty();
+  await a.pass();
+  const far = join(dir, 'x'.repeat(250), 'x'.repeat(250), 'x'.repeat(250), 'b');
+  await mkdir(far, { recursive: true });
+  let later = 0;
+  const agent = await Agent.start({ stateDir: join(dir, 'bstate'), folders: [{ root: far, layer: LAYER }], openStore: () => store, now: () => new Date(Date.now() + later), pollMs: 50, debounceMs: 20, stabilityMs: 30 });
+  t.after(() => agent.stop());
+  t.after(() => a.close());
+  t.after(() => tree.undo());
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const show = () => agent.status().folders;
+  await until('the warning', () => agent.status().folders[0]!.warning !== undefined, show);
+  const dropped: number[] = [];
+  agent.subscribe((e) => {
+    if (e.type === 'status' && e.status.folders[0]!.warning?.code !== 'E_PATH_TOO_LONG') dropped.push(agent.passCount);
+  });
+  // The path is tried again once BLOCKED_MS have passed, and found too long again.
+  later = BLOCKED_MS + 1000;
+  await agent.passesDone(4);
+  assert.deepEqual(dropped, [], 'the warning stood at every pass');
+  assert.equal(agent.status().folders[0]!.warning?.path, firstTooLong(join(far, 't'), tree));
+});

@@ -139,6 +139,14 @@ export class SyncFolder {
     this.indexStale = true;
   }
 
+  /**
+   * The paths passes leave alone for now, as the executor could not write them, and why: those the
+   * last pass's scan was told of (skipBlocked), and those its apply found, or found again.
+   */
+  get leftAlone(): ReadonlyMap<string, string> {
+    return new Map([...this.blocked].map(([p, b]) => [p, b.why]));
+  }
+
   /** Finishes or rolls back what a crash left of the last apply; call once before the first pass. */
   async recover(): Promise<void> {
     // The deletes first: the recovery of the apply records there what the journal holds.

@@ -231,14 +231,16 @@ export class FolderRuntime {
 
   /**
    * Says in the status (E_PATH_TOO_LONG) the first path a pass's scan found too long to read, or
-   * left alone as too long to write (TOO_LONG_HERE: another machine synced it from a higher root),
-   * and ends that once a pass finds none (each pass rescans everything meanwhile for one too long
-   * to read: rescanAll). A
-   * warning of the watcher's comes first: it stands until the watcher restarts.
+   * that the folder leaves alone as too long to write (TOO_LONG_HERE: another machine synced it
+   * from a higher root), and ends that once a pass finds none (each pass rescans everything
+   * meanwhile for one too long to read: rescanAll). A warning of the watcher's comes first: it
+   * stands until the watcher restarts.
    */
   private notePathTooLong(scan: ScanResult): void {
     const read = [...scan.skipped].find(([, why]) => why === TOO_LONG);
-    const found = read ?? [...scan.skipped].find(([, why]) => why.startsWith(TOO_LONG_HERE));
+    // The folder's own list too: a pass that tries such a path again (its scan no longer says
+    // it is left alone) finds it too long again.
+    const found = read ?? [...scan.skipped, ...this.folder.leftAlone].find(([, why]) => why.startsWith(TOO_LONG_HERE));
     // Only what is there to read needs the rescans: a path not laid is tried again by the pass.
     this.tooLong = read === undefined ? undefined : join(this.spec.root, ...read[0].split('/'));
     if (this.status.warning !== undefined && this.status.warning.code !== 'E_PATH_TOO_LONG') return;
