@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { formatBytes, formatProgress, stateLabel } from './status-text.js';
+import { errorLine, errorText, formatBytes, formatProgress, shortPath, stateLabel } from './status-text.js';
 
 it('says what the agent is doing in words', () => {
   assert.equal(stateLabel('idle', undefined), 'Idle');
@@ -31,4 +31,17 @@ it('says the time left in the unit that reads best: seconds, minutes, hours', ()
   assert.equal(left(3600), '60 min left');
   assert.equal(left(8400), '2 h 20 min left');
   assert.equal(left(7200), '2 h left');
+});
+
+it('shortens a path longer than 200 characters in the middle, keeping its start and its end', () => {
+  const deep = `/home/alice/${'a'.repeat(3000)}/${'é'.repeat(10)}.txt`;
+  const short = shortPath(deep);
+  assert.equal([...short].length, 200);
+  assert.ok(short.startsWith('/home/alice/aaa') && short.endsWith(`/${'é'.repeat(10)}.txt`), short);
+  assert.match(short, /^[^…]+…[^…]+$/);
+  assert.equal(shortPath('/home/alice/notes.txt'), '/home/alice/notes.txt');
+  assert.equal(shortPath('x'.repeat(200)), 'x'.repeat(200));
+  const e = { code: 'E_PATH_TOO_LONG', message: 'too long', path: deep };
+  assert.equal(errorLine(e), `E_PATH_TOO_LONG ${short}: too long`);
+  assert.equal(errorText(e), `too long (${short})`);
 });

@@ -57,16 +57,31 @@ export function agentLabel(s: AgentStatus): string {
   return (!waiting && s.state === 'idle' ? aboutTo(s.folders) : undefined) ?? stateLabel(s.state, s.lastSync, waiting);
 }
 
+/** The most characters of a path that a line for people shows (shortPath). */
+export const PATH_SHOWN = 200;
+
+/**
+ * A path as a line for people shows it: one longer than `max` characters (a deep tree's run to
+ * several KB) keeps its start and its end, an ellipsis for the middle. Only what is printed is
+ * shortened: the error objects and --json output keep the whole path.
+ */
+export function shortPath(p: string, max = PATH_SHOWN): string {
+  const chars = [...p];
+  if (chars.length <= max) return p;
+  const start = Math.ceil((max - 1) / 2);
+  return `${chars.slice(0, start).join('')}…${chars.slice(chars.length - (max - 1 - start)).join('')}`;
+}
+
 /** An error as the user reads it: what failed, then where — "access denied (heads/user/alice/pc1)". */
 export function errorText(e: ApiError): string {
   const where = e.path ?? e.key;
-  return where === undefined ? e.message : `${e.message} (${where})`;
+  return where === undefined ? e.message : `${e.message} (${shortPath(where)})`;
 }
 
 /** An error in one line as the CLI prints a StrataError: `E_CODE where: what` (`E_CODE what` without a where). */
 export function errorLine(e: ApiError): string {
   const where = e.path ?? e.key;
-  return where === undefined ? `${e.code} ${e.message}` : `${e.code} ${where}: ${e.message}`;
+  return where === undefined ? `${e.code} ${e.message}` : `${e.code} ${shortPath(where)}: ${e.message}`;
 }
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -39,10 +39,10 @@ export class StrataError extends Error {
     this.path = where.path;
   }
 
-  /** The one-line form shown to users: code, where, what. */
-  override toString(): string {
+  /** The one-line form shown to users: code, where, what; `show` may shorten the where for a line people read (the CLI). */
+  override toString(show: (where: string) => string = (w) => w): string {
     const where = this.key ?? this.path;
-    return where === undefined ? `${this.code} ${this.message}` : `${this.code} ${where}: ${this.message}`;
+    return where === undefined ? `${this.code} ${this.message}` : `${this.code} ${show(where)}: ${this.message}`;
   }
 }
 
@@ -50,12 +50,12 @@ export function isStrataError(err: unknown, code?: ErrorCode): err is StrataErro
   return err instanceof StrataError && (code === undefined || err.code === code);
 }
 
-/** The one-line description of any thrown value, for logs and the CLI. */
-export function describeError(err: unknown): string {
-  if (err instanceof StrataError) return err.toString();
+/** The one-line description of any thrown value, for logs and the CLI; `show` as in StrataError.toString. */
+export function describeError(err: unknown, show: (where: string) => string = (w) => w): string {
+  if (err instanceof StrataError) return err.toString(show);
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code ? describeCoded(err as NodeJS.ErrnoException, code) : err.message;
+    return code ? describeCoded(err as NodeJS.ErrnoException, code, show) : err.message;
   }
   return String(err);
 }
@@ -64,9 +64,10 @@ export function describeError(err: unknown): string {
  * Node's "ENOTDIR: not a directory, mkdir '/a/b'" in the same form as a StrataError, the code said
  * once: "ENOTDIR /a/b: not a directory (mkdir)". A message of another shape keeps its words.
  */
-function describeCoded(err: NodeJS.ErrnoException, code: string): string {
+function describeCoded(err: NodeJS.ErrnoException, code: string, show: (where: string) => string): string {
   const text = err.message.startsWith(`${code}: `) ? err.message.slice(code.length + 2) : err.message;
-  const call = typeof err.path === 'string' && err.syscall !== undefined ? `, ${err.syscall} '${err.path}'` : undefined;
-  if (call !== undefined && text.endsWith(call)) return `${code} ${err.path}: ${text.slice(0, -call.length)} (${err.syscall})`;
+  const path = typeof err.path === 'string' ? err.path : undefined;
+  const call = path !== undefined && err.syscall !== undefined ? `, ${err.syscall} '${path}'` : undefined;
+  if (path !== undefined && call !== undefined && text.endsWith(call)) return `${code} ${show(path)}: ${text.slice(0, -call.length)} (${err.syscall})`;
   return `${code} ${text}`;
 }

@@ -126,6 +126,14 @@ describe('strata CLI on a file:// store', () => {
     assertFailure(beside, 1, 'E_BAD_TARGET');
   });
 
+  it('a failure naming a path of several KB prints it shortened in the middle, its start and its end kept', { skip: process.platform !== 'linux' && '/proc is Linux only' }, async () => {
+    const target = `/proc/strata-no-such/${Array.from({ length: 12 }, (_, i) => `${i}-${'d'.repeat(200)}`).join('/')}/restored`;
+    const r = await strata(['--store', store, '--device', DEVICE, 'restore', target, '--layer', LAYER], cleanEnv(), 60_000);
+    assertFailure(r, 1, 'E_BAD_TARGET');
+    assert.ok(r.stderr.length < 400, r.stderr);
+    assert.match(r.stderr, /^strata: E_BAD_TARGET \/proc\/strata-no-such\/0-d+…d+\/restored: /);
+  });
+
   it('a state dir or a folder store that cannot be made (under /proc) fails at once, not spinning', { skip: process.platform !== 'linux' && '/proc is Linux only' }, async () => {
     const sync = await strata(['--store', store, 'sync', src, '--once', '--layer', LAYER, '--state-dir', '/proc/strata-no-such/state'], cleanEnv(), 60_000);
     assertFailure(sync, 1, 'ENOENT');

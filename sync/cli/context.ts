@@ -15,6 +15,7 @@ import { requiredOption, stringOption, usageError, type ParsedArgs } from './arg
 import { CountingStore, noRequests, type RequestCounts } from '../store/counting.js';
 import { defaultDeviceId } from './device.js';
 import { printable } from './format.js';
+import { shortPath } from '../../shared/status-text.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 
 export interface Io {
@@ -137,7 +138,7 @@ export class Context {
   }
 
   warn(err: StrataError | string): void {
-    this.io.stderr.write(`strata: warning: ${printable(typeof err === 'string' ? err : err.toString())}\n`);
+    this.io.stderr.write(`strata: warning: ${printable(typeof err === 'string' ? err : err.toString(shortPath))}\n`);
   }
 }
 

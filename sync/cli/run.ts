@@ -15,6 +15,7 @@ import { commandHelp, mainHelp, parseCommandArgs, splitCommand, usageError } fro
 import { COMMANDS } from './commands/index.js';
 import { Context, type Io } from './context.js';
 import { printable } from './format.js';
+import { shortPath } from '../../shared/status-text.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -25,7 +26,7 @@ export const EXIT_USAGE = 2;
  * shown escaped with the rest. Other errors' messages may run on; their first line is kept.
  */
 function reportFailure(io: Io, err: unknown): number {
-  const line = err instanceof StrataError ? err.toString() : describeError(err).split('\n')[0];
+  const line = err instanceof StrataError ? err.toString(shortPath) : describeError(err, shortPath).split('\n')[0];
   io.stderr.write(`strata: ${printable(line ?? '')}\n`);
   if (io.env.STRATA_DEBUG === '1' && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   return isStrataError(err, 'E_USAGE') ? EXIT_USAGE : EXIT_FAILURE;

@@ -83,6 +83,18 @@ describe('strata status, pause, resume, sync-now', () => {
     assert.deepEqual(agent.calls, [{ command: 'status', arg: {} }]);
   });
 
+  it('status prints a path of several KB shortened in the middle, its start and its end kept; --json carries it whole', async () => {
+    const deep = `/home/alice/Work/${Array.from({ length: 40 }, (_, i) => `level-${i}-${'d'.repeat(90)}`).join('/')}/end.txt`;
+    agent.update({ folders: [folderStatus('/home/alice/Work', { warning: { code: 'E_PATH_TOO_LONG', message: 'its path is longer than this system allows', path: deep } })] });
+    const r = await strata('status', '--state-dir', stateDir);
+    assert.equal(r.code, 0, r.stderr);
+    const line = r.stdout.trimEnd().split('\n').at(-1)!;
+    assert.ok(line.length < 300, line);
+    assert.match(line, /^\/home\/alice\/Work: warning: E_PATH_TOO_LONG \/home\/alice\/Work\/level-0-d+…-?d+\/end\.txt: its path is longer than this system allows$/);
+    const json = await strata('status', '--json', '--state-dir', stateDir);
+    assert.equal((JSON.parse(json.stdout) as AgentStatus).folders[0]!.warning?.path, deep);
+  });
+
   it('status --json prints the status the agent answered', async () => {
     const r = await strata('status', '--json', '--state-dir', stateDir);
     assert.equal(r.code, 0, r.stderr);

@@ -13,7 +13,7 @@ import { openChunkPool } from '../chunker.js';
 import { preferSmallHeap } from '../memory.js';
 import type { Context } from '../context.js';
 import { LAYER_OPTION, STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
-import { errorLine, plural } from '../../../shared/status-text.js';
+import { errorLine, plural, shortPath } from '../../../shared/status-text.js';
 
 function pollMs(ctx: Context): number {
   const raw = stringOption(ctx.args, 'poll') ?? '10';
@@ -38,7 +38,7 @@ function report(ctx: Context, r: PassResult & { device: string }, root: string):
     ctx.print(`in sync: ${root} (device ${r.device})${r.snapshot ? `, new snapshot ${r.snapshot.slice(0, 12)}` : ''}`);
     for (const c of r.conflicts) ctx.print(`  conflict: ${c.path} → ${c.copy} (from ${c.device})`);
   }
-  for (const [p, why] of r.scan.skipped) ctx.warn(`skipped ${p}: ${why}`);
+  for (const [p, why] of r.scan.skipped) ctx.warn(`skipped ${shortPath(p)}: ${why}`);
   return r.status === 'held' ? 3 : 0;
 }
 
