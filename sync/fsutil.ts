@@ -21,6 +21,33 @@ export function tempPathIn(dir: string): string {
   return join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
 }
 
+/**
+ * The bytes of the longest path a file-system call takes, its terminating NUL counted (PATH_MAX:
+ * 4,096 on Linux, 1,024 on macOS; Node gives Windows long paths itself). A longer one fails with
+ * ENAMETOOLONG however it is named.
+ */
+export const PATH_MAX = process.platform === 'darwin' ? 1024 : process.platform === 'win32' ? Infinity : 4096;
+const TEMP_NAME_BYTES = TEMP_PREFIX.length + 16;
+
+/**
+ * Whether the layer path `rel` can be laid under `root` on this machine (fitsHere). A machine whose
+ * root is higher up may sync paths that do not fit here.
+ */
+export function fitsUnder(root: string, rel: string): boolean {
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most paths are known to fit without counting.
+  if ((root.length + rel.length + TEMP_NAME_BYTES + 2) * 3 < PATH_MAX) return true;
+  return fitsHere(join(root, ...rel.split('/')));
+}
+
+/**
+ * Whether a file, link or folder can be laid at `abs`: its path, and that of a temp beside it
+ * (tempPathIn: how files and links are written), are shorter than PATH_MAX. What is too long is so
+ * at every path under it too.
+ */
+export function fitsHere(abs: string): boolean {
+  return Math.max(Buffer.byteLength(abs), Buffer.byteLength(dirname(abs)) + 1 + TEMP_NAME_BYTES) < PATH_MAX;
+}
+
 /** `open` flag that refuses to follow a symlink in the last path component (0 where unknown). */
 export const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 

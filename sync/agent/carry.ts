@@ -31,10 +31,14 @@ function atOrUnder(paths: { has(path: string): boolean; readonly size: number })
   };
 }
 
-/** True for paths this device must not manage this pass: excluded, or at/under an unreadable one. */
-export function hiddenTest(local: LocalTree, scan: ScanResult): Hidden {
+/**
+ * True for paths this device must not manage this pass: excluded, at/under an unreadable one, or
+ * too long to be laid under this machine's root (`tooLong`: another machine, whose root is higher
+ * up, synced them).
+ */
+export function hiddenTest(local: LocalTree, scan: ScanResult, tooLong: (path: string) => boolean = () => false): Hidden {
   const unread = unreadTest(scan);
-  return (p, node) => local.isExcluded(p, node.type === 'dir') || unread(p);
+  return (p, node) => local.isExcluded(p, node.type === 'dir') || unread(p) || tooLong(p);
 }
 
 /**
@@ -67,13 +71,14 @@ export function planSides(local: FlatTree, effective: FlatTree, hidden: Hidden):
 
 /**
  * What the disk holds once the plan reached `target`: that, and the hidden paths as the local
- * side has them (under dirs it has). Where a path the scan could not read differs from the
- * merged tree there, the disk lags it (see folder.ts).
+ * side has them (under dirs it has), but those `unlaid` (carried, never on this disk). Where a
+ * path the scan could not read differs from the merged tree there, the disk lags it (see
+ * folder.ts).
  */
-export function diskAfter(target: FlatTree, scanned: FlatTree, hidden: Hidden): Map<string, Node> {
+export function diskAfter(target: FlatTree, scanned: FlatTree, hidden: Hidden, unlaid: (path: string) => boolean = () => false): Map<string, Node> {
   const out = new Map(target);
   for (const [p, n] of [...scanned].sort(([a], [b]) => compareStrings(a, b))) {
-    if (!hidden(p, n) || out.has(p)) continue;
+    if (!hidden(p, n) || out.has(p) || unlaid(p)) continue;
     const parent = parentOf(p);
     if (parent === '' || out.get(parent)?.type === 'dir') out.set(p, n);
   }
@@ -91,7 +96,9 @@ export function lagsAt(after: FlatTree, effective: FlatTree, unread: (path: stri
 /**
  * The scanned tree plus, for hidden paths, their version in this device's head (under dirs the
  * scan has). Not at or under a path the executor could not write: what the head names there may
- * never have been laid, and carried, it would read as deleted once the path is tried again.
+ * never have been laid, and carried, it would read as deleted once the path is tried again. A
+ * path too long to be laid here is carried (it is never tried: a sign-in that could not lay it
+ * still made the head name it), and the disk recorded as lagging there (diskAfter's `unlaid`).
  */
 export function withCarry(local: LocalTree, ownTree: Map<string, Node>, hidden: Hidden, scan: ScanResult): Map<string, Node> {
   const mine = local.flat();

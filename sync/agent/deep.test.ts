@@ -14,6 +14,11 @@ import { MemoryStore } from '../store/memory.js';
 import { LONG, pastPathMax, type DeepTree } from '../testing/deep-tree.js';
 import { Agent } from './agent.js';
 import { BLOCKED_MS } from './folder.js';
+import { layerGraph } from './history.js';
+import { snapshotTree } from './remote.js';
+import { TreeCache } from './trees.js';
+import { openRepository } from '../repo/index.js';
+import { TOO_LONG_HERE } from '../exec/index.js';
 import { Device, initStore, LAYER, listDir } from './testkit.js';
 
 const PATH_MAX = 4096;
@@ -237,4 +242,49 @@ test('the warning of a path too long to lay here stays while it is: the pass tha
   await agent.passesDone(4);
   assert.deepEqual(dropped, [], 'the warning stood at every pass');
   assert.equal(agent.status().folders[0]!.warning?.path, firstTooLong(join(far, 't'), tree));
+});
+
+test('a head naming a path past PATH_MAX under this machine\'s root, which the disk lacks (a sign-in could not lay it), is never taken for deleted: no whiteout, the other machine keeps it', linuxOnly, async (t) => {
+  const dir = await base('deep-head');
+  const store = new MemoryStore();
+  await initStore(store);
+  const a = await Device.create(dir, 'deva', store);
+  const tree = await pastPathMax(a.path('t'), 14);
+  const end = `t/${tree.dir(14)}/end.txt`;
+  await a.write('top.txt', 'top');
+  a.folder.markAllDirty();
+  const first = await a.pass();
+  assert.ok(first.status === 'synced' && first.snapshot !== undefined);
+  // b's disk holds what a sign-in could lay under its deeper root: all but the dirs past PATH_MAX.
+  const far = join(dir, 'x'.repeat(250), 'x'.repeat(250), 'x'.repeat(250), 'b');
+  let fits = 0;
+  while (Buffer.byteLength(join(far, 't', tree.dir(fits + 1), '.strata-tmp-0123456789abcdef')) < PATH_MAX) fits++;
+  assert.ok(fits >= 1 && fits < 14 && Buffer.byteLength(a.path(end)) < PATH_MAX, 'end.txt fits on a, not on b');
+  await mkdir(far, { recursive: true });
+  await writeFile(join(far, 'top.txt'), 'top');
+  const laid = await pastPathMax(join(far, 't'), fits, false);
+  // The sign-in recorded the snapshot it laid as b's head (signin/device-head.ts).
+  const b = new Device('devb', far, join(dir, 'bstate'), store);
+  await b.open();
+  t.after(() => b.close());
+  t.after(() => a.close());
+  t.after(() => laid.undo());
+  t.after(() => tree.undo());
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await (await openRepository(store)).writeHead(LAYER, 'devb', first.snapshot);
+
+  const passes = [await b.pass(), await b.pass()];
+  const repo = await openRepository(store);
+  const heads = (await repo.listHeads(LAYER)).heads;
+  const own = heads.find((h) => h.device === 'devb')!.snapshot;
+  const tree2 = await snapshotTree({ graph: layerGraph(repo, LAYER), trees: new TreeCache(repo), chunks: new Map() }, own);
+  assert.equal(tree2.get(end)?.type, 'file', 'b\'s head still names end.txt');
+  assert.ok(![...tree2.values()].some((n) => n.type === 'whiteout'));
+  a.folder.markAllDirty();
+  await a.pass();
+  assert.equal((await a.listing())[end], 'end', 'a keeps the file b cannot lay');
+  for (const r of passes) {
+    assert.equal(r.status, 'synced', JSON.stringify(r));
+    assert.ok([...r.scan.skipped.values()].some((why) => why.startsWith(TOO_LONG_HERE)), JSON.stringify([...r.scan.skipped]));
+  }
 });

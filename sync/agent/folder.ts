@@ -21,8 +21,9 @@
  *   than half of the files (and at least MASS_DELETE_MIN of them) on the disk, or in the layer, is
  *   held until confirmDeletes() (guard.ts); the untouched org files a switch of the org layers
  *   drops are not counted (the admin's, kept in the bucket in the old version);
- * - paths this device cannot see — excluded here, unreadable now — keep their version from this
- *   device's head (mine.ts) and are never touched on disk; where the merge changed an unreadable
+ * - paths this device cannot see — excluded here, unreadable now, too long to lay under this root
+ *   (skipTooLong) — keep their version from this device's head (mine.ts) and are never touched on
+ *   disk; where the merge changed an unreadable
  *   one, the disk lags the head, and a pending merge says so until a pass lays it (pending.ts);
  * - a switch of the org layers under the user layer (switchLower) reads the disk against the old
  *   and the new ones until a pass has synced it (mine.ts, overlay's laidLower), and its apply is
@@ -31,7 +32,9 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clearJournal, recover } from '../exec/index.js';
+import { clearJournal, recover, TOO_LONG_HERE } from '../exec/index.js';
+import { fitsUnder } from '../fsutil.js';
+import { parentOf } from '../plan/nodes.js';
 import { STASH_PREFIX, countFiles, foldForDisk, planApply, type Node } from '../plan/index.js';
 import type { BlobId, Head, SnapshotId } from '../repo/types.js';
 import { commitSnapshot } from './commit.js';
@@ -325,7 +328,8 @@ export class SyncFolder {
     const lowerBefore = switching === undefined ? undefined : await this.lowerTree(switching, chunks);
     const pending = this.pending;
     if (pending !== undefined) checkPendingTrees(pending, this.opts.pendingFile, root, (id) => repo.blobLocation(id) !== undefined);
-    const { ownTree, hidden, scanned, disk, mine, conflicts, merging } = await localSide({ view: this.view(chunks), local: this.local, scan, own: this.own, pending, lower, lowerBefore, base: this.base, device, caseInsensitive: this.opts.caseInsensitive });
+    const tooLong = (p: string): boolean => !fitsUnder(this.opts.root, p);
+    const { ownTree, hidden, scanned, disk, mine, conflicts, merging } = await localSide({ view: this.view(chunks), local: this.local, scan, own: this.own, pending, lower, lowerBefore, base: this.base, device, caseInsensitive: this.opts.caseInsensitive, tooLong });
     const others = heads.filter((h: Head) => h.device !== device);
     const m = await mergeHeads({ ...this.view(chunks), device, own: this.own, alsoMerged: pending?.parents ?? [], heads: others, considered: this.considered, mine, caseInsensitive: this.opts.caseInsensitive });
     const parents = [...new Set([...(pending?.parents ?? []), ...m.parents])];
@@ -347,6 +351,7 @@ export class SyncFolder {
         conflicts.push(...folded.conflicts);
       }
     }
+    this.skipTooLong(scan, effective, tooLong);
     let { local: visible, target } = planSides(localFlat, effective, hidden);
     let plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
     // Another device's deletes that a merge cut short took off the disk are that device's.
@@ -407,7 +412,7 @@ export class SyncFolder {
     // would read as this device's edit and undo the other one everywhere. So the disk as this pass
     // leaves it is recorded against the merged tree as a pending merge (pending.ts), until a pass
     // has laid the merged version there or found it edited (then both versions stay).
-    const after = diskAfter(target, scanned, hidden);
+    const after = diskAfter(target, scanned, hidden, (p) => tooLong(p) && !localFlat.has(p));
     const lagRoot = lagsAt(after, effective, unreadTest(scan)) ? await writeFlatTree(repo, after, chunks) : undefined;
     await repo.flush();
     // The user changed their answer while this pass wrote the layer: nothing is deleted or settled
@@ -501,6 +506,20 @@ export class SyncFolder {
       else if (!scan.skipped.has(p)) scan.skipped.set(p, `${b.why}; tried again after a while`);
     }
     if (this.blocked.size > 0) scan.unwritten = new Set(this.blocked.keys());
+  }
+
+  /**
+   * A path of the merged tree too long to be laid under this root (another machine's is higher
+   * up) is left alone like one the executor could not write, for good: never tried, never taken
+   * for deleted (carried from this device's head, which a sign-in may have made name it), and the
+   * disk recorded as lagging there, so that a root moved higher up lays it. The topmost such paths
+   * are named in the scan, for the status (runtime.ts) and the lag (lagsAt).
+   */
+  private skipTooLong(scan: ScanResult, effective: ReadonlyMap<string, Node>, tooLong: (path: string) => boolean): void {
+    for (const [p, n] of effective) {
+      if (n.type === 'whiteout' || !tooLong(p) || tooLong(parentOf(p)) || scan.skipped.has(p)) continue;
+      scan.skipped.set(p, TOO_LONG_HERE);
+    }
   }
 
   /**

@@ -39,6 +39,8 @@ export interface LocalSideInput {
   base?: Base;
   device: string;
   caseInsensitive?: boolean;
+  /** Paths too long to be laid under this machine's root (fitsUnder): hidden, as the disk's. */
+  tooLong?: (path: string) => boolean;
 }
 
 export interface LocalSide {
@@ -69,7 +71,7 @@ export async function localSide(input: LocalSideInput): Promise<LocalSide> {
   const laidFrom = lowerBefore ?? lower;
   // Whiteouts never reach a disk, with org layers below or without (a VDI machine's base writes them).
   const ownTree = overlay(laidFrom === undefined ? [ownLayer] : [laidFrom, ownLayer]);
-  const hidden = hiddenTest(local, input.scan);
+  const hidden = hiddenTest(local, input.scan, input.tooLong);
   const scanned = withCarry(local, ownTree, hidden, input.scan);
   let disk = scanned;
   const conflicts: Conflict[] = [];

@@ -17,12 +17,15 @@ export interface DeepTree {
   undo(top?: string): Promise<void>;
 }
 
-/** Under `top` (made if missing): `depth` dirs in a chain, `near.txt` in the first, `end.txt` in the last. */
-export async function pastPathMax(top: string, depth = 20): Promise<DeepTree> {
+/**
+ * Under `top` (made if missing): `depth` dirs in a chain, `near.txt` in the first, `end.txt` in the
+ * last (unless `end` is false: the part of a deeper tree that fits under a deeper top).
+ */
+export async function pastPathMax(top: string, depth = 20, end = true): Promise<DeepTree> {
   const at = (from: string, i: number): string => join(from, ...Array<string>(i).fill('d'));
   await mkdir(at(top, depth), { recursive: true });
   await writeFile(join(at(top, 1), 'near.txt'), 'near');
-  await writeFile(join(at(top, depth), 'end.txt'), 'end');
+  if (end) await writeFile(join(at(top, depth), 'end.txt'), 'end');
   for (let i = depth; i >= 1; i--) await rename(at(top, i), join(at(top, i - 1), LONG));
   return {
     dir: (level) => Array<string>(level).fill(LONG).join('/'),
