@@ -71,3 +71,10 @@ function describeCoded(err: NodeJS.ErrnoException, code: string, show: (where: s
   if (path !== undefined && call !== undefined && text.endsWith(call)) return `${code} ${show(path)}: ${text.slice(0, -call.length)} (${err.syscall})`;
   return `${code} ${text}`;
 }
+
+/** A path too long to read in an error's line (past PATH_MAX, say), kept to `max` characters: its start and end, `…` between. */
+export function shortenMiddle(path: string, max = 160): string {
+  if (path.length <= max) return path;
+  const head = Math.ceil((max - 1) / 2);
+  return `${path.slice(0, head)}…${path.slice(path.length - (max - 1 - head))}`;
+}

@@ -11,6 +11,9 @@
  *   where it has a file) is moved aside to a conflict copy instead of removed, and a file or link
  *   the restore replaces is kept as one too unless the layer's latest snapshot has its version
  *   (aside.ts).
+ * - A path that cannot be laid under the target on this machine (past PATH_MAX, a temp beside it
+ *   counted: another machine's root was higher up) is left out before the first write, with all
+ *   under it, and named (stats.tooLong); everything else is restored.
  * - Links are restored as links, whatever they point at (absolute, or above the root): a link is
  *   data, as on the machine it came from, and the restore never follows one. Only a target no link
  *   can hold (empty, or with a NUL) fails the whole restore (E_BAD_SYMLINK) before the first write.

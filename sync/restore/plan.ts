@@ -12,7 +12,9 @@
  *   places) or nests deeper than any real folder;
  * - a joined path that would land outside the target (defence in depth).
  */
+import { dirname } from 'node:path';
 import { StrataError } from '../errors.js';
+import { fitsHere } from '../fsutil.js';
 import { checkEntryName } from '../repo/names.js';
 import type { Repository } from '../repo/repository.js';
 import type { TreeRef } from '../repo/treeref.js';
@@ -29,6 +31,28 @@ export const MAX_PLAN_ENTRIES = 10_000_000;
  */
 export const MAX_PLAN_CHUNKS = 2 * MAX_PLAN_ENTRIES;
 export const MAX_DEPTH = 512;
+
+/**
+ * Takes out of `plan` what cannot be laid at its place on this machine (fitsHere: past PATH_MAX,
+ * a temp beside it counted; another machine, whose root was higher up, wrote it), before anything
+ * touches the disk: the rest is laid whole. Returns the topmost of the paths taken out, each one
+ * standing for everything under it, target-relative and sorted.
+ */
+export function leaveOutTooLong(plan: Plan): string[] {
+  const out: string[] = [];
+  const fitting = <T extends { rel: string; path: string }>(list: T[]): T[] =>
+    list.filter((e) => {
+      if (fitsHere(e.path)) return true;
+      if (fitsHere(dirname(e.path))) out.push(e.rel);
+      return false;
+    });
+  const files = fitting(plan.files);
+  if (files.length < plan.files.length) plan.bytes = files.reduce((sum, f) => sum + f.entry.size, 0);
+  plan.files = files;
+  plan.dirs = fitting(plan.dirs);
+  plan.links = fitting(plan.links);
+  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
 const TREES_PER_LOAD = 2000;
 
 interface Pending {

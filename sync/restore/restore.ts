@@ -28,7 +28,7 @@ import { poolChunkFile, poolChunkFiles, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
 import { ensureDirs, pathInside, removeTemps } from './fsutil.js';
 import { finishDirs, fixFileMeta, restoreLink, sameMode, sameMtime } from './meta.js';
-import { buildPlan, planMemoryTree } from './plan.js';
+import { buildPlan, leaveOutTooLong, planMemoryTree } from './plan.js';
 import { RangeCache } from './ranges.js';
 import { scanSeeds, walkSeeds, type SeedIndex } from './seed.js';
 import { copySeeded } from './seedcopy.js';
@@ -71,6 +71,7 @@ class Restore {
     private readonly opts: RestoreOptions,
     private readonly plan: Plan,
     private readonly gets0: number,
+    tooLong: string[],
   ) {
     this.concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
     this.stats = {
@@ -84,6 +85,7 @@ class Restore {
       gets: 0,
       filesSkippedComplete: 0,
       movedAside: [],
+      tooLong,
     };
   }
 
@@ -200,7 +202,7 @@ async function planOf(repo: Repository, cache: RangeCache, target: string, opts:
 async function run(repo: Repository, opts: RestoreOptions, target: string, gets0: number): Promise<RestoreStats> {
   const cache = new RangeCache(repo.format.hash);
   const plan = await planOf(repo, cache, target, opts);
-  const r = new Restore(repo, opts, plan, gets0);
+  const r = new Restore(repo, opts, plan, gets0, leaveOutTooLong(plan));
   const concurrency = r.concurrency;
   if (opts.aside) r.stats.movedAside = await moveAsideOtherKinds(plan, target, opts.aside.device);
   const created = await ensureDirs(plan.dirs);

@@ -111,6 +111,11 @@ export interface RestoreStats {
    * restore replaced, whose version the layer did not keep (kept as a copy, the original replaced).
    */
   movedAside: { path: string; copy: string; changed?: true }[];
+  /**
+   * Paths left out, target-relative and sorted, each standing for everything under it: too long to
+   * be laid under this target on this machine (past PATH_MAX, plan.ts leaveOutTooLong).
+   */
+  tooLong: string[];
 }
 
 /**

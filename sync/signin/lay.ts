@@ -53,7 +53,7 @@ import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { layerGraph } from '../agent/history.js';
 import { EMPTY_BASE, folderFiles, folderStateDir, readRecordedBase, removeBase, writeBase, type Base } from '../agent/index.js';
-import { describeError, isStrataError, type StrataError } from '../errors.js';
+import { describeError, isStrataError, shortenMiddle, StrataError } from '../errors.js';
 import { loadSettled } from '../agent/settled.js';
 import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
@@ -126,6 +126,23 @@ export interface LayResult extends Transfer {
   unpublished: string[];
   /** What the user should know about this lay (a damaged record it made anew), one line each. */
   warnings: string[];
+  /**
+   * Paths of the effective tree not laid, each standing for everything under it: too long under
+   * this home (past PATH_MAX; restore/plan.ts leaveOutTooLong). Live sync leaves them alone too, and
+   * never takes them for deleted (agent/folder.ts), though this device's head names them.
+   */
+  tooLong: string[];
+}
+
+/** Paths too long to lay that the warnings name one by one (LayResult.tooLong has every one). */
+const TOO_LONG_SHOWN = 10;
+
+/** The warning lines for paths too long to lay under `home`: the first few, then a count. */
+function tooLongWarnings(home: string, paths: readonly string[]): string[] {
+  const why = 'not laid: its path is longer than this system allows (ENAMETOOLONG); it stays in the layer, and live sync leaves it alone here';
+  const lines = paths.slice(0, TOO_LONG_SHOWN).map((p) => new StrataError('E_PATH_TOO_LONG', why, { path: shortenMiddle(join(home, p)) }).toString());
+  if (paths.length > TOO_LONG_SHOWN) lines.push(`E_PATH_TOO_LONG ${paths.length - TOO_LONG_SHOWN} more paths not laid, too long for this system under ${shortenMiddle(home)}`);
+  return lines;
 }
 
 function transferOf(s: RestoreStats): Transfer {
@@ -215,14 +232,22 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const readySizes = new Set<number>();
   for (const n of ready.values()) if (n.type === 'file') readySizes.add(n.size);
   const readyChunkFile = memo.only((size) => readySizes.has(size));
-  const first = transferOf(await restore(treeOf(ready), 'ready', readyChunkFile, (rel, size) => (isHot(rel) ? HOT + size : size)));
+  const firstStats = await restore(treeOf(ready), 'ready', readyChunkFile, (rel, size) => (isHot(rel) ? HOT + size : size));
+  const first = transferOf(firstStats);
   const timeToReadyMs = clock() - start;
   emit({ type: 'ready', timeToReadyMs, ...first });
   let total = first;
+  const tooLong = new Set(firstStats.tooLong);
   if (rest.size > 0) {
     await rememberLaid(memo, repo, session.home, ready, stack.chunks, opts.concurrency);
-    total = add(first, transferOf(await restore(treeOf(rest), 'rest', memo.chunkFile)));
+    const restStats = await restore(treeOf(rest), 'rest', memo.chunkFile);
+    total = add(first, transferOf(restStats));
+    // Each names paths whose folder fits: none is under another. The rest holds every folder too
+    // (splitReady), so one the ready half left out comes again.
+    for (const p of restStats.tooLong) tooLong.add(p);
   }
+  const notLaid = [...tooLong].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  warnings.push(...tooLongWarnings(session.home, notLaid));
   const conflicts = [...caseConflicts.map(({ path, copy }) => ({ path, copy })), ...settled.conflicts];
   // A VDI machine's own files: deleting one must hide it from the next session (base.ts).
   const org = (p: string): boolean => stack.user?.tree.has(p) !== true && stack.org.some((l) => l.tree.has(p));
@@ -272,7 +297,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const mirror = sessionSettings(updated, opts.stateDir, opts.settingsStore);
   if (mirror) await settingsRunner(mirror, emit)();
   emit({ type: 'done', totalMs, conflicts: conflicts.length, removed: settled.removed.length, ...total });
-  return { session: updated, ...total, timeToReadyMs, totalMs, conflicts, removed: settled.removed, unpublished: stack.unpublished, warnings };
+  return { session: updated, ...total, timeToReadyMs, totalMs, conflicts, removed: settled.removed, unpublished: stack.unpublished, warnings, tooLong: notLaid };
 }
 
 /**

@@ -96,5 +96,6 @@ export function laySummary(r: LayResult): Record<string, unknown> {
     conflicts: r.conflicts,
     removed: r.removed,
     warnings: r.warnings,
+    tooLong: r.tooLong,
   };
 }

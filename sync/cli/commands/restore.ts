@@ -38,7 +38,7 @@ import { formatBytes, shortId } from '../format.js';
 import { resolveSnapshot, snapshotOption } from '../resolve.js';
 import { PIT_LAYER_OPTION, PIT_STATE_DIR_OPTION, homePath, notInUserLayer, openSource, signedInSession } from '../signed-in.js';
 import { runningLay } from '../../signin/index.js';
-import { StrataError } from '../../errors.js';
+import { shortenMiddle, StrataError } from '../../errors.js';
 import { SNAPSHOT_OPTION, secondsSince, type Command } from './command.js';
 import { transferLines, transferReport } from './report.js';
 import { plural } from '../../../shared/status-text.js';
@@ -124,17 +124,33 @@ export const restoreCommand: Command = {
         bytesReused: stats.bytesReused,
         filesSkippedComplete: stats.filesSkippedComplete,
         ...(beside ? {} : { movedAside: stats.movedAside }),
+        tooLong: stats.tooLong,
       });
-      return;
+    } else {
+      ctx.print(
+        `restored ${only === undefined ? '' : `${only} of `}snapshot ${shortId(id)} of ${layer} to ${placed === undefined ? target : join(target, placed)}`,
+        `  ${plural(stats.dirs, 'dir')}, ${plural(stats.symlinks, 'symlink')}; ${plural(stats.filesSkippedComplete, 'file')} already complete (${formatBytes(stats.bytesReused)})`,
+        ...transferLines(report),
+        ...stats.movedAside.map((m) => `  moved aside: ${m.path} → ${m.copy} (${m.changed ? "changed since the layer's latest snapshot" : 'it was in the way'})`),
+      );
     }
-    ctx.print(
-      `restored ${only === undefined ? '' : `${only} of `}snapshot ${shortId(id)} of ${layer} to ${placed === undefined ? target : join(target, placed)}`,
-      `  ${plural(stats.dirs, 'dir')}, ${plural(stats.symlinks, 'symlink')}; ${plural(stats.filesSkippedComplete, 'file')} already complete (${formatBytes(stats.bytesReused)})`,
-      ...transferLines(report),
-      ...stats.movedAside.map((m) => `  moved aside: ${m.path} → ${m.copy} (${m.changed ? "changed since the layer's latest snapshot" : 'it was in the way'})`),
-    );
+    warnTooLong(ctx, target, stats.tooLong);
+    // Everything else is restored; the exit says what was not (run.ts).
+    return stats.tooLong.length > 0 ? 4 : 0;
   },
 };
+
+const TOO_LONG_TO_RESTORE = 'not restored: its path is longer than this system allows (ENAMETOOLONG); restore into a folder higher up, or shorten the names above it';
+/** Paths a warning names one by one; the rest are counted (--json lists every one). */
+const TOO_LONG_SHOWN = 10;
+
+/** A warning line for each path left out as too long here (restore/plan.ts leaveOutTooLong), the first few. */
+function warnTooLong(ctx: Context, target: string, paths: readonly string[]): void {
+  for (const p of paths.slice(0, TOO_LONG_SHOWN)) {
+    ctx.warn(new StrataError('E_PATH_TOO_LONG', TOO_LONG_TO_RESTORE, { path: shortenMiddle(join(target, p)) }));
+  }
+  if (paths.length > TOO_LONG_SHOWN) ctx.warn(`E_PATH_TOO_LONG ${paths.length - TOO_LONG_SHOWN} more paths not restored, too long for this system here (--json lists them all)`);
+}
 
 /** The root tree of the layer's latest snapshot: `restored`'s when that is the one restored. */
 async function latestRoot(repo: Repository, layer: string, wanted: string | undefined, restored: BlobId): Promise<BlobId | undefined> {
