@@ -4,28 +4,51 @@
  * files themselves are the record, so the list survives restarts and is the same on every device.
  */
 import type { ConflictInfo, VersionInfo } from '../../shared/agent-api.js';
+import { cutMark, NAME_MAX_BYTES } from '../plan/conflict-name.js';
 
 const MARKER = '.sync-conflict-';
 const REST = /^\d{8}-\d{6}-([A-Za-z0-9_-]+?)(?:-(\d+))?(\.[^/]*)?$/;
 
-/** The conflict a path is the copy of, or undefined when it is not a conflict copy. */
-export function parseConflictPath(path: string): ConflictInfo | undefined {
+/** The stem of a conflict name cut to fit NAME_MAX_BYTES ends in its original's cutMark. */
+const CUT = /~[0-9a-f]{8}$/;
+
+/**
+ * The conflict a path is the copy of, or undefined when it is not a conflict copy. A copy whose
+ * name was cut to fit (plan/conflict-name.ts) does not hold its original's name: `cut` is told
+ * the copy's folder and mark, and answers the original's path, or undefined when no file there
+ * has that mark (the copy is then listed as no conflict).
+ */
+export function parseConflictPath(path: string, cut?: (dir: string, mark: string) => string | undefined): ConflictInfo | undefined {
   const slash = path.lastIndexOf('/');
+  const dir = path.slice(0, slash + 1);
   const name = path.slice(slash + 1);
   const at = name.lastIndexOf(MARKER);
   if (at <= 0) return undefined;
   const m = REST.exec(name.slice(at + MARKER.length));
   if (m === null) return undefined;
-  const original = `${path.slice(0, slash + 1)}${name.slice(0, at)}${m[3] ?? ''}`;
-  return { path: original, copy: path, device: m[1]! };
+  const stem = name.slice(0, at);
+  const mark = CUT.exec(stem)?.[0];
+  // Only a name at the limit was cut: a shorter one is whole, whatever its stem ends in.
+  if (mark !== undefined && Buffer.byteLength(name) > NAME_MAX_BYTES - 4) {
+    const original = cut?.(dir, mark);
+    return original === undefined ? undefined : { path: original, copy: path, device: m[1]! };
+  }
+  return { path: `${dir}${stem}${m[3] ?? ''}`, copy: path, device: m[1]! };
 }
 
 /** The conflict copies among `paths`, sorted by copy path; `versionOf` describes both sides of each. */
 export function listConflicts(paths: Iterable<string>, versionOf?: (path: string) => VersionInfo | undefined): ConflictInfo[] {
+  const all = [...paths];
+  let marks: Map<string, string> | undefined;
+  // Built only if a cut copy is met: folder + mark → the path whose name has that mark.
+  const cut = (dir: string, mark: string): string | undefined => {
+    marks ??= new Map(all.filter((p) => !p.includes(MARKER)).map((p) => [`${p.slice(0, p.lastIndexOf('/') + 1)}${cutMark(p.slice(p.lastIndexOf('/') + 1))}`, p]));
+    return marks.get(`${dir}${mark}`);
+  };
   const out: ConflictInfo[] = [];
-  for (const p of paths) {
+  for (const p of all) {
     if (!p.includes(MARKER)) continue;
-    const c = parseConflictPath(p);
+    const c = parseConflictPath(p, cut);
     if (c === undefined) continue;
     if (versionOf !== undefined) {
       const [name, copy] = [versionOf(c.path), versionOf(c.copy)];

@@ -9,6 +9,7 @@
  * version, so every device computes the same name. When that name is taken, a counter goes after
  * the device (`…-laptop-2.docx`, `-3`, …), the first free one in that order.
  */
+import { createHash } from 'node:crypto';
 
 const MARKER = '.sync-conflict-';
 /** Device ids become part of a file name: anything outside this set is replaced by '_'. */
@@ -38,11 +39,44 @@ export function safeDeviceId(device: string): string {
   return safe === '' ? '_' : safe;
 }
 
-/** The conflict name for one file name (not a path); `n` > 1 adds the counter. */
+/**
+ * The conflict name for one file name (not a path); `n` > 1 adds the counter. A name longer than
+ * NAME_MAX_BYTES cannot be made on Linux nor held by a layer, so where the whole would be longer
+ * its stem is cut (the extension too, if it alone leaves no room) and marked with cutMark: the
+ * conflict list finds the original among the copy's siblings by that mark.
+ */
 export function conflictName(name: string, mtimeMs: number, device: string, n = 1): string {
   const [stem, ext] = splitExtension(name);
   const counter = n > 1 ? `-${n}` : '';
-  return `${stem}${MARKER}${conflictStamp(mtimeMs)}-${safeDeviceId(device)}${counter}${ext}`;
+  const tail = `${MARKER}${conflictStamp(mtimeMs)}-${safeDeviceId(device)}${counter}`;
+  const whole = `${stem}${tail}${ext}`;
+  if (Buffer.byteLength(whole) <= NAME_MAX_BYTES) return whole;
+  const mark = cutMark(name);
+  const room = NAME_MAX_BYTES - Buffer.byteLength(tail) - mark.length;
+  // An extension that leaves no room goes with the stem: the whole name is cut.
+  const keptExt = Buffer.byteLength(ext) < room ? ext : '';
+  const body = keptExt === '' ? name : stem;
+  return `${cutUtf8(body, room - Buffer.byteLength(keptExt))}${mark}${tail}${keptExt}`;
+}
+
+/** The longest file name, in UTF-8 bytes, Linux makes and a layer holds (repo/tree.ts). */
+export const NAME_MAX_BYTES = 255;
+
+/** What marks a cut conflict name's stem: `~` and the first 8 hex digits of the name's SHA-256. */
+export function cutMark(name: string): string {
+  return `~${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+}
+
+/** The longest prefix of `s` of at most `bytes` UTF-8 bytes, cut between code points. */
+function cutUtf8(s: string, bytes: number): string {
+  let out = '';
+  let used = 0;
+  for (const ch of s) {
+    used += Buffer.byteLength(ch);
+    if (used > bytes) break;
+    out += ch;
+  }
+  return out;
 }
 
 /** Whether a file name is a conflict copy (for the UI's conflict list). */
