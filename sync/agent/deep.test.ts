@@ -37,6 +37,14 @@ async function until(what: string, ok: () => boolean, show: () => unknown): Prom
   }
 }
 
+/** A store and device a in `dir`, whose folder holds t/, a tree past PATH_MAX (the caller closes a and undoes the tree). */
+async function deepOrigin(dir: string): Promise<{ store: MemoryStore; a: Device; tree: Awaited<ReturnType<typeof pastPathMax>> }> {
+  const store = new MemoryStore();
+  await initStore(store);
+  const a = await Device.create(dir, 'deva', store);
+  return { store, a, tree: await pastPathMax(a.path('t'), 14) };
+}
+
 /** A fresh dir; each test removes it after the deep tree's names are short again (t.after runs in order). */
 function base(name: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `strata-agent-${name}-`));
@@ -166,10 +174,7 @@ test('files past PATH_MAX that the layer holds are never taken for deleted: the 
 
 test('a path another machine synced that is past PATH_MAX under this one\'s deeper root is left alone: the rest syncs, the status names it, and it is never taken for deleted', linuxOnly, async (t) => {
   const dir = await base('deep-arrives');
-  const store = new MemoryStore();
-  await initStore(store);
-  const a = await Device.create(dir, 'deva', store);
-  const tree = await pastPathMax(a.path('t'), 14);
+  const { store, a, tree } = await deepOrigin(dir);
   const end = `t/${tree.dir(14)}/end.txt`;
   await a.write('top.txt', 'top');
   a.folder.markAllDirty();
@@ -217,10 +222,7 @@ test('a path another machine synced that is past PATH_MAX under this one\'s deep
 
 test('the warning of a path too long to lay here stays while it is: the pass that tries the path again does not drop it', linuxOnly, async (t) => {
   const dir = await base('deep-stays');
-  const store = new MemoryStore();
-  await initStore(store);
-  const a = await Device.create(dir, 'deva', store);
-  const tree = await pastPathMax(a.path('t'), 14);
+  const { store, a, tree } = await deepOrigin(dir);
   a.folder.markAllDirty();
   await a.pass();
   const far = join(dir, 'x'.repeat(250), 'x'.repeat(250), 'x'.repeat(250), 'b');
@@ -246,10 +248,7 @@ test('the warning of a path too long to lay here stays while it is: the pass tha
 
 test('a head naming a path past PATH_MAX under this machine\'s root, which the disk lacks (a sign-in could not lay it), is never taken for deleted: no whiteout, the other machine keeps it', linuxOnly, async (t) => {
   const dir = await base('deep-head');
-  const store = new MemoryStore();
-  await initStore(store);
-  const a = await Device.create(dir, 'deva', store);
-  const tree = await pastPathMax(a.path('t'), 14);
+  const { store, a, tree } = await deepOrigin(dir);
   const end = `t/${tree.dir(14)}/end.txt`;
   await a.write('top.txt', 'top');
   a.folder.markAllDirty();
