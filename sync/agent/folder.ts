@@ -43,7 +43,7 @@ import { LocalTree, type ScanResult } from './local.js';
 import { applyPlan, deletedBy } from './apply.js';
 import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
-import { countDeletes, DeleteHistory, droppedBySwitch, massDelete, type DeleteRun, type HeldDeletes } from './guard.js';
+import { countDeletes, DeleteHistory, droppedBySwitch, massDelete, type DeleteRun, type HeldDeletes, type Restorable } from './guard.js';
 import { putBack, type PutBackSource } from './put-back.js';
 import { answers, loadAnswer, saveAnswer, type Answer, type HeldAnswer } from './answer.js';
 import { overlay, userView } from '../overlay/index.js';
@@ -75,6 +75,13 @@ export class SyncFolder {
   private answer: HeldAnswer | undefined;
   /** The answer a pass cut short began to carry out, while it is still the answer (setAnswer). */
   private begun: Answer | undefined;
+  /**
+   * What the last confirmation deleted, and where each file can be taken back from, while the user
+   * may still change that answer to restore (lateRestore): the hold stays in the status until the
+   * pass carrying it out ends, or while it ends cut short. Settled, those deletes are in no
+   * DeleteHistory entry any more.
+   */
+  private confirmed: { id: string; direction: HeldDeletes['direction']; earlier: Restorable[] } | undefined;
   /** The last save of `answer`: saves run one after another. */
   private answerSaved: Promise<void> = Promise.resolve();
   /** The last hold a pass returned, and the paths its pass deletes: what an answer to it covers. */
@@ -308,8 +315,9 @@ export class SyncFolder {
     this.skipBlocked(scan);
     const quiet = scan.changed.length === 0 && scan.skipped.size === 0;
     // The first pass after a start: nothing changed since the synced pass recorded before it (nor
-    // did a switch come since this pass read the layers: its record would match the old ones).
-    if (!this.settled && quiet && this.pending === undefined && ownHead !== undefined && ownHead === this.own && this.switches === switches) {
+    // did a switch come since this pass read the layers: its record would match the old ones; nor
+    // is a restore of what a confirmation deleted still to carry out).
+    if (!this.settled && quiet && this.pending === undefined && ownHead !== undefined && ownHead === this.own && this.switches === switches && this.confirmed === undefined) {
       const now = this.settledNow(fingerprint, this.record?.files ?? 0, lowerRoots);
       if (sameSettled(this.record, now)) {
         this.knownHeads = fingerprint;
@@ -368,20 +376,25 @@ export class SyncFolder {
     // The answer this pass acts on, as it read it: one given later is not this pass's to carry out or drop.
     const carried = this.answer;
     const answer = held === undefined ? undefined : this.answerFor(held, deletes[held.direction].paths ?? []);
+    // A restore of a hold whose confirmation already deleted files (the user changed the answer
+    // while its pass ran): those files come back too, held again or not.
+    const confirmed = carried?.answer === 'restore' && carried.id === this.confirmed?.id ? this.confirmed : undefined;
+    const lateRestore = held === undefined && confirmed !== undefined;
     const hold = (h: HeldDeletes): PassResult => {
       this.lastHold = { id: h.id, paths: deletes[h.direction].paths ?? [] };
       return { status: 'held', held: h, scan };
     };
     // An answer to another hold is none to this one: the user is asked about what this pass holds.
     if (held !== undefined && answer === undefined) await this.setAnswer(undefined);
-    if (held !== undefined && answer === 'restore') {
-      settled = held.direction;
+    if ((held !== undefined && answer === 'restore') || lateRestore) {
+      settled = held?.direction ?? confirmed!.direction;
       answered = 'restore';
       // Local deletes come back from this device's head; remote ones stay as the disk has them.
       const sources: PutBackSource[] = [{ tree: settled === 'local' ? ownTree : localFlat, paths: deletes[settled].paths ?? [] }];
+      const earlier = [...(confirmed?.direction === settled ? confirmed.earlier : []), ...this.deletes.restorable(settled, now.getTime())];
       // Newest first: putBack keeps the first version it meets of a path, and a path deleted,
       // written again and deleted again in the hour must come back as it was last.
-      for (const r of this.deletes.restorable(settled, now.getTime()).reverse()) {
+      for (const r of earlier.reverse()) {
         const layerThen = await snapshotTree(this.view(chunks), r.from);
         sources.push({ tree: overlay(lower === undefined ? [layerThen] : [lower, layerThen]), paths: r.paths });
       }
@@ -418,6 +431,15 @@ export class SyncFolder {
     // The user changed their answer while this pass wrote the layer: nothing is deleted or settled
     // yet, so the next pass, at once, holds the same deletes and carries out the new one.
     if (answered !== undefined && this.answer !== carried) return { status: 'retry', scan };
+    // From here the confirmation deletes and settles: what it deletes is kept, with what it
+    // settles, for a restore given before its hold leaves the status. A pass finishing one cut
+    // short adds its own.
+    if (answered === 'confirm' && carried !== undefined && settled !== undefined) {
+      // This device's head before the pass has the files, whichever way they go.
+      const kept = this.confirmed?.id === carried.id ? this.confirmed.earlier : [];
+      const own = this.own === undefined ? [] : [{ from: this.own, paths: deletes[settled].paths ?? [] }];
+      this.confirmed = { id: carried.id, direction: settled, earlier: [...kept, ...this.deletes.restorable(settled, now.getTime()), ...own] };
+    }
     let downloaded = 0;
     if (plan.ops.length > 0) {
       if (baseRoot !== undefined) await this.setPending({ parents, root: mergedRoot, base: baseRoot, ...(overruled ? { overruled } : {}) });
@@ -468,13 +490,16 @@ export class SyncFolder {
     const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))(), overruled });
     if (snapshot !== undefined) this.own = snapshot;
     if (this.answer === carried) await this.setAnswer(undefined);
+    // Once the answer it was kept for is carried out, or gone, no restore of that hold can come.
+    if (this.confirmed !== undefined && this.answer?.id !== this.confirmed.id) this.confirmed = undefined;
     if (this.deletes.headWritten() && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
     await this.setPending(lagRoot === undefined ? undefined : { parents: [], root: mergedRoot, base: lagRoot });
     this.considered = m.considered;
     this.knownHeads = fingerprint;
     // A disk that lags the merged tree is not settled: the next pass must lay what it can; nor is
-    // one laid from org layers a switch has replaced since this pass read them.
-    this.settled = lagRoot === undefined && this.switches === switches;
+    // one laid from org layers a switch has replaced since this pass read them; nor one with a
+    // restore of what this pass's confirmation deleted still to carry out.
+    this.settled = lagRoot === undefined && this.switches === switches && this.confirmed === undefined;
     this.files = countFiles(target);
     this.trees.prune();
     if (this.own !== undefined) {

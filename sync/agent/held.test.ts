@@ -300,3 +300,60 @@ test('a confirmed mass delete whose snapshot the store refused is not asked abou
   assert.equal(r.status, 'synced', 'the user is not asked again');
   assert.equal(r.status === 'synced' && r.answered, 'confirm');
 });
+
+test('a restore given while the pass carrying out the confirmation deletes the files puts them back at the next pass', async (t) => {
+  const base = await tempRoot(t, 'held-late-restore');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  let applying: (() => void) | undefined;
+  const a = await Device.create(base, 'deva', mem, { suppress: () => applying?.() });
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  for (let i = 0; i < 20; i++) await b.write(`f${i}.txt`, `file ${i}`);
+  await b.pass();
+  await a.pass();
+  const before = await a.listing();
+  for (let i = 0; i < 15; i++) await b.remove(`f${i}.txt`);
+  const onB = await b.pass();
+  await b.folder.approve(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
+  assert.equal((await b.pass()).status, 'synced');
+  const onA = await a.pass();
+  const held = onA.status === 'held' ? onA.held : assert.fail('not held on a');
+  await a.folder.approve(held);
+  // The user changes their mind while the confirmation's apply deletes the files.
+  let restored: Promise<void> | undefined;
+  applying = () => {
+    applying = undefined;
+    restored = a.folder.restoreHeld(held);
+  };
+  const confirmed = await a.pass();
+  await restored;
+  assert.equal(confirmed.status === 'synced' && confirmed.answered, 'confirm');
+  const next = await a.pass();
+  assert.equal(next.status === 'synced' && next.answered, 'restore', 'the pass says it carried out the restore');
+  assert.deepEqual(await a.listing(), before, 'the files are back');
+  assert.equal((await b.pass()).status, 'synced');
+  assert.deepEqual(await b.listing(), before, 'and back on the other machine');
+});
+
+test('a restore given after the pass carrying out the confirmation was cut short puts back what it deleted, and the rest stays', async (t) => {
+  const { a, b, cutAt } = await cutShort(t, 'held-late-restore-cut', 40);
+  const before = await a.listing();
+  for (let i = 0; i < 30; i++) await b.remove(`f${i}.txt`);
+  const onB = await b.pass();
+  await b.folder.approve(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
+  assert.equal((await b.pass()).status, 'synced');
+  const onA = await a.pass();
+  const held = onA.status === 'held' ? onA.held : assert.fail('not held on a');
+  await a.folder.approve(held);
+  cutAt(25);
+  assert.equal((await a.pass()).status, 'retry');
+  await a.folder.restoreHeld(held);
+  const next = await a.pass();
+  assert.equal(next.status === 'synced' && next.answered, 'restore', `the pass says it carried out the restore: ${JSON.stringify(next.status === 'held' && next.held)}`);
+  const after = await a.listing();
+  for (const p of Object.keys(before)) assert.ok(after[p] !== undefined, `${p} is back`);
+});
