@@ -29,6 +29,11 @@ export function tempPathIn(dir: string): string {
 export const PATH_MAX = process.platform === 'darwin' ? 1024 : process.platform === 'win32' ? Infinity : 4096;
 const TEMP_NAME_BYTES = TEMP_PREFIX.length + 16;
 
+/** The absolute path of the layer path `rel` (`/`-separated) under `root`. */
+export function layerPath(root: string, rel: string): string {
+  return join(root, ...rel.split('/'));
+}
+
 /**
  * Whether the layer path `rel` can be laid under `root` on this machine (fitsHere). A machine whose
  * root is higher up may sync paths that do not fit here.
@@ -36,7 +41,7 @@ const TEMP_NAME_BYTES = TEMP_PREFIX.length + 16;
 export function fitsUnder(root: string, rel: string): boolean {
   // A UTF-16 unit is at most 3 bytes of UTF-8: most paths are known to fit without counting.
   if ((root.length + rel.length + TEMP_NAME_BYTES + 2) * 3 < PATH_MAX) return true;
-  return fitsHere(join(root, ...rel.split('/')));
+  return fitsHere(layerPath(root, rel));
 }
 
 /**

@@ -448,8 +448,9 @@ export class Agent implements AgentApi {
       await this.runBeside(f);
       // Without a watcher, or one a system limit kept from some folders, nothing marks (all) paths
       // dirty: every pass rescans (the stat cache keeps it cheap); so does one whose path too long
-      // to read stands in its status, so that the pass that no longer finds it ends the warning. A watcher may also have missed
-      // changes unawares (an overflow), so a full rescan comes round anyway.
+      // to read stands in its status, so that the pass that no longer finds it ends the warning.
+      // A watcher may also have missed changes unawares (an overflow), so a full rescan comes
+      // round anyway.
       const now = this.now().getTime();
       if (this.opts.watch === false || f.rescanAll || now >= f.nextRescan) {
         f.folder.markAllDirty();

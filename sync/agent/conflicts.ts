@@ -9,6 +9,12 @@ import { cutMark, NAME_MAX_BYTES } from '../plan/conflict-name.js';
 const MARKER = '.sync-conflict-';
 const REST = /^\d{8}-\d{6}-([A-Za-z0-9_-]+?)(?:-(\d+))?(\.[^/]*)?$/;
 
+/** A layer path's folder (with its trailing `/`, or empty) and name. */
+function splitName(path: string): [dir: string, name: string] {
+  const at = path.lastIndexOf('/') + 1;
+  return [path.slice(0, at), path.slice(at)];
+}
+
 /** The stem of a conflict name cut to fit NAME_MAX_BYTES ends in its original's cutMark. */
 const CUT = /~[0-9a-f]{8}$/;
 
@@ -19,9 +25,7 @@ const CUT = /~[0-9a-f]{8}$/;
  * has that mark (the copy is then listed as no conflict).
  */
 export function parseConflictPath(path: string, cut?: (dir: string, mark: string) => string | undefined): ConflictInfo | undefined {
-  const slash = path.lastIndexOf('/');
-  const dir = path.slice(0, slash + 1);
-  const name = path.slice(slash + 1);
+  const [dir, name] = splitName(path);
   const at = name.lastIndexOf(MARKER);
   if (at <= 0) return undefined;
   const m = REST.exec(name.slice(at + MARKER.length));
@@ -42,7 +46,14 @@ export function listConflicts(paths: Iterable<string>, versionOf?: (path: string
   let marks: Map<string, string> | undefined;
   // Built only if a cut copy is met: folder + mark → the path whose name has that mark.
   const cut = (dir: string, mark: string): string | undefined => {
-    marks ??= new Map(all.filter((p) => !p.includes(MARKER)).map((p) => [`${p.slice(0, p.lastIndexOf('/') + 1)}${cutMark(p.slice(p.lastIndexOf('/') + 1))}`, p]));
+    marks ??= new Map(
+      all
+        .filter((p) => !p.includes(MARKER))
+        .map((p) => {
+          const [d, name] = splitName(p);
+          return [`${d}${cutMark(name)}`, p];
+        }),
+    );
     return marks.get(`${dir}${mark}`);
   };
   const out: ConflictInfo[] = [];

@@ -21,7 +21,7 @@ import { BASE_FILE } from './base.js';
 import { noRoot } from './rescan.js';
 import { ProgressMeter } from './progress.js';
 import { filesIn, LAST_SYNC_EVERY_MS, readLastSync, writeLastSync } from './known.js';
-import { makeDirsDurably } from '../fsutil.js';
+import { layerPath, makeDirsDurably } from '../fsutil.js';
 import { TOO_LONG } from '../snapshot/listing.js';
 import { TOO_LONG_HERE } from '../exec/index.js';
 import type { ScanResult } from './local.js';
@@ -242,10 +242,10 @@ export class FolderRuntime {
     // it is left alone) finds it too long again.
     const found = read ?? [...scan.skipped, ...this.folder.leftAlone].find(([, why]) => why.startsWith(TOO_LONG_HERE));
     // Only what is there to read needs the rescans: a path not laid is tried again by the pass.
-    this.tooLong = read === undefined ? undefined : join(this.spec.root, ...read[0].split('/'));
+    this.tooLong = read === undefined ? undefined : layerPath(this.spec.root, read[0]);
     if (this.status.warning !== undefined && this.status.warning.code !== 'E_PATH_TOO_LONG') return;
     if (found === undefined) delete this.status.warning;
-    else this.status.warning = apiError(new StrataError('E_PATH_TOO_LONG', found[1], { path: join(this.spec.root, ...found[0].split('/')) }));
+    else this.status.warning = apiError(new StrataError('E_PATH_TOO_LONG', found[1], { path: layerPath(this.spec.root, found[0]) }));
   }
 
   private startWatcher(): Promise<void> {
@@ -338,7 +338,7 @@ export class FolderRuntime {
   async resolveConflict(c: ConflictInfo, keep: 'name' | 'copy'): Promise<void> {
     const abs = (rel: string): string => {
       if (rel.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new StrataError('E_USAGE', 'not a plain layer path', { path: rel });
-      return join(this.spec.root, ...rel.split('/'));
+      return layerPath(this.spec.root, rel);
     };
     const [name, copy] = [abs(c.path), abs(c.copy)];
     for (const p of keep === 'copy' ? [name, copy] : [copy]) {

@@ -43,7 +43,7 @@
 import { lstat, readlink, rm, rmdir } from 'node:fs/promises';
 import { uptime } from 'node:os';
 import { dirname, join } from 'node:path';
-import { canSyncFileSystem, fsyncDir, isErrno, syncFileSystem, trySyncFileSystem } from '../fsutil.js';
+import { canSyncFileSystem, fsyncDir, isErrno, layerPath, syncFileSystem, trySyncFileSystem } from '../fsutil.js';
 import { poolChunkFile } from '../restore/chunk.js';
 import { caseInsensitiveByDefault, contentKey, type DiskNode, type FileNode } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
@@ -272,7 +272,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
     const changed = new Set<string>();
     for (const p of [...base.unknown].reverse()) {
       const versions = held.get(p);
-      if (versions !== undefined && (await removeIfHeld(session.home, p, versions, contentOf, imageBefore))) changed.add(dirname(join(session.home, ...p.split('/'))));
+      if (versions !== undefined && (await removeIfHeld(session.home, p, versions, contentOf, imageBefore))) changed.add(dirname(layerPath(session.home, p)));
     }
     // Durable before `laid` is (syncfs below otherwise): a removal lost in a crash brings the file back as the image's, its whiteout never written.
     if (!deferSync) for (const d of changed) await fsyncDir(d);
@@ -340,7 +340,7 @@ async function earlierBase(file: string, warn: (message: string) => void): Promi
  * something: its folder's entries changed.
  */
 async function removeIfHeld(home: string, rel: string, versions: ReadonlySet<string>, contentOf: (path: string) => Promise<string>, imageBefore?: number): Promise<boolean> {
-  const path = join(home, ...rel.split('/'));
+  const path = layerPath(home, rel);
   const st = await lstat(path).catch(() => undefined);
   if (st === undefined) return false;
   if (st.isDirectory()) {

@@ -25,6 +25,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { ControlClient, probeControl, readControlFile, type ControlInfo } from '../control/index.js';
 import { deleteCredentials, loadCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
 import { StrataError, isStrataError } from '../errors.js';
+import { layerPath } from '../fsutil.js';
 import { openRepository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { flushThroughAgent } from './flush.js';
@@ -197,7 +198,7 @@ async function wipeLayer(session: Session, keep: string): Promise<string[]> {
   };
   const folders = session.org.folders.includes('.') ? await readdir(home).catch(() => []) : layerFolders(session.org);
   for (const f of folders) {
-    const path = join(home, ...f.split('/'));
+    const path = layerPath(home, f);
     // Never through a link: every dir on the way must be a real one.
     if (await realDirsBetween(home, path)) await removeExcept(path);
   }
