@@ -16,14 +16,11 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Repository } from '../repo/index.js';
 import type { IndexEntry } from '../state/index.js';
-import { SmallBatch } from '../snapshot/batch.js';
-import { idHash, modeOf, mtimeOf, newStats, type Context } from '../snapshot/context.js';
+import { modeOf, mtimeOf, type Context } from '../snapshot/context.js';
 import { snapshotFile } from '../snapshot/file.js';
 import { fsProblem } from '../snapshot/listing.js';
-import { JobLimit } from '../snapshot/limit.js';
-import { ParentTrees } from '../snapshot/prefetch.js';
 import type { FileChunker } from '../snapshot/index.js';
-import { InProcessChunker } from '../snapshot/index.js';
+import { newContext } from '../snapshot/snapshot.js';
 import { racyFlag } from './walk.js';
 
 export type UploadOutcome = IndexEntry | { skipped: string } | undefined;
@@ -63,23 +60,8 @@ export class RepoUploader implements FileUploader {
     root: string,
     opts: { chunker?: FileChunker; signal?: AbortSignal; onProgress?: (p: UploadProgress) => void } = {},
   ) {
-    const chunker = opts.chunker ?? new InProcessChunker();
     this.onProgress = opts.onProgress;
-    this.ctx = {
-      repo,
-      root,
-      params: repo.format.chunker,
-      hash: idHash(repo),
-      chunker,
-      files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
-      small: new SmallBatch(),
-      parents: new ParentTrees(repo),
-      exclude: undefined,
-      onProgress: opts.onProgress && (() => this.report()),
-      signal: opts.signal,
-      stats: newStats(),
-      progress: { files: 0, bytes: 0, bytesDone: 0 },
-    };
+    this.ctx = newContext(repo, root, { chunker: opts.chunker, exclude: undefined, onProgress: opts.onProgress && (() => this.report()), signal: opts.signal });
   }
 
   /** Bytes of new chunks this uploader added to the repository. */

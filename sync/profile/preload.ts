@@ -24,12 +24,10 @@ import { overlay } from '../overlay/index.js';
 import { directories, flatten } from '../plan/index.js';
 import { checkDeviceId, timeAfterParents, type Repository } from '../repo/index.js';
 import { FORMAT_VERSION, keys, type BlobId, type Snapshot, type SnapshotId } from '../repo/types.js';
-import { InProcessChunker, type FileChunker, type SnapshotProgress, type SnapshotStats } from '../snapshot/index.js';
-import { addBlob, idHash, newStats, type Context } from '../snapshot/context.js';
-import { SmallBatch } from '../snapshot/batch.js';
-import { JobLimit } from '../snapshot/limit.js';
+import type { FileChunker, SnapshotProgress, SnapshotStats } from '../snapshot/index.js';
+import { addBlob, type Context } from '../snapshot/context.js';
 import { errnoOf } from '../snapshot/listing.js';
-import { ParentTrees } from '../snapshot/prefetch.js';
+import { newContext } from '../snapshot/snapshot.js';
 import { snapshotDir } from '../snapshot/walk.js';
 import { makeExcluder } from '../watch/index.js';
 import { countTree, loadAllTrees, overlayTrees, treeOf, type BelowDirs } from './overlay-trees.js';
@@ -114,7 +112,6 @@ export async function checkFolder(path: string, what = 'the template folder'): P
  * .DS_Store, a browser cache, a folder the org config does not list).
  */
 export function walkContext(repo: Repository, root: string, opts: LayerWriteOptions, excluded: string[]): Context {
-  const chunker = opts.chunker ?? new InProcessChunker();
   const rules = makeExcluder(opts.exclude ?? []);
   const folders = opts.folders === undefined || opts.folders.includes('.') ? undefined : opts.folders;
   // Inside a folder, or a folder on the way to one (its other entries are outside).
@@ -124,21 +121,7 @@ export function walkContext(repo: Repository, root: string, opts: LayerWriteOpti
     excluded.push(isDir ? `${rel}/` : rel);
     return true;
   };
-  return {
-    repo,
-    root,
-    params: repo.format.chunker,
-    hash: idHash(repo),
-    chunker,
-    files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
-    small: new SmallBatch(),
-    parents: new ParentTrees(repo),
-    exclude,
-    onProgress: opts.onProgress,
-    signal: opts.signal,
-    stats: newStats(),
-    progress: { files: 0, bytes: 0, bytesDone: 0 },
-  };
+  return newContext(repo, root, { chunker: opts.chunker, exclude, onProgress: opts.onProgress, signal: opts.signal });
 }
 
 /** Creates or extends layer `user/<user>` with the template folder `opts.from`. */

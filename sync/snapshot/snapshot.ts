@@ -13,8 +13,37 @@ import { JobLimit } from './limit.js';
 import { errnoOf, fsProblem } from './listing.js';
 import { resolveParent } from './parent.js';
 import { ParentTrees } from './prefetch.js';
-import type { SnapshotOptions, SnapshotResult } from './types.js';
+import type { FileChunker, SnapshotOptions, SnapshotResult } from './types.js';
 import { snapshotDir } from './walk.js';
+
+/**
+ * The state of one walk of `root` into the repository: takeSnapshot's, the agent's uploader's
+ * (agent/upload.ts) and a preload's (profile/preload.ts). At most twice the chunker's parallelism
+ * of file jobs are in flight.
+ */
+export function newContext(
+  repo: Repository,
+  root: string,
+  opts: Pick<Context, 'exclude' | 'onProgress' | 'signal'> & { chunker?: FileChunker | undefined; trustBefore?: number | undefined },
+): Context {
+  const chunker = opts.chunker ?? new InProcessChunker();
+  return {
+    repo,
+    root,
+    params: repo.format.chunker,
+    hash: idHash(repo),
+    chunker,
+    files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
+    small: new SmallBatch(),
+    parents: new ParentTrees(repo),
+    trustBefore: opts.trustBefore,
+    exclude: opts.exclude,
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+    stats: newStats(),
+    progress: { files: 0, bytes: 0, bytesDone: 0 },
+  };
+}
 
 function noRoot(root: string, why: string, cause?: unknown): StrataError {
   return new StrataError('E_NO_ROOT', `the folder to snapshot ${why}`, { path: root }, { cause });
@@ -86,23 +115,13 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
   // Where the parent vouches for nothing here (an org layer's versions, another device's snapshot),
   // the snapshot is never dated before it, whatever this clock says (timeAfterParents).
   const time = timeAfterParents(started, parent && !trusted ? [parent.snapshot.time] : []);
-  const chunker = opts.chunker ?? new InProcessChunker();
-  const ctx: Context = {
-    repo,
-    root: rootPath,
-    params: repo.format.chunker,
-    hash: idHash(repo),
-    chunker,
-    files: new JobLimit(2 * Math.max(1, chunker.size ?? 1)),
-    small: new SmallBatch(),
-    parents: new ParentTrees(repo),
-    ...(trusted ? { trustBefore: Date.parse(parent.snapshot.time) - RACY_MS } : {}),
+  const ctx = newContext(repo, rootPath, {
+    chunker: opts.chunker,
+    trustBefore: trusted ? Date.parse(parent.snapshot.time) - RACY_MS : undefined,
     exclude: opts.exclude,
     onProgress: opts.onProgress,
     signal: opts.signal,
-    stats: newStats(),
-    progress: { files: 0, bytes: 0, bytesDone: 0 },
-  };
+  });
   const root = await writeBlobs(ctx, parent?.snapshot.root);
   const { stats } = ctx;
   const snapshot: Snapshot = {
