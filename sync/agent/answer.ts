@@ -9,9 +9,15 @@
  * again; a missing or damaged record is no answer, so the worst a lost record costs is the
  * question asked again. It goes once a pass has carried it out whole, not before: a pass cut
  * short leaves it for the next.
+ *
+ * With a confirmation whose pass has begun deleting, the record also keeps what that pass deleted
+ * and where each file can be taken back from (Confirmed), for a restore the user may still give
+ * instead: a restart in between must not lose it. It is for the hold answered only, and goes with
+ * the answer; it holds one source per path, so it is never bigger than the files deleted.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../state/fsutil.js';
+import type { HeldDeletes, Restorable } from './guard.js';
 
 export type Answer = 'confirm' | 'restore';
 
@@ -27,6 +33,29 @@ export interface HeldAnswer {
   paths: readonly string[];
 }
 
+/** What the confirmation of the hold `id` deleted, and where each file can be taken back from (oldest first). */
+export interface Confirmed {
+  id: string;
+  direction: HeldDeletes['direction'];
+  earlier: Restorable[];
+}
+
+/**
+ * `earlier` (oldest first) with each path kept only in the newest source that has it: what a
+ * put-back of them takes, in at most one entry per path.
+ */
+export function newestSources(earlier: readonly Restorable[]): Restorable[] {
+  const from = new Map<string, string>();
+  for (const r of earlier) for (const p of r.paths) from.set(p, r.from);
+  const bySource = new Map<string, string[]>();
+  for (const [p, s] of from) {
+    const paths = bySource.get(s);
+    if (paths === undefined) bySource.set(s, [p]);
+    else paths.push(p);
+  }
+  return [...bySource].map(([s, paths]) => ({ from: s, paths }));
+}
+
 /** True if `a` answers the hold `id` whose pass deletes `paths`. */
 export function answers(a: HeldAnswer, id: string, paths: readonly string[]): boolean {
   if (a.id === id) return true;
@@ -35,21 +64,33 @@ export function answers(a: HeldAnswer, id: string, paths: readonly string[]): bo
   return paths.every((p) => covered.has(p));
 }
 
-export async function loadAnswer(file: string): Promise<HeldAnswer | undefined> {
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((p) => typeof p === 'string');
+
+/** The answer kept in `file`, and what its confirmation deleted if it has begun to. */
+export async function loadAnswer(file: string): Promise<{ answer?: HeldAnswer; confirmed?: Confirmed }> {
   try {
-    const v = JSON.parse(await readFile(file, 'utf8')) as Partial<HeldAnswer> | null;
+    const v = JSON.parse(await readFile(file, 'utf8')) as (Partial<HeldAnswer> & { confirmed?: Partial<Confirmed> }) | null;
     const ok = v !== null && typeof v === 'object' && typeof v.id === 'string' && v.id !== '' && (v.answer === 'confirm' || v.answer === 'restore');
-    if (!ok) return undefined;
+    if (!ok) return {};
     // Paths that do not check out only cost what is left of a hold cut short: it is asked again.
-    const paths = Array.isArray(v.paths) && v.paths.every((p) => typeof p === 'string') ? v.paths : [];
-    return { id: v.id!, answer: v.answer!, paths };
+    const answer = { id: v.id!, answer: v.answer!, paths: isStrings(v.paths) ? v.paths : [] };
+    // Sources that do not check out cost a restore given after the confirmation began: the
+    // files it deleted stay deleted, and the status says the restore was not carried out.
+    const c = v.confirmed;
+    const sources = c?.earlier;
+    const fine = (c?.direction === 'local' || c?.direction === 'remote') && Array.isArray(sources) && sources.every((r: Partial<Restorable> | null) => typeof r?.from === 'string' && r.from !== '' && isStrings(r.paths));
+    return fine ? { answer, confirmed: { id: answer.id, direction: c.direction!, earlier: sources } } : { answer };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
-/** Writes `a` to `file` atomically, or removes the record when there is no answer. */
-export async function saveAnswer(file: string, a: HeldAnswer | undefined): Promise<void> {
-  if (a === undefined) await rm(file, { force: true });
-  else await writeFileAtomic(file, `${JSON.stringify({ version: 1, id: a.id, answer: a.answer, paths: a.paths })}\n`);
+/**
+ * Writes `a` to `file` atomically, with `confirmed` if it is for the same hold, or removes the
+ * record when there is no answer.
+ */
+export async function saveAnswer(file: string, a: HeldAnswer | undefined, confirmed?: Confirmed): Promise<void> {
+  if (a === undefined) return rm(file, { force: true });
+  const c = confirmed?.id === a.id ? { confirmed: { direction: confirmed.direction, earlier: confirmed.earlier } } : {};
+  await writeFileAtomic(file, `${JSON.stringify({ version: 1, id: a.id, answer: a.answer, paths: a.paths, ...c })}\n`);
 }

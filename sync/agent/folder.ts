@@ -43,9 +43,9 @@ import { LocalTree, type ScanResult } from './local.js';
 import { applyPlan, deletedBy } from './apply.js';
 import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
-import { countDeletes, DeleteHistory, droppedBySwitch, massDelete, type DeleteRun, type HeldDeletes, type Restorable } from './guard.js';
+import { countDeletes, DeleteHistory, droppedBySwitch, massDelete, type DeleteRun, type HeldDeletes } from './guard.js';
 import { putBack, type PutBackSource } from './put-back.js';
-import { answers, loadAnswer, saveAnswer, type Answer, type HeldAnswer } from './answer.js';
+import { answers, loadAnswer, newestSources, saveAnswer, type Answer, type Confirmed, type HeldAnswer } from './answer.js';
 import { overlay, userView } from '../overlay/index.js';
 import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.js';
 import { checkPendingTrees, clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
@@ -79,10 +79,10 @@ export class SyncFolder {
    * What the last confirmation deleted, and where each file can be taken back from, while the user
    * may still change that answer to restore (lateRestore): the hold stays in the status until the
    * pass carrying it out ends, or while it ends cut short. Settled, those deletes are in no
-   * DeleteHistory entry any more.
+   * DeleteHistory entry any more; so it is kept with the answer, and goes with it (answer.ts).
    */
-  private confirmed: { id: string; direction: HeldDeletes['direction']; earlier: Restorable[] } | undefined;
-  /** The last save of `answer`: saves run one after another. */
+  private confirmed: Confirmed | undefined;
+  /** The last save of `answer` (and `confirmed`): saves run one after another. */
   private answerSaved: Promise<void> = Promise.resolve();
   /** The last hold a pass returned, and the paths its pass deletes: what an answer to it covers. */
   private lastHold: { id: string; paths: readonly string[] } | undefined;
@@ -165,7 +165,7 @@ export class SyncFolder {
     this.pending = await loadPending(this.opts.pendingFile);
     this.record = await loadSettled(this.opts.settledFile);
     if (this.opts.baseFile) this.base = await readBase(this.opts.baseFile);
-    if (this.opts.answerFile) this.answer = await loadAnswer(this.opts.answerFile);
+    if (this.opts.answerFile) ({ answer: this.answer, confirmed: this.confirmed } = await loadAnswer(this.opts.answerFile));
     this.failed = false;
   }
 
@@ -243,9 +243,21 @@ export class SyncFolder {
     if (a === undefined && this.answer === undefined) return this.answerSaved;
     this.answer = a;
     this.begun = undefined;
+    // What a confirmation deleted is kept for a restore of its hold only.
+    if (this.confirmed?.id !== a?.id) this.confirmed = undefined;
+    return this.saveAnswer();
+  }
+
+  /** Keeps what the confirmation being carried out deletes, in the state dir too, before it deletes. */
+  private keepConfirmed(c: Confirmed): Promise<void> {
+    this.confirmed = { ...c, earlier: newestSources(c.earlier) };
+    return this.saveAnswer();
+  }
+
+  private saveAnswer(): Promise<void> {
     const file = this.opts.answerFile;
     if (file === undefined) return Promise.resolve();
-    const saved = this.answerSaved.then(() => saveAnswer(file, this.answer));
+    const saved = this.answerSaved.then(() => saveAnswer(file, this.answer, this.confirmed));
     this.answerSaved = saved.catch(() => undefined);
     return saved.catch((err: unknown) => {
       throw new StrataError('E_ANSWER_NOT_KEPT', `could not record the answer to the held deletes (a restart would not know it): ${describeError(err)}`, { path: file }, { cause: err });
@@ -438,7 +450,7 @@ export class SyncFolder {
       // This device's head before the pass has the files, whichever way they go.
       const kept = this.confirmed?.id === carried.id ? this.confirmed.earlier : [];
       const own = this.own === undefined ? [] : [{ from: this.own, paths: deletes[settled].paths ?? [] }];
-      this.confirmed = { id: carried.id, direction: settled, earlier: [...kept, ...this.deletes.restorable(settled, now.getTime()), ...own] };
+      await this.keepConfirmed({ id: carried.id, direction: settled, earlier: [...kept, ...this.deletes.restorable(settled, now.getTime()), ...own] });
     }
     let downloaded = 0;
     if (plan.ops.length > 0) {
@@ -489,9 +501,8 @@ export class SyncFolder {
     if (this.deletes.recordBeforeHead(local, now.getTime(), settled, before) && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
     const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))(), overruled });
     if (snapshot !== undefined) this.own = snapshot;
+    // Once the answer is carried out, no restore of what a confirmation deleted can come (setAnswer).
     if (this.answer === carried) await this.setAnswer(undefined);
-    // Once the answer it was kept for is carried out, or gone, no restore of that hold can come.
-    if (this.confirmed !== undefined && this.answer?.id !== this.confirmed.id) this.confirmed = undefined;
     if (this.deletes.headWritten() && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
     await this.setPending(lagRoot === undefined ? undefined : { parents: [], root: mergedRoot, base: lagRoot });
     this.considered = m.considered;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Readable } from 'node:stream';
@@ -356,4 +356,45 @@ test('a restore given after the pass carrying out the confirmation was cut short
   assert.equal(next.status === 'synced' && next.answered, 'restore', `the pass says it carried out the restore: ${JSON.stringify(next.status === 'held' && next.held)}`);
   const after = await a.listing();
   for (const p of Object.keys(before)) assert.ok(after[p] !== undefined, `${p} is back`);
+});
+
+test('a restore given while the pass carrying out the confirmation deletes the files puts them back after a restart', async (t) => {
+  const base = await tempRoot(t, 'held-late-restore-restart');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  let applying: (() => void) | undefined;
+  const state = join(base, 'deva', 'state');
+  const a = await Device.create(base, 'deva', mem, { suppress: () => applying?.(), deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') });
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  for (let i = 0; i < 20; i++) await b.write(`f${i}.txt`, `file ${i}`);
+  await b.pass();
+  await a.pass();
+  const before = await a.listing();
+  for (let i = 0; i < 15; i++) await b.remove(`f${i}.txt`);
+  const onB = await b.pass();
+  await b.folder.approve(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
+  assert.equal((await b.pass()).status, 'synced');
+  const onA = await a.pass();
+  const held = onA.status === 'held' ? onA.held : assert.fail('not held on a');
+  await a.folder.approve(held);
+  let restored: Promise<void> | undefined;
+  applying = () => {
+    applying = undefined;
+    restored = a.folder.restoreHeld(held);
+  };
+  assert.equal((await a.pass()).status, 'synced');
+  await restored;
+  const kept = JSON.parse(await readFile(join(state, 'held-answer.json'), 'utf8')) as { answer: string; confirmed?: { earlier: { paths: string[] }[] } };
+  const sources = kept.confirmed?.earlier.flatMap((r) => r.paths) ?? [];
+  assert.deepEqual([kept.answer, sources.length, new Set(sources).size], ['restore', 15, 15], 'kept with the answer: one source for each file deleted');
+  // The agent stops before the next pass, and starts again.
+  await a.restart({});
+  const next = await a.pass();
+  assert.equal(next.status === 'synced' && next.answered, 'restore', 'the pass says it carried out the restore');
+  assert.deepEqual(await a.listing(), before, 'the files are back');
+  assert.equal(existsSync(join(state, 'held-answer.json')), false, 'the answer and what it needed are gone');
 });
