@@ -58,6 +58,11 @@ describe('tray menu', () => {
     assert.deepEqual(statusLines(held('confirm', true)), ['Paused', 'Confirmed: deleting 20 files when sync resumes']);
   });
 
+  it('says an answer that found nothing held any more, and why', () => {
+    const lines = statusLines(status({}, [folder({ notCarried: { answer: 'restore', why: 'the files are already back' } })]));
+    assert.deepEqual(lines, ['In sync', 'In /home/alice, the restore could not be carried out: the files are already back']);
+  });
+
   it('says first what waits for the user, then a pass that works, then the answers given', () => {
     const confirmed = folder({ pendingDeletes: { files: 20, of: 25, direction: 'local', answer: 'confirm' } });
     const waiting = folder({ root: '/home/alice/Music', pendingDeletes: { files: 12, of: 20, direction: 'remote' } });

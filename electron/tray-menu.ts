@@ -11,7 +11,7 @@
  */
 import type { SignInState } from '../shared/signin-api.js';
 import type { AgentStatus, FolderStatus, SettingsStatus } from '../shared/agent-api.js';
-import { agentLabel, errorText, formatProgress, heldLine, lastPassFailed, plural } from '../shared/status-text.js';
+import { agentLabel, errorText, formatProgress, heldLine, lastPassFailed, notCarriedWords, plural } from '../shared/status-text.js';
 
 export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'autostart' | 'quit';
 
@@ -39,6 +39,7 @@ export function statusLines(status: AgentStatus | undefined): string[] {
   for (const f of status.folders) if (f.error) lines.push(`${errorWhere(f)}: ${errorText(f.error)}`);
   for (const f of status.folders) if (f.warning) lines.push(`Warning in ${f.root}: ${errorText(f.warning)}`);
   for (const f of held) if (f.pendingDeletes) lines.push(heldLine(f.pendingDeletes, status.paused));
+  for (const f of status.folders) if (f.notCarried) lines.push(`In ${f.root}, ${notCarriedWords(f.notCarried)}`);
   const conflicts = status.folders.reduce((n, f) => n + f.conflicts.length, 0);
   if (conflicts > 0) lines.push(`${plural(conflicts, 'conflict')} to resolve`);
   const settings = settingsTrouble(status.settings);

@@ -5,17 +5,19 @@
  * What must hold: an answer shows at once that it was taken — from the click, then from the
  * agent's status (PendingDeletes.answer), so on every page and after a reload — and its buttons
  * then do nothing; when the pass that acts on it ends, the box gives way to what it did, as the
- * agent says it (FolderStatus.answered), never as the answer asked. A failed
+ * agent says it (FolderStatus.answered, notCarried), never as the answer asked. A failed
  * answer says why inside the box, whatever statuses arrive meanwhile, until the user answers again
  * or the hold is gone.
  */
 import type { AgentStatus, FolderStatus, PendingDeletes } from '../shared/agent-api.js';
-import { plural, waitsForAnswer } from '../shared/status-text.js';
+import { notCarriedWords, plural, waitsForAnswer } from '../shared/status-text.js';
 import { h } from './page.js';
 
 export type Answer = NonNullable<PendingDeletes['answer']>;
 
 export { waitsForAnswer };
+
+const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
 export class HeldAnswers {
   /** Answers sent, by root, whose reply has not come. */
@@ -43,7 +45,8 @@ export class HeldAnswers {
         this.notes.delete(f.root);
         // The agent says whether the pass carried the answer out (FolderStatus.answered): the files
         // may have changed after it, so that nothing was left to answer.
-        if (was !== undefined) this.results.set(f.root, f.answered === was.answer ? `${was.answer === 'confirm' ? 'Deleted' : 'Restored'} ${plural(was.files, 'file')}.` : 'The answer was not needed: the files changed after it, and sync went on without asking.');
+        if (f.notCarried !== undefined) this.results.set(f.root, `${capitalize(notCarriedWords(f.notCarried))}.`);
+        else if (was !== undefined) this.results.set(f.root, f.answered === was.answer ? `${was.answer === 'confirm' ? 'Deleted' : 'Restored'} ${plural(was.files, 'file')}.` : 'The answer was not needed: the files changed after it, and sync went on without asking.');
       } else {
         this.results.delete(f.root);
         if (was !== undefined) this.notes.set(f.root, 'Files changed after the answer, so sync asks again.');

@@ -82,6 +82,13 @@ export interface PendingDeletes {
   answer?: 'confirm' | 'restore';
 }
 
+/** An answer to a held mass delete that a pass could not carry out, as no hold was left for it. */
+export interface NotCarried {
+  answer: 'confirm' | 'restore';
+  /** Why, in words: "the files are already back". */
+  why: string;
+}
+
 export interface FolderStatus {
   root: string;
   layer: string;
@@ -104,10 +111,14 @@ export interface FolderStatus {
   pendingDeletes?: PendingDeletes;
   /**
    * The answer to a held mass delete that the folder's last pass carried out. Absent when it
-   * carried out none: an answered hold that ends without it was not needed (the files changed
-   * after the answer, and no longer made a mass delete).
+   * carried out none: an answer that found no hold any more is said in `notCarried`.
    */
   answered?: 'confirm' | 'restore';
+  /**
+   * The answer to a held mass delete that the folder's last answered pass found nothing held for,
+   * and why. It stands until the folder holds deletes again or takes another answer.
+   */
+  notCarried?: NotCarried;
   conflicts: ConflictInfo[];
   /** Files (and symlinks) in the folder at the last scan. */
   files: number;

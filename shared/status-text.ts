@@ -2,7 +2,7 @@
  * The agent's state in words, for every place that shows it: the UI (renderer/) and the tray
  * (electron/). Pure functions over the Agent API's types.
  */
-import type { AgentStatus, ApiError, FolderStatus, PendingDeletes, Progress, SyncState } from './agent-api.js';
+import type { AgentStatus, ApiError, FolderStatus, NotCarried, PendingDeletes, Progress, SyncState } from './agent-api.js';
 
 export const STATE_LABELS: Record<SyncState, string> = {
   idle: 'Idle',
@@ -139,6 +139,11 @@ export function heldLine(d: PendingDeletes, paused: boolean): string {
   if (d.answer === 'confirm') return `Confirmed: deleting ${files} ${when}`;
   if (d.answer === 'restore') return `Restore chosen: putting ${files} back ${when}`;
   return `Waiting for you: ${files} deleted`;
+}
+
+/** An answer to a held mass delete that found no hold, and why: "the restore could not be carried out: the files are already back". */
+export function notCarriedWords(n: NotCarried): string {
+  return `the ${n.answer === 'confirm' ? 'confirmation' : 'restore'} could not be carried out: ${n.why}`;
 }
 
 /** An answer given to a held mass delete that a pass has yet to carry out, in a few words: "confirmed: deleting them on the next pass". */

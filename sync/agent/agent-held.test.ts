@@ -2,7 +2,7 @@
 // outlive a pause, a restart and a pass that runs meanwhile.
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { AgentEvent } from '../../shared/agent-api.js';
@@ -284,4 +284,26 @@ test('an answer changed from confirm to restore while the pass carrying out the 
   await waitFor('the hold ended', () => m.agent.status().folders[0]!.pendingDeletes === undefined);
   await waitFor('the files back', async () => isDeepStrictEqual(await listing(m), before));
   assert.equal(m.agent.status().folders[0]!.answered, 'restore');
+});
+
+test('an answer that finds nothing held any more is said in the status, not carried out, and not kept', async (t) => {
+  const { a } = await setup(t, { watch: false });
+  for (let i = 0; i < 20; i++) await writeFile(join(a.root, `f${i}.txt`), `file ${i}`);
+  await a.agent.call('syncNow', {});
+  await waitFor('files synced on a', () => a.agent.status().folders[0]!.files === 20);
+  for (let i = 0; i < 15; i++) await rm(join(a.root, `f${i}.txt`));
+  await a.agent.call('syncNow', {});
+  await waitFor('a holding its deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
+  await a.agent.call('pause', {});
+  await a.agent.call('restoreDeletes', { root: a.root });
+  // The user puts the files back by hand before sync resumes.
+  for (let i = 0; i < 15; i++) await writeFile(join(a.root, `f${i}.txt`), `file ${i}`);
+  await a.agent.call('resume', {});
+  await waitFor('the hold gone', () => a.agent.status().folders[0]!.pendingDeletes === undefined);
+  const f = a.agent.status().folders[0]!;
+  assert.deepEqual([f.answered, f.notCarried], [undefined, { answer: 'restore', why: 'the files are already back' }]);
+  const kept = (await readdir(a.stateDir, { recursive: true })).filter((p) => p.endsWith('held-answer.json'));
+  assert.deepEqual(kept, [], 'the answer is not kept');
+  await a.agent.passesDone(1);
+  assert.deepEqual(a.agent.status().folders[0]!.notCarried?.answer, 'restore', 'it stands after the next pass');
 });

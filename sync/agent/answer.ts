@@ -64,6 +64,19 @@ export function answers(a: HeldAnswer, id: string, paths: readonly string[]): bo
   return paths.every((p) => covered.has(p));
 }
 
+/**
+ * Why an answer found no hold to carry out, in words for the user: `present` says which of the
+ * files its hold deleted are there after the pass.
+ */
+export function whyNotCarried(a: HeldAnswer, present: (path: string) => boolean): string {
+  if (a.paths.length === 0) return 'nothing is held any more: the files changed after the answer';
+  const left = a.paths.filter((p) => !present(p)).length;
+  if (left === 0) return 'the files are already back';
+  const back = a.paths.length - left;
+  const which = back === 0 ? 'the deletes' : `${back} of the ${a.paths.length} files are back, and the deletes of the other ${left}`;
+  return `nothing is held any more: ${which} no longer made a mass delete, so they went through`;
+}
+
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((p) => typeof p === 'string');
 
 /** The answer kept in `file`, and what its confirmation deleted if it has begun to. */

@@ -5,6 +5,7 @@
  * Must hold: the folder's state files — the executor's journal, the pending merge, the settled
  * record — live outside the root, so that no scan sees them and no sync touches them.
  */
+import type { NotCarried } from '../../shared/agent-api.js';
 import type { Conflict } from '../plan/index.js';
 import type { Repository } from '../repo/index.js';
 import type { BlobId, SnapshotId } from '../repo/types.js';
@@ -79,8 +80,9 @@ export type PassResult =
   /**
    * `answered`: the user's answer to a hold (confirm, restore) that the pass carried out. `wrote`:
    * how many operations the pass applied to the disk (files written, removed, moved; 0: it left the disk as it found it).
+   * `notCarried`: an answer the pass found no hold for, dropped, and why.
    */
-  | { status: 'synced'; snapshot?: SnapshotId; conflicts: Conflict[]; scan: ScanResult; uploaded: number; downloaded: number; wrote: number; files: number; answered?: 'confirm' | 'restore' }
+  | { status: 'synced'; snapshot?: SnapshotId; conflicts: Conflict[]; scan: ScanResult; uploaded: number; downloaded: number; wrote: number; files: number; answered?: 'confirm' | 'restore'; notCarried?: NotCarried }
   /** The disk changed while the plan was applied: run another pass (an answer it acted on stands for it). */
   | { status: 'retry'; scan: ScanResult }
   | { status: 'held'; held: HeldDeletes; scan: ScanResult };

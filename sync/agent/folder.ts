@@ -45,7 +45,7 @@ import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
 import { countDeletes, DeleteHistory, droppedBySwitch, massDelete, type DeleteRun, type HeldDeletes } from './guard.js';
 import { putBack, type PutBackSource } from './put-back.js';
-import { answers, loadAnswer, newestSources, saveAnswer, type Answer, type Confirmed, type HeldAnswer } from './answer.js';
+import { answers, loadAnswer, newestSources, saveAnswer, whyNotCarried, type Answer, type Confirmed, type HeldAnswer } from './answer.js';
 import { overlay, userView } from '../overlay/index.js';
 import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.js';
 import { checkPendingTrees, clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
@@ -337,8 +337,10 @@ export class SyncFolder {
         this.files = now.files;
       }
     }
-    // The idle poll: nothing changed here or in the bucket since the last synced pass.
-    if (this.settled && fingerprint === this.knownHeads && quiet) {
+    // The idle poll: nothing changed here or in the bucket since the last synced pass, and no
+    // answer waits (one given while that pass ran, for a hold it no longer found, goes in a full
+    // pass that says so).
+    if (this.settled && fingerprint === this.knownHeads && quiet && this.answer === undefined) {
       return { status: 'synced', conflicts: [], scan, uploaded: 0, downloaded: 0, wrote: 0, files: this.files };
     }
     this.settled = false;
@@ -501,6 +503,9 @@ export class SyncFolder {
     if (this.deletes.recordBeforeHead(local, now.getTime(), settled, before) && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
     const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))(), overruled });
     if (snapshot !== undefined) this.own = snapshot;
+    // An answer that found no hold (the files came back, or what is left no longer makes a mass
+    // delete) is not carried out: it goes too, and the user is told why.
+    const notCarried = answered === undefined && carried !== undefined && this.answer === carried ? { answer: carried.answer, why: whyNotCarried(carried, (p) => target.has(p)) } : undefined;
     // Once the answer is carried out, no restore of what a confirmation deleted can come (setAnswer).
     if (this.answer === carried) await this.setAnswer(undefined);
     if (this.deletes.headWritten() && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
@@ -518,7 +523,7 @@ export class SyncFolder {
       if (!sameSettled(this.record, now)) await saveSettled(this.opts.settledFile, now);
       this.record = now;
     }
-    return { status: 'synced', snapshot, conflicts, scan, uploaded: this.uploaded, downloaded, wrote: plan.ops.length, files: this.files, ...(answered && { answered }) };
+    return { status: 'synced', snapshot, conflicts, scan, uploaded: this.uploaded, downloaded, wrote: plan.ops.length, files: this.files, ...(answered && { answered }), ...(notCarried && { notCarried }) };
   }
 
   /** Adds a pass's deletes to the hour's (DeleteHistory.record), kept in the state dir. */

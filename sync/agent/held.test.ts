@@ -398,3 +398,53 @@ test('a restore given while the pass carrying out the confirmation deletes the f
   assert.deepEqual(await a.listing(), before, 'the files are back');
   assert.equal(existsSync(join(state, 'held-answer.json')), false, 'the answer and what it needed are gone');
 });
+
+test('a restore that finds the files already back is not carried out, says so, and its record goes', async (t) => {
+  const a = await twentyFiles(t, 'held-answer-no-hold');
+  for (let i = 0; i < 15; i++) await a.remove(`f${i}.txt`);
+  const held = await a.pass();
+  await a.folder.restoreHeld(held.status === 'held' ? held.held : assert.fail('not held'));
+  // Before the pass acts on it, the user puts the files back by hand.
+  for (let i = 0; i < 15; i++) await a.write(`f${i}.txt`, `file ${i}`);
+  const r = await a.pass();
+  assert.equal(r.status, 'synced');
+  assert.deepEqual(r.status === 'synced' && [r.answered, r.notCarried], [undefined, { answer: 'restore', why: 'the files are already back' }]);
+  assert.equal(existsSync(join(a.state, 'held-answer.json')), false);
+});
+
+test('an answer given while a pass that finds no hold runs is dropped by the next pass, which says so, and not kept for a later hold', async (t) => {
+  const base = await tempRoot(t, 'held-answer-late-no-hold');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  let applying: (() => void) | undefined;
+  const state = join(base, 'deva', 'state');
+  const a = await Device.create(base, 'deva', mem, { suppress: () => applying?.(), deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') });
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  for (let i = 0; i < 20; i++) await b.write(`f${i}.txt`, `file ${i}`);
+  await b.pass();
+  await a.pass();
+  for (let i = 0; i < 15; i++) await b.remove(`f${i}.txt`);
+  const onB = await b.pass();
+  await b.folder.approve(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
+  assert.equal((await b.pass()).status, 'synced');
+  const onA = await a.pass();
+  const held = onA.status === 'held' ? onA.held : assert.fail('not held on a');
+  // b puts the files back; a's next pass lays them, and finds nothing to hold. The user answers meanwhile.
+  for (let i = 0; i < 15; i++) await b.write(`f${i}.txt`, `back ${i}`);
+  assert.equal((await b.pass()).status, 'synced');
+  let restored: Promise<void> | undefined;
+  applying = () => {
+    applying = undefined;
+    restored = a.folder.restoreHeld(held);
+  };
+  const laid = await a.pass();
+  await restored;
+  assert.equal(laid.status === 'synced' && laid.notCarried, undefined, 'the answer came after this pass read it');
+  const next = await a.pass();
+  assert.deepEqual(next.status === 'synced' && next.notCarried, { answer: 'restore', why: 'the files are already back' });
+  assert.equal(existsSync(join(state, 'held-answer.json')), false, 'the answer does not linger');
+});

@@ -379,6 +379,7 @@ export class FolderRuntime {
     const held = { direction, files, of, id };
     const saved = answer === 'confirm' ? this.folder.approve(held) : this.folder.restoreHeld(held);
     this.status.pendingDeletes = { ...held, answer };
+    delete this.status.notCarried;
     this.due = true;
     this.opts.changed();
     await saved;
@@ -411,11 +412,13 @@ export class FolderRuntime {
       // A pass that began before the answer holds what it answered: the next one acts on it.
       const answer = this.folder.answerFor(r.held);
       this.status.pendingDeletes = answer === undefined ? r.held : { ...r.held, answer };
+      delete this.status.notCarried;
       this.ended();
       return [];
     }
     delete this.status.pendingDeletes;
     if (r.answered !== undefined) this.status.answered = r.answered;
+    if (r.notCarried !== undefined) this.status.notCarried = r.notCarried;
     if (!this.switching) {
       this.lower.lowerBefore = undefined;
       for (const resolve of this.switchWaiters.splice(0)) resolve();

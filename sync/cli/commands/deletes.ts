@@ -7,7 +7,7 @@
  */
 import { resolve } from 'node:path';
 import type { FolderStatus } from '../../../shared/agent-api.js';
-import { answerWords } from '../../../shared/status-text.js';
+import { answerWords, notCarriedWords } from '../../../shared/status-text.js';
 import { StrataError } from '../../errors.js';
 import { usageError } from '../args.js';
 import { realOrResolved } from './folder-path.js';
@@ -48,10 +48,13 @@ export const deletesCommand: Command = {
     const status = await agent.call('status', {});
     const held = status.folders.filter((f) => f.pendingDeletes !== undefined);
     if (!confirm && !restore) {
-      if (ctx.json) return ctx.printJson(held.map((f) => ({ root: f.root, pendingDeletes: f.pendingDeletes })));
-      if (held.length === 0) return ctx.print('no deletes waiting');
+      // An answer that found nothing held any more is said too, until the folder holds deletes again.
+      const notCarried = status.folders.filter((f) => f.notCarried !== undefined);
+      if (ctx.json) return ctx.printJson([...held, ...notCarried].map((f) => ({ root: f.root, ...(f.pendingDeletes && { pendingDeletes: f.pendingDeletes }), ...(f.notCarried && { notCarried: f.notCarried }) })));
+      const said = notCarried.map((f) => `${f.root}: ${notCarriedWords(f.notCarried!)}`);
+      if (held.length === 0) return ctx.print(...said, 'no deletes waiting');
       const asking = held.some((f) => f.pendingDeletes?.answer === undefined);
-      return ctx.print(...held.map((f) => describeHeld(f, status.paused)), ...(asking ? ['  answer with strata deletes [<folder>] --confirm or --restore'] : []));
+      return ctx.print(...said, ...held.map((f) => describeHeld(f, status.paused)), ...(asking ? ['  answer with strata deletes [<folder>] --confirm or --restore'] : []));
     }
     const given = ctx.args.positionals[0];
     let folder: FolderStatus | undefined;

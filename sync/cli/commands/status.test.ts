@@ -283,6 +283,15 @@ describe('strata status, pause, resume, sync-now', () => {
     failedWith(await strata('deletes', '--confirm', '--state-dir', stateDir), 'E_NOT_HELD');
   });
 
+  it('deletes says an answer that found nothing held any more, and why', async () => {
+    agent.update({ folders: [folderStatus('/home/alice/Work', { notCarried: { answer: 'restore', why: 'the files are already back' } })] });
+    const listed = await strata('deletes', '--state-dir', stateDir);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(listed.stdout, '/home/alice/Work: the restore could not be carried out: the files are already back\nno deletes waiting\n');
+    const json = JSON.parse((await strata('deletes', '--json', '--state-dir', stateDir)).stdout) as unknown;
+    assert.deepEqual(json, [{ root: '/home/alice/Work', notCarried: { answer: 'restore', why: 'the files are already back' } }]);
+  });
+
   it('deletes and status say an answer given that no pass has carried out yet, and ask for none', async () => {
     agent.update({ folders: [folderStatus('/home/alice/Work', { pendingDeletes: { files: 40, of: 50, direction: 'local', answer: 'confirm' } }), folderStatus('/home/alice/Music', { pendingDeletes: { files: 12, of: 20, direction: 'remote', answer: 'restore' } })] });
     const listed = await strata('deletes', '--state-dir', stateDir);
