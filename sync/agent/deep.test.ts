@@ -282,8 +282,61 @@ test('a head naming a path past PATH_MAX under this machine\'s root, which the d
   a.folder.markAllDirty();
   await a.pass();
   assert.equal((await a.listing())[end], 'end', 'a keeps the file b cannot lay');
-  for (const r of passes) {
-    assert.equal(r.status, 'synced', JSON.stringify(r));
-    assert.ok([...r.scan.skipped.values()].some((why) => why.startsWith(TOO_LONG_HERE)), JSON.stringify([...r.scan.skipped]));
-  }
+  for (const r of passes) assert.equal(r.status, 'synced', JSON.stringify(r));
+  assert.ok([...passes[0]!.scan.skipped.values()].some((why) => why.startsWith(TOO_LONG_HERE)), JSON.stringify([...passes[0]!.scan.skipped]));
+  // The second pass is the idle poll of a settled folder, which still names the path for the status.
+  assert.ok([...b.folder.leftAlone.values()].some((why) => why.startsWith(TOO_LONG_HERE)), JSON.stringify([...b.folder.leftAlone]));
+});
+
+test('a folder holding a path too long to lay here settles like any other: idle polls write nothing, and a new head or a local change is still synced, the path never taken for deleted', linuxOnly, async (t) => {
+  const dir = await base('deep-settles');
+  const { store, a, tree } = await deepOrigin(dir);
+  const end = `t/${tree.dir(14)}/end.txt`;
+  a.folder.markAllDirty();
+  await a.pass();
+  const far = join(dir, 'x'.repeat(250), 'x'.repeat(250), 'x'.repeat(250), 'b');
+  await mkdir(far, { recursive: true });
+  // A full pass writes its merged tree (a blob already held is not stored again); the idle poll stops before.
+  const repo = await openRepository(store);
+  let full = 0;
+  const addBlob = repo.addBlob.bind(repo);
+  repo.addBlob = (...args: Parameters<typeof repo.addBlob>) => {
+    if (args[0] === 'tree') full++;
+    return addBlob(...args);
+  };
+  const b = new Device('devb', far, join(dir, 'bstate'), store, { repo });
+  await b.open();
+  t.after(() => b.close());
+  t.after(() => a.close());
+  t.after(() => tree.undo());
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const tooLongHere = (r: { scan: { skipped: Map<string, string> } }) => [...r.scan.skipped.values()].some((why) => why.startsWith(TOO_LONG_HERE));
+  const first = await b.pass();
+  assert.equal(first.status, 'synced', JSON.stringify(first));
+  assert.ok(tooLongHere(first), JSON.stringify([...first.scan.skipped]));
+  assert.equal((await listDir(far))[`t/${tree.dir(1)}/near.txt`], 'near');
+  await b.pass();
+  full = 0;
+  for (let i = 0; i < 3; i++) assert.equal((await b.pass()).status, 'synced');
+  assert.equal(full, 0, 'idle polls ran full passes');
+  assert.ok([...b.folder.leftAlone.values()].some((why) => why.startsWith(TOO_LONG_HERE)), 'the folder still names the path it leaves alone, for the status');
+
+  // A new head and a local change each make a full pass, which leaves the path alone again.
+  await a.write('from-a.txt', 'a');
+  await a.pass();
+  const r1 = await b.pass();
+  assert.ok(r1.status === 'synced' && tooLongHere(r1), JSON.stringify(r1));
+  assert.equal(await b.read('from-a.txt'), 'a');
+  await b.write('from-b.txt', 'b');
+  const r2 = await b.pass();
+  assert.ok(r2.status === 'synced' && tooLongHere(r2), JSON.stringify(r2));
+  await a.pass();
+  assert.equal(await a.read('from-b.txt'), 'b');
+  assert.equal(await a.read(end), 'end', 'a keeps the file b cannot lay');
+  // b takes in a's merge of its change, then settles again.
+  await b.pass();
+  full = 0;
+  await b.pass();
+  await b.pass();
+  assert.equal(full, 0, 'settled again');
 });

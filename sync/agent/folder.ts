@@ -119,6 +119,8 @@ export class SyncFolder {
   private uploaded = 0;
   /** Paths the executor could not write (a lock, permissions): until when passes leave them alone, and why. */
   private readonly blocked = new Map<string, { until: number; why: string }>();
+  /** The topmost paths the last full pass found too long to lay under this root (skipTooLong), and why. */
+  private readonly unlaid = new Map<string, string>();
 
   constructor(private readonly opts: FolderOptions) {
     this.local = new LocalTree(opts.root, opts.index, opts.exclude);
@@ -150,11 +152,12 @@ export class SyncFolder {
   }
 
   /**
-   * The paths passes leave alone for now, as the executor could not write them, and why: those the
-   * last pass's scan was told of (skipBlocked), and those its apply found, or found again.
+   * The paths passes leave alone for now, and why: those the executor could not write, which the
+   * last pass's scan was told of (skipBlocked) or its apply found, or found again; and those too
+   * long to lay here, as the last full pass found them (an idle poll does not look again).
    */
   get leftAlone(): ReadonlyMap<string, string> {
-    return new Map([...this.blocked].map(([p, b]) => [p, b.why]));
+    return new Map([...this.unlaid, ...[...this.blocked].map(([p, b]): [string, string] => [p, b.why])]);
   }
 
   /** Finishes or rolls back what a crash left of the last apply; call once before the first pass. */
@@ -440,7 +443,12 @@ export class SyncFolder {
     // leaves it is recorded against the merged tree as a pending merge (pending.ts), until a pass
     // has laid the merged version there or found it edited (then both versions stay).
     const after = diskAfter(target, scanned, hidden, (p) => tooLong(p) && !localFlat.has(p));
-    const lagRoot = lagsAt(after, effective, unreadTest(scan)) ? await writeFlatTree(repo, after, chunks) : undefined;
+    const unread = unreadTest(scan);
+    const lagRoot = lagsAt(after, effective, unread) ? await writeFlatTree(repo, after, chunks) : undefined;
+    // The disk lags for good where a path is too long to lay here: no pass can do more there until
+    // a new head or a local change (which end the idle poll) or a root moved higher up (a start,
+    // which finds the lag recorded). The folder settles all the same.
+    const lags = lagRoot !== undefined && lagsAt(after, effective, (p) => unread(p) && !tooLong(p));
     await repo.flush();
     // The user changed their answer while this pass wrote the layer: nothing is deleted or settled
     // yet, so the next pass, at once, holds the same deletes and carries out the new one.
@@ -512,10 +520,10 @@ export class SyncFolder {
     await this.setPending(lagRoot === undefined ? undefined : { parents: [], root: mergedRoot, base: lagRoot });
     this.considered = m.considered;
     this.knownHeads = fingerprint;
-    // A disk that lags the merged tree is not settled: the next pass must lay what it can; nor is
-    // one laid from org layers a switch has replaced since this pass read them; nor one with a
-    // restore of what this pass's confirmation deleted still to carry out.
-    this.settled = lagRoot === undefined && this.switches === switches && this.confirmed === undefined;
+    // A disk that lags the merged tree where it could be laid is not settled: the next pass must
+    // lay what it can; nor is one laid from org layers a switch has replaced since this pass read
+    // them; nor one with a restore of what this pass's confirmation deleted still to carry out.
+    this.settled = !lags && this.switches === switches && this.confirmed === undefined;
     this.files = countFiles(target);
     this.trees.prune();
     if (this.own !== undefined) {
@@ -557,9 +565,11 @@ export class SyncFolder {
    * are named in the scan, for the status (runtime.ts) and the lag (lagsAt).
    */
   private skipTooLong(scan: ScanResult, effective: ReadonlyMap<string, Node>, tooLong: (path: string) => boolean): void {
+    this.unlaid.clear();
     for (const [p, n] of effective) {
       if (n.type === 'whiteout' || !tooLong(p) || tooLong(parentOf(p)) || scan.skipped.has(p)) continue;
       scan.skipped.set(p, TOO_LONG_HERE);
+      this.unlaid.set(p, TOO_LONG_HERE);
     }
   }
 
