@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isStrataError } from './errors.js';
-import { canSyncFileSystem, isErrno, makeDirs, renameNoReplace, syncFileSystem } from './fsutil.js';
+import { canSyncFileSystem, isErrno, makeDirs, renameNoReplace, syncFileSystem, tempPathIn, TempNames } from './fsutil.js';
 
 describe('syncFileSystem', { skip: !canSyncFileSystem() && 'syncfs is Linux only' }, () => {
   it('syncs the file system holding a folder, and names the path it could not sync', async (t) => {
@@ -58,5 +58,17 @@ describe('renameNoReplace', () => {
     assert.equal(await renameNoReplace(join(dir, 'link'), join(dir, 'link2')), true);
     assert.equal(await readlink(join(dir, 'link2')), 'f.txt');
     assert.deepEqual((await readdir(dir)).sort(), ['empty', 'g.txt', 'link2', 'other.txt', 'photos2']);
+  });
+});
+
+describe('TempNames', () => {
+  it('makes distinct names as long as tempPathIn\'s (what fitsHere counts), however many were made before', () => {
+    const length = basename(tempPathIn('/')).length;
+    for (const made of [0, 46_655, 46_656, 2 ** 32, Number.MAX_SAFE_INTEGER - 2]) {
+      const names = new TempNames(made);
+      const [a, b] = [names.in('/d'), names.in('/d')];
+      assert.notEqual(a, b);
+      for (const n of [a, b]) assert.equal(basename(n).length, length, n);
+    }
   });
 });

@@ -22,6 +22,23 @@ export function tempPathIn(dir: string): string {
 }
 
 /**
+ * Temp names for the many writes of one run (a restore), cheaper to make than tempPathIn's and of
+ * the same length however many are made, as fitsHere counts on: TEMP_PREFIX and 16 hex digits, a
+ * random start counted up (modulo 2^64), so unique within the run and apart from other runs'.
+ */
+export class TempNames {
+  private readonly start = randomBytes(8).readBigUInt64BE();
+
+  /** `made`: how many names were made before (a test starts high). */
+  constructor(private made = 0) {}
+
+  in(dir: string): string {
+    const n = BigInt.asUintN(64, this.start + BigInt(this.made++));
+    return join(dir, `${TEMP_PREFIX}${n.toString(16).padStart(16, '0')}`);
+  }
+}
+
+/**
  * The bytes of the longest path a file-system call takes, its terminating NUL counted (PATH_MAX:
  * 4,096 on Linux, 1,024 on macOS; Node gives Windows long paths itself). A longer one fails with
  * ENAMETOOLONG however it is named.

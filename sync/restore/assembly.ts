@@ -15,12 +15,11 @@
  * A file whose whole content arrives at once (one chunk: most small files) is written by
  * `writeWhole` in one synchronous step instead of a thread-pool round trip per call.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fsyncSync, futimesSync, openSync, renameSync, writeSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { replaceWith } from './fsutil.js';
-import { NOFOLLOW, TEMP_PREFIX, writeAll } from '../fsutil.js';
+import { NOFOLLOW, TempNames, writeAll } from '../fsutil.js';
 import type { PlannedFile } from './types.js';
 
 /** setuid/setgid bits from a bucket are never restored: they would be a privilege gift. */
@@ -59,14 +58,11 @@ export class Assembly {
   private readonly slots = new Map<PlannedFile, Slot>();
   /** Files with an open handle, least recently used first. */
   private readonly lru = new Set<PlannedFile>();
-  /** Temp names are this restore's random prefix and a counter: unique, and cheap to make. */
-  private readonly tempTag = randomBytes(6).toString('hex');
-  private temps = 0;
-
   /** `syncEach` false: no per-file fsync; the caller makes the target durable before relying on it. */
   constructor(
     private readonly maxOpen = 64,
     private readonly syncEach = true,
+    private readonly temps = new TempNames(),
   ) {}
 
   /**
@@ -169,7 +165,7 @@ export class Assembly {
 
   private newSlot(file: PlannedFile): Slot {
     const { create, final, exact } = createMode(file.entry.mode);
-    const tmp = join(dirname(file.path), `${TEMP_PREFIX}${this.tempTag}-${(this.temps++).toString(36)}`);
+    const tmp = this.temps.in(dirname(file.path));
     const slot: Slot = { tmp, createMode: create, mode: final, modeExact: exact, created: false, sealed: false, fh: undefined, busy: 0 };
     this.slots.set(file, slot);
     return slot;

@@ -4,10 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { it } from 'node:test';
+import { fitsHere, tempPathIn, TempNames } from '../fsutil.js';
 import { LONG } from '../testing/deep-tree.js';
+import { Assembly } from './assembly.js';
 import { restoreTree } from './index.js';
 import { dir, file, link, newRepo, saveLayer, tempDir, type Spec } from './testkit.js';
 
@@ -50,4 +52,23 @@ it('lays what fits under the target and leaves out, naming them, the paths past 
   const again = await restoreTree(repo, { target, root });
   assert.deepEqual(again.tooLong, [at(fits + 1)]);
   assert.equal(again.filesSkippedComplete, 3);
+});
+
+it('lays a file whose folder leaves just room for a temp name, however many files the restore made before', linuxOnly, async (t) => {
+  // A folder whose path leaves room for one temp name of the length fitsHere counts, and no more.
+  let folder = await tempDir(t);
+  const room = PATH_MAX - 1 - Buffer.byteLength(basename(tempPathIn('/'))) - 1;
+  while (Buffer.byteLength(folder) < room) folder = join(folder, 'd'.repeat(Math.min(200, room - Buffer.byteLength(folder) - 1)));
+  assert.equal(Buffer.byteLength(folder), room);
+  await mkdir(folder, { recursive: true });
+  const path = join(folder, 'f');
+  assert.ok(fitsHere(path));
+  // The 46,657th file of a restore, and one far later: the names made before do not lengthen the next.
+  for (const made of [46_656, 2 ** 40]) {
+    const assembly = new Assembly(undefined, true, new TempNames(made));
+    const data = new TextEncoder().encode(`file ${made}`);
+    const entry = { mode: 0o644, mtimeMs: Date.now(), size: data.byteLength, chunks: [] };
+    assert.equal(assembly.writeWhole({ rel: 'f', path, entry, chunks: [] }, data), true);
+    assert.equal(await readFile(path, 'utf8'), `file ${made}`);
+  }
 });
