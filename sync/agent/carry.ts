@@ -6,6 +6,7 @@
  */
 import { STASH_PREFIX, sameNode, type FlatTree, type Node } from '../plan/index.js';
 import { ancestorsOf, compareStrings, parentOf } from '../plan/nodes.js';
+import { TOO_LONG } from '../snapshot/listing.js';
 import type { LocalTree, ScanResult } from './local.js';
 
 /** Whether the pass leaves a path alone; a dir is matched as a dir. */
@@ -36,9 +37,22 @@ function atOrUnder(paths: { has(path: string): boolean; readonly size: number })
  * too long to be laid under this machine's root (`tooLong`: another machine, whose root is higher
  * up, synced them).
  */
-export function hiddenTest(local: LocalTree, scan: ScanResult, tooLong: (path: string) => boolean = () => false): Hidden {
+export function hiddenTest(local: LocalTree, scan: ScanResult, tooLong: (path: string) => boolean = () => false, held: ReadonlySet<string> = new Set()): Hidden {
   const unread = unreadTest(scan);
-  return (p, node) => local.isExcluded(p, node.type === 'dir') || unread(p) || tooLong(p);
+  return (p, node) => local.isExcluded(p, node.type === 'dir') || unread(p) || tooLong(p) || held.has(p);
+}
+
+/**
+ * The paths this device's head names that the disk lacks, while the scan finds a path too long to
+ * read (TOO_LONG): what was there may have moved where it cannot be read (a folder renamed longer
+ * takes what is under it past PATH_MAX), and a path that cannot be read must never be taken for
+ * deleted. Those deletes are held — carried, left alone on disk, the disk not taken to lag there —
+ * and go once every path can be read again.
+ */
+export function heldDeletes(local: LocalTree, ownTree: ReadonlyMap<string, Node>, scan: ScanResult): Set<string> {
+  if (![...scan.skipped.values()].includes(TOO_LONG)) return new Set();
+  const mine = local.flat();
+  return new Set([...ownTree.keys()].filter((p) => !mine.has(p)));
 }
 
 /**

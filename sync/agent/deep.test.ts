@@ -340,3 +340,50 @@ test('a folder holding a path too long to lay here settles like any other: idle 
   await b.pass();
   assert.equal(full, 0, 'settled again');
 });
+
+test('files a folder renamed longer takes past PATH_MAX are never taken for deleted: the other machine keeps them until they can be read, then gets the move', linuxOnly, async (t) => {
+  const dir = await base('deep-renamed');
+  const store = new MemoryStore();
+  await initStore(store);
+  const a = await Device.create(dir, 'deva', store);
+  const b = await Device.create(dir, 'devb', store);
+  // end.txt is readable until t/ is renamed to a name 254 bytes longer.
+  const depth = Math.floor((PATH_MAX - 1 - Buffer.byteLength(a.path('t')) - '/end.txt'.length) / (LONG.length + 1));
+  const tree = await pastPathMax(a.path('t'), depth);
+  const end = `t/${tree.dir(depth)}/end.txt`;
+  const renamed = 'T'.repeat(255);
+  assert.ok(Buffer.byteLength(a.path(end)) < PATH_MAX && Buffer.byteLength(a.path(end)) + 254 >= PATH_MAX);
+  t.after(() => a.close());
+  t.after(() => b.close());
+  t.after(() => (existsSync(a.path(renamed)) ? rename(a.path(renamed), a.path('t')) : undefined));
+  t.after(() => tree.undo());
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await a.write('top.txt', 'top');
+  a.folder.markAllDirty();
+  await a.pass();
+  await b.pass();
+  assert.equal((await b.listing())[end], 'end');
+
+  await rename(a.path('t'), a.path(renamed));
+  for (let i = 0; i < 2; i++) {
+    a.folder.markAllDirty();
+    assert.equal((await a.pass()).status, 'synced');
+    b.folder.markAllDirty();
+    await b.pass();
+    const got = await b.listing();
+    assert.equal(got[end], 'end', 'b keeps the file a cannot read');
+    assert.equal(got[`t/${tree.dir(1)}/near.txt`], 'near');
+  }
+  assert.equal(existsSync(a.path('t')), false, 'the old name is not laid again where it was renamed');
+
+  // Renamed shorter again, all of it can be read: the rename reaches b as a move.
+  await rename(a.path(renamed), a.path('u'));
+  a.folder.markAllDirty();
+  await a.pass();
+  b.folder.markAllDirty();
+  await b.pass();
+  const got = await b.listing();
+  assert.equal(got[end], undefined);
+  assert.equal(got[`u/${tree.dir(depth)}/end.txt`], 'end');
+  await rename(a.path('u'), a.path('t'));
+});

@@ -8,15 +8,15 @@
  *            whiteouts for the machine's own files that are gone (base.ts): its `paths`, and those
  *            it `covered` where this device's user layer holds a version of its own.
  *
- * Must hold: paths this device cannot see — excluded here, unreadable now — keep their version
- * from this device's head, so they never look deleted; `hidden` names them, and the pass must
- * leave them alone on disk.
+ * Must hold: paths this device cannot see — excluded here, unreadable now, gone while a path too
+ * long to read may hold them (heldDeletes) — keep their version from this device's head, so they
+ * never look deleted; `hidden` names them, and the pass must leave them alone on disk.
  */
 import { laidLower, overlay, userView } from '../overlay/index.js';
 import { foldKey, hasWhiteouts, type Conflict, type Node } from '../plan/index.js';
 import type { SnapshotId } from '../repo/types.js';
 import type { Base } from './base.js';
-import { hiddenTest, withCarry, type Hidden } from './carry.js';
+import { heldDeletes, hiddenTest, withCarry, type Hidden } from './carry.js';
 import type { LocalTree, ScanResult } from './local.js';
 import { resolvePending, type PendingMerge } from './pending.js';
 import { snapshotTree, type MergeInput } from './remote.js';
@@ -71,7 +71,7 @@ export async function localSide(input: LocalSideInput): Promise<LocalSide> {
   const laidFrom = lowerBefore ?? lower;
   // Whiteouts never reach a disk, with org layers below or without (a VDI machine's base writes them).
   const ownTree = overlay(laidFrom === undefined ? [ownLayer] : [laidFrom, ownLayer]);
-  const hidden = hiddenTest(local, input.scan, input.tooLong);
+  const hidden = hiddenTest(local, input.scan, input.tooLong, heldDeletes(local, ownTree, input.scan));
   const scanned = withCarry(local, ownTree, hidden, input.scan);
   let disk = scanned;
   const conflicts: Conflict[] = [];
