@@ -318,3 +318,21 @@ test('on a phone-wide window the buttons of a held mass delete and of a conflict
   assert.ok((await apart('Keep notes.txt', 'Keep notes.sync-conflict-20261201-101500-laptop.txt')) >= 8, 'the two versions of a conflict');
   assert.deepEqual(problems, []);
 });
+
+test('an agent that restarted at the same address, with a new key, is said as such without a click: never "trying again" while the browser has given up', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-restart-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const agent = new FakeAgent([folderStatus('/home/alice/Work', { lastSync: '2026-12-01T10:00:00Z' })]);
+  agent.update({ lastSync: '2026-12-01T10:00:00Z' });
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  const { page } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  await control.close();
+  await stateIs(page, 'Not connected');
+  // The agent back on the port the page knows: its stream now answers 401, and EventSource gives up.
+  const again = await serveControl(agent, { stateDir: join(dir, 'state'), port: Number(new URL(control.url).port) });
+  t.after(() => again.close());
+  await page.getByRole('alert').filter({ hasText: /no longer accepts this page's key/ }).waitFor({ timeout: 20_000 });
+  await stateIs(page, 'Not connected');
+});

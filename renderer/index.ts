@@ -9,7 +9,8 @@
  * keeping one of its two versions (conflicts.ts shows when each was modified, its size and its
  * device; held.ts the held delete's box); and the settings the mirror did not sync. Every status
  * the agent pushes (Server-Sent Events) redraws the page; the stream opens with the current
- * status, and reconnects by itself (EventSource) after a drop.
+ * status, and reconnects by itself (EventSource) after a drop, or, where the browser gave up on it,
+ * says why (a key the agent no longer takes) or opens it again.
  *
  * What must hold: the token is read from the URL fragment (a browser never sends it) or this tab's
  * session storage, sent as a bearer header on commands, and removed from the address bar; nothing from the agent is ever
@@ -38,6 +39,9 @@ const IF_STOPPED = 'If it stopped, start it again and open this page with the ad
 
 /** The state shown while the stream of statuses is down, for the page's state and each folder's. */
 const NOT_CONNECTED = 'Not connected';
+
+/** How long the page waits before it opens again a stream the browser gave up on. */
+const REOPEN_MS = 3000;
 
 class Client {
   constructor(private readonly token: string) {}
@@ -139,6 +143,15 @@ class App {
   ) {}
 
   start(): void {
+    this.listen();
+    // The stream opens with the status too; this answer only counts if it comes first.
+    this.client.call('status', {}).then(
+      (s) => this.pushed === 0 && this.show(s),
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  private listen(): void {
     this.source = this.client.events(
       (e) => {
         if (e.type !== 'status') return;
@@ -149,12 +162,21 @@ class App {
       () => {
         this.dropped = `Lost the connection to the agent; trying again. ${IF_STOPPED}`;
         this.render();
+        if (this.source?.readyState === EventSource.CLOSED) this.afterGivingUp();
       },
     );
-    // The stream opens with the status too; this answer only counts if it comes first.
+  }
+
+  /**
+   * EventSource tries again by itself after a network error, but gives up for good on an answer
+   * that is not a stream: the 401 of an agent that restarted at this address with a new key. A
+   * command says which it was: a refused key is said as such; anything else, the stream is opened
+   * again after a while.
+   */
+  private afterGivingUp(): void {
     this.client.call('status', {}).then(
-      (s) => this.pushed === 0 && this.show(s),
-      (err: unknown) => this.fail(err),
+      () => setTimeout(() => this.listen(), REOPEN_MS),
+      (err: unknown) => (err instanceof Unauthorized ? this.fail(err) : setTimeout(() => this.listen(), REOPEN_MS)),
     );
   }
 
