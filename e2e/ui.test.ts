@@ -336,3 +336,33 @@ test('an agent that restarted at the same address, with a new key, is said as su
   await page.getByRole('alert').filter({ hasText: /no longer accepts this page's key/ }).waitFor({ timeout: 20_000 });
   await stateIs(page, 'Not connected');
 });
+
+test('long file names, paths and keys wrap inside the page: nothing makes it scroll sideways, on a wide window or a narrow one', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-long-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const long = 'a'.repeat(180);
+  const agent = new FakeAgent(
+    [
+      folderStatus(`/home/alice/${long}`, {
+        layer: `user/${long}`,
+        state: 'error',
+        error: { code: 'E_IO', message: 'permission denied', path: `${long}/${long}.txt` },
+        conflicts: [{ path: `${long}.txt`, copy: `${long}.sync-conflict-20261201-101500-laptop.txt`, device: 'laptop', versions: { name: { kind: 'file', size: 3, mtime: '2026-12-01T10:00:00Z' } } }],
+      }),
+      folderStatus('/home/alice/Music', { warning: { code: 'E_WATCH_LIMIT', message: 'not watched', path: `/home/alice/Music/${long}` } }),
+    ],
+    `device-${long}`,
+  );
+  agent.status.settings = { store: 'dconf', problems: [{ key: `/org/gnome/${long}`, message: 'locked', standing: true }] };
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'Error');
+  for (const width of [800, 360]) {
+    await page.setViewportSize({ width, height: 700 });
+    const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert.ok(scroll <= client, `${width} px wide: the page is ${scroll} px wide`);
+  }
+  assert.deepEqual(problems, []);
+});

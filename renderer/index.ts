@@ -345,6 +345,8 @@ function settingsSection(st: SettingsStatus): HTMLElement | false {
 const CSS = `
 :root { color-scheme: light dark; font-family: system-ui, sans-serif; line-height: 1.4; }
 body { margin: 0 auto; max-width: 46rem; padding: 1rem 1.5rem; }
+/* A name, a path or a key of any length wraps where it must: nothing makes the page scroll sideways. */
+main { overflow-wrap: anywhere; }
 header { display: flex; align-items: baseline; gap: 1rem; flex-wrap: wrap; }
 h1 { font-size: 1.4rem; margin: 0.5rem 0; }
 .state { font-weight: 600; padding: 0.1rem 0.6rem; border-radius: 1rem; background: #8884; margin: 0; }
