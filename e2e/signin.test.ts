@@ -4,6 +4,7 @@
 // reason and nothing kept; the right one lays the user's layer, with progress, and says so.
 // Without a usable keychain, the screen says so, and what to do, before it asks for any secret.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,4 +107,25 @@ test('the sign-in screen refuses a wrong secret, then signs in and lays the laye
   assert.equal((await findCredentialsAsync(`strata:${org.org}`)).length, 1, 'the credentials are in the keychain');
   assert.equal(await page.getByRole('button', { name: 'Sign in' }).isDisabled(), true);
   assert.deepEqual(problems, [], 'no script error on the page');
+});
+
+test('an org config that cannot be read is named in the error the screen shows, and nothing is kept', { skip: noChromium, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-signin-org-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const org = join(dir, 'acme.json');
+  const stateDir = join(dir, 'state');
+  const flow = new SignInFlow({ stateDir, home: join(dir, 'home'), defaults: { org, user: 'dana' }, onSignedIn: () => Promise.reject(new Error('nobody signs in here')), checkKeychain: () => Promise.resolve() });
+  const screen = await serveSignIn(flow);
+  t.after(() => screen.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${screen.url}/#token=${screen.token}`);
+  await page.waitForFunction(() => (document.getElementById('user') as HTMLInputElement | null)?.value === 'dana');
+  await page.getByLabel('Access key id', { exact: true }).fill('AKIAEXAMPLE');
+  await page.getByLabel('Secret access key', { exact: true }).fill('secret');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const alert = page.getByRole('alert').filter({ hasText: /\S/ });
+  await alert.waitFor({ timeout: 20_000 });
+  assert.equal(await alert.innerText(), `the org config does not exist (give the file the admin distributed, or its https URL) (${org})`);
+  assert.equal(existsSync(stateDir), false, 'nothing is kept');
+  assert.deepEqual(problems, []);
 });

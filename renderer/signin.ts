@@ -11,7 +11,7 @@
  */
 import type { ApiError } from '../shared/agent-api.js';
 import type { SignInForm, SignInState } from '../shared/signin-api.js';
-import { formatBytes } from '../shared/status-text.js';
+import { errorText, formatBytes } from '../shared/status-text.js';
 import { h, startPage } from './page.js';
 
 const POLL_MS = 250;
@@ -126,7 +126,8 @@ class SignInScreen {
     this.form.hidden = state.step === 'keychain';
     this.retry.hidden = state.step !== 'keychain';
     if (state.error) {
-      this.problem.textContent = state.error.message;
+      // Where it failed too, as the agent's page says it: which org config, which folder.
+      this.problem.textContent = errorText(state.error);
       this.fields.secretAccessKey.value = '';
     }
     this.setBusy(state.step !== 'form' && state.step !== 'keychain');
