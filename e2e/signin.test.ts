@@ -129,3 +129,23 @@ test('an org config that cannot be read is named in the error the screen shows, 
   assert.equal(existsSync(stateDir), false, 'nothing is kept');
   assert.deepEqual(problems, []);
 });
+
+test('a long path in an error wraps inside the sign-in screen: it never makes it scroll sideways', { skip: noChromium, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-signin-long-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const org = join(dir, `${'a'.repeat(150)}.json`);
+  const flow = new SignInFlow({ stateDir: join(dir, 'state'), home: join(dir, 'home'), defaults: { org, user: 'dana' }, onSignedIn: () => Promise.reject(new Error('nobody signs in here')), checkKeychain: () => Promise.resolve() });
+  const screen = await serveSignIn(flow);
+  t.after(() => screen.close());
+  const { page, problems } = await openPage(t);
+  await page.setViewportSize({ width: 480, height: 700 });
+  await page.goto(`${screen.url}/#token=${screen.token}`);
+  await page.waitForFunction(() => (document.getElementById('user') as HTMLInputElement | null)?.value === 'dana');
+  await page.getByLabel('Access key id', { exact: true }).fill('AKIAEXAMPLE');
+  await page.getByLabel('Secret access key', { exact: true }).fill('secret');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'does not exist' }).waitFor({ timeout: 20_000 });
+  const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  assert.ok(scroll <= client, `the screen is ${scroll} px wide in a ${client} px window`);
+  assert.deepEqual(problems, []);
+});

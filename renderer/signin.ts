@@ -159,6 +159,8 @@ function field(el: HTMLInputElement): HTMLElement {
 const CSS = `
 :root { color-scheme: light dark; font-family: system-ui, sans-serif; line-height: 1.4; }
 body { margin: 0 auto; max-width: 30rem; padding: 1.5rem; }
+/* A path or a URL in an error wraps where it must: nothing makes the screen scroll sideways. */
+main { overflow-wrap: anywhere; }
 h1 { font-size: 1.4rem; margin: 0.5rem 0; }
 .hint { color: GrayText; margin: 0 0 1rem; }
 .field { display: flex; flex-direction: column; margin: 0 0 0.8rem; }
