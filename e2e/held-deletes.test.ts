@@ -4,12 +4,17 @@
 // pushes meanwhile, and can be given again.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
+import type { CommandName } from '../shared/agent-api.js';
+import { serveControl } from '../sync/control/index.js';
+import { FakeAgent, folderStatus } from '../sync/control/testkit.js';
+import { StrataError } from '../sync/errors.js';
 import { agentAndPage, holdDeletes, stateIs } from './agent-page.js';
-import { noChromium } from './browser.js';
+import { noChromium, openPage } from './browser.js';
 
 const skip = noChromium;
 
@@ -111,4 +116,38 @@ test('an answer the pass did not need (the files came back before it ran) is not
   assert.doesNotMatch((await result.textContent()) ?? '', /Deleted/);
   assert.equal(existsSync(join(root, 'f7.txt')), true);
   assert.deepEqual(problems, []);
+});
+
+test('an answer refused because the hold ended meanwhile (answered from the CLI, its pass done) leaves no note behind for the next hold', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-held-ended-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = '/home/alice/Work';
+  const agent = new FakeAgent([folderStatus(root, { lastSync: '2026-12-01T10:00:00Z', pendingDeletes: { files: 20, of: 25, direction: 'local', id: 'first' } })]);
+  // The CLI's answer and its pass got there first: the hold is gone when the page's answer arrives.
+  let pageSawIt: () => void = () => undefined;
+  const seen = new Promise<void>((resolve) => (pageSawIt = resolve));
+  const call = agent.call.bind(agent);
+  agent.call = (async (command: CommandName, arg: never) => {
+    if (command !== 'confirmDeletes') return call(command, arg);
+    agent.status.folders[0]!.pendingDeletes = undefined;
+    agent.update({});
+    await seen;
+    throw new StrataError('E_NOT_HELD', 'no pass of this folder is waiting for a confirmation', { path: root });
+  }) as typeof agent.call;
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  const box = page.locator('.pending');
+  const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/confirmDeletes');
+  await page.getByRole('button', { name: 'Delete 20 files' }).click();
+  await box.waitFor({ state: 'detached' });
+  pageSawIt();
+  await answered;
+  // Later, another mass delete: the box asks, with nothing about an answer the user never gave it.
+  agent.status.folders[0]!.pendingDeletes = { files: 7, of: 9, direction: 'remote', id: 'second' };
+  agent.update({});
+  await box.getByRole('button', { name: 'Delete 7 files' }).waitFor();
+  assert.deepEqual(await box.locator('.problem').allInnerTexts(), []);
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
 });

@@ -28,11 +28,15 @@ export class HeldAnswers {
   private readonly notes = new Map<string, string>();
   /** What an answered pass did, by root, until the folder's next hold. */
   private readonly results = new Map<string, string>();
+  /** The roots whose last status seen holds deletes. */
+  private readonly holding = new Set<string>();
 
   /** Takes in a status the page shows: the answers the agent took, the holds that ended. */
   seen(status: AgentStatus): void {
+    this.holding.clear();
     for (const f of status.folders) {
       const d = f.pendingDeletes;
+      if (d !== undefined) this.holding.add(f.root);
       const was = this.taken.get(f.root);
       if (d?.answer !== undefined) {
         this.taken.set(f.root, { answer: d.answer, files: d.files });
@@ -63,8 +67,13 @@ export class HeldAnswers {
     this.sending.delete(root);
   }
 
+  /**
+   * An answer failed. Where the hold is gone already (answered elsewhere, from the CLI or another
+   * page, and its pass done) there is nothing left to answer, and a note kept would show on the
+   * folder's next hold as if that one had been answered.
+   */
   failed(root: string, why: string): void {
-    this.notes.set(root, `The answer failed: ${why}`);
+    if (this.holding.has(root)) this.notes.set(root, `The answer failed: ${why}`);
   }
 
   /** What a folder's result line says, if an answered pass of it ended. */
