@@ -244,8 +244,13 @@ export class FolderRuntime {
     // Only what is there to read needs the rescans: a path not laid is tried again by the pass.
     this.tooLong = read === undefined ? undefined : layerPath(this.spec.root, read[0]);
     if (this.status.warning !== undefined && this.status.warning.code !== 'E_PATH_TOO_LONG') return;
-    if (found === undefined) delete this.status.warning;
-    else this.status.warning = apiError(new StrataError('E_PATH_TOO_LONG', found[1], { path: layerPath(this.spec.root, found[0]) }));
+    if (found === undefined) {
+      delete this.status.warning;
+      return;
+    }
+    // While a path cannot be read, files gone elsewhere in the folder are not deleted (heldDeletes): say so.
+    const message = read === undefined ? found[1] : `${found[1]}; files gone elsewhere in the folder stay in the layer until every path can be read`;
+    this.status.warning = apiError(new StrataError('E_PATH_TOO_LONG', message, { path: layerPath(this.spec.root, found[0]) }));
   }
 
   private startWatcher(): Promise<void> {
