@@ -147,6 +147,7 @@ class Restore {
         this.filesDone++;
         continue;
       }
+      if (st) this.opts.replacing?.(f.rel, st);
       works.push({ work: { file: f, missing: f.chunks.length }, priority: priority(f.rel, f.entry.size) });
     }
     works.sort((a, b) => a.priority - b.priority || (a.work.file.rel < b.work.file.rel ? -1 : 1));

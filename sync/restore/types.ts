@@ -76,6 +76,12 @@ export interface RestoreOptions {
    */
   listed?: ReadonlyMap<string, readonly Dirent[]>;
   /**
+   * Told, before the restore writes a file of the tree where the target has a regular file, what
+   * that file was (the lstat its walk made anyway): the sign-in tells a VDI image's file by it
+   * (sync/signin/base.ts imageFilesReplaced).
+   */
+  replacing?: (rel: string, before: Stats) => void;
+  /**
    * Keep what the target has where the tree has another kind of entry (a folder where it has a
    * file or link, a file or link where it has a folder): moved aside to a conflict copy named for
    * this device (aside.ts) rather than removed. Default: removed, the snapshot wins.

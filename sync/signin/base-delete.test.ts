@@ -531,3 +531,65 @@ it('VDI, no record of the machine: a file of the user\'s own at a path the layer
   await signIn(a.home, a.stateDir);
   assert.equal(await readFile(join(a.home, 'Documents/report.txt'), 'utf8').catch(() => 'gone'), 'written while signed out', 'the user\'s file, in no layer, is kept');
 });
+
+it('VDI: a machine reset to a new image, its state dir kept: the new image\'s file at a path the layer has, deleted, stays deleted after the next reset', async (t) => {
+  const { dir, store } = await memoryBucket(t, 'base-new-image');
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const machine = machines(t, dir, store, org);
+  const a = await machine('a');
+  await writeFile(join(a.home, 'Documents/notes.txt'), 'the user\'s notes');
+  await a.pass();
+  // The admin rolls out a new image that ships a notes.txt of its own; the machine is reset to it at
+  // each logoff, its state dir (on a persistent disk) kept.
+  const NEW = { ...GOLDEN, Documents: { ...GOLDEN.Documents, 'notes.txt': 'the new image\'s notes' } };
+  await rm(a.home, { recursive: true });
+  const b = await machine('a', NEW);
+  assert.equal(await readFile(join(b.home, 'Documents/notes.txt'), 'utf8'), 'the user\'s notes', 'the layer wins');
+  await b.pass();
+  await unlink(join(b.home, 'Documents/notes.txt'));
+  await b.pass();
+  assert.equal(kind(await layer(store), 'Documents/notes.txt'), 'whiteout', 'the delete hides the image\'s file');
+  await rm(b.home, { recursive: true });
+  const c = await machine('a', NEW);
+  assert.ok(!(await names(c.home)).includes('Documents/notes.txt'), 'the next reset does not bring it back');
+});
+
+it('VDI: restarted without a reset, its state dir kept, a file laid here that another machine changed since is not the image\'s, nor is one the user wrote before signing in on a reset one', async (t) => {
+  const { dir, store } = await memoryBucket(t, 'base-restart-no-reset');
+  const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+  const machine = machines(t, dir, store, org);
+  const a = await machine('a');
+  await writeTree(join(a.home, 'Documents'), { 'notes.txt': 'the user\'s notes', 'plan.txt': 'the user\'s plan' });
+  await a.pass();
+  const b = await machine('b');
+  await writeFile(join(b.home, 'Documents/notes.txt'), 'edited on another machine');
+  await b.pass();
+  const signIn = async (bootTime: number) => {
+    await deleteSession(a.stateDir);
+    const { deviceId } = await openAgentState(a.stateDir);
+    await writeSession(a.stateDir, { version: 1, source: 'test', org, user: 'alice', home: a.home, mode: 'vdi', device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
+    await layHome({ store, session: await readSession(a.stateDir), stateDir: a.stateDir, bootTime });
+  };
+
+  // Machine a restarts, not reset, and the user signs in again: the lay replaces the notes it had.
+  await markHeadFinal(await openRepository(store), 'user/alice', (await readSession(a.stateDir)).device);
+  await signIn(await bootNow(join(dir, 'a')));
+  assert.equal(await readFile(join(a.home, 'Documents/notes.txt'), 'utf8'), 'edited on another machine');
+  assert.equal((await readBase(a.baseFile)).paths.has('Documents/notes.txt'), false, 'the file it replaced was laid here: not the image\'s');
+  await unlink(join(a.home, 'Documents/notes.txt'));
+  await a.pass();
+  assert.equal(kind(await layer(store), 'Documents/notes.txt'), 'none', 'its delete is a plain one');
+
+  // Reset (to the same image), state dir kept; before signing in, the user saves a plan of their own there.
+  await writeFile(join(b.home, 'Documents/plan.txt'), 'the plan, edited on another machine');
+  await b.pass();
+  await rm(a.home, { recursive: true });
+  await writeTree(a.home, GOLDEN);
+  const bootTime = await bootNow(join(dir, 'a'));
+  await writeFile(join(a.home, 'Documents/plan.txt'), 'a plan written before signing in');
+  await signIn(bootTime);
+  assert.equal((await readBase(a.baseFile)).paths.has('Documents/plan.txt'), false, 'a file written since the machine started is not the image\'s');
+  await unlink(join(a.home, 'Documents/plan.txt'));
+  await a.pass();
+  assert.equal(kind(await layer(store), 'Documents/plan.txt'), 'none', 'its delete is a plain one');
+});

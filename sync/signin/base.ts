@@ -1,12 +1,14 @@
 /**
  * The machine's base at sign-in (DESIGN §1, sync/agent/base.ts): on a VDI machine, what its image
- * had in the layer's folders before the layer was laid. Two parts, so that finding it adds nothing
+ * had in the layer's folders before the layer was laid. Three parts, so that finding it adds nothing
  * before ready:
  *
  *   found    paths of the effective tree (or hidden by a whiteout) that the disk already had: first
  *            contact sees them in the listings it makes anyway (first-contact.ts `found`);
  *   unknown  paths the layer does not know at all: the lay never touches them, so they are read
- *            after it, in one walk of home that enters only folders (the layer's, or unknown ones).
+ *            after it, in one walk of home that enters only folders (the layer's, or unknown ones);
+ *   replaced over an earlier record, files of a new image at paths the layer has, which the lay
+ *            wrote over: told by the lstat its restore made of them anyway (imageFilesReplaced).
  *
  * What must hold: excluded paths (the session's folders and exclusions, as live sync reads them)
  * and first contact's conflict copies are never part of the base; nothing is followed through a
@@ -49,10 +51,15 @@ export interface FindBaseOptions {
    * The base an earlier lay from this state dir recorded: the machine was signed in before and may
    * not have been reset since. It stays the base, gone from the disk or not (the user deleted an
    * image file: its delete must still hide it); of the paths the layer has, no others are the
-   * image's (they are files that lay, or the user since, put there); paths the layer does not know
-   * are added (the image gained them, or nobody synced them yet).
+   * image's (they are files that lay, or the user since, put there) but `replacedImage`; paths the
+   * layer does not know are added (the image gained them, or nobody synced them yet).
    */
   earlier?: Base;
+  /**
+   * With `earlier`: files of the image at paths the layer has that the lay wrote over, though that
+   * record does not name them (the machine was reset to a new image since: imageFilesReplaced).
+   */
+  replacedImage?: Iterable<[string, BaseKind]>;
 }
 
 /** The base, and of its paths those on the disk that the layer does not know. */
@@ -69,9 +76,7 @@ export async function findBase(opts: FindBaseOptions): Promise<FoundBase> {
   const kept = (paths: Iterable<[string, BaseKind]>): Map<string, BaseKind> => new Map([...paths].filter(([p, kind]) => !opts.exclude(p, kind === 'dir')));
   const base = kept(opts.earlier?.paths ?? []);
   const covered = kept(opts.earlier?.covered ?? []);
-  if (opts.earlier === undefined) {
-    for (const [p, kind] of kept(opts.found)) (opts.org?.(layerPath(p)) === true ? covered : base).set(p, kind);
-  }
+  for (const [p, kind] of kept(opts.earlier === undefined ? opts.found : (opts.replacedImage ?? []))) (opts.org?.(layerPath(p)) === true ? covered : base).set(p, kind);
   const unknown: string[] = [];
   const dirs = [''];
   let listed = 0;
@@ -99,4 +104,38 @@ export async function findBase(opts: FindBaseOptions): Promise<FoundBase> {
     }
   }
   return { paths: base, covered, unknown };
+}
+
+export interface ReplacedOptions {
+  /** When the earlier record (FindBaseOptions.earlier) was written, by the clock that dates files. */
+  recordedAt: number;
+  /** When this machine started (lay.ts LayOptions.bootTime). */
+  bootTime: number;
+  /** Whether a version some layer has at the path, or this machine laid or synced there (the stack's trees and its history), bears the file's mtime. */
+  laidHere: (path: string, before: Stats) => boolean;
+}
+
+/**
+ * Of the files a lay over an earlier record wrote over (`replaced`: path → the lstat before), those
+ * that were the image's: the machine was reset to a new image since that record, and the new image
+ * has a file at a path the layer has. The lay cannot read them before ready, and once laid their
+ * bytes are gone; what tells them is their stat. A file is the image's only when all of these hold:
+ *
+ *   the record was written before this machine started: a reset needs a restart, and without one
+ *     the image is the one recorded;
+ *   the file was last changed (ctime, which nothing sets back) before this machine started: the
+ *     user's own file, written before this sign-in on a reset machine, is not the image's;
+ *   no version a layer had there, nor one this machine laid or synced, bears its mtime: a file
+ *     laid or synced here before a restart without a reset (which the layer has changed since) is
+ *     not the image's.
+ *
+ * What gets past all three on a machine that was not reset is the user's own edit that no pass
+ * synced before a restart: the lay replaced it (the layer wins), and a delete there writes a
+ * whiteout instead of a plain delete. Must hold: no file is read.
+ */
+export function imageFilesReplaced(replaced: ReadonlyMap<string, Stats>, opts: ReplacedOptions): [string, BaseKind][] {
+  if (opts.recordedAt >= opts.bootTime) return [];
+  const image: [string, BaseKind][] = [];
+  for (const [p, st] of replaced) if (st.isFile() && st.ctimeMs < opts.bootTime && !opts.laidHere(p, st)) image.push([p, 'file']);
+  return image;
 }

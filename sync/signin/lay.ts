@@ -40,6 +40,7 @@
  * data — reads every file instead, and its first contact replaces a file bearing the layer's mtime
  * (that lay's torn write) instead of keeping it as a conflict copy.
  */
+import type { Stats } from 'node:fs';
 import { lstat, readlink, rm, rmdir } from 'node:fs/promises';
 import { uptime } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -48,6 +49,7 @@ import { poolChunkFile } from '../restore/chunk.js';
 import { caseInsensitiveByDefault, contentKey, type DiskNode, type FileNode } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
 import { forEachLimit } from '../repo/pool.js';
+import { sameMtime } from '../restore/meta.js';
 import { restoreTree, type ChunkFileFn, type MemoryTree, type RestoreProgress, type RestoreStats } from '../restore/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
@@ -60,7 +62,7 @@ import { recordLaidHead } from './device-head.js';
 import { effectiveTree, foldCase, splitReady } from './effective.js';
 import { firstContact } from './first-contact.js';
 import { sessionExcluder, sessionFolder } from './folder.js';
-import { findBase } from './base.js';
+import { findBase, imageFilesReplaced } from './base.js';
 import { HELD_DIR, pathsInHistory } from './history-paths.js';
 import { readLayerStack, type ChunkMap, type LayerStack } from './layers.js';
 import { ScratchStore } from './scratch-store.js';
@@ -194,9 +196,14 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   // Laid before from this state dir (signed in again, or out and in), the machine may not have been
   // reset: its image is what that lay recorded, not what it left (the user's files would all become
   // whiteouts when deleted); its record, even an empty one (an image with nothing in the folders),
-  // names the image, and only paths the layer does not know are added to it (base.ts). Read before
+  // names the image, and only paths the layer does not know are added to it, and the files of a new
+  // image (reset to one since) that the lay writes over, told by their stat (base.ts). Read before
   // home changes: a record that cannot be read stops the lay before it starts.
   const earlier = session.mode === 'vdi' ? await earlierBase(baseFile, (w) => warnings.push(w)) : undefined;
+  const recordedAt = earlier === undefined ? undefined : (await lstat(baseFile)).mtimeMs;
+  const bootTime = opts.bootTime ?? Date.now() - uptime() * 1000;
+  // Over a record, the files the restores write over: a new image's among them are told by their stat after (base.ts imageFilesReplaced).
+  const replaced = new Map<string, Stats>();
 
   const deferSync = await syncingWhole;
   const clean = await startLaying(opts.stateDir, !deferSync);
@@ -225,6 +232,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
       // First contact just listed home's folders; after the ready half they are stale.
       ...(phase === 'ready' ? { listed: settled.listed } : {}),
       ...(priority ? { priority } : {}),
+      ...(earlier ? { replacing: (rel: string, before: Stats) => replaced.set(rel, before) } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       onProgress: (p) => emit({ type: 'progress', phase, ...p }),
       signal: opts.signal,
@@ -251,9 +259,15 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const conflicts = [...caseConflicts.map(({ path, copy }) => ({ path, copy })), ...settled.conflicts];
   // A VDI machine's own files: deleting one must hide it from the next session (base.ts).
   const org = (p: string): boolean => stack.user?.tree.has(p) !== true && stack.org.some((l) => l.tree.has(p));
+  const versions = [...stack.org.map((l) => l.tree), ...(stack.user ? [stack.user.tree] : []), ...stack.history];
+  const laidHere = (p: string, before: Stats): boolean => versions.some((t) => {
+    const n = t.get(p);
+    return n?.type === 'file' && sameMtime(before, n.mtimeMs);
+  });
+  const replacedImage = recordedAt === undefined ? [] : imageFilesReplaced(replaced, { recordedAt, bootTime, laidHere });
   const base =
     session.mode !== 'vdi' ? undefined
-    : await findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org, caseInsensitive, ...(earlier ? { earlier } : {}) });
+    : await findBase({ home: session.home, tree: effective.tree, found: settled.found, exclude: excluder, made: new Set(conflicts.map((c) => c.copy)), org, caseInsensitive, ...(earlier ? { earlier, replacedImage } : {}) });
   // The image's files at paths the layer does not know but once held, and its folders the layer
   // once held that are left empty: the user deleted them (on a machine without this image, so with
   // no whiteout). Hidden again; the base keeps them, so live sync writes their whiteouts
@@ -265,7 +279,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   // image's, as layer-wins first contact takes it). Any other goes only if the history holds its very bytes:
   // signed in before from this state dir, a file may be the user's own, written while signed out.
   if (base !== undefined && base.unknown.length > 0 && stack.user) {
-    const imageBefore = earlier === undefined ? (opts.bootTime ?? Date.now() - uptime() * 1000) : undefined;
+    const imageBefore = earlier === undefined ? bootTime : undefined;
     let skipped: StrataError | undefined;
     const held = await pathsInHistory(repo, `user/${session.user}`, base.unknown, { caseInsensitive, onSkip: (err) => (skipped ??= err) });
     if (skipped) warnings.push(`the layer's history could not be read in full (${describeError(skipped).split('\n')[0]}): a file deleted on another machine may come back from this machine's image`);
@@ -317,10 +331,10 @@ async function canSyncWhole(): Promise<boolean> {
  * nothing safe to do — a record moved aside makes the next lay find the base anew from the disk,
  * where the files the last lay and the user left then all count as the image's (deleting one would
  * write a whiteout that can hide an org file on every machine). Taken as empty, no file is ever
- * mislabelled: only paths the layer does not know are added, as at every lay over a record; the
- * cost is that the image's files the layer has lose their whiteout on delete (a deleted one may
- * come back on a reset machine: shown, never hidden) — what the agent's own advice for the same
- * damage, moving the record aside, gives it.
+ * mislabelled: only what every lay over a record adds is added (paths the layer does not know, a
+ * new image's files told by their stat); the cost is that the image's files the layer has lose
+ * their whiteout on delete (a deleted one may come back on a reset machine: shown, never hidden) —
+ * what the agent's own advice for the same damage, moving the record aside, gives it.
  */
 async function earlierBase(file: string, warn: (message: string) => void): Promise<Base | undefined> {
   try {

@@ -22,7 +22,7 @@
 // (keptWhiteouts). The machines' clocks disagree: each machine's passes run on time, an hour
 // behind or ahead, or a year behind, and the lays' clock is months behind. Left out: a PC deleting a
 // folder the image has, lays cut off on VDI machines (signIn below), and a new image (a machine
-// reset to it with its state dir kept takes its files at the layer's paths for the lay's).
+// reset to one with its state dir kept: base-delete.test).
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
