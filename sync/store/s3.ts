@@ -48,6 +48,8 @@ export interface S3StoreOptions {
   partSize?: number;
   /** Bodies larger than this use a multipart upload. Default 16 MiB. */
   multipartThreshold?: number;
+  /** How long a connection may take to open (default 10 s), and a request go without a byte either way (default 120 s), before it fails E_TRANSIENT. */
+  timeouts?: { connectMs?: number; idleMs?: number };
 }
 
 const MiB = 1024 * 1024;
@@ -78,7 +80,11 @@ export class S3Store implements ObjectStore {
       maxAttempts: 1,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: 10_000, socketTimeout: 120_000, httpAgent: { keepAlive: true, maxSockets: concurrency * 2 } },
+      requestHandler: {
+        connectionTimeout: opts.timeouts?.connectMs ?? 10_000,
+        socketTimeout: opts.timeouts?.idleMs ?? 120_000,
+        httpAgent: { keepAlive: true, maxSockets: concurrency * 2 },
+      },
     });
   }
 
