@@ -43,7 +43,9 @@ export function errorFor(err: unknown, where: Where): StrataError {
   const e = (err ?? {}) as SdkError;
   const status = e.$metadata?.httpStatusCode;
   const name = e.name ?? 'Error';
-  const detail = [status, e.code ?? name, e.message && e.message !== name ? e.message.slice(0, 200) : ''].filter(Boolean).join(' ');
+  // The server's text is untrusted: one line of it at most (an XML Message, an HTML page, the SDK's parse failure).
+  const text = (e.message ?? '').replace(/\s+/g, ' ').trim();
+  const detail = [status, e.code ?? name, text && text !== name ? text.slice(0, 200) : ''].filter(Boolean).join(' ');
   const make = (code: ErrorCode, message: string): StrataError => new StrataError(code, message, { key: where.key }, { cause: err });
   if (name === 'NoSuchBucket') {
     return make('E_PERMANENT', `bucket "${where.bucket}" does not exist (${where.op} at ${where.location})`);

@@ -118,6 +118,20 @@ describe('S3Store and RetryingStore through a misbehaving network', { skip: skip
     assert.equal(waits.length, 1);
   });
 
+  it('an error answer whose text has several lines, or is not XML, still makes a one-line error', async () => {
+    const answers = [
+      { status: 400, type: 'application/xml', body: '<?xml version="1.0"?><Error><Code>InvalidArgument</Code><Message>first line\nsecond line</Message></Error>' },
+      { status: 400, type: 'text/html', body: '<html><body>\n<h1>400 Bad Request</h1>\n</body></html>\n' },
+      { status: 400, type: 'text/plain', body: 'bad request <<<\n' },
+    ];
+    for (const { status, type, body } of answers) {
+      proxy.inject({ kind: 'alter', alter: () => ({ status, headers: { 'content-type': type }, body: Buffer.from(body) }) }, { match: requests('GET', 'obj') });
+      const err = await failure(store.get('obj'));
+      assert.ok(isStrataError(err, 'E_PERMANENT') && err.key === 'obj', describeError(err));
+      assert.doesNotMatch(describeError(err), /\n/);
+    }
+  });
+
   it('fails at once on 403 and on a missing bucket, with a message that says what to fix', async () => {
     proxy.inject({ kind: 'status', status: 403, code: 'AccessDenied' }, { match: requests('GET', 'obj') });
     const denied = await failure(store.get('obj'));
