@@ -1,8 +1,14 @@
 /**
  * Merkle trees laid over one another, for preloading a user layer from a template: the result
  * holds every path of the upper tree, and every path of the lower tree the upper one does not
- * have. On the same path the upper entry wins (its kind, metadata and content); two dirs merge
- * path by path, so a file the template lacks is never dropped from the layer.
+ * have. Two dirs merge path by path, so a file the template lacks is never dropped from the layer.
+ * On the same path the upper entry wins (its kind, metadata and content) while the lower tree is
+ * the admins' own (nobody has signed in); once it may hold the user's versions (`keepBoth`), an
+ * upper entry never replaces a lower one of other content (DESIGN §3: no version is lost
+ * silently): both are kept, as the sync engine keeps a conflict, the dir of the two keeping the
+ * name, else the lower (the user's) entry, and the other going beside it as
+ * `name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext` (its mtime, the device that wrote it). Only a
+ * whiteout (no version) is replaced.
  *
  * A user layer also hides what the layers below it show: a whiteout hides a path and all under it,
  * a file or symlink hides a dir below. Where the upper tree puts a dir over such an entry, the dir
@@ -17,8 +23,9 @@
  */
 import { blobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
+import { conflictName } from '../plan/index.js';
 import { encodeTree, MAX_TREE_BYTES, refIn, type Repository, type TreeRef } from '../repo/index.js';
-import type { BlobId, SnapshotSummary, Tree, TreeEntry } from '../repo/types.js';
+import type { BlobId, SnapshotSummary, Tree, TreeEntry, WhiteoutEntry } from '../repo/types.js';
 
 export type Trees = Map<BlobId, Tree>;
 
@@ -112,21 +119,65 @@ export type BelowDirs = (dir: string) => Promise<ReadonlyMap<string, boolean> | 
 
 type Save = (id: BlobId, bytes: Uint8Array) => Promise<void>;
 
+/** Both versions of a path kept: `path` holds one, `copy` the other (a conflict copy), the version of `copyOf`. */
+export interface KeptBoth {
+  path: string;
+  copy: string;
+  copyOf: 'upper' | 'lower';
+}
+
+export interface OverlayOptions {
+  /**
+   * When `lower` is a user layer: what its lower layers show, which a dir of `upper` laid over a
+   * whiteout, file or symlink of `lower` must keep hiding.
+   */
+  below?: BelowDirs;
+  /**
+   * Set when `lower` may hold the user's versions: an upper entry of other content than the lower
+   * one keeps both (see the header); each pair is added to `kept`. `upperDevice` wrote the upper
+   * tree, `lowerDevice` the lower one: they name the conflict copies.
+   */
+  keepBoth?: { upperDevice: string; lowerDevice: string; kept: KeptBoth[] };
+}
+
+/** Whether two entries hold the same version: kind and content (a file's chunks, a symlink's target). */
+function sameContent(a: TreeEntry, b: TreeEntry): boolean {
+  if (a.type === 'file' && b.type === 'file') return a.size === b.size && a.chunks.length === b.chunks.length && a.chunks.every((c, i) => c === b.chunks[i]);
+  if (a.type === 'symlink' && b.type === 'symlink') return a.target === b.target;
+  return false;
+}
+
 /**
  * The id of `upper` laid over `lower` (both loaded in `trees`). New trees go through `save`, which
  * must add them to the repository (not yet durable: flush after); they are added to `trees` too.
- * `below`, when `lower` is a user layer: what its lower layers show, which a dir of `upper` laid
- * over a whiteout, file or symlink of `lower` must keep hiding.
  */
-export async function overlayTrees(trees: Trees, lower: BlobId | undefined, upper: BlobId, save: Save, hash: Repository['format']['hash'], below?: BelowDirs, dir = ''): Promise<BlobId> {
+export async function overlayTrees(trees: Trees, lower: BlobId | undefined, upper: BlobId, save: Save, hash: Repository['format']['hash'], opts: OverlayOptions = {}, dir = ''): Promise<BlobId> {
   if (lower === undefined || lower === upper) return upper;
+  const { below, keepBoth } = opts;
   const entries = new Map(treeOf(trees, lower).entries.map((e) => [e.name, e]));
+  const upperNames = new Set(treeOf(trees, upper).entries.map((e) => e.name));
+  const beside = (e: Exclude<TreeEntry, WhiteoutEntry>, copyOf: KeptBoth['copyOf'], device: string, path: string): void => {
+    let copy = '';
+    for (let n = 1; copy === '' || entries.has(copy) || upperNames.has(copy); n++) copy = conflictName(e.name, e.mtimeMs, device, n);
+    entries.set(copy, { ...e, name: copy });
+    keepBoth?.kept.push({ path, copy: dir === '' ? copy : `${dir}/${copy}`, copyOf });
+  };
   for (const e of treeOf(trees, upper).entries) {
     const under = entries.get(e.name);
     const path = dir === '' ? e.name : `${dir}/${e.name}`;
     if (e.type === 'dir' && under?.type === 'dir') {
-      entries.set(e.name, { ...e, subtree: await overlayTrees(trees, under.subtree, e.subtree, save, hash, below, path) });
-    } else if (e.type === 'dir' && under !== undefined && below !== undefined) {
+      entries.set(e.name, { ...e, subtree: await overlayTrees(trees, under.subtree, e.subtree, save, hash, opts, path) });
+      continue;
+    }
+    if (keepBoth !== undefined && under !== undefined && under.type !== 'whiteout' && e.type !== 'whiteout' && !sameContent(e, under)) {
+      // The dir keeps the name (its children stay where they are), else the user's entry does.
+      if (e.type !== 'dir') {
+        beside(e, 'upper', keepBoth.upperDevice, path);
+        continue;
+      }
+      beside(under, 'lower', keepBoth.lowerDevice, path);
+    }
+    if (e.type === 'dir' && under !== undefined && below !== undefined) {
       entries.set(e.name, { ...e, subtree: await keepHiding(trees, e.subtree, path, below, save, hash) });
     } else {
       entries.set(e.name, e);

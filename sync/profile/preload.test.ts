@@ -1,6 +1,7 @@
 // Preload and publish on a MemoryStore: a template becomes a user layer; a second template
-// extends it (files only the layer has stay, the template wins on a shared path, whatever the
-// kinds); a template that adds nothing writes nothing; org layer versions chain by parent.
+// extends it (files only the layer has stay; on a shared path of a layer a device synced, both
+// versions are kept, whatever the kinds); a template that adds nothing writes nothing; org layer
+// versions chain by parent.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -75,13 +76,13 @@ describe('preloadUserLayer', () => {
     assert.deepEqual(report.problems, []);
   });
 
-  it('extends a layer a device has synced: old files stay, the template wins on a shared path', async () => {
+  it("extends a layer a device has synced: old files stay, a template version over the user's is kept beside it", async () => {
     const { repo } = await newRepo();
     const laptop = join(tmp, 'laptop');
     await writeFiles(laptop, { 'notes.txt': 'mine', 'docs/a.txt': 'old a', 'docs/keep.txt': 'keep', 'settings/x.ini': 'x', 'same.txt': 'same' });
     const synced = await takeSnapshot(repo, { root: laptop, layer: 'user/bob', device: 'laptop1', now: () => T0 });
     const template = join(tmp, 'tpl2');
-    await writeFiles(template, { 'docs/a.txt': 'new a', 'docs/new.txt': 'new', settings: 'now a file', 'Desktop/hello.txt': 'hi', 'same.txt': 'same' });
+    await writeFiles(template, { 'docs/a.txt': 'new a', 'docs/new.txt': 'new', settings: 'now a file', 'Desktop/hello.txt': 'hi', 'same.txt': 'same' }, T1);
     const r = await preloadUserLayer(repo, 'bob', { from: template, now: () => T1 });
     assert.equal(r.changed, true);
     assert.equal(r.extended, synced.snapshotId);
@@ -90,15 +91,22 @@ describe('preloadUserLayer', () => {
       Desktop: 'dir',
       'Desktop/hello.txt': 'hi',
       docs: 'dir',
-      'docs/a.txt': 'new a',
+      'docs/a.txt': 'old a',
+      'docs/a.sync-conflict-20240502-100000-admin.txt': 'new a',
       'docs/keep.txt': 'keep',
       'docs/new.txt': 'new',
       'notes.txt': 'mine',
       'same.txt': 'same',
-      settings: 'now a file',
+      settings: 'dir',
+      'settings/x.ini': 'x',
+      'settings.sync-conflict-20240502-100000-admin': 'now a file',
     });
-    assert.equal(r.snapshot.summary?.files, 7);
-    assert.equal(r.snapshot.summary?.bytes, 2 + 5 + 4 + 3 + 4 + 4 + 10);
+    assert.deepEqual(r.kept, [
+      { path: 'docs/a.txt', copy: 'docs/a.sync-conflict-20240502-100000-admin.txt', copyOf: 'upper' },
+      { path: 'settings', copy: 'settings.sync-conflict-20240502-100000-admin', copyOf: 'upper' },
+    ]);
+    assert.equal(r.snapshot.summary?.files, 9);
+    assert.equal(r.snapshot.summary?.bytes, 2 + 5 + 5 + 4 + 3 + 4 + 4 + 1 + 10);
     // The device's head is untouched; the admin's is new.
     assert.equal((await headOf(repo, 'user/bob', 'laptop1'))?.snapshot, synced.snapshotId);
     assert.equal((await headOf(repo, 'user/bob', 'admin'))?.snapshot, r.snapshotId);
@@ -110,9 +118,11 @@ describe('preloadUserLayer', () => {
     const r3 = await preloadUserLayer(repo, 'bob', { from: third, now: () => T2 });
     assert.deepEqual(r3.snapshot.parents, [r.snapshotId]);
     const after3 = await contents(repo, r3.snapshot.root);
-    assert.equal(after3['docs/a.txt'], 'newest a');
+    assert.equal(after3['docs/a.txt'], 'old a');
+    assert.equal(after3['docs/a.sync-conflict-20240502-100000-admin.txt'], 'new a');
+    assert.equal(after3[r3.kept[0]?.copy ?? ''], 'newest a');
     assert.equal(after3['notes.txt'], 'mine');
-    assert.equal(after3['settings'], 'now a file');
+    assert.equal(after3['settings.sync-conflict-20240502-100000-admin'], 'now a file');
   });
 
   it('a template the layer already holds writes nothing', async () => {
@@ -176,10 +186,13 @@ describe('preloadUserLayer', () => {
       'Documents/Policies/welcome.txt': 'welcome',
       'Documents/Policies/sub/new.txt': 'new',
       'Documents/notes/t.txt': 't',
+      // The user's file where the template has a folder: kept beside it (the folder keeps the name).
+      'Documents/notes.sync-conflict-20240501-100000-pc': '',
       'Documents/shared/o.txt': 'o',
       'Documents/shared/t.txt': 't',
       'Documents/other.txt': 'other',
     });
+    assert.deepEqual(r.kept, [{ path: 'Documents/notes', copy: 'Documents/notes.sync-conflict-20240501-100000-pc', copyOf: 'lower' }]);
   });
 
   it("leaves out, and lists, what lies outside the org config's folders: no machine ever lays it", async () => {

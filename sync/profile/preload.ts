@@ -4,9 +4,12 @@
  *
  * What must hold:
  * - Nothing already in the layer is lost: the new snapshot is the layer's latest snapshot with the
- *   template laid over it (overlay-trees.ts). The template wins on a path both have; paths only
- *   the layer has stay. Its parent is that latest snapshot, so every device merges it as a
- *   descendant of what it already has (additions and updates, never deletions).
+ *   template laid over it (overlay-trees.ts); paths only the layer has stay. Before anyone signed
+ *   in (every head an admin's) the layer's versions are the admins' own, and the template wins on
+ *   a path both have. Once a device has a head, a version there may be the user's, and must not be
+ *   replaced silently (DESIGN §3): where the template has other content, both are kept, the
+ *   template's beside the user's as a conflict copy (`kept`). Its parent is that latest snapshot,
+ *   so every device merges it as a descendant of what it already has (additions, never deletions).
  * - A normal snapshot and head: `layers/user/<id>/heads/<admin device>`, written in the order of
  *   DESIGN §2 (blobs flushed, then the snapshot, then the head). No intermediate head ever points
  *   at the template alone, which devices would read as the deletion of everything else.
@@ -30,7 +33,7 @@ import { errnoOf } from '../snapshot/listing.js';
 import { newContext } from '../snapshot/snapshot.js';
 import { snapshotDir } from '../snapshot/walk.js';
 import { makeExcluder } from '../watch/index.js';
-import { countTree, loadAllTrees, overlayTrees, treeOf, type BelowDirs } from './overlay-trees.js';
+import { countTree, loadAllTrees, overlayTrees, treeOf, type BelowDirs, type KeptBoth } from './overlay-trees.js';
 import { assignedLayers, checkUserId, readProfile } from './profile.js';
 
 /** The device id admin writes use unless another is given: the head is `…/heads/admin`. */
@@ -86,6 +89,8 @@ export interface PreloadResult {
   stats: SnapshotStats;
   /** What the exclusion rules left out of the template, sorted (a folder ends in "/"). */
   excluded: string[];
+  /** Paths where the layer's version (maybe the user's) and the template's differ: both kept, one as `copy`. */
+  kept: KeptBoth[];
 }
 
 /** The folder to read must be a readable directory (E_NO_ROOT otherwise); `what` names it in errors. */
@@ -133,6 +138,10 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
   await repo.loadIndex();
   // Every head unreadable throws here: extending a layer that cannot be read would drop its files.
   const latest = await repo.latestSnapshot(layer);
+  // A head that cannot be read is taken for a device's: the user's versions are kept either way.
+  const { heads, errors } = await repo.listHeads(layer);
+  const signedIn = errors.length > 0 || heads.some((h) => !isAdminDevice(h.device));
+  const kept: KeptBoth[] = [];
   const excluded: string[] = [];
   const ctx = walkContext(repo, root, opts, excluded);
   try {
@@ -140,10 +149,11 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
     await repo.flush();
     const trees = await loadAllTrees(repo, latest ? [template, latest.snapshot.root] : [template], new Map(), new Map(latest ? [[latest.snapshot.root, keys.snapshot(layer, latest.id)]] : []));
     const save = (id: BlobId, bytes: Uint8Array) => addBlob(ctx, 'tree', id, bytes);
-    const merged = await overlayTrees(trees, latest?.snapshot.root, template, save, repo.format.hash, orgDirs(repo, user));
+    const keepBoth = signedIn && latest ? { upperDevice: device, lowerDevice: latest.snapshot.device, kept } : undefined;
+    const merged = await overlayTrees(trees, latest?.snapshot.root, template, save, repo.format.hash, { below: orgDirs(repo, user), ...(keepBoth ? { keepBoth } : {}) });
     await repo.flush();
     if (latest && merged === latest.snapshot.root) {
-      return { layer, snapshotId: latest.id, snapshot: latest.snapshot, changed: false, extended: latest.id, stats: ctx.stats, excluded: excluded.sort() };
+      return { layer, snapshotId: latest.id, snapshot: latest.snapshot, changed: false, extended: latest.id, stats: ctx.stats, excluded: excluded.sort(), kept };
     }
     const snapshot: Snapshot = {
       version: FORMAT_VERSION,
@@ -158,7 +168,7 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
     opts.signal?.throwIfAborted();
     const snapshotId = await repo.saveSnapshot(snapshot);
     await repo.writeHead(layer, device, snapshotId, snapshot.time);
-    return { layer, snapshotId, snapshot, changed: true, extended: latest?.id, stats: ctx.stats, excluded: excluded.sort() };
+    return { layer, snapshotId, snapshot, changed: true, extended: latest?.id, stats: ctx.stats, excluded: excluded.sort(), kept };
   } catch (err) {
     // No chunk job may outlive the call, and the writer must be usable again.
     await ctx.files.idle();
