@@ -4,7 +4,8 @@
  *
  * - Exit code 0 on success, 1 on failure, 2 on bad usage (E_USAGE); a command may return 3 when
  *   it waits for the user (`sync --once` holding a mass delete), and 4 when it did all it could
- *   but left out what its warnings name (`restore`: paths too long for this machine).
+ *   but left out what its warnings name (`restore`: paths too long for this machine; `admin
+ *   preload` and `admin layer publish`: entries no layer can hold).
  * - A failure prints exactly one line on stderr: `strata: E_CODE where: message`. A stack trace
  *   follows only with STRATA_DEBUG=1.
  * - With --json, stdout carries exactly one JSON object (or nothing, on failure).

@@ -31,7 +31,8 @@ export interface AdminSub {
   /** The admin options it takes (the global ones are always allowed). */
   options: readonly string[];
   summary: string;
-  run(ctx: Context, positionals: string[]): Promise<void>;
+  /** Its exit code when not 0 (EXIT_LEFT_OUT). */
+  run(ctx: Context, positionals: string[]): Promise<number | void>;
 }
 
 /** The one place admin commands open the bucket; `org` is the org config when given (--org). */
@@ -79,6 +80,18 @@ export function printExcluded(ctx: Context, excluded: readonly string[], withOrg
 }
 
 const MAX_SHOWN_EXCLUDED = 10;
+
+/**
+ * The exit code of a preload or publish that stored the folder but left out entries no layer can
+ * hold (a FIFO, a socket, a name other systems refuse, a file it could not read), each named in a
+ * warning: a script that preloads new hires must be able to tell that a file did not go in. What
+ * the exclusion rules leave out is meant to be, and does not count.
+ */
+export const EXIT_LEFT_OUT = 4;
+
+export function leftOutCode(skipped: readonly unknown[]): number {
+  return skipped.length > 0 ? EXIT_LEFT_OUT : 0;
+}
 
 /** --device when given (`admin-<name>`), else `admin`: the device id of the heads admin writes create. */
 export function adminDevice(ctx: Context): string {

@@ -3,7 +3,8 @@
  * of the folder as the admin device, parent the previous version); prints its snapshot id, or
  * says that nothing was published when the latest version holds the folder already. What the
  * exclusion rules name (built-in, and the org config's with --org) is left out, and listed. A folder
- * without a file over a version with files is refused unless --force (an unmounted share).
+ * without a file over a version with files is refused unless --force (an unmounted share). Entries
+ * no layer can hold are named in warnings, and exit 4.
  * `strata admin layer list`: every org layer with its number of versions and its latest one, dated
  * by when the bucket got it (the admin's clock may be off; --json also gives the snapshot's time).
  */
@@ -12,7 +13,7 @@ import { usageError } from '../args.js';
 import { openChunkPool } from '../chunker.js';
 import { columns, formatBytes, formatTime, shortId } from '../format.js';
 import { layerFolders } from '../../signin/index.js';
-import { adminDevice, openAdmin, openAdminRepository, printExcluded, requiredString, type AdminSub } from './admin-common.js';
+import { adminDevice, leftOutCode, openAdmin, openAdminRepository, printExcluded, requiredString, type AdminSub } from './admin-common.js';
 import { plural } from '../../../shared/status-text.js';
 
 export const layerPublishSub: AdminSub = {
@@ -41,7 +42,7 @@ export const layerPublishSub: AdminSub = {
     for (const s of stats.skipped) ctx.warn(`skipped ${s.path}: ${s.reason}`);
     if (ctx.json) {
       ctx.printJson({ layer, snapshot: snapshotId, changed, device: snapshot.device, time: snapshot.time, parents: snapshot.parents, files: stats.files, bytes: stats.bytes, bytesAdded: stats.bytesAdded, skipped: stats.skipped, excluded });
-      return;
+      return leftOutCode(stats.skipped);
     }
     if (!changed) ctx.print(`${layer}'s latest version already holds the folder: nothing published (snapshot ${shortId(snapshotId)}, ${plural(stats.files, 'file')}, ${formatBytes(stats.bytes)})`);
     else {
@@ -52,6 +53,7 @@ export const layerPublishSub: AdminSub = {
       );
     }
     printExcluded(ctx, excluded, org !== undefined);
+    return leftOutCode(stats.skipped);
   },
 };
 

@@ -4,13 +4,13 @@
  * template lacks stay; the template wins where both have a path until someone signed in, and from
  * then on both versions are kept, each pair listed). What the exclusion rules name
  * (built-in, and the org config's with --org) is left out, and listed, as is (with --org) what lies
- * outside the org config's folders.
+ * outside the org config's folders. Entries no layer can hold are named in warnings, and exit 4.
  */
 import { preloadUserLayer } from '../../profile/index.js';
 import { openChunkPool } from '../chunker.js';
 import { formatBytes, shortId } from '../format.js';
 import { layerFolders } from '../../signin/index.js';
-import { adminDevice, openAdmin, printExcluded, requiredString, userOption, type AdminSub } from './admin-common.js';
+import { adminDevice, leftOutCode, openAdmin, printExcluded, requiredString, userOption, type AdminSub } from './admin-common.js';
 import { plural } from '../../../shared/status-text.js';
 
 export const preloadSub: AdminSub = {
@@ -53,7 +53,7 @@ export const preloadSub: AdminSub = {
         excluded: r.excluded,
         kept: r.kept.map((k) => ({ path: k.path, copy: k.copy, copyOf: k.copyOf === 'upper' ? 'template' : 'layer' })),
       });
-      return;
+      return leftOutCode(r.stats.skipped);
     }
     const size = summary ? `${plural(summary.files, 'file')}, ${formatBytes(summary.bytes)}` : 'size unknown';
     if (!r.changed) ctx.print(`${r.layer} already holds the template: nothing written (snapshot ${shortId(r.snapshotId)}, ${size})`);
@@ -65,5 +65,6 @@ export const preloadSub: AdminSub = {
     }
     for (const k of r.kept) ctx.print(`  kept both versions of ${k.path}, which the layer holds otherwise: the ${k.copyOf === 'upper' ? "template's" : "layer's"} is ${k.copy}`);
     printExcluded(ctx, r.excluded, org !== undefined);
+    return leftOutCode(r.stats.skipped);
   },
 };

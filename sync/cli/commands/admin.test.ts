@@ -4,7 +4,8 @@
 // bucket give one-line typed errors or warnings; misuse gives exit code 2.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -277,6 +278,24 @@ describe('strata admin on a file:// store', () => {
     const text = await cli('admin', 'layer', 'publish', 'org/junk', '--from', join(tmp, 'tpl-junk'));
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /\n {2}left out by the exclusion rules: 5 paths: \.DS_Store, \.cache\/, Desktop\/Thumbs\.db, Documents\/draft\.tmp, Documents\/~\$report\.docx\n$/);
+  });
+
+  it('preload and layer publish of a template with entries no layer can hold (a FIFO, a name Windows refuses) store the rest, name each one, and exit 4', async () => {
+    const tpl = join(tmp, 'tpl-odd');
+    await writeTree(tpl, { 'welcome.txt': 'hi', 'CON': 'x', empty: {} });
+    await symlink('/etc/passwd', join(tpl, 'outside'));
+    execFileSync('mkfifo', [join(tpl, 'pipe')]);
+    for (const argv of [['preload', '--user', 'odd'], ['layer', 'publish', 'org/odd']]) {
+      const r = await cli('admin', ...argv, '--from', tpl, '--json');
+      assert.equal(r.code, 4, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.deepEqual(out.skipped.map((s: { path: string }) => s.path), ['CON', 'pipe']);
+      assert.deepEqual(r.stderr.trimEnd().split('\n').map((l) => l.replace(/^(strata: warning: skipped \S+): .*/, '$1')), ['strata: warning: skipped CON', 'strata: warning: skipped pipe']);
+      const listed = await cli('ls', '--layer', argv[0] === 'preload' ? 'user/odd' : 'org/odd');
+      // The link is stored as a link, never followed out of the folder; the empty folder is kept.
+      assert.match(listed.stdout, /outside -> \/etc\/passwd/);
+      assert.match(listed.stdout, / empty\/\n/);
+    }
   });
 
   it('misuse is a usage error (exit 2): no or unknown subcommand, foreign options, bad ids', async () => {

@@ -84,6 +84,6 @@ export const adminCommand: Command = {
       return;
     }
     const { sub, rest } = pick(ctx);
-    await sub.run(ctx, rest);
+    return sub.run(ctx, rest);
   },
 };
