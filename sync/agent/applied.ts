@@ -35,7 +35,7 @@ function entryFor(node: Node, st: Stats, chunks: ChunkMap): IndexEntry | undefin
     case 'file': {
       const ids = chunks.get(node.content);
       const same = st.isFile() && st.size === node.size && mtimeOf(st) === node.mtimeMs && modeOf(st) === node.mode;
-      return same && ids !== undefined ? { type: 'file', size: st.size, mtimeMs: node.mtimeMs, mode: node.mode, ino: st.ino, chunks: ids, ...racyFlag(node.mtimeMs, now) } : undefined;
+      return same && ids !== undefined ? { type: 'file', size: st.size, mtimeMs: node.mtimeMs, mode: node.mode, ino: st.ino, ctimeMs: st.ctimeMs, chunks: ids, ...racyFlag(node.mtimeMs, now) } : undefined;
     }
     default:
       return undefined;

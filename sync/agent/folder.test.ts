@@ -112,6 +112,22 @@ test('a same-size rewrite within the timestamp tick of the scan that hashed the 
   assert.equal(a.folder.local.get('f.txt')?.racy, undefined);
 });
 
+test('a same-size edit whose mtime is set back to what it was (touch -r, rsync -t) is still synced: the stat cache sees its ctime', async (t) => {
+  const { a, b } = await twoDevices(t, 'ctime');
+  const old = new Date(Date.now() - 3_600_000);
+  await a.write('f.txt', 'one', old);
+  await converge([a, b]);
+  const ino = (await fsp.lstat(a.path('f.txt'))).ino;
+  await a.write('f.txt', 'two', old);
+  assert.equal((await fsp.lstat(a.path('f.txt'))).ino, ino, 'the same inode, size and mtime');
+  await converge([a, b]);
+  assert.equal(await b.read('f.txt'), 'two');
+  // And the other way, on the file the engine wrote on b.
+  await b.write('f.txt', 'six', old);
+  await converge([a, b]);
+  assert.equal(await a.read('f.txt'), 'six');
+});
+
 test('a new device over a chain of VDI sessions (each a device of its own) merges the newest head only, reading the others\' snapshots together', async (t) => {
   const base = await tempRoot(t, 'vdi-chain');
   const store = new MemoryStore();

@@ -1,6 +1,6 @@
 /**
  * The local tree: what the disk under one folder holds, as the last scan saw it, with each file's
- * chunk list. It is the stat cache too: a file whose (size, mtime, mode, inode) did not change is
+ * chunk list. It is the stat cache too: a file whose (size, mtime, mode, inode, ctime) did not change is
  * not read again (the scan's walk is walk.ts). Kept in the folder's `statcache` journal
  * (sync/state), so a restart rescans without re-hashing.
  *

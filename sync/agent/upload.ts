@@ -86,7 +86,7 @@ export class RepoUploader implements FileUploader {
       done: (chunks, readAt) => {
         this.finished++;
         const mtimeMs = mtimeOf(st);
-        done({ type: 'file', size: st.size, mtimeMs, mode: modeOf(st), ino: st.ino, chunks, ...racyFlag(mtimeMs, readAt) });
+        done({ type: 'file', size: st.size, mtimeMs, mode: modeOf(st), ino: st.ino, ctimeMs: st.ctimeMs, chunks, ...racyFlag(mtimeMs, readAt) });
       },
     });
     if (batched) return;
@@ -96,10 +96,9 @@ export class RepoUploader implements FileUploader {
         const readAt = Date.now();
         const out = await snapshotFile(ctx, join(ctx.root, rel), rel, name, st, undefined);
         if ('skipped' in out) return done(out);
+        // snapshotFile re-lists a file that changed while being read: its entry is of the stat it read it at.
         const e = out.entry;
-        // snapshotFile re-lists a file that changed while being read; its inode is then unknown here.
-        const ino = e.size === st.size && e.mtimeMs === mtimeOf(st) ? st.ino : undefined;
-        done({ type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, ...(ino === undefined ? {} : { ino }), chunks: e.chunks, ...racyFlag(e.mtimeMs, readAt) });
+        done({ type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, ino: out.st.ino, ctimeMs: out.st.ctimeMs, chunks: e.chunks, ...racyFlag(e.mtimeMs, readAt) });
       } catch (err) {
         const problem = fsProblem(err);
         if (problem === undefined) throw err;

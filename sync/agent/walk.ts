@@ -1,6 +1,6 @@
 /**
  * One scan's walk over the disk under a folder (LocalTree.scan, local.ts): stats everything
- * first — a known file whose (size, mtime, mode, inode) did not change is not read again — and
+ * first — a known file whose (size, mtime, mode, inode, ctime) did not change is not read again — and
  * hands changed files to the uploader, whose answers update the local tree.
  *
  * Must hold:
@@ -41,8 +41,13 @@ export function racyFlag(mtimeMs: number, readAtMs: number): { racy?: true } {
   return mtimeMs >= readAtMs - RACY_MS ? { racy: true } : {};
 }
 
+/**
+ * Whether a file's entry vouches for its content as `st` shows it. The ctime counts too: an edit
+ * of the same size whose mtime was set back (touch -r, rsync -t, cp -p, an archive extracted
+ * over it) leaves size, mtime and inode as they were, but no process can set the ctime.
+ */
 export function sameStat(e: IndexEntry | undefined, st: Stats): boolean {
-  return e !== undefined && e.type === 'file' && e.racy !== true && e.size === st.size && e.mtimeMs === mtimeOf(st) && e.mode === modeOf(st) && (e.ino === undefined || e.ino === st.ino);
+  return e !== undefined && e.type === 'file' && e.racy !== true && e.size === st.size && e.mtimeMs === mtimeOf(st) && e.mode === modeOf(st) && (e.ino === undefined || e.ino === st.ino) && (e.ctimeMs === undefined || e.ctimeMs === st.ctimeMs);
 }
 
 function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
@@ -145,9 +150,10 @@ export class ScanWork {
       }
       const old = this.tree.get(rel);
       const same = old !== undefined && sameList(old.chunks, e.chunks) && old.size === e.size && old.mtimeMs === e.mtimeMs && old.mode === e.mode && old.ino === e.ino;
-      if (same && old.racy === e.racy) return;
+      if (same && old.racy === e.racy && old.ctimeMs === e.ctimeMs) return;
       this.tree.set(rel, e);
-      // A racy entry read again and found the same is no change, only a cache that now vouches.
+      // A racy entry read again and found the same, or one whose ctime alone moved, is no change:
+      // only a cache that now vouches.
       if (!same) this.result.changed.push(rel);
     });
   }

@@ -22,8 +22,8 @@ import type { ChunkedFile } from './types.js';
 
 export const MAX_ATTEMPTS = 3;
 
-/** What happened to one file: its entry, or why there is none. */
-export type FileOutcome = { entry: FileEntry } | { skipped: string };
+/** What happened to one file: its entry and the stat it was read at, or why there is none. */
+export type FileOutcome = { entry: FileEntry; st: Stats } | { skipped: string };
 
 export function entryFor(name: string, st: Stats, chunks: string[]): FileEntry {
   return { name, type: 'file', mode: modeOf(st), mtimeMs: mtimeOf(st), size: st.size, chunks };
@@ -86,11 +86,11 @@ export async function snapshotFile(ctx: Context, abs: string, rel: string, name:
     ctx.stats.filesUnchanged++;
     ctx.progress.bytesDone += st.size;
     report(ctx, rel);
-    return { entry: entryFor(name, st, reuse) };
+    return { entry: entryFor(name, st, reuse), st };
   }
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const chunked = await chunkOnce(ctx, abs, rel, st);
-    if (chunked) return { entry: entryFor(name, st, chunked.chunks.map((c) => c.id)) };
+    if (chunked) return { entry: entryFor(name, st, chunked.chunks.map((c) => c.id)), st };
     const now = await lstat(abs);
     if (!now.isFile()) return { skipped: 'changed into something other than a file while being read' };
     ctx.progress.bytes += now.size - st.size;

@@ -5,7 +5,7 @@
  * - `synced` — the synced tree (DESIGN §3), the merge base: the last version of each path this
  *   device agreed with. It must only change once the disk and the bucket both hold that version.
  * - `statcache` — what the last scan saw on disk plus the content key it hashed to, so an
- *   unchanged (size, mtime, mode, ino) skips re-reading the file, unless the entry is `racy`.
+ *   unchanged (size, mtime, mode, ino, ctime) skips re-reading the file, unless the entry is `racy`.
  *   Losing it costs a re-hash only, so it may be deleted and rebuilt at any time; keeping it
  *   apart means a damaged cache never endangers the merge base, and cache churn from scans never
  *   makes the merge base compact.
@@ -22,6 +22,12 @@ export interface IndexEntry {
   mode: number;
   /** Inode number from stat, when the platform has a stable one. */
   ino?: number;
+  /**
+   * A file's ctime from stat (ms), when known: any write, and any utimes, sets it to the time of
+   * the change, so an edit that leaves size and mtime as they were (a tool that sets the mtime
+   * back) still shows. Older entries have none.
+   */
+  ctimeMs?: number;
   /** The file's chunk ids, in order. */
   chunks?: readonly string[];
   /** A symlink's target, as stored in the layer. */
@@ -54,6 +60,10 @@ export function checkIndexEntry(value: unknown): IndexEntry {
   if (v.ino !== undefined) {
     if (!isNat(v.ino)) throw new Error('bad ino');
     out.ino = v.ino;
+  }
+  if (v.ctimeMs !== undefined) {
+    if (!isNum(v.ctimeMs)) throw new Error('bad ctimeMs');
+    out.ctimeMs = v.ctimeMs;
   }
   // A file's content key is not kept: it follows from the chunk list (plan contentKey). An
   // older journal's `content` field is ignored.
