@@ -61,7 +61,7 @@ export interface FolderOptions {
   now?: () => Date;
   caseInsensitive?: boolean;
   /** The watcher's echo suppression. */
-  suppress?: (path: string, stat: { size: number; mtimeMs: number } | null) => void;
+  suppress?: (path: string, stat: { size: number; mtimeMs: number; ctimeMs?: number } | null) => void;
   onPhase?: (phase: PassPhase) => void;
 }
 

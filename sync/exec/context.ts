@@ -14,7 +14,7 @@ import { absPath, badAncestor, badAncestorNow, describeStat, lstatOrNull, lstatO
 export type FetchFn = (node: FileNode, dest: FileHandle, destPath: string) => Promise<void>;
 
 /** The final stat of a path the executor wrote (null: it removed the path). */
-export type SuppressFn = (relPath: string, stat: { size: number; mtimeMs: number } | null) => void;
+export type SuppressFn = (relPath: string, stat: { size: number; mtimeMs: number; ctimeMs: number } | null) => void;
 
 /** An op whose target (or source) is not in the expected state: it was not applied. */
 export class TargetChanged extends Error {
@@ -114,6 +114,6 @@ export class ExecContext {
     if (gone) return this.suppressFn(rel, null);
     // Already gone again (the user was quick): the watcher will see that removal, not our write.
     const st = lstatOrNullNow(this.abs(rel));
-    this.suppressFn(rel, st === null ? null : { size: st.size, mtimeMs: st.mtimeMs });
+    this.suppressFn(rel, st === null ? null : { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
   }
 }

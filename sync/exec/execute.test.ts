@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { planApply, STASH_PREFIX } from '../plan/index.js';
@@ -9,7 +10,7 @@ import { Blobs, materialize, scan, tempDir, tree } from './testkit.js';
 
 interface Run {
   ops: string[];
-  suppressed: Map<string, { size: number; mtimeMs: number } | null>;
+  suppressed: Map<string, { size: number; mtimeMs: number; ctimeMs: number } | null>;
   fetches: number;
 }
 
@@ -44,7 +45,11 @@ async function converge(t: TestContext, localSpec: Record<string, string>, merge
     assert.ok(suppressed.has(p), `suppress was told about ${p}`);
     const node = after.get(p);
     if (node === undefined) assert.equal(suppressed.get(p), null, p);
-    else if (node.type === 'file') assert.deepEqual(suppressed.get(p), { size: node.size, mtimeMs: node.mtimeMs }, p);
+    else if (node.type === 'file') {
+      const st = suppressed.get(p);
+      assert.deepEqual(st && { size: st.size, mtimeMs: st.mtimeMs }, { size: node.size, mtimeMs: node.mtimeMs }, p);
+      assert.equal(st?.ctimeMs, lstatSync(join(root, p)).ctimeMs, `${p}: the ctime the write left`);
+    }
   }
   return { ops: plan.ops.map((o) => `${o.op} ${o.path}`), suppressed, fetches };
 }

@@ -4,7 +4,7 @@
  *
  * What must always hold:
  * - A path is reported only once it has stopped changing: after a quiet debounce, two lstat
- *   samples (kind, size, mtime) `stabilityMs` apart must agree. A file mid-write is never reported.
+ *   samples (kind, size, mtime, ctime) `stabilityMs` apart must agree. A file mid-write is never reported.
  * - Excluded paths (gitignore syntax, exclude.ts) are never reported; excluded directories are
  *   not watched at all, so browser caches cost no watch handles.
  * - Reports are hints, not facts: they name paths, never kinds of change. A rename reports the

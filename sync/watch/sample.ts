@@ -4,17 +4,20 @@
  */
 import { lstat } from 'node:fs/promises';
 
-/** A path's state as the watcher sees it; null when nothing is there. */
-export type Sample = { readonly kind: 'file' | 'dir' | 'symlink' | 'other'; readonly size: number; readonly mtimeMs: number } | null;
+/**
+ * A path's state as the watcher sees it; null when nothing is there. The ctime counts: an edit
+ * of the same size whose mtime was set back (touch -r, rsync -t) changes nothing else.
+ */
+export type Sample = { readonly kind: 'file' | 'dir' | 'symlink' | 'other'; readonly size: number; readonly mtimeMs: number; readonly ctimeMs: number } | null;
 
-/** The stat the engine passes to `suppress`: what it left on disk, or null for a delete. */
-export type WrittenStat = { readonly size: number; readonly mtimeMs: number } | null;
+/** The stat the engine passes to `suppress`: what it left on disk (its ctime when known), or null for a delete. */
+export type WrittenStat = { readonly size: number; readonly mtimeMs: number; readonly ctimeMs?: number } | null;
 
 export async function sample(absPath: string): Promise<Sample> {
   try {
     const st = await lstat(absPath);
     const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-    return { kind, size: st.size, mtimeMs: st.mtimeMs };
+    return { kind, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
   } catch (err) {
     if (isGone(err)) return null;
     // Something is there that no path can reach: reported as it is (the scan says why it skips it).
@@ -23,11 +26,11 @@ export async function sample(absPath: string): Promise<Sample> {
   }
 }
 
-const TOO_LONG: Sample = { kind: 'other', size: 0, mtimeMs: 0 };
+const TOO_LONG: Sample = { kind: 'other', size: 0, mtimeMs: 0, ctimeMs: 0 };
 
 export function sameSample(a: Sample, b: Sample): boolean {
   if (a === null || b === null) return a === b;
-  return a.kind === b.kind && a.size === b.size && a.mtimeMs === b.mtimeMs;
+  return a.kind === b.kind && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 export function isGone(err: unknown): boolean {
@@ -61,14 +64,14 @@ export class Suppressions {
   private readonly byPath = new Map<string, WrittenStat>();
 
   set(relPath: string, stat: WrittenStat): void {
-    this.byPath.set(relPath, stat === null ? null : { size: stat.size, mtimeMs: stat.mtimeMs });
+    this.byPath.set(relPath, stat === null ? null : { size: stat.size, mtimeMs: stat.mtimeMs, ...(stat.ctimeMs !== undefined && { ctimeMs: stat.ctimeMs }) });
   }
 
   /** True when `now` is the engine's own write, so the event must not be reported. */
   matches(relPath: string, now: Sample): boolean {
     if (!this.byPath.has(relPath)) return false;
     const written = this.byPath.get(relPath) ?? null;
-    const same = written === null ? now === null : now !== null && now.size === written.size && now.mtimeMs === written.mtimeMs;
+    const same = written === null ? now === null : now !== null && now.size === written.size && now.mtimeMs === written.mtimeMs && (written.ctimeMs === undefined || now.ctimeMs === written.ctimeMs);
     if (!same) this.byPath.delete(relPath);
     return same;
   }

@@ -1,6 +1,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rename, rm, stat, symlink, writeFile, open } from 'node:fs/promises';
+import { mkdtemp, mkdir, rename, rm, stat, symlink, utimes, writeFile, open } from 'node:fs/promises';
 import { lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -141,6 +141,20 @@ describe('LayerWatcher', { timeout: 60_000 }, () => {
     assert.equal(t.dirty.has('synced.txt'), false);
     assert.deepEqual(t.batches.flat().filter((p) => p === 'gone.txt').length, 1);
     await writeFile(t.at('synced.txt'), 'edited by the user');
+    await waitFor(() => t.dirty.has('synced.txt'));
+  });
+
+  it('reports a user edit of the same size whose mtime was set back to the one the engine wrote', async () => {
+    const t = await setup();
+    const old = new Date('2020-01-01T00:00:00Z');
+    await writeFile(t.at('synced.txt'), 'from remote');
+    await utimes(t.at('synced.txt'), old, old);
+    const st = await stat(t.at('synced.txt'));
+    t.w.suppress('synced.txt', { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
+    await sleep(FAST.debounceMs + 3 * FAST.stabilityMs);
+    assert.equal(t.dirty.has('synced.txt'), false);
+    await writeFile(t.at('synced.txt'), 'from user!!', { flag: 'r+' });
+    await utimes(t.at('synced.txt'), old, old);
     await waitFor(() => t.dirty.has('synced.txt'));
   });
 
