@@ -12,7 +12,8 @@
  * What must hold:
  * - every directory under the root is watched, except those `skipDir` refuses (excluded folders
  *   cost no handle) and symlinks (never followed); a directory that appears is watched at once and
- *   a directory that goes (or becomes something else) releases its watches;
+ *   a directory that goes (or becomes something else) releases its watches; one replaced by
+ *   another is watched again, also when the new one has the old one's inode number;
  * - a change reports the entry's path; when the OS does not name the entry, the directory's own;
  * - a directory the user may not read is left unwatched, never an error (the scan cannot read it
  *   either, and reports it skipped): the change of mode that opens it raises an event in its
@@ -83,7 +84,7 @@ export class DirWatch {
     try {
       ino ??= (await lstat(dir)).ino;
       if (this.closed || this.watchers.has(dir)) return;
-      w = watch(dir, { persistent: true }, (_event, name) => this.event(dir, name?.toString()));
+      w = watch(dir, { persistent: true }, (event, name) => this.event(dir, event, name?.toString()));
     } catch (err) {
       if (isGone(err) || isRefused(err) || isTooLong(err)) return;
       if (isLimit(err)) return this.opts.onLimit(dir, err);
@@ -107,16 +108,21 @@ export class DirWatch {
     }
   }
 
-  private event(dir: string, name: string | undefined): void {
+  private event(dir: string, event: string, name: string | undefined): void {
     if (this.closed) return;
     if (name === undefined || name === '') return this.opts.onChange(dir);
     const abs = path.join(dir, name);
     this.opts.onChange(abs);
-    this.follow(abs).catch((err: unknown) => this.opts.onError(err));
+    this.follow(abs, event === 'rename').catch((err: unknown) => this.opts.onError(err));
   }
 
-  /** Starts watching a directory that appeared at `abs`, or stops watching what is gone from there. */
-  private async follow(abs: string): Promise<void> {
+  /**
+   * Starts watching a directory that appeared at `abs`, or stops watching what is gone from there.
+   * `moved`: the entry was made, removed or renamed. A watch already at `abs` is then opened
+   * again, whatever its inode: a folder removed and made again at once (rm -rf d && mkdir d) is
+   * often given the freed inode number, and the watch of the old one is dead.
+   */
+  private async follow(abs: string, moved = false): Promise<void> {
     let st;
     try {
       st = await lstat(abs);
@@ -127,7 +133,7 @@ export class DirWatch {
     if (this.closed) return;
     if (st === undefined || !st.isDirectory()) return this.drop(abs);
     const known = this.watchers.get(abs);
-    if (known?.ino === st.ino || this.opts.skipDir(abs)) return;
+    if ((known?.ino === st.ino && !moved) || this.opts.skipDir(abs)) return;
     if (known !== undefined) this.drop(abs);
     await this.add(abs, st.ino, true);
   }

@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rename, rm, stat, symlink, utimes, writeFile, open } from 'node:fs/promises';
-import { lstatSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -156,6 +156,21 @@ describe('LayerWatcher', { timeout: 60_000 }, () => {
     await writeFile(t.at('synced.txt'), 'from user!!', { flag: 'r+' });
     await utimes(t.at('synced.txt'), old, old);
     await waitFor(() => t.dirty.has('synced.txt'));
+  });
+
+  it('watches a folder deleted and made again at once under the same name, though the new one has the inode number of the old', async () => {
+    const t = await setup({}, async (root) => {
+      await mkdir(path.join(root, 'build'));
+      await writeFile(path.join(root, 'build/old.o'), 'o');
+    });
+    const before = lstatSync(t.at('build')).ino;
+    // rm -rf build && mkdir build: done before the watcher has looked at either event.
+    rmSync(t.at('build'), { recursive: true });
+    mkdirSync(t.at('build'));
+    assert.equal(lstatSync(t.at('build')).ino, before, 'this file system gives the new folder the freed inode number');
+    await waitFor(() => t.dirty.has('build') && t.dirty.has('build/old.o'));
+    await writeFile(t.at('build/new.o'), 'n');
+    await waitFor(() => t.dirty.has('build/new.o'));
   });
 
   it('reports a removed root instead of deletes, and its return', async () => {
