@@ -173,6 +173,27 @@ describe('LayerWatcher', { timeout: 60_000 }, () => {
     await waitFor(() => t.dirty.has('build/new.o'));
   });
 
+  it('reports a file that stopped changing while another one keeps changing (a log written all the time)', async () => {
+    const t = await setup();
+    let writing = true;
+    const hot = (async () => {
+      for (let i = 0; writing; i++) {
+        await writeFile(t.at('app.log'), `line ${i}\n`, { flag: 'a' });
+        await sleep(FAST.debounceMs / 3);
+      }
+    })();
+    try {
+      await sleep(FAST.debounceMs);
+      await writeFile(t.at('report.txt'), 'done');
+      await waitFor(() => t.dirty.has('report.txt'), 5_000);
+      assert.equal(t.dirty.has('app.log'), false, 'the log is still changing');
+    } finally {
+      writing = false;
+      await hot;
+    }
+    await waitFor(() => t.dirty.has('app.log'));
+  });
+
   it('reports a removed root instead of deletes, and its return', async () => {
     const t = await setup({}, async (root) => {
       await mkdir(path.join(root, 'd'));

@@ -12,7 +12,7 @@ import { isGone, sample, sameSample, Suppressions, type Sample, type WrittenStat
 export interface LayerWatcherOptions {
   /** Excluded paths are never reported; directories matched are not even watched. */
   exclude?: Excluder;
-  /** Quiet time after the last event before the first stability check. Default 300 ms. */
+  /** Quiet time after a path's last event before its first stability check. Default 300 ms. */
   debounceMs?: number;
   /** A path is settled when two lstat samples this far apart agree. Default 500 ms. */
   stabilityMs?: number;
@@ -41,8 +41,13 @@ export class LayerWatcher {
   private readonly root: string;
   private readonly opts: LayerWatcherOptions;
   private readonly suppressions = new Suppressions();
-  /** Paths waiting to settle, with their last sample (undefined before the first one). */
-  private readonly pending = new Map<string, { last?: Sample }>();
+  /**
+   * Paths waiting to settle: when each is to be sampled next (performance.now() time: its quiet
+   * time after its last event, then a stability interval after each sample), and its last sample
+   * (undefined before the first one). Each path keeps its own times: a file that never stops
+   * changing (a log) must not keep the others from being reported.
+   */
+  private readonly pending = new Map<string, { due: number; last?: Sample }>();
   private dirs: DirWatch | undefined;
   private rootId: RootId = null;
   private rootMissing = false;
@@ -107,26 +112,46 @@ export class LayerWatcher {
     // Excluded whatever its kind: dropped now. Excluded as a dir only: decided once sampled.
     const exclude = this.opts.exclude;
     if (exclude !== undefined && exclude(rel, false) && exclude(rel, true)) return;
-    this.pending.set(rel, {});
-    this.schedule(this.opts.debounceMs ?? 300);
+    this.pending.set(rel, { due: performance.now() + this.debounceMs });
+    // A timer already set stays: moved at each event, it would never fire while any path changes.
+    if (this.timer === undefined) this.schedule(this.debounceMs);
+  }
+
+  private get debounceMs(): number {
+    return this.opts.debounceMs ?? 300;
   }
 
   private schedule(ms: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.settle(), ms);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.settle();
+    }, ms);
+  }
+
+  private get stabilityMs(): number {
+    return this.opts.stabilityMs ?? 500;
+  }
+
+  /** The next check: when the first pending path is due. */
+  private scheduleNext(): void {
+    if (this.pending.size === 0) return;
+    let due = Infinity;
+    for (const e of this.pending.values()) due = Math.min(due, e.due);
+    this.schedule(Math.max(1, due - performance.now()));
   }
 
   /** Samples every pending path; reports those whose sample did not move since the last one. */
   private async settle(): Promise<void> {
     if (this.closed || this.rootMissing) return;
-    if (this.settling) return this.schedule(this.opts.stabilityMs ?? 500);
+    if (this.settling) return this.schedule(this.stabilityMs);
     this.settling = true;
     try {
       if (!(await this.checkRoot())) return;
       const settled = await this.sampleAll();
       if (this.closed || this.rootMissing) return;
       if (settled.length > 0) this.opts.onDirty(settled.sort());
-      if (this.pending.size > 0) this.schedule(this.opts.stabilityMs ?? 500);
+      this.scheduleNext();
     } catch (err) {
       this.fail(err);
     } finally {
@@ -136,12 +161,15 @@ export class LayerWatcher {
 
   private async sampleAll(): Promise<string[]> {
     const settled: string[] = [];
+    const started = performance.now();
     for (const [rel, entry] of [...this.pending]) {
+      if (entry.due > started) continue;
       const now = await sample(path.join(this.root, rel));
       // A new event while sampling replaced the entry: it starts over.
       if (this.pending.get(rel) !== entry) continue;
       if (entry.last === undefined || !sameSample(entry.last, now)) {
         entry.last = now;
+        entry.due = performance.now() + this.stabilityMs;
         continue;
       }
       this.pending.delete(rel);
@@ -173,6 +201,7 @@ export class LayerWatcher {
     this.rootMissing = true;
     this.pending.clear();
     clearTimeout(this.timer);
+    this.timer = undefined;
     this.stopWatching();
     this.opts.onRootMissing?.(this.root);
   }
