@@ -25,6 +25,8 @@ const defaults: Row[] = [
   ['firefox/profile/parent.lock', false, true],
   ['firefox/profile/lock', false, true],
   ['Documents/.~lock.budget.ods#', false, true],
+  // Emacs's lock: a link to user@host.pid, which would tell Emacs elsewhere the file is being edited
+  ['Documents/.#notes.org', false, true],
   ['chrome/SingletonLock', false, true],
   ['.strata-tmp-1234-report.docx', false, true],
   ['sub/.strata-stash-99', false, true],

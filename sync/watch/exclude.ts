@@ -51,6 +51,7 @@ export const DEFAULT_EXCLUDES: readonly string[] = [
   'lockfile',
   'lock',
   '.~lock.*#',
+  '.#*',
   'SingletonLock',
   'SingletonCookie',
   'SingletonSocket',
