@@ -18,9 +18,13 @@
  * The writer's checks leave one race: its check after the index write done just before gc's
  * delete, and the index written just after gc's last look at the indexes before it. So gc keeps
  * the bytes of the packs it deletes until it has looked at the indexes again, and puts back any
- * pack that an index written meanwhile names. Under a store whose listings show every write that
- * finished (S3 and memory do), one of the two sides always sees the other: an index never names a
- * pack gc deleted once both are done. Left: gc killed between a delete and that look, in that race.
+ * pack that an index written meanwhile names. One of the two sides always sees the other, so an
+ * index never names a pack gc deleted once both are done, as long as gc's look comes at least
+ * `listingLagMs` after its deletes: a listing may lag the writes it reports (OpenStack Swift's
+ * container listings are updated after the write, asynchronously when a container server is
+ * busy), and the index the writer wrote before gc's delete is listed only once that lag has
+ * passed. AWS S3, MinIO and memory list every write that finished: their lag is 0. Left: gc killed
+ * between a delete and that look, in that race, or a listing that lags longer than `listingLagMs`.
  *
  * What must hold:
  * - Only keys that are exactly `data/<id[0:2]>/<id>` are ever deleted; anything else listed under
@@ -28,8 +32,8 @@
  * - A pack whose age the store cannot tell is kept.
  * - If any index cannot be read or validated, nothing is deleted: what it names is unknown.
  * - The time is taken before anything is listed, and indexes are listed after packs, again just
- *   before the deletes (an index written meanwhile saves its packs) and once more after each
- *   batch of deletes, whose packs (a delete that failed included: it may have happened) are put back
+ *   before the deletes (an index written meanwhile saves its packs) and once more, `listingLagMs`
+ *   after each batch of deletes, whose packs (a delete that failed included: it may have happened) are put back
  *   if an index names them or gc fails before it looked.
  * - A dry run deletes nothing and reports exactly what a real run would delete then.
  */
@@ -48,6 +52,10 @@ export interface GcOptions {
   now?: () => number;
   /** Requests in flight (default 8). */
   concurrency?: number;
+  /** How long the store's listings may lag its writes (ms, default 0); gc waits that long after each batch of deletes before it looks at the indexes again. */
+  listingLagMs?: number;
+  /** Waits `ms` (default: a timer); for tests. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface GcPack {
@@ -136,7 +144,11 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
   // An index written while the packs were being looked at saves the packs it names.
   await indexed.more();
   doomed = doomed.filter((p) => !named(p.key));
-  for (let i = 0; i < doomed.length; i += HELD_PACKS) await removeHeld(repo, indexed, doomed.slice(i, i + HELD_PACKS), concurrency, report);
+  const lag = opts.listingLagMs ?? 0;
+  if (!Number.isSafeInteger(lag) || lag < 0) throw new StrataError('E_USAGE', `listing lag ${lag} ms is not a whole number of ms ≥ 0`);
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const settle = () => (lag > 0 ? sleep(lag) : Promise.resolve());
+  for (let i = 0; i < doomed.length; i += HELD_PACKS) await removeHeld(repo, indexed, doomed.slice(i, i + HELD_PACKS), concurrency, settle, report);
   return report;
 }
 
@@ -148,7 +160,7 @@ const HELD_PACKS = 8;
  * written meanwhile names (the race of the header) is put back, and so is every one deleted when
  * gc fails before it could look.
  */
-async function removeHeld(repo: Repository, indexed: IndexedPacks, batch: readonly GcPack[], concurrency: number, report: GcReport): Promise<void> {
+async function removeHeld(repo: Repository, indexed: IndexedPacks, batch: readonly GcPack[], concurrency: number, settle: () => Promise<void>, report: GcReport): Promise<void> {
   const held = new Map<GcPack, Uint8Array>();
   let failure: { err: unknown } | undefined;
   try {
@@ -162,6 +174,8 @@ async function removeHeld(repo: Repository, indexed: IndexedPacks, batch: readon
       held.set(p, bytes);
       await repo.store.delete(p.key);
     });
+    // An index written before a delete may not be listed yet (see the header).
+    await settle();
     await indexed.more();
   } catch (err) {
     failure = { err };

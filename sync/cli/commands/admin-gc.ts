@@ -1,6 +1,7 @@
 /**
- * `strata admin gc [--grace <duration>] [--dry-run]`: deletes the packs that no index names and
- * that the bucket got at least the grace period ago (default 24h): what writers that stopped
+ * `strata admin gc [--grace <duration>] [--listing-lag <duration>] [--dry-run]`: deletes the packs
+ * that no index names and that the bucket got at least the grace period ago (default 24h), waiting
+ * out the listing lag (default 0s) before its last look at the indexes: what writers that stopped
  * between uploading a pack and indexing it leave (sync/repo/gc.ts says why that is safe without a
  * lock). Packs some index names are never deleted, even when no snapshot uses them any more.
  *
@@ -19,9 +20,9 @@ export const DEFAULT_GRACE = '24h';
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** "24h", "90m", "2d", "0s" → ms; anything else (a number without a unit too) is a usage error. */
-export function parseGrace(text: string, command: string): number {
+export function parseGrace(text: string, command: string, option = 'grace'): number {
   const m = /^(\d{1,9})(s|m|h|d)$/.exec(text);
-  if (!m) throw usageError(`--grace ${JSON.stringify(text)} is not a duration such as 24h, 90m, 2d or 0s`, command);
+  if (!m) throw usageError(`--${option} ${JSON.stringify(text)} is not a duration such as 24h, 90m, 2d or 0s`, command);
   return Number(m[1]) * (UNIT_MS[m[2] as string] as number);
 }
 
@@ -43,15 +44,16 @@ export const gcSub: AdminSub = {
   name: 'gc',
   args: '',
   positionals: 0,
-  usage: 'gc [--grace <duration>] [--dry-run]',
-  options: ['grace', 'dry-run'],
+  usage: 'gc [--grace <duration>] [--listing-lag <duration>] [--dry-run]',
+  options: ['grace', 'listing-lag', 'dry-run'],
   summary: 'delete packs in no index (left by interrupted writers) older than the grace period; packs an index names stay',
   async run(ctx) {
     const grace = stringOption(ctx.args, 'grace') ?? DEFAULT_GRACE;
     const graceMs = parseGrace(grace, ctx.command);
     const dryRun = ctx.args.values['dry-run'] === true;
     const repo = await openAdminRepository(ctx, { loadIndex: false });
-    const r = await collectGarbage(repo, { graceMs, dryRun });
+    const listingLagMs = parseGrace(stringOption(ctx.args, 'listing-lag') ?? '0s', ctx.command, 'listing-lag');
+    const r = await collectGarbage(repo, { graceMs, dryRun, listingLagMs });
     if (ctx.json) {
       ctx.printJson({
         dryRun,
