@@ -269,8 +269,9 @@ export class SyncFolder {
 
   /**
    * One full reconcile. After a failed one (a store fault, an abort) the next starts clean: the
-   * pack writer drops what it did not upload, the executor's journal is recovered, and the whole
-   * folder is rescanned, since applied ops may not have reached the local tree.
+   * pack writer drops what it did not upload, the executor's journal is recovered, the whole
+   * folder is rescanned, since applied ops may not have reached the local tree, and the index
+   * objects written since the last load are loaded.
    */
   async pass(signal?: AbortSignal): Promise<PassResult> {
     if (this.failed && (await isDir(this.opts.root))) {
@@ -287,6 +288,9 @@ export class SyncFolder {
       this.failed = true;
       this.fullScan = true;
       this.settled = false;
+      // The failure may be a blob in an index object the load missed: a listing may lag the writes
+      // it reports (OpenStack Swift's), so the next pass loads those written since.
+      this.indexStale = true;
       await this.opts.repo.abort();
       throw err;
     }

@@ -17,8 +17,8 @@ import type { ListOptions, ObjectInfo, ObjectStore, PutBody } from './index.js';
 import { ForwardingStore } from './forwarding.js';
 
 export interface LaggingOptions {
-  /** How many of the latest writes and deletes the next listing does not show yet. */
-  lag: () => number;
+  /** How many of the latest writes and deletes the next listing (of `prefix`) does not show yet. */
+  lag: (prefix: string) => number;
 }
 
 interface Change {
@@ -59,7 +59,7 @@ export class LaggingStore extends ForwardingStore {
   }
 
   override async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<ObjectInfo> {
-    const lag = Math.min(Math.max(0, Math.floor(this.opts.lag())), this.changes.length);
+    const lag = Math.min(Math.max(0, Math.floor(this.opts.lag(prefix))), this.changes.length);
     const now = new Map<string, ObjectInfo>();
     for await (const info of this.inner.list(prefix, opts)) now.set(info.key, info);
     // Oldest of the unseen changes last: its `before` is what the lagging listing shows.
