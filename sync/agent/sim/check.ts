@@ -22,6 +22,7 @@ const MAX_ROUNDS = 10;
 export async function settle(w: World): Promise<void> {
   w.step++;
   w.note('heal the store; converge');
+  w.lag = 0;
   for (const d of w.devices) d.heal();
   const latest = w.org?.latest;
   for (let round = 0; round < MAX_ROUNDS; round++) {

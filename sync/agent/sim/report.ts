@@ -2,6 +2,7 @@
  * What a seed reports back to the test, and how a failure is classified: its kind says which
  * check failed, its flags what happened on the way (printed with the seed, to tell failures apart).
  */
+import type { WorldStore } from './world.js';
 
 export type FailureKind =
   /** The devices' folders differ, or differ from the layer's tree. */
@@ -49,4 +50,5 @@ export interface WorkerOptions {
   keep?: boolean;
   verbose?: boolean;
   brokenMerge?: boolean;
+  where?: WorldStore;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { checkWorld, settle } from './check.js';
 import type { SeedStats } from './report.js';
 import { randomStep } from './steps.js';
-import { SimFailure, World } from './world.js';
+import { SimFailure, World, type WorldStore } from './world.js';
 
 export interface SeedOptions {
   /** Random steps before the store heals. */
@@ -20,6 +20,8 @@ export interface SeedOptions {
   verbose?: boolean;
   /** Leave a failed seed's folders on disk, for a look. */
   keep?: boolean;
+  /** The bucket: memory (default) or the S3 test server, and how far listings lag. */
+  where?: WorldStore;
 }
 
 
@@ -33,7 +35,7 @@ export async function runSeed(seed: number, opts: SeedOptions): Promise<SeedStat
   let w: World | undefined;
   let ok = false;
   try {
-    w = await World.create(seed, base, opts.verbose);
+    w = await World.create(seed, base, opts.verbose, opts.where);
     for (let i = 0; i < opts.steps; i++) await randomStep(w);
     await settle(w);
     const final = await checkWorld(w);
@@ -52,6 +54,7 @@ export async function runSeed(seed: number, opts: SeedOptions): Promise<SeedStat
     throw new SimFailure(seed, 'error', `threw ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, [...(w?.flags ?? [])], w?.trace ?? []);
   } finally {
     for (const d of w?.devices ?? []) await d.close();
+    await w?.cleanup();
     if (ok || !opts.keep) await rm(base, { recursive: true, force: true });
     else console.log(`seed ${seed}: folders kept in ${base}`);
   }

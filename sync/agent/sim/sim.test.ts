@@ -39,8 +39,10 @@
  *    requires the check to report lost versions.
  *
  * Running: SIM_SEEDS=n seeds (default DEFAULT_SEEDS) from SIM_FROM (default: random, printed),
- * SIM_STEPS steps each (default 16), SIM_WORKERS child processes (default 2). SEED=n runs one
- * seed and prints its steps; SIM_KEEP=1 keeps a failed seed's folders. Any failure fails the
+ * SIM_STEPS steps each (default 16), SIM_WORKERS child processes (default 2). SIM_LAG=n makes the
+ * store's listings lag its writes by up to n until it heals (store/lagging.ts, as Swift's may);
+ * SIM_STORE=s3 puts each seed's store on a bucket of its own on the S3 test server (slow: opt-in).
+ * SEED=n runs one seed and prints its steps; SIM_KEEP=1 keeps a failed seed's folders. Any failure fails the
  * run and prints its seed (bugs.test.ts holds the bugs it found, each cut down to a script).
  */
 import assert from 'node:assert/strict';
@@ -65,10 +67,13 @@ const count = single ? 1 : envInt('SIM_SEEDS', DEFAULT_SEEDS);
 const seeds = Array.from({ length: count }, (_, i) => from + i);
 const steps = envInt('SIM_STEPS', 16);
 const workers = envInt('SIM_WORKERS', Math.min(2, availableParallelism()));
+const storeKind = process.env.SIM_STORE === 's3' ? 's3' : 'memory';
+if (process.env.SIM_STORE !== undefined && process.env.SIM_STORE !== '' && process.env.SIM_STORE !== storeKind) throw new RangeError(`SIM_STORE must be memory or s3, got ${JSON.stringify(process.env.SIM_STORE)}`);
+const where = { store: storeKind, lag: envInt('SIM_LAG', 0) } as const;
 
 let results: Promise<SeedReport[]> | undefined;
 function run(): Promise<SeedReport[]> {
-  results ??= runSeeds(seeds, { steps, base: simBase(), workers, seedTimeoutMs: 60_000, keep: process.env.SIM_KEEP === '1', verbose: single });
+  results ??= runSeeds(seeds, { steps, base: simBase(), workers, seedTimeoutMs: 60_000, keep: process.env.SIM_KEEP === '1', verbose: single, where });
   return results;
 }
 

@@ -23,7 +23,7 @@ process.on('unhandledRejection', (reason) => {
 async function one(seed: number): Promise<SeedReport> {
   unhandled = [];
   try {
-    const stats = await runSeed(seed, { steps: opts.steps, base: opts.base, keep: opts.keep, verbose: opts.verbose });
+    const stats = await runSeed(seed, { steps: opts.steps, base: opts.base, keep: opts.keep, verbose: opts.verbose, ...(opts.where && { where: opts.where }) });
     // Rejections surface a turn or two after the promise that dropped them.
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     if (unhandled.length > 0) return { seed, ok: false, kind: 'unhandled', message: `unhandled rejection: ${unhandled[0]}`, flags: stats.flags, trace: stats.trace };

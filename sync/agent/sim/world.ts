@@ -15,7 +15,10 @@
 import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultyStore } from '../../store/faulty.js';
+import type { ObjectStore } from '../../store/index.js';
+import { LaggingStore } from '../../store/lagging.js';
 import { MemoryStore } from '../../store/memory.js';
+import { makeTestS3Store } from '../../testing/s3.js';
 import { makeRng, type Rng } from '../../testing/random.js';
 import { initStore } from '../testkit.js';
 import { openRepository } from '../../repo/index.js';
@@ -88,9 +91,23 @@ export class OrgAdmin implements Disk {
   }
 }
 
+/**
+ * Where a world keeps its bucket (sim.test.ts: SIM_STORE, SIM_LAG): memory, or a bucket of its own
+ * on the S3 test server; with `lag`, listings lag writes by up to that many (store/lagging.ts)
+ * until the store heals.
+ */
+export interface WorldStore {
+  store?: 'memory' | 's3';
+  lag?: number;
+}
+
 export class World {
   readonly rng: Rng;
-  readonly store = new MemoryStore('memory:sim');
+  store: ObjectStore = new MemoryStore('memory:sim');
+  /** Listings lag writes by up to this many, until the store heals. */
+  lag = 0;
+  /** Drops the world's bucket (S3). */
+  cleanup: () => Promise<void> = async () => {};
   readonly ledger = new Ledger();
   readonly devices: SimDevice[] = [];
   readonly trace: string[] = [];
@@ -110,9 +127,20 @@ export class World {
     this.rng = makeRng(seed);
   }
 
-  static async create(seed: number, base: string, verbose = false): Promise<World> {
+  static async create(seed: number, base: string, verbose = false, where: WorldStore = {}): Promise<World> {
     const w = new World(seed, base, verbose);
     mkdirSync(base, { recursive: true });
+    if (where.store === 's3') {
+      const s3 = await makeTestS3Store({ prefix: `sim-${seed}` });
+      w.store = s3.store;
+      w.cleanup = s3.cleanup;
+    }
+    if (where.lag !== undefined && where.lag > 0) {
+      // Its own draws: a seed's steps stay the same whatever the lag.
+      const rng = makeRng((seed * 13 + 5) >>> 0);
+      w.lag = where.lag;
+      w.store = new LaggingStore(w.store, { lag: () => (w.lag > 0 ? rng.int(w.lag + 1) : 0) });
+    }
     await initStore(w.store);
     if (w.rng.chance(0.5)) {
       w.org = new OrgAdmin(base);
