@@ -12,12 +12,17 @@
  *   they almost never hold;
  * - `remember`: the chunk list of a file the restore just wrote from the layer is known, so the
  *   next phase need not read it back to seed from it.
+ *
+ * Small files go in batches as well (`filesOnly`, over a ChunkFilesFn: chunker/small.ts), answered
+ * from memory or chunked many at once, under the same rules; a file a batch could not take (it
+ * changed as it was read) is answered undefined and goes by path, as restore's seed scan expects.
  */
-import type { BigIntStats } from 'node:fs';
+import type { BigIntStats, Stats } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import type { HashAlgorithm } from '../chunker/hash.js';
 import type { ChunkerParams } from '../repo/types.js';
-import type { ChunkFileFn, ChunkedFile } from '../restore/index.js';
+import type { ChunkFileFn, ChunkFilesFn, ChunkedFile } from '../restore/index.js';
 
 function keyOf(st: BigIntStats, params: ChunkerParams, hash: HashAlgorithm): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${params.minSize}:${params.avgSize}:${params.maxSize}:${hash}`;
@@ -26,7 +31,10 @@ function keyOf(st: BigIntStats, params: ChunkerParams, hash: HashAlgorithm): str
 export class ChunkMemo {
   private readonly done = new Map<string, ChunkedFile>();
 
-  constructor(private readonly inner: ChunkFileFn) {}
+  constructor(
+    private readonly inner: ChunkFileFn,
+    private readonly innerFiles?: ChunkFilesFn,
+  ) {}
 
   /** The file's chunks, from memory while it is unchanged. */
   readonly chunkFile: ChunkFileFn = (path, params, hash) => this.chunk(path, params, hash, () => true);
@@ -34,6 +42,13 @@ export class ChunkMemo {
   /** As chunkFile, except that a file whose size `worth` rejects is not read: it offers no chunks. */
   only(worth: (size: number) => boolean): ChunkFileFn {
     return (path, params, hash) => this.chunk(path, params, hash, worth);
+  }
+
+  /** As only(worth) for many small files at once; undefined without a ChunkFilesFn to batch them. */
+  filesOnly(worth: (size: number) => boolean = () => true): ChunkFilesFn | undefined {
+    const innerFiles = this.innerFiles;
+    if (!innerFiles) return undefined;
+    return (files, params, hash) => this.chunkMany(innerFiles, files, params, hash, worth);
   }
 
   /** Records `file` as the chunks of `path` as it is now (a file just written with exactly them). */
@@ -53,5 +68,44 @@ export class ChunkMemo {
     const after = await lstat(path, { bigint: true }).catch(() => undefined);
     if (after && keyOf(after, params, hash) === key) this.done.set(key, result);
     return result;
+  }
+
+  private async chunkMany(
+    innerFiles: ChunkFilesFn,
+    files: readonly { path: string; st: Stats }[],
+    params: ChunkerParams,
+    hash: HashAlgorithm,
+    worth: (size: number) => boolean,
+  ): Promise<(ChunkedFile | undefined)[]> {
+    // Synchronous lstats: a batch exists to save small files their round trips to the thread pool.
+    const keys = files.map((f) => lstatKey(f.path, params, hash));
+    const out: (ChunkedFile | undefined)[] = files.map((f, i) => {
+      const known = keys[i] === undefined ? undefined : this.done.get(keys[i]);
+      return known ?? (worth(f.st.size) ? undefined : { size: f.st.size, chunks: [] });
+    });
+    const todo = files.flatMap((f, i) => (out[i] === undefined && keys[i] !== undefined ? [i] : []));
+    if (todo.length === 0) return out;
+    const results = await innerFiles(
+      todo.map((i) => files[i]!),
+      params,
+      hash,
+    );
+    for (const [j, i] of todo.entries()) {
+      const result = results[j];
+      if (result === undefined) continue;
+      out[i] = result;
+      // A file that changed while it was read is not remembered.
+      const key = keys[i]!;
+      if (lstatKey(files[i]!.path, params, hash) === key) this.done.set(key, result);
+    }
+    return out;
+  }
+}
+
+function lstatKey(path: string, params: ChunkerParams, hash: HashAlgorithm): string | undefined {
+  try {
+    return keyOf(lstatSync(path, { bigint: true }), params, hash);
+  } catch {
+    return undefined;
   }
 }

@@ -45,12 +45,12 @@ import { lstat, readlink, rm, rmdir } from 'node:fs/promises';
 import { uptime } from 'node:os';
 import { dirname, join } from 'node:path';
 import { canSyncFileSystem, fsyncDir, isErrno, layerPath, syncFileSystem, trySyncFileSystem } from '../fsutil.js';
-import { poolChunkFile } from '../restore/chunk.js';
+import { poolChunkFile, poolChunkFiles } from '../restore/chunk.js';
 import { caseInsensitiveByDefault, contentKey, type DiskNode, type FileNode } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
 import { forEachLimit } from '../repo/pool.js';
 import { sameMtime } from '../restore/meta.js';
-import { restoreTree, type ChunkFileFn, type MemoryTree, type RestoreProgress, type RestoreStats } from '../restore/index.js';
+import { restoreTree, type ChunkFileFn, type ChunkFilesFn, type MemoryTree, type RestoreProgress, type RestoreStats } from '../restore/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { layerGraph } from '../agent/history.js';
@@ -100,6 +100,8 @@ export interface LayOptions {
   /** Folders whose files may hold needed chunks, besides home itself (a golden image's copy). */
   seeds?: string[];
   chunkFile?: ChunkFileFn;
+  /** Small local files, many at once (default: with the default chunkFile, the worker pool's batches; with another chunkFile, none). */
+  chunkFiles?: ChunkFilesFn;
   smallFileBytes?: number;
   concurrency?: number;
   /** Names differing only in case are one name on home's disk (default: Windows and macOS). */
@@ -207,7 +209,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
 
   const deferSync = await syncingWhole;
   const clean = await startLaying(opts.stateDir, !deferSync);
-  const memo = new ChunkMemo(opts.chunkFile ?? poolChunkFile);
+  const memo = new ChunkMemo(opts.chunkFile ?? poolChunkFile, opts.chunkFiles ?? (opts.chunkFile ? undefined : poolChunkFiles));
   const params = repo.format.chunker;
   const contentOf = async (path: string): Promise<string> => contentKey((await memo.chunkFile(path, params, repo.format.hash)).chunks.map((c) => c.id));
   const settled = await firstContact({ home: session.home, effective, policy: session.org.policies.firstContact, device: session.device, contentOf, quickCheck: clean, cutOff: !clean, caseInsensitive, concurrency: opts.concurrency, syncEach: !deferSync });
@@ -219,12 +221,13 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const dirMtime = (p: string): number => stack.dirMtimes.get(p) || signInTime;
   const treeOf = (nodes: ReadonlyMap<string, DiskNode>): MemoryTree => ({ nodes, chunks: stack.chunks, dirMtime });
 
-  const restore = (root: MemoryTree, phase: 'ready' | 'rest', chunkFile: ChunkFileFn, priority?: (rel: string, size: number) => number): Promise<RestoreStats> =>
+  const restore = (root: MemoryTree, phase: 'ready' | 'rest', worth: (size: number) => boolean, priority?: (rel: string, size: number) => number): Promise<RestoreStats> =>
     restoreTree(repo, {
       target: session.home,
       root,
       seeds: opts.seeds,
-      chunkFile,
+      chunkFile: memo.only(worth),
+      chunkFiles: memo.filesOnly(worth),
       deferSync,
       quickCheck: clean,
       // The rest's restore holds every folder too (splitReady) and sets their metadata once, at the end.
@@ -239,8 +242,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
     });
   const readySizes = new Set<number>();
   for (const n of ready.values()) if (n.type === 'file') readySizes.add(n.size);
-  const readyChunkFile = memo.only((size) => readySizes.has(size));
-  const firstStats = await restore(treeOf(ready), 'ready', readyChunkFile, (rel, size) => (isHot(rel) ? HOT + size : size));
+  const firstStats = await restore(treeOf(ready), 'ready', (size) => readySizes.has(size), (rel, size) => (isHot(rel) ? HOT + size : size));
   const first = transferOf(firstStats);
   const timeToReadyMs = clock() - start;
   emit({ type: 'ready', timeToReadyMs, ...first });
@@ -248,7 +250,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const tooLong = new Set(firstStats.tooLong);
   if (rest.size > 0) {
     await rememberLaid(memo, repo, session.home, ready, stack.chunks, opts.concurrency);
-    const restStats = await restore(treeOf(rest), 'rest', memo.chunkFile);
+    const restStats = await restore(treeOf(rest), 'rest', () => true);
     total = add(first, transferOf(restStats));
     // Each names paths whose folder fits: none is under another. The rest holds every folder too
     // (splitReady), so one the ready half left out comes again.

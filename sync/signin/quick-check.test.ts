@@ -9,8 +9,8 @@ import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig, type FirstContactPolicy } from '../../shared/org-config.js';
 import { writeTree, type Spec } from '../cli/testkit.js';
 import { preloadUserLayer, writeProfile } from '../profile/index.js';
-import { poolChunkFile } from '../restore/chunk.js';
-import type { ChunkFileFn } from '../restore/index.js';
+import { poolChunkFile, poolChunkFiles } from '../restore/chunk.js';
+import type { ChunkFileFn, ChunkFilesFn } from '../restore/index.js';
 import { layHome } from './lay.js';
 import { readSession, writeSession, type Session } from './session.js';
 import { memoryBucket } from './testkit.js';
@@ -40,8 +40,14 @@ async function setup(t: TestContext, policy: FirstContactPolicy) {
     read.push(path);
     return poolChunkFile(path, params, hash);
   };
+  const batches: string[][] = [];
+  const chunkFiles: ChunkFilesFn = (files, params, hash) => {
+    batches.push(files.map((f) => f.path));
+    return poolChunkFiles(files, params, hash);
+  };
   const lay = () => layHome({ store, session, stateDir, chunkFile });
-  return { home, stateDir, read, lay };
+  const layBatched = () => layHome({ store, session, stateDir, chunkFile, chunkFiles });
+  return { home, stateDir, read, batches, lay, layBatched };
 }
 
 const exists = (path: string): Promise<boolean> =>
@@ -76,6 +82,16 @@ describe('sign-in quick check', () => {
     assert.equal(result.bytesReused, 'alpha version one'.length);
     assert.equal((await stat(join(home, 'Documents/b.txt'))).mtimeMs, MTIME.getTime());
     assert.equal(await exists(join(stateDir, 'laying')), false);
+  });
+
+  it('layer-wins: given chunkFiles, a lay reads small files in batches, and replaces a wrong one as well', async (t) => {
+    const { home, stateDir, read, batches, layBatched } = await setup(t, 'layer-wins');
+    await writeFile(join(stateDir, 'laying'), 'a lay started here and never finished\n');
+    const result = await layBatched();
+    assert.ok(batches.flat().includes(join(home, 'Documents/b.txt')));
+    assert.deepEqual(read.filter((p) => p.startsWith(home)), []);
+    assert.equal(await readFile(join(home, 'Documents/b.txt'), 'utf8'), 'bravo version one');
+    assert.equal(result.bytesReused, 'alpha version one'.length);
   });
 
   it("keep-both: after a lay that was cut off, a file bearing the layer's mtime is that lay's torn write, replaced; another differing file is kept as a conflict copy", async (t) => {

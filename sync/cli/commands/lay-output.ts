@@ -8,7 +8,7 @@ import { formatBytes } from '../format.js';
 import { describeError } from '../../errors.js';
 import { layHome, type LayResult, type Session, type SettingsEvent, type SignInEvent } from '../../signin/index.js';
 import type { ObjectStore } from '../../store/index.js';
-import { openChunkPool, poolChunkFn } from '../chunker.js';
+import { openChunkPool, poolChunkFilesFn, poolChunkFn } from '../chunker.js';
 import type { Context } from '../context.js';
 import { plural } from '../../../shared/status-text.js';
 
@@ -55,13 +55,15 @@ function describe(ctx: Context, e: SignInEvent): void {
 /** layHome with the CLI's output; the result's session has `laid`. */
 export async function layWithOutput(ctx: Context, run: LayRun): Promise<LayResult> {
   const bar = ctx.progress('sign-in');
+  const pool = openChunkPool(ctx);
   const result = await layHome({
     store: run.store,
     session: run.session,
     stateDir: run.stateDir,
     seeds: run.seeds,
     ...(run.signal ? { signal: run.signal } : {}),
-    chunkFile: poolChunkFn(openChunkPool(ctx)),
+    chunkFile: poolChunkFn(pool),
+    chunkFiles: poolChunkFilesFn(pool),
     onEvent: (e) => {
       if (e.type === 'progress') bar?.update({ phase: e.phase, files: e.filesDone, totalFiles: e.files, bytes: e.bytesDone, totalBytes: e.bytes });
       else {

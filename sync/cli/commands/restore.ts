@@ -32,7 +32,7 @@ import type { BlobId } from '../../repo/types.js';
 import { prepareTarget, restoreSnapshot } from '../../restore/index.js';
 import { listOption, stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
-import { openChunkPool, poolChunkFn } from '../chunker.js';
+import { openChunkPool, poolChunkFilesFn, poolChunkFn } from '../chunker.js';
 import { cancelOnInterrupt } from '../interrupt.js';
 import { formatBytes, shortId } from '../format.js';
 import { resolveSnapshot, snapshotOption } from '../resolve.js';
@@ -95,6 +95,7 @@ export const restoreCommand: Command = {
         // same for a whole snapshot laid onto a folder that already holds things.
         ...(!beside ? { aside: { device, latest: await latestRoot(repo, layer, wanted, snapshot.snapshot.root) } } : {}),
         chunkFile: poolChunkFn(pool),
+        chunkFiles: poolChunkFilesFn(pool),
         onProgress: (p) => bar?.update({ files: p.filesDone, totalFiles: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
       });
     } catch (err) {
