@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isStrataError } from './errors.js';
-import { canSyncFileSystem, isErrno, makeDirs, renameNoReplace, syncFileSystem, tempPathIn, TempNames } from './fsutil.js';
+import { canSyncFileSystem, fitsHere, isErrno, makeDirs, PATH_MAX, renameNoReplace, syncFileSystem, TEMP_PREFIX, tempPathIn, TempNames } from './fsutil.js';
 
 describe('syncFileSystem', { skip: !canSyncFileSystem() && 'syncfs is Linux only' }, () => {
   it('syncs the file system holding a folder, and names the path it could not sync', async (t) => {
@@ -69,6 +69,19 @@ describe('TempNames', () => {
       const [a, b] = [names.in('/d'), names.in('/d')];
       assert.notEqual(a, b);
       for (const n of [a, b]) assert.equal(basename(n).length, length, n);
+    }
+  });
+});
+
+describe('fitsHere', { skip: PATH_MAX === Infinity && 'no PATH_MAX here' }, () => {
+  it('says a path fits exactly when it and a temp beside it are shorter than PATH_MAX in bytes, whatever its characters', () => {
+    const temp = TEMP_PREFIX.length + 16;
+    const byRule = (abs: string): boolean => Buffer.byteLength(abs) < PATH_MAX && Buffer.byteLength(dirname(abs)) + 1 + temp < PATH_MAX;
+    // One to four bytes a character (a surrogate pair is two UTF-16 units), lengths on both sides of every bound.
+    for (const ch of ['a', 'é', '€', '😀']) {
+      for (let n = Math.floor(PATH_MAX / 3 / ch.length) - 40; n * ch.length < PATH_MAX + 8; n++) {
+        for (const abs of [`/h/${ch.repeat(n)}`, `/h/${ch.repeat(n)}/x`]) assert.equal(fitsHere(abs), byRule(abs), `${ch} × ${n}${abs.endsWith('/x') ? ' and /x' : ''}`);
+      }
     }
   });
 });

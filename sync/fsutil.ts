@@ -67,6 +67,8 @@ export function fitsUnder(root: string, rel: string): boolean {
  * at every path under it too.
  */
 export function fitsHere(abs: string): boolean {
+  // As in fitsUnder: most paths fit whatever their characters (a restore asks for every entry).
+  if ((abs.length + 1 + TEMP_NAME_BYTES) * 3 < PATH_MAX) return true;
   return Math.max(Buffer.byteLength(abs), Buffer.byteLength(dirname(abs)) + 1 + TEMP_NAME_BYTES) < PATH_MAX;
 }
 
