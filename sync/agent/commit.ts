@@ -32,11 +32,11 @@ export interface CommitInput {
 }
 
 /**
- * The summary's counts as every other write of a snapshot makes them (a snapshot's walk, a preload's
- * countTree), or `admin users` would count one layer's files differently after each kind of write:
+ * The summary's counts as every other write of a snapshot makes them (a snapshot's walk, a preload),
+ * or `admin users` would count one layer's files differently after each kind of write:
  * regular files only (no symlinks, no whiteouts), their bytes, and dirs with the root.
  */
-function summaryOf(merged: ReadonlyMap<string, Node>): Omit<SnapshotSummary, 'bytesAdded'> {
+export function summaryOf(merged: ReadonlyMap<string, Node>): Omit<SnapshotSummary, 'bytesAdded'> {
   const out = { files: 0, dirs: 1, bytes: 0 };
   for (const n of merged.values()) {
     if (n.type === 'file') {

@@ -2,7 +2,7 @@
 // `npm test`; skips locally without one): the devices' heads have diverged, and one of them moves
 // while the preload runs. Nothing of the user's may be lost or hidden, the devices' next passes
 // bring the template's files in, and a template file that collides with a user's version keeps
-// both (DESIGN §3: no version is lost silently). Skips without a server.
+// both, the newer at the name (DESIGN §3: no version is lost silently). Skips without a server.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -72,14 +72,15 @@ test('a preload over a layer two devices sync, one moving its head meanwhile: no
 
   await converge([a, b]);
   const listing = await assertSame([a, b]);
-  // Every version of the user's is where it was; the template's are beside them where they collide.
-  assert.equal(listing['docs/guide.txt'], 'my own guide');
+  // Every version is kept: where they collide, the newer at the name (the template's guide, copied
+  // just now), the other beside it; a folder keeps its name over a file.
+  assert.equal(listing['docs/guide.txt'], 'the company guide');
   assert.equal(listing['settings/x.ini'], 'x=1');
   for (const [path, text] of Object.entries({ 'from-a.txt': 'a', 'from-b.txt': 'b', 'during.txt': 'written during the preload', 'welcome.txt': 'welcome', 'shared.txt': 'same' })) {
     assert.equal(listing[path], text, path);
   }
   const copies = (prefix: string) => Object.entries(listing).filter(([p]) => p.startsWith(prefix) && p.includes('.sync-conflict-'));
-  assert.deepEqual(copies('docs/guide').map(([, text]) => text), ['the company guide'], JSON.stringify(listing));
+  assert.deepEqual(copies('docs/guide').map(([, text]) => text), ['my own guide'], JSON.stringify(listing));
   assert.deepEqual(copies('settings').map(([, text]) => text), ['a file where the user has a folder'], JSON.stringify(listing));
   assert.deepEqual(copies('shared').length, 0);
 });

@@ -1,7 +1,8 @@
 // Preload and publish on a MemoryStore: a template becomes a user layer; a second template
-// extends it (files only the layer has stay; on a shared path of a layer a device synced, both
-// versions are kept, whatever the kinds); a template that adds nothing writes nothing; org layer
-// versions chain by parent.
+// extends it (files only the layer has stay; on a shared path of a layer a device synced that no
+// earlier template wrote, both versions are kept, whatever the kinds: preload-merge.test.ts has
+// the three-way merge); a template that adds nothing writes nothing; org layer versions chain by
+// parent.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -86,7 +87,9 @@ describe('preloadUserLayer', () => {
     const r = await preloadUserLayer(repo, 'bob', { from: template, now: () => T1 });
     assert.equal(r.changed, true);
     assert.equal(r.extended, synced.snapshotId);
-    assert.deepEqual(r.snapshot.parents, [synced.snapshotId]);
+    // The layer's latest, then the template record (preload-merge.ts).
+    assert.equal(r.snapshot.parents.length, 2);
+    assert.equal(r.snapshot.parents[0], synced.snapshotId);
     assert.deepEqual(await contents(repo, r.snapshot.root), {
       Desktop: 'dir',
       'Desktop/hello.txt': 'hi',
@@ -102,8 +105,8 @@ describe('preloadUserLayer', () => {
       'settings.sync-conflict-20240502-100000-admin': 'now a file',
     });
     assert.deepEqual(r.kept, [
-      { path: 'docs/a.txt', copy: 'docs/a.sync-conflict-20240502-100000-admin.txt', copyOf: 'upper' },
-      { path: 'settings', copy: 'settings.sync-conflict-20240502-100000-admin', copyOf: 'upper' },
+      { path: 'docs/a.txt', copy: 'docs/a.sync-conflict-20240502-100000-admin.txt', copyOf: 'template' },
+      { path: 'settings', copy: 'settings.sync-conflict-20240502-100000-admin', copyOf: 'template' },
     ]);
     assert.equal(r.snapshot.summary?.files, 9);
     assert.equal(r.snapshot.summary?.bytes, 2 + 5 + 5 + 4 + 3 + 4 + 4 + 1 + 10);
@@ -113,10 +116,12 @@ describe('preloadUserLayer', () => {
     assert.deepEqual((await check(repo, { readData: true })).problems, []);
 
     // A second template over the preloaded layer builds on the admin's snapshot (now the latest).
+    // The user's version differs from what the last template wrote there: both kept again, the
+    // user's (newer) at the name.
     const third = join(tmp, 'tpl3');
-    await writeFiles(third, { 'docs/a.txt': 'newest a' });
+    await writeFiles(third, { 'docs/a.txt': 'newest a' }, T2);
     const r3 = await preloadUserLayer(repo, 'bob', { from: third, now: () => T2 });
-    assert.deepEqual(r3.snapshot.parents, [r.snapshotId]);
+    assert.equal(r3.snapshot.parents[0], r.snapshotId);
     const after3 = await contents(repo, r3.snapshot.root);
     assert.equal(after3['docs/a.txt'], 'old a');
     assert.equal(after3['docs/a.sync-conflict-20240502-100000-admin.txt'], 'new a');
@@ -192,7 +197,7 @@ describe('preloadUserLayer', () => {
       'Documents/shared/t.txt': 't',
       'Documents/other.txt': 'other',
     });
-    assert.deepEqual(r.kept, [{ path: 'Documents/notes', copy: 'Documents/notes.sync-conflict-20240501-100000-pc', copyOf: 'lower' }]);
+    assert.deepEqual(r.kept, [{ path: 'Documents/notes', copy: 'Documents/notes.sync-conflict-20240501-100000-pc', copyOf: 'layer' }]);
   });
 
   it("leaves out, and lists, what lies outside the org config's folders: no machine ever lays it", async () => {
@@ -234,7 +239,7 @@ describe('preloadUserLayer', () => {
     const r1 = await preloadUserLayer(repo, 'carol', { from: first, now: () => T2 });
     // The admin's clock runs a day behind the snapshot it extends.
     const r2 = await preloadUserLayer(repo, 'carol', { from: second, now: () => T1 });
-    assert.deepEqual(r2.snapshot.parents, [r1.snapshotId]);
+    assert.equal(r2.snapshot.parents[0], r1.snapshotId);
     assert.ok(Date.parse(r2.snapshot.time) > Date.parse(r1.snapshot.time), `${r2.snapshot.time} after ${r1.snapshot.time}`);
     assert.equal((await repo.latestSnapshot('user/carol'))?.id, r2.snapshotId, 'the extended layer is the latest');
   });

@@ -4,18 +4,30 @@
  *
  * What must hold:
  * - Nothing already in the layer is lost: the new snapshot is the layer's latest snapshot with the
- *   template laid over it (overlay-trees.ts); paths only the layer has stay. Before anyone signed
- *   in (every head an admin's) the layer's versions are the admins' own, and the template wins on
- *   a path both have. Once a device has a head, a version there may be the user's, and must not be
- *   replaced silently (DESIGN §3): where the template has other content, both are kept, the
- *   template's beside the user's as a conflict copy (`kept`). Its parent is that latest snapshot,
- *   so every device merges it as a descendant of what it already has (additions, never deletions).
+ *   template merged in; paths only the layer has stay. Before anyone signed in (every head an
+ *   admin's) the layer's versions are the admins' own, and the template wins on a path both have.
+ *   Once a device has a head, the merge is the sync engine's three-way merge (DESIGN §3, merge3),
+ *   its base what this admin device's earlier templates wrote (the template record,
+ *   preload-merge.ts): where the user left the last template's version, the new template's
+ *   replaces it; where the user changed it and the template did too, both are kept, the newer at
+ *   the name, the other beside it as a conflict copy (`kept`); where only the user changed it,
+ *   theirs stays. A file the user deleted stays deleted while the template has it as before, and
+ *   comes back when the template brings a new version of it (an edit wins over a delete: the
+ *   admin's update is not lost). A template's file of the same bytes and mode as before is no new
+ *   version, whatever its mtime. Its parents are that latest snapshot (and this admin device's
+ *   head when that is not an ancestor of it), then the record, so every device merges it as a
+ *   descendant of what it already has.
+ * - Two preloads at once as the same device (one head, one writer: DESIGN §2): the head is read
+ *   again just before it is written, and a preload that finds it moved refuses (E_HEAD_MOVED)
+ *   rather than put the other's template out of every head's history. No conditional write
+ *   exists (Swift answers 501), so the window between that read and the write (one request)
+ *   remains: two admins should preload with devices of their own (`admin-<name>`).
  * - A normal snapshot and head: `layers/user/<id>/heads/<admin device>`, written in the order of
  *   DESIGN §2 (blobs flushed, then the snapshot, then the head). No intermediate head ever points
  *   at the template alone, which devices would read as the deletion of everything else.
  * - Nothing the layer hides comes back: a template folder where the user deleted one (or made a
  *   file of it) keeps hiding what the org layers the profile assigns show there, at their latest
- *   versions (overlay-trees.ts). A machine's own files (a VDI image's) are in no layer, so a
+ *   versions (template-merge.ts). A machine's own files (a VDI image's) are in no layer, so a
  *   template folder over a deleted one of the image's does not hide them.
  * - The template is read whole, without a stat cache: its files come from another machine than
  *   the layer's, so an equal size and mtime says nothing about equal content.
@@ -24,16 +36,21 @@ import { opendir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StrataError } from '../errors.js';
 import { overlay } from '../overlay/index.js';
-import { directories, flatten } from '../plan/index.js';
+import { directories, flatten, merge3, type Node } from '../plan/index.js';
 import { checkDeviceId, timeAfterParents, type Repository } from '../repo/index.js';
-import { FORMAT_VERSION, keys, type BlobId, type Snapshot, type SnapshotId } from '../repo/types.js';
+import { FORMAT_VERSION, keys, type BlobId, type Head, type Snapshot, type SnapshotId } from '../repo/types.js';
 import type { FileChunker, SnapshotProgress, SnapshotStats } from '../snapshot/index.js';
 import { addBlob, type Context } from '../snapshot/context.js';
 import { errnoOf } from '../snapshot/listing.js';
 import { newContext } from '../snapshot/snapshot.js';
 import { snapshotDir } from '../snapshot/walk.js';
 import { makeExcluder } from '../watch/index.js';
-import { countTree, loadAllTrees, overlayTrees, treeOf, type BelowDirs, type KeptBoth } from './overlay-trees.js';
+import { layerGraph } from '../agent/history.js';
+import { summaryOf } from '../agent/commit.js';
+import { writeFlatTree } from '../agent/trees.js';
+import { loadAllTrees, treeOf } from './load-trees.js';
+import { readSides } from './preload-merge.js';
+import { keepHiding, sameTree, templateOver, type BelowDirs } from './template-merge.js';
 import { assignedLayers, checkUserId, readProfile } from './profile.js';
 
 /** The device id admin writes use unless another is given: the head is `…/heads/admin`. */
@@ -89,8 +106,15 @@ export interface PreloadResult {
   stats: SnapshotStats;
   /** What the exclusion rules left out of the template, sorted (a folder ends in "/"). */
   excluded: string[];
-  /** Paths where the layer's version (maybe the user's) and the template's differ: both kept, one as `copy`. */
+  /** Paths where the user and the template both changed a file: both kept, one as `copy`, the version of `copyOf`. */
   kept: KeptBoth[];
+}
+
+/** Both versions of a path kept: `path` holds one, `copy` (a conflict copy) the other, the template's or the layer's. */
+export interface KeptBoth {
+  path: string;
+  copy: string;
+  copyOf: 'template' | 'layer';
 }
 
 /** The folder to read must be a readable directory (E_NO_ROOT otherwise); `what` names it in errors. */
@@ -140,41 +164,92 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
   const latest = await repo.latestSnapshot(layer);
   // A head that cannot be read is taken for a device's: the user's versions are kept either way.
   const { heads, errors } = await repo.listHeads(layer);
-  const signedIn = errors.length > 0 || heads.some((h) => !isAdminDevice(h.device));
-  const kept: KeptBoth[] = [];
+  const users = heads.filter((h) => !isAdminDevice(h.device)).sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+  const signedIn = errors.length > 0 || users.length > 0;
+  // Read by its key, as it is read again before it is written (writeOwnHead).
+  const own = await repo.readHead(layer, device);
+  const now = (opts.now ?? (() => new Date()))().getTime();
   const excluded: string[] = [];
   const ctx = walkContext(repo, root, opts, excluded);
+  const done = (snapshotId: SnapshotId, snapshot: Snapshot, changed: boolean, kept: KeptBoth[] = []): PreloadResult => ({ layer, snapshotId, snapshot, changed, extended: latest?.id, stats: ctx.stats, excluded: excluded.sort(), kept });
   try {
     const template = await snapshotDir(ctx, root, '', undefined);
     await repo.flush();
-    const trees = await loadAllTrees(repo, latest ? [template, latest.snapshot.root] : [template], new Map(), new Map(latest ? [[latest.snapshot.root, keys.snapshot(layer, latest.id)]] : []));
-    const save = (id: BlobId, bytes: Uint8Array) => addBlob(ctx, 'tree', id, bytes);
-    const keepBoth = signedIn && latest ? { upperDevice: device, lowerDevice: latest.snapshot.device, kept } : undefined;
-    const merged = await overlayTrees(trees, latest?.snapshot.root, template, save, repo.format.hash, { below: orgDirs(repo, user), ...(keepBoth ? { keepBoth } : {}) });
-    await repo.flush();
-    if (latest && merged === latest.snapshot.root) {
-      return { layer, snapshotId: latest.id, snapshot: latest.snapshot, changed: false, extended: latest.id, stats: ctx.stats, excluded: excluded.sort(), kept };
+    if (!latest) {
+      const trees = await loadAllTrees(repo, [template]);
+      const tree = flatten(treeOf(trees, template), (id) => treeOf(trees, id));
+      const snapshot: Snapshot = { version: FORMAT_VERSION, layer, device, time: new Date(now).toISOString(), root: template, parents: [], summary: { ...summaryOf(tree), bytesAdded: ctx.stats.bytesAdded } };
+      const snapshotId = await repo.saveSnapshot(snapshot);
+      await writeOwnHead(repo, snapshot, snapshotId, own);
+      return done(snapshotId, snapshot, true);
     }
+    const sides = await readSides(repo, layerGraph(repo, layer), latest, own, template, users[0]?.device ?? latest.snapshot.device);
+    const record = templateOver(sides.record, sides.template);
+    const conflicts = [...sides.conflicts];
+    let merged: Map<string, Node>;
+    if (signedIn) {
+      // DESIGN §3, the template side against what the templates wrote before: a path only the
+      // template changed takes its version, one only the user changed keeps theirs, both → both.
+      const r = merge3(sides.record, record, sides.layer, { mine: device, theirs: users[0]?.device ?? latest.snapshot.device });
+      merged = r.merged;
+      conflicts.push(...r.conflicts);
+    } else {
+      merged = templateOver(sides.layer, sides.template);
+    }
+    await keepHiding(merged, sides.layer, orgDirs(repo, user));
+    if (sameTree(merged, sides.latest)) return done(latest.id, latest.snapshot, false);
+
+    const add = (id: BlobId, bytes: Uint8Array) => addBlob(ctx, 'tree', id, bytes);
+    const recordRoot = await writeFlatTree(repo, record, sides.chunks, add);
+    const mergedRoot = await writeFlatTree(repo, merged, sides.chunks, add);
+    await repo.flush();
+    const recordSnapshot: Snapshot = {
+      version: FORMAT_VERSION,
+      layer,
+      device,
+      time: timeAfterParents(now, sides.recordTime ? [sides.recordTime] : []),
+      root: recordRoot,
+      parents: sides.recordId ? [sides.recordId] : [],
+      summary: { ...summaryOf(record), bytesAdded: 0 },
+    };
+    const recordId = await repo.saveSnapshot(recordSnapshot);
     const snapshot: Snapshot = {
       version: FORMAT_VERSION,
       layer,
       device,
-      // Never before the snapshot it extends, whatever the admin's clock says.
-      time: timeAfterParents((opts.now ?? (() => new Date()))().getTime(), latest ? [latest.snapshot.time] : []),
-      root: merged,
-      parents: latest ? [latest.id] : [],
-      summary: { ...countTree(trees, merged), bytesAdded: ctx.stats.bytesAdded },
+      // Never before the snapshots it extends, whatever the admin's clock says.
+      time: timeAfterParents(now, [...sides.parents.map((p) => p.snapshot.time), recordSnapshot.time]),
+      root: mergedRoot,
+      // The record last: the next preload finds it there (preload-merge.ts).
+      parents: [...sides.parents.map((p) => p.id), recordId],
+      summary: { ...summaryOf(merged), bytesAdded: ctx.stats.bytesAdded },
     };
     opts.signal?.throwIfAborted();
     const snapshotId = await repo.saveSnapshot(snapshot);
-    await repo.writeHead(layer, device, snapshotId, snapshot.time);
-    return { layer, snapshotId, snapshot, changed: true, extended: latest?.id, stats: ctx.stats, excluded: excluded.sort(), kept };
+    await writeOwnHead(repo, snapshot, snapshotId, own);
+    const kept = conflicts.map((c): KeptBoth => ({ path: c.path, copy: c.copy, copyOf: c.device === device ? 'template' : 'layer' }));
+    return done(snapshotId, snapshot, true, kept);
   } catch (err) {
     // No chunk job may outlive the call, and the writer must be usable again.
     await ctx.files.idle();
     await repo.abort();
     throw asStrataError(root, err);
   }
+}
+
+/**
+ * Points this admin device's head at `snapshotId`, unless the head moved since the preload read it
+ * (`own`): another preload as the same device ran meanwhile, and writing over its head would leave
+ * its template in no head's history (E_HEAD_MOVED; run again, the preload merges it in).
+ */
+async function writeOwnHead(repo: Repository, snapshot: Snapshot, snapshotId: SnapshotId, own: Head | undefined): Promise<void> {
+  const { layer, device } = snapshot;
+  const now = await repo.readHead(layer, device);
+  if (now?.snapshot !== own?.snapshot) {
+    const was = own ? `at ${own.snapshot.slice(0, 12)}` : 'absent';
+    throw new StrataError('E_HEAD_MOVED', `another preload as device ${device} moved this head while this one ran (it was ${was}): nothing was written; run the preload again, and give admins who preload at once their own --device ${ADMIN_DEVICE}-<name>`, { key: keys.head(layer, device) });
+  }
+  await repo.writeHead(layer, device, snapshotId, snapshot.time);
 }
 
 /** The dirs the org layers assigned to `user` show at their latest versions, read when first asked. */

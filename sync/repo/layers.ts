@@ -79,6 +79,23 @@ export async function writeHead(store: ObjectStore, head: Head): Promise<void> {
 }
 
 /**
+ * `device`'s head of `layer`, read by its key rather than through a listing (a listing may lag a
+ * write); undefined when there is none.
+ */
+export async function readHead(store: ObjectStore, layer: string, device: string): Promise<Head | undefined> {
+  const key = keys.head(checkLayerId(layer), checkDeviceId(device));
+  const info = await store.head(key);
+  if (!info) return undefined;
+  try {
+    return decodeHead(await getCapped(store, key, info.size, MAX_HEAD_BYTES), key, layer, device);
+  } catch (err) {
+    // Deleted between the two requests.
+    if (isStrataError(err, 'E_NOT_FOUND')) return undefined;
+    throw err;
+  }
+}
+
+/**
  * Heads read before, by key, with the listing version they were read at (ObjectInfo.version). A
  * poller keeps one: a head whose version is unchanged is not fetched again, so an idle poll of a
  * layer costs one listing however many devices (VDI sessions) have written it.

@@ -144,7 +144,7 @@ export class Repository {
   /**
    * The trees stored in `pack`. One snapshot writes its new trees together, so the rest of a
    * pack's trees are likely the subtrees of the one asked for: loaders fetch them in the same
-   * round (overlay-trees.ts loadAllTrees).
+   * round (profile/load-trees.ts loadAllTrees).
    */
   treesInPack(pack: string): readonly BlobId[] {
     return this.packTrees.get(pack) ?? [];
@@ -274,6 +274,11 @@ export class Repository {
   /** Heads this repository read before are fetched again only when their listing version changed (layers.ts HeadCache). */
   listHeads(layer: string): Promise<{ heads: Head[]; errors: StrataError[] }> {
     return layers.listHeads(this.store, layer, this.readConcurrency, this.heads);
+  }
+
+  /** `device`'s head of `layer`, read by its key (not through a listing, which may lag); undefined when it has none. */
+  readHead(layer: string, device: string): Promise<Head | undefined> {
+    return layers.readHead(this.store, layer, device);
   }
 
   /** Bulk reads of `layer`'s snapshots by write date, for a SnapshotGraph. */

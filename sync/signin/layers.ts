@@ -13,7 +13,7 @@ import { layerGraph, type SnapshotGraph } from '../agent/history.js';
 import { describeError, isStrataError, StrataError } from '../errors.js';
 import { contentKey, flatten, type Node } from '../plan/index.js';
 import { assignedLayers, profileKey, readProfile } from '../profile/index.js';
-import { loadAllTrees, type Trees } from '../profile/overlay-trees.js';
+import { loadAllTrees, type Trees } from '../profile/load-trees.js';
 import type { Repository } from '../repo/index.js';
 import { keys, type BlobId, type SnapshotId, type Tree } from '../repo/types.js';
 import { isObjectError } from '../snapshot/parent.js';

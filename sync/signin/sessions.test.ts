@@ -106,6 +106,8 @@ class Life {
   private readonly imageHeld = new Set<string>();
   /** Image paths only ever held with other bytes (a preload's), deleted on the PC, that no VDI pass has whited out yet. */
   private readonly coveredGone = new Set<string>();
+  /** What the admin's templates last wrote per path (the preload's merge base). */
+  private readonly templated = new Map<string, string>();
   readonly trace: string[] = [];
   private texts = 0;
   private clock = Date.UTC(2026, 0, 5, 9);
@@ -162,21 +164,34 @@ class Life {
   }
 
   /**
-   * The admin preloads a template into the user's layer (strata admin preload): its files win over
-   * the layer's. Into a folder the user deleted, as a write there: the folder shows again, what the
-   * org layers have below it stays hidden. Not into one the image has files under: the image is in
-   * no layer, so the preload cannot hide its files (known, left alone).
+   * The admin preloads a template into the user's layer (strata admin preload): its files (always
+   * new versions) win over the layer's where the user left what the last template wrote, or
+   * deleted it, or never had it. Not over a version of the user's own: both are kept there, under
+   * a conflict name this model does not predict (preload-merge.test.ts covers it). Into a folder
+   * the user deleted, as a write there: the folder shows again, what the org layers have below it
+   * stays hidden. Not into one the image has files under: the image is in no layer, so the preload
+   * cannot hide its files (known, left alone).
    */
   async preload(): Promise<void> {
     const imageUnder = (d: string): boolean => Object.keys(IMAGE).some((q) => q.startsWith(`${d}/`));
-    const paths = this.rng.shuffle([...OWN_PATHS, ...ORG_PATHS, ...Object.keys(IMAGE)]).slice(0, this.rng.range(1, 3)).filter((p) => !ancestors(p).some((a) => this.hidden.has(a) && imageUnder(a)));
+    const usersOwn = (p: string): boolean => {
+      const mine = this.user.get(p);
+      return mine !== undefined && mine !== null && mine !== this.templated.get(p);
+    };
+    const paths = this.rng
+      .shuffle([...OWN_PATHS, ...ORG_PATHS, ...Object.keys(IMAGE)])
+      .slice(0, this.rng.range(1, 3))
+      .filter((p) => !ancestors(p).some((a) => this.hidden.has(a) && imageUnder(a)) && !usersOwn(p));
     if (paths.length === 0) return;
     const from = join(this.dir, `template-${++this.versions}`);
     await mkdir(from, { recursive: true });
     const texts = paths.map((p) => [p, this.text(`template ${p}`)] as const);
     for (const [p, text] of texts) await put(from, p, text, this.tick());
     await preloadUserLayer(this.repo, USER, { from });
-    for (const [p, text] of texts) this.wrote(p, text, false);
+    for (const [p, text] of texts) {
+      this.wrote(p, text, false);
+      this.templated.set(p, text);
+    }
     this.trace.push(`preload ${texts.map(([p, text]) => `${p} = ${text}`).join(', ')}`);
   }
 

@@ -20,7 +20,7 @@ import type { S3Store } from '../store/s3.js';
 import { makeTestS3Store, s3TestEnv, skipWithoutS3 } from '../testing/s3.js';
 import { syncOnce, type PassResult } from '../agent/index.js';
 import { flatten, type Node } from '../plan/index.js';
-import { loadAllTrees } from '../profile/overlay-trees.js';
+import { loadAllTrees } from '../profile/load-trees.js';
 import type { Tree } from '../repo/types.js';
 import { sessionFolder } from './folder.js';
 import { layHome, type LayOptions, type LayResult } from './lay.js';

@@ -1,8 +1,9 @@
 /**
  * `strata admin preload --user <id> --from <dir>`: fills a user's layer from a template folder
- * before their first sign-in, or lays another template over a layer that has content (files the
+ * before their first sign-in, or merges another template into a layer that has content (files the
  * template lacks stay; the template wins where both have a path until someone signed in, and from
- * then on both versions are kept, each pair listed). What the exclusion rules name
+ * then on it merges three-way, as a device does: where the user and the template both changed a
+ * file, both versions are kept, each pair listed). What the exclusion rules name
  * (built-in, and the org config's with --org) is left out, and listed, as is (with --org) what lies
  * outside the org config's folders. Entries no layer can hold are named in warnings, and exit 4.
  */
@@ -51,7 +52,7 @@ export const preloadSub: AdminSub = {
         template: { files: r.stats.files, bytes: r.stats.bytes, bytesAdded: r.stats.bytesAdded },
         skipped: r.stats.skipped,
         excluded: r.excluded,
-        kept: r.kept.map((k) => ({ path: k.path, copy: k.copy, copyOf: k.copyOf === 'upper' ? 'template' : 'layer' })),
+        kept: r.kept,
       });
       return leftOutCode(r.stats.skipped);
     }
@@ -63,7 +64,7 @@ export const preloadSub: AdminSub = {
         `  layer: ${size}; template: ${plural(r.stats.files, 'file')}, ${formatBytes(r.stats.bytes)}, ${formatBytes(r.stats.bytesAdded)} new`,
       );
     }
-    for (const k of r.kept) ctx.print(`  kept both versions of ${k.path}, which the layer holds otherwise: the ${k.copyOf === 'upper' ? "template's" : "layer's"} is ${k.copy}`);
+    for (const k of r.kept) ctx.print(`  kept both versions of ${k.path}, which the layer holds otherwise: the ${k.copyOf === 'template' ? "template's" : "layer's"} is ${k.copy}`);
     printExcluded(ctx, r.excluded, org !== undefined);
     return leftOutCode(r.stats.skipped);
   },

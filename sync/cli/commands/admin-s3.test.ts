@@ -73,7 +73,7 @@ describe('strata admin on S3', { skip: skipWithoutS3 }, () => {
     const { users } = await json('admin', 'users');
     assert.deepEqual(users.map((x: { user: string }) => x.user), ['amy', 'newhire', 'zed']);
     const u = users[1];
-    assert.deepEqual([u.user, u.displayName, u.layers, u.snapshots], ['newhire', 'New Hire', ['org/dept'], 3]);
+    assert.deepEqual([u.user, u.displayName, u.layers, u.snapshots], ['newhire', 'New Hire', ['org/dept'], 4], 'two preloads, a template record, the pc');
     assert.deepEqual(u.devices.map((d: { device: string; snapshot: string }) => [d.device, d.snapshot]), [['pc1', synced.snapshot]]);
     assert.deepEqual(u.preloads.map((d: { device: string; snapshot: string }) => [d.device, d.snapshot]), [['admin', p2.snapshot]]);
     for (const d of u.devices) assert.ok(Number.isFinite(Date.parse(d.lastSync)), d.lastSync);

@@ -84,9 +84,13 @@ describe('strata admin on a file:// store', () => {
     assert.equal(await readFile(join(restored, 'Desktop/welcome.txt'), 'utf8'), 'welcome v2');
     assert.equal(await readFile(join(restored, '.config/app/settings.ini'), 'utf8'), 'a=1');
     assert.equal(await readFile(join(restored, 'handbook.pdf'), 'utf8'), 'pdf');
+    // The second preload and its template record (its last parent, never a head).
     const log = await json('log', '--layer', 'user/alice');
-    assert.equal(log.snapshots.length, 2);
-    assert.deepEqual(log.snapshots[0].parents, [ids.preload1]);
+    assert.equal(log.snapshots.length, 3);
+    assert.equal(log.snapshots[0].parents.length, 2);
+    assert.equal(log.snapshots[0].parents[0], ids.preload1);
+    assert.equal(log.snapshots[0].parents[1], log.snapshots[1].id);
+    assert.deepEqual(log.snapshots[1].parents, [ids.preload1]);
     ids.preload2 = log.snapshots[0].id;
   });
 
@@ -157,7 +161,7 @@ describe('strata admin on a file:// store', () => {
     assert.deepEqual(alice.layers, ['org/apps', 'org/base']);
     assert.deepEqual(alice.devices, [{ device: 'laptop1', lastSync: headTime('laptop1'), snapshot: synced.snapshot, signedOut: false }]);
     assert.deepEqual(alice.preloads, [{ device: 'admin', at: headTime('admin'), snapshot: ids.preload2 }]);
-    assert.equal(alice.snapshots, 3);
+    assert.equal(alice.snapshots, 4, 'two preloads, a template record, the laptop');
     // The device's snapshot is the newest: the layer's size is what the laptop holds.
     assert.equal(alice.latest.snapshot, synced.snapshot);
     assert.equal(alice.files, 1);
@@ -172,7 +176,7 @@ describe('strata admin on a file:// store', () => {
     assert.equal(lines[0], 'alice (Alice Smith)');
     assert.equal(lines[1], '  layers     org/apps, org/base');
     assert.match(lines[2] as string, new RegExp(`^ {2}size {7}1 file \\(not counting symlinks\\), 19 B \\(snapshot ${synced.snapshot.slice(0, 12)}, .*Z\\)$`));
-    assert.equal(lines[3], '  snapshots  3');
+    assert.equal(lines[3], '  snapshots  4');
     assert.match(lines[4] as string, new RegExp(`^ {2}preloaded +\\d{4}-.*Z by admin +${ids.preload2!.slice(0, 12)}$`));
     assert.match(lines[5] as string, /^ {2}device +laptop1 +last sync \d{4}-.*Z +[0-9a-f]{12}$/);
     assert.equal(lines.length, 6);

@@ -8,7 +8,7 @@ import { openRepository, type Repository } from '../repo/index.js';
 import { newRepo } from '../repo/testkit.js';
 import type { BlobId, Tree } from '../repo/types.js';
 import { CountingStore } from '../store/counting.js';
-import { loadAllTrees } from './overlay-trees.js';
+import { loadAllTrees } from './load-trees.js';
 
 /** A chain of `depth` folders, each with a sibling folder holding one empty file; returns the root. */
 async function deepTree(repo: Repository, depth: number, tag: string): Promise<{ root: BlobId; count: number }> {

@@ -1,0 +1,157 @@
+// A preload over a layer the user syncs is a three-way merge (DESIGN §3), its base what the
+// admin's earlier templates wrote: a file the user never touched takes the template's new version,
+// one the user edited while the template changed it keeps both, one the user deleted stays deleted
+// unless the template brings a new version of it (an edit wins over a delete), and a file of the
+// user's own that a template brings later keeps both. Real devices on a MemoryStore; then two
+// preloads at once as the same admin device: the one that finds its head moved refuses.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { converge, Device, initStore, LAYER, tempRoot } from '../agent/testkit.js';
+import { openRepository } from '../repo/index.js';
+import { rejectsWith } from '../repo/testkit.js';
+import { keys } from '../repo/types.js';
+import { writeFiles } from '../snapshot/testkit.js';
+import { ForwardingStore } from '../store/forwarding.js';
+import type { ObjectStore, PutBody } from '../store/index.js';
+import { MemoryStore } from '../store/memory.js';
+import { preloadUserLayer, type PreloadResult } from './index.js';
+
+const USER = LAYER.slice('user/'.length);
+const V1 = new Date('2024-05-01T09:00:00Z');
+const EDITED = new Date('2024-06-01T09:00:00Z');
+const V2 = new Date('2024-07-01T09:00:00Z');
+
+/**
+ * The admin preloads template v1, the user's device takes it, edits policy.txt, deletes rules.txt
+ * and old.txt, and writes a mine.txt of its own; the admin then preloads v2 (guide, policy, old
+ * and mine changed or new, rules the same bytes, copied anew), and the device takes that. Returns the device's
+ * files and the second preload's result.
+ */
+async function updatedTemplate(t: TestContext): Promise<{ files: Record<string, string>; second: PreloadResult }> {
+  const base = await tempRoot(t, 'preload-merge');
+  const store = new MemoryStore();
+  await initStore(store);
+  const v1 = join(base, 'template-v1');
+  await writeFiles(v1, { 'docs/guide.txt': 'guide v1', 'docs/policy.txt': 'policy v1', 'rules.txt': 'rules v1', 'old.txt': 'old v1' }, V1);
+  await preloadUserLayer(await openRepository(store), USER, { from: v1, now: () => V1 });
+  const dev = await Device.create(base, 'deva', store);
+  t.after(() => dev.close());
+  await converge([dev]);
+  assert.equal(await dev.read('docs/guide.txt'), 'guide v1');
+  await dev.write('docs/policy.txt', 'my policy', EDITED);
+  await dev.remove('rules.txt');
+  await dev.remove('old.txt');
+  await dev.write('mine.txt', 'my own', EDITED);
+  await converge([dev]);
+
+  const v2 = join(base, 'template-v2');
+  await writeFiles(v2, { 'docs/guide.txt': 'guide v2', 'docs/policy.txt': 'policy v2', 'rules.txt': 'rules v1', 'old.txt': 'old v2', 'mine.txt': 'the company one' }, V2);
+  const second = await preloadUserLayer(await openRepository(store), USER, { from: v2, now: () => V2 });
+  await converge([dev]);
+  const files = Object.fromEntries(Object.entries(await dev.listing()).filter(([p]) => !p.endsWith('/')));
+  return { files, second };
+}
+
+const copiesOf = (files: Record<string, string>, stem: string) =>
+  Object.entries(files)
+    .filter(([p]) => p.startsWith(`${stem}.sync-conflict-`))
+    .map(([, text]) => text);
+
+describe('preload over a layer the user syncs: a three-way merge', () => {
+  it('a template the admin updated reaches a file the user never touched, with no conflict copy', async (t) => {
+    const { files } = await updatedTemplate(t);
+    assert.equal(files['docs/guide.txt'], 'guide v2');
+    assert.deepEqual(copiesOf(files, 'docs/guide'), [], JSON.stringify(files));
+  });
+
+  it('a file the user edited while the template changed it keeps both versions, the newer at the name', async (t) => {
+    const { files, second } = await updatedTemplate(t);
+    assert.equal(files['docs/policy.txt'], 'policy v2');
+    assert.deepEqual(copiesOf(files, 'docs/policy'), ['my policy'], JSON.stringify(files));
+    assert.deepEqual(second.kept.find((k) => k.path === 'docs/policy.txt')?.copyOf, 'layer');
+  });
+
+  it('a file the user deleted stays deleted while the template has it unchanged, and comes back when the template changed it', async (t) => {
+    const { files } = await updatedTemplate(t);
+    assert.equal(files['rules.txt'], undefined, JSON.stringify(files));
+    assert.deepEqual(copiesOf(files, 'rules'), []);
+    // An edit wins over a delete (DESIGN §3): the admin's new version is not lost.
+    assert.equal(files['old.txt'], 'old v2');
+    assert.deepEqual(copiesOf(files, 'old'), []);
+  });
+
+  it("a file of the user's own that a later template also has keeps both versions", async (t) => {
+    const { files } = await updatedTemplate(t);
+    assert.equal(files['mine.txt'], 'the company one');
+    assert.deepEqual(copiesOf(files, 'mine'), ['my own'], JSON.stringify(files));
+    assert.equal(Object.keys(files).filter((p) => p.includes('.sync-conflict-')).length, 2, JSON.stringify(files));
+  });
+
+  it("a preload run again (the same template) over the user's changes writes nothing and brings nothing back", async (t) => {
+    const base = await tempRoot(t, 'preload-again');
+    const store = new MemoryStore();
+    await initStore(store);
+    const tpl = join(base, 'template');
+    await writeFiles(tpl, { 'a.txt': 'a', 'b.txt': 'b' }, V1);
+    await preloadUserLayer(await openRepository(store), USER, { from: tpl, now: () => V1 });
+    const dev = await Device.create(base, 'deva', store);
+    t.after(() => dev.close());
+    await converge([dev]);
+    await dev.remove('a.txt');
+    await dev.write('b.txt', 'my b', EDITED);
+    await converge([dev]);
+    const again = await preloadUserLayer(await openRepository(store), USER, { from: tpl, now: () => V2 });
+    assert.equal(again.changed, false);
+    assert.deepEqual(again.kept, []);
+  });
+});
+
+/** Runs `before` once, just before the first snapshot of `layer` is put through it. */
+class BeforeSnapshot extends ForwardingStore {
+  private done = false;
+  constructor(
+    inner: ObjectStore,
+    private readonly layer: string,
+    private readonly before: () => Promise<void>,
+  ) {
+    super(inner);
+  }
+
+  override async put(key: string, body: PutBody): Promise<void> {
+    if (!this.done && key.startsWith(keys.snapshots(this.layer))) {
+      this.done = true;
+      await this.before();
+    }
+    return super.put(key, body);
+  }
+}
+
+describe('two preloads at once as the same admin device', () => {
+  it("the one that finds its head moved while it ran refuses, naming the head, and the other's template stays reachable", async (t) => {
+    const base = await tempRoot(t, 'preload-race');
+    const store = new MemoryStore();
+    await initStore(store);
+    const first = join(base, 'first');
+    const second = join(base, 'second');
+    await writeFiles(first, { 'first.txt': 'first' }, V1);
+    await writeFiles(second, { 'second.txt': 'second' }, V1);
+    let other: PreloadResult | undefined;
+    const racing = new BeforeSnapshot(store, LAYER, async () => {
+      other = await preloadUserLayer(await openRepository(store), USER, { from: second, now: () => V1 });
+    });
+    await rejectsWith(preloadUserLayer(await openRepository(racing), USER, { from: first, now: () => V1 }), 'E_HEAD_MOVED', keys.head(LAYER, 'admin'));
+    assert.ok(other);
+    const heads = (await (await openRepository(store)).listHeads(LAYER)).heads;
+    assert.deepEqual(heads.map((h) => [h.device, h.snapshot]), [['admin', other.snapshotId]]);
+
+    // Run again, the preload takes in what the other wrote.
+    const r = await preloadUserLayer(await openRepository(store), USER, { from: first, now: () => V2 });
+    const dev = await Device.create(base, 'deva', store);
+    t.after(() => dev.close());
+    await converge([dev]);
+    assert.equal(await dev.read('first.txt'), 'first');
+    assert.equal(await dev.read('second.txt'), 'second');
+    assert.equal(r.changed, true);
+  });
+});

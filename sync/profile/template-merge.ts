@@ -1,0 +1,68 @@
+/**
+ * A template merged into a user layer, on the planner's flat trees (sync/plan).
+ *
+ * - templateOver(lower, template): the template laid over a tree, winning on every path it has
+ *   (a template file where the tree has a dir drops what the dir held); paths it lacks stay. A
+ *   template entry of the same bytes (or target) and mode as the tree's keeps the tree's node: an
+ *   admin's copy of a template touches mtimes, and a touch must not count as a new version (it
+ *   would bring back a file the user deleted, DESIGN §3's edit vs delete).
+ * - keepHiding(merged, layer, below): where the merge put a dir over a whiteout, file or symlink
+ *   of the layer, the dir must go on hiding what the layers below show there, or a folder the user
+ *   deleted comes back whole at the next sign-in: the dir gets a whiteout for each entry the
+ *   layers below show in it that it lacks, at every level (the form the sync engine gives a folder
+ *   the user deleted and made again: sync/overlay userView). merge3 sees one layer only and lets
+ *   those show through; a preload knows the layers below, so it hides them.
+ */
+import { sameNode, type FlatTree, type Node } from '../plan/index.js';
+import { joinPath } from '../plan/nodes.js';
+
+/**
+ * What the layers below a user layer show in dir `dir` ('' is the root): each name, and whether
+ * it is a dir there; undefined where they show no dir.
+ */
+export type BelowDirs = (dir: string) => Promise<ReadonlyMap<string, boolean> | undefined>;
+
+/** Same version but for the mtime: a file's bytes and mode, a symlink's target, a dir's mode. */
+function sameButMtime(a: Node | undefined, b: Node): boolean {
+  if (a?.type === 'file' && b.type === 'file') return a.content === b.content && a.mode === b.mode;
+  if (a?.type === 'symlink' && b.type === 'symlink') return a.target === b.target;
+  if (a?.type === 'dir' && b.type === 'dir') return a.mode === b.mode;
+  return false;
+}
+
+/** `template` laid over `lower` (see the header). Both must be well-formed; so is the result. */
+export function templateOver(lower: FlatTree, template: FlatTree): Map<string, Node> {
+  const out = new Map(lower);
+  const replacedDirs: string[] = [];
+  for (const [path, node] of template) {
+    const was = out.get(path);
+    if (sameButMtime(was, node)) continue;
+    if (was?.type === 'dir' && node.type !== 'dir') replacedDirs.push(`${path}/`);
+    out.set(path, node);
+  }
+  if (replacedDirs.length > 0) for (const p of out.keys()) if (replacedDirs.some((d) => p.startsWith(d))) out.delete(p);
+  return out;
+}
+
+/** Adds to `merged` the whiteouts that keep hiding what `layer` hid below (see the header). */
+export async function keepHiding(merged: Map<string, Node>, layer: FlatTree, below: BelowDirs): Promise<void> {
+  const hide = async (dir: string): Promise<void> => {
+    const shown = await below(dir);
+    if (shown === undefined) return;
+    for (const [name, isDir] of shown) {
+      const path = joinPath(dir, name);
+      const node = merged.get(path);
+      if (node === undefined) merged.set(path, { type: 'whiteout' });
+      else if (node.type === 'dir' && isDir) await hide(path);
+    }
+  };
+  const overHidden = [...merged].filter(([path, node]) => node.type === 'dir' && layer.get(path) !== undefined && layer.get(path)?.type !== 'dir');
+  for (const [path] of overHidden) await hide(path);
+}
+
+/** Whether two flat trees hold the same nodes at the same paths. */
+export function sameTree(a: FlatTree, b: FlatTree): boolean {
+  if (a.size !== b.size) return false;
+  for (const [path, node] of a) if (!sameNode(node, b.get(path))) return false;
+  return true;
+}
