@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { findCredentialsAsync } from '@napi-rs/keyring';
 import { writeTree } from '../sync/cli/testkit.js';
-import { serveSignIn } from '../sync/control/index.js';
+import type { SignInState } from '../shared/signin-api.js';
+import { serveSignIn, type SignInTarget } from '../sync/control/index.js';
 import { StrataError } from '../sync/errors.js';
 import { preloadUserLayer } from '../sync/profile/index.js';
 import { readSession, SignInFlow } from '../sync/signin/index.js';
@@ -149,3 +150,55 @@ test('a long path in an error wraps inside the sign-in screen: it never makes it
   assert.ok(scroll <= client, `the screen is ${scroll} px wide in a ${client} px window`);
   assert.deepEqual(problems, []);
 });
+
+test('a status poll that fails while the sign-in runs is said as lost contact, retried, and the form stays disabled until the sign-in ends', { skip: noChromium, timeout: 60_000 }, async (t) => {
+  // A sign-in under way until the test ends it; the screen's polls are cut off meanwhile (a
+  // network blip, an app too busy to answer).
+  const defaults = { org: '/etc/strata/acme.json', user: 'dana' };
+  let step: SignInState['step'] = 'form';
+  let starts = 0;
+  const target: SignInTarget = {
+    state: () => ({ step, defaults }),
+    checkKeychain: () => Promise.resolve({ step, defaults }),
+    start: () => {
+      if (step !== 'form') return false;
+      starts++;
+      step = 'checking';
+      return true;
+    },
+  };
+  const screen = await serveSignIn(target);
+  t.after(() => screen.close());
+  const { page, problems } = await openPage(t);
+  let cut = 0;
+  await page.route('**/api/signin', (r) => {
+    if (r.request().method() !== 'GET') return r.continue();
+    cut++;
+    return r.abort('connectionreset');
+  });
+  await page.goto(`${screen.url}/#token=${screen.token}`);
+  await page.waitForFunction(() => (document.getElementById('user') as HTMLInputElement | null)?.value === 'dana');
+  await page.getByLabel('Access key id', { exact: true }).fill('AKIAEXAMPLE');
+  await page.getByLabel('Secret access key', { exact: true }).fill('secret');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const alert = page.getByRole('alert').filter({ hasText: /\S/ });
+  await alert.waitFor({ timeout: 20_000 });
+  assert.match(await alert.innerText(), /^Lost contact with the Strata app; trying again/);
+  assert.equal(await page.getByRole('button', { name: 'Sign in' }).isDisabled(), true, 'no second sign-in over the first');
+  assert.equal(await page.getByLabel('Secret access key', { exact: true }).isDisabled(), true);
+  const before = cut;
+  await expectMore(() => cut, before);
+  assert.equal(await page.getByRole('button', { name: 'Sign in' }).isDisabled(), true);
+
+  await page.unroute('**/api/signin');
+  step = 'done';
+  await page.getByRole('status').filter({ hasText: 'Signed in. Strata keeps your files in sync.' }).waitFor({ timeout: 20_000 });
+  assert.equal(await page.getByRole('alert').innerText(), '', 'the lost contact is no longer said');
+  assert.equal(starts, 1);
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+});
+
+/** Resolves once `count()` exceeds `than`: the screen polls on. */
+async function expectMore(count: () => number, than: number): Promise<void> {
+  while (count() <= than) await new Promise((resolve) => setTimeout(resolve, 50));
+}

@@ -5,6 +5,8 @@
  * to the app's sign-in endpoint (shared/signin-api.ts); then, while the app checks them and lays
  * the layer onto this machine, what it is doing and how far it got. A failed attempt shows why and
  * the form again (the secret emptied). Once signed in, the app moves the window on to the agent's UI.
+ * A status poll that fails (a network blip, an app too busy to answer) is tried again: the
+ * sign-in goes on in the app, and the form stays disabled while it runs.
  *
  * What must hold, as for the agent's UI: the token comes in the URL's fragment and goes as a bearer
  * header; nothing from the server is ever inserted as HTML; no inline script or style.
@@ -16,10 +18,24 @@ import { h, startPage } from './page.js';
 
 const POLL_MS = 250;
 
+/** After a poll that failed, the screen waits this long before the next, doubling up to RETRY_MAX_MS. */
+const RETRY_MS = 500;
+const RETRY_MAX_MS = 4000;
+
+/** Said while the polls fail: the sign-in runs in the app, whatever became of the request. */
+const LOST_CONTACT = 'Lost contact with the Strata app; trying again…';
+
+/** The app refused the window's key: asking again cannot help. */
+class KeyRefused extends Error {
+  constructor() {
+    super('This window no longer has the key to the sign-in screen: quit Strata and start it again.');
+  }
+}
+
 async function request(token: string, init: RequestInit = {}, path = '/api/signin'): Promise<SignInState> {
   const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
   const body = (await res.json().catch(() => undefined)) as (SignInState & { error?: ApiError }) | undefined;
-  if (res.status === 401) throw new Error('This window no longer has the key to the sign-in screen: quit Strata and start it again.');
+  if (res.status === 401) throw new KeyRefused();
   if (!res.ok) throw new Error(typeof body?.error?.message === 'string' ? body.error.message : `the app answered HTTP ${res.status}`);
   if (body === undefined) throw new Error('the app answered with something that is not JSON');
   return body;
@@ -97,18 +113,30 @@ class SignInScreen {
     await this.follow(() => request(this.token, { method: 'POST', body: JSON.stringify(form) }));
   }
 
-  /** Shows what `first` answers, then polls while the sign-in runs. */
+  /**
+   * Shows what `first` answers, then polls while the sign-in runs. A poll that fails says nothing
+   * of the sign-in, which goes on in the app: the screen says it lost contact and asks again, a
+   * little later each time, with the form still disabled (a second sign-in must not start over it).
+   */
   private async follow(first: () => Promise<SignInState>): Promise<void> {
     let next = first;
+    let failed = 0;
     for (;;) {
       let state: SignInState;
       try {
         state = await next();
       } catch (err) {
-        this.problem.textContent = err instanceof Error ? err.message : String(err);
-        this.setBusy(false);
-        return;
+        if (next === first || err instanceof KeyRefused) {
+          this.problem.textContent = err instanceof Error ? err.message : String(err);
+          this.setBusy(false);
+          return;
+        }
+        this.problem.textContent = LOST_CONTACT;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_MS * 2 ** failed++, RETRY_MAX_MS)));
+        continue;
       }
+      if (failed > 0) this.problem.textContent = '';
+      failed = 0;
       this.show(state);
       if (state.step === 'keychain' || state.step === 'form' || state.step === 'done') return;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
