@@ -2,15 +2,20 @@
 // versions side by side — when each was modified (local time), its size, and the device it came
 // from where the copy's name tells — in a table whose headers a screen reader reads out; keeping
 // a version gone from the disk since the last scan changes nothing and says so; before the
-// agent's first scan (started paused) the versions say they are not scanned yet.
+// agent's first scan (started paused) the versions say they are not scanned yet; one resolved from
+// the CLI before the page heard of it is said as already resolved, not as an error.
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
+import type { CommandName } from '../shared/agent-api.js';
 import { Agent } from '../sync/agent/index.js';
 import { serveControl } from '../sync/control/index.js';
+import { FakeAgent, folderStatus } from '../sync/control/testkit.js';
+import { StrataError } from '../sync/errors.js';
 import { agentAndPage, COPY, stateIs } from './agent-page.js';
-import { noChromium } from './browser.js';
+import { noChromium, openPage } from './browser.js';
 
 const skip = noChromium;
 
@@ -103,5 +108,29 @@ test('keeping a version of a conflict that a pass ended meanwhile (resolved on a
   await page.getByRole('alert').filter({ hasText: /no longer/ }).waitFor({ timeout: 20_000 });
   await page.getByText('Conflicts (1)').waitFor({ state: 'detached', timeout: 20_000 });
   assert.equal(await readFile(join(root, 'notes.txt'), 'utf8'), 'theirs, kept elsewhere');
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+});
+
+test('keeping a version of a conflict resolved from the CLI before the page heard of it says briefly that it was already resolved, not as an error, and the list is refreshed', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-conflict-gone-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = '/home/alice/Work';
+  const agent = new FakeAgent([folderStatus(root, { conflicts: [{ path: 'notes.txt', copy: COPY, device: 'laptop' }] })]);
+  // The CLI's resolve got there first, and the status it changed has not reached the page yet.
+  const call = agent.call.bind(agent);
+  agent.call = (async (command: CommandName, arg: never) => {
+    if (command !== 'resolveConflict') return call(command, arg);
+    agent.status.folders[0]!.conflicts = [];
+    throw new StrataError('E_NO_CONFLICT', 'this folder lists no such conflict copy', { path: COPY });
+  }) as typeof agent.call;
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await page.getByRole('button').filter({ hasText: 'Keep this' }).click();
+  const folder = page.getByRole('heading', { name: root }).locator('..');
+  await folder.getByRole('status').filter({ hasText: 'notes.txt: already resolved elsewhere; nothing was changed.' }).waitFor();
+  await page.getByText('Conflicts (1)').waitFor({ state: 'detached' });
+  assert.deepEqual(await page.getByRole('alert').allInnerTexts(), [], 'no error is shown');
   assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
 });

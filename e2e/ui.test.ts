@@ -220,6 +220,26 @@ test('when the agent goes away the page says so and what to do, also when a butt
   assert.match(await alert.innerText(), /strata ui/);
 });
 
+test('"Could not reach the agent" goes once a status comes from the agent again: it no longer stands', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-unreachable-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const agent = new FakeAgent([folderStatus('/home/alice/Work', { lastSync: '2026-12-01T10:00:00Z' })]);
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await page.getByRole('heading', { name: '/home/alice/Work' }).waitFor();
+  await page.route('**/api/pause', (r) => r.abort(), { times: 1 });
+  await page.getByRole('button', { name: 'Pause' }).click();
+  const alert = page.getByRole('alert').filter({ hasText: 'Could not reach the agent' });
+  await alert.waitFor();
+  agent.update({});
+  await alert.waitFor({ state: 'detached' });
+  assert.equal(agent.status.paused, false);
+  await page.getByRole('button', { name: 'Pause' }).waitFor();
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+});
+
 test('once the agent is gone the page no longer says it is in sync: its last status is shown as not current', { skip, timeout: 60_000 }, async (t) => {
   const { root, control, page, problems } = await agentAndPage(t);
   await page.goto(`${control.url}/#token=${control.token}`);

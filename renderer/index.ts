@@ -16,7 +16,9 @@
  * session storage, sent as a bearer header on commands, and removed from the address bar; nothing from the agent is ever
  * inserted as HTML (text nodes only); no inline script or style (the page's CSP forbids them);
  * while the stream is down the page says it is not connected, never the last status's state as if
- * it were current.
+ * it were current; an alert goes once what it says no longer stands (the agent could not be reached,
+ * and a status came from it since), and a conflict resolved elsewhere before the page heard of it
+ * is said as such, not as an error.
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus, SettingsProblemInfo, SettingsStatus } from '../shared/agent-api.js';
 import { agentLabel, errorText, formatProgress, lastPassFailed, plural, stateLabel } from '../shared/status-text.js';
@@ -30,6 +32,24 @@ class Unauthorized extends Error {
     super('The agent no longer accepts this page\'s key (it restarted). Open the page again with the address `strata ui` prints.');
   }
 }
+
+/** A command that never reached the agent: a status from it, pushed or asked for, ends what this says. */
+class Unreachable extends Error {
+  constructor() {
+    super(`Could not reach the agent. ${IF_STOPPED}`);
+  }
+}
+
+/** The agent refused a command: `code` is its error's (shared/agent-api.ts ApiError). */
+class Refused extends Error {
+  constructor(
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 
 /**
  * What to do when the agent is gone: it answers at a new address, with a new key, each time it
@@ -53,11 +73,11 @@ class Client {
       body: JSON.stringify(arg),
     }).catch(() => {
       // fetch says only "Failed to fetch": nothing answered.
-      throw new Error(`Could not reach the agent. ${IF_STOPPED}`);
+      throw new Unreachable();
     });
-    const body = (await res.json().catch(() => undefined)) as { error?: { message?: unknown } } | undefined;
+    const body = (await res.json().catch(() => undefined)) as { error?: { code?: unknown; message?: unknown } } | undefined;
     if (res.status === 401) throw new Unauthorized();
-    if (!res.ok) throw new Error(typeof body?.error?.message === 'string' ? body.error.message : `the agent answered HTTP ${res.status}`);
+    if (!res.ok) throw new Refused(typeof body?.error?.code === 'string' ? body.error.code : undefined, typeof body?.error?.message === 'string' ? body.error.message : `the agent answered HTTP ${res.status}`);
     return body as CommandResult<C>;
   }
 
@@ -127,8 +147,13 @@ function time(iso: string): string {
 
 class App {
   private status: AgentStatus | undefined;
-  /** Why the last command failed, until the next one succeeds: statuses pushed meanwhile keep it. */
-  private problem: string | undefined;
+  /**
+   * Why the last command failed, until the next one succeeds: statuses pushed meanwhile keep it,
+   * except that the agent could not be reached, which a status from it ends.
+   */
+  private problem: Error | undefined;
+  /** What became of the last command where it found nothing left to act on, by folder, until the next one. */
+  private note: { root: string; text: string } | undefined;
   /** The stream of statuses dropped, until a status arrives again. */
   private dropped: string | undefined;
   private busy = false;
@@ -181,6 +206,7 @@ class App {
   }
 
   private show(status: AgentStatus): void {
+    if (this.problem instanceof Unreachable) this.problem = undefined;
     this.status = status;
     this.held.seen(status);
     this.render();
@@ -191,8 +217,21 @@ class App {
       forgetToken();
       this.source?.close();
     }
-    this.problem = message(err);
+    this.problem = err instanceof Error ? err : new Error(String(err));
     this.render();
+  }
+
+  /**
+   * A command found nothing left to act on in `root` (done elsewhere meanwhile): said briefly, not
+   * as an error, and the status asked for, since the page's is behind the agent's.
+   */
+  private gone(root: string, text: string): void {
+    this.note = { root, text };
+    const pushed = this.pushed;
+    this.client.call('status', {}).then(
+      (s) => this.pushed === pushed && this.show(s),
+      (err: unknown) => this.fail(err),
+    );
   }
 
   /**
@@ -200,9 +239,10 @@ class App {
    * meantime: the answer may have been overtaken (a pass held its deletes before it arrived).
    * `failed` takes the command's failure where the page should say it elsewhere than at the top.
    */
-  private act(run: () => Promise<AgentStatus>, failed?: (why: string) => void): void {
+  private act(run: () => Promise<AgentStatus>, failed?: (err: unknown) => void): void {
     if (this.busy) return;
     this.busy = true;
+    this.note = undefined;
     this.render();
     const pushed = this.pushed;
     run()
@@ -213,7 +253,7 @@ class App {
           this.held.seen(s);
         }
       })
-      .catch((err: unknown) => (failed === undefined || err instanceof Unauthorized ? this.fail(err) : failed(message(err))))
+      .catch((err: unknown) => (failed === undefined || err instanceof Unauthorized ? this.fail(err) : failed(err)))
       .finally(() => {
         this.busy = false;
         this.render();
@@ -230,7 +270,7 @@ class App {
     const command = answer === 'confirm' ? 'confirmDeletes' : 'restoreDeletes';
     this.act(
       () => this.client.call(command, id === undefined ? { root } : { root, id }).finally(() => this.held.replied(root)),
-      (why) => this.held.failed(root, why),
+      (err) => this.held.failed(root, message(err)),
     );
   }
 
@@ -254,7 +294,7 @@ class App {
     const s = this.status;
     const parts: Child[] = [];
     if (s === undefined) {
-      parts.push(h('p', {}, this.problem ?? this.dropped ?? 'Connecting to the agent…'));
+      parts.push(h('p', {}, this.problem?.message ?? this.dropped ?? 'Connecting to the agent…'));
     } else {
       parts.push(
         h('header', {}, h('h1', {}, 'Strata'), h('p', { className: 'state', role: 'status' }, this.dropped === undefined ? agentLabel(s) : NOT_CONNECTED), h('p', { className: 'device' }, `Device ${s.deviceId}`)),
@@ -266,7 +306,7 @@ class App {
           this.button('Sync now', () => this.act(() => this.client.call('syncNow', {})), undefined, !s.paused),
         ),
         // One line: a command that failed while the stream was down says the same and more.
-        (this.problem ?? this.dropped) !== undefined && h('p', { className: 'problem', role: 'alert' }, this.problem ?? this.dropped),
+        (this.problem ?? this.dropped) !== undefined && h('p', { className: 'problem', role: 'alert' }, this.problem?.message ?? this.dropped),
         ...s.folders.map((f) => this.folder(f, s)),
       );
       if (s.folders.length === 0) parts.push(h('p', {}, 'No folders are synced.'));
@@ -292,6 +332,7 @@ class App {
     if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, `${lastPassFailed(f) ? 'Last pass failed: ' : ''}${errorText(f.error)}`));
     // No alert: the folder syncs on; this is for the user to fix when they can.
     if (f.warning) section.append(h('p', { className: 'warning' }, `Warning: ${errorText(f.warning)}`));
+    if (this.note?.root === f.root) section.append(h('p', { className: 'note', role: 'status' }, this.note.text));
     const result = this.held.result(f.root);
     if (result !== undefined && !f.pendingDeletes) section.append(h('p', { className: 'result', role: 'status' }, result));
     const shown = f.pendingDeletes;
@@ -302,7 +343,9 @@ class App {
     if (f.conflicts.length > 0) {
       const list = h('ul', { className: 'conflicts' });
       for (const c of f.conflicts) {
-        const resolve = (keep: 'name' | 'copy') => () => this.act(() => this.client.call('resolveConflict', { root: f.root, copy: c.copy, keep }));
+        // The agent lists no such conflict: it was resolved elsewhere (the CLI, another page) before this page heard of it.
+        const gone = (err: unknown) => (err instanceof Refused && err.code === 'E_NO_CONFLICT' ? this.gone(f.root, `${c.path}: already resolved elsewhere; nothing was changed.`) : this.fail(err));
+        const resolve = (keep: 'name' | 'copy') => () => this.act(() => this.client.call('resolveConflict', { root: f.root, copy: c.copy, keep }), gone);
         const item = h(
           'li',
           {},
