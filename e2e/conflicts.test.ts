@@ -73,7 +73,7 @@ test('keeping the other version of a conflict whose copy was deleted by hand say
   await page.goto(`${control.url}/#token=${control.token}`);
   await stateIs(page, 'In sync');
   await rm(join(root, COPY));
-  await page.getByRole('button', { name: `Keep ${COPY}` }).click();
+  await page.getByRole('button', { name: `Keep the other: ${COPY}` }).click();
   await page.getByRole('alert').filter({ hasText: /^the conflict copy is no longer on the disk/ }).waitFor();
   await page.getByText('Conflicts (1)').waitFor({ state: 'detached', timeout: 20_000 });
   assert.equal(await readFile(join(root, 'notes.txt'), 'utf8'), 'mine', 'nothing was changed');
@@ -86,7 +86,7 @@ test('keeping the version with the name after the file was deleted by hand keeps
   await page.goto(`${control.url}/#token=${control.token}`);
   await stateIs(page, 'In sync');
   await rm(join(root, 'notes.txt'));
-  await page.getByRole('button', { name: 'Keep notes.txt' }).click();
+  await page.getByRole('button', { name: 'Keep this: notes.txt' }).click();
   await page.getByRole('alert').filter({ hasText: /^the file is no longer on the disk/ }).waitFor();
   assert.equal(await readFile(join(root, COPY), 'utf8'), 'theirs');
   assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
@@ -103,7 +103,7 @@ test('keeping a version of a conflict that a pass ended meanwhile (resolved on a
   await page.getByRole('heading', { name: root }).locator('..').getByText(/^Scanning/).waitFor();
   await rm(join(root, COPY));
   await writeFile(join(root, 'notes.txt'), 'theirs, kept elsewhere');
-  await page.getByRole('button', { name: 'Keep notes.txt' }).click();
+  await page.getByRole('button', { name: 'Keep this: notes.txt' }).click();
   store.open();
   await page.getByRole('alert').filter({ hasText: /no longer/ }).waitFor({ timeout: 20_000 });
   await page.getByText('Conflicts (1)').waitFor({ state: 'detached', timeout: 20_000 });

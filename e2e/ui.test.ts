@@ -41,7 +41,7 @@ test('the UI shows the agent and its conflicts, pauses and resumes it, resolves 
   assert.equal(agent.paused, false);
 
   // The conflict, resolved by keeping the other version: it takes the name, the copy goes.
-  await page.getByRole('button', { name: 'Keep notes.sync-conflict-20261201-101500-laptop.txt' }).click();
+  await page.getByRole('button', { name: 'Keep the other: notes.sync-conflict-20261201-101500-laptop.txt' }).click();
   await page.getByText('Conflicts (1)').waitFor({ state: 'detached' });
   assert.equal(await readFile(join(root, 'notes.txt'), 'utf8'), 'theirs');
   assert.equal(existsSync(join(root, 'notes.sync-conflict-20261201-101500-laptop.txt')), false);
@@ -95,7 +95,7 @@ test('without the token, or with a stale one, the page says how to open it, and 
 });
 
 test('from the keyboard alone: Tab reaches every button, and a button pressed keeps the focus, so Enter again undoes it', { skip, timeout: 60_000 }, async (t) => {
-  const { control, page, problems } = await agentAndPage(t);
+  const { root, control, page, problems } = await agentAndPage(t);
   await page.goto(`${control.url}/#token=${control.token}`);
   await stateIs(page, 'In sync');
   const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent);
@@ -104,7 +104,7 @@ test('from the keyboard alone: Tab reaches every button, and a button pressed ke
     await page.keyboard.press('Tab');
     names.push(await focused());
   }
-  assert.deepEqual(names, ['Pause', 'Sync now', 'Keep notes.txt', 'Keep notes.sync-conflict-20261201-101500-laptop.txt']);
+  assert.deepEqual(names, ['Pause', 'Sync now', `Keep this: notes.txt in ${root}`, `Keep the other: notes.sync-conflict-20261201-101500-laptop.txt in ${root}`]);
   await page.keyboard.press('Shift+Tab');
   await page.keyboard.press('Shift+Tab');
   await page.keyboard.press('Shift+Tab');
@@ -127,14 +127,47 @@ test('a conflict resolved from the keyboard takes its buttons away: the focus ne
   await stateIs(page, 'In sync');
   agent.syncNow();
   await page.getByText('Conflicts (2)').waitFor({ timeout: 20_000 });
-  await page.getByRole('button', { name: 'Keep notes.txt' }).focus();
+  await page.getByRole('button', { name: 'Keep this: notes.txt' }).focus();
   await page.keyboard.press('Enter');
   await page.getByText('Conflicts (1)').waitFor({ timeout: 20_000 });
   assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H3', 'the focus is on the list of conflicts');
   await page.keyboard.press('Enter');
   await page.keyboard.press('Tab');
-  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Keep zeta.txt', 'Tab goes on to the next conflict');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), `Keep this: zeta.txt in ${root}`, 'Tab goes on to the next conflict');
   assert.deepEqual(agent.status().folders[0]?.conflicts.map((c) => c.copy), [other], 'the other conflict is left as it was');
+  assert.deepEqual(problems, []);
+});
+
+test('every button\'s accessible name starts with its visible label and says what it acts on: no two alike, with held deletes and conflicts in two folders', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-names-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const copy = 'notes.sync-conflict-20261201-101500-laptop.txt';
+  const held = (id: string) => ({ files: 20, of: 25, direction: 'local' as const, id });
+  const agent = new FakeAgent([
+    folderStatus('/home/alice/Work', { pendingDeletes: held('w'), conflicts: [{ path: 'notes.txt', copy, device: 'laptop' }] }),
+    folderStatus('/home/alice/Music', { pendingDeletes: held('m'), conflicts: [{ path: 'notes.txt', copy, device: 'laptop' }] }),
+  ]);
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await page.getByText('Conflicts (1)').nth(1).waitFor();
+  const buttons = page.getByRole('button');
+  const names: string[] = [];
+  for (const b of await buttons.all()) {
+    // The name as the browser's accessibility tree has it (what voice control and screen readers use).
+    const quoted = /button ("(?:[^"\\]|\\.)*")/.exec(await b.ariaSnapshot())?.[1];
+    const name = quoted === undefined ? '' : (JSON.parse(quoted) as string);
+    const label = (await b.innerText()).trim();
+    assert.ok(name.startsWith(label), `the button "${label}" is named "${name}"`);
+    names.push(name);
+  }
+  assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), [], 'no two buttons have the same name');
+  for (const root of ['/home/alice/Work', '/home/alice/Music']) {
+    for (const label of ['Delete 20 files', 'Restore 20 files']) assert.equal(names.filter((n) => n.startsWith(label) && n.includes(root)).length, 1, `${label} in ${root}`);
+    assert.equal(names.filter((n) => n.startsWith('Keep this') && n.includes('notes.txt') && n.includes(root)).length, 1);
+    assert.equal(names.filter((n) => n.startsWith('Keep the other') && n.includes(copy) && n.includes(root)).length, 1);
+  }
   assert.deepEqual(problems, []);
 });
 
@@ -318,7 +351,7 @@ test('a folder of one file says "1 file"', { skip, timeout: 60_000 }, async (t) 
   const { root, control, page, problems } = await agentAndPage(t);
   await page.goto(`${control.url}/#token=${control.token}`);
   await page.getByText('Layer user/alice, 2 files').waitFor();
-  await page.getByRole('button', { name: 'Keep notes.txt' }).click();
+  await page.getByRole('button', { name: 'Keep this: notes.txt' }).click();
   await page.getByRole('heading', { name: root }).locator('..').getByText(/^Layer user\/alice, 1 file$/).waitFor();
   assert.deepEqual(problems, []);
 });
@@ -335,7 +368,7 @@ test('on a phone-wide window the buttons of a held mass delete and of a conflict
     return Math.max(second.x - (first.x + first.width), second.y - (first.y + first.height));
   };
   assert.ok((await apart('Delete 20 files', 'Restore 20 files')) >= 8, 'Delete and Restore');
-  assert.ok((await apart('Keep notes.txt', 'Keep notes.sync-conflict-20261201-101500-laptop.txt')) >= 8, 'the two versions of a conflict');
+  assert.ok((await apart('Keep this: notes.txt', 'Keep the other: notes.sync-conflict-20261201-101500-laptop.txt')) >= 8, 'the two versions of a conflict');
   assert.deepEqual(problems, []);
 });
 

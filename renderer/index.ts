@@ -275,7 +275,9 @@ class App {
   }
 
   /**
-   * `name`: the accessible name, when the label alone would not tell which item it acts on;
+   * `name`: the accessible name, when the label alone would not tell which item it acts on: it
+   * must start with the label (WCAG 2.5.3: a voice-control user says what they see), then say what
+   * the button acts on, and its folder (two folders may each hold a conflict or a held delete alike);
    * `available`: false disables the button while the agent's state makes it pointless. While a
    * command runs the buttons are only marked unavailable (act() ignores them): a disabled button
    * loses the focus, and a keyboard user would be sent back to the top of the page.
@@ -337,7 +339,7 @@ class App {
     if (result !== undefined && !f.pendingDeletes) section.append(h('p', { className: 'result', role: 'status' }, result));
     const shown = f.pendingDeletes;
     if (shown) {
-      const button = (label: string, onClick: () => void) => this.button(label, onClick);
+      const button = (label: string, onClick: () => void) => this.button(label, onClick, `${label} in ${f.root}`);
       section.append(this.held.box(f, shown, s.paused, button, (a) => this.answer(f.root, shown.id, a)));
     }
     if (f.conflicts.length > 0) {
@@ -353,7 +355,7 @@ class App {
           ' — the other version is ',
           h('span', { className: 'copy' }, c.copy),
           versionsTable(c, s.deviceId),
-          h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep ${c.path}`), this.button('Keep the other', resolve('copy'), `Keep ${c.copy}`)),
+          h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep this: ${c.path} in ${f.root}`), this.button('Keep the other', resolve('copy'), `Keep the other: ${c.copy} in ${f.root}`)),
         );
         item.dataset.key = c.copy;
         list.append(item);
