@@ -7,7 +7,7 @@
  * then do nothing; when the pass that acts on it ends, the box gives way to what it did, as the
  * agent says it (FolderStatus.answered, notCarried), never as the answer asked. A failed
  * answer says why inside the box, whatever statuses arrive meanwhile, until the user answers again
- * or the hold is gone.
+ * or the hold is gone. An answer given again elsewhere (the agent keeps the last) is said as changed.
  */
 import type { AgentStatus, FolderStatus, PendingDeletes } from '../shared/agent-api.js';
 import { notCarriedWords, plural, waitsForAnswer } from '../shared/status-text.js';
@@ -18,6 +18,20 @@ export type Answer = NonNullable<PendingDeletes['answer']>;
 export { waitsForAnswer };
 
 const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** An answer as its button says it. */
+const verb = (a: Answer): string => (a === 'confirm' ? 'delete' : 'restore');
+
+/**
+ * What an answered pass did, where the page last saw `was` taken and the agent says the pass carried
+ * out `answered`: another answer where one was given elsewhere after the last status the page saw
+ * (its stream was down), none where the files changed after it.
+ */
+function resultText(was: { answer: Answer; files: number }, answered: Answer | undefined): string {
+  if (answered === undefined) return 'The answer was not needed: the files changed after it, and sync went on without asking.';
+  const done = `${answered === 'confirm' ? 'deleted' : 'restored'} ${plural(was.files, 'file')}.`;
+  return answered === was.answer ? capitalize(done) : `The answer changed to ${verb(answered)} elsewhere: ${done}`;
+}
 
 export class HeldAnswers {
   /** Answers sent, by root, whose reply has not come. */
@@ -40,7 +54,10 @@ export class HeldAnswers {
       const was = this.taken.get(f.root);
       if (d?.answer !== undefined) {
         this.taken.set(f.root, { answer: d.answer, files: d.files });
-        this.notes.delete(f.root);
+        // The agent keeps the last answer given: another one from the CLI or another page replaces
+        // the one this page showed taken, which the box must not turn into silently.
+        if (was === undefined) this.notes.delete(f.root);
+        else if (was.answer !== d.answer) this.notes.set(f.root, `The answer changed to ${verb(d.answer)}: it was given again elsewhere (the CLI or another page).`);
         this.results.delete(f.root);
         continue;
       }
@@ -50,7 +67,7 @@ export class HeldAnswers {
         // The agent says whether the pass carried the answer out (FolderStatus.answered): the files
         // may have changed after it, so that nothing was left to answer.
         if (f.notCarried !== undefined) this.results.set(f.root, `${capitalize(notCarriedWords(f.notCarried))}.`);
-        else if (was !== undefined) this.results.set(f.root, f.answered === was.answer ? `${was.answer === 'confirm' ? 'Deleted' : 'Restored'} ${plural(was.files, 'file')}.` : 'The answer was not needed: the files changed after it, and sync went on without asking.');
+        else if (was !== undefined) this.results.set(f.root, resultText(was, f.answered));
       } else {
         this.results.delete(f.root);
         if (was !== undefined) this.notes.set(f.root, 'Files changed after the answer, so sync asks again.');
