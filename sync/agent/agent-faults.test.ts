@@ -1,0 +1,105 @@
+// A live agent whose bucket is a real S3 server behind a proxy that stalls, resets and refuses
+// (sync/testing/fault-proxy.ts): a pass that keeps failing ends, says so in one line naming the
+// key, writes no head and no partial file, and the folder syncs by itself once the network heals.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { RetryingStore } from '../store/retrying.js';
+import { S3Store } from '../store/s3.js';
+import { FaultProxy } from '../testing/fault-proxy.js';
+import { makeTestS3Store, skipWithoutS3, testS3Options } from '../testing/s3.js';
+import { keys } from '../repo/types.js';
+import { Agent } from './agent.js';
+import { waitFor } from './live-testkit.js';
+import { initStore, LAYER, listDir, tempRoot } from './testkit.js';
+
+const isPut = (req: { method?: string }) => req.method === 'PUT';
+const isPackGet = (req: { method?: string; url?: string }) => req.method === 'GET' && /\/data\//.test(req.url ?? '');
+
+interface Rig {
+  proxy: FaultProxy;
+  /** The bucket, straight (no proxy). */
+  direct: S3Store;
+  root: string;
+  agent: Agent;
+}
+
+/** An agent on a fresh bucket through the proxy: a request silent for `idleMs` fails, retried twice with no wait. */
+async function rig(t: TestContext, name: string, idleMs: number): Promise<Rig> {
+  const fixture = await makeTestS3Store();
+  t.after(fixture.cleanup);
+  await initStore(fixture.store);
+  const proxy = await FaultProxy.start(testS3Options().endpoint as string);
+  t.after(() => proxy.close());
+  const s3 = new S3Store({ ...testS3Options(), bucket: fixture.store.bucket, endpoint: proxy.endpoint, timeouts: { connectMs: 2000, idleMs } });
+  t.after(() => s3.client.destroy());
+  const store = new RetryingStore(s3, { retries: 2, sleep: async () => {} });
+  const base = await tempRoot(t, name);
+  const root = join(base, 'root');
+  await mkdir(root, { recursive: true });
+  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => store, newDeviceId: () => 'deva', watch: false, pollMs: 100 });
+  // Before the proxy and the bucket go.
+  t.after(() => agent.stop());
+  await waitFor('the first pass', () => agent.status().folders[0]!.lastSync !== undefined);
+  return { proxy, direct: fixture.store, root, agent };
+}
+
+async function headOf(store: S3Store, device: string): Promise<string | undefined> {
+  return store.get(keys.head(LAYER, device)).then(
+    (b) => Buffer.from(b).toString('hex'),
+    () => undefined,
+  );
+}
+
+test('uploads that stall every time: the pass ends offline on one line naming the key, writes no head, and the folder syncs by itself once the network heals', { skip: skipWithoutS3 }, async (t) => {
+  const { proxy, direct, root, agent } = await rig(t, 'faults-upload-stall', 300);
+  const head = await headOf(direct, 'deva');
+  await writeFile(join(root, 'new.bin'), randomBytes(200_000));
+  proxy.inject({ kind: 'stall' }, { match: isPut, times: 1000 });
+  const failed = agent.passesDone();
+  agent.syncNow();
+  await failed;
+  const f = agent.status().folders[0]!;
+  assert.equal(f.state, 'offline', JSON.stringify(f));
+  assert.equal(f.error?.code, 'E_TRANSIENT');
+  assert.ok(f.error?.key, `the error names the key: ${JSON.stringify(f.error)}`);
+  assert.doesNotMatch(f.error.message, /\n/);
+  assert.equal(await headOf(direct, 'deva'), head, 'no head written over the objects not stored');
+  proxy.clear();
+  await waitFor('the folder in sync again', () => agent.status().folders[0]!.state === 'idle' && agent.status().folders[0]!.error === undefined);
+  assert.notEqual(await headOf(direct, 'deva'), head, 'the healed pass wrote a head');
+});
+
+/** Another machine that writes `files` to the bucket straight, and has synced them. */
+async function otherMachine(t: TestContext, direct: S3Store, files: Record<string, Buffer>): Promise<void> {
+  const base = await tempRoot(t, 'faults-other');
+  const root = join(base, 'root');
+  await mkdir(root);
+  for (const [name, bytes] of Object.entries(files)) await writeFile(join(root, name), bytes);
+  const b = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => direct, newDeviceId: () => 'devb', watch: false, pollMs: 60_000 });
+  await waitFor('devb synced', () => b.status().folders[0]!.lastSync !== undefined && b.status().folders[0]!.state === 'idle');
+  await b.stop();
+}
+
+const laid = (root: string, name: string, bytes: Buffer) => async () => (await listDir(root).catch(() => ({}) as Record<string, string>))[name] === bytes.toString();
+
+test('pack reads that reset or stall every time: the pass ends offline, leaves no partial file, and lays the file once the network heals', { skip: skipWithoutS3 }, async (t) => {
+  const { proxy, direct, root, agent } = await rig(t, 'faults-download-stall', 300);
+  const big = randomBytes(600_000);
+  await otherMachine(t, direct, { 'big.bin': big });
+  proxy.inject({ kind: 'reset', afterBytes: 1000 }, { match: isPackGet, times: 2 });
+  proxy.inject({ kind: 'stall', afterBytes: 1000 }, { match: isPackGet, times: 1000 });
+  const failed = agent.passesDone();
+  agent.syncNow();
+  await failed;
+  const f = agent.status().folders[0]!;
+  assert.equal(f.state, 'offline', JSON.stringify(f));
+  assert.ok(f.error?.key, `the error names the key: ${JSON.stringify(f.error)}`);
+  assert.doesNotMatch(f.error.message, /\n/);
+  assert.deepEqual(await listDir(root), {}, 'nothing partial in the folder');
+  proxy.clear();
+  await waitFor('big.bin laid whole', laid(root, 'big.bin', big));
+  await waitFor('the error gone', () => agent.status().folders[0]!.error === undefined);
+});
