@@ -1,6 +1,7 @@
 // A live agent whose bucket is a real S3 server behind a proxy that stalls, resets and refuses
 // (sync/testing/fault-proxy.ts): a pass that keeps failing ends, says so in one line naming the
-// key, writes no head and no partial file, and the folder syncs by itself once the network heals.
+// key, writes no head and no partial file, and the folder syncs by itself once the network heals;
+// a pause stops every request at once, a stalled one too.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -102,4 +103,45 @@ test('pack reads that reset or stall every time: the pass ends offline, leaves n
   proxy.clear();
   await waitFor('big.bin laid whole', laid(root, 'big.bin', big));
   await waitFor('the error gone', () => agent.status().folders[0]!.error === undefined);
+});
+
+test('a pause while an upload stalls aborts it: no request is in flight once pause returns, none is sent while paused, and a resume syncs', { skip: skipWithoutS3, timeout: 30_000 }, async (t) => {
+  // The stalled request would wait a minute before its idle timeout: only an abort ends it in time.
+  const { proxy, direct, root, agent } = await rig(t, 'faults-pause-stall', 60_000);
+  const head = await headOf(direct, 'deva');
+  await writeFile(join(root, 'new.bin'), randomBytes(200_000));
+  proxy.inject({ kind: 'stall' }, { match: isPut, times: 1000 });
+  agent.syncNow();
+  await waitFor('a stalled upload', () => proxy.inFlight > 0 && proxy.seen.some((s) => s.endsWith(' stall')));
+  await agent.pause();
+  // The client has closed it; the proxy hears so a moment later.
+  await waitFor('the stalled request closed', () => proxy.inFlight === 0, 2000);
+  const seen = proxy.seen.length;
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(proxy.seen.length, seen, 'no request while paused');
+  assert.equal(agent.status().folders[0]!.state, 'paused');
+  proxy.clear();
+  await agent.resume();
+  await waitFor('the folder in sync again', () => agent.status().folders[0]!.state === 'idle' && agent.status().folders[0]!.lastSync !== undefined);
+  await waitFor('a new head', async () => (await headOf(direct, 'deva')) !== head);
+});
+
+test('a pause during a large download stops its bytes at once; a resume lays the file whole', { skip: skipWithoutS3, timeout: 60_000 }, async (t) => {
+  const { proxy, direct, root, agent } = await rig(t, 'faults-pause-large', 60_000);
+  const big = randomBytes(3 * 1024 * 1024);
+  await otherMachine(t, direct, { 'big.bin': big });
+  // A slow link: the download surely runs when the pause comes.
+  proxy.inject({ kind: 'trickle', bytes: 16 * 1024, everyMs: 20 }, { match: isPackGet, times: 1000 });
+  agent.syncNow();
+  await waitFor('the download under way', () => proxy.bytes.down > 200_000);
+  await agent.pause();
+  await waitFor('no request in flight', () => proxy.inFlight === 0, 2000);
+  const down = proxy.bytes.down;
+  assert.ok(down < big.length, `the download was cut short, not waited for (${down} bytes of ${big.length})`);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(proxy.bytes.down, down, 'no byte received while paused');
+  assert.deepEqual(await listDir(root), {}, 'nothing partial in the folder');
+  proxy.clear();
+  await agent.resume();
+  await waitFor('big.bin laid whole', laid(root, 'big.bin', big));
 });

@@ -10,7 +10,8 @@
  *
  * Must hold:
  * - paused means zero store requests: the store is not even opened until the agent is unpaused,
- *   pause() returns only once the running pass has stopped, and the paused flag is durable
+ *   pause() returns only once the running pass has stopped, its requests in flight aborted (a
+ *   stalled one, a large transfer: store/abort.ts), not waited for, and the paused flag is durable
  *   (sync/state), so a restart stays paused; the watcher keeps recording dirty paths meanwhile;
  * - before the store is opened (paused, offline) each folder's status shows what its state dir
  *   knows: its files, conflicts and last sync (known.ts), never an empty folder;
@@ -26,6 +27,7 @@ import { openRepository, type Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import type { BlobId } from '../repo/types.js';
 import type { ObjectStore } from '../store/index.js';
+import { withSignal } from '../store/abort.js';
 import { openAgentState, type AgentState } from '../state/index.js';
 import { FolderRuntime, isOffline, type FolderSpec } from './runtime.js';
 
@@ -356,12 +358,13 @@ export class Agent implements AgentApi {
     }
   }
 
-  /** openFolders, as the running step: a pause meanwhile waits for its requests to end. */
+  /** openFolders, as the running step: a pause meanwhile aborts its requests. */
   private async opening(): Promise<boolean> {
     let finish!: () => void;
-    this.running = { abort: new AbortController(), done: new Promise((r) => (finish = r)) };
+    const abort = new AbortController();
+    this.running = { abort, done: new Promise((r) => (finish = r)) };
     try {
-      return await this.openFolders();
+      return await withSignal(abort.signal, () => this.openFolders(abort.signal));
     } finally {
       this.running = undefined;
       finish();
@@ -373,13 +376,14 @@ export class Agent implements AgentApi {
    * opened stops every folder (false); a folder that cannot be opened (its state dir, its watcher)
    * stops only itself, and is tried again after a backoff.
    */
-  private async openFolders(): Promise<boolean> {
+  private async openFolders(signal: AbortSignal): Promise<boolean> {
     if (this.repo === undefined) {
       try {
-        // The index is loaded by the first pass (which loads it anyway), so a pause during the
-        // start-up waits for one request, not for the whole index.
+        // The index is loaded by the first pass (which loads it anyway).
         this.repo = await openRepository(await this.opts.openStore(), { loadIndex: false });
       } catch (err) {
+        // Cut short by a pause or a stop: no failure of the store's.
+        if (signal.aborted) return false;
         for (const f of this.folders) f.setError(isOffline(err) ? 'offline' : 'error', err);
         const f = this.folders[0];
         if (f !== undefined) {
@@ -458,7 +462,7 @@ export class Agent implements AgentApi {
       }
       // The pass looks at the root again: only seen missing from now on is it missing at its end.
       f.rootMissing = false;
-      const r = await f.folder.pass(abort.signal);
+      const r = await withSignal(abort.signal, () => f.folder.pass(abort.signal));
       fresh = f.record(r);
       if (r.status === 'retry') {
         if (f.failures++ < MAX_RETRIES) f.due = true;

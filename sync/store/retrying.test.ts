@@ -5,6 +5,7 @@ import { StrataError, isStrataError, type ErrorCode } from '../errors.js';
 import { readAll, type ObjectInfo } from './index.js';
 import { MemoryStore } from './memory.js';
 import { RetryingStore, type RetryOptions } from './retrying.js';
+import { withSignal } from './abort.js';
 
 const fail = (code: ErrorCode): StrataError => new StrataError(code, `scripted ${code}`, { key: 'k' });
 
@@ -219,5 +220,23 @@ describe('RetryingStore.list', () => {
     };
     for await (const info of retrying(inner).store.list('')) if (info.key === keys[3]) break;
     assert.equal(closed, true);
+  });
+});
+
+describe('RetryingStore under an aborted withSignal', () => {
+  it('neither retries nor waits once the signal is aborted: the failure is its reason', async () => {
+    const inner = new ScriptedStore();
+    const abort = new AbortController();
+    const reason = new StrataError('E_PAUSED', 'sync was paused');
+    inner.failures.push(fail('E_TRANSIENT'), fail('E_TRANSIENT'));
+    // The first failure comes as the pause does.
+    const sleeps: number[] = [];
+    const store = new RetryingStore(inner, { sleep: () => new Promise<void>((r) => (sleeps.push(1), abort.abort(reason), setTimeout(r, 10_000).unref())) });
+    const err = await withSignal(abort.signal, () => store.get('k')).catch((e: unknown) => e);
+    assert.equal(err, reason, 'the wait ended at the abort');
+    assert.deepEqual({ calls: inner.calls, sleeps: sleeps.length }, { calls: 1, sleeps: 1 });
+    inner.failures.push(fail('E_TRANSIENT'));
+    assert.equal(await withSignal(abort.signal, () => store.get('k')).catch((e: unknown) => e), reason, 'no retry of a failure under an aborted signal');
+    assert.deepEqual({ calls: inner.calls, sleeps: sleeps.length }, { calls: 2, sleeps: 1 });
   });
 });

@@ -14,9 +14,12 @@
  *   Without a cheap restart a long listing could never get past a late page at a high fault rate.
  * - getStream retries opening the stream only; a failure half-way through reading reaches the
  *   caller, who knows how much it has consumed.
+ * - Under an aborted withSignal (abort.ts) nothing is retried and no wait runs on: the failure is
+ *   the signal's reason.
  * - Time and randomness are injected, so tests run instantly and deterministically.
  */
 import type { Readable } from 'node:stream';
+import { requestSignal } from './abort.js';
 import { isTransient, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
 
 export interface RetryOptions {
@@ -32,6 +35,17 @@ export interface RetryOptions {
 }
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A wait, ended early by an abort of `signal` (failing with its reason). */
+function abortable(sleep: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return sleep;
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void sleep.finally(() => signal.removeEventListener('abort', onAbort)).then(resolve, reject);
+  });
+}
 
 export class RetryingStore implements ObjectStore {
   readonly location: string;
@@ -121,9 +135,11 @@ export class RetryingStore implements ObjectStore {
 
   /** Wait before retry number `failures`, or rethrow when the error is final. */
   private async backoff(err: unknown, failures: number): Promise<void> {
+    const signal = requestSignal();
+    if (signal?.aborted) throw signal.reason;
     if (!isTransient(err) || failures > this.retries) throw err;
     this.onRetry?.(err, failures);
-    await this.sleep(this.delayMs(failures - 1));
+    await abortable(this.sleep(this.delayMs(failures - 1)), signal);
   }
 
   /** The wait before retry `n + 1`: full jitter over an exponentially growing, capped window. */

@@ -10,6 +10,8 @@
  * - Nothing from the server is trusted: sizes, ranges, listings (order, prefix, continuation
  *   tokens that must advance) and body lengths are checked, and every failure is a StrataError
  *   naming the key (see s3-errors.ts, s3-body.ts).
+ * - A request started under withSignal (abort.ts) carries that signal: its abort ends the request,
+ *   its body included, at once, and it fails with the signal's reason.
  * - A HEAD answer has no body, so a missing bucket looks like a missing object there; every other
  *   request names the missing bucket (E_PERMANENT).
  */
@@ -27,6 +29,7 @@ import {
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import { StrataError } from '../errors.js';
+import { requestSignal } from './abort.js';
 import { checkKey, readAll, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
 import { checkedBody, expectedLength, readExactly, validRange } from './s3-body.js';
 import { errorFor } from './s3-errors.js';
@@ -118,7 +121,7 @@ export class S3Store implements ObjectStore {
     const Range = range && `bytes=${range.offset}-${range.offset + range.length - 1}`;
     const out: GetObjectCommandOutput = await this.send(key, 'GET', () => new GetObjectCommand({ Bucket: this.bucket, Key: this.k(key), Range }));
     const length = expectedLength(key, out, range);
-    return checkedBody(key, this.location, out.Body as Readable, length);
+    return checkedBody(key, this.location, out.Body as Readable, length, requestSignal());
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -208,10 +211,14 @@ export class S3Store implements ObjectStore {
 
   /** One request through the semaphore, with SDK failures turned into StrataErrors. */
   private async send<T>(key: string, op: string, command: () => { input: object }): Promise<T> {
+    const signal = requestSignal();
+    signal?.throwIfAborted();
     await this.slots.acquire();
     try {
-      return (await this.client.send(command() as never)) as T;
+      signal?.throwIfAborted();
+      return (await this.client.send(command() as never, { abortSignal: signal })) as T;
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       throw errorFor(err, { key, op, location: this.location, bucket: this.bucket });
     } finally {
       this.slots.release();

@@ -22,6 +22,8 @@ export type Fault =
   | { kind: 'reset'; afterBytes: number }
   /** Send the headers (the whole Content-Length) and afterBytes of the body, then close (FIN). */
   | { kind: 'truncate'; afterBytes: number }
+  /** Send the answer's body `bytes` at a time, one piece every `everyMs`: a slow link, or one that never quite stalls. */
+  | { kind: 'trickle'; bytes: number; everyMs: number }
   /** Wait ms before the first byte of the answer. */
   | { kind: 'delay'; ms: number }
   /** Take afterBytes of the request's body, then reset the connection: a PUT cut off mid-body. */
@@ -56,6 +58,9 @@ export class FaultProxy {
   readonly seen: string[] = [];
   private readonly queue: Queued[] = [];
   private readonly sockets = new Set<Socket>();
+  private open = 0;
+  /** Body bytes passed on so far, headers not counted: of requests to the server, of answers to the client. */
+  readonly bytes = { up: 0, down: 0 };
 
   private constructor(
     private readonly server: Server,
@@ -86,6 +91,11 @@ export class FaultProxy {
     this.queue.length = 0;
   }
 
+  /** Requests whose answer has not ended nor been cut off: a stalled one stays in flight until the client gives up. */
+  get inFlight(): number {
+    return this.open;
+  }
+
   /** Faults still queued, times left counted. */
   get pending(): number {
     return this.queue.reduce((n, q) => n + q.left, 0);
@@ -108,6 +118,14 @@ export class FaultProxy {
     const fault = this.take(req);
     this.seen.push(`${req.method} ${req.url}${fault ? ` ${fault.kind}` : ''}`);
     res.on('error', () => {});
+    this.open++;
+    res.on('close', () => this.open--);
+    // Bytes count once written to a connection still open (a closed one takes nothing).
+    const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    res.write = ((chunk: unknown, ...rest: unknown[]) => {
+      if (!res.closed && (chunk instanceof Uint8Array || typeof chunk === 'string')) this.bytes.down += Buffer.byteLength(chunk);
+      return write(chunk, ...rest);
+    }) as typeof res.write;
     if (fault?.kind === 'status') {
       req.resume();
       req.on('end', () => {
@@ -123,6 +141,7 @@ export class FaultProxy {
     // Expect is never signed; dropping it spares the proxy the 100-continue dance.
     const headers = { ...req.headers };
     delete headers.expect;
+    req.on('data', (chunk: Buffer) => (this.bytes.up += chunk.length));
     const up = httpRequest({ host: this.upstream.hostname, port: this.upstream.port, method: req.method, path: req.url, headers, agent: false });
     up.on('error', () => res.socket?.destroy());
     req.on('error', () => up.destroy());
@@ -155,6 +174,19 @@ export class FaultProxy {
       return;
     }
     if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    if (fault?.kind === 'trickle') {
+      res.writeHead(status, answer.headers);
+      for await (const chunk of answer) {
+        for (let at = 0; at < (chunk as Buffer).length && !res.closed; at += fault.bytes) {
+          await new Promise((resolve) => setTimeout(resolve, fault.everyMs));
+          res.write((chunk as Buffer).subarray(at, at + fault.bytes));
+        }
+        if (res.closed) break;
+      }
+      answer.destroy();
+      res.end();
+      return;
+    }
     if (fault?.kind !== 'stall' && fault?.kind !== 'reset' && fault?.kind !== 'truncate') {
       res.writeHead(status, answer.headers);
       answer.pipe(res);
