@@ -46,7 +46,7 @@ export function expectedLength(key: string, out: GetObjectCommandOutput, range: 
 }
 
 /** The response body, failing (mapped) on a network error or a length other than promised. */
-export function checkedBody(key: string, location: string, body: Readable, length: number, signal?: AbortSignal): Readable {
+export function checkedBody(key: string, location: string, body: Readable, length: number, signal?: AbortSignal, deadline?: { signal: AbortSignal; end(): void }): Readable {
   async function* check(): AsyncGenerator<Buffer> {
     let seen = 0;
     try {
@@ -56,9 +56,12 @@ export function checkedBody(key: string, location: string, body: Readable, lengt
         yield chunk as Buffer;
       }
     } catch (err) {
-      // Cut off by its request's abort (abort.ts): the abort's reason, not a network failure.
+      // Cut off by its request's abort (abort.ts) or deadline: that reason, not a network failure.
       if (signal?.aborted) throw signal.reason;
+      if (deadline?.signal.aborted) throw deadline.signal.reason;
       throw errorFor(err, { key, op: 'GET', location, bucket: '' });
+    } finally {
+      deadline?.end();
     }
     if (seen !== length) {
       throw new StrataError('E_TRANSIENT', `GET at ${location}: body had ${seen > length ? 'more' : 'fewer'} bytes than its ${length}`, { key });

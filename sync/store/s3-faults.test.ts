@@ -180,6 +180,27 @@ describe('S3Store and RetryingStore through a misbehaving network', { skip: skip
     assert.equal(opened, 2);
   });
 
+  it('an answer that trickles, never silent for the idle timeout, fails at its deadline (both timeouts and its bytes at the floor speed), naming the key', async () => {
+    const slow = new S3Store({ ...testS3Options(), bucket: fixture.store.bucket, endpoint: proxy.endpoint, timeouts: { connectMs: 1000, idleMs: 1500, minBytesPerSecond: 1000 } });
+    try {
+      await fixture.store.put('tiny', Buffer.alloc(100, 7));
+      // 100 bytes at 10 per second: 10 s, never 1.5 s without a byte; the deadline is 1 s (connect) + 1.5 s + 0.1 s.
+      const trickle = { kind: 'trickle', bytes: 1, everyMs: 100 } as const;
+      for (const read of [() => slow.get('tiny'), () => slow.get('tiny', { offset: 10, length: 80 }), () => slow.getStream('tiny').then(readAll)]) {
+        proxy.inject(trickle, { match: requests('GET', 'tiny') });
+        const err = await failure(read());
+        assert.ok(isStrataError(err, 'E_TRANSIENT') && err.key === 'tiny', describeError(err));
+        assert.match(describeError(err), /slower than/);
+        assert.doesNotMatch(describeError(err), /\n/);
+      }
+      // A body that comes at the floor speed or faster is not cut.
+      proxy.inject({ kind: 'trickle', bytes: 25, everyMs: 10 }, { match: requests('GET', 'tiny') });
+      assert.equal((await slow.get('tiny')).byteLength, 100);
+    } finally {
+      slow.client.destroy();
+    }
+  });
+
   it('a listing of several pages resumes after a page that stalls', async () => {
     const keys = Array.from({ length: 1003 }, (_, i) => `many/${String(i).padStart(4, '0')}`);
     for (let i = 0; i < keys.length; i += 32) await Promise.all(keys.slice(i, i + 32).map((k) => fixture.store.put(k, Buffer.from('x'))));

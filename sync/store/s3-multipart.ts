@@ -32,8 +32,8 @@ export interface Upload {
   /** The object's key in the bucket, the store's prefix included. */
   Key: string;
   partSize: number;
-  /** One request through the store's semaphore, failures mapped (s3-errors.ts). */
-  send<T>(op: string, command: () => { input: object }): Promise<T>;
+  /** One request through the store's semaphore, failures mapped (s3-errors.ts); `bytes`: its body's length, for its deadline. */
+  send<T>(op: string, command: () => { input: object }, bytes?: number): Promise<T>;
 }
 
 export async function putMultipart(up: Upload, body: StreamBody): Promise<void> {
@@ -76,6 +76,7 @@ async function uploadParts(up: Upload, UploadId: string, body: StreamBody): Prom
 async function uploadPart(up: Upload, UploadId: string, PartNumber: number, bytes: Uint8Array): Promise<CompletedPart> {
   const out = await up.send<UploadPartCommandOutput>('UPLOAD PART', () =>
     new UploadPartCommand({ Bucket: up.bucket, Key: up.Key, UploadId, PartNumber, Body: bytes, ContentLength: bytes.byteLength }),
+    bytes.byteLength,
   );
   if (!out.ETag) throw new StrataError('E_PERMANENT', `part ${PartNumber} upload to ${up.location} returned no ETag`, { key: up.key });
   return { PartNumber, ETag: out.ETag };

@@ -10,6 +10,8 @@
  * - Nothing from the server is trusted: sizes, ranges, listings (order, prefix, continuation
  *   tokens that must advance) and body lengths are checked, and every failure is a StrataError
  *   naming the key (see s3-errors.ts, s3-body.ts).
+ * - Every request has a deadline (S3StoreOptions.timeouts), its body included: a GET's from the
+ *   length its answer promises.
  * - A request started under withSignal (abort.ts) carries that signal: its abort ends the request,
  *   its body included, at once, and it fails with the signal's reason.
  * - A HEAD answer has no body, so a missing bucket looks like a missing object there; every other
@@ -51,8 +53,13 @@ export interface S3StoreOptions {
   partSize?: number;
   /** Bodies larger than this use a multipart upload. Default 16 MiB. */
   multipartThreshold?: number;
-  /** How long a connection may take to open (default 10 s), and a request go without a byte either way (default 120 s), before it fails E_TRANSIENT. */
-  timeouts?: { connectMs?: number; idleMs?: number };
+  /**
+   * How long a connection may take to open (default 10 s), and a request go without a byte either
+   * way (default 120 s), before it fails E_TRANSIENT. A request must also end within its deadline:
+   * both timeouts plus its body's bytes at `minBytesPerSecond` (default 8 KiB/s), or a server
+   * that trickles a byte now and then would hold it for good.
+   */
+  timeouts?: { connectMs?: number; idleMs?: number; minBytesPerSecond?: number };
 }
 
 const MiB = 1024 * 1024;
@@ -66,6 +73,9 @@ export class S3Store implements ObjectStore {
   private readonly slots: Semaphore;
   private readonly partSize: number;
   private readonly threshold: number;
+  private readonly idleMs: number;
+  private readonly connectMs: number;
+  private readonly minBytesPerSecond: number;
 
   constructor(opts: S3StoreOptions) {
     this.bucket = opts.bucket;
@@ -75,6 +85,9 @@ export class S3Store implements ObjectStore {
     this.slots = new Semaphore(concurrency);
     this.partSize = Math.max(opts.partSize ?? 8 * MiB, 5 * MiB);
     this.threshold = opts.multipartThreshold ?? 16 * MiB;
+    this.idleMs = opts.timeouts?.idleMs ?? 120_000;
+    this.connectMs = opts.timeouts?.connectMs ?? 10_000;
+    this.minBytesPerSecond = opts.timeouts?.minBytesPerSecond ?? 8 * 1024;
     this.client = new S3Client({
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       region: opts.region,
@@ -84,8 +97,8 @@ export class S3Store implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
-        connectionTimeout: opts.timeouts?.connectMs ?? 10_000,
-        socketTimeout: opts.timeouts?.idleMs ?? 120_000,
+        connectionTimeout: this.connectMs,
+        socketTimeout: this.idleMs,
         httpAgent: { keepAlive: true, maxSockets: concurrency * 2 },
       },
     });
@@ -95,7 +108,7 @@ export class S3Store implements ObjectStore {
     checkKey(key);
     if (body instanceof Uint8Array || body.size <= this.threshold) {
       const bytes = body instanceof Uint8Array ? body : await readExactly(body.open(), body.size, key);
-      await this.send(key, 'PUT', () => new PutObjectCommand({ Bucket: this.bucket, Key: this.k(key), Body: bytes, ContentLength: bytes.byteLength }));
+      await this.send(key, 'PUT', () => new PutObjectCommand({ Bucket: this.bucket, Key: this.k(key), Body: bytes, ContentLength: bytes.byteLength }), this.deadline(bytes.byteLength));
       return;
     }
     await putMultipart(
@@ -105,7 +118,7 @@ export class S3Store implements ObjectStore {
         key,
         Key: this.k(key),
         partSize: this.partSize,
-        send: <T>(op: string, command: () => { input: object }) => this.send<T>(key, op, command),
+        send: <T>(op: string, command: () => { input: object }, bytes = 0) => this.send<T>(key, op, command, this.deadline(bytes)),
       },
       body,
     );
@@ -119,9 +132,18 @@ export class S3Store implements ObjectStore {
     checkKey(key);
     if (range) validRange(key, range);
     const Range = range && `bytes=${range.offset}-${range.offset + range.length - 1}`;
-    const out: GetObjectCommandOutput = await this.send(key, 'GET', () => new GetObjectCommand({ Bucket: this.bucket, Key: this.k(key), Range }));
-    const length = expectedLength(key, out, range);
-    return checkedBody(key, this.location, out.Body as Readable, length, requestSignal());
+    const deadline = this.deadline(range?.length ?? 0);
+    const out: GetObjectCommandOutput = await this.send(key, 'GET', () => new GetObjectCommand({ Bucket: this.bucket, Key: this.k(key), Range }), deadline, true);
+    try {
+      const length = expectedLength(key, out, range);
+      // The deadline of a whole object's GET counts its bytes once the answer says how many.
+      if (!range) deadline.extend(this.bodyMs(length));
+      return checkedBody(key, this.location, out.Body as Readable, length, requestSignal(), deadline);
+    } catch (err) {
+      deadline.end();
+      (out.Body as Readable | undefined)?.destroy();
+      throw err;
+    }
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -209,18 +231,39 @@ export class S3Store implements ObjectStore {
     return this.prefix + key;
   }
 
-  /** One request through the semaphore, with SDK failures turned into StrataErrors. */
-  private async send<T>(key: string, op: string, command: () => { input: object }): Promise<T> {
-    const signal = requestSignal();
-    signal?.throwIfAborted();
+  /** A deadline for a request whose body is `bytes` long (S3StoreOptions.timeouts). */
+  private deadline(bytes: number): Deadline {
+    // Past both timeouts: a request that stalls outright fails by them, which say so more plainly.
+    return new Deadline(this.connectMs + this.idleMs + this.bodyMs(bytes), this.minBytesPerSecond);
+  }
+
+  private bodyMs(bytes: number): number {
+    return Math.ceil((bytes * 1000) / this.minBytesPerSecond);
+  }
+
+  /**
+   * One request through the semaphore, with SDK failures turned into StrataErrors. Its deadline
+   * starts once it has a slot, and ends with it unless `bodyFollows` (the caller reads a body, and
+   * ends it: checkedBody).
+   */
+  private async send<T>(key: string, op: string, command: () => { input: object }, deadline = this.deadline(0), bodyFollows = false): Promise<T> {
+    const outer = requestSignal();
+    outer?.throwIfAborted();
     await this.slots.acquire();
+    let ok = false;
     try {
-      signal?.throwIfAborted();
-      return (await this.client.send(command() as never, { abortSignal: signal })) as T;
+      outer?.throwIfAborted();
+      deadline.start(op, this.location, key);
+      const signal = outer ? AbortSignal.any([outer, deadline.signal]) : deadline.signal;
+      const out = (await this.client.send(command() as never, { abortSignal: signal })) as T;
+      ok = true;
+      return out;
     } catch (err) {
-      if (signal?.aborted) throw signal.reason;
+      if (outer?.aborted) throw outer.reason;
+      if (deadline.signal.aborted) throw deadline.signal.reason;
       throw errorFor(err, { key, op, location: this.location, bucket: this.bucket });
     } finally {
+      if (!ok || !bodyFollows) deadline.end();
       this.slots.release();
     }
   }
@@ -229,6 +272,48 @@ export class S3Store implements ObjectStore {
 function normalizePrefix(prefix: string): string {
   const trimmed = prefix.replace(/^\/+|\/+$/g, '');
   return trimmed === '' ? '' : `${trimmed}/`;
+}
+
+/** A request's deadline: its signal aborts, with an E_TRANSIENT naming the key, when the time is up. */
+export class Deadline {
+  private readonly abort = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private at = 0;
+  private what = { op: '', location: '', key: '' };
+
+  constructor(
+    private ms: number,
+    private readonly minBytesPerSecond: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  start(op: string, location: string, key: string): void {
+    this.what = { op, location, key };
+    this.at = Date.now();
+    this.arm();
+  }
+
+  /** Adds `ms` to the deadline (a body whose length is known only now). */
+  extend(ms: number): void {
+    this.ms += ms;
+    if (this.timer !== undefined) this.arm();
+  }
+
+  end(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(): void {
+    clearTimeout(this.timer);
+    const { op, location, key } = this.what;
+    const message = `${op} at ${location} took longer than ${Math.round(this.ms / 1000)} s: the network or the server is slower than ${this.minBytesPerSecond} bytes/s`;
+    this.timer = setTimeout(() => this.abort.abort(new StrataError('E_TRANSIENT', message, { key })), Math.max(0, this.at + this.ms - Date.now()));
+    this.timer.unref();
+  }
 }
 
 class Semaphore {
