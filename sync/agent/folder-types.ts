@@ -59,6 +59,8 @@ export interface FolderOptions {
   chunker?: FileChunker;
   /** The clock for snapshot times. */
   now?: () => Date;
+  /** Snapshots of the layer's history kept in memory between passes (default history.ts SNAPSHOTS_KEPT). */
+  snapshotsKept?: number;
   caseInsensitive?: boolean;
   /** The watcher's echo suppression. */
   suppress?: (path: string, stat: { size: number; mtimeMs: number; ctimeMs?: number } | null) => void;

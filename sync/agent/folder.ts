@@ -124,7 +124,7 @@ export class SyncFolder {
 
   constructor(private readonly opts: FolderOptions) {
     this.local = new LocalTree(opts.root, opts.index, opts.exclude);
-    this.graph = layerGraph(opts.repo, opts.layer);
+    this.graph = layerGraph(opts.repo, opts.layer, opts.snapshotsKept);
     this.trees = new TreeCache(opts.repo);
     this.lowerRoots = opts.lower ?? [];
     this.beforeRoots = opts.lowerBefore;
@@ -403,6 +403,9 @@ export class SyncFolder {
     const lateRestore = held === undefined && confirmed !== undefined;
     const hold = (h: HeldDeletes): PassResult => {
       this.lastHold = { id: h.id, paths: deletes[h.direction].paths ?? [] };
+      // A hold may stand for days while other devices write: what its passes read must not pile up.
+      this.trees.prune();
+      this.graph.prune();
       return { status: 'held', held: h, scan };
     };
     // An answer to another hold is none to this one: the user is asked about what this pass holds.
@@ -530,6 +533,7 @@ export class SyncFolder {
     this.settled = !lags && this.switches === switches && this.confirmed === undefined;
     this.files = countFiles(target);
     this.trees.prune();
+    this.graph.prune();
     if (this.own !== undefined) {
       const now = this.settledNow(fingerprint, this.files, lowerRoots);
       if (!sameSettled(this.record, now)) await saveSettled(this.opts.settledFile, now);

@@ -13,6 +13,9 @@
  * reads in one walk, the graph reads every snapshot written since a little before the walk's
  * oldest point at once (SnapshotBulk), in windows that double until the walk ends. Only what is
  * read changes, not what the walk concludes.
+ *
+ * What is read is kept for the next walks, which mostly meet the same recent snapshots; `prune`
+ * bounds it (SNAPSHOTS_KEPT), or an agent running for weeks would hold the layer's whole history.
  */
 import { timeAfterParents, type Repository } from '../repo/index.js';
 import { keys, type Snapshot, type SnapshotId } from '../repo/types.js';
@@ -29,12 +32,16 @@ export const BULK_AFTER = 16;
 const HOUR = 3_600_000;
 /** Bulk reads in one walk at most: the window has doubled past any history by then. */
 const MAX_WINDOWS = 24;
+/** Snapshots a graph keeps after a prune, besides those used since the one before (a few hundred bytes each). */
+export const SNAPSHOTS_KEPT = 1024;
 
 /** Snapshots written at or after `since` (ms, the store's clock) that `skip` does not name. */
 export type BulkRead = (since: number, skip: (id: SnapshotId) => boolean) => Promise<{ id: SnapshotId; snapshot: Snapshot }[]>;
 
 export class SnapshotGraph {
   private readonly cache = new Map<SnapshotId, Snapshot>();
+  /** Snapshots asked for (get) or added since the last prune. */
+  private used = new Set<SnapshotId>();
   /** Snapshots read one at a time, ever. */
   private singles = 0;
 
@@ -43,9 +50,12 @@ export class SnapshotGraph {
     private readonly bulk?: BulkRead,
     /** The key of snapshot `id`, for errors about what it names. */
     readonly keyOf?: (id: SnapshotId) => string,
+    /** Snapshots kept after a prune besides the used ones. */
+    private readonly kept = SNAPSHOTS_KEPT,
   ) {}
 
   async get(id: SnapshotId): Promise<Snapshot> {
+    this.used.add(id);
     let s = this.cache.get(id);
     if (s === undefined) {
       s = await this.load(id);
@@ -71,7 +81,20 @@ export class SnapshotGraph {
 
   /** A snapshot this device just wrote: no need to read it back. */
   add(id: SnapshotId, s: Snapshot): void {
+    this.used.add(id);
     this.cache.set(id, s);
+  }
+
+  /**
+   * Drops the oldest snapshots not used since the last prune until `kept` are left: a walk that
+   * reaches one dropped reads it again. Call between passes; what a pass used stays whatever its number.
+   */
+  prune(): void {
+    if (this.cache.size > this.kept) {
+      const unused = [...this.cache].filter(([id]) => !this.used.has(id)).sort(([, a], [, b]) => Date.parse(a.time) - Date.parse(b.time));
+      for (const [id] of unused.slice(0, this.cache.size - this.kept)) this.cache.delete(id);
+    }
+    this.used = new Set();
   }
 
   /** Snapshots this graph has read (each one is one GET the first time). */
@@ -203,8 +226,8 @@ export async function snapshotTime(now: Date, parents: readonly SnapshotId[], gr
   return timeAfterParents(now.getTime(), times);
 }
 
-/** The graph of `layer` in `repo`, with bulk reads. */
-export function layerGraph(repo: Repository, layer: string): SnapshotGraph {
+/** The graph of `layer` in `repo`, with bulk reads; `kept` as SnapshotGraph's. */
+export function layerGraph(repo: Repository, layer: string, kept?: number): SnapshotGraph {
   const bulk = repo.snapshotBulk(layer);
-  return new SnapshotGraph((id) => repo.loadSnapshot(layer, id), (since, skip) => bulk.since(since, skip), (id) => keys.snapshot(layer, id));
+  return new SnapshotGraph((id) => repo.loadSnapshot(layer, id), (since, skip) => bulk.since(since, skip), (id) => keys.snapshot(layer, id), kept);
 }
