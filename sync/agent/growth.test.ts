@@ -4,12 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { keys } from '../repo/types.js';
 import { MemoryStore } from '../store/memory.js';
 import type { SnapshotGraph } from './history.js';
-import { assertSame, Device, initStore, tempRoot } from './testkit.js';
+import { assertSame, Device, initStore, LAYER, tempRoot } from './testkit.js';
 
 /** The folder's private state, as these tests measure it. */
-const inside = (d: Device) => d.folder as unknown as { graph: SnapshotGraph };
+const inside = (d: Device) => d.folder as unknown as { graph: SnapshotGraph; considered: Map<string, string> };
 
 test('the snapshots a folder keeps in memory stay bounded however many passes wrote them', async (t) => {
   const base = await tempRoot(t, 'growth-graph');
@@ -30,4 +31,24 @@ test('the snapshots a folder keeps in memory stay bounded however many passes wr
   // 80 snapshots were written (each of a's passes, and b's merge of it); a pass uses a few.
   assert.ok(inside(a).graph.loaded <= 8, `deva keeps ${inside(a).graph.loaded} snapshots`);
   assert.ok(inside(b).graph.loaded <= 8, `devb keeps ${inside(b).graph.loaded} snapshots`);
+});
+
+test('a folder forgets the devices whose heads are gone (VDI sessions, their final heads dropped)', async (t) => {
+  const base = await tempRoot(t, 'growth-devices');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const b = await Device.create(base, 'devb', mem);
+  t.after(() => b.close());
+  for (let i = 0; i < 10; i++) {
+    const session = await Device.create(base, `vdi-${i}`, mem);
+    await session.write(`s${i}.txt`, `session ${i}`);
+    await session.pass();
+    await session.close();
+    assert.equal((await b.pass()).status, 'synced');
+    // A later sign-in drops the final head of a session that signed out (signin/device-head.ts).
+    await mem.delete(keys.head(LAYER, `vdi-${i}`));
+  }
+  assert.equal((await b.pass()).status, 'synced');
+  assert.equal(Object.keys(await b.listing()).length, 10);
+  assert.deepEqual([...inside(b).considered.keys()], []);
 });

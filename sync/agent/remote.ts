@@ -58,7 +58,12 @@ export async function mergeHeads(input: MergeInput): Promise<MergeOutput> {
   const mineSet = [...(input.own === undefined ? [] : [input.own]), ...input.alsoMerged];
   const parents: SnapshotId[] = [];
   const conflicts: Conflict[] = [];
-  const considered = new Map(input.considered);
+  // Only devices with a head now: those whose heads went (VDI sessions signed out, their final
+  // heads dropped) would otherwise stay for as long as the agent runs.
+  const considered = new Map(input.heads.flatMap((h): [string, SnapshotId][] => {
+    const seen = input.considered.get(h.device);
+    return seen === undefined ? [] : [[h.device, seen]];
+  }));
   // Newest first: a head that descends from the others (a chain of VDI sessions, each a device of
   // its own) makes them ancestors, skipped at the cost of a walk, not merged one by one in turn.
   const pending = input.heads.filter((h) => h.device !== input.device && considered.get(h.device) !== h.snapshot);
