@@ -10,7 +10,8 @@
  * - Reports are hints, not facts: they name paths, never kinds of change. A rename reports the
  *   old and the new path; the engine decides what happened by looking at the disk.
  * - No echo: a path the engine suppressed with the stat it left is not reported while the disk
- *   still matches that stat; the first different state is reported.
+ *   still matches that stat, for a few minutes (SUPPRESS_MS: its events come long before); the
+ *   first different state is reported.
  * - A missing or replaced root is never turned into deletes: pending paths are dropped and
  *   `onRootMissing` fires instead. The watcher reports nothing more; `onRootRestored` tells the
  *   engine to open a new one and rescan.

@@ -56,21 +56,37 @@ export function isRefused(err: unknown): boolean {
 }
 
 /**
+ * How long the engine's write is recognised as its own. Its events come within moments of it (a
+ * debounce and a few samples); one reported later costs only a rescan of the path, which the stat
+ * cache finds unchanged. Kept for good, the entries would grow with every name the engine ever
+ * wrote or deleted.
+ */
+export const SUPPRESS_MS = 5 * 60_000;
+
+/**
  * Stats the engine wrote itself. An entry stays while the path still matches it (one write can
- * raise several events over several batches) and is dropped at the first sample that differs,
- * so the user's next edit is reported.
+ * raise several events over several batches), for SUPPRESS_MS at most, and is dropped at the
+ * first sample that differs, so the user's next edit is reported.
  */
 export class Suppressions {
-  private readonly byPath = new Map<string, WrittenStat>();
+  /** In the order they were set, so that the expired ones are first. */
+  private readonly byPath = new Map<string, { stat: WrittenStat; at: number }>();
+
+  /** `now`: milliseconds on a clock that never goes back. */
+  constructor(private readonly now: () => number = () => performance.now()) {}
 
   set(relPath: string, stat: WrittenStat): void {
-    this.byPath.set(relPath, stat === null ? null : { size: stat.size, mtimeMs: stat.mtimeMs, ...(stat.ctimeMs !== undefined && { ctimeMs: stat.ctimeMs }) });
+    this.expire();
+    this.byPath.delete(relPath);
+    this.byPath.set(relPath, { stat: stat === null ? null : { size: stat.size, mtimeMs: stat.mtimeMs, ...(stat.ctimeMs !== undefined && { ctimeMs: stat.ctimeMs }) }, at: this.now() });
   }
 
   /** True when `now` is the engine's own write, so the event must not be reported. */
   matches(relPath: string, now: Sample): boolean {
-    if (!this.byPath.has(relPath)) return false;
-    const written = this.byPath.get(relPath) ?? null;
+    this.expire();
+    const entry = this.byPath.get(relPath);
+    if (entry === undefined) return false;
+    const written = entry.stat;
     const same = written === null ? now === null : now !== null && now.size === written.size && now.mtimeMs === written.mtimeMs && (written.ctimeMs === undefined || now.ctimeMs === written.ctimeMs);
     if (!same) this.byPath.delete(relPath);
     return same;
@@ -78,5 +94,13 @@ export class Suppressions {
 
   get size(): number {
     return this.byPath.size;
+  }
+
+  private expire(): void {
+    const before = this.now() - SUPPRESS_MS;
+    for (const [p, e] of this.byPath) {
+      if (e.at > before) break;
+      this.byPath.delete(p);
+    }
   }
 }
