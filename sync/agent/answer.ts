@@ -14,10 +14,15 @@
  * and where each file can be taken back from (Confirmed), for a restore the user may still give
  * instead: a restart in between must not lose it. It is for the hold answered only, and goes with
  * the answer; it holds one source per path, so it is never bigger than the files deleted.
+ *
+ * A folder keeps its answer, and carries it out, with HeldAnswers: a pass reads the answer at its
+ * start (read), and carries out or drops that one only; one given while it runs stays for the next.
  */
 import { readFile, rm } from 'node:fs/promises';
+import type { NotCarried } from '../../shared/agent-api.js';
+import { describeError, StrataError } from '../errors.js';
 import { writeFileAtomic } from '../state/fsutil.js';
-import type { HeldDeletes, Restorable } from './guard.js';
+import type { DeleteCounts, DeleteHistory, HeldDeletes, Restorable } from './guard.js';
 
 export type Answer = 'confirm' | 'restore';
 
@@ -106,4 +111,177 @@ export async function saveAnswer(file: string, a: HeldAnswer | undefined, confir
   if (a === undefined) return rm(file, { force: true });
   const c = confirmed?.id === a.id ? { confirmed: { direction: confirmed.direction, earlier: confirmed.earlier } } : {};
   await writeFileAtomic(file, `${JSON.stringify({ version: 1, id: a.id, answer: a.answer, paths: a.paths, ...c })}\n`);
+}
+
+type Direction = HeldDeletes['direction'];
+
+/** A pass that carries out the answer it read (HeldAnswers.read). */
+export interface Carrying {
+  carried: HeldAnswer;
+  /** The hold it found confirmed, or restored (then put back with the hour's deletes). */
+  act: Answer;
+  /** The direction whose deletes it settles. */
+  direction: Direction;
+  /** For a restore of the hold: what its confirmation already deleted. */
+  confirmed: Confirmed | undefined;
+}
+
+/** The answer as a pass read it at its start (HeldAnswers.read): one given later is not its to carry out or drop. */
+export type PassAnswer = Carrying | { carried: HeldAnswer | undefined; act?: undefined; direction?: undefined; confirmed?: undefined };
+
+/**
+ * What a restore that `pass` carries out puts back besides the deletes held, newest first: what
+ * its direction's passes deleted in the hour (`history`), and what the confirmation of its hold
+ * already deleted.
+ */
+export function restoreEarlier(pass: Carrying, history: DeleteHistory, now: number): Restorable[] {
+  const { confirmed, direction } = pass;
+  const earlier = [...(confirmed?.direction === direction ? confirmed.earlier : []), ...history.restorable(direction, now)];
+  // Newest first: putBack keeps the first version it meets of a path, and a path deleted,
+  // written again and deleted again in the hour must come back as it was last.
+  return earlier.reverse();
+}
+
+/**
+ * A folder's answer to its holds: the answer until a pass carries it out, kept in `file` (without
+ * one, in memory only), what its confirmation deleted, and the hold a pass last returned.
+ */
+export class HeldAnswers {
+  /** The user's answer to a hold, until a pass carries it out. */
+  private answer: HeldAnswer | undefined;
+  /** The answer a pass cut short began to carry out, while it is still the answer (set). */
+  private begun: Answer | undefined;
+  /**
+   * What the last confirmation deleted, and where each file can be taken back from, while the user
+   * may still change that answer to restore (read): the hold stays in the status until the pass
+   * carrying it out ends, or while it ends cut short. Settled, those deletes are in no
+   * DeleteHistory entry any more; so it is kept with the answer, and goes with it.
+   */
+  private confirmed: Confirmed | undefined;
+  /** The last save of `answer` (and `confirmed`): saves run one after another. */
+  private saved: Promise<void> = Promise.resolve();
+  /** The last hold a pass returned, and the paths its pass deletes: what an answer to it covers. */
+  private lastHold: { id: string; paths: readonly string[] } | undefined;
+
+  constructor(private readonly file: string | undefined) {}
+
+  /** Takes in the answer kept in the file, and what its confirmation deleted. */
+  async load(): Promise<void> {
+    if (this.file) ({ answer: this.answer, confirmed: this.confirmed } = await loadAnswer(this.file));
+  }
+
+  /** True while an answer waits for a pass to carry it out, or to say why it cannot. */
+  get waiting(): boolean {
+    return this.answer !== undefined;
+  }
+
+  /** True while what a confirmation deleted is kept: a restore of its hold may still come. */
+  get confirmedKept(): boolean {
+    return this.confirmed !== undefined;
+  }
+
+  /** Takes `answer` to `held` for the next pass, if that one holds the same deletes. */
+  give(held: HeldDeletes, answer: Answer): Promise<void> {
+    return this.set({ id: held.id, answer, paths: this.pathsOf(held) });
+  }
+
+  /** The answer the next pass acts on if it holds `held` again: one given while a pass ran stays for the next. */
+  answerFor(held: HeldDeletes, paths = this.pathsOf(held)): Answer | undefined {
+    return this.answer !== undefined && answers(this.answer, held.id, paths) ? this.answer.answer : undefined;
+  }
+
+  /** A pass returned the hold `held`, whose pass deletes `paths`: what an answer to it covers. */
+  asked(held: HeldDeletes, paths: readonly string[]): void {
+    this.lastHold = { id: held.id, paths };
+  }
+
+  private pathsOf(held: HeldDeletes): readonly string[] {
+    return this.lastHold?.id === held.id ? this.lastHold.paths : [];
+  }
+
+  /**
+   * The answer as a pass reads it at its start, the pass holding `held` (undefined: none) with
+   * `deletes`: what it carries out — the hold confirmed or restored, or with none held, a restore
+   * of one whose confirmation already deleted files. An answer to another hold is dropped.
+   */
+  async read(held: HeldDeletes | undefined, deletes: DeleteCounts): Promise<PassAnswer> {
+    const carried = this.answer;
+    const answer = held === undefined ? undefined : this.answerFor(held, deletes[held.direction].paths ?? []);
+    // A restore of a hold whose confirmation already deleted files (the user changed the answer
+    // while its pass ran): those files come back too, held again or not.
+    const confirmed = carried?.answer === 'restore' && carried.id === this.confirmed?.id ? this.confirmed : undefined;
+    // An answer to another hold is none to this one: the user is asked about what this pass holds.
+    if (held !== undefined && answer === undefined) await this.set(undefined);
+    if (carried !== undefined && held !== undefined && answer !== undefined) return { carried, act: answer, direction: held.direction, confirmed };
+    if (carried !== undefined && held === undefined && confirmed !== undefined) return { carried, act: 'restore', direction: confirmed.direction, confirmed };
+    return { carried };
+  }
+
+  /** True if the user changed their answer since `pass` read it. */
+  changedSince(pass: PassAnswer): boolean {
+    return this.answer !== pass.carried;
+  }
+
+  /**
+   * Keeps what the confirmation `pass` carries out deletes (`deleted`, oldest first), with what a
+   * pass it cut short deleted, for a restore given before its hold leaves the status: in the file
+   * too, before it deletes.
+   */
+  keepConfirmed(pass: Carrying, deleted: readonly Restorable[]): Promise<void> {
+    const kept = this.confirmed?.id === pass.carried.id ? this.confirmed.earlier : [];
+    this.confirmed = { id: pass.carried.id, direction: pass.direction, earlier: newestSources([...kept, ...deleted]) };
+    return this.save();
+  }
+
+  /** A pass carrying out `answered` was cut short: the next one finishes it (unfinished). */
+  cutShort(answered: Answer): void {
+    this.begun = answered;
+  }
+
+  /**
+   * While an answer waits, the one a pass cut short began to carry out: it is carried out, whether
+   * or not what that pass left still makes a hold.
+   */
+  get unfinished(): Answer | undefined {
+    return this.answer === undefined ? undefined : this.begun;
+  }
+
+  /**
+   * The pass that read `pass` wrote its head, having carried out `answered` (undefined: none): the
+   * answer it read goes, unless the user changed it meanwhile. Returns, for an answer that found no
+   * hold, why it was not carried out; `present` says which files the pass left on the disk.
+   */
+  async done(pass: PassAnswer, answered: Answer | undefined, present: (path: string) => boolean): Promise<NotCarried | undefined> {
+    const { carried } = pass;
+    // An answer that found no hold (the files came back, or what is left no longer makes a mass
+    // delete) is not carried out: it goes too, and the user is told why.
+    const notCarried = answered === undefined && carried !== undefined && this.answer === carried ? { answer: carried.answer, why: whyNotCarried(carried, present) } : undefined;
+    // Once the answer is carried out, no restore of what a confirmation deleted can come (set).
+    if (this.answer === carried) await this.set(undefined);
+    return notCarried;
+  }
+
+  /**
+   * Takes `a` as the answer, at once, and keeps it in the file. Each save writes the answer as it
+   * is when the save runs, so the last one leaves the record as the folder has it, whatever order
+   * the callers meet.
+   */
+  private set(a: HeldAnswer | undefined): Promise<void> {
+    if (a === undefined && this.answer === undefined) return this.saved;
+    this.answer = a;
+    this.begun = undefined;
+    // What a confirmation deleted is kept for a restore of its hold only.
+    if (this.confirmed?.id !== a?.id) this.confirmed = undefined;
+    return this.save();
+  }
+
+  private save(): Promise<void> {
+    const file = this.file;
+    if (file === undefined) return Promise.resolve();
+    const saved = this.saved.then(() => saveAnswer(file, this.answer, this.confirmed));
+    this.saved = saved.catch(() => undefined);
+    return saved.catch((err: unknown) => {
+      throw new StrataError('E_ANSWER_NOT_KEPT', `could not record the answer to the held deletes (a restart would not know it): ${describeError(err)}`, { path: file }, { cause: err });
+    });
+  }
 }

@@ -45,14 +45,13 @@ import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
 import { countDeletes, DeleteHistory, droppedBySwitch, massDelete, type DeleteRun, type HeldDeletes } from './guard.js';
 import { putBack, type PutBackSource } from './put-back.js';
-import { answers, loadAnswer, newestSources, saveAnswer, whyNotCarried, type Answer, type Confirmed, type HeldAnswer } from './answer.js';
+import { HeldAnswers, restoreEarlier, type Answer } from './answer.js';
 import { overlay, userView } from '../overlay/index.js';
 import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.js';
 import { checkPendingTrees, clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
 import type { FolderOptions, PassResult } from './folder-types.js';
 import { localSide } from './mine.js';
 import { isObjectError } from '../snapshot/parent.js';
-import { describeError, StrataError } from '../errors.js';
 import { EMPTY_BASE, readBase, type Base } from './base.js';
 import { isDir, noRoot, rescan } from './rescan.js';
 import { diskAfter, lagsAt, planSides, unreadTest } from './carry.js';
@@ -71,21 +70,8 @@ export class SyncFolder {
   private own: SnapshotId | undefined;
   private considered = new Map<string, SnapshotId>();
   private knownHeads = '';
-  /** The user's answer to a hold, until a pass carries it out (answer.ts). */
-  private answer: HeldAnswer | undefined;
-  /** The answer a pass cut short began to carry out, while it is still the answer (setAnswer). */
-  private begun: Answer | undefined;
-  /**
-   * What the last confirmation deleted, and where each file can be taken back from, while the user
-   * may still change that answer to restore (lateRestore): the hold stays in the status until the
-   * pass carrying it out ends, or while it ends cut short. Settled, those deletes are in no
-   * DeleteHistory entry any more; so it is kept with the answer, and goes with it (answer.ts).
-   */
-  private confirmed: Confirmed | undefined;
-  /** The last save of `answer` (and `confirmed`): saves run one after another. */
-  private answerSaved: Promise<void> = Promise.resolve();
-  /** The last hold a pass returned, and the paths its pass deletes: what an answer to it covers. */
-  private lastHold: { id: string; paths: readonly string[] } | undefined;
+  /** The user's answer to a hold, until a pass carries it out, and what carrying it out needs (answer.ts). */
+  private readonly answers: HeldAnswers;
   /** Deletes of recent passes, which count towards the next hold (guard.ts). */
   private deletes = new DeleteHistory();
   /** The machine's own files under the layer (FolderOptions.baseFile). */
@@ -126,6 +112,7 @@ export class SyncFolder {
     this.local = new LocalTree(opts.root, opts.index, opts.exclude);
     this.graph = layerGraph(opts.repo, opts.layer, opts.snapshotsKept);
     this.trees = new TreeCache(opts.repo);
+    this.answers = new HeldAnswers(opts.answerFile);
     this.lowerRoots = opts.lower ?? [];
     this.beforeRoots = opts.lowerBefore;
     this.rootKeys = new Map(opts.rootKeys);
@@ -168,7 +155,7 @@ export class SyncFolder {
     this.pending = await loadPending(this.opts.pendingFile);
     this.record = await loadSettled(this.opts.settledFile);
     if (this.opts.baseFile) this.base = await readBase(this.opts.baseFile);
-    if (this.opts.answerFile) ({ answer: this.answer, confirmed: this.confirmed } = await loadAnswer(this.opts.answerFile));
+    await this.answers.load();
     this.failed = false;
   }
 
@@ -217,7 +204,7 @@ export class SyncFolder {
 
   /** Lets the held pass go ahead, if the next one holds the same deletes. */
   approve(held: HeldDeletes): Promise<void> {
-    return this.setAnswer({ id: held.id, answer: 'confirm', paths: this.pathsOf(held) });
+    return this.answers.give(held, 'confirm');
   }
 
   /**
@@ -225,46 +212,12 @@ export class SyncFolder {
    * in the hour (put-back.ts), if the next pass holds the same deletes.
    */
   restoreHeld(held: HeldDeletes): Promise<void> {
-    return this.setAnswer({ id: held.id, answer: 'restore', paths: this.pathsOf(held) });
+    return this.answers.give(held, 'restore');
   }
 
   /** The answer the next pass acts on if it holds `held` again: one given while a pass ran stays for the next. */
-  answerFor(held: HeldDeletes, paths = this.pathsOf(held)): Answer | undefined {
-    return this.answer !== undefined && answers(this.answer, held.id, paths) ? this.answer.answer : undefined;
-  }
-
-  private pathsOf(held: HeldDeletes): readonly string[] {
-    return this.lastHold?.id === held.id ? this.lastHold.paths : [];
-  }
-
-  /**
-   * Takes `a` as the answer, at once, and keeps it in the state dir (FolderOptions.answerFile).
-   * Each save writes the answer as it is when the save runs, so the last one leaves the record
-   * as the folder has it, whatever order the callers meet.
-   */
-  private setAnswer(a: HeldAnswer | undefined): Promise<void> {
-    if (a === undefined && this.answer === undefined) return this.answerSaved;
-    this.answer = a;
-    this.begun = undefined;
-    // What a confirmation deleted is kept for a restore of its hold only.
-    if (this.confirmed?.id !== a?.id) this.confirmed = undefined;
-    return this.saveAnswer();
-  }
-
-  /** Keeps what the confirmation being carried out deletes, in the state dir too, before it deletes. */
-  private keepConfirmed(c: Confirmed): Promise<void> {
-    this.confirmed = { ...c, earlier: newestSources(c.earlier) };
-    return this.saveAnswer();
-  }
-
-  private saveAnswer(): Promise<void> {
-    const file = this.opts.answerFile;
-    if (file === undefined) return Promise.resolve();
-    const saved = this.answerSaved.then(() => saveAnswer(file, this.answer, this.confirmed));
-    this.answerSaved = saved.catch(() => undefined);
-    return saved.catch((err: unknown) => {
-      throw new StrataError('E_ANSWER_NOT_KEPT', `could not record the answer to the held deletes (a restart would not know it): ${describeError(err)}`, { path: file }, { cause: err });
-    });
+  answerFor(held: HeldDeletes): Answer | undefined {
+    return this.answers.answerFor(held);
   }
 
   /**
@@ -336,7 +289,7 @@ export class SyncFolder {
     // The first pass after a start: nothing changed since the synced pass recorded before it (nor
     // did a switch come since this pass read the layers: its record would match the old ones; nor
     // is a restore of what a confirmation deleted still to carry out).
-    if (!this.settled && quiet && this.pending === undefined && ownHead !== undefined && ownHead === this.own && this.switches === switches && this.confirmed === undefined) {
+    if (!this.settled && quiet && this.pending === undefined && ownHead !== undefined && ownHead === this.own && this.switches === switches && !this.answers.confirmedKept) {
       const now = this.settledNow(fingerprint, this.record?.files ?? 0, lowerRoots);
       if (sameSettled(this.record, now)) {
         this.knownHeads = fingerprint;
@@ -347,7 +300,7 @@ export class SyncFolder {
     // The idle poll: nothing changed here or in the bucket since the last synced pass, and no
     // answer waits (one given while that pass ran, for a hold it no longer found, goes in a full
     // pass that says so).
-    if (this.settled && fingerprint === this.knownHeads && quiet && this.answer === undefined) {
+    if (this.settled && fingerprint === this.knownHeads && quiet && !this.answers.waiting) {
       return { status: 'synced', conflicts: [], scan, uploaded: 0, downloaded: 0, wrote: 0, files: this.files };
     }
     this.settled = false;
@@ -390,35 +343,21 @@ export class SyncFolder {
     let deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine, dropped);
     const now = (this.opts.now ?? (() => new Date()))();
     let held = massDelete(deletes, this.deletes, now.getTime());
-    let settled: HeldDeletes['direction'] | undefined;
-    let answered: Answer | undefined;
     // A restore that a crash cut off after its apply still overrules the heads it merged.
     let overruled = pending?.overruled === true;
-    // The answer this pass acts on, as it read it: one given later is not this pass's to carry out or drop.
-    const carried = this.answer;
-    const answer = held === undefined ? undefined : this.answerFor(held, deletes[held.direction].paths ?? []);
-    // A restore of a hold whose confirmation already deleted files (the user changed the answer
-    // while its pass ran): those files come back too, held again or not.
-    const confirmed = carried?.answer === 'restore' && carried.id === this.confirmed?.id ? this.confirmed : undefined;
-    const lateRestore = held === undefined && confirmed !== undefined;
     const hold = (h: HeldDeletes): PassResult => {
-      this.lastHold = { id: h.id, paths: deletes[h.direction].paths ?? [] };
+      this.answers.asked(h, deletes[h.direction].paths ?? []);
       // A hold may stand for days while other devices write: what its passes read must not pile up.
       this.trees.prune();
       this.graph.prune();
       return { status: 'held', held: h, scan };
     };
-    // An answer to another hold is none to this one: the user is asked about what this pass holds.
-    if (held !== undefined && answer === undefined) await this.setAnswer(undefined);
-    if ((held !== undefined && answer === 'restore') || lateRestore) {
-      settled = held?.direction ?? confirmed!.direction;
-      answered = 'restore';
+    // The answer this pass acts on, as it read it: one given later is not this pass's to carry out or drop.
+    const carrying = await this.answers.read(held, deletes);
+    if (carrying.act === 'restore') {
       // Local deletes come back from this device's head; remote ones stay as the disk has them.
-      const sources: PutBackSource[] = [{ tree: settled === 'local' ? ownTree : localFlat, paths: deletes[settled].paths ?? [] }];
-      const earlier = [...(confirmed?.direction === settled ? confirmed.earlier : []), ...this.deletes.restorable(settled, now.getTime())];
-      // Newest first: putBack keeps the first version it meets of a path, and a path deleted,
-      // written again and deleted again in the hour must come back as it was last.
-      for (const r of earlier.reverse()) {
+      const sources: PutBackSource[] = [{ tree: carrying.direction === 'local' ? ownTree : localFlat, paths: deletes[carrying.direction].paths ?? [] }];
+      for (const r of restoreEarlier(carrying, this.deletes, now.getTime())) {
         const layerThen = await snapshotTree(this.view(chunks), r.from);
         sources.push({ tree: overlay(lower === undefined ? [layerThen] : [lower, layerThen]), paths: r.paths });
       }
@@ -431,14 +370,13 @@ export class SyncFolder {
       dropped = lowerBefore === undefined ? new Set<string>() : droppedBySwitch(plan, lowerBefore, lower);
       deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine, dropped);
       held = massDelete(deletes, this.deletes, now.getTime());
-      if (held?.direction === settled) held = undefined;
+      if (held?.direction === carrying.direction) held = undefined;
       if (held !== undefined) return hold(held);
     }
-    if (held !== undefined && answer !== 'confirm') return hold(held);
-    if (held !== undefined) {
-      settled = held.direction;
-      answered = 'confirm';
-    }
+    if (held !== undefined && carrying.act !== 'confirm') return hold(held);
+    let answered = carrying.act;
+    // The direction whose deletes the answer settles.
+    const settled = carrying.direction;
     const mergedRoot = await writeFlatTree(repo, merged, chunks);
     // A switch of the org layers is recorded as a merge too: cut off, its next pass must take the
     // files it already laid for the new version's, not for the user's edits.
@@ -459,15 +397,14 @@ export class SyncFolder {
     await repo.flush();
     // The user changed their answer while this pass wrote the layer: nothing is deleted or settled
     // yet, so the next pass, at once, holds the same deletes and carries out the new one.
-    if (answered !== undefined && this.answer !== carried) return { status: 'retry', scan };
+    if (answered !== undefined && this.answers.changedSince(carrying)) return { status: 'retry', scan };
     // From here the confirmation deletes and settles: what it deletes is kept, with what it
     // settles, for a restore given before its hold leaves the status. A pass finishing one cut
     // short adds its own.
-    if (answered === 'confirm' && carried !== undefined && settled !== undefined) {
+    if (carrying.act === 'confirm') {
       // This device's head before the pass has the files, whichever way they go.
-      const kept = this.confirmed?.id === carried.id ? this.confirmed.earlier : [];
-      const own = this.own === undefined ? [] : [{ from: this.own, paths: deletes[settled].paths ?? [] }];
-      await this.keepConfirmed({ id: carried.id, direction: settled, earlier: [...kept, ...this.deletes.restorable(settled, now.getTime()), ...own] });
+      const own = this.own === undefined ? [] : [{ from: this.own, paths: deletes[carrying.direction].paths ?? [] }];
+      await this.answers.keepConfirmed(carrying, [...this.deletes.restorable(carrying.direction, now.getTime()), ...own]);
     }
     let downloaded = 0;
     if (plan.ops.length > 0) {
@@ -493,7 +430,7 @@ export class SyncFolder {
       await this.local.commit();
       if (!res.complete) {
         await this.removeStashes();
-        if (answered !== undefined) this.begun = answered;
+        if (answered !== undefined) this.answers.cutShort(answered);
         if (res.failed !== undefined) throw res.failed;
         if (res.aborted) signal?.throwIfAborted();
         // The answer stands for what is left of its hold: the next pass finishes what this one began.
@@ -502,7 +439,7 @@ export class SyncFolder {
     }
     // An answer a pass cut short began to carry out is carried out, whether or not what it left
     // still makes a hold.
-    if (answered === undefined && this.answer !== undefined) answered = this.begun;
+    answered ??= this.answers.unfinished;
     // The answer is carried out once the head names what it settled: a store fault or a crash
     // before that leaves it for the next pass, which holds the same deletes, or the user would be
     // asked again. One given while this pass ran stays for the next.
@@ -518,11 +455,8 @@ export class SyncFolder {
     if (this.deletes.recordBeforeHead(local, now.getTime(), settled, before) && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
     const snapshot = await commitSnapshot({ repo, layer, device, graph: this.graph, own: this.own, merged, root: mergedRoot, parents, bytesAdded: this.uploaded, now: (this.opts.now ?? (() => new Date()))(), overruled });
     if (snapshot !== undefined) this.own = snapshot;
-    // An answer that found no hold (the files came back, or what is left no longer makes a mass
-    // delete) is not carried out: it goes too, and the user is told why.
-    const notCarried = answered === undefined && carried !== undefined && this.answer === carried ? { answer: carried.answer, why: whyNotCarried(carried, (p) => target.has(p)) } : undefined;
-    // Once the answer is carried out, no restore of what a confirmation deleted can come (setAnswer).
-    if (this.answer === carried) await this.setAnswer(undefined);
+    // The answer goes once carried out; one that found no hold goes too, and the user is told why.
+    const notCarried = await this.answers.done(carrying, answered, (p) => target.has(p));
     if (this.deletes.headWritten() && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
     await this.setPending(lagRoot === undefined ? undefined : { parents: [], root: mergedRoot, base: lagRoot });
     this.considered = m.considered;
@@ -530,7 +464,7 @@ export class SyncFolder {
     // A disk that lags the merged tree where it could be laid is not settled: the next pass must
     // lay what it can; nor is one laid from org layers a switch has replaced since this pass read
     // them; nor one with a restore of what this pass's confirmation deleted still to carry out.
-    this.settled = !lags && this.switches === switches && this.confirmed === undefined;
+    this.settled = !lags && this.switches === switches && !this.answers.confirmedKept;
     this.files = countFiles(target);
     this.trees.prune();
     this.graph.prune();
