@@ -29,6 +29,7 @@ import type { BlobId } from '../repo/types.js';
 import type { ObjectStore } from '../store/index.js';
 import { withSignal } from '../store/abort.js';
 import { openAgentState, type AgentState } from '../state/index.js';
+import type { SyncFolder } from './folder.js';
 import { FolderRuntime, isOffline, type FolderSpec } from './runtime.js';
 
 export interface AgentOptions {
@@ -435,21 +436,22 @@ export class Agent implements AgentApi {
       if (this.paused || this.stopped) return;
       const now = this.now().getTime();
       // A missing root is looked at again each poll (a stat, no store request) and when the watcher sees it back.
-      if (!f.opened || (!f.due && now < f.nextPoll)) continue;
+      const folder = f.ready;
+      if (folder === undefined || (!f.due && now < f.nextPoll)) continue;
       f.due = false;
       f.nextPoll = now + (this.opts.pollMs ?? 10_000);
-      await this.runPass(f);
+      await this.runPass(f, folder);
     }
   }
 
-  private async runPass(f: FolderRuntime): Promise<void> {
+  private async runPass(f: FolderRuntime, folder: SyncFolder): Promise<void> {
     const abort = new AbortController();
     let finish!: () => void;
     this.running = { abort, done: new Promise((r) => (finish = r)) };
     let fresh: ConflictInfo[] = [];
     try {
       f.setState('scanning');
-      await this.runBeside(f);
+      await this.runBeside(f, folder);
       // Without a watcher, or one a system limit kept from some folders, nothing marks (all) paths
       // dirty: every pass rescans (the stat cache keeps it cheap); so does one whose path too long
       // to read stands in its status, so that the pass that no longer finds it ends the warning.
@@ -457,12 +459,12 @@ export class Agent implements AgentApi {
       // round anyway.
       const now = this.now().getTime();
       if (this.opts.watch === false || f.rescanAll || now >= f.nextRescan) {
-        f.folder.markAllDirty();
+        folder.markAllDirty();
         f.nextRescan = now + (this.opts.rescanMs ?? 3_600_000);
       }
       // The pass looks at the root again: only seen missing from now on is it missing at its end.
       f.rootMissing = false;
-      const r = await withSignal(abort.signal, () => f.folder.pass(abort.signal));
+      const r = await withSignal(abort.signal, () => folder.pass(abort.signal));
       fresh = f.record(r);
       if (r.status === 'retry') {
         if (f.failures++ < MAX_RETRIES) f.due = true;
@@ -474,7 +476,7 @@ export class Agent implements AgentApi {
         await this.noteSynced(r.snapshot !== undefined);
         // Only a pass that changed the disk can have brought something for beside (other machines'
         // settings); what changed on the machine meanwhile, the next pass's run before it catches.
-        if (r.wrote > 0 && (await this.runBeside(f)) > 0) f.due = true;
+        if (r.wrote > 0 && (await this.runBeside(f, folder)) > 0) f.due = true;
       }
     } catch (err) {
       if (abort.signal.aborted) f.setState(this.paused ? 'paused' : 'idle');
@@ -488,11 +490,11 @@ export class Agent implements AgentApi {
     for (const conflict of fresh) this.emit({ type: 'conflict', root: f.spec.root, conflict });
   }
 
-  /** AgentOptions.beside for `f`: marks what it changed dirty, and says how many paths that was. */
-  private async runBeside(f: FolderRuntime): Promise<number> {
+  /** AgentOptions.beside for `f`: marks what it changed dirty in its `folder`, and says how many paths that was. */
+  private async runBeside(f: FolderRuntime, folder: SyncFolder): Promise<number> {
     if (this.opts.beside === undefined) return 0;
     const changed = await this.opts.beside(f.spec.root).catch(() => []);
-    f.folder.markDirty(changed);
+    folder.markDirty(changed);
     return changed.length;
   }
 

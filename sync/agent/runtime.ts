@@ -115,11 +115,15 @@ export class FolderRuntime {
   private failedAs: 'error' | 'offline' = 'error';
   /** The watcher cannot see every folder (a system limit): each pass rescans the whole root. */
   watchIncomplete = false;
-  /** open() succeeded: passes may run. */
+  /** open() succeeded: passes may run (ready). */
   opened = false;
   /** A path under the root too long to read (ENAMETOOLONG), as the last pass found; its status warning says so. */
   private tooLong: string | undefined;
-  folder!: SyncFolder;
+  /**
+   * The SyncFolder, from open() on: none before (a paused start, an offline one), and one that a
+   * failed open() made stays until the next open() makes another.
+   */
+  folder: SyncFolder | undefined;
   private index: FileIndex | undefined;
   /** The last sync time as saved in the state dir (known.ts). */
   private savedSync: string | undefined;
@@ -141,6 +145,11 @@ export class FolderRuntime {
     this.lower = { lower: spec.lower, lowerBefore: spec.lowerBefore, ...(spec.rootKeys ? { rootKeys: spec.rootKeys } : {}) };
   }
 
+  /** The folder once open() has succeeded: passes run on it. */
+  get ready(): SyncFolder | undefined {
+    return this.opened ? this.folder : undefined;
+  }
+
   /** SyncFolder.switchLower, before or after the folder opened; the next pass makes the switch. */
   switchLower(lower: readonly BlobId[], before: readonly BlobId[], rootKeys: ReadonlyMap<BlobId, string> = new Map()): void {
     this.lower = { lower, lowerBefore: before, rootKeys: new Map([...(this.lower.rootKeys ?? []), ...rootKeys]) };
@@ -155,7 +164,7 @@ export class FolderRuntime {
   }
 
   private get switching(): boolean {
-    return (this.folder as SyncFolder | undefined)?.switching ?? this.lower.lowerBefore !== undefined;
+    return this.folder?.switching ?? this.lower.lowerBefore !== undefined;
   }
 
   private get dir(): string {
@@ -200,7 +209,7 @@ export class FolderRuntime {
 
   async open(repo: Repository): Promise<void> {
     const index = await this.openIndex();
-    this.folder = new SyncFolder({
+    const folder = new SyncFolder({
       repo,
       root: this.spec.root,
       layer: this.spec.layer,
@@ -215,7 +224,8 @@ export class FolderRuntime {
       suppress: (p, st) => this.watcher?.suppress(p, st),
       onPhase: (p) => this.phase(p),
     });
-    await this.folder.recover();
+    this.folder = folder;
+    await folder.recover();
     this.status.files = filesIn(index);
     this.status.conflicts = this.conflicts();
     // The start-up rescan must begin after the watcher's initial scan: a file created in between
@@ -240,7 +250,7 @@ export class FolderRuntime {
     const read = [...scan.skipped].find(([, why]) => why === TOO_LONG);
     // The folder's own list too: a pass that tries such a path again (its scan no longer says
     // it is left alone) finds it too long again.
-    const found = read ?? [...scan.skipped, ...this.folder.leftAlone].find(([, why]) => why.startsWith(TOO_LONG_HERE));
+    const found = read ?? [...scan.skipped, ...(this.folder?.leftAlone ?? [])].find(([, why]) => why.startsWith(TOO_LONG_HERE));
     // Only what is there to read needs the rescans: a path not laid is tried again by the pass.
     this.tooLong = read === undefined ? undefined : layerPath(this.spec.root, read[0]);
     if (this.status.warning !== undefined && this.status.warning.code !== 'E_PATH_TOO_LONG') return;
@@ -264,7 +274,7 @@ export class FolderRuntime {
       debounceMs: this.opts.debounceMs,
       stabilityMs: this.opts.stabilityMs,
       onDirty: (paths) => {
-        this.folder.markDirty(paths);
+        this.markDirty(paths);
         this.due = true;
         this.opts.wake();
       },
@@ -286,7 +296,7 @@ export class FolderRuntime {
             delete this.status.error;
             this.setState(this.opts.paused() ? 'paused' : 'idle');
           }
-          this.folder.markAllDirty();
+          this.folder?.markAllDirty();
           this.due = true;
           this.opts.wake();
         };
@@ -372,7 +382,7 @@ export class FolderRuntime {
    * first pass scans it whole.
    */
   private markDirty(paths: readonly string[]): void {
-    (this.folder as SyncFolder | undefined)?.markDirty(paths);
+    this.folder?.markDirty(paths);
   }
 
   /**
@@ -382,7 +392,10 @@ export class FolderRuntime {
   async answerHeld(pending: HeldDeletes, answer: 'confirm' | 'restore'): Promise<void> {
     const { direction, files, of, id } = pending;
     const held = { direction, files, of, id };
-    const saved = answer === 'confirm' ? this.folder.approve(held) : this.folder.restoreHeld(held);
+    // A hold is a pass's: before the folder is open, none waits.
+    const folder = this.folder;
+    if (folder === undefined) throw new StrataError('E_NOT_HELD', 'no pass of this folder is waiting for a confirmation', { path: this.spec.root });
+    const saved = answer === 'confirm' ? folder.approve(held) : folder.restoreHeld(held);
     this.status.pendingDeletes = { ...held, answer };
     delete this.status.notCarried;
     this.due = true;
@@ -390,10 +403,12 @@ export class FolderRuntime {
     await saved;
   }
 
-  /** The folder's conflicts, each version as the last scan saw it. */
+  /** The folder's conflicts, each version as the last scan saw it; before it is open, as the state dir lists them (load). */
   private conflicts(): ConflictInfo[] {
-    return listConflicts(this.folder.local.paths(), (p) => {
-      const e = this.folder.local.get(p);
+    const folder = this.folder;
+    if (folder === undefined) return this.status.conflicts;
+    return listConflicts(folder.local.paths(), (p) => {
+      const e = folder.local.get(p);
       if (e === undefined) return undefined;
       const v: VersionInfo = { kind: e.type };
       if (Math.abs(e.mtimeMs) <= 8.64e15) v.mtime = new Date(e.mtimeMs).toISOString();
@@ -415,7 +430,7 @@ export class FolderRuntime {
     delete this.status.answered;
     if (r.status === 'held') {
       // A pass that began before the answer holds what it answered: the next one acts on it.
-      const answer = this.folder.answerFor(r.held);
+      const answer = this.folder?.answerFor(r.held);
       this.status.pendingDeletes = answer === undefined ? r.held : { ...r.held, answer };
       delete this.status.notCarried;
       this.ended();
