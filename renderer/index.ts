@@ -60,6 +60,9 @@ const IF_STOPPED = 'If it stopped, start it again and open this page with the ad
 /** The state shown while the stream of statuses is down, for the page's state and each folder's. */
 const NOT_CONNECTED = 'Not connected';
 
+/** The codes of a conflict the agent no longer has to resolve: said briefly in its folder, not as an error. */
+const ALREADY_RESOLVED: ReadonlySet<string | undefined> = new Set(['E_NO_CONFLICT', 'E_CONFLICT_GONE']);
+
 /** How long the page waits before it opens again a stream the browser gave up on. */
 const REOPEN_MS = 3000;
 
@@ -345,8 +348,10 @@ class App {
     if (f.conflicts.length > 0) {
       const list = h('ul', { className: 'conflicts' });
       for (const c of f.conflicts) {
-        // The agent lists no such conflict: it was resolved elsewhere (the CLI, another page) before this page heard of it.
-        const gone = (err: unknown) => (err instanceof Refused && err.code === 'E_NO_CONFLICT' ? this.gone(f.root, `${c.path}: already resolved elsewhere; nothing was changed.`) : this.fail(err));
+        // The agent lists no such conflict (E_NO_CONFLICT: resolved elsewhere, the CLI or another page, before this page
+        // heard of it), or a pass it waited for found it resolved (E_CONFLICT_GONE). A version kept that is no longer
+        // on the disk (E_VERSION_GONE) is an error.
+        const gone = (err: unknown) => (err instanceof Refused && ALREADY_RESOLVED.has(err.code) ? this.gone(f.root, `${c.path}: already resolved elsewhere; nothing was changed.`) : this.fail(err));
         const resolve = (keep: 'name' | 'copy') => () => this.act(() => this.client.call('resolveConflict', { root: f.root, copy: c.copy, keep }), gone);
         const item = h(
           'li',

@@ -348,7 +348,9 @@ export class FolderRuntime {
    * name (one atomic rename). Files and symlinks only: a folder's conflict is for the user's file
    * manager. The paths come from this folder's own scan, and are checked to be plain. The version
    * kept must still be on the disk (a scan may not have seen it deleted or moved by hand yet):
-   * otherwise nothing changes, and the next pass, due at once, updates the list.
+   * otherwise nothing changes, it fails with E_VERSION_GONE (the user chose what is not there; not
+   * E_CONFLICT_GONE, which says a pass already ended the conflict), and the next pass, due at once,
+   * updates the list.
    */
   async resolveConflict(c: ConflictInfo, keep: 'name' | 'copy'): Promise<void> {
     const abs = (rel: string): string => {
@@ -366,7 +368,7 @@ export class FolderRuntime {
       this.due = true;
       this.opts.changed();
       const what = keep === 'copy' ? 'the conflict copy' : 'the file';
-      throw new StrataError('E_CONFLICT_GONE', `${what} is no longer on the disk (deleted or moved since the last scan); nothing was changed`, { path: keep === 'copy' ? c.copy : c.path });
+      throw new StrataError('E_VERSION_GONE', `${what} is no longer on the disk (deleted or moved since the last scan); nothing was changed`, { path: keep === 'copy' ? c.copy : c.path });
     }
     if (keep === 'name') await rm(copy, { force: true });
     else await rename(copy, name);

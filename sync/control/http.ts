@@ -45,6 +45,7 @@ const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map([
   ['E_NO_FOLDER', 404],
   ['E_NO_CONFLICT', 404],
   ['E_CONFLICT_GONE', 409],
+  ['E_VERSION_GONE', 409],
   ['E_NOT_HELD', 409],
   ['E_HOLD_CHANGED', 409],
 ]);

@@ -204,6 +204,7 @@ describe('serveControl', () => {
       [new StrataError('E_USAGE', 'keep must be "name" or "copy", not "both"'), 400],
       [new StrataError('E_NO_CONFLICT', 'this folder lists no such conflict copy', { path: 'a.txt' }), 404],
       [new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed', { path: 'a.sync-conflict-20240501-100000-other.txt' }), 409],
+      [new StrataError('E_VERSION_GONE', 'the conflict copy is no longer on the disk', { path: 'a.sync-conflict-20240501-100000-other.txt' }), 409],
       [new StrataError('E_NOT_HELD', 'no pass of this folder is waiting for a confirmation', { path: '/home/alice/Documents' }), 409],
       [new StrataError('E_HOLD_CHANGED', 'the held deletes changed since they were shown', { path: '/home/alice/Documents' }), 409],
       [new StrataError('E_BAD_STATE', 'the record is damaged', { path: '/state/pending.json' }), 500],

@@ -363,6 +363,9 @@ describe('strata status, pause, resume, sync-now', () => {
     agent.failWith = new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed; nothing was changed', { path: copy });
     const gone = await strata('resolve', copy, '--keep', 'copy', '--state-dir', stateDir);
     assert.deepEqual([gone.code, gone.stdout, gone.stderr], [1, '', `strata: E_CONFLICT_GONE ${copy}: this conflict is no longer listed; nothing was changed\n`]);
+    agent.failWith = new StrataError('E_VERSION_GONE', 'the conflict copy is no longer on the disk (deleted or moved since the last scan); nothing was changed', { path: copy });
+    const missing = await strata('resolve', copy, '--keep', 'copy', '--state-dir', stateDir);
+    assert.deepEqual([missing.code, missing.stdout, missing.stderr], [1, '', `strata: E_VERSION_GONE ${copy}: the conflict copy is no longer on the disk (deleted or moved since the last scan); nothing was changed\n`]);
   });
 
   it('fails with one line and exit 1 when no agent runs, or only a stale control.json is left', async () => {
