@@ -3,6 +3,7 @@
 // filled with the machine's org config and the user's name; a wrong secret is refused with the
 // reason and nothing kept; the right one lays the user's layer, with progress, and says so.
 // Without a usable keychain, the screen says so, and what to do, before it asks for any secret.
+// Requests cut off (polls, or the start itself) never give the form back while a sign-in runs.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { StrataError } from '../sync/errors.js';
 import { preloadUserLayer } from '../sync/profile/index.js';
 import { readSession, SignInFlow } from '../sync/signin/index.js';
 import { makeMachine, makeTestOrg, signInSkipReason } from '../sync/signin/testkit.js';
+import type { Page } from 'playwright-core';
 import { noChromium, openPage } from './browser.js';
 
 const skip = noChromium || (await signInSkipReason());
@@ -202,3 +204,75 @@ test('a status poll that fails while the sign-in runs is said as lost contact, r
 async function expectMore(count: () => number, than: number): Promise<void> {
   while (count() <= than) await new Promise((resolve) => setTimeout(resolve, 50));
 }
+
+/** A sign-in the test moves through its steps by hand: `step` is what the app says, `starts` how many were started. */
+function manualSignIn(): { target: SignInTarget; step: (s: SignInState['step']) => void; starts: () => number } {
+  const defaults = { org: '/etc/strata/acme.json', user: 'dana' };
+  let step: SignInState['step'] = 'form';
+  let starts = 0;
+  const target: SignInTarget = {
+    state: () => ({ step, defaults }),
+    checkKeychain: () => Promise.resolve({ step, defaults }),
+    start: () => {
+      if (step !== 'form') return false;
+      starts++;
+      step = 'checking';
+      return true;
+    },
+  };
+  return { target, step: (s) => (step = s), starts: () => starts };
+}
+
+async function fillAndSignIn(page: Page): Promise<void> {
+  await page.waitForFunction(() => (document.getElementById('user') as HTMLInputElement | null)?.value === 'dana');
+  await page.getByLabel('Access key id', { exact: true }).fill('AKIAEXAMPLE');
+  await page.getByLabel('Secret access key', { exact: true }).fill('secret');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+test('a sign-in whose start was answered by a network error, though it reached the app, is followed: the form is not given back', { skip: noChromium, timeout: 60_000 }, async (t) => {
+  const signIn = manualSignIn();
+  const screen = await serveSignIn(signIn.target);
+  t.after(() => screen.close());
+  const { page, problems } = await openPage(t);
+  // The start reaches the app, and its answer is lost on the way back.
+  await page.route('**/api/signin', async (r) => {
+    if (r.request().method() !== 'POST') return r.continue();
+    await r.fetch();
+    return r.abort('connectionreset');
+  });
+  await page.goto(`${screen.url}/#token=${screen.token}`);
+  await fillAndSignIn(page);
+  await page.getByRole('status').filter({ hasText: 'Checking your credentials…' }).waitFor({ timeout: 20_000 });
+  assert.equal(await page.getByRole('button', { name: 'Sign in' }).isDisabled(), true, 'no second sign-in over the first');
+  signIn.step('done');
+  await page.getByRole('status').filter({ hasText: 'Signed in. Strata keeps your files in sync.' }).waitFor({ timeout: 20_000 });
+  assert.equal(await page.getByRole('alert').innerText(), '');
+  assert.equal(signIn.starts(), 1);
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+});
+
+test('a start that never reached the app gives the form back and says so; one refused as a sign-in already under way follows that one', { skip: noChromium, timeout: 60_000 }, async (t) => {
+  const signIn = manualSignIn();
+  const screen = await serveSignIn(signIn.target);
+  t.after(() => screen.close());
+  const { page, problems } = await openPage(t);
+  await page.route('**/api/signin', (r) => (r.request().method() === 'POST' ? r.abort('connectionreset') : r.continue()));
+  await page.goto(`${screen.url}/#token=${screen.token}`);
+  await fillAndSignIn(page);
+  await page.getByRole('alert').filter({ hasText: 'The sign-in did not reach the Strata app; sign in again.' }).waitFor({ timeout: 20_000 });
+  assert.equal(await page.getByRole('button', { name: 'Sign in' }).isDisabled(), false);
+  assert.equal(await page.getByLabel('Secret access key', { exact: true }).inputValue(), 'secret', 'the secret is kept for the next try');
+  assert.equal(signIn.starts(), 0);
+
+  // Meanwhile a sign-in started elsewhere (the app's other window): this one is refused, and followed.
+  await page.unroute('**/api/signin');
+  signIn.step('laying');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('status').filter({ hasText: 'Finding your files…' }).waitFor({ timeout: 20_000 });
+  assert.equal(await page.getByRole('button', { name: 'Sign in' }).isDisabled(), true);
+  assert.equal(await page.getByRole('alert').innerText(), '', 'the refusal is no error: the sign-in runs');
+  signIn.step('done');
+  await page.getByRole('status').filter({ hasText: 'Signed in. Strata keeps your files in sync.' }).waitFor({ timeout: 20_000 });
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+});

@@ -6,7 +6,8 @@
  * the layer onto this machine, what it is doing and how far it got. A failed attempt shows why and
  * the form again (the secret emptied). Once signed in, the app moves the window on to the agent's UI.
  * A status poll that fails (a network blip, an app too busy to answer) is tried again: the
- * sign-in goes on in the app, and the form stays disabled while it runs.
+ * sign-in goes on in the app, and the form stays disabled while it runs. So does a start whose
+ * answer was lost (it may have reached the app): the form comes back only if the app is still at it.
  *
  * What must hold, as for the agent's UI: the token comes in the URL's fragment and goes as a bearer
  * header; nothing from the server is ever inserted as HTML; no inline script or style.
@@ -25,6 +26,19 @@ const RETRY_MAX_MS = 4000;
 /** Said while the polls fail: the sign-in runs in the app, whatever became of the request. */
 const LOST_CONTACT = 'Lost contact with the Strata app; trying again…';
 
+/** Said when a start was lost on the way and the app, asked, is still at the form: the sign-in never began. */
+const NOT_STARTED = 'The sign-in did not reach the Strata app; sign in again.';
+
+/** The app answered a request with a refusal (an HTTP error): unlike a lost request, this says what became of it. */
+class AppRefused extends Error {
+  constructor(
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The app refused the window's key: asking again cannot help. */
 class KeyRefused extends Error {
   constructor() {
@@ -36,7 +50,7 @@ async function request(token: string, init: RequestInit = {}, path = '/api/signi
   const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
   const body = (await res.json().catch(() => undefined)) as (SignInState & { error?: ApiError }) | undefined;
   if (res.status === 401) throw new KeyRefused();
-  if (!res.ok) throw new Error(typeof body?.error?.message === 'string' ? body.error.message : `the app answered HTTP ${res.status}`);
+  if (!res.ok) throw new AppRefused(body?.error?.code, typeof body?.error?.message === 'string' ? body.error.message : `the app answered HTTP ${res.status}`);
   if (body === undefined) throw new Error('the app answered with something that is not JSON');
   return body;
 }
@@ -110,27 +124,37 @@ class SignInScreen {
   private async send(): Promise<void> {
     const form = Object.fromEntries(Object.entries(this.fields).map(([key, el]) => [key, el.value])) as unknown as SignInForm;
     this.problem.textContent = '';
-    await this.follow(() => request(this.token, { method: 'POST', body: JSON.stringify(form) }));
+    await this.follow(() => request(this.token, { method: 'POST', body: JSON.stringify(form) }), true);
   }
 
   /**
    * Shows what `first` answers, then polls while the sign-in runs. A poll that fails says nothing
    * of the sign-in, which goes on in the app: the screen says it lost contact and asks again, a
    * little later each time, with the form still disabled (a second sign-in must not start over it).
+   * A start (`starts`) is followed the same way when it was lost on the way (no answer from the
+   * app): it may have reached the app, so the screen asks the status, and gives the form back only
+   * if the app is still at the form (NOT_STARTED). A start refused as one already under way
+   * (E_SIGNIN_BUSY) follows that one.
    */
-  private async follow(first: () => Promise<SignInState>): Promise<void> {
+  private async follow(first: () => Promise<SignInState>, starts = false): Promise<void> {
     let next = first;
     let failed = 0;
+    let lostStart = false;
     for (;;) {
       let state: SignInState;
       try {
         state = await next();
       } catch (err) {
-        if (next === first || err instanceof KeyRefused) {
+        const followed = starts && next === first && (!(err instanceof AppRefused) || err.code === 'E_SIGNIN_BUSY');
+        if (err instanceof KeyRefused || (next === first && !followed)) {
           this.problem.textContent = err instanceof Error ? err.message : String(err);
           this.setBusy(false);
           return;
         }
+        lostStart = next === first;
+        next = () => request(this.token);
+        if (err instanceof AppRefused && err.code === 'E_SIGNIN_BUSY') continue;
+        this.setBusy(true);
         this.problem.textContent = LOST_CONTACT;
         await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_MS * 2 ** failed++, RETRY_MAX_MS)));
         continue;
@@ -138,6 +162,8 @@ class SignInScreen {
       if (failed > 0) this.problem.textContent = '';
       failed = 0;
       this.show(state);
+      if (lostStart && state.step === 'form' && !state.error) this.problem.textContent = NOT_STARTED;
+      lostStart = false;
       if (state.step === 'keychain' || state.step === 'form' || state.step === 'done') return;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       next = () => request(this.token);
