@@ -52,6 +52,7 @@ import { checkPendingTrees, clearPending, loadPending, savePending, type Pending
 import type { FolderOptions, PassResult } from './folder-types.js';
 import { localSide } from './mine.js';
 import { isObjectError } from '../snapshot/parent.js';
+import { isStrataError, StrataError } from '../errors.js';
 import { EMPTY_BASE, readBase, type Base } from './base.js';
 import { isDir, noRoot, rescan } from './rescan.js';
 import { diskAfter, lagsAt, planSides, unreadTest } from './carry.js';
@@ -91,6 +92,11 @@ export class SyncFolder {
   private switches = 0;
   /** The next pass loads the index objects written since the last load. */
   private indexStale = false;
+  /**
+   * A pass failed on a blob in no index, said as not listed yet (notListedYet): 'unloaded' until a
+   * pass loads the index objects again, then 'reloaded', when a blob still missing is damage.
+   */
+  private missed: 'no' | 'unloaded' | 'reloaded' = 'no';
   /** Effective trees of org layer roots, loaded once per set of roots. */
   private readonly lowerTrees = new Map<string, { tree: Map<string, Node>; chunks: ChunkMap }>();
   /** A pass failed: the executor's journal may be pending, and the local tree may lag the disk. */
@@ -234,6 +240,7 @@ export class SyncFolder {
     const switching = this.beforeRoots;
     try {
       const r = await this.reconcile(signal);
+      this.missed = 'no';
       // A synced pass left the disk laid from the new org layers, whatever part of the switch it made.
       if (r.status === 'synced' && switching !== undefined && this.beforeRoots === switching) this.beforeRoots = undefined;
       return r;
@@ -245,8 +252,21 @@ export class SyncFolder {
       // it reports (OpenStack Swift's), so the next pass loads those written since.
       this.indexStale = true;
       await this.opts.repo.abort();
-      throw err;
+      throw this.notListedYet(err);
     }
+  }
+
+  /**
+   * A blob in no index, before the index objects were loaded again since the last such failure, may
+   * be in one the bucket's listing does not show yet: said so, not as damage (the message of
+   * E_BLOB_NOT_FOUND reads as a broken repository). Still missing after that load, it is damage
+   * (E_BLOB_NOT_FOUND as it came).
+   */
+  private notListedYet(err: unknown): unknown {
+    if (!isStrataError(err, 'E_BLOB_NOT_FOUND') || this.missed === 'reloaded') return err;
+    this.missed = 'unloaded';
+    const what = `an object this pass needs is not listed by the bucket yet (its listings lag its writes, as OpenStack Swift's may), and is tried again at the next pass: ${err.message}`;
+    return new StrataError('E_NOT_LISTED_YET', what, { ...(err.key !== undefined ? { key: err.key } : {}), ...(err.path !== undefined ? { path: err.path } : {}) }, { cause: err });
   }
 
   private async reconcile(signal?: AbortSignal): Promise<PassResult> {
@@ -268,6 +288,7 @@ export class SyncFolder {
         this.indexStale = true;
         throw err;
       });
+      if (this.missed === 'unloaded') this.missed = 'reloaded';
     }
     const listed = heads.find((h) => h.device === device);
     const ownHead = listed?.snapshot;

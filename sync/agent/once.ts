@@ -1,11 +1,12 @@
 /**
  * `strata sync --once`: one full reconcile of one folder, without watcher or control endpoint.
- * Passes repeat while the disk changes under them (at most MAX_PASSES), so the command ends with
+ * Passes repeat while the disk changes under them, or a blob the bucket may not list yet is
+ * missed (at most MAX_PASSES), so the command ends with
  * the folder in sync or says why not; a pass held for a mass delete is answered as `deletes` says,
  * once, or reported. A synced pass is the last sync, in the folder's state dir and the agent's, as
  * the agent records its own (logout's flush pass is one of these).
  */
-import { StrataError } from '../errors.js';
+import { isStrataError, StrataError } from '../errors.js';
 import type { Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { openAgentState, openFileIndex } from '../state/index.js';
@@ -53,7 +54,13 @@ export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device
     await folder.recover();
     let answered = false;
     for (let i = 0; i < MAX_PASSES; i++) {
-      const r = await folder.pass();
+      // A blob in an index object the bucket may not list yet: the next pass loads the index again,
+      // and fails with E_BLOB_NOT_FOUND (damage) if it is still missing.
+      const r = await folder.pass().catch((err: unknown) => {
+        if (isStrataError(err, 'E_NOT_LISTED_YET')) return undefined;
+        throw err;
+      });
+      if (r === undefined) continue;
       if (r.status === 'held' && opts.deletes !== undefined && !answered) {
         answered = true;
         if (opts.deletes === 'confirm') await folder.approve(r.held);

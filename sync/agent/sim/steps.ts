@@ -91,8 +91,9 @@ async function report(w: World, d: SimDevice, r: PassOutcome): Promise<void> {
     const msg = w.verbose ? `: ${(r.error as Error).message}` : '';
     w.note(`${d.name} pass failed ${code}${r.crashed ? ' (crashed, restarted)' : ''}${msg}`);
     if (/^a pack (?:upload failed|is not stored): /.test(String((r.error as Error).message))) w.flags.add('poisoned-writer');
-    // A listing that lags may leave out the index of a head it lists: the pass fails and the next one loads it.
-    const lagged = w.lag > 0 && code === 'E_BLOB_NOT_FOUND';
+    // A listing that lags may leave out the index of a head it lists: the pass fails (E_NOT_LISTED_YET, or
+    // E_BLOB_NOT_FOUND when the listing still lags once the index was loaded again) and a later one loads it.
+    const lagged = w.lag > 0 && (code === 'E_NOT_LISTED_YET' || code === 'E_BLOB_NOT_FOUND');
     if (!r.crashed && !isExpected(r.error) && !lagged) w.fail('error', `unexpected pass error on ${d.name}: ${(r.error as Error).stack ?? String(r.error)}`);
     return;
   }
