@@ -14,7 +14,7 @@
  * folder's recovery counts them then), so the caller clears it (clearJournal) once it has.
  */
 import { executePlan, type OpResult, type RunLabel } from '../exec/index.js';
-import type { ApplyOp, ApplyPlan } from '../plan/index.js';
+import type { ApplyOp, ApplyPlan, FileNode } from '../plan/index.js';
 import { recordApplied } from './applied.js';
 import { makeFetcher } from './fetch.js';
 import type { FolderOptions } from './folder-types.js';
@@ -51,7 +51,12 @@ export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: Chunk
     results.push(r);
     progress.applied(r);
   };
-  const res = await executePlan(root, plan.ops, { fetch: fetcher.fetch, journalPath: opts.execJournal, signal, suppress: opts.suppress, onApplied, run, keepJournal: true }).catch(
+  // The scan's ctime of a file the plan expects as the scan found it: an edit since, its mtime set back, is a change.
+  const scannedCtime = (rel: string, expect: FileNode): number | undefined => {
+    const e = local.get(rel);
+    return e?.type === 'file' && e.size === expect.size && e.mtimeMs === expect.mtimeMs && e.mode === expect.mode ? e.ctimeMs : undefined;
+  };
+  const res = await executePlan(root, plan.ops, { fetch: fetcher.fetch, journalPath: opts.execJournal, signal, suppress: opts.suppress, scannedCtime, onApplied, run, keepJournal: true }).catch(
     (err: unknown) => ({ results, complete: false, aborted: false, failed: err }),
   );
   const rescan = await recordApplied(local, root, res.results, chunks);

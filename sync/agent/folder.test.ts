@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import fsp, { rename } from 'node:fs/promises';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { failListing } from '../testing/fail-listing.js';
 import { basename, dirname, join, sep } from 'node:path';
@@ -126,6 +127,54 @@ test('a same-size edit whose mtime is set back to what it was (touch -r, rsync -
   await b.write('f.txt', 'six', old);
   await converge([a, b]);
   assert.equal(await a.read('f.txt'), 'six');
+});
+
+/** Runs `edit` once, at the first pack read after it is set: a user's edit between a pass's scan and its apply. */
+class EditAtPackRead extends ForwardingStore {
+  edit: (() => void) | undefined;
+  override get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    this.run(key);
+    return super.get(key, range);
+  }
+
+  override getStream(key: string, range?: ByteRange): Promise<Readable> {
+    this.run(key);
+    return super.getStream(key, range);
+  }
+
+  private run(key: string): void {
+    if (!key.startsWith('data/') || this.edit === undefined) return;
+    const edit = this.edit;
+    this.edit = undefined;
+    edit();
+  }
+}
+
+test('a same-size edit with its mtime set back (touch -r), made between the scan and the apply, is not overwritten by the remote version: the executor sees its ctime', async (t) => {
+  const base = await tempRoot(t, 'ctime-apply');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const store = new EditAtPackRead(mem);
+  const a = await Device.create(base, 'deva', store);
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  const old = new Date(Date.now() - 3_600_000);
+  await a.write('f.txt', 'one', old);
+  await converge([a, b]);
+  await b.write('f.txt', 'remote v2');
+  await b.pass();
+  store.edit = () => {
+    writeFileSync(a.path('f.txt'), 'two');
+    utimesSync(a.path('f.txt'), old, old);
+  };
+  await converge([a, b]);
+  assert.equal(store.edit, undefined, 'the edit was made during a pass of a');
+  const kept = Object.values(await listDir(a.root));
+  assert.ok(kept.includes('two'), `the user's edit is kept: ${JSON.stringify(await listDir(a.root))}`);
+  assert.ok(kept.includes('remote v2'), JSON.stringify(await listDir(a.root)));
 });
 
 test('a new device over a chain of VDI sessions (each a device of its own) merges the newest head only, reading the others\' snapshots together', async (t) => {

@@ -4,8 +4,9 @@
  *   (a symlink or a file planted where a dir was scanned is a change, never something to follow);
  * - the target must still be in the state the plan expects, else the op is not applied.
  *
- * A regular file is compared by size, mtime (to the ms) and mode, the same stat the scanner keyed
- * its stat cache on; reading bytes back would not be cheaper than the scan that produced `expect`.
+ * A regular file is compared by size, mtime (to the ms), mode and, where the scan's is known, ctime:
+ * the same stat the scanner keyed its stat cache on; reading bytes back would not be cheaper than
+ * the scan that produced `expect`.
  */
 import { readlinkSync, type Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
@@ -82,14 +83,15 @@ function sameMtime(a: number, b: number): boolean {
  * not compared: the executor keeps dirs owner-writable while it fills them. `self` is the stat of
  * a move's source: on a case-insensitive disk a name that differs only in case finds the source
  * itself, and the target then counts as free (ops.ts); any other entry never does. A link's target
- * is read synchronously, as its lstat was just made: one local call.
+ * is read synchronously, as its lstat was just made: one local call. `ctimeMs`: the file's ctime
+ * when `expect` was found (a same-size edit with its mtime set back moves only the ctime).
  */
-export function matches(abs: string, st: Stats | null, expect: Node | null, self?: Stats | null): boolean {
+export function matches(abs: string, st: Stats | null, expect: Node | null, self?: Stats | null, ctimeMs?: number): boolean {
   if (expect === null) return st === null || (self != null && st.ino === self.ino && st.dev === self.dev);
   if (st === null) return false;
   switch (expect.type) {
     case 'file':
-      return st.isFile() && st.size === expect.size && sameMtime(st.mtimeMs, expect.mtimeMs) && (st.mode & MODE_MASK) === (expect.mode & MODE_MASK);
+      return st.isFile() && st.size === expect.size && sameMtime(st.mtimeMs, expect.mtimeMs) && (st.mode & MODE_MASK) === (expect.mode & MODE_MASK) && (ctimeMs === undefined || st.ctimeMs === ctimeMs);
     case 'dir':
       return st.isDirectory() && ((st.mode | 0o700) & MODE_MASK) === ((expect.mode | 0o700) & MODE_MASK);
     case 'symlink':

@@ -16,6 +16,13 @@ export type FetchFn = (node: FileNode, dest: FileHandle, destPath: string) => Pr
 /** The final stat of a path the executor wrote (null: it removed the path). */
 export type SuppressFn = (relPath: string, stat: { size: number; mtimeMs: number; ctimeMs: number } | null) => void;
 
+/**
+ * The ctime the scan saw at `rel` when it found `expect` there, if known. A same-size edit whose
+ * mtime was set back (touch -r, rsync -t) leaves size, mtime and mode as they were, but no process
+ * can set the ctime back.
+ */
+export type ScannedCtime = (rel: string, expect: FileNode) => number | undefined;
+
 /** An op whose target (or source) is not in the expected state: it was not applied. */
 export class TargetChanged extends Error {
   constructor(
@@ -33,12 +40,21 @@ export class ExecContext {
   private readonly dirtyDirs = new Set<string>();
   /** dir rel path → mode it must end with (modes that would keep the executor out) */
   private readonly finalModes = new Map<string, number>();
+  /** rel path → the ctime this run left there (undefined: it removed the path); the scan's no longer counts. */
+  private readonly left = new Map<string, number | undefined>();
 
   constructor(
     readonly root: string,
     readonly fetch: FetchFn,
     private readonly suppressFn: SuppressFn | undefined,
+    private readonly scannedCtime?: ScannedCtime,
   ) {}
+
+  /** The ctime a file at `rel` must have to be `expect`: the one this run left there, else the scan's; undefined when not known. */
+  private ctimeFor(rel: string, expect: Node | null): number | undefined {
+    if (expect?.type !== 'file') return undefined;
+    return this.left.has(rel) ? this.left.get(rel) : this.scannedCtime?.(rel, expect);
+  }
 
   abs(rel: string): string {
     return absPath(this.root, rel);
@@ -53,7 +69,7 @@ export class ExecContext {
     if (bad !== undefined) throw new TargetChanged(bad, `${describeStat(await lstatOrNull(this.abs(bad)))} where a dir was expected`);
     const abs = this.abs(rel);
     const st = await lstatOrNull(abs);
-    if (!matches(abs, st, expect, self)) throw new TargetChanged(rel, describeStat(st));
+    if (!matches(abs, st, expect, self, this.ctimeFor(rel, expect))) throw new TargetChanged(rel, describeStat(st));
     return st;
   }
 
@@ -69,7 +85,7 @@ export class ExecContext {
     if (bad !== undefined) throw new TargetChanged(bad, `${describeStat(lstatOrNullNow(this.abs(bad)))} where a dir was expected`);
     const abs = this.abs(rel);
     const st = lstatOrNullNow(abs);
-    if (!matches(abs, st, expect)) throw new TargetChanged(rel, describeStat(st));
+    if (!matches(abs, st, expect, undefined, this.ctimeFor(rel, expect))) throw new TargetChanged(rel, describeStat(st));
   }
 
   /** The entries of the dir holding `abs` changed. */
@@ -108,12 +124,15 @@ export class ExecContext {
     await this.flushDirs();
   }
 
-  /** Tells suppress the final stat of `rel` (a synchronous lstat, as in checkNow). */
+  /**
+   * Tells suppress the final stat of `rel` (a synchronous lstat, as in checkNow), and keeps the
+   * ctime it left there for a later check of `rel` in this run (ctimeFor).
+   */
   suppress(rel: string, gone = false): void {
-    if (this.suppressFn === undefined) return;
-    if (gone) return this.suppressFn(rel, null);
+    if (this.suppressFn === undefined && this.scannedCtime === undefined) return;
     // Already gone again (the user was quick): the watcher will see that removal, not our write.
-    const st = lstatOrNullNow(this.abs(rel));
-    this.suppressFn(rel, st === null ? null : { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
+    const st = gone ? null : lstatOrNullNow(this.abs(rel));
+    this.left.set(rel, st?.ctimeMs);
+    this.suppressFn?.(rel, st === null ? null : { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
   }
 }

@@ -16,7 +16,7 @@ import { absPath } from './check.js';
 import { copy, makeDir, makeSymlink, move, remove, setMeta } from './act.js';
 import { attempt, type OpResult, type Report } from './outcome.js';
 import { applyWrites, writeBatchEnd, type WriteIntent } from './writes.js';
-import { ExecContext, type FetchFn, type SuppressFn } from './context.js';
+import { ExecContext, type FetchFn, type ScannedCtime, type SuppressFn } from './context.js';
 import { Journal, type RunLabel } from './journal.js';
 
 export interface ExecuteOptions {
@@ -29,6 +29,8 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Told every path this run created, replaced or removed, with its final stat (watcher echo). */
   suppress?: SuppressFn;
+  /** The ctime the scan saw at `rel`, where it holds `expect`: the check of a file compares it too (ScannedCtime). */
+  scannedCtime?: ScannedCtime;
   /** The caller's label of this run, journaled before its first op; recover() hands it back with the ops the run applied. */
   run?: RunLabel;
   /**
@@ -91,7 +93,7 @@ export async function executePlan(root: string, ops: readonly ApplyOp[], options
     if (op.op === 'copy' || op.op === 'move') absPath(root, op.from);
   }
   const journal = await Journal.open(options.journalPath, options.run);
-  const ctx = new ExecContext(root, options.fetch, options.suppress);
+  const ctx = new ExecContext(root, options.fetch, options.suppress, options.scannedCtime);
   const results: OpResult[] = [];
   const report: Report = (result) => {
     results.push(result);

@@ -19,7 +19,9 @@
  * - every op is journaled (intent fsynced first); recover() removes temps and reports, per
  *   interrupted op, whether the old or the new state is on disk, and per run the ops it applied;
  * - every path written or removed is passed to `suppress` with its final stat, so the watcher
- *   does not echo the engine's own writes as local changes.
+ *   does not echo the engine's own writes as local changes;
+ * - a file is the one the plan expects only with the ctime the scan saw (`scannedCtime`, where
+ *   known) or this run left: an edit with its mtime set back is a change, never overwritten.
  *
  * Not guarded: a process racing the executor between its lstat and its rename (Node has no
  * openat/renameat2); the window is one syscall and the next scan sees the result.
@@ -28,4 +30,4 @@ export { executePlan, type ExecuteOptions, type ExecuteResult, type OpResult } f
 export { recover, type Interrupted, type RecoverReport, type RecoveredRun } from './recover.js';
 export { clearJournal, type RunLabel } from './journal.js';
 export { TOO_LONG_HERE } from './outcome.js';
-export type { FetchFn, SuppressFn } from './context.js';
+export type { FetchFn, ScannedCtime, SuppressFn } from './context.js';
