@@ -231,7 +231,7 @@ describe('strata restore cut off by Ctrl-C', { skip: process.platform === 'win32
       const exited = once(child, 'close');
       const temps = async () => (await readdir(work, { recursive: true })).filter((p) => p.includes('.strata-tmp'));
       // Half-way: a temp file is being filled, and the stuck pack holds the rest.
-      while (!(await temps()).some((p) => /\.strata-tmp-[0-9a-f]+-\d+$/.test(p))) {
+      while (!(await temps()).some((p) => /\.strata-tmp-[0-9a-f]{16}$/.test(p))) {
         assert.equal(child.exitCode, null, stderr);
         await new Promise((r) => setTimeout(r, 20));
       }
