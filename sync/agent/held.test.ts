@@ -301,12 +301,19 @@ test('a confirmed mass delete whose snapshot the store refused is not asked abou
   assert.equal(r.status === 'synced' && r.answered, 'confirm');
 });
 
-test('a restore given while the pass carrying out the confirmation deletes the files puts them back at the next pass', async (t) => {
-  const base = await tempRoot(t, 'held-late-restore');
+/**
+ * Two devices over 20 files: b deletes 15 and confirms the hold; a holds them too and confirms, and
+ * the user gives a restore while a's pass carrying out the confirmation deletes the files (kept in
+ * a's state dir with `keepInStateDir`, as an agent keeps them, else in memory).
+ */
+async function restoreDuringConfirm(t: TestContext, name: string, keepInStateDir = false) {
+  const base = await tempRoot(t, name);
   const mem = new MemoryStore();
   await initStore(mem);
   let applying: (() => void) | undefined;
-  const a = await Device.create(base, 'deva', mem, { suppress: () => applying?.() });
+  const state = join(base, 'deva', 'state');
+  const kept = keepInStateDir ? { deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') } : {};
+  const a = await Device.create(base, 'deva', mem, { suppress: () => applying?.(), ...kept });
   const b = await Device.create(base, 'devb', mem);
   t.after(async () => {
     await a.close();
@@ -323,7 +330,6 @@ test('a restore given while the pass carrying out the confirmation deletes the f
   const onA = await a.pass();
   const held = onA.status === 'held' ? onA.held : assert.fail('not held on a');
   await a.folder.approve(held);
-  // The user changes their mind while the confirmation's apply deletes the files.
   let restored: Promise<void> | undefined;
   applying = () => {
     applying = undefined;
@@ -331,6 +337,11 @@ test('a restore given while the pass carrying out the confirmation deletes the f
   };
   const confirmed = await a.pass();
   await restored;
+  return { a, b, before, confirmed, state };
+}
+
+test('a restore given while the pass carrying out the confirmation deletes the files puts them back at the next pass', async (t) => {
+  const { a, b, before, confirmed } = await restoreDuringConfirm(t, 'held-late-restore');
   assert.equal(confirmed.status === 'synced' && confirmed.answered, 'confirm');
   const next = await a.pass();
   assert.equal(next.status === 'synced' && next.answered, 'restore', 'the pass says it carried out the restore');
@@ -359,35 +370,8 @@ test('a restore given after the pass carrying out the confirmation was cut short
 });
 
 test('a restore given while the pass carrying out the confirmation deletes the files puts them back after a restart', async (t) => {
-  const base = await tempRoot(t, 'held-late-restore-restart');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  let applying: (() => void) | undefined;
-  const state = join(base, 'deva', 'state');
-  const a = await Device.create(base, 'deva', mem, { suppress: () => applying?.(), deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') });
-  const b = await Device.create(base, 'devb', mem);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
-  for (let i = 0; i < 20; i++) await b.write(`f${i}.txt`, `file ${i}`);
-  await b.pass();
-  await a.pass();
-  const before = await a.listing();
-  for (let i = 0; i < 15; i++) await b.remove(`f${i}.txt`);
-  const onB = await b.pass();
-  await b.folder.approve(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
-  assert.equal((await b.pass()).status, 'synced');
-  const onA = await a.pass();
-  const held = onA.status === 'held' ? onA.held : assert.fail('not held on a');
-  await a.folder.approve(held);
-  let restored: Promise<void> | undefined;
-  applying = () => {
-    applying = undefined;
-    restored = a.folder.restoreHeld(held);
-  };
-  assert.equal((await a.pass()).status, 'synced');
-  await restored;
+  const { a, before, confirmed, state } = await restoreDuringConfirm(t, 'held-late-restore-restart', true);
+  assert.equal(confirmed.status, 'synced');
   const kept = JSON.parse(await readFile(join(state, 'held-answer.json'), 'utf8')) as { answer: string; confirmed?: { earlier: { paths: string[] }[] } };
   const sources = kept.confirmed?.earlier.flatMap((r) => r.paths) ?? [];
   assert.deepEqual([kept.answer, sources.length, new Set(sources).size], ['restore', 15, 15], 'kept with the answer: one source for each file deleted');
