@@ -156,20 +156,8 @@ test('a long path in an error wraps inside the sign-in screen: it never makes it
 test('a status poll that fails while the sign-in runs is said as lost contact, retried, and the form stays disabled until the sign-in ends', { skip: noChromium, timeout: 60_000 }, async (t) => {
   // A sign-in under way until the test ends it; the screen's polls are cut off meanwhile (a
   // network blip, an app too busy to answer).
-  const defaults = { org: '/etc/strata/acme.json', user: 'dana' };
-  let step: SignInState['step'] = 'form';
-  let starts = 0;
-  const target: SignInTarget = {
-    state: () => ({ step, defaults }),
-    checkKeychain: () => Promise.resolve({ step, defaults }),
-    start: () => {
-      if (step !== 'form') return false;
-      starts++;
-      step = 'checking';
-      return true;
-    },
-  };
-  const screen = await serveSignIn(target);
+  const sign = manualSignIn();
+  const screen = await serveSignIn(sign.target);
   t.after(() => screen.close());
   const { page, problems } = await openPage(t);
   let cut = 0;
@@ -193,10 +181,10 @@ test('a status poll that fails while the sign-in runs is said as lost contact, r
   assert.equal(await page.getByRole('button', { name: 'Sign in' }).isDisabled(), true);
 
   await page.unroute('**/api/signin');
-  step = 'done';
+  sign.step('done');
   await page.getByRole('status').filter({ hasText: 'Signed in. Strata keeps your files in sync.' }).waitFor({ timeout: 20_000 });
   assert.equal(await page.getByRole('alert').innerText(), '', 'the lost contact is no longer said');
-  assert.equal(starts, 1);
+  assert.equal(sign.starts(), 1);
   assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
 });
 
