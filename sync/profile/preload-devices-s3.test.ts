@@ -11,30 +11,9 @@ import { test } from 'node:test';
 import { assertSame, converge, Device, initStore, LAYER } from '../agent/testkit.js';
 import { openRepository } from '../repo/index.js';
 import { writeFiles } from '../snapshot/testkit.js';
-import { ForwardingStore } from '../store/forwarding.js';
-import type { ObjectStore, PutBody } from '../store/index.js';
+import { BeforeSnapshot } from '../testing/before-snapshot.js';
 import { makeTestS3Store, skipWithoutS3 } from '../testing/s3.js';
 import { preloadUserLayer } from './index.js';
-
-/** Runs `before` once, just before the first snapshot of `layer` is put through it. */
-class BeforeSnapshot extends ForwardingStore {
-  private done = false;
-  constructor(
-    inner: ObjectStore,
-    private readonly layer: string,
-    private readonly before: () => Promise<void>,
-  ) {
-    super(inner);
-  }
-
-  override async put(key: string, body: PutBody): Promise<void> {
-    if (!this.done && key.includes(`layers/${this.layer}/snapshots/`)) {
-      this.done = true;
-      await this.before();
-    }
-    return super.put(key, body);
-  }
-}
 
 test('a preload over a layer two devices sync, one moving its head meanwhile: nothing of the user is lost, colliding files keep both versions', { skip: skipWithoutS3 }, async (t) => {
   const { store, cleanup } = await makeTestS3Store();

@@ -12,9 +12,8 @@ import { openRepository } from '../repo/index.js';
 import { rejectsWith } from '../repo/testkit.js';
 import { keys } from '../repo/types.js';
 import { writeFiles } from '../snapshot/testkit.js';
-import { ForwardingStore } from '../store/forwarding.js';
-import type { ObjectStore, PutBody } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
+import { BeforeSnapshot } from '../testing/before-snapshot.js';
 import { preloadUserLayer, type PreloadResult } from './index.js';
 
 const USER = LAYER.slice('user/'.length);
@@ -106,26 +105,6 @@ describe('preload over a layer the user syncs: a three-way merge', () => {
     assert.deepEqual(again.kept, []);
   });
 });
-
-/** Runs `before` once, just before the first snapshot of `layer` is put through it. */
-class BeforeSnapshot extends ForwardingStore {
-  private done = false;
-  constructor(
-    inner: ObjectStore,
-    private readonly layer: string,
-    private readonly before: () => Promise<void>,
-  ) {
-    super(inner);
-  }
-
-  override async put(key: string, body: PutBody): Promise<void> {
-    if (!this.done && key.startsWith(keys.snapshots(this.layer))) {
-      this.done = true;
-      await this.before();
-    }
-    return super.put(key, body);
-  }
-}
 
 describe('two preloads at once as the same admin device', () => {
   it("the one that finds its head moved while it ran refuses, naming the head, and the other's template stays reachable", async (t) => {
