@@ -10,9 +10,9 @@
  */
 import { blobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
-import { contentKey, directories, flatten, type FlatTree, type Node } from '../plan/index.js';
+import { directories, flattenLoaded, type FlatTree, type Node } from '../plan/index.js';
 import { encodeTree, refIn, type Repository, type TreeRef } from '../repo/index.js';
-import type { BlobId, FileEntry, Tree, TreeEntry } from '../repo/types.js';
+import type { BlobId, Tree, TreeEntry } from '../repo/types.js';
 
 /** content key → chunk ids, for every file content a pass has seen. */
 export type ChunkMap = Map<string, readonly string[]>;
@@ -49,16 +49,7 @@ export class TreeCache {
 
   /** The flat tree under `root` (loadAll first); records each file's chunks in `chunks`. */
   flat(root: BlobId, chunks: ChunkMap): Map<string, Node> {
-    const get = (id: BlobId): Tree => {
-      const t = this.trees.get(id);
-      if (t === undefined) throw new StrataError('E_INTERNAL', `tree ${id} was not loaded`);
-      return t;
-    };
-    return flatten(get(root), get, (e: FileEntry) => {
-      const key = contentKey(e.chunks);
-      chunks.set(key, e.chunks);
-      return key;
-    });
+    return flattenLoaded(this.trees, root, chunks);
   }
 
   /** Drops the trees not used since the last prune. */

@@ -92,6 +92,23 @@ export function flatten(
 }
 
 /**
+ * flatten over the trees loaded into `trees`, keeping each file's chunk list in `chunks` under its
+ * content key: what writing the flat tree back, or fetching its files, needs.
+ */
+export function flattenLoaded(trees: ReadonlyMap<BlobId, Tree>, root: BlobId, chunks: Map<string, readonly BlobId[]>): Map<string, Node> {
+  const get = (id: BlobId): Tree => {
+    const t = trees.get(id);
+    if (t === undefined) throw new StrataError('E_INTERNAL', `tree ${id} was not loaded`);
+    return t;
+  };
+  return flatten(get(root), get, (e) => {
+    const key = contentKey(e.chunks);
+    chunks.set(key, e.chunks);
+    return key;
+  });
+}
+
+/**
  * The entries of every dir of a flat tree, for writing Merkle trees back: dir path ('' = root) →
  * [name, node] sorted by name in code-unit order (the order Tree entries use). Dirs come deepest
  * first, so each subtree can be written (and get its id) before the dir that lists it. Whiteouts

@@ -78,5 +78,5 @@ export { planApply, STASH_PREFIX, type ApplyOptions } from './apply.js';
 export { needsConfirmation, deleteRatio } from './ops.js';
 export { conflictName, conflictStamp, freeConflictPath, isConflictName } from './conflict-name.js';
 export { caseInsensitiveByDefault, foldForDisk, foldKey, hasCaseCollisions, resolveCaseCollisions } from './casefold.js';
-export { flatten, directories, contentKey, countFiles, withoutWhiteouts, hasWhiteouts } from './flat.js';
+export { flatten, flattenLoaded, directories, contentKey, countFiles, withoutWhiteouts, hasWhiteouts } from './flat.js';
 export { sameNode, sameContent, compareVersions } from './nodes.js';

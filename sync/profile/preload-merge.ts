@@ -20,12 +20,12 @@
  * latest snapshot before it merged the last preload), so what the last preload wrote is neither
  * lost nor taken for deleted by the user.
  */
-import { contentKey, flatten, merge3, type Conflict, type Node } from '../plan/index.js';
+import { flattenLoaded, merge3, type Conflict, type Node } from '../plan/index.js';
 import type { Repository, SnapshotRecord } from '../repo/index.js';
 import { keys, type BlobId, type Head, type Snapshot, type SnapshotId } from '../repo/types.js';
 import type { SnapshotGraph } from '../agent/history.js';
 import type { ChunkMap } from '../agent/trees.js';
-import { loadAllTrees, treeOf } from './load-trees.js';
+import { loadAllTrees } from './load-trees.js';
 
 /** The trees a preload merges, flat; every file content's chunks are in `chunks`. */
 export interface Sides {
@@ -71,12 +71,7 @@ export async function readSides(repo: Repository, graph: SnapshotGraph, latest: 
   const rootOf = (id: SnapshotId): BlobId => (snaps.get(id) as Snapshot).root;
   const trees = await loadAllTrees(repo, [template, ...ids.map(rootOf)], new Map(), new Map(ids.map((id) => [rootOf(id), keys.snapshot(layer, id)])));
   const chunks: ChunkMap = new Map();
-  const flat = (root: BlobId): Map<string, Node> =>
-    flatten(treeOf(trees, root), (id) => treeOf(trees, id), (e) => {
-      const key = contentKey(e.chunks);
-      chunks.set(key, e.chunks);
-      return key;
-    });
+  const flat = (root: BlobId): Map<string, Node> => flattenLoaded(trees, root, chunks);
   const latestTree = flat(latest.snapshot.root);
   const sides: Sides = {
     template: flat(template),

@@ -11,7 +11,7 @@
  */
 import { layerGraph, type SnapshotGraph } from '../agent/history.js';
 import { describeError, isStrataError, StrataError } from '../errors.js';
-import { contentKey, flatten, type Node } from '../plan/index.js';
+import { contentKey, flatten, flattenLoaded, type Node } from '../plan/index.js';
 import { assignedLayers, profileKey, readProfile } from '../profile/index.js';
 import { loadAllTrees, type Trees } from '../profile/load-trees.js';
 import type { Repository } from '../repo/index.js';
@@ -75,12 +75,7 @@ export async function readLayerStack(repo: Repository, user: string, opts: Stack
   const named = new Map(laid.map((l) => [l.root, keys.snapshot(l.layer, l.snapshot)]));
   const trees = await loadAllTrees(repo, [...laid.map((l) => l.root), ...historyRoots], new Map(), named);
   const chunks: ChunkMap = new Map();
-  const flat = (root: BlobId): Map<string, Node> =>
-    flatten(treeOf(trees, root), (id) => treeOf(trees, id), (e) => {
-      const key = contentKey(e.chunks);
-      chunks.set(key, e.chunks);
-      return key;
-    });
+  const flat = (root: BlobId): Map<string, Node> => flattenLoaded(trees, root, chunks);
   const dirMtimes = new Map<string, number>();
   const stacked = laid.map((l): StackLayer => {
     // flatten first: it refuses a tree of shared subtrees naming billions of paths, or nesting
