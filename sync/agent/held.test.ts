@@ -84,25 +84,9 @@ test('a damaged answer record is no answer: the hold is asked again', async (t) 
 });
 
 test('a confirmed mass delete whose apply the user cut short is finished by the next pass, without asking again', async (t) => {
-  const base = await tempRoot(t, 'held-retry');
-  const mem = new MemoryStore();
-  await initStore(mem);
   let beforeWrite: ((path: string) => void) | undefined;
-  const a = await Device.create(base, 'deva', mem, { suppress: (p) => beforeWrite?.(p) });
-  const b = await Device.create(base, 'devb', mem);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
-  for (let i = 0; i < 20; i++) await b.write(`f${i}.txt`, `file ${i}`);
-  await b.pass();
-  await a.pass();
-  for (let i = 0; i < 15; i++) await b.remove(`f${i}.txt`);
-  const onB = await b.pass();
-  await b.folder.approve(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
-  assert.equal((await b.pass()).status, 'synced');
-  const onA = await a.pass();
-  await a.folder.approve(onA.status === 'held' ? onA.held : assert.fail('not held on a'));
+  const { a, held } = await heldOnBoth(t, 'held-retry', { onWrite: (p) => beforeWrite?.(p) });
+  await a.folder.approve(held);
   // While the pass deletes, the user saves one of the files it is about to delete: an edit wins over a delete.
   beforeWrite = (p) => {
     beforeWrite = undefined;
@@ -302,18 +286,17 @@ test('a confirmed mass delete whose snapshot the store refused is not asked abou
 });
 
 /**
- * Two devices over 20 files: b deletes 15 and confirms the hold; a holds them too and confirms, and
- * the user gives a restore while a's pass carrying out the confirmation deletes the files (kept in
- * a's state dir with `keepInStateDir`, as an agent keeps them, else in memory).
+ * Two devices over 20 files: b deletes 15 and confirms the hold; a holds them too (`held`).
+ * `onWrite` runs as a's executor tells the watcher of a path it writes or deletes; with
+ * `keepInStateDir` a keeps its deletes and answer in its state dir, as an agent does.
  */
-async function restoreDuringConfirm(t: TestContext, name: string, keepInStateDir = false) {
+async function heldOnBoth(t: TestContext, name: string, opts: { onWrite?: (path: string) => void; keepInStateDir?: boolean } = {}) {
   const base = await tempRoot(t, name);
   const mem = new MemoryStore();
   await initStore(mem);
-  let applying: (() => void) | undefined;
   const state = join(base, 'deva', 'state');
-  const kept = keepInStateDir ? { deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') } : {};
-  const a = await Device.create(base, 'deva', mem, { suppress: () => applying?.(), ...kept });
+  const kept = opts.keepInStateDir === true ? { deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') } : {};
+  const a = await Device.create(base, 'deva', mem, { suppress: (p) => opts.onWrite?.(p), ...kept });
   const b = await Device.create(base, 'devb', mem);
   t.after(async () => {
     await a.close();
@@ -329,6 +312,14 @@ async function restoreDuringConfirm(t: TestContext, name: string, keepInStateDir
   assert.equal((await b.pass()).status, 'synced');
   const onA = await a.pass();
   const held = onA.status === 'held' ? onA.held : assert.fail('not held on a');
+  return { a, b, held, before, state };
+}
+
+/** heldOnBoth, then a confirms, and the user gives a restore while a's pass carrying out the confirmation deletes the files. */
+async function restoreDuringConfirm(t: TestContext, name: string, keepInStateDir = false) {
+  let applying: (() => void) | undefined;
+  const both = await heldOnBoth(t, name, { onWrite: () => applying?.(), keepInStateDir });
+  const { a, held } = both;
   await a.folder.approve(held);
   let restored: Promise<void> | undefined;
   applying = () => {
@@ -337,7 +328,7 @@ async function restoreDuringConfirm(t: TestContext, name: string, keepInStateDir
   };
   const confirmed = await a.pass();
   await restored;
-  return { a, b, before, confirmed, state };
+  return { ...both, confirmed };
 }
 
 test('a restore given while the pass carrying out the confirmation deletes the files puts them back at the next pass', async (t) => {
@@ -397,26 +388,8 @@ test('a restore that finds the files already back is not carried out, says so, a
 });
 
 test('an answer given while a pass that finds no hold runs is dropped by the next pass, which says so, and not kept for a later hold', async (t) => {
-  const base = await tempRoot(t, 'held-answer-late-no-hold');
-  const mem = new MemoryStore();
-  await initStore(mem);
   let applying: (() => void) | undefined;
-  const state = join(base, 'deva', 'state');
-  const a = await Device.create(base, 'deva', mem, { suppress: () => applying?.(), deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') });
-  const b = await Device.create(base, 'devb', mem);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
-  for (let i = 0; i < 20; i++) await b.write(`f${i}.txt`, `file ${i}`);
-  await b.pass();
-  await a.pass();
-  for (let i = 0; i < 15; i++) await b.remove(`f${i}.txt`);
-  const onB = await b.pass();
-  await b.folder.approve(onB.status === 'held' ? onB.held : assert.fail('not held on b'));
-  assert.equal((await b.pass()).status, 'synced');
-  const onA = await a.pass();
-  const held = onA.status === 'held' ? onA.held : assert.fail('not held on a');
+  const { a, b, held, state } = await heldOnBoth(t, 'held-answer-late-no-hold', { onWrite: () => applying?.(), keepInStateDir: true });
   // b puts the files back; a's next pass lays them, and finds nothing to hold. The user answers meanwhile.
   for (let i = 0; i < 15; i++) await b.write(`f${i}.txt`, `back ${i}`);
   assert.equal((await b.pass()).status, 'synced');
