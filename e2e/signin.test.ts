@@ -122,10 +122,7 @@ test('an org config that cannot be read is named in the error the screen shows, 
   t.after(() => screen.close());
   const { page, problems } = await openPage(t);
   await page.goto(`${screen.url}/#token=${screen.token}`);
-  await page.waitForFunction(() => (document.getElementById('user') as HTMLInputElement | null)?.value === 'dana');
-  await page.getByLabel('Access key id', { exact: true }).fill('AKIAEXAMPLE');
-  await page.getByLabel('Secret access key', { exact: true }).fill('secret');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await fillAndSignIn(page);
   const alert = page.getByRole('alert').filter({ hasText: /\S/ });
   await alert.waitFor({ timeout: 20_000 });
   assert.equal(await alert.innerText(), `the org config does not exist (give the file the admin distributed, or its https URL) (${org})`);
@@ -143,10 +140,7 @@ test('a long path in an error wraps inside the sign-in screen: it never makes it
   const { page, problems } = await openPage(t);
   await page.setViewportSize({ width: 480, height: 700 });
   await page.goto(`${screen.url}/#token=${screen.token}`);
-  await page.waitForFunction(() => (document.getElementById('user') as HTMLInputElement | null)?.value === 'dana');
-  await page.getByLabel('Access key id', { exact: true }).fill('AKIAEXAMPLE');
-  await page.getByLabel('Secret access key', { exact: true }).fill('secret');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await fillAndSignIn(page);
   await page.getByRole('alert').filter({ hasText: 'does not exist' }).waitFor({ timeout: 20_000 });
   const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
   assert.ok(scroll <= client, `the screen is ${scroll} px wide in a ${client} px window`);
@@ -167,10 +161,7 @@ test('a status poll that fails while the sign-in runs is said as lost contact, r
     return r.abort('connectionreset');
   });
   await page.goto(`${screen.url}/#token=${screen.token}`);
-  await page.waitForFunction(() => (document.getElementById('user') as HTMLInputElement | null)?.value === 'dana');
-  await page.getByLabel('Access key id', { exact: true }).fill('AKIAEXAMPLE');
-  await page.getByLabel('Secret access key', { exact: true }).fill('secret');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await fillAndSignIn(page);
   const alert = page.getByRole('alert').filter({ hasText: /\S/ });
   await alert.waitFor({ timeout: 20_000 });
   assert.match(await alert.innerText(), /^Lost contact with the Strata app; trying again/);
