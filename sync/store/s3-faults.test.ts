@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { describeError, isStrataError } from '../errors.js';
 import { FaultProxy, rangedGet, requests } from '../testing/fault-proxy.js';
 import { makeTestS3Store, skipWithoutS3, testS3Options } from '../testing/s3.js';
+import { withSignal } from './abort.js';
 import { readAll } from './index.js';
 import { RetryingStore } from './retrying.js';
 import { S3Store } from './s3.js';
@@ -178,6 +180,19 @@ describe('S3Store and RetryingStore through a misbehaving network', { skip: skip
     await store.put('cut-multi', { size: big.length, open: () => (opened++, Readable.from([big])) });
     assert.deepEqual(Buffer.from(await fixture.store.get('cut-multi')), big);
     assert.equal(opened, 2);
+  });
+
+  it('a multipart PUT cut off by an abort of its signal still aborts the upload on the server', async () => {
+    const big = randomBytes(6 * MiB);
+    const pause = new AbortController();
+    const reason = new Error('paused');
+    // Part 2 never gets an answer; the pause comes while it hangs.
+    proxy.inject({ kind: 'stall' }, { match: (req) => req.method === 'PUT' && /partNumber=2/.test(req.url ?? '') && (setImmediate(() => pause.abort(reason)), true) });
+    const err = await failure(withSignal(pause.signal, () => store.put('paused-multi', { size: big.length, open: () => Readable.from([big]) })));
+    assert.equal(err, reason);
+    assert.ok(proxy.seen.some((line) => /^DELETE .*paused-multi\?uploadId=/.test(line)), proxy.seen.join('\n'));
+    const listed = await fixture.store.client.send(new ListMultipartUploadsCommand({ Bucket: fixture.store.bucket }));
+    assert.deepEqual((listed.Uploads ?? []).map((u) => u.Key).filter((k) => k?.endsWith('paused-multi')), []);
   });
 
   it('an answer that trickles, never silent for the idle timeout, fails at its deadline (both timeouts and its bytes at the floor speed), naming the key', async () => {

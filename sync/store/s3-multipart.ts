@@ -6,7 +6,9 @@
  * - Parts are exactly `partSize` bytes (the last may be shorter), and grow so the body fits in
  *   MAX_PARTS; a body longer or shorter than its declared size fails the upload.
  * - A failed upload is aborted, and only after every part has settled, so an abort never races a
- *   part still uploading.
+ *   part still uploading. The abort runs outside the caller's signal (abort.ts), so an upload cut
+ *   off by a pause is still aborted on the server (its parts would stay there, unlisted, costing
+ *   storage); it is bounded by its own ABORT_UPLOAD_MS, and its failure is ignored.
  */
 import {
   AbortMultipartUploadCommand,
@@ -18,10 +20,14 @@ import {
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import { StrataError } from '../errors.js';
+import { withSignal } from './abort.js';
 import type { StreamBody } from './index.js';
 
 /** Swift's s3api allows 1000 parts (AWS 10,000): part sizes grow to fit. */
 const MAX_PARTS = 1000;
+
+/** How long the best-effort abort of a failed upload may take. */
+const ABORT_UPLOAD_MS = 5000;
 
 /** One object's upload, as its store sees it. */
 export interface Upload {
@@ -45,7 +51,7 @@ export async function putMultipart(up: Upload, body: StreamBody): Promise<void> 
     const parts = await uploadParts(up, UploadId, body);
     await up.send('COMPLETE UPLOAD', () => new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
   } catch (err) {
-    await up.send('ABORT UPLOAD', () => new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => {});
+    await withSignal(AbortSignal.timeout(ABORT_UPLOAD_MS), () => up.send('ABORT UPLOAD', () => new AbortMultipartUploadCommand({ Bucket, Key, UploadId }))).catch(() => {});
     throw err;
   }
 }
