@@ -239,4 +239,17 @@ describe('RetryingStore under an aborted withSignal', () => {
     assert.equal(await withSignal(abort.signal, () => store.get('k')).catch((e: unknown) => e), reason, 'no retry of a failure under an aborted signal');
     assert.deepEqual({ calls: inner.calls, sleeps: sleeps.length }, { calls: 2, sleeps: 1 });
   });
+
+  it('an abort during the wait ends its timer too, so nothing is left to keep the process alive', async () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const inner = new ScriptedStore();
+    const abort = new AbortController();
+    const reason = new StrataError('E_PAUSED', 'sync was paused');
+    inner.failures.push(fail('E_TRANSIENT'));
+    // The real sleep, a 10 s wait; the pause comes once it has begun.
+    const store = new RetryingStore(inner, { baseDelayMs: 10_000, random: () => 0.999999, onRetry: () => setImmediate(() => abort.abort(reason)) });
+    assert.equal(await withSignal(abort.signal, () => store.get('k')).catch((e: unknown) => e), reason);
+    assert.equal(timers(), before, 'no timer of the wait is left');
+  });
 });

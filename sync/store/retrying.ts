@@ -15,10 +15,12 @@
  * - getStream retries opening the stream only; a failure half-way through reading reaches the
  *   caller, who knows how much it has consumed.
  * - Under an aborted withSignal (abort.ts) nothing is retried and no wait runs on: the failure is
- *   the signal's reason.
+ *   the signal's reason, and the wait's timer is cleared (a timer left running would keep a CLI
+ *   that is otherwise done from exiting for up to maxDelayMs).
  * - Time and randomness are injected, so tests run instantly and deterministically.
  */
 import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { requestSignal } from './abort.js';
 import { isTransient, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
 
@@ -27,14 +29,16 @@ export interface RetryOptions {
   retries?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
-  sleep?: (ms: number) => Promise<void>;
+  /** A wait of `ms`, which should end early (resolving or failing) when `signal` aborts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** A float in [0, 1); scales each delay (full jitter). */
   random?: () => number;
   /** Called before each wait; `attempt` is 1 for the first retry. */
   onRetry?: (err: unknown, attempt: number) => void;
 }
 
-const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A timer cleared by an abort of `signal` (the wait's failure then comes from `abortable`). */
+const realSleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => {});
 
 /** A wait, ended early by an abort of `signal` (failing with its reason). */
 function abortable(sleep: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
@@ -52,7 +56,7 @@ export class RetryingStore implements ObjectStore {
   private readonly retries: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
   private readonly onRetry: ((err: unknown, attempt: number) => void) | undefined;
 
@@ -139,7 +143,7 @@ export class RetryingStore implements ObjectStore {
     if (signal?.aborted) throw signal.reason;
     if (!isTransient(err) || failures > this.retries) throw err;
     this.onRetry?.(err, failures);
-    await abortable(this.sleep(this.delayMs(failures - 1)), signal);
+    await abortable(this.sleep(this.delayMs(failures - 1), signal), signal);
   }
 
   /** The wait before retry `n + 1`: full jitter over an exponentially growing, capped window. */
