@@ -11,7 +11,33 @@ import { newRepo } from '../repo/testkit.js';
 import { keys } from '../repo/types.js';
 import { takeSnapshot } from '../snapshot/index.js';
 import { writeFiles } from '../snapshot/testkit.js';
-import { orgLayerReport, preloadUserLayer, publishOrgLayer, userReport } from './index.js';
+import { CountingStore } from '../store/counting.js';
+import type { ByteRange, ListOptions, ObjectInfo } from '../store/index.js';
+import { orgLayerReport, preloadUserLayer, publishOrgLayer, userReport, userReports, writeProfile, type UserReport } from './index.js';
+
+/** Counts each request by operation and key (`LIST layers/user/a/heads/`) besides the totals. */
+class KeyedCountingStore extends CountingStore {
+  readonly byKey = new Map<string, number>();
+
+  private note(request: string): void {
+    this.byKey.set(request, (this.byKey.get(request) ?? 0) + 1);
+  }
+
+  override get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    this.note(`GET ${key}`);
+    return super.get(key, range);
+  }
+
+  override head(key: string): Promise<ObjectInfo | undefined> {
+    this.note(`HEAD ${key}`);
+    return super.head(key);
+  }
+
+  override list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectInfo> {
+    this.note(`LIST ${prefix}${opts?.startAfter === undefined ? '' : ` after ${opts.startAfter}`}`);
+    return super.list(prefix, opts);
+  }
+}
 
 describe('userReport', () => {
   it("gives each device's last sync by the bucket's clock, not by the device's", async () => {
@@ -89,4 +115,37 @@ describe('userReport', () => {
       await rm(tmp, { recursive: true, force: true });
     }
   });
+
+  it("lists each user's heads once: the devices, their last syncs and the latest snapshot all come from that one listing", async () => {
+    await withUsers(['ann', 'bob', 'cat'], async (counting, reports) => {
+      assert.deepEqual(reports.map((r) => [r.user, r.devices.length, r.snapshots, r.problems]), ['ann', 'bob', 'cat'].map((u) => [u, 3, 2, []]));
+      assert.deepEqual(['ann', 'bob', 'cat'].map((u) => counting.byKey.get(`LIST ${keys.heads(`user/${u}`)}`)), [1, 1, 1]);
+    });
+  });
 });
+
+/**
+ * `users`, each with a profile and three devices, the third of which took the second's snapshot
+ * and wrote nothing since (its head points at it), reported by `userReports` through a store
+ * that counts each request from the report on.
+ */
+async function withUsers(users: string[], check: (counting: KeyedCountingStore, reports: UserReport[]) => Promise<void>): Promise<void> {
+  const tmp = await mkdtemp(join(tmpdir(), 'strata-report-'));
+  try {
+    const { repo, store } = await newRepo();
+    for (const [i, user] of users.entries()) {
+      const layer = `user/${user}`;
+      await writeProfile(store, { version: 1, user, displayName: user.toUpperCase(), layers: [], updated: new Date(0).toISOString() });
+      await writeFiles(tmp, { 'a.txt': `${user} ${i}` });
+      await takeSnapshot(repo, { root: tmp, layer, device: 'pc1' });
+      const second = await takeSnapshot(repo, { root: tmp, layer, device: 'pc2' });
+      await repo.writeHead(layer, 'pc3', second.snapshotId);
+    }
+    const counting = new KeyedCountingStore(store);
+    const reader = await openRepository(counting);
+    counting.byKey.clear();
+    await check(counting, (await userReports(reader)).users);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -111,16 +111,9 @@ function stateOf(r: SnapshotRecord | undefined, heads: readonly DeviceSync[]): L
   return { snapshot: r.id, time: s.time, written, device: s.device, files: s.summary?.files ?? null, bytes: s.summary?.bytes ?? null };
 }
 
-/** When the bucket last got each head of `layer` (key → ms), as far as its listing tells. */
-async function headsWritten(store: ObjectStore, layer: string): Promise<Map<string, number>> {
-  const written = new Map<string, number>();
-  for await (const { key, modified } of store.list(keys.heads(layer))) if (modified !== undefined) written.set(key, modified);
-  return written;
-}
-
-function devicesOf(layer: string, heads: Head[], written: ReadonlyMap<string, number>): DeviceSync[] {
+function devicesOf(heads: readonly Head[], written: ReadonlyMap<string, number>): DeviceSync[] {
   const lastSync = (h: Head): string => {
-    const ms = written.get(keys.head(layer, h.device));
+    const ms = written.get(h.device);
     return ms === undefined ? h.time : new Date(ms).toISOString();
   };
   // Newest first: device ids say nothing (an agent's is random), when each last synced does.
@@ -128,11 +121,12 @@ function devicesOf(layer: string, heads: Head[], written: ReadonlyMap<string, nu
   return devices.sort((a, b) => Date.parse(b.lastSync) - Date.parse(a.lastSync) || (a.device < b.device ? -1 : 1));
 }
 
+/** One listing of the layer's heads gives its devices, their last syncs and its latest snapshot. */
 async function layerState(repo: Repository, layer: string, problems: StrataError[]) {
-  const [heads, written] = await Promise.all([repo.listHeads(layer), headsWritten(repo.store, layer)]);
+  const heads = await repo.listHeads(layer);
   problems.push(...heads.errors);
-  const latest = await noting(problems, () => repo.latestSnapshot(layer));
-  const devices = devicesOf(layer, heads.heads, written);
+  const latest = await noting(problems, () => repo.latestSnapshot(layer, heads));
+  const devices = devicesOf(heads.heads, heads.written);
   return { devices, latest: stateOf(latest, devices), snapshots: await countSnapshots(repo.store, layer) };
 }
 

@@ -102,8 +102,15 @@ export async function readHead(store: ObjectStore, layer: string, device: string
  */
 export type HeadCache = Map<string, { version: string; head: Head }>;
 
+export interface ListedHeads {
+  heads: Head[];
+  errors: StrataError[];
+  /** When the bucket got each device's head (ms, its clock), where the listing tells. */
+  written: Map<string, number>;
+}
+
 /** The valid heads of `layer`, by device; a corrupt head is reported in `errors`, not fatal. */
-export async function listHeads(store: ObjectStore, layer: string, concurrency: number, cache?: HeadCache): Promise<{ heads: Head[]; errors: StrataError[] }> {
+export async function listHeads(store: ObjectStore, layer: string, concurrency: number, cache?: HeadCache): Promise<ListedHeads> {
   const prefix = keys.heads(checkLayerId(layer));
   const listed: ObjectInfo[] = [];
   for await (const info of store.list(prefix)) listed.push(info);
@@ -128,12 +135,22 @@ export async function listHeads(store: ObjectStore, layer: string, concurrency: 
     const now = new Set(listed.map((i) => i.key));
     for (const key of cache.keys()) if (key.startsWith(prefix) && !now.has(key)) cache.delete(key);
   }
-  return { heads: found.filter((h): h is Head => h !== undefined), errors: byKey(errors) };
+  const written = new Map<string, number>();
+  for (const { key, modified } of listed) if (modified !== undefined) written.set(key.slice(prefix.length), modified);
+  return { heads: found.filter((h): h is Head => h !== undefined), errors: byKey(errors), written };
 }
 
 /** The newest snapshot any device's head points at; heads whose snapshot fails are skipped. Snapshots load `concurrency` at a time, newest heads first. */
 export async function latestSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: string, concurrency: number, cache?: HeadCache): Promise<SnapshotRecord | undefined> {
   const { heads, errors } = await listHeads(store, layer, concurrency, cache);
+  return newestSnapshot(store, hash, layer, heads, errors, concurrency);
+}
+
+/**
+ * latestSnapshot of heads the caller has listed (`errors`: the listing's, thrown, the first by
+ * key, when no snapshot is found; snapshots that fail to load are added to it).
+ */
+export async function newestSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: string, heads: readonly Head[], errors: StrataError[], concurrency: number): Promise<SnapshotRecord | undefined> {
   // A head's time is its snapshot's (Repository.writeHead), or, written by older versions, when the
   // head was written, after the snapshot, by the same clock: either way it bounds the snapshot's. Heads are read newest first, a batch at a time, until the next head is older
   // than the newest snapshot found: of a layer written by hundreds of devices (every VDI session

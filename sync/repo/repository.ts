@@ -272,7 +272,7 @@ export class Repository {
   }
 
   /** Heads this repository read before are fetched again only when their listing version changed (layers.ts HeadCache). */
-  listHeads(layer: string): Promise<{ heads: Head[]; errors: StrataError[] }> {
+  listHeads(layer: string): Promise<layers.ListedHeads> {
     return layers.listHeads(this.store, layer, this.readConcurrency, this.heads);
   }
 
@@ -286,7 +286,9 @@ export class Repository {
     return new layers.SnapshotBulk(this.store, this.format.hash, layer, this.readConcurrency);
   }
 
-  latestSnapshot(layer: string): Promise<layers.SnapshotRecord | undefined> {
+  /** Of `listed` when given (the layer's heads the caller listed: they are not listed again). */
+  latestSnapshot(layer: string, listed?: layers.ListedHeads): Promise<layers.SnapshotRecord | undefined> {
+    if (listed) return layers.newestSnapshot(this.store, this.format.hash, layer, listed.heads, [...listed.errors], this.readConcurrency);
     return layers.latestSnapshot(this.store, this.format.hash, layer, this.readConcurrency, this.heads);
   }
 }
