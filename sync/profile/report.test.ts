@@ -122,6 +122,13 @@ describe('userReport', () => {
       assert.deepEqual(['ann', 'bob', 'cat'].map((u) => counting.byKey.get(`LIST ${keys.heads(`user/${u}`)}`)), [1, 1, 1]);
     });
   });
+
+  it("reads a snapshot that several devices' heads point at once, and makes no request twice", async () => {
+    await withUsers(['ann', 'bob', 'cat'], async (counting, reports) => {
+      assert.deepEqual(reports.map((r) => r.latest?.snapshot), reports.map((r) => r.devices.find((d) => d.device === 'pc3')?.snapshot));
+      assert.deepEqual([...counting.byKey].filter(([, n]) => n > 1), []);
+    });
+  });
 });
 
 /**

@@ -159,7 +159,15 @@ export async function newestSnapshot(store: ObjectStore, hash: HashAlgorithm, la
     const t = Date.parse(h.time);
     return Number.isNaN(t) ? Infinity : t;
   };
-  const order = [...heads].sort((a, b) => bound(b) - bound(a) || (a.snapshot < b.snapshot ? 1 : -1));
+  // Devices that took the same snapshot and wrote nothing since point at it alike: it is read
+  // once, by the newest of their heads (the one that bounds it best).
+  const sorted = [...heads].sort((a, b) => bound(b) - bound(a) || (a.snapshot < b.snapshot ? 1 : -1));
+  const seen = new Set<SnapshotId>();
+  const order = sorted.filter((h) => {
+    if (seen.has(h.snapshot)) return false;
+    seen.add(h.snapshot);
+    return true;
+  });
   let best: SnapshotRecord | undefined;
   for (let i = 0; i < order.length; i += concurrency) {
     const batch = order.slice(i, i + concurrency);
