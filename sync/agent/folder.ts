@@ -530,9 +530,11 @@ export class SyncFolder {
   private skipTooLong(scan: ScanResult, effective: ReadonlyMap<string, Node>, tooLong: (path: string) => boolean): void {
     this.unlaid.clear();
     for (const [p, n] of effective) {
-      if (n.type === 'whiteout' || !tooLong(p) || tooLong(parentOf(p)) || scan.skipped.has(p)) continue;
-      scan.skipped.set(p, TOO_LONG_HERE);
+      if (n.type === 'whiteout' || !tooLong(p) || tooLong(parentOf(p))) continue;
+      // Named whatever the scan says of it (a scan a pass took over may name it already): an idle
+      // poll's status has only this list to go by.
       this.unlaid.set(p, TOO_LONG_HERE);
+      if (!scan.skipped.has(p)) scan.skipped.set(p, TOO_LONG_HERE);
     }
   }
 
