@@ -152,6 +152,31 @@ test('an answer refused because the hold ended meanwhile (answered from the CLI,
   assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
 });
 
+test("an answer refused before the page heard that its hold ended (the reply first, then the folder's next hold) leaves no note on that next hold", { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-held-reply-first-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = '/home/alice/Work';
+  const agent = new FakeAgent([folderStatus(root, { lastSync: '2026-12-01T10:00:00Z', pendingDeletes: { files: 20, of: 25, direction: 'local', id: 'first' } })]);
+  const call = agent.call.bind(agent);
+  agent.call = (async (command: CommandName, arg: never) => {
+    if (command !== 'confirmDeletes') return call(command, arg);
+    throw new StrataError('E_NOT_HELD', 'no pass of this folder is waiting for a confirmation', { path: root });
+  }) as typeof agent.call;
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  const box = page.locator('.pending');
+  await page.getByRole('button', { name: 'Delete 20 files' }).click();
+  await box.locator('.problem').filter({ hasText: 'The answer failed' }).waitFor();
+  // The status the page hears next already holds other deletes: the one that ended the first hold never came.
+  agent.status.folders[0]!.pendingDeletes = { files: 7, of: 9, direction: 'remote', id: 'second' };
+  agent.update({});
+  await box.getByRole('button', { name: 'Delete 7 files' }).waitFor();
+  assert.deepEqual(await box.locator('.problem').allInnerTexts(), []);
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+});
+
 /** A fake agent holding 20 deletes in `root`, served with a page that shows them; its answers are taken and kept, as an agent keeps the last one given. */
 async function heldOnFake(t: TestContext, root: string) {
   const dir = await mkdtemp(join(tmpdir(), 'strata-held-changed-'));

@@ -38,8 +38,8 @@ export class HeldAnswers {
   private readonly sending = new Map<string, Answer>();
   /** The answers the agent's status says it took, by root, with the files they are about. */
   private readonly taken = new Map<string, { answer: Answer; files: number }>();
-  /** Why the last answer failed, or that the hold changed after it, by root. */
-  private readonly notes = new Map<string, string>();
+  /** Why the last answer failed, or that the hold changed after it, by root; `hold`: the hold it is about, if known. */
+  private readonly notes = new Map<string, { text: string; hold?: string | undefined }>();
   /** What an answered pass did, by root, until the folder's next hold. */
   private readonly results = new Map<string, string>();
   /** The roots whose last status seen holds deletes. */
@@ -57,7 +57,7 @@ export class HeldAnswers {
         // The agent keeps the last answer given: another one from the CLI or another page replaces
         // the one this page showed taken, which the box must not turn into silently.
         if (was === undefined) this.notes.delete(f.root);
-        else if (was.answer !== d.answer) this.notes.set(f.root, `The answer changed to ${verb(d.answer)}: it was given again elsewhere (the CLI or another page).`);
+        else if (was.answer !== d.answer) this.notes.set(f.root, { text: `The answer changed to ${verb(d.answer)}: it was given again elsewhere (the CLI or another page).` });
         this.results.delete(f.root);
         continue;
       }
@@ -70,7 +70,7 @@ export class HeldAnswers {
         else if (was !== undefined) this.results.set(f.root, resultText(was, f.answered));
       } else {
         this.results.delete(f.root);
-        if (was !== undefined) this.notes.set(f.root, 'Files changed after the answer, so sync asks again.');
+        if (was !== undefined) this.notes.set(f.root, { text: 'Files changed after the answer, so sync asks again.' });
       }
     }
   }
@@ -85,12 +85,13 @@ export class HeldAnswers {
   }
 
   /**
-   * An answer failed. Where the hold is gone already (answered elsewhere, from the CLI or another
-   * page, and its pass done) there is nothing left to answer, and a note kept would show on the
-   * folder's next hold as if that one had been answered.
+   * An answer to the hold `hold` failed. Where the hold is gone already (answered elsewhere, from
+   * the CLI or another page, and its pass done) there is nothing left to answer; and the note is
+   * shown only with that hold, or it would show on the folder's next hold as if that one had been
+   * answered (the reply may come before or after the status that ended the hold).
    */
-  failed(root: string, why: string): void {
-    if (this.holding.has(root)) this.notes.set(root, `The answer failed: ${why}`);
+  failed(root: string, hold: string | undefined, why: string): void {
+    if (this.holding.has(root)) this.notes.set(root, { text: `The answer failed: ${why}`, hold });
   }
 
   /** What a folder's result line says, if an answered pass of it ended. */
@@ -105,7 +106,8 @@ export class HeldAnswers {
   box(f: FolderStatus, d: PendingDeletes, paused: boolean, button: (label: string, onClick: () => void) => HTMLButtonElement, answer: (a: Answer) => void): HTMLElement {
     const where = d.direction === 'local' ? 'deleted on this machine' : 'deleted on another machine';
     const taken = this.sending.get(f.root) ?? d.answer;
-    const note = this.notes.get(f.root);
+    const kept = this.notes.get(f.root);
+    const note = kept === undefined || (kept.hold !== undefined && kept.hold !== d.id) ? undefined : kept.text;
     const offer = (label: string, a: Answer): HTMLButtonElement => {
       const b = button(`${label} ${plural(d.files, 'file')}`, taken === undefined ? () => answer(a) : () => undefined);
       if (taken !== undefined) b.setAttribute('aria-disabled', 'true');

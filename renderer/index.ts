@@ -273,7 +273,7 @@ class App {
     const command = answer === 'confirm' ? 'confirmDeletes' : 'restoreDeletes';
     this.act(
       () => this.client.call(command, id === undefined ? { root } : { root, id }).finally(() => this.held.replied(root)),
-      (err) => this.held.failed(root, message(err)),
+      (err) => this.held.failed(root, id, message(err)),
     );
   }
 
