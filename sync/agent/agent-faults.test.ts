@@ -57,11 +57,11 @@ async function headOf(store: S3Store, device: string): Promise<string | undefine
 test('uploads that stall every time: the pass ends offline on one line naming the key, writes no head, and the folder syncs by itself once the network heals', { skip: skipWithoutS3 }, async (t) => {
   const { proxy, direct, root, agent } = await rig(t, 'faults-upload-stall', 300);
   const head = await headOf(direct, 'deva');
-  await writeFile(join(root, 'new.bin'), randomBytes(200_000));
+  // Faults first: a poll pass may be running, and would upload the file before them.
   proxy.inject({ kind: 'stall' }, { match: isPut, times: 1000 });
-  const failed = agent.passesDone();
+  await writeFile(join(root, 'new.bin'), randomBytes(200_000));
   agent.syncNow();
-  await failed;
+  await waitFor('a pass ended offline', () => agent.status().folders[0]!.state === 'offline');
   const f = agent.status().folders[0]!;
   assert.equal(f.state, 'offline', JSON.stringify(f));
   assert.equal(f.error?.code, 'E_TRANSIENT');
@@ -89,12 +89,12 @@ const laid = (root: string, name: string, bytes: Buffer) => async () => (await l
 test('pack reads that reset or stall every time: the pass ends offline, leaves no partial file, and lays the file once the network heals', { skip: skipWithoutS3 }, async (t) => {
   const { proxy, direct, root, agent } = await rig(t, 'faults-download-stall', 300);
   const big = randomBytes(600_000);
-  await otherMachine(t, direct, { 'big.bin': big });
+  // Faults first (the other machine writes straight to the bucket): a poll pass may be running.
   proxy.inject({ kind: 'reset', afterBytes: 1000 }, { match: isPackGet, times: 2 });
   proxy.inject({ kind: 'stall', afterBytes: 1000 }, { match: isPackGet, times: 1000 });
-  const failed = agent.passesDone();
+  await otherMachine(t, direct, { 'big.bin': big });
   agent.syncNow();
-  await failed;
+  await waitFor('a pass ended offline', () => agent.status().folders[0]!.state === 'offline');
   const f = agent.status().folders[0]!;
   assert.equal(f.state, 'offline', JSON.stringify(f));
   assert.ok(f.error?.key, `the error names the key: ${JSON.stringify(f.error)}`);
@@ -109,8 +109,8 @@ test('a pause while an upload stalls aborts it: no request is in flight once pau
   // The stalled request would wait a minute before its idle timeout: only an abort ends it in time.
   const { proxy, direct, root, agent } = await rig(t, 'faults-pause-stall', 60_000);
   const head = await headOf(direct, 'deva');
-  await writeFile(join(root, 'new.bin'), randomBytes(200_000));
   proxy.inject({ kind: 'stall' }, { match: isPut, times: 1000 });
+  await writeFile(join(root, 'new.bin'), randomBytes(200_000));
   agent.syncNow();
   await waitFor('a stalled upload', () => proxy.inFlight > 0 && proxy.seen.some((s) => s.endsWith(' stall')));
   await agent.pause();
