@@ -32,5 +32,6 @@ export { syncOnce, type OnceOptions } from './once.js';
 export { folderExcluder, folderFiles, folderStateDir, isOffline, type FolderSpec } from './runtime.js';
 export { readBase, readRecordedBase, writeBase, removeBase, EMPTY_BASE, type Base, type BaseKind, type BasePaths } from './base.js';
 export { includeRules } from './include.js';
+export { sameStat } from './walk.js';
 export { parseConflictPath, listConflicts } from './conflicts.js';
 export { MASS_DELETE_MIN } from './guard.js';

@@ -221,4 +221,26 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     assert.equal(r.credentialsRemoved, true);
     await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
   });
+
+  it('--wipe keeps what is not in the bucket: a file whose name no tree takes, and an excluded file; it removes what is', async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'], policies: { exclude: ['*.iso'] } });
+    await preload(org, 'ivy');
+    const m = await makeMachine(org, 'vdi');
+    await signInAndLay(org, m, 'ivy');
+    // Names the layer cannot hold (skipped by every pass, with a warning), and an excluded file.
+    await writeFile(join(m.home, 'Documents/draft.'), 'a name ending with a dot');
+    await writeFile(join(m.home, 'Documents/CON.txt'), 'a reserved name on Windows');
+    await writeFile(join(m.home, 'Documents/disk.iso'), 'excluded by the org');
+    await writeFile(join(m.home, 'Documents/notes.txt'), 'synced at sign-out');
+    const r = await signOut({ stateDir: m.stateDir, wipe: true });
+    const tree = await latestTree(await org.admin(), 'user/ivy');
+    assert.equal(tree.get('Documents/notes.txt')?.type, 'file');
+    assert.equal(tree.has('Documents/draft.') || tree.has('Documents/CON.txt') || tree.has('Documents/disk.iso'), false);
+    assert.equal(await readFile(join(m.home, 'Documents/draft.'), 'utf8'), 'a name ending with a dot', 'never uploaded: not wiped');
+    assert.equal(await readFile(join(m.home, 'Documents/CON.txt'), 'utf8'), 'a reserved name on Windows', 'never uploaded: not wiped');
+    assert.equal(await readFile(join(m.home, 'Documents/disk.iso'), 'utf8'), 'excluded by the org', 'excluded: not wiped');
+    await assert.rejects(stat(join(m.home, 'Documents/notes.txt')), 'what the bucket has is wiped');
+    await assert.rejects(stat(join(m.home, 'Documents/plan.txt')), 'what the bucket has is wiped');
+    assert.deepEqual(r.kept, ['Documents/CON.txt', 'Documents/disk.iso', 'Documents/draft.']);
+  });
 });

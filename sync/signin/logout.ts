@@ -8,7 +8,7 @@
  *      one full pass here: what its watcher had not reported yet; then, in VDI mode, mark this
  *      device's head final, its last write (device-head.ts: the next sign-in anywhere may drop it);
  *   3. delete the keychain entry and the session file;
- *   4. --wipe: remove the layer's folders under home (never the state dir).
+ *   4. --wipe: remove from home what the bucket has (wipe.ts): whatever it lacks stays, as `kept`.
  * A session whose credentials are already gone from the keychain (a sign-out cut off between
  * steps 3's two deletes, or an entry removed by hand) is still signed out: no pass can run here,
  * so what it would have uploaded stays on disk, unsynced (`unflushed`), and a running agent —
@@ -20,12 +20,10 @@
  * is refused up front unless the session is a VDI one: on a persistent PC the local copy is the
  * user's working copy.
  */
-import { lstat, readdir, rm } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { ControlClient, probeControl, readControlFile, type ControlInfo } from '../control/index.js';
 import { deleteCredentials, loadCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
 import { StrataError, isStrataError } from '../errors.js';
-import { layerPath } from '../fsutil.js';
 import { openRepository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { flushThroughAgent } from './flush.js';
@@ -35,7 +33,7 @@ import { flushSession } from './refresh.js';
 import { openOrgStore } from './org-store.js';
 import { deleteSession, readSession, type Session } from './session.js';
 import { sessionSettings, settingsRunner, type SettingsEvent } from './settings.js';
-import { layerFolders } from './folder.js';
+import { wipeLayer, type WipeFormat } from './wipe.js';
 import type { SettingsStore } from '../settings/settings.js';
 
 export interface SignOutOptions {
@@ -65,6 +63,8 @@ export interface SignOutResult {
   unflushed?: 'no-credentials';
   /** Home-relative paths removed by --wipe. */
   wiped: string[];
+  /** Home-relative paths --wipe left because the bucket does not have them (wipe.ts). */
+  kept: string[];
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
@@ -101,18 +101,19 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   const running = info !== undefined && (await probeControl(info));
   let flushed: SignOutResult['flushed'];
   let snapshot: string | undefined;
+  let format: WipeFormat | undefined;
   if (running) {
     await flushThroughAgent(new ControlClient(info, join(opts.stateDir, 'control.json')), timeoutMs);
     await (opts.stopAgent ?? ((i) => stopBySignal(opts.stateDir, i, timeoutMs)))(info);
     // The agent's passes scan what its watcher reported, and the watcher reports a file only once it
     // has been quiet a moment: one saved as the session ends was not in that flush. With the agent
     // stopped, a full pass here takes what is left, over the org layers the agent last recorded.
-    if (creds) snapshot = await flushHere(await readSession(opts.stateDir), creds, opts);
+    if (creds) ({ snapshot, format } = await flushHere(await readSession(opts.stateDir), creds, opts));
     flushed = 'agent';
   } else if (session.laid === undefined) {
     flushed = 'none';
   } else if (creds) {
-    snapshot = await flushHere(session, creds, opts);
+    ({ snapshot, format } = await flushHere(session, creds, opts));
     flushed = 'pass';
   } else {
     flushed = 'none';
@@ -120,7 +121,7 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   const unflushed = creds === undefined && (running || session.laid !== undefined);
   const credentialsRemoved = creds !== undefined && (await deleteCredentials(session.org.org, userPrincipal(session.user)));
   await deleteSession(opts.stateDir);
-  const wiped = opts.wipe ? await wipeLayer(session, opts.stateDir) : [];
+  const { wiped, kept } = opts.wipe ? await wipeLayer(session, opts.stateDir, format, opts.chunker) : { wiped: [], kept: [] };
   return {
     org: session.org.org,
     user: session.user,
@@ -129,6 +130,7 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
     credentialsRemoved,
     ...(unflushed ? { unflushed: 'no-credentials' as const } : {}),
     wiped,
+    kept,
   };
 }
 
@@ -140,8 +142,8 @@ async function credentialsIfAny(session: Session): Promise<S3Credentials | undef
   });
 }
 
-/** One full pass of the session's folder; returns the snapshot it wrote, if any. */
-async function flushHere(session: Session, creds: S3Credentials, opts: SignOutOptions): Promise<string | undefined> {
+/** One full pass of the session's folder; returns the snapshot it wrote, if any, and the repository's format. */
+async function flushHere(session: Session, creds: S3Credentials, opts: SignOutOptions): Promise<{ snapshot?: string; format: WipeFormat }> {
   const org = openOrgStore(session.org, creds);
   try {
     // The settings changed since the agent's last pass (or while none ran) into their files first.
@@ -157,7 +159,7 @@ async function flushHere(session: Session, creds: S3Credentials, opts: SignOutOp
     // persistent PC's head is what its next sign-in takes its own files by (signin/layers.ts
     // pastRoots): dropped, files deleted or edited elsewhere meanwhile would come back as its own.
     if (r.status === 'synced' && session.mode === 'vdi') await markHeadFinal(repo, `user/${session.user}`, session.device);
-    return r.status === 'synced' ? r.snapshot : undefined;
+    return { ...(r.status === 'synced' && r.snapshot !== undefined ? { snapshot: r.snapshot } : {}), format: repo.format };
   } finally {
     org.close();
   }
@@ -177,39 +179,4 @@ async function stopBySignal(stateDir: string, info: ControlInfo, timeoutMs: numb
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new StrataError('E_AGENT_STOP', `the agent (pid ${info.pid}) did not stop; the credentials and session were kept`, { path: stateDir });
-}
-
-/** Removes the layer's folders under home; `keep` (the state dir) and the dirs above it survive. */
-async function wipeLayer(session: Session, keep: string): Promise<string[]> {
-  const home = resolve(session.home);
-  const kept = resolve(keep);
-  const removed: string[] = [];
-  const inside = (path: string): boolean => kept === path || kept.startsWith(path + sep);
-  const removeExcept = async (path: string): Promise<void> => {
-    if (kept === path) return;
-    const st = await lstat(path).catch(() => undefined);
-    if (st === undefined) return;
-    if (!inside(path) || !st.isDirectory()) {
-      await rm(path, { recursive: true, force: true });
-      removed.push(relative(home, path).split(sep).join('/'));
-      return;
-    }
-    for (const name of await readdir(path)) await removeExcept(join(path, name));
-  };
-  const folders = session.org.folders.includes('.') ? await readdir(home).catch(() => []) : layerFolders(session.org);
-  for (const f of folders) {
-    const path = layerPath(home, f);
-    // Never through a link: every dir on the way must be a real one.
-    if (await realDirsBetween(home, path)) await removeExcept(path);
-  }
-  return removed.sort();
-}
-
-async function realDirsBetween(home: string, path: string): Promise<boolean> {
-  const parts = relative(home, path).split(sep).slice(0, -1);
-  for (let i = 1; i <= parts.length; i++) {
-    const st = await lstat(join(home, ...parts.slice(0, i))).catch(() => undefined);
-    if (!st?.isDirectory()) return false;
-  }
-  return true;
 }

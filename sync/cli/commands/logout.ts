@@ -2,7 +2,7 @@
  * `strata logout [--wipe]`: signs this machine out (DESIGN §4). Flushes pending changes — through
  * the running agent if there is one (which is then stopped), else with one sync pass here — then
  * removes the credentials from the keychain and the session. `--wipe` (VDI sessions only) then
- * removes the layer's folders under home. A flush that fails signs nothing out; one that cannot
+ * removes from the layer's folders under home what the bucket has, and names what it kept. A flush that fails signs nothing out; one that cannot
  * run because the credentials are already gone (an earlier logout cut off) is said, and the
  * sign-out finishes, leaving the changes on disk.
  */
@@ -32,5 +32,6 @@ export const logoutCommand: Command = {
       ctx.print('  the last flush could not run (the credentials were no longer in the keychain): changes not synced yet stay on disk, not uploaded');
     }
     if (r.wiped.length > 0) ctx.print(`  wiped: ${r.wiped.join(', ')}`);
+    if (r.kept.length > 0) ctx.print(`  kept, not in the bucket (excluded, not syncable, or changed since the flush): ${r.kept.join(', ')}`);
   },
 };
