@@ -17,7 +17,7 @@ import { sessionFolder } from './folder.js';
 import { openSessionStore, startSessionAgent } from './live.js';
 import { signOut } from './logout.js';
 import { readSession } from './session.js';
-import { latestTree, makeMachine, makeTestOrg, signInAndLay, signInSkipReason, type TestOrg } from './testkit.js';
+import { latestTree, makeMachine, makeTestOrg, signInAndLay, signInSkipReason, syncPass, type TestOrg } from './testkit.js';
 import { signIn } from './login.js';
 import { MemorySettings } from '../settings/testkit.js';
 
@@ -242,5 +242,22 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     await assert.rejects(stat(join(m.home, 'Documents/notes.txt')), 'what the bucket has is wiped');
     await assert.rejects(stat(join(m.home, 'Documents/plan.txt')), 'what the bucket has is wiped');
     assert.deepEqual(r.kept, ['Documents/CON.txt', 'Documents/disk.iso', 'Documents/draft.']);
+  });
+
+  it('--wipe after a flush that made a conflict copy: both versions are in the bucket before either is removed', async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
+    await preload(org, 'jon');
+    const vdi = await makeMachine(org, 'vdi');
+    await signInAndLay(org, vdi, 'jon');
+    const other = await makeMachine(org, 'other');
+    await signInAndLay(org, other, 'jon');
+    await writeFile(join(other.home, 'Documents/plan.txt'), 'plan v2 from the other machine');
+    assert.equal((await syncPass(other)).status, 'synced');
+    await writeFile(join(vdi.home, 'Documents/plan.txt'), 'plan v2 from this session');
+    const r = await signOut({ stateDir: vdi.stateDir, wipe: true });
+    assert.deepEqual([r.wiped, r.kept], [['Documents'], []]);
+    const tree = await latestTree(await org.admin(), 'user/jon');
+    const sizes = [...tree].filter(([p, n]) => p.startsWith('Documents/plan') && n.type === 'file').map(([, n]) => (n.type === 'file' ? n.size : 0));
+    assert.deepEqual(sizes.sort(), ['plan v2 from the other machine'.length, 'plan v2 from this session'.length].sort());
   });
 });
