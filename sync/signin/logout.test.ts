@@ -260,4 +260,16 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     const sizes = [...tree].filter(([p, n]) => p.startsWith('Documents/plan') && n.type === 'file').map(([, n]) => (n.type === 'file' ? n.size : 0));
     assert.deepEqual(sizes.sort(), ['plan v2 from the other machine'.length, 'plan v2 from this session'.length].sort());
   });
+
+  it('--wipe of a session never laid keeps the files it finds: none came from the bucket', async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
+    await preload(org, 'kim');
+    const m = await makeMachine(org, 'vdi');
+    await writeTree(m.home, { Documents: { 'mine.txt': 'here before the sign-in' } });
+    const signedIn = await signIn({ org: org.configPath, user: 'kim', home: m.home, stateDir: m.stateDir, credentials: async () => org.creds });
+    signedIn.org.close();
+    const r = await signOut({ stateDir: m.stateDir, wipe: true });
+    assert.deepEqual([r.flushed, r.wiped, r.kept], ['none', [], ['Documents/mine.txt']]);
+    assert.equal(await readFile(join(m.home, 'Documents/mine.txt'), 'utf8'), 'here before the sign-in');
+  });
 });

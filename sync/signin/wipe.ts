@@ -36,10 +36,12 @@ export async function wipeLayer(session: Session, stateDir: string, format: Wipe
   const kept = resolve(stateDir);
   const out: WipeResult = { wiped: [], kept: [] };
   const relOf = (path: string): string => relative(home, path).split(sep).join('/');
-  const index = await openFileIndex(folderStateDir(stateDir, sessionFolder(session, stateDir)), 'statcache');
+  // No folder state: no pass ran nor lay began here, so nothing on the disk came from the bucket.
+  const dir = folderStateDir(stateDir, sessionFolder(session, stateDir));
+  const index = (await lstat(dir).catch(() => undefined))?.isDirectory() ? await openFileIndex(dir, 'statcache') : undefined;
   try {
     const vouched = async (path: string, st: Stats): Promise<boolean> => {
-      const e = index.get(relOf(path));
+      const e = index?.get(relOf(path));
       if (e === undefined) return false;
       if (st.isSymbolicLink()) return e.type === 'symlink' && (await readlink(path).catch(() => undefined)) === e.target;
       if (!st.isFile()) return false;
@@ -90,7 +92,7 @@ export async function wipeLayer(session: Session, stateDir: string, format: Wipe
       if (await wipe(path)) out.wiped.push(relOf(path));
     }
   } finally {
-    await index.close();
+    await index?.close();
   }
   return { wiped: out.wiped.sort(), kept: out.kept.sort() };
 }
