@@ -2,7 +2,8 @@
 // admin's earlier templates wrote: a file the user never touched takes the template's new version,
 // one the user edited while the template changed it keeps both, one the user deleted stays deleted
 // unless the template brings a new version of it (an edit wins over a delete), and a file of the
-// user's own that a template brings later keeps both. Real devices on a MemoryStore; then two
+// user's own that a template brings later keeps both; a later template version replaces the
+// last one's conflict copy the user left alone. Real devices on a MemoryStore; then two
 // preloads at once as the same admin device: the one that finds its head moved refuses.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -103,6 +104,61 @@ describe('preload over a layer the user syncs: a three-way merge', () => {
     const again = await preloadUserLayer(await openRepository(store), USER, { from: tpl, now: () => V2 });
     assert.equal(again.changed, false);
     assert.deepEqual(again.kept, []);
+  });
+});
+
+describe('a later template over a path both changed before', () => {
+  const V3 = new Date('2024-08-01T09:00:00Z');
+
+  /** Template v1, the user's edit of policy.txt at `edited`, template v2 (both kept), then template v3; the device converged after each. */
+  async function thirdTemplate(t: TestContext, edited: Date, between?: (dev: Device) => Promise<void>): Promise<{ files: Record<string, string>; third: PreloadResult }> {
+    const base = await tempRoot(t, 'preload-third');
+    const store = new MemoryStore();
+    await initStore(store);
+    const preload = async (name: string, text: string, at: Date) => {
+      const dir = join(base, name);
+      await writeFiles(dir, { 'policy.txt': text }, at);
+      return preloadUserLayer(await openRepository(store), USER, { from: dir, now: () => at });
+    };
+    await preload('v1', 'policy v1', V1);
+    const dev = await Device.create(base, 'deva', store);
+    t.after(() => dev.close());
+    await converge([dev]);
+    await dev.write('policy.txt', 'my policy', edited);
+    await converge([dev]);
+    const second = await preload('v2', 'policy v2', V2);
+    assert.equal(second.kept.length, 1);
+    await converge([dev]);
+    if (between) {
+      await between(dev);
+      await converge([dev]);
+    }
+    const third = await preload('v3', 'policy v3', V3);
+    await converge([dev]);
+    const files = Object.fromEntries(Object.entries(await dev.listing()).filter(([p]) => !p.endsWith('/')));
+    return { files, third };
+  }
+
+  it("the template's version took the name and the user left it: the next template's replaces it, with no new conflict copy", async (t) => {
+    const { files, third } = await thirdTemplate(t, EDITED);
+    assert.equal(files['policy.txt'], 'policy v3', JSON.stringify(files));
+    assert.deepEqual(copiesOf(files, 'policy'), ['my policy'], JSON.stringify(files));
+    assert.deepEqual(third.kept, []);
+  });
+
+  it("the user's version kept the name: the next template's version replaces the last one's conflict copy the user left alone, not one more copy each time", async (t) => {
+    // The user's edit is newer than every template's version, so it keeps the name each time.
+    const { files, third } = await thirdTemplate(t, new Date('2024-09-01T09:00:00Z'));
+    assert.equal(files['policy.txt'], 'my policy', JSON.stringify(files));
+    assert.deepEqual(copiesOf(files, 'policy'), ['policy v3'], JSON.stringify(files));
+    assert.deepEqual(third.kept.map((k) => k.copyOf), ['template']);
+  });
+
+  it('a conflict copy of the last template version that the user changed stays', async (t) => {
+    const copy = 'policy.sync-conflict-20240701-090000-admin.txt';
+    const { files } = await thirdTemplate(t, new Date('2024-09-01T09:00:00Z'), (dev) => dev.write(copy, 'policy v2, my notes'));
+    assert.equal(files[copy], 'policy v2, my notes', JSON.stringify(files));
+    assert.deepEqual(copiesOf(files, 'policy').sort(), ['policy v2, my notes', 'policy v3'], JSON.stringify(files));
   });
 });
 

@@ -117,14 +117,14 @@ describe('preloadUserLayer', () => {
 
     // A second template over the preloaded layer builds on the admin's snapshot (now the latest).
     // The user's version differs from what the last template wrote there: both kept again, the
-    // user's (newer) at the name.
+    // user's (newer) at the name, the new template version's copy in place of the last one's.
     const third = join(tmp, 'tpl3');
     await writeFiles(third, { 'docs/a.txt': 'newest a' }, T2);
     const r3 = await preloadUserLayer(repo, 'bob', { from: third, now: () => T2 });
     assert.equal(r3.snapshot.parents[0], r.snapshotId);
     const after3 = await contents(repo, r3.snapshot.root);
     assert.equal(after3['docs/a.txt'], 'old a');
-    assert.equal(after3['docs/a.sync-conflict-20240502-100000-admin.txt'], 'new a');
+    assert.equal(after3['docs/a.sync-conflict-20240502-100000-admin.txt'], undefined);
     assert.equal(after3[r3.kept[0]?.copy ?? ''], 'newest a');
     assert.equal(after3['notes.txt'], 'mine');
     assert.equal(after3['settings.sync-conflict-20240502-100000-admin'], 'now a file');

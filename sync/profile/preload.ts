@@ -11,7 +11,8 @@
  *   preload-merge.ts): where the user left the last template's version, the new template's
  *   replaces it; where the user changed it and the template did too, both are kept, the newer at
  *   the name, the other beside it as a conflict copy (`kept`); where only the user changed it,
- *   theirs stays. A file the user deleted stays deleted while the template has it as before, and
+ *   theirs stays. A later template version of such a path replaces the last template's copy the
+ *   user left untouched, rather than adding one more copy per update (template-merge.ts). A file the user deleted stays deleted while the template has it as before, and
  *   comes back when the template brings a new version of it (an edit wins over a delete: the
  *   admin's update is not lost). A template's file of the same bytes and mode as before is no new
  *   version, whatever its mtime. Its parents are that latest snapshot (and this admin device's
@@ -50,7 +51,7 @@ import { summaryOf } from '../agent/commit.js';
 import { writeFlatTree } from '../agent/trees.js';
 import { loadAllTrees, treeOf } from './load-trees.js';
 import { readSides } from './preload-merge.js';
-import { keepHiding, sameTree, templateOver, type BelowDirs } from './template-merge.js';
+import { dropSupersededCopies, keepHiding, sameTree, templateOver, type BelowDirs } from './template-merge.js';
 import { assignedLayers, checkUserId, readProfile } from './profile.js';
 
 /** The device id admin writes use unless another is given: the head is `…/heads/admin`. */
@@ -193,6 +194,7 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
       const r = merge3(sides.record, record, sides.layer, { mine: device, theirs: users[0]?.device ?? latest.snapshot.device });
       merged = r.merged;
       conflicts.push(...r.conflicts);
+      dropSupersededCopies(merged, sides.record, record, sides.layer, device);
     } else {
       merged = templateOver(sides.layer, sides.template);
     }

@@ -12,9 +12,16 @@
  *   layers below show in it that it lacks, at every level (the form the sync engine gives a folder
  *   the user deleted and made again: sync/overlay userView). merge3 sees one layer only and lets
  *   those show through; a preload knows the layers below, so it hides them.
+ * - dropSupersededCopies(merged, was, record, layer, device): where a template brings a new
+ *   version of a path whose last template version was kept as a conflict copy beside the user's
+ *   (a keep-both of an earlier preload), that copy goes if the user left it as it was: the new
+ *   version supersedes it (kept again beside the user's if both still differ), and a copy per
+ *   template update would pile up beside a file the user did not touch again. A copy the user
+ *   changed is theirs and stays; the old version stays in the layer's history.
  */
-import { sameNode, type FlatTree, type Node } from '../plan/index.js';
-import { joinPath } from '../plan/nodes.js';
+import { sameContent, sameNode, type FlatTree, type Node } from '../plan/index.js';
+import { conflictName } from '../plan/conflict-name.js';
+import { baseName, joinPath, mtimeOf, parentOf } from '../plan/nodes.js';
 
 /**
  * What the layers below a user layer show in dir `dir` ('' is the root): each name, and whether
@@ -58,6 +65,35 @@ export async function keepHiding(merged: Map<string, Node>, layer: FlatTree, bel
   };
   const overHidden = [...merged].filter(([path, node]) => node.type === 'dir' && layer.get(path) !== undefined && layer.get(path)?.type !== 'dir');
   for (const [path] of overHidden) await hide(path);
+}
+
+/**
+ * Removes from `merged` the conflict copies of `device` that `was` (the template record before
+ * this preload) names for a path `record` (the record after it) changed, where the layer still
+ * holds them as that record wrote them (see the header). A copy's name is the one merge3 gave the
+ * record's version: its mtime, `device`, and a counter.
+ */
+export function dropSupersededCopies(merged: Map<string, Node>, was: FlatTree, record: FlatTree, layer: FlatTree, device: string): void {
+  const siblings = new Map<string, string[]>();
+  for (const p of layer.keys()) {
+    const dir = parentOf(p);
+    const names = siblings.get(dir) ?? [];
+    names.push(baseName(p));
+    siblings.set(dir, names);
+  }
+  for (const [path, old] of was) {
+    if (old.type !== 'file' && old.type !== 'symlink') continue;
+    if (sameNode(record.get(path), old)) continue;
+    const dir = parentOf(path);
+    const names = siblings.get(dir) ?? [];
+    const copies = new Set(names.map((_, i) => conflictName(baseName(path), mtimeOf(old), device, i + 1)));
+    for (const name of names) {
+      const copy = joinPath(dir, name);
+      const held = layer.get(copy);
+      if (!copies.has(name) || !held || held.type !== old.type || !sameContent(held, old)) continue;
+      if (sameNode(merged.get(copy), held)) merged.delete(copy);
+    }
+  }
 }
 
 /** Whether two flat trees hold the same nodes at the same paths. */
