@@ -162,6 +162,26 @@ describe('a later template over a path both changed before', () => {
   });
 });
 
+describe('a preload over a layer of a case-insensitive machine', () => {
+  it("a template's Readme.txt over the user's README.txt keeps both, one as a conflict copy, not both names", async (t) => {
+    const base = await tempRoot(t, 'preload-case');
+    const store = new MemoryStore();
+    await initStore(store);
+    const dev = await Device.create(base, 'deva', store, { caseInsensitive: true });
+    t.after(() => dev.close());
+    await dev.write('README.txt', 'mine', EDITED);
+    await converge([dev]);
+    const tpl = join(base, 'template');
+    await writeFiles(tpl, { 'Readme.txt': 'the company one' }, V2);
+    const repo = await openRepository(store);
+    const r = await preloadUserLayer(repo, USER, { from: tpl, now: () => V2, caseInsensitive: true });
+    const names = (await repo.loadTree(r.snapshot.root)).entries.map((e) => e.name);
+    assert.equal(names.filter((n) => n.toLowerCase() === 'readme.txt').length, 1, JSON.stringify(names));
+    assert.equal(names.length, 2, JSON.stringify(names));
+    assert.deepEqual(r.kept.length, 1, JSON.stringify(r.kept));
+  });
+});
+
 describe('two preloads at once as the same admin device', () => {
   it("the one that finds its head moved while it ran refuses, naming the head, and the other's template stays reachable", async (t) => {
     const base = await tempRoot(t, 'preload-race');

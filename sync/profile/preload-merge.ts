@@ -57,9 +57,10 @@ async function recordOf(graph: SnapshotGraph, own: Head | undefined): Promise<Sn
 
 /**
  * Reads what the merge of `template` (a root tree) into the layer needs. `own`: this admin
- * device's head, if it has one; `userDevice` names the layer side's conflict copies.
+ * device's head, if it has one; `userDevice` names the layer side's conflict copies;
+ * `caseInsensitive` as merge3's.
  */
-export async function readSides(repo: Repository, graph: SnapshotGraph, latest: SnapshotRecord, own: Head | undefined, template: BlobId, userDevice: string): Promise<Sides> {
+export async function readSides(repo: Repository, graph: SnapshotGraph, latest: SnapshotRecord, own: Head | undefined, template: BlobId, userDevice: string, caseInsensitive: boolean): Promise<Sides> {
   const layer = latest.snapshot.layer;
   const recordId = await recordOf(graph, own);
   const ownId = own?.snapshot;
@@ -85,7 +86,7 @@ export async function readSides(repo: Repository, graph: SnapshotGraph, latest: 
     chunks,
   };
   if (merging && own) {
-    const r = merge3(ownBase ? flat(rootOf(ownBase)) : new Map(), latestTree, flat(rootOf(ownId)), { mine: userDevice, theirs: own.device });
+    const r = merge3(ownBase ? flat(rootOf(ownBase)) : new Map(), latestTree, flat(rootOf(ownId)), { mine: userDevice, theirs: own.device, caseInsensitive });
     sides.layer = r.merged;
     sides.conflicts = r.conflicts;
     sides.parents.push({ id: ownId, snapshot: snaps.get(ownId) as Snapshot });

@@ -37,7 +37,7 @@ import { opendir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StrataError } from '../errors.js';
 import { overlay } from '../overlay/index.js';
-import { directories, flatten, merge3, type Node } from '../plan/index.js';
+import { caseInsensitiveByDefault, directories, flatten, merge3, type Node } from '../plan/index.js';
 import { checkDeviceId, timeAfterParents, type Repository } from '../repo/index.js';
 import { FORMAT_VERSION, keys, type BlobId, type Head, type Snapshot, type SnapshotId } from '../repo/types.js';
 import type { FileChunker, SnapshotProgress, SnapshotStats } from '../snapshot/index.js';
@@ -92,6 +92,12 @@ export interface LayerWriteOptions {
    * `/` separated; absent or ['.'], the whole folder read.
    */
   folders?: readonly string[];
+  /**
+   * A preload's merge: whether names equal under case folding are one file (as a sync device takes it: default
+   * caseInsensitiveByDefault(), Windows and macOS): a template's `Readme.txt` over the user's
+   * `README.txt` is then both kept, one as a conflict copy, never two names one machine cannot hold.
+   */
+  caseInsensitive?: boolean;
 }
 
 export interface PreloadResult {
@@ -184,14 +190,15 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
       await writeOwnHead(repo, snapshot, snapshotId, own);
       return done(snapshotId, snapshot, true);
     }
-    const sides = await readSides(repo, layerGraph(repo, layer), latest, own, template, users[0]?.device ?? latest.snapshot.device);
+    const caseInsensitive = opts.caseInsensitive ?? caseInsensitiveByDefault();
+    const sides = await readSides(repo, layerGraph(repo, layer), latest, own, template, users[0]?.device ?? latest.snapshot.device, caseInsensitive);
     const record = templateOver(sides.record, sides.template);
     const conflicts = [...sides.conflicts];
     let merged: Map<string, Node>;
     if (signedIn) {
       // DESIGN §3, the template side against what the templates wrote before: a path only the
       // template changed takes its version, one only the user changed keeps theirs, both → both.
-      const r = merge3(sides.record, record, sides.layer, { mine: device, theirs: users[0]?.device ?? latest.snapshot.device });
+      const r = merge3(sides.record, record, sides.layer, { mine: device, theirs: users[0]?.device ?? latest.snapshot.device, caseInsensitive });
       merged = r.merged;
       conflicts.push(...r.conflicts);
       dropSupersededCopies(merged, sides.record, record, sides.layer, device);
