@@ -180,6 +180,30 @@ describe('a preload over a layer of a case-insensitive machine', () => {
     assert.equal(names.length, 2, JSON.stringify(names));
     assert.deepEqual(r.kept.length, 1, JSON.stringify(r.kept));
   });
+
+  it("a later template's Readme.txt replaces an earlier one's README.txt: before a sign-in, and once the user synced it", async (t) => {
+    const base = await tempRoot(t, 'preload-case-rename');
+    const store = new MemoryStore();
+    await initStore(store);
+    const preload = async (name: string, files: Record<string, string>, at: Date) => {
+      await writeFiles(join(base, name), files, at);
+      const repo = await openRepository(store);
+      const r = await preloadUserLayer(repo, USER, { from: join(base, name), now: () => at, caseInsensitive: true });
+      return { r, names: (await repo.loadTree(r.snapshot.root)).entries.map((e) => e.name) };
+    };
+    await preload('v1', { 'README.txt': 'v1', 'Docs/old.txt': 'old' }, V1);
+    const before = await preload('v2', { 'Readme.txt': 'v2', 'docs/new.txt': 'new' }, V2);
+    assert.deepEqual(before.names, ['Readme.txt', 'docs']);
+    const dev = await Device.create(base, 'deva', store, { caseInsensitive: true });
+    t.after(() => dev.close());
+    await converge([dev]);
+    // What the earlier template's Docs held moved with the rename.
+    assert.equal(await dev.read('docs/old.txt'), 'old');
+    const V3 = new Date('2024-08-01T09:00:00Z');
+    const after = await preload('v3', { 'readme.txt': 'v3' }, V3);
+    assert.deepEqual(after.names, ['docs', 'readme.txt']);
+    assert.deepEqual(after.r.kept, []);
+  });
 });
 
 describe('two preloads at once as the same admin device', () => {

@@ -192,7 +192,7 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
     }
     const caseInsensitive = opts.caseInsensitive ?? caseInsensitiveByDefault();
     const sides = await readSides(repo, layerGraph(repo, layer), latest, own, template, users[0]?.device ?? latest.snapshot.device, caseInsensitive);
-    const record = templateOver(sides.record, sides.template);
+    const record = templateOver(sides.record, sides.template, caseInsensitive);
     const conflicts = [...sides.conflicts];
     let merged: Map<string, Node>;
     if (signedIn) {
@@ -203,7 +203,7 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
       conflicts.push(...r.conflicts);
       dropSupersededCopies(merged, sides.record, record, sides.layer, device);
     } else {
-      merged = templateOver(sides.layer, sides.template);
+      merged = templateOver(sides.layer, sides.template, caseInsensitive);
     }
     await keepHiding(merged, sides.layer, orgDirs(repo, user));
     if (sameTree(merged, sides.latest)) return done(latest.id, latest.snapshot, false);

@@ -5,7 +5,8 @@
  *   (a template file where the tree has a dir drops what the dir held); paths it lacks stay. A
  *   template entry of the same bytes (or target) and mode as the tree's keeps the tree's node: an
  *   admin's copy of a template touches mtimes, and a touch must not count as a new version (it
- *   would bring back a file the user deleted, DESIGN §3's edit vs delete).
+ *   would bring back a file the user deleted, DESIGN §3's edit vs delete). Case-insensitively, a
+ *   path spelled otherwise than the template's takes the template's spelling (a rename).
  * - keepHiding(merged, layer, below): where the merge put a dir over a whiteout, file or symlink
  *   of the layer, the dir must go on hiding what the layers below show there, or a folder the user
  *   deleted comes back whole at the next sign-in: the dir gets a whiteout for each entry the
@@ -19,7 +20,7 @@
  *   template update would pile up beside a file the user did not touch again. A copy the user
  *   changed is theirs and stays; the old version stays in the layer's history.
  */
-import { sameContent, sameNode, type FlatTree, type Node } from '../plan/index.js';
+import { foldKey, sameContent, sameNode, type FlatTree, type Node } from '../plan/index.js';
 import { conflictName } from '../plan/conflict-name.js';
 import { baseName, joinPath, mtimeOf, parentOf } from '../plan/nodes.js';
 
@@ -37,9 +38,15 @@ function sameButMtime(a: Node | undefined, b: Node): boolean {
   return false;
 }
 
-/** `template` laid over `lower` (see the header). Both must be well-formed; so is the result. */
-export function templateOver(lower: FlatTree, template: FlatTree): Map<string, Node> {
-  const out = new Map(lower);
+/**
+ * `template` laid over `lower` (see the header). Both must be well-formed; so is the result.
+ * `caseInsensitive`: a path of `lower` that equals one of the template's under case folding but
+ * for its spelling takes the template's (a rename of the template's: `Readme.txt` over an earlier
+ * template's `README.txt` must not leave two names one machine cannot hold); what a renamed dir
+ * holds moves with it.
+ */
+export function templateOver(lower: FlatTree, template: FlatTree, caseInsensitive = false): Map<string, Node> {
+  const out = caseInsensitive ? respell(lower, template) : new Map(lower);
   const replacedDirs: string[] = [];
   for (const [path, node] of template) {
     const was = out.get(path);
@@ -48,6 +55,24 @@ export function templateOver(lower: FlatTree, template: FlatTree): Map<string, N
     out.set(path, node);
   }
   if (replacedDirs.length > 0) for (const p of out.keys()) if (replacedDirs.some((d) => p.startsWith(d))) out.delete(p);
+  return out;
+}
+
+/** `lower` with each path's leading segments spelled as the template spells them, where they fold equal. */
+function respell(lower: FlatTree, template: FlatTree): Map<string, Node> {
+  const spelling = new Map([...template.keys()].map((p) => [foldKey(p), p]));
+  const out = new Map<string, Node>();
+  for (const [path, node] of lower) {
+    const parts = path.split('/');
+    let at = '';
+    for (let i = 0; i < parts.length; i++) {
+      const mine = joinPath(at, parts[i] as string);
+      const theirs = spelling.get(foldKey(mine));
+      at = theirs !== undefined && parentOf(theirs) === at ? theirs : mine;
+    }
+    // Two paths of lower spelled one way now: the one already spelled so stays.
+    if (at === path || !out.has(at)) out.set(at, node);
+  }
   return out;
 }
 
