@@ -195,6 +195,25 @@ describe('S3Store and RetryingStore through a misbehaving network', { skip: skip
     assert.deepEqual((listed.Uploads ?? []).map((u) => u.Key).filter((k) => k?.endsWith('paused-multi')), []);
   });
 
+  it('a multipart PUT paused while its CreateMultipartUpload awaits the answer leaves no upload on the server', async () => {
+    const big = randomBytes(6 * MiB);
+    const pause = new AbortController();
+    const reason = new Error('paused');
+    // The server makes the upload at once; its answer reaches the client a second later.
+    proxy.inject({ kind: 'delay', ms: 1000 }, { match: (req) => req.method === 'POST' && /[?&]uploads(=|&|$)/.test(req.url ?? '') });
+    const put = failure(withSignal(pause.signal, () => store.put('paused-create', { size: big.length, open: () => Readable.from([big]) })));
+    const uploadsOf = async (key: string) => {
+      const listed = await fixture.store.client.send(new ListMultipartUploadsCommand({ Bucket: fixture.store.bucket }));
+      return (listed.Uploads ?? []).filter((u) => u.Key?.endsWith(key));
+    };
+    for (let i = 0; i < 200 && (await uploadsOf('paused-create')).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal((await uploadsOf('paused-create')).length, 1, 'the server never made the upload');
+    assert.ok(!proxy.seen.some((line) => /paused-create\?partNumber=/.test(line)), `the answer came before the pause:\n${proxy.seen.join('\n')}`);
+    pause.abort(reason);
+    assert.equal(await put, reason);
+    assert.deepEqual(await uploadsOf('paused-create'), []);
+  });
+
   it('an answer that trickles, never silent for the idle timeout, fails at its deadline (both timeouts and its bytes at the floor speed), naming the key', async () => {
     const slow = new S3Store({ ...testS3Options(), bucket: fixture.store.bucket, endpoint: proxy.endpoint, timeouts: { connectMs: 1000, idleMs: 1500, minBytesPerSecond: 1000 } });
     try {

@@ -9,6 +9,13 @@
  *   part still uploading. The abort runs outside the caller's signal (abort.ts), so an upload cut
  *   off by a pause is still aborted on the server (its parts would stay there, unlisted, costing
  *   storage); it is bounded by its own ABORT_UPLOAD_MS, and its failure is ignored.
+ * - A pause must not cut off the CreateMultipartUpload: the server makes the upload whether or not
+ *   its answer is heard, and an upload whose id was never learned cannot be aborted. So the
+ *   Create runs on for at most ABORT_UPLOAD_MS after a pause, then the upload it names is aborted
+ *   and the put fails with the pause's reason. Only an id learned from this put's own Create is
+ *   ever aborted: uploads are not told apart by writer (same credentials, same content-named key),
+ *   and aborting another writer's upload would fail its complete. What is left (a Create whose
+ *   answer never came) only a sweep of old uploads removes.
  */
 import {
   AbortMultipartUploadCommand,
@@ -20,7 +27,7 @@ import {
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import { StrataError } from '../errors.js';
-import { withSignal } from './abort.js';
+import { requestSignal, withSignal } from './abort.js';
 import type { StreamBody } from './index.js';
 
 /** Swift's s3api allows 1000 parts (AWS 10,000): part sizes grow to fit. */
@@ -43,17 +50,48 @@ export interface Upload {
 }
 
 export async function putMultipart(up: Upload, body: StreamBody): Promise<void> {
-  const { bucket: Bucket, Key, key } = up;
-  const created = await up.send<CreateMultipartUploadCommandOutput>('CREATE UPLOAD', () => new CreateMultipartUploadCommand({ Bucket, Key }));
-  const UploadId = created.UploadId;
-  if (!UploadId) throw new StrataError('E_PERMANENT', `multipart upload at ${up.location} returned no upload id`, { key });
+  const { bucket: Bucket, Key } = up;
+  const UploadId = await createUpload(up);
   try {
     const parts = await uploadParts(up, UploadId, body);
     await up.send('COMPLETE UPLOAD', () => new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
   } catch (err) {
-    await withSignal(AbortSignal.timeout(ABORT_UPLOAD_MS), () => up.send('ABORT UPLOAD', () => new AbortMultipartUploadCommand({ Bucket, Key, UploadId }))).catch(() => {});
+    await abortUpload(up, UploadId);
     throw err;
   }
+}
+
+/** The new upload's id; a pause while the Create is in flight lets it answer, aborts the upload, then fails with its reason. */
+async function createUpload(up: Upload): Promise<string> {
+  const { bucket: Bucket, Key, key } = up;
+  const pause = requestSignal();
+  pause?.throwIfAborted();
+  const own = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const onPause = (): void => void (timer = setTimeout(() => own.abort(pause?.reason), ABORT_UPLOAD_MS));
+  pause?.addEventListener('abort', onPause, { once: true });
+  let created: CreateMultipartUploadCommandOutput;
+  try {
+    created = await withSignal(own.signal, () => up.send<CreateMultipartUploadCommandOutput>('CREATE UPLOAD', () => new CreateMultipartUploadCommand({ Bucket, Key })));
+  } catch (err) {
+    throw pause?.aborted ? pause.reason : err;
+  } finally {
+    pause?.removeEventListener('abort', onPause);
+    clearTimeout(timer);
+  }
+  const UploadId = created.UploadId;
+  if (!UploadId) throw new StrataError('E_PERMANENT', `multipart upload at ${up.location} returned no upload id`, { key });
+  if (pause?.aborted) {
+    await abortUpload(up, UploadId);
+    throw pause.reason;
+  }
+  return UploadId;
+}
+
+/** Best effort, outside the caller's signal (a paused put's upload too), bounded by ABORT_UPLOAD_MS. */
+async function abortUpload(up: Upload, UploadId: string): Promise<void> {
+  const { bucket: Bucket, Key } = up;
+  await withSignal(AbortSignal.timeout(ABORT_UPLOAD_MS), () => up.send('ABORT UPLOAD', () => new AbortMultipartUploadCommand({ Bucket, Key, UploadId }))).catch(() => {});
 }
 
 /** Every part has settled before this returns or throws. */

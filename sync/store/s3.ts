@@ -13,7 +13,8 @@
  * - Every request has a deadline (S3StoreOptions.timeouts), its body included: a GET's from the
  *   length its answer promises.
  * - A request started under withSignal (abort.ts) carries that signal: its abort ends the request,
- *   its body included, at once, and it fails with the signal's reason.
+ *   its body included, at once, and it fails with the signal's reason. A multipart upload's Create
+ *   alone runs on a little, so that the upload it made can be aborted (s3-multipart.ts).
  * - A HEAD answer has no body, so a missing bucket looks like a missing object there; every other
  *   request names the missing bucket (E_PERMANENT).
  */
