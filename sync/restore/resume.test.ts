@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { StrataError } from '../errors.js';
 import { openRepository } from '../repo/format.js';
-import type { ByteRange, ObjectStore, PutBody } from '../store/index.js';
+import type { ByteRange, ObjectStore, PartialUpload, PutBody } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
 import { makeRng, testSeed } from '../testing/random.js';
 import { restoreTree } from './index.js';
@@ -37,6 +37,12 @@ class FailAfterStore implements ObjectStore {
   }
   delete(key: string) {
     return this.inner.delete(key);
+  }
+  listUploads(prefix: string) {
+    return this.inner.listUploads(prefix);
+  }
+  abortUpload(upload: PartialUpload) {
+    return this.inner.abortUpload(upload);
   }
 }
 

@@ -165,6 +165,14 @@ export function storeConformance(name: string, make: () => Promise<StoreFixture>
       assert.deepEqual(Buffer.from(tail), expected);
     });
 
+    it('a put that resolved leaves no partial upload, and aborting an upload that is gone succeeds', async () => {
+      await store.put('uploads/small', Buffer.from('x'));
+      const left: string[] = [];
+      for await (const upload of store.listUploads('')) left.push(upload.key);
+      assert.deepEqual(left, []);
+      await store.abortUpload({ key: 'uploads/small', uploadId: 'bm8tc3VjaC11cGxvYWQ' });
+    });
+
     it('rejects invalid keys', async () => {
       for (const key of ['', '/abs', 'a/../b', 'a//b', 'trailing/']) {
         await assert.rejects(store.put(key, Buffer.from('x')), (err) => isStrataError(err, 'E_BAD_KEY'), key);

@@ -28,7 +28,7 @@ import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { StrataError } from '../errors.js';
 import { TEMP_PREFIX, fsyncDir, isErrno, tempPathIn } from '../fsutil.js';
-import { clipRange, notFound, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
+import { clipRange, notFound, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PartialUpload, type PutBody } from './index.js';
 import { mapFsError, withFsErrors, type FsOp } from './dir-errors.js';
 import { keyPath, linkedFolder, walk } from './dir-keys.js';
 import { writeDurably } from './dir-write.js';
@@ -160,6 +160,11 @@ export class DirStore implements ObjectStore {
       throw this.mapError(err, 'delete', key);
     }
   }
+
+  /** A crashed put leaves a temp file, not an upload: cleanupTemp's, not these. */
+  async *listUploads(): AsyncIterable<PartialUpload> {}
+
+  async abortUpload(): Promise<void> {}
 
   /** Remove temp files left by crashed puts that are older than `olderThanMs`. Returns how many. */
   async cleanupTemp(olderThanMs: number, now: number = Date.now()): Promise<number> {

@@ -18,7 +18,7 @@
 import type { Readable } from 'node:stream';
 import { StrataError } from '../errors.js';
 import { makeRng, type Rng } from '../testing/random.js';
-import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutBody } from './index.js';
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PartialUpload, PutBody } from './index.js';
 
 export type FailMode = 'before' | 'afterPut';
 
@@ -119,6 +119,16 @@ export class FaultyStore implements ObjectStore {
   async delete(key: string): Promise<void> {
     await this.request('deletes', key);
     return this.inner.delete(key);
+  }
+
+  async *listUploads(prefix: string): AsyncIterable<PartialUpload> {
+    await this.request('lists', prefix);
+    yield* this.inner.listUploads(prefix);
+  }
+
+  async abortUpload(upload: PartialUpload): Promise<void> {
+    await this.request('deletes', upload.key);
+    return this.inner.abortUpload(upload);
   }
 
   /** Honours `startAfter` like S3 does: pages count only the keys after it. */

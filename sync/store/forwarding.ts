@@ -4,7 +4,7 @@
  * none of them can forget an operation or drop an option on the way through.
  */
 import type { Readable } from 'node:stream';
-import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutBody } from './index.js';
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PartialUpload, PutBody } from './index.js';
 
 export class ForwardingStore implements ObjectStore {
   constructor(readonly inner: ObjectStore) {}
@@ -35,5 +35,13 @@ export class ForwardingStore implements ObjectStore {
 
   delete(key: string): Promise<void> {
     return this.inner.delete(key);
+  }
+
+  listUploads(prefix: string): AsyncIterable<PartialUpload> {
+    return this.inner.listUploads(prefix);
+  }
+
+  abortUpload(upload: PartialUpload): Promise<void> {
+    return this.inner.abortUpload(upload);
   }
 }

@@ -15,6 +15,10 @@
  * - list yields every key under a prefix exactly once, in lexicographic order, paging internally;
  *   with startAfter, only the keys after it.
  * - delete of a missing key succeeds.
+ * - listUploads yields the partial uploads under a prefix: multipart uploads begun and never
+ *   completed nor aborted (a crash, a lost answer), whose parts cost storage though no listing
+ *   shows them; abortUpload removes one, and of one already gone succeeds. A store whose puts
+ *   leave nothing of the kind (memory; a folder, whose temp files are its own) has none.
  * - Failures are StrataErrors with a code that says what a caller may do:
  *     E_NOT_FOUND  the key does not exist (never retried);
  *     E_TRANSIENT  may succeed if tried again (5xx, throttling, timeouts, resets);
@@ -55,6 +59,15 @@ export interface StreamBody {
 
 export type PutBody = Uint8Array | StreamBody;
 
+/** A multipart upload begun and never completed nor aborted. */
+export interface PartialUpload {
+  key: string;
+  /** The server's id of the upload. */
+  uploadId: string;
+  /** When the upload began, where the store can tell (ms since the epoch, the server's clock). */
+  started?: number;
+}
+
 export interface ListOptions {
   /** Yield only keys strictly after this one; lets a retry resume a long listing. */
   startAfter?: string;
@@ -71,6 +84,8 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
+  listUploads(prefix: string): AsyncIterable<PartialUpload>;
+  abortUpload(upload: PartialUpload): Promise<void>;
 }
 
 export function notFound(key: string, location: string): StrataError {

@@ -3,7 +3,7 @@
  * out so that callers can never alias its contents.
  */
 import { Readable } from 'node:stream';
-import { checkKey, clipRange, notFound, readAll, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
+import { checkKey, clipRange, notFound, readAll, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PartialUpload, type PutBody } from './index.js';
 
 export class MemoryStore implements ObjectStore {
   readonly location: string;
@@ -57,6 +57,11 @@ export class MemoryStore implements ObjectStore {
     checkKey(key);
     this.objects.delete(key);
   }
+
+  /** A put here is whole or nothing: no partial uploads. */
+  async *listUploads(): AsyncIterable<PartialUpload> {}
+
+  async abortUpload(): Promise<void> {}
 
   /** Test helper: replace an object's bytes without going through put (to simulate corruption). */
   corrupt(key: string, mutate: (bytes: Uint8Array) => Uint8Array | undefined): void {

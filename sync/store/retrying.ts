@@ -12,6 +12,8 @@
  *   start there (`ListOptions.startAfter`, which S3 supports natively) and also skips those keys
  *   itself, so a store that ignores the option is still listed correctly, only less cheaply.
  *   Without a cheap restart a long listing could never get past a late page at a high fault rate.
+ * - listUploads, short and used by gc alone, is listed whole before it yields, and a failure lists
+ *   it again from the start.
  * - getStream retries opening the stream only; a failure half-way through reading reaches the
  *   caller, who knows how much it has consumed.
  * - Under an aborted withSignal (abort.ts) nothing is retried and no wait runs on: the failure is
@@ -22,7 +24,7 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { requestSignal } from './abort.js';
-import { isTransient, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
+import { isTransient, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PartialUpload, type PutBody } from './index.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt; 0 disables retrying. Default 6. */
@@ -92,6 +94,20 @@ export class RetryingStore implements ObjectStore {
 
   delete(key: string): Promise<void> {
     return this.attempt(() => this.inner.delete(key));
+  }
+
+  abortUpload(upload: PartialUpload): Promise<void> {
+    return this.attempt(() => this.inner.abortUpload(upload));
+  }
+
+  /** A failed listing of uploads starts over: it is short and rare (gc), and yields what it listed again. */
+  async *listUploads(prefix: string): AsyncIterable<PartialUpload> {
+    const uploads = await this.attempt(async () => {
+      const all: PartialUpload[] = [];
+      for await (const upload of this.inner.listUploads(prefix)) all.push(upload);
+      return all;
+    });
+    yield* uploads;
   }
 
   async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<ObjectInfo> {

@@ -15,20 +15,22 @@
  *   and the put fails with the pause's reason. Only an id learned from this put's own Create is
  *   ever aborted: uploads are not told apart by writer (same credentials, same content-named key),
  *   and aborting another writer's upload would fail its complete. What is left (a Create whose
- *   answer never came) only a sweep of old uploads removes.
+ *   answer never came) `strata admin gc` aborts once it is old (sync/repo/uploads-gc.ts).
  */
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
   UploadPartCommand,
   type CompletedPart,
   type CreateMultipartUploadCommandOutput,
+  type ListMultipartUploadsCommandOutput,
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import { StrataError } from '../errors.js';
 import { requestSignal, withSignal } from './abort.js';
-import type { StreamBody } from './index.js';
+import type { PartialUpload, StreamBody } from './index.js';
 
 /** Swift's s3api allows 1000 parts (AWS 10,000): part sizes grow to fit. */
 const MAX_PARTS = 1000;
@@ -152,4 +154,36 @@ async function* partsOf(body: StreamBody, partSize: number, key: string): AsyncG
     throw new StrataError('E_PERMANENT', `body was ${total > body.size ? 'longer' : 'shorter'} than its declared ${body.size} bytes`, { key });
   }
   if (pendingBytes > 0) yield Buffer.concat(pending);
+}
+
+/** The bucket's partial uploads under `Prefix` (the store's prefix included), keys as the store names them (its prefix cut off). */
+export async function* listUploads(
+  where: { bucket: string; location: string; prefix: string },
+  Prefix: string,
+  send: (command: () => { input: object }) => Promise<ListMultipartUploadsCommandOutput>,
+): AsyncIterable<PartialUpload> {
+  let KeyMarker: string | undefined;
+  let UploadIdMarker: string | undefined;
+  const seen = new Set<string>();
+  do {
+    const page = await send(() => new ListMultipartUploadsCommand({ Bucket: where.bucket, Prefix, KeyMarker, UploadIdMarker }));
+    for (const u of page.Uploads ?? []) {
+      if (u.Key === undefined || !u.Key.startsWith(Prefix) || !u.UploadId) {
+        throw new StrataError('E_PERMANENT', `listing of uploads in ${where.location} returned one outside the prefix or without an id`, { key: u.Key ?? Prefix });
+      }
+      const upload: PartialUpload = { key: u.Key.slice(where.prefix.length), uploadId: u.UploadId };
+      const started = u.Initiated?.getTime();
+      if (started !== undefined && Number.isFinite(started)) upload.started = started;
+      yield upload;
+    }
+    if (!page.IsTruncated) return;
+    KeyMarker = page.NextKeyMarker;
+    UploadIdMarker = page.NextUploadIdMarker;
+    // A marker names a place in the listing: one given twice would list the same pages forever.
+    const marker = JSON.stringify([KeyMarker, UploadIdMarker]);
+    if (KeyMarker === undefined || seen.has(marker)) {
+      throw new StrataError('E_PERMANENT', `listing of uploads in ${where.location} does not advance`, { key: Prefix });
+    }
+    seen.add(marker);
+  } while (KeyMarker !== undefined);
 }

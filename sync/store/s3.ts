@@ -21,6 +21,7 @@
 import type { Readable } from 'node:stream';
 import {
   S3Client,
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -33,10 +34,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { StrataError } from '../errors.js';
 import { requestSignal } from './abort.js';
-import { checkKey, readAll, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PutBody } from './index.js';
+import { checkKey, readAll, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore, type PartialUpload, type PutBody } from './index.js';
 import { checkedBody, expectedLength, readExactly, validRange } from './s3-body.js';
 import { errorFor } from './s3-errors.js';
-import { putMultipart } from './s3-multipart.js';
+import { listUploads, putMultipart } from './s3-multipart.js';
 
 export interface S3StoreOptions {
   /** e.g. `http://127.0.0.1:8080`; omit for AWS itself. */
@@ -197,6 +198,20 @@ export class S3Store implements ObjectStore {
     checkKey(key);
     try {
       await this.send(key, 'DELETE', () => new DeleteObjectCommand({ Bucket: this.bucket, Key: this.k(key) }));
+    } catch (err) {
+      if (!(err instanceof StrataError && err.code === 'E_NOT_FOUND')) throw err;
+    }
+  }
+
+  listUploads(prefix: string): AsyncIterable<PartialUpload> {
+    return listUploads({ bucket: this.bucket, location: this.location, prefix: this.prefix }, this.prefix + prefix, (command) => this.send(prefix, 'LIST UPLOADS', command));
+  }
+
+  async abortUpload(upload: PartialUpload): Promise<void> {
+    checkKey(upload.key);
+    const { key, uploadId: UploadId } = upload;
+    try {
+      await this.send(key, 'ABORT UPLOAD', () => new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.k(key), UploadId }));
     } catch (err) {
       if (!(err instanceof StrataError && err.code === 'E_NOT_FOUND')) throw err;
     }

@@ -14,7 +14,7 @@
  */
 import type { Readable } from 'node:stream';
 import { StrataError } from '../../errors.js';
-import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutBody } from '../../store/index.js';
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PartialUpload, PutBody } from '../../store/index.js';
 
 export const CRASH = 'E_SIM_CRASH';
 
@@ -105,6 +105,16 @@ export class Tripwire implements ObjectStore {
   async delete(key: string): Promise<void> {
     this.enter(key);
     return this.inner.delete(key);
+  }
+
+  async *listUploads(prefix: string): AsyncIterable<PartialUpload> {
+    this.enter(prefix);
+    yield* this.inner.listUploads(prefix);
+  }
+
+  async abortUpload(upload: PartialUpload): Promise<void> {
+    this.enter(upload.key);
+    return this.inner.abortUpload(upload);
   }
 }
 

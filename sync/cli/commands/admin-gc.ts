@@ -4,6 +4,7 @@
  * out the listing lag (default 0s) before its last look at the indexes: what writers that stopped
  * between uploading a pack and indexing it leave (sync/repo/gc.ts says why that is safe without a
  * lock). Packs some index names are never deleted, even when no snapshot uses them any more.
+ * Then aborts the multipart uploads begun at least the grace period ago (admin-gc-uploads.ts).
  *
  * Prints what it removed (with --dry-run: would remove), as a count and bytes, and what it kept;
  * exit code 0 when it did what it says, 1 when it stopped (an unreadable index: E_GC_UNSAFE; a
@@ -15,6 +16,8 @@ import type { Context } from '../context.js';
 import { formatBytes } from '../format.js';
 import { plural } from '../../../shared/status-text.js';
 import { openAdminRepository, type AdminSub } from './admin-common.js';
+import { sweepUploads } from '../../repo/uploads-gc.js';
+import { printUploads, uploadsJson } from './admin-gc-uploads.js';
 
 export const DEFAULT_GRACE = '24h';
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -54,6 +57,7 @@ export const gcSub: AdminSub = {
     const repo = await openAdminRepository(ctx, { loadIndex: false });
     const listingLagMs = parseGrace(stringOption(ctx.args, 'listing-lag') ?? '0s', ctx.command, 'listing-lag');
     const r = await collectGarbage(repo, { graceMs, dryRun, listingLagMs });
+    const uploads = await sweepUploads(repo.store, { graceMs, dryRun });
     if (ctx.json) {
       ctx.printJson({
         dryRun,
@@ -61,7 +65,11 @@ export const gcSub: AdminSub = {
         removed: { count: r.removed.length, bytes: bytesOf(r.removed), packs: r.removed.map((p) => p.key) },
         kept: { indexed: r.indexed, young: r.young.length, youngBytes: bytesOf(r.young), unsure: r.unsure, restored: r.restored.map((p) => p.key) },
         ignored: r.ignored,
+        uploads: uploadsJson(uploads),
       });
-    } else printReport(ctx, r, grace);
+    } else {
+      printReport(ctx, r, grace);
+      printUploads(ctx, uploads, grace);
+    }
   },
 };

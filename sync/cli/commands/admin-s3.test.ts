@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { readProfile } from '../../profile/index.js';
 import { makeTestS3Store, s3TestEnv, skipWithoutS3 } from '../../testing/s3.js';
 import type { S3Store } from '../../store/s3.js';
@@ -79,5 +80,17 @@ describe('strata admin on S3', { skip: skipWithoutS3 }, () => {
     for (const d of u.devices) assert.ok(Number.isFinite(Date.parse(d.lastSync)), d.lastSync);
     assert.ok(Number.isFinite(Date.parse(u.preloads[0].at)), u.preloads[0].at);
     assert.deepEqual([u.latest.snapshot, u.files, u.bytes], [synced.snapshot, 1, 'from the pc'.length]);
+  });
+
+  it('gc aborts the partial uploads begun at least the grace period ago, and a dry run aborts none', async () => {
+    const { UploadId } = await store.client.send(new CreateMultipartUploadCommand({ Bucket: store.bucket, Key: 'repo/data/ab/ab01' }));
+    const young = await json('admin', 'gc');
+    assert.deepEqual(young.uploads, { removed: [], young: 1, unsure: 0 });
+    const dry = await json('admin', 'gc', '--dry-run', '--grace', '0s');
+    assert.deepEqual(dry.uploads, { removed: [{ key: 'data/ab/ab01', uploadId: UploadId }], young: 0, unsure: 0 });
+    const real = await json('admin', 'gc', '--grace', '0s');
+    assert.deepEqual(real.uploads, dry.uploads);
+    const left = await store.client.send(new ListMultipartUploadsCommand({ Bucket: store.bucket }));
+    assert.deepEqual(left.Uploads ?? [], []);
   });
 });
