@@ -255,3 +255,29 @@ test('a start that never reached the app gives the form back and says so; one re
   await page.getByRole('status').filter({ hasText: 'Signed in. Strata keeps your files in sync.' }).waitFor({ timeout: 20_000 });
   assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
 });
+
+test('a keychain check that the app did not answer says so in one line, and Try again checks again and shows the form', { skip: noChromium, timeout: 60_000 }, async (t) => {
+  const signIn = manualSignIn();
+  let checks = 0;
+  const screen = await serveSignIn({ ...signIn.target, checkKeychain: () => (checks++, signIn.target.checkKeychain()) });
+  t.after(() => screen.close());
+  const { page, problems } = await openPage(t);
+  // The first check is cut off on the way (the app restarting, a network blip); the next goes through.
+  await page.route('**/api/signin/keychain', (r) => r.abort('connectionreset'), { times: 1 });
+  await page.goto(`${screen.url}/#token=${screen.token}`);
+  const alert = page.getByRole('alert').filter({ hasText: /\S/ });
+  await alert.waitFor({ timeout: 20_000 });
+  assert.equal(await alert.innerText(), 'Could not check the keychain: the Strata app did not answer. Try again.');
+  const again = page.getByRole('button', { name: 'Try again' });
+  assert.equal(await again.isEnabled(), true, 'the screen offers a way on');
+  assert.equal(checks, 0);
+
+  await again.click();
+  const secret = page.getByLabel('Secret access key', { exact: true });
+  await secret.waitFor({ state: 'visible', timeout: 20_000 });
+  assert.equal(await secret.isEditable(), true);
+  assert.equal(await page.getByRole('alert').innerText(), '', 'the error is gone');
+  assert.equal(await again.isVisible(), false);
+  assert.equal(checks, 1);
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+});

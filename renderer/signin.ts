@@ -8,6 +8,7 @@
  * A status poll that fails (a network blip, an app too busy to answer) is tried again: the
  * sign-in goes on in the app, and the form stays disabled while it runs. So does a start whose
  * answer was lost (it may have reached the app): the form comes back only if the app is still at it.
+ * A keychain check that fails on the way says, in one line, that it could not be made, and offers it again.
  *
  * What must hold, as for the agent's UI: the token comes in the URL's fragment and goes as a bearer
  * header; nothing from the server is ever inserted as HTML; no inline script or style.
@@ -114,10 +115,24 @@ class SignInScreen {
     await this.checkKeychain();
   }
 
+  /**
+   * A check that fails on the way (no answer from the app, or a refusal) says nothing of the
+   * keychain: the screen says the check could not be made, in one line, and offers it again.
+   */
   private async checkKeychain(): Promise<void> {
     this.retry.disabled = true;
     this.problem.textContent = '';
-    await this.follow(() => request(this.token, { method: 'POST' }, '/api/signin/keychain'));
+    let state: SignInState;
+    try {
+      state = await request(this.token, { method: 'POST' }, '/api/signin/keychain');
+    } catch (err) {
+      const why = err instanceof AppRefused ? err.message : 'the Strata app did not answer';
+      this.problem.textContent = err instanceof KeyRefused ? err.message : `Could not check the keychain: ${why}. Try again.`;
+      this.retry.hidden = err instanceof KeyRefused;
+      this.retry.disabled = false;
+      return;
+    }
+    await this.follow(() => Promise.resolve(state));
     this.retry.disabled = false;
   }
 
