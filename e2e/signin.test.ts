@@ -14,6 +14,7 @@ import { findCredentialsAsync } from '@napi-rs/keyring';
 import { writeTree } from '../sync/cli/testkit.js';
 import type { SignInState } from '../shared/signin-api.js';
 import { serveSignIn, type SignInTarget } from '../sync/control/index.js';
+import { noKeychain } from '../sync/credentials/keychain.js';
 import { StrataError } from '../sync/errors.js';
 import { preloadUserLayer } from '../sync/profile/index.js';
 import { readSession, SignInFlow } from '../sync/signin/index.js';
@@ -280,4 +281,32 @@ test('a keychain check that the app did not answer says so in one line, and Try 
   assert.equal(await again.isVisible(), false);
   assert.equal(checks, 1);
   assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+});
+
+test('while the keychain is being checked the screen says so, and a check that finds it unusable says what to do', { skip: noChromium, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-signin-slow-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  // A Secret Service slow to answer, then found not to answer at all (sync/credentials' time limit).
+  let answer: (err: Error) => void = () => undefined;
+  const flow = new SignInFlow({
+    stateDir: join(dir, 'state'),
+    home: join(dir, 'home'),
+    defaults: { org: '/etc/strata/acme.json', user: 'dana' },
+    onSignedIn: () => Promise.reject(new Error('nobody signs in here')),
+    checkKeychain: () => new Promise<void>((_, reject) => (answer = reject)),
+  });
+  const screen = await serveSignIn(flow);
+  t.after(() => screen.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${screen.url}/#token=${screen.token}`);
+  await page.getByRole('status').filter({ hasText: 'Checking the keychain…' }).waitFor({ timeout: 20_000 });
+  assert.equal(await page.getByLabel('Secret access key', { exact: true }).isVisible(), false);
+
+  answer(noKeychain('the Secret Service did not answer within 20 s'));
+  const alert = page.getByRole('alert').filter({ hasText: /\S/ });
+  await alert.waitFor({ timeout: 20_000 });
+  assert.match(await alert.innerText(), /^no usable OS keychain \(the Secret Service did not answer within 20 s\): .*does not answer: restart it/);
+  assert.equal(await page.getByRole('status').innerText(), '', 'the check is over');
+  assert.equal(await page.getByRole('button', { name: 'Try again' }).isEnabled(), true);
+  assert.deepEqual(problems, []);
 });

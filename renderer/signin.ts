@@ -122,10 +122,13 @@ class SignInScreen {
   private async checkKeychain(): Promise<void> {
     this.retry.disabled = true;
     this.problem.textContent = '';
+    // A keychain that hangs can take the app's whole time limit to be found out.
+    this.status.textContent = 'Checking the keychain…';
     let state: SignInState;
     try {
       state = await request(this.token, { method: 'POST' }, '/api/signin/keychain');
     } catch (err) {
+      this.status.textContent = '';
       const why = err instanceof AppRefused ? err.message : 'the Strata app did not answer';
       this.problem.textContent = err instanceof KeyRefused ? err.message : `Could not check the keychain: ${why}. Try again.`;
       this.retry.hidden = err instanceof KeyRefused;

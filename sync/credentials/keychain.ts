@@ -11,6 +11,9 @@
  *   land there are removed again and the save fails.
  * - `getPassword` reports every failure as "no entry". On Linux entries are therefore read
  *   through the Secret Service search, which tells the two apart.
+ * - A D-Bus session or Secret Service that takes a call and never answers (a stopped daemon) makes
+ *   the library wait for good. Searches are therefore given ANSWER_MS, after which the keychain
+ *   counts as unusable (E_NO_KEYCHAIN), and a sign-in screen says so instead of waiting.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AsyncEntry, findCredentialsAsync, type Credential } from '@napi-rs/keyring';
@@ -27,6 +30,19 @@ const SECRET_SERVICE = process.platform === 'linux' || process.platform === 'fre
 const SERVICE_VANISHED = /Error\.NoReply\b|disconnected from message bus without replying|Secret\.Error\.NoSession\b/;
 /** The pauses before the calls made again: the daemon takes a moment to start again, longer on a busy machine. */
 const SERVICE_RESTART_PAUSES_MS = [100, 500, 1500];
+
+/**
+ * How long a Secret Service search may take: one that has not answered by then never will (a bus
+ * or daemon that hangs; the library waits for good). A search never prompts, so a user typing a
+ * password is never cut off.
+ */
+const ANSWER_MS = 20_000;
+
+/**
+ * A search still unanswered: each holds one of libuv's few worker threads for as long as it
+ * hangs, so no other is sent while it does (a Try again must not starve the agent's file I/O).
+ */
+let unanswered: Promise<unknown> | undefined;
 
 /** The entry `checkKeychain` writes and removes; `strata:` + an org name can never equal it. */
 const PROBE_SERVICE = 'strata-keychain-probe';
@@ -111,7 +127,7 @@ async function store(name: EntryName, secret: string): Promise<void> {
  * cannot be reached, or if the entry is locked and stays so.
  */
 async function secretServiceEntries(name: EntryName): Promise<Credential[]> {
-  const find = async (): Promise<Credential[]> => (await again(() => findCredentialsAsync(name.service))).filter((c) => c.account === name.account);
+  const find = async (): Promise<Credential[]> => (await again(() => answered(() => findCredentialsAsync(name.service)))).filter((c) => c.account === name.account);
   try {
     return await find();
   } catch (err) {
@@ -125,6 +141,26 @@ async function secretServiceEntries(name: EntryName): Promise<Credential[]> {
   } catch (err) {
     throw noKeychain(reasonOf(err));
   }
+}
+
+/** `call`, or an error once it has not answered within ANSWER_MS (or an earlier call still has not). */
+function answered<T>(call: () => Promise<T>): Promise<T> {
+  if (unanswered) return Promise.reject(new Error(`the Secret Service has not answered a search sent over ${ANSWER_MS / 1000} s ago`));
+  const pending = call();
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const stuck = (unanswered = pending.then(
+        () => undefined,
+        () => undefined,
+      ));
+      void stuck.then(() => {
+        if (unanswered === stuck) unanswered = undefined;
+      });
+      reject(new Error(`the Secret Service did not answer within ${ANSWER_MS / 1000} s`));
+    }, ANSWER_MS);
+  });
+  return Promise.race([pending, limit]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -158,6 +194,9 @@ export function noKeychain(reason: string): StrataError {
   let what: string;
   if (/locked|prompt was dismissed/i.test(reason)) {
     what = 'the Secret Service keyring is locked and could not be unlocked: unlock the login keyring (in the desktop session, or with `gnome-keyring-daemon --replace --unlock --components=secrets`, its password on stdin)';
+  } else if (/not answer/i.test(reason)) {
+    what =
+      'the Secret Service (the keychain) on the D-Bus session bus does not answer: restart it (`gnome-keyring-daemon --replace --unlock --components=secrets`, the keyring password on stdin, or sign out of the desktop and in again), then try again';
   } else if (/no result found/i.test(reason)) {
     what = 'the Secret Service has no default keyring: create one (`gnome-keyring-daemon --unlock --components=secrets`, a new password on stdin, creates "login")';
   } else {

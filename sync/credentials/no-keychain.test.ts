@@ -1,11 +1,13 @@
 // Without a usable keychain the module must refuse — E_NO_KEYCHAIN with what to do — and leave
 // the secret nowhere. Each case runs the module in a child process with its own HOME, XDG
 // folders, TMPDIR and working directory: no D-Bus session at all; a session whose Secret
-// Service has no keyring; a session whose keyring is locked. Linux only (the Secret Service).
+// Service has no keyring; a session whose keyring is locked; a bus that never answers. Linux only
+// (the Secret Service).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -29,6 +31,8 @@ for (const [name, op] of ops) {
   try { await op(); out[name] = 'ok'; } catch (err) { out[name] = err.code ?? String(err); out[name + 'Message'] = err.message; }
 }
 console.log(JSON.stringify(out));
+// A call the Secret Service never answered holds a libuv worker thread, which exit waits for.
+if (process.env.HUNG) process.kill(process.pid, 'SIGKILL');
 `;
 
 const haveSession = spawnSync('sh', ['-c', 'command -v dbus-run-session && command -v dbus-send && command -v gnome-keyring-daemon'], { stdio: 'ignore' }).status === 0;
@@ -42,7 +46,7 @@ interface Run {
 }
 
 /** Runs `command` with an environment confined to `root`, no desktop and no inherited bus. */
-async function run(root: string, command: string[], busAddress?: string, ops?: string): Promise<Run> {
+async function run(root: string, command: string[], busAddress?: string, ops?: string, hung = false): Promise<Run> {
   // TSX_DISABLE_CACHE: tsx would otherwise keep its compiled sources under TMPDIR.
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C.UTF-8', HOME: join(root, 'home'), TMPDIR: join(root, 'tmp'), TSX_DISABLE_CACHE: '1' };
   for (const [name, dir] of [['XDG_CONFIG_HOME', 'config'], ['XDG_DATA_HOME', 'data'], ['XDG_CACHE_HOME', 'cache'], ['XDG_RUNTIME_DIR', 'run']] as const) {
@@ -50,15 +54,16 @@ async function run(root: string, command: string[], busAddress?: string, ops?: s
   }
   if (busAddress) env.DBUS_SESSION_BUS_ADDRESS = busAddress;
   if (ops) env.OPS = ops;
+  if (hung) env.HUNG = '1';
   for (const dir of ['home', 'tmp', 'config', 'data', 'cache', 'run', 'cwd']) await mkdir(join(root, dir), { recursive: true, mode: 0o700 });
   const child = spawn(command[0] as string, command.slice(1), { cwd: join(root, 'cwd'), env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
   const line = stdout.trim().split('\n').pop() ?? '';
-  assert.equal(code, 0, `child failed (${code}): ${stdout}\n${stderr}`);
+  assert.ok(code === 0 || (hung && signal === 'SIGKILL'), `child failed (${code ?? signal}): ${stdout}\n${stderr}`);
   return { result: JSON.parse(line) as Record<string, string>, output: stdout + stderr };
 }
 
@@ -123,6 +128,25 @@ describe('without a usable keychain', () => {
     const refused = await run(dir, node, `unix:path=${join(dir, 'run', 'no-such-bus')}`);
     assertRefused(refused, /apt-get install dbus gnome-keyring.*dbus-run-session/, { load: 'E_NO_KEYCHAIN', delete: 'E_NO_KEYCHAIN' });
     assert.deepEqual(await filesUnder(dir), []);
+  });
+
+  it('refuses when the D-Bus session never answers (a hung bus or Secret Service), saying so, instead of waiting for good', { skip: skipNoLinux, timeout: 120_000 }, async (t) => {
+    const dir = join(root, 'silent-bus');
+    await mkdir(join(dir, 'run'), { recursive: true });
+    // A bus that takes the connection and never says a word: as a stopped daemon behaves.
+    const socket = join(dir, 'run', 'silent-bus');
+    const open = new Set<Socket>();
+    const silent = createServer((c) => open.add(c.on('data', () => undefined)));
+    await new Promise<void>((resolve) => silent.listen(socket, resolve));
+    t.after(() => {
+      for (const c of open) c.destroy();
+      silent.close();
+    });
+    const refused = await run(dir, node, `unix:path=${socket}`, 'check,save', true);
+    for (const op of ['check', 'save']) {
+      assert.equal(refused.result[op], 'E_NO_KEYCHAIN', `${op}: ${JSON.stringify(refused.result)}`);
+      assert.match(refused.result[`${op}Message`] ?? '', /Secret Service (did|has) not answer.*does not answer: restart it/, op);
+    }
   });
 
   it('refuses when the Secret Service has no keyring, saying how to create one', { skip: skipNoSession, timeout: 60_000 }, async () => {
