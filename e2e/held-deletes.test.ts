@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { CommandName } from '../shared/agent-api.js';
+import type { AgentStatus, CommandName } from '../shared/agent-api.js';
 import { serveControl } from '../sync/control/index.js';
 import { FakeAgent, folderStatus } from '../sync/control/testkit.js';
 import { StrataError } from '../sync/errors.js';
@@ -118,26 +118,20 @@ test('an answer the pass did not need (the files came back before it ran) is not
   assert.deepEqual(problems, []);
 });
 
+/** The agent's refusal of an answer whose hold is gone. */
+const notHeld = (root: string) => new StrataError('E_NOT_HELD', 'no pass of this folder is waiting for a confirmation', { path: root });
+
 test('an answer refused because the hold ended meanwhile (answered from the CLI, its pass done) leaves no note behind for the next hold', { skip, timeout: 60_000 }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-held-ended-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
   const root = '/home/alice/Work';
-  const agent = new FakeAgent([folderStatus(root, { lastSync: '2026-12-01T10:00:00Z', pendingDeletes: { files: 20, of: 25, direction: 'local', id: 'first' } })]);
   // The CLI's answer and its pass got there first: the hold is gone when the page's answer arrives.
   let pageSawIt: () => void = () => undefined;
   const seen = new Promise<void>((resolve) => (pageSawIt = resolve));
-  const call = agent.call.bind(agent);
-  agent.call = (async (command: CommandName, arg: never) => {
-    if (command !== 'confirmDeletes') return call(command, arg);
+  const { agent, page, problems } = await heldOnFake(t, root, async (agent) => {
     agent.status.folders[0]!.pendingDeletes = undefined;
     agent.update({});
     await seen;
-    throw new StrataError('E_NOT_HELD', 'no pass of this folder is waiting for a confirmation', { path: root });
-  }) as typeof agent.call;
-  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
-  t.after(() => control.close());
-  const { page, problems } = await openPage(t);
-  await page.goto(`${control.url}/#token=${control.token}`);
+    throw notHeld(root);
+  });
   const box = page.locator('.pending');
   const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/confirmDeletes');
   await page.getByRole('button', { name: 'Delete 20 files' }).click();
@@ -145,64 +139,61 @@ test('an answer refused because the hold ended meanwhile (answered from the CLI,
   pageSawIt();
   await answered;
   // Later, another mass delete: the box asks, with nothing about an answer the user never gave it.
-  agent.status.folders[0]!.pendingDeletes = { files: 7, of: 9, direction: 'remote', id: 'second' };
-  agent.update({});
-  await box.getByRole('button', { name: 'Delete 7 files' }).waitFor();
-  assert.deepEqual(await box.locator('.problem').allInnerTexts(), []);
+  await nextHoldHasNoNote(agent, page);
   assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
 });
 
 test("an answer refused before the page heard that its hold ended (the reply first, then the folder's next hold) leaves no note on that next hold", { skip, timeout: 60_000 }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-held-reply-first-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
   const root = '/home/alice/Work';
-  const agent = new FakeAgent([folderStatus(root, { lastSync: '2026-12-01T10:00:00Z', pendingDeletes: { files: 20, of: 25, direction: 'local', id: 'first' } })]);
-  const call = agent.call.bind(agent);
-  agent.call = (async (command: CommandName, arg: never) => {
-    if (command !== 'confirmDeletes') return call(command, arg);
-    throw new StrataError('E_NOT_HELD', 'no pass of this folder is waiting for a confirmation', { path: root });
-  }) as typeof agent.call;
-  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
-  t.after(() => control.close());
-  const { page, problems } = await openPage(t);
-  await page.goto(`${control.url}/#token=${control.token}`);
-  const box = page.locator('.pending');
+  const { agent, page, problems } = await heldOnFake(t, root, () => Promise.reject(notHeld(root)));
   await page.getByRole('button', { name: 'Delete 20 files' }).click();
-  await box.locator('.problem').filter({ hasText: 'The answer failed' }).waitFor();
+  await page.locator('.pending .problem').filter({ hasText: 'The answer failed' }).waitFor();
   // The status the page hears next already holds other deletes: the one that ended the first hold never came.
-  agent.status.folders[0]!.pendingDeletes = { files: 7, of: 9, direction: 'remote', id: 'second' };
-  agent.update({});
-  await box.getByRole('button', { name: 'Delete 7 files' }).waitFor();
-  assert.deepEqual(await box.locator('.problem').allInnerTexts(), []);
+  await nextHoldHasNoNote(agent, page);
   assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
 });
 
-/** A fake agent holding 20 deletes in `root`, served with a page that shows them; its answers are taken and kept, as an agent keeps the last one given. */
-async function heldOnFake(t: TestContext, root: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-held-changed-'));
+/** The folder holds other deletes: the box asks about them, with no note about an earlier answer. */
+async function nextHoldHasNoNote(agent: FakeAgent, page: Page): Promise<void> {
+  agent.status.folders[0]!.pendingDeletes = { files: 7, of: 9, direction: 'remote', id: 'second' };
+  agent.update({});
+  const box = page.locator('.pending');
+  await box.getByRole('button', { name: 'Delete 7 files' }).waitFor();
+  assert.deepEqual(await box.locator('.problem').allInnerTexts(), []);
+}
+
+/**
+ * A fake agent holding 20 deletes in `root`, served with a page that shows them; the page's
+ * answers (confirmDeletes, restoreDeletes) go to `onAnswer`, every other command to the fake.
+ */
+async function heldOnFake(t: TestContext, root: string, onAnswer: (agent: FakeAgent, command: 'confirmDeletes' | 'restoreDeletes') => Promise<AgentStatus>) {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-held-fake-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const agent = new FakeAgent([folderStatus(root, { lastSync: '2026-12-01T10:00:00Z', pendingDeletes: { files: 20, of: 25, direction: 'local', id: 'first' } })]);
   const call = agent.call.bind(agent);
-  agent.call = (async (command: CommandName, arg: never) => {
-    if (command !== 'confirmDeletes' && command !== 'restoreDeletes') return call(command, arg);
-    answer(command === 'confirmDeletes' ? 'confirm' : 'restore');
-    return agent.status;
-  }) as typeof agent.call;
-  const answer = (a: 'confirm' | 'restore') => {
-    const f = agent.status.folders[0]!;
-    f.pendingDeletes = { ...f.pendingDeletes!, answer: a };
-    agent.update({});
-  };
+  agent.call = ((command: CommandName, arg: never) => (command === 'confirmDeletes' || command === 'restoreDeletes' ? onAnswer(agent, command) : call(command, arg))) as typeof agent.call;
   const control = await serveControl(agent, { stateDir: join(dir, 'state') });
   t.after(() => control.close());
   const { page, problems } = await openPage(t);
   await page.goto(`${control.url}/#token=${control.token}`);
-  return { agent, page, problems, answer };
+  return { agent, page, problems };
+}
+
+/** Answers are taken and kept, as an agent keeps the last one given; `answer` gives one as the CLI would. */
+async function answersKept(t: TestContext, root: string) {
+  const answer = (agent: FakeAgent, a: 'confirm' | 'restore') => {
+    const f = agent.status.folders[0]!;
+    f.pendingDeletes = { ...f.pendingDeletes!, answer: a };
+    agent.update({});
+    return agent.status;
+  };
+  const held = await heldOnFake(t, root, (agent, command) => Promise.resolve(answer(agent, command === 'confirmDeletes' ? 'confirm' : 'restore')));
+  return { ...held, answer: (a: 'confirm' | 'restore') => void answer(held.agent, a) };
 }
 
 test('an answer given again elsewhere (the CLI) after the page\'s is said as changed, in the box and in the result, never as an answer not needed', { skip, timeout: 60_000 }, async (t) => {
   const root = '/home/alice/Work';
-  const { agent, page, problems, answer } = await heldOnFake(t, root);
+  const { agent, page, problems, answer } = await answersKept(t, root);
   const box = page.locator('.pending');
   await page.getByRole('button', { name: 'Restore 20 files' }).click();
   await box.getByText('Restoring 20 files…').waitFor();
@@ -217,7 +208,7 @@ test('an answer given again elsewhere (the CLI) after the page\'s is said as cha
 
 test('an answer changed elsewhere while the page\'s stream was down, its pass done, is said as carried out, never as an answer not needed', { skip, timeout: 60_000 }, async (t) => {
   const root = '/home/alice/Work';
-  const { agent, page, problems } = await heldOnFake(t, root);
+  const { agent, page, problems } = await answersKept(t, root);
   await page.getByRole('button', { name: 'Restore 20 files' }).click();
   await page.locator('.pending').getByText('Restoring 20 files…').waitFor();
   // The CLI's Delete, then the pass that carried it out, while no status reached the page: the
