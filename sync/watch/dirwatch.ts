@@ -21,11 +21,15 @@
  *   PATH_MAX (ENAMETOOLONG), which nothing can open by its path: a rename that shortens its path
  *   raises an event in a watched directory above it;
  * - a directory a system limit leaves unwatched (inotify's watches per user: ENOSPC) is never an
- *   error either: `onLimit` says so, and the caller must find changes in it some other way.
+ *   error either: `onLimit` says so, and the caller must find changes in it some other way;
+ * - every event passes through the OS queue's meter (queue.ts): a read large enough to have
+ *   overflowed it calls `onOverflow`, and the caller must rescan, since the OS says nothing of
+ *   what it dropped. (inotify only: the overflow of macOS's and Windows's native handle is not looked for.)
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { osEventQueue, type EventQueue } from './queue.js';
 import { isGone, isLimit, isRefused, isTooLong } from './sample.js';
 
 export interface DirWatchOptions {
@@ -36,6 +40,10 @@ export interface DirWatchOptions {
   onError: (err: unknown) => void;
   /** A directory (and what is under it) is not watched: a system limit refused its watch. */
   onLimit: (dir: string, err: unknown) => void;
+  /** A read of the OS's event queue may have overflowed it: events were perhaps dropped unsaid. */
+  onOverflow: () => void;
+  /** The OS's event queue (default: this process's inotify queue, osEventQueue). */
+  queue?: EventQueue;
 }
 
 /** Platforms whose fs.watch covers a whole tree with one native handle. */
@@ -45,11 +53,15 @@ export class DirWatch {
   /** Watched directory → its watch and the inode it was opened on (a replaced directory needs a new one). */
   private readonly watchers = new Map<string, { w: FSWatcher; ino: number }>();
   private closed = false;
+  private readonly queue: EventQueue;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly root: string,
     private readonly opts: DirWatchOptions,
-  ) {}
+  ) {
+    this.queue = opts.queue ?? osEventQueue();
+  }
 
   /** Watches the root and the directories under it; resolves once all of them are watched. */
   async start(): Promise<void> {
@@ -59,6 +71,9 @@ export class DirWatch {
       this.watchers.set(this.root, { w, ino: 0 });
       return;
     }
+    this.unsubscribe = this.queue.subscribe(() => {
+      if (!this.closed) this.opts.onOverflow();
+    });
     await this.add(this.root);
   }
 
@@ -69,6 +84,7 @@ export class DirWatch {
 
   close(): void {
     this.closed = true;
+    this.unsubscribe?.();
     for (const { w } of this.watchers.values()) w.close();
     this.watchers.clear();
   }
@@ -109,7 +125,7 @@ export class DirWatch {
   }
 
   private event(dir: string, event: string, name: string | undefined): void {
-    if (this.closed) return;
+    if (this.closed || !this.queue.take()) return;
     if (name === undefined || name === '') return this.opts.onChange(dir);
     const abs = path.join(dir, name);
     this.opts.onChange(abs);

@@ -1,10 +1,11 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rename, rm, stat, symlink, utimes, writeFile, open } from 'node:fs/promises';
-import { lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LossyQueue } from '../testing/lossy-queue.js';
 import { makeExcluder } from './exclude.js';
 import { LayerWatcher, type LayerWatcherOptions } from './watcher.js';
 
@@ -227,5 +228,24 @@ describe('LayerWatcher', { timeout: 60_000 }, () => {
     await sleep(FAST.debounceMs + 3 * FAST.stabilityMs + FAST.rootCheckMs);
     assert.deepEqual(t.batches, []);
     assert.equal(t.events.rootMissing, 0);
+  });
+
+  it('takes a burst of events as large as the OS queue for an overflow, and says so once, after the burst (the kernel drops the rest unsaid)', { skip: process.platform === 'darwin' || process.platform === 'win32' }, async () => {
+    // A queue of 8 events that loses the rest of each read, as inotify's does past max_queued_events.
+    const queue = new LossyQueue(8);
+    let overflows = 0;
+    const t = await setup({ queue, onOverflow: () => overflows++ });
+    // A burst below the threshold (two events a file): no overflow.
+    writeFileSync(t.at('a.txt'), 'a');
+    writeFileSync(t.at('b.txt'), 'b');
+    await waitFor(() => t.dirty.has('a.txt') && t.dirty.has('b.txt'));
+    assert.equal(overflows, 0);
+    // Written while the event loop cannot read: all in one read of the queue.
+    for (let i = 0; i < 40; i++) writeFileSync(t.at(`f${i}.txt`), `file ${i}`);
+    await waitFor(() => overflows > 0);
+    assert.ok(queue.lost > 0, 'the burst must lose events, as the overflow of a real queue does');
+    await sleep(FAST.debounceMs + 3 * FAST.stabilityMs);
+    assert.equal(overflows, 1);
+    assert.ok([...t.dirty].filter((p) => p.startsWith('f')).length < 40, 'the lost events name files never reported');
   });
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { StrataError } from '../errors.js';
 import { DirWatch } from './dirwatch.js';
 import type { Excluder } from './exclude.js';
+import type { EventQueue } from './queue.js';
 import { isGone, sample, sameSample, Suppressions, type Sample, type WrittenStat } from './sample.js';
 
 export interface LayerWatcherOptions {
@@ -31,6 +32,14 @@ export interface LayerWatcherOptions {
    * once per watcher.
    */
   onIncomplete?: (err: StrataError) => void;
+  /**
+   * The OS may have dropped events (a burst filled inotify's queue: queue.ts), and it never says
+   * which: the engine must rescan the whole root. Called once the burst is over (debounce and
+   * stability times after the read that filled the queue), once for the reads of that time.
+   */
+  onOverflow?: () => void;
+  /** The OS's event queue (tests: one that overflows at a few events; default: the process's own). */
+  queue?: EventQueue;
 }
 
 type RootId = { dev: number; ino: number } | null;
@@ -56,6 +65,8 @@ export class LayerWatcher {
   private settling = false;
   private timer: NodeJS.Timeout | undefined;
   private rootTimer: NodeJS.Timeout | undefined;
+  /** Set from a read that may have overflowed the OS queue until onOverflow is called. */
+  private overflowTimer: NodeJS.Timeout | undefined;
 
   constructor(root: string, opts: LayerWatcherOptions) {
     this.root = path.resolve(root);
@@ -76,6 +87,7 @@ export class LayerWatcher {
     this.closed = true;
     clearTimeout(this.timer);
     clearInterval(this.rootTimer);
+    clearTimeout(this.overflowTimer);
     this.pending.clear();
     this.stopWatching();
   }
@@ -97,6 +109,8 @@ export class LayerWatcher {
       onChange: (abs) => this.onChange(abs),
       onError: (err) => this.fail(err),
       onLimit: (dir, err) => this.limited(dir, err),
+      onOverflow: () => this.overflowed(),
+      queue: this.opts.queue,
     });
     this.dirs = dirs;
     await dirs.start();
@@ -202,6 +216,8 @@ export class LayerWatcher {
     this.pending.clear();
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.overflowTimer);
+    this.overflowTimer = undefined;
     this.stopWatching();
     this.opts.onRootMissing?.(this.root);
   }
@@ -223,6 +239,18 @@ export class LayerWatcher {
     if (this.closed || this.incomplete) return;
     this.incomplete = true;
     this.opts.onIncomplete?.(new StrataError('E_WATCH_LIMIT', `this folder and those after it are not watched (${limitAdvice(err)}); their changes are found by rescanning the whole folder at each poll`, { path: dir }, { cause: err }));
+  }
+
+  /**
+   * A rescan while the burst goes on would miss what comes after it: the engine is told once the
+   * paths would have settled. Later reads that overflow meanwhile need no second rescan.
+   */
+  private overflowed(): void {
+    if (this.closed || this.rootMissing || this.overflowTimer !== undefined) return;
+    this.overflowTimer = setTimeout(() => {
+      this.overflowTimer = undefined;
+      if (!this.closed && !this.rootMissing) this.opts.onOverflow?.();
+    }, this.debounceMs + this.stabilityMs);
   }
 
   private fail(err: unknown): void {
