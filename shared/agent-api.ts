@@ -107,6 +107,13 @@ export interface FolderStatus {
    * rescanning the whole folder at each poll instead of as they happen.
    */
   warning?: ApiError;
+  /**
+   * How many times since the agent started the folder's watcher read a burst of events large
+   * enough to have overflowed the OS's event queue (inotify's fs.inotify.max_queued_events), which
+   * drops events unsaid: each time the whole folder was rescanned. Absent while none came. Only to
+   * find out why a folder rescans; nothing the user must do (a larger queue makes it rarer).
+   */
+  overflowRescans?: number;
   /** Set while a pass that would delete more than half of the files waits for `confirmDeletes` or `restoreDeletes`. */
   pendingDeletes?: PendingDeletes;
   /**

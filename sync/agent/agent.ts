@@ -5,8 +5,9 @@
  * When a folder's pass runs: at start-up (a full rescan), when its watcher reports dirty paths or
  * watchBeside a change beside the files (a setting), every poll interval (other devices' heads), on
  * syncNow, and again at once after a pass that found the disk changed under it. Passes run one at a time.
- * A pass rescans what the watcher reported, and the whole folder every `rescanMs`: a watcher can
- * lose events without knowing it (inotify's queue overflows), and they must not be lost for good.
+ * A pass rescans what the watcher reported, the whole folder after the watcher saw a burst that may
+ * have overflowed inotify's queue (events dropped unsaid), and the whole folder every `rescanMs`
+ * all the same: a watcher may lose events without any sign, and they must not be lost for good.
  *
  * Must hold:
  * - paused means zero store requests: the store is not even opened until the agent is unpaused,
@@ -29,6 +30,7 @@ import type { BlobId } from '../repo/types.js';
 import type { ObjectStore } from '../store/index.js';
 import { withSignal } from '../store/abort.js';
 import { openAgentState, type AgentState } from '../state/index.js';
+import type { EventQueue } from '../watch/index.js';
 import type { SyncFolder } from './folder.js';
 import { FolderRuntime, isOffline, type FolderSpec } from './runtime.js';
 
@@ -43,9 +45,12 @@ export interface AgentOptions {
   watch?: boolean;
   /**
    * How often a watched folder is rescanned whole all the same (default 1 hour): inotify drops
-   * events when its queue overflows and Node never says so. The stat cache keeps it cheap.
+   * events when its queue overflows and Node never says so. The watcher rescans after a burst
+   * that may have overflowed it (watch/queue.ts); this is for losses no sign shows. The stat cache keeps it cheap.
    */
   rescanMs?: number;
+  /** The OS's event queue the watchers read (tests: one that overflows at a few events, sync/testing/lossy-queue.ts). */
+  watchQueue?: EventQueue;
   debounceMs?: number;
   stabilityMs?: number;
   chunker?: FileChunker;
@@ -107,6 +112,7 @@ export class Agent implements AgentApi {
           watch: opts.watch ?? true,
           debounceMs: opts.debounceMs,
           stabilityMs: opts.stabilityMs,
+          watchQueue: opts.watchQueue,
           caseInsensitive: opts.caseInsensitive ?? caseInsensitiveByDefault(),
           wake: () => this.wake(),
           paused: () => this.paused,

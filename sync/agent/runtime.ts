@@ -12,7 +12,7 @@ import { describeError, isStrataError, StrataError } from '../errors.js';
 import type { Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { openFileIndex, type FileIndex } from '../state/index.js';
-import { LayerWatcher, makeExcluder, type Excluder } from '../watch/index.js';
+import { LayerWatcher, makeExcluder, type EventQueue, type Excluder } from '../watch/index.js';
 import { listConflicts } from './conflicts.js';
 import { includeRules } from './include.js';
 import type { BlobId } from '../repo/types.js';
@@ -55,6 +55,7 @@ export interface RuntimeOptions {
   watch: boolean;
   debounceMs?: number;
   stabilityMs?: number;
+  watchQueue?: EventQueue;
   caseInsensitive?: boolean;
   /** Something changed that may make a pass due. */
   wake: () => void;
@@ -273,10 +274,19 @@ export class FolderRuntime {
       exclude: this.exclude,
       debounceMs: this.opts.debounceMs,
       stabilityMs: this.opts.stabilityMs,
+      queue: this.opts.watchQueue,
       onDirty: (paths) => {
         this.markDirty(paths);
         this.due = true;
         this.opts.wake();
+      },
+      // The OS may have dropped events (its queue overflowed): only a rescan of everything finds them.
+      onOverflow: () => {
+        this.status.overflowRescans = (this.status.overflowRescans ?? 0) + 1;
+        this.folder?.markAllDirty();
+        this.due = true;
+        this.opts.wake();
+        this.opts.changed();
       },
       onIncomplete: (err) => {
         this.watchIncomplete = true;

@@ -14,6 +14,8 @@ import { test, type TestContext } from 'node:test';
 import type { AgentStatus } from '../../shared/agent-api.js';
 import { inUserNamespace, UNMAPPED_UID } from '../testing/userns.js';
 import { MemoryStore } from '../store/memory.js';
+import { LossyQueue } from '../testing/lossy-queue.js';
+import { maxQueuedEvents } from '../watch/index.js';
 import { Agent } from './agent.js';
 import { folderStateDir } from './runtime.js';
 import { initStore, LAYER, listDir, runStrata, strataChild, tempRoot } from './testkit.js';
@@ -120,6 +122,32 @@ test("changes lost to an overflow of inotify's event queue are found by the peri
     if (Date.now() > until) assert.fail(`the agent knows ${files()} of the ${n} files`);
     await new Promise((r) => setTimeout(r, 200));
   }
+  // The real queue's read of (nearly) all it holds is seen, where it is small enough to overflow.
+  if (process.platform === 'linux' && maxQueuedEvents() < 2 * n) assert.ok((agent.status().folders[0]!.overflowRescans ?? 0) >= 1, 'the overflow went unseen');
+});
+
+test('changes lost to an overflow of the event queue sync soon, by a rescan of the folder, not at the hourly one', { timeout: 120_000 }, async (t) => {
+  const base = await tempRoot(t, 'lossy');
+  const root = join(base, 'root');
+  await mkdir(root);
+  const store = new MemoryStore();
+  await initStore(store);
+  // A queue of 8 events that loses the rest of each read, as inotify's does past max_queued_events.
+  const queue = new LossyQueue(8);
+  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => store, pollMs: 150, debounceMs: 20, stabilityMs: 30, watchQueue: queue });
+  t.after(() => agent.stop());
+  const folder = () => agent.status().folders[0]!;
+  while (folder().syncedPasses === 0) await new Promise((r) => setTimeout(r, 50));
+  const n = 40;
+  for (let i = 0; i < n; i++) writeFileSync(join(root, `f${i}.txt`), `file ${i}`);
+  const until = Date.now() + 60_000;
+  while (folder().files !== n) {
+    if (Date.now() > until) assert.fail(`the agent knows ${folder().files} of the ${n} files (${queue.lost} events lost)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(queue.lost > 0, 'the burst must lose events, as an overflowing queue does');
+  assert.equal(folder().overflowRescans, 1);
+  assert.equal(folder().warning, undefined);
 });
 
 /**
