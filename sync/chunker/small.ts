@@ -7,7 +7,8 @@
  *
  * Must hold:
  * - the bytes returned are the content of the file the walk listed with `st`: the open file is
- *   that inode with that size and mtime before the read, and the path still lists so after it. A
+ *   that inode with that size, mtime and ctime before the read, and the path still lists so after
+ *   it (the ctime shows a same-size rewrite whose mtime was set back: touch -r, rsync -t). A
  *   file that changed, was replaced, or could not be read gives undefined, and the caller chunks it
  *   the ordinary way, by path (snapshot/file.ts), which reads again, skips or reports it;
  * - a file replaced by a FIFO or a device never blocks the thread: it is opened non-blocking, and
@@ -64,7 +65,7 @@ export async function chunkSmall(files: readonly { path: string; st: Stats }[], 
 const FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 function sameFile(a: Stats, b: Stats): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.ctimeMs === b.ctimeMs;
 }
 
 /** The whole content of `abs`, listed with `st` (st.size < SMALL_FILE), or undefined (see the header). */

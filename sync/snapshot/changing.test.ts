@@ -1,11 +1,13 @@
 // Files that change or fail while being read, driven by chunkers that act between the chunker's
 // pass and the re-read of missing chunks.
 import assert from 'node:assert/strict';
-import { appendFile, utimes, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { appendFile, lstat, readFile, utimes, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { StrataError } from '../errors.js';
-import { newRepo, T0 } from '../repo/testkit.js';
+import { BEFORE_T0, newRepo, T0 } from '../repo/testkit.js';
 import type { ChunkerParams } from '../repo/types.js';
 import { InProcessChunker } from './chunker.js';
 import { MAX_ATTEMPTS } from './file.js';
@@ -32,7 +34,64 @@ class MeddlingChunker implements FileChunker {
   }
 }
 
+/** `size` bytes of noise, the same for the same `seed`. */
+function noise(seed: string, size: number): Buffer {
+  const out = Buffer.alloc(size);
+  for (let at = 0, n = 0; at < size; n++) at += createHash('sha256').update(`${seed}:${n}`).digest().copy(out, at);
+  return out;
+}
+
+/**
+ * Reads a file named `name` torn, once: its first `keep` bytes as they were, the rest as `next`,
+ * written over the file in place meanwhile (same inode, same size) with its mtime set back, as a
+ * save with `touch -r` or `rsync -t` landing in the middle of the chunker's read does.
+ */
+class TearingChunker implements FileChunker {
+  readonly size = 1;
+  calls = 0;
+  private readonly inner = new InProcessChunker();
+  constructor(
+    private readonly name: string,
+    private readonly next: Buffer,
+    private readonly keep: number,
+    private readonly side: string,
+  ) {}
+
+  async chunkFile(path: string, params: ChunkerParams, opts?: ChunkFileOptions): Promise<ChunkedFile> {
+    if (basename(path) !== this.name || ++this.calls > 1) return this.inner.chunkFile(path, params, opts);
+    const before = await lstat(path);
+    await writeFile(this.side, Buffer.concat([(await readFile(path)).subarray(0, this.keep), this.next.subarray(this.keep)]));
+    const torn = await this.inner.chunkFile(this.side, params, opts);
+    await writeFile(path, this.next);
+    // Setting the mtime back leaves only the ctime to show the write: wait for it to have moved.
+    while ((await lstat(path)).ctimeMs === before.ctimeMs) await sleep(1).then(() => utimes(path, before.atime, before.mtime));
+    await utimes(path, before.atime, before.mtime);
+    return torn;
+  }
+}
+
 describe('takeSnapshot: files that change while being read', () => {
+  it('a same-size rewrite with the mtime set back, made while the file is read, is read again, not stored torn', async () => {
+    await withTmp(async (side) => {
+      await withTmp(async (root) => {
+        // A torn read's head is the old version's (its chunks already stored), its tail the new's.
+        const [head, middle] = [noise('head', 512 * 1024), noise('middle', 1024 * 1024)];
+        const old = Buffer.concat([head, middle, noise('old tail', 256 * 1024)]);
+        const next = Buffer.concat([noise('new head', head.length), middle, noise('new tail', 256 * 1024)]);
+        await writeFiles(root, { 'seen.bin': old }, BEFORE_T0);
+        const { repo } = await newRepo();
+        await takeSnapshot(repo, { ...base, root });
+        await writeFiles(root, { 'doc.bin': old }, BEFORE_T0);
+        const chunker = new TearingChunker('doc.bin', next, head.length + middle.length / 2, join(side, 'torn'));
+        const { snapshot, stats } = await takeSnapshot(repo, { ...base, root, chunker });
+        assert.deepEqual(stats.skipped, []);
+        assert.ok((await readFile(join(root, 'doc.bin'))).equals(next));
+        assert.deepEqual(await listTree(repo, snapshot.root), await listDisk(root));
+        assert.equal(chunker.calls, 2);
+      });
+    });
+  });
+
   it('re-chunks a file whose bytes changed after chunking (same size) and stores what is on disk', async () => {
     await withTmp(async (root) => {
       await writeFiles(root, { 'doc.txt': 'version one', 'other.txt': 'o' });

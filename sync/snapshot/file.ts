@@ -7,10 +7,11 @@
  *   timestamp tick as a same-size rewrite).
  * - Otherwise the chunker finds the boundaries and ids, and only the chunks the repository lacks
  *   are read again (positional reads of just those ranges) and added. Each re-read chunk must hash
- *   to the id the chunker gave it, and the file's size and mtime must be what they were when it
- *   was listed; if not, the file changed under us and is chunked again, at most MAX_ATTEMPTS
- *   times, after which it is skipped and reported. A snapshot must never record chunks that do
- *   not belong together.
+ *   to the id the chunker gave it, and the file's size, mtime, inode and ctime must be what they
+ *   were when it was listed (the ctime shows a same-size rewrite whose mtime was set back, which
+ *   the chunks already stored are not read again to see); if not, the file changed under us and
+ *   is chunked again, at most MAX_ATTEMPTS times, after which it is skipped and reported. A
+ *   snapshot must never record chunks that do not belong together.
  */
 import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
@@ -45,7 +46,7 @@ function coversExactly(chunked: ChunkedFile, size: number): boolean {
 }
 
 function sameFile(a: Stats, b: Stats): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.ctimeMs === b.ctimeMs;
 }
 
 /** Re-reads and adds the chunks the repository lacks; false when the file changed under us. */
