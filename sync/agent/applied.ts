@@ -3,8 +3,9 @@
  * touched, so the next scan does not re-hash the files the agent itself wrote.
  *
  * Must hold: an entry is recorded with the plan's content only when the disk shows exactly the
- * stat the executor left (size, mtime to the ms, mode). Anything else — the user wrote the file
- * again in between — is dropped from the tree and left for the scan to hash, never assumed.
+ * stat the executor left (size, mtime to the ms, mode, and the ctime where the executor kept it:
+ * a same-size edit with its mtime set back shows only there). Anything else — the user wrote the
+ * file again in between — is dropped from the tree and left for the scan to hash, never assumed.
  */
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ async function lstatOrNull(path: string): Promise<Stats | null> {
   }
 }
 
-function entryFor(node: Node, st: Stats, chunks: ChunkMap): IndexEntry | undefined {
+function entryFor(node: Node, st: Stats, chunks: ChunkMap, left: number | undefined): IndexEntry | undefined {
   const now = Date.now();
   switch (node.type) {
     case 'dir':
@@ -34,7 +35,7 @@ function entryFor(node: Node, st: Stats, chunks: ChunkMap): IndexEntry | undefin
       return st.isSymbolicLink() ? { type: 'symlink', size: 0, mtimeMs: mtimeOf(st), mode: modeOf(st), target: node.target } : undefined;
     case 'file': {
       const ids = chunks.get(node.content);
-      const same = st.isFile() && st.size === node.size && mtimeOf(st) === node.mtimeMs && modeOf(st) === node.mode;
+      const same = st.isFile() && st.size === node.size && mtimeOf(st) === node.mtimeMs && modeOf(st) === node.mode && (left === undefined || st.ctimeMs === left);
       return same && ids !== undefined ? { type: 'file', size: st.size, mtimeMs: node.mtimeMs, mode: node.mode, ino: st.ino, ctimeMs: st.ctimeMs, chunks: ids, ...racyFlag(node.mtimeMs, now) } : undefined;
     }
     default:
@@ -57,7 +58,7 @@ export async function recordApplied(local: LocalTree, root: string, results: rea
       continue;
     }
     const st = await lstatOrNull(join(root, op.path));
-    const entry = st === null ? undefined : entryFor(op.node, st, chunks);
+    const entry = st === null ? undefined : entryFor(op.node, st, chunks, r.ctimeMs);
     if (entry === undefined) {
       // Not what the executor left: the scan decides what it is.
       if (local.get(op.path)?.type !== 'dir' || op.node.type !== 'dir') local.remove(op.path);

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import fsp, { rename } from 'node:fs/promises';
-import { utimesSync, writeFileSync } from 'node:fs';
+import { lstatSync, utimesSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { failListing } from '../testing/fail-listing.js';
 import { basename, dirname, join, sep } from 'node:path';
@@ -15,6 +15,7 @@ import { keys } from '../repo/types.js';
 import { MemoryStore } from '../store/memory.js';
 import { defineScenarios } from './scenarios.js';
 import { BLOCKED_MS } from './folder.js';
+import { sameStat } from './walk.js';
 import { assertSame, converge, Device, initStore, LAYER, listDir, tempRoot, twoDevices } from './testkit.js';
 
 defineScenarios('memory store', { makeStore: async () => ({ store: new MemoryStore() }) });
@@ -127,6 +128,47 @@ test('a same-size edit whose mtime is set back to what it was (touch -r, rsync -
   await b.write('f.txt', 'six', old);
   await converge([a, b]);
   assert.equal(await a.read('f.txt'), 'six');
+});
+
+test('a same-size edit with its mtime set back (touch -r), made just after the executor wrote the file, is still synced: the apply does not record it as the version it wrote', async (t) => {
+  const base = await tempRoot(t, 'ctime-applied');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  let edit: ((stat: { mtimeMs: number; ctimeMs?: number }) => void) | undefined;
+  // suppress runs once the executor has left the file, before the pass records what it left.
+  const a = await Device.create(base, 'deva', mem, {
+    suppress: (path, stat) => {
+      if (path !== 'f.txt' || stat === null || edit === undefined) return;
+      const run = edit;
+      edit = undefined;
+      run(stat);
+    },
+  });
+  const b = await Device.create(base, 'devb', mem);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  const old = new Date(Date.now() - 3_600_000);
+  await a.write('f.txt', 'one', old);
+  await converge([a, b]);
+  await b.write('f.txt', 'six', new Date(old.getTime() + 60_000));
+  await b.pass();
+  edit = (left) => {
+    writeFileSync(a.path('f.txt'), 'two');
+    // Setting the mtime back leaves only the ctime to show the edit: it must have moved.
+    do utimesSync(a.path('f.txt'), new Date(left.mtimeMs), new Date(left.mtimeMs));
+    while (lstatSync(a.path('f.txt')).ctimeMs === left.ctimeMs);
+  };
+  await a.pass();
+  assert.equal(edit, undefined, 'the edit was made as a pass of a wrote the file');
+  assert.equal(await a.read('f.txt'), 'two');
+  // The stat cache must not vouch for the edit as the version written ('six', as b has it).
+  const kept = a.folder.local.get('f.txt');
+  if (kept !== undefined && sameStat(kept, lstatSync(a.path('f.txt')))) assert.notDeepEqual(kept.chunks, b.folder.local.get('f.txt')?.chunks);
+  await converge([a, b]);
+  assert.equal(await a.read('f.txt'), 'two');
+  assert.equal(await b.read('f.txt'), 'two');
 });
 
 /** Runs `edit` once, at the first pack read after it is set: a user's edit between a pass's scan and its apply. */

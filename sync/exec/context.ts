@@ -126,13 +126,14 @@ export class ExecContext {
 
   /**
    * Tells suppress the final stat of `rel` (a synchronous lstat, as in checkNow), and keeps the
-   * ctime it left there for a later check of `rel` in this run (ctimeFor).
+   * ctime it left there for a later check of `rel` in this run (ctimeFor); returns that ctime.
    */
-  suppress(rel: string, gone = false): void {
-    if (this.suppressFn === undefined && this.scannedCtime === undefined) return;
+  suppress(rel: string, gone = false): number | undefined {
+    if (this.suppressFn === undefined && this.scannedCtime === undefined) return undefined;
     // Already gone again (the user was quick): the watcher will see that removal, not our write.
     const st = gone ? null : lstatOrNullNow(this.abs(rel));
     this.left.set(rel, st?.ctimeMs);
     this.suppressFn?.(rel, st === null ? null : { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
+    return st?.ctimeMs;
   }
 }

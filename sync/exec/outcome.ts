@@ -8,7 +8,11 @@ import { isErrno } from '../fsutil.js';
 import { TargetChanged, type ExecContext } from './context.js';
 
 export type OpResult =
-  | { index: number; op: ApplyOp; status: 'applied' }
+  /**
+   * Applied. `ctimeMs`: the ctime of what the op left at `op.path`, when the run kept it (with
+   * suppress or scannedCtime): a same-size edit since, with its mtime set back, has another.
+   */
+  | { index: number; op: ApplyOp; status: 'applied'; ctimeMs?: number }
   /**
    * Not applied: `path` (the target, its source, or an ancestor) holds `found` instead. With
    * `blocked`, the op's paths are as they were but cannot be written now (a lock, permissions).
@@ -50,8 +54,7 @@ export async function attempt(ctx: ExecContext, op: ApplyOp, index: number, step
   } catch (err) {
     return changedOrThrow(op, index, err);
   }
-  if (op.op === 'delete') ctx.suppress(op.path, true);
-  else ctx.suppress(op.path);
+  const left = ctx.suppress(op.path, op.op === 'delete');
   if (op.op === 'move') ctx.suppress(op.from, true);
-  return { index, op, status: 'applied' };
+  return { index, op, status: 'applied', ...(left !== undefined && { ctimeMs: left }) };
 }
