@@ -1,7 +1,9 @@
 /**
  * check: verifies a repository and reports every problem found, typed, instead of stopping at
  * the first. Structural checks (cheap, metadata only):
- * - every index object is valid and every pack it names exists with the size it records;
+ * - every index object is valid and every pack it names exists with the size it records, and a
+ *   consolidated index names every pack and blob entry of each listed index it supersedes (readers
+ *   that load it skip those);
  * - every snapshot and head is valid, every head points at an existing snapshot, and every parent
  *   a snapshot names exists (nothing deletes snapshots);
  * - every tree reachable from a snapshot loads and validates, and every blob a tree references
@@ -11,7 +13,8 @@
  */
 import { StrataError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
-import { loadIndexes } from './indexfile.js';
+import { coverMap, indexCovers, type IndexFile } from './indexfile.js';
+import { loadIndexes } from './indexload.js';
 import { checkPackData, type NamedPack } from './check-data.js';
 import { checkTrees, type KnownBlob } from './check-trees.js';
 import * as layers from './layers.js';
@@ -81,8 +84,9 @@ async function listPacks(repo: Repository, out: Problems): Promise<Map<string, n
 }
 
 async function checkIndexes(repo: Repository, packs: Map<string, number>, out: Problems, concurrency: number) {
-  const { indexes, errors } = await loadIndexes(repo.store, repo.format.hash, concurrency);
+  const { indexes, errors } = await loadIndexes(repo.store, repo.format.hash, concurrency, { readSuperseded: true });
   for (const err of errors) out.addError(err, 'index/');
+  checkSupersedes(indexes, out);
   const indexed = new Map<string, NamedPack[]>();
   /** Every pack an index names, whether it is stored as named or not. */
   const named = new Set<string>();
@@ -115,6 +119,20 @@ async function checkIndexes(repo: Repository, packs: Map<string, number>, out: P
     out.add('E_PACK_MISSING', keys.pack(id), `pack named by ${by.slice(0, 3).join(', ')}${more} does not exist`);
   }
   return { indexed, named, blobs, lost, count: indexes.length + errors.length, indexErrors: errors.length };
+}
+
+/** A consolidated index that lacks part of an index it supersedes hides that part from readers. */
+function checkSupersedes(indexes: readonly IndexFile[], out: Problems): void {
+  const byKey = new Map(indexes.map((idx) => [idx.key, idx]));
+  for (const s of indexes) {
+    const short = s.supersedes.filter((k) => byKey.has(k));
+    if (short.length === 0) continue;
+    const map = coverMap(s);
+    const lacking = short.filter((k) => !indexCovers(map, byKey.get(k) as IndexFile));
+    if (lacking.length === 0) continue;
+    const more = lacking.length > 3 ? ` and ${lacking.length - 3} more` : '';
+    out.add('E_BAD_OBJECT', s.key, `supersedes ${lacking.slice(0, 3).join(', ')}${more} but lacks some of its packs or blob entries: readers that load it skip those`);
+  }
 }
 
 interface LayerObjects {

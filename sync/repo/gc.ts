@@ -36,9 +36,14 @@
  *   after each batch of deletes, whose packs (a delete that failed included: it may have happened) are put back
  *   if an index names them or gc fails before it looked.
  * - A dry run deletes nothing and reports exactly what a real run would delete then.
+ *
+ * After the packs, gc consolidates the indexes and deletes those a consolidated index written in
+ * an earlier run covers (compact.ts), on the indexes this run read: nothing if one was unreadable.
  */
 import { StrataError, isStrataError } from '../errors.js';
-import { loadIndexes } from './indexfile.js';
+import { compactIndexes, type IndexReport } from './compact.js';
+import type { IndexFile } from './indexfile.js';
+import { loadIndexes } from './indexload.js';
 import { MAX_BLOB_BYTES } from './pack.js';
 import { forEachLimit } from './pool.js';
 import type { Repository } from './repository.js';
@@ -56,6 +61,10 @@ export interface GcOptions {
   listingLagMs?: number;
   /** Waits `ms` (default: a timer); for tests. */
   sleep?: (ms: number) => Promise<void>;
+  /** Index consolidation (compact.ts): consolidate when more indexes than this are live (default 8). */
+  maxLiveIndexes?: number;
+  /** Blob entries per consolidated index at most (default 200,000). */
+  maxIndexBlobs?: number;
 }
 
 export interface GcPack {
@@ -81,6 +90,8 @@ export interface GcReport {
   ignored: string[];
   /** Packs deleted, then put back because an index written meanwhile names them. */
   restored: GcPack[];
+  /** Index consolidation, after the packs (compact.ts). */
+  indexes: IndexReport;
 }
 
 const PACK_KEY = /^data\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
@@ -91,21 +102,31 @@ export function packIdOfKey(key: string): string | undefined {
   return m && m[2]?.startsWith(m[1] ?? '') ? m[2] : undefined;
 }
 
-/** Index keys already read, and the packs they name; `more` reads the indexes written since. */
+/**
+ * Index keys already read, and the packs they name; `more` reads the indexes written since. gc
+ * reads superseded indexes too: it must, to delete them (compact.ts), and so which packs it keeps
+ * never rests on what a consolidated index claims. One gone since the listing is no error when a
+ * loaded index supersedes it: a gc deleted it, after seeing that index name all of its packs.
+ */
 class IndexedPacks {
   readonly seen = new Set<string>();
   readonly packs = new Map<string, string>();
+  readonly files = new Map<string, IndexFile>();
+  private superseded = new Set<string>();
 
   constructor(private readonly repo: Repository, private readonly concurrency: number) {}
 
   async more(): Promise<void> {
-    const { indexes, errors } = await loadIndexes(this.repo.store, this.repo.format.hash, this.concurrency, this.seen);
+    const opts = { skip: this.seen, readSuperseded: true, superseded: this.superseded };
+    const { indexes, errors, superseded } = await loadIndexes(this.repo.store, this.repo.format.hash, this.concurrency, opts);
     const bad = errors[0];
     if (bad) {
       throw new StrataError('E_GC_UNSAFE', `index cannot be read (${bad.code}: ${bad.message}), so which packs it names is unknown and gc stops (strata check reports it)`, { key: bad.key });
     }
+    this.superseded = new Set(superseded);
     for (const idx of indexes) {
       this.seen.add(idx.key);
+      this.files.set(idx.key, idx);
       for (const p of idx.packs) if (!this.packs.has(p.id)) this.packs.set(p.id, idx.key);
     }
   }
@@ -115,7 +136,17 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
   if (!Number.isSafeInteger(opts.graceMs) || opts.graceMs < 0) throw new StrataError('E_USAGE', `grace period ${opts.graceMs} ms is not a whole number of ms ≥ 0`);
   const concurrency = opts.concurrency ?? 8;
   const now = (opts.now ?? Date.now)();
-  const report: GcReport = { dryRun: opts.dryRun, packs: 0, indexed: 0, removed: [], young: [], unsure: [], ignored: [], restored: [] };
+  const report: GcReport = {
+    dryRun: opts.dryRun,
+    packs: 0,
+    indexed: 0,
+    removed: [],
+    young: [],
+    unsure: [],
+    ignored: [],
+    restored: [],
+    indexes: { read: 0, live: 0, written: [], deleted: [], young: [] },
+  };
   // A pack is sealed once it reaches packSize, so it is at most that, one blob and a trailer.
   const maxPack = 2 * (repo.format.packSize + MAX_BLOB_BYTES);
 
@@ -129,27 +160,31 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
   const indexed = new IndexedPacks(repo, concurrency);
   await indexed.more();
   const named = (key: string) => indexed.packs.has(packIdOfKey(key) as string);
-  let doomed: GcPack[] = [];
+  const doomed: GcPack[] = [];
   for (const { key, size, modified } of listed) {
     if (named(key)) report.indexed++;
     else if (modified === undefined || !Number.isFinite(modified) || size > maxPack) report.unsure.push(key);
     else if (now - modified >= opts.graceMs) doomed.push({ key, size, modified });
     else report.young.push({ key, size, modified });
   }
-  if (opts.dryRun || doomed.length === 0) {
-    report.removed = doomed;
-    return report;
-  }
+  if (opts.dryRun || doomed.length === 0) report.removed = doomed;
+  else await removePacks(repo, indexed, doomed, opts, concurrency, report);
+  const packsListed = new Set(listed.map((p) => packIdOfKey(p.key) as string));
+  const compact = { graceMs: opts.graceMs, dryRun: opts.dryRun, now, maxLive: opts.maxLiveIndexes, maxBlobs: opts.maxIndexBlobs, concurrency };
+  report.indexes = await compactIndexes(repo, indexed, packsListed, compact);
+  return report;
+}
 
+async function removePacks(repo: Repository, indexed: IndexedPacks, listedDoomed: GcPack[], opts: GcOptions, concurrency: number, report: GcReport): Promise<void> {
   // An index written while the packs were being looked at saves the packs it names.
   await indexed.more();
-  doomed = doomed.filter((p) => !named(p.key));
+  let doomed = listedDoomed;
+  doomed = doomed.filter((p) => !indexed.packs.has(packIdOfKey(p.key) as string));
   const lag = opts.listingLagMs ?? 0;
   if (!Number.isSafeInteger(lag) || lag < 0) throw new StrataError('E_USAGE', `listing lag ${lag} ms is not a whole number of ms ≥ 0`);
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const settle = () => (lag > 0 ? sleep(lag) : Promise.resolve());
   for (let i = 0; i < doomed.length; i += HELD_PACKS) await removeHeld(repo, indexed, doomed.slice(i, i + HELD_PACKS), concurrency, settle, report);
-  return report;
 }
 
 /** Packs held in memory at once, each kept until the indexes were looked at after its delete. */

@@ -25,4 +25,5 @@ export { timeAfterParents } from './snapshot.js';
 export { entryNameProblem, checkEntryName, isValidEntryName, checkLayerId, checkDeviceId, isLayerId, isDeviceId } from './names.js';
 export { check, type CheckOptions, type CheckProblem, type CheckReport, type CheckProgress } from './check.js';
 export { collectGarbage, packIdOfKey, type GcOptions, type GcPack, type GcReport } from './gc.js';
+export { DEFAULT_MAX_LIVE, DEFAULT_MAX_BLOBS, type IndexReport, type WrittenIndex } from './compact.js';
 export * from './types.js';

@@ -3,19 +3,28 @@
  * flush, after all of its packs are durable; readers merge every index into one map.
  *
  *   {"packs":[{"blobs":[{"id","length","offset","type"}…],"id":<pack id>,"size":<bytes>}…],"version":1}
+ *   {"packs":[…],"supersedes":[<index id>…],"version":2}
+ *
+ * Version 2 is a consolidated index (compact.ts): it names every pack of each index it
+ * supersedes, so a reader that loaded it need not fetch those (indexload.ts). `supersedes` must be
+ * a non-empty, sorted list of distinct index ids, at most MAX_SUPERSEDES, without the index's own
+ * id. What it claims is not trusted where it matters: gc deletes a superseded index only once it
+ * has seen that the superseding one names all of its packs (indexCovers), and check reports one
+ * that does not.
  *
  * The id is the hash of the canonical bytes. Entries must lie inside their pack's data area, so a
  * hostile index cannot make a reader request bytes outside the pack it names.
  */
 import { blobId, isBlobId, type HashAlgorithm } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
-import type { ObjectStore } from '../store/index.js';
-import { Invalid, canonicalBytes, expectObject, expectSafeInt, parseJson, short } from './json.js';
+import { Invalid, canonicalBytes, expectObject, expectSafeInt, isPlainObject, parseJson, short } from './json.js';
 import { FOOTER_BYTES, validateEntry, type PackEntry } from './pack.js';
-import { mapLimit } from './pool.js';
 
 export const MAX_INDEX_BYTES = 256 * 1024 * 1024;
+/** Indexes one consolidated index may supersede (its list is then about 6.6 MB). */
+export const MAX_SUPERSEDES = 100_000;
 const INDEX_KEY = /^index\/([0-9a-f]{64})$/;
+const INDEX_ID = /^[0-9a-f]{64}$/;
 
 export interface IndexedPack {
   id: string;
@@ -23,13 +32,19 @@ export interface IndexedPack {
   blobs: PackEntry[];
 }
 
-export interface IndexFile {
-  key: string;
+export interface DecodedIndex {
   packs: IndexedPack[];
+  /** The keys (`index/<id>`) of the indexes this one supersedes; empty for version 1. */
+  supersedes: string[];
 }
 
-export function encodeIndex(packs: readonly IndexedPack[], hash: HashAlgorithm): { id: string; bytes: Uint8Array } {
-  const bytes = canonicalBytes({ version: 1, packs });
+export interface IndexFile extends DecodedIndex {
+  key: string;
+}
+
+/** A version 1 index, or version 2 when it supersedes indexes (their ids, sorted and distinct). */
+export function encodeIndex(packs: readonly IndexedPack[], hash: HashAlgorithm, supersedes: readonly string[] = []): { id: string; bytes: Uint8Array } {
+  const bytes = canonicalBytes(supersedes.length === 0 ? { version: 1, packs } : { version: 2, packs, supersedes });
   return { id: blobId(bytes, hash), bytes };
 }
 
@@ -43,41 +58,57 @@ function validatePack(value: unknown, i: number, v: Invalid): IndexedPack {
   return { id: p.id, size, blobs };
 }
 
-/** Validates an index object's bytes: hash against the id in its key, then the schema. */
-export function decodeIndex(key: string, bytes: Uint8Array, hash: HashAlgorithm): IndexedPack[] {
+function validateSupersedes(value: unknown, self: string, v: Invalid): string[] {
+  if (!Array.isArray(value) || value.length === 0) throw v.fail('supersedes is not a non-empty array');
+  if (value.length > MAX_SUPERSEDES) throw v.fail(`supersedes names ${value.length} indexes, over the limit of ${MAX_SUPERSEDES}`);
+  value.forEach((id: unknown, i) => {
+    if (typeof id !== 'string' || !INDEX_ID.test(id)) throw v.fail(`supersedes ${i} is not an index id`);
+    if (id === self) throw v.fail('supersedes itself');
+    if (i > 0 && id <= (value[i - 1] as string)) throw v.fail(`supersedes ${i} is not after the one before it (the list must be sorted, each id once)`);
+  });
+  return (value as string[]).map((id) => `index/${id}`);
+}
+
+/** Validates an index object's bytes: hash against the id in its key, then the schema (version 1 or 2). */
+export function decodeIndexFile(key: string, bytes: Uint8Array, hash: HashAlgorithm): DecodedIndex {
   const m = INDEX_KEY.exec(key);
   if (!m) throw new StrataError('E_BAD_OBJECT', 'index key is not index/<id>', { key });
   if (blobId(bytes, hash) !== m[1]) throw new StrataError('E_OBJECT_HASH_MISMATCH', 'index bytes do not match the id in its key', { key });
   const v = new Invalid('E_BAD_OBJECT', key, 'index');
-  const idx = expectObject(parseJson(bytes, v), ['version', 'packs'], v, 'index');
-  if (idx.version !== 1) throw v.fail(`version ${JSON.stringify(idx.version)} is unknown`, 'E_UNSUPPORTED_FORMAT');
+  const json = parseJson(bytes, v);
+  if (!isPlainObject(json)) throw v.fail('index is not an object');
+  const version = json.version;
+  if (version !== 1 && version !== 2) throw v.fail(`version ${JSON.stringify(version)} is unknown`, 'E_UNSUPPORTED_FORMAT');
+  const idx = expectObject(json, version === 1 ? ['version', 'packs'] : ['version', 'packs', 'supersedes'], v, 'index');
   if (!Array.isArray(idx.packs)) throw v.fail('packs is not an array');
-  return idx.packs.map((p, i) => validatePack(p, i, v));
+  const supersedes = version === 2 ? validateSupersedes(idx.supersedes, m[1] as string, v) : [];
+  return { packs: idx.packs.map((p, i) => validatePack(p, i, v)), supersedes };
 }
 
-/**
- * Fetches and validates every index object (except those in `skip`, already loaded). A bad one is reported in `errors` and skipped: it
- * must not make the rest of the repository unreadable, and `check` reports it.
- */
-export async function loadIndexes(
-  store: ObjectStore,
-  hash: HashAlgorithm,
-  concurrency: number,
-  skip: ReadonlySet<string> = new Set(),
-): Promise<{ indexes: IndexFile[]; errors: StrataError[] }> {
-  const listed: { key: string; size: number }[] = [];
-  for await (const info of store.list('index/')) if (!skip.has(info.key)) listed.push(info);
-  const errors: StrataError[] = [];
-  const results = await mapLimit(listed, concurrency, async ({ key, size }) => {
-    try {
-      if (size > MAX_INDEX_BYTES) throw new StrataError('E_OBJECT_TOO_LARGE', `index is ${size} bytes, over the ${MAX_INDEX_BYTES}-byte limit`, { key });
-      return { key, packs: decodeIndex(key, await store.get(key), hash) };
-    } catch (err) {
-      if (!(err instanceof StrataError) || ['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'].includes(err.code)) throw err;
-      errors.push(err);
-      return undefined;
-    }
-  });
-  errors.sort((a, b) => ((a.key ?? '') < (b.key ?? '') ? -1 : 1));
-  return { indexes: results.filter((r): r is IndexFile => r !== undefined), errors };
+/** The packs of a validated index object of either version. */
+export function decodeIndex(key: string, bytes: Uint8Array, hash: HashAlgorithm): IndexedPack[] {
+  return decodeIndexFile(key, bytes, hash).packs;
 }
+
+/** The index entries of `by`, each pack's as one set of its blobs' entries: built once per index for indexCovers. */
+export type CoverMap = Map<string, { size: number; blobs: Set<string> }>;
+
+export function coverMap(idx: DecodedIndex): CoverMap {
+  const map: CoverMap = new Map();
+  for (const p of idx.packs) {
+    if (map.has(p.id)) continue;
+    map.set(p.id, { size: p.size, blobs: new Set(p.blobs.map(entryKey)) });
+  }
+  return map;
+}
+
+const entryKey = (b: PackEntry) => `${b.id} ${b.type} ${b.offset} ${b.length}`;
+
+/** Whether the index `by` (its coverMap) names every pack `idx` names, each with the same size and every blob entry `idx` gives it. */
+export function indexCovers(by: CoverMap, idx: DecodedIndex): boolean {
+  return idx.packs.every((p) => {
+    const has = by.get(p.id);
+    return has !== undefined && has.size === p.size && p.blobs.every((b) => has.blobs.has(entryKey(b)));
+  });
+}
+

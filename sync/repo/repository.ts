@@ -10,7 +10,8 @@
 import { blobId, isBlobId } from '../chunker/hash.js';
 import { StrataError, type ErrorCode } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
-import { loadIndexes, type IndexedPack } from './indexfile.js';
+import type { IndexedPack } from './indexfile.js';
+import { loadIndexes } from './indexload.js';
 import { short } from './json.js';
 import * as layers from './layers.js';
 import { DEFAULT_MAX_GAP, DEFAULT_MAX_REQUEST, blobNotFound, fetchRange, planReads, readPlanned, verifyBlob, type WantedBlob } from './reader.js';
@@ -99,13 +100,18 @@ export class Repository {
 
   // --- index ---
 
-  /** Loads index objects not loaded yet (all of them the first time); call again to see other devices' new packs. */
+  /**
+   * Loads index objects not loaded yet (all of them the first time); call again to see other
+   * devices' new packs. An index a loaded consolidated index supersedes counts as loaded: its
+   * packs are in that one (indexload.ts).
+   */
   async loadIndex(): Promise<void> {
-    const { indexes, errors } = await loadIndexes(this.store, this.format.hash, this.readConcurrency, this.loadedIndexes);
+    const { indexes, errors, superseded } = await loadIndexes(this.store, this.format.hash, this.readConcurrency, { skip: this.loadedIndexes });
     for (const idx of indexes) {
       for (const pack of idx.packs) this.remember(this.indexed, pack);
       this.loadedIndexes.add(idx.key);
     }
+    for (const key of superseded) this.loadedIndexes.add(key);
     this.indexErrors = errors;
   }
 

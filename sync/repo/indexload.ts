@@ -1,0 +1,97 @@
+/**
+ * Reading the index objects: every one listed under `index/`, except those already loaded and,
+ * for readers, those a loaded consolidated index supersedes (indexfile.ts version 2), which would
+ * name only packs it names already.
+ *
+ * Readers go through the listing largest first, since consolidated indexes are the large ones: the
+ * largest alone, then rounds of `concurrency` GETs, an index fetched only if no index loaded in an
+ * earlier round supersedes it. The first GET alone makes the usual case (one consolidated index,
+ * the indexes written since, and superseded ones not deleted yet) fetch no superseded index; the
+ * rounds keep the GETs in flight bounded and waste at most a round's worth on indexes a
+ * consolidated one fetched beside them supersedes, where a pool that started the next GET as each
+ * finished could run through many small superseded indexes while a large one is on its way.
+ * Skipping is only a saving: loading a superseded index as well is harmless.
+ *
+ * What must hold:
+ * - An index gone between the listing and its GET (a gc deleted it: compact.ts) is no error when a
+ *   loaded index supersedes it. Otherwise the index listing is read once more, since its
+ *   superseder may be newer than the first listing, and what that adds is read; one still not
+ *   superseded is reported as the E_NOT_FOUND it is.
+ * - A bad index is reported in `errors` and skipped: it must not make the rest of the repository
+ *   unreadable, and `check` reports it. For a reader, one a loaded index supersedes is no error.
+ * - `readSuperseded` (gc and check, which must see every index there is) reads every listed index,
+ *   all at once with bounded concurrency; supersedes still excuse an index gone meanwhile.
+ */
+import type { HashAlgorithm } from '../chunker/hash.js';
+import { StrataError, isStrataError } from '../errors.js';
+import type { ObjectStore } from '../store/index.js';
+import { MAX_INDEX_BYTES, decodeIndexFile, type IndexFile } from './indexfile.js';
+import { forEachLimit } from './pool.js';
+
+export interface LoadedIndexes {
+  indexes: IndexFile[];
+  errors: StrataError[];
+  /** Every key a loaded index supersedes (and those of `opts.superseded`): a reader must treat these as loaded. */
+  superseded: string[];
+}
+
+export interface LoadIndexesOptions {
+  /** Keys already loaded: not read again. */
+  skip?: ReadonlySet<string>;
+  /** Read the indexes a loaded one supersedes too. */
+  readSuperseded?: boolean;
+  /** Keys that indexes loaded before supersede: one of these gone is no error. */
+  superseded?: ReadonlySet<string>;
+}
+
+interface Listed {
+  key: string;
+  size: number;
+}
+
+const FATAL = ['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'];
+
+/** Fetches and validates the index objects (see the header for which ones). */
+export async function loadIndexes(store: ObjectStore, hash: HashAlgorithm, concurrency: number, opts: LoadIndexesOptions = {}): Promise<LoadedIndexes> {
+  const skip = opts.skip ?? new Set<string>();
+  const all = opts.readSuperseded === true;
+  const loaded: IndexFile[] = [];
+  const covered = new Set<string>(opts.superseded);
+  const tried = new Set<string>();
+  const gone = new Map<string, StrataError>();
+  const errors = new Map<string, StrataError>();
+
+  const list = async (): Promise<Listed[]> => {
+    const out: Listed[] = [];
+    for await (const { key, size } of store.list('index/')) if (!skip.has(key) && !tried.has(key)) out.push({ key, size });
+    return out.sort((a, b) => b.size - a.size || (a.key < b.key ? -1 : 1));
+  };
+  const read = async ({ key, size }: Listed): Promise<void> => {
+    tried.add(key);
+    try {
+      if (size > MAX_INDEX_BYTES) throw new StrataError('E_OBJECT_TOO_LARGE', `index is ${size} bytes, over the ${MAX_INDEX_BYTES}-byte limit`, { key });
+      const idx = decodeIndexFile(key, await store.get(key), hash);
+      loaded.push({ key, ...idx });
+      for (const k of idx.supersedes) covered.add(k);
+    } catch (err) {
+      if (!(err instanceof StrataError) || FATAL.includes(err.code)) throw err;
+      if (isStrataError(err, 'E_NOT_FOUND')) gone.set(key, err);
+      else errors.set(key, err);
+    }
+  };
+  const readAll = async (listed: Listed[]): Promise<void> => {
+    for (let i = 0; i < listed.length; ) {
+      const round = all ? listed.length : i === 0 ? 1 : concurrency;
+      const wanted = listed.slice(i, i + round).filter((l) => all || !covered.has(l.key));
+      i += round;
+      await forEachLimit(wanted, concurrency, read);
+    }
+  };
+
+  await readAll(await list());
+  if ([...gone.keys()].some((k) => !covered.has(k))) await readAll(await list());
+  for (const [key, err] of gone) if (!covered.has(key)) errors.set(key, err);
+  const reported = [...errors.values()].filter((e) => all || !covered.has(e.key ?? ''));
+  reported.sort((a, b) => ((a.key ?? '') < (b.key ?? '') ? -1 : 1));
+  return { indexes: loaded, errors: reported, superseded: [...covered] };
+}
