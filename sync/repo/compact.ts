@@ -26,7 +26,7 @@
  *   reports what a real run would do now.
  * - Writers need no lock: an index a writer writes meanwhile is not in any group and stays live.
  *   Two gc runs at once may write two indexes superseding the same ones: both are whole, readers
- *   load one and skip the other's, and a later run merges or deletes the spare one.
+ *   load both (neither supersedes the other), and they stay live and are merged like any other.
  *
  * Left: an index copied into a consolidated one just before its writer withdraws it (its pack was
  * gone: writer.ts) leaves the consolidated index naming a missing pack; that needs a writer stalled

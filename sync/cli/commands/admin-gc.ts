@@ -1,16 +1,20 @@
 /**
- * `strata admin gc [--grace <duration>] [--listing-lag <duration>] [--dry-run]`: deletes the packs
- * that no index names and that the bucket got at least the grace period ago (default 24h), waiting
- * out the listing lag (default 0s) before its last look at the indexes: what writers that stopped
- * between uploading a pack and indexing it leave (sync/repo/gc.ts says why that is safe without a
- * lock). Packs some index names are never deleted, even when no snapshot uses them any more.
- * Then aborts the multipart uploads begun at least the grace period ago (admin-gc-uploads.ts).
+ * `strata admin gc [--grace <duration>] [--listing-lag <duration>] [--max-indexes <n>] [--dry-run]`:
+ * deletes the packs that no index names and that the bucket got at least the grace period ago
+ * (default 24h), waiting out the listing lag (default 0s) before its last look at the indexes: what
+ * writers that stopped between uploading a pack and indexing it leave (sync/repo/gc.ts says why that
+ * is safe without a lock). Packs some index names are never deleted, even when no snapshot uses them
+ * any more. Then it consolidates the indexes when more than --max-indexes (default 8) are live, and
+ * deletes the indexes a consolidated one covers once the bucket got that one the grace period ago
+ * (sync/repo/compact.ts). Then aborts the multipart uploads begun at least the grace period ago
+ * (admin-gc-uploads.ts).
  *
- * Prints what it removed (with --dry-run: would remove), as a count and bytes, and what it kept;
- * exit code 0 when it did what it says, 1 when it stopped (an unreadable index: E_GC_UNSAFE; a
- * request that failed: the message says how many packs were removed before), 2 for a bad --grace.
+ * Prints what it removed (with --dry-run: would remove), as a count and bytes, and what it kept,
+ * then what it did with the indexes; exit code 0 when it did what it says, 1 when it stopped (an
+ * unreadable index: E_GC_UNSAFE; a request that failed: the message says how many packs were
+ * removed before), 2 for a bad --grace, --listing-lag or --max-indexes.
  */
-import { collectGarbage, type GcReport } from '../../repo/index.js';
+import { DEFAULT_MAX_LIVE, collectGarbage, type GcReport } from '../../repo/index.js';
 import { stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
 import { formatBytes } from '../format.js';
@@ -29,7 +33,22 @@ export function parseGrace(text: string, command: string, option = 'grace'): num
   return Number(m[1]) * (UNIT_MS[m[2] as string] as number);
 }
 
+/** A whole number ≥ 1 of at most 9 digits; anything else is a usage error. */
+function parseCount(text: string, command: string, option: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(text)) throw usageError(`--${option} ${JSON.stringify(text)} is not a whole number ≥ 1`, command);
+  return Number(text);
+}
+
 const bytesOf = (packs: readonly { size: number }[]) => packs.reduce((s, p) => s + p.size, 0);
+
+function printIndexes(ctx: Context, r: GcReport, grace: string): void {
+  const ix = r.indexes;
+  const merged = ix.written.reduce((s, w) => s + w.merged, 0);
+  const wrote = ix.written.length === 0 ? 'wrote none' : `${r.dryRun ? 'would write' : 'wrote'} ${plural(ix.written.length, 'consolidated index', 'consolidated indexes')} merging ${merged}`;
+  const deleted = `${r.dryRun ? 'would delete' : 'deleted'} ${ix.deleted.length} superseded`;
+  const young = ix.young.length > 0 ? `, kept ${ix.young.length} superseded by an index younger than ${grace}` : '';
+  ctx.print(`indexes: read ${ix.read} (${ix.live} live), ${wrote}, ${deleted}${young}`);
+}
 
 function printReport(ctx: Context, r: GcReport, grace: string): void {
   const removed = `${plural(r.removed.length, 'unindexed pack')} (${formatBytes(bytesOf(r.removed))})`;
@@ -40,6 +59,7 @@ function printReport(ctx: Context, r: GcReport, grace: string): void {
   if (r.unsure.length > 0) kept.push(`${plural(r.unsure.length, 'unindexed pack')} of unknown age or size`);
   if (r.restored.length > 0) kept.push(`${plural(r.restored.length, 'pack')} put back: a writer indexed ${r.restored.length === 1 ? 'it' : 'them'} as gc removed ${r.restored.length === 1 ? 'it' : 'them'}`);
   ctx.print(`kept ${kept.join(', ')}`);
+  printIndexes(ctx, r, grace);
   for (const key of r.ignored) ctx.warn(`not a pack key, left alone: ${key}`);
 }
 
@@ -47,16 +67,18 @@ export const gcSub: AdminSub = {
   name: 'gc',
   args: '',
   positionals: 0,
-  usage: 'gc [--grace <duration>] [--listing-lag <duration>] [--dry-run]',
-  options: ['grace', 'listing-lag', 'dry-run'],
-  summary: 'delete packs in no index (left by interrupted writers) older than the grace period; packs an index names stay',
+  usage: 'gc [--grace <duration>] [--listing-lag <duration>] [--max-indexes <n>] [--dry-run]',
+  options: ['grace', 'listing-lag', 'max-indexes', 'dry-run'],
+  summary: 'delete packs in no index (left by interrupted writers) older than the grace period; packs an index names stay. Then merge the indexes into few, and delete those merged by an earlier run',
   async run(ctx) {
     const grace = stringOption(ctx.args, 'grace') ?? DEFAULT_GRACE;
     const graceMs = parseGrace(grace, ctx.command);
     const dryRun = ctx.args.values['dry-run'] === true;
+    const maxIndexes = stringOption(ctx.args, 'max-indexes');
+    const maxLiveIndexes = maxIndexes === undefined ? DEFAULT_MAX_LIVE : parseCount(maxIndexes, ctx.command, 'max-indexes');
     const repo = await openAdminRepository(ctx, { loadIndex: false });
     const listingLagMs = parseGrace(stringOption(ctx.args, 'listing-lag') ?? '0s', ctx.command, 'listing-lag');
-    const r = await collectGarbage(repo, { graceMs, dryRun, listingLagMs });
+    const r = await collectGarbage(repo, { graceMs, dryRun, listingLagMs, maxLiveIndexes });
     const uploads = await sweepUploads(repo.store, { graceMs, dryRun });
     if (ctx.json) {
       ctx.printJson({
@@ -65,6 +87,13 @@ export const gcSub: AdminSub = {
         removed: { count: r.removed.length, bytes: bytesOf(r.removed), packs: r.removed.map((p) => p.key) },
         kept: { indexed: r.indexed, young: r.young.length, youngBytes: bytesOf(r.young), unsure: r.unsure, restored: r.restored.map((p) => p.key) },
         ignored: r.ignored,
+        indexes: {
+          read: r.indexes.read,
+          live: r.indexes.live,
+          written: r.indexes.written,
+          deleted: r.indexes.deleted,
+          young: r.indexes.young,
+        },
         uploads: uploadsJson(uploads),
       });
     } else {

@@ -1,13 +1,15 @@
 // `strata admin` on a real S3 server (Swift's s3api under `npm test`), through the CLI's run():
 // preload a new hire, extend it, publish two org layer versions, assign them, let a device sync,
-// and read it all back with `admin users`. Skips locally without a server.
+// and read it all back with `admin users`; and `admin gc` merging the indexes of many passes, then
+// deleting the merged ones. Skips locally without a server.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { readProfile } from '../../profile/index.js';
+import { openRepository } from '../../repo/index.js';
 import { makeTestS3Store, s3TestEnv, skipWithoutS3 } from '../../testing/s3.js';
 import type { S3Store } from '../../store/s3.js';
 import { run } from '../run.js';
@@ -92,5 +94,92 @@ describe('strata admin on S3', { skip: skipWithoutS3 }, () => {
     assert.deepEqual(real.uploads, dry.uploads);
     const left = await store.client.send(new ListMultipartUploadsCommand({ Bucket: store.bucket }));
     assert.deepEqual(left.Uploads ?? [], []);
+  });
+});
+
+describe('strata admin gc merges the indexes on S3', { skip: skipWithoutS3 }, () => {
+  let tmp: string;
+  let store: S3Store;
+  let cleanup: () => Promise<void>;
+  let json: (...argv: string[]) => Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+  before(async () => {
+    const s3 = s3TestEnv();
+    assert.ok(s3, 'STRATA_TEST_S3_ENDPOINT, _ACCESS_KEY and _SECRET_KEY must be set');
+    ({ store, cleanup } = await makeTestS3Store({ prefix: 'gcidx' }));
+    tmp = await mkdtemp(join(tmpdir(), 'strata-gc-idx-'));
+    const url = `s3://${store.bucket}/gcidx?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&pathStyle=true`;
+    const env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+    json = async (...argv) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await run(['--store', url, '--json', ...argv], { stdout: (s) => (stdout += s), stderr: { write: (s: string) => (stderr += s), isTTY: false }, env });
+      assert.equal(code, 0, stderr);
+      return JSON.parse(stdout);
+    };
+    await json('init');
+  });
+  after(async () => {
+    await cleanup?.();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  const indexKeys = async () => {
+    const out: string[] = [];
+    for await (const { key } of store.list('index/')) out.push(key);
+    return out;
+  };
+  /** The GETs a fresh repository's loadIndex makes, and the blobs it then knows. */
+  const loadIndexGets = async () => {
+    const repo = await openRepository(store, { loadIndex: false });
+    const before = repo.stats.gets;
+    await repo.loadIndex();
+    assert.deepEqual(repo.indexErrors, []);
+    return { gets: repo.stats.gets - before, blobs: repo.indexedBlobs };
+  };
+
+  it('many passes, gc writes a consolidated index, the next gc deletes what it merged, and everything still restores', async () => {
+    const pc = join(tmp, 'pc');
+    const files: Record<string, string> = {};
+    await writeTree(pc, {});
+    for (let i = 0; i < 12; i++) {
+      const name = `note-${String(i).padStart(2, '0')}.txt`;
+      files[name] = `pass ${i}: ${'x'.repeat(100 + i)}`;
+      await writeFile(join(pc, name), files[name]);
+      await json('snapshot', pc, '--layer', 'user/idx', '--device', 'pc1');
+    }
+    const before = await indexKeys();
+    assert.ok(before.length >= 12, `${before.length} indexes`);
+    const loadedBefore = await loadIndexGets();
+    assert.equal(loadedBefore.gets, before.length, 'before: one GET per index');
+
+    const first = await json('admin', 'gc');
+    assert.equal(first.indexes.read, before.length);
+    assert.equal(first.indexes.written.length, 1);
+    assert.equal(first.indexes.written[0].merged, before.length);
+    assert.deepEqual(first.indexes.deleted, []);
+    assert.deepEqual((await indexKeys()).length, before.length + 1);
+    const merged = await loadIndexGets();
+    assert.deepEqual(merged, { gets: 1, blobs: loadedBefore.blobs }, 'readers fetch the consolidated index alone');
+
+    // Swift's modified times are rounded up to the second: wait until the bucket's time for the
+    // consolidated index has passed, so that a grace of 0s finds it old enough.
+    const listed: { modified?: number }[] = [];
+    for await (const info of store.list(first.indexes.written[0].key)) listed.push(info);
+    await new Promise((r) => setTimeout(r, Math.max(0, (listed[0]?.modified ?? 0) - Date.now() + 50)));
+    const second = await json('admin', 'gc', '--grace', '0s');
+    assert.deepEqual(second.indexes.deleted.sort(), [...before].sort());
+    assert.deepEqual(second.indexes.written, []);
+    assert.deepEqual(await indexKeys(), [first.indexes.written[0].key]);
+    const after = await loadIndexGets();
+    assert.deepEqual(after, { gets: 1, blobs: loadedBefore.blobs });
+    console.log(`index GETs of a fresh loadIndex: ${loadedBefore.gets} before gc, ${merged.gets} after the consolidation, ${after.gets} after the deletes`);
+
+    const checked = await json('check', '--read-data');
+    assert.deepEqual(checked.problems, []);
+    const restored = join(tmp, 'restored');
+    await json('restore', restored, '--layer', 'user/idx');
+    assert.deepEqual((await readdir(restored)).filter((n) => !n.startsWith('.')).sort(), Object.keys(files).sort());
+    for (const [name, text] of Object.entries(files)) assert.equal(await readFile(join(restored, name), 'utf8'), text);
   });
 });

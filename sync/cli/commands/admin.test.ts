@@ -353,6 +353,7 @@ describe('strata admin on a file:// store', () => {
     const text = await cli('admin', 'gc');
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^removed 2 unindexed packs \(200 B\), in no index for at least 24h\n/);
+    assert.match(text.stdout, /\nindexes: read \d+ \(\d+ live\), (wrote none|wrote 1 consolidated index merging \d+), deleted 0 superseded\n/);
     assert.equal(await packs(), before - 2);
     // The packs and indexes are whole (the damaged profiles the tests before left are not gc's).
     const checked = JSON.parse((await cli('check', '--json')).stdout) as { problems: { code: string; key?: string }[] };
@@ -363,5 +364,6 @@ describe('strata admin on a file:// store', () => {
     assert.equal(shorter.kept.indexed, before - 3);
     failedWith(await cli('admin', 'gc', '--grace', '24'), 2, 'E_USAGE');
     failedWith(await cli('admin', 'gc', '--grace', '-1h'), 2, 'E_USAGE');
+    failedWith(await cli('admin', 'gc', '--max-indexes', '0'), 2, 'E_USAGE');
   });
 });

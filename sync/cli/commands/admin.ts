@@ -8,8 +8,9 @@
  *   assign --user <id> --layers org/a,org/b    the org layers a user gets (their profile)
  *   users [--user <id>]                        users, preloads, devices, last sync, layer size, snapshots
  *   login --org <file|url>                     the admin's credentials into the OS keychain
- *   gc [--grace <duration>] [--listing-lag <duration>] [--dry-run]
- *                                              delete packs in no index, past the grace period
+ *   gc [--grace <duration>] [--listing-lag <duration>] [--max-indexes <n>] [--dry-run]
+ *                                              delete packs in no index, past the grace period;
+ *                                              merge the indexes, delete the ones merged before
  *
  * Each subcommand takes only its own options (anything else is a usage error) besides the global
  * ones and --org (the org config: the bucket, with the admin's keychain credentials); admin writes
@@ -75,14 +76,19 @@ export const adminCommand: Command = {
     grace: {
       type: 'string',
       value: '<duration>',
-      help: 'gc: delete a pack in no index only once the bucket got it this long ago (24h, 90m, 2d; default 24h): longer than any snapshot upload takes. Packs an index names are never deleted, even if no snapshot uses them (that needs a mark-and-sweep gc, not done yet)',
+      help: 'gc: delete a pack in no index only once the bucket got it this long ago (24h, 90m, 2d; default 24h): longer than any snapshot upload takes. Packs an index names are never deleted, even if no snapshot uses them (that needs a mark-and-sweep gc, not done yet). Also how old a consolidated index must be before the indexes it merged are deleted',
     },
     'listing-lag': {
       type: 'string',
       value: '<duration>',
       help: "gc: how long the bucket's listings may lag its writes (default 0s; OpenStack Swift's may: 30s, 5m); gc waits that long after its deletes before its last look at the indexes",
     },
-    'dry-run': { type: 'boolean', help: 'gc: report what would be removed; delete nothing' },
+    'max-indexes': {
+      type: 'string',
+      value: '<n>',
+      help: 'gc: merge the indexes into consolidated ones when more than this many are live (not merged into another; default 8). Readers then fetch the consolidated ones and skip what they merged',
+    },
+    'dry-run': { type: 'boolean', help: 'gc: report what would be removed, written and deleted; change nothing' },
   },
   async run(ctx) {
     if (ctx.args.positionals[0] === 'help' && ctx.args.positionals.length === 1) {
