@@ -5,7 +5,8 @@
  * - Exit code 0 on success, 1 on failure, 2 on bad usage (E_USAGE); a command may return 3 when
  *   it waits for the user (`sync --once` holding a mass delete), and 4 when it did all it could
  *   but left out what its warnings name (`restore`: paths too long for this machine; `admin
- *   preload` and `admin layer publish`: entries no layer can hold).
+ *   preload` and `admin layer publish`: entries no layer can hold); 5 when it refused because the
+ *   agent is running but does not answer (E_AGENT_NOT_ANSWERING: stopped or busy; try again).
  * - A failure prints exactly one line on stderr: `strata: E_CODE where: message`. A stack trace
  *   follows only with STRATA_DEBUG=1.
  * - With --json, stdout carries exactly one JSON object (or nothing, on failure).
@@ -22,6 +23,7 @@ import { shortPath } from '../../shared/status-text.js';
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_AGENT_NOT_ANSWERING = 5;
 
 /**
  * A StrataError's line is one line by construction: a line break in it comes from a name, and is
@@ -31,6 +33,7 @@ function reportFailure(io: Io, err: unknown): number {
   const line = err instanceof StrataError ? err.toString(shortPath) : describeError(err, shortPath).split('\n')[0];
   io.stderr.write(`strata: ${printable(line ?? '')}\n`);
   if (io.env.STRATA_DEBUG === '1' && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  if (isStrataError(err, 'E_AGENT_NOT_ANSWERING')) return EXIT_AGENT_NOT_ANSWERING;
   return isStrataError(err, 'E_USAGE') ? EXIT_USAGE : EXIT_FAILURE;
 }
 

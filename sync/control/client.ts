@@ -172,10 +172,21 @@ export async function connectControl(stateDir: string, options: ClientOptions = 
 
 /** Whether the endpoint `info` names answers a status call with its token. */
 export async function probeControl(info: ControlInfo, timeoutMs = 2000): Promise<boolean> {
+  return (await probeAgent(info, timeoutMs)) === 'answers';
+}
+
+/**
+ * Whether the agent `info` names runs: 'answers' when its endpoint answers a status call with its
+ * token; 'silent' when its pid is alive and its endpoint takes the connection but gives no answer
+ * in time: an agent stopped (SIGSTOP) or too busy, which may go on syncing at any moment; 'gone'
+ * otherwise. A pid alive is not enough: after a crash another process may take the pid over, but
+ * the endpoint's socket went with the agent, and nothing listens at its port any more.
+ */
+export async function probeAgent(info: ControlInfo, timeoutMs = 2000): Promise<'answers' | 'silent' | 'gone'> {
   try {
     await new ControlClient(info, '', { timeoutMs }).call('status', {});
-    return true;
-  } catch {
-    return false;
+    return 'answers';
+  } catch (err) {
+    return err instanceof StrataError && err.code === 'E_AGENT_TIMEOUT' && pidAlive(info.pid) ? 'silent' : 'gone';
   }
 }

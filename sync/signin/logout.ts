@@ -14,6 +14,9 @@
  * so what it would have uploaded stays on disk, unsynced (`unflushed`), and a running agent —
  * which holds the credentials it started with — still flushes first. Left in place, such a session
  * could only be ended by signing in again. --wipe is refused then: it would delete those changes.
+ * An agent whose pid is alive but whose endpoint does not answer (stopped, or too busy) is refused
+ * (E_AGENT_NOT_ANSWERING): it cannot flush, and it may sync again at any moment, taking a pass's
+ * or a wipe's work here for the user's (the wiped files as deletes).
  * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped. Neither
  * happens while a lay is still running (laying.ts: E_LAYING): it would write the session back; nor
  * over a lay that was cut off (E_NOT_LAID): the pass would upload its half-laid files. --wipe
@@ -21,7 +24,7 @@
  * user's working copy.
  */
 import { join } from 'node:path';
-import { ControlClient, probeControl, readControlFile, type ControlInfo } from '../control/index.js';
+import { ControlClient, probeAgent, readControlFile, type ControlInfo } from '../control/index.js';
 import { deleteCredentials, loadCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { openRepository } from '../repo/index.js';
@@ -98,7 +101,15 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   }
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const info = await readControlFile(opts.stateDir).catch(() => undefined);
-  const running = info !== undefined && (await probeControl(info));
+  const agent = info === undefined ? 'gone' : await probeAgent(info);
+  if (info !== undefined && agent === 'silent') {
+    throw new StrataError(
+      'E_AGENT_NOT_ANSWERING',
+      `the agent (pid ${info.pid}) is running but does not answer: it cannot flush, and a pass or a wipe here would race it; try again, or stop it first (if pid ${info.pid} is not Strata, remove control.json from the state dir); nothing was signed out`,
+      { path: opts.stateDir },
+    );
+  }
+  const running = info !== undefined && agent === 'answers';
   let flushed: SignOutResult['flushed'];
   let snapshot: string | undefined;
   let format: WipeFormat | undefined;

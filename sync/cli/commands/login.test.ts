@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ADMIN, loadCredentials, saveCredentials, userPrincipal } from '../../credentials/index.js';
 import { preloadUserLayer, readProfile } from '../../profile/index.js';
@@ -35,6 +35,26 @@ async function strata(argv: string[], stdin = '', stderrIsTTY = false): Promise<
 /** What a terminal shows of each line: the text after its last carriage return, without erase-line codes. */
 function shownLines(text: string): string[] {
   return text.split('\n').map((line) => (line.split('\r').pop() ?? '').replaceAll('\x1b[2K', ''));
+}
+
+/** `strata agent` on `stateDir` in a child process, once it is in sync; killed after the test (woken first if stopped). */
+async function agentInSync(t: TestContext, stateDir: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'agent', '--state-dir', stateDir, '--poll', '3600'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((r) => child.on('close', r));
+  t.after(() => {
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  });
+  let out = '';
+  const inSync = new Promise<void>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/in sync at/.test(out)) resolve();
+    });
+  });
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  await Promise.race([inSync, exited.then(() => assert.fail(`the agent exited: ${out}`))]);
+  return { child, exited, output: () => out };
 }
 
 describe('strata login without a keychain', { skip: process.platform === 'linux' ? false : 'the Secret Service is Linux only' }, () => {
@@ -232,28 +252,39 @@ describe('strata login and admin login on S3', { skip }, () => {
     const m = await makeMachine(org, 'pc');
     const login = await strata(['login', '--org', org.configPath, '--user', 'dana', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`);
     assert.equal(login.code, 0, login.stderr);
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'agent', '--state-dir', m.stateDir, '--poll', '3600'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((r) => child.on('close', r));
-    t.after(() => child.kill('SIGKILL'));
-    let out = '';
-    const inSync = new Promise<void>((resolve) => {
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (/in sync at/.test(out)) resolve();
-      });
-    });
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    await Promise.race([inSync, exited.then(() => assert.fail(`the agent exited: ${out}`))]);
+    const { exited, output } = await agentInSync(t, m.stateDir);
+    const out = output();
     assert.match(out, new RegExp(`syncing ${m.home} with user/dana`));
     assert.doesNotMatch(out, /NodeVersionSupportWarning/, "the AWS SDK's notice about its future Node versions is not the user's");
     await writeFile(join(m.home, 'Documents/plan.txt'), 'plan v2');
     const logout = await strata(['logout', '--state-dir', m.stateDir]);
     assert.equal(logout.code, 0, logout.stderr);
     assert.match(logout.stdout, /signed out dana .*flushed by the running agent, which was stopped/);
-    assert.equal(await exited, 0, out);
+    assert.equal(await exited, 0, output());
     const plan = (await latestTree(await org.admin(), 'user/dana')).get('Documents/plan.txt');
     assert.equal(plan?.type === 'file' ? plan.size : -1, 'plan v2'.length);
     await assert.rejects(loadCredentials(org.org, userPrincipal('dana')), /E_NO_CREDENTIALS|no keychain entry/);
+  });
+
+  it('strata logout --wipe refuses while the agent is alive but does not answer (stopped): nothing is flushed here, signed out or wiped', { timeout: 120_000 }, async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
+    const tpl = join(org.dir, 'tpl');
+    await writeTree(tpl, { Documents: { 'plan.txt': 'plan v1' } });
+    await preloadUserLayer(await org.admin(), 'eve', { from: tpl });
+    const m = await makeMachine(org, 'vdi');
+    const login = await strata(['login', '--org', org.configPath, '--user', 'eve', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`);
+    assert.equal(login.code, 0, login.stderr);
+    const { child } = await agentInSync(t, m.stateDir);
+    // Stopped, it still holds its endpoint's socket: the kernel takes connections it never answers.
+    // Woken later, it would find the wiped files gone and upload the deletes.
+    child.kill('SIGSTOP');
+    const logout = await strata(['logout', '--wipe', '--state-dir', m.stateDir]);
+    assert.equal(logout.code, 5, logout.stderr);
+    assert.equal(logout.stdout, '');
+    assert.match(logout.stderr, new RegExp(`^strata: E_AGENT_NOT_ANSWERING [^\\n]*pid ${child.pid}[^\\n]*nothing was signed out\\n$`));
+    assert.equal(await readFile(join(m.home, 'Documents/plan.txt'), 'utf8'), 'plan v1', 'nothing was wiped');
+    assert.equal((await readSession(m.stateDir)).user, 'eve');
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('eve')), org.creds);
   });
 
   it('admin commands with --org need the admin login first, and refuse --store with it', async (t) => {
