@@ -9,7 +9,8 @@
  * clock's, and one saved before the clock went back would be newer than every pass to come. A
  * pass that ends in error, offline or held for a mass-delete confirmation fails the flush: signing
  * out then would leave changes only on this machine. A paused agent is resumed first: signing out
- * is the user asking for the flush.
+ * is the user asking for the flush. A flush that fails pauses it again: nothing is signed out, and
+ * the agent must be left as the user had it (or the error says it could not be).
  */
 import type { AgentStatus, FolderStatus, SyncState } from '../../shared/agent-api.js';
 import { errorLine } from '../../shared/status-text.js';
@@ -44,7 +45,32 @@ function outcomeError(f: FolderStatus): StrataError | undefined {
   return undefined;
 }
 
-export function flushThroughAgent(client: ControlClient, timeoutMs: number): Promise<void> {
+/** Flushes through the agent; `resumed`: it was paused, and is not any more. */
+export async function flushThroughAgent(client: ControlClient, timeoutMs: number): Promise<{ resumed: boolean }> {
+  const resumed = { resumed: false };
+  try {
+    await flushPass(client, timeoutMs, resumed);
+  } catch (err) {
+    if (!resumed.resumed) throw err;
+    const again = await client.call('pause', {}).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (again === undefined) throw err;
+    throw withNote(err, `; the agent, paused before, was resumed for the flush and could not be paused again (${messageOf(again)}): pause it (strata pause)`);
+  }
+  return resumed;
+}
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** `err` with `note` added to its message: same code and place (E_FLUSH_FAILED for an error without one). */
+export function withNote(err: unknown, note: string): StrataError {
+  const where = err instanceof StrataError ? { ...(err.path ? { path: err.path } : {}), ...(err.key ? { key: err.key } : {}) } : {};
+  return new StrataError(err instanceof StrataError ? err.code : 'E_FLUSH_FAILED', `${messageOf(err)}${note}`, where, { cause: err });
+}
+
+function flushPass(client: ControlClient, timeoutMs: number, resumed: { resumed: boolean }): Promise<void> {
   return new Promise((resolve, reject) => {
     let waits: Wait[] | undefined;
     const early: AgentStatus[] = [];
@@ -81,7 +107,10 @@ export function flushThroughAgent(client: ControlClient, timeoutMs: number): Pro
       (err) => finish(err),
     );
     void (async () => {
-      if ((await client.call('status', {})).paused) await client.call('resume', {});
+      if ((await client.call('status', {})).paused) {
+        resumed.resumed = true;
+        await client.call('resume', {});
+      }
       const now = await client.call('syncNow', {});
       waits = now.folders.map((f) => ({ root: f.root, since: f.syncedPasses, need: BUSY.includes(f.state) ? 2 : 1, reached: false, running: false }));
       for (const s of early.splice(0)) onStatus(s, false);

@@ -3,13 +3,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { Agent } from '../agent/index.js';
 import { serveControl } from '../control/index.js';
 import { deleteCredentials, loadCredentials, userPrincipal } from '../credentials/index.js';
 import { isStrataError } from '../errors.js';
+import { openAgentState } from '../state/index.js';
+import { FaultyStore } from '../store/faulty.js';
 import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/index.js';
 import { writeTree } from '../cli/testkit.js';
 import { layHome } from './lay.js';
@@ -55,10 +57,12 @@ async function pcWithAgent(t: TestContext, user: string) {
   const session = await readSession(m.stateDir);
   const store = await openSessionStore(session);
   t.after(() => store.close());
-  const agent = await startSessionAgent({ stateDir: m.stateDir, session, openStore: () => store.store, watch: false, pollMs: 3_600_000 });
+  // The agent's own way to the bucket: failRate 1 takes it away from the agent alone.
+  const faults = new FaultyStore(store.store, { seed: 1, failRate: 0 });
+  const agent = await startSessionAgent({ stateDir: m.stateDir, session, openStore: () => faults, watch: false, pollMs: 3_600_000 });
   const { stop, stopped } = await served(t, agent, m.stateDir);
   await agent.passesDone(1);
-  return { org, m, stop, stopped };
+  return { org, m, agent, faults, stop, stopped };
 }
 
 describe('signOut', { skip, timeout: 120_000 }, () => {
@@ -145,6 +149,41 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
     const plan = (await latestTree(await org.admin(), 'user/hal')).get('Documents/plan.txt');
     assert.equal(plan?.type === 'file' ? plan.size : -1, 'plan v2, flushed by the agent'.length);
+  });
+
+  it('leaves a paused agent paused when its flush fails (the bucket unreachable): nothing is signed out', async (t) => {
+    const { org, m, agent, faults, stop, stopped } = await pcWithAgent(t, 'ida');
+    await agent.pause();
+    await writeFile(join(m.home, 'Documents/plan.txt'), 'plan v2, not flushed');
+    faults.failRate = 1;
+    await assert.rejects(signOut({ stateDir: m.stateDir, stopAgent: stop }), (err) => isStrataError(err, 'E_FLUSH_FAILED'));
+    assert.equal(stopped(), false, 'the agent runs on');
+    assert.equal(agent.paused, true, 'paused again, as it was before the sign-out asked for a flush');
+    assert.equal((await readSession(m.stateDir)).user, 'ida');
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('ida')), org.creds);
+  });
+
+  it('says the agent was stopped when the pass after its flush fails, and leaves a paused one to start paused', async (t) => {
+    const { org, m, agent, stop } = await pcWithAgent(t, 'joe');
+    const many = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`note-${i}.txt`, `note ${i}`]));
+    await writeTree(join(m.home, 'Documents'), many);
+    await agent.pause();
+    // Removed as the agent stops, after its flush uploaded them: the pass here would delete most of
+    // the files, and holds for a confirmation.
+    const stopThenDelete = async (): Promise<void> => {
+      await stop();
+      for (const name of Object.keys(many)) await rm(join(m.home, 'Documents', name));
+    };
+    await assert.rejects(signOut({ stateDir: m.stateDir, stopAgent: stopThenDelete }), (err) => {
+      assert.ok(isStrataError(err, 'E_FLUSH_HELD'), String(err));
+      assert.match(err.message, /nothing was signed out/);
+      assert.match(err.message, /the agent, stopped after its flush, is not running: start it again \(strata agent\), paused as it was$/);
+      return true;
+    });
+    assert.equal((await latestTree(await org.admin(), 'user/joe')).get('Documents/note-0.txt')?.type, 'file', 'the agent flushed');
+    assert.equal((await readSession(m.stateDir)).user, 'joe');
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('joe')), org.creds);
+    assert.equal((await openAgentState(m.stateDir)).get().paused, true, 'the agent starts again paused, as it was');
   });
 
   it('refuses --wipe outside VDI mode, before touching anything', async (t) => {

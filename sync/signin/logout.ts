@@ -17,7 +17,9 @@
  * An agent whose pid is alive but whose endpoint does not answer (stopped, or too busy) is refused
  * (E_AGENT_NOT_ANSWERING): it cannot flush, and it may sync again at any moment, taking a pass's
  * or a wipe's work here for the user's (the wiped files as deletes).
- * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped. Neither
+ * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped, and an
+ * agent paused before is paused again. A pass here that fails after the agent's flush signs nothing
+ * out either; the agent it stopped stays stopped (its error says so), recorded paused if it was. Neither
  * happens while a lay is still running (laying.ts: E_LAYING): it would write the session back; nor
  * over a lay that was cut off (E_NOT_LAID): the pass would upload its half-laid files. --wipe
  * is refused up front unless the session is a VDI one: on a persistent PC the local copy is the
@@ -28,8 +30,9 @@ import { ControlClient, probeAgent, readControlFile, type ControlInfo } from '..
 import { deleteCredentials, loadCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { openRepository } from '../repo/index.js';
+import { openAgentState } from '../state/index.js';
 import type { FileChunker } from '../snapshot/index.js';
-import { flushThroughAgent } from './flush.js';
+import { flushThroughAgent, withNote } from './flush.js';
 import { LAYING_FILE, lastLayCutOff, runningLay } from './laying.js';
 import { markHeadFinal } from './device-head.js';
 import { flushSession } from './refresh.js';
@@ -114,12 +117,14 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   let snapshot: string | undefined;
   let format: WipeFormat | undefined;
   if (running) {
-    await flushThroughAgent(new ControlClient(info, join(opts.stateDir, 'control.json')), timeoutMs);
+    const { resumed } = await flushThroughAgent(new ControlClient(info, join(opts.stateDir, 'control.json')), timeoutMs);
     await (opts.stopAgent ?? ((i) => stopBySignal(opts.stateDir, i, timeoutMs)))(info);
     // The agent's passes scan what its watcher reported, and the watcher reports a file only once it
     // has been quiet a moment: one saved as the session ends was not in that flush. With the agent
     // stopped, a full pass here takes what is left, over the org layers the agent last recorded.
-    if (creds) ({ snapshot, format } = await flushHere(await readSession(opts.stateDir), creds, opts));
+    // Should it fail, the agent stays stopped: logout cannot start it again where it ran (the
+    // desktop app, a service), so the error says so, and a paused one is paused again for its start.
+    if (creds) ({ snapshot, format } = await flushHere(await readSession(opts.stateDir), creds, opts).catch((err: unknown) => failedAfterStop(opts.stateDir, err, resumed)));
     flushed = 'agent';
   } else if (session.laid === undefined) {
     flushed = 'none';
@@ -174,6 +179,19 @@ async function flushHere(session: Session, creds: S3Credentials, opts: SignOutOp
   } finally {
     org.close();
   }
+}
+
+/** `err` of the pass after the agent's flush, saying the agent was stopped; a paused one is recorded paused again. */
+async function failedAfterStop(stateDir: string, err: unknown, resumed: boolean): Promise<never> {
+  let paused = '';
+  if (resumed) {
+    const again = await openAgentState(stateDir).then((s) => s.update((d) => void (d.paused = true))).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    paused = again === undefined ? ', paused as it was' : ` (it was paused, and could not be recorded so again: ${again instanceof Error ? again.message : String(again)})`;
+  }
+  throw withNote(err, `; the agent, stopped after its flush, is not running: start it again (strata agent)${paused}`);
 }
 
 /** SIGTERM to the agent's pid, then wait until its control.json is gone (it removes it on exit). */
