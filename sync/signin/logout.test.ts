@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Agent } from '../agent/index.js';
 import { serveControl } from '../control/index.js';
 import { deleteCredentials, loadCredentials, userPrincipal } from '../credentials/index.js';
@@ -24,6 +25,7 @@ import { signIn } from './login.js';
 import { MemorySettings } from '../settings/testkit.js';
 
 const skip = await signInSkipReason();
+const CHILD = fileURLToPath(new URL('./logout-child.ts', import.meta.url));
 
 async function preload(org: TestOrg, user: string): Promise<void> {
   const tpl = join(org.dir, 'tpl');
@@ -184,6 +186,38 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     assert.equal((await readSession(m.stateDir)).user, 'joe');
     assert.deepEqual(await loadCredentials(org.org, userPrincipal('joe')), org.creds);
     assert.equal((await openAgentState(m.stateDir)).get().paused, true, 'the agent starts again paused, as it was');
+  });
+
+  it('logout --wipe run again finishes a wipe that was killed half-way, once the session is gone', async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
+    await preload(org, 'kai');
+    const m = await makeMachine(org, 'vdi');
+    await signInAndLay(org, m, 'kai');
+    await writeTree(join(m.home, 'Documents'), { 'a.txt': 'a', 'b.txt': 'b' });
+    // Its mtime ahead of the pass's clock: the stat cache cannot vouch for it without a read, where the child stalls.
+    const future = new Date(Date.now() + 3_600_000);
+    await utimes(join(m.home, 'Documents/b.txt'), future, future);
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, m.stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = once(child, 'exit');
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('wiping')) resolve();
+      });
+      void exited.then(() => reject(new Error(`the child ended before the wipe: ${out}`)));
+    });
+    child.kill('SIGKILL');
+    await exited;
+    await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
+    assert.equal(await readFile(join(m.home, 'Documents/b.txt'), 'utf8'), 'b', 'the wipe was cut off before this file');
+
+    const r = await signOut({ stateDir: m.stateDir, wipe: true });
+    assert.deepEqual([r.user, r.wiped, r.kept], ['kai', ['Documents'], []]);
+    await assert.rejects(stat(join(m.home, 'Documents')), 'the wipe is finished');
+    await assert.rejects(signOut({ stateDir: m.stateDir, wipe: true }), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
   });
 
   it('refuses --wipe outside VDI mode, before touching anything', async (t) => {

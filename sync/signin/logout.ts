@@ -9,6 +9,8 @@
  *      device's head final, its last write (device-head.ts: the next sign-in anywhere may drop it);
  *   3. delete the keychain entry and the session file;
  *   4. --wipe: remove from home what the bucket has (wipe.ts): whatever it lacks stays, as `kept`.
+ *      A record of it is written before step 3 deletes the session, and removed once it is done:
+ *      with nobody signed in, `logout --wipe` finishes a wipe that was cut off (wipe-pending.ts).
  * A session whose credentials are already gone from the keychain (a sign-out cut off between
  * steps 3's two deletes, or an entry removed by hand) is still signed out: no pass can run here,
  * so what it would have uploaded stays on disk, unsynced (`unflushed`), and a running agent —
@@ -40,6 +42,7 @@ import { openOrgStore } from './org-store.js';
 import { deleteSession, readSession, type Session } from './session.js';
 import { sessionSettings, settingsRunner, type SettingsEvent } from './settings.js';
 import { wipeLayer, type WipeFormat } from './wipe.js';
+import { readPendingWipe, recordPendingWipe, removePendingWipe } from './wipe-pending.js';
 import type { SettingsStore } from '../settings/settings.js';
 
 export interface SignOutOptions {
@@ -67,6 +70,8 @@ export interface SignOutResult {
    * or the one after the agent's flush) could not run; changes it would have uploaded stay on disk.
    */
   unflushed?: 'no-credentials';
+  /** This run only finished the wipe of a sign-out cut off in it (wipe-pending.ts): nobody was signed in. */
+  wipeFinished?: true;
   /** Home-relative paths removed by --wipe. */
   wiped: string[];
   /** Home-relative paths --wipe left because the bucket does not have them (wipe.ts). */
@@ -76,7 +81,13 @@ export interface SignOutResult {
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
 export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
-  const session = await readSession(opts.stateDir);
+  let session: Session;
+  try {
+    session = await readSession(opts.stateDir);
+  } catch (err) {
+    if (isStrataError(err, 'E_NOT_SIGNED_IN')) return finishCutOffWipe(opts, err);
+    throw err;
+  }
   const laying = await runningLay(opts.stateDir);
   if (laying !== undefined) {
     throw new StrataError(
@@ -136,8 +147,12 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   }
   const unflushed = creds === undefined && (running || session.laid !== undefined);
   const credentialsRemoved = creds !== undefined && (await deleteCredentials(session.org.org, userPrincipal(session.user)));
+  // Once the session is gone, only the record tells a rerun what a wipe cut off had left to do.
+  if (opts.wipe) await recordPendingWipe(opts.stateDir, { session, ...(format ? { format } : {}) });
+  else await removePendingWipe(opts.stateDir);
   await deleteSession(opts.stateDir);
   const { wiped, kept } = opts.wipe ? await wipeLayer(session, opts.stateDir, format, opts.chunker) : { wiped: [], kept: [] };
+  if (opts.wipe) await removePendingWipe(opts.stateDir);
   return {
     org: session.org.org,
     user: session.user,
@@ -148,6 +163,19 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
     wiped,
     kept,
   };
+}
+
+/** With nobody signed in: `logout --wipe` finishes the wipe of a sign-out cut off (wipe-pending.ts); else `notSignedIn`. */
+async function finishCutOffWipe(opts: SignOutOptions, notSignedIn: StrataError): Promise<SignOutResult> {
+  const pending = await readPendingWipe(opts.stateDir);
+  if (pending === undefined) throw notSignedIn;
+  const { session, format } = pending;
+  if (!opts.wipe) {
+    throw new StrataError('E_NOT_SIGNED_IN', `nobody is signed in, but the wipe of ${session.user}'s sign-out was cut off: run strata logout --wipe to finish it`, { path: opts.stateDir });
+  }
+  const { wiped, kept } = await wipeLayer(session, opts.stateDir, format, opts.chunker);
+  await removePendingWipe(opts.stateDir);
+  return { org: session.org.org, user: session.user, flushed: 'none', credentialsRemoved: false, wipeFinished: true, wiped, kept };
 }
 
 /** The session user's credentials, or undefined when the keychain has none (a keychain that fails, fails). */

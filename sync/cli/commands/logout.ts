@@ -26,6 +26,12 @@ export const logoutCommand: Command = {
       ctx.printJson(r);
       return;
     }
+    if (r.wipeFinished) {
+      ctx.print(`finished the wipe of ${r.user}'s sign-out (${r.org}), which was cut off`);
+      if (r.wiped.length > 0) ctx.print(`  wiped: ${r.wiped.join(', ')}`);
+      if (r.kept.length > 0) ctx.print(`  kept, not in the bucket (excluded, not syncable, or changed since the flush): ${r.kept.join(', ')}`);
+      return;
+    }
     const how = r.flushed === 'agent' ? 'flushed by the running agent, which was stopped' : r.flushed === 'pass' ? `flushed${r.snapshot ? ` (snapshot ${r.snapshot.slice(0, 12)})` : ''}` : 'nothing to flush';
     ctx.print(`signed out ${r.user} (${r.org}): ${how}; credentials ${r.credentialsRemoved ? 'removed from' : 'were not in'} the keychain`);
     if (r.unflushed === 'no-credentials') {
