@@ -14,7 +14,12 @@
  *
  * Must hold:
  * - write order: chunks and trees are flushed before the snapshot, the snapshot before the head;
- *   the local tree (stat cache) is committed only after its chunks are durable;
+ *   the local tree (stat cache) is committed only after its chunks are durable and indexed;
+ * - a pass that changes files writes one index object (each costs every later start and sign-in
+ *   a GET): its scan's chunks and its trees are flushed together, and the scan is committed to
+ *   the local tree after that flush (or, for a pass that writes no trees, after a flush of its
+ *   chunks alone); a pass that fails before drops the scan (reload), and the next pass's full
+ *   scan finds its changes again;
  * - a pass that changes nothing writes nothing: equal flat trees give equal root ids (trees.ts),
  *   so devices that agree stop writing snapshots;
  * - no mass delete without the user: a pass whose deletes, with those of the last hour, make more
@@ -101,6 +106,8 @@ export class SyncFolder {
   private readonly lowerTrees = new Map<string, { tree: Map<string, Node>; chunks: ChunkMap }>();
   /** A pass failed: the executor's journal may be pending, and the local tree may lag the disk. */
   private failed = false;
+  /** This pass's scan is in the local tree, not yet committed (its chunks may not be durable yet). */
+  private scanOpen = false;
   /** The last pass synced and nothing has changed since (the idle poll can stop early). */
   private settled = false;
   /** What the last synced pass left, as recorded (settled.ts); checked by the first pass after a start. */
@@ -248,6 +255,9 @@ export class SyncFolder {
       this.failed = true;
       this.fullScan = true;
       this.settled = false;
+      // The scan's entries may name chunks the abort below drops.
+      if (this.scanOpen) await this.local.reload();
+      this.scanOpen = false;
       // The failure may be a blob in an index object the load missed: a listing may lag the writes
       // it reports (OpenStack Swift's), so the next pass loads those written since.
       this.indexStale = true;
@@ -307,6 +317,9 @@ export class SyncFolder {
     signal?.throwIfAborted();
     this.skipBlocked(scan);
     const quiet = scan.changed.length === 0 && scan.skipped.size === 0;
+    // A quiet scan packed nothing, and what it did change (a dir's mtime, a racy file found the same)
+    // is committed at once: the settled record below is compared with the stat cache as it leaves it.
+    if (quiet) await this.commitScan();
     // The first pass after a start: nothing changed since the synced pass recorded before it (nor
     // did a switch come since this pass read the layers: its record would match the old ones; nor
     // is a restore of what a confirmation deleted still to carry out).
@@ -366,7 +379,8 @@ export class SyncFolder {
     let held = massDelete(deletes, this.deletes, now.getTime());
     // A restore that a crash cut off after its apply still overrules the heads it merged.
     let overruled = pending?.overruled === true;
-    const hold = (h: HeldDeletes): PassResult => {
+    const hold = async (h: HeldDeletes): Promise<PassResult> => {
+      await this.commitScan();
       this.answers.asked(h, deletes[h.direction].paths ?? []);
       // A hold may stand for days while other devices write: what its passes read must not pile up.
       this.trees.prune();
@@ -415,7 +429,8 @@ export class SyncFolder {
     // a new head or a local change (which end the idle poll) or a root moved higher up (a start,
     // which finds the lag recorded). The folder settles all the same.
     const lags = lagRoot !== undefined && lagsAt(after, effective, (p) => unread(p) && !tooLong(p));
-    await repo.flush();
+    // The one flush of the pass: the scan's chunks and the trees, under one index object.
+    await this.commitScan();
     // The user changed their answer while this pass wrote the layer: nothing is deleted or settled
     // yet, so the next pass, at once, holds the same deletes and carries out the new one.
     if (answered !== undefined && this.answers.changedSince(carrying)) return { status: 'retry', scan };
@@ -580,6 +595,13 @@ export class SyncFolder {
     return { graph: this.graph, trees: this.trees, chunks };
   }
 
+  /** Makes the scan's chunks and the trees written since durable and indexed, then commits the scan to the local tree. */
+  private async commitScan(): Promise<void> {
+    await this.opts.repo.flush();
+    await this.local.commit();
+    this.scanOpen = false;
+  }
+
   private async scan(signal?: AbortSignal): Promise<ScanResult> {
     const paths = this.fullScan ? [''] : [...this.dirty];
     this.fullScan = false;
@@ -587,6 +609,7 @@ export class SyncFolder {
     try {
       const r = await rescan(this.local, paths, this.opts, signal);
       this.uploaded = r.uploaded;
+      this.scanOpen = true;
       return r.scan;
     } catch (err) {
       // rescan() dropped what it did not commit: the next scan is a full one.

@@ -1,13 +1,15 @@
 /**
  * What a folder keeps in memory between passes must not grow with the passes (the agent runs for
  * weeks in a tray): bounded by the layer and the devices syncing it now, not by their history.
+ * Nor what a pass adds to the bucket beyond what changed: each index object costs every later
+ * start and sign-in a GET.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { keys } from '../repo/types.js';
 import { MemoryStore } from '../store/memory.js';
 import type { SnapshotGraph } from './history.js';
-import { assertSame, Device, initStore, LAYER, tempRoot } from './testkit.js';
+import { assertSame, Device, initStore, LAYER, tempRoot, twoDevices } from './testkit.js';
 
 /** The folder's private state, as these tests measure it. */
 const inside = (d: Device) => d.folder as unknown as { graph: SnapshotGraph; considered: Map<string, string> };
@@ -51,4 +53,36 @@ test('a folder forgets the devices whose heads are gone (VDI sessions, their fin
   assert.equal((await b.pass()).status, 'synced');
   assert.equal(Object.keys(await b.listing()).length, 10);
   assert.deepEqual([...inside(b).considered.keys()], []);
+});
+
+test('a pass that changes files writes one index object, for its chunks and its trees together; a merge of it writes none', async (t) => {
+  const { mem, a, b } = await twoDevices(t, 'growth-index');
+  const indexes = async (): Promise<number> => {
+    let n = 0;
+    for await (const o of mem.list('index/')) if (o.key.startsWith('index/')) n++;
+    return n;
+  };
+  await a.write('docs/a.txt', 'one');
+  await a.pass();
+  await b.pass();
+  const changes: [string, () => Promise<void>][] = [
+    ['an edit', () => a.write('docs/a.txt', 'two')],
+    ['a new file in new folders', () => a.write('new/deep/b.txt', 'b')],
+    ['a delete', () => a.remove('docs/a.txt')],
+  ];
+  for (const [what, change] of changes) {
+    let before = await indexes();
+    await change();
+    assert.equal((await a.pass()).status, 'synced');
+    assert.equal((await indexes()) - before, 1, `index objects written by a pass with ${what}`);
+    before = await indexes();
+    assert.equal((await b.pass()).status, 'synced');
+    assert.equal((await indexes()) - before, 0, `index objects written by the pass merging ${what}`);
+  }
+  {
+    const n = await indexes();
+    assert.equal((await a.pass()).status, 'synced');
+    assert.equal(await indexes(), n, 'index objects written by a pass with no change');
+  }
+  await assertSame([a, b]);
 });

@@ -5,10 +5,12 @@
  * Also the folder's root check: a missing root pauses sync, it never reads as an empty folder.
  *
  * Must hold:
- * - the local tree (stat cache) is committed only after repo.flush(), so its chunk lists never
- *   name a chunk the bucket lacks;
- * - a scan that raced the root's removal fails with E_NO_ROOT before anything is committed: the
- *   paths that vanished with the root must not become deletes;
+ * - the scan's changes to the local tree (stat cache) are left uncommitted: their chunks are
+ *   durable and indexed only after repo.flush(), and the pass commits them after the one flush
+ *   that also makes its trees durable (folder.ts), so that a changed pass writes one index object
+ *   and the local tree's chunk lists never name a chunk the bucket lacks;
+ * - a scan that raced the root's removal fails with E_NO_ROOT, its changes dropped: the paths that
+ *   vanished with the root must not become deletes;
  * - a failed scan leaves the local tree as last committed; the caller rescans everything next.
  */
 import { stat } from 'node:fs/promises';
@@ -19,20 +21,18 @@ import { RepoUploader } from './upload.js';
 
 export interface Rescanned {
   scan: ScanResult;
-  /** Bytes of new chunks the scan uploaded. */
+  /** Bytes of new chunks the scan uploaded (durable once the pass flushes). */
   uploaded: number;
 }
 
-/** Rescans `paths` ('' = everything, none = nothing) through `local`, uploading changed files. */
+/** Rescans `paths` ('' = everything, none = nothing) through `local`, uploading changed files; commits nothing. */
 export async function rescan(local: LocalTree, paths: readonly string[], opts: Pick<FolderOptions, 'repo' | 'root' | 'chunker' | 'onPhase'>, signal?: AbortSignal): Promise<Rescanned> {
   opts.onPhase?.({ state: 'scanning', files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0, counting: true });
   const uploader = new RepoUploader(opts.repo, opts.root, { chunker: opts.chunker, signal, onProgress: (p) => opts.onPhase?.({ state: 'uploading', ...p }) });
   try {
     const result = paths.length === 0 ? { changed: [], skipped: new Map<string, string>() } : await local.scan(paths, uploader);
-    await opts.repo.flush();
     // Vanished paths in a scan that raced the root's removal must not become deletes.
     if (!(await isDir(opts.root))) throw noRoot(opts.root);
-    await local.commit();
     return { scan: result, uploaded: uploader.bytesAdded };
   } catch (err) {
     // The scan's changes are found again by the next full scan.
