@@ -36,7 +36,7 @@ export {
   writeProfile,
   type Profile,
 } from './profile.js';
-export { listUsers, listOrgLayers, USER_LAYERS_PREFIX, ORG_LAYERS_PREFIX, type Listed } from './users.js';
+export { listUsers, listOrgLayers, USER_LAYERS_PREFIX, ORG_LAYERS_PREFIX, type Listed, type ListedUsers } from './users.js';
 export { ADMIN_DEVICE, checkAdminDevice, isAdminDevice, preloadUserLayer, type LayerWriteOptions, type PreloadResult } from './preload.js';
 export { publishOrgLayer, type PublishOptions, type PublishResult } from './publish.js';
-export { countSnapshots, isPublished, orgLayerReport, orgLayerReports, userReport, userReports, type AdminWrite, type DeviceSync, type LayerState, type OrgLayerReport, type UserReport } from './report.js';
+export { isPublished, listSnapshotSizes, orgLayerReport, orgLayerReports, userReport, userReports, type AdminWrite, type DeviceSync, type LayerState, type OrgLayerReport, type UserReport } from './report.js';

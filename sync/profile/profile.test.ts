@@ -110,7 +110,7 @@ describe('listUsers and listOrgLayers', () => {
 
   it('an empty bucket has no users and no org layers', async () => {
     const store = new MemoryStore();
-    assert.deepEqual(await listUsers(store), { names: [], errors: [] });
+    assert.deepEqual(await listUsers(store), { names: [], errors: [], profiles: new Map() });
     assert.deepEqual(await listOrgLayers(store), { names: [], errors: [] });
   });
 });

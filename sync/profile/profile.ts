@@ -88,19 +88,20 @@ export function decodeProfile(bytes: Uint8Array, user: string): Profile {
 /**
  * The profile of `user`, or undefined when none was written. A missing profile is not an error:
  * it is a user no admin has assigned anything to, who gets no org layers (only their own layer).
+ * `listedSize`: the size a listing gave (listUsers), which spares the HEAD that learns it.
  */
-export async function readProfile(store: ObjectStore, user: string): Promise<Profile | undefined> {
+export async function readProfile(store: ObjectStore, user: string, listedSize?: number): Promise<Profile | undefined> {
   const key = profileKey(user);
-  const info = await store.head(key);
-  if (!info) return undefined;
-  if (info.size > MAX_PROFILE_BYTES) {
-    throw new StrataError('E_OBJECT_TOO_LARGE', `profile is ${info.size} bytes, over the ${MAX_PROFILE_BYTES}-byte limit`, { key });
+  const size = listedSize ?? (await store.head(key))?.size;
+  if (size === undefined) return undefined;
+  if (size > MAX_PROFILE_BYTES) {
+    throw new StrataError('E_OBJECT_TOO_LARGE', `profile is ${size} bytes, over the ${MAX_PROFILE_BYTES}-byte limit`, { key });
   }
   let bytes: Uint8Array;
   try {
     bytes = await store.get(key);
   } catch (err) {
-    // Deleted between head and get: as if it had never been there.
+    // Deleted since the HEAD or the listing: as if it had never been there.
     if (err instanceof StrataError && err.code === 'E_NOT_FOUND') return undefined;
     throw err;
   }

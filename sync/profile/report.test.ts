@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Device, LAYER } from '../agent/testkit.js';
 import { openRepository } from '../repo/index.js';
-import { newRepo } from '../repo/testkit.js';
+import { T0, newRepo } from '../repo/testkit.js';
 import { keys } from '../repo/types.js';
 import { takeSnapshot } from '../snapshot/index.js';
 import { writeFiles } from '../snapshot/testkit.js';
-import { CountingStore } from '../store/counting.js';
+import { CountingStore, noRequests } from '../store/counting.js';
 import type { ByteRange, ListOptions, ObjectInfo } from '../store/index.js';
 import { orgLayerReport, preloadUserLayer, publishOrgLayer, userReport, userReports, writeProfile, type UserReport } from './index.js';
 
@@ -123,6 +123,31 @@ describe('userReport', () => {
     });
   });
 
+  // Every object read is still validated: the listings give only sizes, which cap the GETs as a
+  // HEAD's did, and which snapshot is the latest (the newest head's) needs no other one read.
+  it('costs each user a LIST and a GET per head, a GET of the profile and of the latest snapshot, and a LIST of the snapshots: no HEAD', async () => {
+    await withUsers(['ann', 'bob', 'cat'], async (counting, reports) => {
+      assert.deepEqual(reports.map((r) => [r.user, r.profile?.displayName, r.latest?.files, r.snapshots, r.problems]), ['ann', 'bob', 'cat'].map((u) => [u, u.toUpperCase(), 1, 2, []]));
+      const ofUser = (user: string) =>
+        [...counting.byKey]
+          .filter(([request]) => request.includes(`/${user}/`) && !request.includes(' after '))
+          .map(([request, n]) => `${request.replace(/\/[0-9a-f]{64}$/, '/<id>')} x${n}`)
+          .sort();
+      assert.deepEqual(ofUser('ann'), [
+        'GET layers/user/ann/heads/pc1 x1',
+        'GET layers/user/ann/heads/pc2 x1',
+        'GET layers/user/ann/heads/pc3 x1',
+        'GET layers/user/ann/snapshots/<id> x1',
+        'GET users/ann/profile x1',
+        'LIST layers/user/ann/heads/ x1',
+        'LIST layers/user/ann/snapshots/ x1',
+      ]);
+      // Besides: the users, from one LIST per user layer (and the one that ends) and one of every profile.
+      const { gets, heads, lists } = counting.counts;
+      assert.deepEqual({ gets, heads, lists }, { gets: 3 * 5, heads: 0, lists: 3 * 2 + 4 + 1 });
+    });
+  });
+
   it("reads a snapshot that several devices' heads point at once, and makes no request twice", async () => {
     await withUsers(['ann', 'bob', 'cat'], async (counting, reports) => {
       assert.deepEqual(reports.map((r) => r.latest?.snapshot), reports.map((r) => r.devices.find((d) => d.device === 'pc3')?.snapshot));
@@ -144,13 +169,14 @@ async function withUsers(users: string[], check: (counting: KeyedCountingStore, 
       const layer = `user/${user}`;
       await writeProfile(store, { version: 1, user, displayName: user.toUpperCase(), layers: [], updated: new Date(0).toISOString() });
       await writeFiles(tmp, { 'a.txt': `${user} ${i}` });
-      await takeSnapshot(repo, { root: tmp, layer, device: 'pc1' });
-      const second = await takeSnapshot(repo, { root: tmp, layer, device: 'pc2' });
-      await repo.writeHead(layer, 'pc3', second.snapshotId);
+      await takeSnapshot(repo, { root: tmp, layer, device: 'pc1', now: () => new Date(T0.getTime() + 1000) });
+      const second = await takeSnapshot(repo, { root: tmp, layer, device: 'pc2', now: () => new Date(T0.getTime() + 2000) });
+      await repo.writeHead(layer, 'pc3', second.snapshotId, new Date(T0.getTime() + 2000).toISOString());
     }
     const counting = new KeyedCountingStore(store);
     const reader = await openRepository(counting);
     counting.byKey.clear();
+    Object.assign(counting.counts, noRequests());
     await check(counting, (await userReports(reader)).users);
   } finally {
     await rm(tmp, { recursive: true, force: true });

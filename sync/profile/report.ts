@@ -96,12 +96,12 @@ async function noting<T>(problems: StrataError[], fn: () => Promise<T>): Promise
   }
 }
 
-/** Snapshots of a layer, counted from the listing (no GET per snapshot). */
-export async function countSnapshots(store: ObjectStore, layer: string): Promise<number> {
+/** A layer's snapshots, by id, with their sizes, from one listing (no request per snapshot). */
+export async function listSnapshotSizes(store: ObjectStore, layer: string): Promise<Map<SnapshotId, number>> {
   const prefix = keys.snapshots(layer);
-  let n = 0;
-  for await (const { key } of store.list(prefix)) if (isBlobId(key.slice(prefix.length))) n++;
-  return n;
+  const sizes = new Map<SnapshotId, number>();
+  for await (const { key, size } of store.list(prefix)) if (isBlobId(key.slice(prefix.length))) sizes.set(key.slice(prefix.length), size);
+  return sizes;
 }
 
 function stateOf(r: SnapshotRecord | undefined, heads: readonly DeviceSync[]): LayerState | null {
@@ -121,18 +121,24 @@ function devicesOf(heads: readonly Head[], written: ReadonlyMap<string, number>)
   return devices.sort((a, b) => Date.parse(b.lastSync) - Date.parse(a.lastSync) || (a.device < b.device ? -1 : 1));
 }
 
-/** One listing of the layer's heads gives its devices, their last syncs and its latest snapshot. */
+/**
+ * One listing of the layer's heads gives its devices, their last syncs and which snapshot is the
+ * latest; one of its snapshots, listed after the heads (so it names what they point at), their
+ * number and the size of the latest, which is then read without a HEAD.
+ */
 async function layerState(repo: Repository, layer: string, problems: StrataError[]) {
   const heads = await repo.listHeads(layer);
   problems.push(...heads.errors);
-  const latest = await noting(problems, () => repo.latestSnapshot(layer, heads));
+  const sizes = await listSnapshotSizes(repo.store, layer);
+  const latest = await noting(problems, () => repo.latestSnapshot(layer, heads, sizes));
   const devices = devicesOf(heads.heads, heads.written);
-  return { devices, latest: stateOf(latest, devices), snapshots: await countSnapshots(repo.store, layer) };
+  return { devices, latest: stateOf(latest, devices), snapshots: sizes.size };
 }
 
-export async function userReport(repo: Repository, user: string): Promise<UserReport> {
+/** `profileSize`: the size of the user's profile as a listing gave it (listUsers), which spares a HEAD. */
+export async function userReport(repo: Repository, user: string, profileSize?: number): Promise<UserReport> {
   const problems: StrataError[] = [];
-  const profile = await noting(problems, () => readProfile(repo.store, user));
+  const profile = await noting(problems, () => readProfile(repo.store, user, profileSize));
   const { devices: heads, ...state } = await layerState(repo, `user/${user}`, problems);
   const devices = heads.filter((d) => !isAdminDevice(d.device));
   const preloads = heads.filter((d) => isAdminDevice(d.device)).map((d) => ({ device: d.device, at: d.lastSync, snapshot: d.snapshot }));
@@ -141,8 +147,8 @@ export async function userReport(repo: Repository, user: string): Promise<UserRe
 
 /** Every user's report, by user id; `errors` are keys that name no valid user. */
 export async function userReports(repo: Repository): Promise<{ users: UserReport[]; errors: StrataError[] }> {
-  const { names, errors } = await listUsers(repo.store);
-  return { users: await mapLimit(names, CONCURRENCY, (user) => userReport(repo, user)), errors };
+  const { names, errors, profiles } = await listUsers(repo.store);
+  return { users: await mapLimit(names, CONCURRENCY, (user) => userReport(repo, user, profiles.get(user))), errors };
 }
 
 export async function orgLayerReport(repo: Repository, layer: string): Promise<OrgLayerReport> {

@@ -1,7 +1,8 @@
 /**
  * Who and what is in the bucket: users (anyone with a user layer or a profile) and org layers,
  * found from key prefixes. Listing skips past each name's objects (one LIST per name, paging
- * started after the name) instead of paging through every snapshot of every layer.
+ * started after the name) instead of paging through every snapshot of every layer; `users/`,
+ * which holds one profile per user, is listed whole (a page gives a thousand users).
  */
 import { StrataError } from '../errors.js';
 import { isLayerId } from '../repo/names.js';
@@ -46,18 +47,39 @@ export interface Listed {
   errors: StrataError[];
 }
 
+export interface ListedUsers extends Listed {
+  /** The size of each listed user's profile (`users/<id>/profile`), as the listing gave it. */
+  profiles: Map<string, number>;
+}
+
 /** Every user with a user layer (`layers/user/<id>/…`) or a profile (`users/<id>/…`), sorted. */
-export async function listUsers(store: ObjectStore): Promise<Listed> {
+export async function listUsers(store: ObjectStore): Promise<ListedUsers> {
   const errors: StrataError[] = [];
-  const found = new Set<string>();
-  for (const prefix of [USER_LAYERS_PREFIX, USERS_PREFIX]) {
-    const odd = (key: string) => errors.push(new StrataError('E_BAD_OBJECT', `unexpected key under ${prefix}`, { key }));
-    for (const name of await namesUnder(store, prefix, odd)) {
-      if (isUserId(name)) found.add(name);
+  const odd = (prefix: string) => (key: string) => errors.push(new StrataError('E_BAD_OBJECT', `unexpected key under ${prefix}`, { key }));
+  const named = (prefix: string, names: Iterable<string>): string[] => {
+    const valid = [];
+    for (const name of names) {
+      if (isUserId(name)) valid.push(name);
       else errors.push(new StrataError('E_BAD_USER', `invalid user id ${JSON.stringify(name)}`, { key: `${prefix}${name}/` }));
     }
+    return valid;
+  };
+  const found = new Set(named(USER_LAYERS_PREFIX, await namesUnder(store, USER_LAYERS_PREFIX, odd(USER_LAYERS_PREFIX))));
+  const profiles = new Map<string, number>();
+  const underUsers = new Set<string>();
+  for await (const { key, size } of store.list(USERS_PREFIX)) {
+    const rest = key.slice(USERS_PREFIX.length);
+    const slash = rest.indexOf('/');
+    if (slash <= 0) {
+      odd(USERS_PREFIX)(key);
+      continue;
+    }
+    const name = rest.slice(0, slash);
+    underUsers.add(name);
+    if (rest === `${name}/profile`) profiles.set(name, size);
   }
-  return { names: [...found].sort(), errors };
+  for (const name of named(USERS_PREFIX, underUsers)) found.add(name);
+  return { names: [...found].sort(), errors, profiles };
 }
 
 /** Every org layer that has any object (`layers/org/<name>/…`), as layer ids (`org/<name>`), sorted. */

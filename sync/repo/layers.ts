@@ -31,13 +31,19 @@ async function getCapped(store: ObjectStore, key: string, size: number, max: num
   return store.get(key);
 }
 
-export async function loadSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: string, id: SnapshotId): Promise<Snapshot> {
+/** `listedSize`: the size a listing of the layer's snapshots gave, which spares the HEAD that learns it. */
+export async function loadSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: string, id: SnapshotId, listedSize?: number): Promise<Snapshot> {
   checkLayerId(layer);
   if (!isBlobId(id)) throw new StrataError('E_BAD_OBJECT', `snapshot id ${JSON.stringify(id)} is not an id`, { key: keys.snapshots(layer) });
   const key = keys.snapshot(layer, id);
-  const info = await store.head(key);
-  if (!info) throw new StrataError('E_SNAPSHOT_NOT_FOUND', `snapshot ${id} does not exist`, { key });
-  return readSnapshot(store, hash, layer, { id, key, size: info.size });
+  const missing = () => new StrataError('E_SNAPSHOT_NOT_FOUND', `snapshot ${id} does not exist`, { key });
+  const size = listedSize ?? (await store.head(key))?.size;
+  if (size === undefined) throw missing();
+  try {
+    return await readSnapshot(store, hash, layer, { id, key, size });
+  } catch (err) {
+    throw isStrataError(err, 'E_NOT_FOUND') ? missing() : err;
+  }
 }
 
 /** Reads and verifies the snapshot at `key`, whose size (a listing's or a HEAD's) is known. */
@@ -150,11 +156,21 @@ export async function latestSnapshot(store: ObjectStore, hash: HashAlgorithm, la
  * latestSnapshot of heads the caller has listed (`errors`: the listing's, thrown, the first by
  * key, when no snapshot is found; snapshots that fail to load are added to it).
  */
-export async function newestSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: string, heads: readonly Head[], errors: StrataError[], concurrency: number): Promise<SnapshotRecord | undefined> {
+export async function newestSnapshot(
+  store: ObjectStore,
+  hash: HashAlgorithm,
+  layer: string,
+  heads: readonly Head[],
+  errors: StrataError[],
+  concurrency: number,
+  listedSizes?: ReadonlyMap<SnapshotId, number>,
+): Promise<SnapshotRecord | undefined> {
   // A head's time is its snapshot's (Repository.writeHead), or, written by older versions, when the
-  // head was written, after the snapshot, by the same clock: either way it bounds the snapshot's. Heads are read newest first, a batch at a time, until the next head is older
-  // than the newest snapshot found: of a layer written by hundreds of devices (every VDI session
-  // is one) only the last few snapshots are read. A head time that does not parse bounds nothing.
+  // head was written, after the snapshot, by the same clock: either way it bounds the snapshot's.
+  // Heads are read newest first, the newest alone (its snapshot is most often the newest: no other
+  // is read), then a batch at a time, until the next head is older than the newest snapshot
+  // found: of a layer written by hundreds of devices (every VDI session is one) only the last few
+  // snapshots are read. A head time that does not parse bounds nothing.
   const bound = (h: Head): number => {
     const t = Date.parse(h.time);
     return Number.isNaN(t) ? Infinity : t;
@@ -169,12 +185,12 @@ export async function newestSnapshot(store: ObjectStore, hash: HashAlgorithm, la
     return true;
   });
   let best: SnapshotRecord | undefined;
-  for (let i = 0; i < order.length; i += concurrency) {
-    const batch = order.slice(i, i + concurrency);
+  for (let i = 0; i < order.length; i += i === 0 ? 1 : concurrency) {
+    const batch = order.slice(i, i === 0 ? 1 : i + concurrency);
     if (best !== undefined && bound(batch[0] as Head) < Date.parse(best.snapshot.time)) break;
     const loaded = await mapLimit(batch, concurrency, async (head): Promise<SnapshotRecord | undefined> => {
       try {
-        return { id: head.snapshot, snapshot: await loadSnapshot(store, hash, layer, head.snapshot) };
+        return { id: head.snapshot, snapshot: await loadSnapshot(store, hash, layer, head.snapshot, listedSizes?.get(head.snapshot)) };
       } catch (err) {
         if (!isObjectError(err)) throw err;
         errors.push(err);

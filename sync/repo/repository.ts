@@ -292,9 +292,12 @@ export class Repository {
     return new layers.SnapshotBulk(this.store, this.format.hash, layer, this.readConcurrency);
   }
 
-  /** Of `listed` when given (the layer's heads the caller listed: they are not listed again). */
-  latestSnapshot(layer: string, listed?: layers.ListedHeads): Promise<layers.SnapshotRecord | undefined> {
-    if (listed) return layers.newestSnapshot(this.store, this.format.hash, layer, listed.heads, [...listed.errors], this.readConcurrency);
+  /**
+   * Of `listed` when given (the layer's heads the caller listed: they are not listed again);
+   * `sizes`, the layer's snapshots' sizes from a listing, spare a HEAD per snapshot read.
+   */
+  latestSnapshot(layer: string, listed?: layers.ListedHeads, sizes?: ReadonlyMap<SnapshotId, number>): Promise<layers.SnapshotRecord | undefined> {
+    if (listed) return layers.newestSnapshot(this.store, this.format.hash, layer, listed.heads, [...listed.errors], this.readConcurrency, sizes);
     return layers.latestSnapshot(this.store, this.format.hash, layer, this.readConcurrency, this.heads);
   }
 }
