@@ -1,7 +1,8 @@
 /**
  * Sweep of partial uploads: multipart uploads a writer began and never completed nor aborted
  * (killed mid-put, or paused while its CreateMultipartUpload awaited an answer that never came:
- * sync/store/s3-multipart.ts). Their parts cost storage, and no listing of objects shows them.
+ * sync/store/s3-multipart.ts), and in a folder store the temp files of puts killed before their
+ * rename. Their parts cost storage, and no listing of objects shows them.
  *
  * Why no lock is needed: no writer ever resumes an upload; a put makes its own and completes or
  * aborts it within the deadlines of its requests. An upload older than the grace period is one

@@ -79,17 +79,30 @@ describe('DirStore', () => {
     assert.deepEqual(Buffer.from(await store.get('short/obj')), Buffer.from('v1'));
   });
 
-  it('ignores temp files a crash left behind, and cleanupTemp removes only old ones', async () => {
+  it('hides the temp files a crash left behind from listings, and gives them as partial uploads, dated when last written', async () => {
     await store.put('tmp/a', Buffer.from('a'));
+    await mkdir(join(root, 'tmp2'));
     const stale = join(root, 'tmp', `${TEMP_PREFIX}dead`);
-    const fresh = join(root, 'tmp', `${TEMP_PREFIX}live`);
     await writeFile(stale, 'partial');
-    await writeFile(fresh, 'partial');
-    const now = Date.now();
-    await utimes(stale, new Date(now - 3_600_000), new Date(now - 3_600_000));
+    await writeFile(join(root, 'tmp2', `${TEMP_PREFIX}live`), 'partial');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(stale, hourAgo, hourAgo);
     assert.deepEqual(await keys(store, 'tmp/'), ['tmp/a']);
-    assert.equal(await store.cleanupTemp(60_000, now), 1);
-    assert.deepEqual((await readdir(join(root, 'tmp'))).sort(), [`${TEMP_PREFIX}live`, 'a']);
+    const uploads = async (prefix: string) => {
+      const out = [];
+      for await (const u of store.listUploads(prefix)) out.push(u);
+      return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+    };
+    const found = await uploads('tmp');
+    assert.deepEqual(found.map((u) => [u.key, u.uploadId]), [[`tmp/${TEMP_PREFIX}dead`, `${TEMP_PREFIX}dead`], [`tmp2/${TEMP_PREFIX}live`, `${TEMP_PREFIX}live`]]);
+    assert.ok(Math.abs(found[0]!.started! - hourAgo.getTime()) <= 1, `started ${found[0]?.started}`);
+    assert.deepEqual((await uploads('tmp/')).map((u) => u.key), [`tmp/${TEMP_PREFIX}dead`]);
+    await store.abortUpload(found[0]!);
+    await store.abortUpload(found[0]!);
+    // Nothing but a temp file is an upload: a key an upload names is never deleted.
+    await store.abortUpload({ key: 'tmp/a', uploadId: 'a' });
+    assert.deepEqual((await readdir(join(root, 'tmp'))).sort(), ['a']);
+    assert.deepEqual((await uploads('')).map((u) => u.key), [`tmp2/${TEMP_PREFIX}live`]);
   });
 
   it('lists in lexicographic key order across folder boundaries, for any prefix', async () => {

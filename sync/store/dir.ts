@@ -7,7 +7,8 @@
  *   it over the target and fsyncs the directory, so a crash leaves the old object or the new one,
  *   never a prefix. Rename within one directory is the one atomic step shares reliably offer.
  * - Temp files are never visible: list skips them, and keys may not contain a component that
- *   looks like one. A crash leaves them behind; `cleanupTemp` removes old ones.
+ *   looks like one. A crash leaves them behind: they are the store's partial uploads
+ *   (listUploads), which gc removes once older than its grace period.
  * - Nothing escapes root: keys are validated, symlinks are neither listed nor followed. A folder
  *   of the layout that is a symlink (a `data/` moved to another disk) fails every operation that
  *   would pass it with E_PERMANENT naming it, listings included: writes, reads and listings must
@@ -161,27 +162,48 @@ export class DirStore implements ObjectStore {
     }
   }
 
-  /** A crashed put leaves a temp file, not an upload: cleanupTemp's, not these. */
-  async *listUploads(): AsyncIterable<PartialUpload> {}
-
-  async abortUpload(): Promise<void> {}
-
-  /** Remove temp files left by crashed puts that are older than `olderThanMs`. Returns how many. */
-  async cleanupTemp(olderThanMs: number, now: number = Date.now()): Promise<number> {
-    let removed = 0;
-    const visit = async (dir: string): Promise<void> => {
-      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  /**
+   * A put killed between its temp file and the rename leaves the temp file: the folder store's
+   * partial upload (key: its path under root, uploadId: its name, started: when it was last
+   * written). gc removes those older than its grace period: a put writes its temp file until the
+   * rename, so one still being written is young.
+   */
+  async *listUploads(prefix: string): AsyncIterable<PartialUpload> {
+    await this.checkRoot(prefix);
+    const mapError = (err: unknown): unknown => this.mapError(err, 'list', prefix);
+    const visit = async function* (dir: string, rel: string): AsyncGenerator<PartialUpload> {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isErrno(err, 'ENOENT', 'ENOTDIR')) return;
+        throw mapError(err);
+      }
       for (const e of entries) {
-        const full = join(dir, e.name);
-        if (e.isDirectory()) await visit(full);
-        else if (e.isFile() && e.name.startsWith(TEMP_PREFIX)) {
-          const st = await lstat(full).catch(() => undefined);
-          if (st && now - st.mtimeMs > olderThanMs && (await unlink(full).then(() => true, () => false))) removed++;
+        const key = rel === '' ? e.name : `${rel}/${e.name}`;
+        if (e.isDirectory() && (key.startsWith(prefix) || prefix.startsWith(`${key}/`))) yield* visit(join(dir, e.name), key);
+        else if (e.isFile() && e.name.startsWith(TEMP_PREFIX) && key.startsWith(prefix)) {
+          const st = await lstat(join(dir, e.name)).catch(() => undefined);
+          if (st) yield { key, uploadId: e.name, started: Math.floor(st.mtimeMs) };
         }
       }
     };
-    await visit(this.root);
-    return removed;
+    yield* visit(this.root, '');
+  }
+
+  /** Removes the temp file an upload names; one that is gone, or no temp file of this store, leaves nothing to remove. */
+  async abortUpload(upload: PartialUpload): Promise<void> {
+    const cut = upload.key.lastIndexOf('/');
+    const name = upload.key.slice(cut + 1);
+    if (name !== upload.uploadId || !name.startsWith(TEMP_PREFIX) || name.includes('\\')) return;
+    const dir = cut < 0 ? this.root : this.pathOf(upload.key.slice(0, cut));
+    await this.checkWay(upload.key);
+    try {
+      await unlink(join(dir, name));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT', 'ENOTDIR')) return;
+      throw this.mapError(err, 'delete', upload.key);
+    }
   }
 
   private async openForRead(key: string): Promise<FileHandle> {

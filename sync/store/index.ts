@@ -17,8 +17,9 @@
  * - delete of a missing key succeeds.
  * - listUploads yields the partial uploads under a prefix: multipart uploads begun and never
  *   completed nor aborted (a crash, a lost answer), whose parts cost storage though no listing
- *   shows them; abortUpload removes one, and of one already gone succeeds. A store whose puts
- *   leave nothing of the kind (memory; a folder, whose temp files are its own) has none.
+ *   shows them; abortUpload removes one, and of one already gone succeeds. A folder's are the
+ *   temp files of puts that crashed before their rename; memory, whose puts leave nothing of the
+ *   kind, has none.
  * - Failures are StrataErrors with a code that says what a caller may do:
  *     E_NOT_FOUND  the key does not exist (never retried);
  *     E_TRANSIENT  may succeed if tried again (5xx, throttling, timeouts, resets);

@@ -366,4 +366,24 @@ describe('strata admin on a file:// store', () => {
     failedWith(await cli('admin', 'gc', '--grace', '-1h'), 2, 'E_USAGE');
     failedWith(await cli('admin', 'gc', '--max-indexes', '0'), 2, 'E_USAGE');
   });
+
+  // A put killed between writing its temp file and the rename leaves the temp file: the folder
+  // store's partial upload, which nothing else ever removes.
+  it('gc removes the temp files of crashed puts past the grace period and keeps young ones, which a put may still be writing', async () => {
+    const temp = async (dir: string, name: string, ageMs: number) => {
+      await mkdir(join(storeDir, dir), { recursive: true });
+      await writeFile(join(storeDir, dir, name), 'partial');
+      const t = new Date(Date.now() - ageMs);
+      await utimes(join(storeDir, dir, name), t, t);
+    };
+    await temp('data/ab', '.strata-tmp-00000000000000aa', 2 * 86_400_000);
+    await temp('layers/user/alice/heads', '.strata-tmp-00000000000000bb', 3_600_000);
+    const dry = await json('admin', 'gc', '--dry-run');
+    assert.deepEqual(dry.uploads, { removed: [{ key: 'data/ab/.strata-tmp-00000000000000aa', uploadId: '.strata-tmp-00000000000000aa' }], young: 1, unsure: 0 });
+    const text = await cli('admin', 'gc');
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /\naborted 1 partial upload, begun at least 24h ago\nkept 1 partial upload younger than 24h\n$/);
+    assert.deepEqual(await readdir(join(storeDir, 'data/ab')), []);
+    assert.deepEqual((await readdir(join(storeDir, 'layers/user/alice/heads'))).filter((n) => n.startsWith('.strata-tmp-')), ['.strata-tmp-00000000000000bb']);
+  });
 });
