@@ -69,7 +69,7 @@ export const gcSub: AdminSub = {
   positionals: 0,
   usage: 'gc [--grace <duration>] [--listing-lag <duration>] [--max-indexes <n>] [--dry-run]',
   options: ['grace', 'listing-lag', 'max-indexes', 'dry-run'],
-  summary: 'delete packs in no index (left by interrupted writers) older than the grace period; packs an index names stay. Then merge the indexes into few, and delete those merged by an earlier run; abort multipart uploads left unfinished that long',
+  summary: 'delete packs in no index (left by interrupted writers) older than the grace period; packs an index names stay. Then merge the indexes into few, and delete those merged by an earlier run; abort the uploads left unfinished that long (S3 multipart uploads, a folder store\'s temp files)',
   async run(ctx) {
     const grace = stringOption(ctx.args, 'grace') ?? DEFAULT_GRACE;
     const graceMs = parseGrace(grace, ctx.command);

@@ -76,7 +76,7 @@ export const adminCommand: Command = {
     grace: {
       type: 'string',
       value: '<duration>',
-      help: 'gc: delete a pack in no index only once the bucket got it this long ago (24h, 90m, 2d; default 24h): longer than any snapshot upload takes. Packs an index names are never deleted, even if no snapshot uses them (that needs a mark-and-sweep gc, not done yet). Also how old a consolidated index must be before the indexes it merged are deleted, and an unfinished multipart upload before it is aborted',
+      help: 'gc: delete a pack in no index only once the bucket got it this long ago (24h, 90m, 2d; default 24h): longer than any snapshot upload takes. Packs an index names are never deleted, even if no snapshot uses them (that needs a mark-and-sweep gc, not done yet). Also how old a consolidated index must be before the indexes it merged are deleted, and an unfinished upload (S3 multipart, a folder store\'s temp file) before it is aborted',
     },
     'listing-lag': {
       type: 'string',
