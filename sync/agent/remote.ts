@@ -5,9 +5,10 @@
  * Must hold: a head is only skipped when it is already an ancestor of what this device has merged
  * (or the very snapshot merged before). `mine` must already hold, for the paths this device cannot
  * see (excluded here, unreadable now), their version in this device's own head (see carry in
- * carry.ts, used by mine.ts), so that they never look deleted on this side.
+ * carry.ts, used by mine.ts), so that they never look deleted on this side. With
+ * `caseInsensitive`, the merged tree must hold no two names that fold alike, even where `mine` does.
  */
-import { merge3, type Conflict, type FlatTree, type Node } from '../plan/index.js';
+import { foldLayerTree, merge3, type Conflict, type FlatTree, type Node } from '../plan/index.js';
 import type { BlobId, Head, SnapshotId } from '../repo/types.js';
 import type { SnapshotGraph } from './history.js';
 import type { ChunkMap, TreeCache } from './trees.js';
@@ -94,6 +95,14 @@ export async function mergeHeads(input: MergeInput): Promise<MergeOutput> {
     conflicts.push(...r.conflicts);
     mineSet.push(h.snapshot);
     parents.push(h.snapshot);
+  }
+  if (input.caseInsensitive) {
+    // A case-sensitive disk (Linux under the org's caseInsensitive policy, a case-sensitive APFS
+    // volume) can hold two names that fold alike, which no merge above may have met: this device
+    // parts them as a case-insensitive device merging them would, before they reach the layer.
+    const folded = foldLayerTree(merged, () => input.device);
+    merged = folded.tree;
+    conflicts.push(...folded.conflicts);
   }
   return { merged, parents, conflicts, considered };
 }

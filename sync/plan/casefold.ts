@@ -126,6 +126,28 @@ export function resolveCaseCollisions(
 }
 
 /**
+ * A layer's tree (whiteouts and all) with its fold collisions resolved (resolveCaseCollisions).
+ * Whiteouts never reach the disk, so they take no part in fold collisions; they follow the dir
+ * they are in, and one that lands on a surviving node's path is redundant there. A tree without
+ * collisions comes back unchanged.
+ */
+export function foldLayerTree(
+  tree: ReadonlyMap<string, Node>,
+  deviceOf: (path: string) => string,
+): { tree: Map<string, Node>; conflicts: Conflict[]; relocate: (path: string) => string } {
+  const whiteouts = [...tree].filter(([, n]) => n.type === 'whiteout').map(([p]) => p);
+  const rest = new Map(tree);
+  for (const p of whiteouts) rest.delete(p);
+  if (!hasCaseCollisions(rest.keys())) return { tree: new Map(tree), conflicts: [], relocate: (p) => p };
+  const folded = resolveCaseCollisions(rest, deviceOf);
+  for (const p of whiteouts) {
+    const at = folded.relocate(p);
+    if (!folded.tree.has(at)) folded.tree.set(at, { type: 'whiteout' });
+  }
+  return folded;
+}
+
+/**
  * `tree` as a case-insensitive disk can hold it: without whiteouts (no disk holds them), and with
  * its fold collisions resolved (resolveCaseCollisions). For trees that no single merge resolved:
  * the org layers overlaid by the user layer, whose names each layer keeps apart.

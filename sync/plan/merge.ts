@@ -14,7 +14,7 @@
  * Every decision is a function of the set {(mine, ctx.mine), (theirs, ctx.theirs)}, never of which
  * side is which, so swapping the sides gives the same tree.
  */
-import { resolveCaseCollisions, foldKey } from './casefold.js';
+import { foldKey, foldLayerTree } from './casefold.js';
 import { freeConflictPath } from './conflict-name.js';
 import { ancestorsOf, compareStrings, compareVersions, mtimeOf, newer, sameContent, sameNode, unionPaths, type Version } from './nodes.js';
 import type { Conflict, ConflictReason, DirNode, FlatTree, MergeContext, MergeResult, Node } from './types.js';
@@ -165,16 +165,8 @@ export function merge3(base: FlatTree, mine: FlatTree, theirs: FlatTree, ctx: Me
   const placed = draft.placeLosers();
   let { tree: merged, conflicts } = placed;
   if (ctx.caseInsensitive) {
-    // Whiteouts never reach the disk, so they take no part in fold collisions; they follow the
-    // dir they are in, and one that lands on a surviving node's path is redundant there.
-    const whiteouts = [...merged].filter(([, n]) => n.type === 'whiteout').map(([p]) => p);
-    for (const p of whiteouts) merged.delete(p);
-    const folded = resolveCaseCollisions(merged, (p) => placed.origin.get(p) ?? both);
+    const folded = foldLayerTree(merged, (p) => placed.origin.get(p) ?? both);
     merged = folded.tree;
-    for (const p of whiteouts) {
-      const at = folded.relocate(p);
-      if (!merged.has(at)) merged.set(at, { type: 'whiteout' });
-    }
     const moved = conflicts.map((c) => ({ ...c, path: folded.relocate(c.path), copy: folded.relocate(c.copy) }));
     conflicts = moved.concat(folded.conflicts);
   }
