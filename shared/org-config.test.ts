@@ -31,7 +31,7 @@ describe('parseOrgConfig', () => {
       org: 'acme',
       mode: 'persistent',
       store: { region: 'us-east-1', bucket: 'acme-strata', prefix: '', pathStyle: false },
-      policies: { firstContact: 'keep-both', hotPaths: [], exclude: [] },
+      policies: { firstContact: 'keep-both', hotPaths: [], exclude: [], caseInsensitive: false },
       folders: ['.'],
       settings: { dconf: [] },
     };
@@ -44,7 +44,7 @@ describe('parseOrgConfig', () => {
       org: 'acme.eu',
       mode: 'vdi',
       store: { endpoint: 'https://s3.acme.example:8443/', region: 'eu-west-1', bucket: 'acme-strata', prefix: '/layers/prod/', pathStyle: false },
-      policies: { firstContact: 'keep-both', hotPaths: ['Desktop/', '.config/app/**'], exclude: ['*.iso', '!keep.iso'] },
+      policies: { firstContact: 'keep-both', hotPaths: ['Desktop/', '.config/app/**'], exclude: ['*.iso', '!keep.iso'], caseInsensitive: true },
       folders: ['Documents', 'Desktop', '.config/app', 'AppData/Roaming/App'],
       settings: { dconf: ['/org/gnome/desktop/interface/', '/org/gnome/gedit/'] },
     };
@@ -104,6 +104,8 @@ describe('parseOrgConfig', () => {
     ['a prefix with ..', withField('store.prefix', 'a/../b'), 'store.prefix', /empty, "\." or "\.\." part/],
     ['pathStyle as a string', withField('store.pathStyle', 'true'), 'store.pathStyle', /true or false/],
     ['an unknown first-contact policy', withField('policies.firstContact', 'merge'), 'policies.firstContact', /"layer-wins", "keep-both"/],
+    ['caseInsensitive as a string', withField('policies.caseInsensitive', 'true'), 'policies.caseInsensitive', /must be true or false/],
+    ['caseInsensitive as a number', withField('policies.caseInsensitive', 1), 'policies.caseInsensitive', /must be true or false/],
     ['hot paths that are not a list', withField('policies.hotPaths', 'Desktop/'), 'policies.hotPaths', /must be a JSON array/],
     ['a blank hot path', withField('policies.hotPaths', ['Desktop/', '  ']), 'policies.hotPaths[1]', /is blank/],
     ['an exclusion that is a comment', withField('policies.exclude', ['#tmp']), 'policies.exclude[0]', /comment/],

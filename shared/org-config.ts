@@ -18,7 +18,8 @@
  *     "policies": {                                 // optional, and so is each field
  *       "firstContact": "layer-wins",               // default: layer-wins for vdi, keep-both otherwise
  *       "hotPaths": ["Desktop/", ".config/app/"],   // gitignore syntax, relative to home
- *       "exclude": ["*.iso", "Downloads/"]          // gitignore syntax, relative to home
+ *       "exclude": ["*.iso", "Downloads/"],         // gitignore syntax, relative to home
+ *       "caseInsensitive": true                     // default false: each machine as its disk does
  *     },
  *     "folders": ["Documents", "Desktop", ".config/app", "AppData/Roaming/App"],
  *     "settings": {                                 // optional: settings that are part of the layer
@@ -28,6 +29,11 @@
  *
  * `folders` are relative to home, written with "/" on every OS; omitted, the layer is the whole
  * home (["."]). They must not overlap, nor name the reserved `.strata` folder.
+ *
+ * `policies.caseInsensitive`: the layer is shared with Windows or macOS machines, so every machine
+ * treats names that differ only in case as one, as those disks do (sync/plan/casefold.ts): a
+ * case-sensitive one (Linux) then never puts `README.txt` and `Readme.txt` side by side in the
+ * layer. `false` leaves it to each machine's disk: Windows and macOS fold case all the same.
  *
  * `settings.dconf` are dconf dirs (absolute, ending in "/"): their keys are part of the layer, as
  * one file per key under `.strata/settings/dconf/` (sync/settings/). They must not overlap either.
@@ -61,6 +67,8 @@ export interface OrgPolicies {
   hotPaths: string[];
   /** gitignore-syntax patterns, relative to home: never synced (on top of the built-in ones). */
   exclude: string[];
+  /** Every machine folds case, whatever its disk does (false: as its disk does). */
+  caseInsensitive: boolean;
 }
 
 /** Settings that are part of the layer (DESIGN §1), by adapter. */
@@ -138,11 +146,13 @@ export function parseOrgConfig(json: unknown, source: string): OrgConfig {
   if (!isOrgName(org)) fail('org', `${show(org)} is not a valid org name (1–128 of letters, digits, ".", "_", "@", "-"; starting with a letter or digit)`);
   const mode = top.mode === undefined ? 'persistent' : oneOf(top.mode, 'mode', MODES, fail);
   const store = parseStore(top.store, fail);
-  const p = top.policies === undefined ? {} : object(top.policies, 'policies', ['firstContact', 'hotPaths', 'exclude'], fail);
+  const p = top.policies === undefined ? {} : object(top.policies, 'policies', ['firstContact', 'hotPaths', 'exclude', 'caseInsensitive'], fail);
+  if (p.caseInsensitive !== undefined && typeof p.caseInsensitive !== 'boolean') fail('policies.caseInsensitive', 'must be true or false');
   const policies: OrgPolicies = {
     firstContact: p.firstContact === undefined ? firstContactFor(mode) : oneOf(p.firstContact, 'policies.firstContact', POLICIES, fail),
     hotPaths: patterns(p.hotPaths, 'policies.hotPaths', fail),
     exclude: patterns(p.exclude, 'policies.exclude', fail),
+    caseInsensitive: p.caseInsensitive === true,
   };
   const folders = top.folders === undefined ? ['.'] : parseFolders(top.folders, fail);
   const settings = top.settings === undefined ? { dconf: [] } : parseSettings(top.settings, fail);
