@@ -49,7 +49,7 @@ export async function syncOnce(opts: OnceOptions): Promise<PassResult & { device
       chunker: opts.chunker,
       now: opts.now,
       onPhase: opts.onPhase,
-      caseInsensitive: caseInsensitiveByDefault(),
+      caseInsensitive: opts.folder.caseInsensitive ?? caseInsensitiveByDefault(),
     });
     await folder.recover();
     let answered = false;

@@ -40,6 +40,8 @@ export interface FolderSpec {
   lowerBefore?: readonly BlobId[];
   /** The snapshot keys of those roots (FolderOptions.rootKeys). */
   rootKeys?: ReadonlyMap<BlobId, string>;
+  /** Fold case whatever the machine (the org's policies.caseInsensitive); unset: as the agent is told, or the platform. */
+  caseInsensitive?: boolean;
 }
 
 /** The excluder of a folder: the defaults, its include list, then its own rules. */
@@ -221,7 +223,7 @@ export class FolderRuntime {
       ...this.lower,
       chunker: this.opts.chunker,
       now: this.opts.now,
-      caseInsensitive: this.opts.caseInsensitive,
+      caseInsensitive: this.spec.caseInsensitive ?? this.opts.caseInsensitive,
       suppress: (p, st) => this.watcher?.suppress(p, st),
       onPhase: (p) => this.phase(p),
     });

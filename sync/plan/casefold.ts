@@ -22,6 +22,14 @@ export function caseInsensitiveByDefault(platform: NodeJS.Platform = process.pla
 }
 
 /**
+ * Whether a machine folds case: always under the org's `policies.caseInsensitive` (the layer is
+ * shared with machines whose disks do), else as its platform's disks do.
+ */
+export function caseInsensitiveFor(policy: boolean | undefined, platform: NodeJS.Platform = process.platform): boolean {
+  return policy === true || caseInsensitiveByDefault(platform);
+}
+
+/**
  * The key under which case-insensitive file systems compare names. Upper- then lower-casing
  * over-folds a little (ß ~ ss) compared with NTFS's table: that can only rename a file that did
  * not need it, never let two files fight over one name.

@@ -77,6 +77,6 @@ export { merge3, DEFAULT_DIR_MODE } from './merge.js';
 export { planApply, STASH_PREFIX, type ApplyOptions } from './apply.js';
 export { needsConfirmation, deleteRatio } from './ops.js';
 export { conflictName, conflictStamp, freeConflictPath, isConflictName } from './conflict-name.js';
-export { caseInsensitiveByDefault, foldForDisk, foldLayerTree, foldKey, hasCaseCollisions, resolveCaseCollisions } from './casefold.js';
+export { caseInsensitiveByDefault, caseInsensitiveFor, foldForDisk, foldLayerTree, foldKey, hasCaseCollisions, resolveCaseCollisions } from './casefold.js';
 export { flatten, flattenLoaded, directories, contentKey, countFiles, withoutWhiteouts, hasWhiteouts } from './flat.js';
 export { sameNode, sameContent, compareVersions } from './nodes.js';

@@ -181,6 +181,26 @@ describe('a preload over a layer of a case-insensitive machine', () => {
     assert.deepEqual(r.kept.length, 1, JSON.stringify(r.kept));
   });
 
+  it('a template that holds README.txt and Readme.txt (a case-sensitive disk) is written with one of the names, the other as its conflict copy, listed', async (t) => {
+    const base = await tempRoot(t, 'preload-case-template');
+    const store = new MemoryStore();
+    await initStore(store);
+    const tpl = join(base, 'template');
+    await writeFiles(tpl, { 'README.txt': 'upper', 'Readme.txt': 'mixed', 'docs/a.txt': 'a', 'Docs/b.txt': 'b' }, V1);
+    const repo = await openRepository(store);
+    for (const [layerHad, at] of [[false, V1], [true, V2]] as const) {
+      if (layerHad) await writeFiles(tpl, { 'README.txt': 'upper 2', 'Readme.txt': 'mixed 2' }, V2);
+      const r = await preloadUserLayer(repo, USER, { from: tpl, now: () => at, caseInsensitive: true });
+      const root = await repo.loadTree(r.snapshot.root);
+      const names = root.entries.map((e) => e.name);
+      assert.equal(names.filter((n) => n.toLowerCase() === 'readme.txt').length, 1, JSON.stringify(names));
+      // (An earlier template's copy stays beside it, as any file of the layer that a template lacks.)
+      assert.ok(r.kept[0] !== undefined && names.includes(r.kept[0].copy), JSON.stringify(names));
+      assert.equal(names.filter((n) => n.toLowerCase() === 'docs').length, 1, `one folder holds both: ${JSON.stringify(names)}`);
+      assert.deepEqual(r.kept.map((k) => [k.path, k.copyOf]), [['Readme.txt', 'template']], `${layerHad ? 'over a layer' : 'a new layer'}: ${JSON.stringify(r.kept)}`);
+    }
+  });
+
   it("a later template's Readme.txt replaces an earlier one's README.txt: before a sign-in, and once the user synced it", async (t) => {
     const base = await tempRoot(t, 'preload-case-rename');
     const store = new MemoryStore();

@@ -51,6 +51,7 @@ import { summaryOf } from '../agent/commit.js';
 import { writeFlatTree } from '../agent/trees.js';
 import { loadAllTrees, treeOf } from './load-trees.js';
 import { readSides } from './preload-merge.js';
+import { partByCase } from './template-case.js';
 import { dropSupersededCopies, keepHiding, sameTree, templateOver, type BelowDirs } from './template-merge.js';
 import { assignedLayers, checkUserId, readProfile } from './profile.js';
 
@@ -179,18 +180,22 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
   const excluded: string[] = [];
   const ctx = walkContext(repo, root, opts, excluded);
   const done = (snapshotId: SnapshotId, snapshot: Snapshot, changed: boolean, kept: KeptBoth[] = []): PreloadResult => ({ layer, snapshotId, snapshot, changed, extended: latest?.id, stats: ctx.stats, excluded: excluded.sort(), kept });
+  const caseInsensitive = opts.caseInsensitive ?? caseInsensitiveByDefault();
+  const add = (id: BlobId, bytes: Uint8Array) => addBlob(ctx, 'tree', id, bytes);
   try {
-    const template = await snapshotDir(ctx, root, '', undefined);
+    const walked = await snapshotDir(ctx, root, '', undefined);
+    if (caseInsensitive) await repo.flush();
+    const { root: template, conflicts: parted } = caseInsensitive ? await partByCase(repo, walked, device, add) : { root: walked, conflicts: [] };
     await repo.flush();
+    const keptParted = parted.map((c): KeptBoth => ({ path: c.path, copy: c.copy, copyOf: 'template' }));
     if (!latest) {
       const trees = await loadAllTrees(repo, [template]);
       const tree = flatten(treeOf(trees, template), (id) => treeOf(trees, id));
       const snapshot: Snapshot = { version: FORMAT_VERSION, layer, device, time: new Date(now).toISOString(), root: template, parents: [], summary: { ...summaryOf(tree), bytesAdded: ctx.stats.bytesAdded } };
       const snapshotId = await repo.saveSnapshot(snapshot);
       await writeOwnHead(repo, snapshot, snapshotId, own);
-      return done(snapshotId, snapshot, true);
+      return done(snapshotId, snapshot, true, keptParted);
     }
-    const caseInsensitive = opts.caseInsensitive ?? caseInsensitiveByDefault();
     const sides = await readSides(repo, layerGraph(repo, layer), latest, own, template, users[0]?.device ?? latest.snapshot.device, caseInsensitive);
     const record = templateOver(sides.record, sides.template, caseInsensitive);
     const conflicts = [...sides.conflicts];
@@ -208,7 +213,6 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
     await keepHiding(merged, sides.layer, orgDirs(repo, user));
     if (sameTree(merged, sides.latest)) return done(latest.id, latest.snapshot, false);
 
-    const add = (id: BlobId, bytes: Uint8Array) => addBlob(ctx, 'tree', id, bytes);
     const recordRoot = await writeFlatTree(repo, record, sides.chunks, add);
     const mergedRoot = await writeFlatTree(repo, merged, sides.chunks, add);
     await repo.flush();
@@ -236,7 +240,7 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
     opts.signal?.throwIfAborted();
     const snapshotId = await repo.saveSnapshot(snapshot);
     await writeOwnHead(repo, snapshot, snapshotId, own);
-    const kept = conflicts.map((c): KeptBoth => ({ path: c.path, copy: c.copy, copyOf: c.device === device ? 'template' : 'layer' }));
+    const kept = [...keptParted, ...conflicts.map((c): KeptBoth => ({ path: c.path, copy: c.copy, copyOf: c.device === device ? 'template' : 'layer' }))];
     return done(snapshotId, snapshot, true, kept);
   } catch (err) {
     // No chunk job may outlive the call, and the writer must be usable again.

@@ -38,6 +38,7 @@ export function sessionFolder(session: Session, stateDir: string): FolderSpec {
     lower: (session.laid?.org ?? []).map((l) => l.root),
     ...(session.laid?.orgBefore ? { lowerBefore: session.laid.orgBefore.map((l) => l.root) } : {}),
     rootKeys: new Map([...(session.laid?.org ?? []), ...(session.laid?.orgBefore ?? [])].map((l) => [l.root, keys.snapshot(l.layer, l.snapshot)])),
+    ...(session.org.policies.caseInsensitive ? { caseInsensitive: true } : {}),
   };
 }
 

@@ -46,7 +46,7 @@ import { uptime } from 'node:os';
 import { dirname, join } from 'node:path';
 import { canSyncFileSystem, fsyncDir, isErrno, layerPath, syncFileSystem, trySyncFileSystem } from '../fsutil.js';
 import { poolChunkFile, poolChunkFiles } from '../restore/chunk.js';
-import { caseInsensitiveByDefault, contentKey, type DiskNode, type FileNode } from '../plan/index.js';
+import { caseInsensitiveFor, contentKey, type DiskNode, type FileNode } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
 import { forEachLimit } from '../repo/pool.js';
 import { sameMtime } from '../restore/meta.js';
@@ -104,7 +104,7 @@ export interface LayOptions {
   chunkFiles?: ChunkFilesFn;
   smallFileBytes?: number;
   concurrency?: number;
-  /** Names differing only in case are one name on home's disk (default: Windows and macOS). */
+  /** Names differing only in case are one name on home's disk (default: under the org's policies.caseInsensitive, or on Windows and macOS). */
   caseInsensitive?: boolean;
   onEvent?: (e: SignInEvent) => void;
   /** Where the org's settings are applied (default: dconf; settings.ts). */
@@ -190,7 +190,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const stack = await readLayerStack(repo, session.user, { device: session.device, ...(synced ? { synced } : {}), previousOrg, graph, indexLoading });
   const excluder = sessionExcluder(session, opts.stateDir);
   const layable = effectiveTree(stack, excluder);
-  const caseInsensitive = opts.caseInsensitive ?? caseInsensitiveByDefault();
+  const caseInsensitive = opts.caseInsensitive ?? caseInsensitiveFor(session.org.policies.caseInsensitive);
   const { effective, conflicts: caseConflicts } = caseInsensitive ? foldCase(layable, stack) : { effective: layable, conflicts: [] };
   emit({ type: 'layers', org: stack.org.map(laidOf), ...(stack.user ? { user: laidOf(stack.user) } : {}), unpublished: stack.unpublished, ...sizeOf(effective.tree) });
 

@@ -32,6 +32,7 @@ export const preloadSub: AdminSub = {
       device,
       exclude: org?.policies.exclude ?? [],
       ...(org ? { folders: layerFolders(org) } : {}),
+      ...(org?.policies.caseInsensitive ? { caseInsensitive: true } : {}),
       chunker: openChunkPool(ctx),
       onProgress: (p) => bar?.update({ files: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
     });

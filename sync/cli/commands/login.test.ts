@@ -130,6 +130,28 @@ describe('strata login and admin login on S3', { skip }, () => {
     for (const layer of ['user/newhire', 'org/dept']) assert.deepEqual([...(await latestTree(await org.admin(), layer)).keys()].sort(), ['Documents', 'Documents/welcome.txt'], layer);
   });
 
+  it("under the org config's caseInsensitive, a Linux admin's preload and a Linux machine's sync never put two names differing only in case into the layer", async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'], policies: { caseInsensitive: true } });
+    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
+    assert.equal((await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], secrets)).code, 0);
+    const tpl = join(org.dir, 'tpl');
+    await writeTree(tpl, { Documents: { 'README.txt': 'upper', 'Readme.txt': 'mixed' } });
+    const preload = await strata(['admin', 'preload', '--org', org.configPath, '--user', 'erin', '--from', tpl, '--json']);
+    assert.equal(preload.code, 0, preload.stderr);
+    assert.deepEqual((JSON.parse(preload.stdout) as { kept: { path: string }[] }).kept.map((k) => k.path), ['Documents/Readme.txt']);
+    const m = await makeMachine(org, 'pc');
+    const login = await strata(['login', '--org', org.configPath, '--user', 'erin', '--home', m.home, '--state-dir', m.stateDir, '--no-sync', '--secrets-stdin'], secrets);
+    assert.equal(login.code, 0, login.stderr);
+    await writeTree(join(m.home, 'Documents'), { 'notes.txt': 'lower', 'NOTES.txt': 'upper' });
+    const logout = await strata(['logout', '--state-dir', m.stateDir]);
+    assert.equal(logout.code, 0, logout.stderr);
+    const names = [...(await latestTree(await org.admin(), 'user/erin')).keys()];
+    for (const name of ['readme.txt', 'notes.txt']) {
+      assert.equal(names.filter((p) => p.toLowerCase() === `documents/${name}`).length, 1, JSON.stringify(names));
+    }
+    assert.equal(names.filter((p) => p.includes('.sync-conflict-')).length, 2, JSON.stringify(names));
+  });
+
   it('at a terminal, the ready line starts a line of its own instead of trailing the progress line', async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'] });
     const tpl = join(org.dir, 'tpl');
