@@ -4,8 +4,9 @@
  * restore.ts; the CLI runs one after the other.
  *
  * Order matters, and each step only starts when the one before succeeded:
- *   0. no agent is running for the state dir (its files are about to be laid over), and no other
- *      sign-in is laying onto it (E_LAYING);
+ *   0. no agent is running for the state dir (its files are about to be laid over), not even one
+ *      that does not answer (E_AGENT_NOT_ANSWERING: stopped or busy, it may sync on at any moment),
+ *      and no other sign-in is laying onto it (E_LAYING);
  *   1. the org config, the user id and home are valid (nothing asked yet; home is a folder, or
  *      can be made where no file stands in the way), and no other user or org is signed in on the
  *      state dir (E_SIGNED_IN; checked again under the hold of step 4);
@@ -31,7 +32,7 @@ import { join, resolve } from 'node:path';
 import type { OrgConfig } from '../../shared/org-config.js';
 import { folderFiles, folderStateDir } from '../agent/index.js';
 import { ADMIN, checkKeychain, deleteCredentials, loadCredentials, saveCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
-import { probeControl, readControlFile } from '../control/index.js';
+import { probeAgent, readControlFile } from '../control/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { checkUserId } from '../profile/index.js';
 import type { Repository } from '../repo/index.js';
@@ -72,10 +73,19 @@ export interface SignedIn {
 
 /** Steps 0–6 above. */
 export async function signIn(opts: SignInOptions): Promise<SignedIn> {
-  // Laying files under a running agent would race it; one session per state dir.
+  // Laying files under a running agent would race it; one session per state dir. An agent that is
+  // alive but does not answer (stopped, or too busy) runs all the same: it may sync on at any moment.
   const running = await readControlFile(opts.stateDir).catch(() => undefined);
-  if (running && (await probeControl(running))) {
+  const agent = running ? await probeAgent(running) : 'gone';
+  if (running && agent === 'answers') {
     throw new StrataError('E_AGENT_ALREADY_RUNNING', `an agent (pid ${running.pid}) is running for this state dir: sign out first (strata logout)`, { path: opts.stateDir });
+  }
+  if (running && agent === 'silent') {
+    throw new StrataError(
+      'E_AGENT_NOT_ANSWERING',
+      `the agent (pid ${running.pid}) is running for this state dir but does not answer: a lay here would race it; try again, or stop it and sign out first (if pid ${running.pid} is not Strata, remove control.json from the state dir)`,
+      { path: opts.stateDir },
+    );
   }
   await refuseWhileLaying(opts.stateDir);
   const config = await loadOrgConfig(opts.org, opts.fetch);

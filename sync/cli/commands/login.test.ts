@@ -309,6 +309,30 @@ describe('strata login and admin login on S3', { skip }, () => {
     assert.deepEqual(await loadCredentials(org.org, userPrincipal('eve')), org.creds);
   });
 
+  it('strata login refuses while the agent of the session is alive but does not answer (stopped): nothing is laid, the state dir is as it was', { timeout: 120_000 }, async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
+    const tpl = join(org.dir, 'tpl');
+    await writeTree(tpl, { Documents: { 'plan.txt': 'plan v1' } });
+    await preloadUserLayer(await org.admin(), 'eve', { from: tpl });
+    const m = await makeMachine(org, 'vdi');
+    const args = ['login', '--org', org.configPath, '--user', 'eve', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'];
+    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
+    assert.equal((await strata(args, secrets)).code, 0);
+    const { child } = await agentInSync(t, m.stateDir);
+    // Stopped, the agent still holds its endpoint's socket, its stat cache and its journal: woken,
+    // it would sync on over a lay here, and a login without --no-sync would start a second agent.
+    child.kill('SIGSTOP');
+    await writeFile(join(m.home, 'Documents/plan.txt'), 'plan v2, not synced yet');
+    const files = async () => Object.fromEntries(await Promise.all((await readdir(m.stateDir)).sort().map(async (n) => [n, await readFile(join(m.stateDir, n)).catch(() => 'dir')])));
+    const before = await files();
+    const login = await strata(args, secrets);
+    assert.equal(login.code, 5, login.stderr);
+    assert.equal(login.stdout, '');
+    assert.match(login.stderr, new RegExp(`^strata: E_AGENT_NOT_ANSWERING [^\\n]*pid ${child.pid}[^\\n]*\\n$`));
+    assert.deepEqual(await files(), before, 'the state dir is as it was');
+    assert.equal(await readFile(join(m.home, 'Documents/plan.txt'), 'utf8'), 'plan v2, not synced yet');
+  });
+
   it('admin commands with --org need the admin login first, and refuse --store with it', async (t) => {
     const org = await makeTestOrg(t);
     const none = await strata(['admin', 'layer', 'list', '--org', org.configPath]);
