@@ -170,11 +170,6 @@ export async function connectControl(stateDir: string, options: ClientOptions = 
   return new ControlClient(info, controlFilePath(stateDir), options);
 }
 
-/** Whether the endpoint `info` names answers a status call with its token. */
-export async function probeControl(info: ControlInfo, timeoutMs = 2000): Promise<boolean> {
-  return (await probeAgent(info, timeoutMs)) === 'answers';
-}
-
 /**
  * Whether the agent `info` names runs: 'answers' when its endpoint answers a status call with its
  * token; 'silent' when its pid is alive and its endpoint takes the connection but gives no answer

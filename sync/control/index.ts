@@ -30,8 +30,9 @@
  *   conflict, 409 no longer so (a conflict gone, no held pass), 500 anything else: a real failure
  *   of the agent is never a 4xx. The client turns them back into the same StrataErrors;
  * - control.json exists while the endpoint serves; close() removes it only if it still names this
- *   endpoint, and serveControl refuses to replace one whose endpoint still answers; a command that
- *   would sync a state dir asks refuseRunningAgent before it touches anything;
+ *   endpoint, and serveControl refuses to replace one whose agent still runs, answering or not (a
+ *   stopped agent is still there); a command that would sync a state dir asks refuseRunningAgent
+ *   before it touches anything;
  * - an event stream opens with the current status and then carries every event; a consumer that
  *   falls behind gets fewer, newer statuses (coalesced, events.ts), and one that lets more than
  *   MAX_BUFFERED_BYTES pile up even so is cut off: never buffered without bound.
@@ -40,5 +41,5 @@ export { refuseRunningAgent, serveControl, type ControlServer, type ServeOptions
 export { apiError, MAX_BODY_BYTES } from './http.js';
 export { SettingsReport, type SettingsRun } from './settings-report.js';
 export { serveSignIn, type SignInServer, type SignInTarget } from './signin-server.js';
-export { connectControl, probeAgent, probeControl, ControlClient, DEFAULT_TIMEOUT_MS, type ClientOptions } from './client.js';
+export { connectControl, probeAgent, ControlClient, DEFAULT_TIMEOUT_MS, type ClientOptions } from './client.js';
 export { CONTROL_FILE, controlFilePath, readControlFile, type ControlInfo } from './file.js';

@@ -15,7 +15,7 @@ import { streamEvents } from './events.js';
 import { prepareStateDir, readControlFile, removeControlFile, writeControlFile } from './file.js';
 import { bearerToken, checkHost, checkOrigin, checkToken, selfOf, type Self } from './guard.js';
 import { apiError, checkLoopback, errorStatus, header, listenLoopback, readJson, refuse, sendError, sendJson, urlOf } from './http.js';
-import { probeControl } from './client.js';
+import { probeAgent } from './client.js';
 import { serveUi } from './ui.js';
 
 export interface ServeOptions {
@@ -77,14 +77,25 @@ function handler(api: AgentApi, token: string, self: () => Self, streams: Set<Se
 }
 
 /**
- * Refuses (E_AGENT_ALREADY_RUNNING) when the state dir's control.json names an endpoint that still
- * answers: one agent per state dir. A command that syncs a state dir must ask this before it
- * touches the state dir, the folder or the bucket; serveControl asking again at the end is too late.
+ * Refuses when the state dir's control.json names an agent that still runs: one agent per state
+ * dir. E_AGENT_ALREADY_RUNNING when its endpoint answers; E_AGENT_NOT_ANSWERING when its pid lives
+ * and its endpoint takes the connection but gives no answer (stopped, or too busy): it may write
+ * the device head, the stat cache and the journals again at any moment. A command that syncs a
+ * state dir must ask this before it touches the state dir, the folder or the bucket; serveControl
+ * asking again at the end is too late.
  */
 export async function refuseRunningAgent(stateDir: string): Promise<void> {
   const existing = await readControlFile(stateDir).catch(() => undefined);
-  if (existing && (await probeControl(existing))) {
+  const agent = existing ? await probeAgent(existing) : 'gone';
+  if (existing && agent === 'answers') {
     throw new StrataError('E_AGENT_ALREADY_RUNNING', `an agent (pid ${existing.pid}) already serves this state dir at ${existing.url}; stop it first, or ask it for a pass (strata sync-now)`, { path: stateDir });
+  }
+  if (existing && agent === 'silent') {
+    throw new StrataError(
+      'E_AGENT_NOT_ANSWERING',
+      `an agent (pid ${existing.pid}) serves this state dir but does not answer at ${existing.url} (stopped, or busy); try again, or stop it first (if pid ${existing.pid} is not Strata, remove control.json from the state dir)`,
+      { path: stateDir },
+    );
   }
 }
 

@@ -4,15 +4,18 @@
 // interleave their passes over its records and the folder. In-process through run(), with a
 // fake agent serving the state dir.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serveControl } from '../../control/index.js';
 import { FakeAgent } from '../../control/testkit.js';
 import { run } from '../run.js';
-import { writeTree } from '../testkit.js';
+import { cleanEnv, writeTree } from '../testkit.js';
+
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 async function strata(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -69,6 +72,38 @@ describe('one agent per state dir', () => {
       assert.deepEqual(await listing(stateDir), stateBefore);
     } finally {
       await server.close();
+    }
+  });
+
+  it('strata sync --once and strata agent refuse a state dir whose agent is alive but does not answer (stopped)', { timeout: 60_000 }, async (t) => {
+    const stateDir = join(tmp, 'state-stopped');
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'sync', dir, '--layer', 'user/alice', '--store', store, '--state-dir', stateDir, '--poll', '3600'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    t.after(() => {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    });
+    let out = '';
+    const inSync = new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/in sync at/.test(out)) resolve();
+      });
+    });
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    await Promise.race([inSync, exited.then(() => assert.fail(`the agent exited: ${out}`))]);
+    // Stopped, it still holds its endpoint's socket and its records: woken, it would go on writing
+    // the same device head, stat cache and journal as a second agent on the state dir.
+    child.kill('SIGSTOP');
+    await writeFile(join(dir, 'b.txt'), 'while the agent was stopped');
+    const [stateBefore, storeBefore] = [await listing(stateDir), await listing(storeDir)];
+    for (const argv of [['sync', dir, '--layer', 'user/alice', '--store', store, '--state-dir', stateDir, '--once'], ['agent', '--state-dir', stateDir]]) {
+      const r = await strata(...argv);
+      assert.equal(r.code, 5, `${argv[0]}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, new RegExp(`^strata: E_AGENT_NOT_ANSWERING ${stateDir}: [^\\n]*pid ${child.pid}[^\\n]*\\n$`));
+      assert.deepEqual(await listing(stateDir), stateBefore, 'nothing written to the state dir');
+      assert.deepEqual(await listing(storeDir), storeBefore, 'nothing written to the bucket');
     }
   });
 });
