@@ -138,6 +138,35 @@ test('a conflict resolved from the keyboard takes its buttons away: the focus ne
   assert.deepEqual(problems, []);
 });
 
+test('a conflict resolved elsewhere, or a new one, changes only its own row: the focus stays on the button of a conflict listed after it', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-focus-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = '/home/alice/Work';
+  // Two other devices each edited notes.txt: two conflicts for the same file.
+  const laptop = { path: 'notes.txt', copy: 'notes.sync-conflict-20261201-101500-laptop.txt', device: 'laptop' };
+  const desktop = { path: 'notes.txt', copy: 'notes.sync-conflict-20261201-111500-desktop.txt', device: 'desktop' };
+  const agent = new FakeAgent([folderStatus(root, { conflicts: [laptop, desktop] })]);
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await page.getByText('Conflicts (2)').waitFor();
+  const second = page.getByRole('button', { name: `Keep the other: ${desktop.copy}` });
+  await second.focus();
+  // The laptop's conflict is resolved from the CLI while the user reads the desktop's.
+  agent.status.folders[0]!.conflicts = [desktop];
+  agent.update({});
+  await page.getByText('Conflicts (1)').waitFor();
+  await second.and(page.locator(':focus')).waitFor({ timeout: 2_000 });
+  // A new conflict listed before it comes in without taking its place.
+  agent.status.folders[0]!.conflicts = [{ path: 'anna.txt', copy: 'anna.sync-conflict-20261201-121500-laptop.txt', device: 'laptop' }, desktop];
+  agent.update({});
+  await page.getByText('Conflicts (2)').waitFor();
+  await second.and(page.locator(':focus')).waitFor({ timeout: 2_000 });
+  assert.deepEqual(agent.calls.filter((c) => c.command === 'resolveConflict'), []);
+  assert.deepEqual(problems, []);
+});
+
 test('every button\'s accessible name starts with its visible label and says what it acts on: no two alike, with held deletes and conflicts in two folders', { skip, timeout: 60_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-ui-names-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

@@ -97,14 +97,24 @@ class Client {
  * statuses arrive many times a second during a pass, and a button replaced between the press and
  * the release of a click would swallow the click. An element that stands for one item of a list
  * (`data-key`) is reused for that item only: a focused button must never come to act on another.
+ * An item that left the list, or one new before others, changes no other item's nodes: the focus
+ * on a conflict's button must not go because another conflict was resolved elsewhere.
  */
 export function morph(target: Node, source: Node): void {
   const want = [...source.childNodes];
+  const keys = new Set(want.map(keyOf).filter((k) => k !== null));
+  for (const t of [...target.childNodes]) {
+    const k = keyOf(t);
+    if (k !== null && !keys.has(k)) t.remove();
+  }
   want.forEach((s, i) => {
     const t = target.childNodes[i];
     if (t === undefined) target.appendChild(s);
-    else if (!sameKind(t, s)) target.replaceChild(s, t);
-    else if (t instanceof Element && s instanceof Element) {
+    else if (!sameKind(t, s)) {
+      // An item still listed keeps its nodes: what differs from it comes in before it.
+      if (keyOf(t) !== null) target.insertBefore(s, t);
+      else target.replaceChild(s, t);
+    } else if (t instanceof Element && s instanceof Element) {
       for (const a of [...t.attributes]) if (!s.hasAttribute(a.name)) t.removeAttribute(a.name);
       for (const a of [...s.attributes]) if (t.getAttribute(a.name) !== a.value) t.setAttribute(a.name, a.value);
       if (t instanceof HTMLButtonElement && s instanceof HTMLButtonElement) {
@@ -117,9 +127,13 @@ export function morph(target: Node, source: Node): void {
   while (target.childNodes.length > want.length) target.lastChild?.remove();
 }
 
+function keyOf(n: Node): string | null {
+  return n instanceof Element ? n.getAttribute('data-key') : null;
+}
+
 function sameKind(a: Node, b: Node): boolean {
   if (a.nodeType !== b.nodeType || a.nodeName !== b.nodeName) return false;
-  return !(a instanceof Element && b instanceof Element) || a.getAttribute('data-key') === b.getAttribute('data-key');
+  return keyOf(a) === keyOf(b);
 }
 
 /** A heading the focus can be put on (not reached by Tab). */
