@@ -200,6 +200,34 @@ test('every button\'s accessible name starts with its visible label and says wha
   assert.deepEqual(problems, []);
 });
 
+test('two conflicts of one file (two other devices edited it) have buttons and tables told apart by name, not only by where they sit', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-twice-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = '/home/alice/Work';
+  const laptop = { path: 'notes.txt', copy: 'notes.sync-conflict-20261201-101500-laptop.txt', device: 'laptop' };
+  const desktop = { path: 'notes.txt', copy: 'notes.sync-conflict-20261201-111500-desktop.txt', device: 'desktop' };
+  const agent = new FakeAgent([folderStatus(root, { conflicts: [laptop, desktop] })]);
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await page.getByText('Conflicts (2)').waitFor();
+  const names = async (role: 'button' | 'table'): Promise<string[]> => {
+    const out: string[] = [];
+    for (const el of await page.getByRole(role).all()) {
+      const quoted = new RegExp(`${role} ("(?:[^"\\\\]|\\\\.)*")`).exec(await el.ariaSnapshot())?.[1];
+      out.push(quoted === undefined ? '' : (JSON.parse(quoted) as string));
+    }
+    return out;
+  };
+  const buttons = await names('button');
+  assert.deepEqual(buttons.filter((n, i) => buttons.indexOf(n) !== i), [], `no two buttons have the same name: ${buttons.join(' | ')}`);
+  for (const c of [laptop, desktop]) assert.equal(buttons.filter((n) => n.startsWith('Keep this: notes.txt') && n.includes(c.copy)).length, 1, `Keep this, against ${c.copy}`);
+  const tables = await names('table');
+  assert.equal(new Set(tables).size, 2, `the tables are named apart: ${tables.join(' | ')}`);
+  assert.deepEqual(problems, []);
+});
+
 test('while the agent is paused Sync now is not offered, as in the tray: it would do nothing until Resume', { skip, timeout: 60_000 }, async (t) => {
   const { control, page, problems } = await agentAndPage(t);
   await page.goto(`${control.url}/#token=${control.token}`);

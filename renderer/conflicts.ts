@@ -41,14 +41,17 @@ function row(label: string, c: ConflictInfo, v: VersionInfo | undefined, from: s
   return h('tr', {}, th('row', label), h('td', {}, modified(v)), h('td', {}, size(v)), h('td', {}, from));
 }
 
-/** The table of `c`'s versions; `deviceId` is this agent's, so that its own copies say "this device". */
-export function versionsTable(c: ConflictInfo, deviceId: string): HTMLTableElement {
+/**
+ * The table of `c`'s versions; `deviceId` is this agent's, so that its own copies say "this device";
+ * `twice`: the folder lists another conflict of the same file, so the table's name says its copy too.
+ */
+export function versionsTable(c: ConflictInfo, deviceId: string, twice = false): HTMLTableElement {
   const table = h(
     'table',
     { className: 'versions' },
     h('thead', {}, h('tr', {}, h('td'), th('col', 'Modified'), th('col', 'Size'), th('col', 'From'))),
     h('tbody', {}, row('This version', c, c.versions?.name, 'not recorded'), row('The other version', c, c.versions?.copy, c.device === deviceId ? 'this device' : c.device)),
   );
-  table.setAttribute('aria-label', `The two versions of ${c.path}`);
+  table.setAttribute('aria-label', `The two versions of ${c.path}${twice ? ` (the other is ${c.copy})` : ''}`);
   return table;
 }

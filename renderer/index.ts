@@ -362,6 +362,9 @@ class App {
     if (f.conflicts.length > 0) {
       const list = h('ul', { className: 'conflicts' });
       for (const c of f.conflicts) {
+        // Two other devices may each have edited the file: its name alone would not tell their conflicts apart.
+        const twice = f.conflicts.some((o) => o !== c && o.path === c.path);
+        const which = twice ? `${c.path}, not ${c.copy}` : c.path;
         // The agent lists no such conflict (E_NO_CONFLICT: resolved elsewhere, the CLI or another page, before this page
         // heard of it), or a pass it waited for found it resolved (E_CONFLICT_GONE). A version kept that is no longer
         // on the disk (E_VERSION_GONE) is an error.
@@ -373,8 +376,8 @@ class App {
           h('span', { className: 'path' }, c.path),
           ' — the other version is ',
           h('span', { className: 'copy' }, c.copy),
-          versionsTable(c, s.deviceId),
-          h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep this: ${c.path} in ${f.root}`), this.button('Keep the other', resolve('copy'), `Keep the other: ${c.copy} in ${f.root}`)),
+          versionsTable(c, s.deviceId, twice),
+          h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep this: ${which} in ${f.root}`), this.button('Keep the other', resolve('copy'), `Keep the other: ${c.copy} in ${f.root}`)),
         );
         item.dataset.key = c.copy;
         list.append(item);
