@@ -131,6 +131,28 @@ test('an org config that cannot be read is named in the error the screen shows, 
   assert.deepEqual(problems, []);
 });
 
+test('from the keyboard alone: a sign-in sent with Enter that fails gives the focus back to the form, never to the page', { skip: noChromium, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-signin-keys-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const org = join(dir, 'acme.json');
+  const flow = new SignInFlow({ stateDir: join(dir, 'state'), home: join(dir, 'home'), defaults: { org, user: 'dana' }, onSignedIn: () => Promise.reject(new Error('nobody signs in here')), checkKeychain: () => Promise.resolve() });
+  const screen = await serveSignIn(flow);
+  t.after(() => screen.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${screen.url}/#token=${screen.token}`);
+  await page.waitForFunction(() => (document.getElementById('user') as HTMLInputElement | null)?.value === 'dana');
+  const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName);
+  for (const [id, text] of [['org'], ['user'], ['access-key', 'AKIAEXAMPLE'], ['secret', 'secret']] as const) {
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), id);
+    if (text !== undefined) await page.keyboard.type(text);
+  }
+  await page.keyboard.press('Enter');
+  await page.getByRole('alert').filter({ hasText: /the org config does not exist/ }).waitFor({ timeout: 20_000 });
+  await page.getByLabel('Secret access key', { exact: true }).and(page.locator(':focus')).waitFor({ timeout: 2_000 }).catch(async () => assert.fail(`the focus is on ${await focused()}`));
+  assert.deepEqual(problems, []);
+});
+
 test('a long path in an error wraps inside the sign-in screen: it never makes it scroll sideways', { skip: noChromium, timeout: 60_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-signin-long-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

@@ -141,8 +141,16 @@ class SignInScreen {
 
   private async send(): Promise<void> {
     const form = Object.fromEntries(Object.entries(this.fields).map(([key, el]) => [key, el.value])) as unknown as SignInForm;
+    const had = document.activeElement;
     this.problem.textContent = '';
     await this.follow(() => request(this.token, { method: 'POST', body: JSON.stringify(form) }), true);
+    // The form, disabled while the sign-in ran, lost the focus to the page: given back, it takes the
+    // focus again, in the secret where a failure emptied it (the next attempt starts there), else where it was.
+    const given = !this.form.hidden && !this.submit.disabled;
+    if (given && (document.activeElement === null || document.activeElement === document.body)) {
+      const secret = this.fields.secretAccessKey;
+      (secret.value === '' || !(had instanceof HTMLElement) || !this.form.contains(had) ? secret : had).focus();
+    }
   }
 
   /**
