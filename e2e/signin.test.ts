@@ -153,6 +153,37 @@ test('from the keyboard alone: a sign-in sent with Enter that fails gives the fo
   assert.deepEqual(problems, []);
 });
 
+test('from the keyboard alone: Try again keeps the focus while the keychain fails, and once it works moves it to the first empty field of the form it shows, never to the page', { skip: noChromium, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-signin-retry-keys-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  let keychain = false;
+  const flow = new SignInFlow({
+    stateDir: join(dir, 'state'),
+    home: join(dir, 'home'),
+    defaults: { org: '/etc/strata/acme.json', user: 'dana' },
+    onSignedIn: () => Promise.reject(new Error('nobody signs in here')),
+    checkKeychain: () => (keychain ? Promise.resolve() : Promise.reject(new StrataError('E_NO_KEYCHAIN', 'no usable OS keychain (no D-Bus session): install and start gnome-keyring, then try again'))),
+  });
+  const screen = await serveSignIn(flow);
+  t.after(() => screen.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${screen.url}/#token=${screen.token}`);
+  await page.getByRole('alert').filter({ hasText: 'install and start gnome-keyring' }).waitFor({ timeout: 20_000 });
+  await page.keyboard.press('Tab');
+  const again = page.getByRole('button', { name: 'Try again' });
+  assert.equal(await again.evaluate((el) => el === document.activeElement), true);
+  // Still none: the check fails again, and Try again has the focus for the next go.
+  await page.keyboard.press('Enter');
+  await again.and(page.locator(':focus:enabled')).waitFor({ timeout: 20_000 });
+  keychain = true;
+  await page.keyboard.press('Enter');
+  // The org config and the user id come filled: the access key id is the first to type.
+  const key = page.getByLabel('Access key id', { exact: true });
+  await key.waitFor({ state: 'visible', timeout: 20_000 });
+  await key.and(page.locator(':focus')).waitFor({ timeout: 2_000 }).catch(async () => assert.fail(`the focus is on ${await page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName)}`));
+  assert.deepEqual(problems, []);
+});
+
 test('a long path in an error wraps inside the sign-in screen: it never makes it scroll sideways', { skip: noChromium, timeout: 60_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-signin-long-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

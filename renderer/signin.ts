@@ -107,7 +107,7 @@ class SignInScreen {
     // Neither the form nor the retry until the keychain is checked.
     form.hidden = true;
     this.retry.hidden = true;
-    this.retry.addEventListener('click', () => void this.checkKeychain());
+    this.retry.addEventListener('click', () => void this.checkKeychain().then(() => this.refocus()));
     this.root.replaceChildren(h('h1', {}, 'Sign in to Strata'), h('p', { className: 'hint' }, 'Your administrator gave you the org config, your user id and your keys.'), form, this.status, this.problem, this.retry);
   }
 
@@ -137,6 +137,17 @@ class SignInScreen {
     }
     await this.follow(() => Promise.resolve(state));
     this.retry.disabled = false;
+  }
+
+  /**
+   * Try again, disabled while the check ran, lost the focus to the page: it goes back to Try again
+   * where the check failed again, or to the first empty field of the form the check showed.
+   */
+  private refocus(): void {
+    if (document.activeElement !== null && document.activeElement !== document.body) return;
+    const empty = Object.values(this.fields).find((el) => el.value === '');
+    if (!this.retry.hidden) this.retry.focus();
+    else if (!this.form.hidden) (empty ?? this.fields.org).focus();
   }
 
   private async send(): Promise<void> {
