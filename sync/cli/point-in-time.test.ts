@@ -70,6 +70,28 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
     assert.match(file, /^notes\.v2\.restored-\d{8}-\d{6}\.txt$/);
   });
 
+  it('--beside of a name near the longest a file system takes cuts the stem, as a conflict copy does, and keeps it', async () => {
+    const src = join(tmp, 'long');
+    const file = `${'f'.repeat(246)}.txt`;
+    const folder = 'd'.repeat(250);
+    await writeTree(src, { [file]: 'long file', [folder]: { 'x.txt': 'in a long folder' } });
+    const snap = JSON.parse((await cli('snapshot', src, '--layer', 'user/long', '--json')).stdout).snapshot;
+    for (const [name, inside] of [[file, ''], [folder, 'x.txt']] as const) {
+      const names: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await cli('restore', src, '--layer', 'user/long', '--snapshot', snap, '--path', name, '--beside', '--json');
+        assert.equal(r.code, 0, describeRun(r));
+        const placed = JSON.parse(r.stdout).restoredAs as string;
+        assert.ok(Buffer.byteLength(placed) <= 255, placed);
+        assert.match(placed, /\.restored-\d{8}-\d{6}(-2)?(\.txt)?$/);
+        assert.equal(await readFile(join(src, placed, inside), 'utf8'), inside === '' ? 'long file' : 'in a long folder');
+        names.push(placed);
+      }
+      assert.notEqual(names[0], names[1], 'a second restore never overwrites the first');
+    }
+    assert.deepEqual((await readdir(src)).filter((n) => n.startsWith('.strata-tmp')), []);
+  });
+
   it('in place restores a folder as it was, keeping what was added since', async () => {
     const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'docs');
     assert.equal(r.code, 0, describeRun(r));

@@ -48,9 +48,18 @@ export function safeDeviceId(device: string): string {
 export function conflictName(name: string, mtimeMs: number, device: string, n = 1): string {
   const [stem, ext] = splitExtension(name);
   const counter = n > 1 ? `-${n}` : '';
-  const tail = `${MARKER}${conflictStamp(mtimeMs)}-${safeDeviceId(device)}${counter}`;
+  return withTail(stem, ext, `${MARKER}${conflictStamp(mtimeMs)}-${safeDeviceId(device)}${counter}`);
+}
+
+/**
+ * `stem + tail + ext`, a name no longer than NAME_MAX_BYTES: where the whole would be longer, the
+ * stem is cut (the extension too, if it alone leaves no room) and marked with cutMark of
+ * `stem + ext`. Conflict copies and restored versions (`name.restored-<time>.ext`) are named so.
+ */
+export function withTail(stem: string, ext: string, tail: string): string {
   const whole = `${stem}${tail}${ext}`;
   if (Buffer.byteLength(whole) <= NAME_MAX_BYTES) return whole;
+  const name = `${stem}${ext}`;
   const mark = cutMark(name);
   const room = NAME_MAX_BYTES - Buffer.byteLength(tail) - mark.length;
   // An extension that leaves no room goes with the stem: the whole name is cut.

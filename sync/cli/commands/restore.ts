@@ -26,7 +26,7 @@
 import { lstat, mkdtemp, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { TEMP_PREFIX, makeDirs, renameNoReplace } from '../../fsutil.js';
-import { conflictStamp, splitExtension } from '../../plan/conflict-name.js';
+import { conflictStamp, splitExtension, withTail } from '../../plan/conflict-name.js';
 import { checkEntryName, type Repository } from '../../repo/index.js';
 import type { BlobId } from '../../repo/types.js';
 import { prepareTarget, restoreSnapshot } from '../../restore/index.js';
@@ -216,7 +216,8 @@ async function moveBeside(tmp: string, target: string, only: string, time: strin
     await makeDirs(join(target, dir));
     // Never over anything, not even what appears meanwhile: a second restore of the same time gets a counter.
     for (let n = 1; ; n++) {
-      const name = `${dir}${stem}.restored-${conflictStamp(Date.parse(time))}${n > 1 ? `-${n}` : ''}${ext}`;
+      // Cut as a conflict copy's is when the whole would pass NAME_MAX (conflict-name.ts).
+      const name = dir + withTail(stem, ext, `.restored-${conflictStamp(Date.parse(time))}${n > 1 ? `-${n}` : ''}`);
       if (await renameNoReplace(join(tmp, only), join(target, name))) return name;
     }
   } finally {
