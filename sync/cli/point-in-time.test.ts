@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { constants } from 'node:fs';
-import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -90,6 +90,27 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
       assert.notEqual(names[0], names[1], 'a second restore never overwrites the first');
     }
     assert.deepEqual((await readdir(src)).filter((n) => n.startsWith('.strata-tmp')), []);
+  });
+
+  it('--beside never writes through a link or over a file that stands where a folder on the way was', async () => {
+    const src = join(tmp, 'linked');
+    const outside = join(tmp, 'outside');
+    await writeTree(src, { docs: { 'a.txt': 'a1' } });
+    const snap = JSON.parse((await cli('snapshot', src, '--layer', 'user/linked', '--json')).stdout).snapshot;
+    await writeTree(outside, {});
+    await rm(join(src, 'docs'), { recursive: true });
+    await symlink(outside, join(src, 'docs'));
+    const r = await cli('restore', src, '--layer', 'user/linked', '--snapshot', snap, '--path', 'docs/a.txt', '--beside');
+    assert.equal(r.code, 1, describeRun(r));
+    assert.match(r.stderr, /^strata: E_BAD_TARGET .*docs: /);
+    assert.deepEqual(await readdir(outside), [], 'nothing is written through the link');
+    assert.deepEqual((await readdir(src)).sort(), ['docs']);
+    await rm(join(src, 'docs'));
+    await writeFile(join(src, 'docs'), 'a file now');
+    const file = await cli('restore', src, '--layer', 'user/linked', '--snapshot', snap, '--path', 'docs/a.txt', '--beside');
+    assert.equal(file.code, 1, describeRun(file));
+    assert.match(file.stderr, /^strata: E_BAD_TARGET .*docs: /);
+    assert.deepEqual((await readdir(src)).sort(), ['docs']);
   });
 
   it('in place restores a folder as it was, keeping what was added since', async () => {

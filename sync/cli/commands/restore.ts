@@ -12,7 +12,7 @@
  * `name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`, the sync engine's conflict copy, and so is
  * a file it replaces that was changed since the layer's latest snapshot), or with
  * `--beside` next to it as `name.restored-YYYYMMDD-HHMMSS.ext` (the snapshot's time; a folder
- * keeps its whole name: `my.photos.restored-…`), leaving the current version untouched. Restoring into a synced folder is an ordinary local edit to the
+ * keeps its whole name: `my.photos.restored-…`), leaving the current version untouched; a link or a file where a folder on the way should be is refused (E_BAD_TARGET), never written through. Restoring into a synced folder is an ordinary local edit to the
  * agent, which syncs it like any other.
  *
  * Signed in (no --store: signed-in.ts), `strata restore <path> [--snapshot <id>] [--beside]`
@@ -23,9 +23,9 @@
  * record the org versions it was made over (the session knows only those laid now, and a profile
  * has no history). Refused while a sign-in is laying home (E_LAYING).
  */
-import { lstat, mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { TEMP_PREFIX, makeDirs, renameNoReplace } from '../../fsutil.js';
+import { TEMP_PREFIX, isErrno, renameNoReplace } from '../../fsutil.js';
 import { conflictStamp, splitExtension, withTail } from '../../plan/conflict-name.js';
 import { checkEntryName, type Repository } from '../../repo/index.js';
 import type { BlobId } from '../../repo/types.js';
@@ -78,6 +78,8 @@ export const restoreCommand: Command = {
     const { id } = snapshot;
     const pool = openChunkPool(ctx);
     const bar = ctx.progress('restore');
+    // Checked before anything is fetched, and again when the restored version is placed.
+    if (beside && only !== undefined) await foldersOnTheWay(target, only, false);
     const into = beside ? await besideDir(target) : target;
     // Ctrl-C stops the restore cleanly: its temp files (and a --beside temp folder) go.
     const interrupt = cancelOnInterrupt(`restore of ${only ?? 'the snapshot'} cancelled; what was not restored yet is as it was (run it again to finish)`);
@@ -203,6 +205,28 @@ async function besideDir(target: string): Promise<string> {
 }
 
 /**
+ * Checks the folders above `only` in `target` (and makes those missing, if `make`): each must be a
+ * real folder. A link there would take the version restored beside out of the target (nothing is
+ * ever written through a link), and a file would have to be moved, which --beside never does.
+ */
+async function foldersOnTheWay(target: string, only: string, make: boolean): Promise<void> {
+  let at = resolve(target);
+  for (const part of only.split('/').slice(0, -1)) {
+    at = join(at, part);
+    const st = await lstat(at).catch((err: unknown) => {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw err;
+    });
+    if (st === undefined) {
+      if (!make) return;
+      await mkdir(at);
+    } else if (!st.isDirectory()) {
+      throw new StrataError('E_BAD_TARGET', `a ${st.isSymbolicLink() ? 'link' : 'file'} stands where the snapshot has a folder: --beside places nothing through or over it (restore in place keeps it as a conflict copy)`, { path: at });
+    }
+  }
+}
+
+/**
  * Moves `only` out of the temp restore dir beside its place, returns that path: a file to
  * `name.restored-<stamp>.ext`, a folder to `name.restored-<stamp>` (a folder's name has no
  * extension: `my.photos` is not a `.photos` file).
@@ -213,7 +237,7 @@ async function moveBeside(tmp: string, target: string, only: string, time: strin
     const name = only.slice(slash + 1);
     const [stem, ext] = (await lstat(join(tmp, only))).isDirectory() ? [name, ''] : splitExtension(name);
     const dir = only.slice(0, slash + 1);
-    await makeDirs(join(target, dir));
+    await foldersOnTheWay(target, only, true);
     // Never over anything, not even what appears meanwhile: a second restore of the same time gets a counter.
     for (let n = 1; ; n++) {
       // Cut as a conflict copy's is when the whole would pass NAME_MAX (conflict-name.ts).
