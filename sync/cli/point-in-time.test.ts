@@ -113,6 +113,27 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
     assert.deepEqual((await readdir(src)).sort(), ['docs']);
   });
 
+  it('a damaged snapshot: log lists the others and names it; a prefix of its id names it too, not "no snapshot"', async () => {
+    const src = join(tmp, 'damaged');
+    await writeTree(src, { 'a.txt': 'one' });
+    const bad = JSON.parse((await cli('snapshot', src, '--layer', 'user/damaged', '--json')).stdout).snapshot;
+    await writeFile(join(src, 'a.txt'), 'two');
+    const good = JSON.parse((await cli('snapshot', src, '--layer', 'user/damaged', '--json')).stdout).snapshot;
+    const key = `layers/user/damaged/snapshots/${bad}`;
+    await writeFile(join(fileURLToPath(store), key), '{"not": "a snapshot"}');
+    const log = await cli('log', '--layer', 'user/damaged', '--json');
+    assert.equal(log.code, 0, describeRun(log));
+    assert.deepEqual(JSON.parse(log.stdout).snapshots.map((s: { id: string }) => s.id), [good]);
+    assert.match(log.stderr, new RegExp(`^strata: warning: E_[A-Z_]+ ${key}: [^\\n]+\\n$`));
+    for (const cmd of [['ls'], ['restore', src, '--path', 'a.txt', '--beside']]) {
+      const r = await cli(...cmd, '--layer', 'user/damaged', '--snapshot', bad.slice(0, 12));
+      assert.equal(r.code, 1, describeRun(r));
+      assert.match(r.stderr, new RegExp(`^strata: E_[A-Z_]+ ${key}: `));
+    }
+    const ok = await cli('ls', '--layer', 'user/damaged', '--snapshot', good.slice(0, 12), '--json');
+    assert.equal(ok.code, 0, describeRun(ok));
+  });
+
   it('in place restores a folder as it was, keeping what was added since', async () => {
     const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'docs');
     assert.equal(r.code, 0, describeRun(r));

@@ -5,7 +5,7 @@
 import { isBlobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import type { Repository, SnapshotRecord } from '../repo/index.js';
-import { keys } from '../repo/types.js';
+import { keys, type SnapshotId } from '../repo/types.js';
 import { stringOption, usageError, type ParsedArgs } from './args.js';
 
 const PREFIX = /^[0-9a-f]{8,63}$/;
@@ -28,10 +28,13 @@ export async function resolveSnapshot(repo: Repository, layer: string, id: strin
     if (!latest) throw new StrataError('E_NO_SNAPSHOT', `layer ${layer} has no snapshot yet`, { key: keys.heads(layer) });
     return latest;
   }
-  if (isBlobId(id)) return { id, snapshot: await repo.loadSnapshot(layer, id) };
-  const { snapshots } = await repo.listSnapshots(layer);
-  const matches = snapshots.filter((s) => s.id.startsWith(id));
-  if (matches.length === 1) return matches[0] as SnapshotRecord;
+  // A prefix is matched against the listed keys: no snapshot is read but the one it names, whose
+  // damage (if any) is then the error, never hidden as "no snapshot", nor by another match.
+  const matches = isBlobId(id) ? [id] : (await repo.listSnapshotIds(layer)).filter((s) => s.startsWith(id));
+  if (matches.length === 1) {
+    const found = matches[0] as SnapshotId;
+    return { id: found, snapshot: await repo.loadSnapshot(layer, found) };
+  }
   if (matches.length === 0) throw new StrataError('E_SNAPSHOT_NOT_FOUND', `no snapshot of ${layer} starts with ${id}`, { key: keys.snapshots(layer) });
   throw new StrataError('E_SNAPSHOT_AMBIGUOUS', `${matches.length} snapshots of ${layer} start with ${id}; give more digits`, { key: keys.snapshots(layer) });
 }

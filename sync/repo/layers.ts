@@ -51,6 +51,17 @@ async function readSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: stri
   return decodeSnapshot(await getCapped(store, at.key, at.size, MAX_SNAPSHOT_BYTES), at.key, layer, at.id, hash);
 }
 
+/** The ids of `layer`'s snapshots, from the listing alone: none is read (a key not ending in an id is skipped). */
+export async function listSnapshotIds(store: ObjectStore, layer: string): Promise<SnapshotId[]> {
+  const prefix = keys.snapshots(checkLayerId(layer));
+  const ids: SnapshotId[] = [];
+  for await (const { key } of store.list(prefix)) {
+    const id = key.slice(prefix.length);
+    if (isBlobId(id)) ids.push(id);
+  }
+  return ids;
+}
+
 /** Every valid snapshot of `layer`, oldest first (ties by id); invalid ones are in `errors`. */
 export async function listSnapshots(store: ObjectStore, hash: HashAlgorithm, layer: string, concurrency: number): Promise<{ snapshots: SnapshotRecord[]; errors: StrataError[] }> {
   const prefix = keys.snapshots(checkLayerId(layer));

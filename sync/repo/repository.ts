@@ -273,6 +273,10 @@ export class Repository {
     return layers.loadSnapshot(this.store, this.format.hash, layer, id);
   }
 
+  listSnapshotIds(layer: string): Promise<SnapshotId[]> {
+    return layers.listSnapshotIds(this.store, layer);
+  }
+
   listSnapshots(layer: string): Promise<{ snapshots: layers.SnapshotRecord[]; errors: StrataError[] }> {
     return layers.listSnapshots(this.store, this.format.hash, layer, this.readConcurrency);
   }
