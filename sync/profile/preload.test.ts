@@ -4,7 +4,7 @@
 // the three-way merge); a template that adds nothing writes nothing; org layer versions chain by
 // parent.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { mkdtemp, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +12,7 @@ import { check, type Repository } from '../repo/index.js';
 import { T0, newRepo, rejectsWith, keysUnder } from '../repo/testkit.js';
 import type { BlobId } from '../repo/types.js';
 import { takeSnapshot } from '../snapshot/index.js';
-import { fileBytes, writeFiles } from '../snapshot/testkit.js';
+import { aheadOfDisk, fileBytes, writeFiles } from '../snapshot/testkit.js';
 import { overlay } from '../overlay/index.js';
 import type { Node } from '../plan/index.js';
 import { ADMIN_DEVICE, preloadUserLayer, publishOrgLayer, writeProfile } from './index.js';
@@ -306,6 +306,26 @@ describe('publishOrgLayer', () => {
       for (const v of ['v1', 'v2']) await utimes(join(tmp, v, 'policy.txt'), mtime, mtime);
       await publishOrgLayer(repo, 'org/hr', { from: join(tmp, 'v1'), now: () => T1 });
       const v2 = await publishOrgLayer(repo, 'org/hr', { from: join(tmp, 'v2'), now: () => T2 });
+      assert.deepEqual(await contents(repo, v2.snapshot.root), { 'policy.txt': 'VERSION 2' });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('publishes a same-size edit of the folder whose mtime was set back since the last version (touch -r, rsync -t, cp -p)', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'strata-publish-'));
+    try {
+      const { repo } = await newRepo();
+      const policy = join(tmp, 'policy.txt');
+      const mtime = new Date('2024-05-01T08:00:00.000Z');
+      await writeFiles(tmp, { 'policy.txt': 'version 1' }, mtime);
+      // Clocks ahead of the disk's: even the edit's ctime lies well before either version started.
+      const start = aheadOfDisk().getTime();
+      await publishOrgLayer(repo, 'org/hr', { from: tmp, now: () => new Date(start) });
+      await writeFiles(tmp, { 'policy.txt': 'VERSION 2' }, mtime);
+      assert.equal((await stat(policy)).mtimeMs, mtime.getTime());
+      const v2 = await publishOrgLayer(repo, 'org/hr', { from: tmp, now: () => new Date(start + 60_000) });
+      assert.equal(v2.changed, true);
       assert.deepEqual(await contents(repo, v2.snapshot.root), { 'policy.txt': 'VERSION 2' });
     } finally {
       await rm(tmp, { recursive: true, force: true });

@@ -25,7 +25,8 @@ export interface Context {
   readonly parents: ParentTrees;
   /**
    * A parent's entry for a file of the same size and mtime is taken without reading the file only
-   * when that mtime is before this time (ms): see RACY_MS. Undefined: never (no stat cache).
+   * when that mtime and the file's ctime are before this time (ms): see RACY_MS and file.ts.
+   * Undefined: never (no stat cache).
    */
   readonly trustBefore?: number;
   readonly exclude: SnapshotOptions['exclude'];

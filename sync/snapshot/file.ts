@@ -2,9 +2,17 @@
  * One regular file into the repository.
  *
  * - Stat cache: when the parent snapshot has a file of the same size and mtime whose chunks are
- *   all still in the repository, its chunk list is reused and the file is not opened — unless that
- *   mtime is within RACY_MS of the parent's start (the parent may have read the file in the same
- *   timestamp tick as a same-size rewrite).
+ *   all still in the repository, its chunk list is reused and the file is not opened — only when
+ *   both the file's mtime and its ctime lie more than RACY_MS before the parent's start
+ *   (ctx.trustBefore). The mtime: the parent may have read the file in the same timestamp tick as
+ *   a same-size rewrite. The ctime: a same-size edit whose mtime was set back since the parent
+ *   (touch -r, rsync -t, cp -p, an archive extracted over the file) leaves size and mtime as the
+ *   parent recorded them, and a tree entry has no ctime or inode to tell (tree ids must not
+ *   depend on the machine: DESIGN §2). No process can set a ctime, so one older than the
+ *   parent's start says the file was last changed before the parent looked at it. A chmod, rename
+ *   or new hard link since moves the ctime too: the file is read again, which costs a read and
+ *   never a wrong entry. The comparison is sound only on the clock that stamps the disk, which is
+ *   why only a parent this device took is trusted (snapshot.ts).
  * - Otherwise the chunker finds the boundaries and ids, and only the chunks the repository lacks
  *   are read again (positional reads of just those ranges) and added. Each re-read chunk must hash
  *   to the id the chunker gave it, and the file's size, mtime, inode and ctime must be what they
@@ -32,7 +40,9 @@ export function entryFor(name: string, st: Stats, chunks: string[]): FileEntry {
 
 /** The parent's chunk list for a file it vouches for unchanged (stat cache), else undefined. */
 export function cached(ctx: Context, st: Stats, prev: TreeEntry | undefined): string[] | undefined {
-  if (prev?.type !== 'file' || prev.size !== st.size || prev.mtimeMs !== mtimeOf(st) || !(prev.mtimeMs < (ctx.trustBefore ?? Number.NaN))) return undefined;
+  if (prev?.type !== 'file' || prev.size !== st.size || prev.mtimeMs !== mtimeOf(st)) return undefined;
+  const trustBefore = ctx.trustBefore ?? Number.NaN;
+  if (!(prev.mtimeMs < trustBefore && st.ctimeMs < trustBefore)) return undefined;
   return prev.chunks.every((id) => ctx.repo.hasBlob(id)) ? prev.chunks : undefined;
 }
 

@@ -5,10 +5,10 @@ import { describe, it } from 'node:test';
 import { BEFORE_T0, newRepo, T0 } from '../repo/testkit.js';
 import { makeRng, testSeed } from '../testing/random.js';
 import { takeSnapshot } from './snapshot.js';
-import { listDisk, listTree, withTmp, writeFiles } from './testkit.js';
+import { aheadOfDisk, listDisk, listTree, withTmp, writeFiles } from './testkit.js';
 
 const MiB = 1024 * 1024;
-const base = { layer: 'user/alice', device: 'laptop', now: () => T0 };
+const base = { layer: 'user/alice', device: 'laptop', now: aheadOfDisk };
 
 async function touch(path: string, seconds: number): Promise<void> {
   const t = new Date(T0.getTime() + seconds * 1000);

@@ -9,10 +9,12 @@ import { BEFORE_T0, RecordingStore, newRepo, T0 } from '../repo/testkit.js';
 import type { BlobId } from '../repo/types.js';
 import { makeRng, testSeed } from '../testing/random.js';
 import { takeSnapshot } from './snapshot.js';
-import { listDisk, listTree, withTmp, writeFiles } from './testkit.js';
+import { aheadOfDisk, listDisk, listTree, withTmp, writeFiles } from './testkit.js';
 
 const layer = 'user/alice';
-const at = (minutes: number) => () => new Date(T0.getTime() + minutes * 60_000);
+// Ahead of the disk's clock, so that a device's own parent vouches for the files written (aheadOfDisk).
+const start = aheadOfDisk().getTime();
+const at = (minutes: number) => () => new Date(start + minutes * 60_000);
 
 /** Every blob id a tree references, recursively (trees included). */
 async function blobsOf(repo: Repository, tree: BlobId, out = new Set<BlobId>()): Promise<Set<BlobId>> {

@@ -10,9 +10,9 @@ import type { ByteRange } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
 import { ParentTrees } from './prefetch.js';
 import { takeSnapshot } from './snapshot.js';
-import { listDisk, listTree, withTmp, writeFiles } from './testkit.js';
+import { aheadOfDisk, listDisk, listTree, withTmp, writeFiles } from './testkit.js';
 
-const base = { layer: 'user/alice', device: 'laptop', now: () => T0 };
+const base = { layer: 'user/alice', device: 'laptop', now: aheadOfDisk };
 
 /** 8 top folders × 5 × 4: 208 folders, one small file in each. */
 function manyDirs(): Record<string, string> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BEFORE_T0, newRepo, rejectsWith, T0 } from '../repo/testkit.js';
 import { takeSnapshot } from './snapshot.js';
-import { listDisk, listTree, withTmp, writeFiles } from './testkit.js';
+import { aheadOfDisk, listDisk, listTree, withTmp, writeFiles } from './testkit.js';
 import type { SnapshotProgress } from './types.js';
 
 const base = { layer: 'user/alice', device: 'laptop', now: () => T0 };
@@ -57,8 +57,8 @@ describe('takeSnapshot', () => {
     await withTmp(async (root) => {
       await fixture(root);
       const { repo } = await newRepo();
-      const first = await takeSnapshot(repo, { ...base, root });
-      const second = await takeSnapshot(repo, { ...base, root });
+      const first = await takeSnapshot(repo, { ...base, root, now: aheadOfDisk });
+      const second = await takeSnapshot(repo, { ...base, root, now: aheadOfDisk });
       assert.equal(second.snapshot.root, first.snapshot.root);
       assert.equal(second.stats.blobsAdded, 0);
       assert.equal(second.stats.bytesAdded, 0);
@@ -73,23 +73,37 @@ describe('takeSnapshot', () => {
     await withTmp(async (root) => {
       await writeFiles(root, { 'f.txt': 'aaaa', 'g.txt': 'gggg' });
       const { repo } = await newRepo();
-      const first = await takeSnapshot(repo, { ...base, root });
+      const first = await takeSnapshot(repo, { ...base, root, now: aheadOfDisk });
       const mtime = new Date('2024-01-02T03:04:05.678Z');
       await utimes(join(root, 'f.txt'), mtime, mtime);
       await writeFile(join(root, 'g.txt'), 'bbbb');
       const g = join(root, 'g.txt');
       await utimes(g, mtime, mtime);
-      const second = await takeSnapshot(repo, { ...base, root });
+      const second = await takeSnapshot(repo, { ...base, root, now: aheadOfDisk });
       // f's mtime changed: re-read; g's content changed too, and both are stored as now on disk.
       assert.equal(second.stats.bytesRead, 8);
       assert.deepEqual(await listTree(repo, second.snapshot.root), await listDisk(root));
-      // Now change g's bytes but restore size and mtime: the stat cache keeps the old chunks.
-      await writeFile(g, 'cccc');
-      await utimes(g, mtime, mtime);
-      const third = await takeSnapshot(repo, { ...base, root });
+      // Neither changed since: the stat cache takes both from the parent.
+      const third = await takeSnapshot(repo, { ...base, root, now: aheadOfDisk });
       assert.equal(third.stats.bytesRead, 0);
       assert.equal(third.snapshot.root, second.snapshot.root);
       assert.notEqual(second.snapshot.root, first.snapshot.root);
+    });
+  });
+
+  it('reads again a same-size edit whose mtime was set back since the parent (touch -r, rsync -t, cp -p): its ctime is newer', async () => {
+    await withTmp(async (root) => {
+      await writeFiles(root, { 'f.txt': 'aaaa' }, BEFORE_T0);
+      const f = join(root, 'f.txt');
+      const { repo } = await newRepo();
+      // The system clock, as `strata snapshot` runs: the edit below is made after this snapshot started.
+      const first = await takeSnapshot(repo, { layer: 'user/alice', device: 'laptop', root });
+      await writeFile(f, 'bbbb');
+      await utimes(f, BEFORE_T0, BEFORE_T0);
+      const second = await takeSnapshot(repo, { layer: 'user/alice', device: 'laptop', root });
+      assert.deepEqual(second.snapshot.parents, [first.snapshotId]);
+      assert.equal(second.stats.filesUnchanged, 0);
+      assert.deepEqual(await listTree(repo, second.snapshot.root), await listDisk(root));
     });
   });
 
@@ -97,21 +111,20 @@ describe('takeSnapshot', () => {
     await withTmp(async (root) => {
       await writeFiles(root, { 'f.txt': 'aaaa', 'old.txt': 'oooo' }, BEFORE_T0);
       const f = join(root, 'f.txt');
-      const tick = new Date(T0.getTime() - 1);
+      const start = aheadOfDisk();
+      const tick = new Date(start.getTime() - 1);
       await utimes(f, tick, tick);
       const { repo } = await newRepo();
-      const first = await takeSnapshot(repo, { ...base, root });
-      assert.equal(first.snapshot.time, T0.toISOString(), 'the time is the start');
+      const first = await takeSnapshot(repo, { ...base, root, now: () => start });
+      assert.equal(first.snapshot.time, start.toISOString(), 'the time is the start');
       // Rewritten at the same size in the tick the first snapshot read it in: size and mtime are as they were.
       await writeFile(f, 'bbbb');
       await utimes(f, tick, tick);
-      const second = await takeSnapshot(repo, { ...base, root, now: () => new Date(T0.getTime() + 60_000) });
+      const second = await takeSnapshot(repo, { ...base, root, now: () => new Date(start.getTime() + 60_000) });
       assert.equal(second.stats.bytesRead, 4, 'f.txt is read again, old.txt is not');
       assert.deepEqual(await listTree(repo, second.snapshot.root), await listDisk(root));
       // A minute later the same mtime lies well before the parent's start: the stat cache vouches for it.
-      await writeFile(f, 'cccc');
-      await utimes(f, tick, tick);
-      const third = await takeSnapshot(repo, { ...base, root, now: () => new Date(T0.getTime() + 120_000) });
+      const third = await takeSnapshot(repo, { ...base, root, now: () => new Date(start.getTime() + 120_000) });
       assert.equal(third.stats.bytesRead, 0);
     });
   });

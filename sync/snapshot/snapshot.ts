@@ -110,7 +110,8 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
   // A snapshot's time is when it started: every file it reads was read after it (RACY_MS).
   const started = (opts.now ?? (() => new Date()))().getTime();
   const parent = await resolveParent(repo, layer, device, opts.parent);
-  // Only this device's own snapshot vouches for its folder: another machine's file of the same size and mtime may hold other bytes.
+  // Only this device's own snapshot vouches for its folder: another machine's file of the same size and mtime may hold other bytes,
+  // and only this machine's clock can be compared with the ctimes of its disk (file.ts).
   const trusted = opts.statCache !== false && parent?.snapshot.device === device;
   // Where the parent vouches for nothing here (an org layer's versions, another device's snapshot),
   // the snapshot is never dated before it, whatever this clock says (timeAfterParents).

@@ -22,6 +22,16 @@ export async function withTmp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 }
 
 /**
+ * A snapshot clock an hour ahead of the system's: every file written so far was changed (its
+ * ctime) well before a snapshot taken at this time starts, as files are between a user's
+ * snapshots, so the snapshot's stat cache may vouch for them (file.ts). A snapshot at T0, which
+ * lies before any file's real ctime, never takes a file from its parent.
+ */
+export function aheadOfDisk(): Date {
+  return new Date(Date.now() + 3_600_000);
+}
+
+/**
  * Writes `files` (relative path → content) under `root`, creating directories. With `mtime`, the
  * files bear it: a snapshot clock set in the past (T0) only trusts its stat cache for files
  * dated well before the parent snapshot (RACY_MS).
