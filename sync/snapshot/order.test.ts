@@ -1,6 +1,6 @@
 // Write order, devices, parents and aborts: what the bucket holds after (or during) a snapshot.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openRepository } from '../repo/format.js';
@@ -95,6 +95,28 @@ describe('takeSnapshot: devices and parents', () => {
       // An explicit parent is used as given.
       const explicit = await takeSnapshot(repo, { root, layer, device: 'desk', now: at(5), parent: laptop1.snapshotId });
       assert.deepEqual(explicit.snapshot.parents, [laptop1.snapshotId]);
+    });
+  });
+
+  it("does not take its own parent's word for files when that parent's time is another device's clock", async () => {
+    await withTmp(async (root) => {
+      await writeFiles(root, { 'f.txt': 'aaaa' }, BEFORE_T0);
+      const f = join(root, 'f.txt');
+      const { repo } = await newRepo();
+      // desk's clock runs a day ahead: laptop's first snapshot, built on desk's, is dated after it.
+      await takeSnapshot(repo, { root, layer, device: 'desk', now: () => new Date(Date.now() + 86_400_000) });
+      const laptop1 = await takeSnapshot(repo, { root, layer, device: 'laptop' });
+      // A same-size edit whose mtime was set back, made after laptop1 started by the system clock.
+      await writeFile(f, 'bbbb');
+      await utimes(f, BEFORE_T0, BEFORE_T0);
+      const laptop2 = await takeSnapshot(repo, { root, layer, device: 'laptop' });
+      assert.deepEqual(laptop2.snapshot.parents, [laptop1.snapshotId]);
+      assert.deepEqual(await listTree(repo, laptop2.snapshot.root), await listDisk(root));
+      // Once this clock has passed laptop1's time, that time still says nothing of when laptop1 read the files.
+      await writeFile(f, 'cccc');
+      await utimes(f, BEFORE_T0, BEFORE_T0);
+      const laptop3 = await takeSnapshot(repo, { root, layer, device: 'laptop', parent: laptop1.snapshotId, now: () => new Date(Date.now() + 2 * 86_400_000) });
+      assert.deepEqual(await listTree(repo, laptop3.snapshot.root), await listDisk(root));
     });
   });
 

@@ -4,14 +4,14 @@
 import { opendir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StrataError } from '../errors.js';
-import { checkDeviceId, checkLayerId, timeAfterParents, type Repository } from '../repo/index.js';
+import { checkDeviceId, checkLayerId, timeAfterParents, type Repository, type SnapshotRecord } from '../repo/index.js';
 import { FORMAT_VERSION, type BlobId, type Snapshot } from '../repo/types.js';
 import { SmallBatch } from './batch.js';
 import { InProcessChunker } from './chunker.js';
 import { idHash, newStats, RACY_MS, type Context } from './context.js';
 import { JobLimit } from './limit.js';
 import { errnoOf, fsProblem } from './listing.js';
-import { resolveParent } from './parent.js';
+import { isObjectError, resolveParent } from './parent.js';
 import { ParentTrees } from './prefetch.js';
 import type { FileChunker, SnapshotOptions, SnapshotResult } from './types.js';
 import { snapshotDir } from './walk.js';
@@ -93,6 +93,26 @@ async function writeBlobs(ctx: Context, parentRoot: BlobId | undefined): Promise
 }
 
 /**
+ * Whether `parent`'s time is when its walk started by this machine's clock, so that file times on
+ * this disk can be compared with it. Not so when it lies ahead of this clock now, nor when it was
+ * dated just after a parent of its own (timeAfterParents: built on another device's snapshot whose
+ * clock runs ahead, it took that clock's time). A parent of it that cannot be read leaves it untrusted.
+ */
+async function onThisClock(repo: Repository, layer: string, parent: SnapshotRecord, started: number): Promise<boolean> {
+  const time = Date.parse(parent.snapshot.time);
+  if (!(time <= started)) return false;
+  for (const id of parent.snapshot.parents) {
+    try {
+      if (Date.parse((await repo.loadSnapshot(layer, id)).time) >= time - 1) return false;
+    } catch (err) {
+      if (!isObjectError(err)) throw err;
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
  * Snapshots `opts.root` into layer `opts.layer` as device `opts.device` and points the device's
  * head at it. Write order (DESIGN §2): packs and indexes (flush resolves), then the snapshot, then
  * the head — a head never names anything not durable.
@@ -112,7 +132,7 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
   const parent = await resolveParent(repo, layer, device, opts.parent);
   // Only this device's own snapshot vouches for its folder: another machine's file of the same size and mtime may hold other bytes,
   // and only this machine's clock can be compared with the ctimes of its disk (file.ts).
-  const trusted = opts.statCache !== false && parent?.snapshot.device === device;
+  const trusted = opts.statCache !== false && parent?.snapshot.device === device && (await onThisClock(repo, layer, parent, started));
   // Where the parent vouches for nothing here (an org layer's versions, another device's snapshot),
   // the snapshot is never dated before it, whatever this clock says (timeAfterParents).
   const time = timeAfterParents(started, parent && !trusted ? [parent.snapshot.time] : []);

@@ -63,7 +63,8 @@ export interface SnapshotOptions {
   parent?: SnapshotId;
   /**
    * Reuse the parent's chunk list for a file of the same size and mtime without reading it
-   * (default true). Only a parent this device took is used so, and a file dated, or changed
+   * (default true). Only a parent this device took, dated by this machine's clock, is used so
+   * (not one dated after another device's snapshot), and a file dated, or changed
    * (ctime), since RACY_MS before the parent's start is read all the same.
    * False when the folder is not the one the parent was taken from: a file there with another
    * file's size and mtime (a copy that kept its dates) may hold other bytes.
