@@ -179,6 +179,10 @@ describe('a preload over a layer of a case-insensitive machine', () => {
     assert.equal(names.filter((n) => n.toLowerCase() === 'readme.txt').length, 1, JSON.stringify(names));
     assert.equal(names.length, 2, JSON.stringify(names));
     assert.deepEqual(r.kept.length, 1, JSON.stringify(r.kept));
+    // Said as two names that differ only in case: the layer holds one, the other is its copy.
+    const [k] = r.kept;
+    assert.ok(k?.caseOf !== undefined && names.includes(k.caseOf) && names.includes(k.copy) && k.path !== k.caseOf, JSON.stringify(r.kept));
+    assert.equal(k.path.toLowerCase(), 'readme.txt');
   });
 
   it('a template that holds README.txt and Readme.txt (a case-sensitive disk) is written with one of the names, the other as its conflict copy, listed', async (t) => {
@@ -197,7 +201,7 @@ describe('a preload over a layer of a case-insensitive machine', () => {
       // (An earlier template's copy stays beside it, as any file of the layer that a template lacks.)
       assert.ok(r.kept[0] !== undefined && names.includes(r.kept[0].copy), JSON.stringify(names));
       assert.equal(names.filter((n) => n.toLowerCase() === 'docs').length, 1, `one folder holds both: ${JSON.stringify(names)}`);
-      assert.deepEqual(r.kept.map((k) => [k.path, k.copyOf]), [['Readme.txt', 'template']], `${layerHad ? 'over a layer' : 'a new layer'}: ${JSON.stringify(r.kept)}`);
+      assert.deepEqual(r.kept.map((k) => [k.path, k.copyOf, k.caseOf]), [['Readme.txt', 'template', 'README.txt']], `${layerHad ? 'over a layer' : 'a new layer'}: ${JSON.stringify(r.kept)}`);
     }
   });
 

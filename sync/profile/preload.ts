@@ -51,7 +51,7 @@ import { summaryOf } from '../agent/commit.js';
 import { writeFlatTree } from '../agent/trees.js';
 import { loadAllTrees, treeOf } from './load-trees.js';
 import { readSides } from './preload-merge.js';
-import { partByCase } from './template-case.js';
+import { caseHolder, partByCase } from './template-case.js';
 import { dropSupersededCopies, keepHiding, sameTree, templateOver, type BelowDirs } from './template-merge.js';
 import { assignedLayers, checkUserId, readProfile } from './profile.js';
 
@@ -114,15 +114,23 @@ export interface PreloadResult {
   stats: SnapshotStats;
   /** What the exclusion rules left out of the template, sorted (a folder ends in "/"). */
   excluded: string[];
-  /** Paths where the user and the template both changed a file: both kept, one as `copy`, the version of `copyOf`. */
+  /**
+   * Paths where the user and the template both changed a file, and names that differ only in case
+   * (`caseOf`): both kept, one as `copy`, the version of `copyOf`.
+   */
   kept: KeptBoth[];
 }
 
-/** Both versions of a path kept: `path` holds one, `copy` (a conflict copy) the other, the template's or the layer's. */
+/**
+ * Both versions of a path kept: `path` holds one, `copy` (a conflict copy) the other, the
+ * template's or the layer's. Where the two were names that differ only in case, `caseOf` is the
+ * one that holds the other version (template-case.ts CasePair).
+ */
 export interface KeptBoth {
   path: string;
   copy: string;
   copyOf: 'template' | 'layer';
+  caseOf?: string;
 }
 
 /** The folder to read must be a readable directory (E_NO_ROOT otherwise); `what` names it in errors. */
@@ -185,9 +193,9 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
   try {
     const walked = await snapshotDir(ctx, root, '', undefined);
     if (caseInsensitive) await repo.flush();
-    const { root: template, conflicts: parted } = caseInsensitive ? await partByCase(repo, walked, device, add) : { root: walked, conflicts: [] };
+    const { root: template, pairs } = caseInsensitive ? await partByCase(repo, walked, device, add) : { root: walked, pairs: [] };
     await repo.flush();
-    const keptParted = parted.map((c): KeptBoth => ({ path: c.path, copy: c.copy, copyOf: 'template' }));
+    const keptParted = pairs.map((c): KeptBoth => ({ ...c, copyOf: 'template' }));
     if (!latest) {
       const trees = await loadAllTrees(repo, [template]);
       const tree = flatten(treeOf(trees, template), (id) => treeOf(trees, id));
@@ -240,7 +248,10 @@ export async function preloadUserLayer(repo: Repository, user: string, opts: Lay
     opts.signal?.throwIfAborted();
     const snapshotId = await repo.saveSnapshot(snapshot);
     await writeOwnHead(repo, snapshot, snapshotId, own);
-    const kept = [...keptParted, ...conflicts.map((c): KeptBoth => ({ path: c.path, copy: c.copy, copyOf: c.device === device ? 'template' : 'layer' }))];
+    const kept = [...keptParted, ...conflicts.map((c): KeptBoth => {
+      const caseOf = caseHolder(merged, c);
+      return { path: c.path, copy: c.copy, copyOf: c.device === device ? 'template' : 'layer', ...(caseOf !== undefined ? { caseOf } : {}) };
+    })];
     return done(snapshotId, snapshot, true, kept);
   } catch (err) {
     // No chunk job may outlive the call, and the writer must be usable again.

@@ -82,6 +82,18 @@ export function printExcluded(ctx: Context, excluded: readonly string[], withOrg
 const MAX_SHOWN_EXCLUDED = 10;
 
 /**
+ * One line of a preload's or publish's kept pairs: two versions of a path, or two names that
+ * differ only in case, said as such (the layer holds one at `caseOf`, the other at `copy`).
+ * `copyOf` says whose version went to the copy: a preload's template or the layer.
+ */
+export function keptLine(k: { path: string; copy: string; caseOf?: string; copyOf?: 'template' | 'layer' }): string {
+  const whose = k.copyOf === undefined ? '' : k.copyOf === 'template' ? "the template's " : "the layer's ";
+  if (k.caseOf === undefined) return `  kept both versions of ${k.path}, which the layer holds otherwise: ${whose || 'the other '}is ${k.copy}`;
+  if (k.caseOf === k.path) return `  two folders whose names differ only in case both held ${k.path}: kept ${whose || 'one '}as ${k.copy}`;
+  return `  ${k.caseOf} and ${k.path} differ only in case: kept ${whose}${k.path} as ${k.copy}`;
+}
+
+/**
  * The exit code of a preload or publish that stored the folder but left out entries no layer can
  * hold (a FIFO, a socket, a name other systems refuse, a file it could not read), each named in a
  * warning: a script that preloads new hires must be able to tell that a file did not go in. What

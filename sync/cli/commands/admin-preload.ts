@@ -3,7 +3,8 @@
  * before their first sign-in, or merges another template into a layer that has content (files the
  * template lacks stay; the template wins where both have a path until someone signed in, and from
  * then on it merges three-way, as a device does: where the user and the template both changed a
- * file, both versions are kept, each pair listed). What the exclusion rules name
+ * file, both versions are kept, each pair listed, as is each pair of names that differ only in
+ * case, parted under the org config's caseInsensitive). What the exclusion rules name
  * (built-in, and the org config's with --org) is left out, and listed, as is (with --org) what lies
  * outside the org config's folders. Entries no layer can hold are named in warnings, and exit 4.
  */
@@ -11,7 +12,7 @@ import { preloadUserLayer } from '../../profile/index.js';
 import { openChunkPool } from '../chunker.js';
 import { formatBytes, shortId } from '../format.js';
 import { layerFolders } from '../../signin/index.js';
-import { adminDevice, leftOutCode, openAdmin, printExcluded, requiredString, userOption, type AdminSub } from './admin-common.js';
+import { adminDevice, keptLine, leftOutCode, openAdmin, printExcluded, requiredString, userOption, type AdminSub } from './admin-common.js';
 import { plural } from '../../../shared/status-text.js';
 
 export const preloadSub: AdminSub = {
@@ -65,7 +66,7 @@ export const preloadSub: AdminSub = {
         `  layer: ${size}; template: ${plural(r.stats.files, 'file')}, ${formatBytes(r.stats.bytes)}, ${formatBytes(r.stats.bytesAdded)} new`,
       );
     }
-    for (const k of r.kept) ctx.print(`  kept both versions of ${k.path}, which the layer holds otherwise: the ${k.copyOf === 'template' ? "template's" : "layer's"} is ${k.copy}`);
+    for (const k of r.kept) ctx.print(keptLine(k));
     printExcluded(ctx, r.excluded, org !== undefined);
     return leftOutCode(r.stats.skipped);
   },

@@ -152,6 +152,16 @@ describe('strata login and admin login on S3', { skip }, () => {
     assert.equal(names.filter((p) => p.includes('.sync-conflict-')).length, 2, JSON.stringify(names));
   });
 
+  it("under the org config's caseInsensitive, preload says of a template's README.txt and Readme.txt that they differ only in case, and where the second went", async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'], policies: { caseInsensitive: true } });
+    assert.equal((await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`)).code, 0);
+    const tpl = join(org.dir, 'tpl');
+    await writeTree(tpl, { Documents: { 'README.txt': 'upper', 'Readme.txt': 'mixed' } });
+    const preload = await strata(['admin', 'preload', '--org', org.configPath, '--user', 'erin', '--from', tpl]);
+    assert.equal(preload.code, 0, preload.stderr);
+    assert.match(preload.stdout, /\n {2}Documents\/README\.txt and Documents\/Readme\.txt differ only in case: kept the template's Documents\/Readme\.txt as Documents\/Readme\.sync-conflict-\d{8}-\d{6}-admin\.txt\n/, preload.stdout);
+  });
+
   it('at a terminal, the ready line starts a line of its own instead of trailing the progress line', async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'] });
     const tpl = join(org.dir, 'tpl');
