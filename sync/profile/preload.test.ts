@@ -350,4 +350,22 @@ describe('publishOrgLayer', () => {
       await rm(tmp, { recursive: true, force: true });
     }
   });
+
+  it("under the org's caseInsensitive, a folder that holds README.txt and Readme.txt is published with one of the names, the other as its conflict copy, listed; published again, nothing changes", async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'strata-publish-case-'));
+    try {
+      const { repo } = await newRepo();
+      await writeFiles(join(tmp, 'v1'), { 'README.txt': 'upper', 'Readme.txt': 'mixed', 'docs/a.txt': 'a', 'Docs/b.txt': 'b' });
+      const v1 = await publishOrgLayer(repo, 'org/dept', { from: join(tmp, 'v1'), now: () => T1, caseInsensitive: true });
+      const names = Object.keys(await contents(repo, v1.snapshot.root));
+      assert.equal(names.filter((n) => n.toLowerCase() === 'readme.txt').length, 1, JSON.stringify(names));
+      assert.equal(names.filter((n) => n.toLowerCase() === 'docs').length, 1, `one folder holds both: ${JSON.stringify(names)}`);
+      assert.deepEqual(v1.kept.map((k) => [k.path, k.caseOf]), [['Readme.txt', 'README.txt']]);
+      assert.ok(names.includes(v1.kept[0]?.copy as string), JSON.stringify(names));
+      const again = await publishOrgLayer(repo, 'org/dept', { from: join(tmp, 'v1'), now: () => T2, caseInsensitive: true });
+      assert.equal(again.changed, false);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
 });

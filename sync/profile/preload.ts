@@ -94,9 +94,11 @@ export interface LayerWriteOptions {
    */
   folders?: readonly string[];
   /**
-   * A preload's merge: whether names equal under case folding are one file (as a sync device takes it: default
-   * caseInsensitiveByDefault(), Windows and macOS): a template's `Readme.txt` over the user's
-   * `README.txt` is then both kept, one as a conflict copy, never two names one machine cannot hold.
+   * Whether names equal under case folding are one file (as a sync device takes it: default
+   * caseInsensitiveByDefault(), Windows and macOS): a folder holding `README.txt` and `Readme.txt`
+   * is then written with one of them and the other as its conflict copy (template-case.ts), and a
+   * preload's template `Readme.txt` over the user's `README.txt` keeps both, one as a conflict
+   * copy: never two names one machine cannot hold.
    */
   caseInsensitive?: boolean;
 }

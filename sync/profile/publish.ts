@@ -2,8 +2,10 @@
  * Publishing an org layer: each publish is a new version, a plain snapshot of the folder (the
  * layer is replaced, not extended: a file left out of the new version is gone from it) whose
  * parent is the previous version, and the admin device's head moved to it. What the exclusion
- * rules name is left out, as from a user's folder (walkContext). A folder that holds
- * exactly the latest version's content writes nothing.
+ * rules name is left out, as from a user's folder (walkContext). Where the layer's machines fold
+ * case, two names of the folder that differ only in case are parted as a preload parts a
+ * template's (template-case.ts), and listed: no machine has to part them when it lays the layer.
+ * A folder that holds exactly the latest version's content writes nothing.
  *
  * The previous version is the layer's latest, whichever admin device published it: builds on this
  * device's own last version instead, a version published after another admin's could be dated
@@ -12,12 +14,15 @@
 import { resolve } from 'node:path';
 import { StrataError } from '../errors.js';
 import { timeAfterParents, type Repository, type SnapshotRecord } from '../repo/index.js';
-import { FORMAT_VERSION, type Snapshot, type SnapshotId } from '../repo/types.js';
+import { FORMAT_VERSION, type BlobId, type Snapshot, type SnapshotId } from '../repo/types.js';
+import { caseInsensitiveByDefault } from '../plan/index.js';
+import { addBlob } from '../snapshot/context.js';
 import type { SnapshotStats } from '../snapshot/index.js';
 import { isObjectError } from '../snapshot/parent.js';
 import { snapshotDir } from '../snapshot/walk.js';
 import { asStrataError, checkAdminDevice, checkFolder, walkContext, type LayerWriteOptions } from './preload.js';
 import { isOrgLayer } from './profile.js';
+import { partByCase, type CasePair } from './template-case.js';
 
 export interface PublishResult {
   /** The layer's latest version after the publish: new, or the latest one when it held the folder already. */
@@ -29,6 +34,8 @@ export interface PublishResult {
   stats: SnapshotStats;
   /** What the exclusion rules left out of the folder, sorted (a folder ends in "/"). */
   excluded: string[];
+  /** Names of the folder that differ only in case (LayerWriteOptions.caseInsensitive): one kept as a conflict copy. */
+  kept: CasePair[];
 }
 
 export interface PublishOptions extends LayerWriteOptions {
@@ -56,10 +63,13 @@ export async function publishOrgLayer(repo: Repository, layer: string, opts: Pub
   const excluded: string[] = [];
   const ctx = walkContext(repo, root, opts, excluded);
   try {
-    const tree = await snapshotDir(ctx, root, '', previous?.snapshot.root);
+    const walked = await snapshotDir(ctx, root, '', previous?.snapshot.root);
+    await repo.flush();
+    const add = (id: BlobId, bytes: Uint8Array) => addBlob(ctx, 'tree', id, bytes);
+    const { root: tree, pairs: kept } = (opts.caseInsensitive ?? caseInsensitiveByDefault()) ? await partByCase(repo, walked, device, add) : { root: walked, pairs: [] };
     await repo.flush();
     // The same content again is no new version: every machine would switch to it for nothing.
-    if (previous && tree === previous.snapshot.root) return { snapshotId: previous.id, snapshot: previous.snapshot, changed: false, stats: ctx.stats, excluded: excluded.sort() };
+    if (previous && tree === previous.snapshot.root) return { snapshotId: previous.id, snapshot: previous.snapshot, changed: false, stats: ctx.stats, excluded: excluded.sort(), kept };
     const { stats } = ctx;
     const had = previous?.snapshot.summary?.files ?? 0;
     if (opts.refuseEmpty && stats.files === 0 && had > 0) {
@@ -77,7 +87,7 @@ export async function publishOrgLayer(repo: Repository, layer: string, opts: Pub
     opts.signal?.throwIfAborted();
     const snapshotId = await repo.saveSnapshot(snapshot);
     await repo.writeHead(layer, device, snapshotId, snapshot.time);
-    return { snapshotId, snapshot, changed: true, stats, excluded: excluded.sort() };
+    return { snapshotId, snapshot, changed: true, stats, excluded: excluded.sort(), kept };
   } catch (err) {
     // No chunk job may outlive the call, and the writer must be usable again.
     await ctx.files.idle();

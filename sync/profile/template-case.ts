@@ -1,9 +1,10 @@
 /**
  * A template folder on a case-sensitive disk (Linux) may hold two names that differ only in case,
- * which no Windows or macOS machine can lay. Where the layer's machines fold case, a template is
- * written as one of them would sync that folder (plan/casefold.ts): the name that sorts first
- * stays, the other goes beside it as its case conflict copy, made by the admin device, and two
- * folders become one. A template without such names is written as it is.
+ * which no Windows or macOS machine can lay. Where the layer's machines fold case, a template (a
+ * preload's, or a published org layer's folder) is written as one of them would sync that folder
+ * (plan/casefold.ts): the name that sorts first stays, the other goes beside it as its case
+ * conflict copy, made by the admin device, and two folders become one. A template without such
+ * names is written as it is.
  */
 import { foldKey, foldLayerTree, flattenLoaded, type Conflict, type Node } from '../plan/index.js';
 import type { Repository } from '../repo/index.js';

@@ -3,8 +3,10 @@
  * of the folder as the admin device, parent the previous version); prints its snapshot id, or
  * says that nothing was published when the latest version holds the folder already. What the
  * exclusion rules name (built-in, and the org config's with --org) is left out, and listed. A folder
- * without a file over a version with files is refused unless --force (an unmounted share). Entries
- * no layer can hold are named in warnings, and exit 4.
+ * without a file over a version with files is refused unless --force (an unmounted share). Under
+ * the org config's caseInsensitive, two names of the folder that differ only in case are parted as
+ * preload parts them (one kept as a conflict copy), and listed. Entries no layer can hold are named
+ * in warnings, and exit 4.
  * `strata admin layer list`: every org layer with its number of versions and its latest one, dated
  * by when the bucket got it (the admin's clock may be off; --json also gives the snapshot's time).
  */
@@ -13,7 +15,7 @@ import { usageError } from '../args.js';
 import { openChunkPool } from '../chunker.js';
 import { columns, formatBytes, formatTime, shortId } from '../format.js';
 import { layerFolders } from '../../signin/index.js';
-import { adminDevice, leftOutCode, openAdmin, openAdminRepository, printExcluded, requiredString, type AdminSub } from './admin-common.js';
+import { adminDevice, keptLine, leftOutCode, openAdmin, openAdminRepository, printExcluded, requiredString, type AdminSub } from './admin-common.js';
 import { plural } from '../../../shared/status-text.js';
 
 export const layerPublishSub: AdminSub = {
@@ -29,11 +31,12 @@ export const layerPublishSub: AdminSub = {
     const device = adminDevice(ctx);
     const { repo, org } = await openAdmin(ctx, { loadIndex: false });
     const bar = ctx.progress('publish');
-    const { snapshotId, snapshot, changed, stats, excluded } = await publishOrgLayer(repo, layer, {
+    const { snapshotId, snapshot, changed, stats, excluded, kept } = await publishOrgLayer(repo, layer, {
       from,
       device,
       exclude: org?.policies.exclude ?? [],
       ...(org ? { folders: layerFolders(org) } : {}),
+      ...(org?.policies.caseInsensitive ? { caseInsensitive: true } : {}),
       refuseEmpty: ctx.args.values.force !== true,
       chunker: openChunkPool(ctx),
       onProgress: (p) => bar?.update({ files: p.files, bytes: p.bytesDone, totalBytes: p.bytes }),
@@ -41,7 +44,7 @@ export const layerPublishSub: AdminSub = {
     bar?.done();
     for (const s of stats.skipped) ctx.warn(`skipped ${s.path}: ${s.reason}`);
     if (ctx.json) {
-      ctx.printJson({ layer, snapshot: snapshotId, changed, device: snapshot.device, time: snapshot.time, parents: snapshot.parents, files: stats.files, bytes: stats.bytes, bytesAdded: stats.bytesAdded, skipped: stats.skipped, excluded });
+      ctx.printJson({ layer, snapshot: snapshotId, changed, device: snapshot.device, time: snapshot.time, parents: snapshot.parents, files: stats.files, bytes: stats.bytes, bytesAdded: stats.bytesAdded, skipped: stats.skipped, excluded, kept });
       return leftOutCode(stats.skipped);
     }
     if (!changed) ctx.print(`${layer}'s latest version already holds the folder: nothing published (snapshot ${shortId(snapshotId)}, ${plural(stats.files, 'file')}, ${formatBytes(stats.bytes)})`);
@@ -52,6 +55,7 @@ export const layerPublishSub: AdminSub = {
         `  ${plural(stats.files, 'file')}, ${formatBytes(stats.bytes)}, ${formatBytes(stats.bytesAdded)} new; ${parent ? `previous version ${shortId(parent)}` : 'first version'}`,
       );
     }
+    for (const k of kept) ctx.print(keptLine(k));
     printExcluded(ctx, excluded, org !== undefined);
     return leftOutCode(stats.skipped);
   },

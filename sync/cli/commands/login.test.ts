@@ -162,6 +162,22 @@ describe('strata login and admin login on S3', { skip }, () => {
     assert.match(preload.stdout, /\n {2}Documents\/README\.txt and Documents\/Readme\.txt differ only in case: kept the template's Documents\/Readme\.txt as Documents\/Readme\.sync-conflict-\d{8}-\d{6}-admin\.txt\n/, preload.stdout);
   });
 
+  it("under the org config's caseInsensitive, admin layer publish parts a folder's README.txt and Readme.txt and lists them: no machine has to when it lays the layer", async (t) => {
+    const org = await makeTestOrg(t, { policies: { caseInsensitive: true } });
+    assert.equal((await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`)).code, 0);
+    const dir = join(org.dir, 'dept');
+    await writeTree(dir, { 'README.txt': 'upper', 'Readme.txt': 'mixed' });
+    const pub = await strata(['admin', 'layer', 'publish', 'org/dept', '--org', org.configPath, '--from', dir, '--json']);
+    assert.equal(pub.code, 0, pub.stderr);
+    const kept = (JSON.parse(pub.stdout) as { kept: { path: string; caseOf: string; copy: string }[] }).kept;
+    assert.deepEqual(kept.map((k) => [k.caseOf, k.path]), [['README.txt', 'Readme.txt']]);
+    assert.deepEqual([...(await latestTree(await org.admin(), 'org/dept')).keys()].sort(), ['README.txt', kept[0]?.copy]);
+    await writeTree(dir, { 'policy.txt': 'p' });
+    const text = await strata(['admin', 'layer', 'publish', 'org/dept', '--org', org.configPath, '--from', dir]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /\n {2}README\.txt and Readme\.txt differ only in case: kept Readme\.txt as Readme\.sync-conflict-\d{8}-\d{6}-admin\.txt\n/, text.stdout);
+  });
+
   it('at a terminal, the ready line starts a line of its own instead of trailing the progress line', async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'] });
     const tpl = join(org.dir, 'tpl');
