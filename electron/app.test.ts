@@ -4,12 +4,14 @@
 // start that fails.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { writeTree } from '../sync/cli/testkit.js';
 import { CONTROL_FILE, serveControl } from '../sync/control/index.js';
+import { writeControlFile } from '../sync/control/file.js';
 import { FakeAgent } from '../sync/control/testkit.js';
 import { MemorySettings } from '../sync/settings/testkit.js';
 import type { AgentStatus } from '../shared/agent-api.js';
@@ -239,6 +241,26 @@ describe('desktop app', { skip }, () => {
     assert.deepEqual(shell.windows, []);
     assert.equal(shell.errors.length, 1, shell.errors.join('\n'));
     assert.match(shell.errors[0] ?? '', new RegExp(`^Strata is already running: E_AGENT_ALREADY_RUNNING ${m.stateDir}: an agent \\(pid ${process.pid}\\) already serves this state dir`));
+  });
+
+  it('refuses to start while an agent that does not answer (stopped, or busy) serves the state dir, and says so in its title', async (t) => {
+    const m = await signedInMachine(t);
+    // An endpoint that takes the connection and never answers, named by a pid that lives (this one).
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+    silent.on('connection', (socket) => t.after(() => socket.destroy()));
+    const address = silent.address();
+    assert.ok(address !== null && typeof address === 'object');
+    await writeControlFile(m.stateDir, { url: `http://127.0.0.1:${address.port}`, token: 'a'.repeat(43), pid: process.pid });
+    const homeBefore = await stateOf(m.home);
+    const shell = new FakeShell();
+    await StrataApp.start(appOptions(shell, m));
+    assert.equal(shell.exited, true);
+    assert.deepEqual(await stateOf(m.home), homeBefore, 'home is untouched');
+    assert.deepEqual(shell.windows, []);
+    assert.equal(shell.errors.length, 1, shell.errors.join('\n'));
+    assert.match(shell.errors[0] ?? '', new RegExp(`^Strata is already running but does not answer: E_AGENT_NOT_ANSWERING ${m.stateDir}: an agent \\(pid ${process.pid}\\) serves this state dir but does not answer`));
   });
 
   it('when the credentials are gone from the keychain, opens the sign-in screen for the same user and org', async (t) => {

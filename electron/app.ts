@@ -73,6 +73,13 @@ export interface AppOptions {
   settingsStore?: SettingsStore;
 }
 
+/** The title of the error a start that failed shows: another agent holding the state dir is not a fault of this one. */
+function startFailureTitle(failure: unknown): string {
+  if (isStrataError(failure, 'E_AGENT_ALREADY_RUNNING')) return 'Strata is already running';
+  if (isStrataError(failure, 'E_AGENT_NOT_ANSWERING')) return 'Strata is already running but does not answer';
+  return 'Strata could not start';
+}
+
 export class StrataApp {
   private host: SessionHost | undefined;
   private signIn: { flow: SignInFlow; server: SignInServer } | undefined;
@@ -105,7 +112,7 @@ export class StrataApp {
         if (!isStrataError(err, 'E_NOT_SIGNED_IN') && !isStrataError(err, 'E_NO_CREDENTIALS')) throw err;
         await app.offerSignIn();
       } catch (failure) {
-        opts.shell.showError(isStrataError(failure, 'E_AGENT_ALREADY_RUNNING') ? 'Strata is already running' : 'Strata could not start', describeError(failure));
+        opts.shell.showError(startFailureTitle(failure), describeError(failure));
         await app.quit();
       }
       return app;
