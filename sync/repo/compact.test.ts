@@ -303,3 +303,39 @@ describe('index consolidation by gc', () => {
     await assertWhole(s.store, s.blobs);
   });
 });
+
+describe('index consolidation against lagging listings and a long-running reader', () => {
+  async function twelvePasses() {
+    const memory = new MemoryStore();
+    const store = new IndexStore(memory);
+    const { repo } = await newRepo({ store: memory });
+    const blobs = await passes(repo, 12);
+    return { memory, store, repo, blobs, gcRepo: await openRepository(store, { loadIndex: false }) };
+  }
+
+  it('deletes a superseded index only once its consolidated index is older than the listing lag too, not only the grace period', async () => {
+    const s = await twelvePasses();
+    const old = await keysUnder(s.memory, 'index/');
+    const listing: ObjectInfo[] = [];
+    for await (const info of s.memory.list('index/')) listing.push(info);
+    const lagging = { graceMs: 0, listingLagMs: 60_000 };
+    const first = await gc(s.gcRepo, 0, lagging);
+    const consolidated = first.indexes.written[0]?.key as string;
+    // Run again a second later: a listing may not show the consolidated index for a minute yet.
+    const second = await gc(s.gcRepo, 1000, lagging);
+    assert.deepEqual(second.indexes.deleted, [], 'the consolidated index is younger than the listing lag');
+    assert.deepEqual(second.indexes.young.sort(), [...old].sort());
+    // A reader whose listing lags: the old indexes (deleted or not), not the consolidated one yet.
+    const present = await keysUnder(s.memory, 'index/');
+    s.store.stale = listing.filter((l) => !present.includes(l.key));
+    s.store.hidden = new Set([consolidated]);
+    s.store.lists = 0;
+    s.store.hideLists = 2;
+    const reader = await openRepository(s.store);
+    assert.deepEqual(reader.indexErrors, []);
+    s.store.stale = [];
+    const later = await gc(s.gcRepo, 61_000, lagging);
+    assert.deepEqual(later.indexes.deleted.sort(), [...old].sort(), 'past the lag they go');
+    await assertWhole(s.store, s.blobs);
+  });
+});

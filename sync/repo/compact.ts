@@ -17,8 +17,9 @@
  *   pack gc did not list is left out: it may be a writer's index about to be withdrawn (writer.ts)
  *   or damage `check` reports, and must not be copied into an index that outlives it.
  * - Deleting, two-phase: an index is deleted only when a live listed index covers it and the
- *   bucket got that index at least `graceMs` ago, so that every reader's listing shows it by then
- *   (listings may lag writes: Swift's do). The coverers are the ones listed before this run wrote
+ *   bucket got that index at least `graceMs` ago, and at least `listingLagMs` ago, so that every
+ *   reader's listing shows it by then (listings may lag writes: Swift's do; a reader that lists
+ *   the deleted index but not its coverer would miss its blobs). The coverers are the ones listed before this run wrote
  *   anything, so an index written now deletes nothing before a later run. A live coverer stays, so
  *   every pack of a deleted index is still named. (No index can supersede itself or be part of a
  *   cycle of claims: an id is the hash of bytes that would have to name it.)
@@ -40,6 +41,8 @@ import type { Repository } from './repository.js';
 
 export interface CompactOptions {
   graceMs: number;
+  /** How long listings may lag writes (ms, default 0): a coverer younger than this deletes nothing either. */
+  listingLagMs?: number;
   dryRun: boolean;
   /** gc's time, ms since the epoch. */
   now: number;
@@ -67,7 +70,7 @@ export interface IndexReport {
   written: WrittenIndex[];
   /** Covered indexes deleted (a dry run: would be). */
   deleted: string[];
-  /** Covered indexes kept because their live coverer is younger than the grace period. */
+  /** Covered indexes kept because their live coverer is younger than the grace period (or the listing lag). */
   young: string[];
 }
 
@@ -116,9 +119,10 @@ export async function compactIndexes(repo: Repository, read: ReadIndexes, packsL
   const live = listed.filter((x) => !coveredBy.has(x.key));
   const report: IndexReport = { read: read.files.size, live: live.length, written: [], deleted: [], young: [] };
 
+  const wait = Math.max(opts.graceMs, opts.listingLagMs ?? 0);
   const old = (key: string) => {
     const m = modified.get(key);
-    return m !== undefined && Number.isFinite(m) && opts.now - m >= opts.graceMs;
+    return m !== undefined && Number.isFinite(m) && opts.now - m >= wait;
   };
   for (const x of listed) {
     const by = (coveredBy.get(x.key) ?? []).filter((s) => !coveredBy.has(s));

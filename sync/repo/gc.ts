@@ -170,7 +170,7 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
   if (opts.dryRun || doomed.length === 0) report.removed = doomed;
   else await removePacks(repo, indexed, doomed, opts, concurrency, report);
   const packsListed = new Set(listed.map((p) => packIdOfKey(p.key) as string));
-  const compact = { graceMs: opts.graceMs, dryRun: opts.dryRun, now, maxLive: opts.maxLiveIndexes, maxBlobs: opts.maxIndexBlobs, concurrency };
+  const compact = { graceMs: opts.graceMs, listingLagMs: opts.listingLagMs, dryRun: opts.dryRun, now, maxLive: opts.maxLiveIndexes, maxBlobs: opts.maxIndexBlobs, concurrency };
   report.indexes = await compactIndexes(repo, indexed, packsListed, compact);
   return report;
 }

@@ -46,7 +46,7 @@ function printIndexes(ctx: Context, r: GcReport, grace: string): void {
   const merged = ix.written.reduce((s, w) => s + w.merged, 0);
   const wrote = ix.written.length === 0 ? 'wrote none' : `${r.dryRun ? 'would write' : 'wrote'} ${plural(ix.written.length, 'consolidated index', 'consolidated indexes')} merging ${merged}`;
   const deleted = `${r.dryRun ? 'would delete' : 'deleted'} ${ix.deleted.length} superseded`;
-  const young = ix.young.length > 0 ? `, kept ${ix.young.length} superseded by an index younger than ${grace}` : '';
+  const young = ix.young.length > 0 ? `, kept ${ix.young.length} superseded by an index younger than ${grace} (or the listing lag, if longer)` : '';
   ctx.print(`indexes: read ${ix.read} (${ix.live} live), ${wrote}, ${deleted}${young}`);
 }
 
