@@ -338,4 +338,44 @@ describe('index consolidation against lagging listings and a long-running reader
     assert.deepEqual(later.indexes.deleted.sort(), [...old].sort(), 'past the lag they go');
     await assertWhole(s.store, s.blobs);
   });
+
+  it('a reader that trusted a false supersedes claim reads the index it skipped once the liar is gone', async () => {
+    const s = await twelvePasses();
+    const all = (await keysUnder(s.memory, 'index/')).sort();
+    const [victim, ...rest] = all as [string, ...string[]];
+    const packsOf = async (key: string) => decodeIndexFile(key, await s.memory.get(key), s.repo.format.hash).packs;
+    const others = (await Promise.all(rest.map(packsOf))).flat();
+    // The largest index, so a reader loads it first; it claims the victim but names none of its packs.
+    const liar = encodeIndex(others, s.repo.format.hash, [victim.slice(6)]);
+    await s.memory.put(keys.index(liar.id), liar.bytes);
+    const agent = await openRepository(s.store);
+    const victimBlob = (await packsOf(victim))[0]?.blobs[0]?.id as string;
+    const err = await rejectsWith(agent.readBlobs([victimBlob], () => {}), 'E_BLOB_NOT_FOUND');
+    assert.match(err.message, new RegExp(victimBlob), 'a clear error naming the blob, not wrong data');
+    await s.memory.delete(keys.index(liar.id));
+    await agent.loadIndex();
+    let read = 0;
+    await agent.readBlobs([victimBlob], () => void read++);
+    assert.equal(read, 1);
+  });
+
+  it('a long-running reader forgets the indexes that are gone: what it skips stays as few as the indexes listed', async () => {
+    const s = await twelvePasses();
+    const agent = await openRepository(s.store);
+    const skipped = () => (agent as unknown as { loadedIndexes: Map<string, unknown> | Set<string> }).loadedIndexes.size;
+    assert.equal(skipped(), 12);
+    const blobs = [...s.blobs];
+    for (let round = 1; round <= 3; round++) {
+      blobs.push(...(await passes(s.repo, 9, 10 + round)));
+      await gc(s.gcRepo, 0, { graceMs: 0 });
+      await gc(s.gcRepo, 1, { graceMs: 0 });
+      await agent.loadIndex();
+      assert.deepEqual(agent.indexErrors, []);
+      assert.equal((await keysUnder(s.memory, 'index/')).length, 1);
+    }
+    assert.equal(skipped(), 1, 'only the one index listed');
+    let bytes = 0;
+    await agent.readBlobs(blobs.map((b) => agent.blobId(b)), (_id, d) => void (bytes += d.byteLength));
+    assert.equal(bytes, blobs.length * 300);
+  });
 });

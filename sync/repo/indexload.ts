@@ -3,6 +3,12 @@
  * for readers, those a loaded consolidated index supersedes (indexfile.ts version 2), which would
  * name only packs it names already.
  *
+ * A long-running reader passes the indexes it loaded before as `known`, with what each supersedes:
+ * those listed are not read again, and what they supersede is skipped only while they are listed.
+ * So once a consolidated index is gone (deleted by gc after a newer one covered it, or removed
+ * because it claimed what it lacks: check reports that), its claims are no longer trusted, and the
+ * reader can forget it (`listed` tells what the listings showed).
+ *
  * Readers go through the listing largest first, since consolidated indexes are the large ones: the
  * largest alone, then rounds of `concurrency` GETs, an index fetched only if no index loaded in an
  * earlier round supersedes it. The first GET alone makes the usual case (one consolidated index,
@@ -33,11 +39,15 @@ export interface LoadedIndexes {
   errors: StrataError[];
   /** Every key a loaded index supersedes (and those of `opts.superseded`): a reader must treat these as loaded. */
   superseded: string[];
+  /** Every key the listings showed. */
+  listed: Set<string>;
 }
 
 export interface LoadIndexesOptions {
   /** Keys already loaded: not read again. */
   skip?: ReadonlySet<string>;
+  /** Indexes loaded before, with the keys each supersedes: not read again, and their claims count while they are listed. */
+  known?: ReadonlyMap<string, readonly string[]>;
   /** Read the indexes a loaded one supersedes too. */
   readSuperseded?: boolean;
   /** Keys that indexes loaded before supersede: one of these gone is no error. */
@@ -60,10 +70,16 @@ export async function loadIndexes(store: ObjectStore, hash: HashAlgorithm, concu
   const tried = new Set<string>();
   const gone = new Map<string, StrataError>();
   const errors = new Map<string, StrataError>();
+  const listed = new Set<string>();
 
   const list = async (): Promise<Listed[]> => {
     const out: Listed[] = [];
-    for await (const { key, size } of store.list('index/')) if (!skip.has(key) && !tried.has(key)) out.push({ key, size });
+    for await (const { key, size } of store.list('index/')) {
+      listed.add(key);
+      const claims = opts.known?.get(key);
+      if (claims) for (const k of claims) covered.add(k);
+      else if (!skip.has(key) && !tried.has(key)) out.push({ key, size });
+    }
     return out.sort((a, b) => b.size - a.size || (a.key < b.key ? -1 : 1));
   };
   const read = async ({ key, size }: Listed): Promise<void> => {
@@ -93,5 +109,5 @@ export async function loadIndexes(store: ObjectStore, hash: HashAlgorithm, concu
   for (const [key, err] of gone) if (!covered.has(key)) errors.set(key, err);
   const reported = [...errors.values()].filter((e) => all || !covered.has(e.key ?? ''));
   reported.sort((a, b) => ((a.key ?? '') < (b.key ?? '') ? -1 : 1));
-  return { indexes: loaded, errors: reported, superseded: [...covered] };
+  return { indexes: loaded, errors: reported, superseded: [...covered], listed };
 }

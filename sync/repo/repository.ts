@@ -68,7 +68,12 @@ export class Repository {
   private readonly unindexed = new Map<BlobId, BlobLocation>();
   /** The trees each pack holds (where the pack is the tree's known location). */
   private readonly packTrees = new Map<string, BlobId[]>();
-  private readonly loadedIndexes = new Set<string>();
+  /**
+   * Index objects loaded or written here, with what each supersedes, and whether a listing showed
+   * it yet (one written here may not be listed at once). One listed before and no longer is gone
+   * and forgotten: what it superseded is read again if still listed (indexload.ts).
+   */
+  private readonly loadedIndexes = new Map<string, { supersedes: readonly string[]; listed: boolean }>();
   private readonly heads: layers.HeadCache = new Map();
   private readonly writer: PackWriter;
   private readonly readConcurrency: number;
@@ -102,16 +107,20 @@ export class Repository {
 
   /**
    * Loads index objects not loaded yet (all of them the first time); call again to see other
-   * devices' new packs. An index a loaded consolidated index supersedes counts as loaded: its
-   * packs are in that one (indexload.ts).
+   * devices' new packs. An index a loaded consolidated index supersedes counts as loaded while
+   * that one is listed: its packs are in that one (indexload.ts).
    */
   async loadIndex(): Promise<void> {
-    const { indexes, errors, superseded } = await loadIndexes(this.store, this.format.hash, this.readConcurrency, { skip: this.loadedIndexes });
+    const known = new Map([...this.loadedIndexes].map(([key, { supersedes }]) => [key, supersedes]));
+    const { indexes, errors, listed } = await loadIndexes(this.store, this.format.hash, this.readConcurrency, { known });
+    for (const [key, k] of this.loadedIndexes) {
+      if (listed.has(key)) k.listed = true;
+      else if (k.listed) this.loadedIndexes.delete(key);
+    }
     for (const idx of indexes) {
       for (const pack of idx.packs) this.remember(this.indexed, pack);
-      this.loadedIndexes.add(idx.key);
+      this.loadedIndexes.set(idx.key, { supersedes: idx.supersedes, listed: true });
     }
-    for (const key of superseded) this.loadedIndexes.add(key);
     this.indexErrors = errors;
   }
 
@@ -181,7 +190,7 @@ export class Repository {
   /** Uploads pending packs and writes their index. Must resolve before a snapshot referencing them is saved. */
   async flush(): Promise<void> {
     const { indexKeys, packs } = await this.writer.flush();
-    for (const key of indexKeys) this.loadedIndexes.add(key);
+    for (const key of indexKeys) this.loadedIndexes.set(key, { supersedes: [], listed: false });
     for (const pack of packs) {
       this.remember(this.indexed, pack);
       for (const b of pack.blobs) this.unindexed.delete(b.id);
