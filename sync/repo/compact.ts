@@ -96,26 +96,24 @@ export async function compactIndexes(repo: Repository, read: ReadIndexes, packsL
   for await (const info of repo.store.list('index/')) if (read.files.has(info.key)) modified.set(info.key, info.modified);
   const listed = [...modified.keys()].map((k) => read.files.get(k) as IndexFile);
 
-  // Who covers whom, among the listed indexes.
-  const maps = new Map<string, CoverMap>();
-  const mapOf = (idx: IndexFile): CoverMap => {
-    const known = maps.get(idx.key);
-    if (known) return known;
-    const made = coverMap(idx);
-    maps.set(idx.key, made);
-    return made;
-  };
+  // Who covers whom, among the listed indexes. One coverer's entry set at a time (about 200 bytes
+  // a blob entry), and lists appended to: a coverer may supersede MAX_SUPERSEDES listed indexes.
   const covers = new Map<string, string[]>();
   const coveredBy = new Map<string, string[]>();
+  const append = (m: Map<string, string[]>, key: string, value: string) => {
+    const list = m.get(key);
+    if (list) list.push(value);
+    else m.set(key, [value]);
+  };
   for (const s of listed) {
+    let map: CoverMap | undefined;
     for (const k of s.supersedes) {
       const x = modified.has(k) ? read.files.get(k) : undefined;
-      if (!x || x.key === s.key || !indexCovers(mapOf(s), x)) continue;
-      covers.set(s.key, [...(covers.get(s.key) ?? []), k]);
-      coveredBy.set(k, [...(coveredBy.get(k) ?? []), s.key]);
+      if (!x || x.key === s.key || !indexCovers((map ??= coverMap(s)), x)) continue;
+      append(covers, s.key, k);
+      append(coveredBy, k, s.key);
     }
   }
-  maps.clear();
   const live = listed.filter((x) => !coveredBy.has(x.key));
   const report: IndexReport = { read: read.files.size, live: live.length, written: [], deleted: [], young: [] };
 
