@@ -1,12 +1,16 @@
 /**
- * Child process for held-kill.test.ts: starts device `deva` of the test's folder over a store in a
- * folder, as a restart would, and runs one pass, SIGKILLing itself at a chosen point of it:
+ * Child process for held-kill.test.ts and flush-kill.test.ts: starts device `deva` of the test's
+ * folder over a store in a folder, as a restart would, and runs one pass, SIGKILLing itself at a
+ * chosen point of it:
  *
  *   op:N   once the executor has applied its Nth op, before the op's done line is journaled
  *   save   as the pass is about to put its first deletes record (deletes.json) into place
  *   saved  once it has put it into place
  *   snapshot  as it is about to write its snapshot
  *   head   once this device's head is written
+ *   index  as it is about to put its first index object (its scan packed, not yet flushed)
+ *   indexed  once it has put its first index object
+ *   commit  as it is about to commit the stat cache for the first time (flushed, not committed)
  *
  * It exits 3 if the pass ends without reaching the point.
  *
@@ -18,6 +22,7 @@ import { basename, join } from 'node:path';
 import { DirStore } from '../store/dir.js';
 import { ForwardingStore } from '../store/forwarding.js';
 import type { PutBody } from '../store/index.js';
+import { LocalTree } from './local.js';
 import { Device } from './testkit.js';
 
 const [base, storeDir, point] = process.argv.slice(2) as [string, string, string];
@@ -29,11 +34,16 @@ const die = (): never => {
 class KillAtHead extends ForwardingStore {
   override async put(key: string, body: PutBody): Promise<void> {
     if (point === 'snapshot' && key.includes('/snapshots/')) die();
+    if (point === 'index' && key.startsWith('index/')) die();
     await super.put(key, body);
+    if (point === 'indexed' && key.startsWith('index/')) die();
     if (point === 'head' && key.includes('/heads/deva')) die();
   }
 }
 
+if (point === 'commit') {
+  LocalTree.prototype.commit = () => Promise.resolve(die());
+}
 if (point === 'save' || point === 'saved') {
   const rename = fsp.rename;
   fsp.rename = async (from, to) => {
