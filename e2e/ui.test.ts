@@ -167,6 +167,84 @@ test('a conflict resolved elsewhere, or a new one, changes only its own row: the
   assert.deepEqual(problems, []);
 });
 
+test('a status pushed at each step of a pass builds no conflict row again: only a conflict whose versions changed is rebuilt, in its own row, and the focus stays on its button', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-rows-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = '/home/alice/Work';
+  const conflicts = Array.from({ length: 40 }, (_, i) => ({
+    path: `f${i}.txt`,
+    copy: `f${i}.sync-conflict-20261201-101500-laptop.txt`,
+    device: 'laptop',
+    versions: { name: { kind: 'file' as const, size: 100 + i, mtime: '2026-12-01T10:00:00Z' }, copy: { kind: 'file' as const, size: 200 + i, mtime: '2026-12-01T10:15:00Z' } },
+  }));
+  const agent = new FakeAgent([folderStatus(root, { conflicts })]);
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  // Counts the elements the page builds, by tag: what a render cost, whatever the machine.
+  await page.addInitScript(() => {
+    const made: Record<string, number> = {};
+    (window as unknown as { made: typeof made }).made = made;
+    const create = Document.prototype.createElement;
+    Document.prototype.createElement = function (this: Document, tag: string, opts?: ElementCreationOptions) {
+      made[tag] = (made[tag] ?? 0) + 1;
+      return create.call(this, tag, opts);
+    } as typeof create;
+  });
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await page.getByText('Conflicts (40)').waitFor();
+  const row = conflicts[20]!;
+  const button = page.getByRole('button', { name: `Keep the other: ${row.copy}` });
+  await button.focus();
+  /** From now on: the elements built, the changes under the list of conflicts, and the row of conflict 20 kept. */
+  const watch = () =>
+    page.evaluate((key) => {
+      const w = window as unknown as { made: Record<string, number>; changed: string[]; row: Element | null };
+      for (const k of Object.keys(w.made)) delete w.made[k];
+      w.changed = [];
+      w.row = document.querySelector(`li[data-key="${key}"]`);
+      new MutationObserver((records) => {
+        for (const r of records) w.changed.push(`${r.type} in ${(r.target instanceof Element ? r.target : r.target.parentElement)?.closest('li')?.getAttribute('data-key') ?? 'the list'}`);
+      }).observe(document.querySelector('.conflicts')!, { subtree: true, childList: true, attributes: true, characterData: true });
+    }, row.copy);
+  const seen = (key: string) =>
+    page.evaluate((k) => {
+      const w = window as unknown as { made: Record<string, number>; changed: string[]; row: Element | null };
+      return { tables: w.made.table ?? 0, rows: w.made.li ?? 0, changed: [...new Set(w.changed)], same: w.row === document.querySelector(`li[data-key="${k}"]`) };
+    }, key);
+  await watch();
+  // A pass runs: a status at each step, the conflicts as they were.
+  agent.status.folders[0]!.state = 'uploading';
+  for (let files = 1; files <= 5; files++) {
+    agent.status.folders[0]!.progress = { files, filesTotal: 5, bytes: files, bytesTotal: 5, rate: 0 };
+    agent.update({});
+    await page.getByText(`Uploading: ${files} of 5 files`).waitFor();
+  }
+  assert.deepEqual(await seen(row.copy), { tables: 0, rows: 0, changed: [], same: true }, 'no row built, none changed');
+  await button.and(page.locator(':focus')).waitFor({ timeout: 2_000 });
+  // The pass changed the copy of the focused conflict: its row alone is built again, in place.
+  await watch();
+  row.versions.copy.size = 4096;
+  agent.update({});
+  await page.getByText('4.0 KiB').waitFor();
+  const after = await seen(row.copy);
+  assert.equal(after.tables, 1, 'one table built');
+  assert.ok(after.changed.length > 0 && after.changed.every((c) => c.endsWith(` in ${row.copy}`)), `only its row changed: ${after.changed.join(', ')}`);
+  assert.equal(after.same, true, 'the row is the same element');
+  await button.and(page.locator(':focus')).waitFor({ timeout: 2_000 });
+  // A warning now comes before the list, which takes another place in the folder: its rows go with it, as they were.
+  await watch();
+  agent.status.folders[0]!.warning = { code: 'E_WATCH_LIMIT', message: 'not watched', path: root };
+  agent.update({});
+  await page.getByText('Warning: not watched').waitFor();
+  assert.equal(await page.locator('.conflicts > li').count(), 40);
+  assert.equal(await page.locator('.conflicts table').count(), 40);
+  const moved = await seen(row.copy);
+  assert.deepEqual([moved.tables, moved.same], [0, true], 'no row built again');
+  assert.deepEqual(agent.calls.filter((c) => c.command === 'resolveConflict'), []);
+  assert.deepEqual(problems, []);
+});
+
 test('every button\'s accessible name starts with its visible label and says what it acts on: no two alike, with held deletes and conflicts in two folders', { skip, timeout: 60_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-ui-names-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

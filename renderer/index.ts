@@ -8,7 +8,8 @@
  * progress, last sync, error or warning, a held mass delete to confirm or restore, and its conflicts, each resolved by
  * keeping one of its two versions (conflicts.ts shows when each was modified, its size and its
  * device; held.ts the held delete's box); and the settings the mirror did not sync. Every status
- * the agent pushes (Server-Sent Events) redraws the page; the stream opens with the current
+ * the agent pushes (Server-Sent Events) redraws the page, a conflict's row only where that conflict
+ * changed (a pass pushes one at each step, and a folder may list 1,000 conflicts); the stream opens with the current
  * status, and reconnects by itself (EventSource) after a drop, or, where the browser gave up on it,
  * says why (a key the agent no longer takes) or opens it again.
  *
@@ -20,7 +21,7 @@
  * and a status came from it since), and a conflict resolved elsewhere before the page heard of it
  * is said as such, not as an error.
  */
-import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, FolderStatus, SettingsProblemInfo, SettingsStatus } from '../shared/agent-api.js';
+import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, FolderStatus, SettingsProblemInfo, SettingsStatus } from '../shared/agent-api.js';
 import { agentLabel, errorText, formatProgress, lastPassFailed, plural, stateLabel } from '../shared/status-text.js';
 import { versionsTable } from './conflicts.js';
 import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
@@ -98,10 +99,11 @@ class Client {
  * the release of a click would swallow the click. An element that stands for one item of a list
  * (`data-key`) is reused for that item only: a focused button must never come to act on another.
  * An item that left the list, or one new before others, changes no other item's nodes: the focus
- * on a conflict's button must not go because another conflict was resolved elsewhere.
+ * on a conflict's button must not go because another conflict was resolved elsewhere. A stand-in
+ * (standIn) in `source` puts its element there as it is: morph never looks inside it.
  */
 export function morph(target: Node, source: Node): void {
-  const want = [...source.childNodes];
+  const want = [...source.childNodes].map((n) => standIns.get(n) ?? n);
   const keys = new Set(want.map(keyOf).filter((k) => k !== null));
   for (const t of [...target.childNodes]) {
     const k = keyOf(t);
@@ -109,22 +111,55 @@ export function morph(target: Node, source: Node): void {
   }
   want.forEach((s, i) => {
     const t = target.childNodes[i];
-    if (t === undefined) target.appendChild(s);
-    else if (!sameKind(t, s)) {
+    if (t === s) return;
+    if (t === undefined) target.appendChild(adopt(s));
+    else if (kept.has(s) || !sameKind(t, s)) {
       // An item still listed keeps its nodes: what differs from it comes in before it.
-      if (keyOf(t) !== null) target.insertBefore(s, t);
-      else target.replaceChild(s, t);
-    } else if (t instanceof Element && s instanceof Element) {
-      for (const a of [...t.attributes]) if (!s.hasAttribute(a.name)) t.removeAttribute(a.name);
-      for (const a of [...s.attributes]) if (t.getAttribute(a.name) !== a.value) t.setAttribute(a.name, a.value);
-      if (t instanceof HTMLButtonElement && s instanceof HTMLButtonElement) {
-        t.disabled = s.disabled;
-        t.onclick = s.onclick;
-      }
-      morph(t, s);
-    } else if (t.nodeValue !== s.nodeValue) t.nodeValue = s.nodeValue;
+      if (keyOf(t) !== null) target.insertBefore(adopt(s), t);
+      else target.replaceChild(adopt(s), t);
+    } else if (t instanceof Element && s instanceof Element) update(t, s);
+    else if (t.nodeValue !== s.nodeValue) t.nodeValue = s.nodeValue;
   });
   while (target.childNodes.length > want.length) target.lastChild?.remove();
+}
+
+/** Makes element `t` look like `s` (of its kind): its attributes, a button's state and action, its children. */
+function update(t: Element, s: Element): void {
+  for (const a of [...t.attributes]) if (!s.hasAttribute(a.name)) t.removeAttribute(a.name);
+  for (const a of [...s.attributes]) if (t.getAttribute(a.name) !== a.value) t.setAttribute(a.name, a.value);
+  if (t instanceof HTMLButtonElement && s instanceof HTMLButtonElement) {
+    t.disabled = s.disabled;
+    t.onclick = s.onclick;
+  }
+  morph(t, s);
+}
+
+/** The element each stand-in given to morph stands for. */
+const standIns = new WeakMap<Node, Element>();
+/** The elements stood for: each is put on the page as it is. */
+const kept = new WeakSet<Node>();
+
+/**
+ * A node to put in a tree given to morph in place of `el`, an element built for an earlier render
+ * (on the page, or to go there): morph puts `el` itself there, never a copy, and does not look
+ * inside it. What `el` shows must be what this render would build.
+ */
+function standIn(el: Element): Node {
+  const s = document.createComment('');
+  standIns.set(s, el);
+  kept.add(el);
+  return s;
+}
+
+/** `s`, a node of a tree given to morph, about to go on the page: the stand-ins in it give way to their elements. */
+function adopt(s: Node): Node {
+  if (kept.has(s)) return s;
+  for (const c of [...s.childNodes]) {
+    const el = standIns.get(c);
+    if (el !== undefined) s.replaceChild(el, c);
+    else adopt(c);
+  }
+  return s;
 }
 
 function keyOf(n: Node): string | null {
@@ -162,6 +197,17 @@ function time(iso: string): string {
   return new Date(iso).toLocaleString();
 }
 
+/** A conflict's row on the page, and what it was built from (stableJson). */
+interface Row {
+  el: HTMLLIElement;
+  from: string;
+}
+
+/** `v` as JSON with every object's keys in order: the same data gives the same text, however it was parsed. */
+function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x !== null && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+}
+
 class App {
   private status: AgentStatus | undefined;
   /**
@@ -178,6 +224,8 @@ class App {
   private pushed = 0;
   private source: EventSource | undefined;
   private readonly held = new HeldAnswers();
+  /** The conflicts' rows the page shows, by folder and copy, with what each was built from. */
+  private rows = new Map<string, Row>();
 
   constructor(
     private readonly root: HTMLElement,
@@ -312,6 +360,8 @@ class App {
   private render(): void {
     const s = this.status;
     const parts: Child[] = [];
+    // The rows of this render, each taken from the last render's where its conflict is unchanged.
+    const rows = new Map<string, Row>();
     if (s === undefined) {
       parts.push(h('p', {}, this.problem?.message ?? this.dropped ?? 'Connecting to the agent…'));
     } else {
@@ -326,7 +376,7 @@ class App {
         ),
         // One line: a command that failed while the stream was down says the same and more.
         (this.problem ?? this.dropped) !== undefined && h('p', { className: 'problem', role: 'alert' }, this.problem?.message ?? this.dropped),
-        ...s.folders.map((f) => this.folder(f, s)),
+        ...s.folders.map((f) => this.folder(f, s, rows)),
       );
       if (s.folders.length === 0) parts.push(h('p', {}, 'No folders are synced.'));
       if (s.settings) parts.push(settingsSection(s.settings));
@@ -337,10 +387,11 @@ class App {
     const section = had?.closest('section') ?? null;
     const inConflicts = had?.closest('.conflicts') != null;
     morph(this.root, next);
+    this.rows = rows;
     if (had !== null && had !== document.body) focusAfter(had, section, inConflicts);
   }
 
-  private folder(f: FolderStatus, s: AgentStatus): HTMLElement {
+  private folder(f: FolderStatus, s: AgentStatus, rows: Map<string, Row>): HTMLElement {
     const section = h('section', { className: 'folder' }, heading('h2', f.root), h('p', { className: 'layer' }, `Layer ${f.layer}, ${plural(f.files, 'file')}`));
     const state = stateLabel(f.state, f.lastSync, waitsForAnswer(f));
     // Without the stream the status is the last one pushed: it may be long out of date.
@@ -361,30 +412,54 @@ class App {
     }
     if (f.conflicts.length > 0) {
       const list = h('ul', { className: 'conflicts' });
-      for (const c of f.conflicts) {
-        // Two other devices may each have edited the file: its name alone would not tell their conflicts apart.
-        const twice = f.conflicts.some((o) => o !== c && o.path === c.path);
-        const which = twice ? `${c.path}, not ${c.copy}` : c.path;
-        // The agent lists no such conflict (E_NO_CONFLICT: resolved elsewhere, the CLI or another page, before this page
-        // heard of it), or a pass it waited for found it resolved (E_CONFLICT_GONE). A version kept that is no longer
-        // on the disk (E_VERSION_GONE) is an error.
-        const gone = (err: unknown) => (err instanceof Refused && ALREADY_RESOLVED.has(err.code) ? this.gone(f.root, `${c.path}: already resolved elsewhere; nothing was changed.`) : this.fail(err));
-        const resolve = (keep: 'name' | 'copy') => () => this.act(() => this.client.call('resolveConflict', { root: f.root, copy: c.copy, keep }), gone);
-        const item = h(
-          'li',
-          {},
-          h('span', { className: 'path' }, c.path),
-          ' — the other version is ',
-          h('span', { className: 'copy' }, c.copy),
-          versionsTable(c, s.deviceId, twice),
-          h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep this: ${which} in ${f.root}`), this.button('Keep the other', resolve('copy'), `Keep the other: ${c.copy} in ${f.root}`)),
-        );
-        item.dataset.key = c.copy;
-        list.append(item);
-      }
+      const paths = new Map<string, number>();
+      for (const c of f.conflicts) paths.set(c.path, (paths.get(c.path) ?? 0) + 1);
+      for (const c of f.conflicts) list.append(this.conflict(f.root, c, s.deviceId, (paths.get(c.path) ?? 0) > 1, rows));
       section.append(heading('h3', `Conflicts (${f.conflicts.length})`), list);
     }
     return section;
+  }
+
+  /**
+   * A node for conflict `c`'s row (a stand-in, see morph): the row the page shows, as it is where
+   * nothing it is built from changed (a pass pushes a status at each step, and a folder may list
+   * 1,000 conflicts), updated in place where something did. `twice`: the folder lists another
+   * conflict of the same file.
+   */
+  private conflict(root: string, c: ConflictInfo, deviceId: string, twice: boolean, rows: Map<string, Row>): Node {
+    const key = JSON.stringify([root, c.copy]);
+    const from = stableJson([c, deviceId, twice, this.busy]);
+    const was = this.rows.get(key);
+    if (was?.from !== from) {
+      const built = this.buildConflict(root, c, deviceId, twice);
+      if (was === undefined) rows.set(key, { el: built, from });
+      else {
+        update(was.el, built);
+        rows.set(key, { el: was.el, from });
+      }
+    } else rows.set(key, was);
+    return standIn(rows.get(key)!.el);
+  }
+
+  private buildConflict(root: string, c: ConflictInfo, deviceId: string, twice: boolean): HTMLLIElement {
+    // Two other devices may each have edited the file: its name alone would not tell their conflicts apart.
+    const which = twice ? `${c.path}, not ${c.copy}` : c.path;
+    // The agent lists no such conflict (E_NO_CONFLICT: resolved elsewhere, the CLI or another page, before this page
+    // heard of it), or a pass it waited for found it resolved (E_CONFLICT_GONE). A version kept that is no longer
+    // on the disk (E_VERSION_GONE) is an error.
+    const gone = (err: unknown) => (err instanceof Refused && ALREADY_RESOLVED.has(err.code) ? this.gone(root, `${c.path}: already resolved elsewhere; nothing was changed.`) : this.fail(err));
+    const resolve = (keep: 'name' | 'copy') => () => this.act(() => this.client.call('resolveConflict', { root, copy: c.copy, keep }), gone);
+    const item = h(
+      'li',
+      {},
+      h('span', { className: 'path' }, c.path),
+      ' — the other version is ',
+      h('span', { className: 'copy' }, c.copy),
+      versionsTable(c, deviceId, twice),
+      h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep this: ${which} in ${root}`), this.button('Keep the other', resolve('copy'), `Keep the other: ${c.copy} in ${root}`)),
+    );
+    item.dataset.key = c.copy;
+    return item;
   }
 }
 
