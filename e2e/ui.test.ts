@@ -241,6 +241,19 @@ test('a status pushed at each step of a pass builds no conflict row again: only 
   assert.equal(await page.locator('.conflicts table').count(), 40);
   const moved = await seen(row.copy);
   assert.deepEqual([moved.tables, moved.same], [0, true], 'no row built again');
+  // While a command runs every button says it is unavailable, and says so no longer after: no row is built for that either.
+  let release = () => {};
+  agent.hold = new Promise((r) => (release = r));
+  agent.holdCommand = 'pause';
+  await watch();
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await button.and(page.locator('[aria-disabled="true"]')).waitFor();
+  release();
+  await page.getByRole('button', { name: 'Resume' }).waitFor();
+  await button.and(page.locator(':not([aria-disabled])')).waitFor();
+  const paused = await seen(row.copy);
+  assert.deepEqual([paused.tables, paused.same], [0, true], 'no row built for a command');
+  assert.deepEqual(new Set(paused.changed), new Set(conflicts.map((c) => `attributes in ${c.copy}`)), 'only the buttons\' state changed');
   assert.deepEqual(agent.calls.filter((c) => c.command === 'resolveConflict'), []);
   assert.deepEqual(problems, []);
 });

@@ -197,10 +197,11 @@ function time(iso: string): string {
   return new Date(iso).toLocaleString();
 }
 
-/** A conflict's row on the page, and what it was built from (stableJson). */
+/** A conflict's row on the page, what it was built from (stableJson), and whether its buttons say a command runs. */
 interface Row {
   el: HTMLLIElement;
   from: string;
+  busy: boolean;
 }
 
 /** `v` as JSON with every object's keys in order: the same data gives the same text, however it was parsed. */
@@ -428,17 +429,23 @@ class App {
    */
   private conflict(root: string, c: ConflictInfo, deviceId: string, twice: boolean, rows: Map<string, Row>): Node {
     const key = JSON.stringify([root, c.copy]);
-    const from = stableJson([c, deviceId, twice, this.busy]);
+    const from = stableJson([c, deviceId, twice]);
     const was = this.rows.get(key);
-    if (was?.from !== from) {
-      const built = this.buildConflict(root, c, deviceId, twice);
-      if (was === undefined) rows.set(key, { el: built, from });
-      else {
-        update(was.el, built);
-        rows.set(key, { el: was.el, from });
+    const row = was === undefined ? { el: this.buildConflict(root, c, deviceId, twice), from, busy: this.busy } : was;
+    if (row.from !== from) {
+      update(row.el, this.buildConflict(root, c, deviceId, twice));
+      row.from = from;
+      row.busy = this.busy;
+    } else if (row.busy !== this.busy) {
+      // A command started or ended: its buttons say so (see button()), and nothing else of it changed.
+      for (const b of row.el.querySelectorAll('button')) {
+        if (this.busy) b.setAttribute('aria-disabled', 'true');
+        else b.removeAttribute('aria-disabled');
       }
-    } else rows.set(key, was);
-    return standIn(rows.get(key)!.el);
+      row.busy = this.busy;
+    }
+    rows.set(key, row);
+    return standIn(row.el);
   }
 
   private buildConflict(root: string, c: ConflictInfo, deviceId: string, twice: boolean): HTMLLIElement {
