@@ -6,7 +6,7 @@
  * watchBeside a change beside the files (a setting), every poll interval (other devices' heads), on
  * syncNow, and again at once after a pass that found the disk changed under it. Passes run one at a time.
  * A pass rescans what the watcher reported, the whole folder after the watcher saw a burst that may
- * have overflowed inotify's queue (events dropped unsaid), and the whole folder every `rescanMs`
+ * have overflowed inotify's queue (events dropped unsaid) or Windows's change buffer, and the whole folder every `rescanMs`
  * all the same: a watcher may lose events without any sign, and they must not be lost for good.
  *
  * Must hold:
@@ -30,7 +30,7 @@ import type { BlobId } from '../repo/types.js';
 import type { ObjectStore } from '../store/index.js';
 import { withSignal } from '../store/abort.js';
 import { openAgentState, type AgentState } from '../state/index.js';
-import type { EventQueue } from '../watch/index.js';
+import type { EventQueue, TreeWatch } from '../watch/index.js';
 import type { SyncFolder } from './folder.js';
 import { FolderRuntime, isOffline, type FolderSpec } from './runtime.js';
 
@@ -51,6 +51,8 @@ export interface AgentOptions {
   rescanMs?: number;
   /** The OS's event queue the watchers read (tests: one that overflows at a few events, sync/testing/lossy-queue.ts). */
   watchQueue?: EventQueue;
+  /** The one handle on a whole folder the watchers use on macOS and Windows (tests: a fake that overflows, sync/testing/lossy-tree-watch.ts). */
+  watchTree?: TreeWatch;
   debounceMs?: number;
   stabilityMs?: number;
   chunker?: FileChunker;
@@ -113,6 +115,7 @@ export class Agent implements AgentApi {
           debounceMs: opts.debounceMs,
           stabilityMs: opts.stabilityMs,
           watchQueue: opts.watchQueue,
+          watchTree: opts.watchTree,
           caseInsensitive: opts.caseInsensitive ?? caseInsensitiveByDefault(),
           wake: () => this.wake(),
           paused: () => this.paused,

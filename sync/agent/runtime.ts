@@ -12,7 +12,7 @@ import { describeError, isStrataError, StrataError } from '../errors.js';
 import type { Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { openFileIndex, type FileIndex } from '../state/index.js';
-import { LayerWatcher, makeExcluder, type EventQueue, type Excluder } from '../watch/index.js';
+import { LayerWatcher, makeExcluder, type EventQueue, type Excluder, type TreeWatch } from '../watch/index.js';
 import { listConflicts } from './conflicts.js';
 import { includeRules } from './include.js';
 import type { BlobId } from '../repo/types.js';
@@ -58,6 +58,7 @@ export interface RuntimeOptions {
   debounceMs?: number;
   stabilityMs?: number;
   watchQueue?: EventQueue;
+  watchTree?: TreeWatch;
   caseInsensitive?: boolean;
   /** Something changed that may make a pass due. */
   wake: () => void;
@@ -277,6 +278,7 @@ export class FolderRuntime {
       debounceMs: this.opts.debounceMs,
       stabilityMs: this.opts.stabilityMs,
       queue: this.opts.watchQueue,
+      treeWatch: this.opts.watchTree,
       onDirty: (paths) => {
         this.markDirty(paths);
         this.due = true;

@@ -15,6 +15,7 @@ import type { AgentStatus } from '../../shared/agent-api.js';
 import { inUserNamespace, UNMAPPED_UID } from '../testing/userns.js';
 import { MemoryStore } from '../store/memory.js';
 import { LossyQueue } from '../testing/lossy-queue.js';
+import { LossyTreeWatch } from '../testing/lossy-tree-watch.js';
 import { maxQueuedEvents } from '../watch/index.js';
 import { Agent } from './agent.js';
 import { folderStateDir } from './runtime.js';
@@ -148,6 +149,30 @@ test('changes lost to an overflow of the event queue sync soon, by a rescan of t
   assert.ok(queue.lost > 0, 'the burst must lose events, as an overflowing queue does');
   assert.equal(folder().overflowRescans, 1);
   assert.equal(folder().warning, undefined);
+});
+
+test("changes lost to an overflow of Windows's change buffer (a nameless event of the one watch on the folder) sync soon, by a rescan of the folder", { timeout: 120_000 }, async (t) => {
+  const base = await tempRoot(t, 'lossy-tree');
+  const root = join(base, 'root');
+  await mkdir(root);
+  const store = new MemoryStore();
+  await initStore(store);
+  // The macOS/Windows path: one watch on the whole folder, whose reads hold 8 events; the rest are lost, and a nameless event says so.
+  const tree = new LossyTreeWatch(8);
+  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => store, pollMs: 150, debounceMs: 20, stabilityMs: 30, watchTree: tree.watch });
+  t.after(() => agent.stop());
+  const folder = () => agent.status().folders[0]!;
+  while (folder().syncedPasses === 0) await new Promise((r) => setTimeout(r, 50));
+  const n = 40;
+  for (let i = 0; i < n; i++) writeFileSync(join(root, `f${i}.txt`), `file ${i}`);
+  const until = Date.now() + 60_000;
+  while (folder().files !== n) {
+    if (Date.now() > until) assert.fail(`the agent knows ${folder().files} of the ${n} files (${tree.lost} events lost)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(tree.lost > 0, 'the burst must lose events, as an overflowing buffer does');
+  assert.equal(folder().overflowRescans, 1);
+  assert.equal(folder().error, undefined);
 });
 
 /**

@@ -14,7 +14,8 @@
  *   cost no handle) and symlinks (never followed); a directory that appears is watched at once and
  *   a directory that goes (or becomes something else) releases its watches; one replaced by
  *   another is watched again, also when the new one has the old one's inode number;
- * - a change reports the entry's path; when the OS does not name the entry, the directory's own;
+ * - a change reports the entry's path; when the OS does not name the entry, the directory's own
+ *   (libuv's inotify names a directory's own events by its name, so this is only a safeguard);
  * - a directory the user may not read is left unwatched, never an error (the scan cannot read it
  *   either, and reports it skipped): the change of mode that opens it raises an event in its
  *   parent, and it is watched from then on. The same holds for a directory whose path is past
@@ -24,7 +25,9 @@
  *   error either: `onLimit` says so, and the caller must find changes in it some other way;
  * - every event passes through the OS queue's meter (queue.ts): a read large enough to have
  *   overflowed it calls `onOverflow`, and the caller must rescan, since the OS says nothing of
- *   what it dropped. (inotify only: the overflow of macOS's and Windows's native handle is not looked for.)
+ *   what it dropped. On macOS and Windows the one handle on the tree has no such queue: there an
+ *   event that names no entry calls `onOverflow` (Windows: its change buffer overflowed, and libuv
+ *   passes no filename) after the root's own path; the meter is not used.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
@@ -44,10 +47,19 @@ export interface DirWatchOptions {
   onOverflow: () => void;
   /** The OS's event queue (default: this process's inotify queue, osEventQueue). */
   queue?: EventQueue;
+  /** Watches the whole tree with one handle instead of one per directory (default: nativeTreeWatch; tests: a fake). */
+  treeWatch?: TreeWatch;
 }
 
-/** Platforms whose fs.watch covers a whole tree with one native handle. */
-const NATIVE_RECURSIVE = process.platform === 'darwin' || process.platform === 'win32';
+/**
+ * One native handle on a whole tree: `name` is the changed entry's path relative to the root,
+ * null when the OS names none.
+ */
+export type TreeWatch = (root: string, listener: (event: string, name: string | null) => void) => FSWatcher;
+
+/** The platform's tree watch: macOS's and Windows's fs.watch cover a whole tree; Linux has none (one inotify watch per directory). */
+export const nativeTreeWatch: TreeWatch | undefined =
+  process.platform === 'darwin' || process.platform === 'win32' ? (root, listener) => watch(root, { recursive: true }, (event, name) => listener(event, name ?? null)) : undefined;
 
 export class DirWatch {
   /** Watched directory → its watch and the inode it was opened on (a replaced directory needs a new one). */
@@ -65,8 +77,9 @@ export class DirWatch {
 
   /** Watches the root and the directories under it; resolves once all of them are watched. */
   async start(): Promise<void> {
-    if (NATIVE_RECURSIVE) {
-      const w = watch(this.root, { recursive: true }, (_event, name) => this.opts.onChange(name ? path.join(this.root, name.toString()) : this.root));
+    const tree = this.opts.treeWatch ?? nativeTreeWatch;
+    if (tree !== undefined) {
+      const w = tree(this.root, (_event, name) => this.treeEvent(name));
       w.on('error', (err) => this.opts.onError(err));
       this.watchers.set(this.root, { w, ino: 0 });
       return;
@@ -122,6 +135,19 @@ export class DirWatch {
       if (report) this.opts.onChange(child);
       if (e.isDirectory() && !this.opts.skipDir(child)) await this.add(child, undefined, report);
     }
+  }
+
+  /**
+   * An event of the tree watch. One that names nothing is taken for an overflow: Windows's change
+   * buffer (ReadDirectoryChangesW) overflowed and its changes are lost, which libuv says by a
+   * callback with no filename. (macOS: libuv passes on no event of the root itself, nor FSEvents'
+   * own word of dropped events; one that names nothing costs a rescan.)
+   */
+  private treeEvent(name: string | null): void {
+    if (this.closed) return;
+    if (name !== null && name !== '') return this.opts.onChange(path.join(this.root, name));
+    this.opts.onChange(this.root);
+    this.opts.onOverflow();
   }
 
   private event(dir: string, event: string, name: string | undefined): void {

@@ -18,8 +18,9 @@
  * - A directory a system limit keeps from being watched (inotify's watches per user) never stops
  *   the watcher: `onIncomplete` says so once, and the engine must rescan the whole root instead.
  * - Events the OS may have dropped are never lost for long: a read of inotify's queue that nearly
- *   fills it (max_queued_events; the kernel drops the rest and Node does not say so) calls
- *   `onOverflow` once the burst is over, and the engine must rescan the whole root.
+ *   fills it (max_queued_events; the kernel drops the rest and Node does not say so), or on macOS
+ *   and Windows an event of the tree's one handle that names no entry (Windows's change buffer
+ *   overflowed), calls `onOverflow` once the burst is over, and the engine must rescan the whole root.
  * - Start-up paths are not reported (the engine runs its own start-up rescan), symlinks are never
  *   followed, and after close() no callback fires. A watcher whose start fails (`ready` rejects)
  *   has closed itself: it holds no watch.
@@ -27,6 +28,7 @@
 export { DEFAULT_EXCLUDES, makeExcluder } from './exclude.js';
 export type { Excluder, ExcluderOptions } from './exclude.js';
 export { EventQueue, maxQueuedEvents } from './queue.js';
+export type { TreeWatch } from './dirwatch.js';
 export { LayerWatcher } from './watcher.js';
 export type { LayerWatcherOptions } from './watcher.js';
 export type { WrittenStat } from './sample.js';

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LossyQueue } from '../testing/lossy-queue.js';
+import { LossyTreeWatch } from '../testing/lossy-tree-watch.js';
 import { makeExcluder } from './exclude.js';
 import { LayerWatcher, type LayerWatcherOptions } from './watcher.js';
 
@@ -247,5 +248,28 @@ describe('LayerWatcher', { timeout: 60_000 }, () => {
     await sleep(FAST.debounceMs + 3 * FAST.stabilityMs);
     assert.equal(overflows, 1);
     assert.ok([...t.dirty].filter((p) => p.startsWith('f')).length < 40, 'the lost events name files never reported');
+  });
+
+  it("takes a nameless event of a whole-tree watch (macOS, Windows) for an overflow: Windows's buffer lost the changes, and says so once a burst", async () => {
+    // Each read holds 8 events; the rest are lost and a nameless event comes, as libuv's on Windows.
+    const tree = new LossyTreeWatch(8);
+    let overflows = 0;
+    const t = await setup({ treeWatch: tree.watch, onOverflow: () => overflows++ });
+    writeFileSync(t.at('a.txt'), 'a');
+    writeFileSync(t.at('b.txt'), 'b');
+    await waitFor(() => t.dirty.has('a.txt') && t.dirty.has('b.txt'));
+    assert.equal(overflows, 0);
+    for (let i = 0; i < 40; i++) writeFileSync(t.at(`f${i}.txt`), `file ${i}`);
+    await waitFor(() => overflows > 0);
+    assert.ok(tree.lost > 0 && tree.nameless > 0, 'the burst must lose events and say so namelessly');
+    await sleep(FAST.debounceMs + 3 * FAST.stabilityMs);
+    assert.equal(overflows, 1);
+    assert.ok([...t.dirty].filter((p) => p.startsWith('f')).length < 40, 'the lost events name files never reported');
+    // A second burst, once the first is over: a second rescan.
+    for (let i = 0; i < 40; i++) writeFileSync(t.at(`g${i}.txt`), `file ${i}`);
+    await waitFor(() => overflows > 1);
+    await sleep(FAST.debounceMs + 3 * FAST.stabilityMs);
+    assert.equal(overflows, 2);
+    assert.equal(t.events.rootMissing, 0);
   });
 });

@@ -5,7 +5,7 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { StrataError } from '../errors.js';
-import { DirWatch } from './dirwatch.js';
+import { DirWatch, type TreeWatch } from './dirwatch.js';
 import type { Excluder } from './exclude.js';
 import type { EventQueue } from './queue.js';
 import { isGone, sample, sameSample, Suppressions, type Sample, type WrittenStat } from './sample.js';
@@ -33,13 +33,16 @@ export interface LayerWatcherOptions {
    */
   onIncomplete?: (err: StrataError) => void;
   /**
-   * The OS may have dropped events (a burst filled inotify's queue: queue.ts), and it never says
-   * which: the engine must rescan the whole root. Called once the burst is over (debounce and
+   * The OS may have dropped events (a burst filled inotify's queue: queue.ts; on macOS and Windows
+   * the tree's handle gave an event that names nothing: Windows's buffer overflowed), and it never
+   * says which: the engine must rescan the whole root. Called once the burst is over (debounce and
    * stability times after the read that filled the queue), once for the reads of that time.
    */
   onOverflow?: () => void;
   /** The OS's event queue (tests: one that overflows at a few events; default: the process's own). */
   queue?: EventQueue;
+  /** One handle on the whole tree (tests: a fake that overflows; default: macOS's and Windows's recursive fs.watch, none on Linux). */
+  treeWatch?: TreeWatch;
 }
 
 type RootId = { dev: number; ino: number } | null;
@@ -111,6 +114,7 @@ export class LayerWatcher {
       onLimit: (dir, err) => this.limited(dir, err),
       onOverflow: () => this.overflowed(),
       queue: this.opts.queue,
+      treeWatch: this.opts.treeWatch,
     });
     this.dirs = dirs;
     await dirs.start();
