@@ -285,9 +285,11 @@ describe('strata restore cut off by Ctrl-C', { skip: process.platform === 'win32
   });
   after(() => rm(tmp, { recursive: true, force: true }));
 
-  for (const beside of [false, true]) {
-    it(`${beside ? '--beside' : 'in place'}: stops, and leaves no temp file behind`, { timeout: 60_000 }, async () => {
+  for (const [beside, inTheWay] of [[false, false], [true, false], [false, true]]) {
+    it(`${beside ? '--beside' : 'in place'}${inTheWay ? ', a file in the way moved aside' : ''}: stops, and leaves no temp file behind`, { timeout: 60_000 }, async () => {
       await rm(join(work, 'big'), { recursive: true, force: true });
+      for (const n of await readdir(work)) if (n.startsWith('big.sync-conflict-')) await rm(join(work, n));
+      if (inTheWay) await writeFile(join(work, 'big'), 'a file where the snapshot has a folder');
       const args = ['--store', pathToFileURL(storeDir).href, 'restore', work, '--layer', 'user/alice', '--path', 'big', ...(beside ? ['--beside'] : [])];
       const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
@@ -310,6 +312,13 @@ describe('strata restore cut off by Ctrl-C', { skip: process.platform === 'win32
       assert.equal(code, 1, stderr);
       assert.match(stderr, /^strata: E_INTERRUPTED /);
       assert.deepEqual(await temps(), []);
+      if (inTheWay) {
+        // What was moved aside is named, so the user can find it: the restore did not finish.
+        const copies = (await readdir(work)).filter((n) => n.startsWith('big.sync-conflict-'));
+        assert.equal(copies.length, 1, stderr);
+        assert.equal(await readFile(join(work, copies[0] as string), 'utf8'), 'a file where the snapshot has a folder');
+        assert.match(stderr, new RegExp(`; moved aside: 1 \\(first: \\S*/big → ${copies[0]?.replace(/\./g, '\\.')}\\)\n$`));
+      }
     });
   }
 });

@@ -17,16 +17,16 @@
 import type { Stats } from 'node:fs';
 import { lstat, realpath, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { StrataError } from '../errors.js';
+import { StrataError, describeError, shortenMiddle } from '../errors.js';
 import { isErrno, makeDirs } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { Repository } from '../repo/repository.js';
 import { keys, type BlobId, type SnapshotId } from '../repo/types.js';
-import { keepChanged, moveAsideOtherKinds, undoKept, type Kept } from './aside.js';
+import { keepChanged, moveAsideOtherKinds, undoKept, type Kept, type MovedAside } from './aside.js';
 import { Assembly } from './assembly.js';
 import { poolChunkFile, poolChunkFiles, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
-import { ensureDirs, pathInside, removeTemps } from './fsutil.js';
+import { ensureDirs, lstatNow, pathInside, removeTemps } from './fsutil.js';
 import { finishDirs, fixFileMeta, restoreLink, sameMode, sameMtime } from './meta.js';
 import { buildPlan, leaveOutTooLong, planMemoryTree } from './plan.js';
 import { RangeCache } from './ranges.js';
@@ -205,31 +205,51 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
   const plan = await planOf(repo, cache, target, opts);
   const r = new Restore(repo, opts, plan, gets0, leaveOutTooLong(plan));
   const concurrency = r.concurrency;
-  if (opts.aside) r.stats.movedAside = await moveAsideOtherKinds(plan, target, opts.aside.device);
-  const created = await ensureDirs(plan.dirs);
-  const { index, onDisk, quick } = await r.seedIndex(target, created);
-  const works = await r.classify(index, onDisk, quick);
-  let kept: Kept[] = [];
-  if (opts.aside) {
-    const replaced = [...works.map((w) => w.file), ...plan.links];
-    const changed = await keepChanged(repo, plan, replaced, target, { ...opts.aside, only: opts.only, sync: !opts.deferSync });
-    r.stats.movedAside.push(...changed.moved);
-    kept = changed.kept;
-  }
-  const assembly = new Assembly(undefined, !opts.deferSync);
-  // A new folder's entry is in its parent: that parent gained an entry and must be fsynced too.
-  for (const d of created) assembly.dirtyDirs.add(dirname(d));
   try {
-    await r.fill(works, index, assembly, cache);
-    for (const link of plan.links) if (await restoreLink(link)) assembly.dirtyDirs.add(resolve(link.path, '..'));
+    if (opts.aside) r.stats.movedAside = await moveAsideOtherKinds(plan, target, opts.aside.device);
+    const created = await ensureDirs(plan.dirs);
+    const { index, onDisk, quick } = await r.seedIndex(target, created);
+    const works = await r.classify(index, onDisk, quick);
+    let kept: Kept[] = [];
+    if (opts.aside) {
+      const replaced = [...works.map((w) => w.file), ...plan.links];
+      const changed = await keepChanged(repo, plan, replaced, target, { ...opts.aside, only: opts.only, sync: !opts.deferSync });
+      r.stats.movedAside.push(...changed.moved);
+      kept = changed.kept;
+    }
+    const assembly = new Assembly(undefined, !opts.deferSync);
+    // A new folder's entry is in its parent: that parent gained an entry and must be fsynced too.
+    for (const d of created) assembly.dirtyDirs.add(dirname(d));
+    try {
+      await r.fill(works, index, assembly, cache);
+      for (const link of plan.links) if (await restoreLink(link)) assembly.dirtyDirs.add(resolve(link.path, '..'));
+    } catch (err) {
+      await assembly.discardAll();
+      await undoKept(kept);
+      throw err;
+    }
+    await finishDirs(plan.dirs, opts.deferSync ? new Set() : assembly.dirtyDirs, concurrency, !opts.folderMetaLater, !opts.deferSync);
   } catch (err) {
-    await assembly.discardAll();
-    await undoKept(kept);
-    throw err;
+    throw namingMovedAside(cancelled(err, opts, target), target, r.stats.movedAside);
   }
-  await finishDirs(plan.dirs, opts.deferSync ? new Set() : assembly.dirtyDirs, concurrency, !opts.folderMetaLater, !opts.deferSync);
   r.emit();
   return r.stats;
+}
+
+/**
+ * A restore that fails (or is cancelled) after moving things aside names them in its error, the
+ * first and how many, so that the user can find them: only those whose copy is still there
+ * (undoKept removed the copies of files never replaced). A StrataError keeps its code and where;
+ * another (a raw ENOSPC) is E_RESTORE_FAILED, its own line first.
+ */
+function namingMovedAside(err: unknown, target: string, moved: readonly MovedAside[]): unknown {
+  const still = moved.filter((m) => lstatNow(pathInside(target, m.copy)) !== undefined);
+  const first = still[0];
+  if (first === undefined) return err;
+  const copy = first.copy.slice(first.copy.lastIndexOf('/') + 1);
+  const tail = `; moved aside: ${still.length} (first: ${shortenMiddle(pathInside(target, first.path))} → ${copy})`;
+  if (err instanceof StrataError) return new StrataError(err.code, err.message + tail, { key: err.key, path: err.path }, { cause: err });
+  return new StrataError('E_RESTORE_FAILED', describeError(err) + tail, {}, { cause: err });
 }
 
 /** Lays the tree `opts.root` onto `opts.target`; rerunning after a crash completes it. */
@@ -239,11 +259,16 @@ export async function restoreTree(repo: Repository, opts: RestoreOptions): Promi
   try {
     return await run(repo, opts, target, gets0);
   } catch (err) {
-    if (opts.signal?.aborted && !(err instanceof StrataError)) {
-      throw new StrataError('E_ABORTED', 'restore was cancelled; run it again to finish', { path: target }, { cause: err });
-    }
-    throw err;
+    throw cancelled(err, opts, target);
   }
+}
+
+/** An error of a cancelled restore, as E_ABORTED unless it is already a StrataError (the signal's reason, say). */
+function cancelled(err: unknown, opts: RestoreOptions, target: string): unknown {
+  if (opts.signal?.aborted && !(err instanceof StrataError)) {
+    return new StrataError('E_ABORTED', 'restore was cancelled; run it again to finish', { path: target }, { cause: err });
+  }
+  return err;
 }
 
 /** Restores one snapshot of `layer` (its root tree) onto `opts.target`. */
