@@ -1,11 +1,11 @@
 // Point in time (issue #5 item 4): list a layer's snapshots, restore one file or folder from any
 // of them, in place or beside the current version.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { constants } from 'node:fs';
-import { mkdtemp, open, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -53,6 +53,22 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
     assert.ok(!(await readdir(work)).some((n) => n.startsWith('.strata-tmp')), 'no temp dir left');
     const again = JSON.parse((await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'report.txt', '--beside', '--json')).stdout);
     assert.notEqual(again.restoredAs, out.restoredAs, 'a second restore never overwrites the first');
+  });
+
+  it('--beside removes the temp folder a killed --beside left (its process gone, an hour old), never a running one\'s', async () => {
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    const temp = (name: string) => join(work, `.strata-tmp-restore-${name}`);
+    const [left, older, running, recent] = [temp(`${gone}-aaaaaa`), temp('bbbbbb'), temp(`${process.pid}-cccccc`), temp(`${gone}-dddddd`)];
+    for (const d of [left, older, running, recent]) await writeTree(d, { docs: { 'a.txt': 'half' } });
+    // `older`: made before the name held a process id, left a day ago.
+    const dayAgo = new Date(Date.now() - 25 * 3600_000);
+    for (const d of [left, older, running]) await utimes(d, dayAgo, dayAgo);
+    const r = await cli('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'report.txt', '--beside', '--json');
+    assert.equal(r.code, 0, describeRun(r));
+    await rm(join(work, JSON.parse(r.stdout).restoredAs));
+    const temps = (await readdir(work)).filter((n) => n.startsWith('.strata-tmp')).sort();
+    assert.deepEqual(temps, [running, recent].map((d) => d.slice(work.length + 1)).sort());
+    for (const d of temps) await rm(join(work, d), { recursive: true });
   });
 
   it('--beside of a folder keeps its whole name, dots and all; a file keeps its extension last', async () => {

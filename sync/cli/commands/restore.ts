@@ -12,7 +12,8 @@
  * `name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`, the sync engine's conflict copy, and so is
  * a file it replaces that was changed since the layer's latest snapshot), or with
  * `--beside` next to it as `name.restored-YYYYMMDD-HHMMSS.ext` (the snapshot's time; a folder
- * keeps its whole name: `my.photos.restored-…`), leaving the current version untouched; a link or a file where a folder on the way should be is refused (E_BAD_TARGET), never written through. Restoring into a synced folder is an ordinary local edit to the
+ * keeps its whole name: `my.photos.restored-…`; laid first in a temp folder in <dir>, which the next
+ * --beside there removes if its restore was killed), leaving the current version untouched; a link or a file where a folder on the way should be is refused (E_BAD_TARGET), never written through. Restoring into a synced folder is an ordinary local edit to the
  * agent, which syncs it like any other.
  *
  * Signed in (no --store: signed-in.ts), `strata restore <path> [--snapshot <id>] [--beside]`
@@ -23,7 +24,7 @@
  * record the org versions it was made over (the session knows only those laid now, and a profile
  * has no history). Refused while a sign-in is laying home (E_LAYING).
  */
-import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { TEMP_PREFIX, isErrno, renameNoReplace } from '../../fsutil.js';
 import { conflictStamp, splitExtension, withTail } from '../../plan/conflict-name.js';
@@ -80,11 +81,14 @@ export const restoreCommand: Command = {
     const bar = ctx.progress('restore');
     // Checked before anything is fetched, and again when the restored version is placed.
     if (beside && only !== undefined) await foldersOnTheWay(target, only, false);
-    const into = beside ? await besideDir(target) : target;
-    // Ctrl-C stops the restore cleanly: its temp files (and a --beside temp folder) go.
+    // Ctrl-C stops the restore cleanly: its temp files (and a --beside temp folder) go. Caught
+    // from before the temp folder is made until it is gone (moveBeside): one then finishes the move.
     const interrupt = cancelOnInterrupt(`restore of ${only ?? 'the snapshot'} cancelled; what was not restored yet is as it was (run it again to finish)`);
     let stats;
+    let into = target;
+    let placed: string | undefined;
     try {
+      if (beside) into = await besideDir(target);
       stats = await restoreSnapshot(repo, layer, id, {
         target: into,
         only,
@@ -102,15 +106,15 @@ export const restoreCommand: Command = {
       });
     } catch (err) {
       // A failed --beside (a mistyped --path, most often) must not leave its temp folder behind.
-      if (beside) await rm(into, { recursive: true, force: true });
-      throw notInUserLayer(err, source);
-    } finally {
+      if (into !== target) await rm(into, { recursive: true, force: true });
       interrupt.dispose();
+      throw notInUserLayer(err, source);
     }
     bar?.done();
-    let placed: string | undefined;
-    if (beside && only !== undefined) {
-      placed = await moveBeside(into, target, only, snapshot.snapshot.time);
+    try {
+      if (beside && only !== undefined) placed = await moveBeside(into, target, only, snapshot.snapshot.time);
+    } finally {
+      interrupt.dispose();
     }
     const report = transferReport(stats.files, stats.bytes, stats.bytesSeeded, ctx.requests, secondsSince(start));
     if (ctx.json) {
@@ -198,10 +202,45 @@ function checkedPath(rel: string, what: string, command: string): string {
   return parts.join('/');
 }
 
-/** The temp folder a --beside restore lays into, inside `target` (created if missing, as any restore target is). */
+/** A --beside temp folder's name starts so, then the id of the process making it, then mkdtemp's 6 characters. */
+const BESIDE_TEMP = `${TEMP_PREFIX}restore-`;
+/**
+ * A --beside temp folder is a leftover (its restore killed, or its machine crashed) once the
+ * process named in it is not running here and it is this old: the age spares a restore running
+ * on another machine that shares the folder (its process id means nothing here) unless it has
+ * run for an hour without adding to the temp folder's top. One made before the name held a
+ * process id is a leftover after a day.
+ */
+const LEFTOVER_MS = 3600_000;
+const LEFTOVER_UNNAMED_MS = 24 * 3600_000;
+
+/** The temp folder a --beside restore lays into, inside `target` (created if missing, as any restore target is); leftovers of earlier ones there go. */
 async function besideDir(target: string): Promise<string> {
   await prepareTarget(target);
-  return mkdtemp(join(target, `${TEMP_PREFIX}restore-`));
+  await removeLeftovers(target);
+  return mkdtemp(join(target, `${BESIDE_TEMP}${process.pid}-`));
+}
+
+async function removeLeftovers(target: string): Promise<void> {
+  for (const name of await readdir(target)) {
+    if (!name.startsWith(BESIDE_TEMP)) continue;
+    const pid = /^(\d+)-/.exec(name.slice(BESIDE_TEMP.length))?.[1];
+    const st = await lstat(join(target, name)).catch(() => undefined);
+    if (st?.isDirectory() !== true || Date.now() - st.mtimeMs < (pid === undefined ? LEFTOVER_UNNAMED_MS : LEFTOVER_MS)) continue;
+    if (pid !== undefined && running(Number(pid))) continue;
+    // Best effort: one that cannot be removed stays, as it did.
+    await rm(join(target, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** Whether a process `pid` runs on this machine (one of another user's too: EPERM). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return !isErrno(err, 'ESRCH');
+  }
 }
 
 /**
