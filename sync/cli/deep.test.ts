@@ -1,7 +1,7 @@
 // `strata restore` of a layer holding paths too long for the target (past PATH_MAX: snapshotted
 // from a folder higher up): the rest is restored, each path left out is named, and the exit is 4.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -42,4 +42,29 @@ it('restore lays what fits, names each path too long for the target on one line,
   assert.equal(out.tooLong.length, 1);
   assert.match(out.tooLong[0]!, /^t\/n{250}\//);
   assert.equal(out.files, 2);
+});
+
+it('restore --beside of a path that fits in place but not beside fails on one line naming it, leaving nothing behind', linuxOnly, async (t) => {
+  const tmp = await mkdtemp(join(tmpdir(), 'strata-cli-deep-beside-'));
+  t.after(() => rm(tmp, { recursive: true, force: true }));
+  const work = join(tmp, 'work');
+  // 4,066 bytes: laid in place it fits (under 4,096 with a temp beside it); with the temp folder
+  // of --beside (30 bytes and more) it does not.
+  const dirs = Array.from({ length: 19 }, (_, i) => `${i}`.padEnd(200, 'd'));
+  const name = 'f'.repeat(4066 - work.length - dirs.length * 201 - 1 - 4) + '.txt';
+  const only = [...dirs, name].join('/');
+  assert.equal(Buffer.byteLength(join(work, only)), 4066);
+  await mkdir(join(work, ...dirs), { recursive: true });
+  await writeFile(join(work, only), 'deep');
+  const store = pathToFileURL(join(tmp, 'store')).href;
+  const cli = (...args: string[]) => strata(['--store', store, '--device', 'dev', ...args]);
+  assert.equal((await cli('init')).code, 0);
+  const snap = await cli('snapshot', work, '--layer', 'user/deep');
+  assert.equal(snap.code, 0, describeRun(snap));
+
+  const r = await cli('restore', work, '--layer', 'user/deep', '--path', only, '--beside');
+  assert.equal(r.code, 1, describeRun(r));
+  assert.match(r.stderr, /^strata: E_PATH_TOO_LONG .*…f+\.txt: not restored beside: [^\n]*\n$/, describeRun(r));
+  assert.deepEqual(await readdir(work), [dirs[0]], 'no temp folder is left');
+  assert.deepEqual(await readdir(join(work, ...dirs)), [name]);
 });

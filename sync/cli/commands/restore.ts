@@ -271,17 +271,30 @@ async function foldersOnTheWay(target: string, only: string, make: boolean): Pro
  * extension: `my.photos` is not a `.photos` file).
  */
 async function moveBeside(tmp: string, target: string, only: string, time: string): Promise<string> {
+  // Near PATH_MAX, what fits in place may not fit in the temp folder (restore/plan.ts leaves it
+  // out) or under its .restored- name: that is said on one line, not as the raw error of a move.
+  const tooLong = (err: unknown, also: string[]) => {
+    if (!isErrno(err, 'ENAMETOOLONG', ...also)) return err;
+    return new StrataError('E_PATH_TOO_LONG', 'not restored beside: with the temp folder it is laid in, or its .restored- name, its path is longer than this system allows (ENAMETOOLONG); restore it in place, or into a folder higher up', { path: shortenMiddle(join(target, only)) });
+  };
   try {
     const slash = only.lastIndexOf('/');
     const name = only.slice(slash + 1);
-    const [stem, ext] = (await lstat(join(tmp, only))).isDirectory() ? [name, ''] : splitExtension(name);
+    // Missing: left out as too long (a path the snapshot lacks failed before).
+    const st = await lstat(join(tmp, only)).catch((err: unknown) => {
+      throw tooLong(err, ['ENOENT']);
+    });
+    const [stem, ext] = st.isDirectory() ? [name, ''] : splitExtension(name);
     const dir = only.slice(0, slash + 1);
     await foldersOnTheWay(target, only, true);
     // Never over anything, not even what appears meanwhile: a second restore of the same time gets a counter.
     for (let n = 1; ; n++) {
       // Cut as a conflict copy's is when the whole would pass NAME_MAX (conflict-name.ts).
       const name = dir + withTail(stem, ext, `.restored-${conflictStamp(Date.parse(time))}${n > 1 ? `-${n}` : ''}`);
-      if (await renameNoReplace(join(tmp, only), join(target, name))) return name;
+      const moved = await renameNoReplace(join(tmp, only), join(target, name)).catch((err: unknown) => {
+        throw tooLong(err, []);
+      });
+      if (moved) return name;
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
