@@ -129,6 +129,27 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
     assert.deepEqual((await readdir(src)).sort(), ['docs']);
   });
 
+  it('log --limit <n> lists the newest n, reading only those (an older damaged one is not read, so not named)', async () => {
+    const src = join(tmp, 'limited');
+    const ids: string[] = [];
+    for (const v of ['one', 'two', 'three']) {
+      await writeTree(src, { 'a.txt': v });
+      ids.push(JSON.parse((await cli('snapshot', src, '--layer', 'user/limited', '--json')).stdout).snapshot);
+    }
+    const key = join(fileURLToPath(store), `layers/user/limited/snapshots/${ids[0]}`);
+    await writeFile(key, '{"not": "a snapshot"}');
+    // Written (the listing's date) in the order made, as a store gives them.
+    for (const [i, id] of ids.entries()) await utimes(join(fileURLToPath(store), `layers/user/limited/snapshots/${id}`), 1_700_000_000 + i, 1_700_000_000 + i);
+    const log = await cli('log', '--layer', 'user/limited', '--limit', '2', '--json');
+    assert.equal(log.code, 0, describeRun(log));
+    assert.deepEqual(JSON.parse(log.stdout).snapshots.map((s: { id: string }) => s.id), [ids[2], ids[1]]);
+    assert.equal(log.stderr, '', 'the damaged one is older than the two asked for: not read');
+    const one = await cli('log', '--layer', 'user/limited', '--limit', '1');
+    assert.equal(one.code, 0, describeRun(one));
+    assert.equal(one.stdout.trim().split('\n').length, 2, describeRun(one));
+    for (const bad of ['0', '-1', 'x', '1.5']) assert.equal((await cli('log', '--layer', 'user/limited', '--limit', bad)).code, 2, bad);
+  });
+
   it('a damaged snapshot: log lists the others and names it; a prefix of its id names it too, not "no snapshot"', async () => {
     const src = join(tmp, 'damaged');
     await writeTree(src, { 'a.txt': 'one' });

@@ -62,27 +62,50 @@ export async function listSnapshotIds(store: ObjectStore, layer: string): Promis
   return ids;
 }
 
-/** Every valid snapshot of `layer`, oldest first (ties by id); invalid ones are in `errors`. */
-export async function listSnapshots(store: ObjectStore, hash: HashAlgorithm, layer: string, concurrency: number): Promise<{ snapshots: SnapshotRecord[]; errors: StrataError[] }> {
+/**
+ * Every valid snapshot of `layer`, oldest first (ties by id); invalid ones are in `errors`. With
+ * `limit`, only the `limit` newest: those written last by the listing's dates are read (one GET
+ * each, with those written in the same tick as the last; an invalid one's place taken by the
+ * next), the newest by their time kept; a store whose listing gives no dates has every
+ * snapshot read.
+ */
+export async function listSnapshots(store: ObjectStore, hash: HashAlgorithm, layer: string, concurrency: number, limit?: number): Promise<{ snapshots: SnapshotRecord[]; errors: StrataError[] }> {
   const prefix = keys.snapshots(checkLayerId(layer));
-  const listed: { key: string; size: number }[] = [];
+  const listed: { key: string; size: number; modified?: number | undefined }[] = [];
   for await (const info of store.list(prefix)) listed.push(info);
   const errors: StrataError[] = [];
-  const found = await mapLimit(listed, concurrency, async ({ key, size }) => {
-    const id = key.slice(prefix.length);
-    try {
-      if (!isBlobId(id)) throw new StrataError('E_BAD_OBJECT', 'snapshot key does not end in an id', { key });
-      return { id, snapshot: await readSnapshot(store, hash, layer, { id, key, size }) };
-    } catch (err) {
-      if (isStrataError(err, 'E_NOT_FOUND')) return undefined;
-      if (!isObjectError(err)) throw err;
-      errors.push(err);
-      return undefined;
+  const read = async (items: typeof listed): Promise<SnapshotRecord[]> => {
+    const found = await mapLimit(items, concurrency, async ({ key, size }) => {
+      const id = key.slice(prefix.length);
+      try {
+        if (!isBlobId(id)) throw new StrataError('E_BAD_OBJECT', 'snapshot key does not end in an id', { key });
+        return { id, snapshot: await readSnapshot(store, hash, layer, { id, key, size }) };
+      } catch (err) {
+        if (isStrataError(err, 'E_NOT_FOUND')) return undefined;
+        if (!isObjectError(err)) throw err;
+        errors.push(err);
+        return undefined;
+      }
+    });
+    return found.filter((s): s is SnapshotRecord => s !== undefined);
+  };
+  let snapshots: SnapshotRecord[];
+  if (limit === undefined || listed.some((l) => l.modified === undefined)) {
+    snapshots = await read(listed);
+  } else {
+    const lastWritten = [...listed].sort((a, b) => (b.modified ?? 0) - (a.modified ?? 0) || (a.key < b.key ? 1 : -1));
+    snapshots = [];
+    for (let at = 0; snapshots.length < limit && at < lastWritten.length; ) {
+      let end = at + limit - snapshots.length;
+      // Written in the same tick (S3 dates are to the second): which of them is newer, only their times say.
+      while (end < lastWritten.length && lastWritten[end]?.modified === lastWritten[end - 1]?.modified) end++;
+      const next = lastWritten.slice(at, end);
+      at = end;
+      snapshots.push(...(await read(next)));
     }
-  });
-  const snapshots = found.filter((s): s is SnapshotRecord => s !== undefined);
+  }
   snapshots.sort((a, b) => Date.parse(a.snapshot.time) - Date.parse(b.snapshot.time) || (a.id < b.id ? -1 : 1));
-  return { snapshots, errors: byKey(errors) };
+  return { snapshots: limit === undefined ? snapshots : snapshots.slice(-limit), errors: byKey(errors) };
 }
 
 export async function writeHead(store: ObjectStore, head: Head): Promise<void> {

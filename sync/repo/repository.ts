@@ -286,8 +286,9 @@ export class Repository {
     return layers.listSnapshotIds(this.store, layer);
   }
 
-  listSnapshots(layer: string): Promise<{ snapshots: layers.SnapshotRecord[]; errors: StrataError[] }> {
-    return layers.listSnapshots(this.store, this.format.hash, layer, this.readConcurrency);
+  /** With `limit`, the newest `limit` only, reading little more (layers.ts). */
+  listSnapshots(layer: string, limit?: number): Promise<{ snapshots: layers.SnapshotRecord[]; errors: StrataError[] }> {
+    return layers.listSnapshots(this.store, this.format.hash, layer, this.readConcurrency, limit);
   }
 
   /** Heads this repository read before are fetched again only when their listing version changed (layers.ts HeadCache). */

@@ -1,11 +1,13 @@
 /**
- * `strata log --layer <id>`: the snapshots of a layer, newest first, with the devices whose head
- * points at each. Snapshots or heads that fail validation are reported on stderr and skipped
+ * `strata log --layer <id> [--limit <n>]`: the snapshots of a layer, newest first, with the devices
+ * whose head points at each. Each snapshot shown is one GET: with --limit, only the n written last
+ * (by the store listing's dates) are read, and shown newest first by their time. Snapshots or heads that fail validation are reported on stderr and skipped
  * (`strata check` reports them as problems). Without --store, the signed-in user's layer
  * (signed-in.ts).
  */
 import { columns, formatBytes, formatTime, shortId } from '../format.js';
 import { PIT_LAYER_OPTION, PIT_STATE_DIR_OPTION, openSource, signedInSession } from '../signed-in.js';
+import { stringOption, usageError } from '../args.js';
 import type { Command } from './command.js';
 
 export const logCommand: Command = {
@@ -14,11 +16,18 @@ export const logCommand: Command = {
   args: '',
   positionals: { min: 0, max: 0 },
   globals: ['store'],
-  options: { layer: PIT_LAYER_OPTION, 'state-dir': PIT_STATE_DIR_OPTION },
+  options: {
+    layer: PIT_LAYER_OPTION,
+    limit: { type: 'string', value: '<n>', help: 'only the n newest snapshots (only those are read)' },
+    'state-dir': PIT_STATE_DIR_OPTION,
+  },
   async run(ctx) {
+    const raw = stringOption(ctx.args, 'limit');
+    const limit = raw === undefined ? undefined : Number(raw);
+    if (limit !== undefined && !(/^\d+$/.test(raw ?? '') && limit >= 1)) throw usageError(`--limit must be a whole number of snapshots, 1 or more, got ${JSON.stringify(raw)}`, ctx.command);
     const { layer } = await openSource(ctx, await signedInSession(ctx));
     const repo = await ctx.openRepository({ loadIndex: false });
-    const [{ snapshots, errors }, heads] = await Promise.all([repo.listSnapshots(layer), repo.listHeads(layer)]);
+    const [{ snapshots, errors }, heads] = await Promise.all([repo.listSnapshots(layer, limit), repo.listHeads(layer)]);
     for (const err of [...errors, ...heads.errors]) ctx.warn(err);
     const headsOf = new Map<string, string[]>();
     for (const h of heads.heads) headsOf.set(h.snapshot, [...(headsOf.get(h.snapshot) ?? []), h.device].sort());
