@@ -66,3 +66,36 @@ test('a case-insensitive sign-in lays names that differ only in case side by sid
   const layer = await latestTree(await openRepository(store), 'user/alice');
   for (const c of copies) assert.equal(layer.get(c)?.type, 'file', `${c} is in the user layer`);
 });
+
+test('two org layers that spell a folder differently are laid as one folder under the policy, and the passes after settle', async (t) => {
+  const { dir, store, repo } = await memoryBucket(t, 'case-fold-orgs');
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  await writeTree(a, { Documents: { Templates: { 'letter.dotx': 'letter' } } });
+  await writeTree(b, { Documents: { templates: { 'memo.dotx': 'memo' } } });
+  await publishOrgLayer(repo, 'org/a', { from: a });
+  await publishOrgLayer(repo, 'org/b', { from: b });
+  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/a', 'org/b'], updated: new Date().toISOString() });
+
+  const home = join(dir, 'home');
+  const stateDir = join(dir, 'state');
+  // The machine folds case by the org's policy alone (its own disk does not).
+  const config = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, folders: ['Documents'], policies: { caseInsensitive: true } }, 'test');
+  const { deviceId } = await openAgentState(stateDir);
+  const session: Session = { version: 1, source: 'test', org: config, user: 'alice', home, mode: config.mode, device: deviceId, signedIn: new Date().toISOString() };
+  await writeSession(stateDir, session);
+  await layHome({ store, session, stateDir });
+
+  const disk = await listing(home);
+  const folds = Object.keys(disk).map((p) => foldKey(p.replace(/\/$/, '')));
+  assert.equal(new Set(folds).size, folds.length, `two laid names fold together: ${Object.keys(disk).join(', ')}`);
+  assert.deepEqual(Object.keys(disk), ['Documents/', 'Documents/Templates/', 'Documents/Templates/letter.dotx', 'Documents/Templates/memo.dotx'], 'the folder that sorts first takes the other one\'s files');
+
+  const once = async () => syncOnce({ stateDir, repo: await openRepository(store), folder: sessionFolder(session, stateDir) });
+  const first = await once();
+  assert.equal(first.status, 'synced');
+  assert.deepEqual(await listing(home), disk, 'the pass changes nothing on the disk');
+  const second = await once();
+  assert.equal(second.status === 'synced' && second.snapshot, undefined, 'the next pass writes nothing');
+  assert.deepEqual(await listing(home), disk);
+});

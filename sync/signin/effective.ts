@@ -17,7 +17,7 @@
  * - on a case-insensitive disk, no two laid paths differ only in case (foldCase).
  */
 import { overlay } from '../overlay/index.js';
-import { foldForDisk, type Conflict, type DiskNode } from '../plan/index.js';
+import { foldForDisk, hasCaseCollisions, type Conflict, type DiskNode } from '../plan/index.js';
 import type { Excluder } from '../watch/index.js';
 import type { LayerStack } from './layers.js';
 
@@ -97,8 +97,10 @@ export function effectiveTree(stack: LayerStack, excluded: Excluder): Effective 
 export function foldCase(effective: Effective, stack: LayerStack): { effective: Effective; conflicts: Conflict[] } {
   const topFirst = [...(stack.user ? [stack.user] : []), ...[...stack.org].reverse()];
   const layerOf = (p: string): string => topFirst.find((l) => l.tree.has(p))?.layer ?? 'layer';
+  // Folders that only differ in case are united without a conflict copy: the tree changes all the same.
+  if (!hasCaseCollisions(effective.tree.keys())) return { effective, conflicts: [] };
   const folded = foldForDisk(effective.tree, layerOf);
-  return { effective: folded.conflicts.length === 0 ? effective : { ...effective, tree: folded.tree }, conflicts: folded.conflicts };
+  return { effective: { ...effective, tree: folded.tree }, conflicts: folded.conflicts };
 }
 
 /** The "ready" half (every dir and symlink, hot files, files up to `smallBytes`) and the rest (every dir, the other files). */
