@@ -40,7 +40,7 @@ import { join } from 'node:path';
 import { clearJournal, recover, TOO_LONG_HERE } from '../exec/index.js';
 import { fitsUnder } from '../fsutil.js';
 import { parentOf } from '../plan/nodes.js';
-import { STASH_PREFIX, countFiles, foldForDisk, planApply, type Node } from '../plan/index.js';
+import { STASH_PREFIX, countFiles, foldForDisk, hasCaseCollisions, planApply, type Node } from '../plan/index.js';
 import type { BlobId, Head, SnapshotId } from '../repo/types.js';
 import { commitSnapshot } from './commit.js';
 import { layerGraph, type SnapshotGraph } from './history.js';
@@ -356,16 +356,14 @@ export class SyncFolder {
     // What the disk must hold: the user layer over the org layers, or over nothing (its whiteouts,
     // which a VDI machine's base writes too, never reach the disk).
     let effective: Map<string, Node> = overlay(lower === undefined ? [merged] : [lower, merged]);
-    if (lower !== undefined && this.opts.caseInsensitive) {
+    if (lower !== undefined && this.opts.caseInsensitive && hasCaseCollisions(effective.keys())) {
       // Each merge keeps the user layer's names apart on a case-insensitive disk; over the org
       // layers, this does. The user layer records what the disk gets: the copy, and a whiteout
-      // where an org file was set aside.
+      // where an org file was set aside or an org folder united with another (no copy then).
       const folded = foldForDisk(effective, (p) => (m.merged.has(p) ? layer : 'org'));
-      if (folded.conflicts.length > 0) {
-        merged = userView(folded.tree, lower, m.merged);
-        effective = overlay([lower, merged]);
-        conflicts.push(...folded.conflicts);
-      }
+      merged = userView(folded.tree, lower, m.merged);
+      effective = overlay([lower, merged]);
+      conflicts.push(...folded.conflicts);
     }
     this.skipTooLong(scan, effective, tooLong);
     let { local: visible, target } = planSides(localFlat, effective, hidden);

@@ -436,3 +436,27 @@ test('a hold of the user\'s files deleted elsewhere while a switch drops org fil
   assert.deepEqual(await a.listing(), { ...mine, 'forms/': '', 'forms/form0.txt': 'my copy-up', 'readme.txt': 'readme v2' });
   assert.deepEqual(await userPaths(repo, 'deva'), USER_FILES);
 });
+
+test('on a case-insensitive disk, a user folder spelled otherwise than an org folder is united with it, on every machine, and nothing flaps', async (t) => {
+  const base = await tempRoot(t, 'lower-case-dir');
+  const store = new MemoryStore();
+  await initStore(store);
+  const org = join(base, 'org');
+  await mkdir(join(org, 'Templates'), { recursive: true });
+  await writeFile(join(org, 'Templates', 'letter.dotx'), 'org letter');
+  const repo = await openRepository(store);
+  const lower = [(await takeSnapshot(repo, { root: org, layer: 'org/finance', device: 'admin' })).snapshot.root];
+  const [linux, win] = await laidMachines(t, base, store, org, [
+    ['linux', { lower, caseInsensitive: false }],
+    ['win', { lower, caseInsensitive: true }],
+  ]);
+  await linux.write('templates/memo.dotx', 'my memo');
+  await converge([linux, win]);
+  const onWin = await win.listing();
+  assert.deepEqual(onWin, { 'Templates/': '', 'Templates/letter.dotx': 'org letter', 'Templates/memo.dotx': 'my memo' }, 'the folder that sorts first takes the other one\'s files');
+  assert.deepEqual(await linux.listing(), onWin, 'the other machine shows the same');
+  for (const d of [linux, win]) {
+    const r = await d.pass();
+    assert.equal(r.status === 'synced' && r.snapshot, undefined, `${d.name}'s next pass writes nothing`);
+  }
+});
