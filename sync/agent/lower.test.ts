@@ -460,3 +460,66 @@ test('on a case-insensitive disk, a user folder spelled otherwise than an org fo
     assert.equal(r.status === 'synced' && r.snapshot, undefined, `${d.name}'s next pass writes nothing`);
   }
 });
+
+test('under a case-insensitive policy, an org file edited keeps its spelling in the user layer, and a user file spelled otherwise beside it is set aside as a case copy, nothing flapping', async (t) => {
+  const base = await tempRoot(t, 'lower-case-copyup');
+  const store = new MemoryStore();
+  await initStore(store);
+  const org = join(base, 'org');
+  await mkdir(join(org, 'Docs'), { recursive: true });
+  await writeFile(join(org, 'Docs', 'Report.txt'), 'org report');
+  const repo = await openRepository(store);
+  const lower = [(await takeSnapshot(repo, { root: org, layer: 'org/finance', device: 'admin' })).snapshot.root];
+  const [linux, folds] = await laidMachines(t, base, store, org, [
+    ['linux', { lower, caseInsensitive: false }],
+    ['folds', { lower, caseInsensitive: true }],
+  ]);
+  await folds.write('Docs/Report.txt', 'my report');
+  await converge([linux, folds]);
+  assert.deepEqual(await assertSame([linux, folds]), { 'Docs/': '', 'Docs/Report.txt': 'my report' });
+  assert.deepEqual([...(await userTreeOf(repo, 'folds')).keys()], ['Docs', 'Docs/Report.txt'], 'the copy-up keeps the org\'s spelling');
+
+  await linux.write('docs/report.txt', 'lower case', new Date(Date.now() + 5000));
+  const results = await converge([linux, folds]);
+  const cases = results.flatMap((r) => (r.status === 'synced' ? r.conflicts : [])).filter((c) => c.reason === 'case');
+  assert.equal(cases.length, 1, JSON.stringify(cases));
+  const listing = await assertSame([linux, folds]);
+  const copy = Object.keys(listing).find((p) => p.includes('.sync-conflict-'));
+  assert.deepEqual(Object.keys(listing).length, 3, Object.keys(listing).join(', '));
+  assert.equal(listing['Docs/Report.txt'], 'my report', 'the name that sorts first stays');
+  assert.ok(copy?.startsWith('Docs/report.sync-conflict-'), copy);
+  assert.equal(listing[copy!], 'lower case');
+  for (const d of [linux, folds]) {
+    const r = await d.pass();
+    assert.equal(r.status === 'synced' && r.snapshot, undefined, `${d.name}'s next pass writes nothing`);
+  }
+});
+
+test('two org layers that spell a folder differently: a case-insensitive device unites them, a case-sensitive one follows, and nothing flaps', async (t) => {
+  const base = await tempRoot(t, 'lower-case-orgs');
+  const store = new MemoryStore();
+  await initStore(store);
+  const repo = await openRepository(store);
+  const publish = async (name: string, rel: string, text: string): Promise<BlobId> => {
+    const dir = join(base, name);
+    await mkdir(dirname(join(dir, rel)), { recursive: true });
+    await writeFile(join(dir, rel), text);
+    return (await takeSnapshot(repo, { root: dir, layer: `org/${name}`, device: 'admin' })).snapshot.root;
+  };
+  const lower = [await publish('a', 'Templates/letter.dotx', 'letter'), await publish('b', 'templates/memo.dotx', 'memo')];
+  const linux = await Device.create(base, 'linux', store, { lower, caseInsensitive: false });
+  t.after(() => linux.close());
+  const folds = await Device.create(base, 'folds', store, { lower, caseInsensitive: true });
+  t.after(() => folds.close());
+  // As each sign-in laid them: both folders on the case-sensitive disk, one on the other.
+  await cp(join(base, 'a'), linux.root, { recursive: true, preserveTimestamps: true });
+  await cp(join(base, 'b'), linux.root, { recursive: true, preserveTimestamps: true });
+  await cp(join(base, 'a'), folds.root, { recursive: true, preserveTimestamps: true });
+  await cp(join(base, 'b', 'templates'), join(folds.root, 'Templates'), { recursive: true, preserveTimestamps: true });
+  await converge([folds, linux]);
+  assert.deepEqual(await assertSame([linux, folds]), { 'Templates/': '', 'Templates/letter.dotx': 'letter', 'Templates/memo.dotx': 'memo' });
+  for (const d of [linux, folds]) {
+    const r = await d.pass();
+    assert.equal(r.status === 'synced' && r.snapshot, undefined, `${d.name}'s next pass writes nothing`);
+  }
+});
