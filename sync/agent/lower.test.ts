@@ -523,3 +523,30 @@ test('two org layers that spell a folder differently: a case-insensitive device 
     assert.equal(r.status === 'synced' && r.snapshot, undefined, `${d.name}'s next pass writes nothing`);
   }
 });
+
+test('a whiteout spelled otherwise than the org file it meets (a new org version respelled it) hides it on no machine, and a case-insensitive one keeps syncing', async (t) => {
+  const base = await tempRoot(t, 'lower-case-whiteout');
+  const store = new MemoryStore();
+  await initStore(store);
+  const repo = await openRepository(store);
+  const publish = publisher(repo);
+  const org = join(base, 'org');
+  const v1 = await publish(org, { 'docs/report.txt': 'report v1', 'docs/keep.txt': 'keep' });
+  const [linux, folds] = await laidMachines(t, base, store, org, [
+    ['linux', { lower: [v1], caseInsensitive: false }],
+    ['folds', { lower: [v1], caseInsensitive: true }],
+  ]);
+  await folds.remove('docs/report.txt');
+  await converge([linux, folds]);
+  assert.equal((await userTreeOf(repo, 'folds')).get('docs/report.txt')?.type, 'whiteout');
+  const v2 = await publish(join(base, 'org-v2'), { 'Docs/Report.txt': 'report v2' });
+  for (const d of [linux, folds]) d.folder.switchLower([v2], [v1]);
+  await converge([linux, folds]);
+  const listing = await assertSame([linux, folds]);
+  assert.equal(listing['Docs/Report.txt'], 'report v2', 'a whiteout hides its own spelling only, as on a case-sensitive machine');
+  assert.deepEqual(Object.keys(listing).filter((p) => p.toLowerCase().startsWith('docs/')), ['Docs/', 'Docs/Report.txt'], Object.keys(listing).join(', '));
+  for (const d of [linux, folds]) {
+    const r = await d.pass();
+    assert.equal(r.status === 'synced' && r.snapshot, undefined, `${d.name}'s next pass writes nothing`);
+  }
+});
