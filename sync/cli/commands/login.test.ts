@@ -178,6 +178,30 @@ describe('strata login and admin login on S3', { skip }, () => {
     assert.match(text.stdout, /\n {2}README\.txt and Readme\.txt differ only in case: kept Readme\.txt as Readme\.sync-conflict-\d{8}-\d{6}-admin\.txt\n/, text.stdout);
   });
 
+  it("under the org config's caseInsensitive, two org layers spelling a folder differently are laid as one folder on a Linux machine, whose sign-out flushes it so", async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'], policies: { caseInsensitive: true } });
+    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
+    assert.equal((await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], secrets)).code, 0);
+    for (const [layer, folder, file] of [['org/a', 'Templates', 'letter.dotx'], ['org/b', 'templates', 'memo.dotx']] as const) {
+      const dir = join(org.dir, layer.replace('/', '-'));
+      await writeTree(dir, { Documents: { [folder]: { [file]: file } } });
+      const pub = await strata(['admin', 'layer', 'publish', layer, '--org', org.configPath, '--from', dir]);
+      assert.equal(pub.code, 0, pub.stderr);
+    }
+    const assign = await strata(['admin', 'assign', '--org', org.configPath, '--user', 'erin', '--layers', 'org/a,org/b']);
+    assert.equal(assign.code, 0, assign.stderr);
+    const m = await makeMachine(org, 'pc');
+    const login = await strata(['login', '--org', org.configPath, '--user', 'erin', '--home', m.home, '--state-dir', m.stateDir, '--no-sync', '--secrets-stdin'], secrets);
+    assert.equal(login.code, 0, login.stderr);
+    assert.deepEqual(await readdir(join(m.home, 'Documents')), ['Templates']);
+    assert.deepEqual((await readdir(join(m.home, 'Documents', 'Templates'))).sort(), ['letter.dotx', 'memo.dotx']);
+    const logout = await strata(['logout', '--state-dir', m.stateDir]);
+    assert.equal(logout.code, 0, logout.stderr);
+    const layer = await latestTree(await org.admin(), 'user/erin');
+    assert.equal(layer.get('Documents/Templates/memo.dotx')?.type, 'file', 'the user layer records the folder united');
+    assert.equal(layer.get('Documents/templates')?.type, 'whiteout');
+  });
+
   it('at a terminal, the ready line starts a line of its own instead of trailing the progress line', async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'] });
     const tpl = join(org.dir, 'tpl');
