@@ -5,51 +5,11 @@
  * comes back as a conflict, and no stat cache entry names a chunk the bucket lacks.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFile } from 'node:fs/promises';
 import { test, type TestContext } from 'node:test';
-import { DirStore } from '../store/dir.js';
 import { openRepository } from '../repo/index.js';
 import { check } from '../repo/check.js';
-import { assertSame, converge, Device, initStore, tempRoot } from './testkit.js';
-
-const CHILD = fileURLToPath(new URL('./kill-pass-child.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-
-/** deva (killed in a child, then reopened) and devb over one store in a folder. */
-async function devices(t: TestContext, name: string) {
-  const base = await tempRoot(t, name);
-  const storeDir = join(base, 'store');
-  await mkdir(storeDir);
-  const store = new DirStore(storeDir);
-  await initStore(store);
-  const state = join(base, 'deva', 'state');
-  const a = await Device.create(base, 'deva', store, { deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') });
-  const b = await Device.create(base, 'devb', store);
-  let aOpen = true;
-  t.after(async () => {
-    if (aOpen) await a.close();
-    await b.close();
-  });
-  /** deva's next pass runs in a child killed at `point`. */
-  const killedPass = async (point: string): Promise<void> => {
-    await a.close();
-    aOpen = false;
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, base, storeDir, point], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (c, s) => resolve([c, s]));
-    });
-    assert.equal(signal, 'SIGKILL', `the pass was killed at ${point} (exit code ${code})`);
-  };
-  const reopen = async () => {
-    await a.open();
-    aOpen = true;
-  };
-  return { a, b, store, killedPass, reopen };
-}
+import { assertSame, converge, killableDevices } from './testkit.js';
 
 /**
  * deva edits x and adds a file of three packs while devb's edit of y and new z wait for it; deva's
@@ -57,7 +17,7 @@ async function devices(t: TestContext, name: string) {
  * a restart every edit is there on both devices, none as a conflict, and the bucket reads back whole.
  */
 async function killedAround(t: TestContext, point: string, editAgain: boolean): Promise<void> {
-  const { a, b, store, killedPass, reopen } = await devices(t, `flush-kill-${point}`);
+  const { a, b, store, killedPass, reopen } = await killableDevices(t, `flush-kill-${point}`);
   for (const p of ['x.txt', 'y.txt', 'w.txt']) await a.write(p, `${p} v1`);
   await converge([a, b]);
   await b.write('y.txt', 'y from b');

@@ -10,7 +10,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { StrataError } from '../errors.js';
 import { ForwardingStore } from '../store/forwarding.js';
-import type { ByteRange, PutBody } from '../store/index.js';
+import type { ByteRange, ObjectStore, PutBody } from '../store/index.js';
 import { keys } from '../repo/types.js';
 import { MemoryStore } from '../store/memory.js';
 import { defineScenarios } from './scenarios.js';
@@ -20,9 +20,16 @@ import { assertSame, converge, Device, initStore, LAYER, listDir, tempRoot, twoD
 
 defineScenarios('memory store', { makeStore: async () => ({ store: new MemoryStore() }) });
 
-/** Fails large ranged reads while armed: a pass stops after applying the small files of its plan. */
-class BigReadFails extends ForwardingStore {
+/** Fails the reads that `failing` picks while armed, as a connection reset does. */
+class ReadsFail extends ForwardingStore {
   armed = false;
+  constructor(
+    inner: ObjectStore,
+    private readonly failing: (key: string, range?: ByteRange) => boolean,
+  ) {
+    super(inner);
+  }
+
   override get(key: string, range?: ByteRange): Promise<Uint8Array> {
     return this.fails(key, range) ?? super.get(key, range);
   }
@@ -32,22 +39,16 @@ class BigReadFails extends ForwardingStore {
   }
 
   private fails(key: string, range?: ByteRange): Promise<never> | undefined {
-    if (this.armed && (range?.length ?? 0) >= 64 << 10) return Promise.reject(new StrataError('E_TRANSIENT', 'injected: connection reset', { key }));
+    if (this.armed && this.failing(key, range)) return Promise.reject(new StrataError('E_TRANSIENT', 'injected: connection reset', { key }));
     return undefined;
   }
 }
 
 test('a merge cut off halfway does not turn the versions it applied into conflicts later', async (t) => {
-  const base = await tempRoot(t, 'pending');
+  // Large ranged reads fail: b's pass stops after applying the small files of its plan.
   const mem = new MemoryStore();
-  await initStore(mem);
-  const flaky = new BigReadFails(mem);
-  const a = await Device.create(base, 'deva', mem);
-  const b = await Device.create(base, 'devb', flaky);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const flaky = new ReadsFail(mem, (_key, range) => (range?.length ?? 0) >= 64 << 10);
+  const { a, b } = await twoDevices(t, 'pending', { mem, b: flaky });
   await a.write('a.txt', 'v1');
   await a.write('b.bin', randomBytes(3 << 20).toString('base64'));
   await a.pass();
@@ -480,34 +481,11 @@ test('a folder deleted on another device while a folder inside it cannot be list
   assert.deepEqual(await assertSame([a, b]), { 'keep.txt': 'k' });
 });
 
-/** Fails reads of packs while armed: a pass stops after its scan, when it reads another device's trees. */
-class PackReadsFail extends ForwardingStore {
-  armed = false;
-  override get(key: string, range?: ByteRange): Promise<Uint8Array> {
-    return this.fails(key) ?? super.get(key, range);
-  }
-
-  override getStream(key: string, range?: ByteRange): Promise<Readable> {
-    return this.fails(key) ?? super.getStream(key, range);
-  }
-
-  private fails(key: string): Promise<never> | undefined {
-    if (this.armed && key.startsWith('data/')) return Promise.reject(new StrataError('E_TRANSIENT', 'injected: connection reset', { key }));
-    return undefined;
-  }
-}
-
 test('a pass that fails after its scan, before its flush, loses none of the chunks the scan found: the next pass uploads them', async (t) => {
-  const base = await tempRoot(t, 'fail-after-scan');
+  // Reads of packs fail: a's pass stops after its scan, when it reads another device's trees.
   const mem = new MemoryStore();
-  await initStore(mem);
-  const faulty = new PackReadsFail(mem);
-  const a = await Device.create(base, 'deva', faulty);
-  const b = await Device.create(base, 'devb', mem);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const faulty = new ReadsFail(mem, (key) => key.startsWith('data/'));
+  const { a, b } = await twoDevices(t, 'fail-after-scan', { mem, a: faulty });
   await converge([a, b]);
   await b.write('from-b.txt', 'b');
   await b.pass();

@@ -3,61 +3,23 @@
  * deletes the pass made count once, whatever point it died at (kill-pass-child.ts runs the pass).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
-import { DirStore } from '../store/dir.js';
 import type { PassResult } from './folder.js';
-import { Device, initStore, tempRoot } from './testkit.js';
-
-const CHILD = fileURLToPath(new URL('./kill-pass-child.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Device a (its deletes and answers kept in its state dir) and device b over one store in a folder. */
-async function devices(t: TestContext, name: string): Promise<{ a: Device; b: Device; killedPass: (point: string) => Promise<void> }> {
-  const base = await tempRoot(t, name);
-  const storeDir = join(base, 'store');
-  await mkdir(storeDir);
-  const store = new DirStore(storeDir);
-  await initStore(store);
-  const state = join(base, 'deva', 'state');
-  const a = await Device.create(base, 'deva', store, { deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') });
-  const b = await Device.create(base, 'devb', store);
-  let aOpen = true;
-  t.after(async () => {
-    if (aOpen) await a.close();
-    await b.close();
-  });
-  /** a's next pass runs in a child killed at `point`; then a starts again. */
-  const killedPass = async (point: string): Promise<void> => {
-    await a.close();
-    aOpen = false;
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, base, storeDir, point], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (c, s) => resolve([c, s]));
-    });
-    assert.equal(signal, 'SIGKILL', `the pass was killed at ${point} (exit code ${code})`);
-    await a.open();
-    aOpen = true;
-  };
-  return { a, b, killedPass };
-}
+import { killableDevices, type Device } from './testkit.js';
 
 const range = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `f${from + i}.txt`);
 const heldAs = (r: PassResult): unknown => (r.status === 'held' ? [r.held.direction, r.held.files, r.held.of] : r.status);
 
 /** b's 40 files synced to a; b deletes 15 of them (not a mass delete), and a's pass taking them is killed at `point`. */
 async function remoteDeletesKilled(t: TestContext, name: string, point: string): Promise<{ a: Device; b: Device }> {
-  const { a, b, killedPass } = await devices(t, name);
+  const { a, b, killedPass, reopen } = await killableDevices(t, name);
   for (const p of range(0, 40)) await b.write(p, p);
   assert.equal((await b.pass()).status, 'synced');
   assert.equal((await a.pass()).status, 'synced');
   for (const p of range(0, 15)) await b.remove(p);
   assert.equal((await b.pass()).status, 'synced', '15 of 40 go through');
   await killedPass(point);
+  await reopen();
   assert.equal((await a.pass()).status, 'synced');
   assert.deepEqual(Object.keys(await a.listing()).sort(), range(15, 40).sort());
   // b deletes 10 more, held there and confirmed: with the 15 of the hour, a holds 25 of 40.
@@ -86,11 +48,12 @@ test("another device's deletes recorded by a pass killed right after count once"
 
 /** a with `n` files synced; the user deletes `deleted` of them, and a's pass is killed at `point`. */
 async function localDeletesKilled(t: TestContext, name: string, n: number, deleted: number, point: string): Promise<Device> {
-  const { a, killedPass } = await devices(t, name);
+  const { a, killedPass, reopen } = await killableDevices(t, name);
   for (const p of range(0, n)) await a.write(p, p);
   assert.equal((await a.pass()).status, 'synced');
   for (const p of range(0, deleted)) await a.remove(p);
   await killedPass(point);
+  await reopen();
   assert.equal((await a.pass()).status, 'synced');
   return a;
 }
@@ -108,7 +71,7 @@ test('deletes made on this disk by a pass killed before its head was written cou
 });
 
 test('a confirmed mass delete whose pass was killed after its head was written settles the deletes of the hour', async (t) => {
-  const { a, killedPass } = await devices(t, 'kill-local-confirmed');
+  const { a, killedPass, reopen } = await killableDevices(t, 'kill-local-confirmed');
   for (const p of range(0, 40)) await a.write(p, p);
   assert.equal((await a.pass()).status, 'synced');
   for (const p of range(0, 15)) await a.remove(p);
@@ -118,6 +81,7 @@ test('a confirmed mass delete whose pass was killed after its head was written s
   assert.deepEqual(heldAs(held), ['local', 25, 40]);
   await a.folder.approve(held.status === 'held' ? held.held : assert.fail('not held'));
   await killedPass('head');
+  await reopen();
   assert.equal((await a.pass()).status, 'synced');
   // 5 of the 15 left: no hold, unless the 15 deleted before the confirmation still count.
   for (const p of range(25, 30)) await a.remove(p);

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { initRepository, openRepository } from '../repo/index.js';
 import type { ObjectStore } from '../store/index.js';
+import { DirStore } from '../store/dir.js';
 import { MemoryStore } from '../store/memory.js';
 import { openFileIndex, type FileIndex } from '../state/index.js';
 import { makeExcluder } from '../watch/index.js';
@@ -50,18 +51,60 @@ export async function tempRoot(t: TestContext, name: string): Promise<string> {
   return dir;
 }
 
-/** Two devices, deva and devb, over one fresh in-memory bucket; closed after the test. */
-export async function twoDevices(t: TestContext, name: string): Promise<{ base: string; mem: MemoryStore; a: Device; b: Device }> {
+/**
+ * Two devices, deva and devb, over one fresh in-memory bucket (`mem`, made here unless given), each
+ * through the store given for it (a wrapper of `mem` that injects faults) or `mem` itself; closed
+ * after the test.
+ */
+export async function twoDevices(t: TestContext, name: string, through: { mem?: MemoryStore; a?: ObjectStore; b?: ObjectStore } = {}): Promise<{ base: string; mem: MemoryStore; a: Device; b: Device }> {
   const base = await tempRoot(t, name);
-  const mem = new MemoryStore();
+  const mem = through.mem ?? new MemoryStore();
   await initStore(mem);
-  const a = await Device.create(base, 'deva', mem);
-  const b = await Device.create(base, 'devb', mem);
+  const a = await Device.create(base, 'deva', through.a ?? mem);
+  const b = await Device.create(base, 'devb', through.b ?? mem);
   t.after(async () => {
     await a.close();
     await b.close();
   });
   return { base, mem, a, b };
+}
+
+const KILL_PASS_CHILD = join(REPO, 'sync/agent/kill-pass-child.ts');
+
+/**
+ * deva (its deletes and answers kept in its state dir) and devb over one store in a folder;
+ * `killedPass(point)` runs deva's next pass in a child (kill-pass-child.ts) that must be SIGKILLed
+ * at `point`, with deva closed until `reopen()`. Closed after the test.
+ */
+export async function killableDevices(t: TestContext, name: string): Promise<{ a: Device; b: Device; store: DirStore; killedPass: (point: string) => Promise<void>; reopen: () => Promise<void> }> {
+  const base = await tempRoot(t, name);
+  const storeDir = join(base, 'store');
+  await mkdir(storeDir);
+  const store = new DirStore(storeDir);
+  await initStore(store);
+  const state = join(base, 'deva', 'state');
+  const a = await Device.create(base, 'deva', store, { deletesFile: join(state, 'deletes.json'), answerFile: join(state, 'held-answer.json') });
+  const b = await Device.create(base, 'devb', store);
+  let aOpen = true;
+  t.after(async () => {
+    if (aOpen) await a.close();
+    await b.close();
+  });
+  const killedPass = async (point: string): Promise<void> => {
+    await a.close();
+    aOpen = false;
+    const child = spawn(process.execPath, ['--import', 'tsx', KILL_PASS_CHILD, base, storeDir, point], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('exit', (c, s) => resolve([c, s]));
+    });
+    assert.equal(signal, 'SIGKILL', `the pass was killed at ${point} (exit code ${code})`);
+  };
+  const reopen = async (): Promise<void> => {
+    await a.open();
+    aOpen = true;
+  };
+  return { a, b, store, killedPass, reopen };
 }
 
 /** One simulated machine: its own folder, state and repository instance. */

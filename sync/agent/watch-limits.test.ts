@@ -11,13 +11,13 @@ import { chmod, chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { AgentStatus } from '../../shared/agent-api.js';
+import type { AgentStatus, FolderStatus } from '../../shared/agent-api.js';
 import { inUserNamespace, UNMAPPED_UID } from '../testing/userns.js';
 import { MemoryStore } from '../store/memory.js';
 import { LossyQueue } from '../testing/lossy-queue.js';
 import { LossyTreeWatch } from '../testing/lossy-tree-watch.js';
 import { maxQueuedEvents } from '../watch/index.js';
-import { Agent } from './agent.js';
+import { Agent, type AgentOptions } from './agent.js';
 import { folderStateDir } from './runtime.js';
 import { initStore, LAYER, listDir, runStrata, strataChild, tempRoot } from './testkit.js';
 
@@ -127,15 +127,18 @@ test("changes lost to an overflow of inotify's event queue are found by the peri
   if (process.platform === 'linux' && maxQueuedEvents() < 2 * n) assert.ok((agent.status().folders[0]!.overflowRescans ?? 0) >= 1, 'the overflow went unseen');
 });
 
-test('changes lost to an overflow of the event queue sync soon, by a rescan of the folder, not at the hourly one', { timeout: 120_000 }, async (t) => {
-  const base = await tempRoot(t, 'lossy');
+/**
+ * An agent on one folder watched through `watch` (a stand-in that loses events); once it is in
+ * sync, 40 files written in one burst, and the agent's status of the folder once it knows all 40.
+ * `lost` counts the events lost, for the failure message.
+ */
+async function burstOf40(t: TestContext, name: string, watch: Pick<AgentOptions, 'watchQueue' | 'watchTree'>, lost: () => number): Promise<() => FolderStatus> {
+  const base = await tempRoot(t, name);
   const root = join(base, 'root');
   await mkdir(root);
   const store = new MemoryStore();
   await initStore(store);
-  // A queue of 8 events that loses the rest of each read, as inotify's does past max_queued_events.
-  const queue = new LossyQueue(8);
-  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => store, pollMs: 150, debounceMs: 20, stabilityMs: 30, watchQueue: queue });
+  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => store, pollMs: 150, debounceMs: 20, stabilityMs: 30, ...watch });
   t.after(() => agent.stop());
   const folder = () => agent.status().folders[0]!;
   while (folder().syncedPasses === 0) await new Promise((r) => setTimeout(r, 50));
@@ -143,33 +146,25 @@ test('changes lost to an overflow of the event queue sync soon, by a rescan of t
   for (let i = 0; i < n; i++) writeFileSync(join(root, `f${i}.txt`), `file ${i}`);
   const until = Date.now() + 60_000;
   while (folder().files !== n) {
-    if (Date.now() > until) assert.fail(`the agent knows ${folder().files} of the ${n} files (${queue.lost} events lost)`);
+    if (Date.now() > until) assert.fail(`the agent knows ${folder().files} of the ${n} files (${lost()} events lost)`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  return folder;
+}
+
+test('changes lost to an overflow of the event queue sync soon, by a rescan of the folder, not at the hourly one', { timeout: 120_000 }, async (t) => {
+  // A queue of 8 events that loses the rest of each read, as inotify's does past max_queued_events.
+  const queue = new LossyQueue(8);
+  const folder = await burstOf40(t, 'lossy', { watchQueue: queue }, () => queue.lost);
   assert.ok(queue.lost > 0, 'the burst must lose events, as an overflowing queue does');
   assert.equal(folder().overflowRescans, 1);
   assert.equal(folder().warning, undefined);
 });
 
 test("changes lost to an overflow of Windows's change buffer (a nameless event of the one watch on the folder) sync soon, by a rescan of the folder", { timeout: 120_000 }, async (t) => {
-  const base = await tempRoot(t, 'lossy-tree');
-  const root = join(base, 'root');
-  await mkdir(root);
-  const store = new MemoryStore();
-  await initStore(store);
   // The macOS/Windows path: one watch on the whole folder, whose reads hold 8 events; the rest are lost, and a nameless event says so.
   const tree = new LossyTreeWatch(8);
-  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => store, pollMs: 150, debounceMs: 20, stabilityMs: 30, watchTree: tree.watch });
-  t.after(() => agent.stop());
-  const folder = () => agent.status().folders[0]!;
-  while (folder().syncedPasses === 0) await new Promise((r) => setTimeout(r, 50));
-  const n = 40;
-  for (let i = 0; i < n; i++) writeFileSync(join(root, `f${i}.txt`), `file ${i}`);
-  const until = Date.now() + 60_000;
-  while (folder().files !== n) {
-    if (Date.now() > until) assert.fail(`the agent knows ${folder().files} of the ${n} files (${tree.lost} events lost)`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const folder = await burstOf40(t, 'lossy-tree', { watchTree: tree.watch }, () => tree.lost);
   assert.ok(tree.lost > 0, 'the burst must lose events, as an overflowing buffer does');
   assert.equal(folder().overflowRescans, 1);
   assert.equal(folder().error, undefined);
