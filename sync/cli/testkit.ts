@@ -2,9 +2,12 @@
  * Helpers for the CLI's tests (not used by the CLI): run `strata` as a child process, exactly as
  * a user would, and build and compare small folder trees.
  */
-import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { lstat, mkdir, readFile, readdir, readlink, symlink, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -40,6 +43,29 @@ export function spawnNode(args: string[], env: NodeJS.ProcessEnv = cleanEnv(), k
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * `strata <args>` (an agent, or a sync that goes on) in a child process, once it says it is in
+ * sync; killed after the test, woken first should the test have stopped it (SIGSTOP).
+ */
+export async function strataInSync(t: TestContext, args: string[]): Promise<{ child: ChildProcessByStdio<null, Readable, Readable>; exited: Promise<number | null>; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((r) => child.on('close', r));
+  t.after(() => {
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  });
+  let out = '';
+  const inSync = new Promise<void>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/in sync at/.test(out)) resolve();
+    });
+  });
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  await Promise.race([inSync, exited.then(() => assert.fail(`the agent exited: ${out}`))]);
+  return { child, exited, output: () => out };
 }
 
 export function describeRun(r: RunResult): string {

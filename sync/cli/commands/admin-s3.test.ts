@@ -15,26 +15,35 @@ import type { S3Store } from '../../store/s3.js';
 import { run } from '../run.js';
 import { writeTree } from '../testkit.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = (...argv: string[]) => Promise<any>;
+
+/** A fresh bucket prefix on the test server, a temp dir, and `strata --json <argv>` on that store (which must exit 0). */
+async function s3Cli(prefix: string, tmpName: string): Promise<{ store: S3Store; cleanup: () => Promise<void>; tmp: string; json: Json }> {
+  const s3 = s3TestEnv();
+  assert.ok(s3, 'STRATA_TEST_S3_ENDPOINT, _ACCESS_KEY and _SECRET_KEY must be set');
+  const { store, cleanup } = await makeTestS3Store({ prefix });
+  const tmp = await mkdtemp(join(tmpdir(), tmpName));
+  const url = `s3://${store.bucket}/${prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&pathStyle=true`;
+  const env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+  const json: Json = async (...argv) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await run(['--store', url, '--json', ...argv], { stdout: (s) => (stdout += s), stderr: { write: (s: string) => (stderr += s), isTTY: false }, env });
+    assert.equal(code, 0, stderr);
+    return JSON.parse(stdout);
+  };
+  return { store, cleanup, tmp, json };
+}
+
 describe('strata admin on S3', { skip: skipWithoutS3 }, () => {
   let tmp: string;
   let store: S3Store;
   let cleanup: () => Promise<void>;
-  let json: (...argv: string[]) => Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let json: Json;
 
   before(async () => {
-    const s3 = s3TestEnv();
-    assert.ok(s3, 'STRATA_TEST_S3_ENDPOINT, _ACCESS_KEY and _SECRET_KEY must be set');
-    ({ store, cleanup } = await makeTestS3Store({ prefix: 'repo' }));
-    tmp = await mkdtemp(join(tmpdir(), 'strata-admin-s3-'));
-    const url = `s3://${store.bucket}/repo?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&pathStyle=true`;
-    const env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
-    json = async (...argv) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await run(['--store', url, '--json', ...argv], { stdout: (s) => (stdout += s), stderr: { write: (s: string) => (stderr += s), isTTY: false }, env });
-      assert.equal(code, 0, stderr);
-      return JSON.parse(stdout);
-    };
+    ({ store, cleanup, tmp, json } = await s3Cli('repo', 'strata-admin-s3-'));
     await writeTree(join(tmp, 'tpl1'), { Desktop: { 'welcome.txt': 'welcome' }, Documents: { 'guide.txt': 'guide v1' } });
     await writeTree(join(tmp, 'tpl2'), { Documents: { 'guide.txt': 'guide v2', 'forms.txt': 'forms' } });
     await writeTree(join(tmp, 'org1'), { 'bookmarks.html': 'v1' });
@@ -101,22 +110,10 @@ describe('strata admin gc merges the indexes on S3', { skip: skipWithoutS3 }, ()
   let tmp: string;
   let store: S3Store;
   let cleanup: () => Promise<void>;
-  let json: (...argv: string[]) => Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let json: Json;
 
   before(async () => {
-    const s3 = s3TestEnv();
-    assert.ok(s3, 'STRATA_TEST_S3_ENDPOINT, _ACCESS_KEY and _SECRET_KEY must be set');
-    ({ store, cleanup } = await makeTestS3Store({ prefix: 'gcidx' }));
-    tmp = await mkdtemp(join(tmpdir(), 'strata-gc-idx-'));
-    const url = `s3://${store.bucket}/gcidx?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&pathStyle=true`;
-    const env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
-    json = async (...argv) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await run(['--store', url, '--json', ...argv], { stdout: (s) => (stdout += s), stderr: { write: (s: string) => (stderr += s), isTTY: false }, env });
-      assert.equal(code, 0, stderr);
-      return JSON.parse(stdout);
-    };
+    ({ store, cleanup, tmp, json } = await s3Cli('gcidx', 'strata-gc-idx-'));
     await json('init');
   });
   after(async () => {

@@ -6,14 +6,14 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ADMIN, loadCredentials, saveCredentials, userPrincipal } from '../../credentials/index.js';
 import { preloadUserLayer, readProfile } from '../../profile/index.js';
 import { readSession } from '../../signin/index.js';
 import { latestTree, makeMachine, makeTestOrg, signInSkipReason } from '../../signin/testkit.js';
 import { run } from '../run.js';
-import { cleanEnv, writeTree } from '../testkit.js';
+import { strataInSync, writeTree } from '../testkit.js';
 
 const skip = await signInSkipReason();
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
@@ -35,26 +35,6 @@ async function strata(argv: string[], stdin = '', stderrIsTTY = false): Promise<
 /** What a terminal shows of each line: the text after its last carriage return, without erase-line codes. */
 function shownLines(text: string): string[] {
   return text.split('\n').map((line) => (line.split('\r').pop() ?? '').replaceAll('\x1b[2K', ''));
-}
-
-/** `strata agent` on `stateDir` in a child process, once it is in sync; killed after the test (woken first if stopped). */
-async function agentInSync(t: TestContext, stateDir: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'agent', '--state-dir', stateDir, '--poll', '3600'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((r) => child.on('close', r));
-  t.after(() => {
-    child.kill('SIGCONT');
-    child.kill('SIGKILL');
-  });
-  let out = '';
-  const inSync = new Promise<void>((resolve) => {
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (/in sync at/.test(out)) resolve();
-    });
-  });
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  await Promise.race([inSync, exited.then(() => assert.fail(`the agent exited: ${out}`))]);
-  return { child, exited, output: () => out };
 }
 
 describe('strata login without a keychain', { skip: process.platform === 'linux' ? false : 'the Secret Service is Linux only' }, () => {
@@ -324,7 +304,7 @@ describe('strata login and admin login on S3', { skip }, () => {
     const m = await makeMachine(org, 'pc');
     const login = await strata(['login', '--org', org.configPath, '--user', 'dana', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`);
     assert.equal(login.code, 0, login.stderr);
-    const { exited, output } = await agentInSync(t, m.stateDir);
+    const { exited, output } = await strataInSync(t, ['agent', '--state-dir', m.stateDir, '--poll', '3600']);
     const out = output();
     assert.match(out, new RegExp(`syncing ${m.home} with user/dana`));
     assert.doesNotMatch(out, /NodeVersionSupportWarning/, "the AWS SDK's notice about its future Node versions is not the user's");
@@ -346,7 +326,7 @@ describe('strata login and admin login on S3', { skip }, () => {
     const m = await makeMachine(org, 'vdi');
     const login = await strata(['login', '--org', org.configPath, '--user', 'eve', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`);
     assert.equal(login.code, 0, login.stderr);
-    const { child } = await agentInSync(t, m.stateDir);
+    const { child } = await strataInSync(t, ['agent', '--state-dir', m.stateDir, '--poll', '3600']);
     // Stopped, it still holds its endpoint's socket: the kernel takes connections it never answers.
     // Woken later, it would find the wiped files gone and upload the deletes.
     child.kill('SIGSTOP');
@@ -368,7 +348,7 @@ describe('strata login and admin login on S3', { skip }, () => {
     const args = ['login', '--org', org.configPath, '--user', 'eve', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'];
     const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
     assert.equal((await strata(args, secrets)).code, 0);
-    const { child } = await agentInSync(t, m.stateDir);
+    const { child } = await strataInSync(t, ['agent', '--state-dir', m.stateDir, '--poll', '3600']);
     // Stopped, the agent still holds its endpoint's socket, its stat cache and its journal: woken,
     // it would sync on over a lay here, and a login without --no-sync would start a second agent.
     child.kill('SIGSTOP');

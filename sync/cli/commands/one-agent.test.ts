@@ -4,18 +4,15 @@
 // interleave their passes over its records and the folder. In-process through run(), with a
 // fake agent serving the state dir.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { serveControl } from '../../control/index.js';
 import { FakeAgent } from '../../control/testkit.js';
 import { run } from '../run.js';
-import { cleanEnv, writeTree } from '../testkit.js';
-
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+import { strataInSync, writeTree } from '../testkit.js';
 
 async function strata(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -77,21 +74,7 @@ describe('one agent per state dir', () => {
 
   it('strata sync --once and strata agent refuse a state dir whose agent is alive but does not answer (stopped)', { timeout: 60_000 }, async (t) => {
     const stateDir = join(tmp, 'state-stopped');
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'sync', dir, '--layer', 'user/alice', '--store', store, '--state-dir', stateDir, '--poll', '3600'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((r) => child.on('close', r));
-    t.after(() => {
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-    });
-    let out = '';
-    const inSync = new Promise<void>((resolve) => {
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (/in sync at/.test(out)) resolve();
-      });
-    });
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    await Promise.race([inSync, exited.then(() => assert.fail(`the agent exited: ${out}`))]);
+    const { child } = await strataInSync(t, ['sync', dir, '--layer', 'user/alice', '--store', store, '--state-dir', stateDir, '--poll', '3600']);
     // Stopped, it still holds its endpoint's socket and its records: woken, it would go on writing
     // the same device head, stat cache and journal as a second agent on the state dir.
     child.kill('SIGSTOP');
