@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
 import { serveControl } from '../sync/control/index.js';
 import { FakeAgent, folderStatus } from '../sync/control/testkit.js';
@@ -138,19 +138,23 @@ test('a conflict resolved from the keyboard takes its buttons away: the focus ne
   assert.deepEqual(problems, []);
 });
 
-test('a conflict resolved elsewhere, or a new one, changes only its own row: the focus stays on the button of a conflict listed after it', { skip, timeout: 60_000 }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-focus-'));
+/** The page of a fake agent with two conflicts of one file in /home/alice/Work (two other devices each edited notes.txt), once it lists them. */
+async function twoConflictsOfNotes(t: TestContext, name: string) {
+  const dir = await mkdtemp(join(tmpdir(), `strata-ui-${name}-`));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const root = '/home/alice/Work';
-  // Two other devices each edited notes.txt: two conflicts for the same file.
   const laptop = { path: 'notes.txt', copy: 'notes.sync-conflict-20261201-101500-laptop.txt', device: 'laptop' };
   const desktop = { path: 'notes.txt', copy: 'notes.sync-conflict-20261201-111500-desktop.txt', device: 'desktop' };
-  const agent = new FakeAgent([folderStatus(root, { conflicts: [laptop, desktop] })]);
+  const agent = new FakeAgent([folderStatus('/home/alice/Work', { conflicts: [laptop, desktop] })]);
   const control = await serveControl(agent, { stateDir: join(dir, 'state') });
   t.after(() => control.close());
   const { page, problems } = await openPage(t);
   await page.goto(`${control.url}/#token=${control.token}`);
   await page.getByText('Conflicts (2)').waitFor();
+  return { laptop, desktop, agent, page, problems };
+}
+
+test('a conflict resolved elsewhere, or a new one, changes only its own row: the focus stays on the button of a conflict listed after it', { skip, timeout: 60_000 }, async (t) => {
+  const { desktop, agent, page, problems } = await twoConflictsOfNotes(t, 'focus');
   const second = page.getByRole('button', { name: `Keep the other: ${desktop.copy}` });
   await second.focus();
   // The laptop's conflict is resolved from the CLI while the user reads the desktop's.
@@ -292,17 +296,7 @@ test('every button\'s accessible name starts with its visible label and says wha
 });
 
 test('two conflicts of one file (two other devices edited it) have buttons and tables told apart by name, not only by where they sit', { skip, timeout: 60_000 }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-twice-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const root = '/home/alice/Work';
-  const laptop = { path: 'notes.txt', copy: 'notes.sync-conflict-20261201-101500-laptop.txt', device: 'laptop' };
-  const desktop = { path: 'notes.txt', copy: 'notes.sync-conflict-20261201-111500-desktop.txt', device: 'desktop' };
-  const agent = new FakeAgent([folderStatus(root, { conflicts: [laptop, desktop] })]);
-  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
-  t.after(() => control.close());
-  const { page, problems } = await openPage(t);
-  await page.goto(`${control.url}/#token=${control.token}`);
-  await page.getByText('Conflicts (2)').waitFor();
+  const { laptop, desktop, page, problems } = await twoConflictsOfNotes(t, 'twice');
   const names = async (role: 'button' | 'table'): Promise<string[]> => {
     const out: string[] = [];
     for (const el of await page.getByRole(role).all()) {

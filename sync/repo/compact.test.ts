@@ -58,6 +58,15 @@ async function passes(repo: Repository, n: number, seed = 1): Promise<Uint8Array
   return all;
 }
 
+/** Twelve passes of one device on a memory store, seen through an IndexStore, and a repository for gc through it. */
+async function twelvePasses() {
+  const memory = new MemoryStore();
+  const store = new IndexStore(memory);
+  const { repo } = await newRepo({ store: memory });
+  const blobs = await passes(repo, 12);
+  return { memory, store, repo, blobs, gcRepo: await openRepository(store, { loadIndex: false }) };
+}
+
 const gc = (repo: Repository, later: number, more: Partial<GcOptions> = {}) => collectGarbage(repo, { graceMs: DAY, dryRun: false, now: () => Date.now() + later, ...more });
 
 /** Every blob the latest snapshot names reads back through a fresh repository on `store`, and check finds nothing wrong. */
@@ -114,14 +123,6 @@ describe('index format version 2 (consolidated)', () => {
 });
 
 describe('index consolidation by gc', () => {
-  async function twelvePasses() {
-    const memory = new MemoryStore();
-    const store = new IndexStore(memory);
-    const { repo } = await newRepo({ store: memory });
-    const blobs = await passes(repo, 12);
-    return { memory, store, repo, blobs, gcRepo: await openRepository(store, { loadIndex: false }) };
-  }
-
   it('merges the indexes into one, readers then fetch only it, and a later gc past the grace period deletes the merged ones', async () => {
     const s = await twelvePasses();
     const before = await keysUnder(s.memory, 'index/');
@@ -305,14 +306,6 @@ describe('index consolidation by gc', () => {
 });
 
 describe('index consolidation against lagging listings and a long-running reader', () => {
-  async function twelvePasses() {
-    const memory = new MemoryStore();
-    const store = new IndexStore(memory);
-    const { repo } = await newRepo({ store: memory });
-    const blobs = await passes(repo, 12);
-    return { memory, store, repo, blobs, gcRepo: await openRepository(store, { loadIndex: false }) };
-  }
-
   it('deletes a superseded index only once its consolidated index is older than the listing lag too, not only the grace period', async () => {
     const s = await twelvePasses();
     const old = await keysUnder(s.memory, 'index/');

@@ -52,6 +52,28 @@ async function setup(opts: Partial<LayerWatcherOptions> = {}, prepare?: (root: s
   return { w, dir, root, dirty, batches, events, at: (rel: string) => path.join(root, rel) };
 }
 
+/**
+ * A watcher through `watch` (a stand-in that loses what a read cannot hold) and its overflows:
+ * two files (below the threshold, two events a file) make none; 40 written while the event loop
+ * cannot read (all in one read) make one, said once the burst is over (`lostEvents` checks the
+ * loss once it is said), and some of the 40 are never reported.
+ */
+async function overflowOnce(watch: Partial<LayerWatcherOptions>, lostEvents: () => void) {
+  let overflows = 0;
+  const t = await setup({ ...watch, onOverflow: () => overflows++ });
+  writeFileSync(t.at('a.txt'), 'a');
+  writeFileSync(t.at('b.txt'), 'b');
+  await waitFor(() => t.dirty.has('a.txt') && t.dirty.has('b.txt'));
+  assert.equal(overflows, 0);
+  for (let i = 0; i < 40; i++) writeFileSync(t.at(`f${i}.txt`), `file ${i}`);
+  await waitFor(() => overflows > 0);
+  lostEvents();
+  await sleep(FAST.debounceMs + 3 * FAST.stabilityMs);
+  assert.equal(overflows, 1);
+  assert.ok([...t.dirty].filter((p) => p.startsWith('f')).length < 40, 'the lost events name files never reported');
+  return { t, overflows: () => overflows };
+}
+
 describe('LayerWatcher', { timeout: 60_000 }, () => {
   it('reports creates, modifies and deletes of files and directories', async () => {
     const t = await setup();
@@ -234,42 +256,18 @@ describe('LayerWatcher', { timeout: 60_000 }, () => {
   it('takes a burst of events as large as the OS queue for an overflow, and says so once, after the burst (the kernel drops the rest unsaid)', { skip: process.platform === 'darwin' || process.platform === 'win32' }, async () => {
     // A queue of 8 events that loses the rest of each read, as inotify's does past max_queued_events.
     const queue = new LossyQueue(8);
-    let overflows = 0;
-    const t = await setup({ queue, onOverflow: () => overflows++ });
-    // A burst below the threshold (two events a file): no overflow.
-    writeFileSync(t.at('a.txt'), 'a');
-    writeFileSync(t.at('b.txt'), 'b');
-    await waitFor(() => t.dirty.has('a.txt') && t.dirty.has('b.txt'));
-    assert.equal(overflows, 0);
-    // Written while the event loop cannot read: all in one read of the queue.
-    for (let i = 0; i < 40; i++) writeFileSync(t.at(`f${i}.txt`), `file ${i}`);
-    await waitFor(() => overflows > 0);
-    assert.ok(queue.lost > 0, 'the burst must lose events, as the overflow of a real queue does');
-    await sleep(FAST.debounceMs + 3 * FAST.stabilityMs);
-    assert.equal(overflows, 1);
-    assert.ok([...t.dirty].filter((p) => p.startsWith('f')).length < 40, 'the lost events name files never reported');
+    await overflowOnce({ queue }, () => assert.ok(queue.lost > 0, 'the burst must lose events, as the overflow of a real queue does'));
   });
 
   it("takes a nameless event of a whole-tree watch (macOS, Windows) for an overflow: Windows's buffer lost the changes, and says so once a burst", async () => {
     // Each read holds 8 events; the rest are lost and a nameless event comes, as libuv's on Windows.
     const tree = new LossyTreeWatch(8);
-    let overflows = 0;
-    const t = await setup({ treeWatch: tree.watch, onOverflow: () => overflows++ });
-    writeFileSync(t.at('a.txt'), 'a');
-    writeFileSync(t.at('b.txt'), 'b');
-    await waitFor(() => t.dirty.has('a.txt') && t.dirty.has('b.txt'));
-    assert.equal(overflows, 0);
-    for (let i = 0; i < 40; i++) writeFileSync(t.at(`f${i}.txt`), `file ${i}`);
-    await waitFor(() => overflows > 0);
-    assert.ok(tree.lost > 0 && tree.nameless > 0, 'the burst must lose events and say so namelessly');
-    await sleep(FAST.debounceMs + 3 * FAST.stabilityMs);
-    assert.equal(overflows, 1);
-    assert.ok([...t.dirty].filter((p) => p.startsWith('f')).length < 40, 'the lost events name files never reported');
+    const { t, overflows } = await overflowOnce({ treeWatch: tree.watch }, () => assert.ok(tree.lost > 0 && tree.nameless > 0, 'the burst must lose events and say so namelessly'));
     // A second burst, once the first is over: a second rescan.
     for (let i = 0; i < 40; i++) writeFileSync(t.at(`g${i}.txt`), `file ${i}`);
-    await waitFor(() => overflows > 1);
+    await waitFor(() => overflows() > 1);
     await sleep(FAST.debounceMs + 3 * FAST.stabilityMs);
-    assert.equal(overflows, 2);
+    assert.equal(overflows(), 2);
     assert.equal(t.events.rootMissing, 0);
   });
 });
