@@ -14,7 +14,7 @@ import type { ByteRange, ObjectStore, PutBody } from '../store/index.js';
 import { keys } from '../repo/types.js';
 import { MemoryStore } from '../store/memory.js';
 import { defineScenarios } from './scenarios.js';
-import { BLOCKED_MS } from './folder.js';
+import { BLOCKED_MS, type FolderOptions } from './folder.js';
 import { sameStat } from './walk.js';
 import { assertSame, converge, Device, initStore, LAYER, listDir, tempRoot, twoDevices } from './testkit.js';
 
@@ -132,24 +132,15 @@ test('a same-size edit whose mtime is set back to what it was (touch -r, rsync -
 });
 
 test('a same-size edit with its mtime set back (touch -r), made just after the executor wrote the file, is still synced: the apply does not record it as the version it wrote', async (t) => {
-  const base = await tempRoot(t, 'ctime-applied');
-  const mem = new MemoryStore();
-  await initStore(mem);
   let edit: ((stat: { mtimeMs: number; ctimeMs?: number }) => void) | undefined;
   // suppress runs once the executor has left the file, before the pass records what it left.
-  const a = await Device.create(base, 'deva', mem, {
-    suppress: (path, stat) => {
-      if (path !== 'f.txt' || stat === null || edit === undefined) return;
-      const run = edit;
-      edit = undefined;
-      run(stat);
-    },
-  });
-  const b = await Device.create(base, 'devb', mem);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const suppress: FolderOptions['suppress'] = (path, stat) => {
+    if (path !== 'f.txt' || stat === null || edit === undefined) return;
+    const run = edit;
+    edit = undefined;
+    run(stat);
+  };
+  const { a, b } = await twoDevices(t, 'ctime-applied', { aOptions: { suppress } });
   const old = new Date(Date.now() - 3_600_000);
   await a.write('f.txt', 'one', old);
   await converge([a, b]);
@@ -194,16 +185,9 @@ class EditAtPackRead extends ForwardingStore {
 }
 
 test('a same-size edit with its mtime set back (touch -r), made between the scan and the apply, is not overwritten by the remote version: the executor sees its ctime', async (t) => {
-  const base = await tempRoot(t, 'ctime-apply');
   const mem = new MemoryStore();
-  await initStore(mem);
   const store = new EditAtPackRead(mem);
-  const a = await Device.create(base, 'deva', store);
-  const b = await Device.create(base, 'devb', mem);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const { a, b } = await twoDevices(t, 'ctime-apply', { mem, a: store });
   const old = new Date(Date.now() - 3_600_000);
   await a.write('f.txt', 'one', old);
   await converge([a, b]);

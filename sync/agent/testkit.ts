@@ -53,14 +53,14 @@ export async function tempRoot(t: TestContext, name: string): Promise<string> {
 
 /**
  * Two devices, deva and devb, over one fresh in-memory bucket (`mem`, made here unless given), each
- * through the store given for it (a wrapper of `mem` that injects faults) or `mem` itself; closed
- * after the test.
+ * through the store given for it (a wrapper of `mem` that injects faults) or `mem` itself, deva
+ * with `aOptions`; closed after the test.
  */
-export async function twoDevices(t: TestContext, name: string, through: { mem?: MemoryStore; a?: ObjectStore; b?: ObjectStore } = {}): Promise<{ base: string; mem: MemoryStore; a: Device; b: Device }> {
+export async function twoDevices(t: TestContext, name: string, through: { mem?: MemoryStore; a?: ObjectStore; b?: ObjectStore; aOptions?: Partial<FolderOptions> } = {}): Promise<{ base: string; mem: MemoryStore; a: Device; b: Device }> {
   const base = await tempRoot(t, name);
   const mem = through.mem ?? new MemoryStore();
   await initStore(mem);
-  const a = await Device.create(base, 'deva', through.a ?? mem);
+  const a = await Device.create(base, 'deva', through.a ?? mem, through.aOptions);
   const b = await Device.create(base, 'devb', through.b ?? mem);
   t.after(async () => {
     await a.close();
