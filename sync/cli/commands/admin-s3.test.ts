@@ -97,6 +97,11 @@ describe('strata admin on S3', { skip: skipWithoutS3 }, () => {
     const { UploadId } = await store.client.send(new CreateMultipartUploadCommand({ Bucket: store.bucket, Key: 'repo/data/ab/ab01' }));
     const young = await json('admin', 'gc');
     assert.deepEqual(young.uploads, { removed: [], young: 1, unsure: 0 });
+    // Swift gives the upload's start rounded up to the second: until then even a grace of 0s keeps it.
+    const listed = await store.client.send(new ListMultipartUploadsCommand({ Bucket: store.bucket }));
+    const started = listed.Uploads?.find((u) => u.UploadId === UploadId)?.Initiated?.getTime();
+    assert.ok(started !== undefined, 'the bucket lists the upload with its start');
+    while (Date.now() <= started) await new Promise((resolve) => setTimeout(resolve, started + 1 - Date.now()));
     const dry = await json('admin', 'gc', '--dry-run', '--grace', '0s');
     assert.deepEqual(dry.uploads, { removed: [{ key: 'data/ab/ab01', uploadId: UploadId }], young: 0, unsure: 0 });
     const real = await json('admin', 'gc', '--grace', '0s');
