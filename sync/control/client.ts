@@ -17,8 +17,8 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
-/** Whether `pid` is a live process: false only when the OS says there is none. */
-function pidAlive(pid: number): boolean {
+/** Whether `pid` is a live process on this machine (another user's too): false only when the OS says there is none. */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

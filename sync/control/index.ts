@@ -41,5 +41,5 @@ export { refuseRunningAgent, serveControl, type ControlServer, type ServeOptions
 export { apiError, MAX_BODY_BYTES } from './http.js';
 export { SettingsReport, type SettingsRun } from './settings-report.js';
 export { serveSignIn, type SignInServer, type SignInTarget } from './signin-server.js';
-export { connectControl, probeAgent, ControlClient, DEFAULT_TIMEOUT_MS, type ClientOptions } from './client.js';
+export { connectControl, pidAlive, probeAgent, ControlClient, DEFAULT_TIMEOUT_MS, type ClientOptions } from './client.js';
 export { CONTROL_FILE, controlFilePath, readControlFile, type ControlInfo } from './file.js';

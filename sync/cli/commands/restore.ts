@@ -39,6 +39,7 @@ import { formatBytes, shortId } from '../format.js';
 import { resolveSnapshot, snapshotOption } from '../resolve.js';
 import { PIT_LAYER_OPTION, PIT_STATE_DIR_OPTION, homePath, notInUserLayer, openSource, signedInSession } from '../signed-in.js';
 import { runningLay } from '../../signin/index.js';
+import { pidAlive } from '../../control/index.js';
 import { shortenMiddle, StrataError } from '../../errors.js';
 import { SNAPSHOT_OPTION, secondsSince, type Command } from './command.js';
 import { transferLines, transferReport } from './report.js';
@@ -227,19 +228,9 @@ async function removeLeftovers(target: string): Promise<void> {
     const pid = /^(\d+)-/.exec(name.slice(BESIDE_TEMP.length))?.[1];
     const st = await lstat(join(target, name)).catch(() => undefined);
     if (st?.isDirectory() !== true || Date.now() - st.mtimeMs < (pid === undefined ? LEFTOVER_UNNAMED_MS : LEFTOVER_MS)) continue;
-    if (pid !== undefined && running(Number(pid))) continue;
+    if (pid !== undefined && pidAlive(Number(pid))) continue;
     // Best effort: one that cannot be removed stays, as it did.
     await rm(join(target, name), { recursive: true, force: true }).catch(() => undefined);
-  }
-}
-
-/** Whether a process `pid` runs on this machine (one of another user's too: EPERM). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return !isErrno(err, 'ESRCH');
   }
 }
 
