@@ -128,6 +128,17 @@ describe('dconf, real (a database and a session bus of its own)', { skip: needsD
     assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/')).values), { '/org/test/good': '1' });
   });
 
+  it('names the key whose value is not GVariant whatever the parse error says (two places at fault: "1-2,4-7:"), and still writes the others', async (t) => {
+    const { dconf } = await startDconf(t);
+    const problems = await dconf.write([
+      { key: '/org/test/good', value: '1' },
+      { key: '/org/test/mixed', value: "[1, 'a']" },
+    ]);
+    assert.deepEqual(problems.map((p) => p.key), ['/org/test/mixed']);
+    assert.match(problems[0]?.message ?? '', /not a GVariant value: .*common type/);
+    assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/')).values), { '/org/test/good': '1' });
+  });
+
   it('reads the user\'s own values, not the defaults of a system database under them', async (t) => {
     const { dconf } = await startDconf(t, { system: { values: "[org/test]\nclock='admin default'\ntheme='admin theme'\n" } });
     assert.deepEqual(await dconf.write([{ key: '/org/test/theme', value: "'mine'" }]), []);

@@ -198,8 +198,9 @@ export class Dconf implements SettingsStore {
     for (const c of sets) {
       const r = await this.run(['write', c.key, c.value]);
       if (r.code === 0) continue;
-      // dconf names a value it cannot parse by the characters at fault: "0-3:unknown keyword".
-      if (/^\d+(-\d+)?:/.test(oneLine(r.stderr))) problems.push({ key: c.key, message: `not a GVariant value: ${oneLine(r.stderr)}` });
+      // dconf names a value it cannot parse by the characters at fault: "0-3:unknown keyword", or
+      // two places where they disagree: "1-2,4-7:unable to find a common type".
+      if (/^\d+(-\d+)?(,\d+-\d+)?:/.test(oneLine(r.stderr))) problems.push({ key: c.key, message: `not a GVariant value: ${oneLine(r.stderr)}` });
       // A key an administrator locked (a system database's locks/): this machine keeps its value.
       else if (oneLine(r.stderr).includes('non-writable keys')) problems.push({ key: c.key, message: 'locked on this machine by its administrator', locked: true });
       else throw this.failed(`write ${c.key}`, r);
