@@ -139,6 +139,19 @@ describe('dconf, real (a database and a session bus of its own)', { skip: needsD
     assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/')).values), { '/org/test/good': '1' });
   });
 
+  it('a value bigger than a command line can hold still reaches dconf when another value of the batch is refused; a big refused one is named in a short message', async (t) => {
+    const { dconf } = await startDconf(t);
+    const big = `'${'a'.repeat(200 * 1024)}'`;
+    const problems = await dconf.write([
+      { key: '/org/test/big', value: big },
+      { key: '/org/test/bad', value: 'not a value' },
+      { key: '/org/test/bigbad', value: `${big} x` },
+    ]);
+    assert.deepEqual(problems.map((p) => p.key), ['/org/test/bad', '/org/test/bigbad']);
+    assert.ok(problems.every((p) => /not a GVariant value/.test(p.message) && p.message.length < 200), JSON.stringify(problems.map((p) => p.message.slice(0, 300))));
+    assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/')).values), { '/org/test/big': big });
+  });
+
   it('reads the user\'s own values, not the defaults of a system database under them', async (t) => {
     const { dconf } = await startDconf(t, { system: { values: "[org/test]\nclock='admin default'\ntheme='admin theme'\n" } });
     assert.deepEqual(await dconf.write([{ key: '/org/test/theme', value: "'mine'" }]), []);

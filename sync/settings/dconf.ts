@@ -3,7 +3,8 @@
  * (Debian: dconf-cli). Reads are `dconf dump <dir>` (a key file: `[section]` lines naming dirs
  * under the one dumped, `key=value` lines with the value in GVariant text form — one line, since
  * that form escapes newlines), with `dconf list` for the names a key file cannot hold (read); writes are one `dconf load /` of every value set (one change, so a
- * desktop watching the keys sees them together) and `dconf reset <key>` per key removed, or one
+ * desktop watching the keys sees them together; where dconf refuses one value, a load per key, on
+ * stdin too) and `dconf reset <key>` per key removed, or one
  * `dconf reset -f <dir>` for a dir where every key goes. Writes go
  * through the session's dconf service on D-Bus; reads need no bus, and see the user's own database
  * only (userOnlyProfile: not the administrator's defaults).
@@ -192,18 +193,23 @@ export class Dconf implements SettingsStore {
     return paths;
   }
 
-  /** Writes the keys one by one: a value dconf refuses is that key's problem; any other failure is dconf's. */
+  /**
+   * Writes the keys one by one: a value dconf refuses is that key's problem; any other failure is
+   * dconf's. Each is a `dconf load` of its own, like the batch: a value goes on stdin, never argv,
+   * where one over 128 KiB (MAX_VALUE_BYTES allows 1 MiB) would not fit (E2BIG).
+   */
   private async eachKey(sets: readonly (SettingsChange & { value: string })[]): Promise<SettingsProblem[]> {
     const problems: SettingsProblem[] = [];
     for (const c of sets) {
-      const r = await this.run(['write', c.key, c.value]);
+      const r = await this.run(['load', '/'], keyFile([c]));
       if (r.code === 0) continue;
-      // dconf names a value it cannot parse by the characters at fault: "0-3:unknown keyword", or
-      // two places where they disagree: "1-2,4-7:unable to find a common type".
-      if (/^\d+(-\d+)?(,\d+-\d+)?:/.test(oneLine(r.stderr))) problems.push({ key: c.key, message: `not a GVariant value: ${oneLine(r.stderr)}` });
+      const line = oneLine(r.stderr);
       // A key an administrator locked (a system database's locks/): this machine keeps its value.
-      else if (oneLine(r.stderr).includes('non-writable keys')) problems.push({ key: c.key, message: 'locked on this machine by its administrator', locked: true });
-      else throw this.failed(`write ${c.key}`, r);
+      if (line.includes('non-writable keys')) problems.push({ key: c.key, message: 'locked on this machine by its administrator', locked: true });
+      // "[dir]: name: invalid value: <the value>: 0-3:unknown keyword": only GLib's reason is kept (the
+      // characters at fault, or two places that disagree, "1-2,4-7:"), not the value, which may be long.
+      else if (line.includes(': invalid value: ')) problems.push({ key: c.key, message: `not a GVariant value: ${/^.*: (\d+(?:-\d+)?(?:,\d+-\d+)?:.*)$/.exec(line)?.[1] ?? 'dconf cannot parse it'}` });
+      else throw this.failed(`load of ${c.key}`, r);
     }
     return problems;
   }
