@@ -143,6 +143,18 @@ describe('settings mirror', () => {
     assert.equal(await readFile(m.fileOf('/org/app/inject'), 'utf8'), "'x'\n[/]\nevil=1\n");
   });
 
+  it('takes nothing unchecked from the files: a value that is not UTF-8 is reported, never passed on with its bytes replaced', async (t) => {
+    const m = await machine(t);
+    memory(m).values.set('/org/app/name', "'cafe'");
+    await m.mirror.sync();
+    // 'café' in Latin-1: é is one byte, 0xe9, which UTF-8 cannot read.
+    await writeFile(m.fileOf('/org/app/name'), Buffer.from([0x27, 0x63, 0x61, 0x66, 0xe9, 0x27, 0x0a]));
+    const r = await m.mirror.sync();
+    assert.equal(memory(m).values.get('/org/app/name'), "'cafe'");
+    assert.deepEqual(r.problems.map((p) => p.key), ['/org/app/name']);
+    assert.match(r.problems[0]?.message ?? '', /UTF-8/);
+  });
+
   it('a value the store refuses is reported, and the file then gets the machine\'s value back', async (t) => {
     const m = await machine(t);
     memory(m).values.set('/org/app/theme', "'dark'");

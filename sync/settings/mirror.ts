@@ -40,6 +40,7 @@ import { makeDurable, realDirs, writeKeyFiles, type KeyFileWrite } from './files
 import { badValue, isSettingsPath, MAX_VALUE_BYTES, underDirs, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
 
 export const SETTINGS_FOLDER = '.strata/settings';
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const STATE_VERSION = 1;
 
 export interface MirrorOptions {
@@ -271,7 +272,13 @@ export class SettingsMirror {
       // One line and a newline (\r\n where an editor wrote it): more than that is not a value.
       if ((await fh.stat()).size > MAX_VALUE_BYTES + 2) return { problem: `the value is over ${MAX_VALUE_BYTES} bytes` };
       const buf = await fh.readFile();
-      const text = buf.toString('utf8').replace(/\r?\n$/, '');
+      // Not read leniently: a byte UTF-8 cannot read would reach the store as U+FFFD, a value the file does not hold.
+      let text: string;
+      try {
+        text = UTF8.decode(buf).replace(/\r?\n$/, '');
+      } catch {
+        return { problem: 'the value is not UTF-8 text' };
+      }
       const bad = badValue(text);
       return bad === undefined ? text : { problem: bad };
     } catch (err) {
