@@ -43,6 +43,8 @@ const MAX_OUTPUT = 64 * 1024 * 1024;
 const WATCH_RESTART_MS = 1_000;
 const WATCH_STEADY_MS = 60_000;
 const WATCH_RESTART_MAX_MS = 5 * 60_000;
+/** What dconf says where it cannot open the profile it is given (and goes on with no database: see noProfile). */
+const NULL_PROFILE = 'using the null configuration';
 
 export interface DconfOptions {
   /** The dconf binary (default `dconf` on PATH). */
@@ -261,6 +263,18 @@ export class Dconf implements SettingsStore {
     return new StrataError('E_SETTINGS', `dconf ${what} failed: ${oneLine(r.stderr) || `exit code ${r.code}`}`);
   }
 
+  /**
+   * dconf reads through a profile it cannot open as an empty database (a warning, exit code 0):
+   * taken at its word, every key would look reset on this machine, and the resets would go to the
+   * layer. So it fails; where the profile was the user-only one made for reads (a clean-up of the
+   * temp folder removed it), the next read makes it again.
+   */
+  private noProfile(args: readonly string[], extraEnv: NodeJS.ProcessEnv | undefined): StrataError {
+    const profile = extraEnv?.DCONF_PROFILE ?? (this.env ?? process.env).DCONF_PROFILE ?? 'user';
+    if (extraEnv?.DCONF_PROFILE !== undefined) this.userOnly = undefined;
+    return new StrataError('E_SETTINGS', `dconf ${args[0] ?? ''} cannot open its profile ${profile}: it would see no settings at all`);
+  }
+
   private run(args: string[], input?: string, extraEnv?: NodeJS.ProcessEnv): Promise<Run> {
     return new Promise((resolve, reject) => {
       const child = spawn(this.command, args, { env: { ...(this.env ?? process.env), ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'], timeout: TIMEOUT_MS });
@@ -285,6 +299,7 @@ export class Dconf implements SettingsStore {
       child.stdin.on('error', () => undefined);
       child.on('close', (code, signal) => {
         if (size > MAX_OUTPUT) reject(new StrataError('E_SETTINGS', `${this.command} ${args.join(' ')} printed more than ${MAX_OUTPUT} bytes`));
+        else if (stderr.includes(NULL_PROFILE)) reject(this.noProfile(args, extraEnv));
         else resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr: signal ? `${stderr}(stopped by ${signal})` : stderr });
       });
       child.stdin.end(input ?? '');

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
 import { StrataError } from '../errors.js';
+import { Dconf } from './dconf.js';
 import { SettingsMirror } from './mirror.js';
 import { MemorySettings, needsDconf, startDconf } from './testkit.js';
 import type { SettingsStore } from './settings.js';
@@ -242,6 +243,32 @@ describe('settings mirror on a real dconf', { skip: needsDconf }, () => {
     await b.dconf.write([{ key: '/org/app/theme', value: undefined }]);
     await mb.mirror.sync();
     assert.deepEqual(Object.keys(await mb.files()), ['org/app/sub/list']);
+  });
+});
+
+describe('settings mirror: a dconf profile that cannot be opened', { skip: needsDconf }, () => {
+  // dconf reads through a profile it cannot open (removed, a typo in DCONF_PROFILE) as an empty
+  // database, with a warning and exit code 0: taken at its word, every key would look reset here.
+  it('fails the run, and removes no file: the keys are not taken for reset on this machine', async (t) => {
+    const d = await startDconf(t, { system: { values: "[org/other]\nx=1\n" } });
+    const m = await machine(t, { store: d.dconf });
+    await d.dconf.write([{ key: '/org/app/theme', value: "'dark'" }, { key: '/org/app/font', value: "'Sans'" }]);
+    await m.mirror.sync();
+    const before = await m.files();
+    assert.deepEqual(Object.keys(before).sort(), ['org/app/font', 'org/app/theme']);
+    const broken = new SettingsMirror({ root: m.root, store: new Dconf({ env: { ...d.env, DCONF_PROFILE: join(m.dir, 'no-such-profile') } }), dirs: DIRS, stateFile: m.stateFile, device: 'pc', policy: 'keep-both' });
+    await assert.rejects(broken.sync(), (err: unknown) => err instanceof StrataError && err.code === 'E_SETTINGS' && /profile/.test(err.message));
+    assert.deepEqual(await m.files(), before);
+  });
+
+  it('the profile of the user\'s own database, made for reads, removed while the agent runs (a clean-up of /tmp): one read fails, the next makes it again', async (t) => {
+    const d = await startDconf(t, { system: { values: "[org/other]\nx=1\n" } });
+    await d.dconf.write([{ key: '/org/app/theme', value: "'dark'" }]);
+    assert.deepEqual(Object.fromEntries((await d.dconf.read('/org/app/')).values), { '/org/app/theme': "'dark'" });
+    const profile = await (d.dconf as unknown as { userOnly: Promise<string> }).userOnly;
+    await rm(dirname(profile), { recursive: true });
+    await assert.rejects(d.dconf.read('/org/app/'), (err: unknown) => err instanceof StrataError && err.code === 'E_SETTINGS');
+    assert.deepEqual(Object.fromEntries((await d.dconf.read('/org/app/')).values), { '/org/app/theme': "'dark'" });
   });
 });
 
