@@ -16,6 +16,20 @@
  *   they cover in turn (so that a reader of the new index skips those too). A live index naming a
  *   pack gc did not list is left out: it may be a writer's index about to be withdrawn (writer.ts)
  *   or damage `check` reports, and must not be copied into an index that outlives it.
+ * - No consolidated index is left naming a pack that is gone: its readers would resolve those blobs
+ *   to that pack (a restore fails E_PACK_MISSING even where the blobs were uploaded again) and
+ *   writers would deduplicate against it, and no writer withdraws it. A writer withdraws its index
+ *   when it finds a pack of it deleted by a gc that did not see the index (writer.ts), so deleted
+ *   before the index was written: had the index been listed at that gc's look after its delete,
+ *   the pack would have been put back (gc.ts). So after reading the indexes gc looks at every pack
+ *   of a group (HEAD: its listing came first, and may lag) and leaves out a member naming one gone.
+ *   It looks again once the new index is written: a pack gone since was deleted by a gc whose look
+ *   came before the write (one named by no index then, such as a withdrawn one's), and the index is
+ *   replaced by one without the packs gone, superseding only the members that name none of them,
+ *   and deleted (the replacement is written first: the indexes it covers may be gone by then).
+ *   One of the two gcs sees the other's write, as a writer and gc do. So once gc is done, every
+ *   pack an index it wrote names was stored when it looked, with that index written already, and
+ *   stays: no gc deletes a pack a listed index names.
  * - Deleting, two-phase: an index is deleted only when a live listed index covers it and the
  *   bucket got that index at least `graceMs` ago, and at least `listingLagMs` ago, so that every
  *   reader's listing shows it by then (listings may lag writes: Swift's do; a reader that lists
@@ -29,15 +43,15 @@
  *   Two gc runs at once may write two indexes superseding the same ones: both are whole, readers
  *   load both (neither supersedes the other), and they stay live and are merged like any other.
  *
- * Left: an index copied into a consolidated one just before its writer withdraws it (its pack was
- * gone: writer.ts) leaves the consolidated index naming a missing pack; that needs a writer stalled
- * past the grace period and a gc that listed the pack before another gc deleted it. `check` reports
- * it (E_PACK_MISSING).
+ * Left: gc killed between a write and its look after it. And a reader that loaded an index before
+ * it was withdrawn (a writer's, or one gc replaced) keeps its locations until it restarts, as it
+ * does a writer's withdrawn index. `check` reports an index naming a missing pack (E_PACK_MISSING).
  */
 import { StrataError } from '../errors.js';
 import { MAX_SUPERSEDES, coverMap, encodeIndex, indexCovers, type CoverMap, type IndexFile, type IndexedPack } from './indexfile.js';
 import { forEachLimit } from './pool.js';
 import type { Repository } from './repository.js';
+import { keys } from './types.js';
 
 export interface CompactOptions {
   graceMs: number;
@@ -129,31 +143,67 @@ export async function compactIndexes(repo: Repository, read: ReadIndexes, packsL
   }
 
   const groups = live.length > maxLive ? group(live, packsListed, covers, maxBlobs) : [];
-  const writes = groups.map((g) => consolidate(repo, g.members, g.supersedes));
-  report.written = writes.map((w) => w.report);
-  if (opts.dryRun) return report;
-  await forEachLimit(writes, opts.concurrency, (w) => repo.store.put(w.report.key, w.bytes));
+  // A member naming a pack that is gone now (its writer is about to withdraw it) is left out.
+  const planned: IndexFile[][] = [];
+  for (const g of groups) {
+    const gone = await packsGone(repo, g, opts.concurrency);
+    const members = g.filter((m) => m.packs.every((p) => !gone.has(p.id)));
+    if (members.length > 1) planned.push(members);
+  }
+  if (opts.dryRun) {
+    report.written = planned.map((members) => consolidate(repo, members, covers).report);
+    return report;
+  }
+  for (const members of planned) {
+    const written = await writeChecked(repo, members, covers, opts.concurrency);
+    if (written) report.written.push(written);
+  }
   await forEachLimit(report.deleted, opts.concurrency, (key) => repo.store.delete(key));
   return report;
 }
 
-interface Group {
-  members: IndexFile[];
-  supersedes: Set<string>;
-  blobs: number;
+/** Pack ids of `indexes` the store does not hold at the size they give (by HEAD: a listing may lag). */
+async function packsGone(repo: Repository, indexes: readonly IndexFile[], concurrency: number): Promise<Set<string>> {
+  const packs = new Map<string, number>();
+  for (const x of indexes) for (const p of x.packs) packs.set(p.id, p.size);
+  const gone = new Set<string>();
+  await forEachLimit([...packs], concurrency, async ([id, size]) => {
+    if ((await repo.store.head(keys.pack(id)))?.size !== size) gone.add(id);
+  });
+  return gone;
+}
+
+/**
+ * Writes the consolidated index of `members`, then looks at its packs again (see the header): while
+ * one is gone, it is replaced by one without the packs gone, superseding only the members that
+ * name none of them, and deleted. Undefined when no pack is left to name.
+ */
+async function writeChecked(repo: Repository, members: readonly IndexFile[], covers: ReadonlyMap<string, string[]>, concurrency: number): Promise<WrittenIndex | undefined> {
+  const gone = new Set<string>();
+  let previous: string | undefined;
+  for (;;) {
+    const w = consolidate(repo, members, covers, gone);
+    if (w.packs.length > 0) await repo.store.put(w.report.key, w.bytes);
+    if (previous !== undefined) await repo.store.delete(previous);
+    if (w.packs.length === 0) return undefined;
+    const lost = await packsGone(repo, [{ key: w.report.key, packs: w.packs, supersedes: [] }], concurrency);
+    if (lost.size === 0) return w.report;
+    for (const id of lost) gone.add(id);
+    previous = w.report.key;
+  }
 }
 
 /** Live indexes into groups of two or more, smallest first (see the header). */
-function group(live: readonly IndexFile[], packsListed: ReadonlySet<string>, covers: ReadonlyMap<string, string[]>, maxBlobs: number): Group[] {
+function group(live: readonly IndexFile[], packsListed: ReadonlySet<string>, covers: ReadonlyMap<string, string[]>, maxBlobs: number): IndexFile[][] {
   const candidates = live
     .filter((x) => x.packs.every((p) => packsListed.has(p.id)))
     .map((x) => ({ x, blobs: blobCount(x), closure: closure(x.key, covers) }))
     .sort((a, b) => a.blobs - b.blobs || (a.x.key < b.x.key ? -1 : 1));
-  const groups: Group[] = [];
-  let open: Group | undefined;
+  const groups: IndexFile[][] = [];
+  let open: { members: IndexFile[]; supersedes: Set<string>; blobs: number } | undefined;
   for (const c of candidates) {
     if (open && (open.blobs + c.blobs > maxBlobs || open.supersedes.size + c.closure.length > MAX_SUPERSEDES)) {
-      groups.push(open);
+      groups.push(open.members);
       open = undefined;
     }
     open ??= { members: [], supersedes: new Set(), blobs: 0 };
@@ -161,8 +211,8 @@ function group(live: readonly IndexFile[], packsListed: ReadonlySet<string>, cov
     open.blobs += c.blobs;
     for (const k of c.closure) open.supersedes.add(k);
   }
-  if (open) groups.push(open);
-  return groups.filter((g) => g.members.length > 1);
+  if (open) groups.push(open.members);
+  return groups.filter((g) => g.length > 1);
 }
 
 /** `key` and every listed index it covers, and those cover, and so on. */
@@ -179,12 +229,18 @@ function closure(key: string, covers: ReadonlyMap<string, string[]>): string[] {
   return [...out];
 }
 
-function consolidate(repo: Repository, members: readonly IndexFile[], supersedes: ReadonlySet<string>): { report: WrittenIndex; bytes: Uint8Array } {
+/**
+ * One index with each pack of `members` once, but those `gone`, superseding the members that name
+ * none of those and every listed index they cover in turn.
+ */
+function consolidate(repo: Repository, members: readonly IndexFile[], covers: ReadonlyMap<string, string[]>, gone: ReadonlySet<string> = new Set()): { report: WrittenIndex; bytes: Uint8Array; packs: IndexedPack[] } {
   const packs = new Map<string, IndexedPack>();
-  for (const m of members) for (const p of m.packs) if (!packs.has(p.id)) packs.set(p.id, p);
+  for (const m of members) for (const p of m.packs) if (!packs.has(p.id) && !gone.has(p.id)) packs.set(p.id, p);
   const list = [...packs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-  const ids = [...supersedes].map((k) => k.slice('index/'.length)).sort();
+  const superseded = new Set<string>();
+  for (const m of members) if (m.packs.every((p) => !gone.has(p.id))) for (const k of closure(m.key, covers)) superseded.add(k);
+  const ids = [...superseded].map((k) => k.slice('index/'.length)).sort();
   const { id, bytes } = encodeIndex(list, repo.format.hash, ids);
   const blobs = list.reduce((s, p) => s + p.blobs.length, 0);
-  return { report: { key: `index/${id}`, merged: members.length, supersedes: ids.length, blobs }, bytes };
+  return { report: { key: `index/${id}`, merged: members.length, supersedes: ids.length, blobs }, bytes, packs: list };
 }

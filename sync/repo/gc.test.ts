@@ -11,6 +11,7 @@ import { makeTestS3Store, skipWithoutS3 } from '../testing/s3.js';
 import { check } from './check.js';
 import { initRepository, openRepository } from './format.js';
 import { collectGarbage, type GcReport } from './gc.js';
+import { decodeIndexFile } from './indexfile.js';
 import type { Repository } from './repository.js';
 import { T0, file, keysUnder, makeBlobs, rejectsWith } from './testkit.js';
 import { keys } from './types.js';
@@ -26,6 +27,9 @@ class WriterStore extends ForwardingStore {
   /** While set, HEADs of packs fail (the writer's network is gone), and so do deletes of indexes when `failIndexDelete`. */
   failHead = false;
   failIndexDelete = false;
+  /** Deletes of indexes (the writer's withdraws) wait for this; `onIndexDelete` runs first. */
+  holdIndexDelete: Promise<void> | undefined;
+  onIndexDelete: (() => void) | undefined;
   override async put(key: string, body: PutBody): Promise<void> {
     if (key.startsWith('index/')) {
       if (this.failIndex) throw new StrataError('E_TRANSIENT', 'the writer stopped here', { key });
@@ -40,6 +44,10 @@ class WriterStore extends ForwardingStore {
   }
   override async delete(key: string): Promise<void> {
     if (this.failIndexDelete && key.startsWith('index/')) throw new StrataError('E_TRANSIENT', 'the network went', { key });
+    if (key.startsWith('index/')) {
+      this.onIndexDelete?.();
+      await this.holdIndexDelete;
+    }
     return super.delete(key);
   }
 }
@@ -53,6 +61,8 @@ class GcStore extends ForwardingStore {
   onPackDelete: ((key: string, del: () => Promise<void>) => Promise<void>) | undefined;
   /** Runs before each put of a pack (gc's put-backs). */
   onPackPut: ((key: string) => Promise<void>) | undefined;
+  /** Runs before each put of an index (a consolidated one). */
+  onIndexPut: ((key: string) => Promise<void>) | undefined;
   override async *list(prefix: string, opts?: { startAfter?: string }) {
     if (prefix === 'index/') await this.onIndexList?.(++this.indexLists);
     yield* this.inner.list(prefix, opts);
@@ -63,6 +73,7 @@ class GcStore extends ForwardingStore {
   }
   override async put(key: string, body: PutBody): Promise<void> {
     if (key.startsWith('data/')) await this.onPackPut?.(key);
+    if (key.startsWith('index/')) await this.onIndexPut?.(key);
     return super.put(key, body);
   }
   override async delete(key: string): Promise<void> {
@@ -262,6 +273,66 @@ for (const backend of ['memory', 's3'] as const) {
         await assertSound(s.store);
       });
     }
+
+    it('an index its writer withdraws after a consolidating gc read it is not copied: the blobs the writer uploads again read back', async () => {
+      const s = await setup();
+      const { release, flushing } = await flushUpToIndex(s);
+      let withdraw!: () => void;
+      s.writerStore.holdIndexDelete = new Promise((r) => (withdraw = r));
+      const withdrawing = new Promise<void>((r) => (s.writerStore.onIndexDelete = r));
+      // gc A has listed the packs (all there) when gc B deletes them and looks at the indexes before
+      // the writer's index lands; the writer then finds a pack gone, but withdraws its index only
+      // after gc A read it.
+      s.gcStore.onIndexList = async (n) => {
+        if (n !== 1) return;
+        const b = await gc(await openRepository(s.store, { loadIndex: false }), DAY + 60_000);
+        assert.deepEqual(b.removed.map((p) => p.key).sort(), s.leftovers.sort());
+        release();
+        await withdrawing;
+      };
+      const a = await collectGarbage(s.gcRepo, { graceMs: DAY, dryRun: false, maxLiveIndexes: 1 });
+      assert.equal(a.indexes.live, 2, 'gc A read the index about to be withdrawn');
+      withdraw();
+      assert.ok(isCode(await flushing, 'E_PACK_MISSING'), String(await flushing));
+      s.writerStore.gate = undefined;
+      s.writerStore.holdIndexDelete = undefined;
+      await assertSound(s.store);
+      // The retry holds a new chunk too (the file changed meanwhile): its packs are not the lost ones.
+      await s.writer.abort();
+      const edited = [...makeBlobs(9, 1, 1500), ...chunks];
+      for (const c of edited) await s.writer.addBlob('data', c.id, c.data);
+      await finishSnapshot(s.writer, await s.writer.saveTree({ entries: [file('f.bin', edited)] }));
+      await assertSound(s.store);
+      const reader = await openRepository(s.store);
+      let bytes = 0;
+      await reader.readBlobs(chunks.map((c) => c.id), (_id, d) => void (bytes += d.byteLength));
+      assert.equal(bytes, chunks.length * 1500);
+    });
+
+    it('a consolidated index that names a pack gone between gc\'s look and its write is replaced by one without it', async () => {
+      const s = await setup();
+      const good = await keysUnder(s.store, 'index/');
+      await s.writer.flush();
+      const [mine] = (await keysUnder(s.store, 'index/')).filter((k) => !good.includes(k)) as [string];
+      const [lost, ...kept] = s.leftovers as [string, ...string[]];
+      // Just before the consolidated index lands, the writer withdraws its index (it found a pack
+      // gone) and another gc deletes that pack, which no index names any more.
+      s.gcStore.onIndexPut = async () => {
+        s.gcStore.onIndexPut = undefined;
+        await s.store.delete(mine);
+        await s.store.delete(lost);
+      };
+      const r = await collectGarbage(s.gcRepo, { graceMs: DAY, dryRun: false, maxLiveIndexes: 1 });
+      const written = r.indexes.written.map((w) => w.key);
+      assert.equal(written.length, 1);
+      assert.deepEqual((await keysUnder(s.store, 'index/')).sort(), [...good, ...written].sort(), 'the index naming the lost pack is gone');
+      const idx = decodeIndexFile(written[0] as string, await s.store.get(written[0] as string), s.gcRepo.format.hash);
+      const named = idx.packs.map((p) => keys.pack(p.id));
+      assert.ok(!named.includes(lost));
+      for (const k of [...kept, ...s.indexedPacks]) assert.ok(named.includes(k), `${k} is still named`);
+      assert.deepEqual(idx.supersedes, good, 'it supersedes only the index whose packs are all there');
+      await assertSound(s.store);
+    });
 
     it('packs an index names by the time gc deleted them are put back', async () => {
       const s = await setup();

@@ -39,6 +39,8 @@
  *
  * After the packs, gc consolidates the indexes and deletes those a consolidated index written in
  * an earlier run covers (compact.ts), on the indexes this run read: nothing if one was unreadable.
+ * A consolidated index is written as a writer's is, with a look at its packs before and after, so
+ * the look after each batch of deletes protects its packs too.
  */
 import { StrataError, isStrataError } from '../errors.js';
 import { compactIndexes, type IndexReport } from './compact.js';

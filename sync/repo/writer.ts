@@ -24,7 +24,10 @@
  * a pack is gone. gc looks at the indexes after it deletes (gc.ts): whatever the interleaving, one
  * of the two sees the other's write. A look that fails (the network gone) leaves it unknown whether
  * a pack is gone, so that index is withdrawn too; one that cannot be withdrawn is looked at again
- * (or withdrawn) by each flush until that is done, before anything else is indexed.
+ * (or withdrawn) by each flush until that is done, before anything else is indexed. An index that
+ * gc's consolidation read before its withdrawal is not copied (compact.ts looks at the packs of what
+ * it copies, before and after its write), so no index is left naming the lost pack, and the blobs
+ * the retried snapshot uploads again are found where they now are.
  */
 import { blobId, type HashAlgorithm } from '../chunker/hash.js';
 import { StrataError, describeError } from '../errors.js';
