@@ -9,13 +9,21 @@
  * the same size and every blob entry X gives it (indexCovers: the bucket is untrusted, so a claim
  * alone is never enough). An index no one covers is live.
  *
- * - Writing: when more than `maxLive` indexes are live, the live ones are grouped whole, smallest
- *   first (so full consolidated indexes are not rewritten again and again), into groups of at most
- *   `maxBlobs` blob entries and MAX_SUPERSEDES superseded indexes; each group of two or more becomes
- *   one new index with each pack once, superseding the group's indexes and every listed index
- *   they cover in turn (so that a reader of the new index skips those too). A live index naming a
- *   pack gc did not list is left out: it may be a writer's index about to be withdrawn (writer.ts)
- *   or damage `check` reports, and must not be copied into an index that outlives it.
+ * - Writing: when more than `maxLive` indexes are live, the live ones are grouped whole, by size
+ *   tiers as an LSM tree's runs are: smallest first, the smallest are merged whatever their sizes
+ *   until no more than `maxLive` would be live (as far as the limits below allow); beyond that an
+ *   index joins a group only when the group holds at least half as many blob entries as it does,
+ *   and starts one only when the next index is at most twice its size. So a large consolidated
+ *   index stays as it is while the indexes written since add up to less than half of it, and a
+ *   tier's merge rewrites an entry only into an index at least 1.5 times the one it was in: each
+ *   entry is rewritten a few times in all (log base 1.5 of its index's final size, and what
+ *   keeping within `maxLive` takes, the smallest indexes), not at every run, nor fetched again by
+ *   every reader at every run. Groups hold at most `maxBlobs` blob entries and
+ *   MAX_SUPERSEDES superseded indexes; each group of two or more becomes one new index with each
+ *   pack once, superseding the group's indexes and every listed index they cover in turn (so that
+ *   a reader of the new index skips those too). A live index naming a pack gc did not list is left
+ *   out: it may be a writer's index about to be withdrawn (writer.ts) or damage `check` reports,
+ *   and must not be copied into an index that outlives it.
  * - No consolidated index is left naming a pack that is gone: its readers would resolve those blobs
  *   to that pack (a restore fails E_PACK_MISSING even where the blobs were uploaded again) and
  *   writers would deduplicate against it, and no writer withdraws it. A writer withdraws its index
@@ -142,7 +150,7 @@ export async function compactIndexes(repo: Repository, read: ReadIndexes, packsL
     (by.some(old) ? report.deleted : report.young).push(x.key);
   }
 
-  const groups = live.length > maxLive ? group(live, packsListed, covers, maxBlobs) : [];
+  const groups = live.length > maxLive ? group(live, packsListed, covers, live.length - maxLive, maxBlobs) : [];
   // A member naming a pack that is gone now (its writer is about to withdraw it) is left out.
   const planned: IndexFile[][] = [];
   for (const g of groups) {
@@ -193,26 +201,36 @@ async function writeChecked(repo: Repository, members: readonly IndexFile[], cov
   }
 }
 
-/** Live indexes into groups of two or more, smallest first (see the header). */
-function group(live: readonly IndexFile[], packsListed: ReadonlySet<string>, covers: ReadonlyMap<string, string[]>, maxBlobs: number): IndexFile[][] {
+/** Live indexes into groups of two or more, by the header's size tiers. */
+function group(live: readonly IndexFile[], packsListed: ReadonlySet<string>, covers: ReadonlyMap<string, string[]>, excess: number, maxBlobs: number): IndexFile[][] {
   const candidates = live
     .filter((x) => x.packs.every((p) => packsListed.has(p.id)))
     .map((x) => ({ x, blobs: blobCount(x), closure: closure(x.key, covers) }))
     .sort((a, b) => a.blobs - b.blobs || (a.x.key < b.x.key ? -1 : 1));
   const groups: IndexFile[][] = [];
   let open: { members: IndexFile[]; supersedes: Set<string>; blobs: number } | undefined;
-  for (const c of candidates) {
-    if (open && (open.blobs + c.blobs > maxBlobs || open.supersedes.size + c.closure.length > MAX_SUPERSEDES)) {
+  // How many fewer indexes are live once the closed groups are written.
+  let fewer = 0;
+  const close = () => {
+    if (open && open.members.length > 1) {
       groups.push(open.members);
-      open = undefined;
+      fewer += open.members.length - 1;
     }
+    open = undefined;
+  };
+  candidates.forEach((c, i) => {
+    if (open && (open.blobs + c.blobs > maxBlobs || open.supersedes.size + c.closure.length > MAX_SUPERSEDES)) close();
+    const forced = fewer + (open ? open.members.length - 1 : 0) < excess;
+    if (open && !forced && c.blobs > 2 * open.blobs) close();
+    const next = candidates[i + 1];
+    if (!open && !forced && !(next && next.blobs <= 2 * c.blobs)) return;
     open ??= { members: [], supersedes: new Set(), blobs: 0 };
     open.members.push(c.x);
     open.blobs += c.blobs;
     for (const k of c.closure) open.supersedes.add(k);
-  }
-  if (open) groups.push(open.members);
-  return groups.filter((g) => g.length > 1);
+  });
+  close();
+  return groups;
 }
 
 /** `key` and every listed index it covers, and those cover, and so on. */
