@@ -121,6 +121,7 @@ describe('hostile snapshots, heads, indexes and format objects are refused', () 
     ['another layer', { layer: 'user/bob' }],
     ['a bad time', { time: 'yesterday' }],
     ['a parent that is not an id', { parents: [5] }],
+    ['a source that is not a hash', { source: '/home/alice' }],
     ['an unknown field', { extra: true }],
   ];
   for (const [name, patch] of badSnapshots) {

@@ -29,7 +29,7 @@ function validateSummary(value: unknown, v: Invalid): SnapshotSummary {
 }
 
 export function validateSnapshot(value: unknown, v: Invalid): Snapshot {
-  const s = expectObject(value, ['version', 'layer', 'device', 'time', 'root', 'parents'], v, 'snapshot', ['summary']);
+  const s = expectObject(value, ['version', 'layer', 'device', 'time', 'root', 'parents'], v, 'snapshot', ['summary', 'source']);
   expectVersion(s, v);
   expectLayerDevice(s, v);
   expectTime(s.time, v, 'time');
@@ -39,6 +39,7 @@ export function validateSnapshot(value: unknown, v: Invalid): Snapshot {
     if (!isBlobId(p)) throw v.fail(`parents[${i}] is not a snapshot id`);
   });
   if (s.summary !== undefined) validateSummary(s.summary, v);
+  if (s.source !== undefined && !isBlobId(s.source)) throw v.fail('source is not a hash');
   return s as unknown as Snapshot;
 }
 

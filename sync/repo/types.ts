@@ -113,6 +113,11 @@ export interface Snapshot {
   root: BlobId;
   parents: SnapshotId[];
   summary?: SnapshotSummary;
+  /**
+   * A folder snapshot's folder on its device, hashed (sync/snapshot/snapshot.ts): the next
+   * snapshot's stat cache trusts this one only for the same folder. Absent on other snapshots.
+   */
+  source?: string;
 }
 
 export interface Head {

@@ -12,7 +12,8 @@
  *   parent's start says the file was last changed before the parent looked at it. A chmod, rename
  *   or new hard link since moves the ctime too: the file is read again, which costs a read and
  *   never a wrong entry. The comparison is sound only on the clock that stamps the disk, which is
- *   why only a parent this device took is trusted (snapshot.ts).
+ *   why only a parent this device took is trusted, and only for the folder it was taken from: a
+ *   copy elsewhere that kept sizes and mtimes (cp -a) may hold other bytes (snapshot.ts).
  * - Otherwise the chunker finds the boundaries and ids, and only the chunks the repository lacks
  *   are read again (positional reads of just those ranges) and added. Each re-read chunk must hash
  *   to the id the chunker gave it, and the file's size, mtime, inode and ctime must be what they

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { open, rm, utimes, writeFile } from 'node:fs/promises';
+import { open, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BEFORE_T0, newRepo, T0 } from '../repo/testkit.js';
@@ -75,6 +75,35 @@ describe('takeSnapshot: incremental', () => {
       // Only trees are new: the root and b/.
       assert.equal(second.stats.blobsAdded, 2);
       assert.ok(second.stats.bytesAdded < 4096);
+    });
+  });
+
+  it('a parent taken from another folder vouches for none of its files: two copies with the same sizes and mtimes keep their own bytes', async () => {
+    await withTmp(async (tmp) => {
+      const [a, b] = [join(tmp, 'a'), join(tmp, 'b')];
+      // As two trees copied with cp -a and edited since: same names, sizes and mtimes, and every
+      // ctime (B's written first) before either snapshot starts.
+      await writeFiles(b, { 'notes.txt': 'copy B', 'same.txt': 'both' }, BEFORE_T0);
+      await writeFiles(a, { 'notes.txt': 'copy A', 'same.txt': 'both' }, BEFORE_T0);
+      const { repo } = await newRepo();
+      // Each snapshot a minute after the last (ahead of the disk): one dated a millisecond after
+      // its parent would be taken for one built on a clock ahead of this one (timeAfterParents).
+      let minutes = 0;
+      const now = () => new Date(aheadOfDisk().getTime() + ++minutes * 60_000);
+      await takeSnapshot(repo, { ...base, now, root: a });
+      const ofB = await takeSnapshot(repo, { ...base, now, root: b });
+      assert.deepEqual(await listTree(repo, ofB.snapshot.root), await listDisk(b));
+      assert.equal(ofB.stats.filesUnchanged, 0);
+      // B again: its own parent now, so nothing is read.
+      const again = await takeSnapshot(repo, { ...base, now, root: b });
+      assert.equal(again.stats.filesUnchanged, 2);
+      assert.equal(again.stats.bytesRead, 0);
+      // A moved into B's place: the same path, another folder.
+      await rm(b, { recursive: true });
+      await rename(a, b);
+      const moved = await takeSnapshot(repo, { ...base, now, root: b });
+      assert.deepEqual(await listTree(repo, moved.snapshot.root), await listDisk(b));
+      assert.equal(moved.stats.filesUnchanged, 0);
     });
   });
 });

@@ -16,7 +16,8 @@
  *   chunker's parallelism are in flight, and the walker waits for a free slot.
  * - Incremental: a file whose parent entry has the same size and mtime reuses its chunk list
  *   without being opened, so an unchanged directory yields the same tree id — when the parent is
- *   this device's own and the file's mtime and ctime both lie before the parent's start (file.ts:
+ *   this device's own snapshot of this same folder (its `source`: path, device and inode of the
+ *   root) and the file's mtime and ctime both lie before the parent's start (file.ts:
  *   a same-size edit whose mtime was set back since is read again). The parent's trees
  *   are read a level of the hierarchy at a time with coalesced GETs (prefetch.ts), never with a
  *   request per directory.

@@ -1,8 +1,10 @@
 /**
  * takeSnapshot: a folder on disk into a new snapshot of a layer, then this device's head.
  */
+import type { BigIntStats } from 'node:fs';
 import { opendir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { blobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import { checkDeviceId, checkLayerId, timeAfterParents, type Repository, type SnapshotRecord } from '../repo/index.js';
 import { FORMAT_VERSION, type BlobId, type Snapshot } from '../repo/types.js';
@@ -49,11 +51,11 @@ function noRoot(root: string, why: string, cause?: unknown): StrataError {
   return new StrataError('E_NO_ROOT', `the folder to snapshot ${why}`, { path: root }, { cause });
 }
 
-/** The root must be a readable directory (a symlink to one is accepted: it is what the user named). */
-async function checkRoot(root: string): Promise<void> {
+/** The root must be a readable directory (a symlink to one is accepted: it is what the user named). Its stat. */
+async function checkRoot(root: string): Promise<BigIntStats> {
   let st;
   try {
-    st = await stat(root);
+    st = await stat(root, { bigint: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw noRoot(root, code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${code ?? String(err)})`, err);
@@ -64,6 +66,19 @@ async function checkRoot(root: string): Promise<void> {
   } catch (err) {
     throw noRoot(root, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
   }
+  return st;
+}
+
+/**
+ * The snapshot's `source`: the folder it was taken from, as the hash of its absolute path and its
+ * root's device and inode numbers (the bucket learns no path). Another folder with the same files'
+ * sizes and mtimes (a copy made with cp -a) has another path, and a folder moved into this path
+ * another inode: the stat cache must not take its files from this snapshot. An inode number can
+ * be reused only once the folder it numbered is gone, after the parent's start, and every file
+ * put into the new folder since (written, moved or linked) has a ctime after it: read again.
+ */
+function sourceOf(repo: Repository, root: string, st: BigIntStats): string {
+  return blobId(Buffer.from(JSON.stringify([root, st.dev.toString(), st.ino.toString()]), 'utf8'), idHash(repo));
 }
 
 /**
@@ -124,15 +139,17 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
   const layer = checkLayerId(opts.layer);
   const device = checkDeviceId(opts.device);
   const rootPath = resolve(opts.root);
-  await checkRoot(rootPath);
+  const source = sourceOf(repo, rootPath, await checkRoot(rootPath));
   // Other devices' packs since the last call: the parent's trees and the dedup must see them.
   await repo.loadIndex();
   // A snapshot's time is when it started: every file it reads was read after it (RACY_MS).
   const started = (opts.now ?? (() => new Date()))().getTime();
   const parent = await resolveParent(repo, layer, device, opts.parent);
-  // Only this device's own snapshot vouches for its folder: another machine's file of the same size and mtime may hold other bytes,
-  // and only this machine's clock can be compared with the ctimes of its disk (file.ts).
-  const trusted = opts.statCache !== false && parent?.snapshot.device === device && (await onThisClock(repo, layer, parent, started));
+  // Only this device's own snapshot of this folder vouches for it: another machine's file, or another folder's, of the same
+  // size and mtime may hold other bytes, and only this machine's clock can be compared with the ctimes of its disk (file.ts).
+  // A parent without a source (not a folder snapshot, or written before sources were recorded) vouches for nothing.
+  const trusted =
+    opts.statCache !== false && parent?.snapshot.device === device && parent.snapshot.source === source && (await onThisClock(repo, layer, parent, started));
   // Where the parent vouches for nothing here (an org layer's versions, another device's snapshot),
   // the snapshot is never dated before it, whatever this clock says (timeAfterParents).
   const time = timeAfterParents(started, parent && !trusted ? [parent.snapshot.time] : []);
@@ -152,6 +169,7 @@ export async function takeSnapshot(repo: Repository, opts: SnapshotOptions): Pro
     time,
     root,
     parents: parent ? [parent.id] : [],
+    source,
     summary: { files: stats.files, dirs: stats.dirs, bytes: stats.bytes, bytesAdded: stats.bytesAdded },
   };
   opts.signal?.throwIfAborted();

@@ -63,11 +63,10 @@ export interface SnapshotOptions {
   parent?: SnapshotId;
   /**
    * Reuse the parent's chunk list for a file of the same size and mtime without reading it
-   * (default true). Only a parent this device took, dated by this machine's clock, is used so
-   * (not one dated after another device's snapshot), and a file dated, or changed
-   * (ctime), since RACY_MS before the parent's start is read all the same.
-   * False when the folder is not the one the parent was taken from: a file there with another
-   * file's size and mtime (a copy that kept its dates) may hold other bytes.
+   * (default true). Only a parent this device took of this same folder (a copy elsewhere that
+   * kept its files' sizes and mtimes may hold other bytes), dated by this machine's clock (not one
+   * dated after another device's snapshot), is used so, and a file dated, or changed (ctime),
+   * since RACY_MS before the parent's start is read all the same. False: every file is read.
    */
   statCache?: boolean;
   /** True to leave out an entry (relPath is `/`-separated, relative to root). Not reported. */
