@@ -9,7 +9,7 @@
  * temps of many small files side by side, fsync them side by side, then rename each in plan order
  * (writes.ts).
  */
-import { constants, fchmodSync, fstatSync, futimesSync, renameSync, rmSync } from 'node:fs';
+import { constants, fchmodSync, fstatSync, futimesSync, renameSync, rmSync, type Stats } from 'node:fs';
 import { copyFile, lutimes, mkdir, open, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import type { ApplyOp, FileNode, Node } from '../plan/index.js';
@@ -17,6 +17,7 @@ import { MODE_MASK } from '../restore/assembly.js';
 import { NOFOLLOW } from '../fsutil.js';
 import { badAncestor } from './check.js';
 import { TargetChanged, type ExecContext } from './context.js';
+import type { MovedStat } from './journal.js';
 
 type Op<K extends ApplyOp['op']> = Extract<ApplyOp, { op: K }>;
 
@@ -143,21 +144,40 @@ export async function copy(ctx: ExecContext, op: Op<'copy'>, tmp: string): Promi
   await commit(ctx, op.path, op.expect, tmpAbs);
 }
 
-export async function move(ctx: ExecContext, op: Op<'move'>): Promise<void> {
-  const source = await ctx.check(op.from, op.expectFrom);
+/**
+ * Renames, then sets the mode and mtime. `record` (the journal's moved lines) is told the file's
+ * inode before the rename, and its inode and ctime before each later step, so that recovery
+ * finishes them only on the file as this left it (recover.ts).
+ */
+export async function move(ctx: ExecContext, op: Op<'move'>, record: (st: MovedStat) => Promise<void>): Promise<void> {
+  const source = (await ctx.check(op.from, op.expectFrom)) as Stats;
   await ctx.check(op.path, op.expect, source);
   await ctx.flushDirs();
+  await record({ ino: source.ino });
   await rename(ctx.abs(op.from), ctx.abs(op.path));
   await ctx.touched(ctx.abs(op.from));
   await ctx.touched(ctx.abs(op.path));
-  await fixMeta(ctx.abs(op.path), op.node);
+  await fixMeta(ctx.abs(op.path), op.node, record);
 }
 
-/** Sets a file's mode and mtime through a descriptor that cannot follow a planted link. */
-export async function fixMeta(abs: string, node: FileNode): Promise<void> {
+/**
+ * Sets a file's mode and mtime through a descriptor that cannot follow a planted link; `record`
+ * is told its stat before the chmod, if one is needed, and before the utimes.
+ */
+export async function fixMeta(abs: string, node: FileNode, record?: (st: MovedStat) => Promise<void>): Promise<void> {
   const fh = await open(abs, constants.O_RDONLY | NOFOLLOW);
   try {
-    setFileMeta(fh, node);
+    if (record === undefined) setFileMeta(fh, node);
+    else {
+      const st = fstatSync(fh.fd);
+      await record({ ino: st.ino, ctimeMs: st.ctimeMs });
+      const mode = st.mode & 0o7777;
+      if (mode !== (node.mode & MODE_MASK)) {
+        fchmodSync(fh.fd, node.mode & MODE_MASK);
+        await record({ ino: st.ino, ctimeMs: fstatSync(fh.fd).ctimeMs });
+      }
+      setFileMeta(fh, node, node.mode & MODE_MASK);
+    }
     await fh.sync();
   } finally {
     await fh.close();

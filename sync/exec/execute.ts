@@ -55,7 +55,7 @@ function tempFor(op: ApplyOp): string | undefined {
   return joinPath(parentOf(op.path), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
 }
 
-async function runOp(ctx: ExecContext, op: ApplyOp, tmp: string | undefined): Promise<void> {
+async function runOp(ctx: ExecContext, journal: Journal, index: number, op: ApplyOp, tmp: string | undefined): Promise<void> {
   switch (op.op) {
     case 'mkdir':
       return makeDir(ctx, op);
@@ -65,7 +65,7 @@ async function runOp(ctx: ExecContext, op: ApplyOp, tmp: string | undefined): Pr
     case 'copy':
       return copy(ctx, op, tmp as string);
     case 'move':
-      return move(ctx, op);
+      return move(ctx, op, (st) => journal.moved(index, st));
     case 'symlink':
       return makeSymlink(ctx, op, tmp as string);
     case 'setmeta':
@@ -119,7 +119,7 @@ export async function executePlan(root: string, ops: readonly ApplyOp[], options
       const op = ops[index] as ApplyOp;
       const tmp = tempFor(op);
       await journal.intents([tmp === undefined ? { i: index, op } : { i: index, tmp, op }]);
-      const result = await attempt(ctx, op, index, () => runOp(ctx, op, tmp));
+      const result = await attempt(ctx, op, index, () => runOp(ctx, journal, index, op, tmp));
       await journal.done(result);
       if (report(result)) break;
       index++;

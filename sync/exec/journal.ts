@@ -7,6 +7,10 @@
  *   {"done":3}                                   the op was applied (not fsynced: recovery
  *                                                re-checks the disk for any op without one)
  *   {"done":3,"changed":true}                    the op found its target changed: not applied
+ *   {"moved":3,"ino":…}                          a move is about to rename its file, of this inode
+ *   {"moved":3,"ino":…,"ctimeMs":…}              and has renamed it: its inode and ctime before
+ *                                                each step that sets its mode and mtime (neither
+ *                                                fsynced)
  *
  * The intents of a batch of writes are appended and fsynced together, before the first of them
  * starts: recovery then finds some that never started, whose targets are still in their old
@@ -17,6 +21,11 @@
  * or, when the caller keeps it (ExecuteOptions.keepJournal), once the caller has kept what it
  * needs of the run; until then it may hold one finished run after another. A torn last line
  * (crash while appending) is ignored: its op had not started.
+ *
+ * A move's moved lines let recovery finish its mode and mtime only on the file it renamed, as it
+ * left it: the rename moved the file's ctime, so its stat alone cannot tell it from a same-size
+ * edit made at the new name since, its mtime set back. Lines lost with a power cut leave the file
+ * as it is (recover.ts).
  */
 import { constants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
@@ -32,6 +41,17 @@ export interface Intent {
   op: ApplyOp;
 }
 
+/** A moved file as the executor left it before one of its steps (a moved line); no ctime: before the rename. */
+export interface MovedStat {
+  ino: number;
+  ctimeMs?: number;
+}
+
+/** An intent as read back: with a move's moved lines. */
+export interface OpenIntent extends Intent {
+  moved?: MovedStat[];
+}
+
 /** What the caller names a run by (ExecuteOptions.run): any JSON object, handed back by recover(). */
 export type RunLabel = object;
 
@@ -41,7 +61,7 @@ export interface JournalRun {
   /** The ops it applied (done lines), in order. */
   applied: ApplyOp[];
   /** Intents without a done line: ops that may have started and not finished, in order. */
-  open: Intent[];
+  open: OpenIntent[];
 }
 
 export class Journal {
@@ -72,6 +92,11 @@ export class Journal {
     await this.fh.write(results.map((r) => `${JSON.stringify(r.status === 'applied' ? { done: r.index } : { done: r.index, changed: true })}\n`).join(''));
   }
 
+  /** Move `index`'s file has stat `st` now, before one of its steps (not fsynced: see the header). */
+  async moved(index: number, st: MovedStat): Promise<void> {
+    await this.fh.write(`${JSON.stringify({ moved: index, ino: st.ino, ...(st.ctimeMs !== undefined && { ctimeMs: st.ctimeMs }) })}\n`);
+  }
+
   /** The plan stopped with no op in flight: nothing is left to recover. */
   async finish(): Promise<void> {
     await this.fh.truncate(0);
@@ -85,7 +110,7 @@ export class Journal {
 }
 
 /** Intents without a matching done line, in order. */
-export async function readJournal(path: string): Promise<Intent[]> {
+export async function readJournal(path: string): Promise<OpenIntent[]> {
   return (await readRuns(path)).flatMap((r) => r.open);
 }
 
@@ -98,16 +123,19 @@ export async function readRuns(path: string): Promise<JournalRun[]> {
     if (isErrno(err, 'ENOENT')) return [];
     throw err;
   }
-  const runs: Array<{ label?: RunLabel; intents: Map<number, Intent>; done: Map<number, boolean> }> = [];
+  const runs: Array<{ label?: RunLabel; intents: Map<number, OpenIntent>; done: Map<number, boolean> }> = [];
   for (const line of text.split('\n')) {
     const entry = parseLine(line);
     if (entry === undefined) continue;
     if ('run' in entry || runs.length === 0) runs.push({ ...('run' in entry && { label: entry.run }), intents: new Map(), done: new Map() });
     const run = runs[runs.length - 1]!;
     if ('done' in entry) run.done.set(entry.done, entry.changed !== true);
-    else if ('i' in entry) {
+    else if ('moved' in entry) {
+      const intent = run.intents.get(entry.moved);
+      if (intent !== undefined) (intent.moved ??= []).push({ ino: entry.ino, ...(entry.ctimeMs !== undefined && { ctimeMs: entry.ctimeMs }) });
+    } else if ('i' in entry) {
       // An index met again is a later unlabelled run's op: it is open until its own done line.
-      run.intents.set(entry.i, entry);
+      run.intents.set(entry.i, { i: entry.i, ...(entry.tmp !== undefined && { tmp: entry.tmp }), op: entry.op });
       run.done.delete(entry.i);
     }
   }
@@ -121,7 +149,7 @@ export async function readRuns(path: string): Promise<JournalRun[]> {
   });
 }
 
-type Line = Intent | { done: number; changed?: boolean } | { run: RunLabel };
+type Line = Intent | { done: number; changed?: boolean } | ({ moved: number } & MovedStat) | { run: RunLabel };
 
 function parseLine(line: string): Line | undefined {
   if (line.trim() === '') return undefined;
@@ -133,6 +161,8 @@ function parseLine(line: string): Line | undefined {
   }
   if (typeof v === 'object' && v !== null) {
     if (typeof (v as { done?: unknown }).done === 'number') return v as { done: number; changed?: boolean };
+    const m = v as { moved?: unknown; ino?: unknown; ctimeMs?: unknown };
+    if (typeof m.moved === 'number' && typeof m.ino === 'number' && (m.ctimeMs === undefined || typeof m.ctimeMs === 'number')) return v as { moved: number } & MovedStat;
     if (typeof (v as Intent).i === 'number' && typeof (v as Intent).op === 'object') return v as Intent;
     const run = (v as { run?: unknown }).run;
     if (typeof run === 'object' && run !== null && !Array.isArray(run)) return { run: run as RunLabel };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, lstat, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { planApply, type ApplyOp } from '../plan/index.js';
 import { show } from '../plan/testkit.js';
-import { recover } from './index.js';
+import { executePlan, recover } from './index.js';
 import { Blobs, materialize, scan, tempDir, tree } from './testkit.js';
 
 async function fixture(t: TestContext, localSpec: Record<string, string>, mergedSpec: Record<string, string>) {
@@ -20,28 +20,94 @@ async function fixture(t: TestContext, localSpec: Record<string, string>, merged
 
 const line = (v: unknown) => `${JSON.stringify(v)}\n`;
 
+/** The executor's moved line for intent `i`: the moved file at `rel` as it is now. */
+async function movedLine(f: { root: string; journalPath: string }, rel: string, i: number): Promise<void> {
+  const st = await lstat(join(f.root, rel));
+  await appendFile(f.journalPath, line({ moved: i, ino: st.ino, ctimeMs: st.ctimeMs }));
+}
+
+/**
+ * What the executor does of move `op` (intent `i`) before it sets the mode and mtime: a moved line
+ * with the file's inode, the rename, then (unless `killed` before) a moved line with its ctime.
+ */
+async function renamedByExecutor(f: { root: string; journalPath: string }, op: ApplyOp, i: number, killed = false): Promise<void> {
+  const from = join(f.root, (op as Extract<ApplyOp, { op: 'move' }>).from);
+  await appendFile(f.journalPath, line({ moved: i, ino: (await lstat(from)).ino }));
+  await rename(from, join(f.root, op.path));
+  if (!killed) await movedLine(f, op.path, i);
+}
+
 describe('recover', () => {
   it('an interrupted move that already renamed is reported new and gets its mode and mtime', async (t) => {
     const f = await fixture(t, { f: 'X@1#600' }, { g: 'X@4#644' });
     const move = f.ops.find((o) => o.op === 'move') as ApplyOp;
     assert.ok(move !== undefined, f.ops.map((o) => o.op).join());
     await writeFile(f.journalPath, line({ i: 0, op: move }));
-    await rename(join(f.root, 'f'), join(f.root, 'g'));
+    await renamedByExecutor(f, move, 0);
     const report = await recover(f.root, f.journalPath);
     assert.deepEqual(report.interrupted.map((x) => x.state), ['new']);
     assert.deepEqual(show(await scan(f.root)), show(f.merged));
     assert.equal(await readFile(f.journalPath, 'utf8'), '');
   });
 
+  it('an interrupted move killed right after its rename, before it journaled the ctime, is reported new and gets its mode and mtime', async (t) => {
+    const f = await fixture(t, { f: 'X@1#600' }, { g: 'X@4#644' });
+    const move = f.ops.find((o) => o.op === 'move') as ApplyOp;
+    await writeFile(f.journalPath, line({ i: 0, op: move }));
+    await renamedByExecutor(f, move, 0, true);
+    assert.deepEqual((await recover(f.root, f.journalPath)).interrupted.map((x) => x.state), ['new']);
+    assert.deepEqual(show(await scan(f.root)), show(f.merged));
+  });
+
+  it('a file put in place of a renamed one, or a rename no moved line names, is left as it is', async (t) => {
+    const f = await fixture(t, { f: 'X@1#600', h: 'Y@1#600' }, { g: 'X@4#644', h: 'Y@1#600' });
+    const move = f.ops.find((o) => o.op === 'move') as ApplyOp;
+    await writeFile(f.journalPath, line({ i: 0, op: move }));
+    await renamedByExecutor(f, move, 0);
+    // The user's file of the same size, mtime and mode, saved over the moved one (a new inode).
+    await rename(join(f.root, 'h'), join(f.root, 'g'));
+    assert.deepEqual((await recover(f.root, f.journalPath)).interrupted.map((x) => x.state), ['other']);
+    assert.deepEqual(show(await scan(f.root)), show(tree(f.blobs, { g: 'Y@1#600' })));
+    // A power cut lost the moved lines.
+    await writeFile(f.journalPath, line({ i: 0, op: move }));
+    assert.deepEqual((await recover(f.root, f.journalPath)).interrupted.map((x) => x.state), ['other']);
+    assert.deepEqual(show(await scan(f.root)), show(tree(f.blobs, { g: 'Y@1#600' })));
+  });
+
   it('an interrupted move cut off between its chmod and its utimes is reported new and gets its mtime', async (t) => {
     const f = await fixture(t, { f: 'X@1#600' }, { g: 'X@4#644' });
     const move = f.ops.find((o) => o.op === 'move') as ApplyOp;
     await writeFile(f.journalPath, line({ i: 0, op: move }));
-    await rename(join(f.root, 'f'), join(f.root, 'g'));
+    await renamedByExecutor(f, move, 0);
     await chmod(join(f.root, 'g'), 0o644);
+    await movedLine(f, 'g', 0);
     const report = await recover(f.root, f.journalPath);
     assert.deepEqual(report.interrupted.map((x) => x.state), ['new']);
     assert.deepEqual(show(await scan(f.root)), show(f.merged));
+  });
+
+  it("a same-size edit, its mtime set back, at a move's new name after the crash is left as the user made it", async (t) => {
+    const f = await fixture(t, { f: 'X@1#600' }, { g: 'X@4#644' });
+    const move = f.ops.find((o) => o.op === 'move') as ApplyOp;
+    await writeFile(f.journalPath, line({ i: 0, op: move }));
+    await renamedByExecutor(f, move, 0);
+    // The user's edit in place: same size, other bytes, the old mtime put back (touch -r, cp -p).
+    await writeFile(join(f.root, 'g'), 'Y');
+    const { mtimeMs } = (move as Extract<ApplyOp, { op: 'move' }>).expectFrom;
+    await utimes(join(f.root, 'g'), mtimeMs / 1000, mtimeMs / 1000);
+    const report = await recover(f.root, f.journalPath);
+    assert.deepEqual(report.interrupted.map((x) => x.state), ['other']);
+    assert.deepEqual(show(await scan(f.root)), show(tree(f.blobs, { g: 'Y@1#600' })));
+  });
+
+  it("the executor journals a move's file before each step that sets its mode and mtime", async (t) => {
+    const f = await fixture(t, { f: 'X@1#600' }, { g: 'X@4#644' });
+    const i = f.ops.findIndex((o) => o.op === 'move');
+    await executePlan(f.root, f.ops, { fetch: f.blobs.fetch(), journalPath: f.journalPath, keepJournal: true });
+    const moved = (await readFile(f.journalPath, 'utf8')).split('\n').filter((l) => l.includes('"moved"')).map((l) => JSON.parse(l) as { moved: number; ino: number; ctimeMs?: number });
+    const { ino } = await lstat(join(f.root, 'g'));
+    // Before the rename (no ctime yet), the chmod and the utimes.
+    assert.deepEqual(moved.map((m) => [m.moved, m.ino, m.ctimeMs !== undefined]), [[i, ino, false], [i, ino, true], [i, ino, true]]);
   });
 
   it('removes the temp of an interrupted write, reports old, and ignores a torn last line', async (t) => {

@@ -3,7 +3,11 @@
  * shows as started but not finished it removes the op's temp file and reports which state its
  * target is in. Renames are atomic, so a file is either the old version or the new one: never
  * partial bytes. An interrupted move may have renamed without setting mode and mtime yet; that
- * step is finished here so the moved file does not look like a local edit.
+ * step is finished here so the moved file does not look like a local edit — only on the file the
+ * move left, as it left it (its journal's moved lines: inode and ctime). The rename moved the
+ * ctime, so size, mtime and mode alone cannot tell it from a same-size edit made at the new name
+ * since, its mtime set back: such a file, or one no moved line vouches for, is left as it is
+ * (`other`; at worst its old mode and mtime then sync as a local edit).
  *
  * It also reports, per run the journal holds, the ops that run applied: those with a done line
  * and the interrupted ones found in their new state. Those are the only record of what a run
@@ -18,7 +22,7 @@ import { isStrataError } from '../errors.js';
 import { removeTemps } from '../restore/fsutil.js';
 import { TEMP_PREFIX } from '../fsutil.js';
 import { absPath, badAncestor, lstatOrNull, matches } from './check.js';
-import { clearJournal, readRuns, type RunLabel } from './journal.js';
+import { clearJournal, readRuns, type OpenIntent, type RunLabel } from './journal.js';
 import { fixMeta } from './act.js';
 
 export interface Interrupted {
@@ -58,7 +62,21 @@ async function sameFile(root: string, a: string, b: string): Promise<boolean> {
   return x !== null && y !== null && x.ino === y.ino && x.dev === y.dev;
 }
 
-async function stateOf(root: string, op: ApplyOp): Promise<Interrupted['state']> {
+/**
+ * Whether the file at `rel` is the one a move renamed (the inode of its moved lines), unchanged
+ * since one of its steps (their ctimes). Killed between the rename and the line after it, the
+ * move left only the inode: then that is all there is to compare.
+ */
+async function leftByMove(root: string, rel: string, intent: OpenIntent): Promise<boolean> {
+  if ((await badAncestor(root, rel)) !== undefined) return false;
+  const st = await lstatOrNull(absPath(root, rel));
+  const lines = (intent.moved ?? []).filter((m) => m.ino === st?.ino);
+  const timed = lines.filter((m) => m.ctimeMs !== undefined);
+  return lines.length > 0 && (timed.length === 0 || timed.some((m) => m.ctimeMs === st?.ctimeMs));
+}
+
+async function stateOf(root: string, intent: OpenIntent): Promise<Interrupted['state']> {
+  const { op } = intent;
   if (op.op === 'move') {
     if (await sameFile(root, op.from, op.path)) {
       // A case-only rename on a case-insensitive disk: both names find the one file, intact.
@@ -70,6 +88,7 @@ async function stateOf(root: string, op: ApplyOp): Promise<Interrupted['state']>
     // Renamed, and fixMeta (chmod, then utimes) was cut off before it began or between its steps.
     const chmodded = { ...op.expectFrom, mode: op.node.mode };
     if (!(await isState(root, op.path, op.expectFrom)) && !(await isState(root, op.path, chmodded))) return 'other';
+    if (!(await leftByMove(root, op.path, intent))) return 'other';
     await fixMeta(absPath(root, op.path), op.node);
     return 'new';
   }
@@ -96,7 +115,7 @@ export async function recover(root: string, journalPath: string, opts: { keepJou
     for (const intent of run.open) {
       try {
         if (await removeTemp(root, intent.tmp)) tempsRemoved++;
-        const state = await stateOf(root, intent.op);
+        const state = await stateOf(root, intent);
         interrupted.push({ index: intent.i, op: intent.op, state });
         if (state === 'new') applied.push(intent.op);
         dirs.add(parentOf(intent.op.path));
