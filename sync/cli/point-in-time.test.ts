@@ -71,6 +71,24 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
     for (const d of temps) await rm(join(work, d), { recursive: true });
   });
 
+  it("in place, and a whole snapshot, remove a killed --beside's temp folder above the path, never a running one's", async () => {
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    const temp = (name: string) => join(work, `.strata-tmp-restore-${name}`);
+    const [left, running, recent] = [temp(`${gone}-aaaaaa`), temp(`${process.pid}-bbbbbb`), temp(`${gone}-cccccc`)];
+    const dayAgo = new Date(Date.now() - 25 * 3600_000);
+    for (const args of [['--path', 'docs/b.txt'], []]) {
+      for (const d of [left, running, recent]) await writeTree(d, { docs: { 'a.txt': 'half' } });
+      for (const d of [left, running]) await utimes(d, dayAgo, dayAgo);
+      // An in-place restore's own temp file, left by a killed one: no process named, it goes.
+      await writeFile(join(work, '.strata-tmp-0123456789abcdef'), 'half');
+      const r = await cli('restore', work, '--layer', 'user/alice', ...args);
+      assert.equal(r.code, 0, describeRun(r));
+      const temps = (await readdir(work)).filter((n) => n.startsWith('.strata-tmp')).sort();
+      assert.deepEqual(temps, [running, recent].map((d) => d.slice(work.length + 1)).sort(), `restore ${args.join(' ')}`);
+      for (const d of temps) await rm(join(work, d), { recursive: true });
+    }
+  });
+
   it('--beside of a folder keeps its whole name, dots and all; a file keeps its extension last', async () => {
     const src = join(tmp, 'dotted');
     await writeTree(src, { 'my.photos': { 'a.jpg': 'photo' }, 'notes.v2.txt': 'notes' });

@@ -22,7 +22,8 @@
  *   verification (E_CHUNK_HASH_MISMATCH from the repository) never reach a target path.
  *   setuid/setgid bits are never restored.
  * - Killed at any point, running the same restore again finishes it with an identical result:
- *   leftover temp files are removed, and files whose size, mtime, mode and chunk list already
+ *   leftover temp files are removed (never a --beside restore's temp folder that may still be in
+ *   use: beside-temp.ts), and files whose size, mtime, mode and chunk list already
  *   match are left untouched (stats.filesSkippedComplete). With `quickCheck`, size and mtime
  *   alone decide, and such files are not read at all (not even as seeds).
  * - Chunks found in local files (seeds, and the target's own old files) are copied after being
@@ -45,5 +46,6 @@
  */
 export { prepareTarget, restoreTree, restoreSnapshot } from './restore.js';
 export { MAX_DEPTH, MAX_PLAN_ENTRIES } from './plan.js';
+export { BESIDE_TEMP, besideTempInUse, besideTempPrefix } from './beside-temp.js';
 export { TEMP_PREFIX } from '../fsutil.js';
 export type { RestoreOptions, RestoreStats, RestoreProgress, ChunkFileFn, ChunkFilesFn, ChunkedFile, MemoryTree } from './types.js';

@@ -16,7 +16,7 @@
  */
 import type { Stats } from 'node:fs';
 import { lstat, realpath, rm } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { StrataError, describeError, shortenMiddle } from '../errors.js';
 import { isErrno, makeDirs } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
@@ -24,6 +24,7 @@ import type { Repository } from '../repo/repository.js';
 import { keys, type BlobId, type SnapshotId } from '../repo/types.js';
 import { keepChanged, moveAsideOtherKinds, undoKept, type Kept, type MovedAside } from './aside.js';
 import { Assembly } from './assembly.js';
+import { besideTempInUse } from './beside-temp.js';
 import { poolChunkFile, poolChunkFiles, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
 import { ensureDirs, lstatNow, pathInside, removeTemps } from './fsutil.js';
@@ -104,7 +105,7 @@ class Restore {
     const roots = [own, ...(this.opts.seeds ?? []).map((s) => resolve(s))];
     const walk = await walkSeeds(roots, created, this.opts.signal, this.opts.listed);
     const planned = new Set(this.plan.dirs.map((d) => d.path));
-    for (const temp of walk.temps) if (planned.has(dirname(temp))) await rm(temp, { recursive: true, force: true });
+    for (const temp of walk.temps) if (planned.has(dirname(temp)) && !besideTempInUse(temp, basename(temp))) await rm(temp, { recursive: true, force: true });
     const onDisk = this.plan.files.map((f) => walk.stats.get(f.path));
     // Files of the right size are complete when their chunks match, or (quick check) their mtime.
     const candidates = new Map<string, number>();

@@ -12,8 +12,8 @@
  * `name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`, the sync engine's conflict copy, and so is
  * a file it replaces that was changed since the layer's latest snapshot), or with
  * `--beside` next to it as `name.restored-YYYYMMDD-HHMMSS.ext` (the snapshot's time; a folder
- * keeps its whole name: `my.photos.restored-…`; laid first in a temp folder in <dir>, which the next
- * --beside there removes if its restore was killed), leaving the current version untouched; a link or a file where a folder on the way should be is refused (E_BAD_TARGET), never written through. Restoring into a synced folder is an ordinary local edit to the
+ * keeps its whole name: `my.photos.restored-…`; laid first in a temp folder in <dir>, which a later
+ * restore there removes if its restore was killed, never while it may still run: restore/beside-temp.ts), leaving the current version untouched; a link or a file where a folder on the way should be is refused (E_BAD_TARGET), never written through. Restoring into a synced folder is an ordinary local edit to the
  * agent, which syncs it like any other.
  *
  * Signed in (no --store: signed-in.ts), `strata restore <path> [--snapshot <id>] [--beside]`
@@ -26,11 +26,11 @@
  */
 import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { TEMP_PREFIX, isErrno, renameNoReplace } from '../../fsutil.js';
+import { isErrno, renameNoReplace } from '../../fsutil.js';
 import { conflictStamp, splitExtension, withTail } from '../../plan/conflict-name.js';
 import { checkEntryName, type Repository } from '../../repo/index.js';
 import type { BlobId } from '../../repo/types.js';
-import { prepareTarget, restoreSnapshot } from '../../restore/index.js';
+import { BESIDE_TEMP, besideTempInUse, besideTempPrefix, prepareTarget, restoreSnapshot } from '../../restore/index.js';
 import { listOption, stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
 import { openChunkPool, poolChunkFilesFn, poolChunkFn } from '../chunker.js';
@@ -39,7 +39,6 @@ import { formatBytes, shortId } from '../format.js';
 import { resolveSnapshot, snapshotOption } from '../resolve.js';
 import { PIT_LAYER_OPTION, PIT_STATE_DIR_OPTION, homePath, notInUserLayer, openSource, signedInSession } from '../signed-in.js';
 import { runningLay } from '../../signin/index.js';
-import { pidAlive } from '../../control/index.js';
 import { shortenMiddle, StrataError } from '../../errors.js';
 import { SNAPSHOT_OPTION, secondsSince, type Command } from './command.js';
 import { transferLines, transferReport } from './report.js';
@@ -203,32 +202,16 @@ function checkedPath(rel: string, what: string, command: string): string {
   return parts.join('/');
 }
 
-/** A --beside temp folder's name starts so, then the id of the process making it, then mkdtemp's 6 characters. */
-const BESIDE_TEMP = `${TEMP_PREFIX}restore-`;
-/**
- * A --beside temp folder is a leftover (its restore killed, or its machine crashed) once the
- * process named in it is not running here and it is this old: the age spares a restore running
- * on another machine that shares the folder (its process id means nothing here) unless it has
- * run for an hour without adding to the temp folder's top. One made before the name held a
- * process id is a leftover after a day.
- */
-const LEFTOVER_MS = 3600_000;
-const LEFTOVER_UNNAMED_MS = 24 * 3600_000;
-
 /** The temp folder a --beside restore lays into, inside `target` (created if missing, as any restore target is); leftovers of earlier ones there go. */
 async function besideDir(target: string): Promise<string> {
   await prepareTarget(target);
   await removeLeftovers(target);
-  return mkdtemp(join(target, `${BESIDE_TEMP}${process.pid}-`));
+  return mkdtemp(join(target, besideTempPrefix()));
 }
 
 async function removeLeftovers(target: string): Promise<void> {
   for (const name of await readdir(target)) {
-    if (!name.startsWith(BESIDE_TEMP)) continue;
-    const pid = /^(\d+)-/.exec(name.slice(BESIDE_TEMP.length))?.[1];
-    const st = await lstat(join(target, name)).catch(() => undefined);
-    if (st?.isDirectory() !== true || Date.now() - st.mtimeMs < (pid === undefined ? LEFTOVER_UNNAMED_MS : LEFTOVER_MS)) continue;
-    if (pid !== undefined && pidAlive(Number(pid))) continue;
+    if (!name.startsWith(BESIDE_TEMP) || besideTempInUse(join(target, name), name)) continue;
     // Best effort: one that cannot be removed stays, as it did.
     await rm(join(target, name), { recursive: true, force: true }).catch(() => undefined);
   }
