@@ -1,6 +1,7 @@
 // `strata sync --once` and a held mass delete, as child processes on a file:// store: the pass
 // exits 3 and changes nothing; run again with --deletes restore it puts the files back, with
-// --deletes confirm it deletes them; a wrong --deletes is bad usage.
+// --deletes confirm it deletes them; a wrong --deletes is bad usage. --case-insensitive folds names
+// differing only in case as the org config's policies.caseInsensitive does for a signed-in machine.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,5 +65,40 @@ describe('strata sync --once with a held mass delete', () => {
     const agent = await sync('--deletes', 'confirm');
     assert.equal(agent.code, 2, describeRun(agent));
     assert.match(agent.stderr, /--deletes goes with --once/);
+  });
+});
+
+describe('strata sync --case-insensitive', { skip: process.platform !== 'linux' && 'needs a case-sensitive disk' }, () => {
+  let tmp: string;
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'strata-case-'));
+  });
+  after(() => rm(tmp, { recursive: true, force: true }));
+
+  it('keeps one of two names that differ only in case, the other beside it as a conflict copy, as a Windows or macOS disk would; without it both go up', async () => {
+    const store = pathToFileURL(join(tmp, 'store')).href;
+    assert.equal((await strata(['init', '--store', store])).code, 0);
+    for (const [layer, flag] of [['user/folded', ['--case-insensitive']], ['user/both', []]] as const) {
+      const dir = join(tmp, layer);
+      await writeTree(dir, { 'notes.txt': 'lower', 'NOTES.txt': 'upper' });
+      const r = await strata(['sync', dir, '--layer', layer, '--store', store, '--state-dir', join(dir, '..', `${layer.slice(5)}-state`), '--once', '--json', ...flag]);
+      assert.equal(r.code, 0, describeRun(r));
+      const ls = await strata(['ls', '--layer', layer, '--store', store, '--json']);
+      assert.equal(ls.code, 0, describeRun(ls));
+      const names = (JSON.parse(ls.stdout) as { entries: { path: string }[] }).entries.map((e) => e.path);
+      const conflicts = (JSON.parse(r.stdout) as { conflicts: unknown[] }).conflicts;
+      if (flag.length > 0) {
+        assert.equal(names.filter((p) => p.toLowerCase() === 'notes.txt').length, 1, JSON.stringify(names));
+        assert.equal(names.filter((p) => p.includes('.sync-conflict-')).length, 1, JSON.stringify(names));
+        assert.equal(conflicts.length, 1);
+      } else {
+        assert.deepEqual(names.sort(), ['NOTES.txt', 'notes.txt'], 'as the Linux disk has them');
+      }
+    }
+  });
+
+  it('is in the help of strata sync', async () => {
+    const r = await strata(['sync', '--help']);
+    assert.match(r.stdout, /--case-insensitive\s+.*case/);
   });
 });

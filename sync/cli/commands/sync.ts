@@ -2,6 +2,11 @@
  * `strata sync <dir> --layer <id>`: keeps a folder in two-way sync with a layer until stopped
  * (SIGINT, SIGTERM), serving the control endpoint that `strata status|pause|resume|sync-now`
  * use. `--once` runs one full reconcile and exits.
+ *
+ * `--case-insensitive` is what an org config's `policies.caseInsensitive` is to a signed-in agent
+ * (signin/folder.ts): a layer shared with Windows or macOS machines must be synced so on every
+ * machine, or a case-sensitive one uploads two names that those disks hold as one. Without it the
+ * folder is treated as this platform's disks are (plan caseInsensitiveByDefault).
  */
 import { resolve } from 'node:path';
 import { Agent, syncOnce, type PassResult } from '../../agent/index.js';
@@ -55,13 +60,14 @@ export const syncCommand: Command = {
     deletes: { type: 'string', value: 'confirm|restore', help: 'with --once: a pass held for a mass delete deletes the files everywhere, or puts them back' },
     poll: { type: 'string', value: '<seconds>', help: "how often other devices' heads are polled (default 10)" },
     exclude: { type: 'string', multiple: true, value: '<pattern>', help: 'also exclude paths matching this gitignore pattern' },
+    'case-insensitive': { type: 'boolean', help: "treat names that differ only in case as one, as Windows and macOS do (an org config's policies.caseInsensitive; default: as this disk does)" },
     'state-dir': STATE_DIR_OPTION,
   },
   async run(ctx) {
     const root = resolve(ctx.args.positionals[0] as string);
     const layer = ctx.layer;
     const stateDir = stateDirOf(ctx);
-    const folder = { root, layer, exclude: listOption(ctx.args, 'exclude') };
+    const folder = { root, layer, exclude: listOption(ctx.args, 'exclude'), ...(ctx.args.values['case-insensitive'] === true ? { caseInsensitive: true } : {}) };
     const deletes = stringOption(ctx.args, 'deletes');
     if (deletes !== undefined && deletes !== 'confirm' && deletes !== 'restore') throw usageError(`--deletes must be "confirm" or "restore", got ${JSON.stringify(deletes)}`, 'sync');
     if (deletes !== undefined && ctx.args.values.once !== true) throw usageError('--deletes goes with --once; a running agent is answered with strata deletes', 'sync');
