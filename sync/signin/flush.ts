@@ -52,14 +52,19 @@ export async function flushThroughAgent(client: ControlClient, timeoutMs: number
     await flushPass(client, timeoutMs, resumed);
   } catch (err) {
     if (!resumed.resumed) throw err;
-    const again = await client.call('pause', {}).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    if (again === undefined) throw err;
-    throw withNote(err, `; the agent, paused before, was resumed for the flush and could not be paused again (${messageOf(again)}): pause it (strata pause)`);
+    return pausedAgain(client, err);
   }
   return resumed;
+}
+
+/** `err`, once the agent behind `client` (resumed for a flush, paused before) is paused again; or `err` saying it could not be. */
+export async function pausedAgain(client: ControlClient, err: unknown): Promise<never> {
+  const again = await client.call('pause', {}).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (again === undefined) throw err;
+  throw withNote(err, `; the agent, paused before, was resumed for the flush and could not be paused again (${messageOf(again)}): pause it (strata pause)`);
 }
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Agent } from '../agent/index.js';
 import { serveControl } from '../control/index.js';
 import { deleteCredentials, loadCredentials, userPrincipal } from '../credentials/index.js';
-import { isStrataError } from '../errors.js';
+import { isStrataError, StrataError } from '../errors.js';
 import { openAgentState } from '../state/index.js';
 import { FaultyStore } from '../store/faulty.js';
 import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/index.js';
@@ -163,6 +163,22 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     assert.equal(agent.paused, true, 'paused again, as it was before the sign-out asked for a flush');
     assert.equal((await readSession(m.stateDir)).user, 'ida');
     assert.deepEqual(await loadCredentials(org.org, userPrincipal('ida')), org.creds);
+  });
+
+  it('pauses again an agent it resumed for its flush when the agent then does not stop: nothing is signed out', async (t) => {
+    const { org, m, agent, stopped } = await pcWithAgent(t, 'lee');
+    await agent.pause();
+    const stuck = async (): Promise<void> => {
+      throw new StrataError('E_AGENT_STOP', 'the agent (pid 1) did not stop; the credentials and session were kept', { path: m.stateDir });
+    };
+    await assert.rejects(signOut({ stateDir: m.stateDir, stopAgent: stuck }), (err) => {
+      assert.ok(isStrataError(err, 'E_AGENT_STOP'), String(err));
+      return true;
+    });
+    assert.equal(stopped(), false);
+    assert.equal(agent.paused, true, 'paused, as the user had it');
+    assert.equal((await readSession(m.stateDir)).user, 'lee');
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('lee')), org.creds);
   });
 
   it('says the agent was stopped when the pass after its flush fails, and leaves a paused one to start paused', async (t) => {

@@ -20,7 +20,7 @@
  * (E_AGENT_NOT_ANSWERING): it cannot flush, and it may sync again at any moment, taking a pass's
  * or a wipe's work here for the user's (the wiped files as deletes).
  * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped, and an
- * agent paused before is paused again. A pass here that fails after the agent's flush signs nothing
+ * agent paused before is paused again; so is one that does not stop (E_AGENT_STOP). A pass here that fails after the agent's flush signs nothing
  * out either; the agent it stopped stays stopped (its error says so), recorded paused if it was. Neither
  * happens while a lay is still running (laying.ts: E_LAYING): it would write the session back; nor
  * over a lay that was cut off (E_NOT_LAID): the pass would upload its half-laid files. --wipe
@@ -34,7 +34,7 @@ import { StrataError, isStrataError } from '../errors.js';
 import { openRepository } from '../repo/index.js';
 import { openAgentState } from '../state/index.js';
 import type { FileChunker } from '../snapshot/index.js';
-import { flushThroughAgent, withNote } from './flush.js';
+import { flushThroughAgent, pausedAgain, withNote } from './flush.js';
 import { LAYING_FILE, lastLayCutOff, runningLay } from './laying.js';
 import { markHeadFinal } from './device-head.js';
 import { flushSession } from './refresh.js';
@@ -128,8 +128,10 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   let snapshot: string | undefined;
   let format: WipeFormat | undefined;
   if (running) {
-    const { resumed } = await flushThroughAgent(new ControlClient(info, join(opts.stateDir, 'control.json')), timeoutMs);
-    await (opts.stopAgent ?? ((i) => stopBySignal(opts.stateDir, i, timeoutMs)))(info);
+    const client = new ControlClient(info, join(opts.stateDir, 'control.json'));
+    const { resumed } = await flushThroughAgent(client, timeoutMs);
+    // An agent that does not stop runs on: one paused before must be paused again, as the user had it.
+    await (opts.stopAgent ?? ((i) => stopBySignal(opts.stateDir, i, timeoutMs)))(info).catch((err: unknown) => (resumed ? pausedAgain(client, err) : Promise.reject(err)));
     // The agent's passes scan what its watcher reported, and the watcher reports a file only once it
     // has been quiet a moment: one saved as the session ends was not in that flush. With the agent
     // stopped, a full pass here takes what is left, over the org layers the agent last recorded.
