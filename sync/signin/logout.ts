@@ -20,19 +20,22 @@
  * (E_AGENT_NOT_ANSWERING): it cannot flush, and it may sync again at any moment, taking a pass's
  * or a wipe's work here for the user's (the wiped files as deletes).
  * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped, and an
- * agent paused before is paused again; so is one that does not stop (E_AGENT_STOP). A pass here that fails after the agent's flush signs nothing
- * out either; the agent it stopped stays stopped (its error says so), recorded paused if it was. Neither
+ * agent paused before is paused again; so is one that does not stop (E_AGENT_STOP). A pass here
+ * that fails after the agent's flush signs nothing out either; the agent it stopped stays stopped
+ * (logout cannot start it again where it ran: the desktop app, a service), its error says so and
+ * which command starts it again, and a paused one is recorded paused for that start. Neither
  * happens while a lay is still running (laying.ts: E_LAYING): it would write the session back; nor
  * over a lay that was cut off (E_NOT_LAID): the pass would upload its half-laid files. --wipe
  * is refused up front unless the session is a VDI one: on a persistent PC the local copy is the
  * user's working copy.
  */
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ControlClient, probeAgent, readControlFile, type ControlInfo } from '../control/index.js';
 import { deleteCredentials, loadCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { openRepository } from '../repo/index.js';
-import { openAgentState } from '../state/index.js';
+import { defaultStateDir, openAgentState } from '../state/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { flushThroughAgent, pausedAgain, withNote } from './flush.js';
 import { LAYING_FILE, lastLayCutOff, runningLay } from './laying.js';
@@ -221,7 +224,13 @@ async function failedAfterStop(stateDir: string, err: unknown, resumed: boolean)
     );
     paused = again === undefined ? ', paused as it was' : ` (it was paused, and could not be recorded so again: ${again instanceof Error ? again.message : String(again)})`;
   }
-  throw withNote(err, `; the agent, stopped after its flush, is not running: start it again (strata agent)${paused}`);
+  throw withNote(err, `; the agent, stopped after its flush, is not running: start it again (${agentCommandFor(stateDir)})${paused}`);
+}
+
+/** The command that starts the agent of `stateDir`: a bare `strata agent` only runs the default state dir's. */
+function agentCommandFor(stateDir: string): string {
+  if (resolve(stateDir) === resolve(defaultStateDir(process.platform, process.env, homedir()))) return 'strata agent';
+  return `strata agent --state-dir ${/^[\w./:\\-]+$/.test(stateDir) ? stateDir : `'${stateDir.replaceAll("'", `'\\''`)}'`}`;
 }
 
 /** SIGTERM to the agent's pid, then wait until its control.json is gone (it removes it on exit). */
