@@ -8,8 +8,8 @@
  *   keep-both (persistent PCs)   a local file, link or dir that differs from the layer's version is
  *       moved aside to a conflict copy (`name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext`, the
  *       agent's naming), so the restore writes into an empty place and nothing local is lost — unless
- *       it is a file holding a version this machine got from the layers (`known`: laid at an earlier
- *       sign-in, or synced), or a torn write of a lay that was cut off (`cutOff`), which is no local
+ *       it is a file or link holding a version this machine got from the layers there (`known`: laid
+ *       at an earlier sign-in, or synced; whatever the layer has there now, a dir too), or a torn write of a lay that was cut off (`cutOff`), which is no local
  *       edit and is simply replaced. A local dir where the layer has a file or link first loses the
  *       files holding such a version, and goes if nothing else is left in it.
  *
@@ -181,20 +181,24 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
   };
 
   /** Whether the local file or link at `rel` holds a version the layers or their history had there. */
-  const isKnown = async (rel: string, st: { isFile(): boolean; isSymbolicLink(): boolean }): Promise<boolean> => {
-    if (st.isFile()) return effective.known(rel).has(await opts.contentOf(join(home, rel)));
-    if (st.isSymbolicLink()) return effective.known(rel).has(linkKey(await readlink(join(home, rel))));
+  const isKnown = (rel: string, st: { isFile(): boolean; isSymbolicLink(): boolean }): Promise<boolean> => isKnownAt(rel, st, rel);
+  /** isKnown of the effective tree's `rel`, found on the disk at `path` (case-insensitive: its own name). */
+  const isKnownAt = async (rel: string, st: { isFile(): boolean; isSymbolicLink(): boolean }, path = at(rel)): Promise<boolean> => {
+    if (st.isFile()) return effective.known(rel).has(await opts.contentOf(join(home, path)));
+    if (st.isSymbolicLink()) return effective.known(rel).has(linkKey(await readlink(join(home, path))));
     return false;
   };
 
   const differs = async (rel: string, node: DiskNode, st: NonNullable<Local>): Promise<boolean> => {
-    if (node.type === 'dir') return !st.isDirectory();
+    // Of another kind than the layer's: a version laid or synced here before is no local edit either.
+    const otherKind = async (): Promise<boolean> => st.isDirectory() || !(await isKnownAt(rel, st));
+    if (node.type === 'dir') return !st.isDirectory() && (await otherKind());
     if (node.type === 'symlink') {
-      if (!st.isSymbolicLink()) return true;
+      if (!st.isSymbolicLink()) return otherKind();
       const target = await readlink(join(home, at(rel)));
       return target !== node.target && !effective.known(rel).has(linkKey(target));
     }
-    if (!st.isFile()) return true;
+    if (!st.isFile()) return otherKind();
     if (st.size === node.size && (st.size === 0 || (opts.quickCheck && sameMtime(st, node.mtimeMs)))) return false;
     if (opts.cutOff && sameMtime(st, node.mtimeMs)) return false;
     const content = await opts.contentOf(join(home, at(rel)));

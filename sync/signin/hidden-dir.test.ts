@@ -126,3 +126,23 @@ describe('signing in again after another machine changed, then deleted a symlink
     });
   }
 });
+
+describe('signing in again after a new org version turned a file or link into a folder (keep-both)', () => {
+  it('the file and the link this machine laid go without a conflict copy; the folders are laid', async (t) => {
+    const { dir, store, repo } = await memoryBucket(t, 'file-to-dir');
+    await writeTree(join(dir, 'v1'), { Documents: { Forms: 'one file' } });
+    await symlink('Forms', join(dir, 'v1/Documents/Latest'));
+    await publishOrgLayer(repo, 'org/dept', { from: join(dir, 'v1') });
+    await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
+    const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: 'keep-both' }, folders: ['Documents'] }, 'test');
+    const a = await signedInMachine(dir, store, org, 'a');
+    await a.lay();
+    await a.pass();
+    await writeTree(join(dir, 'v2'), { Documents: { Forms: { 'a.txt': 'form a' }, Latest: { 'b.txt': 'form b' } } });
+    await publishOrgLayer(repo, 'org/dept', { from: join(dir, 'v2') });
+
+    const r = await a.lay();
+    assert.deepEqual(r.conflicts, []);
+    assert.deepEqual(Object.keys(await listing(a.home)).sort(), ['Documents/', 'Documents/Forms/', 'Documents/Forms/a.txt', 'Documents/Latest/', 'Documents/Latest/b.txt']);
+  });
+});
