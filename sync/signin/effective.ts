@@ -25,7 +25,7 @@ export interface Effective {
   tree: Map<string, DiskNode>;
   /** Topmost paths hidden by a whiteout and not in `tree`, sorted. */
   hidden: string[];
-  /** Files, links and dirs of `history` that the layers no longer have and no whiteout hides, deepest first. */
+  /** Files, links and dirs of `history` that the layers no longer have and no whiteout hides, deepest first; 'dir' when any past tree had a dir there. */
   retired: { path: string; type: 'file' | 'symlink' | 'dir' }[];
   /** Every version the layers and their history have at a path (layers.ts `history`): a file's content key, a link's linkKey. */
   known: (path: string) => Set<string>;
@@ -68,8 +68,10 @@ export function effectiveTree(stack: LayerStack, excluded: Excluder): Effective 
   const retired = new Map<string, 'file' | 'symlink' | 'dir'>();
   for (const past of stack.history) {
     for (const [p, n] of past) {
-      if (n.type === 'whiteout' || tree.has(p) || retired.has(p) || hiddenBy(p) || !admits(p, n.type === 'dir')) continue;
-      retired.set(p, n.type);
+      if (n.type === 'whiteout' || tree.has(p) || hiddenBy(p) || !admits(p, n.type === 'dir')) continue;
+      // Past trees may disagree on a path's kind (a higher org layer's file over a lower one's dir):
+      // a dir in any of them is noted, and first contact goes by what the disk holds.
+      if (!retired.has(p) || n.type === 'dir') retired.set(p, n.type);
     }
   }
   const all = [...layers.map((l) => l.tree), ...stack.history];

@@ -310,9 +310,9 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
   for (const { path: rel, type } of effective.retired) {
     if (!(await realDirsUpTo(home, parentOf(rel), present))) continue;
     const st = await lstatOrNone(join(home, rel));
-    if (type === 'dir') {
-      if (st?.isDirectory() && (await readdir(join(home, rel))).length === 0) await remove(rel);
-    } else if (st !== undefined && !st.isDirectory() && (await isKnown(rel, st))) {
+    if (st?.isDirectory()) {
+      if (type === 'dir' && (await readdir(join(home, rel))).length === 0) await remove(rel);
+    } else if (st !== undefined && (await isKnown(rel, st))) {
       await remove(rel);
     }
   }

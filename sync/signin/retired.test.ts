@@ -12,13 +12,13 @@ import { layHome } from './lay.js';
 import { readSession, writeSession, type Session } from './session.js';
 import { listing, memoryBucket } from './testkit.js';
 
-async function signedIn(t: TestContext, policy: FirstContactPolicy) {
+async function signedIn(t: TestContext, policy: FirstContactPolicy, layers = ['org/dept']) {
   const { dir, store, repo } = await memoryBucket(t, 'retired');
-  const publish = async (name: string, spec: Parameters<typeof writeTree>[1]) => {
+  const publish = async (name: string, spec: Parameters<typeof writeTree>[1], layer = 'org/dept') => {
     await writeTree(join(dir, name), spec);
-    await publishOrgLayer(repo, 'org/dept', { from: join(dir, name) });
+    await publishOrgLayer(repo, layer, { from: join(dir, name) });
   };
-  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: ['org/dept'], updated: new Date().toISOString() });
+  await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers, updated: new Date().toISOString() });
   const home = join(dir, 'home');
   const stateDir = join(dir, 'state');
   const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: policy }, folders: ['Documents'] }, 'test');
@@ -50,6 +50,25 @@ describe('signing in again after an org layer dropped files', () => {
         'Documents/new.txt',
       ]);
       assert.deepEqual(r.removed.sort(), ['Documents/Mixed/old.txt', 'Documents/OldForms', 'Documents/OldForms/form.txt', 'Documents/drop.txt']);
+      assert.deepEqual(r.conflicts, []);
+    });
+  }
+});
+
+describe('signing in again after two org layers dropped a path, a folder in the lower one and a file in the higher', () => {
+  for (const policy of ['layer-wins', 'keep-both'] as const) {
+    it(`${policy}: the file laid there goes`, async (t) => {
+      const { home, publish, lay } = await signedIn(t, policy, ['org/low', 'org/high']);
+      await publish('low-v1', { Documents: { Forms: { 'a.txt': 'form a' }, 'low.txt': 'low' } }, 'org/low');
+      await publish('high-v1', { Documents: { Forms: 'the file over the folder' } }, 'org/high');
+      await lay();
+      assert.deepEqual(Object.keys(await listing(home)).sort(), ['Documents/', 'Documents/Forms', 'Documents/low.txt']);
+      await publish('low-v2', { Documents: { 'low.txt': 'low' } }, 'org/low');
+      await publish('high-v2', { Documents: {} }, 'org/high');
+
+      const r = await lay();
+      assert.deepEqual(Object.keys(await listing(home)).sort(), ['Documents/', 'Documents/low.txt']);
+      assert.deepEqual(r.removed, ['Documents/Forms']);
       assert.deepEqual(r.conflicts, []);
     });
   }
