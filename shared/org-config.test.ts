@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OrgConfigError, firstContactFor, parseOrgConfig, parseOrgConfigText, type OrgConfig } from './org-config.js';
+import { OrgConfigError, firstContactFor, parseOrgConfig, parseOrgConfigText, registryLayerName, registryNameOfLayer, SETTINGS_NAME, type OrgConfig } from './org-config.js';
 
 const SOURCE = 'https://intranet.example/acme.json';
 
@@ -33,7 +33,7 @@ describe('parseOrgConfig', () => {
       store: { region: 'us-east-1', bucket: 'acme-strata', prefix: '', pathStyle: false },
       policies: { firstContact: 'keep-both', hotPaths: [], exclude: [], caseInsensitive: false },
       folders: ['.'],
-      settings: { dconf: [] },
+      settings: { dconf: [], registry: [] },
     };
     assert.deepEqual(parseOrgConfig(minimal(), SOURCE), expected);
   });
@@ -46,7 +46,7 @@ describe('parseOrgConfig', () => {
       store: { endpoint: 'https://s3.acme.example:8443/', region: 'eu-west-1', bucket: 'acme-strata', prefix: '/layers/prod/', pathStyle: false },
       policies: { firstContact: 'keep-both', hotPaths: ['Desktop/', '.config/app/**'], exclude: ['*.iso', '!keep.iso'], caseInsensitive: true },
       folders: ['Documents', 'Desktop', '.config/app', 'AppData/Roaming/App'],
-      settings: { dconf: ['/org/gnome/desktop/interface/', '/org/gnome/gedit/'] },
+      settings: { dconf: ['/org/gnome/desktop/interface/', '/org/gnome/gedit/'], registry: ['HKCU\\Control Panel\\Desktop', 'HKCU\\Software\\Vendor\\App'] },
     };
     assert.deepEqual(parseOrgConfig(json, SOURCE), {
       ...json,
@@ -113,7 +113,19 @@ describe('parseOrgConfig', () => {
     ['an exclusion that is a number', withField('policies.exclude', [7]), 'policies.exclude[0]', /must be a string/],
     ['1001 exclusions', withField('policies.exclude', Array(1001).fill('*.tmp')), 'policies.exclude', /at most 1000/],
     ['no folders', withField('folders', []), 'folders', /is empty/],
-    ['an unknown settings adapter', withField('settings.registry', []), 'settings.registry', /unknown field/],
+    ['an unknown settings adapter', withField('settings.plist', []), 'settings.plist', /unknown field/],
+    ['registry keys that are not a list', withField('settings.registry', 'HKCU\\Software'), 'settings.registry', /must be a JSON array/],
+    ['a registry key of another hive', withField('settings.registry', ['HKLM\\Software\\Vendor']), 'settings.registry[0]', /only HKCU is synced/],
+    ['a registry key without its hive', withField('settings.registry', ['Software\\Vendor']), 'settings.registry[0]', /only HKCU is synced/],
+    ['a registry key written with "/"', withField('settings.registry', ['HKCU/Software/Vendor']), 'settings.registry[0]', /only HKCU is synced/],
+    ['all of HKCU', withField('settings.registry', ['HKCU\\']), 'settings.registry[0]', /all of HKCU/],
+    ['a registry key with an empty name', withField('settings.registry', ['HKCU\\Software\\\\Vendor']), 'settings.registry[0]', /empty key name/],
+    ['a registry key with a control character', withField('settings.registry', ['HKCU\\Software\\a\nb']), 'settings.registry[0]', /control character/],
+    ['a registry key name that is not Unicode', withField('settings.registry', ['HKCU\\Software\\\ud800x']), 'settings.registry[0]', /cannot be a file name/],
+    ['a registry key name too long for a file', withField('settings.registry', [`HKCU\\Software\\${' '.repeat(100)}`]), 'settings.registry[0]', /cannot be a file name/],
+    ['overlapping registry keys', withField('settings.registry', ['HKCU\\Software\\Vendor', 'HKCU\\Software\\Vendor\\App']), 'settings.registry[1]', /overlaps settings.registry\[0\]/],
+    ['registry keys that overlap in another case', withField('settings.registry', ['HKCU\\Software\\Vendor\\App', 'hkey_current_user\\SOFTWARE\\vendor']), 'settings.registry[0]', /overlaps settings.registry\[1\]/],
+    ['a registry key listed twice in two cases', withField('settings.registry', ['HKCU\\Software\\A', 'HKCU\\software\\a\\']), 'settings.registry[1]', /overlaps/],
     ['dconf dirs that are not a list', withField('settings.dconf', '/org/'), 'settings.dconf', /must be a JSON array/],
     ['a relative dconf dir', withField('settings.dconf', ['org/gnome/']), 'settings.dconf[0]', /absolute, ending in "\/"/],
     ['a dconf key instead of a dir', withField('settings.dconf', ['/org/gnome/theme']), 'settings.dconf[0]', /absolute, ending in "\/"/],
@@ -167,6 +179,63 @@ describe('parseOrgConfig', () => {
       () => parseOrgConfig(withField('store.bucket', 'x'.repeat(1000)), SOURCE),
       (err: unknown) => err instanceof OrgConfigError && err.message.length < 200,
     );
+  });
+});
+
+describe('settings.registry', () => {
+  it('reads HKEY_CURRENT_USER as HKCU and drops a trailing "\\"; keys that only share a prefix of a name do not overlap', () => {
+    const config = parseOrgConfig(withField('settings.registry', ['HKEY_CURRENT_USER\\Control Panel\\Desktop\\', 'hkcu\\Software\\App', 'HKCU\\Software\\AppX', 'HKCU\\Software\\Classes\\MIME\\Database\\Content Type\\text/html']), SOURCE);
+    assert.deepEqual(config.settings.registry, ['HKCU\\Control Panel\\Desktop', 'HKCU\\Software\\App', 'HKCU\\Software\\AppX', 'HKCU\\Software\\Classes\\MIME\\Database\\Content Type\\text/html']);
+    assert.deepEqual(config.settings.dconf, []);
+  });
+});
+
+describe('registry names as layer file names', () => {
+  const cases: [string, string][] = [
+    ['Desktop', 'Desktop'],
+    ['Control Panel', 'Control+20Panel'],
+    ['', '+'],
+    ['(Default)', '+28Default+29'],
+    ['WheelScrollLines', 'WheelScrollLines'],
+    ['a+b', 'a+2Bb'],
+    ['.hidden', '+2Ehidden'],
+    ['trailing.', 'trailing+2E'],
+    ['trailing ', 'trailing+20'],
+    ['v1.2.3', 'v1.2.3'],
+    ['x.sync-conflict-20260101-000000-pc', 'x+2Esync-conflict-20260101-000000-pc'],
+    ['CON', '+43ON'],
+    ['con', '+63on'],
+    ['Nul.txt', '+4Eul.txt'],
+    ['COM1', '+43OM1'],
+    ['LPT9.a.b', '+4CPT9.a.b'],
+    ['CONSOLE', 'CONSOLE'],
+    ['text/html', 'text+2Fhtml'],
+    ['a\\b', 'a+5Cb'],
+    ['<>:"|?*', '+3C+3E+3A+22+7C+3F+2A'],
+    ['Öffnen', '+C3+96ffnen'],
+    ['🙂', '+F0+9F+99+82'],
+    ['%USERPROFILE%', '+25USERPROFILE+25'],
+  ];
+  for (const [name, layer] of cases) {
+    it(`${JSON.stringify(name)} is ${layer} and back`, () => {
+      assert.equal(registryLayerName(name), layer);
+      assert.ok(SETTINGS_NAME.test(layer), 'a name the layer holds');
+      assert.equal(registryNameOfLayer(layer), name);
+    });
+  }
+
+  it('has no name for a lone surrogate or a name too long for a file', () => {
+    assert.equal(registryLayerName('a\ud800'), undefined);
+    assert.equal(registryLayerName('\udc00a'), undefined);
+    assert.equal(registryLayerName('x'.repeat(255)), 'x'.repeat(255));
+    assert.equal(registryLayerName('x'.repeat(256)), undefined);
+    assert.equal(registryLayerName(' '.repeat(86)), undefined);
+  });
+
+  it('reads back only the names it makes: one file name per registry name', () => {
+    for (const other of ['+41', '+2e', 'a b', 'CON', 'a+', 'a+4', '+G0', '.x', 'x.', '+FF', '+C3', 'trailing.', '++', '+2B+', 'x.sync-conflict-20260101-000000-pc', 'x/y']) {
+      assert.equal(registryNameOfLayer(other), undefined, other);
+    }
   });
 });
 

@@ -23,7 +23,8 @@
  *     },
  *     "folders": ["Documents", "Desktop", ".config/app", "AppData/Roaming/App"],
  *     "settings": {                                 // optional: settings that are part of the layer
- *       "dconf": ["/org/gnome/desktop/interface/"]  // dconf dirs (Linux), synced per key
+ *       "dconf": ["/org/gnome/desktop/interface/"], // dconf dirs (Linux), synced per key
+ *       "registry": ["HKCU\\Control Panel\\Desktop"] // HKCU keys (Windows), synced per value
  *     }
  *   }
  *
@@ -37,6 +38,12 @@
  *
  * `settings.dconf` are dconf dirs (absolute, ending in "/"): their keys are part of the layer, as
  * one file per key under `.strata/settings/dconf/` (sync/settings/). They must not overlap either.
+ *
+ * `settings.registry` are keys of the user's registry hive (Windows), written `HKCU\Software\Vendor`
+ * (`HKEY_CURRENT_USER\…` is read as `HKCU\…`; one trailing "\" is dropped): every value under them,
+ * subkeys and all, is part of the layer, one file per value under `.strata/settings/registry/HKCU/…`.
+ * Each name becomes a file name through registryLayerName. The registry folds case, so two keys
+ * that differ only in case are one, and must not overlap either; all of HKCU is refused.
  *
  * What must hold: `parseOrgConfig` accepts exactly this shape and nothing else — an unknown field,
  * a wrong type or a bad value anywhere is one OrgConfigError naming the source and the field
@@ -75,6 +82,8 @@ export interface OrgPolicies {
 export interface OrgSettings {
   /** dconf dirs, e.g. "/org/gnome/desktop/interface/": absolute, ending in "/". */
   dconf: string[];
+  /** HKCU registry keys, e.g. "HKCU\\Control Panel\\Desktop": "HKCU\\" and names separated by "\\". */
+  registry: string[];
 }
 
 export interface OrgConfig {
@@ -155,7 +164,7 @@ export function parseOrgConfig(json: unknown, source: string): OrgConfig {
     caseInsensitive: p.caseInsensitive === true,
   };
   const folders = top.folders === undefined ? ['.'] : parseFolders(top.folders, fail);
-  const settings = top.settings === undefined ? { dconf: [] } : parseSettings(top.settings, fail);
+  const settings = top.settings === undefined ? { dconf: [], registry: [] } : parseSettings(top.settings, fail);
   return { version: ORG_CONFIG_VERSION, org, mode, store, policies, folders, settings };
 }
 
@@ -164,9 +173,12 @@ export const SETTINGS_NAME = /^[A-Za-z0-9_+-][A-Za-z0-9_.+-]*$/;
 const MAX_SETTINGS_DIRS = 256;
 
 function parseSettings(value: unknown, fail: Fail): OrgSettings {
-  const s = object(value, 'settings', ['dconf'], fail);
-  if (s.dconf === undefined) return { dconf: [] };
-  const dirs = list(s.dconf, 'settings.dconf', MAX_SETTINGS_DIRS, fail).map((item, i) => {
+  const s = object(value, 'settings', ['dconf', 'registry'], fail);
+  return { dconf: s.dconf === undefined ? [] : parseDconf(s.dconf, fail), registry: s.registry === undefined ? [] : parseRegistry(s.registry, fail) };
+}
+
+function parseDconf(value: unknown, fail: Fail): string[] {
+  const dirs = list(value, 'settings.dconf', MAX_SETTINGS_DIRS, fail).map((item, i) => {
     const field = `settings.dconf[${i}]`;
     const dir = string(item, field, fail);
     if (!dir.startsWith('/') || !dir.endsWith('/')) fail(field, `${show(dir)} is not a dconf dir: write it absolute, ending in "/" (e.g. "/org/gnome/desktop/interface/")`);
@@ -179,7 +191,95 @@ function parseSettings(value: unknown, fail: Fail): OrgSettings {
       if (i !== j && b.startsWith(a) && (a !== b || i < j)) fail(`settings.dconf[${j}]`, `${show(b)} overlaps settings.dconf[${i}] ${show(a)}`);
     });
   });
-  return { dconf: dirs };
+  return dirs;
+}
+
+function parseRegistry(value: unknown, fail: Fail): string[] {
+  const keys = list(value, 'settings.registry', MAX_SETTINGS_DIRS, fail).map((item, i) => {
+    const field = `settings.registry[${i}]`;
+    const text = string(item, field, fail);
+    const m = /^(?:HKCU|HKEY_CURRENT_USER)(?:\\(.*))?$/is.exec(text);
+    if (!m) fail(field, `${show(text)} is not a key of the user's hive: write it "HKCU\\Software\\Vendor\\App" (only HKCU is synced)`);
+    const path = (m?.[1] ?? '').replace(/\\$/, '');
+    if (path === '') fail(field, `${show(text)} is all of HKCU: name the keys to sync under it`);
+    const names = path.split('\\');
+    for (const name of names) {
+      if (name === '') fail(field, `${show(text)} has an empty key name (two "\\" in a row)`);
+      if (hasControl(name)) fail(field, `${show(text)} contains a control character`);
+      if (registryLayerName(name) === undefined) fail(field, `${show(text)}: the key name ${show(name)} cannot be a file name of the layer (not Unicode text, or too long)`);
+    }
+    return `HKCU\\${names.join('\\')}`;
+  });
+  // The registry folds case: "Software\\Vendor" and "SOFTWARE\\vendor" are one key.
+  const folded = keys.map((k) => `${k.toLowerCase()}\\`);
+  folded.forEach((a, i) => {
+    folded.forEach((b, j) => {
+      if (i !== j && b.startsWith(a) && (a !== b || i < j)) fail(`settings.registry[${j}]`, `${show(keys[j] ?? '')} overlaps settings.registry[${i}] ${show(keys[i] ?? '')}`);
+    });
+  });
+  return keys;
+}
+
+/** Windows's reserved device names, which no file may take, whatever follows a dot (`NUL.txt`). */
+const DEVICE_NAME = /^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i;
+/** A layer name's longest: most file systems hold names of at most 255 bytes. */
+const MAX_LAYER_NAME = 255;
+
+/**
+ * The file name in the layer of a registry key or value name, or undefined where there is none
+ * (a name that is not Unicode text: a lone surrogate; one whose file name would be too long).
+ * What must hold: the mapping is one-to-one, and its names are ones every OS can hold and
+ * SETTINGS_NAME accepts. Letters, digits, "_" and "-" stay; "." stays but first, last or before
+ * "sync-conflict-" (a conflict copy's mark); every other UTF-8 byte is "+" and two upper-case hex
+ * digits ("Control Panel" is "Control+20Panel"); a reserved device name (CON, NUL.x, …) has its
+ * first letter so written; the empty name (a key's default value) is "+" alone.
+ */
+export function registryLayerName(name: string): string | undefined {
+  if (name === '') return '+';
+  const bytes = utf8(name);
+  if (bytes === undefined) return undefined;
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    const c = String.fromCharCode(b);
+    const dotOk = c === '.' && i > 0 && i < bytes.length - 1 && String.fromCharCode(...bytes.slice(i + 1, i + 15)) !== 'sync-conflict-';
+    out += /[A-Za-z0-9_-]/.test(c) || dotOk ? c : escapeByte(b);
+  }
+  if (DEVICE_NAME.test(out)) out = `${escapeByte(out.charCodeAt(0))}${out.slice(1)}`;
+  return out.length > MAX_LAYER_NAME ? undefined : out;
+}
+
+/** The registry name of a layer name registryLayerName made, or undefined for a name it does not make. */
+export function registryNameOfLayer(layerName: string): string | undefined {
+  if (layerName === '+') return '';
+  if (!/^(?:[A-Za-z0-9_.-]|\+[0-9A-F]{2})+$/.test(layerName)) return undefined;
+  let name: string;
+  try {
+    // Strict: a byte sequence that is not UTF-8 (a lone "+C3", a surrogate's) throws.
+    name = decodeURIComponent(layerName.replace(/\+/g, '%'));
+  } catch {
+    return undefined;
+  }
+  // One spelling per name: any other ("+41" for "A") would be a second file for one value.
+  return registryLayerName(name) === layerName ? name : undefined;
+}
+
+/** The UTF-8 bytes of `s`, or undefined where it holds a lone surrogate (not Unicode text). */
+function utf8(s: string): number[] | undefined {
+  const out: number[] = [];
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (c >= 0xd800 && c <= 0xdfff) return undefined;
+    if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+  }
+  return out;
+}
+
+function escapeByte(b: number): string {
+  return `+${b.toString(16).toUpperCase().padStart(2, '0')}`;
 }
 
 type Fail = (field: string, problem: string) => never;

@@ -1,7 +1,7 @@
 /**
- * The settings mirror: a settings store's keys (dconf's, under the org's dirs) kept as one file per
- * key in a folder of the layer, `.strata/settings/dconf/<key path>`, each holding the key's value
- * and a newline (DESIGN §1). Once they are files, the sync engine does the rest as for any file:
+ * The settings mirror: a settings store's keys (dconf's or the registry's, under the org's dirs)
+ * kept as one file per key in a folder of the layer, `.strata/settings/<store>/<key path>`, each
+ * holding the key's value and a newline (DESIGN §1). Once they are files, the sync engine does the rest as for any file:
  * uploads, three-way merges — per key, since a key is a file —, whiteouts for keys the user reset
  * over an org layer's default, conflict copies, history. The mirror only carries values between the
  * store and those files.
@@ -112,18 +112,22 @@ export class SettingsMirror {
     const agreed = new Map([...(saved?.agreed ?? new Map<string, string>())].filter(([k]) => underDirs(k, dirs)));
     // Dirs this machine has agreed on before; a dir the org config lists since is met as at first contact.
     const known = saved?.dirs ?? [];
-    const live = new Map<string, string>();
+    let live = new Map<string, string>();
     for (const dir of dirs) {
-      const { values, skipped } = await store.read(dir);
+      const { values, skipped, problems } = await store.read(dir);
       for (const [k, v] of values) {
         const bad = badValue(v);
         if (bad === undefined) live.set(k, v);
         else result.problems.push({ key: k, message: `not synced: ${bad}` });
       }
       for (const k of skipped) result.problems.push({ key: k, message: `not synced: a name in it is not one the layer can hold (letters, digits, ".", "_", "+", "-")` });
+      result.problems.push(...(problems ?? []));
     }
     const files = await this.readFiles(result.problems);
-    const refusedHere = new Set(result.problems.map((p) => p.key));
+    const twins: SettingsProblem[] = [];
+    if (store.fold !== undefined) live = this.oneSpelling(live, files.values, agreed, twins);
+    const refusedHere = new Set(result.problems.map((p) => this.id(p.key)));
+    result.problems.push(...twins);
 
     const toStore: SettingsChange[] = [];
     const toFile: SettingsChange[] = [];
@@ -136,7 +140,7 @@ export class SettingsMirror {
     };
     const keys = new Set([...live.keys(), ...files.values.keys(), ...agreed.keys()]);
     for (const key of [...keys].sort()) {
-      if (refusedHere.has(key)) continue;
+      if (refusedHere.has(this.id(key))) continue;
       const l = live.get(key);
       const f = files.values.get(key);
       const a = agreed.get(key);
@@ -207,6 +211,37 @@ export class SettingsMirror {
     return result;
   }
 
+  /** The one key path of every spelling of `key` (SettingsStore.fold), or `key` itself. */
+  private id(key: string): string {
+    return this.opts.store.fold?.(key) ?? key;
+  }
+
+  /**
+   * For a store that folds case: the live values, and the agreed ones in place, spelled as the
+   * key's file is (else as the store or the record spells it), so that the merge meets each key
+   * under one spelling; and writes to the store in that spelling reach the one key that folds to
+   * it. A file whose key folds like another's (two machines that each wrote a new key in their
+   * own case) is a problem (`twins`) and is left as it is: the first in order is the key's.
+   */
+  private oneSpelling(live: ReadonlyMap<string, string>, files: Map<string, string>, agreed: Map<string, string>, twins: SettingsProblem[]): Map<string, string> {
+    const spelling = new Map<string, string>();
+    for (const k of [...files.keys()].sort()) {
+      const first = spelling.get(this.id(k));
+      if (first === undefined) {
+        spelling.set(this.id(k), k);
+        continue;
+      }
+      files.delete(k);
+      twins.push({ key: k, message: `not synced: its file differs from ${first}'s only in case, and ${this.opts.store.name} takes both for one key (remove one)` });
+    }
+    for (const k of [...live.keys(), ...agreed.keys()]) if (!spelling.has(this.id(k))) spelling.set(this.id(k), k);
+    const respelled = (m: ReadonlyMap<string, string>) => new Map([...m].map(([k, v]) => [spelling.get(this.id(k)) ?? k, v]));
+    const agreedNow = respelled(agreed);
+    agreed.clear();
+    for (const [k, v] of agreedNow) agreed.set(k, v);
+    return respelled(live);
+  }
+
   /**
    * The changes of `changes` whose keys still hold in the store what the run read (`live`). The user
    * may set a key between the read and the write (the files' reads and writes come between): that
@@ -219,10 +254,10 @@ export class SettingsMirror {
     const now = new Map<string, string>();
     for (const dir of this.opts.dirs) {
       if (!changes.some((c) => c.key.startsWith(dir))) continue;
-      for (const [k, v] of (await this.opts.store.read(dir)).values) now.set(k, v);
+      for (const [k, v] of (await this.opts.store.read(dir)).values) now.set(this.id(k), v);
     }
     return changes.filter((c) => {
-      if (now.get(c.key) === live.get(c.key)) return true;
+      if (now.get(this.id(c.key)) === live.get(c.key)) return true;
       drop(c.key);
       return false;
     });

@@ -1,7 +1,7 @@
 /**
- * Settings as part of the layer (DESIGN §1): a settings store (dconf now; the Windows registry's
- * HKCU would be another) seen as a map from key paths to values, each value one line of text in
- * the store's own notation (GVariant text for dconf).
+ * Settings as part of the layer (DESIGN §1): a settings store (dconf; the Windows registry's HKCU)
+ * seen as a map from key paths to values, each value one line of text in the store's own notation
+ * (GVariant text for dconf, .reg notation for the registry).
  *
  * Key paths are absolute and "/"-separated (`/org/gnome/desktop/interface/gtk-theme`). Each name
  * in one becomes a file or folder name in the layer, so only names every OS can hold are synced
@@ -24,10 +24,14 @@ export interface SettingsProblem {
 }
 
 export interface SettingsStore {
-  /** For messages: "dconf". */
+  /** For messages, and the mirror's folder (`.strata/settings/<name>`): "dconf", "registry". */
   readonly name: string;
-  /** The values under `dir` (absolute, ending in "/"), by full key path; keys isSettingsPath refuses are `skipped`. */
-  read(dir: string): Promise<{ values: Map<string, string>; skipped: string[] }>;
+  /**
+   * The values under `dir` (absolute, ending in "/"), by full key path; keys isSettingsPath refuses
+   * are `skipped`; keys the store has but cannot sync for another reason are `problems` (the mirror
+   * reports them and leaves those keys alone).
+   */
+  read(dir: string): Promise<{ values: Map<string, string>; skipped: string[]; problems?: SettingsProblem[] }>;
   /** Applies `changes` (keys and values already checked); a value the store refuses, or a key locked here, is a problem, the rest still apply. */
   write(changes: readonly SettingsChange[]): Promise<SettingsProblem[]>;
   /**
@@ -36,6 +40,11 @@ export interface SettingsStore {
    * and its changes are found at the next poll. Absent: the store cannot watch at all.
    */
   watch?(dir: string, changed: () => void): () => Promise<void>;
+  /**
+   * For a store that folds case (the registry): one key path for every spelling of one key. The
+   * mirror then takes keys with one fold for one key. Absent: key paths are compared as they are.
+   */
+  fold?(key: string): string;
 }
 
 /** Values longer than this are not synced (dconf's own are rarely over a few KiB). */

@@ -1,13 +1,15 @@
 /**
- * Settings stores for tests: an in-memory one (fast, for the randomized tests), and a real dconf
+ * Settings stores for tests: an in-memory one (fast, for the randomized tests), a real dconf
  * with a database and a D-Bus session bus of its own (dbus-daemon, the dconf service activated on
- * it), so that a test never touches the dconf of the person running it.
+ * it), so that a test never touches the dconf of the person running it, and a fake registry
+ * helper (no Windows here) behind the real RegistryStore.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Dconf } from './dconf.js';
+import type { RegistryRequest } from './registry-protocol.js';
 import { isSettingsPath, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
 
 export class MemorySettings implements SettingsStore {
@@ -89,4 +91,84 @@ export async function startDconf(t: { after: (fn: () => unknown) => void }, opts
   });
   const busEnv = { ...env, DBUS_SESSION_BUS_ADDRESS: address };
   return { dconf: new Dconf({ env: busEnv }), env: busEnv, config: env.XDG_CONFIG_HOME as string };
+}
+
+/**
+ * A registry helper for tests (registry-script.ts stands for one on Windows): it answers the
+ * requests of registry-protocol.ts over an in-memory HKCU that folds case as the registry does —
+ * a key or value keeps the spelling it was made with, and any spelling finds it.
+ */
+export class FakeRegistryHelper {
+  /** Keys by their names under HKCU joined with "\": the spelling made, and the values by name. */
+  readonly keys = new Map<string, { names: string[]; values: Map<string, { name: string; kind: string; data: string | string[] }> }>();
+  /** Keys (folded, "\"-joined) the user may not write. */
+  readonly denied = new Set<string>();
+  readonly requests: RegistryRequest[] = [];
+
+  readonly channel = async (request: RegistryRequest): Promise<unknown> => {
+    // As the helper does, through JSON and nothing else.
+    const req = JSON.parse(JSON.stringify(request)) as RegistryRequest;
+    this.requests.push(req);
+    if (req.op === 'read') {
+      const top = req.key.map(fromB64).join('\\').toLowerCase();
+      const keys = [...this.keys.entries()]
+        .filter(([k]) => k === top || k.startsWith(`${top}\\`))
+        .sort(([a], [b]) => a.length - b.length)
+        .map(([, k]) => ({ key: k.names.slice(req.key.length).map(toB64), values: [...k.values.values()].map((v) => ({ name: toB64(v.name), kind: v.kind, data: v.data })) }));
+      return { ok: true, keys };
+    }
+    return {
+      ok: true,
+      results: req.changes.map((c) => {
+        const names = c.key.map(fromB64);
+        const id = names.join('\\').toLowerCase();
+        if (this.denied.has(id)) return { ok: false, denied: true, error: 'Requested registry access is not allowed.' };
+        if (c.kind === undefined) {
+          this.keys.get(id)?.values.delete(fromB64(c.name).toLowerCase());
+          return { ok: true };
+        }
+        const name = fromB64(c.name);
+        const key = this.makeKey(names);
+        const had = key.values.get(name.toLowerCase());
+        key.values.set(name.toLowerCase(), { name: had?.name ?? name, kind: c.kind, data: c.data! });
+        return { ok: true };
+      }),
+    };
+  };
+
+  /** Sets a value as the registry would hold it (`kind`, `data` as the protocol carries them). */
+  set(key: string, name: string, kind: string, data: string | string[]): void {
+    const k = this.makeKey(key.split('\\'));
+    const had = k.values.get(name.toLowerCase());
+    k.values.set(name.toLowerCase(), { name: had?.name ?? name, kind, data });
+  }
+
+  /** The values as the mirror's notation would not show them: `key\name` → kind and data. */
+  dump(): Record<string, { kind: string; data: string | string[] }> {
+    const out: Record<string, { kind: string; data: string | string[] }> = {};
+    for (const k of this.keys.values()) for (const v of k.values.values()) out[`${k.names.join('\\')}\\${v.name}`] = { kind: v.kind, data: v.data };
+    return out;
+  }
+
+  private makeKey(names: string[]): { names: string[]; values: Map<string, { name: string; kind: string; data: string | string[] }> } {
+    let made;
+    for (let i = 1; i <= names.length; i++) {
+      const id = names.slice(0, i).join('\\').toLowerCase();
+      made = this.keys.get(id);
+      if (made === undefined) {
+        const parent = i > 1 ? this.keys.get(names.slice(0, i - 1).join('\\').toLowerCase())!.names : [];
+        made = { names: [...parent, names[i - 1]!], values: new Map() };
+        this.keys.set(id, made);
+      }
+    }
+    return made!;
+  }
+}
+
+export function toB64(s: string): string {
+  return Buffer.from(s, 'utf16le').toString('base64');
+}
+
+function fromB64(s: string): string {
+  return Buffer.from(s, 'base64').toString('utf16le');
 }

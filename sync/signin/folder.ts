@@ -19,7 +19,7 @@ import type { Session } from './session.js';
 /** The folders under home that make up the layer: the org config's, and the settings' folder when it lists settings (['.']: all of home). */
 export function layerFolders(org: OrgConfig): string[] {
   if (org.folders.includes('.')) return ['.'];
-  return [...org.folders, ...(org.settings.dconf.length > 0 ? [SETTINGS_FOLDER] : [])];
+  return [...org.folders, ...(org.settings.dconf.length + org.settings.registry.length > 0 ? [SETTINGS_FOLDER] : [])];
 }
 
 export function sessionFolder(session: Session, stateDir: string): FolderSpec {

@@ -24,8 +24,7 @@ import { openSessionStore, startSessionAgent } from './live.js';
 import type { OrgStore } from './org-store.js';
 import { OrgLayerFollower, type FollowEvent } from './refresh.js';
 import { readSession, type Session } from './session.js';
-import { sessionSettings, settingsRunner, type SettingsEvent } from './settings.js';
-import { Dconf } from '../settings/dconf.js';
+import { platformSettingsStore, sessionSettings, settingsRunner, type SettingsEvent } from './settings.js';
 import type { SettingsStore } from '../settings/settings.js';
 
 export interface HostableSession {
@@ -68,7 +67,7 @@ export interface SessionHostOptions {
   /** How often the org layers are checked for new versions (refresh.ts; 0: only at start). */
   orgCheckMs: number;
   onFollow?: (e: FollowEvent) => void;
-  /** The settings store the org's settings are mirrored from (default: dconf; settings.ts). */
+  /** The settings store the org's settings are mirrored from (default: this platform's; settings.ts). */
   settingsStore?: SettingsStore;
   onSettings?: (e: SettingsEvent) => void;
 }
@@ -89,7 +88,7 @@ export async function startSessionHost(opts: SessionHostOptions): Promise<Sessio
     for (const fn of stops.splice(0).reverse()) await fn();
   };
   try {
-    const settingsStore = opts.settingsStore ?? new Dconf();
+    const settingsStore = opts.settingsStore ?? platformSettingsStore();
     const mirror = sessionSettings(session, stateDir, settingsStore);
     const report = mirror && new SettingsReport(settingsStore.name);
     const beside = mirror && settingsRunner(mirror, (e) => opts.onSettings?.(e), (run) => report?.ran(run));

@@ -1,6 +1,9 @@
 /**
- * A session's settings (DESIGN §1): the dconf dirs the org config lists, mirrored as files in
- * home's `.strata/settings/dconf/` (settings/mirror.ts), which the session's folder includes. The
+ * A session's settings (DESIGN §1): the dconf dirs (Linux) or HKCU registry keys (Windows) the org
+ * config lists, mirrored as files in home's `.strata/settings/dconf/` or `…/registry/`
+ * (settings/mirror.ts), which the session's folder includes. Each machine runs the store of its
+ * platform (platformSettingsStore); the other platform's files are in the layer all the same,
+ * and wait there for a machine of theirs. The
  * lay runs the mirror once after laying (the layer's values into dconf: first contact by the
  * org's policy), and live sync runs it before each pass (the user's changes into the files the pass
  * then scans) and after each synced one that changed the disk (other machines' changes into dconf).
@@ -12,7 +15,10 @@ import { join } from 'node:path';
 import { folderStateDir } from '../agent/index.js';
 import type { SettingsRun } from '../control/settings-report.js';
 import { describeError } from '../errors.js';
+import type { OrgConfig } from '../../shared/org-config.js';
 import { Dconf } from '../settings/dconf.js';
+import { RegistryStore } from '../settings/registry.js';
+import { registryDir } from '../settings/registry-names.js';
 import { SettingsMirror, type MirrorResult } from '../settings/mirror.js';
 import type { SettingsProblem, SettingsStore } from '../settings/settings.js';
 import { sessionFolder } from './folder.js';
@@ -20,9 +26,21 @@ import type { Session } from './session.js';
 
 export type SettingsEvent = { type: 'settings-synced'; result: MirrorResult } | { type: 'settings-problem'; problem: SettingsProblem } | { type: 'settings-failed'; error: unknown };
 
-/** The session's settings mirror, or undefined when the org config lists no settings. */
-export function sessionSettings(session: Session, stateDir: string, store: SettingsStore = new Dconf()): SettingsMirror | undefined {
-  const dirs = session.org.settings.dconf;
+/** The settings store of this platform: the registry on Windows, dconf elsewhere. */
+export function platformSettingsStore(platform: NodeJS.Platform = process.platform): SettingsStore {
+  return platform === 'win32' ? new RegistryStore() : new Dconf();
+}
+
+/** The org's dirs of `store` (by its name), as the mirror takes them. */
+export function settingsDirs(org: OrgConfig, store: SettingsStore): string[] {
+  if (store.name === 'registry') return org.settings.registry.map(registryDir);
+  if (store.name === 'dconf') return org.settings.dconf;
+  return [];
+}
+
+/** The session's settings mirror, or undefined when the org config lists no settings for `store`. */
+export function sessionSettings(session: Session, stateDir: string, store: SettingsStore = platformSettingsStore()): SettingsMirror | undefined {
+  const dirs = settingsDirs(session.org, store);
   if (dirs.length === 0) return undefined;
   return new SettingsMirror({
     root: session.home,
