@@ -5,11 +5,13 @@
  * The blob map has two parts: `indexed` (blobs named by an index object in the store, loaded or
  * written by this instance) and `unindexed` (blobs in packs this session made durable but whose
  * index is not written yet). Both are readable; only indexed blobs may be referenced by a
- * snapshot, which `saveSnapshot` enforces for the root tree.
+ * snapshot, which `saveSnapshot` enforces for the root tree. `indexed` holds every blob of the
+ * org's repository, so it is a compact table (blobtable.ts) rather than a Map.
  */
 import { blobId, isBlobId } from '../chunker/hash.js';
 import { StrataError, type ErrorCode } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
+import { BlobTable } from './blobtable.js';
 import type { IndexedPack } from './indexfile.js';
 import { loadIndexes } from './indexload.js';
 import { short } from './json.js';
@@ -19,7 +21,7 @@ import { CountingStore, type RequestCounts } from '../store/counting.js';
 import { checkDeviceId, checkLayerId } from './names.js';
 import { encodeSnapshot } from './snapshot.js';
 import { MAX_TREE_BYTES, decodeTree, encodeTree } from './tree.js';
-import { MAX_BLOB_BYTES } from './pack.js';
+import { MAX_BLOB_BYTES, type PackEntry } from './pack.js';
 import { treeNotFound, type TreeRef } from './treeref.js';
 import { PackWriter } from './writer.js';
 import { FORMAT_VERSION, keys, type BlobId, type BlobLocation, type BlobType, type FormatObject, type Head, type Snapshot, type SnapshotId, type Tree } from './types.js';
@@ -64,7 +66,7 @@ export class Repository {
   readonly format: FormatObject;
   /** Index objects that failed validation at loadIndex: skipped, and reported here and by check. */
   indexErrors: StrataError[] = [];
-  private readonly indexed = new Map<BlobId, BlobLocation>();
+  private readonly indexed = new BlobTable();
   private readonly unindexed = new Map<BlobId, BlobLocation>();
   /** The trees each pack holds (where the pack is the tree's known location). */
   private readonly packTrees = new Map<string, BlobId[]>();
@@ -89,7 +91,7 @@ export class Repository {
       format.hash,
       format.packSize,
       opts.uploadConcurrency ?? 4,
-      (pack) => this.remember(this.unindexed, pack),
+      (pack) => this.remember(pack, (b) => addFirst(this.unindexed, pack.id, b)),
       (pack) => this.forget(pack),
     );
   }
@@ -118,7 +120,7 @@ export class Repository {
       else if (k.listed) this.loadedIndexes.delete(key);
     }
     for (const idx of indexes) {
-      for (const pack of idx.packs) this.remember(this.indexed, pack);
+      for (const pack of idx.packs) this.rememberIndexed(pack);
       this.loadedIndexes.set(idx.key, { supersedes: idx.supersedes, listed: true });
     }
     this.indexErrors = errors;
@@ -139,12 +141,16 @@ export class Repository {
     return this.indexed.size;
   }
 
-  private remember(map: Map<BlobId, BlobLocation>, pack: IndexedPack): void {
+  private rememberIndexed(pack: IndexedPack): void {
+    this.remember(pack, (b) => this.indexed.add(b.id, pack.id, b.type, b.offset, b.length));
+  }
+
+  /** `add` adds one blob of `pack` unless its map has it, and says whether it did. */
+  private remember(pack: IndexedPack, add: (b: PackEntry) => boolean): void {
     // Duplicates across devices are harmless: the first location seen wins.
     let trees: BlobId[] | undefined;
     for (const b of pack.blobs) {
-      if (map.has(b.id)) continue;
-      map.set(b.id, { pack: pack.id, type: b.type, offset: b.offset, length: b.length });
+      if (!add(b)) continue;
       if (b.type === 'tree') (trees ??= this.packTrees.get(pack.id) ?? []).push(b.id);
     }
     if (trees) this.packTrees.set(pack.id, trees);
@@ -192,7 +198,7 @@ export class Repository {
     const { indexKeys, packs } = await this.writer.flush();
     for (const key of indexKeys) this.loadedIndexes.set(key, { supersedes: [], listed: false });
     for (const pack of packs) {
-      this.remember(this.indexed, pack);
+      this.rememberIndexed(pack);
       for (const b of pack.blobs) this.unindexed.delete(b.id);
     }
   }
@@ -314,4 +320,10 @@ export class Repository {
     if (listed) return layers.newestSnapshot(this.store, this.format.hash, layer, listed.heads, [...listed.errors], this.readConcurrency, sizes);
     return layers.latestSnapshot(this.store, this.format.hash, layer, this.readConcurrency, this.heads);
   }
+}
+
+function addFirst(map: Map<BlobId, BlobLocation>, pack: string, b: PackEntry): boolean {
+  if (map.has(b.id)) return false;
+  map.set(b.id, { pack, type: b.type, offset: b.offset, length: b.length });
+  return true;
 }

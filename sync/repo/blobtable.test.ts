@@ -1,0 +1,105 @@
+// The compact blob table behind Repository's index (blobtable.ts), checked against a Map.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { makeRng, testSeed, type Rng } from '../testing/random.js';
+import { BlobTable } from './blobtable.js';
+import { encodeIndex } from './indexfile.js';
+import { newRepo } from './testkit.js';
+import { keys, type BlobLocation } from './types.js';
+
+const hexId = (rng: Rng) => Buffer.from(rng.bytes(32)).toString('hex');
+
+describe('blob table', () => {
+  it('holds many ids through growth, each at its own location, and finds no other', () => {
+    const seed = testSeed('blob table many ids');
+    const rng = makeRng(seed);
+    const table = new BlobTable(seed);
+    const model = new Map<string, BlobLocation>();
+    const packs = Array.from({ length: 300 }, () => hexId(rng));
+    // Past several pages (4096 entries) and bucket doublings (from 1024).
+    for (let i = 0; i < 30_000; i++) {
+      const id = hexId(rng);
+      const loc: BlobLocation = { pack: rng.pick(packs), type: rng.chance(0.1) ? 'tree' : 'data', offset: rng.int(2 ** 32) * 256 + rng.int(256), length: rng.int(64 * 1024 * 1024 + 1) };
+      assert.equal(table.add(id, loc.pack, loc.type, loc.offset, loc.length), true);
+      model.set(id, loc);
+      assert.equal(table.size, model.size);
+    }
+    for (const [id, loc] of model) {
+      assert.equal(table.has(id), true);
+      assert.deepEqual(table.get(id), loc);
+    }
+    for (let i = 0; i < 10_000; i++) {
+      const id = hexId(rng);
+      assert.equal(table.has(id), model.has(id));
+      assert.deepEqual(table.get(id), model.get(id));
+    }
+  });
+
+  it('keeps the first location of an id added twice', () => {
+    const rng = makeRng(7);
+    const table = new BlobTable(7);
+    const ids = Array.from({ length: 5000 }, () => hexId(rng));
+    ids.forEach((id, i) => table.add(id, 'a'.repeat(64), 'data', i, 10));
+    ids.forEach((id, i) => assert.equal(table.add(id, 'b'.repeat(64), 'tree', i + 1, 20), false));
+    assert.equal(table.size, ids.length);
+    ids.forEach((id, i) => assert.deepEqual(table.get(id), { pack: 'a'.repeat(64), type: 'data', offset: i, length: 10 }));
+  });
+
+  it('tells apart ids that differ in one digit anywhere', () => {
+    // Of the 192,000 near misses, a few hundred land in their id's bucket and are compared with it.
+    const rng = makeRng(3);
+    const table = new BlobTable(3);
+    const ids = Array.from({ length: 1000 }, () => hexId(rng));
+    for (const id of ids) table.add(id, 'p'.repeat(64), 'data', 0, 1);
+    for (const id of ids) {
+      for (let i = 0; i < 64; i++) {
+        for (const d of ['0', '7', 'f']) {
+          const other = id.slice(0, i) + d + id.slice(i + 1);
+          if (other !== id) assert.equal(table.has(other), false, `${id} digit ${i}`);
+        }
+      }
+    }
+  });
+
+  it('holds no string that is not an id', () => {
+    const table = new BlobTable(1);
+    const id = 'c'.repeat(64);
+    table.add(id, 'p'.repeat(64), 'data', 0, 1);
+    for (const bad of ['C'.repeat(64), id.slice(1), `${id}c`, '', 'g'.repeat(64), `${'c'.repeat(63)}\u0063\u0301`, 'ｃ'.repeat(64)]) {
+      assert.equal(table.has(bad), false, JSON.stringify(bad));
+      assert.equal(table.get(bad), undefined);
+    }
+    assert.throws(() => table.add('C'.repeat(64), 'p', 'data', 0, 1), { code: 'E_BAD_OBJECT' });
+    assert.equal(table.size, 1);
+  });
+
+  it('finds every id whatever the seed (the seed only places ids in buckets)', () => {
+    const ids = Array.from({ length: 3000 }, (_, i) => i.toString(16).padStart(64, '0'));
+    for (const seed of [0, 1, 0xffffffff, 0x80000000]) {
+      const table = new BlobTable(seed);
+      for (const id of ids) table.add(id, 'p'.repeat(64), 'data', 0, 1);
+      assert.equal(ids.every((id) => table.has(id)), true, `seed ${seed}`);
+      assert.equal(table.has('f'.repeat(64)), false);
+    }
+  });
+});
+
+describe('repository index: the first location seen wins', () => {
+  it('reads a blob an index names in two packs from the first of them', async () => {
+    const { store, repo } = await newRepo();
+    const blob = 'e'.repeat(64);
+    const [a, b] = ['a'.repeat(64), 'b'.repeat(64)];
+    const { id, bytes } = encodeIndex(
+      [
+        { id: a, size: 100, blobs: [{ id: blob, type: 'data', offset: 0, length: 10 }] },
+        { id: b, size: 100, blobs: [{ id: blob, type: 'tree', offset: 20, length: 30 }] },
+      ],
+      repo.format.hash,
+    );
+    await store.put(keys.index(id), bytes);
+    await repo.loadIndex();
+    assert.deepEqual(repo.blobLocation(blob), { pack: a, type: 'data', offset: 0, length: 10 });
+    assert.equal(repo.indexedBlobs, 1);
+    assert.deepEqual(repo.treesInPack(b), []);
+  });
+});
