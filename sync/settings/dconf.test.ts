@@ -72,6 +72,22 @@ describe('dconf, real (a database and a session bus of its own)', { skip: needsD
     assert.deepEqual([...(await dconf.read('/org/none/')).values], []);
   });
 
+  it('canonical: each value as a read shows it once written, undefined for one dconf refuses; the user\'s database untouched', async (t) => {
+    const { dconf } = await startDconf(t);
+    const values = ['"dark"', "'it\\'s'", '"it\'s"', 'uint32 5', '@as []', "[ 'a','b' ]", 'true', '  5  ', '(1, "x")', "{'k': <1>}", 'not a value', "[1, 'a']", "'a\\nb'"];
+    const canonical = await dconf.canonical(values);
+    const written = values.map((value, i) => ({ key: `/org/test/k${i}`, value }));
+    const refused = await dconf.write(written);
+    const read = (await dconf.read('/org/test/')).values;
+    assert.deepEqual(refused.map((p) => p.key).sort(), ['/org/test/k10', '/org/test/k11']);
+    assert.deepEqual(canonical, written.map((w) => read.get(w.key)));
+    assert.equal(canonical[0], "'dark'");
+    assert.deepEqual(await dconf.canonical([]), []);
+    await dconf.write(written.map((w) => ({ key: w.key, value: undefined })));
+    await dconf.canonical(['"x"']);
+    assert.deepEqual([...(await dconf.read('/')).values], []);
+  });
+
   it('resets a dir whose every key goes with one dconf reset -f, and only the keys that go elsewhere (a key dump cannot show stays)', async (t) => {
     const { env } = await startDconf(t);
     const keys = (dir: string, n: number) => Array.from({ length: n }, (_, i) => `${dir}k${i}`);

@@ -5,7 +5,8 @@
  * that form escapes newlines), with `dconf list` for the names a key file cannot hold (read); writes are one `dconf load /` of every value set (one change, so a
  * desktop watching the keys sees them together; where dconf refuses one value, a load per key, on
  * stdin too) and `dconf reset <key>` per key removed, or one
- * `dconf reset -f <dir>` for a dir where every key goes. Writes go
+ * `dconf reset -f <dir>` for a dir where every key goes. A value's text as a dump would show it
+ * (canonical) comes from a `dconf compile` of a database of its own, dumped. Writes go
  * through the session's dconf service on D-Bus; reads need no bus, and see the user's own database
  * only (userOnlyProfile: not the administrator's defaults).
  *
@@ -29,7 +30,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
-import { mkdtemp, open, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { StrataError } from '../errors.js';
@@ -133,6 +134,39 @@ export class Dconf implements SettingsStore {
     }
     if (changes.length > 0) await this.syncDatabase();
     return problems;
+  }
+
+  /**
+   * The values as a dump shows them (SettingsStore.canonical): compiled into a database of their
+   * own (`dconf compile`, in a temp folder, each under a key named by its index) and dumped through
+   * a profile naming that database alone — two processes, however many values; the user's database
+   * is not touched. A value dconf cannot parse fails the whole compile, which names its key: that
+   * one is left out (undefined) and the others compiled again.
+   */
+  async canonical(values: readonly string[]): Promise<(string | undefined)[]> {
+    const out: (string | undefined)[] = values.map(() => undefined);
+    if (values.length === 0) return out;
+    const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-canonical-'));
+    try {
+      const db = join(dir, 'db');
+      await mkdir(join(dir, 'keyfiles'));
+      const left = new Set(values.keys());
+      for (;;) {
+        if (left.size === 0) return out;
+        await writeFile(join(dir, 'keyfiles', 'values'), keyFile([...left].map((i) => ({ key: `/v/k${i}`, value: values[i]! }))));
+        const r = await this.run(['compile', db, join(dir, 'keyfiles')]);
+        if (r.code === 0) break;
+        const bad = /\[v\]: k(\d+): invalid value/.exec(r.stderr);
+        if (bad === null || !left.delete(Number(bad[1]))) throw this.failed('compile', r);
+      }
+      await writeFile(join(dir, 'profile'), `file-db:${db}\n`);
+      const r = await this.run(['dump', '/v/'], undefined, { DCONF_PROFILE: join(dir, 'profile') });
+      if (r.code !== 0) throw this.failed('dump of the values compiled', r);
+      for (const [key, value] of parseDump('/v/', r.stdout).values) out[Number(key.slice('/v/k'.length))] = value;
+      return out;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /** Makes the user's database durable as it is now (see the header). */

@@ -365,3 +365,68 @@ describe('settings mirror: the org config lists more dirs at a later sign-in', (
     assert.deepEqual(await m.files(), { 'org/app/theme': "'dark'\n", 'org/desk/font': "'user'\n" });
   });
 });
+
+describe('settings mirror: values in a notation other than dconf\'s own', { skip: needsDconf }, () => {
+  // GVariant text has many spellings of one value ("dark" and 'dark'; [ 'a','b' ] and ['a', 'b']);
+  // dconf shows one. An org layer's files are written by hand: taking dconf's spelling of their
+  // value for a change made here would rewrite the file, copying it up into the user's layer,
+  // where it would hide every later change of the org's default.
+  const HAND = { '/org/app/theme': '"dark"', '/org/app/count': 'uint32 5', '/org/app/list': "[ 'a','b' ]", '/org/app/empty': '@as []', '/org/desk/on': 'true' };
+
+  for (const policy of ['layer-wins', 'keep-both'] as const) {
+    it(`a file the mirror did not write reaches dconf, and the runs after leave it as it is (${policy})`, async (t) => {
+      const d = await startDconf(t);
+      const m = await machine(t, { store: d.dconf, policy });
+      for (const [k, v] of Object.entries(HAND)) await m.setFile(k, v);
+      const before = await m.files();
+      const first = await m.mirror.sync();
+      assert.deepEqual(first.applied.sort(), Object.keys(HAND).sort());
+      assert.equal((await d.dconf.read('/org/app/')).values.get('/org/app/theme'), "'dark'");
+      for (let run = 0; run < 2; run++) assert.deepEqual(await m.mirror.sync(), { changed: [], applied: [], conflicts: [], problems: [] });
+      assert.deepEqual(await m.files(), before);
+    });
+  }
+
+  it('first contact (keep-both): the machine holding the file\'s value in dconf\'s notation is no conflict', async (t) => {
+    const d = await startDconf(t);
+    const m = await machine(t, { store: d.dconf, policy: 'keep-both' });
+    await d.dconf.write([{ key: '/org/app/theme', value: "'dark'" }, { key: '/org/app/list', value: "['a', 'b']" }, { key: '/org/app/other', value: "'mine'" }]);
+    await m.setFile('/org/app/theme', '"dark"');
+    await m.setFile('/org/app/list', "[ 'a','b' ]");
+    await m.setFile('/org/app/other', '"layer"');
+    const r = await m.mirror.sync();
+    assert.deepEqual(r.conflicts, [`${FOLDER}/org/app/other.sync-conflict-20261206-120000-pc`]);
+    assert.deepEqual(await m.files(), { 'org/app/theme': '"dark"\n', 'org/app/list': "[ 'a','b' ]\n", 'org/app/other': '"layer"\n', 'org/app/other.sync-conflict-20261206-120000-pc': "'mine'\n" });
+    assert.equal((await d.dconf.read('/org/app/')).values.get('/org/app/other'), "'layer'");
+    assert.deepEqual(await m.mirror.sync(), { changed: [], applied: [], conflicts: [], problems: [] });
+  });
+
+  it('both sides changed to one value in two notations: no conflict copy, the file stays as it is', async (t) => {
+    const d = await startDconf(t);
+    const m = await machine(t, { store: d.dconf });
+    await d.dconf.write([{ key: '/org/app/theme', value: "'light'" }]);
+    await m.mirror.sync();
+    await d.dconf.write([{ key: '/org/app/theme', value: "'dark'" }]);
+    await m.setFile('/org/app/theme', '"dark"');
+    assert.deepEqual(await m.mirror.sync(), { changed: [], applied: [], conflicts: [], problems: [] });
+    assert.deepEqual(await m.files(), { 'org/app/theme': '"dark"\n' });
+  });
+
+  it('a record of the agreed values from before notations were told apart (version 1) keeps its values: a file agreed on in another notation stays as it is', async (t) => {
+    const d = await startDconf(t);
+    const m = await machine(t, { store: d.dconf });
+    await d.dconf.write([{ key: '/org/app/theme', value: "'dark'" }, { key: '/org/app/font', value: "'Sans'" }]);
+    await m.setFile('/org/app/theme', '"dark"');
+    await m.setFile('/org/app/font', "'Sans'");
+    await mkdir(dirname(m.stateFile), { recursive: true });
+    await writeFile(m.stateFile, JSON.stringify({ version: 1, dirs: DIRS, agreed: { '/org/app/theme': '"dark"', '/org/app/font': "'Sans'" } }));
+    assert.deepEqual(await m.mirror.sync(), { changed: [], applied: [], conflicts: [], problems: [] });
+    assert.deepEqual(await m.files(), { 'org/app/theme': '"dark"\n', 'org/app/font': "'Sans'\n" });
+    // Still agreed on (not met as at first contact): a change made here goes to the file.
+    await d.dconf.write([{ key: '/org/app/theme', value: "'light'" }]);
+    await m.setFile('/org/app/font', "'Serif'");
+    await m.mirror.sync();
+    assert.deepEqual(await m.files(), { 'org/app/theme': "'light'\n", 'org/app/font': "'Serif'\n" });
+    assert.equal((await d.dconf.read('/org/app/')).values.get('/org/app/font'), "'Serif'");
+  });
+});

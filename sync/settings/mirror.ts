@@ -8,7 +8,9 @@
  *
  * It does so three-way, like the engine: against the values both sides last agreed on (a state
  * file in the state dir), for each key
- *   - the store's value and the file's agree: nothing to do (they are the agreed value now);
+ *   - the store's value and the file's agree: nothing to do (they are the agreed value now). They
+ *     agree where the store shows the file's value in its own notation (SettingsStore.canonical):
+ *     a file is never rewritten, nor a conflict copy made, for its notation alone;
  *   - only the store changed (the user changed a setting here): the file is written or removed;
  *   - only the file changed (another machine's change synced down, a sign-in laid it, an org
  *     default arrived): the store is written or the key reset;
@@ -41,7 +43,19 @@ import { badValue, isSettingsPath, MAX_VALUE_BYTES, underDirs, type SettingsChan
 
 export const SETTINGS_FOLDER = '.strata/settings';
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const STATE_VERSION = 1;
+/** 2: the store's text of an agreed value is kept where it is not the file's (`inStore`); 1 is read as if each were the file's. */
+const STATE_VERSION = 2;
+
+/**
+ * A value both sides agree on, as each holds it: the file's text, and the store's, which may
+ * differ (a store holds a value, not its text: dconf shows `"dark"` as `'dark'`). Each side is
+ * compared with its own: a file written by hand, as an org layer's are, is not rewritten in the
+ * store's notation, which would copy it up into the user's layer over the org's later defaults.
+ */
+interface Agreed {
+  file: string;
+  store: string;
+}
 
 export interface MirrorOptions {
   /** The synced folder (home). */
@@ -109,7 +123,7 @@ export class SettingsMirror {
     const { dirs, store } = this.opts;
     const result: MirrorResult = { changed: [], applied: [], conflicts: [], problems: [] };
     const saved = await this.loadAgreed();
-    const agreed = new Map([...(saved?.agreed ?? new Map<string, string>())].filter(([k]) => underDirs(k, dirs)));
+    const agreed = new Map([...(saved?.agreed ?? new Map<string, Agreed>())].filter(([k]) => underDirs(k, dirs)));
     // Dirs this machine has agreed on before; a dir the org config lists since is met as at first contact.
     const known = saved?.dirs ?? [];
     let live = new Map<string, string>();
@@ -128,13 +142,17 @@ export class SettingsMirror {
     if (store.fold !== undefined) live = this.oneSpelling(live, files.values, agreed, twins);
     const refusedHere = new Set(result.problems.map((p) => this.id(p.key)));
     result.problems.push(...twins);
+    const canonical = await this.canonical(live, files.values, agreed, saved?.version === 1, refusedHere);
+    /** A file's value as the store would show it, as far as it says (else as written). */
+    const inStore = (f: string): Agreed => ({ file: f, store: canonical.get(f) ?? f });
+    const both = (l: string): Agreed => ({ file: l, store: l });
 
     const toStore: SettingsChange[] = [];
     const toFile: SettingsChange[] = [];
     const copies: { key: string; value: string }[] = [];
     const agreedBefore = new Map(agreed);
     /** Records `value` as what both sides agree on for `key` (undefined: neither has it). */
-    const agree = (key: string, value: string | undefined): void => {
+    const agree = (key: string, value: Agreed | undefined): void => {
       if (value === undefined) agreed.delete(key);
       else agreed.set(key, value);
     };
@@ -144,20 +162,22 @@ export class SettingsMirror {
       const l = live.get(key);
       const f = files.values.get(key);
       const a = agreed.get(key);
-      let value: string | undefined;
-      if (l === f) value = l;
-      else if (f === a) toFile.push({ key, value: (value = l) });
-      else if (l === a || l === undefined) toStore.push({ key, value: (value = f) });
-      else if (f === undefined) toFile.push({ key, value: (value = l) });
+      if (l === a?.store && f === a?.file) continue;
+      // Both sides hold one value (in the store's notation and maybe another): nothing to carry.
+      if (l === f || (l !== undefined && f !== undefined && canonical.get(f) === l)) agree(key, f === undefined ? undefined : { file: f, store: l! });
+      else if (f === a?.file) toFile.push({ key, value: l });
+      else if (l === a?.store || l === undefined) toStore.push({ key, value: f });
+      else if (f === undefined) toFile.push({ key, value: l });
       else if (!underDirs(key, known)) {
-        toStore.push({ key, value: (value = f) });
+        toStore.push({ key, value: f });
         if (this.opts.policy === 'keep-both') copies.push({ key, value: l });
       } else {
-        toFile.push({ key, value: (value = l) });
+        toFile.push({ key, value: l });
         copies.push({ key, value: f });
       }
-      agree(key, value);
     }
+    for (const { key, value } of toFile) agree(key, value === undefined ? undefined : both(value));
+    for (const { key, value } of toStore) agree(key, value === undefined ? undefined : inStore(value));
 
     // A key whose file cannot be written where it belongs (a folder of that name: dconf holds a key
     // and a dir of one name at once; a file or symlink on the way) is reported and left as it was,
@@ -196,7 +216,8 @@ export class SettingsMirror {
         // other machines, and this machine's value counts as agreed so that it is not taken for a
         // change made here (the next run tries the layer's value again: a lock may be lifted).
         result.problems.push({ key: p.key, message: `not applied: ${p.message}; the layer keeps its value for the user's other machines` });
-        agree(p.key, live.get(p.key));
+        const l = live.get(p.key);
+        agree(p.key, l === undefined ? undefined : both(l));
       }
       result.applied.push(...sets.map((c) => c.key).filter((k) => !refused.some((p) => p.key === k)));
     }
@@ -204,10 +225,10 @@ export class SettingsMirror {
     // before its sync) must be durable before the record names it: after a power loss the old file
     // would be back, taken for a change of the file's, and written into the store over the user's.
     const written = new Set(done.filter((w) => !copied.has(w)).map((w) => w.key));
-    const unwritten = [...new Set([...agreedBefore.keys(), ...agreed.keys()])].filter((k) => agreed.get(k) !== agreedBefore.get(k) && !written.has(k));
+    const unwritten = [...new Set([...agreedBefore.keys(), ...agreed.keys()])].filter((k) => agreed.get(k)?.file !== agreedBefore.get(k)?.file && !written.has(k));
     await makeDurable(this.opts.root, unwritten.map((k) => this.fileOf(k)));
     const sameDirs = saved !== undefined && saved.dirs.length === dirs.length && dirs.every((d) => saved.dirs.includes(d));
-    if (!sameDirs || result.changed.length > 0 || result.applied.length > 0 || !sameMap(saved.agreed, agreed)) await this.saveAgreed(agreed);
+    if (!sameDirs || saved.version !== STATE_VERSION || result.changed.length > 0 || result.applied.length > 0 || !sameMap(saved.agreed, agreed)) await this.saveAgreed(agreed);
     return result;
   }
 
@@ -223,7 +244,7 @@ export class SettingsMirror {
    * it. A file whose key folds like another's (two machines that each wrote a new key in their
    * own case) is a problem (`twins`) and is left as it is: the first in order is the key's.
    */
-  private oneSpelling(live: ReadonlyMap<string, string>, files: Map<string, string>, agreed: Map<string, string>, twins: SettingsProblem[]): Map<string, string> {
+  private oneSpelling(live: ReadonlyMap<string, string>, files: Map<string, string>, agreed: Map<string, Agreed>, twins: SettingsProblem[]): Map<string, string> {
     const spelling = new Map<string, string>();
     for (const k of [...files.keys()].sort()) {
       const first = spelling.get(this.id(k));
@@ -235,7 +256,7 @@ export class SettingsMirror {
       twins.push({ key: k, message: `not synced: its file differs from ${first}'s only in case, and ${this.opts.store.name} takes both for one key (remove one)` });
     }
     for (const k of [...live.keys(), ...agreed.keys()]) if (!spelling.has(this.id(k))) spelling.set(this.id(k), k);
-    const respelled = (m: ReadonlyMap<string, string>) => new Map([...m].map(([k, v]) => [spelling.get(this.id(k)) ?? k, v]));
+    const respelled = <V>(m: ReadonlyMap<string, V>): Map<string, V> => new Map([...m].map(([k, v]) => [spelling.get(this.id(k)) ?? k, v]));
     const agreedNow = respelled(agreed);
     agreed.clear();
     for (const [k, v] of agreedNow) agreed.set(k, v);
@@ -261,6 +282,31 @@ export class SettingsMirror {
       drop(c.key);
       return false;
     });
+  }
+
+  /**
+   * The store's notation (SettingsStore.canonical) of the file values the run must compare with the
+   * store's or record as agreed: those new since the agreed values (or with none) that differ from
+   * the store's text. From a record of version 1, which kept one text for both sides, also those
+   * whose store side changed: the store may show the file's value in its own notation only.
+   */
+  private async canonical(live: ReadonlyMap<string, string>, files: ReadonlyMap<string, string>, agreed: ReadonlyMap<string, Agreed>, oldRecord: boolean, skip: ReadonlySet<string>): Promise<Map<string, string>> {
+    const { store } = this.opts;
+    const values = new Set<string>();
+    for (const [key, f] of files) {
+      const l = live.get(key);
+      const a = agreed.get(key);
+      if (!skip.has(key) && f !== l && (f !== a?.file || (oldRecord && l !== undefined && l !== a.store))) values.add(f);
+    }
+    const out = new Map<string, string>();
+    if (values.size === 0 || store.canonical === undefined) return out;
+    const asked = [...values];
+    const shown = await store.canonical(asked);
+    asked.forEach((v, i) => {
+      const c = shown[i];
+      if (c !== undefined) out.set(v, c);
+    });
+    return out;
   }
 
   private fileOf(key: string): string {
@@ -323,8 +369,11 @@ export class SettingsMirror {
     }
   }
 
-  /** The agreed values and the dirs they were agreed for (a record without dirs is from before they were kept: the org's dirs now). */
-  private async loadAgreed(): Promise<{ agreed: Map<string, string>; dirs: readonly string[] } | undefined> {
+  /**
+   * The agreed values, the dirs they were agreed for (a record without dirs is from before they were
+   * kept: the org's dirs now), and the record's version (STATE_VERSION).
+   */
+  private async loadAgreed(): Promise<{ agreed: Map<string, Agreed>; dirs: readonly string[]; version: number } | undefined> {
     let text: string;
     try {
       text = await readFile(this.opts.stateFile, 'utf8');
@@ -332,29 +381,41 @@ export class SettingsMirror {
       if (isErrno(err, 'ENOENT')) return undefined;
       throw err;
     }
-    let r: { version?: unknown; agreed?: unknown; dirs?: unknown } | undefined;
+    let r: { version?: unknown; agreed?: unknown; inStore?: unknown; dirs?: unknown } | undefined;
     try {
       r = JSON.parse(text) as typeof r;
     } catch {
       r = undefined;
     }
-    const agreed = r?.agreed as Record<string, unknown> | undefined;
+    const version = r?.version;
     const dirs = r?.dirs ?? this.opts.dirs;
+    const agreed = textsByKey(r?.agreed);
+    // The store's texts, where not the file's: of agreed keys only (version 1 has none).
+    const inStore = version === 1 && r?.inStore === undefined ? new Map<string, string>() : textsByKey(r?.inStore);
     const badDirs = !Array.isArray(dirs) || dirs.some((d) => typeof d !== 'string');
-    if (r?.version !== STATE_VERSION || badDirs || typeof agreed !== 'object' || agreed === null || Array.isArray(agreed) || Object.entries(agreed).some(([k, v]) => !isSettingsPath(k) || typeof v !== 'string')) {
+    if ((version !== STATE_VERSION && version !== 1) || badDirs || agreed === undefined || inStore === undefined || [...inStore.keys()].some((k) => !agreed.has(k))) {
       throw new StrataError('E_BAD_STATE', 'the record of the settings last synced is damaged; move it aside to continue (the next run then treats this machine as new: policy of first contact)', { path: this.opts.stateFile });
     }
-    return { agreed: new Map(Object.entries(agreed as Record<string, string>)), dirs: dirs as string[] };
+    return { agreed: new Map([...agreed].map(([k, file]) => [k, { file, store: inStore.get(k) ?? file }])), dirs: dirs as string[], version };
   }
 
-  private async saveAgreed(agreed: ReadonlyMap<string, string>): Promise<void> {
-    const sorted = Object.fromEntries([...agreed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  private async saveAgreed(agreed: ReadonlyMap<string, Agreed>): Promise<void> {
+    const sorted = [...agreed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const files = Object.fromEntries(sorted.map(([k, a]) => [k, a.file]));
+    const inStore = Object.fromEntries(sorted.filter(([, a]) => a.store !== a.file).map(([k, a]) => [k, a.store]));
     // At a sign-in the folder's state dir may not be there yet (the agent makes it).
     await makeDirsDurably(dirname(this.opts.stateFile), 0o700);
-    return writeFileAtomic(this.opts.stateFile, `${JSON.stringify({ version: STATE_VERSION, dirs: this.opts.dirs, agreed: sorted })}\n`);
+    return writeFileAtomic(this.opts.stateFile, `${JSON.stringify({ version: STATE_VERSION, dirs: this.opts.dirs, agreed: files, inStore })}\n`);
   }
 }
 
-function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
-  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+/** A record's map of key paths to texts, or undefined where it is not one. */
+function textsByKey(o: unknown): Map<string, string> | undefined {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return undefined;
+  const entries = Object.entries(o as Record<string, unknown>);
+  return entries.every(([k, v]) => isSettingsPath(k) && typeof v === 'string') ? new Map(entries as [string, string][]) : undefined;
+}
+
+function sameMap(a: ReadonlyMap<string, Agreed>, b: ReadonlyMap<string, Agreed>): boolean {
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k)?.file === v.file && b.get(k)?.store === v.store);
 }

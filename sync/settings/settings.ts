@@ -35,6 +35,12 @@ export interface SettingsStore {
   /** Applies `changes` (keys and values already checked); a value the store refuses, or a key locked here, is a problem, the rest still apply. */
   write(changes: readonly SettingsChange[]): Promise<SettingsProblem[]>;
   /**
+   * Each of `values` as a read shows it once written: a store holds a value, not its text, and
+   * shows it in a notation of its own (dconf: `'dark'` for `"dark"`). Undefined for a value the
+   * store would refuse. Changes nothing the store holds. Absent: a read shows a value as written.
+   */
+  canonical?(values: readonly string[]): Promise<(string | undefined)[]>;
+  /**
    * Calls `changed` soon after a key under `dir` changes, until the function it returns is called
    * (which resolves once the watch has stopped). Best effort: a store that cannot watch says nothing,
    * and its changes are found at the next poll. Absent: the store cannot watch at all.
