@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -172,6 +172,25 @@ describe('dconf, real (a database and a session bus of its own)', { skip: needsD
     const { dconf } = await startDconf(t, { system: { values: "[org/test]\nclock='admin default'\ntheme='admin theme'\n" } });
     assert.deepEqual(await dconf.write([{ key: '/org/test/theme', value: "'mine'" }]), []);
     assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/')).values), { '/org/test/theme': "'mine'" });
+  });
+
+  it('leaves nothing in the temp folder: the profile made for reads of the user\'s own values, nor the database canonical compiles', async (t) => {
+    const { dconf, env } = await startDconf(t, { system: { values: "[org/test]\nclock='admin default'\n" } });
+    const tmp = await mkdtemp(join(tmpdir(), 'strata-dconf-tmp-'));
+    const was = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    t.after(async () => {
+      if (was === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = was;
+      await rm(tmp, { recursive: true, force: true });
+    });
+    assert.deepEqual(await dconf.write([{ key: '/org/test/a', value: '1' }, { key: '/org/test/b', value: '2' }]), []);
+    assert.deepEqual(Object.fromEntries((await dconf.read('/org/test/')).values), { '/org/test/a': '1', '/org/test/b': '2' });
+    assert.deepEqual(await dconf.write([{ key: '/org/test/a', value: undefined }, { key: '/org/test/b', value: undefined }]), []);
+    assert.deepEqual(await dconf.canonical(['"x"']), ["'x'"]);
+    // A second store on the same database, as each sign-in makes.
+    assert.deepEqual([...(await new Dconf({ env }).read('/org/test/')).values], []);
+    assert.deepEqual(await readdir(tmp), []);
   });
 
   it('names a key an administrator locked, and still writes the others', async (t) => {

@@ -8,7 +8,7 @@
  * `dconf reset -f <dir>` for a dir where every key goes. A value's text as a dump would show it
  * (canonical) comes from a `dconf compile` of a database of its own, dumped. Writes go
  * through the session's dconf service on D-Bus; reads need no bus, and see the user's own database
- * only (userOnlyProfile: not the administrator's defaults).
+ * only (userOnlyLine: not the administrator's defaults).
  *
  * What must hold: nothing from the layer reaches dconf unchecked. A key must sit under one of the
  * org's dirs, and its names and value must fit one line of a key file (settings.ts checks both
@@ -64,6 +64,7 @@ export class Dconf implements SettingsStore {
   readonly name = 'dconf';
   private readonly command: string;
   private readonly env: NodeJS.ProcessEnv | undefined;
+  /** The user-db line of a profile for reads (userOnlyLine), read once. */
   private userOnly: Promise<string | undefined> | undefined;
   /** By dir: the last dump read, and the names it could not show (see unseen). */
   private readonly unseenAt = new Map<string, { dump: string; names: string[] }>();
@@ -77,8 +78,11 @@ export class Dconf implements SettingsStore {
    * A dump, and the names it cannot show (unseen): those are skipped too, as names the layer cannot
    * hold, so that they are reported rather than lost without a word.
    */
-  async read(dir: string): Promise<{ values: Map<string, string>; skipped: string[] }> {
-    const env = await this.readEnv();
+  read(dir: string): Promise<{ values: Map<string, string>; skipped: string[] }> {
+    return this.reading((env) => this.readIn(dir, env));
+  }
+
+  private async readIn(dir: string, env: NodeJS.ProcessEnv | undefined): Promise<{ values: Map<string, string>; skipped: string[] }> {
     const r = await this.run(['dump', dir], undefined, env);
     if (r.code !== 0) throw this.failed(`dump ${dir}`, r);
     const { values, skipped } = parseDump(dir, r.stdout);
@@ -188,11 +192,24 @@ export class Dconf implements SettingsStore {
     await fsyncDir(dirname(dirname(db)));
   }
 
-  /** The environment of a read: the user-only profile (userOnlyProfile), where there is one. */
-  private async readEnv(): Promise<NodeJS.ProcessEnv | undefined> {
-    this.userOnly ??= userOnlyProfile(this.env ?? process.env);
-    const profile = await this.userOnly;
-    return profile === undefined ? undefined : { DCONF_PROFILE: profile };
+  /**
+   * Runs `fn` with the environment of a read: a profile of the user's database alone (userOnlyLine),
+   * where the active one has more. The profile is made in a temp folder for this read and removed
+   * after it: there is no moment to remove one kept (a store is never closed), and a clean-up of
+   * the temp folder cannot take it away while the agent runs.
+   */
+  private async reading<T>(fn: (env: NodeJS.ProcessEnv | undefined) => Promise<T>): Promise<T> {
+    this.userOnly ??= userOnlyLine(this.env ?? process.env);
+    const line = await this.userOnly;
+    if (line === undefined) return fn(undefined);
+    const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-profile-'));
+    try {
+      const profile = join(dir, 'user-only');
+      await writeFile(profile, `${line}\n`);
+      return await fn({ DCONF_PROFILE: profile });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /**
@@ -203,11 +220,14 @@ export class Dconf implements SettingsStore {
    * key set under such a dir between its listing and the reset goes with it, as a value set between
    * the mirror's read and its write is overwritten (mirror.ts unchangedSince keeps that short).
    */
-  private async resetPaths(keys: readonly string[]): Promise<string[]> {
+  private resetPaths(keys: readonly string[]): Promise<string[]> {
+    return this.reading((env) => this.resetPathsIn(keys, env));
+  }
+
+  private async resetPathsIn(keys: readonly string[], env: NodeJS.ProcessEnv | undefined): Promise<string[]> {
     const gone = new Set(keys);
     const holding = new Set<string>();
     for (const k of keys) for (let i = k.indexOf('/', 1); i >= 0; i = k.indexOf('/', i + 1)) holding.add(k.slice(0, i + 1));
-    const env = await this.readEnv();
     const paths: string[] = [];
     // Whether all under `dir` goes; if not, what does is in `paths`.
     const whole = async (dir: string): Promise<boolean> => {
@@ -300,12 +320,10 @@ export class Dconf implements SettingsStore {
   /**
    * dconf reads through a profile it cannot open as an empty database (a warning, exit code 0):
    * taken at its word, every key would look reset on this machine, and the resets would go to the
-   * layer. So it fails; where the profile was the user-only one made for reads (a clean-up of the
-   * temp folder removed it), the next read makes it again.
+   * layer. So it fails.
    */
   private noProfile(args: readonly string[], extraEnv: NodeJS.ProcessEnv | undefined): StrataError {
     const profile = extraEnv?.DCONF_PROFILE ?? (this.env ?? process.env).DCONF_PROFILE ?? 'user';
-    if (extraEnv?.DCONF_PROFILE !== undefined) this.userOnly = undefined;
     return new StrataError('E_SETTINGS', `dconf ${args[0] ?? ''} cannot open its profile ${profile}: it would see no settings at all`);
   }
 
@@ -342,21 +360,18 @@ export class Dconf implements SettingsStore {
 }
 
 /**
- * A profile for reads that holds only the user's database of the active profile (DCONF_PROFILE, by
- * name or path, else `user`): `dconf dump` shows what the system databases under it hold too — an
- * administrator's defaults, which are not the user's to sync (adopted into the layer, they would
- * override other machines' defaults). Undefined when the active profile is the default one (the
- * user's database alone) or names no user database. Writes keep the active profile, locks and all.
+ * The one line of a profile for reads that holds only the user's database of the active profile
+ * (DCONF_PROFILE, by name or path, else `user`): `dconf dump` shows what the system databases under
+ * it hold too — an administrator's defaults, which are not the user's to sync (adopted into the
+ * layer, they would override other machines' defaults). Undefined when the active profile is the
+ * default one (the user's database alone) or names no user database. Writes keep the active
+ * profile, locks and all.
  */
-export async function userOnlyProfile(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+async function userOnlyLine(env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const lines = await profileLines(env);
   if (lines === undefined) return undefined;
   const user = lines.find((l) => l.startsWith('user-db:'));
-  if (user === undefined || lines.length === 1) return undefined;
-  const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-profile-'));
-  const file = join(dir, 'user-only');
-  await writeFile(file, `${user}\n`);
-  return file;
+  return user === undefined || lines.length === 1 ? undefined : user;
 }
 
 /** The lines of the active profile (DCONF_PROFILE, by name or path, else `user`), or undefined where there is none (dconf's default: the user's database `user`). */

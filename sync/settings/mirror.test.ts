@@ -260,16 +260,6 @@ describe('settings mirror: a dconf profile that cannot be opened', { skip: needs
     await assert.rejects(broken.sync(), (err: unknown) => err instanceof StrataError && err.code === 'E_SETTINGS' && /profile/.test(err.message));
     assert.deepEqual(await m.files(), before);
   });
-
-  it('the profile of the user\'s own database, made for reads, removed while the agent runs (a clean-up of /tmp): one read fails, the next makes it again', async (t) => {
-    const d = await startDconf(t, { system: { values: "[org/other]\nx=1\n" } });
-    await d.dconf.write([{ key: '/org/app/theme', value: "'dark'" }]);
-    assert.deepEqual(Object.fromEntries((await d.dconf.read('/org/app/')).values), { '/org/app/theme': "'dark'" });
-    const profile = await (d.dconf as unknown as { userOnly: Promise<string> }).userOnly;
-    await rm(dirname(profile), { recursive: true });
-    await assert.rejects(d.dconf.read('/org/app/'), (err: unknown) => err instanceof StrataError && err.code === 'E_SETTINGS');
-    assert.deepEqual(Object.fromEntries((await d.dconf.read('/org/app/')).values), { '/org/app/theme': "'dark'" });
-  });
 });
 
 describe('settings mirror: one key\'s trouble', { skip: needsDconf }, () => {
