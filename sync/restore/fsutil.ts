@@ -38,25 +38,26 @@ export function pathInside(target: string, rel: string): string {
  * → removed and created. An existing directory is made owner-writable for the restore (its mode
  * from the snapshot is set at the end; a crashed run may have left it read-only). A new one is
  * created with the snapshot's `mode` plus owner rwx (the umask may narrow it): never more open than
- * it will be, even before its mode is set. Returns true when this call created it: a successful
- * mkdir never follows a link and made an empty folder. `parentCreated`: the parent is a folder this
- * restore just created, so nothing is there yet and mkdir comes first; elsewhere the folder
- * usually exists (a golden image, a second sign-in), and one lstat settles it.
+ * it will be, even before its mode is set. Returns undefined when this call created it (a
+ * successful mkdir never follows a link and made an empty folder), else the lstat of the real
+ * directory that was there (its kind and identity: its mode may have changed since). `parentCreated`:
+ * the parent is a folder this restore just created, so nothing is there yet and mkdir comes first;
+ * elsewhere the folder usually exists (a golden image, a second sign-in), and one lstat settles it.
  */
-export function ensureDir(path: string, mode?: number, parentCreated = false): boolean {
+export function ensureDir(path: string, mode?: number, parentCreated = false): Stats | undefined {
   const createMode = mode === undefined ? 0o777 : (mode & 0o777) | 0o700;
   let st = parentCreated ? undefined : lstatNow(path);
   if (st === undefined) {
-    if (tryMkdir(path, createMode)) return true;
+    if (tryMkdir(path, createMode)) return undefined;
     st = lstatNow(path);
   }
   if (st?.isDirectory()) {
     if ((st.mode & 0o700) !== 0o700) chmodSync(path, (st.mode & 0o7777) | 0o700);
-    return false;
+    return st;
   }
   if (st) rmSync(path, { force: true });
   if (!tryMkdir(path, createMode) || !lstatNow(path)?.isDirectory()) throw new StrataError('E_RESTORE_RACE', 'something other than a folder appeared while the restore created it', { path });
-  return true;
+  return undefined;
 }
 
 function tryMkdir(path: string, mode: number): boolean {
@@ -90,18 +91,22 @@ export async function breathe(i: number): Promise<void> {
 
 /**
  * ensureDir for every folder (the target root excluded), parents before children, with synchronous
- * calls (see lstatNow); returns the folders this call created.
+ * calls (see lstatNow); returns the folders this call created, and the lstat of each one that was
+ * already there (the restore's walk takes it instead of looking at the folder again).
  */
-export async function ensureDirs(dirs: readonly { path: string; depth: number; rel: string; entry?: { mode: number } | undefined }[]): Promise<Set<string>> {
+export async function ensureDirs(dirs: readonly { path: string; depth: number; rel: string; entry?: { mode: number } | undefined }[]): Promise<{ created: Set<string>; existing: Map<string, Stats> }> {
   const created = new Set<string>();
+  const existing = new Map<string, Stats>();
   let i = 0;
   for (const level of byDepth(dirs.filter((d) => d.rel !== ''))) {
     for (const d of level) {
       await breathe(i++);
-      if (ensureDir(d.path, d.entry?.mode, created.has(dirname(d.path)))) created.add(d.path);
+      const st = ensureDir(d.path, d.entry?.mode, created.has(dirname(d.path)));
+      if (st === undefined) created.add(d.path);
+      else existing.set(d.path, st);
     }
   }
-  return created;
+  return { created, existing };
 }
 
 /** Items grouped by depth, shallowest level first. */

@@ -7,8 +7,9 @@
  * Per-file costs dominate a restore of many small files, so chunking, copies and downloads run
  * `concurrency` at a time. The target is walked once, for the seeds, for what is on disk at each
  * planned path and for temp leftovers; folders the restore creates itself are known to be empty
- * and are not walked. A new file costs create, write(s), fchmod, futimes, fsync (unless deferred),
- * close and rename (no truncate, no reopen: files completed from seeds are sealed while their
+ * and are not walked, and one already there is looked at once (the walk takes the lstat of its
+ * check). A new file costs create, write(s), fchmod, futimes, fsync (unless deferred), close and
+ * rename (no truncate, no reopen: files completed from seeds are sealed while their
  * handle is still open); a new folder costs mkdir, then open, fsync, fchmod, futimes, close at the
  * end. Calls that take microseconds on a local disk (lstat, mkdir, a one-chunk file's whole write,
  * folder metadata) are made synchronously, in slices that let downloads run between them: a
@@ -95,7 +96,7 @@ class Restore {
    * new folders: not walked): temp leftovers in planned folders are removed, what is on disk at each
    * planned path is known, and the seed files are chunked for the needed chunks.
    */
-  async seedIndex(target: string, created: ReadonlySet<string>): Promise<{ index: SeedIndex; onDisk: (Stats | undefined)[]; quick: Set<string> }> {
+  async seedIndex(target: string, created: ReadonlySet<string>, existing: ReadonlyMap<string, Stats>): Promise<{ index: SeedIndex; onDisk: (Stats | undefined)[]; quick: Set<string> }> {
     // Restoring one path, the target is walked there only: a one-file restore into a home folder
     // must not read (chunk) every other file in it. Its folders on the way are not walked, so
     // their temp leftovers are looked for on their own.
@@ -103,7 +104,7 @@ class Restore {
     const own = only === undefined ? target : pathInside(target, only);
     if (only !== undefined) await removeTemps(this.plan.dirs.filter((d) => !d.entry).map((d) => d.path));
     const roots = [own, ...(this.opts.seeds ?? []).map((s) => resolve(s))];
-    const walk = await walkSeeds(roots, created, this.opts.signal, this.opts.listed);
+    const walk = await walkSeeds(roots, created, this.opts.signal, this.opts.listed, existing);
     const planned = new Set(this.plan.dirs.map((d) => d.path));
     for (const temp of walk.temps) if (planned.has(dirname(temp)) && !besideTempInUse(temp, basename(temp))) await rm(temp, { recursive: true, force: true });
     const onDisk = this.plan.files.map((f) => walk.stats.get(f.path));
@@ -208,8 +209,8 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
   const concurrency = r.concurrency;
   try {
     if (opts.aside) r.stats.movedAside = await moveAsideOtherKinds(plan, target, opts.aside.device);
-    const created = await ensureDirs(plan.dirs);
-    const { index, onDisk, quick } = await r.seedIndex(target, created);
+    const { created, existing } = await ensureDirs(plan.dirs);
+    const { index, onDisk, quick } = await r.seedIndex(target, created, existing);
     const works = await r.classify(index, onDisk, quick);
     let kept: Kept[] = [];
     if (opts.aside) {

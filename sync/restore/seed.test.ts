@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import fs, { writeFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { chunkFileHere } from '../chunker/index.js';
@@ -19,7 +20,38 @@ function specOf(files: { name: string; data: Uint8Array }[]): Spec {
   return { docs: dir(Object.fromEntries(files.slice(0, 10).map((f) => [f.name, file(f.data)]))), media: dir(Object.fromEntries(files.slice(10).map((f) => [f.name, file(f.data)]))) };
 }
 
+/** Counts lstatSync calls by path while `work` runs (the restore's walk and folder checks are synchronous). */
+async function countingLstats<T>(work: () => Promise<T>): Promise<{ result: T; calls: Map<string, number> }> {
+  const calls = new Map<string, number>();
+  // node:fs's types declare its functions read-only; the module object takes the replacement all the same.
+  const writable = fs as { lstatSync: typeof fs.lstatSync };
+  const original = fs.lstatSync;
+  writable.lstatSync = ((path: fs.PathLike, ...rest: unknown[]) => {
+    calls.set(String(path), (calls.get(String(path)) ?? 0) + 1);
+    return (original as (...a: unknown[]) => unknown)(path, ...rest);
+  }) as typeof fs.lstatSync;
+  syncBuiltinESMExports();
+  try {
+    return { result: await work(), calls };
+  } finally {
+    writable.lstatSync = original;
+    syncBuiltinESMExports();
+  }
+}
+
 describe('restore: seeding', () => {
+  it('looks at each folder already on the disk once: the walk takes the lstat its check of the folder made', async (t) => {
+    const spec: Spec = { a: dir({ b: dir({ c: dir({ 'f.txt': file('one') }) }), 'g.txt': file('two') }), d: dir({}) };
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, spec);
+    const target = join(await tempDir(t, 'seed'), 'target');
+    await restoreTree(repo, { target, root });
+    // Again over the same folders (a golden image, a second sign-in): each is checked, then walked.
+    const { calls } = await countingLstats(() => restoreTree(repo, { target, root, quickCheck: true }));
+    assert.deepEqual(await listing(target), expectedListing(spec));
+    for (const rel of ['a', 'a/b', 'a/b/c', 'd']) assert.equal(calls.get(join(target, rel)), 1, `lstats of folder ${rel}`);
+  });
+
   it('chunks small seed files in batches, and one that changed after the walk listed it by path', async (t) => {
     const rng = makeRng(testSeed('restore seeding small files'));
     const files = Array.from({ length: 100 }, (_, i) => ({ name: `s${i}.txt`, data: rng.bytes(1 + ((i * 613) % 9000)) }));

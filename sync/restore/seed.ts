@@ -76,9 +76,10 @@ export interface SeedWalk {
 /**
  * Regular files under the roots, symlinks not followed, each folder and inode once. The restore
  * walks its target this way once, for three things: seeds, what is on disk at each planned path,
- * and temp leftovers. `listed`: folders whose entries the caller has just read (restore's `listed`).
+ * and temp leftovers. `listed`: folders whose entries the caller has just read (restore's `listed`);
+ * `checked`: the lstat of folders the caller has just checked to be real ones (ensureDirs).
  */
-export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<string>, signal?: AbortSignal, listed?: ReadonlyMap<string, readonly Dirent[]>): Promise<SeedWalk> {
+export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<string>, signal?: AbortSignal, listed?: ReadonlyMap<string, readonly Dirent[]>, checked?: ReadonlyMap<string, Stats>): Promise<SeedWalk> {
   const seen = new Set<string>();
   const walk: SeedWalk = { files: [], stats: new Map(), temps: [] };
   const queue = roots.filter((r) => !skip.has(r));
@@ -89,7 +90,7 @@ export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<stri
     // A seed that cannot be looked at is simply not a seed.
     let st;
     try {
-      st = lstatNow(path);
+      st = checked?.get(path) ?? lstatNow(path);
     } catch {
       continue;
     }
