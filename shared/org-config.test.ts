@@ -188,6 +188,12 @@ describe('settings.registry', () => {
     assert.deepEqual(config.settings.registry, ['HKCU\\Control Panel\\Desktop', 'HKCU\\Software\\App', 'HKCU\\Software\\AppX', 'HKCU\\Software\\Classes\\MIME\\Database\\Content Type\\text/html']);
     assert.deepEqual(config.settings.dconf, []);
   });
+
+  it('takes keys for one only where the registry does: each UTF-16 unit upper-cased alone', () => {
+    const apart = ['HKCU\\Software\\\u{10400}', 'HKCU\\Software\\\u{10428}', 'HKCU\\Software\\\u212a', 'HKCU\\Software\\k'];
+    assert.deepEqual(parseOrgConfig(withField('settings.registry', apart), SOURCE).settings.registry, apart);
+    assert.throws(() => parseOrgConfig(withField('settings.registry', ['HKCU\\Software\\\u00c9t\u00e9', 'HKCU\\software\\\u00e9T\u00c9\\x']), SOURCE), (err: unknown) => err instanceof OrgConfigError && err.field === 'settings.registry[1]' && /overlaps/.test(err.message));
+  });
 });
 
 describe('registry names as layer file names', () => {

@@ -211,7 +211,7 @@ function parseRegistry(value: unknown, fail: Fail): string[] {
     return `HKCU\\${names.join('\\')}`;
   });
   // The registry folds case: "Software\\Vendor" and "SOFTWARE\\vendor" are one key.
-  const folded = keys.map((k) => `${k.toLowerCase()}\\`);
+  const folded = keys.map((k) => `${registryFold(k)}\\`);
   folded.forEach((a, i) => {
     folded.forEach((b, j) => {
       if (i !== j && b.startsWith(a) && (a !== b || i < j)) fail(`settings.registry[${j}]`, `${show(keys[j] ?? '')} overlaps settings.registry[${i}] ${show(keys[i] ?? '')}`);
@@ -247,6 +247,22 @@ export function registryLayerName(name: string): string | undefined {
   }
   if (DEVICE_NAME.test(out)) out = `${escapeByte(out.charCodeAt(0))}${out.slice(1)}`;
   return out.length > MAX_LAYER_NAME ? undefined : out;
+}
+
+/**
+ * One spelling of every spelling the registry takes for one name: it compares names with each
+ * UTF-16 unit upper-cased alone (the kernel's upcase table, one unit to one unit), so "é" is "É"
+ * but a letter beyond the BMP (two units) has no case, "İ" is not "i̇", and the Kelvin sign is not
+ * "k". A unit whose upper case is not one unit ("ß", "ŉ") stays as it is.
+ */
+export function registryFold(name: string): string {
+  let out = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i]!;
+    const up = c.toUpperCase();
+    out += up.length === 1 ? up : c;
+  }
+  return out;
 }
 
 /** The registry name of a layer name registryLayerName made, or undefined for a name it does not make. */

@@ -6,10 +6,10 @@
  *
  * What must hold: registryPlace reads back only the key paths valueKeyPath makes (one file per
  * value, never two), and never a key name the registry cannot hold ("\" is its separator; an
- * empty or over-long name). The registry folds case: foldKeyPath gives the one key path of every
+ * empty or over-long name). The registry folds case (registryFold): foldKeyPath gives the one key path of every
  * spelling of a value's place (`/HKCU/software/x` and `/HKCU/Software/X` are one value).
  */
-import { registryLayerName, registryNameOfLayer } from '../../shared/org-config.js';
+import { registryFold, registryLayerName, registryNameOfLayer } from '../../shared/org-config.js';
 
 export const HIVE = 'HKCU';
 /** The registry's own limits on names: a key's, a value's (in UTF-16 code units). */
@@ -58,7 +58,7 @@ export function registryPlace(keyPath: string): RegistryPlace | undefined {
 export function foldKeyPath(keyPath: string): string {
   const names = keyPath.split('/').map((n) => (n === '' ? n : registryNameOfLayer(n)));
   if (names.some((n) => n === undefined)) return keyPath;
-  const folded = names.map((n) => (n === '' ? n : registryLayerName(n!.toLowerCase())));
+  const folded = names.map((n) => (n === '' ? n : registryLayerName(registryFold(n!))));
   return folded.some((n) => n === undefined) ? keyPath : folded.join('/');
 }
 

@@ -3,9 +3,10 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseOrgConfig } from '../../shared/org-config.js';
+import { parseOrgConfig, registryFold, registryLayerName, registryNameOfLayer, SETTINGS_NAME } from '../../shared/org-config.js';
 import { StrataError } from '../errors.js';
 import { layerFolders } from '../signin/folder.js';
+import { makeRng, testSeed } from '../testing/random.js';
 import { platformSettingsStore, settingsDirs } from '../signin/settings.js';
 import { SettingsMirror } from './mirror.js';
 import { dirKey, foldKeyPath, registryDir, registryPlace, valueKeyPath } from './registry-names.js';
@@ -38,6 +39,43 @@ describe('registry value places as key paths', () => {
     assert.equal(foldKeyPath('/HKCU/Software/VENDOR/WallPaper'), foldKeyPath('/HKCU/software/vendor/wallpaper'));
     assert.equal(foldKeyPath('/HKCU/Software/+43ON'), foldKeyPath('/HKCU/Software/+63on'), 'CON and con');
     assert.notEqual(foldKeyPath('/HKCU/Software/a'), foldKeyPath('/HKCU/Software/b'));
+  });
+
+  it('folds no further than the registry: it upper-cases each UTF-16 unit alone, so names it keeps apart stay two values', () => {
+    const place = (value: string) => foldKeyPath(valueKeyPath({ key: ['Software'], value })!);
+    assert.notEqual(place('\u{10400}'), place('\u{10428}'), 'a letter beyond the BMP is two units, neither of which has a case');
+    assert.notEqual(place('\u0130'), place('i\u0307'), 'one unit never folds to two');
+    assert.notEqual(place('\u212a'), place('k'), 'the Kelvin sign upper-cases to itself, "k" to "K"');
+    assert.equal(place('\u00e9t\u00e9'), place('\u00c9T\u00c9'));
+  });
+
+  it('maps random names one-to-one to layer names every OS holds; distinct files are distinct values, also where the file system folds case', () => {
+    const rnd = makeRng(testSeed('registry names one-to-one'));
+    const pool = ['a', 'A', 'z', 'Z', '0', '_', '-', '.', ' ', '+', '%', '\\', '/', ':', '\0', '\t', '\u00e9', '\u00c9', '\u03c3', '\u03a3', '\u0130', '\u212a', 'k', 'K', '\u{10400}', '\u{10428}', '\ud800', '\udc00', 'CON', 'nul', 'Com1', 'sync-conflict-', '2E', '+2E'];
+    /** The registry's equality: each UTF-16 unit upper-cased alone (where it has a one-unit upper case). */
+    const same = (a: string, b: string) => a.length === b.length && [...Array(a.length).keys()].every((i) => up(a[i]!) === up(b[i]!));
+    const up = (c: string) => (c.toUpperCase().length === 1 ? c.toUpperCase() : c);
+    const byFile = new Map<string, string>();
+    const byFold = new Map<string, string>();
+    for (let i = 0; i < 3000; i++) {
+      const name = Array.from({ length: rnd.int(5) }, () => rnd.pick(pool)).join('');
+      const layer = registryLayerName(name);
+      if (layer === undefined) {
+        assert.ok(/[\ud800-\udfff]/.test(name) || Buffer.byteLength(name) > 85, `${JSON.stringify(name)} has a layer name`);
+        continue;
+      }
+      assert.ok(SETTINGS_NAME.test(layer) && !layer.includes('.sync-conflict-') && layer.length <= 255, layer);
+      assert.ok(!/^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i.test(layer), `${layer} is a device name`);
+      assert.equal(registryNameOfLayer(layer), name, layer);
+      const path = valueKeyPath({ key: ['Software'], value: name })!;
+      assert.deepEqual(registryPlace(path), { key: ['Software'], value: name });
+      const file = byFile.get(layer.toLowerCase());
+      if (file !== undefined) assert.ok(same(file, name), `${JSON.stringify(file)} and ${JSON.stringify(name)} are one file on a case-insensitive file system`);
+      byFile.set(layer.toLowerCase(), name);
+      const fold = byFold.get(foldKeyPath(path));
+      if (fold !== undefined) assert.ok(same(fold, name), `${JSON.stringify(fold)} and ${JSON.stringify(name)} fold to one key`);
+      byFold.set(foldKeyPath(path), name);
+    }
   });
 });
 
@@ -120,7 +158,7 @@ describe('RegistryStore (over a fake helper: no Windows here)', () => {
 
   it('writes exact values and deletes; refuses a bad value or place before it reaches the registry; a denied key is locked', async () => {
     const helper = new FakeRegistryHelper();
-    helper.denied.add('software\\policies\\app');
+    helper.denied.add(registryFold('Software\\Policies\\App'));
     const store = new RegistryStore({ channel: helper.channel });
     const problems = await store.write([
       { key: `${APP}Size`, value: 'dword:ffffffff' },

@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { registryFold } from '../../shared/org-config.js';
 import { Dconf } from './dconf.js';
 import type { RegistryRequest } from './registry-protocol.js';
 import { isSettingsPath, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
@@ -110,7 +111,7 @@ export class FakeRegistryHelper {
     const req = JSON.parse(JSON.stringify(request)) as RegistryRequest;
     this.requests.push(req);
     if (req.op === 'read') {
-      const top = req.key.map(fromB64).join('\\').toLowerCase();
+      const top = registryFold(req.key.map(fromB64).join('\\'));
       const keys = [...this.keys.entries()]
         .filter(([k]) => k === top || k.startsWith(`${top}\\`))
         .sort(([a], [b]) => a.length - b.length)
@@ -121,16 +122,16 @@ export class FakeRegistryHelper {
       ok: true,
       results: req.changes.map((c) => {
         const names = c.key.map(fromB64);
-        const id = names.join('\\').toLowerCase();
+        const id = registryFold(names.join('\\'));
         if (this.denied.has(id)) return { ok: false, denied: true, error: 'Requested registry access is not allowed.' };
         if (c.kind === undefined) {
-          this.keys.get(id)?.values.delete(fromB64(c.name).toLowerCase());
+          this.keys.get(id)?.values.delete(registryFold(fromB64(c.name)));
           return { ok: true };
         }
         const name = fromB64(c.name);
         const key = this.makeKey(names);
-        const had = key.values.get(name.toLowerCase());
-        key.values.set(name.toLowerCase(), { name: had?.name ?? name, kind: c.kind, data: c.data! });
+        const had = key.values.get(registryFold(name));
+        key.values.set(registryFold(name), { name: had?.name ?? name, kind: c.kind, data: c.data! });
         return { ok: true };
       }),
     };
@@ -139,8 +140,8 @@ export class FakeRegistryHelper {
   /** Sets a value as the registry would hold it (`kind`, `data` as the protocol carries them). */
   set(key: string, name: string, kind: string, data: string | string[]): void {
     const k = this.makeKey(key.split('\\'));
-    const had = k.values.get(name.toLowerCase());
-    k.values.set(name.toLowerCase(), { name: had?.name ?? name, kind, data });
+    const had = k.values.get(registryFold(name));
+    k.values.set(registryFold(name), { name: had?.name ?? name, kind, data });
   }
 
   /** The values as the mirror's notation would not show them: `key\name` → kind and data. */
@@ -153,10 +154,10 @@ export class FakeRegistryHelper {
   private makeKey(names: string[]): { names: string[]; values: Map<string, { name: string; kind: string; data: string | string[] }> } {
     let made;
     for (let i = 1; i <= names.length; i++) {
-      const id = names.slice(0, i).join('\\').toLowerCase();
+      const id = registryFold(names.slice(0, i).join('\\'));
       made = this.keys.get(id);
       if (made === undefined) {
-        const parent = i > 1 ? this.keys.get(names.slice(0, i - 1).join('\\').toLowerCase())!.names : [];
+        const parent = i > 1 ? this.keys.get(registryFold(names.slice(0, i - 1).join('\\')))!.names : [];
         made = { names: [...parent, names[i - 1]!], values: new Map() };
         this.keys.set(id, made);
       }
