@@ -9,6 +9,9 @@
  * a flush of the hive (RegFlushKey): the mirror records the values as agreed once write returns,
  * and a value the hive lost at a power loss would be taken for a change made here.
  *
+ * A REG_DWORD or REG_QWORD of another size (GetValue gives an Int64 or a byte[] for it) is "unknown":
+ * not synced, and reported, rather than failing the read of every value under the key.
+ *
  * Not run here: no Windows in CI. Tested only through a fake that answers the protocol (testkit).
  */
 import { spawn } from 'node:child_process';
@@ -36,8 +39,8 @@ function Value($k, [string]$n) {
     'String' { $t = 'sz'; $d = Q (Enc $v) }
     'ExpandString' { $t = 'expand_sz'; $d = Q (Enc $v) }
     'MultiString' { $t = 'multi_sz'; $d = '[' + ((@($v) | ForEach-Object { Q (Enc $_) }) -join ',') + ']' }
-    'DWord' { $t = 'dword'; $d = Q (B ([BitConverter]::GetBytes([int]$v))) }
-    'QWord' { $t = 'qword'; $d = Q (B ([BitConverter]::GetBytes([long]$v))) }
+    'DWord' { if ($v -is [int]) { $t = 'dword'; $d = Q (B ([BitConverter]::GetBytes([int]$v))) } }
+    'QWord' { if ($v -is [long]) { $t = 'qword'; $d = Q (B ([BitConverter]::GetBytes([long]$v))) } }
     'Binary' { $t = 'binary'; if ($null -eq $v) { $v = New-Object byte[] 0 }; $d = Q (B $v) }
     'None' { $t = 'none'; if ($null -eq $v) { $v = New-Object byte[] 0 }; $d = Q (B $v) }
   }

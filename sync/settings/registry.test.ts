@@ -134,6 +134,14 @@ describe('the registry helper\'s answers', () => {
     assert.ok(args.at(-1)!.length < 30_000, 'fits a Windows command line');
     assert.match(SCRIPT, /GetBytes\(\$json \+ "`n"\)/);
   });
+
+  it('takes a DWORD or QWORD of another size for a type it does not sync, not a failure of the whole read', () => {
+    // .NET Framework's GetValue gives an Int64 for a REG_DWORD of 5 to 8 bytes and a byte[] for one
+    // (or a REG_QWORD) of more (RegistryKey.InternalGetValue): [int] or [long] of it would throw
+    // out of the read, and no value under the key would sync.
+    assert.match(SCRIPT, /'DWord' \{ if \(\$v -is \[int\]\) \{ \$t = 'dword'/);
+    assert.match(SCRIPT, /'QWord' \{ if \(\$v -is \[long\]\) \{ \$t = 'qword'/);
+  });
 });
 
 describe('RegistryStore (over a fake helper: no Windows here)', () => {
