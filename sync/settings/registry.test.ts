@@ -304,6 +304,22 @@ describe('the settings mirror over the registry', () => {
     assert.deepEqual(await m.files(), { '/HKCU/Software/Vendor/App/PREFS/theme': '"contrast"\n' });
   });
 
+  it('a value written by hand in another notation of the same value (an org layer\'s file) reaches the registry and its file is left as it is', async (t) => {
+    const m = await machine(t);
+    await m.setFile('/HKCU/Software/Vendor/App/Count', 'dword:0000002A');
+    await m.setFile('/HKCU/Software/Vendor/App/Name', 'hex(1):61,00,00,00');
+    assert.deepEqual((await m.mirror.sync()).problems, []);
+    assert.deepEqual(m.helper.dump(), {
+      'Software\\Vendor\\App\\Count': { kind: 'dword', data: b64(0x2a, 0, 0, 0) },
+      'Software\\Vendor\\App\\Name': { kind: 'sz', data: toB64('a') },
+    });
+    for (let i = 0; i < 2; i++) {
+      const r = await m.mirror.sync();
+      assert.deepEqual([r.changed, r.applied, r.conflicts, r.problems], [[], [], [], []], `run ${i + 2} takes the registry's notation for no change`);
+    }
+    assert.deepEqual(await m.files(), { '/HKCU/Software/Vendor/App/Count': 'dword:0000002A\n', '/HKCU/Software/Vendor/App/Name': 'hex(1):61,00,00,00\n' });
+  });
+
   it('two files of one value in two spellings: the first is the value\'s, the other reported and left', async (t) => {
     const m = await machine(t);
     await m.setFile('/HKCU/Software/Vendor/App/Theme', '"a"');

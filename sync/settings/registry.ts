@@ -37,6 +37,14 @@ export class RegistryStore implements SettingsStore {
     return foldKeyPath(key);
   }
 
+  /** A value as a read shows it once written: the notation is parsed and written out again, with no helper. */
+  canonical(values: readonly string[]): Promise<(string | undefined)[]> {
+    return Promise.resolve(values.map((v) => {
+      const parsed = parseValue(v);
+      return 'problem' in parsed ? undefined : formatValue(parsed);
+    }));
+  }
+
   async read(dir: string): Promise<{ values: Map<string, string>; skipped: string[]; problems: SettingsProblem[] }> {
     const top = dirKey(dir);
     if (top === undefined) throw new Error(`${dir} is not a registry dir (registryDir makes them)`);
