@@ -8,6 +8,9 @@
  * powershell.exe by its full path under %SystemRoot% (never one found on PATH). A write ends with
  * a flush of the hive (RegFlushKey): the mirror records the values as agreed once write returns,
  * and a value the hive lost at a power loss would be taken for a change made here.
+ * The request is read from stdin's raw bytes as UTF-8 (OpenStandardInput), not [Console]::In, whose
+ * reader decodes in the console's code page and can hang on a redirected pipe in Windows PowerShell
+ * (PowerShell PR #2336).
  *
  * A REG_DWORD or REG_QWORD of another size (GetValue gives an Int64 or a byte[] for it) is "unknown":
  * not synced, and reported, rather than failing the read of every value under the key.
@@ -86,7 +89,7 @@ function Change($c) {
   }
 }
 try {
-  $req = [Console]::In.ReadToEnd() | ConvertFrom-Json
+  $req = [System.IO.StreamReader]::new([Console]::OpenStandardInput(), [System.Text.UTF8Encoding]::new($false)).ReadToEnd() | ConvertFrom-Json
   if ($req.op -eq 'read') {
     $script:keys = New-Object System.Collections.Generic.List[string]
     $k = $hkcu.OpenSubKey((Path $req.key), $false)
