@@ -65,3 +65,15 @@ test('no time left is given while the total is still counting: it would only gro
   const final = meter.update({ files: 3, filesTotal: 10, bytes: 300, bytesTotal: 1000, counting: false });
   assert.equal(final.etaSeconds, 7);
 });
+
+test('the meter holds a bounded number of samples however often a pass reports (one report per file of a 100,000-file upload)', () => {
+  let now = 0;
+  const meter = new ProgressMeter(() => now);
+  let last = meter.update({ files: 0, filesTotal: 20_000, bytes: 0, bytesTotal: 20_000_000 });
+  for (let i = 1; i <= 20_000; i++) {
+    now = i; // one report a millisecond: 5,000 of them in the rate's window
+    last = meter.update({ files: i, filesTotal: 20_000, bytes: i * 1000, bytesTotal: 20_000_000 });
+  }
+  assert.ok(meter.samplesHeld <= 60, `${meter.samplesHeld} samples held`);
+  assert.equal(last.rate, 1_000_000);
+});

@@ -2,15 +2,24 @@
  * Rate and ETA for the status: bytes done over a sliding window of recent samples, so one stall
  * or one burst does not swing the estimate. The clock is injected. No ETA while the total is
  * still being counted: it would only grow.
+ *
+ * A pass may report once per file (100,000 times for a big first upload): the window keeps at
+ * most one sample per SAMPLE_MS, so each report costs the same however often they come.
  */
 import type { Progress } from '../../shared/agent-api.js';
 
 const WINDOW_MS = 5000;
+const SAMPLE_MS = WINDOW_MS / 50;
 
 export class ProgressMeter {
   private samples: Array<{ at: number; bytes: number }> = [];
 
   constructor(private readonly now: () => number) {}
+
+  /** Samples in the window (tests). */
+  get samplesHeld(): number {
+    return this.samples.length;
+  }
 
   reset(): void {
     this.samples = [];
@@ -19,7 +28,8 @@ export class ProgressMeter {
   /** Records `bytes` done of `bytesTotal` and returns the progress to show. */
   update(p: { files: number; filesTotal: number; bytes: number; bytesTotal: number; counting?: boolean }): Progress {
     const at = this.now();
-    this.samples.push({ at, bytes: p.bytes });
+    const newest = this.samples.at(-1);
+    if (newest === undefined || at - newest.at >= SAMPLE_MS) this.samples.push({ at, bytes: p.bytes });
     while (this.samples.length > 2 && at - this.samples[0]!.at > WINDOW_MS) this.samples.shift();
     const first = this.samples[0]!;
     const seconds = (at - first.at) / 1000;
