@@ -324,6 +324,34 @@ test("a pass that fails leaves no progress figures standing: an offline folder d
   assert.equal(f.progress, undefined, JSON.stringify(f.progress));
 });
 
+test('a big upload pushes a status a few times a second, not once or twice per file', async (t) => {
+  const base = await tempRoot(t, 'agent-progress-pushes');
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const root = join(base, 'root');
+  await mkdir(root, { recursive: true });
+  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => mem, newDeviceId: () => 'deva', ...FAST, watch: false, pollMs: 60_000 });
+  t.after(() => agent.stop());
+  await waitFor('the first pass', () => agent.status().folders[0]!.state === 'idle' && agent.passCount > 0);
+  const FILES = 600;
+  for (let i = 0; i < FILES; i++) await writeFile(join(root, `f${i}.txt`), `file ${i} `.repeat(20));
+  const events: AgentEvent[] = [];
+  agent.subscribe((e) => events.push(e));
+  let seen = 0;
+  t.mock.method(agent, 'status', function (this: Agent, ...args: []) {
+    seen++;
+    return Agent.prototype.status.apply(this, args);
+  });
+  const synced = agent.passesDone();
+  await agent.call('syncNow', {});
+  await synced;
+  const uploading = events.filter((e) => e.type === 'status' && e.status.folders[0]!.state === 'uploading');
+  assert.ok(uploading.length > 0, 'the upload is shown');
+  assert.ok(uploading.length < FILES / 6, `${uploading.length} statuses pushed for ${FILES} files`);
+  assert.ok(seen < FILES / 3, `${seen} statuses built for ${FILES} files`);
+  assert.equal(agent.status().folders[0]!.files, FILES);
+});
+
 test('a pause keeps the error of the last pass, which no pass has ended; a resume never shows the folder in sync with it, but as the error left it', async (t) => {
   const base = await tempRoot(t, 'agent-paused-error');
   const mem = new MemoryStore();

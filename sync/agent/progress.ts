@@ -40,3 +40,42 @@ export class ProgressMeter {
     return out;
   }
 }
+
+const PUSH_MS = 250;
+
+/**
+ * Paces the status pushes of progress reports: the first goes out at once, later ones at most
+ * every PUSH_MS, and one held back goes out at the end of its interval, so the last figures are
+ * shown. Each push builds and sends the agent's whole status (agent.ts): one per report would be
+ * 200,000 of them for a 100,000-file upload.
+ */
+export class PushPacer {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private held = false;
+
+  constructor(private readonly push: () => void) {}
+
+  report(): void {
+    if (this.timer !== undefined) {
+      this.held = true;
+      return;
+    }
+    this.push();
+    this.timer = setTimeout(() => this.tick(), PUSH_MS);
+    this.timer.unref?.();
+  }
+
+  /** Forgets a report held back: the caller pushes the status itself (a new step, the end of a pass). */
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.held = false;
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    if (!this.held) return;
+    this.held = false;
+    this.report();
+  }
+}

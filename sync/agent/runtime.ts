@@ -19,7 +19,7 @@ import type { BlobId } from '../repo/types.js';
 import { SyncFolder, type FolderOptions, type PassPhase, type PassResult } from './folder.js';
 import { BASE_FILE } from './base.js';
 import { noRoot } from './rescan.js';
-import { ProgressMeter } from './progress.js';
+import { ProgressMeter, PushPacer } from './progress.js';
 import { filesIn, LAST_SYNC_EVERY_MS, readLastSync, writeLastSync } from './known.js';
 import { layerPath, makeDirsDurably } from '../fsutil.js';
 import { TOO_LONG } from '../snapshot/listing.js';
@@ -134,6 +134,7 @@ export class FolderRuntime {
   private watcher: LayerWatcher | undefined;
   private closed = false;
   private readonly meter: ProgressMeter;
+  private readonly pacer: PushPacer;
   readonly exclude: Excluder;
   /** The org layers, as given at start or by the last switchLower (the folder takes them when it opens). */
   private lower: { lower?: readonly BlobId[]; lowerBefore?: readonly BlobId[]; rootKeys?: ReadonlyMap<BlobId, string> };
@@ -145,6 +146,7 @@ export class FolderRuntime {
   ) {
     this.status = { root: spec.root, layer: spec.layer, state: 'idle', conflicts: [], files: 0, syncedPasses: 0 };
     this.meter = new ProgressMeter(() => opts.now().getTime());
+    this.pacer = new PushPacer(() => opts.changed());
     this.exclude = folderExcluder(spec);
     this.lower = { lower: spec.lower, lowerBefore: spec.lowerBefore, ...(spec.rootKeys ? { rootKeys: spec.rootKeys } : {}) };
   }
@@ -329,10 +331,13 @@ export class FolderRuntime {
 
   private phase(p: PassPhase): void {
     // Each step counts its own bytes from 0: the last step's samples would read as a stall.
-    if (p.state !== this.status.state) this.meter.reset();
+    const step = p.state !== this.status.state;
+    if (step) this.meter.reset();
     this.status.state = p.state;
     this.status.progress = this.meter.update(p);
-    this.opts.changed();
+    // A new step is shown at once; the figures within one at the pacer's pace.
+    if (step) this.pacer.cancel();
+    this.pacer.report();
   }
 
   /**
@@ -343,6 +348,7 @@ export class FolderRuntime {
     this.status.state = state;
     delete this.status.progress;
     this.meter.reset();
+    this.pacer.cancel();
     this.opts.changed();
   }
 
@@ -475,6 +481,7 @@ export class FolderRuntime {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.pacer.cancel();
     await this.watcher?.close();
     this.watcher = undefined;
     await this.index?.close();
