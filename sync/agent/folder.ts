@@ -47,7 +47,7 @@ import { layerGraph, type SnapshotGraph } from './history.js';
 import { LocalTree, type ScanResult } from './local.js';
 import { applyPlan, deletedBy } from './apply.js';
 import { mergeHeads, snapshotTree } from './remote.js';
-import { TreeCache, writeFlatTree, type ChunkMap } from './trees.js';
+import { TreeCache, type ChunkMap } from './trees.js';
 import { countDeletes, DeleteHistory, droppedBySwitch, massDelete, type DeleteRun, type HeldDeletes } from './guard.js';
 import { putBack, type PutBackSource } from './put-back.js';
 import { HeldAnswers, restoreEarlier, type Answer } from './answer.js';
@@ -410,11 +410,11 @@ export class SyncFolder {
     let answered = carrying.act;
     // The direction whose deletes the answer settles.
     const settled = carrying.direction;
-    const mergedRoot = await writeFlatTree(repo, merged, chunks);
+    const mergedRoot = await this.trees.write(merged, chunks);
     // A switch of the org layers is recorded as a merge too: cut off, its next pass must take the
     // files it already laid for the new version's, not for the user's edits.
     const record = plan.ops.length > 0 && (parents.length > 0 || switching !== undefined);
-    const baseRoot = record ? await writeFlatTree(repo, scanned, chunks) : undefined;
+    const baseRoot = record ? await this.trees.write(scanned, chunks) : undefined;
     // A path the scan could not read keeps its bytes on the disk, while the merged tree may take
     // another device's version of it. Taken from the disk as it is once readable, those old bytes
     // would read as this device's edit and undo the other one everywhere. So the disk as this pass
@@ -422,7 +422,7 @@ export class SyncFolder {
     // has laid the merged version there or found it edited (then both versions stay).
     const after = diskAfter(target, scanned, hidden, (p) => tooLong(p) && !localFlat.has(p));
     const unread = unreadTest(scan);
-    const lagRoot = lagsAt(after, effective, unread) ? await writeFlatTree(repo, after, chunks) : undefined;
+    const lagRoot = lagsAt(after, effective, unread) ? await this.trees.write(after, chunks) : undefined;
     // The disk lags for good where a path is too long to lay here: no pass can do more there until
     // a new head or a local change (which end the idle poll) or a root moved higher up (a start,
     // which finds the lag recorded). The folder settles all the same.

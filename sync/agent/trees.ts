@@ -7,6 +7,10 @@
  * - Writing: a flat tree is written back deepest dir first; unchanged dirs encode to the ids they
  *   had and add nothing. Dirs are written with mtime 0: two devices that reach the same flat tree
  *   must reach the same root id, or they would write new snapshots at each other forever.
+ * - A pass writes through its TreeCache (write): a dir whose entries are those of the tree it got
+ *   in the cache's last write, and which the cache holds, keeps that id without being encoded and
+ *   hashed again, so one edit in a layer of 5,000 dirs encodes the few trees on its path, not all.
+ *   The result must be the same root id as writeFlatTree's.
  */
 import { blobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
@@ -20,6 +24,8 @@ export type ChunkMap = Map<string, readonly string[]>;
 export class TreeCache {
   private trees = new Map<BlobId, Tree>();
   private used = new Set<BlobId>();
+  /** dir → the id the last write gave it. */
+  private written = new Map<string, BlobId>();
 
   constructor(private readonly repo: Repository) {}
 
@@ -52,6 +58,20 @@ export class TreeCache {
     return flattenLoaded(this.trees, root, chunks);
   }
 
+  /** writeFlatTree, reusing the ids of the dirs the last write gave the same entries (see the header). */
+  async write(tree: FlatTree, chunks: ChunkMap): Promise<BlobId> {
+    const last = this.written;
+    const now = new Map<string, BlobId>();
+    const kept = (dir: string, entries: readonly TreeEntry[]): BlobId | undefined => {
+      const id = last.get(dir);
+      const had = id === undefined ? undefined : this.trees.get(id);
+      return had !== undefined && sameEntries(had.entries, entries) && this.repo.hasBlob(id!) ? id : undefined;
+    };
+    const root = await writeDirs(this.repo, tree, chunks, (id, bytes) => this.repo.addBlob('tree', id, bytes), kept, (dir, id) => void now.set(dir, id));
+    this.written = now;
+    return root;
+  }
+
   /** Drops the trees not used since the last prune. */
   prune(): void {
     for (const id of this.trees.keys()) if (!this.used.has(id)) this.trees.delete(id);
@@ -81,14 +101,54 @@ function entryOf(name: string, node: Node, chunks: ChunkMap, subtree: (name: str
  * Adds the trees of `tree` to the repository (not yet durable: flush after) and returns the root
  * id. Every file's content must be in `chunks`. `add` adds one tree (a preload's counts what it adds).
  */
-export async function writeFlatTree(repo: Repository, tree: FlatTree, chunks: ChunkMap, add = (id: BlobId, bytes: Uint8Array): Promise<unknown> => repo.addBlob('tree', id, bytes)): Promise<BlobId> {
+export function writeFlatTree(repo: Repository, tree: FlatTree, chunks: ChunkMap, add = (id: BlobId, bytes: Uint8Array): Promise<unknown> => repo.addBlob('tree', id, bytes)): Promise<BlobId> {
+  return writeDirs(repo, tree, chunks, add);
+}
+
+/** writeFlatTree, taking a dir's id from `kept` where it gives one instead of encoding the dir; `wrote` sees each dir's id. */
+async function writeDirs(
+  repo: Repository,
+  tree: FlatTree,
+  chunks: ChunkMap,
+  add: (id: BlobId, bytes: Uint8Array) => Promise<unknown>,
+  kept: (dir: string, entries: readonly TreeEntry[]) => BlobId | undefined = () => undefined,
+  wrote: (dir: string, id: BlobId) => void = () => {},
+): Promise<BlobId> {
   const ids = new Map<string, BlobId>();
   for (const [dir, list] of directories(tree)) {
     const entries = list.map(([name, node]) => entryOf(name, node, chunks, (n) => ids.get(dir === '' ? n : `${dir}/${n}`)!));
-    const bytes = encodeTree({ entries });
-    const id = blobId(bytes, repo.format.hash);
-    await add(id, bytes);
+    let id = kept(dir, entries);
+    if (id === undefined) {
+      const bytes = encodeTree({ entries });
+      id = blobId(bytes, repo.format.hash);
+      await add(id, bytes);
+    }
     ids.set(dir, id);
+    wrote(dir, id);
   }
   return ids.get('')!;
+}
+
+/** Entries with the same fields and values, so that they encode to the same bytes. */
+function sameEntries(a: readonly TreeEntry[], b: readonly TreeEntry[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!sameEntry(a[i]!, b[i]!)) return false;
+  return true;
+}
+
+/** A field set to undefined is none: the encoding leaves it out. */
+function sameEntry(a: TreeEntry, b: TreeEntry): boolean {
+  const x = a as unknown as Record<string, unknown>;
+  const y = b as unknown as Record<string, unknown>;
+  const defined = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] !== undefined);
+  const keys = defined(x);
+  if (keys.length !== defined(y).length) return false;
+  for (const k of keys) {
+    const u = x[k];
+    const v = y[k];
+    if (Array.isArray(u)) {
+      if (!Array.isArray(v) || u.length !== v.length || u.some((w, i) => w !== v[i])) return false;
+    } else if (u !== v) return false;
+  }
+  return true;
 }
