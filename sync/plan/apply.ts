@@ -118,12 +118,12 @@ class PlanBuilder {
 
   deleteStale(): void {
     const stashed = new Set(this.stash.values());
-    for (const p of this.disk.paths().reverse()) {
-      const cur = this.disk.get(p) as DiskNode;
+    // Only the paths that go are sorted (children first): most of a big tree stays.
+    const stale = this.disk.pathsWhere((p, cur) => {
       const want = this.merged.get(p);
-      if (stashed.has(p) || (want !== undefined && want.type === cur.type)) continue;
-      this.emit({ op: 'delete', path: p, expect: cur });
-    }
+      return !stashed.has(p) && (want === undefined || want.type !== cur.type);
+    });
+    for (const p of stale.reverse()) this.emit({ op: 'delete', path: p, expect: this.disk.get(p) as DiskNode });
   }
 
   create(): void {
@@ -183,11 +183,9 @@ export function planApply(local: FlatTree, mergedTree: FlatTree, options: ApplyO
   b.rescue();
   b.deleteStale();
   b.create();
-  const reached = b.disk.paths();
-  if (reached.length !== merged.size) throw new StrataError('E_PLAN_INTERNAL', 'the plan does not reach the merged tree');
-  for (const p of reached) {
-    if (!sameNode(b.disk.get(p), merged.get(p))) throw new StrataError('E_PLAN_INTERNAL', 'the plan does not reach the merged tree', { path: p });
-  }
+  if (b.disk.size !== merged.size) throw new StrataError('E_PLAN_INTERNAL', 'the plan does not reach the merged tree');
+  const off = b.disk.pathsWhere((p, node) => !sameNode(node, merged.get(p)));
+  if (off.length > 0) throw new StrataError('E_PLAN_INTERNAL', 'the plan does not reach the merged tree', { path: off[0] });
   const summary = emptySummary();
   for (const op of b.ops) countOp(summary, op);
   return { ops: b.ops, summary };

@@ -19,15 +19,27 @@ export class SimulatedDisk {
     private readonly caseInsensitive: boolean,
   ) {
     this.nodes = new Map();
-    for (const [p, n] of local) this.set(p, n);
+    // A map's keys are distinct: nothing to delete first, as set() must.
+    for (const [p, n] of local) this.add(p, n);
   }
 
   get(path: string): DiskNode | undefined {
     return this.nodes.get(path);
   }
 
+  get size(): number {
+    return this.nodes.size;
+  }
+
   paths(): string[] {
     return [...this.nodes.keys()].sort(compareStrings);
+  }
+
+  /** The paths whose node passes `test`, sorted: paths() without sorting the ones it leaves out. */
+  pathsWhere(test: (path: string, node: DiskNode) => boolean): string[] {
+    const out: string[] = [];
+    for (const [p, n] of this.nodes) if (test(p, n)) out.push(p);
+    return out.sort(compareStrings);
   }
 
   /** Nothing is at `path`, nor (case-insensitive targets) at any name that folds like it. */
@@ -57,6 +69,11 @@ export class SimulatedDisk {
 
   set(path: string, node: DiskNode): void {
     this.delete(path);
+    this.add(path, node);
+  }
+
+  /** set() of a path that holds nothing. */
+  private add(path: string, node: DiskNode): void {
     this.nodes.set(path, node);
     if (this.caseInsensitive) this.folds.set(foldKey(path), (this.folds.get(foldKey(path)) ?? 0) + 1);
     if (node.type === 'file') {

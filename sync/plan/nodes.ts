@@ -26,8 +26,23 @@ export function nodeKey(n: Node | undefined): string {
   }
 }
 
+/** nodeKey(a) === nodeKey(b), without building the keys (the planner compares every path of a tree). */
 export function sameNode(a: Node | undefined, b: Node | undefined): boolean {
-  return nodeKey(a) === nodeKey(b);
+  if (a === undefined || b === undefined || a.type !== b.type) return nodeKey(a) === nodeKey(b);
+  switch (a.type) {
+    case 'file': {
+      const o = b as typeof a;
+      return a.content === o.content && a.size === o.size && a.mode === o.mode && a.mtimeMs === o.mtimeMs;
+    }
+    case 'dir':
+      return a.mode === (b as typeof a).mode;
+    case 'symlink': {
+      const o = b as typeof a;
+      return a.target === o.target && a.mtimeMs === o.mtimeMs;
+    }
+    default:
+      return nodeKey(a) === nodeKey(b);
+  }
 }
 
 /**
