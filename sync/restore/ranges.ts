@@ -1,5 +1,6 @@
 /**
- * Pack bytes a restore already fetched, kept for later reads of the same restore.
+ * Pack bytes a restore already fetched, kept for later reads of the same restore (and of a snapshot's
+ * read of its parent trees, snapshot/prefetch.ts).
  *
  * The tree walk reads one level of folders at a time, and each coalesced read also brings the
  * bytes between the trees: the trees of deeper levels and, in packs that mix trees and data, the

@@ -77,6 +77,29 @@ describe('takeSnapshot: reading the parent trees ahead', () => {
     });
   });
 
+  it("a deep parent is read about once: a level's coalesced reads also bring other levels' trees, which are kept", async () => {
+    await withTmp(async (root) => {
+      // 5 levels of 4 folders (1,365), a tiny file in each: the trees are nearly all the bytes.
+      const files: Record<string, string> = {};
+      const add = (dir: string, depth: number): void => {
+        files[`${dir}f`] = '.';
+        if (depth < 5) for (let i = 0; i < 4; i++) add(`${dir}d${i}/`, depth + 1);
+      };
+      add('', 0);
+      await writeFiles(root, files, BEFORE_T0);
+      const { store, repo } = await newRepo();
+      await takeSnapshot(repo, { ...base, root });
+      let packBytes = 0;
+      for await (const info of store.list('data/')) packBytes += info.size;
+      const again = await openRepository(store, { now: () => T0 });
+      const before = again.stats.bytesDownloaded;
+      const second = await takeSnapshot(again, { ...base, root });
+      assert.equal(second.stats.filesUnchanged, Object.keys(files).length);
+      const read = again.stats.bytesDownloaded - before;
+      assert.ok(read < packBytes * 1.2, `read ${read} bytes of ${packBytes} bytes of packs`);
+    });
+  });
+
   it('a corrupt parent tree only makes its folder be read from disk again', async () => {
     await withTmp(async (root) => {
       await writeFiles(root, manyDirs(), BEFORE_T0);

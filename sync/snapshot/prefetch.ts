@@ -4,7 +4,10 @@
  * The walk needs the parent's tree of every directory it enters (the stat cache). Reading them
  * one by one costs a round trip per directory; reading a whole level of the hierarchy with
  * repo.loadTrees lets neighbouring trees of a pack share one ranged GET, so a snapshot costs
- * about (levels × packs holding its trees) GETs instead of one per directory.
+ * about (levels × packs holding its trees) GETs instead of one per directory. A level's trees lie
+ * among those of other levels (a snapshot writes each folder's tree after its subfolders'), so
+ * each coalesced read brings those too: the ranges are kept (restore's RangeCache) and deeper
+ * levels are served from them, or a deep layer's tree packs would be fetched once per level.
  *
  * What must always hold:
  * - Same meaning as loading each tree when it is needed (parent.ts): an unreadable parent tree
@@ -15,6 +18,7 @@
  */
 import { MAX_TREE_BYTES, type Repository } from '../repo/index.js';
 import type { BlobId } from '../repo/types.js';
+import { loadTrees, RangeCache } from '../restore/ranges.js';
 import { NO_PARENT, byName, isObjectError, loadParentDir, type ParentDir } from './parent.js';
 
 /** A few hundred bytes per decoded entry: well under 100 MB, and a layer of up to this many entries is read ahead whole. */
@@ -29,11 +33,14 @@ interface Held {
 export class ParentTrees {
   private readonly held = new Map<BlobId, Held>();
   private entries = 0;
+  private readonly ranges: RangeCache;
 
   constructor(
     private readonly repo: Repository,
     private readonly maxEntries = DEFAULT_MAX_ENTRIES,
-  ) {}
+  ) {
+    this.ranges = new RangeCache(repo.format.hash);
+  }
 
   /** Entries of the trees read ahead and not taken yet. */
   get heldEntries(): number {
@@ -57,7 +64,7 @@ export class ParentTrees {
   async readAhead(root: BlobId): Promise<void> {
     let level = new Map<BlobId, number>([[root, 1]]);
     do {
-      const loaded = await loadLevel(this.repo, [...level.keys()]);
+      const loaded = await loadLevel(this.repo, this.ranges, [...level.keys()]);
       for (const [id, dir] of loaded) this.hold(id, dir, level.get(id) ?? 1);
       level = this.nextLevel(loaded.values());
     } while (level.size > 0 && this.entries < this.maxEntries);
@@ -92,7 +99,7 @@ export class ParentTrees {
 }
 
 /** Trees `ids` with coalesced reads; an unreadable one maps to NO_PARENT. */
-async function loadLevel(repo: Repository, ids: readonly BlobId[]): Promise<Map<BlobId, ParentDir>> {
+async function loadLevel(repo: Repository, ranges: RangeCache, ids: readonly BlobId[]): Promise<Map<BlobId, ParentDir>> {
   const out = new Map<BlobId, ParentDir>();
   const readable: BlobId[] = [];
   for (const id of ids) {
@@ -102,7 +109,7 @@ async function loadLevel(repo: Repository, ids: readonly BlobId[]): Promise<Map<
     else out.set(id, NO_PARENT);
   }
   try {
-    await repo.loadTrees(readable, (id, tree) => {
+    await loadTrees(repo, ranges, readable, (id, tree) => {
       out.set(id, byName(tree));
     });
   } catch (err) {
