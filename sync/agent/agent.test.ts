@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { AgentEvent } from '../../shared/agent-api.js';
@@ -90,6 +90,26 @@ test('a conflict the status lists before the store is opened (a paused start) is
   assert.equal(requests(a), sent, 'nothing asked of the bucket');
   await a.agent.call('resume', {});
   await waitFor('b follows', async () => isDeepStrictEqual(await listDir(b.root).catch(() => undefined), { 'notes.txt': copy }));
+});
+
+test('a conflict whose folder became a link to elsewhere since the scan is not resolved through the link: nothing outside the root changes', async (t) => {
+  const { a } = await setup(t, { watch: false });
+  const copy = 'docs/notes.sync-conflict-20261201-101500-laptop.txt';
+  await mkdir(join(a.root, 'docs'));
+  for (const name of ['docs/notes.txt', copy]) await writeFile(join(a.root, name), name);
+  await a.agent.call('syncNow', {});
+  await waitFor('a lists the conflict', () => a.agent.status().folders[0]!.conflicts.some((c) => c.copy === copy));
+  await a.agent.call('pause', {});
+  // Between the scan and the click, docs is swapped for a link to a folder outside the root.
+  const outside = join(a.root, '..', 'outside');
+  await mkdir(outside);
+  for (const name of ['notes.txt', 'notes.sync-conflict-20261201-101500-laptop.txt']) await writeFile(join(outside, name), `outside ${name}`);
+  await rename(join(a.root, 'docs'), join(a.root, '..', 'docs-away'));
+  await symlink(outside, join(a.root, 'docs'));
+  for (const keep of ['name', 'copy']) {
+    await assert.rejects(a.agent.call('resolveConflict', { root: a.root, copy, keep }), (err) => isStrataError(err, 'E_VERSION_GONE') && /docs/.test(err.message), keep);
+  }
+  assert.deepEqual(await listDir(outside), { 'notes.txt': 'outside notes.txt', 'notes.sync-conflict-20261201-101500-laptop.txt': 'outside notes.sync-conflict-20261201-101500-laptop.txt' });
 });
 
 test('a pause saves the agent-wide last sync as it does each folder\'s: a restart shows the last synced pass, not the last one that wrote', async (t) => {

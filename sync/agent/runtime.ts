@@ -23,7 +23,7 @@ import { ProgressMeter, PushPacer } from './progress.js';
 import { filesIn, LAST_SYNC_EVERY_MS, readLastSync, writeLastSync } from './known.js';
 import { layerPath, makeDirsDurably } from '../fsutil.js';
 import { TOO_LONG } from '../snapshot/listing.js';
-import { TOO_LONG_HERE } from '../exec/index.js';
+import { badAncestor, TOO_LONG_HERE } from '../exec/index.js';
 import type { ScanResult } from './local.js';
 
 export interface FolderSpec {
@@ -366,7 +366,8 @@ export class FolderRuntime {
   /**
    * Keeps one side of a conflict (Agent.resolveConflict): deletes the copy, or renames it over the
    * name (one atomic rename). Files and symlinks only: a folder's conflict is for the user's file
-   * manager. The paths come from this folder's own scan, and are checked to be plain. The version
+   * manager. The paths come from this folder's own scan, and are checked to be plain, each folder
+   * on their way a real folder still (never a link out of the root). The version
    * kept must still be on the disk (a scan may not have seen it deleted or moved by hand yet):
    * otherwise nothing changes, it fails with E_VERSION_GONE (the user chose what is not there; not
    * E_CONFLICT_GONE, which says a pass already ended the conflict), and the next pass, due at once,
@@ -378,6 +379,16 @@ export class FolderRuntime {
       return layerPath(this.spec.root, rel);
     };
     const [name, copy] = [abs(c.path), abs(c.copy)];
+    // A folder on the way may have become a link (or a file) since the scan: rm and rename would
+    // follow it and act outside the root.
+    for (const rel of [c.path, c.copy]) {
+      const bad = await badAncestor(this.spec.root, rel);
+      if (bad === undefined) continue;
+      this.markDirty([bad]);
+      this.due = true;
+      this.opts.changed();
+      throw new StrataError('E_VERSION_GONE', `${bad} is no longer a folder on the disk (replaced by a link or a file since the last scan); nothing was changed`, { path: rel });
+    }
     for (const p of keep === 'copy' ? [name, copy] : [copy]) {
       const st = await lstat(p).catch(() => undefined);
       if (st?.isDirectory()) throw new StrataError('E_USAGE', 'a folder conflict is resolved by hand: move or delete one of the folders', { path: p });

@@ -30,4 +30,5 @@ export { executePlan, type ExecuteOptions, type ExecuteResult, type OpResult } f
 export { recover, type Interrupted, type RecoverReport, type RecoveredRun } from './recover.js';
 export { clearJournal, type RunLabel } from './journal.js';
 export { TOO_LONG_HERE } from './outcome.js';
+export { badAncestor } from './check.js';
 export type { FetchFn, ScannedCtime, SuppressFn } from './context.js';
