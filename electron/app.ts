@@ -52,7 +52,7 @@ export interface Shell {
   /** A window showing `url`, whose navigation `allowed` decides (new windows are always refused). */
   openWindow(url: string, allowed: (target: string) => boolean): WindowHandle;
   showError(title: string, message: string): void;
-  /** A desktop notification; a click on it runs `onClick`. */
+  /** A desktop notification, its title and body plain text (the shell shows them as text: notices.ts notificationFor); a click on it runs `onClick`. */
   notify(notice: Notice, onClick: () => void): void;
   /** Ends the process; the app has stopped everything before it calls this. */
   exit(): void;

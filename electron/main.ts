@@ -16,6 +16,7 @@ import { app, BrowserWindow, dialog, Menu, nativeImage, Notification, session, T
 import { defaultStateDir } from '../sync/state/index.js';
 import { StrataApp, type Shell } from './app.js';
 import { xdgAutostart, type Autostart } from './autostart.js';
+import { notificationFor } from './notices.js';
 import { denyPermissions, secureWebPreferences } from './security.js';
 
 /** Three stacked bars, 16×16. */
@@ -65,8 +66,9 @@ const shell: Shell = {
     };
   },
   showError: (title, message) => dialog.showErrorBox(title, message),
-  notify: ({ title, body }, onClick) => {
+  notify: (notice, onClick) => {
     if (!Notification.isSupported()) return;
+    const { title, body } = notificationFor(notice, process.platform);
     const notification = new Notification({ title, body });
     notification.on('click', onClick);
     notification.show();

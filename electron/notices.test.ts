@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AgentStatus, ConflictInfo, FolderStatus } from '../shared/agent-api.js';
 import { StrataError } from '../sync/errors.js';
-import { notices, settingsNotice } from './notices.js';
+import { notices, notificationFor, settingsNotice } from './notices.js';
 
 function folder(over: Partial<FolderStatus> = {}): FolderStatus {
   return { root: '/home/dana', layer: 'user/dana', state: 'idle', conflicts: [], files: 10, syncedPasses: 0, ...over };
@@ -73,5 +73,18 @@ describe('notices', () => {
       body: 'E_DCONF /usr/bin/dconf: dconf is not installed. Files sync on.',
     });
     assert.equal(settingsNotice({ type: 'settings-synced', result: { changed: ['/a'], applied: ['/b'], conflicts: [], problems: [] } }), undefined);
+  });
+
+  it('on Linux, a name from the bucket shows as text in the notice, never as markup the notification server renders', () => {
+    const evil: ConflictInfo = { path: '<a href="https://evil.example">Fix sync</a>.txt', copy: 'x.sync-conflict-20261206-101500-<b>laptop</b>.txt', device: '<img src="file:///etc/x.png"> & co' };
+    const [notice] = notices(undefined, status(folder({ conflicts: [evil] })));
+    assert.ok(notice);
+    const shown = notificationFor(notice, 'linux');
+    assert.equal(shown.title, notice.title, 'the summary is plain text to every server');
+    assert.doesNotMatch(shown.body, /[<>]/);
+    assert.equal(shown.body.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&'), notice.body);
+    assert.match(shown.body, /on &lt;img src=&quot;file:\/\/\/etc\/x\.png&quot;&gt; &amp; co\./);
+    assert.deepEqual(notificationFor(notice, 'darwin'), notice, 'macOS and Windows show the body as text already');
+    assert.deepEqual(notificationFor(notice, 'win32'), notice);
   });
 });

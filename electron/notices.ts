@@ -10,7 +10,8 @@
  *
  * What must hold: each thing is told once, when it appears (a status pushed many times a second
  * repeats nothing); several conflicts at once make one notice; offline is not told (it passes by
- * itself, and the tray says it); nothing is told of a state that ended.
+ * itself, and the tray says it); nothing is told of a state that ended; names from the bucket are
+ * shown as text, never as markup (notificationFor).
  */
 import type { AgentStatus, FolderStatus } from '../shared/agent-api.js';
 import { errorText, plural } from '../shared/status-text.js';
@@ -54,4 +55,18 @@ export function notices(before: AgentStatus | undefined, after: AgentStatus): No
     }
   }
   return out;
+}
+
+const MARKUP: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/**
+ * `notice` as the platform's notifications take it. On Linux the body goes to the notification
+ * server as it is (Electron's libnotify notifications do not escape it), and servers with the
+ * body-markup capability (GNOME, KDE, dunst, …) render it as markup: a file or device name from the
+ * bucket could show links, images or text that is not there. So there its markup characters are
+ * escaped; the summary (title) is plain text to every server, and macOS and Windows show both as text.
+ */
+export function notificationFor(notice: Notice, platform: NodeJS.Platform): Notice {
+  if (platform !== 'linux') return notice;
+  return { title: notice.title, body: notice.body.replace(/[&<>"']/g, (c) => MARKUP[c] ?? c) };
 }
