@@ -114,10 +114,35 @@ export function urlOf(host: string, port: number): string {
 }
 
 /**
- * A server on `host` (loopback, checked) that answers with `handle`; a handler that throws answers
+ * What a server holds for the programs that connect to it. Any program on this machine may connect
+ * (the token is checked only once a request is in), so none may hold sockets without bound: the
+ * agent would run out of file handles for the files it syncs. The cap is far above what the CLI,
+ * the app's window and a few browser tabs of the UI use at once (each holds one event stream).
+ */
+export interface ConnectionLimits {
+  /** Connections open at once; one more is closed as it comes. */
+  maxConnections: number;
+  /** A connection that sends no request for this long is closed. */
+  idleMs: number;
+  /** The whole header of a request must come within this, */
+  headersMs: number;
+  /** and the whole request (its body too) within this. */
+  requestMs: number;
+}
+
+export const CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 128, idleMs: 10_000, headersMs: 10_000, requestMs: 30_000 };
+
+/**
+ * A server on `host` (loopback, checked) that answers with `handle`, within CONNECTION_LIMITS; a handler that throws answers
  * 500 with the error (or drops a response already under way). Resolves with its port.
  */
-export async function listenLoopback(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>, host: string, port: number): Promise<{ server: Server; port: number }> {
+export async function listenLoopback(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  host: string,
+  port: number,
+  limits: Partial<ConnectionLimits> = {},
+): Promise<{ server: Server; port: number }> {
+  const { maxConnections, idleMs, headersMs, requestMs } = { ...CONNECTION_LIMITS, ...limits };
   checkLoopback(host);
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -125,6 +150,14 @@ export async function listenLoopback(handle: (req: IncomingMessage, res: ServerR
       else res.destroy();
     });
   });
+  server.maxConnections = maxConnections;
+  server.headersTimeout = headersMs;
+  server.requestTimeout = requestMs;
+  // Node closes a connection whose request is slow to come, but not one that sends nothing at all.
+  // Once a request is in, the connection is not idle: an answer may take long (a command waits for
+  // a pass), an event stream stays open; after it, keepAliveTimeout closes an idle one.
+  server.on('connection', (socket) => socket.setTimeout(idleMs));
+  server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
   const actual = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {

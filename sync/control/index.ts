@@ -7,7 +7,7 @@
  *   client.ts  connectControl: an AgentApi for the agent of a state dir
  *   guard.ts   the Host, Origin and token checks      file.ts  control.json
  *   events.ts  the event stream, both ends            testkit.ts  a fake agent for tests
- *   http.ts    JSON answers, bounded bodies, loopback listening (both endpoints)
+ *   http.ts    JSON answers, bounded bodies, loopback listening within connection limits (both endpoints)
  *   settings-report.ts  the settings mirror's problems in every status the endpoint gives
  *   signin-server.ts  serveSignIn: the desktop app's sign-in screen before there is an agent
  *                     (shared/signin-api.ts), behind the same guards; no control.json
@@ -24,6 +24,8 @@
  *   browser's EventSource cannot set headers), never for commands;
  * - every command is checked with parseCommand before the agent sees it, and a body is at most
  *   MAX_BODY_BYTES;
+ * - no program on this machine can hold connections without bound (CONNECTION_LIMITS): one that
+ *   sends no request, or sends it too slowly, is closed, and past the cap new ones are refused;
  * - failures answer {error: {code, message, path?, key?}}: 400 bad command or argument, 401 token,
  *   403 Host or Origin, 404 path, 405 method, 413 body too big, 415 not JSON; an agent's failure
  *   with its StrataError code, and by that code 400 bad usage (E_USAGE), 404 no such folder or
