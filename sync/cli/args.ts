@@ -150,7 +150,9 @@ export function mainHelp(specs: readonly CommandSpec[]): string {
     'global options (--store and --device for the commands whose help lists them):',
     ...optionLines(GLOBAL_OPTIONS),
     '',
-    'Exit codes: 0 success, 1 failure, 2 bad usage, 3 waiting for the user (sync --once held a mass delete).',
+    'Exit codes: 0 success, 1 failure, 2 bad usage, 3 waiting for the user (sync --once held a mass delete),',
+    '  4 done but some paths left out (restore, admin preload, admin layer publish: each named in the warnings),',
+    '  5 refused because the agent runs but does not answer (login, logout, sync, agent: stopped or busy).',
     'STRATA_DEBUG=1 shows stack traces.',
   ].join('\n') + '\n';
 }

@@ -57,4 +57,13 @@ describe('command help', () => {
     assert.equal(bogus.stdout, '');
     assert.match(bogus.stderr, /^strata: E_USAGE unknown command "bogus" \(see `strata --help`\)\n$/);
   });
+
+  it('strata --help names every exit code a command gives, as the README lists them', async () => {
+    const top = await strata('--help');
+    assert.equal(top.code, 0, top.stderr);
+    const line = /^Exit codes:[^]*?\.$/m.exec(top.stdout)?.[0].replace(/\s+/g, ' ') ?? '';
+    for (const code of [0, 1, 2, 3, 4, 5]) assert.match(line, new RegExp(`\\b${code} `), `exit code ${code} in: ${line}`);
+    assert.match(line, /4 done but some paths left out/);
+    assert.match(line, /5 refused because the agent runs but does not answer/);
+  });
 });
