@@ -58,6 +58,12 @@ describe('command help', () => {
     assert.match(bogus.stderr, /^strata: E_USAGE unknown command "bogus" \(see `strata --help`\)\n$/);
   });
 
+  it("strata logout --help says --wipe keeps what the bucket does not have, as logout does", async () => {
+    const line = (await strata('logout', '--help')).stdout.split('\n').find((l) => /^ +--wipe /.test(l)) ?? '';
+    assert.match(line, /what the bucket has/, line);
+    assert.match(line, /kept/, line);
+  });
+
   it('strata --help names every exit code a command gives, as the README lists them', async () => {
     const top = await strata('--help');
     assert.equal(top.code, 0, top.stderr);

@@ -17,7 +17,7 @@ export const logoutCommand: Command = {
   args: '',
   positionals: { min: 0, max: 0 },
   options: {
-    wipe: { type: 'boolean', help: "after the flush, remove the layer's folders under home (VDI sessions only)" },
+    wipe: { type: 'boolean', help: "after the flush, remove from the layer's folders under home what the bucket has; the rest (excluded, changed since) is kept and named (VDI sessions only)" },
     'state-dir': STATE_DIR_OPTION,
   },
   async run(ctx) {
