@@ -3,8 +3,16 @@
  *
  * What must hold:
  * - A target path only ever changes by one rename of a complete temp file whose mode and mtime are
- *   already set, fsynced first unless the caller syncs the whole file system itself (`syncEach`
- *   false, see index.ts); a crash leaves the old file or the new one plus a `.strata-tmp-` file.
+ *   already set; a crash leaves the old file or the new one plus a `.strata-tmp-` file. Before
+ *   the rename, the temp file is (Durability):
+ *   - `each`: fsynced;
+ *   - `batched`: made durable, when the rename replaces a file (`replacing`), by a barrier the
+ *     caller gives (a syncfs) that covers many: such files wait, sealed, until `flush`, which runs
+ *     the barrier and then their renames (at most FLUSH_BYTES of them, so a restore of large files
+ *     never holds many versions twice). A file going where nothing was is renamed at once: the
+ *     caller syncs before the restore returns, and what a crash before then leaves at its path (a
+ *     file empty or short) was nothing of the user's, and a rerun, reading it, writes it again;
+ *   - `none`: neither; the caller syncs the whole file system itself (see index.ts).
  * - Chunks may arrive in any order and are written at their offsets; every place is written before
  *   `finish`, so the last write sets the final size (an empty file is simply finished unwritten).
  * - Open handles are bounded (least recently used idle handles are closed and reopened later).
@@ -52,18 +60,38 @@ interface Slot {
   busy: number;
 }
 
+/** How a file is made durable before its rename (see the header). */
+export type Durability =
+  | { mode: 'each' }
+  | { mode: 'batched'; replacing: ReadonlySet<PlannedFile>; barrier: () => Promise<void> }
+  | { mode: 'none' };
+
+/** Bytes of sealed files that may wait for a barrier before their renames (`batched`). */
+export const FLUSH_BYTES = 64 * 1024 * 1024;
+
 export class Assembly {
   /** Folders whose entries changed; the caller fsyncs each once at the end. */
   readonly dirtyDirs = new Set<string>();
   private readonly slots = new Map<PlannedFile, Slot>();
   /** Files with an open handle, least recently used first. */
   private readonly lru = new Set<PlannedFile>();
-  /** `syncEach` false: no per-file fsync; the caller makes the target durable before relying on it. */
+  /** Sealed files waiting for the barrier before their renames (`batched`), and their bytes. */
+  private waiting: PlannedFile[] = [];
+  private waitingBytes = 0;
+  private readonly syncEach: boolean;
+
   constructor(
     private readonly maxOpen = 64,
-    private readonly syncEach = true,
+    private readonly durability: Durability = { mode: 'each' },
     private readonly temps = new TempNames(),
-  ) {}
+  ) {
+    this.syncEach = durability.mode === 'each';
+  }
+
+  /** Whether `file`'s rename waits for the barrier (`batched`, replacing a file). */
+  private waits(file: PlannedFile): boolean {
+    return this.durability.mode === 'batched' && this.durability.replacing.has(file);
+  }
 
   /**
    * Creates, fills, seals and renames a file whose whole content is `data`, with synchronous calls:
@@ -71,7 +99,8 @@ export class Assembly {
    * 20,000 small files. Writer threads making the same calls, batched, measured slower: the sign-in
    * bench's ready files took 2.7 s this way and 3.0–3.6 s with one or two writers (2 cores, shared
    * with the server; the main thread is not what sets the pace). True when the file is in place;
-   * a rename that fails (a folder in the way) leaves a sealed temp file for `finish`.
+   * a rename that fails (a folder in the way), or one that waits for the barrier, leaves a sealed
+   * temp file for `finish`.
    */
   writeWhole(file: PlannedFile, data: Uint8Array): boolean {
     const slot = this.newSlot(file);
@@ -92,6 +121,7 @@ export class Assembly {
       closeSync(fd);
     }
     slot.sealed = true;
+    if (this.waits(file)) return false;
     try {
       renameSync(slot.tmp, file.path);
     } catch {
@@ -132,17 +162,36 @@ export class Assembly {
     slot.sealed = true;
   }
 
-  /** seal, then the rename over the target. */
+  /** seal, then the rename over the target: at once, or after the barrier (`flush`). */
   async finish(file: PlannedFile): Promise<void> {
     await this.seal(file);
+    if (!this.waits(file)) return this.rename(file);
+    this.waiting.push(file);
+    this.waitingBytes += file.entry.size;
+    if (this.waitingBytes >= FLUSH_BYTES) await this.flush();
+  }
+
+  /** Runs the barrier, then the renames of the files finished before it (`batched`). */
+  async flush(): Promise<void> {
+    if (this.durability.mode !== 'batched' || this.waiting.length === 0) return;
+    const files = this.waiting;
+    this.waiting = [];
+    this.waitingBytes = 0;
+    await this.durability.barrier();
+    for (const file of files) await this.rename(file);
+  }
+
+  private async rename(file: PlannedFile): Promise<void> {
     const slot = this.slots.get(file) as Slot;
     await replaceWith(slot.tmp, file.path);
     this.slots.delete(file);
     this.dirtyDirs.add(dirname(file.path));
   }
 
-  /** Closes every handle and removes every unfinished temp file (after a failure or an abort). */
+  /** Closes every handle and removes every unfinished temp file (after a failure or an abort), those waiting for the barrier too. */
   async discardAll(): Promise<void> {
+    this.waiting = [];
+    this.waitingBytes = 0;
     for (const [file, slot] of this.slots) {
       await this.close(file).catch(() => undefined);
       if (slot.created) await unlink(slot.tmp).catch(() => undefined);

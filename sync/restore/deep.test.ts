@@ -65,7 +65,7 @@ it('lays a file whose folder leaves just room for a temp name, however many file
   assert.ok(fitsHere(path));
   // The 46,657th file of a restore, and one far later: the names made before do not lengthen the next.
   for (const made of [46_656, 2 ** 40]) {
-    const assembly = new Assembly(undefined, true, new TempNames(made));
+    const assembly = new Assembly(undefined, { mode: 'each' }, new TempNames(made));
     const data = new TextEncoder().encode(`file ${made}`);
     const entry = { mode: 0o644, mtimeMs: Date.now(), size: data.byteLength, chunks: [] };
     assert.equal(assembly.writeWhole({ rel: 'f', path, entry, chunks: [] }, data), true);

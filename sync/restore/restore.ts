@@ -8,10 +8,12 @@
  * `concurrency` at a time. The target is walked once, for the seeds, for what is on disk at each
  * planned path and for temp leftovers; folders the restore creates itself are known to be empty
  * and are not walked, and one already there is looked at once (the walk takes the lstat of its
- * check). A new file costs create, write(s), fchmod, futimes, fsync (unless deferred), close and
- * rename (no truncate, no reopen: files completed from seeds are sealed while their
- * handle is still open); a new folder costs mkdir, then open, fsync, fchmod, futimes, close at the
- * end. Calls that take microseconds on a local disk (lstat, mkdir, a one-chunk file's whole write,
+ * check). A new file costs create, write(s), fchmod, futimes, close and rename (no truncate, no
+ * reopen: files completed from seeds are sealed while their handle is still open); a new folder
+ * costs mkdir, then open, fchmod, futimes, close at the end. Where the file system can be synced
+ * as a whole, one syncfs at the end (and one before the renames of each batch of files that replace
+ * files) makes all of it durable (see index.ts, Durability); elsewhere each file and each changed
+ * folder is fsynced. Calls that take microseconds on a local disk (lstat, mkdir, a one-chunk file's whole write,
  * folder metadata) are made synchronously, in slices that let downloads run between them: a
  * thread-pool round trip per call cost three times the call itself.
  */
@@ -19,12 +21,12 @@ import type { Stats } from 'node:fs';
 import { lstat, realpath, rm } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { StrataError, describeError, shortenMiddle } from '../errors.js';
-import { isErrno, makeDirs } from '../fsutil.js';
+import { canSyncFileSystem, isErrno, makeDirs, syncFileSystem, trySyncFileSystem } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { Repository } from '../repo/repository.js';
 import { keys, type BlobId, type SnapshotId } from '../repo/types.js';
 import { keepChanged, moveAsideOtherKinds, undoKept, type Kept, type MovedAside } from './aside.js';
-import { Assembly } from './assembly.js';
+import { Assembly, type Durability } from './assembly.js';
 import { besideTempInUse } from './beside-temp.js';
 import { poolChunkFile, poolChunkFiles, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
@@ -34,7 +36,7 @@ import { buildPlan, leaveOutTooLong, planMemoryTree } from './plan.js';
 import { RangeCache } from './ranges.js';
 import { scanSeeds, walkSeeds, type SeedIndex } from './seed.js';
 import { copySeeded } from './seedcopy.js';
-import type { Plan, RestoreOptions, RestoreStats } from './types.js';
+import type { Plan, PlannedFile, RestoreOptions, RestoreStats } from './types.js';
 
 const DEFAULT_CONCURRENCY = 8;
 
@@ -67,6 +69,8 @@ class Restore {
   readonly stats: RestoreStats;
   private filesDone = 0;
   readonly concurrency: number;
+  /** Files to write where the target has something (classify): their renames replace it. */
+  readonly replacing = new Set<PlannedFile>();
 
   constructor(
     private readonly repo: Repository,
@@ -74,6 +78,8 @@ class Restore {
     private readonly plan: Plan,
     private readonly gets0: number,
     tooLong: string[],
+    /** Each file and changed folder is fsynced (no syncfs here, and no deferSync). */
+    private readonly syncEach: boolean,
   ) {
     this.concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
     this.stats = {
@@ -143,13 +149,16 @@ class Restore {
     for (const [i, f] of this.plan.files.entries()) {
       const st = onDisk[i];
       if (st && (quick.has(f.path) || sameChunks(index.chunked.get(f.path), f.entry.chunks))) {
-        if (!sameMtime(st, f.entry.mtimeMs) || !sameMode(st, f.entry.mode)) await fixFileMeta(f.path, f.entry.mode, f.entry.mtimeMs, !this.opts.deferSync);
+        if (!sameMtime(st, f.entry.mtimeMs) || !sameMode(st, f.entry.mode)) await fixFileMeta(f.path, f.entry.mode, f.entry.mtimeMs, this.syncEach);
         this.stats.bytesReused += f.entry.size;
         this.stats.filesSkippedComplete++;
         this.filesDone++;
         continue;
       }
-      if (st) this.opts.replacing?.(f.rel, st);
+      if (st) {
+        this.opts.replacing?.(f.rel, st);
+        this.replacing.add(f);
+      }
       works.push({ work: { file: f, missing: f.chunks.length }, priority: priority(f.rel, f.entry.size) });
     }
     works.sort((a, b) => a.priority - b.priority || (a.work.file.rel < b.work.file.rel ? -1 : 1));
@@ -202,35 +211,73 @@ async function planOf(repo: Repository, cache: RangeCache, target: string, opts:
   return planMemoryTree(repo, target, opts.root);
 }
 
+/**
+ * Fewer files than this are fsynced one by one: a syncfs writes out what every process left
+ * unwritten on the file system, which a restore of one file should not wait for.
+ */
+const SYNC_WHOLE_MIN_FILES = 64;
+
+/**
+ * How the restore makes what it writes durable (index.ts, Durability): not at all (deferSync), by
+ * syncing the file system as a whole where that works (Linux; probed on /proc/self, as the
+ * sign-in probes it, which costs nothing to sync) and the plan has many files, else by an fsync of
+ * each file and folder.
+ */
+async function syncWhole(opts: RestoreOptions, plan: Plan): Promise<boolean | 'deferred'> {
+  if (opts.deferSync) return 'deferred';
+  return plan.files.length >= SYNC_WHOLE_MIN_FILES && canSyncFileSystem() && (await trySyncFileSystem('/proc/self'));
+}
+
+/**
+ * One folder of each file system the restore writes to: the target's, and that of each folder of
+ * it the walk found mounted from another (a syncfs covers one file system).
+ */
+function fileSystemsOf(target: string, targetDev: number, existing: ReadonlyMap<string, Stats>): string[] {
+  const paths = new Map<number, string>([[targetDev, target]]);
+  for (const [path, st] of existing) if (!paths.has(st.dev)) paths.set(st.dev, path);
+  return [...paths.values()];
+}
+
 async function run(repo: Repository, opts: RestoreOptions, target: string, gets0: number): Promise<RestoreStats> {
   const cache = new RangeCache(repo.format.hash);
   const plan = await planOf(repo, cache, target, opts);
-  const r = new Restore(repo, opts, plan, gets0, leaveOutTooLong(plan));
+  const whole = await syncWhole(opts, plan);
+  const syncEach = whole === false;
+  const r = new Restore(repo, opts, plan, gets0, leaveOutTooLong(plan), syncEach);
   const concurrency = r.concurrency;
   try {
     if (opts.aside) r.stats.movedAside = await moveAsideOtherKinds(plan, target, opts.aside.device);
     const { created, existing } = await ensureDirs(plan.dirs);
+    const fileSystems = fileSystemsOf(target, (await lstat(target)).dev, existing);
+    const barrier = async (): Promise<void> => {
+      for (const path of fileSystems) await syncFileSystem(path);
+    };
     const { index, onDisk, quick } = await r.seedIndex(target, created, existing);
     const works = await r.classify(index, onDisk, quick);
     let kept: Kept[] = [];
     if (opts.aside) {
       const replaced = [...works.map((w) => w.file), ...plan.links];
-      const changed = await keepChanged(repo, plan, replaced, target, { ...opts.aside, only: opts.only, sync: !opts.deferSync });
+      const changed = await keepChanged(repo, plan, replaced, target, { ...opts.aside, only: opts.only, sync: syncEach });
       r.stats.movedAside.push(...changed.moved);
       kept = changed.kept;
+      // The copies are durable before anything they keep is replaced (aside.ts).
+      if (whole === true && changed.moved.length > 0) await barrier();
     }
-    const assembly = new Assembly(undefined, !opts.deferSync);
+    const durability: Durability = whole === 'deferred' ? { mode: 'none' } : whole ? { mode: 'batched', replacing: r.replacing, barrier } : { mode: 'each' };
+    const assembly = new Assembly(undefined, durability);
     // A new folder's entry is in its parent: that parent gained an entry and must be fsynced too.
     for (const d of created) assembly.dirtyDirs.add(dirname(d));
     try {
       await r.fill(works, index, assembly, cache);
+      await assembly.flush();
       for (const link of plan.links) if (await restoreLink(link)) assembly.dirtyDirs.add(resolve(link.path, '..'));
     } catch (err) {
       await assembly.discardAll();
       await undoKept(kept);
       throw err;
     }
-    await finishDirs(plan.dirs, opts.deferSync ? new Set() : assembly.dirtyDirs, concurrency, !opts.folderMetaLater, !opts.deferSync);
+    await finishDirs(plan.dirs, syncEach ? assembly.dirtyDirs : new Set(), concurrency, !opts.folderMetaLater, syncEach);
+    if (whole === true) await barrier();
   } catch (err) {
     throw namingMovedAside(cancelled(err, opts, target), target, r.stats.movedAside);
   }
