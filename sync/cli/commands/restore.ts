@@ -25,8 +25,8 @@
  * has no history). Refused while a sign-in is laying home (E_LAYING).
  */
 import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { isErrno, renameNoReplace } from '../../fsutil.js';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fsyncDir, isErrno, renameNoReplace } from '../../fsutil.js';
 import { conflictStamp, splitExtension, withTail } from '../../plan/conflict-name.js';
 import { checkEntryName, type Repository } from '../../repo/index.js';
 import type { BlobId } from '../../repo/types.js';
@@ -268,7 +268,11 @@ async function moveBeside(tmp: string, target: string, only: string, time: strin
       const moved = await renameNoReplace(join(tmp, only), join(target, name)).catch((err: unknown) => {
         throw tooLong(err, []);
       });
-      if (moved) return name;
+      if (moved) {
+        // Durable before it is named as restored: else a power loss could put it back in the temp folder, which the next restore removes.
+        await fsyncDir(dirname(join(target, name)));
+        return name;
+      }
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
