@@ -3,7 +3,9 @@
  * write fewer bytes than asked (POSIX allows it), and a gap left so would read as zeros.
  */
 import assert from 'node:assert/strict';
-import type { FileHandle } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { contentKey, type FileNode } from '../plan/index.js';
 import { openRepository } from '../repo/index.js';
@@ -39,3 +41,30 @@ for (const size of [10, 2 << 20]) {
     assert.ok(into.equals(Buffer.concat(parts)), 'every byte was written');
   });
 }
+
+test('a large file takes the chunks the file it replaces holds, each verified against its id, and downloads the rest', async (t) => {
+  const store = new MemoryStore();
+  await initStore(store);
+  const repo = await openRepository(store);
+  const part = (c: string) => Buffer.alloc(1 << 20, c);
+  const [a, b, c] = [part('a'), part('b'), part('c')];
+  const [ia, ib, ic] = [a, b, c].map((p) => repo.blobId(p)) as [string, string, string];
+  for (const [i, p] of [a, b, c].entries()) await repo.addBlob('data', [ia, ib, ic][i]!, p);
+  await repo.flush();
+  const oldNode: FileNode = { type: 'file', size: 2 << 20, mode: 0o644, mtimeMs: 0, content: contentKey([ia, ib]) };
+  const node: FileNode = { type: 'file', size: 3 << 20, mode: 0o644, mtimeMs: 0, content: contentKey([ib, ia, ic]) };
+  const dir = await mkdtemp(join(tmpdir(), 'strata-fetch-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const oldPath = join(dir, 'f');
+  // Chunk a is as its id says; where b should be the file now holds other bytes.
+  await writeFile(oldPath, Buffer.concat([a, part('x')]));
+  const chunks = new Map([
+    [oldNode.content, [ia, ib]],
+    [node.content, [ib, ia, ic]],
+  ]);
+  const fetcher = makeFetcher(repo, [{ op: 'write', path: 'f', node, expect: oldNode }], chunks);
+  const into = Buffer.alloc(3 << 20);
+  await fetcher.fetch(node, shortWrites(into, 1 << 30), join(dir, 'tmp'), { path: oldPath, node: oldNode });
+  assert.ok(into.equals(Buffer.concat([b, a, c])), 'every byte is the new content');
+  assert.equal(fetcher.bytes, 2 << 20, 'b (its local bytes did not match its id) and c were downloaded, a was not');
+});

@@ -6,10 +6,17 @@
  * sequential GETs: on the first miss, the fetcher reads ahead the small files the plan writes next
  * (in plan order, up to READ_AHEAD_BYTES) with one coalesced readBlobs call, and keeps their chunks
  * until written. Large files stream straight into their temp file, never whole in memory.
+ *
+ * A large file that replaces one on the disk (a remote edit of a file this machine has) takes the
+ * chunks the two share from the file on the disk, as the sign-in seeds from local files: an edit in
+ * the middle of a 4 GiB file costs the chunks around it, not 4 GiB. Each such chunk is read at its
+ * old offset and must hash to its id before it is written (the file may have changed since it was
+ * scanned); one that does not, or cannot be read, is downloaded like the rest.
  */
-import type { FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
-import { writeAll } from '../fsutil.js';
+import { NOFOLLOW, writeAll } from '../fsutil.js';
 import type { FileNode } from '../plan/index.js';
 import type { ApplyOp } from '../plan/index.js';
 import type { Repository } from '../repo/index.js';
@@ -59,7 +66,7 @@ export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: C
     });
   };
 
-  const fetch: FetchFn = async (node: FileNode, dest: FileHandle): Promise<void> => {
+  const fetch: FetchFn = async (node: FileNode, dest: FileHandle, _destPath, old): Promise<void> => {
     const ids = chunksOf(node);
     const small = node.size <= SMALL_FILE;
     for (let i = cursor; i < writes.length; i++) {
@@ -96,7 +103,9 @@ export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: C
       for (const id of offsets.keys()) cache.delete(id);
       return;
     }
-    await repo.readBlobs(offsets.keys(), async (id, data) => {
+    const oldIds = old === undefined ? undefined : chunks.get(old.node.content);
+    const reused = oldIds === undefined ? new Set<string>() : await reuseLocal(repo, old!.path, oldIds, offsets, put);
+    await repo.readBlobs([...offsets.keys()].filter((id) => !reused.has(id)), async (id, data) => {
       bytes += data.byteLength;
       onBytes?.(data.byteLength);
       await put(id, data);
@@ -109,4 +118,51 @@ export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: C
       return bytes;
     },
   };
+}
+
+/**
+ * Writes (`put`) each chunk of `wanted` that the file at `path` (chunk list `ids`) still holds at its
+ * offset there, verified against its id; returns the ids written. One chunk in memory at a time.
+ * A file that cannot be opened or read (gone, swapped for a link or a folder) gives what it gave so far.
+ */
+async function reuseLocal(repo: Repository, path: string, ids: readonly string[], wanted: ReadonlyMap<string, unknown>, put: (id: string, data: Uint8Array) => Promise<void>): Promise<Set<string>> {
+  const done = new Set<string>();
+  let fh: FileHandle;
+  try {
+    // O_NONBLOCK: a FIFO swapped in since the check must not hang the open.
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | NOFOLLOW);
+  } catch {
+    return done;
+  }
+  try {
+    let at = 0;
+    for (const id of ids) {
+      const length = repo.blobLocation(id)?.length;
+      if (length === undefined) break;
+      if (wanted.has(id) && !done.has(id)) {
+        const data = await readAt(fh, at, length);
+        // Unreadable from here on (an I/O error): the rest is downloaded.
+        if (data === null) break;
+        if (data !== undefined && repo.blobId(data) === id) {
+          await put(id, data);
+          done.add(id);
+        }
+      }
+      at += length;
+    }
+  } finally {
+    await fh.close();
+  }
+  return done;
+}
+
+/** `length` bytes at `at`; undefined when the file ends before, null when it cannot be read. */
+async function readAt(fh: FileHandle, at: number, length: number): Promise<Uint8Array | undefined | null> {
+  const data = Buffer.allocUnsafe(length);
+  try {
+    const { bytesRead } = await fh.read(data, 0, length, at);
+    return bytesRead === length ? data : undefined;
+  } catch {
+    return null;
+  }
 }

@@ -94,7 +94,8 @@ export async function fillWrite(ctx: ExecContext, op: Op<'write'>, tmp: string, 
   // Created with its final mode, but writable by its owner only while it is filled: the chmod is
   // needed only where that or the umask took bits away.
   return fillTemp(tmpAbs, op.node.mode & MODE_MASK & ~0o022, async (fh) => {
-    await inTurn(() => ctx.fetch(op.node, fh, tmpAbs));
+    const old = op.expect?.type === 'file' ? { path: ctx.abs(op.path), node: op.expect } : undefined;
+    await inTurn(() => ctx.fetch(op.node, fh, tmpAbs, old));
     const { size, mode } = statOf(fh);
     if (size !== op.node.size) {
       throw new StrataError('E_EXEC_FETCH_SIZE', `fetched ${size} bytes for content ${op.node.content}, expected ${op.node.size}`, { path: op.path });

@@ -10,8 +10,12 @@ import { MODE_MASK } from '../restore/assembly.js';
 import { fsyncDir } from '../fsutil.js';
 import { absPath, badAncestor, badAncestorNow, describeStat, lstatOrNull, lstatOrNullNow, matches } from './check.js';
 
-/** Writes the bytes of `node` into `dest` (an empty temp file opened for writing) from offset 0. */
-export type FetchFn = (node: FileNode, dest: FileHandle, destPath: string) => Promise<void>;
+/**
+ * Writes the bytes of `node` into `dest` (an empty temp file opened for writing) from offset 0.
+ * `old`: the file the write replaces, as the executor just checked it at its absolute `path` (its
+ * chunks may be taken from there, each verified against its id: the file can change meanwhile).
+ */
+export type FetchFn = (node: FileNode, dest: FileHandle, destPath: string, old?: { path: string; node: FileNode }) => Promise<void>;
 
 /** The final stat of a path the executor wrote (null: it removed the path). */
 export type SuppressFn = (relPath: string, stat: { size: number; mtimeMs: number; ctimeMs: number } | null) => void;
