@@ -24,7 +24,8 @@
  *   setuid/setgid bits are never restored.
  * - Killed at any point, running the same restore again finishes it with an identical result:
  *   leftover temp files are removed (never a --beside restore's temp folder that may still be in
- *   use: beside-temp.ts), and files whose size, mtime, mode and chunk list already
+ *   use: beside-temp.ts), after serving as seeds (a large file cut off half-way is not downloaded
+ *   again from its start), and files whose size, mtime, mode and chunk list already
  *   match are left untouched (stats.filesSkippedComplete). With `quickCheck`, size and mtime
  *   alone decide, and such files are not read at all (not even as seeds).
  * - Chunks found in local files (seeds, and the target's own old files) are copied after being

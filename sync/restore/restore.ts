@@ -71,6 +71,8 @@ class Restore {
   readonly concurrency: number;
   /** Files to write where the target has something (classify): their renames replace it. */
   readonly replacing = new Set<PlannedFile>();
+  /** Temp files a crashed restore left in planned folders: seeds until the seed copy is done. */
+  private readonly leftovers: string[] = [];
 
   constructor(
     private readonly repo: Repository,
@@ -112,7 +114,17 @@ class Restore {
     const roots = [own, ...(this.opts.seeds ?? []).map((s) => resolve(s))];
     const walk = await walkSeeds(roots, created, this.opts.signal, this.opts.listed, existing);
     const planned = new Set(this.plan.dirs.map((d) => d.path));
-    for (const temp of walk.temps) if (planned.has(dirname(temp)) && !besideTempInUse(temp, basename(temp))) await rm(temp, { recursive: true, force: true });
+    // A killed restore's temp files hold the chunks it had written (a 4 GiB file cut off at 3 GiB,
+    // 3 GiB of them): they are seeds, verified at copy time like any, and go once copied from (fill).
+    const seeds = [...walk.files];
+    for (const temp of walk.temps) {
+      if (!planned.has(dirname(temp)) || besideTempInUse(temp, basename(temp))) continue;
+      const st = lstatNow(temp);
+      if (st?.isFile()) {
+        seeds.push({ path: temp, size: st.size, st });
+        this.leftovers.push(temp);
+      } else await rm(temp, { recursive: true, force: true });
+    }
     const onDisk = this.plan.files.map((f) => walk.stats.get(f.path));
     // Files of the right size are complete when their chunks match, or (quick check) their mtime.
     const candidates = new Map<string, number>();
@@ -127,7 +139,7 @@ class Restore {
     for (const f of this.plan.files) for (const c of f.chunks) needed.set(c.id, c.length);
     const index = await scanSeeds({
       // Files that passed the quick check are not read, not even as seeds.
-      files: quick.size === 0 ? walk.files : walk.files.filter((f) => !quick.has(f.path)),
+      files: quick.size === 0 ? seeds : seeds.filter((f) => !quick.has(f.path)),
       needed,
       candidates,
       params: this.repo.format.chunker,
@@ -171,6 +183,7 @@ class Restore {
     const counters = this.counters;
     const seal = (w: Work) => assembly.seal(w.file);
     const remaining = await copySeeded({ works, sources: index.sources, hash: repoHash(this.repo), assembly, counters, concurrency: this.concurrency, onComplete: seal, signal });
+    for (const temp of this.leftovers.splice(0)) await rm(temp, { force: true });
     const finish = async (w: Work): Promise<void> => {
       signal?.throwIfAborted();
       await assembly.finish(w.file);

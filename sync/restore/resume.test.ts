@@ -90,6 +90,20 @@ describe('restore: resumable', () => {
     assert.deepEqual(await listing(target), expectedListing(spec));
   });
 
+  it("takes the chunks a killed restore's temp file holds instead of downloading them again, then removes it", async (t) => {
+    const bytes = makeRng(11).bytes(256 * 1024);
+    const spec: Spec = { 'big.bin': file(bytes) };
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, spec);
+    const target = await tempDir(t, 'resume');
+    // What a restore killed half-way through the file leaves: its temp, the first half written.
+    await writeFile(join(target, '.strata-tmp-0123456789abcdef'), bytes.subarray(0, bytes.length / 2));
+    const stats = await restoreTree(repo, { target, root });
+    assert.deepEqual(await listing(target), expectedListing(spec));
+    assert.ok(stats.bytesSeeded >= bytes.length / 2 - 32 * 1024, `seeded ${stats.bytesSeeded} of the ${bytes.length / 2} bytes the temp held`);
+    assert.equal(stats.bytesSeeded + stats.bytesDownloaded, bytes.length);
+  });
+
   it('removes temp files a crash left behind, repairs half-written files and read-only folders', async (t) => {
     const spec = bigSpec(9);
     const { repo } = await newRepo();

@@ -69,7 +69,7 @@ export interface SeedWalk {
   files: SeedFile[];
   /** The lstat of every regular file seen, by path (a hard link under each of its names). */
   stats: Map<string, Stats>;
-  /** Leftovers of a crashed restore or apply (TEMP_PREFIX), by path: never walked, never seeds. */
+  /** Leftovers of a crashed restore or apply (TEMP_PREFIX), by path: never walked; the restore makes those in its folders seeds, then removes them. */
   temps: string[];
 }
 
