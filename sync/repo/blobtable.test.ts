@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeRng, testSeed, type Rng } from '../testing/random.js';
 import { BlobTable } from './blobtable.js';
+import { ForwardingStore } from '../store/forwarding.js';
+import { openRepository } from './format.js';
 import { encodeIndex } from './indexfile.js';
 import { newRepo } from './testkit.js';
 import { keys, type BlobLocation } from './types.js';
@@ -101,5 +103,33 @@ describe('repository index: the first location seen wins', () => {
     assert.deepEqual(repo.blobLocation(blob), { pack: a, type: 'data', offset: 0, length: 10 });
     assert.equal(repo.indexedBlobs, 1);
     assert.deepEqual(repo.treesInPack(b), []);
+  });
+});
+
+describe('repository index: loading', () => {
+  it('adds each index to the table once it is fetched, not once every index is', async () => {
+    const { store, repo: writer } = await newRepo();
+    const blob = (i: number) => i.toString(16).padStart(64, '0');
+    const pack = (i: number, n: number) => ({ id: 'a'.repeat(63) + i.toString(), size: 1000, blobs: Array.from({ length: n }, (_, j) => ({ id: blob(10 * i + j), type: 'data' as const, offset: 10 * j, length: 10 })) });
+    // Listed largest first, the three-blob index is fetched alone, the others in the next round.
+    for (const [i, n] of [[1, 3], [2, 1], [3, 1]] as const) {
+      const { id, bytes } = encodeIndex([pack(i, n)], writer.format.hash);
+      await store.put(keys.index(id), bytes);
+    }
+    const heldAtGet: number[] = [];
+    let held = () => -1;
+    const watching = new (class extends ForwardingStore {
+      override get(key: string) {
+        if (key.startsWith('index/')) heldAtGet.push(held());
+        return super.get(key);
+      }
+    })(store);
+    const repo = await openRepository(watching, { loadIndex: false });
+    held = () => repo.indexedBlobs;
+    await repo.loadIndex();
+    assert.equal(heldAtGet.length, 3);
+    assert.equal(heldAtGet[0], 0);
+    assert.equal(heldAtGet[1], 3, 'the first index is in the table before the next is fetched');
+    assert.equal(repo.indexedBlobs, 5);
   });
 });

@@ -84,7 +84,8 @@ async function listPacks(repo: Repository, out: Problems): Promise<Map<string, n
 }
 
 async function checkIndexes(repo: Repository, packs: Map<string, number>, out: Problems, concurrency: number) {
-  const { indexes, errors } = await loadIndexes(repo.store, repo.format.hash, concurrency, { readSuperseded: true });
+  const indexes: IndexFile[] = [];
+  const { errors } = await loadIndexes(repo.store, repo.format.hash, concurrency, (idx) => indexes.push(idx), { readSuperseded: true });
   for (const err of errors) out.addError(err, 'index/');
   checkSupersedes(indexes, out);
   const indexed = new Map<string, NamedPack[]>();

@@ -120,7 +120,8 @@ class IndexedPacks {
 
   async more(): Promise<void> {
     const opts = { skip: this.seen, readSuperseded: true, superseded: this.superseded };
-    const { indexes, errors, superseded } = await loadIndexes(this.repo.store, this.repo.format.hash, this.concurrency, opts);
+    const indexes: IndexFile[] = [];
+    const { errors, superseded } = await loadIndexes(this.repo.store, this.repo.format.hash, this.concurrency, (idx) => indexes.push(idx), opts);
     const bad = errors[0];
     if (bad) {
       throw new StrataError('E_GC_UNSAFE', `index cannot be read (${bad.code}: ${bad.message}), so which packs it names is unknown and gc stops (strata check reports it)`, { key: bad.key });

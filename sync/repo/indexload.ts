@@ -18,6 +18,12 @@
  * finished could run through many small superseded indexes while a large one is on its way.
  * Skipping is only a saving: loading a superseded index as well is harmless.
  *
+ * Each index is handed to `onIndex` as soon as it is fetched and validated, so that a caller can
+ * keep it in a compact form and drop the decoded one: holding every decoded index until the last
+ * is fetched would take about 150 bytes a blob entry for the whole repository at once, where this
+ * holds only the few in flight. They come in the order their GETs complete (which location of a
+ * blob a reader keeps rests on no order between indexes: any is valid).
+ *
  * What must hold:
  * - An index gone between the listing and its GET (a gc deleted it: compact.ts) is no error when a
  *   loaded index supersedes it. Otherwise the index listing is read once more, since its
@@ -35,7 +41,6 @@ import { MAX_INDEX_BYTES, decodeIndexFile, type IndexFile } from './indexfile.js
 import { forEachLimit } from './pool.js';
 
 export interface LoadedIndexes {
-  indexes: IndexFile[];
   errors: StrataError[];
   /** Every key a loaded index supersedes (and those of `opts.superseded`): a reader must treat these as loaded. */
   superseded: string[];
@@ -61,11 +66,13 @@ interface Listed {
 
 const FATAL = ['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'];
 
-/** Fetches and validates the index objects (see the header for which ones). */
-export async function loadIndexes(store: ObjectStore, hash: HashAlgorithm, concurrency: number, opts: LoadIndexesOptions = {}): Promise<LoadedIndexes> {
+/**
+ * Fetches and validates the index objects (see the header for which ones), each handed to
+ * `onIndex` once valid. What `onIndex` throws ends the load, as a fatal store error does.
+ */
+export async function loadIndexes(store: ObjectStore, hash: HashAlgorithm, concurrency: number, onIndex: (idx: IndexFile) => void, opts: LoadIndexesOptions = {}): Promise<LoadedIndexes> {
   const skip = opts.skip ?? new Set<string>();
   const all = opts.readSuperseded === true;
-  const loaded: IndexFile[] = [];
   const covered = new Set<string>(opts.superseded);
   const tried = new Set<string>();
   const gone = new Map<string, StrataError>();
@@ -84,16 +91,18 @@ export async function loadIndexes(store: ObjectStore, hash: HashAlgorithm, concu
   };
   const read = async ({ key, size }: Listed): Promise<void> => {
     tried.add(key);
+    let idx: IndexFile;
     try {
       if (size > MAX_INDEX_BYTES) throw new StrataError('E_OBJECT_TOO_LARGE', `index is ${size} bytes, over the ${MAX_INDEX_BYTES}-byte limit`, { key });
-      const idx = decodeIndexFile(key, await store.get(key), hash);
-      loaded.push({ key, ...idx });
-      for (const k of idx.supersedes) covered.add(k);
+      idx = { key, ...decodeIndexFile(key, await store.get(key), hash) };
     } catch (err) {
       if (!(err instanceof StrataError) || FATAL.includes(err.code)) throw err;
       if (isStrataError(err, 'E_NOT_FOUND')) gone.set(key, err);
       else errors.set(key, err);
+      return;
     }
+    for (const k of idx.supersedes) covered.add(k);
+    onIndex(idx);
   };
   const readAll = async (listed: Listed[]): Promise<void> => {
     for (let i = 0; i < listed.length; ) {
@@ -109,5 +118,5 @@ export async function loadIndexes(store: ObjectStore, hash: HashAlgorithm, concu
   for (const [key, err] of gone) if (!covered.has(key)) errors.set(key, err);
   const reported = [...errors.values()].filter((e) => all || !covered.has(e.key ?? ''));
   reported.sort((a, b) => ((a.key ?? '') < (b.key ?? '') ? -1 : 1));
-  return { indexes: loaded, errors: reported, superseded: [...covered], listed };
+  return { errors: reported, superseded: [...covered], listed };
 }

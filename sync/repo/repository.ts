@@ -12,7 +12,7 @@ import { blobId, isBlobId } from '../chunker/hash.js';
 import { StrataError, type ErrorCode } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
 import { BlobTable } from './blobtable.js';
-import type { IndexedPack } from './indexfile.js';
+import type { IndexFile, IndexedPack } from './indexfile.js';
 import { loadIndexes } from './indexload.js';
 import { short } from './json.js';
 import * as layers from './layers.js';
@@ -111,17 +111,21 @@ export class Repository {
    * Loads index objects not loaded yet (all of them the first time); call again to see other
    * devices' new packs. An index a loaded consolidated index supersedes counts as loaded while
    * that one is listed: its packs are in that one (indexload.ts).
+   *
+   * Each index goes into the table as soon as it is fetched, so that only the few in flight are
+   * held decoded (indexload.ts). A load that fails keeps the indexes it added: each is valid, and
+   * was listed.
    */
   async loadIndex(): Promise<void> {
     const known = new Map([...this.loadedIndexes].map(([key, { supersedes }]) => [key, supersedes]));
-    const { indexes, errors, listed } = await loadIndexes(this.store, this.format.hash, this.readConcurrency, { known });
+    const add = (idx: IndexFile) => {
+      for (const pack of idx.packs) this.rememberIndexed(pack);
+      this.loadedIndexes.set(idx.key, { supersedes: idx.supersedes, listed: true });
+    };
+    const { errors, listed } = await loadIndexes(this.store, this.format.hash, this.readConcurrency, add, { known });
     for (const [key, k] of this.loadedIndexes) {
       if (listed.has(key)) k.listed = true;
       else if (k.listed) this.loadedIndexes.delete(key);
-    }
-    for (const idx of indexes) {
-      for (const pack of idx.packs) this.rememberIndexed(pack);
-      this.loadedIndexes.set(idx.key, { supersedes: idx.supersedes, listed: true });
     }
     this.indexErrors = errors;
   }
