@@ -56,7 +56,8 @@
  * does a writer's withdrawn index. `check` reports an index naming a missing pack (E_PACK_MISSING).
  */
 import { StrataError } from '../errors.js';
-import { MAX_SUPERSEDES, coverMap, encodeIndex, indexCovers, type CoverMap, type IndexFile, type IndexedPack } from './indexfile.js';
+import type { HeldIndex } from './heldindex.js';
+import { MAX_SUPERSEDES, coverMap, encodeIndex, indexCovers, type CoverMap, type IndexedPack } from './indexfile.js';
 import { forEachLimit } from './pool.js';
 import type { Repository } from './repository.js';
 import { keys } from './types.js';
@@ -99,13 +100,11 @@ export interface IndexReport {
 export const DEFAULT_MAX_LIVE = 8;
 export const DEFAULT_MAX_BLOBS = 200_000;
 
-/** The indexes gc read, by key; `more()` reads those listed since. */
+/** The indexes gc read, by key, each held compact (heldindex.ts); `more()` reads those listed since. */
 export interface ReadIndexes {
-  readonly files: ReadonlyMap<string, IndexFile>;
+  readonly files: ReadonlyMap<string, HeldIndex>;
   more(): Promise<void>;
 }
-
-const blobCount = (idx: IndexFile) => idx.packs.reduce((s, p) => s + p.blobs.length, 0);
 
 export async function compactIndexes(repo: Repository, read: ReadIndexes, packsListed: ReadonlySet<string>, opts: CompactOptions): Promise<IndexReport> {
   const maxLive = opts.maxLive ?? DEFAULT_MAX_LIVE;
@@ -116,10 +115,11 @@ export async function compactIndexes(repo: Repository, read: ReadIndexes, packsL
   await read.more();
   const modified = new Map<string, number | undefined>();
   for await (const info of repo.store.list('index/')) if (read.files.has(info.key)) modified.set(info.key, info.modified);
-  const listed = [...modified.keys()].map((k) => read.files.get(k) as IndexFile);
+  const listed = [...modified.keys()].map((k) => read.files.get(k) as HeldIndex);
 
   // Who covers whom, among the listed indexes. One coverer's entry set at a time (about 200 bytes
-  // a blob entry), and lists appended to: a coverer may supersede MAX_SUPERSEDES listed indexes.
+  // a blob entry) and one index it supersedes decoded, and lists appended to: a coverer may
+  // supersede MAX_SUPERSEDES listed indexes.
   const covers = new Map<string, string[]>();
   const coveredBy = new Map<string, string[]>();
   const append = (m: Map<string, string[]>, key: string, value: string) => {
@@ -131,7 +131,7 @@ export async function compactIndexes(repo: Repository, read: ReadIndexes, packsL
     let map: CoverMap | undefined;
     for (const k of s.supersedes) {
       const x = modified.has(k) ? read.files.get(k) : undefined;
-      if (!x || x.key === s.key || !indexCovers((map ??= coverMap(s)), x)) continue;
+      if (!x || x.key === s.key || !indexCovers((map ??= coverMap(s.decoded())), x.decoded())) continue;
       append(covers, s.key, k);
       append(coveredBy, k, s.key);
     }
@@ -152,7 +152,7 @@ export async function compactIndexes(repo: Repository, read: ReadIndexes, packsL
 
   const groups = live.length > maxLive ? group(live, packsListed, covers, live.length - maxLive, maxBlobs) : [];
   // A member naming a pack that is gone now (its writer is about to withdraw it) is left out.
-  const planned: IndexFile[][] = [];
+  const planned: HeldIndex[][] = [];
   for (const g of groups) {
     const gone = await packsGone(repo, g, opts.concurrency);
     const members = g.filter((m) => m.packs.every((p) => !gone.has(p.id)));
@@ -171,7 +171,7 @@ export async function compactIndexes(repo: Repository, read: ReadIndexes, packsL
 }
 
 /** Pack ids of `indexes` the store does not hold at the size they give (by HEAD: a listing may lag). */
-async function packsGone(repo: Repository, indexes: readonly IndexFile[], concurrency: number): Promise<Set<string>> {
+async function packsGone(repo: Repository, indexes: readonly { packs: readonly { id: string; size: number }[] }[], concurrency: number): Promise<Set<string>> {
   const packs = new Map<string, number>();
   for (const x of indexes) for (const p of x.packs) packs.set(p.id, p.size);
   const gone = new Set<string>();
@@ -186,7 +186,7 @@ async function packsGone(repo: Repository, indexes: readonly IndexFile[], concur
  * one is gone, it is replaced by one without the packs gone, superseding only the members that
  * name none of them, and deleted. Undefined when no pack is left to name.
  */
-async function writeChecked(repo: Repository, members: readonly IndexFile[], covers: ReadonlyMap<string, string[]>, concurrency: number): Promise<WrittenIndex | undefined> {
+async function writeChecked(repo: Repository, members: readonly HeldIndex[], covers: ReadonlyMap<string, string[]>, concurrency: number): Promise<WrittenIndex | undefined> {
   const gone = new Set<string>();
   let previous: string | undefined;
   for (;;) {
@@ -194,7 +194,7 @@ async function writeChecked(repo: Repository, members: readonly IndexFile[], cov
     if (w.packs.length > 0) await repo.store.put(w.report.key, w.bytes);
     if (previous !== undefined) await repo.store.delete(previous);
     if (w.packs.length === 0) return undefined;
-    const lost = await packsGone(repo, [{ key: w.report.key, packs: w.packs, supersedes: [] }], concurrency);
+    const lost = await packsGone(repo, [{ packs: w.packs }], concurrency);
     if (lost.size === 0) return w.report;
     for (const id of lost) gone.add(id);
     previous = w.report.key;
@@ -202,13 +202,13 @@ async function writeChecked(repo: Repository, members: readonly IndexFile[], cov
 }
 
 /** Live indexes into groups of two or more, by the header's size tiers. */
-function group(live: readonly IndexFile[], packsListed: ReadonlySet<string>, covers: ReadonlyMap<string, string[]>, excess: number, maxBlobs: number): IndexFile[][] {
+function group(live: readonly HeldIndex[], packsListed: ReadonlySet<string>, covers: ReadonlyMap<string, string[]>, excess: number, maxBlobs: number): HeldIndex[][] {
   const candidates = live
     .filter((x) => x.packs.every((p) => packsListed.has(p.id)))
-    .map((x) => ({ x, blobs: blobCount(x), closure: closure(x.key, covers) }))
+    .map((x) => ({ x, blobs: x.blobs, closure: closure(x.key, covers) }))
     .sort((a, b) => a.blobs - b.blobs || (a.x.key < b.x.key ? -1 : 1));
-  const groups: IndexFile[][] = [];
-  let open: { members: IndexFile[]; supersedes: Set<string>; blobs: number } | undefined;
+  const groups: HeldIndex[][] = [];
+  let open: { members: HeldIndex[]; supersedes: Set<string>; blobs: number } | undefined;
   // How many fewer indexes are live once the closed groups are written.
   let fewer = 0;
   const close = () => {
@@ -251,9 +251,13 @@ function closure(key: string, covers: ReadonlyMap<string, string[]>): string[] {
  * One index with each pack of `members` once, but those `gone`, superseding the members that name
  * none of those and every listed index they cover in turn.
  */
-function consolidate(repo: Repository, members: readonly IndexFile[], covers: ReadonlyMap<string, string[]>, gone: ReadonlySet<string> = new Set()): { report: WrittenIndex; bytes: Uint8Array; packs: IndexedPack[] } {
+function consolidate(repo: Repository, members: readonly HeldIndex[], covers: ReadonlyMap<string, string[]>, gone: ReadonlySet<string> = new Set()): { report: WrittenIndex; bytes: Uint8Array; packs: IndexedPack[] } {
   const packs = new Map<string, IndexedPack>();
-  for (const m of members) for (const p of m.packs) if (!packs.has(p.id) && !gone.has(p.id)) packs.set(p.id, p);
+  for (const m of members) {
+    m.packs.forEach((p, i) => {
+      if (!packs.has(p.id) && !gone.has(p.id)) packs.set(p.id, m.pack(i));
+    });
+  }
   const list = [...packs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
   const superseded = new Set<string>();
   for (const m of members) if (m.packs.every((p) => !gone.has(p.id))) for (const k of closure(m.key, covers)) superseded.add(k);

@@ -44,7 +44,7 @@
  */
 import { StrataError, isStrataError } from '../errors.js';
 import { compactIndexes, type IndexReport } from './compact.js';
-import type { IndexFile } from './indexfile.js';
+import { HeldIndex } from './heldindex.js';
 import { loadIndexes } from './indexload.js';
 import { MAX_BLOB_BYTES } from './pack.js';
 import { forEachLimit } from './pool.js';
@@ -105,7 +105,8 @@ export function packIdOfKey(key: string): string | undefined {
 }
 
 /**
- * Index keys already read, and the packs they name; `more` reads the indexes written since. gc
+ * Index keys already read, the packs they name, and the indexes themselves, held compact
+ * (heldindex.ts) since gc holds all of them at once; `more` reads the indexes written since. gc
  * reads superseded indexes too: it must, to delete them (compact.ts), and so which packs it keeps
  * never rests on what a consolidated index claims. One gone since the listing is no error when a
  * loaded index supersedes it: a gc deleted it, after seeing that index name all of its packs.
@@ -113,15 +114,15 @@ export function packIdOfKey(key: string): string | undefined {
 class IndexedPacks {
   readonly seen = new Set<string>();
   readonly packs = new Map<string, string>();
-  readonly files = new Map<string, IndexFile>();
+  readonly files = new Map<string, HeldIndex>();
   private superseded = new Set<string>();
 
   constructor(private readonly repo: Repository, private readonly concurrency: number) {}
 
   async more(): Promise<void> {
     const opts = { skip: this.seen, readSuperseded: true, superseded: this.superseded };
-    const indexes: IndexFile[] = [];
-    const { errors, superseded } = await loadIndexes(this.repo.store, this.repo.format.hash, this.concurrency, (idx) => indexes.push(idx), opts);
+    const indexes: HeldIndex[] = [];
+    const { errors, superseded } = await loadIndexes(this.repo.store, this.repo.format.hash, this.concurrency, (idx) => indexes.push(new HeldIndex(idx)), opts);
     const bad = errors[0];
     if (bad) {
       throw new StrataError('E_GC_UNSAFE', `index cannot be read (${bad.code}: ${bad.message}), so which packs it names is unknown and gc stops (strata check reports it)`, { key: bad.key });
