@@ -3,6 +3,9 @@
  * mtimes are set after everything inside them was written, deepest first, or the writes would
  * bump the mtimes again. Every metadata change goes through a descriptor opened without following
  * links, so it cannot land on whatever a planted link points to.
+ *
+ * A folder mtime of 0 means "not known" (the agent syncs no folder times: agent/trees.ts): such a
+ * folder must keep the time it has, which for one the restore made is when it was made and filled.
  */
 import { closeSync, constants, fchmodSync, futimesSync, openSync, type Stats } from 'node:fs';
 import { lstat, lutimes, open, readlink, symlink, unlink } from 'node:fs/promises';
@@ -51,12 +54,17 @@ export async function restoreLink(link: PlannedLink): Promise<boolean> {
   return true;
 }
 
+/** Whether a folder's recorded mtime is one to set (see the header). */
+function knownTime(entry: DirMeta): boolean {
+  return entry.mtimeMs !== 0;
+}
+
 /** Mode and mtime of a folder, through a descriptor, with synchronous calls (a thread-pool round trip each would cost more). */
 function setDirMeta(path: string, entry: DirMeta): void {
   const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | NOFOLLOW);
   try {
     fchmodSync(fd, entry.mode & MODE_MASK);
-    futimesSync(fd, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
+    if (knownTime(entry)) futimesSync(fd, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
   } finally {
     closeSync(fd);
   }
@@ -70,9 +78,9 @@ async function setDirMetaDurably(path: string, entry: DirMeta, dirty: boolean): 
   const fh = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | NOFOLLOW);
   try {
     const st = await fh.stat();
-    const changed = !sameMode(st, entry.mode) || !sameMtime(st, entry.mtimeMs);
+    const changed = !sameMode(st, entry.mode) || (knownTime(entry) && !sameMtime(st, entry.mtimeMs));
     await fh.chmod(entry.mode & MODE_MASK);
-    await fh.utimes(entry.mtimeMs / 1000, entry.mtimeMs / 1000);
+    if (knownTime(entry)) await fh.utimes(entry.mtimeMs / 1000, entry.mtimeMs / 1000);
     if (dirty || changed) await syncDirHandle(fh);
   } finally {
     await fh.close();

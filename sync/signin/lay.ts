@@ -217,8 +217,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const hot = makeExcluder(session.org.policies.hotPaths, { defaults: false });
   const isHot = (p: string): boolean => hot(p, false);
   const { ready, rest } = splitReady(effective.tree, isHot, opts.smallFileBytes ?? SMALL_FILE_BYTES);
-  const signInTime = (opts.now ?? (() => new Date()))().getTime();
-  const dirMtime = (p: string): number => stack.dirMtimes.get(p) || signInTime;
+  // 0 where no layer dates the folder: the restore then leaves it the time it has (restore/meta.ts).
+  const dirMtime = (p: string): number => stack.dirMtimes.get(p) ?? 0;
   const treeOf = (nodes: ReadonlyMap<string, DiskNode>): MemoryTree => ({ nodes, chunks: stack.chunks, dirMtime });
 
   const restore = (root: MemoryTree, phase: 'ready' | 'rest', worth: (size: number) => boolean, priority?: (rel: string, size: number) => number): Promise<RestoreStats> =>

@@ -96,13 +96,18 @@ async function find(repo: Repository, root: BlobId, rootRef: TreeRef, parts: str
   return { entry, ref };
 }
 
+/** A whiteout has no time, and a folder the agent wrote has none it knows (mtime 0: agent/trees.ts). */
+function knownTime(e: TreeEntry): e is Exclude<TreeEntry, { type: 'whiteout' }> {
+  return e.type !== 'whiteout' && !(e.type === 'dir' && e.mtimeMs === 0);
+}
+
 function jsonEntry({ path, entry: e }: Listed) {
   return {
     path,
     type: e.type,
     mode: e.type === 'file' || e.type === 'dir' ? e.mode : null,
     size: e.type === 'file' ? e.size : null,
-    mtime: e.type === 'whiteout' ? null : new Date(e.mtimeMs).toISOString(),
+    mtime: knownTime(e) ? new Date(e.mtimeMs).toISOString() : null,
     ...(e.type === 'symlink' ? { target: e.target } : {}),
   };
 }
@@ -110,7 +115,7 @@ function jsonEntry({ path, entry: e }: Listed) {
 function textRow({ path, entry: e }: Listed): string[] {
   const mode = formatMode(e.type, e.type === 'file' || e.type === 'dir' ? e.mode : undefined);
   const size = e.type === 'file' ? String(e.size) : '-';
-  const mtime = e.type === 'whiteout' ? '-' : formatTime(e.mtimeMs);
+  const mtime = knownTime(e) ? formatTime(e.mtimeMs) : '-';
   const shown = e.type === 'dir' ? `${path}/` : e.type === 'symlink' ? `${path} -> ${e.target}` : path;
   return [e.type, mode, size, mtime, shown];
 }
