@@ -6,7 +6,7 @@
 import type { ConflictInfo, VersionInfo } from '../../shared/agent-api.js';
 import { cutMark, NAME_MAX_BYTES } from '../plan/conflict-name.js';
 
-const MARKER = '.sync-conflict-';
+export const MARKER = '.sync-conflict-';
 const REST = /^\d{8}-\d{6}-([A-Za-z0-9_-]+?)(?:-(\d+))?(\.[^/]*)?$/;
 
 /** A layer path's folder (with its trailing `/`, or empty) and name. */

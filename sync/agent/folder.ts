@@ -372,7 +372,7 @@ export class SyncFolder {
     const notMine = (p: string, node: Node): boolean => hidden(p, node) || merging.has(p);
     // The untouched org files a switch drops are no part of a mass delete (guard.ts).
     let dropped = lowerBefore === undefined ? new Set<string>() : droppedBySwitch(plan, lowerBefore, lower);
-    let deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine, dropped);
+    let deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine, dropped, target);
     const now = (this.opts.now ?? (() => new Date()))();
     let held = massDelete(deletes, this.deletes, now.getTime());
     // A restore that a crash cut off after its apply still overrules the heads it merged.
@@ -401,7 +401,7 @@ export class SyncFolder {
       ({ local: visible, target } = planSides(localFlat, effective, hidden));
       plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
       dropped = lowerBefore === undefined ? new Set<string>() : droppedBySwitch(plan, lowerBefore, lower);
-      deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine, dropped);
+      deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine, dropped, target);
       held = massDelete(deletes, this.deletes, now.getTime());
       if (held?.direction === carrying.direction) held = undefined;
       if (held !== undefined) return hold(held);
@@ -450,9 +450,12 @@ export class SyncFolder {
       // the head names them. The executor's journal, labelled with what recording them needs, is
       // kept until they are: a recovery records them if the process dies before (guard.ts).
       const settles = answered === 'confirm' && settled === 'remote' ? settled : undefined;
-      const run: DeleteRun = { id: randomBytes(8).toString('hex'), at: now.getTime(), ...(this.own !== undefined && { from: this.own }), ...(settles && { settled: settles }), ...(dropped.size > 0 && { dropped: [...dropped] }) };
+      // The plan's deletes that do not count (a switch's, resolved conflict copies: guard.ts).
+      const counting = new Set(deletes.remote.paths);
+      const uncounted = deletedBy(plan.ops).filter((p) => !counting.has(p));
+      const run: DeleteRun = { id: randomBytes(8).toString('hex'), at: now.getTime(), ...(this.own !== undefined && { from: this.own }), ...(settles && { settled: settles }), ...(uncounted.length > 0 && { dropped: uncounted }) };
       const res = await applyPlan(this.local, plan, chunks, run, this.opts, signal);
-      const counted = res.deleted.filter((p) => !dropped.has(p));
+      const counted = res.deleted.filter((p) => counting.has(p));
       const applied = { files: counted.length, of: deletes.remote.of, paths: counted };
       await this.recordDeletes({ remote: applied, local: { files: 0, of: deletes.local.of } }, run.at, settles, this.own, run.id);
       // A run that threw may have left an op half-done: its journal goes at the recovery.

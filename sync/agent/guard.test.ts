@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DeleteHistory, holdId, MASS_DELETE_WINDOW_MS, massDelete, type DeleteCounts, type HeldDeletes } from './guard.js';
+import type { Node } from '../plan/index.js';
+import { DeleteHistory, holdId, MASS_DELETE_WINDOW_MS, massDelete, resolvedCopies, type DeleteCounts, type HeldDeletes } from './guard.js';
 
 const local = (files: number, of: number): DeleteCounts => ({ remote: { files: 0, of: 100 }, local: { files, of } });
 const remote = (files: number, of: number): DeleteCounts => ({ remote: { files, of }, local: { files: 0, of: 100 } });
@@ -87,6 +88,15 @@ describe('the mass-delete guard', () => {
     assert.deepEqual(history.restorable('remote', T), [{ from: 'snap1', paths: ['mine.txt'] }]);
     assert.equal(history.recordRun(run, ['org1.txt', 'mine.txt', 'org2.txt']), false, 'recorded already');
     assert.equal(history.recordRun({ ...run, id: 'run2', dropped: ['ok', 3] }, ['x.txt']), false, 'a damaged label records nothing');
+  });
+
+  it('takes a conflict copy deleted while its file stays for a resolved conflict; one deleted with its file, or any other file, is not', () => {
+    const file: Node = { type: 'file', size: 1, mtimeMs: T, mode: 0o644, content: 'x' };
+    const copy = (stem: string) => `${stem}.sync-conflict-20261201-101500-laptop.txt`;
+    const stays = new Map<string, Node>([['docs/a.txt', file], ['b.txt', file]]);
+    const deleted = [copy('docs/a'), copy('b'), copy('gone'), 'b.txt', 'c.txt'];
+    assert.deepEqual([...resolvedCopies(deleted, stays)].sort(), [copy('b'), copy('docs/a')]);
+    assert.deepEqual([...resolvedCopies(deleted, new Map())], [], 'the folder deleted with its conflicts');
   });
 
   it('names a hold by its direction and the paths its pass deletes, in any order', () => {

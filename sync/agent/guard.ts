@@ -36,12 +36,19 @@
  * with the user's own edits unsynced, and "restore them" would copy them up into the user layer,
  * the user's for good. The user's files are not at stake: a switch never deletes a copy-up or a
  * file of the user layer, and any other delete of the same pass counts as ever.
+ *
+ * A conflict copy deleted while the file it is a copy of stays is a conflict the user resolved,
+ * keeping one version (the UI, `strata resolve`, or by hand, on any machine): a decision,
+ * not an accident. Those deletes (resolvedCopies) are not counted either, so they are in no
+ * entry of the hour and a restore never brings the copies back as conflicts again. A folder
+ * deleted with its conflicts takes the files with their copies: those count, and come back.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { PendingDeletes } from '../../shared/agent-api.js';
 import { countFiles, type ApplyPlan, type Node } from '../plan/index.js';
 import type { SnapshotId } from '../repo/types.js';
+import { listConflicts, MARKER } from './conflicts.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 
 export const MASS_DELETE_MIN = 10;
@@ -81,16 +88,26 @@ export function droppedBySwitch(plan: ApplyPlan, before: ReadonlyMap<string, Nod
   return dropped;
 }
 
+/** The conflict copies among `deleted` whose file `stays` holds: conflicts the user resolved (see the header). */
+export function resolvedCopies(deleted: readonly string[], stays: ReadonlyMap<string, Node>): Set<string> {
+  const copies = new Set(deleted.filter((p) => p.includes(MARKER)));
+  if (copies.size === 0) return copies;
+  // The whole tree goes in: a copy whose name was cut to fit is told its file by the names beside it.
+  const found = listConflicts([...copies, ...stays.keys()]);
+  return new Set(found.filter((c) => copies.has(c.copy) && stays.has(c.path)).map((c) => c.copy));
+}
+
 /**
  * The deletes of `plan` applied to a disk of `localFiles` files (remote), but for those of a switch
  * (`dropped`: droppedBySwitch), and the files of this device's head (`ownTree`) that the disk
- * (`mine`) no longer has, except hidden ones (local).
+ * (`mine`) no longer has, except hidden ones (local); in both, but for the conflict copies
+ * resolved while their file stays in `target`, the tree the pass leaves (resolvedCopies).
  *
  * A local file that went while a new path of the disk holds its very bytes was moved, not deleted:
  * it counts as a delete no more than a move coming from another device does (the plan moves those).
  * Each new path vouches for one file only, so deleting ten copies of one content still counts ten.
  */
-export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string, node: Node) => boolean, dropped: ReadonlySet<string> = new Set()): DeleteCounts {
+export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string, node: Node) => boolean, dropped: ReadonlySet<string> = new Set(), target: ReadonlyMap<string, Node> = new Map()): DeleteCounts {
   const moved = new Map<string, number>();
   for (const [p, node] of mine) {
     const key = keptKey(node);
@@ -105,7 +122,10 @@ export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: Reado
     else gone.push(p);
   }
   const deleted = plan.ops.flatMap((op) => (op.op === 'delete' && op.expect.type !== 'dir' && !dropped.has(op.path) ? [op.path] : []));
-  return { remote: { files: deleted.length, of: localFiles - dropped.size, paths: deleted }, local: { files: gone.length, of: countFiles(ownTree), paths: gone } };
+  const resolved = resolvedCopies([...deleted, ...gone], target);
+  const remote = deleted.filter((p) => !resolved.has(p));
+  const local = gone.filter((p) => !resolved.has(p));
+  return { remote: { files: remote.length, of: localFiles - dropped.size, paths: remote }, local: { files: local.length, of: countFiles(ownTree), paths: local } };
 }
 
 interface DeleteEntry {
@@ -126,7 +146,7 @@ export interface DeleteRun {
   from?: SnapshotId;
   /** The pass carried out a confirmation of this direction's deletes. */
   settled?: Direction;
-  /** Deletes of the run that a switch of the org layers made (droppedBySwitch): they do not count. */
+  /** Deletes of the run that do not count: a switch of the org layers made them (droppedBySwitch), or they are resolved conflict copies (resolvedCopies). */
   dropped?: string[];
 }
 
