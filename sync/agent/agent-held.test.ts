@@ -233,10 +233,10 @@ test('a held mass delete stays in the status, with its answer, while the pass th
   const after = m.agent.status().folders[0]!;
   assert.equal(after.pendingDeletes?.answer, 'confirm', 'the answer stands after the retry');
   assert.equal(after.answered, undefined, 'the retry did not carry it out');
-  await waitFor('the deletes made', () => m.agent.status().folders[0]!.files === 5);
-  assert.equal(m.agent.status().folders[0]!.answered, 'confirm');
+  await waitFor('the deletes made', () => m.agent.status().folders[0]!.answered === 'confirm');
+  assert.equal(m.agent.status().folders[0]!.files, 5);
   const statuses = seen.flatMap((e) => (e.type === 'status' ? [e.status.folders[0]!] : []));
-  assert.deepEqual(statuses.filter((f) => f.files === 20 && f.pendingDeletes?.answer !== 'confirm'), [], 'no status before the deletes dropped the answer');
+  assert.deepEqual(statuses.filter((f) => f.answered === undefined && f.pendingDeletes?.answer !== 'confirm'), [], 'no status before the deletes dropped the answer');
 });
 
 /** Holds every put while `gate` is set, until it is opened; `reached` resolves at the first one held. */
@@ -306,4 +306,23 @@ test('an answer that finds nothing held any more is said in the status, not carr
   assert.deepEqual(kept, [], 'the answer is not kept');
   await a.agent.passesDone(1);
   assert.deepEqual(a.agent.status().folders[0]!.notCarried?.answer, 'restore', 'it stands after the next pass');
+});
+
+test("while a mass delete made here waits, the folder's file count is what its disk holds, as the hold counts it (the status after a restart says the same)", async (t) => {
+  const { a } = await setup(t, { watch: false });
+  const removeOnA = async (from: number, to: number): Promise<void> => {
+    for (let i = from; i < to; i++) await rm(join(a.root, `f${i}.txt`));
+    await a.agent.call('syncNow', {});
+  };
+  for (let i = 0; i < 39; i++) await writeFile(join(a.root, `f${i}.txt`), `file ${i}`);
+  await a.agent.call('syncNow', {});
+  await waitFor('a synced 39 files', () => a.agent.status().folders[0]!.files === 39);
+  await removeOnA(0, 4);
+  await waitFor('4 deletes through', () => a.agent.status().folders[0]!.files === 35);
+  await removeOnA(4, 36);
+  await waitFor('a holding its deletes', () => a.agent.status().folders[0]!.pendingDeletes !== undefined);
+  assert.deepEqual(heldCounts(a), { direction: 'local', files: 36, of: 39 });
+  assert.equal(a.agent.status().folders[0]!.files, 3, '39 files, 36 of them deleted');
+  await a.restart();
+  assert.equal(a.agent.status().folders[0]!.files, 3, 'after a restart');
 });

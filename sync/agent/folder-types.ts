@@ -87,4 +87,5 @@ export type PassResult =
   | { status: 'synced'; snapshot?: SnapshotId; conflicts: Conflict[]; scan: ScanResult; uploaded: number; downloaded: number; wrote: number; files: number; answered?: 'confirm' | 'restore'; notCarried?: NotCarried }
   /** The disk changed while the plan was applied: run another pass (an answer it acted on stands for it). */
   | { status: 'retry'; scan: ScanResult }
-  | { status: 'held'; held: HeldDeletes; scan: ScanResult };
+  /** `files`: what the disk holds at the held pass's scan (the hold's deletes made here are gone from it; those from elsewhere are not). */
+  | { status: 'held'; held: HeldDeletes; scan: ScanResult; files: number };

@@ -383,7 +383,7 @@ export class SyncFolder {
       // A hold may stand for days while other devices write: what its passes read must not pile up.
       this.trees.prune();
       this.graph.prune();
-      return { status: 'held', held: h, scan };
+      return { status: 'held', held: h, scan, files: countFiles(localFlat) };
     };
     // The answer this pass acts on, as it read it: one given later is not this pass's to carry out or drop.
     const carrying = await this.answers.read(held, deletes);

@@ -466,6 +466,8 @@ export class FolderRuntime {
       const answer = this.folder?.answerFor(r.held);
       this.status.pendingDeletes = answer === undefined ? r.held : { ...r.held, answer };
       delete this.status.notCarried;
+      // The folder's files as the hold counts them, and as a restart shows them (the scan's stat cache).
+      this.status.files = r.files;
       this.ended();
       return [];
     }
