@@ -8,7 +8,7 @@ import type { FirstContactPolicy } from '../../shared/org-config.js';
 import { StrataError } from '../errors.js';
 import { Dconf } from './dconf.js';
 import { SettingsMirror } from './mirror.js';
-import { MemorySettings, needsDconf, startDconf } from './testkit.js';
+import { MemorySettings, mirrorFiles, needsDconf, setMirrorFile, startDconf } from './testkit.js';
 import type { SettingsStore } from './settings.js';
 
 const DIRS = ['/org/app/', '/org/desk/'];
@@ -30,23 +30,8 @@ async function machine(t: { after: (fn: () => unknown) => void }, opts: { policy
     stateFile: join(dir, 'state', 'settings.json'),
     fileOf,
     /** The mirror's files: relative path → content. */
-    async files(): Promise<Record<string, string>> {
-      const out: Record<string, string> = {};
-      const walk = async (rel: string): Promise<void> => {
-        for (const e of await readdir(join(root, rel), { withFileTypes: true }).catch(() => [])) {
-          const p = `${rel}/${e.name}`;
-          if (e.isDirectory()) await walk(p);
-          else out[p.slice(FOLDER.length + 1)] = await readFile(join(root, p), 'utf8');
-        }
-      };
-      await walk(FOLDER);
-      return out;
-    },
-    async setFile(key: string, value: string | undefined): Promise<void> {
-      if (value === undefined) return rm(fileOf(key), { force: true });
-      await mkdir(dirname(fileOf(key)), { recursive: true });
-      await writeFile(fileOf(key), `${value}\n`);
-    },
+    files: () => mirrorFiles(root, FOLDER),
+    setFile: (key: string, value: string | undefined) => setMirrorFile(fileOf(key), value),
   };
 }
 

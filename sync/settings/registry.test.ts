@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseOrgConfig, registryFold, registryLayerName, registryNameOfLayer, SETTINGS_NAME } from '../../shared/org-config.js';
 import { StrataError } from '../errors.js';
@@ -13,7 +13,7 @@ import { dirKey, foldKeyPath, registryDir, registryPlace, valueKeyPath } from '.
 import { parseReadAnswer, parseWriteAnswer } from './registry-protocol.js';
 import { powershellArgs, SCRIPT } from './registry-script.js';
 import { RegistryStore } from './registry.js';
-import { FakeRegistryHelper, toB64 } from './testkit.js';
+import { FakeRegistryHelper, mirrorFiles, setMirrorFile, toB64 } from './testkit.js';
 
 const DESKTOP = registryDir('HKCU\\Control Panel\\Desktop');
 const APP = registryDir('HKCU\\Software\\Vendor\\App');
@@ -209,23 +209,8 @@ async function machine(t: { after: (fn: () => unknown) => void }, helper = new F
     mirror,
     root,
     fileOf,
-    async files(): Promise<Record<string, string>> {
-      const out: Record<string, string> = {};
-      const walk = async (rel: string): Promise<void> => {
-        for (const e of await readdir(join(root, rel), { withFileTypes: true }).catch(() => [])) {
-          const p = `${rel}/${e.name}`;
-          if (e.isDirectory()) await walk(p);
-          else out[p.slice(FOLDER.length)] = await readFile(join(root, p), 'utf8');
-        }
-      };
-      await walk(FOLDER);
-      return out;
-    },
-    async setFile(key: string, value: string | undefined): Promise<void> {
-      if (value === undefined) return rm(fileOf(key), { force: true });
-      await mkdir(dirname(fileOf(key)), { recursive: true });
-      await writeFile(fileOf(key), `${value}\n`);
-    },
+    files: async () => Object.fromEntries(Object.entries(await mirrorFiles(root, FOLDER)).map(([k, v]) => [`/${k}`, v])),
+    setFile: (key: string, value: string | undefined) => setMirrorFile(fileOf(key), value),
   };
 }
 

@@ -5,9 +5,9 @@
  * helper (no Windows here) behind the real RegistryStore.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { registryFold } from '../../shared/org-config.js';
 import { Dconf } from './dconf.js';
 import type { RegistryRequest } from './registry-protocol.js';
@@ -172,4 +172,25 @@ export function toB64(s: string): string {
 
 function fromB64(s: string): string {
   return Buffer.from(s, 'base64').toString('utf16le');
+}
+
+/** The mirror's files under `folder` of `root`: path relative to `folder` (no leading "/") → content. */
+export async function mirrorFiles(root: string, folder: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await readdir(join(root, rel), { withFileTypes: true }).catch(() => [])) {
+      const p = `${rel}/${e.name}`;
+      if (e.isDirectory()) await walk(p);
+      else out[p.slice(folder.length + 1)] = await readFile(join(root, p), 'utf8');
+    }
+  };
+  await walk(folder);
+  return out;
+}
+
+/** Writes a key's file as another machine's sync would (its value and a newline), or removes it (undefined). */
+export async function setMirrorFile(path: string, value: string | undefined): Promise<void> {
+  if (value === undefined) return rm(path, { force: true });
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${value}\n`);
 }
