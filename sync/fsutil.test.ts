@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isStrataError } from './errors.js';
-import { canSyncFileSystem, fitsHere, isErrno, makeDirs, PATH_MAX, renameNoReplace, syncFileSystem, TEMP_PREFIX, tempPathIn, TempNames } from './fsutil.js';
+import { canSyncFileSystem, fitsHere, isErrno, makeDirs, PATH_MAX, renameNoReplace, syncFileSystem, TEMP_NAME_BYTES, tempPathIn, TempNames } from './fsutil.js';
 
 describe('syncFileSystem', { skip: !canSyncFileSystem() && 'syncfs is Linux only' }, () => {
   it('syncs the file system holding a folder, and names the path it could not sync', async (t) => {
@@ -62,8 +62,9 @@ describe('renameNoReplace', () => {
 });
 
 describe('TempNames', () => {
-  it('makes distinct names as long as tempPathIn\'s (what fitsHere counts), however many were made before', () => {
+  it('makes distinct names as long as tempPathIn\'s, however many were made before, no longer than fitsHere counts', () => {
     const length = basename(tempPathIn('/')).length;
+    assert.ok(length <= TEMP_NAME_BYTES);
     for (const made of [0, 46_655, 46_656, 2 ** 32, Number.MAX_SAFE_INTEGER - 2]) {
       const names = new TempNames(made);
       const [a, b] = [names.in('/d'), names.in('/d')];
@@ -75,7 +76,7 @@ describe('TempNames', () => {
 
 describe('fitsHere', { skip: PATH_MAX === Infinity && 'no PATH_MAX here' }, () => {
   it('says a path fits exactly when it and a temp beside it are shorter than PATH_MAX in bytes, whatever its characters', () => {
-    const temp = TEMP_PREFIX.length + 16;
+    const temp = TEMP_NAME_BYTES;
     const byRule = (abs: string): boolean => Buffer.byteLength(abs) < PATH_MAX && Buffer.byteLength(dirname(abs)) + 1 + temp < PATH_MAX;
     // One to four bytes a character (a surrogate pair is two UTF-16 units), lengths on both sides of every bound.
     for (const ch of ['a', 'é', '€', '😀']) {

@@ -4,39 +4,14 @@
  * as a temp file and what "durable" means is the same everywhere.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isStrataError, StrataError } from './errors.js';
+import { TEMP_NAME_BYTES } from './temps.js';
 
-/**
- * Prefix of temp files written beside their target before an atomic rename. A crash leaves them
- * behind; whoever owns the folder removes them, scanners and listings never show them.
- */
-export const TEMP_PREFIX = '.strata-tmp-';
-
-/** A fresh temp file name in `dir` (TEMP_PREFIX and 16 random hex digits), for a write renamed into place. */
-export function tempPathIn(dir: string): string {
-  return join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
-}
-
-/**
- * Temp names for the many writes of one run (a restore), cheaper to make than tempPathIn's and of
- * the same length however many are made, as fitsHere counts on: TEMP_PREFIX and 16 hex digits, a
- * random start counted up (modulo 2^64), so unique within the run and apart from other runs'.
- */
-export class TempNames {
-  private readonly start = randomBytes(8).readBigUInt64BE();
-
-  /** `made`: how many names were made before (a test starts high). */
-  constructor(private made = 0) {}
-
-  in(dir: string): string {
-    const n = BigInt.asUintN(64, this.start + BigInt(this.made++));
-    return join(dir, `${TEMP_PREFIX}${n.toString(16).padStart(16, '0')}`);
-  }
-}
+// Temp names and when one is a leftover: temps.ts. Re-exported, as every writer here uses them.
+export { TEMP_NAME_BYTES, TEMP_PREFIX, TempNames, tempName, tempPathIn } from './temps.js';
 
 /**
  * The bytes of the longest path a file-system call takes, its terminating NUL counted (PATH_MAX:
@@ -44,7 +19,6 @@ export class TempNames {
  * ENAMETOOLONG however it is named.
  */
 export const PATH_MAX = process.platform === 'darwin' ? 1024 : process.platform === 'win32' ? Infinity : 4096;
-const TEMP_NAME_BYTES = TEMP_PREFIX.length + 16;
 
 /** The absolute path of the layer path `rel` (`/`-separated) under `root`. */
 export function layerPath(root: string, rel: string): string {
@@ -63,8 +37,8 @@ export function fitsUnder(root: string, rel: string): boolean {
 
 /**
  * Whether a file, link or folder can be laid at `abs`: its path, and that of a temp beside it
- * (tempPathIn: how files and links are written), are shorter than PATH_MAX. What is too long is so
- * at every path under it too.
+ * (tempPathIn: how files and links are written; its longest name, whatever the pid), are shorter
+ * than PATH_MAX. What is too long is so at every path under it too.
  */
 export function fitsHere(abs: string): boolean {
   // As in fitsUnder: most paths fit whatever their characters (a restore asks for every entry).

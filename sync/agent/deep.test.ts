@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { FolderStatus } from '../../shared/agent-api.js';
+import { TEMP_NAME_BYTES } from '../fsutil.js';
 import { MemoryStore } from '../store/memory.js';
 import { LONG, pastPathMax, type DeepTree } from '../testing/deep-tree.js';
 import { Agent } from './agent.js';
@@ -95,10 +96,11 @@ test('a folder holding a tree past PATH_MAX at the start stops no other folder: 
 
 test('an entry made past PATH_MAX while the agent runs jams no watcher: later changes still sync, and the status names it', linuxOnly, async (t) => {
   const dir = await base('deep-event');
-  const root = join(dir, 'a');
+  // Deep, but every dir of it short enough to be watched, the deepest with 100 bytes of room: for
+  // end.txt's temp (it is laid), and for one name past PATH_MAX.
+  const depth = Math.floor((PATH_MAX - 100 - Buffer.byteLength(dir) - 7) / (LONG.length + 1));
+  const root = join(dir, 'a'.repeat(PATH_MAX - 100 - Buffer.byteLength(dir) - 1 - '/tree'.length - depth * (LONG.length + 1)));
   await mkdir(root);
-  // Deep, but every dir of it short enough to be watched, and room for one name past PATH_MAX.
-  const depth = Math.floor((PATH_MAX - 2 - Buffer.byteLength(join(root, 'tree'))) / (LONG.length + 1));
   const tree = await pastPathMax(join(root, 'tree'), depth);
   const store = new MemoryStore();
   await initStore(store);
@@ -258,7 +260,7 @@ test('a head naming a path past PATH_MAX under this machine\'s root, which the d
   // b's disk holds what a sign-in could lay under its deeper root: all but the dirs past PATH_MAX.
   const far = join(dir, 'x'.repeat(250), 'x'.repeat(250), 'x'.repeat(250), 'b');
   let fits = 0;
-  while (Buffer.byteLength(join(far, 't', tree.dir(fits + 1), '.strata-tmp-0123456789abcdef')) < PATH_MAX) fits++;
+  while (Buffer.byteLength(join(far, 't', tree.dir(fits + 1), 't'.repeat(TEMP_NAME_BYTES))) < PATH_MAX) fits++;
   assert.ok(fits >= 1 && fits < 14 && Buffer.byteLength(a.path(end)) < PATH_MAX, 'end.txt fits on a, not on b');
   await mkdir(far, { recursive: true });
   await writeFile(join(far, 'top.txt'), 'top');
@@ -346,14 +348,16 @@ test('files a folder renamed longer takes past PATH_MAX are never taken for dele
   const dir = await base('deep-renamed');
   const store = new MemoryStore();
   await initStore(store);
-  const a = await Device.create(dir, 'deva', store);
-  const b = await Device.create(dir, 'devb', store);
-  // end.txt is readable until t/ is renamed to a name 254 bytes longer.
-  const depth = Math.floor((PATH_MAX - 1 - Buffer.byteLength(a.path('t')) - '/end.txt'.length) / (LONG.length + 1));
+  // end.txt is readable, and can be laid (a temp beside it), until t/ is renamed to a name 254 bytes
+  // longer: the deepest dir has 100 bytes of room (`/deva/root/t` and `/devb/root/t`: 12 bytes).
+  const depth = Math.floor((PATH_MAX - 100 - Buffer.byteLength(dir) - 14) / (LONG.length + 1));
+  const home = join(dir, 'p'.repeat(PATH_MAX - 100 - Buffer.byteLength(dir) - 13 - depth * (LONG.length + 1)));
+  const a = await Device.create(home, 'deva', store);
+  const b = await Device.create(home, 'devb', store);
   const tree = await pastPathMax(a.path('t'), depth);
   const end = `t/${tree.dir(depth)}/end.txt`;
   const renamed = 'T'.repeat(255);
-  assert.ok(Buffer.byteLength(a.path(end)) < PATH_MAX && Buffer.byteLength(a.path(end)) + 254 >= PATH_MAX);
+  assert.equal(Buffer.byteLength(join(a.path('t'), tree.dir(depth))), PATH_MAX - 100);
   t.after(() => a.close());
   t.after(() => b.close());
   t.after(() => (existsSync(a.path(renamed)) ? rename(a.path(renamed), a.path('t')) : undefined));

@@ -79,8 +79,8 @@ describe('strata restore --path: one file or folder from any snapshot', () => {
     for (const args of [['--path', 'docs/b.txt'], []]) {
       for (const d of [left, running, recent]) await writeTree(d, { docs: { 'a.txt': 'half' } });
       for (const d of [left, running]) await utimes(d, dayAgo, dayAgo);
-      // An in-place restore's own temp file, left by a killed one: no process named, it goes.
-      await writeFile(join(work, '.strata-tmp-0123456789abcdef'), 'half');
+      // An in-place restore's own temp file, left by a killed one: its process gone, it goes.
+      await writeFile(join(work, `.strata-tmp-${gone}-0123456789abcdef`), 'half');
       const r = await cli('restore', work, '--layer', 'user/alice', ...args);
       assert.equal(r.code, 0, describeRun(r));
       const temps = (await readdir(work)).filter((n) => n.startsWith('.strata-tmp')).sort();
@@ -352,7 +352,7 @@ describe('strata restore cut off by Ctrl-C', { skip: process.platform === 'win32
       const exited = once(child, 'close');
       const temps = async () => (await readdir(work, { recursive: true })).filter((p) => p.includes('.strata-tmp'));
       // Half-way: a temp file is being filled, and the stuck pack holds the rest.
-      while (!(await temps()).some((p) => /\.strata-tmp-[0-9a-f]{16}$/.test(p))) {
+      while (!(await temps()).some((p) => /\.strata-tmp-\d+-[0-9a-f]{16}$/.test(p))) {
         assert.equal(child.exitCode, null, stderr);
         await new Promise((r) => setTimeout(r, 20));
       }

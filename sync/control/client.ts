@@ -7,6 +7,7 @@ import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { AgentApi, AgentEvent, CommandArg, CommandName, CommandResult } from '../../shared/agent-api.js';
 import { StrataError, describeError } from '../errors.js';
 import { isErrno } from '../fsutil.js';
+import { pidAlive } from '../temps.js';
 import { HEARTBEAT_MS, SseParser } from './events.js';
 import { controlFilePath, loopbackAddress, readControlFile, type ControlInfo } from './file.js';
 
@@ -17,15 +18,7 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
-/** Whether `pid` is a live process on this machine (another user's too): false only when the OS says there is none. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return !isErrno(err, 'ESRCH');
-  }
-}
+export { pidAlive } from '../temps.js';
 
 export class ControlClient implements AgentApi {
   private readonly host: string;

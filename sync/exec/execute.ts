@@ -6,12 +6,11 @@
  * (a change made since the scan becomes a conflict, never a loss). Later ops may depend on the
  * skipped one (a rescued file about to be deleted), which is why it does not go on.
  */
-import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import type { ApplyOp } from '../plan/index.js';
 import { parentOf, joinPath } from '../plan/nodes.js';
-import { isErrno, TEMP_PREFIX } from '../fsutil.js';
+import { isErrno, tempName } from '../fsutil.js';
 import { absPath } from './check.js';
 import { copy, makeDir, makeSymlink, move, remove, setMeta } from './act.js';
 import { attempt, type OpResult, type Report } from './outcome.js';
@@ -52,7 +51,7 @@ export interface ExecuteResult {
 
 function tempFor(op: ApplyOp): string | undefined {
   if (op.op !== 'write' && op.op !== 'copy' && op.op !== 'symlink') return undefined;
-  return joinPath(parentOf(op.path), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+  return joinPath(parentOf(op.path), tempName());
 }
 
 async function runOp(ctx: ExecContext, journal: Journal, index: number, op: ApplyOp, tmp: string | undefined): Promise<void> {

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { it } from 'node:test';
-import { fitsHere, tempPathIn, TempNames } from '../fsutil.js';
+import { fitsHere, TEMP_NAME_BYTES, TempNames } from '../fsutil.js';
 import { LONG } from '../testing/deep-tree.js';
 import { Assembly } from './assembly.js';
 import { restoreTree } from './index.js';
@@ -37,7 +37,7 @@ it('lays what fits under the target and leaves out, naming them, the paths past 
   // The first folder of the chain that cannot be laid here, with its temp, stands for all under it.
   let fits = 0;
   const at = (n: number): string => ['deep', ...Array<string>(n).fill(LONG)].join('/');
-  while (Buffer.byteLength(join(target, at(fits + 1), '.strata-tmp-0123456789abcdef')) < PATH_MAX) fits++;
+  while (Buffer.byteLength(join(target, at(fits + 1), 't'.repeat(TEMP_NAME_BYTES))) < PATH_MAX) fits++;
   assert.ok(fits >= 1 && fits < 17);
   assert.deepEqual(stats.tooLong, [at(fits + 1)]);
   assert.equal(await readFile(join(target, 'top.txt'), 'utf8'), 'top');
@@ -57,7 +57,7 @@ it('lays what fits under the target and leaves out, naming them, the paths past 
 it('lays a file whose folder leaves just room for a temp name, however many files the restore made before', linuxOnly, async (t) => {
   // A folder whose path leaves room for one temp name of the length fitsHere counts, and no more.
   let folder = await tempDir(t);
-  const room = PATH_MAX - 1 - Buffer.byteLength(basename(tempPathIn('/'))) - 1;
+  const room = PATH_MAX - 1 - TEMP_NAME_BYTES - 1;
   while (Buffer.byteLength(folder) < room) folder = join(folder, 'd'.repeat(Math.min(200, room - Buffer.byteLength(folder) - 1)));
   assert.equal(Buffer.byteLength(folder), room);
   await mkdir(folder, { recursive: true });

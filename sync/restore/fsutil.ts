@@ -11,7 +11,7 @@ import { lstat, rename, rm } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { StrataError } from '../errors.js';
 import { TEMP_PREFIX, isErrno } from '../fsutil.js';
-import { besideTempInUse } from './beside-temp.js';
+import { tempInUse } from '../temps.js';
 
 
 /**
@@ -134,15 +134,15 @@ export async function replaceWith(from: string, to: string): Promise<void> {
 }
 
 /**
- * Removes leftovers of a crashed restore from the given folders; returns how many. A --beside
- * restore's temp folder that may still be in use is not one (beside-temp.ts).
+ * Removes temp leftovers (of a crashed restore, or apply) from the given folders; returns how many.
+ * A temp another process may still be writing is not one (tempInUse).
  */
 export async function removeTemps(dirs: readonly string[]): Promise<number> {
   let removed = 0;
   for (const [i, dir] of dirs.entries()) {
     await breathe(i);
     for (const name of readdirNow(dir)) {
-      if (!name.startsWith(TEMP_PREFIX) || besideTempInUse(resolve(dir, name), name)) continue;
+      if (!name.startsWith(TEMP_PREFIX) || tempInUse(resolve(dir, name), name)) continue;
       await rm(resolve(dir, name), { recursive: true, force: true });
       removed++;
     }

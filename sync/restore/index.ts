@@ -61,6 +61,7 @@
  */
 export { prepareTarget, restoreTree, restoreSnapshot } from './restore.js';
 export { MAX_DEPTH, MAX_PLAN_ENTRIES } from './plan.js';
-export { BESIDE_TEMP, besideTempInUse, besideTempPrefix } from './beside-temp.js';
+export { BESIDE_TEMP, besideTempPrefix } from './beside-temp.js';
 export { TEMP_PREFIX } from '../fsutil.js';
+export { tempInUse } from '../temps.js';
 export type { RestoreOptions, RestoreStats, RestoreProgress, ChunkFileFn, ChunkFilesFn, ChunkedFile, MemoryTree } from './types.js';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { chunkFileHere } from '../chunker/index.js';
@@ -161,11 +162,32 @@ describe('restore: round trip', () => {
     assert.deepEqual(read, [join(target, 'docs', 'report.bin')]);
     read.length = 0;
     // A crashed run of the same one-file restore left its temp file beside the file.
-    await writeFile(join(target, '.strata-tmp-crashed'), 'partial');
+    await writeFile(join(target, `.strata-tmp-${spawnSync(process.execPath, ['-e', '']).pid}-crashed`), 'partial');
     await restoreTree(repo, { target, root, only: 'notes.txt', chunkFile });
     assert.deepEqual(read, []);
     assert.equal(await readFile(join(target, 'notes.txt'), 'utf8'), 'a note');
     assert.deepEqual((await readdir(target)).filter((n) => n.startsWith('.strata-tmp-')), []);
+  });
+
+  it("removes the temp files of a process that is gone from the folders it restores into, never a running process's (an agent's executor writing there)", async (t) => {
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, { 'notes.txt': file('a note'), docs: dir({ 'a.txt': file('a') }) });
+    const target = await tempDir(t);
+    const agent = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    t.after(() => agent.kill());
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    for (const only of [undefined, 'notes.txt']) {
+      const names = { running: `.strata-tmp-${agent.pid}-0123456789abcdef`, mine: `.strata-tmp-${process.pid}-00000000000000aa`, left: `.strata-tmp-${gone}-feedfacecafebeef` };
+      for (const d of [target, join(target, 'docs')]) {
+        await mkdir(d, { recursive: true });
+        for (const n of Object.values(names)) await writeFile(join(d, n), 'half');
+      }
+      await restoreTree(repo, { target, root, ...(only !== undefined && { only }) });
+      const temps = async (d: string) => (await readdir(d)).filter((n) => n.startsWith('.strata-tmp-')).sort();
+      assert.deepEqual(await temps(target), [names.mine, names.running].sort(), `restore ${only ?? 'of the whole tree'}`);
+      if (only === undefined) assert.deepEqual(await temps(join(target, 'docs')), [names.mine, names.running].sort());
+      for (const d of [target, join(target, 'docs')]) for (const n of await temps(d)) await rm(join(d, n));
+    }
   });
 
   it('restores 10,000 small files with at most 100 GETs', async (t) => {

@@ -22,12 +22,12 @@ import { lstat, realpath, rm } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { StrataError, describeError, shortenMiddle } from '../errors.js';
 import { canSyncFileSystem, isErrno, makeDirs, syncFileSystem, trySyncFileSystem } from '../fsutil.js';
+import { tempInUse } from '../temps.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { Repository } from '../repo/repository.js';
 import { keys, type BlobId, type SnapshotId } from '../repo/types.js';
 import { keepChanged, moveAsideOtherKinds, undoKept, type Kept, type MovedAside } from './aside.js';
 import { Assembly, type Durability } from './assembly.js';
-import { besideTempInUse } from './beside-temp.js';
 import { poolChunkFile, poolChunkFiles, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
 import { ensureDirs, lstatNow, pathInside, removeTemps } from './fsutil.js';
@@ -118,7 +118,7 @@ class Restore {
     // 3 GiB of them): they are seeds, verified at copy time like any, and go once copied from (fill).
     const seeds = [...walk.files];
     for (const temp of walk.temps) {
-      if (!planned.has(dirname(temp)) || besideTempInUse(temp, basename(temp))) continue;
+      if (!planned.has(dirname(temp)) || tempInUse(temp, basename(temp))) continue;
       const st = lstatNow(temp);
       if (st?.isFile()) {
         seeds.push({ path: temp, size: st.size, st });

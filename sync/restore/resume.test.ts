@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -110,8 +111,9 @@ describe('restore: resumable', () => {
     const root = await saveLayer(repo, spec);
     const target = await tempDir(t, 'resume');
     await mkdir(join(target, 'b/c'), { recursive: true });
-    await writeFile(join(target, '.strata-tmp-0123456789abcdef'), 'junk');
-    await writeFile(join(target, 'b/c/.strata-tmp-feedfacecafebeef'), 'junk');
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    await writeFile(join(target, `.strata-tmp-${gone}-0123456789abcdef`), 'junk');
+    await writeFile(join(target, `b/c/.strata-tmp-${gone}-feedfacecafebeef`), 'junk');
     await writeFile(join(target, 'top.bin'), 'half');
     await chmod(join(target, 'b/c'), 0o555);
     await restoreTree(repo, { target, root });

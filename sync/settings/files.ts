@@ -17,19 +17,17 @@
  * For the same reason a key file the mirror did not write but whose value it records as agreed
  * (another writer's, or a run's cut off before its sync) must be made durable first: makeDurable.
  */
-import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StrataError } from '../errors.js';
-import { canSyncFileSystem, fsyncDir, fsyncFile, isErrno, TEMP_PREFIX, trySyncFileSystem } from '../fsutil.js';
+import { canSyncFileSystem, fsyncDir, fsyncFile, isErrno, TEMP_PREFIX, tempName, trySyncFileSystem } from '../fsutil.js';
+import { tempInUse } from '../temps.js';
 import { forEachLimit } from '../repo/pool.js';
 
 /** A batch with at least this many files to write is made durable by syncfs where there is one. */
 export const SYNCFS_FROM = 64;
 /** Temp files written (and fsynced) at once. */
 const PARALLEL = 8;
-/** A mirror's temp file names the process that writes it (see removeTemps): this, its pid, "-", random hex. */
-const TEMP_NAME = `${TEMP_PREFIX}settings-`;
 
 /** One file of a key (or a conflict copy of it): `value` written into it, or the file removed (undefined). */
 export interface KeyFileWrite {
@@ -67,7 +65,7 @@ export async function writeKeyFiles(root: string, folder: string, writes: readon
       await removeTemps(tempDir);
     }
     await forEachLimit(sets, PARALLEL, async (w) => {
-      const temp = join(tempDir, `${TEMP_NAME}${process.pid}-${randomBytes(8).toString('hex')}`);
+      const temp = join(tempDir, tempName('settings'));
       temps.set(w, temp);
       await writeTemp(temp, `${w.value}\n`, !whole);
     });
@@ -125,23 +123,13 @@ export async function makeDurable(root: string, rels: readonly string[]): Promis
 
 /**
  * Removes the temp files a run cut off (killed, a crash) left in `dir`, the mirror's own folder:
- * those of a process that has ended. Another process's are left alone: the sign-in, the agent and
- * the sign-out each run a mirror on the same home, and one's temps may be in flight (the runs of
- * one mirror never overlap: SettingsMirror.sync); so are temps that are not a mirror's.
+ * those of a process that has ended (tempInUse). Another process's are left alone: the sign-in,
+ * the agent and the sign-out each run a mirror on the same home, and one's temps may be in flight
+ * (the runs of one mirror never overlap: SettingsMirror.sync; this process's are in flight).
  */
 async function removeTemps(dir: string): Promise<void> {
   for (const e of await readdir(dir, { withFileTypes: true })) {
-    const pid = e.name.startsWith(TEMP_NAME) ? /^(\d+)-/.exec(e.name.slice(TEMP_NAME.length))?.[1] : undefined;
-    if (e.isFile() && pid !== undefined && Number(pid) !== process.pid && !isRunning(Number(pid))) await rm(join(dir, e.name), { force: true });
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return !isErrno(err, 'ESRCH');
+    if (e.isFile() && e.name.startsWith(TEMP_PREFIX) && !tempInUse(join(dir, e.name), e.name)) await rm(join(dir, e.name), { force: true });
   }
 }
 

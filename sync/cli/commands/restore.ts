@@ -30,7 +30,7 @@ import { fsyncDir, isErrno, renameNoReplace } from '../../fsutil.js';
 import { conflictStamp, splitExtension, withTail } from '../../plan/conflict-name.js';
 import { checkEntryName, type Repository } from '../../repo/index.js';
 import type { BlobId } from '../../repo/types.js';
-import { BESIDE_TEMP, besideTempInUse, besideTempPrefix, prepareTarget, restoreSnapshot } from '../../restore/index.js';
+import { BESIDE_TEMP, besideTempPrefix, prepareTarget, restoreSnapshot, tempInUse } from '../../restore/index.js';
 import { listOption, stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
 import { openChunkPool, poolChunkFilesFn, poolChunkFn } from '../chunker.js';
@@ -211,7 +211,7 @@ async function besideDir(target: string): Promise<string> {
 
 async function removeLeftovers(target: string): Promise<void> {
   for (const name of await readdir(target)) {
-    if (!name.startsWith(BESIDE_TEMP) || besideTempInUse(join(target, name), name)) continue;
+    if (!name.startsWith(BESIDE_TEMP) || tempInUse(join(target, name), name)) continue;
     // Best effort: one that cannot be removed stays, as it did.
     await rm(join(target, name), { recursive: true, force: true }).catch(() => undefined);
   }
