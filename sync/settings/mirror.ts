@@ -127,6 +127,8 @@ export class SettingsMirror {
     // Dirs this machine has agreed on before; a dir the org config lists since is met as at first contact.
     const known = saved?.dirs ?? [];
     let live = new Map<string, string>();
+    // Dirs the store could not read (a problem's key ending in "/"): what is under them is unknown.
+    const unread: string[] = [];
     for (const dir of dirs) {
       const { values, skipped, problems } = await store.read(dir);
       for (const [k, v] of values) {
@@ -136,13 +138,15 @@ export class SettingsMirror {
       }
       for (const k of skipped) result.problems.push({ key: k, message: `not synced: a name in it is not one the layer can hold (letters, digits, ".", "_", "+", "-")` });
       result.problems.push(...(problems ?? []));
+      for (const p of problems ?? []) if (p.key.endsWith('/')) unread.push(this.id(p.key));
     }
     const files = await this.readFiles(result.problems);
     const twins: SettingsProblem[] = [];
     if (store.fold !== undefined) live = this.oneSpelling(live, files.values, agreed, twins);
     const refusedHere = new Set(result.problems.map((p) => this.id(p.key)));
+    const leftAlone = (key: string): boolean => refusedHere.has(this.id(key)) || unread.some((d) => this.id(key).startsWith(d));
     result.problems.push(...twins);
-    const canonical = await this.canonical(live, files.values, agreed, saved?.version === 1, refusedHere);
+    const canonical = await this.canonical(live, files.values, agreed, saved?.version === 1, leftAlone);
     /** A file's value as the store would show it, as far as it says (else as written). */
     const inStore = (f: string): Agreed => ({ file: f, store: canonical.get(f) ?? f });
     const both = (l: string): Agreed => ({ file: l, store: l });
@@ -158,7 +162,7 @@ export class SettingsMirror {
     };
     const keys = new Set([...live.keys(), ...files.values.keys(), ...agreed.keys()]);
     for (const key of [...keys].sort()) {
-      if (refusedHere.has(this.id(key))) continue;
+      if (leftAlone(key)) continue;
       const l = live.get(key);
       const f = files.values.get(key);
       const a = agreed.get(key);
@@ -290,13 +294,13 @@ export class SettingsMirror {
    * the store's text. From a record of version 1, which kept one text for both sides, also those
    * whose store side changed: the store may show the file's value in its own notation only.
    */
-  private async canonical(live: ReadonlyMap<string, string>, files: ReadonlyMap<string, string>, agreed: ReadonlyMap<string, Agreed>, oldRecord: boolean, skip: ReadonlySet<string>): Promise<Map<string, string>> {
+  private async canonical(live: ReadonlyMap<string, string>, files: ReadonlyMap<string, string>, agreed: ReadonlyMap<string, Agreed>, oldRecord: boolean, skip: (key: string) => boolean): Promise<Map<string, string>> {
     const { store } = this.opts;
     const values = new Set<string>();
     for (const [key, f] of files) {
       const l = live.get(key);
       const a = agreed.get(key);
-      if (!skip.has(key) && f !== l && (f !== a?.file || (oldRecord && l !== undefined && l !== a.store))) values.add(f);
+      if (!skip(key) && f !== l && (f !== a?.file || (oldRecord && l !== undefined && l !== a.store))) values.add(f);
     }
     const out = new Map<string, string>();
     if (values.size === 0 || store.canonical === undefined) return out;

@@ -30,6 +30,12 @@ export function registryDir(configKey: string): string {
   return `/${HIVE}/${layer.join('/')}/`;
 }
 
+/** The mirror's dir of the key at `key` (its names under HKCU), or undefined where a name has no layer name. */
+export function keyDirPath(key: readonly string[]): string | undefined {
+  const names = key.map(registryLayerName);
+  return names.every((n) => n !== undefined) ? `/${[HIVE, ...names].join('/')}/` : undefined;
+}
+
 /** The key names under HKCU of a dir registryDir made, or undefined. */
 export function dirKey(dir: string): string[] | undefined {
   if (!dir.startsWith(`/${HIVE}/`) || !dir.endsWith('/')) return undefined;

@@ -4,8 +4,9 @@
  * answer on its stdout.
  *
  *   { "op": "read", "key": [name…] }
- *     → { "ok": true, "keys": [{ "key": [name…], "values": [{ "name", "kind", "data" }] }] }
- *       every key under `key` (itself first, as []: names relative to it) with its values
+ *     → { "ok": true, "keys": [{ "key": [name…], "values": [{ "name", "kind", "data" }] } | { "key": [name…], "denied": true }] }
+ *       every key under `key` (itself first, as []: names relative to it) with its values; a key
+ *       the user may not read is `denied`, and nothing under it is answered
  *   { "op": "write", "changes": [{ "key": [name…], "name", "kind"?, "data"? }] }  (no kind: delete)
  *     → { "ok": true, "results": [{ "ok": true } | { "ok": false, "denied"?: true, "error": "…" }] }
  *       one result per change, in order
@@ -28,10 +29,11 @@ export type WriteChange = { key: string[]; name: string; kind?: RegValue['type']
 export type WriteRequest = { op: 'write'; changes: WriteChange[] };
 export type RegistryRequest = ReadRequest | WriteRequest;
 
-/** A key read: its names relative to the one asked for, and its values (`undefined`: a type not synced). */
+/** A key read: its names relative to the one asked for, and its values (`undefined`: a type not synced); `denied`: not readable (no values, nothing under it). */
 export interface ReadKey {
   key: string[];
   values: { name: string; value: RegValue | undefined }[];
+  denied?: true;
 }
 
 export interface WriteResult {
@@ -56,9 +58,15 @@ export function parseReadAnswer(answer: unknown): ReadKey[] {
   if (!Array.isArray(a.keys)) throw bad('read: no "keys" list');
   return a.keys.map((k: unknown, i: number) => {
     const entry = record(k, `keys[${i}]`);
-    if (!Array.isArray(entry.key) || !Array.isArray(entry.values)) throw bad(`keys[${i}]: "key" and "values" must be lists`);
+    if (!Array.isArray(entry.key)) throw bad(`keys[${i}]: "key" must be a list`);
+    const key = entry.key.map((n: unknown, j: number) => text(n, `keys[${i}].key[${j}]`));
+    if (entry.denied !== undefined) {
+      if (entry.denied !== true || entry.values !== undefined) throw bad(`keys[${i}]: a key denied holds no values`);
+      return { key, values: [], denied: true as const };
+    }
+    if (!Array.isArray(entry.values)) throw bad(`keys[${i}]: "values" must be a list`);
     return {
-      key: entry.key.map((n: unknown, j: number) => text(n, `keys[${i}].key[${j}]`)),
+      key,
       values: entry.values.map((v: unknown, j: number) => {
         const field = `keys[${i}].values[${j}]`;
         const r = record(v, field);

@@ -13,7 +13,9 @@
  * (PowerShell PR #2336).
  *
  * A REG_DWORD or REG_QWORD of another size (GetValue gives an Int64 or a byte[] for it) is "unknown":
- * not synced, and reported, rather than failing the read of every value under the key.
+ * not synced, and reported, rather than failing the read of every value under the key. Likewise a
+ * key the user may not read (OpenSubKey throws SecurityException: an administrator's ACL) is
+ * answered `denied`, and the walk goes on with its siblings.
  *
  * Not run here: no Windows in CI. Tested only through a fake that answers the protocol (testkit).
  */
@@ -49,11 +51,25 @@ function Value($k, [string]$n) {
   }
   '{"name":' + (Q (Enc $n)) + ',"kind":"' + $t + '","data":' + $d + '}'
 }
+function Names($rel) { (@($rel) | ForEach-Object { Q (Enc $_) }) -join ',' }
+function Denied($e) {
+  for ($x = $e; $null -ne $x; $x = $x.InnerException) {
+    if ($x -is [System.UnauthorizedAccessException] -or $x -is [System.Security.SecurityException]) { return $true }
+  }
+  $false
+}
+function OpenKey($k, [string]$name, $rel) {
+  try { return $k.OpenSubKey($name, $false) } catch {
+    if (-not (Denied $_.Exception)) { throw }
+    $script:keys.Add('{"key":[' + (Names $rel) + '],"denied":true}')
+    return $null
+  }
+}
 function Walk($k, [string[]]$rel) {
   $values = @(foreach ($n in $k.GetValueNames()) { Value $k $n }) -join ','
-  $script:keys.Add('{"key":[' + ((@($rel) | ForEach-Object { Q (Enc $_) }) -join ',') + '],"values":[' + $values + ']}')
+  $script:keys.Add('{"key":[' + (Names $rel) + '],"values":[' + $values + ']}')
   foreach ($s in $k.GetSubKeyNames()) {
-    $sub = $k.OpenSubKey($s, $false)
+    $sub = OpenKey $k $s (@($rel) + $s)
     if ($null -eq $sub) { continue }
     try { Walk $sub (@($rel) + $s) } finally { $sub.Close() }
   }
@@ -92,7 +108,7 @@ try {
   $req = [System.IO.StreamReader]::new([Console]::OpenStandardInput(), [System.Text.UTF8Encoding]::new($false)).ReadToEnd() | ConvertFrom-Json
   if ($req.op -eq 'read') {
     $script:keys = New-Object System.Collections.Generic.List[string]
-    $k = $hkcu.OpenSubKey((Path $req.key), $false)
+    $k = OpenKey $hkcu (Path $req.key) @()
     if ($null -ne $k) { try { Walk $k @() } finally { $k.Close() } }
     $json = '{"ok":true,"keys":[' + ($script:keys -join ',') + ']}'
   } elseif ($req.op -eq 'write') {

@@ -112,7 +112,8 @@ describe('the registry helper\'s answers', () => {
     ['a QWORD of 4 bytes', { ok: true, keys: [{ key: [], values: [{ name: '', kind: 'qword', data: b64(1, 2, 3, 4) }] }] }, /a qword of 4 bytes/],
     ['a kind of its own', { ok: true, keys: [{ key: [], values: [{ name: '', kind: 'link', data: '' }] }] }, /"link" is not a kind/],
     ['a multi_sz that is no list', { ok: true, keys: [{ key: [], values: [{ name: '', kind: 'multi_sz', data: '' }] }] }, /a multi_sz is a list/],
-    ['a key that is no list', { ok: true, keys: [{ key: 'x', values: [] }] }, /must be lists/],
+    ['a key that is no list', { ok: true, keys: [{ key: 'x', values: [] }] }, /"key" must be a list/],
+    ['a key denied that holds values', { ok: true, keys: [{ key: [], denied: true, values: [] }] }, /a key denied holds no values/],
   ];
   for (const [what, answer, problem] of hostile) {
     it(`refuses a read answer with ${what}: one E_SETTINGS error`, () => {
@@ -133,6 +134,15 @@ describe('the registry helper\'s answers', () => {
     assert.equal(Buffer.from(args.at(-1)!, 'base64').toString('utf16le'), SCRIPT);
     assert.ok(args.at(-1)!.length < 30_000, 'fits a Windows command line');
     assert.match(SCRIPT, /GetBytes\(\$json \+ "`n"\)/);
+  });
+
+  it('answers a subkey the user may not read as denied, and walks on: not a failure of the whole read', () => {
+    // OpenSubKey throws SecurityException for a key whose ACL keeps the user out.
+    assert.match(SCRIPT, /function OpenKey\(\$k, \[string\]\$name, \$rel\) \{\n {2}try \{ return \$k\.OpenSubKey\(\$name, \$false\) \} catch \{\n {4}if \(-not \(Denied \$_\.Exception\)\) \{ throw \}\n {4}\$script:keys\.Add\('\{"key":\[' \+ \(Names \$rel\) \+ '\],"denied":true\}'\)/);
+    assert.match(SCRIPT, /\$sub = OpenKey \$k \$s \(@\(\$rel\) \+ \$s\)/);
+    assert.doesNotMatch(SCRIPT, /\$k\.OpenSubKey\(\$s/);
+    const sub = toB64('Secret');
+    assert.deepEqual(parseReadAnswer({ ok: true, keys: [{ key: [], values: [] }, { key: [sub], denied: true }] }), [{ key: [], values: [] }, { key: ['Secret'], values: [], denied: true }]);
   });
 
   it('takes a DWORD or QWORD of another size for a type it does not sync, not a failure of the whole read', () => {
@@ -267,6 +277,35 @@ describe('the settings mirror over the registry', () => {
     assert.match(r.problems[0]?.message ?? '', /a registry type Strata does not sync/);
     assert.deepEqual(m.helper.dump()['Software\\Vendor\\App\\Link'], { kind: 'unknown', data: '' });
     assert.equal((await m.files())['/HKCU/Software/Vendor/App/Link'], '"from the layer"\n');
+  });
+
+  it('a subkey the user may not read is reported, and every value under it left alone on both sides: its files neither removed nor written to the registry', async (t) => {
+    const m = await machine(t);
+    m.helper.set('Software\\Vendor\\App', 'Count', 'dword', b64(1, 0, 0, 0));
+    m.helper.set('Software\\Vendor\\App\\Secret', 'Token', 'sz', toB64('t'));
+    m.helper.set('Software\\Vendor\\App\\Secret\\Deeper', 'X', 'sz', toB64('x'));
+    await m.mirror.sync();
+    const before = await m.files();
+    assert.equal(before['/HKCU/Software/Vendor/App/Secret/Deeper/X'], '"x"\n');
+    // An administrator's ACL now keeps the user out of Secret (OpenSubKey: SecurityException).
+    m.helper.unreadable.add(registryFold('Software\\Vendor\\App\\Secret'));
+    await m.setFile('/HKCU/Software/Vendor/App/Secret/Token', '"from the layer"');
+    await m.setFile('/HKCU/Software/Vendor/App/Secret/New', '"new"');
+    m.helper.set('Software\\Vendor\\App', 'Count', 'dword', b64(2, 0, 0, 0));
+    const r = await m.mirror.sync();
+    assert.deepEqual(r.problems.map((p) => p.key), ['/HKCU/Software/Vendor/App/Secret/']);
+    assert.match(r.problems[0]!.message, /HKCU\\Software\\Vendor\\App\\Secret.*access denied/);
+    assert.deepEqual(r.applied, []);
+    assert.deepEqual(await m.files(), { ...before, '/HKCU/Software/Vendor/App/Count': 'dword:00000002\n', '/HKCU/Software/Vendor/App/Secret/Token': '"from the layer"\n', '/HKCU/Software/Vendor/App/Secret/New': '"new"\n' });
+    assert.deepEqual(m.helper.dump()['Software\\Vendor\\App\\Secret\\Token'], { kind: 'sz', data: toB64('t') });
+    assert.equal(m.helper.dump()['Software\\Vendor\\App\\Secret\\New'], undefined);
+    // Readable again: the layer's changes made meanwhile reach the registry, nothing was taken for removed.
+    m.helper.unreadable.clear();
+    const again = await m.mirror.sync();
+    assert.deepEqual(again.problems, []);
+    assert.deepEqual(m.helper.dump()['Software\\Vendor\\App\\Secret\\Token'], { kind: 'sz', data: toB64('from the layer') });
+    assert.deepEqual(m.helper.dump()['Software\\Vendor\\App\\Secret\\Deeper\\X'], { kind: 'sz', data: toB64('x') });
+    assert.equal((await m.files())['/HKCU/Software/Vendor/App/Secret/Deeper/X'], '"x"\n');
   });
 
   it('names that differ only in case are one value: a file in another spelling updates the registry\'s value, and no second file appears', async (t) => {

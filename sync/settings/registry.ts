@@ -10,11 +10,12 @@
  * one valueKeyPath makes, or a value that is not exact notation (a hex(b) of 7 bytes), is that
  * key's problem and is never written. A value the registry has but the layer cannot hold (a name
  * with no file name, a type .NET does not name) is reported with its reason, and the mirror leaves
- * that key alone on both sides. A key the user may not write (an administrator's ACL, as on
+ * that key alone on both sides; a key the user may not read (an administrator's ACL) is reported as
+ * its dir (a problem whose key ends in "/"), and the mirror leaves every value under it alone. A key the user may not write (an administrator's ACL, as on
  * HKCU\Software\Policies) is `locked`. The registry folds case: `fold` makes the mirror take every
  * spelling of a value's place for one key.
  */
-import { dirKey, foldKeyPath, keyText, registryPlace, valueKeyPath, type RegistryPlace } from './registry-names.js';
+import { dirKey, foldKeyPath, keyDirPath, keyText, registryPlace, valueKeyPath, type RegistryPlace } from './registry-names.js';
 import { formatValue, parseValue, type RegValue } from './registry-notation.js';
 import { parseReadAnswer, parseWriteAnswer, readRequest, writeRequest, type RegistryRequest } from './registry-protocol.js';
 import { runPowerShell } from './registry-script.js';
@@ -51,6 +52,11 @@ export class RegistryStore implements SettingsStore {
     const values = new Map<string, string>();
     const problems: SettingsProblem[] = [];
     for (const k of parseReadAnswer(await this.channel(readRequest(top)))) {
+      if (k.denied === true) {
+        const key = [...top, ...k.key];
+        problems.push({ key: keyDirPath(key) ?? keyText(key), message: `not read: ${keyText(key)} may not be read by this user (access denied); its values are left as they are, in the registry and in the layer` });
+        continue;
+      }
       for (const { name, value } of k.values) {
         const place = { key: [...top, ...k.key], value: name };
         const key = valueKeyPath(place);

@@ -29,7 +29,9 @@ export interface SettingsStore {
   /**
    * The values under `dir` (absolute, ending in "/"), by full key path; keys isSettingsPath refuses
    * are `skipped`; keys the store has but cannot sync for another reason are `problems` (the mirror
-   * reports them and leaves those keys alone).
+   * reports them and leaves those keys alone). A problem whose key ends in "/" is a dir the store
+   * could not read: every key under it is unknown, and the mirror leaves them alone too — a file
+   * there is neither taken for a value the machine removed nor written to the store.
    */
   read(dir: string): Promise<{ values: Map<string, string>; skipped: string[]; problems?: SettingsProblem[] }>;
   /** Applies `changes` (keys and values already checked); a value the store refuses, or a key locked here, is a problem, the rest still apply. */

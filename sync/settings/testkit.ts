@@ -104,6 +104,8 @@ export class FakeRegistryHelper {
   readonly keys = new Map<string, { names: string[]; values: Map<string, { name: string; kind: string; data: string | string[] }> }>();
   /** Keys (folded, "\"-joined) the user may not write. */
   readonly denied = new Set<string>();
+  /** Keys (folded, "\"-joined) the user may not read: a read answers them denied, and nothing under them. */
+  readonly unreadable = new Set<string>();
   readonly requests: RegistryRequest[] = [];
 
   readonly channel = async (request: RegistryRequest): Promise<unknown> => {
@@ -112,10 +114,14 @@ export class FakeRegistryHelper {
     this.requests.push(req);
     if (req.op === 'read') {
       const top = registryFold(req.key.map(fromB64).join('\\'));
+      const under = (k: string, parent: string) => k.startsWith(`${parent}\\`);
       const keys = [...this.keys.entries()]
-        .filter(([k]) => k === top || k.startsWith(`${top}\\`))
+        .filter(([k]) => (k === top || under(k, top)) && ![...this.unreadable].some((u) => under(k, u)))
         .sort(([a], [b]) => a.length - b.length)
-        .map(([, k]) => ({ key: k.names.slice(req.key.length).map(toB64), values: [...k.values.values()].map((v) => ({ name: toB64(v.name), kind: v.kind, data: v.data })) }));
+        .map(([id, k]) => {
+          const key = k.names.slice(req.key.length).map(toB64);
+          return this.unreadable.has(id) ? { key, denied: true } : { key, values: [...k.values.values()].map((v) => ({ name: toB64(v.name), kind: v.kind, data: v.data })) };
+        });
       return { ok: true, keys };
     }
     return {
