@@ -56,21 +56,21 @@ test('the UI shows the agent and its conflicts, pauses and resumes it, resolves 
     await page.getByRole('button', { name: 'Sync now' }).click();
   };
   await removeAll();
-  // The guard counts the last hour's deletes: the conflict copy that went above is one of them.
-  const restore = page.getByRole('button', { name: 'Restore 21 files' });
+  // The guard counts the last hour's deletes, but not the conflict copy resolved above: the user chose that one.
+  const restore = page.getByRole('button', { name: 'Restore 20 files' });
   await restore.waitFor({ timeout: 20_000 }).catch(explain);
-  await page.getByText('21 of 22 files were deleted on this machine').waitFor();
+  await page.getByText('20 of 21 files were deleted on this machine').waitFor();
   await stateIs(page, 'Waiting for you');
   await restore.click();
-  await page.getByText('Layer user/alice, 22 files').waitFor({ timeout: 20_000 }).catch(explain);
+  await page.getByText('Layer user/alice, 21 files').waitFor({ timeout: 20_000 }).catch(explain);
   await stateIs(page, 'In sync');
   assert.equal(await readFile(join(root, 'f7.txt'), 'utf8'), 'file 7');
-  assert.equal(await readFile(join(root, 'notes.sync-conflict-20261201-101500-laptop.txt'), 'utf8'), 'theirs');
+  assert.equal(existsSync(join(root, 'notes.sync-conflict-20261201-101500-laptop.txt')), false, 'the resolved conflict stays resolved');
   // Deleted again, and this time confirmed: the click lets the deletes go.
   await removeAll();
   const confirm = page.getByRole('button', { name: 'Delete 20 files' });
   await confirm.waitFor({ timeout: 20_000 }).catch(explain);
-  await page.getByText('20 of 22 files were deleted on this machine').waitFor();
+  await page.getByText('20 of 21 files were deleted on this machine').waitFor();
   await confirm.click();
   await page
     .getByRole('button', { name: /^Delete/ })
