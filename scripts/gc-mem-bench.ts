@@ -22,20 +22,12 @@ import { encodeIndex, type IndexedPack } from '../sync/repo/indexfile.js';
 import { FOOTER_BYTES } from '../sync/repo/pack.js';
 import { keys } from '../sync/repo/types.js';
 import { makeRng } from '../sync/testing/random.js';
+import { heapBytes } from './heap.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const PER_INDEX = Number(process.argv[3] ?? 20_000);
 const PER_PACK = 1000;
 const BLOB = 10;
-
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-
-function heapBytes(): number {
-  for (let i = 0; i < 3; i++) gc!();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 /** Records the most heap live at the index requests named in the header. */
 class SamplingStore extends ForwardingStore {

@@ -22,20 +22,12 @@ import { initRepository, openRepository } from '../sync/repo/format.js';
 import { encodeIndex, type IndexedPack } from '../sync/repo/indexfile.js';
 import { keys } from '../sync/repo/types.js';
 import { makeRng } from '../sync/testing/random.js';
+import { heapBytes } from './heap.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const PER_PACK = 1000;
 const PER_INDEX = Number(process.argv[3] ?? 100_000);
 const ROUNDS = 5;
-
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-
-function heapBytes(): number {
-  for (let i = 0; i < 3; i++) gc!();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 /** Records the most heap live (heapBytes) when a GET returns, and how long that took. */
 class SamplingStore extends ForwardingStore {
