@@ -6,7 +6,7 @@
 import { blobId, type HashAlgorithm } from '../chunker/hash.js';
 import type { ObjectStore } from '../store/index.js';
 import type { Problems } from './check.js';
-import type { IndexedPack } from './indexfile.js';
+import type { HeldIndex } from './heldindex.js';
 import { canonicalJson } from './json.js';
 import { parsePack, type PackEntry } from './pack.js';
 import { forEachLimit } from './pool.js';
@@ -19,20 +19,20 @@ function entrySet(entries: readonly PackEntry[]): Set<string> {
   return new Set(entries.map((e) => canonicalJson({ id: e.id, type: e.type, offset: e.offset, length: e.length })));
 }
 
-/** A pack as one index object lists it. */
+/** A pack as one index object lists it: `index.pack(at)`. */
 export interface NamedPack {
-  key: string;
-  pack: IndexedPack;
+  index: HeldIndex;
+  at: number;
 }
 
 function compareWithIndexes(key: string, trailer: readonly PackEntry[], indexes: readonly NamedPack[], out: Problems): void {
   const a = entrySet(trailer);
-  for (const { key: indexKey, pack } of indexes) {
-    const b = entrySet(pack.blobs);
+  for (const { index, at } of indexes) {
+    const b = entrySet(index.pack(at).blobs);
     const onlyIndex = [...b].filter((e) => !a.has(e)).length;
     const onlyTrailer = [...a].filter((e) => !b.has(e)).length;
     if (onlyIndex > 0 || onlyTrailer > 0) {
-      out.add('E_INDEX_MISMATCH', key, `${indexKey} and the pack trailer disagree: ${onlyIndex} entries only in the index, ${onlyTrailer} only in the trailer`);
+      out.add('E_INDEX_MISMATCH', key, `${index.key} and the pack trailer disagree: ${onlyIndex} entries only in the index, ${onlyTrailer} only in the trailer`);
     }
   }
 }

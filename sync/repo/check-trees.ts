@@ -4,6 +4,7 @@
  * with the right type and that file sizes equal the sum of their chunks.
  */
 import type { HashAlgorithm } from '../chunker/hash.js';
+import type { BlobTable } from './blobtable.js';
 import { isStrataError } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
 import type { Problems } from './check.js';
@@ -13,10 +14,9 @@ import { fetchRange, verifyBlob } from './reader.js';
 import { MAX_TREE_BYTES, decodeTree } from './tree.js';
 import { keys, type BlobLocation, type FileEntry, type Snapshot } from './types.js';
 
-export type KnownBlob = BlobLocation;
-
 export interface BlobMap {
-  blobs: ReadonlyMap<string, KnownBlob>;
+  /** Where each indexed blob is: the first place an index gives it, in a pack that exists with its indexed size. */
+  blobs: BlobTable;
   /** Blobs that only a missing or damaged pack holds → why (`is in data/…, which does not exist`). */
   lost: ReadonlyMap<string, string>;
 }
@@ -55,7 +55,7 @@ export async function checkTrees(
       done++;
       progress(done, visited.size);
       if (!tree) return;
-      const key = keys.pack((known.blobs.get(p.id) as KnownBlob).pack);
+      const key = keys.pack((known.blobs.get(p.id) as BlobLocation).pack);
       for (const e of tree.entries) {
         if (e.type === 'dir' && !visited.has(e.subtree)) {
           visited.add(e.subtree);

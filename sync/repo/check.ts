@@ -10,13 +10,18 @@
  *   is in an index (file sizes agree with their chunks' lengths).
  * With `readData`, every pack is downloaded: its hash must match its id, every blob its id, and
  * its trailer must agree with the index.
+ *
+ * check holds every index of the bucket at once, so each is kept as a HeldIndex as it arrives and
+ * the blobs' places in a BlobTable: about 105 bytes a blob entry (scripts/check-mem-bench.ts).
  */
 import { StrataError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
-import { coverMap, indexCovers, type IndexFile } from './indexfile.js';
+import { BlobTable } from './blobtable.js';
+import { HeldIndex } from './heldindex.js';
+import { coverMap, indexCovers } from './indexfile.js';
 import { loadIndexes } from './indexload.js';
 import { checkPackData, type NamedPack } from './check-data.js';
-import { checkTrees, type KnownBlob } from './check-trees.js';
+import { checkTrees } from './check-trees.js';
 import * as layers from './layers.js';
 import type { Repository } from './repository.js';
 import { keys, type Snapshot } from './types.js';
@@ -84,8 +89,8 @@ async function listPacks(repo: Repository, out: Problems): Promise<Map<string, n
 }
 
 async function checkIndexes(repo: Repository, packs: Map<string, number>, out: Problems, concurrency: number) {
-  const indexes: IndexFile[] = [];
-  const { errors } = await loadIndexes(repo.store, repo.format.hash, concurrency, (idx) => indexes.push(idx), { readSuperseded: true });
+  const indexes: HeldIndex[] = [];
+  const { errors } = await loadIndexes(repo.store, repo.format.hash, concurrency, (idx) => indexes.push(new HeldIndex(idx)), { readSuperseded: true });
   for (const err of errors) out.addError(err, 'index/');
   checkSupersedes(indexes, out);
   const indexed = new Map<string, NamedPack[]>();
@@ -95,9 +100,10 @@ async function checkIndexes(repo: Repository, packs: Map<string, number>, out: P
   const missing = new Map<string, string[]>();
   /** Blobs only in packs that are missing or of the wrong size → why they cannot be read. */
   const lost = new Map<string, string>();
-  const blobs = new Map<string, KnownBlob>();
+  const blobs = new BlobTable();
   for (const idx of indexes) {
-    for (const pack of idx.packs) {
+    for (let at = 0; at < idx.packs.length; at++) {
+      const pack = idx.pack(at);
       named.add(pack.id);
       const size = packs.get(pack.id);
       if (size === undefined) {
@@ -110,11 +116,11 @@ async function checkIndexes(repo: Repository, packs: Map<string, number>, out: P
         for (const b of pack.blobs) lost.set(b.id, `is in ${keys.pack(pack.id)}, whose size disagrees with its index`);
         continue;
       }
-      indexed.set(pack.id, [...(indexed.get(pack.id) ?? []), { key: idx.key, pack }]);
-      for (const b of pack.blobs) if (!blobs.has(b.id)) blobs.set(b.id, { pack: pack.id, type: b.type, offset: b.offset, length: b.length });
+      indexed.set(pack.id, [...(indexed.get(pack.id) ?? []), { index: idx, at }]);
+      for (const b of pack.blobs) blobs.add(b.id, pack.id, b.type, b.offset, b.length);
     }
   }
-  for (const id of blobs.keys()) lost.delete(id);
+  for (const id of lost.keys()) if (blobs.has(id)) lost.delete(id);
   for (const [id, by] of missing) {
     const more = by.length > 3 ? ` and ${by.length - 3} more indexes` : '';
     out.add('E_PACK_MISSING', keys.pack(id), `pack named by ${by.slice(0, 3).join(', ')}${more} does not exist`);
@@ -123,13 +129,13 @@ async function checkIndexes(repo: Repository, packs: Map<string, number>, out: P
 }
 
 /** A consolidated index that lacks part of an index it supersedes hides that part from readers. */
-function checkSupersedes(indexes: readonly IndexFile[], out: Problems): void {
+function checkSupersedes(indexes: readonly HeldIndex[], out: Problems): void {
   const byKey = new Map(indexes.map((idx) => [idx.key, idx]));
   for (const s of indexes) {
     const short = s.supersedes.filter((k) => byKey.has(k));
     if (short.length === 0) continue;
-    const map = coverMap(s);
-    const lacking = short.filter((k) => !indexCovers(map, byKey.get(k) as IndexFile));
+    const map = coverMap(s.decoded());
+    const lacking = short.filter((k) => !indexCovers(map, (byKey.get(k) as HeldIndex).decoded()));
     if (lacking.length === 0) continue;
     const more = lacking.length > 3 ? ` and ${lacking.length - 3} more` : '';
     out.add('E_BAD_OBJECT', s.key, `supersedes ${lacking.slice(0, 3).join(', ')}${more} but lacks some of its packs or blob entries: readers that load it skip those`);

@@ -1,8 +1,9 @@
 /**
- * HeldIndex: a validated index object as `strata admin gc` holds it (gc.ts, compact.ts), which
- * must hold every index of the bucket at once. The decoded JSON takes about 150 bytes a blob entry;
- * this keeps each pack's id and size, and the blob entries in typed arrays (the id as its 32 bytes,
- * the offset, the length, one byte for the type): about 45 bytes an entry.
+ * HeldIndex: a validated index object as `strata admin gc` (gc.ts, compact.ts) and `strata check`
+ * (check.ts) hold it: each must hold every index of the bucket at once. The decoded JSON takes
+ * about 150 bytes a blob entry; this keeps each pack's id and size, and the blob entries in typed
+ * arrays (the id as its 32 bytes, the offset, the length, one byte for the type): about 45 bytes an
+ * entry.
  *
  * What must hold:
  * - `pack(i)` gives back pack `i` exactly as the index named it, its entries in its order, and
