@@ -13,7 +13,7 @@
  * record of those deletes should the process die before the caller has counted them (the
  * folder's recovery counts them then), so the caller clears it (clearJournal) once it has.
  */
-import { executePlan, type OpResult, type RunLabel } from '../exec/index.js';
+import { executePlan, type OpResult, type RunLabel, type Seed } from '../exec/index.js';
 import type { ApplyOp, ApplyPlan, FileNode } from '../plan/index.js';
 import { recordApplied } from './applied.js';
 import { makeFetcher } from './fetch.js';
@@ -38,7 +38,8 @@ export interface Applied {
   failed?: unknown;
 }
 
-export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: ChunkMap, run: RunLabel, opts: Pick<FolderOptions, 'repo' | 'root' | 'execJournal' | 'suppress' | 'onPhase'>, signal?: AbortSignal): Promise<Applied> {
+/** `seeds`: the temps of downloads a killed run cut off (the folder's recovery), removed by the run. */
+export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: ChunkMap, run: RunLabel, opts: Pick<FolderOptions, 'repo' | 'root' | 'execJournal' | 'suppress' | 'onPhase'>, signal?: AbortSignal, seeds?: readonly Seed[]): Promise<Applied> {
   const { repo, root } = opts;
   let downloaded = 0;
   const progress = new LayProgress(plan.ops, (p) => opts.onPhase?.({ state: 'downloading', ...p, counting: false }));
@@ -56,7 +57,7 @@ export async function applyPlan(local: LocalTree, plan: ApplyPlan, chunks: Chunk
     const e = local.get(rel);
     return e?.type === 'file' && e.size === expect.size && e.mtimeMs === expect.mtimeMs && e.mode === expect.mode ? e.ctimeMs : undefined;
   };
-  const res = await executePlan(root, plan.ops, { fetch: fetcher.fetch, journalPath: opts.execJournal, signal, suppress: opts.suppress, scannedCtime, onApplied, run, keepJournal: true }).catch(
+  const res = await executePlan(root, plan.ops, { fetch: fetcher.fetch, journalPath: opts.execJournal, signal, suppress: opts.suppress, scannedCtime, onApplied, run, keepJournal: true, ...(seeds !== undefined && { seeds }) }).catch(
     (err: unknown) => ({ results, complete: false, aborted: false, failed: err }),
   );
   const rescan = await recordApplied(local, root, res.results, chunks);

@@ -11,7 +11,9 @@
  * chunks the two share from the file on the disk, as the sign-in seeds from local files: an edit in
  * the middle of a 4 GiB file costs the chunks around it, not 4 GiB. Each such chunk is read at its
  * old offset and must hash to its id before it is written (the file may have changed since it was
- * scanned); one that does not, or cannot be read, is downloaded like the rest.
+ * scanned); one that does not, or cannot be read, is downloaded like the rest. A download a killed
+ * run cut off resumes the same way: the temp it was filling (the executor's seed) holds the chunks
+ * it had written at their offsets, and those are taken first.
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -66,7 +68,7 @@ export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: C
     });
   };
 
-  const fetch: FetchFn = async (node: FileNode, dest: FileHandle, _destPath, old): Promise<void> => {
+  const fetch: FetchFn = async (node: FileNode, dest: FileHandle, _destPath, old, seed): Promise<void> => {
     const ids = chunksOf(node);
     const small = node.size <= SMALL_FILE;
     for (let i = cursor; i < writes.length; i++) {
@@ -103,8 +105,13 @@ export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: C
       for (const id of offsets.keys()) cache.delete(id);
       return;
     }
-    const oldIds = old === undefined ? undefined : chunks.get(old.node.content);
-    const reused = oldIds === undefined ? new Set<string>() : await reuseLocal(repo, old!.path, oldIds, offsets, put);
+    const reused = new Set<string>();
+    // The seed was filling its node: the chunks sit at that node's offsets (this one's, when the
+    // layer no longer names it: the same file is the common case).
+    for (const from of [seed, old]) {
+      const fromIds = from === undefined ? undefined : (chunks.get(from.node.content) ?? (from === seed ? ids : undefined));
+      if (fromIds !== undefined) for (const id of await reuseLocal(repo, from!.path, fromIds, offsets, put, reused)) reused.add(id);
+    }
     await repo.readBlobs([...offsets.keys()].filter((id) => !reused.has(id)), async (id, data) => {
       bytes += data.byteLength;
       onBytes?.(data.byteLength);
@@ -121,11 +128,11 @@ export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: C
 }
 
 /**
- * Writes (`put`) each chunk of `wanted` that the file at `path` (chunk list `ids`) still holds at its
- * offset there, verified against its id; returns the ids written. One chunk in memory at a time.
+ * Writes (`put`) each chunk of `wanted` not in `have` that the file at `path` (chunk list `ids`) still
+ * holds at its offset there, verified against its id; returns the ids written. One chunk in memory at a time.
  * A file that cannot be opened or read (gone, swapped for a link or a folder) gives what it gave so far.
  */
-async function reuseLocal(repo: Repository, path: string, ids: readonly string[], wanted: ReadonlyMap<string, unknown>, put: (id: string, data: Uint8Array) => Promise<void>): Promise<Set<string>> {
+async function reuseLocal(repo: Repository, path: string, ids: readonly string[], wanted: ReadonlyMap<string, unknown>, put: (id: string, data: Uint8Array) => Promise<void>, have: ReadonlySet<string> = new Set()): Promise<Set<string>> {
   const done = new Set<string>();
   let fh: FileHandle;
   try {
@@ -139,7 +146,7 @@ async function reuseLocal(repo: Repository, path: string, ids: readonly string[]
     for (const id of ids) {
       const length = repo.blobLocation(id)?.length;
       if (length === undefined) break;
-      if (wanted.has(id) && !done.has(id)) {
+      if (wanted.has(id) && !done.has(id) && !have.has(id)) {
         const data = await readAt(fh, at, length);
         // Unreadable from here on (an I/O error): the rest is downloaded.
         if (data === null) break;

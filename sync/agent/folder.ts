@@ -37,7 +37,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clearJournal, recover, TOO_LONG_HERE } from '../exec/index.js';
+import { badAncestor, clearJournal, recover, TOO_LONG_HERE, type Seed } from '../exec/index.js';
 import { fitsUnder } from '../fsutil.js';
 import { parentOf } from '../plan/nodes.js';
 import { STASH_PREFIX, countFiles, foldForDisk, hasCaseCollisions, planApply, type Node } from '../plan/index.js';
@@ -80,6 +80,8 @@ export class SyncFolder {
   private readonly answers: HeldAnswers;
   /** Deletes of recent passes, which count towards the next hold (guard.ts). */
   private deletes = new DeleteHistory();
+  /** Temps of downloads a killed apply cut off (recover's seeds): the next apply takes chunks from them, then removes them. */
+  private seeds: Seed[] = [];
   /** The machine's own files under the layer (FolderOptions.baseFile). */
   private base: Base = EMPTY_BASE;
   private pending: PendingMerge | undefined;
@@ -177,7 +179,8 @@ export class SyncFolder {
    * before the journal is cleared; then the stashes it found go (removeStashes).
    */
   private async recoverApply(): Promise<void> {
-    const { runs, stashes } = await recover(this.opts.root, this.opts.execJournal, { keepJournal: true });
+    const { runs, stashes, seeds } = await recover(this.opts.root, this.opts.execJournal, { keepJournal: true, seeds: true });
+    this.seeds = seeds;
     let changed = false;
     for (const r of runs) changed = this.deletes.recordRun(r.label, deletedBy(r.applied)) || changed;
     if (changed && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
@@ -195,6 +198,11 @@ export class SyncFolder {
   private async removeStashes(names?: readonly string[]): Promise<void> {
     const found = names ?? (await readdir(this.opts.root)).filter((n) => n.startsWith(STASH_PREFIX));
     for (const s of found) await rm(join(this.opts.root, s), { recursive: true, force: true });
+  }
+
+  /** The seeds no apply will take: removed, through real dirs only. */
+  private async dropSeeds(): Promise<void> {
+    for (const s of this.seeds.splice(0)) if ((await badAncestor(this.opts.root, s.tmp)) === undefined) await rm(join(this.opts.root, s.tmp), { force: true });
   }
 
   private async setPending(p: PendingMerge | undefined): Promise<void> {
@@ -454,7 +462,7 @@ export class SyncFolder {
       const counting = new Set(deletes.remote.paths);
       const uncounted = deletedBy(plan.ops).filter((p) => !counting.has(p));
       const run: DeleteRun = { id: randomBytes(8).toString('hex'), at: now.getTime(), ...(this.own !== undefined && { from: this.own }), ...(settles && { settled: settles }), ...(uncounted.length > 0 && { dropped: uncounted }) };
-      const res = await applyPlan(this.local, plan, chunks, run, this.opts, signal);
+      const res = await applyPlan(this.local, plan, chunks, run, this.opts, signal, this.seeds.splice(0));
       const counted = res.deleted.filter((p) => counting.has(p));
       const applied = { files: counted.length, of: deletes.remote.of, paths: counted };
       await this.recordDeletes({ remote: applied, local: { files: 0, of: deletes.local.of } }, run.at, settles, this.own, run.id);
@@ -473,7 +481,7 @@ export class SyncFolder {
         // The answer stands for what is left of its hold: the next pass finishes what this one began.
         return { status: 'retry', scan };
       }
-    }
+    } else await this.dropSeeds();
     // An answer a pass cut short began to carry out is carried out, whether or not what it left
     // still makes a hold.
     answered ??= this.answers.unfinished;

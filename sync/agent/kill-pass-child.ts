@@ -11,6 +11,7 @@
  *   index  as it is about to put its first index object (its scan packed, not yet flushed)
  *   indexed  once it has put its first index object
  *   commit  as it is about to commit the stat cache for the first time (flushed, not committed)
+ *   fetched:N  as it is about to read more pack bytes once N were read (a download cut off)
  *
  * It exits 3 if the pass ends without reaching the point.
  *
@@ -19,9 +20,10 @@
 import fsp from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { DirStore } from '../store/dir.js';
 import { ForwardingStore } from '../store/forwarding.js';
-import type { PutBody } from '../store/index.js';
+import type { ByteRange, PutBody } from '../store/index.js';
 import { LocalTree } from './local.js';
 import { Device } from './testkit.js';
 
@@ -31,6 +33,14 @@ const die = (): never => {
   throw new Error('not killed');
 };
 
+const fetchedKill = point.startsWith('fetched:') ? Number(point.slice(8)) : Infinity;
+let packBytes = 0;
+/** Pack bytes were read: the process dies once more than `fetched:N` were. */
+const counted = (n: number): void => {
+  packBytes += n;
+  if (packBytes > fetchedKill) die();
+};
+
 class KillAtHead extends ForwardingStore {
   override async put(key: string, body: PutBody): Promise<void> {
     if (point === 'snapshot' && key.includes('/snapshots/')) die();
@@ -38,6 +48,25 @@ class KillAtHead extends ForwardingStore {
     await super.put(key, body);
     if (point === 'indexed' && key.startsWith('index/')) die();
     if (point === 'head' && key.includes('/heads/deva')) die();
+  }
+
+  override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    const got = await super.get(key, range);
+    if (key.startsWith('data/')) counted(got.byteLength);
+    return got;
+  }
+
+  override async getStream(key: string, range?: ByteRange): Promise<Readable> {
+    const body = await super.getStream(key, range);
+    if (!key.startsWith('data/')) return body;
+    return Readable.from(
+      (async function* () {
+        for await (const chunk of body as AsyncIterable<Uint8Array>) {
+          counted(chunk.byteLength);
+          yield chunk;
+        }
+      })(),
+    );
   }
 }
 

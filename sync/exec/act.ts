@@ -95,7 +95,10 @@ export async function fillWrite(ctx: ExecContext, op: Op<'write'>, tmp: string, 
   // needed only where that or the umask took bits away.
   return fillTemp(tmpAbs, op.node.mode & MODE_MASK & ~0o022, async (fh) => {
     const old = op.expect?.type === 'file' ? { path: ctx.abs(op.path), node: op.expect } : undefined;
-    await inTurn(() => ctx.fetch(op.node, fh, tmpAbs, old));
+    // In the target's folder, just checked to be a real dir: the temp is opened without following a link.
+    const kept = ctx.seeds.get(op.path);
+    const seed = kept === undefined ? undefined : { path: ctx.abs(kept.tmp), node: kept.node };
+    await inTurn(() => ctx.fetch(op.node, fh, tmpAbs, old, seed));
     const { size, mode } = statOf(fh);
     if (size !== op.node.size) {
       throw new StrataError('E_EXEC_FETCH_SIZE', `fetched ${size} bytes for content ${op.node.content}, expected ${op.node.size}`, { path: op.path });

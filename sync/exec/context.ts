@@ -14,8 +14,20 @@ import { absPath, badAncestor, badAncestorNow, describeStat, lstatOrNull, lstatO
  * Writes the bytes of `node` into `dest` (an empty temp file opened for writing) from offset 0.
  * `old`: the file the write replaces, as the executor just checked it at its absolute `path` (its
  * chunks may be taken from there, each verified against its id: the file can change meanwhile).
+ * `seed`: the temp a killed run left filling `node` (its absolute `path`), whose chunks sit at their
+ * offsets in it where they were written at all: to be taken from the same way.
  */
-export type FetchFn = (node: FileNode, dest: FileHandle, destPath: string, old?: { path: string; node: FileNode }) => Promise<void>;
+export type FetchFn = (node: FileNode, dest: FileHandle, destPath: string, old?: { path: string; node: FileNode }, seed?: { path: string; node: FileNode }) => Promise<void>;
+
+/**
+ * A temp file a killed run left while it wrote `node` to `path` (both layer-relative), whose writer
+ * is gone: recover() keeps it for the next run (ExecuteOptions.seeds) to take chunks from.
+ */
+export interface Seed {
+  path: string;
+  tmp: string;
+  node: FileNode;
+}
 
 /** The final stat of a path the executor wrote (null: it removed the path). */
 export type SuppressFn = (relPath: string, stat: { size: number; mtimeMs: number; ctimeMs: number } | null) => void;
@@ -46,6 +58,9 @@ export class ExecContext {
   private readonly finalModes = new Map<string, number>();
   /** rel path → the ctime this run left there (undefined: it removed the path); the scan's no longer counts. */
   private readonly left = new Map<string, number | undefined>();
+
+  /** target rel path → the seed kept for its write (ExecuteOptions.seeds) */
+  readonly seeds = new Map<string, Seed>();
 
   constructor(
     readonly root: string,

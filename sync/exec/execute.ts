@@ -12,10 +12,10 @@ import type { ApplyOp } from '../plan/index.js';
 import { parentOf, joinPath } from '../plan/nodes.js';
 import { isErrno, tempName } from '../fsutil.js';
 import { absPath } from './check.js';
-import { copy, makeDir, makeSymlink, move, remove, setMeta } from './act.js';
+import { copy, discardTemp, makeDir, makeSymlink, move, remove, setMeta } from './act.js';
 import { attempt, type OpResult, type Report } from './outcome.js';
 import { applyWrites, writeBatchEnd, type WriteIntent } from './writes.js';
-import { ExecContext, type FetchFn, type ScannedCtime, type SuppressFn } from './context.js';
+import { ExecContext, type FetchFn, type ScannedCtime, type Seed, type SuppressFn } from './context.js';
 import { Journal, type RunLabel } from './journal.js';
 
 export interface ExecuteOptions {
@@ -37,6 +37,11 @@ export interface ExecuteOptions {
    * has kept what it needs of the run, so that a crash before then leaves it to recover().
    */
   keepJournal?: boolean;
+  /**
+   * Temps a killed run left (recover()'s seeds): the write of each one's path takes chunks from it.
+   * All are removed by the end of the run, used or not.
+   */
+  seeds?: readonly Seed[];
 }
 
 export type { OpResult } from './outcome.js';
@@ -93,6 +98,7 @@ export async function executePlan(root: string, ops: readonly ApplyOp[], options
   }
   const journal = await Journal.open(options.journalPath, options.run);
   const ctx = new ExecContext(root, options.fetch, options.suppress, options.scannedCtime);
+  for (const s of options.seeds ?? []) ctx.seeds.set(s.path, s);
   const results: OpResult[] = [];
   const report: Report = (result) => {
     results.push(result);
@@ -127,6 +133,9 @@ export async function executePlan(root: string, ops: readonly ApplyOp[], options
   } catch (err) {
     await journal.close();
     throw err;
+  } finally {
+    // Kept for this run only: a seed no write of it took is a leftover no one will use.
+    for (const s of ctx.seeds.values()) await discardTemp(ctx, s.tmp).catch(() => undefined);
   }
   if (options.keepJournal === true) await journal.close();
   else await journal.finish();

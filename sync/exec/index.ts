@@ -31,4 +31,4 @@ export { recover, type Interrupted, type RecoverReport, type RecoveredRun } from
 export { clearJournal, type RunLabel } from './journal.js';
 export { TOO_LONG_HERE } from './outcome.js';
 export { badAncestor } from './check.js';
-export type { FetchFn, ScannedCtime, SuppressFn } from './context.js';
+export type { FetchFn, ScannedCtime, Seed, SuppressFn } from './context.js';

@@ -9,18 +9,26 @@
  * since, its mtime set back: such a file, or one no moved line vouches for, is left as it is
  * (`other`; at worst its old mode and mtime then sync as a local edit).
  *
+ * With `seeds`, the temp of an interrupted write not renamed into place, whose writer is gone, is
+ * kept and reported instead (a 4 GiB download cut off at 3 GiB holds 3 GiB of its chunks): the
+ * caller hands it to its next run (ExecuteOptions.seeds), which takes the chunks it holds, each
+ * verified against its id, and removes it. Every other leftover temp goes as before.
+ *
  * It also reports, per run the journal holds, the ops that run applied: those with a done line
  * and the interrupted ones found in their new state. Those are the only record of what a run
  * killed half-way did, so a caller that must know (the agent counts deletes, guard.ts) keeps the
  * journal (keepJournal) and clears it once it has kept what it needs.
  */
 import { readdir, rm } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import type { ApplyOp } from '../plan/index.js';
 import { parentOf } from '../plan/nodes.js';
 import { STASH_PREFIX } from '../plan/index.js';
 import { isStrataError } from '../errors.js';
 import { removeTemps } from '../restore/fsutil.js';
 import { TEMP_PREFIX } from '../fsutil.js';
+import { tempInUse } from '../temps.js';
+import type { Seed } from './context.js';
 import { absPath, badAncestor, lstatOrNull, matches } from './check.js';
 import { clearJournal, readRuns, type OpenIntent, type RunLabel } from './journal.js';
 import { fixMeta } from './act.js';
@@ -48,6 +56,8 @@ export interface RecoverReport {
    * safe elsewhere.
    */
   stashes: string[];
+  /** The temps kept for the next run (`seeds`). */
+  seeds: Seed[];
 }
 
 async function isState(root: string, rel: string, node: Parameters<typeof matches>[2]): Promise<boolean> {
@@ -104,9 +114,21 @@ async function removeTemp(root: string, tmp: string | undefined): Promise<boolea
   return true;
 }
 
-/** With `keepJournal`, the journal is left for the caller to clear (clearJournal). */
-export async function recover(root: string, journalPath: string, opts: { keepJournal?: boolean } = {}): Promise<RecoverReport> {
+/** The interrupted write's temp as a seed: a regular file reached through real dirs, its writer gone. */
+async function seedOf(root: string, intent: OpenIntent): Promise<Seed | undefined> {
+  const { op, tmp } = intent;
+  if (op.op !== 'write' || tmp === undefined || !basename(tmp).startsWith(TEMP_PREFIX)) return undefined;
+  if ((await badAncestor(root, tmp)) !== undefined || !(await lstatOrNull(absPath(root, tmp)))?.isFile()) return undefined;
+  return tempInUse(absPath(root, tmp), basename(tmp)) ? undefined : { path: op.path, tmp, node: op.node };
+}
+
+/**
+ * With `keepJournal`, the journal is left for the caller to clear (clearJournal); with `seeds`, the
+ * temps of interrupted writes are kept for the next run (see the header).
+ */
+export async function recover(root: string, journalPath: string, opts: { keepJournal?: boolean; seeds?: boolean } = {}): Promise<RecoverReport> {
   const dirs = new Set<string>(['']);
+  const seeds = new Map<string, Seed>();
   let tempsRemoved = 0;
   const interrupted: Interrupted[] = [];
   const runs: RecoveredRun[] = [];
@@ -114,8 +136,11 @@ export async function recover(root: string, journalPath: string, opts: { keepJou
     const applied = [...run.applied];
     for (const intent of run.open) {
       try {
-        if (await removeTemp(root, intent.tmp)) tempsRemoved++;
         const state = await stateOf(root, intent);
+        const seed = opts.seeds === true && state !== 'new' ? await seedOf(root, intent) : undefined;
+        // A later run's temp for the same path holds the later version's chunks.
+        if (seed !== undefined) seeds.set(seed.path, seed);
+        else if (await removeTemp(root, intent.tmp)) tempsRemoved++;
         interrupted.push({ index: intent.i, op: intent.op, state });
         if (state === 'new') applied.push(intent.op);
         dirs.add(parentOf(intent.op.path));
@@ -127,11 +152,12 @@ export async function recover(root: string, journalPath: string, opts: { keepJou
     }
     runs.push({ ...(run.label !== undefined && { label: run.label }), applied });
   }
+  const keep = new Set([...seeds.values()].map((s) => resolve(absPath(root, s.tmp))));
   for (const d of dirs) {
     // Only through real dirs: a link planted on the way must not lead the cleanup elsewhere.
-    if (d === '' || ((await badAncestor(root, `${d}/x`)) === undefined)) tempsRemoved += await removeTemps([d === '' ? root : absPath(root, d)]);
+    if (d === '' || ((await badAncestor(root, `${d}/x`)) === undefined)) tempsRemoved += await removeTemps([d === '' ? root : absPath(root, d)], keep);
   }
   const stashes = (await readdir(root)).filter((n) => n.startsWith(STASH_PREFIX)).sort();
   if (opts.keepJournal !== true) await clearJournal(journalPath);
-  return { interrupted, runs, tempsRemoved, stashes };
+  return { interrupted, runs, tempsRemoved, stashes, seeds: [...seeds.values()] };
 }

@@ -135,14 +135,15 @@ export async function replaceWith(from: string, to: string): Promise<void> {
 
 /**
  * Removes temp leftovers (of a crashed restore, or apply) from the given folders; returns how many.
- * A temp another process may still be writing is not one (tempInUse).
+ * A temp another process may still be writing is not one (tempInUse); those in `keep` (absolute
+ * paths) are kept for a use to come.
  */
-export async function removeTemps(dirs: readonly string[]): Promise<number> {
+export async function removeTemps(dirs: readonly string[], keep: ReadonlySet<string> = new Set()): Promise<number> {
   let removed = 0;
   for (const [i, dir] of dirs.entries()) {
     await breathe(i);
     for (const name of readdirNow(dir)) {
-      if (!name.startsWith(TEMP_PREFIX) || tempInUse(resolve(dir, name), name)) continue;
+      if (!name.startsWith(TEMP_PREFIX) || keep.has(resolve(dir, name)) || tempInUse(resolve(dir, name), name)) continue;
       await rm(resolve(dir, name), { recursive: true, force: true });
       removed++;
     }
