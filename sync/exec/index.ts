@@ -16,8 +16,10 @@
  * - before anything is destroyed (delete, move, a replace), the dir entries created so far are
  *   fsynced, so the content a plan placed elsewhere first survives a power cut (within a batch of
  *   writes, whose entries hold bytes the store has, before its first replace: writes.ts);
- * - every op is journaled (intent fsynced first); recover() removes temps and reports, per
- *   interrupted op, whether the old or the new state is on disk, and per run the ops it applied;
+ * - every op is journaled (intent fsynced first); recover() removes temps (with `seeds`, it keeps
+ *   the temp of an interrupted write whose writer is gone, for the next run to take verified chunks
+ *   from: recover.ts) and reports, per interrupted op, whether the old or the new state is on disk,
+ *   and per run the ops it applied;
  * - every path written or removed is passed to `suppress` with its final stat, so the watcher
  *   does not echo the engine's own writes as local changes;
  * - a file is the one the plan expects only with the ctime the scan saw (`scannedCtime`, where
