@@ -8,7 +8,8 @@
  * `concurrency` at a time. The target is walked once, for the seeds, for what is on disk at each
  * planned path and for temp leftovers; folders the restore creates itself are known to be empty
  * and are not walked, and one already there is looked at once (the walk takes the lstat of its
- * check). A new file costs create, write(s), fchmod, futimes, close and rename (no truncate, no
+ * check); given an earlier restore's walk of the same target and seeds (`walked`), it is not walked
+ * again, and only the paths that restore wrote are looked at. A new file costs create, write(s), fchmod, futimes, close and rename (no truncate, no
  * reopen: files completed from seeds are sealed while their handle is still open); a new folder
  * costs mkdir, then open, fchmod, futimes, close at the end. Where the file system can be synced
  * as a whole, one syncfs at the end (and one before the renames of each batch of files that replace
@@ -34,7 +35,7 @@ import { ensureDirs, lstatNow, pathInside, removeTemps } from './fsutil.js';
 import { finishDirs, fixFileMeta, restoreLink, sameMode, sameMtime } from './meta.js';
 import { buildPlan, leaveOutTooLong, planMemoryTree } from './plan.js';
 import { RangeCache } from './ranges.js';
-import { scanSeeds, walkSeeds, type SeedIndex } from './seed.js';
+import { scanSeeds, walkAgain, walkSeeds, type SeedIndex, type SeedWalk } from './seed.js';
 import { copySeeded } from './seedcopy.js';
 import type { Plan, PlannedFile, RestoreOptions, RestoreStats } from './types.js';
 
@@ -73,6 +74,9 @@ class Restore {
   readonly replacing = new Set<PlannedFile>();
   /** Temp files a crashed restore left in planned folders: seeds until the seed copy is done. */
   private readonly leftovers: string[] = [];
+  /** The walk of the target and seeds (seedIndex), and the paths written since: what `onWalked` tells. */
+  walk: SeedWalk | undefined;
+  readonly wrote = new Set<string>();
 
   constructor(
     private readonly repo: Repository,
@@ -112,7 +116,8 @@ class Restore {
     const own = only === undefined ? target : pathInside(target, only);
     if (only !== undefined) await removeTemps(this.plan.dirs.filter((d) => !d.entry).map((d) => d.path));
     const roots = [own, ...(this.opts.seeds ?? []).map((s) => resolve(s))];
-    const walk = await walkSeeds(roots, created, this.opts.signal, this.opts.listed, existing);
+    const walk = this.opts.walked && only === undefined ? walkAgain(this.opts.walked) : await walkSeeds(roots, created, this.opts.signal, this.opts.listed, existing);
+    this.walk = walk;
     const planned = new Set(this.plan.dirs.map((d) => d.path));
     // A killed restore's temp files hold the chunks it had written (a 4 GiB file cut off at 3 GiB,
     // 3 GiB of them): they are seeds, verified at copy time like any, and go once copied from (fill).
@@ -161,7 +166,10 @@ class Restore {
     for (const [i, f] of this.plan.files.entries()) {
       const st = onDisk[i];
       if (st && (quick.has(f.path) || sameChunks(index.chunked.get(f.path), f.entry.chunks))) {
-        if (!sameMtime(st, f.entry.mtimeMs) || !sameMode(st, f.entry.mode)) await fixFileMeta(f.path, f.entry.mode, f.entry.mtimeMs, this.syncEach);
+        if (!sameMtime(st, f.entry.mtimeMs) || !sameMode(st, f.entry.mode)) {
+          this.wrote.add(f.path);
+          await fixFileMeta(f.path, f.entry.mode, f.entry.mtimeMs, this.syncEach);
+        }
         this.stats.bytesReused += f.entry.size;
         this.stats.filesSkippedComplete++;
         this.filesDone++;
@@ -171,6 +179,7 @@ class Restore {
         this.opts.replacing?.(f.rel, st);
         this.replacing.add(f);
       }
+      this.wrote.add(f.path);
       works.push({ work: { file: f, missing: f.chunks.length }, priority: priority(f.rel, f.entry.size) });
     }
     works.sort((a, b) => a.priority - b.priority || (a.work.file.rel < b.work.file.rel ? -1 : 1));
@@ -295,6 +304,11 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
     throw namingMovedAside(cancelled(err, opts, target), target, r.stats.movedAside);
   }
   r.emit();
+  // What `aside` moved is in no walk, and `only`'s walk covers one path.
+  if (opts.onWalked && r.walk && opts.only === undefined && !opts.aside) {
+    for (const link of plan.links) r.wrote.add(link.path);
+    opts.onWalked({ walk: r.walk, wrote: r.wrote });
+  }
   return r.stats;
 }
 

@@ -7,7 +7,8 @@
  * have changed since it was chunked; seedcopy.ts); a mismatch or a vanished file means "download
  * it", never "write these bytes". Seed folders are walked without following symlinks, each file at
  * most once, and folders the restore itself just created (empty but for other new folders) are
- * not walked at all.
+ * not walked at all; a restore that follows another over the same target and seeds takes that
+ * one's walk, looking again only at what the other wrote (walkAgain).
  *
  * Cost is bounded by chunking each seed file once, and by skipping files that cannot hold a needed
  * chunk: a file no longer than the chunker's minimum is a single chunk, useful only if its size
@@ -111,6 +112,34 @@ export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<stri
     }
   }
   return walk;
+}
+
+/** A restore's walk (walkSeeds), and the paths that restore wrote since: files, links, files whose metadata it set. */
+export interface EarlierWalk {
+  walk: SeedWalk;
+  wrote: ReadonlySet<string>;
+}
+
+/**
+ * The walk `earlier` made, as it stands after its restore: the paths that restore wrote are looked
+ * at again (a regular file there is listed anew, each inode still once); every other entry is kept
+ * as it was listed. Nothing is read from the disk but those paths.
+ */
+export function walkAgain(earlier: EarlierWalk): SeedWalk {
+  const { walk, wrote } = earlier;
+  const files = walk.files.filter((f) => !wrote.has(f.path));
+  const stats = new Map([...walk.stats].filter(([path]) => !wrote.has(path)));
+  const seen = new Set(files.map((f) => `${f.st.dev}:${f.st.ino}`));
+  for (const path of wrote) {
+    const st = lstatNow(path);
+    if (!st?.isFile()) continue;
+    stats.set(path, st);
+    const id = `${st.dev}:${st.ino}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    files.push({ path, size: st.size, st });
+  }
+  return { files, stats, temps: [...walk.temps] };
 }
 
 function mayHoldNeeded(size: number, input: ScanInput, lengths: Set<number>, minNeeded: number): boolean {

@@ -5,6 +5,7 @@ import type { Dirent, Stats } from 'node:fs';
 import type { HashAlgorithm } from '../chunker/hash.js';
 import type { DiskNode } from '../plan/types.js';
 import type { BlobId, ChunkerParams, SymlinkEntry } from '../repo/types.js';
+import type { EarlierWalk } from './seed.js';
 
 export interface RestoreProgress {
   filesDone: number;
@@ -75,6 +76,19 @@ export interface RestoreOptions {
    * reading the folders again. Folders the restore creates are not walked either way.
    */
   listed?: ReadonlyMap<string, readonly Dirent[]>;
+  /**
+   * Told, once a whole restore (no `only`, no `aside`) is done, its walk of the target and seeds
+   * and the paths it wrote since (`walked` of the next restore).
+   */
+  onWalked?: (walked: EarlierWalk) => void;
+  /**
+   * An earlier restore's walk of this target and these seeds (its `onWalked`), over which nothing
+   * changed since but what it wrote: the sign-in's ready half, then the rest. This restore takes it
+   * instead of walking again, and looks again only at the paths the earlier one wrote. A file
+   * changed since by someone else is listed as it was: its chunks are verified when copied (seed.ts),
+   * so it is at worst a failed seed, downloaded instead. Ignored with `only`.
+   */
+  walked?: EarlierWalk;
   /**
    * Told, before the restore writes a file of the tree where the target has a regular file, what
    * that file was (the lstat its walk made anyway): the sign-in tells a VDI image's file by it

@@ -21,7 +21,10 @@
  * Before ready, only local files of a ready file's size are read (possible copies of ready files:
  * a golden image's large or unrelated files would be chunked before ready for chunks they almost
  * never hold — 2 GiB of them cost 5.7 s of a 19.6 s ready in the sign-in bench), and the files the
- * ready restore wrote are not read back by the rest's seed scan: their chunks are known.
+ * ready restore wrote are not read back by the rest's seed scan: their chunks are known. The rest
+ * does not walk home and the seeds again: it takes the ready restore's walk, in which only the paths
+ * that restore wrote are looked at again (a file the user changed since is listed as it was, and at
+ * worst fails as a seed: seeded chunks are verified as they are copied, restore/seed.ts).
  * The effective tree is laid from memory (restore's MemoryTree: no tree objects written and read
  * back). The repository is opened over a scratch store (scratch-store.ts), so a sign-in cannot
  * write data to the bucket through it: only this device's snapshot record and head of step 6.
@@ -50,7 +53,7 @@ import { caseInsensitiveFor, contentKey, type DiskNode, type FileNode } from '..
 import { openRepository, type Repository } from '../repo/index.js';
 import { forEachLimit } from '../repo/pool.js';
 import { sameMtime } from '../restore/meta.js';
-import { restoreTree, type ChunkFileFn, type ChunkFilesFn, type MemoryTree, type RestoreProgress, type RestoreStats } from '../restore/index.js';
+import { restoreTree, type ChunkFileFn, type ChunkFilesFn, type EarlierWalk, type MemoryTree, type RestoreProgress, type RestoreStats } from '../restore/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { layerGraph } from '../agent/history.js';
@@ -221,6 +224,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const dirMtime = (p: string): number => stack.dirMtimes.get(p) ?? 0;
   const treeOf = (nodes: ReadonlyMap<string, DiskNode>): MemoryTree => ({ nodes, chunks: stack.chunks, dirMtime });
 
+  let walked: EarlierWalk | undefined;
   const restore = (root: MemoryTree, phase: 'ready' | 'rest', worth: (size: number) => boolean, priority?: (rel: string, size: number) => number): Promise<RestoreStats> =>
     restoreTree(repo, {
       target: session.home,
@@ -232,8 +236,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
       quickCheck: clean,
       // The rest's restore holds every folder too (splitReady) and sets their metadata once, at the end.
       folderMetaLater: phase === 'ready' && rest.size > 0,
-      // First contact just listed home's folders; after the ready half they are stale.
-      ...(phase === 'ready' ? { listed: settled.listed } : {}),
+      // First contact just listed home's folders; the ready half's walk then holds all it learned.
+      ...(phase === 'ready' ? { listed: settled.listed, onWalked: (w: EarlierWalk) => (walked = w) } : { walked }),
       ...(priority ? { priority } : {}),
       ...(earlier ? { replacing: (rel: string, before: Stats) => replaced.set(rel, before) } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
