@@ -5,9 +5,10 @@
  * EACCES, EISDIR…) stays available as `cause.code` so that a scanner can tell a file that
  * vanished from one it may not read.
  */
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
+import { NOFOLLOW } from '../fsutil.js';
 import type { ChunkerParams } from '../repo/types.js';
 import { DEFAULT_HASH, type HashAlgorithm } from './hash.js';
 import { ChunkHasher, type ChunkRef, type FileChunks } from './stream.js';
@@ -30,6 +31,18 @@ export function readFileStream(path: string): AsyncIterable<Buffer> {
 }
 
 /**
+ * Opens for reading what is at `path` now only if it is a regular file: the caller checked it
+ * with lstat before, but a FIFO or a link swapped in since must neither hang the open (O_NONBLOCK;
+ * Windows has neither FIFOs in a folder nor the flag) nor be followed (O_NOFOLLOW).
+ */
+async function openRegular(path: string): Promise<FileHandle> {
+  const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | NOFOLLOW);
+  if ((await fh.stat()).isFile()) return fh;
+  await fh.close();
+  throw Object.assign(new Error('not a regular file (a FIFO, device or folder now stands at its path)'), { code: 'ENOTREG' });
+}
+
+/**
  * Chunk ids and boundaries of one file, computed on the calling thread. ChunkHasher keeps no
  * reference to the bytes it is fed, so two read buffers are reused for the whole file (fresh
  * buffers per read cost page faults and GC), and the next read runs while the current piece is
@@ -41,7 +54,7 @@ export async function chunkFileHere(path: string, params: ChunkerParams, hash: H
   let fh: FileHandle | undefined;
   let reading: Promise<unknown> = Promise.resolve();
   try {
-    fh = await open(path, 'r');
+    fh = await openRegular(path);
     const file = fh;
     const buffers = [Buffer.allocUnsafe(READ_BUFFER), Buffer.allocUnsafe(READ_BUFFER)] as const;
     const read = (i: 0 | 1, position: number) => file.read(buffers[i], 0, READ_BUFFER, position);
