@@ -205,6 +205,47 @@ describe('signOut', { skip, timeout: 120_000 }, () => {
     assert.equal((await openAgentState(m.stateDir)).get().paused, true, 'the agent starts again paused, as it was');
   });
 
+  it('says what is left when the keychain fails after the pass: nothing signed out, the agent stopped and paused; a rerun signs out', async (t) => {
+    const { org, m, agent, stop } = await pcWithAgent(t, 'max');
+    await agent.pause();
+    const keychainDown = async (): Promise<boolean> => {
+      throw new StrataError('E_NO_KEYCHAIN', 'the keychain is locked');
+    };
+    await assert.rejects(signOut({ stateDir: m.stateDir, stopAgent: stop, deleteCredentials: keychainDown }), (err) => {
+      assert.ok(isStrataError(err, 'E_NO_KEYCHAIN'), String(err));
+      assert.match(err.message, /^the keychain is locked; nothing was signed out: strata logout again runs one more pass and signs out/);
+      assert.ok(err.message.endsWith(`; the agent, stopped after its flush, is not running: start it again (strata agent --state-dir ${m.stateDir}), paused as it was`), err.message);
+      return true;
+    });
+    assert.equal((await readSession(m.stateDir)).user, 'max');
+    assert.deepEqual(await loadCredentials(org.org, userPrincipal('max')), org.creds);
+    assert.equal((await openAgentState(m.stateDir)).get().paused, true, 'the agent starts again paused, as it was');
+    const r = await signOut({ stateDir: m.stateDir });
+    assert.deepEqual([r.flushed, r.credentialsRemoved], ['pass', true]);
+    await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
+  });
+
+  it('says it signed out only in part when the session cannot be deleted; logout --wipe run again finishes, without credentials', async (t) => {
+    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
+    await preload(org, 'ned');
+    const m = await makeMachine(org, 'vdi');
+    await signInAndLay(org, m, 'ned');
+    const diskDown = async (): Promise<boolean> => {
+      throw new StrataError('E_IO', 'session.json could not be removed');
+    };
+    await assert.rejects(signOut({ stateDir: m.stateDir, wipe: true, deleteSession: diskDown }), (err) => {
+      assert.ok(isStrataError(err, 'E_IO'), String(err));
+      assert.match(err.message, /; signed out only in part: the credentials are gone from the keychain, the session is not: strata logout --wipe again removes it and wipes/);
+      return true;
+    });
+    await assert.rejects(loadCredentials(org.org, userPrincipal('ned')), (err) => isStrataError(err, 'E_NO_CREDENTIALS'));
+    assert.equal((await readSession(m.stateDir)).user, 'ned');
+    const r = await signOut({ stateDir: m.stateDir, wipe: true });
+    assert.deepEqual([r.flushed, r.credentialsRemoved, r.wiped, r.kept], ['none', false, ['Documents'], []]);
+    await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
+    await assert.rejects(stat(join(m.home, 'Documents')), 'the wipe is done');
+  });
+
   it('logout --wipe run again finishes a wipe that was killed half-way, once the session is gone', async (t) => {
     const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
     await preload(org, 'kai');

@@ -9,13 +9,15 @@
  *      device's head final, its last write (device-head.ts: the next sign-in anywhere may drop it);
  *   3. delete the keychain entry and the session file;
  *   4. --wipe: remove from home what the bucket has (wipe.ts): whatever it lacks stays, as `kept`.
- *      A record of it is written before step 3 deletes the session, and removed once it is done:
- *      with nobody signed in, `logout --wipe` finishes a wipe that was cut off (wipe-pending.ts).
+ *      A record of it is written before step 3 (before the credentials go), and removed once it is
+ *      done: with nobody signed in, `logout --wipe` finishes a wipe that was cut off (wipe-pending.ts).
  * A session whose credentials are already gone from the keychain (a sign-out cut off between
  * steps 3's two deletes, or an entry removed by hand) is still signed out: no pass can run here,
  * so what it would have uploaded stays on disk, unsynced (`unflushed`), and a running agent —
  * which holds the credentials it started with — still flushes first. Left in place, such a session
- * could only be ended by signing in again. --wipe is refused then: it would delete those changes.
+ * could only be ended by signing in again. --wipe is refused then: it would delete those changes;
+ * unless the `wiping` record is this very session's: a `logout --wipe` passed, recorded its wipe and
+ * was cut off before the session went, and its rerun finishes it by the recorded format.
  * An agent whose pid is alive but whose endpoint does not answer (stopped, or too busy) is refused
  * (E_AGENT_NOT_ANSWERING): it cannot flush, and it may sync again at any moment, taking a pass's
  * or a wipe's work here for the user's (the wiped files as deletes).
@@ -23,7 +25,12 @@
  * agent paused before is paused again; so is one that does not stop (E_AGENT_STOP). A pass here
  * that fails after the agent's flush signs nothing out either; the agent it stopped stays stopped
  * (logout cannot start it again where it ran: the desktop app, a service), its error says so and
- * which command starts it again, and a paused one is recorded paused for that start. Neither
+ * which command starts it again, and a paused one is recorded paused for that start. The same
+ * holds for a step that fails after a pass that passed, and its error says what it leaves and what
+ * a rerun of `strata logout` does: marking the head final, the `wiping` record, the keychain delete
+ * (nothing signed out: a rerun passes again and signs out); the session delete (signed out in part:
+ * a rerun, with no credentials for a pass, removes the session and wipes; the stopped agent cannot
+ * start again without them). Neither
  * happens while a lay is still running (laying.ts: E_LAYING): it would write the session back; nor
  * over a lay that was cut off (E_NOT_LAID): the pass would upload its half-laid files. --wipe
  * is refused up front unless the session is a VDI one: on a persistent PC the local copy is the
@@ -45,7 +52,7 @@ import { openOrgStore } from './org-store.js';
 import { deleteSession, readSession, type Session } from './session.js';
 import { sessionSettings, settingsRunner, type SettingsEvent } from './settings.js';
 import { wipeLayer, type WipeFormat } from './wipe.js';
-import { readPendingWipe, recordPendingWipe, removePendingWipe } from './wipe-pending.js';
+import { readPendingWipe, recordPendingWipe, removePendingWipe, type PendingWipe } from './wipe-pending.js';
 import type { SettingsStore } from '../settings/settings.js';
 
 export interface SignOutOptions {
@@ -59,6 +66,10 @@ export interface SignOutOptions {
   /** Where the org's settings are read from before the last pass (default: dconf; settings.ts). */
   settingsStore?: SettingsStore;
   onSettings?: (e: SettingsEvent) => void;
+  /** Removes the keychain entry (default: the OS keychain's; tests inject one that fails). */
+  deleteCredentials?: typeof deleteCredentials;
+  /** Removes the session file (default: session.ts's; tests inject one that fails). */
+  deleteSession?: typeof deleteSession;
 }
 
 export interface SignOutResult {
@@ -109,7 +120,10 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
     throw new StrataError('E_USAGE', `--wipe is only for VDI machines; this session is "${session.mode}" (the org config's mode), so the local copy stays`);
   }
   const creds = await credentialsIfAny(session);
-  if (creds === undefined && opts.wipe && session.laid !== undefined) {
+  // Unless a sign-out of this very session recorded its wipe after its pass and was then cut off
+  // between its two deletes: its rerun finishes it (the wipe takes only what that pass vouched for).
+  const recorded = creds === undefined && opts.wipe ? await wipeRecordedFor(opts.stateDir, session) : undefined;
+  if (creds === undefined && opts.wipe && session.laid !== undefined && recorded === undefined) {
     throw new StrataError(
       'E_NO_CREDENTIALS',
       `the credentials of ${session.user} are no longer in the keychain, so the last flush cannot run and --wipe would delete what it did not upload: run strata logout without --wipe (the local copy stays), or strata login again first; nothing was signed out`,
@@ -129,18 +143,21 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   const running = info !== undefined && agent === 'answers';
   let flushed: SignOutResult['flushed'];
   let snapshot: string | undefined;
-  let format: WipeFormat | undefined;
+  // Without credentials no pass runs here: the wipe goes by the format its record kept, if any.
+  let format: WipeFormat | undefined = recorded?.format;
+  let stopped: { resumed: boolean } | undefined;
   if (running) {
     const client = new ControlClient(info, join(opts.stateDir, 'control.json'));
     const { resumed } = await flushThroughAgent(client, timeoutMs);
     // An agent that does not stop runs on: one paused before must be paused again, as the user had it.
     await (opts.stopAgent ?? ((i) => stopBySignal(opts.stateDir, i, timeoutMs)))(info).catch((err: unknown) => (resumed ? pausedAgain(client, err) : Promise.reject(err)));
+    stopped = { resumed };
     // The agent's passes scan what its watcher reported, and the watcher reports a file only once it
     // has been quiet a moment: one saved as the session ends was not in that flush. With the agent
     // stopped, a full pass here takes what is left, over the org layers the agent last recorded.
     // Should it fail, the agent stays stopped: logout cannot start it again where it ran (the
     // desktop app, a service), so the error says so, and a paused one is paused again for its start.
-    if (creds) ({ snapshot, format } = await flushHere(await readSession(opts.stateDir), creds, opts).catch((err: unknown) => failedAfterStop(opts.stateDir, err, resumed)));
+    if (creds) ({ snapshot, format } = await flushHere(await readSession(opts.stateDir), creds, opts).catch((err: unknown) => failedAfterStop(opts.stateDir, err, stopped, '')));
     flushed = 'agent';
   } else if (session.laid === undefined) {
     flushed = 'none';
@@ -151,11 +168,22 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
     flushed = 'none';
   }
   const unflushed = creds === undefined && (running || session.laid !== undefined);
-  const credentialsRemoved = creds !== undefined && (await deleteCredentials(session.org.org, userPrincipal(session.user)));
-  // Once the session is gone, only the record tells a rerun what a wipe cut off had left to do.
-  if (opts.wipe) await recordPendingWipe(opts.stateDir, { session, ...(format ? { format } : {}) });
-  else await removePendingWipe(opts.stateDir);
-  await deleteSession(opts.stateDir);
+  // From here on a step that fails says what it leaves, and what `strata logout` run again does.
+  const rerun = `strata logout${opts.wipe ? ' --wipe' : ''} again`;
+  const notSignedOut = `; nothing was signed out: ${rerun} runs one more pass and signs out${opts.wipe ? ', then wipes' : ''}`;
+  // Once the session is gone, only the record tells a rerun what a wipe cut off had left to do; it is
+  // written before the credentials go, so that a rerun without them still finishes the wipe.
+  await (opts.wipe ? recordPendingWipe(opts.stateDir, { session, ...(format ? { format } : {}) }) : removePendingWipe(opts.stateDir)).catch((err: unknown) => failedAfterStop(opts.stateDir, err, stopped, notSignedOut));
+  const credentialsRemoved = creds !== undefined && (await (opts.deleteCredentials ?? deleteCredentials)(session.org.org, userPrincipal(session.user)).catch((err: unknown) => failedAfterStop(opts.stateDir, err, stopped, notSignedOut)));
+  await (opts.deleteSession ?? deleteSession)(opts.stateDir).catch((err: unknown) =>
+    failedAfterStop(
+      opts.stateDir,
+      err,
+      stopped,
+      `; signed out only in part: the credentials are gone from the keychain, the session is not: ${rerun} removes it${opts.wipe ? ' and wipes' : ''}, with no pass (without the credentials, changes since this one's pass stay on disk, unsynced)`,
+      false,
+    ),
+  );
   const { wiped, kept } = opts.wipe ? await wipeLayer(session, opts.stateDir, format, opts.chunker) : { wiped: [], kept: [] };
   if (opts.wipe) await removePendingWipe(opts.stateDir);
   return {
@@ -207,24 +235,40 @@ async function flushHere(session: Session, creds: S3Credentials, opts: SignOutOp
     // Only a VDI session's head: its machine is reset, and its device never signs in again. A
     // persistent PC's head is what its next sign-in takes its own files by (signin/layers.ts
     // pastRoots): dropped, files deleted or edited elsewhere meanwhile would come back as its own.
-    if (r.status === 'synced' && session.mode === 'vdi') await markHeadFinal(repo, `user/${session.user}`, session.device);
+    if (r.status === 'synced' && session.mode === 'vdi') {
+      await markHeadFinal(repo, `user/${session.user}`, session.device).catch((err: unknown) => {
+        throw withNote(err, '; the pass synced, but its head could not be marked final: nothing was signed out, and strata logout again runs one more pass and marks it');
+      });
+    }
     return { ...(r.status === 'synced' && r.snapshot !== undefined ? { snapshot: r.snapshot } : {}), format: repo.format };
   } finally {
     org.close();
   }
 }
 
-/** `err` of the pass after the agent's flush, saying the agent was stopped; a paused one is recorded paused again. */
-async function failedAfterStop(stateDir: string, err: unknown, resumed: boolean): Promise<never> {
+/**
+ * `err` of a step after the flush, with `state` (what it leaves) added; and when the agent was
+ * `stopped` for the flush, saying it is not running and, while its credentials are still there
+ * (`canStart`), which command starts it again. One resumed for the flush is recorded paused again.
+ */
+async function failedAfterStop(stateDir: string, err: unknown, stopped: { resumed: boolean } | undefined, state: string, canStart = true): Promise<never> {
+  if (stopped === undefined) throw withNote(err, state);
   let paused = '';
-  if (resumed) {
+  if (stopped.resumed) {
     const again = await openAgentState(stateDir).then((s) => s.update((d) => void (d.paused = true))).then(
       () => undefined,
       (e: unknown) => e,
     );
     paused = again === undefined ? ', paused as it was' : ` (it was paused, and could not be recorded so again: ${again instanceof Error ? again.message : String(again)})`;
   }
-  throw withNote(err, `; the agent, stopped after its flush, is not running: start it again (${agentCommandFor(stateDir)})${paused}`);
+  const start = canStart ? `: start it again (${agentCommandFor(stateDir)})` : ' (without the credentials it cannot start again: strata login first)';
+  throw withNote(err, `${state}; the agent, stopped after its flush, is not running${start}${paused}`);
+}
+
+/** The `wiping` record (wipe-pending.ts) when it is that of a sign-out of `session`: one that passed and recorded its wipe. */
+async function wipeRecordedFor(stateDir: string, session: Session): Promise<PendingWipe | undefined> {
+  const pending = await readPendingWipe(stateDir);
+  return pending !== undefined && JSON.stringify(pending.session) === JSON.stringify(session) ? pending : undefined;
 }
 
 /** The command that starts the agent of `stateDir`: a bare `strata agent` only runs the default state dir's. */
