@@ -184,7 +184,8 @@ export class SyncFolder {
     let changed = false;
     for (const r of runs) changed = this.deletes.recordRun(r.label, deletedBy(r.applied)) || changed;
     if (changed && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
-    await clearJournal(this.opts.execJournal);
+    // The seeds stay named there until the apply that takes them: a crash before leaves them to the next recovery.
+    await clearJournal(this.opts.execJournal, seeds);
     await this.removeStashes(stashes);
   }
 

@@ -18,7 +18,8 @@
  *   writes, whose entries hold bytes the store has, before its first replace: writes.ts);
  * - every op is journaled (intent fsynced first); recover() removes temps (with `seeds`, it keeps
  *   the temp of an interrupted write whose writer is gone, for the next run to take verified chunks
- *   from: recover.ts) and reports, per interrupted op, whether the old or the new state is on disk,
+ *   from, named in the journal until that run so a crash before it never leaves the temp behind for
+ *   good: recover.ts) and reports, per interrupted op, whether the old or the new state is on disk,
  *   and per run the ops it applied;
  * - every path written or removed is passed to `suppress` with its final stat, so the watcher
  *   does not echo the engine's own writes as local changes;

@@ -11,15 +11,19 @@
  *   {"moved":3,"ino":…,"ctimeMs":…}              and has renamed it: its inode and ctime before
  *                                                each step that sets its mode and mtime (neither
  *                                                fsynced)
+ *   {"seed":{"path":…,"tmp":…,"node":…}}         a temp a recovery kept for the next run (recover.ts),
+ *                                                written by clearJournal: the next recovery finds
+ *                                                it again, whichever run's journal follows
  *
  * The intents of a batch of writes are appended and fsynced together, before the first of them
  * starts: recovery then finds some that never started, whose targets are still in their old
  * state. That holds only for ops none of which changes what another one expects (writes of
  * distinct paths, execute.ts), so nothing else is journaled ahead.
  *
- * An empty or missing journal means no plan is in progress. It is truncated once a plan stops,
- * or, when the caller keeps it (ExecuteOptions.keepJournal), once the caller has kept what it
- * needs of the run; until then it may hold one finished run after another. A torn last line
+ * A journal empty but for seed lines, or missing, means no plan is in progress. It is truncated
+ * once a plan stops (the run has removed its seeds by then), or, when the caller keeps it
+ * (ExecuteOptions.keepJournal), once the caller has kept what it needs of the run; until then it
+ * may hold one finished run after another. A torn last line
  * (crash while appending) is ignored: its op had not started.
  *
  * A move's moved lines let recovery finish its mode and mtime only on the file it renamed, as it
@@ -28,10 +32,12 @@
  * as it is (recover.ts).
  */
 import { constants } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { StrataError } from '../errors.js';
 import type { ApplyOp } from '../plan/index.js';
-import { isErrno } from '../fsutil.js';
+import { fsyncDir, isErrno } from '../fsutil.js';
+import type { Seed } from './context.js';
 import type { OpResult } from './outcome.js';
 
 export interface Intent {
@@ -116,17 +122,27 @@ export async function readJournal(path: string): Promise<OpenIntent[]> {
 
 /** The runs the journal holds, oldest first; a journal without labels holds one, unlabelled. */
 export async function readRuns(path: string): Promise<JournalRun[]> {
+  return (await readFully(path)).runs;
+}
+
+/** The journal's runs (readRuns) and the seeds its seed lines name, in order. */
+export async function readFully(path: string): Promise<{ runs: JournalRun[]; seeds: Seed[] }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
+    if (isErrno(err, 'ENOENT')) return { runs: [], seeds: [] };
     throw err;
   }
   const runs: Array<{ label?: RunLabel; intents: Map<number, OpenIntent>; done: Map<number, boolean> }> = [];
+  const seeds: Seed[] = [];
   for (const line of text.split('\n')) {
     const entry = parseLine(line);
     if (entry === undefined) continue;
+    if ('seed' in entry) {
+      seeds.push(entry.seed);
+      continue;
+    }
     if ('run' in entry || runs.length === 0) runs.push({ ...('run' in entry && { label: entry.run }), intents: new Map(), done: new Map() });
     const run = runs[runs.length - 1]!;
     if ('done' in entry) run.done.set(entry.done, entry.changed !== true);
@@ -139,7 +155,7 @@ export async function readRuns(path: string): Promise<JournalRun[]> {
       run.done.delete(entry.i);
     }
   }
-  return runs.map(({ label, intents, done }) => {
+  const told = runs.map(({ label, intents, done }) => {
     const sorted = [...intents.values()].sort((a, b) => a.i - b.i);
     return {
       ...(label !== undefined && { label }),
@@ -147,9 +163,10 @@ export async function readRuns(path: string): Promise<JournalRun[]> {
       open: sorted.filter((x) => !done.has(x.i)),
     };
   });
+  return { runs: told, seeds };
 }
 
-type Line = Intent | { done: number; changed?: boolean } | ({ moved: number } & MovedStat) | { run: RunLabel };
+type Line = Intent | { done: number; changed?: boolean } | ({ moved: number } & MovedStat) | { run: RunLabel } | { seed: Seed };
 
 function parseLine(line: string): Line | undefined {
   if (line.trim() === '') return undefined;
@@ -166,16 +183,27 @@ function parseLine(line: string): Line | undefined {
     if (typeof (v as Intent).i === 'number' && typeof (v as Intent).op === 'object') return v as Intent;
     const run = (v as { run?: unknown }).run;
     if (typeof run === 'object' && run !== null && !Array.isArray(run)) return { run: run as RunLabel };
+    const seed = (v as { seed?: Partial<Seed> }).seed;
+    if (typeof seed?.path === 'string' && typeof seed.tmp === 'string' && typeof seed.node === 'object' && seed.node !== null) return { seed: seed as Seed };
   }
   return undefined;
 }
 
-export async function clearJournal(path: string): Promise<void> {
-  const fh = await open(path, constants.O_WRONLY | constants.O_CREAT, 0o600);
+/**
+ * Empties the journal but for a seed line per seed of `keep` (recover()'s, no run has taken yet).
+ * Those are written beside it and renamed over it: a crash leaves the old journal or the new one.
+ */
+export async function clearJournal(path: string, keep: readonly Seed[] = []): Promise<void> {
+  const next = keep.length === 0 ? path : `${path}.next`;
+  const fh = await open(next, constants.O_WRONLY | constants.O_CREAT, 0o600);
   try {
     await fh.truncate(0);
+    if (keep.length > 0) await fh.write(keep.map((seed) => `${JSON.stringify({ seed })}\n`).join(''));
     await fh.sync();
   } finally {
     await fh.close();
   }
+  if (next === path) return;
+  await rename(next, path);
+  await fsyncDir(dirname(path));
 }

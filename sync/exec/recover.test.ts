@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { appendFile, chmod, lstat, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { planApply, type ApplyOp } from '../plan/index.js';
 import { show } from '../plan/testkit.js';
-import { executePlan, recover } from './index.js';
+import { clearJournal, executePlan, recover } from './index.js';
 import { Blobs, materialize, scan, tempDir, tree } from './testkit.js';
 
 async function fixture(t: TestContext, localSpec: Record<string, string>, mergedSpec: Record<string, string>) {
@@ -150,5 +151,25 @@ describe('recover', () => {
     const report = await recover(f.root, f.journalPath, { keepJournal: true });
     assert.deepEqual(report.runs.map((r) => [r.label, r.applied.map((o) => o.path)]), [[{ id: 'r1' }, ['a']], [{ id: 'r2' }, ['c']]]);
     assert.equal(await readFile(f.journalPath, 'utf8'), text);
+  });
+  it('a kept seed no run took is found again by the next recovery: kept while its writer is gone, else removed', async (t) => {
+    const f = await fixture(t, { 'd/f': 'v1' }, { 'd/f': 'v2@2' });
+    const write = f.ops[0] as ApplyOp;
+    const tmp = `d/.strata-tmp-${spawnSync(process.execPath, ['-e', '']).pid}-0123456789abcdef`;
+    await writeFile(join(f.root, tmp), 'v');
+    await writeFile(f.journalPath, line({ run: { id: 'r1' } }) + line({ i: 0, tmp, op: write }));
+    const first = await recover(f.root, f.journalPath, { keepJournal: true, seeds: true });
+    assert.deepEqual(first.seeds.map((s) => s.tmp), [tmp]);
+    // The caller has kept what it needs of the runs; the process dies before any run takes the seed.
+    await clearJournal(f.journalPath, first.seeds);
+    const again = await recover(f.root, f.journalPath, { keepJournal: true, seeds: true });
+    assert.deepEqual([again.seeds.map((s) => [s.path, s.tmp]), again.runs], [[['d/f', tmp]], []]);
+    await clearJournal(f.journalPath, again.seeds);
+    // A run can open the journal that holds only seeds.
+    await executePlan(f.root, [], { fetch: f.blobs.fetch(), journalPath: f.journalPath, keepJournal: true });
+    // Recovered without seeds (or no longer valid), the temp goes and the journal is left empty.
+    assert.equal((await recover(f.root, f.journalPath)).tempsRemoved, 1);
+    assert.deepEqual(await readdir(join(f.root, 'd')), ['f']);
+    assert.equal(await readFile(f.journalPath, 'utf8'), '');
   });
 });

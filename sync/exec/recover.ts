@@ -12,7 +12,10 @@
  * With `seeds`, the temp of an interrupted write not renamed into place, whose writer is gone, is
  * kept and reported instead (a 4 GiB download cut off at 3 GiB holds 3 GiB of its chunks): the
  * caller hands it to its next run (ExecuteOptions.seeds), which takes the chunks it holds, each
- * verified against its id, and removes it. Every other leftover temp goes as before.
+ * verified against its id, and removes it. Every other leftover temp goes as before. Until that
+ * run, the kept seeds stay named in the journal (clearJournal writes their seed lines), so that a
+ * crash before it leaves them to the next recovery: kept again, or removed (without `seeds`, or
+ * no longer a temp to keep), never forgotten on the disk.
  *
  * It also reports, per run the journal holds, the ops that run applied: those with a done line
  * and the interrupted ones found in their new state. Those are the only record of what a run
@@ -30,7 +33,7 @@ import { TEMP_PREFIX } from '../fsutil.js';
 import { tempInUse } from '../temps.js';
 import type { Seed } from './context.js';
 import { absPath, badAncestor, lstatOrNull, matches } from './check.js';
-import { clearJournal, readRuns, type OpenIntent, type RunLabel } from './journal.js';
+import { clearJournal, readFully, type OpenIntent, type RunLabel } from './journal.js';
 import { fixMeta } from './act.js';
 
 export interface Interrupted {
@@ -117,14 +120,20 @@ async function removeTemp(root: string, tmp: string | undefined): Promise<boolea
 /** The interrupted write's temp as a seed: a regular file reached through real dirs, its writer gone. */
 async function seedOf(root: string, intent: OpenIntent): Promise<Seed | undefined> {
   const { op, tmp } = intent;
-  if (op.op !== 'write' || tmp === undefined || !basename(tmp).startsWith(TEMP_PREFIX)) return undefined;
+  return op.op !== 'write' || tmp === undefined ? undefined : keptSeed(root, { path: op.path, tmp, node: op.node });
+}
+
+/** `seed` if its temp is still one to keep: a regular file reached through real dirs, its writer gone. */
+async function keptSeed(root: string, seed: Seed): Promise<Seed | undefined> {
+  const { tmp } = seed;
+  if (!basename(tmp).startsWith(TEMP_PREFIX)) return undefined;
   if ((await badAncestor(root, tmp)) !== undefined || !(await lstatOrNull(absPath(root, tmp)))?.isFile()) return undefined;
-  return tempInUse(absPath(root, tmp), basename(tmp)) ? undefined : { path: op.path, tmp, node: op.node };
+  return tempInUse(absPath(root, tmp), basename(tmp)) ? undefined : seed;
 }
 
 /**
- * With `keepJournal`, the journal is left for the caller to clear (clearJournal); with `seeds`, the
- * temps of interrupted writes are kept for the next run (see the header).
+ * With `keepJournal`, the journal is left for the caller to clear (clearJournal, handing it the
+ * seeds); with `seeds`, the temps of interrupted writes are kept for the next run (see the header).
  */
 export async function recover(root: string, journalPath: string, opts: { keepJournal?: boolean; seeds?: boolean } = {}): Promise<RecoverReport> {
   const dirs = new Set<string>(['']);
@@ -132,7 +141,20 @@ export async function recover(root: string, journalPath: string, opts: { keepJou
   let tempsRemoved = 0;
   const interrupted: Interrupted[] = [];
   const runs: RecoveredRun[] = [];
-  for (const run of await readRuns(journalPath)) {
+  const journal = await readFully(journalPath);
+  // The seeds an earlier recovery kept that no run has taken yet: kept again, or removed. First,
+  // as a run's temp for the same path is a later one.
+  for (const kept of journal.seeds) {
+    try {
+      const seed = opts.seeds === true ? await keptSeed(root, kept) : undefined;
+      if (seed !== undefined) seeds.set(seed.path, seed);
+      else if (await removeTemp(root, kept.tmp)) tempsRemoved++;
+      dirs.add(parentOf(kept.path));
+    } catch (err) {
+      if (!isStrataError(err, 'E_BAD_PATH')) throw err;
+    }
+  }
+  for (const run of journal.runs) {
     const applied = [...run.applied];
     for (const intent of run.open) {
       try {
@@ -158,6 +180,6 @@ export async function recover(root: string, journalPath: string, opts: { keepJou
     if (d === '' || ((await badAncestor(root, `${d}/x`)) === undefined)) tempsRemoved += await removeTemps([d === '' ? root : absPath(root, d)], keep);
   }
   const stashes = (await readdir(root)).filter((n) => n.startsWith(STASH_PREFIX)).sort();
-  if (opts.keepJournal !== true) await clearJournal(journalPath);
+  if (opts.keepJournal !== true) await clearJournal(journalPath, [...seeds.values()]);
   return { interrupted, runs, tempsRemoved, stashes, seeds: [...seeds.values()] };
 }
