@@ -97,8 +97,9 @@ describe('restore: resumable', () => {
     const { repo } = await newRepo();
     const root = await saveLayer(repo, spec);
     const target = await tempDir(t, 'resume');
-    // What a restore killed half-way through the file leaves: its temp, the first half written.
-    await writeFile(join(target, '.strata-tmp-0123456789abcdef'), bytes.subarray(0, bytes.length / 2));
+    // What a restore killed half-way through the file leaves: its temp (named with its pid), the first half written.
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    await writeFile(join(target, `.strata-tmp-${gone}-0123456789abcdef`), bytes.subarray(0, bytes.length / 2));
     const stats = await restoreTree(repo, { target, root });
     assert.deepEqual(await listing(target), expectedListing(spec));
     assert.ok(stats.bytesSeeded >= bytes.length / 2 - 32 * 1024, `seeded ${stats.bytesSeeded} of the ${bytes.length / 2} bytes the temp held`);
