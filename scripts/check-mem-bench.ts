@@ -14,12 +14,9 @@ import { ForwardingStore } from '../sync/store/forwarding.js';
 import { MemoryStore } from '../sync/store/memory.js';
 import type { ByteRange, ListOptions, ObjectInfo } from '../sync/store/index.js';
 import { check } from '../sync/repo/check.js';
-import { initRepository, openRepository } from '../sync/repo/format.js';
-import { encodeIndex, type IndexedPack } from '../sync/repo/indexfile.js';
-import { FOOTER_BYTES } from '../sync/repo/pack.js';
-import { keys } from '../sync/repo/types.js';
-import { makeRng } from '../sync/testing/random.js';
+import { openRepository } from '../sync/repo/format.js';
 import { heapBytes } from './heap.js';
+import { syntheticBucket } from './synthetic.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const PER_INDEX = Number(process.argv[3] ?? 20_000);
@@ -48,22 +45,7 @@ class SamplingStore extends ForwardingStore {
 
 async function main(): Promise<void> {
   const store = new MemoryStore();
-  const format = await initRepository(store, { id: 'bench', hash: 'sha256' });
-  const rng = makeRng(1);
-  const hex = () => Buffer.from(rng.bytes(32)).toString('hex');
-  const packBytes = new Uint8Array(PER_PACK * BLOB + FOOTER_BYTES);
-  for (let first = 0; first < N; first += PER_INDEX) {
-    const packs: IndexedPack[] = [];
-    for (let p = first; p < Math.min(N, first + PER_INDEX); p += PER_PACK) {
-      const blobs = [];
-      for (let i = 0; i < Math.min(PER_PACK, N - p); i++) blobs.push({ id: hex(), type: i % 50 === 0 ? ('tree' as const) : ('data' as const), offset: i * BLOB, length: BLOB });
-      const pack = { id: hex(), size: packBytes.byteLength, blobs };
-      await store.put(keys.pack(pack.id), packBytes);
-      packs.push(pack);
-    }
-    const { id, bytes } = encodeIndex(packs, format.hash);
-    await store.put(keys.index(id), bytes);
-  }
+  await syntheticBucket(store, N, PER_INDEX, PER_PACK, BLOB);
 
   const sampling = new SamplingStore(store);
   const repo = await openRepository(sampling, { loadIndex: false });
