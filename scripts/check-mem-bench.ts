@@ -20,8 +20,6 @@ import { syntheticBucket } from './synthetic.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const PER_INDEX = Number(process.argv[3] ?? 20_000);
-const PER_PACK = 1000;
-const BLOB = 10;
 
 /** Records the most heap live at index GETs, and what is live when check lists layers/. */
 class SamplingStore extends ForwardingStore {
@@ -45,7 +43,7 @@ class SamplingStore extends ForwardingStore {
 
 async function main(): Promise<void> {
   const store = new MemoryStore();
-  await syntheticBucket(store, N, PER_INDEX, PER_PACK, BLOB);
+  await syntheticBucket(store, N, PER_INDEX);
 
   const sampling = new SamplingStore(store);
   const repo = await openRepository(sampling, { loadIndex: false });

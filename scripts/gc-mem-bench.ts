@@ -23,8 +23,6 @@ import { syntheticBucket } from './synthetic.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const PER_INDEX = Number(process.argv[3] ?? 20_000);
-const PER_PACK = 1000;
-const BLOB = 10;
 
 /** Records the most heap live at the index requests named in the header. */
 class SamplingStore extends ForwardingStore {
@@ -61,7 +59,7 @@ class SamplingStore extends ForwardingStore {
 
 async function main(): Promise<void> {
   const store = new MemoryStore();
-  await syntheticBucket(store, N, PER_INDEX, PER_PACK, BLOB);
+  await syntheticBucket(store, N, PER_INDEX);
 
   // The first run consolidates the indexes; the second checks that the new ones cover the old and deletes those.
   const sampling = new SamplingStore(store);
