@@ -86,6 +86,81 @@ describe('blob table', () => {
   });
 });
 
+describe('blob table against a Map (property)', () => {
+  // Sizes where a page fills (4096 entries) or the buckets double (1024, 2048, …): the table is
+  // compared whole with the model at one less, at, and one past each.
+  const BOUNDARIES = [1, 2, 1023, 1024, 1025, 2047, 2048, 2049, 4095, 4096, 4097, 8191, 8192, 8193, 12287, 12288, 12289, 16383, 16384, 16385];
+
+  /** An id that differs from `id` only in word `w` (8 hex digits): the same prefix or suffix. */
+  const nearId = (rng: Rng, id: string) => {
+    const w = rng.int(8);
+    let other = id;
+    while (other === id) other = id.slice(0, 8 * w) + Buffer.from(rng.bytes(4)).toString('hex') + id.slice(8 * w + 8);
+    return other;
+  };
+
+  it('adds, re-adds and looks up as a Map keeping the first location does, across pages and growth', () => {
+    const seed = testSeed('blob table property');
+    const rng = makeRng(seed);
+    const table = new BlobTable(rng.int(2 ** 32));
+    const model = new Map<string, BlobLocation>();
+    const ids: string[] = [];
+    const packs = Array.from({ length: 50 }, () => hexId(rng));
+    const location = (): BlobLocation => ({ pack: rng.pick(packs), type: rng.chance(0.2) ? 'tree' : 'data', offset: rng.chance(0.1) ? Number.MAX_SAFE_INTEGER - rng.int(1000) : rng.int(2 ** 32) * 64 + rng.int(64), length: rng.int(64 * 1024 * 1024 + 1) });
+    const wholeEqual = (at: string) => {
+      assert.equal(table.size, model.size, `${at} seed ${seed}`);
+      for (const [id, loc] of model) assert.deepEqual(table.get(id), loc, `${at}: ${id} seed ${seed}`);
+    };
+    let boundary = 0;
+    while (model.size <= (BOUNDARIES.at(-1) as number)) {
+      const op = rng.int(100);
+      if (op < 60 || ids.length === 0) {
+        // A new id: random, or one word away from one held.
+        const id = ids.length > 0 && rng.chance(0.3) ? nearId(rng, rng.pick(ids)) : hexId(rng);
+        const loc = location();
+        const fresh = !model.has(id);
+        assert.equal(table.add(id, loc.pack, loc.type, loc.offset, loc.length), fresh, `add ${id} seed ${seed}`);
+        if (fresh) {
+          model.set(id, loc);
+          ids.push(id);
+        }
+      } else if (op < 75) {
+        const id = rng.pick(ids);
+        const loc = location();
+        assert.equal(table.add(id, loc.pack, loc.type, loc.offset, loc.length), false, `re-add ${id} seed ${seed}`);
+      } else {
+        const id = rng.chance(0.5) ? rng.pick(ids) : nearId(rng, rng.pick(ids));
+        assert.equal(table.has(id), model.has(id), `has ${id} seed ${seed}`);
+        assert.deepEqual(table.get(id), model.get(id), `get ${id} seed ${seed}`);
+      }
+      if (model.size === BOUNDARIES[boundary]) {
+        wholeEqual(`at ${model.size}`);
+        boundary++;
+      }
+    }
+    wholeEqual('at the end');
+  });
+
+  it('keeps the first of two locations per id when an id comes again after the table grew', () => {
+    const seed = testSeed('blob table first after growth');
+    const rng = makeRng(seed);
+    const table = new BlobTable(seed);
+    const first = new Map<string, BlobLocation>();
+    for (let round = 0; round < 5; round++) {
+      // Each round adds 3000 new ids, then every id held again at another place.
+      for (let i = 0; i < 3000; i++) {
+        const id = hexId(rng);
+        const loc: BlobLocation = { pack: hexId(rng), type: 'data', offset: rng.int(1000), length: rng.int(1000) };
+        table.add(id, loc.pack, loc.type, loc.offset, loc.length);
+        first.set(id, loc);
+      }
+      for (const id of first.keys()) assert.equal(table.add(id, hexId(rng), 'tree', 1, 2), false, `seed ${seed}`);
+      assert.equal(table.size, first.size);
+    }
+    for (const [id, loc] of first) assert.deepEqual(table.get(id), loc, `seed ${seed}`);
+  });
+});
+
 describe('repository index: the first location seen wins', () => {
   it('reads a blob an index names in two packs from the first of them', async () => {
     const { store, repo } = await newRepo();
