@@ -9,7 +9,8 @@ import { MemoryStore } from '../store/memory.js';
 import { check } from './check.js';
 import { openRepository } from './format.js';
 import { collectGarbage, type GcOptions } from './gc.js';
-import { MAX_SUPERSEDES, decodeIndexFile, encodeIndex } from './indexfile.js';
+import type { WrittenIndex } from './compact.js';
+import { MAX_SUPERSEDES, coverMap, decodeIndexFile, encodeIndex, indexCovers } from './indexfile.js';
 import type { Repository } from './repository.js';
 import { T0, file, keysUnder, makeBlobs, newRepo, rejectsWith } from './testkit.js';
 import { keys } from './types.js';
@@ -202,6 +203,28 @@ describe('index consolidation by gc', () => {
     assert.ok((await keysUnder(s.memory, 'index/')).includes(victims[1] as string));
     const report = await check(await openRepository(s.memory, { loadIndex: false }), { readData: false });
     assert.deepEqual(report.problems.map((p) => [p.code, p.key]), [['E_BAD_OBJECT', keys.index(liar.id)]], 'check names the index that claims too much');
+  });
+
+  it('a pack two merged indexes name with different blob entries keeps every entry of both in the consolidated index', async () => {
+    const s = await twelvePasses();
+    const [victim] = (await keysUnder(s.memory, 'index/')).sort() as [string];
+    const packs = decodeIndexFile(victim, await s.memory.get(victim), s.repo.format.hash).packs;
+    // An index that names the same packs with one entry fewer (no claim to supersede anything):
+    // smaller, so merged first.
+    const fewer = encodeIndex(packs.map((p) => ({ ...p, blobs: p.blobs.slice(1) })), s.repo.format.hash);
+    await s.memory.put(keys.index(fewer.id), fewer.bytes);
+    const r = await gc(s.gcRepo, 0);
+    const [written] = r.indexes.written as [WrittenIndex];
+    const idx = decodeIndexFile(written.key, await s.memory.get(written.key), s.repo.format.hash);
+    assert.ok(idx.supersedes.includes(victim));
+    assert.equal(written.blobs, 12 * 3, 'each of the 36 blob entries once');
+    assert.ok(indexCovers(coverMap(idx), decodeIndexFile(victim, await s.memory.get(victim), s.repo.format.hash)), 'it has every entry of the index it supersedes');
+    const reader = await openRepository(s.store);
+    let bytes = 0;
+    await reader.readBlobs(s.blobs.map((b) => reader.blobId(b)), (_id, d) => void (bytes += d.byteLength));
+    assert.equal(bytes, s.blobs.reduce((sum, b) => sum + b.byteLength, 0));
+    const report = await check(await openRepository(s.memory, { loadIndex: false }), { readData: false });
+    assert.deepEqual(report.problems, []);
   });
 
   it('an index gone between the listing and its GET is fine when a loaded index supersedes it, for readers and for gc', async () => {

@@ -20,7 +20,7 @@
  *   keeping within `maxLive` takes, the smallest indexes), not at every run, nor fetched again by
  *   every reader at every run. Groups hold at most `maxBlobs` blob entries and
  *   MAX_SUPERSEDES superseded indexes; each group of two or more becomes one new index with each
- *   pack once, superseding the group's indexes and every listed index they cover in turn (so that
+ *   pack once (with every blob entry any member gives it at that size), superseding the group's indexes and every listed index they cover in turn (so that
  *   a reader of the new index skips those too). A live index naming a pack gc did not list is left
  *   out: it may be a writer's index about to be withdrawn (writer.ts) or damage `check` reports,
  *   and must not be copied into an index that outlives it.
@@ -57,7 +57,8 @@
  */
 import { StrataError } from '../errors.js';
 import type { HeldIndex } from './heldindex.js';
-import { MAX_SUPERSEDES, coverMap, encodeIndex, indexCovers, type CoverMap, type IndexedPack } from './indexfile.js';
+import { MAX_SUPERSEDES, coverMap, encodeIndex, entryKey, indexCovers, type CoverMap, type IndexedPack } from './indexfile.js';
+import type { PackEntry } from './pack.js';
 import { forEachLimit } from './pool.js';
 import type { Repository } from './repository.js';
 import { keys } from './types.js';
@@ -252,17 +253,40 @@ function closure(key: string, covers: ReadonlyMap<string, string[]>): string[] {
  * none of those and every listed index they cover in turn.
  */
 function consolidate(repo: Repository, members: readonly HeldIndex[], covers: ReadonlyMap<string, string[]>, gone: ReadonlySet<string> = new Set()): { report: WrittenIndex; bytes: Uint8Array; packs: IndexedPack[] } {
-  const packs = new Map<string, IndexedPack>();
+  // A pack named more than once (by two members, or twice by one) gets every entry of each: the
+  // new index supersedes them all, so readers skip them.
+  const packs = new Map<string, MergedPack>();
   for (const m of members) {
     m.packs.forEach((p, i) => {
-      if (!packs.has(p.id) && !gone.has(p.id)) packs.set(p.id, m.pack(i));
+      if (gone.has(p.id)) return;
+      const at = `${p.id} ${p.size}`;
+      const merged = packs.get(at);
+      if (merged) addEntries(merged, m.pack(i).blobs);
+      else packs.set(at, { pack: m.pack(i) });
     });
   }
-  const list = [...packs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const list = [...packs.values()].map((m) => m.pack).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.size - b.size));
   const superseded = new Set<string>();
   for (const m of members) if (m.packs.every((p) => !gone.has(p.id))) for (const k of closure(m.key, covers)) superseded.add(k);
   const ids = [...superseded].map((k) => k.slice('index/'.length)).sort();
   const { id, bytes } = encodeIndex(list, repo.format.hash, ids);
   const blobs = list.reduce((s, p) => s + p.blobs.length, 0);
   return { report: { key: `index/${id}`, merged: members.length, supersedes: ids.length, blobs }, bytes, packs: list };
+}
+
+interface MergedPack {
+  pack: IndexedPack;
+  /** Its entries (entryKey), once a second listing of the pack came. */
+  entries?: Set<string>;
+}
+
+/** Adds to `merged` the entries of another listing of its pack that it lacks. */
+function addEntries(merged: MergedPack, more: readonly PackEntry[]): void {
+  const entries = (merged.entries ??= new Set(merged.pack.blobs.map(entryKey)));
+  for (const b of more) {
+    const k = entryKey(b);
+    if (entries.has(k)) continue;
+    entries.add(k);
+    merged.pack.blobs.push(b);
+  }
 }

@@ -102,7 +102,8 @@ export function coverMap(idx: DecodedIndex): CoverMap {
   return map;
 }
 
-const entryKey = (b: PackEntry) => `${b.id} ${b.type} ${b.offset} ${b.length}`;
+/** One blob entry as a string: two entries are the same when these are. */
+export const entryKey = (b: PackEntry) => `${b.id} ${b.type} ${b.offset} ${b.length}`;
 
 /** Whether the index `by` (its coverMap) names every pack `idx` names, each with the same size and every blob entry `idx` gives it. */
 export function indexCovers(by: CoverMap, idx: DecodedIndex): boolean {
