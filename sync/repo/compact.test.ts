@@ -227,6 +227,30 @@ describe('index consolidation by gc', () => {
     assert.deepEqual(report.problems, []);
   });
 
+  it('leaves out an index naming a stored pack at a size it does not have, though another merged index names it at its size', async () => {
+    for (const wrongFirst of [true, false]) {
+      const s = await twelvePasses();
+      const victims = (await keysUnder(s.memory, 'index/')).sort();
+      const stored = new Map<string, number>();
+      for await (const { key, size } of s.memory.list('data/')) stored.set(key.slice(-64), size);
+      // A damaged index: one of the victim's packs at a size one more. Its key sorts before or
+      // after the victim's, so it is looked at before or after it.
+      let wrong;
+      for (let extra = 1; ; extra++) {
+        const packs = decodeIndexFile(victims[0] as string, await s.memory.get(victims[0] as string), s.repo.format.hash).packs;
+        wrong = encodeIndex(packs.map((p, i) => (i === 0 ? { ...p, size: p.size + extra } : p)), s.repo.format.hash);
+        if (keys.index(wrong.id) < (victims[0] as string) === wrongFirst) break;
+      }
+      await s.memory.put(keys.index(wrong.id), wrong.bytes);
+      const r = await gc(s.gcRepo, 0);
+      const [written] = r.indexes.written as [WrittenIndex];
+      const idx = decodeIndexFile(written.key, await s.memory.get(written.key), s.repo.format.hash);
+      assert.ok(idx.packs.every((p) => stored.get(p.id) === p.size), `every pack at its stored size (damaged index ${wrongFirst ? 'first' : 'last'})`);
+      assert.ok(!idx.supersedes.includes(keys.index(wrong.id)));
+      assert.ok(idx.supersedes.includes(victims[0] as string), `the index naming the pack at its size is merged (damaged index ${wrongFirst ? 'first' : 'last'})`);
+    }
+  });
+
   it('an index gone between the listing and its GET is fine when a loaded index supersedes it, for readers and for gc', async () => {
     const s = await twelvePasses();
     const old = await keysUnder(s.memory, 'index/');

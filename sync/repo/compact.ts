@@ -30,7 +30,8 @@
  *   when it finds a pack of it deleted by a gc that did not see the index (writer.ts), so deleted
  *   before the index was written: had the index been listed at that gc's look after its delete,
  *   the pack would have been put back (gc.ts). So after reading the indexes gc looks at every pack
- *   of a group (HEAD: its listing came first, and may lag) and leaves out a member naming one gone.
+ *   of a group (HEAD: its listing came first, and may lag) and leaves out a member naming one gone
+ *   (or at a size it does not have: each member's sizes are looked at, not one per pack).
  *   It looks again once the new index is written: a pack gone since was deleted by a gc whose look
  *   came before the write (one named by no index then, such as a withdrawn one's), and the index is
  *   replaced by one without the packs gone, superseding only the members that name none of them,
@@ -156,7 +157,7 @@ export async function compactIndexes(repo: Repository, read: ReadIndexes, packsL
   const planned: HeldIndex[][] = [];
   for (const g of groups) {
     const gone = await packsGone(repo, g, opts.concurrency);
-    const members = g.filter((m) => m.packs.every((p) => !gone.has(p.id)));
+    const members = g.filter((m) => m.packs.every((p) => !gone.has(sized(p))));
     if (members.length > 1) planned.push(members);
   }
   if (opts.dryRun) {
@@ -171,13 +172,27 @@ export async function compactIndexes(repo: Repository, read: ReadIndexes, packsL
   return report;
 }
 
-/** Pack ids of `indexes` the store does not hold at the size they give (by HEAD: a listing may lag). */
+/** A pack as an index names it: its id at the size the index gives. */
+const sized = (p: { id: string; size: number }) => `${p.id} ${p.size}`;
+
+/**
+ * The packs of `indexes` (`sized`) the store does not hold at the size they give (by HEAD: a
+ * listing may lag). Each size an index gives is looked at: one index naming a pack at a size it
+ * does not have must not pass because another names it at its size.
+ */
 async function packsGone(repo: Repository, indexes: readonly { packs: readonly { id: string; size: number }[] }[], concurrency: number): Promise<Set<string>> {
-  const packs = new Map<string, number>();
-  for (const x of indexes) for (const p of x.packs) packs.set(p.id, p.size);
+  const sizes = new Map<string, Set<number>>();
+  for (const x of indexes) {
+    for (const p of x.packs) {
+      const named = sizes.get(p.id);
+      if (named) named.add(p.size);
+      else sizes.set(p.id, new Set([p.size]));
+    }
+  }
   const gone = new Set<string>();
-  await forEachLimit([...packs], concurrency, async ([id, size]) => {
-    if ((await repo.store.head(keys.pack(id)))?.size !== size) gone.add(id);
+  await forEachLimit([...sizes], concurrency, async ([id, named]) => {
+    const stored = (await repo.store.head(keys.pack(id)))?.size;
+    for (const size of named) if (size !== stored) gone.add(sized({ id, size }));
   });
   return gone;
 }
@@ -197,7 +212,7 @@ async function writeChecked(repo: Repository, members: readonly HeldIndex[], cov
     if (w.packs.length === 0) return undefined;
     const lost = await packsGone(repo, [{ packs: w.packs }], concurrency);
     if (lost.size === 0) return w.report;
-    for (const id of lost) gone.add(id);
+    for (const p of lost) gone.add(p);
     previous = w.report.key;
   }
 }
@@ -258,8 +273,8 @@ function consolidate(repo: Repository, members: readonly HeldIndex[], covers: Re
   const packs = new Map<string, MergedPack>();
   for (const m of members) {
     m.packs.forEach((p, i) => {
-      if (gone.has(p.id)) return;
-      const at = `${p.id} ${p.size}`;
+      const at = sized(p);
+      if (gone.has(at)) return;
       const merged = packs.get(at);
       if (merged) addEntries(merged, m.pack(i).blobs);
       else packs.set(at, { pack: m.pack(i) });
@@ -267,7 +282,7 @@ function consolidate(repo: Repository, members: readonly HeldIndex[], covers: Re
   }
   const list = [...packs.values()].map((m) => m.pack).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.size - b.size));
   const superseded = new Set<string>();
-  for (const m of members) if (m.packs.every((p) => !gone.has(p.id))) for (const k of closure(m.key, covers)) superseded.add(k);
+  for (const m of members) if (m.packs.every((p) => !gone.has(sized(p)))) for (const k of closure(m.key, covers)) superseded.add(k);
   const ids = [...superseded].map((k) => k.slice('index/'.length)).sort();
   const { id, bytes } = encodeIndex(list, repo.format.hash, ids);
   const blobs = list.reduce((s, p) => s + p.blobs.length, 0);
