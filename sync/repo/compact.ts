@@ -36,6 +36,7 @@
  *   came before the write (one named by no index then, such as a withdrawn one's), and the index is
  *   replaced by one without the packs gone, superseding only the members that name none of them,
  *   and deleted (the replacement is written first: the indexes it covers may be gone by then).
+ *   A look after that fails withdraws the index (whether a pack went is unknown), as a writer does.
  *   One of the two gcs sees the other's write, as a writer and gc do. So once gc is done, every
  *   pack an index it wrote names was stored when it looked, with that index written already, and
  *   stays: no gc deletes a pack a listed index names.
@@ -52,9 +53,10 @@
  *   Two gc runs at once may write two indexes superseding the same ones: both are whole, readers
  *   load both (neither supersedes the other), and they stay live and are merged like any other.
  *
- * Left: gc killed between a write and its look after it. And a reader that loaded an index before
- * it was withdrawn (a writer's, or one gc replaced) keeps its locations until it restarts, as it
- * does a writer's withdrawn index. `check` reports an index naming a missing pack (E_PACK_MISSING).
+ * Left: gc killed between a write and its look after it, or unable to withdraw an index it could
+ * not look at. And a reader that loaded an index before it was withdrawn (a writer's, or one gc
+ * replaced) keeps its locations until it restarts, as it does a writer's withdrawn index. `check`
+ * reports an index naming a missing pack (E_PACK_MISSING).
  */
 import { StrataError } from '../errors.js';
 import type { HeldIndex } from './heldindex.js';
@@ -210,10 +212,26 @@ async function writeChecked(repo: Repository, members: readonly HeldIndex[], cov
     if (w.packs.length > 0) await repo.store.put(w.report.key, w.bytes);
     if (previous !== undefined) await repo.store.delete(previous);
     if (w.packs.length === 0) return undefined;
-    const lost = await packsGone(repo, [{ packs: w.packs }], concurrency);
+    const lost = await lookAfter(repo, w.report.key, w.packs, concurrency);
     if (lost.size === 0) return w.report;
     for (const p of lost) gone.add(p);
     previous = w.report.key;
+  }
+}
+
+/**
+ * The look after a write (writeChecked). One that fails leaves it unknown whether a pack went, so
+ * the index is withdrawn before the failure is passed on, as a writer withdraws its own (writer.ts).
+ */
+async function lookAfter(repo: Repository, key: string, packs: readonly IndexedPack[], concurrency: number): Promise<Set<string>> {
+  try {
+    return await packsGone(repo, [{ packs }], concurrency);
+  } catch (err) {
+    await repo.store.delete(key).catch((e: unknown) => {
+      const code = e instanceof StrataError ? e.code : 'E_PERMANENT';
+      throw new StrataError(code, `could not look at the packs of the index gc wrote (${String(err)}) nor withdraw it (${String(e)}): it may name a pack gone (strata check reports it)`, { key }, { cause: e });
+    });
+    throw err;
   }
 }
 

@@ -63,6 +63,8 @@ class GcStore extends ForwardingStore {
   onPackPut: ((key: string) => Promise<void>) | undefined;
   /** Runs before each put of an index (a consolidated one). */
   onIndexPut: ((key: string) => Promise<void>) | undefined;
+  /** While set, HEADs of packs fail (gc's network is gone). */
+  failHead = false;
   override async *list(prefix: string, opts?: { startAfter?: string }) {
     if (prefix === 'index/') await this.onIndexList?.(++this.indexLists);
     yield* this.inner.list(prefix, opts);
@@ -75,6 +77,10 @@ class GcStore extends ForwardingStore {
     if (key.startsWith('data/')) await this.onPackPut?.(key);
     if (key.startsWith('index/')) await this.onIndexPut?.(key);
     return super.put(key, body);
+  }
+  override async head(key: string) {
+    if (this.failHead && key.startsWith('data/')) throw new StrataError('E_TRANSIENT', 'the network went', { key });
+    return super.head(key);
   }
   override async delete(key: string): Promise<void> {
     if (key.startsWith('data/') && this.onPackDelete) return this.onPackDelete(key, () => super.delete(key));
@@ -331,6 +337,26 @@ for (const backend of ['memory', 's3'] as const) {
       assert.ok(!named.includes(lost));
       for (const k of [...kept, ...s.indexedPacks]) assert.ok(named.includes(k), `${k} is still named`);
       assert.deepEqual(idx.supersedes, good, 'it supersedes only the index whose packs are all there');
+      await assertSound(s.store);
+    });
+
+    it('a consolidated index whose packs gc cannot look at after its write is withdrawn: it may name a pack gone', async () => {
+      const s = await setup();
+      const good = await keysUnder(s.store, 'index/');
+      await s.writer.flush();
+      const [mine] = (await keysUnder(s.store, 'index/')).filter((k) => !good.includes(k)) as [string];
+      const [lost] = s.leftovers as [string];
+      // Just before the consolidated index lands, the writer withdraws its index and another gc
+      // deletes a pack of it; then gc's look after its write fails.
+      s.gcStore.onIndexPut = async () => {
+        s.gcStore.onIndexPut = undefined;
+        await s.store.delete(mine);
+        await s.store.delete(lost);
+        s.gcStore.failHead = true;
+      };
+      await rejectsWith(collectGarbage(s.gcRepo, { graceMs: DAY, dryRun: false, maxLiveIndexes: 1 }), 'E_TRANSIENT');
+      s.gcStore.failHead = false;
+      assert.deepEqual((await keysUnder(s.store, 'index/')).sort(), [...good].sort(), 'the consolidated index is withdrawn');
       await assertSound(s.store);
     });
 
