@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isStrataError } from './errors.js';
-import { canSyncFileSystem, fitsHere, isErrno, makeDirs, PATH_MAX, renameNoReplace, syncFileSystem, TEMP_NAME_BYTES, tempPathIn, TempNames } from './fsutil.js';
+import { canSyncFileSystem, fitsHere, isErrno, makeDirs, openRegular, openRegularSync, PATH_MAX, renameNoReplace, syncFileSystem, TEMP_NAME_BYTES, tempPathIn, TempNames } from './fsutil.js';
 
 describe('syncFileSystem', { skip: !canSyncFileSystem() && 'syncfs is Linux only' }, () => {
   it('syncs the file system holding a folder, and names the path it could not sync', async (t) => {
@@ -83,6 +85,28 @@ describe('fitsHere', { skip: PATH_MAX === Infinity && 'no PATH_MAX here' }, () =
       for (let n = Math.floor(PATH_MAX / 3 / ch.length) - 40; n * ch.length < PATH_MAX + 8; n++) {
         for (const abs of [`/h/${ch.repeat(n)}`, `/h/${ch.repeat(n)}/x`]) assert.equal(fitsHere(abs), byRule(abs), `${ch} × ${n}${abs.endsWith('/x') ? ' and /x' : ''}`);
       }
+    }
+  });
+});
+
+// A user's file checked as regular may be swapped before it is read: neither hang nor follow.
+describe('openRegular, openRegularSync', { skip: process.platform === 'win32' && 'no FIFOs on Windows' }, () => {
+  it('open a regular file, and refuse at once a FIFO, a link and a folder', { timeout: 20_000 }, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-openregular-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    await writeFile(join(dir, 'real'), 'some bytes');
+    await symlink('real', join(dir, 'link'));
+    await mkdir(join(dir, 'folder'));
+    const fh = await openRegular(join(dir, 'real'));
+    assert.equal((await fh.readFile('utf8')), 'some bytes');
+    await fh.close();
+    const { fd, st } = openRegularSync(join(dir, 'real'));
+    closeSync(fd);
+    assert.equal(st.size, 10);
+    for (const [name, code] of [['fifo', 'ENOTREG'], ['folder', 'ENOTREG'], ['link', 'ELOOP']] as const) {
+      await assert.rejects(openRegular(join(dir, name)), (err) => isErrno(err, code), name);
+      assert.throws(() => openRegularSync(join(dir, name)), (err) => isErrno(err, code), name);
     }
   });
 });

@@ -1,10 +1,11 @@
 /**
  * File-system primitives every part of the engine that writes to disk shares: the store's folder
  * backend, restore, the executor and the local state. One definition each, so that what counts
- * as a temp file and what "durable" means is the same everywhere.
+ * as a temp file, what "durable" means, and how a user's file is opened to be read (openRegular)
+ * is the same everywhere.
  */
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
 import { lstat, mkdir, open, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isStrataError, StrataError } from './errors.js';
@@ -48,6 +49,49 @@ export function fitsHere(abs: string): boolean {
 
 /** `open` flag that refuses to follow a symlink in the last path component (0 where unknown). */
 export const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+/**
+ * `open` flags for reading a user's file that a check (lstat, a listing) saw as a regular file: what
+ * stands at the path now may have been swapped since. A FIFO must not hang the open until a writer
+ * comes (O_NONBLOCK; Windows has neither FIFOs in a folder nor the flag), and a link must not be
+ * followed out of the folder (NOFOLLOW).
+ */
+const READ_REGULAR = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | NOFOLLOW;
+
+/** What openRegular throws where no regular file stands: code ENOTREG, as an errno error. */
+function notRegular(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error('not a regular file (a FIFO, device or folder now stands at its path)'), { code: 'ENOTREG', path });
+}
+
+/**
+ * Opens for reading what is at `path` only if it is a regular file (READ_REGULAR, then fstat); a
+ * link there fails with ELOOP, anything else with ENOTREG. Every read of a user's file by path
+ * goes through this or openRegularSync.
+ */
+export async function openRegular(path: string): Promise<FileHandle> {
+  const fh = await open(path, READ_REGULAR);
+  let regular = false;
+  try {
+    regular = (await fh.stat()).isFile();
+    if (!regular) throw notRegular(path);
+    return fh;
+  } finally {
+    if (!regular) await fh.close();
+  }
+}
+
+/** openRegular on the calling thread: the descriptor, and its fstat for the caller's own checks. */
+export function openRegularSync(path: string): { fd: number; st: Stats } {
+  const fd = openSync(path, READ_REGULAR);
+  let st: Stats | undefined;
+  try {
+    st = fstatSync(fd);
+    if (!st.isFile()) throw notRegular(path);
+    return { fd, st };
+  } finally {
+    if (!st?.isFile()) closeSync(fd);
+  }
+}
 
 export function isErrno(err: unknown, ...codes: string[]): boolean {
   const code = (err as NodeJS.ErrnoException | null | undefined)?.code;

@@ -15,10 +15,9 @@
  * run cut off resumes the same way: the temp it was filling (the executor's seed) holds the chunks
  * it had written at their offsets, and those are taken first.
  */
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
-import { NOFOLLOW, writeAll } from '../fsutil.js';
+import { openRegular, writeAll } from '../fsutil.js';
 import type { FileNode } from '../plan/index.js';
 import type { ApplyOp } from '../plan/index.js';
 import type { Repository } from '../repo/index.js';
@@ -130,14 +129,13 @@ export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: C
 /**
  * Writes (`put`) each chunk of `wanted` not in `have` that the file at `path` (chunk list `ids`) still
  * holds at its offset there, verified against its id; returns the ids written. One chunk in memory at a time.
- * A file that cannot be opened or read (gone, swapped for a link or a folder) gives what it gave so far.
+ * A file that cannot be opened or read (gone, swapped for a link, a FIFO or a folder) gives what it gave so far.
  */
 async function reuseLocal(repo: Repository, path: string, ids: readonly string[], wanted: ReadonlyMap<string, unknown>, put: (id: string, data: Uint8Array) => Promise<void>, have: ReadonlySet<string> = new Set()): Promise<Set<string>> {
   const done = new Set<string>();
   let fh: FileHandle;
   try {
-    // O_NONBLOCK: a FIFO swapped in since the check must not hang the open.
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | NOFOLLOW);
+    fh = await openRegular(path);
   } catch {
     return done;
   }

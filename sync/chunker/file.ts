@@ -5,10 +5,9 @@
  * EACCES, EISDIR…) stays available as `cause.code` so that a scanner can tell a file that
  * vanished from one it may not read.
  */
-import { constants, createReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
-import { NOFOLLOW } from '../fsutil.js';
+import { openRegular } from '../fsutil.js';
 import type { ChunkerParams } from '../repo/types.js';
 import { DEFAULT_HASH, type HashAlgorithm } from './hash.js';
 import { ChunkHasher, type ChunkRef, type FileChunks } from './stream.js';
@@ -23,23 +22,6 @@ export function fileReadError(path: string, err: unknown): StrataError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const reason = err instanceof Error ? err.message : String(err);
   return new StrataError('E_FILE_READ', `cannot read file (${code ?? 'error'}): ${reason}`, { path }, { cause: err });
-}
-
-/** Reads `path` in large pieces. */
-export function readFileStream(path: string): AsyncIterable<Buffer> {
-  return createReadStream(path, { highWaterMark: READ_BUFFER });
-}
-
-/**
- * Opens for reading what is at `path` now only if it is a regular file: the caller checked it
- * with lstat before, but a FIFO or a link swapped in since must neither hang the open (O_NONBLOCK;
- * Windows has neither FIFOs in a folder nor the flag) nor be followed (O_NOFOLLOW).
- */
-async function openRegular(path: string): Promise<FileHandle> {
-  const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | NOFOLLOW);
-  if ((await fh.stat()).isFile()) return fh;
-  await fh.close();
-  throw Object.assign(new Error('not a regular file (a FIFO, device or folder now stands at its path)'), { code: 'ENOTREG' });
 }
 
 /**

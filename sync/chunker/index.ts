@@ -57,7 +57,7 @@ export { CHUNKER_LIMITS, DEFAULT_CHUNKER, validateChunkerParams } from './params
 export { CutFinder, cutPoints } from './fastcdc.js';
 export type { Chunk, ChunkRef, FileChunks } from './stream.js';
 export { ChunkHasher, Chunker, chunkBytes, chunkStream } from './stream.js';
-export { chunkFileHere, READ_BUFFER, readFileStream } from './file.js';
+export { chunkFileHere, READ_BUFFER } from './file.js';
 export type { ChunkWithData, OnChunk, WantChunk } from './reread.js';
 export type { ChunkFileOptions, ChunkFileWithDataOptions, ChunkPoolOptions } from './pool.js';
 export { ChunkPool } from './pool.js';

@@ -11,10 +11,11 @@
  *   it (the ctime shows a same-size rewrite whose mtime was set back: touch -r, rsync -t). A
  *   file that changed, was replaced, or could not be read gives undefined, and the caller chunks it
  *   the ordinary way, by path (snapshot/file.ts), which reads again, skips or reports it;
- * - a file replaced by a FIFO or a device never blocks the thread: it is opened non-blocking, and
- *   only a regular file is read.
+ * - a file replaced by a FIFO, a device or a link never blocks the thread nor is followed: it is
+ *   opened as openRegularSync does (fsutil.ts).
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, readSync, type Stats } from 'node:fs';
+import { openRegularSync } from '../fsutil.js';
 import type { FileChunks } from './stream.js';
 
 /** Files below this size (bytes) are read whole; the pool chunks those inline one by one anyway. */
@@ -61,9 +62,6 @@ export async function chunkSmall(files: readonly { path: string; st: Stats }[], 
   return read.map((b) => (b === undefined ? undefined : chunked[next++]));
 }
 
-// Windows has no O_NONBLOCK, and no FIFOs in a folder either.
-const FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
-
 function sameFile(a: Stats, b: Stats): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.ctimeMs === b.ctimeMs;
 }
@@ -72,9 +70,9 @@ function sameFile(a: Stats, b: Stats): boolean {
 export function readSmall(abs: string, st: Stats): Buffer | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(abs, FLAGS);
-    const opened = fstatSync(fd);
-    if (!opened.isFile() || !sameFile(opened, st)) return undefined;
+    const opened = openRegularSync(abs);
+    fd = opened.fd;
+    if (!sameFile(opened.st, st)) return undefined;
     const bytes = Buffer.allocUnsafeSlow(st.size);
     for (let filled = 0; filled < st.size; ) {
       const n = readSync(fd, bytes, filled, st.size - filled, filled);
