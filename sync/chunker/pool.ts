@@ -17,11 +17,12 @@
  * - A worker that dies fails its request with E_CHUNK_WORKER and is replaced on the next request.
  */
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { StrataError } from '../errors.js';
+import { openRegular } from '../fsutil.js';
 import type { ChunkerParams } from '../repo/types.js';
 import { fileReadError, type FileChunks } from './file.js';
 import { DEFAULT_HASH, type HashAlgorithm } from './hash.js';
@@ -156,10 +157,14 @@ export class ChunkPool {
 
   private async inline(path: string, params: ChunkerParams, hash: HashAlgorithm) {
     let bytes: Buffer;
+    let fh;
     try {
-      bytes = await readFile(path);
+      fh = await openRegular(path);
+      bytes = await fh.readFile();
     } catch (err) {
       throw fileReadError(path, err);
+    } finally {
+      await fh?.close();
     }
     return chunkBytes(bytes, params, hash);
   }
