@@ -7,6 +7,8 @@ import { isStrataError } from '../errors.js';
 import { makeFifo, notWaitingOn } from '../testing/fifo.js';
 import { DEFAULT_CHUNKER } from './params.js';
 import { ChunkPool } from './pool.js';
+import { rereadChunks } from './reread.js';
+import { chunkBytes } from './stream.js';
 
 // A path listed as a regular file can be swapped before the pool reads it: a small file is read
 // on the calling thread, a chunked one re-read for its bytes; neither may wait on a FIFO for a
@@ -37,4 +39,11 @@ describe('chunk pool: what stands at the path now', { skip: process.platform ===
     }
   });
 
+  it('rereadChunks refuses a FIFO and a link at once', { timeout: 60_000 }, async () => {
+    const { file } = chunkBytes(bytes, DEFAULT_CHUNKER);
+    for (const name of ['fifo', 'link']) {
+      const path = join(dir, name);
+      await assert.rejects(notWaitingOn(join(dir, 'fifo'), rereadChunks(path, file, 'blake3', () => true, async () => undefined)), refused(path), name);
+    }
+  });
 });

@@ -8,8 +8,9 @@
  * again and must match its id; if not, E_FILE_CHANGED is raised (the caller should re-scan the
  * file) and bytes that do not match their id are never handed on.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
+import { openRegular } from '../fsutil.js';
 import { fileReadError, type FileChunks } from './file.js';
 import { blobId, type HashAlgorithm } from './hash.js';
 import type { ChunkRef } from './stream.js';
@@ -47,7 +48,7 @@ export async function rereadChunks(path: string, file: FileChunks, hash: HashAlg
   if (wanted.length === 0) return;
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    fh = await openRegular(path);
   } catch (err) {
     throw fileReadError(path, err);
   }
