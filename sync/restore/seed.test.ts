@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import fs, { writeFileSync } from 'node:fs';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { chunkFileHere } from '../chunker/index.js';
+import { makeFifo, notWaitingOn } from '../testing/fifo.js';
 import { makeRng, testSeed } from '../testing/random.js';
 import { restoreTree } from './index.js';
 import { dir, expectedListing, file, listing, newRepo, saveLayer, tempDir, TEST_CHUNKER, type Spec } from './testkit.js';
@@ -123,6 +124,27 @@ describe('restore: seeding', () => {
     const stats = await restoreTree(repo, { target, root, seeds: [seedDir], chunkFile: lying });
     assert.deepEqual(await listing(target), expectedListing(spec));
     assert.equal(stats.bytesSeeded, (files[0] as { data: Uint8Array }).data.byteLength);
+  });
+
+  it('a seed swapped for a FIFO after it was chunked is downloaded, not waited on', { skip: process.platform === 'win32' && 'no FIFOs on Windows', timeout: 60_000 }, async (t) => {
+    const files = layerFiles(7);
+    const spec = specOf(files);
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, spec);
+    const base = await tempDir(t, 'seed');
+    const seedDir = join(base, 'golden');
+    await mkdir(seedDir);
+    const seed = join(seedDir, 'swapped');
+    await writeFile(seed, (files[0] as { data: Uint8Array }).data);
+    const swapping: ChunkFileFn = async (path, params, hash) => {
+      const chunked = await chunkFileHere(path, params, hash);
+      await rm(path);
+      makeFifo(path);
+      return chunked;
+    };
+    const stats = await notWaitingOn(seed, restoreTree(repo, { target: join(base, 'target'), root, seeds: [seedDir], chunkFile: swapping }));
+    assert.deepEqual(await listing(join(base, 'target')), expectedListing(spec));
+    assert.equal(stats.bytesSeeded, 0);
   });
 
   it('does not follow symlinks in seed folders', async (t) => {

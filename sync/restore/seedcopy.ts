@@ -9,14 +9,13 @@
  * READ_RUN_BYTES, so a large seed costs a few large reads and its page cache stays warm; seed
  * files are copied `concurrency` at a time.
  */
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { blobId, type HashAlgorithm } from '../chunker/hash.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { BlobId } from '../repo/types.js';
 import type { Assembly } from './assembly.js';
 import type { Counters, Place, Work } from './fill.js';
-import { NOFOLLOW } from '../fsutil.js';
+import { openRegular } from '../fsutil.js';
 import type { SeedSource } from './seed.js';
 
 export const READ_RUN_BYTES = 8 * 1024 * 1024;
@@ -104,8 +103,8 @@ export async function copySeeded(input: SeedCopyInput): Promise<Map<BlobId, Plac
   };
   await forEachLimit([...bySeed.entries()], input.concurrency, async ([path, wanted]) => {
     input.signal?.throwIfAborted();
-    // A seed that vanished or cannot be opened is simply not a seed: its chunks are downloaded.
-    const fh = await open(path, constants.O_RDONLY | NOFOLLOW).catch(() => undefined);
+    // A seed that vanished, cannot be opened or is no longer a file is simply not a seed: its chunks are downloaded.
+    const fh = await openRegular(path).catch(() => undefined);
     if (!fh) return;
     try {
       for (const run of runs(wanted.sort((a, b) => a.src.offset - b.src.offset))) {
