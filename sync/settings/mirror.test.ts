@@ -4,8 +4,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
+import fsp from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
 import { StrataError } from '../errors.js';
+import { makeFifo, notWaitingOn } from '../testing/fifo.js';
 import { Dconf } from './dconf.js';
 import { SettingsMirror } from './mirror.js';
 import { MemorySettings, mirrorFiles, needsDconf, setMirrorFile, startDconf } from './testkit.js';
@@ -32,6 +35,21 @@ async function machine(t: { after: (fn: () => unknown) => void }, opts: { policy
     /** The mirror's files: relative path → content. */
     files: () => mirrorFiles(root, FOLDER),
     setFile: (key: string, value: string | undefined) => setMirrorFile(fileOf(key), value),
+  };
+}
+
+/** Runs `swap` once `dir` has been listed (readdir), before its listing is returned; returns the undo. */
+function afterListing(dir: string, swap: () => Promise<void>): () => void {
+  const original = fsp.readdir;
+  fsp.readdir = (async (path: Parameters<typeof fsp.readdir>[0], ...rest: unknown[]) => {
+    const listing = await (original as (...a: unknown[]) => Promise<unknown>)(path, ...rest);
+    if (String(path) === dir) await swap();
+    return listing;
+  }) as typeof fsp.readdir;
+  syncBuiltinESMExports();
+  return () => {
+    fsp.readdir = original;
+    syncBuiltinESMExports();
   };
 }
 
@@ -139,6 +157,23 @@ describe('settings mirror', () => {
     assert.equal(memory(m).values.get('/org/app/name'), "'cafe'");
     assert.deepEqual(r.problems.map((p) => p.key), ['/org/app/name']);
     assert.match(r.problems[0]?.message ?? '', /UTF-8/);
+  });
+
+  it('a value file swapped for a FIFO after its folder was listed is reported, not waited on', { skip: process.platform === 'win32' && 'no FIFOs on Windows', timeout: 60_000 }, async (t) => {
+    const m = await machine(t);
+    memory(m).values.set('/org/app/theme', "'dark'");
+    await m.mirror.sync();
+    const file = m.fileOf('/org/app/theme');
+    const restore = afterListing(dirname(file), async () => {
+      await rm(file);
+      makeFifo(file);
+    });
+    t.after(restore);
+    const r = await notWaitingOn(file, m.mirror.sync());
+    restore();
+    assert.deepEqual(r.problems.map((p) => p.key), ['/org/app/theme']);
+    assert.match(r.problems[0]?.message ?? '', /not a regular file/);
+    assert.equal(memory(m).values.get('/org/app/theme'), "'dark'");
   });
 
   it('a value the store refuses is reported, and the file then gets the machine\'s value back', async (t) => {

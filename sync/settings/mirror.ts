@@ -30,12 +30,11 @@
  * finds both sides agreeing or one changed; and only once each file whose value they newly name is
  * durable, the run's writes and those it found (files.ts makeDurable).
  */
-import { constants } from 'node:fs';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
 import { describeError, StrataError } from '../errors.js';
-import { isErrno, makeDirsDurably, NOFOLLOW, TEMP_PREFIX } from '../fsutil.js';
+import { isErrno, makeDirsDurably, openRegular, TEMP_PREFIX } from '../fsutil.js';
 import { freeConflictPath, isConflictName } from '../plan/conflict-name.js';
 import { writeFileAtomic } from '../state/fsutil.js';
 import { makeDurable, realDirs, writeKeyFiles, type KeyFileWrite } from './files.js';
@@ -353,7 +352,7 @@ export class SettingsMirror {
   private async readValue(rel: string): Promise<string | { problem: string }> {
     let fh;
     try {
-      fh = await open(join(this.opts.root, rel), constants.O_RDONLY | NOFOLLOW);
+      fh = await openRegular(join(this.opts.root, rel));
       // One line and a newline (\r\n where an editor wrote it): more than that is not a value.
       if ((await fh.stat()).size > MAX_VALUE_BYTES + 2) return { problem: `the value is over ${MAX_VALUE_BYTES} bytes` };
       const buf = await fh.readFile();
