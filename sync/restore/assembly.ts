@@ -13,8 +13,10 @@
  *     caller syncs before the restore returns, and what a crash before then leaves at its path (a
  *     file empty or short) was nothing of the user's, and a rerun, reading it, writes it again;
  *   - `none`: neither; the caller syncs the whole file system itself (see index.ts).
- * - Chunks may arrive in any order and are written at their offsets; every place is written before
- *   `finish`, so the last write sets the final size (an empty file is simply finished unwritten).
+ * - Chunks may arrive in any order and are written at their offsets, each place once, into a temp
+ *   created empty: runs of zeros are left as holes (sparse.ts), so a sparse file takes blocks for
+ *   its data only. Every place is written before `finish`; a file whose writes skipped zeros gets
+ *   its size set (ftruncate) when sealed, as zeros at its end were never written.
  * - Open handles are bounded (least recently used idle handles are closed and reopened later).
  * - Temp files are created exclusively (O_EXCL, no follow): never through a planted link. They are
  *   created with the file's own mode, so that where the umask leaves it whole (0644 under 022: most
@@ -23,11 +25,12 @@
  * A file whose whole content arrives at once (one chunk: most small files) is written by
  * `writeWhole` in one synchronous step instead of a thread-pool round trip per call.
  */
-import { closeSync, constants, fchmodSync, fsyncSync, futimesSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsyncSync, ftruncateSync, futimesSync, openSync, renameSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { replaceWith } from './fsutil.js';
-import { NOFOLLOW, TempNames, writeAll } from '../fsutil.js';
+import { NOFOLLOW, TempNames } from '../fsutil.js';
+import { writeSparse, writeSparseSync } from '../sparse.js';
 import type { PlannedFile } from './types.js';
 
 /** setuid/setgid bits from a bucket are never restored: they would be a privilege gift. */
@@ -55,6 +58,8 @@ interface Slot {
   mode: number;
   modeExact: boolean;
   created: boolean;
+  /** Whether a write left out zeros: the size is then set when sealing. */
+  holes: boolean;
   sealed: boolean;
   fh: Promise<FileHandle> | undefined;
   busy: number;
@@ -113,7 +118,7 @@ export class Assembly {
     }
     slot.created = true;
     try {
-      for (let done = 0; done < data.byteLength; ) done += writeSync(fd, data, done, data.byteLength - done, done);
+      if (writeSparseSync(fd, data, 0)) ftruncateSync(fd, data.byteLength);
       if (!slot.modeExact) fchmodSync(fd, slot.mode);
       futimesSync(fd, file.entry.mtimeMs / 1000, file.entry.mtimeMs / 1000);
       if (this.syncEach) fsyncSync(fd);
@@ -135,7 +140,7 @@ export class Assembly {
   async write(file: PlannedFile, offset: number, data: Uint8Array): Promise<void> {
     const fh = await this.acquire(file);
     try {
-      await writeAll(fh, data, offset);
+      if (await writeSparse(fh, data, offset)) (this.slots.get(file) as Slot).holes = true;
     } finally {
       this.release(file);
     }
@@ -151,6 +156,7 @@ export class Assembly {
     const fh = await this.acquire(file);
     const slot = this.slots.get(file) as Slot;
     try {
+      if (slot.holes) await fh.truncate(file.entry.size);
       if (!slot.modeExact) await fh.chmod(slot.mode);
       const mtime = file.entry.mtimeMs / 1000;
       await fh.utimes(mtime, mtime);
@@ -215,7 +221,7 @@ export class Assembly {
   private newSlot(file: PlannedFile): Slot {
     const { create, final, exact } = createMode(file.entry.mode);
     const tmp = this.temps.in(dirname(file.path));
-    const slot: Slot = { tmp, createMode: create, mode: final, modeExact: exact, created: false, sealed: false, fh: undefined, busy: 0 };
+    const slot: Slot = { tmp, createMode: create, mode: final, modeExact: exact, created: false, holes: false, sealed: false, fh: undefined, busy: 0 };
     this.slots.set(file, slot);
     return slot;
   }

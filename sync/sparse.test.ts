@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { dataRanges, HOLE_BLOCK, MIN_HOLE, writeSparse } from './sparse.js';
+import { makeRng, testSeed } from './testing/random.js';
+
+const KiB = 1024;
+
+/** `parts` joined: a number is that many 0xff bytes, `{ zeros }` that many zeros. */
+function bytesOf(parts: (number | { zeros: number })[]): Uint8Array {
+  return Buffer.concat(parts.map((p) => (typeof p === 'number' ? Buffer.alloc(p, 0xff) : new Uint8Array(p.zeros))));
+}
+
+describe('sparse: dataRanges', () => {
+  it('skips data of zeros whole, however short, and writes data without zeros whole', () => {
+    assert.deepEqual(dataRanges(new Uint8Array(10), 3), []);
+    assert.deepEqual(dataRanges(new Uint8Array(1 << 20), 0), []);
+    assert.deepEqual(dataRanges(bytesOf([100 * KiB]), 123), [[0, 100 * KiB]]);
+  });
+
+  it('writes runs of zeros shorter than MIN_HOLE, and skips longer ones in whole blocks of the file', () => {
+    assert.deepEqual(dataRanges(bytesOf([10, { zeros: MIN_HOLE - HOLE_BLOCK }, 10]), 0), [[0, MIN_HOLE - HOLE_BLOCK + 20]]);
+    // Zeros from 10 to 10 + 64 KiB: the whole blocks among them are from 4 KiB to 64 KiB.
+    assert.deepEqual(dataRanges(bytesOf([10, { zeros: 64 * KiB }, 10]), 0), [
+      [0, HOLE_BLOCK],
+      [64 * KiB, 64 * KiB + 20],
+    ]);
+    // The same data at offset 100 of the file: its blocks start at 3996 in it.
+    assert.deepEqual(dataRanges(bytesOf([10, { zeros: 64 * KiB }, 10]), 100), [
+      [0, HOLE_BLOCK - 100],
+      [16 * HOLE_BLOCK - 100, 64 * KiB + 20],
+    ]);
+  });
+
+  it('skips zeros at either end', () => {
+    assert.deepEqual(dataRanges(bytesOf([{ zeros: 64 * KiB }, 10]), 0), [[64 * KiB, 64 * KiB + 10]]);
+    assert.deepEqual(dataRanges(bytesOf([10, { zeros: 64 * KiB }]), 0), [[0, HOLE_BLOCK]]);
+    assert.deepEqual(dataRanges(bytesOf([10, { zeros: MIN_HOLE / 2 }]), 0), [[0, MIN_HOLE / 2 + 10]]);
+  });
+
+  it('leaves out zeros only: every other byte is in a range (random layouts)', () => {
+    const rng = makeRng(testSeed('sparse dataRanges'));
+    for (let round = 0; round < 300; round++) {
+      const parts = Array.from({ length: rng.range(1, 8) }, () => (rng.chance(0.5) ? { zeros: rng.range(0, 200 * KiB) } : rng.range(1, 20 * KiB)));
+      const data = bytesOf(parts);
+      const position = rng.chance(0.5) ? 0 : rng.range(0, 1 << 20);
+      const copy = new Uint8Array(data.byteLength);
+      let last = 0;
+      for (const [s, e] of dataRanges(data, position)) {
+        assert.ok(s >= last && e > s && e <= data.byteLength, `ranges in order and inside the data: ${s}-${e}`);
+        copy.set(data.subarray(s, e), s);
+        last = e;
+      }
+      assert.ok(Buffer.from(copy).equals(data), `round ${round}: the ranges hold every byte that is not zero`);
+    }
+  });
+});
+
+describe('sparse: writeSparse', () => {
+  it('writes the bytes, leaving the size for ftruncate when the end is zeros', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-sparse-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const data = bytesOf([5, { zeros: 100 * KiB }, 5, { zeros: 40 * KiB }]);
+    const path = join(dir, 'f');
+    const fh = await open(path, 'wx+');
+    try {
+      assert.equal(await writeSparse(fh, data, 0), true);
+      // The last data ends in the file's 26th block: the zeros after that block are not written.
+      assert.equal((await fh.stat()).size, 26 * HOLE_BLOCK, 'the zeros at the end are not written');
+      await fh.truncate(data.byteLength);
+    } finally {
+      await fh.close();
+    }
+    assert.ok((await readFile(path)).equals(data));
+  });
+});
