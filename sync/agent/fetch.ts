@@ -14,10 +14,14 @@
  * scanned); one that does not, or cannot be read, is downloaded like the rest. A download a killed
  * run cut off resumes the same way: the temp it was filling (the executor's seed) holds the chunks
  * it had written at their offsets, and those are taken first.
+ *
+ * The temp is new and each place is written once: runs of zeros are left as holes (sparse.ts) and
+ * the size set at the end, so that a sparse file takes blocks for its data only.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
-import { openRegular, writeAll } from '../fsutil.js';
+import { openRegular } from '../fsutil.js';
+import { writeSparse } from '../sparse.js';
 import type { FileNode } from '../plan/index.js';
 import type { ApplyOp } from '../plan/index.js';
 import type { Repository } from '../repo/index.js';
@@ -95,13 +99,15 @@ export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: C
       throw new StrataError('E_BAD_TREE', `a file's chunks add up to ${sum} bytes, its entry says ${node.size}`, { path });
     }
     if (small && ids.some((id) => !cache.has(id))) await readAhead(cursor);
+    let holes = false;
     const put = async (id: string, data: Uint8Array): Promise<void> => {
-      for (const offset of offsets.get(id)!) await writeAll(dest, data, offset);
+      for (const offset of offsets.get(id)!) if (await writeSparse(dest, data, offset)) holes = true;
     };
     if (small) {
       for (const id of offsets.keys()) await put(id, cache.get(id)!);
       // Written: a later file with the same chunk reads it again (rare), memory stays bounded.
       for (const id of offsets.keys()) cache.delete(id);
+      if (holes) await dest.truncate(node.size);
       return;
     }
     const reused = new Set<string>();
@@ -116,6 +122,7 @@ export function makeFetcher(repo: Repository, ops: readonly ApplyOp[], chunks: C
       onBytes?.(data.byteLength);
       await put(id, data);
     });
+    if (holes) await dest.truncate(node.size);
   };
 
   return {
