@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { dataRanges, HOLE_BLOCK, MIN_HOLE, writeSparse } from './sparse.js';
+import { copySparse, dataRanges, HOLE_BLOCK, MIN_HOLE, writeSparse } from './sparse.js';
 import { makeRng, testSeed } from './testing/random.js';
 
 const KiB = 1024;
@@ -74,5 +74,21 @@ describe('sparse: writeSparse', () => {
       await fh.close();
     }
     assert.ok((await readFile(path)).equals(data));
+  });
+});
+
+describe('sparse: copySparse', () => {
+  it('copies the bytes and size, a file ending in zeros too; fails, touching nothing, where the source is missing or the copy exists', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-sparse-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const data = bytesOf([5, { zeros: 3 << 20 }, 5, { zeros: 2 << 20 }]);
+    await writeFile(join(dir, 'from'), data);
+    await copySparse(join(dir, 'from'), join(dir, 'to'));
+    assert.ok((await readFile(join(dir, 'to'))).equals(data));
+    await assert.rejects(copySparse(join(dir, 'missing'), join(dir, 'to2')), { code: 'ENOENT' });
+    await assert.rejects(stat(join(dir, 'to2')), { code: 'ENOENT' });
+    await writeFile(join(dir, 'taken'), 'mine');
+    await assert.rejects(copySparse(join(dir, 'from'), join(dir, 'taken')), { code: 'EEXIST' });
+    assert.equal(await readFile(join(dir, 'taken'), 'utf8'), 'mine');
   });
 });

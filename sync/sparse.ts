@@ -11,9 +11,9 @@
  * - Once a write here skipped bytes (returned true), it sets the file's size with ftruncate before
  *   sealing it: zeros at the end of a file are not written at all.
  */
-import { writeSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { writeAll } from './fsutil.js';
+import { constants, writeSync } from 'node:fs';
+import { copyFile, open, rm, type FileHandle } from 'node:fs/promises';
+import { NOFOLLOW, writeAll } from './fsutil.js';
 
 /**
  * Holes are cut at this grain, aligned to offsets in the file: the block of the common file systems
@@ -83,4 +83,51 @@ export function writeSparseSync(fd: number, data: Uint8Array, position: number):
     for (let done = s; done < e; ) done += writeSync(fd, data, done, e - done, position + done);
   }
   return skips(ranges, data.byteLength);
+}
+
+/** Bytes copySparse reads at a time. */
+const COPY_BUFFER = 1 << 20;
+
+/**
+ * Copies the file `from` to `to`, created here (exclusively, mode 0600: the caller sets its mode),
+ * with the runs of zeros as holes: a clone where the file system makes one (the blocks are shared,
+ * holes included: Btrfs, XFS, APFS), else read and written with writeSparse. copyFile's own way
+ * where there is no clone (copy_file_range, sendfile) writes every zero of a hole. `to` is removed
+ * if the copy fails.
+ */
+export async function copySparse(from: string, to: string): Promise<void> {
+  try {
+    await copyFile(from, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+    return;
+  } catch {
+    // No clone here (or `from` cannot be read, which the copy below reports in its own words).
+  }
+  // O_NONBLOCK: a FIFO swapped in for `from` must not hang the open.
+  const src = await open(from, constants.O_RDONLY | constants.O_NONBLOCK | NOFOLLOW);
+  try {
+    const dst = await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
+    try {
+      await copyInto(src, dst);
+    } catch (err) {
+      await dst.close().catch(() => undefined);
+      await rm(to, { force: true });
+      throw err;
+    }
+    await dst.close();
+  } finally {
+    await src.close();
+  }
+}
+
+async function copyInto(src: FileHandle, dst: FileHandle): Promise<void> {
+  const buf = Buffer.allocUnsafe(COPY_BUFFER);
+  let holes = false;
+  let at = 0;
+  for (;;) {
+    const { bytesRead } = await src.read(buf, 0, COPY_BUFFER, at);
+    if (bytesRead === 0) break;
+    if (await writeSparse(dst, buf.subarray(0, bytesRead), at)) holes = true;
+    at += bytesRead;
+  }
+  if (holes) await dst.truncate(at);
 }

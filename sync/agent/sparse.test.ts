@@ -99,3 +99,19 @@ test('a file without zeros is written whole', async (t) => {
   if (holes) assert.ok((await allocatedBytes(b.path('data.bin'))) >= 3 * MiB);
   skipUnlessHoles(t, holes);
 });
+
+test("a copy of a sparse file the machine already has is made locally with its holes", async (t) => {
+  const { a, b, holes } = await devices(t);
+  await writeSparseFile(a.path('disk.img'), 32 * MiB, [[0, MiB], [20 * MiB, 300 * 1024]], 7);
+  a.folder.markDirty(['disk.img']);
+  await a.pass();
+  await b.pass();
+  await writeSparseFile(a.path('copy.img'), 32 * MiB, [[0, MiB], [20 * MiB, 300 * 1024]], 7);
+  a.folder.markDirty(['copy.img']);
+  await a.pass();
+  const copied = await b.pass();
+  assert.equal(copied.status, 'synced');
+  if (copied.status === 'synced') assert.equal(copied.downloaded, 0, 'the copy is made from disk.img');
+  await assertSparseCopy(a, b, 'copy.img', MiB + 300 * 1024, holes);
+  skipUnlessHoles(t, holes);
+});

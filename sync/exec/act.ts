@@ -10,11 +10,12 @@
  * (writes.ts).
  */
 import { constants, fchmodSync, fstatSync, futimesSync, renameSync, rmSync, type Stats } from 'node:fs';
-import { copyFile, lutimes, mkdir, open, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { lutimes, mkdir, open, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import type { ApplyOp, FileNode, Node } from '../plan/index.js';
 import { MODE_MASK } from '../restore/assembly.js';
 import { NOFOLLOW } from '../fsutil.js';
+import { copySparse } from '../sparse.js';
 import { badAncestor } from './check.js';
 import { TargetChanged, type ExecContext } from './context.js';
 import type { MovedStat } from './journal.js';
@@ -52,7 +53,7 @@ async function commit(ctx: ExecContext, rel: string, expect: Node | null, tmpAbs
 }
 
 /**
- * Runs `fill` on the temp file (created here with mode `create`, less the umask, unless copyFile
+ * Runs `fill` on the temp file (created here with mode `create`, less the umask, unless copySparse
  * made it) and returns it still open, not yet fsynced (sealTemp does that); the temp is removed on
  * failure.
  * O_NOFOLLOW: the temp's name must not already be a link to somewhere else.
@@ -136,7 +137,8 @@ export async function copy(ctx: ExecContext, op: Op<'copy'>, tmp: string): Promi
   await ctx.check(op.from, op.expectFrom);
   await ctx.check(op.path, op.expect);
   const tmpAbs = ctx.abs(tmp);
-  await copyFile(ctx.abs(op.from), tmpAbs, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+  // Holes kept: a copy of a disk image must not take its whole size (sparse.ts).
+  await copySparse(ctx.abs(op.from), tmpAbs);
   const fh = await fillTemp(tmpAbs, undefined, async (fh) => {
     // A source edited during the copy may have given the temp a mix of versions.
     await ctx.check(op.from, op.expectFrom);
