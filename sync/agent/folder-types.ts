@@ -3,7 +3,7 @@
  * (PassPhase) and its outcome (PassResult).
  *
  * Must hold: the folder's state files — the executor's journal, the pending merge, the settled
- * record — live outside the root, so that no scan sees them and no sync touches them.
+ * record, the kept trees — live outside the root, so that no scan sees them and no sync touches them.
  */
 import type { NotCarried } from '../../shared/agent-api.js';
 import type { Conflict } from '../plan/index.js';
@@ -28,6 +28,11 @@ export interface FolderOptions {
   pendingFile: string;
   /** Where the last synced pass is recorded for the start-up short cut (settled.ts), outside the root. */
   settledFile: string;
+  /**
+   * Where the trees the folder reads and writes are kept across restarts (tree-files.ts), outside
+   * the root; without it, the first pass after a start fetches them all from the bucket again.
+   */
+  treeDir?: string;
   /** Where the deletes of the last hour are kept across restarts (guard.ts), outside the root; without it, in memory only. */
   deletesFile?: string;
   /** Where the user's answer to a held mass delete is kept until a pass carries it out (answer.ts), outside the root; without it, in memory only. */

@@ -48,6 +48,7 @@ import { LocalTree, type ScanResult } from './local.js';
 import { applyPlan, deletedBy } from './apply.js';
 import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, type ChunkMap } from './trees.js';
+import { TreeFiles } from './tree-files.js';
 import { countDeletes, DeleteHistory, droppedBySwitch, massDelete, type DeleteRun, type HeldDeletes } from './guard.js';
 import { putBack, type PutBackSource } from './put-back.js';
 import { HeldAnswers, restoreEarlier, type Answer } from './answer.js';
@@ -126,7 +127,7 @@ export class SyncFolder {
   constructor(private readonly opts: FolderOptions) {
     this.local = new LocalTree(opts.root, opts.index, opts.exclude);
     this.graph = layerGraph(opts.repo, opts.layer, opts.snapshotsKept);
-    this.trees = new TreeCache(opts.repo);
+    this.trees = new TreeCache(opts.repo, opts.treeDir === undefined ? undefined : new TreeFiles(opts.treeDir, opts.repo.format.hash));
     this.answers = new HeldAnswers(opts.answerFile);
     this.lowerRoots = opts.lower ?? [];
     this.beforeRoots = opts.lowerBefore;
@@ -390,7 +391,7 @@ export class SyncFolder {
       await this.commitScan();
       this.answers.asked(h, deletes[h.direction].paths ?? []);
       // A hold may stand for days while other devices write: what its passes read must not pile up.
-      this.trees.prune();
+      await this.trees.prune();
       this.graph.prune();
       return { status: 'held', held: h, scan, files: countFiles(localFlat) };
     };
@@ -512,7 +513,7 @@ export class SyncFolder {
     // them; nor one with a restore of what this pass's confirmation deleted still to carry out.
     this.settled = !lags && this.switches === switches && !this.answers.confirmedKept;
     this.files = countFiles(target);
-    this.trees.prune();
+    await this.trees.prune();
     this.graph.prune();
     if (this.own !== undefined) {
       const now = this.settledNow(fingerprint, this.files, lowerRoots);

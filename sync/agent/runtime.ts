@@ -90,7 +90,7 @@ export function folderStateDir(stateDir: string, spec: FolderSpec): string {
 }
 
 /** A folder's state files (FolderOptions), in its state dir (folderStateDir). */
-export function folderFiles(dir: string): Required<Pick<FolderOptions, 'execJournal' | 'pendingFile' | 'settledFile' | 'deletesFile' | 'answerFile' | 'baseFile'>> {
+export function folderFiles(dir: string): Required<Pick<FolderOptions, 'execJournal' | 'pendingFile' | 'settledFile' | 'deletesFile' | 'answerFile' | 'baseFile' | 'treeDir'>> {
   return {
     execJournal: join(dir, 'exec.journal'),
     pendingFile: join(dir, 'pending.json'),
@@ -98,6 +98,7 @@ export function folderFiles(dir: string): Required<Pick<FolderOptions, 'execJour
     deletesFile: join(dir, 'deletes.json'),
     answerFile: join(dir, 'held-answer.json'),
     baseFile: join(dir, BASE_FILE),
+    treeDir: join(dir, 'trees'),
   };
 }
 

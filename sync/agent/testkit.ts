@@ -132,7 +132,7 @@ export class Device {
     await mkdir(this.state, { recursive: true });
     this.index = await openFileIndex(this.state, 'statcache');
     const repo = await openRepository(this.store);
-    this.folder = new SyncFolder({ repo, root: this.root, layer: LAYER, device: this.name, index: this.index, execJournal: join(this.state, 'exec.journal'), pendingFile: join(this.state, 'pending.json'), settledFile: join(this.state, 'settled.json'), exclude: makeExcluder(), ...this.extra });
+    this.folder = new SyncFolder({ repo, root: this.root, layer: LAYER, device: this.name, index: this.index, execJournal: join(this.state, 'exec.journal'), pendingFile: join(this.state, 'pending.json'), settledFile: join(this.state, 'settled.json'), treeDir: join(this.state, 'trees'), exclude: makeExcluder(), ...this.extra });
     await this.folder.recover();
   }
 

@@ -3,7 +3,10 @@
  *
  * - Reading: a snapshot's trees are fetched a level of the hierarchy at a time (coalesced ranged
  *   GETs) and kept by id until the next prune, so a new head that changed one file costs the
- *   requests for the trees on that file's path, not the whole layer's.
+ *   requests for the trees on that file's path, not the whole layer's. Given the folder's
+ *   TreeFiles, the trees it reads and writes are also kept on disk (tree-files.ts), so the first
+ *   pass after a start fetches only the trees new in the bucket since; the index must still name
+ *   each one (a kept file never stands in for a tree the bucket lacks), and each prune bounds them.
  * - Writing: a flat tree is written back deepest dir first; unchanged dirs encode to the ids they
  *   had and add nothing. Dirs are written with mtime 0: two devices that reach the same flat tree
  *   must reach the same root id, or they would write new snapshots at each other forever.
@@ -15,8 +18,9 @@
 import { blobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
 import { directories, flattenLoaded, type FlatTree, type Node } from '../plan/index.js';
-import { encodeTree, refIn, type Repository, type TreeRef } from '../repo/index.js';
+import { decodeTree, encodeTree, keys, refIn, type Repository, type TreeRef } from '../repo/index.js';
 import type { BlobId, Tree, TreeEntry } from '../repo/types.js';
+import type { TreeFiles } from './tree-files.js';
 
 /** content key → chunk ids, for every file content a pass has seen. */
 export type ChunkMap = Map<string, readonly string[]>;
@@ -24,10 +28,15 @@ export type ChunkMap = Map<string, readonly string[]>;
 export class TreeCache {
   private trees = new Map<BlobId, Tree>();
   private used = new Set<BlobId>();
+  /** Trees the writes since the last prune gave dirs: kept on disk with those used. */
+  private wrote = new Set<BlobId>();
   /** dir → the id the last write gave it. */
   private written = new Map<string, BlobId>();
 
-  constructor(private readonly repo: Repository) {}
+  constructor(
+    private readonly repo: Repository,
+    private readonly files?: TreeFiles,
+  ) {}
 
   /** Loads every tree under `root` (named by `ref`); the repository's index must already name them. */
   async loadAll(root: BlobId, ref: TreeRef = { path: '' }): Promise<void> {
@@ -39,7 +48,7 @@ export class TreeCache {
     let level = [root];
     while (level.length > 0) {
       const missing = level.filter((id) => !this.trees.has(id));
-      if (missing.length > 0) await this.repo.loadTrees(missing, (id, tree) => void this.trees.set(id, tree), { refOf });
+      if (missing.length > 0) await this.load(missing, refOf);
       const next: BlobId[] = [];
       for (const id of level) {
         this.used.add(id);
@@ -51,6 +60,22 @@ export class TreeCache {
       }
       level = next;
     }
+  }
+
+  /** Trees `ids` into memory: from the files where kept there, else from the bucket (then kept). */
+  private async load(ids: readonly BlobId[], refOf: (id: BlobId) => TreeRef | undefined): Promise<void> {
+    const packs = new Map(ids.map((id) => [id, this.repo.treeLocation(id, () => refOf(id)).pack]));
+    const kept = (await this.files?.read(ids)) ?? new Map<BlobId, Uint8Array>();
+    for (const [id, bytes] of kept) this.trees.set(id, decodeTree(bytes, keys.pack(packs.get(id)!), id));
+    const fetch = ids.filter((id) => !kept.has(id));
+    if (fetch.length === 0) return;
+    const fetched: [BlobId, Uint8Array][] = [];
+    const keep = (id: BlobId, tree: Tree, bytes: Uint8Array): void => {
+      this.trees.set(id, tree);
+      if (this.files) fetched.push([id, bytes.slice()]);
+    };
+    await this.repo.loadTrees(fetch, keep, { refOf });
+    await this.files?.writeAll(fetched);
   }
 
   /** The flat tree under `root` (loadAll first); records each file's chunks in `chunks`. */
@@ -67,15 +92,29 @@ export class TreeCache {
       const had = id === undefined ? undefined : this.trees.get(id);
       return had !== undefined && sameEntries(had.entries, entries) && this.repo.hasBlob(id!) ? id : undefined;
     };
-    const root = await writeDirs(this.repo, tree, chunks, (id, bytes) => this.repo.addBlob('tree', id, bytes), kept, (dir, id) => void now.set(dir, id));
+    const add = async (id: BlobId, bytes: Uint8Array): Promise<void> => {
+      await this.repo.addBlob('tree', id, bytes);
+      await this.files?.write(id, bytes);
+    };
+    const wrote = (dir: string, id: BlobId): void => {
+      now.set(dir, id);
+      this.wrote.add(id);
+    };
+    const root = await writeDirs(this.repo, tree, chunks, add, kept, wrote);
     this.written = now;
     return root;
   }
 
-  /** Drops the trees not used since the last prune. */
-  prune(): void {
+  /**
+   * Drops from memory the trees not used since the last prune, and from the files all but those
+   * used or written since, and what their bound leaves room for (tree-files.ts).
+   */
+  async prune(): Promise<void> {
     for (const id of this.trees.keys()) if (!this.used.has(id)) this.trees.delete(id);
+    const inUse = new Set([...this.used, ...this.wrote]);
     this.used = new Set();
+    this.wrote = new Set();
+    await this.files?.trim(inUse);
   }
 }
 

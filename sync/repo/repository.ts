@@ -281,11 +281,14 @@ export class Repository {
     return decodeTree(await this.readBlob(id), keys.pack(loc.pack), id);
   }
 
-  /** Many trees with coalesced reads (restore walks a level of the hierarchy at a time). */
-  async loadTrees(ids: Iterable<BlobId>, onTree: (id: BlobId, tree: Tree) => Promise<void> | void, opts: LoadTreesOptions = {}): Promise<void> {
+  /**
+   * Many trees with coalesced reads (restore walks a level of the hierarchy at a time). `bytes` is
+   * the tree's verified bytes, possibly a view into a larger buffer: copy them to keep them.
+   */
+  async loadTrees(ids: Iterable<BlobId>, onTree: (id: BlobId, tree: Tree, bytes: Uint8Array) => Promise<void> | void, opts: LoadTreesOptions = {}): Promise<void> {
     const list = [...new Set(ids)];
     for (const id of list) this.treeLocation(id, opts.refOf && (() => opts.refOf?.(id)));
-    await this.readBlobs(list, (id, data) => onTree(id, decodeTree(data, keys.pack(this.locate(id).pack), id)), opts);
+    await this.readBlobs(list, (id, data) => onTree(id, decodeTree(data, keys.pack(this.locate(id).pack), id), data), opts);
   }
 
   loadSnapshot(layer: string, id: SnapshotId): Promise<Snapshot> {
