@@ -87,7 +87,7 @@ export class SimDevice implements Disk {
     try {
       const repo = await openRepository(wire);
       const lower = { lower: this.lower, ...(this.lowerBefore ? { lowerBefore: this.lowerBefore } : {}) };
-      const folder = new SyncFolder({ repo, root: this.root, layer: LAYER, device: this.name, index, execJournal: join(this.state, 'exec.journal'), pendingFile: join(this.state, 'pending.json'), settledFile: join(this.state, 'settled.json'), exclude, chunker: smallFiles, now: this.now, ...lower });
+      const folder = new SyncFolder({ repo, root: this.root, layer: LAYER, device: this.name, index, execJournal: join(this.state, 'exec.journal'), pendingFile: join(this.state, 'pending.json'), settledFile: join(this.state, 'settled.json'), treeDir: join(this.state, 'trees'), exclude, chunker: smallFiles, now: this.now, ...lower });
       await folder.recover();
       this.folder = folder;
       this.wire = wire;
