@@ -66,6 +66,11 @@ function tooMany(deleted: number, of: number): boolean {
   return deleted >= MASS_DELETE_MIN && deleted * 2 > of;
 }
 
+/** Whether a delete of `node` would lose something (keptKey gives a key). */
+function isKept(node: Node | undefined): boolean {
+  return node?.type === 'file' || node?.type === 'symlink';
+}
+
 /** A file's bytes or a symlink's target: what a delete would lose; undefined for other nodes. */
 function keptKey(node: Node | undefined): string | undefined {
   if (node?.type === 'file') return `f:${node.content}`;
@@ -108,15 +113,17 @@ export function resolvedCopies(deleted: readonly string[], stays: ReadonlyMap<st
  * Each new path vouches for one file only, so deleting ten copies of one content still counts ten.
  */
 export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string, node: Node) => boolean, dropped: ReadonlySet<string> = new Set(), target: ReadonlyMap<string, Node> = new Map()): DeleteCounts {
+  // Keys are built only where the two trees differ: both hold every path of a big folder.
   const moved = new Map<string, number>();
   for (const [p, node] of mine) {
-    const key = keptKey(node);
-    if (key !== undefined && keptKey(ownTree.get(p)) === undefined) moved.set(key, (moved.get(key) ?? 0) + 1);
+    if (!isKept(node) || isKept(ownTree.get(p))) continue;
+    const key = keptKey(node)!;
+    moved.set(key, (moved.get(key) ?? 0) + 1);
   }
   const gone: string[] = [];
   for (const [p, node] of ownTree) {
-    const key = keptKey(node);
-    if (key === undefined || mine.has(p) || hidden(p, node)) continue;
+    if (!isKept(node) || mine.has(p) || hidden(p, node)) continue;
+    const key = keptKey(node)!;
     const left = moved.get(key) ?? 0;
     if (left > 0) moved.set(key, left - 1);
     else gone.push(p);
