@@ -32,6 +32,11 @@ export class LocalTree {
   private readonly entries = new Map<string, IndexEntry>();
   /** dir path → the paths of its children: a shallow rescan must not walk every entry. */
   private readonly kids = new Map<string, Set<string>>();
+  /**
+   * content key → the chunk list and how many entries hold it, kept as entries come and go: every
+   * pass needs the chunk list of each content, and keying a many-chunk file hashes its list.
+   */
+  private readonly contents = new Map<string, { chunks: readonly string[]; refs: number }>();
   private readonly dirty = new Set<string>();
 
   constructor(
@@ -47,13 +52,33 @@ export class LocalTree {
   }
 
   private put(path: string, e: IndexEntry): void {
-    if (!this.entries.has(path)) {
+    const old = this.entries.get(path);
+    if (old === undefined) {
       const parent = parentOf(path);
       let set = this.kids.get(parent);
       if (set === undefined) this.kids.set(parent, (set = new Set()));
       set.add(path);
     }
     this.entries.set(path, e);
+    if (old?.chunks !== e.chunks) {
+      this.uncount(old);
+      this.count(e);
+    }
+  }
+
+  private count(e: IndexEntry): void {
+    if (e.type !== 'file' || e.chunks === undefined) return;
+    const key = contentKey(e.chunks);
+    const c = this.contents.get(key);
+    if (c === undefined) this.contents.set(key, { chunks: e.chunks, refs: 1 });
+    else c.refs++;
+  }
+
+  private uncount(e: IndexEntry | undefined): void {
+    if (e?.type !== 'file' || e.chunks === undefined) return;
+    const key = contentKey(e.chunks);
+    const c = this.contents.get(key);
+    if (c !== undefined && --c.refs === 0) this.contents.delete(key);
   }
 
   get size(): number {
@@ -77,7 +102,7 @@ export class LocalTree {
 
   /** The chunk list of every file content in the tree. */
   chunksByContent(into: Map<string, readonly string[]>): void {
-    for (const e of this.entries.values()) if (e.type === 'file' && e.chunks !== undefined) into.set(contentKey(e.chunks), e.chunks);
+    for (const [key, c] of this.contents) into.set(key, c.chunks);
   }
 
   set(path: string, e: IndexEntry): void {
@@ -87,7 +112,10 @@ export class LocalTree {
 
   /** Removes `path` and everything under it. */
   remove(path: string): void {
-    if (!this.entries.delete(path)) return;
+    const old = this.entries.get(path);
+    if (old === undefined) return;
+    this.entries.delete(path);
+    this.uncount(old);
     this.dirty.add(path);
     this.kids.get(parentOf(path))?.delete(path);
     const under = this.kids.get(path);
@@ -112,6 +140,7 @@ export class LocalTree {
   async reload(): Promise<void> {
     this.entries.clear();
     this.kids.clear();
+    this.contents.clear();
     this.dirty.clear();
     this.load();
   }
