@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isStrataError } from '../errors.js';
+import { contentKey, type Node } from '../plan/index.js';
 import { newRepo, saveTreeBomb } from '../repo/testkit.js';
 import { decodeTree } from '../repo/index.js';
 import type { BlobId, BlobType } from '../repo/types.js';
@@ -53,4 +54,37 @@ test("a pass after one edit encodes and adds only the trees on the edited file's
   assert.deepEqual(added.sort(), ['d0,d1,d10,d11,d12,d13,d14,d15,d16,d17,d18,d19,d2,d3,d4,d5,d6,d7,d8,d9,x', 'f.txt', 'y', 'z'].sort(), 'the root, x, x/y and x/y/z');
   await converge([a, b]);
   assert.equal(await b.read('x/y/z/f.txt'), 'deep, edited');
+});
+
+test('the flat tree of a root this cache wrote is what flattening its trees gives, and the caller may change it', async () => {
+  const { repo } = await newRepo();
+  const [one, two, three] = ['1', '2', '3'].map((c) => c.repeat(64)) as [string, string, string];
+  const chunks = new Map<string, readonly string[]>([
+    [contentKey([one]), [one]],
+    [contentKey([two, three]), [two, three]],
+  ]);
+  const written = new TreeCache(repo);
+  const tree = (link: Node): Map<string, Node> =>
+    new Map<string, Node>([
+      ['docs', { type: 'dir', mode: 0o755 }],
+      ['docs/a.txt', { type: 'file', size: 3, mtimeMs: 1000, mode: 0o644, content: contentKey([one]) }],
+      ['docs/big.bin', { type: 'file', size: 9, mtimeMs: 2000, mode: 0o600, content: contentKey([two, three]) }],
+      ['docs/link', link],
+      ['gone.txt', { type: 'whiteout' }],
+    ]);
+  for (const link of [{ type: 'symlink', target: 'a.txt', mtimeMs: 3000 }, { type: 'symlink', target: 'a.txt' }] as Node[]) {
+    const root = await written.write(tree(link), chunks);
+    await repo.flush();
+    const read = new TreeCache(repo);
+    await read.loadAll(root);
+    const readChunks = new Map();
+    const expected = read.flat(root, readChunks);
+    await written.loadAll(root);
+    const got = new Map();
+    const flat = written.flat(root, got);
+    assert.deepEqual(flat, expected);
+    assert.deepEqual(got, readChunks, 'the chunk list of each file');
+    flat.delete('docs/a.txt');
+    assert.deepEqual(written.flat(root, new Map()), expected, 'unchanged by what the caller did to the last one');
+  }
 });

@@ -14,6 +14,10 @@
  *   in the cache's last write, and which the cache holds, keeps that id without being encoded and
  *   hashed again, so one edit in a layer of 5,000 dirs encodes the few trees on its path, not all.
  *   The result must be the same root id as writeFlatTree's.
+ * - A written flat tree is kept by its root id until a prune finds it neither written nor read
+ *   since the last one: the next pass reads this device's head, the tree it wrote, and flattening
+ *   every tree of a big layer again would cost more than the rest of an edit's pass. What flat()
+ *   gives for it must equal what flattening its trees would (see written()).
  */
 import { blobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
@@ -32,6 +36,9 @@ export class TreeCache {
   private wrote = new Set<BlobId>();
   /** dir → the id the last write gave it. */
   private written = new Map<string, BlobId>();
+  /** root id → the flat tree written under it, with the chunk lists its files had then (see the header). */
+  private flats = new Map<BlobId, { tree: FlatTree; chunks: ChunkMap }>();
+  private flatsUsed = new Set<BlobId>();
 
   constructor(
     private readonly repo: Repository,
@@ -80,7 +87,12 @@ export class TreeCache {
 
   /** The flat tree under `root` (loadAll first); records each file's chunks in `chunks`. */
   flat(root: BlobId, chunks: ChunkMap): Map<string, Node> {
-    return flattenLoaded(this.trees, root, chunks);
+    const kept = this.flats.get(root);
+    if (kept === undefined) return flattenLoaded(this.trees, root, chunks);
+    this.flatsUsed.add(root);
+    for (const node of kept.tree.values()) if (node.type === 'file' && !chunks.has(node.content)) chunks.set(node.content, kept.chunks.get(node.content)!);
+    // A copy: the caller may change what it is given.
+    return new Map(kept.tree);
   }
 
   /** writeFlatTree, reusing the ids of the dirs the last write gave the same entries (see the header). */
@@ -102,20 +114,36 @@ export class TreeCache {
     };
     const root = await writeDirs(this.repo, tree, chunks, add, kept, wrote);
     this.written = now;
+    if (asFlattened(tree)) {
+      this.flats.set(root, { tree: new Map(tree), chunks });
+      this.flatsUsed.add(root);
+    }
     return root;
   }
 
   /**
-   * Drops from memory the trees not used since the last prune, and from the files all but those
-   * used or written since, and what their bound leaves room for (tree-files.ts).
+   * Drops from memory the trees and the written flat trees not used since the last prune, and from
+   * the files all but those used or written since, and what their bound leaves room for
+   * (tree-files.ts).
    */
   async prune(): Promise<void> {
     for (const id of this.trees.keys()) if (!this.used.has(id)) this.trees.delete(id);
     const inUse = new Set([...this.used, ...this.wrote]);
     this.used = new Set();
     this.wrote = new Set();
+    for (const id of this.flats.keys()) if (!this.flatsUsed.has(id)) this.flats.delete(id);
+    this.flatsUsed = new Set();
     await this.files?.trim(inUse);
   }
+}
+
+/**
+ * Whether flattening the trees written for `tree` gives its nodes back as they are: a symlink
+ * without an mtime is written with 0, and read back with it.
+ */
+function asFlattened(tree: FlatTree): boolean {
+  for (const node of tree.values()) if (node.type === 'symlink' && node.mtimeMs === undefined) return false;
+  return true;
 }
 
 function entryOf(name: string, node: Node, chunks: ChunkMap, subtree: (name: string) => BlobId): TreeEntry {
