@@ -173,3 +173,17 @@ describe('recover', () => {
     assert.equal(await readFile(f.journalPath, 'utf8'), '');
   });
 });
+
+describe('recover: seed lines', () => {
+  it('a seed line naming a path outside the root is dropped: recovery neither fails nor keeps it', async (t) => {
+    const f = await fixture(t, { 'd/f': 'v1' }, { 'd/f': 'v2@2' });
+    const write = f.ops[0] as Extract<ApplyOp, { op: 'write' }>;
+    const tmp = `d/.strata-tmp-${spawnSync(process.execPath, ['-e', '']).pid}-0123456789abcdef`;
+    await writeFile(join(f.root, tmp), 'v');
+    for (const path of ['../out/f', '/etc/f', 'd/../../f']) {
+      await writeFile(f.journalPath, line({ seed: { path, tmp, node: write.node } }));
+      const report = await recover(f.root, f.journalPath, { keepJournal: true, seeds: true });
+      assert.deepEqual(report.seeds, [], path);
+    }
+  });
+});

@@ -146,6 +146,9 @@ export async function recover(root: string, journalPath: string, opts: { keepJou
   // as a run's temp for the same path is a later one.
   for (const kept of journal.seeds) {
     try {
+      // A line naming a path outside the root cannot be ours: touch nothing (E_BAD_PATH), as for an intent.
+      absPath(root, kept.path);
+      absPath(root, kept.tmp);
       const seed = opts.seeds === true ? await keptSeed(root, kept) : undefined;
       if (seed !== undefined) seeds.set(seed.path, seed);
       else if (await removeTemp(root, kept.tmp)) tempsRemoved++;
