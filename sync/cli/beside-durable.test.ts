@@ -24,12 +24,13 @@ describe('strata restore --beside: durability', { skip: NEEDS_STRACE }, () => {
     tmp = await mkdtemp(join(tmpdir(), 'strata-beside-durable-'));
     work = join(tmp, 'work');
     store = pathToFileURL(join(tmp, 'store')).href;
-    await writeTree(work, { docs: { 'report.txt': 'version 1', 'old.txt': 'old' } });
+    await writeTree(work, { docs: { 'report.txt': 'version 1', 'old.txt': 'old' }, gone: { sub: { 'g.txt': 'deleted since' } } });
     assert.equal((await strata(args('init'))).code, 0);
     const r = await strata(args('snapshot', work, '--layer', 'user/alice', '--json'));
     assert.equal(r.code, 0, describeRun(r));
     first = JSON.parse(r.stdout).snapshot;
     await writeFile(join(work, 'docs', 'report.txt'), 'version 2');
+    await rm(join(work, 'gone'), { recursive: true });
   });
   after(() => rm(tmp, { recursive: true, force: true }));
 
@@ -43,4 +44,15 @@ describe('strata restore --beside: durability', { skip: NEEDS_STRACE }, () => {
       assert.ok(calls.slice(moved + 1).some((c) => (c[0] === 'fsync' && c[1] === folder) || c[0] === 'syncfs'), `${folder} was not made durable after the move: ${JSON.stringify(calls.slice(moved))}`);
     });
   }
+
+  it('makes each folder it created on the way to the restored version durable in its parent', async () => {
+    const { calls, stdout } = await traceSyncs(tmp, MAIN, args('restore', work, '--layer', 'user/alice', '--snapshot', first, '--path', 'gone/sub/g.txt', '--beside', '--json'), cleanEnv());
+    assert.equal(JSON.parse(stdout).restoredAs.split('/').slice(0, 2).join('/'), 'gone/sub');
+    for (const made of [join(work, 'gone'), join(work, 'gone/sub')]) {
+      const at = calls.findIndex((c) => c[0] === 'mkdir' && c[1] === made);
+      assert.ok(at >= 0, `${made} was not made: ${JSON.stringify(calls)}`);
+      const parent = dirname(made);
+      assert.ok(calls.slice(at + 1).some((c) => (c[0] === 'fsync' && c[1] === parent) || c[0] === 'syncfs'), `${parent} was not made durable after ${made} was made in it: ${JSON.stringify(calls.slice(at))}`);
+    }
+  });
 });

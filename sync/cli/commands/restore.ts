@@ -233,6 +233,8 @@ async function foldersOnTheWay(target: string, only: string, make: boolean): Pro
     if (st === undefined) {
       if (!make) return;
       await mkdir(at);
+      // Its entry durable too: the restored version made durable in it would be lost with it otherwise.
+      await fsyncDir(dirname(at));
     } else if (!st.isDirectory()) {
       throw new StrataError('E_BAD_TARGET', `a ${st.isSymbolicLink() ? 'link' : 'file'} stands where the snapshot has a folder: --beside places nothing through or over it (restore in place keeps it as a conflict copy)`, { path: at });
     }
