@@ -100,6 +100,7 @@ class Restore {
       filesSkippedComplete: 0,
       movedAside: [],
       tooLong,
+      fileSystems: [],
     };
   }
 
@@ -271,6 +272,7 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
     if (opts.aside) r.stats.movedAside = await moveAsideOtherKinds(plan, target, opts.aside.device);
     const { created, existing } = await ensureDirs(plan.dirs);
     const fileSystems = fileSystemsOf(target, (await lstat(target)).dev, existing);
+    r.stats.fileSystems = fileSystems;
     const barrier = async (): Promise<void> => {
       for (const path of fileSystems) await syncFileSystem(path);
     };

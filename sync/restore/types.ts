@@ -49,8 +49,8 @@ export interface RestoreOptions {
   onProgress?: (p: RestoreProgress) => void;
   signal?: AbortSignal;
   /**
-   * No fsync per file and folder: the caller makes the target durable itself (syncFileSystem)
-   * before it relies on the result, and after a crash before that, reruns the restore without
+   * No fsync per file and folder: the caller makes the target durable itself (syncFileSystem of
+   * each of stats.fileSystems) before it relies on the result, and after a crash before that, reruns the restore without
    * `quickCheck` (index.ts, Durability). Default false.
    */
   deferSync?: boolean;
@@ -136,6 +136,12 @@ export interface RestoreStats {
    * be laid under this target on this machine (past PATH_MAX, plan.ts leaveOutTooLong).
    */
   tooLong: string[];
+  /**
+   * One folder of each file system the restore wrote to (the target's, and that of each folder of
+   * it mounted from another): a caller that syncs itself (`deferSync`) syncs each, as a syncfs
+   * covers one.
+   */
+  fileSystems: string[];
 }
 
 /**

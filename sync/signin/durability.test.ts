@@ -261,3 +261,36 @@ describe('sign-in lay where syncfs fails at its end', { skip: process.platform !
     await access(join(m.stateDir, 'laying'));
   });
 });
+
+/**
+ * Runs `body` with a tmpfs mounted at `dir`, unmounted before the test's own clean-up (which a
+ * mount point inside would stall), or returns why it cannot mount here: only root mounts.
+ */
+async function withTmpfs(dir: string, body: () => Promise<void>): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'mounting a file system needs root';
+  const r = spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', dir], { encoding: 'utf8' });
+  if (r.status !== 0) return `mount failed: ${r.stderr.trim()}`;
+  try {
+    await body();
+  } finally {
+    spawnSync('umount', [dir]);
+  }
+  return undefined;
+}
+
+describe('sign-in lay into a folder of home mounted from another file system', { skip: NEEDS_STRACE }, () => {
+  it('makes what it laid there durable too before the session records laid: a syncfs of home covers only its own file system', async (t) => {
+    const m = await machine(t, 'lay-mounted');
+    const sub = join(m.home, 'Documents/sub');
+    await mkdir(sub, { recursive: true });
+    const cannot = await withTmpfs(sub, async () => {
+      const { calls } = await traceSyncs(m.dir, CHILD, [m.storeDir, m.stateDir]);
+      const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));
+      const laid = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(sub, 'b.txt'));
+      assert.ok(laid >= 0 && session > laid, JSON.stringify(calls));
+      const covered = calls.slice(laid, session).some((c) => (c[0] === 'syncfs' && (c[1] === sub || c[1]!.startsWith(`${sub}/`))) || (c[0] === 'fsync' && c[1] === join(sub, 'b.txt')));
+      assert.ok(covered, `${join(sub, 'b.txt')} was not made durable before the session's record: ${JSON.stringify(calls.slice(laid, session + 1))}`);
+    });
+    if (cannot !== undefined) t.skip(cannot);
+  });
+});

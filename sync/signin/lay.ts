@@ -31,7 +31,8 @@
  *
  * Durability and checks, batched (restore/index.ts, Durability): where the file system can be
  * synced as a whole (Linux, where a syncfs of home works as the lay starts), files are not fsynced
- * one by one; one syncfs of home comes before step 6, so `laid` is only ever recorded over durable
+ * one by one; one syncfs of home (and of each folder of it mounted from another file system that
+ * the restores wrote to) comes before step 6, so `laid` is only ever recorded over durable
  * files, and a failing one fails the lay. Where syncfs fails from the start (no sync(1) with
  * --file-system, the call missing or refused) each file is fsynced before its rename and each
  * folder that changed after, as on other systems, and first contact fsyncs its conflict copies and
@@ -252,10 +253,13 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   emit({ type: 'ready', timeToReadyMs, ...first });
   let total = first;
   const tooLong = new Set(firstStats.tooLong);
+  // Home's file system, and each other one a folder of home is mounted from that the restores wrote to.
+  const fileSystems = new Set(firstStats.fileSystems);
   if (rest.size > 0) {
     await rememberLaid(memo, repo, session.home, ready, stack.chunks, opts.concurrency);
     const restStats = await restore(treeOf(rest), 'rest', () => true);
     total = add(first, transferOf(restStats));
+    for (const path of restStats.fileSystems) fileSystems.add(path);
     // Each names paths whose folder fits: none is under another. The rest holds every folder too
     // (splitReady), so one the ready half left out comes again.
     for (const p of restStats.tooLong) tooLong.add(p);
@@ -297,7 +301,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
     // Durable before `laid` is (syncfs below otherwise): a removal lost in a crash brings the file back as the image's, its whiteout never written.
     if (!deferSync) for (const d of changed) await fsyncDir(d);
   }
-  if (deferSync) await syncFileSystem(session.home);
+  if (deferSync) for (const path of fileSystems) await syncFileSystem(path);
   const totalMs = clock() - start;
 
   const now = (opts.now ?? (() => new Date()))();
