@@ -14,9 +14,8 @@ import { lutimes, mkdir, open, rename, rm, rmdir, symlink, unlink, type FileHand
 import { StrataError } from '../errors.js';
 import type { ApplyOp, FileNode, Node } from '../plan/index.js';
 import { MODE_MASK } from '../restore/assembly.js';
-import { NOFOLLOW } from '../fsutil.js';
-import { copySparse } from '../sparse.js';
-import { badAncestor } from './check.js';
+import { copyRegular, isErrno, NOFOLLOW } from '../fsutil.js';
+import { badAncestor, describeStat, lstatOrNull } from './check.js';
 import { TargetChanged, type ExecContext } from './context.js';
 import type { MovedStat } from './journal.js';
 
@@ -53,7 +52,7 @@ async function commit(ctx: ExecContext, rel: string, expect: Node | null, tmpAbs
 }
 
 /**
- * Runs `fill` on the temp file (created here with mode `create`, less the umask, unless copySparse
+ * Runs `fill` on the temp file (created here with mode `create`, less the umask, unless copyRegular
  * made it) and returns it still open, not yet fsynced (sealTemp does that); the temp is removed on
  * failure.
  * O_NOFOLLOW: the temp's name must not already be a link to somewhere else.
@@ -133,12 +132,24 @@ export async function commitWrite(ctx: ExecContext, op: Op<'write'>, tmp: string
   await ctx.touched(ctx.abs(op.path));
 }
 
+/**
+ * Copies the file at `from` into the new temp through a descriptor (copyRegular): a FIFO or link
+ * swapped in since the check is a change, neither waited on nor followed.
+ */
+async function copySource(ctx: ExecContext, from: string, tmpAbs: string): Promise<void> {
+  try {
+    await copyRegular(ctx.abs(from), tmpAbs);
+  } catch (err) {
+    if (isErrno(err, 'ENOTREG', 'ELOOP')) throw new TargetChanged(from, describeStat(await lstatOrNull(ctx.abs(from))));
+    throw err;
+  }
+}
+
 export async function copy(ctx: ExecContext, op: Op<'copy'>, tmp: string): Promise<void> {
   await ctx.check(op.from, op.expectFrom);
   await ctx.check(op.path, op.expect);
   const tmpAbs = ctx.abs(tmp);
-  // Holes kept: a copy of a disk image must not take its whole size (sparse.ts).
-  await copySparse(ctx.abs(op.from), tmpAbs);
+  await copySource(ctx, op.from, tmpAbs);
   const fh = await fillTemp(tmpAbs, undefined, async (fh) => {
     // A source edited during the copy may have given the temp a mix of versions.
     await ctx.check(op.from, op.expectFrom);

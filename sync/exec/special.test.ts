@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { planApply, type ApplyOp } from '../plan/index.js';
+import { makeFifo, notWaitingOn } from '../testing/fifo.js';
+import { ExecContext } from './context.js';
+import { executePlan, type ExecuteResult } from './index.js';
+import { Blobs, materialize, scan, tempDir, tree } from './testkit.js';
+
+interface Setup {
+  root: string;
+  outside: string;
+  journalPath: string;
+  blobs: Blobs;
+  ops: ApplyOp[];
+}
+
+async function setup(t: TestContext, localSpec: Record<string, string>, mergedSpec: Record<string, string>): Promise<Setup> {
+  const base = await tempDir(t, 'special');
+  const root = join(base, 'root');
+  const outside = join(base, 'outside');
+  await mkdir(root);
+  await mkdir(outside);
+  const blobs = new Blobs();
+  await materialize(root, tree(blobs, localSpec), blobs);
+  const ops = planApply(await scan(root), tree(blobs, mergedSpec)).ops;
+  return { root, outside, journalPath: join(base, 'journal'), blobs, ops };
+}
+
+/**
+ * Runs the plan with `swap` called once, right after the check of `rel` that is the `nth` (from 1)
+ * check of it: the user swapping what stands there between the executor's check and its open.
+ */
+async function runSwapping(t: TestContext, s: Setup, rel: string, nth: number, swap: () => Promise<void>): Promise<ExecuteResult> {
+  const check = ExecContext.prototype.check;
+  let seen = 0;
+  t.mock.method(ExecContext.prototype, 'check', async function (this: ExecContext, ...args: Parameters<ExecContext['check']>) {
+    const st = await check.apply(this, args);
+    if (args[0] === rel && ++seen === nth) await swap();
+    return st;
+  });
+  return executePlan(s.root, s.ops, { fetch: s.blobs.fetch(), journalPath: s.journalPath });
+}
+
+/** Puts `make`'s entry at `abs`, the file there moved to `aside`. */
+async function swapIn(abs: string, aside: string, make: (abs: string) => Promise<void>): Promise<void> {
+  await rename(abs, aside);
+  await make(abs);
+}
+
+// What the executor checked as a file may be swapped before it opens it: a FIFO must not make it
+// wait for a writer, a link must not be followed; the op is not applied, and the user's entries stay.
+describe('executePlan: a FIFO or link swapped in after the check', { skip: process.platform === 'win32' && 'no FIFOs on Windows' }, () => {
+  const fifo = async (abs: string) => makeFifo(abs);
+
+  it('a copy whose source became a FIFO or a link is not applied', { timeout: 60_000 }, async (t) => {
+    for (const kind of ['fifo', 'link'] as const) {
+      await t.test(kind, async (t) => {
+        const s = await setup(t, { a: 'X' }, { a: 'X', c: 'X@1' });
+        assert.deepEqual(s.ops.map((o) => `${o.op} ${o.path}`), ['copy c']);
+        await writeFile(join(s.outside, 'secret'), 'outside');
+        const make = kind === 'fifo' ? fifo : (abs: string) => symlink(join(s.outside, 'secret'), abs);
+        // Checked twice before the copy (its source, then its target): swapped after the second.
+        const r = await notWaitingOn(join(s.root, 'a'), runSwapping(t, s, 'c', 1, () => swapIn(join(s.root, 'a'), join(s.outside, 'a'), make)));
+        assert.deepEqual(r.results.map((x) => `${x.status} ${x.status === 'changed' ? x.path : x.op.path}`), ['changed a']);
+        assert.deepEqual(await readdir(s.root), ['a']);
+        assert.equal(await readFile(join(s.outside, 'a'), 'utf8'), 'X');
+      });
+    }
+  });
+});
