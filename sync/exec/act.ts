@@ -14,7 +14,7 @@ import { lutimes, mkdir, open, rename, rm, rmdir, symlink, unlink, type FileHand
 import { StrataError } from '../errors.js';
 import type { ApplyOp, FileNode, Node } from '../plan/index.js';
 import { MODE_MASK } from '../restore/assembly.js';
-import { copyRegular, isErrno, NOFOLLOW } from '../fsutil.js';
+import { copyRegular, isErrno, NOFOLLOW, openRegular } from '../fsutil.js';
 import { badAncestor, describeStat, lstatOrNull } from './check.js';
 import { TargetChanged, type ExecContext } from './context.js';
 import type { MovedStat } from './journal.js';
@@ -133,14 +133,14 @@ export async function commitWrite(ctx: ExecContext, op: Op<'write'>, tmp: string
 }
 
 /**
- * Copies the file at `from` into the new temp through a descriptor (copyRegular): a FIFO or link
- * swapped in since the check is a change, neither waited on nor followed.
+ * Runs `step`, which opens the user's file at `rel` with openRegular (copyRegular, fixMeta): a FIFO
+ * or link swapped in there since the check is a change, neither waited on nor followed.
  */
-async function copySource(ctx: ExecContext, from: string, tmpAbs: string): Promise<void> {
+async function onFileAt(ctx: ExecContext, rel: string, step: () => Promise<void>): Promise<void> {
   try {
-    await copyRegular(ctx.abs(from), tmpAbs);
+    await step();
   } catch (err) {
-    if (isErrno(err, 'ENOTREG', 'ELOOP')) throw new TargetChanged(from, describeStat(await lstatOrNull(ctx.abs(from))));
+    if (isErrno(err, 'ENOTREG', 'ELOOP')) throw new TargetChanged(rel, describeStat(await lstatOrNull(ctx.abs(rel))));
     throw err;
   }
 }
@@ -149,7 +149,7 @@ export async function copy(ctx: ExecContext, op: Op<'copy'>, tmp: string): Promi
   await ctx.check(op.from, op.expectFrom);
   await ctx.check(op.path, op.expect);
   const tmpAbs = ctx.abs(tmp);
-  await copySource(ctx, op.from, tmpAbs);
+  await onFileAt(ctx, op.from, () => copyRegular(ctx.abs(op.from), tmpAbs));
   const fh = await fillTemp(tmpAbs, undefined, async (fh) => {
     // A source edited during the copy may have given the temp a mix of versions.
     await ctx.check(op.from, op.expectFrom);
@@ -174,15 +174,16 @@ export async function move(ctx: ExecContext, op: Op<'move'>, record: (st: MovedS
   await rename(ctx.abs(op.from), ctx.abs(op.path));
   await ctx.touched(ctx.abs(op.from));
   await ctx.touched(ctx.abs(op.path));
-  await fixMeta(ctx.abs(op.path), op.node, record);
+  await onFileAt(ctx, op.path, () => fixMeta(ctx.abs(op.path), op.node, record));
 }
 
 /**
- * Sets a file's mode and mtime through a descriptor that cannot follow a planted link; `record`
- * is told its stat before the chmod, if one is needed, and before the utimes.
+ * Sets a file's mode and mtime through a descriptor that cannot follow a planted link nor wait on
+ * a FIFO (openRegular: ENOTREG, ELOOP where no regular file stands); `record` is told its stat
+ * before the chmod, if one is needed, and before the utimes.
  */
 export async function fixMeta(abs: string, node: FileNode, record?: (st: MovedStat) => Promise<void>): Promise<void> {
-  const fh = await open(abs, constants.O_RDONLY | NOFOLLOW);
+  const fh = await openRegular(abs);
   try {
     if (record === undefined) setFileMeta(fh, node);
     else {
@@ -224,7 +225,7 @@ export async function makeDir(ctx: ExecContext, op: Op<'mkdir'>): Promise<void> 
 export async function setMeta(ctx: ExecContext, op: Op<'setmeta'>): Promise<void> {
   await ctx.check(op.path, op.expect);
   const node = op.node;
-  if (node.type === 'file') await fixMeta(ctx.abs(op.path), node);
+  if (node.type === 'file') await onFileAt(ctx, op.path, () => fixMeta(ctx.abs(op.path), node));
   else if (node.type === 'dir') await ctx.setDirMode(op.path, node.mode);
   else if (node.mtimeMs !== undefined) await lutimes(ctx.abs(op.path), node.mtimeMs / 1000, node.mtimeMs / 1000);
 }

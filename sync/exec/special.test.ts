@@ -69,4 +69,23 @@ describe('executePlan: a FIFO or link swapped in after the check', { skip: proce
       });
     }
   });
+
+  it('a setmeta or move whose file became a FIFO is not applied, the file kept', { timeout: 60_000 }, async (t) => {
+    // setmeta checks `a` once, then sets its mode and time; a move checks `f` and then `d/f`, renames, then does the same at `d/f`.
+    const cases: { name: string; local: Record<string, string>; merged: Record<string, string>; ops: string[]; swap: string; after: string; at: string; left: string[] }[] = [
+      { name: 'setmeta', local: { a: 'X' }, merged: { a: 'X@5#600' }, ops: ['setmeta a'], swap: 'a', after: 'a', at: 'a', left: ['a'] },
+      { name: 'move', local: { f: 'X' }, merged: { 'd/f': 'X@5#600' }, ops: ['mkdir d', 'move d/f'], swap: 'f', after: 'd/f', at: 'd/f', left: ['d', 'd/f'] },
+    ];
+    for (const c of cases) {
+      await t.test(c.name, async (t) => {
+        const s = await setup(t, c.local, c.merged);
+        assert.deepEqual(s.ops.map((o) => `${o.op} ${o.path}`), c.ops);
+        const r = await notWaitingOn(join(s.root, c.at), runSwapping(t, s, c.after, 1, () => swapIn(join(s.root, c.swap), join(s.outside, 'kept'), fifo)));
+        const last = r.results.at(-1);
+        assert.equal(last?.status === 'changed' && last.path, c.at);
+        assert.deepEqual((await readdir(s.root, { recursive: true })).sort(), c.left);
+        assert.equal(await readFile(join(s.outside, 'kept'), 'utf8'), 'X');
+      });
+    }
+  });
 });

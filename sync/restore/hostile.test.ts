@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { lstat, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, readlink, rename, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { chunkFileHere } from '../chunker/index.js';
 import { StrataError } from '../errors.js';
+import { makeFifo, notWaitingOn } from '../testing/fifo.js';
 import { restoreTree } from './index.js';
 import { MTIME, dir, file, link, newRepo, saveLayer, tempDir, type Spec } from './testkit.js';
+import type { ChunkFileFn } from './types.js';
 
 async function setup(t: Parameters<typeof tempDir>[0]) {
   const base = await tempDir(t, 'hostile');
@@ -136,5 +139,24 @@ describe('restore: hostile trees', () => {
     const { target } = await setup(t);
     await failsWith(restoreTree(repo, { target, root: tree }), 'E_BAD_TREE');
     assert.deepEqual(await readdir(target), []);
+  });
+
+  it('a file whose content was right, swapped for a FIFO before its mode and time are set, fails the restore without waiting on it', { skip: process.platform === 'win32' && 'no FIFOs on Windows', timeout: 60_000 }, async (t) => {
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, { 'f.txt': file('the bytes of the layer') });
+    const { target, sentinel } = await setup(t);
+    const path = join(target, 'f.txt');
+    // The layer's bytes with another mtime: left in place, its mode and time set.
+    await writeFile(path, 'the bytes of the layer');
+    const swapping: ChunkFileFn = async (p, params, hash) => {
+      const chunked = await chunkFileHere(p, params, hash);
+      await rename(p, join(sentinel, 'kept'));
+      makeFifo(p);
+      return chunked;
+    };
+    const err = await failsWith(notWaitingOn(path, restoreTree(repo, { target, root, chunkFile: swapping })), 'E_RESTORE_RACE');
+    assert.equal(err.path, path);
+    assert.ok((await lstat(path)).isFIFO());
+    assert.equal(await readFile(join(sentinel, 'kept'), 'utf8'), 'the bytes of the layer');
   });
 });

@@ -13,7 +13,8 @@ import { dirname } from 'node:path';
 import { MODE_MASK } from './assembly.js';
 import { forEachLimit } from '../repo/pool.js';
 import { byDepth, replaceWith } from './fsutil.js';
-import { NOFOLLOW, fsyncDir, syncDirHandle, tempPathIn } from '../fsutil.js';
+import { StrataError } from '../errors.js';
+import { NOFOLLOW, fsyncDir, isErrno, openRegular, syncDirHandle, tempPathIn } from '../fsutil.js';
 import type { DirMeta, PlannedDir, PlannedLink } from './types.js';
 
 /** Equal to the millisecond (file systems store finer or, at worst, exactly ms). */
@@ -25,9 +26,16 @@ export function sameMode(st: Stats, mode: number): boolean {
   return (st.mode & 0o7777) === (mode & MODE_MASK);
 }
 
-/** Sets mode and mtime of an existing regular file in place (its content is already right), fsynced after unless `sync` is false (deferSync). */
+/**
+ * Sets mode and mtime of an existing regular file in place (its content is already right), fsynced
+ * after unless `sync` is false (deferSync). Something else swapped in there since (a FIFO must not
+ * be waited on, a link not followed) is left as it is: E_RESTORE_RACE.
+ */
 export async function fixFileMeta(path: string, mode: number, mtimeMs: number, sync = true): Promise<void> {
-  const fh = await open(path, constants.O_RDONLY | NOFOLLOW);
+  const fh = await openRegular(path).catch((err: unknown) => {
+    if (isErrno(err, 'ENOTREG', 'ELOOP')) throw new StrataError('E_RESTORE_RACE', 'something other than a file appeared while the restore set its mode and time', { path }, { cause: err });
+    throw err;
+  });
   try {
     await fh.chmod(mode & MODE_MASK);
     await fh.utimes(mtimeMs / 1000, mtimeMs / 1000);
