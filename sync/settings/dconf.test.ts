@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { StrataError } from '../errors.js';
 import { Dconf, keyFile, parseDump } from './dconf.js';
 import { needsDconf, startDconf } from './testkit.js';
+import { makeFifo, notWaitingOn } from '../testing/fifo.js';
 import { NEEDS_STRACE, traceSyncs } from '../testing/strace.js';
 
 describe('dconf dump and key files', () => {
@@ -36,6 +37,22 @@ describe('dconf dump and key files', () => {
   });
 });
 
+
+describe('dconf: the database made durable after a write', { skip: process.platform === 'win32' && 'no FIFOs on Windows' }, () => {
+  // The database is opened to be fsynced after every write: a FIFO found at its path must not make
+  // the write wait for a writer; it fails, not taken for durable.
+  it('a FIFO where the database should be fails the write with E_SETTINGS, without waiting on it', { timeout: 30_000 }, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-fifo-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await mkdir(join(dir, 'dconf'));
+    const db = join(dir, 'dconf', 'user');
+    makeFifo(db);
+    await writeFile(join(dir, 'profile'), 'user-db:user\n');
+    // `true` stands in for dconf: the load succeeds, and the database is then opened.
+    const dconf = new Dconf({ command: 'true', env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir, DCONF_PROFILE: join(dir, 'profile') } });
+    await assert.rejects(notWaitingOn(db, dconf.write([{ key: '/org/test/app/theme', value: "'dark'" }])), (err) => err instanceof StrataError && err.code === 'E_SETTINGS' && err.path === db);
+  });
+});
 
 describe('dconf, real (a database and a session bus of its own)', { skip: needsDconf }, () => {
   // The mirror records a value written into dconf as agreed once the write returns: were the

@@ -29,12 +29,11 @@
  * started again when it ends, stopped with the watch.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { StrataError } from '../errors.js';
-import { fsyncDir, isErrno, NOFOLLOW } from '../fsutil.js';
+import { fsyncDir, isErrno, openRegular } from '../fsutil.js';
 import { isSettingsPath, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
 
 /** How long one dconf command may take: it talks to a local service. */
@@ -179,7 +178,8 @@ export class Dconf implements SettingsStore {
     if (db === undefined) return;
     let fh;
     try {
-      fh = await open(db, constants.O_RDONLY | NOFOLLOW);
+      // A FIFO there must not make the write wait for a writer, nor a link be followed (openRegular).
+      fh = await openRegular(db);
       await fh.sync();
     } catch (err) {
       // None (every key reset before one was written): nothing to make durable.
