@@ -1,10 +1,13 @@
 // `aside` keeping the files and links a restore replaces (aside.ts keepChanged, undoKept).
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
+import fs from 'node:fs';
+import { lstat, mkdir, readdir, readFile, readlink, rename, symlink, utimes, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FaultyStore } from '../store/faulty.js';
 import { MemoryStore } from '../store/memory.js';
+import { makeFifo, notWaitingOn } from '../testing/fifo.js';
 import { restoreTree } from './index.js';
 import { MTIME, file, link, newRepo, saveLayer, tempDir } from './testkit.js';
 
@@ -42,5 +45,35 @@ describe('restore with aside: replaced files and links whose version the layer l
     await assert.rejects(failing);
     assert.deepEqual(await readdir(target), ['a.txt']);
     assert.equal(await readFile(join(target, 'a.txt'), 'utf8'), 'mine, in no snapshot');
+  });
+
+  // Where hard links fail (FAT, some shares) the file is copied instead: what stands at its path by
+  // then may be a FIFO, which must not make the restore wait for a writer, nor be lost.
+  it('a file swapped for a FIFO before it is copied (no hard links) is moved aside, not waited on', { skip: process.platform === 'win32' && 'no FIFOs on Windows', timeout: 60_000 }, async (t) => {
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, { 'a.txt': file('from the snapshot') });
+    const base = await tempDir(t, 'aside');
+    const target = join(base, 'target');
+    await mkdir(target);
+    const path = join(target, 'a.txt');
+    await writeFile(path, 'mine, in no snapshot');
+    const original = fs.promises.link;
+    fs.promises.link = async () => {
+      await rename(path, join(base, 'kept'));
+      makeFifo(path);
+      throw Object.assign(new Error('EXDEV: cross-device link not permitted'), { code: 'EXDEV' });
+    };
+    syncBuiltinESMExports();
+    let stats;
+    try {
+      stats = await notWaitingOn(path, restoreTree(repo, { target, root, aside: { device: 'pc' } }));
+    } finally {
+      fs.promises.link = original;
+      syncBuiltinESMExports();
+    }
+    assert.equal(await readFile(path, 'utf8'), 'from the snapshot');
+    assert.deepEqual(stats.movedAside.map((m) => m.path), ['a.txt']);
+    assert.ok((await lstat(join(target, stats.movedAside[0]!.copy))).isFIFO());
+    assert.equal(await readFile(join(base, 'kept'), 'utf8'), 'mine, in no snapshot');
   });
 });

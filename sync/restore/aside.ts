@@ -22,10 +22,9 @@
  */
 import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
-import { constants } from 'node:fs';
-import { copyFile, link, readlink, unlink, utimes } from 'node:fs/promises';
+import { link, readlink, unlink, utimes } from 'node:fs/promises';
 import { isStrataError } from '../errors.js';
-import { fsyncDir, fsyncFile, isErrno, renameNoReplace } from '../fsutil.js';
+import { copyRegular, fsyncDir, fsyncFile, isErrno, renameNoReplace } from '../fsutil.js';
 import { freeConflictPath } from '../plan/conflict-name.js';
 import type { Repository } from '../repo/repository.js';
 import type { BlobId } from '../repo/types.js';
@@ -122,17 +121,26 @@ async function isSaved(saved: Map<string, { size: number; mtimeMs: number } | { 
 
 /**
  * A second name for the file at `path` (its mtime and mode kept): a hard link, or a copy where the
- * file system has none (fsynced if `sync`: its bytes are new).
+ * file system has none (fsynced if `sync`: its bytes are new). False, and nothing made, where the
+ * copy finds no regular file at `path` any more (copyRegular: a FIFO is not waited on, a link not
+ * followed).
  */
-async function keepFile(path: string, copy: string, st: Stats, sync: boolean): Promise<void> {
+async function keepFile(path: string, copy: string, st: Stats, sync: boolean): Promise<boolean> {
   try {
     await link(path, copy);
+    return true;
   } catch (err) {
     if (!isErrno(err, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'EXDEV')) throw err;
-    await copyFile(path, copy, constants.COPYFILE_EXCL);
-    await utimes(copy, st.atime, st.mtime);
-    if (sync) await fsyncFile(copy);
   }
+  try {
+    await copyRegular(path, copy);
+  } catch (err) {
+    if (isErrno(err, 'ENOTREG', 'ELOOP')) return false;
+    throw err;
+  }
+  await utimes(copy, st.atime, st.mtime);
+  if (sync) await fsyncFile(copy);
+  return true;
 }
 
 /**
@@ -164,15 +172,14 @@ export async function keepChanged(
   const taken = (c: string) => planned.has(c) || lstatNow(pathInside(target, c)) !== undefined;
   for (const { item, st } of present) {
     if (await isSaved(saved, item.rel, item.path, st)) continue;
-    let copy: string;
+    let copy: string | undefined;
     if (st.isFile()) {
       copy = freeConflictPath(item.rel, st.mtimeMs, opts.device, taken);
-      await keepFile(item.path, pathInside(target, copy), st, opts.sync);
-      kept.push({ path: item.path, copy: pathInside(target, copy), ino: st.ino });
-    } else {
-      // Anything else (a link, a socket) is not read by the restore: it moves.
-      copy = await moveToCopy(target, item.path, item.rel, st.mtimeMs, opts.device, taken);
+      if (await keepFile(item.path, pathInside(target, copy), st, opts.sync)) kept.push({ path: item.path, copy: pathInside(target, copy), ino: st.ino });
+      else copy = undefined;
     }
+    // Anything else (a link, a socket; what replaced the file since its lstat) is not read by the restore: it moves.
+    copy ??= await moveToCopy(target, item.path, item.rel, st.mtimeMs, opts.device, taken);
     moved.push({ path: item.rel, copy, changed: true });
   }
   if (opts.sync) for (const d of new Set(moved.map((m) => dirname(pathInside(target, m.copy))))) await fsyncDir(d);
