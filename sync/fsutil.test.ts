@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isStrataError } from './errors.js';
-import { canSyncFileSystem, copyRegular, copyThrough, fitsHere, isErrno, makeDirs, openRegular, openRegularSync, PATH_MAX, renameNoReplace, syncFileSystem, TEMP_NAME_BYTES, tempPathIn, TempNames } from './fsutil.js';
+import { makeFifo, notWaitingOn } from './testing/fifo.js';
+import { canSyncFileSystem, copyRegular, copyThrough, fitsHere, fsyncFile, isErrno, makeDirs, openRegular, openRegularSync, PATH_MAX, renameNoReplace, syncFileSystem, TEMP_NAME_BYTES, tempPathIn, TempNames } from './fsutil.js';
 
 describe('syncFileSystem', { skip: !canSyncFileSystem() && 'syncfs is Linux only' }, () => {
   it('syncs the file system holding a folder, and names the path it could not sync', async (t) => {
@@ -137,5 +138,20 @@ describe('copyRegular, copyThrough', { skip: process.platform === 'win32' && 'no
     }
     assert.ok((await readFile(join(dir, 'copy'))).equals(bytes));
     assert.deepEqual((await readdir(dir)).sort(), ['copy', 'fifo', 'link', 'real', 'through']);
+  });
+});
+
+// fsyncFile makes durable what a caller left or moved aside at a path: first contact's conflict
+// copies, which may be a FIFO the user had where the layer has a file.
+describe('fsyncFile', { skip: process.platform === 'win32' && 'no FIFOs on Windows' }, () => {
+  it('syncs a file, passes a FIFO at once (nothing of its own to sync), and refuses a link', { timeout: 20_000 }, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-fsyncfile-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'real'), 'bytes');
+    makeFifo(join(dir, 'fifo'));
+    await symlink('real', join(dir, 'link'));
+    await fsyncFile(join(dir, 'real'));
+    await notWaitingOn(join(dir, 'fifo'), fsyncFile(join(dir, 'fifo')));
+    await assert.rejects(fsyncFile(join(dir, 'link')), (err) => isErrno(err, 'ELOOP'));
   });
 });

@@ -234,11 +234,16 @@ export async function writeAll(fh: FileHandle, data: Uint8Array, position: numbe
   }
 }
 
-/** fsyncs the file at `path` (a link there is not followed: ELOOP). */
+/**
+ * fsyncs the file at `path` (a link there is not followed: ELOOP). A FIFO, socket or device there
+ * has no bytes of its own to make durable (its entry is its folder's): it is opened without
+ * waiting for a writer (O_NONBLOCK) and left as it is.
+ */
 export async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, constants.O_RDONLY | NOFOLLOW);
+  const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | NOFOLLOW);
   try {
-    await fh.sync();
+    const st = await fh.stat();
+    if (st.isFile() || st.isDirectory()) await fh.sync();
   } finally {
     await fh.close();
   }
