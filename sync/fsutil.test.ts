@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isStrataError } from './errors.js';
 import { makeFifo, notWaitingOn } from './testing/fifo.js';
-import { canSyncFileSystem, copyRegular, copyThrough, fitsHere, fsyncFile, isErrno, makeDirs, openRegular, openRegularSync, PATH_MAX, renameNoReplace, syncFileSystem, TEMP_NAME_BYTES, tempPathIn, TempNames } from './fsutil.js';
+import { canSyncFileSystem, fitsHere, fsyncFile, isErrno, makeDirs, openRegular, openRegularSync, PATH_MAX, renameNoReplace, syncFileSystem, TEMP_NAME_BYTES, tempPathIn, TempNames } from './fsutil.js';
 
 describe('syncFileSystem', { skip: !canSyncFileSystem() && 'syncfs is Linux only' }, () => {
   it('syncs the file system holding a folder, and names the path it could not sync', async (t) => {
@@ -109,35 +109,6 @@ describe('openRegular, openRegularSync', { skip: process.platform === 'win32' &&
       await assert.rejects(openRegular(join(dir, name)), (err) => isErrno(err, code), name);
       assert.throws(() => openRegularSync(join(dir, name)), (err) => isErrno(err, code), name);
     }
-  });
-});
-
-describe('copyRegular, copyThrough', { skip: process.platform === 'win32' && 'no FIFOs on Windows' }, () => {
-  it('copy a regular file (bytes and mode) to a new name, and refuse at once a FIFO, a link and a taken name', { timeout: 20_000 }, async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'strata-copyregular-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const bytes = Buffer.alloc(3 << 20, 'a bigger buffer than one read ');
-    await writeFile(join(dir, 'real'), bytes);
-    await chmod(join(dir, 'real'), 0o640);
-    execFileSync('mkfifo', [join(dir, 'fifo')]);
-    await symlink('real', join(dir, 'link'));
-    await copyRegular(join(dir, 'real'), join(dir, 'copy'));
-    const fh = await openRegular(join(dir, 'real'));
-    try {
-      await copyThrough(fh, join(dir, 'through'));
-      await assert.rejects(copyThrough(fh, join(dir, 'copy')), (err) => isErrno(err, 'EEXIST'));
-    } finally {
-      await fh.close();
-    }
-    for (const name of ['copy', 'through']) {
-      assert.ok((await readFile(join(dir, name))).equals(bytes), name);
-      assert.equal((await stat(join(dir, name))).mode & 0o777, 0o640, name);
-    }
-    for (const [name, code] of [['fifo', 'ENOTREG'], ['link', 'ELOOP'], ['real', 'EEXIST']] as const) {
-      await assert.rejects(copyRegular(join(dir, name), join(dir, name === 'real' ? 'copy' : 'new')), (err) => isErrno(err, code), name);
-    }
-    assert.ok((await readFile(join(dir, 'copy'))).equals(bytes));
-    assert.deepEqual((await readdir(dir)).sort(), ['copy', 'fifo', 'link', 'real', 'through']);
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
-import { copyFile, lstat, mkdir, open, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isStrataError, StrataError } from './errors.js';
 import { TEMP_NAME_BYTES } from './temps.js';
@@ -90,63 +90,6 @@ export function openRegularSync(path: string): { fd: number; st: Stats } {
     return { fd, st };
   } finally {
     if (!st?.isFile()) closeSync(fd);
-  }
-}
-
-/**
- * Copies the regular file at `src` to a new file at `dest` (EEXIST if anything stands there), its
- * bytes and mode, as copyFile does. `src` is opened with openRegular: a FIFO, device or link
- * swapped in since the caller checked the path fails at once (ENOTREG, ELOOP), never read. The
- * bytes then come from that descriptor, not from the path again: on Linux through /proc/self/fd
- * (reopenPath), so that copyFile keeps its clone or copy_file_range, elsewhere through a bounded
- * buffer (copyThrough). Windows copies by path (CopyFileW: block cloning, a server-side copy on a
- * share): no FIFO can stand in a folder there, and openRegular would follow a link there too.
- */
-export async function copyRegular(src: string, dest: string): Promise<void> {
-  const flags = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
-  if (process.platform === 'win32') return copyFile(src, dest, flags);
-  const fh = await openRegular(src);
-  try {
-    const reopen = await reopenPath(fh);
-    if (reopen !== undefined) await copyFile(reopen, dest, flags);
-    else await copyThrough(fh, dest);
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * A path whose open opens the very file `fh` has open, whatever stands at its own path now:
- * Linux's /proc/self/fd/<fd>, where /proc is mounted and shows this process (undefined elsewhere).
- */
-async function reopenPath(fh: FileHandle): Promise<string | undefined> {
-  if (process.platform !== 'linux') return undefined;
-  const path = `/proc/self/fd/${fh.fd}`;
-  const [mine, there] = await Promise.all([fh.stat(), stat(path).catch(() => undefined)]);
-  return there?.ino === mine.ino && there.dev === mine.dev ? path : undefined;
-}
-
-/** The most bytes copyThrough holds at once. */
-const COPY_BUFFER = 1 << 20;
-
-/** Copies what `src` has open to a new file at `dest` (not following a link there), bytes and mode; `dest` is removed if that fails. */
-export async function copyThrough(src: FileHandle, dest: string): Promise<void> {
-  const out = await open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
-  try {
-    const st = await src.stat();
-    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(COPY_BUFFER, st.size)));
-    for (let at = 0; ; ) {
-      const { bytesRead } = await src.read(buf, 0, buf.byteLength, at);
-      if (bytesRead === 0) break;
-      await writeAll(out, buf.subarray(0, bytesRead), at);
-      at += bytesRead;
-    }
-    await out.chmod(st.mode & 0o7777);
-    await out.close();
-  } catch (err) {
-    await out.close().catch(() => undefined);
-    await unlink(dest).catch(() => undefined);
-    throw err;
   }
 }
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdtemp, open, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { copySparse, dataRanges, HOLE_BLOCK, MIN_HOLE, writeSparse } from './sparse.js';
+import { isErrno, openRegular } from './fsutil.js';
+import { copyRegular, copyThrough, dataRanges, HOLE_BLOCK, MIN_HOLE, writeSparse } from './sparse.js';
 import { makeRng, testSeed } from './testing/random.js';
 
 const KiB = 1024;
@@ -77,18 +79,47 @@ describe('sparse: writeSparse', () => {
   });
 });
 
-describe('sparse: copySparse', () => {
+describe('sparse: copyRegular', () => {
   it('copies the bytes and size, a file ending in zeros too; fails, touching nothing, where the source is missing or the copy exists', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'strata-sparse-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const data = bytesOf([5, { zeros: 3 << 20 }, 5, { zeros: 2 << 20 }]);
     await writeFile(join(dir, 'from'), data);
-    await copySparse(join(dir, 'from'), join(dir, 'to'));
+    await copyRegular(join(dir, 'from'), join(dir, 'to'));
     assert.ok((await readFile(join(dir, 'to'))).equals(data));
-    await assert.rejects(copySparse(join(dir, 'missing'), join(dir, 'to2')), { code: 'ENOENT' });
+    await assert.rejects(copyRegular(join(dir, 'missing'), join(dir, 'to2')), { code: 'ENOENT' });
     await assert.rejects(stat(join(dir, 'to2')), { code: 'ENOENT' });
     await writeFile(join(dir, 'taken'), 'mine');
-    await assert.rejects(copySparse(join(dir, 'from'), join(dir, 'taken')), { code: 'EEXIST' });
+    await assert.rejects(copyRegular(join(dir, 'from'), join(dir, 'taken')), { code: 'EEXIST' });
     assert.equal(await readFile(join(dir, 'taken'), 'utf8'), 'mine');
+  });
+});
+
+describe('copyRegular, copyThrough', { skip: process.platform === 'win32' && 'no FIFOs on Windows' }, () => {
+  it('copy a regular file (bytes and mode) to a new name, and refuse at once a FIFO, a link and a taken name', { timeout: 20_000 }, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-copyregular-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const bytes = Buffer.alloc(3 << 20, 'a bigger buffer than one read ');
+    await writeFile(join(dir, 'real'), bytes);
+    await chmod(join(dir, 'real'), 0o640);
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    await symlink('real', join(dir, 'link'));
+    await copyRegular(join(dir, 'real'), join(dir, 'copy'));
+    const fh = await openRegular(join(dir, 'real'));
+    try {
+      await copyThrough(fh, join(dir, 'through'));
+      await assert.rejects(copyThrough(fh, join(dir, 'copy')), (err) => isErrno(err, 'EEXIST'));
+    } finally {
+      await fh.close();
+    }
+    for (const name of ['copy', 'through']) {
+      assert.ok((await readFile(join(dir, name))).equals(bytes), name);
+      assert.equal((await stat(join(dir, name))).mode & 0o777, 0o640, name);
+    }
+    for (const [name, code] of [['fifo', 'ENOTREG'], ['link', 'ELOOP'], ['real', 'EEXIST']] as const) {
+      await assert.rejects(copyRegular(join(dir, name), join(dir, name === 'real' ? 'copy' : 'new')), (err) => isErrno(err, code), name);
+    }
+    assert.ok((await readFile(join(dir, 'copy'))).equals(bytes));
+    assert.deepEqual((await readdir(dir)).sort(), ['copy', 'fifo', 'link', 'real', 'through']);
   });
 });

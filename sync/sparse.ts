@@ -12,8 +12,8 @@
  *   sealing it: zeros at the end of a file are not written at all.
  */
 import { constants, writeSync } from 'node:fs';
-import { copyFile, open, rm, type FileHandle } from 'node:fs/promises';
-import { NOFOLLOW, writeAll } from './fsutil.js';
+import { copyFile, open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { isErrno, NOFOLLOW, openRegular, writeAll } from './fsutil.js';
 
 /**
  * Holes are cut at this grain, aligned to offsets in the file: the block of the common file systems
@@ -85,49 +85,76 @@ export function writeSparseSync(fd: number, data: Uint8Array, position: number):
   return skips(ranges, data.byteLength);
 }
 
-/** Bytes copySparse reads at a time. */
-const COPY_BUFFER = 1 << 20;
-
 /**
- * Copies the file `from` to `to`, created here (exclusively, mode 0600: the caller sets its mode),
- * with the runs of zeros as holes: a clone where the file system makes one (the blocks are shared,
- * holes included: Btrfs, XFS, APFS), else read and written with writeSparse. copyFile's own way
- * where there is no clone (copy_file_range, sendfile) writes every zero of a hole. `to` is removed
- * if the copy fails.
+ * Copies the regular file at `src` to a new file at `dest` (EEXIST if anything stands there): its
+ * bytes, its holes and its mode. `src` is opened with openRegular: a FIFO, device or link swapped
+ * in since the caller checked the path fails at once (ENOTREG, ELOOP), never waited on nor read;
+ * the bytes then come from that descriptor, not from the path again. A clone where the file system
+ * makes one (Btrfs, XFS: the blocks are shared, holes included), through /proc/self/fd on Linux
+ * (reopenPath); else read and written with writeSparse, since copyFile's own way without a clone
+ * (copy_file_range, sendfile) writes every zero of a hole. Windows copies by path (CopyFileW: block
+ * cloning, a server-side copy on a share): no FIFO can stand in a folder there, and openRegular
+ * would follow a link there too; its files hold no holes without FSCTL_SET_SPARSE anyway.
  */
-export async function copySparse(from: string, to: string): Promise<void> {
+export async function copyRegular(src: string, dest: string): Promise<void> {
+  if (process.platform === 'win32') return copyFile(src, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+  const fh = await openRegular(src);
   try {
-    await copyFile(from, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
-    return;
-  } catch {
-    // No clone here (or `from` cannot be read, which the copy below reports in its own words).
-  }
-  // O_NONBLOCK: a FIFO swapped in for `from` must not hang the open.
-  const src = await open(from, constants.O_RDONLY | constants.O_NONBLOCK | NOFOLLOW);
-  try {
-    const dst = await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
-    try {
-      await copyInto(src, dst);
-    } catch (err) {
-      await dst.close().catch(() => undefined);
-      await rm(to, { force: true });
-      throw err;
-    }
-    await dst.close();
+    const reopen = await reopenPath(fh);
+    if (reopen === undefined || !(await cloned(reopen, dest))) await copyThrough(fh, dest);
   } finally {
-    await src.close();
+    await fh.close();
   }
 }
 
-async function copyInto(src: FileHandle, dst: FileHandle): Promise<void> {
-  const buf = Buffer.allocUnsafe(COPY_BUFFER);
-  let holes = false;
-  let at = 0;
-  for (;;) {
-    const { bytesRead } = await src.read(buf, 0, COPY_BUFFER, at);
-    if (bytesRead === 0) break;
-    if (await writeSparse(dst, buf.subarray(0, bytesRead), at)) holes = true;
-    at += bytesRead;
+/**
+ * A path whose open opens the very file `fh` has open, whatever stands at its own path now:
+ * Linux's /proc/self/fd/<fd>, where /proc is mounted and shows this process (undefined elsewhere).
+ */
+async function reopenPath(fh: FileHandle): Promise<string | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  const path = `/proc/self/fd/${fh.fd}`;
+  const [mine, there] = await Promise.all([fh.stat(), stat(path).catch(() => undefined)]);
+  return there?.ino === mine.ino && there.dev === mine.dev ? path : undefined;
+}
+
+/** True once `from` is cloned to a new `to`; false where the file system makes no clone (copyFile then leaves no `to`). */
+async function cloned(from: string, to: string): Promise<boolean> {
+  try {
+    await copyFile(from, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) throw err;
+    return false;
   }
-  if (holes) await dst.truncate(at);
+}
+
+/** The most bytes copyThrough holds at once. */
+const COPY_BUFFER = 1 << 20;
+
+/**
+ * Copies what `src` has open to a new file at `dest` (not following a link there), bytes and mode,
+ * with the runs of zeros left as holes; `dest` is removed if that fails.
+ */
+export async function copyThrough(src: FileHandle, dest: string): Promise<void> {
+  const out = await open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
+  try {
+    const st = await src.stat();
+    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(COPY_BUFFER, st.size)));
+    let holes = false;
+    let at = 0;
+    for (;;) {
+      const { bytesRead } = await src.read(buf, 0, buf.byteLength, at);
+      if (bytesRead === 0) break;
+      if (await writeSparse(out, buf.subarray(0, bytesRead), at)) holes = true;
+      at += bytesRead;
+    }
+    if (holes) await out.truncate(at);
+    await out.chmod(st.mode & 0o7777);
+    await out.close();
+  } catch (err) {
+    await out.close().catch(() => undefined);
+    await rm(dest, { force: true });
+    throw err;
+  }
 }

@@ -14,7 +14,8 @@ import { lutimes, mkdir, open, rename, rm, rmdir, symlink, unlink, type FileHand
 import { StrataError } from '../errors.js';
 import type { ApplyOp, FileNode, Node } from '../plan/index.js';
 import { MODE_MASK } from '../restore/assembly.js';
-import { copyRegular, isErrno, NOFOLLOW, openRegular } from '../fsutil.js';
+import { isErrno, NOFOLLOW, openRegular } from '../fsutil.js';
+import { copyRegular } from '../sparse.js';
 import { badAncestor, describeStat, lstatOrNull } from './check.js';
 import { TargetChanged, type ExecContext } from './context.js';
 import type { MovedStat } from './journal.js';
