@@ -177,7 +177,11 @@ export interface AgentCommands {
   status: { arg: Record<string, never>; result: AgentStatus };
   pause: { arg: Record<string, never>; result: AgentStatus };
   resume: { arg: Record<string, never>; result: AgentStatus };
-  syncNow: { arg: Record<string, never>; result: AgentStatus };
+  /**
+   * A pass of every folder now. `rescan` "all": that pass scans the whole folder, not only what the
+   * watcher reported (it reports a file once it has been quiet a moment): a sign-out's last flush.
+   */
+  syncNow: { arg: { rescan?: 'all' }; result: AgentStatus };
   conflicts: { arg: Record<string, never>; result: ConflictInfo[] };
   /**
    * Lets the held pass of `root` go ahead with its deletes. `id`: the hold the user was shown
@@ -219,7 +223,7 @@ const ARG_SCHEMAS: { readonly [C in CommandName]: ArgSchema } = {
   status: {},
   pause: {},
   resume: {},
-  syncNow: {},
+  syncNow: { rescan: 'string?' },
   conflicts: {},
   confirmDeletes: { root: 'string', id: 'string?' },
   restoreDeletes: { root: 'string', id: 'string?' },

@@ -443,3 +443,25 @@ test('a folder whose passes keep ending in retry shows no step or progress of th
   const f = m.agent.status().folders[0]!;
   assert.deepEqual({ state: f.state, progress: f.progress }, { state: 'idle', progress: undefined });
 });
+
+test("syncNow with rescan 'all' scans the whole folder: a file the watcher has not reported yet is synced by that pass", async (t) => {
+  const dir = await tempRoot(t, 'rescan-all');
+  const root = join(dir, 'root');
+  await mkdir(root);
+  const store = new MemoryStore();
+  await initStore(store);
+  // The watcher reports a path once it has been quiet a minute: only a full scan finds a new file sooner.
+  const agent = await Agent.start({ stateDir: join(dir, 'state'), folders: [{ root, layer: LAYER }], openStore: () => store, pollMs: 3_600_000, debounceMs: 60_000 });
+  t.after(() => agent.stop());
+  await agent.passesDone(1);
+  await writeFile(join(root, 'saved-just-now.txt'), 'not reported yet');
+  const plain = agent.passesDone(1);
+  agent.syncNow();
+  await plain;
+  assert.equal(agent.status().folders[0]!.files, 0, 'a pass of what the watcher reported does not see it');
+  const full = agent.passesDone(1);
+  await agent.call('syncNow', { rescan: 'all' });
+  await full;
+  assert.equal(agent.status().folders[0]!.files, 1);
+  await assert.rejects(agent.call('syncNow', { rescan: 'some' } as never), (err) => isStrataError(err, 'E_USAGE'));
+});

@@ -171,7 +171,7 @@ export class Agent implements AgentApi {
       case 'resume':
         return this.resume();
       case 'syncNow':
-        return this.syncNow();
+        return this.syncNow(arg as CommandArg<'syncNow'>);
       case 'conflicts':
         return this.folders.flatMap((f) => f.status.conflicts);
       case 'confirmDeletes':
@@ -222,10 +222,13 @@ export class Agent implements AgentApi {
     return this.status();
   }
 
-  syncNow(): AgentStatus {
+  /** A pass of every folder now; `rescan` "all": of the whole folder (AgentCommands.syncNow). */
+  syncNow(arg: CommandArg<'syncNow'> = {}): AgentStatus {
+    if (arg.rescan !== undefined && arg.rescan !== 'all') throw new StrataError('E_USAGE', `rescan must be "all", not ${JSON.stringify(arg.rescan)}`);
     for (const f of this.folders) {
       f.due = true;
       f.failures = 0;
+      if (arg.rescan === 'all') f.rescanAsked = true;
     }
     this.wake();
     return this.status();
@@ -457,6 +460,10 @@ export class Agent implements AgentApi {
     const abort = new AbortController();
     let finish!: () => void;
     this.running = { abort, done: new Promise((r) => (finish = r)) };
+    // Taken as the pass starts: a pass already running when it was asked for may have scanned before.
+    const asked = f.rescanAsked;
+    f.rescanAsked = false;
+    let synced = false;
     let fresh: ConflictInfo[] = [];
     try {
       f.setState('scanning');
@@ -467,7 +474,7 @@ export class Agent implements AgentApi {
       // A watcher may also have missed changes unawares (an overflow), so a full rescan comes
       // round anyway.
       const now = this.now().getTime();
-      if (this.opts.watch === false || f.rescanAll || now >= f.nextRescan) {
+      if (this.opts.watch === false || f.rescanAll || asked || now >= f.nextRescan) {
         folder.markAllDirty();
         f.nextRescan = now + (this.opts.rescanMs ?? 3_600_000);
       }
@@ -481,6 +488,7 @@ export class Agent implements AgentApi {
         else f.ended();
       }
       if (r.status === 'synced') {
+        synced = true;
         await f.saveLastSync(r.snapshot !== undefined);
         await this.noteSynced(r.snapshot !== undefined);
         // Only a pass that changed the disk can have brought something for beside (other machines'
@@ -491,6 +499,8 @@ export class Agent implements AgentApi {
       if (abort.signal.aborted) f.setState(this.paused ? 'paused' : 'idle');
       else this.failed(f, err);
     } finally {
+      // A full scan asked for stays asked until a pass with one syncs.
+      if (asked && !synced) f.rescanAsked = true;
       this.running = undefined;
       finish();
       this.passes++;

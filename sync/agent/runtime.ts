@@ -109,6 +109,8 @@ export class FolderRuntime {
   nextPoll = 0;
   /** When the next pass rescans the whole folder, though the watcher reported nothing there. */
   nextRescan = 0;
+  /** syncNow asked for a pass of the whole folder (rescan "all"): the next pass to start scans it all. */
+  rescanAsked = false;
   /** Passes in a row that failed or ended in 'retry' (the disk changed under them). */
   failures = 0;
   /**
