@@ -1,6 +1,10 @@
 /**
- * Flushing through a running agent before sign-out: ask it for a pass (syncNow) and wait until a
- * pass that started after the request has completed for every folder.
+ * Flushing through a running agent before sign-out: ask it for a pass of the whole of each folder
+ * (syncNow, rescan "all": its watcher reports a file only once it has been quiet a moment, so one
+ * saved as the session ends is in no pass of what it reported) and wait until a pass that started
+ * after the request has completed for every folder. Then the agent is held (flushAndHold): paused,
+ * so that nothing it writes comes after the sign-out's last steps, yet running, so that a step that
+ * fails leaves it as the user had it (release).
  *
  * How "after the request" is known: passes of a folder run one at a time and each one that ends in
  * sync counts (`syncedPasses`). The status syncNow answers with holds each folder's count at that
@@ -55,6 +59,37 @@ export async function flushThroughAgent(client: ControlClient, timeoutMs: number
     return pausedAgain(client, err);
   }
   return resumed;
+}
+
+/** An agent flushed, then paused for the sign-out's last steps. */
+export interface HeldAgent {
+  /** The user had it paused (it was resumed for the flush only). */
+  wasPaused: boolean;
+  /**
+   * `err` with `note`, once the agent is as the user had it again (resumed, unless it was paused
+   * before); or saying it could not be, and `resume` (the command that resumes it).
+   */
+  release(err: unknown, note: string): Promise<never>;
+}
+
+/**
+ * Flushes through the agent (flushThroughAgent), then pauses it: it must not write again while the
+ * sign-out finishes (a head marked final must stay this device's last write). A failure leaves it
+ * as the user had it, and says so if it could not.
+ */
+export async function flushAndHold(client: ControlClient, timeoutMs: number, resume: string): Promise<HeldAgent> {
+  const { resumed } = await flushThroughAgent(client, timeoutMs);
+  await client.call('pause', {}).catch((err: unknown) => (resumed ? pausedAgain(client, err) : Promise.reject(err)));
+  const release = async (err: unknown, note: string): Promise<never> => {
+    if (resumed) throw withNote(err, note);
+    const again = await client.call('resume', {}).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (again === undefined) throw withNote(err, note);
+    throw withNote(err, `${note}; the agent, paused for the sign-out, could not be resumed (${messageOf(again)}): resume it (${resume})`);
+  };
+  return { wasPaused: resumed, release };
 }
 
 /** `err`, once the agent behind `client` (resumed for a flush, paused before) is paused again; or `err` saying it could not be. */
@@ -116,7 +151,7 @@ function flushPass(client: ControlClient, timeoutMs: number, resumed: { resumed:
         resumed.resumed = true;
         await client.call('resume', {});
       }
-      const now = await client.call('syncNow', {});
+      const now = await client.call('syncNow', { rescan: 'all' });
       waits = now.folders.map((f) => ({ root: f.root, since: f.syncedPasses, need: BUSY.includes(f.state) ? 2 : 1, reached: false, running: false }));
       for (const s of early.splice(0)) onStatus(s, false);
       onStatus(now, false);

@@ -2,36 +2,34 @@
  * Signing out (DESIGN §4): flush pending changes, stop the agent, forget the credentials and the
  * session, and in VDI mode optionally wipe the local copy.
  *
- *   1. flush: a running agent (control.json answers) is asked for a pass and waited for
- *      (flush.ts); with none, one full sync pass runs here with the keychain's credentials;
- *   2. stop the running agent (SIGTERM by default) and wait until its endpoint is gone, then run
- *      one full pass here: what its watcher had not reported yet; then, in VDI mode, mark this
- *      device's head final, its last write (device-head.ts: the next sign-in anywhere may drop it);
- *   3. delete the keychain entry and the session file;
- *   4. --wipe: remove from home what the bucket has (wipe.ts): whatever it lacks stays, as `kept`.
- *      A record of it is written before step 3 (before the credentials go), and removed once it is
- *      done: with nobody signed in, `logout --wipe` finishes a wipe that was cut off (wipe-pending.ts).
+ *   1. flush: a running agent (control.json answers) is asked for a pass of the whole of each folder
+ *      and waited for, then paused (flush.ts: its watcher reports a file only once it has been
+ *      quiet a moment, so one saved as the session ends is in no pass of what it reported); with
+ *      none, one full sync pass runs here with the keychain's credentials; then, in VDI mode, this
+ *      device's head is marked final, its last write (device-head.ts: the next sign-in anywhere may drop it);
+ *   2. --wipe: its record is written (wipe-pending.ts), before the credentials go;
+ *   3. delete the keychain entry: the point of no return. Only then is the agent stopped (SIGTERM
+ *      by default, then wait until its endpoint is gone), then the session file deleted;
+ *   4. --wipe: remove from home what the bucket has (wipe.ts): whatever it lacks stays, as `kept`;
+ *      the record is removed once it is done: with nobody signed in, `logout --wipe` finishes a
+ *      wipe that was cut off.
+ * Whatever fails before step 3 signs nothing out and leaves a running agent as the user had it:
+ * running, resumed if it was paused only for the sign-out, paused if the user had paused it (or
+ * the error says it could not be, and how to). Logout never stops it before: it could not start it
+ * again where it ran (the desktop app, a service). What fails from step 3 on says what is signed
+ * out, where the agent is, and what a rerun of `strata logout` does (it finishes: it stops the
+ * agent, removes the session, with no pass, and wipes).
  * A session whose credentials are already gone from the keychain (a sign-out cut off between
- * steps 3's two deletes, or an entry removed by hand) is still signed out: no pass can run here,
- * so what it would have uploaded stays on disk, unsynced (`unflushed`), and a running agent —
- * which holds the credentials it started with — still flushes first. Left in place, such a session
+ * step 3 and the session's delete, or an entry removed by hand) is still signed out: a running
+ * agent, which holds the credentials it started with, still flushes; with none, no pass can run
+ * here, so what it would have uploaded stays on disk, unsynced (`unflushed`). Left in place, such a session
  * could only be ended by signing in again. --wipe is refused then: it would delete those changes;
  * unless the `wiping` record is this very session's: a `logout --wipe` passed, recorded its wipe and
  * was cut off before the session went, and its rerun finishes it by the recorded format.
  * An agent whose pid is alive but whose endpoint does not answer (stopped, or too busy) is refused
  * (E_AGENT_NOT_ANSWERING): it cannot flush, and it may sync again at any moment, taking a pass's
  * or a wipe's work here for the user's (the wiped files as deletes).
- * A failed flush stops everything before step 2: nothing is signed out, nothing is wiped, and an
- * agent paused before is paused again; so is one that does not stop (E_AGENT_STOP). A pass here
- * that fails after the agent's flush signs nothing out either; the agent it stopped stays stopped
- * (logout cannot start it again where it ran: the desktop app, a service), its error says so and
- * which command starts it again, and a paused one is recorded paused for that start. The same
- * holds for a step that fails after a pass that passed, and its error says what it leaves and what
- * a rerun of `strata logout` does: marking the head final, the `wiping` record, the keychain delete
- * (nothing signed out: a rerun passes again and signs out); the session delete (signed out in part:
- * a rerun, with no credentials for a pass, removes the session and wipes; the stopped agent cannot
- * start again without them). Neither
- * happens while a lay is still running (laying.ts: E_LAYING): it would write the session back; nor
+ * No sign-out happens while a lay is still running (laying.ts: E_LAYING): it would write the session back; nor
  * over a lay that was cut off (E_NOT_LAID): the pass would upload its half-laid files. --wipe
  * is refused up front unless the session is a VDI one: on a persistent PC the local copy is the
  * user's working copy.
@@ -41,10 +39,10 @@ import { join, resolve } from 'node:path';
 import { ControlClient, probeAgent, readControlFile, type ControlInfo } from '../control/index.js';
 import { deleteCredentials, loadCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
 import { StrataError, isStrataError } from '../errors.js';
-import { openRepository } from '../repo/index.js';
+import { openRepository, type Repository } from '../repo/index.js';
 import { defaultStateDir, openAgentState } from '../state/index.js';
 import type { FileChunker } from '../snapshot/index.js';
-import { flushThroughAgent, pausedAgain, withNote } from './flush.js';
+import { flushAndHold, withNote, type HeldAgent } from './flush.js';
 import { LAYING_FILE, lastLayCutOff, runningLay } from './laying.js';
 import { markHeadFinal } from './device-head.js';
 import { flushSession } from './refresh.js';
@@ -75,13 +73,13 @@ export interface SignOutOptions {
 export interface SignOutResult {
   org: string;
   user: string;
-  /** 'agent': the running agent flushed (then a pass here took what its watcher had not reported); 'pass': a pass ran here; 'none': no restore ever finished, so there was nothing to flush. */
+  /** 'agent': the running agent flushed (a pass of the whole of each folder); 'pass': a pass ran here; 'none': no restore ever finished, so there was nothing to flush. */
   flushed: 'agent' | 'pass' | 'none';
   snapshot?: string;
   credentialsRemoved: boolean;
   /**
-   * 'no-credentials': the keychain no longer had the credentials, so the full pass (flushed 'pass',
-   * or the one after the agent's flush) could not run; changes it would have uploaded stay on disk.
+   * 'no-credentials': the keychain no longer had the credentials and no agent ran, so no pass could
+   * run; changes it would have uploaded stay on disk.
    */
   unflushed?: 'no-credentials';
   /** This run only finished the wipe of a sign-out cut off in it (wipe-pending.ts): nobody was signed in. */
@@ -145,19 +143,15 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   let snapshot: string | undefined;
   // Without credentials no pass runs here: the wipe goes by the format its record kept, if any.
   let format: WipeFormat | undefined = recorded?.format;
-  let stopped: { resumed: boolean } | undefined;
+  // A running agent is flushed and paused, and stopped only once the credentials are gone: until
+  // then a step that fails leaves it as the user had it (logout could not start it again where it
+  // ran: the desktop app, a service).
+  let held: { agent: HeldAgent; info: ControlInfo } | undefined;
   if (running) {
     const client = new ControlClient(info, join(opts.stateDir, 'control.json'));
-    const { resumed } = await flushThroughAgent(client, timeoutMs);
-    // An agent that does not stop runs on: one paused before must be paused again, as the user had it.
-    await (opts.stopAgent ?? ((i) => stopBySignal(opts.stateDir, i, timeoutMs)))(info).catch((err: unknown) => (resumed ? pausedAgain(client, err) : Promise.reject(err)));
-    stopped = { resumed };
-    // The agent's passes scan what its watcher reported, and the watcher reports a file only once it
-    // has been quiet a moment: one saved as the session ends was not in that flush. With the agent
-    // stopped, a full pass here takes what is left, over the org layers the agent last recorded.
-    // Should it fail, the agent stays stopped: logout cannot start it again where it ran (the
-    // desktop app, a service), so the error says so, and a paused one is paused again for its start.
-    if (creds) ({ snapshot, format } = await flushHere(await readSession(opts.stateDir), creds, opts).catch((err: unknown) => failedAfterStop(opts.stateDir, err, stopped, '')));
+    const agent = await flushAndHold(client, timeoutMs, strataCommand('resume', opts.stateDir));
+    held = { agent, info };
+    if (creds) format = await finishAgentFlush(await readSession(opts.stateDir), creds).catch((err: unknown) => agent.release(err, ''));
     flushed = 'agent';
   } else if (session.laid === undefined) {
     flushed = 'none';
@@ -167,25 +161,23 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   } else {
     flushed = 'none';
   }
-  const unflushed = creds === undefined && (running || session.laid !== undefined);
+  const unflushed = creds === undefined && !running && session.laid !== undefined;
   // From here on a step that fails says what it leaves, and what `strata logout` run again does.
   const rerun = `strata logout${opts.wipe ? ' --wipe' : ''} again`;
   const notSignedOut = `; nothing was signed out: ${rerun} runs one more pass and signs out${opts.wipe ? ', then wipes' : ''}`;
+  const undone = (err: unknown): Promise<never> => (held ? held.agent.release(err, notSignedOut) : Promise.reject(withNote(err, notSignedOut)));
   // Once the session is gone, only the record tells a rerun what a wipe cut off had left to do; it is
   // written before the credentials go, so that a rerun without them still finishes the wipe.
-  await (opts.wipe ? recordPendingWipe(opts.stateDir, { session, ...(format ? { format } : {}) }) : removePendingWipe(opts.stateDir)).catch((err: unknown) => failedAfterStop(opts.stateDir, err, stopped, notSignedOut));
-  const credentialsRemoved = creds !== undefined && (await (opts.deleteCredentials ?? deleteCredentials)(session.org.org, userPrincipal(session.user)).catch((err: unknown) => failedAfterStop(opts.stateDir, err, stopped, notSignedOut)));
-  await (opts.deleteSession ?? deleteSession)(opts.stateDir).catch((err: unknown) =>
-    failedAfterStop(
-      opts.stateDir,
-      err,
-      stopped,
-      `; signed out only in part: the credentials are gone from the keychain, the session is not: ${rerun} removes it${opts.wipe ? ' and wipes' : ''}, with no pass (without the credentials, changes since this one's pass stay on disk, unsynced)`,
-      false,
-    ),
-  );
-  const { wiped, kept } = opts.wipe ? await wipeLayer(session, opts.stateDir, format, opts.chunker) : { wiped: [], kept: [] };
-  if (opts.wipe) await removePendingWipe(opts.stateDir);
+  await (opts.wipe ? recordPendingWipe(opts.stateDir, { session, ...(format ? { format } : {}) }) : removePendingWipe(opts.stateDir)).catch(undone);
+  const credentialsRemoved = creds !== undefined && (await (opts.deleteCredentials ?? deleteCredentials)(session.org.org, userPrincipal(session.user)).catch(undone));
+  // No way back from here: the credentials are gone, and nothing could start the agent again.
+  const inPart = `; signed out only in part: the credentials are gone from the keychain, the session is not`;
+  const rest = `${opts.wipe ? ' and wipes' : ''}, with no pass (without the credentials, changes since the last pass stay on disk, unsynced)`;
+  if (held !== undefined) await stopHeld(opts, held, timeoutMs, (note) => `${inPart}, and the agent ${note}: ${rerun} removes the session${rest}`);
+  await (opts.deleteSession ?? deleteSession)(opts.stateDir).catch((err: unknown) => {
+    throw withNote(err, `${inPart}${held ? ' (the agent was stopped)' : ''}: ${rerun} removes it${rest}`);
+  });
+  const { wiped, kept } = opts.wipe ? await wipeRecorded(session, opts.stateDir, format, opts.chunker) : { wiped: [], kept: [] };
   return {
     org: session.org.org,
     user: session.user,
@@ -198,6 +190,34 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   };
 }
 
+/** --wipe (wipe.ts), then its record removed; a failure says what is left and how to finish. */
+async function wipeRecorded(session: Session, stateDir: string, format: WipeFormat | undefined, chunker: FileChunker | undefined): Promise<{ wiped: string[]; kept: string[] }> {
+  const done = await wipeLayer(session, stateDir, format, chunker).catch((err: unknown) => {
+    throw withNote(err, '; signed out, but the wipe stopped part-way (what it had not reached is still in home): strata logout --wipe again finishes it');
+  });
+  await removePendingWipe(stateDir).catch((err: unknown) => {
+    throw withNote(err, '; signed out and wiped, but the record of the wipe could not be removed: strata logout --wipe again removes it');
+  });
+  return done;
+}
+
+/**
+ * Stops the agent held for the sign-out, then records it unpaused again if the user had it so:
+ * paused only for the sign-out, it must not start paused at the next sign-in. `left(note)` says
+ * what a failure leaves, `note` saying where the agent is.
+ */
+async function stopHeld(opts: SignOutOptions, { agent, info }: { agent: HeldAgent; info: ControlInfo }, timeoutMs: number, left: (note: string) => string): Promise<void> {
+  await (opts.stopAgent ?? ((i) => stopBySignal(opts.stateDir, i, timeoutMs)))(info).catch((err: unknown) => {
+    throw withNote(err, left(`(pid ${info.pid}), paused, did not stop (a rerun stops it first)`));
+  });
+  if (agent.wasPaused) return;
+  await openAgentState(opts.stateDir)
+    .then((s) => s.update((d) => void (d.paused = false)))
+    .catch((err: unknown) => {
+      throw withNote(err, left(`is stopped, but recorded paused (its next start is paused: ${strataCommand('resume', opts.stateDir)} then)`));
+    });
+}
+
 /** With nobody signed in: `logout --wipe` finishes the wipe of a sign-out cut off (wipe-pending.ts); else `notSignedIn`. */
 async function finishCutOffWipe(opts: SignOutOptions, notSignedIn: StrataError): Promise<SignOutResult> {
   const pending = await readPendingWipe(opts.stateDir);
@@ -206,8 +226,7 @@ async function finishCutOffWipe(opts: SignOutOptions, notSignedIn: StrataError):
   if (!opts.wipe) {
     throw new StrataError('E_NOT_SIGNED_IN', `nobody is signed in, but the wipe of ${session.user}'s sign-out was cut off: run strata logout --wipe to finish it`, { path: opts.stateDir });
   }
-  const { wiped, kept } = await wipeLayer(session, opts.stateDir, format, opts.chunker);
-  await removePendingWipe(opts.stateDir);
+  const { wiped, kept } = await wipeRecorded(session, opts.stateDir, format, opts.chunker);
   return { org: session.org.org, user: session.user, flushed: 'none', credentialsRemoved: false, wipeFinished: true, wiped, kept };
 }
 
@@ -217,6 +236,21 @@ async function credentialsIfAny(session: Session): Promise<S3Credentials | undef
     if (isStrataError(err, 'E_NO_CREDENTIALS')) return undefined;
     throw err;
   });
+}
+
+/**
+ * After the agent's flush, which synced every folder: in a VDI session, this device's head marked
+ * final (as flushHere does); returns the repository's format, for the wipe.
+ */
+async function finishAgentFlush(session: Session, creds: S3Credentials): Promise<WipeFormat> {
+  const org = openOrgStore(session.org, creds);
+  try {
+    const repo = await openRepository(org.store);
+    if (session.mode === 'vdi') await markFinal(repo, session);
+    return repo.format;
+  } finally {
+    org.close();
+  }
 }
 
 /** One full pass of the session's folder; returns the snapshot it wrote, if any, and the repository's format. */
@@ -235,34 +269,17 @@ async function flushHere(session: Session, creds: S3Credentials, opts: SignOutOp
     // Only a VDI session's head: its machine is reset, and its device never signs in again. A
     // persistent PC's head is what its next sign-in takes its own files by (signin/layers.ts
     // pastRoots): dropped, files deleted or edited elsewhere meanwhile would come back as its own.
-    if (r.status === 'synced' && session.mode === 'vdi') {
-      await markHeadFinal(repo, `user/${session.user}`, session.device).catch((err: unknown) => {
-        throw withNote(err, '; the pass synced, but its head could not be marked final: nothing was signed out, and strata logout again runs one more pass and marks it');
-      });
-    }
+    if (r.status === 'synced' && session.mode === 'vdi') await markFinal(repo, session);
     return { ...(r.status === 'synced' && r.snapshot !== undefined ? { snapshot: r.snapshot } : {}), format: repo.format };
   } finally {
     org.close();
   }
 }
 
-/**
- * `err` of a step after the flush, with `state` (what it leaves) added; and when the agent was
- * `stopped` for the flush, saying it is not running and, while its credentials are still there
- * (`canStart`), which command starts it again. One resumed for the flush is recorded paused again.
- */
-async function failedAfterStop(stateDir: string, err: unknown, stopped: { resumed: boolean } | undefined, state: string, canStart = true): Promise<never> {
-  if (stopped === undefined) throw withNote(err, state);
-  let paused = '';
-  if (stopped.resumed) {
-    const again = await openAgentState(stateDir).then((s) => s.update((d) => void (d.paused = true))).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    paused = again === undefined ? ', paused as it was' : ` (it was paused, and could not be recorded so again: ${again instanceof Error ? again.message : String(again)})`;
-  }
-  const start = canStart ? `: start it again (${agentCommandFor(stateDir)})` : ' (without the credentials it cannot start again: strata login first)';
-  throw withNote(err, `${state}; the agent, stopped after its flush, is not running${start}${paused}`);
+async function markFinal(repo: Repository, session: Session): Promise<void> {
+  await markHeadFinal(repo, `user/${session.user}`, session.device).catch((err: unknown) => {
+    throw withNote(err, '; the pass synced, but its head could not be marked final: nothing was signed out, and strata logout again runs one more pass and marks it');
+  });
 }
 
 /** The `wiping` record (wipe-pending.ts) when it is that of a sign-out of `session`: one that passed and recorded its wipe. */
@@ -271,10 +288,10 @@ async function wipeRecordedFor(stateDir: string, session: Session): Promise<Pend
   return pending !== undefined && JSON.stringify(pending.session) === JSON.stringify(session) ? pending : undefined;
 }
 
-/** The command that starts the agent of `stateDir`: a bare `strata agent` only runs the default state dir's. */
-function agentCommandFor(stateDir: string): string {
-  if (resolve(stateDir) === resolve(defaultStateDir(process.platform, process.env, homedir()))) return 'strata agent';
-  return `strata agent --state-dir ${/^[\w./:\\-]+$/.test(stateDir) ? stateDir : `'${stateDir.replaceAll("'", `'\\''`)}'`}`;
+/** `strata <command>` for the agent of `stateDir`: without --state-dir it is the default state dir's. */
+function strataCommand(command: string, stateDir: string): string {
+  if (resolve(stateDir) === resolve(defaultStateDir(process.platform, process.env, homedir()))) return `strata ${command}`;
+  return `strata ${command} --state-dir ${/^[\w./:\\-]+$/.test(stateDir) ? stateDir : `'${stateDir.replaceAll("'", `'\\''`)}'`}`;
 }
 
 /** SIGTERM to the agent's pid, then wait until its control.json is gone (it removes it on exit). */
@@ -290,5 +307,5 @@ async function stopBySignal(stateDir: string, info: ControlInfo, timeoutMs: numb
     if (current === undefined || current.token !== info.token) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new StrataError('E_AGENT_STOP', `the agent (pid ${info.pid}) did not stop; the credentials and session were kept`, { path: stateDir });
+  throw new StrataError('E_AGENT_STOP', `the agent (pid ${info.pid}) did not stop within ${Math.round(timeoutMs / 1000)} s of SIGTERM`, { path: stateDir });
 }
