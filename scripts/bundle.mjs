@@ -10,7 +10,8 @@
 //                                                that node_modules resolves from it)
 //
 // Entries: strata.js (the CLI, what bin/strata.js runs where no sources ship), worker.js (the
-// chunk pool's worker), signin-child.js (the sign-in benchmark's process, as users run it).
+// chunk pool's worker), signin-child.js (the sign-in benchmark's process, as users run it),
+// keychain-child.js (the process each keychain operation runs in: credentials/bounded.ts).
 import { build } from 'esbuild';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +29,7 @@ await build({
     strata: 'sync/cli/main.ts',
     worker: 'sync/chunker/worker.ts',
     'signin-child': 'sync/bench/signin-child.ts',
+    'keychain-child': 'sync/credentials/keychain-child.ts',
   },
   outdir,
   bundle: true,

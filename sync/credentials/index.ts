@@ -14,9 +14,13 @@
  * - `checkKeychain` proves the keychain can store and return an entry, so that `strata login`
  *   can refuse before anyone types a secret.
  *
+ * - Every operation is time-limited (bounded.ts): it runs in a child process, killed when it takes
+ *   too long, so that a keychain that never answers can neither block a caller for good nor keep
+ *   the process from exiting; it fails with E_NO_KEYCHAIN naming the operation and the entry.
+ *
  * `promptSecrets` / `readSecretsFromStream` read an access key and secret from a person or a
  * pipe (the formats are in read-secrets.ts).
  */
-export { checkKeychain, saveCredentials, loadCredentials, deleteCredentials } from './keychain.js';
+export { checkKeychain, saveCredentials, loadCredentials, deleteCredentials } from './bounded.js';
 export { ADMIN, userPrincipal, entryName, checkCredentials, type Principal, type S3Credentials, type EntryName } from './secrets.js';
 export { parseSecretsText, readSecretsFromStream, promptSecrets, type TerminalInput } from './read-secrets.js';

@@ -13,7 +13,10 @@
  *   through the Secret Service search, which tells the two apart.
  * - A D-Bus session or Secret Service that takes a call and never answers (a stopped daemon) makes
  *   the library wait for good. Searches are therefore given ANSWER_MS, after which the keychain
- *   counts as unusable (E_NO_KEYCHAIN), and a sign-in screen says so instead of waiting.
+ *   counts as unusable (E_NO_KEYCHAIN), and a sign-in screen says so instead of waiting. Any other
+ *   call can hang too (an unlock prompt nobody answers), and a hung call keeps the process from
+ *   exiting: so the functions here run in a child process, each operation given a limit as a
+ *   whole (bounded.ts, which index.ts exports).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AsyncEntry, findCredentialsAsync, type Credential } from '@napi-rs/keyring';
@@ -196,7 +199,7 @@ export function noKeychain(reason: string): StrataError {
     what = 'the Secret Service keyring is locked and could not be unlocked: unlock the login keyring (in the desktop session, or with `gnome-keyring-daemon --replace --unlock --components=secrets`, its password on stdin)';
   } else if (/not answer/i.test(reason)) {
     what =
-      'the Secret Service (the keychain) on the D-Bus session bus does not answer: restart it (`gnome-keyring-daemon --replace --unlock --components=secrets`, the keyring password on stdin, or sign out of the desktop and in again), then try again';
+      'the Secret Service (the keychain) on the D-Bus session bus does not answer: if it asks to be unlocked, unlock it; else restart it (`gnome-keyring-daemon --replace --unlock --components=secrets`, the keyring password on stdin, or sign out of the desktop and in again), then try again';
   } else if (/no result found/i.test(reason)) {
     what = 'the Secret Service has no default keyring: create one (`gnome-keyring-daemon --unlock --components=secrets`, a new password on stdin, creates "login")';
   } else {

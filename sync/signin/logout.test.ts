@@ -67,7 +67,7 @@ async function pcWithAgent(t: TestContext, user: string) {
   return { org, m, agent, faults, stop, stopped, closeEndpoint };
 }
 
-describe('signOut', { skip, timeout: 120_000 }, () => {
+describe('signOut', { skip, timeout: 300_000 }, () => {
   it('takes the settings changed since the last pass into its flush, and --wipe removes their folder too', async (t) => {
     const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'], settings: { dconf: ['/org/test/'] } });
     const m = await makeMachine(org, 'vdi');
