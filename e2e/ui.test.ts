@@ -561,3 +561,20 @@ test('long file names, paths and keys wrap inside the page: nothing makes it scr
   }
   assert.deepEqual(problems, []);
 });
+
+test("a conflict's versions table fits a narrow window whatever the device's name: a long one-word name wraps in its cell", { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-device-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const device = 'DESKTOP-7F3K2LQ9-WORKSTATION';
+  const versions = { name: { kind: 'file' as const, size: 3, mtime: '2026-12-01T10:00:00Z' }, copy: { kind: 'file' as const, size: 5, mtime: '2026-12-01T10:15:00Z' } };
+  const agent = new FakeAgent([folderStatus('/home/alice/Work', { conflicts: [{ path: 'notes.txt', copy: `notes.sync-conflict-20261201-101500-${device}.txt`, device, versions }] })]);
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.setViewportSize({ width: 360, height: 700 });
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await page.getByRole('cell', { name: device }).waitFor();
+  const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  assert.ok(scroll <= client, `the page is ${scroll} px wide in a ${client} px window`);
+  assert.deepEqual(problems, []);
+});

@@ -516,6 +516,8 @@ button:disabled, button[aria-disabled='true'] { opacity: 0.6; cursor: default; }
 .conflicts .path, .conflicts .copy { font-family: ui-monospace, monospace; word-break: break-all; }
 .versions { border-collapse: collapse; margin: 0.3rem 0 0.5rem; }
 .versions th, .versions td { text-align: left; padding: 0.1rem 0.8rem 0.1rem 0; vertical-align: top; overflow-wrap: break-word; }
+/* The device's name, one word of any length, breaks anywhere: the table must fit a narrow window. */
+.versions td:last-child { overflow-wrap: anywhere; }
 .versions th[scope='row'] { font-weight: normal; font-style: italic; }
 h3 { font-size: 0.95rem; margin: 0.8rem 0 0.3rem; }
 /* Both greys, both reds and both oranges keep 4.5:1 against their background (WCAG AA). */
