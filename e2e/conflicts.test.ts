@@ -138,3 +138,32 @@ test('keeping a version of a conflict resolved from the CLI before the page hear
   assert.deepEqual(await page.getByRole('alert').allInnerTexts(), [], 'no error is shown');
   assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
 });
+
+test("a name with a right-to-left override (U+202E) stays inside itself: the page's own words around it read left to right", { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-conflict-bidi-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = 'report\u202Efdp.exe';
+  const agent = new FakeAgent([folderStatus('/home/alice/Work', { conflicts: [{ path, copy: `${path}.sync-conflict-20261201-101500-laptop`, device: 'laptop' }] })]);
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await page.getByText('Conflicts (1)').waitFor();
+  // Where the letters of "the other version is" are drawn: left to right, each after the one before.
+  const xs = await page.locator('.conflicts li').evaluate((li) => {
+    const words = ' — the other version is ';
+    const node = [...li.childNodes].find((n) => n.nodeType === Node.TEXT_NODE && n.textContent === words);
+    if (node === undefined) return [];
+    const range = document.createRange();
+    return [...words.trim()].flatMap((ch, i) => {
+      if (ch === ' ') return [];
+      const at = words.indexOf(words.trim()) + i;
+      range.setStart(node, at);
+      range.setEnd(node, at + 1);
+      return [range.getBoundingClientRect().left];
+    });
+  });
+  assert.ok(xs.length > 10, 'the words are on the page');
+  assert.deepEqual(xs, [...xs].sort((a, b) => a - b), 'each letter is drawn right of the one before');
+  assert.deepEqual(problems, []);
+});

@@ -25,7 +25,7 @@ import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, C
 import { agentLabel, errorText, formatProgress, lastPassFailed, plural, stateLabel } from '../shared/status-text.js';
 import { versionsTable } from './conflicts.js';
 import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
-import { forgetToken, h, startPage, type Child } from './page.js';
+import { forgetToken, h, named, startPage, type Child } from './page.js';
 
 /** The agent refused the token: it restarted (a new token) since this tab got it. */
 class Unauthorized extends Error {
@@ -216,8 +216,8 @@ class App {
    * except that the agent could not be reached, which a status from it ends.
    */
   private problem: Error | undefined;
-  /** What became of the last command where it found nothing left to act on, by folder, until the next one. */
-  private note: { root: string; text: string } | undefined;
+  /** What became of the last command where it found nothing left to act on, by folder, until the next one: `text` said of `path`. */
+  private note: { root: string; path: string; text: string } | undefined;
   /** The stream of statuses dropped, until a status arrives again. */
   private dropped: string | undefined;
   private busy = false;
@@ -288,11 +288,11 @@ class App {
   }
 
   /**
-   * A command found nothing left to act on in `root` (done elsewhere meanwhile): said briefly, not
-   * as an error, and the status asked for, since the page's is behind the agent's.
+   * A command found nothing left to act on in `root` (done elsewhere meanwhile): said briefly, `text`
+   * after `path`, not as an error, and the status asked for, since the page's is behind the agent's.
    */
-  private gone(root: string, text: string): void {
-    this.note = { root, text };
+  private gone(root: string, path: string, text: string): void {
+    this.note = { root, path, text };
     const pushed = this.pushed;
     this.client.call('status', {}).then(
       (s) => this.pushed === pushed && this.show(s),
@@ -403,7 +403,7 @@ class App {
     if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, `${lastPassFailed(f) ? 'Last pass failed: ' : ''}${errorText(f.error)}`));
     // No alert: the folder syncs on; this is for the user to fix when they can.
     if (f.warning) section.append(h('p', { className: 'warning' }, `Warning: ${errorText(f.warning)}`));
-    if (this.note?.root === f.root) section.append(h('p', { className: 'note', role: 'status' }, this.note.text));
+    if (this.note?.root === f.root) section.append(h('p', { className: 'note', role: 'status' }, named(this.note.path), this.note.text));
     const result = this.held.result(f.root);
     if (result !== undefined && !f.pendingDeletes) section.append(h('p', { className: 'result', role: 'status' }, result));
     const shown = f.pendingDeletes;
@@ -454,14 +454,14 @@ class App {
     // The agent lists no such conflict (E_NO_CONFLICT: resolved elsewhere, the CLI or another page, before this page
     // heard of it), or a pass it waited for found it resolved (E_CONFLICT_GONE). A version kept that is no longer
     // on the disk (E_VERSION_GONE) is an error.
-    const gone = (err: unknown) => (err instanceof Refused && ALREADY_RESOLVED.has(err.code) ? this.gone(root, `${c.path}: already resolved elsewhere; nothing was changed.`) : this.fail(err));
+    const gone = (err: unknown) => (err instanceof Refused && ALREADY_RESOLVED.has(err.code) ? this.gone(root, c.path, ': already resolved elsewhere; nothing was changed.') : this.fail(err));
     const resolve = (keep: 'name' | 'copy') => () => this.act(() => this.client.call('resolveConflict', { root, copy: c.copy, keep }), gone);
     const item = h(
       'li',
       {},
-      h('span', { className: 'path' }, c.path),
+      named(c.path, 'path'),
       ' — the other version is ',
-      h('span', { className: 'copy' }, c.copy),
+      named(c.copy, 'copy'),
       versionsTable(c, deviceId, twice),
       h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep this: ${which} in ${root}`), this.button('Keep the other', resolve('copy'), `Keep the other: ${c.copy} in ${root}`)),
     );
@@ -476,7 +476,7 @@ class App {
  */
 function settingsSection(st: SettingsStatus): HTMLElement | false {
   if (st.error === undefined && st.problems.length === 0) return false;
-  const line = (p: SettingsProblemInfo): string => `${p.key}: ${p.message}`;
+  const line = (p: SettingsProblemInfo): Child[] => [named(p.key), `: ${p.message}`];
   const standing = st.problems.filter((p) => p.standing);
   const earlier = st.problems.filter((p) => !p.standing);
   return h(
@@ -484,9 +484,9 @@ function settingsSection(st: SettingsStatus): HTMLElement | false {
     { className: 'settings' },
     h('h2', {}, 'Settings'),
     st.error !== undefined && h('p', { className: 'problem', role: 'alert' }, `Settings are not synced: ${errorText(st.error)}. Files sync on; ${st.store} is tried again at each pass.`),
-    ...standing.map((p) => h('p', { className: 'problem', role: 'alert' }, line(p))),
+    ...standing.map((p) => h('p', { className: 'problem', role: 'alert' }, ...line(p))),
     earlier.length > 0 && h('h3', {}, 'Earlier, since the agent started'),
-    earlier.length > 0 && h('ul', { className: 'earlier' }, ...earlier.map((p) => h('li', {}, line(p)))),
+    earlier.length > 0 && h('ul', { className: 'earlier' }, ...earlier.map((p) => h('li', {}, ...line(p)))),
   );
 }
 

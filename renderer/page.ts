@@ -13,6 +13,15 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<
   return el;
 }
 
+/**
+ * A name from the agent (a file, a path, a key) inside the page's own words: isolated (a <bdi>), so
+ * that right-to-left letters or a direction override in it (U+202E) reorder only the name, never
+ * the words around it.
+ */
+export function named(text: string, className?: string): HTMLElement {
+  return h('bdi', className === undefined ? {} : { className }, text);
+}
+
 /** Gives the page `css` as a constructed style sheet (the CSP allows no inline style). */
 function adoptCss(css: string): void {
   const sheet = new CSSStyleSheet();
