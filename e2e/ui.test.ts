@@ -578,3 +578,24 @@ test("a conflict's versions table fits a narrow window whatever the device's nam
   assert.ok(scroll <= client, `the page is ${scroll} px wide in a ${client} px window`);
   assert.deepEqual(problems, []);
 });
+
+test('a pass still stopping after a pause is said as pausing, never as syncing on, while the page offers Resume', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-pausing-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = '/home/alice/Work';
+  const agent = new FakeAgent([folderStatus(root, { state: 'uploading', progress: { files: 3, filesTotal: 8, bytes: 1024, bytesTotal: 8192, rate: 512 } })]);
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'Uploading');
+  // Agent.pause marks the agent paused at once, then waits for the running pass to stop: statuses pushed meanwhile say both.
+  // (The fake's update would say every folder paused at once: the real agent's status is sent as it is.)
+  agent.status = { ...agent.status, paused: true };
+  agent.emit({ type: 'status', status: agent.status });
+  await page.getByRole('button', { name: 'Resume' }).waitFor();
+  await stateIs(page, 'Pausing');
+  const folder = page.getByRole('heading', { name: root }).locator('..');
+  assert.match(await folder.locator('.folder-state').innerText(), /^Pausing: 3 of 8 files/);
+  assert.deepEqual(problems, []);
+});

@@ -19,6 +19,14 @@ describe('tray menu', () => {
     assert.deepEqual(actions(trayMenu(status({ paused: true, state: 'paused' }, [folder({ state: 'paused' })]))), ['open', 'resume', 'syncNow (disabled)', 'quit']);
   });
 
+  it('says a pass still stopping after a pause as pausing, never as syncing on, while Resume is offered', () => {
+    // Agent.pause marks the agent paused at once, then waits for the running pass to stop: statuses pushed meanwhile say both.
+    const stopping = status({ paused: true, state: 'uploading' }, [folder({ state: 'uploading', progress: { files: 3, filesTotal: 8, bytes: 1024, bytesTotal: 8192, rate: 512 } })]);
+    assert.equal(statusLines(stopping)[0], 'Pausing');
+    assert.equal(trayTooltip(stopping), 'Strata — Pausing');
+    assert.deepEqual(actions(trayMenu(stopping)), ['open', 'resume', 'syncNow (disabled)', 'quit']);
+  });
+
   it('before the agent answers, offers only Open and Quit', () => {
     assert.deepEqual(actions(trayMenu(undefined)), ['open', 'pause (disabled)', 'syncNow (disabled)', 'quit']);
     assert.equal(trayTooltip(undefined), 'Strata — Starting…');

@@ -394,7 +394,7 @@ class App {
 
   private folder(f: FolderStatus, s: AgentStatus, rows: Map<string, Row>): HTMLElement {
     const section = h('section', { className: 'folder' }, heading('h2', f.root), h('p', { className: 'layer' }, `Layer ${f.layer}, ${plural(f.files, 'file')}`));
-    const state = stateLabel(f.state, f.lastSync, waitsForAnswer(f));
+    const state = stateLabel(f.state, f.lastSync, waitsForAnswer(f), s.paused);
     // Without the stream the status is the last one pushed: it may be long out of date.
     const now = this.dropped === undefined ? `${state}${f.progress ? `: ${formatProgress(f.progress)}` : ''}` : `${NOT_CONNECTED} (last known: ${state})`;
     section.dataset.key = f.root;

@@ -28,8 +28,16 @@ export function lastPassFailed(f: FolderStatus): boolean {
   return f.error !== undefined && f.state !== 'error' && f.state !== 'offline';
 }
 
-/** "In sync" for an idle folder or agent that has synced, unless a mass delete waits for the user; the state's name otherwise. */
-export function stateLabel(state: SyncState, lastSync: string | undefined, waiting = false): string {
+/** The states of a pass at work. */
+const WORKING: ReadonlySet<SyncState> = new Set(['scanning', 'uploading', 'downloading']);
+
+/**
+ * "In sync" for an idle folder or agent that has synced, unless a mass delete waits for the user;
+ * "Pausing" for a pass at work once the agent is `paused` (Agent.pause marks it paused at once,
+ * then waits for the pass to stop: it must not read as syncing on); the state's name otherwise.
+ */
+export function stateLabel(state: SyncState, lastSync: string | undefined, waiting = false, paused = false): string {
+  if (paused && WORKING.has(state)) return 'Pausing';
   if (state !== 'idle') return STATE_LABELS[state];
   if (waiting) return 'Waiting for you';
   return lastSync !== undefined ? 'In sync' : STATE_LABELS.idle;
@@ -54,7 +62,7 @@ function aboutTo(folders: readonly FolderStatus[]): string | undefined {
  */
 export function agentLabel(s: AgentStatus): string {
   const waiting = s.folders.some(waitsForAnswer);
-  return (!waiting && s.state === 'idle' ? aboutTo(s.folders) : undefined) ?? stateLabel(s.state, s.lastSync, waiting);
+  return (!waiting && s.state === 'idle' ? aboutTo(s.folders) : undefined) ?? stateLabel(s.state, s.lastSync, waiting, s.paused);
 }
 
 /** The most characters of a path that a line for people shows (shortPath). */
