@@ -16,10 +16,13 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<
 /**
  * A name from the agent (a file, a path, a key) inside the page's own words: isolated (a <bdi>), so
  * that right-to-left letters or a direction override in it (U+202E) reorder only the name, never
- * the words around it.
+ * the words around it. Left to right as a whole, as the desktop's file manager shows it: a name in
+ * Arabic keeps its extension and a conflict copy's suffix after it.
  */
 export function named(text: string, className?: string): HTMLElement {
-  return h('bdi', className === undefined ? {} : { className }, text);
+  const el = h('bdi', className === undefined ? {} : { className }, text);
+  el.dir = 'ltr';
+  return el;
 }
 
 /** Gives the page `css` as a constructed style sheet (the CSP allows no inline style). */
