@@ -51,6 +51,26 @@ export function conflictName(name: string, mtimeMs: number, device: string, n = 
   return withTail(stem, ext, `${MARKER}${conflictStamp(mtimeMs)}-${safeDeviceId(device)}${counter}`);
 }
 
+/** Digits of a conflict stamp (`YYYYMMDD-HHMMSS`). */
+const STAMP_LENGTH = 15;
+
+/**
+ * The stamps and counters under which `name` could be a conflict copy made by `device` (one per
+ * `.sync-conflict-` in it: the tail is whole even in a cut name, but a stem may hold one too).
+ * Which file it copies it does not say: conflictName of a candidate must give `name` back.
+ */
+export function copyTails(name: string, device: string): { stamp: string; n: number }[] {
+  const dev = `-${safeDeviceId(device)}`;
+  const out: { stamp: string; n: number }[] = [];
+  for (let at = name.indexOf(MARKER); at >= 0; at = name.indexOf(MARKER, at + 1)) {
+    const end = at + MARKER.length + STAMP_LENGTH;
+    if (!name.startsWith(dev, end)) continue;
+    const counter = /^-(\d+)/.exec(name.slice(end + dev.length));
+    out.push({ stamp: name.slice(at + MARKER.length, end), n: counter ? Number(counter[1]) : 1 });
+  }
+  return out;
+}
+
 /**
  * `stem + tail + ext`, a name no longer than NAME_MAX_BYTES: where the whole would be longer, the
  * stem is cut (the extension too, if it alone leaves no room) and marked with cutMark of

@@ -21,7 +21,7 @@
  *   changed is theirs and stays; the old version stays in the layer's history.
  */
 import { foldKey, sameContent, sameNode, type FlatTree, type Node } from '../plan/index.js';
-import { conflictName } from '../plan/conflict-name.js';
+import { conflictName, conflictStamp, copyTails } from '../plan/conflict-name.js';
 import { baseName, joinPath, mtimeOf, parentOf } from '../plan/nodes.js';
 
 /**
@@ -99,26 +99,38 @@ export async function keepHiding(merged: Map<string, Node>, layer: FlatTree, bel
  * record's version: its mtime, `device`, and a counter.
  */
 export function dropSupersededCopies(merged: Map<string, Node>, was: FlatTree, record: FlatTree, layer: FlatTree, device: string): void {
-  const siblings = new Map<string, string[]>();
-  for (const p of layer.keys()) {
-    const dir = parentOf(p);
-    const names = siblings.get(dir) ?? [];
-    names.push(baseName(p));
-    siblings.set(dir, names);
-  }
+  const copies = copiesOf(layer, device);
   for (const [path, old] of was) {
     if (old.type !== 'file' && old.type !== 'symlink') continue;
     if (sameNode(record.get(path), old)) continue;
     const dir = parentOf(path);
-    const names = siblings.get(dir) ?? [];
-    const copies = new Set(names.map((_, i) => conflictName(baseName(path), mtimeOf(old), device, i + 1)));
-    for (const name of names) {
+    for (const { name, n } of copies.get(`${dir}\0${conflictStamp(mtimeOf(old))}`) ?? []) {
+      if (conflictName(baseName(path), mtimeOf(old), device, n) !== name) continue;
       const copy = joinPath(dir, name);
       const held = layer.get(copy);
-      if (!copies.has(name) || !held || held.type !== old.type || !sameContent(held, old)) continue;
+      if (!held || held.type !== old.type || !sameContent(held, old)) continue;
       if (sameNode(merged.get(copy), held)) merged.delete(copy);
     }
   }
+}
+
+/**
+ * The names of `layer` that may be conflict copies `device` made, by folder and stamp (copyTails),
+ * so that each path looks only at its own candidates: looking through every name of its folder
+ * made a template update of a 20,000-file folder 400 million name comparisons.
+ */
+function copiesOf(layer: FlatTree, device: string): Map<string, { name: string; n: number }[]> {
+  const out = new Map<string, { name: string; n: number }[]>();
+  for (const p of layer.keys()) {
+    const name = baseName(p);
+    for (const { stamp, n } of copyTails(name, device)) {
+      const key = `${parentOf(p)}\0${stamp}`;
+      const list = out.get(key) ?? [];
+      list.push({ name, n });
+      out.set(key, list);
+    }
+  }
+  return out;
 }
 
 /** Whether two flat trees hold the same nodes at the same paths. */
