@@ -13,6 +13,7 @@ import { takeSnapshot } from '../snapshot/index.js';
 import { writeFiles } from '../snapshot/testkit.js';
 import { CountingStore, noRequests } from '../store/counting.js';
 import type { ByteRange, ListOptions, ObjectInfo } from '../store/index.js';
+import type { MemoryStore } from '../store/memory.js';
 import { orgLayerReport, preloadUserLayer, publishOrgLayer, userReport, userReports, writeProfile, type UserReport } from './index.js';
 
 /** Counts each request by operation and key (`LIST layers/user/a/heads/`) besides the totals. */
@@ -148,6 +149,18 @@ describe('userReport', () => {
     });
   });
 
+  it("notes a user's one broken head once, though no snapshot can be found without it", async () => {
+    await withUsers(['ann', 'bob'], async (_counting, reports) => {
+      const bob = reports.find((r) => r.user === 'bob')!;
+      assert.deepEqual(bob.problems.map((p) => p.key), [keys.head('user/bob', 'pc1')]);
+      assert.equal(bob.latest, null);
+      assert.deepEqual(reports.find((r) => r.user === 'ann')?.problems, []);
+    }, (store) => {
+      for (const device of ['pc2', 'pc3']) store.corrupt(keys.head('user/bob', device), () => undefined);
+      store.corrupt(keys.head('user/bob', 'pc1'), () => Buffer.from('garbage'));
+    });
+  });
+
   it("reads a snapshot that several devices' heads point at once, and makes no request twice", async () => {
     await withUsers(['ann', 'bob', 'cat'], async (counting, reports) => {
       assert.deepEqual(reports.map((r) => r.latest?.snapshot), reports.map((r) => r.devices.find((d) => d.device === 'pc3')?.snapshot));
@@ -161,7 +174,11 @@ describe('userReport', () => {
  * and wrote nothing since (its head points at it), reported by `userReports` through a store
  * that counts each request from the report on.
  */
-async function withUsers(users: string[], check: (counting: KeyedCountingStore, reports: UserReport[]) => Promise<void>): Promise<void> {
+async function withUsers(
+  users: string[],
+  check: (counting: KeyedCountingStore, reports: UserReport[], store: MemoryStore) => Promise<void>,
+  damage: (store: MemoryStore) => void = () => {},
+): Promise<void> {
   const tmp = await mkdtemp(join(tmpdir(), 'strata-report-'));
   try {
     const { repo, store } = await newRepo();
@@ -173,11 +190,12 @@ async function withUsers(users: string[], check: (counting: KeyedCountingStore, 
       const second = await takeSnapshot(repo, { root: tmp, layer, device: 'pc2', now: () => new Date(T0.getTime() + 2000) });
       await repo.writeHead(layer, 'pc3', second.snapshotId, new Date(T0.getTime() + 2000).toISOString());
     }
+    damage(store);
     const counting = new KeyedCountingStore(store);
     const reader = await openRepository(counting);
     counting.byKey.clear();
     Object.assign(counting.counts, noRequests());
-    await check(counting, (await userReports(reader)).users);
+    await check(counting, (await userReports(reader)).users, store);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

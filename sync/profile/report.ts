@@ -85,13 +85,17 @@ function isObjectError(err: unknown): err is StrataError {
   return err instanceof StrataError && !['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'].includes(err.code);
 }
 
-/** Runs `fn`; an object error goes to `problems` and gives undefined, anything else is thrown. */
+/**
+ * Runs `fn`; an object error goes to `problems` (once: latestSnapshot throws a broken head the
+ * listing already noted when no other head leads to a snapshot) and gives undefined, anything else
+ * is thrown.
+ */
 async function noting<T>(problems: StrataError[], fn: () => Promise<T>): Promise<T | undefined> {
   try {
     return await fn();
   } catch (err) {
     if (!isObjectError(err)) throw err;
-    problems.push(err);
+    if (!problems.includes(err)) problems.push(err);
     return undefined;
   }
 }
