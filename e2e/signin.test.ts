@@ -358,7 +358,7 @@ test('while the keychain is being checked the screen says so, and a check that f
   answer(noKeychain('the Secret Service did not answer within 20 s'));
   const alert = page.getByRole('alert').filter({ hasText: /\S/ });
   await alert.waitFor({ timeout: 20_000 });
-  assert.match(await alert.innerText(), /^no usable OS keychain \(the Secret Service did not answer within 20 s\): .*does not answer: restart it/);
+  assert.match(await alert.innerText(), /^no usable OS keychain \(the Secret Service did not answer within 20 s\): .*does not answer: if it asks to be unlocked, unlock it; else restart it/);
   assert.equal(await page.getByRole('status').innerText(), '', 'the check is over');
   assert.equal(await page.getByRole('button', { name: 'Try again' }).isEnabled(), true);
   assert.deepEqual(problems, []);
