@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { appendFile, chmod, lstat, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import fsp, { appendFile, chmod, lstat, mkdir, readdir, readFile, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { planApply, type ApplyOp } from '../plan/index.js';
 import { show } from '../plan/testkit.js';
+import { makeFifo, notWaitingOn } from '../testing/fifo.js';
 import { clearJournal, executePlan, recover } from './index.js';
 import { Blobs, materialize, scan, tempDir, tree } from './testkit.js';
 
@@ -20,6 +22,24 @@ async function fixture(t: TestContext, localSpec: Record<string, string>, merged
 }
 
 const line = (v: unknown) => `${JSON.stringify(v)}\n`;
+
+/** Runs `swap` once, right before the first open of `abs` (the user swapping it after the checks); returns the undo. */
+function beforeOpen(abs: string, swap: () => Promise<void>): () => void {
+  const original = fsp.open;
+  let done = false;
+  fsp.open = (async (path: Parameters<typeof fsp.open>[0], ...rest: unknown[]) => {
+    if (!done && String(path) === abs) {
+      done = true;
+      await swap();
+    }
+    return (original as (...a: unknown[]) => Promise<unknown>)(path, ...rest);
+  }) as typeof fsp.open;
+  syncBuiltinESMExports();
+  return () => {
+    fsp.open = original;
+    syncBuiltinESMExports();
+  };
+}
 
 /** The executor's moved line for intent `i`: the moved file at `rel` as it is now. */
 async function movedLine(f: { root: string; journalPath: string }, rel: string, i: number): Promise<void> {
@@ -85,6 +105,32 @@ describe('recover', () => {
     const report = await recover(f.root, f.journalPath);
     assert.deepEqual(report.interrupted.map((x) => x.state), ['new']);
     assert.deepEqual(show(await scan(f.root)), show(f.merged));
+  });
+
+  it("a FIFO or link swapped in at a renamed move's new name before recovery sets its mode is left as it is (other)", { skip: process.platform === 'win32' && 'no FIFOs on Windows' }, async (t) => {
+    for (const kind of ['fifo', 'link'] as const) {
+      await t.test(kind, async (t) => {
+        const f = await fixture(t, { f: 'X@1#600' }, { g: 'X@4#644' });
+        const move = f.ops.find((o) => o.op === 'move') as ApplyOp;
+        await writeFile(f.journalPath, line({ i: 0, op: move }));
+        await renamedByExecutor(f, move, 0);
+        const g = join(f.root, 'g');
+        const aside = join(f.root, '..', 'kept');
+        const undo = beforeOpen(g, async () => {
+          await rename(g, aside);
+          if (kind === 'fifo') makeFifo(g);
+          else await symlink(aside, g);
+        });
+        try {
+          const report = await notWaitingOn(g, recover(f.root, f.journalPath));
+          assert.deepEqual(report.interrupted.map((x) => x.state), ['other']);
+        } finally {
+          undo();
+        }
+        assert.equal(kind === 'fifo' ? (await lstat(g)).isFIFO() : (await lstat(g)).isSymbolicLink(), true);
+        assert.equal(await readFile(aside, 'utf8'), 'X');
+      });
+    }
   });
 
   it("a same-size edit, its mtime set back, at a move's new name after the crash is left as the user made it", async (t) => {

@@ -24,12 +24,12 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import type { ApplyOp } from '../plan/index.js';
+import type { ApplyOp, FileNode } from '../plan/index.js';
 import { parentOf } from '../plan/nodes.js';
 import { STASH_PREFIX } from '../plan/index.js';
 import { isStrataError } from '../errors.js';
 import { removeTemps } from '../restore/fsutil.js';
-import { TEMP_PREFIX } from '../fsutil.js';
+import { isErrno, TEMP_PREFIX } from '../fsutil.js';
 import { tempInUse } from '../temps.js';
 import type { Seed } from './context.js';
 import { absPath, badAncestor, lstatOrNull, matches } from './check.js';
@@ -88,6 +88,20 @@ async function leftByMove(root: string, rel: string, intent: OpenIntent): Promis
   return lines.length > 0 && (timed.length === 0 || timed.some((m) => m.ctimeMs === st?.ctimeMs));
 }
 
+/**
+ * Sets the moved file's mode and mtime: 'new'. A FIFO or link swapped in since the checks
+ * (openRegular: ENOTREG, ELOOP) is not ours: it is left as it stands, 'other'.
+ */
+async function finishMove(abs: string, node: FileNode): Promise<Interrupted['state']> {
+  try {
+    await fixMeta(abs, node);
+    return 'new';
+  } catch (err) {
+    if (isErrno(err, 'ENOTREG', 'ELOOP')) return 'other';
+    throw err;
+  }
+}
+
 async function stateOf(root: string, intent: OpenIntent): Promise<Interrupted['state']> {
   const { op } = intent;
   if (op.op === 'move') {
@@ -102,8 +116,7 @@ async function stateOf(root: string, intent: OpenIntent): Promise<Interrupted['s
     const chmodded = { ...op.expectFrom, mode: op.node.mode };
     if (!(await isState(root, op.path, op.expectFrom)) && !(await isState(root, op.path, chmodded))) return 'other';
     if (!(await leftByMove(root, op.path, intent))) return 'other';
-    await fixMeta(absPath(root, op.path), op.node);
-    return 'new';
+    return finishMove(absPath(root, op.path), op.node);
   }
   if (await isState(root, op.path, op.op === 'delete' ? null : op.node)) return 'new';
   return (await isState(root, op.path, op.expect)) ? 'old' : 'other';
