@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { tempInUse, tempName, TempNames, tempPathIn, tempPid } from './temps.js';
+import { pidAlive, tempInUse, tempName, TempNames, tempPathIn, tempPid } from './temps.js';
 
 const HOUR = 3600_000;
 
@@ -49,4 +49,17 @@ describe('tempInUse', () => {
     assert.equal(inUse(names.unnamed, Date.now() + 2 * HOUR), true);
     assert.equal(inUse(names.unnamed, Date.now() + 25 * HOUR), false);
   });
+
+  it('a name carrying a pid no process can have (0, 2^31 or more) is of no process running here', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-temps-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    for (const pid of ['0', '2147483648', '9999999999']) {
+      const name = `.strata-tmp-${pid}-0123456789abcdef`;
+      await writeFile(join(dir, name), 'half');
+      assert.equal(tempInUse(join(dir, name), name), false, name);
+    }
+    for (const pid of [0, -1, 2 ** 31, 1.5, Number.NaN]) assert.equal(pidAlive(pid), false, String(pid));
+    assert.equal(pidAlive(process.pid), true);
+  });
+
 });

@@ -64,8 +64,14 @@ export function tempPid(name: string): number | undefined {
   return pid === undefined ? undefined : Number(pid);
 }
 
-/** Whether `pid` is a live process on this machine (another user's too): false only when the OS says there is none. */
+/**
+ * Whether `pid` is a live process on this machine (another user's too): false when the OS says
+ * there is none, or when no process can have it (a pid is a positive 32-bit int: kill(0) would
+ * signal our own group, and a larger number is refused with a TypeError), as a corrupt or hostile
+ * name or file may carry.
+ */
 export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || pid >= 2 ** 31) return false;
   try {
     process.kill(pid, 0);
     return true;
