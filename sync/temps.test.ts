@@ -62,4 +62,19 @@ describe('tempInUse', () => {
     assert.equal(pidAlive(process.pid), true);
   });
 
+  it('a file or folder unchanged since a day before the machine started is a leftover, whoever has its pid now', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-temps-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    // Pid 1 runs as long as the machine: after a reboot, a dead agent's pid may be a daemon's.
+    const names = { file: '.strata-tmp-1-0123456789abcdef', folder: '.strata-tmp-restore-1-aaaaaa' };
+    await writeFile(join(dir, names.file), 'half');
+    await mkdir(join(dir, names.folder));
+    const inUse = (name: string, bootMs: number) => tempInUse(join(dir, name), name, Date.now() + 2 * HOUR, bootMs);
+    for (const name of Object.values(names)) {
+      assert.equal(inUse(name, Date.now() - HOUR), true, `${name}: made since the machine started`);
+      // Within a day of the start: a clock set forward after it (a machine that starts with a stale clock).
+      assert.equal(inUse(name, Date.now() + 12 * HOUR), true, `${name}: within the margin`);
+      assert.equal(inUse(name, Date.now() + 25 * HOUR), false, `${name}: before the start`);
+    }
+  });
 });

@@ -11,10 +11,13 @@
  * was made by an older version of Strata: a leftover only once it has not changed for an hour.
  * Scanners and listings never show any of them, in use or not.
  *
- * A pid reused by a new process only spares a leftover longer; never is a temp in use taken.
+ * A pid reused by a new process only spares a leftover longer; never is a temp in use taken. After
+ * a reboot no process that wrote a temp before it runs: a temp unchanged since then is a leftover
+ * whoever has its pid now (by a day's margin for a clock set right after the start).
  */
 import { randomBytes } from 'node:crypto';
-import { lstatSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
+import { uptime } from 'node:os';
 import { join } from 'node:path';
 
 export const TEMP_PREFIX = '.strata-tmp-';
@@ -28,6 +31,8 @@ const FOLDER_LEFTOVER_MS = 3600_000;
 const FOLDER_UNNAMED_LEFTOVER_MS = 24 * 3600_000;
 /** A temp file whose name holds no pid (an older version's). */
 const UNNAMED_LEFTOVER_MS = 3600_000;
+/** How far before the machine's start a change may be stamped by a clock set right since (changedSinceBoot). */
+const BOOT_CLOCK_MARGIN_MS = 24 * 3600_000;
 
 /** A fresh temp name of this process: TEMP_PREFIX, `<kind>-` if given, the pid, `-`, 16 random hex digits. */
 export function tempName(kind?: string): string {
@@ -80,15 +85,32 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** When this machine started (ms since the epoch, by the clock as it is now). */
+export function bootTimeMs(): number {
+  return Date.now() - uptime() * 1000;
+}
+
+/**
+ * Whether a process running now on this machine may have the entry `st` as it wrote it: each
+ * started after the machine did, so not one whose last change (ctime) is older. After a reboot a
+ * dead writer's pid may be a daemon's that runs for months. By a day's margin: a machine that
+ * starts with its clock behind and sets it right later stamps the changes it makes before that
+ * with times before its start.
+ */
+function changedSinceBoot(st: Stats, bootMs: number): boolean {
+  return st.ctimeMs >= bootMs - BOOT_CLOCK_MARGIN_MS;
+}
+
 /**
  * Whether the temp `name` (an entry at `path`) may still be in use: never to be removed. A file is
  * in use while the process its name holds runs here; one without a pid, while younger than an hour
  * (its ctime: a writer may have set its mtime back before the rename). A folder (a restore
  * --beside's, filled for a long time, perhaps by another machine sharing the folder) is in use
  * until its process is gone here and nothing was added to its top for an hour; one without a pid,
- * for a day. One that cannot be looked at is left alone.
+ * for a day. Whatever its pid, one not changed since before the machine started (by a day) is not
+ * in use (changedSinceBoot). One that cannot be looked at is left alone.
  */
-export function tempInUse(path: string, name: string, now = Date.now()): boolean {
+export function tempInUse(path: string, name: string, now = Date.now(), bootMs = bootTimeMs()): boolean {
   let st;
   try {
     st = lstatSync(path);
@@ -98,8 +120,8 @@ export function tempInUse(path: string, name: string, now = Date.now()): boolean
   const pid = tempPid(name);
   if (st.isDirectory()) {
     if (now - st.mtimeMs < (pid === undefined ? FOLDER_UNNAMED_LEFTOVER_MS : FOLDER_LEFTOVER_MS)) return true;
-    return pid !== undefined && pidAlive(pid);
+    return pid !== undefined && changedSinceBoot(st, bootMs) && pidAlive(pid);
   }
   if (pid === undefined) return now - Math.max(st.mtimeMs, st.ctimeMs) < UNNAMED_LEFTOVER_MS;
-  return pidAlive(pid);
+  return changedSinceBoot(st, bootMs) && pidAlive(pid);
 }
