@@ -49,14 +49,23 @@ function outcomeError(f: FolderStatus): StrataError | undefined {
   return undefined;
 }
 
-/** Flushes through the agent; `resumed`: it was paused, and is not any more. */
-export async function flushThroughAgent(client: ControlClient, timeoutMs: number): Promise<{ resumed: boolean }> {
+/** The commands that pause and resume the agent (with its state dir where it is not the default), for messages. */
+export interface AgentCommands {
+  pause: string;
+  resume: string;
+}
+
+/**
+ * Flushes through the agent; `resumed`: it was paused, and is not any more. `pause`: the command
+ * that pauses it, said if a failed flush cannot pause it again.
+ */
+export async function flushThroughAgent(client: ControlClient, timeoutMs: number, pause: string): Promise<{ resumed: boolean }> {
   const resumed = { resumed: false };
   try {
     await flushPass(client, timeoutMs, resumed);
   } catch (err) {
     if (!resumed.resumed) throw err;
-    return pausedAgain(client, err);
+    return pausedAgain(client, err, pause);
   }
   return resumed;
 }
@@ -67,7 +76,7 @@ export interface HeldAgent {
   wasPaused: boolean;
   /**
    * `err` with `note`, once the agent is as the user had it again (resumed, unless it was paused
-   * before); or saying it could not be, and `resume` (the command that resumes it).
+   * before); or saying it could not be, and the command that resumes it.
    */
   release(err: unknown, note: string): Promise<never>;
 }
@@ -77,9 +86,9 @@ export interface HeldAgent {
  * sign-out finishes (a head marked final must stay this device's last write). A failure leaves it
  * as the user had it, and says so if it could not.
  */
-export async function flushAndHold(client: ControlClient, timeoutMs: number, resume: string): Promise<HeldAgent> {
-  const { resumed } = await flushThroughAgent(client, timeoutMs);
-  await client.call('pause', {}).catch((err: unknown) => (resumed ? pausedAgain(client, err) : Promise.reject(err)));
+export async function flushAndHold(client: ControlClient, timeoutMs: number, commands: AgentCommands): Promise<HeldAgent> {
+  const { resumed } = await flushThroughAgent(client, timeoutMs, commands.pause);
+  await client.call('pause', {}).catch((err: unknown) => (resumed ? pausedAgain(client, err, commands.pause) : Promise.reject(err)));
   const release = async (err: unknown, note: string): Promise<never> => {
     if (resumed) throw withNote(err, note);
     const again = await client.call('resume', {}).then(
@@ -87,19 +96,22 @@ export async function flushAndHold(client: ControlClient, timeoutMs: number, res
       (e: unknown) => e,
     );
     if (again === undefined) throw withNote(err, note);
-    throw withNote(err, `${note}; the agent, paused for the sign-out, could not be resumed (${messageOf(again)}): resume it (${resume})`);
+    throw withNote(err, `${note}; the agent, paused for the sign-out, could not be resumed (${messageOf(again)}): resume it (${commands.resume})`);
   };
   return { wasPaused: resumed, release };
 }
 
-/** `err`, once the agent behind `client` (resumed for a flush, paused before) is paused again; or `err` saying it could not be. */
-export async function pausedAgain(client: ControlClient, err: unknown): Promise<never> {
+/**
+ * `err`, once the agent behind `client` (resumed for a flush, paused before) is paused again; or
+ * `err` saying it could not be, and `pause` (the command that pauses it).
+ */
+export async function pausedAgain(client: ControlClient, err: unknown, pause: string): Promise<never> {
   const again = await client.call('pause', {}).then(
     () => undefined,
     (e: unknown) => e,
   );
   if (again === undefined) throw err;
-  throw withNote(err, `; the agent, paused before, was resumed for the flush and could not be paused again (${messageOf(again)}): pause it (strata pause)`);
+  throw withNote(err, `; the agent, paused before, was resumed for the flush and could not be paused again (${messageOf(again)}): pause it (${pause})`);
 }
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));

@@ -166,6 +166,18 @@ describe('signOut', { skip, timeout: 300_000 }, () => {
     assert.deepEqual(await loadCredentials(org.org, userPrincipal('ida')), org.creds);
   });
 
+  it('says how to pause, by its state dir, a paused agent that its failed flush resumed and could not pause again', async (t) => {
+    const { m, agent, faults, stop } = await pcWithAgent(t, 'ivy');
+    await agent.pause();
+    faults.failRate = 1;
+    t.mock.method(agent, 'pause', () => Promise.reject(new Error('the state dir is read-only')));
+    await assert.rejects(signOut({ stateDir: m.stateDir, stopAgent: stop }), (err) => {
+      assert.ok(isStrataError(err, 'E_FLUSH_FAILED'), String(err));
+      assert.ok(err.message.endsWith(`could not be paused again (the state dir is read-only): pause it (strata pause --state-dir ${m.stateDir})`), err.message);
+      return true;
+    });
+  });
+
   it('leaves an agent that does not stop paused, as the user had it, past the point of no return; a rerun finishes', async (t) => {
     const { org, m, agent, stop, stopped, closeEndpoint } = await pcWithAgent(t, 'lee');
     await agent.pause();

@@ -149,7 +149,7 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   let held: { agent: HeldAgent; info: ControlInfo } | undefined;
   if (running) {
     const client = new ControlClient(info, join(opts.stateDir, 'control.json'));
-    const agent = await flushAndHold(client, timeoutMs, strataCommand('resume', opts.stateDir));
+    const agent = await flushAndHold(client, timeoutMs, { pause: strataCommand('pause', opts.stateDir), resume: strataCommand('resume', opts.stateDir) });
     held = { agent, info };
     if (creds) format = await finishAgentFlush(await readSession(opts.stateDir), creds).catch((err: unknown) => agent.release(err, ''));
     flushed = 'agent';
