@@ -2,66 +2,18 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { blobId, DEFAULT_HASH } from '../chunker/hash.js';
 import { makeBlobs, newRepo } from '../repo/testkit.js';
-import { keys, openRepository, type Repository } from '../repo/index.js';
+import { openRepository, type Repository } from '../repo/index.js';
 import type { BlobId } from '../repo/types.js';
-import { ForwardingStore } from '../store/forwarding.js';
-import type { ByteRange } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
 import { TEMP_PREFIX } from '../temps.js';
+import { PackGets, treesOf } from '../testing/tree-gets.js';
 import type { Node } from '../plan/index.js';
 import { converge, Device, initStore, LAYER, tempRoot } from './testkit.js';
 import { TreeFiles } from './tree-files.js';
 import { TreeCache } from './trees.js';
-
-/** Records the range of every GET of a pack (data/…): which trees a pass fetched from the bucket. */
-class PackGets extends ForwardingStore {
-  ranges: { key: string; offset: number; length: number }[] = [];
-
-  private note(key: string, range?: ByteRange): void {
-    if (key.startsWith('data/')) this.ranges.push({ key, offset: range?.offset ?? 0, length: range?.length ?? Infinity });
-  }
-
-  override get(key: string, range?: ByteRange): Promise<Uint8Array> {
-    this.note(key, range);
-    return super.get(key, range);
-  }
-
-  override getStream(key: string, range?: ByteRange): Promise<Readable> {
-    this.note(key, range);
-    return super.getStream(key, range);
-  }
-
-  /** Of `trees`, those whose bytes a recorded GET read. */
-  fetched(repo: Repository, trees: Iterable<BlobId>): Set<BlobId> {
-    const out = new Set<BlobId>();
-    for (const id of trees) {
-      const loc = repo.blobLocation(id)!;
-      const key = keys.pack(loc.pack);
-      if (this.ranges.some((r) => r.key === key && r.offset <= loc.offset && loc.offset + loc.length <= r.offset + r.length)) out.add(id);
-    }
-    return out;
-  }
-}
-
-/** Every tree under `root`, read through a repository of its own. */
-async function treesOf(repo: Repository, root: BlobId): Promise<Set<BlobId>> {
-  const out = new Set<BlobId>();
-  let level = [root];
-  while (level.length > 0) {
-    const next: BlobId[] = [];
-    for (const id of level) {
-      if (out.has(id)) continue;
-      out.add(id);
-      for (const e of (await repo.loadTree(id)).entries) if (e.type === 'dir') next.push(e.subtree);
-    }
-    level = next;
-  }
-  return out;
-}
 
 async function headRoot(repo: Repository, device: string): Promise<BlobId> {
   await repo.loadIndex();

@@ -13,9 +13,14 @@ export type Trees = Map<BlobId, Tree>;
 /**
  * Every tree below `roots` (roots included), added to `trees`; the repository's index must name
  * them. `rootKeys`: the snapshot naming each root, for the error when a tree is in no index.
+ * `bytes`, when given, gets a copy of the verified bytes of each tree fetched (to keep them on
+ * disk: signin/layers.ts).
  */
-export async function loadAllTrees(repo: Repository, roots: BlobId[], trees: Trees = new Map(), rootKeys: ReadonlyMap<BlobId, string> = new Map()): Promise<Trees> {
-  const keep = (id: BlobId, tree: Tree): void => void trees.set(id, tree);
+export async function loadAllTrees(repo: Repository, roots: BlobId[], trees: Trees = new Map(), rootKeys: ReadonlyMap<BlobId, string> = new Map(), bytes?: Map<BlobId, Uint8Array>): Promise<Trees> {
+  const keep = (id: BlobId, tree: Tree, data: Uint8Array): void => {
+    trees.set(id, tree);
+    bytes?.set(id, data.slice());
+  };
   const refOf = (id: BlobId): TreeRef | undefined => {
     const named = roots.map((r): [BlobId, TreeRef] => {
       const key = rootKeys.get(r);

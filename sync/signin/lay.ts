@@ -15,6 +15,10 @@
  *   7. apply the layer's settings (settings.ts): their files are laid, the mirror takes them into
  *      the machine's settings store; a failure there is reported and does not fail the lay.
  *
+ * From ready on, the trees read in step 1 (those of the layers laid) are written to the folder's
+ * tree files (agent/tree-files.ts), alongside steps 5–7: the agent's first pass then fetches none
+ * of them again. A failure to write them costs that pass its GETs, never the lay.
+ *
  * Hot paths are gitignore patterns relative to home, matched like exclusions (a pattern naming a
  * dir covers everything under it: `Desktop/`, `.config/app/`, `*.pst`). Both restores seed from
  * home itself and from `seeds`; a local file is chunked at most once for all of it (chunk-memo.ts).
@@ -52,6 +56,7 @@ import { canSyncFileSystem, fsyncDir, isErrno, layerPath, syncFileSystem, trySyn
 import { poolChunkFile, poolChunkFiles } from '../restore/chunk.js';
 import { caseInsensitiveFor, contentKey, type DiskNode, type FileNode } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
+import type { BlobId } from '../repo/types.js';
 import { forEachLimit } from '../repo/pool.js';
 import { sameMtime } from '../restore/meta.js';
 import { restoreTree, type ChunkFileFn, type ChunkFilesFn, type EarlierWalk, type MemoryTree, type RestoreProgress, type RestoreStats } from '../restore/index.js';
@@ -61,6 +66,7 @@ import { layerGraph } from '../agent/history.js';
 import { EMPTY_BASE, folderFiles, folderStateDir, readRecordedBase, removeBase, writeBase, type Base } from '../agent/index.js';
 import { describeError, isStrataError, shortenMiddle, StrataError } from '../errors.js';
 import { loadSettled } from '../agent/settled.js';
+import { TreeFiles } from '../agent/tree-files.js';
 import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
 import { effectiveTree, foldCase, splitReady } from './effective.js';
@@ -184,14 +190,14 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const syncingWhole = canSyncWhole();
   syncingWhole.catch(() => undefined);
   const graph = layerGraph(repo, `user/${session.user}`);
-  const { baseFile, settledFile } = folderFiles(folderStateDir(opts.stateDir, sessionFolder(session, opts.stateDir)));
+  const { baseFile, settledFile, treeDir } = folderFiles(folderStateDir(opts.stateDir, sessionFolder(session, opts.stateDir)));
   const settledRecord = await loadSettled(settledFile);
   const synced = settledRecord?.own || undefined;
   // The org layers home was laid from: the session's; signed out and in again, it names none, and
   // the last synced pass's record does (so a file of theirs an org dropped since is not the user's).
   const previousOrg = [...(session.laid?.org ?? []), ...(session.laid?.orgBefore ?? [])].map((l) => l.root);
   previousOrg.push(...(settledRecord?.lower.split(',').filter((r) => r !== '') ?? []));
-  const stack = await readLayerStack(repo, session.user, { device: session.device, ...(synced ? { synced } : {}), previousOrg, graph, indexLoading });
+  const stack = await readLayerStack(repo, session.user, { device: session.device, ...(synced ? { synced } : {}), previousOrg, graph, indexLoading, keepTrees: true });
   const excluder = sessionExcluder(session, opts.stateDir);
   const layable = effectiveTree(stack, excluder);
   const caseInsensitive = opts.caseInsensitive ?? caseInsensitiveFor(session.org.policies.caseInsensitive);
@@ -251,6 +257,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const first = transferOf(firstStats);
   const timeToReadyMs = clock() - start;
   emit({ type: 'ready', timeToReadyMs, ...first });
+  const keeping = keepTrees(treeDir, repo, stack.laidTrees);
   let total = first;
   const tooLong = new Set(firstStats.tooLong);
   // Home's file system, and each other one a folder of home is mounted from that the restores wrote to.
@@ -320,6 +327,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   // The layer's settings into the machine's store, now that their files are laid (7).
   const mirror = sessionSettings(updated, opts.stateDir, opts.settingsStore);
   if (mirror) await settingsRunner(mirror, emit)();
+  await keeping;
   emit({ type: 'done', totalMs, conflicts: conflicts.length, removed: settled.removed.length, ...total });
   return { session: updated, ...total, timeToReadyMs, totalMs, conflicts, removed: settled.removed, unpublished: stack.unpublished, warnings, tooLong: notLaid };
 }
@@ -385,6 +393,15 @@ async function removeIfHeld(home: string, rel: string, versions: ReadonlySet<str
   if (!image && (version === undefined || !versions.has(version))) return false;
   await rm(path, { force: true });
   return true;
+}
+
+/**
+ * Keeps the trees the lay read in the folder's tree files (agent/tree-files.ts), where the agent's
+ * first pass finds them instead of fetching them again. Started once home is ready, so it never
+ * delays that; the files only ever save requests, so a failure to write them fails nothing.
+ */
+function keepTrees(dir: string, repo: Repository, trees: readonly (readonly [BlobId, Uint8Array])[]): Promise<void> {
+  return new TreeFiles(dir, repo.format.hash).writeAll(trees).catch(() => undefined);
 }
 
 /** The files the ready restore laid hold exactly their chunks: the memo learns those the rest's seed scan would read. */

@@ -40,6 +40,11 @@ export interface LayerStack {
    * stack, was laid or synced here — it is not a local edit, and first contact may replace it.
    */
   history: Map<string, Node>[];
+  /**
+   * With StackOptions.keepTrees, the verified bytes of every tree of the layers laid (not of their
+   * history): the agent's first pass reads those, and the lay keeps them for it (lay.ts).
+   */
+  laidTrees: [BlobId, Uint8Array][];
 }
 
 export interface StackOptions {
@@ -59,6 +64,8 @@ export interface StackOptions {
    * the latest snapshots are read meanwhile, and only the trees wait for it.
    */
   indexLoading?: Promise<void>;
+  /** Fill LayerStack.laidTrees (a copy of each tree's bytes, held until the stack goes). */
+  keepTrees?: boolean;
 }
 
 /**
@@ -73,7 +80,8 @@ export async function readLayerStack(repo: Repository, user: string, opts: Stack
   const userLaid = laid.at(-1)?.layer === userLayer ? laid.at(-1) : undefined;
   const historyRoots = await pastRoots(repo, userLaid, opts, new Set(laid.map((l) => l.root)));
   const named = new Map(laid.map((l) => [l.root, keys.snapshot(l.layer, l.snapshot)]));
-  const trees = await loadAllTrees(repo, [...laid.map((l) => l.root), ...historyRoots], new Map(), named);
+  const bytes = opts.keepTrees ? new Map<BlobId, Uint8Array>() : undefined;
+  const trees = await loadAllTrees(repo, [...laid.map((l) => l.root), ...historyRoots], new Map(), named, bytes);
   const chunks: ChunkMap = new Map();
   const flat = (root: BlobId): Map<string, Node> => flattenLoaded(trees, root, chunks);
   const dirMtimes = new Map<string, number>();
@@ -85,7 +93,21 @@ export async function readLayerStack(repo: Repository, user: string, opts: Stack
     return { ...l, tree };
   });
   const own = stacked.at(-1)?.layer === userLayer ? stacked.pop() : undefined;
-  return { org: stacked, user: own, unpublished, chunks, dirMtimes, history: historyRoots.map(flat) };
+  const laidTrees = bytes ? bytesUnder(trees, laid.map((l) => l.root), bytes) : [];
+  return { org: stacked, user: own, unpublished, chunks, dirMtimes, history: historyRoots.map(flat), laidTrees };
+}
+
+/** Of `bytes`, those of the trees under `roots` (roots included). */
+function bytesUnder(trees: Trees, roots: readonly BlobId[], bytes: ReadonlyMap<BlobId, Uint8Array>): [BlobId, Uint8Array][] {
+  const out = new Map<BlobId, Uint8Array>();
+  const stack = [...roots];
+  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+    const data = bytes.get(id);
+    if (out.has(id) || data === undefined) continue;
+    out.set(id, data);
+    for (const e of treeOf(trees, id).entries) if (e.type === 'dir') stack.push(e.subtree);
+  }
+  return [...out];
 }
 
 /**
