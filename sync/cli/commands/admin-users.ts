@@ -38,13 +38,22 @@ function userLines(r: UserReport): string[] {
   const lines = [name ? `${r.user} (${name})` : r.user];
   const layers = r.profile ? (r.profile.layers.length > 0 ? r.profile.layers.join(', ') : 'none') : 'none (no profile)';
   lines.push(`  layers     ${layers}`);
-  const s = r.latest;
-  const size = s ? `${typeof s.files === 'number' ? plural(s.files, 'file') : '? files'} (not counting symlinks), ${s.bytes === null ? '? bytes' : formatBytes(s.bytes)} (snapshot ${shortId(s.snapshot)}, ${formatTime(s.written)})` : 'empty (no snapshot yet)';
-  lines.push(`  size       ${size}`, `  snapshots  ${r.snapshots}`);
+  lines.push(`  size       ${sizeText(r)}`, `  snapshots  ${r.snapshots}`);
   if (r.preloads.length > 0) lines.push(...columns(r.preloads.map((p) => ['  preloaded', `${formatTime(p.at)} by ${p.device}`, shortId(p.snapshot)])));
   if (r.devices.length === 0) lines.push(r.preloads.length > 0 ? '  devices    none: not signed in yet' : '  devices    none');
   else lines.push(...deviceLines(r.devices));
   return lines;
+}
+
+/**
+ * The latest snapshot's size; a layer with snapshots but no readable latest one is of unknown
+ * size, never "empty" (its snapshots' problems are the warnings printed before).
+ */
+function sizeText(r: UserReport): string {
+  const s = r.latest;
+  if (s) return `${typeof s.files === 'number' ? plural(s.files, 'file') : '? files'} (not counting symlinks), ${s.bytes === null ? '? bytes' : formatBytes(s.bytes)} (snapshot ${shortId(s.snapshot)}, ${formatTime(s.written)})`;
+  if (r.snapshots === 0) return 'empty (no snapshot yet)';
+  return r.problems.length > 0 ? 'unknown: no snapshot a head points at could be read (see the warnings)' : 'unknown: no head points at any of its snapshots';
 }
 
 /** Signed-out devices shown before the rest are summed up: a VDI user's sessions are each a device. */

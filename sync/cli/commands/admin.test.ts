@@ -221,6 +221,20 @@ describe('strata admin on a file:// store', () => {
     assert.equal(lines[6], '  …          3 more signed out, the oldest 2030-01-01T08:00:00Z (--json lists them all)');
   });
 
+  it('users says the size is unknown, and why, when snapshots exist but none can be read', async () => {
+    const synced = await json('snapshot', join(tmp, 'laptop'), '--layer', 'user/iris', '--device', 'pc');
+    const key = join(storeDir, `layers/user/iris/snapshots/${synced.snapshot}`);
+    const bytes = await readFile(key);
+    await writeFile(key, 'not a snapshot');
+    const text = await cli('admin', 'users', '--user', 'iris');
+    await writeFile(key, bytes); // the later tests share this bucket
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stderr, /warning: E_\w+ layers\/user\/iris\/snapshots\//);
+    const lines = text.stdout.trimEnd().split('\n');
+    assert.equal(lines[2], '  size       unknown: no snapshot a head points at could be read (see the warnings)');
+    assert.equal(lines[3], '  snapshots  1');
+  });
+
   it('users --user for a user the bucket knows nothing of fails, naming the user', async () => {
     const line = failedWith(await cli('admin', 'users', '--user', 'alcie'), 1, 'E_NO_USER');
     assert.match(line, /layers\/user\/alcie\/.*alcie/);
