@@ -108,6 +108,24 @@ describe('listUsers and listOrgLayers', () => {
     assert.deepEqual(orgs.errors, []);
   });
 
+  it('lists many users with a LIST for the lot, not one per user; skips past a user with many snapshots', async () => {
+    const store = new CountingStore(new MemoryStore());
+    const put = (key: string) => store.put(key, new Uint8Array([1]));
+    const users = Array.from({ length: 50 }, (_, i) => `user${String(i).padStart(2, '0')}`);
+    for (const user of users) {
+      await put(`layers/user/${user}/heads/pc`);
+      for (let i = 0; i < 6; i++) await put(`layers/user/${user}/snapshots/${String(i).repeat(64)}`);
+    }
+    assert.deepEqual((await listUsers(store)).names, users);
+    assert.equal(store.counts.lists, 2, 'one listing of layers/user/, one of users/');
+
+    // Past a page of one user's keys the listing skips to the next user: one more LIST, not thousands of keys read.
+    for (let i = 0; i < 2500; i++) await put(`layers/user/user10/snapshots/${i.toString(16).padStart(64, '0')}`);
+    store.counts.lists = 0;
+    assert.deepEqual((await listUsers(store)).names, users);
+    assert.equal(store.counts.lists, 3);
+  });
+
   it('an empty bucket has no users and no org layers', async () => {
     const store = new MemoryStore();
     assert.deepEqual(await listUsers(store), { names: [], errors: [], profiles: new Map() });
