@@ -15,9 +15,10 @@
  *   7. apply the layer's settings (settings.ts): their files are laid, the mirror takes them into
  *      the machine's settings store; a failure there is reported and does not fail the lay.
  *
- * From ready on, the trees read in step 1 (those of the layers laid) are written to the folder's
- * tree files (agent/tree-files.ts), alongside steps 5–7: the agent's first pass then fetches none
- * of them again. A failure to write them costs that pass its GETs, never the lay.
+ * Once the session records the lay, the trees read in step 1 (those of the layers laid) are written
+ * to the folder's tree files (agent/tree-files.ts), alongside step 7: the agent's first pass then
+ * fetches none of them again. Not before: the base record's writer fsyncs the folders it makes,
+ * and tree files making them first would leave them not durable. A failure to write them costs that pass its GETs, never the lay.
  *
  * Hot paths are gitignore patterns relative to home, matched like exclusions (a pattern naming a
  * dir covers everything under it: `Desktop/`, `.config/app/`, `*.pst`). Both restores seed from
@@ -257,7 +258,6 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const first = transferOf(firstStats);
   const timeToReadyMs = clock() - start;
   emit({ type: 'ready', timeToReadyMs, ...first });
-  const keeping = keepTrees(treeDir, repo, stack.laidTrees);
   let total = first;
   const tooLong = new Set(firstStats.tooLong);
   // Home's file system, and each other one a folder of home is mounted from that the restores wrote to.
@@ -324,6 +324,9 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   await fsyncDir(dirname(settledFile));
   await writeSession(opts.stateDir, updated);
   await endLaying(opts.stateDir);
+  // Only now: the folders the base record above made are fsynced by its writer only where it made
+  // them, so the tree files must not make them first.
+  const keeping = keepTrees(treeDir, repo, stack.laidTrees);
   // The layer's settings into the machine's store, now that their files are laid (7).
   const mirror = sessionSettings(updated, opts.stateDir, opts.settingsStore);
   if (mirror) await settingsRunner(mirror, emit)();
