@@ -167,3 +167,26 @@ test("a name with a right-to-left override (U+202E) stays inside itself: the pag
   assert.deepEqual(xs, [...xs].sort((a, b) => a - b), 'each letter is drawn right of the one before');
   assert.deepEqual(problems, []);
 });
+
+test('a name with a newline, a tab, or spaces at its ends or only shows them: "line1\\nline2.txt" never reads as "line1 line2.txt", nor a name of spaces as nothing', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-conflict-blank-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const conflicts = [
+    { path: 'line1\nline2.txt', copy: 'line1\nline2.sync-conflict-20261201-101500-laptop.txt', device: 'laptop' },
+    { path: '   ', copy: '\t', device: ' pc ', versions: { copy: { kind: 'file' as const, size: 1, mtime: '2026-12-01T10:15:00Z' } } },
+  ];
+  const agent = new FakeAgent([folderStatus('/home/alice/Work ', { conflicts })]);
+  agent.status.settings = { store: 'dconf', problems: [{ key: ' /org/x', message: 'locked', standing: true }] };
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await page.getByText('Conflicts (2)').waitFor();
+  const names = await page.locator('.conflicts .path, .conflicts .copy').allTextContents();
+  assert.deepEqual(names, ['line1\\nline2.txt', 'line1\\nline2.sync-conflict-20261201-101500-laptop.txt', '␣␣␣', '\\t']);
+  await page.getByRole('heading', { name: '/home/alice/Work␣' }).waitFor();
+  await page.getByRole('cell', { name: '␣pc␣' }).waitFor();
+  await page.getByRole('button', { name: 'Keep this: ␣␣␣ in /home/alice/Work␣' }).waitFor();
+  await page.getByText('␣/org/x').waitFor();
+  assert.deepEqual(problems, []);
+});

@@ -87,4 +87,13 @@ describe('notices', () => {
     assert.deepEqual(notificationFor(notice, 'darwin'), notice, 'macOS and Windows show the body as text already');
     assert.deepEqual(notificationFor(notice, 'win32'), notice);
   });
+
+  it('shows what would be invisible in a name: a newline, a tab, or spaces at its ends or only', () => {
+    const blank: ConflictInfo = { path: 'line1\nline2.txt', copy: '\t', device: ' ' };
+    const [notice] = notices(undefined, status(folder({ root: '/home/dana ', conflicts: [blank], pendingDeletes: { files: 9, of: 10, direction: 'remote' } })));
+    assert.match(notice?.body ?? '', /files in \/home\/dana␣ were deleted/);
+    const [told] = notices(undefined, status(folder({ conflicts: [blank] })));
+    assert.deepEqual(told, { title: 'Conflict: line1\\nline2.txt', body: 'It changed here and on ␣. Both versions are kept; the other one is \\t.' });
+    assert.equal(settingsNotice({ type: 'settings-problem', problem: { key: '  ', message: 'locked' } })?.body, '␣␣: locked');
+  });
 });

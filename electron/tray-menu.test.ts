@@ -132,4 +132,10 @@ describe('tray menu', () => {
     assert.deepEqual(item(true), { type: 'item', label: 'Start at login', action: 'autostart', enabled: true, checked: true });
     assert.deepEqual(actions(trayMenu(status(), true)), ['open', 'pause', 'syncNow', 'autostart', 'quit']);
   });
+
+  it('shows what would be invisible in a folder or a file name: a newline, a tab, spaces at its ends', () => {
+    const lines = statusLines(status({}, [folder({ root: '/home/alice\n', state: 'error', error: { code: 'E_IO', message: 'denied', path: 'a\tb ' }, warning: { code: 'E_WATCH_LIMIT', message: 'not watched' } })]));
+    assert.ok(lines.includes('Error in /home/alice\\n: denied (a\\tb␣)'), lines.join(' | '));
+    assert.ok(lines.includes('Warning in /home/alice\\n: not watched'), lines.join(' | '));
+  });
 });

@@ -11,7 +11,7 @@
  */
 import type { SignInState } from '../shared/signin-api.js';
 import type { AgentStatus, FolderStatus, SettingsStatus } from '../shared/agent-api.js';
-import { agentLabel, errorText, formatProgress, heldLine, lastPassFailed, notCarriedWords, plural } from '../shared/status-text.js';
+import { agentLabel, errorText, formatProgress, heldLine, lastPassFailed, notCarriedWords, plural, visibleName } from '../shared/status-text.js';
 
 export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'autostart' | 'quit';
 
@@ -25,8 +25,8 @@ const SEPARATOR: TrayItem = { type: 'separator' };
 
 /** What a folder's error line begins with: offline, an error, or (paused, a pass running again) the last pass's. */
 function errorWhere(f: FolderStatus): string {
-  if (lastPassFailed(f)) return `Last pass failed in ${f.root}`;
-  return f.state === 'offline' ? 'Offline' : `Error in ${f.root}`;
+  if (lastPassFailed(f)) return `Last pass failed in ${visibleName(f.root)}`;
+  return f.state === 'offline' ? 'Offline' : `Error in ${visibleName(f.root)}`;
 }
 
 /** The lines that say where sync stands: the state, then whatever waits for the user. */
@@ -37,9 +37,9 @@ export function statusLines(status: AgentStatus | undefined): string[] {
   const progress = status.folders.find((f) => f.progress !== undefined)?.progress;
   if (progress && status.state !== 'paused') lines.push(formatProgress(progress));
   for (const f of status.folders) if (f.error) lines.push(`${errorWhere(f)}: ${errorText(f.error)}`);
-  for (const f of status.folders) if (f.warning) lines.push(`Warning in ${f.root}: ${errorText(f.warning)}`);
+  for (const f of status.folders) if (f.warning) lines.push(`Warning in ${visibleName(f.root)}: ${errorText(f.warning)}`);
   for (const f of held) if (f.pendingDeletes) lines.push(heldLine(f.pendingDeletes, status.paused));
-  for (const f of status.folders) if (f.notCarried) lines.push(`In ${f.root}, ${notCarriedWords(f.notCarried)}`);
+  for (const f of status.folders) if (f.notCarried) lines.push(`In ${visibleName(f.root)}, ${notCarriedWords(f.notCarried)}`);
   const conflicts = status.folders.reduce((n, f) => n + f.conflicts.length, 0);
   if (conflicts > 0) lines.push(`${plural(conflicts, 'conflict')} to resolve`);
   const settings = settingsTrouble(status.settings);

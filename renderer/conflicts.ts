@@ -9,7 +9,7 @@
  * state dir knows) says its versions are not scanned yet rather than gone.
  */
 import type { ConflictInfo, VersionInfo } from '../shared/agent-api.js';
-import { formatBytes } from '../shared/status-text.js';
+import { formatBytes, visibleName } from '../shared/status-text.js';
 import { h } from './page.js';
 
 function th(scope: 'col' | 'row', text: string): HTMLTableCellElement {
@@ -56,8 +56,8 @@ export function versionsTable(c: ConflictInfo, deviceId: string, twice = false):
     'table',
     { className: 'versions' },
     h('thead', {}, h('tr', {}, h('td'), th('col', 'Modified'), th('col', 'Size'), th('col', 'From'))),
-    h('tbody', {}, row('This version', c, c.versions?.name, 'not recorded'), row('The other version', c, c.versions?.copy, c.device === deviceId ? 'this device' : c.device)),
+    h('tbody', {}, row('This version', c, c.versions?.name, 'not recorded'), row('The other version', c, c.versions?.copy, c.device === deviceId ? 'this device' : visibleName(c.device))),
   );
-  table.setAttribute('aria-label', `The two versions of ${c.path}${twice ? ` (the other is ${c.copy})` : ''}`);
+  table.setAttribute('aria-label', `The two versions of ${visibleName(c.path)}${twice ? ` (the other is ${visibleName(c.copy)})` : ''}`);
   return table;
 }

@@ -22,7 +22,7 @@
  * is said as such, not as an error.
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, FolderStatus, SettingsProblemInfo, SettingsStatus } from '../shared/agent-api.js';
-import { agentLabel, errorText, formatProgress, lastPassFailed, plural, stateLabel } from '../shared/status-text.js';
+import { agentLabel, errorText, formatProgress, lastPassFailed, plural, stateLabel, visibleName } from '../shared/status-text.js';
 import { versionsTable } from './conflicts.js';
 import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
 import { forgetToken, h, named, startPage, type Child } from './page.js';
@@ -393,7 +393,7 @@ class App {
   }
 
   private folder(f: FolderStatus, s: AgentStatus, rows: Map<string, Row>): HTMLElement {
-    const section = h('section', { className: 'folder' }, heading('h2', f.root), h('p', { className: 'layer' }, `Layer ${f.layer}, ${plural(f.files, 'file')}`));
+    const section = h('section', { className: 'folder' }, heading('h2', visibleName(f.root)), h('p', { className: 'layer' }, `Layer ${f.layer}, ${plural(f.files, 'file')}`));
     const state = stateLabel(f.state, f.lastSync, waitsForAnswer(f), s.paused);
     // Without the stream the status is the last one pushed: it may be long out of date.
     const now = this.dropped === undefined ? `${state}${f.progress ? `: ${formatProgress(f.progress)}` : ''}` : `${NOT_CONNECTED} (last known: ${state})`;
@@ -408,7 +408,7 @@ class App {
     if (result !== undefined && !f.pendingDeletes) section.append(h('p', { className: 'result', role: 'status' }, result));
     const shown = f.pendingDeletes;
     if (shown) {
-      const button = (label: string, onClick: () => void) => this.button(label, onClick, `${label} in ${f.root}`);
+      const button = (label: string, onClick: () => void) => this.button(label, onClick, `${label} in ${visibleName(f.root)}`);
       section.append(this.held.box(f, shown, s.paused, button, (a) => this.answer(f.root, shown.id, a)));
     }
     if (f.conflicts.length > 0) {
@@ -450,7 +450,7 @@ class App {
 
   private buildConflict(root: string, c: ConflictInfo, deviceId: string, twice: boolean): HTMLLIElement {
     // Two other devices may each have edited the file: its name alone would not tell their conflicts apart.
-    const which = twice ? `${c.path}, not ${c.copy}` : c.path;
+    const which = twice ? `${visibleName(c.path)}, not ${visibleName(c.copy)}` : visibleName(c.path);
     // The agent lists no such conflict (E_NO_CONFLICT: resolved elsewhere, the CLI or another page, before this page
     // heard of it), or a pass it waited for found it resolved (E_CONFLICT_GONE). A version kept that is no longer
     // on the disk (E_VERSION_GONE) is an error.
@@ -463,7 +463,7 @@ class App {
       ' — the other version is ',
       named(c.copy, 'copy'),
       versionsTable(c, deviceId, twice),
-      h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep this: ${which} in ${root}`), this.button('Keep the other', resolve('copy'), `Keep the other: ${c.copy} in ${root}`)),
+      h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep this: ${which} in ${visibleName(root)}`), this.button('Keep the other', resolve('copy'), `Keep the other: ${visibleName(c.copy)} in ${visibleName(root)}`)),
     );
     item.dataset.key = c.copy;
     return item;

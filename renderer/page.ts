@@ -3,6 +3,8 @@
  * sheet, and the token that the address's fragment carries.
  */
 
+import { visibleName } from '../shared/status-text.js';
+
 export type Child = Node | string | undefined | false;
 
 /** An element with text content only: strings become text nodes, never markup. */
@@ -17,10 +19,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<
  * A name from the agent (a file, a path, a key) inside the page's own words: isolated (a <bdi>), so
  * that right-to-left letters or a direction override in it (U+202E) reorder only the name, never
  * the words around it. Left to right as a whole, as the desktop's file manager shows it: a name in
- * Arabic keeps its extension and a conflict copy's suffix after it.
+ * Arabic keeps its extension and a conflict copy's suffix after it. Its control characters and
+ * the whitespace at its ends are shown (visibleName).
  */
 export function named(text: string, className?: string): HTMLElement {
-  const el = h('bdi', className === undefined ? {} : { className }, text);
+  const el = h('bdi', className === undefined ? {} : { className }, visibleName(text));
   el.dir = 'ltr';
   return el;
 }

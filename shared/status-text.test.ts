@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { errorLine, errorText, formatBytes, formatProgress, shortPath, stateLabel } from './status-text.js';
+import { errorLine, errorText, formatBytes, formatProgress, shortPath, stateLabel, visibleName } from './status-text.js';
 
 it('says what the agent is doing in words', () => {
   assert.equal(stateLabel('idle', undefined), 'Idle');
@@ -44,4 +44,14 @@ it('shortens a path longer than 200 characters in the middle, keeping its start 
   const e = { code: 'E_PATH_TOO_LONG', message: 'too long', path: deep };
   assert.equal(errorLine(e), `E_PATH_TOO_LONG ${short}: too long`);
   assert.equal(errorText(e), `too long (${short})`);
+});
+
+it('shows what would be invisible in a name: control characters as escapes, whitespace at its ends or only', () => {
+  assert.equal(visibleName('line1\nline2.txt'), 'line1\\nline2.txt');
+  assert.equal(visibleName('a\tb\r\u0001\u001b\u007f\u2028.txt'), 'a\\tb\\r\\x01\\x1b\\x7f\\u2028.txt');
+  assert.equal(visibleName('   '), '␣␣␣');
+  assert.equal(visibleName('\t'), '\\t');
+  assert.equal(visibleName(' notes .txt\u00a0'), '␣notes .txt\\xa0');
+  assert.equal(visibleName('/home/alice/Work/notes.txt'), '/home/alice/Work/notes.txt');
+  assert.equal(errorText({ code: 'E_IO', message: 'denied', path: 'a\nb' }), 'denied (a\\nb)');
 });

@@ -80,10 +80,35 @@ export function shortPath(p: string, max = PATH_SHOWN): string {
   return `${chars.slice(0, start).join('')}…${chars.slice(chars.length - (max - 1 - start)).join('')}`;
 }
 
+/** The escapes of the control characters that have a short one. */
+const SHORT_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** `c` as an escape: \n, \t, \r, or its code point (\x1b, \u2028). */
+function escaped(c: string): string {
+  const code = c.codePointAt(0) ?? 0;
+  return SHORT_ESCAPES[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+}
+
+/** Control characters, and the line and paragraph separators: each would break or hide a line. */
+const CONTROL = /[\p{Cc}\u2028\u2029]/gu;
+/** Whitespace at the start or the end of a name (all of a name of whitespace only). */
+const EDGE_SPACE = /^\s+|\s+$/gu;
+
+/**
+ * A name from the agent (a file, a path, a key, a device) as a line for people shows it: nothing
+ * in it may be invisible or pass for something else. A control character shows as an escape, so
+ * "line1\nline2.txt" never reads as "line1 line2.txt"; whitespace at either end, or a name of
+ * whitespace only, shows as "␣" for a space and as an escape for any other, so " notes.txt" is not
+ * taken for "notes.txt" and a name of a tab is not nothing. Names without these are shown as they are.
+ */
+export function visibleName(name: string): string {
+  return name.replace(CONTROL, escaped).replace(EDGE_SPACE, (run) => [...run].map((c) => (c === ' ' ? '␣' : escaped(c))).join(''));
+}
+
 /** An error as the user reads it: what failed, then where — "access denied (heads/user/alice/pc1)". */
 export function errorText(e: ApiError): string {
   const where = e.path ?? e.key;
-  return where === undefined ? e.message : `${e.message} (${shortPath(where)})`;
+  return where === undefined ? e.message : `${e.message} (${visibleName(shortPath(where))})`;
 }
 
 /** An error in one line as the CLI prints a StrataError: `E_CODE where: what` (`E_CODE what` without a where). */
