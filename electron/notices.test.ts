@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AgentStatus, ConflictInfo, FolderStatus } from '../shared/agent-api.js';
 import { StrataError } from '../sync/errors.js';
-import { notices, notificationFor, settingsNotice } from './notices.js';
+import { notices as noticesMarked, notificationFor, settingsNotice as settingsNoticeMarked, type Notice } from './notices.js';
+
+/** A notice as it reads: without the isolate marks around its names, which show nothing ('isolates names' checks them). */
+const unmarked = (n: Notice): Notice => ({ title: unmark(n.title), body: unmark(n.body) });
+const unmark = (s: string): string => s.replace(/[\u2066\u2069]/g, '');
+const notices = (...args: Parameters<typeof noticesMarked>): Notice[] => noticesMarked(...args).map(unmarked);
+const settingsNotice = (...args: Parameters<typeof settingsNoticeMarked>): Notice | undefined => {
+  const n = settingsNoticeMarked(...args);
+  return n && unmarked(n);
+};
 
 function folder(over: Partial<FolderStatus> = {}): FolderStatus {
   return { root: '/home/dana', layer: 'user/dana', state: 'idle', conflicts: [], files: 10, syncedPasses: 0, ...over };
@@ -95,5 +104,15 @@ describe('notices', () => {
     const [told] = notices(undefined, status(folder({ conflicts: [blank] })));
     assert.deepEqual(told, { title: 'Conflict: line1\\nline2.txt', body: 'It changed here and on ␣. Both versions are kept; the other one is \\t.' });
     assert.equal(settingsNotice({ type: 'settings-problem', problem: { key: '  ', message: 'locked' } })?.body, '␣␣: locked');
+  });
+
+  it('isolates names: a folder or a file name with a right-to-left override (U+202E) reorders only itself, never the words around it', () => {
+    const evil: ConflictInfo = { path: 'report\u202Efdp.exe', copy: 'c\u202Eopy', device: 'lap\u202Etop' };
+    const [held, told] = noticesMarked(undefined, status(folder({ root: '/home/\u202Edana', conflicts: [evil], pendingDeletes: { files: 9, of: 10, direction: 'remote' } })));
+    assert.match(held?.body ?? '', /files in \u2066\/home\/\u202Edana\u2069 were deleted/);
+    assert.deepEqual(told, { title: 'Conflict: \u2066report\u202Efdp.exe\u2069', body: 'It changed here and on \u2066lap\u202Etop\u2069. Both versions are kept; the other one is \u2066c\u202Eopy\u2069.' });
+    const [stopped] = noticesMarked(undefined, status(folder({ root: '/w\u202E', state: 'error', error: { code: 'E_IO', message: 'denied', path: 'a\u202Eb' } })));
+    assert.deepEqual(stopped, { title: 'Sync stopped in \u2066/w\u202E\u2069', body: 'denied (\u2066a\u202Eb\u2069)' });
+    assert.equal(settingsNoticeMarked({ type: 'settings-problem', problem: { key: '/k\u202E', message: 'locked' } })?.body, '\u2066/k\u202E\u2069: locked');
   });
 });

@@ -14,7 +14,7 @@
  * shown as text, never as markup (notificationFor).
  */
 import type { AgentStatus, FolderStatus } from '../shared/agent-api.js';
-import { errorText, plural, visibleName } from '../shared/status-text.js';
+import { errorText, isolatedName, plural } from '../shared/status-text.js';
 import { describeError } from '../sync/errors.js';
 import type { SettingsEvent } from '../sync/signin/index.js';
 
@@ -25,7 +25,7 @@ export interface Notice {
 
 /** The notice of a settings problem or failure; undefined for a settings run that went well. */
 export function settingsNotice(e: SettingsEvent): Notice | undefined {
-  if (e.type === 'settings-problem') return { title: 'A setting is not synced', body: `${visibleName(e.problem.key)}: ${e.problem.message}` };
+  if (e.type === 'settings-problem') return { title: 'A setting is not synced', body: `${isolatedName(e.problem.key)}: ${e.problem.message}` };
   if (e.type === 'settings-failed') return { title: 'Settings are not synced', body: `${describeError(e.error).split('\n')[0]}. Files sync on.` };
   return undefined;
 }
@@ -39,19 +39,19 @@ export function notices(before: AgentStatus | undefined, after: AgentStatus): No
     if (f.pendingDeletes && !was?.pendingDeletes) {
       const { files, of, direction } = f.pendingDeletes;
       const where = direction === 'local' ? 'on this computer' : 'on another computer';
-      out.push({ title: 'Strata is holding back a deletion', body: `${files} of ${of} files in ${visibleName(f.root)} were deleted ${where}. Open Strata to delete them everywhere or restore them.` });
+      out.push({ title: 'Strata is holding back a deletion', body: `${files} of ${of} files in ${isolatedName(f.root)} were deleted ${where}. Open Strata to delete them everywhere or restore them.` });
     }
     const seen = new Set((was?.conflicts ?? []).map((c) => c.copy));
     const fresh = f.conflicts.filter((c) => !seen.has(c.copy));
     if (fresh.length === 1 && fresh[0]) {
       const c = fresh[0];
-      out.push({ title: `Conflict: ${visibleName(c.path)}`, body: `It changed here and on ${visibleName(c.device)}. Both versions are kept; the other one is ${visibleName(c.copy)}.` });
+      out.push({ title: `Conflict: ${isolatedName(c.path)}`, body: `It changed here and on ${isolatedName(c.device)}. Both versions are kept; the other one is ${isolatedName(c.copy)}.` });
     } else if (fresh.length > 1) {
-      out.push({ title: `${plural(fresh.length, 'conflict')} in ${visibleName(f.root)}`, body: 'Files changed here and on another computer. Both versions of each are kept; open Strata to choose.' });
+      out.push({ title: `${plural(fresh.length, 'conflict')} in ${isolatedName(f.root)}`, body: 'Files changed here and on another computer. Both versions of each are kept; open Strata to choose.' });
     }
     // An error stands until a pass ends (FolderStatus.error): a retry, or a resume, that ends in it again is nothing new.
     if (f.state === 'error' && f.error && (was?.error === undefined || errorText(was.error) !== errorText(f.error))) {
-      out.push({ title: `Sync stopped in ${visibleName(f.root)}`, body: errorText(f.error) });
+      out.push({ title: `Sync stopped in ${isolatedName(f.root)}`, body: errorText(f.error, isolatedName) });
     }
   }
   return out;

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AgentStatus, FolderStatus } from '../shared/agent-api.js';
-import { signInMenu, statusLines, trayMenu, trayTooltip, type TrayItem } from './tray-menu.js';
+import { signInMenu, statusLines as statusLinesMarked, trayMenu as trayMenuMarked, trayTooltip as trayTooltipMarked, type TrayItem } from './tray-menu.js';
+
+/** The text as it reads: without the isolate marks around names, which show nothing ('isolates names' checks them). */
+const unmark = (s: string): string => s.replace(/[\u2066\u2069]/g, '');
+const statusLines = (...args: Parameters<typeof statusLinesMarked>): string[] => statusLinesMarked(...args).map(unmark);
+const trayMenu = (...args: Parameters<typeof trayMenuMarked>): TrayItem[] => trayMenuMarked(...args).map((i) => (i.type === 'item' ? { ...i, label: unmark(i.label) } : i));
+const trayTooltip = (...args: Parameters<typeof trayTooltipMarked>): string => unmark(trayTooltipMarked(...args));
 
 function folder(over: Partial<FolderStatus> = {}): FolderStatus {
   return { root: '/home/alice', layer: 'user/alice', state: 'idle', conflicts: [], files: 10, syncedPasses: 1, lastSync: '2026-12-05T10:00:00Z', ...over };
@@ -137,5 +143,12 @@ describe('tray menu', () => {
     const lines = statusLines(status({}, [folder({ root: '/home/alice\n', state: 'error', error: { code: 'E_IO', message: 'denied', path: 'a\tb ' }, warning: { code: 'E_WATCH_LIMIT', message: 'not watched' } })]));
     assert.ok(lines.includes('Error in /home/alice\\n: denied (a\\tb␣)'), lines.join(' | '));
     assert.ok(lines.includes('Warning in /home/alice\\n: not watched'), lines.join(' | '));
+  });
+
+  it('isolates names: a folder or a file name with a right-to-left override (U+202E) reorders only itself, never the words around it', () => {
+    const f = folder({ root: '/home/\u202Ealice', state: 'error', error: { code: 'E_IO', message: 'denied', path: 'a\u202Eb' }, notCarried: { answer: 'restore', why: 'the files are already back' } });
+    const lines = statusLinesMarked(status({}, [f]));
+    assert.ok(lines.includes('Error in \u2066/home/\u202Ealice\u2069: denied (\u2066a\u202Eb\u2069)'), lines.join(' | '));
+    assert.ok(lines.includes('In \u2066/home/\u202Ealice\u2069, the restore could not be carried out: the files are already back'), lines.join(' | '));
   });
 });

@@ -11,7 +11,7 @@
  */
 import type { SignInState } from '../shared/signin-api.js';
 import type { AgentStatus, FolderStatus, SettingsStatus } from '../shared/agent-api.js';
-import { agentLabel, errorText, formatProgress, heldLine, lastPassFailed, notCarriedWords, plural, visibleName } from '../shared/status-text.js';
+import { agentLabel, errorText, formatProgress, heldLine, isolatedName, lastPassFailed, notCarriedWords, plural } from '../shared/status-text.js';
 
 export type TrayAction = 'open' | 'pause' | 'resume' | 'syncNow' | 'autostart' | 'quit';
 
@@ -25,8 +25,8 @@ const SEPARATOR: TrayItem = { type: 'separator' };
 
 /** What a folder's error line begins with: offline, an error, or (paused, a pass running again) the last pass's. */
 function errorWhere(f: FolderStatus): string {
-  if (lastPassFailed(f)) return `Last pass failed in ${visibleName(f.root)}`;
-  return f.state === 'offline' ? 'Offline' : `Error in ${visibleName(f.root)}`;
+  if (lastPassFailed(f)) return `Last pass failed in ${isolatedName(f.root)}`;
+  return f.state === 'offline' ? 'Offline' : `Error in ${isolatedName(f.root)}`;
 }
 
 /** The lines that say where sync stands: the state, then whatever waits for the user. */
@@ -36,10 +36,10 @@ export function statusLines(status: AgentStatus | undefined): string[] {
   const lines = [agentLabel(status)];
   const progress = status.folders.find((f) => f.progress !== undefined)?.progress;
   if (progress && status.state !== 'paused') lines.push(formatProgress(progress));
-  for (const f of status.folders) if (f.error) lines.push(`${errorWhere(f)}: ${errorText(f.error)}`);
-  for (const f of status.folders) if (f.warning) lines.push(`Warning in ${visibleName(f.root)}: ${errorText(f.warning)}`);
+  for (const f of status.folders) if (f.error) lines.push(`${errorWhere(f)}: ${errorText(f.error, isolatedName)}`);
+  for (const f of status.folders) if (f.warning) lines.push(`Warning in ${isolatedName(f.root)}: ${errorText(f.warning, isolatedName)}`);
   for (const f of held) if (f.pendingDeletes) lines.push(heldLine(f.pendingDeletes, status.paused));
-  for (const f of status.folders) if (f.notCarried) lines.push(`In ${visibleName(f.root)}, ${notCarriedWords(f.notCarried)}`);
+  for (const f of status.folders) if (f.notCarried) lines.push(`In ${isolatedName(f.root)}, ${notCarriedWords(f.notCarried)}`);
   const conflicts = status.folders.reduce((n, f) => n + f.conflicts.length, 0);
   if (conflicts > 0) lines.push(`${plural(conflicts, 'conflict')} to resolve`);
   const settings = settingsTrouble(status.settings);
@@ -53,7 +53,7 @@ export function statusLines(status: AgentStatus | undefined): string[] {
  * once in a notice, and are left to the window.
  */
 function settingsTrouble(st: SettingsStatus | undefined): { line: string; short: string } | undefined {
-  if (st?.error) return { line: `Settings not synced: ${errorText(st.error)}`, short: 'settings not synced' };
+  if (st?.error) return { line: `Settings not synced: ${errorText(st.error, isolatedName)}`, short: 'settings not synced' };
   const standing = st?.problems.filter((p) => p.standing).length ?? 0;
   if (standing === 0) return undefined;
   const line = `${plural(standing, 'setting')} not synced`;

@@ -105,10 +105,27 @@ export function visibleName(name: string): string {
   return name.replace(CONTROL, escaped).replace(EDGE_SPACE, (run) => [...run].map((c) => (c === ' ' ? '␣' : escaped(c))).join(''));
 }
 
-/** An error as the user reads it: what failed, then where — "access denied (heads/user/alice/pc1)". */
-export function errorText(e: ApiError): string {
+/** Left-to-right isolate (U+2066) and pop directional isolate (U+2069). */
+const LRI = '\u2066';
+const PDI = '\u2069';
+
+/**
+ * A name from the agent inside plain text of our own words (the tray, a notification), as the page
+ * isolates one in a <bdi> (renderer/page.ts named): visible (visibleName) and between isolate marks,
+ * so that right-to-left letters or an override (U+202E) in it reorder only the name, never the
+ * words around it ("In <folder>, …"). Left to right as a whole, as the page shows it.
+ */
+export function isolatedName(name: string): string {
+  return `${LRI}${visibleName(name)}${PDI}`;
+}
+
+/**
+ * An error as the user reads it: what failed, then where — "access denied (heads/user/alice/pc1)";
+ * `show` shows the where (isolatedName in plain text).
+ */
+export function errorText(e: ApiError, show: (name: string) => string = visibleName): string {
   const where = e.path ?? e.key;
-  return where === undefined ? e.message : `${e.message} (${visibleName(shortPath(where))})`;
+  return where === undefined ? e.message : `${e.message} (${show(shortPath(where))})`;
 }
 
 /** An error in one line as the CLI prints a StrataError: `E_CODE where: what` (`E_CODE what` without a where). */
