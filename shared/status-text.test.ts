@@ -55,3 +55,7 @@ it('shows what would be invisible in a name: control characters as escapes, whit
   assert.equal(visibleName('/home/alice/Work/notes.txt'), '/home/alice/Work/notes.txt');
   assert.equal(errorText({ code: 'E_IO', message: 'denied', path: 'a\nb' }), 'denied (a\\nb)');
 });
+
+it('says no time left of 0 s: a pass at its end has none to give', () => {
+  assert.equal(formatProgress({ files: 2, filesTotal: 2, bytes: 1024, bytesTotal: 1024, rate: 512, etaSeconds: 0 }), '2 of 2 files, 1.0 KiB of 1.0 KiB, 512 B/s');
+});

@@ -175,7 +175,8 @@ export function formatProgress(p: Progress): string {
   }
   const parts = [`${p.files} of ${plural(p.filesTotal, 'file')}`, `${formatBytes(p.bytes)} of ${formatBytes(p.bytesTotal)}`];
   if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
-  if (p.etaSeconds !== undefined) parts.push(`${formatDuration(p.etaSeconds)} left`);
+  // A time left of 0 is no time left: the pass is at its end.
+  if (p.etaSeconds !== undefined && p.etaSeconds > 0) parts.push(`${formatDuration(p.etaSeconds)} left`);
   return parts.join(', ');
 }
 

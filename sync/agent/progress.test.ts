@@ -77,3 +77,13 @@ test('the meter holds a bounded number of samples however often a pass reports (
   assert.ok(meter.samplesHeld <= 60, `${meter.samplesHeld} samples held`);
   assert.equal(last.rate, 1_000_000);
 });
+
+test('no time left is given once every byte is done: a pass at its end is not "0 s left"', () => {
+  let now = 0;
+  const meter = new ProgressMeter(() => now);
+  meter.update({ files: 1, filesTotal: 2, bytes: 500, bytesTotal: 1000 });
+  now = 1000;
+  const done = meter.update({ files: 2, filesTotal: 2, bytes: 1000, bytesTotal: 1000 });
+  assert.equal(done.rate, 500);
+  assert.equal(done.etaSeconds, undefined);
+});

@@ -1,7 +1,8 @@
 /**
  * Rate and ETA for the status: bytes done over a sliding window of recent samples, so one stall
  * or one burst does not swing the estimate. The clock is injected. No ETA while the total is
- * still being counted: it would only grow.
+ * still being counted (it would only grow), nor once every byte is done (a pass at its end is
+ * not "0 s left").
  *
  * A pass may report once per file (100,000 times for a big first upload): the window keeps at
  * most one sample per SAMPLE_MS, so each report costs the same however often they come.
@@ -36,7 +37,7 @@ export class ProgressMeter {
     const rate = seconds > 0 ? Math.max(0, (p.bytes - first.bytes) / seconds) : 0;
     const out: Progress = { files: p.files, filesTotal: p.filesTotal, bytes: p.bytes, bytesTotal: p.bytesTotal, rate: Math.round(rate) };
     if (p.counting === true) out.counting = true;
-    if (rate > 0 && p.counting !== true && p.bytesTotal >= p.bytes) out.etaSeconds = Math.ceil((p.bytesTotal - p.bytes) / rate);
+    if (rate > 0 && p.counting !== true && p.bytesTotal > p.bytes) out.etaSeconds = Math.ceil((p.bytesTotal - p.bytes) / rate);
     return out;
   }
 }
