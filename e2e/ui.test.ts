@@ -498,6 +498,20 @@ test('a folder of one file says "1 file"', { skip, timeout: 60_000 }, async (t) 
   assert.deepEqual(problems, []);
 });
 
+test('a folder in its first sync says its files are not counted yet, never "0 files" while it uploads them', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-first-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const progress = { files: 3, filesTotal: 40, bytes: 1024, bytesTotal: 8192, rate: 0 };
+  const agent = new FakeAgent([folderStatus('/home/alice/Work', { state: 'uploading', progress })]);
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await page.getByText('Uploading: 3 of 40 files').waitFor();
+  assert.equal(await page.locator('.layer').innerText(), 'Layer user/alice, files not counted yet');
+  assert.deepEqual(problems, []);
+});
+
 test('on a phone-wide window the buttons of a held mass delete and of a conflict stand apart, so that a tap on Restore cannot hit Delete', { skip, timeout: 60_000 }, async (t) => {
   const { root, control, page, problems } = await agentAndPage(t);
   await page.setViewportSize({ width: 360, height: 740 });

@@ -22,7 +22,7 @@
  * is said as such, not as an error.
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, FolderStatus, SettingsProblemInfo, SettingsStatus } from '../shared/agent-api.js';
-import { agentLabel, errorText, formatProgress, lastPassFailed, plural, stateLabel, visibleName } from '../shared/status-text.js';
+import { agentLabel, errorText, formatProgress, lastPassFailed, layerLine, stateLabel, visibleName } from '../shared/status-text.js';
 import { versionsTable } from './conflicts.js';
 import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
 import { forgetToken, h, named, startPage, type Child } from './page.js';
@@ -393,7 +393,7 @@ class App {
   }
 
   private folder(f: FolderStatus, s: AgentStatus, rows: Map<string, Row>): HTMLElement {
-    const section = h('section', { className: 'folder' }, heading('h2', visibleName(f.root)), h('p', { className: 'layer' }, `Layer ${f.layer}, ${plural(f.files, 'file')}`));
+    const section = h('section', { className: 'folder' }, heading('h2', visibleName(f.root)), h('p', { className: 'layer' }, layerLine(f)));
     const state = stateLabel(f.state, f.lastSync, waitsForAnswer(f), s.paused);
     // Without the stream the status is the last one pushed: it may be long out of date.
     const now = this.dropped === undefined ? `${state}${f.progress ? `: ${formatProgress(f.progress)}` : ''}` : `${NOT_CONNECTED} (last known: ${state})`;

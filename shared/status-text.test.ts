@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { errorLine, errorText, formatBytes, formatProgress, shortPath, stateLabel, visibleName } from './status-text.js';
+import type { FolderStatus } from './agent-api.js';
+import { errorLine, errorText, formatBytes, formatProgress, layerLine, shortPath, stateLabel, visibleName } from './status-text.js';
 
 it('says what the agent is doing in words', () => {
   assert.equal(stateLabel('idle', undefined), 'Idle');
@@ -58,4 +59,12 @@ it('shows what would be invisible in a name: control characters as escapes, whit
 
 it('says no time left of 0 s: a pass at its end has none to give', () => {
   assert.equal(formatProgress({ files: 2, filesTotal: 2, bytes: 1024, bytesTotal: 1024, rate: 512, etaSeconds: 0 }), '2 of 2 files, 1.0 KiB of 1.0 KiB, 512 B/s');
+});
+
+it("says a folder's files as not counted yet until a pass counted them, not as 0 files throughout a first sync", () => {
+  const f = (over: Partial<FolderStatus>): FolderStatus => ({ root: '/home/alice', layer: 'user/alice', state: 'uploading', conflicts: [], files: 0, syncedPasses: 0, ...over });
+  assert.equal(layerLine(f({})), 'Layer user/alice, files not counted yet');
+  assert.equal(layerLine(f({ state: 'idle', lastSync: '2026-12-05T10:00:00Z' })), 'Layer user/alice, 0 files', 'an empty folder that synced has 0 files');
+  assert.equal(layerLine(f({ files: 12 })), 'Layer user/alice, 12 files', 'a held first pass counted them');
+  assert.equal(layerLine(f({ files: 1, lastSync: '2026-12-05T10:00:00Z' })), 'Layer user/alice, 1 file');
 });

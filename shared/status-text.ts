@@ -181,6 +181,16 @@ export function formatProgress(p: Progress): string {
 }
 
 /**
+ * "Layer user/alice, 12 files": a folder's layer and its files at the last scan. Before any pass
+ * counted them (a first sync, which may take hours) they are "not counted yet", never "0 files":
+ * a folder that synced, or whose pass held its deletes, has a count, even of 0.
+ */
+export function layerLine(f: FolderStatus): string {
+  const files = f.files === 0 && f.lastSync === undefined ? 'files not counted yet' : plural(f.files, 'file');
+  return `Layer ${f.layer}, ${files}`;
+}
+
+/**
  * What a held mass delete waits for, in a line: the user's answer, or — once given — what the
  * next pass does with it (PendingDeletes.answer), since the hold stands until that pass ends.
  */
