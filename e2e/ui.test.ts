@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
+import type { FolderStatus } from '../shared/agent-api.js';
 import { serveControl } from '../sync/control/index.js';
 import { FakeAgent, folderStatus } from '../sync/control/testkit.js';
 import { agentAndPage, holdDeletes, stateIs } from './agent-page.js';
@@ -222,7 +223,7 @@ test('a status pushed at each step of a pass builds no conflict row again: only 
   for (let files = 1; files <= 5; files++) {
     agent.status.folders[0]!.progress = { files, filesTotal: 5, bytes: files, bytesTotal: 5, rate: 0 };
     agent.update({});
-    await page.getByText(`Uploading: ${files} of 5 files`).waitFor();
+    await page.locator('.folder-state').getByText(`Uploading: ${files} of 5 files`).waitFor();
   }
   assert.deepEqual(await seen(row.copy), { tables: 0, rows: 0, changed: [], same: true }, 'no row built, none changed');
   await button.and(page.locator(':focus')).waitFor({ timeout: 2_000 });
@@ -507,7 +508,7 @@ test('a folder in its first sync says its files are not counted yet, never "0 fi
   t.after(() => control.close());
   const { page, problems } = await openPage(t);
   await page.goto(`${control.url}/#token=${control.token}`);
-  await page.getByText('Uploading: 3 of 40 files').waitFor();
+  await page.locator('.folder-state').getByText('Uploading: 3 of 40 files').waitFor();
   assert.equal(await page.locator('.layer').innerText(), 'Layer user/alice, files not counted yet');
   assert.deepEqual(problems, []);
 });
@@ -611,5 +612,42 @@ test('a pass still stopping after a pause is said as pausing, never as syncing o
   await stateIs(page, 'Pausing');
   const folder = page.getByRole('heading', { name: root }).locator('..');
   assert.match(await folder.locator('.folder-state').innerText(), /^Pausing: 3 of 8 files/);
+  assert.deepEqual(problems, []);
+});
+
+test("a folder's progress is read out politely: at once when its state changes, its figures at most every 10 s, never at each push", { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-live-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = '/home/alice/Work';
+  const progress = (files: number) => ({ files, filesTotal: 8, bytes: files * 1024, bytesTotal: 8192, rate: 0 });
+  const agent = new FakeAgent([folderStatus(root, { state: 'uploading', progress: progress(1) })]);
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  // The page's clock stands still but where the test moves it.
+  await page.clock.install({ time: new Date('2026-12-07T10:00:00Z') });
+  await page.clock.pauseAt(new Date('2026-12-07T10:00:01Z'));
+  await page.goto(`${control.url}/#token=${control.token}`);
+  const folder = page.getByRole('heading', { name: root }).locator('..');
+  const line = folder.locator('.folder-state');
+  const live = folder.locator('[aria-live="polite"]');
+  await line.getByText(/^Uploading: 1 of 8 files/).waitFor();
+  assert.equal(await live.getAttribute('aria-atomic'), 'true');
+  assert.match(await live.innerText(), /^\/home\/alice\/Work: Uploading: 1 of 8 files/);
+  const push = (files: number, state: FolderStatus['state'] = 'uploading') => agent.update({ folders: [folderStatus(root, { state, ...(state === 'uploading' && { progress: progress(files) }) })] });
+
+  push(2);
+  await line.getByText(/^Uploading: 2 of 8 files/).waitFor();
+  push(3);
+  await line.getByText(/^Uploading: 3 of 8 files/).waitFor();
+  assert.match(await live.innerText(), /Uploading: 1 of 8 files/, 'figures pushed within 10 s of the last read-out are not read out');
+  await page.clock.fastForward(10_000);
+  push(4);
+  await live.getByText(/Uploading: 4 of 8 files/).waitFor();
+  push(5);
+  await line.getByText(/^Uploading: 5 of 8 files/).waitFor();
+  assert.match(await live.innerText(), /Uploading: 4 of 8 files/);
+  push(8, 'idle');
+  await live.getByText(/^\/home\/alice\/Work: Idle$/).waitFor();
   assert.deepEqual(problems, []);
 });

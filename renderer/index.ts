@@ -64,6 +64,12 @@ const NOT_CONNECTED = 'Not connected';
 /** The codes of a conflict the agent no longer has to resolve: said briefly in its folder, not as an error. */
 const ALREADY_RESOLVED: ReadonlySet<string | undefined> = new Set(['E_NO_CONFLICT', 'E_CONFLICT_GONE']);
 
+/**
+ * How often at most a folder's progress is read out to a screen reader while its state stays the
+ * same (a pass pushes figures several times a second): a change of state is read out at once.
+ */
+const ANNOUNCE_MS = 10_000;
+
 /** How long the page waits before it opens again a stream the browser gave up on. */
 const REOPEN_MS = 3000;
 
@@ -197,6 +203,13 @@ function time(iso: string): string {
   return new Date(iso).toLocaleString();
 }
 
+/** What a folder's live region says: the words of the folder's state, the line read out, and when (ms) it was set. */
+interface Spoken {
+  state: string;
+  line: string;
+  at: number;
+}
+
 /** A conflict's row on the page, what it was built from (stableJson), and whether its buttons say a command runs. */
 interface Row {
   el: HTMLLIElement;
@@ -227,6 +240,8 @@ class App {
   private readonly held = new HeldAnswers();
   /** The conflicts' rows the page shows, by folder and copy, with what each was built from. */
   private rows = new Map<string, Row>();
+  /** What each folder's live region says (announced), by root: its state's words, the line, and when it was set. */
+  private spoken = new Map<string, Spoken>();
 
   constructor(
     private readonly root: HTMLElement,
@@ -363,6 +378,7 @@ class App {
     const parts: Child[] = [];
     // The rows of this render, each taken from the last render's where its conflict is unchanged.
     const rows = new Map<string, Row>();
+    const spoken = new Map<string, Spoken>();
     if (s === undefined) {
       parts.push(h('p', {}, this.problem?.message ?? this.dropped ?? 'Connecting to the agent…'));
     } else {
@@ -377,7 +393,7 @@ class App {
         ),
         // One line: a command that failed while the stream was down says the same and more.
         (this.problem ?? this.dropped) !== undefined && h('p', { className: 'problem', role: 'alert' }, this.problem?.message ?? this.dropped),
-        ...s.folders.map((f) => this.folder(f, s, rows)),
+        ...s.folders.map((f) => this.folder(f, s, rows, spoken)),
       );
       if (s.folders.length === 0) parts.push(h('p', {}, 'No folders are synced.'));
       if (s.settings) parts.push(settingsSection(s.settings));
@@ -389,16 +405,35 @@ class App {
     const inConflicts = had?.closest('.conflicts') != null;
     morph(this.root, next);
     this.rows = rows;
+    this.spoken = spoken;
     if (had !== null && had !== document.body) focusAfter(had, section, inConflicts);
   }
 
-  private folder(f: FolderStatus, s: AgentStatus, rows: Map<string, Row>): HTMLElement {
+  /**
+   * What `root`'s live region says, for a folder whose line reads `line` in state `state`: the line
+   * when the state changed (a pass began, ended, failed, paused) or when the region last changed
+   * ANNOUNCE_MS ago; else what it said, so a screen reader is not read every figure of a pass.
+   */
+  private announced(root: string, state: string, line: string, spoken: Map<string, Spoken>): string {
+    const was = this.spoken.get(root);
+    const at = Date.now();
+    const next = was === undefined || was.state !== state || (was.line !== line && at - was.at >= ANNOUNCE_MS) ? { state, line, at } : was;
+    spoken.set(root, next);
+    return next.line;
+  }
+
+  private folder(f: FolderStatus, s: AgentStatus, rows: Map<string, Row>, spoken: Map<string, Spoken>): HTMLElement {
     const section = h('section', { className: 'folder' }, heading('h2', visibleName(f.root)), h('p', { className: 'layer' }, layerLine(f)));
     const state = stateLabel(f.state, f.lastSync, waitsForAnswer(f), s.paused);
     // Without the stream the status is the last one pushed: it may be long out of date.
     const now = this.dropped === undefined ? `${state}${f.progress ? `: ${formatProgress(f.progress)}` : ''}` : `${NOT_CONNECTED} (last known: ${state})`;
     section.dataset.key = f.root;
     section.append(h('p', { className: 'folder-state' }, now));
+    // Read out politely, and its figures not at every push (announced); the line above shows them all.
+    const live = h('p', { className: 'announce' }, `${visibleName(f.root)}: ${this.announced(f.root, this.dropped === undefined ? state : NOT_CONNECTED, now, spoken)}`);
+    live.setAttribute('aria-live', 'polite');
+    live.setAttribute('aria-atomic', 'true');
+    section.append(live);
     section.append(h('p', { className: 'last-sync' }, f.lastSync ? `Last in sync ${time(f.lastSync)}` : 'Not in sync yet'));
     if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, `${lastPassFailed(f) ? 'Last pass failed: ' : ''}${errorText(f.error)}`));
     // No alert: the folder syncs on; this is for the user to fix when they can.
@@ -506,6 +541,8 @@ button:disabled, button[aria-disabled='true'] { opacity: 0.6; cursor: default; }
 .folder, .settings { border-top: 1px solid #8886; padding: 0.5rem 0; }
 .folder h2, .settings h2 { font-size: 1.05rem; margin: 0.4rem 0; word-break: break-all; }
 .folder-state { margin: 0.2rem 0; }
+/* Read by screen readers only: the line above, paced (announced). */
+.announce { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; margin: 0; }
 .problem { color: #c0392b; }
 .warning { color: #a04000; }
 .taken { font-weight: 600; }
