@@ -55,19 +55,22 @@ export type ChunkBuffersFn = (files: readonly Uint8Array[]) => Promise<FileChunk
  * The chunks of each of `files` (each listed with `st`, below SMALL_FILE), read whole and chunked
  * in one call; undefined for a file that changed or could not be read so (readSmall).
  */
-export async function chunkSmall(files: readonly { path: string; st: Stats }[], chunkBuffers: ChunkBuffersFn): Promise<(FileChunks | undefined)[]> {
+export async function chunkSmall(files: readonly { path: string; st: FileIdentity }[], chunkBuffers: ChunkBuffersFn): Promise<(FileChunks | undefined)[]> {
   const read = files.map((f) => readSmall(f.path, f.st));
   const chunked = await chunkBuffers(read.filter((b) => b !== undefined));
   let next = 0;
   return read.map((b) => (b === undefined ? undefined : chunked[next++]));
 }
 
-function sameFile(a: Stats, b: Stats): boolean {
+/** What readSmall compares of a file's lstat to tell that it did not change. */
+export type FileIdentity = Pick<Stats, 'size' | 'mtimeMs' | 'ino' | 'ctimeMs'>;
+
+function sameFile(a: FileIdentity, b: FileIdentity): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.ctimeMs === b.ctimeMs;
 }
 
 /** The whole content of `abs`, listed with `st` (st.size < SMALL_FILE), or undefined (see the header). */
-export function readSmall(abs: string, st: Stats): Buffer | undefined {
+export function readSmall(abs: string, st: FileIdentity): Buffer | undefined {
   let fd: number | undefined;
   try {
     const opened = openRegularSync(abs);

@@ -65,4 +65,4 @@ export { BESIDE_TEMP, besideTempPrefix } from './beside-temp.js';
 export { TEMP_PREFIX } from '../fsutil.js';
 export { tempInUse } from '../temps.js';
 export type { RestoreOptions, RestoreStats, RestoreProgress, ChunkFileFn, ChunkFilesFn, ChunkedFile, MemoryTree } from './types.js';
-export type { EarlierWalk } from './seed.js';
+export type { EarlierWalk, FileStat } from './seed.js';

@@ -7,7 +7,7 @@
  * A folder mtime of 0 means "not known" (the agent syncs no folder times: agent/trees.ts): such a
  * folder must keep the time it has, which for one the restore made is when it was made and filled.
  */
-import { closeSync, constants, fchmodSync, futimesSync, openSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, futimesSync, openSync } from 'node:fs';
 import { lstat, lutimes, open, readlink, symlink, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { MODE_MASK } from './assembly.js';
@@ -18,11 +18,11 @@ import { NOFOLLOW, fsyncDir, isErrno, openRegular, syncDirHandle, tempPathIn } f
 import type { DirMeta, PlannedDir, PlannedLink } from './types.js';
 
 /** Equal to the millisecond (file systems store finer or, at worst, exactly ms). */
-export function sameMtime(st: Stats, mtimeMs: number): boolean {
+export function sameMtime(st: { mtimeMs: number }, mtimeMs: number): boolean {
   return Math.abs(st.mtimeMs - mtimeMs) < 1;
 }
 
-export function sameMode(st: Stats, mode: number): boolean {
+export function sameMode(st: { mode: number }, mode: number): boolean {
   return (st.mode & 0o7777) === (mode & MODE_MASK);
 }
 

@@ -35,7 +35,7 @@ import { ensureDirs, lstatNow, pathInside, removeTemps } from './fsutil.js';
 import { finishDirs, fixFileMeta, restoreLink, sameMode, sameMtime } from './meta.js';
 import { buildPlan, leaveOutTooLong, planMemoryTree } from './plan.js';
 import { RangeCache } from './ranges.js';
-import { scanSeeds, walkAgain, walkSeeds, type SeedIndex, type SeedWalk } from './seed.js';
+import { fileStat, scanSeeds, walkAgain, walkSeeds, type FileStat, type SeedIndex, type SeedWalk } from './seed.js';
 import { copySeeded } from './seedcopy.js';
 import type { Plan, PlannedFile, RestoreOptions, RestoreStats } from './types.js';
 
@@ -109,7 +109,7 @@ class Restore {
    * new folders: not walked): temp leftovers in planned folders are removed, what is on disk at each
    * planned path is known, and the seed files are chunked for the needed chunks.
    */
-  async seedIndex(target: string, created: ReadonlySet<string>, existing: ReadonlyMap<string, Stats>): Promise<{ index: SeedIndex; onDisk: (Stats | undefined)[]; quick: Set<string> }> {
+  async seedIndex(target: string, created: ReadonlySet<string>, existing: ReadonlyMap<string, Stats>): Promise<{ index: SeedIndex; onDisk: (FileStat | undefined)[]; quick: Set<string> }> {
     // Restoring one path, the target is walked there only: a one-file restore into a home folder
     // must not read (chunk) every other file in it. Its folders on the way are not walked, so
     // their temp leftovers are looked for on their own.
@@ -127,7 +127,7 @@ class Restore {
       if (!planned.has(dirname(temp)) || tempInUse(temp, basename(temp))) continue;
       const st = lstatNow(temp);
       if (st?.isFile()) {
-        seeds.push({ path: temp, size: st.size, st });
+        seeds.push({ path: temp, size: st.size, st: fileStat(st) });
         this.leftovers.push(temp);
       } else await rm(temp, { recursive: true, force: true });
     }
@@ -161,7 +161,7 @@ class Restore {
   }
 
   /** Files whose content is already right are left in place (metadata fixed if needed); the rest, by priority. */
-  async classify(index: SeedIndex, onDisk: (Stats | undefined)[], quick: ReadonlySet<string>): Promise<Work[]> {
+  async classify(index: SeedIndex, onDisk: (FileStat | undefined)[], quick: ReadonlySet<string>): Promise<Work[]> {
     const works: { work: Work; priority: number }[] = [];
     const priority = this.opts.priority ?? ((_rel: string, size: number) => size);
     for (const [i, f] of this.plan.files.entries()) {

@@ -1,11 +1,11 @@
 /**
  * The restore module's public option and result types, and the plan it builds from the trees.
  */
-import type { Dirent, Stats } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import type { HashAlgorithm } from '../chunker/hash.js';
 import type { DiskNode } from '../plan/types.js';
 import type { BlobId, ChunkerParams, SymlinkEntry } from '../repo/types.js';
-import type { EarlierWalk } from './seed.js';
+import type { EarlierWalk, FileStat } from './seed.js';
 
 export interface RestoreProgress {
   filesDone: number;
@@ -24,7 +24,7 @@ export type ChunkFileFn = (path: string, params: ChunkerParams, hash: HashAlgori
  * one call, each read whole (as chunker/small.ts's chunkSmall); undefined for a file that changed
  * or could not be read so, which the caller then chunks by path.
  */
-export type ChunkFilesFn = (files: readonly { path: string; st: Stats }[], params: ChunkerParams, hash: HashAlgorithm) => Promise<(ChunkedFile | undefined)[]>;
+export type ChunkFilesFn = (files: readonly { path: string; st: FileStat }[], params: ChunkerParams, hash: HashAlgorithm) => Promise<(ChunkedFile | undefined)[]>;
 
 export interface ChunkedFile {
   size: number;
@@ -94,7 +94,7 @@ export interface RestoreOptions {
    * that file was (the lstat its walk made anyway): the sign-in tells a VDI image's file by it
    * (sync/signin/base.ts imageFilesReplaced).
    */
-  replacing?: (rel: string, before: Stats) => void;
+  replacing?: (rel: string, before: FileStat) => void;
   /**
    * Keep what the target has where the tree has another kind of entry (a folder where it has a
    * file or link, a file or link where it has a folder): moved aside to a conflict copy named for

@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import type { Base, BaseKind } from '../agent/index.js';
 import { foldKey, type DiskNode } from '../plan/index.js';
 import { breathe, listDirNow } from '../restore/fsutil.js';
+import type { FileStat } from '../restore/index.js';
 import type { Excluder } from '../watch/index.js';
 
 export function baseKind(entry: Dirent | Stats): BaseKind | undefined {
@@ -112,11 +113,11 @@ export interface ReplacedOptions {
   /** When this machine started (lay.ts LayOptions.bootTime). */
   bootTime: number;
   /** Whether a version some layer has at the path, or this machine laid or synced there (the stack's trees and its history), bears the file's mtime. */
-  laidHere: (path: string, before: Stats) => boolean;
+  laidHere: (path: string, before: FileStat) => boolean;
 }
 
 /**
- * Of the files a lay over an earlier record wrote over (`replaced`: path → the lstat before), those
+ * Of the files a lay over an earlier record wrote over (`replaced`: path → the lstat of the regular file there before), those
  * that were the image's: the machine was reset to a new image since that record, and the new image
  * has a file at a path the layer has. The lay cannot read them before ready, and once laid their
  * bytes are gone; what tells them is their stat. A file is the image's only when all of these hold:
@@ -133,9 +134,9 @@ export interface ReplacedOptions {
  * synced before a restart: the lay replaced it (the layer wins), and a delete there writes a
  * whiteout instead of a plain delete. Must hold: no file is read.
  */
-export function imageFilesReplaced(replaced: ReadonlyMap<string, Stats>, opts: ReplacedOptions): [string, BaseKind][] {
+export function imageFilesReplaced(replaced: ReadonlyMap<string, FileStat>, opts: ReplacedOptions): [string, BaseKind][] {
   if (opts.recordedAt >= opts.bootTime) return [];
   const image: [string, BaseKind][] = [];
-  for (const [p, st] of replaced) if (st.isFile() && st.ctimeMs < opts.bootTime && !opts.laidHere(p, st)) image.push([p, 'file']);
+  for (const [p, st] of replaced) if (st.ctimeMs < opts.bootTime && !opts.laidHere(p, st)) image.push([p, 'file']);
   return image;
 }

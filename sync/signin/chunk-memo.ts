@@ -17,12 +17,12 @@
  * from memory or chunked many at once, under the same rules; a file a batch could not take (it
  * changed as it was read) is answered undefined and goes by path, as restore's seed scan expects.
  */
-import type { BigIntStats, Stats } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { lstatSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import type { HashAlgorithm } from '../chunker/hash.js';
 import type { ChunkerParams } from '../repo/types.js';
-import type { ChunkFileFn, ChunkFilesFn, ChunkedFile } from '../restore/index.js';
+import type { ChunkFileFn, ChunkFilesFn, ChunkedFile, FileStat } from '../restore/index.js';
 
 function keyOf(st: BigIntStats, params: ChunkerParams, hash: HashAlgorithm): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${params.minSize}:${params.avgSize}:${params.maxSize}:${hash}`;
@@ -72,7 +72,7 @@ export class ChunkMemo {
 
   private async chunkMany(
     innerFiles: ChunkFilesFn,
-    files: readonly { path: string; st: Stats }[],
+    files: readonly { path: string; st: FileStat }[],
     params: ChunkerParams,
     hash: HashAlgorithm,
     worth: (size: number) => boolean,

@@ -49,7 +49,6 @@
  * data — reads every file instead, and its first contact replaces a file bearing the layer's mtime
  * (that lay's torn write) instead of keeping it as a conflict copy.
  */
-import type { Stats } from 'node:fs';
 import { lstat, readlink, rm, rmdir } from 'node:fs/promises';
 import { uptime } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -60,7 +59,7 @@ import { openRepository, type Repository } from '../repo/index.js';
 import type { BlobId } from '../repo/types.js';
 import { forEachLimit } from '../repo/pool.js';
 import { sameMtime } from '../restore/meta.js';
-import { restoreTree, type ChunkFileFn, type ChunkFilesFn, type EarlierWalk, type MemoryTree, type RestoreProgress, type RestoreStats } from '../restore/index.js';
+import { restoreTree, type ChunkFileFn, type ChunkFilesFn, type EarlierWalk, type FileStat, type MemoryTree, type RestoreProgress, type RestoreStats } from '../restore/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { layerGraph } from '../agent/history.js';
@@ -216,7 +215,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const recordedAt = earlier === undefined ? undefined : (await lstat(baseFile)).mtimeMs;
   const bootTime = opts.bootTime ?? Date.now() - uptime() * 1000;
   // Over a record, the files the restores write over: a new image's among them are told by their stat after (base.ts imageFilesReplaced).
-  const replaced = new Map<string, Stats>();
+  const replaced = new Map<string, FileStat>();
 
   const deferSync = await syncingWhole;
   const clean = await startLaying(opts.stateDir, !deferSync);
@@ -247,7 +246,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
       // First contact just listed home's folders; the ready half's walk then holds all it learned.
       ...(phase === 'ready' ? { listed: settled.listed, onWalked: (w: EarlierWalk) => (walked = w) } : { walked }),
       ...(priority ? { priority } : {}),
-      ...(earlier ? { replacing: (rel: string, before: Stats) => replaced.set(rel, before) } : {}),
+      ...(earlier ? { replacing: (rel: string, before: FileStat) => replaced.set(rel, before) } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       onProgress: (p) => emit({ type: 'progress', phase, ...p }),
       signal: opts.signal,
@@ -277,7 +276,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   // A VDI machine's own files: deleting one must hide it from the next session (base.ts).
   const org = (p: string): boolean => stack.user?.tree.has(p) !== true && stack.org.some((l) => l.tree.has(p));
   const versions = [...stack.org.map((l) => l.tree), ...(stack.user ? [stack.user.tree] : []), ...stack.history];
-  const laidHere = (p: string, before: Stats): boolean => versions.some((t) => {
+  const laidHere = (p: string, before: FileStat): boolean => versions.some((t) => {
     const n = t.get(p);
     return n?.type === 'file' && sameMtime(before, n.mtimeMs);
   });
