@@ -8,6 +8,7 @@ import { chunkFileHere } from '../chunker/index.js';
 import { makeFifo, notWaitingOn } from '../testing/fifo.js';
 import { makeRng, testSeed } from '../testing/random.js';
 import { restoreTree } from './index.js';
+import { walkAgain, walkSeeds } from './seed.js';
 import { dir, expectedListing, file, listing, newRepo, saveLayer, tempDir, TEST_CHUNKER, type Spec } from './testkit.js';
 import { poolChunkFile, poolChunkFiles } from './chunk.js';
 import type { ChunkFileFn, ChunkFilesFn } from './types.js';
@@ -41,6 +42,29 @@ async function countingLstats<T>(work: () => Promise<T>): Promise<{ result: T; c
 }
 
 describe('restore: seeding', () => {
+  it('walks each inode once, and knows the lstat of every name of a hard link, walked again or not', async (t) => {
+    const root = await tempDir(t, 'seed-links');
+    await mkdir(join(root, 'a'));
+    writeFileSync(join(root, 'a', 'one.txt'), 'same');
+    fs.linkSync(join(root, 'a', 'one.txt'), join(root, 'two.txt'));
+    writeFileSync(join(root, 'other.txt'), 'other');
+    const walk = await walkSeeds([root], new Set());
+    const names = (w: typeof walk): string[] => w.files.map((f) => f.path.slice(root.length + 1)).sort();
+    assert.equal(walk.files.length, 2);
+    assert.ok(names(walk).includes('other.txt'));
+    assert.deepEqual([...walk.stats.keys()].map((p) => p.slice(root.length + 1)).sort(), ['a/one.txt', 'other.txt', 'two.txt']);
+    assert.equal(walk.stats.get(join(root, 'two.txt'))?.ino, walk.stats.get(join(root, 'a', 'one.txt'))?.ino);
+    // A name written since as another link to a file already listed: that inode is still listed once.
+    await rm(join(root, 'two.txt'));
+    writeFileSync(join(root, 'two.txt'), 'new');
+    const linked = await walkSeeds([root], new Set());
+    await rm(join(root, 'other.txt'));
+    fs.linkSync(join(root, 'two.txt'), join(root, 'other.txt'));
+    const again = walkAgain({ walk: linked, wrote: new Set([join(root, 'other.txt')]) });
+    assert.equal(again.files.length, 2);
+    assert.equal(again.stats.size, 3);
+  });
+
   it('looks at each folder already on the disk once: the walk takes the lstat its check of the folder made', async (t) => {
     const spec: Spec = { a: dir({ b: dir({ c: dir({ 'f.txt': file('one') }) }), 'g.txt': file('two') }), d: dir({}) };
     const { repo } = await newRepo();

@@ -100,7 +100,7 @@ export interface SeedWalk {
  * `checked`: the lstat of folders the caller has just checked to be real ones (ensureDirs).
  */
 export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<string>, signal?: AbortSignal, listed?: ReadonlyMap<string, readonly Dirent[]>, checked?: ReadonlyMap<string, Stats>): Promise<SeedWalk> {
-  const seen = new Set<string>();
+  const seen = new Inodes();
   const walk: SeedWalk = { files: [], stats: new Map(), temps: [] };
   const queue = roots.filter((r) => !skip.has(r));
   for (let i = 0; i < queue.length; i++) {
@@ -117,9 +117,7 @@ export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<stri
     if (!st || (!st.isDirectory() && !st.isFile())) continue;
     const file = st.isFile() ? fileStat(st) : undefined;
     if (file) walk.stats.set(path, file);
-    const id = `${st.dev}:${st.ino}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
+    if (!seen.add(st)) continue;
     if (file) {
       walk.files.push({ path, size: file.size, st: file });
       continue;
@@ -132,6 +130,23 @@ export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<stri
     }
   }
   return walk;
+}
+
+/** Inodes by device: a walk's "each inode once" without a `dev:ino` string made and kept per entry. */
+class Inodes {
+  private readonly byDev = new Map<number, Set<number>>();
+
+  /** Adds the entry's inode; false when it was there already. */
+  add(st: { dev: number; ino: number }): boolean {
+    let inos = this.byDev.get(st.dev);
+    if (inos === undefined) {
+      inos = new Set();
+      this.byDev.set(st.dev, inos);
+    }
+    if (inos.has(st.ino)) return false;
+    inos.add(st.ino);
+    return true;
+  }
 }
 
 /** A restore's walk (walkSeeds), and the paths that restore wrote since: files, links, files whose metadata it set. */
@@ -149,15 +164,14 @@ export function walkAgain(earlier: EarlierWalk): SeedWalk {
   const { walk, wrote } = earlier;
   const files = walk.files.filter((f) => !wrote.has(f.path));
   const stats = new Map([...walk.stats].filter(([path]) => !wrote.has(path)));
-  const seen = new Set(files.map((f) => `${f.st.dev}:${f.st.ino}`));
+  const seen = new Inodes();
+  for (const f of files) seen.add(f.st);
   for (const path of wrote) {
     const found = lstatNow(path);
     if (!found?.isFile()) continue;
     const st = fileStat(found);
     stats.set(path, st);
-    const id = `${st.dev}:${st.ino}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
+    if (!seen.add(st)) continue;
     files.push({ path, size: st.size, st });
   }
   return { files, stats, temps: [...walk.temps] };
