@@ -117,6 +117,14 @@ export class SnapshotGraph {
    * another one's walk reached is dropped.
    */
   async mergeBase(mine: readonly SnapshotId[], theirs: SnapshotId): Promise<SnapshotId | undefined> {
+    return (await this.mergeBases(mine, theirs))[0];
+  }
+
+  /**
+   * Every best common ancestor of `mine` and `theirs` (mergeBase's first): more than one where two
+   * devices' passes crossed, each merging a snapshot the other made meanwhile.
+   */
+  async mergeBases(mine: readonly SnapshotId[], theirs: SnapshotId): Promise<SnapshotId[]> {
     const flags = new Map<SnapshotId, number>();
     const queue: Array<{ id: SnapshotId; time: number }> = [];
     /** Common ancestors in the order found, and the snapshots below one. */
@@ -148,7 +156,7 @@ export class SnapshotGraph {
       await reading(time);
       for (const parent of (await this.get(id)).parents) await mark(parent, bits);
     }
-    return found.find((id) => !below.has(id));
+    return found.filter((id) => !below.has(id));
   }
 
   /**

@@ -54,6 +54,22 @@ export async function snapshotTree(input: Pick<MergeInput, 'graph' | 'trees' | '
   return input.trees.flat(root, input.chunks);
 }
 
+/**
+ * The tree a head merges against: its merge base, or, where two devices' passes crossed (several
+ * best common ancestors, none below another), those merged in turn, each pair against its own
+ * bases, as git's recursive merge does. Any one of them alone would lack what the others hold, and
+ * a file deleted since on this side would look added on the other and come back.
+ */
+async function baseTree(input: MergeInput, bases: readonly SnapshotId[]): Promise<Map<string, Node>> {
+  let tree = await snapshotTree(input, bases[0]);
+  for (let i = 1; i < bases.length; i++) {
+    const below = await baseTree(input, await input.graph.mergeBases(bases.slice(0, i), bases[i]!));
+    const next = await snapshotTree(input, bases[i]);
+    tree = merge3(below, tree, next, { mine: input.device, theirs: input.device, caseInsensitive: input.caseInsensitive }).merged;
+  }
+  return tree;
+}
+
 export async function mergeHeads(input: MergeInput): Promise<MergeOutput> {
   let merged = input.mine;
   const mineSet = [...(input.own === undefined ? [] : [input.own]), ...input.alsoMerged];
@@ -85,10 +101,10 @@ export async function mergeHeads(input: MergeInput): Promise<MergeOutput> {
       considered.set(h.device, h.snapshot);
       continue;
     }
-    const baseId = mineSet.length > 0 ? await input.graph.mergeBase(mineSet, h.snapshot) : undefined;
+    const bases = mineSet.length > 0 ? await input.graph.mergeBases(mineSet, h.snapshot) : [];
     considered.set(h.device, h.snapshot);
-    if (baseId === h.snapshot) continue;
-    const base = await snapshotTree(input, baseId);
+    if (bases[0] === h.snapshot) continue;
+    const base = await baseTree(input, bases);
     const theirs = await snapshotTree(input, h.snapshot);
     const r = merge3(base, merged, theirs, { mine: input.device, theirs: h.device, caseInsensitive: input.caseInsensitive });
     merged = r.merged;
