@@ -1,36 +1,18 @@
 import assert from 'node:assert/strict';
 import { renameSync, symlinkSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, symlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { readdir, readFile, rm, symlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { isStrataError } from '../errors.js';
-import { planApply, type ApplyOp } from '../plan/index.js';
+import type { ApplyOp } from '../plan/index.js';
 import { show } from '../plan/testkit.js';
 import { TEMP_PREFIX } from '../fsutil.js';
 import { executePlan, recover } from './index.js';
-import { Blobs, materialize, scan, tempDir, tree, userAppend } from './testkit.js';
+import { planOver, scan, userAppend, type PlanOver } from './testkit.js';
 
-interface Setup {
-  root: string;
-  outside: string;
-  journalPath: string;
-  blobs: Blobs;
-  ops: ApplyOp[];
-}
+const setup = (t: TestContext, localSpec: Record<string, string>, mergedSpec: Record<string, string>) => planOver(t, 'hostile', localSpec, mergedSpec);
 
-async function setup(t: TestContext, localSpec: Record<string, string>, mergedSpec: Record<string, string>): Promise<Setup> {
-  const base = await tempDir(t, 'hostile');
-  const root = join(base, 'root');
-  const outside = join(base, 'outside');
-  await mkdir(root);
-  await mkdir(outside);
-  const blobs = new Blobs();
-  await materialize(root, tree(blobs, localSpec), blobs);
-  const ops = planApply(await scan(root), tree(blobs, mergedSpec)).ops;
-  return { root, outside, journalPath: join(base, 'journal'), blobs, ops };
-}
-
-function run(s: Setup) {
+function run(s: PlanOver) {
   return executePlan(s.root, s.ops, { fetch: s.blobs.fetch(), journalPath: s.journalPath });
 }
 

@@ -1,38 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { planApply, type ApplyOp } from '../plan/index.js';
 import { makeFifo, notWaitingOn } from '../testing/fifo.js';
 import { ExecContext } from './context.js';
 import { executePlan, type ExecuteResult } from './index.js';
-import { Blobs, materialize, scan, tempDir, tree } from './testkit.js';
+import { planOver, type PlanOver } from './testkit.js';
 
-interface Setup {
-  root: string;
-  outside: string;
-  journalPath: string;
-  blobs: Blobs;
-  ops: ApplyOp[];
-}
-
-async function setup(t: TestContext, localSpec: Record<string, string>, mergedSpec: Record<string, string>): Promise<Setup> {
-  const base = await tempDir(t, 'special');
-  const root = join(base, 'root');
-  const outside = join(base, 'outside');
-  await mkdir(root);
-  await mkdir(outside);
-  const blobs = new Blobs();
-  await materialize(root, tree(blobs, localSpec), blobs);
-  const ops = planApply(await scan(root), tree(blobs, mergedSpec)).ops;
-  return { root, outside, journalPath: join(base, 'journal'), blobs, ops };
-}
+const setup = (t: TestContext, localSpec: Record<string, string>, mergedSpec: Record<string, string>) => planOver(t, 'special', localSpec, mergedSpec);
 
 /**
  * Runs the plan with `swap` called once, right after the check of `rel` that is the `nth` (from 1)
  * check of it: the user swapping what stands there between the executor's check and its open.
  */
-async function runSwapping(t: TestContext, s: Setup, rel: string, nth: number, swap: () => Promise<void>): Promise<ExecuteResult> {
+async function runSwapping(t: TestContext, s: PlanOver, rel: string, nth: number, swap: () => Promise<void>): Promise<ExecuteResult> {
   const check = ExecContext.prototype.check;
   let seen = 0;
   t.mock.method(ExecContext.prototype, 'check', async function (this: ExecContext, ...args: Parameters<ExecContext['check']>) {

@@ -8,7 +8,7 @@ import { lstat, lutimes, mkdir, mkdtemp, open, readdir, readFile, readlink, rm, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { FileNode, Node } from '../plan/index.js';
+import { planApply, type ApplyOp, type FileNode, type Node } from '../plan/index.js';
 import { compareStrings, joinPath } from '../plan/nodes.js';
 import { tree as specTree } from '../plan/testkit.js';
 import { makeRng } from '../testing/random.js';
@@ -122,4 +122,26 @@ export async function userAppend(path: string, text: string): Promise<void> {
   const fh = await open(path, 'a');
   await fh.write(text);
   await fh.close();
+}
+
+/** A disk laid from `localSpec` in a new temp dir, a folder beside it, and the plan that turns it into `mergedSpec`. */
+export interface PlanOver {
+  root: string;
+  /** A folder outside the root: where a link swapped in may point. */
+  outside: string;
+  journalPath: string;
+  blobs: Blobs;
+  ops: ApplyOp[];
+}
+
+export async function planOver(t: TestContext, name: string, localSpec: Record<string, string>, mergedSpec: Record<string, string>): Promise<PlanOver> {
+  const base = await tempDir(t, name);
+  const root = join(base, 'root');
+  const outside = join(base, 'outside');
+  await mkdir(root);
+  await mkdir(outside);
+  const blobs = new Blobs();
+  await materialize(root, tree(blobs, localSpec), blobs);
+  const ops = planApply(await scan(root), tree(blobs, mergedSpec)).ops;
+  return { root, outside, journalPath: join(base, 'journal'), blobs, ops };
 }
