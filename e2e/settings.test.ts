@@ -33,7 +33,9 @@ test('the UI shows settings that cannot sync (dconf not running), a locked key a
   const { deviceId } = await openAgentState(stateDir, { newDeviceId: () => 'pc1' });
   await writeSession(stateDir, { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: deviceId, signedIn: new Date().toISOString() } satisfies Session);
   await layHome({ store, session: await readSession(stateDir), stateDir, settingsStore: settings });
-  const host = await startSessionHost({ stateDir, session: await readSession(stateDir), org: { store, location: 'test', url: 'test', close: () => undefined }, orgCheckMs: 0, pollMs: 100, settingsStore: settings });
+  // Polls a second apart: while dconf fails, every poll runs a pass, and at 100 ms a loaded machine's
+  // passes ran back to back, so that "In sync" between them was never on the page long enough to be seen.
+  const host = await startSessionHost({ stateDir, session: await readSession(stateDir), org: { store, location: 'test', url: 'test', close: () => undefined }, orgCheckMs: 0, pollMs: 1_000, settingsStore: settings });
   t.after(() => host.stop());
   const { page, problems } = await openPage(t);
   await page.goto(`${host.control.url}/#token=${host.control.token}`);
