@@ -155,7 +155,8 @@ describe('desktop app', { skip }, () => {
     await shell.until(() => shell.tooltip === 'Strata — In sync', 'the first pass');
     assert.deepEqual(
       shell.notices.map((n) => n.notice.title),
-      ['Conflict: Documents/notes.txt'],
+      // The name isolated (LRI … PDI): a right-to-left override in it cannot reorder the title.
+      ['Conflict: \u2066Documents/notes.txt\u2069'],
     );
     assert.ok(existsSync(join(m.stateDir, CONTROL_FILE)), 'the control endpoint is up');
 
@@ -216,14 +217,14 @@ describe('desktop app', { skip }, () => {
     t.after(() => app.quit());
     const told = (): string[] => shell.notices.filter((n) => n.notice.title === 'A setting is not synced').map((n) => n.notice.body);
     await shell.until(() => told().length === 1, 'the notice of the setting');
-    assert.match(told()[0] ?? '', /^\/org\/test\/app\/bad name: not synced: /);
+    assert.match(told()[0] ?? '', /^\u2066\/org\/test\/app\/bad name\u2069: not synced: /);
     await shell.until(() => shell.tooltip === 'Strata — In sync; 1 setting not synced', 'the tray saying the setting');
     assert.ok(shell.labels().includes('1 setting not synced'), shell.labels().join(' | '));
     await passes(app, 2);
     assert.equal(told().length, 1, 'a problem that stays is told once');
     settings.values.set('/org/test/app/also bad', "'y'");
     await shell.until(() => told().length === 2, 'the notice of the new problem');
-    assert.match(told()[1] ?? '', /^\/org\/test\/app\/also bad: /);
+    assert.match(told()[1] ?? '', /^\u2066\/org\/test\/app\/also bad\u2069: /);
     shell.notices.at(-1)?.onClick();
     assert.equal(shell.windows.length, 1, "the notice's click opens the window");
   });
