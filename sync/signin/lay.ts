@@ -50,7 +50,6 @@
  * (that lay's torn write) instead of keeping it as a conflict copy.
  */
 import { lstat, readlink, rm, rmdir } from 'node:fs/promises';
-import { uptime } from 'node:os';
 import { dirname, join } from 'node:path';
 import { canSyncFileSystem, fsyncDir, isErrno, layerPath, syncFileSystem, trySyncFileSystem } from '../fsutil.js';
 import { poolChunkFile, poolChunkFiles } from '../restore/chunk.js';
@@ -67,6 +66,7 @@ import { EMPTY_BASE, folderFiles, folderStateDir, readRecordedBase, removeBase, 
 import { describeError, isStrataError, shortenMiddle, StrataError } from '../errors.js';
 import { loadSettled } from '../agent/settled.js';
 import { TreeFiles } from '../agent/tree-files.js';
+import { bootTimeMs } from '../temps.js';
 import { ChunkMemo } from './chunk-memo.js';
 import { recordLaidHead } from './device-head.js';
 import { effectiveTree, foldCase, splitReady } from './effective.js';
@@ -213,7 +213,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   // home changes: a record that cannot be read stops the lay before it starts.
   const earlier = session.mode === 'vdi' ? await earlierBase(baseFile, (w) => warnings.push(w)) : undefined;
   const recordedAt = earlier === undefined ? undefined : (await lstat(baseFile)).mtimeMs;
-  const bootTime = opts.bootTime ?? Date.now() - uptime() * 1000;
+  const bootTime = opts.bootTime ?? bootTimeMs();
   // Over a record, the files the restores write over: a new image's among them are told by their stat after (base.ts imageFilesReplaced).
   const replaced = new Map<string, FileStat>();
 
