@@ -55,17 +55,19 @@ export async function snapshotTree(input: Pick<MergeInput, 'graph' | 'trees' | '
 }
 
 /**
- * The tree a head merges against: its merge base, or, where two devices' passes crossed (several
- * best common ancestors, none below another), those merged in turn, each pair against its own
- * bases, as git's recursive merge does. Any one of them alone would lack what the others hold, and
- * a file deleted since on this side would look added on the other and come back.
+ * The tree a merge takes for its base, given the best common ancestors of its two sides
+ * (SnapshotGraph.mergeBases): the one, or, where two writers' histories crossed (several, none
+ * below another), those merged in turn, each pair against its own bases, as git's recursive merge
+ * does. Any one of them alone would lack what the others hold, and a file deleted since on one
+ * side would look added on the other and come back. `treeOf` loads a snapshot's flat tree (none:
+ * empty); the base merges' conflict copies are named for `names.device`.
  */
-async function baseTree(input: MergeInput, bases: readonly SnapshotId[]): Promise<Map<string, Node>> {
-  let tree = await snapshotTree(input, bases[0]);
+export async function baseTree(graph: SnapshotGraph, bases: readonly SnapshotId[], treeOf: (id: SnapshotId | undefined) => Promise<Map<string, Node>>, names: Pick<MergeInput, 'device' | 'caseInsensitive'>): Promise<Map<string, Node>> {
+  let tree = await treeOf(bases[0]);
   for (let i = 1; i < bases.length; i++) {
-    const below = await baseTree(input, await input.graph.mergeBases(bases.slice(0, i), bases[i]!));
-    const next = await snapshotTree(input, bases[i]);
-    tree = merge3(below, tree, next, { mine: input.device, theirs: input.device, caseInsensitive: input.caseInsensitive }).merged;
+    const below = await baseTree(graph, await graph.mergeBases(bases.slice(0, i), bases[i]!), treeOf, names);
+    const next = await treeOf(bases[i]);
+    tree = merge3(below, tree, next, { mine: names.device, theirs: names.device, caseInsensitive: names.caseInsensitive }).merged;
   }
   return tree;
 }
@@ -104,7 +106,7 @@ export async function mergeHeads(input: MergeInput): Promise<MergeOutput> {
     const bases = mineSet.length > 0 ? await input.graph.mergeBases(mineSet, h.snapshot) : [];
     considered.set(h.device, h.snapshot);
     if (bases[0] === h.snapshot) continue;
-    const base = await baseTree(input, bases);
+    const base = await baseTree(input.graph, bases, (id) => snapshotTree(input, id), input);
     const theirs = await snapshotTree(input, h.snapshot);
     const r = merge3(base, merged, theirs, { mine: input.device, theirs: h.device, caseInsensitive: input.caseInsensitive });
     merged = r.merged;

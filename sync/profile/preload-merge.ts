@@ -15,15 +15,18 @@
  * ancestor of its preload's snapshot only, and that snapshot descends from the earlier record and
  * preload too, so a device's merge base (the newest common ancestor) is never a record.
  *
- * The layer side is the layer's latest snapshot, with this admin device's head merged in (merge3,
- * against their common ancestor) when that head is not one of its ancestors (a device wrote the
- * latest snapshot before it merged the last preload), so what the last preload wrote is neither
- * lost nor taken for deleted by the user.
+ * The layer side is the layer's latest snapshot, with this admin device's head merged in when that
+ * head is not one of its ancestors (a device wrote the latest snapshot before it merged the last
+ * preload), so what the last preload wrote is neither lost nor taken for deleted by the user. The
+ * merge is merge3 against their best common ancestors, as a device's (remote.ts baseTree): where a
+ * device's passes and the preloads crossed there are two, and either alone would bring back what
+ * the other side deleted since.
  */
 import { flattenLoaded, merge3, type Conflict, type Node } from '../plan/index.js';
 import type { Repository, SnapshotRecord } from '../repo/index.js';
 import { keys, type BlobId, type Head, type Snapshot, type SnapshotId } from '../repo/types.js';
 import type { SnapshotGraph } from '../agent/history.js';
+import { baseTree } from '../agent/remote.js';
 import type { ChunkMap } from '../agent/trees.js';
 import { loadAllTrees } from './load-trees.js';
 
@@ -64,15 +67,23 @@ export async function readSides(repo: Repository, graph: SnapshotGraph, latest: 
   const layer = latest.snapshot.layer;
   const recordId = await recordOf(graph, own);
   const ownId = own?.snapshot;
-  const ownBase = ownId !== undefined && ownId !== latest.id ? await graph.mergeBase([latest.id], ownId) : ownId;
-  const merging = ownId !== undefined && ownBase !== ownId;
-  const ids = [latest.id, ...(recordId ? [recordId] : []), ...(merging ? [ownId, ...(ownBase ? [ownBase] : [])] : [])];
+  const apart = ownId !== undefined && ownId !== latest.id;
+  const bases = apart ? await graph.mergeBases([latest.id], ownId) : [];
+  const merging = apart && bases[0] !== ownId;
+  const ids = [latest.id, ...(recordId ? [recordId] : []), ...(merging ? [ownId, ...bases] : [])];
   const snaps = new Map<SnapshotId, Snapshot>([[latest.id, latest.snapshot]]);
   for (const id of ids) if (!snaps.has(id)) snaps.set(id, await graph.get(id));
   const rootOf = (id: SnapshotId): BlobId => (snaps.get(id) as Snapshot).root;
   const trees = await loadAllTrees(repo, [template, ...ids.map(rootOf)], new Map(), new Map(ids.map((id) => [rootOf(id), keys.snapshot(layer, id)])));
   const chunks: ChunkMap = new Map();
   const flat = (root: BlobId): Map<string, Node> => flattenLoaded(trees, root, chunks);
+  // A snapshot's tree, loaded when not yet (the bases of crossed bases, baseTree).
+  const snapshotTree = async (id: SnapshotId | undefined): Promise<Map<string, Node>> => {
+    if (id === undefined) return new Map();
+    const { root } = await graph.get(id);
+    await loadAllTrees(repo, [root], trees, new Map([[root, keys.snapshot(layer, id)]]));
+    return flat(root);
+  };
   const latestTree = flat(latest.snapshot.root);
   const sides: Sides = {
     template: flat(template),
@@ -86,7 +97,8 @@ export async function readSides(repo: Repository, graph: SnapshotGraph, latest: 
     chunks,
   };
   if (merging && own) {
-    const r = merge3(ownBase ? flat(rootOf(ownBase)) : new Map(), latestTree, flat(rootOf(ownId)), { mine: userDevice, theirs: own.device, caseInsensitive });
+    const base = await baseTree(graph, bases, snapshotTree, { device: own.device, caseInsensitive });
+    const r = merge3(base, latestTree, flat(rootOf(ownId)), { mine: userDevice, theirs: own.device, caseInsensitive });
     sides.layer = r.merged;
     sides.conflicts = r.conflicts;
     sides.parents.push({ id: ownId, snapshot: snaps.get(ownId) as Snapshot });
