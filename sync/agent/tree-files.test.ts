@@ -168,3 +168,14 @@ test('what a writer killed half-way leaves is never used: its temp goes at the n
   await again.write(torn!.id, torn!.data);
   assert.ok(Buffer.from(torn!.data).equals((await new TreeFiles(dir, DEFAULT_HASH).read([torn!.id])).get(torn!.id)!));
 });
+
+test('a name that is no tree id is never a path: nothing is written outside the folder, nor kept', async (t) => {
+  const base = await tempRoot(t, 'tree-files-names');
+  const dir = join(base, 'trees');
+  const [tree] = entries(1, 50);
+  const files = new TreeFiles(dir, DEFAULT_HASH);
+  for (const name of ['../escaped', '/tmp/../escaped', 'not-an-id', tree!.id.toUpperCase()]) await files.write(name, tree!.data);
+  assert.ok(!(await readdir(base)).includes('escaped'), 'nothing beside the folder');
+  assert.deepEqual(await readdir(dir).catch(() => []), [], 'nothing in it');
+  assert.equal((await new TreeFiles(dir, DEFAULT_HASH).read([tree!.id.toUpperCase()])).size, 0);
+});

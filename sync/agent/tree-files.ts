@@ -64,8 +64,12 @@ export class TreeFiles {
     return out;
   }
 
-  /** Keeps tree `id` (`bytes` must be its bytes, verified) unless kept already. */
+  /**
+   * Keeps tree `id` (`bytes` must be its bytes, verified) unless kept already. A name that is no
+   * id (`../x`) is not kept: it must never become a path outside the folder.
+   */
   async write(id: BlobId, bytes: Uint8Array): Promise<void> {
+    if (!isBlobId(id)) return;
     const entries = await this.open();
     if (entries.has(id)) return;
     const temp = join(this.dir, tempName('tree'));
