@@ -63,6 +63,8 @@ interface Keeper {
   lines: string[];
   take: ((line: string | undefined) => void) | undefined;
   idle: NodeJS.Timeout | undefined;
+  /** Why it could not be started (spawn's error), if so. */
+  startError?: string;
 }
 
 /** How long an idle child is kept for the next operation (a sign-in makes several in a row). */
@@ -95,9 +97,19 @@ async function exchange(req: KeychainRequest, what: string): Promise<unknown> {
     if (queued !== undefined) k.take(queued);
     k.child.stdin?.write(JSON.stringify(req) + '\n');
   });
-  if (line === undefined) throw noKeychain(`its process ended without answering while ${what}: ${k.child.exitCode ?? k.child.signalCode ?? 'it could not start'}`);
+  if (line === undefined) throw ended(k, what);
   k.idle = setTimeout(() => stopChild(k), IDLE_MS).unref();
   return settle(line);
+}
+
+/**
+ * The child ended with an answer due: not the keychain's doing (the user or the OOM killer ended it,
+ * or it crashed), so the keychain's advice (install, start, unlock) would mislead.
+ */
+function ended(k: Keeper, what: string): StrataError {
+  const { exitCode, signalCode } = k.child;
+  const how = signalCode !== null ? `killed by ${signalCode}` : exitCode !== null && exitCode >= 0 ? `exit code ${exitCode}` : `it could not start${k.startError ? `: ${k.startError}` : ''}`;
+  return new StrataError('E_NO_KEYCHAIN', `the process that runs keychain operations ended while ${what}, before it answered (${how}): try again`);
 }
 
 /** The child's command line: its compiled form beside this file (dist/, the bundle), else the source under tsx. */
@@ -130,7 +142,10 @@ function startChild(): Keeper {
     k.take = undefined;
     take?.(undefined);
   };
-  child.on('error', gone);
+  child.on('error', (err) => {
+    k.startError ??= err.message;
+    gone();
+  });
   child.on('close', gone);
   child.stdin?.on('error', () => undefined);
   // Only an operation in flight (its timer) keeps this process alive.
