@@ -55,6 +55,11 @@ export interface ConflictInfo {
   versions?: { name?: VersionInfo; copy?: VersionInfo };
 }
 
+/** Which version of a conflict a resolve keeps (AgentCommands.resolveConflict). */
+export type KeepSide = 'name' | 'copy' | 'both';
+
+export const KEEP_SIDES: readonly KeepSide[] = ['name', 'copy', 'both'];
+
 export interface ApiError {
   code: string;
   message: string;
@@ -198,7 +203,9 @@ export interface AgentCommands {
   /**
    * Ends a conflict of `root` (one of its status's conflicts, named by its copy): `keep` "name"
    * keeps the version that has the name and deletes the copy; "copy" puts the copy's version in
-   * the name's place. The next pass syncs it; the version let go stays in the layer's history.
+   * the name's place; "both" keeps the two, the copy renamed beside the name to an ordinary name
+   * that says where it came from (`report (laptop 2026-12-07 10.31).docx`), never over a file.
+   * The next pass syncs it; a version let go stays in the layer's history.
    */
   resolveConflict: { arg: { root: string; copy: string; keep: string }; result: AgentStatus };
 }

@@ -106,7 +106,7 @@ test('a conflict whose folder became a link to elsewhere since the scan is not r
   for (const name of ['notes.txt', 'notes.sync-conflict-20261201-101500-laptop.txt']) await writeFile(join(outside, name), `outside ${name}`);
   await rename(join(a.root, 'docs'), join(a.root, '..', 'docs-away'));
   await symlink(outside, join(a.root, 'docs'));
-  for (const keep of ['name', 'copy']) {
+  for (const keep of ['name', 'copy', 'both']) {
     await assert.rejects(a.agent.call('resolveConflict', { root: a.root, copy, keep }), (err) => isStrataError(err, 'E_VERSION_GONE') && /docs/.test(err.message), keep);
   }
   assert.deepEqual(await listDir(outside), { 'notes.txt': 'outside notes.txt', 'notes.sync-conflict-20261201-101500-laptop.txt': 'outside notes.sync-conflict-20261201-101500-laptop.txt' });
@@ -242,7 +242,7 @@ test('a conflict resolved by keeping one version: the copy goes, and the other m
   const [c] = await a.agent.call('conflicts', {});
   const other = (await listDir(a.root))[c!.copy];
   await assert.rejects(a.agent.call('resolveConflict', { root: a.root, copy: 'nope.txt', keep: 'copy' }), /no such conflict copy/);
-  await assert.rejects(a.agent.call('resolveConflict', { root: a.root, copy: c!.copy, keep: 'both' }), /keep must be "name" or "copy"/);
+  await assert.rejects(a.agent.call('resolveConflict', { root: a.root, copy: c!.copy, keep: 'all' }), /keep must be "name", "copy" or "both"/);
   const after = await a.agent.call('resolveConflict', { root: a.root, copy: c!.copy, keep: 'copy' });
   assert.deepEqual(after.folders[0]!.conflicts, []);
   // A listing taken while a pass applies may meet a file going away: such a look is simply retried.
@@ -265,7 +265,7 @@ test('a command naming what the agent does not have says so by its code: E_NO_FO
   await fails(m.agent.call('confirmDeletes', { root: '/nowhere' }), 'E_NO_FOLDER', /no synced folder has this root/);
   await fails(m.agent.call('restoreDeletes', { root: m.root }), 'E_NOT_HELD', /no pass of this folder is waiting for a confirmation/);
   await fails(m.agent.call('resolveConflict', { root: m.root, copy: 'nope.txt', keep: 'copy' }), 'E_NO_CONFLICT', /this folder lists no such conflict copy/);
-  await fails(m.agent.call('resolveConflict', { root: m.root, copy: 'nope.txt', keep: 'both' }), 'E_USAGE', /keep must be "name" or "copy"/);
+  await fails(m.agent.call('resolveConflict', { root: m.root, copy: 'nope.txt', keep: 'all' }), 'E_USAGE', /keep must be "name", "copy" or "both"/);
 });
 
 /** Answers every request a little late, as a bucket far away does. */

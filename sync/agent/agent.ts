@@ -20,7 +20,7 @@
  * - a store that cannot be reached is 'offline', retried with a backoff, never an error that
  *   stops the agent; an error in one folder never stops the others.
  */
-import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo } from '../../shared/agent-api.js';
+import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, KeepSide } from '../../shared/agent-api.js';
 import { overallState } from '../../shared/agent-api.js';
 import { StrataError } from '../errors.js';
 import { caseInsensitiveByDefault } from '../plan/index.js';
@@ -77,6 +77,12 @@ export interface AgentOptions {
 
 
 const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** A command's `keep`, checked: which version of a conflict stays (AgentCommands.resolveConflict). */
+function keepSide(keep: string): KeepSide {
+  if (keep === 'name' || keep === 'copy' || keep === 'both') return keep;
+  throw new StrataError('E_USAGE', `keep must be "name", "copy" or "both", not ${JSON.stringify(keep)}`);
+}
 /** Passes in a row that found the disk changed under them before waiting for the next poll. */
 const MAX_RETRIES = 5;
 
@@ -268,7 +274,7 @@ export class Agent implements AgentApi {
    * list the conflict again (and announce it as new) as it ended.
    */
   async resolveConflict(root: string, copy: string, keep: string): Promise<AgentStatus> {
-    if (keep !== 'name' && keep !== 'copy') throw new StrataError('E_USAGE', `keep must be "name" or "copy", not ${JSON.stringify(keep)}`);
+    const side = keepSide(keep);
     const f = this.folderAt(root);
     const listed = () => f.status.conflicts.find((c) => c.copy === copy);
     if (listed() === undefined) throw new StrataError('E_NO_CONFLICT', 'this folder lists no such conflict copy', { path: copy });
@@ -276,7 +282,7 @@ export class Agent implements AgentApi {
       await this.running?.done;
       const conflict = listed();
       if (conflict === undefined) throw new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed: a sync pass found it resolved (on another device, or by hand); nothing was changed', { path: copy });
-      await f.resolveConflict(conflict, keep);
+      await f.resolveConflict(conflict, side);
     });
     this.outside = resolved.catch(() => undefined);
     try {

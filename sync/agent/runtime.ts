@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApiError, ConflictInfo, FolderStatus, SyncState, VersionInfo } from '../../shared/agent-api.js';
+import type { ApiError, ConflictInfo, FolderStatus, KeepSide, SyncState, VersionInfo } from '../../shared/agent-api.js';
 import type { HeldDeletes } from './guard.js';
 import { describeError, isStrataError, StrataError } from '../errors.js';
 import type { Repository } from '../repo/index.js';
@@ -14,6 +14,7 @@ import type { FileChunker } from '../snapshot/index.js';
 import { openFileIndex, type FileIndex } from '../state/index.js';
 import { LayerWatcher, makeExcluder, type EventQueue, type Excluder, type TreeWatch } from '../watch/index.js';
 import { listConflicts } from './conflicts.js';
+import { keepBoth } from './keep-both.js';
 import { includeRules } from './include.js';
 import type { BlobId } from '../repo/types.js';
 import { SyncFolder, type FolderOptions, type PassPhase, type PassResult } from './folder.js';
@@ -367,16 +368,18 @@ export class FolderRuntime {
   }
 
   /**
-   * Keeps one side of a conflict (Agent.resolveConflict): deletes the copy, or renames it over the
-   * name (one atomic rename). Files and symlinks only: a folder's conflict is for the user's file
-   * manager. The paths come from this folder's own scan, and are checked to be plain, each folder
-   * on their way a real folder still (never a link out of the root). The version
-   * kept must still be on the disk (a scan may not have seen it deleted or moved by hand yet):
-   * otherwise nothing changes, it fails with E_VERSION_GONE (the user chose what is not there; not
-   * E_CONFLICT_GONE, which says a pass already ended the conflict), and the next pass, due at once,
-   * updates the list.
+   * Ends a conflict (Agent.resolveConflict): keeps the name's version and deletes the copy
+   * ("name"), renames the copy over the name (one atomic rename: "copy"), or renames the copy to a
+   * free ordinary name beside the file, replacing nothing ("both": keep-both.ts); returns that
+   * name's layer path for "both". Files and symlinks only: a folder's conflict is for the user's
+   * file manager. The paths come from this folder's own scan, and are checked to be plain, each
+   * folder on their way a real folder still (never a link out of the root). The versions kept
+   * must still be on the disk (a scan may not have seen one deleted or moved by hand yet):
+   * otherwise nothing changes, it fails with E_VERSION_GONE (the user chose what is not there;
+   * not E_CONFLICT_GONE, which says a pass already ended the conflict), and the next pass, due at
+   * once, updates the list.
    */
-  async resolveConflict(c: ConflictInfo, keep: 'name' | 'copy'): Promise<void> {
+  async resolveConflict(c: ConflictInfo, keep: KeepSide): Promise<string | undefined> {
     const abs = (rel: string): string => {
       if (rel.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new StrataError('E_USAGE', 'not a plain layer path', { path: rel });
       return layerPath(this.spec.root, rel);
@@ -392,24 +395,29 @@ export class FolderRuntime {
       this.opts.changed();
       throw new StrataError('E_VERSION_GONE', `${bad} is no longer a folder on the disk (replaced by a link or a file since the last scan); nothing was changed`, { path: rel });
     }
-    for (const p of keep === 'copy' ? [name, copy] : [copy]) {
+    for (const p of keep === 'name' ? [copy] : [name, copy]) {
       const st = await lstat(p).catch(() => undefined);
       if (st?.isDirectory()) throw new StrataError('E_USAGE', 'a folder conflict is resolved by hand: move or delete one of the folders', { path: p });
     }
-    if ((await lstat(keep === 'copy' ? copy : name).catch(() => undefined)) === undefined) {
+    const kept = keep === 'both' ? [c.path, c.copy] : [keep === 'copy' ? c.copy : c.path];
+    for (const rel of kept) {
+      if ((await lstat(abs(rel)).catch(() => undefined)) !== undefined) continue;
       this.markDirty([c.path, c.copy]);
-      if (keep === 'copy') this.status.conflicts = this.status.conflicts.filter((x) => x.copy !== c.copy);
+      if (rel === c.copy) this.status.conflicts = this.status.conflicts.filter((x) => x.copy !== c.copy);
       this.due = true;
       this.opts.changed();
-      const what = keep === 'copy' ? 'the conflict copy' : 'the file';
-      throw new StrataError('E_VERSION_GONE', `${what} is no longer on the disk (deleted or moved since the last scan); nothing was changed`, { path: keep === 'copy' ? c.copy : c.path });
+      const what = rel === c.copy ? 'the conflict copy' : 'the file';
+      throw new StrataError('E_VERSION_GONE', `${what} is no longer on the disk (deleted or moved since the last scan); nothing was changed`, { path: rel });
     }
+    let besideAs: string | undefined;
     if (keep === 'name') await rm(copy, { force: true });
-    else await rename(copy, name);
-    this.markDirty([c.path, c.copy]);
+    else if (keep === 'copy') await rename(copy, name);
+    else besideAs = await keepBoth(this.spec.root, c);
+    this.markDirty([c.path, c.copy, ...(besideAs === undefined ? [] : [besideAs])]);
     this.status.conflicts = this.status.conflicts.filter((x) => x.copy !== c.copy);
     this.due = true;
     this.opts.changed();
+    return besideAs;
   }
 
   /**
