@@ -5,7 +5,7 @@ import { COMMAND_NAMES, SYNC_STATES, isCommandName, overallState, parseCommand, 
 describe('parseCommand', () => {
   it('accepts every command with its argument, and a missing argument for those that take none', () => {
     for (const name of COMMAND_NAMES) {
-      const args: Record<string, object> = { confirmDeletes: { root: '/home/alice/Documents' }, restoreDeletes: { root: '/home/alice/Documents' }, resolveConflict: { root: '/home/alice/Documents', copy: 'a.sync-conflict-20260101-000000-pc.txt', keep: 'copy' } };
+      const args: Record<string, object> = { confirmDeletes: { root: '/home/alice/Documents' }, restoreDeletes: { root: '/home/alice/Documents' }, resolveConflict: { root: '/home/alice/Documents', copy: 'a.sync-conflict-20260101-000000-pc.txt', keep: 'copy' }, resolveConflicts: { root: '/home/alice/Documents', keep: 'both' } };
       const arg = args[name] ?? {};
       assert.deepEqual(parseCommand(name, arg), { command: name, arg });
       if (args[name] === undefined) {
@@ -48,6 +48,16 @@ describe('parseCommand', () => {
       assert.throws(() => parseCommand(name, { root: '/x', id: '' }), new RegExp(`${name}: field "id" must be a non-empty string`));
       assert.throws(() => parseCommand(name, { root: '/x', id: 7 }), /field "id" must be a non-empty string/);
       assert.throws(() => parseCommand(name, { id: 'abc' }), /field "root" must be a non-empty string/);
+    }
+  });
+});
+
+describe('parseCommand, a list', () => {
+  it('takes a list of non-empty strings when given, or none, and refuses anything else', () => {
+    const root = '/home/alice/Documents';
+    for (const copies of [['a.sync-conflict-20260101-000000-pc.txt'], []]) assert.deepEqual(parseCommand('resolveConflicts', { root, keep: 'name', copies }), { command: 'resolveConflicts', arg: { root, keep: 'name', copies } });
+    for (const copies of ['a.txt', [''], [7], [['a.txt']], { 0: 'a.txt' }, null]) {
+      assert.throws(() => parseCommand('resolveConflicts', { root, keep: 'name', copies }), /resolveConflicts: field "copies" must be an array of non-empty strings/, JSON.stringify(copies));
     }
   });
 });

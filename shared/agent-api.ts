@@ -67,6 +67,14 @@ export interface ApiError {
   key?: string;
 }
 
+/** What resolveConflicts did: the status after it, the conflicts it ended, and those it left, each with why. */
+export interface ResolvedConflicts {
+  status: AgentStatus;
+  /** `besideAs`: where keep "both" put the copy (layer path). */
+  resolved: { path: string; copy: string; besideAs?: string }[];
+  failed: { copy: string; error: ApiError }[];
+}
+
 export interface PendingDeletes {
   /** Files (and symlinks) the held pass would delete… */
   files: number;
@@ -208,6 +216,13 @@ export interface AgentCommands {
    * The next pass syncs it; a version let go stays in the layer's history.
    */
   resolveConflict: { arg: { root: string; copy: string; keep: string }; result: AgentStatus };
+  /**
+   * Ends many conflicts of `root` the same way: those whose copies `copies` names, or, without it,
+   * every one its status lists. Each is ended as resolveConflict ends one; one that cannot be
+   * (gone, a version gone, a folder) is said in `failed` and the rest go on. Keeping the copy of a
+   * file with more than one copy among them is refused for those (each would replace the last).
+   */
+  resolveConflicts: { arg: { root: string; keep: string; copies?: string[] }; result: ResolvedConflicts };
 }
 
 export type CommandName = keyof AgentCommands;
@@ -223,8 +238,11 @@ export interface AgentApi {
   subscribe(listener: (event: AgentEvent) => void): () => void;
 }
 
-/** Each field's type; 'string?' may be left out, but if given is a non-empty string too. */
-type ArgSchema = Record<string, 'string' | 'string?'>;
+/**
+ * Each field's type; 'string?' may be left out, but if given is a non-empty string too;
+ * 'string[]?' may be left out, but if given is an array of non-empty strings.
+ */
+type ArgSchema = Record<string, 'string' | 'string?' | 'string[]?'>;
 
 const ARG_SCHEMAS: { readonly [C in CommandName]: ArgSchema } = {
   status: {},
@@ -235,6 +253,7 @@ const ARG_SCHEMAS: { readonly [C in CommandName]: ArgSchema } = {
   confirmDeletes: { root: 'string', id: 'string?' },
   restoreDeletes: { root: 'string', id: 'string?' },
   resolveConflict: { root: 'string', copy: 'string', keep: 'string' },
+  resolveConflicts: { root: 'string', keep: 'string', copies: 'string[]?' },
 };
 
 export const COMMAND_NAMES = Object.keys(ARG_SCHEMAS) as CommandName[];
@@ -261,6 +280,11 @@ export function parseCommand(name: unknown, arg: unknown): { command: CommandNam
     const optional = spec.endsWith('?');
     const type = optional ? spec.slice(0, -1) : spec;
     if (optional && given[key] === undefined) continue;
+    if (type === 'string[]') {
+      const v = given[key];
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) throw new Error(`${name}: field ${JSON.stringify(key)} must be an array of non-empty strings`);
+      continue;
+    }
     if (typeof given[key] !== type || given[key] === '') throw new Error(`${name}: field ${JSON.stringify(key)} must be a non-empty ${type}`);
   }
   return { command: name, arg: given as CommandArg<CommandName> };

@@ -20,7 +20,7 @@
  * - a store that cannot be reached is 'offline', retried with a backoff, never an error that
  *   stops the agent; an error in one folder never stops the others.
  */
-import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, KeepSide } from '../../shared/agent-api.js';
+import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, KeepSide, ResolvedConflicts } from '../../shared/agent-api.js';
 import { overallState } from '../../shared/agent-api.js';
 import { StrataError } from '../errors.js';
 import { caseInsensitiveByDefault } from '../plan/index.js';
@@ -32,7 +32,8 @@ import { withSignal } from '../store/abort.js';
 import { openAgentState, type AgentState } from '../state/index.js';
 import type { EventQueue, TreeWatch } from '../watch/index.js';
 import type { SyncFolder } from './folder.js';
-import { FolderRuntime, isOffline, type FolderSpec } from './runtime.js';
+import type { FoldedNames } from './keep-both.js';
+import { apiError, FolderRuntime, isOffline, type FolderSpec } from './runtime.js';
 
 export interface AgentOptions {
   stateDir: string;
@@ -102,6 +103,9 @@ export class Agent implements AgentApi {
   private passWaiters: Array<{ after: number; resolve: () => void }> = [];
   /** The last of the changes to the disk that no pass may overlap (resolveConflict): the loop starts no pass before it ends. */
   private outside: Promise<void> = Promise.resolve();
+  /** quietly() runs (the statuses they change are pushed as they end), and whether one was held back. */
+  private hush = 0;
+  private hushed = false;
   /** Stop the watches of watchBeside. */
   private readonly unwatch: (() => Promise<void>)[] = [];
 
@@ -189,6 +193,10 @@ export class Agent implements AgentApi {
         const { root, copy, keep } = arg as CommandArg<'resolveConflict'>;
         return this.resolveConflict(root, copy, keep);
       }
+      case 'resolveConflicts': {
+        const { root, keep, copies } = arg as CommandArg<'resolveConflicts'>;
+        return this.resolveConflicts(root, keep, copies);
+      }
       default:
         throw new StrataError('E_USAGE', `unknown command ${JSON.stringify(command)}`);
     }
@@ -268,29 +276,92 @@ export class Agent implements AgentApi {
 
   /**
    * Ends a conflict the status of `root` lists (AgentCommands.resolveConflict), on the disk; the
-   * next pass, due at once, syncs it. Not while a pass runs: it waits for the one running, then
-   * looks again, since that pass may have ended the conflict (resolved on another device, or by
-   * hand); and no pass starts until it is done, or one that scanned the copy before it went would
-   * list the conflict again (and announce it as new) as it ended.
+   * next pass, due at once, syncs it. Not while a pass runs (betweenPasses): it waits for the one
+   * running, then looks again, since that pass may have ended the conflict (resolved on another
+   * device, or by hand).
    */
   async resolveConflict(root: string, copy: string, keep: string): Promise<AgentStatus> {
     const side = keepSide(keep);
     const f = this.folderAt(root);
     const listed = () => f.status.conflicts.find((c) => c.copy === copy);
     if (listed() === undefined) throw new StrataError('E_NO_CONFLICT', 'this folder lists no such conflict copy', { path: copy });
-    const resolved = this.outside.then(async () => {
-      await this.running?.done;
+    await this.betweenPasses(async () => {
       const conflict = listed();
       if (conflict === undefined) throw new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed: a sync pass found it resolved (on another device, or by hand); nothing was changed', { path: copy });
       await f.resolveConflict(conflict, side);
     });
-    this.outside = resolved.catch(() => undefined);
+    return this.status();
+  }
+
+  /**
+   * Ends the conflicts of `root` named by their copies, or all it lists, each as resolveConflict
+   * does (AgentCommands.resolveConflicts): one that cannot be ended is said in `failed` and the
+   * rest go on. One status is pushed, at the end, not one per conflict (a folder may list 1,000).
+   * Keeping the copy of a file that has more than one among them would put each over the last:
+   * those are left, and said.
+   */
+  async resolveConflicts(root: string, keep: string, copies?: readonly string[]): Promise<ResolvedConflicts> {
+    const side = keepSide(keep);
+    const f = this.folderAt(root);
+    const asked = new Set(copies ?? f.status.conflicts.map((c) => c.copy));
+    const out: ResolvedConflicts = { status: this.status(), resolved: [], failed: [] };
+    const failed = (copy: string, err: unknown) => out.failed.push({ copy, error: apiError(err) });
+    for (const copy of asked) if (!f.status.conflicts.some((c) => c.copy === copy)) failed(copy, new StrataError('E_NO_CONFLICT', 'this folder lists no such conflict copy', { path: copy }));
+    await this.quietly(() =>
+      this.betweenPasses(async () => {
+        const todo = f.status.conflicts.filter((c) => asked.has(c.copy));
+        for (const copy of asked) if (!out.failed.some((x) => x.copy === copy) && !todo.some((c) => c.copy === copy)) failed(copy, new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed: a sync pass found it resolved (on another device, or by hand); nothing was changed', { path: copy }));
+        const folded: FoldedNames = new Map();
+        const copiesOf = new Map<string, number>();
+        for (const c of todo) copiesOf.set(c.path, (copiesOf.get(c.path) ?? 0) + 1);
+        for (const c of todo) {
+          const others = (copiesOf.get(c.path) ?? 0) - 1;
+          if (side === 'copy' && others > 0) {
+            failed(c.copy, new StrataError('E_USAGE', `${others + 1} conflict copies of ${c.path} are among these: keep the copy of one by itself, or keep both`, { path: c.copy }));
+            continue;
+          }
+          try {
+            const besideAs = await f.resolveConflict(c, side, folded);
+            out.resolved.push({ path: c.path, copy: c.copy, ...(besideAs !== undefined && { besideAs }) });
+          } catch (err) {
+            failed(c.copy, err);
+          }
+        }
+      }),
+    );
+    out.status = this.status();
+    return out;
+  }
+
+  /**
+   * Runs `change`, a change to the disk that no pass may overlap, once the pass running (if any)
+   * has ended; no pass starts until it is done, or one that scanned a copy before it went would
+   * list the conflict again (and announce it as new) as it ended. The next pass is due at once.
+   */
+  private async betweenPasses(change: () => Promise<void>): Promise<void> {
+    const done = this.outside.then(async () => {
+      await this.running?.done;
+      await change();
+    });
+    this.outside = done.catch(() => undefined);
     try {
-      await resolved;
+      await done;
     } finally {
       this.wake();
     }
-    return this.status();
+  }
+
+  /** Runs `work` with the statuses it would push held back: one is pushed at its end, if any was held. */
+  private async quietly<T>(work: () => Promise<T>): Promise<T> {
+    this.hush++;
+    try {
+      return await work();
+    } finally {
+      if (--this.hush === 0 && this.hushed) {
+        this.hushed = false;
+        this.emitStatus();
+      }
+    }
   }
 
   /** Resolves once no change to the disk that no pass may overlap is under way or waiting (outside). */
@@ -352,6 +423,10 @@ export class Agent implements AgentApi {
   }
 
   private emitStatus(): void {
+    if (this.hush > 0) {
+      this.hushed = true;
+      return;
+    }
     this.emit({ type: 'status', status: this.status() });
   }
 

@@ -99,3 +99,45 @@ test('keep both of a link keeps it a link, renamed', async (t) => {
   await a.agent.call('resolveConflict', { root: a.root, copy: COPY, keep: 'both' });
   assert.equal(await readlink(join(a.root, kept)), 'notes.txt');
 });
+
+/** One machine that lists a conflict for each of `copies` (in docs/, with the files they copy). */
+async function many(t: TestContext, files: Record<string, string>): Promise<Machine> {
+  const { a } = await setup(t, { watch: false });
+  await mkdir(join(a.root, 'docs'));
+  for (const [name, text] of Object.entries(files)) await writeFile(join(a.root, 'docs', name), text);
+  await a.agent.call('syncNow', {});
+  const copies = Object.keys(files).filter((n) => n.includes('.sync-conflict-')).length;
+  await waitFor(`a lists ${copies} conflicts`, () => a.agent.status().folders[0]!.conflicts.length === copies && a.agent.status().folders[0]!.state === 'idle');
+  return a;
+}
+
+test('resolveConflicts ends every conflict of a folder the same way, says each one it could not end, and pushes one status', async (t) => {
+  const twice = ['r.sync-conflict-20261201-101500-laptop.txt', 'r.sync-conflict-20261201-101600-pc.txt'];
+  const a = await many(t, { 'notes.txt': 'mine', [COPY]: 'theirs', 'r.txt': 'r', [twice[0]!]: 'r1', [twice[1]!]: 'r2', 'gone.sync-conflict-20261201-101500-laptop.txt': 'g' });
+  await a.agent.call('pause', {});
+  await rm(join(a.root, 'docs', 'gone.sync-conflict-20261201-101500-laptop.txt'));
+  const pushed: unknown[] = [];
+  a.agent.subscribe((e) => pushed.push(e));
+  const copy = await a.agent.call('resolveConflicts', { root: a.root, keep: 'copy' });
+  // Keeping the copy of r.txt, with two copies, would put one over the other: both are left.
+  assert.deepEqual(copy.resolved, [{ path: 'docs/notes.txt', copy: `docs/${COPY}` }]);
+  assert.deepEqual(
+    copy.failed.map((f) => [f.copy, f.error.code]),
+    [
+      ['docs/gone.sync-conflict-20261201-101500-laptop.txt', 'E_VERSION_GONE'],
+      [`docs/${twice[0]}`, 'E_USAGE'],
+      [`docs/${twice[1]}`, 'E_USAGE'],
+    ],
+  );
+  assert.match(copy.failed[1]!.error.message, /^2 conflict copies of docs\/r\.txt are among these/);
+  assert.equal(pushed.length, 1, 'one status for the whole command');
+  assert.deepEqual(copy.status.folders[0]!.conflicts.map((c) => c.copy), twice.map((c) => `docs/${c}`));
+  const both = await a.agent.call('resolveConflicts', { root: a.root, keep: 'both', copies: [`docs/${twice[1]}`, 'docs/nope.txt'] });
+  const kept = keptName(listConflicts([`docs/${twice[1]}`])[0]!);
+  assert.deepEqual(both.resolved, [{ path: 'docs/r.txt', copy: `docs/${twice[1]}`, besideAs: `docs/${kept}` }]);
+  assert.deepEqual(both.failed.map((f) => [f.copy, f.error.code]), [['docs/nope.txt', 'E_NO_CONFLICT']]);
+  const name = await a.agent.call('resolveConflicts', { root: a.root, keep: 'name' });
+  assert.deepEqual([name.resolved.length, name.failed, name.status.folders[0]!.conflicts], [1, [], []]);
+  assert.deepEqual(await listDir(a.root), { 'docs/': '', 'docs/notes.txt': 'theirs', 'docs/r.txt': 'r', [`docs/${kept}`]: 'r2' });
+  await assert.rejects(a.agent.call('resolveConflicts', { root: a.root, keep: 'all' }), /keep must be "name", "copy" or "both"/);
+});

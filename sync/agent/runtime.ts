@@ -14,7 +14,7 @@ import type { FileChunker } from '../snapshot/index.js';
 import { openFileIndex, type FileIndex } from '../state/index.js';
 import { LayerWatcher, makeExcluder, type EventQueue, type Excluder, type TreeWatch } from '../watch/index.js';
 import { listConflicts } from './conflicts.js';
-import { keepBoth } from './keep-both.js';
+import { keepBoth, type FoldedNames } from './keep-both.js';
 import { includeRules } from './include.js';
 import type { BlobId } from '../repo/types.js';
 import { SyncFolder, type FolderOptions, type PassPhase, type PassResult } from './folder.js';
@@ -77,7 +77,7 @@ export function isOffline(err: unknown): boolean {
 }
 
 /** A folder's failure for its status: the code, what and where apart (as the control endpoint answers one), each said once where shown. */
-function apiError(err: unknown): ApiError {
+export function apiError(err: unknown): ApiError {
   const out: ApiError = { code: err instanceof StrataError ? err.code : 'E_INTERNAL', message: (err instanceof StrataError ? err.message : describeError(err)).split('\n')[0]! };
   if (err instanceof StrataError && err.path !== undefined) out.path = err.path;
   if (err instanceof StrataError && err.key !== undefined) out.key = err.key;
@@ -377,9 +377,9 @@ export class FolderRuntime {
    * must still be on the disk (a scan may not have seen one deleted or moved by hand yet):
    * otherwise nothing changes, it fails with E_VERSION_GONE (the user chose what is not there;
    * not E_CONFLICT_GONE, which says a pass already ended the conflict), and the next pass, due at
-   * once, updates the list.
+   * once, updates the list. `folded`: the folders' names keepBoth read, kept for the next call.
    */
-  async resolveConflict(c: ConflictInfo, keep: KeepSide): Promise<string | undefined> {
+  async resolveConflict(c: ConflictInfo, keep: KeepSide, folded?: FoldedNames): Promise<string | undefined> {
     const abs = (rel: string): string => {
       if (rel.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new StrataError('E_USAGE', 'not a plain layer path', { path: rel });
       return layerPath(this.spec.root, rel);
@@ -412,7 +412,7 @@ export class FolderRuntime {
     let besideAs: string | undefined;
     if (keep === 'name') await rm(copy, { force: true });
     else if (keep === 'copy') await rename(copy, name);
-    else besideAs = await keepBoth(this.spec.root, c);
+    else besideAs = await keepBoth(this.spec.root, c, folded);
     this.markDirty([c.path, c.copy, ...(besideAs === undefined ? [] : [besideAs])]);
     this.status.conflicts = this.status.conflicts.filter((x) => x.copy !== c.copy);
     this.due = true;
