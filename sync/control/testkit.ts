@@ -2,7 +2,8 @@
  * A fake agent for tests of the control endpoint and the CLI commands that use it (not used by
  * the agent): it keeps an AgentStatus in memory, answers commands the way the Agent API says an
  * agent must (idempotent, answering with the status after the command), and pushes a status
- * event after every change.
+ * event after every change. resolveConflicts ends every conflict asked for that is listed (keep
+ * "both" names the copy `<path> (kept)`) and fails the others with E_NO_CONFLICT.
  */
 import {
   overallState,
@@ -69,6 +70,17 @@ export class FakeAgent implements AgentApi {
         folder.conflicts = folder.conflicts.filter((c) => c.copy !== copy);
         this.update({});
         return this.status;
+      }
+      case 'resolveConflicts': {
+        const { root, keep, copies } = arg as CommandArg<'resolveConflicts'>;
+        const folder = this.status.folders.find((f) => f.root === root);
+        if (!folder) throw new StrataError('E_NO_FOLDER', 'is not a synced folder', { path: root });
+        const asked = copies ?? folder.conflicts.map((c) => c.copy);
+        const resolved = folder.conflicts.filter((c) => asked.includes(c.copy)).map((c) => ({ path: c.path, copy: c.copy, ...(keep === 'both' && { besideAs: `${c.path} (kept)` }) }));
+        const failed = asked.filter((copy) => !resolved.some((c) => c.copy === copy)).map((copy) => ({ copy, error: { code: 'E_NO_CONFLICT', message: 'this folder lists no such conflict copy', path: copy } }));
+        folder.conflicts = folder.conflicts.filter((c) => !asked.includes(c.copy));
+        this.update({});
+        return { status: this.status, resolved, failed };
       }
       case 'confirmDeletes':
       case 'restoreDeletes': {

@@ -1,20 +1,23 @@
 /**
  * `strata conflicts` lists the running agent's conflicts, folder by folder, each with a table of
  * its two versions (when modified, size, from which device); `strata resolve <copy>
- * --keep name|copy` ends one (Agent API resolveConflict): "name" keeps the version that has the
- * name and deletes the copy, "copy" puts the copy's version in the name's place. The UI does the
- * same with its "Keep" buttons. The copy is named by its path, absolute or relative to the working
+ * --keep name|copy|both` ends one (Agent API resolveConflict): "name" keeps the version that has
+ * the name and deletes the copy, "copy" puts the copy's version in the name's place, "both" keeps
+ * the two, the copy renamed beside the name (resolveConflicts, which says its new name); with
+ * `--all [<folder>]` instead of a copy, every conflict of the folder goes the same way. The UI does
+ * the same with its "Keep" buttons. The copy is named by its path, absolute or relative to the working
  * directory (folder-path.ts), or by its path inside its folder as `strata conflicts` shows it; a
  * path outside every folder of the agent is refused.
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { ConflictInfo, FolderStatus, VersionInfo } from '../../../shared/agent-api.js';
+import { KEEP_SIDES, type ConflictInfo, type FolderStatus, type VersionInfo } from '../../../shared/agent-api.js';
 import { StrataError } from '../../errors.js';
 import { requiredOption, usageError } from '../args.js';
 import { columns, formatBytes, formatTime } from '../format.js';
-import { locateInFolders } from './folder-path.js';
+import { folderNamed, locateInFolders } from './folder-path.js';
 import { connectAgent } from './status.js';
 import { STATE_DIR_OPTION, type Command } from './command.js';
+import type { Context } from '../context.js';
 
 export const conflictsCommand: Command = {
   name: 'conflicts',
@@ -27,7 +30,7 @@ export const conflictsCommand: Command = {
     if (ctx.json) return ctx.printJson(status.folders.map((f) => ({ root: f.root, conflicts: f.conflicts })));
     const blocks = status.folders.flatMap((f) => f.conflicts.map((c) => [`${f.root}: ${c.path}`, ...versionLines(c, status.deviceId), '']));
     if (blocks.length === 0) return ctx.print('no conflicts');
-    ctx.print(...blocks.flat(), 'keep one version with strata resolve <copy> --keep name|copy');
+    ctx.print(...blocks.flat(), 'end one with strata resolve <copy> --keep name|copy|both, or all of a folder\'s with strata resolve --all <folder> --keep …');
   },
 };
 
@@ -60,25 +63,67 @@ function sizeOf(v: VersionInfo): string {
 
 export const resolveCommand: Command = {
   name: 'resolve',
-  summary: 'end a conflict: --keep name keeps the version with the name, --keep copy the one in the copy',
-  args: '<copy>',
-  positionals: { min: 1, max: 1 },
+  summary: 'end a conflict: --keep name keeps the version with the name, copy the one in the copy, both the two (the copy renamed beside it); --all ends every conflict of a folder so',
+  args: '<copy> | --all [<folder>]',
+  positionals: { min: 0, max: 1 },
   options: {
-    keep: { type: 'string', value: 'name|copy', help: 'which version stays under the name (the other goes; it stays in the layer history)' },
+    keep: { type: 'string', value: 'name|copy|both', help: 'which version stays under the name (the other goes; it stays in the layer history), or both: the copy becomes an ordinary file beside it, "name (device YYYY-MM-DD HH.MM).ext"' },
+    all: { type: 'boolean', help: 'end every conflict of <folder> (left out: of the one folder that lists conflicts) the same way; one that cannot be ended is said, the rest go on' },
     'state-dir': STATE_DIR_OPTION,
   },
   async run(ctx) {
-    const given = ctx.args.positionals[0] as string;
+    const given = ctx.args.positionals[0];
     const keep = requiredOption(ctx.args, 'keep', ctx.command);
-    if (keep !== 'name' && keep !== 'copy') throw usageError(`--keep must be "name" or "copy", got ${JSON.stringify(keep)}`, ctx.command);
+    if (!(KEEP_SIDES as readonly string[]).includes(keep)) throw usageError(`--keep must be "name", "copy" or "both", got ${JSON.stringify(keep)}`, ctx.command);
+    if (ctx.args.values.all === true) return resolveAll(ctx, keep, given);
+    if (given === undefined) throw usageError('name the conflict copy to resolve, or give --all', ctx.command);
     const agent = await connectAgent(ctx);
     const status = await agent.call('status', {});
     const { folder, conflict } = await conflictNamed(status.folders, given, ctx.command);
+    if (keep === 'both') {
+      // resolveConflicts, for one, says where the copy went.
+      const r = await agent.call('resolveConflicts', { root: folder.root, keep, copies: [conflict.copy] });
+      const failed = r.failed[0];
+      if (failed !== undefined) throw new StrataError(failed.error.code as `E_${string}`, failed.error.message, failed.error.path === undefined ? {} : { path: failed.error.path });
+      if (ctx.json) return ctx.printJson(r.status);
+      return ctx.print(`kept both: ${conflict.path}, and the other version as ${r.resolved[0]?.besideAs ?? '?'}`);
+    }
     const after = await agent.call('resolveConflict', { root: folder.root, copy: conflict.copy, keep });
     if (ctx.json) return ctx.printJson(after);
     ctx.print(keep === 'name' ? `kept ${conflict.path}; removed ${conflict.copy}` : `kept the version from ${conflict.copy} as ${conflict.path}`);
   },
 };
+
+/**
+ * `resolve --all [<folder>] --keep …`: every conflict of the folder, ended in one command
+ * (resolveConflicts). Each one left is said on a line of its own; then it fails (exit 1), saying
+ * how many were left.
+ */
+async function resolveAll(ctx: Context, keep: string, given: string | undefined): Promise<number | void> {
+  const agent = await connectAgent(ctx);
+  const status = await agent.call('status', {});
+  const folder = given === undefined ? onlyConflicted(status.folders, ctx.command) : await folderNamed(status.folders, given);
+  if (folder === undefined) throw usageError(`${resolve(given ?? '.')} is not a folder the agent syncs (${status.folders.map((f) => f.root).join(', ') || 'none'})`, ctx.command);
+  if (folder === null) return ctx.print('no conflicts');
+  const r = await agent.call('resolveConflicts', { root: folder.root, keep });
+  if (ctx.json) {
+    ctx.printJson(r);
+    return r.failed.length > 0 ? 1 : undefined;
+  }
+  const ended = r.resolved.length;
+  if (keep === 'both') ctx.print(...r.resolved.map((c) => `kept both: ${c.path}, and the other version as ${c.besideAs ?? '?'}`));
+  else if (ended > 0) ctx.print(`${folder.root}: kept ${keep === 'name' ? 'the version with the name' : "the copy's version under the name"} of ${ended} conflict${ended === 1 ? '' : 's'}`);
+  if (ended === 0 && r.failed.length === 0) ctx.print(`${folder.root}: no conflicts`);
+  for (const f of r.failed) ctx.warn(new StrataError(f.error.code as `E_${string}`, f.error.message, { path: f.error.path ?? f.copy }));
+  if (r.failed.length > 0) throw new StrataError('E_NOT_RESOLVED', `${r.failed.length} of ${r.failed.length + ended} conflicts were left as they were (each said above)`, { path: folder.root });
+}
+
+/** The one folder that lists conflicts; null when none does. */
+function onlyConflicted(folders: readonly FolderStatus[], command: string): FolderStatus | null {
+  const listing = folders.filter((f) => f.conflicts.length > 0);
+  if (listing.length > 1) throw usageError(`${listing.length} folders list conflicts; name one: ${listing.map((f) => f.root).join(', ')}`, command);
+  return listing[0] ?? null;
+}
 
 /**
  * The conflict whose copy `given` names: the path the shell meant, where it lies inside a folder;

@@ -10,7 +10,7 @@ import type { FolderStatus } from '../../../shared/agent-api.js';
 import { answerWords, notCarriedWords } from '../../../shared/status-text.js';
 import { StrataError } from '../../errors.js';
 import { usageError } from '../args.js';
-import { realOrResolved } from './folder-path.js';
+import { folderNamed } from './folder-path.js';
 import { connectAgent } from './status.js';
 import { STATE_DIR_OPTION, type Command } from './command.js';
 
@@ -19,15 +19,6 @@ function describeHeld(f: FolderStatus, paused: boolean): string {
   const d = f.pendingDeletes;
   if (d === undefined) return '';
   return `${f.root}: ${d.files} of ${d.of} files deleted ${d.direction === 'local' ? 'on this machine' : 'on another machine'}, ${d.answer === undefined ? 'waiting' : answerWords(d.answer, paused)}`;
-}
-
-/** The agent's folder that `given` names: the same path, or failing that, the same real path. */
-async function folderNamed(folders: readonly FolderStatus[], given: string): Promise<FolderStatus | undefined> {
-  const exact = folders.find((f) => f.root === resolve(given));
-  if (exact) return exact;
-  const real = await realOrResolved(given);
-  for (const f of folders) if ((await realOrResolved(f.root)) === real) return f;
-  return undefined;
 }
 
 export const deletesCommand: Command = {

@@ -12,6 +12,15 @@ export function realOrResolved(path: string): Promise<string> {
   return realpath(resolve(path)).catch(() => resolve(path));
 }
 
+/** The agent's folder that `given` names: the same path, or failing that, the same real path. */
+export async function folderNamed<F extends { root: string }>(folders: readonly F[], given: string): Promise<F | undefined> {
+  const exact = folders.find((f) => f.root === resolve(given));
+  if (exact) return exact;
+  const real = await realOrResolved(given);
+  for (const f of folders) if ((await realOrResolved(f.root)) === real) return f;
+  return undefined;
+}
+
 /** `path` relative to `root`, with `/` between names as layer paths have them; undefined unless strictly inside it. */
 function inside(root: string, path: string): string | undefined {
   const rel = relative(root, path);

@@ -168,8 +168,10 @@ describe('strata status, pause, resume, sync-now', () => {
     const listed = await strata('conflicts', '--state-dir', stateDir);
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /^\/home\/alice\/Work: a\.txt\n(?:.*\n){2} {2}copy +a\.sync-conflict-20240501-100000-other\.txt +not scanned yet +- +other\n/);
-    const usage = await strata('resolve', 'a.sync-conflict-20240501-100000-other.txt', '--keep', 'both', '--state-dir', stateDir);
+    const usage = await strata('resolve', 'a.sync-conflict-20240501-100000-other.txt', '--keep', 'all', '--state-dir', stateDir);
     assert.equal(usage.code, 2, usage.stderr);
+    assert.match(usage.stderr, /^strata: E_USAGE --keep must be "name", "copy" or "both", got "all"/);
+    assert.equal((await strata('resolve', '--keep', 'name', '--state-dir', stateDir)).code, 2, 'no copy and no --all');
     const none = await strata('resolve', 'b.sync-conflict-20240501-100000-other.txt', '--keep', 'name', '--state-dir', stateDir);
     assert.equal(none.code, 2, 'a path here, outside the folders, listed by none of them');
     assert.match(none.stderr, /^strata: E_USAGE .*b\.sync-conflict-20240501-100000-other\.txt is outside every folder/);
@@ -178,6 +180,39 @@ describe('strata status, pause, resume, sync-now', () => {
     assert.equal(r.stdout, 'kept the version from a.sync-conflict-20240501-100000-other.txt as a.txt\n');
     assert.deepEqual(agent.calls.at(-1), { command: 'resolveConflict', arg: { root: '/home/alice/Work', copy: 'a.sync-conflict-20240501-100000-other.txt', keep: 'copy' } });
     assert.equal((await strata('conflicts', '--state-dir', stateDir)).stdout, 'no conflicts\n');
+  });
+
+  it('resolve --keep both says where the copy went; --all ends every conflict of a folder, says each one left, and fails', async () => {
+    const conflict = (name: string) => ({ path: `${name}.txt`, copy: `${name}.sync-conflict-20240501-100000-other.txt`, device: 'other' });
+    agent.update({ folders: [folderStatus('/home/alice/Work', { conflicts: [conflict('a'), conflict('b'), conflict('c')] }), folderStatus('/home/alice/Documents')] });
+    const one = await strata('resolve', 'a.sync-conflict-20240501-100000-other.txt', '--keep', 'both', '--state-dir', stateDir);
+    assert.deepEqual([one.code, one.stdout, one.stderr], [0, 'kept both: a.txt, and the other version as a.txt (kept)\n', '']);
+    assert.deepEqual(agent.calls.at(-1), { command: 'resolveConflicts', arg: { root: '/home/alice/Work', keep: 'both', copies: ['a.sync-conflict-20240501-100000-other.txt'] } });
+    const all = await strata('resolve', '--all', '--keep', 'name', '--state-dir', stateDir);
+    assert.deepEqual([all.code, all.stdout, all.stderr], [0, '/home/alice/Work: kept the version with the name of 2 conflicts\n', '']);
+    assert.deepEqual(agent.calls.at(-1), { command: 'resolveConflicts', arg: { root: '/home/alice/Work', keep: 'name' } });
+    assert.equal((await strata('resolve', '--all', '--keep', 'name', '--state-dir', stateDir)).stdout, 'no conflicts\n');
+    const outside = await strata('resolve', '--all', join(tmp, 'elsewhere'), '--keep', 'copy', '--state-dir', stateDir);
+    assert.equal(outside.code, 2);
+    assert.match(outside.stderr, /is not a folder the agent syncs/);
+    agent.update({ folders: [folderStatus('/home/alice/Work', { conflicts: [conflict('d')] }), folderStatus('/home/alice/Documents', { conflicts: [conflict('e')] })] });
+    const which = await strata('resolve', '--all', '--keep', 'copy', '--state-dir', stateDir);
+    assert.equal(which.code, 2);
+    assert.match(which.stderr, /^strata: E_USAGE 2 folders list conflicts; name one: \/home\/alice\/Work, \/home\/alice\/Documents/);
+    // One the agent could not end, besides those it did.
+    const real = agent.call.bind(agent);
+    agent.call = (async (command: never, arg: never) => {
+      const r = (await real(command, arg)) as { failed: unknown[] };
+      if (command === 'resolveConflicts') r.failed.push({ copy: 'x.sync-conflict-20240501-100000-other.txt', error: { code: 'E_VERSION_GONE', message: 'the conflict copy is no longer on the disk', path: 'x.sync-conflict-20240501-100000-other.txt' } });
+      return r;
+    }) as typeof agent.call;
+    const left = await strata('resolve', '--all', '/home/alice/Documents', '--keep', 'both', '--state-dir', stateDir);
+    assert.equal(left.code, 1);
+    assert.equal(left.stdout, 'kept both: e.txt, and the other version as e.txt (kept)\n');
+    assert.equal(
+      left.stderr,
+      'strata: warning: E_VERSION_GONE x.sync-conflict-20240501-100000-other.txt: the conflict copy is no longer on the disk\nstrata: E_NOT_RESOLVED /home/alice/Documents: 1 of 2 conflicts were left as they were (each said above)\n',
+    );
   });
 
   it('conflicts shows both versions of each conflict as the UI does: when each was modified, its size, the device it came from; --json carries them', async () => {
@@ -220,7 +255,7 @@ describe('strata status, pause, resume, sync-now', () => {
         '  name  d.txt                                      not scanned yet  -     not recorded',
         '  copy  d.sync-conflict-20240504-100000-other.txt  not scanned yet  -     other',
         '',
-        'keep one version with strata resolve <copy> --keep name|copy',
+        "end one with strata resolve <copy> --keep name|copy|both, or all of a folder's with strata resolve --all <folder> --keep …",
         '',
       ].join('\n'),
     );
