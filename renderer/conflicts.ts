@@ -6,10 +6,12 @@
  * What must hold: every value has its header in words (a table with column and row headers, which
  * a screen reader reads out with each cell), never colour alone; a version gone from the disk says so,
  * and a conflict listed before the agent's first scan (started paused or offline, from what its
- * state dir knows) says its versions are not scanned yet rather than gone.
+ * state dir knows) says its versions are not scanned yet rather than gone. A "for all" that lets
+ * versions go (keeping the names, or the copies) says how many and asks first; keeping both asks
+ * nothing, as it loses nothing.
  */
-import type { ConflictInfo, VersionInfo } from '../shared/agent-api.js';
-import { formatBytes, visibleName } from '../shared/status-text.js';
+import type { ConflictInfo, KeepSide, ResolvedConflicts, VersionInfo } from '../shared/agent-api.js';
+import { formatBytes, plural, visibleName } from '../shared/status-text.js';
 import { h } from './page.js';
 
 function th(scope: 'col' | 'row', text: string): HTMLTableCellElement {
@@ -60,4 +62,30 @@ export function versionsTable(c: ConflictInfo, deviceId: string, twice = false):
   );
   table.setAttribute('aria-label', `The two versions of ${visibleName(c.path)}${twice ? ` (the other is ${visibleName(c.copy)})` : ''}`);
   return table;
+}
+
+/** The "for all" buttons of a folder's conflicts, in order: what each keeps, and its label. */
+export const KEEP_ALL: readonly (readonly [KeepSide, string])[] = [
+  ['name', 'Keep this for all'],
+  ['copy', 'Keep the other for all'],
+  ['both', 'Keep both for all'],
+];
+
+/**
+ * What the user must say yes to before a "for all" that lets versions go (`n` conflicts of `root`);
+ * undefined for keeping both, which loses nothing.
+ */
+export function keepAllQuestion(root: string, n: number, keep: KeepSide): string | undefined {
+  const all = `all ${plural(n, 'conflict')} in ${visibleName(root)}`;
+  const history = "They stay in the layer's history.";
+  if (keep === 'name') return `Keep the version with the name for ${all}? The ${n} other versions (the conflict copies) are deleted, on every device. ${history}`;
+  if (keep === 'copy') return `Keep the other version for ${all}? The ${n} versions now under the names are replaced by them, on every device. ${history}`;
+  return undefined;
+}
+
+/** What a "for all" did, in a line. */
+export function keepAllOutcome(keep: KeepSide, r: ResolvedConflicts): string {
+  const n = plural(r.resolved.length, 'conflict');
+  if (keep === 'both') return `Kept both versions of ${n}: each other version is beside its file, no longer a conflict copy.`;
+  return keep === 'name' ? `Kept the version with the name of ${n}; their copies were deleted.` : `Kept the other version of ${n}, under the name.`;
 }

@@ -6,7 +6,8 @@
  *
  * One page: the agent's state and device, Pause/Resume and Sync now, and per folder its state,
  * progress, last sync, error or warning, a held mass delete to confirm or restore, and its conflicts, each resolved by
- * keeping one of its two versions (conflicts.ts shows when each was modified, its size and its
+ * keeping one of its two versions or both, or all of a folder's at once the same way, asked to
+ * confirm where versions are let go (conflicts.ts shows when each was modified, its size and its
  * device; held.ts the held delete's box); and the settings the mirror did not sync. Every status
  * the agent pushes (Server-Sent Events) redraws the page, a conflict's row only where that conflict
  * changed (a pass pushes one at each step, and a folder may list 1,000 conflicts); the stream opens with the current
@@ -21,9 +22,9 @@
  * and a status came from it since), and a conflict resolved elsewhere before the page heard of it
  * is said as such, not as an error.
  */
-import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, FolderStatus, SettingsProblemInfo, SettingsStatus } from '../shared/agent-api.js';
+import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, FolderStatus, KeepSide, ResolvedConflicts, SettingsProblemInfo, SettingsStatus } from '../shared/agent-api.js';
 import { agentLabel, errorText, formatProgress, lastPassFailed, layerLine, stateLabel, visibleName } from '../shared/status-text.js';
-import { versionsTable } from './conflicts.js';
+import { KEEP_ALL, keepAllOutcome, keepAllQuestion, versionsTable } from './conflicts.js';
 import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
 import { forgetToken, h, named, startPage, type Child } from './page.js';
 
@@ -231,6 +232,8 @@ class App {
   private problem: Error | undefined;
   /** What became of the last command where it found nothing left to act on, by folder, until the next one: `text` said of `path`. */
   private note: { root: string; path: string; text: string } | undefined;
+  /** What the last "for all" of a folder's conflicts did (keepAll), until the next command: its line, and the conflicts it left, each with why. */
+  private outcome: { root: string; text: string; failed: ResolvedConflicts['failed'] } | undefined;
   /** The stream of statuses dropped, until a status arrives again. */
   private dropped: string | undefined;
   private busy = false;
@@ -324,6 +327,7 @@ class App {
     if (this.busy) return;
     this.busy = true;
     this.note = undefined;
+    this.outcome = undefined;
     this.render();
     const pushed = this.pushed;
     run()
@@ -353,6 +357,37 @@ class App {
       () => this.client.call(command, id === undefined ? { root } : { root, id }).finally(() => this.held.replied(root)),
       (err) => this.held.failed(root, id, message(err)),
     );
+  }
+
+  /**
+   * Keeps both versions of `c` (resolveConflicts, which says where the copy went: the folder's note
+   * says it). One the agent could not end fails as resolveConflict would have.
+   */
+  private async keepBoth(root: string, c: ConflictInfo): Promise<AgentStatus> {
+    const r = await this.client.call('resolveConflicts', { root, keep: 'both', copies: [c.copy] });
+    const left = r.failed[0];
+    if (left !== undefined) throw new Refused(left.error.code, left.error.message);
+    const beside = r.resolved[0]?.besideAs;
+    if (beside !== undefined) this.note = { root, path: beside, text: ` now holds the other version of ${visibleName(c.path)}: both are kept.` };
+    return r.status;
+  }
+
+  /**
+   * Ends every conflict `f` shows the same way (the ones the user saw, not any a pass found
+   * since), once the user said yes to what a destructive keep lets go; the folder then says what
+   * was done and each conflict left.
+   */
+  private keepAll(f: FolderStatus, keep: KeepSide): void {
+    if (this.busy) return;
+    const question = keepAllQuestion(f.root, f.conflicts.length, keep);
+    if (question !== undefined && !window.confirm(question)) return;
+    const root = f.root;
+    const copies = f.conflicts.map((c) => c.copy);
+    this.act(async () => {
+      const r = await this.client.call('resolveConflicts', { root, keep, copies });
+      this.outcome = { root, text: keepAllOutcome(keep, r), failed: r.failed };
+      return r.status;
+    });
   }
 
   /**
@@ -446,14 +481,28 @@ class App {
       const button = (label: string, onClick: () => void) => this.button(label, onClick, `${label} in ${visibleName(f.root)}`);
       section.append(this.held.box(f, shown, s.paused, button, (a) => this.answer(f.root, shown.id, a)));
     }
+    if (this.outcome?.root === f.root) section.append(...outcomeLines(this.outcome));
     if (f.conflicts.length > 0) {
       const list = h('ul', { className: 'conflicts' });
+      // Keyed: the "for all" buttons that come and go before it must not take the list's place (and its focus).
+      list.dataset.key = 'conflicts';
       const paths = new Map<string, number>();
       for (const c of f.conflicts) paths.set(c.path, (paths.get(c.path) ?? 0) + 1);
       for (const c of f.conflicts) list.append(this.conflict(f.root, c, s.deviceId, (paths.get(c.path) ?? 0) > 1, rows));
-      section.append(heading('h3', `Conflicts (${f.conflicts.length})`), list);
+      section.append(heading('h3', `Conflicts (${f.conflicts.length})`));
+      if (f.conflicts.length > 1) section.append(this.keepAllButtons(f));
+      section.append(list);
     }
     return section;
+  }
+
+  /** The folder's "for all" buttons: each conflict it shows ended the same way (keepAll). */
+  private keepAllButtons(f: FolderStatus): HTMLElement {
+    const n = f.conflicts.length;
+    const buttons = KEEP_ALL.map(([keep, label]) => this.button(label, () => this.keepAll(f, keep), `${label}: the ${n} conflicts in ${visibleName(f.root)}`));
+    const p = h('p', { className: 'actions keep-all' }, ...buttons);
+    p.dataset.key = 'keep-all';
+    return p;
   }
 
   /**
@@ -491,6 +540,7 @@ class App {
     // on the disk (E_VERSION_GONE) is an error.
     const gone = (err: unknown) => (err instanceof Refused && ALREADY_RESOLVED.has(err.code) ? this.gone(root, c.path, ': already resolved elsewhere; nothing was changed.') : this.fail(err));
     const resolve = (keep: 'name' | 'copy') => () => this.act(() => this.client.call('resolveConflict', { root, copy: c.copy, keep }), gone);
+    const both = () => this.act(() => this.keepBoth(root, c), gone);
     const item = h(
       'li',
       {},
@@ -498,11 +548,27 @@ class App {
       ' — the other version is ',
       named(c.copy, 'copy'),
       versionsTable(c, deviceId, twice),
-      h('span', { className: 'actions' }, this.button('Keep this', resolve('name'), `Keep this: ${which} in ${visibleName(root)}`), this.button('Keep the other', resolve('copy'), `Keep the other: ${visibleName(c.copy)} in ${visibleName(root)}`)),
+      h(
+        'span',
+        { className: 'actions' },
+        this.button('Keep this', resolve('name'), `Keep this: ${which} in ${visibleName(root)}`),
+        this.button('Keep the other', resolve('copy'), `Keep the other: ${visibleName(c.copy)} in ${visibleName(root)}`),
+        this.button('Keep both', both, `Keep both: ${which} and ${visibleName(c.copy)} in ${visibleName(root)}`),
+      ),
     );
     item.dataset.key = c.copy;
     return item;
   }
+}
+
+/** What a "for all" did, as a status line; the conflicts it left, as an alert with each one and why. */
+function outcomeLines(o: { text: string; failed: ResolvedConflicts['failed'] }): HTMLElement[] {
+  const out = [h('p', { className: 'result', role: 'status' }, o.text)];
+  if (o.failed.length === 0) return out;
+  const left = h('div', { className: 'problem', role: 'alert' }, h('p', {}, o.failed.length === 1 ? 'One conflict was left as it was:' : `${o.failed.length} conflicts were left as they were:`));
+  left.append(h('ul', {}, ...o.failed.map((x) => h('li', {}, named(x.copy), `: ${x.error.message}`))));
+  out.push(left);
+  return out;
 }
 
 /**
@@ -549,6 +615,7 @@ button:disabled, button[aria-disabled='true'] { opacity: 0.6; cursor: default; }
 .pending { border: 1px solid #e67e22; border-radius: 0.4rem; padding: 0.2rem 0.8rem 0.8rem; margin: 0.5rem 0; }
 /* Buttons side by side, or one under the other on a narrow window, never touching. */
 .actions { display: inline-flex; flex-wrap: wrap; gap: 0.5rem; }
+.keep-all { display: flex; margin: 0.2rem 0 0.5rem; }
 .conflicts li { margin: 0.4rem 0; }
 .conflicts .path, .conflicts .copy { font-family: ui-monospace, monospace; word-break: break-all; }
 .versions { border-collapse: collapse; margin: 0.3rem 0 0.5rem; }
