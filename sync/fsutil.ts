@@ -99,6 +99,39 @@ export function isErrno(err: unknown, ...codes: string[]): boolean {
 }
 
 /**
+ * An errno error of a call on a descriptor (write, fsync, ftruncate, futimes, fchmod, read: Node
+ * names no path in those) as the same error naming `path`, the file it was about, in the form Node
+ * gives a call by path ("ENOSPC: no space left on device, write '/a/b'"): its code, errno and
+ * syscall stay (isErrno), and describeError shows the path. Any other error, or one that names a
+ * path already, is returned as it is.
+ */
+export function namingPath(err: unknown, path: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof e.code !== 'string' || e.path !== undefined) return err;
+  const call = e.syscall === undefined ? '' : `, ${e.syscall} '${path}'`;
+  const what = e.message.endsWith(`, ${e.syscall}`) ? e.message.slice(0, -`, ${e.syscall}`.length) : e.message;
+  return Object.assign(new Error(`${what}${call}`, { cause: err }), { code: e.code, errno: e.errno, syscall: e.syscall, path });
+}
+
+/** Runs `fn`, calls on a descriptor of the file at `path`, its errno errors naming `path` (namingPath). */
+export async function onFile<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw namingPath(err, path);
+  }
+}
+
+/** onFile for synchronous calls. */
+export function onFileSync<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw namingPath(err, path);
+  }
+}
+
+/**
  * `mkdir -p` without Node's `recursive: true`, which never returns where a parent exists but
  * refuses new entries with ENOENT (anywhere under /proc on Linux: it makes the parent, gets EEXIST,
  * and retries the child forever). Each missing folder is tried once, parents first, and a failure

@@ -22,6 +22,9 @@
  *   created with the file's own mode, so that where the umask leaves it whole (0644 under 022: most
  *   files) no fchmod is needed; where it does not, the mode is set before the rename as always.
  *
+ * - A failing call on a temp's descriptor (write, fsync…: Node names no path) names the file it
+ *   is assembling (onFile).
+ *
  * A file whose whole content arrives at once (one chunk: most small files) is written by
  * `writeWhole` in one synchronous step instead of a thread-pool round trip per call.
  */
@@ -29,7 +32,7 @@ import { closeSync, constants, fchmodSync, fsyncSync, ftruncateSync, futimesSync
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { replaceWith } from './fsutil.js';
-import { NOFOLLOW, TempNames } from '../fsutil.js';
+import { NOFOLLOW, TempNames, onFile, onFileSync } from '../fsutil.js';
 import { writeSparse, writeSparseSync } from '../sparse.js';
 import type { PlannedFile } from './types.js';
 
@@ -118,10 +121,12 @@ export class Assembly {
     }
     slot.created = true;
     try {
-      if (writeSparseSync(fd, data, 0)) ftruncateSync(fd, data.byteLength);
-      if (!slot.modeExact) fchmodSync(fd, slot.mode);
-      futimesSync(fd, file.entry.mtimeMs / 1000, file.entry.mtimeMs / 1000);
-      if (this.syncEach) fsyncSync(fd);
+      onFileSync(file.path, () => {
+        if (writeSparseSync(fd, data, 0)) ftruncateSync(fd, data.byteLength);
+        if (!slot.modeExact) fchmodSync(fd, slot.mode);
+        futimesSync(fd, file.entry.mtimeMs / 1000, file.entry.mtimeMs / 1000);
+        if (this.syncEach) fsyncSync(fd);
+      });
     } finally {
       closeSync(fd);
     }
@@ -140,7 +145,7 @@ export class Assembly {
   async write(file: PlannedFile, offset: number, data: Uint8Array): Promise<void> {
     const fh = await this.acquire(file);
     try {
-      if (await writeSparse(fh, data, offset)) (this.slots.get(file) as Slot).holes = true;
+      if (await onFile(file.path, () => writeSparse(fh, data, offset))) (this.slots.get(file) as Slot).holes = true;
     } finally {
       this.release(file);
     }
@@ -156,11 +161,13 @@ export class Assembly {
     const fh = await this.acquire(file);
     const slot = this.slots.get(file) as Slot;
     try {
-      if (slot.holes) await fh.truncate(file.entry.size);
-      if (!slot.modeExact) await fh.chmod(slot.mode);
-      const mtime = file.entry.mtimeMs / 1000;
-      await fh.utimes(mtime, mtime);
-      if (this.syncEach) await fh.sync();
+      await onFile(file.path, async () => {
+        if (slot.holes) await fh.truncate(file.entry.size);
+        if (!slot.modeExact) await fh.chmod(slot.mode);
+        const mtime = file.entry.mtimeMs / 1000;
+        await fh.utimes(mtime, mtime);
+        if (this.syncEach) await fh.sync();
+      });
     } finally {
       this.release(file);
       await this.close(file);
