@@ -5,6 +5,7 @@ import { lstat, mkdir, readdir, readFile, readlink, rename, symlink, utimes, wri
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { isErrno } from '../fsutil.js';
 import { FaultyStore } from '../store/faulty.js';
 import { MemoryStore } from '../store/memory.js';
 import { makeFifo, notWaitingOn } from '../testing/fifo.js';
@@ -43,6 +44,28 @@ describe('restore with aside: replaced files and links whose version the layer l
     // Without `latest` every replaced file is kept; then the store goes down, and downloads fail.
     const failing = restoreTree(repo, { target, root, aside: { device: 'pc' }, onProgress: () => void (store.failRate = 1) });
     await assert.rejects(failing);
+    assert.deepEqual(await readdir(target), ['a.txt']);
+    assert.equal(await readFile(join(target, 'a.txt'), 'utf8'), 'mine, in no snapshot');
+  });
+
+  // A copy (no hard links) whose times or fsync then fail is a second name of a version the
+  // restore never replaced: like the copies undoKept removes, it must not stay behind.
+  it('a copy whose times cannot be set is removed, and the restore fails naming why', async (t) => {
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, { 'a.txt': file('from the snapshot') });
+    const target = join(await tempDir(t, 'aside'), 'target');
+    await mkdir(target);
+    await writeFile(join(target, 'a.txt'), 'mine, in no snapshot');
+    const { link: linkBefore, utimes: utimesBefore } = fs.promises;
+    fs.promises.link = () => Promise.reject(Object.assign(new Error('EXDEV: cross-device link not permitted'), { code: 'EXDEV' }));
+    fs.promises.utimes = () => Promise.reject(Object.assign(new Error('EIO: i/o error, utime'), { code: 'EIO', syscall: 'utime' }));
+    syncBuiltinESMExports();
+    try {
+      await assert.rejects(restoreTree(repo, { target, root, aside: { device: 'pc' } }), (err) => isErrno(err, 'EIO'));
+    } finally {
+      Object.assign(fs.promises, { link: linkBefore, utimes: utimesBefore });
+      syncBuiltinESMExports();
+    }
     assert.deepEqual(await readdir(target), ['a.txt']);
     assert.equal(await readFile(join(target, 'a.txt'), 'utf8'), 'mine, in no snapshot');
   });

@@ -124,7 +124,7 @@ async function isSaved(saved: Map<string, { size: number; mtimeMs: number } | { 
  * A second name for the file at `path` (its mtime and mode kept): a hard link, or a copy where the
  * file system has none (fsynced if `sync`: its bytes are new). False, and nothing made, where the
  * copy finds no regular file at `path` any more (copyRegular: a FIFO is not waited on, a link not
- * followed).
+ * followed). A copy whose times or fsync fail is removed: the error fails the restore.
  */
 async function keepFile(path: string, copy: string, st: Stats, sync: boolean): Promise<boolean> {
   try {
@@ -139,8 +139,15 @@ async function keepFile(path: string, copy: string, st: Stats, sync: boolean): P
     if (isErrno(err, 'ENOTREG', 'ELOOP')) return false;
     throw err;
   }
-  await utimes(copy, st.atime, st.mtime);
-  if (sync) await fsyncFile(copy);
+  try {
+    await utimes(copy, st.atime, st.mtime);
+    if (sync) await fsyncFile(copy);
+  } catch (err) {
+    // The restore fails before replacing the file: its copy would be the same version twice,
+    // which a conflict copy's name would have synced everywhere (see undoKept).
+    await unlink(copy).catch(() => undefined);
+    throw err;
+  }
   return true;
 }
 
