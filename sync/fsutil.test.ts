@@ -5,9 +5,10 @@ import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFi
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isStrataError } from './errors.js';
+import { describeError, isStrataError } from './errors.js';
+import { failFileHandle } from './testing/fd-faults.js';
 import { makeFifo, notWaitingOn } from './testing/fifo.js';
-import { canSyncFileSystem, fitsHere, fsyncFile, isErrno, makeDirs, openRegular, openRegularSync, PATH_MAX, renameNoReplace, syncFileSystem, TEMP_NAME_BYTES, tempPathIn, TempNames } from './fsutil.js';
+import { canSyncFileSystem, fitsHere, fsyncDir, fsyncFile, isErrno, makeDirs, openRegular, openRegularSync, PATH_MAX, renameNoReplace, syncFileSystem, TEMP_NAME_BYTES, tempPathIn, TempNames } from './fsutil.js';
 
 describe('syncFileSystem', { skip: !canSyncFileSystem() && 'syncfs is Linux only' }, () => {
   it('syncs the file system holding a folder, and names the path it could not sync', async (t) => {
@@ -124,5 +125,18 @@ describe('fsyncFile', { skip: process.platform === 'win32' && 'no FIFOs on Windo
     await fsyncFile(join(dir, 'real'));
     await notWaitingOn(join(dir, 'fifo'), fsyncFile(join(dir, 'fifo')));
     await assert.rejects(fsyncFile(join(dir, 'link')), (err) => isErrno(err, 'ELOOP'));
+  });
+});
+
+describe('fsyncFile, fsyncDir', { skip: process.platform === 'win32' && 'no fsync of a folder on Windows' }, () => {
+  it('name the file or folder whose fsync failed (Node names none for a call on a descriptor)', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-fsync-fails-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'f'), 'x');
+    await failFileHandle(t, 'sync', 'EIO', 'fsync');
+    assert.equal(describeError(await fsyncFile(join(dir, 'f')).catch((e: unknown) => e)), `EIO ${join(dir, 'f')}: injected failure (fsync)`);
+    const err = await fsyncDir(dir).catch((e: unknown) => e);
+    assert.ok(isErrno(err, 'EIO'));
+    assert.equal(describeError(err), `EIO ${dir}: injected failure (fsync)`);
   });
 });

@@ -176,7 +176,8 @@ export async function fsyncDir(dir: string): Promise<void> {
   let fh;
   try {
     fh = await open(dir, constants.O_RDONLY | NOFOLLOW);
-    await fh.sync();
+    const opened = fh;
+    await onFile(dir, () => opened.sync());
   } catch (err) {
     if (!unsyncableDir(err)) throw err;
   } finally {
@@ -219,7 +220,7 @@ export async function fsyncFile(path: string): Promise<void> {
   const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | NOFOLLOW);
   try {
     const st = await fh.stat();
-    if (st.isFile() || st.isDirectory()) await fh.sync();
+    if (st.isFile() || st.isDirectory()) await onFile(path, () => fh.sync());
   } finally {
     await fh.close();
   }

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, open, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { describeError } from './errors.js';
 import { isErrno, openRegular } from './fsutil.js';
 import { copyRegular, copyThrough, dataRanges, HOLE_BLOCK, MIN_HOLE, writeSparse } from './sparse.js';
 import { makeRng, testSeed } from './testing/random.js';
+import { NEEDS_MOUNT, withTmpfs } from './testing/tmpfs.js';
 
 const KiB = 1024;
 
@@ -121,5 +124,20 @@ describe('copyRegular, copyThrough', { skip: process.platform === 'win32' && 'no
     }
     assert.ok((await readFile(join(dir, 'copy'))).equals(bytes));
     assert.deepEqual((await readdir(dir)).sort(), ['copy', 'fifo', 'link', 'real', 'through']);
+  });
+});
+
+describe('copyRegular onto a full disk', { skip: NEEDS_MOUNT }, () => {
+  it('fails with ENOSPC naming the copy, and leaves no part of it', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-copy-nospace-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'src'), randomBytes(256 * 1024));
+    const disk = join(dir, 'disk');
+    await withTmpfs(disk, '64k', async () => {
+      const err = await copyRegular(join(dir, 'src'), join(disk, 'copy')).catch((e: unknown) => e);
+      assert.ok(isErrno(err, 'ENOSPC'));
+      assert.equal(describeError(err), `ENOSPC ${join(disk, 'copy')}: no space left on device (write)`);
+      assert.deepEqual(await readdir(disk), []);
+    });
   });
 });

@@ -13,7 +13,7 @@
  */
 import { constants, writeSync } from 'node:fs';
 import { copyFile, open, rm, stat, type FileHandle } from 'node:fs/promises';
-import { isErrno, NOFOLLOW, openRegular, writeAll } from './fsutil.js';
+import { isErrno, NOFOLLOW, onFile, openRegular, writeAll } from './fsutil.js';
 
 /**
  * Holes are cut at this grain, aligned to offsets in the file: the block of the common file systems
@@ -101,7 +101,7 @@ export async function copyRegular(src: string, dest: string): Promise<void> {
   const fh = await openRegular(src);
   try {
     const reopen = await reopenPath(fh);
-    if (reopen === undefined || !(await cloned(reopen, dest))) await copyThrough(fh, dest);
+    if (reopen === undefined || !(await cloned(reopen, dest))) await onFile(src, () => copyThrough(fh, dest));
   } finally {
     await fh.close();
   }
@@ -134,7 +134,8 @@ const COPY_BUFFER = 1 << 20;
 
 /**
  * Copies what `src` has open to a new file at `dest` (not following a link there), bytes and mode,
- * with the runs of zeros left as holes; `dest` is removed if that fails.
+ * with the runs of zeros left as holes; `dest` is removed if that fails. A failing write names
+ * `dest`; a failing read names no path (the caller knows which file `src` is: copyRegular names it).
  */
 export async function copyThrough(src: FileHandle, dest: string): Promise<void> {
   const out = await open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
@@ -146,12 +147,14 @@ export async function copyThrough(src: FileHandle, dest: string): Promise<void> 
     for (;;) {
       const { bytesRead } = await src.read(buf, 0, buf.byteLength, at);
       if (bytesRead === 0) break;
-      if (await writeSparse(out, buf.subarray(0, bytesRead), at)) holes = true;
+      if (await onFile(dest, () => writeSparse(out, buf.subarray(0, bytesRead), at))) holes = true;
       at += bytesRead;
     }
-    if (holes) await out.truncate(at);
-    await out.chmod(st.mode & 0o7777);
-    await out.close();
+    await onFile(dest, async () => {
+      if (holes) await out.truncate(at);
+      await out.chmod(st.mode & 0o7777);
+      await out.close();
+    });
   } catch (err) {
     await out.close().catch(() => undefined);
     await rm(dest, { force: true });

@@ -14,7 +14,7 @@ import { MODE_MASK } from './assembly.js';
 import { forEachLimit } from '../repo/pool.js';
 import { byDepth, replaceWith } from './fsutil.js';
 import { StrataError } from '../errors.js';
-import { NOFOLLOW, fsyncDir, isErrno, openRegular, syncDirHandle, tempPathIn } from '../fsutil.js';
+import { NOFOLLOW, fsyncDir, isErrno, onFile, onFileSync, openRegular, syncDirHandle, tempPathIn } from '../fsutil.js';
 import type { DirMeta, PlannedDir, PlannedLink } from './types.js';
 
 /** Equal to the millisecond (file systems store finer or, at worst, exactly ms). */
@@ -37,9 +37,11 @@ export async function fixFileMeta(path: string, mode: number, mtimeMs: number, s
     throw err;
   });
   try {
-    await fh.chmod(mode & MODE_MASK);
-    await fh.utimes(mtimeMs / 1000, mtimeMs / 1000);
-    if (sync) await fh.sync();
+    await onFile(path, async () => {
+      await fh.chmod(mode & MODE_MASK);
+      await fh.utimes(mtimeMs / 1000, mtimeMs / 1000);
+      if (sync) await fh.sync();
+    });
   } finally {
     await fh.close();
   }
@@ -71,8 +73,10 @@ function knownTime(entry: DirMeta): boolean {
 function setDirMeta(path: string, entry: DirMeta): void {
   const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | NOFOLLOW);
   try {
-    fchmodSync(fd, entry.mode & MODE_MASK);
-    if (knownTime(entry)) futimesSync(fd, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
+    onFileSync(path, () => {
+      fchmodSync(fd, entry.mode & MODE_MASK);
+      if (knownTime(entry)) futimesSync(fd, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
+    });
   } finally {
     closeSync(fd);
   }
@@ -87,9 +91,11 @@ async function setDirMetaDurably(path: string, entry: DirMeta, dirty: boolean): 
   try {
     const st = await fh.stat();
     const changed = !sameMode(st, entry.mode) || (knownTime(entry) && !sameMtime(st, entry.mtimeMs));
-    await fh.chmod(entry.mode & MODE_MASK);
-    if (knownTime(entry)) await fh.utimes(entry.mtimeMs / 1000, entry.mtimeMs / 1000);
-    if (dirty || changed) await syncDirHandle(fh);
+    await onFile(path, async () => {
+      await fh.chmod(entry.mode & MODE_MASK);
+      if (knownTime(entry)) await fh.utimes(entry.mtimeMs / 1000, entry.mtimeMs / 1000);
+      if (dirty || changed) await syncDirHandle(fh);
+    });
   } finally {
     await fh.close();
   }
