@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { fsyncDir, isErrno } from '../fsutil.js';
+import { fsyncDir, isErrno, onFile } from '../fsutil.js';
 
 
 /**
@@ -68,8 +68,10 @@ async function createAndWrite(file: string, data: string | Uint8Array): Promise<
     throw err;
   }
   try {
-    await fh.writeFile(data);
-    await fh.sync();
+    await onFile(file, async () => {
+      await fh.writeFile(data);
+      await fh.sync();
+    });
     await fh.close();
   } catch (err) {
     await fh.close().catch(() => undefined);
@@ -102,8 +104,11 @@ async function writeTemp(file: string, data: string | Uint8Array): Promise<strin
   try {
     const fh = await open(temp, 'wx', 0o600);
     try {
-      await fh.writeFile(data);
-      await fh.sync();
+      // Named as the file it is written for: the temp is gone by the time anyone reads the error.
+      await onFile(file, async () => {
+        await fh.writeFile(data);
+        await fh.sync();
+      });
     } finally {
       await fh.close();
     }
