@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -201,6 +202,34 @@ describe('signOut', { skip, timeout: 300_000 }, () => {
     assert.deepEqual([r.flushed, r.credentialsRemoved], ['none', false]);
     await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
   });
+
+  for (const [what, breakSession] of [
+    ['the session cannot be read', () => 'not a session'],
+    ['the bucket has no repository where the session says', (json: string) => {
+      const session = JSON.parse(json) as { org: { store: { prefix: string } } };
+      session.org.store.prefix += 'elsewhere/';
+      return JSON.stringify(session);
+    }],
+  ] as const) {
+    it(`resumes the agent the user had running and says nothing was signed out when, after its flush, ${what}`, async (t) => {
+      const { org, m, agent, stopped } = await pcWithAgent(t, 'oz');
+      // Changed while the agent flushes: what the sign-out reads after the flush.
+      const file = join(m.stateDir, 'session.json');
+      const syncNow = agent.syncNow.bind(agent);
+      t.mock.method(agent, 'syncNow', (arg: Parameters<typeof agent.syncNow>[0]) => {
+        writeFileSync(file, breakSession(readFileSync(file, 'utf8')));
+        return syncNow(arg);
+      });
+      await assert.rejects(signOut({ stateDir: m.stateDir, stopAgent: async () => assert.fail('nothing was signed out: the agent must not be stopped') }), (err) => {
+        assert.ok(err instanceof StrataError, String(err));
+        assert.ok(err.message.endsWith('; nothing was signed out: strata logout again runs one more pass and signs out'), err.message);
+        return true;
+      });
+      assert.equal(stopped(), false, 'the agent runs on');
+      assert.equal(agent.paused, false, 'not paused: the user had it running');
+      assert.deepEqual(await loadCredentials(org.org, userPrincipal('oz')), org.creds);
+    });
+  }
 
   it('keeps the agent running, unpaused as it was, when a step after its flush fails: nothing is signed out, and it syncs on', async (t) => {
     const { org, m, agent, stopped } = await pcWithAgent(t, 'joe');

@@ -147,11 +147,14 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   // then a step that fails leaves it as the user had it (logout could not start it again where it
   // ran: the desktop app, a service).
   let held: { agent: HeldAgent; info: ControlInfo } | undefined;
+  // From the flush on a step that fails says what it leaves, and what `strata logout` run again does.
+  const rerun = `strata logout${opts.wipe ? ' --wipe' : ''} again`;
+  const notSignedOut = `; nothing was signed out: ${rerun} runs one more pass and signs out${opts.wipe ? ', then wipes' : ''}`;
   if (running) {
     const client = new ControlClient(info, join(opts.stateDir, 'control.json'));
     const agent = await flushAndHold(client, timeoutMs, { pause: strataCommand('pause', opts.stateDir), resume: strataCommand('resume', opts.stateDir) });
     held = { agent, info };
-    if (creds) format = await finishAgentFlush(await readSession(opts.stateDir), creds).catch((err: unknown) => agent.release(err, ''));
+    if (creds) format = await finishAgentFlush(opts.stateDir, creds, notSignedOut).catch((err: unknown) => agent.release(err, ''));
     flushed = 'agent';
   } else if (session.laid === undefined) {
     flushed = 'none';
@@ -162,9 +165,6 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
     flushed = 'none';
   }
   const unflushed = creds === undefined && !running && session.laid !== undefined;
-  // From here on a step that fails says what it leaves, and what `strata logout` run again does.
-  const rerun = `strata logout${opts.wipe ? ' --wipe' : ''} again`;
-  const notSignedOut = `; nothing was signed out: ${rerun} runs one more pass and signs out${opts.wipe ? ', then wipes' : ''}`;
   const undone = (err: unknown): Promise<never> => (held ? held.agent.release(err, notSignedOut) : Promise.reject(withNote(err, notSignedOut)));
   // Once the session is gone, only the record tells a rerun what a wipe cut off had left to do; it is
   // written before the credentials go, so that a rerun without them still finishes the wipe.
@@ -240,12 +240,17 @@ async function credentialsIfAny(session: Session): Promise<S3Credentials | undef
 
 /**
  * After the agent's flush, which synced every folder: in a VDI session, this device's head marked
- * final (as flushHere does); returns the repository's format, for the wipe.
+ * final (as flushHere does), by the session as the flush left it; returns the repository's format,
+ * for the wipe. A failure says that nothing was signed out (`notSignedOut`, or markFinal's own).
  */
-async function finishAgentFlush(session: Session, creds: S3Credentials): Promise<WipeFormat> {
+async function finishAgentFlush(stateDir: string, creds: S3Credentials, notSignedOut: string): Promise<WipeFormat> {
+  const noted = (err: unknown): never => {
+    throw withNote(err, notSignedOut);
+  };
+  const session = await readSession(stateDir).catch(noted);
   const org = openOrgStore(session.org, creds);
   try {
-    const repo = await openRepository(org.store);
+    const repo = await openRepository(org.store).catch(noted);
     if (session.mode === 'vdi') await markFinal(repo, session);
     return repo.format;
   } finally {
