@@ -59,7 +59,7 @@ test('a flush that fails and cannot pause again the agent it resumed says how to
   t.mock.method(agent, 'pause', () => Promise.reject(new Error('the state dir is read-only')));
   const client = new ControlClient(await readControlFile(stateDir), join(stateDir, 'control.json'));
   const commands = { pause: `strata pause --state-dir ${stateDir}`, resume: `strata resume --state-dir ${stateDir}` };
-  await assert.rejects(flushAndHold(client, 1_000, commands), (err) => {
+  await assert.rejects(flushAndHold(client, 1_000, commands, { stateDir, pid: process.pid }), (err) => {
     assert.ok(isStrataError(err), String(err));
     assert.ok(err.message.endsWith(`could not be paused again (the state dir is read-only): pause it (${commands.pause})`), err.message);
     return true;

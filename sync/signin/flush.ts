@@ -20,6 +20,7 @@ import type { AgentStatus, FolderStatus, SyncState } from '../../shared/agent-ap
 import { errorLine } from '../../shared/status-text.js';
 import type { ControlClient } from '../control/index.js';
 import { StrataError } from '../errors.js';
+import { logoutPaused, recordLogoutPause, removeLogoutPause } from './logout-pause.js';
 
 const BUSY: readonly SyncState[] = ['scanning', 'uploading', 'downloading'];
 
@@ -81,13 +82,22 @@ export interface HeldAgent {
   release(err: unknown, note: string): Promise<never>;
 }
 
+/** Where the agent is: its state dir, and its pid (for the record of a sign-out's pause). */
+export interface HoldTarget {
+  stateDir: string;
+  pid: number;
+}
+
 /**
  * Flushes through the agent (flushThroughAgent), then pauses it: it must not write again while the
  * sign-out finishes (a head marked final must stay this device's last write). A failure leaves it
- * as the user had it, and says so if it could not.
+ * as the user had it, and says so if it could not. A pause the user had not made is recorded as
+ * the sign-out's first (logout-pause.ts), and one that an earlier sign-out left is undone.
  */
-export async function flushAndHold(client: ControlClient, timeoutMs: number, commands: AgentCommands): Promise<HeldAgent> {
+export async function flushAndHold(client: ControlClient, timeoutMs: number, commands: AgentCommands, target: HoldTarget): Promise<HeldAgent> {
+  await undoLeftPause(client, target.stateDir);
   const { resumed } = await flushThroughAgent(client, timeoutMs, commands.pause);
+  if (!resumed) await recordLogoutPause(target.stateDir, target.pid);
   await client.call('pause', {}).catch((err: unknown) => (resumed ? pausedAgain(client, err, commands.pause) : Promise.reject(err)));
   const release = async (err: unknown, note: string): Promise<never> => {
     if (resumed) throw withNote(err, note);
@@ -95,10 +105,26 @@ export async function flushAndHold(client: ControlClient, timeoutMs: number, com
       () => undefined,
       (e: unknown) => e,
     );
-    if (again === undefined) throw withNote(err, note);
-    throw withNote(err, `${note}; the agent, paused for the sign-out, could not be resumed (${messageOf(again)}): resume it (${commands.resume})`);
+    if (again !== undefined) throw withNote(err, `${note}; the agent, paused for the sign-out, could not be resumed (${messageOf(again)}): resume it (${commands.resume})`);
+    // Not removed, the record only outlives a pause it no longer speaks for: the next sign-out drops it.
+    await removeLogoutPause(target.stateDir).catch(() => undefined);
+    throw withNote(err, note);
   };
   return { wasPaused: resumed, release };
+}
+
+/**
+ * An agent paused by a sign-out cut off (logout-pause.ts), which the user had running: resumed, so
+ * that the flush takes it for what it was. One found running makes the record stale: dropped.
+ */
+async function undoLeftPause(client: ControlClient, stateDir: string): Promise<void> {
+  if (!(await logoutPaused(stateDir))) return;
+  if ((await client.call('status', {})).paused) {
+    await client.call('resume', {}).catch((err: unknown) => {
+      throw withNote(err, '; the agent, paused by an earlier sign-out that was cut off, could not be resumed for the flush: nothing was signed out');
+    });
+  }
+  await removeLogoutPause(stateDir);
 }
 
 /**

@@ -203,6 +203,36 @@ describe('signOut', { skip, timeout: 300_000 }, () => {
     await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
   });
 
+  it('an agent the user had running, which logout paused and which did not stop: once signed out, the next agent does not start paused', async (t) => {
+    const { m, stop, closeEndpoint } = await pcWithAgent(t, 'ned');
+    const stuck = async (): Promise<void> => {
+      await closeEndpoint();
+      throw new StrataError('E_AGENT_STOP', 'the agent (pid 1) did not stop within 600 s of SIGTERM', { path: m.stateDir });
+    };
+    await assert.rejects(signOut({ stateDir: m.stateDir, stopAgent: stuck }), (err) => isStrataError(err, 'E_AGENT_STOP'));
+    await stop();
+    await signOut({ stateDir: m.stateDir });
+    await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
+    assert.equal((await openAgentState(m.stateDir)).get().paused, false, 'paused only for the sign-out, not by the user');
+  });
+
+  it('an agent the user had running, paused by a logout whose stop failed and still answering: the rerun says so, resumes it for its flush, stops it and records it unpaused', async (t) => {
+    const { m, agent, stop, stopped } = await pcWithAgent(t, 'nia');
+    const stuck = async (): Promise<void> => {
+      throw new StrataError('E_AGENT_STOP', 'the agent (pid 1) did not stop within 600 s of SIGTERM', { path: m.stateDir });
+    };
+    await assert.rejects(signOut({ stateDir: m.stateDir, stopAgent: stuck }), (err) => {
+      assert.ok(isStrataError(err, 'E_AGENT_STOP'), String(err));
+      assert.match(err.message, /the agent \(pid \d+\), paused for the sign-out only, did not stop \(a rerun stops it first, and records it unpaused, as the user had it\)/);
+      return true;
+    });
+    assert.equal(agent.paused, true, 'paused by the sign-out');
+    const r = await signOut({ stateDir: m.stateDir, stopAgent: stop });
+    assert.deepEqual([r.flushed, r.credentialsRemoved], ['agent', false]);
+    assert.ok(stopped());
+    assert.equal((await openAgentState(m.stateDir)).get().paused, false, 'paused only for the sign-out, not by the user');
+  });
+
   for (const [what, breakSession] of [
     ['the session cannot be read', () => 'not a session'],
     ['the bucket has no repository where the session says', (json: string) => {

@@ -18,7 +18,9 @@
  * the error says it could not be, and how to). Logout never stops it before: it could not start it
  * again where it ran (the desktop app, a service). What fails from step 3 on says what is signed
  * out, where the agent is, and what a rerun of `strata logout` does (it finishes: it stops the
- * agent, removes the session, with no pass, and wipes).
+ * agent, removes the session, with no pass, and wipes). An agent the user had running is paused
+ * for the sign-out only, and recorded so (logout-pause.ts): a rerun resumes it for its flush, or,
+ * once it is stopped, records it unpaused, so that no later agent starts paused on its account.
  * A session whose credentials are already gone from the keychain (a sign-out cut off between
  * step 3 and the session's delete, or an entry removed by hand) is still signed out: a running
  * agent, which holds the credentials it started with, still flushes; with none, no pass can run
@@ -40,10 +42,11 @@ import { ControlClient, probeAgent, readControlFile, type ControlInfo } from '..
 import { deleteCredentials, loadCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { openRepository, type Repository } from '../repo/index.js';
-import { defaultStateDir, openAgentState } from '../state/index.js';
+import { defaultStateDir } from '../state/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { flushAndHold, withNote, type HeldAgent } from './flush.js';
 import { LAYING_FILE, lastLayCutOff, runningLay } from './laying.js';
+import { logoutPaused, unpauseStopped } from './logout-pause.js';
 import { markHeadFinal } from './device-head.js';
 import { flushSession } from './refresh.js';
 import { openOrgStore } from './org-store.js';
@@ -152,7 +155,7 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   const notSignedOut = `; nothing was signed out: ${rerun} runs one more pass and signs out${opts.wipe ? ', then wipes' : ''}`;
   if (running) {
     const client = new ControlClient(info, join(opts.stateDir, 'control.json'));
-    const agent = await flushAndHold(client, timeoutMs, { pause: strataCommand('pause', opts.stateDir), resume: strataCommand('resume', opts.stateDir) });
+    const agent = await flushAndHold(client, timeoutMs, { pause: strataCommand('pause', opts.stateDir), resume: strataCommand('resume', opts.stateDir) }, { stateDir: opts.stateDir, pid: info.pid });
     held = { agent, info };
     if (creds) format = await finishAgentFlush(opts.stateDir, creds, notSignedOut).catch((err: unknown) => agent.release(err, ''));
     flushed = 'agent';
@@ -173,7 +176,9 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   // No way back from here: the credentials are gone, and nothing could start the agent again.
   const inPart = `; signed out only in part: the credentials are gone from the keychain, the session is not`;
   const rest = `${opts.wipe ? ' and wipes' : ''}, with no pass (without the credentials, changes since the last pass stay on disk, unsynced)`;
-  if (held !== undefined) await stopHeld(opts, held, timeoutMs, (note) => `${inPart}, and the agent ${note}: ${rerun} removes the session${rest}`);
+  const left = (note: string): string => `${inPart}, and the agent ${note}: ${rerun} removes the session${rest}`;
+  if (held !== undefined) await stopHeld(opts, held, timeoutMs, left);
+  else if (await logoutPaused(opts.stateDir)) await unpauseLeft(opts.stateDir, left);
   await (opts.deleteSession ?? deleteSession)(opts.stateDir).catch((err: unknown) => {
     throw withNote(err, `${inPart}${held ? ' (the agent was stopped)' : ''}: ${rerun} removes it${rest}`);
   });
@@ -207,15 +212,18 @@ async function wipeRecorded(session: Session, stateDir: string, format: WipeForm
  * what a failure leaves, `note` saying where the agent is.
  */
 async function stopHeld(opts: SignOutOptions, { agent, info }: { agent: HeldAgent; info: ControlInfo }, timeoutMs: number, left: (note: string) => string): Promise<void> {
+  const paused = agent.wasPaused ? 'paused, did not stop (a rerun stops it first)' : 'paused for the sign-out only, did not stop (a rerun stops it first, and records it unpaused, as the user had it)';
   await (opts.stopAgent ?? ((i) => stopBySignal(opts.stateDir, i, timeoutMs)))(info).catch((err: unknown) => {
-    throw withNote(err, left(`(pid ${info.pid}), paused, did not stop (a rerun stops it first)`));
+    throw withNote(err, left(`(pid ${info.pid}), ${paused}`));
   });
-  if (agent.wasPaused) return;
-  await openAgentState(opts.stateDir)
-    .then((s) => s.update((d) => void (d.paused = false)))
-    .catch((err: unknown) => {
-      throw withNote(err, left(`is stopped, but recorded paused (its next start is paused: ${strataCommand('resume', opts.stateDir)} then)`));
-    });
+  if (!agent.wasPaused) await unpauseLeft(opts.stateDir, left);
+}
+
+/** The agent, stopped and paused only for a sign-out (logout-pause.ts), recorded unpaused; or `left(note)` says it could not be. */
+async function unpauseLeft(stateDir: string, left: (note: string) => string): Promise<void> {
+  await unpauseStopped(stateDir).catch((err: unknown) => {
+    throw withNote(err, left(`is stopped, but recorded paused (its next start is paused: ${strataCommand('resume', stateDir)} then)`));
+  });
 }
 
 /** With nobody signed in: `logout --wipe` finishes the wipe of a sign-out cut off (wipe-pending.ts); else `notSignedIn`. */

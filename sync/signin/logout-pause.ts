@@ -1,0 +1,48 @@
+/**
+ * The `logout-paused` record: `<stateDir>/logout-paused` says that the agent's recorded pause is a
+ * sign-out's, not the user's. The agent keeps its pause in its state, which outlives it and says
+ * nothing of who paused it; a sign-out pauses an agent the user had running for its last steps
+ * (flush.ts flushAndHold), and one cut off then (the agent did not stop, the process was killed)
+ * would otherwise leave every later agent, the next sign-in's too, starting paused.
+ *
+ * What must hold: the record is written whole and durably before a sign-out pauses an agent the
+ * user had running, and removed only once that agent is unpaused again or stopped and recorded
+ * unpaused. A sign-out that finds it takes the pause for a sign-out's: a running agent is
+ * resumed before its flush, a stopped one is recorded unpaused once signed out.
+ */
+import { access, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncDir, isErrno } from '../fsutil.js';
+import { openAgentState } from '../state/index.js';
+import { writeFileAtomic } from '../state/fsutil.js';
+
+export const LOGOUT_PAUSED_FILE = 'logout-paused';
+
+const pathOf = (stateDir: string): string => join(stateDir, LOGOUT_PAUSED_FILE);
+
+/** Records that the agent (pid `pid`) is about to be paused by a sign-out. */
+export async function recordLogoutPause(stateDir: string, pid: number): Promise<void> {
+  await writeFileAtomic(pathOf(stateDir), JSON.stringify({ pausedBy: 'strata logout', pid }) + '\n');
+}
+
+/** Whether the agent's recorded pause is a sign-out's. */
+export async function logoutPaused(stateDir: string): Promise<boolean> {
+  try {
+    await access(pathOf(stateDir));
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return false;
+    throw err;
+  }
+}
+
+export async function removeLogoutPause(stateDir: string): Promise<void> {
+  await rm(pathOf(stateDir), { force: true });
+  await fsyncDir(stateDir);
+}
+
+/** The agent, stopped, recorded unpaused (its pause was the sign-out's), then the record removed. */
+export async function unpauseStopped(stateDir: string): Promise<void> {
+  await (await openAgentState(stateDir)).update((d) => void (d.paused = false));
+  await removeLogoutPause(stateDir);
+}
