@@ -8,7 +8,10 @@
  *
  * Must hold: the secret travels through the pipes only (never argv or the environment); operations
  * run one at a time; an idle child never keeps this process alive (its handles are unref'd; it
- * ends when its stdin does, after IDLE_MS or at this process's exit, or when this process is gone).
+ * ends when its stdin does, after IDLE_MS or at this process's exit, or when this process is gone,
+ * killed by SIGKILL too); the child is not in the terminal's process group (POSIX): Ctrl-C or a
+ * hang-up reaches this process alone, whose cleanup may still need the keychain (a failed
+ * sign-in's credentials deleted).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -122,7 +125,8 @@ function childArgs(): string[] {
 function startChild(): Keeper {
   // Inside Electron, process.execPath is the app: it must run the child as plain Node.
   const env = process.versions.electron ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : process.env;
-  const child = spawn(process.execPath, childArgs(), { env, stdio: ['pipe', 'pipe', 'ignore'] });
+  // Its own session on POSIX (detached); on Windows detached would give it a console window of its own.
+  const child = spawn(process.execPath, childArgs(), { env, stdio: ['pipe', 'pipe', 'ignore'], detached: process.platform !== 'win32' });
   const k: Keeper = { child, lines: [], take: undefined, idle: undefined };
   let out = '';
   child.stdout?.on('data', (d: Buffer) => {
