@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { afterEach, describe, it, type TestContext } from 'node:test';
 import { writeTree } from '../sync/cli/testkit.js';
 import { CONTROL_FILE, serveControl } from '../sync/control/index.js';
 import { writeControlFile } from '../sync/control/file.js';
@@ -103,6 +103,28 @@ class FakeShell implements Shell {
   }
 }
 
+/** Apps the running test started (startApp). */
+const started = new Set<StrataApp>();
+
+/**
+ * Starts the app; it quits once the test is over, passed or failed. Not in a t.after hook: those
+ * run in the order they were added, so the org's cleanup (added first) would remove the state dir
+ * under the running agent, and a hook that fails skips the ones after it — the quit among them,
+ * which left the agent's endpoint listening and the test process alive for good.
+ */
+async function startApp(opts: AppOptions): Promise<StrataApp> {
+  const app = await StrataApp.start(opts);
+  started.add(app);
+  return app;
+}
+
+// afterEach hooks run before the test's own hooks, and a failing one skips none of those.
+afterEach(async () => {
+  const apps = [...started];
+  started.clear();
+  await Promise.all(apps.map((app) => app.quit()));
+});
+
 function appOptions(shell: Shell, m: Machine): AppOptions {
   return { shell, stateDir: m.stateDir, home: m.home, signInDefaults: { org: '', user: 'dana' }, orgCheckMs: 0, autostart: xdgAutostart(join(m.home, '.config'), ['/usr/bin/strata-app']) };
 }
@@ -149,8 +171,7 @@ describe('desktop app', { skip }, () => {
     await writeFile(join(m.home, 'Documents/notes.txt'), 'mine');
     await writeFile(join(m.home, 'Documents/notes.sync-conflict-20261201-101500-laptop.txt'), 'theirs');
     const shell = new FakeShell();
-    const app = await StrataApp.start(appOptions(shell, m));
-    t.after(() => app.quit());
+    const app = await startApp(appOptions(shell, m));
     assert.deepEqual(shell.errors, []);
     await shell.until(() => shell.tooltip === 'Strata — In sync', 'the first pass');
     assert.deepEqual(
@@ -213,8 +234,7 @@ describe('desktop app', { skip }, () => {
     await signInAndLay(org, m, 'dana', { settingsStore: settings });
     settings.values.set('/org/test/app/bad name', "'x'");
     const shell = new FakeShell();
-    const app = await StrataApp.start({ ...appOptions(shell, m), settingsStore: settings });
-    t.after(() => app.quit());
+    const app = await startApp({ ...appOptions(shell, m), settingsStore: settings });
     const told = (): string[] => shell.notices.filter((n) => n.notice.title === 'A setting is not synced').map((n) => n.notice.body);
     await shell.until(() => told().length === 1, 'the notice of the setting');
     assert.match(told()[0] ?? '', /^\u2066\/org\/test\/app\/bad name\u2069: not synced: /);
@@ -235,7 +255,7 @@ describe('desktop app', { skip }, () => {
     t.after(() => other.close());
     const [stateBefore, homeBefore] = [await stateOf(m.stateDir), await stateOf(m.home)];
     const shell = new FakeShell();
-    await StrataApp.start(appOptions(shell, m));
+    await startApp(appOptions(shell, m));
     assert.equal(shell.exited, true);
     assert.deepEqual(await stateOf(m.stateDir), stateBefore, 'the state dir is untouched');
     assert.deepEqual(await stateOf(m.home), homeBefore, 'home is untouched');
@@ -256,7 +276,7 @@ describe('desktop app', { skip }, () => {
     await writeControlFile(m.stateDir, { url: `http://127.0.0.1:${address.port}`, token: 'a'.repeat(43), pid: process.pid });
     const homeBefore = await stateOf(m.home);
     const shell = new FakeShell();
-    await StrataApp.start(appOptions(shell, m));
+    await startApp(appOptions(shell, m));
     assert.equal(shell.exited, true);
     assert.deepEqual(await stateOf(m.home), homeBefore, 'home is untouched');
     assert.deepEqual(shell.windows, []);
@@ -268,8 +288,7 @@ describe('desktop app', { skip }, () => {
     const m = await signedInMachine(t);
     assert.equal(await deleteCredentials(m.org.org, userPrincipal('dana')), true);
     const shell = new FakeShell();
-    const app = await StrataApp.start({ ...appOptions(shell, m), signInDefaults: { org: '', user: 'someone-else' } });
-    t.after(() => app.quit());
+    const app = await startApp({ ...appOptions(shell, m), signInDefaults: { org: '', user: 'someone-else' } });
     assert.deepEqual(shell.errors, []);
     const screen = app.signInScreen;
     assert.ok(screen);
@@ -285,8 +304,7 @@ describe('desktop app', { skip }, () => {
     await preloadUserLayer(await org.admin(), 'dana', { from: tpl });
     const m = await makeMachine(org, 'new-pc');
     const shell = new FakeShell();
-    const app = await StrataApp.start({ ...appOptions(shell, m), signInDefaults: { org: org.configPath, user: 'dana' } });
-    t.after(() => app.quit());
+    const app = await startApp({ ...appOptions(shell, m), signInDefaults: { org: org.configPath, user: 'dana' } });
     assert.deepEqual(shell.errors, []);
     assert.equal(shell.exited, false);
     assert.equal(shell.tooltip, 'Strata — Not signed in');
@@ -344,7 +362,7 @@ it('a start that fails says why and exits', async (t) => {
   await mkdir(stateDir);
   await writeFile(join(stateDir, SESSION_FILE), '{"version": 1, "user": ');
   const shell = new FakeShell();
-  await StrataApp.start({ shell, stateDir, home: join(dir, 'home'), signInDefaults: { org: '', user: 'dana' } });
+  await startApp({ shell, stateDir, home: join(dir, 'home'), signInDefaults: { org: '', user: 'dana' } });
   assert.equal(shell.exited, true);
   assert.equal(shell.errors.length, 1);
   assert.match(shell.errors[0] ?? '', /^Strata could not start: .*session/s);
@@ -359,8 +377,7 @@ it('refuses to start while an agent serves the state dir, rather than offering a
   t.after(() => other.close());
   const before = await stateOf(stateDir);
   const shell = new FakeShell();
-  const app = await StrataApp.start({ shell, stateDir, home: join(dir, 'home'), signInDefaults: { org: '', user: 'dana' } });
-  t.after(() => app.quit());
+  const app = await startApp({ shell, stateDir, home: join(dir, 'home'), signInDefaults: { org: '', user: 'dana' } });
   assert.equal(app.signInScreen, undefined);
   assert.deepEqual(shell.windows, []);
   assert.equal(shell.exited, true);
