@@ -11,12 +11,19 @@
 // Without the service installed those suites skip locally, and fail under CI=true: CI must run
 // everything.
 //
+// A hung test must fail the run, not stall it: each test fails after STRATA_TEST_TIMEOUT_MS
+// (default 10 min; Node 20 also bounds each file by it), and a file still running half as long
+// again — a test's handle, a server or an agent a failed test left, keeps its process alive, which
+// Node's runner waits on for good — is ended by scripts/test-watchdog.mjs, which names it. The
+// slowest healthy test took 85 s in a loaded CI run.
+//
 // Usage: node scripts/test.mjs [--tests-only] [--no-s3] [file-or-folder-filter ...]
 import { spawnSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -166,7 +173,10 @@ function reportKeyring(dir, failed) {
 }
 
 let keyringDir;
-let command = [process.execPath, '--import', 'tsx', '--test', ...files];
+const testMs = Number(env.STRATA_TEST_TIMEOUT_MS ?? 10 * 60_000);
+env.STRATA_TEST_FILE_MS = String(testMs * 1.5);
+const watchdog = pathToFileURL(join(root, 'scripts/test-watchdog.mjs')).href;
+let command = [process.execPath, '--import', 'tsx', '--import', watchdog, '--test', `--test-timeout=${testMs}`, ...files];
 if (process.platform === 'linux') {
   const haveKeyring = spawnSync('sh', ['-c', 'command -v dbus-run-session && command -v dbus-send && command -v gnome-keyring-daemon'], { stdio: 'ignore' }).status === 0;
   if (haveKeyring) {
