@@ -121,10 +121,17 @@ export async function makeTestOrg(t: TestContext, opts: TestOrgOptions = {}): Pr
   const org = uniqueTestOrg('signin');
   const dir = await mkdtemp(join(tmpdir(), 'strata-signin-'));
   const { store, cleanup } = await makeTestS3Store({ prefix: 'layers' });
+  // Added first, so it runs before the stops of what the test starts after (hooks run in order, and
+  // one that throws skips the rest): an agent still writing must not make it throw and leave the
+  // agent, its endpoint, running so that the test file never ends.
   t.after(async () => {
-    await removeTestOrg(org);
-    await cleanup();
-    await rm(dir, { recursive: true, force: true });
+    for (const [what, step] of [
+      ['the org', () => removeTestOrg(org)],
+      ['the bucket', cleanup],
+      [dir, () => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 })],
+    ] as const) {
+      await step().catch((e: unknown) => t.diagnostic(`could not remove ${what}: ${String(e)}`));
+    }
   });
   await initRepository(store, { packSize: 1 << 20 });
   const config: Record<string, unknown> = {
