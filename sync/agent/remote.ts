@@ -60,14 +60,22 @@ export async function snapshotTree(input: Pick<MergeInput, 'graph' | 'trees' | '
  * below another), those merged in turn, each pair against its own bases, as git's recursive merge
  * does. Any one of them alone would lack what the others hold, and a file deleted since on one
  * side would look added on the other and come back. `treeOf` loads a snapshot's flat tree (none:
- * empty); the base merges' conflict copies are named for `names.device`.
+ * empty).
+ *
+ * Every device must build the same tree from the same bases: one that named a conflict between
+ * them after itself would see the other side's copy of that version, under another name, as added,
+ * and its own as deleted there, while the other device did the reverse; two such devices crossing
+ * again each dropped the copy the other kept, and the version was lost. So the bases are merged in
+ * one order (by id), and each conflict between them is named after the device that wrote the base.
  */
-export async function baseTree(graph: SnapshotGraph, bases: readonly SnapshotId[], treeOf: (id: SnapshotId | undefined) => Promise<Map<string, Node>>, names: Pick<MergeInput, 'device' | 'caseInsensitive'>): Promise<Map<string, Node>> {
-  let tree = await treeOf(bases[0]);
-  for (let i = 1; i < bases.length; i++) {
-    const below = await baseTree(graph, await graph.mergeBases(bases.slice(0, i), bases[i]!), treeOf, names);
-    const next = await treeOf(bases[i]);
-    tree = merge3(below, tree, next, { mine: names.device, theirs: names.device, caseInsensitive: names.caseInsensitive }).merged;
+export async function baseTree(graph: SnapshotGraph, bases: readonly SnapshotId[], treeOf: (id: SnapshotId | undefined) => Promise<Map<string, Node>>, opts: Pick<MergeInput, 'caseInsensitive'>): Promise<Map<string, Node>> {
+  const ordered = [...bases].sort();
+  let tree = await treeOf(ordered[0]);
+  for (let i = 1; i < ordered.length; i++) {
+    const below = await baseTree(graph, await graph.mergeBases(ordered.slice(0, i), ordered[i]!), treeOf, opts);
+    const next = await treeOf(ordered[i]);
+    const [mine, theirs] = [(await graph.get(ordered[0]!)).device, (await graph.get(ordered[i]!)).device];
+    tree = merge3(below, tree, next, { mine, theirs, caseInsensitive: opts.caseInsensitive }).merged;
   }
   return tree;
 }

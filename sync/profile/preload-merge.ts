@@ -97,7 +97,7 @@ export async function readSides(repo: Repository, graph: SnapshotGraph, latest: 
     chunks,
   };
   if (merging && own) {
-    const base = await baseTree(graph, bases, snapshotTree, { device: own.device, caseInsensitive });
+    const base = await baseTree(graph, bases, snapshotTree, { caseInsensitive });
     const r = merge3(base, latestTree, flat(rootOf(ownId)), { mine: userDevice, theirs: own.device, caseInsensitive });
     sides.layer = r.merged;
     sides.conflicts = r.conflicts;
