@@ -4,7 +4,8 @@
  * Repository over one shared MemoryStore, through a FaultyStore of its own — and runs random
  * steps: users creating, editing, deleting, renaming and retyping files, dirs and symlinks (also
  * the same path on two devices, also identical edits, also in the middle of a pass), passes on a
- * random device, store faults (failures before a request, puts whose reply is lost), crashes
+ * random device, passes that cross (another device, or two nested, passing whole in the middle of
+ * one: heads with several best common ancestors), store faults (failures before a request, puts whose reply is lost), crashes
  * (the agent process dies at its n-th store request and restarts) and restarts. In half of the
  * seeds the user layer syncs over an org layer laid on every device, and steps also publish new
  * versions of it and switch devices to them (live org layer switches). Then the store heals,

@@ -16,7 +16,7 @@ import type { World } from './world.js';
 const DIRS = ['a', 'b'];
 const LEAVES = ['a', 'b', 'x.txt', 'y'];
 
-type StepKind = 'write' | 'modify' | 'remove' | 'move' | 'mkdir' | 'symlink' | 'touch' | 'concurrent' | 'identical' | 'pass' | 'midpass' | 'crash' | 'restart' | 'fault' | 'publish' | 'switch';
+type StepKind = 'write' | 'modify' | 'remove' | 'move' | 'mkdir' | 'symlink' | 'touch' | 'concurrent' | 'identical' | 'pass' | 'midpass' | 'crash' | 'restart' | 'fault' | 'publish' | 'switch' | 'cross';
 
 const WEIGHTS: ReadonlyArray<[StepKind, number]> = [
   ['write', 16],
@@ -30,6 +30,7 @@ const WEIGHTS: ReadonlyArray<[StepKind, number]> = [
   ['identical', 3],
   ['pass', 24],
   ['midpass', 4],
+  ['cross', 5],
   ['crash', 5],
   ['restart', 2],
   ['fault', 4],
@@ -163,6 +164,8 @@ export async function randomStep(w: World): Promise<void> {
       return;
     case 'midpass':
       return midPass(w, d);
+    case 'cross':
+      return crossedPasses(w);
     case 'crash':
       return crash(w, d);
     case 'restart':
@@ -217,6 +220,33 @@ async function midPass(w: World, d: SimDevice): Promise<void> {
   });
   await pass(w, d);
   if (failed !== undefined) throw failed;
+}
+
+/**
+ * Passes that cross: devices write, then in the middle of one device's pass (at its n-th store
+ * request) another device passes whole, and with three devices a third may pass in the middle of
+ * that one. Each reads the others' heads from before, so their snapshots merge each other's older
+ * ones (heads with several best common ancestors from then on).
+ */
+async function crossedPasses(w: World): Promise<void> {
+  const order = w.rng.shuffle(w.devices).slice(0, w.devices.length === 3 && w.rng.chance(0.5) ? 3 : 2);
+  // Crossed passes write snapshots that merge each other's older ones only where each has something of its own.
+  for (const d of order) if (w.rng.chance(0.7)) userWrite(w, d, '', false);
+  const failed: unknown[] = [];
+  for (let i = 0; i + 1 < order.length; i++) {
+    const [outer, inner] = [order[i]!, order[i + 1]!];
+    // A pass that changes something makes a dozen or more requests; its heads are read first.
+    const at = w.rng.range(1, 12);
+    if (!outer.up) continue;
+    outer.wire!.holdAt(at, async () => {
+      w.note(`${inner.name} passes in the middle of ${outer.name}'s pass (its request ${at})`);
+      await pass(w, inner).catch((err: unknown) => void failed.push(err));
+    });
+  }
+  w.note(`${order[0]!.name} pass crossed by ${order.slice(1).map((d) => d.name).join(', ')}`);
+  await pass(w, order[0]!);
+  for (const d of order) d.wire?.disarm();
+  if (failed.length > 0) throw failed[0];
 }
 
 /** A pass whose process dies at the n-th store request (or right after the pass, if fewer). */

@@ -8,6 +8,8 @@
  *   Tripwire, as a restarted agent would.
  * - `actAt(n, action)`: run `action` (a user editing files) synchronously when the n-th request
  *   starts, i.e. while a pass is in the middle of its work.
+ * - `holdAt(n, action)`: the n-th request waits until `action` (another device's whole pass) is
+ *   over, so that pass crosses this one: each reads the other's head from before.
  * - `heal()`: route around the FaultyStore for the final convergence.
  *
  * One instance per opened Repository: a crashed process's background uploads stay dead.
@@ -18,7 +20,7 @@ import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PartialUpload, Pu
 
 export const CRASH = 'E_SIM_CRASH';
 
-type Trip = { at: number; crash: true; landPut: boolean } | { at: number; crash: false; action: () => void };
+type Trip = { at: number; crash: true; landPut: boolean } | { at: number; crash: false; action: () => void } | { at: number; crash: 'hold'; action: () => Promise<void> };
 
 export class Tripwire implements ObjectStore {
   readonly location: string;
@@ -26,6 +28,8 @@ export class Tripwire implements ObjectStore {
   requests = 0;
   dead = false;
   private trip: Trip | undefined;
+  /** What the request that met a hold waits for. */
+  private held: Promise<void> | undefined;
   private healed = false;
 
   constructor(
@@ -52,8 +56,19 @@ export class Tripwire implements ObjectStore {
     this.trip = { at: this.requests + n, crash: false, action };
   }
 
+  holdAt(n: number, action: () => Promise<void>): void {
+    this.trip = { at: this.requests + n, crash: 'hold', action };
+  }
+
   disarm(): void {
     this.trip = undefined;
+  }
+
+  /** The hold the last request met: it goes on once that is over (called only then, so other requests keep their timing). */
+  private async wait(): Promise<void> {
+    const held = this.held;
+    this.held = undefined;
+    await held;
   }
 
   /** Counts a request and fires the trip; returns true if this put must land before dying. */
@@ -63,6 +78,10 @@ export class Tripwire implements ObjectStore {
     const t = this.trip;
     if (t === undefined || this.requests < t.at) return false;
     this.trip = undefined;
+    if (t.crash === 'hold') {
+      this.held = t.action();
+      return false;
+    }
     if (!t.crash) {
       t.action();
       return false;
@@ -75,27 +94,32 @@ export class Tripwire implements ObjectStore {
 
   async put(key: string, body: PutBody): Promise<void> {
     const land = this.enter(key, true);
+    if (this.held) await this.wait();
     await this.inner.put(key, body);
     if (land) throw crashed(key);
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     this.enter(key);
+    if (this.held) await this.wait();
     return this.inner.get(key, range);
   }
 
   async getStream(key: string, range?: ByteRange): Promise<Readable> {
     this.enter(key);
+    if (this.held) await this.wait();
     return this.inner.getStream(key, range);
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     this.enter(key);
+    if (this.held) await this.wait();
     return this.inner.head(key);
   }
 
   async *list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectInfo> {
     this.enter(prefix);
+    if (this.held) await this.wait();
     for await (const info of this.inner.list(prefix, opts)) {
       if (this.dead) throw crashed(prefix);
       yield info;
@@ -104,16 +128,19 @@ export class Tripwire implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     this.enter(key);
+    if (this.held) await this.wait();
     return this.inner.delete(key);
   }
 
   async *listUploads(prefix: string): AsyncIterable<PartialUpload> {
     this.enter(prefix);
+    if (this.held) await this.wait();
     yield* this.inner.listUploads(prefix);
   }
 
   async abortUpload(upload: PartialUpload): Promise<void> {
     this.enter(upload.key);
+    if (this.held) await this.wait();
     return this.inner.abortUpload(upload);
   }
 }
