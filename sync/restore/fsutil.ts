@@ -7,10 +7,11 @@
  * wins inside the target. Renames replace a link itself, not what it points to.
  */
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, type Dirent, type Stats } from 'node:fs';
-import { lstat, rename, rm } from 'node:fs/promises';
+import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { StrataError } from '../errors.js';
 import { TEMP_PREFIX, isErrno } from '../fsutil.js';
+import { forEachLimit } from '../repo/pool.js';
 import { tempInUse } from '../temps.js';
 
 
@@ -162,6 +163,26 @@ export function listDirNow(dir: string, tolerated: readonly string[] = []): Dire
     if (isErrno(err, 'ENOENT', 'ENOTDIR', ...tolerated)) return [];
     throw err;
   }
+}
+
+/**
+ * Folders listed like listDirNow, many at once through the thread pool: listing a folder whose
+ * metadata is not in the page cache (a golden image's home at the first sign-in after boot) is a
+ * disk read or two, and one at a time they took most of the sign-in's first contact there (8,000
+ * folders: 2.7–3.9 s on a loaded machine, 2.0–2.5 s 16 at a time). Each folder is listed
+ * once: the caller holds what it was told about the folder before (a real folder, not a link).
+ */
+export async function listDirs(dirs: readonly string[], concurrency = 16): Promise<Map<string, Dirent[]>> {
+  const out = new Map<string, Dirent[]>();
+  await forEachLimit(dirs, concurrency, async (dir) => {
+    try {
+      out.set(dir, await readdir(dir, { withFileTypes: true }));
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT', 'ENOTDIR')) throw err;
+      out.set(dir, []);
+    }
+  });
+  return out;
 }
 
 /** readdir without the thread pool (see lstatNow); nothing for a folder that is gone. */

@@ -42,7 +42,7 @@ import type { BaseKind } from '../agent/index.js';
 import { fsyncDir, fsyncFile, isErrno } from '../fsutil.js';
 import { foldKey, freeConflictPath, type DiskNode } from '../plan/index.js';
 import { forEachLimit } from '../repo/pool.js';
-import { breathe, listDirNow } from '../restore/fsutil.js';
+import { breathe, listDirNow, listDirs } from '../restore/fsutil.js';
 import { sameMtime } from '../restore/meta.js';
 import { baseKind } from './base.js';
 import { linkKey, type Effective } from './effective.js';
@@ -213,9 +213,9 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
   const at = (rel: string): string => (fold ? (onDisk.get(rel) ?? rel) : rel);
 
   // One readdir per real dir instead of an lstat per path: a dirent's type is the entry's own (a
-  // link is a link). Synchronous, like the restore's walk (restore/fsutil.ts lstatNow): a golden
-  // image has thousands of folders, and a thread-pool round trip per readdir cost more than the call.
-  // Keyed by the dir's path on the disk.
+  // link is a link). A depth's folders are listed before it is looked at, many at once (listAhead:
+  // a golden image has thousands of folders, each a disk read when not in the page cache); one
+  // missed there is listed synchronously. Keyed by the dir's path on the disk.
   const listings = new Map<string, Map<string, Dirent>>();
   const listing = (dir: string): Map<string, Dirent> => {
     let l = listings.get(dir);
@@ -224,6 +224,16 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
       listings.set(dir, l);
     }
     return l;
+  };
+  /** Lists the real dirs holding `level`'s paths that are not listed yet: only those known real (`present`), so nothing is read through a link. */
+  const listAhead = async (level: readonly [string, DiskNode][]): Promise<void> => {
+    const dirs = new Set<string>();
+    for (const [rel] of level) {
+      const parent = parentOf(rel);
+      if (present.has(parent) && !listings.has(at(parent))) dirs.add(at(parent));
+    }
+    const listed = await listDirs([...dirs].map((d) => join(home, d)), opts.concurrency);
+    for (const dir of dirs) listings.set(dir, new Map((listed.get(join(home, dir)) ?? []).map((e) => [e.name, e])));
   };
   const foldedListings = new Map<string, Map<string, Dirent>>();
   /** Case-insensitive: the entry of the effective-tree dir `parent` whose name folds to `name`'s; where it is on the disk is noted. */
@@ -280,7 +290,9 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
   }
   for (const d of [...byDepth.keys()].sort((a, b) => a - b)) {
     const differing: [string, DiskNode, Dirent][] = [];
-    for (const [i, [rel, node]] of (byDepth.get(d) ?? []).entries()) {
+    const level = byDepth.get(d) ?? [];
+    await listAhead(level);
+    for (const [i, [rel, node]] of level.entries()) {
       await breathe(i);
       const entry = local(rel, node);
       // layer-wins settles only a dir where the layer has a file or link; the restore overwrites the rest.
