@@ -108,7 +108,7 @@ async function bench(opts: BenchOptions, work: string, state: { server?: S3Serve
   const live = opts.sections.includes('sync') ? await runLiveSync({ ctx, files: opts.syncFiles, seed: opts.seed, keep: opts.keep, ownedServer: state.server.owned, log }) : undefined;
   const syncRows = live ? liveRows(live) : [];
   const signin = opts.sections.includes('signin')
-    ? await runSignInSection({ s3: ctx.s3, work, strataCli, runId: ctx.runId, sizeMiB: opts.sizeMiB, files: opts.signinFiles, seed: opts.seed, warm: opts.warm, keep: opts.keep, ownedServer: state.server.owned, log })
+    ? await runSignInSection({ s3: ctx.s3, work, strataCli, runId: ctx.runId, sizeMiB: opts.sizeMiB, files: opts.signinFiles, seed: opts.seed, warm: opts.warm, keep: opts.keep, ownedServer: state.server.owned, peers: opts.only.filter((t) => t !== 'strata'), log })
     : undefined;
   const results: BenchResults = {
     startedAt: startedAt.toISOString(),
@@ -172,7 +172,7 @@ async function main(): Promise<number> {
   }
   try {
     if (opts.sections.includes('repo')) await checkTools(opts.only);
-    if (opts.sections.includes('signin')) await checkTools(['rclone', 'restic']);
+    if (opts.sections.includes('signin')) await checkTools(opts.only);
     work = await mkdtemp(join(tmpdir(), 'strata-bench-'));
     await bench(opts, work, state);
     return 0;

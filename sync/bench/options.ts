@@ -16,7 +16,7 @@ export interface BenchOptions {
   sizeMiB: number;
   /** Seed of the corpus: the same seed and size always give the same bytes. */
   seed: number;
-  /** Tools to run, in the order given by TOOLS. */
+  /** Tools to run, in the order given by TOOLS (the signin section runs Strata whatever it holds). */
   only: Tool[];
   /** Parts of the bench to run, in the order given by SECTIONS. */
   sections: Section[];
@@ -42,7 +42,8 @@ export const USAGE = `usage: npm run bench -- [options]
 
   --size <MiB>       corpus size (default ${DEFAULT_SIZE_MIB}; env BENCH_SIZE_MB)
   --seed <n>         corpus seed (default ${DEFAULT_SEED}); same seed + size = same bytes
-  --only <tools>     comma-separated subset of ${TOOLS.join(',')} (default all; section repo)
+  --only <tools>     comma-separated subset of ${TOOLS.join(',')} (default all); section signin:
+                     Strata always, the peers listed (--only strata: no ratios, for iterating)
   --sections <list>  comma-separated subset of ${SECTIONS.join(',')} (default all):
                        repo  upload/restore/edit against rclone and restic (the corpus)
                        sync  live sync: propagation latency A→B, idle agent, start-up

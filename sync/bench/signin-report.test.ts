@@ -55,6 +55,15 @@ describe('sign-in table', () => {
     assert.equal(find(rows, 'Strata time to ready (hot + small)').golden, '');
   });
 
+  it('gives no ratio at all when the peers were not timed (--only strata)', () => {
+    const rows = signInRows(results({ restic: undefined, rclone: undefined, floor: { seconds: 1.5, files: 95, bytes: 20 * MiB } }));
+    assert.equal(find(rows, 'restic restore, full, empty dir (baseline)').empty, 'not run');
+    for (const label of ['  ÷ restic full restore', '  ÷ rclone full copy', '  floor ÷ restic full restore']) {
+      for (const row of rows.filter((r) => r.label === label)) assert.deepEqual([row.empty, row.golden], ['', ''], label);
+    }
+    assert.equal(find(rows, 'Strata time to ready (hot + small)').golden, '3.00 s');
+  });
+
   it('shows failures as failed', () => {
     const rows = signInRows(results({ cases: { golden: { present: { files: 0, bytes: 0 }, error: 'boom' } }, rclone: { version: 'c', error: 'no' } }));
     assert.equal(find(rows, 'Strata time to ready (hot + small)').golden, 'failed');

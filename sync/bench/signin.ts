@@ -52,6 +52,8 @@ export interface SignInSectionOptions {
   keep?: boolean;
   /** False on a server this run did not start: the section's buckets are removed afterwards. */
   ownedServer: boolean;
+  /** The peers timed (default both; none while iterating on Strata: the table then has no ratios). */
+  peers?: readonly ('restic' | 'rclone')[];
   log: (line: string) => void;
 }
 
@@ -110,10 +112,11 @@ export async function runSignInSection(opts: SignInSectionOptions): Promise<Sign
 
   const strata = new StrataPeer(ctx);
   const dirs = new RestoreDirs(work, opts.keep === true);
+  const timed = opts.peers ?? ['restic', 'rclone'];
   const peers: [Peer, 'restic' | 'rclone'][] = [
-    [new ResticPeer(ctx), 'restic'],
-    [new RclonePeer(ctx), 'rclone'],
-  ];
+    [new ResticPeer(ctx), 'restic'] as [Peer, 'restic'],
+    [new RclonePeer(ctx), 'rclone'] as [Peer, 'rclone'],
+  ].filter(([, name]) => timed.includes(name));
   try {
     results.strata.version = await strata.version();
     log('sign-in: uploading the layer (untimed for the table) …');
