@@ -15,7 +15,8 @@ import { contentKey, flatten, flattenLoaded, type Node } from '../plan/index.js'
 import { assignedLayers, profileKey, readProfile } from '../profile/index.js';
 import { loadAllTrees, type Trees } from '../profile/load-trees.js';
 import type { Repository } from '../repo/index.js';
-import { keys, type BlobId, type SnapshotId, type Tree } from '../repo/types.js';
+import type { ListedHeads } from '../repo/layers.js';
+import { keys, type BlobId, type Head, type SnapshotId, type Tree } from '../repo/types.js';
 import { isObjectError } from '../snapshot/parent.js';
 import type { LaidLayer } from './session.js';
 
@@ -74,11 +75,15 @@ export interface StackOptions {
  */
 export async function readLayerStack(repo: Repository, user: string, opts: StackOptions = {}): Promise<LayerStack> {
   const userLayer = `user/${user}`;
+  // The user layer's heads are listed while the profile is read (a round trip or two less before
+  // the trees): its latest snapshot and this device's own head (pastRoots) both come from there.
+  const userHeads = repo.listHeads(userLayer);
+  userHeads.catch(() => undefined);
   const org = await assignedOrgLayers(repo, user, (opts.previousOrg?.length ?? 0) > 0);
-  const { laid, unpublished } = await latestLayers(repo, [...org, userLayer]);
+  const { laid, unpublished } = await latestLayers(repo, [...org, userLayer], new Map([[userLayer, userHeads]]));
   await opts.indexLoading;
   const userLaid = laid.at(-1)?.layer === userLayer ? laid.at(-1) : undefined;
-  const historyRoots = await pastRoots(repo, userLaid, opts, new Set(laid.map((l) => l.root)));
+  const historyRoots = await pastRoots(repo, userLaid, (await userHeads).heads, opts, new Set(laid.map((l) => l.root)));
   const named = new Map(laid.map((l) => [l.root, keys.snapshot(l.layer, l.snapshot)]));
   const bytes = opts.keepTrees ? new Map<BlobId, Uint8Array>() : undefined;
   const trees = await loadAllTrees(repo, [...laid.map((l) => l.root), ...historyRoots], new Map(), named, bytes);
@@ -125,9 +130,12 @@ export async function assignedOrgLayers(repo: Repository, user: string, laidHere
   return assignedLayers(profile);
 }
 
-/** Each layer at its latest snapshot, in order; `unpublished`: the org layers without one (left out). */
-export async function latestLayers(repo: Repository, layers: readonly string[]): Promise<{ laid: LaidLayer[]; unpublished: string[] }> {
-  const latest = await Promise.all(layers.map((layer) => repo.latestSnapshot(layer)));
+/**
+ * Each layer at its latest snapshot, in order; `unpublished`: the org layers without one (left
+ * out). `listed`: the heads of some of the layers, listed by the caller (not listed again).
+ */
+export async function latestLayers(repo: Repository, layers: readonly string[], listed: ReadonlyMap<string, Promise<ListedHeads>> = new Map()): Promise<{ laid: LaidLayer[]; unpublished: string[] }> {
+  const latest = await Promise.all(layers.map(async (layer) => repo.latestSnapshot(layer, await listed.get(layer))));
   const laid: LaidLayer[] = [];
   const unpublished: string[] = [];
   layers.forEach((layer, i) => {
@@ -172,11 +180,11 @@ export async function checkLayable(repo: Repository, laid: readonly LaidLayer[])
  * laid user snapshot descends from it: a head with changes the laid snapshot lacks holds edits,
  * not history, and first contact must keep those.
  */
-async function pastRoots(repo: Repository, user: LaidLayer | undefined, opts: StackOptions, current: ReadonlySet<BlobId>): Promise<BlobId[]> {
+async function pastRoots(repo: Repository, user: LaidLayer | undefined, userHeads: readonly Head[], opts: StackOptions, current: ReadonlySet<BlobId>): Promise<BlobId[]> {
   const roots = [...(opts.previousOrg ?? [])];
   if (opts.device !== undefined && user !== undefined) {
     const graph = opts.graph ?? layerGraph(repo, user.layer);
-    const own = (await repo.listHeads(user.layer)).heads.find((h) => h.device === opts.device)?.snapshot ?? (await readable(graph, opts.synced));
+    const own = userHeads.find((h) => h.device === opts.device)?.snapshot ?? (await readable(graph, opts.synced));
     if (own && (await graph.mergeBase([user.snapshot], own)) === own) roots.push((await graph.get(own)).root);
   }
   return [...new Set(roots)].filter((r) => !current.has(r) && repo.blobLocation(r) !== undefined);
