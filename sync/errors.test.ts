@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { StrataError, describeError } from './errors.js';
+import { StrataError, describeError, whatFailed } from './errors.js';
 
 describe('describeError', () => {
   it('names a file system error by its code, then the path, then what and which call, the code said once', async (t) => {
@@ -16,6 +16,19 @@ describe('describeError', () => {
     assert.equal(describeError(notDir), `ENOTDIR ${join(dir, 'file', 'repo')}: not a directory (mkdir)`);
     const missing = await open(join(dir, 'missing.txt')).catch((e: unknown) => e);
     assert.equal(describeError(missing), `ENOENT ${join(dir, 'missing.txt')}: no such file or directory (open)`);
+    // A call on a descriptor: Node names no path ("EBADF: bad file descriptor, write").
+    const fh = await open(join(dir, 'file'), 'r');
+    t.after(() => fh.close());
+    const onFd = await fh.write('y').catch((e: unknown) => e);
+    assert.equal(describeError(onFd), 'EBADF bad file descriptor (write)');
+  });
+
+  it('whatFailed: what a failed call says without its code and path, for a message that says where itself', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-errors-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    assert.equal(whatFailed(await open(join(dir, 'missing.txt')).catch((e: unknown) => e)), 'no such file or directory (open)');
+    assert.equal(whatFailed(new StrataError('E_BAD_TREE', 'folders nest too deep', { key: 'data/ab/abcd' })), 'folders nest too deep');
+    assert.equal(whatFailed(new Error('something broke')), 'something broke');
   });
 
   it('keeps a StrataError, and an error without a code, as they are', () => {

@@ -55,21 +55,36 @@ export function describeError(err: unknown, show: (where: string) => string = (w
   if (err instanceof StrataError) return err.toString(show);
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code ? describeCoded(err as NodeJS.ErrnoException, code, show) : err.message;
+    if (!code) return err.message;
+    const { what, path } = callParts(err as NodeJS.ErrnoException);
+    return path === undefined ? `${code} ${what}` : `${code} ${show(path)}: ${what}`;
   }
   return String(err);
 }
 
 /**
- * Node's "ENOTDIR: not a directory, mkdir '/a/b'" in the same form as a StrataError, the code said
- * once: "ENOTDIR /a/b: not a directory (mkdir)". A message of another shape keeps its words.
+ * What an error says without its code and the path it names, for a message that wraps it and says
+ * where itself: "no space left on device (write)" of Node's "ENOSPC: no space left on device,
+ * write '/a/b'"; any other error's message.
  */
-function describeCoded(err: NodeJS.ErrnoException, code: string, show: (where: string) => string): string {
+export function whatFailed(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return typeof (err as NodeJS.ErrnoException).code === 'string' ? callParts(err as NodeJS.ErrnoException).what : err.message;
+}
+
+/**
+ * Node's "ENOTDIR: not a directory, mkdir '/a/b'" apart: what, with the call ("not a directory
+ * (mkdir)"), and the path when the message names it so; a call on a descriptor names none
+ * ("ENOSPC: no space left on device, write"). A message of another shape is what, whole.
+ */
+function callParts(err: NodeJS.ErrnoException): { what: string; path?: string } {
+  const code = err.code ?? '';
   const text = err.message.startsWith(`${code}: `) ? err.message.slice(code.length + 2) : err.message;
+  if (err.syscall === undefined) return { what: text };
   const path = typeof err.path === 'string' ? err.path : undefined;
-  const call = path !== undefined && err.syscall !== undefined ? `, ${err.syscall} '${path}'` : undefined;
-  if (path !== undefined && call !== undefined && text.endsWith(call)) return `${code} ${show(path)}: ${text.slice(0, -call.length)} (${err.syscall})`;
-  return `${code} ${text}`;
+  const call = path === undefined ? `, ${err.syscall}` : `, ${err.syscall} '${path}'`;
+  if (!text.endsWith(call)) return { what: text };
+  return { what: `${text.slice(0, -call.length)} (${err.syscall})`, ...(path !== undefined && { path }) };
 }
 
 /** A path too long to read in an error's line (past PATH_MAX, say), kept to `max` characters: its start and end, `…` between. */

@@ -2,7 +2,7 @@
  * An op's outcome: applied, or `changed` when the disk moved under it or refused the path. Every
  * other failure is an error of the run (E_EXEC_IO), thrown.
  */
-import { StrataError } from '../errors.js';
+import { StrataError, whatFailed } from '../errors.js';
 import type { ApplyOp } from '../plan/index.js';
 import { isErrno } from '../fsutil.js';
 import { TargetChanged, type ExecContext } from './context.js';
@@ -44,7 +44,16 @@ export function changedOrThrow(op: ApplyOp, index: number, err: unknown): OpResu
   if (isErrno(err, 'ENAMETOOLONG')) return { index, op, status: 'changed', path: op.path, found: TOO_LONG_HERE, blocked: true };
   if (isErrno(err, ...BLOCKED_CODES)) return { index, op, status: 'changed', path: op.path, found: `cannot be written (${(err as NodeJS.ErrnoException).code})`, blocked: true };
   if (err instanceof StrataError) throw err;
-  throw new StrataError('E_EXEC_IO', `${op.op} failed: ${(err as Error).message}`, { path: op.path }, { cause: err });
+  throw execFailed(op, err);
+}
+
+/**
+ * E_EXEC_IO naming `op`'s path: a failed call in the OS's words, the call said once ("no space
+ * left on device (write)"), any other failure as what failed.
+ */
+export function execFailed(op: ApplyOp, err: unknown): StrataError {
+  const syscall = typeof (err as NodeJS.ErrnoException | null)?.code === 'string';
+  return new StrataError('E_EXEC_IO', syscall ? whatFailed(err) : `${op.op} failed: ${whatFailed(err)}`, { path: op.path }, { cause: err });
 }
 
 /** Runs an op's (last) step; a changed disk comes back as a result, every other failure is thrown. */

@@ -31,13 +31,12 @@
  * of the dir the write before it had renamed into.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { StrataError } from '../errors.js';
 import type { ApplyOp } from '../plan/index.js';
 import { forEachLimit } from '../repo/pool.js';
 import { commitWrite, discardTemp, fillWrite, sealTemp } from './act.js';
 import type { ExecContext } from './context.js';
 import type { Intent, Journal } from './journal.js';
-import { attempt, changedOrThrow, type OpResult, type Report } from './outcome.js';
+import { attempt, changedOrThrow, execFailed, type OpResult, type Report } from './outcome.js';
 
 /** Bounded in files (open handles) and bytes (temps on disk before the first rename). */
 const BATCH_FILES = 64;
@@ -136,9 +135,7 @@ export async function applyWrites(ctx: ExecContext, journal: Journal, batch: rea
     const sealed = await Promise.allSettled(filled.map((fh, k) => sealTemp(fh, ctx.abs(batch[k]!.tmp))));
     const failed = sealed.findIndex((r) => r.status === 'rejected');
     if (failed >= 0) {
-      const { op } = batch[failed]!;
-      const cause = (sealed[failed] as PromiseRejectedResult).reason as Error;
-      throw new StrataError('E_EXEC_IO', `${op.op} failed: ${cause.message}`, { path: op.path }, { cause });
+      throw execFailed(batch[failed]!.op, (sealed[failed] as PromiseRejectedResult).reason);
     }
     let flushed = false;
     for (const entry of batch.slice(0, filled.length)) {
