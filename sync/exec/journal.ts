@@ -36,7 +36,7 @@ import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StrataError } from '../errors.js';
 import type { ApplyOp } from '../plan/index.js';
-import { fsyncDir, isErrno } from '../fsutil.js';
+import { fsyncDir, isErrno, onFile } from '../fsutil.js';
 import type { Seed } from './context.js';
 import type { OpResult } from './outcome.js';
 
@@ -70,8 +70,12 @@ export interface JournalRun {
   open: OpenIntent[];
 }
 
+/** Every write and fsync of the journal goes through its handle's calls, each naming the journal on failure (onFile). */
 export class Journal {
-  private constructor(private readonly fh: FileHandle) {}
+  private constructor(
+    private readonly path: string,
+    private readonly fh: FileHandle,
+  ) {}
 
   /**
    * Opens the journal for a new plan, labelled `label`; refuses one that still holds an
@@ -81,37 +85,43 @@ export class Journal {
     if ((await readJournal(path)).length > 0) {
       throw new StrataError('E_EXEC_JOURNAL_PENDING', 'a previous apply did not finish: run recover first', { path });
     }
-    const journal = new Journal(await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600));
-    if (label !== undefined) await journal.fh.write(`${JSON.stringify({ run: label })}\n`);
+    const journal = new Journal(path, await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600));
+    if (label !== undefined) await journal.append(`${JSON.stringify({ run: label })}\n`);
     return journal;
   }
 
   /** Appends the intents, durable when this resolves (one fsync however many). */
   async intents(entries: readonly Intent[]): Promise<void> {
-    await this.fh.write(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
-    await this.fh.sync();
+    await this.append(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    await onFile(this.path, () => this.fh.sync());
   }
 
   /** The ops' done lines, in one write (not fsynced: see the header); one not applied says so. */
   async done(...results: readonly Pick<OpResult, 'index' | 'status'>[]): Promise<void> {
     if (results.length === 0) return;
-    await this.fh.write(results.map((r) => `${JSON.stringify(r.status === 'applied' ? { done: r.index } : { done: r.index, changed: true })}\n`).join(''));
+    await this.append(results.map((r) => `${JSON.stringify(r.status === 'applied' ? { done: r.index } : { done: r.index, changed: true })}\n`).join(''));
   }
 
   /** Move `index`'s file has stat `st` now, before one of its steps (not fsynced: see the header). */
   async moved(index: number, st: MovedStat): Promise<void> {
-    await this.fh.write(`${JSON.stringify({ moved: index, ino: st.ino, ...(st.ctimeMs !== undefined && { ctimeMs: st.ctimeMs }) })}\n`);
+    await this.append(`${JSON.stringify({ moved: index, ino: st.ino, ...(st.ctimeMs !== undefined && { ctimeMs: st.ctimeMs }) })}\n`);
   }
 
   /** The plan stopped with no op in flight: nothing is left to recover. */
   async finish(): Promise<void> {
-    await this.fh.truncate(0);
-    await this.fh.sync();
+    await onFile(this.path, async () => {
+      await this.fh.truncate(0);
+      await this.fh.sync();
+    });
     await this.fh.close();
   }
 
   async close(): Promise<void> {
     await this.fh.close();
+  }
+
+  private async append(lines: string): Promise<void> {
+    await onFile(this.path, () => this.fh.write(lines));
   }
 }
 
@@ -197,9 +207,12 @@ export async function clearJournal(path: string, keep: readonly Seed[] = []): Pr
   const next = keep.length === 0 ? path : `${path}.next`;
   const fh = await open(next, constants.O_WRONLY | constants.O_CREAT, 0o600);
   try {
-    await fh.truncate(0);
-    if (keep.length > 0) await fh.write(keep.map((seed) => `${JSON.stringify({ seed })}\n`).join(''));
-    await fh.sync();
+    // Named as the journal, which a user knows of: a `.next` left is rewritten by the next clear.
+    await onFile(path, async () => {
+      await fh.truncate(0);
+      if (keep.length > 0) await fh.write(keep.map((seed) => `${JSON.stringify({ seed })}\n`).join(''));
+      await fh.sync();
+    });
   } finally {
     await fh.close();
   }
