@@ -14,7 +14,8 @@
  * - one process at a time: the journal is not locked, so the agent must own its state dir.
  */
 import { open, truncate, type FileHandle } from 'node:fs/promises';
-import { StrataError } from '../errors.js';
+import { StrataError, whatFailed } from '../errors.js';
+import { onFile, writeAll } from '../fsutil.js';
 import { writeFileAtomic } from './fsutil.js';
 import { encodeRecord } from './records.js';
 import {
@@ -79,7 +80,7 @@ export class Journal<T> {
       }
     }
     const fh = await open(journalFile, 'r+');
-    if (discarded > 0) await fh.sync();
+    if (discarded > 0) await onFile(journalFile, () => fh.sync());
     return new Journal(base, state, fh, size, discarded, options);
   }
 
@@ -145,11 +146,11 @@ export class Journal<T> {
     lines.push(encodeRecord({ t: 'c', n: this.#state.seq + 1 }));
     const buf = Buffer.from(lines.join(''));
     try {
-      await writeAt(this.#fh, buf, this.#journalBytes);
+      await writeAll(this.#fh, buf, this.#journalBytes);
       await this.#fh.sync();
     } catch (err) {
       await this.#rollback(err);
-      throw new StrataError('E_STATE_IO', `could not commit to the index: ${(err as Error).message}`, { path: this.journalFile }, { cause: err });
+      throw new StrataError('E_STATE_IO', `could not commit to the index: ${whatFailed(err)}`, { path: this.journalFile }, { cause: err });
     }
     this.#journalBytes += buf.length;
     const sized = ops.map((op, i) => ({ op, bytes: op.t === 's' ? Buffer.byteLength(lines[i] ?? '') : 0 }));
@@ -201,14 +202,6 @@ async function resetJournal(file: string, gen: number): Promise<number> {
   const header = encodeJournalHeader(gen);
   await writeFileAtomic(file, header);
   return Buffer.byteLength(header);
-}
-
-async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
-    done += bytesWritten;
-  }
 }
 
 /** A batch of changes that becomes visible, and durable, all at once on `commit()`. */
