@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { describeError } from '../errors.js';
 import { TEMP_PREFIX } from '../fsutil.js';
+import { fillUp, NEEDS_MOUNT, withTmpfs } from '../testing/tmpfs.js';
 import { SYNCFS_FROM, writeKeyFiles } from './files.js';
 import { childValues, CHILD_DIRS } from './mirror-child.js';
 import { SettingsMirror } from './mirror.js';
@@ -198,5 +200,19 @@ describe('settings mirror: runs in other processes on the same home', () => {
     assert.equal(await exited, 0, 'the other run finished');
     const agreed = (JSON.parse(await readFile(h.stateFile, 'utf8')) as { agreed: Record<string, string> }).agreed;
     assert.deepEqual(agreed, Object.fromEntries(childValues(count)));
+  });
+});
+
+describe('settings key files on a full disk', { skip: NEEDS_MOUNT }, () => {
+  it("a write fails with ENOSPC naming the key's file, and leaves no temp", async (t) => {
+    const h = await home(t);
+    await withTmpfs(h.root, '64k', async () => {
+      await mkdir(join(h.root, FOLDER), { recursive: true });
+      await fillUp(h.root);
+      const rel = `${FOLDER}/org/app/big`;
+      const err = await writeKeyFiles(h.root, FOLDER, [{ key: '/org/app/big', rel, value: `'${'x'.repeat(64 * 1024)}'` }]).catch((e: unknown) => e);
+      assert.equal(describeError(err), `ENOSPC ${join(h.root, rel)}: no space left on device (write)`);
+      assert.deepEqual(await readdir(join(h.root, FOLDER)), []);
+    });
   });
 });

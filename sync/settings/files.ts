@@ -20,7 +20,7 @@
 import { lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StrataError } from '../errors.js';
-import { canSyncFileSystem, fsyncDir, fsyncFile, isErrno, TEMP_PREFIX, tempName, trySyncFileSystem } from '../fsutil.js';
+import { canSyncFileSystem, fsyncDir, fsyncFile, isErrno, onFile, TEMP_PREFIX, tempName, trySyncFileSystem } from '../fsutil.js';
 import { tempInUse } from '../temps.js';
 import { forEachLimit } from '../repo/pool.js';
 
@@ -67,7 +67,7 @@ export async function writeKeyFiles(root: string, folder: string, writes: readon
     await forEachLimit(sets, PARALLEL, async (w) => {
       const temp = join(tempDir, tempName('settings'));
       temps.set(w, temp);
-      await writeTemp(temp, `${w.value}\n`, !whole);
+      await writeTemp(temp, join(root, w.rel), `${w.value}\n`, !whole);
     });
     if (whole && !(await trySyncFileSystem(root))) {
       whole = false;
@@ -133,12 +133,17 @@ async function removeTemps(dir: string): Promise<void> {
   }
 }
 
-/** Creates `temp` (which must not exist) holding `text`, fsynced if `sync`. */
-async function writeTemp(temp: string, text: string, sync: boolean): Promise<void> {
+/**
+ * Creates `temp` (which must not exist) holding `text` for the key file `file`, fsynced if `sync`;
+ * a failed write names `file`, as the temp is gone by the time anyone reads the error.
+ */
+async function writeTemp(temp: string, file: string, text: string, sync: boolean): Promise<void> {
   const fh = await open(temp, 'wx', 0o644);
   try {
-    await fh.writeFile(text);
-    if (sync) await fh.sync();
+    await onFile(file, async () => {
+      await fh.writeFile(text);
+      if (sync) await fh.sync();
+    });
   } finally {
     await fh.close();
   }
