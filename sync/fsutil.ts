@@ -5,8 +5,8 @@
  * is the same everywhere.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
-import { lstat, mkdir, open, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, type Stats, type WriteFileOptions } from 'node:fs';
+import { lstat, mkdir, open, rename, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isStrataError, StrataError } from './errors.js';
 import { TEMP_NAME_BYTES } from './temps.js';
@@ -120,6 +120,14 @@ export async function onFile<T>(path: string, fn: () => Promise<T>): Promise<T> 
   } catch (err) {
     throw namingPath(err, path);
   }
+}
+
+/**
+ * fs.promises.writeFile, its errors naming `path`: it writes through a descriptor, so a failed write
+ * ("ENOSPC: no space left on device, write") names no file.
+ */
+export async function writeFileNamed(path: string, data: string | Uint8Array, options?: WriteFileOptions): Promise<void> {
+  await onFile(path, () => writeFile(path, data, options));
 }
 
 /** onFile for synchronous calls. */

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { StrataError } from '../errors.js';
+import { describeError, StrataError } from '../errors.js';
+import { failFileHandle } from '../testing/fd-faults.js';
+import { fillUp, NEEDS_MOUNT, withTmpfs } from '../testing/tmpfs.js';
 import { Dconf, keyFile, parseDump } from './dconf.js';
 import { needsDconf, startDconf } from './testkit.js';
 import { makeFifo, notWaitingOn } from '../testing/fifo.js';
@@ -51,6 +53,36 @@ describe('dconf: the database made durable after a write', { skip: process.platf
     // `true` stands in for dconf: the load succeeds, and the database is then opened.
     const dconf = new Dconf({ command: 'true', env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir, DCONF_PROFILE: join(dir, 'profile') } });
     await assert.rejects(notWaitingOn(db, dconf.write([{ key: '/org/test/app/theme', value: "'dark'" }])), (err) => err instanceof StrataError && err.code === 'E_SETTINGS' && err.path === db);
+  });
+});
+
+describe('dconf where the disk refuses a write', () => {
+  it('an fsync of the database that fails: E_SETTINGS naming it, in the OS\'s words', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-eio-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await mkdir(join(dir, 'dconf'));
+    const db = join(dir, 'dconf', 'user');
+    await writeFile(db, 'a database');
+    await writeFile(join(dir, 'profile'), 'user-db:user\n');
+    // `true` stands in for dconf: the load succeeds, and the database is then fsynced.
+    const dconf = new Dconf({ command: 'true', env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir, DCONF_PROFILE: join(dir, 'profile') } });
+    await failFileHandle(t, 'sync', 'EIO', 'fsync');
+    const err = await dconf.write([{ key: '/org/test/app/theme', value: "'dark'" }]).catch((e: unknown) => e);
+    assert.equal(describeError(err), `E_SETTINGS ${db}: the dconf database could not be made durable: injected failure (fsync)`);
+  });
+
+  it('canonical with a full temp folder: the error names the file it was writing', { skip: NEEDS_MOUNT }, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-nospace-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const disk = join(dir, 'tmp');
+    const before = process.env.TMPDIR;
+    t.after(() => void (before === undefined ? delete process.env.TMPDIR : (process.env.TMPDIR = before)));
+    await withTmpfs(disk, '64k', async () => {
+      await fillUp(disk);
+      process.env.TMPDIR = disk;
+      const err = await new Dconf({ command: 'true' }).canonical([`'${'x'.repeat(8192)}'`]).catch((e: unknown) => e);
+      assert.match(describeError(err), new RegExp(`^ENOSPC ${disk}/strata-dconf-canonical-\\w+/keyfiles/values: no space left on device \\(write\\)$`));
+    });
   });
 });
 

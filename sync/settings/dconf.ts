@@ -29,11 +29,11 @@
  * started again when it ends, stopped with the watch.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
-import { StrataError } from '../errors.js';
-import { fsyncDir, isErrno, openRegular } from '../fsutil.js';
+import { StrataError, whatFailed } from '../errors.js';
+import { fsyncDir, isErrno, openRegular, writeFileNamed } from '../fsutil.js';
 import { isSettingsPath, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
 
 /** How long one dconf command may take: it talks to a local service. */
@@ -156,13 +156,13 @@ export class Dconf implements SettingsStore {
       const left = new Set(values.keys());
       for (;;) {
         if (left.size === 0) return out;
-        await writeFile(join(dir, 'keyfiles', 'values'), keyFile([...left].map((i) => ({ key: `/v/k${i}`, value: values[i]! }))));
+        await writeFileNamed(join(dir, 'keyfiles', 'values'), keyFile([...left].map((i) => ({ key: `/v/k${i}`, value: values[i]! }))));
         const r = await this.run(['compile', db, join(dir, 'keyfiles')]);
         if (r.code === 0) break;
         const bad = /\[v\]: k(\d+): invalid value/.exec(r.stderr);
         if (bad === null || !left.delete(Number(bad[1]))) throw this.failed('compile', r);
       }
-      await writeFile(join(dir, 'profile'), `file-db:${db}\n`);
+      await writeFileNamed(join(dir, 'profile'), `file-db:${db}\n`);
       const r = await this.run(['dump', '/v/'], undefined, { DCONF_PROFILE: join(dir, 'profile') });
       if (r.code !== 0) throw this.failed('dump of the values compiled', r);
       for (const [key, value] of parseDump('/v/', r.stdout).values) out[Number(key.slice('/v/k'.length))] = value;
@@ -183,7 +183,7 @@ export class Dconf implements SettingsStore {
       await fh.sync();
     } catch (err) {
       // None (every key reset before one was written): nothing to make durable.
-      if (!isErrno(err, 'ENOENT')) throw new StrataError('E_SETTINGS', `the dconf database could not be made durable: ${(err as Error).message}`, { path: db }, { cause: err });
+      if (!isErrno(err, 'ENOENT')) throw new StrataError('E_SETTINGS', `the dconf database could not be made durable: ${whatFailed(err)}`, { path: db }, { cause: err });
     } finally {
       await fh?.close();
     }
@@ -205,7 +205,7 @@ export class Dconf implements SettingsStore {
     const dir = await mkdtemp(join(tmpdir(), 'strata-dconf-profile-'));
     try {
       const profile = join(dir, 'user-only');
-      await writeFile(profile, `${line}\n`);
+      await writeFileNamed(profile, `${line}\n`);
       return await fn({ DCONF_PROFILE: profile });
     } finally {
       await rm(dir, { recursive: true, force: true });
