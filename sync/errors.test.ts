@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { StrataError, describeError, whatFailed } from './errors.js';
+import { asReported, StrataError, describeError, whatFailed } from './errors.js';
 
 describe('describeError', () => {
   it('names a file system error by its code, then the path, then what and which call, the code said once', async (t) => {
@@ -36,5 +36,30 @@ describe('describeError', () => {
     assert.equal(describeError(new Error('something broke')), 'something broke');
     const coded = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
     assert.equal(describeError(coded), 'ECONNREFUSED connect ECONNREFUSED 127.0.0.1:9');
+  });
+});
+
+describe('asReported', () => {
+  it('a failed system call by what the user can do about it, its path apart; anything else but a StrataError is a bug (undefined)', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-errors-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'file'), 'x');
+    const reported = (err: unknown) => {
+      const e = asReported(err);
+      return e && { code: e.code, message: e.message, path: e.path };
+    };
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    assert.deepEqual(reported(full), { code: 'E_DISK_FULL', message: 'no space left on device (write)', path: undefined });
+    const denied = Object.assign(new Error("EACCES: permission denied, open '/a/b'"), { code: 'EACCES', errno: -13, syscall: 'open', path: '/a/b' });
+    assert.deepEqual(reported(denied), { code: 'E_ACCESS_DENIED', message: 'permission denied (open)', path: '/a/b' });
+    const notDir = await mkdir(join(dir, 'file', 'repo')).catch((e: unknown) => e);
+    assert.deepEqual(reported(notDir), { code: 'E_IO', message: 'not a directory (mkdir)', path: join(dir, 'file', 'repo') });
+    // A rename names both its paths in its words: said once, there.
+    const moved = Object.assign(new Error("ENOENT: no such file or directory, rename '/a' -> '/b'"), { code: 'ENOENT', syscall: 'rename', path: '/a', dest: '/b' });
+    assert.deepEqual(reported(moved), { code: 'E_IO', message: "no such file or directory, rename '/a' -> '/b'", path: undefined });
+    const strata = new StrataError('E_BAD_TREE', 'folders nest too deep', { key: 'data/ab/abcd' });
+    assert.equal(asReported(strata), strata);
+    assert.equal(asReported(new Error('something broke')), undefined);
+    assert.equal(asReported(Object.assign(new TypeError('The "path" argument must be of type string'), { code: 'ERR_INVALID_ARG_TYPE' })), undefined);
   });
 });

@@ -87,6 +87,27 @@ function callParts(err: NodeJS.ErrnoException): { what: string; path?: string } 
   return { what: `${text.slice(0, -call.length)} (${err.syscall})`, ...(path !== undefined && { path }) };
 }
 
+/** Codes of a failed system call, as the agent reports one (asReported): the disk is full, or refuses access. */
+const DISK_FULL = ['ENOSPC', 'EDQUOT'];
+const ACCESS_DENIED = ['EACCES', 'EPERM', 'EROFS'];
+
+/**
+ * An error as the agent reports it (its status, its answers), with a code people can act on: a
+ * StrataError as it is; a failed system call (Node's errno error: an `E…` code) as E_DISK_FULL
+ * (ENOSPC, EDQUOT), E_ACCESS_DENIED (EACCES, EPERM, EROFS) or E_IO (any other), its path apart.
+ * Anything else is a bug of the agent's: undefined, for the caller's internal code.
+ */
+export function asReported(err: unknown): StrataError | undefined {
+  if (err instanceof StrataError) return err;
+  const code = (err as NodeJS.ErrnoException | null | undefined)?.code;
+  if (!(err instanceof Error) || typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return undefined;
+  const as = DISK_FULL.includes(code) ? 'E_DISK_FULL' : ACCESS_DENIED.includes(code) ? 'E_ACCESS_DENIED' : 'E_IO';
+  const what = whatFailed(err);
+  const path = (err as NodeJS.ErrnoException).path;
+  // A path the words name already (a rename's two) is said once, in them.
+  return new StrataError(as, what, typeof path === 'string' && !what.includes(path) ? { path } : {}, { cause: err });
+}
+
 /** A path too long to read in an error's line (past PATH_MAX, say), kept to `max` characters: its start and end, `…` between. */
 export function shortenMiddle(path: string, max = 160): string {
   if (path.length <= max) return path;

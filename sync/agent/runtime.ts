@@ -8,7 +8,7 @@ import { lstat, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApiError, ConflictInfo, FolderStatus, KeepSide, SyncState, VersionInfo } from '../../shared/agent-api.js';
 import type { HeldDeletes } from './guard.js';
-import { describeError, isStrataError, StrataError } from '../errors.js';
+import { asReported, describeError, isStrataError, StrataError } from '../errors.js';
 import type { Repository } from '../repo/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { openFileIndex, type FileIndex } from '../state/index.js';
@@ -78,9 +78,11 @@ export function isOffline(err: unknown): boolean {
 
 /** A folder's failure for its status: the code, what and where apart (as the control endpoint answers one), each said once where shown. */
 export function apiError(err: unknown): ApiError {
-  const out: ApiError = { code: err instanceof StrataError ? err.code : 'E_INTERNAL', message: (err instanceof StrataError ? err.message : describeError(err)).split('\n')[0]! };
-  if (err instanceof StrataError && err.path !== undefined) out.path = err.path;
-  if (err instanceof StrataError && err.key !== undefined) out.key = err.key;
+  // A failed system call (the disk full, say) is the user's to act on; only a bug is E_INTERNAL.
+  const e = asReported(err);
+  const out: ApiError = { code: e?.code ?? 'E_INTERNAL', message: (e?.message ?? describeError(err)).split('\n')[0]! };
+  if (e?.path !== undefined) out.path = e.path;
+  if (e?.key !== undefined) out.key = e.key;
   return out;
 }
 

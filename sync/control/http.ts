@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApiError } from '../../shared/agent-api.js';
-import { StrataError, describeError } from '../errors.js';
+import { asReported, describeError, StrataError } from '../errors.js';
 import type { Refusal } from './guard.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -29,9 +29,9 @@ export function refuse(res: ServerResponse, r: Refusal, headers: Record<string, 
 
 /** What a failure looks like to a client: its code, message and where, never a stack. */
 export function apiError(err: unknown): ApiError {
-  if (err instanceof StrataError) {
-    return { code: err.code, message: err.message, ...(err.path !== undefined ? { path: err.path } : {}), ...(err.key !== undefined ? { key: err.key } : {}) };
-  }
+  // A failed system call (the disk full, say) is the user's to act on; only a bug is internal.
+  const e = asReported(err);
+  if (e !== undefined) return { code: e.code, message: e.message, ...(e.path !== undefined ? { path: e.path } : {}), ...(e.key !== undefined ? { key: e.key } : {}) };
   return { code: 'E_AGENT_INTERNAL', message: describeError(err) };
 }
 

@@ -220,6 +220,10 @@ describe('serveControl', () => {
     const plain = await send(server.url, { path: '/api/status', headers: auth() });
     assert.equal(plain.status, 500, 'a bug in the agent stays a server error');
     assert.deepEqual(plain.body.error, { code: 'E_AGENT_INTERNAL', message: 'boom' });
+    agent.failWith = Object.assign(new Error("ENOSPC: no space left on device, write '/state/pending.json'"), { code: 'ENOSPC', errno: -28, syscall: 'write', path: '/state/pending.json' });
+    const full = await send(server.url, { path: '/api/resolveConflict', headers: json(), body: '{"root":"/home/alice/Documents","copy":"a.txt","keep":"name"}' });
+    assert.equal(full.status, 500);
+    assert.deepEqual(full.body.error, { code: 'E_DISK_FULL', message: 'no space left on device (write)', path: '/state/pending.json' }, 'a full disk is not a bug of the agent');
   });
 
   it('streams events: the current status first, then every event; ?token= works here', async () => {
