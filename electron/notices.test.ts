@@ -14,7 +14,7 @@ const settingsNotice = (...args: Parameters<typeof settingsNoticeMarked>): Notic
 };
 
 function folder(over: Partial<FolderStatus> = {}): FolderStatus {
-  return { root: '/home/dana', layer: 'user/dana', state: 'idle', conflicts: [], files: 10, syncedPasses: 0, ...over };
+  return { root: '/home/dana', layer: 'user/dana', state: 'idle', conflicts: [], files: 10, syncedPasses: 0, passes: 0, ...over };
 }
 function status(...folders: FolderStatus[]): AgentStatus {
   return { deviceId: 'pc1', paused: false, state: 'idle', folders };

@@ -10,7 +10,7 @@ const trayMenu = (...args: Parameters<typeof trayMenuMarked>): TrayItem[] => tra
 const trayTooltip = (...args: Parameters<typeof trayTooltipMarked>): string => unmark(trayTooltipMarked(...args));
 
 function folder(over: Partial<FolderStatus> = {}): FolderStatus {
-  return { root: '/home/alice', layer: 'user/alice', state: 'idle', conflicts: [], files: 10, syncedPasses: 1, lastSync: '2026-12-05T10:00:00Z', ...over };
+  return { root: '/home/alice', layer: 'user/alice', state: 'idle', conflicts: [], files: 10, syncedPasses: 1, passes: 1, lastSyncedPass: 1, lastSync: '2026-12-05T10:00:00Z', ...over };
 }
 
 function status(over: Partial<AgentStatus> = {}, folders = [folder()]): AgentStatus {

@@ -144,9 +144,18 @@ export interface FolderStatus {
   files: number;
   /**
    * Passes of this folder that ended in sync since the agent started: a higher count is a pass that
-   * has run, whatever the clock says (lastSync may go back with it). A sign-out's flush waits on it.
+   * has run, whatever the clock says (lastSync may go back with it).
    */
   syncedPasses: number;
+  /**
+   * Passes of this folder begun since the agent started, an attempt to open the bucket or the
+   * folder that failed counting as one: each is numbered by the count as it begins. It orders
+   * statuses that came over different connections (a command's answer, the event stream): one with
+   * a higher count was made after that pass began. A sign-out's flush waits on it.
+   */
+  passes: number;
+  /** The number (`passes`) of the last pass that ended in sync; absent while none did. */
+  lastSyncedPass?: number;
 }
 
 /** A setting the settings mirror did not sync, and why (its message says what became of the key). */

@@ -62,7 +62,7 @@ it('says no time left of 0 s: a pass at its end has none to give', () => {
 });
 
 it("says a folder's files as not counted yet until a pass counted them, not as 0 files throughout a first sync", () => {
-  const f = (over: Partial<FolderStatus>): FolderStatus => ({ root: '/home/alice', layer: 'user/alice', state: 'uploading', conflicts: [], files: 0, syncedPasses: 0, ...over });
+  const f = (over: Partial<FolderStatus>): FolderStatus => ({ root: '/home/alice', layer: 'user/alice', state: 'uploading', conflicts: [], files: 0, syncedPasses: 0, passes: 0, ...over });
   assert.equal(layerLine(f({})), 'Layer user/alice, files not counted yet');
   assert.equal(layerLine(f({ state: 'idle', lastSync: '2026-12-05T10:00:00Z' })), 'Layer user/alice, 0 files', 'an empty folder that synced has 0 files');
   assert.equal(layerLine(f({ files: 12 })), 'Layer user/alice, 12 files', 'a held first pass counted them');

@@ -478,7 +478,10 @@ export class Agent implements AgentApi {
       } catch (err) {
         // Cut short by a pause or a stop: no failure of the store's.
         if (signal.aborted) return false;
-        for (const f of this.folders) f.setError(isOffline(err) ? 'offline' : 'error', err);
+        for (const f of this.folders) {
+          f.begin();
+          f.setError(isOffline(err) ? 'offline' : 'error', err);
+        }
         const f = this.folders[0];
         if (f !== undefined) {
           f.failures++;
@@ -493,6 +496,7 @@ export class Agent implements AgentApi {
         await f.open(this.repo);
       } catch (err) {
         f.due = false;
+        f.begin();
         this.failed(f, err);
       }
     }
@@ -547,6 +551,7 @@ export class Agent implements AgentApi {
     let synced = false;
     let fresh: ConflictInfo[] = [];
     try {
+      f.begin();
       f.setState('scanning');
       await this.runBeside(f, folder);
       // Without a watcher, or one a system limit kept from some folders, nothing marks (all) paths

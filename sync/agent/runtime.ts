@@ -150,7 +150,7 @@ export class FolderRuntime {
     readonly spec: FolderSpec,
     private readonly opts: RuntimeOptions,
   ) {
-    this.status = { root: spec.root, layer: spec.layer, state: 'idle', conflicts: [], files: 0, syncedPasses: 0 };
+    this.status = { root: spec.root, layer: spec.layer, state: 'idle', conflicts: [], files: 0, syncedPasses: 0, passes: 0 };
     this.meter = new ProgressMeter(() => opts.now().getTime());
     this.pacer = new PushPacer(() => opts.changed());
     this.exclude = folderExcluder(spec);
@@ -358,6 +358,11 @@ export class FolderRuntime {
     this.opts.changed();
   }
 
+  /** A pass begins (or an attempt to open the bucket or the folder for one): counted before any status it changes is pushed. */
+  begin(): void {
+    this.status.passes++;
+  }
+
   setError(state: 'error' | 'offline', err: unknown): void {
     this.status.error = apiError(err);
     this.failedAs = state;
@@ -493,6 +498,7 @@ export class FolderRuntime {
     }
     this.status.lastSync = this.opts.now().toISOString();
     this.status.syncedPasses++;
+    this.status.lastSyncedPass = this.status.passes;
     this.status.files = r.files;
     const before = new Set(this.status.conflicts.map((c) => c.copy));
     this.status.conflicts = this.conflicts();

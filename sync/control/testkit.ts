@@ -18,7 +18,7 @@ import {
 import { StrataError } from '../errors.js';
 
 export function folderStatus(root: string, over: Partial<FolderStatus> = {}): FolderStatus {
-  return { root, layer: 'user/alice', state: 'idle', conflicts: [], files: 0, syncedPasses: 0, ...over };
+  return { root, layer: 'user/alice', state: 'idle', conflicts: [], files: 0, syncedPasses: 0, passes: 0, ...over };
 }
 
 export class FakeAgent implements AgentApi {

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { test } from 'node:test';
 import { Agent, folderStateDir } from '../agent/index.js';
 import { writeLastSync } from '../agent/known.js';
@@ -53,15 +54,83 @@ test('a flush that fails and cannot pause again the agent it resumed says how to
   t.after(() => agent.stop());
   const control = await serveControl(agent, { stateDir });
   t.after(() => control.close());
-  // The bucket unreachable (the flush fails, by its error or its time limit), and the agent
-  // refusing to pause once resumed for the flush.
+  // The bucket unreachable (the flush fails by its error), and the agent refusing to pause once
+  // resumed for the flush.
   faults.failRate = 1;
   t.mock.method(agent, 'pause', () => Promise.reject(new Error('the state dir is read-only')));
   const client = new ControlClient(await readControlFile(stateDir), join(stateDir, 'control.json'));
   const commands = { pause: `strata pause --state-dir ${stateDir}`, resume: `strata resume --state-dir ${stateDir}` };
-  await assert.rejects(flushAndHold(client, 1_000, commands, { stateDir, pid: process.pid }), (err) => {
+  await assert.rejects(flushAndHold(client, 20_000, commands, { stateDir, pid: process.pid }), (err) => {
     assert.ok(isStrataError(err), String(err));
     assert.ok(err.message.endsWith(`could not be paused again (the state dir is read-only): pause it (${commands.pause})`), err.message);
     return true;
   });
+});
+
+/** The flush's error, or E_FLUSH_TIMEOUT when it waited out `timeoutMs` (a flush that cannot tell its pass ended). */
+async function flushError(client: ControlClient, timeoutMs: number): Promise<string> {
+  return flushThroughAgent(client, timeoutMs, 'strata pause').then(
+    () => 'flushed',
+    (err: unknown) => (isStrataError(err) ? `${err.code} ${err.message}` : String(err)),
+  );
+}
+
+for (const [what, failRate, outcome] of [
+  ['fails at once when its pass fails', 1, /^E_FLUSH_FAILED could not flush pending changes/],
+  ['ends when its pass syncs', 0, /^flushed$/],
+] as const) {
+  test(`a flush ${what}, even when the pass ran and its statuses came before the answer to syncNow`, async (t) => {
+    const base = await tempRoot(t, 'flush-early');
+    const root = join(base, 'root');
+    const stateDir = join(base, 'state');
+    await mkdir(root, { recursive: true });
+    const store = new MemoryStore();
+    await initStore(store);
+    const faults = new FaultyStore(store, { seed: 1, failRate: 0 });
+    const agent = await Agent.start({ stateDir, folders: [{ root, layer: LAYER }], openStore: () => faults, watch: false, pollMs: 3_600_000 });
+    t.after(() => agent.stop());
+    await agent.passesDone(1);
+    const control = await serveControl(agent, { stateDir });
+    t.after(() => control.close());
+    faults.failRate = failRate;
+    // The answer to syncNow held back until the event stream has brought the end of the pass it
+    // asked for: its statuses reach the flush first, as they may over their own connection.
+    const client = new ControlClient(await readControlFile(stateDir), join(stateDir, 'control.json'));
+    let streamed: unknown;
+    const subscribe = client.subscribe.bind(client);
+    t.mock.method(client, 'subscribe', (listener: Parameters<typeof subscribe>[0], onError: Parameters<typeof subscribe>[1]) =>
+      subscribe((e) => {
+        if (e.type === 'status') streamed = e.status;
+        listener(e);
+      }, onError),
+    );
+    const call = client.call.bind(client);
+    t.mock.method(client, 'call', async (...args: Parameters<typeof call>) => {
+      const answer = await call(...args);
+      if (args[0] !== 'syncNow') return answer;
+      const ran = (): boolean => {
+        const now = agent.status();
+        return !['scanning', 'uploading', 'downloading'].includes(now.folders[0]!.state) && !isDeepStrictEqual(now, answer) && isDeepStrictEqual(streamed, now);
+      };
+      while (!ran()) await new Promise((r) => setTimeout(r, 10));
+      return answer;
+    });
+    assert.match(await flushError(client, 20_000), outcome);
+  });
+}
+
+test('a flush through an agent that cannot open the bucket fails at once, not at its time limit', async (t) => {
+  const base = await tempRoot(t, 'flush-offline');
+  const root = join(base, 'root');
+  const stateDir = join(base, 'state');
+  await mkdir(root, { recursive: true });
+  const store = new MemoryStore();
+  await initStore(store);
+  const faults = new FaultyStore(store, { seed: 1, failRate: 1 });
+  const agent = await Agent.start({ stateDir, folders: [{ root, layer: LAYER }], openStore: () => faults, watch: false, pollMs: 3_600_000 });
+  t.after(() => agent.stop());
+  const control = await serveControl(agent, { stateDir });
+  t.after(() => control.close());
+  const client = new ControlClient(await readControlFile(stateDir), join(stateDir, 'control.json'));
+  assert.match(await flushError(client, 20_000), /^E_FLUSH_FAILED could not flush pending changes/);
 });

@@ -6,15 +6,18 @@
  * so that nothing it writes comes after the sign-out's last steps, yet running, so that a step that
  * fails leaves it as the user had it (release).
  *
- * How "after the request" is known: passes of a folder run one at a time and each one that ends in
- * sync counts (`syncedPasses`). The status syncNow answers with holds each folder's count at that
- * moment (N0) and whether a pass was running. If none was, the next one (N0 + 1) is a pass that
- * began after the request; if one was, it is the second. The count, not `lastSync`: a time is the
- * clock's, and one saved before the clock went back would be newer than every pass to come. A
- * pass that ends in error, offline or held for a mass-delete confirmation fails the flush: signing
- * out then would leave changes only on this machine. A paused agent is resumed first: signing out
- * is the user asking for the flush. A flush that fails pauses it again: nothing is signed out, and
- * the agent must be left as the user had it (or the error says it could not be).
+ * How "after the request" is known: each folder numbers its passes as they begin (`passes`; an
+ * attempt to open the bucket or the folder that failed is one), and says which one last ended in
+ * sync (`lastSyncedPass`). The status syncNow answers with holds the number of the last pass begun
+ * then, so the next number is the first pass that began after the request. The numbers, not the
+ * order statuses arrive in: the answer and the event stream come over different connections, and
+ * the statuses of a pass that has run may arrive before the answer that asked for it. Nor a time:
+ * one saved before the clock went back would be newer than every pass to come. A pass that ends in
+ * error, offline or held for a mass-delete confirmation fails the flush: signing out then would
+ * leave changes only on this machine; so does a pause of the agent that cut it off. A paused agent
+ * is resumed first: signing out is the user asking for the flush. A flush that fails pauses it
+ * again: nothing is signed out, and the agent must be left as the user had it (or the error says
+ * it could not be).
  */
 import type { AgentStatus, FolderStatus, SyncState } from '../../shared/agent-api.js';
 import { errorLine } from '../../shared/status-text.js';
@@ -26,18 +29,22 @@ const BUSY: readonly SyncState[] = ['scanning', 'uploading', 'downloading'];
 
 interface Wait {
   root: string;
-  /** syncedPasses once the answer is ready: the flush is done at since + need. */
-  since: number;
-  need: number;
-  /** A status showed since + need: it stays so whatever older status is read after it (the answer to syncNow). */
-  reached: boolean;
-  /** A busy state was seen after the request was answered: the next non-busy state is an outcome. */
-  running: boolean;
+  /** The number of the first pass that began after the request (FolderStatus.passes). */
+  first: number;
+  /** A pass from `first` on ended in sync: it stays so whatever older status is read after it. */
+  synced: boolean;
 }
 
-function done(w: Wait, f: FolderStatus | undefined): boolean {
-  if (f !== undefined && f.syncedPasses >= w.since + w.need) w.reached = true;
-  return w.reached;
+/**
+ * What `f` says of the wait: undefined while no pass from `w.first` on has ended, or one did not
+ * sync and will be followed by another (a pass cut short by changes on the disk); else the error
+ * it ended in, or 'synced'.
+ */
+function outcome(w: Wait, f: FolderStatus): 'synced' | StrataError | undefined {
+  if ((f.lastSyncedPass ?? 0) >= w.first) return 'synced';
+  if (f.passes < w.first || BUSY.includes(f.state)) return undefined;
+  if (f.state === 'paused') return new StrataError('E_FLUSH_FAILED', 'the agent was paused while it flushed; nothing was signed out — resume it and try again', { path: f.root });
+  return outcomeError(f);
 }
 
 function outcomeError(f: FolderStatus): StrataError | undefined {
@@ -162,25 +169,21 @@ function flushPass(client: ControlClient, timeoutMs: number, resumed: { resumed:
       else reject(err);
     };
     const timer = setTimeout(() => finish(new StrataError('E_FLUSH_TIMEOUT', `the agent did not finish a sync pass within ${Math.round(timeoutMs / 1000)} s; nothing was signed out`)), timeoutMs);
-    const onStatus = (status: AgentStatus, live: boolean): void => {
+    const onStatus = (status: AgentStatus): void => {
       for (const w of waits ?? []) {
         const f = status.folders.find((x) => x.root === w.root);
-        if (f === undefined || done(w, f)) continue;
-        if (BUSY.includes(f.state)) {
-          if (live) w.running = true;
-        } else if (w.running) {
-          w.running = false;
-          const err = outcomeError(f);
-          if (err) return finish(err);
-        }
+        if (f === undefined || w.synced) continue;
+        const o = outcome(w, f);
+        if (o instanceof StrataError) return finish(o);
+        if (o === 'synced') w.synced = true;
       }
-      if (waits?.every((w) => done(w, status.folders.find((x) => x.root === w.root)))) finish();
+      if (waits?.every((w) => w.synced)) finish();
     };
     const unsubscribe = client.subscribe(
       (e) => {
         if (e.type !== 'status') return;
         if (waits === undefined) early.push(e.status);
-        else onStatus(e.status, true);
+        else onStatus(e.status);
       },
       (err) => finish(err),
     );
@@ -190,9 +193,9 @@ function flushPass(client: ControlClient, timeoutMs: number, resumed: { resumed:
         await client.call('resume', {});
       }
       const now = await client.call('syncNow', { rescan: 'all' });
-      waits = now.folders.map((f) => ({ root: f.root, since: f.syncedPasses, need: BUSY.includes(f.state) ? 2 : 1, reached: false, running: false }));
-      for (const s of early.splice(0)) onStatus(s, false);
-      onStatus(now, false);
+      waits = now.folders.map((f) => ({ root: f.root, first: f.passes + 1, synced: false }));
+      for (const s of early.splice(0)) onStatus(s);
+      onStatus(now);
     })().catch(finish);
   });
 }
