@@ -19,7 +19,7 @@ import { writeTree } from '../cli/testkit.js';
 import { layHome } from './lay.js';
 import { sessionFolder } from './folder.js';
 import { openSessionStore, startSessionAgent } from './live.js';
-import { signOut } from './logout.js';
+import { signOut as signOutOf, type SignOutOptions } from './logout.js';
 import { readSession } from './session.js';
 import { latestTree, makeMachine, makeTestOrg, signInAndLay, signInSkipReason, syncPass, type TestOrg } from './testkit.js';
 import { signIn } from './login.js';
@@ -27,6 +27,11 @@ import { MemorySettings } from '../settings/testkit.js';
 
 const skip = await signInSkipReason();
 const CHILD = fileURLToPath(new URL('./logout-child.ts', import.meta.url));
+/** How long a test waits for what may never come (a flush, a stop, a child's line): it fails then, saying what it waited for. */
+const WAIT_MS = 60_000;
+
+/** signOut with its flush and its stop bounded to WAIT_MS (E_FLUSH_TIMEOUT, E_AGENT_STOP), not their 10 minutes. */
+const signOut = (opts: SignOutOptions) => signOutOf({ timeoutMs: WAIT_MS, ...opts });
 
 async function preload(org: TestOrg, user: string): Promise<void> {
   const tpl = join(org.dir, 'tpl');
@@ -347,6 +352,7 @@ describe('signOut', { skip, timeout: 300_000 }, () => {
         if (out.includes('wiping')) resolve();
       });
       void exited.then(() => reject(new Error(`the child ended before the wipe: ${out}`)));
+      setTimeout(() => reject(new Error(`the child did not reach the wipe within ${WAIT_MS / 1000} s: ${out}`)), WAIT_MS).unref();
     });
     child.kill('SIGKILL');
     await exited;
