@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { Agent, folderStateDir } from '../agent/index.js';
 import { writeLastSync } from '../agent/known.js';
 import { initStore, LAYER, tempRoot } from '../agent/testkit.js';
@@ -40,25 +40,35 @@ test('a flush ends once a pass has run, even when the last sync saved is ahead o
   assert.deepEqual({ state: f.state, files: f.files, lastSync: f.lastSync }, { state: 'idle', files: 1, lastSync: now.toISOString() });
 });
 
-test('a flush that fails and cannot pause again the agent it resumed says how to pause that agent (its state dir)', async (t) => {
-  const base = await tempRoot(t, 'flush-pause');
+/**
+ * An agent of one empty folder over an in-memory bucket behind `faults` (failing `failRate` of its
+ * requests, from the start), served on its control endpoint; `paused`: recorded paused before it starts.
+ */
+async function servedAgent(t: TestContext, name: string, opts: { paused?: boolean; failRate?: number } = {}): Promise<{ agent: Agent; faults: FaultyStore; stateDir: string; client: ControlClient }> {
+  const base = await tempRoot(t, name);
   const root = join(base, 'root');
   const stateDir = join(base, 'state');
   await mkdir(root, { recursive: true });
   const store = new MemoryStore();
   await initStore(store);
-  const faults = new FaultyStore(store, { seed: 1, failRate: 0 });
-  const state = await openAgentState(stateDir, { newDeviceId: () => 'pc' });
-  await state.update((d) => void (d.paused = true));
+  const faults = new FaultyStore(store, { seed: 1, failRate: opts.failRate ?? 0 });
+  if (opts.paused === true) {
+    const state = await openAgentState(stateDir, { newDeviceId: () => 'pc' });
+    await state.update((d) => void (d.paused = true));
+  }
   const agent = await Agent.start({ stateDir, folders: [{ root, layer: LAYER }], openStore: () => faults, watch: false, pollMs: 3_600_000 });
   t.after(() => agent.stop());
   const control = await serveControl(agent, { stateDir });
   t.after(() => control.close());
+  return { agent, faults, stateDir, client: new ControlClient(await readControlFile(stateDir), join(stateDir, 'control.json')) };
+}
+
+test('a flush that fails and cannot pause again the agent it resumed says how to pause that agent (its state dir)', async (t) => {
+  const { agent, faults, stateDir, client } = await servedAgent(t, 'flush-pause', { paused: true });
   // The bucket unreachable (the flush fails by its error), and the agent refusing to pause once
   // resumed for the flush.
   faults.failRate = 1;
   t.mock.method(agent, 'pause', () => Promise.reject(new Error('the state dir is read-only')));
-  const client = new ControlClient(await readControlFile(stateDir), join(stateDir, 'control.json'));
   const commands = { pause: `strata pause --state-dir ${stateDir}`, resume: `strata resume --state-dir ${stateDir}` };
   await assert.rejects(flushAndHold(client, 20_000, commands, { stateDir, pid: process.pid }), (err) => {
     assert.ok(isStrataError(err), String(err));
@@ -80,22 +90,11 @@ for (const [what, failRate, outcome] of [
   ['ends when its pass syncs', 0, /^flushed$/],
 ] as const) {
   test(`a flush ${what}, even when the pass ran and its statuses came before the answer to syncNow`, async (t) => {
-    const base = await tempRoot(t, 'flush-early');
-    const root = join(base, 'root');
-    const stateDir = join(base, 'state');
-    await mkdir(root, { recursive: true });
-    const store = new MemoryStore();
-    await initStore(store);
-    const faults = new FaultyStore(store, { seed: 1, failRate: 0 });
-    const agent = await Agent.start({ stateDir, folders: [{ root, layer: LAYER }], openStore: () => faults, watch: false, pollMs: 3_600_000 });
-    t.after(() => agent.stop());
+    const { agent, faults, client } = await servedAgent(t, 'flush-early');
     await agent.passesDone(1);
-    const control = await serveControl(agent, { stateDir });
-    t.after(() => control.close());
     faults.failRate = failRate;
     // The answer to syncNow held back until the event stream has brought the end of the pass it
     // asked for: its statuses reach the flush first, as they may over their own connection.
-    const client = new ControlClient(await readControlFile(stateDir), join(stateDir, 'control.json'));
     let streamed: unknown;
     const subscribe = client.subscribe.bind(client);
     t.mock.method(client, 'subscribe', (listener: Parameters<typeof subscribe>[0], onError: Parameters<typeof subscribe>[1]) =>
@@ -120,17 +119,6 @@ for (const [what, failRate, outcome] of [
 }
 
 test('a flush through an agent that cannot open the bucket fails at once, not at its time limit', async (t) => {
-  const base = await tempRoot(t, 'flush-offline');
-  const root = join(base, 'root');
-  const stateDir = join(base, 'state');
-  await mkdir(root, { recursive: true });
-  const store = new MemoryStore();
-  await initStore(store);
-  const faults = new FaultyStore(store, { seed: 1, failRate: 1 });
-  const agent = await Agent.start({ stateDir, folders: [{ root, layer: LAYER }], openStore: () => faults, watch: false, pollMs: 3_600_000 });
-  t.after(() => agent.stop());
-  const control = await serveControl(agent, { stateDir });
-  t.after(() => control.close());
-  const client = new ControlClient(await readControlFile(stateDir), join(stateDir, 'control.json'));
+  const { client } = await servedAgent(t, 'flush-offline', { failRate: 1 });
   assert.match(await flushError(client, 20_000), /^E_FLUSH_FAILED could not flush pending changes/);
 });
