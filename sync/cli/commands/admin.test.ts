@@ -397,7 +397,8 @@ describe('strata admin on a file:// store', () => {
     const text = await cli('admin', 'gc');
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /\naborted 1 partial upload, begun at least 24h ago\nkept 1 partial upload younger than 24h\n$/);
-    assert.deepEqual(await readdir(join(storeDir, 'data/ab')), []);
+    // data/ab may hold a pack of the tests before (1 run in 256 one's id begins with ab): only the temps count.
+    assert.deepEqual((await readdir(join(storeDir, 'data/ab'))).filter((n) => n.startsWith('.strata-tmp-')), []);
     assert.deepEqual((await readdir(join(storeDir, 'layers/user/alice/heads'))).filter((n) => n.startsWith('.strata-tmp-')), ['.strata-tmp-00000000000000bb']);
   });
 });
