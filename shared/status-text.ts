@@ -1,6 +1,7 @@
 /**
- * The agent's state in words, for every place that shows it: the UI (renderer/) and the tray
- * (electron/). Pure functions over the Agent API's types.
+ * The agent's state in words, for every place that shows it: the UI (renderer/), the tray
+ * (electron/) and the CLI's text output (sync/cli/, which escapes what the others isolate). Pure
+ * functions over the Agent API's types.
  */
 import type { AgentStatus, ApiError, FolderStatus, NotCarried, PendingDeletes, Progress, SyncState } from './agent-api.js';
 
@@ -162,6 +163,15 @@ function formatDuration(seconds: number): string {
 }
 
 /**
+ * "5 s left", "3 min left": a time left as every progress line says it (the UI, the tray, the
+ * CLI's status and progress line); undefined for none, or none known. A time left of 0 is no time
+ * left: the pass is at its end, and "0 s left" would say it still runs.
+ */
+export function timeLeft(seconds: number | undefined): string | undefined {
+  return seconds !== undefined && Number.isFinite(seconds) && seconds > 0 ? `${formatDuration(seconds)} left` : undefined;
+}
+
+/**
  * "12 of 40 files, 3.1 MiB of 8.0 MiB, 1.2 MiB/s, 5 s left"; while the totals are still counted,
  * "12 of 40+ files, 3.1 MiB of 8.0+ MiB, 1.2 MiB/s, still counting" (no time left: it would only
  * grow), and "looking for changes" before the scan found any.
@@ -175,8 +185,8 @@ export function formatProgress(p: Progress): string {
   }
   const parts = [`${p.files} of ${plural(p.filesTotal, 'file')}`, `${formatBytes(p.bytes)} of ${formatBytes(p.bytesTotal)}`];
   if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
-  // A time left of 0 is no time left: the pass is at its end.
-  if (p.etaSeconds !== undefined && p.etaSeconds > 0) parts.push(`${formatDuration(p.etaSeconds)} left`);
+  const left = timeLeft(p.etaSeconds);
+  if (left !== undefined) parts.push(left);
   return parts.join(', ');
 }
 

@@ -5,13 +5,13 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import type { AgentStatus } from '../../../shared/agent-api.js';
+import type { AgentStatus, Progress } from '../../../shared/agent-api.js';
 import { StrataError } from '../../errors.js';
 import { CONTROL_FILE, connectControl, serveControl, type ControlServer } from '../../control/index.js';
 import { FakeAgent, folderStatus } from '../../control/testkit.js';
 import { run } from '../run.js';
 import { pauseAgent } from './pause.js';
-import { formatProgress, statusLines, syncFailed } from './status.js';
+import { statusLines, syncFailed } from './status.js';
 
 interface Ran {
   code: number;
@@ -76,7 +76,7 @@ describe('strata status, pause, resume, sync-now', () => {
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines[0], 'agent: error, deletes waiting (strata deletes), device test-device, last sync 2024-05-01T09:00:00Z');
     assert.match(lines[1] as string, /^ROOT +LAYER +STATE +PROGRESS +LAST SYNC +CONFLICTS +PENDING DELETES$/);
-    assert.match(lines[2] as string, /^\/home\/alice\/Documents +user\/alice +uploading +3\/10 files, 1\.00 KiB\/5\.00 KiB, 2\.00 KiB\/s, 2s left +2024-05-01T10:00:00Z +0 +-$/);
+    assert.match(lines[2] as string, /^\/home\/alice\/Documents +user\/alice +uploading +3 of 10 files, 1\.0 KiB of 5\.0 KiB, 2\.0 KiB\/s, 2 s left +2024-05-01T10:00:00Z +0 +-$/);
     assert.match(lines[3] as string, /^\/home\/alice\/Work +user\/alice-work +error +- +- +1 +40 of 50 files \(local\), waiting$/);
     assert.equal(lines[4], '/home/alice/Work: E_AUTH heads/user/alice-work: access denied');
     assert.equal(lines.length, 5);
@@ -425,11 +425,32 @@ describe('strata status, pause, resume, sync-now', () => {
 });
 
 describe('status lines', () => {
+  /** The PROGRESS cell of a folder's row, as `strata status` prints it. */
+  const progressOf = (progress: Progress | undefined): string => {
+    const lines = statusLines({ deviceId: 'd', paused: false, state: 'uploading', folders: [folderStatus('/r', { state: 'uploading', ...(progress && { progress }) })] });
+    return (lines[2] as string).split(/ {2,}/)[3] as string;
+  };
+
   it('show a paused agent without folders, and progress without rate or eta', () => {
     assert.deepEqual(statusLines({ deviceId: 'd', paused: true, state: 'paused', folders: [] }), ['agent: paused, device d, last sync never', 'no folders']);
-    assert.equal(formatProgress({ files: 0, filesTotal: 2, bytes: 0, bytesTotal: 100, rate: 0 }), '0/2 files, 0 B/100 B');
-    assert.equal(formatProgress(undefined), '-');
-    assert.equal(formatProgress({ files: 3, filesTotal: 10, bytes: 0, bytesTotal: 100, rate: 0, counting: true }), '3/10+ files, 0 B/100 B+, counting');
+    assert.equal(progressOf({ files: 0, filesTotal: 2, bytes: 0, bytesTotal: 100, rate: 0 }), '0 of 2 files, 0 B of 100 B');
+    assert.equal(progressOf(undefined), '-');
+    assert.equal(progressOf({ files: 3, filesTotal: 10, bytes: 0, bytesTotal: 100, rate: 0, counting: true }), '3 of 10+ files, 0 B of 100 B+, still counting');
+  });
+
+  it('say progress as the UI and the tray do (shared/status-text.ts), never "0 s left" at the end of a pass', () => {
+    const at = (over: Partial<Progress>) => progressOf({ files: 1, filesTotal: 2, bytes: 1024, bytesTotal: 2048, rate: 512, ...over });
+    assert.equal(at({ etaSeconds: 0 }), '1 of 2 files, 1.0 KiB of 2.0 KiB, 512 B/s', 'a time left of 0 is none');
+    assert.equal(at({ etaSeconds: 185 }), '1 of 2 files, 1.0 KiB of 2.0 KiB, 512 B/s, 4 min left', 'a time left in the unit that reads best, rounded up');
+    assert.equal(at({ etaSeconds: 0.4 }), '1 of 2 files, 1.0 KiB of 2.0 KiB, 512 B/s, 1 s left', 'a time left still running is never said as 0');
+    assert.equal(at({ files: 0, filesTotal: 1 }), '0 of 1 file, 1.0 KiB of 2.0 KiB, 512 B/s');
+    assert.equal(at({ counting: true, etaSeconds: 20 }), '1 of 2+ files, 1.0 KiB of 2.0 KiB+, 512 B/s, still counting', 'no time left for totals that only grow');
+    assert.equal(progressOf({ files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0, rate: 0, counting: true }), 'looking for changes');
+  });
+
+  it('say a held mass delete of one file as "1 file"', () => {
+    const lines = statusLines({ deviceId: 'd', paused: false, state: 'idle', folders: [folderStatus('/r', { pendingDeletes: { files: 1, of: 1, direction: 'local' } })] });
+    assert.match(lines[2] as string, / 1 of 1 file \(local\), waiting$/);
   });
 
   it("say a folder's error that stands from its last pass, while paused or while a pass runs again, as the last pass failing", () => {

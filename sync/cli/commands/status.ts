@@ -5,36 +5,22 @@
  * one line (E_AGENT_NOT_RUNNING). Also here, because every command that talks to the agent shares
  * them: the status lines, `connectAgent`, and `agentCommand` for resume and sync-now.
  */
-import type { AgentStatus, FolderStatus, Progress, SettingsStatus } from '../../../shared/agent-api.js';
-import { answerWords, errorLine, lastPassFailed, waitsForAnswer } from '../../../shared/status-text.js';
+import type { AgentStatus, FolderStatus, SettingsStatus } from '../../../shared/agent-api.js';
+import { answerWords, errorLine, formatProgress, lastPassFailed, plural, waitsForAnswer } from '../../../shared/status-text.js';
 import { connectControl, type ControlClient } from '../../control/index.js';
 import { StrataError } from '../../errors.js';
 import type { Context } from '../context.js';
-import { columns, formatBytes, formatDuration, formatTime } from '../format.js';
+import { columns, formatTime } from '../format.js';
 import { STATE_DIR_OPTION, stateDirOf, type Command } from './command.js';
 
 export function connectAgent(ctx: Context): Promise<ControlClient> {
   return connectControl(stateDirOf(ctx));
 }
 
-/**
- * "3/10 files, 1.00 KiB/5.00 KiB, 200 KiB/s, 20s left"; "3/10+ files, 1.00 KiB/5.00 KiB+, counting"
- * while the totals are still counted (Progress.counting); "-" without progress.
- */
-export function formatProgress(p: Progress | undefined): string {
-  if (!p) return '-';
-  const more = p.counting === true ? '+' : '';
-  const parts = [`${p.files}/${p.filesTotal}${more} files`, `${formatBytes(p.bytes)}/${formatBytes(p.bytesTotal)}${more}`];
-  if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
-  if (p.etaSeconds !== undefined) parts.push(`${formatDuration(p.etaSeconds)} left`);
-  if (p.counting === true) parts.push('counting');
-  return parts.join(', ');
-}
-
 function folderRow(f: FolderStatus, paused: boolean): string[] {
   const d = f.pendingDeletes;
-  const pending = d ? `${d.files} of ${d.of} files (${d.direction}), ${d.answer === undefined ? 'waiting' : answerWords(d.answer, paused)}` : '-';
-  return [f.root, f.layer, f.state, formatProgress(f.progress), f.lastSync ? formatTime(f.lastSync) : '-', String(f.conflicts.length), pending];
+  const pending = d ? `${d.files} of ${plural(d.of, 'file')} (${d.direction}), ${d.answer === undefined ? 'waiting' : answerWords(d.answer, paused)}` : '-';
+  return [f.root, f.layer, f.state, f.progress ? formatProgress(f.progress) : '-', f.lastSync ? formatTime(f.lastSync) : '-', String(f.conflicts.length), pending];
 }
 
 /** E_SYNC naming the folder that stopped and why: how a live sync that ended in error fails. */
