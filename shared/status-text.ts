@@ -135,8 +135,9 @@ export function errorLine(e: ApiError): string {
   return where === undefined ? `${e.code} ${e.message}` : `${e.code} ${shortPath(where)}: ${e.message}`;
 }
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
+/** 512 → "512 B", 1536 → "1.5 KiB": exact bytes below 1 KiB, one decimal above. */
 export function formatBytes(n: number): string {
   let v = n;
   let i = 0;

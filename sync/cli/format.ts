@@ -21,27 +21,8 @@ export function printable(text: string): string {
   });
 }
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-
-/** 1536 → "1.5 KiB"; exact bytes below 1 KiB. */
-export function formatBytes(n: number): string {
-  let value = n;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${UNITS[unit]}`;
-}
-
-/** Seconds as "42s", "3m05s", "2h07m"; "?" when unknown. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
+/** Bytes as the UI and the tray say them ("1.5 KiB"): one implementation for every place. */
+export { formatBytes } from '../../shared/status-text.js';
 
 /** An ISO time without milliseconds, in UTC: stable output whatever the machine's zone. */
 export function formatTime(t: string | number): string {

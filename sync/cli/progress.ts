@@ -1,19 +1,19 @@
 /**
- * The progress line of long commands: files, bytes, rate and ETA, drawn on stderr only when
+ * The progress line of long commands: files, bytes, rate and time left, drawn on stderr only when
  * stderr is a terminal (never into a pipe or a log), redrawn at most every `intervalMs`, and
  * erased when the command ends so the final report starts on a clean line.
  *
  * `renderProgress` is pure (state and elapsed time in, one line out); the clock is injected.
  */
-import { formatBytes, formatDuration } from './format.js';
+import { formatBytes, timeLeft } from '../../shared/status-text.js';
 
 export interface ProgressState {
   /** What is happening now ("scanning", "uploading", …); optional. */
   phase?: string;
   files: number;
-  /** Omitted for work that is not measured in bytes (then the bar and ETA follow `files`). */
+  /** Omitted for work that is not measured in bytes (then the bar and the time left follow `files`). */
   bytes?: number;
-  /** Totals, when known, give a bar and an ETA. */
+  /** Totals, when known, give a bar and a time left. */
   totalFiles?: number;
   totalBytes?: number;
   /** What `files` counts (default "files"). */
@@ -47,7 +47,9 @@ export function renderProgress(label: string, s: ProgressState, elapsedSeconds: 
     parts.push(s.totalBytes !== undefined ? `${formatBytes(s.bytes)}/${formatBytes(s.totalBytes)}` : formatBytes(s.bytes));
     parts.push(`${formatBytes(Math.round(rate))}/s`);
   }
-  if (total !== undefined && rate > 0) parts.push(`ETA ${formatDuration(Math.max(0, total - done) / rate)}`);
+  // As the agent's status says it (shared/status-text.ts): none once all is done.
+  const left = total !== undefined && rate > 0 ? timeLeft((total - done) / rate) : undefined;
+  if (left !== undefined) parts.push(left);
   // On a narrow terminal the bar goes first: the numbers say more.
   if (parts.join('  ').length > width - 1 && total !== undefined && total > 0) parts.splice(barAt, 1);
   const line = parts.join('  ');

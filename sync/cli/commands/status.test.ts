@@ -236,9 +236,9 @@ describe('strata status, pause, resume, sync-now', () => {
       r.stdout,
       [
         '/home/alice/Work: a.txt',
-        '  KEEP  FILE                                       MODIFIED              SIZE      FROM',
-        `  name  a.txt                                      2024-05-01T09:58:12Z  1.50 KiB  not recorded`,
-        `  copy  ${copy}  2024-05-01T10:00:00Z  20 B      other`,
+        '  KEEP  FILE                                       MODIFIED              SIZE     FROM',
+        `  name  a.txt                                      2024-05-01T09:58:12Z  1.5 KiB  not recorded`,
+        `  copy  ${copy}  2024-05-01T10:00:00Z  20 B     other`,
         '',
         '/home/alice/Work: notes/b.md',
         '  KEEP  FILE                                                  MODIFIED  SIZE  FROM',
