@@ -469,6 +469,11 @@ describe('status lines', () => {
     assert.equal(statusLines({ ...idle, folders: [held('confirm')] })[0], 'agent: idle, device d, last sync 2024-05-01T09:00:00Z');
   });
 
+  it('say an answer to a held mass delete that found no hold any more, as the tray and the UI do', () => {
+    const lines = statusLines(new FakeAgent([folderStatus('/home/alice/Work', { notCarried: { answer: 'restore', why: 'the files are already back' } })]).status);
+    assert.equal(lines.at(-1), '/home/alice/Work: the restore could not be carried out: the files are already back');
+  });
+
   it("say a folder's warning under the folders, while the agent syncs on", () => {
     const warning = { code: 'E_WATCH_LIMIT', message: 'not watched (raise fs.inotify.max_user_watches)', path: '/home/alice/Documents/src' };
     const lines = statusLines(new FakeAgent([folderStatus('/home/alice/Documents', { warning })]).status);

@@ -6,7 +6,7 @@
  * them: the status lines, `connectAgent`, and `agentCommand` for resume and sync-now.
  */
 import type { AgentStatus, FolderStatus, SettingsStatus } from '../../../shared/agent-api.js';
-import { answerWords, errorLine, formatProgress, lastPassFailed, plural, waitsForAnswer } from '../../../shared/status-text.js';
+import { answerWords, errorLine, formatProgress, lastPassFailed, notCarriedWords, plural, waitsForAnswer } from '../../../shared/status-text.js';
 import { connectControl, type ControlClient } from '../../control/index.js';
 import { StrataError } from '../../errors.js';
 import type { Context } from '../context.js';
@@ -41,8 +41,8 @@ function settingsLines(st: SettingsStatus | undefined): string[] {
 }
 
 /**
- * The overall line (with deletes waiting for the user's answer, whatever the state), one line per folder, then one line per folder error and warning, then one
- * line per settings problem.
+ * The overall line (with deletes waiting for the user's answer, whatever the state), one line per folder, then one line per folder error and warning
+ * and per answer to a held delete that found no hold, then one line per settings problem.
  */
 export function statusLines(s: AgentStatus): string[] {
   const overall = [`agent: ${s.state}`];
@@ -58,6 +58,8 @@ export function statusLines(s: AgentStatus): string[] {
     for (const f of s.folders) {
       if (f.error) lines.push(`${f.root}: ${lastPassFailed(f) ? 'last pass failed: ' : ''}${errorLine(f.error)}`);
       if (f.warning) lines.push(`${f.root}: warning: ${errorLine(f.warning)}`);
+      // As the tray and the UI say it, and `strata deletes`: an answer that found no hold any more.
+      if (f.notCarried) lines.push(`${f.root}: ${notCarriedWords(f.notCarried)}`);
     }
   }
   return [...lines, ...settingsLines(s.settings)];
