@@ -460,6 +460,30 @@ test("a paused folder's error, which its last pass left, is said as the last pas
   assert.deepEqual(problems, []);
 });
 
+test("an error's file or object is isolated as every name is (a <bdi>): right-to-left letters or an override in it reorder only it, never the words around it", { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-ui-error-bidi-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = 'تقرير\u202e.txt';
+  const agent = new FakeAgent([
+    folderStatus('/home/alice/Work', { state: 'error', error: { code: 'E_IO', message: 'permission denied', path: file } }),
+    folderStatus('/home/alice/Music', { lastSync: '2026-12-05T10:00:00Z', warning: { code: 'E_PATH_TOO_LONG', message: 'too long', path: 'שיר\u202e.ogg' } }),
+  ]);
+  agent.update({ settings: { store: 'dconf', error: { code: 'E_SETTINGS', message: 'cannot be read', key: '/org/\u202eapp' }, problems: [] } });
+  const control = await serveControl(agent, { stateDir: join(dir, 'state') });
+  t.after(() => control.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'Error');
+  const isolated = async (selector: string) =>
+    page.locator(selector).evaluateAll((els) => els.map((el) => [...el.querySelectorAll('bdi')].map((b) => [b.textContent, b.dir])));
+  assert.deepEqual(await isolated('.folder .problem'), [[[file, 'ltr']]], "the error's file");
+  assert.deepEqual(await isolated('.folder .warning'), [[['שיר\u202e.ogg', 'ltr']]], "the warning's file");
+  assert.deepEqual(await isolated('.settings .problem'), [[['/org/\u202eapp', 'ltr']]], "the settings error's key");
+  const alerts = (await page.getByRole('alert').allInnerTexts()).map((s) => s.trim());
+  assert.deepEqual(alerts, [`permission denied (${file})`, 'Settings are not synced: cannot be read (/org/\u202eapp). Files sync on; dconf is tried again at each pass.'], 'the words read as before');
+  assert.deepEqual(problems, []);
+});
+
 test('an answered mass delete whose pass is due is said as the tray says it, never "In sync"', { skip, timeout: 60_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-ui-about-to-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

@@ -23,7 +23,7 @@
  * is said as such, not as an error.
  */
 import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, FolderStatus, KeepSide, ResolvedConflicts, SettingsProblemInfo, SettingsStatus } from '../shared/agent-api.js';
-import { agentLabel, errorText, formatProgress, lastPassFailed, layerLine, stateLabel, visibleName } from '../shared/status-text.js';
+import { agentLabel, errorParts, formatProgress, lastPassFailed, layerLine, stateLabel, visibleName } from '../shared/status-text.js';
 import { KEEP_ALL, keepAllOutcome, keepAllQuestion, versionsTable } from './conflicts.js';
 import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
 import { forgetToken, h, named, startPage, type Child } from './page.js';
@@ -470,9 +470,9 @@ class App {
     live.setAttribute('aria-atomic', 'true');
     section.append(live);
     section.append(h('p', { className: 'last-sync' }, f.lastSync ? `Last in sync ${time(f.lastSync)}` : 'Not in sync yet'));
-    if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, `${lastPassFailed(f) ? 'Last pass failed: ' : ''}${errorText(f.error)}`));
+    if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, lastPassFailed(f) && 'Last pass failed: ', ...errorParts(f.error, named)));
     // No alert: the folder syncs on; this is for the user to fix when they can.
-    if (f.warning) section.append(h('p', { className: 'warning' }, `Warning: ${errorText(f.warning)}`));
+    if (f.warning) section.append(h('p', { className: 'warning' }, 'Warning: ', ...errorParts(f.warning, named)));
     if (this.note?.root === f.root) section.append(h('p', { className: 'note', role: 'status' }, named(this.note.path), this.note.text));
     const result = this.held.result(f.root);
     if (result !== undefined && !f.pendingDeletes) section.append(h('p', { className: 'result', role: 'status' }, result));
@@ -584,7 +584,7 @@ function settingsSection(st: SettingsStatus): HTMLElement | false {
     'section',
     { className: 'settings' },
     h('h2', {}, 'Settings'),
-    st.error !== undefined && h('p', { className: 'problem', role: 'alert' }, `Settings are not synced: ${errorText(st.error)}. Files sync on; ${st.store} is tried again at each pass.`),
+    st.error !== undefined && h('p', { className: 'problem', role: 'alert' }, 'Settings are not synced: ', ...errorParts(st.error, named), `. Files sync on; ${st.store} is tried again at each pass.`),
     ...standing.map((p) => h('p', { className: 'problem', role: 'alert' }, ...line(p))),
     earlier.length > 0 && h('h3', {}, 'Earlier, since the agent started'),
     earlier.length > 0 && h('ul', { className: 'earlier' }, ...earlier.map((p) => h('li', {}, ...line(p)))),

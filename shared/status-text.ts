@@ -121,12 +121,21 @@ export function isolatedName(name: string): string {
 }
 
 /**
+ * An error as the user reads it, in parts: what failed, then where — "access denied (", the where,
+ * ")". `show` shows the where: the page makes it an element of its own (a <bdi>, renderer/page.ts
+ * named), as every name from the disk or the bucket is in the page's words.
+ */
+export function errorParts<T>(e: ApiError, show: (name: string) => T): (string | T)[] {
+  const where = e.path ?? e.key;
+  return where === undefined ? [e.message] : [`${e.message} (`, show(shortPath(where)), ')'];
+}
+
+/**
  * An error as the user reads it: what failed, then where — "access denied (heads/user/alice/pc1)";
  * `show` shows the where (isolatedName in plain text).
  */
 export function errorText(e: ApiError, show: (name: string) => string = visibleName): string {
-  const where = e.path ?? e.key;
-  return where === undefined ? e.message : `${e.message} (${show(shortPath(where))})`;
+  return errorParts(e, show).join('');
 }
 
 /** An error in one line as the CLI prints a StrataError: `E_CODE where: what` (`E_CODE what` without a where). */
