@@ -122,3 +122,28 @@ test('a flush through an agent that cannot open the bucket fails at once, not at
   const { client } = await servedAgent(t, 'flush-offline', { failRate: 1 });
   assert.match(await flushError(client, 20_000), /^E_FLUSH_FAILED could not flush pending changes/);
 });
+
+test('a flush fails at once when the agent is paused after it answered syncNow but before the pass began', async (t) => {
+  const { agent, client } = await servedAgent(t, 'flush-paused-early');
+  await agent.passesDone(1);
+  // The pass the request made due held at its start (the loop's runDue) until the user's pause is in.
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const inside = agent as unknown as { runDue(): Promise<void> };
+  const runDue = inside.runDue.bind(agent);
+  t.mock.method(inside, 'runDue', async () => {
+    await gate;
+    return runDue();
+  });
+  const call = client.call.bind(client);
+  t.mock.method(client, 'call', async (...args: Parameters<typeof call>) => {
+    const answer = await call(...args);
+    if (args[0] === 'syncNow') {
+      await agent.pause();
+      open();
+    }
+    return answer;
+  });
+  assert.match(await flushError(client, 20_000), /^E_FLUSH_FAILED the agent was paused while it flushed/);
+  assert.equal(agent.passCount, 1, 'no pass began after the request');
+});

@@ -14,10 +14,11 @@
  * the statuses of a pass that has run may arrive before the answer that asked for it. Nor a time:
  * one saved before the clock went back would be newer than every pass to come. A pass that ends in
  * error, offline or held for a mass-delete confirmation fails the flush: signing out then would
- * leave changes only on this machine; so does a pause of the agent that cut it off. A paused agent
- * is resumed first: signing out is the user asking for the flush. A flush that fails pauses it
- * again: nothing is signed out, and the agent must be left as the user had it (or the error says
- * it could not be).
+ * leave changes only on this machine; so does a pause of the agent that cut it off, or that came
+ * before it began (a status asked for then says so; one from the stream may be older than the
+ * flush's resume). A paused agent is resumed first: signing out is the user asking for the flush.
+ * A flush that fails pauses it again: nothing is signed out, and the agent must be left as the
+ * user had it (or the error says it could not be).
  */
 import type { AgentStatus, FolderStatus, SyncState } from '../../shared/agent-api.js';
 import { errorLine } from '../../shared/status-text.js';
@@ -43,9 +44,11 @@ interface Wait {
 function outcome(w: Wait, f: FolderStatus): 'synced' | StrataError | undefined {
   if ((f.lastSyncedPass ?? 0) >= w.first) return 'synced';
   if (f.passes < w.first || BUSY.includes(f.state)) return undefined;
-  if (f.state === 'paused') return new StrataError('E_FLUSH_FAILED', 'the agent was paused while it flushed; nothing was signed out — resume it and try again', { path: f.root });
+  if (f.state === 'paused') return pausedError(f.root);
   return outcomeError(f);
 }
+
+const pausedError = (root: string): StrataError => new StrataError('E_FLUSH_FAILED', 'the agent was paused while it flushed; nothing was signed out — resume it and try again', { path: root });
 
 function outcomeError(f: FolderStatus): StrataError | undefined {
   if (f.pendingDeletes) {
@@ -169,7 +172,7 @@ function flushPass(client: ControlClient, timeoutMs: number, resumed: { resumed:
       else reject(err);
     };
     const timer = setTimeout(() => finish(new StrataError('E_FLUSH_TIMEOUT', `the agent did not finish a sync pass within ${Math.round(timeoutMs / 1000)} s; nothing was signed out`)), timeoutMs);
-    const onStatus = (status: AgentStatus): void => {
+    const judge = (status: AgentStatus): void => {
       for (const w of waits ?? []) {
         const f = status.folders.find((x) => x.root === w.root);
         if (f === undefined || w.synced) continue;
@@ -178,6 +181,29 @@ function flushPass(client: ControlClient, timeoutMs: number, resumed: { resumed:
         if (o === 'synced') w.synced = true;
       }
       if (waits?.every((w) => w.synced)) finish();
+    };
+    // A pause before the pass began holds it back for good: no status of a pass will come. A status
+    // that says paused may be older than the flush's own resume, though (the stream's order is not
+    // the answers'): a status asked for now tells.
+    let asking: Promise<void> | undefined;
+    let askAgain = false;
+    const askIfPaused = (): void => {
+      if (asking !== undefined) {
+        askAgain = true;
+        return;
+      }
+      askAgain = false;
+      asking = client.call('status', {}).then((now) => {
+        asking = undefined;
+        judge(now);
+        const unsynced = waits?.find((w) => !w.synced);
+        if (now.paused && unsynced !== undefined) finish(pausedError(unsynced.root));
+        else if (askAgain) askIfPaused();
+      }, finish);
+    };
+    const onStatus = (status: AgentStatus): void => {
+      judge(status);
+      if (status.paused && !finished) askIfPaused();
     };
     const unsubscribe = client.subscribe(
       (e) => {
