@@ -14,6 +14,7 @@ import { FaultyStore } from '../store/faulty.js';
 import { MemoryStore } from '../store/memory.js';
 import { isStrataError } from '../errors.js';
 import { flushAndHold, flushThroughAgent } from './flush.js';
+import { logoutPaused } from './logout-pause.js';
 
 test('a flush ends once a pass has run, even when the last sync saved is ahead of the clock (the clock went back)', async (t) => {
   const base = await tempRoot(t, 'flush');
@@ -146,4 +147,14 @@ test('a flush fails at once when the agent is paused after it answered syncNow b
   });
   assert.match(await flushError(client, 20_000), /^E_FLUSH_FAILED the agent was paused while it flushed/);
   assert.equal(agent.passCount, 1, 'no pass began after the request');
+});
+
+test("a hold whose pause fails leaves no record that the agent's pause is a sign-out's: the agent runs on, and a pause the user makes later is theirs", async (t) => {
+  const { agent, stateDir, client } = await servedAgent(t, 'flush-hold-unpaused');
+  await agent.passesDone(1);
+  t.mock.method(agent, 'pause', () => Promise.reject(new Error('the state dir is read-only')));
+  const commands = { pause: 'strata pause', resume: 'strata resume' };
+  await assert.rejects(flushAndHold(client, 20_000, commands, { stateDir, pid: process.pid }), /the state dir is read-only/);
+  assert.equal(agent.paused, false, 'running, as the user had it');
+  assert.equal(await logoutPaused(stateDir), false, 'no record of a pause that did not happen');
 });

@@ -107,20 +107,28 @@ export interface HoldTarget {
 export async function flushAndHold(client: ControlClient, timeoutMs: number, commands: AgentCommands, target: HoldTarget): Promise<HeldAgent> {
   await undoLeftPause(client, target.stateDir);
   const { resumed } = await flushThroughAgent(client, timeoutMs, commands.pause);
+  const release = (err: unknown, note: string): Promise<never> => (resumed ? Promise.reject(withNote(err, note)) : resumeHeld(client, commands, target.stateDir, err, note));
   if (!resumed) await recordLogoutPause(target.stateDir, target.pid);
-  await client.call('pause', {}).catch((err: unknown) => (resumed ? pausedAgain(client, err, commands.pause) : Promise.reject(err)));
-  const release = async (err: unknown, note: string): Promise<never> => {
-    if (resumed) throw withNote(err, note);
-    const again = await client.call('resume', {}).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    if (again !== undefined) throw withNote(err, `${note}; the agent, paused for the sign-out, could not be resumed (${messageOf(again)}): resume it (${commands.resume})`);
-    // Not removed, the record only outlives a pause it no longer speaks for: the next sign-out drops it.
-    await removeLogoutPause(target.stateDir).catch(() => undefined);
-    throw withNote(err, note);
-  };
+  // A pause that failed may have happened all the same: the agent is left as the user had it.
+  await client.call('pause', {}).catch((err: unknown) => (resumed ? pausedAgain(client, err, commands.pause) : release(err, '')));
   return { wasPaused: resumed, release };
+}
+
+/**
+ * `err` with `note`, once the agent, which the user had running and the sign-out paused, runs again
+ * and the record of that pause is gone; or saying it could not be resumed, and how to.
+ */
+async function resumeHeld(client: ControlClient, commands: AgentCommands, stateDir: string, err: unknown, note: string): Promise<never> {
+  const again = await client.call('resume', {}).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (again !== undefined) throw withNote(err, `${note}; the agent, paused for the sign-out, could not be resumed (${messageOf(again)}): resume it (${commands.resume})`);
+  // The record must not outlive the pause it speaks for: kept, a pause the user makes later would be
+  // taken for a sign-out's (resumed by the next one, recorded unpaused as it stops the agent). A
+  // failure to remove it is not added to err, which says what the user must know.
+  await removeLogoutPause(stateDir).catch(() => undefined);
+  throw withNote(err, note);
 }
 
 /**
