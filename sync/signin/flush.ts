@@ -124,9 +124,11 @@ async function resumeHeld(client: ControlClient, commands: AgentCommands, stateD
     (e: unknown) => e,
   );
   if (again !== undefined) throw withNote(err, `${note}; the agent, paused for the sign-out, could not be resumed (${messageOf(again)}): resume it (${commands.resume})`);
-  // The record must not outlive the pause it speaks for: kept, a pause the user makes later would be
-  // taken for a sign-out's (resumed by the next one, recorded unpaused as it stops the agent). A
-  // failure to remove it is not added to err, which says what the user must know.
+  // The record must go with the pause it speaks for: left behind, a pause the user makes later would
+  // be taken for a sign-out's (the next sign-out resumes it for good). The session host removes it
+  // as it serves the resume, or fails the resume saying it could not (logout-pause.ts
+  // resumingDrops); this is for an agent served otherwise, where a failure is left unsaid: err is
+  // what the user must read.
   await removeLogoutPause(stateDir).catch(() => undefined);
   throw withNote(err, note);
 }

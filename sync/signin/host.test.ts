@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { isStrataError, StrataError } from '../errors.js';
 import { startSessionHost } from './host.js';
 import { openSessionStore } from './live.js';
+import { logoutPaused, recordLogoutPause } from './logout-pause.js';
+import { signOut } from './logout.js';
 import { readSession } from './session.js';
 import { makeMachine, makeTestOrg, signInAndLay, signInSkipReason } from './testkit.js';
 
@@ -29,5 +32,25 @@ describe('startSessionHost', { skip: await signInSkipReason(), timeout: 120_000 
     await host.stop();
     assert.equal(fileWhileAgentStopped, true, 'control.json outlives the agent');
     await assert.rejects(access(control), { code: 'ENOENT' }, 'and goes with the endpoint');
+  });
+
+  it("drops a sign-out's record of its pause as it serves a resume: a pause the user makes later stays theirs through a failed sign-out", async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const m = await makeMachine(org, 'pc');
+    await signInAndLay(org, m, 'bea');
+    const host = await startSessionHost({ stateDir: m.stateDir, session: await readSession(m.stateDir), org: await openSessionStore(await readSession(m.stateDir)), orgCheckMs: 0, pollMs: 3_600_000 });
+    t.after(() => host.stop());
+    // A sign-out cut off after it paused the agent the user had running; the user resumes it from
+    // the tray, and later pauses it.
+    await recordLogoutPause(m.stateDir, process.pid);
+    await host.api.call('pause', {});
+    await host.api.call('resume', {});
+    assert.equal(await logoutPaused(m.stateDir), false, 'the pause the record spoke for is over');
+    await host.api.call('pause', {});
+    const keychainDown = async (): Promise<boolean> => {
+      throw new StrataError('E_NO_KEYCHAIN', 'the keychain is locked');
+    };
+    await assert.rejects(signOut({ stateDir: m.stateDir, timeoutMs: 60_000, deleteCredentials: keychainDown }), (err) => isStrataError(err, 'E_NO_KEYCHAIN'));
+    assert.equal(host.agent.paused, true, "paused, as the user had it: the pause is the user's, not a sign-out's");
   });
 });

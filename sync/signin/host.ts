@@ -12,7 +12,8 @@
  *      agent (its pass in flight done), then the endpoint, and closes the bucket. The endpoint goes
  *      last: its file gone is how a sign-out knows this process writes no more (logout.ts), so a
  *      pass still running here cannot move the head after the sign-out's own last pass. A start
- *      that fails part-way stops what it had started.
+ *      that fails part-way stops what it had started. A resume it serves ends a sign-out's pause
+ *      for good (logout-pause.ts resumingDrops).
  */
 import type { Agent } from '../agent/index.js';
 import type { AgentApi } from '../../shared/agent-api.js';
@@ -21,6 +22,7 @@ import type { FileChunker } from '../snapshot/index.js';
 import { StrataError } from '../errors.js';
 import { lastLayCutOff, LAYING_FILE, runningLay } from './laying.js';
 import { openSessionStore, startSessionAgent } from './live.js';
+import { resumingDrops } from './logout-pause.js';
 import type { OrgStore } from './org-store.js';
 import { OrgLayerFollower, type FollowEvent } from './refresh.js';
 import { readSession, type Session } from './session.js';
@@ -96,7 +98,7 @@ export async function startSessionHost(opts: SessionHostOptions): Promise<Sessio
     stops.push(() => agent.stop());
     const follower = new OrgLayerFollower({ stateDir, store: org.store, agent, session, intervalMs: opts.orgCheckMs, onEvent: (e) => opts.onFollow?.(e) });
     stops.push(() => follower.stop());
-    const api = report ? report.around(agent) : agent;
+    const api = resumingDrops(report ? report.around(agent) : agent, stateDir);
     const control = await serveControl(api, { stateDir });
     // Stopped after the agent (see the header): stops run last-in first-out.
     stops.splice(1, 0, () => control.close());

@@ -7,11 +7,15 @@
  *
  * What must hold: the record is written whole and durably before a sign-out pauses an agent the
  * user had running, and removed only once that agent is unpaused again or stopped and recorded
- * unpaused. A sign-out that finds it takes the pause for a sign-out's: a running agent is
- * resumed before its flush, a stopped one is recorded unpaused once signed out.
+ * unpaused; and removed then, by whoever resumes it (the sign-out, the user from the tray or with
+ * `strata resume`: resumingDrops): a record left behind would speak for a pause the user makes
+ * later. A sign-out that finds it takes the pause for a sign-out's: a running agent is resumed
+ * before its flush, a stopped one is recorded unpaused once signed out.
  */
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AgentApi } from '../../shared/agent-api.js';
+import { StrataError } from '../errors.js';
 import { fsyncDir, isErrno } from '../fsutil.js';
 import { openAgentState } from '../state/index.js';
 import { writeFileAtomic } from '../state/fsutil.js';
@@ -45,4 +49,24 @@ export async function removeLogoutPause(stateDir: string): Promise<void> {
 export async function unpauseStopped(stateDir: string): Promise<void> {
   await (await openAgentState(stateDir)).update((d) => void (d.paused = false));
   await removeLogoutPause(stateDir);
+}
+
+/**
+ * `api`, whose resume also removes the record: whoever resumes the agent ends the pause it spoke
+ * for. A record that cannot be removed fails the resume (the agent runs all the same), saying so.
+ */
+export function resumingDrops(api: AgentApi, stateDir: string): AgentApi {
+  return {
+    call: async (command, arg) => {
+      const result = await api.call(command, arg);
+      if (command === 'resume') {
+        await removeLogoutPause(stateDir).catch((err: unknown) => {
+          const why = err instanceof Error ? err.message : String(err);
+          throw new StrataError('E_IO', `sync resumed, but the record that a sign-out paused it could not be removed (${why}): remove it, or the next sign-out takes a pause of yours for its own`, { path: pathOf(stateDir) }, { cause: err });
+        });
+      }
+      return result;
+    },
+    subscribe: (listener) => api.subscribe(listener),
+  };
 }
