@@ -53,4 +53,28 @@ describe('startSessionHost', { skip: await signInSkipReason(), timeout: 120_000 
     await assert.rejects(signOut({ stateDir: m.stateDir, timeoutMs: 60_000, deleteCredentials: keychainDown }), (err) => isStrataError(err, 'E_NO_KEYCHAIN'));
     assert.equal(host.agent.paused, true, "paused, as the user had it: the pause is the user's, not a sign-out's");
   });
+
+  it('stops everything though one stop fails, then says every failure in one error', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const m = await makeMachine(org, 'pc');
+    await signInAndLay(org, m, 'cid');
+    const host = await startSessionHost({ stateDir: m.stateDir, session: await readSession(m.stateDir), org: await openSessionStore(await readSession(m.stateDir)), orgCheckMs: 0, pollMs: 3_600_000 });
+    t.after(() => host.stop().catch(() => undefined));
+    const agentStop = host.agent.stop.bind(host.agent);
+    host.agent.stop = async () => {
+      await agentStop();
+      throw new Error('a folder could not be closed');
+    };
+    const controlClose = host.control.close.bind(host.control);
+    host.control.close = async () => {
+      await controlClose();
+      throw new Error('the endpoint would not close');
+    };
+    await assert.rejects(host.stop(), (err) => {
+      assert.ok(isStrataError(err, 'E_HOST_STOP'), String(err));
+      assert.match(err.message, /the agent: a folder could not be closed; the control endpoint: the endpoint would not close/);
+      return true;
+    });
+    await assert.rejects(access(join(m.stateDir, 'control.json')), { code: 'ENOENT' }, 'the endpoint was closed after the agent failed to stop');
+  });
 });

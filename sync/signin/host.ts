@@ -79,32 +79,53 @@ export interface SessionHost {
   /** The agent as its UI sees it (what the control endpoint serves): statuses carry the settings mirror's standing. */
   api: AgentApi;
   control: ControlServer;
-  /** Stops the control endpoint, the follower and the agent, then closes the bucket. */
+  /** Stops the follower, the agent, then the control endpoint, and closes the bucket, each whatever the others did; E_HOST_STOP names every one that failed. */
   stop(): Promise<void>;
 }
 
 export async function startSessionHost(opts: SessionHostOptions): Promise<SessionHost> {
   const { stateDir, session, org } = opts;
-  const stops: (() => unknown)[] = [() => org.close()];
-  const stop = async (): Promise<void> => {
-    for (const fn of stops.splice(0).reverse()) await fn();
-  };
+  const stops: Stop[] = [{ what: 'the bucket', stop: () => org.close() }];
+  const stop = (): Promise<void> => stopAll(stops.splice(0).reverse(), stateDir);
   try {
     const settingsStore = opts.settingsStore ?? platformSettingsStore();
     const mirror = sessionSettings(session, stateDir, settingsStore);
     const report = mirror && new SettingsReport(settingsStore.name);
     const beside = mirror && settingsRunner(mirror, (e) => opts.onSettings?.(e), (run) => report?.ran(run));
     const agent = await startSessionAgent({ stateDir, session, openStore: () => org.store, ...(opts.chunker ? { chunker: opts.chunker } : {}), ...(opts.pollMs ? { pollMs: opts.pollMs } : {}), ...(beside ? { beside, watchBeside: (changed: () => void) => mirror.watch(changed) } : {}) });
-    stops.push(() => agent.stop());
+    stops.push({ what: 'the agent', stop: () => agent.stop() });
     const follower = new OrgLayerFollower({ stateDir, store: org.store, agent, session, intervalMs: opts.orgCheckMs, onEvent: (e) => opts.onFollow?.(e) });
-    stops.push(() => follower.stop());
+    stops.push({ what: 'the org layer follower', stop: () => follower.stop() });
     const api = resumingDrops(report ? report.around(agent) : agent, stateDir);
     const control = await serveControl(api, { stateDir });
     // Stopped after the agent (see the header): stops run last-in first-out.
-    stops.splice(1, 0, () => control.close());
+    stops.splice(1, 0, { what: 'the control endpoint', stop: () => control.close() });
     return { agent, api, control, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+interface Stop {
+  what: string;
+  stop: () => unknown;
+}
+
+/**
+ * Runs every stop in turn, whichever fails: one failure must not leave the rest running (the
+ * endpoint open, the bucket's connections). Then every failure, in one error.
+ */
+async function stopAll(stops: readonly Stop[], stateDir: string): Promise<void> {
+  const failed: { what: string; err: unknown }[] = [];
+  for (const { what, stop } of stops) {
+    try {
+      await stop();
+    } catch (err) {
+      failed.push({ what, err });
+    }
+  }
+  if (failed.length === 0) return;
+  const said = failed.map(({ what, err }) => `${what}: ${err instanceof Error ? err.message : String(err)}`).join('; ');
+  throw new StrataError('E_HOST_STOP', `the session did not stop cleanly (the rest did stop): ${said}`, { path: stateDir }, { cause: failed.length === 1 ? failed[0]!.err : new AggregateError(failed.map((f) => f.err)) });
 }
