@@ -12,13 +12,14 @@
  * later. A sign-out that finds it takes the pause for a sign-out's: a running agent is resumed
  * before its flush, a stopped one is recorded unpaused once signed out.
  */
-import { access, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentApi } from '../../shared/agent-api.js';
 import { StrataError } from '../errors.js';
-import { fsyncDir, isErrno } from '../fsutil.js';
+import { fsyncDir } from '../fsutil.js';
 import { openAgentState } from '../state/index.js';
 import { writeFileAtomic } from '../state/fsutil.js';
+import { readRecord } from './session.js';
 
 export const LOGOUT_PAUSED_FILE = 'logout-paused';
 
@@ -31,13 +32,7 @@ export async function recordLogoutPause(stateDir: string, pid: number): Promise<
 
 /** Whether the agent's recorded pause is a sign-out's. */
 export async function logoutPaused(stateDir: string): Promise<boolean> {
-  try {
-    await access(pathOf(stateDir));
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return false;
-    throw err;
-  }
+  return (await readRecord(pathOf(stateDir))) !== undefined;
 }
 
 export async function removeLogoutPause(stateDir: string): Promise<void> {

@@ -79,13 +79,8 @@ export async function writeSession(stateDir: string, session: Session): Promise<
 /** The session of this state dir; E_NOT_SIGNED_IN when there is none. */
 export async function readSession(stateDir: string): Promise<Session> {
   const file = sessionPath(stateDir);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT', 'ENOTDIR')) throw new StrataError('E_NOT_SIGNED_IN', 'nobody is signed in with this state dir: run strata login first', { path: stateDir });
-    throw err;
-  }
+  const text = await readRecord(file);
+  if (text === undefined) throw new StrataError('E_NOT_SIGNED_IN', 'nobody is signed in with this state dir: run strata login first', { path: stateDir });
   if (text.length > MAX_SESSION_BYTES) throw bad(file, `is over ${MAX_SESSION_BYTES} bytes`);
   let json: unknown;
   try {
@@ -94,6 +89,16 @@ export async function readSession(stateDir: string): Promise<Session> {
     throw bad(file, 'is not valid JSON');
   }
   return validateSession(json, file);
+}
+
+/** The text of a record the state dir keeps (the session, logout-pause.ts's), or undefined when there is none. */
+export async function readRecord(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw err;
+  }
 }
 
 /** Removes the session file; false when there was none. */
