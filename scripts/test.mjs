@@ -7,7 +7,8 @@
 //   S3 layer is started (scripts/swift/server.sh) and stopped afterwards.
 // - OS keychain (Linux): the tests run inside a throwaway D-Bus session (dbus-run-session) with a
 //   gnome-keyring made for the run in a temporary folder and unlocked, so that they never touch
-//   the keyring of the person running them; STRATA_TEST_KEYCHAIN=1 tells the suites it is there.
+//   the keyring of the person running them (scripts/test-keyring.mjs); STRATA_TEST_KEYCHAIN=1
+//   tells the suites it is there.
 // Without the service installed those suites skip locally, and fail under CI=true: CI must run
 // everything.
 //
@@ -19,11 +20,12 @@
 //
 // Usage: node scripts/test.mjs [--tests-only] [--no-s3] [file-or-folder-filter ...]
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import { keyringReport, keyringSessionCommand, writeKeyringSession } from './test-keyring.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -104,74 +106,6 @@ if (!noS3 && !env.STRATA_TEST_S3_ENDPOINT) {
   }
 }
 
-// The keychain's D-Bus session runs on a bus of its own configuration whose only activatable
-// service is the Secret Service, started by keyring.sh: gnome-keyring-daemon on the run's own
-// keyring, unlocked with the run's password. Activation is the supervisor, as on a desktop: when
-// the daemon dies (gnome-keyring aborts on a client that disconnects in the middle of opening a
-// session, a known upstream bug), the next call starts it again on the same keyring, instead of
-// the stock service on the tester's own, or nothing.
-function writeKeyringSession(dir) {
-  mkdirSync(join(dir, 'home'), { mode: 0o700 });
-  mkdirSync(join(dir, 'run'), { mode: 0o700 });
-  mkdirSync(join(dir, 'services'));
-  writeFileSync(join(dir, 'password'), 'strata-test-keyring', { mode: 0o600 });
-  writeFileSync(
-    join(dir, 'keyring.sh'),
-    `#!/bin/sh
-dir=$(dirname "$0")
-echo $$ >>"$dir/keyring.starts"
-HOME="$dir/home" XDG_DATA_HOME="$dir/home/data" XDG_CACHE_HOME="$dir/home/cache" XDG_RUNTIME_DIR="$dir/run" \\
-  exec gnome-keyring-daemon --foreground --unlock --components=secrets <"$dir/password" >>"$dir/keyring.log" 2>&1
-`,
-  );
-  writeFileSync(join(dir, 'services', 'org.freedesktop.secrets.service'), `[D-BUS Service]\nName=org.freedesktop.secrets\nExec=/bin/sh ${join(dir, 'keyring.sh')}\n`);
-  writeFileSync(
-    join(dir, 'bus.conf'),
-    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <keep_umask/>
-  <listen>unix:tmpdir=${dir}</listen>
-  <auth>EXTERNAL</auth>
-  <servicedir>${join(dir, 'services')}</servicedir>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`,
-  );
-}
-
-// Inside dbus-run-session: start the Secret Service (StartServiceByName returns once it owns its
-// name), run the tests, stop whichever daemon is the last one started. $1 is the keyring folder.
-const KEYRING_SESSION = `
-dir=$1; shift
-if ! dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \\
-  org.freedesktop.DBus.StartServiceByName string:org.freedesktop.secrets uint32:0 >/dev/null; then
-  echo "test: gnome-keyring-daemon did not start:" >&2; cat "$dir/keyring.log" >&2; exit 1
-fi
-"$@"; status=$?
-kill "$(tail -n 1 "$dir/keyring.starts")" 2>/dev/null
-exit $status
-`;
-
-/** Says so when the keyring daemon had to be started again during the run, and shows its log when the run failed: keychain failures (E_NO_KEYCHAIN) are otherwise hard to explain. */
-function reportKeyring(dir, failed) {
-  const read = (name) => {
-    try {
-      return readFileSync(join(dir, name), 'utf8').trim();
-    } catch {
-      return '';
-    }
-  };
-  const restarts = read('keyring.starts').split('\n').filter(Boolean).length - 1;
-  if (restarts > 0) console.error(`test: gnome-keyring-daemon died ${restarts} time(s) during the run and D-Bus started it again`);
-  const log = read('keyring.log');
-  if ((failed || restarts > 0) && log !== '') console.error(`test: gnome-keyring-daemon's log (last 40 lines):\n${log.split('\n').slice(-40).join('\n')}`);
-}
-
 let keyringDir;
 const testMs = Number(env.STRATA_TEST_TIMEOUT_MS ?? 10 * 60_000);
 env.STRATA_TEST_FILE_MS = String(testMs * 1.5);
@@ -182,7 +116,7 @@ if (process.platform === 'linux') {
   if (haveKeyring) {
     keyringDir = mkdtempSync(join(tmpdir(), 'strata-keyring-'));
     writeKeyringSession(keyringDir);
-    command = ['dbus-run-session', `--config-file=${join(keyringDir, 'bus.conf')}`, '--', 'sh', '-c', KEYRING_SESSION, 'keyring-session', keyringDir, ...command];
+    command = keyringSessionCommand(keyringDir, command);
     env.STRATA_TEST_KEYCHAIN = '1';
   } else if (env.CI) {
     console.error('test: CI=true but dbus-run-session or gnome-keyring-daemon is not installed; .ci/run must install dbus and gnome-keyring');
@@ -196,7 +130,7 @@ if (process.platform === 'linux') {
 const child = spawn(command[0], command.slice(1), { cwd: root, env, stdio: ['inherit', 'inherit', keyringDir ? 'pipe' : 'inherit'] });
 if (child.stderr) {
   // dbus-daemon run as root in a container warns that it cannot raise its fd limit, and it says
-  // each time it starts the keyring (reportKeyring counts those): noise.
+  // each time it starts the keyring (keyringReport counts those): noise.
   createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
     if (!/dbus-daemon\[\d+\].*(Failed to set fd limit|ctivat\w+ service (name=)?'org\.freedesktop\.secrets')/.test(line)) process.stderr.write(`${line}\n`);
   });
@@ -206,7 +140,7 @@ child.on('exit', (code, signal) => {
   const finish = () => {
     stopSwift();
     if (swiftDir) rmSync(swiftDir, { recursive: true, force: true });
-    if (keyringDir) reportKeyring(keyringDir, code !== 0);
+    if (keyringDir) for (const line of keyringReport(keyringDir, code !== 0)) console.error(line);
     if (keyringDir) rmSync(keyringDir, { recursive: true, force: true });
     process.exit(code ?? (signal ? 1 : 0));
   };

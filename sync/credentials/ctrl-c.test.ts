@@ -4,13 +4,13 @@
 // down. On npm test's throwaway keyring only (its daemon is stopped for a moment to keep an
 // operation in flight), and Linux only: the child is found through /proc.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { it } from 'node:test';
-import { removeTestOrg, uniqueTestOrg } from './testing.js';
+import { removeTestOrg, secretServicePid, uniqueTestOrg } from './testing.js';
 
 const BOUNDED = new URL('./bounded.ts', import.meta.url).href;
 const SECRETS = new URL('./secrets.ts', import.meta.url).href;
@@ -45,13 +45,6 @@ process.stdin.once('data', async () => {
 await b.saveCredentials(org, who, { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' });
 say({ saved: true, child: await child() });
 `;
-
-function secretServicePid(): number {
-  const reply = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.GetConnectionUnixProcessID', 'string:org.freedesktop.secrets'], { encoding: 'utf8' });
-  const pid = Number(/uint32 (\d+)/.exec(reply)?.[1]);
-  assert.ok(pid > 0, reply);
-  return pid;
-}
 
 /** Whether `pid` is gone (or a zombie nobody reaped yet). */
 async function gone(pid: number): Promise<boolean> {

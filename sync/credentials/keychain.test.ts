@@ -1,13 +1,12 @@
 // The keychain against a real one: under `npm test` a throwaway gnome-keyring on a private D-Bus
 // session (scripts/test.mjs); skipped locally when no keychain answers, never under CI=true.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { AsyncEntry, findCredentialsAsync } from '@napi-rs/keyring';
 import { isStrataError, type ErrorCode } from '../errors.js';
 import { ADMIN, checkKeychain, deleteCredentials, loadCredentials, saveCredentials, userPrincipal, type S3Credentials } from './index.js';
 import { again } from './keychain.js';
-import { keychainSkipReason, removeTestOrg, uniqueTestOrg } from './testing.js';
+import { keychainSkipReason, killTestSecretService, removeTestOrg, secretServicePid, uniqueTestOrg } from './testing.js';
 
 const skip = await keychainSkipReason();
 
@@ -51,14 +50,6 @@ describe('a Secret Service call', { skip: process.platform !== 'linux' && 'the S
     assert.equal(gone.calls(), 3);
   });
 });
-
-/** The pid of the process that owns the Secret Service's name on this D-Bus session. */
-function secretServicePid(): number {
-  const reply = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.GetConnectionUnixProcessID', 'string:org.freedesktop.secrets'], { encoding: 'utf8' });
-  const pid = Number(/uint32 (\d+)/.exec(reply)?.[1]);
-  assert.ok(pid > 0, reply);
-  return pid;
-}
 
 describe('OS keychain', { skip }, () => {
   const orgs: string[] = [];
@@ -170,10 +161,9 @@ describe('OS keychain', { skip }, () => {
     const org = newOrg();
     await saveCredentials(org, userPrincipal('alice'), ALICE);
     for (let round = 0; round < 3; round++) {
-      const daemon = secretServicePid();
       const loads = Array.from({ length: 30 }, () => loadCredentials(org, userPrincipal('alice')));
       await new Promise((resolve) => setTimeout(resolve, 15));
-      process.kill(daemon, 'SIGKILL');
+      const daemon = killTestSecretService();
       for (const got of await Promise.all(loads)) assert.deepEqual(got, ALICE);
       assert.notEqual(secretServicePid(), daemon, 'a new daemon serves the keyring');
     }

@@ -7,7 +7,11 @@
  * CI=true it must not skip: it runs and fails loudly, because a green CI that silently skipped
  * the keychain would prove nothing.
  */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { findCredentialsAsync, AsyncEntry } from '@napi-rs/keyring';
 import { describeError } from '../errors.js';
 import { checkKeychain } from './keychain.js';
@@ -34,4 +38,26 @@ export async function removeTestOrg(org: string): Promise<void> {
   for (const { account } of await findCredentialsAsync(service).catch(() => [])) {
     await new AsyncEntry(service, account).deleteCredential().catch(() => false);
   }
+}
+
+/** The pid of the process that owns the Secret Service's name on this D-Bus session. */
+export function secretServicePid(): number {
+  const reply = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.GetConnectionUnixProcessID', 'string:org.freedesktop.secrets'], { encoding: 'utf8' });
+  const pid = Number(/uint32 (\d+)/.exec(reply)?.[1]);
+  assert.ok(pid > 0, reply);
+  return pid;
+}
+
+/**
+ * Kills npm test's throwaway Secret Service daemon with `signal`, noted as stopped on purpose
+ * (scripts/test-keyring.mjs reports only the deaths nobody caused); its pid. Refuses on any other
+ * keychain: never kill the daemon of someone's desktop session.
+ */
+export function killTestSecretService(signal: NodeJS.Signals = 'SIGKILL'): number {
+  const dir = process.env.STRATA_TEST_KEYRING_DIR;
+  assert.ok(dir, "not on npm test's throwaway keyring (STRATA_TEST_KEYRING_DIR is not set)");
+  const pid = secretServicePid();
+  process.kill(pid, signal);
+  appendFileSync(join(dir, 'keyring.kills'), `${pid}\n`);
+  return pid;
 }
