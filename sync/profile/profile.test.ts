@@ -65,12 +65,29 @@ describe('profile', () => {
     });
   }
 
-  it('refuses a huge profile before fetching it', async () => {
-    const inner = await stored(JSON.stringify({ ...GOOD, displayName: 'x'.repeat(MAX_PROFILE_BYTES) }));
+  it('reads a profile in one request, a GET, with no HEAD first', async () => {
+    const store = new CountingStore(await stored(GOOD));
+    assert.deepEqual(await readProfile(store, 'alice'), GOOD);
+    assert.equal(await readProfile(store, 'bob'), undefined);
+    assert.deepEqual({ gets: store.counts.gets, heads: store.counts.heads }, { gets: 2, heads: 0 });
+  });
+
+  it('refuses a huge profile, fetching no more than the limit and a byte', async () => {
+    const inner = await stored(JSON.stringify({ ...GOOD, displayName: 'x'.repeat(4 * MAX_PROFILE_BYTES) }));
     const store = new CountingStore(inner);
     const err = await rejectsWith(readProfile(store, 'alice'), 'E_OBJECT_TOO_LARGE', KEY);
-    assert.match(err.message, /limit/);
+    assert.match(err.message, /over the 65536-byte limit/);
+    assert.equal(store.counts.bytesDownloaded, MAX_PROFILE_BYTES + 1);
+  });
+
+  it('refuses a huge profile a listing sized before fetching it', async () => {
+    const store = new CountingStore(await stored(GOOD));
+    await rejectsWith(readProfile(store, 'alice', MAX_PROFILE_BYTES + 1), 'E_OBJECT_TOO_LARGE', KEY);
     assert.equal(store.counts.gets, 0, 'no GET of an oversized object');
+  });
+
+  it('refuses an empty profile as a bad one', async () => {
+    await rejectsWith(readProfile(await stored(''), 'alice'), 'E_BAD_PROFILE', KEY);
   });
 
   it('writeProfile refuses an invalid profile and an invalid user id', async () => {

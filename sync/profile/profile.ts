@@ -7,13 +7,14 @@
  * top). `displayName` may be '' (none set). The object is written whole by admins only; a user's
  * agent never writes it. Read back it is untrusted like every other object in the bucket.
  */
-import { StrataError } from '../errors.js';
+import { StrataError, isStrataError } from '../errors.js';
 import { Invalid, canonicalBytes, expectObject, expectTime, parseJson } from '../repo/json.js';
+import { getAtMost } from '../repo/layers.js';
 import { isLayerId } from '../repo/names.js';
 import type { ObjectStore } from '../store/index.js';
 
 export const PROFILE_VERSION = 1;
-/** A profile is a few hundred bytes; anything near this is hostile, and is refused before the GET. */
+/** A profile is a few hundred bytes; anything near this is hostile, and is refused without reading more than this. */
 export const MAX_PROFILE_BYTES = 64 * 1024;
 export const MAX_PROFILE_LAYERS = 64;
 export const MAX_DISPLAY_NAME = 256;
@@ -88,21 +89,21 @@ export function decodeProfile(bytes: Uint8Array, user: string): Profile {
 /**
  * The profile of `user`, or undefined when none was written. A missing profile is not an error:
  * it is a user no admin has assigned anything to, who gets no org layers (only their own layer).
- * `listedSize`: the size a listing gave (listUsers), which spares the HEAD that learns it.
+ * `listedSize`: the size a listing gave (listUsers), which refuses a huge one before any GET;
+ * without it, one GET capped at the limit (getAtMost).
  */
 export async function readProfile(store: ObjectStore, user: string, listedSize?: number): Promise<Profile | undefined> {
   const key = profileKey(user);
-  const size = listedSize ?? (await store.head(key))?.size;
-  if (size === undefined) return undefined;
-  if (size > MAX_PROFILE_BYTES) {
-    throw new StrataError('E_OBJECT_TOO_LARGE', `profile is ${size} bytes, over the ${MAX_PROFILE_BYTES}-byte limit`, { key });
+  if (listedSize !== undefined && listedSize > MAX_PROFILE_BYTES) {
+    throw new StrataError('E_OBJECT_TOO_LARGE', `profile is ${listedSize} bytes, over the ${MAX_PROFILE_BYTES}-byte limit`, { key });
   }
   let bytes: Uint8Array;
   try {
-    bytes = await store.get(key);
+    bytes = await getAtMost(store, key, MAX_PROFILE_BYTES);
   } catch (err) {
-    // Deleted since the HEAD or the listing: as if it had never been there.
-    if (err instanceof StrataError && err.code === 'E_NOT_FOUND') return undefined;
+    // None, or deleted since the listing: as if it had never been there.
+    if (isStrataError(err, 'E_NOT_FOUND')) return undefined;
+    if (isStrataError(err, 'E_OBJECT_TOO_LARGE')) throw new StrataError(err.code, `profile is over the ${MAX_PROFILE_BYTES}-byte limit`, { key });
     throw err;
   }
   return decodeProfile(bytes, user);

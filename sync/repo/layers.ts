@@ -31,18 +31,34 @@ async function getCapped(store: ObjectStore, key: string, size: number, max: num
   return store.get(key);
 }
 
-/** `listedSize`: the size a listing of the layer's snapshots gave, which spares the HEAD that learns it. */
+/**
+ * The object at `key`, whose size is not known, in one request: a ranged GET of `max` + 1 bytes,
+ * refused (E_OBJECT_TOO_LARGE) when it brings more than `max`. A HEAD first would cost a round
+ * trip; a hostile object costs no more than the limit either way. E_NOT_FOUND as get's.
+ */
+export async function getAtMost(store: ObjectStore, key: string, max: number): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(key, { offset: 0, length: max + 1 });
+  } catch (err) {
+    // A range from offset 0 starts past the end only of an empty object.
+    if (isStrataError(err, 'E_BAD_RANGE')) return new Uint8Array(0);
+    throw err;
+  }
+  if (bytes.byteLength > max) throw new StrataError('E_OBJECT_TOO_LARGE', `object is over the ${max}-byte limit`, { key });
+  return bytes;
+}
+
+/** `listedSize`: the size a listing of the layer's snapshots gave (without it, one capped GET: getAtMost). */
 export async function loadSnapshot(store: ObjectStore, hash: HashAlgorithm, layer: string, id: SnapshotId, listedSize?: number): Promise<Snapshot> {
   checkLayerId(layer);
   if (!isBlobId(id)) throw new StrataError('E_BAD_OBJECT', `snapshot id ${JSON.stringify(id)} is not an id`, { key: keys.snapshots(layer) });
   const key = keys.snapshot(layer, id);
-  const missing = () => new StrataError('E_SNAPSHOT_NOT_FOUND', `snapshot ${id} does not exist`, { key });
-  const size = listedSize ?? (await store.head(key))?.size;
-  if (size === undefined) throw missing();
   try {
-    return await readSnapshot(store, hash, layer, { id, key, size });
+    if (listedSize !== undefined) return await readSnapshot(store, hash, layer, { id, key, size: listedSize });
+    return decodeSnapshot(await getAtMost(store, key, MAX_SNAPSHOT_BYTES), key, layer, id, hash);
   } catch (err) {
-    throw isStrataError(err, 'E_NOT_FOUND') ? missing() : err;
+    throw isStrataError(err, 'E_NOT_FOUND') ? new StrataError('E_SNAPSHOT_NOT_FOUND', `snapshot ${id} does not exist`, { key }) : err;
   }
 }
 

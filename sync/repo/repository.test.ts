@@ -6,6 +6,7 @@ import { MemoryStore } from '../store/memory.js';
 import { openRepository } from './format.js';
 import { parsePack } from './pack.js';
 import { GatedStore, RecordingStore, T0, file, keysUnder, makeBlobs, newRepo, rejectsWith, settle } from './testkit.js';
+import { MAX_SNAPSHOT_BYTES } from './snapshot.js';
 import { FORMAT_VERSION, keys, type Snapshot, type Tree } from './types.js';
 
 const LAYER = 'user/alice';
@@ -334,6 +335,27 @@ describe('repository: reads', () => {
     assert.equal(after.heads.length, 19);
     assert.equal((await poller.latestSnapshot(LAYER))?.id, moved);
     assert.equal(counting.counts.gets, gets + 1 + 1, 'latestSnapshot reads the newest head\'s snapshot (its time bounds every other), not the heads again');
+  });
+});
+
+describe('repository: loading a snapshot by id', () => {
+  it('reads it in one GET, with no HEAD first; a missing one is E_SNAPSHOT_NOT_FOUND, a huge one E_OBJECT_TOO_LARGE', async () => {
+    const memory = new MemoryStore();
+    const { repo } = await newRepo({ store: memory });
+    const root = await repo.saveTree({ entries: [] });
+    await repo.flush();
+    const id = await repo.saveSnapshot(snapshotOf(root));
+    const counting = new CountingStore(memory);
+    const fresh = await openRepository(counting, { loadIndex: false });
+    const before = { ...counting.counts };
+    assert.equal((await fresh.loadSnapshot(LAYER, id)).root, root);
+    assert.deepEqual({ gets: counting.counts.gets - before.gets, heads: counting.counts.heads - before.heads }, { gets: 1, heads: 0 });
+    await rejectsWith(fresh.loadSnapshot(LAYER, 'e'.repeat(64)), 'E_SNAPSHOT_NOT_FOUND', keys.snapshot(LAYER, 'e'.repeat(64)));
+    const huge = 'f'.repeat(64);
+    await memory.put(keys.snapshot(LAYER, huge), new Uint8Array(MAX_SNAPSHOT_BYTES + 100));
+    const downloaded = counting.counts.bytesDownloaded;
+    await rejectsWith(fresh.loadSnapshot(LAYER, huge), 'E_OBJECT_TOO_LARGE', keys.snapshot(LAYER, huge));
+    assert.equal(counting.counts.bytesDownloaded - downloaded, MAX_SNAPSHOT_BYTES + 1, 'no more than the limit and a byte fetched');
   });
 });
 
