@@ -15,7 +15,7 @@ import { contentKey, flatten, flattenLoaded, type Node } from '../plan/index.js'
 import { assignedLayers, profileKey, readProfile } from '../profile/index.js';
 import { loadAllTrees, type Trees } from '../profile/load-trees.js';
 import type { Repository } from '../repo/index.js';
-import type { ListedHeads } from '../repo/layers.js';
+import type { ListedHeads, SnapshotRecord } from '../repo/layers.js';
 import { keys, type BlobId, type Head, type SnapshotId, type Tree } from '../repo/types.js';
 import { isObjectError } from '../snapshot/parent.js';
 import type { LaidLayer } from './session.js';
@@ -80,10 +80,15 @@ export async function readLayerStack(repo: Repository, user: string, opts: Stack
   const userHeads = repo.listHeads(userLayer);
   userHeads.catch(() => undefined);
   const org = await assignedOrgLayers(repo, user, (opts.previousOrg?.length ?? 0) > 0);
-  const { laid, unpublished } = await latestLayers(repo, [...org, userLayer], new Map([[userLayer, userHeads]]));
+  const graph = opts.graph ?? layerGraph(repo, userLayer);
+  // The user layer's latest snapshot, just read and verified, is where the history walks start (pastRoots, device-head.ts): not read again.
+  const onLatest = (layer: string, rec: SnapshotRecord): void => {
+    if (layer === userLayer) graph.add(rec.id, rec.snapshot);
+  };
+  const { laid, unpublished } = await latestLayers(repo, [...org, userLayer], new Map([[userLayer, userHeads]]), onLatest);
   await opts.indexLoading;
   const userLaid = laid.at(-1)?.layer === userLayer ? laid.at(-1) : undefined;
-  const historyRoots = await pastRoots(repo, userLaid, (await userHeads).heads, opts, new Set(laid.map((l) => l.root)));
+  const historyRoots = await pastRoots(repo, userLaid, (await userHeads).heads, { ...opts, graph }, new Set(laid.map((l) => l.root)));
   const named = new Map(laid.map((l) => [l.root, keys.snapshot(l.layer, l.snapshot)]));
   const bytes = opts.keepTrees ? new Map<BlobId, Uint8Array>() : undefined;
   const trees = await loadAllTrees(repo, [...laid.map((l) => l.root), ...historyRoots], new Map(), named, bytes);
@@ -132,10 +137,22 @@ export async function assignedOrgLayers(repo: Repository, user: string, laidHere
 
 /**
  * Each layer at its latest snapshot, in order; `unpublished`: the org layers without one (left
- * out). `listed`: the heads of some of the layers, listed by the caller (not listed again).
+ * out). `listed`: the heads of some of the layers, listed by the caller (not listed again);
+ * `onLatest`: told each layer's latest snapshot as read.
  */
-export async function latestLayers(repo: Repository, layers: readonly string[], listed: ReadonlyMap<string, Promise<ListedHeads>> = new Map()): Promise<{ laid: LaidLayer[]; unpublished: string[] }> {
-  const latest = await Promise.all(layers.map(async (layer) => repo.latestSnapshot(layer, await listed.get(layer))));
+export async function latestLayers(
+  repo: Repository,
+  layers: readonly string[],
+  listed: ReadonlyMap<string, Promise<ListedHeads>> = new Map(),
+  onLatest?: (layer: string, rec: SnapshotRecord) => void,
+): Promise<{ laid: LaidLayer[]; unpublished: string[] }> {
+  const latest = await Promise.all(
+    layers.map(async (layer) => {
+      const rec = await repo.latestSnapshot(layer, await listed.get(layer));
+      if (rec) onLatest?.(layer, rec);
+      return rec;
+    }),
+  );
   const laid: LaidLayer[] = [];
   const unpublished: string[] = [];
   layers.forEach((layer, i) => {

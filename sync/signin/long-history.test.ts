@@ -10,8 +10,10 @@ import { parseOrgConfig } from '../../shared/org-config.js';
 import { BULK_AFTER } from '../agent/history.js';
 import { writeProfile } from '../profile/index.js';
 import { initRepository, openRepository } from '../repo/index.js';
-import { FORMAT_VERSION, type SnapshotId } from '../repo/types.js';
+import { FORMAT_VERSION, keys, type SnapshotId } from '../repo/types.js';
 import { CountingStore } from '../store/counting.js';
+import { ForwardingStore } from '../store/forwarding.js';
+import type { ByteRange } from '../store/index.js';
 import { MemoryStore } from '../store/memory.js';
 import { layHome } from './lay.js';
 import { writeSession, type Session } from './session.js';
@@ -57,5 +59,31 @@ describe('sign-in after a long absence', () => {
     // A snapshot read alone costs a HEAD and a GET; in bulk, a GET. Two separate walks read one at
     // a time made 2 × 200 HEADs.
     assert.ok(store.counts.heads <= BULK_AFTER + 12, `HEAD requests: ${store.counts.heads}`);
+  });
+
+  it('reads the user layer\'s latest snapshot once, though this machine\'s head points at it (a repeat sign-in)', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-long-history-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const memory = new MemoryStore();
+    await initRepository(memory, { packSize: 1 << 20 });
+    const repo = await openRepository(memory);
+    const layer = 'user/alice';
+    const root = await repo.saveTree({ entries: [] });
+    await repo.flush();
+    const id = await repo.saveSnapshot({ version: FORMAT_VERSION, layer, device: 'pc', time: new Date(Date.UTC(2026, 0, 1)).toISOString(), root, parents: [] });
+    await repo.writeHead(layer, 'pc', id);
+    await writeProfile(memory, { version: 1, user: 'alice', displayName: '', layers: [], updated: new Date().toISOString() });
+    const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, folders: ['Documents'] }, 'test');
+    const session: Session = { version: 1, source: 'test', org, user: 'alice', home: join(dir, 'home'), mode: org.mode, device: 'pc', signedIn: new Date().toISOString() };
+    await writeSession(join(dir, 'state'), session);
+    const gets: string[] = [];
+    const store = new (class extends ForwardingStore {
+      override get(key: string, range?: ByteRange): Promise<Uint8Array> {
+        gets.push(key);
+        return super.get(key, range);
+      }
+    })(memory);
+    await layHome({ store, session, stateDir: join(dir, 'state') });
+    assert.deepEqual(gets.filter((k) => k === keys.snapshot(layer, id)), [keys.snapshot(layer, id)]);
   });
 });
