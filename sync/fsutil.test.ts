@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import fs, { closeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { syncBuiltinESMExports } from 'node:module';
 import { describe, it } from 'node:test';
 import { describeError, isStrataError } from './errors.js';
 import { failFileHandle } from './testing/fd-faults.js';
@@ -62,6 +63,25 @@ describe('renameNoReplace', () => {
     assert.equal(await renameNoReplace(join(dir, 'link'), join(dir, 'link2')), true);
     assert.equal(await readlink(join(dir, 'link2')), 'f.txt');
     assert.deepEqual((await readdir(dir)).sort(), ['empty', 'g.txt', 'link2', 'other.txt', 'photos2']);
+  });
+
+  it('moves a file where the file system takes no hard link, still never over what is there', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-noreplace-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'f.txt'), 'mine');
+    await writeFile(join(dir, 'other.txt'), 'theirs');
+    const linkBefore = fs.promises.link;
+    fs.promises.link = () => Promise.reject(Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM', syscall: 'link' }));
+    syncBuiltinESMExports();
+    t.after(() => {
+      fs.promises.link = linkBefore;
+      syncBuiltinESMExports();
+    });
+    assert.equal(await renameNoReplace(join(dir, 'f.txt'), join(dir, 'other.txt')), false);
+    assert.equal(await renameNoReplace(join(dir, 'f.txt'), join(dir, 'g.txt')), true);
+    assert.deepEqual((await readdir(dir)).sort(), ['g.txt', 'other.txt']);
+    assert.equal(await readFile(join(dir, 'g.txt'), 'utf8'), 'mine');
+    assert.equal(await readFile(join(dir, 'other.txt'), 'utf8'), 'theirs');
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { closeSync, constants, fstatSync, openSync, type Stats, type WriteFileOptions } from 'node:fs';
-import { lstat, mkdir, open, rename, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readlink, rename, rmdir, stat, symlink, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isStrataError, StrataError } from './errors.js';
 import { TEMP_NAME_BYTES } from './temps.js';
@@ -272,11 +272,67 @@ export async function trySyncFileSystem(path: string): Promise<boolean> {
  * Renames `from` to `to` unless something is at `to` (then false, and nothing moved). A plain
  * rename replaces a file there, and a folder replaces an empty folder there, so checking the name
  * first leaves a window in which whatever appears there is lost. Node has no renameat2 NOREPLACE:
- * the name is claimed instead by creating it exclusively (a folder for a folder, an empty file for
- * anything else: the kinds rename may replace), and the rename then replaces only that claim.
+ * a file is hard-linked to `to` (link refuses a name that is taken) and then unlinked from `from`,
+ * a link is made again at `to` (symlink refuses too); a folder, or a file where the file system
+ * has no hard links, claims the name instead by creating it exclusively (a folder, an empty file:
+ * the kinds rename may replace), and the rename then replaces only that claim.
+ *
+ * Must hold: a process cut off between the two steps of a file or a link leaves the entry whole
+ * under both names, never an empty file under `to` that sync would take for the user's; moving it
+ * again to `to` finishes the move (finishMove). The claim of a folder, or on a file system without hard
+ * links, may still be left empty by a crash.
  */
 export async function renameNoReplace(from: string, to: string): Promise<boolean> {
-  const dir = (await lstat(from)).isDirectory();
+  const st = await lstat(from);
+  try {
+    if (st.isDirectory()) return await claimAndRename(from, to, true);
+    if (st.isSymbolicLink() && process.platform !== 'win32') await symlink(await readlink(from), to);
+    else if (!(await linkUnlessUnsupported(from, to))) return await claimAndRename(from, to, false);
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) throw err;
+    return await finishMove(from, to);
+  }
+  await unlink(from);
+  return true;
+}
+
+/**
+ * Ends a move of renameNoReplace that was cut off after its first step, where `to` is already
+ * `from` (sameEntry): removes `from` and returns true. False, and nothing changed, otherwise.
+ */
+export async function finishMove(from: string, to: string): Promise<boolean> {
+  if (!(await sameEntry(from, to))) return false;
+  await unlink(from);
+  return true;
+}
+
+/**
+ * link(from, to), or false where the file system (or this file) takes no hard link: a FAT disk, a
+ * share, too many links; or `to` on another mount (EXDEV), which the rename then says.
+ */
+async function linkUnlessUnsupported(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV')) return false;
+    throw err;
+  }
+}
+
+/**
+ * Whether `to` is already `from`, as a move of renameNoReplace cut off after its first step
+ * leaves it: the same file (hard-linked), or a link with the same target.
+ */
+async function sameEntry(from: string, to: string): Promise<boolean> {
+  const [a, b] = await Promise.all([lstat(from), lstat(to).catch(() => undefined)]);
+  if (b === undefined) return false;
+  if (a.isSymbolicLink() && b.isSymbolicLink()) return (await readlink(from)) === (await readlink(to));
+  return a.isFile() && a.dev === b.dev && a.ino === b.ino;
+}
+
+/** renameNoReplace by claiming `to` (a folder for a folder, else an empty file), then renaming over the claim. */
+async function claimAndRename(from: string, to: string, dir: boolean): Promise<boolean> {
   try {
     if (dir) await mkdir(to);
     else await (await open(to, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | NOFOLLOW)).close();

@@ -13,11 +13,12 @@
  * (whatever this disk does: a case-insensitive layer, or the Windows and macOS machines it syncs
  * to, would hold the two as one and set one aside as a conflict copy again), and the rename
  * claims the name before it moves the copy (renameNoReplace): a name made meanwhile is skipped
- * for the next one, never written over.
+ * for the next one, never written over. A keep cut off by a crash leaves the copy whole, maybe
+ * under its kept name too (never an empty file there): keeping both again ends it under that name.
  */
 import { readdir } from 'node:fs/promises';
 import type { ConflictInfo } from '../../shared/agent-api.js';
-import { layerPath, renameNoReplace } from '../fsutil.js';
+import { finishMove, layerPath, renameNoReplace } from '../fsutil.js';
 import { foldKey } from '../plan/casefold.js';
 import { splitExtension, withTail } from '../plan/conflict-name.js';
 import { MARKER } from './conflicts.js';
@@ -70,8 +71,13 @@ export async function keepBoth(root: string, c: ConflictInfo, folded: FoldedName
   for (let n = 1; ; n++) {
     const name = keptName(c, n);
     const key = foldKey(name);
-    if (siblings.has(key)) continue;
+    const [from, to] = [layerPath(root, c.copy), layerPath(root, dir + name)];
+    if (siblings.has(key)) {
+      // A keep cut off (a crash) may have left the copy under this name as well: it ends here.
+      if (await finishMove(from, to)) return dir + name;
+      continue;
+    }
     siblings.add(key);
-    if (await renameNoReplace(layerPath(root, c.copy), layerPath(root, dir + name))) return dir + name;
+    if (await renameNoReplace(from, to)) return dir + name;
   }
 }

@@ -81,9 +81,14 @@ describe('restore with aside: replaced files and links whose version the layer l
     const path = join(target, 'a.txt');
     await writeFile(path, 'mine, in no snapshot');
     const original = fs.promises.link;
+    let swapped = false;
     fs.promises.link = async () => {
-      await rename(path, join(base, 'kept'));
-      makeFifo(path);
+      // Swapped once; every link fails (moving the FIFO aside tries one too).
+      if (!swapped) {
+        swapped = true;
+        await rename(path, join(base, 'kept'));
+        makeFifo(path);
+      }
       throw Object.assign(new Error('EXDEV: cross-device link not permitted'), { code: 'EXDEV' });
     };
     syncBuiltinESMExports();

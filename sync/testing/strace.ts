@@ -16,7 +16,7 @@ export const NEEDS_STRACE = !(process.platform === 'linux' && spawnSync('strace'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface Traced {
-  /** In order: ['fsync' (fdatasync too) | 'syncfs', path], ['rename', from, to], ['unlink', path] (a file's removal), ['rmdir', path] (a folder's), ['mkdir', path] (a folder made) and ['utime', path] (its times set). */
+  /** In order: ['fsync' (fdatasync too) | 'syncfs', path], ['rename', from, to], ['link', from, to] (a hard link made), ['unlink', path] (a file's removal), ['rmdir', path] (a folder's), ['mkdir', path] (a folder made) and ['utime', path] (its times set). */
   calls: string[][];
   stdout: string;
 }
@@ -29,9 +29,9 @@ export interface Traced {
 export async function traceSyncs(dir: string, script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, fail?: { syscalls: string[]; errno: string }): Promise<Traced> {
   const trace = join(dir, 'trace');
   // strace tampers only with calls it traces.
-  const traced = ['fsync', 'fdatasync', 'syncfs', 'rename', 'renameat', 'renameat2', 'unlink', 'unlinkat', 'rmdir', 'mkdir', 'mkdirat', 'utimensat', ...(fail?.syscalls ?? [])];
+  const traced = new Set(['fsync', 'fdatasync', 'syncfs', 'rename', 'renameat', 'renameat2', 'link', 'linkat', 'unlink', 'unlinkat', 'rmdir', 'mkdir', 'mkdirat', 'utimensat', ...(fail?.syscalls ?? [])]);
   const inject = fail ? ['-e', `inject=${fail.syscalls.join(',')}:error=${fail.errno}`] : [];
-  const r = spawnSync('strace', ['-f', '-y', '-e', `trace=${traced.join(',')}`, ...inject, '-o', trace, process.execPath, '--import', 'tsx', script, ...args], { cwd: ROOT, encoding: 'utf8', env });
+  const r = spawnSync('strace', ['-f', '-y', '-e', `trace=${[...traced].join(',')}`, ...inject, '-o', trace, process.execPath, '--import', 'tsx', script, ...args], { cwd: ROOT, encoding: 'utf8', env });
   assert.equal(r.status, 0, r.stderr);
   const calls: string[][] = [];
   for (const line of (await readFile(trace, 'utf8')).split('\n')) {
@@ -39,6 +39,8 @@ export async function traceSyncs(dir: string, script: string, args: readonly str
     if (sync) calls.push([sync[1] === 'syncfs' ? 'syncfs' : 'fsync', sync[2]!]);
     const moved = /\brename(?:at2?)?\((?:[^,]*, )?"([^"]*)", (?:[^,]*, )?"([^"]*)"/.exec(line);
     if (moved) calls.push(['rename', moved[1]!, moved[2]!]);
+    const linked = /\blink(?:at)?\((?:[^,]*, )?"([^"]*)", (?:[^,]*, )?"([^"]*)"[^)]*\) = 0/.exec(line);
+    if (linked) calls.push(['link', linked[1]!, linked[2]!]);
     // unlinkat with AT_REMOVEDIR removes a folder: not a file's removal.
     const removed = /\bunlink(?:at)?\((?:[^,]*, )?"([^"]*)"(?:, 0)?\) = 0/.exec(line);
     if (removed && !line.includes('AT_REMOVEDIR')) calls.push(['unlink', removed[1]!]);
