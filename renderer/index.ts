@@ -359,17 +359,11 @@ class App {
     );
   }
 
-  /**
-   * Keeps both versions of `c` (resolveConflicts, which says where the copy went: the folder's note
-   * says it). One the agent could not end fails as resolveConflict would have.
-   */
+  /** Keeps both versions of `c`; the folder's note says where the copy went (the answer's besideAs). */
   private async keepBoth(root: string, c: ConflictInfo): Promise<AgentStatus> {
-    const r = await this.client.call('resolveConflicts', { root, keep: 'both', copies: [c.copy] });
-    const left = r.failed[0];
-    if (left !== undefined) throw new Refused(left.error.code, left.error.message);
-    const beside = r.resolved[0]?.besideAs;
-    if (beside !== undefined) this.note = { root, path: beside, text: ` now holds the other version of ${visibleName(c.path)}: both are kept.` };
-    return r.status;
+    const { besideAs, ...status } = await this.client.call('resolveConflict', { root, copy: c.copy, keep: 'both' });
+    if (besideAs !== undefined) this.note = { root, path: besideAs, text: ` now holds the other version of ${visibleName(c.path)}: both are kept.` };
+    return status;
   }
 
   /**

@@ -67,6 +67,9 @@ export interface ApiError {
   key?: string;
 }
 
+/** What resolveConflict answers: the status after it and, for keep "both", the layer path the copy took. */
+export type ResolvedConflict = AgentStatus & { besideAs?: string };
+
 /** What resolveConflicts did: the status after it, the conflicts it ended, and those it left, each with why. */
 export interface ResolvedConflicts {
   status: AgentStatus;
@@ -221,10 +224,11 @@ export interface AgentCommands {
    * Ends a conflict of `root` (one of its status's conflicts, named by its copy): `keep` "name"
    * keeps the version that has the name and deletes the copy; "copy" puts the copy's version in
    * the name's place; "both" keeps the two, the copy renamed beside the name to an ordinary name
-   * that says where it came from (`report (laptop 2026-12-07 10.31).docx`), never over a file.
-   * The next pass syncs it; a version let go stays in the layer's history.
+   * that says where it came from (`report (laptop 2026-12-07 10.31).docx`), never over a file,
+   * which the answer names (`besideAs`). The next pass syncs it; a version let go stays in the
+   * layer's history.
    */
-  resolveConflict: { arg: { root: string; copy: string; keep: string }; result: AgentStatus };
+  resolveConflict: { arg: { root: string; copy: string; keep: string }; result: ResolvedConflict };
   /**
    * Ends many conflicts of `root` the same way: those whose copies `copies` names, or, without it,
    * every one its status lists. Each is ended as resolveConflict ends one; one that cannot be

@@ -20,7 +20,7 @@
  * - a store that cannot be reached is 'offline', retried with a backoff, never an error that
  *   stops the agent; an error in one folder never stops the others.
  */
-import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, KeepSide, ResolvedConflicts } from '../../shared/agent-api.js';
+import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, KeepSide, ResolvedConflict, ResolvedConflicts } from '../../shared/agent-api.js';
 import { overallState } from '../../shared/agent-api.js';
 import { StrataError } from '../errors.js';
 import { caseInsensitiveByDefault } from '../plan/index.js';
@@ -278,19 +278,20 @@ export class Agent implements AgentApi {
    * Ends a conflict the status of `root` lists (AgentCommands.resolveConflict), on the disk; the
    * next pass, due at once, syncs it. Not while a pass runs (betweenPasses): it waits for the one
    * running, then looks again, since that pass may have ended the conflict (resolved on another
-   * device, or by hand).
+   * device, or by hand). For keep "both" the answer names where the copy went (besideAs).
    */
-  async resolveConflict(root: string, copy: string, keep: string): Promise<AgentStatus> {
+  async resolveConflict(root: string, copy: string, keep: string): Promise<ResolvedConflict> {
     const side = keepSide(keep);
     const f = this.folderAt(root);
     const listed = () => f.status.conflicts.find((c) => c.copy === copy);
     if (listed() === undefined) throw new StrataError('E_NO_CONFLICT', 'this folder lists no such conflict copy', { path: copy });
+    let besideAs: string | undefined;
     await this.betweenPasses(async () => {
       const conflict = listed();
       if (conflict === undefined) throw new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed: a sync pass found it resolved (on another device, or by hand); nothing was changed', { path: copy });
-      await f.resolveConflict(conflict, side);
+      besideAs = await f.resolveConflict(conflict, side);
     });
-    return this.status();
+    return { ...this.status(), ...(besideAs !== undefined && { besideAs }) };
   }
 
   /**

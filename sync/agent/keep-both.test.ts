@@ -60,6 +60,7 @@ test('keep both: the copy takes an ordinary name beside the file, the conflict l
   const { a, b, kept } = await conflicted(t);
   const after = await a.agent.call('resolveConflict', { root: a.root, copy: `docs/${COPY}`, keep: 'both' });
   assert.deepEqual(after.folders[0]!.conflicts, []);
+  assert.equal(after.besideAs, `docs/${kept}`, 'the answer says where the copy went');
   const want = { 'docs/': '', 'docs/notes.txt': 'mine', [`docs/${kept}`]: 'theirs' };
   assert.deepEqual(await listDir(a.root), want);
   await waitFor('b follows', async () => isDeepStrictEqual(await listDir(b.root).catch(() => undefined), want));

@@ -64,12 +64,13 @@ export class FakeAgent implements AgentApi {
       case 'conflicts':
         return this.status.folders.flatMap((f) => f.conflicts);
       case 'resolveConflict': {
-        const { root, copy } = arg as { root: string; copy: string };
+        const { root, copy, keep } = arg as CommandArg<'resolveConflict'>;
         const folder = this.status.folders.find((f) => f.root === root);
         if (!folder) throw new StrataError('E_NO_FOLDER', 'is not a synced folder', { path: root });
+        const path = folder.conflicts.find((c) => c.copy === copy)?.path;
         folder.conflicts = folder.conflicts.filter((c) => c.copy !== copy);
         this.update({});
-        return this.status;
+        return { ...this.status, ...(keep === 'both' && path !== undefined && { besideAs: `${path} (kept)` }) };
       }
       case 'resolveConflicts': {
         const { root, keep, copies } = arg as CommandArg<'resolveConflicts'>;

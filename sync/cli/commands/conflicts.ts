@@ -3,7 +3,7 @@
  * its two versions (when modified, size, from which device); `strata resolve <copy>
  * --keep name|copy|both` ends one (Agent API resolveConflict): "name" keeps the version that has
  * the name and deletes the copy, "copy" puts the copy's version in the name's place, "both" keeps
- * the two, the copy renamed beside the name (resolveConflicts, which says its new name); with
+ * the two, the copy renamed beside the name (the answer says its new name); with
  * `--all [<folder>]` instead of a copy, every conflict of the folder goes the same way. The UI does
  * the same with its "Keep" buttons. The copy is named by its path, absolute or relative to the working
  * directory (folder-path.ts), or by its path inside its folder as `strata conflicts` shows it; a
@@ -80,16 +80,9 @@ export const resolveCommand: Command = {
     const agent = await connectAgent(ctx);
     const status = await agent.call('status', {});
     const { folder, conflict } = await conflictNamed(status.folders, given, ctx.command);
-    if (keep === 'both') {
-      // resolveConflicts, for one, says where the copy went.
-      const r = await agent.call('resolveConflicts', { root: folder.root, keep, copies: [conflict.copy] });
-      const failed = r.failed[0];
-      if (failed !== undefined) throw new StrataError(failed.error.code as `E_${string}`, failed.error.message, failed.error.path === undefined ? {} : { path: failed.error.path });
-      if (ctx.json) return ctx.printJson(r.status);
-      return ctx.print(`kept both: ${conflict.path}, and the other version as ${r.resolved[0]?.besideAs ?? '?'}`);
-    }
     const after = await agent.call('resolveConflict', { root: folder.root, copy: conflict.copy, keep });
     if (ctx.json) return ctx.printJson(after);
+    if (keep === 'both') return ctx.print(`kept both: ${conflict.path}, and the other version as ${after.besideAs ?? '?'}`);
     ctx.print(keep === 'name' ? `kept ${conflict.path}; removed ${conflict.copy}` : `kept the version from ${conflict.copy} as ${conflict.path}`);
   },
 };

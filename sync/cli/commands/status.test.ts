@@ -187,7 +187,7 @@ describe('strata status, pause, resume, sync-now', () => {
     agent.update({ folders: [folderStatus('/home/alice/Work', { conflicts: [conflict('a'), conflict('b'), conflict('c')] }), folderStatus('/home/alice/Documents')] });
     const one = await strata('resolve', 'a.sync-conflict-20240501-100000-other.txt', '--keep', 'both', '--state-dir', stateDir);
     assert.deepEqual([one.code, one.stdout, one.stderr], [0, 'kept both: a.txt, and the other version as a.txt (kept)\n', '']);
-    assert.deepEqual(agent.calls.at(-1), { command: 'resolveConflicts', arg: { root: '/home/alice/Work', keep: 'both', copies: ['a.sync-conflict-20240501-100000-other.txt'] } });
+    assert.deepEqual(agent.calls.at(-1), { command: 'resolveConflict', arg: { root: '/home/alice/Work', copy: 'a.sync-conflict-20240501-100000-other.txt', keep: 'both' } });
     const all = await strata('resolve', '--all', '--keep', 'name', '--state-dir', stateDir);
     assert.deepEqual([all.code, all.stdout, all.stderr], [0, '/home/alice/Work: kept the version with the name of 2 conflicts\n', '']);
     assert.deepEqual(agent.calls.at(-1), { command: 'resolveConflicts', arg: { root: '/home/alice/Work', keep: 'name' } });
