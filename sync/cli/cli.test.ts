@@ -136,10 +136,10 @@ describe('strata CLI on a file:// store', () => {
 
   it('a state dir or a folder store that cannot be made (under /proc) fails at once, not spinning', { skip: process.platform !== 'linux' && '/proc is Linux only' }, async () => {
     const sync = await strata(['--store', store, 'sync', src, '--once', '--layer', LAYER, '--state-dir', '/proc/strata-no-such/state'], cleanEnv(), 60_000);
-    assertFailure(sync, 1, 'ENOENT');
-    assert.match(sync.stderr, /^strata: ENOENT \/proc\/strata-no-such: no such file or directory \(mkdir\)\n$/);
+    assertFailure(sync, 1, 'E_IO');
+    assert.match(sync.stderr, /^strata: E_IO \/proc\/strata-no-such: no such file or directory \(mkdir\)\n$/);
     const init = await strata(['--store', 'file:///proc/strata-no-such/repo', 'init'], cleanEnv(), 60_000);
-    assertFailure(init, 1, 'ENOENT');
+    assertFailure(init, 1, 'E_IO');
   });
 
   it('a second snapshot records its parent; log lists newest first and moves the head', async () => {

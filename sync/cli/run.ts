@@ -13,7 +13,7 @@
  * - Everything the command opened (store connections, worker threads) is closed before `run`
  *   resolves, so the process exits as soon as it returns.
  */
-import { StrataError, describeError, isStrataError } from '../errors.js';
+import { asReported, describeError, isStrataError } from '../errors.js';
 import { commandHelp, mainHelp, parseCommandArgs, splitCommand, usageError } from './args.js';
 import { COMMANDS } from './commands/index.js';
 import { Context, type Io } from './context.js';
@@ -27,10 +27,13 @@ export const EXIT_AGENT_NOT_ANSWERING = 5;
 
 /**
  * A StrataError's line is one line by construction: a line break in it comes from a name, and is
- * shown escaped with the rest. Other errors' messages may run on; their first line is kept.
+ * shown escaped with the rest. A failed system call reads as the agent reports one (asReported:
+ * E_DISK_FULL, E_ACCESS_DENIED, E_IO, with its path). Other errors' messages may run on; their
+ * first line is kept.
  */
 function reportFailure(io: Io, err: unknown): number {
-  const line = err instanceof StrataError ? err.toString(shortPath) : describeError(err, shortPath).split('\n')[0];
+  const reported = asReported(err);
+  const line = reported !== undefined ? reported.toString(shortPath) : describeError(err, shortPath).split('\n')[0];
   io.stderr.write(`strata: ${printable(line ?? '')}\n`);
   if (io.env.STRATA_DEBUG === '1' && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   if (isStrataError(err, 'E_AGENT_NOT_ANSWERING')) return EXIT_AGENT_NOT_ANSWERING;

@@ -1,0 +1,29 @@
+// A command that fails on the disk says so as the agent does (errors.ts asReported): E_DISK_FULL,
+// E_ACCESS_DENIED or E_IO, the file it names and the OS's words, never a raw errno code; exit 1.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { makeRng } from '../testing/random.js';
+import { fillUp, NEEDS_MOUNT, withTmpfs } from '../testing/tmpfs.js';
+import { describeRun, strata, writeTree } from './testkit.js';
+
+describe('strata on a full disk', { skip: NEEDS_MOUNT }, () => {
+  it('restore fails with E_DISK_FULL naming the file it was writing, and exit 1', async (t) => {
+    const tmp = await mkdtemp(join(tmpdir(), 'strata-cli-nospace-'));
+    t.after(() => rm(tmp, { recursive: true, force: true }));
+    const args = (...rest: string[]) => ['--store', pathToFileURL(join(tmp, 'store')).href, '--device', 'laptop', ...rest];
+    await writeTree(join(tmp, 'src'), { docs: { 'b.bin': makeRng(7).bytes(20_000) } });
+    for (const r of [await strata(args('init')), await strata(args('snapshot', join(tmp, 'src'), '--layer', 'user/alice'))]) assert.equal(r.code, 0, describeRun(r));
+    const disk = join(tmp, 'disk');
+    await withTmpfs(disk, '64k', async () => {
+      await mkdir(join(disk, 'target'));
+      await fillUp(disk);
+      const r = await strata(args('restore', join(disk, 'target'), '--layer', 'user/alice'));
+      assert.equal(r.code, 1, describeRun(r));
+      assert.equal(r.stderr, `strata: E_DISK_FULL ${join(disk, 'target', 'docs', 'b.bin')}: no space left on device (write)\n`);
+    });
+  });
+});
