@@ -26,4 +26,21 @@ describe('strata on a full disk', { skip: NEEDS_MOUNT }, () => {
       assert.equal(r.stderr, `strata: E_DISK_FULL ${join(disk, 'target', 'docs', 'b.bin')}: no space left on device (write)\n`);
     });
   });
+
+  it('restore --beside names the place asked for, not the temp folder it lays into', async (t) => {
+    const tmp = await mkdtemp(join(tmpdir(), 'strata-cli-nospace-'));
+    t.after(() => rm(tmp, { recursive: true, force: true }));
+    const args = (...rest: string[]) => ['--store', pathToFileURL(join(tmp, 'store')).href, '--device', 'laptop', ...rest];
+    await writeTree(join(tmp, 'src'), { docs: { 'b.bin': makeRng(7).bytes(20_000) } });
+    for (const r of [await strata(args('init')), await strata(args('snapshot', join(tmp, 'src'), '--layer', 'user/alice'))]) assert.equal(r.code, 0, describeRun(r));
+    const disk = join(tmp, 'disk');
+    await withTmpfs(disk, '64k', async () => {
+      const target = join(disk, 'target');
+      await writeTree(target, { docs: { 'b.bin': 'the current version' } });
+      await fillUp(disk);
+      const r = await strata(args('restore', target, '--layer', 'user/alice', '--path', 'docs/b.bin', '--beside'));
+      assert.equal(r.code, 1, describeRun(r));
+      assert.equal(r.stderr, `strata: E_DISK_FULL ${join(target, 'docs', 'b.bin')}: not restored beside it: no space left on device (write)\n`);
+    });
+  });
 });

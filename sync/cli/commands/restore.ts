@@ -39,7 +39,7 @@ import { formatBytes, shortId } from '../format.js';
 import { resolveSnapshot, snapshotOption } from '../resolve.js';
 import { PIT_LAYER_OPTION, PIT_STATE_DIR_OPTION, homePath, notInUserLayer, openSource, signedInSession } from '../signed-in.js';
 import { runningLay } from '../../signin/index.js';
-import { shortenMiddle, StrataError } from '../../errors.js';
+import { asReported, shortenMiddle, StrataError } from '../../errors.js';
 import { SNAPSHOT_OPTION, secondsSince, type Command } from './command.js';
 import { transferLines, transferReport } from './report.js';
 import { plural } from '../../../shared/status-text.js';
@@ -108,7 +108,8 @@ export const restoreCommand: Command = {
       // A failed --beside (a mistyped --path, most often) must not leave its temp folder behind.
       if (into !== target) await rm(into, { recursive: true, force: true });
       interrupt.dispose();
-      throw notInUserLayer(err, source);
+      const failed = notInUserLayer(err, source);
+      throw into === target ? failed : besideFailure(failed, into, target);
     }
     bar?.done();
     try {
@@ -215,6 +216,21 @@ async function removeLeftovers(target: string): Promise<void> {
     // Best effort: one that cannot be removed stays, as it did.
     await rm(join(target, name), { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+/**
+ * An error of a --beside restore into its temp folder `tmp`, as the user knows the place: one that
+ * names a path in the temp folder (a full disk there) names the same path in `target`, beside which
+ * the version was being restored, and says so; any other is as it was.
+ */
+function besideFailure(err: unknown, tmp: string, target: string): unknown {
+  const reported = asReported(err);
+  if (reported === undefined) return err;
+  const where = reported.path;
+  const inTmp = where !== undefined && (where === tmp || where.startsWith(tmp + sep));
+  if (!inTmp && !reported.message.includes(tmp)) return err;
+  const message = `not restored beside it: ${reported.message.replaceAll(tmp, target)}`;
+  return new StrataError(reported.code, message, inTmp ? { path: target + where.slice(tmp.length) } : {}, { cause: err });
 }
 
 /**
