@@ -171,8 +171,9 @@ export class Journal<T> {
     try {
       await this.#fh.truncate(this.#journalBytes);
       await this.#fh.sync();
-    } catch {
-      this.#broken = new StrataError('E_STATE_IO', 'index is unusable after a failed write; reopen it', { path: this.journalFile }, { cause });
+    } catch (err) {
+      const why = `a write failed (${whatFailed(cause)}) and cutting off what it left failed too (${whatFailed(err)})`;
+      this.#broken = new StrataError('E_STATE_IO', `index is unusable: ${why}; reopen it`, { path: this.journalFile }, { cause: err });
     }
   }
 
@@ -187,7 +188,7 @@ export class Journal<T> {
       size = await resetJournal(this.journalFile, gen);
       fh = await open(this.journalFile, 'r+');
     } catch (err) {
-      this.#broken = new StrataError('E_STATE_IO', 'index is unusable after a failed compaction; reopen it', { path: this.journalFile }, { cause: err });
+      this.#broken = new StrataError('E_STATE_IO', `index is unusable: its compaction failed once its new snapshot was written (${whatFailed(err)}); reopen it`, { path: this.journalFile }, { cause: err });
       throw this.#broken;
     }
     await this.#fh.close();
