@@ -97,7 +97,7 @@ export function bootTimeMs(): number {
  * starts with its clock behind and sets it right later stamps the changes it makes before that
  * with times before its start.
  */
-function changedSinceBoot(st: Stats, bootMs: number): boolean {
+export function changedSinceBoot(st: Stats, bootMs: number): boolean {
   return st.ctimeMs >= bootMs - BOOT_CLOCK_MARGIN_MS;
 }
 

@@ -3,16 +3,24 @@
 // last pass and marks the head final (logout.ts): an agent pass still running then could move the
 // head back past it, leaving a file saved at exit out of every head.
 import assert from 'node:assert/strict';
-import { access } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { isStrataError, StrataError } from '../errors.js';
-import { startSessionHost } from './host.js';
+import { openAgentState } from '../state/index.js';
+import { startSessionHost, type SessionHost } from './host.js';
 import { openSessionStore } from './live.js';
-import { logoutPaused, recordLogoutPause } from './logout-pause.js';
+import { LOGOUT_PAUSED_FILE, logoutPaused, recordLogoutPause } from './logout-pause.js';
 import { signOut } from './logout.js';
 import { readSession } from './session.js';
 import { makeMachine, makeTestOrg, signInAndLay, signInSkipReason } from './testkit.js';
+
+/** The pid of a process that has ended. */
+async function deadPid(): Promise<number> {
+  return Number((await promisify(execFile)(process.execPath, ['-p', 'process.pid'])).stdout);
+}
 
 describe('startSessionHost', { skip: await signInSkipReason(), timeout: 120_000 }, () => {
   it('stops the agent before its control endpoint, whose file is there until the agent is done', async (t) => {
@@ -52,6 +60,26 @@ describe('startSessionHost', { skip: await signInSkipReason(), timeout: 120_000 
     };
     await assert.rejects(signOut({ stateDir: m.stateDir, timeoutMs: 60_000, deleteCredentials: keychainDown }), (err) => isStrataError(err, 'E_NO_KEYCHAIN'));
     assert.equal(host.agent.paused, true, "paused, as the user had it: the pause is the user's, not a sign-out's");
+  });
+
+  it("starts the agent running over a pause that a sign-out killed after pausing it left behind, and drops its record; a live sign-out's pause stays", async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const m = await makeMachine(org, 'pc');
+    await signInAndLay(org, m, 'dee');
+    const start = async (): Promise<SessionHost> => startSessionHost({ stateDir: m.stateDir, session: await readSession(m.stateDir), org: await openSessionStore(await readSession(m.stateDir)), orgCheckMs: 0, pollMs: 3_600_000 });
+    // The sign-out (this process) paused the agent the user had running, then the agent restarted.
+    await recordLogoutPause(m.stateDir, process.pid);
+    await (await openAgentState(m.stateDir)).update((d) => void (d.paused = true));
+    const during = await start();
+    assert.equal(during.agent.paused, true, 'paused while its sign-out runs');
+    assert.equal(await logoutPaused(m.stateDir), true);
+    await during.stop();
+    // The sign-out, killed: its record names a process gone.
+    await writeFile(join(m.stateDir, LOGOUT_PAUSED_FILE), JSON.stringify({ pausedBy: 'strata logout', signOutPid: await deadPid(), agentPid: process.pid }) + '\n');
+    const after = await start();
+    t.after(() => after.stop());
+    assert.equal(after.agent.paused, false, 'running, as the user had it');
+    assert.equal(await logoutPaused(m.stateDir), false, 'the record went with the pause');
   });
 
   it('stops everything though one stop fails, then says every failure in one error', async (t) => {

@@ -13,7 +13,8 @@
  *      last: its file gone is how a sign-out knows this process writes no more (logout.ts), so a
  *      pass still running here cannot move the head after the sign-out's own last pass. A start
  *      that fails part-way stops what it had started. A resume it serves ends a sign-out's pause
- *      for good (logout-pause.ts resumingDrops).
+ *      for good (logout-pause.ts resumingDrops), and so does the start of the agent over a pause
+ *      that a sign-out cut off left (endCutOffPause), unless that sign-out still runs.
  */
 import type { Agent } from '../agent/index.js';
 import type { AgentApi } from '../../shared/agent-api.js';
@@ -22,7 +23,7 @@ import type { FileChunker } from '../snapshot/index.js';
 import { StrataError } from '../errors.js';
 import { lastLayCutOff, LAYING_FILE, runningLay } from './laying.js';
 import { openSessionStore, startSessionAgent } from './live.js';
-import { resumingDrops } from './logout-pause.js';
+import { endCutOffPause, resumingDrops } from './logout-pause.js';
 import type { OrgStore } from './org-store.js';
 import { OrgLayerFollower, type FollowEvent } from './refresh.js';
 import { readSession, type Session } from './session.js';
@@ -92,6 +93,7 @@ export async function startSessionHost(opts: SessionHostOptions): Promise<Sessio
     const mirror = sessionSettings(session, stateDir, settingsStore);
     const report = mirror && new SettingsReport(settingsStore.name);
     const beside = mirror && settingsRunner(mirror, (e) => opts.onSettings?.(e), (run) => report?.ran(run));
+    await endCutOffPause(stateDir);
     const agent = await startSessionAgent({ stateDir, session, openStore: () => org.store, ...(opts.chunker ? { chunker: opts.chunker } : {}), ...(opts.pollMs ? { pollMs: opts.pollMs } : {}), ...(beside ? { beside, watchBeside: (changed: () => void) => mirror.watch(changed) } : {}) });
     stops.push({ what: 'the agent', stop: () => agent.stop() });
     const follower = new OrgLayerFollower({ stateDir, store: org.store, agent, session, intervalMs: opts.orgCheckMs, onEvent: (e) => opts.onFollow?.(e) });

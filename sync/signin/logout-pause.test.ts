@@ -1,0 +1,69 @@
+// The record of a sign-out's pause at an agent's start (logout-pause.ts endCutOffPause): a sign-out
+// cut off after it paused an agent the user had running leaves the pause behind, recorded in the
+// agent's state; the next agent must start running, unless that sign-out still runs.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { access, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { tempRoot } from '../agent/testkit.js';
+import { openAgentState } from '../state/index.js';
+import { endCutOffPause, LOGOUT_PAUSED_FILE, recordLogoutPause } from './logout-pause.js';
+
+const MODULE = pathToFileURL(fileURLToPath(new URL('./logout-pause.ts', import.meta.url))).href;
+const HOUR_MS = 3_600_000;
+
+/** A state dir whose agent is recorded paused, as a sign-out (or the user) leaves it. */
+async function pausedStateDir(t: TestContext, name: string): Promise<string> {
+  const stateDir = join(await tempRoot(t, name), 'state');
+  await (await openAgentState(stateDir, { newDeviceId: () => 'pc' })).update((d) => void (d.paused = true));
+  return stateDir;
+}
+
+const paused = async (stateDir: string): Promise<boolean> => (await openAgentState(stateDir)).get().paused;
+const recorded = (stateDir: string): Promise<boolean> => access(join(stateDir, LOGOUT_PAUSED_FILE)).then(() => true, () => false);
+
+test("a sign-out's pause whose sign-out is gone (killed after it paused the agent) ends at the agent's start: it starts running, and the record goes", async (t) => {
+  const stateDir = await pausedStateDir(t, 'pause-dead');
+  // The sign-out: a process that records its pause and ends without undoing it.
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { recordLogoutPause } from ${JSON.stringify(MODULE)}; await recordLogoutPause(${JSON.stringify(stateDir)}, 1);`]);
+  assert.equal(await endCutOffPause(stateDir), true);
+  assert.equal(await paused(stateDir), false, 'the user had it running');
+  assert.equal(await recorded(stateDir), false, 'the record went with the pause');
+});
+
+test('a pause whose sign-out still runs stays, and so does its record: that sign-out may have marked the head final', async (t) => {
+  const stateDir = await pausedStateDir(t, 'pause-live');
+  await recordLogoutPause(stateDir, 1);
+  assert.equal(await endCutOffPause(stateDir), false);
+  assert.equal(await paused(stateDir), true);
+  assert.equal(await recorded(stateDir), true);
+});
+
+test("the user's own pause (no record) stays", async (t) => {
+  const stateDir = await pausedStateDir(t, 'pause-user');
+  assert.equal(await endCutOffPause(stateDir), false);
+  assert.equal(await paused(stateDir), true);
+});
+
+test('a record written before the machine started speaks for no running sign-out, whoever has its pid now', async (t) => {
+  const stateDir = await pausedStateDir(t, 'pause-reboot');
+  await recordLogoutPause(stateDir, 1);
+  // The machine started two days after the record: the pid it names (this process's) is another process's.
+  assert.equal(await endCutOffPause(stateDir, Date.now() + 2 * 24 * HOUR_MS, Date.now() + 2 * 24 * HOUR_MS), true);
+  assert.equal(await paused(stateDir), false);
+  assert.equal(await recorded(stateDir), false);
+});
+
+test("an older version's record, which names no sign-out, holds the pause for an hour: a sign-out holds its own for minutes", async (t) => {
+  const stateDir = await pausedStateDir(t, 'pause-old');
+  // As an older `strata logout` wrote it: the agent's pid only.
+  await writeFile(join(stateDir, LOGOUT_PAUSED_FILE), JSON.stringify({ pausedBy: 'strata logout', pid: process.pid }) + '\n');
+  assert.equal(await endCutOffPause(stateDir), false, 'just written: its sign-out may run');
+  assert.equal(await paused(stateDir), true);
+  assert.equal(await endCutOffPause(stateDir, Date.now() + 2 * HOUR_MS), true, 'unchanged for two hours');
+  assert.equal(await paused(stateDir), false);
+  assert.equal(await recorded(stateDir), false);
+});
