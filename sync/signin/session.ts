@@ -91,7 +91,7 @@ export async function readSession(stateDir: string): Promise<Session> {
   return validateSession(json, file);
 }
 
-/** The text of a record the state dir keeps (the session, logout-pause.ts's), or undefined when there is none. */
+/** The text of a record the state dir keeps (the session, logout-pause.ts's, wipe-pending.ts's), or undefined when there is none. */
 export async function readRecord(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8');

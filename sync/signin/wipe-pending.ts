@@ -9,12 +9,12 @@
  * deleted, and removed only after the wipe ends. A sign-out of a later session replaces or removes
  * it before it deletes that session: a record never outlives the next sign-out.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
-import { fsyncDir, isErrno } from '../fsutil.js';
+import { fsyncDir } from '../fsutil.js';
 import { writeFileAtomic } from '../state/fsutil.js';
-import { validateSession, type Session } from './session.js';
+import { readRecord, validateSession, type Session } from './session.js';
 import type { WipeFormat } from './wipe.js';
 
 export const WIPING_FILE = 'wiping';
@@ -33,13 +33,8 @@ export async function recordPendingWipe(stateDir: string, wipe: PendingWipe): Pr
 /** The record of a wipe cut off, or undefined when there is none. */
 export async function readPendingWipe(stateDir: string): Promise<PendingWipe | undefined> {
   const file = pathOf(stateDir);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
-    throw err;
-  }
+  const text = await readRecord(file);
+  if (text === undefined) return undefined;
   let v: { session?: unknown; format?: unknown } | null;
   try {
     v = JSON.parse(text) as typeof v;
