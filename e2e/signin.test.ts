@@ -131,6 +131,24 @@ test('an org config that cannot be read is named in the error the screen shows, 
   assert.deepEqual(problems, []);
 });
 
+test("the error's path is isolated as every name is (a <bdi>): right-to-left letters or an override in it reorder only it, never the words around it", { skip: noChromium, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-signin-bidi-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const org = join(dir, 'تقرير\u202e.json');
+  const flow = new SignInFlow({ stateDir: join(dir, 'state'), home: join(dir, 'home'), defaults: { org, user: 'dana' }, onSignedIn: () => Promise.reject(new Error('nobody signs in here')), checkKeychain: () => Promise.resolve() });
+  const screen = await serveSignIn(flow);
+  t.after(() => screen.close());
+  const { page, problems } = await openPage(t);
+  await page.goto(`${screen.url}/#token=${screen.token}`);
+  await fillAndSignIn(page);
+  const alert = page.getByRole('alert').filter({ hasText: 'does not exist' });
+  await alert.waitFor({ timeout: 20_000 });
+  const isolated = await alert.evaluate((el) => [...el.querySelectorAll('bdi')].map((b) => [b.textContent, b.dir]));
+  assert.deepEqual(isolated, [[org, 'ltr']], "the org config's path");
+  assert.equal(await alert.innerText(), `the org config does not exist (give the file the admin distributed, or its https URL) (${org})`, 'the words read as before');
+  assert.deepEqual(problems, []);
+});
+
 test('from the keyboard alone: a sign-in sent with Enter that fails gives the focus back to the form, never to the page', { skip: noChromium, timeout: 60_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-signin-keys-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

@@ -15,8 +15,8 @@
  */
 import type { ApiError } from '../shared/agent-api.js';
 import type { SignInForm, SignInState } from '../shared/signin-api.js';
-import { errorText, formatBytes } from '../shared/status-text.js';
-import { h, startPage } from './page.js';
+import { errorParts, formatBytes } from '../shared/status-text.js';
+import { h, named, startPage } from './page.js';
 
 const POLL_MS = 250;
 
@@ -217,8 +217,9 @@ class SignInScreen {
     this.form.hidden = state.step === 'keychain';
     this.retry.hidden = state.step !== 'keychain';
     if (state.error) {
-      // Where it failed too, as the agent's page says it: which org config, which folder.
-      this.problem.textContent = errorText(state.error);
+      // Where it failed too, as the agent's page says it (which org config, which folder), isolated
+      // as every name from the disk is there.
+      this.problem.replaceChildren(...errorParts(state.error, named));
       this.fields.secretAccessKey.value = '';
     }
     this.setBusy(state.step !== 'form' && state.step !== 'keychain');
