@@ -45,9 +45,10 @@ class ReadsFail extends ForwardingStore {
 }
 
 test('a merge cut off halfway does not turn the versions it applied into conflicts later', async (t) => {
-  // Large ranged reads fail: b's pass stops after applying the small files of its plan.
+  // Large ranged reads of packs fail: b's pass stops after applying the small files of its plan.
+  // (Snapshots and profiles are read with a range too, capped at their limit: those must go through.)
   const mem = new MemoryStore();
-  const flaky = new ReadsFail(mem, (_key, range) => (range?.length ?? 0) >= 64 << 10);
+  const flaky = new ReadsFail(mem, (key, range) => key.startsWith('data/') && (range?.length ?? 0) >= 64 << 10);
   const { a, b } = await twoDevices(t, 'pending', { mem, b: flaky });
   await a.write('a.txt', 'v1');
   await a.write('b.bin', randomBytes(3 << 20).toString('base64'));
