@@ -59,6 +59,7 @@ export class FaultProxy {
   private readonly queue: Queued[] = [];
   private readonly sockets = new Set<Socket>();
   private open = 0;
+  private readonly idleWaiters: (() => void)[] = [];
   /** Body bytes passed on so far, headers not counted: of requests to the server, of answers to the client. */
   readonly bytes = { up: 0, down: 0 };
 
@@ -96,6 +97,15 @@ export class FaultProxy {
     return this.open;
   }
 
+  /**
+   * Resolves once no request is in flight (at once when none is): the event itself, with no time
+   * limit of its own, so that a test process stalled by a loaded machine cannot miss it.
+   */
+  idle(): Promise<void> {
+    if (this.open === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   /** Faults still queued, times left counted. */
   get pending(): number {
     return this.queue.reduce((n, q) => n + q.left, 0);
@@ -119,7 +129,9 @@ export class FaultProxy {
     this.seen.push(`${req.method} ${req.url}${fault ? ` ${fault.kind}` : ''}`);
     res.on('error', () => {});
     this.open++;
-    res.on('close', () => this.open--);
+    res.on('close', () => {
+      if (--this.open === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    });
     // Bytes count once written to a connection still open (a closed one takes nothing).
     const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
     res.write = ((chunk: unknown, ...rest: unknown[]) => {
