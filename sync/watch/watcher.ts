@@ -43,6 +43,8 @@ export interface LayerWatcherOptions {
   queue?: EventQueue;
   /** One handle on the whole tree (tests: a fake that overflows; default: macOS's and Windows's recursive fs.watch, none on Linux). */
   treeWatch?: TreeWatch;
+  /** How a pending path is sampled (tests: one that writes between two samples; default: sample.ts's lstat). */
+  sample?: (absPath: string) => Promise<Sample>;
 }
 
 type RootId = { dev: number; ino: number } | null;
@@ -182,7 +184,7 @@ export class LayerWatcher {
     const started = performance.now();
     for (const [rel, entry] of [...this.pending]) {
       if (entry.due > started) continue;
-      const now = await sample(path.join(this.root, rel));
+      const now = await (this.opts.sample ?? sample)(path.join(this.root, rel));
       // A new event while sampling replaced the entry: it starts over.
       if (this.pending.get(rel) !== entry) continue;
       if (entry.last === undefined || !sameSample(entry.last, now)) {
