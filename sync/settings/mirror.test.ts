@@ -9,6 +9,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import type { FirstContactPolicy } from '../../shared/org-config.js';
 import { StrataError } from '../errors.js';
 import { makeFifo, notWaitingOn } from '../testing/fifo.js';
+import { makeRng, testSeed } from '../testing/random.js';
 import { Dconf } from './dconf.js';
 import { SettingsMirror } from './mirror.js';
 import { MemorySettings, mirrorFiles, needsDconf, setMirrorFile, startDconf } from './testkit.js';
@@ -209,12 +210,9 @@ describe('settings mirror', () => {
   });
 
   it('randomized: after every run the store, the files and the record agree, and no value is lost', async (t) => {
-    const seed = Number(process.env.SEED ?? Date.now() % 100_000);
-    let s = seed;
-    const rand = (n: number): number => {
-      s = (s * 1103515245 + 12345) % 2 ** 31;
-      return s % n;
-    };
+    const seed = testSeed('settings mirror randomized');
+    const rng = makeRng(seed);
+    const rand = (n: number): number => rng.int(n);
     const m = await machine(t);
     const keys = ['/org/app/a', '/org/app/b', '/org/app/sub/c', '/org/desk/d'];
     let n = 0;
