@@ -34,6 +34,26 @@ describe('restore with aside: replaced files and links whose version the layer l
     assert.equal(await readlink(join(target, byPath.get('ln') as string)), 'made-since');
   });
 
+  // After keepChanged kept what the target had, before the last rename (the first file placed, small
+  // files first): the user saves at the path of the file still to come.
+  it('keeps what appears at a path after its copies were kept as a conflict copy, instead of replacing it', async (t) => {
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, { 'a.txt': file('a'), 'later.txt': file('from the snapshot, placed last') });
+    const target = join(await tempDir(t, 'aside'), 'target');
+    await mkdir(target);
+    let held = false;
+    const onProgress = (p: { filesDone: number }) => {
+      if (held || p.filesDone !== 1) return;
+      held = true;
+      fs.writeFileSync(join(target, 'later.txt'), 'made during the restore');
+    };
+    const stats = await restoreTree(repo, { target, root, aside: { device: 'pc' }, onProgress });
+    assert.ok(held, 'held after the first file');
+    assert.equal(await readFile(join(target, 'later.txt'), 'utf8'), 'from the snapshot, placed last');
+    const kept = await Promise.all(stats.movedAside.map(async (m) => `${m.path}: ${await readFile(join(target, m.copy), 'utf8')}`));
+    assert.deepEqual(kept, ['later.txt: made during the restore']);
+  });
+
   it('a restore that fails leaves no copy of a file it did not replace', async (t) => {
     const store = new FaultyStore(new MemoryStore(), { seed: 1, failRate: 0 });
     const { repo } = await newRepo({ store });
@@ -82,8 +102,10 @@ describe('restore with aside: replaced files and links whose version the layer l
     await writeFile(path, 'mine, in no snapshot');
     const original = fs.promises.link;
     let swapped = false;
-    fs.promises.link = async () => {
-      // Swapped once; every link fails (moving the FIFO aside tries one too).
+    // Only the links of a.txt fail (the one that keeps it, then the FIFO's move aside), the FIFO
+    // swapped in at the first: the link that puts the restored file in place must work.
+    fs.promises.link = async (from, to) => {
+      if (from !== path) return original(from, to);
       if (!swapped) {
         swapped = true;
         await rename(path, join(base, 'kept'));

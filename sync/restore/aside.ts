@@ -60,7 +60,7 @@ function parentOf(rel: string): string {
  * over anything: a name that `taken` passed but that is found taken when moving (made meanwhile)
  * is skipped for the next one. Returns the copy, relative to the target.
  */
-async function moveToCopy(target: string, path: string, rel: string, mtimeMs: number, device: string, taken: (c: string) => boolean): Promise<string> {
+export async function moveToCopy(target: string, path: string, rel: string, mtimeMs: number, device: string, taken: (c: string) => boolean): Promise<string> {
   const refused = new Set<string>();
   for (;;) {
     const copy = freeConflictPath(rel, mtimeMs, device, (c) => refused.has(c) || taken(c));

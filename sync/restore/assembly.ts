@@ -2,8 +2,12 @@
  * Assembly: files being put together in temp files beside their targets.
  *
  * What must hold:
- * - A target path only ever changes by one rename of a complete temp file whose mode and mtime are
- *   already set; a crash leaves the old file or the new one plus a `.strata-tmp-` file. Before
+ * - A target path only ever changes by one rename (or hard link, see Placing) of a complete temp
+ *   file whose mode and mtime are already set; a crash leaves the old file or the new one plus a
+ *   `.strata-tmp-` file. With `placing`, only what the restore's walk saw at the path is replaced:
+ *   a path it saw empty takes the file by a link, which fails where something appeared since, and
+ *   one it saw holding a file is looked at (lstat) just before the rename; anything else there is
+ *   kept aside first (placing.keep). Before
  *   the rename, the temp file is (Durability):
  *   - `each`: fsynced;
  *   - `batched`: made durable, when the rename replaces a file (`replacing`), by a barrier the
@@ -28,11 +32,13 @@
  * A file whose whole content arrives at once (one chunk: most small files) is written by
  * `writeWhole` in one synchronous step instead of a thread-pool round trip per call.
  */
-import { closeSync, constants, fchmodSync, fsyncSync, ftruncateSync, futimesSync, openSync, renameSync } from 'node:fs';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, fsyncSync, ftruncateSync, futimesSync, openSync, renameSync, type Stats } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { replaceWith } from './fsutil.js';
+import { lstatNow, placeNew, placeNewSync, replaceWith } from './fsutil.js';
 import { NOFOLLOW, TempNames, onFile, onFileSync } from '../fsutil.js';
+import { sameMtime } from './meta.js';
+import type { FileStat } from './seed.js';
 import { writeSparse, writeSparseSync } from '../sparse.js';
 import type { PlannedFile } from './types.js';
 
@@ -74,6 +80,33 @@ export type Durability =
   | { mode: 'batched'; replacing: ReadonlySet<PlannedFile>; barrier: () => Promise<void> }
   | { mode: 'none' };
 
+/**
+ * How a file is put at its path when what is there may be someone else's since the restore's walk
+ * (see the header). Without it, the rename replaces whatever is there (the snapshot wins).
+ */
+export interface Placing {
+  /**
+   * What the walk saw at the file's path: a regular file, something else that is no folder
+   * ('other'), or nothing. `there`: something is at the path now, which on a case-insensitive disk
+   * may be what the walk saw under a name differing in case (looked for only then).
+   */
+  found(file: PlannedFile, there: boolean): FileStat | 'other' | undefined;
+  /** Moves `st`, found at the file's path and not what the walk saw there, aside (a conflict copy). */
+  keep(file: PlannedFile, st: Stats): Promise<void>;
+}
+
+/**
+ * Whether `now` is still what the walk saw (`found`): a regular file of the same size, mtime and
+ * mode, as live sync checks a file before replacing it (exec/check.ts) — not the inode, which a
+ * FUSE disk (exFAT) numbers anew for a name differing in case, nor the ctime, which a restore
+ * keeping a copy by a hard link changes itself (aside.ts) — or again something the restore may
+ * replace (a link, a FIFO…).
+ */
+function stillFound(found: FileStat | 'other', now: Stats): boolean {
+  if (found === 'other') return !now.isFile() && !now.isDirectory();
+  return now.isFile() && now.size === found.size && sameMtime(now, found.mtimeMs) && (now.mode & 0o7777) === (found.mode & 0o7777);
+}
+
 /** Bytes of sealed files that may wait for a barrier before their renames (`batched`). */
 export const FLUSH_BYTES = 64 * 1024 * 1024;
 
@@ -92,6 +125,7 @@ export class Assembly {
     private readonly maxOpen = 64,
     private readonly durability: Durability = { mode: 'each' },
     private readonly temps = new TempNames(),
+    private readonly placing?: Placing,
   ) {
     this.syncEach = durability.mode === 'each';
   }
@@ -131,12 +165,7 @@ export class Assembly {
       closeSync(fd);
     }
     slot.sealed = true;
-    if (this.waits(file)) return false;
-    try {
-      renameSync(slot.tmp, file.path);
-    } catch {
-      return false;
-    }
+    if (this.waits(file) || !this.placeSync(file, slot.tmp)) return false;
     this.slots.delete(file);
     this.dirtyDirs.add(dirname(file.path));
     return true;
@@ -196,9 +225,51 @@ export class Assembly {
 
   private async rename(file: PlannedFile): Promise<void> {
     const slot = this.slots.get(file) as Slot;
-    await replaceWith(slot.tmp, file.path);
+    await this.place(file, slot.tmp);
     this.slots.delete(file);
     this.dirtyDirs.add(dirname(file.path));
+  }
+
+  /**
+   * Puts the sealed temp `tmp` at `file`'s path with synchronous calls; false when that takes more
+   * (a rename that fails: a folder in the way; with `placing`, something there the walk did not
+   * see), left to `place`. A path the walk saw empty costs a link and an unlink, no lstat.
+   */
+  private placeSync(file: PlannedFile, tmp: string): boolean {
+    const found = this.placing?.found(file, false);
+    try {
+      if (this.placing === undefined) renameSync(tmp, file.path);
+      else if (found === undefined) return placeNewSync(tmp, file.path);
+      else {
+        const now = lstatNow(file.path);
+        if (now === undefined || !stillFound(found, now)) return false;
+        renameSync(tmp, file.path);
+      }
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Puts the sealed temp `tmp` at `file`'s path. With `placing`, only what the walk saw there is
+   * replaced; anything else (made or changed there since, a folder made there) is kept aside first,
+   * and where nothing is, the file goes in without replacing what may appear meanwhile (placeNew).
+   * What the walk saw may still change between the lstat and the rename: Node has no
+   * renameat2(RENAME_EXCHANGE) to close that window of one call.
+   */
+  private async place(file: PlannedFile, tmp: string): Promise<void> {
+    if (this.placing === undefined) return replaceWith(tmp, file.path);
+    for (;;) {
+      const now = lstatNow(file.path);
+      if (now === undefined) {
+        if (await placeNew(tmp, file.path)) return;
+        continue;
+      }
+      const found = this.placing.found(file, true);
+      if (found !== undefined && stillFound(found, now)) return rename(tmp, file.path);
+      await this.placing.keep(file, now);
+    }
   }
 
   /** Closes every handle and removes every unfinished temp file (after a failure or an abort), those waiting for the barrier too. */

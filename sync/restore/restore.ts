@@ -27,13 +27,14 @@ import { tempInUse } from '../temps.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { Repository } from '../repo/repository.js';
 import { keys, type BlobId, type SnapshotId } from '../repo/types.js';
-import { keepChanged, moveAsideOtherKinds, undoKept, type Kept, type MovedAside } from './aside.js';
-import { Assembly, type Durability } from './assembly.js';
+import { keepChanged, moveAsideOtherKinds, moveToCopy, undoKept, type Kept, type MovedAside } from './aside.js';
+import { Assembly, type Durability, type Placing } from './assembly.js';
 import { poolChunkFile, poolChunkFiles, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
 import { ensureDirs, lstatNow, pathInside, removeTemps } from './fsutil.js';
 import { finishDirs, fixFileMeta, restoreLink, sameMode, sameMtime } from './meta.js';
 import { buildPlan, leaveOutTooLong, planMemoryTree } from './plan.js';
+import { foldKey } from '../plan/casefold.js';
 import { RangeCache } from './ranges.js';
 import { fileStat, scanSeeds, walkAgain, walkSeeds, type FileStat, type SeedIndex, type SeedWalk } from './seed.js';
 import { copySeeded } from './seedcopy.js';
@@ -72,6 +73,8 @@ class Restore {
   readonly concurrency: number;
   /** Files to write where the target has something (classify): their renames replace it. */
   readonly replacing = new Set<PlannedFile>();
+  /** What the walk saw at the path of each file to write, where it saw a regular file or something else that is no folder (`newcomers`). */
+  private readonly found = new Map<PlannedFile, FileStat | 'other'>();
   /** Temp files a crashed restore left in planned folders: seeds until the seed copy is done. */
   private readonly leftovers: string[] = [];
   /** The walk of the target and seeds (seedIndex), and the paths written since: what `onWalked` tells. */
@@ -179,7 +182,8 @@ class Restore {
       if (st) {
         this.opts.replacing?.(f.rel, st);
         this.replacing.add(f);
-      }
+        this.found.set(f, st);
+      } else if (this.walk?.others.has(f.path)) this.found.set(f, 'other');
       this.wrote.add(f.path);
       works.push({ work: { file: f, missing: f.chunks.length }, priority: priority(f.rel, f.entry.size) });
     }
@@ -210,6 +214,53 @@ class Restore {
       this.emit();
     };
     await download({ repo: this.repo, remaining, cache, assembly, counters, onComplete: finish, onPlaced: placed, onWritten: () => this.emit(), concurrency: this.concurrency, signal });
+  }
+
+  /**
+   * With `newcomers` (or `aside`), how each file goes in: only what the walk saw at its path is
+   * replaced, and anything else found there then is moved to a conflict copy first (assembly.ts).
+   */
+  placing(target: string): Placing | undefined {
+    const device = this.opts.newcomers?.device ?? this.opts.aside?.device;
+    if (device === undefined) return undefined;
+    let planned: Set<string> | undefined;
+    const taken = (c: string): boolean => (planned ??= new Set([...this.plan.dirs, ...this.plan.files, ...this.plan.links].map((e) => e.rel))).has(c);
+    return {
+      found: (file, there) => this.found.get(file) ?? (there ? this.foundFolded(file.path) : undefined),
+      keep: async (file, st) => {
+        try {
+          this.stats.movedAside.push({ path: file.rel, copy: await moveToCopy(target, file.path, file.rel, st.mtimeMs, device, taken) });
+        } catch (err) {
+          // Gone again before it could be moved: nothing to keep.
+          if (!isErrno(err, 'ENOENT')) throw err;
+        }
+      },
+    };
+  }
+
+  /**
+   * The files keepChanged just kept copies of: what each holds now is what its rename may replace
+   * (not a newcomer: a second copy of it would be the same version twice).
+   */
+  keptCopies(kept: readonly Kept[]): void {
+    if (kept.length === 0) return;
+    const paths = new Set(kept.map((k) => k.path));
+    for (const f of this.plan.files) {
+      const st = paths.has(f.path) ? lstatNow(f.path) : undefined;
+      if (st?.isFile()) this.found.set(f, fileStat(st));
+    }
+  }
+
+  private folded: Map<string, FileStat | 'other'> | undefined;
+
+  /** What the walk saw at a path that folds (plan foldKey) to `path`'s: on a case-insensitive disk, at `path` itself. */
+  private foundFolded(path: string): FileStat | 'other' | undefined {
+    if (this.folded === undefined) {
+      this.folded = new Map();
+      for (const [p, st] of this.walk?.stats ?? []) this.folded.set(foldKey(p), st);
+      for (const p of this.walk?.others ?? []) this.folded.set(foldKey(p), 'other');
+    }
+    return this.folded.get(foldKey(path));
   }
 
   emit(): void {
@@ -284,11 +335,12 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
       const changed = await keepChanged(repo, plan, replaced, target, { ...opts.aside, only: opts.only, sync: syncEach });
       r.stats.movedAside.push(...changed.moved);
       kept = changed.kept;
+      r.keptCopies(kept);
       // The copies are durable before anything they keep is replaced (aside.ts).
       if (whole === true && changed.moved.length > 0) await barrier();
     }
     const durability: Durability = whole === 'deferred' ? { mode: 'none' } : whole ? { mode: 'batched', replacing: r.replacing, barrier } : { mode: 'each' };
-    const assembly = new Assembly(undefined, durability);
+    const assembly = new Assembly(undefined, durability, undefined, r.placing(target));
     // A new folder's entry is in its parent: that parent gained an entry and must be fsynced too.
     for (const d of created) assembly.dirtyDirs.add(dirname(d));
     try {

@@ -91,6 +91,8 @@ export interface SeedWalk {
   stats: Map<string, FileStat>;
   /** Leftovers of a crashed restore or apply (TEMP_PREFIX), by path: never walked; the restore makes those in its folders seeds, then removes them. */
   temps: string[];
+  /** Entries that are neither a folder nor a regular file (links, FIFOs, sockets), by path: what a restore may replace with a file without losing a version of one. */
+  others: Set<string>;
 }
 
 /**
@@ -101,7 +103,7 @@ export interface SeedWalk {
  */
 export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<string>, signal?: AbortSignal, listed?: ReadonlyMap<string, readonly Dirent[]>, checked?: ReadonlyMap<string, Stats>): Promise<SeedWalk> {
   const seen = new Inodes();
-  const walk: SeedWalk = { files: [], stats: new Map(), temps: [] };
+  const walk: SeedWalk = { files: [], stats: new Map(), temps: [], others: new Set() };
   const queue = roots.filter((r) => !skip.has(r));
   for (let i = 0; i < queue.length; i++) {
     await breathe(i);
@@ -126,7 +128,8 @@ export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<stri
     for (const d of listed?.get(path) ?? listDirNow(path, ['EACCES', 'EPERM'])) {
       const child = join(path, d.name);
       if (d.name.startsWith(TEMP_PREFIX)) walk.temps.push(child);
-      else if ((d.isDirectory() || d.isFile()) && !skip.has(child)) queue.push(child);
+      else if (!d.isDirectory() && !d.isFile()) walk.others.add(child);
+      else if (!skip.has(child)) queue.push(child);
     }
   }
   return walk;
@@ -174,7 +177,7 @@ export function walkAgain(earlier: EarlierWalk): SeedWalk {
     if (!seen.add(st)) continue;
     files.push({ path, size: st.size, st });
   }
-  return { files, stats, temps: [...walk.temps] };
+  return { files, stats, temps: [...walk.temps], others: new Set([...walk.others].filter((path) => !wrote.has(path))) };
 }
 
 function mayHoldNeeded(size: number, input: ScanInput, lengths: Set<number>, minNeeded: number): boolean {

@@ -106,6 +106,13 @@ export interface RestoreOptions {
    * `latest`, every file or link the restore replaces is kept.
    */
   aside?: { device: string; latest?: BlobId };
+  /**
+   * Keep what appears at a file's path after the restore's walk of the target, or what changes
+   * there since (the user or an app writing while the restore downloads): before the file goes in,
+   * that is moved aside to a conflict copy named for `device` (stats.movedAside), never replaced;
+   * only what the walk saw there is. On with `aside` (its device). Default: the snapshot wins.
+   */
+  newcomers?: { device: string };
 }
 
 /**

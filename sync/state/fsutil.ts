@@ -54,7 +54,7 @@ export async function writeFileExclusive(file: string, data: string | Uint8Array
  * How a file system says it has no hard links: EPERM (Linux's FAT, exFAT and FUSE), ENOTSUP or
  * ENOSYS (some network shares), EISDIR (libuv's name for Windows' ERROR_INVALID_FUNCTION).
  */
-function linksRefused(err: unknown): boolean {
+export function linksRefused(err: unknown): boolean {
   return ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EISDIR'].some((code) => isErrno(err, code));
 }
 
