@@ -1,6 +1,7 @@
 // What a lay makes durable where a syncfs of home fails (no sync(1) with --file-system, the call
 // missing or refused): seen from outside, the child lay (lay-child.ts) runs under strace, which
-// names the file behind every fsync and every rename, with a sync(1) on its PATH that fails.
+// names the file behind every fsync and every rename or link, with a sync(1) on its PATH that fails.
+// A file goes in place by a rename, or where nothing was by a link (restore's newcomers): `placed`.
 // Linux with strace only; elsewhere the suite skips. The same sync(1) in this process: a syncfs
 // that works as the lay starts and fails at its end (a disk's error) fails the lay.
 import assert from 'node:assert/strict';
@@ -28,6 +29,9 @@ const CHILD = fileURLToPath(new URL('./lay-child.ts', import.meta.url));
 const FIRST_START = fileURLToPath(new URL('./first-start-child.ts', import.meta.url));
 const FILES = { Documents: { 'a.txt': 'alpha', 'c.txt': 'charlie', sub: { 'b.txt': 'bravo' } } };
 const LAID = ['Documents/a.txt', 'Documents/c.txt', 'Documents/sub/b.txt'];
+
+/** Whether a traced call put a file in place at `c[2]`: a rename, or a link where nothing was (restore/assembly.ts, Placing). */
+const placed = (c: string[]): boolean => c[0] === 'rename' || c[0] === 'link';
 
 /** A user layer holding FILES, and a signed-in machine with an empty home. */
 async function machine(t: TestContext, name: string, policy: FirstContactPolicy = 'layer-wins', mode: 'vdi' | 'persistent' = 'persistent') {
@@ -64,11 +68,11 @@ describe('sign-in lay where syncfs fails', { skip: NEEDS_STRACE }, () => {
     const bin = await failingSync(m.dir, 0);
     const { calls } = await traceSyncs(m.dir, CHILD, [m.storeDir, m.stateDir], { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` });
     assert.ok((await readSession(m.stateDir)).laid?.user, 'the session records what was laid');
-    const renames = calls.filter((c) => c[0] === 'rename' && c[2]!.startsWith(m.home));
+    const renames = calls.filter((c) => placed(c) && c[2]!.startsWith(m.home));
     assert.deepEqual(renames.map((c) => c[2]).sort(), LAID.map((p) => join(m.home, p)));
     for (const [, temp] of renames) {
       const synced = calls.findIndex((c) => c[0] === 'fsync' && c[1] === temp);
-      assert.ok(synced >= 0 && synced < calls.findIndex((c) => c[0] === 'rename' && c[1] === temp), `${temp} was not fsynced before its rename`);
+      assert.ok(synced >= 0 && synced < calls.findIndex((c) => placed(c) && c[1] === temp), `${temp} was not fsynced before its rename`);
     }
     const lastRename = calls.indexOf(renames.at(-1)!);
     const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));
@@ -237,8 +241,8 @@ describe('sign-in lay where syncfs works', { skip: NEEDS_STRACE }, () => {
   it("waits on no other writes of home's file system before its first file: the syncfs it tries as it starts is on /proc; one of home's comes after the last file, before the session records laid", async (t) => {
     const m = await machine(t, 'lay-syncfs');
     const { calls } = await traceSyncs(m.dir, CHILD, [m.storeDir, m.stateDir]);
-    const firstFile = calls.findIndex((c) => c[0] === 'rename' && c[2]!.startsWith(m.home));
-    const lastFile = calls.length - 1 - [...calls].reverse().findIndex((c) => c[0] === 'rename' && c[2]!.startsWith(m.home));
+    const firstFile = calls.findIndex((c) => placed(c) && c[2]!.startsWith(m.home));
+    const lastFile = calls.length - 1 - [...calls].reverse().findIndex((c) => placed(c) && c[2]!.startsWith(m.home));
     const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));
     assert.ok(firstFile >= 0 && session > lastFile, JSON.stringify(calls));
     const before = calls.slice(0, firstFile).filter((c) => c[0] === 'syncfs');
@@ -286,7 +290,7 @@ describe('sign-in lay into a folder of home mounted from another file system', {
     const cannot = await withTmpfs(sub, async () => {
       const { calls } = await traceSyncs(m.dir, CHILD, [m.storeDir, m.stateDir]);
       const session = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(m.stateDir, 'session.json'));
-      const laid = calls.findIndex((c) => c[0] === 'rename' && c[2] === join(sub, 'b.txt'));
+      const laid = calls.findIndex((c) => placed(c) && c[2] === join(sub, 'b.txt'));
       assert.ok(laid >= 0 && session > laid, JSON.stringify(calls));
       const covered = calls.slice(laid, session).some((c) => (c[0] === 'syncfs' && (c[1] === sub || c[1]!.startsWith(`${sub}/`))) || (c[0] === 'fsync' && c[1] === join(sub, 'b.txt')));
       assert.ok(covered, `${join(sub, 'b.txt')} was not made durable before the session's record: ${JSON.stringify(calls.slice(laid, session + 1))}`);

@@ -7,7 +7,9 @@
  *      disk, of two names that differ only in case one is laid as a conflict copy (foldCase);
  *   3. first contact: settle what home already has (first-contact.ts);
  *   4. restore the "ready" half — hot paths first, then small files, smallest first — and report
- *      `ready` with the time it took and the bytes downloaded, seeded and reused;
+ *      `ready` with the time it took and the bytes downloaded, seeded and reused; what the user or
+ *      an app writes at a path meanwhile (here and in 5) is kept as a conflict copy, as first
+ *      contact keeps home's (restore's `newcomers`), and counted with its copies;
  *   5. restore the rest (large files, smallest first) and report `done`;
  *   6. record the laid user snapshot as this device's head (device-head.ts: the merge base of its
  *      first sync pass), and write the session's `laid`: the agent's lower trees are the org roots
@@ -241,6 +243,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
       chunkFiles: memo.filesOnly(worth),
       deferSync,
       quickCheck: clean,
+      // What the user or an app writes into home while the lay runs is kept beside the layer's version, as first contact keeps home's.
+      newcomers: { device: session.device },
       // The rest's restore holds every folder too (splitReady) and sets their metadata once, at the end.
       folderMetaLater: phase === 'ready' && rest.size > 0,
       // First contact just listed home's folders; the ready half's walk then holds all it learned.
@@ -258,6 +262,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const timeToReadyMs = clock() - start;
   emit({ type: 'ready', timeToReadyMs, ...first });
   let total = first;
+  const movedAside = [...firstStats.movedAside];
   const tooLong = new Set(firstStats.tooLong);
   // Home's file system, and each other one a folder of home is mounted from that the restores wrote to.
   const fileSystems = new Set(firstStats.fileSystems);
@@ -266,13 +271,14 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
     const restStats = await restore(treeOf(rest), 'rest', () => true);
     total = add(first, transferOf(restStats));
     for (const path of restStats.fileSystems) fileSystems.add(path);
+    movedAside.push(...restStats.movedAside);
     // Each names paths whose folder fits: none is under another. The rest holds every folder too
     // (splitReady), so one the ready half left out comes again.
     for (const p of restStats.tooLong) tooLong.add(p);
   }
   const notLaid = [...tooLong].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   warnings.push(...tooLongWarnings(session.home, notLaid));
-  const conflicts = [...caseConflicts.map(({ path, copy }) => ({ path, copy })), ...settled.conflicts];
+  const conflicts = [...caseConflicts, ...settled.conflicts, ...movedAside].map(({ path, copy }) => ({ path, copy }));
   // A VDI machine's own files: deleting one must hide it from the next session (base.ts).
   const org = (p: string): boolean => stack.user?.tree.has(p) !== true && stack.org.some((l) => l.tree.has(p));
   const versions = [...stack.org.map((l) => l.tree), ...(stack.user ? [stack.user.tree] : []), ...stack.history];

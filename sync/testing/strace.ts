@@ -1,7 +1,7 @@
 /**
  * What a child process (and its children) makes durable, seen from outside: strace names the file
- * behind every fsync, every rename, every folder made, every file or folder removed and every change of times. Tests of durability read the order of these calls — a temp
- * fsynced before its rename, a folder after it, a record last — which no in-process probe sees
+ * behind every fsync, every rename or hard link made, every folder made, every file or folder removed and every change of times. Tests of durability read the order of these calls — a temp
+ * fsynced before its rename (or link into place), a folder after it, a record last — which no in-process probe sees
  * (sync(1), dconf's service and other processes included). Linux with strace only.
  */
 import assert from 'node:assert/strict';
