@@ -4,19 +4,25 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { makeRng } from '../testing/random.js';
 import { fillUp, NEEDS_MOUNT, withTmpfs } from '../testing/tmpfs.js';
 import { describeRun, strata, writeTree } from './testkit.js';
 
+/** A store in a temp folder holding one snapshot of user/alice (docs/b.bin, 20,000 bytes), and the arguments that reach it. */
+async function snapshotted(t: TestContext): Promise<{ tmp: string; args: (...rest: string[]) => string[] }> {
+  const tmp = await mkdtemp(join(tmpdir(), 'strata-cli-nospace-'));
+  t.after(() => rm(tmp, { recursive: true, force: true }));
+  const args = (...rest: string[]) => ['--store', pathToFileURL(join(tmp, 'store')).href, '--device', 'laptop', ...rest];
+  await writeTree(join(tmp, 'src'), { docs: { 'b.bin': makeRng(7).bytes(20_000) } });
+  for (const r of [await strata(args('init')), await strata(args('snapshot', join(tmp, 'src'), '--layer', 'user/alice'))]) assert.equal(r.code, 0, describeRun(r));
+  return { tmp, args };
+}
+
 describe('strata on a full disk', { skip: NEEDS_MOUNT }, () => {
   it('restore fails with E_DISK_FULL naming the file it was writing, and exit 1', async (t) => {
-    const tmp = await mkdtemp(join(tmpdir(), 'strata-cli-nospace-'));
-    t.after(() => rm(tmp, { recursive: true, force: true }));
-    const args = (...rest: string[]) => ['--store', pathToFileURL(join(tmp, 'store')).href, '--device', 'laptop', ...rest];
-    await writeTree(join(tmp, 'src'), { docs: { 'b.bin': makeRng(7).bytes(20_000) } });
-    for (const r of [await strata(args('init')), await strata(args('snapshot', join(tmp, 'src'), '--layer', 'user/alice'))]) assert.equal(r.code, 0, describeRun(r));
+    const { tmp, args } = await snapshotted(t);
     const disk = join(tmp, 'disk');
     await withTmpfs(disk, '64k', async () => {
       await mkdir(join(disk, 'target'));
@@ -28,11 +34,7 @@ describe('strata on a full disk', { skip: NEEDS_MOUNT }, () => {
   });
 
   it('restore --beside names the place asked for, not the temp folder it lays into', async (t) => {
-    const tmp = await mkdtemp(join(tmpdir(), 'strata-cli-nospace-'));
-    t.after(() => rm(tmp, { recursive: true, force: true }));
-    const args = (...rest: string[]) => ['--store', pathToFileURL(join(tmp, 'store')).href, '--device', 'laptop', ...rest];
-    await writeTree(join(tmp, 'src'), { docs: { 'b.bin': makeRng(7).bytes(20_000) } });
-    for (const r of [await strata(args('init')), await strata(args('snapshot', join(tmp, 'src'), '--layer', 'user/alice'))]) assert.equal(r.code, 0, describeRun(r));
+    const { tmp, args } = await snapshotted(t);
     const disk = join(tmp, 'disk');
     await withTmpfs(disk, '64k', async () => {
       const target = join(disk, 'target');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig } from '../../shared/org-config.js';
 import { BULK_AFTER } from '../agent/history.js';
 import { writeProfile } from '../profile/index.js';
@@ -20,13 +20,18 @@ import { writeSession, type Session } from './session.js';
 
 const SNAPSHOTS = 200;
 
+/** A temp folder (removed after the test) and a repository in memory. */
+async function newRepository(t: TestContext) {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-long-history-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const memory = new MemoryStore();
+  await initRepository(memory, { packSize: 1 << 20 });
+  return { dir, memory, repo: await openRepository(memory) };
+}
+
 describe('sign-in after a long absence', () => {
   it(`reads the ${SNAPSHOTS} snapshots since this machine's head in bulk, and moves its head to the laid one`, async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'strata-long-history-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const memory = new MemoryStore();
-    await initRepository(memory, { packSize: 1 << 20 });
-    const repo = await openRepository(memory);
+    const { dir, memory, repo } = await newRepository(t);
     const layer = 'user/alice';
     const data = Buffer.from('the latest plan');
     const chunk = repo.blobId(data);
@@ -62,11 +67,7 @@ describe('sign-in after a long absence', () => {
   });
 
   it('reads the user layer\'s latest snapshot once, though this machine\'s head points at it (a repeat sign-in)', async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'strata-long-history-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const memory = new MemoryStore();
-    await initRepository(memory, { packSize: 1 << 20 });
-    const repo = await openRepository(memory);
+    const { dir, memory, repo } = await newRepository(t);
     const layer = 'user/alice';
     const root = await repo.saveTree({ entries: [] });
     await repo.flush();
