@@ -35,8 +35,8 @@
 import { closeSync, constants, fchmodSync, fsyncSync, ftruncateSync, futimesSync, openSync, renameSync, type Stats } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { lstatNow, placeNew, placeNewSync, replaceWith } from './fsutil.js';
-import { NOFOLLOW, TempNames, onFile, onFileSync } from '../fsutil.js';
+import { lstatNow, placeNewSync, replaceWith } from './fsutil.js';
+import { NOFOLLOW, TempNames, onFile, onFileSync, renameNoReplace } from '../fsutil.js';
 import { sameMtime } from './meta.js';
 import type { FileStat } from './seed.js';
 import { writeSparse, writeSparseSync } from '../sparse.js';
@@ -254,7 +254,7 @@ export class Assembly {
   /**
    * Puts the sealed temp `tmp` at `file`'s path. With `placing`, only what the walk saw there is
    * replaced; anything else (made or changed there since, a folder made there) is kept aside first,
-   * and where nothing is, the file goes in without replacing what may appear meanwhile (placeNew).
+   * and where nothing is, the file goes in without replacing what may appear meanwhile (renameNoReplace).
    * What the walk saw may still change between the lstat and the rename: Node has no
    * renameat2(RENAME_EXCHANGE) to close that window of one call.
    */
@@ -263,7 +263,7 @@ export class Assembly {
     for (;;) {
       const now = lstatNow(file.path);
       if (now === undefined) {
-        if (await placeNew(tmp, file.path)) return;
+        if (await renameNoReplace(tmp, file.path)) return;
         continue;
       }
       const found = this.placing.found(file, true);

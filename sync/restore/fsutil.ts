@@ -7,11 +7,10 @@
  * wins inside the target. Renames replace a link itself, not what it points to.
  */
 import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, rmSync, type Dirent, type Stats } from 'node:fs';
-import { link, lstat, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { StrataError } from '../errors.js';
-import { TEMP_PREFIX, isErrno, renameNoReplace } from '../fsutil.js';
-import { linksRefused } from '../state/fsutil.js';
+import { TEMP_PREFIX, isErrno } from '../fsutil.js';
 import { forEachLimit } from '../repo/pool.js';
 import { tempInUse } from '../temps.js';
 
@@ -122,25 +121,7 @@ export function byDepth<T extends { depth: number }>(items: readonly T[]): T[][]
   return [...levels.entries()].sort(([a], [b]) => a - b).map(([, list]) => list);
 }
 
-/**
- * Puts the file `from` at `to` only if nothing is there (false, `from` left as it is, when
- * something is): a rename would replace what appeared there. A hard link fails on an existing
- * name, then `from`'s name goes; where the file system has no hard links, renameNoReplace claims
- * the name first.
- */
-export async function placeNew(from: string, to: string): Promise<boolean> {
-  try {
-    await link(from, to);
-  } catch (err) {
-    if (isErrno(err, 'EEXIST')) return false;
-    if (!linksRefused(err)) throw err;
-    return renameNoReplace(from, to);
-  }
-  await rm(from, { force: true });
-  return true;
-}
-
-/** placeNew with synchronous calls (see lstatNow) where the file system has hard links; false, and nothing changed, where it fails in any way (placeNew then tells why). */
+/** renameNoReplace (a hard link, then the unlink of `from`) with synchronous calls (see lstatNow); false, and nothing changed, where it fails in any way (renameNoReplace then tells why). */
 export function placeNewSync(from: string, to: string): boolean {
   try {
     linkSync(from, to);
