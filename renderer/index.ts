@@ -21,43 +21,20 @@
  * it were current; an alert goes once what it says no longer stands (the agent could not be reached,
  * and a status came from it since), and a conflict resolved elsewhere before the page heard of it
  * is said as such, not as an error.
+ *
+ * This file is the page's state and what it does (App); the line to the agent is client.ts, the
+ * redraw that keeps what did not change morph.ts, the parts built from their input alone views.ts,
+ * the look style.ts.
  */
-import type { AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, FolderStatus, KeepSide, ResolvedConflicts, SettingsProblemInfo, SettingsStatus } from '../shared/agent-api.js';
+import type { AgentStatus, ConflictInfo, FolderStatus, KeepSide, ResolvedConflicts } from '../shared/agent-api.js';
 import { agentLabel, errorParts, formatProgress, lastPassFailed, layerLine, stateLabel, visibleName } from '../shared/status-text.js';
+import { Client, IF_STOPPED, Refused, Unauthorized, Unreachable } from './client.js';
 import { KEEP_ALL, keepAllOutcome, keepAllQuestion, versionsTable } from './conflicts.js';
 import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
+import { morph, standIn, update } from './morph.js';
 import { forgetToken, h, named, startPage, type Child } from './page.js';
-
-/** The agent refused the token: it restarted (a new token) since this tab got it. */
-class Unauthorized extends Error {
-  constructor() {
-    super('The agent no longer accepts this page\'s key (it restarted). Open the page again with the address `strata ui` prints.');
-  }
-}
-
-/** A command that never reached the agent: a status from it, pushed or asked for, ends what this says. */
-class Unreachable extends Error {
-  constructor() {
-    super(`Could not reach the agent. ${IF_STOPPED}`);
-  }
-}
-
-/** The agent refused a command: `code` is its error's (shared/agent-api.ts ApiError). */
-class Refused extends Error {
-  constructor(
-    readonly code: string | undefined,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-
-/**
- * What to do when the agent is gone: it answers at a new address, with a new key, each time it
- * starts, so this page cannot find it again by itself.
- */
-const IF_STOPPED = 'If it stopped, start it again and open this page with the address `strata ui` prints.';
+import { CSS } from './style.js';
+import { focusAfter, heading, outcomeLines, settingsSection, time } from './views.js';
 
 /** The state shown while the stream of statuses is down, for the page's state and each folder's. */
 const NOT_CONNECTED = 'Not connected';
@@ -74,134 +51,8 @@ const ANNOUNCE_MS = 10_000;
 /** How long the page waits before it opens again a stream the browser gave up on. */
 const REOPEN_MS = 3000;
 
-class Client {
-  constructor(private readonly token: string) {}
-
-  async call<C extends CommandName>(command: C, arg: CommandArg<C>): Promise<CommandResult<C>> {
-    const res = await fetch(`/api/${command}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(arg),
-    }).catch(() => {
-      // fetch says only "Failed to fetch": nothing answered.
-      throw new Unreachable();
-    });
-    const body = (await res.json().catch(() => undefined)) as { error?: { code?: unknown; message?: unknown } } | undefined;
-    if (res.status === 401) throw new Unauthorized();
-    if (!res.ok) throw new Refused(typeof body?.error?.code === 'string' ? body.error.code : undefined, typeof body?.error?.message === 'string' ? body.error.message : `the agent answered HTTP ${res.status}`);
-    return body as CommandResult<C>;
-  }
-
-  events(onEvent: (e: AgentEvent) => void, onDrop: () => void): EventSource {
-    const source = new EventSource(`/api/events?token=${encodeURIComponent(this.token)}`);
-    source.onmessage = (m: MessageEvent<string>) => onEvent(JSON.parse(m.data) as AgentEvent);
-    source.onerror = onDrop;
-    return source;
-  }
-}
-
-/**
- * Makes `target`'s children look like `source`'s, reusing the nodes that keep their kind and place:
- * statuses arrive many times a second during a pass, and a button replaced between the press and
- * the release of a click would swallow the click. An element that stands for one item of a list
- * (`data-key`) is reused for that item only: a focused button must never come to act on another.
- * An item that left the list, or one new before others, changes no other item's nodes: the focus
- * on a conflict's button must not go because another conflict was resolved elsewhere. A stand-in
- * (standIn) in `source` puts its element there as it is: morph never looks inside it.
- */
-export function morph(target: Node, source: Node): void {
-  const want = [...source.childNodes].map((n) => standIns.get(n) ?? n);
-  const keys = new Set(want.map(keyOf).filter((k) => k !== null));
-  for (const t of [...target.childNodes]) {
-    const k = keyOf(t);
-    if (k !== null && !keys.has(k)) t.remove();
-  }
-  want.forEach((s, i) => {
-    const t = target.childNodes[i];
-    if (t === s) return;
-    if (t === undefined) target.appendChild(adopt(s));
-    else if (kept.has(s) || !sameKind(t, s)) {
-      // An item still listed keeps its nodes: what differs from it comes in before it.
-      if (keyOf(t) !== null) target.insertBefore(adopt(s), t);
-      else target.replaceChild(adopt(s), t);
-    } else if (t instanceof Element && s instanceof Element) update(t, s);
-    else if (t.nodeValue !== s.nodeValue) t.nodeValue = s.nodeValue;
-  });
-  while (target.childNodes.length > want.length) target.lastChild?.remove();
-}
-
-/** Makes element `t` look like `s` (of its kind): its attributes, a button's state and action, its children. */
-function update(t: Element, s: Element): void {
-  for (const a of [...t.attributes]) if (!s.hasAttribute(a.name)) t.removeAttribute(a.name);
-  for (const a of [...s.attributes]) if (t.getAttribute(a.name) !== a.value) t.setAttribute(a.name, a.value);
-  if (t instanceof HTMLButtonElement && s instanceof HTMLButtonElement) {
-    t.disabled = s.disabled;
-    t.onclick = s.onclick;
-  }
-  morph(t, s);
-}
-
-/** The element each stand-in given to morph stands for. */
-const standIns = new WeakMap<Node, Element>();
-/** The elements stood for: each is put on the page as it is. */
-const kept = new WeakSet<Node>();
-
-/**
- * A node to put in a tree given to morph in place of `el`, an element built for an earlier render
- * (on the page, or to go there): morph puts `el` itself there, never a copy, and does not look
- * inside it. What `el` shows must be what this render would build.
- */
-function standIn(el: Element): Node {
-  const s = document.createComment('');
-  standIns.set(s, el);
-  kept.add(el);
-  return s;
-}
-
-/** `s`, a node of a tree given to morph, about to go on the page: the stand-ins in it give way to their elements. */
-function adopt(s: Node): Node {
-  if (kept.has(s)) return s;
-  for (const c of [...s.childNodes]) {
-    const el = standIns.get(c);
-    if (el !== undefined) s.replaceChild(el, c);
-    else adopt(c);
-  }
-  return s;
-}
-
-function keyOf(n: Node): string | null {
-  return n instanceof Element ? n.getAttribute('data-key') : null;
-}
-
-function sameKind(a: Node, b: Node): boolean {
-  if (a.nodeType !== b.nodeType || a.nodeName !== b.nodeName) return false;
-  return keyOf(a) === keyOf(b);
-}
-
-/** A heading the focus can be put on (not reached by Tab). */
-function heading<K extends 'h2' | 'h3'>(tag: K, text: string): HTMLElementTagNameMap[K] {
-  const el = h(tag, {}, text);
-  el.tabIndex = -1;
-  return el;
-}
-
-/**
- * Where the focus goes when what had it left the page (a conflict resolved, a held delete's box
- * gone): the heading of the list it was in, or of its folder, so that the next Tab goes on from
- * there and a key pressed again acts on nothing.
- */
-function focusAfter(had: Element, section: Element | null, inConflicts: boolean): void {
-  if (had.isConnected || section === null || !section.isConnected) return;
-  const target = (inConflicts ? section.querySelector<HTMLElement>(':scope > h3') : null) ?? section.querySelector<HTMLElement>(':scope > h2');
-  target?.focus();
-}
-
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function time(iso: string): string {
-  return new Date(iso).toLocaleString();
 }
 
 /** What a folder's live region says: the words of the folder's state, the line read out, and when (ms) it was set. */
@@ -554,76 +405,5 @@ class App {
     return item;
   }
 }
-
-/** What a "for all" did, as a status line; the conflicts it left, as an alert with each one and why. */
-function outcomeLines(o: { text: string; failed: ResolvedConflicts['failed'] }): HTMLElement[] {
-  const out = [h('p', { className: 'result', role: 'status' }, o.text)];
-  if (o.failed.length === 0) return out;
-  const left = h('div', { className: 'problem', role: 'alert' }, h('p', {}, o.failed.length === 1 ? 'One conflict was left as it was:' : `${o.failed.length} conflicts were left as they were:`));
-  left.append(h('ul', {}, ...o.failed.map((x) => h('li', {}, named(x.copy), `: ${x.error.message}`))));
-  out.push(left);
-  return out;
-}
-
-/**
- * The settings mirror's problems, as a folder's error is shown: what stands now as alerts (why
- * settings cannot sync at all; each key not synced, by its path), then what earlier runs told.
- */
-function settingsSection(st: SettingsStatus): HTMLElement | false {
-  if (st.error === undefined && st.problems.length === 0) return false;
-  const line = (p: SettingsProblemInfo): Child[] => [named(p.key), `: ${p.message}`];
-  const standing = st.problems.filter((p) => p.standing);
-  const earlier = st.problems.filter((p) => !p.standing);
-  return h(
-    'section',
-    { className: 'settings' },
-    h('h2', {}, 'Settings'),
-    st.error !== undefined && h('p', { className: 'problem', role: 'alert' }, 'Settings are not synced: ', ...errorParts(st.error, named), `. Files sync on; ${st.store} is tried again at each pass.`),
-    ...standing.map((p) => h('p', { className: 'problem', role: 'alert' }, ...line(p))),
-    earlier.length > 0 && h('h3', {}, 'Earlier, since the agent started'),
-    earlier.length > 0 && h('ul', { className: 'earlier' }, ...earlier.map((p) => h('li', {}, ...line(p)))),
-  );
-}
-
-/** The page's look: a constructed style sheet (the CSP allows no inline style). */
-const CSS = `
-:root { color-scheme: light dark; font-family: system-ui, sans-serif; line-height: 1.4; }
-body { margin: 0 auto; max-width: 46rem; padding: 1rem 1.5rem; }
-/* A name, a path or a key of any length wraps where it must: nothing makes the page scroll sideways. */
-main { overflow-wrap: anywhere; }
-header { display: flex; align-items: baseline; gap: 1rem; flex-wrap: wrap; }
-h1 { font-size: 1.4rem; margin: 0.5rem 0; }
-.state { font-weight: 600; padding: 0.1rem 0.6rem; border-radius: 1rem; background: #8884; margin: 0; }
-.device, .layer, .last-sync { color: #666; margin: 0.2rem 0; }
-nav { display: flex; gap: 0.5rem; margin: 0.5rem 0 1rem; }
-button { font: inherit; padding: 0.3rem 0.9rem; border-radius: 0.4rem; border: 1px solid #8888; cursor: pointer; }
-button:disabled, button[aria-disabled='true'] { opacity: 0.6; cursor: default; }
-.folder, .settings { border-top: 1px solid #8886; padding: 0.5rem 0; }
-.folder h2, .settings h2 { font-size: 1.05rem; margin: 0.4rem 0; word-break: break-all; }
-.folder-state { margin: 0.2rem 0; }
-/* Read by screen readers only: the line above, paced (announced). */
-.announce { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; margin: 0; }
-.problem { color: #c0392b; }
-.warning { color: #a04000; }
-.taken { font-weight: 600; }
-.pending { border: 1px solid #e67e22; border-radius: 0.4rem; padding: 0.2rem 0.8rem 0.8rem; margin: 0.5rem 0; }
-/* Buttons side by side, or one under the other on a narrow window, never touching. */
-.actions { display: inline-flex; flex-wrap: wrap; gap: 0.5rem; }
-.keep-all { display: flex; margin: 0.2rem 0 0.5rem; }
-.conflicts li { margin: 0.4rem 0; }
-.conflicts .path, .conflicts .copy { font-family: ui-monospace, monospace; word-break: break-all; }
-.versions { border-collapse: collapse; margin: 0.3rem 0 0.5rem; }
-.versions th, .versions td { text-align: left; padding: 0.1rem 0.8rem 0.1rem 0; vertical-align: top; overflow-wrap: break-word; }
-/* The device's name, one word of any length, breaks anywhere: the table must fit a narrow window. */
-.versions td:last-child { overflow-wrap: anywhere; }
-.versions th[scope='row'] { font-weight: normal; font-style: italic; }
-h3 { font-size: 0.95rem; margin: 0.8rem 0 0.3rem; }
-/* Both greys, both reds and both oranges keep 4.5:1 against their background (WCAG AA). */
-@media (prefers-color-scheme: dark) {
-  .device, .layer, .last-sync { color: #aaa; }
-  .problem { color: #ff7b6b; }
-  .warning { color: #f0a050; }
-}
-`;
 
 startPage(CSS, 'Open this page with the address `strata ui` prints: it carries the key to the agent.', (root, token) => new App(root, new Client(token)).start());
