@@ -27,36 +27,26 @@
  *
  * Changes made on the machine are watched with `dconf watch <dir>`: one long-running child per dir,
  * started again when it ends, stopped with the watch.
+ *
+ * This file is the store (Dconf): what it reads, writes and resets. Beside it: dconf-keyfile.ts,
+ * the key files' text (no process); dconf-process.ts, the dconf processes it runs and watches;
+ * dconf-profile.ts, the profile and where the user's database lives.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { StrataError, whatFailed } from '../errors.js';
 import { fsyncDir, isErrno, openRegular, writeFileNamed } from '../fsutil.js';
-import { isSettingsPath, type SettingsChange, type SettingsProblem, type SettingsStore } from './settings.js';
-
-/** How long one dconf command may take: it talks to a local service. */
-const TIMEOUT_MS = 30_000;
-const MAX_OUTPUT = 64 * 1024 * 1024;
-/** A `dconf watch` that ended is started again after this, doubled while it keeps ending within WATCH_STEADY_MS, up to the max. */
-const WATCH_RESTART_MS = 1_000;
-const WATCH_STEADY_MS = 60_000;
-const WATCH_RESTART_MAX_MS = 5 * 60_000;
-/** What dconf says where it cannot open the profile it is given (and goes on with no database: see noProfile). */
-const NULL_PROFILE = 'using the null configuration';
+import { commonDir, keyFile, oneLine, parseDump } from './dconf-keyfile.js';
+import { runDconf, watchDconf, type Run } from './dconf-process.js';
+import { userDatabase, userOnlyLine } from './dconf-profile.js';
+import type { SettingsChange, SettingsProblem, SettingsStore } from './settings.js';
 
 export interface DconfOptions {
   /** The dconf binary (default `dconf` on PATH). */
   command?: string;
   /** Its environment (default this process's): XDG_CONFIG_HOME and DBUS_SESSION_BUS_ADDRESS pick the database. */
   env?: NodeJS.ProcessEnv;
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
 }
 
 export class Dconf implements SettingsStore {
@@ -270,189 +260,16 @@ export class Dconf implements SettingsStore {
     return problems;
   }
 
-  /**
-   * `dconf watch <dir>`, a child that prints each change the dconf service signals. A child that
-   * ends is started again, after a wait that grows while it keeps ending at once; a dconf that
-   * cannot be started at all (not installed) is not watched: its changes wait for the next poll.
-   */
+  /** `dconf watch <dir>` (watchDconf). */
   watch(dir: string, changed: () => void): () => Promise<void> {
-    let child: ChildProcess | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let stopped = false;
-    let wait = WATCH_RESTART_MS;
-    const start = (): void => {
-      timer = undefined;
-      if (stopped) return;
-      const started = Date.now();
-      const c = spawn(this.command, ['watch', dir], { env: this.env ?? process.env, stdio: ['ignore', 'pipe', 'ignore'] });
-      child = c;
-      c.stdout.on('data', () => {
-        if (!stopped) changed();
-      });
-      let missing = false;
-      c.on('error', (err: NodeJS.ErrnoException) => {
-        missing = err.code === 'ENOENT';
-      });
-      c.on('close', () => {
-        if (child === c) child = undefined;
-        if (stopped || missing) return;
-        wait = Date.now() - started > WATCH_STEADY_MS ? WATCH_RESTART_MS : Math.min(wait * 2, WATCH_RESTART_MAX_MS);
-        timer = setTimeout(start, wait);
-        timer.unref();
-      });
-    };
-    start();
-    return async () => {
-      stopped = true;
-      clearTimeout(timer);
-      const c = child;
-      if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
-      const closed = new Promise((resolve) => c.once('close', resolve));
-      c.kill();
-      await closed;
-    };
+    return watchDconf(this.command, this.env, dir, changed);
   }
 
   private failed(what: string, r: Run): StrataError {
     return new StrataError('E_SETTINGS', `dconf ${what} failed: ${oneLine(r.stderr) || `exit code ${r.code}`}`);
   }
 
-  /**
-   * dconf reads through a profile it cannot open as an empty database (a warning, exit code 0):
-   * taken at its word, every key would look reset on this machine, and the resets would go to the
-   * layer. So it fails.
-   */
-  private noProfile(args: readonly string[], extraEnv: NodeJS.ProcessEnv | undefined): StrataError {
-    const profile = extraEnv?.DCONF_PROFILE ?? (this.env ?? process.env).DCONF_PROFILE ?? 'user';
-    return new StrataError('E_SETTINGS', `dconf ${args[0] ?? ''} cannot open its profile ${profile}: it would see no settings at all`);
-  }
-
   private run(args: string[], input?: string, extraEnv?: NodeJS.ProcessEnv): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.command, args, { env: { ...(this.env ?? process.env), ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'], timeout: TIMEOUT_MS });
-      let stdout = '';
-      let stderr = '';
-      let size = 0;
-      child.stdout.setEncoding('utf8');
-      child.stderr.setEncoding('utf8');
-      child.stdout.on('data', (d: string) => {
-        size += d.length;
-        if (size > MAX_OUTPUT) child.kill();
-        else stdout += d;
-      });
-      child.stderr.on('data', (d: string) => {
-        if (stderr.length < 64 * 1024) stderr += d;
-      });
-      child.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') reject(new StrataError('E_SETTINGS', `${this.command} is not installed: settings cannot be synced (Debian, Ubuntu: apt install dconf-cli)`));
-        else reject(new StrataError('E_SETTINGS', `${this.command} ${args[0] ?? ''} could not run: ${err.message}`));
-      });
-      // A write to a dconf that exited early (EPIPE) shows in its exit code and stderr.
-      child.stdin.on('error', () => undefined);
-      child.on('close', (code, signal) => {
-        if (size > MAX_OUTPUT) reject(new StrataError('E_SETTINGS', `${this.command} ${args.join(' ')} printed more than ${MAX_OUTPUT} bytes`));
-        else if (stderr.includes(NULL_PROFILE)) reject(this.noProfile(args, extraEnv));
-        else resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr: signal ? `${stderr}(stopped by ${signal})` : stderr });
-      });
-      child.stdin.end(input ?? '');
-    });
+    return runDconf(this.command, this.env, args, input, extraEnv);
   }
-}
-
-/**
- * The one line of a profile for reads that holds only the user's database of the active profile
- * (DCONF_PROFILE, by name or path, else `user`): `dconf dump` shows what the system databases under
- * it hold too — an administrator's defaults, which are not the user's to sync (adopted into the
- * layer, they would override other machines' defaults). Undefined when the active profile is the
- * default one (the user's database alone) or names no user database. Writes keep the active
- * profile, locks and all.
- */
-async function userOnlyLine(env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const lines = await profileLines(env);
-  if (lines === undefined) return undefined;
-  const user = lines.find((l) => l.startsWith('user-db:'));
-  return user === undefined || lines.length === 1 ? undefined : user;
-}
-
-/** The lines of the active profile (DCONF_PROFILE, by name or path, else `user`), or undefined where there is none (dconf's default: the user's database `user`). */
-async function profileLines(env: NodeJS.ProcessEnv): Promise<string[] | undefined> {
-  const name = env.DCONF_PROFILE ?? 'user';
-  const dataDirs = (env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':').filter((d) => d !== '');
-  const candidates = isAbsolute(name) ? [name] : name.includes('/') ? [] : ['/etc/dconf/profile', ...dataDirs.map((d) => join(d, 'dconf/profile'))].map((d) => join(d, name));
-  for (const file of candidates) {
-    const text = await readFile(file, 'utf8').catch(() => undefined);
-    if (text !== undefined) return text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  }
-  return undefined;
-}
-
-/** The user's database file of the active profile, where the dconf client reads it; undefined where the profile names none. */
-async function userDatabase(env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const lines = await profileLines(env);
-  const name = lines === undefined ? 'user' : lines.find((l) => l.startsWith('user-db:'))?.slice('user-db:'.length);
-  if (name === undefined || name === '' || name.includes('/')) return undefined;
-  const config = env.XDG_CONFIG_HOME !== undefined && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(env.HOME ?? homedir(), '.config');
-  return join(config, 'dconf', name);
-}
-
-/**
- * The values of `dconf dump <dir>`, by full key path. Keys and dirs whose names the layer cannot
- * hold (isSettingsPath) are listed in `skipped` instead.
- *
- * dconf writes no comments, a value never spans lines (GVariant text escapes a newline) and a
- * section's name holds no "[" or "]" (a dir so named is left out of a dump); but a key's name may
- * hold a newline, and is then written over several lines: a line that is neither a section nor
- * holds "=" starts such a name, which runs to the next line that holds one. Read as lines of their
- * own, its parts would be keys it is not (`x\ntheme` read as `theme`).
- */
-export function parseDump(dir: string, text: string): { values: Map<string, string>; skipped: string[] } {
-  const values = new Map<string, string>();
-  const skipped: string[] = [];
-  let section: string | undefined;
-  let cut: string[] | undefined;
-  for (const line of text.split('\n')) {
-    if (cut === undefined) {
-      if (line === '') continue;
-      if (/^\[[^[\]]*\]$/.test(line)) {
-        const name = line.slice(1, -1);
-        section = name === '/' ? dir : `${dir}${name}/`;
-        continue;
-      }
-    }
-    const eq = line.indexOf('=');
-    if (eq < 0) {
-      (cut ??= []).push(line);
-      continue;
-    }
-    const key = `${section ?? dir}${[...(cut ?? []), line.slice(0, eq)].join('\n')}`;
-    cut = undefined;
-    if (section === undefined) continue;
-    if (isSettingsPath(key)) values.set(key, line.slice(eq + 1));
-    else skipped.push(key);
-  }
-  return { values, skipped };
-}
-
-/** A key file for `dconf load /`: a section per dir, relative to the root. */
-export function keyFile(sets: readonly { key: string; value: string }[]): string {
-  const byDir = new Map<string, string[]>();
-  for (const { key, value } of sets) {
-    const slash = key.lastIndexOf('/');
-    const dir = key.slice(1, slash);
-    const lines = byDir.get(dir) ?? [];
-    lines.push(`${key.slice(slash + 1)}=${value}`);
-    byDir.set(dir, lines);
-  }
-  return [...byDir].map(([dir, lines]) => `[${dir === '' ? '/' : dir}]\n${lines.join('\n')}\n`).join('\n');
-}
-
-/** The longest dir (ending in "/") that holds both `dir` and `key`. */
-function commonDir(dir: string, key: string): string {
-  let i = 0;
-  while (i < dir.length && dir[i] === key[i]) i++;
-  return dir.slice(0, dir.lastIndexOf('/', i - 1) + 1);
-}
-
-function oneLine(s: string): string {
-  return s.trim().split('\n').filter((l) => l.trim() !== '')[0]?.replace(/^error:\s*/, '') ?? '';
 }
