@@ -69,7 +69,7 @@ test("the agent's UI runs under a CSP that refuses every script, style, image an
 
 test('the sign-in screen runs under the same CSP', { skip: noChromium, timeout: 60_000 }, async (t) => {
   const state: SignInState = { step: 'form', defaults: { org: '', user: 'dana' } };
-  const screen = await serveSignIn({ state: () => state, start: () => false });
+  const screen = await serveSignIn({ state: () => state, checkKeychain: () => Promise.resolve(state), start: () => false });
   t.after(() => screen.close());
   const { violated, ran } = await tryEverything(t, `${screen.url}/#token=${screen.token}`);
   assert.deepEqual(ran, []);

@@ -50,7 +50,9 @@ test('the UI shows settings that cannot sync (dconf not running), a locked key a
   await stateIs(page, 'In sync'); // files sync on
 
   // dconf runs again: the value goes in, and the page no longer says settings cannot sync.
-  env.DBUS_SESSION_BUS_ADDRESS = dconf.env.DBUS_SESSION_BUS_ADDRESS;
+  const bus = dconf.env.DBUS_SESSION_BUS_ADDRESS;
+  assert.ok(bus, 'the dconf session has a bus');
+  env.DBUS_SESSION_BUS_ADDRESS = bus;
   await settingsSection.waitFor({ state: 'detached', timeout: 20_000 });
 
   // A key the administrator locked, and a value dconf cannot parse (hostile markup in it too).
