@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { blobId, ChunkPool, cutPoints, DEFAULT_CHUNKER, measureChunkHash, type HashAlgorithm } from '../sync/chunker/index.js';
+import { blobId, ChunkPool, cutPoints, DEFAULT_CHUNKER, DEFAULT_HASH, measureChunkHash, type HashAlgorithm } from '../sync/chunker/index.js';
 import { makeRng } from '../sync/testing/random.js';
 
 const MiB = 1024 * 1024;
@@ -84,7 +84,7 @@ function editReupload(): void {
   const data = randomBuffer(size, 99);
   const chunks = (b: Buffer) => {
     const ends = cutPoints(b, DEFAULT_CHUNKER);
-    return ends.map((end, i) => ({ id: blobId(b.subarray(i === 0 ? 0 : ends[i - 1]!, end)), length: end - (i === 0 ? 0 : ends[i - 1]!) }));
+    return ends.map((end, i) => ({ id: blobId(b.subarray(i === 0 ? 0 : ends[i - 1]!, end), DEFAULT_HASH), length: end - (i === 0 ? 0 : ends[i - 1]!) }));
   };
   const known = new Set(chunks(data).map((c) => c.id));
   const rng = makeRng(7);
