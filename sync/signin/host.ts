@@ -73,6 +73,8 @@ export interface SessionHostOptions {
   /** The settings store the org's settings are mirrored from (default: this platform's; settings.ts). */
   settingsStore?: SettingsStore;
   onSettings?: (e: SettingsEvent) => void;
+  /** Told what the start had to put right, in one line (default: to stderr, as the CLI warns). */
+  onWarning?: (line: string) => void;
 }
 
 export interface SessionHost {
@@ -93,7 +95,7 @@ export async function startSessionHost(opts: SessionHostOptions): Promise<Sessio
     const mirror = sessionSettings(session, stateDir, settingsStore);
     const report = mirror && new SettingsReport(settingsStore.name);
     const beside = mirror && settingsRunner(mirror, (e) => opts.onSettings?.(e), (run) => report?.ran(run));
-    await endCutOffPause(stateDir);
+    await endCutOffPause(stateDir, { warn: opts.onWarning ?? ((line) => process.stderr.write(`strata: warning: ${line}\n`)) });
     const agent = await startSessionAgent({ stateDir, session, openStore: () => org.store, ...(opts.chunker ? { chunker: opts.chunker } : {}), ...(opts.pollMs ? { pollMs: opts.pollMs } : {}), ...(beside ? { beside, watchBeside: (changed: () => void) => mirror.watch(changed) } : {}) });
     stops.push({ what: 'the agent', stop: () => agent.stop() });
     const follower = new OrgLayerFollower({ stateDir, store: org.store, agent, session, intervalMs: opts.orgCheckMs, onEvent: (e) => opts.onFollow?.(e) });

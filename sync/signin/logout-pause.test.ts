@@ -3,12 +3,14 @@
 // agent's state; the next agent must start running, unless that sign-out still runs.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { tempRoot } from '../agent/testkit.js';
+import { isStrataError } from '../errors.js';
+import { rerunAsOrdinaryUser } from '../testing/userns.js';
 import { openAgentState } from '../state/index.js';
 import { endCutOffPause, LOGOUT_PAUSED_FILE, recordLogoutPause } from './logout-pause.js';
 
@@ -52,7 +54,7 @@ test('a record written before the machine started speaks for no running sign-out
   const stateDir = await pausedStateDir(t, 'pause-reboot');
   await recordLogoutPause(stateDir, 1);
   // The machine started two days after the record: the pid it names (this process's) is another process's.
-  assert.equal(await endCutOffPause(stateDir, Date.now() + 2 * 24 * HOUR_MS, Date.now() + 2 * 24 * HOUR_MS), true);
+  assert.equal(await endCutOffPause(stateDir, { now: Date.now() + 2 * 24 * HOUR_MS, bootMs: Date.now() + 2 * 24 * HOUR_MS }), true);
   assert.equal(await paused(stateDir), false);
   assert.equal(await recorded(stateDir), false);
 });
@@ -63,7 +65,41 @@ test("an older version's record, which names no sign-out, holds the pause for an
   await writeFile(join(stateDir, LOGOUT_PAUSED_FILE), JSON.stringify({ pausedBy: 'strata logout', pid: process.pid }) + '\n');
   assert.equal(await endCutOffPause(stateDir), false, 'just written: its sign-out may run');
   assert.equal(await paused(stateDir), true);
-  assert.equal(await endCutOffPause(stateDir, Date.now() + 2 * HOUR_MS), true, 'unchanged for two hours');
+  assert.equal(await endCutOffPause(stateDir, { now: Date.now() + 2 * HOUR_MS }), true, 'unchanged for two hours');
   assert.equal(await paused(stateDir), false);
   assert.equal(await recorded(stateDir), false);
+});
+
+for (const [what, make, why] of [
+  ['not valid JSON', (file: string) => writeFile(file, '{"pausedBy": "strata lo'), /is not valid JSON/],
+  ['a folder', (file: string) => mkdir(join(file, 'inside'), { recursive: true }), /is a folder/],
+] as const) {
+  test(`a record that is ${what} is no running sign-out's (one writes it whole): the pause ends at the agent's start, and a warning names it`, async (t) => {
+    const stateDir = await pausedStateDir(t, 'pause-bad');
+    const file = join(stateDir, LOGOUT_PAUSED_FILE);
+    await make(file);
+    const warnings: string[] = [];
+    assert.equal(await endCutOffPause(stateDir, { warn: (line) => warnings.push(line) }), true);
+    assert.equal(await paused(stateDir), false, 'the user had it running');
+    assert.equal(await recorded(stateDir), false, 'the record is gone');
+    assert.equal(warnings.length, 1);
+    assert.ok(warnings[0]!.includes(file), warnings[0]);
+    assert.match(warnings[0]!, why);
+  });
+}
+
+test('a record this user cannot read may be a running sign-out\'s (one run as root): the start fails in one line saying what and where; the pause stays', async (t) => {
+  if (await rerunAsOrdinaryUser(t, import.meta.url)) return;
+  const stateDir = await pausedStateDir(t, 'pause-eacces');
+  const file = join(stateDir, LOGOUT_PAUSED_FILE);
+  await recordLogoutPause(stateDir, 1);
+  await chmod(file, 0);
+  await assert.rejects(endCutOffPause(stateDir), (err) => {
+    assert.ok(isStrataError(err, 'E_ACCESS_DENIED'), String(err));
+    assert.equal(err.path, file);
+    assert.doesNotMatch(err.message, /\n/);
+    assert.match(err.message, /sign-out/);
+    return true;
+  });
+  assert.equal(await paused(stateDir), true);
 });

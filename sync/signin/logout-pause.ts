@@ -21,7 +21,7 @@ import type { Stats } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentApi } from '../../shared/agent-api.js';
-import { StrataError } from '../errors.js';
+import { asReported, StrataError } from '../errors.js';
 import { fsyncDir, isErrno } from '../fsutil.js';
 import { openAgentState } from '../state/index.js';
 import { writeFileAtomic } from '../state/fsutil.js';
@@ -46,34 +46,75 @@ export async function recordLogoutPause(stateDir: string, agentPid: number): Pro
   await writeFileAtomic(pathOf(stateDir), JSON.stringify({ pausedBy: 'strata logout', signOutPid: process.pid, agentPid }) + '\n');
 }
 
-/** Whether the agent's recorded pause is a sign-out's. */
+/** Whether the agent's recorded pause is a sign-out's: anything at the record's path says so (readPause). */
 export async function logoutPaused(stateDir: string): Promise<boolean> {
-  return (await readRecord(pathOf(stateDir))) !== undefined;
+  return (await readPause(pathOf(stateDir))) !== undefined;
 }
 
+/** Removes the record: whatever is at its path (readPause: a folder too, which nothing else keeps there). */
 export async function removeLogoutPause(stateDir: string): Promise<void> {
-  await rm(pathOf(stateDir), { force: true });
+  await rm(pathOf(stateDir), { force: true, recursive: true });
   await fsyncDir(stateDir);
+}
+
+export interface EndCutOffOptions {
+  /** The clock (default: now). */
+  now?: number;
+  /** When the machine started (default: temps.ts bootTimeMs). */
+  bootMs?: number;
+  /** Told, in one line, of a record that no sign-out wrote as it is (not JSON, a folder), which ends all the same. */
+  warn?: (line: string) => void;
 }
 
 /**
  * At an agent's start, before it reads its pause: a pause whose sign-out is gone (cut off after it
  * paused the agent) ends, the agent recorded unpaused and the record removed; returns whether it
- * did. One whose sign-out may still run stays, as does the user's own (no record). `now`, `bootMs`:
- * the clock and when the machine started (temps.ts bootTimeMs).
+ * did. One whose sign-out may still run stays, as does the user's own (no record). A record no
+ * sign-out wrote as it is (readPause: a sign-out writes it whole, a JSON object) speaks for none
+ * still running: it ends too, and `warn` says so. One that cannot be read (EACCES: a sign-out
+ * run as root may have written it) fails the start, saying what and where.
  */
-export async function endCutOffPause(stateDir: string, now = Date.now(), bootMs = bootTimeMs()): Promise<boolean> {
+export async function endCutOffPause(stateDir: string, opts: EndCutOffOptions = {}): Promise<boolean> {
   const file = pathOf(stateDir);
-  const text = await readRecord(file);
-  if (text === undefined) return false;
-  const st = await stat(file).catch((err: unknown) => {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err;
-  });
-  // Gone since it was read: its sign-out ended the pause itself.
-  if (st === undefined || signOutMayRun(text, st, now, bootMs)) return false;
+  const found = await readPause(file);
+  if (found === undefined) return false;
+  if ('notARecord' in found) {
+    opts.warn?.(`${file} ${found.notARecord}, not a sign-out's record of its pause: no running sign-out wrote it, so the pause it stood for ends (sync resumes) and it is removed`);
+  } else {
+    const st = await stat(file).catch((err: unknown) => {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw err;
+    });
+    // Gone since it was read: its sign-out ended the pause itself.
+    if (st === undefined || signOutMayRun(found.text, st, opts.now ?? Date.now(), opts.bootMs ?? bootTimeMs())) return false;
+  }
   await unpauseStopped(stateDir);
   return true;
+}
+
+/**
+ * What is at the record's path: its text; or, for what no sign-out writes (it writes a JSON object
+ * whole, atomically), why it is none; undefined when nothing is there. One that cannot be read
+ * fails in one line naming it: it may be a running sign-out's all the same.
+ */
+async function readPause(file: string): Promise<{ text: string } | { notARecord: string } | undefined> {
+  let text: string | undefined;
+  try {
+    text = await readRecord(file);
+  } catch (err) {
+    if (isErrno(err, 'EISDIR')) return { notARecord: 'is a folder' };
+    const reported = asReported(err);
+    if (reported === undefined) throw err;
+    throw new StrataError(reported.code, `cannot read the record that a sign-out paused the agent (${(err as NodeJS.ErrnoException).code ?? reported.message}): make it readable to this user, or remove it if no strata logout is running`, { path: file }, { cause: err });
+  }
+  if (text === undefined) return undefined;
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return { text };
+  } catch {
+    return { notARecord: 'is not valid JSON' };
+  }
+  return { notARecord: 'is not a JSON object' };
 }
 
 /**
@@ -87,14 +128,10 @@ function signOutMayRun(text: string, st: Stats, now: number, bootMs: number): bo
   return pid === undefined ? now - st.ctimeMs < UNNAMED_SIGN_OUT_MS : pidAlive(pid);
 }
 
-/** The sign-out's pid a record names, if any (one that cannot be read names none). */
+/** The sign-out's pid a record (a JSON object) names, if any. */
 function signOutPid(text: string): number | undefined {
-  try {
-    const pid = (JSON.parse(text) as { signOutPid?: unknown } | null)?.signOutPid;
-    return typeof pid === 'number' ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  const pid = (JSON.parse(text) as { signOutPid?: unknown }).signOutPid;
+  return typeof pid === 'number' ? pid : undefined;
 }
 
 /** The agent, stopped, recorded unpaused (its pause was the sign-out's), then the record removed. */
