@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Agent } from '../agent/index.js';
-import { serveControl } from '../control/index.js';
+import { readControlFile, serveControl, type ControlInfo } from '../control/index.js';
 import { deleteCredentials, loadCredentials, userPrincipal } from '../credentials/index.js';
 import { isStrataError, StrataError } from '../errors.js';
 import { openAgentState } from '../state/index.js';
@@ -18,9 +18,11 @@ import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/inde
 import { writeTree } from '../cli/testkit.js';
 import { layHome } from './lay.js';
 import { sessionFolder } from './folder.js';
+import { startSessionHost, type SessionHost } from './host.js';
 import { openSessionStore, startSessionAgent } from './live.js';
+import { logoutPaused } from './logout-pause.js';
 import { signOut as signOutOf, type SignOutOptions } from './logout.js';
-import { readSession } from './session.js';
+import { deleteSession, readSession } from './session.js';
 import { latestTree, makeMachine, makeTestOrg, signInAndLay, signInSkipReason, syncPass, type TestOrg } from './testkit.js';
 import { signIn } from './login.js';
 import { MemorySettings } from '../settings/testkit.js';
@@ -265,6 +267,60 @@ describe('signOut', { skip, timeout: 300_000 }, () => {
       assert.deepEqual(await loadCredentials(org.org, userPrincipal('oz')), org.creds);
     });
   }
+
+  it('stops the agent that restarted while it signed out (a crash, a service manager) too: none runs paused over the session it deleted', async (t) => {
+    const { org, m, stop } = await pcWithAgent(t, 'hal');
+    await writeFile(join(m.home, 'Documents/plan.txt'), 'plan v2, before signing out');
+    const session = await readSession(m.stateDir);
+    let restarted: SessionHost | undefined;
+    let restartedStopped = false;
+    // Past the flush and the pause: the agent dies, and its service starts it again. Its sign-out
+    // (this process) runs: it starts paused.
+    const crashAndRestart: typeof deleteCredentials = async (...args) => {
+      await stop();
+      restarted = await startSessionHost({ stateDir: m.stateDir, session, org: await openSessionStore(session), orgCheckMs: 0, pollMs: 3_600_000 });
+      t.after(() => (restartedStopped ? undefined : restarted?.stop()));
+      assert.equal(restarted.agent.paused, true, 'it starts paused: its sign-out runs');
+      return deleteCredentials(...args);
+    };
+    const stopAgent = async (info: ControlInfo): Promise<void> => {
+      if (restarted === undefined || info.token !== restarted.control.token) return stop();
+      restartedStopped = true;
+      await restarted.stop();
+    };
+    const r = await signOut({ stateDir: m.stateDir, stopAgent, deleteCredentials: crashAndRestart });
+    assert.equal(r.flushed, 'agent');
+    assert.equal(restartedStopped, true, 'the agent serving the session at its end was stopped');
+    await assert.rejects(readControlFile(m.stateDir), (err) => isStrataError(err, 'E_AGENT_NOT_RUNNING'), 'no agent serves the state dir');
+    assert.equal((await openAgentState(m.stateDir)).get().paused, false, 'paused for the sign-out only: the next agent starts unpaused');
+    assert.equal(await logoutPaused(m.stateDir), false);
+    const plan = (await latestTree(await org.admin(), 'user/hal')).get('Documents/plan.txt');
+    assert.equal(plan?.type === 'file' ? plan.size : -1, 'plan v2, before signing out'.length, 'the flush came first');
+  });
+
+  it('stops an agent that started just before it deleted the session, once it has', async (t) => {
+    const { m, stop } = await pcWithAgent(t, 'ida');
+    const session = await readSession(m.stateDir);
+    let late: SessionHost | undefined;
+    let lateStopped = false;
+    // Started as the sign-out went, with the credentials read before they went: its sign-out had
+    // already stopped the agent it held.
+    const bucket = await openSessionStore(session);
+    const startThenDelete: typeof deleteSession = async (stateDir) => {
+      late = await startSessionHost({ stateDir, session, org: bucket, orgCheckMs: 0, pollMs: 3_600_000 });
+      t.after(() => (lateStopped ? undefined : late?.stop()));
+      return deleteSession(stateDir);
+    };
+    const stopAgent = async (info: ControlInfo): Promise<void> => {
+      if (late === undefined || info.token !== late.control.token) return stop();
+      lateStopped = true;
+      await late.stop();
+    };
+    await signOut({ stateDir: m.stateDir, stopAgent, deleteSession: startThenDelete });
+    assert.equal(lateStopped, true, 'the agent that served the deleted session was stopped');
+    await assert.rejects(readControlFile(m.stateDir), (err) => isStrataError(err, 'E_AGENT_NOT_RUNNING'));
+    assert.equal((await openAgentState(m.stateDir)).get().paused, false);
+  });
 
   it('keeps the agent running, unpaused as it was, when a step after its flush fails: nothing is signed out, and it syncs on', async (t) => {
     const { org, m, agent, stopped } = await pcWithAgent(t, 'joe');

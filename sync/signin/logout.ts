@@ -9,7 +9,9 @@
  *      device's head is marked final, its last write (device-head.ts: the next sign-in anywhere may drop it);
  *   2. --wipe: its record is written (wipe-pending.ts), before the credentials go;
  *   3. delete the keychain entry: the point of no return. Only then is the agent stopped (SIGTERM
- *      by default, then wait until its endpoint is gone), then the session file deleted;
+ *      by default, then wait until its endpoint is gone), and any other that serves the state dir
+ *      by then (restarted during the sign-out), then the session file deleted, and then an agent
+ *      that started before it went and serves it (host.ts refuses one that serves after);
  *   4. --wipe: remove from home what the bucket has (wipe.ts): whatever it lacks stays, as `kept`;
  *      the record is removed once it is done: with nobody signed in, `logout --wipe` finishes a
  *      wipe that was cut off.
@@ -177,11 +179,22 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   const inPart = `; signed out only in part: the credentials are gone from the keychain, the session is not`;
   const rest = `${opts.wipe ? ' and wipes' : ''}, with no pass (without the credentials, changes since the last pass stay on disk, unsynced)`;
   const left = (note: string): string => `${inPart}, and the agent ${note}: ${rerun} removes the session${rest}`;
-  if (held !== undefined) await stopHeld(opts, held, timeoutMs, left);
+  const stop = opts.stopAgent ?? ((i: ControlInfo) => stopBySignal(opts.stateDir, i, timeoutMs));
+  if (held !== undefined) await stopHeld(opts.stateDir, stop, held, left);
   else if (await logoutPaused(opts.stateDir)) await unpauseLeft(opts.stateDir, left);
   await (opts.deleteSession ?? deleteSession)(opts.stateDir).catch((err: unknown) => {
     throw withNote(err, `${inPart}${held ? ' (the agent was stopped)' : ''}: ${rerun} removes it${rest}`);
   });
+  // An agent that started before the session went and served after the look above: it sees the
+  // session gone once it serves (host.ts), or is seen here.
+  await stopStarted(opts.stateDir, stop, held?.info.token).then(
+    async (stopped) => {
+      if (stopped && held !== undefined && !held.agent.wasPaused) await unpauseStopped(opts.stateDir);
+    },
+    (err: unknown) => {
+      throw withNote(err, `; signed out, but an agent that started while it signed out did not stop: stop it${opts.wipe ? ', then run strata logout --wipe again to wipe' : ''}`);
+    },
+  );
   const { wiped, kept } = opts.wipe ? await wipeRecorded(session, opts.stateDir, format, opts.chunker) : { wiped: [], kept: [] };
   return {
     org: session.org.org,
@@ -207,16 +220,36 @@ async function wipeRecorded(session: Session, stateDir: string, format: WipeForm
 }
 
 /**
- * Stops the agent held for the sign-out, then records it unpaused again if the user had it so:
- * paused only for the sign-out, it must not start paused at the next sign-in. `left(note)` says
- * what a failure leaves, `note` saying where the agent is.
+ * Stops the agent held for the sign-out, and any that started meanwhile (stopStarted: it crashed,
+ * and its service started it again), then records it unpaused again if the user had it so: paused
+ * only for the sign-out, it must not start paused at the next sign-in. `left(note)` says what a
+ * failure leaves, `note` saying where the agent is.
  */
-async function stopHeld(opts: SignOutOptions, { agent, info }: { agent: HeldAgent; info: ControlInfo }, timeoutMs: number, left: (note: string) => string): Promise<void> {
+async function stopHeld(stateDir: string, stop: (info: ControlInfo) => Promise<void>, { agent, info }: { agent: HeldAgent; info: ControlInfo }, left: (note: string) => string): Promise<void> {
   const paused = agent.wasPaused ? 'paused, did not stop (a rerun stops it first)' : 'paused for the sign-out only, did not stop (a rerun stops it first, and records it unpaused, as the user had it)';
-  await (opts.stopAgent ?? ((i) => stopBySignal(opts.stateDir, i, timeoutMs)))(info).catch((err: unknown) => {
+  const stopped = stop(info).then(() => stopStarted(stateDir, stop, info.token));
+  await stopped.catch((err: unknown) => {
     throw withNote(err, left(`(pid ${info.pid}), ${paused}`));
   });
-  if (!agent.wasPaused) await unpauseLeft(opts.stateDir, left);
+  if (!agent.wasPaused) await unpauseLeft(stateDir, left);
+}
+
+/**
+ * Stops every agent that serves the state dir now, other than the one whose token is `stopped`:
+ * one started during the sign-out (the agent held for it crashed, and its service or the user
+ * started it again) would otherwise run on over a deleted session, paused by the sign-out's record
+ * for good. Only one that answers is stopped: a control.json naming a process gone, or one that
+ * does not answer (its pid maybe another program's by now), is no agent to signal. Returns whether
+ * it stopped any.
+ */
+async function stopStarted(stateDir: string, stop: (info: ControlInfo) => Promise<void>, stopped?: string): Promise<boolean> {
+  const done = new Set(stopped === undefined ? [] : [stopped]);
+  for (;;) {
+    const info = await readControlFile(stateDir).catch(() => undefined);
+    if (info === undefined || done.has(info.token) || (await probeAgent(info)) !== 'answers') return done.size > (stopped === undefined ? 0 : 1);
+    done.add(info.token);
+    await stop(info);
+  }
 }
 
 /** The agent, stopped and paused only for a sign-out (logout-pause.ts), recorded unpaused; or `left(note)` says it could not be. */
