@@ -14,7 +14,7 @@ import { startSessionHost, type SessionHost } from './host.js';
 import { openSessionStore } from './live.js';
 import { LOGOUT_PAUSED_FILE, logoutPaused, recordLogoutPause } from './logout-pause.js';
 import { signOut } from './logout.js';
-import { readSession } from './session.js';
+import { deleteSession, readSession } from './session.js';
 import { makeMachine, makeTestOrg, signInAndLay, signInSkipReason } from './testkit.js';
 
 /** The pid of a process that has ended. */
@@ -80,6 +80,19 @@ describe('startSessionHost', { skip: await signInSkipReason(), timeout: 120_000 
     t.after(() => after.stop());
     assert.equal(after.agent.paused, false, 'running, as the user had it');
     assert.equal(await logoutPaused(m.stateDir), false, 'the record went with the pause');
+  });
+
+  it('refuses to serve a session a sign-out deleted while it started, and leaves nothing running: the sign-out looked for agents before this one served', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const m = await makeMachine(org, 'pc');
+    await signInAndLay(org, m, 'eve');
+    const session = await readSession(m.stateDir);
+    const bucket = await openSessionStore(session);
+    assert.equal(await deleteSession(m.stateDir), true);
+    // One that did start is stopped again, so that the test ends either way.
+    const started = startSessionHost({ stateDir: m.stateDir, session, org: bucket, orgCheckMs: 0, pollMs: 3_600_000 }).then(async (host) => host.stop());
+    await assert.rejects(started, (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
+    await assert.rejects(access(join(m.stateDir, 'control.json')), { code: 'ENOENT' }, 'the endpoint was closed');
   });
 
   it('stops everything though one stop fails, then says every failure in one error', async (t) => {

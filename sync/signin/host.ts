@@ -14,13 +14,15 @@
  *      pass still running here cannot move the head after the sign-out's own last pass. A start
  *      that fails part-way stops what it had started. A resume it serves ends a sign-out's pause
  *      for good (logout-pause.ts resumingDrops), and so does the start of the agent over a pause
- *      that a sign-out cut off left (endCutOffPause), unless that sign-out still runs.
+ *      that a sign-out cut off left (endCutOffPause), unless that sign-out still runs. Once it
+ *      serves, the session must still be there: a sign-out that deleted it meanwhile did not see
+ *      this agent to stop it (E_NOT_SIGNED_IN).
  */
 import type { Agent } from '../agent/index.js';
 import type { AgentApi } from '../../shared/agent-api.js';
 import { serveControl, SettingsReport, type ControlServer } from '../control/index.js';
 import type { FileChunker } from '../snapshot/index.js';
-import { StrataError } from '../errors.js';
+import { isStrataError, StrataError } from '../errors.js';
 import { lastLayCutOff, LAYING_FILE, runningLay } from './laying.js';
 import { openSessionStore, startSessionAgent } from './live.js';
 import { endCutOffPause, resumingDrops } from './logout-pause.js';
@@ -104,6 +106,12 @@ export async function startSessionHost(opts: SessionHostOptions): Promise<Sessio
     const control = await serveControl(api, { stateDir });
     // Stopped after the agent (see the header): stops run last-in first-out.
     stops.splice(1, 0, { what: 'the control endpoint', stop: () => control.close() });
+    // A sign-out deletes the session, then stops whatever agent control.json names (logout.ts): one
+    // that serves after that look must see the session gone, or it runs on over nobody's session.
+    await readSession(stateDir).catch((err: unknown) => {
+      if (isStrataError(err, 'E_NOT_SIGNED_IN')) throw new StrataError('E_NOT_SIGNED_IN', 'signed out while the agent started: nobody is signed in with this state dir any more', { path: stateDir }, { cause: err });
+      throw err;
+    });
     return { agent, api, control, stop };
   } catch (err) {
     await stop();
