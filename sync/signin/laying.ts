@@ -32,23 +32,18 @@
  * when they died writing them, and never one still in use (see removeDeadTemps).
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
 import { isErrno } from '../fsutil.js';
 import { writeFileAtomic, writeFileExclusive, writesInProgress } from '../state/fsutil.js';
+import { pidAlive } from '../temps.js';
+import { readRecord } from './session.js';
 
 export const LAYING_FILE = 'laying';
 
 function layingPath(stateDir: string): string {
   return join(stateDir, LAYING_FILE);
-}
-
-async function readText(path: string): Promise<string | undefined> {
-  return readFile(path, 'utf8').catch((err: unknown) => {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err;
-  });
 }
 
 function parse(text: string): { pid?: unknown; untouched?: unknown; fsyncedEach?: unknown } {
@@ -77,7 +72,7 @@ function whole(text: string): boolean {
  */
 async function readMarker(path: string): Promise<{ text: string; owner: number | undefined } | undefined> {
   for (;;) {
-    const text = await readText(path);
+    const text = await readRecord(path);
     if (text === undefined) return undefined;
     if (whole(text)) return { text, owner: runningOwner(text) };
     for (const pending of await writesInProgress(path)) {
@@ -85,7 +80,7 @@ async function readMarker(path: string): Promise<{ text: string; owner: number |
       if (owner !== undefined) return { text, owner };
     }
     // Unchanged after the look for its creator (whose write in progress goes only once it is written): cut off.
-    if ((await readText(path)) === text) return { text, owner: undefined };
+    if ((await readRecord(path)) === text) return { text, owner: undefined };
   }
 }
 
@@ -102,13 +97,7 @@ function leftClean(text: string | undefined): boolean {
 /** The pid a marker (or claim) names when it is another process, still running. */
 function runningOwner(text: string): number | undefined {
   const pid = parse(text).pid;
-  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (err) {
-    return isErrno(err, 'EPERM') ? pid : undefined;
-  }
+  return typeof pid === 'number' && pid !== process.pid && pidAlive(pid) ? pid : undefined;
 }
 
 function layingError(stateDir: string, pid: number): StrataError {
@@ -137,7 +126,7 @@ export function holdLaying(stateDir: string): Promise<boolean> {
 
 /** Removes this process's hold if its lay never started: home is as it was. */
 export async function releaseHold(stateDir: string): Promise<void> {
-  const text = await readText(layingPath(stateDir));
+  const text = await readRecord(layingPath(stateDir));
   if (text !== undefined && whole(text) && parse(text).pid === process.pid && parse(text).untouched === true) await rm(layingPath(stateDir), { force: true });
 }
 
@@ -188,7 +177,7 @@ async function removeDeadTemps(stateDir: string): Promise<void> {
   const names = (await readdir(stateDir)).filter((name) => TEMP.test(name));
   await Promise.all(names.map(async (name) => {
     const temp = join(stateDir, name);
-    const text = await readText(temp);
+    const text = await readRecord(temp);
     if (text === undefined) return;
     const dead = whole(text) ? parse(text).pid !== process.pid && runningOwner(text) === undefined : await leftLongAgo(temp);
     if (dead) await rm(temp, { force: true });
@@ -236,7 +225,7 @@ export async function refuseWhileLaying(stateDir: string): Promise<void> {
 
 /** Whether the marker names a lay that fsynced each file it laid (startLaying): none there, or an older one, says no. */
 export async function layFsyncedEach(stateDir: string): Promise<boolean> {
-  const text = await readText(layingPath(stateDir));
+  const text = await readRecord(layingPath(stateDir));
   return text !== undefined && parse(text).fsyncedEach === true;
 }
 
