@@ -40,7 +40,7 @@ import { NOFOLLOW, TempNames, onFile, onFileSync, renameNoReplace } from '../fsu
 import { sameMtime } from './meta.js';
 import type { FileStat } from './seed.js';
 import { writeSparse, writeSparseSync } from '../sparse.js';
-import type { PlannedFile } from './types.js';
+import type { PlannedFile, PlannedLink } from './types.js';
 
 /** setuid/setgid bits from a bucket are never restored: they would be a privilege gift. */
 export const MODE_MASK = 0o1777;
@@ -90,9 +90,9 @@ export interface Placing {
    * ('other'), or nothing. `there`: something is at the path now, which on a case-insensitive disk
    * may be what the walk saw under a name differing in case (looked for only then).
    */
-  found(file: PlannedFile, there: boolean): FileStat | 'other' | undefined;
-  /** Moves `st`, found at the file's path and not what the walk saw there, aside (a conflict copy). */
-  keep(file: PlannedFile, st: Stats): Promise<void>;
+  found(file: PlannedFile | PlannedLink, there: boolean): FileStat | 'other' | undefined;
+  /** Moves `st`, found at the file's (or link's: meta.ts restoreLink) path and not what the walk saw there, aside (a conflict copy). */
+  keep(file: PlannedFile | PlannedLink, st: Stats): Promise<void>;
 }
 
 /**
@@ -102,7 +102,7 @@ export interface Placing {
  * keeping a copy by a hard link changes itself (aside.ts) — or again something the restore may
  * replace (a link, a FIFO…).
  */
-function stillFound(found: FileStat | 'other', now: Stats): boolean {
+export function stillFound(found: FileStat | 'other', now: Stats): boolean {
   if (found === 'other') return !now.isFile() && !now.isDirectory();
   return now.isFile() && now.size === found.size && sameMtime(now, found.mtimeMs) && (now.mode & 0o7777) === (found.mode & 0o7777);
 }

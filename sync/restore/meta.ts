@@ -7,12 +7,12 @@
  * A folder mtime of 0 means "not known" (the agent syncs no folder times: agent/trees.ts): such a
  * folder must keep the time it has, which for one the restore made is when it was made and filled.
  */
-import { closeSync, constants, fchmodSync, futimesSync, openSync } from 'node:fs';
-import { lstat, lutimes, open, readlink, symlink, unlink } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, futimesSync, openSync, type Stats } from 'node:fs';
+import { lstat, lutimes, open, readlink, rename, symlink, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { MODE_MASK } from './assembly.js';
+import { MODE_MASK, stillFound, type Placing } from './assembly.js';
 import { forEachLimit } from '../repo/pool.js';
-import { byDepth, replaceWith } from './fsutil.js';
+import { byDepth, lstatNow, replaceWith } from './fsutil.js';
 import { StrataError } from '../errors.js';
 import { NOFOLLOW, fsyncDir, isErrno, onFile, onFileSync, openRegular, syncDirHandle, tempPathIn } from '../fsutil.js';
 import type { DirMeta, PlannedDir, PlannedLink } from './types.js';
@@ -47,20 +47,62 @@ export async function fixFileMeta(path: string, mode: number, mtimeMs: number, s
   }
 }
 
-/** Makes `link.path` a symlink to its target; returns false when it already was exactly that. */
-export async function restoreLink(link: PlannedLink): Promise<boolean> {
+/**
+ * Makes `link.path` a symlink to its target; returns false when it already was exactly that. With
+ * `placing` (newcomers), only what the restore's walk saw at the path is replaced, as for a file
+ * (assembly.ts): anything else there (a file made or changed since, a folder made since) is kept
+ * aside first, and where nothing is, the link is made at the path itself, which fails on a name
+ * taken meanwhile. Without it, whatever is there is replaced (a folder removed: the snapshot wins).
+ */
+export async function restoreLink(link: PlannedLink, placing?: Placing): Promise<boolean> {
   const st = await lstat(link.path).catch(() => undefined);
   if (st?.isSymbolicLink() && sameMtime(st, link.entry.mtimeMs) && (await readlink(link.path)) === link.entry.target) return false;
+  if (placing === undefined) await viaTemp(link, (tmp) => replaceWith(tmp, link.path));
+  else await placeLink(link, st, placing);
+  return true;
+}
+
+async function placeLink(link: PlannedLink, st: Stats | undefined, placing: Placing): Promise<void> {
+  for (let now = st; ; now = lstatNow(link.path)) {
+    if (now === undefined) {
+      if (await linkNew(link)) return;
+      continue;
+    }
+    const found = placing.found(link, true);
+    if (found !== undefined && stillFound(found, now)) return viaTemp(link, (tmp) => rename(tmp, link.path));
+    await placing.keep(link, now);
+  }
+}
+
+/** Puts the link at a temp name beside its path with its mtime, then `put`s it at the path. */
+async function viaTemp(link: PlannedLink, put: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = tempPathIn(dirname(link.path));
   await symlink(link.entry.target, tmp);
   try {
     const mtime = link.entry.mtimeMs / 1000;
     await lutimes(tmp, mtime, mtime);
-    await replaceWith(tmp, link.path);
+    await put(tmp);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Makes the link at its path where nothing is; false, and nothing made, where something is now.
+ * Made in place rather than moved from a temp name: a move that replaces nothing makes the link
+ * again at the new name (renameNoReplace), its time set after all the same. Cut off before its time
+ * is set, it is a link the next restore finds not yet right, and replaces.
+ */
+async function linkNew(link: PlannedLink): Promise<boolean> {
+  try {
+    await symlink(link.entry.target, link.path);
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return false;
+    throw err;
+  }
+  const mtime = link.entry.mtimeMs / 1000;
+  await lutimes(link.path, mtime, mtime);
   return true;
 }
 

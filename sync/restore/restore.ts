@@ -38,7 +38,7 @@ import { foldKey } from '../plan/casefold.js';
 import { RangeCache } from './ranges.js';
 import { fileStat, scanSeeds, walkAgain, walkSeeds, type FileStat, type SeedIndex, type SeedWalk } from './seed.js';
 import { copySeeded } from './seedcopy.js';
-import type { Plan, PlannedFile, RestoreOptions, RestoreStats } from './types.js';
+import type { Plan, PlannedFile, PlannedLink, RestoreOptions, RestoreStats } from './types.js';
 
 const DEFAULT_CONCURRENCY = 8;
 
@@ -73,8 +73,8 @@ class Restore {
   readonly concurrency: number;
   /** Files to write where the target has something (classify): their renames replace it. */
   readonly replacing = new Set<PlannedFile>();
-  /** What the walk saw at the path of each file to write, where it saw a regular file or something else that is no folder (`newcomers`). */
-  private readonly found = new Map<PlannedFile, FileStat | 'other'>();
+  /** What the walk saw at the path of each file to write, where it saw a regular file or something else that is no folder (`newcomers`); of a link, what keepChanged kept. */
+  private readonly found = new Map<PlannedFile | PlannedLink, FileStat | 'other'>();
   /** Temp files a crashed restore left in planned folders: seeds until the seed copy is done. */
   private readonly leftovers: string[] = [];
   /** The walk of the target and seeds (seedIndex), and the paths written since: what `onWalked` tells. */
@@ -245,7 +245,7 @@ class Restore {
   keptCopies(kept: readonly Kept[]): void {
     if (kept.length === 0) return;
     const paths = new Set(kept.map((k) => k.path));
-    for (const f of this.plan.files) {
+    for (const f of [...this.plan.files, ...this.plan.links]) {
       const st = paths.has(f.path) ? lstatNow(f.path) : undefined;
       if (st?.isFile()) this.found.set(f, fileStat(st));
     }
@@ -340,13 +340,14 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
       if (whole === true && changed.moved.length > 0) await barrier();
     }
     const durability: Durability = whole === 'deferred' ? { mode: 'none' } : whole ? { mode: 'batched', replacing: r.replacing, barrier } : { mode: 'each' };
-    const assembly = new Assembly(undefined, durability, undefined, r.placing(target));
+    const placing = r.placing(target);
+    const assembly = new Assembly(undefined, durability, undefined, placing);
     // A new folder's entry is in its parent: that parent gained an entry and must be fsynced too.
     for (const d of created) assembly.dirtyDirs.add(dirname(d));
     try {
       await r.fill(works, index, assembly, cache);
       await assembly.flush();
-      for (const link of plan.links) if (await restoreLink(link)) assembly.dirtyDirs.add(resolve(link.path, '..'));
+      for (const link of plan.links) if (await restoreLink(link, placing)) assembly.dirtyDirs.add(resolve(link.path, '..'));
     } catch (err) {
       await assembly.discardAll();
       await undoKept(kept);

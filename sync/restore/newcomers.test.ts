@@ -1,0 +1,70 @@
+// What the user or an app writes into the target while a restore with `newcomers` (the sign-in's
+// lay) or `aside` (`strata restore` in place) runs, at the paths of the snapshot's links, folders
+// and files the restore leaves in place: nothing of it is lost. Each case holds the restore at one
+// point after its walk (its first progress event, a chunking of a file it looks at) and writes then.
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { restoreTree, type RestoreOptions, type RestoreStats } from './index.js';
+import { MTIME, file, link, newRepo, saveLayer, tempDir } from './testkit.js';
+
+const modes = [
+  ['newcomers', { newcomers: { device: 'pc' } }],
+  ['aside', { aside: { device: 'pc' } }],
+] as const satisfies readonly (readonly [string, Partial<RestoreOptions>])[];
+
+/** What each copy the restore reports holds: a file's text, a link's target, a folder's names. */
+async function copies(target: string, stats: RestoreStats): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const m of stats.movedAside) {
+    const p = join(target, m.copy);
+    const st = await lstat(p);
+    out.set(m.path, st.isSymbolicLink() ? `-> ${await readlink(p)}` : st.isDirectory() ? `[${(await readdir(p)).join(',')}]` : await readFile(p, 'utf8'));
+  }
+  return out;
+}
+
+describe('restore with newcomers: links', () => {
+  for (const [name, mode] of modes) {
+    it(`${name}: what appears at a link's path after the walk, or changes there, is kept as a conflict copy; what the walk saw is replaced`, { skip: process.platform === 'win32' && 'symlinks need privileges' }, async (t) => {
+      const { repo } = await newRepo();
+      const root = await saveLayer(repo, {
+        'a.txt': file('a file, so that the restore reports progress'),
+        'on-empty': link('t-empty'),
+        'on-folder': link('t-folder'),
+        'on-changed': link('t-changed'),
+        'on-file': link('t-file'),
+        'on-link': link('t-link'),
+      });
+      const target = join(await tempDir(t, 'newcomers'), 'target');
+      await mkdir(target);
+      await writeFile(join(target, 'on-changed'), 'the walk saw this');
+      await writeFile(join(target, 'on-file'), 'the walk saw this, unchanged');
+      await symlink('old-target', join(target, 'on-link'));
+      let held = false;
+      const onProgress = () => {
+        if (held) return;
+        held = true;
+        writeFileSync(join(target, 'on-empty'), 'made during the restore');
+        mkdirSync(join(target, 'on-folder'));
+        writeFileSync(join(target, 'on-folder', 'inside.txt'), 'in a folder made during the restore');
+        writeFileSync(join(target, 'on-changed'), 'changed during the restore');
+      };
+      const stats = await restoreTree(repo, { target, root, onProgress, ...mode });
+      assert.ok(held, 'held after the walk');
+      for (const ln of ['on-empty', 'on-folder', 'on-changed', 'on-file', 'on-link']) {
+        assert.equal(await readlink(join(target, ln)), `t-${ln.slice(3)}`, `${ln} is the snapshot's link`);
+        assert.equal(Math.round((await lstat(join(target, ln))).mtimeMs), MTIME, `${ln} has the snapshot's mtime`);
+      }
+      const kept = await copies(target, stats);
+      assert.equal(kept.get('on-empty'), 'made during the restore');
+      assert.equal(kept.get('on-folder'), '[inside.txt]');
+      assert.equal(kept.get('on-changed'), 'changed during the restore');
+      // aside keeps what the walk saw too (the layer's latest snapshot is not given: nothing is saved).
+      const expected = name === 'aside' ? ['on-changed', 'on-empty', 'on-file', 'on-folder', 'on-link'] : ['on-changed', 'on-empty', 'on-folder'];
+      assert.deepEqual([...kept.keys()].sort(), expected, 'one copy each, of nothing else');
+    });
+  }
+});
