@@ -7,7 +7,7 @@
  * A folder mtime of 0 means "not known" (the agent syncs no folder times: agent/trees.ts): such a
  * folder must keep the time it has, which for one the restore made is when it was made and filled.
  */
-import { closeSync, constants, fchmodSync, futimesSync, openSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, futimesSync, openSync, type Stats } from 'node:fs';
 import { lstat, lutimes, open, readlink, rename, symlink, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { MODE_MASK, stillFound, type Placing } from './assembly.js';
@@ -15,6 +15,7 @@ import { forEachLimit } from '../repo/pool.js';
 import { byDepth, lstatNow, replaceWith } from './fsutil.js';
 import { StrataError } from '../errors.js';
 import { NOFOLLOW, fsyncDir, isErrno, onFile, onFileSync, openRegular, syncDirHandle, tempPathIn } from '../fsutil.js';
+import type { FileStat } from './seed.js';
 import type { DirMeta, PlannedDir, PlannedLink } from './types.js';
 
 /** Equal to the millisecond (file systems store finer or, at worst, exactly ms). */
@@ -28,15 +29,21 @@ export function sameMode(st: { mode: number }, mode: number): boolean {
 
 /**
  * Sets mode and mtime of an existing regular file in place (its content is already right), fsynced
- * after unless `sync` is false (deferSync). Something else swapped in there since (a FIFO must not
- * be waited on, a link not followed) is left as it is: E_RESTORE_RACE.
+ * after unless `sync` is false (deferSync); returns true. Something else swapped in there since (a
+ * FIFO must not be waited on, a link not followed) is left as it is: E_RESTORE_RACE. With `seen`
+ * (newcomers: what the restore's walk saw there, before its content was judged right), a file that
+ * is no longer that (size, mtime, mode: assembly.ts stillFound) was changed since, by the user or an
+ * app: it is left as it is (false), a local edit live sync takes up. The snapshot's mtime on it
+ * would hide the edit from live sync, whose stat cache would take it for the file laid.
  */
-export async function fixFileMeta(path: string, mode: number, mtimeMs: number, sync = true): Promise<void> {
+export async function fixFileMeta(path: string, mode: number, mtimeMs: number, sync = true, seen?: FileStat): Promise<boolean> {
   const fh = await openRegular(path).catch((err: unknown) => {
     if (isErrno(err, 'ENOTREG', 'ELOOP')) throw new StrataError('E_RESTORE_RACE', 'something other than a file appeared while the restore set its mode and time', { path }, { cause: err });
     throw err;
   });
   try {
+    // fstat without the thread pool: microseconds, on a file the restore has open anyway.
+    if (seen !== undefined && !stillFound(seen, fstatSync(fh.fd))) return false;
     await onFile(path, async () => {
       await fh.chmod(mode & MODE_MASK);
       await fh.utimes(mtimeMs / 1000, mtimeMs / 1000);
@@ -45,6 +52,7 @@ export async function fixFileMeta(path: string, mode: number, mtimeMs: number, s
   } finally {
     await fh.close();
   }
+  return true;
 }
 
 /**

@@ -3,11 +3,12 @@
 // and files the restore leaves in place: nothing of it is lost. Each case holds the restore at one
 // point after its walk (its first progress event, a chunking of a file it looks at) and writes then.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, readlink, realpath, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { restoreTree, type EarlierWalk, type RestoreOptions, type RestoreStats } from './index.js';
+import { poolChunkFile } from './chunk.js';
+import { restoreTree, type ChunkFileFn, type EarlierWalk, type RestoreOptions, type RestoreStats } from './index.js';
 import { MTIME, dir, file, link, newRepo, saveLayer, tempDir } from './testkit.js';
 
 const modes = [
@@ -104,3 +105,35 @@ describe('restore with newcomers: folders', () => {
   });
 });
 
+// A file whose content the restore found right (its chunks) gets the snapshot's mode and mtime in
+// place. An edit saved between that look and the stamp must keep its own mtime: with the
+// snapshot's, the agent's stat cache would take the edit for the laid file, never upload it, and a
+// later change from another device would replace it.
+describe('restore with newcomers: a file left in place', () => {
+  for (const [name, mode] of modes) {
+    it(`${name}: edited after the restore read it, it keeps the edit and its own mtime`, async (t) => {
+      const { repo } = await newRepo();
+      const root = await saveLayer(repo, { 'same.txt': file('the layer: same content') });
+      const target = join(await tempDir(t, 'newcomers'), 'target');
+      await mkdir(target);
+      const path = join(target, 'same.txt');
+      await writeFile(path, 'the layer: same content');
+      const edited = MTIME + 60_000;
+      let held = false;
+      const chunkFile: ChunkFileFn = async (p, params, hash) => {
+        const chunked = await poolChunkFile(p, params, hash);
+        if (p === path) {
+          held = true;
+          writeFileSync(path, 'the user: edited, same');
+          utimesSync(path, edited / 1000, edited / 1000);
+        }
+        return chunked;
+      };
+      const stats = await restoreTree(repo, { target, root, chunkFile, ...mode });
+      assert.ok(held, 'held after the restore read the file');
+      assert.equal(await readFile(path, 'utf8'), 'the user: edited, same');
+      assert.equal(Math.round((await lstat(path)).mtimeMs), edited, 'the edit keeps its mtime');
+      assert.deepEqual(stats.movedAside, []);
+    });
+  }
+});

@@ -172,7 +172,8 @@ class Restore {
       if (st && (quick.has(f.path) || sameChunks(index.chunked.get(f.path), f.entry.chunks))) {
         if (!sameMtime(st, f.entry.mtimeMs) || !sameMode(st, f.entry.mode)) {
           this.wrote.add(f.path);
-          await fixFileMeta(f.path, f.entry.mode, f.entry.mtimeMs, this.syncEach);
+          // With newcomers, a file changed since the walk is left as it is (a local edit: meta.ts).
+          await fixFileMeta(f.path, f.entry.mode, f.entry.mtimeMs, this.syncEach, (this.opts.newcomers ?? this.opts.aside) && st);
         }
         this.stats.bytesReused += f.entry.size;
         this.stats.filesSkippedComplete++;
