@@ -21,7 +21,7 @@ import { sessionFolder } from './folder.js';
 import { startSessionHost, type SessionHost } from './host.js';
 import { openSessionStore, startSessionAgent } from './live.js';
 import { logoutPaused } from './logout-pause.js';
-import { signOut as signOutOf, type SignOutOptions } from './logout.js';
+import { signOut as signOutOf, stopBySignal, type SignOutOptions } from './logout.js';
 import { deleteSession, readSession } from './session.js';
 import { latestTree, makeMachine, makeTestOrg, signInAndLay, signInSkipReason, syncPass, type TestOrg } from './testkit.js';
 import { signIn } from './login.js';
@@ -546,4 +546,20 @@ describe('signOut', { skip, timeout: 300_000 }, () => {
     assert.deepEqual([r.flushed, r.wiped, r.kept], ['none', [], ['Documents/mine.txt']]);
     assert.equal(await readFile(join(m.home, 'Documents/mine.txt'), 'utf8'), 'here before the sign-in');
   });
+});
+
+it('an agent the sign-out may not signal (another user\'s: EPERM) fails the stop in one line; one already gone counts as stopped', async () => {
+  // Neither reads the state dir: the stop fails, or ends, at the signal.
+  const stateDir = '/nonexistent/strata-state';
+  const info: ControlInfo = { pid: 4242, token: 't', url: 'http://127.0.0.1:1' };
+  const refusing = (code: string) => (): never => {
+    throw Object.assign(new Error(`kill ${code}`), { code });
+  };
+  await assert.rejects(stopBySignal(stateDir, info, 1_000, refusing('EPERM')), (err) => {
+    assert.ok(isStrataError(err, 'E_AGENT_STOP'), String(err));
+    assert.match(err.message, /pid 4242.*SIGTERM/);
+    assert.doesNotMatch(err.message, /\n/);
+    return true;
+  });
+  await stopBySignal(stateDir, info, 1_000, refusing('ESRCH'));
 });

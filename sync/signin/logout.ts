@@ -43,6 +43,7 @@ import { join, resolve } from 'node:path';
 import { ControlClient, probeAgent, readControlFile, type ControlInfo } from '../control/index.js';
 import { deleteCredentials, loadCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
 import { StrataError, isStrataError } from '../errors.js';
+import { isErrno } from '../fsutil.js';
 import { openRepository, type Repository } from '../repo/index.js';
 import { defaultStateDir } from '../state/index.js';
 import type { FileChunker } from '../snapshot/index.js';
@@ -341,11 +342,13 @@ function strataCommand(command: string, stateDir: string): string {
 }
 
 /** SIGTERM to the agent's pid, then wait until its control.json is gone (it removes it on exit). */
-async function stopBySignal(stateDir: string, info: ControlInfo, timeoutMs: number): Promise<void> {
+export async function stopBySignal(stateDir: string, info: ControlInfo, timeoutMs: number, kill: (pid: number, signal: NodeJS.Signals) => void = (pid, signal) => process.kill(pid, signal)): Promise<void> {
   try {
-    process.kill(info.pid, 'SIGTERM');
-  } catch {
-    return;
+    kill(info.pid, 'SIGTERM');
+  } catch (err) {
+    // Gone already: stopped. Any other refusal (EPERM: an agent of another user's) leaves it running over the session.
+    if (isErrno(err, 'ESRCH')) return;
+    throw new StrataError('E_AGENT_STOP', `the agent (pid ${info.pid}) could not be sent SIGTERM: ${(err as Error).message}`, { path: stateDir }, { cause: err });
   }
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
