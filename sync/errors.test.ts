@@ -40,7 +40,7 @@ describe('describeError', () => {
 });
 
 describe('asReported', () => {
-  it('a failed system call by what the user can do about it, its path apart; anything else but a StrataError is a bug (undefined)', async (t) => {
+  it('a failed system call by what the user can do about it, its path apart; a StrataError as it is', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'strata-errors-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     await writeFile(join(dir, 'file'), 'x');
@@ -53,12 +53,29 @@ describe('asReported', () => {
     const denied = Object.assign(new Error("EACCES: permission denied, open '/a/b'"), { code: 'EACCES', errno: -13, syscall: 'open', path: '/a/b' });
     assert.deepEqual(reported(denied), { code: 'E_ACCESS_DENIED', message: 'permission denied (open)', path: '/a/b' });
     const notDir = await mkdir(join(dir, 'file', 'repo')).catch((e: unknown) => e);
-    assert.deepEqual(reported(notDir), { code: 'E_IO', message: 'not a directory (mkdir)', path: join(dir, 'file', 'repo') });
+    assert.deepEqual(reported(notDir), { code: 'E_PATH_NOT_FOUND', message: 'not a directory (mkdir)', path: join(dir, 'file', 'repo') });
     // A rename names both its paths in its words: said once, there.
     const moved = Object.assign(new Error("ENOENT: no such file or directory, rename '/a' -> '/b'"), { code: 'ENOENT', syscall: 'rename', path: '/a', dest: '/b' });
-    assert.deepEqual(reported(moved), { code: 'E_IO', message: "no such file or directory, rename '/a' -> '/b'", path: undefined });
+    assert.deepEqual(reported(moved), { code: 'E_PATH_NOT_FOUND', message: "no such file or directory, rename '/a' -> '/b'", path: undefined });
     const strata = new StrataError('E_BAD_TREE', 'folders nest too deep', { key: 'data/ab/abcd' });
     assert.equal(asReported(strata), strata);
+  });
+
+  it('each errno by the code of what to do about it; one with nothing better to do is E_IO', () => {
+    const codeOf = (errno: string) => asReported(Object.assign(new Error(`${errno}: some words, open '/a/b'`), { code: errno, syscall: 'open', path: '/a/b' }))?.code;
+    const expected: Record<string, string> = {
+      ENOSPC: 'E_DISK_FULL', EDQUOT: 'E_DISK_FULL',
+      EACCES: 'E_ACCESS_DENIED', EPERM: 'E_ACCESS_DENIED', EROFS: 'E_ACCESS_DENIED',
+      ENOENT: 'E_PATH_NOT_FOUND', ENOTDIR: 'E_PATH_NOT_FOUND', EISDIR: 'E_PATH_NOT_FOUND', ELOOP: 'E_PATH_NOT_FOUND',
+      EEXIST: 'E_PATH_EXISTS', ENOTEMPTY: 'E_PATH_EXISTS',
+      ENAMETOOLONG: 'E_PATH_TOO_LONG',
+      EMFILE: 'E_TOO_MANY_OPEN_FILES', ENFILE: 'E_TOO_MANY_OPEN_FILES',
+      EIO: 'E_IO', EXDEV: 'E_IO', EBUSY: 'E_IO',
+    };
+    assert.deepEqual(Object.fromEntries(Object.keys(expected).map((errno) => [errno, codeOf(errno)])), expected);
+  });
+
+  it('anything else but a StrataError or a failed system call is a bug (undefined)', () => {
     assert.equal(asReported(new Error('something broke')), undefined);
     assert.equal(asReported(Object.assign(new TypeError('The "path" argument must be of type string'), { code: 'ERR_INVALID_ARG_TYPE' })), undefined);
   });

@@ -87,21 +87,41 @@ function callParts(err: NodeJS.ErrnoException): { what: string; path?: string } 
   return { what: `${text.slice(0, -call.length)} (${err.syscall})`, ...(path !== undefined && { path }) };
 }
 
-/** Codes of a failed system call, as the agent reports one (asReported): the disk is full, or refuses access. */
-const DISK_FULL = ['ENOSPC', 'EDQUOT'];
-const ACCESS_DENIED = ['EACCES', 'EPERM', 'EROFS'];
+/**
+ * The code a failed system call is reported with (asReported), by what the user or a script does
+ * about it: make room; get access (or write elsewhere: a read-only file system); fix the path (not
+ * there, or not the kind asked for: a file where a folder should be, a folder or a link where a
+ * file should be); move what stands there; shorten the path; close programs or raise `ulimit -n`.
+ * Any other errno is E_IO (an I/O error, EXDEV …): nothing better to do than read its words.
+ */
+const REPORTED_AS: ReadonlyMap<string, ErrorCode> = new Map([
+  ['ENOSPC', 'E_DISK_FULL'],
+  ['EDQUOT', 'E_DISK_FULL'],
+  ['EACCES', 'E_ACCESS_DENIED'],
+  ['EPERM', 'E_ACCESS_DENIED'],
+  ['EROFS', 'E_ACCESS_DENIED'],
+  ['ENOENT', 'E_PATH_NOT_FOUND'],
+  ['ENOTDIR', 'E_PATH_NOT_FOUND'],
+  ['EISDIR', 'E_PATH_NOT_FOUND'],
+  ['ELOOP', 'E_PATH_NOT_FOUND'],
+  ['EEXIST', 'E_PATH_EXISTS'],
+  ['ENOTEMPTY', 'E_PATH_EXISTS'],
+  ['ENAMETOOLONG', 'E_PATH_TOO_LONG'],
+  ['EMFILE', 'E_TOO_MANY_OPEN_FILES'],
+  ['ENFILE', 'E_TOO_MANY_OPEN_FILES'],
+]);
 
 /**
- * An error as the agent reports it (its status, its answers), with a code people can act on: a
- * StrataError as it is; a failed system call (Node's errno error: an `E…` code) as E_DISK_FULL
- * (ENOSPC, EDQUOT), E_ACCESS_DENIED (EACCES, EPERM, EROFS) or E_IO (any other), its path apart.
- * Anything else is a bug of the agent's: undefined, for the caller's internal code.
+ * An error as the agent reports it (its status, its answers) and the CLI prints it, with a code
+ * people can act on: a StrataError as it is; a failed system call (Node's errno error: an `E…`
+ * code) by REPORTED_AS, its path apart. Anything else is a bug of the agent's: undefined, for the
+ * caller's internal code.
  */
 export function asReported(err: unknown): StrataError | undefined {
   if (err instanceof StrataError) return err;
   const code = (err as NodeJS.ErrnoException | null | undefined)?.code;
   if (!(err instanceof Error) || typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return undefined;
-  const as = DISK_FULL.includes(code) ? 'E_DISK_FULL' : ACCESS_DENIED.includes(code) ? 'E_ACCESS_DENIED' : 'E_IO';
+  const as = REPORTED_AS.get(code) ?? 'E_IO';
   const what = whatFailed(err);
   const path = (err as NodeJS.ErrnoException).path;
   // A path the words name already (a rename's two) is said once, in them.

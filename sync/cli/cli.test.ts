@@ -136,10 +136,26 @@ describe('strata CLI on a file:// store', () => {
 
   it('a state dir or a folder store that cannot be made (under /proc) fails at once, not spinning', { skip: process.platform !== 'linux' && '/proc is Linux only' }, async () => {
     const sync = await strata(['--store', store, 'sync', src, '--once', '--layer', LAYER, '--state-dir', '/proc/strata-no-such/state'], cleanEnv(), 60_000);
-    assertFailure(sync, 1, 'E_IO');
-    assert.match(sync.stderr, /^strata: E_IO \/proc\/strata-no-such: no such file or directory \(mkdir\)\n$/);
+    assertFailure(sync, 1, 'E_PATH_NOT_FOUND');
+    assert.match(sync.stderr, /^strata: E_PATH_NOT_FOUND \/proc\/strata-no-such: no such file or directory \(mkdir\)\n$/);
     const init = await strata(['--store', 'file:///proc/strata-no-such/repo', 'init'], cleanEnv(), 60_000);
-    assertFailure(init, 1, 'E_IO');
+    assertFailure(init, 1, 'E_PATH_NOT_FOUND');
+  });
+
+  it('a failed system call is coded by what to do about it: a file in the way, a path too long', async () => {
+    const file = join(tmp, 'a-file');
+    await writeFile(file, 'x');
+    const sync = (stateDir: string) => strata(['--store', store, 'sync', src, '--once', '--layer', LAYER, '--state-dir', stateDir], cleanEnv(), 60_000);
+    const atFile = await sync(file);
+    assertFailure(atFile, 1, 'E_PATH_EXISTS');
+    assert.equal(atFile.stderr, `strata: E_PATH_EXISTS ${file}: file already exists (mkdir)\n`);
+    const underFile = await sync(join(file, 'state'));
+    assertFailure(underFile, 1, 'E_PATH_NOT_FOUND');
+    assert.equal(underFile.stderr, `strata: E_PATH_NOT_FOUND ${join(file, 'state')}: not a directory (mkdir)\n`);
+    assertFailure(await strata(['--store', pathToFileURL(file).href, 'init']), 1, 'E_PATH_EXISTS');
+    const tooLong = await sync(join(tmp, 'n'.repeat(300), 'state'));
+    assertFailure(tooLong, 1, 'E_PATH_TOO_LONG');
+    assert.match(tooLong.stderr, /: name too long \(mkdir\)\n$/);
   });
 
   it('a second snapshot records its parent; log lists newest first and moves the head', async () => {

@@ -1,6 +1,8 @@
 // A command that fails on the disk says so as the agent does (errors.ts asReported): E_DISK_FULL,
-// E_ACCESS_DENIED or E_IO, the file it names and the OS's words, never a raw errno code; exit 1.
+// E_ACCESS_DENIED (a read-only file system too), …, the file it names and the OS's words, never a
+// raw errno code; exit 1.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +45,21 @@ describe('strata on a full disk', { skip: NEEDS_MOUNT }, () => {
       const r = await strata(args('restore', target, '--layer', 'user/alice', '--path', 'docs/b.bin', '--beside'));
       assert.equal(r.code, 1, describeRun(r));
       assert.equal(r.stderr, `strata: E_DISK_FULL ${join(target, 'docs', 'b.bin')}: not restored beside it: no space left on device (write)\n`);
+    });
+  });
+});
+
+describe('strata on a read-only file system', { skip: NEEDS_MOUNT }, () => {
+  it('restore fails with E_ACCESS_DENIED naming the target, and exit 1', async (t) => {
+    const { tmp, args } = await snapshotted(t);
+    const disk = join(tmp, 'disk');
+    await withTmpfs(disk, '64k', async () => {
+      await mkdir(join(disk, 'target'));
+      const ro = spawnSync('mount', ['-o', 'remount,ro', disk], { encoding: 'utf8' });
+      assert.equal(ro.status, 0, ro.stderr);
+      const r = await strata(args('restore', join(disk, 'target'), '--layer', 'user/alice'));
+      assert.equal(r.code, 1, describeRun(r));
+      assert.match(r.stderr, new RegExp(`^strata: E_ACCESS_DENIED ${join(disk, 'target')}\\S*: read-only file system \\(\\w+\\)\\n$`));
     });
   });
 });

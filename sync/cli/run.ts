@@ -28,8 +28,8 @@ export const EXIT_AGENT_NOT_ANSWERING = 5;
 /**
  * A StrataError's line is one line by construction: a line break in it comes from a name, and is
  * shown escaped with the rest. A failed system call reads as the agent reports one (asReported:
- * E_DISK_FULL, E_ACCESS_DENIED, E_IO, with its path). Other errors' messages may run on; their
- * first line is kept.
+ * E_DISK_FULL, E_PATH_NOT_FOUND …, with its path). Other errors' messages may run on; their first
+ * line is kept.
  */
 function reportFailure(io: Io, err: unknown): number {
   const reported = asReported(err);
