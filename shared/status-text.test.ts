@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { FolderStatus } from './agent-api.js';
-import { errorLine, errorText, formatBytes, formatProgress, layerLine, shortPath, stateLabel, visibleName } from './status-text.js';
+import { errorLine, errorText, escapeControls, formatBytes, formatProgress, layerLine, shortPath, stateLabel, visibleName } from './status-text.js';
 
 it('says what the agent is doing in words', () => {
   assert.equal(stateLabel('idle', undefined), 'Idle');
@@ -55,6 +55,13 @@ it('shows what would be invisible in a name: control characters as escapes, whit
   assert.equal(visibleName(' notes .txt\u00a0'), '␣notes .txt\\xa0');
   assert.equal(visibleName('/home/alice/Work/notes.txt'), '/home/alice/Work/notes.txt');
   assert.equal(errorText({ code: 'E_IO', message: 'denied', path: 'a\nb' }), 'denied (a\\nb)');
+});
+
+it('escapes control characters (C0, DEL, C1, the line separators), and with bidi the bidi controls, as a string literal writes them', () => {
+  assert.equal(escapeControls('a\nb\tc\r\u0000\u001b[31m\u007f\u0085\u009f\u2028\u2029'), 'a\\nb\\tc\\r\\x00\\x1b[31m\\x7f\\x85\\x9f\\u2028\\u2029');
+  assert.equal(escapeControls('a\u202eb\u2066c\u2069'), 'a\u202eb\u2066c\u2069');
+  assert.equal(escapeControls('a\u202ab\u202ec\u2066d\u2069\n', { bidi: true }), 'a\\u202ab\\u202ec\\u2066d\\u2069\\n');
+  assert.equal(escapeControls('ÿ é 😀 \u00a0', { bidi: true }), 'ÿ é 😀 \u00a0');
 });
 
 it('says no time left of 0 s: a pass at its end has none to give', () => {

@@ -90,8 +90,19 @@ function escaped(c: string): string {
   return SHORT_ESCAPES[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
 }
 
-/** Control characters, and the line and paragraph separators: each would break or hide a line. */
+/** Control characters (C0, DEL, C1), and the line and paragraph separators: each would break or hide a line. */
 const CONTROL = /[\p{Cc}\u2028\u2029]/gu;
+/** The same, and the bidi embeddings, overrides and isolates, which reorder what follows them on screen. */
+const CONTROL_OR_BIDI = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * `text` with each control character shown as its escape (`\x1b`, `\n`, `\u2028`), as a string
+ * literal writes it; with `bidi`, the bidi controls too (`\u202e`): for a terminal, which cannot
+ * isolate a name as the page and the tray do (isolatedName).
+ */
+export function escapeControls(text: string, { bidi = false } = {}): string {
+  return text.replace(bidi ? CONTROL_OR_BIDI : CONTROL, escaped);
+}
 /** Whitespace at the start or the end of a name (all of a name of whitespace only). */
 const EDGE_SPACE = /^\s+|\s+$/gu;
 
@@ -103,7 +114,7 @@ const EDGE_SPACE = /^\s+|\s+$/gu;
  * taken for "notes.txt" and a name of a tab is not nothing. Names without these are shown as they are.
  */
 export function visibleName(name: string): string {
-  return name.replace(CONTROL, escaped).replace(EDGE_SPACE, (run) => [...run].map((c) => (c === ' ' ? '␣' : escaped(c))).join(''));
+  return escapeControls(name).replace(EDGE_SPACE, (run) => [...run].map((c) => (c === ' ' ? '␣' : escaped(c))).join(''));
 }
 
 /** Left-to-right isolate (U+2066) and pop directional isolate (U+2069). */

@@ -3,22 +3,16 @@
  * the JSON output carries the raw values, so nothing here needs to be parseable.
  */
 
-// C0 and C1 controls and DEL (escape sequences, line breaks, the bell), the Unicode line breaks,
-// and the bidi embeddings, overrides and isolates, which reorder what follows them on screen.
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const SHORT_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+import { escapeControls } from '../../shared/status-text.js';
 
 /**
- * Text safe to write to a terminal: every character a terminal would act on shown as its escape
- * (`\x1b`, `\n`, `\u202e`), as a string literal writes it. Names reach the text output from the
- * disk, the bucket and the agent, none of them trusted; --json output carries them unchanged.
+ * Text safe to write to a terminal: every character a terminal would act on (escape sequences,
+ * line breaks, the bell, bidi overrides) shown as its escape (`\x1b`, `\n`, `\u202e`), as a string
+ * literal writes it. Names reach the text output from the disk, the bucket and the agent, none of
+ * them trusted; --json output carries them unchanged.
  */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (c) => {
-    const code = c.charCodeAt(0);
-    return SHORT_ESCAPES[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
-  });
+  return escapeControls(text, { bidi: true });
 }
 
 /** Bytes as the UI and the tray say them ("1.5 KiB"): one implementation for every place. */
