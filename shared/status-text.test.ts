@@ -64,6 +64,14 @@ it('escapes control characters (C0, DEL, C1, the line separators), and with bidi
   assert.equal(escapeControls('ÿ é 😀 \u00a0', { bidi: true }), 'ÿ é 😀 \u00a0');
 });
 
+it('says a fractional count (a rate, an average) in whole bytes below 1 KiB', () => {
+  assert.equal(formatBytes(713.2857142857143), '713 B');
+  assert.equal(formatBytes(0.4), '0 B');
+  assert.equal(formatBytes(1023.7), '1.0 KiB');
+  assert.equal(formatBytes(1536.3), '1.5 KiB');
+  assert.equal(formatProgress({ files: 1, filesTotal: 2, bytes: 10.5, bytesTotal: 20, rate: 333.3333333333333 }), '1 of 2 files, 11 B of 20 B, 333 B/s');
+});
+
 it('says no time left of 0 s: a pass at its end has none to give', () => {
   assert.equal(formatProgress({ files: 2, filesTotal: 2, bytes: 1024, bytesTotal: 1024, rate: 512, etaSeconds: 0 }), '2 of 2 files, 1.0 KiB of 1.0 KiB, 512 B/s');
 });

@@ -157,9 +157,13 @@ export function errorLine(e: ApiError): string {
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
-/** 512 → "512 B", 1536 → "1.5 KiB": exact bytes below 1 KiB, one decimal above. */
+/**
+ * 512 → "512 B", 1536 → "1.5 KiB": whole bytes below 1 KiB, one decimal above. A count may come
+ * fractional (a rate, an average: bytes over seconds), and is rounded to whole bytes first, so
+ * 1023.7 is "1.0 KiB", never "1023.7 B".
+ */
 export function formatBytes(n: number): string {
-  let v = n;
+  let v = Math.round(n);
   let i = 0;
   while (v >= 1024 && i < UNITS.length - 1) {
     v /= 1024;

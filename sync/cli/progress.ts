@@ -45,7 +45,7 @@ export function renderProgress(label: string, s: ProgressState, elapsedSeconds: 
   parts.push(s.totalFiles !== undefined ? `${s.files}/${s.totalFiles} ${unit}` : `${s.files} ${unit}`);
   if (s.bytes !== undefined) {
     parts.push(s.totalBytes !== undefined ? `${formatBytes(s.bytes)}/${formatBytes(s.totalBytes)}` : formatBytes(s.bytes));
-    parts.push(`${formatBytes(Math.round(rate))}/s`);
+    parts.push(`${formatBytes(rate)}/s`);
   }
   // As the agent's status says it (shared/status-text.ts): none once all is done.
   const left = total !== undefined && rate > 0 ? timeLeft((total - done) / rate) : undefined;

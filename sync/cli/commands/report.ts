@@ -30,7 +30,7 @@ export function transferReport(files: number, bytes: number, bytesSeeded: number
 
 export function transferLines(r: TransferReport): string[] {
   const q = r.requests;
-  const rate = r.seconds > 0 ? ` (${formatBytes(Math.round(r.bytes / r.seconds))}/s)` : '';
+  const rate = r.seconds > 0 ? ` (${formatBytes(r.bytes / r.seconds)}/s)` : '';
   return [
     `  ${plural(r.files, 'file')}, ${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)}s${rate}`,
     `  uploaded ${formatBytes(r.bytesUploaded)}, downloaded ${formatBytes(r.bytesDownloaded)}, seeded ${formatBytes(r.bytesSeeded)}`,
