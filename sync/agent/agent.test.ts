@@ -8,7 +8,7 @@ import { CountingStore } from '../store/counting.js';
 import { ForwardingStore } from '../store/forwarding.js';
 import { MemoryStore } from '../store/memory.js';
 import { skipWithoutS3 } from '../testing/s3.js';
-import type { ByteRange, ListOptions, ObjectInfo, PutBody } from '../store/index.js';
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutBody } from '../store/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { Agent } from './agent.js';
 import { SyncFolder, type FolderOptions, type PassResult } from './folder.js';
@@ -310,6 +310,18 @@ test('stop() is idempotent: a second call, during the first or after it, resolve
   await b.agent.stop();
 });
 
+/**
+ * One machine on `store` (initialised here) that watches nothing and polls once a minute, so that
+ * the passes a test asks for (syncNow) are all that run; resolves once its first pass is done.
+ */
+async function quietMachine(t: TestContext, name: string, store: ObjectStore): Promise<Machine> {
+  await initStore(store);
+  const m = await machine(await tempRoot(t, name), 'deva', store, { watch: false, pollMs: 60_000 });
+  t.after(() => m.agent.stop());
+  await waitFor('the first pass', () => m.agent.status().folders[0]!.state === 'idle' && m.agent.passCount > 0);
+  return m;
+}
+
 /** Refuses every put while `down` is set, as a bucket that went away mid-pass does. */
 class FlakyPuts extends ForwardingStore {
   down = false;
@@ -321,15 +333,8 @@ class FlakyPuts extends ForwardingStore {
 }
 
 test("a pass that fails leaves no progress figures standing: an offline folder does not show the failed upload's", async (t) => {
-  const base = await tempRoot(t, 'agent-failed-progress');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  const root = join(base, 'root');
-  await mkdir(root, { recursive: true });
-  const flaky = new FlakyPuts(mem);
-  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => flaky, newDeviceId: () => 'deva', ...FAST, watch: false, pollMs: 60_000 });
-  t.after(() => agent.stop());
-  await waitFor('the first pass', () => agent.status().folders[0]!.state === 'idle' && agent.passCount > 0);
+  const flaky = new FlakyPuts(new MemoryStore());
+  const { agent, root } = await quietMachine(t, 'agent-failed-progress', flaky);
   for (let i = 0; i < 5; i++) await writeFile(join(root, `f${i}.txt`), `file ${i} `.repeat(500));
   const events: AgentEvent[] = [];
   agent.subscribe((e) => events.push(e));
@@ -345,14 +350,7 @@ test("a pass that fails leaves no progress figures standing: an offline folder d
 });
 
 test('a big upload pushes a status a few times a second, not once or twice per file', async (t) => {
-  const base = await tempRoot(t, 'agent-progress-pushes');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  const root = join(base, 'root');
-  await mkdir(root, { recursive: true });
-  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => mem, newDeviceId: () => 'deva', ...FAST, watch: false, pollMs: 60_000 });
-  t.after(() => agent.stop());
-  await waitFor('the first pass', () => agent.status().folders[0]!.state === 'idle' && agent.passCount > 0);
+  const { agent, root } = await quietMachine(t, 'agent-progress-pushes', new MemoryStore());
   const FILES = 600;
   for (let i = 0; i < FILES; i++) await writeFile(join(root, `f${i}.txt`), `file ${i} `.repeat(20));
   const events: AgentEvent[] = [];
@@ -373,15 +371,8 @@ test('a big upload pushes a status a few times a second, not once or twice per f
 });
 
 test('a pause keeps the error of the last pass, which no pass has ended; a resume never shows the folder in sync with it, but as the error left it', async (t) => {
-  const base = await tempRoot(t, 'agent-paused-error');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  const root = join(base, 'root');
-  await mkdir(root, { recursive: true });
-  const flaky = new FlakyPuts(mem);
-  const agent = await Agent.start({ stateDir: join(base, 'state'), folders: [{ root, layer: LAYER }], openStore: () => flaky, newDeviceId: () => 'deva', ...FAST, watch: false, pollMs: 60_000 });
-  t.after(() => agent.stop());
-  await waitFor('the first pass', () => agent.status().folders[0]!.state === 'idle' && agent.passCount > 0);
+  const flaky = new FlakyPuts(new MemoryStore());
+  const { agent, root } = await quietMachine(t, 'agent-paused-error', flaky);
   await writeFile(join(root, 'a.txt'), 'a');
   flaky.down = true;
   const failed = agent.passesDone();
