@@ -6,14 +6,14 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ADMIN, loadCredentials, saveCredentials, userPrincipal } from '../../credentials/index.js';
 import { preloadUserLayer, readProfile } from '../../profile/index.js';
 import { readSession } from '../../signin/index.js';
-import { latestTree, makeMachine, makeTestOrg, signInSkipReason } from '../../signin/testkit.js';
+import { latestTree, makeMachine, makeTestOrg, signInSkipReason, type Machine, type TestOrg, type TestOrgOptions } from '../../signin/testkit.js';
 import { run } from '../run.js';
-import { strataInSync, writeTree } from '../testkit.js';
+import { strataInSync, writeTree, type Spec } from '../testkit.js';
 
 const skip = await signInSkipReason();
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
@@ -23,6 +23,25 @@ interface Ran {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** What a login reads on stdin (--secrets-stdin): the org's access key and secret, a line each. */
+function secretsOf(org: TestOrg): string {
+  return `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
+}
+
+/** An org (`options`) whose `user` has a layer preloaded from `tree`, and a machine of it named `name`. */
+async function preloaded(t: TestContext, options: TestOrgOptions, user: string, tree: Spec, name: string): Promise<{ org: TestOrg; m: Machine }> {
+  const org = await makeTestOrg(t, options);
+  const tpl = join(org.dir, 'tpl');
+  await writeTree(tpl, tree);
+  await preloadUserLayer(await org.admin(), user, { from: tpl });
+  return { org, m: await makeMachine(org, name) };
+}
+
+/** Each file of a state dir by name with its bytes ('dir' for a folder): what a failed login must leave as it was. */
+async function stateDirFiles(stateDir: string): Promise<Record<string, unknown>> {
+  return Object.fromEntries(await Promise.all((await readdir(stateDir)).sort().map(async (n) => [n, await readFile(join(stateDir, n)).catch(() => 'dir')])));
 }
 
 async function strata(argv: string[], stdin = '', stderrIsTTY = false): Promise<Ran> {
@@ -68,7 +87,7 @@ describe('strata login without a keychain', { skip: process.platform === 'linux'
 describe('strata login and admin login on S3', { skip }, () => {
   it('signs in from stdin with --no-sync, lays the preloaded template, and refuses wrong secrets', async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'] });
-    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
+    const secrets = secretsOf(org);
     const admin = await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], secrets);
     assert.equal(admin.code, 0, admin.stderr);
     assert.deepEqual(await loadCredentials(org.org, ADMIN), org.creds);
@@ -96,7 +115,7 @@ describe('strata login and admin login on S3', { skip }, () => {
 
   it("admin preload and layer publish with --org leave out the org config's exclusions too, and say so", async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'], policies: { exclude: ['*.iso', 'Documents/scratch/'] } });
-    const admin = await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`);
+    const admin = await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], secretsOf(org));
     assert.equal(admin.code, 0, admin.stderr);
     const tpl = join(org.dir, 'tpl');
     await writeTree(tpl, { Documents: { 'welcome.txt': 'welcome', 'disk.iso': 'iso', 'Thumbs.db': 't', scratch: { 'a.txt': 'a' } } });
@@ -112,7 +131,7 @@ describe('strata login and admin login on S3', { skip }, () => {
 
   it("under the org config's caseInsensitive, a Linux admin's preload and a Linux machine's sync never put two names differing only in case into the layer", async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'], policies: { caseInsensitive: true } });
-    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
+    const secrets = secretsOf(org);
     assert.equal((await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], secrets)).code, 0);
     const tpl = join(org.dir, 'tpl');
     await writeTree(tpl, { Documents: { 'README.txt': 'upper', 'Readme.txt': 'mixed' } });
@@ -134,7 +153,7 @@ describe('strata login and admin login on S3', { skip }, () => {
 
   it("under the org config's caseInsensitive, preload says of a template's README.txt and Readme.txt that they differ only in case, and where the second went", async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'], policies: { caseInsensitive: true } });
-    assert.equal((await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`)).code, 0);
+    assert.equal((await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], secretsOf(org))).code, 0);
     const tpl = join(org.dir, 'tpl');
     await writeTree(tpl, { Documents: { 'README.txt': 'upper', 'Readme.txt': 'mixed' } });
     const preload = await strata(['admin', 'preload', '--org', org.configPath, '--user', 'erin', '--from', tpl]);
@@ -144,7 +163,7 @@ describe('strata login and admin login on S3', { skip }, () => {
 
   it("under the org config's caseInsensitive, admin layer publish parts a folder's README.txt and Readme.txt and lists them: no machine has to when it lays the layer", async (t) => {
     const org = await makeTestOrg(t, { policies: { caseInsensitive: true } });
-    assert.equal((await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`)).code, 0);
+    assert.equal((await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], secretsOf(org))).code, 0);
     const dir = join(org.dir, 'dept');
     await writeTree(dir, { 'README.txt': 'upper', 'Readme.txt': 'mixed' });
     const pub = await strata(['admin', 'layer', 'publish', 'org/dept', '--org', org.configPath, '--from', dir, '--json']);
@@ -160,7 +179,7 @@ describe('strata login and admin login on S3', { skip }, () => {
 
   it("under the org config's caseInsensitive, two org layers spelling a folder differently are laid as one folder on a Linux machine, whose sign-out flushes it so", async (t) => {
     const org = await makeTestOrg(t, { folders: ['Documents'], policies: { caseInsensitive: true } });
-    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
+    const secrets = secretsOf(org);
     assert.equal((await strata(['admin', 'login', '--org', org.configPath, '--secrets-stdin'], secrets)).code, 0);
     for (const [layer, folder, file] of [['org/a', 'Templates', 'letter.dotx'], ['org/b', 'templates', 'memo.dotx']] as const) {
       const dir = join(org.dir, layer.replace('/', '-'));
@@ -183,12 +202,8 @@ describe('strata login and admin login on S3', { skip }, () => {
   });
 
   it('at a terminal, the ready line starts a line of its own instead of trailing the progress line', async (t) => {
-    const org = await makeTestOrg(t, { folders: ['Documents'] });
-    const tpl = join(org.dir, 'tpl');
-    await writeTree(tpl, { Documents: { 'a.txt': 'a', 'b.txt': 'b' } });
-    await preloadUserLayer(await org.admin(), 'erin', { from: tpl });
-    const m = await makeMachine(org, 'pc');
-    const login = await strata(['login', '--org', org.configPath, '--user', 'erin', '--home', m.home, '--state-dir', m.stateDir, '--no-sync', '--secrets-stdin'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`, true);
+    const { org, m } = await preloaded(t, { folders: ['Documents'] }, 'erin', { Documents: { 'a.txt': 'a', 'b.txt': 'b' } }, 'pc');
+    const login = await strata(['login', '--org', org.configPath, '--user', 'erin', '--home', m.home, '--state-dir', m.stateDir, '--no-sync', '--secrets-stdin'], secretsOf(org), true);
     assert.equal(login.code, 0, login.stderr);
     assert.match(login.stderr, /sign-in/, 'the progress line was drawn');
     assert.ok(shownLines(login.stderr).some((l) => l.startsWith('ready in ')), JSON.stringify(login.stderr));
@@ -198,7 +213,7 @@ describe('strata login and admin login on S3', { skip }, () => {
     const org = await makeTestOrg(t, { folders: ['Documents'] });
     const config = join(org.dir, 'nobucket.json');
     await writeFile(config, JSON.stringify({ ...org.config, store: { ...(org.config.store as object), bucket: `${(org.config.store as { bucket: string }).bucket}-none` } }));
-    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
+    const secrets = secretsOf(org);
     const m = await makeMachine(org, 'pc');
     for (const argv of [['login', '--org', config, '--user', 'erin', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], ['admin', 'login', '--org', config]]) {
       const r = await strata([...argv, '--secrets-stdin'], secrets);
@@ -235,12 +250,8 @@ describe('strata login and admin login on S3', { skip }, () => {
   });
 
   it('a login that fails (--home names a file) leaves the state dir and the keychain as they were', async (t) => {
-    const org = await makeTestOrg(t, { folders: ['Documents'] });
-    const tpl = join(org.dir, 'tpl');
-    await writeTree(tpl, { Documents: { 'a.txt': 'a' } });
-    await preloadUserLayer(await org.admin(), 'erin', { from: tpl });
-    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
-    const m = await makeMachine(org, 'pc');
+    const { org, m } = await preloaded(t, { folders: ['Documents'] }, 'erin', { Documents: { 'a.txt': 'a' } }, 'pc');
+    const secrets = secretsOf(org);
     const file = join(org.dir, 'not-a-folder');
     await writeFile(file, 'a file');
     const login = (user: string, home: string) => strata(['login', '--org', org.configPath, '--user', user, '--home', home, '--state-dir', m.stateDir, '--no-sync', '--secrets-stdin'], secrets);
@@ -255,7 +266,7 @@ describe('strata login and admin login on S3', { skip }, () => {
 
     // Over a session: another user's sign-in failing, then the same user's, sign out nobody.
     assert.equal((await login('erin', m.home)).code, 0);
-    const files = async () => Object.fromEntries(await Promise.all((await readdir(m.stateDir)).sort().map(async (n) => [n, await readFile(join(m.stateDir, n)).catch(() => 'dir')])));
+    const files = () => stateDirFiles(m.stateDir);
     const before = await files();
     for (const user of ['frank', 'erin']) {
       const failed = await login(user, file);
@@ -268,15 +279,11 @@ describe('strata login and admin login on S3', { skip }, () => {
   });
 
   it('Ctrl-C while the layer is laid cancels the sign-in: the state dir and the keychain as they were', async (t) => {
-    const org = await makeTestOrg(t, { folders: ['Documents'] });
-    const tpl = join(org.dir, 'tpl');
-    await writeTree(tpl, { Documents: { 'a.txt': 'a' } });
-    await preloadUserLayer(await org.admin(), 'erin', { from: tpl });
-    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
-    const m = await makeMachine(org, 'pc');
+    const { org, m } = await preloaded(t, { folders: ['Documents'] }, 'erin', { Documents: { 'a.txt': 'a' } }, 'pc');
+    const secrets = secretsOf(org);
     const args = (user: string) => ['login', '--org', org.configPath, '--user', user, '--home', m.home, '--state-dir', m.stateDir, '--no-sync', '--secrets-stdin'];
     assert.equal((await strata(args('erin'), secrets)).code, 0);
-    const files = async () => Object.fromEntries(await Promise.all((await readdir(m.stateDir)).sort().map(async (n) => [n, await readFile(join(m.stateDir, n)).catch(() => 'dir')])));
+    const files = () => stateDirFiles(m.stateDir);
     const before = await files();
 
     // Ctrl-C once the lay has begun (its layers line), as a terminal sends it.
@@ -297,12 +304,8 @@ describe('strata login and admin login on S3', { skip }, () => {
   });
 
   it('strata agent syncs the session until strata logout flushes it and stops it', { timeout: 120_000 }, async (t) => {
-    const org = await makeTestOrg(t, { folders: ['Documents'] });
-    const tpl = join(org.dir, 'tpl');
-    await writeTree(tpl, { Documents: { 'plan.txt': 'plan v1' } });
-    await preloadUserLayer(await org.admin(), 'dana', { from: tpl });
-    const m = await makeMachine(org, 'pc');
-    const login = await strata(['login', '--org', org.configPath, '--user', 'dana', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`);
+    const { org, m } = await preloaded(t, { folders: ['Documents'] }, 'dana', { Documents: { 'plan.txt': 'plan v1' } }, 'pc');
+    const login = await strata(['login', '--org', org.configPath, '--user', 'dana', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], secretsOf(org));
     assert.equal(login.code, 0, login.stderr);
     const { exited, output } = await strataInSync(t, ['agent', '--state-dir', m.stateDir, '--poll', '3600']);
     const out = output();
@@ -319,12 +322,8 @@ describe('strata login and admin login on S3', { skip }, () => {
   });
 
   it('strata logout --wipe refuses while the agent is alive but does not answer (stopped): nothing is flushed here, signed out or wiped', { timeout: 120_000 }, async (t) => {
-    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
-    const tpl = join(org.dir, 'tpl');
-    await writeTree(tpl, { Documents: { 'plan.txt': 'plan v1' } });
-    await preloadUserLayer(await org.admin(), 'eve', { from: tpl });
-    const m = await makeMachine(org, 'vdi');
-    const login = await strata(['login', '--org', org.configPath, '--user', 'eve', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`);
+    const { org, m } = await preloaded(t, { mode: 'vdi', folders: ['Documents'] }, 'eve', { Documents: { 'plan.txt': 'plan v1' } }, 'vdi');
+    const login = await strata(['login', '--org', org.configPath, '--user', 'eve', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'], secretsOf(org));
     assert.equal(login.code, 0, login.stderr);
     const { child } = await strataInSync(t, ['agent', '--state-dir', m.stateDir, '--poll', '3600']);
     // Stopped, it still holds its endpoint's socket: the kernel takes connections it never answers.
@@ -340,20 +339,16 @@ describe('strata login and admin login on S3', { skip }, () => {
   });
 
   it('strata login refuses while the agent of the session is alive but does not answer (stopped): nothing is laid, the state dir is as it was', { timeout: 120_000 }, async (t) => {
-    const org = await makeTestOrg(t, { mode: 'vdi', folders: ['Documents'] });
-    const tpl = join(org.dir, 'tpl');
-    await writeTree(tpl, { Documents: { 'plan.txt': 'plan v1' } });
-    await preloadUserLayer(await org.admin(), 'eve', { from: tpl });
-    const m = await makeMachine(org, 'vdi');
+    const { org, m } = await preloaded(t, { mode: 'vdi', folders: ['Documents'] }, 'eve', { Documents: { 'plan.txt': 'plan v1' } }, 'vdi');
     const args = ['login', '--org', org.configPath, '--user', 'eve', '--home', m.home, '--state-dir', m.stateDir, '--no-sync'];
-    const secrets = `${org.creds.accessKeyId}\n${org.creds.secretAccessKey}\n`;
+    const secrets = secretsOf(org);
     assert.equal((await strata(args, secrets)).code, 0);
     const { child } = await strataInSync(t, ['agent', '--state-dir', m.stateDir, '--poll', '3600']);
     // Stopped, the agent still holds its endpoint's socket, its stat cache and its journal: woken,
     // it would sync on over a lay here, and a login without --no-sync would start a second agent.
     child.kill('SIGSTOP');
     await writeFile(join(m.home, 'Documents/plan.txt'), 'plan v2, not synced yet');
-    const files = async () => Object.fromEntries(await Promise.all((await readdir(m.stateDir)).sort().map(async (n) => [n, await readFile(join(m.stateDir, n)).catch(() => 'dir')])));
+    const files = () => stateDirFiles(m.stateDir);
     const before = await files();
     const login = await strata(args, secrets);
     assert.equal(login.code, 5, login.stderr);
