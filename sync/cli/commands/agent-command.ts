@@ -61,7 +61,7 @@ export function agentTimings(ctx: Context): AgentTimings {
 export async function runSessionAgent(ctx: Context, stateDir: string, session: Session, timings: AgentTimings, org?: OrgStore): Promise<void> {
   const store = org ?? (await openSessionStore(session));
   preferSmallHeap();
-  const host = await startSessionHost({ stateDir, session, org: store, chunker: openChunkPool(ctx), pollMs: timings.pollMs, orgCheckMs: timings.orgCheckMs, onFollow: (e) => reportFollow(ctx, e), onSettings: (e) => reportSettings(ctx, e) });
+  const host = await startSessionHost({ stateDir, session, org: store, chunker: openChunkPool(ctx), pollMs: timings.pollMs, orgCheckMs: timings.orgCheckMs, onFollow: (e) => reportFollow(ctx, e), onSettings: (e) => reportSettings(ctx, e), onWarning: (line) => ctx.warn(line) });
   ctx.onClose(() => host.stop());
   const { agent, control } = host;
   const layer = `user/${session.user}`;
