@@ -6,7 +6,9 @@
 // (root; --warm keeps it), and reports what does not depend on the machine's load: the phase's CPU
 // time (user+sys, every thread), GC time by kind, the heap at its start and end, blocks read from
 // the disk; with --strace its system calls by name (the child under strace -f; the phase told apart
-// by two marker calls); with --prof the functions taking most of its samples (--cpu-prof). Wall time is
+// by two marker calls); with --prof the functions taking most of its samples (--cpu-prof); and, for
+// the whole lay up to its `ready` (the phase's work may move before it: home's walk runs while the
+// layers load), CPU time and time to ready. Wall time is
 // printed too, with the load average, as a side note. The machine may be shared: compare runs
 // taken side by side, and CPU or counts rather than wall time.
 //
@@ -67,6 +69,8 @@ interface PhaseFigures {
   /** process.hrtime of the phase's start and end, µs (the clock of a --cpu-prof profile's samples). */
   fromUs: number;
   toUs: number;
+  /** From the lay's start to its `ready`: CPU ms (every thread) and the lay's own time to ready. */
+  toReady: { cpuMs: number; wallMs: number };
 }
 
 /** What a child lays: the store and the corpus under `work`, written once and kept for later runs. */
@@ -108,8 +112,10 @@ async function child(home: string): Promise<void> {
   }).observe({ entryTypes: ['gc'] });
   const sample = () => ({ heap: process.memoryUsage().heapUsed / 1048576, at: performance.now(), us: Number(process.hrtime.bigint() / 1000n), cpu: process.cpuUsage(), inBlocks: process.resourceUsage().fsRead });
   let start: ReturnType<typeof sample> | undefined;
-  let figures: PhaseFigures | undefined;
+  let figures: Omit<PhaseFigures, 'toReady'> | undefined;
+  let toReady: PhaseFigures['toReady'] | undefined;
   const pool = new ChunkPool();
+  const layStart = process.cpuUsage();
   try {
     await layHome({
       store,
@@ -118,7 +124,10 @@ async function child(home: string): Promise<void> {
       chunkFile: (path, params, hash) => pool.chunkFile(path, params, { hash }),
       chunkFiles: (list, params, hash) => chunkSmall(list, (bytes) => pool.chunkBuffers(bytes, params, { hash })),
       onEvent: (e) => {
-        if (e.type === 'layers') {
+        if (e.type === 'ready') {
+          const cpu = process.cpuUsage(layStart);
+          toReady = { cpuMs: (cpu.user + cpu.system) / 1000, wallMs: e.timeToReadyMs };
+        } else if (e.type === 'layers') {
           mark('start');
           inPhase = true;
           start = sample();
@@ -134,8 +143,8 @@ async function child(home: string): Promise<void> {
   } finally {
     await pool.close();
   }
-  if (!figures) throw new Error('the lay reported no progress of its ready restore');
-  process.stdout.write(`${JSON.stringify(figures)}\n`);
+  if (!figures || !toReady) throw new Error('the lay reported no progress of its ready restore, or no ready');
+  process.stdout.write(`${JSON.stringify({ ...figures, toReady })}\n`);
 }
 
 /** A call strace shows, that tells where the phase starts and ends. */
@@ -211,10 +220,10 @@ async function main(): Promise<void> {
     const calls = args.strace ? phaseCalls(log) : undefined;
     if (args.prof) printProfile(profDir, figures);
     results.push({ ...figures, ...(calls ? { calls } : {}) });
-    console.log(`run ${r + 1}: cpu ${figures.cpuMs.toFixed(0)} ms, gc ${figures.gcMs.toFixed(0)} ms (${figures.gcs}: ${Object.entries(figures.gcKinds).map(([k, ms]) => `${k} ${ms.toFixed(0)}`).join(', ')}), heap ${figures.heapMiB.map((m) => m.toFixed(0)).join(' → ')} MiB, read ${((figures.inBlocks * 512) / 1048576).toFixed(1)} MiB, wall ${figures.wallMs.toFixed(0)} ms (load ${load.toFixed(2)})${calls ? `\n  calls ${JSON.stringify(calls)}` : ''}`);
+    console.log(`run ${r + 1}: cpu ${figures.cpuMs.toFixed(0)} ms, gc ${figures.gcMs.toFixed(0)} ms (${figures.gcs}: ${Object.entries(figures.gcKinds).map(([k, ms]) => `${k} ${ms.toFixed(0)}`).join(', ')}), heap ${figures.heapMiB.map((m) => m.toFixed(0)).join(' → ')} MiB, read ${((figures.inBlocks * 512) / 1048576).toFixed(1)} MiB, wall ${figures.wallMs.toFixed(0)} ms (load ${load.toFixed(2)}); to ready: cpu ${figures.toReady.cpuMs.toFixed(0)} ms, ${figures.toReady.wallMs.toFixed(0)} ms${calls ? `\n  calls ${JSON.stringify(calls)}` : ''}`);
   }
-  const cpus = results.map((r) => r.cpuMs).sort((a, b) => a - b);
-  console.log(`${files} files, ${sizeMiB} MiB, ${args.warm ? 'warm' : 'cold'}: phase CPU median ${(cpus[Math.floor(cpus.length / 2)] as number).toFixed(0)} ms over ${runs} runs`);
+  const median = (xs: number[]): string => (xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number).toFixed(0);
+  console.log(`${files} files, ${sizeMiB} MiB, ${args.warm ? 'warm' : 'cold'}: phase CPU median ${median(results.map((r) => r.cpuMs))} ms, to ready CPU median ${median(results.map((r) => r.toReady.cpuMs))} ms over ${runs} runs`);
 }
 
 await main();
