@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { sep } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { StrataError } from '../errors.js';
 import { keys } from '../repo/types.js';
 import { ForwardingStore } from '../store/forwarding.js';
@@ -44,6 +44,21 @@ test('a folder that cannot be listed keeps its files on the disk and in the laye
   assert.equal(listing['private/deep/s2.txt'], 'secret 2');
 });
 
+/** Devices a and b of one bucket, b's head writes through a CrashAtHead; both closed after the test. */
+async function crashPair(t: TestContext, name: string): Promise<{ a: Device; b: Device; crashing: CrashAtHead }> {
+  const base = await tempRoot(t, name);
+  const mem = new MemoryStore();
+  await initStore(mem);
+  const crashing = new CrashAtHead(mem);
+  const a = await Device.create(base, 'deva', mem);
+  const b = await Device.create(base, 'devb', crashing);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  return { a, b, crashing };
+}
+
 test('an edit from another device to a file in a folder that could not be listed reaches the disk once it can be, and stays', async (t) => {
   const { a, b } = await twoDevices(t, 'unlisted-edit');
   await a.write('private/s1.txt', 'v1', new Date('2026-01-01T10:00:00Z'));
@@ -80,16 +95,7 @@ class CrashAtHead extends ForwardingStore {
 }
 
 test('an edit from another device to a file in a folder that could not be listed survives a crash right after the head write', async (t) => {
-  const base = await tempRoot(t, 'unlisted-crash');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  const crashing = new CrashAtHead(mem);
-  const a = await Device.create(base, 'deva', mem);
-  const b = await Device.create(base, 'devb', crashing);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const { a, b, crashing } = await crashPair(t, 'unlisted-crash');
   await a.write('private/s1.txt', 'v1', new Date('2026-01-01T10:00:00Z'));
   await a.write('public.txt', 'public');
   await converge([a, b]);
@@ -108,16 +114,7 @@ test('an edit from another device to a file in a folder that could not be listed
 });
 
 test('a delete from another device held and restored here comes back everywhere, though the restore crashed before its head', async (t) => {
-  const base = await tempRoot(t, 'restore-crash');
-  const mem = new MemoryStore();
-  await initStore(mem);
-  const crashing = new CrashAtHead(mem);
-  const a = await Device.create(base, 'deva', mem);
-  const b = await Device.create(base, 'devb', crashing);
-  t.after(async () => {
-    await a.close();
-    await b.close();
-  });
+  const { a, b, crashing } = await crashPair(t, 'restore-crash');
   for (let i = 0; i < 20; i++) await a.write(`f${i}.txt`, `file ${i}`);
   await a.write('private/s1.txt', 'v1', new Date('2026-01-01T10:00:00Z'));
   await converge([a, b]);
