@@ -24,7 +24,11 @@ if (existsSync(source)) {
   process.once('exit', () => {
     for (const fd of terminals) if (!isatty(fd)) closeSync(fd);
   });
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  // A signal the CLI does not catch (SIGKILL, SIGSEGV …) ends it without a word: say so.
+  child.on('exit', (code, signal) => {
+    if (signal) process.stderr.write(`strata: E_INTERRUPTED the command (pid ${child.pid}) was ended by ${signal}\n`);
+    process.exit(code ?? 1);
+  });
 } else {
   const bundle = new URL('../dist/bundle/strata.js', import.meta.url);
   await import((existsSync(bundle) ? bundle : new URL('../dist/sync/cli/main.js', import.meta.url)).href);

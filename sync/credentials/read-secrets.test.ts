@@ -83,6 +83,27 @@ describe('readSecretsFromStream', () => {
   });
 });
 
+describe('promptSecrets after a hang-up', () => {
+  // The end of the input and SIGHUP both come when a terminal hangs up, in either order: a SIGHUP
+  // that comes after the prompt failed on the end of its input must not end the process before it
+  // says why (it would die without a word, the launcher's exit 1 telling nothing).
+  it('outlives a SIGHUP that comes after the end of the input', { timeout: 30_000 }, () => {
+    const module = new URL('./read-secrets.ts', import.meta.url).href;
+    const script = `
+import { PassThrough } from 'node:stream';
+const { promptSecrets } = await import(${JSON.stringify(module)});
+const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => {} });
+input.end();
+const code = await promptSecrets(input, new PassThrough()).then(() => 'none', (err) => err.code);
+process.kill(process.pid, 'SIGHUP');
+await new Promise((resolve) => setImmediate(resolve));
+console.log(code);
+`;
+    const child = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.deepEqual({ signal: child.signal, status: child.status, stdout: child.stdout, stderr: child.stderr }, { signal: null, status: 0, stdout: 'E_INTERRUPTED\n', stderr: '' });
+  });
+});
+
 // A real terminal: the prompt runs in a child under `script`, which gives it a pseudo-terminal.
 const haveScript = process.platform === 'linux' && spawnSync('sh', ['-c', 'command -v script'], { stdio: 'ignore' }).status === 0;
 

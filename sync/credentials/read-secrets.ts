@@ -187,7 +187,9 @@ function rawLines(input: TerminalInput, output: NodeJS.WritableStream): { line(e
       input.removeListener('end', onHangUp);
       input.removeListener('close', onHangUp);
       input.removeListener('error', onHangUp);
-      process.removeListener('SIGHUP', onHangUp);
+      // A hang-up sends both the end of the input and SIGHUP, in either order: once hung up, a
+      // SIGHUP still on its way must not end the process before it reports why.
+      if (!hungUp) process.removeListener('SIGHUP', onHangUp);
       input.pause();
     },
   };
