@@ -98,7 +98,7 @@ describe('SnapshotGraph', () => {
     assert.equal(graph.loaded, 60);
   });
 
-  it('a snapshot it cannot read ends only its branch of ancestorsAmong; mergeBase reports it where a merge needs it', async () => {
+  it('a snapshot it cannot read ends only its branch of ancestorsAmong; a parent gone ends a branch of mergeBase too (history ends there), a side gone fails', async () => {
     const { store, repo } = await newRepo();
     const root = await repo.saveTree({ entries: [] });
     await repo.flush();
@@ -113,8 +113,10 @@ describe('SnapshotGraph', () => {
     const graph = layerGraph(repo, LAYER);
     assert.deepEqual(await graph.ancestorsAmong([mine], [headB, headC]), new Set([headC]));
     assert.equal(await graph.mergeBase([mine], headB), mine);
-    // pc-d shares only the lost snapshot with this device: the merge cannot go on without it.
-    await assert.rejects(graph.mergeBase([mine], other), (err: unknown) => {
+    // pc-d shares only the gone snapshot with this device: history ends there (admin forget), no base.
+    assert.equal(await graph.mergeBase([mine], other), undefined);
+    // A side itself that is gone is damage (a head points at it), said with its key.
+    await assert.rejects(graph.mergeBase([mine], lost), (err: unknown) => {
       assert.ok(isStrataError(err, 'E_SNAPSHOT_NOT_FOUND'));
       assert.equal(err.key, keys.snapshot(LAYER, lost));
       assert.doesNotMatch(err.toString(), /\n/);

@@ -8,6 +8,12 @@
  * A base older than the best one brings back what the newer one's side deleted: so the result is
  * a best common ancestor (none descends from it) whatever the devices' clocks say.
  *
+ * A parent that is gone ends its branch of a walk: `admin forget` deletes only history below what
+ * every merge between the heads needs (repo/forget-plan.ts). Where a merge meets one all the same
+ * (a head written long after the forget, from a pass that read its parents before), it finds an
+ * older base or none: what a side deleted may come back, and differing versions are both kept,
+ * but nothing is lost.
+ *
  * A walk reads each snapshot it meets, one at a time: a long one (a machine whose own head is
  * hundreds of snapshots old) would cost a round trip each. With `bulk`, after BULK_AFTER single
  * reads in one walk, the graph reads every snapshot written since a little before the walk's
@@ -17,6 +23,7 @@
  * What is read is kept for the next walks, which mostly meet the same recent snapshots; `prune`
  * bounds it (SNAPSHOTS_KEPT), or an agent running for weeks would hold the layer's whole history.
  */
+import { isStrataError } from '../errors.js';
 import { timeAfterParents, type Repository } from '../repo/index.js';
 import { keys, type Snapshot, type SnapshotId } from '../repo/types.js';
 
@@ -79,6 +86,20 @@ export class SnapshotGraph {
     await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
   }
 
+  /**
+   * A parent snapshot, or undefined when it is gone: `admin forget` deletes the history below what
+   * every merge between heads needs (repo/forget-plan.ts), so a walk that meets a parent no longer
+   * there has reached the end of the history it needs. Any other failure is the walk's.
+   */
+  private async parent(id: SnapshotId): Promise<Snapshot | undefined> {
+    try {
+      return await this.get(id);
+    } catch (err) {
+      if (isStrataError(err, 'E_SNAPSHOT_NOT_FOUND')) return undefined;
+      throw err;
+    }
+  }
+
   /** A snapshot this device just wrote: no need to read it back. */
   add(id: SnapshotId, s: Snapshot): void {
     this.used.add(id);
@@ -130,12 +151,14 @@ export class SnapshotGraph {
     /** Common ancestors in the order found, and the snapshots below one. */
     const found: SnapshotId[] = [];
     const below = new Set<SnapshotId>();
-    const mark = async (id: SnapshotId, bits: number): Promise<void> => {
+    /** `parent`: a parent that is gone (admin forget) ends its branch; the sides themselves must be there. */
+    const mark = async (id: SnapshotId, bits: number, parent = false): Promise<void> => {
       if (bits & STALE) below.add(id);
       const had = flags.get(id) ?? 0;
       if ((had | bits) === had) return;
       flags.set(id, had | bits);
-      queue.push({ id, time: Date.parse((await this.get(id)).time) });
+      const s = parent ? await this.parent(id) : await this.get(id);
+      if (s !== undefined) queue.push({ id, time: Date.parse(s.time) });
     };
     for (const id of mine) await mark(id, MINE);
     await mark(theirs, THEIRS);
@@ -154,7 +177,7 @@ export class SnapshotGraph {
         flags.set(id, bits);
       }
       await reading(time);
-      for (const parent of (await this.get(id)).parents) await mark(parent, bits);
+      for (const parent of (await this.get(id)).parents) await mark(parent, bits, true);
     }
     return found.filter((id) => !below.has(id));
   }
@@ -167,7 +190,8 @@ export class SnapshotGraph {
    * an unreadable snapshot) is only not known to be an ancestor: mergeBase decides it. So a
    * snapshot the walk cannot read (missing, damaged) ends its branch instead of the pass: the walk
    * reads beyond what a merge needs (the parents of the oldest target), and where a merge does need
-   * it, mergeBase reads it again and fails with its error, naming it.
+   * it, mergeBase reads it again and fails with its error, naming it (one that is gone ends the
+   * branch there too: see the header).
    */
   async ancestorsAmong(mine: readonly SnapshotId[], targets: readonly SnapshotId[]): Promise<Set<SnapshotId>> {
     const wanted = new Map<SnapshotId, number>();

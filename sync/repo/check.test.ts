@@ -179,7 +179,7 @@ describe('check', () => {
     assert.match(missing[0]?.message ?? '', new RegExp(keys.index(again.id)));
   });
 
-  it('reports a snapshot whose parent is missing (a sync merging from it needs the parent), once', async () => {
+  it('takes a parent that is gone for the end of the history (admin forget), and reports an invalid one as itself', async () => {
     const { store, repo, root, snap } = await populated();
     const gone = 'e'.repeat(64);
     const child = await repo.saveSnapshot({ version: 1, layer: LAYER, device: 'admin', time: T0.toISOString(), root, parents: [snap, gone] });
@@ -188,13 +188,7 @@ describe('check', () => {
     await store.put(keys.snapshot(LAYER, bad), Buffer.from('{}'));
     await repo.saveSnapshot({ version: 1, layer: LAYER, device: 'admin', time: T0.toISOString(), root, parents: [bad] });
     const report = await check(repo, { readData: false });
-    assert.deepEqual(
-      report.problems.map((p) => [p.code, p.key]).sort(),
-      [
-        ['E_OBJECT_HASH_MISMATCH', keys.snapshot(LAYER, bad)],
-        ['E_SNAPSHOT_NOT_FOUND', keys.snapshot(LAYER, child)],
-      ],
-    );
-    assert.match(report.problems.find((p) => p.code === 'E_SNAPSHOT_NOT_FOUND')?.message ?? '', new RegExp(`parent snapshot ${gone} does not exist`));
+    assert.deepEqual(report.problems.map((p) => [p.code, p.key]), [['E_OBJECT_HASH_MISMATCH', keys.snapshot(LAYER, bad)]]);
+    assert.ok(!JSON.stringify(report).includes(child), JSON.stringify(report));
   });
 });

@@ -167,13 +167,8 @@ async function checkLayers(repo: Repository, out: Problems): Promise<LayerObject
       out.addError(err, s.key);
     }
   }
-  // Nothing deletes a snapshot: a sync's merge walks parents, and fails at one that is gone.
-  const listed = new Set(snapshotKeys.map((s) => s.key));
-  for (const s of result.snapshots) {
-    for (const parent of s.snapshot.parents) {
-      if (!listed.has(keys.snapshot(s.layer, parent))) out.add('E_SNAPSHOT_NOT_FOUND', s.key, `parent snapshot ${parent} does not exist`);
-    }
-  }
+  // A parent that is gone is no damage: admin forget deletes history, keeping what merges need
+  // (forget-plan.ts); where the history ends, a merge's walk ends (agent/history.ts).
   const valid = new Set(result.snapshots.map((s) => s.key));
   for (const layer of layerIds) {
     try {
