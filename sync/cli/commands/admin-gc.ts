@@ -34,7 +34,7 @@ export function parseGrace(text: string, command: string, option = 'grace'): num
 }
 
 /** A whole number ≥ 1 of at most 9 digits; anything else is a usage error. */
-function parseCount(text: string, command: string, option: string): number {
+export function parseCount(text: string, command: string, option: string): number {
   if (!/^[1-9]\d{0,8}$/.test(text)) throw usageError(`--${option} ${JSON.stringify(text)} is not a whole number ≥ 1`, command);
   return Number(text);
 }

@@ -11,6 +11,9 @@
  *   gc [--grace <duration>] [--listing-lag <duration>] [--max-indexes <n>] [--dry-run]
  *                                              delete packs in no index, past the grace period;
  *                                              merge the indexes, delete the ones merged before
+ *   forget --user <id> | --layer <org/name> --keep-… [--grace <duration>] [--dry-run]
+ *                                              delete snapshots the policy does not keep; never
+ *                                              what a head or a merge between heads needs
  *
  * Each subcommand takes only its own options (anything else is a usage error) besides the global
  * ones and --org (the org config: the bucket, with the admin's keychain credentials); admin writes
@@ -20,6 +23,7 @@
 import { GLOBAL_OPTIONS, usageError } from '../args.js';
 import type { Context } from '../context.js';
 import { assignSub } from './admin-assign.js';
+import { forgetSub } from './admin-forget.js';
 import { gcSub } from './admin-gc.js';
 import type { AdminSub } from './admin-common.js';
 import { layerListSub, layerPublishSub } from './admin-layer.js';
@@ -28,7 +32,7 @@ import { preloadSub } from './admin-preload.js';
 import { usersSub } from './admin-users.js';
 import type { Command } from './command.js';
 
-export const ADMIN_SUBCOMMANDS: readonly AdminSub[] = [preloadSub, layerPublishSub, layerListSub, assignSub, usersSub, adminLoginSub, gcSub];
+export const ADMIN_SUBCOMMANDS: readonly AdminSub[] = [preloadSub, layerPublishSub, layerListSub, assignSub, usersSub, adminLoginSub, gcSub, forgetSub];
 
 /** The subcommand list `strata admin help` prints. */
 export function adminHelp(): string {
@@ -60,13 +64,19 @@ function pick(ctx: Context): { sub: AdminSub; rest: string[] } {
 
 export const adminCommand: Command = {
   name: 'admin',
-  summary: 'admin tasks: preload a user layer, publish/list org layers, assign layers, list users, login, gc (strata admin help)',
-  args: '<preload | layer publish <org/name> | layer list | assign | users | login | gc>',
+  summary: 'admin tasks: preload a user layer, publish/list org layers, assign layers, list users, login, gc, forget (strata admin help)',
+  args: '<preload | layer publish <org/name> | layer list | assign | users | login | gc | forget>',
   positionals: { min: 0, max: 3 },
   globals: ['store', 'device'],
   globalHelp: { device: 'the device id of the heads admin writes create: admin-<name> (default: admin)' },
   options: {
-    user: { type: 'string', value: '<id>', help: 'the user (preload, assign, users): what follows user/ in the layer id' },
+    user: { type: 'string', value: '<id>', help: 'the user (preload, assign, users, forget): what follows user/ in the layer id' },
+    layer: { type: 'string', value: '<org/name>', help: 'forget: the layer, instead of --user (org/<name>, or user/<id>)' },
+    'keep-last': { type: 'string', value: '<n>', help: 'forget: keep the n newest snapshots' },
+    'keep-within': { type: 'string', value: '<duration>', help: "forget: keep every snapshot dated within this of the layer's newest (30d, 12h)" },
+    'keep-daily': { type: 'string', value: '<n>', help: 'forget: keep the newest snapshot of each of the n newest days that have one (UTC)' },
+    'keep-weekly': { type: 'string', value: '<n>', help: 'forget: likewise per ISO week (UTC)' },
+    'keep-monthly': { type: 'string', value: '<n>', help: 'forget: likewise per calendar month (UTC)' },
     from: { type: 'string', value: '<dir>', help: 'the folder to read (preload: the template; layer publish: the new version)' },
     layers: { type: 'string', value: '<ids>', help: "assign: comma-separated org layers, lowest first ('' for none)" },
     'display-name': { type: 'string', value: '<name>', help: "assign: the user's display name (kept when left out)" },
@@ -76,7 +86,7 @@ export const adminCommand: Command = {
     grace: {
       type: 'string',
       value: '<duration>',
-      help: 'gc: delete a pack in no index only once the bucket got it this long ago (24h, 90m, 2d; default 24h): longer than any snapshot upload takes. Packs an index names are never deleted, even if no snapshot uses them (that needs a mark-and-sweep gc, not done yet). Also how old a consolidated index must be before the indexes it merged are deleted, and an unfinished upload (S3 multipart, a folder store\'s temp file) before it is aborted',
+      help: 'forget: keep a snapshot the bucket got less than this long ago, and its parents (default 24h). gc: delete a pack in no index only once the bucket got it this long ago (24h, 90m, 2d; default 24h): longer than any snapshot upload takes. Packs an index names are never deleted, even if no snapshot uses them (that needs a mark-and-sweep gc, not done yet). Also how old a consolidated index must be before the indexes it merged are deleted, and an unfinished upload (S3 multipart, a folder store\'s temp file) before it is aborted',
     },
     'listing-lag': {
       type: 'string',
@@ -88,7 +98,7 @@ export const adminCommand: Command = {
       value: '<n>',
       help: 'gc: merge the indexes into consolidated ones when more than this many are live (not merged into another; default 8). Readers then fetch the consolidated ones and skip what they merged',
     },
-    'dry-run': { type: 'boolean', help: 'gc: report what would be removed, written and deleted; change nothing' },
+    'dry-run': { type: 'boolean', help: 'gc, forget: report what would be removed, written and deleted; change nothing' },
   },
   async run(ctx) {
     if (ctx.args.positionals[0] === 'help' && ctx.args.positionals.length === 1) {

@@ -1,0 +1,149 @@
+// admin forget on a memory store: the retention policy, and what stays whatever it says — heads
+// and their parents, young snapshots, what merges between heads walk — checked by the merge bases
+// the agent's walk finds before and after, by check, and against a device that syncs meanwhile.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { layerGraph } from '../agent/history.js';
+import { check } from './check.js';
+import { forgetSnapshots, type ForgetOptions } from './forget.js';
+import { keptByPolicy } from './forget-policy.js';
+import { newRepo, rejectsWith } from './testkit.js';
+import { FORMAT_VERSION, keys, type SnapshotId } from './types.js';
+import type { Repository } from './repository.js';
+import type { MemoryStore } from '../store/memory.js';
+
+const LAYER = 'user/alice';
+const T0 = Date.UTC(2026, 0, 1);
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** Every snapshot is past a grace period of 0 when the admin's clock is a day ahead. */
+const OLD: Pick<ForgetOptions, 'graceMs' | 'now' | 'dryRun'> = { graceMs: 0, now: () => Date.now() + DAY, dryRun: false };
+
+async function layer(): Promise<{ store: MemoryStore; repo: Repository; at: (hours: number, device: string, parents: SnapshotId[]) => Promise<SnapshotId> }> {
+  const { store, repo } = await newRepo();
+  const root = await repo.saveTree({ entries: [] });
+  await repo.flush();
+  const at = (hours: number, device: string, parents: SnapshotId[]) => repo.saveSnapshot({ version: FORMAT_VERSION, layer: LAYER, device, time: new Date(T0 + hours * HOUR).toISOString(), root, parents });
+  return { store, repo, at };
+}
+
+async function present(store: MemoryStore, ids: readonly SnapshotId[]): Promise<SnapshotId[]> {
+  const out: SnapshotId[] = [];
+  for (const id of ids) if (await store.head(keys.snapshot(LAYER, id))) out.push(id);
+  return out;
+}
+
+describe('the retention policy', () => {
+  const s = (id: string, hours: number) => ({ id, time: T0 + hours * HOUR });
+  const snaps = [s('a', 0), s('b', 1), s('c', 25), s('d', 26), s('e', 24 * 8), s('f', 24 * 40)];
+  const kept = (p: Parameters<typeof keptByPolicy>[1]) => [...keptByPolicy(snaps, p).keys()].sort();
+
+  it('keeps the newest n, those within a span of the newest, and the newest of each of the newest n days, weeks, months (UTC)', () => {
+    assert.deepEqual(kept({ last: 2 }), ['e', 'f']);
+    assert.deepEqual(kept({ withinMs: 32 * DAY }), ['e', 'f']);
+    assert.deepEqual(kept({ withinMs: 40 * DAY }), ['a', 'b', 'c', 'd', 'e', 'f']);
+    assert.deepEqual(kept({ daily: 3 }), ['d', 'e', 'f']);
+    assert.deepEqual(kept({ daily: 4 }), ['b', 'd', 'e', 'f']);
+    // 2026-01-01 is a Thursday: a, b, c, d are in one ISO week, e (Jan 9) in the next.
+    assert.deepEqual(kept({ weekly: 3 }), ['d', 'e', 'f']);
+    assert.deepEqual(kept({ monthly: 5 }), ['e', 'f']);
+    assert.deepEqual(kept({}), []);
+    assert.deepEqual(keptByPolicy(snaps, { last: 1, daily: 1 }).get('f'), ['last', 'daily']);
+  });
+});
+
+describe('admin forget', () => {
+  it('keeps the heads, their parents and everything down to the heads\' common base; a merge finds the same base after', async () => {
+    const { store, repo, at } = await layer();
+    // Two devices, each merging the other now and then: o1..o4 below the base, then the braid.
+    const o1 = await at(0, 'pc', []);
+    const o2 = await at(1, 'pc', [o1]);
+    const o3 = await at(2, 'laptop', [o2]);
+    const o4 = await at(3, 'pc', [o3]);
+    const base = await at(4, 'laptop', [o4]);
+    const pc1 = await at(5, 'pc', [base]);
+    const lap1 = await at(6, 'laptop', [base]);
+    const pc2 = await at(7, 'pc', [pc1]);
+    const lap2 = await at(8, 'laptop', [lap1]);
+    await repo.writeHead(LAYER, 'pc', pc2);
+    await repo.writeHead(LAYER, 'laptop', lap2);
+    const before = await layerGraph(repo, LAYER).mergeBases([pc2], lap2);
+    assert.deepEqual(before, [base]);
+
+    const dry = await forgetSnapshots(repo, LAYER, { ...OLD, dryRun: true, policy: { last: 1 } });
+    assert.deepEqual(dry.forgotten.map((s) => s.id).sort(), [o1, o2, o3, o4].sort());
+    assert.equal((await present(store, [o1, o2, o3, o4])).length, 4, 'a dry run deletes nothing');
+
+    const r = await forgetSnapshots(repo, LAYER, { ...OLD, policy: { last: 1 } });
+    assert.deepEqual(r.forgotten.map((s) => s.id), [o4, o3, o2, o1]);
+    assert.deepEqual(await present(store, [o1, o2, o3, o4, base, pc1, lap1, pc2, lap2]), [base, pc1, lap1, pc2, lap2]);
+    assert.deepEqual(r.kept.map((s) => [s.id, s.rules]), [[lap2, ['last']]]);
+    assert.deepEqual(new Map(r.protected.map((s) => [s.id, s.why])), new Map([[pc2, 'head'], [pc1, 'head'], [lap1, 'head'], [base, 'merge']]));
+    assert.deepEqual(await layerGraph(repo, LAYER).mergeBases([pc2], lap2), before);
+    const report = await check(repo, { readData: true });
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.counts.snapshots, 5);
+  });
+
+  it('keeps the way up from an old snapshot the policy keeps to the base, so a merge takes it for no second base', async () => {
+    const { store, repo, at } = await layer();
+    // A line a0..a7 (a0..a2 on Jan 1, the rest on Jan 2); pc-b and pc-c branched off a2, the line
+    // merged c1, pc-b merged a7: a7 is the heads' base, and a2, below it, is reached from both.
+    const a: SnapshotId[] = [];
+    for (const [i, h] of [0, 1, 2, 27, 28, 29, 30, 31].entries()) a.push(await at(h, 'a', i === 0 ? [] : [a[i - 1] as SnapshotId]));
+    const [a2, a7] = [a[2] as SnapshotId, a[7] as SnapshotId];
+    const b1 = await at(32, 'b', [a2]);
+    const c1 = await at(33, 'c', [a2]);
+    const a8 = await at(50, 'a', [a7, c1]);
+    const b2 = await at(51, 'b', [b1, a7]);
+    const a9 = await at(52, 'a', [a8]);
+    const b3 = await at(53, 'b', [b2]);
+    await repo.writeHead(LAYER, 'a', a9);
+    await repo.writeHead(LAYER, 'b', b3);
+    assert.deepEqual(await layerGraph(repo, LAYER).mergeBases([a9], b3), [a7]);
+    // The newest of each of the last 3 days: b3, c1 and a2.
+    const r = await forgetSnapshots(repo, LAYER, { ...OLD, policy: { daily: 3 } });
+    assert.deepEqual(r.forgotten.map((s) => s.id), [a[1], a[0]]);
+    assert.deepEqual(r.kept.map((s) => s.id), [b3, c1, a2]);
+    for (const id of a.slice(3, 7)) assert.equal(r.protected.find((s) => s.id === id)?.why, 'merge');
+    assert.deepEqual(await layerGraph(repo, LAYER).mergeBases([a9], b3), [a7]);
+    assert.deepEqual((await check(repo, { readData: false })).problems, []);
+    // Without the way up, the walk finds a2 as a second base (the rule is needed).
+    for (const id of a.slice(3, 7)) await store.delete(keys.snapshot(LAYER, id));
+    assert.deepEqual((await layerGraph(repo, LAYER).mergeBases([a9], b3)).sort(), [a2, a7].sort());
+  });
+
+  it('keeps what the bucket got within the grace period and its parents, and spares what a device names while it runs', async () => {
+    const { store, repo, at } = await layer();
+    const s1 = await at(0, 'pc', []);
+    const s2 = await at(1, 'pc', [s1]);
+    const s3 = await at(2, 'pc', [s2]);
+    const s4 = await at(3, 'pc', [s3]);
+    await repo.writeHead(LAYER, 'pc', s4);
+    const young = await forgetSnapshots(repo, LAYER, { graceMs: DAY, dryRun: true, policy: { last: 1 } });
+    assert.deepEqual(young.forgotten, []);
+    assert.ok(young.protected.every((s) => s.why === 'young' || s.why === 'head'));
+    // A VDI session signs in on s1 while forget plans: its head names s1 before forget looks again,
+    // and a merge of its head with pc's walks s2 too.
+    const r = await forgetSnapshots(repo, LAYER, { ...OLD, policy: { last: 1 }, beforeRecheck: async () => void (await repo.writeHead(LAYER, 'vdi-1', s1)) });
+    assert.deepEqual(r.spared, [s1, s2].sort());
+    assert.deepEqual(r.forgotten, []);
+    assert.deepEqual(await present(store, [s1, s2, s3, s4]), [s1, s2, s3, s4]);
+  });
+
+  it('deletes nothing when a snapshot or a head cannot be read, or a head points at nothing', async () => {
+    const { store, repo, at } = await layer();
+    const s1 = await at(0, 'pc', []);
+    const s2 = await at(1, 'pc', [s1]);
+    await repo.writeHead(LAYER, 'pc', s2);
+    await store.put(keys.snapshot(LAYER, 'f'.repeat(64)), Buffer.from('{}'));
+    await rejectsWith(forgetSnapshots(repo, LAYER, { ...OLD, policy: { last: 1 } }), 'E_FORGET_UNSAFE', keys.snapshot(LAYER, 'f'.repeat(64)));
+    await store.delete(keys.snapshot(LAYER, 'f'.repeat(64)));
+    await store.put(keys.head(LAYER, 'evil'), Buffer.from('{}'));
+    await rejectsWith(forgetSnapshots(repo, LAYER, { ...OLD, policy: { last: 1 } }), 'E_FORGET_UNSAFE', keys.head(LAYER, 'evil'));
+    await store.delete(keys.head(LAYER, 'evil'));
+    await store.put(keys.head(LAYER, 'ghost'), Buffer.from(JSON.stringify({ version: 1, layer: LAYER, device: 'ghost', snapshot: 'e'.repeat(64), time: new Date(T0).toISOString() })));
+    await rejectsWith(forgetSnapshots(repo, LAYER, { ...OLD, policy: { last: 1 } }), 'E_FORGET_UNSAFE', keys.head(LAYER, 'ghost'));
+    assert.deepEqual(await present(store, [s1, s2]), [s1, s2]);
+  });
+});
