@@ -245,11 +245,13 @@ async function stopHeld(stateDir: string, stop: (info: ControlInfo) => Promise<v
  */
 async function stopStarted(stateDir: string, stop: (info: ControlInfo) => Promise<void>, stopped?: string): Promise<boolean> {
   const done = new Set(stopped === undefined ? [] : [stopped]);
+  let stoppedAny = false;
   for (;;) {
     const info = await readControlFile(stateDir).catch(() => undefined);
-    if (info === undefined || done.has(info.token) || (await probeAgent(info)) !== 'answers') return done.size > (stopped === undefined ? 0 : 1);
+    if (info === undefined || done.has(info.token) || (await probeAgent(info)) !== 'answers') return stoppedAny;
     done.add(info.token);
     await stop(info);
+    stoppedAny = true;
   }
 }
 
