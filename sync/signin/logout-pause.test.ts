@@ -99,6 +99,7 @@ test('a record this user cannot read may be a running sign-out\'s (one run as ro
     assert.equal(err.path, file);
     assert.doesNotMatch(err.message, /\n/);
     assert.match(err.message, /sign-out/);
+    assert.match(err.message, /\(permission denied \(open\)\)/, 'what failed, in the words every failed call on the disk is said in (errors.ts asReported)');
     return true;
   });
   assert.equal(await paused(stateDir), true);

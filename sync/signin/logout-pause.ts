@@ -105,7 +105,7 @@ async function readPause(file: string): Promise<{ text: string } | { notARecord:
     if (isErrno(err, 'EISDIR')) return { notARecord: 'is a folder' };
     const reported = asReported(err);
     if (reported === undefined) throw err;
-    throw new StrataError(reported.code, `cannot read the record that a sign-out paused the agent (${(err as NodeJS.ErrnoException).code ?? reported.message}): make it readable to this user, or remove it if no strata logout is running`, { path: file }, { cause: err });
+    throw new StrataError(reported.code, `cannot read the record that a sign-out paused the agent (${reported.message}): make it readable to this user, or remove it if no strata logout is running`, { path: file }, { cause: err });
   }
   if (text === undefined) return undefined;
   try {
