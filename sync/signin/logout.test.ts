@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Agent } from '../agent/index.js';
-import { readControlFile, serveControl, type ControlInfo } from '../control/index.js';
+import { CONTROL_FILE, readControlFile, serveControl, type ControlInfo } from '../control/index.js';
 import { deleteCredentials, loadCredentials, userPrincipal } from '../credentials/index.js';
 import { isStrataError, StrataError } from '../errors.js';
 import { openAgentState } from '../state/index.js';
@@ -53,6 +54,29 @@ async function served(t: TestContext, agent: { stop(): Promise<void> } & Paramet
   };
   t.after(stop);
   return { stop, stopped: () => stopped, closeEndpoint: () => control.close() };
+}
+
+/**
+ * An agent that serves `stateDir` but answers nothing (stopped, or too busy): control.json names
+ * this live process and a port whose connections are taken and never answered. `gone` ends it as
+ * an agent that exits does (its socket closed, its file removed).
+ */
+async function silentAgent(t: TestContext, stateDir: string): Promise<{ pid: number; token: string; serve: () => Promise<void>; gone: () => Promise<void> }> {
+  const SILENT = 'silent-agent';
+  const sockets = new Set<Socket>();
+  const server = createServer((c) => void sockets.add(c));
+  const gone = async (): Promise<void> => {
+    for (const c of sockets) c.destroy();
+    if (server.listening) await new Promise((r) => server.close(r));
+    await rm(join(stateDir, CONTROL_FILE), { force: true });
+  };
+  t.after(gone);
+  const serve = async (): Promise<void> => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    await writeFile(join(stateDir, CONTROL_FILE), JSON.stringify({ url: `http://127.0.0.1:${port}`, token: SILENT, pid: process.pid }) + '\n', { mode: 0o600 });
+  };
+  return { pid: process.pid, token: SILENT, serve, gone };
 }
 
 /**
@@ -296,6 +320,33 @@ describe('signOut', { skip, timeout: 300_000 }, () => {
     assert.equal(await logoutPaused(m.stateDir), false);
     const plan = (await latestTree(await org.admin(), 'user/hal')).get('Documents/plan.txt');
     assert.equal(plan?.type === 'file' ? plan.size : -1, 'plan v2, before signing out'.length, 'the flush came first');
+  });
+
+  it('refuses to delete the session under an agent that restarted while it signed out and does not answer (stopped, busy): E_AGENT_NOT_ANSWERING naming it; a rerun finishes once it is gone', async (t) => {
+    const { m, stop } = await pcWithAgent(t, 'ivo');
+    // Past the flush and the pause: the agent dies, and one restarted in its place serves the state
+    // dir but answers nothing (stopped: the kernel takes connections for its socket, never answered).
+    const silent = await silentAgent(t, m.stateDir);
+    const crashAndRestart: typeof deleteCredentials = async (...args) => {
+      await stop();
+      await silent.serve();
+      return deleteCredentials(...args);
+    };
+    const stopAgent = async (info: ControlInfo): Promise<void> => {
+      assert.notEqual(info.token, silent.token, 'an agent that does not answer is not signalled: its pid is not known to be an agent');
+      await stop();
+    };
+    await assert.rejects(signOut({ stateDir: m.stateDir, stopAgent, deleteCredentials: crashAndRestart }), (err) => {
+      assert.ok(isStrataError(err, 'E_AGENT_NOT_ANSWERING'), String(err));
+      assert.match(err.message, new RegExp(`pid ${silent.pid}\\b.*does not answer.*signed out only in part: the credentials are gone from the keychain, the session is not.*strata logout again removes the session`));
+      assert.doesNotMatch(err.message, /\n/);
+      return true;
+    });
+    assert.equal((await readSession(m.stateDir)).user, 'ivo', 'the session stays while an agent may still sync it');
+    await silent.gone();
+    const r = await signOut({ stateDir: m.stateDir, stopAgent });
+    assert.deepEqual([r.flushed, r.credentialsRemoved], ['none', false]);
+    await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
   });
 
   it('stops an agent that started just before it deleted the session, once it has', async (t) => {

@@ -32,7 +32,9 @@
  * was cut off before the session went, and its rerun finishes it by the recorded format.
  * An agent whose pid is alive but whose endpoint does not answer (stopped, or too busy) is refused
  * (E_AGENT_NOT_ANSWERING): it cannot flush, and it may sync again at any moment, taking a pass's
- * or a wipe's work here for the user's (the wiped files as deletes).
+ * or a wipe's work here for the user's (the wiped files as deletes). So is one found so in step 3
+ * (started during the sign-out): it is not signalled (control.json's pid is no proof it is still
+ * an agent), and the session is not deleted, nor home wiped, under it; a rerun finishes once it is gone.
  * No sign-out happens while a lay is still running (laying.ts: E_LAYING): it would write the session back; nor
  * over a lay that was cut off (E_NOT_LAID): the pass would upload its half-laid files. --wipe
  * is refused up front unless the session is a VDI one: on a persistent PC the local copy is the
@@ -182,7 +184,7 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   const left = (note: string): string => `${inPart}, and the agent ${note}: ${rerun} removes the session${rest}`;
   const stop = opts.stopAgent ?? ((i: ControlInfo) => stopBySignal(opts.stateDir, i, timeoutMs));
   if (held !== undefined) await stopHeld(opts.stateDir, stop, held, left);
-  else if (await logoutPaused(opts.stateDir)) await unpauseLeft(opts.stateDir, left);
+  else await stopUnheld(opts.stateDir, stop, left);
   await (opts.deleteSession ?? deleteSession)(opts.stateDir).catch((err: unknown) => {
     throw withNote(err, `${inPart}${held ? ' (the agent was stopped)' : ''}: ${rerun} removes it${rest}`);
   });
@@ -228,31 +230,55 @@ async function wipeRecorded(session: Session, stateDir: string, format: WipeForm
  */
 async function stopHeld(stateDir: string, stop: (info: ControlInfo) => Promise<void>, { agent, info }: { agent: HeldAgent; info: ControlInfo }, left: (note: string) => string): Promise<void> {
   const paused = agent.wasPaused ? 'paused, did not stop (a rerun stops it first)' : 'paused for the sign-out only, did not stop (a rerun stops it first, and records it unpaused, as the user had it)';
-  const stopped = stop(info).then(() => stopStarted(stateDir, stop, info.token));
-  await stopped.catch((err: unknown) => {
+  await stop(info).catch((err: unknown) => {
     throw withNote(err, left(`(pid ${info.pid}), ${paused}`));
   });
+  await stopStarted(stateDir, stop, info.token).catch((err: unknown) => {
+    throw withNote(err, left(`held for it (pid ${info.pid}) stopped, but not this one (stop it first)`));
+  });
   if (!agent.wasPaused) await unpauseLeft(stateDir, left);
+}
+
+/**
+ * With no agent held (none answered at the start): any that started during the sign-out stopped
+ * (stopStarted) before the session goes, then an agent an earlier sign-out left paused recorded
+ * unpaused (logout-pause.ts).
+ */
+async function stopUnheld(stateDir: string, stop: (info: ControlInfo) => Promise<void>, left: (note: string) => string): Promise<void> {
+  await stopStarted(stateDir, stop).catch((err: unknown) => {
+    throw withNote(err, left('that started while it signed out did not stop (stop it first)'));
+  });
+  if (await logoutPaused(stateDir)) await unpauseLeft(stateDir, left);
 }
 
 /**
  * Stops every agent that serves the state dir now, other than the one whose token is `stopped`:
  * one started during the sign-out (the agent held for it crashed, and its service or the user
  * started it again) would otherwise run on over a deleted session, paused by the sign-out's record
- * for good. Only one that answers is stopped: a control.json naming a process gone, or one that
- * does not answer (its pid maybe another program's by now), is no agent to signal. Returns whether
- * it stopped any.
+ * for good. Only one that answers is stopped: a control.json naming a process gone is no agent.
+ * One whose pid lives and whose endpoint takes the connection but does not answer (probeAgent
+ * 'silent': stopped, or too busy) is not signalled either — control.json gives a pid, not proof
+ * that it is still that agent's — but it may sync again at any moment, over a session deleted or
+ * a wipe: that fails, E_AGENT_NOT_ANSWERING naming its pid. Returns whether it stopped any.
  */
 async function stopStarted(stateDir: string, stop: (info: ControlInfo) => Promise<void>, stopped?: string): Promise<boolean> {
   const done = new Set(stopped === undefined ? [] : [stopped]);
   let stoppedAny = false;
   for (;;) {
     const info = await readControlFile(stateDir).catch(() => undefined);
-    if (info === undefined || done.has(info.token) || (await probeAgent(info)) !== 'answers') return stoppedAny;
+    if (info === undefined || done.has(info.token)) return stoppedAny;
+    const probe = await probeAgent(info);
+    if (probe === 'gone') return stoppedAny;
+    if (probe === 'silent') throw notAnswering(stateDir, info);
     done.add(info.token);
     await stop(info);
     stoppedAny = true;
   }
+}
+
+/** E_AGENT_NOT_ANSWERING for an agent that started during the sign-out (`info`): its pid lives, its endpoint takes connections and answers none. */
+function notAnswering(stateDir: string, info: ControlInfo): StrataError {
+  return new StrataError('E_AGENT_NOT_ANSWERING', `an agent that started while it signed out (pid ${info.pid}) is running but does not answer (stopped, or busy), so it was not stopped and may sync again at any moment (if pid ${info.pid} is not Strata, remove control.json from the state dir)`, { path: stateDir });
 }
 
 /** The agent, stopped and paused only for a sign-out (logout-pause.ts), recorded unpaused; or `left(note)` says it could not be. */
