@@ -3,7 +3,8 @@
 // last pass and marks the head final (logout.ts): an agent pass still running then could move the
 // head back past it, leaving a file saved at exit out of every head.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -79,6 +80,27 @@ describe('startSessionHost', { skip: await signInSkipReason(), timeout: 120_000 
     const after = await start();
     t.after(() => after.stop());
     assert.equal(after.agent.paused, false, 'running, as the user had it');
+    assert.equal(await logoutPaused(m.stateDir), false, 'the record went with the pause');
+  });
+
+  it('resumes a running agent that a sign-out paused and that was then killed, saying so: the pause ends without a restart', async (t) => {
+    const org = await makeTestOrg(t, { folders: ['Documents'] });
+    const m = await makeMachine(org, 'pc');
+    await signInAndLay(org, m, 'fay');
+    // The sign-out: a process that paused the agent the user had running, and runs on.
+    const signOutProcess = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    t.after(() => signOutProcess.kill());
+    await (await openAgentState(m.stateDir)).update((d) => void (d.paused = true));
+    await writeFile(join(m.stateDir, LOGOUT_PAUSED_FILE), JSON.stringify({ pausedBy: 'strata logout', signOutPid: signOutProcess.pid, agentPid: process.pid }) + '\n');
+    let said!: (line: string) => void;
+    const resumed = new Promise<string>((resolve) => (said = resolve));
+    const host = await startSessionHost({ stateDir: m.stateDir, session: await readSession(m.stateDir), org: await openSessionStore(await readSession(m.stateDir)), orgCheckMs: 0, pollMs: 3_600_000, pauseCheckMs: 20, onWarning: (line) => said(line) });
+    t.after(() => host.stop());
+    assert.equal(host.agent.paused, true, 'paused while its sign-out runs');
+    signOutProcess.kill('SIGKILL');
+    await once(signOutProcess, 'exit');
+    assert.match(await resumed, /the sign-out that paused sync no longer runs .*sync resumes/);
+    assert.equal(host.agent.paused, false, 'running, as the user had it');
     assert.equal(await logoutPaused(m.stateDir), false, 'the record went with the pause');
   });
 

@@ -14,7 +14,9 @@
  *      pass still running here cannot move the head after the sign-out's own last pass. A start
  *      that fails part-way stops what it had started. A resume it serves ends a sign-out's pause
  *      for good (logout-pause.ts resumingDrops), and so does the start of the agent over a pause
- *      that a sign-out cut off left (endCutOffPause), unless that sign-out still runs. Once it
+ *      that a sign-out cut off left (endCutOffPause), unless that sign-out still runs; a sign-out
+ *      cut off while the agent runs paused is found gone by its watch (watchCutOffPause), which
+ *      resumes it and says so (onWarning). Once it
  *      serves, the session must still be there: a sign-out that deleted it meanwhile did not see
  *      this agent to stop it (E_NOT_SIGNED_IN).
  */
@@ -25,7 +27,7 @@ import type { FileChunker } from '../snapshot/index.js';
 import { isStrataError, StrataError } from '../errors.js';
 import { lastLayCutOff, LAYING_FILE, runningLay } from './laying.js';
 import { openSessionStore, startSessionAgent } from './live.js';
-import { endCutOffPause, resumingDrops } from './logout-pause.js';
+import { endCutOffPause, resumingDrops, watchCutOffPause } from './logout-pause.js';
 import type { OrgStore } from './org-store.js';
 import { OrgLayerFollower, type FollowEvent } from './refresh.js';
 import { readSession, type Session } from './session.js';
@@ -75,8 +77,10 @@ export interface SessionHostOptions {
   /** The settings store the org's settings are mirrored from (default: this platform's; settings.ts). */
   settingsStore?: SettingsStore;
   onSettings?: (e: SettingsEvent) => void;
-  /** Told what the start had to put right, in one line (default: to stderr, as the CLI warns). */
+  /** Told what the start had to put right, in one line (default: to stderr, as the CLI warns); and the end of a pause whose sign-out was cut off. */
   onWarning?: (line: string) => void;
+  /** How often a paused agent looks whether the sign-out that paused it still runs (logout-pause.ts watchCutOffPause; default 30 s). */
+  pauseCheckMs?: number;
 }
 
 export interface SessionHost {
@@ -97,12 +101,16 @@ export async function startSessionHost(opts: SessionHostOptions): Promise<Sessio
     const mirror = sessionSettings(session, stateDir, settingsStore);
     const report = mirror && new SettingsReport(settingsStore.name);
     const beside = mirror && settingsRunner(mirror, (e) => opts.onSettings?.(e), (run) => report?.ran(run));
-    await endCutOffPause(stateDir, { warn: opts.onWarning ?? ((line) => process.stderr.write(`strata: warning: ${line}\n`)) });
+    const warn = opts.onWarning ?? ((line: string) => void process.stderr.write(`strata: warning: ${line}\n`));
+    await endCutOffPause(stateDir, { warn });
     const agent = await startSessionAgent({ stateDir, session, openStore: () => org.store, ...(opts.chunker ? { chunker: opts.chunker } : {}), ...(opts.pollMs ? { pollMs: opts.pollMs } : {}), ...(beside ? { beside, watchBeside: (changed: () => void) => mirror.watch(changed) } : {}) });
     stops.push({ what: 'the agent', stop: () => agent.stop() });
     const follower = new OrgLayerFollower({ stateDir, store: org.store, agent, session, intervalMs: opts.orgCheckMs, onEvent: (e) => opts.onFollow?.(e) });
     stops.push({ what: 'the org layer follower', stop: () => follower.stop() });
     const api = resumingDrops(report ? report.around(agent) : agent, stateDir);
+    // Stopped before the agent: it must not resume one that is stopping.
+    const watch = watchCutOffPause(stateDir, { paused: () => agent.paused, resume: () => api.call('resume', {}), warn, ...(opts.pauseCheckMs === undefined ? {} : { everyMs: opts.pauseCheckMs }) });
+    stops.push({ what: 'the watch on a pause of a sign-out', stop: () => watch.stop() });
     const control = await serveControl(api, { stateDir });
     // Stopped after the agent (see the header): stops run last-in first-out.
     stops.splice(1, 0, { what: 'the control endpoint', stop: () => control.close() });

@@ -1,9 +1,10 @@
-// The record of a sign-out's pause at an agent's start (logout-pause.ts endCutOffPause): a sign-out
-// cut off after it paused an agent the user had running leaves the pause behind, recorded in the
-// agent's state; the next agent must start running, unless that sign-out still runs.
+// The record of a sign-out's pause at an agent's start (logout-pause.ts endCutOffPause), and while
+// it runs paused (watchCutOffPause): a sign-out cut off after it paused an agent the user had
+// running leaves the pause behind, recorded in the agent's state; the agent must run again (the
+// next one at its start, a running one at its watch's next look), unless that sign-out still runs.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,7 +13,7 @@ import { tempRoot } from '../agent/testkit.js';
 import { isStrataError } from '../errors.js';
 import { rerunAsOrdinaryUser } from '../testing/userns.js';
 import { openAgentState } from '../state/index.js';
-import { endCutOffPause, LOGOUT_PAUSED_FILE, recordLogoutPause } from './logout-pause.js';
+import { endCutOffPause, LOGOUT_PAUSED_FILE, recordLogoutPause, watchCutOffPause } from './logout-pause.js';
 
 const MODULE = pathToFileURL(fileURLToPath(new URL('./logout-pause.ts', import.meta.url))).href;
 const HOUR_MS = 3_600_000;
@@ -22,6 +23,11 @@ async function pausedStateDir(t: TestContext, name: string): Promise<string> {
   const stateDir = join(await tempRoot(t, name), 'state');
   await (await openAgentState(stateDir, { newDeviceId: () => 'pc' })).update((d) => void (d.paused = true));
   return stateDir;
+}
+
+/** The pid of a process that has ended. */
+async function deadPid(): Promise<number> {
+  return Number((await promisify(execFile)(process.execPath, ['-p', 'process.pid'])).stdout);
 }
 
 const paused = async (stateDir: string): Promise<boolean> => (await openAgentState(stateDir)).get().paused;
@@ -103,4 +109,41 @@ test('a record this user cannot read may be a running sign-out\'s (one run as ro
     return true;
   });
   assert.equal(await paused(stateDir), true);
+});
+
+test("a running agent paused by a sign-out that is then killed: the watch's next look ends the pause (resumed, saying so); while the sign-out runs, and under the user's own pause, it stays", async (t) => {
+  const stateDir = await pausedStateDir(t, 'pause-watch');
+  let agentPaused = true;
+  const warnings: string[] = [];
+  const watch = watchCutOffPause(stateDir, {
+    paused: () => agentPaused,
+    resume: async () => {
+      agentPaused = false;
+      await rm(join(stateDir, LOGOUT_PAUSED_FILE));
+    },
+    warn: (line) => warnings.push(line),
+    everyMs: 0,
+  });
+  t.after(() => watch.stop());
+  assert.equal(await watch.check(), false, "the user's own pause: no record");
+  // The sign-out (this process) paused the agent and runs on.
+  await recordLogoutPause(stateDir, process.pid);
+  assert.equal(await watch.check(), false, 'its sign-out runs: it may have marked the head final');
+  assert.equal(agentPaused, true);
+  // Killed: its record names a process gone.
+  await writeFile(join(stateDir, LOGOUT_PAUSED_FILE), JSON.stringify({ pausedBy: 'strata logout', signOutPid: await deadPid(), agentPid: process.pid }) + '\n');
+  assert.equal(await watch.check(), true);
+  assert.equal(agentPaused, false, 'the user had it running');
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /the sign-out that paused sync no longer runs .*sync resumes/);
+  assert.equal(await recorded(stateDir), false);
+});
+
+test('a running agent that is not paused is left alone by the watch, whatever the record says: it reads nothing', async (t) => {
+  const stateDir = await pausedStateDir(t, 'pause-watch-running');
+  await writeFile(join(stateDir, LOGOUT_PAUSED_FILE), JSON.stringify({ pausedBy: 'strata logout', signOutPid: await deadPid(), agentPid: process.pid }) + '\n');
+  const watch = watchCutOffPause(stateDir, { paused: () => false, resume: async () => assert.fail('not paused: nothing to resume'), warn: () => undefined, everyMs: 0 });
+  t.after(() => watch.stop());
+  assert.equal(await watch.check(), false);
+  assert.equal(await recorded(stateDir), true);
 });

@@ -13,9 +13,11 @@
  * before its flush, a stopped one is recorded unpaused once signed out.
  *
  * The record names the sign-out's process (`signOutPid`), so that an agent starting over it (a
- * restart, a reboot) can tell a sign-out cut off from one still running (endCutOffPause): the first
- * left a pause nobody holds, which must end, or sync stays off until the user notices; the second
- * may have marked the device head final already, and the agent must not write after it.
+ * restart, a reboot: endCutOffPause), or running paused under it (watchCutOffPause), can tell a
+ * sign-out cut off from one still running: the first left a pause nobody holds, which must end, or
+ * sync stays off until the user notices; the second may have marked the device head final already,
+ * and the agent must not write after it. (One that writes after a final mark all the same, resumed
+ * once its sign-out was cut off, makes its head non-final at its next pass's start: agent/folder.ts.)
  */
 import type { Stats } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
@@ -75,6 +77,13 @@ export interface EndCutOffOptions {
  * run as root may have written it) fails the start, saying what and where.
  */
 export async function endCutOffPause(stateDir: string, opts: EndCutOffOptions = {}): Promise<boolean> {
+  if (!(await cutOffPause(stateDir, opts))) return false;
+  await unpauseStopped(stateDir);
+  return true;
+}
+
+/** Whether a record is there whose sign-out no longer runs (endCutOffPause; `warn` told of one no sign-out wrote). */
+async function cutOffPause(stateDir: string, opts: EndCutOffOptions): Promise<boolean> {
   const file = pathOf(stateDir);
   const found = await readPause(file);
   if (found === undefined) return false;
@@ -88,8 +97,61 @@ export async function endCutOffPause(stateDir: string, opts: EndCutOffOptions = 
     // Gone since it was read: its sign-out ended the pause itself.
     if (st === undefined || signOutMayRun(found.text, st, opts.now ?? Date.now(), opts.bootMs ?? bootTimeMs())) return false;
   }
-  await unpauseStopped(stateDir);
   return true;
+}
+
+/** How often a paused agent looks whether the sign-out that paused it still runs (watchCutOffPause). */
+export const CUT_OFF_CHECK_MS = 30_000;
+
+export interface CutOffWatchOptions {
+  /** Whether the agent is paused now: only then is the record read. */
+  paused: () => boolean;
+  /** Resumes the agent, removing the record (resumingDrops). */
+  resume: () => Promise<unknown>;
+  /** Told, in one line, that the pause ended, or that it could not. */
+  warn: (line: string) => void;
+  /** How often to look (default CUT_OFF_CHECK_MS; 0: only when check() is called). */
+  everyMs?: number;
+}
+
+export interface CutOffWatch {
+  /** Looks now: true when it found the pause's sign-out gone and resumed the agent. */
+  check(): Promise<boolean>;
+  stop(): void;
+}
+
+/**
+ * endCutOffPause for an agent that runs: a sign-out killed after it paused the agent leaves it
+ * paused, and nothing else would end that pause until the agent restarts, the user resumes it or
+ * signs out again. So while the agent is paused it looks, every `everyMs`, whether a record speaks
+ * for the pause and its sign-out is gone; then it resumes the agent, saying so. Not paused, it does
+ * nothing (no I/O); paused, one read of a small file (and a signal 0 to a pid) per look. A look
+ * that fails (the record unreadable) is said and tried again at the next.
+ */
+export function watchCutOffPause(stateDir: string, opts: CutOffWatchOptions): CutOffWatch {
+  let looking: Promise<boolean> | undefined;
+  let stopped = false;
+  const look = async (): Promise<boolean> => {
+    if (stopped || !opts.paused() || !(await cutOffPause(stateDir, { warn: opts.warn }))) return false;
+    // Stopped meanwhile (the host stops the watch first): the next start ends the pause instead.
+    if (stopped) return false;
+    await opts.resume();
+    opts.warn(`the sign-out that paused sync no longer runs (it was cut off after pausing the agent), so its pause ended: sync resumes (${pathOf(stateDir)} removed)`);
+    return true;
+  };
+  const check = (): Promise<boolean> => {
+    looking ??= look().finally(() => (looking = undefined));
+    return looking;
+  };
+  const every = opts.everyMs ?? CUT_OFF_CHECK_MS;
+  const timer = every > 0 ? setInterval(() => void check().catch((err: unknown) => opts.warn(`could not end the pause of a sign-out that no longer runs: ${err instanceof Error ? err.message : String(err)}`)), every).unref() : undefined;
+  return {
+    check,
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }
 
 /**
