@@ -22,6 +22,15 @@
  * ancestor of a head already written (the walk's hint: a head it cannot place stays), so no
  * snapshot ever stops being reachable from some head. A device signing in again makes its own head
  * non-final; a device that finds its head gone while signed in writes it again (folder.ts).
+ *
+ * A device may write after its final mark: a sign-out cut off after it marked the head, whose agent
+ * then resumes (logout-pause.ts) or starts again. Its pass makes the head non-final before it
+ * writes anything else (folder.ts), so a sign-in that lists it after that keeps it. One window is
+ * left, as no write here is conditional (DESIGN §2): dropFinalHeads's second listing, then that
+ * device's whole pass (head made non-final, the edit uploaded, its new head), then the delete. The
+ * head goes then, not the snapshot; the device's next pass, due at its next poll, finds its head
+ * gone and writes it again. The edit is lost only if that device never makes another pass (reset
+ * or killed within one poll of it): final-heads.test.ts plays the window.
  */
 import { layerGraph, snapshotTime, type SnapshotGraph } from '../agent/history.js';
 import type { Repository } from '../repo/index.js';

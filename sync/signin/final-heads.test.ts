@@ -121,6 +121,46 @@ describe('final heads', () => {
     await a.pass();
     assert.deepEqual(await heads(repo), [a.device], 'not final while signed in');
   });
+  it('a session whose sign-out was cut off after it marked the head final syncs on: its next pass makes the head non-final before it writes, so the next sign-in keeps it and the edit', async (t) => {
+    const { dir, store, repo } = await memoryBucket(t, 'final-cut-off');
+    const a = await session(t, dir, store, 'a');
+    // The sign-out's flush and final mark, then the sign-out killed: a's agent resumes (logout-pause.ts).
+    await a.signOut();
+    await writeFile(join(a.home, 'Documents/after.txt'), 'written after the final mark');
+    await a.pass();
+    assert.deepEqual(await heads(repo), [a.device], 'no longer final');
+    const d = await session(t, dir, store, 'd');
+    assert.deepEqual(await heads(repo), [a.device, d.device].sort(), "a's head stays: its device writes again");
+    await d.pass();
+    assert.equal(await readFile(join(d.home, 'Documents/after.txt'), 'utf8'), 'written after the final mark');
+  });
+
+  it("the one window left: a's whole pass between the next sign-in's second listing and its delete loses a's head, which a's next pass writes again (device-head.ts)", async (t) => {
+    const { dir, store, repo } = await memoryBucket(t, 'final-cut-off-race');
+    const a = await session(t, dir, store, 'a');
+    await a.signOut();
+    // d's sign-in has listed a's head final twice (dropFinalHeads); a's agent, resumed, then runs a
+    // whole pass (the head made non-final, the edit, its head) before d's delete lands.
+    const racing = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop !== 'delete') return Reflect.get(target, prop, receiver) as unknown;
+        return async (key: string) => {
+          if (key === keys.head(LAYER, a.device)) {
+            await writeFile(join(a.home, 'Documents/after.txt'), 'written after the final mark');
+            await a.pass();
+          }
+          return target.delete(key);
+        };
+      },
+    });
+    const d = await session(t, dir, racing, 'd');
+    assert.deepEqual(await heads(repo), [d.device], "a's head, with the edit, went");
+    await a.pass();
+    assert.deepEqual(await heads(repo), [a.device, d.device].sort(), "a's next pass writes it again: nothing is lost unless a never passes again");
+    await d.pass();
+    assert.equal(await readFile(join(d.home, 'Documents/after.txt'), 'utf8'), 'written after the final mark');
+  });
+
   it('a VDI machine signing in again without a reset, its head dropped meanwhile, takes a file deleted elsewhere away', async (t) => {
     const { dir, store, repo } = await memoryBucket(t, 'final-not-reset');
     const a = await session(t, dir, store, 'a');
