@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { keys } from '../../repo/types.js';
+import { openStore } from '../../store/url.js';
 import { makeTestS3Store, s3TestEnv, skipWithoutS3 } from '../../testing/s3.js';
 import { listFiles, writeTree } from '../testkit.js';
 import { run } from '../run.js';
@@ -95,6 +97,73 @@ async function scenario(url: string, env: Record<string, string>, tmp: string): 
   }
 }
 
+/**
+ * `--all` on a bucket with bob's layer (scenario's), carol's whose head points at nothing, and an
+ * org layer of three versions: every layer one line, carol's failure one line on stderr, exit 1,
+ * the others done all the same; --json gives each layer's counts or error.
+ */
+async function allScenario(url: string, env: Record<string, string>, tmp: string): Promise<void> {
+  const cli = async (...argv: string[]): Promise<Ran> => {
+    let stdout = '';
+    let stderr = '';
+    const code = await run(['--store', url, ...argv], { stdout: (s) => (stdout += s), stderr: { write: (s: string) => (stderr += s), isTTY: false }, env });
+    return { code, stdout, stderr };
+  };
+  const ok = async (...argv: string[]): Promise<Ran> => {
+    const r = await cli(...argv);
+    assert.equal(r.code, 0, r.stderr);
+    return r;
+  };
+  await ok('init');
+  for (let i = 0; i < 3; i++) {
+    await writeTree(join(tmp, `org-v${i}`), { 'guide.txt': `v${i}` });
+    await ok('admin', 'layer', 'publish', 'org/base', '--from', join(tmp, `org-v${i}`));
+    await writeTree(join(tmp, 'bob'), { 'a.txt': `v${i}` });
+    await ok('sync', join(tmp, 'bob'), '--layer', 'user/bob', '--device', 'pc', '--state-dir', join(tmp, 'bob-state'), '--once');
+  }
+  await writeTree(join(tmp, 'carol'), { 'c.txt': 'c' });
+  await ok('sync', join(tmp, 'carol'), '--layer', 'user/carol', '--device', 'pc', '--state-dir', join(tmp, 'carol-state'), '--once');
+  const store = openStore(url, env);
+  const ghost = keys.head('user/carol', 'ghost');
+  try {
+    await store.put(ghost, Buffer.from(JSON.stringify({ version: 1, layer: 'user/carol', device: 'ghost', snapshot: 'e'.repeat(64), time: new Date().toISOString() })));
+  } finally {
+    await (store as { close?: () => Promise<void> | void }).close?.();
+  }
+  const count = async (layer: string) => ((await cli('log', '--layer', layer, '--json')).stdout.match(/"id"/g) ?? []).length;
+
+  const dry = await cli('admin', 'forget', '--all', '--keep-last', '1', '--grace', '0s', '--dry-run', '--json');
+  assert.equal(dry.code, 1, dry.stderr);
+  const planned = JSON.parse(dry.stdout);
+  assert.deepEqual(planned.layers.map((l: { layer: string }) => l.layer), ['org/base', 'user/bob', 'user/carol']);
+  assert.equal(planned.layers[2].error.code, 'E_FORGET_UNSAFE');
+  assert.equal(planned.layers[2].error.key, ghost);
+  assert.deepEqual([await count('org/base'), await count('user/bob')], [3, 3], 'a dry run deletes nothing');
+
+  const r = await cli('admin', 'forget', '--all', '--keep-last', '1', '--grace', '0s');
+  assert.equal(r.code, 1);
+  const lines = r.stdout.trimEnd().split('\n');
+  const snapshots = (n: number) => `${n} snapshot${n === 1 ? '' : 's'}`;
+  assert.deepEqual(lines.slice(0, -1).sort(), [
+    `org/base: forgot ${snapshots(planned.layers[0].forgotten)} of 3; kept 1 by the policy, ${planned.layers[0].protected} needed by sync`,
+    `user/bob: forgot ${snapshots(planned.layers[1].forgotten)} of 3; kept 1 by the policy, ${planned.layers[1].protected} needed by sync`,
+  ]);
+  const forgotten = planned.layers[0].forgotten + planned.layers[1].forgotten;
+  assert.ok(forgotten >= 2, r.stdout);
+  assert.equal(lines.at(-1), `total: forgot ${snapshots(forgotten)} of 6 in 3 layers (grace 0s); 1 failed (each named on stderr)`);
+  assert.match(r.stderr, new RegExp(`^strata: user/carol: E_FORGET_UNSAFE ${ghost}: head points at snapshot e+, which is not there.*\n$`));
+  assert.equal((await count('org/base')) + (await count('user/bob')), 6 - forgotten);
+  assert.equal(await count('user/carol'), 1);
+
+  const again = await cli('admin', 'forget', '--all', '--keep-last', '1', '--grace', '0s', '--json');
+  assert.equal(again.code, 1);
+  assert.deepEqual(JSON.parse(again.stdout).total, { layers: 3, failed: 1, snapshots: 6 - forgotten, forgotten: 0 });
+  for (const argv of [['--all', '--user', 'bob'], ['--all', '--layer', 'org/base']]) {
+    const bad = await cli('admin', 'forget', ...argv, '--keep-last', '1');
+    assert.equal(bad.code, 2, bad.stderr);
+  }
+}
+
 describe('strata admin forget', () => {
   const tmps: string[] = [];
   after(async () => {
@@ -107,6 +176,12 @@ describe('strata admin forget', () => {
     await scenario(pathToFileURL(join(tmp, 'store')).href, {}, tmp);
   });
 
+  it('--all on a folder store: every layer one line, a failed one on stderr and exit 1, the others done', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'strata-forget-all-'));
+    tmps.push(tmp);
+    await allScenario(pathToFileURL(join(tmp, 'store')).href, {}, tmp);
+  });
+
   it('on S3: the same', { skip: skipWithoutS3 }, async () => {
     const s3 = s3TestEnv();
     assert.ok(s3);
@@ -116,6 +191,20 @@ describe('strata admin forget', () => {
     try {
       const url = `s3://${store.bucket}/forget?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&pathStyle=true`;
       await scenario(url, { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }, tmp);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('--all on S3: the same', { skip: skipWithoutS3 }, async () => {
+    const s3 = s3TestEnv();
+    assert.ok(s3);
+    const { store, cleanup } = await makeTestS3Store({ prefix: 'forget-all' });
+    const tmp = await mkdtemp(join(tmpdir(), 'strata-forget-all-s3-'));
+    tmps.push(tmp);
+    try {
+      const url = `s3://${store.bucket}/forget-all?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&pathStyle=true`;
+      await allScenario(url, { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }, tmp);
     } finally {
       await cleanup();
     }

@@ -11,7 +11,7 @@
  *   gc [--grace <duration>] [--listing-lag <duration>] [--max-indexes <n>] [--dry-run]
  *                                              delete packs in no index, past the grace period;
  *                                              merge the indexes, delete the ones merged before
- *   forget --user <id> | --layer <org/name> --keep-… [--grace <duration>] [--dry-run]
+ *   forget --user <id> | --layer <org/name> | --all --keep-… [--grace <duration>] [--dry-run]
  *                                              delete snapshots the policy does not keep; never
  *                                              what a head or a merge between heads needs
  *
@@ -72,6 +72,7 @@ export const adminCommand: Command = {
   options: {
     user: { type: 'string', value: '<id>', help: 'the user (preload, assign, users, forget): what follows user/ in the layer id' },
     layer: { type: 'string', value: '<org/name>', help: 'forget: the layer, instead of --user (org/<name>, or user/<id>)' },
+    all: { type: 'boolean', help: 'forget: every layer in the bucket (each user\'s and each org layer), a few at once: one line per layer, then a total; exit 1 if any failed (each on stderr), the others still done' },
     'keep-last': { type: 'string', value: '<n>', help: 'forget: keep the n newest snapshots' },
     'keep-within': { type: 'string', value: '<duration>', help: "forget: keep every snapshot dated within this of the layer's newest (30d, 12h)" },
     'keep-daily': { type: 'string', value: '<n>', help: 'forget: keep the newest snapshot of each of the n newest days that have one (UTC)' },
