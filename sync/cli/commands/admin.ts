@@ -14,6 +14,8 @@
  *   forget --user <id> | --layer <org/name> | --all --keep-… [--grace <duration>] [--dry-run]
  *                                              delete snapshots the policy does not keep; never
  *                                              what a head or a merge between heads needs
+ *   device retire <device> --user <id> [--force]
+ *                                              delete a gone device's head (admin-device.ts)
  *
  * Each subcommand takes only its own options (anything else is a usage error) besides the global
  * ones and --org (the org config: the bucket, with the admin's keychain credentials); admin writes
@@ -23,6 +25,7 @@
 import { GLOBAL_OPTIONS, usageError } from '../args.js';
 import type { Context } from '../context.js';
 import { assignSub } from './admin-assign.js';
+import { deviceRetireSub } from './admin-device.js';
 import { forgetSub } from './admin-forget.js';
 import { gcSub } from './admin-gc.js';
 import type { AdminSub } from './admin-common.js';
@@ -32,7 +35,7 @@ import { preloadSub } from './admin-preload.js';
 import { usersSub } from './admin-users.js';
 import type { Command } from './command.js';
 
-export const ADMIN_SUBCOMMANDS: readonly AdminSub[] = [preloadSub, layerPublishSub, layerListSub, assignSub, usersSub, adminLoginSub, gcSub, forgetSub];
+export const ADMIN_SUBCOMMANDS: readonly AdminSub[] = [preloadSub, layerPublishSub, layerListSub, assignSub, usersSub, adminLoginSub, gcSub, forgetSub, deviceRetireSub];
 
 /** The subcommand list `strata admin help` prints. */
 export function adminHelp(): string {
@@ -45,11 +48,11 @@ function pick(ctx: Context): { sub: AdminSub; rest: string[] } {
   const [first, second] = ctx.args.positionals;
   const names = ADMIN_SUBCOMMANDS.map((s) => s.name).join(', ');
   if (first === undefined) throw usageError(`admin needs a subcommand: ${names}`, ctx.command);
-  const words = first === 'layer' ? 2 : 1;
+  const words = first === 'layer' || first === 'device' ? 2 : 1;
   const name = ctx.args.positionals.slice(0, words).join(' ');
   const sub = ADMIN_SUBCOMMANDS.find((s) => s.name === name);
   if (!sub) {
-    const what = first === 'layer' ? (second === undefined ? 'admin layer needs publish or list' : `unknown subcommand "layer ${second}"`) : `unknown subcommand ${JSON.stringify(first)}`;
+    const what = words === 2 ? (second === undefined ? `admin ${first} needs ${first === 'layer' ? 'publish or list' : 'retire'}` : `unknown subcommand "${first} ${second}"`) : `unknown subcommand ${JSON.stringify(first)}`;
     throw usageError(`${what} (subcommands: ${names})`, ctx.command);
   }
   const rest = ctx.args.positionals.slice(words);
@@ -64,13 +67,13 @@ function pick(ctx: Context): { sub: AdminSub; rest: string[] } {
 
 export const adminCommand: Command = {
   name: 'admin',
-  summary: 'admin tasks: preload a user layer, publish/list org layers, assign layers, list users, login, gc, forget (strata admin help)',
-  args: '<preload | layer publish <org/name> | layer list | assign | users | login | gc | forget>',
+  summary: 'admin tasks: preload a user layer, publish/list org layers, assign layers, list users, login, gc, forget, retire a device (strata admin help)',
+  args: '<preload | layer publish <org/name> | layer list | assign | users | login | gc | forget | device retire <device>>',
   positionals: { min: 0, max: 3 },
   globals: ['store', 'device'],
   globalHelp: { device: 'the device id of the heads admin writes create: admin-<name> (default: admin)' },
   options: {
-    user: { type: 'string', value: '<id>', help: 'the user (preload, assign, users, forget): what follows user/ in the layer id' },
+    user: { type: 'string', value: '<id>', help: 'the user (preload, assign, users, forget, device retire): what follows user/ in the layer id' },
     layer: { type: 'string', value: '<org/name>', help: 'forget: the layer, instead of --user (org/<name>, or user/<id>)' },
     all: { type: 'boolean', help: 'forget: every layer in the bucket (each user\'s and each org layer), a few at once: one line per layer, then a total; exit 1 if any failed (each on stderr), the others still done' },
     'keep-last': { type: 'string', value: '<n>', help: 'forget: keep the n newest snapshots' },
@@ -81,7 +84,7 @@ export const adminCommand: Command = {
     from: { type: 'string', value: '<dir>', help: 'the folder to read (preload: the template; layer publish: the new version)' },
     layers: { type: 'string', value: '<ids>', help: "assign: comma-separated org layers, lowest first ('' for none)" },
     'display-name': { type: 'string', value: '<name>', help: "assign: the user's display name (kept when left out)" },
-    force: { type: 'boolean', help: 'assign: allow layers never published, and overwrite an unreadable profile; layer publish: publish a folder without files' },
+    force: { type: 'boolean', help: 'assign: allow layers never published, and overwrite an unreadable profile; layer publish: publish a folder without files; device retire: retire a device not signed out that synced within 30 days' },
     org: { type: 'string', value: '<file|url>', help: "the org config: its bucket, with the admin's keychain credentials (see admin login); instead of --store" },
     'secrets-stdin': { type: 'boolean', help: 'login: read the access key id and secret from stdin even at a terminal' },
     grace: {
