@@ -47,6 +47,7 @@ async function scenario(url: string, env: Record<string, string>, tmp: string): 
   }
   assert.equal(await readFile(join(tmp, 'laptop', 'a.txt'), 'utf8'), 'v3');
   const all = (await json('log', '--layer', 'user/bob')).snapshots as { id: string; parents: string[]; heads: string[] }[];
+  assert.doesNotMatch((await cli('log', '--layer', 'user/bob')).stdout, /forgotten/);
 
   const dry = await json('admin', 'forget', '--user', 'bob', '--keep-last', '1', '--grace', '0s', '--dry-run');
   assert.ok(dry.forgotten.length > 0, JSON.stringify(dry));
@@ -66,6 +67,13 @@ async function scenario(url: string, env: Record<string, string>, tmp: string): 
   // The oldest kept snapshot's parents are gone: restored as it was all the same.
   const oldest = left.at(-1) as { id: string; parents: string[] };
   assert.ok(oldest.parents.some((p) => forgotten.has(p)), JSON.stringify(oldest));
+  // log says where the history ends: under that snapshot's row, and as parentsGone.
+  const ended = left.filter((x) => (x as unknown as { parentsGone: string[] }).parentsGone.length > 0);
+  assert.deepEqual(ended.map((x) => x.id), left.filter((x) => x.parents.some((p) => forgotten.has(p))).map((x) => x.id));
+  const text = (await cli('log', '--layer', 'user/bob')).stdout.trimEnd().split('\n');
+  const at = text.findIndex((line) => line.startsWith(oldest.id.slice(0, 8)));
+  assert.match(text[at + 1] ?? '', /^ {2}history before this was forgotten \(parents? [0-9a-f]{8,}(, [0-9a-f]{8,})* gone\)$/);
+  assert.equal(text.filter((line) => line.includes('forgotten')).length, ended.length);
   const back = join(tmp, 'back');
   const restored = await cli('restore', back, '--layer', 'user/bob', '--snapshot', oldest.id);
   assert.equal(restored.code, 0, restored.stderr);
