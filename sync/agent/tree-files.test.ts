@@ -12,7 +12,7 @@ import { TEMP_PREFIX } from '../temps.js';
 import { PackGets, treesOf } from '../testing/tree-gets.js';
 import type { Node } from '../plan/index.js';
 import { converge, Device, initStore, LAYER, tempRoot } from './testkit.js';
-import { TreeFiles } from './tree-files.js';
+import { KeptTrees, TreeFiles } from './tree-files.js';
 import { TreeCache } from './trees.js';
 
 async function headRoot(repo: Repository, device: string): Promise<BlobId> {
@@ -178,4 +178,25 @@ test('a name that is no tree id is never a path: nothing is written outside the 
   assert.ok(!(await readdir(base)).includes('escaped'), 'nothing beside the folder');
   assert.deepEqual(await readdir(dir).catch(() => []), [], 'nothing in it');
   assert.equal((await new TreeFiles(dir, DEFAULT_HASH).read([tree!.id.toUpperCase()])).size, 0);
+});
+
+test('KeptTrees reads the entries as found: verified, a bad one removed, and where there is no folder it makes none', async (t) => {
+  const base = await tempRoot(t, 'tree-files-kept');
+  const dir = join(base, 'trees');
+  const none = await KeptTrees.open(dir, DEFAULT_HASH);
+  assert.equal(none.has(entries(1, 50)[0]!.id), false);
+  assert.deepEqual(await none.read([entries(1, 50)[0]!.id]), new Map());
+  assert.ok(!(await readdir(base)).includes('trees'), 'no folder made');
+  const [whole, torn, other] = entries(3, 300);
+  const files = new TreeFiles(dir, DEFAULT_HASH);
+  await files.writeAll([whole!, torn!, other!].map((e) => [e.id, e.data] as const));
+  await truncate(join(dir, torn!.id), 100);
+  await writeFile(join(dir, other!.id), whole!.data);
+  const kept = await KeptTrees.open(dir, DEFAULT_HASH);
+  assert.ok([whole, torn, other].every((e) => kept.has(e!.id)));
+  const read = await kept.read([whole!.id, torn!.id, other!.id]);
+  assert.deepEqual([...read.keys()], [whole!.id]);
+  assert.ok(Buffer.from(whole!.data).equals(read.get(whole!.id)!));
+  assert.deepEqual(await readdir(dir), [whole!.id], 'the bad ones removed');
+  assert.equal(kept.has(torn!.id), false);
 });

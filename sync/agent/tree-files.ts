@@ -2,7 +2,8 @@
  * The trees a folder reads, kept in its state dir between starts (`<folder state dir>/trees/<id>`,
  * each file a tree's bytes as the bucket holds them), so that the first full pass after a start
  * does not fetch again the trees of this device's own head, of the heads it merged and of the org
- * layers — every tree of the layer, tens of MiB on a 100,000-file one.
+ * layers — every tree of the layer, tens of MiB on a 100,000-file one. A sign-in here reads them
+ * too, before its lay (KeptTrees), and its lay writes those it fetched (signin/lay.ts).
  *
  * Must hold:
  * - the disk is trusted no more than the bucket: an entry is used only once its bytes hash to its
@@ -156,6 +157,49 @@ export class TreeFiles {
       this.total += e.size;
     }
     return entries;
+  }
+}
+
+/**
+ * A folder's tree files as found, for a reader that must change nothing in the folder's state dir
+ * but a bad entry: a sign-in reads them before its lay (signin/layers.ts), which must not make the
+ * dirs that its base record's writer makes and fsyncs (signin/lay.ts). It makes no dir, and one
+ * readdir tells which trees are kept: where there are none (an empty machine) that readdir is all
+ * it costs, never a call per tree. An entry is read as TreeFiles.read reads it: verified against its
+ * id; one that does not verify is removed (the lay then keeps the bucket's in its place) and counts
+ * as not kept.
+ */
+export class KeptTrees {
+  private constructor(
+    readonly dir: string,
+    private readonly hash: HashAlgorithm,
+    private readonly names: Set<string>,
+  ) {}
+
+  /** The trees kept in `dir` (none where it cannot be listed). */
+  static async open(dir: string, hash: HashAlgorithm): Promise<KeptTrees> {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    return new KeptTrees(dir, hash, new Set(names.filter(isBlobId)));
+  }
+
+  /** Whether tree `id` has an entry (read may still find it bad). */
+  has(id: BlobId): boolean {
+    return this.names.has(id);
+  }
+
+  /** Of `ids`, the trees kept here, each verified against its id. */
+  async read(ids: readonly BlobId[]): Promise<Map<BlobId, Uint8Array>> {
+    const out = new Map<BlobId, Uint8Array>();
+    await mapLimit(ids.filter((id) => this.names.has(id)), READ_CONCURRENCY, async (id) => {
+      const path = join(this.dir, id);
+      const bytes = await readVerified(path, id, this.hash);
+      if (bytes !== undefined) out.set(id, bytes);
+      else {
+        this.names.delete(id);
+        await rm(path, { force: true }).catch(() => undefined);
+      }
+    });
+    return out;
   }
 }
 

@@ -1,15 +1,18 @@
 // The lay keeps the trees it read in the folder's tree files (agent/tree-files.ts), so the agent's
 // first pass after a sign-in fetches none of them again; keeping them is never worth a failed sign-in.
+// A repeat sign-in from the same state dir reads them from there and fetches only the rest; a file
+// there that is not its tree is fetched again, and no tree dir is a first sign-in's case.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig } from '../../shared/org-config.js';
 import { folderFiles, folderStateDir, syncOnce } from '../agent/index.js';
 import { writeTree } from '../cli/testkit.js';
 import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/index.js';
-import { openRepository } from '../repo/index.js';
+import { blobId } from '../chunker/hash.js';
+import { openRepository, type Repository } from '../repo/index.js';
 import type { BlobId } from '../repo/types.js';
 import { openAgentState } from '../state/index.js';
 import { PackGets, treesOf } from '../testing/tree-gets.js';
@@ -39,8 +42,25 @@ async function setup(t: TestContext) {
     const roots = await Promise.all(['org/dept', 'user/alice'].map(async (l) => (await repo.latestSnapshot(l))!.snapshot.root));
     return new Set((await Promise.all(roots.map((r) => treesOf(repo, r)))).flatMap((s) => [...s]));
   };
-  return { repo, gets, home, stateDir, pass, laidTrees };
+  const session = await readSession(stateDir);
+  const { treeDir } = folderFiles(folderStateDir(stateDir, sessionFolder(session, stateDir)));
+  return { repo, gets, home, stateDir, treeDir, pass, laidTrees };
 }
+
+/** The id of the tree at `path` (a dir, '' for the root) of `layer`'s latest snapshot. */
+async function treeAt(repo: Repository, layer: string, path: string): Promise<BlobId> {
+  await repo.loadIndex();
+  let id = (await repo.latestSnapshot(layer))!.snapshot.root;
+  for (const name of path.split('/').filter((n) => n !== '')) {
+    const e = (await repo.loadTree(id)).entries.find((x) => x.name === name);
+    assert.ok(e?.type === 'dir', `${layer} has a dir ${path}`);
+    id = e.subtree;
+  }
+  return id;
+}
+
+/** What alice's home holds once laid. */
+const LAID = ['Documents/Forms/Old/b.txt', 'Documents/Forms/a.txt', 'Documents/Mine/Deep/Deeper/d.txt', 'Documents/Mine/m.txt', 'Documents/note.txt', 'Documents/policy.txt'];
 
 describe("the agent's first pass after a sign-in", () => {
   it('fetches none of the trees the lay read', async (t) => {
@@ -70,8 +90,58 @@ describe("the agent's first pass after a sign-in", () => {
     await writeFile(treeDir, 'in the way');
     const laid = await layHome({ store: gets, session, stateDir });
     assert.deepEqual(laid.warnings, []);
-    assert.deepEqual(Object.keys(await listing(home)).filter((p) => p.endsWith('.txt')).sort(), ['Documents/Forms/Old/b.txt', 'Documents/Forms/a.txt', 'Documents/Mine/Deep/Deeper/d.txt', 'Documents/Mine/m.txt', 'Documents/note.txt', 'Documents/policy.txt']);
+    assert.deepEqual(Object.keys(await listing(home)).filter((p) => p.endsWith('.txt')).sort(), LAID);
     const r = await pass();
     assert.equal(r.status, 'synced');
+  });
+});
+
+describe('a repeat sign-in from the same state dir', () => {
+  it('fetches none of the trees kept there', async (t) => {
+    const { repo, gets, stateDir, pass, laidTrees } = await setup(t);
+    await layHome({ store: gets, session: await readSession(stateDir), stateDir });
+    const trees = await laidTrees();
+    gets.ranges = [];
+    const laid = await layHome({ store: gets, session: await readSession(stateDir), stateDir });
+    assert.deepEqual(laid.warnings, []);
+    assert.deepEqual(gets.fetched(repo, trees), new Set(), 'no tree fetched');
+    assert.deepEqual(gets.ranges, [], 'nothing read from a pack: the files are laid already');
+    const r = await pass();
+    assert.equal(r.status, 'synced');
+    assert.deepEqual(gets.fetched(repo, trees), new Set(), 'nor by the pass after it');
+  });
+
+  it('fetches a kept tree whose file is torn or holds another tree, and lays the layer as it is', async (t) => {
+    const { repo, gets, home, stateDir, treeDir, laidTrees } = await setup(t);
+    await layHome({ store: gets, session: await readSession(stateDir), stateDir });
+    const before = await listing(home);
+    const forms = await treeAt(repo, 'org/dept', 'Documents/Forms');
+    const old = await treeAt(repo, 'org/dept', 'Documents/Forms/Old');
+    const deep = await treeAt(repo, 'user/alice', 'Documents/Mine/Deep');
+    // Forms' file holds Old's tree (a valid tree, not Forms'); Deep's is cut short.
+    await writeFile(join(treeDir, forms), await readFile(join(treeDir, old)));
+    await truncate(join(treeDir, deep), 10);
+    // Home must be laid again from the trees: a wrong one would lay other files.
+    await rm(join(home, 'Documents'), { recursive: true });
+    gets.ranges = [];
+    const laid = await layHome({ store: gets, session: await readSession(stateDir), stateDir });
+    assert.deepEqual(laid.warnings, []);
+    const trees = await laidTrees();
+    assert.deepEqual(gets.fetched(repo, trees), new Set([forms, deep]), 'the two bad ones fetched, no other');
+    assert.deepEqual(await listing(home), before);
+    for (const id of [forms, deep]) assert.equal(blobId(await readFile(join(treeDir, id)), repo.format.hash), id, 'the bucket\'s tree kept in its place');
+  });
+
+  it('with no tree dir fetches every tree, as a first sign-in does, and keeps them', async (t) => {
+    const { repo, gets, home, stateDir, treeDir, laidTrees } = await setup(t);
+    await layHome({ store: gets, session: await readSession(stateDir), stateDir });
+    await rm(treeDir, { recursive: true });
+    gets.ranges = [];
+    const laid = await layHome({ store: gets, session: await readSession(stateDir), stateDir });
+    assert.deepEqual(laid.warnings, []);
+    const trees = await laidTrees();
+    assert.equal(gets.fetched(repo, trees).size, trees.size);
+    assert.deepEqual(Object.keys(await listing(home)).filter((p) => p.endsWith('.txt')).sort(), LAID);
+    assert.deepEqual(new Set(readdirSync(treeDir)), trees);
   });
 });

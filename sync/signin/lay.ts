@@ -19,7 +19,8 @@
  *
  * Once the session records the lay, the trees read in step 1 (those of the layers laid) are written
  * to the folder's tree files (agent/tree-files.ts), alongside step 7: the agent's first pass then
- * fetches none of them again. Not before: the base record's writer fsyncs the folders it makes,
+ * fetches none of them again, nor does step 1 of the next sign-in here (layers.ts). Not before: the
+ * base record's writer fsyncs the folders it makes,
  * and tree files making them first would leave them not durable. A failure to write them costs that pass its GETs, never the lay.
  *
  * Hot paths are gitignore patterns relative to home, matched like exclusions (a pattern naming a
@@ -199,7 +200,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   // the last synced pass's record does (so a file of theirs an org dropped since is not the user's).
   const previousOrg = [...(session.laid?.org ?? []), ...(session.laid?.orgBefore ?? [])].map((l) => l.root);
   previousOrg.push(...(settledRecord?.lower.split(',').filter((r) => r !== '') ?? []));
-  const stack = await readLayerStack(repo, session.user, { device: session.device, ...(synced ? { synced } : {}), previousOrg, graph, indexLoading, keepTrees: true });
+  const stack = await readLayerStack(repo, session.user, { device: session.device, ...(synced ? { synced } : {}), previousOrg, graph, indexLoading, keepTrees: true, treeDir });
   const excluder = sessionExcluder(session, opts.stateDir);
   const layable = effectiveTree(stack, excluder);
   const caseInsensitive = opts.caseInsensitive ?? caseInsensitiveFor(session.org.policies.caseInsensitive);

@@ -6,10 +6,12 @@
  * did, it fails (assignedOrgLayers). An assigned org layer that was never published, and a user
  * layer nobody has written yet (a new hire without a preload), are simply absent. A past
  * tree whose index is gone (garbage-collected) is left out of `history`. Trees are
- * loaded a level at a time with coalesced reads, and each file's chunk list is kept by its
+ * loaded a level at a time with coalesced reads — those this machine kept in the folder's tree
+ * files read from there (StackOptions.treeDir) — and each file's chunk list is kept by its
  * content key so the effective tree can be written back as trees (effective.ts).
  */
 import { layerGraph, type SnapshotGraph } from '../agent/history.js';
+import { KeptTrees } from '../agent/tree-files.js';
 import { describeError, isStrataError, StrataError } from '../errors.js';
 import { contentKey, flatten, flattenLoaded, type Node } from '../plan/index.js';
 import { assignedLayers, profileKey, readProfile } from '../profile/index.js';
@@ -43,7 +45,8 @@ export interface LayerStack {
   history: Map<string, Node>[];
   /**
    * With StackOptions.keepTrees, the verified bytes of every tree of the layers laid (not of their
-   * history): the agent's first pass reads those, and the lay keeps them for it (lay.ts).
+   * history) that was fetched: the agent's first pass reads those, and the lay keeps them for it
+   * (lay.ts). Those read from StackOptions.treeDir are there already.
    */
   laidTrees: [BlobId, Uint8Array][];
 }
@@ -67,6 +70,12 @@ export interface StackOptions {
   indexLoading?: Promise<void>;
   /** Fill LayerStack.laidTrees (a copy of each tree's bytes, held until the stack goes). */
   keepTrees?: boolean;
+  /**
+   * The folder's tree files (agent/tree-files.ts): the trees kept there are read from there, and
+   * only the rest fetched. A signed-in-again machine holds most of them; where the dir is missing,
+   * one failed readdir is all it costs.
+   */
+  treeDir?: string;
 }
 
 /**
@@ -79,6 +88,7 @@ export async function readLayerStack(repo: Repository, user: string, opts: Stack
   // the trees): its latest snapshot and this device's own head (pastRoots) both come from there.
   const userHeads = repo.listHeads(userLayer);
   userHeads.catch(() => undefined);
+  const kept = opts.treeDir === undefined ? undefined : KeptTrees.open(opts.treeDir, repo.format.hash);
   const org = await assignedOrgLayers(repo, user, (opts.previousOrg?.length ?? 0) > 0);
   const graph = opts.graph ?? layerGraph(repo, userLayer);
   // The user layer's latest snapshot, just read and verified, is where the history walks start (pastRoots, device-head.ts): not read again.
@@ -91,7 +101,7 @@ export async function readLayerStack(repo: Repository, user: string, opts: Stack
   const historyRoots = await pastRoots(repo, userLaid, (await userHeads).heads, { ...opts, graph }, new Set(laid.map((l) => l.root)));
   const named = new Map(laid.map((l) => [l.root, keys.snapshot(l.layer, l.snapshot)]));
   const bytes = opts.keepTrees ? new Map<BlobId, Uint8Array>() : undefined;
-  const trees = await loadAllTrees(repo, [...laid.map((l) => l.root), ...historyRoots], new Map(), named, bytes);
+  const trees = await loadAllTrees(repo, [...laid.map((l) => l.root), ...historyRoots], new Map(), named, { ...(bytes ? { bytes } : {}), ...(kept ? { kept: await kept } : {}) });
   const chunks: ChunkMap = new Map();
   const flat = (root: BlobId): Map<string, Node> => flattenLoaded(trees, root, chunks);
   const dirMtimes = new Map<string, number>();
@@ -107,14 +117,16 @@ export async function readLayerStack(repo: Repository, user: string, opts: Stack
   return { org: stacked, user: own, unpublished, chunks, dirMtimes, history: historyRoots.map(flat), laidTrees };
 }
 
-/** Of `bytes`, those of the trees under `roots` (roots included). */
+/** Of `bytes`, those of the trees under `roots` (roots included); a tree without (read from the tree files) is walked through. */
 function bytesUnder(trees: Trees, roots: readonly BlobId[], bytes: ReadonlyMap<BlobId, Uint8Array>): [BlobId, Uint8Array][] {
   const out = new Map<BlobId, Uint8Array>();
+  const walked = new Set<BlobId>();
   const stack = [...roots];
   for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+    if (walked.has(id)) continue;
+    walked.add(id);
     const data = bytes.get(id);
-    if (out.has(id) || data === undefined) continue;
-    out.set(id, data);
+    if (data !== undefined) out.set(id, data);
     for (const e of treeOf(trees, id).entries) if (e.type === 'dir') stack.push(e.subtree);
   }
   return [...out];
