@@ -12,6 +12,10 @@
  *   4. write the merged tree, a snapshot whose parents are this device's previous head and the
  *      heads it merged, then this device's head (commit.ts).
  *
+ * Beside it: folder-plan.ts the plan of a pass and the deletes it counts, folder-lower.ts the org
+ * layers under the user layer and their switches, folder-skip.ts the paths passes leave alone,
+ * folder-recover.ts what an apply that did not finish left.
+ *
  * Must hold:
  * - write order: chunks and trees are flushed before the snapshot, the snapshot before the head;
  *   the local tree (stat cache) is committed only after its chunks are durable and indexed;
@@ -35,12 +39,9 @@
  *   recorded as a pending merge: no org file, old or new, is ever taken for the user's edit.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { badAncestor, clearJournal, recover, TOO_LONG_HERE, type Seed } from '../exec/index.js';
+import { clearJournal, type Seed } from '../exec/index.js';
 import { fitsUnder } from '../fsutil.js';
-import { parentOf } from '../plan/nodes.js';
-import { STASH_PREFIX, countFiles, foldForDisk, hasCaseCollisions, planApply, type Node } from '../plan/index.js';
+import { countFiles, foldForDisk, hasCaseCollisions, type Node } from '../plan/index.js';
 import type { BlobId, Head, SnapshotId } from '../repo/types.js';
 import { commitSnapshot } from './commit.js';
 import { layerGraph, type SnapshotGraph } from './history.js';
@@ -49,7 +50,7 @@ import { applyPlan, deletedBy } from './apply.js';
 import { mergeHeads, snapshotTree } from './remote.js';
 import { TreeCache, type ChunkMap } from './trees.js';
 import { TreeFiles } from './tree-files.js';
-import { countDeletes, DeleteHistory, droppedBySwitch, massDelete, type DeleteRun, type HeldDeletes } from './guard.js';
+import { DeleteHistory, massDelete, type DeleteRun, type HeldDeletes } from './guard.js';
 import { putBack, type PutBackSource } from './put-back.js';
 import { HeldAnswers, restoreEarlier, type Answer } from './answer.js';
 import { overlay, userView } from '../overlay/index.js';
@@ -61,12 +62,14 @@ import { isObjectError } from '../snapshot/parent.js';
 import { isStrataError, StrataError } from '../errors.js';
 import { EMPTY_BASE, readBase, type Base } from './base.js';
 import { isDir, noRoot, rescan } from './rescan.js';
-import { diskAfter, lagsAt, planSides, unreadTest } from './carry.js';
+import { diskAfter, lagsAt, unreadTest } from './carry.js';
+import { OrgLayers } from './folder-lower.js';
+import { planPass } from './folder-plan.js';
+import { dropSeeds, recoverApply, removeStashes } from './folder-recover.js';
+import { LeftAlone } from './folder-skip.js';
 
 export type { FolderOptions, PassPhase, PassResult } from './folder-types.js';
-
-/** How long passes leave alone a path the executor could not write. */
-export const BLOCKED_MS = 60_000;
+export { BLOCKED_MS } from './folder-skip.js';
 
 export class SyncFolder {
   readonly local: LocalTree;
@@ -86,18 +89,8 @@ export class SyncFolder {
   /** The machine's own files under the layer (FolderOptions.baseFile). */
   private base: Base = EMPTY_BASE;
   private pending: PendingMerge | undefined;
-  /** Root trees of the org layers under the user layer, lowest first (FolderOptions.lower). */
-  private lowerRoots: readonly BlobId[];
-  /** The snapshot keys of the lower roots (FolderOptions.rootKeys). */
-  private readonly rootKeys: Map<BlobId, string>;
-  /** The roots the disk was laid from, while a switch to `lowerRoots` has not synced (FolderOptions.lowerBefore). */
-  private beforeRoots: readonly BlobId[] | undefined;
-  /**
-   * Counts switchLower calls. A pass that read the org layers before a switch came must not call
-   * the folder settled at its end, or the next pass would take the idle shortcut and end the
-   * switch without making it.
-   */
-  private switches = 0;
+  /** The org layers under the user layer, and a switch of them (folder-lower.ts). */
+  private readonly org: OrgLayers;
   /** The next pass loads the index objects written since the last load. */
   private indexStale = false;
   /**
@@ -105,8 +98,6 @@ export class SyncFolder {
    * pass loads the index objects again, then 'reloaded', when a blob still missing is damage.
    */
   private missed: 'no' | 'unloaded' | 'reloaded' = 'no';
-  /** Effective trees of org layer roots, loaded once per set of roots. */
-  private readonly lowerTrees = new Map<string, { tree: Map<string, Node>; chunks: ChunkMap }>();
   /** A pass failed: the executor's journal may be pending, and the local tree may lag the disk. */
   private failed = false;
   /** This pass's scan is in the local tree, not yet committed (its chunks may not be durable yet). */
@@ -119,24 +110,20 @@ export class SyncFolder {
   private files = 0;
   /** Bytes of new chunks the last scan uploaded. */
   private uploaded = 0;
-  /** Paths the executor could not write (a lock, permissions): until when passes leave them alone, and why. */
-  private readonly blocked = new Map<string, { until: number; why: string }>();
-  /** The topmost paths the last full pass found too long to lay under this root (skipTooLong), and why. */
-  private readonly unlaid = new Map<string, string>();
+  /** The paths passes leave alone for now (folder-skip.ts). */
+  private readonly skip = new LeftAlone();
 
   constructor(private readonly opts: FolderOptions) {
     this.local = new LocalTree(opts.root, opts.index, opts.exclude);
     this.graph = layerGraph(opts.repo, opts.layer, opts.snapshotsKept);
     this.trees = new TreeCache(opts.repo, opts.treeDir === undefined ? undefined : new TreeFiles(opts.treeDir, opts.repo.format.hash));
     this.answers = new HeldAnswers(opts.answerFile);
-    this.lowerRoots = opts.lower ?? [];
-    this.beforeRoots = opts.lowerBefore;
-    this.rootKeys = new Map(opts.rootKeys);
+    this.org = new OrgLayers(opts);
   }
 
   /** True while a switch of the org layers (switchLower) has not reached the disk in a synced pass. */
   get switching(): boolean {
-    return this.beforeRoots !== undefined;
+    return this.org.before !== undefined;
   }
 
   /**
@@ -145,10 +132,7 @@ export class SyncFolder {
    * The next pass takes the disk there; once one has synced, `switching` is false.
    */
   switchLower(lower: readonly BlobId[], before: readonly BlobId[], rootKeys: ReadonlyMap<BlobId, string> = new Map()): void {
-    for (const [root, key] of rootKeys) this.rootKeys.set(root, key);
-    this.lowerRoots = lower;
-    this.beforeRoots = before;
-    this.switches++;
+    this.org.switchTo(lower, before, rootKeys);
     this.settled = false;
     // The new version's trees are in packs the index loaded so far may not name.
     this.indexStale = true;
@@ -160,7 +144,7 @@ export class SyncFolder {
    * long to lay here, as the last full pass found them (an idle poll does not look again).
    */
   get leftAlone(): ReadonlyMap<string, string> {
-    return new Map([...this.unlaid, ...[...this.blocked].map(([p, b]): [string, string] => [p, b.why])]);
+    return this.skip.all;
   }
 
   /** Finishes or rolls back what a crash left of the last apply; call once before the first pass. */
@@ -175,36 +159,9 @@ export class SyncFolder {
     this.failed = false;
   }
 
-  /**
-   * The executor's recovery. The deletes of the runs its journal holds are recorded (guard.ts)
-   * before the journal is cleared; then the stashes it found go (removeStashes).
-   */
+  /** The executor's recovery (folder-recover.ts); its seeds are kept for the next apply. */
   private async recoverApply(): Promise<void> {
-    const { runs, stashes, seeds } = await recover(this.opts.root, this.opts.execJournal, { keepJournal: true, seeds: true });
-    this.seeds = seeds;
-    let changed = false;
-    for (const r of runs) changed = this.deletes.recordRun(r.label, deletedBy(r.applied)) || changed;
-    if (changed && this.opts.deletesFile) await this.deletes.save(this.opts.deletesFile);
-    // The seeds stay named there until the apply that takes them: a crash before leaves them to the next recovery.
-    await clearJournal(this.opts.execJournal, seeds);
-    await this.removeStashes(stashes);
-  }
-
-  /**
-   * A stash holds bytes an apply that did not finish (a crash, a fault, a user write it had to stop
-   * for) moved aside for a path of the merged tree. The scan never sees stashes (they are the
-   * engine's own), so kept they would sit at the root for good. Removing them loses nothing: the
-   * scan uploads every local file's bytes before a plan is made, and the pending merge still names
-   * the paths that need them, so the next apply fetches them again.
-   */
-  private async removeStashes(names?: readonly string[]): Promise<void> {
-    const found = names ?? (await readdir(this.opts.root)).filter((n) => n.startsWith(STASH_PREFIX));
-    for (const s of found) await rm(join(this.opts.root, s), { recursive: true, force: true });
-  }
-
-  /** The seeds no apply will take: removed, through real dirs only. */
-  private async dropSeeds(): Promise<void> {
-    for (const s of this.seeds.splice(0)) if ((await badAncestor(this.opts.root, s.tmp)) === undefined) await rm(join(this.opts.root, s.tmp), { force: true });
+    this.seeds = await recoverApply(this.opts, this.deletes);
   }
 
   private async setPending(p: PendingMerge | undefined): Promise<void> {
@@ -254,12 +211,12 @@ export class SyncFolder {
       await this.recoverApply();
       this.failed = false;
     }
-    const switching = this.beforeRoots;
+    const switching = this.org.before;
     try {
       const r = await this.reconcile(signal);
       this.missed = 'no';
       // A synced pass left the disk laid from the new org layers, whatever part of the switch it made.
-      if (r.status === 'synced' && switching !== undefined && this.beforeRoots === switching) this.beforeRoots = undefined;
+      if (r.status === 'synced' && switching !== undefined && this.org.before === switching) this.org.before = undefined;
       return r;
     } catch (err) {
       this.failed = true;
@@ -298,9 +255,9 @@ export class SyncFolder {
     const fingerprint = heads.filter((h) => h.device !== device).map((h) => `${h.device}:${h.snapshot}`).join(',');
     // The org layers this pass lays from, read before the index is loaded for them: a switch that
     // comes later is the next pass's, as its trees may be in index objects this load missed.
-    const switches = this.switches;
-    const lowerRoots = this.lowerRoots;
-    const switching = this.beforeRoots;
+    const switches = this.org.switches;
+    const lowerRoots = this.org.roots;
+    const switching = this.org.before;
     if (fingerprint !== this.knownHeads || this.own === undefined || this.indexStale) {
       // Cleared before the load: a switch during it may need index objects the load missed.
       this.indexStale = false;
@@ -325,7 +282,7 @@ export class SyncFolder {
 
     const scan = await this.scan(signal);
     signal?.throwIfAborted();
-    this.skipBlocked(scan);
+    this.skip.skipBlocked(scan, this.clock().getTime());
     const quiet = scan.changed.length === 0 && scan.skipped.size === 0;
     // A quiet scan packed nothing, and what it did change (a dir's mtime, a racy file found the same)
     // is committed at once: the settled record below is compared with the stat cache as it leaves it.
@@ -333,7 +290,7 @@ export class SyncFolder {
     // The first pass after a start: nothing changed since the synced pass recorded before it (nor
     // did a switch come since this pass read the layers: its record would match the old ones; nor
     // is a restore of what a confirmation deleted still to carry out).
-    if (!this.settled && quiet && this.pending === undefined && ownHead !== undefined && ownHead === this.own && this.switches === switches && !this.answers.confirmedKept) {
+    if (!this.settled && quiet && this.pending === undefined && ownHead !== undefined && ownHead === this.own && this.org.switches === switches && !this.answers.confirmedKept) {
       const now = this.settledNow(fingerprint, this.record?.files ?? 0, lowerRoots);
       if (sameSettled(this.record, now)) {
         this.knownHeads = fingerprint;
@@ -350,8 +307,9 @@ export class SyncFolder {
     this.settled = false;
     const chunks: ChunkMap = new Map();
     this.local.chunksByContent(chunks);
-    const lower = lowerRoots.length > 0 ? await this.lowerTree(lowerRoots, chunks) : undefined;
-    const lowerBefore = switching === undefined ? undefined : await this.lowerTree(switching, chunks);
+    const view = (c: ChunkMap) => this.view(c);
+    const lower = lowerRoots.length > 0 ? await this.org.tree(lowerRoots, chunks, view) : undefined;
+    const lowerBefore = switching === undefined ? undefined : await this.org.tree(switching, chunks, view);
     const pending = this.pending;
     if (pending !== undefined) checkPendingTrees(pending, this.opts.pendingFile, root, (id) => repo.blobLocation(id) !== undefined);
     const tooLong = (p: string): boolean => !fitsUnder(this.opts.root, p);
@@ -375,14 +333,11 @@ export class SyncFolder {
       effective = overlay([lower, merged]);
       conflicts.push(...folded.conflicts);
     }
-    this.skipTooLong(scan, effective, tooLong);
-    let { local: visible, target } = planSides(localFlat, effective, hidden);
-    let plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
+    this.skip.skipTooLong(scan, effective, tooLong);
     // Another device's deletes that a merge cut short took off the disk are that device's.
     const notMine = (p: string, node: Node): boolean => hidden(p, node) || merging.has(p);
-    // The untouched org files a switch drops are no part of a mass delete (guard.ts).
-    let dropped = lowerBefore === undefined ? new Set<string>() : droppedBySwitch(plan, lowerBefore, lower);
-    let deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine, dropped, target);
+    const planning = { hidden, caseInsensitive: this.opts.caseInsensitive, lower, lowerBefore, ownTree, disk, notMine };
+    let { target, plan, deletes } = planPass(localFlat, effective, planning);
     const now = (this.opts.now ?? (() => new Date()))();
     let held = massDelete(deletes, this.deletes, now.getTime());
     // A restore that a crash cut off after its apply still overrules the heads it merged.
@@ -408,10 +363,7 @@ export class SyncFolder {
       effective = back.tree;
       overruled ||= back.restored > 0;
       merged = userView(effective, lower ?? new Map(), merged);
-      ({ local: visible, target } = planSides(localFlat, effective, hidden));
-      plan = planApply(visible, target, { caseInsensitive: this.opts.caseInsensitive });
-      dropped = lowerBefore === undefined ? new Set<string>() : droppedBySwitch(plan, lowerBefore, lower);
-      deletes = countDeletes(plan, countFiles(localFlat), ownTree, disk, notMine, dropped, target);
+      ({ target, plan, deletes } = planPass(localFlat, effective, planning));
       held = massDelete(deletes, this.deletes, now.getTime());
       if (held?.direction === carrying.direction) held = undefined;
       if (held !== undefined) return hold(held);
@@ -472,18 +424,17 @@ export class SyncFolder {
       if (res.failed === undefined) await clearJournal(this.opts.execJournal);
       downloaded = res.downloaded;
       this.markDirty(res.rescan);
-      const until = this.clock().getTime() + BLOCKED_MS;
-      for (const [p, why] of res.blocked) this.blocked.set(p, { until, why });
+      this.skip.block(res.blocked, this.clock().getTime());
       await this.local.commit();
       if (!res.complete) {
-        await this.removeStashes();
+        await removeStashes(this.opts.root);
         if (answered !== undefined) this.answers.cutShort(answered);
         if (res.failed !== undefined) throw res.failed;
         if (res.aborted) signal?.throwIfAborted();
         // The answer stands for what is left of its hold: the next pass finishes what this one began.
         return { status: 'retry', scan };
       }
-    } else await this.dropSeeds();
+    } else await dropSeeds(this.opts.root, this.seeds);
     // An answer a pass cut short began to carry out is carried out, whether or not what it left
     // still makes a hold.
     answered ??= this.answers.unfinished;
@@ -511,7 +462,7 @@ export class SyncFolder {
     // A disk that lags the merged tree where it could be laid is not settled: the next pass must
     // lay what it can; nor is one laid from org layers a switch has replaced since this pass read
     // them; nor one with a restore of what this pass's confirmation deleted still to carry out.
-    this.settled = !lags && this.switches === switches && !this.answers.confirmedKept;
+    this.settled = !lags && this.org.switches === switches && !this.answers.confirmedKept;
     this.files = countFiles(target);
     await this.trees.prune();
     this.graph.prune();
@@ -533,38 +484,6 @@ export class SyncFolder {
   }
 
   /**
-   * A path the executor could not write is, for BLOCKED_MS, like one the scan could not read: the
-   * pass leaves it alone and the rest of the folder syncs, both ways (carry.ts); the disk lags the
-   * head there meanwhile, recorded as such (see reconcile). Then a pass tries it again.
-   */
-  private skipBlocked(scan: ScanResult): void {
-    const now = this.clock().getTime();
-    for (const [p, b] of this.blocked) {
-      if (b.until <= now) this.blocked.delete(p);
-      else if (!scan.skipped.has(p)) scan.skipped.set(p, `${b.why}; tried again after a while`);
-    }
-    if (this.blocked.size > 0) scan.unwritten = new Set(this.blocked.keys());
-  }
-
-  /**
-   * A path of the merged tree too long to be laid under this root (another machine's is higher
-   * up) is left alone like one the executor could not write, for good: never tried, never taken
-   * for deleted (carried from this device's head, which a sign-in may have made name it), and the
-   * disk recorded as lagging there, so that a root moved higher up lays it. The topmost such paths
-   * are named in the scan, for the status (runtime.ts) and the lag (lagsAt).
-   */
-  private skipTooLong(scan: ScanResult, effective: ReadonlyMap<string, Node>, tooLong: (path: string) => boolean): void {
-    this.unlaid.clear();
-    for (const [p, n] of effective) {
-      if (n.type === 'whiteout' || !tooLong(p) || tooLong(parentOf(p))) continue;
-      // Named whatever the scan says of it (a scan a pass took over may name it already): an idle
-      // poll's status has only this list to go by.
-      this.unlaid.set(p, TOO_LONG_HERE);
-      if (!scan.skipped.has(p)) scan.skipped.set(p, TOO_LONG_HERE);
-    }
-  }
-
-  /**
    * The head the last synced pass recorded (settled.ts), at a start that finds none: the merge base
    * the disk was synced to. A snapshot that cannot be read is no base; a store that fails, fails.
    */
@@ -583,23 +502,6 @@ export class SyncFolder {
   /** The settled record of a pass that laid the disk from the org layers `lower`. */
   private settledNow(heads: string, files: number, lower: readonly BlobId[]): Settled {
     return { own: this.own ?? '', heads, lower: lower.join(','), sequence: this.opts.index.sequence, files };
-  }
-
-  /** The effective tree of org layer roots (empty for none); their chunks are added to `chunks`. */
-  private async lowerTree(roots: readonly BlobId[], chunks: ChunkMap): Promise<Map<string, Node>> {
-    const key = roots.join(',');
-    let loaded = this.lowerTrees.get(key);
-    if (loaded === undefined) {
-      const lowerChunks: ChunkMap = new Map();
-      const layers = [];
-      for (const r of roots) layers.push(await snapshotTree(this.view(lowerChunks), r, true, this.rootKeys.get(r)));
-      loaded = { tree: overlay(layers), chunks: lowerChunks };
-      // Only the roots in use are kept: those laid, and those a switch is from.
-      for (const k of this.lowerTrees.keys()) if (k !== this.lowerRoots.join(',') && k !== this.beforeRoots?.join(',')) this.lowerTrees.delete(k);
-      this.lowerTrees.set(key, loaded);
-    }
-    for (const [k, v] of loaded.chunks) chunks.set(k, v);
-    return loaded.tree;
   }
 
   private view(chunks: ChunkMap) {
