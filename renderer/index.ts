@@ -18,42 +18,32 @@
  * session storage, sent as a bearer header on commands, and removed from the address bar; nothing from the agent is ever
  * inserted as HTML (text nodes only); no inline script or style (the page's CSP forbids them);
  * while the stream is down the page says it is not connected, never the last status's state as if
- * it were current; an alert goes once what it says no longer stands (the agent could not be reached,
- * and a status came from it since), and a conflict resolved elsewhere before the page heard of it
- * is said as such, not as an error.
+ * it were current.
  *
- * This file is the page's state and what it does (App); the line to the agent is client.ts, the
- * redraw that keeps what did not change morph.ts, the parts built from their input alone views.ts,
- * the look style.ts.
+ * This file draws the page (App) from the session with the agent, session.ts: the status, the
+ * stream, the commands and what became of them (its header says what must hold of those). The
+ * line to the agent is client.ts, the redraw that keeps what did not change morph.ts, the parts
+ * built from their input alone views.ts, the look style.ts.
  */
-import type { AgentStatus, ConflictInfo, FolderStatus, KeepSide, ResolvedConflicts } from '../shared/agent-api.js';
+import type { AgentStatus, ConflictInfo, FolderStatus, KeepSide } from '../shared/agent-api.js';
 import { agentLabel, errorParts, formatProgress, lastPassFailed, layerLine, stateLabel, visibleName } from '../shared/status-text.js';
-import { Client, IF_STOPPED, Refused, Unauthorized, Unreachable } from './client.js';
-import { KEEP_ALL, keepAllOutcome, keepAllQuestion, versionsTable } from './conflicts.js';
-import { HeldAnswers, waitsForAnswer, type Answer } from './held.js';
+import { Client } from './client.js';
+import { KEEP_ALL, versionsTable } from './conflicts.js';
+import { waitsForAnswer } from './held.js';
 import { morph, standIn, update } from './morph.js';
-import { forgetToken, h, named, startPage, type Child } from './page.js';
+import { h, named, startPage, type Child } from './page.js';
+import { Session } from './session.js';
 import { CSS } from './style.js';
 import { focusAfter, heading, outcomeLines, settingsSection, time } from './views.js';
 
 /** The state shown while the stream of statuses is down, for the page's state and each folder's. */
 const NOT_CONNECTED = 'Not connected';
 
-/** The codes of a conflict the agent no longer has to resolve: said briefly in its folder, not as an error. */
-const ALREADY_RESOLVED: ReadonlySet<string | undefined> = new Set(['E_NO_CONFLICT', 'E_CONFLICT_GONE']);
-
 /**
  * How often at most a folder's progress is read out to a screen reader while its state stays the
  * same (a pass pushes figures several times a second): a change of state is read out at once.
  */
 const ANNOUNCE_MS = 10_000;
-
-/** How long the page waits before it opens again a stream the browser gave up on. */
-const REOPEN_MS = 3000;
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** What a folder's live region says: the words of the folder's state, the line read out, and when (ms) it was set. */
 interface Spoken {
@@ -75,23 +65,7 @@ function stableJson(v: unknown): string {
 }
 
 class App {
-  private status: AgentStatus | undefined;
-  /**
-   * Why the last command failed, until the next one succeeds: statuses pushed meanwhile keep it,
-   * except that the agent could not be reached, which a status from it ends.
-   */
-  private problem: Error | undefined;
-  /** What became of the last command where it found nothing left to act on, by folder, until the next one: `text` said of `path`. */
-  private note: { root: string; path: string; text: string } | undefined;
-  /** What the last "for all" of a folder's conflicts did (keepAll), until the next command: its line, and the conflicts it left, each with why. */
-  private outcome: { root: string; text: string; failed: ResolvedConflicts['failed'] } | undefined;
-  /** The stream of statuses dropped, until a status arrives again. */
-  private dropped: string | undefined;
-  private busy = false;
-  /** Statuses pushed so far: a command's answer older than the last push is not shown. */
-  private pushed = 0;
-  private source: EventSource | undefined;
-  private readonly held = new HeldAnswers();
+  private readonly session: Session;
   /** The conflicts' rows the page shows, by folder and copy, with what each was built from. */
   private rows = new Map<string, Row>();
   /** What each folder's live region says (announced), by root: its state's words, the line, and when it was set. */
@@ -99,140 +73,13 @@ class App {
 
   constructor(
     private readonly root: HTMLElement,
-    private readonly client: Client,
-  ) {}
+    client: Client,
+  ) {
+    this.session = new Session(client, () => this.render());
+  }
 
   start(): void {
-    this.listen();
-    // The stream opens with the status too; this answer only counts if it comes first.
-    this.client.call('status', {}).then(
-      (s) => this.pushed === 0 && this.show(s),
-      (err: unknown) => this.fail(err),
-    );
-  }
-
-  private listen(): void {
-    this.source = this.client.events(
-      (e) => {
-        if (e.type !== 'status') return;
-        this.pushed++;
-        this.dropped = undefined;
-        this.show(e.status);
-      },
-      () => {
-        this.dropped = `Lost the connection to the agent; trying again. ${IF_STOPPED}`;
-        this.render();
-        if (this.source?.readyState === EventSource.CLOSED) this.afterGivingUp();
-      },
-    );
-  }
-
-  /**
-   * EventSource tries again by itself after a network error, but gives up for good on an answer
-   * that is not a stream: the 401 of an agent that restarted at this address with a new key. A
-   * command says which it was: a refused key is said as such; anything else, the stream is opened
-   * again after a while.
-   */
-  private afterGivingUp(): void {
-    this.client.call('status', {}).then(
-      () => setTimeout(() => this.listen(), REOPEN_MS),
-      (err: unknown) => (err instanceof Unauthorized ? this.fail(err) : setTimeout(() => this.listen(), REOPEN_MS)),
-    );
-  }
-
-  private show(status: AgentStatus): void {
-    if (this.problem instanceof Unreachable) this.problem = undefined;
-    this.status = status;
-    this.held.seen(status);
-    this.render();
-  }
-
-  private fail(err: unknown): void {
-    if (err instanceof Unauthorized) {
-      forgetToken();
-      this.source?.close();
-    }
-    this.problem = err instanceof Error ? err : new Error(String(err));
-    this.render();
-  }
-
-  /**
-   * A command found nothing left to act on in `root` (done elsewhere meanwhile): said briefly, `text`
-   * after `path`, not as an error, and the status asked for, since the page's is behind the agent's.
-   */
-  private gone(root: string, path: string, text: string): void {
-    this.note = { root, path, text };
-    const pushed = this.pushed;
-    this.client.call('status', {}).then(
-      (s) => this.pushed === pushed && this.show(s),
-      (err: unknown) => this.fail(err),
-    );
-  }
-
-  /**
-   * Runs a command and shows its answer, the status after it — unless a status was pushed in the
-   * meantime: the answer may have been overtaken (a pass held its deletes before it arrived).
-   * `failed` takes the command's failure where the page should say it elsewhere than at the top.
-   */
-  private act(run: () => Promise<AgentStatus>, failed?: (err: unknown) => void): void {
-    if (this.busy) return;
-    this.busy = true;
-    this.note = undefined;
-    this.outcome = undefined;
-    this.render();
-    const pushed = this.pushed;
-    run()
-      .then((s) => {
-        this.problem = undefined;
-        if (this.pushed === pushed) {
-          this.status = s;
-          this.held.seen(s);
-        }
-      })
-      .catch((err: unknown) => (failed === undefined || err instanceof Unauthorized ? this.fail(err) : failed(err)))
-      .finally(() => {
-        this.busy = false;
-        this.render();
-      });
-  }
-
-  /**
-   * Sends the user's answer to the held pass of `root`, for the hold `id` the box showed (the agent
-   * refuses it if a pass replaced that hold since); the box shows it taken from now on.
-   */
-  private answer(root: string, id: string | undefined, answer: Answer): void {
-    if (this.busy) return;
-    this.held.sent(root, answer);
-    const command = answer === 'confirm' ? 'confirmDeletes' : 'restoreDeletes';
-    this.act(
-      () => this.client.call(command, id === undefined ? { root } : { root, id }).finally(() => this.held.replied(root)),
-      (err) => this.held.failed(root, id, message(err)),
-    );
-  }
-
-  /** Keeps both versions of `c`; the folder's note says where the copy went (the answer's besideAs). */
-  private async keepBoth(root: string, c: ConflictInfo): Promise<AgentStatus> {
-    const { besideAs, ...status } = await this.client.call('resolveConflict', { root, copy: c.copy, keep: 'both' });
-    if (besideAs !== undefined) this.note = { root, path: besideAs, text: ` now holds the other version of ${visibleName(c.path)}: both are kept.` };
-    return status;
-  }
-
-  /**
-   * Ends every conflict `f` shows the same way (the ones the user saw, not any a pass found
-   * since), once the user said yes to what a destructive keep lets go; the folder then says what
-   * was done and each conflict left.
-   */
-  private keepAll(f: FolderStatus, keep: KeepSide): void {
-    if (this.busy) return;
-    const question = keepAllQuestion(f.root, f.conflicts.length, keep);
-    if (question !== undefined && !window.confirm(question)) return;
-    const root = f.root;
-    const copies = f.conflicts.map((c) => c.copy);
-    this.act(async () => {
-      const r = await this.client.call('resolveConflicts', { root, keep, copies });
-      this.outcome = { root, text: keepAllOutcome(keep, r), failed: r.failed };
-      return r.status;
-    });
+    this.session.start();
   }
 
   /**
@@ -240,7 +87,7 @@ class App {
    * must start with the label (WCAG 2.5.3: a voice-control user says what they see), then say what
    * the button acts on, and its folder (two folders may each hold a conflict or a held delete alike);
    * `available`: false disables the button while the agent's state makes it pointless. While a
-   * command runs the buttons are only marked unavailable (act() ignores them): a disabled button
+   * command runs the buttons are only marked unavailable (the session ignores them): a disabled button
    * loses the focus, and a keyboard user would be sent back to the top of the page.
    */
   private button(label: string, onClick: () => void, name?: string, available = true): HTMLButtonElement {
@@ -248,31 +95,31 @@ class App {
     b.type = 'button';
     if (name !== undefined) b.setAttribute('aria-label', name);
     b.disabled = !available;
-    if (this.busy) b.setAttribute('aria-disabled', 'true');
+    if (this.session.busy) b.setAttribute('aria-disabled', 'true');
     b.onclick = onClick;
     return b;
   }
 
   private render(): void {
-    const s = this.status;
+    const { status: s, problem, dropped } = this.session;
     const parts: Child[] = [];
     // The rows of this render, each taken from the last render's where its conflict is unchanged.
     const rows = new Map<string, Row>();
     const spoken = new Map<string, Spoken>();
     if (s === undefined) {
-      parts.push(h('p', {}, this.problem?.message ?? this.dropped ?? 'Connecting to the agent…'));
+      parts.push(h('p', {}, problem?.message ?? dropped ?? 'Connecting to the agent…'));
     } else {
       parts.push(
-        h('header', {}, h('h1', {}, 'Strata'), h('p', { className: 'state', role: 'status' }, this.dropped === undefined ? agentLabel(s) : NOT_CONNECTED), h('p', { className: 'device' }, `Device ${s.deviceId}`)),
+        h('header', {}, h('h1', {}, 'Strata'), h('p', { className: 'state', role: 'status' }, dropped === undefined ? agentLabel(s) : NOT_CONNECTED), h('p', { className: 'device' }, `Device ${s.deviceId}`)),
         h(
           'nav',
           {},
-          s.paused ? this.button('Resume', () => this.act(() => this.client.call('resume', {}))) : this.button('Pause', () => this.act(() => this.client.call('pause', {}))),
+          s.paused ? this.button('Resume', () => this.session.run('resume')) : this.button('Pause', () => this.session.run('pause')),
           // As in the tray: while paused, a pass asked for would only run at Resume.
-          this.button('Sync now', () => this.act(() => this.client.call('syncNow', {})), undefined, !s.paused),
+          this.button('Sync now', () => this.session.run('syncNow'), undefined, !s.paused),
         ),
         // One line: a command that failed while the stream was down says the same and more.
-        (this.problem ?? this.dropped) !== undefined && h('p', { className: 'problem', role: 'alert' }, this.problem?.message ?? this.dropped),
+        (problem ?? dropped) !== undefined && h('p', { className: 'problem', role: 'alert' }, problem?.message ?? dropped),
         ...s.folders.map((f) => this.folder(f, s, rows, spoken)),
       );
       if (s.folders.length === 0) parts.push(h('p', {}, 'No folders are synced.'));
@@ -303,14 +150,15 @@ class App {
   }
 
   private folder(f: FolderStatus, s: AgentStatus, rows: Map<string, Row>, spoken: Map<string, Spoken>): HTMLElement {
+    const { dropped, note, outcome, held } = this.session;
     const section = h('section', { className: 'folder' }, heading('h2', visibleName(f.root)), h('p', { className: 'layer' }, layerLine(f)));
     const state = stateLabel(f.state, f.lastSync, waitsForAnswer(f), s.paused);
     // Without the stream the status is the last one pushed: it may be long out of date.
-    const now = this.dropped === undefined ? `${state}${f.progress ? `: ${formatProgress(f.progress)}` : ''}` : `${NOT_CONNECTED} (last known: ${state})`;
+    const now = dropped === undefined ? `${state}${f.progress ? `: ${formatProgress(f.progress)}` : ''}` : `${NOT_CONNECTED} (last known: ${state})`;
     section.dataset.key = f.root;
     section.append(h('p', { className: 'folder-state' }, now));
     // Read out politely, and its figures not at every push (announced); the line above shows them all.
-    const live = h('p', { className: 'announce' }, `${visibleName(f.root)}: ${this.announced(f.root, this.dropped === undefined ? state : NOT_CONNECTED, now, spoken)}`);
+    const live = h('p', { className: 'announce' }, `${visibleName(f.root)}: ${this.announced(f.root, dropped === undefined ? state : NOT_CONNECTED, now, spoken)}`);
     live.setAttribute('aria-live', 'polite');
     live.setAttribute('aria-atomic', 'true');
     section.append(live);
@@ -318,15 +166,15 @@ class App {
     if (f.error) section.append(h('p', { className: 'problem', role: 'alert' }, lastPassFailed(f) && 'Last pass failed: ', ...errorParts(f.error, named)));
     // No alert: the folder syncs on; this is for the user to fix when they can.
     if (f.warning) section.append(h('p', { className: 'warning' }, 'Warning: ', ...errorParts(f.warning, named)));
-    if (this.note?.root === f.root) section.append(h('p', { className: 'note', role: 'status' }, named(this.note.path), this.note.text));
-    const result = this.held.result(f.root);
+    if (note?.root === f.root) section.append(h('p', { className: 'note', role: 'status' }, named(note.path), note.text));
+    const result = held.result(f.root);
     if (result !== undefined && !f.pendingDeletes) section.append(h('p', { className: 'result', role: 'status' }, result));
     const shown = f.pendingDeletes;
     if (shown) {
       const button = (label: string, onClick: () => void) => this.button(label, onClick, `${label} in ${visibleName(f.root)}`);
-      section.append(this.held.box(f, shown, s.paused, button, (a) => this.answer(f.root, shown.id, a)));
+      section.append(held.box(f, shown, s.paused, button, (a) => this.session.answer(f.root, shown.id, a)));
     }
-    if (this.outcome?.root === f.root) section.append(...outcomeLines(this.outcome));
+    if (outcome?.root === f.root) section.append(...outcomeLines(outcome));
     if (f.conflicts.length > 0) {
       const list = h('ul', { className: 'conflicts' });
       // Keyed: the "for all" buttons that come and go before it must not take the list's place (and its focus).
@@ -344,7 +192,7 @@ class App {
   /** The folder's "for all" buttons: each conflict it shows ended the same way (keepAll). */
   private keepAllButtons(f: FolderStatus): HTMLElement {
     const n = f.conflicts.length;
-    const buttons = KEEP_ALL.map(([keep, label]) => this.button(label, () => this.keepAll(f, keep), `${label}: the ${n} conflicts in ${visibleName(f.root)}`));
+    const buttons = KEEP_ALL.map(([keep, label]) => this.button(label, () => this.session.keepAll(f, keep), `${label}: the ${n} conflicts in ${visibleName(f.root)}`));
     const p = h('p', { className: 'actions keep-all' }, ...buttons);
     p.dataset.key = 'keep-all';
     return p;
@@ -357,21 +205,22 @@ class App {
    * conflict of the same file.
    */
   private conflict(root: string, c: ConflictInfo, deviceId: string, twice: boolean, rows: Map<string, Row>): Node {
+    const busy = this.session.busy;
     const key = JSON.stringify([root, c.copy]);
     const from = stableJson([c, deviceId, twice]);
     const was = this.rows.get(key);
-    const row = was === undefined ? { el: this.buildConflict(root, c, deviceId, twice), from, busy: this.busy } : was;
+    const row = was === undefined ? { el: this.buildConflict(root, c, deviceId, twice), from, busy } : was;
     if (row.from !== from) {
       update(row.el, this.buildConflict(root, c, deviceId, twice));
       row.from = from;
-      row.busy = this.busy;
-    } else if (row.busy !== this.busy) {
+      row.busy = busy;
+    } else if (row.busy !== busy) {
       // A command started or ended: its buttons say so (see button()), and nothing else of it changed.
       for (const b of row.el.querySelectorAll('button')) {
-        if (this.busy) b.setAttribute('aria-disabled', 'true');
+        if (busy) b.setAttribute('aria-disabled', 'true');
         else b.removeAttribute('aria-disabled');
       }
-      row.busy = this.busy;
+      row.busy = busy;
     }
     rows.set(key, row);
     return standIn(row.el);
@@ -380,12 +229,7 @@ class App {
   private buildConflict(root: string, c: ConflictInfo, deviceId: string, twice: boolean): HTMLLIElement {
     // Two other devices may each have edited the file: its name alone would not tell their conflicts apart.
     const which = twice ? `${visibleName(c.path)}, not ${visibleName(c.copy)}` : visibleName(c.path);
-    // The agent lists no such conflict (E_NO_CONFLICT: resolved elsewhere, the CLI or another page, before this page
-    // heard of it), or a pass it waited for found it resolved (E_CONFLICT_GONE). A version kept that is no longer
-    // on the disk (E_VERSION_GONE) is an error.
-    const gone = (err: unknown) => (err instanceof Refused && ALREADY_RESOLVED.has(err.code) ? this.gone(root, c.path, ': already resolved elsewhere; nothing was changed.') : this.fail(err));
-    const resolve = (keep: 'name' | 'copy') => () => this.act(() => this.client.call('resolveConflict', { root, copy: c.copy, keep }), gone);
-    const both = () => this.act(() => this.keepBoth(root, c), gone);
+    const resolve = (keep: KeepSide) => () => this.session.resolve(root, c, keep);
     const item = h(
       'li',
       {},
@@ -398,7 +242,7 @@ class App {
         { className: 'actions' },
         this.button('Keep this', resolve('name'), `Keep this: ${which} in ${visibleName(root)}`),
         this.button('Keep the other', resolve('copy'), `Keep the other: ${visibleName(c.copy)} in ${visibleName(root)}`),
-        this.button('Keep both', both, `Keep both: ${which} and ${visibleName(c.copy)} in ${visibleName(root)}`),
+        this.button('Keep both', resolve('both'), `Keep both: ${which} and ${visibleName(c.copy)} in ${visibleName(root)}`),
       ),
     );
     item.dataset.key = c.copy;
