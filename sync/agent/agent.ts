@@ -19,71 +19,27 @@
  * - a folder whose root is missing runs no pass (status error E_NO_ROOT) until the root is back;
  * - a store that cannot be reached is 'offline', retried with a backoff, never an error that
  *   stops the agent; an error in one folder never stops the others.
+ *
+ * Beside it: agent-options.ts what the agent is given (AgentOptions, re-exported here),
+ * agent-conflicts.ts the conflict commands it runs between passes.
  */
-import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, KeepSide, ResolvedConflict, ResolvedConflicts } from '../../shared/agent-api.js';
+import type { AgentApi, AgentEvent, AgentStatus, CommandArg, CommandName, CommandResult, ConflictInfo, ResolvedConflict, ResolvedConflicts } from '../../shared/agent-api.js';
 import { overallState } from '../../shared/agent-api.js';
 import { StrataError } from '../errors.js';
 import { caseInsensitiveByDefault } from '../plan/index.js';
 import { openRepository, type Repository } from '../repo/index.js';
-import type { FileChunker } from '../snapshot/index.js';
 import type { BlobId } from '../repo/types.js';
-import type { ObjectStore } from '../store/index.js';
 import { withSignal } from '../store/abort.js';
 import { openAgentState, type AgentState } from '../state/index.js';
-import type { EventQueue, TreeWatch } from '../watch/index.js';
 import type { SyncFolder } from './folder.js';
-import type { FoldedNames } from './keep-both.js';
-import { apiError, FolderRuntime, isOffline, type FolderSpec } from './runtime.js';
+import { resolveConflict, resolveConflicts, type ConflictHost } from './agent-conflicts.js';
+import type { AgentOptions } from './agent-options.js';
+import { FolderRuntime, isOffline } from './runtime.js';
 
-export interface AgentOptions {
-  stateDir: string;
-  /** Opens the store; called on the first pass, never while paused. */
-  openStore: () => ObjectStore | Promise<ObjectStore>;
-  folders: readonly FolderSpec[];
-  /** How often other devices' heads are polled. Default 10 s. */
-  pollMs?: number;
-  /** Watch the folders for changes (default true); without it only polls and syncNow run passes. */
-  watch?: boolean;
-  /**
-   * How often a watched folder is rescanned whole all the same (default 1 hour): inotify drops
-   * events when its queue overflows and Node never says so. The watcher rescans after a burst
-   * that may have overflowed it (watch/queue.ts); this is for losses no sign shows. The stat cache keeps it cheap.
-   */
-  rescanMs?: number;
-  /** The OS's event queue the watchers read (tests: one that overflows at a few events, sync/testing/lossy-queue.ts). */
-  watchQueue?: EventQueue;
-  /** The one handle on a whole folder the watchers use on macOS and Windows (tests: a fake that overflows, sync/testing/lossy-tree-watch.ts). */
-  watchTree?: TreeWatch;
-  debounceMs?: number;
-  stabilityMs?: number;
-  chunker?: FileChunker;
-  now?: () => Date;
-  caseInsensitive?: boolean;
-  /** Device id for a fresh state dir (tests). */
-  newDeviceId?: () => string;
-  /**
-   * Runs before each pass of a folder and after each synced one that changed the disk (a settings mirror:
-   * signin/settings.ts). It returns the paths it changed under the folder's root (relative, "/"),
-   * which the pass rescans — or, after a pass, the next one, due at once. It reports its own
-   * failures: a rejection is taken as no change.
-   */
-  beside?: (root: string) => Promise<readonly string[]>;
-  /**
-   * Watches what `beside` carries for changes made on the machine (dconf watch): started for each
-   * folder with the agent, it calls `changed` soon after one, and the folder's pass is then due at
-   * once instead of at the next poll. The function it returns stops it; the agent calls it when it stops.
-   */
-  watchBeside?: (root: string, changed: () => void) => () => Promise<void>;
-}
-
+export type { AgentOptions } from './agent-options.js';
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 
-/** A command's `keep`, checked: which version of a conflict stays (AgentCommands.resolveConflict). */
-function keepSide(keep: string): KeepSide {
-  if (keep === 'name' || keep === 'copy' || keep === 'both') return keep;
-  throw new StrataError('E_USAGE', `keep must be "name", "copy" or "both", not ${JSON.stringify(keep)}`);
-}
 /** Passes in a row that found the disk changed under them before waiting for the next poll. */
 const MAX_RETRIES = 5;
 
@@ -275,63 +231,21 @@ export class Agent implements AgentApi {
   }
 
   /**
-   * Ends a conflict the status of `root` lists (AgentCommands.resolveConflict), on the disk; the
-   * next pass, due at once, syncs it. Not while a pass runs (betweenPasses): it waits for the one
-   * running, then looks again, since that pass may have ended the conflict (resolved on another
-   * device, or by hand). For keep "both" the answer names where the copy went (besideAs).
+   * Ends a conflict the status of `root` lists, on the disk (agent-conflicts.ts); the next pass,
+   * due at once, syncs it. For keep "both" the answer names where the copy went (besideAs).
    */
-  async resolveConflict(root: string, copy: string, keep: string): Promise<ResolvedConflict> {
-    const side = keepSide(keep);
-    const f = this.folderAt(root);
-    const listed = () => f.status.conflicts.find((c) => c.copy === copy);
-    if (listed() === undefined) throw new StrataError('E_NO_CONFLICT', 'this folder lists no such conflict copy', { path: copy });
-    let besideAs: string | undefined;
-    await this.betweenPasses(async () => {
-      const conflict = listed();
-      if (conflict === undefined) throw new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed: a sync pass found it resolved (on another device, or by hand); nothing was changed', { path: copy });
-      besideAs = await f.resolveConflict(conflict, side);
-    });
-    return { ...this.status(), ...(besideAs !== undefined && { besideAs }) };
+  resolveConflict(root: string, copy: string, keep: string): Promise<ResolvedConflict> {
+    return resolveConflict(this.conflictHost(), root, copy, keep);
   }
 
-  /**
-   * Ends the conflicts of `root` named by their copies, or all it lists, each as resolveConflict
-   * does (AgentCommands.resolveConflicts): one that cannot be ended is said in `failed` and the
-   * rest go on. One status is pushed, at the end, not one per conflict (a folder may list 1,000).
-   * Keeping the copy of a file that has more than one among them would put each over the last:
-   * those are left, and said.
-   */
-  async resolveConflicts(root: string, keep: string, copies?: readonly string[]): Promise<ResolvedConflicts> {
-    const side = keepSide(keep);
-    const f = this.folderAt(root);
-    const asked = new Set(copies ?? f.status.conflicts.map((c) => c.copy));
-    const out: ResolvedConflicts = { status: this.status(), resolved: [], failed: [] };
-    const failed = (copy: string, err: unknown) => out.failed.push({ copy, error: apiError(err) });
-    for (const copy of asked) if (!f.status.conflicts.some((c) => c.copy === copy)) failed(copy, new StrataError('E_NO_CONFLICT', 'this folder lists no such conflict copy', { path: copy }));
-    await this.quietly(() =>
-      this.betweenPasses(async () => {
-        const todo = f.status.conflicts.filter((c) => asked.has(c.copy));
-        for (const copy of asked) if (!out.failed.some((x) => x.copy === copy) && !todo.some((c) => c.copy === copy)) failed(copy, new StrataError('E_CONFLICT_GONE', 'this conflict is no longer listed: a sync pass found it resolved (on another device, or by hand); nothing was changed', { path: copy }));
-        const folded: FoldedNames = new Map();
-        const copiesOf = new Map<string, number>();
-        for (const c of todo) copiesOf.set(c.path, (copiesOf.get(c.path) ?? 0) + 1);
-        for (const c of todo) {
-          const others = (copiesOf.get(c.path) ?? 0) - 1;
-          if (side === 'copy' && others > 0) {
-            failed(c.copy, new StrataError('E_USAGE', `${others + 1} conflict copies of ${c.path} are among these: keep the copy of one by itself, or keep both`, { path: c.copy }));
-            continue;
-          }
-          try {
-            const besideAs = await f.resolveConflict(c, side, folded);
-            out.resolved.push({ path: c.path, copy: c.copy, ...(besideAs !== undefined && { besideAs }) });
-          } catch (err) {
-            failed(c.copy, err);
-          }
-        }
-      }),
-    );
-    out.status = this.status();
-    return out;
+  /** Ends the conflicts of `root` named by their copies, or all it lists (agent-conflicts.ts). */
+  resolveConflicts(root: string, keep: string, copies?: readonly string[]): Promise<ResolvedConflicts> {
+    return resolveConflicts(this.conflictHost(), root, keep, copies);
+  }
+
+  /** What the conflict commands need of the agent (agent-conflicts.ts). */
+  private conflictHost(): ConflictHost {
+    return { folderAt: (root) => this.folderAt(root), status: () => this.status(), betweenPasses: (change) => this.betweenPasses(change), quietly: (work) => this.quietly(work) };
   }
 
   /**
