@@ -277,7 +277,15 @@ export class SyncFolder {
     // lost (that sign-in's head descends from it), but this device's next edits need it back; so
     // does a start (recordedOwn), or the disk would meet every change made since as a clash.
     if (this.own !== undefined && (listed === undefined || (listed.final === true && listed.snapshot === this.own))) {
-      await repo.writeHead(layer, device, this.own, (await this.graph.get(this.own)).time);
+      try {
+        await repo.writeHead(layer, device, this.own, (await this.graph.get(this.own)).time);
+      } catch (err) {
+        // Its head retired (admin device retire) and its snapshot forgotten since (admin forget):
+        // there is no base to write back, as at a start that finds its recorded one gone
+        // (recordedOwn); this pass merges with none, keeping both versions where they differ.
+        if (!isStrataError(err, 'E_NOT_DURABLE')) throw err;
+        this.own = undefined;
+      }
     }
 
     const scan = await this.scan(signal);
