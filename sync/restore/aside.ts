@@ -21,7 +21,7 @@
  * original it never replaced (undoKept): they would be the same version twice.
  */
 import type { Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { link, readlink, unlink, utimes } from 'node:fs/promises';
 import { isStrataError } from '../errors.js';
 import { fsyncDir, fsyncFile, isErrno, renameNoReplace } from '../fsutil.js';
@@ -29,11 +29,12 @@ import { copyRegular } from '../sparse.js';
 import { freeConflictPath } from '../plan/conflict-name.js';
 import type { Repository } from '../repo/repository.js';
 import type { BlobId } from '../repo/types.js';
+import { stillFound } from './assembly.js';
 import { breathe, lstatNow, pathInside } from './fsutil.js';
 import { sameMtime } from './meta.js';
 import { buildPlan } from './plan.js';
 import { RangeCache } from './ranges.js';
-import type { Plan, PlannedFile, PlannedLink } from './types.js';
+import type { Plan, PlannedFile, PlannedLink, RestoreOptions } from './types.js';
 
 export interface MovedAside {
   /** Relative to the target, `/` separated. */
@@ -199,4 +200,24 @@ export async function undoKept(kept: readonly Kept[]): Promise<void> {
   for (const k of kept) {
     if (lstatNow(k.path)?.ino === k.ino) await unlink(k.copy).catch(() => undefined);
   }
+}
+
+/**
+ * Whether the caller saw `st` at `path` before the restore began (its `listed` or `seen`, or its
+ * `walked` but for the paths that restore wrote): a listed entry of the same kind, or what the
+ * earlier walk saw there (a file of the same size, mtime and mode; again something that is no file
+ * nor folder). Names are compared as they are: on a case-insensitive disk an entry listed under a
+ * name differing in case counts as not seen, and is kept (a copy too many, nothing lost).
+ */
+export function seenBefore(opts: Pick<RestoreOptions, 'listed' | 'seen' | 'walked' | 'only'>): (path: string, st: Stats) => boolean {
+  const walked = opts.only === undefined ? opts.walked : undefined;
+  return (path, st) => {
+    const dir = dirname(path);
+    const entry = (opts.listed?.get(dir) ?? opts.seen?.get(dir))?.find((e) => e.name === basename(path));
+    if (entry !== undefined) return !entry.isDirectory() && entry.isFile() === st.isFile() && entry.isSymbolicLink() === st.isSymbolicLink();
+    if (walked === undefined || walked.wrote.has(path)) return false;
+    const file = walked.walk.stats.get(path);
+    if (file !== undefined) return stillFound(file, st);
+    return walked.walk.others.has(path) && stillFound('other', st);
+  };
 }

@@ -91,8 +91,8 @@ export interface Placing {
    * may be what the walk saw under a name differing in case (looked for only then).
    */
   found(file: PlannedFile | PlannedLink, there: boolean): FileStat | 'other' | undefined;
-  /** Moves `st`, found at the file's (or link's: meta.ts restoreLink) path and not what the walk saw there, aside (a conflict copy). */
-  keep(file: PlannedFile | PlannedLink, st: Stats): Promise<void>;
+  /** Moves `st`, found at the file's (or a link's, a folder's: meta.ts, fsutil.ts) path and not what the walk saw there, aside (a conflict copy). */
+  keep(file: { rel: string; path: string }, st: Stats): Promise<void>;
 }
 
 /**

@@ -4,7 +4,8 @@
  * What must hold: every path written is `target/<rel>` with each folder on the way a real
  * directory that the restore itself checked (lstat) or created. Whatever else sits on a folder's
  * path — a symlink (perhaps pointing outside), a file — is removed, never followed: the snapshot
- * wins inside the target. Renames replace a link itself, not what it points to.
+ * wins inside the target (with `newcomers` or `aside`, only over what the caller saw there before
+ * the restore: what appeared since is moved to a conflict copy instead). Renames replace a link itself, not what it points to.
  */
 import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, rmSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, readdir, rename, rm } from 'node:fs/promises';
@@ -36,29 +37,58 @@ export function pathInside(target: string, rel: string): string {
 
 /**
  * Makes `path` a real directory whose parent is already one: missing → created; a link or a file
- * → removed and created. An existing directory is made owner-writable for the restore (its mode
- * from the snapshot is set at the end; a crashed run may have left it read-only). A new one is
- * created with the snapshot's `mode` plus owner rwx (the umask may narrow it): never more open than
- * it will be, even before its mode is set. Returns undefined when this call created it (a
- * successful mkdir never follows a link and made an empty folder), else the lstat of the real
- * directory that was there (its kind and identity: its mode may have changed since). `parentCreated`:
- * the parent is a folder this restore just created, so nothing is there yet and mkdir comes first;
- * elsewhere the folder usually exists (a golden image, a second sign-in), and one lstat settles it.
+ * → dealt with by clearTheWay, then created. An existing directory is made owner-writable for the
+ * restore (its mode from the snapshot is set at the end; a crashed run may have left it read-only).
+ * A new one is created with the snapshot's `mode` plus owner rwx (the umask may narrow it): never
+ * more open than it will be, even before its mode is set. Returns undefined when this call created
+ * it (a successful mkdir never follows a link and made an empty folder), else the lstat of what is
+ * there: a real directory (its kind and identity: its mode may have changed since), or anything
+ * else in the way, left as it is. `parentCreated`: the parent is a folder this restore just
+ * created, so nothing is there yet and mkdir comes first; elsewhere the folder usually exists (a
+ * golden image, a second sign-in), and one lstat settles it.
  */
-export function ensureDir(path: string, mode?: number, parentCreated = false): Stats | undefined {
-  const createMode = mode === undefined ? 0o777 : (mode & 0o777) | 0o700;
+function dirAt(path: string, createMode: number, parentCreated: boolean): Stats | undefined {
   let st = parentCreated ? undefined : lstatNow(path);
   if (st === undefined) {
     if (tryMkdir(path, createMode)) return undefined;
     st = lstatNow(path);
+    if (st === undefined) return makeDir(path, createMode);
   }
-  if (st?.isDirectory()) {
-    if ((st.mode & 0o700) !== 0o700) chmodSync(path, (st.mode & 0o7777) | 0o700);
-    return st;
+  if (st.isDirectory() && (st.mode & 0o700) !== 0o700) chmodSync(path, (st.mode & 0o7777) | 0o700);
+  return st;
+}
+
+/**
+ * A link or a file `st` where a folder goes: removed and the folder made (the snapshot wins), or
+ * with `inTheWay`, only if the caller saw it there before; anything else is moved aside until the
+ * folder can be made (or one appeared there). Returns as dirAt.
+ */
+async function clearTheWay(dir: { rel: string; path: string }, st: Stats, createMode: number, inTheWay: InTheWay | undefined): Promise<Stats | undefined> {
+  if (inTheWay === undefined || inTheWay.seen(dir.path, st)) {
+    rmSync(dir.path, { force: true });
+    return makeDir(dir.path, createMode);
   }
-  if (st) rmSync(path, { force: true });
+  for (let now: Stats | undefined = st; ; now = dirAt(dir.path, createMode, false)) {
+    if (now === undefined || now.isDirectory()) return now;
+    await inTheWay.keep(dir, now);
+  }
+}
+
+/** mkdir where nothing is any more; E_RESTORE_RACE where something is there again. */
+function makeDir(path: string, createMode: number): undefined {
   if (!tryMkdir(path, createMode) || !lstatNow(path)?.isDirectory()) throw new StrataError('E_RESTORE_RACE', 'something other than a folder appeared while the restore created it', { path });
   return undefined;
+}
+
+/**
+ * What stands where a folder goes, with `newcomers` (or `aside`): only what the caller saw there
+ * before the restore (first contact's listings of home, an earlier restore's walk: aside.ts seenBefore) is removed,
+ * as its policy left it for the restore to replace; anything else appeared since (the user, an
+ * app) and is moved to a conflict copy (`keep`).
+ */
+export interface InTheWay {
+  seen(path: string, st: Stats): boolean;
+  keep(dir: { rel: string; path: string }, st: Stats): Promise<void>;
 }
 
 function tryMkdir(path: string, mode: number): boolean {
@@ -91,18 +121,20 @@ export async function breathe(i: number): Promise<void> {
 }
 
 /**
- * ensureDir for every folder (the target root excluded), parents before children, with synchronous
+ * dirAt for every folder (the target root excluded), parents before children, with synchronous
  * calls (see lstatNow); returns the folders this call created, and the lstat of each one that was
  * already there (the restore's walk takes it instead of looking at the folder again).
  */
-export async function ensureDirs(dirs: readonly { path: string; depth: number; rel: string; entry?: { mode: number } | undefined }[]): Promise<{ created: Set<string>; existing: Map<string, Stats> }> {
+export async function ensureDirs(dirs: readonly { path: string; depth: number; rel: string; entry?: { mode: number } | undefined }[], inTheWay?: InTheWay): Promise<{ created: Set<string>; existing: Map<string, Stats> }> {
   const created = new Set<string>();
   const existing = new Map<string, Stats>();
   let i = 0;
   for (const level of byDepth(dirs.filter((d) => d.rel !== ''))) {
     for (const d of level) {
       await breathe(i++);
-      const st = ensureDir(d.path, d.entry?.mode, created.has(dirname(d.path)));
+      const createMode = d.entry === undefined ? 0o777 : (d.entry.mode & 0o777) | 0o700;
+      let st = dirAt(d.path, createMode, created.has(dirname(d.path)));
+      if (st !== undefined && !st.isDirectory()) st = await clearTheWay(d, st, createMode, inTheWay);
       if (st === undefined) created.add(d.path);
       else existing.set(d.path, st);
     }

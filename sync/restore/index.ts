@@ -7,9 +7,10 @@
  * - Nothing is written outside the target, and nothing is written through a link: folders on the
  *   way are checked or created by the restore, and anything else found there (a symlink, a file)
  *   is removed, never followed. Inside the target the snapshot wins; paths it does not mention
- *   are left alone. With `newcomers` (or `aside`), what appears at a file's or a link's path after the
- *   walk, or changes there since, is moved to a conflict copy before the snapshot's entry goes in,
- *   never replaced (assembly.ts Placing, meta.ts restoreLink),
+ *   are left alone. With `newcomers` (or `aside`), what appears at a file's, a link's or a folder's
+ *   path after the walk (a folder's: after the caller's `listed`, `seen` or `walked`), or changes
+ *   there since, is moved to a conflict copy before the snapshot's entry goes in, never replaced
+ *   (assembly.ts Placing, meta.ts restoreLink, fsutil.ts ensureDirs),
  *   and a file changed after its content was found right keeps its time (meta.ts fixFileMeta). With `aside`, an entry of another kind where the snapshot has one (a folder
  *   where it has a file) is moved aside to a conflict copy instead of removed, and a file or link
  *   the restore replaces is kept as one too unless the layer's latest snapshot has its version

@@ -3,13 +3,13 @@
 // and files the restore leaves in place: nothing of it is lost. Each case holds the restore at one
 // point after its walk (its first progress event, a chunking of a file it looks at) and writes then.
 import assert from 'node:assert/strict';
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, readlink, realpath, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { poolChunkFile } from './chunk.js';
-import { restoreTree, type ChunkFileFn, type RestoreOptions, type RestoreStats } from './index.js';
-import { MTIME, file, link, newRepo, saveLayer, tempDir } from './testkit.js';
+import { restoreTree, type ChunkFileFn, type EarlierWalk, type RestoreOptions, type RestoreStats } from './index.js';
+import { MTIME, dir, file, link, newRepo, saveLayer, tempDir } from './testkit.js';
 
 const modes = [
   ['newcomers', { newcomers: { device: 'pc' } }],
@@ -66,6 +66,44 @@ describe('restore with newcomers: links', () => {
       // aside keeps what the walk saw too (the layer's latest snapshot is not given: nothing is saved).
       const expected = name === 'aside' ? ['on-changed', 'on-empty', 'on-file', 'on-folder', 'on-link'] : ['on-changed', 'on-empty', 'on-folder'];
       assert.deepEqual([...kept.keys()].sort(), expected, 'one copy each, of nothing else');
+    });
+  }
+});
+
+// A file where the snapshot has a folder: what the caller saw there before (first contact's listing
+// of home, the ready half's walk) goes as ever (the snapshot wins, as the policy said); what
+// appeared since is the user's.
+describe('restore with newcomers: folders', () => {
+  it('a file made where a folder was, after the walk the restore takes (the ready half), is kept as a conflict copy', async (t) => {
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, { 'a.txt': file('a'), empty: dir({}) });
+    const target = join(await tempDir(t, 'newcomers'), 'target');
+    await mkdir(target);
+    let walked: EarlierWalk | undefined;
+    await restoreTree(repo, { target, root, newcomers: { device: 'pc' }, onWalked: (w) => (walked = w) });
+    assert.ok(walked, 'the first restore told its walk');
+    await rmdir(join(target, 'empty'));
+    await writeFile(join(target, 'empty'), 'made where a folder was');
+    const stats = await restoreTree(repo, { target, root, newcomers: { device: 'pc' }, walked });
+    assert.ok((await lstat(join(target, 'empty'))).isDirectory(), 'the folder is made again');
+    assert.deepEqual([...(await copies(target, stats))], [['empty', 'made where a folder was']]);
+  });
+
+  // `listed`: a folder the caller changed nothing in; `seen`: one it changed (first contact moved or removed something there).
+  for (const given of ['listed', 'seen'] as const) {
+    it(`${given}: a file or link made where a folder goes after the caller listed the target is kept as a conflict copy; one it listed is removed`, { skip: process.platform === 'win32' && 'symlinks need privileges' }, async (t) => {
+      const { repo } = await newRepo();
+      const root = await saveLayer(repo, { listed: dir({}), 'new-file': dir({ 'in.txt': file('in') }), 'new-link': dir({}) });
+      const target = await realpath(await tempDir(t, 'newcomers'));
+      await writeFile(join(target, 'listed'), 'the image: a file where the layer has a folder');
+      const listing = new Map([[target, readdirSync(target, { withFileTypes: true })]]);
+      await writeFile(join(target, 'new-file'), 'made after the listing');
+      await symlink('somewhere', join(target, 'new-link'));
+      const stats = await restoreTree(repo, { target, root, newcomers: { device: 'pc' }, [given]: listing });
+      for (const name of ['listed', 'new-file', 'new-link']) assert.ok((await lstat(join(target, name))).isDirectory(), `${name} is a folder`);
+      assert.equal(await readFile(join(target, 'new-file', 'in.txt'), 'utf8'), 'in');
+      const kept = await copies(target, stats);
+      assert.deepEqual([...kept].sort(), [['new-file', 'made after the listing'], ['new-link', '-> somewhere']]);
     });
   }
 });

@@ -27,7 +27,7 @@ import { tempInUse } from '../temps.js';
 import { forEachLimit } from '../repo/pool.js';
 import type { Repository } from '../repo/repository.js';
 import { keys, type BlobId, type SnapshotId } from '../repo/types.js';
-import { keepChanged, moveAsideOtherKinds, moveToCopy, undoKept, type Kept, type MovedAside } from './aside.js';
+import { keepChanged, moveAsideOtherKinds, moveToCopy, seenBefore, undoKept, type Kept, type MovedAside } from './aside.js';
 import { Assembly, type Durability, type Placing } from './assembly.js';
 import { poolChunkFile, poolChunkFiles, repoHash } from './chunk.js';
 import { download, type Counters, type Work } from './fill.js';
@@ -322,7 +322,8 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
   const concurrency = r.concurrency;
   try {
     if (opts.aside) r.stats.movedAside = await moveAsideOtherKinds(plan, target, opts.aside.device);
-    const { created, existing } = await ensureDirs(plan.dirs);
+    const placing = r.placing(target);
+    const { created, existing } = await ensureDirs(plan.dirs, placing && { seen: seenBefore(opts), keep: placing.keep });
     const fileSystems = fileSystemsOf(target, (await lstat(target)).dev, existing);
     r.stats.fileSystems = fileSystems;
     const barrier = async (): Promise<void> => {
@@ -341,7 +342,6 @@ async function run(repo: Repository, opts: RestoreOptions, target: string, gets0
       if (whole === true && changed.moved.length > 0) await barrier();
     }
     const durability: Durability = whole === 'deferred' ? { mode: 'none' } : whole ? { mode: 'batched', replacing: r.replacing, barrier } : { mode: 'each' };
-    const placing = r.placing(target);
     const assembly = new Assembly(undefined, durability, undefined, placing);
     // A new folder's entry is in its parent: that parent gained an entry and must be fsynced too.
     for (const d of created) assembly.dirtyDirs.add(dirname(d));

@@ -77,6 +77,13 @@ export interface RestoreOptions {
    */
   listed?: ReadonlyMap<string, readonly Dirent[]>;
   /**
+   * Folders of the target the caller listed a moment ago and changed since (not in `listed`), by
+   * absolute path, with the entries it left in place. With `newcomers`, these and `listed`'s are
+   * what the restore takes as there before it began where a folder goes (replaced as the snapshot
+   * says, not kept as newcomers); the walk reads these folders itself.
+   */
+  seen?: ReadonlyMap<string, readonly Dirent[]>;
+  /**
    * Told, once a whole restore (no `only`, no `aside`) is done, its walk of the target and seeds
    * and the paths it wrote since (`walked` of the next restore).
    */

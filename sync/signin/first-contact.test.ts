@@ -104,6 +104,29 @@ describe('first contact', () => {
     assert.ok(r.bytesSeeded + r.bytesReused > 0, 'local files seed the restore');
   });
 
+  // First contact removes `thing` (a folder where the layer has a file): it changed Documents, so
+  // hands its listing on as `seen` (not `listed`); the image's file and link there are still the
+  // image's, which the layer replaces — not newcomers to keep.
+  it('layer-wins: the image\'s file or link where the layer has a folder, in a folder first contact changed, is replaced, no copies', { skip: process.platform === 'win32' && 'symlinks need privileges' }, async (t) => {
+    const { dir, store, repo } = await memoryBucket(t, 'first-contact-folders');
+    await writeTree(join(dir, 'template'), { Documents: { sub: { 'b.txt': 'the layer: b' }, lnk: { 'c.txt': 'the layer: c' }, thing: 'a file in the layer' } });
+    await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: [], updated: new Date().toISOString() });
+    await preloadUserLayer(repo, 'alice', { from: join(dir, 'template') });
+    const home = join(dir, 'home');
+    await writeTree(home, { Documents: { sub: 'the image: a file', lnk: { link: 'somewhere' }, thing: { 'inside.txt': 'the image: a folder' } } });
+    const stateDir = join(dir, 'state');
+    const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: 'layer-wins' }, folders: ['Documents'] }, 'test');
+    const session: Session = { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: 'pc1', signedIn: new Date().toISOString() };
+    await writeSession(stateDir, session);
+    const r = await layHome({ store, session, stateDir });
+    const docs = join(home, 'Documents');
+    assert.deepEqual(r.conflicts, []);
+    assert.deepEqual((await readdir(docs)).sort(), ['lnk', 'sub', 'thing']);
+    assert.equal(await readFile(join(docs, 'sub/b.txt'), 'utf8'), 'the layer: b');
+    assert.equal(await readFile(join(docs, 'lnk/c.txt'), 'utf8'), 'the layer: c');
+    assert.equal(await readFile(join(docs, 'thing'), 'utf8'), 'a file in the layer');
+  });
+
   for (const policy of ['keep-both', 'layer-wins'] as const) {
     it(`${policy}: a link where the layer has a folder is never followed`, async (t) => {
       const s = await setup(t, policy, {});
@@ -215,5 +238,31 @@ describe('first contact hands its listings to the restore', () => {
     assert.deepEqual(r.removed, ['Documents/thing']);
     assert.deepEqual([...r.listed.keys()].sort(), [home, join(home, 'Music')]);
     assert.deepEqual(r.listed.get(join(home, 'Music'))?.map((d) => d.name), ['x.mp3']);
+  });
+
+  it('hands on what it saw in a folder it changed, but what it moved aside or removed there', async (t) => {
+    const { dir } = await memoryBucket(t, 'first-contact-seen');
+    const home = join(dir, 'home');
+    await writeTree(home, { Documents: { thing: { 'inside.txt': 'local' }, 'a.txt': 'mine', sub: 'a file where the layer has a folder' } });
+    const file = (content: string): DiskNode => ({ type: 'file', size: content.length, mtimeMs: 0, mode: 0o644, content });
+    const tree = new Map<string, DiskNode>([
+      ['Documents', { type: 'dir', mode: 0o755 }],
+      ['Documents/a.txt', file('the layer')],
+      ['Documents/thing', file('layer')],
+      ['Documents/sub', { type: 'dir', mode: 0o755 }],
+      ['Documents/sub/b.txt', file('b')],
+    ]);
+    const effective = { tree, hidden: [], retired: [], known: () => new Set<string>() };
+    const contentOf = (): Promise<string> => Promise.resolve('local content');
+    const layerWins = await firstContact({ home, effective, policy: 'layer-wins', device: 'pc1', contentOf });
+    assert.deepEqual(layerWins.removed, ['Documents/thing']);
+    assert.deepEqual([...layerWins.listed.keys()], [home]);
+    assert.deepEqual([...layerWins.seen.keys()], [join(home, 'Documents')]);
+    assert.deepEqual(layerWins.seen.get(join(home, 'Documents'))?.map((d) => d.name).sort(), ['a.txt', 'sub']);
+
+    await writeTree(home, { Documents: { thing: { 'inside.txt': 'local' } } });
+    const keepBoth = await firstContact({ home, effective, policy: 'keep-both', device: 'pc1', contentOf });
+    assert.deepEqual(keepBoth.conflicts.map((c) => c.path).sort(), ['Documents/a.txt', 'Documents/sub', 'Documents/thing']);
+    assert.deepEqual(keepBoth.seen.get(join(home, 'Documents'))?.map((d) => d.name), []);
   });
 });

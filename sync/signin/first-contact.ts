@@ -84,6 +84,13 @@ export interface FirstContactResult {
    */
   listed: Map<string, Dirent[]>;
   /**
+   * The other folders first contact listed, those it changed something in, by absolute path, with
+   * the entries it left there (its listing minus what it moved aside or removed): the restore takes
+   * what stands at one of these names as there before it began, to be replaced as the policy left
+   * it, not kept as a newcomer (restore's `seen`). Not in `listed`: the restore's walk reads them again.
+   */
+  seen: Map<string, Dirent[]>;
+  /**
    * The paths of the effective tree (and those a whiteout hides, with all under them) where the
    * disk had something before first contact, with what it was: on a VDI machine, the image's own
    * files (base.ts).
@@ -111,8 +118,8 @@ async function lstatOrNone(path: string): Promise<Local> {
 
 export async function firstContact(opts: FirstContactOptions): Promise<FirstContactResult> {
   const { home, effective, policy } = opts;
-  const result: FirstContactResult = { conflicts: [], removed: [], listed: new Map(), found: [] };
-  /** Paths moved aside or removed: their folder's listing, and their own, no longer hold. */
+  const result: FirstContactResult = { conflicts: [], removed: [], listed: new Map(), seen: new Map(), found: [] };
+  /** Paths moved aside, removed or found gone: their folder's listing, and their own, no longer hold. */
   const touched = new Set<string>();
   /** Dirs of the effective tree that are real dirs on the disk: only under them is anything looked at. */
   const present = new Set<string>(['']);
@@ -270,6 +277,8 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
     const path = at(rel);
     if (policy === 'keep-both') {
       const st = await lstatOrNone(join(home, path));
+      // Gone since the listing: what the listing says of it (and of its folder) no longer holds.
+      if (st === undefined) touched.add(path);
       if (st === undefined || !(await differs(rel, node, st))) return;
       // A dir where the layer now has a file: what the layers gave it goes, as under a whiteout.
       if (st.isDirectory() && !(await prune(path)) && (await removeEmptyDir(path))) return;
@@ -328,15 +337,28 @@ export async function firstContact(opts: FirstContactOptions): Promise<FirstCont
       await remove(rel);
     }
   }
-  const changed = new Set([...touched].map(parentOf));
-  const untouched = (dir: string): boolean => {
-    if (changed.has(dir)) return false;
-    for (let p = dir; p !== ''; p = parentOf(p)) if (touched.has(p)) return false;
-    return true;
-  };
-  for (const [dir, entries] of listings) if (untouched(dir)) result.listed.set(dir === '' ? home : join(home, dir), [...entries.values()]);
+  handOn(home, listings, touched, result);
   if (opts.syncEach) await makeDurable(home, result, opts.concurrency ?? 8);
   return result;
+}
+
+/**
+ * Hands the listings on to the restore: a folder nothing was moved aside or removed in as `listed`,
+ * one that lost entries as `seen`, without them; none of a folder moved aside or removed itself, or
+ * under one (what stands at its path now is no longer what was listed).
+ */
+function handOn(home: string, listings: ReadonlyMap<string, ReadonlyMap<string, Dirent>>, touched: ReadonlySet<string>, result: FirstContactResult): void {
+  const changed = new Set([...touched].map(parentOf));
+  const gone = (dir: string): boolean => {
+    for (let p = dir; p !== ''; p = parentOf(p)) if (touched.has(p)) return true;
+    return false;
+  };
+  for (const [dir, entries] of listings) {
+    if (gone(dir)) continue;
+    const path = dir === '' ? home : join(home, dir);
+    if (!changed.has(dir)) result.listed.set(path, [...entries.values()]);
+    else result.seen.set(path, [...entries.values()].filter((e) => !touched.has(dir === '' ? e.name : `${dir}/${e.name}`)));
+  }
 }
 
 /** fsyncs each conflict copy that is a file, then each folder a copy, a removal or a move aside changed. */

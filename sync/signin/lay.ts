@@ -248,8 +248,8 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
       newcomers: { device: session.device },
       // The rest's restore holds every folder too (splitReady) and sets their metadata once, at the end.
       folderMetaLater: phase === 'ready' && rest.size > 0,
-      // First contact just listed home's folders; the ready half's walk then holds all it learned.
-      ...(phase === 'ready' ? { listed: settled.listed, onWalked: (w: EarlierWalk) => (walked = w) } : { walked }),
+      // First contact just listed home's folders (`seen`: those it changed, as it left them); the ready half's walk then holds all it learned.
+      ...(phase === 'ready' ? { listed: settled.listed, seen: settled.seen, onWalked: (w: EarlierWalk) => (walked = w) } : { walked }),
       ...(priority ? { priority } : {}),
       ...(earlier ? { replacing: (rel: string, before: FileStat) => replaced.set(rel, before) } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
