@@ -31,7 +31,7 @@ export function sameMode(st: { mode: number }, mode: number): boolean {
  * Sets mode and mtime of an existing regular file in place (its content is already right), fsynced
  * after unless `sync` is false (deferSync); returns true. Something else swapped in there since (a
  * FIFO must not be waited on, a link not followed) is left as it is: E_RESTORE_RACE. With `seen`
- * (newcomers: what the restore's walk saw there, before its content was judged right), a file that
+ * (what the restore's walk saw there, before its content was judged right), a file that
  * is no longer that (size, mtime, mode: assembly.ts stillFound) was changed since, by the user or an
  * app: it is left as it is (false), a local edit live sync takes up. The snapshot's mtime on it
  * would hide the edit from live sync, whose stat cache would take it for the file laid.

@@ -113,7 +113,8 @@ describe('restore with newcomers: folders', () => {
 // snapshot's, the agent's stat cache would take the edit for the laid file, never upload it, and a
 // later change from another device would replace it.
 describe('restore with newcomers: a file left in place', () => {
-  for (const [name, mode] of modes) {
+  // A plain restore too: the layer's time on the user's bytes would make the edit look restored.
+  for (const [name, mode] of [...modes, ['plain', {}] as const]) {
     it(`${name}: edited after the restore read it, it keeps the edit and its own mtime`, async (t) => {
       const { repo } = await newRepo();
       const root = await saveLayer(repo, { 'same.txt': file('the layer: same content') });

@@ -172,8 +172,9 @@ class Restore {
       if (st && (quick.has(f.path) || sameChunks(index.chunked.get(f.path), f.entry.chunks))) {
         if (!sameMtime(st, f.entry.mtimeMs) || !sameMode(st, f.entry.mode)) {
           this.wrote.add(f.path);
-          // With newcomers, a file changed since the walk is left as it is (a local edit: meta.ts).
-          await fixFileMeta(f.path, f.entry.mode, f.entry.mtimeMs, this.syncEach, (this.opts.newcomers ?? this.opts.aside) && st);
+          // A file changed since the walk is left as it is (a local edit: meta.ts): the layer's
+          // time on its bytes would make the edit look restored, to this restore's next run and to sync.
+          await fixFileMeta(f.path, f.entry.mode, f.entry.mtimeMs, this.syncEach, st);
         }
         this.stats.bytesReused += f.entry.size;
         this.stats.filesSkippedComplete++;
