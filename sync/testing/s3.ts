@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { StrataError } from '../errors.js';
+import type { ObjectStore } from '../store/index.js';
 import { S3Store, type S3StoreOptions } from '../store/s3.js';
 
 export interface S3TestEnv {
@@ -103,4 +104,18 @@ export async function makeTestS3Store(opts: TestS3StoreOptions = {}): Promise<{ 
     store.client.destroy();
   };
   return { store, cleanup };
+}
+
+/**
+ * Waits until `store` dates nothing after this clock's now. Swift's S3 layer gives an object's time
+ * rounded up to the next whole second, so what was written this second is younger than a grace
+ * period of 0s until that second has passed: a dry run and the run after it would plan apart.
+ */
+export async function pastBucketTimes(store: ObjectStore): Promise<void> {
+  for (;;) {
+    let newest = 0;
+    for await (const o of store.list('')) newest = Math.max(newest, o.modified ?? 0);
+    if (newest <= Date.now()) return;
+    await new Promise((r) => setTimeout(r, newest - Date.now()));
+  }
 }

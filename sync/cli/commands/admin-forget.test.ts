@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { keys } from '../../repo/types.js';
 import { openStore } from '../../store/url.js';
-import { makeTestS3Store, s3TestEnv, skipWithoutS3 } from '../../testing/s3.js';
+import { makeTestS3Store, pastBucketTimes, s3TestEnv, skipWithoutS3 } from '../../testing/s3.js';
 import { listFiles, writeTree } from '../testkit.js';
 import { run } from '../run.js';
 
@@ -19,6 +19,16 @@ interface Ran {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** pastBucketTimes on the store at `url`. */
+async function settled(url: string, env: Record<string, string>): Promise<void> {
+  const store = openStore(url, env);
+  try {
+    await pastBucketTimes(store);
+  } finally {
+    await (store as { close?: () => Promise<void> | void }).close?.();
+  }
 }
 
 async function scenario(url: string, env: Record<string, string>, tmp: string): Promise<void> {
@@ -49,6 +59,7 @@ async function scenario(url: string, env: Record<string, string>, tmp: string): 
   const all = (await json('log', '--layer', 'user/bob')).snapshots as { id: string; parents: string[]; heads: string[] }[];
   assert.doesNotMatch((await cli('log', '--layer', 'user/bob')).stdout, /forgotten/);
 
+  await settled(url, env);
   const dry = await json('admin', 'forget', '--user', 'bob', '--keep-last', '1', '--grace', '0s', '--dry-run');
   assert.ok(dry.forgotten.length > 0, JSON.stringify(dry));
   assert.equal((await json('log', '--layer', 'user/bob')).snapshots.length, all.length, 'a dry run deletes nothing');
@@ -140,6 +151,7 @@ async function allScenario(url: string, env: Record<string, string>, tmp: string
   }
   const count = async (layer: string) => ((await cli('log', '--layer', layer, '--json')).stdout.match(/"id"/g) ?? []).length;
 
+  await settled(url, env);
   const dry = await cli('admin', 'forget', '--all', '--keep-last', '1', '--grace', '0s', '--dry-run', '--json');
   assert.equal(dry.code, 1, dry.stderr);
   const planned = JSON.parse(dry.stdout);
