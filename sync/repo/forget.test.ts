@@ -9,7 +9,11 @@ import { forgetSnapshots, type ForgetOptions } from './forget.js';
 import { keptByPolicy } from './forget-policy.js';
 import { newRepo, rejectsWith } from './testkit.js';
 import { FORMAT_VERSION, keys, type SnapshotId } from './types.js';
+import { openRepository } from './format.js';
 import type { Repository } from './repository.js';
+import { StrataError } from '../errors.js';
+import { ForwardingStore } from '../store/forwarding.js';
+import type { ByteRange } from '../store/index.js';
 import type { MemoryStore } from '../store/memory.js';
 
 const LAYER = 'user/alice';
@@ -145,5 +149,25 @@ describe('admin forget', () => {
     await store.put(keys.head(LAYER, 'ghost'), Buffer.from(JSON.stringify({ version: 1, layer: LAYER, device: 'ghost', snapshot: 'e'.repeat(64), time: new Date(T0).toISOString() })));
     await rejectsWith(forgetSnapshots(repo, LAYER, { ...OLD, policy: { last: 1 } }), 'E_FORGET_UNSAFE', keys.head(LAYER, 'ghost'));
     assert.deepEqual(await present(store, [s1, s2]), [s1, s2]);
+  });
+
+  it('stops on a request that fails reading a snapshot with that request\'s error, not E_FORGET_UNSAFE, and deletes nothing', async () => {
+    const { store, repo, at } = await layer();
+    const s1 = await at(0, 'pc', []);
+    const s2 = await at(1, 'pc', [s1]);
+    const s3 = await at(2, 'pc', [s2]);
+    await repo.writeHead(LAYER, 'pc', s3);
+    for (const code of ['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'] as const) {
+      // The endpoint stopped answering, or refused the credentials, after the listing.
+      const failing = new (class extends ForwardingStore {
+        override get(key: string, range?: ByteRange): Promise<Uint8Array> {
+          if (key === keys.snapshot(LAYER, s1)) return Promise.reject(new StrataError(code, 'get at memory: failed', { key }));
+          return super.get(key, range);
+        }
+      })(store);
+      const err = await rejectsWith(forgetSnapshots(await openRepository(failing, { loadIndex: false }), LAYER, { ...OLD, policy: { last: 1 } }), code, keys.snapshot(LAYER, s1));
+      assert.doesNotMatch(err.message, /check reports it/);
+    }
+    assert.deepEqual(await present(store, [s1, s2, s3]), [s1, s2, s3]);
   });
 });

@@ -17,10 +17,13 @@
  *   deleted.
  * - If any snapshot or head of the layer cannot be read, or a head names a snapshot that is not
  *   there, nothing is deleted (E_FORGET_UNSAFE): what the unreadable one descends from is unknown.
+ *   A request that fails on the way (E_TRANSIENT, E_AUTH, E_PERMANENT) deletes nothing either, and
+ *   is thrown as it is, as listHeads throws a head's: the store is at fault, not the layer.
  * - A dry run deletes nothing and reports exactly what a real run would delete then.
  */
 import { isBlobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
+import { isRequestFailure } from '../store/index.js';
 import { loadSnapshot } from './layers.js';
 import { planForget, type ForgetPlan, type PlannedSnapshot, type Protection } from './forget-plan.js';
 import type { RetentionPolicy } from './forget-policy.js';
@@ -86,6 +89,7 @@ async function readLayer(repo: Repository, layer: string, known: LayerState['sna
       snapshot ??= await loadSnapshot(repo.store, repo.format.hash, layer, id, size);
     } catch (err) {
       if (err instanceof StrataError && err.code === 'E_SNAPSHOT_NOT_FOUND') return; // another forget
+      if (isRequestFailure(err)) throw err; // the request failed, not the snapshot: check has nothing to report
       throw unsafe(`snapshot cannot be read (${err instanceof StrataError ? err.code : 'E_PERMANENT'}: ${err instanceof Error ? err.message : String(err)})`, keys.snapshot(layer, id));
     }
     snaps.set(id, { id, time: Date.parse(snapshot.time), parents: snapshot.parents, written: modified, snapshot });

@@ -97,6 +97,14 @@ export function isTransient(err: unknown): boolean {
   return isStrataError(err, 'E_TRANSIENT');
 }
 
+/**
+ * A request that failed (E_TRANSIENT after any retries, E_AUTH, E_PERMANENT), as against an object
+ * that is missing or whose bytes are bad: the store or the way to it is at fault, not the object.
+ */
+export function isRequestFailure(err: unknown): err is StrataError {
+  return isStrataError(err) && (err.code === 'E_TRANSIENT' || err.code === 'E_AUTH' || err.code === 'E_PERMANENT');
+}
+
 /** Keys are relative, `/`-separated and never empty, absolute or climbing. */
 export function checkKey(key: string): void {
   if (
