@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { keys } from '../../repo/types.js';
+import type { ObjectStore } from '../../store/index.js';
 import { openStore } from '../../store/url.js';
 import { makeTestS3Store, pastBucketTimes, s3TestEnv, skipWithoutS3 } from '../../testing/s3.js';
 import { listFiles, writeTree } from '../testkit.js';
@@ -21,17 +22,8 @@ interface Ran {
   stderr: string;
 }
 
-/** pastBucketTimes on the store at `url`. */
-async function settled(url: string, env: Record<string, string>): Promise<void> {
-  const store = openStore(url, env);
-  try {
-    await pastBucketTimes(store);
-  } finally {
-    await (store as { close?: () => Promise<void> | void }).close?.();
-  }
-}
-
-async function scenario(url: string, env: Record<string, string>, tmp: string): Promise<void> {
+/** `store` is the bucket at `url`, as the test opened it. */
+async function scenario(url: string, env: Record<string, string>, tmp: string, store: ObjectStore): Promise<void> {
   const cli = async (...argv: string[]): Promise<Ran> => {
     let stdout = '';
     let stderr = '';
@@ -59,7 +51,7 @@ async function scenario(url: string, env: Record<string, string>, tmp: string): 
   const all = (await json('log', '--layer', 'user/bob')).snapshots as { id: string; parents: string[]; heads: string[] }[];
   assert.doesNotMatch((await cli('log', '--layer', 'user/bob')).stdout, /forgotten/);
 
-  await settled(url, env);
+  await pastBucketTimes(store);
   const dry = await json('admin', 'forget', '--user', 'bob', '--keep-last', '1', '--grace', '0s', '--dry-run');
   assert.ok(dry.forgotten.length > 0, JSON.stringify(dry));
   assert.equal((await json('log', '--layer', 'user/bob')).snapshots.length, all.length, 'a dry run deletes nothing');
@@ -121,7 +113,7 @@ async function scenario(url: string, env: Record<string, string>, tmp: string): 
  * org layer of three versions: every layer one line, carol's failure one line on stderr, exit 1,
  * the others done all the same; --json gives each layer's counts or error.
  */
-async function allScenario(url: string, env: Record<string, string>, tmp: string): Promise<void> {
+async function allScenario(url: string, env: Record<string, string>, tmp: string, store: ObjectStore): Promise<void> {
   const cli = async (...argv: string[]): Promise<Ran> => {
     let stdout = '';
     let stderr = '';
@@ -142,16 +134,11 @@ async function allScenario(url: string, env: Record<string, string>, tmp: string
   }
   await writeTree(join(tmp, 'carol'), { 'c.txt': 'c' });
   await ok('sync', join(tmp, 'carol'), '--layer', 'user/carol', '--device', 'pc', '--state-dir', join(tmp, 'carol-state'), '--once');
-  const store = openStore(url, env);
   const ghost = keys.head('user/carol', 'ghost');
-  try {
-    await store.put(ghost, Buffer.from(JSON.stringify({ version: 1, layer: 'user/carol', device: 'ghost', snapshot: 'e'.repeat(64), time: new Date().toISOString() })));
-  } finally {
-    await (store as { close?: () => Promise<void> | void }).close?.();
-  }
+  await store.put(ghost, Buffer.from(JSON.stringify({ version: 1, layer: 'user/carol', device: 'ghost', snapshot: 'e'.repeat(64), time: new Date().toISOString() })));
   const count = async (layer: string) => ((await cli('log', '--layer', layer, '--json')).stdout.match(/"id"/g) ?? []).length;
 
-  await settled(url, env);
+  await pastBucketTimes(store);
   const dry = await cli('admin', 'forget', '--all', '--keep-last', '1', '--grace', '0s', '--dry-run', '--json');
   assert.equal(dry.code, 1, dry.stderr);
   const planned = JSON.parse(dry.stdout);
@@ -194,13 +181,15 @@ describe('strata admin forget', () => {
   it('on a folder store: keeps what sync needs; every reader ends the history where the parents are gone', async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'strata-forget-'));
     tmps.push(tmp);
-    await scenario(pathToFileURL(join(tmp, 'store')).href, {}, tmp);
+    const url = pathToFileURL(join(tmp, 'store')).href;
+    await scenario(url, {}, tmp, openStore(url));
   });
 
   it('--all on a folder store: every layer one line, a failed one on stderr and exit 1, the others done', async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'strata-forget-all-'));
     tmps.push(tmp);
-    await allScenario(pathToFileURL(join(tmp, 'store')).href, {}, tmp);
+    const url = pathToFileURL(join(tmp, 'store')).href;
+    await allScenario(url, {}, tmp, openStore(url));
   });
 
   it('on S3: the same', { skip: skipWithoutS3 }, async () => {
@@ -211,7 +200,7 @@ describe('strata admin forget', () => {
     tmps.push(tmp);
     try {
       const url = `s3://${store.bucket}/forget?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&pathStyle=true`;
-      await scenario(url, { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }, tmp);
+      await scenario(url, { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }, tmp, store);
     } finally {
       await cleanup();
     }
@@ -225,7 +214,7 @@ describe('strata admin forget', () => {
     tmps.push(tmp);
     try {
       const url = `s3://${store.bucket}/forget-all?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&pathStyle=true`;
-      await allScenario(url, { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }, tmp);
+      await allScenario(url, { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }, tmp, store);
     } finally {
       await cleanup();
     }
