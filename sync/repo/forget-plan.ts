@@ -12,7 +12,9 @@
  *    head down to the newest ones all heads descend from, those included. A merge of two heads
  *    walks from both down to their best common ancestors (agent/history.ts mergeBases), and those
  *    are never below a snapshot both descend from; so every merge between heads finds the base it
- *    finds today, and everything on the way to it;
+ *    finds today, and everything on the way to it. Where those newest ones are several (passes
+ *    that crossed), a merge merges them in turn against their own common base: from them down to
+ *    it, the same rule;
  * 4. it is below the common base, reachable from a head through kept snapshots (kept by the
  *    policy, say), and on the way from such a one up to the common base. A merge's walk may reach
  *    a kept old snapshot along two such paths; without the way up to the base, the walk could not
@@ -65,14 +67,26 @@ function ancestors(from: Iterable<SnapshotId>, snaps: ReadonlyMap<SnapshotId, Pl
   return seen;
 }
 
-/** Rule 3's two sets: the heads' ancestors above their common base (kept), and those strictly below it. */
+/**
+ * Rule 3's two sets: the heads' ancestors above their common base (kept), and those strictly below
+ * it. Where that base is several snapshots (two devices' passes crossed), a merge merges them in
+ * turn, each against their own common base (agent/remote.ts baseTree): the same again from them,
+ * until one base is left. A base that was a side already (a cycle of parents: a hostile bucket)
+ * ends it.
+ */
 function aboveBase(heads: readonly SnapshotId[], snaps: ReadonlyMap<SnapshotId, PlannedSnapshot>): { above: Set<SnapshotId>; below: Set<SnapshotId> } {
-  const distinct = [...new Set(heads)].filter((h) => snaps.has(h));
-  const reached = new Map<SnapshotId, number>();
-  for (const h of distinct) for (const id of ancestors([h], snaps)) reached.set(id, (reached.get(id) ?? 0) + 1);
-  const common = new Set([...reached].filter(([, n]) => n === distinct.length).map(([id]) => id));
-  const below = ancestors([...common].flatMap((id) => snaps.get(id)?.parents ?? []), snaps);
-  return { above: new Set([...reached.keys()].filter((id) => !below.has(id))), below };
+  const above = new Set<SnapshotId>();
+  let sides = [...new Set(heads)].filter((h) => snaps.has(h));
+  for (;;) {
+    const reached = new Map<SnapshotId, number>();
+    for (const h of sides) for (const id of ancestors([h], snaps)) reached.set(id, (reached.get(id) ?? 0) + 1);
+    const common = [...reached].filter(([, n]) => n === sides.length).map(([id]) => id);
+    const below = ancestors(common.flatMap((id) => snaps.get(id)?.parents ?? []), snaps);
+    for (const id of reached.keys()) if (!below.has(id)) above.add(id);
+    const bases = common.filter((id) => !below.has(id));
+    if (bases.length < 2 || bases.some((id) => sides.includes(id))) return { above, below };
+    sides = bases;
+  }
 }
 
 /**

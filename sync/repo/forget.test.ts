@@ -117,6 +117,28 @@ describe('admin forget', () => {
     assert.deepEqual((await layerGraph(repo, LAYER).mergeBases([a9], b3)).sort(), [a2, a7].sort());
   });
 
+  it('where the heads have several best common ancestors, keeps the way down to theirs too, which merging them in turn walks', async () => {
+    const { repo, at } = await layer();
+    // The two devices' passes crossed: each merged the other's a0/b0 at once, so a merge of their
+    // heads has two bases, a0 and b0, and merges those in turn against their own base, r.
+    const o = await at(0, 'pc', []);
+    const r = await at(1, 'pc', [o]);
+    const a0 = await at(2, 'pc', [r]);
+    const b0 = await at(3, 'laptop', [r]);
+    const a1 = await at(4, 'pc', [a0, b0]);
+    const b1 = await at(5, 'laptop', [b0, a0]);
+    await repo.writeHead(LAYER, 'pc', a1);
+    await repo.writeHead(LAYER, 'laptop', b1);
+    const graph = () => layerGraph(repo, LAYER);
+    assert.deepEqual((await graph().mergeBases([a1], b1)).sort(), [a0, b0].sort());
+    assert.deepEqual(await graph().mergeBases([a0], b0), [r]);
+    const f = await forgetSnapshots(repo, LAYER, { ...OLD, policy: { last: 1 } });
+    assert.deepEqual(f.forgotten.map((s) => s.id), [o]);
+    assert.equal(f.protected.find((s) => s.id === r)?.why, 'merge');
+    assert.deepEqual((await graph().mergeBases([a1], b1)).sort(), [a0, b0].sort());
+    assert.deepEqual(await graph().mergeBases([a0], b0), [r]);
+  });
+
   it('keeps what the bucket got within the grace period and its parents, and spares what a device names while it runs', async () => {
     const { store, repo, at } = await layer();
     const s1 = await at(0, 'pc', []);
