@@ -44,3 +44,11 @@ test('a conflict name cut to fit keeps its extension, stays the same on every de
   assert.ok(Buffer.byteLength(conflictName(ext, T, 'laptop')) <= 255);
   assert.deepEqual(listConflicts([ext, conflictName(ext, T, 'laptop')]).map((c) => c.path), [ext]);
 });
+
+test('where names fold, a case conflict names the file that kept the name as the disk spells it, not as the copy spells it', () => {
+  const copy = conflictName('docs/Readme.txt', T, 'lin');
+  assert.deepEqual(listConflicts(['docs/README.txt', copy], undefined, true).map((c) => [c.path, c.copy]), [['docs/README.txt', copy]]);
+  // A disk that does not fold may hold both names apart: the copy's own spelling is its original.
+  assert.deepEqual(listConflicts(['docs/README.txt', copy]).map((c) => c.path), ['docs/Readme.txt']);
+  assert.deepEqual(listConflicts(['docs/README.txt', 'docs/Readme.txt', copy], undefined, true).map((c) => c.path), ['docs/Readme.txt']);
+});

@@ -4,6 +4,7 @@
  * files themselves are the record, so the list survives restarts and is the same on every device.
  */
 import type { ConflictInfo, VersionInfo } from '../../shared/agent-api.js';
+import { foldKey } from '../plan/casefold.js';
 import { cutMark, NAME_MAX_BYTES } from '../plan/conflict-name.js';
 
 export const MARKER = '.sync-conflict-';
@@ -40,9 +41,16 @@ export function parseConflictPath(path: string, cut?: (dir: string, mark: string
   return { path: `${dir}${stem}${m[3] ?? ''}`, copy: path, device: m[1]! };
 }
 
-/** The conflict copies among `paths`, sorted by copy path; `versionOf` describes both sides of each. */
-export function listConflicts(paths: Iterable<string>, versionOf?: (path: string) => VersionInfo | undefined): ConflictInfo[] {
+/**
+ * The conflict copies among `paths`, sorted by copy path; `versionOf` describes both sides of each.
+ * A copy's name spells its original as the version that lost spelled it; where names fold
+ * (`foldCase`: a case conflict, plan/casefold.ts) the file that kept the name may be spelled
+ * otherwise (Readme.txt against README.txt, or é composed against decomposed), and the conflict
+ * must name that file, or the list shows its version as gone and keeping it cannot find it.
+ */
+export function listConflicts(paths: Iterable<string>, versionOf?: (path: string) => VersionInfo | undefined, foldCase = false): ConflictInfo[] {
   const all = [...paths];
+  const holder = foldCase ? foldHolders(all) : undefined;
   let marks: Map<string, string> | undefined;
   // Built only if a cut copy is met: folder + mark → the path whose name has that mark.
   const cut = (dir: string, mark: string): string | undefined => {
@@ -61,6 +69,7 @@ export function listConflicts(paths: Iterable<string>, versionOf?: (path: string
     if (!p.includes(MARKER)) continue;
     const c = parseConflictPath(p, cut);
     if (c === undefined) continue;
+    c.path = holder?.(c.path) ?? c.path;
     if (versionOf !== undefined) {
       const [name, copy] = [versionOf(c.path), versionOf(c.copy)];
       c.versions = { ...(name && { name }), ...(copy && { copy }) };
@@ -68,4 +77,16 @@ export function listConflicts(paths: Iterable<string>, versionOf?: (path: string
     out.push(c);
   }
   return out.sort((a, b) => (a.copy < b.copy ? -1 : a.copy > b.copy ? 1 : 0));
+}
+
+/** For a path not among `all`, the one that is (no conflict copy) and folds alike; built on first need. */
+function foldHolders(all: readonly string[]): (path: string) => string | undefined {
+  let present: Set<string> | undefined;
+  let byFold: Map<string, string> | undefined;
+  return (path) => {
+    present ??= new Set(all);
+    if (present.has(path)) return undefined;
+    byFold ??= new Map(all.filter((p) => !p.includes(MARKER)).map((p) => [foldKey(p), p]));
+    return byFold.get(foldKey(path));
+  };
 }

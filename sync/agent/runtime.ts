@@ -199,7 +199,7 @@ export class FolderRuntime {
     try {
       const index = await this.openIndex();
       this.status.files = filesIn(index);
-      this.status.conflicts = listConflicts([...index.entries()].map(([p]) => p));
+      this.status.conflicts = listConflicts([...index.entries()].map(([p]) => p), undefined, this.caseInsensitive);
       this.savedSync = await readLastSync(this.dir);
       if (this.savedSync !== undefined) this.status.lastSync = this.savedSync;
     } catch {
@@ -232,7 +232,7 @@ export class FolderRuntime {
       ...this.lower,
       chunker: this.opts.chunker,
       now: this.opts.now,
-      caseInsensitive: this.spec.caseInsensitive ?? this.opts.caseInsensitive,
+      caseInsensitive: this.caseInsensitive,
       suppress: (p, st) => this.watcher?.suppress(p, st),
       onPhase: (p) => this.phase(p),
     });
@@ -244,6 +244,11 @@ export class FolderRuntime {
     // would be neither reported (initial paths never are) nor scanned.
     if (this.opts.watch) await this.startWatcher();
     this.opened = true;
+  }
+
+  /** Whether this folder's names fold (the org's policy, or as the agent was told: the platform). */
+  private get caseInsensitive(): boolean {
+    return this.spec.caseInsensitive ?? this.opts.caseInsensitive ?? false;
   }
 
   /** Each pass must rescan the whole root: a watcher short of some folders, or a path too long that a rescan must find gone. */
@@ -465,7 +470,7 @@ export class FolderRuntime {
       if (Math.abs(e.mtimeMs) <= 8.64e15) v.mtime = new Date(e.mtimeMs).toISOString();
       if (e.type === 'file') v.size = e.size;
       return v;
-    });
+    }, this.caseInsensitive);
   }
 
   /** Takes in a pass's outcome; returns the conflicts that are new since the last status. */

@@ -152,3 +152,24 @@ test('an empty folder made on one machine appears on the other, and goes there w
   await waitFor('the empty folders gone from b', async () => (await listing(b))['empty/'] === undefined);
   assert.deepEqual(await settled(a, b, 'settled'), { 'seed.txt': 's' });
 });
+
+test('names equal but for Unicode normalization under a case-insensitive policy: one keeps the name, the other is a copy; the list shows both versions and keeping the name resolves it', async (t) => {
+  const { a, b } = await setup(t, { caseInsensitive: true });
+  await writeFile(join(a.root, 'seed.txt'), 's');
+  await settled(a, b, 'seed');
+  const nfc = 'caf\u00e9.txt';
+  const nfd = 'cafe\u0301.txt';
+  await atOnce(a, b, () => writeFile(join(a.root, nfc), 'from a'), () => writeFile(join(b.root, nfd), 'from b'));
+  const tree = await settled(a, b, 'one name and a copy on both');
+  const copies = copiesOf(tree);
+  assert.equal(copies.length, 1, JSON.stringify(tree));
+  const kept = Object.keys(tree).find((p) => p !== 'seed.txt' && !copies.includes(p))!;
+  for (const m of [a, b]) {
+    const [c, ...more] = m.agent.status().folders[0]!.conflicts;
+    assert.deepEqual(more, []);
+    assert.equal(c!.path, kept, 'the conflict names the file that kept the name, as the disk spells it');
+    assert.equal(c!.versions?.name?.size, tree[kept]!.length, 'the version that kept the name is listed');
+  }
+  await b.agent.call('resolveConflict', { root: b.root, copy: copies[0]!, keep: 'name' });
+  assert.deepEqual(await settled(a, b, 'the copy gone on both'), { [kept]: tree[kept], 'seed.txt': 's' });
+});
