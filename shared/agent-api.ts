@@ -120,7 +120,9 @@ export interface FolderStatus {
   /**
    * What keeps the folder from syncing as it should, though it syncs on (any state): its message
    * says what to do. E_WATCH_LIMIT: a system limit left folders unwatched, so changes are found by
-   * rescanning the whole folder at each poll instead of as they happen.
+   * rescanning the whole folder at each poll instead of as they happen. E_PATH_TOO_LONG: a path
+   * too long to read or to lay here. E_NOT_SYNCED: entries the layer cannot hold (a name it
+   * refuses, a FIFO, an unreadable entry), the first named, until they are renamed or gone.
    */
   warning?: ApiError;
   /**

@@ -482,6 +482,7 @@ export class Agent implements AgentApi {
       // The pass looks at the root again: only seen missing from now on is it missing at its end.
       f.rootMissing = false;
       const r = await withSignal(abort.signal, () => folder.pass(abort.signal));
+      await f.noteUnsynced(r.scan);
       fresh = f.record(r);
       if (r.status === 'retry') {
         if (f.failures++ < MAX_RETRIES) f.due = true;

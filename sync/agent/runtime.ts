@@ -26,6 +26,7 @@ import { layerPath, makeDirsDurably } from '../fsutil.js';
 import { TOO_LONG } from '../snapshot/listing.js';
 import { badAncestor, TOO_LONG_HERE } from '../exec/index.js';
 import type { ScanResult } from './local.js';
+import { Unsynced } from './unsynced.js';
 
 export interface FolderSpec {
   /** Absolute path of the synced directory. */
@@ -129,6 +130,8 @@ export class FolderRuntime {
   opened = false;
   /** A path under the root too long to read (ENAMETOOLONG), as the last pass found; its status warning says so. */
   private tooLong: string | undefined;
+  /** What the folder holds that the layer cannot (a name it refuses, a FIFO, an unreadable entry); its status warning says so. */
+  private readonly unsynced: Unsynced;
   /**
    * The SyncFolder, from open() on: none before (a paused start, an offline one), and one that a
    * failed open() made stays until the next open() makes another.
@@ -154,6 +157,7 @@ export class FolderRuntime {
     this.meter = new ProgressMeter(() => opts.now().getTime());
     this.pacer = new PushPacer(() => opts.changed());
     this.exclude = folderExcluder(spec);
+    this.unsynced = new Unsynced(spec.root);
     this.lower = { lower: spec.lower, lowerBefore: spec.lowerBefore, ...(spec.rootKeys ? { rootKeys: spec.rootKeys } : {}) };
   }
 
@@ -263,6 +267,14 @@ export class FolderRuntime {
    * meanwhile for one too long to read: rescanAll). A warning of the watcher's comes first: it
    * stands until the watcher restarts.
    */
+  /** Takes in what a pass's scan could not sync (unsynced.ts), before record() says it. */
+  async noteUnsynced(scan: ScanResult): Promise<void> {
+    const local = this.folder?.local;
+    // What the executor could not write (a lock) is this machine's to catch up, not the layer's to miss.
+    const skipped = new Map([...scan.skipped].filter(([p]) => scan.unwritten?.has(p) !== true));
+    await this.unsynced.update(skipped, (p) => local?.get(p) !== undefined);
+  }
+
   private notePathTooLong(scan: ScanResult): void {
     const read = [...scan.skipped].find(([, why]) => why === TOO_LONG);
     // The folder's own list too: a pass that tries such a path again (its scan no longer says
@@ -270,14 +282,26 @@ export class FolderRuntime {
     const found = read ?? [...scan.skipped, ...(this.folder?.leftAlone ?? [])].find(([, why]) => why.startsWith(TOO_LONG_HERE));
     // Only what is there to read needs the rescans: a path not laid is tried again by the pass.
     this.tooLong = read === undefined ? undefined : layerPath(this.spec.root, read[0]);
-    if (this.status.warning !== undefined && this.status.warning.code !== 'E_PATH_TOO_LONG') return;
+    if (this.status.warning !== undefined && this.status.warning.code !== 'E_PATH_TOO_LONG' && this.status.warning.code !== 'E_NOT_SYNCED') return;
     if (found === undefined) {
-      delete this.status.warning;
+      this.noteNotSynced();
       return;
     }
     // While a path cannot be read, files gone elsewhere in the folder are not deleted (heldDeletes): say so.
     const message = read === undefined ? found[1] : `${found[1]}; files gone elsewhere in the folder stay in the layer until every path can be read`;
     this.status.warning = apiError(new StrataError('E_PATH_TOO_LONG', message, { path: layerPath(this.spec.root, found[0]) }));
+  }
+
+  /** Says in the status (E_NOT_SYNCED) the first entry the layer cannot hold and how many there are, or ends that when none is left. */
+  private noteNotSynced(): void {
+    const first = this.unsynced.first;
+    if (first === undefined) {
+      delete this.status.warning;
+      return;
+    }
+    const more = first.count === 1 ? 'an entry' : `${first.count} entries`;
+    const message = `${more} of the folder cannot be synced and stay${first.count === 1 ? 's' : ''} on this machine only; the first: ${JSON.stringify(first.path)}: ${first.why}; rename it (or move it out of the folder) to sync it`;
+    this.status.warning = apiError(new StrataError('E_NOT_SYNCED', message, { path: layerPath(this.spec.root, first.path) }));
   }
 
   private startWatcher(): Promise<void> {

@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { chmod, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -172,4 +174,32 @@ test('names equal but for Unicode normalization under a case-insensitive policy:
   }
   await b.agent.call('resolveConflict', { root: b.root, copy: copies[0]!, keep: 'name' });
   assert.deepEqual(await settled(a, b, 'the copy gone on both'), { [kept]: tree[kept], 'seed.txt': 's' });
+});
+
+test('entries the layer cannot hold (a name ending in a dot, a Windows device name, a name that is not UTF-8, a FIFO) are said in the status until they are renamed or gone, not passed over as in sync', async (t) => {
+  const { a, b } = await setup(t);
+  await writeFile(join(a.root, 'plain.txt'), 'p');
+  await settled(a, b, 'plain.txt on both');
+  const warning = () => a.agent.status().folders[0]!.warning;
+  assert.equal(warning(), undefined);
+  await writeFile(join(a.root, 'draft.'), 'a draft');
+  await waitFor('the warning', () => warning()?.code === 'E_NOT_SYNCED');
+  assert.equal(warning()!.path, join(a.root, 'draft.'));
+  assert.match(warning()!.message, /draft\./);
+  await mkdir(join(a.root, 'src'));
+  await writeFile(join(a.root, 'src', 'aux.c'), 'int main;');
+  writeFileSync(Buffer.concat([Buffer.from(`${a.root}/`), Buffer.from([0x63, 0x61, 0x66, 0xe9])]), 'latin-1');
+  execFileSync('mkfifo', [join(a.root, 'pipe')]);
+  await waitFor('all four said', () => /\b4 entries\b/.test(warning()?.message ?? ''));
+  // A pass that scans only something else keeps saying so.
+  await writeFile(join(a.root, 'other.txt'), 'o');
+  await waitFor('other.txt on b', async () => (await listing(b))['other.txt'] === 'o');
+  await a.agent.passesDone(1);
+  assert.match(warning()?.message ?? '', /\b4 entries\b/);
+  await rename(join(a.root, 'draft.'), join(a.root, 'draft.txt'));
+  await rm(join(a.root, 'src', 'aux.c'));
+  rmSync(Buffer.concat([Buffer.from(`${a.root}/`), Buffer.from([0x63, 0x61, 0x66, 0xe9])]));
+  await rm(join(a.root, 'pipe'));
+  await waitFor('the warning gone', () => warning() === undefined);
+  assert.equal((await settled(a, b, 'draft.txt on both'))['draft.txt'], 'a draft');
 });
