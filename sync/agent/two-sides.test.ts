@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { listing, setup, waitFor, type Machine } from './live-testkit.js';
 import { tempRoot } from './testkit.js';
+import { skipWithoutS3 } from '../testing/s3.js';
 
 /** Both machines idle, in sync, holding the same tree; that tree. */
 async function settled(a: Machine, b: Machine, what: string): Promise<Record<string, string>> {
@@ -39,8 +40,9 @@ async function atOnce(a: Machine, b: Machine, onA: () => Promise<void>, onB: () 
 
 const copiesOf = (tree: Record<string, string>) => Object.keys(tree).filter((p) => p.includes('.sync-conflict-'));
 
-test('both machines rename one folder to different names: the files are under both names on both', async (t) => {
-  const { a, b } = await setup(t);
+for (const s3 of [false, true]) {
+test(`both machines rename one folder to different names: the files are under both names on both (${s3 ? 'Swift S3' : 'memory store'})`, { skip: s3 && skipWithoutS3 }, async (t) => {
+  const { a, b } = await setup(t, {}, s3);
   await mkdir(join(a.root, 'docs'));
   await writeFile(join(a.root, 'docs', 'one.txt'), 'one');
   await writeFile(join(a.root, 'docs', 'two.txt'), 'two');
@@ -50,8 +52,8 @@ test('both machines rename one folder to different names: the files are under bo
   assert.deepEqual(tree, { 'from-a/': '', 'from-a/one.txt': 'one', 'from-a/two.txt': 'two', 'from-b/': '', 'from-b/one.txt': 'one', 'from-b/two.txt': 'two' });
 });
 
-test('a file replaced by a folder of the same name on one machine and edited on the other: the folder keeps the name, the edit is a conflict copy both list', async (t) => {
-  const { a, b } = await setup(t);
+test(`a file replaced by a folder of the same name on one machine and edited on the other: the folder keeps the name, the edit is a conflict copy both list (${s3 ? 'Swift S3' : 'memory store'})`, { skip: s3 && skipWithoutS3 }, async (t) => {
+  const { a, b } = await setup(t, {}, s3);
   await writeFile(join(a.root, 'plan'), 'v1');
   await settled(a, b, 'plan on both');
   await atOnce(
@@ -71,6 +73,7 @@ test('a file replaced by a folder of the same name on one machine and edited on 
   assert.equal(tree['plan/step.txt'], 'step');
   await waitFor('the conflict listed on both', () => [a, b].every((m) => m.agent.status().folders[0]!.conflicts.some((c) => c.copy === copies[0] && c.path === 'plan')));
 });
+}
 
 test('a 50 MiB file edited in the middle while the agent is paused: after resume the other machine has it, and only the chunks around the edit travel', { timeout: 300_000 }, async (t) => {
   const { a, b } = await setup(t);
