@@ -29,6 +29,6 @@ export function planPass(localFlat: FlatTree, effective: FlatTree, c: PlanContex
   const plan = planApply(visible, target, { caseInsensitive: c.caseInsensitive });
   // The untouched org files a switch drops are no part of a mass delete (guard.ts).
   const dropped = c.lowerBefore === undefined ? new Set<string>() : droppedBySwitch(plan, c.lowerBefore, c.lower);
-  const deletes = countDeletes(plan, countFiles(localFlat), c.ownTree, c.disk, c.notMine, dropped, target);
+  const deletes = countDeletes(plan, countFiles(localFlat), c.ownTree, c.disk, c.notMine, dropped, target, c.caseInsensitive);
   return { target, plan, deletes };
 }

@@ -99,6 +99,14 @@ describe('the mass-delete guard', () => {
     assert.deepEqual([...resolvedCopies(deleted, new Map())], [], 'the folder deleted with its conflicts');
   });
 
+  it('where names fold, takes a copy whose file kept the name under another spelling for a resolved conflict', () => {
+    const file: Node = { type: 'file', size: 1, mtimeMs: T, mode: 0o644, content: 'x' };
+    const copy = 'Readme.sync-conflict-20261201-101500-laptop.txt';
+    const stays = new Map<string, Node>([['README.txt', file]]);
+    assert.deepEqual([...resolvedCopies([copy], stays, true)], [copy]);
+    assert.deepEqual([...resolvedCopies([copy], stays)], [], 'names that do not fold are other files');
+  });
+
   it('names a hold by its direction and the paths its pass deletes, in any order', () => {
     const history = new DeleteHistory();
     const held = (direction: 'local' | 'remote', paths: string[]) => massDelete({ ...local(0, 100), [direction]: { files: paths.length, of: 20, paths } }, history, T);

@@ -93,12 +93,15 @@ export function droppedBySwitch(plan: ApplyPlan, before: ReadonlyMap<string, Nod
   return dropped;
 }
 
-/** The conflict copies among `deleted` whose file `stays` holds: conflicts the user resolved (see the header). */
-export function resolvedCopies(deleted: readonly string[], stays: ReadonlyMap<string, Node>): Set<string> {
+/**
+ * The conflict copies among `deleted` whose file `stays` holds: conflicts the user resolved (see the
+ * header). Where names fold (`foldCase`), that file may be spelled otherwise than the copy spells it.
+ */
+export function resolvedCopies(deleted: readonly string[], stays: ReadonlyMap<string, Node>, foldCase = false): Set<string> {
   const copies = new Set(deleted.filter((p) => p.includes(MARKER)));
   if (copies.size === 0) return copies;
   // The whole tree goes in: a copy whose name was cut to fit is told its file by the names beside it.
-  const found = listConflicts([...copies, ...stays.keys()]);
+  const found = listConflicts([...copies, ...stays.keys()], undefined, foldCase);
   return new Set(found.filter((c) => copies.has(c.copy) && stays.has(c.path)).map((c) => c.copy));
 }
 
@@ -106,13 +109,14 @@ export function resolvedCopies(deleted: readonly string[], stays: ReadonlyMap<st
  * The deletes of `plan` applied to a disk of `localFiles` files (remote), but for those of a switch
  * (`dropped`: droppedBySwitch), and the files of this device's head (`ownTree`) that the disk
  * (`mine`) no longer has, except hidden ones (local); in both, but for the conflict copies
- * resolved while their file stays in `target`, the tree the pass leaves (resolvedCopies).
+ * resolved while their file stays in `target`, the tree the pass leaves (resolvedCopies; `foldCase`
+ * where names fold).
  *
  * A local file that went while a new path of the disk holds its very bytes was moved, not deleted:
  * it counts as a delete no more than a move coming from another device does (the plan moves those).
  * Each new path vouches for one file only, so deleting ten copies of one content still counts ten.
  */
-export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string, node: Node) => boolean, dropped: ReadonlySet<string> = new Set(), target: ReadonlyMap<string, Node> = new Map()): DeleteCounts {
+export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: ReadonlyMap<string, Node>, mine: ReadonlyMap<string, Node>, hidden: (path: string, node: Node) => boolean, dropped: ReadonlySet<string> = new Set(), target: ReadonlyMap<string, Node> = new Map(), foldCase = false): DeleteCounts {
   // Keys are built only where the two trees differ: both hold every path of a big folder.
   const moved = new Map<string, number>();
   for (const [p, node] of mine) {
@@ -129,7 +133,7 @@ export function countDeletes(plan: ApplyPlan, localFiles: number, ownTree: Reado
     else gone.push(p);
   }
   const deleted = plan.ops.flatMap((op) => (op.op === 'delete' && op.expect.type !== 'dir' && !dropped.has(op.path) ? [op.path] : []));
-  const resolved = resolvedCopies([...deleted, ...gone], target);
+  const resolved = resolvedCopies([...deleted, ...gone], target, foldCase);
   const remote = deleted.filter((p) => !resolved.has(p));
   const local = gone.filter((p) => !resolved.has(p));
   return { remote: { files: remote.length, of: localFiles - dropped.size, paths: remote }, local: { files: local.length, of: countFiles(ownTree), paths: local } };
