@@ -58,7 +58,7 @@ import { loadSettled, sameSettled, saveSettled, type Settled } from './settled.j
 import { checkPendingTrees, clearPending, loadPending, savePending, type PendingMerge } from './pending.js';
 import type { FolderOptions, PassResult } from './folder-types.js';
 import { localSide } from './mine.js';
-import { isObjectError } from '../snapshot/parent.js';
+import { isObjectError } from '../store/index.js';
 import { isStrataError, StrataError } from '../errors.js';
 import { EMPTY_BASE, readBase, type Base } from './base.js';
 import { isDir, noRoot, rescan } from './rescan.js';

@@ -9,7 +9,7 @@
 import { StrataError } from '../errors.js';
 import type { CheckProblem } from '../repo/index.js';
 import { keys } from '../repo/types.js';
-import type { ObjectStore } from '../store/index.js';
+import { isObjectError, type ObjectStore } from '../store/index.js';
 import { MAX_PROFILE_BYTES, USERS_PREFIX, decodeProfile, isUserId } from './profile.js';
 
 const PROFILE_KEY = /^users\/([^/]+)\/profile$/;
@@ -21,7 +21,7 @@ export interface ProfilesReport {
 }
 
 function asProblem(err: unknown): CheckProblem {
-  if (!(err instanceof StrataError) || ['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'].includes(err.code)) throw err;
+  if (!isObjectError(err)) throw err;
   return { code: err.code, key: err.key ?? USERS_PREFIX, message: err.message };
 }
 

@@ -18,7 +18,7 @@ import { FORMAT_VERSION, type BlobId, type Snapshot, type SnapshotId } from '../
 import { caseInsensitiveByDefault } from '../plan/index.js';
 import { addBlob } from '../snapshot/context.js';
 import type { SnapshotStats } from '../snapshot/index.js';
-import { isObjectError } from '../snapshot/parent.js';
+import { isObjectError } from '../store/index.js';
 import { snapshotDir } from '../snapshot/walk.js';
 import { asStrataError, checkAdminDevice, checkFolder, walkContext, type LayerWriteOptions } from './preload.js';
 import { isOrgLayer } from './profile.js';

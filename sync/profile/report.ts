@@ -8,11 +8,11 @@
  * (transient, auth) stop the report: they say nothing about one user.
  */
 import { isBlobId } from '../chunker/hash.js';
-import { StrataError } from '../errors.js';
+import type { StrataError } from '../errors.js';
 import { mapLimit } from '../repo/pool.js';
 import { keys, type Head, type SnapshotId } from '../repo/types.js';
 import type { Repository, SnapshotRecord } from '../repo/index.js';
-import type { ObjectStore } from '../store/index.js';
+import { isObjectError, type ObjectStore } from '../store/index.js';
 import { isAdminDevice } from './preload.js';
 import { readProfile, type Profile } from './profile.js';
 import { listOrgLayers, listUsers } from './users.js';
@@ -81,9 +81,6 @@ export interface OrgLayerReport {
   problems: StrataError[];
 }
 
-function isObjectError(err: unknown): err is StrataError {
-  return err instanceof StrataError && !['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'].includes(err.code);
-}
 
 /**
  * Runs `fn`; an object error goes to `problems` (once: latestSnapshot throws a broken head the

@@ -14,8 +14,8 @@
  * check holds every index of the bucket at once, so each is kept as a HeldIndex as it arrives and
  * the blobs' places in a BlobTable: about 105 bytes a blob entry (scripts/check-mem-bench.ts).
  */
-import { StrataError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
+import { isObjectError } from '../store/index.js';
 import { BlobTable } from './blobtable.js';
 import { HeldIndex } from './heldindex.js';
 import { coverMap, indexCovers } from './indexfile.js';
@@ -70,7 +70,7 @@ export class Problems {
   }
 
   addError(err: unknown, fallbackKey: string): void {
-    if (!(err instanceof StrataError) || ['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'].includes(err.code)) throw err;
+    if (!isObjectError(err)) throw err;
     this.add(err.code, err.key ?? fallbackKey, err.message);
   }
 }

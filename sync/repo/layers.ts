@@ -4,7 +4,7 @@
  * object: every one returned has been validated, every one refused is reported with its key.
  */
 import { StrataError, isStrataError } from '../errors.js';
-import type { ObjectInfo, ObjectStore } from '../store/index.js';
+import { isObjectError, type ObjectInfo, type ObjectStore } from '../store/index.js';
 import { isBlobId, type HashAlgorithm } from '../chunker/hash.js';
 import { checkDeviceId, checkLayerId } from './names.js';
 import { MAX_HEAD_BYTES, MAX_SNAPSHOT_BYTES, decodeHead, decodeSnapshot, validateHead } from './snapshot.js';
@@ -15,11 +15,6 @@ import { keys, type Head, type Snapshot, type SnapshotId } from './types.js';
 export interface SnapshotRecord {
   id: SnapshotId;
   snapshot: Snapshot;
-}
-
-/** Errors that say something about an object (reported and skipped), not about the store. */
-function isObjectError(err: unknown): err is StrataError {
-  return err instanceof StrataError && !['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'].includes(err.code);
 }
 
 function byKey(errors: StrataError[]): StrataError[] {

@@ -19,7 +19,7 @@ import { loadAllTrees, type Trees } from '../profile/load-trees.js';
 import type { Repository } from '../repo/index.js';
 import type { ListedHeads, SnapshotRecord } from '../repo/layers.js';
 import { keys, type BlobId, type Head, type SnapshotId, type Tree } from '../repo/types.js';
-import { isObjectError } from '../snapshot/parent.js';
+import { isObjectError } from '../store/index.js';
 import type { LaidLayer } from './session.js';
 
 /** content key → chunk ids. */

@@ -6,21 +6,14 @@
  * disk again. Errors of the store itself (transient, auth) do stop it, because they would stop
  * the uploads too.
  */
-import { StrataError } from '../errors.js';
 import type { Repository, SnapshotRecord } from '../repo/index.js';
 import type { BlobId, SnapshotId, Tree, TreeEntry } from '../repo/types.js';
+import { isObjectError } from '../store/index.js';
 
 /** A parent directory's entries by name; empty when there is no parent for that directory. */
 export type ParentDir = ReadonlyMap<string, TreeEntry>;
 
 export const NO_PARENT: ParentDir = new Map();
-
-const STORE_ERRORS = ['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'];
-
-/** True for errors of one object (corrupt, missing, invalid): the parent is then just not used there. */
-export function isObjectError(err: unknown): boolean {
-  return err instanceof StrataError && !STORE_ERRORS.includes(err.code);
-}
 
 /**
  * The explicit parent when given (it must exist), else the snapshot this device's head points at,

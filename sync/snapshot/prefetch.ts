@@ -19,7 +19,8 @@
 import { MAX_TREE_BYTES, type Repository } from '../repo/index.js';
 import type { BlobId } from '../repo/types.js';
 import { loadTrees, RangeCache } from '../restore/ranges.js';
-import { NO_PARENT, byName, isObjectError, loadParentDir, type ParentDir } from './parent.js';
+import { NO_PARENT, byName, loadParentDir, type ParentDir } from './parent.js';
+import { isObjectError } from '../store/index.js';
 
 /** A few hundred bytes per decoded entry: well under 100 MB, and a layer of up to this many entries is read ahead whole. */
 export const DEFAULT_MAX_ENTRIES = 250_000;

@@ -105,6 +105,11 @@ export function isRequestFailure(err: unknown): err is StrataError {
   return isStrataError(err) && (err.code === 'E_TRANSIENT' || err.code === 'E_AUTH' || err.code === 'E_PERMANENT');
 }
 
+/** An error of one object (missing, corrupt, invalid, too large): reported or skipped, where a request failure stops. */
+export function isObjectError(err: unknown): err is StrataError {
+  return isStrataError(err) && !isRequestFailure(err);
+}
+
 /** Keys are relative, `/`-separated and never empty, absolute or climbing. */
 export function checkKey(key: string): void {
   if (

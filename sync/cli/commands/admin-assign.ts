@@ -5,14 +5,14 @@
  * published is refused unless --force (an admin may assign a layer about to be published), and so is a
  * profile in the bucket that cannot be read (--force overwrites it).
  */
-import { isStrataError, StrataError } from '../../errors.js';
+import { StrataError } from '../../errors.js';
 import { MAX_DISPLAY_NAME, PROFILE_VERSION, isOrgLayer, isPublished, readProfile, writeProfile, type Profile } from '../../profile/index.js';
 import { keys } from '../../repo/types.js';
+import { isObjectError } from '../../store/index.js';
 import { stringOption, usageError } from '../args.js';
 import type { Context } from '../context.js';
 import { openAdminRepository, userOption, type AdminSub } from './admin-common.js';
 
-const STORE_ERRORS = ['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'];
 
 /**
  * --layers as a list: comma-separated org layer ids, no duplicates; '' is none. An empty item
@@ -45,7 +45,7 @@ async function currentProfile(ctx: Context, read: () => Promise<Profile | undefi
   try {
     return await read();
   } catch (err) {
-    if (!isStrataError(err) || STORE_ERRORS.includes(err.code)) throw err;
+    if (!isObjectError(err)) throw err;
     if (!force) throw new StrataError(err.code, `${err.message}; pass --force to overwrite it`, { key: err.key });
     ctx.warn(`${err.toString()}; overwriting it (--force)`);
     return undefined;
