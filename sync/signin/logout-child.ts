@@ -1,5 +1,5 @@
 /**
- * Child process for logout.test.ts: `signOut --wipe` of the session in a state dir, whose wipe
+ * Child process for logout-flush.test.ts: `signOut --wipe` of the session in a state dir, whose wipe
  * stalls at its first file that must be read again to be vouched for (a racy stat cache entry):
  * it prints `wiping` and never goes on, so that the test can kill it in the middle of the wipe.
  *
