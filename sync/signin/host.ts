@@ -108,8 +108,9 @@ export async function startSessionHost(opts: SessionHostOptions): Promise<Sessio
     const follower = new OrgLayerFollower({ stateDir, store: org.store, agent, session, intervalMs: opts.orgCheckMs, onEvent: (e) => opts.onFollow?.(e) });
     stops.push({ what: 'the org layer follower', stop: () => follower.stop() });
     const api = resumingDrops(report ? report.around(agent) : agent, stateDir);
-    // Stopped before the agent: it must not resume one that is stopping.
-    const watch = watchCutOffPause(stateDir, { paused: () => agent.paused, resume: () => api.call('resume', {}), warn, ...(opts.pauseCheckMs === undefined ? {} : { everyMs: opts.pauseCheckMs }) });
+    // Stopped before the agent: it must not resume one that is stopping. Its resume is the agent's
+    // own, queued at once; the watch removes the record, only the one it found cut off.
+    const watch = watchCutOffPause(stateDir, { paused: () => agent.paused, resume: () => agent.resume(), warn, ...(opts.pauseCheckMs === undefined ? {} : { everyMs: opts.pauseCheckMs }) });
     stops.push({ what: 'the watch on a pause of a sign-out', stop: () => watch.stop() });
     const control = await serveControl(api, { stateDir });
     // Stopped after the agent (see the header): stops run last-in first-out.

@@ -4,7 +4,8 @@
 // next one at its start, a running one at its watch's next look), unless that sign-out still runs.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { rmSync, writeFileSync } from 'node:fs';
+import { access, chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -117,10 +118,8 @@ test("a running agent paused by a sign-out that is then killed: the watch's next
   const warnings: string[] = [];
   const watch = watchCutOffPause(stateDir, {
     paused: () => agentPaused,
-    resume: async () => {
-      agentPaused = false;
-      await rm(join(stateDir, LOGOUT_PAUSED_FILE));
-    },
+    // The agent's own resume: the watch removes the record.
+    resume: async () => void (agentPaused = false),
     warn: (line) => warnings.push(line),
     everyMs: 0,
   });
@@ -146,4 +145,57 @@ test('a running agent that is not paused is left alone by the watch, whatever th
   t.after(() => watch.stop());
   assert.equal(await watch.check(), false);
   assert.equal(await recorded(stateDir), true);
+});
+
+test("the watch never undoes a new sign-out's pause: one that replaced the record and paused the agent while the watch looked keeps the agent paused, and its record", async (t) => {
+  const stateDir = await pausedStateDir(t, 'pause-watch-new');
+  const file = join(stateDir, LOGOUT_PAUSED_FILE);
+  // The record of a sign-out cut off: no sign-out writes it so, so the look that finds it says so.
+  await writeFile(file, '{"pausedBy": "strata lo');
+  let agentPaused = true;
+  const newRecord = JSON.stringify({ pausedBy: 'strata logout', signOutPid: process.pid, agentPid: process.pid }) + '\n';
+  // While the watch looks (as it warns of the record it found), a new sign-out runs: it resumes the
+  // agent for its flush, drops the old record, flushes, records its own pause and pauses the agent.
+  const newSignOut = (): void => {
+    agentPaused = false;
+    rmSync(file);
+    writeFileSync(file, newRecord);
+    agentPaused = true;
+  };
+  const watch = watchCutOffPause(stateDir, {
+    paused: () => agentPaused,
+    resume: async () => void (agentPaused = false),
+    warn: newSignOut,
+    everyMs: 0,
+  });
+  t.after(() => watch.stop());
+  assert.equal(await watch.check(), false, 'the pause it found cut off is over: the new one is not its to end');
+  assert.equal(agentPaused, true, "the new sign-out's pause stands");
+  assert.equal(await readFile(file, 'utf8'), newRecord, 'and so does its record');
+});
+
+test("the watch removes only the record it found cut off: one a new sign-out wrote as the watch resumed the agent stays, with that sign-out's pause", async (t) => {
+  const stateDir = await pausedStateDir(t, 'pause-watch-after');
+  const file = join(stateDir, LOGOUT_PAUSED_FILE);
+  await writeFile(file, JSON.stringify({ pausedBy: 'strata logout', signOutPid: await deadPid(), agentPid: process.pid }) + '\n');
+  let agentPaused = true;
+  let newRecord: string | undefined;
+  const watch = watchCutOffPause(stateDir, {
+    paused: () => agentPaused,
+    // The watch's resume, then a new sign-out, all before the watch removes the record: it finds
+    // the agent running, drops the old record, flushes, records its own pause and pauses the agent.
+    resume: async () => {
+      agentPaused = false;
+      await rm(file);
+      await recordLogoutPause(stateDir, process.pid);
+      newRecord = await readFile(file, 'utf8');
+      agentPaused = true;
+    },
+    warn: () => undefined,
+    everyMs: 0,
+  });
+  t.after(() => watch.stop());
+  assert.equal(await watch.check(), true);
+  assert.equal(agentPaused, true, "the new sign-out's pause stands");
+  assert.equal(await readFile(file, 'utf8'), newRecord, 'and so does its record');
 });

@@ -77,27 +77,48 @@ export interface EndCutOffOptions {
  * run as root may have written it) fails the start, saying what and where.
  */
 export async function endCutOffPause(stateDir: string, opts: EndCutOffOptions = {}): Promise<boolean> {
-  if (!(await cutOffPause(stateDir, opts))) return false;
+  if ((await cutOffPause(stateDir, opts)) === undefined) return false;
   await unpauseStopped(stateDir);
   return true;
 }
 
-/** Whether a record is there whose sign-out no longer runs (endCutOffPause; `warn` told of one no sign-out wrote). */
-async function cutOffPause(stateDir: string, opts: EndCutOffOptions): Promise<boolean> {
+/**
+ * The record whose sign-out no longer runs, if one is there (endCutOffPause; `warn` told of one no
+ * sign-out wrote): what it is (`seen`: lookAt), for a resume that must know it is still there.
+ */
+async function cutOffPause(stateDir: string, opts: EndCutOffOptions): Promise<string | undefined> {
   const file = pathOf(stateDir);
-  const found = await readPause(file);
-  if (found === undefined) return false;
+  const look = await lookAt(file);
+  // Gone since it was read, or never there: its sign-out ended the pause itself.
+  if (look === undefined) return undefined;
+  const { found, st, seen } = look;
   if ('notARecord' in found) {
     opts.warn?.(`${file} ${found.notARecord}, not a sign-out's record of its pause: no running sign-out wrote it, so the pause it stood for ends (sync resumes) and it is removed`);
-  } else {
-    const st = await stat(file).catch((err: unknown) => {
-      if (isErrno(err, 'ENOENT')) return undefined;
-      throw err;
-    });
-    // Gone since it was read: its sign-out ended the pause itself.
-    if (st === undefined || signOutMayRun(found.text, st, opts.now ?? Date.now(), opts.bootMs ?? bootTimeMs())) return false;
+  } else if (signOutMayRun(found.text, st, opts.now ?? Date.now(), opts.bootMs ?? bootTimeMs())) {
+    return undefined;
   }
-  return true;
+  return seen;
+}
+
+/**
+ * What is at the record's path (readPause), its stat, and `seen`: the two as one string, which a
+ * record written since differs in (a file of its own, written whole and renamed in: another inode
+ * and ctime, and the text of a sign-out that runs). Undefined when nothing is there.
+ */
+async function lookAt(file: string): Promise<{ found: NonNullable<Awaited<ReturnType<typeof readPause>>>; st: Stats; seen: string } | undefined> {
+  const found = await readPause(file);
+  if (found === undefined) return undefined;
+  const st = await stat(file).catch((err: unknown) => {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  });
+  if (st === undefined) return undefined;
+  return { found, st, seen: JSON.stringify(['text' in found ? found.text : found.notARecord, st.ino, st.ctimeMs]) };
+}
+
+/** Whether the record is still the one a look saw (`seen`: lookAt). */
+async function stillThere(stateDir: string, seen: string): Promise<boolean> {
+  return (await lookAt(pathOf(stateDir)))?.seen === seen;
 }
 
 /** How often a paused agent looks whether the sign-out that paused it still runs (watchCutOffPause). */
@@ -106,7 +127,11 @@ export const CUT_OFF_CHECK_MS = 30_000;
 export interface CutOffWatchOptions {
   /** Whether the agent is paused now: only then is the record read. */
   paused: () => boolean;
-  /** Resumes the agent, removing the record (resumingDrops). */
+  /**
+   * Resumes the agent, and nothing else: the watch removes the record itself, if it is still the one
+   * it found cut off. It must reach the agent's queue of pauses and resumes with no I/O first (a call
+   * on the agent in this process): see resumeAndDrop.
+   */
   resume: () => Promise<unknown>;
   /** Told, in one line, that the pause ended, or that it could not. */
   warn: (line: string) => void;
@@ -132,10 +157,13 @@ export function watchCutOffPause(stateDir: string, opts: CutOffWatchOptions): Cu
   let looking: Promise<boolean> | undefined;
   let stopped = false;
   const look = async (): Promise<boolean> => {
-    if (stopped || !opts.paused() || !(await cutOffPause(stateDir, { warn: opts.warn }))) return false;
+    if (stopped || !opts.paused()) return false;
+    const seen = await cutOffPause(stateDir, { warn: opts.warn });
+    // Looked at once more, the last I/O before the resume (resumeAndDrop).
+    if (seen === undefined || !(await stillThere(stateDir, seen))) return false;
     // Stopped meanwhile (the host stops the watch first): the next start ends the pause instead.
     if (stopped) return false;
-    await opts.resume();
+    await resumeAndDrop(stateDir, seen, opts.resume);
     opts.warn(`the sign-out that paused sync no longer runs (it was cut off after pausing the agent), so its pause ended: sync resumes (${pathOf(stateDir)} removed)`);
     return true;
   };
@@ -152,6 +180,20 @@ export function watchCutOffPause(stateDir: string, opts: CutOffWatchOptions): Cu
       clearInterval(timer);
     },
   };
+}
+
+/**
+ * Resumes the agent, then removes the record if it is still the one a look found cut off (`seen`),
+ * called with no I/O since a look found it still there. A new sign-out may have started since: it
+ * drops that record, flushes, records its own pause and only then pauses the agent. So, the record
+ * still there, that sign-out's pause is yet to come, and this resume (`resume` queues it on the
+ * agent at once) comes before it: the pause has the last word. A new sign-out's record stays with
+ * its pause (unless it lands between the last look and the removal, microseconds: its pause then
+ * stands, taken for the user's).
+ */
+async function resumeAndDrop(stateDir: string, seen: string, resume: () => Promise<unknown>): Promise<void> {
+  await resume();
+  if (await stillThere(stateDir, seen)) await removeLogoutPause(stateDir);
 }
 
 /**
