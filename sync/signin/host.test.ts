@@ -3,12 +3,12 @@
 // last pass and marks the head final (logout.ts): an agent pass still running then could move the
 // head back past it, leaving a file saved at exit out of every head.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
+import { deadPid } from '../testing/dead-pid.js';
 import { isStrataError, StrataError } from '../errors.js';
 import { openAgentState } from '../state/index.js';
 import { startSessionHost, type SessionHost } from './host.js';
@@ -17,11 +17,6 @@ import { LOGOUT_PAUSED_FILE, logoutPaused, recordLogoutPause } from './logout-pa
 import { signOut } from './logout.js';
 import { deleteSession, readSession } from './session.js';
 import { makeMachine, makeTestOrg, signInAndLay, signInSkipReason } from './testkit.js';
-
-/** The pid of a process that has ended. */
-async function deadPid(): Promise<number> {
-  return Number((await promisify(execFile)(process.execPath, ['-p', 'process.pid'])).stdout);
-}
 
 describe('startSessionHost', { skip: await signInSkipReason(), timeout: 120_000 }, () => {
   it('stops the agent before its control endpoint, whose file is there until the agent is done', async (t) => {

@@ -11,6 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { tempRoot } from '../agent/testkit.js';
+import { deadPid } from '../testing/dead-pid.js';
 import { isStrataError } from '../errors.js';
 import { rerunAsOrdinaryUser } from '../testing/userns.js';
 import { openAgentState } from '../state/index.js';
@@ -24,11 +25,6 @@ async function pausedStateDir(t: TestContext, name: string): Promise<string> {
   const stateDir = join(await tempRoot(t, name), 'state');
   await (await openAgentState(stateDir, { newDeviceId: () => 'pc' })).update((d) => void (d.paused = true));
   return stateDir;
-}
-
-/** The pid of a process that has ended. */
-async function deadPid(): Promise<number> {
-  return Number((await promisify(execFile)(process.execPath, ['-p', 'process.pid'])).stdout);
 }
 
 const paused = async (stateDir: string): Promise<boolean> => (await openAgentState(stateDir)).get().paused;

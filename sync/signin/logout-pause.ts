@@ -18,6 +18,9 @@
  * sync stays off until the user notices; the second may have marked the device head final already,
  * and the agent must not write after it. (One that writes after a final mark all the same, resumed
  * once its sign-out was cut off, makes its head non-final at its next pass's start: agent/folder.ts.)
+ * Only until the sign-out's point of no return, though (`untilRerun`: holdLogoutPause): from the
+ * credentials' delete on, a sign-out that fails or is cut off leaves its pause held, gone or not,
+ * until `strata logout` runs again or the user resumes the agent.
  */
 import type { Stats } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
@@ -46,6 +49,18 @@ const UNNAMED_SIGN_OUT_MS = 3600_000;
 /** Records that the agent (pid `agentPid`) is about to be paused by a sign-out: this process. */
 export async function recordLogoutPause(stateDir: string, agentPid: number): Promise<void> {
   await writeFileAtomic(pathOf(stateDir), JSON.stringify({ pausedBy: 'strata logout', signOutPid: process.pid, agentPid }) + '\n');
+}
+
+/**
+ * Records that this sign-out's pause of the agent (pid `agentPid`) holds until a rerun: it is about
+ * to pass its point of no return (logout.ts: the credentials' delete). From there on the sign-out
+ * is not undone, and one that fails or is cut off leaves a session the user asked to end: the
+ * agent must not sync it on, whether or not this process still runs. Its pause ends when `strata
+ * logout` runs again (it finishes the sign-out: one more flush through the agent, or the agent
+ * recorded unpaused once stopped) or when the user resumes the agent (resumingDrops).
+ */
+export async function holdLogoutPause(stateDir: string, agentPid: number): Promise<void> {
+  await writeFileAtomic(pathOf(stateDir), JSON.stringify({ pausedBy: 'strata logout', signOutPid: process.pid, agentPid, untilRerun: true }) + '\n');
 }
 
 /** Whether the agent's recorded pause is a sign-out's: anything at the record's path says so (readPause). */
@@ -222,20 +237,17 @@ async function readPause(file: string): Promise<{ text: string } | { notARecord:
 }
 
 /**
- * Whether the sign-out that wrote a record (`text`, its file `st`) may still be running: not after
- * the machine restarted since (the pid it names may be anyone's now); else while its process is
- * alive (a pid reused meanwhile keeps the pause: the safe side); one that names none, for an hour.
+ * Whether the pause of the sign-out that wrote a record (`text`, its file `st`) may still be its
+ * own: always, once it passed its point of no return (holdLogoutPause); else not after the machine
+ * restarted since (the pid it names may be anyone's now); else while its process is alive (a pid
+ * reused meanwhile keeps the pause: the safe side); one that names none, for an hour.
  */
 function signOutMayRun(text: string, st: Stats, now: number, bootMs: number): boolean {
+  const { signOutPid, untilRerun } = JSON.parse(text) as { signOutPid?: unknown; untilRerun?: unknown };
+  // Past its point of no return: held whatever runs (holdLogoutPause).
+  if (untilRerun === true) return true;
   if (!changedSinceBoot(st, bootMs)) return false;
-  const pid = signOutPid(text);
-  return pid === undefined ? now - st.ctimeMs < UNNAMED_SIGN_OUT_MS : pidAlive(pid);
-}
-
-/** The sign-out's pid a record (a JSON object) names, if any. */
-function signOutPid(text: string): number | undefined {
-  const pid = (JSON.parse(text) as { signOutPid?: unknown }).signOutPid;
-  return typeof pid === 'number' ? pid : undefined;
+  return typeof signOutPid === 'number' ? pidAlive(signOutPid) : now - st.ctimeMs < UNNAMED_SIGN_OUT_MS;
 }
 
 /** The agent, stopped, recorded unpaused (its pause was the sign-out's), then the record removed. */

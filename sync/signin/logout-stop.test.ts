@@ -2,16 +2,17 @@
 // sign-out, one that started just before the session went, one that does not answer (refused),
 // and the signal's own failures.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readControlFile, type ControlInfo } from '../control/index.js';
 import { deleteCredentials } from '../credentials/index.js';
 import { isStrataError } from '../errors.js';
+import { deadPid } from '../testing/dead-pid.js';
 import { openAgentState } from '../state/index.js';
 import { startSessionHost, type SessionHost } from './host.js';
 import { openSessionStore } from './live.js';
-import { logoutPaused } from './logout-pause.js';
+import { endCutOffPause, LOGOUT_PAUSED_FILE, logoutPaused, watchCutOffPause } from './logout-pause.js';
 import { stopBySignal } from './logout.js';
 import { pcWithAgent, signOut, silentAgent, skip } from './logout-testkit.js';
 import { deleteSession, readSession } from './session.js';
@@ -48,7 +49,7 @@ describe('signOut', { skip, timeout: 300_000 }, () => {
     assert.equal(plan?.type === 'file' ? plan.size : -1, 'plan v2, before signing out'.length, 'the flush came first');
   });
 
-  it('refuses to delete the session under an agent that restarted while it signed out and does not answer (stopped, busy): E_AGENT_NOT_ANSWERING naming it; a rerun finishes once it is gone', async (t) => {
+  it('refuses to delete the session under an agent that restarted while it signed out and does not answer (stopped, busy): E_AGENT_NOT_ANSWERING naming it; past its point of no return, its pause holds once its process ends; a rerun finishes once that agent is gone, and records it unpaused', async (t) => {
     const { m, stop } = await pcWithAgent(t, 'ivo');
     // Past the flush and the pause: the agent dies, and one restarted in its place serves the state
     // dir but answers nothing (stopped: the kernel takes connections for its socket, never answered).
@@ -69,10 +70,21 @@ describe('signOut', { skip, timeout: 300_000 }, () => {
       return true;
     });
     assert.equal((await readSession(m.stateDir)).user, 'ivo', 'the session stays while an agent may still sync it');
+    // The sign-out's process ends (here: its record names a process gone). The agent, once it
+    // answers, or one started again, must not sync on: the user signed out, the credentials are gone.
+    const file = join(m.stateDir, LOGOUT_PAUSED_FILE);
+    await writeFile(file, JSON.stringify({ ...(JSON.parse(await readFile(file, 'utf8')) as object), signOutPid: await deadPid() }) + '\n');
+    assert.equal(await endCutOffPause(m.stateDir), false, 'held until logout runs again (or the user resumes)');
+    const watch = watchCutOffPause(m.stateDir, { paused: () => true, resume: async () => assert.fail('the pause holds'), warn: () => undefined, everyMs: 0 });
+    t.after(() => watch.stop());
+    assert.equal(await watch.check(), false);
+    assert.equal((await openAgentState(m.stateDir)).get().paused, true);
     await silent.gone();
     const r = await signOut({ stateDir: m.stateDir, stopAgent });
     assert.deepEqual([r.flushed, r.credentialsRemoved], ['none', false]);
     await assert.rejects(readSession(m.stateDir), (err) => isStrataError(err, 'E_NOT_SIGNED_IN'));
+    assert.equal((await openAgentState(m.stateDir)).get().paused, false, 'paused for the sign-out only: the next agent starts unpaused');
+    assert.equal(await logoutPaused(m.stateDir), false);
   });
 
   it('stops an agent that started just before it deleted the session, once it has', async (t) => {

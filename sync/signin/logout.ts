@@ -23,6 +23,10 @@
  * agent, removes the session, with no pass, and wipes). An agent the user had running is paused
  * for the sign-out only, and recorded so (logout-pause.ts): a rerun resumes it for its flush, or,
  * once it is stopped, records it unpaused, so that no later agent starts paused on its account.
+ * From step 3 on that pause holds until the rerun (or the user's resume), though the sign-out's
+ * process has ended: an agent that did not stop, or one that does not answer yet, must not sync on
+ * a session the user asked to end (after a head marked final, with the credentials gone), and
+ * nothing is lost while it waits: its files stay on disk, and the rerun flushes through it.
  * A session whose credentials are already gone from the keychain (a sign-out cut off between
  * step 3 and the session's delete, or an entry removed by hand) is still signed out: a running
  * agent, which holds the credentials it started with, still flushes; with none, no pass can run
@@ -51,7 +55,7 @@ import { defaultStateDir } from '../state/index.js';
 import type { FileChunker } from '../snapshot/index.js';
 import { flushAndHold, withNote, type HeldAgent } from './flush.js';
 import { LAYING_FILE, lastLayCutOff, runningLay } from './laying.js';
-import { logoutPaused, unpauseStopped } from './logout-pause.js';
+import { holdLogoutPause, logoutPaused, unpauseStopped } from './logout-pause.js';
 import { markHeadFinal } from './device-head.js';
 import { flushSession } from './refresh.js';
 import { openOrgStore } from './org-store.js';
@@ -177,6 +181,9 @@ export async function signOut(opts: SignOutOptions): Promise<SignOutResult> {
   // Once the session is gone, only the record tells a rerun what a wipe cut off had left to do; it is
   // written before the credentials go, so that a rerun without them still finishes the wipe.
   await (opts.wipe ? recordPendingWipe(opts.stateDir, { session, ...(format ? { format } : {}) }) : removePendingWipe(opts.stateDir)).catch(undone);
+  // Past the credentials' delete the sign-out is not undone: the pause of an agent the user had
+  // running holds until a rerun or the user's resume, though this process fails or is cut off.
+  if (held !== undefined && !held.agent.wasPaused) await holdLogoutPause(opts.stateDir, held.info.pid).catch(undone);
   const credentialsRemoved = creds !== undefined && (await (opts.deleteCredentials ?? deleteCredentials)(session.org.org, userPrincipal(session.user)).catch(undone));
   // No way back from here: the credentials are gone, and nothing could start the agent again.
   const inPart = `; signed out only in part: the credentials are gone from the keychain, the session is not`;
