@@ -1,7 +1,6 @@
 // connectControl against a real endpoint on loopback with a fake agent, and against the ways an
 // agent can be missing: no control.json, a stale one, a wrong token, a file that is not ours.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AgentEvent } from '../../shared/agent-api.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { CONTROL_FILE, connectControl, serveControl, type ControlClient } from './index.js';
+import { deadPid } from '../testing/dead-pid.js';
 import { FakeAgent, folderStatus } from './testkit.js';
 
 /** A port nothing listens on (it was free a moment ago). */
@@ -21,15 +21,6 @@ function freePort(): Promise<number> {
       const { port } = s.address() as { port: number };
       s.close(() => resolve(port));
     });
-  });
-}
-
-/** The pid of a process that has exited. */
-function deadPid(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-    child.on('error', reject);
-    child.on('exit', () => resolve(child.pid as number));
   });
 }
 
