@@ -33,6 +33,7 @@ import { stillFound } from './assembly.js';
 import { breathe, lstatNow, pathInside } from './fsutil.js';
 import { sameMtime } from './meta.js';
 import { buildPlan } from './plan.js';
+import { foundIn } from './seed.js';
 import { RangeCache } from './ranges.js';
 import type { Plan, PlannedFile, PlannedLink, RestoreOptions } from './types.js';
 
@@ -205,8 +206,8 @@ export async function undoKept(kept: readonly Kept[]): Promise<void> {
 /**
  * Whether the caller saw `st` at `path` before the restore began (its `listed` or `seen`, or its
  * `walked` but for the paths that restore wrote): a listed entry of the same kind, or what the
- * earlier walk saw there (a file of the same size, mtime and mode; again something that is no file
- * nor folder). Names are compared as they are: on a case-insensitive disk an entry listed under a
+ * earlier walk saw there (a file of the same size, mtime and mode, a link to the same target; again
+ * something else that is no file nor folder: assembly.ts stillFound). Names are compared as they are: on a case-insensitive disk an entry listed under a
  * name differing in case counts as not seen, and is kept (a copy too many, nothing lost).
  */
 export function seenBefore(opts: Pick<RestoreOptions, 'listed' | 'seen' | 'walked' | 'only'>): (path: string, st: Stats) => boolean {
@@ -216,8 +217,7 @@ export function seenBefore(opts: Pick<RestoreOptions, 'listed' | 'seen' | 'walke
     const entry = (opts.listed?.get(dir) ?? opts.seen?.get(dir))?.find((e) => e.name === basename(path));
     if (entry !== undefined) return !entry.isDirectory() && entry.isFile() === st.isFile() && entry.isSymbolicLink() === st.isSymbolicLink();
     if (walked === undefined || walked.wrote.has(path)) return false;
-    const file = walked.walk.stats.get(path);
-    if (file !== undefined) return stillFound(file, st);
-    return walked.walk.others.has(path) && stillFound('other', st);
+    const found = foundIn(walked.walk, path);
+    return found !== undefined && stillFound(found, st, path);
   };
 }

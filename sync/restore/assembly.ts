@@ -35,10 +35,10 @@
 import { closeSync, constants, fchmodSync, fsyncSync, ftruncateSync, futimesSync, openSync, renameSync, type Stats } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { lstatNow, placeNewSync, replaceWith } from './fsutil.js';
+import { lstatNow, placeNewSync, readlinkNow, replaceWith } from './fsutil.js';
 import { NOFOLLOW, TempNames, onFile, onFileSync, renameNoReplace } from '../fsutil.js';
 import { sameMtime } from './meta.js';
-import type { FileStat } from './seed.js';
+import type { Found } from './seed.js';
 import { writeSparse, writeSparseSync } from '../sparse.js';
 import type { PlannedFile, PlannedLink } from './types.js';
 
@@ -86,24 +86,25 @@ export type Durability =
  */
 export interface Placing {
   /**
-   * What the walk saw at the file's path: a regular file, something else that is no folder
-   * ('other'), or nothing. `there`: something is at the path now, which on a case-insensitive disk
-   * may be what the walk saw under a name differing in case (looked for only then).
+   * What the walk saw at the file's path (seed.ts Found), or nothing. `there`: something is at the
+   * path now, which on a case-insensitive disk may be what the walk saw under a name differing in
+   * case (looked for only then).
    */
-  found(file: PlannedFile | PlannedLink, there: boolean): FileStat | 'other' | undefined;
+  found(file: PlannedFile | PlannedLink, there: boolean): Found | undefined;
   /** Moves `st`, found at the file's (or a link's, a folder's: meta.ts, fsutil.ts) path and not what the walk saw there, aside (a conflict copy). */
   keep(file: { rel: string; path: string }, st: Stats): Promise<void>;
 }
 
 /**
- * Whether `now` is still what the walk saw (`found`): a regular file of the same size, mtime and
- * mode, as live sync checks a file before replacing it (exec/check.ts) — not the inode, which a
- * FUSE disk (exFAT) numbers anew for a name differing in case, nor the ctime, which a restore
- * keeping a copy by a hard link changes itself (aside.ts) — or again something the restore may
- * replace (a link, a FIFO…).
+ * Whether `now`, at `path`, is still what the walk saw (`found`): a regular file of the same size,
+ * mtime and mode, as live sync checks a file before replacing it (exec/check.ts) — not the inode,
+ * which a FUSE disk (exFAT) numbers anew for a name differing in case, nor the ctime, which a
+ * restore keeping a copy by a hard link changes itself (aside.ts) — a link to the same target (one
+ * to another is someone's link, swapped in since), or again something else that is no link (a FIFO…).
  */
-export function stillFound(found: FileStat | 'other', now: Stats): boolean {
-  if (found === 'other') return !now.isFile() && !now.isDirectory();
+export function stillFound(found: Found, now: Stats, path: string): boolean {
+  if (found === 'other') return !now.isFile() && !now.isDirectory() && !now.isSymbolicLink();
+  if ('link' in found) return now.isSymbolicLink() && readlinkNow(path) === found.link;
   return now.isFile() && now.size === found.size && sameMtime(now, found.mtimeMs) && (now.mode & 0o7777) === (found.mode & 0o7777);
 }
 
@@ -242,7 +243,7 @@ export class Assembly {
       else if (found === undefined) return placeNewSync(tmp, file.path);
       else {
         const now = lstatNow(file.path);
-        if (now === undefined || !stillFound(found, now)) return false;
+        if (now === undefined || !stillFound(found, now, file.path)) return false;
         renameSync(tmp, file.path);
       }
     } catch {
@@ -267,7 +268,7 @@ export class Assembly {
         continue;
       }
       const found = this.placing.found(file, true);
-      if (found !== undefined && stillFound(found, now)) return rename(tmp, file.path);
+      if (found !== undefined && stillFound(found, now, file.path)) return rename(tmp, file.path);
       await this.placing.keep(file, now);
     }
   }

@@ -7,7 +7,7 @@
  * wins inside the target (with `newcomers` or `aside`, only over what the caller saw there before
  * the restore: what appeared since is moved to a conflict copy instead). Renames replace a link itself, not what it points to.
  */
-import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, rmSync, type Dirent, type Stats } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { StrataError } from '../errors.js';
@@ -111,6 +111,16 @@ export function lstatNow(path: string): Stats | undefined {
     return lstatSync(path, { throwIfNoEntry: false });
   } catch (err) {
     if (isErrno(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+/** readlink without the thread pool (see lstatNow); undefined when no link is there (any more). */
+export function readlinkNow(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'EINVAL', 'ENOTDIR')) return undefined;
     throw err;
   }
 }

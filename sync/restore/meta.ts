@@ -15,7 +15,7 @@ import { forEachLimit } from '../repo/pool.js';
 import { byDepth, lstatNow, replaceWith } from './fsutil.js';
 import { StrataError } from '../errors.js';
 import { NOFOLLOW, fsyncDir, isErrno, onFile, onFileSync, openRegular, syncDirHandle, tempPathIn } from '../fsutil.js';
-import type { FileStat } from './seed.js';
+import type { FileStat, Found } from './seed.js';
 import type { DirMeta, PlannedDir, PlannedLink } from './types.js';
 
 /** Equal to the millisecond (file systems store finer or, at worst, exactly ms). */
@@ -43,7 +43,7 @@ export async function fixFileMeta(path: string, mode: number, mtimeMs: number, s
   });
   try {
     // fstat without the thread pool: microseconds, on a file the restore has open anyway.
-    if (seen !== undefined && !stillFound(seen, fstatSync(fh.fd))) return false;
+    if (seen !== undefined && !stillFound(seen, fstatSync(fh.fd), path)) return false;
     await onFile(path, async () => {
       await fh.chmod(mode & MODE_MASK);
       await fh.utimes(mtimeMs / 1000, mtimeMs / 1000);
@@ -58,9 +58,10 @@ export async function fixFileMeta(path: string, mode: number, mtimeMs: number, s
 /**
  * Makes `link.path` a symlink to its target; returns false when it already was exactly that. With
  * `placing` (newcomers), only what the restore's walk saw at the path is replaced, as for a file
- * (assembly.ts): anything else there (a file made or changed since, a folder made since) is kept
- * aside first, and where nothing is, the link is made at the path itself, which fails on a name
- * taken meanwhile. Without it, whatever is there is replaced (a folder removed: the snapshot wins).
+ * (assembly.ts), or a link to the snapshot's target (the snapshot's version already): anything
+ * else there (a file made or changed since, a link to another target or a folder put there since)
+ * is kept aside first, and where nothing is, the link is made at the path itself, which fails on a
+ * name taken meanwhile. Without it, whatever is there is replaced (a folder removed: the snapshot wins).
  */
 export async function restoreLink(link: PlannedLink, placing?: Placing): Promise<boolean> {
   const st = await lstat(link.path).catch(() => undefined);
@@ -76,10 +77,14 @@ async function placeLink(link: PlannedLink, st: Stats | undefined, placing: Plac
       if (await linkNew(link)) return;
       continue;
     }
-    const found = placing.found(link, true);
-    if (found !== undefined && stillFound(found, now)) return viaTemp(link, (tmp) => rename(tmp, link.path));
+    if (mayReplace(link, now, placing.found(link, true))) return viaTemp(link, (tmp) => rename(tmp, link.path));
     await placing.keep(link, now);
   }
+}
+
+/** Whether `now`, at the link's path, is what the walk saw there (`found`), or a link to the link's own target. */
+function mayReplace(link: PlannedLink, now: Stats, found: Found | undefined): boolean {
+  return stillFound({ link: link.entry.target }, now, link.path) || (found !== undefined && stillFound(found, now, link.path));
 }
 
 /** Puts the link at a temp name beside its path with its mtime, then `put`s it at the path. */

@@ -36,7 +36,7 @@ import { finishDirs, fixFileMeta, restoreLink, sameMode, sameMtime } from './met
 import { buildPlan, leaveOutTooLong, planMemoryTree } from './plan.js';
 import { foldKey } from '../plan/casefold.js';
 import { RangeCache } from './ranges.js';
-import { fileStat, scanSeeds, walkAgain, walkSeeds, type FileStat, type SeedIndex, type SeedWalk } from './seed.js';
+import { fileStat, scanSeeds, walkAgain, walkSeeds, type FileStat, type Found, type SeedIndex, type SeedWalk } from './seed.js';
 import { copySeeded } from './seedcopy.js';
 import type { Plan, PlannedFile, PlannedLink, RestoreOptions, RestoreStats } from './types.js';
 
@@ -74,7 +74,7 @@ class Restore {
   /** Files to write where the target has something (classify): their renames replace it. */
   readonly replacing = new Set<PlannedFile>();
   /** What the walk saw at the path of each file to write, where it saw a regular file or something else that is no folder (`newcomers`); of a link, what keepChanged kept. */
-  private readonly found = new Map<PlannedFile | PlannedLink, FileStat | 'other'>();
+  private readonly found = new Map<PlannedFile | PlannedLink, Found>();
   /** Temp files a crashed restore left in planned folders: seeds until the seed copy is done. */
   private readonly leftovers: string[] = [];
   /** The walk of the target and seeds (seedIndex), and the paths written since: what `onWalked` tells. */
@@ -185,7 +185,10 @@ class Restore {
         this.opts.replacing?.(f.rel, st);
         this.replacing.add(f);
         this.found.set(f, st);
-      } else if (this.walk?.others.has(f.path)) this.found.set(f, 'other');
+      } else {
+        const other = this.walk?.others.get(f.path);
+        if (other !== undefined) this.found.set(f, other);
+      }
       this.wrote.add(f.path);
       works.push({ work: { file: f, missing: f.chunks.length }, priority: priority(f.rel, f.entry.size) });
     }
@@ -253,14 +256,14 @@ class Restore {
     }
   }
 
-  private folded: Map<string, FileStat | 'other'> | undefined;
+  private folded: Map<string, Found> | undefined;
 
   /** What the walk saw at a path that folds (plan foldKey) to `path`'s: on a case-insensitive disk, at `path` itself. */
-  private foundFolded(path: string): FileStat | 'other' | undefined {
+  private foundFolded(path: string): Found | undefined {
     if (this.folded === undefined) {
       this.folded = new Map();
       for (const [p, st] of this.walk?.stats ?? []) this.folded.set(foldKey(p), st);
-      for (const p of this.walk?.others ?? []) this.folded.set(foldKey(p), 'other');
+      for (const [p, other] of this.walk?.others ?? []) this.folded.set(foldKey(p), other);
     }
     return this.folded.get(foldKey(path));
   }

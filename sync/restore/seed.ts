@@ -17,7 +17,7 @@
  * calling thread each.
  */
 import type { Dirent, Stats } from 'node:fs';
-import { breathe, listDirNow, lstatNow } from './fsutil.js';
+import { breathe, listDirNow, lstatNow, readlinkNow } from './fsutil.js';
 import { join } from 'node:path';
 import type { HashAlgorithm } from '../chunker/hash.js';
 import { isStrataError } from '../errors.js';
@@ -45,6 +45,13 @@ export interface FileStat {
 export function fileStat(st: Stats): FileStat {
   return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, mode: st.mode, ino: st.ino, dev: st.dev };
 }
+
+/**
+ * What a walk saw at a path that is no folder: a regular file, a symbolic link with its target (read
+ * as the walk found it: a link swapped in since for another one is told by it), or something else
+ * (a FIFO, a socket; a link gone or replaced before its target was read).
+ */
+export type Found = FileStat | { link: string } | 'other';
 
 /** A regular file as the walk listed it. */
 export interface SeedFile {
@@ -91,8 +98,8 @@ export interface SeedWalk {
   stats: Map<string, FileStat>;
   /** Leftovers of a crashed restore or apply (TEMP_PREFIX), by path: never walked; the restore makes those in its folders seeds, then removes them. */
   temps: string[];
-  /** Entries that are neither a folder nor a regular file (links, FIFOs, sockets), by path: what a restore may replace with a file without losing a version of one. */
-  others: Set<string>;
+  /** Entries that are neither a folder nor a regular file (links with their targets, FIFOs, sockets), by path: what a restore may replace while it is still what was seen. */
+  others: Map<string, Exclude<Found, FileStat>>;
 }
 
 /**
@@ -103,7 +110,7 @@ export interface SeedWalk {
  */
 export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<string>, signal?: AbortSignal, listed?: ReadonlyMap<string, readonly Dirent[]>, checked?: ReadonlyMap<string, Stats>): Promise<SeedWalk> {
   const seen = new Inodes();
-  const walk: SeedWalk = { files: [], stats: new Map(), temps: [], others: new Set() };
+  const walk: SeedWalk = { files: [], stats: new Map(), temps: [], others: new Map() };
   const queue = roots.filter((r) => !skip.has(r));
   for (let i = 0; i < queue.length; i++) {
     await breathe(i);
@@ -128,11 +135,22 @@ export async function walkSeeds(roots: readonly string[], skip: ReadonlySet<stri
     for (const d of listed?.get(path) ?? listDirNow(path, ['EACCES', 'EPERM'])) {
       const child = join(path, d.name);
       if (d.name.startsWith(TEMP_PREFIX)) walk.temps.push(child);
-      else if (!d.isDirectory() && !d.isFile()) walk.others.add(child);
+      else if (!d.isDirectory() && !d.isFile()) walk.others.set(child, d.isSymbolicLink() ? linkSeen(child) : 'other');
       else if (!skip.has(child)) queue.push(child);
     }
   }
   return walk;
+}
+
+/** A link the walk found, with its target; 'other' when it is no link by the time that is read. */
+function linkSeen(path: string): { link: string } | 'other' {
+  const link = readlinkNow(path);
+  return link === undefined ? 'other' : { link };
+}
+
+/** What `walk` saw at `path` that is no folder, if anything. */
+export function foundIn(walk: SeedWalk, path: string): Found | undefined {
+  return walk.stats.get(path) ?? walk.others.get(path);
 }
 
 /** Inodes by device: a walk's "each inode once" without a `dev:ino` string made and kept per entry. */
@@ -177,7 +195,7 @@ export function walkAgain(earlier: EarlierWalk): SeedWalk {
     if (!seen.add(st)) continue;
     files.push({ path, size: st.size, st });
   }
-  return { files, stats, temps: [...walk.temps], others: new Set([...walk.others].filter((path) => !wrote.has(path))) };
+  return { files, stats, temps: [...walk.temps], others: new Map([...walk.others].filter(([path]) => !wrote.has(path))) };
 }
 
 function mayHoldNeeded(size: number, input: ScanInput, lengths: Set<number>, minNeeded: number): boolean {

@@ -8,8 +8,8 @@
 // walk and does not look at home again).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lutimes, readFile, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseOrgConfig } from '../../shared/org-config.js';
@@ -95,6 +95,58 @@ describe('a file written into home while the lay runs', () => {
       for (const name of Object.keys(layer)) if (!expected.has(name)) assert.deepEqual(copiesOf(name), [], `no copy of ${name}`);
       const reported = new Set(r.conflicts.map((c) => c.path));
       for (const name of expected) assert.ok(reported.has(`Documents/${name}`), `${name}'s copy is reported: ${[...reported].join(', ')}`);
+    });
+  }
+});
+
+// A link the user swaps in at a path where the layer has a link and home had one when the restore
+// walked it: only the link the walk saw there is replaced, under either policy; another one is the
+// user's, kept as a conflict copy. One pointing where the layer's does is the layer's already.
+describe('a link swapped in while the lay runs', () => {
+  for (const policy of ['layer-wins', 'keep-both'] as const) {
+    it(`${policy}: the user's link is kept beside the layer's as a conflict copy; one to the layer's target is not`, async (t) => {
+      const { dir, store, repo } = await memoryBucket(t, 'lay-race-link');
+      await writeTree(join(dir, 'template'), { Documents: { 'same.lnk': { link: 'layer-same' }, 'other.lnk': { link: 'layer-other' }, 'equal.lnk': { link: 'layer-equal' } } });
+      await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: [], updated: new Date().toISOString() });
+      await preloadUserLayer(repo, 'alice', { from: join(dir, 'template') });
+      const home = join(dir, 'home');
+      const docs = join(home, 'Documents');
+      // same.lnk: the layer's target at another time (keep-both leaves it too); the others: the image's own targets.
+      await writeTree(home, { Documents: { 'same.lnk': { link: 'layer-same' }, 'other.lnk': { link: 'image-other' }, 'equal.lnk': { link: 'image-equal' } } });
+      await lutimes(join(docs, 'same.lnk'), 1_000_000, 1_000_000);
+      const stateDir = join(dir, 'state');
+      const org = parseOrgConfig({ version: 1, org: 'acme', store: { bucket: 'acme-strata' }, policies: { firstContact: policy }, folders: ['Documents'] }, 'test');
+      const session: Session = { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: 'pc1', signedIn: new Date().toISOString() };
+      await writeSession(stateDir, session);
+
+      const swap = (name: string, target: string) => {
+        rmSync(join(docs, name), { force: true });
+        symlinkSync(target, join(docs, name));
+      };
+      let held = false;
+      const r = await layHome({
+        store,
+        session,
+        stateDir,
+        onEvent: (e) => {
+          if (e.type === 'progress' && e.phase === 'ready' && !held) {
+            held = true;
+            swap('same.lnk', 'user-same');
+            swap('other.lnk', 'user-other');
+            swap('equal.lnk', 'layer-equal');
+          }
+        },
+      });
+      assert.ok(held, 'the lay was held after its walk');
+
+      for (const name of ['same', 'other', 'equal']) assert.equal(await readlink(join(docs, `${name}.lnk`)), `layer-${name}`, `${name}.lnk is the layer's`);
+      const names = await readdir(docs);
+      const copiesOf = async (name: string) => Promise.all(names.filter((n) => n.startsWith(`${name}.sync-conflict-`)).map((n) => readlink(join(docs, n))));
+      assert.deepEqual(await copiesOf('same'), ['user-same'], `the user's same.lnk is kept: ${names.join(', ')}`);
+      assert.deepEqual((await copiesOf('other')).sort(), policy === 'keep-both' ? ['image-other', 'user-other'] : ['user-other'], `the user's other.lnk is kept: ${names.join(', ')}`);
+      assert.deepEqual(await copiesOf('equal'), policy === 'keep-both' ? ['image-equal'] : [], `no copy of a link to the layer's target: ${names.join(', ')}`);
+      const reported = new Set(r.conflicts.map((c) => c.path));
+      for (const name of ['same', 'other']) assert.ok(reported.has(`Documents/${name}.lnk`), `${name}.lnk's copy is reported: ${[...reported].join(', ')}`);
     });
   }
 });
