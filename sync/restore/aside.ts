@@ -21,16 +21,17 @@
  * original it never replaced (undoKept): they would be the same version twice.
  */
 import type { Stats } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { link, readlink, unlink, utimes } from 'node:fs/promises';
 import { isStrataError } from '../errors.js';
 import { fsyncDir, fsyncFile, isErrno, renameNoReplace } from '../fsutil.js';
 import { copyRegular } from '../sparse.js';
+import { foldKey } from '../plan/casefold.js';
 import { freeConflictPath } from '../plan/conflict-name.js';
 import type { Repository } from '../repo/repository.js';
 import type { BlobId } from '../repo/types.js';
 import { stillFound } from './assembly.js';
-import { breathe, lstatNow, pathInside } from './fsutil.js';
+import { breathe, lstatNow, pathInside, readlinkNow } from './fsutil.js';
 import { sameMtime } from './meta.js';
 import { buildPlan } from './plan.js';
 import { foundIn } from './seed.js';
@@ -196,6 +197,17 @@ export async function keepChanged(
   return { moved, kept };
 }
 
+/**
+ * Whether what stands at `other` (a name differing from `path`'s in case) is `st`, found at `path`:
+ * the same kind, size, mtime and mode, a link to the same target — one entry under both names
+ * (not the inode, which a FUSE disk numbers anew per name: assembly.ts stillFound).
+ */
+function sameUnderName(other: string, st: Stats, path: string): boolean {
+  const then = lstatNow(other);
+  if (then === undefined || then.isDirectory() || then.mode !== st.mode || then.size !== st.size || !sameMtime(then, st.mtimeMs)) return false;
+  return !then.isSymbolicLink() || readlinkNow(other) === readlinkNow(path);
+}
+
 /** After a failed restore: removes the copies whose original is still in place (see keepChanged). */
 export async function undoKept(kept: readonly Kept[]): Promise<void> {
   for (const k of kept) {
@@ -207,14 +219,18 @@ export async function undoKept(kept: readonly Kept[]): Promise<void> {
  * Whether the caller saw `st` at `path` before the restore began (its `listed` or `seen`, or its
  * `walked` but for the paths that restore wrote): a listed entry of the same kind, or what the
  * earlier walk saw there (a file of the same size, mtime and mode, a link to the same target; again
- * something else that is no file nor folder: assembly.ts stillFound). Names are compared as they are: on a case-insensitive disk an entry listed under a
- * name differing in case counts as not seen, and is kept (a copy too many, nothing lost).
+ * something else that is no file nor folder: assembly.ts stillFound). An entry listed under a name
+ * differing in case (plan foldKey) counts where it is what stands at `path` (sameUnderName): on a
+ * case-insensitive disk it is there, as first contact takes it, which left it for the restore to
+ * replace (layer-wins); on a case-sensitive one it is another entry, and what is at `path` is kept.
  */
 export function seenBefore(opts: Pick<RestoreOptions, 'listed' | 'seen' | 'walked' | 'only'>): (path: string, st: Stats) => boolean {
   const walked = opts.only === undefined ? opts.walked : undefined;
   return (path, st) => {
     const dir = dirname(path);
-    const entry = (opts.listed?.get(dir) ?? opts.seen?.get(dir))?.find((e) => e.name === basename(path));
+    const name = basename(path);
+    const listing = opts.listed?.get(dir) ?? opts.seen?.get(dir);
+    const entry = listing?.find((e) => e.name === name) ?? listing?.find((e) => foldKey(e.name) === foldKey(name) && sameUnderName(join(dir, e.name), st, path));
     if (entry !== undefined) return !entry.isDirectory() && entry.isFile() === st.isFile() && entry.isSymbolicLink() === st.isSymbolicLink();
     if (walked === undefined || walked.wrote.has(path)) return false;
     const found = foundIn(walked.walk, path);

@@ -218,6 +218,25 @@ describe('first contact on a case-insensitive disk', () => {
     assert.equal(await readFile(copy('documents/REPORT.txt'), 'utf8'), 'my local report');
     assert.equal(await readFile(join(copy('documents/THING'), 'inside.txt'), 'utf8'), 'a local folder');
   });
+
+  it('layer-wins, on a real one: an image file where the layer has a folder under a name differing only in case is replaced, not kept', async (t) => {
+    const home = await caseInsensitiveDir(t);
+    if (home === undefined) return;
+    const { dir, store, repo } = await memoryBucket(t, 'first-contact-case-dir');
+    await writeTree(join(dir, 'layer'), { Documents: { foo: { 'inside.txt': 'the layer: in a folder' } } });
+    await writeProfile(store, { version: 1, user: 'alice', displayName: '', layers: [], updated: new Date().toISOString() });
+    await preloadUserLayer(repo, 'alice', { from: join(dir, 'layer') });
+    await writeTree(home, { Documents: { Foo: 'the image: a file' } });
+    const stateDir = join(dir, 'state');
+    const org = parseOrgConfig({ version: 1, org: 'acme', mode: 'vdi', store: { bucket: 'acme-strata' }, policies: { firstContact: 'layer-wins' }, folders: ['Documents'] }, 'test');
+    const session: Session = { version: 1, source: 'test', org, user: 'alice', home, mode: org.mode, device: 'pc1', signedIn: new Date().toISOString() };
+    await writeSession(stateDir, session);
+    const r = await layHome({ store, session, stateDir, caseInsensitive: true });
+    const docs = join(home, 'Documents');
+    assert.equal(await readFile(join(docs, 'foo', 'inside.txt'), 'utf8'), 'the layer: in a folder');
+    assert.deepEqual(await readdir(docs), ['foo'], 'the image file is not kept');
+    assert.deepEqual(r.conflicts, []);
+  });
 });
 
 describe('first contact hands its listings to the restore', () => {
