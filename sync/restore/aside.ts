@@ -20,7 +20,7 @@
  * replaced and its copy lost. A restore that fails after keeping copies removes those whose
  * original it never replaced (undoKept): they would be the same version twice.
  */
-import type { Stats } from 'node:fs';
+import { readdirSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { link, readlink, unlink, utimes } from 'node:fs/promises';
 import { isStrataError } from '../errors.js';
@@ -199,13 +199,24 @@ export async function keepChanged(
 
 /**
  * Whether what stands at `other` (a name differing from `path`'s in case) is `st`, found at `path`:
- * the same kind, size, mtime and mode, a link to the same target — one entry under both names
- * (not the inode, which a FUSE disk numbers anew per name: assembly.ts stillFound).
+ * one entry under both names. A folder that lists `path`'s name holds it as an entry of its own (a
+ * case-sensitive disk); else it must be the same kind, size, mtime and mode, a link to the same
+ * target (not the inode, which a FUSE disk numbers anew per name: assembly.ts stillFound).
  */
 function sameUnderName(other: string, st: Stats, path: string): boolean {
+  if (listsName(dirname(path), basename(path))) return false;
   const then = lstatNow(other);
   if (then === undefined || then.isDirectory() || then.mode !== st.mode || then.size !== st.size || !sameMtime(then, st.mtimeMs)) return false;
   return !then.isSymbolicLink() || readlinkNow(other) === readlinkNow(path);
+}
+
+/** Whether folder `dir` lists an entry named exactly `name` (one it cannot read: as if it did, so nothing is taken for seen). */
+function listsName(dir: string, name: string): boolean {
+  try {
+    return readdirSync(dir).includes(name);
+  } catch {
+    return true;
+  }
 }
 
 /** After a failed restore: removes the copies whose original is still in place (see keepChanged). */

@@ -4,7 +4,7 @@
 // point after its walk (its first progress event, a chunking of a file it looks at) and writes then.
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, realpath, rmdir, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, realpath, rmdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { poolChunkFile } from './chunk.js';
@@ -93,21 +93,26 @@ describe('restore with newcomers: folders', () => {
   for (const given of ['listed', 'seen'] as const) {
     it(`${given}: a file or link made where a folder goes after the caller listed the target is kept as a conflict copy; one it listed is removed`, { skip: process.platform === 'win32' && 'symlinks need privileges' }, async (t) => {
       const { repo } = await newRepo();
-      const root = await saveLayer(repo, { listed: dir({}), 'new-file': dir({ 'in.txt': file('in') }), 'new-link': dir({}), 'new-case': dir({}) });
+      const root = await saveLayer(repo, { listed: dir({}), 'new-file': dir({ 'in.txt': file('in') }), 'new-link': dir({}), 'new-case': dir({}), 'same-case': dir({}) });
       const target = await realpath(await tempDir(t, 'newcomers'));
       await writeFile(join(target, 'listed'), 'the image: a file where the layer has a folder');
       // On this case-sensitive disk, another entry than new-case: what is made at new-case is a newcomer.
       await writeFile(join(target, 'NEW-CASE'), 'the image: a name differing in case');
+      await writeFile(join(target, 'SAME-CASE'), 'the image: same size');
       const listing = new Map([[target, readdirSync(target, { withFileTypes: true })]]);
       await writeFile(join(target, 'new-file'), 'made after the listing');
       await symlink('somewhere', join(target, 'new-link'));
       await writeFile(join(target, 'new-case'), 'made after the listing, its name folding to a listed one');
+      // Another entry though it has the listed one's size, mode and mtime: only the folder's listing tells them apart.
+      await writeFile(join(target, 'same-case'), 'newcomer: same size!');
+      const listedSame = await lstat(join(target, 'SAME-CASE'));
+      await utimes(join(target, 'same-case'), listedSame.atime, listedSame.mtime);
       const stats = await restoreTree(repo, { target, root, newcomers: { device: 'pc' }, [given]: listing });
-      for (const name of ['listed', 'new-file', 'new-link', 'new-case']) assert.ok((await lstat(join(target, name))).isDirectory(), `${name} is a folder`);
+      for (const name of ['listed', 'new-file', 'new-link', 'new-case', 'same-case']) assert.ok((await lstat(join(target, name))).isDirectory(), `${name} is a folder`);
       assert.equal(await readFile(join(target, 'new-file', 'in.txt'), 'utf8'), 'in');
       assert.equal(await readFile(join(target, 'NEW-CASE'), 'utf8'), 'the image: a name differing in case');
       const kept = await copies(target, stats);
-      assert.deepEqual([...kept].sort(), [['new-case', 'made after the listing, its name folding to a listed one'], ['new-file', 'made after the listing'], ['new-link', '-> somewhere']]);
+      assert.deepEqual([...kept].sort(), [['new-case', 'made after the listing, its name folding to a listed one'], ['new-file', 'made after the listing'], ['new-link', '-> somewhere'], ['same-case', 'newcomer: same size!']]);
     });
   }
 });
