@@ -111,4 +111,38 @@ describe('strata restore --path: the cases a user runs into', () => {
     assert.deepEqual(newest.heads, ['laptop']);
     assert.deepEqual(out.heads.map((h: { device: string; snapshot: string }) => [h.device, h.snapshot]).sort(), [['desktop', first], ['laptop', latest]]);
   });
+
+  it('log <path> lists the snapshots that changed it, newest first, with what each did there', async () => {
+    const src = join(tmp, 'history');
+    const snap = async (spec: Parameters<typeof writeTree>[1], gone?: string) => {
+      if (gone !== undefined) await rm(join(src, gone));
+      await writeTree(src, spec);
+      return JSON.parse((await cli('snapshot', src, '--layer', 'user/hist', '--json')).stdout).snapshot as string;
+    };
+    const s1 = await snap({ 'a.txt': 'one', docs: { 'b.txt': 'b' } });
+    const s2 = await snap({ 'a.txt': 'two!' });
+    const s3 = await snap({ docs: { 'b.txt': 'b, changed' } });
+    const s4 = await snap({}, 'a.txt');
+    const s5 = await snap({ 'a.txt': 'one' });
+    const changes = async (path: string) => {
+      const r = await cli('log', '--layer', 'user/hist', path, '--json');
+      assert.equal(r.code, 0, describeRun(r));
+      const out = JSON.parse(r.stdout);
+      assert.equal(out.path, path.replace(/\/$/, ''));
+      return out.snapshots.map((s: { id: string; change: string; entry: { size: number | null } | null }) => [s.id, s.change, s.entry?.size ?? null]);
+    };
+    assert.deepEqual(await changes('a.txt'), [[s5, 'added', 3], [s4, 'deleted', null], [s2, 'changed', 4], [s1, 'added', 3]]);
+    assert.deepEqual(await changes('docs/'), [[s3, 'changed', null], [s1, 'added', null]]);
+    const text = await cli('log', '--layer', 'user/hist', 'docs/b.txt');
+    assert.equal(text.code, 0, describeRun(text));
+    const lines = text.stdout.trimEnd().split('\n');
+    assert.match(lines[0] as string, /^ID +TIME +DEVICE +CHANGE +SIZE +HEADS$/);
+    assert.equal(lines.length, 3, text.stdout);
+    assert.match(lines[1] as string, new RegExp(`^${s3.slice(0, 12)} +\\S+ +laptop +changed +10 B$`));
+    assert.match(lines[2] as string, new RegExp(`^${s1.slice(0, 12)} +\\S+ +laptop +added +1 B$`));
+    const none = await cli('log', '--layer', 'user/hist', 'never.txt');
+    assert.equal(none.code, 0, describeRun(none));
+    assert.equal(none.stdout, 'no snapshot of user/hist has never.txt\n');
+    assert.equal((await cli('log', '--layer', 'user/hist', '../x')).code, 2);
+  });
 });

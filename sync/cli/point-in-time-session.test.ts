@@ -54,6 +54,10 @@ describe('point in time, signed in: no --store, the session and the keychain', {
     // The preload's, the sign-in's (this device's head, naming what it laid), the pass's.
     assert.equal(listed.snapshots.length, 3, log.stdout);
     assert.equal(listed.snapshots.at(-1).id, first);
+    // Of those, the ones that changed report.txt: the preload's and the pass's (the sign-in laid it as it was).
+    const changed = await strata(['log', '~/Documents/report.txt', ...sd, '--json']);
+    assert.equal(changed.code, 0, describeRun(changed));
+    assert.deepEqual(JSON.parse(changed.stdout).snapshots.map((s: { change: string; entry: { size: number } }) => [s.change, s.entry.size]), [['changed', V2.length], ['added', V1.length]]);
 
     const ls = await strata(['ls', ...sd, '--snapshot', first.slice(0, 12), join(m.home, 'Documents'), '--json']);
     assert.equal(ls.code, 0, describeRun(ls));
