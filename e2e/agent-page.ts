@@ -12,7 +12,7 @@ import { Agent } from '../sync/agent/index.js';
 import { initStore } from '../sync/agent/testkit.js';
 import { serveControl } from '../sync/control/index.js';
 import { ForwardingStore } from '../sync/store/forwarding.js';
-import type { ListOptions, ObjectInfo } from '../sync/store/index.js';
+import type { ListOptions, ObjectInfo, ObjectStore } from '../sync/store/index.js';
 import { MemoryStore } from '../sync/store/memory.js';
 import { openPage } from './browser.js';
 
@@ -37,7 +37,13 @@ export class GateStore extends ForwardingStore {
   }
 }
 
-export async function agentAndPage(t: TestContext) {
+/** What a test changes of agentAndPage's set-up: more in the folder before the agent starts, and the bucket the agent sees (over the gate). */
+export interface PageSetup {
+  prepare?: (root: string) => Promise<void>;
+  wrap?: (store: ObjectStore) => ObjectStore;
+}
+
+export async function agentAndPage(t: TestContext, setup: PageSetup = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'strata-ui-'));
   t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   const root = join(dir, 'home');
@@ -47,9 +53,11 @@ export async function agentAndPage(t: TestContext) {
   // The copy's version is the older one, as a merge leaves it (its mtime is the stamp in its name).
   const stamp = new Date('2026-12-01T10:15:00Z');
   await utimes(join(root, COPY), stamp, stamp);
+  await setup.prepare?.(root);
   const store = new GateStore(new MemoryStore());
   await initStore(store);
-  const agent = await Agent.start({ stateDir: join(dir, 'state'), folders: [{ root, layer: 'user/alice' }], openStore: () => store, watch: false, pollMs: 3_600_000 });
+  const seen = setup.wrap?.(store) ?? store;
+  const agent = await Agent.start({ stateDir: join(dir, 'state'), folders: [{ root, layer: 'user/alice' }], openStore: () => seen, watch: false, pollMs: 3_600_000 });
   t.after(() => {
     store.open(); // a test that failed with the bucket closed must not hold up the stop
     return agent.stop();
@@ -57,7 +65,7 @@ export async function agentAndPage(t: TestContext) {
   const control = await serveControl(agent, { stateDir: join(dir, 'state') });
   t.after(() => control.close());
   const { page, problems } = await openPage(t);
-  return { root, agent, control, page, problems, store };
+  return { root, agent, control, page, problems, store, stateDir: join(dir, 'state') };
 }
 
 /** Waits until the page's overall state reads `label`. */
