@@ -209,3 +209,23 @@ test('conflicts made while the page is open show without a reload, and keeping t
   assert.deepEqual(onOther, onMine);
   assert.deepEqual(problems, []);
 });
+
+test("the name an entry not synced has is isolated as every name is: right-to-left letters or an override in it never reorder the warning's own words", { skip, timeout: 120_000 }, async (t) => {
+  const { root, control, page, problems } = await agentAndPage(t);
+  await page.goto(`${control.url}/#token=${control.token}`);
+  await stateIs(page, 'In sync');
+  const name = 'טיוטה\u202etxt.';
+  await writeFile(join(root, name), 'a draft');
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  const warning = page.locator('.folder .warning');
+  await warning.waitFor({ timeout: 20_000 });
+  // What of the warning is not inside a <bdi>: the page's and the agent's own words.
+  const outside = await warning.evaluate((el) => {
+    const copy = el.cloneNode(true) as HTMLElement;
+    for (const b of copy.querySelectorAll('bdi')) b.remove();
+    return copy.textContent;
+  });
+  assert.doesNotMatch(outside, /[\u05d0-\u05ea\u202e]/u, `the name stays in its <bdi>: ${JSON.stringify(outside)}`);
+  assert.match(await warning.innerText(), /rename it/);
+  assert.deepEqual(problems, []);
+});

@@ -299,8 +299,10 @@ export class FolderRuntime {
       delete this.status.warning;
       return;
     }
-    const more = first.count === 1 ? 'an entry' : `${first.count} entries`;
-    const message = `${more} of the folder cannot be synced and stay${first.count === 1 ? 's' : ''} on this machine only; the first: ${JSON.stringify(first.path)}: ${first.why}; rename it (or move it out of the folder) to sync it`;
+    // The entry is named by the error's path alone: every reader shows that as a name (isolated on
+    // the page, escaped by the CLI), where a name quoted in the words could reorder them (U+202E).
+    const what = first.count === 1 ? 'an entry of the folder cannot be synced and stays on this machine only' : `${first.count} entries of the folder cannot be synced and stay on this machine only; one of them`;
+    const message = `${what}: ${first.why}; rename it (or move it out of the folder) to sync it`;
     this.status.warning = apiError(new StrataError('E_NOT_SYNCED', message, { path: layerPath(this.spec.root, first.path) }));
   }
 

@@ -188,7 +188,7 @@ test('entries the layer cannot hold (a name ending in a dot, a Windows device na
   await writeFile(join(a.root, 'draft.'), 'a draft');
   await waitFor('the warning', () => warning()?.code === 'E_NOT_SYNCED');
   assert.equal(warning()!.path, join(a.root, 'draft.'));
-  assert.match(warning()!.message, /draft\./);
+  assert.doesNotMatch(warning()!.message, /draft\./, 'the name is the path\'s to say, not the words\'');
   await mkdir(join(a.root, 'src'));
   await writeFile(join(a.root, 'src', 'aux.c'), 'int main;');
   writeFileSync(Buffer.concat([Buffer.from(`${a.root}/`), Buffer.from([0x63, 0x61, 0x66, 0xe9])]), 'latin-1');
