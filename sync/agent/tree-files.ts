@@ -10,23 +10,20 @@
  *   name (then it is the tree the bucket holds under that id, and the caller validates it like one
  *   fetched). One that does not — torn, a flipped bit, another tree's bytes — is removed and counts
  *   as not kept, so it is fetched again;
- * - an entry appears under its name whole: written aside under a temp name (sync/temps.ts), then
- *   renamed in. It is not fsynced: what a power loss leaves under the name is caught by the hash,
- *   and costs one GET. Temps a killed writer left go at the next start;
+ * - an entry appears under its name whole (repo/kept-files.ts). Temps a killed writer left go at
+ *   the next start;
  * - bounded: trim keeps the trees in use and, of the rest, the most recently used, up to
  *   max(minBytes, twice the bytes of those in use);
  * - the files only ever save requests: a failure to read, write or remove one costs at most the GET
  *   it would have saved, never a pass.
  */
-import { readFile as readFileCallback } from 'node:fs';
-import { readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { blobId, isBlobId, type HashAlgorithm } from '../chunker/hash.js';
+import { isBlobId, type HashAlgorithm } from '../chunker/hash.js';
 import { makeDirs } from '../fsutil.js';
+import { readVerified, removeLeftoverTemps, writeWhole } from '../repo/kept-files.js';
 import { mapLimit } from '../repo/pool.js';
 import type { BlobId } from '../repo/types.js';
-import { tempInUse, tempName, TEMP_PREFIX } from '../temps.js';
 
 /** The least a folder keeps, however few trees it uses now (the org layers', earlier heads'). */
 export const DEFAULT_MIN_BYTES = 64 * 1024 * 1024;
@@ -34,11 +31,6 @@ export const DEFAULT_MIN_BYTES = 64 * 1024 * 1024;
 const CONCURRENCY = 8;
 /** Files read at once: a layer's thousands of small trees, read while the caller waits for them. */
 const READ_CONCURRENCY = 32;
-/**
- * fs.readFile's callback form: the promise form costs about twice the CPU a file (Node 20), which
- * thousands of small trees make a good part of a sign-in's time before ready.
- */
-const readFile = promisify(readFileCallback);
 
 export interface TreeFilesOptions {
   /** The floor of the bound (default DEFAULT_MIN_BYTES). */
@@ -82,14 +74,7 @@ export class TreeFiles {
     if (!isBlobId(id)) return;
     const entries = await this.open();
     if (entries.has(id)) return;
-    const temp = join(this.dir, tempName('tree'));
-    try {
-      await writeFile(temp, bytes, { flag: 'wx', mode: 0o600 });
-      await rename(temp, this.path(id));
-    } catch {
-      await rm(temp, { force: true }).catch(() => undefined);
-      return;
-    }
+    if (!(await writeWhole(this.dir, id, bytes, 'tree'))) return;
     if (!entries.has(id)) this.total += bytes.byteLength;
     entries.set(id, bytes.byteLength);
   }
@@ -146,7 +131,7 @@ export class TreeFiles {
   private async list(): Promise<Map<BlobId, number>> {
     await makeDirs(this.dir, 0o700).catch(() => undefined);
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    for (const n of names) if (n.startsWith(TEMP_PREFIX) && !tempInUse(join(this.dir, n), n)) await rm(join(this.dir, n), { force: true }).catch(() => undefined);
+    await removeLeftoverTemps(this.dir, names);
     const found = await mapLimit(names.filter(isBlobId), CONCURRENCY, async (id) => {
       const st = await stat(this.path(id)).catch(() => undefined);
       return st?.isFile() ? { id, size: st.size, at: st.mtimeMs } : undefined;
@@ -201,10 +186,4 @@ export class KeptTrees {
     });
     return out;
   }
-}
-
-/** The bytes of the file at `path` if it can be read and they hash to `id`. */
-async function readVerified(path: string, id: BlobId, hash: HashAlgorithm): Promise<Uint8Array | undefined> {
-  const bytes = await readFile(path).catch(() => undefined);
-  return bytes !== undefined && blobId(bytes, hash) === id ? bytes : undefined;
 }
