@@ -34,7 +34,7 @@ import { openAgentState, type AgentState } from '../state/index.js';
 import type { SyncFolder } from './folder.js';
 import { resolveConflict, resolveConflicts, type ConflictHost } from './agent-conflicts.js';
 import type { AgentOptions } from './agent-options.js';
-import { FolderRuntime, isOffline } from './runtime.js';
+import { FolderRuntime, indexesDir, isOffline } from './runtime.js';
 
 export type { AgentOptions } from './agent-options.js';
 
@@ -389,7 +389,7 @@ export class Agent implements AgentApi {
     if (this.repo === undefined) {
       try {
         // The index is loaded by the first pass (which loads it anyway).
-        this.repo = await openRepository(await this.opts.openStore(), { loadIndex: false });
+        this.repo = await openRepository(await this.opts.openStore(), { loadIndex: false, keptIndexes: indexesDir(this.opts.stateDir) });
       } catch (err) {
         // Cut short by a pause or a stop: no failure of the store's.
         if (signal.aborted) return false;

@@ -29,7 +29,7 @@
 export { Agent, type AgentOptions } from './agent.js';
 export { SyncFolder, type FolderOptions, type PassPhase, type PassResult } from './folder.js';
 export { syncOnce, type OnceOptions } from './once.js';
-export { folderExcluder, folderFiles, folderStateDir, isOffline, type FolderSpec } from './runtime.js';
+export { folderExcluder, folderFiles, folderStateDir, indexesDir, isOffline, type FolderSpec } from './runtime.js';
 export { readBase, readRecordedBase, writeBase, removeBase, EMPTY_BASE, type Base, type BaseKind, type BasePaths } from './base.js';
 export { includeRules } from './include.js';
 export { sameStat } from './walk.js';

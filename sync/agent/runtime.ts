@@ -93,6 +93,15 @@ export function folderStateDir(stateDir: string, spec: FolderSpec): string {
   return join(stateDir, 'folders', id);
 }
 
+/**
+ * `<stateDir>/indexes`: where the sign-in's lay and the agent keep the repository's index objects
+ * (RepositoryOptions.keptIndexes), beside the folders' state, not in each: the index is the whole
+ * repository's, and every folder of a state dir reads the same one.
+ */
+export function indexesDir(stateDir: string): string {
+  return join(stateDir, 'indexes');
+}
+
 /** A folder's state files (FolderOptions), in its state dir (folderStateDir). */
 export function folderFiles(dir: string): Required<Pick<FolderOptions, 'execJournal' | 'pendingFile' | 'settledFile' | 'deletesFile' | 'answerFile' | 'baseFile' | 'treeDir'>> {
   return {

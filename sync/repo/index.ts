@@ -16,7 +16,7 @@
  * - No locks and no conditional writes: many devices may write one store at once. Duplicate
  *   blobs across devices are harmless (readers keep the first location they see).
  */
-export { Repository, type RepositoryOptions, type RepoStats, type SnapshotRecord, type ReadBlobsOptions } from './repository.js';
+export { Repository, keptIndexDir, type RepositoryOptions, type RepoStats, type SnapshotRecord, type ReadBlobsOptions } from './repository.js';
 export { initRepository, openRepository, readFormat, validateFormat, DEFAULT_CHUNKER, DEFAULT_PACK_SIZE, type InitOptions, type OpenOptions } from './format.js';
 export { treeNotFound, refIn, type TreeRef } from './treeref.js';
 export { type LoadTreesOptions } from './repository.js';

@@ -33,10 +33,16 @@
  *   unreadable, and `check` reports it. For a reader, one a loaded index supersedes is no error.
  * - `readSuperseded` (gc and check, which must see every index there is) reads every listed index,
  *   all at once with bounded concurrency; supersedes still excuse an index gone meanwhile.
+ * - `kept` (index-files.ts): a listed index whose file is there is read from it instead of
+ *   fetched, and decoded and validated as a fetched one; a file that fails is removed and the index
+ *   fetched. A fetched index is kept there once valid, after `onIndex` had it (so no more than the
+ *   few in flight are held decoded, as without), and once every listing completed the files of
+ *   indexes no longer listed are removed. gc and check pass none: they must see the bucket as it is.
  */
 import type { HashAlgorithm } from '../chunker/hash.js';
 import { StrataError, isStrataError } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
+import type { IndexFiles } from './index-files.js';
 import { MAX_INDEX_BYTES, decodeIndexFile, type IndexFile } from './indexfile.js';
 import { forEachLimit } from './pool.js';
 
@@ -57,6 +63,8 @@ export interface LoadIndexesOptions {
   readSuperseded?: boolean;
   /** Keys that indexes loaded before supersede: one of these gone is no error. */
   superseded?: ReadonlySet<string>;
+  /** Index objects kept on this machine: read from there where they are, and the rest kept there once fetched. */
+  kept?: IndexFiles;
 }
 
 interface Listed {
@@ -89,20 +97,45 @@ export async function loadIndexes(store: ObjectStore, hash: HashAlgorithm, concu
     }
     return out.sort((a, b) => b.size - a.size || (a.key < b.key ? -1 : 1));
   };
-  const read = async ({ key, size }: Listed): Promise<void> => {
-    tried.add(key);
+  /** Hands on index `key` decoded from `bytes`; returns the decoding's error for a bad one (what onIndex throws is thrown). */
+  const deliver = (key: string, bytes: Uint8Array): unknown => {
     let idx: IndexFile;
     try {
-      if (size > MAX_INDEX_BYTES) throw new StrataError('E_OBJECT_TOO_LARGE', `index is ${size} bytes, over the ${MAX_INDEX_BYTES}-byte limit`, { key });
-      idx = { key, ...decodeIndexFile(key, await store.get(key), hash) };
+      idx = { key, ...decodeIndexFile(key, bytes, hash) };
     } catch (err) {
-      if (!(err instanceof StrataError) || FATAL.includes(err.code)) throw err;
-      if (isStrataError(err, 'E_NOT_FOUND')) gone.set(key, err);
-      else errors.set(key, err);
-      return;
+      return err;
     }
     for (const k of idx.supersedes) covered.add(k);
     onIndex(idx);
+    return undefined;
+  };
+  /** Whether index `key` was read from `kept`; a file there that is no valid index is removed. */
+  const fromKept = async (kept: IndexFiles, key: string): Promise<boolean> => {
+    const bytes = await kept.read(key);
+    if (bytes === undefined) return false;
+    if (deliver(key, bytes) === undefined) return true;
+    await kept.drop(key);
+    return false;
+  };
+  const failed = (key: string, err: unknown): void => {
+    if (!(err instanceof StrataError) || FATAL.includes(err.code)) throw err;
+    if (isStrataError(err, 'E_NOT_FOUND')) gone.set(key, err);
+    else errors.set(key, err);
+  };
+  const read = async ({ key, size }: Listed): Promise<void> => {
+    tried.add(key);
+    if (size <= MAX_INDEX_BYTES && opts.kept && (await fromKept(opts.kept, key))) return;
+    let bytes: Uint8Array;
+    try {
+      if (size > MAX_INDEX_BYTES) throw new StrataError('E_OBJECT_TOO_LARGE', `index is ${size} bytes, over the ${MAX_INDEX_BYTES}-byte limit`, { key });
+      bytes = await store.get(key);
+    } catch (err) {
+      failed(key, err);
+      return;
+    }
+    const bad = deliver(key, bytes);
+    if (bad !== undefined) failed(key, bad);
+    else await opts.kept?.write(key, bytes);
   };
   const readAll = async (listed: Listed[]): Promise<void> => {
     for (let i = 0; i < listed.length; ) {
@@ -116,6 +149,7 @@ export async function loadIndexes(store: ObjectStore, hash: HashAlgorithm, concu
   await readAll(await list());
   if ([...gone.keys()].some((k) => !covered.has(k))) await readAll(await list());
   for (const [key, err] of gone) if (!covered.has(key)) errors.set(key, err);
+  await opts.kept?.prune(listed);
   const reported = [...errors.values()].filter((e) => all || !covered.has(e.key ?? ''));
   reported.sort((a, b) => ((a.key ?? '') < (b.key ?? '') ? -1 : 1));
   return { errors: reported, superseded: [...covered], listed };

@@ -8,11 +8,14 @@
  * snapshot, which `saveSnapshot` enforces for the root tree. `indexed` holds every blob of the
  * org's repository, so it is a compact table (blobtable.ts) rather than a Map.
  */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { blobId, isBlobId } from '../chunker/hash.js';
 import { StrataError, type ErrorCode } from '../errors.js';
 import type { ObjectStore } from '../store/index.js';
 import { BlobTable } from './blobtable.js';
 import type { IndexFile, IndexedPack } from './indexfile.js';
+import { IndexFiles } from './index-files.js';
 import { loadIndexes } from './indexload.js';
 import { short } from './json.js';
 import * as layers from './layers.js';
@@ -37,6 +40,21 @@ export interface RepositoryOptions {
   readConcurrency?: number;
   /** The clock for head times (default: the system clock). */
   now?: () => Date;
+  /**
+   * A folder of this machine's where loadIndex keeps the index objects it reads, for the next
+   * reader here (index-files.ts), in a subfolder per repository (keptIndexDir); without it, every
+   * load fetches them all. gc and check never use it.
+   */
+  keptIndexes?: string;
+}
+
+/**
+ * `<keptIndexes>/<hash of the repository's id>`: one folder per repository, since the index is the
+ * whole repository's (every layer's), so one state dir that meets another bucket keeps both apart.
+ * The id is hashed: it is the bucket's, and must never become a path of its own.
+ */
+export function keptIndexDir(keptIndexes: string, format: FormatObject): string {
+  return join(keptIndexes, createHash('sha256').update(format.id).digest('hex').slice(0, 16));
 }
 
 export interface ReadBlobsOptions {
@@ -80,12 +98,14 @@ export class Repository {
   private readonly writer: PackWriter;
   private readonly readConcurrency: number;
   private readonly now: () => Date;
+  private readonly keptIndexes: string | undefined;
 
   constructor(store: ObjectStore, format: FormatObject, opts: RepositoryOptions = {}) {
     this.store = new CountingStore(store);
     this.format = format;
     this.readConcurrency = opts.readConcurrency ?? 8;
     this.now = opts.now ?? (() => new Date());
+    this.keptIndexes = opts.keptIndexes === undefined ? undefined : keptIndexDir(opts.keptIndexes, format);
     this.writer = new PackWriter(
       this.store,
       format.hash,
@@ -114,7 +134,7 @@ export class Repository {
    *
    * Each index goes into the table as soon as it is fetched, so that only the few in flight are
    * held decoded (indexload.ts). A load that fails keeps the indexes it added: each is valid, and
-   * was listed.
+   * was listed. With `keptIndexes`, those kept there are read from there (index-files.ts).
    */
   async loadIndex(): Promise<void> {
     const known = new Map([...this.loadedIndexes].map(([key, { supersedes }]) => [key, supersedes]));
@@ -122,7 +142,8 @@ export class Repository {
       for (const pack of idx.packs) this.rememberIndexed(pack);
       this.loadedIndexes.set(idx.key, { supersedes: idx.supersedes, listed: true });
     };
-    const { errors, listed } = await loadIndexes(this.store, this.format.hash, this.readConcurrency, add, { known });
+    const kept = this.keptIndexes === undefined ? undefined : await IndexFiles.open(this.keptIndexes, this.format.hash);
+    const { errors, listed } = await loadIndexes(this.store, this.format.hash, this.readConcurrency, add, { known, ...(kept ? { kept } : {}) });
     for (const [key, k] of this.loadedIndexes) {
       if (listed.has(key)) k.listed = true;
       else if (k.listed) this.loadedIndexes.delete(key);
@@ -197,13 +218,21 @@ export class Repository {
     return id;
   }
 
-  /** Uploads pending packs and writes their index. Must resolve before a snapshot referencing them is saved. */
+  /**
+   * Uploads pending packs and writes their index (kept in `keptIndexes` too). Must resolve before a
+   * snapshot referencing them is saved.
+   */
   async flush(): Promise<void> {
-    const { indexKeys, packs } = await this.writer.flush();
-    for (const key of indexKeys) this.loadedIndexes.set(key, { supersedes: [], listed: false });
+    const { indexes, packs } = await this.writer.flush();
+    for (const { key } of indexes) this.loadedIndexes.set(key, { supersedes: [], listed: false });
     for (const pack of packs) {
       this.rememberIndexed(pack);
       for (const b of pack.blobs) this.unindexed.delete(b.id);
+    }
+    // Kept as a fetched one is, so that the next reader here fetches none of this device's own.
+    if (this.keptIndexes !== undefined && indexes.length > 0) {
+      const kept = IndexFiles.writing(this.keptIndexes, this.format.hash);
+      for (const { key, bytes } of indexes) await kept.write(key, bytes);
     }
   }
 

@@ -83,13 +83,13 @@ export class PackWriter {
     this.throwIfFailed();
   }
 
-  /** Uploads everything pending, then the index; returns the index keys and the packs they name. */
-  async flush(): Promise<{ indexKeys: string[]; packs: IndexedPack[] }> {
+  /** Uploads everything pending, then the index; returns the index objects written (key and bytes) and the packs they name. */
+  async flush(): Promise<{ indexes: { key: string; bytes: Uint8Array }[]; packs: IndexedPack[] }> {
     this.throwIfFailed();
     for (const type of BLOB_TYPES) if (this.current[type].count > 0) this.seal(type);
     while (this.uploading.size > 0) await Promise.race(this.uploading);
     this.throwIfFailed();
-    const indexKeys: string[] = [];
+    const indexes: { key: string; bytes: Uint8Array }[] = [];
     const packs: IndexedPack[] = [];
     for (const key of [...this.stuck]) await this.withdraw(key);
     for (const [key, batch] of [...this.unsure]) await this.checkStillStored(batch, key);
@@ -101,10 +101,10 @@ export class PackWriter {
       await this.checkStillStored(batch, keys.index(id));
       // Packs made durable during the put were appended after the batch; they wait for the next flush.
       this.durable = this.durable.slice(batch.length);
-      indexKeys.push(keys.index(id));
+      indexes.push({ key: keys.index(id), bytes });
       packs.push(...batch);
     }
-    return { indexKeys, packs };
+    return { indexes, packs };
   }
 
   /** Drops unsealed blobs and clears a failure; packs already durable are indexed by the next flush. */

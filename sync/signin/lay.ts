@@ -65,7 +65,7 @@ import { restoreTree, type ChunkFileFn, type ChunkFilesFn, type EarlierWalk, typ
 import type { ObjectStore } from '../store/index.js';
 import { makeExcluder } from '../watch/index.js';
 import { layerGraph } from '../agent/history.js';
-import { EMPTY_BASE, folderFiles, folderStateDir, readRecordedBase, removeBase, writeBase, type Base } from '../agent/index.js';
+import { EMPTY_BASE, folderFiles, folderStateDir, indexesDir, readRecordedBase, removeBase, writeBase, type Base } from '../agent/index.js';
 import { describeError, isStrataError, shortenMiddle, StrataError } from '../errors.js';
 import { loadSettled } from '../agent/settled.js';
 import { TreeFiles } from '../agent/tree-files.js';
@@ -186,7 +186,7 @@ export async function layHome(opts: LayOptions): Promise<LayResult> {
   const start = clock();
   const { session } = opts;
   const emit = (e: SignInEvent): void => opts.onEvent?.(e);
-  const repo = await openRepository(new ScratchStore(opts.store), { loadIndex: false });
+  const repo = await openRepository(new ScratchStore(opts.store), { loadIndex: false, keptIndexes: indexesDir(opts.stateDir) });
   // The indexes (megabytes) load while the profile and the snapshots are read.
   const indexLoading = repo.loadIndex();
   indexLoading.catch(() => undefined);

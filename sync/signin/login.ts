@@ -20,17 +20,18 @@
  *   6. the session file (no secrets) is written.
  * A failure at any step, or a lay after it that fails (the caller runs `undo`), leaves the state
  * dir and the keychain as they were: the keychain gets back what it held before for this user, the
- * session file and the folder's settled.json and base.json their old bytes (or go), the hold goes
+ * session file and the folder's settled.json and base.json their old bytes (or go), the index
+ * objects the lay kept in the state dir go (agent indexesDir: the bucket's, but new there), the hold goes
  * while home is untouched, and a state dir this sign-in made goes. One thing stays: a `laying`
  * marker the lay wrote (laying.ts), since home may no longer be as it was. A failure that means
  * another sign-in is laying onto the state dir (E_LAYING, or any failure while that other process's
  * marker stands) undoes nothing: what the state dir and the keychain hold then is the other
  * sign-in's, which an undo would sign out under its running lay.
  */
-import { lstat, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { OrgConfig } from '../../shared/org-config.js';
-import { folderFiles, folderStateDir } from '../agent/index.js';
+import { folderFiles, folderStateDir, indexesDir } from '../agent/index.js';
 import { ADMIN, checkKeychain, deleteCredentials, loadCredentials, saveCredentials, userPrincipal, type S3Credentials } from '../credentials/index.js';
 import { probeAgent, readControlFile } from '../control/index.js';
 import { StrataError, isStrataError } from '../errors.js';
@@ -164,7 +165,8 @@ async function checkHome(home: string): Promise<void> {
  * Records what the keychain holds for `user` and what the state dir holds, and returns what puts
  * them back as they were: the keychain entry (or none), the session file's bytes (or none), a
  * state dir that did not exist removed, and in one that did, a device id (agent.json) it lacked
- * and the folder's settled.json and base.json as they were. A `laying` marker the failed lay wrote
+ * and the folder's settled.json and base.json as they were, and none of the index objects the lay
+ * kept (indexesDir) that were not there. A `laying` marker the failed lay wrote
  * stays only where a session is back: its agent must lay again before it syncs over a home half
  * laid (laying.ts). Without one, the marker's other reader, the next lay, need not read every file
  * once what the failed lay wrote is durable: one syncfs of home where the lay left that to the end
@@ -191,7 +193,7 @@ async function undoer(org: string, user: string, stateDir: string, home: string,
   // The lay removes the last pass's record (settled.json: a signed-out machine's next lay reads what
   // it had synced there) and writes the folder's base; the folder is the one its session names (sessionFolder).
   const { settledFile, baseFile } = folderFiles(folderStateDir(stateDir, { root: home, layer: `user/${user}` }));
-  const putBack = await Promise.all([settledFile, baseFile].map(fileAsItIs));
+  const putBack = await Promise.all([...[settledFile, baseFile].map(fileAsItIs), addedGo(indexesDir(stateDir))]);
   return async (failure) => {
     if (isStrataError(failure, 'E_LAYING') || (await runningLay(stateDir)) !== undefined) return;
     await (creds === undefined ? deleteCredentials(org, who) : saveCredentials(org, who, creds)).catch(() => undefined);
@@ -220,6 +222,17 @@ async function fileAsItIs(file: string): Promise<() => Promise<void>> {
   if (!was.isFile()) return () => Promise.resolve();
   const bytes = await readFile(file);
   return () => writeFileAtomic(file, bytes);
+}
+
+/** What removes what is added under folder `dir` from now on: `dir` itself where nothing is there now; nothing where it cannot be listed. */
+async function addedGo(dir: string): Promise<() => Promise<void>> {
+  const was = await readdir(dir, { recursive: true }).catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : null));
+  if (was === undefined) return () => rm(dir, { recursive: true, force: true });
+  if (was === null) return () => Promise.resolve();
+  const before = new Set(was);
+  return async () => {
+    for (const n of await readdir(dir, { recursive: true }).catch(() => [])) if (!before.has(n)) await rm(join(dir, n), { recursive: true, force: true });
+  };
 }
 
 async function exists(path: string, how = stat): Promise<boolean> {
