@@ -80,6 +80,11 @@ export async function baseTree(graph: SnapshotGraph, bases: readonly SnapshotId[
   return tree;
 }
 
+/** The order a pass merges heads in: newest first (`time` of each one's snapshot), ties by device. */
+export function newestFirst<H extends Pick<Head, 'device' | 'snapshot'>>(heads: readonly H[], time: (id: SnapshotId) => number): H[] {
+  return [...heads].sort((a, b) => time(b.snapshot) - time(a.snapshot) || (a.device < b.device ? -1 : 1));
+}
+
 export async function mergeHeads(input: MergeInput): Promise<MergeOutput> {
   let merged = input.mine;
   const mineSet = [...(input.own === undefined ? [] : [input.own]), ...input.alsoMerged];
@@ -97,8 +102,7 @@ export async function mergeHeads(input: MergeInput): Promise<MergeOutput> {
   await input.graph.prefetch(pending.map((h) => h.snapshot));
   const time = new Map<SnapshotId, number>();
   for (const h of pending) time.set(h.snapshot, await input.graph.get(h.snapshot).then((s) => Date.parse(s.time), () => -Infinity));
-  const newest = (h: Head): number => time.get(h.snapshot) ?? -Infinity;
-  const heads = [...pending].sort((a, b) => newest(b) - newest(a) || (a.device < b.device ? -1 : 1));
+  const heads = newestFirst(pending, (id) => time.get(id) ?? -Infinity);
   let known = new Set<SnapshotId>();
   let knownFor = 0;
   for (const [i, h] of heads.entries()) {

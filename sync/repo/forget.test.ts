@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { layerGraph } from '../agent/history.js';
+import { mergeHeads } from '../agent/remote.js';
+import { TreeCache } from '../agent/trees.js';
 import { check } from './check.js';
 import { forgetSnapshots, type ForgetOptions } from './forget.js';
 import { keptByPolicy } from './forget-policy.js';
@@ -35,6 +37,31 @@ async function present(store: MemoryStore, ids: readonly SnapshotId[]): Promise<
   const out: SnapshotId[] = [];
   for (const id of ids) if (await store.head(keys.snapshot(LAYER, id))) out.push(id);
   return out;
+}
+
+/**
+ * Every merge base the agent's own merge finds, at every level (baseTree's merges of several bases
+ * too), in a pass of each device merging all the other heads as they are now, and in one merging
+ * each other head alone: one line per mergeBases call, `mine ~ theirs: bases`.
+ */
+async function everyBase(repo: Repository): Promise<string[]> {
+  const { heads } = await repo.listHeads(LAYER);
+  const graph = layerGraph(repo, LAYER);
+  const found: string[] = [];
+  const walk = graph.mergeBases.bind(graph);
+  graph.mergeBases = async (mine, theirs) => {
+    const bases = await walk(mine, theirs);
+    found.push(`${[...mine].sort().join('+')} ~ ${theirs}: ${[...bases].sort().join('+')}`);
+    return bases;
+  };
+  const trees = new TreeCache(repo);
+  const pass = (own: (typeof heads)[number], others: typeof heads) =>
+    mergeHeads({ device: own.device, graph, trees, chunks: new Map(), own: own.snapshot, alsoMerged: [], heads: [own, ...others], considered: new Map(), mine: new Map() });
+  for (const own of heads) {
+    await pass(own, heads.filter((h) => h !== own));
+    for (const other of heads) if (other !== own) await pass(own, [other]);
+  }
+  return found.sort();
 }
 
 describe('the retention policy', () => {
@@ -137,6 +164,61 @@ describe('admin forget', () => {
     assert.equal(f.protected.find((s) => s.id === r)?.why, 'merge');
     assert.deepEqual((await graph().mergeBases([a1], b1)).sort(), [a0, b0].sort());
     assert.deepEqual(await graph().mergeBases([a0], b0), [r]);
+  });
+
+  it('keeps the bases a merge of two heads merges in turn and theirs, where those are below every head\'s common base', async () => {
+    const { store, repo, at } = await layer();
+    // c wrote f0, f1 and stopped; a and b crossed from r (x1, x2, each merging the other), then each
+    // merged f1. The heads' common base is f1; a merge of a's and b's heads has x1, x2 and f1 for
+    // bases, and merges them in turn against their own base, r, below f1.
+    const o = await at(0, 'a', []);
+    const r = await at(1, 'a', [o]);
+    const f0 = await at(2, 'c', [r]);
+    const f1 = await at(3, 'c', [f0]);
+    const x1 = await at(4, 'a', [r]);
+    const x2 = await at(5, 'b', [r]);
+    const x1m = await at(6, 'a', [x1, x2]);
+    const x2m = await at(7, 'b', [x2, x1]);
+    const a = await at(8, 'a', [x1m, f1]);
+    const b = await at(9, 'b', [x2m, f1]);
+    await repo.writeHead(LAYER, 'a', a);
+    await repo.writeHead(LAYER, 'b', b);
+    await repo.writeHead(LAYER, 'c', f1);
+    assert.deepEqual((await layerGraph(repo, LAYER).mergeBases([a], b)).sort(), [x1, x2, f1].sort());
+    const before = await everyBase(repo);
+    assert.ok(before.some((line) => line.endsWith(`: ${r}`)), 'a merge of the bases walks down to r');
+    const f = await forgetSnapshots(repo, LAYER, { ...OLD, policy: { last: 1 } });
+    assert.equal(f.protected.find((s) => s.id === r)?.why, 'merge');
+    assert.deepEqual(await present(store, [o]), [], 'what no merge needs still goes');
+    assert.deepEqual(await everyBase(repo), before);
+  });
+
+  it('keeps what a pass that merged one head merges the next against, where no two heads alone need it', async () => {
+    const { store, repo, at } = await layer();
+    // p and q crossed from r; a merged p's x1, b q's x2, h both crossings; all merged c's f1. A pass of
+    // a merges b's head first (the newest), then h's against both: bases x1m, x2m and f1, merged in
+    // turn against x1, x2 and r.
+    const o = await at(0, 'p', []);
+    const r = await at(1, 'p', [o]);
+    const f0 = await at(2, 'c', [r]);
+    const f1 = await at(3, 'c', [f0]);
+    const x1 = await at(4, 'p', [r]);
+    const x2 = await at(5, 'q', [r]);
+    const x1m = await at(6, 'p', [x1, x2]);
+    const x2m = await at(7, 'q', [x2, x1]);
+    const h = await at(8, 'h', [x1m, x2m, f1]);
+    const a = await at(9, 'a', [x1m, f1]);
+    const b = await at(10, 'b', [x2m, f1]);
+    await repo.writeHead(LAYER, 'a', a);
+    await repo.writeHead(LAYER, 'b', b);
+    await repo.writeHead(LAYER, 'h', h);
+    await repo.writeHead(LAYER, 'c', f1);
+    const before = await everyBase(repo);
+    assert.ok(before.some((line) => line.startsWith(`${[a, b].sort().join('+')} ~ ${h}:`)), 'a pass of a merges h against a and b');
+    assert.ok(before.some((line) => line.endsWith(`: ${r}`)));
+    await forgetSnapshots(repo, LAYER, { ...OLD, policy: { last: 1 } });
+    assert.deepEqual(await present(store, [o]), []);
+    assert.deepEqual(await everyBase(repo), before);
   });
 
   it('keeps what the bucket got within the grace period and its parents, and spares what a device names while it runs', async () => {

@@ -30,7 +30,7 @@ import type { RetentionPolicy } from './forget-policy.js';
 import { checkLayerId } from './names.js';
 import { forEachLimit, mapLimit } from './pool.js';
 import type { Repository } from './repository.js';
-import { keys, type Snapshot, type SnapshotId } from './types.js';
+import { keys, type Head, type Snapshot, type SnapshotId } from './types.js';
 
 export interface ForgetOptions {
   policy: RetentionPolicy;
@@ -68,8 +68,8 @@ export interface ForgetReport {
 }
 
 interface LayerState {
-  snaps: Map<SnapshotId, PlannedSnapshot & { snapshot: Snapshot }>;
-  heads: SnapshotId[];
+  snaps: Map<SnapshotId, PlannedSnapshot>;
+  heads: Head[];
 }
 
 const unsafe = (why: string, key: string) => new StrataError('E_FORGET_UNSAFE', `${why}, so what a sync needs is unknown and forget deletes nothing (strata check reports it)`, { key });
@@ -99,7 +99,7 @@ async function readLayer(repo: Repository, layer: string, known: LayerState['sna
   if (bad) throw unsafe(`head cannot be read (${bad.code}: ${bad.message})`, bad.key ?? keys.heads(layer));
   const dangling = heads.find((h) => !snaps.has(h.snapshot));
   if (dangling) throw unsafe(`head points at snapshot ${dangling.snapshot}, which is not there`, keys.head(layer, dangling.device));
-  return { snaps, heads: heads.map((h) => h.snapshot) };
+  return { snaps, heads };
 }
 
 function entry(state: LayerState, id: SnapshotId): ForgetEntry {
@@ -112,15 +112,15 @@ export async function forgetSnapshots(repo: Repository, layerId: string, opts: F
   if (!Number.isSafeInteger(opts.graceMs) || opts.graceMs < 0) throw new StrataError('E_USAGE', `grace period ${opts.graceMs} ms is not a whole number of ms ≥ 0`);
   const concurrency = opts.concurrency ?? 8;
   const now = (opts.now ?? Date.now)();
-  const plan = (s: LayerState): ForgetPlan => planForget({ snapshots: s.snaps, heads: s.heads, policy: opts.policy, now, graceMs: opts.graceMs });
+  const plan = (s: LayerState): Promise<ForgetPlan> => planForget({ snapshots: s.snaps, heads: s.heads, policy: opts.policy, now, graceMs: opts.graceMs });
   const first = await readLayer(repo, layer, new Map(), concurrency);
-  const planned = plan(first);
+  const planned = await plan(first);
   let state = first;
   let final = planned;
   if (!opts.dryRun && planned.forget.length > 0) {
     await opts.beforeRecheck?.();
     state = await readLayer(repo, layer, first.snaps, concurrency);
-    final = plan(state);
+    final = await plan(state);
   }
   const doomed = new Set(final.forget);
   const forget = planned.forget.filter((id) => doomed.has(id));
