@@ -3,14 +3,16 @@
 // the agent's walk finds before and after, by check, and against a device that syncs meanwhile.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { layerGraph } from '../agent/history.js';
-import { mergeHeads } from '../agent/remote.js';
+import { layerGraph, SnapshotGraph } from '../agent/history.js';
+import { baseTree, mergeHeads, newestFirst } from '../agent/remote.js';
 import { TreeCache } from '../agent/trees.js';
 import { check } from './check.js';
 import { forgetSnapshots, type ForgetOptions } from './forget.js';
 import { keptByPolicy } from './forget-policy.js';
+import { planForget, type PlannedSnapshot } from './forget-plan.js';
+import { makeRng, testSeed, type Rng } from '../testing/random.js';
 import { newRepo, rejectsWith } from './testkit.js';
-import { FORMAT_VERSION, keys, type SnapshotId } from './types.js';
+import { FORMAT_VERSION, keys, type Snapshot, type SnapshotId } from './types.js';
 import { openRepository } from './format.js';
 import type { Repository } from './repository.js';
 import { StrataError } from '../errors.js';
@@ -62,6 +64,71 @@ async function everyBase(repo: Repository): Promise<string[]> {
     for (const other of heads) if (other !== own) await pass(own, [other]);
   }
   return found.sort();
+}
+
+/**
+ * A random layer: devices whose passes each merge the heads that changed since their last one, as
+ * read up to a few passes before (so passes cross), some clocks behind, some devices stopping early.
+ */
+function randomLayer(rng: Rng): { snaps: Map<SnapshotId, PlannedSnapshot>; heads: { device: string; snapshot: SnapshotId }[] } {
+  const [n, devices, lag] = [rng.range(10, 70), rng.range(2, 7), rng.range(1, 5)];
+  const snaps = new Map<SnapshotId, PlannedSnapshot>();
+  const head: SnapshotId[] = [];
+  const add = (i: number, dev: number, parents: SnapshotId[]) => {
+    const id = i.toString(16).padStart(64, '0');
+    const time = T0 + (i - (rng.chance(0.1) ? rng.int(10) : 0)) * 60_000;
+    const snapshot: Snapshot = { version: FORMAT_VERSION, layer: LAYER, device: `d${dev}`, time: new Date(time).toISOString(), root: 'e'.repeat(64), parents };
+    snaps.set(id, { id, time, parents, written: T0, snapshot });
+    head[dev] = id;
+  };
+  add(0, 0, []);
+  for (let d = 1; d < devices; d++) head[d] = head[0] as SnapshotId;
+  const seen: SnapshotId[][] = [];
+  const merged = head.map(() => new Map<number, SnapshotId>());
+  const stops = head.map(() => (rng.chance(0.2) ? rng.int(n) : n));
+  for (let i = 1; i < n; i++) {
+    seen.unshift([...head]);
+    seen.length = Math.min(seen.length, lag);
+    const dev = rng.int(devices);
+    if (i > (stops[dev] as number)) continue;
+    const read = seen[rng.int(seen.length)] as SnapshotId[];
+    const parents = [head[dev] as SnapshotId];
+    for (const [o, h] of read.entries()) {
+      if (o === dev || !rng.chance(0.7) || merged[dev]?.get(o) === h) continue;
+      merged[dev]?.set(o, h);
+      if (!parents.includes(h)) parents.push(h);
+    }
+    add(i, dev, parents);
+  }
+  return { snaps, heads: head.map((snapshot, d) => ({ device: `d${d}`, snapshot })) };
+}
+
+/** everyBase on a layer in memory, seeing only what `has` lets it: each pair, each device's pass over all the others. */
+async function everyBaseIn(layer: ReturnType<typeof randomLayer>, has: (id: SnapshotId) => boolean): Promise<string[]> {
+  const found: string[] = [];
+  const graph = new (class extends SnapshotGraph {
+    override async mergeBases(mine: readonly SnapshotId[], theirs: SnapshotId): Promise<SnapshotId[]> {
+      const bases = await super.mergeBases(mine, theirs);
+      found.push(`${[...mine].sort().join('+')} ~ ${theirs}: ${[...bases].sort().join('+')}`);
+      return bases;
+    }
+  })(async (id) => {
+    const s = has(id) ? layer.snaps.get(id)?.snapshot : undefined;
+    if (s === undefined) throw new StrataError('E_SNAPSHOT_NOT_FOUND', `snapshot ${id} is gone`);
+    return s;
+  });
+  const merge = async (mine: SnapshotId[], theirs: SnapshotId) => {
+    const bases = await graph.mergeBases(mine, theirs);
+    if (bases[0] !== theirs) await baseTree(graph, bases, async () => new Map(), {});
+    return bases[0] !== theirs;
+  };
+  const time = (id: SnapshotId) => layer.snaps.get(id)?.time ?? -Infinity;
+  for (const own of layer.heads) {
+    const mine = [own.snapshot];
+    for (const h of newestFirst(layer.heads.filter((x) => x.device !== own.device), time)) if (await merge([...mine], h.snapshot)) mine.push(h.snapshot);
+    for (const h of layer.heads) if (h !== own) await merge([own.snapshot], h.snapshot);
+  }
+  return found;
 }
 
 describe('the retention policy', () => {
@@ -219,6 +286,19 @@ describe('admin forget', () => {
     await forgetSnapshots(repo, LAYER, { ...OLD, policy: { last: 1 } });
     assert.deepEqual(await present(store, [o]), []);
     assert.deepEqual(await everyBase(repo), before);
+  });
+
+  it('leaves every merge between the heads of random layers the bases it found, at every level', async () => {
+    const rng = makeRng(testSeed('forget-random-layers'));
+    let forgotten = 0;
+    for (let i = 0; i < 60; i++) {
+      const layer = randomLayer(rng);
+      const plan = await planForget({ snapshots: layer.snaps, heads: layer.heads, policy: { last: rng.range(1, 4) }, now: T0 + DAY, graceMs: 0 });
+      const gone = new Set(plan.forget);
+      forgotten += gone.size;
+      assert.deepEqual(await everyBaseIn(layer, (id) => !gone.has(id)), await everyBaseIn(layer, () => true), `layer ${i}`);
+    }
+    assert.ok(forgotten > 0);
   });
 
   it('keeps what the bucket got within the grace period and its parents, and spares what a device names while it runs', async () => {
