@@ -86,6 +86,47 @@ function ancestors(from: Iterable<SnapshotId>, snaps: ReadonlyMap<SnapshotId, Pl
 }
 
 /**
+ * For each ancestor of `sides` (distinct, existing), how many of them it is an ancestor of (or is).
+ * One pass over the ancestors, children before parents, each carrying which sides reach it (a bit
+ * each), instead of a walk per side (a hundred heads over a long history: a walk of the whole
+ * history each). Parents that make a cycle (a hostile bucket) leave some untaken: a walk per side then.
+ */
+function reachCounts(sides: readonly SnapshotId[], snaps: ReadonlyMap<SnapshotId, PlannedSnapshot>): Map<SnapshotId, number> {
+  const all = ancestors(sides, snaps);
+  const parents = (id: SnapshotId) => [...new Set(snaps.get(id)?.parents ?? [])].filter((p) => all.has(p));
+  const children = new Map<SnapshotId, number>();
+  for (const id of all) for (const p of parents(id)) children.set(p, (children.get(p) ?? 0) + 1);
+  const words = Math.ceil(sides.length / 32);
+  const bits = new Map<SnapshotId, Uint32Array>();
+  const bitsOf = (id: SnapshotId) => bits.get(id) ?? bits.set(id, new Uint32Array(words)).get(id)!;
+  for (const [i, id] of sides.entries()) bitsOf(id)[i >> 5]! |= 1 << (i & 31);
+  const counts = new Map<SnapshotId, number>();
+  const todo = [...all].filter((id) => !children.has(id));
+  for (let id = todo.pop(); id !== undefined; id = todo.pop()) {
+    const mine = bitsOf(id);
+    counts.set(id, mine.reduce((n, w) => n + popcount(w), 0));
+    for (const p of parents(id)) {
+      const theirs = bitsOf(p);
+      for (let w = 0; w < words; w++) theirs[w]! |= mine[w]!;
+      const left = (children.get(p) as number) - 1;
+      children.set(p, left);
+      if (left === 0) todo.push(p);
+    }
+    bits.delete(id);
+  }
+  if (counts.size === all.size) return counts;
+  counts.clear();
+  for (const h of sides) for (const id of ancestors([h], snaps)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+}
+
+function popcount(w: number): number {
+  let n = 0;
+  for (let v = w >>> 0; v !== 0; v &= v - 1) n++;
+  return n;
+}
+
+/**
  * Rule 3's two sets: the heads' ancestors above their common base (kept), and those strictly below
  * it. Where that base is several snapshots (two devices' passes crossed), a merge merges them in
  * turn, each against their own common base (agent/remote.ts baseTree): the same again from them,
@@ -96,8 +137,7 @@ function aboveBase(heads: readonly SnapshotId[], snaps: ReadonlyMap<SnapshotId, 
   const above = new Set<SnapshotId>();
   let sides = [...new Set(heads)].filter((h) => snaps.has(h));
   for (;;) {
-    const reached = new Map<SnapshotId, number>();
-    for (const h of sides) for (const id of ancestors([h], snaps)) reached.set(id, (reached.get(id) ?? 0) + 1);
+    const reached = reachCounts(sides, snaps);
     const common = [...reached].filter(([, n]) => n === sides.length).map(([id]) => id);
     const below = ancestors(common.flatMap((id) => snaps.get(id)?.parents ?? []), snaps);
     for (const id of reached.keys()) if (!below.has(id)) above.add(id);

@@ -301,6 +301,19 @@ describe('admin forget', () => {
     assert.ok(forgotten > 0);
   });
 
+  it('plans on parents that make a cycle (a hostile bucket) as on any others, keeping what both heads reach', async () => {
+    const snap = (id: string, hours: number, parents: SnapshotId[]): PlannedSnapshot => {
+      const time = T0 + hours * HOUR;
+      return { id, time, parents, written: T0, snapshot: { version: FORMAT_VERSION, layer: LAYER, device: 'pc', time: new Date(time).toISOString(), root: 'e'.repeat(64), parents } };
+    };
+    const [o, x, y, a1, a2, b1, b2] = ['a', 'b', 'c', 'd', 'e', 'f', '1'].map((c) => c.repeat(64)) as [SnapshotId, SnapshotId, SnapshotId, SnapshotId, SnapshotId, SnapshotId, SnapshotId];
+    const layer = [snap(o, 0, []), snap(x, 1, [y, o]), snap(y, 2, [x]), snap(a1, 3, [y]), snap(a2, 4, [a1]), snap(b1, 5, [x]), snap(b2, 6, [b1])];
+    const plan = await planForget({ snapshots: new Map(layer.map((s) => [s.id, s])), heads: [{ device: 'a', snapshot: a2 }, { device: 'b', snapshot: b2 }], policy: { last: 1 }, now: T0 + DAY, graceMs: 0 });
+    assert.deepEqual(plan.forget, [o]);
+    assert.equal(plan.protected.get(x), 'merge');
+    assert.equal(plan.protected.get(y), 'merge');
+  });
+
   it('keeps what the bucket got within the grace period and its parents, and spares what a device names while it runs', async () => {
     const { store, repo, at } = await layer();
     const s1 = await at(0, 'pc', []);
