@@ -41,7 +41,7 @@
  */
 import type { HashAlgorithm } from '../chunker/hash.js';
 import { StrataError, isStrataError } from '../errors.js';
-import type { ObjectStore } from '../store/index.js';
+import { isObjectError, type ObjectStore } from '../store/index.js';
 import type { IndexFiles } from './index-files.js';
 import { MAX_INDEX_BYTES, decodeIndexFile, type IndexFile } from './indexfile.js';
 import { forEachLimit } from './pool.js';
@@ -71,8 +71,6 @@ interface Listed {
   key: string;
   size: number;
 }
-
-const FATAL = ['E_TRANSIENT', 'E_AUTH', 'E_PERMANENT'];
 
 /**
  * Fetches and validates the index objects (see the header for which ones), each handed to
@@ -118,7 +116,7 @@ export async function loadIndexes(store: ObjectStore, hash: HashAlgorithm, concu
     return false;
   };
   const failed = (key: string, err: unknown): void => {
-    if (!(err instanceof StrataError) || FATAL.includes(err.code)) throw err;
+    if (!isObjectError(err)) throw err;
     if (isStrataError(err, 'E_NOT_FOUND')) gone.set(key, err);
     else errors.set(key, err);
   };
