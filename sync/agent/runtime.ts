@@ -269,13 +269,6 @@ export class FolderRuntime {
     return this.watchIncomplete || this.tooLong !== undefined;
   }
 
-  /**
-   * Says in the status (E_PATH_TOO_LONG) the first path a pass's scan found too long to read, or
-   * that the folder leaves alone as too long to write (TOO_LONG_HERE: another machine synced it
-   * from a higher root), and ends that once a pass finds none (each pass rescans everything
-   * meanwhile for one too long to read: rescanAll). A warning of the watcher's comes first: it
-   * stands until the watcher restarts.
-   */
   /** Takes in what a pass's scan could not sync (unsynced.ts), before record() says it. */
   async noteUnsynced(scan: ScanResult): Promise<void> {
     const local = this.folder?.local;
@@ -284,6 +277,14 @@ export class FolderRuntime {
     await this.unsynced.update(skipped, (p) => local?.get(p) !== undefined);
   }
 
+  /**
+   * Says in the status (E_PATH_TOO_LONG) the first path a pass's scan found too long to read, or
+   * that the folder leaves alone as too long to write (TOO_LONG_HERE: another machine synced it
+   * from a higher root), and ends that once a pass finds none (each pass rescans everything
+   * meanwhile for one too long to read: rescanAll). A warning of the watcher's comes first: it
+   * stands until the watcher restarts. With none of those, the entries the layer cannot hold
+   * (noteNotSynced).
+   */
   private notePathTooLong(scan: ScanResult): void {
     const read = [...scan.skipped].find(([, why]) => why === TOO_LONG);
     // The folder's own list too: a pass that tries such a path again (its scan no longer says
