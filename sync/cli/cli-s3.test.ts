@@ -5,22 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DeleteBucketCommand } from '@aws-sdk/client-s3';
-import { S3Store } from '../store/s3.js';
-import { s3TestEnv, skipWithoutS3, testS3Options, uniqueBucketName } from '../testing/s3.js';
+import { dropTestBucket, s3TestEnv, skipWithoutS3, uniqueBucketName } from '../testing/s3.js';
 import { makeRng } from '../testing/random.js';
 import { cleanEnv, describeRun, readTree, strata, writeTree } from './testkit.js';
-
-/** Deletes everything in the bucket, then the bucket, so an external server is left as it was. */
-async function dropBucket(bucket: string): Promise<void> {
-  const admin = new S3Store({ ...testS3Options(), bucket, prefix: '' });
-  try {
-    for await (const { key } of admin.list('')) await admin.delete(key);
-    await admin.client.send(new DeleteBucketCommand({ Bucket: bucket }));
-  } finally {
-    admin.client.destroy();
-  }
-}
 
 describe('strata CLI on S3', { skip: skipWithoutS3 }, () => {
   let tmp: string;
@@ -40,7 +27,7 @@ describe('strata CLI on S3', { skip: skipWithoutS3 }, () => {
     await writeTree(join(tmp, 'src'), { 'a.txt': 'on s3\n', sub: { 'b.bin': rng.bytes(40_000), 'c.bin': rng.bytes(150_000) }, 'l': { link: 'a.txt' } });
   });
   after(async () => {
-    if (created) await dropBucket(bucket);
+    if (created) await dropTestBucket(bucket);
     await rm(tmp, { recursive: true, force: true });
   });
 

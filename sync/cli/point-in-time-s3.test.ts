@@ -6,27 +6,14 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DeleteBucketCommand } from '@aws-sdk/client-s3';
-import { S3Store } from '../store/s3.js';
 import { makeRng } from '../testing/random.js';
-import { s3TestEnv, skipWithoutS3, testS3Options, uniqueBucketName } from '../testing/s3.js';
+import { dropTestBucket, s3TestEnv, skipWithoutS3, uniqueBucketName } from '../testing/s3.js';
 import { cleanEnv, describeRun, strata, writeTree } from './testkit.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 200 * MiB;
 /** The edit made since the snapshot restored: 1 MiB rewritten in the middle. */
 const EDIT_AT = 100 * MiB;
-
-/** Deletes everything in the bucket, then the bucket, so an external server is left as it was. */
-async function dropBucket(bucket: string): Promise<void> {
-  const admin = new S3Store({ ...testS3Options(), bucket, prefix: '' });
-  try {
-    for await (const { key } of admin.list('')) await admin.delete(key);
-    await admin.client.send(new DeleteBucketCommand({ Bucket: bucket }));
-  } finally {
-    admin.client.destroy();
-  }
-}
 
 describe('strata restore --path of a large file, mostly the same as on disk, on S3', { skip: skipWithoutS3, timeout: 600_000 }, () => {
   let tmp: string;
@@ -61,7 +48,7 @@ describe('strata restore --path of a large file, mostly the same as on disk, on 
     assert.equal(second.code, 0, describeRun(second));
   });
   after(async () => {
-    if (created) await dropBucket(bucket);
+    if (created) await dropTestBucket(bucket);
     await rm(tmp, { recursive: true, force: true });
   });
 

@@ -1,13 +1,13 @@
 // gc of unindexed packs (gc.ts) and the writer's checks that make it safe without a lock
 // (writer.ts), against the memory store and a real S3 server (Swift's s3api; skipped without one).
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { StrataError } from '../errors.js';
 import { ForwardingStore } from '../store/forwarding.js';
 import { LaggingStore } from '../store/lagging.js';
 import type { ByteRange, ObjectStore, PutBody } from '../store/index.js';
-import { MemoryStore } from '../store/memory.js';
-import { makeTestS3Store, skipWithoutS3 } from '../testing/s3.js';
+import { skipWithoutS3 } from '../testing/s3.js';
+import { freshStores } from '../testing/stores.js';
 import { check } from './check.js';
 import { initRepository, openRepository } from './format.js';
 import { collectGarbage, type GcReport } from './gc.js';
@@ -113,17 +113,7 @@ const packsIn = (store: ObjectStore) => keysUnder(store, 'data/');
 
 for (const backend of ['memory', 's3'] as const) {
   describe(`gc of unindexed packs (${backend})`, { skip: backend === 's3' && skipWithoutS3 }, () => {
-    const cleanups: (() => Promise<void>)[] = [];
-    after(async () => {
-      for (const c of cleanups) await c();
-    });
-
-    async function newStore(): Promise<ObjectStore> {
-      if (backend === 'memory') return new MemoryStore();
-      const { store, cleanup } = await makeTestS3Store({ prefix: 'gc' });
-      cleanups.push(cleanup);
-      return store;
-    }
+    const newStore = freshStores(backend, 'gc');
 
     /** A fresh repository, with a snapshot, and the packs of a writer that stopped before its index. */
     async function setup(wrap: (store: ObjectStore) => ObjectStore = (store) => store) {

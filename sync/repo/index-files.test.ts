@@ -7,13 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { blobId } from '../chunker/hash.js';
 import { StrataError } from '../errors.js';
-import type { ObjectStore } from '../store/index.js';
-import { MemoryStore } from '../store/memory.js';
 import { IndexGets } from '../testing/index-gets.js';
-import { makeTestS3Store, skipWithoutS3 } from '../testing/s3.js';
+import { skipWithoutS3 } from '../testing/s3.js';
+import { freshStores } from '../testing/stores.js';
 import { fillUp, NEEDS_MOUNT, withTmpfs } from '../testing/tmpfs.js';
 import { initRepository, openRepository } from './format.js';
 import { collectGarbage } from './gc.js';
@@ -25,17 +24,7 @@ const DAY = 86_400_000;
 
 for (const backend of ['memory', 's3'] as const) {
   describe(`index objects kept on this machine (${backend})`, { skip: backend === 's3' && skipWithoutS3 }, () => {
-    const cleanups: (() => Promise<void>)[] = [];
-    after(async () => {
-      for (const c of cleanups) await c();
-    });
-
-    async function newStore(): Promise<ObjectStore> {
-      if (backend === 'memory') return new MemoryStore();
-      const { store, cleanup } = await makeTestS3Store({ prefix: 'keptidx' });
-      cleanups.push(cleanup);
-      return store;
-    }
+    const newStore = freshStores(backend, 'keptidx');
 
     /** A bucket of `n` index objects (one flush each), read through an IndexGets, and a state dir's folder for kept indexes. */
     async function setup(t: TestContext, n: number) {

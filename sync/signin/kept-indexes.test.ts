@@ -6,18 +6,17 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { parseOrgConfig } from '../../shared/org-config.js';
 import { indexesDir } from '../agent/index.js';
 import { waitFor } from '../agent/live-testkit.js';
 import { writeTree } from '../cli/testkit.js';
 import { preloadUserLayer, publishOrgLayer, writeProfile } from '../profile/index.js';
 import { initRepository, keptIndexDir, openRepository } from '../repo/index.js';
-import type { ObjectStore } from '../store/index.js';
-import { MemoryStore } from '../store/memory.js';
 import { openAgentState } from '../state/index.js';
 import { IndexGets } from '../testing/index-gets.js';
-import { makeTestS3Store, skipWithoutS3 } from '../testing/s3.js';
+import { skipWithoutS3 } from '../testing/s3.js';
+import { freshStores } from '../testing/stores.js';
 import { layHome } from './lay.js';
 import { startSessionAgent } from './live.js';
 import { readSession, writeSession, type Session } from './session.js';
@@ -27,17 +26,7 @@ const LAID = ['Documents/Forms/a.txt', 'Documents/Mine/m.txt', 'Documents/policy
 
 for (const backend of ['memory', 's3'] as const) {
   describe(`index objects kept in the state dir (${backend})`, { skip: backend === 's3' && skipWithoutS3, timeout: 120_000 }, () => {
-    const cleanups: (() => Promise<void>)[] = [];
-    after(async () => {
-      for (const c of cleanups) await c();
-    });
-
-    async function newStore(): Promise<ObjectStore> {
-      if (backend === 'memory') return new MemoryStore();
-      const { store, cleanup } = await makeTestS3Store({ prefix: 'keptidx' });
-      cleanups.push(cleanup);
-      return store;
-    }
+    const newStore = freshStores(backend, 'keptidx');
 
     /** alice over org/dept, her machine's index GETs counted. */
     async function setup(t: TestContext) {

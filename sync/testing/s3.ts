@@ -87,11 +87,17 @@ export async function makeTestS3Store(opts: TestS3StoreOptions = {}): Promise<{ 
   const store = new S3Store(testS3Options(opts));
   if (opts.create !== false) await store.createBucket();
   const cleanup = async (): Promise<void> => {
-    if (opts.create === false || (requireEnv().disposable && !opts.alwaysEmpty)) {
-      store.client.destroy();
-      return;
-    }
-    const admin = new S3Store({ ...testS3Options(opts), bucket: store.bucket, prefix: '' });
+    store.client.destroy();
+    if (opts.create === false || (requireEnv().disposable && !opts.alwaysEmpty)) return;
+    await dropTestBucket(store.bucket, opts);
+  };
+  return { store, cleanup };
+}
+
+/** Deletes every object of `bucket` on the test server, then the bucket, so an external server is left as it was. */
+export async function dropTestBucket(bucket: string, opts: TestS3StoreOptions = {}): Promise<void> {
+  const admin = new S3Store({ ...testS3Options(opts), bucket, prefix: '' });
+  try {
     const pending = new Set<Promise<void>>();
     for await (const { key } of admin.list('')) {
       const done: Promise<void> = admin.delete(key).finally(() => pending.delete(done));
@@ -99,11 +105,10 @@ export async function makeTestS3Store(opts: TestS3StoreOptions = {}): Promise<{ 
       if (pending.size >= 16) await Promise.race(pending);
     }
     await Promise.all(pending);
-    await admin.client.send(new DeleteBucketCommand({ Bucket: store.bucket }));
+    await admin.client.send(new DeleteBucketCommand({ Bucket: bucket }));
+  } finally {
     admin.client.destroy();
-    store.client.destroy();
-  };
-  return { store, cleanup };
+  }
 }
 
 /**
