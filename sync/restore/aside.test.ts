@@ -1,11 +1,12 @@
 // `aside` keeping the files and links a restore replaces (aside.ts keepChanged, undoKept).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, rename, symlink, utimes, writeFile } from 'node:fs/promises';
+import { link as fsLink, lstat, mkdir, readdir, readFile, readlink, rename, symlink, utimes, writeFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isErrno } from '../fsutil.js';
+import { freeConflictPath } from '../plan/conflict-name.js';
 import { FaultyStore } from '../store/faulty.js';
 import { MemoryStore } from '../store/memory.js';
 import { makeFifo, notWaitingOn } from '../testing/fifo.js';
@@ -52,6 +53,24 @@ describe('restore with aside: replaced files and links whose version the layer l
     assert.equal(await readFile(join(target, 'later.txt'), 'utf8'), 'from the snapshot, placed last');
     const kept = await Promise.all(stats.movedAside.map(async (m) => `${m.path}: ${await readFile(join(target, m.copy), 'utf8')}`));
     assert.deepEqual(kept, ['later.txt: made during the restore']);
+  });
+
+  // A restore killed after it kept the file (a hard link), before it replaced it: the rerun finds
+  // that copy beside the file, the same version, and must not keep it a second time.
+  it('takes a conflict copy already there of the very file (a hard link a killed run made) as its copy', async (t) => {
+    const { repo } = await newRepo();
+    const root = await saveLayer(repo, { 'a.txt': file('from the snapshot') });
+    const target = join(await tempDir(t, 'aside'), 'target');
+    await mkdir(target);
+    await writeFile(join(target, 'a.txt'), 'mine, in no snapshot');
+    const before = await lstat(join(target, 'a.txt'));
+    const copy = freeConflictPath('a.txt', before.mtimeMs, 'pc', () => false);
+    await fsLink(join(target, 'a.txt'), join(target, copy));
+    const stats = await restoreTree(repo, { target, root, aside: { device: 'pc' } });
+    assert.equal(await readFile(join(target, 'a.txt'), 'utf8'), 'from the snapshot');
+    assert.deepEqual((await readdir(target)).sort(), ['a.txt', copy].sort());
+    assert.deepEqual(stats.movedAside.map((m) => m.copy), [copy]);
+    assert.equal(await readFile(join(target, copy), 'utf8'), 'mine, in no snapshot');
   });
 
   it('a restore that fails leaves no copy of a file it did not replace', async (t) => {

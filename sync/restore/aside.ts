@@ -155,6 +155,21 @@ async function keepFile(path: string, copy: string, st: Stats, sync: boolean): P
 }
 
 /**
+ * The conflict copy of `rel` already beside it that is the very file `st` (a hard link a restore
+ * killed before it replaced the file made), if any: kept once already, the same version needs no
+ * second copy. The candidates are the names a copy would take, in turn, up to the first free one.
+ */
+function keptBefore(target: string, rel: string, st: Stats, device: string): string | undefined {
+  let found: string | undefined;
+  freeConflictPath(rel, st.mtimeMs, device, (c) => {
+    const there = lstatNow(pathInside(target, c));
+    if (there?.isFile() && there.ino === st.ino && there.dev === st.dev) found = c;
+    return there !== undefined && found === undefined;
+  });
+  return found;
+}
+
+/**
  * Keeps, as conflict copies, the files and links in `replaced` (those the restore is about to
  * write over) whose version the layer's latest snapshot (`latest`) does not have; returns them,
  * made durable if `sync` (the caller does not sync the file system at the end).
@@ -185,8 +200,9 @@ export async function keepChanged(
     if (await isSaved(saved, item.rel, item.path, st)) continue;
     let copy: string | undefined;
     if (st.isFile()) {
-      copy = freeConflictPath(item.rel, st.mtimeMs, opts.device, taken);
-      if (await keepFile(item.path, pathInside(target, copy), st, opts.sync)) kept.push({ path: item.path, copy: pathInside(target, copy), ino: st.ino });
+      const before = keptBefore(target, item.rel, st, opts.device);
+      copy = before ?? freeConflictPath(item.rel, st.mtimeMs, opts.device, taken);
+      if (before !== undefined || (await keepFile(item.path, pathInside(target, copy), st, opts.sync))) kept.push({ path: item.path, copy: pathInside(target, copy), ino: st.ino });
       else copy = undefined;
     }
     // Anything else (a link, a socket; what replaced the file since its lstat) is not read by the restore: it moves.
