@@ -280,7 +280,7 @@ describe('strata CLI usage errors exit 2 with one line', { concurrency: 2 }, () 
   it('bin/strata.js runs the CLI and passes its exit code through', async () => {
     const help = await spawnNode([LAUNCHER, 'log', '--help']);
     assertOk(help);
-    assert.match(help.stdout, /^usage: strata log \[options\]/);
+    assert.match(help.stdout, /^usage: strata log \[path\] \[options\]/);
     assertFailure(await spawnNode([LAUNCHER, 'log', '--bogus']), 2, 'E_USAGE');
   });
 });
